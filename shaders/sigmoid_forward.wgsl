@@ -1,0 +1,21 @@
+// sigmoid_forward: y = 1 / (1 + e^(−x)), element-wise, overwrites y.
+//   Computed from e^(−|x|) so that no exponent overflows. One invocation per element.
+
+struct Params {
+  count: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.count) { return; }
+  let v = x[i];
+  let e = exp(-abs(v));
+  y[i] = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+}

@@ -1,0 +1,338 @@
+/**
+ * GpuContext: one device, its kernels, its tensors.
+ *
+ * - `compile` turns a kernel declaration into a cached pipeline (keyed by the final WGSL text and
+ *   the override constants); compilation errors name the kernel and carry line:column messages.
+ * - `bind` (on a compiled kernel) checks the tensors against the declaration and creates the bind
+ *   group and the uniform buffer once; a training step replays the bound kernels.
+ * - Device loss and uncaptured errors are recorded and thrown from the next `read`/`sync`, and
+ *   reported to `onError` (stderr by default) the moment they happen.
+ */
+import {
+  WORKGROUP_CONSTANTS,
+  packParams,
+  workgroupCounts,
+  type BindingsSpec,
+  type ElementType,
+  type KernelDef,
+  type ParamSpec,
+  type ParamValues,
+  type TensorBindings,
+} from './kernel.js';
+import { Tensor, shapeLength, typedArrayFor, type TypedArrayFor } from './tensor.js';
+import { GpuError, KernelCompileError, formatCompilationMessages } from './errors.js';
+
+export interface AdapterDescription {
+  /** A one-line description of the adapter: vendor, architecture, driver. */
+  readonly summary: string;
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** True for CPU (software) adapters such as SwiftShader and llvmpipe. */
+  readonly software: boolean;
+  readonly features: readonly string[];
+}
+
+export interface GpuContextOptions {
+  /** Called when the device reports an uncaptured error or is lost (default: print to stderr). */
+  readonly onError?: (error: GpuError) => void;
+  /**
+   * How to wait for a GPU promise. In Node, Dawn polls without pause while a promise is pending,
+   * taking a core from a software adapter; the Node runtime passes a waiter that sleeps on timers.
+   */
+  readonly wait?: <T>(promise: Promise<T>) => Promise<T>;
+}
+
+export class GpuContext {
+  private readonly kernelCache = new Map<string, Promise<unknown>>();
+  private readonly failures: GpuError[] = [];
+  private readonly wait: <T>(promise: Promise<T>) => Promise<T>;
+  private lost = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    options: GpuContextOptions = {},
+  ) {
+    const report = options.onError ?? ((e: GpuError) => console.error(e.message));
+    this.wait = options.wait ?? ((p) => p);
+    device.addEventListener('uncapturederror', (event) => {
+      const error = new GpuError(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+      this.failures.push(error);
+      report(error);
+    });
+    void device.lost.then((info) => {
+      this.lost = true;
+      if (info.reason === 'destroyed') return;
+      const error = new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
+      this.failures.push(error);
+      report(error);
+    });
+  }
+
+  /** Throws the first recorded device error, if any. */
+  throwIfFailed(): void {
+    const first = this.failures[0];
+    if (first) throw first;
+    if (this.lost) throw new GpuError('the WebGPU device was destroyed or lost');
+  }
+
+  /** Creates a tensor, zero-filled or holding `data`. */
+  tensor<E extends ElementType = 'f32'>(
+    label: string,
+    shape: readonly number[],
+    options: { dtype?: E; data?: ArrayLike<number> } = {},
+  ): Tensor<E> {
+    const dtype = (options.dtype ?? 'f32') as E;
+    const length = shapeLength(shape);
+    const buffer = this.device.createBuffer({ label, size: Math.max(4, length * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const tensor = new Tensor(buffer, shape, dtype, label);
+    if (options.data) this.write(tensor, options.data);
+    return tensor;
+  }
+
+  /** Uploads `data` into `tensor` (whole tensor, or from element `offset`). */
+  write<E extends ElementType>(tensor: Tensor<E>, data: ArrayLike<number>, offset = 0): void {
+    if (offset + data.length > tensor.length) {
+      throw new Error(`write to ${tensor}: ${data.length} values at offset ${offset} do not fit ${tensor.length} elements`);
+    }
+    const typed = typedArrayFor(tensor.dtype, data);
+    this.device.queue.writeBuffer(tensor.buffer, offset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
+  }
+
+  /** Fills a tensor with one value (NaN poisons an output before a test dispatch). */
+  fill<E extends ElementType>(tensor: Tensor<E>, value: number): void {
+    this.write(tensor, new Array<number>(tensor.length).fill(value));
+  }
+
+  /** Reads a tensor back (waits for all submitted work). */
+  async read<E extends ElementType>(tensor: Tensor<E>): Promise<TypedArrayFor<E>> {
+    const staging = this.device.createBuffer({
+      label: `${tensor.label} (read-back)`,
+      size: Math.max(4, tensor.byteLength),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const encoder = this.device.createCommandEncoder({ label: `read ${tensor.label}` });
+      encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, Math.max(4, tensor.byteLength));
+      this.device.queue.submit([encoder.finish()]);
+      await this.wait(staging.mapAsync(GPUMapMode.READ));
+      const data = typedArrayFor(tensor.dtype, staging.getMappedRange().slice(0, tensor.byteLength));
+      staging.unmap();
+      this.throwIfFailed();
+      return data;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Waits until the GPU has finished all submitted work, then reports any device error. */
+  async sync(): Promise<void> {
+    await this.wait(this.device.queue.onSubmittedWorkDone());
+    this.throwIfFailed();
+  }
+
+  /** Records commands with `record` into one command buffer and submits it. */
+  submit(label: string, record: (encoder: GPUCommandEncoder) => void): void {
+    const encoder = this.device.createCommandEncoder({ label });
+    record(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Compiles (once per device, variant and workgroup size) a declared kernel. */
+  compile<P extends ParamSpec, B extends BindingsSpec, D extends string>(
+    def: KernelDef<P, B, D>,
+    defines: Partial<Record<D, boolean>> = {},
+  ): Promise<CompiledKernel<P, B>> {
+    const source = def.sourceFor(defines);
+    const key = `${def.name}\n${def.workgroupSize.join(',')}\n${source}`;
+    let compiled = this.kernelCache.get(key);
+    if (!compiled) {
+      compiled = CompiledKernel.create(this, def, source);
+      this.kernelCache.set(key, compiled);
+      compiled.catch(() => this.kernelCache.delete(key));
+    }
+    return compiled as Promise<CompiledKernel<P, B>>;
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
+  private constructor(
+    readonly context: GpuContext,
+    readonly def: KernelDef<P, B, string>,
+    readonly layout: GPUBindGroupLayout,
+    readonly pipeline: GPUComputePipeline,
+  ) {}
+
+  static async create<P extends ParamSpec, B extends BindingsSpec>(
+    context: GpuContext,
+    def: KernelDef<P, B, string>,
+    source: string,
+  ): Promise<CompiledKernel<P, B>> {
+    const { device } = context;
+    const label = def.name;
+    // Push, create and pop without an await between them: error scopes are a stack shared by
+    // every compilation in flight.
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ label, code: source });
+    const scope = device.popErrorScope();
+    const [info, moduleError] = await Promise.all([module.getCompilationInfo(), scope]);
+    const messages = info.messages.filter((m) => m.type === 'error');
+    if (messages.length > 0 || moduleError) {
+      throw new KernelCompileError(def.name, formatCompilationMessages(def.name, source, info.messages, moduleError?.message));
+    }
+    const layout = device.createBindGroupLayout({
+      label,
+      entries: [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+        ...def.bindingNames.map((name, i) => ({
+          binding: i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: def.bindings[name]!.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+        })),
+      ],
+    });
+    const constants: Record<string, number> = {};
+    def.workgroupSize.forEach((n, d) => (constants[WORKGROUP_CONSTANTS[d]!] = n));
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({
+        label,
+        layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: def.name, constants },
+      });
+    } catch (e) {
+      throw new KernelCompileError(def.name, `kernel ${def.name}: pipeline creation failed: ${(e as Error).message}`);
+    }
+    return new CompiledKernel(context, def, layout, pipeline);
+  }
+
+  /**
+   * Binds tensors and parameters once: checks every tensor against the declaration (name, element
+   * type, length for these parameters, no aliasing of a written binding) and creates the uniform
+   * buffer and the bind group.
+   */
+  bind(tensors: TensorBindings<B>, params: ParamValues<P>, label = this.def.name): BoundKernel<P> {
+    const def = this.def;
+    const lengths = def.lengths(params);
+    const seen = new Map<GPUBuffer, string>();
+    for (const name of def.bindingNames) {
+      const tensor = tensors[name] as Tensor<ElementType> | undefined;
+      const spec = def.bindings[name]!;
+      if (!(tensor instanceof Tensor)) {
+        throw new Error(`${label}: binding '${name}' is missing (expected a ${spec.type} tensor)`);
+      }
+      if (tensor.dtype !== spec.type) {
+        throw new Error(`${label}: binding '${name}' expects ${spec.type}, got ${tensor}`);
+      }
+      const expected = lengths[name];
+      if (tensor.length !== expected) {
+        throw new Error(`${label}: binding '${name}' expects ${expected} elements for these parameters, got ${tensor}`);
+      }
+      const other = seen.get(tensor.buffer);
+      if (other !== undefined && (spec.access === 'read_write' || def.bindings[other]!.access === 'read_write')) {
+        throw new Error(`${label}: bindings '${other}' and '${name}' are the same tensor ${tensor}, and one is written`);
+      }
+      seen.set(tensor.buffer, name);
+    }
+    const extra = Object.keys(tensors).filter((k) => !(k in def.bindings));
+    if (extra.length > 0) throw new Error(`${label}: unknown binding(s) ${extra.join(', ')}`);
+
+    const { device } = this.context;
+    const uniform = device.createBuffer({
+      label: `${label} params`,
+      size: def.uniformSize,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const bindGroup = device.createBindGroup({
+      label,
+      layout: this.layout,
+      entries: [
+        { binding: 0, resource: { buffer: uniform } },
+        ...def.bindingNames.map((name, i) => ({ binding: i + 1, resource: { buffer: (tensors[name] as Tensor<ElementType>).buffer } })),
+      ],
+    });
+    return new BoundKernel(this.context.device, def, this.pipeline, label, uniform, bindGroup, params);
+  }
+}
+
+/** Anything that records dispatches into a compute pass. */
+export interface Dispatch {
+  readonly label: string;
+  record(pass: GPUComputePassEncoder): void;
+}
+
+/** A kernel bound to its tensors and parameters: record it into a pass as often as needed. */
+export class BoundKernel<P extends ParamSpec> implements Dispatch {
+  private current: ParamValues<P>;
+  private counts: [number, number, number];
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly def: KernelDef<P, BindingsSpec, string>,
+    private readonly pipeline: GPUComputePipeline,
+    readonly label: string,
+    private readonly uniform: GPUBuffer,
+    private readonly bindGroup: GPUBindGroup,
+    params: ParamValues<P>,
+  ) {
+    this.current = params;
+    this.counts = this.setParams(params);
+  }
+
+  get params(): ParamValues<P> {
+    return this.current;
+  }
+
+  get workgroups(): readonly [number, number, number] {
+    return this.counts;
+  }
+
+  /**
+   * Changes parameters that do not change binding sizes (a learning rate, a step seed).
+   * Writes the uniform buffer; call between steps, not inside a hot loop.
+   */
+  update(changes: Partial<ParamValues<P>>): void {
+    const next = { ...this.current, ...changes };
+    const lengths = this.def.lengths(next);
+    const before = this.def.lengths(this.current);
+    for (const name of this.def.bindingNames) {
+      if (lengths[name] !== before[name]) {
+        throw new Error(`${this.label}: changing parameters would change the size of binding '${name}'; bind again instead`);
+      }
+    }
+    this.counts = this.setParams(next);
+  }
+
+  private setParams(params: ParamValues<P>): [number, number, number] {
+    const def = this.def;
+    this.device.queue.writeBuffer(this.uniform, 0, packParams(def, params));
+    this.current = params;
+    const counts = workgroupCounts(def.grid(params, def.workgroupSize), def.workgroupSize);
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (counts.some((c) => c > max)) {
+      throw new Error(`${this.label}: dispatch of ${counts.join('×')} workgroups exceeds the device limit of ${max} per dimension`);
+    }
+    return counts;
+  }
+
+  /** Records this dispatch into a compute pass. */
+  record(pass: GPUComputePassEncoder): void {
+    if (this.counts.some((c) => c === 0)) return;
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    pass.dispatchWorkgroups(this.counts[0], this.counts[1], this.counts[2]);
+  }
+}
+
+/** Records bound kernels, in order, into one compute pass of `encoder`. */
+export function recordPass(encoder: GPUCommandEncoder, label: string, kernels: readonly Dispatch[]): void {
+  const pass = encoder.beginComputePass({ label });
+  for (const k of kernels) k.record(pass);
+  pass.end();
+}

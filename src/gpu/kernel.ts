@@ -1,0 +1,155 @@
+/**
+ * Typed kernel declarations.
+ *
+ * A kernel is declared once (`defineKernel`): its WGSL source, its parameter struct, its storage
+ * bindings with their element type and access, its workgroup size and the size of its grid.
+ * Everything else is derived from that one declaration:
+ *
+ * - the binding layout: `@binding(0)` is the `Params` uniform, storage bindings follow in the
+ *   declared order from `@binding(1)`, all in `@group(0)`;
+ * - the uniform packing: every parameter is a 4-byte scalar at offset 4·i, the buffer is rounded
+ *   up to 16 bytes;
+ * - the workgroup size: passed to the shader as the override constants `WG_X`, `WG_Y`, `WG_Z`
+ *   (so the WGSL never repeats a number the host also types);
+ * - the dispatch size: ceil(grid / workgroup size) per dimension.
+ *
+ * `test/wgsl-declarations.test.ts` holds every kernel's WGSL against its declaration without a GPU.
+ */
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import type { Tensor } from './tensor.js';
+
+export type ScalarType = 'f32' | 'u32' | 'i32';
+export type ElementType = 'f32' | 'u32' | 'i32';
+export type Access = 'read' | 'read_write';
+
+export interface BindingSpec<E extends ElementType = ElementType> {
+  readonly type: E;
+  readonly access: Access;
+}
+
+export type ParamSpec = Readonly<Record<string, ScalarType>>;
+export type BindingsSpec = Readonly<Record<string, BindingSpec>>;
+
+/** The values of a parameter struct: one number per declared field. */
+export type ParamValues<P extends ParamSpec> = { readonly [K in keyof P]: number };
+
+/** The tensors a kernel is bound to: exactly the declared names, each of the declared element type. */
+export type TensorBindings<B extends BindingsSpec> = { readonly [K in keyof B]: Tensor<B[K]['type']> };
+
+export type Extent = readonly [number] | readonly [number, number] | readonly [number, number, number];
+
+/** Names of the override constants that carry the workgroup size into WGSL, by dimension. */
+export const WORKGROUP_CONSTANTS = ['WG_X', 'WG_Y', 'WG_Z'] as const;
+
+export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D extends string = never> {
+  /** Kernel name: also the WGSL file stem, the entry point and the label of every GPU object. */
+  readonly name: string;
+  /** The WGSL source (may hold `#if NAME … #else … #endif` blocks for the declared `defines`). */
+  readonly source: string;
+  /** Fields of the WGSL `struct Params`, in order. */
+  readonly params: P;
+  /** Storage bindings, in binding order from 1. */
+  readonly bindings: B;
+  /** Workgroup size; its entries reach the shader as the overrides WG_X, WG_Y, WG_Z. */
+  readonly workgroupSize: Extent;
+  /** Invocations needed per dimension, from the parameters (the dispatch is rounded up). */
+  readonly grid: (params: ParamValues<P>, workgroupSize: Extent) => Extent;
+  /** Elements each binding must hold for these parameters: bound tensors are checked against it. */
+  readonly lengths: (params: ParamValues<P>) => { readonly [K in keyof B]: number };
+  /** Structural variants of the kernel: names usable in `#if NAME` blocks of the source. */
+  readonly defines?: readonly D[];
+}
+
+export interface KernelDef<P extends ParamSpec, B extends BindingsSpec, D extends string = never>
+  extends KernelSpec<P, B, D> {
+  readonly paramNames: readonly (keyof P & string)[];
+  readonly bindingNames: readonly (keyof B & string)[];
+  /** Size in bytes of the packed uniform buffer. */
+  readonly uniformSize: number;
+  /** The WGSL text for one variant (the `#if` blocks resolved). */
+  sourceFor(defines?: Partial<Record<D, boolean>>): string;
+}
+
+/** Any declared kernel, whatever its parameters (for registries and tests). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyKernelDef = KernelDef<any, any, any>;
+
+export function defineKernel<P extends ParamSpec, B extends BindingsSpec, D extends string = never>(
+  spec: KernelSpec<P, B, D>,
+): KernelDef<P, B, D> {
+  const paramNames = Object.keys(spec.params) as (keyof P & string)[];
+  if (paramNames.length === 0) {
+    throw new Error(`kernel ${spec.name}: declare at least one parameter (a size for the bounds guard)`);
+  }
+  const bindingNames = Object.keys(spec.bindings) as (keyof B & string)[];
+  const uniformSize = Math.ceil((paramNames.length * 4) / 16) * 16;
+  const declared = new Set<string>(spec.defines ?? []);
+  return {
+    ...spec,
+    paramNames,
+    bindingNames,
+    uniformSize,
+    sourceFor(defines = {}) {
+      for (const name of Object.keys(defines)) {
+        if (!declared.has(name)) throw new Error(`kernel ${spec.name}: unknown variant '${name}'`);
+      }
+      return resolveDefines(spec.source, defines as Record<string, boolean>);
+    },
+  };
+}
+
+/**
+ * Resolves `#if NAME` blocks with wgsl-preprocessor: each `#if NAME` / `#elif NAME` becomes a
+ * template-literal interpolation of the define's value, which is the form the preprocessor takes.
+ */
+export function resolveDefines(source: string, defines: Readonly<Record<string, boolean>>): string {
+  const strings: string[] = [];
+  const values: boolean[] = [];
+  let last = 0;
+  for (const m of source.matchAll(/#(if|elif)[ \t]+([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    strings.push(source.slice(last, m.index) + `#${m[1]} `);
+    values.push(defines[m[2]!] === true);
+    last = m.index! + m[0].length;
+  }
+  strings.push(source.slice(last));
+  const raw = Object.assign([...strings], { raw: strings }) as TemplateStringsArray;
+  return wgsl(raw, ...values);
+}
+
+/** Packs parameter values into the uniform layout derived from the declaration. */
+export function packParams<P extends ParamSpec>(def: KernelDef<P, BindingsSpec, string>, values: ParamValues<P>): ArrayBuffer {
+  const data = new ArrayBuffer(def.uniformSize);
+  const view = new DataView(data);
+  def.paramNames.forEach((name, i) => {
+    const value = values[name];
+    if (typeof value !== 'number' || Number.isNaN(value)) {
+      throw new Error(`kernel ${def.name}: parameter '${name}' must be a number, got ${String(value)}`);
+    }
+    const type = def.params[name];
+    if (type === 'f32') {
+      view.setFloat32(i * 4, value, true);
+    } else {
+      if (!Number.isInteger(value)) {
+        throw new Error(`kernel ${def.name}: parameter '${name}' is ${type} but got ${value}`);
+      }
+      if (type === 'u32') {
+        if (value < 0 || value > 0xffffffff) throw new Error(`kernel ${def.name}: parameter '${name}' = ${value} is out of u32 range`);
+        view.setUint32(i * 4, value, true);
+      } else {
+        view.setInt32(i * 4, value, true);
+      }
+    }
+  });
+  return data;
+}
+
+/** Workgroup counts for a grid: ceil(grid / workgroup size) per dimension, padded to 3D. */
+export function workgroupCounts(grid: Extent, workgroupSize: Extent): [number, number, number] {
+  const counts: [number, number, number] = [1, 1, 1];
+  for (let d = 0; d < 3; d++) {
+    const n = grid[d] ?? 1;
+    const wg = workgroupSize[d] ?? 1;
+    counts[d] = Math.ceil(n / wg);
+  }
+  return counts;
+}

@@ -1,0 +1,201 @@
+/**
+ * The 2-2-2 back-propagation example of the spreadsheet (SPEC.md §1) on the GPU.
+ *
+ * 2 inputs → dense (w1..w4) → sigmoid → dense (w5..w8) → sigmoid → ½-squared error; plain
+ * gradient descent on all eight weights at once. Row k holds the weights after k updates, the
+ * loss and the gradients at those weights, as the sheet's rows do.
+ *
+ * Every tensor and bind group is created once by `TwoTwoTwo.create`; a whole run (all rows, all
+ * learning rates) is recorded into one command buffer, with each row's loss, weights and
+ * gradients copied into history tensors on the GPU and read back once at the end.
+ */
+import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { denseBackwardInput, denseBackwardWeight, denseForward } from '../kernels/dense.js';
+import { halfSquaredError } from '../kernels/half-squared-error.js';
+import { sgdUpdate } from '../kernels/sgd.js';
+import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
+
+/** The sheet's sample and starting weights (SPEC.md §1). */
+export const SHEET_EXAMPLE = {
+  inputs: [0.05, 0.1],
+  targets: [0.5, 0.5],
+  weights: [0.15, 0.2, 0.25, 0.3, 0.4, 0.45, 0.5, 0.55],
+  learningRate: 1.0,
+  rows: 64,
+} as const;
+
+/** `true`: exact back-propagation (default). `spreadsheet`: the sheet's own ∂E/∂w3, ∂E/∂w4 formula. */
+export type GradientMode = 'true' | 'spreadsheet';
+
+export interface TwoTwoTwoOptions {
+  readonly learningRate: number;
+  readonly rows?: number;
+  readonly gradient?: GradientMode;
+  readonly weights?: readonly number[];
+  readonly inputs?: readonly number[];
+  readonly targets?: readonly number[];
+}
+
+export interface TwoTwoTwoRow {
+  /** 0-based: the number of updates before this row. */
+  readonly row: number;
+  readonly E1: number;
+  readonly E2: number;
+  readonly E_total: number;
+  /** w1..w8 */
+  readonly weights: readonly number[];
+  /** ∂E_total/∂w1 … ∂E_total/∂w8 at these weights */
+  readonly gradients: readonly number[];
+}
+
+export interface TwoTwoTwoRun {
+  readonly learningRate: number;
+  readonly gradient: GradientMode;
+  readonly rows: readonly TwoTwoTwoRow[];
+}
+
+const BYTES = 4;
+
+export class TwoTwoTwo {
+  private constructor(
+    readonly options: Required<TwoTwoTwoOptions>,
+    private readonly tensors: {
+      w1: Tensor;
+      w2: Tensor;
+      dw1: Tensor;
+      dw2: Tensor;
+      terms: Tensor;
+      loss: Tensor;
+      /** [rows, 3]: E1, E2, E_total */
+      lossHistory: Tensor;
+      /** [rows, 8]: w1..w8 */
+      weightHistory: Tensor;
+      /** [rows, 8]: ∂E/∂w1..8 */
+      gradientHistory: Tensor;
+    },
+    private readonly forwardBackward: readonly Dispatch[],
+    private readonly update: readonly Dispatch[],
+  ) {}
+
+  static async create(ctx: GpuContext, options: TwoTwoTwoOptions): Promise<TwoTwoTwo> {
+    const o: Required<TwoTwoTwoOptions> = {
+      learningRate: options.learningRate,
+      rows: SHEET_EXAMPLE.rows,
+      gradient: 'true',
+      weights: SHEET_EXAMPLE.weights,
+      inputs: SHEET_EXAMPLE.inputs,
+      targets: SHEET_EXAMPLE.targets,
+      ...definedOnly(options),
+    };
+    if (!(Number.isInteger(o.rows) && o.rows >= 1)) throw new Error(`2-2-2: rows must be a whole number ≥ 1, got ${o.rows}`);
+    if (!Number.isFinite(o.learningRate)) throw new Error(`2-2-2: the learning rate must be a finite number, got ${o.learningRate}`);
+    for (const [name, values, n] of [['weights', o.weights, 8], ['inputs', o.inputs, 2], ['targets', o.targets, 2]] as const) {
+      if (values.length !== n) throw new Error(`2-2-2: expected ${n} ${name}, got ${values.length}`);
+    }
+    const tag = `2-2-2 η=${o.learningRate}`;
+    const t = (name: string, shape: number[], data?: readonly number[]) => ctx.tensor(`${tag} ${name}`, shape, { data });
+    const input = t('input', [1, 2], o.inputs);
+    const target = t('target', [1, 2], o.targets);
+    const w1 = t('w1..w4', [2, 2], o.weights.slice(0, 4));
+    const w2 = t('w5..w8', [2, 2], o.weights.slice(4, 8));
+    const h = t('h', [1, 2]);
+    const ah = t('a_h', [1, 2]);
+    const out = t('o', [1, 2]);
+    const ao = t('a_o', [1, 2]);
+    const terms = t('E1,E2', [1, 2]);
+    const loss = t('E_total', [1]);
+    const dAo = t('∂E/∂a_o', [1, 2]);
+    const dOut = t('∂E/∂o', [1, 2]);
+    const dAh = t('∂E/∂a_h', [1, 2]);
+    const dH = t('∂E/∂h', [1, 2]);
+    const dw1 = t('∂E/∂w1..w4', [2, 2]);
+    const dw2 = t('∂E/∂w5..w8', [2, 2]);
+    const lossHistory = t('loss history', [o.rows, 3]);
+    const weightHistory = t('weight history', [o.rows, 8]);
+    const gradientHistory = t('gradient history', [o.rows, 8]);
+
+    const [dense, denseDx, denseDw, sigmoid, sigmoidDx, sigmoidDxHidden, mse, sgd] = await Promise.all([
+      ctx.compile(denseForward),
+      ctx.compile(denseBackwardInput),
+      ctx.compile(denseBackwardWeight),
+      ctx.compile(sigmoidForward),
+      ctx.compile(sigmoidBackward),
+      ctx.compile(sigmoidBackward, { SPREADSHEET_DERIVATIVE: o.gradient === 'spreadsheet' }),
+      ctx.compile(halfSquaredError),
+      ctx.compile(sgdUpdate),
+    ]);
+    const shape = { batch: 1, inFeatures: 2, outFeatures: 2 };
+    const forwardBackward = [
+      dense.bind({ x: input, weight: w1, y: h }, shape, `${tag} hidden dense`),
+      sigmoid.bind({ x: h, y: ah }, { count: 2 }, `${tag} hidden sigmoid`),
+      dense.bind({ x: ah, weight: w2, y: out }, shape, `${tag} output dense`),
+      sigmoid.bind({ x: out, y: ao }, { count: 2 }, `${tag} output sigmoid`),
+      mse.bind({ prediction: ao, targets: target, terms, grad: dAo, loss }, { batch: 1, features: 2 }, `${tag} loss`),
+      sigmoidDx.bind({ dy: dAo, y: ao, dx: dOut }, { count: 2, features: 2 }, `${tag} output sigmoid backward`),
+      denseDw.bind({ dy: dOut, x: ah, dweight: dw2 }, shape, `${tag} output dense ∂W`),
+      denseDx.bind({ dy: dOut, weight: w2, dx: dAh }, shape, `${tag} output dense ∂x`),
+      sigmoidDxHidden.bind({ dy: dAh, y: ah, dx: dH }, { count: 2, features: 2 }, `${tag} hidden sigmoid backward`),
+      denseDw.bind({ dy: dH, x: input, dweight: dw1 }, shape, `${tag} hidden dense ∂W`),
+    ];
+    const update = [
+      sgd.bind({ grad: dw1, param: w1 }, { count: 4, lr: o.learningRate }, `${tag} sgd w1..w4`),
+      sgd.bind({ grad: dw2, param: w2 }, { count: 4, lr: o.learningRate }, `${tag} sgd w5..w8`),
+    ];
+    return new TwoTwoTwo(o, { w1, w2, dw1, dw2, terms, loss, lossHistory, weightHistory, gradientHistory }, forwardBackward, update);
+  }
+
+  /**
+   * Records row `row`: forward and backward at the current weights, the row copied into the
+   * history tensors, then (except on the last row) the update.
+   */
+  recordRow(encoder: GPUCommandEncoder, row: number): void {
+    const { w1, w2, dw1, dw2, terms, loss, lossHistory, weightHistory, gradientHistory } = this.tensors;
+    recordPass(encoder, `2-2-2 row ${row} forward+backward`, this.forwardBackward);
+    encoder.copyBufferToBuffer(terms.buffer, 0, lossHistory.buffer, row * 3 * BYTES, 2 * BYTES);
+    encoder.copyBufferToBuffer(loss.buffer, 0, lossHistory.buffer, (row * 3 + 2) * BYTES, BYTES);
+    encoder.copyBufferToBuffer(w1.buffer, 0, weightHistory.buffer, row * 8 * BYTES, 4 * BYTES);
+    encoder.copyBufferToBuffer(w2.buffer, 0, weightHistory.buffer, (row * 8 + 4) * BYTES, 4 * BYTES);
+    encoder.copyBufferToBuffer(dw1.buffer, 0, gradientHistory.buffer, row * 8 * BYTES, 4 * BYTES);
+    encoder.copyBufferToBuffer(dw2.buffer, 0, gradientHistory.buffer, (row * 8 + 4) * BYTES, 4 * BYTES);
+    if (row < this.options.rows - 1) recordPass(encoder, `2-2-2 row ${row} update`, this.update);
+  }
+
+  /** Records every row of the run. */
+  recordRun(encoder: GPUCommandEncoder): void {
+    for (let row = 0; row < this.options.rows; row++) this.recordRow(encoder, row);
+  }
+
+  /** Reads the history tensors back as rows. */
+  async readRows(ctx: GpuContext): Promise<TwoTwoTwoRow[]> {
+    const [losses, weights, gradients] = await Promise.all([
+      ctx.read(this.tensors.lossHistory),
+      ctx.read(this.tensors.weightHistory),
+      ctx.read(this.tensors.gradientHistory),
+    ]);
+    return Array.from({ length: this.options.rows }, (_, row) => ({
+      row,
+      E1: losses[row * 3]!,
+      E2: losses[row * 3 + 1]!,
+      E_total: losses[row * 3 + 2]!,
+      weights: [...weights.subarray(row * 8, row * 8 + 8)],
+      gradients: [...gradients.subarray(row * 8, row * 8 + 8)],
+    }));
+  }
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Runs the example for each learning rate, all in one GPU submission. */
+export async function runTwoTwoTwo(
+  ctx: GpuContext,
+  options: { learningRates: readonly number[]; rows?: number; gradient?: GradientMode },
+): Promise<TwoTwoTwoRun[]> {
+  const gradient = options.gradient ?? 'true';
+  const nets = await Promise.all(options.learningRates.map((learningRate) => TwoTwoTwo.create(ctx, { learningRate, rows: options.rows, gradient })));
+  ctx.submit('2-2-2 run', (encoder) => nets.forEach((net) => net.recordRun(encoder)));
+  const rows = await Promise.all(nets.map((net) => net.readRows(ctx)));
+  return nets.map((net, i) => ({ learningRate: net.options.learningRate, gradient, rows: rows[i]! }));
+}

@@ -1,0 +1,87 @@
+/**
+ * A WebGPU device in Node, through Dawn (npm `webgpu`).
+ *
+ * `createNodeContext` tries the Vulkan drivers of `driverCandidates` best first, keeps the first
+ * that gives an adapter and a device, and says which one it uses. When none works it throws a
+ * `NoAdapterError` that says exactly what to install.
+ */
+import { GpuContext, type AdapterDescription, type GpuContextOptions } from '../gpu/context.js';
+import { NoAdapterError } from '../gpu/errors.js';
+import { describeAdapter, requestDeviceWithLimits } from '../gpu/device.js';
+import { driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
+
+export interface NodeContextOptions extends GpuContextOptions {
+  /** Print the adapter in use (default true), to `log`. */
+  readonly announce?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface NodeGpuContext extends GpuContext {
+  readonly driver: DriverKind;
+}
+
+const keepAlive = new WeakMap<GpuContext, GPU>();
+type DawnModule = typeof import('webgpu');
+let dawn: Promise<DawnModule> | undefined;
+
+async function loadDawn(): Promise<DawnModule> {
+  dawn ??= import('webgpu').then((m) => {
+    // Dawn's constants (GPUBufferUsage, …) are globals in a browser: make them so in Node.
+    Object.assign(globalThis, m.globals);
+    return m;
+  });
+  return dawn;
+}
+
+/**
+ * Waits for a GPU promise with timer sleeps. Dawn in Node processes its events in a tight loop
+ * while a promise is awaited, which takes a core away from a software adapter; sleeping between
+ * looks leaves that core to the driver.
+ */
+export async function sleepingWait<T>(promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const tracked = promise.finally(() => {
+    settled = true;
+  });
+  let delay = 0;
+  while (!settled) {
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(4, delay + 1);
+  }
+  return tracked;
+}
+
+export async function createNodeContext(options: NodeContextOptions = {}): Promise<NodeGpuContext> {
+  const { create } = await loadDawn();
+  const tried: string[] = [];
+  const previousIcd = process.env.VK_ICD_FILENAMES;
+  for (const driver of driverCandidates()) {
+    if (driver.icd) process.env.VK_ICD_FILENAMES = driver.icd;
+    else if (previousIcd === undefined) delete process.env.VK_ICD_FILENAMES;
+    else process.env.VK_ICD_FILENAMES = previousIcd;
+    const gpu = create([]);
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      tried.push(`${driver.kind}${driver.icd ? ` (${driver.icd})` : ''}: no adapter`);
+      continue;
+    }
+    const described = describeAdapter(adapter);
+    // The system loader falls back to a software ICD by itself; prefer the explicit order below.
+    if (driver.kind === 'system' && described.software && driverCandidates().length > 1 && !process.env.WEBGPU_BACKPROP_ADAPTER) {
+      tried.push(`system: only a software adapter (${described.summary}), trying the named drivers`);
+      continue;
+    }
+    const device = await requestDeviceWithLimits(adapter);
+    const adapterDescription: AdapterDescription = { ...described, summary: `${described.summary} [Dawn/Node, Vulkan ${driver.kind}]` };
+    const context = new GpuContext(device, adapterDescription, { wait: sleepingWait, ...options }) as NodeGpuContext;
+    Object.defineProperty(context, 'driver', { value: driver.kind, enumerable: true });
+    // Dawn destroys its instance when the GPU object is collected, taking the device with it.
+    keepAlive.set(context, gpu);
+    // Dawn crashes in its own teardown at exit while a device is alive: end it first.
+    process.once('exit', () => device.destroy());
+    if (options.announce ?? true) (options.log ?? console.error)(`WebGPU adapter: ${adapterDescription.summary}`);
+    return context;
+  }
+  const loader = findVulkanLoader() ? '' : '\n(no Vulkan loader libvulkan.so.1 could be found)';
+  throw new NoAdapterError(`${installAdvice()}\nTried: ${tried.join('; ') || 'nothing'}${loader}`);
+}
