@@ -1,0 +1,127 @@
+/**
+ * Holds a kernel's WGSL against its TypeScript declaration, without a GPU.
+ *
+ * Checks, for the source with every variant resolved both ways:
+ * - `struct Params` has exactly the declared fields, in order, with the declared scalar types;
+ * - `@group(0) @binding(0) var<uniform> params: Params;`
+ * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`
+ *   and there are no other bindings;
+ * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
+ *   declared dimension, each declared `override WG_?: u32;` without a default value;
+ * - every `#if NAME` names a declared variant.
+ */
+import type { AnyKernelDef } from './kernel.js';
+import { WORKGROUP_CONSTANTS, resolveDefines } from './kernel.js';
+
+interface WgslBinding {
+  group: number;
+  binding: number;
+  space: string;
+  access: string;
+  name: string;
+  type: string;
+}
+
+function stripComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+}
+
+export function parseBindings(source: string): WgslBinding[] {
+  const re = /@group\((\d+)\)\s*@binding\((\d+)\)\s*var<\s*(\w+)\s*(?:,\s*(\w+)\s*)?>\s*(\w+)\s*:\s*([^;]+);/g;
+  return [...stripComments(source).matchAll(re)].map((m) => ({
+    group: Number(m[1]),
+    binding: Number(m[2]),
+    space: m[3]!,
+    access: m[4] ?? (m[3] === 'storage' ? 'read' : ''),
+    name: m[5]!,
+    type: m[6]!.replace(/\s+/g, ''),
+  }));
+}
+
+export function parseStruct(source: string, name: string): { name: string; type: string }[] | undefined {
+  const m = new RegExp(`struct\\s+${name}\\s*\\{([^}]*)\\}`).exec(stripComments(source));
+  if (!m) return undefined;
+  return m[1]!
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => {
+      const [field, type] = f.split(':').map((s) => s.trim());
+      return { name: field!, type: type! };
+    });
+}
+
+/** Every mismatch between the WGSL and the declaration, as readable lines (empty when they agree). */
+export function checkKernelSource(def: AnyKernelDef, source: string = def.source): string[] {
+  const problems: string[] = [];
+  const where = `${def.name}.wgsl`;
+  const defines: readonly string[] = def.defines ?? [];
+  for (const m of source.matchAll(/#(?:if|elif)\s+(\w+)/g)) {
+    if (!defines.includes(m[1]!)) problems.push(`${where}: '#if ${m[1]}' is not a declared variant (declared: ${defines.join(', ') || 'none'})`);
+  }
+  const variants = [{}, Object.fromEntries(defines.map((d) => [d, true]))];
+  for (const defineSet of variants) {
+    let text: string;
+    try {
+      text = resolveDefines(source, defineSet);
+    } catch (e) {
+      problems.push(`${where}: ${(e as Error).message}`);
+      continue;
+    }
+    problems.push(...checkResolved(def, text, where));
+  }
+  return [...new Set(problems)];
+}
+
+function checkResolved(def: AnyKernelDef, source: string, where: string): string[] {
+  const problems: string[] = [];
+  const fields = parseStruct(source, 'Params');
+  const declared = def.paramNames.map((name: string) => ({ name, type: def.params[name] }));
+  if (!fields) {
+    problems.push(`${where}: no 'struct Params' (declared fields: ${declared.map((f: { name: string }) => f.name).join(', ')})`);
+  } else {
+    const a = fields.map((f) => `${f.name}: ${f.type}`).join(', ');
+    const b = declared.map((f: { name: string; type: string }) => `${f.name}: ${f.type}`).join(', ');
+    if (a !== b) problems.push(`${where}: struct Params is { ${a} } but the declaration says { ${b} }`);
+  }
+
+  const bindings = parseBindings(source);
+  const expected = [
+    { binding: 0, space: 'uniform', access: '', name: 'params', type: 'Params' },
+    ...def.bindingNames.map((name: string, i: number) => ({
+      binding: i + 1,
+      space: 'storage',
+      access: def.bindings[name].access,
+      name,
+      type: `array<${def.bindings[name].type}>`,
+    })),
+  ];
+  for (const b of bindings) {
+    if (b.group !== 0) problems.push(`${where}: binding '${b.name}' is in @group(${b.group}); every kernel uses @group(0)`);
+  }
+  const show = (b: { binding: number; space: string; access: string; name: string; type: string }) =>
+    `@binding(${b.binding}) var<${b.space}${b.access ? `, ${b.access}` : ''}> ${b.name}: ${b.type}`;
+  const actual = [...bindings].sort((x, y) => x.binding - y.binding).map(show);
+  const wanted = expected.map(show);
+  for (const w of wanted) if (!actual.includes(w)) problems.push(`${where}: expected '${w}' (from the declaration), not found`);
+  for (const a of actual) if (!wanted.includes(a)) problems.push(`${where}: '${a}' is not in the declaration`);
+
+  const dims = def.workgroupSize.length;
+  const names = WORKGROUP_CONSTANTS.slice(0, dims);
+  const text = stripComments(source);
+  for (const name of names) {
+    if (!new RegExp(`override\\s+${name}\\s*:\\s*u32\\s*;`).test(text)) {
+      problems.push(`${where}: expected 'override ${name}: u32;' (no default: the size comes from the declaration)`);
+    }
+  }
+  const entry = new RegExp(`@compute\\s+@workgroup_size\\(([^)]*)\\)\\s*fn\\s+${def.name}\\s*\\(`).exec(text);
+  if (!entry) {
+    problems.push(`${where}: no '@compute @workgroup_size(…) fn ${def.name}(' entry point`);
+  } else {
+    const args = entry[1]!.split(',').map((s) => s.trim());
+    if (args.join(',') !== names.join(',')) {
+      problems.push(`${where}: @workgroup_size(${args.join(', ')}) should be @workgroup_size(${names.join(', ')}) for a ${dims}-D declaration`);
+    }
+  }
+  return problems;
+}

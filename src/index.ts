@@ -1,0 +1,21 @@
+/**
+ * webgpu-backprop: a WebGPU training engine. This entry point runs anywhere WebGPU does (the
+ * browser, or Node with a device you bring); `webgpu-backprop/node` adds Dawn and adapter
+ * discovery for Node.
+ *
+ *   import { createBrowserContext, runTwoTwoTwo } from 'webgpu-backprop';
+ *   const ctx = await createBrowserContext();
+ *   const [run] = await runTwoTwoTwo(ctx, { learningRates: [1.0] });
+ */
+export { GpuContext, CompiledKernel, BoundKernel, recordPass } from './gpu/context.js';
+export type { AdapterDescription, GpuContextOptions, Dispatch } from './gpu/context.js';
+export { createBrowserContext, describeAdapter, requestDeviceWithLimits } from './gpu/device.js';
+export { GpuError, KernelCompileError, NoAdapterError } from './gpu/errors.js';
+export { defineKernel, packParams, workgroupCounts, WORKGROUP_CONSTANTS } from './gpu/kernel.js';
+export type { KernelDef, KernelSpec, ParamSpec, BindingsSpec, BindingSpec, ParamValues, TensorBindings, ElementType, ScalarType, Extent } from './gpu/kernel.js';
+export { Tensor } from './gpu/tensor.js';
+export { checkKernelSource } from './gpu/wgsl-check.js';
+export * as kernels from './kernels/index.js';
+export * as reference from './reference/index.js';
+export { TwoTwoTwo, runTwoTwoTwo, SHEET_EXAMPLE } from './models/two-two-two.js';
+export type { GradientMode, TwoTwoTwoOptions, TwoTwoTwoRow, TwoTwoTwoRun } from './models/two-two-two.js';

@@ -1,0 +1,12 @@
+/**
+ * webgpu-backprop for Node: everything of the main entry, plus a device through Dawn (npm
+ * `webgpu`) on the best Vulkan adapter found (a GPU, else lavapipe, else SwiftShader).
+ *
+ *   import { createNodeContext, runTwoTwoTwo } from 'webgpu-backprop/node';
+ *   const ctx = await createNodeContext();   // prints the adapter it uses
+ */
+export * from '../index.js';
+export { createNodeContext, sleepingWait } from './device.js';
+export type { NodeContextOptions, NodeGpuContext } from './device.js';
+export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
+export type { DriverKind, VulkanDriver } from './vulkan.js';

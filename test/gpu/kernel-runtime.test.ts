@@ -1,0 +1,89 @@
+/**
+ * The typed kernel runtime: wiring mistakes are type errors and, at run time, named errors;
+ * compile errors name the kernel and carry line:column; uniforms are packed from the declaration.
+ */
+import { describe, expect, test } from 'vitest';
+import { defineKernel, packParams, workgroupCounts } from '../../src/gpu/kernel.js';
+import { KernelCompileError } from '../../src/gpu/errors.js';
+import { denseForward } from '../../src/kernels/dense.js';
+import { sgdUpdate } from '../../src/kernels/sgd.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+describe('derived from the declaration (no GPU)', () => {
+  test('uniform packing: 4-byte scalars in declared order, rounded to 16 bytes', () => {
+    const bytes = packParams(sgdUpdate, { count: 7, lr: 0.5 });
+    expect(bytes.byteLength).toBe(16);
+    const view = new DataView(bytes);
+    expect(view.getUint32(0, true)).toBe(7);
+    expect(view.getFloat32(4, true)).toBe(0.5);
+  });
+
+  test('packing rejects a fractional or negative u32', () => {
+    expect(() => packParams(sgdUpdate, { count: 1.5, lr: 1 })).toThrow(/count.*u32/);
+    expect(() => packParams(sgdUpdate, { count: -1, lr: 1 })).toThrow(/u32 range/);
+  });
+
+  test('dispatch size is ceil(grid / workgroup size)', () => {
+    expect(workgroupCounts([65], [64])).toEqual([2, 1, 1]);
+    expect(workgroupCounts([64], [64])).toEqual([1, 1, 1]);
+    expect(workgroupCounts([10, 9], [8, 8])).toEqual([2, 2, 1]);
+    expect(workgroupCounts(denseForward.grid({ batch: 3, inFeatures: 2, outFeatures: 100 }, [64]), [64])).toEqual([5, 1, 1]);
+  });
+});
+
+describe('wiring mistakes', () => {
+  gpuTest('are TypeScript errors, and named errors at run time', async (ctx) => {
+    const dense = await ctx.compile(denseForward);
+    const p = { batch: 2, inFeatures: 3, outFeatures: 4 };
+    const x = ctx.tensor('x', [2, 3]);
+    const w = ctx.tensor('w', [4, 3]);
+    const y = ctx.tensor('y', [2, 4]);
+    const labels = ctx.tensor('labels', [2, 4], { dtype: 'u32' });
+
+    // @ts-expect-error — a missing binding does not type-check
+    expect(() => dense.bind({ x, weight: w }, p)).toThrow(/binding 'y' is missing/);
+    // @ts-expect-error — a u32 tensor where f32 is declared does not type-check
+    expect(() => dense.bind({ x, weight: w, y: labels }, p)).toThrow(/binding 'y' expects f32/);
+    // @ts-expect-error — a misspelled binding does not type-check
+    expect(() => dense.bind({ x, weights: w, y }, p)).toThrow(/binding 'weight' is missing/);
+    // @ts-expect-error — a missing parameter does not type-check
+    expect(() => dense.bind({ x, weight: w, y }, { batch: 2, inFeatures: 3 })).toThrow();
+
+    expect(() => dense.bind({ x: w, weight: x, y }, p)).toThrow(/binding 'x' expects 6 elements.*w f32\[4×3\]/);
+    expect(() => dense.bind({ x, weight: w, y: x }, p)).toThrow(/expects 8 elements/);
+    const square = { batch: 3, inFeatures: 3, outFeatures: 3 };
+    const s = ctx.tensor('s', [3, 3]);
+    expect(() => dense.bind({ x: s, weight: s, y: s }, square)).toThrow(/same tensor/);
+    expect(() => dense.bind({ x, weight: w, y }, p)).not.toThrow();
+  });
+});
+
+describe('compile errors', () => {
+  gpuTest('name the kernel and give line:column', async (ctx) => {
+    const broken = defineKernel({
+      name: 'broken_kernel',
+      source: `struct Params { count: u32, }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+override WG_X: u32;
+@compute @workgroup_size(WG_X)
+fn broken_kernel(@builtin(global_invocation_id) gid: vec3u) {
+  out[gid.x] = undefined_name;
+}
+`,
+      params: { count: 'u32' },
+      bindings: { out: { type: 'f32', access: 'read_write' } },
+      workgroupSize: [64],
+      grid: (p) => [p.count],
+      lengths: (p) => ({ out: p.count }),
+    });
+    const error = await ctx.compile(broken).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(KernelCompileError);
+    expect((error as Error).message).toMatch(/broken_kernel/);
+    expect((error as Error).message).toMatch(/broken_kernel\.wgsl:7:\d+/);
+    expect((error as Error).message).toMatch(/undefined_name/);
+  });
+});

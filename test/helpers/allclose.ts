@@ -1,0 +1,68 @@
+/**
+ * The one comparison helper: |actual − expected| ≤ atol + rtol·|expected|, element-wise.
+ * A failure names the label, the worst index, both values and the tolerance.
+ */
+import { expect } from 'vitest';
+
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** Named presets. f32 GPU results against float64 references. */
+export const TOLERANCE = {
+  /** A forward result: a few f32 roundings. */
+  forward: { atol: 1e-6, rtol: 1e-5 },
+  /** A gradient: sums of products, more roundings. */
+  gradient: { atol: 1e-5, rtol: 1e-4 },
+  /** Exact: integer results, copies. */
+  exact: { atol: 0, rtol: 0 },
+} as const satisfies Record<string, Tolerance>;
+
+export function allCloseReport(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): string | undefined {
+  if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
+  let worst = -1;
+  let worstExcess = 0;
+  let failures = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const limit = tol.atol + tol.rtol * Math.abs(e);
+    const err = Math.abs(a - e);
+    if (!(err <= limit)) {
+      failures++;
+      const excess = Number.isNaN(err) ? Infinity : err - limit;
+      if (worst < 0 || excess > worstExcess) {
+        worst = i;
+        worstExcess = excess;
+      }
+    }
+  }
+  if (worst < 0) return undefined;
+  return `${failures} of ${expected.length} elements differ; worst at [${worst}]: got ${actual[worst]}, expected ${expected[worst]} (|Δ| = ${Math.abs(actual[worst]! - expected[worst]!)}, allowed ${tol.atol} + ${tol.rtol}·|e|)`;
+}
+
+export function expectAllClose(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {
+  const report = allCloseReport(actual, expected, tol);
+  expect(report, `${label}: ${report}`).toBeUndefined();
+}
+
+/** Deterministic pseudo-random numbers for test data (mulberry32). */
+export function randomArray(length: number, seed: number, lo = -1, hi = 1): Float64Array {
+  let s = seed >>> 0;
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = lo + (hi - lo) * u;
+  }
+  return out;
+}
+
+/** Rounds float64 values to float32, so a reference sees the inputs the GPU sees. */
+export function f32(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(Float32Array.from(values as ArrayLike<number>));
+}

@@ -1,0 +1,91 @@
+/**
+ * The CPU reference checked by central finite differences in float64 on tiny shapes:
+ * each backward function against the numerical derivative of its forward function.
+ */
+import { describe, expect, test } from 'vitest';
+import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
+import { halfSquaredErrorRef } from '../../src/reference/loss.js';
+import { sigmoidBackwardRef, sigmoidRef } from '../../src/reference/sigmoid.js';
+import { twoTwoTwoGradientRef } from '../../src/reference/two-two-two.js';
+import { SHEET_EXAMPLE } from '../../src/models/two-two-two.js';
+import { expectAllClose, randomArray } from '../helpers/allclose.js';
+
+const H = 1e-6;
+/** Central differences in float64 with h = 1e-6 are good to about 1e-9 here. */
+const FD = { atol: 1e-8, rtol: 1e-6 };
+
+/** ∂(Σ dy · f(x))/∂x by central differences. */
+function numericalGrad(f: (x: Float64Array) => ArrayLike<number>, x: Float64Array, dy: ArrayLike<number>): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const plus = Float64Array.from(x);
+    const minus = Float64Array.from(x);
+    plus[i]! += H;
+    minus[i]! -= H;
+    const fp = f(plus);
+    const fm = f(minus);
+    let s = 0;
+    for (let j = 0; j < dy.length; j++) s += dy[j]! * (fp[j]! - fm[j]!);
+    g[i] = s / (2 * H);
+  }
+  return g;
+}
+
+describe('dense reference', () => {
+  test.each([
+    [1, 1, 1],
+    [1, 2, 2],
+    [3, 4, 5],
+    [2, 7, 3],
+  ])('batch %i, in %i, out %i', (batch, inF, outF) => {
+    const x = randomArray(batch * inF, 1);
+    const w = randomArray(outF * inF, 2);
+    const dy = randomArray(batch * outF, 3);
+    expectAllClose('dx', denseBackwardInputRef(dy, w, batch, inF, outF), numericalGrad((xx) => denseForwardRef(xx, w, batch, inF, outF), x, dy), FD);
+    expectAllClose('dW', denseBackwardWeightRef(dy, x, batch, inF, outF), numericalGrad((ww) => denseForwardRef(x, ww, batch, inF, outF), w, dy), FD);
+  });
+});
+
+describe('sigmoid reference', () => {
+  test('dx = dy · σ′(x)', () => {
+    const x = randomArray(7, 4, -6, 6);
+    const dy = randomArray(7, 5);
+    expectAllClose('sigmoid dx', sigmoidBackwardRef(dy, sigmoidRef(x), 7), numericalGrad((xx) => sigmoidRef(xx), x, dy), FD);
+  });
+
+  test('the spreadsheet variant is not the derivative (it uses the row’s first unit)', () => {
+    const x = Float64Array.from([0.2, -1.5]);
+    const dy = Float64Array.from([1, 1]);
+    const quirk = sigmoidBackwardRef(dy, sigmoidRef(x), 2, true);
+    const fd = numericalGrad((xx) => sigmoidRef(xx), x, dy);
+    expect(Math.abs(quirk[0]! - fd[0]!)).toBeLessThan(1e-8);
+    expect(Math.abs(quirk[1]! - fd[1]!)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('half squared error reference', () => {
+  test.each([1, 3])('batch %i: grad = ∂loss/∂prediction', (batch) => {
+    const a = randomArray(batch * 4, 6);
+    const t = randomArray(batch * 4, 7);
+    const grad = halfSquaredErrorRef(a, t, batch).grad;
+    expectAllClose('loss grad', grad, numericalGrad((aa) => [halfSquaredErrorRef(aa, t, batch).loss], a, [1]), FD);
+  });
+});
+
+describe('2-2-2 network reference', () => {
+  const { inputs, targets, weights } = SHEET_EXAMPLE;
+  const loss = (w: Float64Array) => [twoTwoTwoGradientRef([...w], inputs, targets, false).loss.loss];
+
+  test('exact mode: ∂E/∂w1..w8 match finite differences', () => {
+    const g = twoTwoTwoGradientRef(weights, inputs, targets, false).gradients;
+    expectAllClose('∂E/∂w', g, numericalGrad(loss, Float64Array.from(weights), [1]), FD);
+  });
+
+  test("spreadsheet mode: only ∂E/∂w3, ∂E/∂w4 differ from finite differences", () => {
+    const g = twoTwoTwoGradientRef(weights, inputs, targets, true).gradients;
+    const fd = numericalGrad(loss, Float64Array.from(weights), [1]);
+    for (const i of [0, 1, 4, 5, 6, 7]) expect(Math.abs(g[i]! - fd[i]!)).toBeLessThan(1e-9);
+    // a_h1 ≈ a_h2 here, so the slip is small (~1e-7) but far above the differences’ error (~1e-10).
+    for (const i of [2, 3]) expect(Math.abs(g[i]! - fd[i]!)).toBeGreaterThan(2e-8);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Every kernel's WGSL against its TypeScript declaration, without a GPU: bindings, access,
+ * element types, the Params struct, the workgroup-size overrides and the entry point.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import type { AnyKernelDef } from '../src/gpu/kernel.js';
+import { checkKernelSource } from '../src/gpu/wgsl-check.js';
+import * as kernels from '../src/kernels/index.js';
+
+const declared = Object.values(kernels) as AnyKernelDef[];
+const shaderDir = new URL('../shaders/', import.meta.url);
+
+describe('WGSL matches the kernel declarations', () => {
+  test.each(declared.map((k) => [k.name, k] as const))('%s', (name, def) => {
+    const file = readFileSync(new URL(`${name}.wgsl`, shaderDir), 'utf8');
+    expect(def.source, `${name}: the declaration must load shaders/${name}.wgsl`).toBe(file);
+    expect(checkKernelSource(def)).toEqual([]);
+  });
+
+  test('every shader file has a declaration, and names are unique', () => {
+    const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, ''));
+    const names = declared.map((k) => k.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...files].sort()).toEqual([...names].sort());
+  });
+});
+
+describe('the check catches a mismatch', () => {
+  const sample = kernels.halfSquaredError as AnyKernelDef;
+
+  test('a changed @binding number in any kernel fails', () => {
+    for (const def of declared) {
+      const mutated = def.source.replace('@binding(1)', '@binding(7)');
+      expect(mutated).not.toBe(def.source);
+      expect(checkKernelSource(def, mutated).join('\n')).toMatch(/@binding\(1\).*not found/);
+    }
+  });
+
+  test('a changed access mode fails', () => {
+    const mutated = sample.source.replace('var<storage, read_write> grad', 'var<storage, read> grad');
+    expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/grad/);
+  });
+
+  test('a reordered Params struct fails', () => {
+    const mutated = sample.source.replace('batch: u32,\n  features: u32,', 'features: u32,\n  batch: u32,');
+    expect(mutated).not.toBe(sample.source);
+    expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/struct Params/);
+  });
+
+  test('a literal workgroup size fails', () => {
+    const mutated = sample.source.replace('@workgroup_size(WG_X)', '@workgroup_size(64)');
+    expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/workgroup_size/);
+  });
+
+  test('an undeclared variant fails', () => {
+    const def = kernels.sigmoidBackward as AnyKernelDef;
+    const mutated = def.source.replace('#if SPREADSHEET_DERIVATIVE', '#if SOMETHING_ELSE');
+    expect(checkKernelSource(def, mutated).join('\n')).toMatch(/SOMETHING_ELSE/);
+  });
+});
