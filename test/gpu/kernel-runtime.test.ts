@@ -87,3 +87,28 @@ fn broken_kernel(@builtin(global_invocation_id) gid: vec3u) {
     expect((error as Error).message).toMatch(/undefined_name/);
   });
 });
+
+describe('device errors', () => {
+  test('an uncaptured validation error is reported and thrown from the next read, not swallowed', async (t) => {
+    const { createNodeContext } = await import('../../src/node/device.js');
+    const { NoAdapterError } = await import('../../src/gpu/errors.js');
+    const reported: string[] = [];
+    const ctx = await createNodeContext({ announce: false, onError: (e) => reported.push(e.message) }).catch((e: unknown) => {
+      if (e instanceof NoAdapterError && !process.env.CI) return undefined;
+      throw e;
+    });
+    if (!ctx) {
+      t.skip('skipped: no WebGPU adapter on this machine (CI is unset)');
+      return;
+    }
+    try {
+      const tensor = ctx.tensor('t', [4]);
+      // Copying past the end of a buffer is a validation error outside any error scope.
+      ctx.submit('invalid copy', (e) => e.copyBufferToBuffer(tensor.buffer, 0, tensor.buffer, 8, 16));
+      await expect(ctx.read(tensor)).rejects.toThrow(/uncaptured WebGPU error/);
+      expect(reported.join('\n')).toMatch(/uncaptured WebGPU error/);
+    } finally {
+      ctx.destroy();
+    }
+  });
+});
