@@ -4,3 +4,4 @@ export * from './sigmoid.js';
 export * from './loss.js';
 export * from './sgd.js';
 export * from './two-two-two.js';
+export * from './probe.js';

@@ -1,0 +1,27 @@
+/** fma_peak (the benchmark probe) against the float64 reference. */
+import { describe } from 'vitest';
+import { fmaPeak } from '../../src/kernels/probe.js';
+import { fmaPeakRef } from '../../src/reference/probe.js';
+import { expectAllClose } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+describe('fma_peak', () => {
+  for (const [count, iterations] of [
+    [1, 1],
+    [65, 7],
+    [300, 100],
+  ] as const) {
+    gpuTest(`${count} invocations, ${iterations} iterations`, async (ctx) => {
+      const out = ctx.tensor('out', [count]);
+      ctx.fill(out, NaN);
+      const k = (await ctx.compile(fmaPeak)).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
+      ctx.submit('fma_peak test', (e) => {
+        const pass = e.beginComputePass();
+        k.record(pass);
+        pass.end();
+      });
+      // 32 chains of up to 100 f32 roundings each, summed: looser than one forward op.
+      expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001)), { atol: 1e-4, rtol: 1e-5 });
+    });
+  }
+});
