@@ -1,5 +1,6 @@
 /** dense_forward, dense_backward_input, dense_backward_weight against the float64 reference. */
 import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { denseBackwardInput, denseBackwardWeight, denseForward } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -33,11 +34,7 @@ describe('dense kernels', () => {
         (await ctx.compile(denseBackwardInput)).bind({ dy: tdy, weight: tw, dx: tdx }, p),
         (await ctx.compile(denseBackwardWeight)).bind({ dy: tdy, x: tx, dweight: tdw }, p),
       ];
-      ctx.submit('dense test', (e) => {
-        const pass = e.beginComputePass();
-        kernels.forEach((k) => k.record(pass));
-        pass.end();
-      });
+      ctx.submit('dense test', (e) => recordPass(e, 'dense test', kernels));
       expectAllClose('dense_forward y', await ctx.read(ty), denseForwardRef(x, w, batch, inFeatures, outFeatures), TOLERANCE.forward);
       expectAllClose('dense_backward_input dx', await ctx.read(tdx), denseBackwardInputRef(dy, w, batch, inFeatures, outFeatures), TOLERANCE.gradient);
       expectAllClose('dense_backward_weight dW', await ctx.read(tdw), denseBackwardWeightRef(dy, x, batch, inFeatures, outFeatures), TOLERANCE.gradient);

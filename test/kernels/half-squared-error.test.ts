@@ -1,5 +1,6 @@
 /** half_squared_error against the float64 reference (loss, per-element terms, gradient). */
 import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { halfSquaredError } from '../../src/kernels/half-squared-error.js';
 import { halfSquaredErrorRef } from '../../src/reference/loss.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -24,11 +25,7 @@ describe('half_squared_error', () => {
       const loss = ctx.tensor('loss', [1]);
       for (const x of [terms, grad, loss]) ctx.fill(x, NaN);
       const k = (await ctx.compile(halfSquaredError)).bind({ prediction: ta, targets: tt, terms, grad, loss }, { batch, features });
-      ctx.submit('loss test', (e) => {
-        const pass = e.beginComputePass();
-        k.record(pass);
-        pass.end();
-      });
+      ctx.submit('loss test', (e) => recordPass(e, 'loss test', [k]));
       const ref = halfSquaredErrorRef(a, t, batch);
       expectAllClose('terms', await ctx.read(terms), ref.terms, TOLERANCE.forward);
       expectAllClose('grad', await ctx.read(grad), ref.grad, TOLERANCE.forward);

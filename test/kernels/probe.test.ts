@@ -1,5 +1,6 @@
 /** fma_peak (the benchmark probe) against the float64 reference. */
 import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { fmaPeak } from '../../src/kernels/probe.js';
 import { fmaPeakRef } from '../../src/reference/probe.js';
 import { expectAllClose } from '../helpers/allclose.js';
@@ -15,11 +16,7 @@ describe('fma_peak', () => {
       const out = ctx.tensor('out', [count]);
       ctx.fill(out, NaN);
       const k = (await ctx.compile(fmaPeak)).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
-      ctx.submit('fma_peak test', (e) => {
-        const pass = e.beginComputePass();
-        k.record(pass);
-        pass.end();
-      });
+      ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
       // 32 chains of up to 100 f32 roundings each, summed: looser than one forward op.
       expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001)), { atol: 1e-4, rtol: 1e-5 });
     });

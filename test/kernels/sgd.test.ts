@@ -1,5 +1,6 @@
 /** sgd_update against the float64 reference. */
 import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { sgdUpdate } from '../../src/kernels/sgd.js';
 import { sgdUpdateRef } from '../../src/reference/sgd.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -18,11 +19,7 @@ describe('sgd_update', () => {
       const tp = ctx.tensor('p', [count], { data: p });
       const tg = ctx.tensor('g', [count], { data: g });
       const k = (await ctx.compile(sgdUpdate)).bind({ grad: tg, param: tp }, { count, lr });
-      ctx.submit('sgd test', (e) => {
-        const pass = e.beginComputePass();
-        k.record(pass);
-        pass.end();
-      });
+      ctx.submit('sgd test', (e) => recordPass(e, 'sgd test', [k]));
       expectAllClose('param', await ctx.read(tp), sgdUpdateRef(p, g, Math.fround(lr)), TOLERANCE.forward);
     });
   }

@@ -1,5 +1,6 @@
 /** sigmoid_forward and sigmoid_backward (both variants) against the float64 reference. */
 import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { sigmoidBackward, sigmoidForward } from '../../src/kernels/sigmoid.js';
 import { sigmoidBackwardRef, sigmoidRef } from '../../src/reference/sigmoid.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -27,12 +28,7 @@ describe('sigmoid kernels', () => {
         ctx.fill(tdx, NaN);
         const fwd = (await ctx.compile(sigmoidForward)).bind({ x: tx, y: ty }, { count });
         const bwd = (await ctx.compile(sigmoidBackward, { SPREADSHEET_DERIVATIVE: spreadsheet })).bind({ dy: tdy, y: ty, dx: tdx }, { count, features });
-        ctx.submit('sigmoid test', (e) => {
-          const pass = e.beginComputePass();
-          fwd.record(pass);
-          bwd.record(pass);
-          pass.end();
-        });
+        ctx.submit('sigmoid test', (e) => recordPass(e, 'sigmoid test', [fwd, bwd]));
         const y = await ctx.read(ty);
         expectAllClose('sigmoid_forward y', y, sigmoidRef(x), TOLERANCE.forward);
         expectAllClose('sigmoid_backward dx', await ctx.read(tdx), sigmoidBackwardRef(dy, f32(y), features, spreadsheet), TOLERANCE.gradient);
