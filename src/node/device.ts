@@ -8,7 +8,7 @@
 import { GpuContext, type AdapterDescription, type GpuContextOptions } from '../gpu/context.js';
 import { NoAdapterError } from '../gpu/errors.js';
 import { describeAdapter, requestDeviceWithLimits } from '../gpu/device.js';
-import { driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
+import { ADAPTER_ENV, driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
 
 export interface NodeContextOptions extends GpuContextOptions {
   /** Print the adapter in use (default true), to `log`. */
@@ -55,7 +55,9 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
   const { create } = await loadDawn();
   const tried: string[] = [];
   const previousIcd = process.env.VK_ICD_FILENAMES;
-  for (const driver of driverCandidates()) {
+  const candidates = driverCandidates();
+  const chosen = Boolean(process.env[ADAPTER_ENV]);
+  for (const driver of candidates) {
     if (driver.icd) process.env.VK_ICD_FILENAMES = driver.icd;
     else if (previousIcd === undefined) delete process.env.VK_ICD_FILENAMES;
     else process.env.VK_ICD_FILENAMES = previousIcd;
@@ -67,7 +69,7 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     }
     const described = describeAdapter(adapter);
     // The system loader falls back to a software ICD by itself; prefer the explicit order below.
-    if (driver.kind === 'system' && described.software && driverCandidates().length > 1 && !process.env.WEBGPU_BACKPROP_ADAPTER) {
+    if (driver.kind === 'system' && described.software && candidates.length > 1 && !chosen) {
       tried.push(`system: only a software adapter (${described.summary}), trying the named drivers`);
       continue;
     }
