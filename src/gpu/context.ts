@@ -215,7 +215,9 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
   /**
    * Binds tensors and parameters once: checks every tensor against the declaration (name, element
    * type, length for these parameters, no aliasing of a written binding) and creates the uniform
-   * buffer and the bind group.
+   * buffer and the bind group. A tensor may be longer than the parameters need: a network's
+   * buffers are sized for its largest batch, and the last, smaller batch of an epoch uses their
+   * first elements.
    */
   bind(tensors: TensorBindings<B>, params: ParamValues<P>, label = this.def.name): BoundKernel<P> {
     const def = this.def;
@@ -231,8 +233,8 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
         throw new Error(`${label}: binding '${name}' expects ${spec.type}, got ${tensor}`);
       }
       const expected = lengths[name];
-      if (tensor.length !== expected) {
-        throw new Error(`${label}: binding '${name}' expects ${expected} elements for these parameters, got ${tensor}`);
+      if (tensor.length < expected) {
+        throw new Error(`${label}: binding '${name}' needs at least ${expected} elements for these parameters, got ${tensor}`);
       }
       const other = seen.get(tensor.buffer);
       if (other !== undefined && (spec.access === 'read_write' || def.bindings[other]!.access === 'read_write')) {

@@ -58,6 +58,14 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
   readonly lengths: (params: ParamValues<P>) => { readonly [K in keyof B]: number };
   /** Structural variants of the kernel: names usable in `#if NAME` blocks of the source. */
   readonly defines?: readonly D[];
+  /**
+   * Tile sizes the host also needs (for the grid): each must appear in the WGSL as
+   * `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
+   * and once there, and the two cannot drift apart unnoticed.
+   */
+  readonly constants?: Readonly<Record<string, number>>;
+  /** WGSL function libraries (shaders/lib/) appended after the kernel's own source. */
+  readonly libraries?: readonly string[];
 }
 
 export interface KernelDef<P extends ParamSpec, B extends BindingsSpec, D extends string = never>
@@ -93,7 +101,8 @@ export function defineKernel<P extends ParamSpec, B extends BindingsSpec, D exte
       for (const name of Object.keys(defines)) {
         if (!declared.has(name)) throw new Error(`kernel ${spec.name}: unknown variant '${name}'`);
       }
-      return resolveDefines(spec.source, defines as Record<string, boolean>);
+      const own = resolveDefines(spec.source, defines as Record<string, boolean>);
+      return [own, ...(spec.libraries ?? [])].join('\n');
     },
   };
 }

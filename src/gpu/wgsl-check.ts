@@ -8,7 +8,9 @@
  *   and there are no other bindings;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
- * - every `#if NAME` names a declared variant.
+ * - every `#if NAME` names a declared variant;
+ * - every declared constant is `const NAME = VALUEu;` with the declared value;
+ * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
 import { WORKGROUP_CONSTANTS, resolveDefines } from './kernel.js';
@@ -58,6 +60,14 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   const defines: readonly string[] = def.defines ?? [];
   for (const m of source.matchAll(/#(?:if|elif)\s+(\w+)/g)) {
     if (!defines.includes(m[1]!)) problems.push(`${where}: '#if ${m[1]}' is not a declared variant (declared: ${defines.join(', ') || 'none'})`);
+  }
+  for (const [name, value] of Object.entries(def.constants ?? {})) {
+    const m = new RegExp(`const\\s+${name}\\s*(?::\\s*u32\\s*)?=\\s*(\\d+)u?\\s*;`).exec(stripComments(source));
+    if (!m) problems.push(`${where}: expected 'const ${name} = ${value}u;' (declared constant)`);
+    else if (Number(m[1]) !== value) problems.push(`${where}: const ${name} is ${m[1]} but the declaration says ${value}`);
+  }
+  for (const library of def.libraries ?? []) {
+    if (parseBindings(library).length > 0) problems.push(`${where}: an appended library declares bindings; only kernels may`);
   }
   const variants = [{}, Object.fromEntries(defines.map((d) => [d, true]))];
   for (const defineSet of variants) {

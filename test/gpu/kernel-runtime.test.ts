@@ -49,8 +49,8 @@ describe('wiring mistakes', () => {
     // @ts-expect-error — a missing parameter does not type-check
     expect(() => dense.bind({ x, weight: w, y }, { batch: 2, inFeatures: 3 })).toThrow();
 
-    expect(() => dense.bind({ x: w, weight: x, y }, p)).toThrow(/binding 'x' expects 6 elements.*w f32\[4×3\]/);
-    expect(() => dense.bind({ x, weight: w, y: x }, p)).toThrow(/expects 8 elements/);
+    expect(() => dense.bind({ x, weight: x, y }, p)).toThrow(/binding 'weight' needs at least 12 elements.*x f32\[2×3\]/);
+    expect(() => dense.bind({ x, weight: w, y: x }, p)).toThrow(/needs at least 8 elements/);
     const square = { batch: 3, inFeatures: 3, outFeatures: 3 };
     const s = ctx.tensor('s', [3, 3]);
     expect(() => dense.bind({ x: s, weight: s, y: s }, square)).toThrow(/same tensor/);
