@@ -1,0 +1,59 @@
+/**
+ * CPU reference for log_softmax followed by the negative log-likelihood loss (mean over the
+ * batch), float64, and the accuracy count. Logits are [batch, classes]; labels are class indices.
+ */
+
+function labelAt(labels: ArrayLike<number>, b: number, classes: number): number {
+  const label = labels[b]!;
+  if (!Number.isInteger(label) || label < 0 || label >= classes) throw new RangeError(`nll: label ${label} of sample ${b} is not a class in [0, ${classes})`);
+  return label;
+}
+
+/** logp[b, c] = logits[b, c] − log Σ_k exp(logits[b, k]), shifted by the row's maximum. */
+export function logSoftmaxRef(logits: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const logp = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, logits[b * classes + c]!);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(logits[b * classes + c]! - max);
+    const logSum = max + Math.log(sum);
+    for (let c = 0; c < classes; c++) logp[b * classes + c] = logits[b * classes + c]! - logSum;
+  }
+  return logp;
+}
+
+/** loss = (1/batch) Σ_b −logp[b, label_b] */
+export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): number {
+  let sum = 0;
+  for (let b = 0; b < batch; b++) sum -= logp[b * classes + labelAt(labels, b, classes)]!;
+  return sum / batch;
+}
+
+/** ∂loss/∂logits[b, c] = (softmax[b, c] − [c = label_b]) / batch, for the mean loss. */
+export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const logp = logSoftmaxRef(logits, batch, classes);
+  const d = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    const label = labelAt(labels, b, classes);
+    for (let c = 0; c < classes; c++) d[b * classes + c] = (Math.exp(logp[b * classes + c]!) - (c === label ? 1 : 0)) / batch;
+  }
+  return d;
+}
+
+/** Index of the first maximum. */
+export function argmaxRef(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** How many rows have their first maximum at the label. */
+export function countCorrectRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): number {
+  let correct = 0;
+  for (let b = 0; b < batch; b++) {
+    const row = Float64Array.from({ length: classes }, (_, c) => logits[b * classes + c]!);
+    if (argmaxRef(row) === labelAt(labels, b, classes)) correct++;
+  }
+  return correct;
+}

@@ -1,0 +1,96 @@
+/**
+ * Counter-based random numbers, bit-exact with the WGSL kernels: Philox4x32-10 (Random123) in u32
+ * arithmetic, and the draws made from it (dropout masks, the epoch shuffle, rotation angles).
+ * Every draw is a pure function of (seed, stream, step, index), so no generator state is kept.
+ */
+
+const PHILOX_M0 = 0xd2511f53;
+const PHILOX_M1 = 0xcd9e8d57;
+const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W1 = 0xbb67ae85;
+const TWO_POW_32 = 4294967296;
+
+/** Stream ids; the dropout of block k uses stream `dropout + k`. */
+export const RANDOM_STREAM = { shuffle: 1, rotation: 2, dropout: 16 } as const;
+
+/** The high 32 bits of the exact 64-bit product of two u32, from their 16-bit halves. */
+function mulhi32(a: number, b: number): number {
+  const aLo = a & 0xffff;
+  const aHi = a >>> 16;
+  const bLo = b & 0xffff;
+  const bHi = b >>> 16;
+  const loHi = aLo * bHi;
+  const hiLo = aHi * bLo;
+  const carry = ((aLo * bLo) >>> 16) + (loHi & 0xffff) + (hiLo & 0xffff);
+  return (aHi * bHi + (loHi >>> 16) + (hiLo >>> 16) + (carry >>> 16)) >>> 0;
+}
+
+/**
+ * Philox4x32-10. A round: (hi0, lo0) = M0 · c0, (hi1, lo1) = M1 · c2,
+ * c ← [hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0]; the key gains the Weyl increments between rounds.
+ */
+export function philox4x32(
+  counter: readonly [number, number, number, number],
+  key: readonly [number, number],
+): [number, number, number, number] {
+  let [c0, c1, c2, c3] = counter.map((v) => v >>> 0) as [number, number, number, number];
+  let [k0, k1] = [key[0] >>> 0, key[1] >>> 0];
+  for (let round = 0; round < 10; round++) {
+    if (round > 0) {
+      k0 = (k0 + PHILOX_W0) >>> 0;
+      k1 = (k1 + PHILOX_W1) >>> 0;
+    }
+    const hi0 = mulhi32(PHILOX_M0, c0);
+    const lo0 = Math.imul(PHILOX_M0, c0) >>> 0;
+    const hi1 = mulhi32(PHILOX_M1, c2);
+    const lo1 = Math.imul(PHILOX_M1, c2) >>> 0;
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+  }
+  return [c0, c1, c2, c3];
+}
+
+/** Word `index & 3` of philox4x32([⌊index/4⌋, step, stream, 0], [seed, 0]); all arguments u32. */
+export function randomWord(seed: number, stream: number, step: number, index: number): number {
+  return philox4x32([index >>> 2, step, stream, 0], [seed, 0])[index & 3]!;
+}
+
+/** A word below ⌊p · 2³²⌋ (clamped to [0, 2³² − 1]) drops its element. */
+export function dropoutThreshold(p: number): number {
+  return Math.min(Math.max(Math.floor(p * TWO_POW_32), 0), TWO_POW_32 - 1);
+}
+
+/** mask[i] = randomWord(seed, stream, step, i) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
+export function dropoutMaskRef(length: number, p: number, seed: number, stream: number, step: number): Float64Array {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1)`);
+  const threshold = dropoutThreshold(p);
+  const scale = 1 / (1 - p);
+  return Float64Array.from({ length }, (_, i) => (randomWord(seed, stream, step, i) >= threshold ? scale : 0));
+}
+
+export function dropoutForwardRef(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v, i) => v * mask[i]!);
+}
+
+export function dropoutBackwardRef(dy: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
+  return Float64Array.from(dy, (g, i) => g * mask[i]!);
+}
+
+/**
+ * Fisher–Yates over [0, n): for i = n − 1 down to 1, j = ⌊word · (i + 1) / 2³²⌋ with
+ * word = randomWord(seed, shuffle, epoch, i); swap perm[i], perm[j]. Exact in float64 for n ≤ 2²¹.
+ */
+export function shufflePermutationRef(n: number, seed: number, epoch: number): Uint32Array {
+  if (n > 2 ** 21) throw new RangeError(`shuffle: n = ${n} is above 2^21, where word · (i + 1) stops being exact`);
+  const perm = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i >= 1; i--) {
+    const j = Math.floor((randomWord(seed, RANDOM_STREAM.shuffle, epoch, i) * (i + 1)) / TWO_POW_32);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  return perm;
+}
+
+/** Degrees in [−max, max): u = (word >>> 8) · 2⁻²⁴, angle = −max + 2 · max · u. */
+export function rotationAngleRef(seed: number, step: number, sampleIndex: number, maxDegrees: number): number {
+  const u = (randomWord(seed, RANDOM_STREAM.rotation, step, sampleIndex) >>> 8) * 2 ** -24;
+  return -maxDegrees + 2 * maxDegrees * u;
+}

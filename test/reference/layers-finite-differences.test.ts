@@ -1,0 +1,284 @@
+/**
+ * The CNN layers' CPU reference checked by central finite differences in float64 on tiny, awkward
+ * shapes, the whole seed CNN on a sample of its parameters, and the exact rules of the random
+ * numbers, the pooling ties, the rotation and the parameter counts.
+ */
+import { describe, expect, test } from 'vitest';
+import { batchNormBackwardRef, batchNormForwardTrainRef, batchNormStatsRef } from '../../src/reference/batchnorm.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dOutputSize, type Conv2dShape } from '../../src/reference/conv2d.js';
+import { rotateImageRef } from '../../src/reference/mnist-input.js';
+import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
+import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from '../../src/reference/pooling.js';
+import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
+import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
+import {
+  SEED_CNN_BLOCKS,
+  seedCnnBufferShapes,
+  seedCnnDropoutMaskLengths,
+  seedCnnEvalRef,
+  seedCnnParameterShapes,
+  seedCnnTrainStepRef,
+} from '../../src/reference/seed-cnn.js';
+import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
+import { expectAllClose, randomArray } from '../helpers/allclose.js';
+
+const H = 1e-6;
+/** Central differences in float64 with h = 1e-6 are good to about 1e-9 here. */
+const FD = { atol: 1e-8, rtol: 1e-6 };
+
+/** ∂(Σ dy · f(x))/∂x by central differences. */
+function numericalGrad(f: (x: Float64Array) => ArrayLike<number>, x: Float64Array, dy: ArrayLike<number>): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const plus = Float64Array.from(x);
+    const minus = Float64Array.from(x);
+    plus[i]! += H;
+    minus[i]! -= H;
+    const fp = f(plus);
+    const fm = f(minus);
+    let s = 0;
+    for (let j = 0; j < dy.length; j++) s += dy[j]! * (fp[j]! - fm[j]!);
+    g[i] = s / (2 * H);
+  }
+  return g;
+}
+
+const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+describe('conv2d reference', () => {
+  // batch, Cin, H, W, Cout, KH, KW, stride, padding
+  test.each([
+    [1, 1, 5, 7, 1, 3, 3, 1, 0],
+    [2, 1, 7, 5, 2, 3, 3, 2, 1],
+    [1, 2, 5, 6, 3, 1, 1, 1, 0],
+    [2, 1, 4, 7, 2, 1, 1, 2, 1],
+    [2, 3, 6, 5, 2, 2, 3, 2, 1],
+    [1, 2, 7, 4, 2, 2, 3, 1, 0],
+  ])('batch %i, Cin %i, %i×%i, Cout %i, kernel %i×%i, stride %i, padding %i', (batch, inChannels, height, width, outChannels, kernelH, kernelW, stride, padding) => {
+    const s: Conv2dShape = { batch, inChannels, height, width, outChannels, kernelH, kernelW, stride, padding };
+    const { outHeight, outWidth } = conv2dOutputSize(s);
+    const x = randomArray(batch * inChannels * height * width, 11);
+    const w = randomArray(outChannels * inChannels * kernelH * kernelW, 12);
+    const dy = randomArray(batch * outChannels * outHeight * outWidth, 13);
+    expectAllClose('dx', conv2dBackwardInputRef(dy, w, s), numericalGrad((xx) => conv2dForwardRef(xx, w, s), x, dy), FD);
+    expectAllClose('dW', conv2dBackwardWeightRef(dy, x, s), numericalGrad((ww) => conv2dForwardRef(x, ww, s), w, dy), FD);
+  });
+
+  test('output size, and a kernel that does not fit', () => {
+    const s: Conv2dShape = { batch: 1, inChannels: 1, height: 7, width: 4, outChannels: 1, kernelH: 3, kernelW: 2, stride: 2, padding: 1 };
+    expect(conv2dOutputSize(s)).toEqual({ outHeight: 4, outWidth: 3 });
+    expect(() => conv2dOutputSize({ ...s, width: 1, kernelW: 5, padding: 0 })).toThrow(/does not fit/);
+  });
+});
+
+describe('relu reference', () => {
+  test('dx = dy where y > 0', () => {
+    const x = Float64Array.from([-1.5, 0.3, 2, -0.2, 0.7]);
+    const dy = randomArray(5, 14);
+    expectAllClose('relu dx', reluBackwardRef(dy, reluForwardRef(x)), numericalGrad(reluForwardRef, x, dy), FD);
+  });
+});
+
+describe('batchnorm reference', () => {
+  test.each([
+    [2, 3, 5],
+    [1, 2, 7],
+    [3, 1, 2],
+  ])('N %i, C %i, HW %i: dx, dγ, dβ', (N, C, HW) => {
+    const eps = 1e-5;
+    const x = randomArray(N * C * HW, 15, -2, 3);
+    const gamma = randomArray(C, 16, 0.5, 1.5);
+    const beta = randomArray(C, 17);
+    const dy = randomArray(N * C * HW, 18);
+    const { dx, dgamma, dbeta } = batchNormBackwardRef(dy, x, gamma, N, C, HW, eps);
+    expectAllClose('dx', dx, numericalGrad((xx) => batchNormForwardTrainRef(xx, gamma, beta, N, C, HW, eps).y, x, dy), FD);
+    expectAllClose('dγ', dgamma, numericalGrad((g) => batchNormForwardTrainRef(x, g, beta, N, C, HW, eps).y, gamma, dy), FD);
+    expectAllClose('dβ', dbeta, numericalGrad((b) => batchNormForwardTrainRef(x, gamma, b, N, C, HW, eps).y, beta, dy), FD);
+  });
+
+  test('statistics: biased and unbiased variance', () => {
+    const stats = batchNormStatsRef([1, 2, 10, 20, 3, 4, 30, 40], 2, 2, 2);
+    expectAllClose('mean', stats.mean, [2.5, 25], FD);
+    expectAllClose('variance', stats.variance, [1.25, 125], FD);
+    expectAllClose('unbiased', stats.varianceUnbiased, [5 / 3, 500 / 3], FD);
+  });
+});
+
+describe('pooling reference', () => {
+  test('2×2 max pool, odd H and W, no ties', () => {
+    const [N, C, h, w] = [2, 2, 5, 7];
+    const x = randomArray(N * C * h * w, 19);
+    const { y, argmax } = maxPool2x2ForwardRef(x, N, C, h, w);
+    const dy = randomArray(y.length, 20);
+    expectAllClose('dx', maxPool2x2BackwardRef(dy, argmax, x.length), numericalGrad((xx) => maxPool2x2ForwardRef(xx, N, C, h, w).y, x, dy), FD);
+  });
+
+  test('ties go to the first element in row-major window order; a NaN wins', () => {
+    const x = [1, 5, 5, 5, 2, 2, 9, 0, 3, 3, NaN, 7, 3, 3, 3, 8];
+    // a 4×4 plane: windows [1 5 | 2 2], [5 5 | 9 0], [3 3 | 3 3], [NaN 7 | 3 8]
+    const { y, argmax } = maxPool2x2ForwardRef(x, 1, 1, 4, 4);
+    expect([...argmax]).toEqual([1, 6, 8, 10]);
+    expect([...y.subarray(0, 3)]).toEqual([5, 9, 3]);
+    expect(y[3]).toBeNaN();
+    const tie = maxPool2x2ForwardRef([4, 4, 4, 4], 1, 1, 2, 2);
+    expect([...tie.argmax]).toEqual([0]);
+    expect([...maxPool2x2BackwardRef([1, 2, 3, 4], argmax, 16)]).toEqual([0, 1, 0, 0, 0, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
+  });
+
+  test('global average pool', () => {
+    const [N, C, HW] = [2, 3, 5];
+    const x = randomArray(N * C * HW, 21);
+    const dy = randomArray(N * C, 22);
+    expectAllClose('dx', globalAvgPoolBackwardRef(dy, N, C, HW), numericalGrad((xx) => globalAvgPoolForwardRef(xx, N, C, HW), x, dy), FD);
+  });
+});
+
+describe('log_softmax + NLL reference', () => {
+  test.each([
+    [1, 3],
+    [3, 10],
+  ])('batch %i, classes %i: dlogits = ∂(mean loss)/∂logits', (batch, classes) => {
+    const logits = randomArray(batch * classes, 23, -4, 4);
+    const labels = Array.from({ length: batch }, (_, b) => (b * 7 + 1) % classes);
+    const loss = (l: Float64Array) => [nllLossRef(logSoftmaxRef(l, batch, classes), labels, batch, classes)];
+    expectAllClose('dlogits', logSoftmaxNllBackwardRef(logits, labels, batch, classes), numericalGrad(loss, logits, [1]), FD);
+  });
+});
+
+describe('sgd with momentum reference', () => {
+  test('v ← μv + g, p ← p − lr·v', () => {
+    const first = sgdMomentumRef([1, 2], [0.5, -1], [0, 0], 0.1, 0.9);
+    expectAllClose('v₁', first.velocity, [0.5, -1], FD);
+    expectAllClose('p₁', first.param, [0.95, 2.1], FD);
+    const second = sgdMomentumRef(first.param, [1, 1], first.velocity, 0.1, 0.9);
+    expectAllClose('v₂', second.velocity, [1.45, 0.1], FD);
+    expectAllClose('p₂', second.param, [0.805, 2.09], FD);
+  });
+});
+
+describe('counter-based random numbers', () => {
+  const hex = (words: number[]) => words.map((w) => w.toString(16).padStart(8, '0')).join(' ');
+
+  test('Philox4x32-10 matches the Random123 known answers', () => {
+    expect(hex(philox4x32([0, 0, 0, 0], [0, 0]))).toBe('6627e8d5 e169c58d bc57ac4c 9b00dbd8');
+    expect(hex(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff]))).toBe('408f276d 41c83b0e a20bc7c6 6d5451fd');
+    expect(hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]))).toBe('d16cfe09 94fdcceb 5001e420 24126ea1');
+  });
+
+  test('dropout keeps 90% at p = 0.1, scaled by 1/(1 − p); step and stream change the mask', () => {
+    const length = 100_000;
+    const mask = dropoutMaskRef(length, 0.1, 1234, RANDOM_STREAM.dropout, 0);
+    const kept = mask.filter((m) => m !== 0);
+    expect(Math.abs(kept.length / length - 0.9)).toBeLessThan(0.005);
+    expect(kept.every((m) => m === 1 / 0.9)).toBe(true);
+    const differs = (other: Float64Array) => other.some((m, i) => m !== mask[i]);
+    expect(differs(dropoutMaskRef(length, 0.1, 1234, RANDOM_STREAM.dropout, 1))).toBe(true);
+    expect(differs(dropoutMaskRef(length, 0.1, 1234, RANDOM_STREAM.dropout + 1, 0))).toBe(true);
+    expect(dropoutMaskRef(1000, 0, 1234, RANDOM_STREAM.dropout, 0).every((m) => m === 1)).toBe(true);
+  });
+
+  test('the shuffle is a permutation, fixed by (seed, epoch), new each epoch', () => {
+    const n = 1000;
+    const perm = shufflePermutationRef(n, 42, 0);
+    expect([...perm].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect([...shufflePermutationRef(n, 42, 0)]).toEqual([...perm]);
+    expect([...shufflePermutationRef(n, 42, 1)]).not.toEqual([...perm]);
+  });
+});
+
+describe('rotation reference', () => {
+  const image = Float64Array.from({ length: 28 * 28 }, (_, i) => i % 251);
+
+  test('0° is the identity', () => {
+    expect([...rotateImageRef(image, 28, 28, 0, 7)]).toEqual([...image]);
+  });
+
+  test('90° turns counter-clockwise: source (row 2, col 20) lands at (row 7, col 2)', () => {
+    const dot = new Float64Array(28 * 28);
+    dot[2 * 28 + 20] = 255;
+    const out = rotateImageRef(dot, 28, 28, 90, 0);
+    expect(out[7 * 28 + 2]).toBe(255);
+    expect(out.reduce((a, b) => a + b, 0)).toBe(255);
+  });
+
+  test('pixels rotated in from outside get the fill', () => {
+    const out = rotateImageRef(new Float64Array(28 * 28).fill(9), 28, 28, 45, 1);
+    expect(out[0]).toBe(1);
+    expect(out[14 * 28 + 14]).toBe(9);
+  });
+});
+
+describe('seed CNN reference', () => {
+  const batch = 2;
+  const paramShapes = seedCnnParameterShapes();
+  const bufferShapes = seedCnnBufferShapes();
+
+  test('13,808 trainable parameters and 224 running-statistics elements', () => {
+    expect(Object.values(paramShapes).reduce((a, s) => a + product(s), 0)).toBe(13_808);
+    expect(Object.values(bufferShapes).reduce((a, s) => a + product(s), 0)).toBe(224);
+  });
+
+  test('the layer table is consistent with conv2dOutputSize', () => {
+    for (const l of SEED_CNN_BLOCKS.filter((b) => b.kind === 'block' || b.kind === 'conv')) {
+      const s = { batch, inChannels: l.inChannels, height: l.inSize, width: l.inSize, outChannels: l.outChannels, kernelH: l.kernel, kernelW: l.kernel, stride: 1, padding: l.padding };
+      expect(conv2dOutputSize(s).outHeight, l.name).toBe(l.outSize);
+    }
+  });
+
+  const params: Record<string, Float64Array> = {};
+  Object.entries(paramShapes).forEach(([name, shape], k) => {
+    const fanIn = product(shape.slice(1));
+    if (name.endsWith('.0.weight')) params[name] = randomArray(product(shape), 100 + k, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
+    else if (name.endsWith('.2.weight')) params[name] = randomArray(product(shape), 100 + k, 0.6, 1.4);
+    else params[name] = randomArray(product(shape), 100 + k, -0.2, 0.2);
+  });
+  const running: Record<string, Float64Array> = {};
+  for (const [name, shape] of Object.entries(bufferShapes)) running[name] = new Float64Array(product(shape)).fill(name.endsWith('running_var') ? 1 : 0);
+  const images = randomArray(batch * 28 * 28, 200, -0.42, 2.8);
+  const labels = [3, 8];
+  const dropoutMasks = seedCnnDropoutMaskLengths(batch).map((length, k) => dropoutMaskRef(length, 0.1, 7, RANDOM_STREAM.dropout + k, 0));
+  const step = (p: Record<string, Float64Array>) => seedCnnTrainStepRef({ params: p, running, images, labels, batch, dropoutMasks });
+
+  test('~30 parameter gradients across every layer match central differences of the loss', () => {
+    const { grads } = step(params);
+    const names = Object.keys(paramShapes);
+    const picks = randomArray(30, 300, 0, 1);
+    const analytic: number[] = [];
+    const numeric: number[] = [];
+    picks.forEach((u, k) => {
+      const name = names[k % names.length]!;
+      const index = Math.floor(u * params[name]!.length);
+      const at = (delta: number) => {
+        const t = Float64Array.from(params[name]!);
+        t[index]! += delta;
+        return step({ ...params, [name]: t }).loss;
+      };
+      analytic.push(grads[name]![index]!);
+      numeric.push((at(H) - at(-H)) / (2 * H));
+    });
+    expectAllClose('∂loss/∂p', analytic, numeric, FD);
+  });
+
+  test('running statistics: (1 − m)·r + m·(batch mean, unbiased variance)', () => {
+    const { running: updated, activations } = step(params);
+    const relu = activations['convblock4.relu']!;
+    const stats = batchNormStatsRef(relu, batch, 16, 100);
+    expectAllClose('running_mean', updated['convblock4.2.running_mean']!, stats.mean.map((m) => 0.1 * m), FD);
+    expectAllClose('running_var', updated['convblock4.2.running_var']!, stats.varianceUnbiased.map((v) => 0.9 + 0.1 * v), FD);
+  });
+
+  test('eval with the batch statistics as running statistics reproduces training with a keep-all mask', () => {
+    const keepAll = seedCnnDropoutMaskLengths(batch).map((length) => new Float64Array(length).fill(1));
+    const train = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks: keepAll });
+    const batchStats: Record<string, Float64Array> = {};
+    for (const l of SEED_CNN_BLOCKS.filter((b) => b.kind === 'block')) {
+      const stats = batchNormStatsRef(train.activations[`${l.name}.relu`]!, batch, l.outChannels, l.outSize * l.outSize);
+      batchStats[`${l.name}.2.running_mean`] = stats.mean;
+      batchStats[`${l.name}.2.running_var`] = stats.variance;
+    }
+    const evaluated = seedCnnEvalRef({ params, running: batchStats, images, labels, batch });
+    expectAllClose('logits', evaluated.logits, train.logits, { atol: 1e-12, rtol: 1e-10 });
+    expect(evaluated.lossSum).toBeCloseTo(train.loss * batch, 10);
+    expect(evaluated.correct).toBe(train.correct);
+  });
+});
