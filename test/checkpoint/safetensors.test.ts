@@ -1,0 +1,224 @@
+/**
+ * safetensors: round trips, the exact bytes of small files (the upstream library's own test
+ * vectors, so PyTorch's loader reads what we write), every malformed case, and atomic writes.
+ */
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
+import { writeFileAtomic } from '../../src/node/atomic-write.js';
+
+const ascii = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+
+/** A safetensors file from a header given as text (no padding added) and data bytes. */
+function rawFile(header: string, data: ArrayLike<number> = []): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+function expectFormatError(bytes: Uint8Array, pattern: RegExp): void {
+  const run = () => decodeSafetensors(bytes, 'model.safetensors');
+  expect(run).toThrow(CheckpointFormatError);
+  expect(run).toThrow(pattern);
+}
+
+describe('round trip', () => {
+  test('F32, I64 scalar, I32 and U8 tensors and metadata', () => {
+    const tensors: Record<string, SafetensorsTensor> = {
+      'conv1.weight': { dtype: 'F32', shape: [2, 1, 3], data: Float32Array.from([0.5, -1, 2.25, 1e-8, 3.4e38, -0]) },
+      'bn1.num_batches_tracked': { dtype: 'I64', shape: [], data: BigInt64Array.from([9007199254740993n]) },
+      'steps': { dtype: 'I32', shape: [2], data: Int32Array.from([-7, 2 ** 31 - 1]) },
+      'mask': { dtype: 'U8', shape: [3], data: Uint8Array.from([0, 1, 255]) },
+      'empty': { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
+    };
+    const decoded = decodeSafetensors(encodeSafetensors(tensors, { format: 'pt', epoch: '3' }), 'roundtrip');
+    expect(decoded.metadata).toEqual({ format: 'pt', epoch: '3' });
+    expect(decoded.tensors).toEqual(tensors);
+    expect(decoded.tensors['bn1.num_batches_tracked']!.data).toBeInstanceOf(BigInt64Array);
+    expect(Object.is(decoded.tensors['conv1.weight']!.data[5], -0)).toBe(true);
+  });
+
+  test('decoded data is copied out aligned, even from an odd offset', () => {
+    const file = encodeSafetensors({ a: { dtype: 'U8', shape: [1], data: Uint8Array.from([1]) }, b: { dtype: 'F32', shape: [1], data: Float32Array.from([7]) } });
+    const shifted = new Uint8Array(file.length + 1);
+    shifted.set(file, 1);
+    const decoded = decodeSafetensors(shifted.subarray(1), 'shifted');
+    expect(decoded.tensors.b!.data).toEqual(Float32Array.from([7]));
+    expect(decoded.tensors.b!.data.byteOffset).toBe(0);
+    shifted.fill(0);
+    expect(decoded.tensors.a!.data[0]).toBe(1);
+  });
+
+  test('no metadata decodes as {}', () => {
+    expect(decodeSafetensors(encodeSafetensors({}), 'empty').metadata).toEqual({});
+  });
+});
+
+describe('byte layout, as the Python library writes it', () => {
+  test('an F32 tensor: length prefix, compact JSON, space padding, little-endian floats', () => {
+    // safetensors/src/tensor.rs, test_serialization_forced_alignement.
+    const bytes = encodeSafetensors({ attn0: { dtype: 'F32', shape: [1, 1, 2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) } });
+    const header = '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}';
+    expect(header.length).toBe(65);
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([72, 0, 0, 0, 0, 0, 0, 0]);
+    expect(ascii(bytes.subarray(8, 80))).toBe(`${header}       `);
+    expect(Array.from(bytes.subarray(80))).toEqual([0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64]);
+    expect(bytes.length).toBe(8 + 72 + 24);
+  });
+
+  test('metadata only: __metadata__ first, padded to 40 bytes', () => {
+    // safetensors/src/tensor.rs, test_empty.
+    const bytes = encodeSafetensors({}, { framework: 'pt' });
+    expect(Array.from(bytes)).toEqual([
+      40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111, 114, 107,
+      34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
+    ]);
+    expect(Array.from(encodeSafetensors({}))).toEqual([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
+  });
+
+  test('tensors by descending alignment then name, each starting aligned', () => {
+    const bytes = encodeSafetensors({
+      b: { dtype: 'U8', shape: [1], data: Uint8Array.from([9]) },
+      z: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) },
+      a: { dtype: 'F32', shape: [1], data: Float32Array.from([2]) },
+      n: { dtype: 'I64', shape: [], data: BigInt64Array.from([3n]) },
+    });
+    const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(length % 8).toBe(0);
+    expect(ascii(bytes.subarray(8, 8 + length)).trimEnd()).toBe(
+      '{"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},' +
+        '"a":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},' +
+        '"z":{"dtype":"F32","shape":[1],"data_offsets":[12,16]},' +
+        '"b":{"dtype":"U8","shape":[1],"data_offsets":[16,17]}}',
+    );
+    expect(Array.from(bytes.subarray(8 + length))).toEqual([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 128, 63, 9]);
+  });
+});
+
+describe('malformed files name the file, the tensor and the field', () => {
+  const good = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+  const eight = [0, 0, 128, 63, 0, 0, 0, 64];
+
+  test('the well-formed base case decodes', () => {
+    expect(decodeSafetensors(rawFile(good, eight), 'model.safetensors').tensors.w!.data).toEqual(Float32Array.from([1, 2]));
+  });
+  test('shorter than the length prefix', () => {
+    expectFormatError(new Uint8Array(5), /^model\.safetensors: file is 5 bytes, expected at least the 8-byte header length$/);
+  });
+  test('header length past the end of the file', () => {
+    const bytes = rawFile(good, eight);
+    new DataView(bytes.buffer).setBigUint64(0, 1n << 40n, true);
+    expectFormatError(bytes, /^model\.safetensors: header length is 1099511627776 bytes, but only \d+ bytes follow it \(truncated, or not a safetensors file\)$/);
+  });
+  test('header not UTF-8, not JSON, not an object', () => {
+    const latin1 = rawFile('{"x":{}}');
+    latin1[10] = 0xff;
+    expectFormatError(latin1, /^model\.safetensors: header is not valid UTF-8$/);
+    expectFormatError(rawFile('{"w": '), /^model\.safetensors: header is not valid JSON/);
+    expectFormatError(rawFile('[1, 2]'), /^model\.safetensors: header is an array, expected a JSON object$/);
+  });
+  test('unknown dtype', () => {
+    expectFormatError(rawFile(good.replace('F32', 'BF16'), eight), /^model\.safetensors: tensor "w": dtype is "BF16", expected one of I64, F32, I32, U8$/);
+    expectFormatError(rawFile(good.replace('"F32"', '"toString"'), eight), /tensor "w": dtype is "toString"/);
+  });
+  test('bad shape', () => {
+    expectFormatError(rawFile(good.replace('[2]', '[-2]'), eight), /^model\.safetensors: tensor "w": shape is \[-2\], expected an array of non-negative integers$/);
+    expectFormatError(rawFile(good.replace('[2]', '[1.5]'), eight), /tensor "w": shape is \[1\.5\]/);
+    expectFormatError(rawFile(good.replace('"shape":[2],', ''), eight), /tensor "w": shape is undefined/);
+  });
+  test('bad data_offsets', () => {
+    expectFormatError(rawFile(good.replace('[0,8]', '[8,0]'), eight), /^model\.safetensors: tensor "w": data_offsets is \[8,0\], expected \[begin, end\] with 0 ≤ begin ≤ end$/);
+    expectFormatError(rawFile(good.replace('[0,8]', '[0,12]'), eight), /tensor "w": data_offsets \[0, 12\] run past the 8 data bytes \(truncated\)/);
+    expectFormatError(rawFile(good, eight.slice(0, 6)), /tensor "w": data_offsets \[0, 8\] run past the 6 data bytes/);
+  });
+  test('offsets disagree with dtype and shape', () => {
+    expectFormatError(rawFile(good.replace('[2]', '[3]'), eight), /^model\.safetensors: tensor "w": data_offsets \[0, 8\] span 8 bytes, expected 3·4 = 12 for F32 shape \[3\]$/);
+  });
+  test('overlapping tensors', () => {
+    const header = '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}';
+    expectFormatError(rawFile(header, [1, 2, 3, 4, 5, 6]), /^model\.safetensors: tensor "b": data_offsets \[2, 6\] overlap tensor "a" \(data_offsets end at 4\); expected begin = 4$/);
+  });
+  test('a gap between tensors, and a gap at the start', () => {
+    const header = '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}';
+    expectFormatError(rawFile(header, [1, 2, 3, 4, 5, 6]), /tensor "b": data_offsets \[4, 6\] leave a gap of 2 bytes after tensor "a"/);
+    expectFormatError(rawFile('{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', [1, 2, 3, 4]), /tensor "a": data_offsets \[2, 4\] leave a gap of 2 bytes after the start of the data/);
+  });
+  test('trailing bytes after the last tensor', () => {
+    expectFormatError(rawFile(good, [...eight, 0, 0]), /^model\.safetensors: 2 trailing bytes after the last tensor's data; expected the file to end at data offset 8$/);
+  });
+  test('bad __metadata__', () => {
+    expectFormatError(rawFile('{"__metadata__":{"epoch":3}}'), /^model\.safetensors: __metadata__\.epoch is 3, expected a string$/);
+    expectFormatError(rawFile('{"__metadata__":"pt"}'), /^model\.safetensors: __metadata__ is "pt", expected an object of strings$/);
+  });
+  test('a tensor entry that is not an object', () => {
+    expectFormatError(rawFile('{"w":[0,8]}'), /^model\.safetensors: tensor "w" is an array, expected \{dtype, shape, data_offsets\}$/);
+  });
+});
+
+describe('encoding checks its input', () => {
+  test('data of the wrong type or length, and the reserved name', () => {
+    const f32 = Float32Array.from([1, 2]);
+    expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [3], data: f32 } })).toThrow(/^encodeSafetensors: tensor "w": data has 2 elements, expected 3 for shape \[3\]$/);
+    expect(() => encodeSafetensors({ w: { dtype: 'I32', shape: [2], data: f32 } as unknown as SafetensorsTensor })).toThrow(
+      /^encodeSafetensors: tensor "w": data is a Float32Array, expected a Int32Array for dtype I32$/,
+    );
+    expect(() => encodeSafetensors({ __metadata__: { dtype: 'F32', shape: [2], data: f32 } })).toThrow(/tensor name __metadata__ is reserved/);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'atomic-write-'));
+  });
+  afterAll(async () => {
+    await chmod(dir, 0o700);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('writes, replaces, and leaves no temporary file', async () => {
+    const path = join(dir, 'model.safetensors');
+    await writeFileAtomic(path, Uint8Array.from([1, 2, 3]));
+    await writeFileAtomic(path, Uint8Array.from([4, 5]));
+    expect(Array.from(await readFile(path))).toEqual([4, 5]);
+    expect(await readdir(dir)).toEqual(['model.safetensors']);
+  });
+
+  test('a failed write (the target is a directory) cleans up and leaves the target as it was', async () => {
+    const target = join(dir, 'taken');
+    await mkdir(target);
+    await writeFile(join(target, 'keep'), 'old');
+    await expect(writeFileAtomic(target, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${target}:`);
+    expect(await readFile(join(target, 'keep'), 'utf8')).toBe('old');
+    expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
+  test('a failed write (a name too long for the temporary file) leaves the old file untouched', async () => {
+    const path = join(dir, 'm'.repeat(250));
+    await writeFile(path, 'old');
+    await expect(writeFileAtomic(path, Uint8Array.from([1]))).rejects.toThrow(/ENAMETOOLONG/);
+    expect(await readFile(path, 'utf8')).toBe('old');
+    expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
+  test('a read-only directory leaves the old file untouched', async (ctx) => {
+    if (process.getuid?.() === 0) ctx.skip('running as root: a read-only directory does not stop root from writing');
+    const sub = join(dir, 'read-only');
+    await mkdir(sub);
+    const path = join(sub, 'model.safetensors');
+    await writeFile(path, 'old');
+    await chmod(sub, 0o500);
+    try {
+      await expect(writeFileAtomic(path, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${path}:`);
+      expect(await readFile(path, 'utf8')).toBe('old');
+      expect(await readdir(sub)).toEqual(['model.safetensors']);
+    } finally {
+      await chmod(sub, 0o700);
+    }
+  });
+});
