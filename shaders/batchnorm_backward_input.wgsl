@@ -1,0 +1,37 @@
+// batchnorm_backward_input: the input gradient of training-mode BatchNorm2d; overwrites dx.
+//   dx = gamma·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − mean)·invStd,  M = batch·area,
+//   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
+//   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per element,
+//   global_invocation_id = (s, c, b).
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  area: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read> dbeta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+
+override WG_X: u32;
+override WG_Y: u32;
+override WG_Z: u32;
+
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u) {
+  let s = gid.x;
+  let c = gid.y;
+  let b = gid.z;
+  if (s >= params.area || c >= params.channels || b >= params.batch) { return; }
+  let i = (b * params.channels + c) * params.area + s;
+  let invStd = stats[params.channels + c];
+  let m = f32(params.batch * params.area);
+  let xhat = (x[i] - stats[c]) * invStd;
+  dx[i] = gamma[c] * invStd / m * (m * dy[i] - dbeta[c] - xhat * dgamma[c]);
+}

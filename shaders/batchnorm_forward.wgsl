@@ -1,0 +1,32 @@
+// batchnorm_forward: y = (x − mean)·invStd·gamma + beta per channel; overwrites y.
+//   x, y [batch, channels, area]; stats [2, channels] = (mean, invStd) from batchnorm_stats
+//   (training) or batchnorm_eval_stats (eval); gamma, beta [channels].
+//   One invocation per element: global_invocation_id = (s, c, b), so no division.
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  area: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32;
+override WG_Y: u32;
+override WG_Z: u32;
+
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn batchnorm_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let s = gid.x;
+  let c = gid.y;
+  let b = gid.z;
+  if (s >= params.area || c >= params.channels || b >= params.batch) { return; }
+  let i = (b * params.channels + c) * params.area + s;
+  let scale = stats[params.channels + c] * gamma[c];
+  y[i] = (x[i] - stats[c]) * scale + beta[c];
+}

@@ -1,0 +1,72 @@
+// batchnorm_stats: training-mode statistics of BatchNorm2d, per channel c over batch × area;
+// overwrites stats, updates the running statistics in place.
+//   x [batch, channels, area] (NCHW with area = H·W), stats [2, channels]:
+//   stats[0, c] = mean, stats[1, c] = 1/√(biased variance + eps);
+//   running_mean ← (1 − momentum)·running_mean + momentum·mean,
+//   running_var  ← (1 − momentum)·running_var  + momentum·variance·M/(M − 1)   (M = batch·area)
+//   One workgroup of WG_X invocations (a power of two) per channel (workgroup_id.x). Two passes,
+//   both summed per invocation over b then the area (invocation k takes k, k + WG_X, …), then a
+//   fixed-order tree reduction: first Σx for the mean, then Σ(x − mean)² for the variance.
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  area: u32,
+  eps: f32,
+  momentum: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> runningMean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> runningVar: array<f32>;
+
+override WG_X: u32;
+
+var<workgroup> partial: array<f32, WG_X>;
+
+// The workgroup's sum of `value` (each invocation's own contribution), read by every invocation.
+fn workgroupSum(lid: u32, value: f32) -> f32 {
+  partial[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG_X)
+fn batchnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x;
+  let count = f32(params.batch * params.area);
+  var sum = 0.0;
+  for (var b = 0u; b < params.batch; b++) {
+    let base = (b * params.channels + c) * params.area;
+    for (var s = lid; s < params.area; s += WG_X) {
+      sum += x[base + s];
+    }
+  }
+  let mean = workgroupSum(lid, sum) / count;
+  var squares = 0.0;
+  for (var b = 0u; b < params.batch; b++) {
+    let base = (b * params.channels + c) * params.area;
+    for (var s = lid; s < params.area; s += WG_X) {
+      let d = x[base + s] - mean;
+      squares = fma(d, d, squares);
+    }
+  }
+  let variance = workgroupSum(lid, squares) / count;
+  if (lid == 0u) {
+    stats[c] = mean;
+    stats[params.channels + c] = 1.0 / sqrt(variance + params.eps);
+    let unbiased = variance * count / max(count - 1.0, 1.0);
+    runningMean[c] = (1.0 - params.momentum) * runningMean[c] + params.momentum * mean;
+    runningVar[c] = (1.0 - params.momentum) * runningVar[c] + params.momentum * unbiased;
+  }
+}

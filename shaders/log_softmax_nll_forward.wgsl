@@ -1,0 +1,37 @@
+// log_softmax_nll_forward: logp = log_softmax(logits) per row and the per-sample NLL;
+// overwrites logp and loss.
+//   logits, logp [batch, classes]; labels [batch]; loss[b] = −logp[b, labels[b]].
+//   log_softmax(z)_j = z_j − max − log Σ_k exp(z_k − max). One invocation per sample.
+
+struct Params {
+  batch: u32,
+  classes: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> logp: array<f32>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn log_softmax_nll_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x;
+  if (b >= params.batch) { return; }
+  let row = b * params.classes;
+  var top = logits[row];
+  for (var j = 1u; j < params.classes; j++) {
+    top = max(top, logits[row + j]);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < params.classes; j++) {
+    sum += exp(logits[row + j] - top);
+  }
+  let shift = top + log(sum);
+  for (var j = 0u; j < params.classes; j++) {
+    logp[row + j] = logits[row + j] - shift;
+  }
+  loss[b] = shift - logits[row + labels[b]];
+}

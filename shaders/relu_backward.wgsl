@@ -1,0 +1,20 @@
+// relu_backward: dx = dy where the ReLU output y > 0, else 0 (PyTorch's threshold_backward on
+// the output); overwrites dx. One invocation per element.
+
+struct Params {
+  length: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn relu_backward(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.length) { return; }
+  dx[i] = select(0.0, dy[i], y[i] > 0.0);
+}

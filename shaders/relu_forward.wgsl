@@ -1,0 +1,18 @@
+// relu_forward: y = max(x, 0); overwrites y. One invocation per element.
+
+struct Params {
+  length: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn relu_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.length) { return; }
+  y[i] = max(x[i], 0.0);
+}

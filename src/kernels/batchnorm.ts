@@ -1,0 +1,108 @@
+/**
+ * BatchNorm2d with PyTorch's semantics: training normalises with the batch mean and biased
+ * variance and updates the running statistics with the unbiased one; eval uses the running
+ * statistics. Statistics travel between kernels as stats [2, channels] = (mean, 1/√(var + eps)).
+ * Kernels: shaders/batchnorm_*.wgsl. CPU reference: src/reference/batchnorm.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
+import evalStatsSource from '../../shaders/batchnorm_eval_stats.wgsl?raw';
+import forwardSource from '../../shaders/batchnorm_forward.wgsl?raw';
+import backwardReduceSource from '../../shaders/batchnorm_backward_reduce.wgsl?raw';
+import backwardInputSource from '../../shaders/batchnorm_backward_input.wgsl?raw';
+
+const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
+type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
+const elements = (p: Shape) => p.batch * p.channels * p.area;
+
+/** stats = (batch mean, 1/√(biased var + eps)); running statistics updated  (overwrites stats) */
+export const batchnormStats = defineKernel({
+  name: 'batchnorm_stats',
+  source: statsSource,
+  params: { ...shape, eps: 'f32', momentum: 'f32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read_write' },
+    runningMean: { type: 'f32', access: 'read_write' },
+    runningVar: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels }),
+});
+
+/** stats = (running mean, 1/√(running var + eps))  (overwrites stats) */
+export const batchnormEvalStats = defineKernel({
+  name: 'batchnorm_eval_stats',
+  source: evalStatsSource,
+  params: { channels: 'u32', eps: 'f32' },
+  bindings: {
+    runningMean: { type: 'f32', access: 'read' },
+    runningVar: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.channels],
+  lengths: (p) => ({ runningMean: p.channels, runningVar: p.channels, stats: 2 * p.channels }),
+});
+
+/** y = (x − mean)·invStd·γ + β  (overwrites y) */
+export const batchnormForward = defineKernel({
+  name: 'batchnorm_forward',
+  source: forwardSource,
+  params: shape,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read' },
+    gamma: { type: 'f32', access: 'read' },
+    beta: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64, 1, 1],
+  grid: (p) => [p.area, p.channels, p.batch],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, y: elements(p) }),
+});
+
+/** dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta) */
+export const batchnormBackwardReduce = defineKernel({
+  name: 'batchnorm_backward_reduce',
+  source: backwardReduceSource,
+  params: shape,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read' },
+    dgamma: { type: 'f32', access: 'read_write' },
+    dbeta: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels }),
+});
+
+/** dx of training-mode batch norm, from dγ and dβ  (overwrites dx) */
+export const batchnormBackwardInput = defineKernel({
+  name: 'batchnorm_backward_input',
+  source: backwardInputSource,
+  params: shape,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read' },
+    gamma: { type: 'f32', access: 'read' },
+    dgamma: { type: 'f32', access: 'read' },
+    dbeta: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64, 1, 1],
+  grid: (p) => [p.area, p.channels, p.batch],
+  lengths: (p) => ({
+    dy: elements(p),
+    x: elements(p),
+    stats: 2 * p.channels,
+    gamma: p.channels,
+    dgamma: p.channels,
+    dbeta: p.channels,
+    dx: elements(p),
+  }),
+});

@@ -1,0 +1,143 @@
+/**
+ * 2-D convolution (bias-free, NCHW, weight [out, in, kH, kW] as PyTorch): forward, input
+ * gradient, weight gradient (split over the output pixels, then reduced in a fixed order).
+ * Kernels: shaders/conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl,
+ * conv2d_backward_weight_reduce.wgsl. CPU reference: src/reference/conv2d.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
+import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
+import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
+import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
+
+/** Channels one invocation accumulates (four vec4s). */
+const CHANNEL_TILE = 16;
+/** vec4s of weights staged in workgroup memory (each channel staged takes 4·kernel area of them). */
+const WEIGHT_TILE = 576;
+/** So the kernel area may be at most WEIGHT_TILE / 4 (12×12). */
+const MAX_KERNEL_AREA = WEIGHT_TILE / 4;
+/** Output pixels staged at a time by the weight-gradient kernel. */
+const PIXEL_TILE = 64;
+
+export interface Conv2dShape {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly stride: number;
+  readonly padding: number;
+}
+
+const convParams = {
+  batch: 'u32',
+  inChannels: 'u32',
+  height: 'u32',
+  width: 'u32',
+  outChannels: 'u32',
+  kernelH: 'u32',
+  kernelW: 'u32',
+  stride: 'u32',
+  padding: 'u32',
+  outHeight: 'u32',
+  outWidth: 'u32',
+} as const;
+
+type ConvParams = { readonly [K in keyof typeof convParams]: number };
+
+/** The kernels' parameters for a shape: its output size added, the shape checked. */
+export function conv2dParams(shape: Conv2dShape): ConvParams {
+  const { height, width, kernelH, kernelW, stride, padding } = shape;
+  const outHeight = Math.floor((height + 2 * padding - kernelH) / stride) + 1;
+  const outWidth = Math.floor((width + 2 * padding - kernelW) / stride) + 1;
+  if (!(stride >= 1) || !(kernelH >= 1) || !(kernelW >= 1) || padding < 0) {
+    throw new Error(`conv2d: stride ${stride}, kernel ${kernelH}×${kernelW}, padding ${padding}: stride and kernel must be ≥ 1, padding ≥ 0`);
+  }
+  if (outHeight < 1 || outWidth < 1) {
+    throw new Error(`conv2d: a ${kernelH}×${kernelW} kernel with padding ${padding} does not fit a ${height}×${width} input`);
+  }
+  if (kernelH * kernelW > MAX_KERNEL_AREA) {
+    throw new Error(`conv2d: kernel area ${kernelH * kernelW} exceeds ${MAX_KERNEL_AREA} (12×12), the most one workgroup stages`);
+  }
+  return { ...shape, outHeight, outWidth };
+}
+
+const inputLength = (p: ConvParams) => p.batch * p.inChannels * p.height * p.width;
+const outputLength = (p: ConvParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
+const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH * p.kernelW;
+const tiles = (channels: number) => Math.ceil(channels / CHANNEL_TILE);
+
+/** y = conv2d(x, weight)  (overwrites y) */
+export const conv2dForward = defineKernel({
+  name: 'conv2d_forward',
+  source: forwardSource,
+  params: convParams,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    weight: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  constants: { OUT_TILE: CHANNEL_TILE, WEIGHT_TILE },
+  workgroupSize: [64, 1],
+  grid: (p) => [p.batch * p.outHeight * p.outWidth, tiles(p.outChannels)],
+  lengths: (p) => ({ x: inputLength(p), weight: weightLength(p), y: outputLength(p) }),
+});
+
+/** dx = ∂loss/∂x  (overwrites dx) */
+export const conv2dBackwardInput = defineKernel({
+  name: 'conv2d_backward_input',
+  source: backwardInputSource,
+  params: convParams,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    weight: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  constants: { IN_TILE: CHANNEL_TILE, WEIGHT_TILE },
+  workgroupSize: [64, 1],
+  grid: (p) => [p.batch * p.height * p.width, tiles(p.inChannels)],
+  lengths: (p) => ({ dy: outputLength(p), weight: weightLength(p), dx: inputLength(p) }),
+});
+
+const weightParams = { ...convParams, splitPixels: 'u32' } as const;
+type WeightParams = { readonly [K in keyof typeof weightParams]: number };
+
+/** Output pixels each split of the weight gradient sums (a multiple of the pixel tile). */
+export function conv2dSplitPixels(p: ConvParams, target = 2048): number {
+  const pixels = p.batch * p.outHeight * p.outWidth;
+  return Math.max(PIXEL_TILE, Math.min(target, Math.ceil(pixels / PIXEL_TILE) * PIXEL_TILE));
+}
+
+export const conv2dWeightSplits = (p: WeightParams) => Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
+
+/** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
+export const conv2dBackwardWeight = defineKernel({
+  name: 'conv2d_backward_weight',
+  source: backwardWeightSource,
+  params: weightParams,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    dy: { type: 'f32', access: 'read' },
+    partial: { type: 'f32', access: 'read_write' },
+  },
+  constants: { OUT_TILE: CHANNEL_TILE, PIXEL_TILE },
+  workgroupSize: [64, 1, 1],
+  grid: (p) => [p.inChannels * p.kernelH * p.kernelW, tiles(p.outChannels), conv2dWeightSplits(p)],
+  lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p) }),
+});
+
+/** dweight = Σ_s partial[s]  (overwrites dweight) */
+export const conv2dBackwardWeightReduce = defineKernel({
+  name: 'conv2d_backward_weight_reduce',
+  source: weightReduceSource,
+  params: { length: 'u32', splits: 'u32' },
+  bindings: {
+    partial: { type: 'f32', access: 'read' },
+    dweight: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ partial: p.splits * p.length, dweight: p.length }),
+});

@@ -1,0 +1,64 @@
+/**
+ * The data pipeline on the GPU: the epoch's shuffle, and batches gathered from the resident
+ * uint8 data set with normalisation and random rotation. Kernels: shaders/shuffle_permutation.wgsl,
+ * mnist_batch.wgsl. CPU reference: src/reference/random.ts, src/reference/mnist-input.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import shuffleSource from '../../shaders/shuffle_permutation.wgsl?raw';
+import batchSource from '../../shaders/mnist_batch.wgsl?raw';
+import philoxSource from '../../shaders/lib/philox.wgsl?raw';
+
+/** u32 words holding `bytes` bytes, four to a word. */
+export const packedWords = (bytes: number) => Math.ceil(bytes / 4);
+
+/** permutation = the epoch's Fisher–Yates shuffle of 0 … count − 1  (overwrites permutation) */
+export const shufflePermutation = defineKernel({
+  name: 'shuffle_permutation',
+  source: shuffleSource,
+  libraries: [philoxSource],
+  params: { count: 'u32', seed: 'u32', stream: 'u32', epoch: 'u32' },
+  bindings: {
+    permutation: { type: 'u32', access: 'read_write' },
+  },
+  workgroupSize: [1],
+  grid: () => [1],
+  lengths: (p) => ({ permutation: p.count }),
+});
+
+/** images, batchLabels = batch `first … first + batch − 1` of the epoch's order  (overwrites both) */
+export const mnistBatch = defineKernel({
+  name: 'mnist_batch',
+  source: batchSource,
+  libraries: [philoxSource],
+  params: {
+    count: 'u32',
+    first: 'u32',
+    batch: 'u32',
+    rows: 'u32',
+    cols: 'u32',
+    augment: 'u32',
+    maxDegrees: 'f32',
+    fill: 'u32',
+    mean: 'f32',
+    deviation: 'f32',
+    seed: 'u32',
+    stream: 'u32',
+    epoch: 'u32',
+  },
+  bindings: {
+    pixels: { type: 'u32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    order: { type: 'u32', access: 'read' },
+    images: { type: 'f32', access: 'read_write' },
+    batchLabels: { type: 'u32', access: 'read_write' },
+  },
+  workgroupSize: [64, 1],
+  grid: (p) => [p.rows * p.cols, p.batch],
+  lengths: (p) => ({
+    pixels: packedWords(p.count * p.rows * p.cols),
+    labels: packedWords(p.count),
+    order: p.count,
+    images: p.batch * p.rows * p.cols,
+    batchLabels: p.batch,
+  }),
+});

@@ -1,0 +1,59 @@
+/**
+ * log_softmax + NLL loss (mean over the batch), its gradient, and the batch's loss and accuracy
+ * accumulated on the GPU. Kernels: shaders/log_softmax_nll_forward.wgsl,
+ * log_softmax_nll_backward.wgsl, batch_metrics.wgsl. CPU reference: src/reference/nll.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/log_softmax_nll_forward.wgsl?raw';
+import backwardSource from '../../shaders/log_softmax_nll_backward.wgsl?raw';
+import metricsSource from '../../shaders/batch_metrics.wgsl?raw';
+
+const shape = { batch: 'u32', classes: 'u32' } as const;
+
+/** logp = log_softmax(logits), loss[b] = −logp[b, label]  (overwrites logp, loss) */
+export const logSoftmaxNllForward = defineKernel({
+  name: 'log_softmax_nll_forward',
+  source: forwardSource,
+  params: shape,
+  bindings: {
+    logits: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    logp: { type: 'f32', access: 'read_write' },
+    loss: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch],
+  lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch }),
+});
+
+/** dlogits = (softmax − onehot) / batch  (overwrites dlogits) */
+export const logSoftmaxNllBackward = defineKernel({
+  name: 'log_softmax_nll_backward',
+  source: backwardSource,
+  params: shape,
+  bindings: {
+    logp: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    dlogits: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.classes],
+  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes }),
+});
+
+/** metrics = [batch mean loss (overwritten), Σ loss (accumulated)]; counts += [correct, samples] */
+export const batchMetrics = defineKernel({
+  name: 'batch_metrics',
+  source: metricsSource,
+  params: shape,
+  bindings: {
+    loss: { type: 'f32', access: 'read' },
+    logp: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    metrics: { type: 'f32', access: 'read_write' },
+    counts: { type: 'u32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (_p, wg) => [wg[0]],
+  lengths: (p) => ({ loss: p.batch, logp: p.batch * p.classes, labels: p.batch, metrics: 2, counts: 2 }),
+});

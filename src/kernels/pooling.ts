@@ -1,0 +1,71 @@
+/**
+ * Pooling: MaxPool2d(2, 2) (floor mode; ties go to the first maximum in row-major window order,
+ * NaN propagates) and global average pooling, forward and backward.
+ * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl. CPU reference: src/reference/pooling.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import maxForwardSource from '../../shaders/maxpool2x2_forward.wgsl?raw';
+import maxBackwardSource from '../../shaders/maxpool2x2_backward.wgsl?raw';
+import avgForwardSource from '../../shaders/global_avg_pool_forward.wgsl?raw';
+import avgBackwardSource from '../../shaders/global_avg_pool_backward.wgsl?raw';
+
+type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
+const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floor(p.width / 2);
+
+/** y = max over each 2×2 window, argmax = where it came from  (overwrites y, argmax) */
+export const maxpool2x2Forward = defineKernel({
+  name: 'maxpool2x2_forward',
+  source: maxForwardSource,
+  params: { planes: 'u32', height: 'u32', width: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+    argmax: { type: 'u32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [pooled(p)],
+  lengths: (p) => ({ x: p.planes * p.height * p.width, y: pooled(p), argmax: pooled(p) }),
+});
+
+/** dx = dy at each window's argmax, 0 elsewhere  (overwrites dx) */
+export const maxpool2x2Backward = defineKernel({
+  name: 'maxpool2x2_backward',
+  source: maxBackwardSource,
+  params: { planes: 'u32', height: 'u32', width: 'u32' },
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    argmax: { type: 'u32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p) => [p.planes * p.height * p.width],
+  lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width }),
+});
+
+/** y[p] = mean of plane p  (overwrites y) */
+export const globalAvgPoolForward = defineKernel({
+  name: 'global_avg_pool_forward',
+  source: avgForwardSource,
+  params: { planes: 'u32', area: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.planes],
+  lengths: (p) => ({ x: p.planes * p.area, y: p.planes }),
+});
+
+/** dx[p, s] = dy[p] / area  (overwrites dx) */
+export const globalAvgPoolBackward = defineKernel({
+  name: 'global_avg_pool_backward',
+  source: avgBackwardSource,
+  params: { planes: 'u32', area: 'u32' },
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p) => [p.planes * p.area],
+  lengths: (p) => ({ dy: p.planes, dx: p.planes * p.area }),
+});

@@ -1,0 +1,36 @@
+/**
+ * ReLU, forward and backward (the backward reads the forward's output, as PyTorch does).
+ * Kernels: shaders/relu_forward.wgsl, relu_backward.wgsl. CPU reference: src/reference/relu.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/relu_forward.wgsl?raw';
+import backwardSource from '../../shaders/relu_backward.wgsl?raw';
+
+/** y = max(x, 0)  (overwrites y) */
+export const reluForward = defineKernel({
+  name: 'relu_forward',
+  source: forwardSource,
+  params: { length: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ x: p.length, y: p.length }),
+});
+
+/** dx = dy where y > 0, else 0  (overwrites dx) */
+export const reluBackward = defineKernel({
+  name: 'relu_backward',
+  source: backwardSource,
+  params: { length: 'u32' },
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ dy: p.length, y: p.length, dx: p.length }),
+});

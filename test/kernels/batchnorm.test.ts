@@ -1,0 +1,114 @@
+/**
+ * batchnorm_stats (with the running-statistics update), batchnorm_eval_stats, batchnorm_forward
+ * (training and eval statistics), batchnorm_backward_reduce and batchnorm_backward_input against
+ * the float64 reference.
+ */
+import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import {
+  batchnormBackwardInput,
+  batchnormBackwardReduce,
+  batchnormEvalStats,
+  batchnormForward,
+  batchnormStats,
+} from '../../src/kernels/batchnorm.js';
+import {
+  batchNormBackwardRef,
+  batchNormForwardEvalRef,
+  batchNormForwardTrainRef,
+  batchNormRunningUpdateRef,
+} from '../../src/reference/batchnorm.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+const EPS = 1e-5;
+const MOMENTUM = 0.1;
+
+// The smallest batch with a variance (M = 2), batch 1, one channel, channel counts 3, 10, 17,
+// 33; areas that are not multiples of the 256-wide reduction workgroup or the 64-wide
+// element-wise one, and one larger than the reduction workgroup (each invocation sums several).
+const SHAPES = [
+  [2, 1, 1],
+  [1, 3, 5],
+  [3, 10, 7],
+  [1, 17, 300],
+  [4, 33, 9],
+  [2, 1, 600],
+] as const;
+
+const stats2 = (mean: ArrayLike<number>, invStd: ArrayLike<number>) => Float64Array.from([...Array.from(mean), ...Array.from(invStd)]);
+
+describe('batchnorm kernels', () => {
+  for (const [batch, channels, area] of SHAPES) {
+    gpuTest(`batch ${batch}, channels ${channels}, area ${area}`, async (ctx) => {
+      const n = batch * channels * area;
+      const p = { batch, channels, area };
+      const seed = n + channels;
+      // An offset mean, so the centring matters.
+      const x = f32(randomArray(n, seed, -1, 3));
+      const dy = f32(randomArray(n, seed + 1));
+      const gamma = f32(randomArray(channels, seed + 2, 0.5, 1.5));
+      const beta = f32(randomArray(channels, seed + 3));
+      const runningMean0 = f32(randomArray(channels, seed + 4));
+      const runningVar0 = f32(randomArray(channels, seed + 5, 0.5, 2));
+      const [eps, momentum] = [Math.fround(EPS), Math.fround(MOMENTUM)];
+
+      const tx = ctx.tensor('x', [batch, channels, area], { data: x });
+      const tdy = ctx.tensor('dy', [batch, channels, area], { data: dy });
+      const tgamma = ctx.tensor('gamma', [channels], { data: gamma });
+      const tbeta = ctx.tensor('beta', [channels], { data: beta });
+      const trunningMean = ctx.tensor('runningMean', [channels], { data: runningMean0 });
+      const trunningVar = ctx.tensor('runningVar', [channels], { data: runningVar0 });
+      const tstats = ctx.tensor('stats', [2, channels]);
+      const ty = ctx.tensor('y', [batch, channels, area]);
+      const tdgamma = ctx.tensor('dgamma', [channels]);
+      const tdbeta = ctx.tensor('dbeta', [channels]);
+      const tdx = ctx.tensor('dx', [batch, channels, area]);
+      for (const t of [tstats, ty, tdgamma, tdbeta, tdx]) ctx.fill(t, NaN);
+
+      // Training: statistics, forward, backward.
+      const training = [
+        (await ctx.compile(batchnormStats)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar }, { ...p, eps, momentum }),
+        (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
+        (await ctx.compile(batchnormBackwardReduce)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
+        (await ctx.compile(batchnormBackwardInput)).bind(
+          { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
+          p,
+        ),
+      ];
+      ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
+
+      const train = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, eps);
+      const running = batchNormRunningUpdateRef(runningMean0, runningVar0, train.mean, train.varianceUnbiased, momentum);
+      const backward = batchNormBackwardRef(dy, x, gamma, batch, channels, area, eps);
+      expectAllClose('batchnorm_stats (mean, invStd)', await ctx.read(tstats), stats2(train.mean, train.invStd), TOLERANCE.forward);
+      expectAllClose('batchnorm_stats running mean', await ctx.read(trunningMean), running.runningMean, TOLERANCE.forward);
+      expectAllClose('batchnorm_stats running var', await ctx.read(trunningVar), running.runningVar, TOLERANCE.forward);
+      expectAllClose('batchnorm_forward y (train)', await ctx.read(ty), train.y, TOLERANCE.forward);
+      expectAllClose('batchnorm_backward_reduce dgamma', await ctx.read(tdgamma), backward.dgamma, TOLERANCE.gradient);
+      expectAllClose('batchnorm_backward_reduce dbeta', await ctx.read(tdbeta), backward.dbeta, TOLERANCE.gradient);
+      expectAllClose('batchnorm_backward_input dx', await ctx.read(tdx), backward.dx, TOLERANCE.gradient);
+
+      // Eval: statistics from the (given, float32) running values, then the same forward kernel.
+      const tevalStats = ctx.tensor('evalStats', [2, channels]);
+      const tevalMean = ctx.tensor('evalMean', [channels], { data: runningMean0 });
+      const tevalVar = ctx.tensor('evalVar', [channels], { data: runningVar0 });
+      const tevalY = ctx.tensor('evalY', [batch, channels, area]);
+      ctx.fill(tevalStats, NaN);
+      ctx.fill(tevalY, NaN);
+      const evaluation = [
+        (await ctx.compile(batchnormEvalStats)).bind({ runningMean: tevalMean, runningVar: tevalVar, stats: tevalStats }, { channels, eps }),
+        (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tevalStats, gamma: tgamma, beta: tbeta, y: tevalY }, p),
+      ];
+      ctx.submit('batchnorm eval test', (e) => recordPass(e, 'batchnorm eval test', evaluation));
+      const evalInvStd = Float64Array.from(runningVar0, (v) => 1 / Math.sqrt(v + eps));
+      expectAllClose('batchnorm_eval_stats (mean, invStd)', await ctx.read(tevalStats), stats2(runningMean0, evalInvStd), TOLERANCE.forward);
+      expectAllClose(
+        'batchnorm_forward y (eval)',
+        await ctx.read(tevalY),
+        batchNormForwardEvalRef(x, gamma, beta, runningMean0, runningVar0, batch, channels, area, eps),
+        TOLERANCE.forward,
+      );
+    });
+  }
+});

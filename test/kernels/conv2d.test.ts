@@ -1,0 +1,94 @@
+/**
+ * conv2d_forward, conv2d_backward_input and the weight-gradient pair conv2d_backward_weight +
+ * conv2d_backward_weight_reduce against the float64 reference.
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dBackwardWeightReduce,
+  conv2dForward,
+  conv2dParams,
+  conv2dSplitPixels,
+  conv2dWeightSplits,
+  type Conv2dShape,
+} from '../../src/kernels/conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+interface Case extends Conv2dShape {
+  /** Target pixels per weight-gradient split (small ones force several splits). */
+  readonly splitTarget?: number;
+  /** The weight gradient must be split at least this many times. */
+  readonly minSplits?: number;
+}
+
+// Batch 1, one channel, odd sizes (pixel counts not multiples of the 64-wide workgroup), padding
+// 0 and 1 (more for the larger kernels), stride 1 and 2, kernels 1×1, 3×3, 2×3, 3×2, 5×5, 7×7
+// and 12×12, channel counts that are not multiples of the 16-channel tile and above it. Forward
+// and backward-input stage the weights of 576 / (4·KH·KW) channels at a time (16 for a 3×3, 5
+// for a 5×5), so 17 and 33 channels take several chunks. Small split targets force the weight
+// gradient into several splits.
+const CASES: readonly Case[] = [
+  { batch: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
+  { batch: 1, inChannels: 1, height: 5, width: 7, outChannels: 1, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+  { batch: 2, inChannels: 3, height: 7, width: 9, outChannels: 10, kernelH: 3, kernelW: 3, stride: 2, padding: 1 },
+  { batch: 3, inChannels: 17, height: 6, width: 5, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 2 },
+  { batch: 2, inChannels: 10, height: 9, width: 8, outChannels: 17, kernelH: 2, kernelW: 3, stride: 1, padding: 0, splitTarget: 64, minSplits: 2 },
+  { batch: 2, inChannels: 33, height: 5, width: 5, outChannels: 3, kernelH: 1, kernelW: 1, stride: 2, padding: 0 },
+  { batch: 1, inChannels: 3, height: 8, width: 11, outChannels: 17, kernelH: 3, kernelW: 2, stride: 2, padding: 1 },
+  { batch: 4, inChannels: 3, height: 11, width: 13, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 9 },
+  { batch: 5, inChannels: 1, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 128, minSplits: 4 },
+  { batch: 1, inChannels: 33, height: 7, width: 6, outChannels: 33, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
+  { batch: 2, inChannels: 3, height: 9, width: 8, outChannels: 5, kernelH: 7, kernelW: 7, stride: 2, padding: 3 },
+  // The largest kernel whose weights fit one channel at a time (12·12·4 = 576 vec4s).
+  { batch: 1, inChannels: 2, height: 12, width: 13, outChannels: 3, kernelH: 12, kernelW: 12, stride: 1, padding: 0 },
+];
+
+const describeCase = (c: Case) =>
+  `batch ${c.batch}, ${c.inChannels}→${c.outChannels} channels, ${c.height}×${c.width}, kernel ${c.kernelH}×${c.kernelW}, stride ${c.stride}, padding ${c.padding}` +
+  (c.splitTarget ? `, split target ${c.splitTarget}` : '');
+
+describe('conv2d kernels', () => {
+  CASES.forEach((c, n) => {
+    gpuTest(describeCase(c), async (ctx) => {
+      const shape: Conv2dShape = { ...c };
+      const p = conv2dParams(shape);
+      const splitPixels = conv2dSplitPixels(p, c.splitTarget);
+      const wp = { ...p, splitPixels };
+      const splits = conv2dWeightSplits(wp);
+      if (c.minSplits) expect(splits, 'weight-gradient splits').toBeGreaterThanOrEqual(c.minSplits);
+      const { batch, inChannels, height, width, outChannels, kernelH, kernelW, outHeight, outWidth } = p;
+      const weightLength = outChannels * inChannels * kernelH * kernelW;
+
+      const x = f32(randomArray(batch * inChannels * height * width, 100 + n));
+      const w = f32(randomArray(weightLength, 200 + n));
+      const dy = f32(randomArray(batch * outChannels * outHeight * outWidth, 300 + n));
+      const tx = ctx.tensor('x', [batch, inChannels, height, width], { data: x });
+      const tw = ctx.tensor('w', [outChannels, inChannels, kernelH, kernelW], { data: w });
+      const tdy = ctx.tensor('dy', [batch, outChannels, outHeight, outWidth], { data: dy });
+      const ty = ctx.tensor('y', [batch, outChannels, outHeight, outWidth]);
+      const tdx = ctx.tensor('dx', [batch, inChannels, height, width]);
+      const tpartial = ctx.tensor('partial', [splits, outChannels, inChannels, kernelH, kernelW]);
+      const tdw = ctx.tensor('dw', [outChannels, inChannels, kernelH, kernelW]);
+      for (const t of [ty, tdx, tpartial, tdw]) ctx.fill(t, NaN);
+
+      const kernels = [
+        (await ctx.compile(conv2dForward)).bind({ x: tx, weight: tw, y: ty }, p),
+        (await ctx.compile(conv2dBackwardInput)).bind({ dy: tdy, weight: tw, dx: tdx }, p),
+        (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+      ];
+      ctx.submit('conv2d test', (e) => recordPass(e, 'conv2d test', kernels));
+
+      // The forward output is a sum of up to Cin·KH·KW (825 here) products, like a gradient, and
+      // may cancel to near 0 where the forward preset's 1e-6 absolute is less than the f32
+      // rounding of the sum: the gradient preset.
+      expectAllClose('conv2d_forward y', await ctx.read(ty), conv2dForwardRef(x, w, shape), TOLERANCE.gradient);
+      expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), conv2dBackwardInputRef(dy, w, shape), TOLERANCE.gradient);
+      expectAllClose('conv2d_backward_weight(+reduce) dW', await ctx.read(tdw), conv2dBackwardWeightRef(dy, x, shape), TOLERANCE.gradient);
+    });
+  });
+});

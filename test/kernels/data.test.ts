@@ -1,0 +1,197 @@
+/**
+ * shuffle_permutation and mnist_batch against the float64 reference: the epoch's Fisher–Yates
+ * permutation exactly; batches gathered from a small synthetic u8 data set, normalised, with and
+ * without random rotation.
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { mnistBatch, packedWords, shufflePermutation } from '../../src/kernels/data.js';
+import { normalizePixelRef, rotateImageRef } from '../../src/reference/mnist-input.js';
+import { RANDOM_STREAM, rotationAngleRef, shufflePermutationRef } from '../../src/reference/random.js';
+import { TOLERANCE, allCloseReport, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+const MEAN = 0.1307;
+const DEVIATION = 0.3081;
+/** A batch label the kernel never writes. */
+const NO_LABEL = 0xdeadbeef;
+
+/** Bytes four to a u32, little-endian (byte i is bits 8·(i mod 4) … of word ⌊i/4⌋). */
+function packBytes(bytes: ArrayLike<number>): Uint32Array {
+  const words = new Uint32Array(packedWords(bytes.length));
+  for (let i = 0; i < bytes.length; i++) words[i >> 2]! |= (bytes[i]! & 0xff) << (8 * (i & 3));
+  return words;
+}
+
+/** A synthetic u8 data set: `count` images of rows×cols bytes in [lo, 255], labels 0–9. */
+function dataSet(count: number, rows: number, cols: number, seed: number, lo = 0) {
+  const pixels = Array.from(randomArray(count * rows * cols, seed, lo, 256), Math.floor);
+  const labels = Array.from(randomArray(count, seed + 1, 0, 10), Math.floor);
+  return { count, rows, cols, pixels, labels };
+}
+
+type DataSet = ReturnType<typeof dataSet>;
+
+interface BatchOptions {
+  readonly first: number;
+  readonly batch: number;
+  readonly augment?: { readonly maxDegrees: number; readonly seed: number; readonly epoch: number };
+}
+
+/** Runs mnist_batch on poisoned outputs (NaN images, NO_LABEL labels); returns what it left. */
+async function gpuBatch(ctx: GpuContext, data: DataSet, order: ArrayLike<number>, o: BatchOptions) {
+  const area = data.rows * data.cols;
+  const tpixels = ctx.tensor('pixels', [packedWords(data.count * area)], { dtype: 'u32', data: packBytes(data.pixels) });
+  const tlabels = ctx.tensor('labels', [packedWords(data.count)], { dtype: 'u32', data: packBytes(data.labels) });
+  const torder = ctx.tensor('order', [data.count], { dtype: 'u32', data: order });
+  const timages = ctx.tensor('images', [o.batch, 1, data.rows, data.cols]);
+  const tbatchLabels = ctx.tensor('batchLabels', [o.batch], { dtype: 'u32' });
+  ctx.fill(timages, NaN);
+  ctx.fill(tbatchLabels, NO_LABEL);
+  const k = (await ctx.compile(mnistBatch)).bind(
+    { pixels: tpixels, labels: tlabels, order: torder, images: timages, batchLabels: tbatchLabels },
+    {
+      count: data.count,
+      first: o.first,
+      batch: o.batch,
+      rows: data.rows,
+      cols: data.cols,
+      augment: o.augment ? 1 : 0,
+      maxDegrees: o.augment?.maxDegrees ?? 0,
+      fill: 1,
+      mean: MEAN,
+      deviation: DEVIATION,
+      seed: o.augment?.seed ?? 0,
+      stream: RANDOM_STREAM.rotation,
+      epoch: o.augment?.epoch ?? 0,
+    },
+  );
+  ctx.submit('mnist batch test', (e) => recordPass(e, 'mnist batch test', [k]));
+  return { images: await ctx.read(timages), labels: await ctx.read(tbatchLabels) };
+}
+
+/** The bytes of image `index`. */
+const imageBytes = (data: DataSet, index: number) => data.pixels.slice(index * data.rows * data.cols, (index + 1) * data.rows * data.cols);
+
+/** The reference image of batch sample b (position first + b of the order), rotated or not. */
+function expectedImage(data: DataSet, order: ArrayLike<number>, o: BatchOptions, b: number): Float64Array {
+  const bytes = imageBytes(data, order[o.first + b]!);
+  if (!o.augment) return Float64Array.from(bytes, normalizePixelRef);
+  const degrees = rotationAngleRef(o.augment.seed, o.augment.epoch, o.first + b, o.augment.maxDegrees);
+  return Float64Array.from(rotateImageRef(bytes, data.rows, data.cols, degrees, 1), normalizePixelRef);
+}
+
+/** Pixels of `actual` outside the forward tolerance of `expected`. */
+function mismatches(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let count = 0;
+  for (let i = 0; i < expected.length; i++) if (allCloseReport([actual[i]!], [expected[i]!], TOLERANCE.forward)) count++;
+  return count;
+}
+
+describe('shuffle_permutation', () => {
+  for (const [count, seed, epoch] of [
+    [1, 1, 0],
+    [2, 2, 0],
+    [7, 3, 1],
+    [1000, 4, 0],
+    [1000, 4, 1],
+    [1000, 0xfeedface, 12345],
+  ] as const) {
+    gpuTest(`${count} elements, seed ${seed}, epoch ${epoch}`, async (ctx) => {
+      const t = ctx.tensor('permutation', [count], { dtype: 'u32' });
+      ctx.fill(t, NO_LABEL);
+      const k = (await ctx.compile(shufflePermutation)).bind({ permutation: t }, { count, seed, stream: RANDOM_STREAM.shuffle, epoch });
+      ctx.submit('shuffle test', (e) => recordPass(e, 'shuffle test', [k]));
+      const perm = Array.from(await ctx.read(t));
+      expect(perm).toEqual(Array.from(shufflePermutationRef(count, seed, epoch)));
+      expect([...perm].sort((a, b) => a - b), 'a permutation').toEqual(Array.from({ length: count }, (_, i) => i));
+    });
+  }
+});
+
+describe('mnist_batch', () => {
+  // 11 images of 5×7 (35 pixels: not a multiple of the 64-wide workgroup), a shuffled order.
+  const data = dataSet(11, 5, 7, 2024);
+  const order = shufflePermutationRef(data.count, 9, 3);
+
+  for (const [first, batch] of [
+    [0, 1],
+    [0, 4],
+    [4, 4],
+    [0, 11],
+  ] as const) {
+    gpuTest(`no augmentation: samples ${first} … ${first + batch - 1}`, async (ctx) => {
+      const o = { first, batch };
+      const gpu = await gpuBatch(ctx, data, order, o);
+      for (let b = 0; b < batch; b++) {
+        const area = data.rows * data.cols;
+        expectAllClose(`image of sample ${b}`, gpu.images.subarray(b * area, (b + 1) * area), expectedImage(data, order, o, b), TOLERANCE.forward);
+      }
+      expect(Array.from(gpu.labels), 'labels').toEqual(Array.from({ length: batch }, (_, b) => data.labels[order[first + b]!]!));
+    });
+  }
+
+  gpuTest('a batch past the end of the split fills its first samples and leaves the rest', async (ctx) => {
+    const o = { first: 8, batch: 5 };
+    const gpu = await gpuBatch(ctx, data, order, o);
+    const area = data.rows * data.cols;
+    for (let b = 0; b < 3; b++) {
+      expectAllClose(`image of sample ${b}`, gpu.images.subarray(b * area, (b + 1) * area), expectedImage(data, order, o, b), TOLERANCE.forward);
+    }
+    expect(Array.from(gpu.images.subarray(3 * area), Number.isNaN).every(Boolean), 'samples 3 and 4 untouched (NaN)').toBe(true);
+    expect(Array.from(gpu.labels)).toEqual([data.labels[order[8]!], data.labels[order[9]!], data.labels[order[10]!], NO_LABEL, NO_LABEL]);
+  });
+
+  // Rotation by at most 7° moves no pixel of a 5×7 image (the offsets stay under half a pixel):
+  // these 11 images are 13×15 (195 pixels), where it does.
+  const wide = dataSet(11, 13, 15, 4242);
+  for (const [first, batch, seed, epoch] of [
+    [0, 11, 5, 0],
+    [3, 6, 77, 4],
+    [10, 3, 8, 1],
+  ] as const) {
+    gpuTest(`rotation (±7°, fill 1): samples ${first} … ${first + batch - 1} of 13×15 images, seed ${seed}, epoch ${epoch}`, async (ctx) => {
+      const o = { first, batch, augment: { maxDegrees: 7, seed, epoch } };
+      const gpu = await gpuBatch(ctx, wide, order, o);
+      const area = wide.rows * wide.cols;
+      const samples = Math.min(batch, wide.count - first);
+      let wrong = 0;
+      let moved = 0;
+      for (let b = 0; b < samples; b++) {
+        const image = gpu.images.subarray(b * area, (b + 1) * area);
+        wrong += mismatches(image, expectedImage(wide, order, o, b));
+        moved += mismatches(image, expectedImage(wide, order, { first, batch }, b));
+      }
+      // Nearest-neighbour sampling floors a rotated coordinate: where it lies within the last
+      // bits of an integer, the GPU's f32 angle, sin and cos and the reference's float64 ones can
+      // pick neighbouring pixels. Allow that for at most 2% of the pixels.
+      expect(wrong, `pixels that differ from the reference rotation, of ${samples * area}`).toBeLessThanOrEqual(0.02 * samples * area);
+      expect(moved, 'pixels the rotation changed').toBeGreaterThan(0.05 * samples * area);
+      expect(Array.from(gpu.images.subarray(samples * area), Number.isNaN).every(Boolean), 'samples past the end untouched').toBe(true);
+      const labels = Array.from({ length: batch }, (_, b) => (b < samples ? wide.labels[order[first + b]!]! : NO_LABEL));
+      expect(Array.from(gpu.labels)).toEqual(labels);
+    });
+  }
+
+  gpuTest('rotation by a large angle (28×28, ±90°) moves pixels and brings in the fill', async (ctx) => {
+    // Bytes ≥ 2, so a pixel equal to the fill (1) came from outside the image.
+    const big = dataSet(4, 28, 28, 99, 2);
+    const bigOrder = [2, 0, 3, 1];
+    const augment = { maxDegrees: 90, seed: 31, epoch: 2 };
+    const o = { first: 0, batch: 4, augment };
+    const gpu = await gpuBatch(ctx, big, bigOrder, o);
+    const area = 28 * 28;
+    const angles = Array.from({ length: 4 }, (_, b) => rotationAngleRef(augment.seed, augment.epoch, b, augment.maxDegrees));
+    const b = angles.reduce((best, a, i) => (Math.abs(a) > Math.abs(angles[best]!) ? i : best), 0);
+    expect(Math.abs(angles[b]!), 'the largest angle of the batch').toBeGreaterThan(20);
+    const image = gpu.images.subarray(b * area, (b + 1) * area);
+    // Nearest-neighbour sampling: see the ±7° test.
+    expect(mismatches(image, expectedImage(big, bigOrder, o, b)), 'pixels that differ from the reference rotation').toBeLessThanOrEqual(0.02 * area);
+    const unrotated = Float64Array.from(imageBytes(big, bigOrder[b]!), normalizePixelRef);
+    expect(mismatches(image, unrotated), 'pixels that moved').toBeGreaterThan(area / 2);
+    const fill = normalizePixelRef(1);
+    const filled = Array.from(image).filter((v) => Math.abs(v - fill) <= 1e-5).length;
+    expect(filled, 'fill pixels').toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * dropout_forward and dropout_backward against the float64 reference: the keep/drop pattern of
+ * the Philox mask exactly, the values within the forward tolerance (the GPU's scale is f32).
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import { dropoutBackward, dropoutForward, dropoutParams } from '../../src/kernels/dropout.js';
+import { RANDOM_STREAM, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+const kept = (mask: ArrayLike<number>): number[] => Array.from(mask, (m) => (m !== 0 ? 1 : 0));
+
+describe('dropout kernels', () => {
+  // Lengths that are not multiples of 4 (one invocation per four elements: the last block is
+  // partial), one of them above the 64-wide workgroup's 256 elements; p = 0 keeps everything.
+  for (const [length, p, seed, block] of [
+    [1, 0.5, 1, 0],
+    [3, 0.25, 2, 1],
+    [7, 0.5, 3, 2],
+    [258, 0.9, 4, 0],
+    [1001, 0.5, 0xdeadbeef, 3],
+    [1003, 0, 5, 1],
+  ] as const) {
+    gpuTest(`${length} elements, p ${p}, seed ${seed}, stream dropout + ${block}`, async (ctx) => {
+      const stream = RANDOM_STREAM.dropout + block;
+      const step = 17;
+      const { threshold, scale } = dropoutParams(p);
+      const x = f32(randomArray(length, length));
+      const dy = f32(randomArray(length, length + 1));
+      const tx = ctx.tensor('x', [length], { data: x });
+      const tdy = ctx.tensor('dy', [length], { data: dy });
+      const tmask = ctx.tensor('mask', [length]);
+      const ty = ctx.tensor('y', [length]);
+      const tdx = ctx.tensor('dx', [length]);
+      for (const t of [tmask, ty, tdx]) ctx.fill(t, NaN);
+      const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
+      const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length });
+      ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward]));
+
+      const mask = dropoutMaskRef(length, p, seed, stream, step);
+      const gpuMask = await ctx.read(tmask);
+      expect(kept(gpuMask), 'kept elements').toEqual(kept(mask));
+      expectAllClose('dropout_forward mask', gpuMask, mask, TOLERANCE.forward);
+      expectAllClose('dropout_forward y', await ctx.read(ty), dropoutForwardRef(x, mask), TOLERANCE.forward);
+      expectAllClose('dropout_backward dx', await ctx.read(tdx), dropoutBackwardRef(dy, mask), TOLERANCE.forward);
+      if (p === 0) expect(kept(gpuMask).every((k) => k === 1), 'p = 0 keeps everything').toBe(true);
+
+      // The next step draws a new mask (and still the reference's).
+      ctx.fill(tmask, NaN);
+      forward.update({ step: step + 1 });
+      ctx.submit('dropout test, next step', (e) => recordPass(e, 'dropout test, next step', [forward]));
+      const nextMask = dropoutMaskRef(length, p, seed, stream, step + 1);
+      const gpuNext = await ctx.read(tmask);
+      expect(kept(gpuNext), 'kept elements, next step').toEqual(kept(nextMask));
+      if (length > 100 && p > 0) expect(kept(gpuNext), 'the next step keeps other elements').not.toEqual(kept(gpuMask));
+    });
+  }
+
+  gpuTest('the kept fraction is about 1 − p', async (ctx) => {
+    const length = 4001;
+    const p = 0.3;
+    const { threshold, scale } = dropoutParams(p);
+    const tx = ctx.tensor('x', [length], { data: new Float64Array(length).fill(1) });
+    const tmask = ctx.tensor('mask', [length]);
+    const ty = ctx.tensor('y', [length]);
+    ctx.fill(tmask, NaN);
+    ctx.fill(ty, NaN);
+    const k = (await ctx.compile(dropoutForward)).bind(
+      { x: tx, mask: tmask, y: ty },
+      { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0 },
+    );
+    ctx.submit('dropout fraction', (e) => recordPass(e, 'dropout fraction', [k]));
+    const keptCount = kept(await ctx.read(tmask)).reduce((a, b) => a + b, 0);
+    // Binomial(4001, 0.7): standard deviation ≈ 29; allow five of them.
+    expect(Math.abs(keptCount - 0.7 * length)).toBeLessThan(150);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * log_softmax_nll_forward, log_softmax_nll_backward and batch_metrics against the float64
+ * reference.
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../../src/kernels/nll.js';
+import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+describe('log_softmax_nll and batch_metrics kernels', () => {
+  // Batch 1, a batch above the 64-wide workgroup (and below the 256-wide metrics workgroup),
+  // one class (logp = 0, loss 0).
+  for (const [batch, classes] of [
+    [1, 10],
+    [3, 7],
+    [130, 10],
+    [5, 1],
+  ] as const) {
+    gpuTest(`batch ${batch}, ${classes} classes`, async (ctx) => {
+      const n = batch * classes;
+      const logits = f32(randomArray(n, n, -5, 5));
+      // Large logits, where exp without the max shift would overflow f32.
+      if (n > 3) [logits[0], logits[1]] = [90, -90];
+      // An exact tie for the maximum in the last row: the first class wins.
+      if (classes > 2) logits[n - 1] = logits[n - 2] = 20;
+      const labels = Array.from(randomArray(batch, n + 1, 0, classes), Math.floor);
+      if (classes > 2) labels[batch - 1] = classes - 2; // the tie's first class: correct
+      const tlogits = ctx.tensor('logits', [batch, classes], { data: logits });
+      const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
+      const tlogp = ctx.tensor('logp', [batch, classes]);
+      const tloss = ctx.tensor('loss', [batch]);
+      const tdlogits = ctx.tensor('dlogits', [batch, classes]);
+      // metrics and counts accumulate: they start from given values.
+      const metrics0 = [123, 4.5];
+      const counts0 = [7, 100];
+      const tmetrics = ctx.tensor('metrics', [2], { data: metrics0 });
+      const tcounts = ctx.tensor('counts', [2], { dtype: 'u32', data: counts0 });
+      for (const t of [tlogp, tloss, tdlogits]) ctx.fill(t, NaN);
+      const p = { batch, classes };
+      const kernels = [
+        (await ctx.compile(logSoftmaxNllForward)).bind({ logits: tlogits, labels: tlabels, logp: tlogp, loss: tloss }, p),
+        (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: tlogp, labels: tlabels, dlogits: tdlogits }, p),
+      ];
+      const metrics = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts }, p);
+      ctx.submit('nll test', (e) => recordPass(e, 'nll test', [...kernels, metrics]));
+
+      const logp = logSoftmaxRef(logits, batch, classes);
+      const loss = Float64Array.from(labels, (label, b) => -logp[b * classes + label]!);
+      const lossSum = loss.reduce((a, b) => a + b, 0);
+      const correct = countCorrectRef(logits, labels, batch, classes);
+      expectAllClose('log_softmax_nll_forward logp', await ctx.read(tlogp), logp, TOLERANCE.forward);
+      expectAllClose('log_softmax_nll_forward loss', await ctx.read(tloss), loss, TOLERANCE.forward);
+      expectAllClose('log_softmax_nll_backward dlogits', await ctx.read(tdlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes), TOLERANCE.gradient);
+      expectAllClose('batch_metrics metrics', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + lossSum], TOLERANCE.forward);
+      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts').toEqual([counts0[0]! + correct, counts0[1]! + batch]);
+
+      // Again: the mean is overwritten, the sums accumulate.
+      ctx.submit('nll test, metrics again', (e) => recordPass(e, 'nll test, metrics again', [metrics]));
+      expectAllClose('batch_metrics metrics, twice', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + 2 * lossSum], TOLERANCE.forward);
+      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts, twice').toEqual([counts0[0]! + 2 * correct, counts0[1]! + 2 * batch]);
+    });
+  }
+
+  gpuTest('batch_metrics: ties go to the lower class, a NaN row is wrong', async (ctx) => {
+    const classes = 4;
+    // Rows of logp (given directly): a clear winner; a tie between classes 1 and 3; the same tie
+    // labelled with the later class; a NaN row labelled 0 (the prediction would default to 0);
+    // a NaN in a row whose maximum is elsewhere (comparisons with NaN are false: class 2 wins).
+    const N = NaN;
+    const logp = [-3, -0.1, -4, -5, /**/ -2, -0.5, -3, -0.5, /**/ -2, -0.5, -3, -0.5, /**/ N, N, N, N, /**/ -1, N, -0.2, -3];
+    const labels = [1, 1, 3, 0, 2];
+    const loss = [0.1, 0.5, 0.5, 2, 0.2];
+    const batch = labels.length;
+    const tloss = ctx.tensor('loss', [batch], { data: loss });
+    const tlogp = ctx.tensor('logp', [batch, classes], { data: logp });
+    const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
+    const tmetrics = ctx.tensor('metrics', [2], { data: [0, 0] });
+    const tcounts = ctx.tensor('counts', [2], { dtype: 'u32', data: [0, 0] });
+    const k = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts }, { batch, classes });
+    ctx.submit('batch metrics ties', (e) => recordPass(e, 'batch metrics ties', [k]));
+    const lossSum = loss.reduce((a, b) => a + b, 0);
+    expectAllClose('metrics', await ctx.read(tmetrics), [lossSum / batch, lossSum], TOLERANCE.forward);
+    // Correct: rows 0, 1 and 4.
+    expect(Array.from(await ctx.read(tcounts))).toEqual([3, batch]);
+  });
+});
