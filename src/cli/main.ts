@@ -4,13 +4,17 @@
 import type { GpuContext } from '../gpu/context.js';
 import { createNodeContext } from '../node/device.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
+import { classifyCommand, evaluateCommand, mnistCommand } from './mnist.js';
 
 export const MAIN_HELP = `Usage: webgpu-backprop <command> [options]
 
 A WebGPU training engine (Node: Dawn; without a GPU it finds a software Vulkan adapter).
 
 Commands:
-  222       the spreadsheet's 2-2-2 back-propagation example (default)
+  mnist     train the seed notebook's MNIST CNN (default)
+  evaluate  test a saved checkpoint on the MNIST test set
+  classify  classify single images with a saved checkpoint
+  222       the spreadsheet's 2-2-2 back-propagation example
   help      this help; 'webgpu-backprop <command> --help' for a command's options
 
 Environment:
@@ -18,11 +22,17 @@ Environment:
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
-  const [command = '222', ...rest] = argv;
+  const [command = 'mnist', ...rest] = argv;
   let context: GpuContext | undefined;
   const getContext = async () => (context ??= await createNodeContext());
   try {
     switch (command) {
+      case 'mnist':
+        return await mnistCommand(rest, getContext, out);
+      case 'evaluate':
+        return await evaluateCommand(rest, getContext, out);
+      case 'classify':
+        return await classifyCommand(rest, getContext, out);
       case '222':
         return await twoTwoTwoCommand(rest, getContext, out);
       case 'help':
@@ -31,7 +41,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         out(MAIN_HELP);
         return 0;
       default:
-        if (command.startsWith('-')) return await twoTwoTwoCommand(argv, getContext, out);
+        if (command.startsWith('-')) return await mnistCommand(argv, getContext, out);
         process.stderr.write(`webgpu-backprop: unknown command '${command}'\n\n${MAIN_HELP}`);
         return 2;
     }

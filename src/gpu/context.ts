@@ -133,6 +133,11 @@ export class GpuContext {
     this.throwIfFailed();
   }
 
+  /** Resolves when the GPU has finished the work submitted so far (without checking for errors). */
+  submitted(): Promise<void> {
+    return this.wait(this.device.queue.onSubmittedWorkDone());
+  }
+
   /** Records commands with `record` into one command buffer and submits it. */
   submit(label: string, record: (encoder: GPUCommandEncoder) => void): void {
     const encoder = this.device.createCommandEncoder({ label });

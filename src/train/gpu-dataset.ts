@@ -1,0 +1,51 @@
+/**
+ * An MNIST split resident on the GPU: the uint8 images and labels uploaded once, four bytes to a
+ * u32, and the epoch's order of the samples. Batches are cut from it by the `mnist_batch` kernel
+ * (src/kernels/data.ts), so no image travels from the CPU during training.
+ */
+import type { GpuContext } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { MnistSplit } from '../data/idx.js';
+import { packedWords, shufflePermutation } from '../kernels/data.js';
+import type { Dispatch } from '../gpu/context.js';
+
+export interface GpuSplit {
+  readonly name: string;
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly pixels: Tensor<'u32'>;
+  readonly labels: Tensor<'u32'>;
+  /** The epoch's order of the samples (identity until shuffled). */
+  readonly order: Tensor<'u32'>;
+}
+
+/** Bytes as little-endian u32 words (zero-padded to a whole word). */
+function packBytes(bytes: Uint8Array): Uint32Array {
+  const padded = new Uint8Array(packedWords(bytes.length) * 4);
+  padded.set(bytes);
+  return new Uint32Array(padded.buffer);
+}
+
+/** Uploads the first `limit` samples of a split (all by default). */
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, limit = split.count): GpuSplit {
+  const count = Math.min(limit, split.count);
+  if (!(count >= 1)) throw new Error(`${name}: at least one sample is needed (limit ${limit}, the split has ${split.count})`);
+  const area = split.rows * split.cols;
+  const pixels = packBytes(split.images.subarray(0, count * area));
+  const labels = packBytes(split.labels.subarray(0, count));
+  return {
+    name,
+    count,
+    rows: split.rows,
+    cols: split.cols,
+    pixels: ctx.tensor(`${name} pixels`, [pixels.length], { dtype: 'u32', data: pixels }),
+    labels: ctx.tensor(`${name} labels`, [labels.length], { dtype: 'u32', data: labels }),
+    order: ctx.tensor(`${name} order`, [count], { dtype: 'u32', data: Uint32Array.from({ length: count }, (_, i) => i) }),
+  };
+}
+
+/** The dispatch that writes the epoch's shuffle of `split` into its order (one per epoch). */
+export async function shuffleDispatch(ctx: GpuContext, split: GpuSplit, seed: number, stream: number): Promise<Dispatch & { update(p: { epoch: number }): void }> {
+  return (await ctx.compile(shufflePermutation)).bind({ permutation: split.order }, { count: split.count, seed, stream, epoch: 0 }, `${split.name} shuffle`);
+}

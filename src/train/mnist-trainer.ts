@@ -1,0 +1,311 @@
+/**
+ * The training loop of the seed CNN: thin, because every step is a replay.
+ *
+ * A step is one command buffer: the batch is cut from the resident data set (shuffled order,
+ * random rotation), the forward pass, the loss and its metrics, the backward pass and the SGD
+ * update — all bound once per batch size. Between steps only uniforms change (which batch, the
+ * dropout step). The loop keeps at most two steps in flight and never waits for a read-back:
+ * the progress display receives a copy of the running metrics whenever one is ready.
+ */
+import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
+import { mnistBatch } from '../kernels/data.js';
+import { RANDOM_STREAM } from '../reference/random.js';
+import { SEED_CNN_SETTINGS, type Mode, type SeedCnn } from '../models/seed-cnn.js';
+import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
+
+export interface TrainerOptions {
+  readonly batch: number;
+  readonly seed: number;
+  /** Random rotation of the training images (default on, ±7°). */
+  readonly augment?: boolean;
+  readonly maxDegrees?: number;
+  /** Reshuffle the training set every epoch (default on); off: batch k is images k·batch … */
+  readonly shuffle?: boolean;
+}
+
+/** Normalisation of MNIST pixels (SPEC.md §2) and the rotation's fill value. */
+export const MNIST_INPUT = { mean: 0.1307, deviation: 0.3081, fill: 1, maxDegrees: 7 } as const;
+
+export interface Progress {
+  /** Steps of this epoch completed when the snapshot was taken. */
+  readonly step: number;
+  readonly steps: number;
+  /** Mean loss of the snapshot's batch. */
+  readonly loss: number;
+  /** Running accuracy over the epoch so far, in %. */
+  readonly accuracy: number;
+  readonly samples: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface EpochResult {
+  readonly epoch: number;
+  readonly steps: number;
+  readonly samples: number;
+  /** Mean training loss over the epoch and the running training accuracy (dropout on), in %. */
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  /** Mean loss of the epoch's last batch (what the notebook's progress bar showed). */
+  readonly lastBatchLoss: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface EvalResult {
+  /** Summed NLL / samples, as the notebook printed it. */
+  readonly loss: number;
+  readonly correct: number;
+  readonly count: number;
+  /** In %. */
+  readonly accuracy: number;
+}
+
+/** Loss, metrics and their accumulators for one split. */
+class LossHead {
+  readonly labels: Tensor<'u32'>;
+  readonly logp: Tensor;
+  readonly sampleLoss: Tensor;
+  readonly metrics: Tensor;
+  readonly counts: Tensor<'u32'>;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly model: SeedCnn,
+    name: string,
+  ) {
+    const { maxBatch } = model;
+    const classes = SEED_CNN_SETTINGS.classes;
+    this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
+    this.logp = ctx.tensor(`${name} log-probabilities`, [maxBatch, classes]);
+    this.sampleLoss = ctx.tensor(`${name} per-sample loss`, [maxBatch]);
+    this.metrics = ctx.tensor(`${name} metrics`, [2]);
+    this.counts = ctx.tensor(`${name} counts`, [2], { dtype: 'u32' });
+  }
+
+  reset(): void {
+    this.ctx.write(this.metrics, [0, 0]);
+    this.ctx.write(this.counts, [0, 0]);
+  }
+
+  async dispatches(batch: number, withGradient: boolean): Promise<Dispatch[]> {
+    const { ctx, model } = this;
+    const shape = { batch, classes: SEED_CNN_SETTINGS.classes };
+    const list: Dispatch[] = [
+      (await ctx.compile(logSoftmaxNllForward)).bind({ logits: model.logits, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'),
+      (await ctx.compile(batchMetrics)).bind({ loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts }, shape, 'batch metrics'),
+    ];
+    if (withGradient) {
+      list.push((await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: model.dLogits }, shape, 'log_softmax nll backward'));
+    }
+    return list;
+  }
+
+  /** Reads the accumulated metrics (waits for the GPU). */
+  async read(): Promise<{ batchLoss: number; lossSum: number; correct: number; count: number }> {
+    const [metrics, counts] = await Promise.all([this.ctx.read(this.metrics), this.ctx.read(this.counts)]);
+    return { batchLoss: metrics[0]!, lossSum: metrics[1]!, correct: counts[0]!, count: counts[1]! };
+  }
+}
+
+/** Copies of the metrics, read back without stalling the queue (a small pool of staging buffers). */
+class MetricsSnapshots {
+  private readonly free: GPUBuffer[] = [];
+
+  constructor(
+    device: GPUDevice,
+    private readonly head: LossHead,
+    size = 3,
+  ) {
+    for (let i = 0; i < size; i++) {
+      this.free.push(device.createBuffer({ label: `metrics snapshot ${i}`, size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    }
+  }
+
+  /** Records a copy into a free staging buffer (none free: no snapshot this time). */
+  record(encoder: GPUCommandEncoder): GPUBuffer | undefined {
+    const buffer = this.free.pop();
+    if (!buffer) return undefined;
+    encoder.copyBufferToBuffer(this.head.metrics.buffer, 0, buffer, 0, 8);
+    encoder.copyBufferToBuffer(this.head.counts.buffer, 0, buffer, 8, 8);
+    return buffer;
+  }
+
+  /** After the submit: map the copy when the GPU gets there, hand the values on, recycle. */
+  deliver(buffer: GPUBuffer, onValues: (loss: number, correct: number, seen: number) => void): void {
+    void buffer.mapAsync(GPUMapMode.READ).then(
+      () => {
+        const range = buffer.getMappedRange();
+        const f = new Float32Array(range, 0, 2);
+        const u = new Uint32Array(range, 8, 2);
+        const values = [f[0]!, u[0]!, u[1]!] as const;
+        buffer.unmap();
+        this.free.push(buffer);
+        onValues(...values);
+      },
+      () => this.free.push(buffer),
+    );
+  }
+}
+
+type BatchKernel = Dispatch & { update(p: { first: number; epoch: number }): void };
+
+export class MnistTrainer {
+  private readonly trainHead: LossHead;
+  private readonly testHead: LossHead;
+  private readonly snapshots: MetricsSnapshots;
+  private readonly programs = new Map<string, Promise<{ batch: BatchKernel; rest: Dispatch[] }>>();
+  private shuffler?: Promise<Dispatch & { update(p: { epoch: number }): void }>;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly model: SeedCnn,
+    readonly train: GpuSplit,
+    readonly test: GpuSplit,
+    readonly options: TrainerOptions,
+  ) {
+    if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
+    this.trainHead = new LossHead(ctx, model, 'train');
+    this.testHead = new LossHead(ctx, model, 'test');
+    this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead);
+  }
+
+  /** Steps in one epoch (the last batch may be smaller). */
+  get stepsPerEpoch(): number {
+    return Math.ceil(this.train.count / this.options.batch);
+  }
+
+  private program(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
+    const key = `${split.name}/${batch}/${mode}`;
+    let program = this.programs.get(key);
+    if (!program) {
+      program = this.buildProgram(split, batch, mode);
+      this.programs.set(key, program);
+    }
+    return program;
+  }
+
+  private async buildProgram(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
+    const { ctx, model, options } = this;
+    const head = mode === 'train' ? this.trainHead : this.testHead;
+    const augment = mode === 'train' && (options.augment ?? true);
+    const batchKernel = (await ctx.compile(mnistBatch)).bind(
+      { pixels: split.pixels, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
+      {
+        count: split.count,
+        first: 0,
+        batch,
+        rows: split.rows,
+        cols: split.cols,
+        augment: augment ? 1 : 0,
+        maxDegrees: options.maxDegrees ?? MNIST_INPUT.maxDegrees,
+        fill: MNIST_INPUT.fill,
+        mean: MNIST_INPUT.mean,
+        deviation: MNIST_INPUT.deviation,
+        seed: options.seed,
+        stream: RANDOM_STREAM.rotation,
+        epoch: 0,
+      },
+      `${split.name} batch`,
+    );
+    const rest = [...(await model.forward(batch, mode)), ...(await head.dispatches(batch, mode === 'train'))];
+    if (mode === 'train') rest.push(...(await model.backward(batch)), ...(await model.optimizerStep()));
+    return { batch: batchKernel, rest };
+  }
+
+  /** Writes the epoch's order of the training set (seeded shuffle on the GPU, or in order). */
+  private async order(epoch: number): Promise<void> {
+    if (this.options.shuffle === false) return;
+    this.shuffler ??= shuffleDispatch(this.ctx, this.train, this.options.seed, RANDOM_STREAM.shuffle);
+    const shuffle = await this.shuffler;
+    shuffle.update({ epoch });
+    this.ctx.submit(`shuffle epoch ${epoch}`, (e) => recordPass(e, 'shuffle', [shuffle]));
+  }
+
+  /**
+   * Trains one epoch (1-based `epoch`). `maxSteps` stops early (for `--steps`); `onProgress`
+   * receives running metrics as they arrive, without stalling the GPU.
+   */
+  async trainEpoch(epoch: number, options: { maxSteps?: number; onProgress?: (p: Progress) => void } = {}): Promise<EpochResult> {
+    const { ctx, model, train } = this;
+    const { batch } = this.options;
+    const steps = Math.min(this.stepsPerEpoch, options.maxSteps ?? Infinity);
+    await this.order(epoch);
+    this.trainHead.reset();
+    const start = performance.now();
+    let previous: Promise<unknown> = Promise.resolve();
+    const progressEvery = Math.max(1, Math.round(steps / 50));
+    for (let step = 0; step < steps; step++) {
+      const first = step * batch;
+      const size = Math.min(batch, train.count - first);
+      const program = await this.program(train, size, 'train');
+      program.batch.update({ first, epoch });
+      model.setDropoutStep(size, model.stepsTaken);
+      let snapshot: GPUBuffer | undefined;
+      ctx.submit(`train step ${model.stepsTaken}`, (encoder) => {
+        recordPass(encoder, 'train step', [program.batch, ...program.rest]);
+        if (options.onProgress && (step % progressEvery === progressEvery - 1 || step === steps - 1)) snapshot = this.snapshots.record(encoder);
+      });
+      model.stepsTaken++;
+      if (snapshot && options.onProgress) {
+        const done = step + 1;
+        const report = options.onProgress;
+        this.snapshots.deliver(snapshot, (loss, correct, seen) => {
+          const seconds = (performance.now() - start) / 1000;
+          report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: seen / seconds });
+        });
+      }
+      // At most two steps in flight: wait for the one before this.
+      await previous;
+      previous = ctx.submitted();
+    }
+    const totals = await this.trainHead.read();
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      epoch,
+      steps,
+      samples: totals.count,
+      trainLoss: totals.lossSum / Math.max(1, totals.count),
+      trainAccuracy: (100 * totals.correct) / Math.max(1, totals.count),
+      lastBatchLoss: totals.batchLoss,
+      seconds,
+      samplesPerSecond: totals.count / seconds,
+    };
+  }
+
+  /** Evaluates the model (eval mode: running statistics, no dropout) on the test split. */
+  async evaluate(split: GpuSplit = this.test): Promise<EvalResult> {
+    const { ctx } = this;
+    const { batch } = this.options;
+    this.testHead.reset();
+    let previous: Promise<unknown> = Promise.resolve();
+    for (let first = 0; first < split.count; first += batch) {
+      const size = Math.min(batch, split.count - first);
+      const program = await this.program(split, size, 'eval');
+      program.batch.update({ first, epoch: 0 });
+      ctx.submit('eval step', (e) => recordPass(e, 'eval step', [program.batch, ...program.rest]));
+      await previous;
+      previous = ctx.submitted();
+    }
+    const totals = await this.testHead.read();
+    return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: (100 * totals.correct) / totals.count };
+  }
+
+  /** Class probabilities of every sample of `split`, in eval mode: [count][classes]. */
+  async probabilities(split: GpuSplit): Promise<number[][]> {
+    const { ctx } = this;
+    const { batch } = this.options;
+    const classes = SEED_CNN_SETTINGS.classes;
+    const rows: number[][] = [];
+    for (let first = 0; first < split.count; first += batch) {
+      const size = Math.min(batch, split.count - first);
+      const program = await this.program(split, size, 'eval');
+      program.batch.update({ first, epoch: 0 });
+      ctx.submit('classify', (e) => recordPass(e, 'classify', [program.batch, ...program.rest]));
+      const logp = await ctx.read(this.testHead.logp);
+      for (let b = 0; b < size; b++) rows.push(Array.from(logp.subarray(b * classes, (b + 1) * classes), Math.exp));
+    }
+    return rows;
+  }
+}
