@@ -62,8 +62,8 @@ export interface EvalResult {
   readonly accuracy: number;
 }
 
-/** Loss, metrics and their accumulators for one split. */
-class LossHead {
+/** Loss, metrics and their accumulators for one split (labels are written by the batch kernel). */
+export class LossHead {
   readonly labels: Tensor<'u32'>;
   readonly logp: Tensor;
   readonly sampleLoss: Tensor;
