@@ -53,7 +53,7 @@ describe('webgpu-backprop 222', () => {
     expect(out.split('\n').filter((l) => /^\s*\d+\s/.test(l))).toHaveLength(4);
   });
 
-  gpuTest('the installed command prints the table (a fresh process, as `npm start` runs it)', async () => {
+  gpuTest('the installed command prints the table (a fresh process)', async () => {
     const out = execFileSync(process.execPath, [BIN, '222', '--gradients'], { encoding: 'utf8' });
     const rows = out.split('\n').filter((l) => /^\s*\d+\s+\d/.test(l));
     expect(rows).toHaveLength(64);
