@@ -1,0 +1,107 @@
+/** `webgpu-backprop mnist`, `evaluate` and `classify`, as a user runs them. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { parseMnistArgs, parsePgm } from '../src/cli/mnist.js';
+import { decodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { gpuTest } from './helpers/gpu.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await main(argv, (s) => (out += `${s}\n`));
+  return { code, out };
+}
+
+const QUICK = ['--train-limit', '96', '--test-limit', '40', '--batch', '32'];
+
+describe('mnist arguments', () => {
+  test('the defaults are the notebook’s', () => {
+    expect(parseMnistArgs([])).toMatchObject({ epochs: 20, batch: 128, lr: 0.01, momentum: 0.9, seed: 1, augment: true, dropout: true, shuffle: true, json: false });
+  });
+  test('switches and limits', () => {
+    expect(parseMnistArgs(['--no-augment', '--no-dropout', '--no-shuffle', '--train-limit', '100', '--steps', '3'])).toMatchObject({
+      augment: false,
+      dropout: false,
+      shuffle: false,
+      trainLimit: 100,
+      steps: 3,
+    });
+  });
+  test('bad values are named', () => {
+    expect(() => parseMnistArgs(['--epochs', 'many'])).toThrow(/--epochs: expected a whole number ≥ 1, got 'many'/);
+    expect(() => parseMnistArgs(['--lr=-1'])).toThrow(/--lr: expected a number from 0 to 10/);
+    expect(() => parseMnistArgs(['--momentum', '2'])).toThrow(/--momentum/);
+    expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
+    expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
+  });
+  test('--help lists every option', async () => {
+    const { code, out } = await run(['mnist', '--help']);
+    expect(code).toBe(0);
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--data']) {
+      expect(out).toContain(o);
+    }
+  });
+  test('a PGM reader that names what is wrong', () => {
+    const header = new TextEncoder().encode('P5\n# a digit\n2 3\n255\n');
+    const image = parsePgm(new Uint8Array([...header, 1, 2, 3, 4, 5, 6]), 'd.pgm');
+    expect(image).toMatchObject({ rows: 3, cols: 2 });
+    expect(Array.from(image.pixels)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => parsePgm(new Uint8Array([...header, 1, 2]), 'd.pgm')).toThrow(/d\.pgm: 2 pixel bytes, expected 3×2 = 6/);
+    expect(() => parsePgm(new TextEncoder().encode('P2 1 1 255 7'), 'a.pgm')).toThrow(/a\.pgm: not a binary PGM/);
+  });
+});
+
+describe('webgpu-backprop mnist / evaluate / classify', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-'));
+  const checkpoint = join(dir, 'run.safetensors');
+
+  gpuTest('trains with the summary, per-epoch test lines, the best epoch, and saves a checkpoint', async () => {
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '2', '--save', checkpoint]);
+    expect(code).toBe(0);
+    expect(out).toContain('Total params: 13,808');
+    expect(out).toMatch(/Adapter: /);
+    expect(out.match(/Test set: Average loss: \d+\.\d{4}, Accuracy: \d+\/40 \(\d+\.\d\d%\)/g)).toHaveLength(2);
+    expect(out).toMatch(/Best: epoch [12], test accuracy/);
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+    expect(metadata.epoch).toBe('2');
+    expect(tensors['convblock1.2.num_batches_tracked']!.data).toEqual(BigInt64Array.of(6n));
+  });
+
+  gpuTest('--json: one object per epoch; --init continues the epoch count; --steps stops', async () => {
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '5', '--steps', '4', '--init', checkpoint, '--json']);
+    expect(code).toBe(0);
+    const epochs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(epochs.map((e) => e.epoch)).toEqual([3, 4]);
+    expect(epochs.map((e) => e.steps)).toEqual([3, 1]);
+    for (const e of epochs) {
+      for (const key of ['test_accuracy', 'test_loss', 'samples_per_s', 'train_loss']) expect(Number.isFinite(e[key]), key).toBe(true);
+    }
+  });
+
+  gpuTest('evaluate and classify a checkpoint', async () => {
+    const evaluation = await run(['evaluate', '--init', checkpoint, '--test-limit', '40', '--json']);
+    expect(evaluation.code).toBe(0);
+    expect(JSON.parse(evaluation.out)).toMatchObject({ test_count: 40 });
+    const digit = join(dir, 'digit.pgm');
+    writeFileSync(digit, new Uint8Array([...new TextEncoder().encode('P5 28 28 255\n'), ...new Uint8Array(784).map((_, i) => (i % 28 > 12 && i % 28 < 16 ? 255 : 0))]));
+    const classified = await run(['classify', '--init', checkpoint, '--index', '0', '--index', '1', digit, '--json']);
+    expect(classified.code).toBe(0);
+    const rows = classified.out.trim().split('\n').map((l) => JSON.parse(l) as { image: string; label?: number; probabilities: number[] });
+    expect(rows.map((r) => r.image)).toEqual(['test[0]', 'test[1]', digit]);
+    expect(rows[0]!.label).toBe(7);
+    for (const r of rows) expect(r.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  });
+
+  test('a missing checkpoint is named', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { code } = await run(['evaluate', '--init', join(dir, 'nope.safetensors')]);
+      expect(code).toBe(1);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--init .*nope\.safetensors: cannot read the checkpoint/);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+});
