@@ -176,7 +176,8 @@ export class MnistTrainer {
     return Math.ceil(this.train.count / this.options.batch);
   }
 
-  private program(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
+  /** The bound kernels of one step (train) or one batch (eval), built once per split, size and mode. */
+  program(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
     const key = `${split.name}/${batch}/${mode}`;
     let program = this.programs.get(key);
     if (!program) {

@@ -1,0 +1,137 @@
+/**
+ * The seed-CNN training-step benchmark: a correctness check against the float64 reference first,
+ * then the timings.
+ *
+ * - `pipelined`: steps as the training loop runs them (at most two in flight) → samples/s;
+ * - `isolated`: each step submitted and waited for alone → min / median / max ms; the first step
+ *   (pipeline compilation and binding included) apart;
+ * - `layers`: each dispatch of one step submitted alone, summed per layer and phase (forward,
+ *   backward, optimizer) — wall time around a lone dispatch, so it includes the dispatch overhead.
+ */
+import { recordPass, type GpuContext } from '../gpu/context.js';
+import type { MnistSplit } from '../data/idx.js';
+import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../models/seed-cnn.js';
+import { dropoutMaskRef } from '../reference/random.js';
+import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../reference/seed-cnn.js';
+import { uploadSplit } from '../train/gpu-dataset.js';
+import { LossHead, MnistTrainer } from '../train/mnist-trainer.js';
+
+/** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
+export const SEED_CNN_TRAIN_FLOP_PER_SAMPLE = 20.17e6;
+
+export interface StepCheck {
+  readonly batch: number;
+  readonly maxAbsError: number;
+  readonly worst: string;
+}
+
+/**
+ * One training step at a small batch against the float64 full-model reference (same weights,
+ * batch and dropout masks). Throws if a gradient or the loss is off by more than
+ * 1e-4 + 1e-3·|expected|.
+ */
+export async function checkSeedCnnStep(ctx: GpuContext, batch = 4): Promise<StepCheck> {
+  const seed = 11;
+  const step = 2;
+  const model = SeedCnn.create(ctx, { maxBatch: batch, seed });
+  const head = new LossHead(ctx, model, 'check');
+  const images = Float32Array.from({ length: batch * 784 }, (_, i) => Math.sin(i * 0.37) * 1.5 + 0.5);
+  const labels = Uint32Array.from({ length: batch }, (_, b) => (3 * b + 1) % 10);
+  ctx.write(model.input, images);
+  ctx.write(head.labels, labels);
+  head.reset();
+  const params: Record<string, Float32Array> = {};
+  for (const p of model.parameters) params[p.name] = await ctx.read(p.value);
+  const running: Record<string, Float32Array> = {};
+  for (const b of model.buffers) running[b.name] = await ctx.read(b.value);
+  const dispatches = [...(await model.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await model.backward(batch))];
+  model.setDropoutStep(batch, step);
+  ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
+  const masks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, SEED_CNN_SETTINGS.dropout, seed, DROPOUT_STREAM + k, step));
+  const ref = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks: masks });
+  let maxAbsError = 0;
+  let worst = '';
+  const compare = (name: string, got: ArrayLike<number>, want: ArrayLike<number>) => {
+    for (let i = 0; i < want.length; i++) {
+      const err = Math.abs(got[i]! - want[i]!);
+      if (!(err <= 1e-4 + 1e-3 * Math.abs(want[i]!))) throw new Error(`benchmark check: ${name}[${i}] is ${got[i]} on the GPU, ${want[i]} in the reference`);
+      if (err > maxAbsError) [maxAbsError, worst] = [err, `${name}[${i}]`];
+    }
+  };
+  compare('loss', [(await ctx.read(head.metrics))[0]!], [ref.loss]);
+  for (const p of model.parameters) compare(`∂loss/∂${p.name}`, await ctx.read(p.grad), ref.grads[p.name]!);
+  return { batch, maxAbsError, worst };
+}
+
+export interface StepTimings {
+  readonly batch: number;
+  readonly firstStepMs: number;
+  readonly msPerStep: { readonly min: number; readonly median: number; readonly max: number };
+  readonly samplesPerSecond: number;
+  readonly gflops: number;
+  readonly layers: readonly { readonly layer: string; readonly phase: string; readonly ms: number }[];
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function phaseOf(label: string): { layer: string; phase: string } {
+  if (label.startsWith('sgd ')) return { layer: label.slice(4).split('.')[0]!, phase: 'optimizer' };
+  const layer = label.split(' ')[0]!;
+  const phase = /backward|gradient/.test(label) ? 'backward' : 'forward';
+  return { layer: /^(train|log_softmax|batch)$/.test(layer) ? 'loss and data' : layer, phase };
+}
+
+/** Times training steps of the seed CNN at `batch` on real MNIST images. */
+export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number }): Promise<StepTimings> {
+  const { batch } = options;
+  const steps = options.steps ?? 10;
+  const model = SeedCnn.create(ctx, { maxBatch: batch, seed: 1 });
+  const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
+  const trainer = new MnistTrainer(ctx, model, split, split, { batch, seed: 1 });
+
+  await ctx.sync();
+  let t0 = performance.now();
+  const program = await trainer.program(split, batch, 'train');
+  const step = [program.batch, ...program.rest];
+  const runStep = async () => {
+    ctx.submit('benchmark step', (e) => recordPass(e, 'benchmark step', step));
+    await ctx.sync();
+  };
+  await runStep();
+  const firstStepMs = performance.now() - t0;
+
+  const isolated: number[] = [];
+  for (let i = 0; i < Math.min(steps, 5); i++) {
+    t0 = performance.now();
+    await runStep();
+    isolated.push(performance.now() - t0);
+  }
+
+  await ctx.sync();
+  const pipelined = await trainer.trainEpoch(1, { maxSteps: steps });
+
+  const byLayer = new Map<string, { layer: string; phase: string; ms: number }>();
+  for (const d of step) {
+    await ctx.sync();
+    t0 = performance.now();
+    ctx.submit(d.label, (e) => recordPass(e, d.label, [d]));
+    await ctx.sync();
+    const { layer, phase } = phaseOf(d.label);
+    const key = `${layer}/${phase}`;
+    const entry = byLayer.get(key) ?? { layer, phase, ms: 0 };
+    entry.ms += performance.now() - t0;
+    byLayer.set(key, entry);
+  }
+  const samplesPerSecond = pipelined.samplesPerSecond;
+  return {
+    batch,
+    firstStepMs,
+    msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
+    samplesPerSecond,
+    gflops: (samplesPerSecond * SEED_CNN_TRAIN_FLOP_PER_SAMPLE) / 1e9,
+    layers: [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(2)) })),
+  };
+}
