@@ -10,3 +10,5 @@ export { createNodeContext, sleepingWait } from './device.js';
 export type { NodeContextOptions, NodeGpuContext } from './device.js';
 export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
+export { loadMnist } from './mnist-files.js';
+export { writeFileAtomic } from './atomic-write.js';
