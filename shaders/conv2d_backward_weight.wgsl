@@ -1,16 +1,32 @@
 // conv2d_backward_weight: partial sums of dweight = ∂loss/∂weight of y = conv2d(x, weight);
 // overwrites partial. conv2d_backward_weight_reduce adds the partial sums into dweight.
-//   partial[s, co, ci, ky, kx] = Σ over output pixels p in split s of
-//                                dy[b, co, oy, ox] · x[b, ci, oy·stride − padding + ky, ox·stride − padding + kx]
-//   with p = (b·outHeight + oy)·outWidth + ox, split s covering p in [s·splitPixels, (s+1)·splitPixels).
+//   partial[s, co, k] = Σ over the output pixels p of split s of dy[b, co, oy, ox] · in(p, k), for
+//   the taps k = (ci·kernelH + ky)·kernelW + kx, in(p, k) = x[b, ci, oy·stride − padding + ky,
+//   ox·stride − padding + kx] (0 in the padding); p = (b·outHeight + oy)·outWidth + ox, and split s
+//   covers the output rows (b, oy) r = b·outHeight + oy in [s·R, (s+1)·R), R = splitPixels / outWidth.
 //   x [batch, inChannels, height, width], dy [batch, outChannels, outHeight, outWidth],
 //   partial [splits, outChannels, inChannels, kernelH, kernelW]; NCHW.
-//   Workgroup: WG_X weight taps e = (ci·kernelH + ky)·kernelW + kx (global_invocation_id.x) × one
-//   tile of OUT_TILE output channels (workgroup_id.y) × one split (workgroup_id.z). Each
-//   invocation accumulates its tap for the OUT_TILE channels in four vec4s. The output gradients
-//   of PIXEL_TILE pixels at a time are staged in workgroup memory ([pixel][channel / 4]), with
-//   each pixel's input offset, so the loop over pixels holds no division.
-//   Sum order: pixels increasing within the split.
+//   Invocation (global_invocation_id.x) = task (s·⌈outChannels/OUT_TILE⌉ + c)·groups + g: the
+//   OUT_TILE output channels of tile c × the GROUP taps 36g .. 36g + 35 (3 triplets of 3
+//   consecutive taps; for a 3×3 kernel, input channels 4g .. 4g + 3) × the pixels of split s. It
+//   holds its OUT_TILE × GROUP sums in registers: per triplet, Q = OUT_TILE/4 mat3x4f (column
+//   i = tap, row e = channel 4q + e).
+//   The pixels go four at a time (a quad: one output row, columns ox0 .. ox0 + 3, 0 past the
+//   edge): per quad the dy values of the tile (Q mat4x4f: 4 channels × 4 pixels) and, per
+//   triplet, the inputs (a mat3x4f: 3 taps × 4 pixels); each triplet's sums gain
+//   transpose(dy) · inputs, 4 pixels summed per product. Reuse is in registers: each dy value
+//   read feeds GROUP products, each input read OUT_TILE (×3 for the 3×3 windows).
+//   The inputs of a triplet:
+//   - 3×3 kernel, stride 1 (any padding): a triplet is a kernel row (ci, ky); the quad reads its
+//     input row's 6 columns once and takes the three 4-pixel windows kx = 0, 1, 2;
+//   - any other kernel or stride: each tap on its own (0 in the padding and, with weight sums
+//     never stored, for the taps past the last).
+//   Sum order, per weight: the split's quads in increasing pixel order, each quad's 4 products
+//   summed (pixels in order) and then added.
+//   No workgroup memory: each invocation streams its own quads; invocations of one split read the
+//   same dy and, per task, adjacent inputs.
+//   Control flow in the sums is uniform: a task beyond the end computes from clamped addresses and
+//   is not stored; channels and taps beyond the edges are computed and not stored.
 
 struct Params {
   batch: u32,
@@ -36,83 +52,148 @@ override WG_X: u32;
 override WG_Y: u32;
 override WG_Z: u32;
 
+/** Output channels per invocation. */
 const OUT_TILE = 16u;
-const PIXEL_TILE = 64u;
+const Q = OUT_TILE / 4u;
+/** Taps per invocation: 3 triplets (t0..t2 below). */
+const GROUP = 9u;
 
-var<workgroup> grads: array<vec4f, PIXEL_TILE * 4u>;
-// Per staged pixel: the x offset of its tap (0, 0) for channel 0, and its top-left input row and column.
-var<workgroup> origin: array<vec3i, PIXEL_TILE>;
+// Sums of one triplet: a[q] += transpose(d[q]) · r (4 channels × 3 taps, 4 pixels summed).
+fn tripletStep(a: array<mat3x4f, Q>, r: mat3x4f, d: array<mat4x4f, Q>) -> array<mat3x4f, Q> {
+  return array<mat3x4f, Q>(
+    a[0] + transpose(d[0]) * r,
+    a[1] + transpose(d[1]) * r,
+    a[2] + transpose(d[2]) * r,
+    a[3] + transpose(d[3]) * r,
+  );
+}
 
-@compute @workgroup_size(WG_X, WG_Y, WG_Z)
-fn conv2d_backward_weight(
-  @builtin(global_invocation_id) gid: vec3u,
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let kArea = params.kernelH * params.kernelW;
-  let taps = params.inChannels * kArea;
-  let e = min(gid.x, taps - 1u);
-  let ci = e / kArea;
-  let ky = (e % kArea) / params.kernelW;
-  let kx = e % params.kernelW;
-  let plane = params.height * params.width;
-  let tapOffset = i32(ci * plane + ky * params.width + kx);
-  let outArea = params.outHeight * params.outWidth;
-  let pixels = params.batch * outArea;
-  let ocBase = wid.y * OUT_TILE;
-  let first = wid.z * params.splitPixels;
-  let last = min(first + params.splitPixels, pixels);
-  let threads = WG_X * WG_Y * WG_Z;
+// 3×3 path: input row iy of plane `base` at the quad's 6 columns, as the windows kx = 0, 1, 2.
+fn windows(base: u32, iy: i32, ix0: i32) -> mat3x4f {
+  let inside = iy >= 0 && iy < i32(params.height);
+  let at = base + u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
+  var v: array<f32, 6>;
+  for (var j = 0u; j < 6u; j++) {
+    let ix = ix0 + i32(j);
+    v[j] = select(0.0, x[at + u32(clamp(ix, 0, i32(params.width) - 1))], inside && ix >= 0 && ix < i32(params.width));
+  }
+  return mat3x4f(vec4f(v[0], v[1], v[2], v[3]), vec4f(v[1], v[2], v[3], v[4]), vec4f(v[2], v[3], v[4], v[5]));
+}
 
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
-  for (var p0 = first; p0 < last; p0 += PIXEL_TILE) {
-    let count = min(PIXEL_TILE, last - p0);
-    workgroupBarrier();
-    for (var i = lid; i < count * 4u; i += threads) {
-      let p = p0 + i / 4u;
-      let b = p / outArea;
-      let r = p % outArea;
-      var g = vec4f(0.0);
-      for (var q = 0u; q < 4u; q++) {
-        let oc = ocBase + (i % 4u) * 4u + q;
-        if (oc < params.outChannels) {
-          g[q] = dy[(b * params.outChannels + oc) * outArea + r];
-        }
-      }
-      grads[i] = g;
-    }
-    for (var j = lid; j < count; j += threads) {
-      let p = p0 + j;
-      let b = p / outArea;
-      let r = p % outArea;
-      let top = i32((r / params.outWidth) * params.stride) - i32(params.padding);
-      let left = i32((r % params.outWidth) * params.stride) - i32(params.padding);
-      origin[j] = vec3i(i32(b * params.inChannels * plane) + top * i32(params.width) + left, top, left);
-    }
-    workgroupBarrier();
-    for (var j = 0u; j < count; j++) {
-      let o = origin[j];
-      let iy = o.y + i32(ky);
-      let ix = o.z + i32(kx);
-      let inside = iy >= 0 && iy < i32(params.height) && ix >= 0 && ix < i32(params.width);
-      let at = select(0, o.x + tapOffset, inside);
-      let v = vec4f(select(0.0, x[u32(at)], inside));
-      acc0 = fma(v, grads[j * 4u], acc0);
-      acc1 = fma(v, grads[j * 4u + 1u], acc1);
-      acc2 = fma(v, grads[j * 4u + 2u], acc2);
-      acc3 = fma(v, grads[j * 4u + 3u], acc3);
+// Other path: the quad's inputs (top input row iy, left column ix) at taps t[i] = (plane
+// offset, ky, kx); 0 in the padding.
+fn taps(t: array<vec3u, 3>, iy: i32, ix: i32) -> mat3x4f {
+  let s = i32(params.stride);
+  var r: mat3x4f;
+  for (var i = 0u; i < 3u; i++) {
+    let y0 = iy + i32(t[i].y);
+    let at = t[i].x + u32(clamp(y0, 0, i32(params.height) - 1)) * params.width;
+    for (var j = 0u; j < 4u; j++) {
+      let x0 = ix + i32(j) * s + i32(t[i].z);
+      let inside = y0 >= 0 && y0 < i32(params.height) && x0 >= 0 && x0 < i32(params.width);
+      r[i][j] = select(0.0, x[at + u32(clamp(x0, 0, i32(params.width) - 1))], inside);
     }
   }
-  if (gid.x >= taps) { return; }
-  var out = array<vec4f, 4>(acc0, acc1, acc2, acc3);
-  let splitBase = wid.z * params.outChannels * taps;
-  for (var o = 0u; o < OUT_TILE; o++) {
-    let oc = ocBase + o;
-    if (oc < params.outChannels) {
-      partial[splitBase + oc * taps + e] = out[o / 4u][o % 4u];
+  return r;
+}
+
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  let kH = params.kernelH;
+  let kW = params.kernelW;
+  let kArea = kH * kW;
+  let taps3 = params.inChannels * kArea;
+  let groups = (taps3 + GROUP - 1u) / GROUP;
+  let tiles = (params.outChannels + OUT_TILE - 1u) / OUT_TILE;
+  let rows = params.batch * params.outHeight;
+  let rowsPerSplit = params.splitPixels / params.outWidth;
+  let tasks = (rows + rowsPerSplit - 1u) / rowsPerSplit * tiles * groups;
+  let task = min(gid.x, tasks - 1u);
+  let g = task % groups;
+  let ocBase = task / groups % tiles * OUT_TILE;
+  let split = task / (groups * tiles);
+  let first = split * rowsPerSplit;
+  let last = min(first + rowsPerSplit, rows);
+  let fast = kH == 3u && kW == 3u && params.stride == 1u;
+  let plane = params.height * params.width;
+  let outArea = params.outHeight * params.outWidth;
+  let s = i32(params.stride);
+  let p = i32(params.padding);
+  // Channels (fast path) and taps (other path) of the group, per triplet m:
+  // plane offset within an image, ky, kx of its first tap (a tap past the last reads channel 0).
+  var trip: array<array<vec3u, 3>, 3>;
+  for (var m = 0u; m < 3u; m++) {
+    for (var i = 0u; i < 3u; i++) {
+      let k = min(g * GROUP + m * 3u + i, taps3 - 1u);
+      let ci = k / kArea;
+      trip[m][i] = vec3u(ci * plane, k % kArea / kW, k % kW);
+    }
+  }
+
+  var t0: array<mat3x4f, Q>;
+  var t1: array<mat3x4f, Q>;
+  var t2: array<mat3x4f, Q>;
+  for (var row = first; row < last; row++) {
+    let b = row / params.outHeight;
+    let oy = row % params.outHeight;
+    let xImage = b * params.inChannels * plane;
+    let dyRow = (b * params.outChannels) * outArea + oy * params.outWidth;
+    let iy = i32(oy) * s - p;
+    for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
+      // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
+      var d: array<mat4x4f, Q>;
+      for (var q = 0u; q < Q; q++) {
+        for (var e = 0u; e < 4u; e++) {
+          let oc = ocBase + q * 4u + e;
+          let at = dyRow + min(oc, params.outChannels - 1u) * outArea + ox0;
+          for (var j = 0u; j < 4u; j++) {
+            d[q][e][j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
+          }
+        }
+      }
+      let ix = i32(ox0) * s - p;
+      var r0: mat3x4f;
+      var r1: mat3x4f;
+      var r2: mat3x4f;
+      if (fast) {
+        r0 = windows(xImage + trip[0][0].x, iy + 0, ix);
+        r1 = windows(xImage + trip[1][0].x, iy + 1, ix);
+        r2 = windows(xImage + trip[2][0].x, iy + 2, ix);
+      } else {
+        r0 = taps(array<vec3u, 3>(trip[0][0] + vec3u(xImage, 0u, 0u), trip[0][1] + vec3u(xImage, 0u, 0u), trip[0][2] + vec3u(xImage, 0u, 0u)), iy, ix);
+        r1 = taps(array<vec3u, 3>(trip[1][0] + vec3u(xImage, 0u, 0u), trip[1][1] + vec3u(xImage, 0u, 0u), trip[1][2] + vec3u(xImage, 0u, 0u)), iy, ix);
+        r2 = taps(array<vec3u, 3>(trip[2][0] + vec3u(xImage, 0u, 0u), trip[2][1] + vec3u(xImage, 0u, 0u), trip[2][2] + vec3u(xImage, 0u, 0u)), iy, ix);
+      }
+      t0 = tripletStep(t0, r0, d);
+      t1 = tripletStep(t1, r1, d);
+      t2 = tripletStep(t2, r2, d);
+    }
+  }
+  if (gid.x >= tasks) { return; }
+  // The stores loop over counts known only at run time (the channels and taps inside), so they
+  // stay loops, and pick the sums with selects rather than index a copy of them (both keep the
+  // shader small to compile).
+  let out = split * params.outChannels * taps3;
+  let quadCount = min(Q, (params.outChannels - ocBase + 3u) / 4u);
+  let tripletCount = min(3u, (taps3 - g * GROUP + 2u) / 3u);
+  for (var m = 0u; m < tripletCount; m++) {
+    var sums = t0;
+    if (m == 1u) { sums = t1; }
+    if (m == 2u) { sums = t2; }
+    for (var q = 0u; q < quadCount; q++) {
+      var a = sums[0];
+      if (q == 1u) { a = sums[1]; }
+      if (q == 2u) { a = sums[2]; }
+      if (q == 3u) { a = sums[3]; }
+      for (var e = 0u; e < 4u; e++) {
+        let oc = ocBase + q * 4u + e;
+        if (oc < params.outChannels) {
+          for (var i = 0u; i < 3u; i++) {
+            let k = g * GROUP + m * 3u + i;
+            if (k < taps3) { partial[out + oc * taps3 + k] = a[i][e]; }
+          }
+        }
+      }
     }
   }
 }

@@ -1,14 +1,24 @@
 // conv2d_forward: y = conv2d(x, weight), no bias; overwrites y.
 //   x [batch, inChannels, height, width], weight [outChannels, inChannels, kernelH, kernelW]
 //   (PyTorch's layout), y [batch, outChannels, outHeight, outWidth]; NCHW, zero padding.
-//   Workgroup: WG_X output pixels p = (b·outHeight + oy)·outWidth + ox (global_invocation_id.x)
-//   × one tile of OUT_TILE output channels (workgroup_id.y). Each invocation accumulates the
-//   OUT_TILE outputs of its pixel in four vec4s. The tile's weights are staged in workgroup
-//   memory, as many input channels at a time as fit in WEIGHT_TILE vec4s, laid out
-//   [ci][ky][kx][output channel / 4] so that one input value meets four vec4s of weights.
-//   Sum order, per staged chunk of input channels: ky, kx, then ci increasing.
-//   Control flow in the sum is uniform: a pixel beyond the end computes from a clamped address
-//   and is not stored, and padding reads a clamped address and uses 0.
+//   A GEMM over the taps k = (ci·kernelH + ky)·kernelW + kx: y[b, oc, pixel] = Σ_k in(pixel, k) · weight[oc, k].
+//   Invocation (global_invocation_id.x) = a block of ROWS output rows × 4 output columns of one
+//   image, blk = (b·⌈outHeight/ROWS⌉ + oy0/ROWS)·⌈outWidth/4⌉ + ox0/4, × the OUT_TILE output
+//   channels of tile workgroup_id.y. Its ROWS × 4 × OUT_TILE sums stay in registers: per output
+//   row, Q = OUT_TILE/4 mat4x4f (column e = channel 4q + e, the 4 rows = the 4 pixels), so each
+//   weight read feeds 4·ROWS products and each input value read feeds OUT_TILE.
+//   Workgroup memory: the tile's weights for CHUNK taps at a time, [tap][channel / 4] as vec4s.
+//   Inputs are read straight from x (neighbouring invocations read adjacent columns).
+//   The taps go three at a time (a step): per output row, a [4 pixels × 3 taps] matrix of inputs
+//   times a [3 taps × 4 channels] matrix of weights per vec4 of channels. The inputs of a step:
+//   - 3×3 kernel, stride 1 (any padding): a step is one kernel row (ci, ky); output row py loads
+//     its input row's 6 columns once and takes the three 4-pixel windows kx = 0, 1, 2 from them;
+//   - any other kernel or stride: each of the 3 taps on its own (0 outside the image, and the
+//     taps past the last, up to a multiple of 3, read channel 0 with weight 0).
+//   Sum order, per output: taps in increasing k, added onto the sum one at a time (fma).
+//   The block's sums are written once at the end, those inside the output.
+//   Control flow in the sums is uniform: a block beyond the end computes from clamped addresses
+//   and is not stored; pixels and channels beyond the edges are computed and not stored.
 
 struct Params {
   batch: u32,
@@ -32,10 +42,64 @@ struct Params {
 override WG_X: u32;
 override WG_Y: u32;
 
+/** Output rows per invocation (a0..a3 below). */
+const ROWS = 4u;
+/** Output channels per invocation and per workgroup tile. */
 const OUT_TILE = 16u;
+const Q = OUT_TILE / 4u;
 const WEIGHT_TILE = 576u;
+/** Taps staged at a time (a multiple of 3: whole steps). */
+const CHUNK = WEIGHT_TILE / Q;
 
 var<workgroup> tile: array<vec4f, WEIGHT_TILE>;
+
+// a[e] += Σ_i r[i] · w[e][i]: 4 pixels × 4 channels, 3 taps (i increasing).
+fn quad3(a: mat4x4f, r: mat3x4f, w: mat4x3f) -> mat4x4f {
+  return mat4x4f(
+    fma(r[2], vec4f(w[0].z), fma(r[1], vec4f(w[0].y), fma(r[0], vec4f(w[0].x), a[0]))),
+    fma(r[2], vec4f(w[1].z), fma(r[1], vec4f(w[1].y), fma(r[0], vec4f(w[1].x), a[1]))),
+    fma(r[2], vec4f(w[2].z), fma(r[1], vec4f(w[2].y), fma(r[0], vec4f(w[2].x), a[2]))),
+    fma(r[2], vec4f(w[3].z), fma(r[1], vec4f(w[3].y), fma(r[0], vec4f(w[3].x), a[3]))),
+  );
+}
+
+// One output row: 4 pixels × OUT_TILE channels, one step of 3 taps.
+fn rowStep(a: array<mat4x4f, Q>, r: mat3x4f, w: array<mat4x3f, Q>) -> array<mat4x4f, Q> {
+  return array<mat4x4f, Q>(
+    quad3(a[0], r, w[0]),
+    quad3(a[1], r, w[1]),
+    quad3(a[2], r, w[2]),
+    quad3(a[3], r, w[3]),
+  );
+}
+
+// 3×3 path: input row iy of plane `base` at the block's 6 columns, as the windows kx = 0, 1, 2.
+fn windows(base: u32, iy: i32, col: array<u32, 6>, colIn: array<bool, 6>) -> mat3x4f {
+  let inside = iy >= 0 && iy < i32(params.height);
+  let at = base + u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
+  var v: array<f32, 6>;
+  for (var j = 0u; j < 6u; j++) {
+    v[j] = select(0.0, x[at + col[j]], inside && colIn[j]);
+  }
+  return mat3x4f(vec4f(v[0], v[1], v[2], v[3]), vec4f(v[1], v[2], v[3], v[4]), vec4f(v[2], v[3], v[4], v[5]));
+}
+
+// Other path: the 4 pixels of the output row whose top input row is iy (left column ix) at the
+// step's taps t[i] = (plane offset, ky, kx); 0 outside the image.
+fn taps(t: array<vec3u, 3>, iy: i32, ix: i32) -> mat3x4f {
+  let s = i32(params.stride);
+  var r: mat3x4f;
+  for (var i = 0u; i < 3u; i++) {
+    let y0 = iy + i32(t[i].y);
+    let at = t[i].x + u32(clamp(y0, 0, i32(params.height) - 1)) * params.width;
+    for (var j = 0u; j < 4u; j++) {
+      let x0 = ix + i32(j) * s + i32(t[i].z);
+      let inside = y0 >= 0 && y0 < i32(params.height) && x0 >= 0 && x0 < i32(params.width);
+      r[i][j] = select(0.0, x[at + u32(clamp(x0, 0, i32(params.width) - 1))], inside);
+    }
+  }
+  return r;
+}
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn conv2d_forward(
@@ -43,71 +107,117 @@ fn conv2d_forward(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let outArea = params.outHeight * params.outWidth;
-  let pixels = params.batch * outArea;
-  let p = min(gid.x, pixels - 1u);
-  let b = p / outArea;
-  let r = p % outArea;
-  let oy = r / params.outWidth;
-  let ox = r % params.outWidth;
-  let iy0 = i32(oy * params.stride) - i32(params.padding);
-  let ix0 = i32(ox * params.stride) - i32(params.padding);
+  let quads = (params.outWidth + 3u) / 4u;
+  let blockRows = (params.outHeight + ROWS - 1u) / ROWS;
+  let blocks = params.batch * blockRows * quads;
+  let blk = min(gid.x, blocks - 1u);
+  let b = blk / (blockRows * quads);
+  let oy0 = (blk / quads) % blockRows * ROWS;
+  let ox0 = blk % quads * 4u;
+  let s = i32(params.stride);
+  let iy0 = i32(oy0) * s - i32(params.padding);
+  let ix0 = i32(ox0) * s - i32(params.padding);
+  let W = i32(params.width);
   let plane = params.height * params.width;
-  let kArea = params.kernelH * params.kernelW;
+  let kW = params.kernelW;
+  let kH = params.kernelH;
+  let taps3 = params.inChannels * kH * kW;
   let ocBase = wid.y * OUT_TILE;
-  // A staged channel takes 4·kArea vec4s (one vec4 per tap and 4 channels of the tile), so
-  // WEIGHT_TILE / (4·kArea) input channels fit; at least one, so the loop always advances
-  // (kArea must be ≤ WEIGHT_TILE / 4 for a channel to fit).
-  let chunk = max(WEIGHT_TILE / (4u * kArea), 1u);
+  let fast = kH == 3u && kW == 3u && s == 1;
+  // Columns of the 3×3 path: ix0 + j, j = 0..5, clamped, and whether inside.
+  var col: array<u32, 6>;
+  var colIn: array<bool, 6>;
+  for (var j = 0u; j < 6u; j++) {
+    let ix = ix0 + i32(j);
+    col[j] = u32(clamp(ix, 0, W - 1));
+    colIn[j] = ix >= 0 && ix < W;
+  }
 
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
-  for (var ci0 = 0u; ci0 < params.inChannels; ci0 += chunk) {
-    let count = min(chunk, params.inChannels - ci0);
+  var a0: array<mat4x4f, Q>;
+  var a1: array<mat4x4f, Q>;
+  var a2: array<mat4x4f, Q>;
+  var a3: array<mat4x4f, Q>;
+  // The next tap (ci, ky, kx).
+  var ci = 0u;
+  var ky = 0u;
+  var kx = 0u;
+  for (var k0 = 0u; k0 < taps3; k0 += CHUNK) {
+    // Taps k0 .. k0 + count (rounded up to whole steps; weight 0 past the last).
+    let count = min(CHUNK, (taps3 - k0 + 2u) / 3u * 3u);
     workgroupBarrier();
-    for (var i = lid; i < count * kArea * 4u; i += WG_X * WG_Y) {
-      let t = i / 4u;
-      let c = t / kArea;
-      let k = t % kArea;
+    for (var i = lid; i < count * Q; i += WG_X * WG_Y) {
+      let k = k0 + i / Q;
       var w = vec4f(0.0);
       for (var e = 0u; e < 4u; e++) {
-        let oc = ocBase + (i % 4u) * 4u + e;
-        if (oc < params.outChannels) {
-          w[e] = weight[(oc * params.inChannels + ci0 + c) * kArea + k];
+        let oc = ocBase + (i % Q) * 4u + e;
+        if (oc < params.outChannels && k < taps3) {
+          w[e] = weight[oc * taps3 + k];
         }
       }
       tile[i] = w;
     }
     workgroupBarrier();
-    let inputBase = (b * params.inChannels + ci0) * plane;
-    for (var ky = 0u; ky < params.kernelH; ky++) {
-      let iy = iy0 + i32(ky);
-      let rowInside = iy >= 0 && iy < i32(params.height);
-      let row = u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
-      for (var kx = 0u; kx < params.kernelW; kx++) {
-        let ix = ix0 + i32(kx);
-        let inside = rowInside && ix >= 0 && ix < i32(params.width);
-        let at = inputBase + row + u32(clamp(ix, 0, i32(params.width) - 1));
-        let k = ky * params.kernelW + kx;
-        for (var c = 0u; c < count; c++) {
-          let v = vec4f(select(0.0, x[at + c * plane], inside));
-          let w = (c * kArea + k) * 4u;
-          acc0 = fma(v, tile[w], acc0);
-          acc1 = fma(v, tile[w + 1u], acc1);
-          acc2 = fma(v, tile[w + 2u], acc2);
-          acc3 = fma(v, tile[w + 3u], acc3);
-        }
+    for (var step = 0u; step < count; step += 3u) {
+      // Plane offset, ky, kx of the step's taps.
+      var t: array<vec3u, 3>;
+      for (var i = 0u; i < 3u; i++) {
+        t[i] = vec3u((b * params.inChannels + min(ci, params.inChannels - 1u)) * plane, ky, kx);
+        kx += 1u;
+        if (kx == kW) { kx = 0u; ky += 1u; }
+        if (ky == kH) { ky = 0u; ci += 1u; }
       }
+      var r0: mat3x4f;
+      var r1: mat3x4f;
+      var r2: mat3x4f;
+      var r3: mat3x4f;
+      if (fast) {
+        r0 = windows(t[0].x, iy0 + 0 + i32(t[0].y), col, colIn);
+        r1 = windows(t[0].x, iy0 + 1 + i32(t[0].y), col, colIn);
+        r2 = windows(t[0].x, iy0 + 2 + i32(t[0].y), col, colIn);
+        r3 = windows(t[0].x, iy0 + 3 + i32(t[0].y), col, colIn);
+      } else {
+        r0 = taps(t, iy0 + 0 * s, ix0);
+        r1 = taps(t, iy0 + 1 * s, ix0);
+        r2 = taps(t, iy0 + 2 * s, ix0);
+        r3 = taps(t, iy0 + 3 * s, ix0);
+      }
+      var w: array<mat4x3f, Q>;
+      for (var q = 0u; q < Q; q++) {
+        let at = step * Q + q;
+        w[q] = transpose(mat3x4f(tile[at], tile[at + Q], tile[at + 2u * Q]));
+      }
+      a0 = rowStep(a0, r0, w);
+      a1 = rowStep(a1, r1, w);
+      a2 = rowStep(a2, r2, w);
+      a3 = rowStep(a3, r3, w);
     }
   }
-  if (gid.x >= pixels) { return; }
-  var out = array<vec4f, 4>(acc0, acc1, acc2, acc3);
-  for (var o = 0u; o < OUT_TILE; o++) {
-    let oc = ocBase + o;
-    if (oc < params.outChannels) {
-      y[(b * params.outChannels + oc) * outArea + r] = out[o / 4u][o % 4u];
+  if (gid.x >= blocks) { return; }
+  // The stores loop over counts known only at run time (the rows and channels inside), so they
+  // stay loops, and pick the sums with selects rather than index a copy of them (both keep the
+  // shader small to compile).
+  let rowCount = min(ROWS, params.outHeight - oy0);
+  let quadCount = min(Q, (params.outChannels - ocBase + 3u) / 4u);
+  let outArea = params.outHeight * params.outWidth;
+  for (var py = 0u; py < rowCount; py++) {
+    var row = a0;
+    if (py == 1u) { row = a1; }
+    if (py == 2u) { row = a2; }
+    if (py == 3u) { row = a3; }
+    for (var q = 0u; q < quadCount; q++) {
+      var m = row[0];
+      if (q == 1u) { m = row[1]; }
+      if (q == 2u) { m = row[2]; }
+      if (q == 3u) { m = row[3]; }
+      for (var e = 0u; e < 4u; e++) {
+        let oc = ocBase + q * 4u + e;
+        if (oc < params.outChannels) {
+          let at = (b * params.outChannels + oc) * outArea + (oy0 + py) * params.outWidth + ox0;
+          for (var j = 0u; j < 4u; j++) {
+            if (ox0 + j < params.outWidth) { y[at + j] = m[e][j]; }
+          }
+        }
+      }
     }
   }
 }

@@ -10,14 +10,16 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 
-/** Channels one invocation accumulates (four vec4s). */
-const CHANNEL_TILE = 16;
+/** Forward: output rows × 4 columns × output channels one invocation accumulates. */
+const FORWARD_ROWS = 4;
+const FORWARD_CHANNELS = 16;
 /** vec4s of weights staged in workgroup memory (each channel staged takes 4·kernel area of them). */
 const WEIGHT_TILE = 576;
 /** So the kernel area may be at most WEIGHT_TILE / 4 (12×12). */
 const MAX_KERNEL_AREA = WEIGHT_TILE / 4;
-/** Output pixels staged at a time by the weight-gradient kernel. */
-const PIXEL_TILE = 64;
+/** Weight gradient: output channels × taps one invocation accumulates. */
+const WEIGHT_CHANNELS = 16;
+const WEIGHT_GROUP = 9;
 
 export interface Conv2dShape {
   readonly batch: number;
@@ -67,7 +69,6 @@ export function conv2dParams(shape: Conv2dShape): ConvParams {
 const inputLength = (p: ConvParams) => p.batch * p.inChannels * p.height * p.width;
 const outputLength = (p: ConvParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
 const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH * p.kernelW;
-const tiles = (channels: number) => Math.ceil(channels / CHANNEL_TILE);
 
 /** y = conv2d(x, weight)  (overwrites y) */
 export const conv2dForward = defineKernel({
@@ -79,9 +80,9 @@ export const conv2dForward = defineKernel({
     weight: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
-  constants: { OUT_TILE: CHANNEL_TILE, WEIGHT_TILE },
+  constants: { ROWS: FORWARD_ROWS, OUT_TILE: FORWARD_CHANNELS, WEIGHT_TILE },
   workgroupSize: [64, 1],
-  grid: (p) => [p.batch * p.outHeight * p.outWidth, tiles(p.outChannels)],
+  grid: (p) => [p.batch * Math.ceil(p.outHeight / FORWARD_ROWS) * Math.ceil(p.outWidth / 4), Math.ceil(p.outChannels / FORWARD_CHANNELS)],
   lengths: (p) => ({ x: inputLength(p), weight: weightLength(p), y: outputLength(p) }),
 });
 
@@ -95,19 +96,31 @@ export const conv2dBackwardInput = defineKernel({
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  constants: { IN_TILE: CHANNEL_TILE, WEIGHT_TILE },
+  constants: { ROWS: FORWARD_ROWS, IN_TILE: FORWARD_CHANNELS, WEIGHT_TILE },
   workgroupSize: [64, 1],
-  grid: (p) => [p.batch * p.height * p.width, tiles(p.inChannels)],
+  grid: (p) => [p.batch * Math.ceil(p.height / FORWARD_ROWS) * Math.ceil(p.width / 4), Math.ceil(p.inChannels / FORWARD_CHANNELS)],
   lengths: (p) => ({ dy: outputLength(p), weight: weightLength(p), dx: inputLength(p) }),
 });
 
 const weightParams = { ...convParams, splitPixels: 'u32' } as const;
 type WeightParams = { readonly [K in keyof typeof weightParams]: number };
 
-/** Output pixels each split of the weight gradient sums (a multiple of the pixel tile). */
-export function conv2dSplitPixels(p: ConvParams, target = 2048): number {
-  const pixels = p.batch * p.outHeight * p.outWidth;
-  return Math.max(PIXEL_TILE, Math.min(target, Math.ceil(pixels / PIXEL_TILE) * PIXEL_TILE));
+/** Invocations the weight gradient aims for (every split × channel tile × tap group is one). */
+const WEIGHT_TASKS = 512;
+
+/** Tap groups and channel tiles of the weight gradient: its tasks per split. */
+const weightTasksPerSplit = (p: ConvParams) =>
+  Math.ceil((p.inChannels * p.kernelH * p.kernelW) / WEIGHT_GROUP) * Math.ceil(p.outChannels / WEIGHT_CHANNELS);
+
+/**
+ * Output pixels each split of the weight gradient sums: whole output rows, about `target` pixels
+ * when given, else as many rows as make about WEIGHT_TASKS invocations in all.
+ */
+export function conv2dSplitPixels(p: ConvParams, target?: number): number {
+  const rows = p.batch * p.outHeight;
+  const splits = Math.max(1, Math.ceil(WEIGHT_TASKS / weightTasksPerSplit(p)));
+  const rowsPerSplit = target === undefined ? Math.ceil(rows / splits) : Math.max(1, Math.floor(target / p.outWidth));
+  return Math.min(rowsPerSplit, rows) * p.outWidth;
 }
 
 export const conv2dWeightSplits = (p: WeightParams) => Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
@@ -122,9 +135,9 @@ export const conv2dBackwardWeight = defineKernel({
     dy: { type: 'f32', access: 'read' },
     partial: { type: 'f32', access: 'read_write' },
   },
-  constants: { OUT_TILE: CHANNEL_TILE, PIXEL_TILE },
+  constants: { OUT_TILE: WEIGHT_CHANNELS, GROUP: WEIGHT_GROUP },
   workgroupSize: [64, 1, 1],
-  grid: (p) => [p.inChannels * p.kernelH * p.kernelW, tiles(p.outChannels), conv2dWeightSplits(p)],
+  grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p)],
   lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p) }),
 });
 
