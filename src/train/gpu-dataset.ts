@@ -3,11 +3,10 @@
  * u32, and the epoch's order of the samples. Batches are cut from it by the `mnist_batch` kernel
  * (src/kernels/data.ts), so no image travels from the CPU during training.
  */
-import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { MnistSplit } from '../data/idx.js';
 import { packedWords, shufflePermutation } from '../kernels/data.js';
-import type { Dispatch } from '../gpu/context.js';
 
 export interface GpuSplit {
   readonly name: string;

@@ -9,27 +9,7 @@ import { sigmoidBackwardRef, sigmoidRef } from '../../src/reference/sigmoid.js';
 import { twoTwoTwoGradientRef } from '../../src/reference/two-two-two.js';
 import { SHEET_EXAMPLE } from '../../src/models/two-two-two.js';
 import { expectAllClose, randomArray } from '../helpers/allclose.js';
-
-const H = 1e-6;
-/** Central differences in float64 with h = 1e-6 are good to about 1e-9 here. */
-const FD = { atol: 1e-8, rtol: 1e-6 };
-
-/** ∂(Σ dy · f(x))/∂x by central differences. */
-function numericalGrad(f: (x: Float64Array) => ArrayLike<number>, x: Float64Array, dy: ArrayLike<number>): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const plus = Float64Array.from(x);
-    const minus = Float64Array.from(x);
-    plus[i]! += H;
-    minus[i]! -= H;
-    const fp = f(plus);
-    const fm = f(minus);
-    let s = 0;
-    for (let j = 0; j < dy.length; j++) s += dy[j]! * (fp[j]! - fm[j]!);
-    g[i] = s / (2 * H);
-  }
-  return g;
-}
+import { FD, numericalGrad } from '../helpers/finite-differences.js';
 
 describe('dense reference', () => {
   test.each([

@@ -21,27 +21,7 @@ import {
 } from '../../src/reference/seed-cnn.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
 import { expectAllClose, randomArray } from '../helpers/allclose.js';
-
-const H = 1e-6;
-/** Central differences in float64 with h = 1e-6 are good to about 1e-9 here. */
-const FD = { atol: 1e-8, rtol: 1e-6 };
-
-/** ∂(Σ dy · f(x))/∂x by central differences. */
-function numericalGrad(f: (x: Float64Array) => ArrayLike<number>, x: Float64Array, dy: ArrayLike<number>): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const plus = Float64Array.from(x);
-    const minus = Float64Array.from(x);
-    plus[i]! += H;
-    minus[i]! -= H;
-    const fp = f(plus);
-    const fm = f(minus);
-    let s = 0;
-    for (let j = 0; j < dy.length; j++) s += dy[j]! * (fp[j]! - fm[j]!);
-    g[i] = s / (2 * H);
-  }
-  return g;
-}
+import { FD, FD_STEP, numericalGrad } from '../helpers/finite-differences.js';
 
 const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -254,7 +234,7 @@ describe('seed CNN reference', () => {
         return step({ ...params, [name]: t }).loss;
       };
       analytic.push(grads[name]![index]!);
-      numeric.push((at(H) - at(-H)) / (2 * H));
+      numeric.push((at(FD_STEP) - at(-FD_STEP)) / (2 * FD_STEP));
     });
     expectAllClose('∂loss/∂p', analytic, numeric, FD);
   });
