@@ -18,7 +18,7 @@
 //     iy reads dy row iy + padding − ky at 6 columns once and takes the three 4-pixel windows;
 //   - any other kernel or stride: each tap on its own (0 where no output pixel meets the input
 //     pixel through it, and for the taps past the last, up to a multiple of 3, with weight 0).
-//   Sum order, per dx value: taps in increasing k, added onto the sum one at a time (fma).
+//   Sum order, per dx value: taps in increasing k, added onto the sum one at a time (multiply-add).
 //   The block's sums are written once at the end, those inside dx.
 //   Control flow in the sums is uniform: a block beyond the end computes from clamped addresses
 //   and is not stored; pixels and channels beyond the edges are computed and not stored.
@@ -139,6 +139,7 @@ fn conv2d_backward_input(
   let taps3 = params.outChannels * kArea;
   let ciBase = wid.y * IN_TILE;
   let fast = kH == 3u && kW == 3u && params.stride == 1u;
+  let rowCount = min(ROWS, params.height - iy0);
   // dy columns of the 3×3 path: ix0 + padding − 2 + j, j = 0..5, clamped, and whether inside.
   var col: array<u32, 6>;
   var colIn: array<bool, 6>;
@@ -198,10 +199,16 @@ fn conv2d_backward_input(
         r2 = windows(t[0].x, i32(iy0) + 2 + p - i32(t[0].y), col, colIn);
         r3 = windows(t[0].x, i32(iy0) + 3 + p - i32(t[0].y), col, colIn);
       } else {
-        r0 = taps(t, i32(iy0) + 0, i32(ix0));
-        r1 = taps(t, i32(iy0) + 1, i32(ix0));
-        r2 = taps(t, i32(iy0) + 2, i32(ix0));
-        r3 = taps(t, i32(iy0) + 3, i32(ix0));
+        // One copy of the loads, in a loop over a count known only at run time (the shader
+        // stays small to compile), through a private array.
+        var rs: array<mat3x4f, ROWS>;
+        for (var py = 0u; py < rowCount; py++) {
+          rs[py] = taps(t, i32(iy0 + py), i32(ix0));
+        }
+        r0 = rs[0];
+        r1 = rs[1];
+        r2 = rs[2];
+        r3 = rs[3];
       }
       var w: array<mat4x3f, Q>;
       for (var q = 0u; q < Q; q++) {
@@ -218,7 +225,6 @@ fn conv2d_backward_input(
   // The stores loop over counts known only at run time (the rows and channels inside), so they
   // stay loops, and pick the sums with selects rather than index a copy of them (both keep the
   // shader small to compile).
-  let rowCount = min(ROWS, params.height - iy0);
   let quadCount = min(Q, (params.inChannels - ciBase + 3u) / 4u);
   let area = params.height * params.width;
   for (var py = 0u; py < rowCount; py++) {

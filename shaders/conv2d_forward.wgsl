@@ -13,9 +13,9 @@
 //   times a [3 taps × 4 channels] matrix of weights per vec4 of channels. The inputs of a step:
 //   - 3×3 kernel, stride 1 (any padding): a step is one kernel row (ci, ky); output row py loads
 //     its input row's 6 columns once and takes the three 4-pixel windows kx = 0, 1, 2 from them;
-//   - any other kernel or stride: each of the 3 taps on its own (0 outside the image, and the
-//     taps past the last, up to a multiple of 3, read channel 0 with weight 0).
-//   Sum order, per output: taps in increasing k, added onto the sum one at a time (fma).
+//   - any other kernel or stride: each of the 3 taps on its own, 4 values per row (0 outside the
+//     image; the taps past the last, up to a multiple of 3, read the last channel, weight 0).
+//   Sum order, per output: taps in increasing k, added onto the sum one at a time (multiply-add).
 //   The block's sums are written once at the end, those inside the output.
 //   Control flow in the sums is uniform: a block beyond the end computes from clamped addresses
 //   and is not stored; pixels and channels beyond the edges are computed and not stored.
@@ -124,6 +124,7 @@ fn conv2d_forward(
   let taps3 = params.inChannels * kH * kW;
   let ocBase = wid.y * OUT_TILE;
   let fast = kH == 3u && kW == 3u && s == 1;
+  let rowCount = min(ROWS, params.outHeight - oy0);
   // Columns of the 3×3 path: ix0 + j, j = 0..5, clamped, and whether inside.
   var col: array<u32, 6>;
   var colIn: array<bool, 6>;
@@ -176,10 +177,16 @@ fn conv2d_forward(
         r2 = windows(t[0].x, iy0 + 2 + i32(t[0].y), col, colIn);
         r3 = windows(t[0].x, iy0 + 3 + i32(t[0].y), col, colIn);
       } else {
-        r0 = taps(t, iy0 + 0 * s, ix0);
-        r1 = taps(t, iy0 + 1 * s, ix0);
-        r2 = taps(t, iy0 + 2 * s, ix0);
-        r3 = taps(t, iy0 + 3 * s, ix0);
+        // One copy of the loads, in a loop over a count known only at run time (the shader
+        // stays small to compile), through a private array.
+        var rs: array<mat3x4f, ROWS>;
+        for (var py = 0u; py < rowCount; py++) {
+          rs[py] = taps(t, iy0 + i32(py) * s, ix0);
+        }
+        r0 = rs[0];
+        r1 = rs[1];
+        r2 = rs[2];
+        r3 = rs[3];
       }
       var w: array<mat4x3f, Q>;
       for (var q = 0u; q < Q; q++) {
@@ -196,7 +203,6 @@ fn conv2d_forward(
   // The stores loop over counts known only at run time (the rows and channels inside), so they
   // stay loops, and pick the sums with selects rather than index a copy of them (both keep the
   // shader small to compile).
-  let rowCount = min(ROWS, params.outHeight - oy0);
   let quadCount = min(Q, (params.outChannels - ocBase + 3u) / 4u);
   let outArea = params.outHeight * params.outWidth;
   for (var py = 0u; py < rowCount; py++) {

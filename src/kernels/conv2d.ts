@@ -10,16 +10,19 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 
-/** Forward: output rows × 4 columns × output channels one invocation accumulates. */
-const FORWARD_ROWS = 4;
-const FORWARD_CHANNELS = 16;
-/** vec4s of weights staged in workgroup memory (each channel staged takes 4·kernel area of them). */
+/**
+ * Forward and input gradient: one invocation accumulates a block of BLOCK_ROWS rows × 4 columns
+ * of its output × BLOCK_CHANNELS channels (the grid counts blocks, and channel tiles).
+ */
+const BLOCK_ROWS = 4;
+const BLOCK_CHANNELS = 16;
+/** vec4s of weights staged in workgroup memory: WEIGHT_TILE / (BLOCK_CHANNELS / 4) taps at a time. */
 const WEIGHT_TILE = 576;
-/** So the kernel area may be at most WEIGHT_TILE / 4 (12×12). */
-const MAX_KERNEL_AREA = WEIGHT_TILE / 4;
-/** Weight gradient: output channels × taps one invocation accumulates. */
+/** The largest kernel supported (12×12); the kernels stage taps in chunks of any kernel size. */
+const MAX_KERNEL_AREA = 144;
+/** Weight gradient: one invocation accumulates WEIGHT_CHANNELS output channels × WEIGHT_GROUP taps. */
 const WEIGHT_CHANNELS = 16;
-const WEIGHT_GROUP = 9;
+const WEIGHT_GROUP = 18;
 
 export interface Conv2dShape {
   readonly batch: number;
@@ -61,7 +64,7 @@ export function conv2dParams(shape: Conv2dShape): ConvParams {
     throw new Error(`conv2d: a ${kernelH}×${kernelW} kernel with padding ${padding} does not fit a ${height}×${width} input`);
   }
   if (kernelH * kernelW > MAX_KERNEL_AREA) {
-    throw new Error(`conv2d: kernel area ${kernelH * kernelW} exceeds ${MAX_KERNEL_AREA} (12×12), the most one workgroup stages`);
+    throw new Error(`conv2d: kernel area ${kernelH * kernelW} exceeds ${MAX_KERNEL_AREA} (12×12), the largest supported`);
   }
   return { ...shape, outHeight, outWidth };
 }
@@ -80,9 +83,9 @@ export const conv2dForward = defineKernel({
     weight: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
-  constants: { ROWS: FORWARD_ROWS, OUT_TILE: FORWARD_CHANNELS, WEIGHT_TILE },
+  constants: { ROWS: BLOCK_ROWS, OUT_TILE: BLOCK_CHANNELS, WEIGHT_TILE },
   workgroupSize: [64, 1],
-  grid: (p) => [p.batch * Math.ceil(p.outHeight / FORWARD_ROWS) * Math.ceil(p.outWidth / 4), Math.ceil(p.outChannels / FORWARD_CHANNELS)],
+  grid: (p) => [p.batch * Math.ceil(p.outHeight / BLOCK_ROWS) * Math.ceil(p.outWidth / 4), Math.ceil(p.outChannels / BLOCK_CHANNELS)],
   lengths: (p) => ({ x: inputLength(p), weight: weightLength(p), y: outputLength(p) }),
 });
 
@@ -96,9 +99,9 @@ export const conv2dBackwardInput = defineKernel({
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  constants: { ROWS: FORWARD_ROWS, IN_TILE: FORWARD_CHANNELS, WEIGHT_TILE },
+  constants: { ROWS: BLOCK_ROWS, IN_TILE: BLOCK_CHANNELS, WEIGHT_TILE },
   workgroupSize: [64, 1],
-  grid: (p) => [p.batch * Math.ceil(p.height / FORWARD_ROWS) * Math.ceil(p.width / 4), Math.ceil(p.inChannels / FORWARD_CHANNELS)],
+  grid: (p) => [p.batch * Math.ceil(p.height / BLOCK_ROWS) * Math.ceil(p.width / 4), Math.ceil(p.inChannels / BLOCK_CHANNELS)],
   lengths: (p) => ({ dy: outputLength(p), weight: weightLength(p), dx: inputLength(p) }),
 });
 
@@ -108,7 +111,7 @@ type WeightParams = { readonly [K in keyof typeof weightParams]: number };
 /** Invocations the weight gradient aims for (every split × channel tile × tap group is one). */
 const WEIGHT_TASKS = 512;
 
-/** Tap groups and channel tiles of the weight gradient: its tasks per split. */
+/** Tap groups × channel tiles of the weight gradient: its invocations per split. */
 const weightTasksPerSplit = (p: ConvParams) =>
   Math.ceil((p.inChannels * p.kernelH * p.kernelW) / WEIGHT_GROUP) * Math.ceil(p.outChannels / WEIGHT_CHANNELS);
 
@@ -123,7 +126,13 @@ export function conv2dSplitPixels(p: ConvParams, target?: number): number {
   return Math.min(rowsPerSplit, rows) * p.outWidth;
 }
 
-export const conv2dWeightSplits = (p: WeightParams) => Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
+/** Splits of the weight gradient (partial sums to reduce); a split is whole output rows. */
+export function conv2dWeightSplits(p: WeightParams): number {
+  if (!(p.splitPixels >= p.outWidth) || p.splitPixels % p.outWidth !== 0) {
+    throw new Error(`conv2d: splitPixels ${p.splitPixels} must be whole output rows of ${p.outWidth} pixels (see conv2dSplitPixels)`);
+  }
+  return Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
+}
 
 /** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
 export const conv2dBackwardWeight = defineKernel({
