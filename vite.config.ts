@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { mnistDataPlugin } from './harness/vite-mnist-data.js';
 import { bundledVulkanLoaderDir, findVulkanLoader } from './src/node/vulkan.js';
 
 // Test workers load Dawn, which needs libvulkan.so.1 at process start: where the system has none
@@ -10,6 +11,8 @@ if (!findVulkanLoader() && loaderDir) {
 
 export default defineConfig(({ mode }) => ({
   // `vite build --mode lib`: the module (dist/index.js for any WebGPU, dist/node.js for Node).
+  // `vite` / `vite build` / `vite preview`: the training page (index.html), the benchmark page
+  // driven by `npm run bench` (bench.html) and the TF.js comparison page (tfjs.html), in dist-web/.
   build:
     mode === 'lib'
       ? {
@@ -19,7 +22,15 @@ export default defineConfig(({ mode }) => ({
           minify: false,
           rollupOptions: { external: [/^node:/, 'webgpu'] },
         }
-      : undefined,
+      : {
+          outDir: 'dist-web',
+          target: 'es2022',
+          chunkSizeWarningLimit: 2048,
+          rollupOptions: { input: { index: 'index.html', bench: 'bench.html', tfjs: 'tfjs.html' } },
+        },
+  plugins: mode === 'lib' ? [] : [mnistDataPlugin()],
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

@@ -5,8 +5,8 @@
  * - `pipelined`: steps as the training loop runs them (at most two in flight) → samples/s;
  * - `isolated`: each step submitted and waited for alone → min / median / max ms; the first step
  *   (pipeline compilation and binding included) apart;
- * - `layers`: each dispatch of one step submitted alone, summed per layer and phase (forward,
- *   backward, optimizer) — wall time around a lone dispatch, so it includes the dispatch overhead.
+ * - `layers`: each dispatch of one step timed (GPU timestamps where the adapter has them, else wall
+ *   time around a lone dispatch), summed per layer and phase (forward, backward, optimizer).
  */
 import { recordPass, type GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
@@ -14,6 +14,7 @@ import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../models/seed-cnn.j
 import { dropoutMaskRef } from '../reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../reference/seed-cnn.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
+import { profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
 import { LossHead, MnistTrainer } from '../train/mnist-trainer.js';
 
 /** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
@@ -69,7 +70,15 @@ export interface StepTimings {
   readonly msPerStep: { readonly min: number; readonly median: number; readonly max: number };
   readonly samplesPerSecond: number;
   readonly gflops: number;
-  readonly layers: readonly { readonly layer: string; readonly phase: string; readonly ms: number }[];
+  /** How `layers` was timed: GPU timestamps per dispatch, or wall clock around lone dispatches. */
+  readonly layerTiming: TimingSource;
+  readonly layers: readonly LayerTime[];
+}
+
+export interface LayerTime {
+  readonly layer: string;
+  readonly phase: 'forward' | 'backward' | 'optimizer';
+  readonly ms: number;
 }
 
 const median = (xs: readonly number[]) => {
@@ -77,11 +86,25 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-function phaseOf(label: string): { layer: string; phase: string } {
+/** The layer and phase of a training-step dispatch, from its label. */
+export function phaseOf(label: string): { layer: string; phase: LayerTime['phase'] } {
   if (label.startsWith('sgd ')) return { layer: label.slice(4).split('.')[0]!, phase: 'optimizer' };
   const layer = label.split(' ')[0]!;
   const phase = /backward|gradient/.test(label) ? 'backward' : 'forward';
   return { layer: /^(train|log_softmax|batch)$/.test(layer) ? 'loss and data' : layer, phase };
+}
+
+/** Dispatch times summed per layer and phase, in step order. */
+export function layerTimes(profile: DispatchProfile): LayerTime[] {
+  const byLayer = new Map<string, { layer: string; phase: LayerTime['phase']; ms: number }>();
+  for (const d of profile.dispatches) {
+    const { layer, phase } = phaseOf(d.label);
+    const key = `${layer}/${phase}`;
+    const entry = byLayer.get(key) ?? { layer, phase, ms: 0 };
+    entry.ms += d.ms;
+    byLayer.set(key, entry);
+  }
+  return [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(3)) }));
 }
 
 /** Times training steps of the seed CNN at `batch` on real MNIST images. */
@@ -113,18 +136,7 @@ export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, op
   await ctx.sync();
   const pipelined = await trainer.trainEpoch(1, { maxSteps: steps });
 
-  const byLayer = new Map<string, { layer: string; phase: string; ms: number }>();
-  for (const d of step) {
-    await ctx.sync();
-    t0 = performance.now();
-    ctx.submit(d.label, (e) => recordPass(e, d.label, [d]));
-    await ctx.sync();
-    const { layer, phase } = phaseOf(d.label);
-    const key = `${layer}/${phase}`;
-    const entry = byLayer.get(key) ?? { layer, phase, ms: 0 };
-    entry.ms += performance.now() - t0;
-    byLayer.set(key, entry);
-  }
+  const profile = await profileDispatches(ctx, step);
   const samplesPerSecond = pipelined.samplesPerSecond;
   return {
     batch,
@@ -132,6 +144,7 @@ export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, op
     msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
     samplesPerSecond,
     gflops: (samplesPerSecond * SEED_CNN_TRAIN_FLOP_PER_SAMPLE) / 1e9,
-    layers: [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(2)) })),
+    layerTiming: profile.source,
+    layers: layerTimes(profile),
   };
 }

@@ -1,8 +1,10 @@
 /**
- * Adapter probes for benchmarks. Kernel: shaders/fma_peak.wgsl. CPU reference: src/reference/probe.ts.
+ * Adapter probes for benchmarks. Kernels: shaders/fma_peak.wgsl, shaders/bandwidth_probe.wgsl.
+ * CPU reference: src/reference/probe.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import fmaPeakSource from '../../shaders/fma_peak.wgsl?raw';
+import bandwidthProbeSource from '../../shaders/bandwidth_probe.wgsl?raw';
 
 /** FLOP per invocation per iteration of `fma_peak`: 8 chains × 4 lanes × 2. */
 export const FMA_PEAK_FLOP_PER_ITERATION = 64;
@@ -16,4 +18,18 @@ export const fmaPeak = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ out: p.count }),
+});
+
+/** Workgroups of `bandwidth_probe` at most: the kernel loops over the rest (grid-stride). */
+export const BANDWIDTH_PROBE_MAX_WORKGROUPS = 4096;
+
+/** y[i] = x[i] · scale over `count` elements, grid-stride (overwrites y); 8 bytes moved per element */
+export const bandwidthProbe = defineKernel({
+  name: 'bandwidth_probe',
+  source: bandwidthProbeSource,
+  params: { count: 'u32', scale: 'f32' },
+  bindings: { x: { type: 'f32', access: 'read' }, y: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [256],
+  grid: (p, wg) => [Math.min(p.count, BANDWIDTH_PROBE_MAX_WORKGROUPS * wg[0])],
+  lengths: (p) => ({ x: p.count, y: p.count }),
 });

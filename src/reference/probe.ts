@@ -13,3 +13,8 @@ export function fmaPeakRef(count: number, iterations: number, multiplier: number
   }
   return out;
 }
+
+/** CPU reference for the bandwidth_probe kernel: y = x · scale. */
+export function bandwidthProbeRef(x: ArrayLike<number>, scale: number): Float64Array {
+  return Float64Array.from(x, (v) => v * scale);
+}

@@ -1,8 +1,8 @@
 /** fma_peak (the benchmark probe) against the float64 reference. */
 import { describe } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { fmaPeak } from '../../src/kernels/probe.js';
-import { fmaPeakRef } from '../../src/reference/probe.js';
+import { BANDWIDTH_PROBE_MAX_WORKGROUPS, bandwidthProbe, fmaPeak } from '../../src/kernels/probe.js';
+import { bandwidthProbeRef, fmaPeakRef } from '../../src/reference/probe.js';
 import { expectAllClose } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -19,6 +19,21 @@ describe('fma_peak', () => {
       ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
       // 32 chains of up to 100 f32 roundings each, summed: looser than one forward op.
       expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001)), { atol: 1e-4, rtol: 1e-5 });
+    });
+  }
+});
+
+describe('bandwidth_probe', () => {
+  // 1 element; one short of a workgroup; more elements than the capped grid (so the grid-stride loop runs).
+  for (const count of [1, 255, BANDWIDTH_PROBE_MAX_WORKGROUPS * 256 + 77]) {
+    gpuTest(`${count} elements`, async (ctx) => {
+      const data = Float32Array.from({ length: count }, (_, i) => Math.sin(i * 0.013) * 3);
+      const x = ctx.tensor('x', [count], { data });
+      const y = ctx.tensor('y', [count]);
+      ctx.fill(y, NaN);
+      const k = (await ctx.compile(bandwidthProbe)).bind({ x, y }, { count, scale: 0.5 });
+      ctx.submit('bandwidth_probe test', (e) => recordPass(e, 'bandwidth_probe test', [k]));
+      expectAllClose('y', await ctx.read(y), bandwidthProbeRef(data, 0.5), { atol: 0, rtol: 0 });
     });
   }
 });

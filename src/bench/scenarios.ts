@@ -1,0 +1,119 @@
+/**
+ * The benchmark scenarios, the same in Node (`npm run bench:node`) and in the browser
+ * (`npm run bench`, bench.html): first the checks (one seed-CNN training step against the float64
+ * reference, the 2-2-2 run against the sheet), then the adapter probes (FMA peak, bandwidth),
+ * the 2-2-2 run, and the seed-CNN training step at each batch size.
+ */
+import type { GpuContext } from '../gpu/context.js';
+import type { MnistSplit } from '../data/idx.js';
+import { SHEET_EXAMPLE, runTwoTwoTwo } from '../models/two-two-two.js';
+import { measureBandwidth } from './bandwidth.js';
+import { measureFmaPeak } from './fma-peak.js';
+import { SEED_CNN_TRAIN_FLOP_PER_SAMPLE, checkSeedCnnStep, measureSeedCnnSteps, type LayerTime, type StepCheck } from './seed-cnn-step.js';
+import type { TimingSource } from './profile.js';
+
+/** The sheet's E_total after 63 updates (SPEC.md §1). */
+export const SHEET_FINAL_E_TOTAL = 0.0002558554597;
+
+export interface SeedCnnScenario {
+  readonly scenario: 'seed-cnn-train-step';
+  readonly batch: number;
+  readonly samples_per_s: number;
+  readonly ms_per_step: { readonly min: number; readonly median: number; readonly max: number };
+  readonly first_step_ms: number;
+  readonly gflops: number;
+  /** GFLOP/s over the adapter's measured FMA peak. */
+  readonly peak_share: number;
+  readonly mflop_per_sample: number;
+  readonly layer_timing: TimingSource;
+  readonly layers_ms: readonly LayerTime[];
+}
+
+export interface BenchReport {
+  readonly adapter: string;
+  readonly runtime: string;
+  readonly date: string;
+  readonly check: { readonly seed_cnn_step: StepCheck; readonly two_two_two_final_E_total: number };
+  readonly fma_peak_gflops: number;
+  readonly bandwidth_gb_per_s: number;
+  readonly two_two_two: { readonly scenario: 'two-two-two'; readonly rows: number; readonly ms: number };
+  readonly scenarios: readonly SeedCnnScenario[];
+}
+
+export interface BenchOptions {
+  readonly batches: readonly number[];
+  readonly steps: number;
+  /** Where the runtime is described in the report (e.g. "Node 20, Dawn" or the browser's version). */
+  readonly runtime: string;
+  readonly log?: (line: string) => void;
+}
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options: BenchOptions): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  log('check: one seed-CNN training step against the float64 reference');
+  const check = await checkSeedCnnStep(ctx);
+  log('check: the 2-2-2 run against the sheet');
+  const [sheet] = await runTwoTwoTwo(ctx, { learningRates: [SHEET_EXAMPLE.learningRate], gradient: 'spreadsheet' });
+  const last = sheet!.rows[sheet!.rows.length - 1]!;
+  if (!(Math.abs(last.E_total - SHEET_FINAL_E_TOTAL) <= 1e-6)) throw new Error(`2-2-2 check: final E_total ${last.E_total}, the sheet has ${SHEET_FINAL_E_TOTAL}`);
+
+  log('probe: FMA peak');
+  const peak = await measureFmaPeak(ctx);
+  log('probe: bandwidth');
+  const bandwidth = await measureBandwidth(ctx);
+
+  log('scenario: the 2-2-2 run (64 rows, one submission)');
+  await ctx.sync();
+  const t0 = performance.now();
+  await runTwoTwoTwo(ctx, { learningRates: [SHEET_EXAMPLE.learningRate] });
+  const sheetMs = performance.now() - t0;
+
+  const scenarios: SeedCnnScenario[] = [];
+  for (const batch of options.batches) {
+    log(`scenario: seed-CNN training step, batch ${batch}`);
+    const t = await measureSeedCnnSteps(ctx, train, { batch, steps: options.steps });
+    scenarios.push({
+      scenario: 'seed-cnn-train-step',
+      batch,
+      samples_per_s: round(t.samplesPerSecond, 1),
+      ms_per_step: { min: round(t.msPerStep.min, 1), median: round(t.msPerStep.median, 1), max: round(t.msPerStep.max, 1) },
+      first_step_ms: round(t.firstStepMs, 1),
+      gflops: round(t.gflops, 2),
+      peak_share: round(t.gflops / peak.gflops, 3),
+      mflop_per_sample: SEED_CNN_TRAIN_FLOP_PER_SAMPLE / 1e6,
+      layer_timing: t.layerTiming,
+      layers_ms: t.layers,
+    });
+  }
+  return {
+    adapter: ctx.adapter.summary,
+    runtime: options.runtime,
+    date: new Date().toISOString(),
+    check: { seed_cnn_step: check, two_two_two_final_E_total: last.E_total },
+    fma_peak_gflops: round(peak.gflops, 2),
+    bandwidth_gb_per_s: round(bandwidth.gbPerSecond, 2),
+    two_two_two: { scenario: 'two-two-two', rows: SHEET_EXAMPLE.rows, ms: round(sheetMs, 2) },
+    scenarios,
+  };
+}
+
+/** A plain-text table of a report (one line per scenario), for stdout. */
+export function formatBenchTable(report: BenchReport, extra: readonly string[] = []): string {
+  const lines = [
+    `adapter: ${report.adapter}`,
+    `runtime: ${report.runtime}`,
+    `checks: seed-CNN step max |Δ| ${report.check.seed_cnn_step.maxAbsError.toExponential(2)}; 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
+    `FMA peak ${report.fma_peak_gflops} GFLOP/s, bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
+    '',
+    'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak',
+  ];
+  for (const s of report.scenarios) {
+    const ms = `${s.ms_per_step.min} / ${s.ms_per_step.median} / ${s.ms_per_step.max}`;
+    lines.push(
+      `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}`,
+    );
+  }
+  return [...lines, ...extra].join('\n');
+}
