@@ -96,8 +96,3 @@ export async function launchChromium(options: { extraArgs?: readonly string[]; p
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   return puppeteer.launch({ executablePath, headless: true, args, protocolTimeout: options.protocolTimeout ?? 900_000 });
 }
-
-/** Reads a JSON file written by the page build (helper for tests). */
-export function readJson<T>(file: string): T {
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
-}

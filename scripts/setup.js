@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Set-up before `npm start` and `npm test`: makes sure WebGPU can run in Node on this machine.
+// Set-up before `npm start`, `npm test` and the benchmarks: makes sure WebGPU can run in Node on
+// this machine, and that there is a Chromium for the page's tests and `npm run bench`.
 // Dawn needs the Vulkan loader (libvulkan.so.1) and a Vulkan driver. Without a GPU, the driver is
 // SwiftShader from Chromium (or Mesa lavapipe, if installed). As root with apt, installs what is
 // missing (`chromium`, `libvulkan1`); otherwise says what to install.
@@ -13,7 +14,11 @@ if (process.platform !== 'linux') process.exit(0);
 
 const hasGpuDevice = existsSync('/dev/nvidia0') || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
 const missing = [];
-if (!findSwiftShaderIcd() && !findLavapipeIcd() && !hasGpuDevice) missing.push('chromium');
+// Chromium: SwiftShader for Node's WebGPU without a GPU, and the browser of the page's
+// end-to-end test and of `npm run bench`.
+const chromiumBinaries = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
+const hasChromium = process.env.CHROME_PATH ? existsSync(process.env.CHROME_PATH) : chromiumBinaries.some((p) => existsSync(p));
+if ((!findSwiftShaderIcd() && !findLavapipeIcd() && !hasGpuDevice) || !hasChromium) missing.push('chromium');
 if (!findVulkanLoader()) missing.push('libvulkan1');
 if (missing.length === 0) process.exit(0);
 

@@ -226,9 +226,14 @@ export class MnistTrainer {
 
   /**
    * Trains one epoch (1-based `epoch`). `maxSteps` stops early (for `--steps`); `onProgress`
-   * receives running metrics as they arrive, without stalling the GPU.
+   * receives running metrics as they arrive, without stalling the GPU. Between steps the loop
+   * awaits `between()` if given (a page pauses there) and ends early once `signal` is aborted;
+   * `steps` in the result counts the steps taken.
    */
-  async trainEpoch(epoch: number, options: { maxSteps?: number; onProgress?: (p: Progress) => void } = {}): Promise<EpochResult> {
+  async trainEpoch(
+    epoch: number,
+    options: { maxSteps?: number; onProgress?: (p: Progress) => void; signal?: AbortSignal; between?: () => Promise<void> } = {},
+  ): Promise<EpochResult> {
     const { ctx, model, train } = this;
     const { batch } = this.options;
     const steps = Math.min(this.stepsPerEpoch, options.maxSteps ?? Infinity);
@@ -237,7 +242,10 @@ export class MnistTrainer {
     const start = performance.now();
     let previous: Promise<unknown> = Promise.resolve();
     const progressEvery = Math.max(1, Math.round(steps / 50));
+    let taken = 0;
     for (let step = 0; step < steps; step++) {
+      if (options.between) await options.between();
+      if (options.signal?.aborted) break;
       const first = step * batch;
       const size = Math.min(batch, train.count - first);
       const program = await this.program(train, size, 'train');
@@ -249,6 +257,7 @@ export class MnistTrainer {
         if (options.onProgress && (step % progressEvery === progressEvery - 1 || step === steps - 1)) snapshot = this.snapshots.record(encoder);
       });
       model.stepsTaken++;
+      taken++;
       if (snapshot && options.onProgress) {
         const done = step + 1;
         const report = options.onProgress;
@@ -265,7 +274,7 @@ export class MnistTrainer {
     const seconds = (performance.now() - start) / 1000;
     return {
       epoch,
-      steps,
+      steps: taken,
       samples: totals.count,
       trainLoss: totals.lossSum / Math.max(1, totals.count),
       trainAccuracy: (100 * totals.correct) / Math.max(1, totals.count),

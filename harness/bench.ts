@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: the benchmark scenarios in headless Chromium.
+ *
+ * Builds the pages (Vite), serves dist-web/ on 127.0.0.1 at a free port, launches the system
+ * Chromium through puppeteer-core with the WebGPU flags (the real GPU where there is one, else
+ * SwiftShader), runs src/bench/scenarios.ts inside bench.html (checks against the CPU reference
+ * first, then the probes, the 2-2-2 run and the seed-CNN step), writes the JSON to bench-results/
+ * and prints a table. Exits non-zero on any failure.
+ *
+ *   --batch 32,64,128     batch sizes (default 128)          --steps N   timed steps (default 10)
+ *   --compare tfjs        the same CNN in TensorFlow.js (WebGPU backend) in the same browser
+ *   --compare node        the same scenarios in Node (Dawn) too: the browser-vs-Node ratio
+ *   --compare tfjs,node   both                               --tfjs-steps N (default 3)
+ *   --no-build            reuse dist-web/                    --chrome-arg ARG (repeatable)
+ */
+import { parseArgs } from 'node:util';
+import type { BenchReport } from '../src/bench/scenarios.js';
+import { formatBenchTable, runBenchmarks } from '../src/bench/scenarios.js';
+import { parseBenchArgs, writeBenchResult } from './bench-args.js';
+import { buildPages, launchChromium, serveDirectory } from './browser.js';
+
+const { values } = parseArgs({
+  options: {
+    batch: { type: 'string' },
+    steps: { type: 'string' },
+    compare: { type: 'string' },
+    'tfjs-steps': { type: 'string' },
+    'no-build': { type: 'boolean' },
+    'chrome-arg': { type: 'string', multiple: true },
+  },
+});
+const { batches, steps } = parseBenchArgs('bench', values);
+const compare = new Set((values.compare ?? '').split(',').filter(Boolean));
+for (const c of compare) if (c !== 'tfjs' && c !== 'node') throw new Error(`bench: --compare takes tfjs, node or tfjs,node; got "${c}"`);
+const tfjsSteps = Number(values['tfjs-steps'] ?? 3);
+if (!Number.isInteger(tfjsSteps) || tfjsSteps < 1) throw new Error(`bench: --tfjs-steps takes a whole number ≥ 1; got "${values['tfjs-steps']}"`);
+
+interface TfjsResult {
+  backend: string;
+  adapter: string;
+  tfjs_version: string;
+  batch: number;
+  samples_per_s: number;
+  ms_per_step: { min: number; median: number; max: number };
+  first_step_ms: number;
+  trainable_params: number;
+}
+
+if (!values['no-build']) await buildPages({ quiet: true });
+const server = await serveDirectory();
+const browser = await launchChromium({ extraArgs: values['chrome-arg'] ?? [] });
+let failed = false;
+try {
+  const browserVersion = await browser.version();
+  const page = await browser.newPage();
+  page.on('console', (m) => console.error(`[page] ${m.text()}`));
+  page.on('pageerror', (e) => {
+    failed = true;
+    console.error(`[page error] ${e instanceof Error ? e.message : String(e)}`);
+  });
+  await page.goto(`${server.url}bench.html`);
+  await page.waitForSelector('body[data-ready]');
+  const browserReport = await page.evaluate((o) => window.runBench(o), { batches, steps });
+  const report = { ...browserReport, runtime: `${browserVersion} (headless, puppeteer)`, user_agent: browserReport.runtime };
+  const extra: string[] = [];
+  const comparisons: Record<string, unknown> = {};
+  const ours = report.scenarios.find((s) => s.batch === 128) ?? report.scenarios[report.scenarios.length - 1]!;
+
+  if (compare.has('tfjs')) {
+    console.error(`TF.js: the same CNN, batch ${ours.batch}, ${tfjsSteps} timed steps (slow on a software adapter) …`);
+    const tfPage = await browser.newPage();
+    tfPage.on('console', (m) => console.error(`[tfjs page] ${m.text()}`));
+    await tfPage.goto(`${server.url}tfjs.html`);
+    await tfPage.waitForSelector('body[data-ready]');
+    const tf = await tfPage.evaluate((o) => (window as unknown as { tfjsBench: (o: { batch: number; steps: number }) => Promise<TfjsResult> }).tfjsBench(o), { batch: ours.batch, steps: tfjsSteps });
+    const ratio = ours.samples_per_s / tf.samples_per_s;
+    comparisons.tfjs = { ...tf, ratio: Number(ratio.toFixed(2)) };
+    extra.push('', `TF.js ${tf.tfjs_version} (${tf.backend}, ${tf.adapter}), batch ${tf.batch}: ${tf.samples_per_s.toFixed(2)} samples/s, median ${tf.ms_per_step.median.toFixed(0)} ms/step`);
+    extra.push(`this engine / TF.js at batch ${ours.batch}: ${ratio.toFixed(1)}×`);
+    await tfPage.close();
+  }
+  if (compare.has('node')) {
+    console.error('Node: the same scenarios through Dawn …');
+    const { createNodeContext } = await import('../src/node/device.js');
+    const { loadMnist } = await import('../src/node/mnist-files.js');
+    const ctx = await createNodeContext();
+    try {
+      const node: BenchReport = await runBenchmarks(ctx, (await loadMnist()).train, { batches, steps, runtime: `Node ${process.versions.node}, Dawn (npm webgpu)` });
+      const nodeOurs = node.scenarios.find((s) => s.batch === ours.batch)!;
+      const ratio = ours.samples_per_s / nodeOurs.samples_per_s;
+      comparisons.node = { adapter: node.adapter, fma_peak_gflops: node.fma_peak_gflops, scenarios: node.scenarios, ratio: Number(ratio.toFixed(2)) };
+      extra.push('', `Node (${node.adapter}), batch ${ours.batch}: ${nodeOurs.samples_per_s} samples/s; browser / Node: ${ratio.toFixed(2)}×`);
+    } finally {
+      ctx.destroy();
+    }
+  }
+  const result = { ...report, compare: comparisons };
+  console.log(JSON.stringify(result, null, 2));
+  const file = await writeBenchResult('browser', result);
+  console.error(`\n${formatBenchTable(report, extra)}\n\nwritten ${file}`);
+} catch (error) {
+  failed = true;
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
+if (failed) process.exit(1);

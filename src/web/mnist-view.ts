@@ -1,0 +1,430 @@
+/**
+ * The MNIST view: the seed CNN trained on the browser's WebGPU with the notebook's settings.
+ * Hyper-parameters, start / pause / stop, progress with samples/s and time left, live loss and
+ * accuracy curves, the per-epoch test table beside the notebook's, a confusion matrix and the
+ * misclassified test digits, a pad to draw a digit on, checkpoints (the CLI's safetensors), and
+ * per-layer times of a step from timestamp queries.
+ *
+ * Training runs on the main thread but never holds it: the loop awaits the GPU between steps
+ * (at most two in flight), so the page stays responsive.
+ */
+import type { GpuContext } from '../gpu/context.js';
+import type { MnistDataset } from '../data/idx.js';
+import { SeedCnn } from '../models/seed-cnn.js';
+import { MnistTrainer, type EpochResult, type EvalResult } from '../train/mnist-trainer.js';
+import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
+import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
+import { profileDispatches } from '../bench/profile.js';
+import { layerTimes } from '../bench/seed-cnn-step.js';
+import { lineChart } from './charts.js';
+import { mnistFromDrawing } from './digit.js';
+import { checkbox, download, el, formatSeconds, numberInput } from './dom.js';
+import { loadMnistFromPage } from './mnist-data.js';
+import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
+
+interface Settings {
+  epochs: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  seed: number;
+  trainLimit: number;
+  testLimit: number;
+  augment: boolean;
+  dropout: boolean;
+  shuffle: boolean;
+}
+
+interface Session {
+  settings: Settings;
+  model: SeedCnn;
+  trainer: MnistTrainer;
+  train: GpuSplit;
+  test: GpuSplit;
+  drawn: GpuSplit;
+  /** Epochs finished (a loaded checkpoint's epoch counts). */
+  epochsDone: number;
+  /** Loaded from a checkpoint and not trained since: Start continues from it. */
+  loaded: boolean;
+}
+
+/** What the page exposes for the end-to-end test (read-only views of its state). */
+export interface MnistViewState {
+  readonly losses: readonly number[];
+  readonly epochs: readonly { epoch: number; train: EpochResult; test: EvalResult }[];
+  readonly probabilities: readonly number[] | null;
+  readonly running: boolean;
+  readonly stepsTaken: number;
+}
+
+export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promise<MnistViewState> {
+  const f = {
+    epochs: numberInput('epochs', 20, { min: 1, max: 1000, testid: 'epochs' }),
+    batch: numberInput('batch', 128, { min: 1, max: 1024, testid: 'batch' }),
+    lr: numberInput('lr', 0.01, { min: 0, integer: false, step: 'any', testid: 'lr' }),
+    momentum: numberInput('momentum', 0.9, { min: 0, max: 1, integer: false, step: 'any', testid: 'momentum' }),
+    seed: numberInput('seed', 1, { min: 0, max: 2 ** 32 - 1, testid: 'seed' }),
+    trainLimit: numberInput('train images', 60000, { min: 1, max: 60000, testid: 'train-limit' }),
+    testLimit: numberInput('test images', 10000, { min: 1, max: 10000, testid: 'test-limit' }),
+  };
+  const augment = checkbox('rotation ±7°', true, 'augment');
+  const dropout = checkbox('dropout 0.1', true, 'dropout');
+  const shuffle = checkbox('shuffle', true, 'shuffle');
+  const startButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'start' }, 'Start');
+  const pauseButton = el('button', { type: 'button', 'data-testid': 'pause', disabled: '' }, 'Pause');
+  const stopButton = el('button', { type: 'button', 'data-testid': 'stop', disabled: '' }, 'Stop');
+  const saveButton = el('button', { type: 'button', 'data-testid': 'save', disabled: '' }, 'Save checkpoint');
+  const loadInput = el('input', { type: 'file', accept: '.safetensors', 'data-testid': 'load' });
+  const status = el('p', { class: 'muted', 'data-testid': 'mnist-status' }, 'Loading MNIST…');
+  const bar = el('div');
+  const progressText = el('span', { 'data-testid': 'progress' });
+  const lossBox = el('div');
+  const accuracyBox = el('div');
+  const epochTable = el('table', { 'data-testid': 'epochs-table' });
+  const confusionBox = el('div', { 'data-testid': 'confusion' });
+  const wrongBox = el('div', { class: 'digits', 'data-testid': 'misclassified' });
+  const pad = el('canvas', { width: '280', height: '280', class: 'pad', 'data-testid': 'pad' });
+  const clearButton = el('button', { type: 'button', 'data-testid': 'clear' }, 'Clear');
+  const preview = el('canvas', { width: '28', height: '28', style: 'width:84px;height:84px;image-rendering:pixelated;border:1px solid #e4e7ec' });
+  const bars = el('div', { class: 'bars', 'data-testid': 'probabilities' });
+  const profileButton = el('button', { type: 'button', 'data-testid': 'profile' }, 'Time one step by layer');
+  const profileBox = el('div', { 'data-testid': 'layer-times' });
+
+  root.append(
+    el('div', { class: 'panel' },
+      el('h2', {}, 'The notebook’s 13,808-parameter CNN, trained on this page’s WebGPU'),
+      el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label),
+      el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
+      status,
+      el('div', { class: 'progress' }, bar),
+      progressText,
+    ),
+    el('div', { class: 'row' }, el('div', { class: 'panel' }, lossBox), el('div', { class: 'panel' }, accuracyBox)),
+    el('div', { class: 'row' },
+      el('div', { class: 'panel' }, el('h2', {}, 'Test accuracy per epoch'), epochTable),
+      el('div', { class: 'panel' }, el('h2', {}, 'Confusion matrix (rows: true digit, columns: predicted)'), confusionBox),
+    ),
+    el('div', { class: 'panel' }, el('h2', {}, 'Misclassified test digits'), wrongBox),
+    el('div', { class: 'row' },
+      el('div', { class: 'panel' }, el('h2', {}, 'Draw a digit'), pad, el('div', { class: 'controls' }, clearButton, preview)),
+      el('div', { class: 'panel' }, el('h2', {}, 'The model’s probabilities'), bars),
+      el('div', { class: 'panel' }, el('h2', {}, 'Time per layer'), profileButton, profileBox),
+    ),
+  );
+  const lossChart = lineChart(lossBox, { title: 'Training loss (batch)', xLabel: 'step', yLabel: 'loss', series: ['loss'], logY: true });
+  const accuracyChart = lineChart(accuracyBox, { title: 'Running training accuracy', xLabel: 'step', yLabel: '%', series: ['accuracy %'] });
+
+  const state = {
+    losses: [] as number[],
+    accuracies: [] as number[],
+    steps: [] as number[],
+    epochs: [] as { epoch: number; train: EpochResult; test: EvalResult }[],
+    probabilities: null as number[] | null,
+    running: false,
+  };
+  let data: MnistDataset | undefined;
+  let session: Session | undefined;
+  let paused: { promise: Promise<void>; resume: () => void } | undefined;
+  let abort: AbortController | undefined;
+  /** Evaluation, classification and saving take turns (they share the eval buffers). */
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(job: () => Promise<T>): Promise<T> => {
+    const run = queue.then(job, job);
+    queue = run.catch(() => {});
+    return run;
+  };
+  const fail = (error: unknown) => {
+    status.textContent = `Error: ${error instanceof Error ? error.message : String(error)}`;
+    status.classList.add('error');
+  };
+
+  const readSettings = (): Settings => ({
+    epochs: f.epochs.value(),
+    batch: f.batch.value(),
+    lr: f.lr.value(),
+    momentum: f.momentum.value(),
+    seed: f.seed.value(),
+    trainLimit: f.trainLimit.value(),
+    testLimit: f.testLimit.value(),
+    augment: augment.input.checked,
+    dropout: dropout.input.checked,
+    shuffle: shuffle.input.checked,
+  });
+
+  const newSession = (settings: Settings): Session => {
+    if (!data) throw new Error('MNIST is not loaded yet');
+    const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed, lr: settings.lr, momentum: settings.momentum, dropout: settings.dropout ? 0.1 : 0 });
+    const train = uploadSplit(ctx, 'train', data.train, settings.trainLimit);
+    const test = uploadSplit(ctx, 'test', data.test, settings.testLimit);
+    const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
+    const trainer = new MnistTrainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
+    return { settings, model, trainer, train, test, drawn, epochsDone: 0, loaded: false };
+  };
+
+  const renderEpochs = () => {
+    epochTable.innerHTML = '';
+    epochTable.append(el('tr', {}, ...['epoch', 'train acc %', 'test loss', 'test acc %', 'notebook test acc %', 's', 'samples/s'].map((h) => el('th', {}, h))));
+    for (const e of state.epochs) {
+      const notebook = NOTEBOOK_TEST_ACCURACY[e.epoch - 1];
+      epochTable.append(el('tr', {},
+        el('td', {}, String(e.epoch)), el('td', {}, e.train.trainAccuracy.toFixed(2)), el('td', {}, e.test.loss.toFixed(4)),
+        el('td', { 'data-testid': 'test-accuracy' }, e.test.accuracy.toFixed(2)), el('td', {}, notebook !== undefined ? notebook.toFixed(2) : '–'),
+        el('td', {}, e.train.seconds.toFixed(1)), el('td', {}, e.train.samplesPerSecond.toFixed(1))));
+    }
+  };
+
+  const drawDigit = (canvas: HTMLCanvasElement, pixels: Uint8Array) => {
+    const g = canvas.getContext('2d')!;
+    const image = g.createImageData(28, 28);
+    pixels.forEach((v, i) => image.data.set([v, v, v, 255], i * 4));
+    g.putImageData(image, 0, 0);
+  };
+
+  /** Test-set predictions: the confusion matrix and the misclassified digits. */
+  const analyse = async (s: Session) => {
+    const probabilities = await s.trainer.probabilities(s.test);
+    const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+    const wrong: { index: number; predicted: number; label: number; confidence: number }[] = [];
+    probabilities.forEach((p, index) => {
+      const predicted = p.indexOf(Math.max(...p));
+      const label = data!.test.labels[index]!;
+      confusion[label]![predicted]!++;
+      if (predicted !== label) wrong.push({ index, predicted, label, confidence: p[predicted]! });
+    });
+    const max = Math.max(1, ...confusion.flatMap((row, t) => row.filter((_, p) => p !== t)));
+    confusionBox.innerHTML = '';
+    const table = el('table', { class: 'confusion' }, el('tr', {}, el('th', {}, ''), ...confusion.map((_, p) => el('th', {}, String(p)))));
+    confusion.forEach((row, t) => {
+      table.append(el('tr', {}, el('th', {}, String(t)), ...row.map((n, p) => {
+        const alpha = p === t ? 0.25 : Math.min(1, n / max);
+        return el('td', { style: `background: rgba(${p === t ? '18,183,106' : '228,87,46'}, ${alpha.toFixed(2)})` }, String(n));
+      })));
+    });
+    confusionBox.append(table);
+    wrongBox.innerHTML = '';
+    wrong.sort((a, b) => b.confidence - a.confidence);
+    for (const w of wrong.slice(0, 60)) {
+      const canvas = el('canvas', { width: '28', height: '28' });
+      drawDigit(canvas, data!.test.images.subarray(w.index * 784, (w.index + 1) * 784));
+      wrongBox.append(el('div', { class: 'digit', title: `test image ${w.index}` }, canvas, `${w.predicted} (true ${w.label})`));
+    }
+    if (wrong.length > 60) wrongBox.append(el('p', { class: 'muted' }, `… and ${wrong.length - 60} more (most confident mistakes first)`));
+    if (wrong.length === 0) wrongBox.append(el('p', { class: 'muted' }, 'None.'));
+  };
+
+  const setRunning = (running: boolean) => {
+    state.running = running;
+    startButton.disabled = running;
+    pauseButton.disabled = !running;
+    stopButton.disabled = !running;
+    saveButton.disabled = running || !session;
+    for (const x of Object.values(f)) x.input.disabled = running;
+    loadInput.disabled = running;
+    root.dataset.running = String(running);
+  };
+
+  const train = async () => {
+    const settings = readSettings();
+    // A fresh run, except after loading a checkpoint: then training continues from its epoch.
+    if (!session?.loaded) session = newSession(settings);
+    const s = session!;
+    s.loaded = false;
+    abort = new AbortController();
+    setRunning(true);
+    status.classList.remove('error');
+    const totalEpochs = s.epochsDone + settings.epochs;
+    const stepsPerEpoch = s.trainer.stepsPerEpoch;
+    let epochStart = performance.now();
+    try {
+      for (let epoch = s.epochsDone + 1; epoch <= totalEpochs && !abort.signal.aborted; epoch++) {
+        status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
+        epochStart = performance.now();
+        const stepsBefore = s.model.stepsTaken;
+        const result = await s.trainer.trainEpoch(epoch, {
+          signal: abort.signal,
+          between: () => paused?.promise ?? Promise.resolve(),
+          onProgress: (p) => {
+            state.steps.push(stepsBefore + p.step);
+            state.losses.push(p.loss);
+            state.accuracies.push(p.accuracy);
+            lossChart.setData(state.steps, [state.losses]);
+            accuracyChart.setData(state.steps, [state.accuracies]);
+            const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
+            bar.style.width = `${(100 * fraction).toFixed(1)}%`;
+            const left = ((totalEpochs - epoch) * stepsPerEpoch + (p.steps - p.step)) * settings.batch / Math.max(1e-9, p.samplesPerSecond);
+            progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatSeconds(left)} left (plus evaluation)`;
+            root.dataset.steps = String(s.model.stepsTaken);
+          },
+        });
+        if (result.steps < stepsPerEpoch) break; // stopped inside the epoch
+        status.textContent = `Evaluating epoch ${epoch} on ${s.test.count} test images…`;
+        const test = await exclusive(() => s.trainer.evaluate());
+        s.epochsDone = epoch;
+        state.epochs.push({ epoch, train: result, test });
+        renderEpochs();
+        await exclusive(() => analyse(s));
+      }
+      const seconds = (performance.now() - epochStart) / 1000;
+      status.textContent = abort.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
+    } catch (error) {
+      fail(error);
+    } finally {
+      paused?.resume();
+      paused = undefined;
+      pauseButton.textContent = 'Pause';
+      setRunning(false);
+      root.dataset.steps = String(s.model.stepsTaken);
+    }
+  };
+
+  startButton.addEventListener('click', () => void train());
+  pauseButton.addEventListener('click', () => {
+    if (paused) {
+      paused.resume();
+      paused = undefined;
+      pauseButton.textContent = 'Pause';
+      status.textContent = 'Training…';
+    } else {
+      let resume!: () => void;
+      const promise = new Promise<void>((r) => (resume = r));
+      paused = { promise, resume };
+      pauseButton.textContent = 'Resume';
+      status.textContent = 'Paused.';
+    }
+  });
+  stopButton.addEventListener('click', () => {
+    abort?.abort();
+    paused?.resume();
+  });
+
+  saveButton.addEventListener('click', () => void exclusive(async () => {
+    if (!session) return;
+    const s = session;
+    const bytes = await encodeSeedCnnCheckpoint(s.model, { epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
+    download(bytes, `seed-cnn-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
+    status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
+  }).catch(fail));
+
+  loadInput.addEventListener('change', () => void exclusive(async () => {
+    const file = loadInput.files?.[0];
+    if (!file) return;
+    const s = newSession(readSettings());
+    const { metadata } = loadSeedCnnCheckpoint(s.model, new Uint8Array(await file.arrayBuffer()), file.name);
+    s.epochsDone = Number(metadata.epoch ?? 0) || 0;
+    s.loaded = true;
+    session = s;
+    status.classList.remove('error');
+    const test = await s.trainer.evaluate();
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it.`;
+    saveButton.disabled = false;
+    await analyse(s);
+  }).catch(fail));
+
+  // The drawing pad: white ink on black, like MNIST.
+  const g = pad.getContext('2d', { willReadFrequently: true })!;
+  const clear = () => {
+    g.fillStyle = 'black';
+    g.fillRect(0, 0, 280, 280);
+    bars.innerHTML = '<span></span><span class="muted">Draw a digit.</span><span></span>';
+    state.probabilities = null;
+  };
+  clear();
+  let drawing = false;
+  let last: [number, number] | null = null;
+  const point = (e: PointerEvent): [number, number] => {
+    const r = pad.getBoundingClientRect();
+    return [((e.clientX - r.left) * 280) / r.width, ((e.clientY - r.top) * 280) / r.height];
+  };
+  pad.addEventListener('pointerdown', (e) => {
+    drawing = true;
+    last = point(e);
+    pad.setPointerCapture(e.pointerId);
+  });
+  pad.addEventListener('pointermove', (e) => {
+    if (!drawing || !last) return;
+    const p = point(e);
+    g.strokeStyle = 'white';
+    g.lineWidth = 20;
+    g.lineCap = 'round';
+    g.beginPath();
+    g.moveTo(...last);
+    g.lineTo(...p);
+    g.stroke();
+    last = p;
+  });
+  const classifyDrawing = () => exclusive(async () => {
+    const rgba = g.getImageData(0, 0, 280, 280).data;
+    const ink = new Float32Array(280 * 280);
+    for (let i = 0; i < ink.length; i++) ink[i] = rgba[i * 4]! / 255;
+    const pixels = mnistFromDrawing(ink, 280);
+    if (!pixels) return;
+    drawDigit(preview, pixels);
+    session ??= newSession(readSettings());
+    const s = session;
+    ctx.write(s.drawn.pixels, new Uint32Array(pixels.buffer));
+    const [p] = await s.trainer.probabilities(s.drawn);
+    state.probabilities = p!;
+    const best = p!.indexOf(Math.max(...p!));
+    bars.innerHTML = '';
+    p!.forEach((v, digit) => bars.append(
+      el('span', {}, String(digit)),
+      el('div', { class: `bar${digit === best ? ' best' : ''}`, style: `width:${(100 * v).toFixed(1)}%` }),
+      el('span', { 'data-testid': `p${digit}` }, `${(100 * v).toFixed(1)} %`),
+    ));
+    root.dataset.classified = String(Number(root.dataset.classified ?? 0) + 1);
+  }).catch(fail);
+  const endStroke = () => {
+    if (!drawing) return;
+    drawing = false;
+    last = null;
+    void classifyDrawing();
+  };
+  pad.addEventListener('pointerup', endStroke);
+  pad.addEventListener('pointercancel', endStroke);
+  clearButton.addEventListener('click', clear);
+
+  /** A scratch model for timing (kept per batch size), so that timing never touches the trained one. */
+  let profiler: { batch: number; program: Awaited<ReturnType<MnistTrainer['program']>> } | undefined;
+  profileButton.addEventListener('click', () => void exclusive(async () => {
+    if (!data) return;
+    profileBox.textContent = 'Timing… (a scratch copy of the model, so training is not disturbed)';
+    const settings = readSettings();
+    if (profiler?.batch !== settings.batch) {
+      const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed });
+      const split = uploadSplit(ctx, 'profile', data.train, settings.batch);
+      const trainer = new MnistTrainer(ctx, model, split, split, { batch: settings.batch, seed: settings.seed });
+      profiler = { batch: settings.batch, program: await trainer.program(split, settings.batch, 'train') };
+    }
+    const { program } = profiler;
+    const profile = await profileDispatches(ctx, [program.batch, ...program.rest]);
+    const layers = layerTimes(profile);
+    const names = [...new Set(layers.map((l) => l.layer))];
+    const total = layers.reduce((a, l) => a + l.ms, 0);
+    const cell = (layer: string, phase: string) => layers.find((l) => l.layer === layer && l.phase === phase)?.ms.toFixed(2) ?? '';
+    profileBox.innerHTML = '';
+    profileBox.append(
+      el('p', { class: 'muted' }, `Batch ${settings.batch}, ${profile.source === 'timestamp-query' ? 'GPU timestamp queries' : 'wall clock around lone dispatches (this adapter has no timestamp queries)'}; total ${total.toFixed(1)} ms.`),
+      el('table', {}, el('tr', {}, ...['layer', 'forward ms', 'backward ms', 'optimizer ms'].map((h) => el('th', {}, h))),
+        ...names.map((n) => el('tr', {}, el('td', { class: 'left' }, n), el('td', {}, cell(n, 'forward')), el('td', {}, cell(n, 'backward')), el('td', {}, cell(n, 'optimizer'))))),
+    );
+  }).catch(fail));
+
+  setRunning(false);
+  startButton.disabled = true;
+  let loadedBytes = 0;
+  data = await loadMnistFromPage(undefined, (n) => {
+    loadedBytes += n;
+    status.textContent = `Loading MNIST… ${(loadedBytes / 1e6).toFixed(1)} MB`;
+  });
+  status.textContent = `MNIST loaded: ${data.train.count} training and ${data.test.count} test images (${data.source}). Press Start.`;
+  startButton.disabled = false;
+  root.dataset.ready = 'true';
+
+  return {
+    get losses() { return state.losses; },
+    get epochs() { return state.epochs; },
+    get probabilities() { return state.probabilities; },
+    get running() { return state.running; },
+    get stepsTaken() { return session?.model.stepsTaken ?? 0; },
+  };
+}

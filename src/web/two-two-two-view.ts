@@ -1,0 +1,184 @@
+/**
+ * The 2-2-2 view: the spreadsheet's network on the GPU, one row (one forward/backward pass and
+ * update) at a time. Shows the network with its live weights; for the current row E1, E2, E_total
+ * and the eight ∂E/∂w with the write-up's chain-rule factors (float64, from the row's weights)
+ * beside the GPU's values; and one loss curve per learning rate, like the write-up's plot.
+ */
+import type { GpuContext } from '../gpu/context.js';
+import { SHEET_EXAMPLE, TwoTwoTwo, runTwoTwoTwo, type GradientMode, type TwoTwoTwoRow } from '../models/two-two-two.js';
+import { SHEET_FINAL_E_TOTAL } from '../bench/scenarios.js';
+import { lineChart } from './charts.js';
+import { el, numberInput, sleep } from './dom.js';
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The write-up's derivation of the eight gradients at weights w, as factors (float64). */
+export function derivation(w: readonly number[], gradient: GradientMode): { formula: string; value: number }[] {
+  const [i1, i2] = SHEET_EXAMPLE.inputs;
+  const [t1, t2] = SHEET_EXAMPLE.targets;
+  const [w1, w2, w3, w4, w5, w6, w7, w8] = w as [number, number, number, number, number, number, number, number];
+  const ah1 = sigmoid(w1 * i1 + w2 * i2);
+  const ah2 = sigmoid(w3 * i1 + w4 * i2);
+  const ao1 = sigmoid(w5 * ah1 + w6 * ah2);
+  const ao2 = sigmoid(w7 * ah1 + w8 * ah2);
+  const d1 = (ao1 - t1) * ao1 * (1 - ao1);
+  const d2 = (ao2 - t2) * ao2 * (1 - ao2);
+  const e1 = d1 * w5 + d2 * w7;
+  const e2 = d1 * w6 + d2 * w8;
+  const s1 = ah1 * (1 - ah1);
+  // The sheet's own formula for w3, w4 uses a_h1·(1 − a_h1) where the true gradient has a_h2.
+  const s2 = gradient === 'spreadsheet' ? ah1 * (1 - ah1) : ah2 * (1 - ah2);
+  const s2name = gradient === 'spreadsheet' ? 'a_h1(1−a_h1)' : 'a_h2(1−a_h2)';
+  const f = (x: number) => x.toPrecision(6);
+  const delta1 = `(a_o1−t1)·a_o1(1−a_o1) = ${f(d1)}`;
+  const delta2 = `(a_o2−t2)·a_o2(1−a_o2) = ${f(d2)}`;
+  return [
+    { formula: `(δo1·w5 + δo2·w7) · a_h1(1−a_h1) · i1 = ${f(e1)} · ${f(s1)} · ${i1}`, value: e1 * s1 * i1 },
+    { formula: `(δo1·w5 + δo2·w7) · a_h1(1−a_h1) · i2 = ${f(e1)} · ${f(s1)} · ${i2}`, value: e1 * s1 * i2 },
+    { formula: `(δo1·w6 + δo2·w8) · ${s2name} · i1 = ${f(e2)} · ${f(s2)} · ${i1}`, value: e2 * s2 * i1 },
+    { formula: `(δo1·w6 + δo2·w8) · ${s2name} · i2 = ${f(e2)} · ${f(s2)} · ${i2}`, value: e2 * s2 * i2 },
+    { formula: `δo1 · a_h1, δo1 = ${delta1}; a_h1 = ${f(ah1)}`, value: d1 * ah1 },
+    { formula: `δo1 · a_h2, a_h2 = ${f(ah2)}`, value: d1 * ah2 },
+    { formula: `δo2 · a_h1, δo2 = ${delta2}`, value: d2 * ah1 },
+    { formula: `δo2 · a_h2`, value: d2 * ah2 },
+  ];
+}
+
+function networkSvg(weights: readonly number[]): string {
+  const nodes = { i1: [60, 70], i2: [60, 210], h1: [260, 70], h2: [260, 210], o1: [460, 70], o2: [460, 210] } as const;
+  const edges: [keyof typeof nodes, keyof typeof nodes, number][] = [
+    ['i1', 'h1', 0], ['i2', 'h1', 1], ['i1', 'h2', 2], ['i2', 'h2', 3],
+    ['h1', 'o1', 4], ['h2', 'o1', 5], ['h1', 'o2', 6], ['h2', 'o2', 7],
+  ];
+  const lines = edges.map(([a, b, k]) => {
+    const [x1, y1] = nodes[a];
+    const [x2, y2] = nodes[b];
+    const w = weights[k]!;
+    const t = k % 2 === 0 ? 0.3 : 0.7;
+    const lx = x1 + (x2 - x1) * t;
+    const ly = y1 + (y2 - y1) * t - 6;
+    return `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${w >= 0 ? '#2f6fdb' : '#e4572e'}" stroke-width="${(1 + 3 * Math.min(1, Math.abs(w))).toFixed(2)}" opacity="0.75"/>` +
+      `<text x="${lx}" y="${ly}" text-anchor="middle" fill="#1d2330">w${k + 1}=${w.toFixed(4)}</text>`;
+  });
+  const circles = Object.entries(nodes).map(([name, [x, y]]) => `<circle cx="${x}" cy="${y}" r="22" fill="white" stroke="#344054" stroke-width="1.5"/><text x="${x}" y="${y + 4}" text-anchor="middle">${name}</text>`);
+  return `<svg viewBox="0 0 520 280" width="520" height="280" role="img" aria-label="2-2-2 network with its weights">${lines.join('')}${circles.join('')}</svg>`;
+}
+
+export async function mountTwoTwoTwoView(root: HTMLElement, ctx: GpuContext): Promise<void> {
+  const lr = numberInput('learning rate η', SHEET_EXAMPLE.learningRate, { step: 'any', integer: false, min: 0, testid: 'lr' });
+  const rowsInput = numberInput('rows', SHEET_EXAMPLE.rows, { min: 1, max: 10000, testid: 'rows' });
+  const sheetMode = el('input', { type: 'checkbox', 'data-testid': 'spreadsheet-formula' });
+  const stepButton = el('button', { type: 'button', 'data-testid': 'step' }, 'Step');
+  const runButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'run' }, 'Run');
+  const resetButton = el('button', { type: 'button', 'data-testid': 'reset' }, 'Reset');
+  const status = el('span', { class: 'muted', 'data-testid': 'two-two-two-status' });
+  const network = el('div');
+  const summary = el('div', { 'data-testid': 'two-two-two-row' });
+  const gradients = el('table');
+  const lrList = el('input', { type: 'text', value: '0.1,0.5,1,2', 'data-testid': 'lr-list' }) as HTMLInputElement;
+  const plotButton = el('button', { type: 'button' }, 'Plot');
+  const chartBox = el('div');
+
+  root.append(
+    el('div', { class: 'panel' },
+      el('h2', {}, 'The spreadsheet’s 2-2-2 network, on the GPU'),
+      el('p', { class: 'muted' }, 'One sample (i = 0.05, 0.1; t = 0.5, 0.5), sigmoid units, no biases, E_total = ½Σ(t − a_o)². Each step is one forward and backward pass and the update of all eight weights, as one row of the sheet.'),
+      el('div', { class: 'controls' }, lr.label, rowsInput.label, el('label', {}, sheetMode, 'the sheet’s formula for ∂E/∂w3, ∂E/∂w4'), stepButton, runButton, resetButton, status),
+    ),
+    el('div', { class: 'row' }, el('div', { class: 'panel' }, network), el('div', { class: 'panel' }, summary)),
+    el('div', { class: 'panel' }, el('h2', {}, '∂E_total/∂w at the current row'), gradients),
+    el('div', { class: 'panel' }, el('h2', {}, 'Loss curves for several learning rates'), el('div', { class: 'controls' }, el('label', {}, 'η list', lrList), plotButton), chartBox),
+  );
+  const chart = lineChart(chartBox, { title: 'E_total by update', xLabel: 'update', yLabel: 'E_total', series: [], logY: true, width: 700 });
+
+  let net: TwoTwoTwo | undefined;
+  let next = 0;
+  let running = false;
+  let generation = 0;
+  const mode = (): GradientMode => ((sheetMode as HTMLInputElement).checked ? 'spreadsheet' : 'true');
+
+  const show = (row: TwoTwoTwoRow | undefined) => {
+    const weights = row?.weights ?? SHEET_EXAMPLE.weights;
+    network.innerHTML = networkSvg(weights);
+    if (!row) {
+      summary.innerHTML = '<p class="muted">Press Step or Run.</p>';
+      gradients.innerHTML = '';
+      return;
+    }
+    const rowsTotal = net?.options.rows ?? 0;
+    summary.innerHTML = '';
+    summary.append(
+      el('h2', {}, `Row ${row.row + 1} of ${rowsTotal}: after ${row.row} update${row.row === 1 ? '' : 's'}`),
+      el('table', {},
+        el('tr', {}, el('th', { class: 'left' }, 'E1 = ½(t1 − a_o1)²'), el('td', { 'data-testid': 'e1' }, row.E1.toPrecision(10))),
+        el('tr', {}, el('th', { class: 'left' }, 'E2 = ½(t2 − a_o2)²'), el('td', { 'data-testid': 'e2' }, row.E2.toPrecision(10))),
+        el('tr', {}, el('th', { class: 'left' }, 'E_total'), el('td', { 'data-testid': 'e-total' }, row.E_total.toPrecision(10))),
+        el('tr', {}, el('th', { class: 'left' }, 'the sheet after 63 updates'), el('td', {}, String(SHEET_FINAL_E_TOTAL))),
+      ),
+    );
+    const derived = derivation(row.weights, net?.options.gradient ?? 'true');
+    gradients.innerHTML = '';
+    gradients.append(el('tr', {}, el('th', {}, 'w'), el('th', { class: 'left' }, 'chain rule (write-up)'), el('th', {}, 'float64'), el('th', {}, 'GPU (f32)')));
+    derived.forEach((d, k) => {
+      gradients.append(el('tr', {}, el('td', {}, `∂E/∂w${k + 1}`), el('td', { class: 'left formula' }, d.formula), el('td', {}, d.value.toExponential(8)), el('td', { 'data-testid': `grad-w${k + 1}` }, row.gradients[k]!.toExponential(8))));
+    });
+  };
+
+  const reset = async () => {
+    generation++;
+    running = false;
+    const rows = rowsInput.value();
+    const learningRate = lr.value();
+    net = await TwoTwoTwo.create(ctx, { learningRate, rows, gradient: mode() });
+    next = 0;
+    status.textContent = `η = ${learningRate}, ${rows} rows, ${mode() === 'true' ? 'true gradient' : 'the sheet’s formula'}`;
+    show(undefined);
+  };
+
+  const step = async (): Promise<boolean> => {
+    if (!net || next >= net.options.rows) return false;
+    const current = net;
+    ctx.submit(`2-2-2 row ${next}`, (encoder) => current.recordRow(encoder, next));
+    const rows = await current.readRows(ctx);
+    if (current !== net) return false;
+    show(rows[next]);
+    next++;
+    root.dataset.updates = String(next - 1);
+    return next < current.options.rows;
+  };
+
+  const run = async () => {
+    if (running) return;
+    running = true;
+    const mine = generation;
+    runButton.textContent = 'Running…';
+    while (running && mine === generation && (await step())) await sleep(10);
+    running = false;
+    runButton.textContent = 'Run';
+    if (net && next >= net.options.rows) root.dataset.done = 'true';
+  };
+
+  const plot = async () => {
+    const rates = lrList.value.split(',').map(Number).filter((x) => Number.isFinite(x) && x > 0);
+    if (rates.length === 0) {
+      lrList.setCustomValidity('learning rates: positive numbers separated by commas');
+      lrList.reportValidity();
+      return;
+    }
+    lrList.setCustomValidity('');
+    const runs = await runTwoTwoTwo(ctx, { learningRates: rates, rows: rowsInput.value(), gradient: mode() });
+    const x = runs[0]!.rows.map((r) => r.row);
+    chart.setSeries(runs.map((r) => `η = ${r.learningRate}`), x, runs.map((r) => r.rows.map((row) => row.E_total)));
+  };
+
+  stepButton.addEventListener('click', () => void step());
+  runButton.addEventListener('click', () => void run());
+  resetButton.addEventListener('click', () => void reset().then(plot));
+  sheetMode.addEventListener('change', () => void reset().then(plot));
+  lr.input.addEventListener('change', () => void reset());
+  rowsInput.input.addEventListener('change', () => void reset().then(plot));
+  plotButton.addEventListener('click', () => void plot());
+  await reset();
+  await plot();
+  root.dataset.ready = 'true';
+}

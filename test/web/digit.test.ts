@@ -1,0 +1,48 @@
+/** The drawn-digit preprocessing of the page (src/web/digit.ts): MNIST's 20×20 box, centre of mass at the centre. */
+import { describe, expect, it } from 'vitest';
+import { centreOfMass, mnistFromDrawing } from '../../src/web/digit.js';
+
+/** A size×size canvas with a filled rectangle of ink. */
+function rectangle(size: number, x0: number, y0: number, w: number, h: number): Float32Array {
+  const ink = new Float32Array(size * size);
+  for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) ink[y * size + x] = 1;
+  return ink;
+}
+
+describe('mnistFromDrawing', () => {
+  it('returns null for a blank canvas', () => {
+    expect(mnistFromDrawing(new Float32Array(280 * 280), 280)).toBeNull();
+  });
+
+  it('scales a tall stroke in a corner to 20 pixels high, centred by mass', () => {
+    const out = mnistFromDrawing(rectangle(280, 10, 5, 40, 200), 280)!;
+    let top = 28, bottom = -1, left = 28, right = -1;
+    out.forEach((v, i) => {
+      if (v > 0) {
+        const y = Math.floor(i / 28), x = i % 28;
+        top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x);
+      }
+    });
+    expect(bottom - top + 1).toBe(20);
+    expect(right - left + 1).toBe(4); // 40·(20/200)
+    const c = centreOfMass(out);
+    expect(Math.abs(c.x - 14)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(c.y - 14)).toBeLessThanOrEqual(0.5);
+    expect(Math.max(...out)).toBe(255);
+  });
+
+  it('keeps partial coverage as grey (area average)', () => {
+    // 30×30 ink on a 30-pixel canvas → 20×20 cells of 1.5×1.5 source pixels; a 1-pixel line
+    // across it covers 2/3 of a cell row.
+    const ink = new Float32Array(30 * 30);
+    for (let x = 0; x < 30; x++) { ink[x] = 1; ink[29 * 30 + x] = 1; ink[15 * 30 + x] = 1; }
+    for (let y = 0; y < 30; y++) { ink[y * 30] = 1; ink[y * 30 + 29] = 1; }
+    const out = mnistFromDrawing(ink, 30)!;
+    const greys = [...out].filter((v) => v > 0 && v < 255);
+    expect(greys.length).toBeGreaterThan(0);
+  });
+
+  it('names the expected size when the input is the wrong length', () => {
+    expect(() => mnistFromDrawing(new Float32Array(10), 28)).toThrow(/28×28 = 784 values, got 10/);
+  });
+});
