@@ -22,7 +22,11 @@ export function lineChart(
         width: options.width ?? 520,
         height: options.height ?? 260,
         scales: { x: { time: false }, y: options.logY ? { distr: 3 } : {} },
-        axes: [{ label: options.xLabel }, { label: options.yLabel, size: 70 }],
+        axes: [
+          { label: options.xLabel },
+          // uPlot's default labels round small values on a log scale to 0: write them as 1e-4 etc.
+          { label: options.yLabel, size: 70, values: (_u: uPlot, splits: number[]) => splits.map((v) => (v === null || v === undefined ? '' : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0) : String(Number(v.toPrecision(4))))) },
+        ],
         series: [{ label: options.xLabel }, ...labels.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length]!, width: 1.5, points: { show: false } }))],
       },
       [[], ...labels.map(() => [])] as unknown as uPlot.AlignedData,

@@ -4,14 +4,19 @@
  * - the 2-2-2 view runs 63 updates and shows the sheet's final E_total;
  * - the MNIST view trains a few epochs of a small subset and the loss falls;
  * - a digit drawn on the pad gets ten probabilities;
+ * - a checkpoint saved by the page has the notebook's names and loads back with the same accuracy;
+ * - one step is timed by layer;
  * - a screenshot of each view goes to test-artifacts/.
  * Without Chromium the test skips and says so, unless CI is set (then it fails).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages, findChromium, launchChromium, serveDirectory, type StaticServer } from '../../harness/browser.js';
 import { SHEET_FINAL_E_TOTAL } from '../../src/bench/scenarios.js';
+import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 
 const chromium = findChromium();
 if (!chromium && process.env.CI) throw new Error('CI: no Chromium for the end-to-end test (apt-get install chromium, or set CHROME_PATH)');
@@ -104,6 +109,41 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(Math.abs(p!.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-4);
     expect(await page.$$eval('[data-testid=probabilities] .bar', (bars) => bars.length)).toBe(10);
     await page.screenshot({ path: `${ARTIFACTS}/page-mnist.png`, fullPage: true });
+  });
+
+  it('MNIST: saves a checkpoint under the notebook’s names and loads it back', async () => {
+    const downloads = mkdtempSync(join(tmpdir(), 'webgpu-backprop-e2e-'));
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.click('[data-testid=save]');
+    const name = 'seed-cnn-epoch4-step16.safetensors';
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
+    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    const bytes = new Uint8Array(readFileSync(join(downloads, name)));
+    const { tensors, metadata } = decodeSafetensors(bytes, name);
+    expect(metadata.epoch).toBe('4');
+    expect(Object.keys(tensors)).toContain('convblock1.0.weight');
+    expect(tensors['convblock1.2.num_batches_tracked']!.dtype).toBe('I64');
+
+    const input = await page.$('[data-testid=load]');
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent!);
+    expect(status).toContain('(epoch 4, step 16)');
+    // The loaded weights score what the trained ones scored on the same 64 test images.
+    const trained = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs[3]!.test.accuracy);
+    expect(status).toContain(`test accuracy ${trained.toFixed(2)} %`);
+  });
+
+  it('MNIST: times one step by layer', async () => {
+    await page.click('[data-testid=profile]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=layer-times] table'), { timeout: 120_000 });
+    const rows = await page.$$eval('[data-testid=layer-times] tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const layers = rows.map((r) => r[0]);
+    expect(layers).toEqual(expect.arrayContaining(['convblock1', 'convblock2', 'convblock8', 'pool1', 'gap']));
+    const forward = rows.map((r) => Number(r[1] || 0));
+    expect(forward.every((ms) => Number.isFinite(ms) && ms >= 0)).toBe(true);
+    expect(forward.some((ms) => ms > 0)).toBe(true);
   });
 
   it('raised no page errors', () => {

@@ -47,6 +47,24 @@ describe('MNIST training loop', () => {
     expect(seen[seen.length - 1]).toBe(100);
   });
 
+  gpuTest('a paused and stopped epoch: the loop waits in between() and ends at the abort', async (ctx) => {
+    const t = await trainer(ctx, 160); // 5 steps of 32
+    const stop = new AbortController();
+    let calls = 0;
+    const result = await t.trainEpoch(1, {
+      signal: stop.signal,
+      between: async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a short pause, as a page would
+        if (calls === 3) stop.abort(); // before the third step
+      },
+    });
+    expect(calls).toBe(3);
+    expect(result.steps).toBe(2);
+    expect(result.samples).toBe(64);
+    expect(t.model.stepsTaken).toBe(2);
+  });
+
   gpuTest('a run is reproducible, and resuming from a checkpoint equals the uninterrupted run', async (ctx) => {
     const straight = await trainer(ctx, 96);
     await straight.trainEpoch(1);
