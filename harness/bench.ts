@@ -9,7 +9,8 @@
  *
  *   --batch 32,64,128     batch sizes (default 128)          --steps N   timed steps (default 10)
  *   --compare tfjs        the same CNN in TensorFlow.js (WebGPU backend) in the same browser
- *   --compare node        the same scenarios in Node (Dawn) too: the browser-vs-Node ratio
+ *   --compare node        the same scenarios in Node (Dawn) too, on the browser's adapter where
+ *                         Node has it (SwiftShader): the browser-vs-Node ratio
  *   --compare tfjs,node   both                               --tfjs-steps N (default 3)
  *   --no-build            reuse dist-web/                    --chrome-arg ARG (repeatable)
  */
@@ -80,7 +81,10 @@ try {
     await tfPage.close();
   }
   if (compare.has('node')) {
-    console.error('Node: the same scenarios through Dawn …');
+    // Same adapter on both sides, so that the ratio compares the runtimes: where the browser got
+    // SwiftShader, Node takes SwiftShader too (WEBGPU_BACKPROP_ADAPTER overrides).
+    if (!process.env.WEBGPU_BACKPROP_ADAPTER && /swiftshader/i.test(report.adapter)) process.env.WEBGPU_BACKPROP_ADAPTER = 'swiftshader';
+    console.error(`Node: the same scenarios through Dawn${process.env.WEBGPU_BACKPROP_ADAPTER ? ` (adapter: ${process.env.WEBGPU_BACKPROP_ADAPTER})` : ''} …`);
     const { createNodeContext } = await import('../src/node/device.js');
     const { loadMnist } = await import('../src/node/mnist-files.js');
     const ctx = await createNodeContext();
