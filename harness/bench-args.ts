@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../src/node/atomic-write.js';
 
 export function parseBenchArgs(command: string, values: { batch?: string; steps?: string }): { batches: number[]; steps: number } {
-  const batches = (values.batch ?? '128').split(',').map(Number);
+  const batches = (values.batch ?? '32,64,128').split(',').map(Number);
   const steps = Number(values.steps ?? 10);
   if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 1024)) {
     throw new Error(`${command}: --batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128; got "${values.batch}"`);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:node`: the benchmark scenarios in Node (src/bench/scenarios.ts, the same as the
- * browser's `npm run bench`), as JSON on stdout and in bench-results/, and a table on stderr.
- *   --batch 32,64,128   batch sizes to time (default 128)   --steps N   timed steps (default 10)
+ * browser's `npm run bench`): a table on stdout, the JSON in bench-results/ (`--json`: on stdout).
+ *   --batch 32,64,128   batch sizes to time (the default sweep)   --steps N   timed steps (default 10)
  * Checks the GPU against the CPU reference before it times anything; exits non-zero on failure.
  * WEBGPU_BACKPROP_ADAPTER picks the adapter (system | lavapipe | swiftshader | an ICD path).
  */
@@ -11,7 +11,7 @@ import { createNodeContext } from '../src/node/device.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { parseBenchArgs, writeBenchResult } from './bench-args.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } } });
 const { batches, steps } = parseBenchArgs('bench:node', values);
 
 const ctx = await createNodeContext();
@@ -23,9 +23,8 @@ try {
     runtime: `Node ${process.versions.node}, Dawn (npm webgpu)`,
     log: (line) => console.error(line),
   });
-  console.log(JSON.stringify(report, null, 2));
   const file = await writeBenchResult('node', report);
-  console.error(`\n${formatBenchTable(report)}\n\nwritten ${file}`);
+  console.log(values.json ? JSON.stringify(report, null, 2) : `${formatBenchTable(report)}\n\nJSON: ${file}`);
 } finally {
   ctx.destroy();
 }

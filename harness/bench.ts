@@ -5,14 +5,15 @@
  * Chromium through puppeteer-core with the WebGPU flags (the real GPU where there is one, else
  * SwiftShader), runs src/bench/scenarios.ts inside bench.html (checks against the CPU reference
  * first, then the probes, the 2-2-2 run and the seed-CNN step), writes the JSON to bench-results/
- * and prints a table. Exits non-zero on any failure.
+ * and prints a table on stdout (progress on stderr). Exits non-zero on any failure.
  *
- *   --batch 32,64,128     batch sizes (default 128)          --steps N   timed steps (default 10)
+ *   --batch 32,64,128     batch sizes (the default sweep)    --steps N   timed steps (default 10)
  *   --compare tfjs        the same CNN in TensorFlow.js (WebGPU backend) in the same browser
  *   --compare node        the same scenarios in Node (Dawn) too, on the browser's adapter where
  *                         Node has it (SwiftShader): the browser-vs-Node ratio
  *   --compare tfjs,node   both                               --tfjs-steps N (default 3)
  *   --no-build            reuse dist-web/                    --chrome-arg ARG (repeatable)
+ *   --json                the JSON on stdout instead of the table
  */
 import { parseArgs } from 'node:util';
 import type { BenchReport } from '../src/bench/scenarios.js';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     'tfjs-steps': { type: 'string' },
     'no-build': { type: 'boolean' },
     'chrome-arg': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
   },
 });
 const { batches, steps } = parseBenchArgs('bench', values);
@@ -99,9 +101,8 @@ try {
     }
   }
   const result = { ...report, compare: comparisons };
-  console.log(JSON.stringify(result, null, 2));
   const file = await writeBenchResult('browser', result);
-  console.error(`\n${formatBenchTable(report, extra)}\n\nwritten ${file}`);
+  console.log(values.json ? JSON.stringify(result, null, 2) : `${formatBenchTable(report, extra)}\n\nJSON: ${file}`);
 } catch (error) {
   failed = true;
   console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);

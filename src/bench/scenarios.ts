@@ -115,5 +115,12 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
       `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}`,
     );
   }
+  const last = report.scenarios[report.scenarios.length - 1];
+  if (last) {
+    const names = [...new Set(last.layers_ms.map((l) => l.layer))];
+    const ms = (layer: string, phase: string) => last.layers_ms.find((l) => l.layer === layer && l.phase === phase)?.ms.toFixed(2) ?? '';
+    lines.push('', `per layer at batch ${last.batch} (${last.layer_timing}), ms:`, `${'layer'.padEnd(16)}${'forward'.padStart(10)}${'backward'.padStart(10)}${'optimizer'.padStart(11)}`);
+    for (const n of names) lines.push(`${n.padEnd(16)}${ms(n, 'forward').padStart(10)}${ms(n, 'backward').padStart(10)}${ms(n, 'optimizer').padStart(11)}`);
+  }
   return [...lines, ...extra].join('\n');
 }
