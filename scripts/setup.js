@@ -16,9 +16,8 @@ const hasGpuDevice = existsSync('/dev/nvidia0') || (existsSync('/dev/dri') && re
 const missing = [];
 // Chromium: SwiftShader for Node's WebGPU without a GPU, and the browser of the page's
 // end-to-end test and of `npm run bench`.
-const chromiumBinaries = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
-const hasChromium = process.env.CHROME_PATH ? existsSync(process.env.CHROME_PATH) : chromiumBinaries.some((p) => existsSync(p));
-if ((!findSwiftShaderIcd() && !findLavapipeIcd() && !hasGpuDevice) || !hasChromium) missing.push('chromium');
+const { findChromium } = await import('../harness/browser.ts');
+if ((!findSwiftShaderIcd() && !findLavapipeIcd() && !hasGpuDevice) || !findChromium()) missing.push('chromium');
 if (!findVulkanLoader()) missing.push('libvulkan1');
 if (missing.length === 0) process.exit(0);
 

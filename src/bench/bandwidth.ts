@@ -28,6 +28,8 @@ export async function measureBandwidth(ctx: GpuContext, options: { elements?: nu
   ctx.submit('bandwidth_probe check', (e) => recordPass(e, 'bandwidth_probe check', [check]));
   const got = await ctx.read(cy);
   const want = bandwidthProbeRef(data, 2);
+  cx.buffer.destroy();
+  cy.buffer.destroy();
   got.forEach((v, i) => {
     if (v !== want[i]) throw new Error(`bandwidth_probe check failed at [${i}]: GPU ${v}, reference ${want[i]}`);
   });

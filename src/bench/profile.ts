@@ -19,7 +19,8 @@ export interface DispatchProfile {
   readonly dispatches: readonly DispatchTime[];
 }
 
-const median = (xs: readonly number[]): number => {
+/** The median of a non-empty list. */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };

@@ -9,7 +9,7 @@ import type { MnistSplit } from '../data/idx.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo } from '../models/two-two-two.js';
 import { measureBandwidth } from './bandwidth.js';
 import { measureFmaPeak } from './fma-peak.js';
-import { SEED_CNN_TRAIN_FLOP_PER_SAMPLE, checkSeedCnnStep, measureSeedCnnSteps, type LayerTime, type StepCheck } from './seed-cnn-step.js';
+import { SEED_CNN_TRAIN_FLOP_PER_SAMPLE, checkSeedCnnStep, layerRows, measureSeedCnnSteps, type LayerTime, type StepCheck } from './seed-cnn-step.js';
 import type { TimingSource } from './profile.js';
 
 /** The sheet's E_total after 63 updates (SPEC.md §1). */
@@ -64,7 +64,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
   log('probe: bandwidth');
   const bandwidth = await measureBandwidth(ctx);
 
-  log('scenario: the 2-2-2 run (64 rows, one submission)');
+  log(`scenario: the 2-2-2 run (${SHEET_EXAMPLE.rows} rows, one submission)`);
   await ctx.sync();
   const t0 = performance.now();
   await runTwoTwoTwo(ctx, { learningRates: [SHEET_EXAMPLE.learningRate] });
@@ -117,10 +117,9 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
   }
   const last = report.scenarios[report.scenarios.length - 1];
   if (last) {
-    const names = [...new Set(last.layers_ms.map((l) => l.layer))];
-    const ms = (layer: string, phase: string) => last.layers_ms.find((l) => l.layer === layer && l.phase === phase)?.ms.toFixed(2) ?? '';
+    const ms = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
     lines.push('', `per layer at batch ${last.batch} (${last.layer_timing}), ms:`, `${'layer'.padEnd(16)}${'forward'.padStart(10)}${'backward'.padStart(10)}${'optimizer'.padStart(11)}`);
-    for (const n of names) lines.push(`${n.padEnd(16)}${ms(n, 'forward').padStart(10)}${ms(n, 'backward').padStart(10)}${ms(n, 'optimizer').padStart(11)}`);
+    for (const r of layerRows(last.layers_ms)) lines.push(`${r.layer.padEnd(16)}${ms(r.forward).padStart(10)}${ms(r.backward).padStart(10)}${ms(r.optimizer).padStart(11)}`);
   }
   return [...lines, ...extra].join('\n');
 }

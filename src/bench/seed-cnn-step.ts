@@ -14,7 +14,7 @@ import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../models/seed-cnn.j
 import { dropoutMaskRef } from '../reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../reference/seed-cnn.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
-import { profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
+import { median, profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
 import { LossHead, MnistTrainer } from '../train/mnist-trainer.js';
 
 /** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
@@ -81,17 +81,23 @@ export interface LayerTime {
   readonly ms: number;
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 /** The layer and phase of a training-step dispatch, from its label. */
 export function phaseOf(label: string): { layer: string; phase: LayerTime['phase'] } {
   if (label.startsWith('sgd ')) return { layer: label.slice(4).split('.')[0]!, phase: 'optimizer' };
   const layer = label.split(' ')[0]!;
   const phase = /backward|gradient/.test(label) ? 'backward' : 'forward';
   return { layer: /^(train|log_softmax|batch)$/.test(layer) ? 'loss and data' : layer, phase };
+}
+
+/** One row per layer (in step order) with its forward, backward and optimizer ms (undefined: none). */
+export function layerRows(layers: readonly LayerTime[]): { layer: string; forward?: number; backward?: number; optimizer?: number }[] {
+  const rows = new Map<string, { layer: string; forward?: number; backward?: number; optimizer?: number }>();
+  for (const l of layers) {
+    const row = rows.get(l.layer) ?? { layer: l.layer };
+    row[l.phase] = (row[l.phase] ?? 0) + l.ms;
+    rows.set(l.layer, row);
+  }
+  return [...rows.values()];
 }
 
 /** Dispatch times summed per layer and phase, in step order. */

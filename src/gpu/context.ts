@@ -78,6 +78,22 @@ export class GpuContext {
     if (this.lost) throw new GpuError('the WebGPU device was destroyed or lost');
   }
 
+  private scopes: Tensor<ElementType>[][] = [];
+
+  /**
+   * Runs `build` (synchronously) and returns its value with `destroy()`, which frees every tensor
+   * `build` created: for parts made and thrown away together, such as a model and its batch buffers.
+   */
+  scoped<T>(build: () => T): { value: T; tensors: readonly Tensor<ElementType>[]; destroy(): void } {
+    const created: Tensor<ElementType>[] = [];
+    this.scopes.push(created);
+    try {
+      return { value: build(), tensors: created, destroy: () => created.forEach((t) => t.buffer.destroy()) };
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
   /** Creates a tensor, zero-filled or holding `data`. */
   tensor<E extends ElementType = 'f32'>(
     label: string,
@@ -88,6 +104,7 @@ export class GpuContext {
     const length = shapeLength(shape);
     const buffer = this.device.createBuffer({ label, size: Math.max(4, length * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const tensor = new Tensor(buffer, shape, dtype, label);
+    this.scopes[this.scopes.length - 1]?.push(tensor as Tensor<ElementType>);
     if (options.data) this.write(tensor, options.data);
     return tensor;
   }

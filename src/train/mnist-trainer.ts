@@ -227,8 +227,8 @@ export class MnistTrainer {
   /**
    * Trains one epoch (1-based `epoch`). `maxSteps` stops early (for `--steps`); `onProgress`
    * receives running metrics as they arrive, without stalling the GPU. Between steps the loop
-   * awaits `between()` if given (a page pauses there) and ends early once `signal` is aborted;
-   * `steps` in the result counts the steps taken.
+   * awaits `between()` if given (a page pauses there; that time is left out of `seconds` and
+   * samples/s) and ends early once `signal` is aborted; `steps` in the result counts the steps taken.
    */
   async trainEpoch(
     epoch: number,
@@ -243,8 +243,13 @@ export class MnistTrainer {
     let previous: Promise<unknown> = Promise.resolve();
     const progressEvery = Math.max(1, Math.round(steps / 50));
     let taken = 0;
+    let pausedMs = 0;
     for (let step = 0; step < steps; step++) {
-      if (options.between) await options.between();
+      if (options.between) {
+        const t0 = performance.now();
+        await options.between();
+        pausedMs += performance.now() - t0;
+      }
       if (options.signal?.aborted) break;
       const first = step * batch;
       const size = Math.min(batch, train.count - first);
@@ -262,7 +267,7 @@ export class MnistTrainer {
         const done = step + 1;
         const report = options.onProgress;
         this.snapshots.deliver(snapshot, (loss, correct, seen) => {
-          const seconds = (performance.now() - start) / 1000;
+          const seconds = (performance.now() - start - pausedMs) / 1000;
           report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: seen / seconds });
         });
       }
@@ -271,7 +276,8 @@ export class MnistTrainer {
       previous = ctx.submitted();
     }
     const totals = await this.trainHead.read();
-    const seconds = (performance.now() - start) / 1000;
+    // Time spent waiting in between() (a paused page) is not training time.
+    const seconds = (performance.now() - start - pausedMs) / 1000;
     return {
       epoch,
       steps: taken,

@@ -24,24 +24,21 @@ export function mnistFromDrawing(ink: ArrayLike<number>, size: number, threshold
   const scale = 20 / Math.max(width, height);
   const outW = Math.max(1, Math.round(width * scale));
   const outH = Math.max(1, Math.round(height * scale));
-  // Area-average the box onto outW×outH cells.
+  // Area-average the box onto outW×outH cells: each source pixel is shared between the cells it
+  // overlaps, in proportion to the overlap (a box filter, separable in x and y).
+  const xs = overlaps(width, outW);
+  const ys = overlaps(height, outH);
   const small = new Float64Array(outW * outH);
-  for (let y = 0; y < height; y++) {
-    const cy = Math.min(outH - 1, Math.floor((y * outH) / height));
-    for (let x = 0; x < width; x++) {
-      const cx = Math.min(outW - 1, Math.floor((x * outW) / width));
-      small[cy * outW + cx]! += ink[(top + y) * size + left + x]!;
-    }
-  }
-  const cellArea = (width / outW) * (height / outH);
   let mass = 0, mx = 0, my = 0;
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      const v = Math.min(1, small[y * outW + x]! / cellArea);
-      small[y * outW + x] = v;
+  for (let cy = 0; cy < outH; cy++) {
+    for (let cx = 0; cx < outW; cx++) {
+      let sum = 0;
+      for (const [y, wy] of ys[cy]!) for (const [x, wx] of xs[cx]!) sum += wy * wx * ink[(top + y) * size + left + x]!;
+      const v = Math.min(1, sum);
+      small[cy * outW + cx] = v;
       mass += v;
-      mx += v * (x + 0.5);
-      my += v * (y + 0.5);
+      mx += v * (cx + 0.5);
+      my += v * (cy + 0.5);
     }
   }
   // Place so that the centre of mass lands on (14, 14), clipped to the 28×28 frame.
@@ -56,6 +53,24 @@ export function mnistFromDrawing(ink: ArrayLike<number>, size: number, threshold
     }
   }
   return out;
+}
+
+/**
+ * For each of `cells` equal cells spanning `length` source pixels: the pixels it overlaps, each with
+ * the fraction of the cell it covers (the fractions of a cell add up to 1).
+ */
+function overlaps(length: number, cells: number): [number, number][][] {
+  const step = length / cells;
+  return Array.from({ length: cells }, (_, c) => {
+    const from = c * step;
+    const to = from + step;
+    const parts: [number, number][] = [];
+    for (let p = Math.floor(from); p < Math.min(length, Math.ceil(to)); p++) {
+      const covered = Math.min(to, p + 1) - Math.max(from, p);
+      if (covered > 1e-12) parts.push([p, covered / step]);
+    }
+    return parts;
+  });
 }
 
 /** The centre of mass (x, y) of a 28×28 image, in pixel units (pixel centres at +0.5). */

@@ -42,6 +42,7 @@ let ctx: GpuContext | undefined;
 try {
   ctx = await createBrowserContext(navigator.gpu, {
     onError: (e) => {
+      console.error(e.message);
       noWebgpu.hidden = false;
       noWebgpu.textContent = `GPU error: ${e.message}`;
     },
@@ -53,9 +54,15 @@ if (ctx) {
   adapterLine.textContent = `WebGPU adapter: ${ctx.adapter.summary}${ctx.adapter.features.includes('timestamp-query') ? ' · timestamp queries' : ''}`;
   window.webgpuBackprop = { adapter: ctx.adapter.summary };
   document.body.dataset.webgpu = 'ready';
-  const [, mnist] = await Promise.all([
-    mountTwoTwoTwoView(document.getElementById('two-two-two')!, ctx),
-    mountMnistView(document.getElementById('mnist')!, ctx),
-  ]);
-  window.webgpuBackprop.mnist = mnist;
+  // Each view on its own: one failing leaves the other working, and says why in its place.
+  const failed = (root: HTMLElement) => (error: unknown) => {
+    console.error(error);
+    root.prepend(Object.assign(document.createElement('div'), { className: 'error', textContent: `This view failed: ${error instanceof Error ? error.message : String(error)}` }));
+  };
+  const twoTwoTwoRoot = document.getElementById('two-two-two')!;
+  const mnistRoot = document.getElementById('mnist')!;
+  void mountTwoTwoTwoView(twoTwoTwoRoot, ctx).catch(failed(twoTwoTwoRoot));
+  void mountMnistView(mnistRoot, ctx).then((mnist) => {
+    window.webgpuBackprop!.mnist = mnist;
+  }, failed(mnistRoot));
 }

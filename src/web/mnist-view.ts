@@ -15,7 +15,8 @@ import { MnistTrainer, type EpochResult, type EvalResult } from '../train/mnist-
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
 import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
-import { layerTimes } from '../bench/seed-cnn-step.js';
+import { layerRows, layerTimes } from '../bench/seed-cnn-step.js';
+import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { lineChart } from './charts.js';
 import { mnistFromDrawing } from './digit.js';
 import { checkbox, download, el, formatSeconds, numberInput } from './dom.js';
@@ -37,6 +38,8 @@ interface Settings {
 
 interface Session {
   settings: Settings;
+  /** Frees the session's own GPU buffers (model, loss heads, the drawn-digit split). */
+  release(): void;
   model: SeedCnn;
   trainer: MnistTrainer;
   train: GpuSplit;
@@ -151,14 +154,46 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     shuffle: shuffle.input.checked,
   });
 
+  /** The uploaded splits, kept across sessions (the training images are 47 MB on the GPU). */
+  const splits = new Map<string, GpuSplit>();
+  const split = (name: 'train' | 'test', limit: number): GpuSplit => {
+    const key = `${name}/${limit}`;
+    let found = splits.get(key);
+    if (!found) {
+      for (const [k, old] of splits) {
+        if (k.startsWith(`${name}/`)) {
+          for (const t of [old.pixels, old.labels, old.order]) t.buffer.destroy();
+          splits.delete(k);
+        }
+      }
+      found = uploadSplit(ctx, name, data![name], limit);
+      splits.set(key, found);
+    }
+    return found;
+  };
+
+  /** A fresh model and trainer; the previous session's buffers are freed and its charts cleared. */
   const newSession = (settings: Settings): Session => {
     if (!data) throw new Error('MNIST is not loaded yet');
-    const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed, lr: settings.lr, momentum: settings.momentum, dropout: settings.dropout ? 0.1 : 0 });
-    const train = uploadSplit(ctx, 'train', data.train, settings.trainLimit);
-    const test = uploadSplit(ctx, 'test', data.test, settings.testLimit);
-    const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
-    const trainer = new MnistTrainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
-    return { settings, model, trainer, train, test, drawn, epochsDone: 0, loaded: false };
+    const train = split('train', settings.trainLimit);
+    const test = split('test', settings.testLimit);
+    const parts = ctx.scoped(() => {
+      const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed, lr: settings.lr, momentum: settings.momentum, dropout: settings.dropout ? 0.1 : 0 });
+      const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
+      const trainer = new MnistTrainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
+      return { model, drawn, trainer };
+    });
+    session?.release();
+    state.steps.length = 0;
+    state.losses.length = 0;
+    state.accuracies.length = 0;
+    state.epochs.length = 0;
+    lossChart.setData([], [[]]);
+    accuracyChart.setData([], [[]]);
+    renderEpochs();
+    bar.style.width = '0%';
+    progressText.textContent = '';
+    return { settings, ...parts.value, train, test, epochsDone: 0, loaded: false, release: parts.destroy };
   };
 
   const renderEpochs = () => {
@@ -220,28 +255,39 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     saveButton.disabled = running || !session;
     for (const x of Object.values(f)) x.input.disabled = running;
     loadInput.disabled = running;
+    profileButton.disabled = running;
     root.dataset.running = String(running);
   };
 
   const train = async () => {
-    const settings = readSettings();
-    // A fresh run, except after loading a checkpoint: then training continues from its epoch.
-    if (!session?.loaded) session = newSession(settings);
-    const s = session!;
-    s.loaded = false;
-    abort = new AbortController();
-    setRunning(true);
-    status.classList.remove('error');
-    const totalEpochs = s.epochsDone + settings.epochs;
-    const stepsPerEpoch = s.trainer.stepsPerEpoch;
-    let epochStart = performance.now();
+    if (state.running) return;
+    let settings: Settings;
     try {
-      for (let epoch = s.epochsDone + 1; epoch <= totalEpochs && !abort.signal.aborted; epoch++) {
-        status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
+      settings = readSettings();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    setRunning(true);
+    try {
+      await queue; // a load, save or analysis still going finishes first
+      status.classList.remove('error');
+      // A fresh run, except after loading a checkpoint: then training continues from its epoch,
+      // with the settings it was loaded with.
+      if (!session?.loaded) session = newSession(settings);
+      const s = session!;
+      if (s.loaded) settings = { ...s.settings, epochs: settings.epochs };
+      s.loaded = false;
+      const stop = (abort = new AbortController());
+      const totalEpochs = s.epochsDone + settings.epochs;
+      const stepsPerEpoch = s.trainer.stepsPerEpoch;
+      let epochStart = performance.now();
+      for (let epoch = s.epochsDone + 1; epoch <= totalEpochs && !stop.signal.aborted; epoch++) {
+        if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
         epochStart = performance.now();
         const stepsBefore = s.model.stepsTaken;
         const result = await s.trainer.trainEpoch(epoch, {
-          signal: abort.signal,
+          signal: stop.signal,
           between: () => paused?.promise ?? Promise.resolve(),
           onProgress: (p) => {
             state.steps.push(stepsBefore + p.step);
@@ -265,7 +311,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
         await exclusive(() => analyse(s));
       }
       const seconds = (performance.now() - epochStart) / 1000;
-      status.textContent = abort.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
+      status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
     } catch (error) {
       fail(error);
     } finally {
@@ -273,7 +319,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       paused = undefined;
       pauseButton.textContent = 'Pause';
       setRunning(false);
-      root.dataset.steps = String(s.model.stepsTaken);
+      root.dataset.steps = String(session?.model.stepsTaken ?? 0);
     }
   };
 
@@ -307,15 +353,17 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
 
   loadInput.addEventListener('change', () => void exclusive(async () => {
     const file = loadInput.files?.[0];
-    if (!file) return;
+    if (!file || state.running) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    decodeSafetensors(bytes, file.name); // a bad file fails here, before the current model is replaced
     const s = newSession(readSettings());
-    const { metadata } = loadSeedCnnCheckpoint(s.model, new Uint8Array(await file.arrayBuffer()), file.name);
+    const { metadata } = loadSeedCnnCheckpoint(s.model, bytes, file.name);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
-    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it.`;
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, lr ${s.settings.lr}, momentum ${s.settings.momentum}).`;
     saveButton.disabled = false;
     await analyse(s);
   }).catch(fail));
@@ -384,41 +432,48 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   clearButton.addEventListener('click', clear);
 
   /** A scratch model for timing (kept per batch size), so that timing never touches the trained one. */
-  let profiler: { batch: number; program: Awaited<ReturnType<MnistTrainer['program']>> } | undefined;
+  let profiler: { batch: number; program: Awaited<ReturnType<MnistTrainer['program']>>; release(): void } | undefined;
   profileButton.addEventListener('click', () => void exclusive(async () => {
-    if (!data) return;
-    profileBox.textContent = 'Timing… (a scratch copy of the model, so training is not disturbed)';
+    if (!data || state.running) return;
+    profileBox.textContent = 'Timing… (a separate, freshly initialised model: the trained one is left alone)';
     const settings = readSettings();
     if (profiler?.batch !== settings.batch) {
-      const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed });
-      const split = uploadSplit(ctx, 'profile', data.train, settings.batch);
-      const trainer = new MnistTrainer(ctx, model, split, split, { batch: settings.batch, seed: settings.seed });
-      profiler = { batch: settings.batch, program: await trainer.program(split, settings.batch, 'train') };
+      profiler?.release();
+      const parts = ctx.scoped(() => {
+        const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed });
+        const images = uploadSplit(ctx, 'profile', data!.train, settings.batch);
+        return { images, trainer: new MnistTrainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };
+      });
+      profiler = { batch: settings.batch, program: await parts.value.trainer.program(parts.value.images, settings.batch, 'train'), release: parts.destroy };
     }
     const { program } = profiler;
     const profile = await profileDispatches(ctx, [program.batch, ...program.rest]);
-    const layers = layerTimes(profile);
-    const names = [...new Set(layers.map((l) => l.layer))];
-    const total = layers.reduce((a, l) => a + l.ms, 0);
-    const cell = (layer: string, phase: string) => layers.find((l) => l.layer === layer && l.phase === phase)?.ms.toFixed(2) ?? '';
+    const rows = layerRows(layerTimes(profile));
+    const total = rows.reduce((a, r) => a + (r.forward ?? 0) + (r.backward ?? 0) + (r.optimizer ?? 0), 0);
+    const ms = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
     profileBox.innerHTML = '';
     profileBox.append(
       el('p', { class: 'muted' }, `Batch ${settings.batch}, ${profile.source === 'timestamp-query' ? 'GPU timestamp queries' : 'wall clock around lone dispatches (this adapter has no timestamp queries)'}; total ${total.toFixed(1)} ms.`),
       el('table', {}, el('tr', {}, ...['layer', 'forward ms', 'backward ms', 'optimizer ms'].map((h) => el('th', {}, h))),
-        ...names.map((n) => el('tr', {}, el('td', { class: 'left' }, n), el('td', {}, cell(n, 'forward')), el('td', {}, cell(n, 'backward')), el('td', {}, cell(n, 'optimizer'))))),
+        ...rows.map((r) => el('tr', {}, el('td', { class: 'left' }, r.layer), el('td', {}, ms(r.forward)), el('td', {}, ms(r.backward)), el('td', {}, ms(r.optimizer))))),
     );
   }).catch(fail));
 
   setRunning(false);
   startButton.disabled = true;
   let loadedBytes = 0;
-  data = await loadMnistFromPage(undefined, (n) => {
-    loadedBytes += n;
-    status.textContent = `Loading MNIST… ${(loadedBytes / 1e6).toFixed(1)} MB`;
-  });
-  status.textContent = `MNIST loaded: ${data.train.count} training and ${data.test.count} test images (${data.source}). Press Start.`;
-  startButton.disabled = false;
-  root.dataset.ready = 'true';
+  try {
+    data = await loadMnistFromPage(undefined, (n) => {
+      loadedBytes += n;
+      status.textContent = `Loading MNIST… ${(loadedBytes / 1e6).toFixed(1)} MB`;
+    });
+    status.textContent = `MNIST loaded: ${data.train.count} training and ${data.test.count} test images (${data.source}). Press Start.`;
+    startButton.disabled = false;
+    root.dataset.ready = 'true';
+  } catch (error) {
+    fail(error);
+    root.dataset.ready = 'failed';
+  }
 
   return {
     get losses() { return state.losses; },

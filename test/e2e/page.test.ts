@@ -82,7 +82,10 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await set('epochs', '4');
     await set('lr', '0.05'); // as the Node test of the loop: a clear fall within 16 steps
     await page.click('[data-testid=start]');
-    await page.waitForFunction(() => window.webgpuBackprop?.mnist?.epochs.length === 4 && !window.webgpuBackprop.mnist.running, { timeout: 300_000, polling: 500 });
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 330_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
+    expect(status.error, status.text ?? '').toBe(false);
     const epochs = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs.map((e) => ({ loss: e.train.trainLoss, test: e.test.count })));
     expect(epochs.every((e) => Number.isFinite(e.loss))).toBe(true);
     expect(epochs[3]!.loss).toBeLessThan(epochs[0]!.loss * 0.8);
@@ -90,7 +93,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(await page.$$eval('[data-testid=test-accuracy]', (cells) => cells.length)).toBe(4);
     expect(await page.$eval('[data-testid=confusion]', (e) => e.querySelectorAll('td').length)).toBe(100);
     expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(16);
-  });
+  }, 360_000); // SwiftShader on a busy machine
 
   it('MNIST: a drawn digit gets ten probabilities', async () => {
     const pad = await page.$('[data-testid=pad]');
@@ -125,13 +128,13 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(Object.keys(tensors)).toContain('convblock1.0.weight');
     expect(tensors['convblock1.2.num_batches_tracked']!.dtype).toBe('I64');
 
+    const trained = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs[3]!.test.accuracy);
     const input = await page.$('[data-testid=load]');
     await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
     const status = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent!);
     expect(status).toContain('(epoch 4, step 16)');
     // The loaded weights score what the trained ones scored on the same 64 test images.
-    const trained = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs[3]!.test.accuracy);
     expect(status).toContain(`test accuracy ${trained.toFixed(2)} %`);
   });
 

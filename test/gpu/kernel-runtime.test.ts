@@ -112,3 +112,24 @@ describe('device errors', () => {
     }
   });
 });
+
+describe('tensor scopes', () => {
+  gpuTest('collect exactly the tensors created inside, for destroying together', async (ctx) => {
+    const outside = ctx.tensor('outside', [4]);
+    const scope = ctx.scoped(() => {
+      const a = ctx.tensor('a', [3]);
+      const inner = ctx.scoped(() => ctx.tensor('inner', [2]));
+      return { a, inner };
+    });
+    const after = ctx.tensor('after', [1]);
+    expect(scope.tensors.map((t) => t.label)).toEqual(['a']); // the nested scope keeps its own
+    const inner = scope.value.inner;
+    expect(inner.tensors.map((t) => t.label)).toEqual(['inner']);
+    scope.destroy();
+    inner.destroy();
+    // What lies outside the scope still works.
+    ctx.write(outside, [1, 2, 3, 4]);
+    expect([...(await ctx.read(outside))]).toEqual([1, 2, 3, 4]);
+    expect(after.length).toBe(1);
+  });
+});

@@ -51,15 +51,22 @@ describe('MNIST training loop', () => {
     const t = await trainer(ctx, 160); // 5 steps of 32
     const stop = new AbortController();
     let calls = 0;
+    const stepsSeen: number[] = [];
+    const t0 = performance.now();
     const result = await t.trainEpoch(1, {
       signal: stop.signal,
       between: async () => {
+        stepsSeen.push(t.model.stepsTaken);
         calls++;
-        await new Promise((resolve) => setTimeout(resolve, 5)); // a short pause, as a page would
+        await new Promise((resolve) => setTimeout(resolve, calls === 1 ? 300 : 5)); // a pause, as a page would
         if (calls === 3) stop.abort(); // before the third step
       },
     });
+    const wallMs = performance.now() - t0;
     expect(calls).toBe(3);
+    expect(stepsSeen).toEqual([0, 1, 2]); // the loop waited before each step
+    // The pause is not training time: at least the 300 ms pause is left out of `seconds`.
+    expect(wallMs - result.seconds * 1000).toBeGreaterThanOrEqual(300);
     expect(result.steps).toBe(2);
     expect(result.samples).toBe(64);
     expect(t.model.stepsTaken).toBe(2);

@@ -31,15 +31,19 @@ describe('mnistFromDrawing', () => {
     expect(Math.max(...out)).toBe(255);
   });
 
-  it('keeps partial coverage as grey (area average)', () => {
-    // 30×30 ink on a 30-pixel canvas → 20×20 cells of 1.5×1.5 source pixels; a 1-pixel line
-    // across it covers 2/3 of a cell row.
+  it('area-averages: solid ink stays solid, a thin line becomes grey in proportion', () => {
+    // A solid 30×30 square → 20×20 cells of 1.5×1.5 source pixels: every cell fully covered.
+    const solid = mnistFromDrawing(rectangle(60, 10, 20, 30, 30), 60)!;
+    expect([...solid].filter((v) => v > 0)).toEqual(new Array(400).fill(255));
+    // A 30-pixel-wide, 1-pixel-high line in the middle of a 30×30 box (the box set by two dots):
+    // it covers 1/1.5 of one cell row, so those cells are 2/3 grey (170).
     const ink = new Float32Array(30 * 30);
-    for (let x = 0; x < 30; x++) { ink[x] = 1; ink[29 * 30 + x] = 1; ink[15 * 30 + x] = 1; }
-    for (let y = 0; y < 30; y++) { ink[y * 30] = 1; ink[y * 30 + 29] = 1; }
-    const out = mnistFromDrawing(ink, 30)!;
-    const greys = [...out].filter((v) => v > 0 && v < 255);
-    expect(greys.length).toBeGreaterThan(0);
+    ink[0] = 1;
+    ink[29 * 30 + 29] = 1;
+    for (let x = 0; x < 30; x++) ink[15 * 30 + x] = 1;
+    const line = mnistFromDrawing(ink, 30)!;
+    const greys = [...line].filter((v) => v === 170);
+    expect(greys.length).toBeGreaterThanOrEqual(18); // the row, less its two ends where the dots add ink
   });
 
   it('names the expected size when the input is the wrong length', () => {

@@ -19,6 +19,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 // Registers the 'webgpu' backend (side effect).
 import '@tensorflow/tfjs-backend-webgpu';
+import { median } from '../../bench/profile.js';
+import { MNIST_INPUT } from '../../train/mnist-trainer.js';
 
 export interface TfjsSeedCnnBenchOptions {
   batch: number;
@@ -50,8 +52,6 @@ const BN_EPSILON = 1e-5;
 const DROPOUT = 0.1;
 const LR = 0.01;
 const MOMENTUM = 0.9;
-const MNIST_MEAN = 0.1307;
-const MNIST_STD = 0.3081;
 
 /** PyTorch's default conv/linear weight init: uniform(±1/√fan_in). */
 function torchInit(seed: number) {
@@ -148,7 +148,7 @@ export function syntheticMnistBatch(batch: number, seed = 1): { images: Float32A
       }
     }
     for (let k = 0; k < 28 * 28; k++) {
-      images[n * 28 * 28 + k] = ((pixels[k] ?? 0) / 255 - MNIST_MEAN) / MNIST_STD;
+      images[n * 28 * 28 + k] = ((pixels[k] ?? 0) / 255 - MNIST_INPUT.mean) / MNIST_INPUT.deviation;
     }
   }
   return { images, labels };
@@ -165,12 +165,6 @@ async function describeAdapter(): Promise<string> {
   } catch {
     return 'unknown';
   }
-}
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  if (sorted.length % 2 === 1) return sorted[mid]!;
-  return (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function runTfjsSeedCnnBench(options: TfjsSeedCnnBenchOptions): Promise<TfjsSeedCnnBenchResult> {
