@@ -12,6 +12,8 @@ export interface DispatchTime {
   readonly label: string;
   /** Median over the repeats, in ms. */
   readonly ms: number;
+  /** The dispatch's bound bytes (Dispatch.bytes), 0 where it does not say. */
+  readonly bytes: number;
 }
 
 export interface DispatchProfile {
@@ -57,7 +59,7 @@ export async function profileDispatches(ctx: GpuContext, dispatches: readonly Di
       resolve.destroy();
       staging.destroy();
     }
-    return { source: 'timestamp-query', dispatches: dispatches.map((d, i) => ({ label: d.label, ms: median(samples[i]!) })) };
+    return { source: 'timestamp-query', dispatches: dispatches.map((d, i) => ({ label: d.label, ms: median(samples[i]!), bytes: d.bytes ?? 0 })) };
   }
   for (let r = 0; r < repeats; r++) {
     for (const [i, d] of dispatches.entries()) {
@@ -72,5 +74,5 @@ export async function profileDispatches(ctx: GpuContext, dispatches: readonly Di
       samples[i]!.push(performance.now() - t0);
     }
   }
-  return { source: 'wall-clock', dispatches: dispatches.map((d, i) => ({ label: d.label, ms: median(samples[i]!) })) };
+  return { source: 'wall-clock', dispatches: dispatches.map((d, i) => ({ label: d.label, ms: median(samples[i]!), bytes: d.bytes ?? 0 })) };
 }

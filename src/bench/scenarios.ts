@@ -25,6 +25,11 @@ export interface SeedCnnScenario {
   /** GFLOP/s over the adapter's measured FMA peak. */
   readonly peak_share: number;
   readonly mflop_per_sample: number;
+  /** Bound bytes of one step (each tensor once per dispatch), and that traffic per second. */
+  readonly mbytes_per_step: number;
+  readonly gb_per_s: number;
+  /** GB/s over the bandwidth probe's. */
+  readonly bandwidth_share: number;
   readonly layer_timing: TimingSource;
   readonly layers_ms: readonly LayerTime[];
 }
@@ -74,6 +79,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
   for (const batch of options.batches) {
     log(`scenario: seed-CNN training step, batch ${batch}`);
     const t = await measureSeedCnnSteps(ctx, train, { batch, steps: options.steps });
+    const gbPerSecond = (t.bytesPerStep * (t.samplesPerSecond / batch)) / 1e9;
     scenarios.push({
       scenario: 'seed-cnn-train-step',
       batch,
@@ -83,6 +89,9 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       gflops: round(t.gflops, 2),
       peak_share: round(t.gflops / peak.gflops, 3),
       mflop_per_sample: SEED_CNN_TRAIN_FLOP_PER_SAMPLE / 1e6,
+      mbytes_per_step: round(t.bytesPerStep / 1e6, 1),
+      gb_per_s: round(gbPerSecond, 2),
+      bandwidth_share: round(gbPerSecond / bandwidth.gbPerSecond, 3),
       layer_timing: t.layerTiming,
       layers_ms: t.layers,
     });
@@ -107,19 +116,20 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
     `checks: seed-CNN step max |Δ| ${report.check.seed_cnn_step.maxAbsError.toExponential(2)}; 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
     `FMA peak ${report.fma_peak_gflops} GFLOP/s, bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
     '',
-    'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak',
+    'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak   GB/s  share of bandwidth',
   ];
   for (const s of report.scenarios) {
     const ms = `${s.ms_per_step.min} / ${s.ms_per_step.median} / ${s.ms_per_step.max}`;
     lines.push(
-      `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}`,
+      `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}${String(s.gb_per_s).padStart(7)}${`${(100 * s.bandwidth_share).toFixed(1)} %`.padStart(20)}`,
     );
   }
   const last = report.scenarios[report.scenarios.length - 1];
   if (last) {
-    const ms = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
-    lines.push('', `per layer at batch ${last.batch} (${last.layer_timing}), ms:`, `${'layer'.padEnd(16)}${'forward'.padStart(10)}${'backward'.padStart(10)}${'optimizer'.padStart(11)}`);
-    for (const r of layerRows(last.layers_ms)) lines.push(`${r.layer.padEnd(16)}${ms(r.forward).padStart(10)}${ms(r.backward).padStart(10)}${ms(r.optimizer).padStart(11)}`);
+    const cell = (t: LayerTime | undefined) => (t === undefined ? '' : `${t.ms.toFixed(2)} (${t.gb_per_s.toFixed(2)})`).padStart(18);
+    lines.push('', `per layer at batch ${last.batch} (${last.layer_timing}): ms (GB/s of bound tensors; the probe: ${report.bandwidth_gb_per_s} GB/s)`);
+    lines.push(`${'layer'.padEnd(16)}${'forward'.padStart(18)}${'backward'.padStart(18)}${'optimizer'.padStart(18)}`);
+    for (const r of layerRows(last.layers_ms)) lines.push(`${r.layer.padEnd(16)}${cell(r.forward)}${cell(r.backward)}${cell(r.optimizer)}`);
   }
   return [...lines, ...extra].join('\n');
 }

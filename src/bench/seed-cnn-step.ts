@@ -70,6 +70,8 @@ export interface StepTimings {
   readonly msPerStep: { readonly min: number; readonly median: number; readonly max: number };
   readonly samplesPerSecond: number;
   readonly gflops: number;
+  /** Bound bytes of one step's dispatches, each tensor counted once per dispatch. */
+  readonly bytesPerStep: number;
   /** How `layers` was timed: GPU timestamps per dispatch, or wall clock around lone dispatches. */
   readonly layerTiming: TimingSource;
   readonly layers: readonly LayerTime[];
@@ -79,6 +81,10 @@ export interface LayerTime {
   readonly layer: string;
   readonly phase: 'forward' | 'backward' | 'optimizer';
   readonly ms: number;
+  /** Bound bytes of the layer's dispatches in this phase, each tensor counted once per dispatch. */
+  readonly bytes: number;
+  /** bytes / ms: the least memory traffic rate, against the bandwidth probe. */
+  readonly gb_per_s: number;
 }
 
 /** The layer and phase of a training-step dispatch, from its label. */
@@ -89,12 +95,14 @@ export function phaseOf(label: string): { layer: string; phase: LayerTime['phase
   return { layer: /^(train|log_softmax|batch)$/.test(layer) ? 'loss and data' : layer, phase };
 }
 
-/** One row per layer (in step order) with its forward, backward and optimizer ms (undefined: none). */
-export function layerRows(layers: readonly LayerTime[]): { layer: string; forward?: number; backward?: number; optimizer?: number }[] {
-  const rows = new Map<string, { layer: string; forward?: number; backward?: number; optimizer?: number }>();
+export type LayerRow = { layer: string } & Partial<Record<LayerTime['phase'], LayerTime>>;
+
+/** One row per layer (in step order) with its forward, backward and optimizer times (absent: none). */
+export function layerRows(layers: readonly LayerTime[]): LayerRow[] {
+  const rows = new Map<string, LayerRow>();
   for (const l of layers) {
     const row = rows.get(l.layer) ?? { layer: l.layer };
-    row[l.phase] = (row[l.phase] ?? 0) + l.ms;
+    row[l.phase] = l;
     rows.set(l.layer, row);
   }
   return [...rows.values()];
@@ -102,15 +110,16 @@ export function layerRows(layers: readonly LayerTime[]): { layer: string; forwar
 
 /** Dispatch times summed per layer and phase, in step order. */
 export function layerTimes(profile: DispatchProfile): LayerTime[] {
-  const byLayer = new Map<string, { layer: string; phase: LayerTime['phase']; ms: number }>();
+  const byLayer = new Map<string, { layer: string; phase: LayerTime['phase']; ms: number; bytes: number }>();
   for (const d of profile.dispatches) {
     const { layer, phase } = phaseOf(d.label);
     const key = `${layer}/${phase}`;
-    const entry = byLayer.get(key) ?? { layer, phase, ms: 0 };
+    const entry = byLayer.get(key) ?? { layer, phase, ms: 0, bytes: 0 };
     entry.ms += d.ms;
+    entry.bytes += d.bytes;
     byLayer.set(key, entry);
   }
-  return [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(3)) }));
+  return [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(3)), gb_per_s: Number((l.ms > 0 ? l.bytes / l.ms / 1e6 : 0).toFixed(3)) }));
 }
 
 /** Times training steps of the seed CNN at `batch` on real MNIST images. */
@@ -150,6 +159,7 @@ export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, op
     msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
     samplesPerSecond,
     gflops: (samplesPerSecond * SEED_CNN_TRAIN_FLOP_PER_SAMPLE) / 1e9,
+    bytesPerStep: step.reduce((sum, d) => sum + (d.bytes ?? 0), 0),
     layerTiming: profile.source,
     layers: layerTimes(profile),
   };

@@ -288,6 +288,8 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
 /** Anything that records dispatches into a compute pass. */
 export interface Dispatch {
   readonly label: string;
+  /** Bytes of the bound tensors the dispatch needs, each counted once (for GB/s figures). */
+  readonly bytes?: number;
   record(pass: GPUComputePassEncoder): void;
 }
 
@@ -315,6 +317,16 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
 
   get workgroups(): readonly [number, number, number] {
     return this.counts;
+  }
+
+  /**
+   * The bytes of every bound tensor that these parameters need, each counted once: the least
+   * memory traffic of one dispatch (a kernel may read an element more than once, or read and
+   * write it).
+   */
+  get bytes(): number {
+    const lengths = this.def.lengths(this.current);
+    return this.def.bindingNames.reduce((sum, name) => sum + (lengths[name] ?? 0) * 4, 0);
   }
 
   /**

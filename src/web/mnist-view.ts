@@ -15,7 +15,7 @@ import { MnistTrainer, type EpochResult, type EvalResult } from '../train/mnist-
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
 import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
-import { layerRows, layerTimes } from '../bench/seed-cnn-step.js';
+import { layerRows, layerTimes, type LayerTime } from '../bench/seed-cnn-step.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { lineChart } from './charts.js';
 import { mnistFromDrawing } from './digit.js';
@@ -449,8 +449,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     const { program } = profiler;
     const profile = await profileDispatches(ctx, [program.batch, ...program.rest]);
     const rows = layerRows(layerTimes(profile));
-    const total = rows.reduce((a, r) => a + (r.forward ?? 0) + (r.backward ?? 0) + (r.optimizer ?? 0), 0);
-    const ms = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
+    const total = rows.reduce((a, r) => a + (r.forward?.ms ?? 0) + (r.backward?.ms ?? 0) + (r.optimizer?.ms ?? 0), 0);
+    const ms = (t: LayerTime | undefined) => (t === undefined ? '' : t.ms.toFixed(2));
     profileBox.innerHTML = '';
     profileBox.append(
       el('p', { class: 'muted' }, `Batch ${settings.batch}, ${profile.source === 'timestamp-query' ? 'GPU timestamp queries' : 'wall clock around lone dispatches (this adapter has no timestamp queries)'}; total ${total.toFixed(1)} ms.`),
