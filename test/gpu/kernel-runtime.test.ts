@@ -133,3 +133,14 @@ describe('tensor scopes', () => {
     expect(after.length).toBe(1);
   });
 });
+
+describe('bound bytes', () => {
+  gpuTest('count the elements the parameters need, not the whole tensors', async (ctx) => {
+    const grad = ctx.tensor('grad', [10]);
+    const param = ctx.tensor('param', [10]);
+    const k = (await ctx.compile(sgdUpdate)).bind({ grad, param }, { count: 7, lr: 0.1 });
+    expect(k.bytes).toBe(2 * 7 * 4);
+    k.update({ lr: 0.2 });
+    expect(k.bytes).toBe(56);
+  });
+});
