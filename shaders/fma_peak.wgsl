@@ -3,8 +3,6 @@
 //   Invocation i runs `iterations` rounds of 8 independent vec4 chains, x ← x · multiplier + addend
 //   (8 × 4 FMAs = 64 FLOP a round), from x = (i + k) · 0.001 for chain k, then overwrites
 //   out[i] with the sum of every lane of every chain (so no chain is dead code).
-//   FEW_CHAINS: 2 chains (16 FLOP a round). A CPU adapter that runs 4 invocations per SSE register
-//   (SwiftShader) has 16 registers: 8 vec4 chains (32 of them) spill, 2 do not.
 
 struct Params {
   count: u32,
@@ -27,13 +25,6 @@ fn fma_peak(@builtin(global_invocation_id) gid: vec3u) {
   let base = f32(i) * 0.001;
   var x0 = vec4f(base + 0.000, base + 0.001, base + 0.002, base + 0.003);
   var x1 = x0 + 0.004;
-#if FEW_CHAINS
-  for (var r = 0u; r < params.iterations; r++) {
-    x0 = x0 * m + a;
-    x1 = x1 * m + a;
-  }
-  let s = x0 + x1;
-#else
   var x2 = x0 + 0.008;
   var x3 = x0 + 0.012;
   var x4 = x0 + 0.016;
@@ -51,6 +42,5 @@ fn fma_peak(@builtin(global_invocation_id) gid: vec3u) {
     x7 = x7 * m + a;
   }
   let s = (x0 + x1) + (x2 + x3) + (x4 + x5) + (x6 + x7);
-#endif
   out[i] = (s.x + s.y) + (s.z + s.w);
 }

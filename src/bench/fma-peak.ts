@@ -1,49 +1,40 @@
 /**
  * Measures the adapter's f32 FMA rate with the fma_peak kernel, after checking its result
- * against the CPU reference. Both variants run (8 vec4 chains per invocation, and 2 for CPU
- * adapters with few registers) and the faster one is the peak. Timed by wall clock around whole
- * submissions (the GPU is idle before each), best of `repeats`.
+ * against the CPU reference. Timed by wall clock around whole submissions (the GPU is idle
+ * before each), best of `repeats`.
  */
 import type { GpuContext } from '../gpu/context.js';
 import { recordPass } from '../gpu/context.js';
-import { FMA_PEAK_FEW_CHAINS_FLOP_PER_ITERATION, FMA_PEAK_FLOP_PER_ITERATION, fmaPeak } from '../kernels/probe.js';
+import { FMA_PEAK_FLOP_PER_ITERATION, fmaPeak } from '../kernels/probe.js';
 import { fmaPeakRef } from '../reference/probe.js';
 
 export interface FmaPeakResult {
   readonly gflops: number;
-  /** The chains per invocation of the faster variant. */
-  readonly chains: 8 | 2;
   readonly seconds: readonly number[];
   readonly flop: number;
 }
 
 export async function measureFmaPeak(ctx: GpuContext, options: { invocations?: number; iterations?: number; repeats?: number } = {}): Promise<FmaPeakResult> {
-  const results = [await measureVariant(ctx, 8, options), await measureVariant(ctx, 2, options)];
-  return results.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-}
-
-async function measureVariant(ctx: GpuContext, chains: 8 | 2, options: { invocations?: number; iterations?: number; repeats?: number }): Promise<FmaPeakResult> {
   const count = options.invocations ?? 64 * 1024;
-  // The same FLOP either way: the 2-chain variant runs 4× the rounds.
-  const iterations = (options.iterations ?? 2048) * (chains === 2 ? 4 : 1);
+  const iterations = options.iterations ?? 2048;
   const repeats = options.repeats ?? 5;
-  const kernel = await ctx.compile(fmaPeak, { FEW_CHAINS: chains === 2 });
+  const kernel = await ctx.compile(fmaPeak);
   const params = { multiplier: 0.999, addend: 0.001 };
 
   const checkCount = 257;
-  const check = ctx.tensor(`fma_peak check (${chains} chains)`, [checkCount]);
+  const check = ctx.tensor('fma_peak check', [checkCount]);
   ctx.fill(check, NaN);
   const checkKernel = kernel.bind({ out: check }, { count: checkCount, iterations: 33, ...params }, 'fma_peak check');
   ctx.submit('fma_peak check', (e) => recordPass(e, 'fma_peak check', [checkKernel]));
   const got = await ctx.read(check);
-  const want = fmaPeakRef(checkCount, 33, Math.fround(params.multiplier), Math.fround(params.addend), chains);
+  const want = fmaPeakRef(checkCount, 33, Math.fround(params.multiplier), Math.fround(params.addend));
   got.forEach((v, i) => {
     if (!(Math.abs(v - want[i]!) <= 1e-4 * Math.abs(want[i]!) + 1e-5)) {
-      throw new Error(`fma_peak check (${chains} chains) failed at [${i}]: GPU ${v}, reference ${want[i]}`);
+      throw new Error(`fma_peak check failed at [${i}]: GPU ${v}, reference ${want[i]}`);
     }
   });
 
-  const out = ctx.tensor(`fma_peak out (${chains} chains)`, [count]);
+  const out = ctx.tensor('fma_peak out', [count]);
   const bound = kernel.bind({ out }, { count, iterations, ...params });
   const seconds: number[] = [];
   for (let r = 0; r < repeats + 1; r++) {
@@ -53,6 +44,6 @@ async function measureVariant(ctx: GpuContext, chains: 8 | 2, options: { invocat
     await ctx.sync();
     if (r > 0) seconds.push((performance.now() - t0) / 1000);
   }
-  const flop = count * iterations * (chains === 2 ? FMA_PEAK_FEW_CHAINS_FLOP_PER_ITERATION : FMA_PEAK_FLOP_PER_ITERATION);
-  return { gflops: flop / Math.min(...seconds) / 1e9, chains, seconds, flop };
+  const flop = count * iterations * FMA_PEAK_FLOP_PER_ITERATION;
+  return { gflops: flop / Math.min(...seconds) / 1e9, seconds, flop };
 }

@@ -6,11 +6,10 @@ import { defineKernel } from '../gpu/kernel.js';
 import fmaPeakSource from '../../shaders/fma_peak.wgsl?raw';
 import bandwidthProbeSource from '../../shaders/bandwidth_probe.wgsl?raw';
 
-/** FLOP per invocation per iteration of `fma_peak`: 8 chains × 4 lanes × 2 (FEW_CHAINS: 2 chains, 16). */
+/** FLOP per invocation per iteration of `fma_peak`: 8 chains × 4 lanes × 2. */
 export const FMA_PEAK_FLOP_PER_ITERATION = 64;
-export const FMA_PEAK_FEW_CHAINS_FLOP_PER_ITERATION = 16;
 
-/** out[i] = Σ lanes of 8 (FEW_CHAINS: 2) vec4 chains after `iterations` rounds of x ← x·m + a  (overwrites out) */
+/** out[i] = Σ lanes of 8 vec4 chains after `iterations` rounds of x ← x·m + a  (overwrites out) */
 export const fmaPeak = defineKernel({
   name: 'fma_peak',
   source: fmaPeakSource,
@@ -19,7 +18,6 @@ export const fmaPeak = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ out: p.count }),
-  defines: ['FEW_CHAINS'],
 });
 
 /** Workgroups of `bandwidth_probe` at most: the kernel loops over the rest (grid-stride). */

@@ -1,11 +1,10 @@
 /** CPU reference for the fma_peak probe, float64. */
 
-/** `chains` vec4 chains per invocation: 8, or 2 for the FEW_CHAINS variant. */
-export function fmaPeakRef(count: number, iterations: number, multiplier: number, addend: number, chains = 8): Float64Array {
+export function fmaPeakRef(count: number, iterations: number, multiplier: number, addend: number): Float64Array {
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     let sum = 0;
-    for (let lane = 0; lane < 4 * chains; lane++) {
+    for (let lane = 0; lane < 32; lane++) {
       let x = i * 0.001 + lane * 0.001;
       for (let r = 0; r < iterations; r++) x = x * multiplier + addend;
       sum += x;
