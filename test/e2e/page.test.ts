@@ -6,6 +6,7 @@
  * - a digit drawn on the pad gets ten probabilities;
  * - a checkpoint saved by the page has the notebook's names and loads back with the same accuracy;
  * - one step is timed by layer;
+ * - Pause holds the training, Resume continues it, Stop ends it inside the epoch;
  * - a screenshot of each view goes to test-artifacts/.
  * Without Chromium the test skips and says so, unless CI is set (then it fails).
  */
@@ -148,6 +149,31 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(forward.every((ms) => Number.isFinite(ms) && ms >= 0)).toBe(true);
     expect(forward.some((ms) => ms > 0)).toBe(true);
   });
+
+  it('MNIST: Pause holds the steps, Resume goes on, Stop ends the run early', async () => {
+    const set = async (testid: string, value: string) => {
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+    };
+    await set('train-limit', '2048'); // 64 steps of 32: long enough to pause and stop inside
+    await set('epochs', '1');
+    await page.click('[data-testid=start]');
+    await page.waitForFunction(() => Number(document.getElementById('mnist')!.dataset.steps ?? 0) >= 1, { timeout: 120_000 });
+    await page.click('[data-testid=pause]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent === 'Paused.');
+    const steps = () => page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken);
+    const held = await steps();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await steps()).toBe(held); // no step while paused
+    await page.click('[data-testid=pause]'); // resume
+    await page.waitForFunction((n) => window.webgpuBackprop!.mnist!.stepsTaken > n, { timeout: 120_000 }, held);
+    await page.click('[data-testid=stop]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent ?? '');
+    const taken = await steps();
+    expect(status).toBe(`Stopped after ${taken} steps.`);
+    expect(taken).toBeGreaterThan(held);
+    expect(taken).toBeLessThan(64);
+  }, 300_000);
 
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
