@@ -56,25 +56,7 @@ const CHUNK = WEIGHT_TILE / Q;
 
 var<workgroup> tile: array<vec4f, WEIGHT_TILE>;
 
-// a[e] += Σ_i r[i] · w[e][i]: 4 pixels × 4 channels, 3 taps (i increasing).
-fn quad3(a: mat4x4f, r: mat3x4f, w: mat4x3f) -> mat4x4f {
-  return mat4x4f(
-    fma(r[2], vec4f(w[0].z), fma(r[1], vec4f(w[0].y), fma(r[0], vec4f(w[0].x), a[0]))),
-    fma(r[2], vec4f(w[1].z), fma(r[1], vec4f(w[1].y), fma(r[0], vec4f(w[1].x), a[1]))),
-    fma(r[2], vec4f(w[2].z), fma(r[1], vec4f(w[2].y), fma(r[0], vec4f(w[2].x), a[2]))),
-    fma(r[2], vec4f(w[3].z), fma(r[1], vec4f(w[3].y), fma(r[0], vec4f(w[3].x), a[3]))),
-  );
-}
-
-// One dx row: 4 pixels × IN_TILE channels, one step of 3 taps.
-fn rowStep(a: array<mat4x4f, Q>, r: mat3x4f, w: array<mat4x3f, Q>) -> array<mat4x4f, Q> {
-  return array<mat4x4f, Q>(
-    quad3(a[0], r, w[0]),
-    quad3(a[1], r, w[1]),
-    quad3(a[2], r, w[2]),
-    quad3(a[3], r, w[3]),
-  );
-}
+// quad3 and rowStep (the register tile): shaders/lib/conv_tile.wgsl.
 
 // 3×3 path: dy row oy of plane `base` at the block's 6 columns, as the windows of kx = 2, 1, 0.
 fn windows(base: u32, oy: i32, col: array<u32, 6>, colIn: array<bool, 6>) -> mat3x4f {

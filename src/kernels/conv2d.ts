@@ -2,13 +2,15 @@
  * 2-D convolution (bias-free, NCHW, weight [out, in, kH, kW] as PyTorch): forward, input
  * gradient, weight gradient (split over the output pixels, then reduced in a fixed order).
  * Kernels: shaders/conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl,
- * conv2d_backward_weight_reduce.wgsl. CPU reference: src/reference/conv2d.ts.
+ * conv2d_backward_weight_reduce.wgsl; the first two share shaders/lib/conv_tile.wgsl. CPU reference:
+ * src/reference/conv2d.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
+import tileSource from '../../shaders/lib/conv_tile.wgsl?raw';
 
 /**
  * Forward and input gradient: one invocation accumulates a block of BLOCK_ROWS rows × 4 columns
@@ -77,6 +79,7 @@ const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH
 export const conv2dForward = defineKernel({
   name: 'conv2d_forward',
   source: forwardSource,
+  libraries: [tileSource],
   params: convParams,
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -93,6 +96,7 @@ export const conv2dForward = defineKernel({
 export const conv2dBackwardInput = defineKernel({
   name: 'conv2d_backward_input',
   source: backwardInputSource,
+  libraries: [tileSource],
   params: convParams,
   bindings: {
     dy: { type: 'f32', access: 'read' },
