@@ -1,8 +1,8 @@
 // batchnorm_backward_input: the input gradient of training-mode BatchNorm2d; overwrites dx.
 //   dx = gamma·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − mean)·invStd,  M = batch·area,
 //   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
-//   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per element,
-//   global_invocation_id = (s, c, b).
+//   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per four elements
+//   of a row, global_invocation_id = (s/4, c, b).
 
 struct Params {
   batch: u32,
@@ -25,13 +25,17 @@ override WG_Z: u32;
 
 @compute @workgroup_size(WG_X, WG_Y, WG_Z)
 fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u) {
-  let s = gid.x;
+  let s0 = gid.x * 4u;
   let c = gid.y;
   let b = gid.z;
-  if (s >= params.area || c >= params.channels || b >= params.batch) { return; }
-  let i = (b * params.channels + c) * params.area + s;
+  if (s0 >= params.area || c >= params.channels || b >= params.batch) { return; }
+  let row = (b * params.channels + c) * params.area;
+  let mean = stats[c];
   let invStd = stats[params.channels + c];
   let m = f32(params.batch * params.area);
-  let xhat = (x[i] - stats[c]) * invStd;
-  dx[i] = gamma[c] * invStd / m * (m * dy[i] - dbeta[c] - xhat * dgamma[c]);
+  let scale = gamma[c] * invStd / m;
+  for (var s = s0; s < min(s0 + 4u, params.area); s++) {
+    let xhat = (x[row + s] - mean) * invStd;
+    dx[row + s] = scale * (m * dy[row + s] - dbeta[c] - xhat * dgamma[c]);
+  }
 }

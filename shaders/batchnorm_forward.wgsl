@@ -1,7 +1,7 @@
 // batchnorm_forward: y = (x − mean)·invStd·gamma + beta per channel; overwrites y.
 //   x, y [batch, channels, area]; stats [2, channels] = (mean, invStd) from batchnorm_stats
 //   (training) or batchnorm_eval_stats (eval); gamma, beta [channels].
-//   One invocation per element: global_invocation_id = (s, c, b), so no division.
+//   One invocation per four elements of a row: global_invocation_id = (s/4, c, b), so no division.
 
 struct Params {
   batch: u32,
@@ -22,11 +22,15 @@ override WG_Z: u32;
 
 @compute @workgroup_size(WG_X, WG_Y, WG_Z)
 fn batchnorm_forward(@builtin(global_invocation_id) gid: vec3u) {
-  let s = gid.x;
+  let s0 = gid.x * 4u;
   let c = gid.y;
   let b = gid.z;
-  if (s >= params.area || c >= params.channels || b >= params.batch) { return; }
-  let i = (b * params.channels + c) * params.area + s;
+  if (s0 >= params.area || c >= params.channels || b >= params.batch) { return; }
+  let row = (b * params.channels + c) * params.area;
   let scale = stats[params.channels + c] * gamma[c];
-  y[i] = (x[i] - stats[c]) * scale + beta[c];
+  let mean = stats[c];
+  let shift = beta[c];
+  for (var s = s0; s < min(s0 + 4u, params.area); s++) {
+    y[row + s] = (x[row + s] - mean) * scale + shift;
+  }
 }

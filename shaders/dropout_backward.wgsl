@@ -1,4 +1,5 @@
-// dropout_backward: dx = dy · mask (the mask dropout_forward wrote); overwrites dx.
+// dropout_backward: dx = dy · mask (the mask dropout_forward wrote); overwrites dx. One
+// invocation per four elements.
 
 struct Params {
   length: u32,
@@ -13,7 +14,8 @@ override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
 fn dropout_backward(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= params.length) { return; }
-  dx[i] = dy[i] * mask[i];
+  let i0 = gid.x * 4u;
+  for (var i = i0; i < min(i0 + 4u, params.length); i++) {
+    dx[i] = dy[i] * mask[i];
+  }
 }

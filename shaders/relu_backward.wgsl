@@ -1,5 +1,5 @@
 // relu_backward: dx = dy where the ReLU output y > 0, else 0 (PyTorch's threshold_backward on
-// the output); overwrites dx. One invocation per element.
+// the output); overwrites dx. One invocation per four elements.
 
 struct Params {
   length: u32,
@@ -14,7 +14,8 @@ override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= params.length) { return; }
-  dx[i] = select(0.0, dy[i], y[i] > 0.0);
+  let i0 = gid.x * 4u;
+  for (var i = i0; i < min(i0 + 4u, params.length); i++) {
+    dx[i] = select(0.0, dy[i], y[i] > 0.0);
+  }
 }

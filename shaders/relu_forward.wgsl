@@ -1,4 +1,4 @@
-// relu_forward: y = max(x, 0); overwrites y. One invocation per element.
+// relu_forward: y = max(x, 0); overwrites y. One invocation per four elements.
 
 struct Params {
   length: u32,
@@ -12,7 +12,8 @@ override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
 fn relu_forward(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= params.length) { return; }
-  y[i] = max(x[i], 0.0);
+  let i0 = gid.x * 4u;
+  for (var i = i0; i < min(i0 + 4u, params.length); i++) {
+    y[i] = max(x[i], 0.0);
+  }
 }

@@ -59,7 +59,7 @@ export const batchnormForward = defineKernel({
     y: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64, 1, 1],
-  grid: (p) => [p.area, p.channels, p.batch],
+  grid: (p) => [Math.ceil(p.area / 4), p.channels, p.batch],
   lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, y: elements(p) }),
 });
 
@@ -95,7 +95,7 @@ export const batchnormBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64, 1, 1],
-  grid: (p) => [p.area, p.channels, p.batch],
+  grid: (p) => [Math.ceil(p.area / 4), p.channels, p.batch],
   lengths: (p) => ({
     dy: elements(p),
     x: elements(p),

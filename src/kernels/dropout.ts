@@ -41,6 +41,6 @@ export const dropoutBackward = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [256],
-  grid: (p) => [p.length],
+  grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ dy: p.length, mask: p.length, dx: p.length }),
 });

@@ -16,7 +16,7 @@ export const reluForward = defineKernel({
     y: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [256],
-  grid: (p) => [p.length],
+  grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ x: p.length, y: p.length }),
 });
 
@@ -31,6 +31,6 @@ export const reluBackward = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [256],
-  grid: (p) => [p.length],
+  grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ dy: p.length, y: p.length, dx: p.length }),
 });
