@@ -163,9 +163,11 @@ describe('mnist_batch', () => {
         wrong += mismatches(image, expectedImage(wide, order, o, b));
         moved += mismatches(image, expectedImage(wide, order, { first, batch }, b));
       }
-      // Nearest-neighbour sampling floors a rotated coordinate: where it lies within the last
-      // bits of an integer, the GPU's f32 angle, sin and cos and the reference's float64 ones can
-      // pick neighbouring pixels. Allow that for at most 2% of the pixels.
+      // Nearest-neighbour sampling floors a rotated coordinate, so where it lies close to an
+      // integer the GPU's f32 angle, sin and cos and the reference's float64 ones can pick
+      // neighbouring pixels. WGSL only promises sin and cos to 2⁻¹¹ absolute: up to 0.01 px at
+      // 20 px from the centre, so about 2% of the coordinates could floor the other way. Allow
+      // that (lavapipe measured 0 of 3,510 here).
       expect(wrong, `pixels that differ from the reference rotation, of ${samples * area}`).toBeLessThanOrEqual(0.02 * samples * area);
       expect(moved, 'pixels the rotation changed').toBeGreaterThan(0.05 * samples * area);
       expect(Array.from(gpu.images.subarray(samples * area), Number.isNaN).every(Boolean), 'samples past the end untouched').toBe(true);
