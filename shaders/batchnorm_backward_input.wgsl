@@ -1,6 +1,8 @@
 // batchnorm_backward_input: the input gradient of training-mode BatchNorm2d; overwrites dx.
 //   dx = gamma·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − mean)·invStd,  M = batch·area,
 //   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
+//   With reluInput = 1 the batch norm's input x is a ReLU's output, and dx also takes the ReLU's
+//   gradient: dx = 0 where x ≤ 0 (relu_backward fused in, one pass fewer).
 //   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per four elements
 //   of a row, global_invocation_id = (s/4, c, b).
 
@@ -8,6 +10,7 @@ struct Params {
   batch: u32,
   channels: u32,
   area: u32,
+  reluInput: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -34,8 +37,10 @@ fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let invStd = stats[params.channels + c];
   let m = f32(params.batch * params.area);
   let scale = gamma[c] * invStd / m;
+  let relu = params.reluInput == 1u;
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
-    let xhat = (x[row + s] - mean) * invStd;
-    dx[row + s] = scale * (m * dy[row + s] - dbeta[c] - xhat * dgamma[c]);
+    let xs = x[row + s];
+    let g = scale * (m * dy[row + s] - dbeta[c] - (xs - mean) * invStd * dgamma[c]);
+    dx[row + s] = select(g, select(0.0, g, xs > 0.0), relu);
   }
 }

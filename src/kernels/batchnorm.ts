@@ -80,11 +80,14 @@ export const batchnormBackwardReduce = defineKernel({
   lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels }),
 });
 
-/** dx of training-mode batch norm, from dγ and dβ  (overwrites dx) */
+/**
+ * dx of training-mode batch norm, from dγ and dβ  (overwrites dx). reluInput = 1: x is a ReLU's
+ * output and dx is also zeroed where x ≤ 0, giving the gradient at the ReLU's input.
+ */
 export const batchnormBackwardInput = defineKernel({
   name: 'batchnorm_backward_input',
   source: backwardInputSource,
-  params: shape,
+  params: { ...shape, reluInput: 'u32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },
     x: { type: 'f32', access: 'read' },

@@ -20,7 +20,7 @@ import {
   conv2dSplitPixels,
   conv2dWeightSplits,
 } from '../kernels/conv2d.js';
-import { reluBackward, reluForward } from '../kernels/relu.js';
+import { reluForward } from '../kernels/relu.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
@@ -260,13 +260,13 @@ function blockLayer(build: Build, spec: LayerSpec & { kind: 'block' }, input: Te
   const backward = perBatch(async (batch) => [
     (await ctx.compile(dropoutBackward)).bind({ dy: dOutput, mask, dx: g1 }, { length: length(batch) }, `${name} dropout backward`),
     (await ctx.compile(batchnormBackwardReduce)).bind({ dy: g1, x: a, stats, dgamma: gamma.grad, dbeta: beta.grad }, bn(batch), `${name} batchnorm backward reduce`),
+    // The ReLU's gradient is fused into the batch norm's input gradient: g2 = ∂loss/∂z.
     (await ctx.compile(batchnormBackwardInput)).bind(
       { dy: g1, x: a, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: g2 },
-      bn(batch),
-      `${name} batchnorm backward`,
+      { ...bn(batch), reluInput: 1 },
+      `${name} batchnorm and relu backward`,
     ),
-    (await ctx.compile(reluBackward)).bind({ dy: g2, y: a, dx: g1 }, { length: length(batch) }, `${name} relu backward`),
-    ...(await conv.backward(batch, input, g1, dInput)),
+    ...(await conv.backward(batch, input, g2, dInput)),
   ]);
   const params = size(conv.weight.shape);
   return {

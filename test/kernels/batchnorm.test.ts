@@ -18,6 +18,7 @@ import {
   batchNormForwardTrainRef,
   batchNormRunningUpdateRef,
 } from '../../src/reference/batchnorm.js';
+import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -46,6 +47,7 @@ describe('batchnorm kernels', () => {
       const seed = n + channels;
       // An offset mean, so the centring matters.
       const x = f32(randomArray(n, seed, -1, 3));
+      for (let i = 0; i < n; i += 7) x[i] = 0; // exact zeros, as after a ReLU
       const dy = f32(randomArray(n, seed + 1));
       const gamma = f32(randomArray(channels, seed + 2, 0.5, 1.5));
       const beta = f32(randomArray(channels, seed + 3));
@@ -64,7 +66,8 @@ describe('batchnorm kernels', () => {
       const tdgamma = ctx.tensor('dgamma', [channels]);
       const tdbeta = ctx.tensor('dbeta', [channels]);
       const tdx = ctx.tensor('dx', [batch, channels, area]);
-      for (const t of [tstats, ty, tdgamma, tdbeta, tdx]) ctx.fill(t, NaN);
+      const tdxRelu = ctx.tensor('dxRelu', [batch, channels, area]);
+      for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu]) ctx.fill(t, NaN);
 
       // Training: statistics, forward, backward.
       const training = [
@@ -73,7 +76,13 @@ describe('batchnorm kernels', () => {
         (await ctx.compile(batchnormBackwardReduce)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
         (await ctx.compile(batchnormBackwardInput)).bind(
           { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
-          p,
+          { ...p, reluInput: 0 },
+        ),
+        // The same with the ReLU's gradient fused in (x stands for the ReLU's output; its zeros
+        // and negatives get dx = 0).
+        (await ctx.compile(batchnormBackwardInput)).bind(
+          { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdxRelu },
+          { ...p, reluInput: 1 },
         ),
       ];
       ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
@@ -88,6 +97,7 @@ describe('batchnorm kernels', () => {
       expectAllClose('batchnorm_backward_reduce dgamma', await ctx.read(tdgamma), backward.dgamma, TOLERANCE.gradient);
       expectAllClose('batchnorm_backward_reduce dbeta', await ctx.read(tdbeta), backward.dbeta, TOLERANCE.gradient);
       expectAllClose('batchnorm_backward_input dx', await ctx.read(tdx), backward.dx, TOLERANCE.gradient);
+      expectAllClose('batchnorm_backward_input dx, ReLU fused', await ctx.read(tdxRelu), reluBackwardRef(backward.dx, x), TOLERANCE.gradient);
 
       // Eval: statistics from the (given, float32) running values, then the same forward kernel.
       const tevalStats = ctx.tensor('evalStats', [2, channels]);
