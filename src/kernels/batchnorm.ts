@@ -2,7 +2,8 @@
  * BatchNorm2d with PyTorch's semantics: training normalises with the batch mean and biased
  * variance and updates the running statistics with the unbiased one; eval uses the running
  * statistics. Statistics travel between kernels as stats [2, channels] = (mean, 1/√(var + eps)).
- * Kernels: shaders/batchnorm_*.wgsl. CPU reference: src/reference/batchnorm.ts.
+ * Kernels: shaders/batchnorm_*.wgsl (batchnorm_dropout_forward: the training forward pass fused
+ * with the block's dropout). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
  */
 import { defineKernel } from '../gpu/kernel.js';
 import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
@@ -10,6 +11,8 @@ import evalStatsSource from '../../shaders/batchnorm_eval_stats.wgsl?raw';
 import forwardSource from '../../shaders/batchnorm_forward.wgsl?raw';
 import backwardReduceSource from '../../shaders/batchnorm_backward_reduce.wgsl?raw';
 import backwardInputSource from '../../shaders/batchnorm_backward_input.wgsl?raw';
+import dropoutForwardSource from '../../shaders/batchnorm_dropout_forward.wgsl?raw';
+import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -61,6 +64,28 @@ export const batchnormForward = defineKernel({
   workgroupSize: [64, 1, 1],
   grid: (p) => [Math.ceil(p.area / 4), p.channels, p.batch],
   lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, y: elements(p) }),
+});
+
+/**
+ * n = (x − mean)·invStd·γ + β, then inverted dropout: mask = keep ? 1/(1 − p) : 0, y = n · mask
+ * (overwrites mask and y). The masks are dropout_forward's (same Philox word per element).
+ */
+export const batchnormDropoutForward = defineKernel({
+  name: 'batchnorm_dropout_forward',
+  source: dropoutForwardSource,
+  libraries: [philoxSource],
+  params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read' },
+    gamma: { type: 'f32', access: 'read' },
+    beta: { type: 'f32', access: 'read' },
+    mask: { type: 'f32', access: 'read_write' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [Math.ceil(elements(p) / 4)],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: elements(p), y: elements(p) }),
 });
 
 /** dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta) */

@@ -8,7 +8,14 @@ export { fmaPeak, bandwidthProbe } from './probe.js';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardWeightReduce } from './conv2d.js';
 export { reluForward, reluBackward } from './relu.js';
 export { dropoutForward, dropoutBackward } from './dropout.js';
-export { batchnormStats, batchnormEvalStats, batchnormForward, batchnormBackwardReduce, batchnormBackwardInput } from './batchnorm.js';
+export {
+  batchnormStats,
+  batchnormEvalStats,
+  batchnormForward,
+  batchnormDropoutForward,
+  batchnormBackwardReduce,
+  batchnormBackwardInput,
+} from './batchnorm.js';
 export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward } from './pooling.js';
 export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll.js';
 export { shufflePermutation, mnistBatch } from './data.js';

@@ -8,6 +8,9 @@
  * the notebook's `Net`, so checkpoints load there (src/checkpoint/seed-cnn-checkpoint.ts).
  *
  *   block k = Conv2d(bias=False) → ReLU → BatchNorm2d → Dropout(0.1)   (nn.Sequential indices 0–3)
+ *
+ * A block's training step fuses where a tensor need not exist: batch norm and dropout run as one
+ * kernel forward, and the ReLU's gradient rides in the batch norm's input gradient backward.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -24,11 +27,12 @@ import { reluForward } from '../kernels/relu.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
+  batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
   batchnormStats,
 } from '../kernels/batchnorm.js';
-import { dropoutBackward, dropoutForward, dropoutParams } from '../kernels/dropout.js';
+import { dropoutBackward, dropoutParams } from '../kernels/dropout.js';
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward } from '../kernels/pooling.js';
 import { sgdMomentum } from '../kernels/sgd-momentum.js';
 import { randomWord } from '../reference/random.js';
@@ -225,7 +229,6 @@ function blockLayer(build: Build, spec: LayerSpec & { kind: 'block' }, input: Te
   const runningVar = buffer(build, `${name}.2.running_var`, [channels], new Float32Array(channels).fill(1));
   const z = activation(build, `${name} conv output`, outShape);
   const a = activation(build, `${name} relu output`, outShape);
-  const normalized = activation(build, `${name} batchnorm output`, outShape);
   const mask = activation(build, `${name} dropout mask`, outShape);
   const output = activation(build, `${name} output`, outShape);
   const dOutput = activation(build, `${name} output gradient`, outShape);
@@ -237,17 +240,17 @@ function blockLayer(build: Build, spec: LayerSpec & { kind: 'block' }, input: Te
 
   const dropoutKernels = new Map<number, Updatable<{ step: number }>>();
   const trainForward = perBatch(async (batch) => {
-    const drop = (await ctx.compile(dropoutForward)).bind(
-      { x: normalized, mask, y: output },
-      { length: length(batch), ...dropoutParams(build.dropout), seed, stream: DROPOUT_STREAM + blockIndex, step: 0 },
-      `${name} dropout`,
+    // Batch norm and dropout in one pass (the same masks as dropout_forward would draw).
+    const drop = (await ctx.compile(batchnormDropoutForward)).bind(
+      { x: a, stats, gamma: gamma.value, beta: beta.value, mask, y: output },
+      { ...bn(batch), ...dropoutParams(build.dropout), seed, stream: DROPOUT_STREAM + blockIndex, step: 0 },
+      `${name} batchnorm and dropout`,
     );
     dropoutKernels.set(batch, drop);
     return [
     await conv.forward(batch, input, z),
     (await ctx.compile(reluForward)).bind({ x: z, y: a }, { length: length(batch) }, `${name} relu`),
     (await ctx.compile(batchnormStats)).bind({ x: a, stats, runningMean: runningMean.value, runningVar: runningVar.value }, { ...bn(batch), eps, momentum }, `${name} batchnorm stats`),
-    (await ctx.compile(batchnormForward)).bind({ x: a, stats, gamma: gamma.value, beta: beta.value, y: normalized }, bn(batch), `${name} batchnorm`),
     drop,
   ];
   });

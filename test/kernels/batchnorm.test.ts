@@ -8,6 +8,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
+  batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
   batchnormStats,
@@ -18,6 +19,8 @@ import {
   batchNormForwardTrainRef,
   batchNormRunningUpdateRef,
 } from '../../src/reference/batchnorm.js';
+import { dropoutParams } from '../../src/kernels/dropout.js';
+import { dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -67,12 +70,20 @@ describe('batchnorm kernels', () => {
       const tdbeta = ctx.tensor('dbeta', [channels]);
       const tdx = ctx.tensor('dx', [batch, channels, area]);
       const tdxRelu = ctx.tensor('dxRelu', [batch, channels, area]);
-      for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu]) ctx.fill(t, NaN);
+      const tmask = ctx.tensor('mask', [batch, channels, area]);
+      const tdropped = ctx.tensor('dropped', [batch, channels, area]);
+      for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tmask, tdropped]) ctx.fill(t, NaN);
+      // The fused forward with dropout: p = 0.3 so that short rows see drops too.
+      const drop = { p: 0.3, seed: 11 + n, stream: 17, step: 5 };
 
       // Training: statistics, forward, backward.
       const training = [
         (await ctx.compile(batchnormStats)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar }, { ...p, eps, momentum }),
         (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
+        (await ctx.compile(batchnormDropoutForward)).bind(
+          { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
+          { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
+        ),
         (await ctx.compile(batchnormBackwardReduce)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
         (await ctx.compile(batchnormBackwardInput)).bind(
           { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
@@ -94,6 +105,9 @@ describe('batchnorm kernels', () => {
       expectAllClose('batchnorm_stats running mean', await ctx.read(trunningMean), running.runningMean, TOLERANCE.forward);
       expectAllClose('batchnorm_stats running var', await ctx.read(trunningVar), running.runningVar, TOLERANCE.forward);
       expectAllClose('batchnorm_forward y (train)', await ctx.read(ty), train.y, TOLERANCE.forward);
+      const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
+      expectAllClose('batchnorm_dropout_forward mask', await ctx.read(tmask), maskRef, TOLERANCE.forward);
+      expectAllClose('batchnorm_dropout_forward y', await ctx.read(tdropped), dropoutForwardRef(train.y, maskRef), TOLERANCE.forward);
       expectAllClose('batchnorm_backward_reduce dgamma', await ctx.read(tdgamma), backward.dgamma, TOLERANCE.gradient);
       expectAllClose('batchnorm_backward_reduce dbeta', await ctx.read(tdbeta), backward.dbeta, TOLERANCE.gradient);
       expectAllClose('batchnorm_backward_input dx', await ctx.read(tdx), backward.dx, TOLERANCE.gradient);

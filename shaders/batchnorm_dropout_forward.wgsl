@@ -1,0 +1,56 @@
+// batchnorm_dropout_forward: training-mode BatchNorm2d followed by inverted dropout, in one pass;
+// overwrites mask and y (batchnorm_forward then dropout_forward, without the tensor between them).
+//   n = (x − mean)·invStd·gamma + beta per channel (as batchnorm_forward);
+//   mask[i] = scale (= 1/(1 − p)) if word(i) ≥ threshold (= ⌊p·2³²⌋) else 0;  y[i] = n · mask[i],
+//   word(i) = randomWord(seed, stream, step, i) of the flat element index i, as dropout_forward
+//   draws it, so the masks are the same as the two kernels'.
+//   x, mask, y [batch, channels, area]; stats [2, channels] from batchnorm_stats; gamma, beta
+//   [channels]. One invocation per four elements (one Philox block): i = 4·gid.x … 4·gid.x + 3,
+//   their channel found once and stepped on where a row ends.
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  area: u32,
+  threshold: u32,
+  scale: f32,
+  seed: u32,
+  stream: u32,
+  step: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mask: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let length = params.batch * params.channels * params.area;
+  let block = gid.x;
+  let i0 = block * 4u;
+  if (i0 >= length) { return; }
+  let words = randomBlock(params.seed, params.stream, params.step, block);
+  var c = (i0 / params.area) % params.channels;
+  var s = i0 % params.area;
+  for (var k = 0u; k < 4u; k++) {
+    let i = i0 + k;
+    if (i < length) {
+      let n = (x[i] - stats[c]) * (stats[params.channels + c] * gamma[c]) + beta[c];
+      let m = select(0.0, params.scale, words[k] >= params.threshold);
+      mask[i] = m;
+      y[i] = n * m;
+    }
+    s += 1u;
+    if (s == params.area) {
+      s = 0u;
+      c += 1u;
+      if (c == params.channels) { c = 0u; }
+    }
+  }
+}
