@@ -41,6 +41,6 @@ fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
     let xs = x[row + s];
     let g = scale * (m * dy[row + s] - dbeta[c] - (xs - mean) * invStd * dgamma[c]);
-    dx[row + s] = select(g, select(0.0, g, xs > 0.0), relu);
+    dx[row + s] = select(g, 0.0, relu && !(xs > 0.0));
   }
 }

@@ -85,7 +85,7 @@ describe('the training loop against a float64 run of the same steps', () => {
         }
         params = nextParams;
         velocity = nextVelocity;
-        running = Object.fromEntries(Object.entries(ref.running).map(([k, v]) => [k, Float64Array.from(v)]));
+        running = ref.running;
       }
       expect(gpu.steps, `steps of epoch ${epoch}`).toBe(3);
       expect(gpu.samples).toBe(COUNT);
