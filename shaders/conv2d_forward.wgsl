@@ -1,4 +1,5 @@
-// conv2d_forward: y = conv2d(x, weight), no bias; overwrites y.
+// conv2d_forward: y = conv2d(x, weight), no bias; overwrites y. Variant RELU: y = max(conv2d(x, weight), 0)
+// (a ReLU that follows the convolution, applied as the sums are stored: no pass of its own).
 //   x [batch, inChannels, height, width], weight [outChannels, inChannels, kernelH, kernelW]
 //   (PyTorch's layout), y [batch, outChannels, outHeight, outWidth]; NCHW, zero padding.
 //   A GEMM over the taps k = (ci·kernelH + ky)·kernelW + kx: y[b, oc, pixel] = Σ_k in(pixel, k) · weight[oc, k].
@@ -202,7 +203,11 @@ fn conv2d_forward(
         if (oc < params.outChannels) {
           let at = (b * params.outChannels + oc) * outArea + (oy0 + py) * params.outWidth + ox0;
           for (var j = 0u; j < 4u; j++) {
+#if RELU
+            if (ox0 + j < params.outWidth) { y[at + j] = max(m[e][j], 0.0); }
+#else
             if (ox0 + j < params.outWidth) { y[at + j] = m[e][j]; }
+#endif
           }
         }
       }

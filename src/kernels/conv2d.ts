@@ -75,7 +75,7 @@ const inputLength = (p: ConvParams) => p.batch * p.inChannels * p.height * p.wid
 const outputLength = (p: ConvParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
 const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH * p.kernelW;
 
-/** y = conv2d(x, weight)  (overwrites y) */
+/** y = conv2d(x, weight); variant RELU: y = max(conv2d(x, weight), 0)  (overwrites y) */
 export const conv2dForward = defineKernel({
   name: 'conv2d_forward',
   source: forwardSource,
@@ -90,6 +90,7 @@ export const conv2dForward = defineKernel({
   workgroupSize: [64, 1],
   grid: (p) => [p.batch * Math.ceil(p.outHeight / BLOCK_ROWS) * Math.ceil(p.outWidth / 4), Math.ceil(p.outChannels / BLOCK_CHANNELS)],
   lengths: (p) => ({ x: inputLength(p), weight: weightLength(p), y: outputLength(p) }),
+  defines: ['RELU'],
 });
 
 /** dx = ∂loss/∂x  (overwrites dx) */

@@ -9,8 +9,9 @@
  *
  *   block k = Conv2d(bias=False) → ReLU → BatchNorm2d → Dropout(0.1)   (nn.Sequential indices 0–3)
  *
- * A block's training step fuses where a tensor need not exist: batch norm and dropout run as one
- * kernel forward, and the ReLU's gradient rides in the batch norm's input gradient backward.
+ * A block fuses where a tensor need not exist: the conv kernel stores its sums through the ReLU,
+ * batch norm and dropout run as one kernel forward, and the ReLU's gradient rides in the batch
+ * norm's input gradient backward.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -23,7 +24,6 @@ import {
   conv2dSplitPixels,
   conv2dWeightSplits,
 } from '../kernels/conv2d.js';
-import { reluForward } from '../kernels/relu.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
@@ -193,8 +193,10 @@ class Conv {
     return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernel, kernelW: this.kernel, stride: 1, padding: this.padding });
   }
 
-  async forward(batch: number, x: Tensor, y: Tensor): Promise<Dispatch> {
-    return (await this.build.ctx.compile(conv2dForward)).bind({ x, weight: this.weight.value, y }, this.params(batch), `${this.name} conv forward`);
+  /** y = conv(x), or relu(conv(x)) with `relu` (the ReLU applied as the sums are stored). */
+  async forward(batch: number, x: Tensor, y: Tensor, relu = false): Promise<Dispatch> {
+    const label = relu ? `${this.name} conv and relu forward` : `${this.name} conv forward`;
+    return (await this.build.ctx.compile(conv2dForward, { RELU: relu })).bind({ x, weight: this.weight.value, y }, this.params(batch), label);
   }
 
   /** Weight gradient (always) and input gradient (when dx is given). */
@@ -227,7 +229,7 @@ function blockLayer(build: Build, spec: LayerSpec & { kind: 'block' }, input: Te
   const beta = parameter(build, `${name}.2.bias`, [channels], new Float32Array(channels));
   const runningMean = buffer(build, `${name}.2.running_mean`, [channels], new Float32Array(channels));
   const runningVar = buffer(build, `${name}.2.running_var`, [channels], new Float32Array(channels).fill(1));
-  const z = activation(build, `${name} conv output`, outShape);
+  // The conv kernel stores relu(conv(x)) directly (variant RELU): the block has no pre-ReLU tensor.
   const a = activation(build, `${name} relu output`, outShape);
   const mask = activation(build, `${name} dropout mask`, outShape);
   const output = activation(build, `${name} output`, outShape);
@@ -248,22 +250,21 @@ function blockLayer(build: Build, spec: LayerSpec & { kind: 'block' }, input: Te
     );
     dropoutKernels.set(batch, drop);
     return [
-    await conv.forward(batch, input, z),
-    (await ctx.compile(reluForward)).bind({ x: z, y: a }, { length: length(batch) }, `${name} relu`),
+    await conv.forward(batch, input, a, true),
     (await ctx.compile(batchnormStats)).bind({ x: a, stats, runningMean: runningMean.value, runningVar: runningVar.value }, { ...bn(batch), eps, momentum }, `${name} batchnorm stats`),
     drop,
   ];
   });
   const evalForward = perBatch(async (batch) => [
-    await conv.forward(batch, input, z),
-    (await ctx.compile(reluForward)).bind({ x: z, y: a }, { length: length(batch) }, `${name} relu`),
+    await conv.forward(batch, input, a, true),
     (await ctx.compile(batchnormEvalStats)).bind({ runningMean: runningMean.value, runningVar: runningVar.value, stats }, { channels, eps }, `${name} batchnorm eval stats`),
     (await ctx.compile(batchnormForward)).bind({ x: a, stats, gamma: gamma.value, beta: beta.value, y: output }, bn(batch), `${name} batchnorm`),
   ]);
   const backward = perBatch(async (batch) => [
     (await ctx.compile(dropoutBackward)).bind({ dy: dOutput, mask, dx: g1 }, { length: length(batch) }, `${name} dropout backward`),
     (await ctx.compile(batchnormBackwardReduce)).bind({ dy: g1, x: a, stats, dgamma: gamma.grad, dbeta: beta.grad }, bn(batch), `${name} batchnorm backward reduce`),
-    // The ReLU's gradient is fused into the batch norm's input gradient: g2 = ∂loss/∂z.
+    // The ReLU's gradient is fused into the batch norm's input gradient: g2 = ∂loss/∂(conv output)
+    // (a > 0 exactly where the conv output is).
     (await ctx.compile(batchnormBackwardInput)).bind(
       { dy: g1, x: a, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: g2 },
       { ...bn(batch), reluInput: 1 },

@@ -1,5 +1,5 @@
 /**
- * conv2d_forward, conv2d_backward_input and the weight-gradient pair conv2d_backward_weight +
+ * conv2d_forward (and its RELU variant), conv2d_backward_input and the weight-gradient pair conv2d_backward_weight +
  * conv2d_backward_weight_reduce against the float64 reference.
  */
 import { describe, expect } from 'vitest';
@@ -15,6 +15,7 @@ import {
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
+import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -70,13 +71,15 @@ describe('conv2d kernels', () => {
       const tw = ctx.tensor('w', [outChannels, inChannels, kernelH, kernelW], { data: w });
       const tdy = ctx.tensor('dy', [batch, outChannels, outHeight, outWidth], { data: dy });
       const ty = ctx.tensor('y', [batch, outChannels, outHeight, outWidth]);
+      const tyRelu = ctx.tensor('y (RELU variant)', [batch, outChannels, outHeight, outWidth]);
       const tdx = ctx.tensor('dx', [batch, inChannels, height, width]);
       const tpartial = ctx.tensor('partial', [splits, outChannels, inChannels, kernelH, kernelW]);
       const tdw = ctx.tensor('dw', [outChannels, inChannels, kernelH, kernelW]);
-      for (const t of [ty, tdx, tpartial, tdw]) ctx.fill(t, NaN);
+      for (const t of [ty, tyRelu, tdx, tpartial, tdw]) ctx.fill(t, NaN);
 
       const kernels = [
         (await ctx.compile(conv2dForward)).bind({ x: tx, weight: tw, y: ty }, p),
+        (await ctx.compile(conv2dForward, { RELU: true })).bind({ x: tx, weight: tw, y: tyRelu }, p),
         (await ctx.compile(conv2dBackwardInput)).bind({ dy: tdy, weight: tw, dx: tdx }, p),
         (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
@@ -86,7 +89,9 @@ describe('conv2d kernels', () => {
       // The forward output is a sum of up to Cin·KH·KW (825 here) products, like a gradient, and
       // may cancel to near 0 where the forward preset's 1e-6 absolute is less than the f32
       // rounding of the sum: the gradient preset.
-      expectAllClose('conv2d_forward y', await ctx.read(ty), conv2dForwardRef(x, w, shape), TOLERANCE.gradient);
+      const yRef = conv2dForwardRef(x, w, shape);
+      expectAllClose('conv2d_forward y', await ctx.read(ty), yRef, TOLERANCE.gradient);
+      expectAllClose('conv2d_forward (RELU) y', await ctx.read(tyRelu), reluForwardRef(yRef), TOLERANCE.gradient);
       expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), conv2dBackwardInputRef(dy, w, shape), TOLERANCE.gradient);
       expectAllClose('conv2d_backward_weight(+reduce) dW', await ctx.read(tdw), conv2dBackwardWeightRef(dy, x, shape), TOLERANCE.gradient);
     });
