@@ -1,7 +1,9 @@
 // maxpool2x2_backward: dx[i] = dy[o] if element i is argmax[o] of its window o, else 0;
-// overwrites dx (rows and columns outside every window get 0). Gathers rather than scatters:
-// one invocation per input element, so no atomics.
-//   dy, argmax [planes, height/2, width/2]; dx [planes, height, width].
+// overwrites dx (rows and columns outside every window get 0). Gathers rather than scatters, so
+// no atomics: one invocation per cell of 2×2 input elements, ⌈height/2⌉ × ⌈width/2⌉ cells a
+// plane. A cell that is window o reads dy[o] and argmax[o] once and writes its four elements; a
+// cell past the last window (an odd height or width) writes 0 to its elements inside the plane.
+//   dy, argmax [planes, height/2, width/2] (floored); dx [planes, height, width].
 
 struct Params {
   planes: u32,
@@ -18,18 +20,33 @@ override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
 fn maxpool2x2_backward(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= params.planes * params.height * params.width) { return; }
+  let cellsH = (params.height + 1u) / 2u;
+  let cellsW = (params.width + 1u) / 2u;
+  let cell = gid.x;
+  if (cell >= params.planes * cellsH * cellsW) { return; }
+  let plane = cell / (cellsH * cellsW);
+  let r = cell % (cellsH * cellsW);
+  let cy = r / cellsW;
+  let cx = r % cellsW;
   let outH = params.height / 2u;
   let outW = params.width / 2u;
-  let plane = i / (params.height * params.width);
-  let r = i % (params.height * params.width);
-  let oy = (r / params.width) / 2u;
-  let ox = (r % params.width) / 2u;
-  var g = 0.0;
-  if (oy < outH && ox < outW) {
-    let o = (plane * outH + oy) * outW + ox;
-    g = select(0.0, dy[o], argmax[o] == i);
+  let W = params.width;
+  let top = (plane * params.height + 2u * cy) * W + 2u * cx;
+  if (cy < outH && cx < outW) {
+    let o = (plane * outH + cy) * outW + cx;
+    let g = dy[o];
+    let k = argmax[o];
+    dx[top] = select(0.0, g, k == top);
+    dx[top + 1u] = select(0.0, g, k == top + 1u);
+    dx[top + W] = select(0.0, g, k == top + W);
+    dx[top + W + 1u] = select(0.0, g, k == top + W + 1u);
+  } else {
+    let rows = min(2u, params.height - 2u * cy);
+    let cols = min(2u, W - 2u * cx);
+    for (var yy = 0u; yy < rows; yy++) {
+      for (var xx = 0u; xx < cols; xx++) {
+        dx[top + yy * W + xx] = 0.0;
+      }
+    }
   }
-  dx[i] = g;
 }

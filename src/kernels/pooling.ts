@@ -38,7 +38,8 @@ export const maxpool2x2Backward = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [256],
-  grid: (p) => [p.planes * p.height * p.width],
+  // One invocation per cell of 2×2 input elements (a window, or the edge past the last one).
+  grid: (p) => [p.planes * Math.ceil(p.height / 2) * Math.ceil(p.width / 2)],
   lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width }),
 });
 
