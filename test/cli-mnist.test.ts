@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { parseMnistArgs, parsePgm } from '../src/cli/mnist.js';
-import { decodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string }> {
@@ -35,11 +35,12 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--momentum', '2'])).toThrow(/--momentum/);
     expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
     expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
+    expect(() => parseMnistArgs(['--save', 'a.safetensors', '--save-best', 'a.safetensors'])).toThrow(/--save and --save-best: both name a\.safetensors/);
   });
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--data']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data']) {
       expect(out).toContain(o);
     }
   });
@@ -56,27 +57,45 @@ describe('mnist arguments', () => {
 describe('webgpu-backprop mnist / evaluate / classify', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-'));
   const checkpoint = join(dir, 'run.safetensors');
+  const best = join(dir, 'best.safetensors');
+  const metadataOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata;
 
   gpuTest('trains with the summary, per-epoch test lines, the best epoch, and saves a checkpoint', async () => {
-    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '2', '--save', checkpoint]);
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '2', '--save', checkpoint, '--save-best', best]);
     expect(code).toBe(0);
     expect(out).toContain('Total params: 13,808');
     expect(out).toMatch(/Adapter: /);
-    expect(out.match(/Test set: Average loss: \d+\.\d{4}, Accuracy: \d+\/40 \(\d+\.\d\d%\)/g)).toHaveLength(2);
-    expect(out).toMatch(/Best: epoch [12], test accuracy/);
+    const accuracies = [...out.matchAll(/Test set: Average loss: \d+\.\d{4}, Accuracy: \d+\/40 \((\d+\.\d\d)%\)/g)].map((m) => Number(m[1]));
+    expect(accuracies).toHaveLength(2);
+    const bestEpoch = accuracies[1]! > accuracies[0]! ? 2 : 1;
+    expect(out).toContain(`Best: epoch ${bestEpoch}, test accuracy ${accuracies[bestEpoch - 1]!.toFixed(2)}%; last epoch's checkpoint: ${checkpoint}, best epoch's: ${best}`);
     const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(checkpoint)), checkpoint);
     expect(metadata.epoch).toBe('2');
     expect(tensors['convblock1.2.num_batches_tracked']!.data).toEqual(BigInt64Array.of(6n));
+    // The best epoch's checkpoint: its epoch, accuracy and batch-norm step count.
+    const saved = decodeSafetensors(new Uint8Array(readFileSync(best)), best);
+    expect(saved.metadata.epoch).toBe(String(bestEpoch));
+    expect(Number(saved.metadata.test_accuracy).toFixed(2)).toBe(accuracies[bestEpoch - 1]!.toFixed(2));
+    expect(saved.tensors['convblock1.2.num_batches_tracked']!.data).toEqual(BigInt64Array.of(BigInt(3 * bestEpoch)));
   });
 
   gpuTest('--json: one object per epoch; --init continues the epoch count; --steps stops', async () => {
-    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '5', '--steps', '4', '--init', checkpoint, '--json']);
+    const bestBefore = metadataOf(best);
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '5', '--steps', '4', '--init', checkpoint, '--json', '--save-best', best]);
     expect(code).toBe(0);
     const epochs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(epochs.map((e) => e.epoch)).toEqual([3, 4]);
     expect(epochs.map((e) => e.steps)).toEqual([3, 1]);
     for (const e of epochs) {
       for (const key of ['test_accuracy', 'test_loss', 'samples_per_s', 'train_loss']) expect(Number.isFinite(e[key]), key).toBe(true);
+    }
+    // The continued run replaces the best checkpoint only with a better epoch (the first of equals).
+    const top = Math.max(...epochs.map((e) => e.test_accuracy!));
+    const bestAfter = metadataOf(best);
+    if (top > Number(bestBefore.test_accuracy)) {
+      expect(bestAfter.epoch).toBe(String(epochs.find((e) => e.test_accuracy === top)!.epoch));
+    } else {
+      expect(bestAfter).toEqual(bestBefore);
     }
   });
 
@@ -92,6 +111,37 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
     expect(rows.map((r) => r.image)).toEqual(['test[0]', 'test[1]', digit]);
     expect(rows[0]!.label).toBe(7);
     for (const r of rows) expect(r.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  });
+
+  gpuTest('--save-best keeps a best checkpoint that no epoch beats', async () => {
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+    const unbeatable = join(dir, 'unbeatable.safetensors');
+    const bytes = encodeSafetensors(tensors, { ...metadata, test_accuracy: '100' });
+    writeFileSync(unbeatable, bytes);
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '1', '--save-best', unbeatable]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/Test set: .*\/40/);
+    // Compared as one boolean: a diff of two 117 kB arrays would take minutes to print.
+    expect(readFileSync(unbeatable).equals(bytes), 'the unbeatable checkpoint is untouched').toBe(true);
+  });
+
+  test('--save-best does not overwrite a file that is not a best checkpoint', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const notes = join(dir, 'notes.txt');
+      writeFileSync(notes, 'my notes\n');
+      expect((await run(['mnist', ...QUICK, '--save-best', notes])).code).toBe(1);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/notes\.txt/);
+      expect(readFileSync(notes, 'utf8')).toBe('my notes\n');
+      const other = join(dir, 'other.safetensors');
+      const bytes = encodeSafetensors({}, { epoch: '7' });
+      writeFileSync(other, bytes);
+      expect((await run(['mnist', ...QUICK, '--save-best', other])).code).toBe(1);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--save-best .*other\.safetensors: the file exists and its __metadata__\.test_accuracy is missing/);
+      expect(readFileSync(other).equals(bytes), 'the other checkpoint is untouched').toBe(true);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   test('a missing checkpoint is named', async () => {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuContext } from '../gpu/context.js';
+import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
 import { SeedCnn, formatSummary } from '../models/seed-cnn.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
@@ -35,6 +36,9 @@ Options:
   --init FILE         start from a safetensors checkpoint (weights, running statistics, momentum,
                       and the epoch and step it reached, so a run continues where it stopped)
   --save FILE         write a checkpoint there after every epoch and at the end (atomically)
+  --save-best FILE    write a checkpoint there after each epoch whose test accuracy beats the best
+                      so far (atomically); a FILE that exists already must be such a checkpoint,
+                      and its test_accuracy is the one to beat (so a continued run keeps its best)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 `;
@@ -88,6 +92,7 @@ export interface MnistArgs {
   steps?: number;
   init?: string;
   save?: string;
+  saveBest?: string;
   json: boolean;
   help: boolean;
 }
@@ -108,9 +113,10 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     steps: { type: 'string' },
     init: { type: 'string' },
     save: { type: 'string' },
+    'save-best': { type: 'string' },
     json: { type: 'boolean' },
   });
-  return {
+  const args: MnistArgs = {
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
     lr: decimal(values, 'lr', 0.01, 0, 10),
@@ -125,9 +131,14 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     steps: values.steps === undefined ? undefined : integer(values, 'steps', 0),
     init: values.init as string | undefined,
     save: values.save as string | undefined,
+    saveBest: values['save-best'] as string | undefined,
     json: Boolean(values.json),
     help: Boolean(values.help),
   };
+  if (args.save !== undefined && args.save === args.saveBest) {
+    throw new Error(`--save and --save-best: both name ${args.save}; the last epoch and the best epoch need a file each`);
+  }
+  return args;
 }
 
 /** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
@@ -151,12 +162,35 @@ async function readCheckpoint(model: SeedCnn, file: string): Promise<Record<stri
   return loadSeedCnnCheckpoint(model, bytes, file).metadata;
 }
 
+/**
+ * The test accuracy a --save-best file already holds (-∞ when there is no file). A file that is
+ * there but is not a checkpoint with a test_accuracy is an error: it is not overwritten.
+ */
+async function bestSoFar(file: string): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return -Infinity;
+    throw new Error(`--save-best ${file}: cannot read the file that is there (${(e as Error).message})`);
+  }
+  const value = decodeSafetensors(bytes, file).metadata.test_accuracy;
+  const accuracy = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(accuracy)) {
+    throw new Error(`--save-best ${file}: the file exists and its __metadata__.test_accuracy is ${value === undefined ? 'missing' : JSON.stringify(value)}, ` +
+      'expected the test accuracy (%) of a checkpoint saved by --save-best; choose another file or remove this one');
+  }
+  return accuracy;
+}
+
 export async function mnistCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
   const args = parseMnistArgs(argv);
   if (args.help) {
     out(MNIST_HELP);
     return 0;
   }
+  // Checked before anything slow: a --save-best file that is there must be a best checkpoint.
+  let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
   const data = await loadMnist(args.data);
   const ctx = await getContext();
   const model = SeedCnn.create(ctx, { maxBatch: args.batch, seed: args.seed, lr: args.lr, momentum: args.momentum, dropout: args.dropout ? 0.1 : 0 });
@@ -173,9 +207,20 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
     `${args.augment ? ', rotation ±7°' : ''}${args.dropout ? ', dropout 0.1' : ''}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model.stepsTaken})` : ''}`);
 
-  const save = async (epoch: number) => {
-    if (!args.save) return;
-    await writeFileAtomic(args.save, await encodeSeedCnnCheckpoint(model, { epoch: String(epoch), seed: String(args.seed), batch: String(args.batch) }));
+  const checkpoint = async (epoch: number, evaluation: EvalResult) =>
+    encodeSeedCnnCheckpoint(model, {
+      epoch: String(epoch),
+      seed: String(args.seed),
+      batch: String(args.batch),
+      test_accuracy: String(evaluation.accuracy),
+      test_loss: String(evaluation.loss),
+    });
+  const save = async (epoch: number, evaluation: EvalResult) => {
+    if (args.save) await writeFileAtomic(args.save, await checkpoint(epoch, evaluation));
+    if (args.saveBest && evaluation.accuracy > bestSaved) {
+      await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation));
+      bestSaved = evaluation.accuracy;
+    }
   };
   const history: { epoch: number; train: EpochResult; test: EvalResult }[] = [];
   const tty = process.stderr.isTTY;
@@ -195,7 +240,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
     stepsLeft -= result.steps;
     const evaluation = await trainer.evaluate();
     history.push({ epoch, train: result, test: evaluation });
-    await save(epoch);
+    await save(epoch, evaluation);
     if (args.json) {
       out(JSON.stringify({
         epoch,
@@ -223,7 +268,8 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
       history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
-    out(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${args.save ? `; checkpoint: ${args.save}` : ''}`);
+    const files = [args.save && `last epoch's checkpoint: ${args.save}`, args.saveBest && `best epoch's: ${args.saveBest}`].filter(Boolean);
+    out(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
   }
   return 0;
 }
