@@ -68,7 +68,7 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
     const accuracies = [...out.matchAll(/Test set: Average loss: \d+\.\d{4}, Accuracy: \d+\/40 \((\d+\.\d\d)%\)/g)].map((m) => Number(m[1]));
     expect(accuracies).toHaveLength(2);
     const bestEpoch = accuracies[1]! > accuracies[0]! ? 2 : 1;
-    expect(out).toContain(`Best: epoch ${bestEpoch}, test accuracy ${accuracies[bestEpoch - 1]!.toFixed(2)}%; last epoch's checkpoint: ${checkpoint}, best epoch's: ${best}`);
+    expect(out).toContain(`Best: epoch ${bestEpoch}, test accuracy ${accuracies[bestEpoch - 1]!.toFixed(2)}%; last epoch's checkpoint: ${checkpoint}, best checkpoint so far: ${best}`);
     const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(checkpoint)), checkpoint);
     expect(metadata.epoch).toBe('2');
     expect(tensors['convblock1.2.num_batches_tracked']!.data).toEqual(BigInt64Array.of(6n));

@@ -268,7 +268,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
       history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
-    const files = [args.save && `last epoch's checkpoint: ${args.save}`, args.saveBest && `best epoch's: ${args.saveBest}`].filter(Boolean);
+    const files = [args.save && `last epoch's checkpoint: ${args.save}`, args.saveBest && `best checkpoint so far: ${args.saveBest}`].filter(Boolean);
     out(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
   }
   return 0;
