@@ -10,12 +10,16 @@
  */
 import { recordPass, type GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
-import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../models/seed-cnn.js';
+import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
+import { SGD } from '../optim/optimizers.js';
+import { Network } from '../plan/network.js';
+import { DROPOUT_STREAM } from '../plan/plan.js';
 import { dropoutMaskRef } from '../reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../reference/seed-cnn.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { median, profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
-import { LossHead, MnistTrainer } from '../train/mnist-trainer.js';
+import { LossHead } from '../train/loss-head.js';
+import { Trainer } from '../train/trainer.js';
 
 /** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
 export const SEED_CNN_TRAIN_FLOP_PER_SAMPLE = 20.17e6;
@@ -34,7 +38,7 @@ export interface StepCheck {
 export async function checkSeedCnnStep(ctx: GpuContext, batch = 4): Promise<StepCheck> {
   const seed = 11;
   const step = 2;
-  const model = SeedCnn.create(ctx, { maxBatch: batch, seed });
+  const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
   const head = new LossHead(ctx, model, 'check');
   const images = Float32Array.from({ length: batch * 784 }, (_, i) => Math.sin(i * 0.37) * 1.5 + 0.5);
   const labels = Uint32Array.from({ length: batch }, (_, b) => (3 * b + 1) % 10);
@@ -42,13 +46,13 @@ export async function checkSeedCnnStep(ctx: GpuContext, batch = 4): Promise<Step
   ctx.write(head.labels, labels);
   head.reset();
   const params: Record<string, Float32Array> = {};
-  for (const p of model.parameters) params[p.name] = await ctx.read(p.value);
+  for (const p of model.parameters) params[p.name] = (await ctx.read(p.value)) as Float32Array;
   const running: Record<string, Float32Array> = {};
-  for (const b of model.buffers) running[b.name] = await ctx.read(b.value);
+  for (const b of model.buffers) running[b.name] = (await ctx.read(b.value)) as Float32Array;
   const dispatches = [...(await model.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await model.backward(batch))];
   model.setDropoutStep(batch, step);
   ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
-  const masks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, SEED_CNN_SETTINGS.dropout, seed, DROPOUT_STREAM + k, step));
+  const masks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, 0.1, seed, DROPOUT_STREAM + k, step));
   const ref = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks: masks });
   let maxAbsError = 0;
   let worst = '';
@@ -89,10 +93,11 @@ export interface LayerTime {
 
 /** The layer and phase of a training-step dispatch, from its label. */
 export function phaseOf(label: string): { layer: string; phase: LayerTime['phase'] } {
-  if (label.startsWith('sgd ')) return { layer: label.slice(4).split('.')[0]!, phase: 'optimizer' };
-  const layer = label.split(' ')[0]!;
+  const optimizer = /^(sgd|adam|adamw) (\S+)/.exec(label);
+  if (optimizer) return { layer: optimizer[2]!.split('.')[0]!, phase: 'optimizer' };
+  const layer = label.split(' ')[0]!.split('.')[0]!;
   const phase = /backward|gradient/.test(label) ? 'backward' : 'forward';
-  return { layer: /^(train|log_softmax|batch)$/.test(layer) ? 'loss and data' : layer, phase };
+  return { layer: /^(train|log_softmax|nll|batch)$/.test(layer) ? 'loss and data' : layer, phase };
 }
 
 export type LayerRow = { layer: string } & Partial<Record<LayerTime['phase'], LayerTime>>;
@@ -126,9 +131,10 @@ export function layerTimes(profile: DispatchProfile): LayerTime[] {
 export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number }): Promise<StepTimings> {
   const { batch } = options;
   const steps = options.steps ?? 10;
-  const model = SeedCnn.create(ctx, { maxBatch: batch, seed: 1 });
+  const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
   const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
-  const trainer = new MnistTrainer(ctx, model, split, split, { batch, seed: 1 });
+  const trainer = new Trainer(ctx, model, split, split, { batch, seed: 1 });
+  model.beginStep(batch, 0);
 
   await ctx.sync();
   let t0 = performance.now();

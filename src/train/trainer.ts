@@ -1,5 +1,6 @@
 /**
- * The training loop of the seed CNN: thin, because every step is a replay.
+ * The training loop of any network on an image-classification data set (uint8 images and labels
+ * resident on the GPU): thin, because every step is a replay.
  *
  * A step is one command buffer: the batch is cut from the resident data set (shuffled order,
  * random rotation), the forward pass, the loss and its metrics, the backward pass and the SGD
@@ -8,11 +9,11 @@
  * the progress display receives a copy of the running metrics whenever one is ready.
  */
 import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
-import type { Tensor } from '../gpu/tensor.js';
-import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
 import { mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM } from '../reference/random.js';
-import { SEED_CNN_SETTINGS, type Mode, type SeedCnn } from '../models/seed-cnn.js';
+import { shapeSize, type Mode } from '../layers/layer.js';
+import type { Network } from '../plan/network.js';
+import { LossHead } from './loss-head.js';
 import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
 
 export interface TrainerOptions {
@@ -62,53 +63,6 @@ export interface EvalResult {
   readonly accuracy: number;
 }
 
-/** Loss, metrics and their accumulators for one split (labels are written by the batch kernel). */
-export class LossHead {
-  readonly labels: Tensor<'u32'>;
-  readonly logp: Tensor;
-  readonly sampleLoss: Tensor;
-  readonly metrics: Tensor;
-  readonly counts: Tensor<'u32'>;
-
-  constructor(
-    private readonly ctx: GpuContext,
-    private readonly model: SeedCnn,
-    name: string,
-  ) {
-    const { maxBatch } = model;
-    const classes = SEED_CNN_SETTINGS.classes;
-    this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
-    this.logp = ctx.tensor(`${name} log-probabilities`, [maxBatch, classes]);
-    this.sampleLoss = ctx.tensor(`${name} per-sample loss`, [maxBatch]);
-    this.metrics = ctx.tensor(`${name} metrics`, [2]);
-    this.counts = ctx.tensor(`${name} counts`, [2], { dtype: 'u32' });
-  }
-
-  reset(): void {
-    this.ctx.write(this.metrics, [0, 0]);
-    this.ctx.write(this.counts, [0, 0]);
-  }
-
-  async dispatches(batch: number, withGradient: boolean): Promise<Dispatch[]> {
-    const { ctx, model } = this;
-    const shape = { batch, classes: SEED_CNN_SETTINGS.classes };
-    const list: Dispatch[] = [
-      (await ctx.compile(logSoftmaxNllForward)).bind({ logits: model.logits, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'),
-      (await ctx.compile(batchMetrics)).bind({ loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts }, shape, 'batch metrics'),
-    ];
-    if (withGradient) {
-      list.push((await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: model.dLogits }, shape, 'log_softmax nll backward'));
-    }
-    return list;
-  }
-
-  /** Reads the accumulated metrics (waits for the GPU). */
-  async read(): Promise<{ batchLoss: number; lossSum: number; correct: number; count: number }> {
-    const [metrics, counts] = await Promise.all([this.ctx.read(this.metrics), this.ctx.read(this.counts)]);
-    return { batchLoss: metrics[0]!, lossSum: metrics[1]!, correct: counts[0]!, count: counts[1]! };
-  }
-}
-
 /** Copies of the metrics, read back without stalling the queue (a small pool of staging buffers). */
 class MetricsSnapshots {
   private readonly free: GPUBuffer[] = [];
@@ -151,7 +105,7 @@ class MetricsSnapshots {
 
 type BatchKernel = Dispatch & { update(p: { first: number; epoch: number }): void };
 
-export class MnistTrainer {
+export class Trainer {
   private readonly trainHead: LossHead;
   private readonly testHead: LossHead;
   private readonly snapshots: MetricsSnapshots;
@@ -160,12 +114,17 @@ export class MnistTrainer {
 
   constructor(
     readonly ctx: GpuContext,
-    readonly model: SeedCnn,
+    readonly model: Network,
     readonly train: GpuSplit,
     readonly test: GpuSplit,
     readonly options: TrainerOptions,
   ) {
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
+    for (const split of [train, test]) {
+      if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
+        throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
+      }
+    }
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead);
@@ -255,7 +214,7 @@ export class MnistTrainer {
       const size = Math.min(batch, train.count - first);
       const program = await this.program(train, size, 'train');
       program.batch.update({ first, epoch });
-      model.setDropoutStep(size, model.stepsTaken);
+      model.beginStep(size, epoch - 1);
       let snapshot: GPUBuffer | undefined;
       ctx.submit(`train step ${model.stepsTaken}`, (encoder) => {
         recordPass(encoder, 'train step', [program.batch, ...program.rest]);
@@ -312,7 +271,7 @@ export class MnistTrainer {
   async probabilities(split: GpuSplit): Promise<number[][]> {
     const { ctx } = this;
     const { batch } = this.options;
-    const classes = SEED_CNN_SETTINGS.classes;
+    const classes = this.model.plan.classes;
     const rows: number[][] = [];
     for (let first = 0; first < split.count; first += batch) {
       const size = Math.min(batch, split.count - first);

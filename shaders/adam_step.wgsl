@@ -1,0 +1,47 @@
+// adam_step: PyTorch's torch.optim.Adam / AdamW update of one parameter tensor, in place (param,
+// exp_avg, exp_avg_sq):
+//   Adam:  g ← grad + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
+//   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
+//   s ← β2·s + (1 − β2)·g²              (exp_avg_sq)
+//   param ← param − stepSize · m / (√s / √bc2 + eps)
+// hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t)]: the per-step values, computed
+// on the host in float64 as PyTorch does and written once per step. One invocation per element.
+
+struct Params {
+  length: u32,
+  beta2: f32,
+  eps: f32,
+  weightDecay: f32,
+  decoupled: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> hyper: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> expAvg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> expAvgSq: array<f32>;
+@group(0) @binding(5) var<storage, read_write> param: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn adam_step(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.length) { return; }
+  let lr = hyper[0];
+  let beta1 = hyper[1];
+  var p = param[i];
+  var g = grad[i];
+  if (params.weightDecay != 0.0) {
+    if (params.decoupled != 0u) {
+      p = p * (1.0 - lr * params.weightDecay);
+    } else {
+      g = g + params.weightDecay * p;
+    }
+  }
+  let m = expAvg[i] + (1.0 - beta1) * (g - expAvg[i]);
+  let s = params.beta2 * expAvgSq[i] + (1.0 - params.beta2) * g * g;
+  expAvg[i] = m;
+  expAvgSq[i] = s;
+  param[i] = p - hyper[2] * (m / (sqrt(s) / hyper[3] + params.eps));
+}

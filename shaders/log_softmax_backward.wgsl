@@ -1,0 +1,28 @@
+// log_softmax_backward: dx_j = dy_j − exp(y_j) · Σ_k dy_k per row, from the forward's output y;
+// overwrites dx. x, y, dy [batch, classes]. One invocation per row (the sum runs over k in order).
+
+struct Params {
+  batch: u32,
+  classes: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn log_softmax_backward(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x;
+  if (b >= params.batch) { return; }
+  let row = b * params.classes;
+  var sum = 0.0;
+  for (var j = 0u; j < params.classes; j++) {
+    sum += dy[row + j];
+  }
+  for (var j = 0u; j < params.classes; j++) {
+    dx[row + j] = dy[row + j] - exp(y[row + j]) * sum;
+  }
+}

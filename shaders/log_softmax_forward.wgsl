@@ -1,0 +1,32 @@
+// log_softmax_forward: y = log_softmax(x) over each row (PyTorch's LogSoftmax(dim=1)); overwrites y.
+//   x, y [batch, classes]. y_j = x_j − max − log Σ_k exp(x_k − max). One invocation per row.
+
+struct Params {
+  batch: u32,
+  classes: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn log_softmax_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x;
+  if (b >= params.batch) { return; }
+  let row = b * params.classes;
+  var top = x[row];
+  for (var j = 1u; j < params.classes; j++) {
+    top = max(top, x[row + j]);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < params.classes; j++) {
+    sum += exp(x[row + j] - top);
+  }
+  let shift = top + log(sum);
+  for (var j = 0u; j < params.classes; j++) {
+    y[row + j] = x[row + j] - shift;
+  }
+}

@@ -1,0 +1,22 @@
+// nll_backward: the gradient of the batch-mean NLL with respect to the log-probabilities;
+// overwrites dlogp:  dlogp[b, j] = −[j = labels[b]] / batch. One invocation per element.
+
+struct Params {
+  batch: u32,
+  classes: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dlogp: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn nll_backward(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.batch * params.classes) { return; }
+  let b = i / params.classes;
+  let j = i % params.classes;
+  dlogp[i] = select(0.0, -1.0 / f32(params.batch), labels[b] == j);
+}

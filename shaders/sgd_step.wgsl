@@ -1,0 +1,48 @@
+// sgd_step: PyTorch's torch.optim.SGD update of one parameter tensor, in place (param, and the
+// momentum buffer when momentum is used):
+//   g ← grad + weightDecay·param
+//   v ← g on the first step, else momentum·v + (1 − dampening)·g;   (momentum 0: no buffer)
+//   g ← g + momentum·v (Nesterov) or v;   param ← param − lr·g
+// The per-step values come from `hyper` = [lr, momentum, first step (1) or not (0)], one small
+// buffer written once per step for every parameter (a schedule changes them without re-binding).
+// One invocation per element.
+
+struct Params {
+  length: u32,
+  dampening: f32,
+  weightDecay: f32,
+  nesterov: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> hyper: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
+@group(0) @binding(4) var<storage, read_write> param: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn sgd_step(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= params.length) { return; }
+  let lr = hyper[0];
+  let momentum = hyper[1];
+  var g = grad[i];
+  if (params.weightDecay != 0.0) {
+    g = g + params.weightDecay * param[i];
+  }
+  if (momentum != 0.0) {
+    var v = g;
+    if (hyper[2] == 0.0) {
+      if (params.dampening == 0.0) {
+        v = momentum * velocity[i] + g;
+      } else {
+        v = momentum * velocity[i] + (1.0 - params.dampening) * g;
+      }
+    }
+    velocity[i] = v;
+    g = select(v, g + momentum * v, params.nesterov != 0u);
+  }
+  param[i] = param[i] - lr * g;
+}

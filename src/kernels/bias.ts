@@ -1,0 +1,41 @@
+/**
+ * The bias of Conv2d and Linear: added in place after the bias-free conv or dense kernel (variant
+ * RELU: the ReLU that follows, applied as the sum is stored), and its gradient.
+ * Kernels: shaders/bias_add.wgsl, bias_backward.wgsl. CPU reference: src/reference/bias.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import addSource from '../../shaders/bias_add.wgsl?raw';
+import backwardSource from '../../shaders/bias_backward.wgsl?raw';
+
+const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
+type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
+const elements = (p: Shape) => p.batch * p.channels * p.area;
+
+/** y[b, c, s] += bias[c]; variant RELU: y = max(y + bias, 0)  (y updated in place) */
+export const biasAdd = defineKernel({
+  name: 'bias_add',
+  source: addSource,
+  params: shape,
+  bindings: {
+    bias: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [256],
+  grid: (p) => [Math.ceil(elements(p) / 4)],
+  lengths: (p) => ({ bias: p.channels, y: elements(p) }),
+  defines: ['RELU'],
+});
+
+/** dbias[c] = Σ over batch and area of dy  (overwrites dbias) */
+export const biasBackward = defineKernel({
+  name: 'bias_backward',
+  source: backwardSource,
+  params: shape,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    dbias: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({ dy: elements(p), dbias: p.channels }),
+});

@@ -1,0 +1,70 @@
+/**
+ * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), and the NLL loss on
+ * log-probabilities. Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl,
+ * nll_forward.wgsl, nll_backward.wgsl. CPU reference: src/reference/nll.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/log_softmax_forward.wgsl?raw';
+import backwardSource from '../../shaders/log_softmax_backward.wgsl?raw';
+import nllForwardSource from '../../shaders/nll_forward.wgsl?raw';
+import nllBackwardSource from '../../shaders/nll_backward.wgsl?raw';
+
+const shape = { batch: 'u32', classes: 'u32' } as const;
+
+/** y = log_softmax(x) per row  (overwrites y) */
+export const logSoftmaxForward = defineKernel({
+  name: 'log_softmax_forward',
+  source: forwardSource,
+  params: shape,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch],
+  lengths: (p) => ({ x: p.batch * p.classes, y: p.batch * p.classes }),
+});
+
+/** dx = dy − exp(y)·Σ dy per row  (overwrites dx) */
+export const logSoftmaxBackward = defineKernel({
+  name: 'log_softmax_backward',
+  source: backwardSource,
+  params: shape,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch],
+  lengths: (p) => ({ dy: p.batch * p.classes, y: p.batch * p.classes, dx: p.batch * p.classes }),
+});
+
+/** loss[b] = −logp[b, label]  (overwrites loss) */
+export const nllForward = defineKernel({
+  name: 'nll_forward',
+  source: nllForwardSource,
+  params: shape,
+  bindings: {
+    logp: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    loss: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch],
+  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, loss: p.batch }),
+});
+
+/** dlogp = −onehot / batch  (overwrites dlogp) */
+export const nllBackward = defineKernel({
+  name: 'nll_backward',
+  source: nllBackwardSource,
+  params: shape,
+  bindings: {
+    labels: { type: 'u32', access: 'read' },
+    dlogp: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.classes],
+  lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes }),
+});

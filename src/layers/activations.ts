@@ -1,0 +1,90 @@
+/**
+ * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh and
+ * nn.LogSoftmax(dim=1). Their backward passes read the forward's output (so a fused producer may
+ * store it). Kernels: src/kernels/relu.ts, sigmoid.ts, tanh.ts, log-softmax.ts.
+ */
+import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js';
+import { reluBackward, reluForward } from '../kernels/relu.js';
+import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
+import { tanhBackward, tanhForward } from '../kernels/tanh.js';
+import { Layer, ShapeError, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape } from './layer.js';
+
+export class ReLU extends Layer {
+  readonly type = 'ReLU';
+  outputShape(input: SampleShape): SampleShape {
+    return input;
+  }
+  config() {
+    return {};
+  }
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput, fusion } = b;
+    const length = (batch: number) => batch * shapeSize(b.inShape);
+    const forward = perBatch(async (batch) =>
+      fusion.forwardByPrevious ? [] : [(await ctx.compile(reluForward)).bind({ x: input, y: output }, { length: length(batch) }, `${path} relu forward`)],
+    );
+    const backward = perBatch(async (batch) =>
+      fusion.backwardByNext || !dOutput || !dInput ? [] : [(await ctx.compile(reluBackward)).bind({ dy: dOutput, y: output, dx: dInput }, { length: length(batch) }, `${path} relu backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+export class Sigmoid extends Layer {
+  readonly type = 'Sigmoid';
+  outputShape(input: SampleShape): SampleShape {
+    return input;
+  }
+  config() {
+    return {};
+  }
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const count = (batch: number) => batch * shapeSize(b.inShape);
+    const forward = perBatch(async (batch) => [(await ctx.compile(sigmoidForward)).bind({ x: input, y: output }, { count: count(batch) }, `${path} sigmoid forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(sigmoidBackward)).bind({ dy: dOutput, y: output, dx: dInput }, { count: count(batch), features: shapeSize(b.inShape) }, `${path} sigmoid backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+export class Tanh extends Layer {
+  readonly type = 'Tanh';
+  outputShape(input: SampleShape): SampleShape {
+    return input;
+  }
+  config() {
+    return {};
+  }
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const count = (batch: number) => batch * shapeSize(b.inShape);
+    const forward = perBatch(async (batch) => [(await ctx.compile(tanhForward)).bind({ x: input, y: output }, { count: count(batch) }, `${path} tanh forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(tanhBackward)).bind({ dy: dOutput, y: output, dx: dInput }, { count: count(batch) }, `${path} tanh backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** LogSoftmax over the features of each sample (dim = 1 of [N, features]). */
+export class LogSoftmax extends Layer {
+  readonly type = 'LogSoftmax';
+  outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 1) throw new ShapeError(`expects an input of shape [classes], got [${input.join(', ')}] (put a Flatten before it)`);
+    return input;
+  }
+  config() {
+    return { dim: 1 };
+  }
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const shape = (batch: number) => ({ batch, classes: b.inShape[0]! });
+    const forward = perBatch(async (batch) => [(await ctx.compile(logSoftmaxForward)).bind({ x: input, y: output }, shape(batch), `${path} log_softmax forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(logSoftmaxBackward)).bind({ dy: dOutput, y: output, dx: dInput }, shape(batch), `${path} log_softmax backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * BatchNorm2d and BatchNorm1d with PyTorch's semantics (affine, track_running_stats): training
+ * normalises with the batch statistics and updates the running ones (unbiased variance,
+ * momentum); eval uses the running statistics. BatchNorm1d takes [C] or [C, L]. Kernels:
+ * src/kernels/batchnorm.ts; the training forward applies a Dropout after it in the same pass, and
+ * the input gradient applies a ReLU before it (fusion rules batchnorm → dropout, relu ← batchnorm).
+ */
+import {
+  batchnormBackwardInput,
+  batchnormBackwardReduce,
+  batchnormDropoutForward,
+  batchnormEvalStats,
+  batchnormForward,
+  batchnormStats,
+} from '../kernels/batchnorm.js';
+import { dropoutParams } from '../kernels/dropout.js';
+import type { Dispatch } from '../gpu/context.js';
+import { Layer, ShapeError, perBatch, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
+
+export interface BatchNormOptions {
+  /** Inferred from the input when left out; checked when given. */
+  readonly numFeatures?: number;
+  /** Default 1e-5, as PyTorch. */
+  readonly eps?: number;
+  /** Default 0.1, as PyTorch. */
+  readonly momentum?: number;
+}
+
+abstract class BatchNorm extends Layer {
+  readonly numFeatures?: number;
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(options: BatchNormOptions = {}) {
+    super();
+    this.numFeatures = options.numFeatures;
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.eps > 0)) throw new RangeError(`${new.target.name}: eps must be > 0, got ${this.eps}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${new.target.name}: momentum must be in [0, 1], got ${this.momentum}`);
+  }
+
+  protected abstract accepts(input: SampleShape): boolean;
+  protected abstract readonly expected: string;
+
+  outputShape(input: SampleShape): SampleShape {
+    if (!this.accepts(input)) throw new ShapeError(`expects an input of shape ${this.expected}, got [${input.join(', ')}]`);
+    if (this.numFeatures !== undefined && input[0] !== this.numFeatures) {
+      throw new ShapeError(`num_features is ${this.numFeatures} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
+    }
+    return input;
+  }
+
+  override parameterSpecs(input: SampleShape): ParameterSpec[] {
+    return [
+      { name: 'weight', shape: [input[0]!], init: { constant: 1 } },
+      { name: 'bias', shape: [input[0]!], init: { constant: 0 } },
+    ];
+  }
+
+  override bufferSpecs(input: SampleShape): BufferSpec[] {
+    return [
+      { name: 'running_mean', shape: [input[0]!], value: 0 },
+      { name: 'running_var', shape: [input[0]!], value: 1 },
+    ];
+  }
+
+  config() {
+    return { num_features: this.numFeatures, eps: this.eps, momentum: this.momentum };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input: x, output, dOutput, dInput, fusion } = b;
+    const channels = b.inShape[0]!;
+    const area = b.inShape.slice(1).reduce((a, v) => a * v, 1);
+    const gamma = b.parameters.weight!;
+    const beta = b.parameters.bias!;
+    const runningMean = b.buffers.running_mean!;
+    const runningVar = b.buffers.running_var!;
+    const stats = ctx.tensor(`${path} batchnorm stats`, [2, channels]);
+    const { eps, momentum } = this;
+    const shape = (batch: number) => ({ batch, channels, area });
+    const dropout = fusion.dropout;
+    const dropoutKernels = new Map<number, StepKernel>();
+    const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
+      const list: Dispatch[] = [
+        (await ctx.compile(batchnormStats)).bind({ x, stats, runningMean, runningVar }, { ...shape(batch), eps, momentum }, `${path} batchnorm stats`),
+      ];
+      if (dropout) {
+        const fused = (await ctx.compile(batchnormDropoutForward)).bind(
+          { x, stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, y: output },
+          { ...shape(batch), ...dropoutParams(dropout.p), seed: b.seed, stream: dropout.stream, step: 0 },
+          `${path} batchnorm and dropout`,
+        );
+        dropoutKernels.set(batch, fused);
+        list.push(fused);
+      } else {
+        list.push((await ctx.compile(batchnormForward)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`));
+      }
+      return list;
+    });
+    const evalForward = perBatch(async (batch): Promise<Dispatch[]> => [
+      (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`),
+      (await ctx.compile(batchnormForward)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
+    ]);
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const list: Dispatch[] = [
+        (await ctx.compile(batchnormBackwardReduce)).bind({ dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad }, shape(batch), `${path} batchnorm backward reduce`),
+      ];
+      if (dInput) {
+        const relu = fusion.reluInput === true;
+        list.push(
+          (await ctx.compile(batchnormBackwardInput)).bind(
+            { dy: dOutput, x, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: dInput },
+            { ...shape(batch), reluInput: relu ? 1 : 0 },
+            relu ? `${path} batchnorm and relu backward` : `${path} batchnorm backward input`,
+          ),
+        );
+      }
+      return list;
+    });
+    return {
+      forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
+      backward,
+      setStep: (batch, step) => dropoutKernels.get(batch)?.update({ step }),
+    };
+  }
+}
+
+export class BatchNorm2d extends BatchNorm {
+  readonly type = 'BatchNorm2d';
+  protected readonly expected = '[C, H, W]';
+  protected accepts(input: SampleShape) {
+    return input.length === 3;
+  }
+}
+
+export class BatchNorm1d extends BatchNorm {
+  readonly type = 'BatchNorm1d';
+  protected readonly expected = '[C] or [C, L]';
+  protected accepts(input: SampleShape) {
+    return input.length === 1 || input.length === 2;
+  }
+}

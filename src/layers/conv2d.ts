@@ -1,0 +1,109 @@
+/**
+ * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
+ * bias. Lowers onto src/kernels/conv2d.ts (bias-free) and src/kernels/bias.ts; a ReLU after it is
+ * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU).
+ */
+import { biasAdd, biasBackward } from '../kernels/bias.js';
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dBackwardWeightReduce,
+  conv2dForward,
+  conv2dParams,
+  conv2dSplitPixels,
+  conv2dWeightSplits,
+} from '../kernels/conv2d.js';
+import type { Dispatch } from '../gpu/context.js';
+import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
+
+export interface Conv2dOptions {
+  /** Inferred from the input when left out; checked when given. */
+  readonly inChannels?: number;
+  readonly outChannels: number;
+  readonly kernelSize: number | readonly [number, number];
+  readonly stride?: number;
+  readonly padding?: number;
+  /** Default true, as PyTorch. */
+  readonly bias?: boolean;
+}
+
+export class Conv2d extends Layer {
+  readonly type = 'Conv2d';
+  readonly inChannels?: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly stride: number;
+  readonly padding: number;
+  readonly bias: boolean;
+
+  constructor(options: Conv2dOptions) {
+    super();
+    const k = typeof options.kernelSize === 'number' ? [options.kernelSize, options.kernelSize] : options.kernelSize;
+    this.inChannels = options.inChannels === undefined ? undefined : whole('Conv2d', 'in_channels', options.inChannels);
+    this.outChannels = whole('Conv2d', 'out_channels', options.outChannels);
+    this.kernelSize = [whole('Conv2d', 'kernel_size', k?.[0]), whole('Conv2d', 'kernel_size', k?.[1])];
+    this.stride = whole('Conv2d', 'stride', options.stride ?? 1);
+    this.padding = whole('Conv2d', 'padding', options.padding ?? 0, 0);
+    this.bias = options.bias ?? true;
+  }
+
+  private shape(input: SampleShape, batch: number) {
+    const [inChannels, height, width] = input as [number, number, number];
+    return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride, padding: this.padding });
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
+    if (this.inChannels !== undefined && input[0] !== this.inChannels) {
+      throw new ShapeError(`in_channels is ${this.inChannels} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
+    }
+    try {
+      const p = this.shape(input, 1);
+      return [this.outChannels, p.outHeight, p.outWidth];
+    } catch (e) {
+      throw new ShapeError(`${(e as Error).message.replace(/^conv2d: /, '')} (input [${input.join(', ')}])`);
+    }
+  }
+
+  override parameterSpecs(input: SampleShape): ParameterSpec[] {
+    const fanIn = input[0]! * this.kernelSize[0] * this.kernelSize[1];
+    const bound = 1 / Math.sqrt(fanIn);
+    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outChannels, input[0]!, ...this.kernelSize], init: { uniform: bound } }];
+    if (this.bias) specs.push({ name: 'bias', shape: [this.outChannels], init: { uniform: bound } });
+    return specs;
+  }
+
+  config() {
+    return { in_channels: this.inChannels, out_channels: this.outChannels, kernel_size: [...this.kernelSize], stride: this.stride, padding: this.padding, bias: this.bias };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const weight = b.parameters.weight!;
+    const bias = b.parameters.bias;
+    const relu = b.fusion.reluEpilogue === true;
+    const full = this.shape(b.inShape, b.maxBatch);
+    const splitPixels = conv2dSplitPixels(full);
+    const partial = ctx.tensor(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
+    const area = full.outHeight * full.outWidth;
+    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
+      const p = this.shape(b.inShape, batch);
+      const conv = (await ctx.compile(conv2dForward, { RELU: relu && !bias })).bind({ x: input, weight: weight.value, y: output }, p, relu && !bias ? `${path} conv and relu forward` : `${path} conv forward`);
+      if (!bias) return [conv];
+      const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
+      return [conv, add];
+    });
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const p = { ...this.shape(b.inShape, batch), splitPixels };
+      const list: Dispatch[] = [
+        (await ctx.compile(conv2dBackwardWeight)).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
+      ];
+      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));
+      if (dInput) list.push((await ctx.compile(conv2dBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, this.shape(b.inShape, batch), `${path} conv input gradient`));
+      return list;
+    });
+    return { forward: (batch) => forward(batch), backward };
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Dropout (PyTorch's nn.Dropout): inverted dropout in training, identity in eval. Masks come from
+ * the counter-based Philox generator (seed, this layer's stream, the step), so a run is
+ * reproducible and no mask comes from the CPU. Kernels: src/kernels/dropout.ts; after a batch
+ * norm the training forward is the batch norm's (fusion rule batchnorm → dropout).
+ */
+import { dropoutBackward, dropoutForward, dropoutParams } from '../kernels/dropout.js';
+import type { Dispatch } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { Layer, perBatch, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
+
+export class Dropout extends Layer {
+  readonly type = 'Dropout';
+  readonly p: number;
+
+  constructor(p = 0.5) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new RangeError(`Dropout: p must be in [0, 1), got ${JSON.stringify(p)}`);
+    this.p = p;
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    return input;
+  }
+
+  config() {
+    return { p: this.p };
+  }
+
+  /** The mask (0 or 1/(1 − p) per element), written by the forward pass or a fused batch norm. */
+  override workspaceSpecs(input: SampleShape): WorkspaceSpec[] {
+    return [{ name: 'mask', shape: input, dtype: 'f32' }];
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput, fusion } = b;
+    const mask = b.workspace.mask as Tensor;
+    const length = (batch: number) => batch * shapeSize(b.inShape);
+    const kernels = new Map<number, StepKernel>();
+    const bind = async (batch: number, p: number, label: string) =>
+      (await ctx.compile(dropoutForward)).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step: 0 }, label);
+    const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (fusion.forwardByPrevious) return [];
+      const kernel = await bind(batch, this.p, `${path} dropout forward`);
+      kernels.set(batch, kernel);
+      return [kernel];
+    });
+    // Identity in eval: a copy (p = 0 keeps every element, scale 1), unless the batch norm before wrote the output.
+    const evalForward = perBatch(async (batch): Promise<Dispatch[]> => (fusion.forwardByPrevious ? [] : [await bind(batch, 0, `${path} dropout (eval: copy)`)]));
+    const backward = perBatch(async (batch): Promise<Dispatch[]> =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(dropoutBackward)).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch) }, `${path} dropout backward`)],
+    );
+    return {
+      forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
+      backward,
+      setStep: (batch, step) => kernels.get(batch)?.update({ step }),
+    };
+  }
+}

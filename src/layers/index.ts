@@ -1,0 +1,15 @@
+/** The layer API: PyTorch's vocabulary (nn.Conv2d, nn.Sequential, …) over this engine's kernels. */
+export { Layer, ShapeError, shapeSize } from './layer.js';
+export type { SampleShape, Mode, ParameterSpec, BufferSpec, ParameterState, LayerBuild, LayerProgram, NodeFusion, WorkspaceSpec } from './layer.js';
+export { Conv2d } from './conv2d.js';
+export type { Conv2dOptions } from './conv2d.js';
+export { Linear } from './linear.js';
+export type { LinearOptions } from './linear.js';
+export { ReLU, Sigmoid, Tanh, LogSoftmax } from './activations.js';
+export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+export type { BatchNormOptions } from './batchnorm.js';
+export { Dropout } from './dropout.js';
+export { MaxPool2d, AvgPool2d } from './pooling.js';
+export { Flatten } from './flatten.js';
+export { Sequential, leafLayers } from './sequential.js';
+export type { Module, LayerEntry } from './sequential.js';

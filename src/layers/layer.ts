@@ -1,0 +1,147 @@
+/**
+ * The layer tier's contract. A layer is configuration (PyTorch's constructor arguments) plus what
+ * follows from an input shape: its output shape, its parameters and buffers under their local
+ * PyTorch names, and how it lowers onto the declared kernels. Layers hold no GPU state: the plan
+ * compiler (src/plan/compile.ts) allocates every tensor once and asks each layer for its bound
+ * kernels. Containers (src/layers/sequential.ts) give the names; the plan never renames.
+ */
+import type { Dispatch, GpuContext } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+
+/** The shape of one sample: [C, H, W] for images, [F] for features. */
+export type SampleShape = readonly number[];
+export type Mode = 'train' | 'eval';
+
+/** A trainable tensor: local name (`weight`, `bias`) and PyTorch's default initialisation. */
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** uniform(−bound, bound) (kaiming_uniform with a = √5 gives bound 1/√fan_in), or a constant. */
+  readonly init: { readonly uniform: number } | { readonly constant: number };
+}
+
+/** A non-trainable state tensor (`running_mean`) with its initial value. */
+export interface BufferSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly value: number;
+}
+
+/** A wrong input shape, found before anything touches the GPU. */
+export class ShapeError extends Error {
+  override name = 'ShapeError';
+}
+
+/** A parameter as the compiled plan holds it: value, gradient and optimizer state on the GPU. */
+export interface ParameterState {
+  /** The full PyTorch state_dict name, e.g. `convblock1.0.weight`. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly value: Tensor;
+  readonly grad: Tensor;
+  /** Optimizer state tensors by PyTorch's names (`momentum_buffer`, `exp_avg`, `exp_avg_sq`). */
+  readonly state: Readonly<Record<string, Tensor>>;
+}
+
+/** Which fusion rules (src/plan/fusion.ts) touch a node, as flags its lowering reads. */
+export interface NodeFusion {
+  /** Conv2d / Linear: store max(·, 0); the ReLU after it is absorbed. */
+  readonly reluEpilogue?: boolean;
+  /** ReLU after a conv, Dropout after a batch norm: the previous node computes this one's forward; output = input. */
+  readonly forwardByPrevious?: boolean;
+  /** BatchNorm: the training forward also applies this Dropout (its mask, its stream). */
+  readonly dropout?: { readonly p: number; readonly stream: number; readonly mask: Tensor };
+  /** BatchNorm: its input gradient also applies the ReLU before it (writes the ReLU's input gradient). */
+  readonly reluInput?: boolean;
+  /** ReLU before a batch norm: the next node computes this one's gradient. */
+  readonly backwardByNext?: boolean;
+}
+
+/** What a layer's lowering is given: its place in the plan and every tensor it touches. */
+export interface LayerBuild {
+  readonly ctx: GpuContext;
+  /** Dotted path in the model (`convblock1.0`), the prefix of its state_dict names and of its labels. */
+  readonly path: string;
+  readonly maxBatch: number;
+  readonly inShape: SampleShape;
+  readonly outShape: SampleShape;
+  readonly input: Tensor;
+  readonly output: Tensor;
+  readonly parameters: Readonly<Record<string, ParameterState>>;
+  readonly buffers: Readonly<Record<string, Tensor>>;
+  /** ∂loss/∂output; undefined when no gradient flows through this node. */
+  readonly dOutput?: Tensor;
+  /** ∂loss/∂input to write; undefined for the first node that needs a backward pass. */
+  readonly dInput?: Tensor;
+  readonly fusion: NodeFusion;
+  /** Seed of the run, and this node's own random stream (dropout). */
+  readonly seed: number;
+  readonly stream: number;
+  /** The layer's own per-sample tensors (`workspaceSpecs`), [maxBatch, ...shape] each. */
+  readonly workspace: Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>;
+}
+
+/** A per-sample tensor a layer keeps between its forward and backward passes (a mask, an argmax). */
+export interface WorkspaceSpec {
+  readonly name: string;
+  readonly shape: SampleShape;
+  readonly dtype: 'f32' | 'u32';
+}
+
+/** A bound kernel whose random draws depend on the step (dropout). */
+export type StepKernel = Dispatch & { update(changes: { step: number }): void };
+
+/** A layer's bound kernels, built once per batch size. */
+export interface LayerProgram {
+  forward(batch: number, mode: Mode): Promise<Dispatch[]>;
+  /** Parameter gradients (overwritten) and ∂loss/∂input when `dInput` was given. */
+  backward(batch: number): Promise<Dispatch[]>;
+  /** The training step whose random draws (dropout masks) the next forward pass makes. */
+  setStep?(batch: number, step: number): void;
+}
+
+export abstract class Layer {
+  /** PyTorch's class name: `Conv2d`, `ReLU`, … */
+  abstract readonly type: string;
+  /** The output shape for this input shape (throws a ShapeError saying what was expected). */
+  abstract outputShape(input: SampleShape): SampleShape;
+  parameterSpecs(_input: SampleShape): ParameterSpec[] {
+    return [];
+  }
+  bufferSpecs(_input: SampleShape): BufferSpec[] {
+    return [];
+  }
+  workspaceSpecs(_input: SampleShape): WorkspaceSpec[] {
+    return [];
+  }
+  /** The constructor arguments, PyTorch's names (for the summary and model files). */
+  abstract config(): Record<string, unknown>;
+  abstract lower(build: LayerBuild): LayerProgram;
+}
+
+/** Elements of a shape. */
+export const shapeSize = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Formats a per-sample shape as PyTorch prints a batch of it: [N, 16, 26, 26]. */
+export const formatShape = (shape: SampleShape) => `[N, ${shape.join(', ')}]`;
+
+/** Per-batch-size cache of bound kernels (binding happens once per size). */
+export function perBatch<T>(make: (batch: number) => Promise<T>): (batch: number) => Promise<T> {
+  const cache = new Map<number, Promise<T>>();
+  return (batch) => {
+    let entry = cache.get(batch);
+    if (!entry) {
+      entry = make(batch);
+      cache.set(batch, entry);
+    }
+    return entry;
+  };
+}
+
+/** A whole number ≥ min, for constructor arguments: throws naming the layer and the field. */
+export function whole(layer: string, field: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${layer}: ${field} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

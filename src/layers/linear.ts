@@ -1,0 +1,73 @@
+/**
+ * Linear (PyTorch's nn.Linear): y = x·Wᵀ + b, W [out, in]. Lowers onto src/kernels/dense.ts and
+ * src/kernels/bias.ts (a ReLU after a Linear with bias is stored by the bias add).
+ */
+import { biasAdd, biasBackward } from '../kernels/bias.js';
+import { denseBackwardInput, denseBackwardWeight, denseForward } from '../kernels/dense.js';
+import type { Dispatch } from '../gpu/context.js';
+import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
+
+export interface LinearOptions {
+  /** Inferred from the input when left out; checked when given. */
+  readonly inFeatures?: number;
+  readonly outFeatures: number;
+  /** Default true, as PyTorch. */
+  readonly bias?: boolean;
+}
+
+export class Linear extends Layer {
+  readonly type = 'Linear';
+  readonly inFeatures?: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+
+  constructor(options: LinearOptions) {
+    super();
+    this.inFeatures = options.inFeatures === undefined ? undefined : whole('Linear', 'in_features', options.inFeatures);
+    this.outFeatures = whole('Linear', 'out_features', options.outFeatures);
+    this.bias = options.bias ?? true;
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 1) throw new ShapeError(`expects an input of shape [features], got [${input.join(', ')}] (put a Flatten before it)`);
+    if (this.inFeatures !== undefined && input[0] !== this.inFeatures) {
+      throw new ShapeError(`in_features is ${this.inFeatures} but the input has ${input[0]} features`);
+    }
+    return [this.outFeatures];
+  }
+
+  override parameterSpecs(input: SampleShape): ParameterSpec[] {
+    const bound = 1 / Math.sqrt(input[0]!);
+    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outFeatures, input[0]!], init: { uniform: bound } }];
+    if (this.bias) specs.push({ name: 'bias', shape: [this.outFeatures], init: { uniform: bound } });
+    return specs;
+  }
+
+  config() {
+    return { in_features: this.inFeatures, out_features: this.outFeatures, bias: this.bias };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const weight = b.parameters.weight!;
+    const bias = b.parameters.bias;
+    const relu = b.fusion.reluEpilogue === true;
+    if (relu && !bias) throw new Error(`${path}: the ReLU epilogue of a Linear layer needs its bias add`);
+    const shape = (batch: number) => ({ batch, inFeatures: b.inShape[0]!, outFeatures: this.outFeatures });
+    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
+      const list: Dispatch[] = [(await ctx.compile(denseForward)).bind({ x: input, weight: weight.value, y: output }, shape(batch), `${path} linear forward`)];
+      if (bias) {
+        list.push((await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outFeatures, area: 1 }, relu ? `${path} bias and relu forward` : `${path} bias forward`));
+      }
+      return list;
+    });
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const list: Dispatch[] = [(await ctx.compile(denseBackwardWeight)).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];
+      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outFeatures, area: 1 }, `${path} bias gradient`));
+      if (dInput) list.push((await ctx.compile(denseBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, shape(batch), `${path} linear input gradient`));
+      return list;
+    });
+    return { forward: (batch) => forward(batch), backward };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Model files: a network described in JSON with PyTorch's constructor names, e.g.
+ *
+ *   { "input": [1, 28, 28],
+ *     "layers": [ { "type": "Conv2d", "out_channels": 8, "kernel_size": 5 }, { "type": "ReLU" },
+ *                 { "name": "block", "layers": [ … ] }, { "type": "Flatten" },
+ *                 { "type": "Linear", "out_features": 10 }, { "type": "LogSoftmax" } ] }
+ *
+ * `{ "layers": [...] }` is a Sequential; an entry's state_dict key is its `name` if it has one,
+ * else its index in its list (nn.Sequential). in_channels / in_features / num_features may be left
+ * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
+ */
+import { LogSoftmax, ReLU, Sigmoid, Tanh } from '../layers/activations.js';
+import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
+import { Conv2d } from '../layers/conv2d.js';
+import { Dropout } from '../layers/dropout.js';
+import { Flatten } from '../layers/flatten.js';
+import { Linear } from '../layers/linear.js';
+import type { Layer, SampleShape } from '../layers/layer.js';
+import { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
+import { Sequential, type Module } from '../layers/sequential.js';
+
+export class ModelFileError extends Error {
+  override name = 'ModelFileError';
+}
+
+export interface ModelFile {
+  readonly input: SampleShape;
+  readonly model: Sequential;
+}
+
+type Json = Record<string, unknown>;
+
+/** The fields each layer type takes (besides `type` and `name`), and how to build it. */
+const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => Layer }> = {
+  Conv2d: {
+    fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'bias'],
+    build: (f) =>
+      new Conv2d({
+        inChannels: f.in_channels as number | undefined,
+        outChannels: f.out_channels as number,
+        kernelSize: f.kernel_size as number | [number, number],
+        stride: f.stride as number | undefined,
+        padding: f.padding as number | undefined,
+        bias: f.bias as boolean | undefined,
+      }),
+  },
+  Linear: {
+    fields: ['in_features', 'out_features', 'bias'],
+    build: (f) => new Linear({ inFeatures: f.in_features as number | undefined, outFeatures: f.out_features as number, bias: f.bias as boolean | undefined }),
+  },
+  ReLU: { fields: ['inplace'], build: () => new ReLU() },
+  Sigmoid: { fields: [], build: () => new Sigmoid() },
+  Tanh: { fields: [], build: () => new Tanh() },
+  BatchNorm2d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
+  BatchNorm1d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
+  Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
+  MaxPool2d: { fields: ['kernel_size', 'stride'], build: (f) => new MaxPool2d(f.kernel_size as number, f.stride as number | undefined) },
+  AvgPool2d: { fields: ['kernel_size'], build: (f) => new AvgPool2d(f.kernel_size as number | undefined) },
+  Flatten: { fields: ['start_dim'], build: () => new Flatten() },
+  LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
+};
+
+const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number' };
+/** Expected JSON types of the fields. */
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
+  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'number', padding: 'number', bias: 'boolean',
+  in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
+  p: 'number', start_dim: 'number', dim: 'number',
+};
+
+/** Parses a model file's text; `source` names it in errors. */
+export function parseModelFile(text: string, source: string): ModelFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFileError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObject(json)) throw new ModelFileError(`${source}: expected an object { "input": [...], "layers": [...] }`);
+  const input = json.input;
+  if (!Array.isArray(input) || input.length === 0 || !input.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new ModelFileError(`${source}: "input" must be the shape of one sample, whole numbers ≥ 1 such as [1, 28, 28], got ${JSON.stringify(input)}`);
+  }
+  for (const key of Object.keys(json)) if (key !== 'input' && key !== 'layers') throw new ModelFileError(`${source}: unknown top-level field "${key}" (expected "input" and "layers")`);
+  return { input, model: sequential(json, source, '') };
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function sequential(entry: Json, source: string, path: string): Sequential {
+  const where = path ? `layer '${path}'` : 'the model';
+  if (!Array.isArray(entry.layers)) throw new ModelFileError(`${source}: ${where}: "layers" must be a list of layers`);
+  const children = entry.layers.map((child: unknown, i: number): [string, Module] => {
+    const name = isObject(child) && child.name !== undefined ? child.name : String(i);
+    const childPath = path ? `${path}.${String(name)}` : String(name);
+    if (!isObject(child)) throw new ModelFileError(`${source}: layer '${childPath}': expected an object such as { "type": "ReLU" }, got ${JSON.stringify(child)}`);
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) {
+      throw new ModelFileError(`${source}: layer ${i} of ${where}: "name" must be letters, digits or '_', got ${JSON.stringify(child.name)}`);
+    }
+    return [name, child.layers !== undefined ? container(child, source, childPath) : layer(child, source, childPath)];
+  });
+  try {
+    return Sequential.fromEntries(children);
+  } catch (e) {
+    throw new ModelFileError(`${source}: ${where}: ${(e as Error).message}`);
+  }
+}
+
+function container(entry: Json, source: string, path: string): Sequential {
+  for (const key of Object.keys(entry)) {
+    if (key !== 'name' && key !== 'layers' && !(key === 'type' && entry.type === 'Sequential')) {
+      throw new ModelFileError(`${source}: layer '${path}': unknown field "${key}" for a Sequential (it takes "name" and "layers")`);
+    }
+  }
+  return sequential(entry, source, path);
+}
+
+function layer(entry: Json, source: string, path: string): Layer {
+  const type = entry.type;
+  const spec = typeof type === 'string' ? LAYERS[type] : undefined;
+  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential)`);
+  const fields: Json = {};
+  for (const [key, value] of Object.entries(entry)) {
+    if (key === 'type' || key === 'name') continue;
+    if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
+    const expected = FIELD_TYPES[key]!;
+    const ok = expected === 'kernel' ? typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) : typeof value === expected;
+    if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${expected === 'kernel' ? 'a number or [height, width]' : TYPES[expected]}, got ${JSON.stringify(value)}`);
+    fields[key] = value;
+  }
+  if (type === 'LogSoftmax' && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {
+    throw new ModelFileError(`${source}: layer '${path}' (LogSoftmax): "dim" must be 1 (the classes of [N, classes]), got ${JSON.stringify(fields.dim)}`);
+  }
+  if (type === 'Flatten' && fields.start_dim !== undefined && fields.start_dim !== 1) {
+    throw new ModelFileError(`${source}: layer '${path}' (Flatten): "start_dim" must be 1, got ${JSON.stringify(fields.start_dim)}`);
+  }
+  try {
+    return spec.build(fields);
+  } catch (e) {
+    throw new ModelFileError(`${source}: layer '${path}' (${type}): ${(e as Error).message.replace(/^\w+: /, '')}`);
+  }
+}

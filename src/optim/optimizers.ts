@@ -1,0 +1,102 @@
+/**
+ * Optimizers as configuration, with PyTorch's names, defaults and update formulas (the kernels:
+ * src/kernels/optimizers.ts; the float64 reference: src/reference/optimizers.ts). The learning
+ * rate (and SGD's momentum or Adam's β1, which OneCycleLR cycles) come from a schedule each step
+ * and reach the kernels through one small buffer (`hyperValues`).
+ */
+import type { Schedule } from './schedules.js';
+
+export interface SgdOptions {
+  readonly lr?: number;
+  readonly momentum?: number;
+  readonly dampening?: number;
+  readonly weightDecay?: number;
+  readonly nesterov?: boolean;
+}
+
+export interface AdamOptions {
+  readonly lr?: number;
+  readonly betas?: readonly [number, number];
+  readonly eps?: number;
+  readonly weightDecay?: number;
+}
+
+function check(name: string, field: string, value: number, min: number, max: number, maxIncluded = true): number {
+  if (!(value >= min && (maxIncluded ? value <= max : value < max))) {
+    throw new RangeError(`${name}: ${field} must be in [${min}, ${max}${maxIncluded ? ']' : ')'}, got ${value}`);
+  }
+  return value;
+}
+
+export class SGD {
+  readonly kind = 'sgd';
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  /** The optimizer state per parameter, PyTorch's names. */
+  readonly stateNames = ['momentum_buffer'] as const;
+
+  constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    this.lr = check('SGD', 'lr', options.lr ?? 0.01, 0, Infinity);
+    this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
+    this.dampening = check('SGD', 'dampening', options.dampening ?? 0, 0, 1);
+    this.weightDecay = check('SGD', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.nesterov = options.nesterov ?? false;
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening (as PyTorch)');
+  }
+
+  describe(): string {
+    return `SGD lr ${this.lr}, momentum ${this.momentum}${this.dampening ? `, dampening ${this.dampening}` : ''}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${this.nesterov ? ', Nesterov' : ''}`;
+  }
+}
+
+export class Adam {
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
+
+  constructor(
+    options: AdamOptions = {},
+    readonly schedule: Schedule = { kind: 'constant' },
+    /** AdamW: weight decay applied to the parameter, not added to the gradient. */
+    readonly kind: 'adam' | 'adamw' = 'adam',
+  ) {
+    const name = kind === 'adamw' ? 'AdamW' : 'Adam';
+    this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
+    const [b1, b2] = options.betas ?? [0.9, 0.999];
+    this.betas = [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];
+    this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = check(name, 'weight_decay', options.weightDecay ?? (kind === 'adamw' ? 1e-2 : 0), 0, Infinity);
+  }
+
+  describe(): string {
+    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}`;
+  }
+}
+
+/** torch.optim.AdamW: Adam with decoupled weight decay (default 0.01). */
+export class AdamW extends Adam {
+  constructor(options: AdamOptions = {}, schedule: Schedule = { kind: 'constant' }) {
+    super(options, schedule, 'adamw');
+  }
+}
+
+export type Optimizer = SGD | Adam;
+
+/**
+ * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
+ * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
+ * SGD [lr, momentum, 1 on the first step else 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t)].
+ */
+export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number] {
+  if (optimizer.kind === 'sgd') return [lr, momentum, step === 1 ? 1 : 0, 0];
+  const [, beta2] = optimizer.betas;
+  return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step)];
+}
+
+/** The optimizer's momentum-like value a schedule starts from: SGD's momentum, Adam's β1. */
+export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' ? optimizer.momentum : optimizer.betas[0]);

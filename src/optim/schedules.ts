@@ -1,0 +1,84 @@
+/**
+ * Learning-rate schedules as PyTorch computes them (torch.optim.lr_scheduler), as pure functions
+ * of the progress: StepLR and CosineAnnealingLR are stepped once per epoch (their step_size and
+ * T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
+ * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
+ */
+export type Schedule =
+  | { readonly kind: 'constant' }
+  | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number }
+  | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number }
+  | {
+      readonly kind: 'onecycle';
+      readonly maxLr: number;
+      readonly totalSteps: number;
+      readonly pctStart?: number;
+      readonly divFactor?: number;
+      readonly finalDivFactor?: number;
+      readonly cycleMomentum?: boolean;
+      readonly baseMomentum?: number;
+      readonly maxMomentum?: number;
+    };
+
+export interface ScheduleProgress {
+  /** Epochs completed before this step (the scheduler's last_epoch for the per-epoch schedules). */
+  readonly epoch: number;
+  /** Optimizer steps taken before this one (OneCycleLR's last_epoch). */
+  readonly step: number;
+}
+
+/** PyTorch's `_annealing_cos`. */
+const annealCos = (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
+
+/** The learning rate and momentum (β1) of the step at `progress`, from the optimizer's own. */
+export function scheduledValues(schedule: Schedule, lr: number, momentum: number, progress: ScheduleProgress): { lr: number; momentum: number } {
+  switch (schedule.kind) {
+    case 'constant':
+      return { lr, momentum };
+    case 'step':
+      return { lr: lr * (schedule.gamma ?? 0.1) ** Math.floor(progress.epoch / schedule.stepSize), momentum };
+    case 'cosine': {
+      const etaMin = schedule.etaMin ?? 0;
+      return { lr: etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * progress.epoch) / schedule.tMax))) / 2, momentum };
+    }
+    case 'onecycle': {
+      const { maxLr, totalSteps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = schedule;
+      if (progress.step >= totalSteps) {
+        throw new RangeError(`OneCycleLR: step ${progress.step + 1} is past total_steps ${totalSteps} (as PyTorch, it cannot step further)`);
+      }
+      const initialLr = maxLr / divFactor;
+      const minLr = initialLr / finalDivFactor;
+      const phases = [
+        { end: pctStart * totalSteps - 1, lr: [initialLr, maxLr], momentum: [maxMomentum, baseMomentum] },
+        { end: totalSteps - 1, lr: [maxLr, minLr], momentum: [baseMomentum, maxMomentum] },
+      ] as const;
+      let start = 0;
+      for (let i = 0; i < phases.length; i++) {
+        const phase = phases[i]!;
+        if (progress.step <= phase.end || i === phases.length - 1) {
+          const pct = (progress.step - start) / (phase.end - start);
+          return {
+            lr: annealCos(phase.lr[0], phase.lr[1], pct),
+            momentum: cycleMomentum ? annealCos(phase.momentum[0], phase.momentum[1], pct) : momentum,
+          };
+        }
+        start = phase.end;
+      }
+      throw new Error('unreachable');
+    }
+  }
+}
+
+/** One line for the run's header. */
+export function describeSchedule(schedule: Schedule): string {
+  switch (schedule.kind) {
+    case 'constant':
+      return 'constant learning rate';
+    case 'step':
+      return `StepLR(step_size=${schedule.stepSize} epochs, gamma=${schedule.gamma ?? 0.1})`;
+    case 'cosine':
+      return `CosineAnnealingLR(T_max=${schedule.tMax} epochs, eta_min=${schedule.etaMin ?? 0})`;
+    case 'onecycle':
+      return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? 0.3})`;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The plan compiler: a model + loss + optimizer + batch capacity → a replayable training step.
+ * Every activation, gradient and optimizer tensor is allocated once (activation gradients in two
+ * ping-pong buffers, since a chain's gradient lives from one layer's backward to the next); every
+ * kernel is bound once per batch size; a step is one list of dispatches. Per-step values (the
+ * learning rate, the optimizer's step, dropout counters) are written into small buffers between
+ * steps, never by re-binding.
+ */
+import type { Dispatch, GpuContext } from '../gpu/context.js';
+import { Tensor } from '../gpu/tensor.js';
+import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
+import { shapeSize, type LayerProgram, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
+import { Dropout } from '../layers/dropout.js';
+import type { Module } from '../layers/sequential.js';
+import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
+import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
+import { aliasesInput, formatSummary, initialValues, planModel, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
+
+export interface NetworkOptions extends PlanOptions {
+  /** Largest batch the buffers hold (default 128). */
+  readonly maxBatch?: number;
+  /** Seed of the initial weights and of the dropout masks (default 1). */
+  readonly seed?: number;
+  /** Default: SGD(lr 0.01). */
+  readonly optimizer?: Optimizer;
+}
+
+/** A named non-trainable tensor (`convblock1.2.running_mean`). */
+export interface BufferState {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly value: Tensor;
+}
+
+/** Bytes the plan allocated, by kind. */
+export interface PlanMemory {
+  readonly parameters: number;
+  readonly gradients: number;
+  readonly optimizer: number;
+  readonly buffers: number;
+  readonly activations: number;
+  readonly activationGradients: number;
+  readonly workspace: number;
+  readonly total: number;
+}
+
+export class Network {
+  /** Training steps taken (PyTorch's BatchNorm `num_batches_tracked`; the optimizer's step count). */
+  stepsTaken = 0;
+  readonly input: Tensor;
+  /** What the loss reads ([maxBatch, classes]: logits, or log-probabilities for an unfused NLL). */
+  readonly output: Tensor;
+  /** ∂loss/∂output, written by the loss. */
+  readonly dOutput: Tensor;
+  readonly parameters: readonly ParameterState[];
+  readonly buffers: readonly BufferState[];
+  readonly memory: PlanMemory;
+  readonly maxBatch: number;
+  readonly seed: number;
+  readonly optimizer: Optimizer;
+  private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
+  private readonly hyper: Tensor;
+  private update?: Promise<Dispatch[]>;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly model: Module,
+    options: NetworkOptions,
+  ) {
+    const plan = planModel(model, options);
+    this.plan = plan;
+    const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, got ${maxBatch}`);
+    const seed = (this.seed = options.seed ?? 1);
+    this.optimizer = options.optimizer ?? new SGD();
+    const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0 };
+    const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
+
+    this.input = ctx.tensor('input', batchOf(plan.inputShape));
+    bytes.activations += this.input.byteLength;
+    const parameters: ParameterState[] = [];
+    const buffers: BufferState[] = [];
+    const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
+    const largest = Math.max(...plan.scheduled.flatMap((n) => [shapeSize(n.inShape), shapeSize(n.outShape)]));
+    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * largest]));
+    bytes.activationGradients = 2 * slots[0]!.byteLength;
+    const view = (slot: number, shape: SampleShape, label: string) => new Tensor(slots[slot]!.buffer, batchOf(shape), 'f32', label);
+
+    // Backward: which gradient slot each node reads (∂output) and writes (∂input), last to first.
+    const dOut = new Map<PlanNode, Tensor>();
+    const dIn = new Map<PlanNode, Tensor>();
+    let slot = 0;
+    const lastNode = plan.scheduled[plan.scheduled.length - 1]!;
+    this.dOutput = view(0, lastNode.outShape, `∂loss/∂${lastNode.path} output`);
+    for (let i = plan.scheduled.length - 1; i >= firstTrained; i--) {
+      const node = plan.scheduled[i]!;
+      if (!node.flags.backwardByNext) dOut.set(node, view(slot, node.outShape, `∂loss/∂${node.path} output`));
+      if (i === firstTrained) break;
+      if (!node.flags.backwardByNext && !aliasesInputGradient(node)) slot ^= 1;
+      dIn.set(node, view(slot, node.inShape, `∂loss/∂${node.path} input`));
+    }
+
+    let x = this.input;
+    const masks = new Map<PlanNode, Tensor>();
+    const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
+    plan.scheduled.forEach((node, i) => {
+      const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape));
+      if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
+      const params: Record<string, ParameterState> = {};
+      for (const p of node.parameters) {
+        const value = ctx.tensor(p.name, p.shape, { data: initialValues(node, p, seed) });
+        const grad = ctx.tensor(`${p.name} grad`, p.shape);
+        const state = Object.fromEntries(this.optimizer.stateNames.map((s) => [s, ctx.tensor(`${p.name} ${s}`, p.shape)]));
+        bytes.parameters += value.byteLength;
+        bytes.gradients += grad.byteLength;
+        bytes.optimizer += Object.values(state).reduce((sum, t) => sum + t.byteLength, 0);
+        params[p.local] = { name: p.name, shape: p.shape, value, grad, state };
+        parameters.push(params[p.local]!);
+      }
+      const bufs: Record<string, Tensor> = {};
+      for (const b of node.buffers) {
+        bufs[b.local] = ctx.tensor(b.name, b.shape, { data: new Float32Array(shapeSize(b.shape)).fill(b.value) });
+        bytes.buffers += bufs[b.local]!.byteLength;
+        buffers.push({ name: b.name, shape: b.shape, value: bufs[b.local]! });
+      }
+      const workspace: Record<string, Tensor<'f32'> | Tensor<'u32'>> = {};
+      for (const w of node.workspace) {
+        // A Dropout's mask may exist already: the batch norm before it writes it (batchnorm-dropout).
+        workspace[w.name] = (w.name === 'mask' ? masks.get(node) : undefined) ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype });
+        if (!(w.name === 'mask' && masks.has(node))) bytes.workspace += workspace[w.name]!.byteLength;
+      }
+      if (workspace.mask) masks.set(node, workspace.mask as Tensor);
+      const next = plan.scheduled[i + 1];
+      const fusion: NodeFusion = {
+        reluEpilogue: node.flags.reluEpilogue,
+        forwardByPrevious: node.flags.forwardByPrevious,
+        reluInput: node.flags.reluInput,
+        backwardByNext: node.flags.backwardByNext,
+        dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: sharedMask(ctx, next, batchOf, masks, bytes) } : undefined,
+      };
+      const program = node.layer.lower({
+        ctx,
+        path: node.path,
+        maxBatch,
+        inShape: node.inShape,
+        outShape: node.outShape,
+        input: x,
+        output,
+        parameters: params,
+        buffers: bufs,
+        dOutput: dOut.get(node),
+        dInput: dIn.get(node),
+        fusion,
+        seed,
+        stream: node.stream,
+        workspace,
+      });
+      built.push({ node, program, backward: i >= firstTrained });
+      x = output;
+    });
+    this.output = x;
+    this.programs = built;
+    this.parameters = parameters;
+    this.buffers = buffers;
+    this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH]);
+    const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+    this.memory = { ...bytes, total };
+  }
+
+  readonly plan: ModelPlan;
+
+  /** The forward pass over `input` for `batch` samples. */
+  async forward(batch: number, mode: Mode): Promise<Dispatch[]> {
+    this.checkBatch(batch);
+    const list: Dispatch[] = [];
+    for (const { program } of this.programs) list.push(...(await program.forward(batch, mode)));
+    return list;
+  }
+
+  /** The backward pass from `dOutput` to every parameter gradient (overwritten). */
+  async backward(batch: number): Promise<Dispatch[]> {
+    this.checkBatch(batch);
+    const list: Dispatch[] = [];
+    for (const { program, backward } of [...this.programs].reverse()) if (backward) list.push(...(await program.backward(batch)));
+    return list;
+  }
+
+  /** The optimizer's update of every parameter (values for the step come from `beginStep`). */
+  optimizerStep(): Promise<Dispatch[]> {
+    this.update ??= (async () => {
+      const opt = this.optimizer;
+      if (opt.kind === 'sgd') {
+        const kernel = await this.ctx.compile(sgdStep);
+        return this.parameters.map((p) =>
+          kernel.bind(
+            { hyper: this.hyper, grad: p.grad, velocity: p.state.momentum_buffer!, param: p.value },
+            { length: shapeSize(p.shape), dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0 },
+            `sgd ${p.name}`,
+          ),
+        );
+      }
+      const kernel = await this.ctx.compile(adamStep);
+      return this.parameters.map((p) =>
+        kernel.bind(
+          { hyper: this.hyper, grad: p.grad, expAvg: p.state.exp_avg!, expAvgSq: p.state.exp_avg_sq!, param: p.value },
+          { length: shapeSize(p.shape), beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0 },
+          `${opt.kind} ${p.name}`,
+        ),
+      );
+    })();
+    return this.update;
+  }
+
+  /**
+   * Sets the per-step values of the next training step (number `stepsTaken + 1`): the scheduled
+   * learning rate and momentum for the optimizer, the step the dropout masks are drawn for.
+   * Returns the learning rate used.
+   */
+  beginStep(batch: number, epoch: number): number {
+    const opt = this.optimizer;
+    const { lr, momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.stepsTaken } satisfies ScheduleProgress);
+    this.ctx.write(this.hyper, hyperValues(opt, this.stepsTaken + 1, lr, momentum));
+    this.setDropoutStep(batch, this.stepsTaken);
+    return lr;
+  }
+
+  /** Sets the step number the dropout masks of a `batch`-sized training forward pass are drawn for. */
+  setDropoutStep(batch: number, step: number): void {
+    for (const { program } of this.programs) program.setStep?.(batch, step);
+  }
+
+  /** torchsummary's table and the fusion rules applied. */
+  summary(): string {
+    return formatSummary(this.plan);
+  }
+
+  private checkBatch(batch: number): void {
+    if (!Number.isInteger(batch) || batch < 1 || batch > this.maxBatch) {
+      throw new RangeError(`batch ${batch} must be a whole number from 1 to the network's capacity ${this.maxBatch}`);
+    }
+  }
+}
+
+/** Flatten passes the gradient through as a view: no kernel, no new slot. */
+function aliasesInputGradient(node: PlanNode): boolean {
+  return node.layer.type === 'Flatten';
+}
+
+/** The mask of a Dropout that a batch norm before it writes (allocated once, shared by both). */
+function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) => number[], masks: Map<PlanNode, Tensor>, bytes: { workspace: number }): Tensor {
+  let mask = masks.get(node);
+  if (!mask) {
+    mask = ctx.tensor(`${node.path} mask`, batchOf(node.outShape));
+    bytes.workspace += mask.byteLength;
+    masks.set(node, mask);
+  }
+  return mask;
+}
+
+/** Compiles a model for training on `ctx`: see Network. */
+export function compileNetwork(ctx: GpuContext, model: Module, options: NetworkOptions): Network {
+  return new Network(ctx, model, options);
+}

@@ -1,0 +1,177 @@
+/**
+ * Planning without a GPU: shapes inferred once from the input shape, every parameter and buffer
+ * named (PyTorch's state_dict names), the fusion rules applied, the initial values drawn. A wrong
+ * shape is an error naming the layer and the shapes before anything touches the GPU.
+ */
+import { Flatten } from '../layers/flatten.js';
+import { ShapeError, formatShape, shapeSize, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
+import { leafLayers, type Module } from '../layers/sequential.js';
+import { randomWord } from '../reference/random.js';
+import { findFusions, type AppliedFusion, type LossKind } from './fusion.js';
+
+/** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); dropout layer k uses 16 + k. */
+export const INIT_STREAM = 3;
+export const DROPOUT_STREAM = 16;
+
+export interface NodeFlags {
+  reluEpilogue?: boolean;
+  forwardByPrevious?: boolean;
+  dropoutAfter?: boolean;
+  reluInput?: boolean;
+  backwardByNext?: boolean;
+  /** LogSoftmax folded into the loss (log-softmax-nll): not in the schedule at all. */
+  intoLoss?: boolean;
+}
+
+export interface PlanNode {
+  readonly path: string;
+  readonly layer: Layer;
+  readonly inShape: SampleShape;
+  readonly outShape: SampleShape;
+  /** Full state_dict names. */
+  readonly parameters: readonly (ParameterSpec & { readonly local: string })[];
+  readonly buffers: readonly (BufferSpec & { readonly local: string })[];
+  readonly workspace: readonly WorkspaceSpec[];
+  readonly flags: NodeFlags;
+  /** Counter of the initial-weight draws: the top-level child's index + 65536 × the layer's ordinal inside it. */
+  readonly initKey: number;
+  /** Random stream of a Dropout. */
+  readonly stream: number;
+}
+
+export interface PlanOptions {
+  /** The shape of one sample, e.g. [1, 28, 28]. */
+  readonly inputShape: SampleShape;
+  /** Default: 'nll' when the model ends with LogSoftmax, else 'cross-entropy'. */
+  readonly loss?: LossKind;
+  /** Apply the fusion rules (default true). */
+  readonly fuse?: boolean;
+}
+
+export interface ModelPlan {
+  readonly nodes: readonly PlanNode[];
+  readonly inputShape: SampleShape;
+  readonly loss: LossKind;
+  /** Nodes that run (the LogSoftmax folded into the loss is not one). */
+  readonly scheduled: readonly PlanNode[];
+  /** The shape the loss reads: [classes]. */
+  readonly lossInputShape: SampleShape;
+  readonly classes: number;
+  readonly fusions: readonly AppliedFusion[];
+  readonly parameterCount: number;
+}
+
+export function planModel(model: Module, options: PlanOptions): ModelPlan {
+  const inputShape = [...options.inputShape];
+  if (inputShape.length === 0 || !inputShape.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new ShapeError(`the input shape must be whole numbers ≥ 1, got [${inputShape.join(', ')}]`);
+  }
+  const leaves = leafLayers(model);
+  if (leaves.length === 0) throw new ShapeError('the model has no layers');
+  const last = leaves[leaves.length - 1]!.layer;
+  const loss = options.loss ?? (last.type === 'LogSoftmax' ? 'nll' : 'cross-entropy');
+  let shape: SampleShape = inputShape;
+  const ordinals = new Map<number, number>();
+  let dropouts = 0;
+  const nodes = leaves.map(({ path, layer, topIndex }) => {
+    const inShape = shape;
+    try {
+      shape = layer.outputShape(inShape);
+    } catch (e) {
+      if (e instanceof ShapeError) throw new ShapeError(`layer '${path}' (${layer.type}): ${e.message}`);
+      throw e;
+    }
+    const parameters = layer.parameterSpecs(inShape).map((p) => ({ ...p, local: p.name, name: `${path}.${p.name}` }));
+    const ordinal = ordinals.get(topIndex) ?? 0;
+    if (parameters.length > 0) ordinals.set(topIndex, ordinal + 1);
+    return {
+      path,
+      layer,
+      inShape,
+      outShape: shape,
+      parameters,
+      buffers: layer.bufferSpecs(inShape).map((b) => ({ ...b, local: b.name, name: `${path}.${b.name}` })),
+      workspace: layer.workspaceSpecs(inShape),
+      flags: {} as NodeFlags,
+      initKey: topIndex + 65536 * ordinal,
+      stream: layer.type === 'Dropout' ? DROPOUT_STREAM + dropouts++ : 0,
+    };
+  });
+  if (shape.length !== 1) {
+    throw new ShapeError(`the model's output is ${formatShape(shape)}; the ${loss} loss takes [N, classes] (end with a Flatten)`);
+  }
+  if (!nodes.some((n) => n.parameters.length > 0)) throw new ShapeError('the model has no parameters to train');
+
+  const fusions: AppliedFusion[] = [];
+  if (options.fuse ?? true) {
+    for (const { rule, index, applied } of findFusions(nodes, loss)) {
+      const [a, b] = [nodes[index]!.flags, nodes[index + 1]?.flags];
+      if (rule.name === 'conv-relu') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
+      else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious] = [true, true];
+      else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
+      else if (rule.name === 'log-softmax-nll') a.intoLoss = true;
+      fusions.push(applied);
+    }
+  }
+  const scheduled = nodes.filter((n) => !n.flags.intoLoss);
+  // A LogSoftmax takes [classes], so what the loss reads is [classes] either way.
+  const lossInputShape = scheduled[scheduled.length - 1]!.outShape;
+  return {
+    nodes,
+    inputShape,
+    loss,
+    scheduled,
+    lossInputShape,
+    classes: lossInputShape[0]!,
+    fusions,
+    parameterCount: nodes.reduce((sum, n) => sum + n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0), 0),
+  };
+}
+
+/** A parameter's initial values: PyTorch's default distribution, drawn from (seed, INIT_STREAM, node.initKey, element). */
+export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][number], seed: number): Float32Array {
+  const length = shapeSize(parameter.shape);
+  if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
+  const bound = parameter.init.uniform;
+  // Later parameters of the same layer (a bias) continue the element counter after the earlier ones.
+  let offset = 0;
+  for (const p of node.parameters) {
+    if (p.name === parameter.name) break;
+    offset += shapeSize(p.shape);
+  }
+  return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);
+}
+
+/** Whether the layer's output is a view of its input (Flatten) or computed by a fused neighbour. */
+export const aliasesInput = (node: PlanNode) => node.layer instanceof Flatten || node.flags.forwardByPrevious === true;
+
+/** One row per layer, as torchsummary prints them, and the fused layers. */
+export interface SummaryRow {
+  readonly layer: string;
+  readonly path: string;
+  readonly outputShape: SampleShape;
+  readonly parameters: number;
+}
+
+export function summaryRows(plan: ModelPlan): SummaryRow[] {
+  return plan.nodes.map((n) => ({ layer: n.layer.type, path: n.path, outputShape: n.outShape, parameters: n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0) }));
+}
+
+/** Formats the summary like torchsummary (`summary(model, input_size=...)`), then the fusion rules applied. */
+export function formatSummary(plan: ModelPlan): string {
+  const rows = summaryRows(plan);
+  const total = plan.parameterCount;
+  const line = '-'.repeat(64);
+  const out = [line, `${'Layer (type)'.padStart(25)}  ${'Output Shape'.padStart(25)} ${'Param #'.padStart(15)}`, '='.repeat(64)];
+  rows.forEach((r, i) => {
+    const shape = `[-1, ${r.outputShape.join(', ')}]`;
+    out.push(`${`${r.layer}-${i + 1}`.padStart(25)}  ${shape.padStart(25)} ${r.parameters.toLocaleString('en-US').padStart(15)}`);
+  });
+  out.push('='.repeat(64), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0', line);
+  const index = new Map(plan.nodes.map((n, i) => [n.path, `${n.layer.type}-${i + 1}`]));
+  const byRule = new Map<string, string[]>();
+  for (const f of plan.fusions) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f.paths.map((p) => index.get(p)).join(' + ') + (f.rule === 'log-softmax-nll' ? ' + NLLLoss' : '')]);
+  out.push(byRule.size === 0 ? 'Fused: nothing (fusion off or no pattern)' : 'Fused:');
+  for (const [rule, groups] of byRule) out.push(`  ${rule}: ${groups.join(', ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,66 @@
+/**
+ * The loss of a network's output, its gradient, and the batch's loss and accuracy accumulated on
+ * the GPU, for one split (labels are written by the batch kernel). Cross-entropy on logits, and an
+ * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
+ * kernel; an NLL on log-probabilities left unfused is its own kernel.
+ */
+import type { Dispatch, GpuContext } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { nllBackward, nllForward } from '../kernels/log-softmax.js';
+import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
+import type { Network } from '../plan/network.js';
+
+export class LossHead {
+  readonly labels: Tensor<'u32'>;
+  /** The log-probabilities (written by the fused kernel; the network's output for an unfused NLL). */
+  readonly logp: Tensor;
+  readonly sampleLoss: Tensor;
+  readonly metrics: Tensor;
+  readonly counts: Tensor<'u32'>;
+  private readonly fused: boolean;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly network: Network,
+    name: string,
+  ) {
+    const { maxBatch, plan } = network;
+    this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
+    this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
+    this.logp = this.fused ? ctx.tensor(`${name} log-probabilities`, [maxBatch, plan.classes]) : network.output;
+    this.sampleLoss = ctx.tensor(`${name} per-sample loss`, [maxBatch]);
+    this.metrics = ctx.tensor(`${name} metrics`, [2]);
+    this.counts = ctx.tensor(`${name} counts`, [2], { dtype: 'u32' });
+  }
+
+  reset(): void {
+    this.ctx.write(this.metrics, [0, 0]);
+    this.ctx.write(this.counts, [0, 0]);
+  }
+
+  async dispatches(batch: number, withGradient: boolean): Promise<Dispatch[]> {
+    const { ctx, network } = this;
+    const shape = { batch, classes: network.plan.classes };
+    const list: Dispatch[] = [];
+    if (this.fused) {
+      list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'));
+    } else {
+      list.push((await ctx.compile(nllForward)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss }, shape, 'nll'));
+    }
+    list.push((await ctx.compile(batchMetrics)).bind({ loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts }, shape, 'batch metrics'));
+    if (withGradient) {
+      list.push(
+        this.fused
+          ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, shape, 'log_softmax nll backward')
+          : (await ctx.compile(nllBackward)).bind({ labels: this.labels, dlogp: network.dOutput }, shape, 'nll backward'),
+      );
+    }
+    return list;
+  }
+
+  /** Reads the accumulated metrics (waits for the GPU). */
+  async read(): Promise<{ batchLoss: number; lossSum: number; correct: number; count: number }> {
+    const [metrics, counts] = await Promise.all([this.ctx.read(this.metrics), this.ctx.read(this.counts)]);
+    return { batchLoss: metrics[0]!, lossSum: metrics[1]!, correct: counts[0]!, count: counts[1]! };
+  }
+}
