@@ -34,14 +34,14 @@ describe('package entry points', () => {
 
   gpuTest('webgpu-backprop/node trains the seed CNN on a subset of MNIST', async () => {
     const script = `
-      import { createNodeContext, loadMnist, SeedCnn, MnistTrainer, uploadSplit } from 'webgpu-backprop/node';
+      import { createNodeContext, loadMnist, Network, seedCnn, SEED_CNN_INPUT, Trainer, uploadSplit } from 'webgpu-backprop/node';
       const ctx = await createNodeContext({ announce: false });
       const data = await loadMnist();
-      const model = SeedCnn.create(ctx, { maxBatch: 16 });
-      const trainer = new MnistTrainer(ctx, model, uploadSplit(ctx, 'train', data.train, 64), uploadSplit(ctx, 'test', data.test, 32), { batch: 16, seed: 1 });
+      const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 16 });
+      const trainer = new Trainer(ctx, model, uploadSplit(ctx, 'train', data.train, 64), uploadSplit(ctx, 'test', data.test, 32), { batch: 16, seed: 1 });
       const epoch = await trainer.trainEpoch(1);
       const test = await trainer.evaluate();
-      console.log(JSON.stringify({ params: model.summary().total, samples: epoch.samples, tested: test.count }));
+      console.log(JSON.stringify({ params: model.plan.parameterCount, samples: epoch.samples, tested: test.count }));
       ctx.destroy();`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ params: 13808, samples: 64, tested: 32 });

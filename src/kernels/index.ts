@@ -3,7 +3,6 @@ export { denseForward, denseBackwardInput, denseBackwardWeight } from './dense.j
 export { sigmoidForward, sigmoidBackward } from './sigmoid.js';
 export { halfSquaredError } from './half-squared-error.js';
 export { sgdUpdate } from './sgd.js';
-export { sgdMomentum } from './sgd-momentum.js';
 export { fmaPeak, bandwidthProbe } from './probe.js';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardWeightReduce } from './conv2d.js';
 export { reluForward, reluBackward } from './relu.js';

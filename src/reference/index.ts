@@ -14,3 +14,6 @@ export * from './pooling.js';
 export * from './nll.js';
 export * from './sgd-momentum.js';
 export * from './seed-cnn.js';
+export * from './bias.js';
+export * from './tanh.js';
+export * from './optimizers.js';

@@ -57,3 +57,21 @@ export function countCorrectRef(logits: ArrayLike<number>, labels: ArrayLike<num
   }
   return correct;
 }
+
+/** LogSoftmax's backward from its output y: dx_j = dy_j − exp(y_j) · Σ_k dy_k, per row. */
+export function logSoftmaxBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const dx = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += dy[b * classes + j]!;
+    for (let j = 0; j < classes; j++) dx[b * classes + j] = dy[b * classes + j]! - Math.exp(y[b * classes + j]!) * sum;
+  }
+  return dx;
+}
+
+/** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere. */
+export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const d = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) d[b * classes + labels[b]!] = -1 / batch;
+  return d;
+}

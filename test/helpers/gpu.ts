@@ -6,6 +6,9 @@ import { afterAll, test, type TestContext } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { NoAdapterError } from '../../src/gpu/errors.js';
 import { createNodeContext } from '../../src/node/device.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
+import { SGD } from '../../src/optim/optimizers.js';
+import { Network } from '../../src/plan/network.js';
 
 let shared: Promise<GpuContext | NoAdapterError> | undefined;
 
@@ -37,4 +40,15 @@ export function gpuTest(name: string, fn: (ctx: GpuContext, t: TestContext) => P
     },
     timeout,
   );
+}
+
+/** The seed CNN compiled as the CLI does: SGD(lr, momentum 0.9 unless given), dropout 0.1. */
+export function createSeedCnn(ctx: GpuContext, options: { maxBatch: number; seed: number; lr?: number; momentum?: number; fuse?: boolean }): Network {
+  return new Network(ctx, seedCnn(), {
+    inputShape: SEED_CNN_INPUT,
+    maxBatch: options.maxBatch,
+    seed: options.seed,
+    fuse: options.fuse,
+    optimizer: new SGD({ lr: options.lr ?? 0.01, momentum: options.momentum ?? 0.9 }),
+  });
 }

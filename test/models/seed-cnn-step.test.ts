@@ -5,13 +5,13 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../../src/models/seed-cnn.js';
+import { DROPOUT_STREAM } from '../../src/plan/plan.js';
 import { dropoutMaskRef } from '../../src/reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnEvalRef, seedCnnParameterShapes, seedCnnTrainStepRef } from '../../src/reference/seed-cnn.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
-import { LossHead } from '../../src/train/mnist-trainer.js';
+import { LossHead } from '../../src/train/loss-head.js';
 import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 
 /** f32 through the ten layers stays within the per-kernel gradient preset (measured). */
@@ -22,7 +22,7 @@ const SEED = 7;
 const STEP = 3;
 
 async function setUp(ctx: GpuContext) {
-  const model = SeedCnn.create(ctx, { maxBatch: 8, seed: SEED });
+  const model = createSeedCnn(ctx, { maxBatch: 8, seed: SEED });
   const head = new LossHead(ctx, model, 'test');
   const images = Float32Array.from(randomArray(BATCH * 784, 21, -0.5, 2.5));
   const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 7 + 3) % 10);
@@ -42,29 +42,30 @@ describe('seed CNN: a whole training step on the GPU against the full-model refe
     expect(Object.keys(params).sort()).toEqual(Object.keys(seedCnnParameterShapes()).sort());
 
     const dispatches = [...(await model.forward(BATCH, 'train')), ...(await head.dispatches(BATCH, true)), ...(await model.backward(BATCH))];
+    model.beginStep(BATCH, 0);
     model.setDropoutStep(BATCH, STEP);
     ctx.submit('step', (e) => recordPass(e, 'step', dispatches));
 
-    const masks = seedCnnDropoutMaskLengths(BATCH).map((n, k) => dropoutMaskRef(n, SEED_CNN_SETTINGS.dropout, SEED, DROPOUT_STREAM + k, STEP));
+    const masks = seedCnnDropoutMaskLengths(BATCH).map((n, k) => dropoutMaskRef(n, 0.1, SEED, DROPOUT_STREAM + k, STEP));
     const ref = seedCnnTrainStepRef({ params, running, images, labels, batch: BATCH, dropoutMasks: masks });
 
     const [metrics, counts] = [await ctx.read(head.metrics), await ctx.read(head.counts)];
     expect(metrics[0]).toBeCloseTo(ref.loss, 5);
     expect(counts[0]).toBe(ref.correct);
-    expectAllClose('logits', (await ctx.read(model.logits)).subarray(0, BATCH * 10), ref.logits, WHOLE_MODEL);
+    expectAllClose('logits', (await ctx.read(model.output)).subarray(0, BATCH * 10), ref.logits, WHOLE_MODEL);
     for (const p of model.parameters) expectAllClose(`∂loss/∂${p.name}`, await ctx.read(p.grad), ref.grads[p.name]!, WHOLE_MODEL);
     for (const b of model.buffers) expectAllClose(b.name, await ctx.read(b.value), ref.running[b.name]!, WHOLE_MODEL);
 
     // The SGD update from the GPU's own gradients (the update itself is checked, not the gradients again).
     const before = new Map<string, { grad: Float32Array; velocity: Float32Array }>();
-    for (const p of model.parameters) before.set(p.name, { grad: await ctx.read(p.grad), velocity: await ctx.read(p.velocity) });
+    for (const p of model.parameters) before.set(p.name, { grad: await ctx.read(p.grad), velocity: await ctx.read(p.state.momentum_buffer!) });
     const sgd = await model.optimizerStep();
     ctx.submit('sgd', (e) => recordPass(e, 'sgd', sgd));
     for (const p of model.parameters) {
       const { grad, velocity } = before.get(p.name)!;
       const expected = sgdMomentumRef(params[p.name]!, grad, velocity, 0.01, 0.9);
       expectAllClose(`${p.name} after SGD`, await ctx.read(p.value), expected.param, { atol: 1e-7, rtol: 1e-6 });
-      expectAllClose(`${p.name} momentum_buffer`, await ctx.read(p.velocity), expected.velocity, { atol: 1e-7, rtol: 1e-6 });
+      expectAllClose(`${p.name} momentum_buffer`, await ctx.read(p.state.momentum_buffer!), expected.velocity, { atol: 1e-7, rtol: 1e-6 });
     }
   });
 
@@ -80,7 +81,7 @@ describe('seed CNN: a whole training step on the GPU against the full-model refe
     const dispatches = [...(await model.forward(BATCH, 'eval')), ...(await head.dispatches(BATCH, false))];
     ctx.submit('eval', (e) => recordPass(e, 'eval', dispatches));
     const ref = seedCnnEvalRef({ params, running, images, labels, batch: BATCH });
-    expectAllClose('eval logits', (await ctx.read(model.logits)).subarray(0, BATCH * 10), ref.logits, WHOLE_MODEL);
+    expectAllClose('eval logits', (await ctx.read(model.output)).subarray(0, BATCH * 10), ref.logits, WHOLE_MODEL);
     const [metrics, counts] = [await ctx.read(head.metrics), await ctx.read(head.counts)];
     expect(metrics[1]).toBeCloseTo(ref.lossSum, 4);
     expect(counts[0]).toBe(ref.correct);

@@ -10,16 +10,16 @@
  * checks it; its nearest-neighbour floors may pick a neighbouring pixel in f32).
  */
 import { describe, expect } from 'vitest';
-import { DROPOUT_STREAM, SEED_CNN_SETTINGS, SeedCnn } from '../../src/models/seed-cnn.js';
+import { DROPOUT_STREAM } from '../../src/plan/plan.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { normalizePixelRef } from '../../src/reference/mnist-input.js';
 import { dropoutMaskRef, shufflePermutationRef } from '../../src/reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../../src/reference/seed-cnn.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
-import { MnistTrainer } from '../../src/train/mnist-trainer.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { TOLERANCE, expectAllClose } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 
 const data = loadMnist();
 const COUNT = 16; // batches of 6, 6 and 4
@@ -40,8 +40,8 @@ const AFTER_SIX_STEPS = TOLERANCE.gradient;
 describe('the training loop against a float64 run of the same steps', () => {
   gpuTest('two epochs of 16 images in batches of 6: parameters, momentum, running statistics, metrics', async (ctx) => {
     const { train, test } = await data;
-    const model = SeedCnn.create(ctx, { maxBatch: BATCH, seed: SEED, lr: LR, momentum: MOMENTUM });
-    const trainer = new MnistTrainer(ctx, model, uploadSplit(ctx, 'train', train, COUNT), uploadSplit(ctx, 'test', test, 8), {
+    const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: SEED, lr: LR, momentum: MOMENTUM });
+    const trainer = new Trainer(ctx, model, uploadSplit(ctx, 'train', train, COUNT), uploadSplit(ctx, 'test', test, 8), {
       batch: BATCH,
       seed: SEED,
       augment: false,
@@ -72,7 +72,7 @@ describe('the training loop against a float64 run of the same steps', () => {
           images.set(Array.from(train.images.subarray(image * area, (image + 1) * area), normalizePixelRef), b * area);
           labels[b] = train.labels[image]!;
         }
-        const dropoutMasks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, SEED_CNN_SETTINGS.dropout, SEED, DROPOUT_STREAM + k, step));
+        const dropoutMasks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, 0.1, SEED, DROPOUT_STREAM + k, step));
         const ref = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks });
         lossSum += ref.loss * batch;
         correct += ref.correct;
@@ -96,7 +96,7 @@ describe('the training loop against a float64 run of the same steps', () => {
 
     for (const p of model.parameters) {
       expectAllClose(`${p.name} after ${step} steps`, await ctx.read(p.value), params[p.name]!, AFTER_SIX_STEPS);
-      expectAllClose(`${p.name} momentum buffer after ${step} steps`, await ctx.read(p.velocity), velocity[p.name]!, AFTER_SIX_STEPS);
+      expectAllClose(`${p.name} momentum buffer after ${step} steps`, await ctx.read(p.state.momentum_buffer!), velocity[p.name]!, AFTER_SIX_STEPS);
     }
     for (const b of model.buffers) expectAllClose(`${b.name} after ${step} steps`, await ctx.read(b.value), running[b.name]!, AFTER_SIX_STEPS);
   });

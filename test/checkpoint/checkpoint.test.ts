@@ -3,19 +3,18 @@
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
 import { describe, expect } from 'vitest';
-import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../../src/checkpoint/seed-cnn-checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
-import { SeedCnn } from '../../src/models/seed-cnn.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 
 const BN_MODULES = [1, 2, 4, 5, 6, 7].map((k) => `convblock${k}.2`);
 
 describe('seed-CNN checkpoints', () => {
   gpuTest('hold every state_dict entry of the notebook’s Net, with PyTorch’s names, dtypes and shapes', async (ctx) => {
-    const model = SeedCnn.create(ctx, { maxBatch: 2, seed: 3 });
+    const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
     model.stepsTaken = 469;
-    const bytes = await encodeSeedCnnCheckpoint(model, { epoch: '1' });
+    const bytes = await encodeCheckpoint(model, { epoch: '1' });
     const { tensors, metadata } = decodeSafetensors(bytes, 'checkpoint');
     const stateDict = { ...seedCnnParameterShapes(), ...seedCnnBufferShapes() };
     for (const m of BN_MODULES) stateDict[`${m}.num_batches_tracked`] = [];
@@ -43,23 +42,23 @@ describe('seed-CNN checkpoints', () => {
   });
 
   gpuTest('load restores the model exactly; a PyTorch state_dict without optimizer state loads too', async (ctx) => {
-    const source = SeedCnn.create(ctx, { maxBatch: 2, seed: 3 });
-    const bytes = await encodeSeedCnnCheckpoint(source);
-    const target = SeedCnn.create(ctx, { maxBatch: 2, seed: 4 });
-    loadSeedCnnCheckpoint(target, bytes, 'checkpoint');
+    const source = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
+    const bytes = await encodeCheckpoint(source);
+    const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
+    loadCheckpoint(target, bytes, 'checkpoint');
     for (let i = 0; i < source.parameters.length; i++) {
       expect(Array.from(await ctx.read(target.parameters[i]!.value))).toEqual(Array.from(await ctx.read(source.parameters[i]!.value)));
     }
     const { tensors } = decodeSafetensors(bytes, 'checkpoint');
     const modelOnly = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith('optimizer.')));
-    const fresh = SeedCnn.create(ctx, { maxBatch: 2, seed: 4 });
-    loadSeedCnnCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors');
-    expect(Array.from(await ctx.read(fresh.parameters[0]!.velocity)).every((v) => v === 0)).toBe(true);
+    const fresh = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
+    loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors');
+    expect(Array.from(await ctx.read(fresh.parameters[0]!.state.momentum_buffer!)).every((v) => v === 0)).toBe(true);
   });
 
   gpuTest('a bad file is refused with the file, the tensor and the field named, and the model is untouched', async (ctx) => {
-    const model = SeedCnn.create(ctx, { maxBatch: 2, seed: 3 });
-    const { tensors } = decodeSafetensors(await encodeSeedCnnCheckpoint(model), 'checkpoint');
+    const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
+    const { tensors } = decodeSafetensors(await encodeCheckpoint(model), 'checkpoint');
     const before = Array.from(await ctx.read(model.parameters[0]!.value));
     const variants: [string, (t: typeof tensors) => void, RegExp][] = [
       ['missing', (t) => delete t['convblock5.2.running_var'], /bad\.safetensors: tensor 'convblock5\.2\.running_var' is missing \(expected F32 \[16\]\)/],
@@ -71,7 +70,7 @@ describe('seed-CNN checkpoints', () => {
       const copy = { ...tensors, 'convblock1.0.weight': { ...tensors['convblock1.0.weight']!, data: Float32Array.from(tensors['convblock1.0.weight']!.data as Float32Array) } } as typeof tensors;
       (copy['convblock1.0.weight']!.data as Float32Array)[0] = 123;
       change(copy);
-      expect(() => loadSeedCnnCheckpoint(model, encodeSafetensors(copy), 'bad.safetensors')).toThrow(message);
+      expect(() => loadCheckpoint(model, encodeSafetensors(copy), 'bad.safetensors')).toThrow(message);
     }
     expect(Array.from(await ctx.read(model.parameters[0]!.value))).toEqual(before);
   });

@@ -3,24 +3,24 @@
  * from its seed, and a run cut in two through a checkpoint equals the uninterrupted run.
  */
 import { describe, expect } from 'vitest';
-import { encodeSeedCnnCheckpoint, loadSeedCnnCheckpoint } from '../../src/checkpoint/seed-cnn-checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { SeedCnn } from '../../src/models/seed-cnn.js';
+import type { Network } from '../../src/plan/network.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
-import { MnistTrainer } from '../../src/train/mnist-trainer.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 
 const data = loadMnist();
 const BATCH = 32;
 
 async function trainer(ctx: GpuContext, trainCount: number, options: { shuffle?: boolean } = {}) {
   const { train, test } = await data;
-  const model = SeedCnn.create(ctx, { maxBatch: BATCH, seed: 5, lr: 0.05 });
-  return new MnistTrainer(ctx, model, uploadSplit(ctx, 'train', train, trainCount), uploadSplit(ctx, 'test', test, 64), { batch: BATCH, seed: 5, ...options });
+  const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: 5, lr: 0.05 });
+  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, trainCount), uploadSplit(ctx, 'test', test, 64), { batch: BATCH, seed: 5, ...options });
 }
 
-async function weights(model: SeedCnn): Promise<Float32Array[]> {
+async function weights(model: Network): Promise<Float32Array[]> {
   return Promise.all(model.parameters.map((p) => model.ctx.read(p.value)));
 }
 
@@ -80,9 +80,9 @@ describe('MNIST training loop', () => {
 
     const again = await trainer(ctx, 96);
     await again.trainEpoch(1);
-    const bytes = await encodeSeedCnnCheckpoint(again.model, { epoch: '1' });
+    const bytes = await encodeCheckpoint(again.model, { epoch: '1' });
     const resumed = await trainer(ctx, 96);
-    loadSeedCnnCheckpoint(resumed.model, bytes, 'memory');
+    loadCheckpoint(resumed.model, bytes, 'memory');
     expect(resumed.model.stepsTaken).toBe(3);
     await resumed.trainEpoch(2);
     const actual = await weights(resumed.model);

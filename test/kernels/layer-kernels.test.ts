@@ -1,0 +1,108 @@
+/**
+ * The kernels the layer tier added, against their float64 references on awkward shapes, outputs
+ * poisoned first: bias add (and its ReLU variant) and bias gradient, tanh, LogSoftmax on its own,
+ * NLL on log-probabilities.
+ */
+import { describe } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
+import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
+import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
+import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
+import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef } from '../../src/reference/nll.js';
+import { tanhBackwardRef, tanhRef } from '../../src/reference/tanh.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+describe('bias_add and bias_backward', () => {
+  // [batch, channels, area]: a Linear's area 1, odd sizes, a reduction over 128 × 26 × 26 per channel.
+  for (const [batch, channels, area] of [
+    [1, 1, 1],
+    [3, 5, 1],
+    [7, 3, 13],
+    [2, 10, 25],
+    [128, 16, 676],
+  ] as const) {
+    for (const relu of [false, true]) {
+      gpuTest(`[${batch}, ${channels}, ${area}]${relu ? ', RELU' : ''}`, async (ctx) => {
+        const n = batch * channels * area;
+        const x = f32(randomArray(n, n + channels));
+        const bias = f32(randomArray(channels, channels * 3));
+        const dy = f32(randomArray(n, n + 7));
+        const ty = ctx.tensor('y', [n], { data: x });
+        const tbias = ctx.tensor('bias', [channels], { data: bias });
+        const tdy = ctx.tensor('dy', [n], { data: dy });
+        const tdbias = ctx.tensor('dbias', [channels]);
+        ctx.fill(tdbias, NaN);
+        const p = { batch, channels, area };
+        const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: tbias, y: ty }, p);
+        const back = (await ctx.compile(biasBackward)).bind({ dy: tdy, dbias: tdbias }, p);
+        ctx.submit('bias test', (e) => recordPass(e, 'bias test', [add, back]));
+        expectAllClose('bias_add y', await ctx.read(ty), biasAddRef(x, bias, batch, channels, area, relu), TOLERANCE.forward);
+        expectAllClose('bias_backward dbias', await ctx.read(tdbias), biasBackwardRef(dy, batch, channels, area), TOLERANCE.gradient);
+      });
+    }
+  }
+});
+
+describe('tanh kernels', () => {
+  for (const count of [1, 3, 255, 257, 10_000]) {
+    gpuTest(`${count} elements`, async (ctx) => {
+      const x = f32(randomArray(count, count, -6, 6));
+      if (count > 2) [x[0], x[1]] = [-60, 60];
+      const dy = f32(randomArray(count, count + 1));
+      const tx = ctx.tensor('x', [count], { data: x });
+      const ty = ctx.tensor('y', [count]);
+      const tdy = ctx.tensor('dy', [count], { data: dy });
+      const tdx = ctx.tensor('dx', [count]);
+      ctx.fill(ty, NaN);
+      ctx.fill(tdx, NaN);
+      const fwd = (await ctx.compile(tanhForward)).bind({ x: tx, y: ty }, { count });
+      const bwd = (await ctx.compile(tanhBackward)).bind({ dy: tdy, y: ty, dx: tdx }, { count });
+      ctx.submit('tanh test', (e) => recordPass(e, 'tanh test', [fwd, bwd]));
+      const y = await ctx.read(ty);
+      expectAllClose('tanh_forward y', y, tanhRef(x), TOLERANCE.forward);
+      expectAllClose('tanh_backward dx', await ctx.read(tdx), tanhBackwardRef(dy, f32(y)), TOLERANCE.gradient);
+    });
+  }
+});
+
+describe('log_softmax and nll on log-probabilities', () => {
+  for (const [batch, classes] of [
+    [1, 1],
+    [1, 10],
+    [5, 3],
+    [65, 10],
+    [128, 47],
+  ] as const) {
+    gpuTest(`[${batch}, ${classes}]`, async (ctx) => {
+      const n = batch * classes;
+      const x = f32(randomArray(n, n, -5, 5));
+      if (n > 3) [x[0], x[1]] = [90, -90];
+      const dy = f32(randomArray(n, n + 3));
+      const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 7 + 2) % classes);
+      const tx = ctx.tensor('x', [n], { data: x });
+      const ty = ctx.tensor('y', [n]);
+      const tdy = ctx.tensor('dy', [n], { data: dy });
+      const tdx = ctx.tensor('dx', [n]);
+      const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
+      const tloss = ctx.tensor('loss', [batch]);
+      const tdlogp = ctx.tensor('dlogp', [n]);
+      for (const t of [ty, tdx, tloss, tdlogp]) ctx.fill(t, NaN);
+      const p = { batch, classes };
+      const kernels = [
+        (await ctx.compile(logSoftmaxForward)).bind({ x: tx, y: ty }, p),
+        (await ctx.compile(logSoftmaxBackward)).bind({ dy: tdy, y: ty, dx: tdx }, p),
+        (await ctx.compile(nllForward)).bind({ logp: ty, labels: tlabels, loss: tloss }, p),
+        (await ctx.compile(nllBackward)).bind({ labels: tlabels, dlogp: tdlogp }, p),
+      ];
+      ctx.submit('log_softmax test', (e) => recordPass(e, 'log_softmax test', kernels));
+      const y = await ctx.read(ty);
+      const logp = logSoftmaxRef(x, batch, classes);
+      expectAllClose('log_softmax_forward y', y, logp, TOLERANCE.forward);
+      expectAllClose('log_softmax_backward dx', await ctx.read(tdx), logSoftmaxBackwardRef(dy, f32(y), batch, classes), TOLERANCE.gradient);
+      expectAllClose('nll_forward loss', await ctx.read(tloss), Array.from(labels, (l, b) => -logp[b * classes + l]!), TOLERANCE.forward);
+      expectAllClose('nll_backward dlogp', await ctx.read(tdlogp), nllBackwardRef(labels, batch, classes), TOLERANCE.gradient);
+    });
+  }
+});

@@ -1,0 +1,137 @@
+/**
+ * The plan compiler: shapes checked before the GPU, the fusion rules (dispatch counts, fused equals
+ * unfused), and a network defined only here training with AdamW and reloading bit-exactly.
+ */
+import { describe, expect, test } from 'vitest';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { recordPass } from '../../src/gpu/context.js';
+import { LogSoftmax, ReLU, Tanh } from '../../src/layers/activations.js';
+import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { Conv2d } from '../../src/layers/conv2d.js';
+import { Dropout } from '../../src/layers/dropout.js';
+import { Flatten } from '../../src/layers/flatten.js';
+import { ShapeError } from '../../src/layers/layer.js';
+import { Linear } from '../../src/layers/linear.js';
+import { Sequential } from '../../src/layers/sequential.js';
+import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
+import { loadMnist } from '../../src/node/mnist-files.js';
+import { AdamW } from '../../src/optim/optimizers.js';
+import { Network } from '../../src/plan/network.js';
+import { planModel } from '../../src/plan/plan.js';
+import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { LossHead } from '../../src/train/loss-head.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
+
+describe('shapes are inferred once, and a mismatch names the layer and the shapes', () => {
+  test('a Linear on an image without Flatten', () => {
+    const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new ReLU(), new Linear({ outFeatures: 10 }));
+    expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow(ShapeError);
+    expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow(/layer '2' \(Linear\): expects an input of shape \[features\], got \[4, 26, 26\]/);
+  });
+  test('in_features that disagree with the input', () => {
+    const model = new Sequential({ body: new Sequential(new Flatten(), new Linear({ inFeatures: 100, outFeatures: 10 })) });
+    expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow(/layer 'body\.1' \(Linear\): in_features is 100 but the input has 784 features/);
+  });
+  test('a kernel larger than the map', () => {
+    expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 5 }), new Flatten()), { inputShape: [1, 3, 3] })).toThrow(/layer '0' \(Conv2d\).*\[1, 3, 3\]/);
+  });
+  test("the seed CNN's names are PyTorch's, and 13,808 parameters", () => {
+    const plan = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });
+    const names = plan.nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((p) => p.name));
+    expect(names.slice(0, 6)).toEqual(['convblock1.0.weight', 'convblock1.2.weight', 'convblock1.2.bias', 'convblock1.2.running_mean', 'convblock1.2.running_var', 'convblock2.0.weight']);
+    expect(names).toContain('convblock8.0.weight');
+    expect(plan.parameterCount).toBe(13_808);
+    expect(plan.loss).toBe('nll');
+  });
+  test('fusion rules apply wherever the pattern is, and never rename', () => {
+    const fused = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });
+    const plain = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT, fuse: false });
+    const count = (rule: string) => fused.fusions.filter((f) => f.rule === rule).length;
+    expect([count('conv-relu'), count('batchnorm-dropout'), count('relu-grad-in-batchnorm'), count('log-softmax-nll')]).toEqual([6, 6, 6, 1]);
+    expect(plain.fusions).toEqual([]);
+    expect(fused.nodes.map((n) => n.parameters.map((p) => p.name))).toEqual(plain.nodes.map((n) => n.parameters.map((p) => p.name)));
+  });
+});
+
+const BATCH = 6;
+
+/** One training step's dispatches (forward, loss, backward) of a network on fixed images. */
+async function step(network: Network, head: LossHead, images: Float32Array, labels: Uint32Array) {
+  const { ctx } = network;
+  ctx.write(network.input, images);
+  ctx.write(head.labels, labels);
+  head.reset();
+  network.beginStep(BATCH, 0);
+  const dispatches = [...(await network.forward(BATCH, 'train')), ...(await head.dispatches(BATCH, true)), ...(await network.backward(BATCH))];
+  ctx.submit('step', (e) => recordPass(e, 'step', dispatches));
+  return dispatches.length;
+}
+
+describe('the seed CNN step, fused and unfused', () => {
+  gpuTest('dispatch counts, and the same loss and gradients', async (ctx) => {
+    const images = Float32Array.from(randomArray(BATCH * 784, 5, -0.4, 2.8));
+    const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % 10);
+    const results = [];
+    for (const fuse of [true, false]) {
+      const network = createSeedCnn(ctx, { maxBatch: 8, seed: 9, fuse });
+      const head = new LossHead(ctx, network, 'check');
+      const count = await step(network, head, images, labels);
+      const updates = (await network.optimizerStep()).length;
+      const grads = await Promise.all(network.parameters.map((p) => ctx.read(p.grad)));
+      results.push({ count, updates, grads, loss: (await ctx.read(head.metrics))[0]! });
+    }
+    const [fused, plain] = results as [(typeof results)[0], (typeof results)[0]];
+    // Six blocks (conv→ReLU→BN→dropout), convblock3 and convblock8 (1×1 convs), a max pool, a GAP.
+    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 6 backward
+    // (dropout, BN reduce, BN+ReLU input gradient, conv weight, its reduce, conv input — none for
+    // the first block); a 1×1 conv 1 + 3; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient).
+    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 6 - 1) + 2 * 3 + 2 * 1);
+    // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 7 backward (+ ReLU); the
+    // LogSoftmax its own forward and backward; the loss NLL, metrics, NLL gradient.
+    expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 7 - 1) + 2 * 3 + 2 + 1);
+    expect(fused.updates).toBe(8 + 6 * 2);
+    expect(fused.loss).toBeCloseTo(plain.loss, 5);
+    fused.grads.forEach((g, i) => expectAllClose(`gradient ${i}, fused against unfused`, g, plain.grads[i]!, TOLERANCE.gradient));
+  });
+});
+
+describe('a network defined only in this test', () => {
+  gpuTest('trains with AdamW (its loss falls), and its checkpoint reloads bit-exactly', async (ctx) => {
+    const model = new Sequential(
+      new Flatten(),
+      new Linear({ outFeatures: 48 }),
+      new BatchNorm1d(),
+      new Tanh(),
+      new Dropout(0.2),
+      new Linear({ outFeatures: 32 }),
+      new ReLU(),
+      new Linear({ outFeatures: 10, bias: true }),
+      new LogSoftmax(),
+    );
+    const make = (seed: number) => new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 32, seed, optimizer: new AdamW({ lr: 0.005 }) });
+    const network = make(4);
+    expect(network.plan.fusions.map((f) => f.rule)).toEqual(['conv-relu', 'log-softmax-nll']);
+    const { train, test: testSplit } = await loadMnist();
+    const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 256), uploadSplit(ctx, 'test', testSplit, 64), { batch: 32, seed: 4, augment: false });
+    const first = await trainer.trainEpoch(1);
+    let last = first;
+    for (let epoch = 2; epoch <= 4; epoch++) last = await trainer.trainEpoch(epoch);
+    expect(network.stepsTaken).toBe(32);
+    expect(last.trainLoss).toBeLessThan(0.6 * first.trainLoss);
+
+    const bytes = await encodeCheckpoint(network, { epoch: '4' });
+    const copy = make(99);
+    const { metadata } = loadCheckpoint(copy, bytes, 'memory');
+    expect(metadata.epoch).toBe('4');
+    expect(copy.stepsTaken).toBe(32);
+    for (const [i, p] of network.parameters.entries()) {
+      const q = copy.parameters[i]!;
+      expect(q.name).toBe(p.name);
+      expect(Array.from(await ctx.read(q.value))).toEqual(Array.from(await ctx.read(p.value)));
+      for (const s of ['exp_avg', 'exp_avg_sq']) expect(Array.from(await ctx.read(q.state[s]!))).toEqual(Array.from(await ctx.read(p.state[s]!)));
+    }
+    expect(network.parameters.map((p) => p.name)).toEqual(['1.weight', '1.bias', '2.weight', '2.bias', '5.weight', '5.bias', '7.weight', '7.bias']);
+  });
+});
