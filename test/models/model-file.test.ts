@@ -1,0 +1,66 @@
+/** Model files: PyTorch's constructor names in, PyTorch's state_dict names out; bad files named. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { parseModelFile, ModelFileError } from '../../src/models/model-file.js';
+import { planModel } from '../../src/plan/plan.js';
+
+const ISSUE_EXAMPLE = JSON.stringify({
+  input: [1, 28, 28],
+  layers: [
+    { type: 'Conv2d', out_channels: 8, kernel_size: 5, stride: 2, padding: 0, bias: true },
+    { type: 'ReLU' },
+    { type: 'BatchNorm2d' },
+    { name: 'block', layers: [{ type: 'Conv2d', out_channels: 16, kernel_size: 3, padding: 1 }, { type: 'Tanh' }] },
+    { type: 'MaxPool2d', kernel_size: 2 },
+    { type: 'Flatten' },
+    { type: 'Linear', out_features: 32 },
+    { type: 'Dropout', p: 0.1 },
+    { type: 'Linear', out_features: 10 },
+    { type: 'LogSoftmax' },
+  ],
+});
+
+const names = (text: string) => {
+  const { model, input } = parseModelFile(text, 'net.json');
+  return planModel(model, { inputShape: input }).nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((p) => `${p.name} [${p.shape.join(', ')}]`));
+};
+
+describe('model files', () => {
+  test("the issue's example: names by index, or by name inside a named Sequential", () => {
+    expect(names(ISSUE_EXAMPLE)).toEqual([
+      '0.weight [8, 1, 5, 5]',
+      '0.bias [8]',
+      '2.weight [8]',
+      '2.bias [8]',
+      '2.running_mean [8]',
+      '2.running_var [8]',
+      'block.0.weight [16, 8, 3, 3]',
+      'block.0.bias [16]',
+      '6.weight [32, 576]',
+      '6.bias [32]',
+      '8.weight [10, 32]',
+      '8.bias [10]',
+    ]);
+  });
+
+  test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {
+    for (const [file, count] of [['examples/mlp.json', 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10], ['examples/lenet5.json', 61_706]] as const) {
+      const { model, input } = parseModelFile(readFileSync(file, 'utf8'), file);
+      expect(planModel(model, { inputShape: input }).parameterCount, file).toBe(count);
+    }
+  });
+
+  test.each([
+    ['not JSON', '{', /net\.json: not valid JSON/],
+    ['no input', '{"layers": []}', /net\.json: "input" must be the shape of one sample/],
+    ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, Linear/],
+    ['an unknown field', '{"input": [4], "layers": [{"type": "Linear", "out_feature": 3}]}', /net\.json: layer '0' \(Linear\): unknown field "out_feature"/],
+    ['a wrong type of value', '{"input": [4], "layers": [{"name": "head", "layers": [{"type": "Linear", "out_features": "3"}]}]}', /net\.json: layer 'head\.0' \(Linear\): "out_features" must be a number, got "3"/],
+    ['a bad value', '{"input": [4], "layers": [{"type": "Dropout", "p": 1.5}]}', /net\.json: layer '0' \(Dropout\): p must be in \[0, 1\), got 1\.5/],
+    ['a missing field', '{"input": [4], "layers": [{"type": "Linear"}]}', /net\.json: layer '0' \(Linear\): out_features must be a whole number ≥ 1, got undefined/],
+    ['two children with one name', '{"input": [4], "layers": [{"name": "a", "type": "ReLU"}, {"name": "a", "type": "ReLU"}]}', /net\.json: the model: Sequential: two children are named 'a'/],
+  ])('%s', (_, text, message) => {
+    expect(() => parseModelFile(text, 'net.json')).toThrow(ModelFileError);
+    expect(() => parseModelFile(text, 'net.json')).toThrow(message);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Learning-rate schedules against PyTorch's (torch.optim.lr_scheduler, 2.x) on a table of steps:
+ * the values below are what `scheduler.get_last_lr()` gives after `last_epoch` steps.
+ */
+import { describe, expect, test } from 'vitest';
+import { scheduledValues, type Schedule } from '../../src/optim/schedules.js';
+
+const run = (schedule: Schedule, lr: number, momentum: number, unit: 'epoch' | 'step', n: number) =>
+  Array.from({ length: n }, (_, k) => scheduledValues(schedule, lr, momentum, unit === 'epoch' ? { epoch: k, step: 1000 * k } : { epoch: 0, step: k }));
+
+describe('schedules as PyTorch computes them', () => {
+  test('StepLR(step_size=2, gamma=0.5), lr 0.1: per epoch', () => {
+    expect(run({ kind: 'step', stepSize: 2, gamma: 0.5 }, 0.1, 0.9, 'epoch', 5).map((v) => v.lr)).toEqual([0.1, 0.1, 0.05, 0.05, 0.025]);
+  });
+  test('CosineAnnealingLR(T_max=4), lr 1: per epoch', () => {
+    const lrs = run({ kind: 'cosine', tMax: 4 }, 1, 0.9, 'epoch', 5).map((v) => v.lr);
+    [1, 0.8535533905932737, 0.5, 0.14644660940672627, 0].forEach((want, k) => expect(lrs[k]).toBeCloseTo(want, 15));
+  });
+  test('OneCycleLR(max_lr=1, total_steps=10): learning rate and SGD momentum per step', () => {
+    const values = run({ kind: 'onecycle', maxLr: 1, totalSteps: 10 }, 0.01, 0.9, 'step', 10);
+    // initial_lr = max_lr / 25 = 0.04, min_lr = initial_lr / 1e4; phase 1 (steps 0–2, since it ends at
+    // 0.3·10 − 1 = 2) anneals 0.04 → 1 and momentum 0.95 → 0.85 by cosine, phase 2 (steps 2–9) 1 → 4e-6
+    // and 0.85 → 0.95: PyTorch's _annealing_cos, evaluated in float64 outside this code.
+    const lr = [0.04, 0.52, 1.0, 0.950484632013, 0.81174565395, 0.611262021936, 0.388741978064, 0.18825834605, 0.0495193679865, 4e-6];
+    const momentum = [0.95, 0.9, 0.85, 0.854951556605, 0.868825509907, 0.888873953302, 0.911126046698, 0.931174490093, 0.945048443395, 0.95];
+    values.forEach((v, k) => {
+      expect(v.lr, `lr at step ${k}`).toBeCloseTo(lr[k]!, 11);
+      expect(v.momentum, `momentum at step ${k}`).toBeCloseTo(momentum[k]!, 11);
+    });
+    expect(() => scheduledValues({ kind: 'onecycle', maxLr: 1, totalSteps: 10 }, 0.01, 0.9, { epoch: 0, step: 10 })).toThrow(/past total_steps 10/);
+  });
+});
