@@ -155,3 +155,51 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
     }
   });
 });
+
+describe('webgpu-backprop with a model file, check, and --steps 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-model-'));
+  const tensorsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
+
+  gpuTest('--steps 0 --save writes the initial weights, the same for the same seed', async () => {
+    const [a, b] = [join(dir, 'init-a.safetensors'), join(dir, 'init-b.safetensors')];
+    for (const file of [a, b]) expect((await run(['mnist', '--model', 'examples/lenet5.json', '--steps', '0', '--save', file, '--seed', '7'])).code).toBe(0);
+    const [ta, tb] = [tensorsOf(a), tensorsOf(b)];
+    const weight = (t: typeof ta) => t['0.weight']!.data as Float32Array;
+    expect(Object.keys(ta).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual(['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias'].sort());
+    expect(Array.from(weight(ta))).toEqual(Array.from(weight(tb)));
+    // PyTorch's default: uniform(±1/√fan_in); fan_in of the first conv is 1·5·5.
+    expect(Math.max(...Array.from(weight(ta), Math.abs))).toBeLessThanOrEqual(1 / 5);
+    expect(new Set(weight(ta)).size).toBe(150);
+  });
+
+  gpuTest('trains a model file with AdamW and saves its optimizer state', async () => {
+    const file = join(dir, 'mlp.safetensors');
+    const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--optimizer', 'adamw', '--schedule', 'cosine', '--epochs', '1', ...QUICK, '--save', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('Linear-2');
+    expect(out).toMatch(/conv-relu: Linear-2 \+ ReLU-3, Linear-5 \+ ReLU-6/);
+    const tensors = tensorsOf(file);
+    expect(tensors['optimizer.1.weight.exp_avg']?.shape).toEqual([256, 784]);
+    expect(tensors['optimizer.7.bias.exp_avg_sq']?.shape).toEqual([10]);
+  });
+
+  gpuTest('check: one step against float64, every tensor listed', async () => {
+    const { code, out } = await run(['check', '--model', 'examples/lenet5.json', '--batch', '8']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/∂loss\/∂0\.weight +150 /);
+    // The loss, 8 layer outputs (a fused conv's is its ReLU's), 10 gradients, 10 updated parameters.
+    expect(out).toMatch(/All 29 tensors within 0\.0001 \+ 0\.001·\|float64\|/);
+  });
+
+  test('a bad model file is one line naming the file, the layer and the field', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'Linear', out_features: 10 }] }));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect((await run(['mnist', '--model', bad])).code).toBe(1);
+      expect(String(stderr.mock.calls[0]?.[0])).toMatch(/bad\.json: layer '1' \(Linear\): expects an input of shape \[features\], got \[4, 26, 26\]/);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+});

@@ -13,12 +13,9 @@ import type { MnistSplit } from '../data/idx.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { SGD } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
-import { DROPOUT_STREAM } from '../plan/plan.js';
-import { dropoutMaskRef } from '../reference/random.js';
-import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../reference/seed-cnn.js';
+import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { median, profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
-import { LossHead } from '../train/loss-head.js';
 import { Trainer } from '../train/trainer.js';
 
 /** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
@@ -31,41 +28,18 @@ export interface StepCheck {
 }
 
 /**
- * One training step at a small batch against the float64 full-model reference (same weights,
- * batch and dropout masks). Throws if a gradient or the loss is off by more than
- * 1e-4 + 1e-3·|expected|.
+ * One training step at a small batch against the float64 reference composed for any network
+ * (src/plan/check.ts: same weights, batch and dropout masks). Throws if any activation, gradient
+ * or updated tensor is off by more than 1e-4 + 1e-3·|expected|.
  */
 export async function checkSeedCnnStep(ctx: GpuContext, batch = 4): Promise<StepCheck> {
-  const seed = 11;
-  const step = 2;
-  const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
-  const head = new LossHead(ctx, model, 'check');
+  const network = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 11, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
   const images = Float32Array.from({ length: batch * 784 }, (_, i) => Math.sin(i * 0.37) * 1.5 + 0.5);
   const labels = Uint32Array.from({ length: batch }, (_, b) => (3 * b + 1) % 10);
-  ctx.write(model.input, images);
-  ctx.write(head.labels, labels);
-  head.reset();
-  const params: Record<string, Float32Array> = {};
-  for (const p of model.parameters) params[p.name] = (await ctx.read(p.value)) as Float32Array;
-  const running: Record<string, Float32Array> = {};
-  for (const b of model.buffers) running[b.name] = (await ctx.read(b.value)) as Float32Array;
-  const dispatches = [...(await model.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await model.backward(batch))];
-  model.setDropoutStep(batch, step);
-  ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
-  const masks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, 0.1, seed, DROPOUT_STREAM + k, step));
-  const ref = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks: masks });
-  let maxAbsError = 0;
-  let worst = '';
-  const compare = (name: string, got: ArrayLike<number>, want: ArrayLike<number>) => {
-    for (let i = 0; i < want.length; i++) {
-      const err = Math.abs(got[i]! - want[i]!);
-      if (!(err <= 1e-4 + 1e-3 * Math.abs(want[i]!))) throw new Error(`benchmark check: ${name}[${i}] is ${got[i]} on the GPU, ${want[i]} in the reference`);
-      if (err > maxAbsError) [maxAbsError, worst] = [err, `${name}[${i}]`];
-    }
-  };
-  compare('loss', [(await ctx.read(head.metrics))[0]!], [ref.loss]);
-  for (const p of model.parameters) compare(`∂loss/∂${p.name}`, await ctx.read(p.grad), ref.grads[p.name]!);
-  return { batch, maxAbsError, worst };
+  const report = await checkNetworkStep(network, images, labels);
+  if (!report.passed) throw new Error(`benchmark check: the GPU step disagrees with the float64 reference\n${formatCheckReport(report)}`);
+  const worst = report.rows.reduce((a, b) => (b.maxAbsError > a.maxAbsError ? b : a));
+  return { batch, maxAbsError: worst.maxAbsError, worst: `${worst.tensor}[${worst.worst.index}]` };
 }
 
 export interface StepTimings {

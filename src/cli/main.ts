@@ -4,14 +4,15 @@
 import type { GpuContext } from '../gpu/context.js';
 import { createNodeContext } from '../node/device.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
-import { classifyCommand, evaluateCommand, mnistCommand } from './mnist.js';
+import { checkCommand, classifyCommand, evaluateCommand, mnistCommand } from './mnist.js';
 
 export const MAIN_HELP = `Usage: webgpu-backprop <command> [options]
 
 A WebGPU training engine (Node: Dawn; without a GPU it finds a software Vulkan adapter).
 
 Commands:
-  mnist     train the seed notebook's MNIST CNN (default)
+  mnist     train the seed notebook's MNIST CNN (default), or a network of a model file (--model)
+  check     one training step on the GPU against float64: the worst error of every tensor
   evaluate  test a saved checkpoint on the MNIST test set
   classify  classify single images with a saved checkpoint
   222       the spreadsheet's 2-2-2 back-propagation example
@@ -33,6 +34,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         return await evaluateCommand(rest, getContext, out);
       case 'classify':
         return await classifyCommand(rest, getContext, out);
+      case 'check':
+        return await checkCommand(rest, getContext, out);
       case '222':
         return await twoTwoTwoCommand(rest, getContext, out);
       case 'help':

@@ -21,6 +21,8 @@ import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EpochResult, type EvalResult, type Progress } from '../train/trainer.js';
+import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
+import { normalizePixelRef } from '../reference/mnist-input.js';
 import { formatTable } from './format.js';
 
 export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
@@ -53,7 +55,7 @@ Options:
   --no-augment        no random rotation
   --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
-  --steps N           stop after N optimizer steps in all
+  --steps N           stop after N optimizer steps in all (0 with --save: write the initial weights)
   --init FILE         start from a safetensors checkpoint (weights, running statistics, momentum,
                       and the epoch and step it reached, so a run continues where it stopped)
   --save FILE         write a checkpoint there after every epoch and at the end (atomically)
@@ -62,6 +64,14 @@ Options:
                       and its test_accuracy is the one to beat (so a continued run keeps its best)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
+`;
+
+export const CHECK_HELP = `Usage: webgpu-backprop check [--model FILE] [--batch N] [--seed N] [optimizer options of 'mnist']
+
+Runs one training step of the seed CNN (or of the --model file's network) on the GPU and in float64
+from the same weights, the first N training images (default 128) and the same dropout masks, then
+prints for every layer output, gradient and updated tensor the worst error and where it is. Exits
+non-zero when a tensor is off by more than 1e-4 + 1e-3·|float64|.
 `;
 
 export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR] [--test-limit N] [--batch N] [--json]
@@ -192,7 +202,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     augment: !values['no-augment'],
     dropout: !values['no-dropout'],
     shuffle: !values['no-shuffle'],
-    steps: values.steps === undefined ? undefined : integer(values, 'steps', 0),
+    steps: values.steps === undefined ? undefined : integer(values, 'steps', 0, 0),
     init: values.init as string | undefined,
     save: values.save as string | undefined,
     saveBest: values['save-best'] as string | undefined,
@@ -319,6 +329,12 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   const ctx = await getContext();
   const model = new Network(ctx, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse });
   if (args.init) await readCheckpoint(model, args.init);
+  if (args.steps === 0) {
+    // No training: write the network as it starts (the same initial weights in PyTorch and here).
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model, { model: name, epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
+    out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model.stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
+    return 0;
+  }
   const train = uploadSplit(ctx, 'train', data.train, args.trainLimit);
   const test = uploadSplit(ctx, 'test', data.test, args.testLimit);
   const trainer = new Trainer(ctx, model, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
@@ -471,4 +487,25 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
     else out(`${image.name}: predicted ${predicted}${image.label === undefined ? '' : ` (label ${image.label})`}  ${p.map((v, d) => `${d}:${(100 * v).toFixed(1)}%`).join(' ')}`);
   });
   return 0;
+}
+
+export async function checkCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+  const args = parseMnistArgs(argv);
+  if (args.help) {
+    out(CHECK_HELP);
+    return 0;
+  }
+  const { model: definition, input } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse);
+  const data = await loadMnist(args.data);
+  const batch = Math.min(args.batch, data.train.count);
+  const pixels = data.train.rows * data.train.cols;
+  const images = Float32Array.from(data.train.images.subarray(0, batch * pixels), normalizePixelRef);
+  const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
+  const ctx = await getContext();
+  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse });
+  if (args.init) await readCheckpoint(network, args.init);
+  out(`One training step of ${args.model ?? 'the seed CNN'} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
+  const report = await checkNetworkStep(network, images, labels);
+  out(formatCheckReport(report));
+  return report.passed ? 0 : 1;
 }

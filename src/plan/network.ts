@@ -54,6 +54,8 @@ export class Network {
   readonly dOutput: Tensor;
   readonly parameters: readonly ParameterState[];
   readonly buffers: readonly BufferState[];
+  /** Each scheduled layer's output tensor by path (a fused neighbour's, or a view, where it aliases). */
+  readonly outputs: ReadonlyMap<string, Tensor>;
   readonly memory: PlanMemory;
   readonly maxBatch: number;
   readonly seed: number;
@@ -101,6 +103,7 @@ export class Network {
     }
 
     let x = this.input;
+    const outputs = new Map<string, Tensor>();
     const masks = new Map<PlanNode, Tensor>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
     plan.scheduled.forEach((node, i) => {
@@ -156,9 +159,11 @@ export class Network {
         workspace,
       });
       built.push({ node, program, backward: i >= firstTrained });
+      outputs.set(node.path, output);
       x = output;
     });
     this.output = x;
+    this.outputs = outputs;
     this.programs = built;
     this.parameters = parameters;
     this.buffers = buffers;

@@ -1,0 +1,128 @@
+/**
+ * One training step of a network on the GPU and in float64 from the same weights, batch and
+ * dropout masks: for every activation, gradient and updated tensor, the worst error and where it
+ * is. Used by the tests, the benchmark's pre-flight check and `webgpu-backprop check`.
+ */
+import { recordPass } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { shapeSize } from '../layers/layer.js';
+import { Dropout } from '../layers/dropout.js';
+import { baseMomentum } from '../optim/optimizers.js';
+import { scheduledValues } from '../optim/schedules.js';
+import { networkStepRef } from '../reference/network.js';
+import { adamRef, sgdRef } from '../reference/optimizers.js';
+import { dropoutMaskRef } from '../reference/random.js';
+import { LossHead } from '../train/loss-head.js';
+import type { Network } from './network.js';
+import { aliasesInput } from './plan.js';
+
+export interface CheckRow {
+  /** A layer's output (`convblock1.3 output`), a gradient (`∂loss/∂convblock1.0.weight`), an updated tensor, the loss. */
+  readonly tensor: string;
+  readonly kind: 'loss' | 'activation' | 'gradient' | 'updated';
+  readonly elements: number;
+  readonly maxAbsError: number;
+  /** |gpu − ref| / (atol + rtol·|ref|) at the worst element: ≤ 1 passes. */
+  readonly ratio: number;
+  readonly worst: { readonly index: number; readonly gpu: number; readonly reference: number };
+}
+
+export interface CheckReport {
+  readonly batch: number;
+  readonly rows: readonly CheckRow[];
+  readonly passed: boolean;
+  readonly tolerance: { readonly atol: number; readonly rtol: number };
+}
+
+/** f32 through a whole network against float64: the benchmark's long-standing pre-flight bound. */
+export const STEP_TOLERANCE = { atol: 1e-4, rtol: 1e-3 };
+
+function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>, reference: ArrayLike<number>, tol = STEP_TOLERANCE): CheckRow {
+  let [maxAbsError, ratio, index] = [0, 0, 0];
+  for (let i = 0; i < reference.length; i++) {
+    const err = Math.abs(gpu[i]! - reference[i]!);
+    const r = Number.isNaN(err) ? Infinity : err / (tol.atol + tol.rtol * Math.abs(reference[i]!));
+    if (Number.isNaN(err) || err > maxAbsError) maxAbsError = Number.isNaN(err) ? Infinity : err;
+    if (r > ratio || (i === 0 && r === 0)) [ratio, index] = [r, i];
+  }
+  return { tensor, kind, elements: reference.length, maxAbsError, ratio, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
+}
+
+/**
+ * Runs one training step of `network` on `input` ([batch, ...inputShape], normalised) and `labels`,
+ * and the float64 reference of the same step. The network's state advances by that step.
+ */
+export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array): Promise<CheckReport> {
+  const { ctx, plan } = network;
+  const batch = labels.length;
+  if (input.length !== batch * shapeSize(plan.inputShape)) throw new Error(`check: ${input.length} input values for ${batch} samples of [${plan.inputShape.join(', ')}]`);
+  const read = async (t: Tensor, length = t.length) => (await ctx.read(t)).subarray(0, length) as Float32Array;
+  const params: Record<string, Float32Array> = {};
+  for (const p of network.parameters) params[p.name] = await read(p.value);
+  const buffers: Record<string, Float32Array> = {};
+  for (const b of network.buffers) buffers[b.name] = await read(b.value);
+  const state: Record<string, Record<string, Float32Array>> = {};
+  for (const p of network.parameters) state[p.name] = Object.fromEntries(await Promise.all(Object.entries(p.state).map(async ([k, t]) => [k, await read(t)] as const)));
+
+  const head = new LossHead(ctx, network, 'check');
+  ctx.write(network.input, input);
+  ctx.write(head.labels, labels);
+  head.reset();
+  const step = network.stepsTaken;
+  const lr = network.beginStep(batch, 0);
+  const dispatches = [...(await network.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await network.backward(batch))];
+  ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
+  const outputs = new Map<string, Float32Array>();
+  for (const [path, tensor] of network.outputs) outputs.set(path, await read(tensor, batch * (tensor.length / network.maxBatch)));
+  const logp = await read(head.logp, batch * plan.classes);
+  const grads: Record<string, Float32Array> = {};
+  for (const p of network.parameters) grads[p.name] = await read(p.grad);
+  const loss = (await ctx.read(head.metrics))[0]!;
+  const updates = await network.optimizerStep();
+  ctx.submit('check update', (e) => recordPass(e, 'check update', updates));
+  network.stepsTaken++;
+
+  const dropoutMasks: Record<string, Float64Array> = {};
+  for (const node of plan.nodes) {
+    if (node.layer instanceof Dropout) dropoutMasks[node.path] = dropoutMaskRef(batch * shapeSize(node.inShape), node.layer.p, network.seed, node.stream, step);
+  }
+  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks });
+
+  const rows: CheckRow[] = [compare('loss', 'loss', [loss], [ref.loss])];
+  plan.scheduled.forEach((node, i) => {
+    const next = plan.scheduled[i + 1];
+    if (next && aliasesInput(next)) return; // the same buffer holds the next layer's output
+    rows.push(compare(`${node.path} output (${node.layer.type})`, 'activation', outputs.get(node.path)!, ref.activations[node.path]!));
+  });
+  const folded = plan.nodes.find((n) => n.flags.intoLoss);
+  if (folded) rows.push(compare(`${folded.path} output (LogSoftmax, in the loss)`, 'activation', logp, ref.activations[folded.path]!));
+  for (const p of network.parameters) rows.push(compare(`∂loss/∂${p.name}`, 'gradient', grads[p.name]!, ref.grads[p.name]!));
+  for (const b of network.buffers) rows.push(compare(`${b.name} (updated)`, 'updated', await read(b.value), ref.buffers[b.name]!));
+
+  const opt = network.optimizer;
+  const { momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch: 0, step });
+  for (const p of network.parameters) {
+    const g = ref.grads[p.name]!;
+    const expected =
+      opt.kind === 'sgd'
+        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: step === 0 }).param
+        : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
+            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step: step + 1,
+          }).param;
+    rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
+  }
+  return { batch, rows, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };
+}
+
+/** The report as a table: one line per tensor, the worst element and its two values. */
+export function formatCheckReport(report: CheckReport): string {
+  const lines = [`${'tensor'.padEnd(52)} ${'elements'.padStart(9)} ${'max |Δ|'.padStart(10)} ${'worst at'.padStart(9)} ${'GPU'.padStart(13)} ${'float64'.padStart(13)}  `];
+  for (const r of report.rows) {
+    lines.push(
+      `${r.tensor.padEnd(52)} ${String(r.elements).padStart(9)} ${r.maxAbsError.toExponential(2).padStart(10)} ${String(r.worst.index).padStart(9)} ${r.worst.gpu.toPrecision(7).padStart(13)} ${r.worst.reference.toPrecision(7).padStart(13)}  ${r.ratio <= 1 ? 'ok' : 'OVER'}`,
+    );
+  }
+  const bad = report.rows.filter((r) => r.ratio > 1).length;
+  lines.push(bad === 0 ? `All ${report.rows.length} tensors within ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.` : `${bad} of ${report.rows.length} tensors exceed ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,218 @@
+/**
+ * The float64 reference of one training (or eval) step of any planned network, composed from the
+ * per-layer references (which stay independent plain loops): forward through every layer, the
+ * loss, backward to every parameter, the running statistics' update. Fusion is a GPU schedule, not
+ * maths, so the reference never fuses. Dropout masks come from the caller (drawn with the same
+ * Philox words as the GPU: `dropoutMaskRef`).
+ */
+import type { ModelPlan, PlanNode } from '../plan/plan.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Linear } from '../layers/linear.js';
+import type { BatchNorm2d } from '../layers/batchnorm.js';
+import { biasAddRef, biasBackwardRef } from './bias.js';
+import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
+import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
+import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef } from './nll.js';
+import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from './pooling.js';
+import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
+import { reluBackwardRef, reluForwardRef } from './relu.js';
+import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
+import { tanhBackwardRef, tanhRef } from './tanh.js';
+
+export interface NetworkStepRefInput {
+  readonly plan: ModelPlan;
+  /** Parameters and buffers by state_dict name. */
+  readonly params: Readonly<Record<string, ArrayLike<number>>>;
+  readonly buffers: Readonly<Record<string, ArrayLike<number>>>;
+  /** [batch, ...inputShape], already normalised. */
+  readonly input: ArrayLike<number>;
+  readonly labels: ArrayLike<number>;
+  readonly batch: number;
+  readonly mode: 'train' | 'eval';
+  /** Training: each Dropout's mask by the layer's path (0 or 1/(1 − p) per element). */
+  readonly dropoutMasks?: Readonly<Record<string, ArrayLike<number>>>;
+}
+
+export interface NetworkStepRef {
+  /** Mean loss over the batch. */
+  readonly loss: number;
+  readonly correct: number;
+  /** Every layer's output by its path. */
+  readonly activations: Record<string, Float64Array>;
+  /** ∂loss/∂parameter by state_dict name (training only). */
+  readonly grads: Record<string, Float64Array>;
+  /** The running statistics after the step, by state_dict name (training only). */
+  readonly buffers: Record<string, Float64Array>;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function convShape(node: PlanNode, batch: number): Conv2dShape {
+  const layer = node.layer as Conv2d;
+  const [inChannels, height, width] = node.inShape as [number, number, number];
+  return { batch, inChannels, height, width, outChannels: layer.outChannels, kernelH: layer.kernelSize[0], kernelW: layer.kernelSize[1], stride: layer.stride, padding: layer.padding };
+}
+
+/** What a layer's backward needs from its forward. */
+interface Trace {
+  readonly node: PlanNode;
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly argmax?: Uint32Array;
+}
+
+export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
+  const { plan, params, buffers, batch, mode } = input;
+  const get = (name: string, length: number): ArrayLike<number> => {
+    const t = params[name] ?? buffers[name];
+    if (!t) throw new Error(`reference: ${name} is missing`);
+    if (t.length !== length) throw new Error(`reference: ${name} has ${t.length} elements, expected ${length}`);
+    return t;
+  };
+  const activations: Record<string, Float64Array> = {};
+  const newBuffers: Record<string, Float64Array> = {};
+  const traces: Trace[] = [];
+  let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
+  for (const node of plan.nodes) {
+    const { layer, path } = node;
+    const channels = node.inShape[0]!;
+    const area = size(node.inShape.slice(1));
+    let y: Float64Array;
+    let argmax: Uint32Array | undefined;
+    switch (layer.type) {
+      case 'Conv2d': {
+        const l = layer as Conv2d;
+        const s = convShape(node, batch);
+        y = conv2dForwardRef(x, get(`${path}.weight`, size(node.parameters[0]!.shape)), s);
+        if (l.bias) y = biasAddRef(y, get(`${path}.bias`, l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
+        break;
+      }
+      case 'Linear': {
+        const l = layer as Linear;
+        y = denseForwardRef(x, get(`${path}.weight`, l.outFeatures * channels), batch, channels, l.outFeatures);
+        if (l.bias) y = biasAddRef(y, get(`${path}.bias`, l.outFeatures), batch, l.outFeatures, 1);
+        break;
+      }
+      case 'ReLU':
+        y = reluForwardRef(x);
+        break;
+      case 'Sigmoid':
+        y = sigmoidRef(x);
+        break;
+      case 'Tanh':
+        y = tanhRef(x);
+        break;
+      case 'LogSoftmax':
+        y = logSoftmaxRef(x, batch, channels);
+        break;
+      case 'Flatten':
+        y = x;
+        break;
+      case 'MaxPool2d': {
+        const pooled = maxPool2x2ForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!);
+        [y, argmax] = [pooled.y, pooled.argmax];
+        break;
+      }
+      case 'AvgPool2d':
+        y = globalAvgPoolForwardRef(x, batch, channels, area);
+        break;
+      case 'Dropout':
+        y = mode === 'train' ? dropoutForwardRef(x, mask(input, path, x.length)) : x;
+        break;
+      case 'BatchNorm2d':
+      case 'BatchNorm1d': {
+        const l = layer as BatchNorm2d;
+        const [gamma, beta] = [get(`${path}.weight`, channels), get(`${path}.bias`, channels)];
+        const [mean, variance] = [get(`${path}.running_mean`, channels), get(`${path}.running_var`, channels)];
+        if (mode === 'train') {
+          const bn = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, l.eps);
+          const r = batchNormRunningUpdateRef(mean, variance, bn.mean, bn.varianceUnbiased, l.momentum);
+          newBuffers[`${path}.running_mean`] = r.runningMean;
+          newBuffers[`${path}.running_var`] = r.runningVar;
+          y = bn.y;
+        } else {
+          y = batchNormForwardEvalRef(x, gamma, beta, mean, variance, batch, channels, area, l.eps);
+        }
+        break;
+      }
+      default:
+        throw new Error(`reference: no reference for layer '${path}' (${layer.type})`);
+    }
+    activations[path] = y;
+    traces.push({ node, x, y, argmax });
+    x = y;
+  }
+
+  const classes = plan.classes;
+  const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
+  const loss = nllLossRef(logp, input.labels, batch, classes);
+  const correct = countCorrectRef(x, input.labels, batch, classes);
+  if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {} };
+
+  const grads: Record<string, Float64Array> = {};
+  let d = plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
+  const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
+  for (let i = traces.length - 1; i >= firstTrained; i--) {
+    const { node, x: xi, y, argmax } = traces[i]!;
+    const { layer, path } = node;
+    const channels = node.inShape[0]!;
+    const area = size(node.inShape.slice(1));
+    switch (layer.type) {
+      case 'Conv2d': {
+        const l = layer as Conv2d;
+        const s = convShape(node, batch);
+        grads[`${path}.weight`] = conv2dBackwardWeightRef(d, xi, s);
+        if (l.bias) grads[`${path}.bias`] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
+        d = conv2dBackwardInputRef(d, get(`${path}.weight`, size(node.parameters[0]!.shape)), s);
+        break;
+      }
+      case 'Linear': {
+        const l = layer as Linear;
+        grads[`${path}.weight`] = denseBackwardWeightRef(d, xi, batch, channels, l.outFeatures);
+        if (l.bias) grads[`${path}.bias`] = biasBackwardRef(d, batch, l.outFeatures, 1);
+        d = denseBackwardInputRef(d, get(`${path}.weight`, l.outFeatures * channels), batch, channels, l.outFeatures);
+        break;
+      }
+      case 'ReLU':
+        d = reluBackwardRef(d, y);
+        break;
+      case 'Sigmoid':
+        d = sigmoidBackwardRef(d, y, size(node.inShape));
+        break;
+      case 'Tanh':
+        d = tanhBackwardRef(d, y);
+        break;
+      case 'LogSoftmax':
+        d = logSoftmaxBackwardRef(d, y, batch, channels);
+        break;
+      case 'Flatten':
+        break;
+      case 'MaxPool2d':
+        d = maxPool2x2BackwardRef(d, argmax!, xi.length);
+        break;
+      case 'AvgPool2d':
+        d = globalAvgPoolBackwardRef(d, batch, channels, area);
+        break;
+      case 'Dropout':
+        d = dropoutBackwardRef(d, mask(input, path, d.length));
+        break;
+      case 'BatchNorm2d':
+      case 'BatchNorm1d': {
+        const bn = batchNormBackwardRef(d, xi, get(`${path}.weight`, channels), batch, channels, area, (layer as BatchNorm2d).eps);
+        grads[`${path}.weight`] = bn.dgamma;
+        grads[`${path}.bias`] = bn.dbeta;
+        d = bn.dx;
+        break;
+      }
+    }
+  }
+  return { loss, correct, activations, grads, buffers: newBuffers };
+}
+
+function mask(input: NetworkStepRefInput, path: string, length: number): ArrayLike<number> {
+  const m = input.dropoutMasks?.[path];
+  if (!m) throw new Error(`reference: the dropout mask of '${path}' is missing`);
+  if (m.length !== length) throw new Error(`reference: the dropout mask of '${path}' has ${m.length} elements, expected ${length}`);
+  return m;
+}

@@ -1,0 +1,53 @@
+/**
+ * A whole GPU training step of each shipped network against the float64 reference composed from
+ * the per-layer references (src/reference/network.ts): every layer output, gradient and updated
+ * tensor, fused and unfused, with each optimizer.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect } from 'vitest';
+import { Sigmoid } from '../../src/layers/activations.js';
+import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { Dropout } from '../../src/layers/dropout.js';
+import { Flatten } from '../../src/layers/flatten.js';
+import { Linear } from '../../src/layers/linear.js';
+import { Sequential } from '../../src/layers/sequential.js';
+import { parseModelFile } from '../../src/models/model-file.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
+import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
+import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
+import { Network } from '../../src/plan/network.js';
+import { randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+const BATCH = 12;
+const images = Float32Array.from(randomArray(BATCH * 784, 31, -0.42, 2.8));
+const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 7 + 5) % 10);
+
+const file = (path: string) => parseModelFile(readFileSync(path, 'utf8'), path);
+const cases = [
+  { name: 'seed CNN, SGD momentum, fused', model: seedCnn(), input: SEED_CNN_INPUT, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), fuse: true },
+  { name: 'seed CNN, SGD momentum, unfused', model: seedCnn(), input: SEED_CNN_INPUT, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), fuse: false },
+  { name: 'MLP (examples/mlp.json), AdamW', ...file('examples/mlp.json'), optimizer: new AdamW({ lr: 1e-3 }), fuse: true },
+  { name: 'LeNet-5 (examples/lenet5.json), SGD Nesterov, weight decay', ...file('examples/lenet5.json'), optimizer: new SGD({ lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }), fuse: true },
+  { name: 'LeNet-5, Adam, unfused (LogSoftmax and NLL kernels of their own)', ...file('examples/lenet5.json'), optimizer: new Adam({ lr: 1e-3 }), fuse: false },
+  {
+    name: 'BatchNorm1d, Sigmoid, Dropout, cross-entropy on logits, SGD with dampening',
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 32 }), new BatchNorm1d(), new Sigmoid(), new Dropout(0.25), new Linear({ outFeatures: 10, bias: false })),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.1, momentum: 0.5, dampening: 0.2 }),
+    fuse: true,
+  },
+] as const;
+
+describe('one GPU training step against the float64 reference', () => {
+  for (const c of cases) {
+    gpuTest(c.name, async (ctx) => {
+      const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse });
+      const report = await checkNetworkStep(network, images, labels);
+      const table = formatCheckReport(report);
+      expect(report.passed, table).toBe(true);
+      expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+      expect(report.rows.filter((r) => r.kind === 'activation').length).toBeGreaterThan(3);
+    });
+  }
+});
