@@ -10,13 +10,14 @@ if (!findVulkanLoader() && loaderDir) {
 }
 
 export default defineConfig(({ mode }) => ({
-  // `vite build --mode lib`: the module (dist/index.js for any WebGPU, dist/node.js for Node).
+  // `vite build --mode lib`: the module (dist/index.js for any WebGPU, dist/node.js for Node) and
+  // the command (dist/cli.js).
   // `vite` / `vite build` / `vite preview`: the training page (index.html), the benchmark page
   // driven by `npm run bench` (bench.html) and the TF.js comparison page (tfjs.html), in dist-web/.
   build:
     mode === 'lib'
       ? {
-          lib: { entry: { index: 'src/index.ts', node: 'src/node/index.ts' }, formats: ['es'] },
+          lib: { entry: { index: 'src/index.ts', node: 'src/node/index.ts', cli: 'src/cli/bin.ts' }, formats: ['es'] },
           outDir: 'dist',
           target: 'es2022',
           minify: false,
