@@ -10,7 +10,12 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import type { MnistDataset } from '../data/idx.js';
+import type { SampleShape } from '../layers/layer.js';
+import type { Module } from '../layers/sequential.js';
+import { parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
+import mlpFile from '../../examples/mlp.json?raw';
+import lenetFile from '../../examples/lenet5.json?raw';
 import { SGD } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
@@ -25,7 +30,19 @@ import { checkbox, download, el, formatSeconds, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
 
+/** The networks the page offers: the seed CNN, the shipped examples, or a pasted model file. */
+const MODELS = {
+  'seed-cnn': 'The notebook’s CNN (13,808 parameters)',
+  mlp: 'MLP 784-256-128-10 (examples/mlp.json)',
+  lenet5: 'LeNet-5 (examples/lenet5.json)',
+  json: 'A model file (paste its JSON below)',
+} as const;
+type ModelChoice = keyof typeof MODELS;
+
 interface Settings {
+  model: ModelChoice;
+  /** The pasted model file (model 'json'). */
+  modelJson: string;
   epochs: number;
   batch: number;
   lr: number;
@@ -72,6 +89,9 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     trainLimit: numberInput('train images', 60000, { min: 1, max: 60000, testid: 'train-limit' }),
     testLimit: numberInput('test images', 10000, { min: 1, max: 10000, testid: 'test-limit' }),
   };
+  const modelSelect = el('select', { 'data-testid': 'model' }, ...Object.entries(MODELS).map(([value, text]) => el('option', { value }, text)));
+  const modelJson = el('textarea', { rows: '6', cols: '60', 'data-testid': 'model-json', placeholder: '{ "input": [1, 28, 28], "layers": [ { "type": "Flatten" }, { "type": "Linear", "out_features": 10 }, { "type": "LogSoftmax" } ] }', hidden: '' });
+  modelSelect.addEventListener('change', () => (modelJson.hidden = modelSelect.value !== 'json'));
   const augment = checkbox('rotation ±7°', true, 'augment');
   const dropout = checkbox('dropout 0.1', true, 'dropout');
   const shuffle = checkbox('shuffle', true, 'shuffle');
@@ -97,7 +117,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
 
   root.append(
     el('div', { class: 'panel' },
-      el('h2', {}, 'The notebook’s 13,808-parameter CNN, trained on this page’s WebGPU'),
+      el('h2', {}, 'A network trained on MNIST with this page’s WebGPU'),
+      el('div', { class: 'controls' }, el('label', {}, 'model ', modelSelect), modelJson),
       el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label),
       el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
       status,
@@ -144,6 +165,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   };
 
   const readSettings = (): Settings => ({
+    model: modelSelect.value as ModelChoice,
+    modelJson: modelJson.value,
     epochs: f.epochs.value(),
     batch: f.batch.value(),
     lr: f.lr.value(),
@@ -174,13 +197,21 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     return found;
   };
 
+  /** The chosen network's definition (the dropout box applies to the seed CNN; a model file sets its own). */
+  const definition = (settings: Settings): { model: Module; input: SampleShape } => {
+    if (settings.model === 'seed-cnn') return { model: seedCnn({ dropout: settings.dropout ? 0.1 : 0 }), input: SEED_CNN_INPUT };
+    const [text, source] = settings.model === 'mlp' ? [mlpFile, 'examples/mlp.json'] : settings.model === 'lenet5' ? [lenetFile, 'examples/lenet5.json'] : [settings.modelJson, 'the pasted model file'];
+    return parseModelFile(text, source);
+  };
+
   /** A fresh model and trainer; the previous session's buffers are freed and its charts cleared. */
   const newSession = (settings: Settings): Session => {
     if (!data) throw new Error('MNIST is not loaded yet');
     const train = split('train', settings.trainLimit);
     const test = split('test', settings.testLimit);
+    const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, seedCnn({ dropout: settings.dropout ? 0.1 : 0 }), { inputShape: SEED_CNN_INPUT, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -256,6 +287,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     stopButton.disabled = !running;
     saveButton.disabled = running || !session;
     for (const x of Object.values(f)) x.input.disabled = running;
+    modelSelect.disabled = running;
+    modelJson.disabled = running;
     loadInput.disabled = running;
     profileButton.disabled = running;
     root.dataset.running = String(running);
@@ -348,8 +381,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   saveButton.addEventListener('click', () => void exclusive(async () => {
     if (!session) return;
     const s = session;
-    const bytes = await encodeCheckpoint(s.model, { model: 'seed-cnn', epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
-    download(bytes, `seed-cnn-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
+    const bytes = await encodeCheckpoint(s.model, { model: s.settings.model, epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
+    download(bytes, `${s.settings.model}-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
     status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
   }).catch(fail));
 
@@ -434,19 +467,22 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   clearButton.addEventListener('click', clear);
 
   /** A scratch model for timing (kept per batch size), so that timing never touches the trained one. */
-  let profiler: { batch: number; program: Awaited<ReturnType<Trainer['program']>>; release(): void } | undefined;
+  let profiler: { key: string; program: Awaited<ReturnType<Trainer['program']>>; release(): void } | undefined;
   profileButton.addEventListener('click', () => void exclusive(async () => {
     if (!data || state.running) return;
     profileBox.textContent = 'Timing… (a separate, freshly initialised model: the trained one is left alone)';
     const settings = readSettings();
-    if (profiler?.batch !== settings.batch) {
+    const key = `${settings.batch}/${settings.model}/${settings.modelJson}`;
+    if (profiler?.key !== key) {
       profiler?.release();
+      const { model: network, input } = definition(settings);
       const parts = ctx.scoped(() => {
-        const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: settings.batch, seed: settings.seed });
+        const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
+        model.beginStep(settings.batch, 0);
         const images = uploadSplit(ctx, 'profile', data!.train, settings.batch);
         return { images, trainer: new Trainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };
       });
-      profiler = { batch: settings.batch, program: await parts.value.trainer.program(parts.value.images, settings.batch, 'train'), release: parts.destroy };
+      profiler = { key, program: await parts.value.trainer.program(parts.value.images, settings.batch, 'train'), release: parts.destroy };
     }
     const { program } = profiler;
     const profile = await profileDispatches(ctx, [program.batch, ...program.rest]);

@@ -175,6 +175,29 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(taken).toBeLessThan(64);
   }, 300_000);
 
+  it('MNIST: the model picker trains a pasted model file, and names what is wrong in a bad one', async () => {
+    const set = async (testid: string, value: string) => {
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+    };
+    await page.select('#mnist [data-testid=model]', 'json');
+    expect(await page.$eval('[data-testid=model-json]', (e) => (e as HTMLTextAreaElement).hidden)).toBe(false);
+    await set('model-json', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 10 }, { type: 'LogSoftmax' }] }));
+    await set('train-limit', '64');
+    await set('epochs', '1');
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
+    expect(status.error, status.text ?? '').toBe(false);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(2);
+
+    await set('model-json', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Linear', out_features: 10 }] }));
+    await page.click('[data-testid=start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.classList.contains('error'), { timeout: 60_000 });
+    const error = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent ?? '');
+    expect(error).toContain("layer '0' (Linear): expects an input of shape [features], got [1, 28, 28]");
+  }, 180_000);
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });
