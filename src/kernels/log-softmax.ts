@@ -1,13 +1,15 @@
 /**
- * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), and the NLL loss on
- * log-probabilities. Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl,
- * nll_forward.wgsl, nll_backward.wgsl. CPU reference: src/reference/nll.ts.
+ * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), the NLL loss on
+ * log-probabilities, and the squared-error losses against one-hot targets (MSE, ½Σ(t − a)²).
+ * Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl, nll_forward.wgsl,
+ * nll_backward.wgsl, squared_error.wgsl. CPU reference: src/reference/nll.ts, loss.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/log_softmax_forward.wgsl?raw';
 import backwardSource from '../../shaders/log_softmax_backward.wgsl?raw';
 import nllForwardSource from '../../shaders/nll_forward.wgsl?raw';
 import nllBackwardSource from '../../shaders/nll_backward.wgsl?raw';
+import squaredErrorSource from '../../shaders/squared_error.wgsl?raw';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
 
@@ -67,4 +69,20 @@ export const nllBackward = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
   lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes }),
+});
+
+/** loss[b] and grad of MSE (half 0) or ½Σ(t − a)² (half 1) against one-hot targets  (overwrites loss, grad) */
+export const squaredError = defineKernel({
+  name: 'squared_error',
+  source: squaredErrorSource,
+  params: { batch: 'u32', features: 'u32', half: 'u32' },
+  bindings: {
+    prediction: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    loss: { type: 'f32', access: 'read_write' },
+    grad: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch],
+  lengths: (p) => ({ prediction: p.batch * p.features, labels: p.batch, loss: p.batch, grad: p.batch * p.features }),
 });

@@ -7,7 +7,12 @@ import type { Layer } from '../layers/layer.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Linear } from '../layers/linear.js';
 
-export type LossKind = 'nll' | 'cross-entropy';
+/**
+ * The losses, PyTorch's: NLLLoss on log-probabilities, CrossEntropyLoss on logits (log-softmax +
+ * NLL in one kernel), MSELoss against one-hot targets, and the sheet's ½Σ(t − a)² (one-hot targets,
+ * averaged over the batch).
+ */
+export type LossKind = 'nll' | 'cross-entropy' | 'mse' | 'half-sse';
 
 export interface FusionRule {
   readonly name: string;

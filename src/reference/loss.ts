@@ -18,3 +18,22 @@ export function halfSquaredErrorRef(prediction: ArrayLike<number>, target: Array
   }
   return { terms, grad, loss: sum / batch };
 }
+
+/**
+ * Squared-error losses of a classifier against one-hot targets: per-sample loss and the gradient.
+ * MSE (PyTorch's MSELoss, mean over batch × features), or the sheet's ½Σ(t − a)² averaged over the batch.
+ */
+export function squaredErrorRef(prediction: ArrayLike<number>, labels: ArrayLike<number>, batch: number, features: number, half: boolean): { loss: Float64Array; grad: Float64Array } {
+  const loss = new Float64Array(batch);
+  const grad = new Float64Array(batch * features);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let j = 0; j < features; j++) {
+      const diff = prediction[b * features + j]! - (labels[b] === j ? 1 : 0);
+      sum += diff * diff;
+      grad[b * features + j] = half ? diff / batch : (2 * diff) / (batch * features);
+    }
+    loss[b] = half ? 0.5 * sum : sum / features;
+  }
+  return { loss, grad };
+}

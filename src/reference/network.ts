@@ -10,6 +10,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
+import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
@@ -145,13 +146,14 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   }
 
   const classes = plan.classes;
+  const squared = plan.loss === 'mse' || plan.loss === 'half-sse' ? squaredErrorRef(x, input.labels, batch, classes, plan.loss === 'half-sse') : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
-  const loss = nllLossRef(logp, input.labels, batch, classes);
+  const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes);
   const correct = countCorrectRef(x, input.labels, batch, classes);
   if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {} };
 
   const grads: Record<string, Float64Array> = {};
-  let d = plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
+  let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   for (let i = traces.length - 1; i >= firstTrained; i--) {
     const { node, x: xi, y, argmax } = traces[i]!;

@@ -2,22 +2,24 @@
  * The loss of a network's output, its gradient, and the batch's loss and accuracy accumulated on
  * the GPU, for one split (labels are written by the batch kernel). Cross-entropy on logits, and an
  * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
- * kernel; an NLL on log-probabilities left unfused is its own kernel.
+ * kernel; an NLL on log-probabilities left unfused is its own kernel; MSE and ½Σ(t − a)² compare
+ * the output with one-hot targets. Accuracy is the argmax of the output.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { nllBackward, nllForward } from '../kernels/log-softmax.js';
+import { nllBackward, nllForward, squaredError } from '../kernels/log-softmax.js';
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
 import type { Network } from '../plan/network.js';
 
 export class LossHead {
   readonly labels: Tensor<'u32'>;
-  /** The log-probabilities (written by the fused kernel; the network's output for an unfused NLL). */
+  /** The log-probabilities written by the fused kernel; else the network's output (whose argmax is the prediction). */
   readonly logp: Tensor;
   readonly sampleLoss: Tensor;
   readonly metrics: Tensor;
   readonly counts: Tensor<'u32'>;
   private readonly fused: boolean;
+  private readonly loss: Network['plan']['loss'];
 
   constructor(
     private readonly ctx: GpuContext,
@@ -25,6 +27,7 @@ export class LossHead {
     name: string,
   ) {
     const { maxBatch, plan } = network;
+    this.loss = plan.loss;
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
     this.logp = this.fused ? ctx.tensor(`${name} log-probabilities`, [maxBatch, plan.classes]) : network.output;
@@ -42,13 +45,18 @@ export class LossHead {
     const { ctx, network } = this;
     const shape = { batch, classes: network.plan.classes };
     const list: Dispatch[] = [];
-    if (this.fused) {
+    const squared = this.loss === 'mse' || this.loss === 'half-sse';
+    if (squared) {
+      // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
+      const half = this.loss === 'half-sse' ? 1 : 0;
+      list.push((await ctx.compile(squaredError)).bind({ prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput }, { batch, features: shape.classes, half }, this.loss));
+    } else if (this.fused) {
       list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'));
     } else {
       list.push((await ctx.compile(nllForward)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss }, shape, 'nll'));
     }
     list.push((await ctx.compile(batchMetrics)).bind({ loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts }, shape, 'batch metrics'));
-    if (withGradient) {
+    if (withGradient && !squared) {
       list.push(
         this.fused
           ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, shape, 'log_softmax nll backward')

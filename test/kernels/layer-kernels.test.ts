@@ -6,7 +6,8 @@
 import { describe } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
-import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
+import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward, squaredError } from '../../src/kernels/log-softmax.js';
+import { squaredErrorRef } from '../../src/reference/loss.js';
 import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
 import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
 import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef } from '../../src/reference/nll.js';
@@ -104,5 +105,33 @@ describe('log_softmax and nll on log-probabilities', () => {
       expectAllClose('nll_forward loss', await ctx.read(tloss), Array.from(labels, (l, b) => -logp[b * classes + l]!), TOLERANCE.forward);
       expectAllClose('nll_backward dlogp', await ctx.read(tdlogp), nllBackwardRef(labels, batch, classes), TOLERANCE.gradient);
     });
+  }
+});
+
+describe('squared_error against one-hot targets', () => {
+  for (const [batch, features] of [
+    [1, 1],
+    [3, 2],
+    [65, 10],
+    [128, 47],
+  ] as const) {
+    for (const half of [false, true]) {
+      gpuTest(`[${batch}, ${features}], ${half ? '½Σ(t − a)²' : 'MSE'}`, async (ctx) => {
+        const n = batch * features;
+        const prediction = f32(randomArray(n, n + 11, -1, 2));
+        const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
+        const tp = ctx.tensor('prediction', [n], { data: prediction });
+        const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
+        const tloss = ctx.tensor('loss', [batch]);
+        const tgrad = ctx.tensor('grad', [n]);
+        ctx.fill(tloss, NaN);
+        ctx.fill(tgrad, NaN);
+        const k = (await ctx.compile(squaredError)).bind({ prediction: tp, labels: tlabels, loss: tloss, grad: tgrad }, { batch, features, half: half ? 1 : 0 });
+        ctx.submit('squared error', (e) => recordPass(e, 'squared error', [k]));
+        const ref = squaredErrorRef(prediction, labels, batch, features, half);
+        expectAllClose('squared_error loss', await ctx.read(tloss), ref.loss, TOLERANCE.forward);
+        expectAllClose('squared_error grad', await ctx.read(tgrad), ref.grad, TOLERANCE.gradient);
+      });
+    }
   }
 });
