@@ -32,6 +32,15 @@ export class ReLU extends Layer {
 
 export class Sigmoid extends Layer {
   readonly type = 'Sigmoid';
+
+  /**
+   * `spreadsheetDerivative`: not PyTorch's. Every unit of a sample uses its first unit's
+   * derivative, as the 2-2-2 spreadsheet's ∂E/∂w3, ∂E/∂w4 formula does (src/models/two-two-two.ts).
+   */
+  constructor(readonly options: { readonly spreadsheetDerivative?: boolean } = {}) {
+    super();
+  }
+
   outputShape(input: SampleShape): SampleShape {
     return input;
   }
@@ -41,9 +50,12 @@ export class Sigmoid extends Layer {
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const count = (batch: number) => batch * shapeSize(b.inShape);
+    const sheet = this.options.spreadsheetDerivative === true;
     const forward = perBatch(async (batch) => [(await ctx.compile(sigmoidForward)).bind({ x: input, y: output }, { count: count(batch) }, `${path} sigmoid forward`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(sigmoidBackward)).bind({ dy: dOutput, y: output, dx: dInput }, { count: count(batch), features: shapeSize(b.inShape) }, `${path} sigmoid backward`)],
+      !dOutput || !dInput
+        ? []
+        : [(await ctx.compile(sigmoidBackward, { SPREADSHEET_DERIVATIVE: sheet })).bind({ dy: dOutput, y: output, dx: dInput }, { count: count(batch), features: shapeSize(b.inShape) }, `${path} sigmoid backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
   }

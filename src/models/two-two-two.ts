@@ -1,20 +1,23 @@
 /**
- * The 2-2-2 back-propagation example of the spreadsheet (SPEC.md §1) on the GPU.
+ * The 2-2-2 back-propagation example of the spreadsheet (SPEC.md §1), defined with the layer API
+ * and compiled by the plan compiler like any network:
  *
- * 2 inputs → dense (w1..w4) → sigmoid → dense (w5..w8) → sigmoid → ½-squared error; plain
- * gradient descent on all eight weights at once. Row k holds the weights after k updates, the
- * loss and the gradients at those weights, as the sheet's rows do.
+ *   2 inputs → Linear(2, 2, bias=False) (w1..w4) → Sigmoid → Linear(2, 2, bias=False) (w5..w8) → Sigmoid
  *
- * Every tensor and bind group is created once by `TwoTwoTwo.create`; a whole run (all rows, all
- * learning rates) is recorded into one command buffer, with each row's loss, weights and
- * gradients copied into history tensors on the GPU and read back once at the end.
+ * with the sheet's ½Σ(t − a)² loss (the half_squared_error kernel, which also gives E1 and E2) and
+ * plain gradient descent (SGD without momentum) on all eight weights at once. Row k holds the
+ * weights after k updates, the loss and the gradients at those weights, as the sheet's rows do.
+ * A whole run (all rows, all learning rates) is recorded into one command buffer, with each row's
+ * loss, weights and gradients copied into history tensors on the GPU and read back once at the end.
  */
 import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { denseBackwardInput, denseBackwardWeight, denseForward } from '../kernels/dense.js';
 import { halfSquaredError } from '../kernels/half-squared-error.js';
-import { sgdUpdate } from '../kernels/sgd.js';
-import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
+import { Sigmoid } from '../layers/activations.js';
+import { Linear } from '../layers/linear.js';
+import { Sequential } from '../layers/sequential.js';
+import { SGD } from '../optim/optimizers.js';
+import { Network } from '../plan/network.js';
 
 /** The sheet's sample and starting weights (SPEC.md §1). */
 export const SHEET_EXAMPLE = {
@@ -27,6 +30,16 @@ export const SHEET_EXAMPLE = {
 
 /** `true`: exact back-propagation (default). `spreadsheet`: the sheet's own ∂E/∂w3, ∂E/∂w4 formula. */
 export type GradientMode = 'true' | 'spreadsheet';
+
+/** The sheet's network; `spreadsheet` gives the hidden sigmoid the sheet's own derivative. */
+export function twoTwoTwo(gradient: GradientMode = 'true'): Sequential {
+  return new Sequential({
+    hidden: new Linear({ inFeatures: 2, outFeatures: 2, bias: false }),
+    hidden_sigmoid: new Sigmoid({ spreadsheetDerivative: gradient === 'spreadsheet' }),
+    output: new Linear({ inFeatures: 2, outFeatures: 2, bias: false }),
+    output_sigmoid: new Sigmoid(),
+  });
+}
 
 export interface TwoTwoTwoOptions {
   readonly learningRate: number;
@@ -89,59 +102,32 @@ export class TwoTwoTwo {
       ...definedOnly(options),
     };
     if (!(Number.isInteger(o.rows) && o.rows >= 1)) throw new Error(`2-2-2: rows must be a whole number ≥ 1, got ${o.rows}`);
-    if (!Number.isFinite(o.learningRate)) throw new Error(`2-2-2: the learning rate must be a finite number, got ${o.learningRate}`);
+    if (!(Number.isFinite(o.learningRate) && o.learningRate >= 0)) throw new Error(`2-2-2: the learning rate must be a finite number ≥ 0, got ${o.learningRate}`);
     for (const [name, values, n] of [['weights', o.weights, 8], ['inputs', o.inputs, 2], ['targets', o.targets, 2]] as const) {
       if (values.length !== n) throw new Error(`2-2-2: expected ${n} ${name}, got ${values.length}`);
     }
     const tag = `2-2-2 η=${o.learningRate}`;
     const t = (name: string, shape: number[], data?: readonly number[]) => ctx.tensor(`${tag} ${name}`, shape, { data });
-    const input = t('input', [1, 2], o.inputs);
+    const network = new Network(ctx, twoTwoTwo(o.gradient), { inputShape: [2], maxBatch: 1, loss: 'half-sse', optimizer: new SGD({ lr: o.learningRate }) });
+    const [hidden, output] = network.parameters as [Network['parameters'][number], Network['parameters'][number]];
+    ctx.write(network.input, o.inputs);
+    ctx.write(hidden.value, o.weights.slice(0, 4));
+    ctx.write(output.value, o.weights.slice(4, 8));
+    network.beginStep(1, 0);
     const target = t('target', [1, 2], o.targets);
-    const w1 = t('w1..w4', [2, 2], o.weights.slice(0, 4));
-    const w2 = t('w5..w8', [2, 2], o.weights.slice(4, 8));
-    const h = t('h', [1, 2]);
-    const ah = t('a_h', [1, 2]);
-    const out = t('o', [1, 2]);
-    const ao = t('a_o', [1, 2]);
     const terms = t('E1,E2', [1, 2]);
     const loss = t('E_total', [1]);
-    const dAo = t('∂E/∂a_o', [1, 2]);
-    const dOut = t('∂E/∂o', [1, 2]);
-    const dAh = t('∂E/∂a_h', [1, 2]);
-    const dH = t('∂E/∂h', [1, 2]);
-    const dw1 = t('∂E/∂w1..w4', [2, 2]);
-    const dw2 = t('∂E/∂w5..w8', [2, 2]);
     const lossHistory = t('loss history', [o.rows, 3]);
     const weightHistory = t('weight history', [o.rows, 8]);
     const gradientHistory = t('gradient history', [o.rows, 8]);
-
-    const [dense, denseDx, denseDw, sigmoid, sigmoidDx, sigmoidDxHidden, mse, sgd] = await Promise.all([
-      ctx.compile(denseForward),
-      ctx.compile(denseBackwardInput),
-      ctx.compile(denseBackwardWeight),
-      ctx.compile(sigmoidForward),
-      ctx.compile(sigmoidBackward),
-      ctx.compile(sigmoidBackward, { SPREADSHEET_DERIVATIVE: o.gradient === 'spreadsheet' }),
-      ctx.compile(halfSquaredError),
-      ctx.compile(sgdUpdate),
-    ]);
-    const shape = { batch: 1, inFeatures: 2, outFeatures: 2 };
-    const forwardBackward = [
-      dense.bind({ x: input, weight: w1, y: h }, shape, `${tag} hidden dense`),
-      sigmoid.bind({ x: h, y: ah }, { count: 2 }, `${tag} hidden sigmoid`),
-      dense.bind({ x: ah, weight: w2, y: out }, shape, `${tag} output dense`),
-      sigmoid.bind({ x: out, y: ao }, { count: 2 }, `${tag} output sigmoid`),
-      mse.bind({ prediction: ao, targets: target, terms, grad: dAo, loss }, { batch: 1, features: 2 }, `${tag} loss`),
-      sigmoidDx.bind({ dy: dAo, y: ao, dx: dOut }, { count: 2, features: 2 }, `${tag} output sigmoid backward`),
-      denseDw.bind({ dy: dOut, x: ah, dweight: dw2 }, shape, `${tag} output dense ∂W`),
-      denseDx.bind({ dy: dOut, weight: w2, dx: dAh }, shape, `${tag} output dense ∂x`),
-      sigmoidDxHidden.bind({ dy: dAh, y: ah, dx: dH }, { count: 2, features: 2 }, `${tag} hidden sigmoid backward`),
-      denseDw.bind({ dy: dH, x: input, dweight: dw1 }, shape, `${tag} hidden dense ∂W`),
-    ];
-    const update = [
-      sgd.bind({ grad: dw1, param: w1 }, { count: 4, lr: o.learningRate }, `${tag} sgd w1..w4`),
-      sgd.bind({ grad: dw2, param: w2 }, { count: 4, lr: o.learningRate }, `${tag} sgd w5..w8`),
-    ];
+    const lossKernel = (await ctx.compile(halfSquaredError)).bind(
+      { prediction: network.output, targets: target, terms, grad: network.dOutput, loss },
+      { batch: 1, features: 2 },
+      `${tag} loss`,
+    );
+    const forwardBackward = [...(await network.forward(1, 'train')), lossKernel, ...(await network.backward(1))];
+    const update = await network.optimizerStep();
+    const [w1, w2, dw1, dw2] = [hidden.value, output.value, hidden.grad, output.grad];
     return new TwoTwoTwo(o, { w1, w2, dw1, dw2, terms, loss, lossHistory, weightHistory, gradientHistory }, forwardBackward, update);
   }
 
