@@ -20,7 +20,7 @@ import type { LossKind } from '../plan/fusion.js';
 import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
-import { Trainer, type EpochResult, type EvalResult, type Progress } from '../train/trainer.js';
+import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
 import { formatTable } from './format.js';
@@ -363,48 +363,45 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
       bestSaved = evaluation.accuracy;
     }
   };
-  const history: { epoch: number; train: EpochResult; test: EvalResult }[] = [];
   const tty = process.stderr.isTTY;
-  let stepsLeft = args.steps ?? Infinity;
-  for (let epoch = firstEpoch; epoch < firstEpoch + args.epochs && stepsLeft > 0; epoch++) {
-    let lastTenth = -1;
-    const result = await trainer.trainEpoch(epoch, {
-      maxSteps: stepsLeft,
-      onProgress: (p) => {
-        const tenth = Math.floor((10 * p.step) / p.steps);
-        if (tty) process.stderr.write(`\r${progressBar(epoch, p)}`);
-        else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p)}\n`);
-        lastTenth = tenth;
-      },
-    });
-    if (tty) process.stderr.write('\n');
-    stepsLeft -= result.steps;
-    const evaluation = await trainer.evaluate();
-    history.push({ epoch, train: result, test: evaluation });
-    await save(epoch, evaluation);
-    if (args.json) {
-      out(JSON.stringify({
-        epoch,
-        steps: result.steps,
-        train_loss: result.trainLoss,
-        train_accuracy: result.trainAccuracy,
-        last_batch_loss: result.lastBatchLoss,
-        test_loss: evaluation.loss,
-        test_correct: evaluation.correct,
-        test_count: evaluation.count,
-        test_accuracy: evaluation.accuracy,
-        seconds: result.seconds,
-        samples_per_s: result.samplesPerSecond,
-        adapter: ctx.adapter.summary,
-      }));
-    } else {
-      out(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
-      out(formatTestLine(evaluation));
-      out('');
-    }
-  }
-  if (history.length > 0 && !args.json) {
-    const best = history.reduce((a, b) => (b.test.accuracy > a.test.accuracy ? b : a));
+  let lastTenth = -1;
+  const { history, best } = await trainer.fit({
+    firstEpoch,
+    epochs: args.epochs,
+    maxSteps: args.steps,
+    onEpochStart: () => (lastTenth = -1),
+    onProgress: (epoch, p) => {
+      const tenth = Math.floor((10 * p.step) / p.steps);
+      if (tty) process.stderr.write(`\r${progressBar(epoch, p)}`);
+      else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p)}\n`);
+      lastTenth = tenth;
+    },
+    onEpoch: async ({ epoch, train: result, test: evaluation }) => {
+      if (tty) process.stderr.write('\n');
+      await save(epoch, evaluation);
+      if (args.json) {
+        out(JSON.stringify({
+          epoch,
+          steps: result.steps,
+          train_loss: result.trainLoss,
+          train_accuracy: result.trainAccuracy,
+          last_batch_loss: result.lastBatchLoss,
+          test_loss: evaluation.loss,
+          test_correct: evaluation.correct,
+          test_count: evaluation.count,
+          test_accuracy: evaluation.accuracy,
+          seconds: result.seconds,
+          samples_per_s: result.samplesPerSecond,
+          adapter: ctx.adapter.summary,
+        }));
+      } else {
+        out(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
+        out(formatTestLine(evaluation));
+        out('');
+      }
+    },
+  });
+  if (best && !args.json) {
     out(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
       history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),

@@ -105,6 +105,35 @@ class MetricsSnapshots {
 
 type BatchKernel = Dispatch & { update(p: { first: number; epoch: number }): void };
 
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly train: EpochResult;
+  readonly test: EvalResult;
+  /** The best test accuracy of this run so far. */
+  readonly best: boolean;
+}
+
+export interface FitOptions {
+  /** The first epoch's number (1-based; a resumed run continues the count). */
+  readonly firstEpoch: number;
+  readonly epochs: number;
+  /** Stop after this many optimizer steps in all. */
+  readonly maxSteps?: number;
+  readonly signal?: AbortSignal;
+  /** Awaited between steps (a paused page waits there). */
+  readonly between?: () => Promise<void>;
+  readonly onEpochStart?: (epoch: number) => void;
+  readonly onProgress?: (epoch: number, progress: Progress) => void;
+  /** Runs the evaluation (a page serialises it with its other GPU reads). */
+  readonly evaluate?: (run: () => Promise<EvalResult>) => Promise<EvalResult>;
+  readonly onEpoch?: (record: EpochRecord) => Promise<void> | void;
+}
+
+export interface FitResult {
+  readonly history: readonly EpochRecord[];
+  readonly best?: EpochRecord;
+}
+
 export class Trainer {
   private readonly trainHead: LossHead;
   private readonly testHead: LossHead;
@@ -247,6 +276,36 @@ export class Trainer {
       seconds,
       samplesPerSecond: totals.count / seconds,
     };
+  }
+
+  /**
+   * The training run, the same for the CLI and the page: epochs `firstEpoch` … `firstEpoch +
+   * epochs − 1`, each trained then evaluated on the test split, until `maxSteps` optimizer steps in
+   * all (a cut epoch is still evaluated) or `signal` aborts (an epoch stopped inside is not).
+   * `onEpoch` is awaited after each evaluation: it saves checkpoints, prints or draws.
+   */
+  async fit(options: FitOptions): Promise<FitResult> {
+    const history: EpochRecord[] = [];
+    let best: EpochRecord | undefined;
+    let stepsLeft = options.maxSteps ?? Infinity;
+    for (let epoch = options.firstEpoch; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
+      if (options.signal?.aborted) break;
+      options.onEpochStart?.(epoch);
+      const train = await this.trainEpoch(epoch, {
+        maxSteps: stepsLeft,
+        signal: options.signal,
+        between: options.between,
+        onProgress: options.onProgress && ((p) => options.onProgress!(epoch, p)),
+      });
+      stepsLeft -= train.steps;
+      if (options.signal?.aborted && train.steps < Math.min(this.stepsPerEpoch, options.maxSteps ?? Infinity)) break;
+      const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
+      const record = { epoch, train, test, best: !best || test.accuracy > best.test.accuracy };
+      if (record.best) best = record;
+      history.push(record);
+      await options.onEpoch?.(record);
+    }
+    return { history, best };
   }
 
   /** Evaluates the model (eval mode: running statistics, no dropout) on the test split. */

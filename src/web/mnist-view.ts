@@ -317,34 +317,40 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       const totalEpochs = s.epochsDone + settings.epochs;
       const stepsPerEpoch = s.trainer.stepsPerEpoch;
       let epochStart = performance.now();
-      for (let epoch = s.epochsDone + 1; epoch <= totalEpochs && !stop.signal.aborted; epoch++) {
-        if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
-        epochStart = performance.now();
-        const stepsBefore = s.model.stepsTaken;
-        const result = await s.trainer.trainEpoch(epoch, {
-          signal: stop.signal,
-          between: () => paused?.promise ?? Promise.resolve(),
-          onProgress: (p) => {
-            state.steps.push(stepsBefore + p.step);
-            state.losses.push(p.loss);
-            state.accuracies.push(p.accuracy);
-            lossChart.setData(state.steps, [state.losses]);
-            accuracyChart.setData(state.steps, [state.accuracies]);
-            const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
-            bar.style.width = `${(100 * fraction).toFixed(1)}%`;
-            const left = ((totalEpochs - epoch) * stepsPerEpoch + (p.steps - p.step)) * settings.batch / Math.max(1e-9, p.samplesPerSecond);
-            progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatSeconds(left)} left (plus evaluation)`;
-            root.dataset.steps = String(s.model.stepsTaken);
-          },
-        });
-        if (result.steps < stepsPerEpoch) break; // stopped inside the epoch
-        status.textContent = `Evaluating epoch ${epoch} on ${s.test.count} test images…`;
-        const test = await exclusive(() => s.trainer.evaluate());
-        s.epochsDone = epoch;
-        state.epochs.push({ epoch, train: result, test });
-        renderEpochs();
-        await exclusive(() => analyse(s));
-      }
+      let stepsBefore = s.model.stepsTaken;
+      await s.trainer.fit({
+        firstEpoch: s.epochsDone + 1,
+        epochs: settings.epochs,
+        signal: stop.signal,
+        between: () => paused?.promise ?? Promise.resolve(),
+        evaluate: (run) => {
+          status.textContent = `Evaluating on ${s.test.count} test images…`;
+          return exclusive(run);
+        },
+        onEpochStart: (epoch) => {
+          if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
+          epochStart = performance.now();
+          stepsBefore = s.model.stepsTaken;
+        },
+        onProgress: (epoch, p) => {
+          state.steps.push(stepsBefore + p.step);
+          state.losses.push(p.loss);
+          state.accuracies.push(p.accuracy);
+          lossChart.setData(state.steps, [state.losses]);
+          accuracyChart.setData(state.steps, [state.accuracies]);
+          const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
+          bar.style.width = `${(100 * fraction).toFixed(1)}%`;
+          const left = ((totalEpochs - epoch) * stepsPerEpoch + (p.steps - p.step)) * settings.batch / Math.max(1e-9, p.samplesPerSecond);
+          progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatSeconds(left)} left (plus evaluation)`;
+          root.dataset.steps = String(s.model.stepsTaken);
+        },
+        onEpoch: async ({ epoch, train: result, test }) => {
+          s.epochsDone = epoch;
+          state.epochs.push({ epoch, train: result, test });
+          renderEpochs();
+          await exclusive(() => analyse(s));
+        },
+      });
       const seconds = (performance.now() - epochStart) / 1000;
       status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
     } catch (error) {
