@@ -2,17 +2,22 @@
  * `npm run bench:node`: the benchmark scenarios in Node (src/bench/scenarios.ts, the same as the
  * browser's `npm run bench`): a table on stdout, the JSON in bench-results/ (`--json`: on stdout).
  *   --batch 32,64,128   batch sizes to time (the default sweep)   --steps N   timed steps (default 10)
+ *   --model FILE        time a model file's network instead of the seed CNN
  * Checks the GPU against the CPU reference before it times anything; exits non-zero on failure.
  * WEBGPU_BACKPROP_ADAPTER picks the adapter (system | lavapipe | swiftshader | an ICD path).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseModelFile } from '../src/models/model-file.js';
 import { formatBenchTable, runBenchmarks } from '../src/bench/scenarios.js';
 import { createNodeContext } from '../src/node/device.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { parseBenchArgs, writeBenchResult } from './bench-args.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } } });
 const { batches, steps } = parseBenchArgs('bench:node', values);
+const file = values.model;
+const model = file === undefined ? undefined : { name: file.replace(/^.*\//, '').replace(/\.json$/, ''), ...parseModelFile(readFileSync(file, 'utf8'), file) };
 
 const ctx = await createNodeContext();
 try {
@@ -21,6 +26,7 @@ try {
     batches,
     steps,
     runtime: `Node ${process.versions.node}, Dawn (npm webgpu)`,
+    model,
     log: (line) => console.error(line),
   });
   const file = await writeBenchResult('node', report);

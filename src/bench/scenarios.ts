@@ -1,22 +1,24 @@
 /**
  * The benchmark scenarios, the same in Node (`npm run bench:node`) and in the browser
- * (`npm run bench`, bench.html): first the checks (one seed-CNN training step against the float64
- * reference, the 2-2-2 run against the sheet), then the adapter probes (FMA peak, bandwidth),
- * the 2-2-2 run, and the seed-CNN training step at each batch size.
+ * (`npm run bench`, bench.html): first the checks (one training step of the benchmarked network
+ * against the float64 reference, the 2-2-2 run against the sheet), then the adapter probes (FMA
+ * peak, bandwidth), the 2-2-2 run, and the network's training step at each batch size (the seed
+ * CNN unless a model file is given).
  */
 import type { GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo } from '../models/two-two-two.js';
 import { measureBandwidth } from './bandwidth.js';
 import { measureFmaPeak } from './fma-peak.js';
-import { SEED_CNN_TRAIN_FLOP_PER_SAMPLE, checkSeedCnnStep, layerRows, measureSeedCnnSteps, type LayerTime, type StepCheck } from './seed-cnn-step.js';
+import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTrainingSteps, type BenchModel, type LayerTime, type StepCheck } from './training-step.js';
 import type { TimingSource } from './profile.js';
 
 /** The sheet's E_total after 63 updates (SPEC.md §1). */
 export const SHEET_FINAL_E_TOTAL = 0.0002558554597;
 
-export interface SeedCnnScenario {
-  readonly scenario: 'seed-cnn-train-step';
+export interface TrainingScenario {
+  /** `<network>-train-step`: `seed-cnn-train-step` for the seed CNN. */
+  readonly scenario: string;
   readonly batch: number;
   readonly samples_per_s: number;
   readonly ms_per_step: { readonly min: number; readonly median: number; readonly max: number };
@@ -38,11 +40,11 @@ export interface BenchReport {
   readonly adapter: string;
   readonly runtime: string;
   readonly date: string;
-  readonly check: { readonly seed_cnn_step: StepCheck; readonly two_two_two_final_E_total: number };
+  readonly check: { readonly training_step: StepCheck; readonly two_two_two_final_E_total: number };
   readonly fma_peak_gflops: number;
   readonly bandwidth_gb_per_s: number;
   readonly two_two_two: { readonly scenario: 'two-two-two'; readonly rows: number; readonly ms: number };
-  readonly scenarios: readonly SeedCnnScenario[];
+  readonly scenarios: readonly TrainingScenario[];
 }
 
 export interface BenchOptions {
@@ -51,14 +53,17 @@ export interface BenchOptions {
   /** Where the runtime is described in the report (e.g. "Node 20, Dawn" or the browser's version). */
   readonly runtime: string;
   readonly log?: (line: string) => void;
+  /** The network to time (default: the seed CNN). */
+  readonly model?: BenchModel;
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => {});
-  log('check: one seed-CNN training step against the float64 reference');
-  const check = await checkSeedCnnStep(ctx);
+  const model = options.model ?? SEED_CNN_BENCH;
+  log(`check: one ${model.name} training step against the float64 reference`);
+  const check = await checkTrainingStep(ctx, model);
   log('check: the 2-2-2 run against the sheet');
   const [sheet] = await runTwoTwoTwo(ctx, { learningRates: [SHEET_EXAMPLE.learningRate], gradient: 'spreadsheet' });
   const last = sheet!.rows[sheet!.rows.length - 1]!;
@@ -75,20 +80,20 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
   await runTwoTwoTwo(ctx, { learningRates: [SHEET_EXAMPLE.learningRate] });
   const sheetMs = performance.now() - t0;
 
-  const scenarios: SeedCnnScenario[] = [];
+  const scenarios: TrainingScenario[] = [];
   for (const batch of options.batches) {
-    log(`scenario: seed-CNN training step, batch ${batch}`);
-    const t = await measureSeedCnnSteps(ctx, train, { batch, steps: options.steps });
+    log(`scenario: ${model.name} training step, batch ${batch}`);
+    const t = await measureTrainingSteps(ctx, train, { batch, steps: options.steps, model });
     const gbPerSecond = (t.bytesPerStep * (t.samplesPerSecond / batch)) / 1e9;
     scenarios.push({
-      scenario: 'seed-cnn-train-step',
+      scenario: `${model.name}-train-step`,
       batch,
       samples_per_s: round(t.samplesPerSecond, 1),
       ms_per_step: { min: round(t.msPerStep.min, 1), median: round(t.msPerStep.median, 1), max: round(t.msPerStep.max, 1) },
       first_step_ms: round(t.firstStepMs, 1),
       gflops: round(t.gflops, 2),
       peak_share: round(t.gflops / peak.gflops, 3),
-      mflop_per_sample: SEED_CNN_TRAIN_FLOP_PER_SAMPLE / 1e6,
+      mflop_per_sample: round(flopsPerSample(model) / 1e6, 3),
       mbytes_per_step: round(t.bytesPerStep / 1e6, 1),
       gb_per_s: round(gbPerSecond, 2),
       bandwidth_share: round(gbPerSecond / bandwidth.gbPerSecond, 3),
@@ -100,7 +105,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
     adapter: ctx.adapter.summary,
     runtime: options.runtime,
     date: new Date().toISOString(),
-    check: { seed_cnn_step: check, two_two_two_final_E_total: last.E_total },
+    check: { training_step: check, two_two_two_final_E_total: last.E_total },
     fma_peak_gflops: round(peak.gflops, 2),
     bandwidth_gb_per_s: round(bandwidth.gbPerSecond, 2),
     two_two_two: { scenario: 'two-two-two', rows: SHEET_EXAMPLE.rows, ms: round(sheetMs, 2) },
@@ -113,7 +118,7 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
   const lines = [
     `adapter: ${report.adapter}`,
     `runtime: ${report.runtime}`,
-    `checks: seed-CNN step max |Δ| ${report.check.seed_cnn_step.maxAbsError.toExponential(2)}; 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
+    `checks: training step max |Δ| ${report.check.training_step.maxAbsError.toExponential(2)} (${report.check.training_step.worst}); 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
     `FMA peak ${report.fma_peak_gflops} GFLOP/s, bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
     '',
     'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak   GB/s  share of bandwidth',

@@ -175,3 +175,23 @@ export function formatSummary(plan: ModelPlan): string {
   for (const [rule, groups] of byRule) out.push(`  ${rule}: ${groups.join(', ')}`);
   return out.join('\n');
 }
+
+/**
+ * Floating-point operations of one training sample (2 per multiply-add of the convolutions and
+ * Linear layers; element-wise work not counted): the forward pass, the weight gradients and the
+ * input gradients (none for the first trained layer, whose input gradient is never computed).
+ */
+export function trainingFlops(plan: ModelPlan): { forward: number; weightGradients: number; inputGradients: number; total: number } {
+  let forward = 0;
+  let inputGradients = 0;
+  const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
+  plan.nodes.forEach((node, i) => {
+    const weight = node.parameters.find((p) => p.local === 'weight');
+    if (!weight || !(node.layer.type === 'Conv2d' || node.layer.type === 'Linear')) return;
+    // Each output element is a dot product over the weight's fan-in.
+    const macs = shapeSize(node.outShape) * shapeSize(weight.shape.slice(1));
+    forward += 2 * macs;
+    if (i > firstTrained) inputGradients += 2 * macs;
+  });
+  return { forward, weightGradients: forward, inputGradients, total: 2 * forward + inputGradients };
+}

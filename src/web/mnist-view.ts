@@ -22,7 +22,7 @@ import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js'
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
 import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
-import { layerRows, layerTimes, type LayerTime } from '../bench/seed-cnn-step.js';
+import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { lineChart } from './charts.js';
 import { mnistFromDrawing } from './digit.js';

@@ -17,7 +17,7 @@ import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { AdamW } from '../../src/optim/optimizers.js';
 import { Network } from '../../src/plan/network.js';
-import { planModel } from '../../src/plan/plan.js';
+import { planModel, trainingFlops } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { LossHead } from '../../src/train/loss-head.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -44,6 +44,12 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(names).toContain('convblock8.0.weight');
     expect(plan.parameterCount).toBe(13_808);
     expect(plan.loss).toBe('nll');
+  });
+  test("training FLOP per sample: the seed CNN's SPEC.md figures (6.79 + 6.79 + 6.59 MFLOP)", () => {
+    const flops = trainingFlops(planModel(seedCnn(), { inputShape: SEED_CNN_INPUT }));
+    expect(flops.forward / 1e6).toBeCloseTo(6.79, 2);
+    expect(flops.inputGradients / 1e6).toBeCloseTo(6.59, 2);
+    expect(flops.total / 1e6).toBeCloseTo(20.17, 2);
   });
   test('fusion rules apply wherever the pattern is, and never rename', () => {
     const fused = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });

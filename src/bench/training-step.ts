@@ -1,6 +1,6 @@
 /**
- * The seed-CNN training-step benchmark: a correctness check against the float64 reference first,
- * then the timings.
+ * The training-step benchmark of a network (the seed CNN unless told otherwise): a correctness
+ * check against the float64 reference first, then the timings.
  *
  * - `pipelined`: steps as the training loop runs them (at most two in flight) → samples/s;
  * - `isolated`: each step submitted and waited for alone → min / median / max ms; the first step
@@ -10,16 +10,29 @@
  */
 import { recordPass, type GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
+import type { SampleShape } from '../layers/layer.js';
+import type { Module } from '../layers/sequential.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { SGD } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
+import { planModel, trainingFlops } from '../plan/plan.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { median, profileDispatches, type DispatchProfile, type TimingSource } from './profile.js';
 import { Trainer } from '../train/trainer.js';
 
-/** Training FLOP per sample (SPEC.md: forward 6.79 + weight gradients 6.79 + input gradients 6.59 MFLOP). */
-export const SEED_CNN_TRAIN_FLOP_PER_SAMPLE = 20.17e6;
+/** The network a benchmark times: its definition, input shape and name (scenario `<name>-train-step`). */
+export interface BenchModel {
+  readonly name: string;
+  readonly model: Module;
+  readonly input: SampleShape;
+}
+
+/** The default: the seed CNN (training FLOP per sample, SPEC.md: 6.79 + 6.79 + 6.59 MFLOP = 20.17). */
+export const SEED_CNN_BENCH: BenchModel = { name: 'seed-cnn', model: seedCnn(), input: SEED_CNN_INPUT };
+
+/** Training FLOP per sample of a benchmarked network (`trainingFlops` of its plan). */
+export const flopsPerSample = (m: BenchModel) => trainingFlops(planModel(m.model, { inputShape: m.input })).total;
 
 export interface StepCheck {
   readonly batch: number;
@@ -32,9 +45,9 @@ export interface StepCheck {
  * (src/plan/check.ts: same weights, batch and dropout masks). Throws if any activation, gradient
  * or updated tensor is off by more than 1e-4 + 1e-3·|expected|.
  */
-export async function checkSeedCnnStep(ctx: GpuContext, batch = 4): Promise<StepCheck> {
-  const network = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 11, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
-  const images = Float32Array.from({ length: batch * 784 }, (_, i) => Math.sin(i * 0.37) * 1.5 + 0.5);
+export async function checkTrainingStep(ctx: GpuContext, m: BenchModel = SEED_CNN_BENCH, batch = 4): Promise<StepCheck> {
+  const network = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 11, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
+  const images = Float32Array.from({ length: network.input.length }, (_, i) => Math.sin(i * 0.37) * 1.5 + 0.5);
   const labels = Uint32Array.from({ length: batch }, (_, b) => (3 * b + 1) % 10);
   const report = await checkNetworkStep(network, images, labels);
   if (!report.passed) throw new Error(`benchmark check: the GPU step disagrees with the float64 reference\n${formatCheckReport(report)}`);
@@ -101,11 +114,12 @@ export function layerTimes(profile: DispatchProfile): LayerTime[] {
   return [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(3)), gb_per_s: Number((l.ms > 0 ? l.bytes / l.ms / 1e6 : 0).toFixed(3)) }));
 }
 
-/** Times training steps of the seed CNN at `batch` on real MNIST images. */
-export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number }): Promise<StepTimings> {
+/** Times training steps of a network (SGD momentum 0.9) at `batch` on real MNIST images. */
+export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number; model?: BenchModel }): Promise<StepTimings> {
   const { batch } = options;
   const steps = options.steps ?? 10;
-  const model = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
+  const m = options.model ?? SEED_CNN_BENCH;
+  const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
   const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
   const trainer = new Trainer(ctx, model, split, split, { batch, seed: 1 });
   model.beginStep(batch, 0);
@@ -138,7 +152,7 @@ export async function measureSeedCnnSteps(ctx: GpuContext, train: MnistSplit, op
     firstStepMs,
     msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
     samplesPerSecond,
-    gflops: (samplesPerSecond * SEED_CNN_TRAIN_FLOP_PER_SAMPLE) / 1e9,
+    gflops: (samplesPerSecond * flopsPerSample(m)) / 1e9,
     bytesPerStep: step.reduce((sum, d) => sum + (d.bytes ?? 0), 0),
     layerTiming: profile.source,
     layers: layerTimes(profile),
