@@ -5,10 +5,10 @@
  * time, no devDependency.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { gpuTest } from './helpers/gpu.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,6 +25,7 @@ describe('the packed and installed package', () => {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'a-user-project', private: true, type: 'module' }));
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`], project);
   }, 300_000);
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
 
   test('holds the built module and command, not the TypeScript sources or devDependencies', () => {
     const installed = join(project, 'node_modules', 'webgpu-backprop');
