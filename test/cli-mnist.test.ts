@@ -181,6 +181,10 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     const tensors = tensorsOf(file);
     expect(tensors['optimizer.1.weight.exp_avg']?.shape).toEqual([256, 784]);
     expect(tensors['optimizer.7.bias.exp_avg_sq']?.shape).toEqual([10]);
+    // The checkpoint carries its network: evaluate needs no --model.
+    const evaluated = await run(['evaluate', '--init', file, '--test-limit', '40', '--json']);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.out)).toMatchObject({ test_count: 40 });
   });
 
   gpuTest('check: one step against float64, every tensor listed', async () => {

@@ -10,7 +10,7 @@ import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
-import { parseModelFile } from '../models/model-file.js';
+import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { loadMnist } from '../node/mnist-files.js';
@@ -57,8 +57,8 @@ Options:
   --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
   --steps N           stop after N optimizer steps in all (0 with --save: write the initial weights)
-  --init FILE         start from a safetensors checkpoint (weights, running statistics, momentum,
-                      and the epoch and step it reached, so a run continues where it stopped)
+  --init FILE         start from a safetensors checkpoint (its network, weights, running statistics,
+                      optimizer state, and the epoch and step it reached: a run continues where it stopped)
   --save FILE         write a checkpoint there after every epoch and at the end (atomically)
   --save-best FILE    write a checkpoint there after each epoch whose test accuracy beats the best
                       so far (atomically); a FILE that exists already must be such a checkpoint,
@@ -77,12 +77,12 @@ non-zero when a tensor is off by more than 1e-4 + 1e-3·|float64|.
 
 export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR] [--test-limit N] [--batch N] [--json]
 
-Evaluates a checkpoint of the seed CNN (or of the --model file's network) on the MNIST test set (eval mode: running statistics, no dropout).
+Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set (eval mode: running statistics, no dropout).
 `;
 
 export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N ...] [IMAGE.pgm ...] [--data DIR] [--json]
 
-Classifies single images with a checkpoint of the seed CNN (or of the --model file's network): test-set images by index, or binary PGM
+Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images by index, or binary PGM
 files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities.
 `;
 
@@ -233,10 +233,18 @@ function progressBar(epoch: number, p: Progress): string {
   return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)} accuracy=${p.accuracy.toFixed(2)}% ${p.samplesPerSecond.toFixed(1)} samples/s`;
 }
 
-/** The network to train: a model file's, or the seed CNN. Read and shape-checked before the GPU starts. */
-async function loadModel(file: string | undefined, dropout = 0.1, loss?: LossKind, fuse = true): Promise<{ model: Module; input: SampleShape; name: string }> {
+/**
+ * The network to train or load: a model file's, else the one a checkpoint carries (its metadata's
+ * `model_file`), else the seed CNN. Read and shape-checked before the GPU starts.
+ */
+async function loadModel(file: string | undefined, dropout = 0.1, loss?: LossKind, fuse = true, checkpoint?: { file: string; metadata: Record<string, string> }): Promise<{ model: Module; input: SampleShape; name: string }> {
   let found: { model: Module; input: SampleShape; name: string };
-  if (file === undefined) {
+  // The seed CNN is rebuilt from the flags (--no-dropout), as before checkpoints carried their network.
+  const carried = checkpoint?.metadata.model === 'seed-cnn' ? undefined : checkpoint?.metadata.model_file;
+  if (file === undefined && carried !== undefined) {
+    const parsed = parseModelFile(carried, `${checkpoint!.file} (its model_file)`);
+    found = { model: parsed.model, input: parsed.input, name: checkpoint!.metadata.model ?? checkpoint!.file };
+  } else if (file === undefined) {
     found = { model: seedCnn({ dropout }), input: SEED_CNN_INPUT, name: 'seed-cnn' };
   } else {
     let text: string;
@@ -321,8 +329,8 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   }
   // Checked before anything slow: a --save-best file that is there must be a best checkpoint.
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
-  const { model: definition, input, name } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse);
   const initMetadata = args.init ? await peekMetadata(args.init) : {};
+  const { model: definition, input, name } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse, args.init ? { file: args.init, metadata: initMetadata } : undefined);
   const firstEpoch = Number(initMetadata.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
@@ -332,7 +340,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   if (args.init) await readCheckpoint(model, args.init);
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model, { model: name, epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model, { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
     out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model.stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
@@ -350,6 +358,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   const checkpoint = async (epoch: number, evaluation: EvalResult) =>
     encodeCheckpoint(model, {
       model: name,
+      model_file: modelFileText(definition, input),
       epoch: String(epoch),
       seed: String(args.seed),
       batch: String(args.batch),
@@ -420,7 +429,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: () =>
   }
   if (typeof values.init !== 'string') throw new Error('evaluate: --init FILE (a checkpoint) is required');
   const batch = integer(values, 'batch', 128);
-  const definition = await loadModel(values.model as string | undefined);
+  const definition = await loadModel(values.model as string | undefined, 0.1, undefined, true, { file: values.init, metadata: await peekMetadata(values.init) });
   const data = await loadMnist(values.data as string | undefined);
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
@@ -470,7 +479,7 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
     images.push({ name: file, pixels: image.pixels });
   }
   if (images.length === 0) throw new Error('classify: give --index N or a PGM file');
-  const definition = await loadModel(values.model as string | undefined);
+  const definition = await loadModel(values.model as string | undefined, 0.1, undefined, true, { file: values.init, metadata: await peekMetadata(values.init) });
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
   await readCheckpoint(model, values.init);

@@ -9,14 +9,18 @@ import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
 import { Layer, ShapeError, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape } from './layer.js';
 
-export class ReLU extends Layer {
-  readonly type = 'ReLU';
+/** An element-wise activation: the output has the input's shape; no constructor arguments. */
+abstract class Elementwise extends Layer {
   outputShape(input: SampleShape): SampleShape {
     return input;
   }
-  config() {
+  config(): Record<string, unknown> {
     return {};
   }
+}
+
+export class ReLU extends Elementwise {
+  readonly type = 'ReLU';
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput, fusion } = b;
     const length = (batch: number) => batch * shapeSize(b.inShape);
@@ -30,7 +34,7 @@ export class ReLU extends Layer {
   }
 }
 
-export class Sigmoid extends Layer {
+export class Sigmoid extends Elementwise {
   readonly type = 'Sigmoid';
 
   /**
@@ -41,12 +45,6 @@ export class Sigmoid extends Layer {
     super();
   }
 
-  outputShape(input: SampleShape): SampleShape {
-    return input;
-  }
-  config() {
-    return {};
-  }
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const count = (batch: number) => batch * shapeSize(b.inShape);
@@ -61,14 +59,8 @@ export class Sigmoid extends Layer {
   }
 }
 
-export class Tanh extends Layer {
+export class Tanh extends Elementwise {
   readonly type = 'Tanh';
-  outputShape(input: SampleShape): SampleShape {
-    return input;
-  }
-  config() {
-    return {};
-  }
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const count = (batch: number) => batch * shapeSize(b.inShape);

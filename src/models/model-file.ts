@@ -16,7 +16,7 @@ import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
-import type { Layer, SampleShape } from '../layers/layer.js';
+import { Layer, type SampleShape } from '../layers/layer.js';
 import { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import { Sequential, type Module } from '../layers/sequential.js';
 
@@ -142,4 +142,20 @@ function layer(entry: Json, source: string, path: string): Layer {
   } catch (e) {
     throw new ModelFileError(`${source}: layer '${path}' (${type}): ${(e as Error).message.replace(/^\w+: /, '')}`);
   }
+}
+
+/**
+ * The model file of a network: the inverse of `parseModelFile` (children named by their index are
+ * written without a name). Checkpoints carry it, so a checkpoint alone rebuilds its network.
+ */
+export function modelFileText(model: Module, input: SampleShape): string {
+  const entry = (module: Module): Json => {
+    if (module instanceof Layer) {
+      const fields = Object.fromEntries(Object.entries(module.config()).filter(([, v]) => v !== undefined));
+      return { type: module.type, ...fields };
+    }
+    return { layers: module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) })) };
+  };
+  const root = model instanceof Layer ? { layers: [entry(model)] } : entry(model);
+  return JSON.stringify({ input: [...input], ...root });
 }

@@ -12,7 +12,7 @@ import type { GpuContext } from '../gpu/context.js';
 import type { MnistDataset } from '../data/idx.js';
 import type { SampleShape } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
-import { parseModelFile } from '../models/model-file.js';
+import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
@@ -38,6 +38,8 @@ const MODELS = {
   json: 'A model file (paste its JSON below)',
 } as const;
 type ModelChoice = keyof typeof MODELS;
+/** The picker's entry of a checkpoint's `model` metadata. */
+const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5' };
 
 interface Settings {
   model: ModelChoice;
@@ -387,7 +389,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   saveButton.addEventListener('click', () => void exclusive(async () => {
     if (!session) return;
     const s = session;
-    const bytes = await encodeCheckpoint(s.model, { model: s.settings.model, epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
+    const network = definition(s.settings);
+    const bytes = await encodeCheckpoint(s.model, { model: s.settings.model, model_file: modelFileText(network.model, network.input), epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
     download(bytes, `${s.settings.model}-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
     status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
   }).catch(fail));
@@ -396,7 +399,15 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     const file = loadInput.files?.[0];
     if (!file || state.running) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
-    decodeSafetensors(bytes, file.name); // a bad file fails here, before the current model is replaced
+    // A bad file fails here, before the current model is replaced.
+    const carried = decodeSafetensors(bytes, file.name).metadata;
+    // A checkpoint that carries its network (not the seed CNN, which the settings build) picks it.
+    const choice = carried.model_file !== undefined && carried.model !== 'seed-cnn' ? MODEL_FOR_FILE[carried.model ?? ''] ?? 'json' : undefined;
+    if (choice) {
+      modelSelect.value = choice;
+      if (choice === 'json') modelJson.value = carried.model_file!;
+      modelJson.hidden = choice !== 'json';
+    }
     const s = newSession(readSettings());
     const { metadata } = loadCheckpoint(s.model, bytes, file.name);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;

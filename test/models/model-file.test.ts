@@ -1,7 +1,8 @@
 /** Model files: PyTorch's constructor names in, PyTorch's state_dict names out; bad files named. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseModelFile, ModelFileError } from '../../src/models/model-file.js';
+import { modelFileText, parseModelFile, ModelFileError } from '../../src/models/model-file.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { planModel } from '../../src/plan/plan.js';
 
 const ISSUE_EXAMPLE = JSON.stringify({
@@ -41,6 +42,18 @@ describe('model files', () => {
       '8.weight [10, 32]',
       '8.bias [10]',
     ]);
+  });
+
+  test('a model written back as a model file plans the same (what checkpoints carry)', () => {
+    expect(names(modelFileText(parseModelFile(ISSUE_EXAMPLE, 'net.json').model, [1, 28, 28]))).toEqual(names(ISSUE_EXAMPLE));
+    const seed = modelFileText(seedCnn(), SEED_CNN_INPUT);
+    expect(names(seed)).toContain('convblock7.2.running_var [16]');
+    expect(JSON.parse(seed).layers[0]).toEqual({ name: 'convblock1', layers: [
+      { type: 'Conv2d', out_channels: 16, kernel_size: [3, 3], stride: 1, padding: 0, bias: false },
+      { type: 'ReLU' },
+      { type: 'BatchNorm2d', eps: 1e-5, momentum: 0.1 },
+      { type: 'Dropout', p: 0.1 },
+    ] });
   });
 
   test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {
