@@ -24,12 +24,16 @@ export interface CheckRow {
   readonly maxAbsError: number;
   /** |gpu − ref| / (atol + rtol·|ref|) at the worst element: ≤ 1 passes. */
   readonly ratio: number;
+  /** The largest |gpu − ref| over the largest |ref|: the error relative to the tensor's scale. */
+  readonly scaledError: number;
   readonly worst: { readonly index: number; readonly gpu: number; readonly reference: number };
 }
 
 export interface CheckReport {
   readonly batch: number;
   readonly rows: readonly CheckRow[];
+  /** Where the reference's own ReLU masks and max-pool choices differed from the GPU's, which it followed. */
+  readonly decisions: { readonly relu: number; readonly maxpool: number };
   readonly passed: boolean;
   readonly tolerance: { readonly atol: number; readonly rtol: number };
 }
@@ -38,21 +42,24 @@ export interface CheckReport {
 export const STEP_TOLERANCE = { atol: 1e-4, rtol: 1e-3 };
 
 function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>, reference: ArrayLike<number>, tol = STEP_TOLERANCE): CheckRow {
-  let [maxAbsError, ratio, index] = [0, 0, 0];
+  let [maxAbsError, ratio, index, scale] = [0, 0, 0, 0];
   for (let i = 0; i < reference.length; i++) {
+    scale = Math.max(scale, Math.abs(reference[i]!));
     const err = Math.abs(gpu[i]! - reference[i]!);
     const r = Number.isNaN(err) ? Infinity : err / (tol.atol + tol.rtol * Math.abs(reference[i]!));
     if (Number.isNaN(err) || err > maxAbsError) maxAbsError = Number.isNaN(err) ? Infinity : err;
     if (r > ratio || (i === 0 && r === 0)) [ratio, index] = [r, i];
   }
-  return { tensor, kind, elements: reference.length, maxAbsError, ratio, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
+  return { tensor, kind, elements: reference.length, maxAbsError, ratio, scaledError: scale > 0 ? maxAbsError / scale : maxAbsError, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
 }
 
 /**
  * Runs one training step of `network` on `input` ([batch, ...inputShape], normalised) and `labels`,
- * and the float64 reference of the same step. The network's state advances by that step.
+ * and the float64 reference of the same step, which follows the GPU's ReLU masks and max-pool
+ * choices (unless `follow` is false) so that only arithmetic error is measured. The network's
+ * state advances by that step.
  */
-export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array): Promise<CheckReport> {
+export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array, options: { follow?: boolean } = {}): Promise<CheckReport> {
   const { ctx, plan } = network;
   const batch = labels.length;
   if (input.length !== batch * shapeSize(plan.inputShape)) throw new Error(`check: ${input.length} input values for ${batch} samples of [${plan.inputShape.join(', ')}]`);
@@ -86,7 +93,16 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   for (const node of plan.nodes) {
     if (node.layer instanceof Dropout) dropoutMasks[node.path] = dropoutMaskRef(batch * shapeSize(node.inShape), node.layer.p, network.seed, node.stream, step);
   }
-  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks });
+  const reluOutputs: Record<string, Float32Array> = {};
+  const argmax: Record<string, Uint32Array> = {};
+  if (options.follow ?? true) {
+    for (const node of plan.scheduled) {
+      if (node.layer.type === 'ReLU') reluOutputs[node.path] = outputs.get(node.path)!;
+      const chosen = network.workspaces.get(node.path)?.argmax;
+      if (chosen) argmax[node.path] = (await ctx.read(chosen)).subarray(0, batch * (chosen.length / network.maxBatch)) as Uint32Array;
+    }
+  }
+  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow: { reluOutputs, argmax } });
 
   const rows: CheckRow[] = [compare('loss', 'loss', [loss], [ref.loss])];
   plan.scheduled.forEach((node, i) => {
@@ -111,17 +127,19 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
           }).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
   }
-  return { batch, rows, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };
+  return { batch, rows, decisions: ref.decisions, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };
 }
 
 /** The report as a table: one line per tensor, the worst element and its two values. */
 export function formatCheckReport(report: CheckReport): string {
-  const lines = [`${'tensor'.padEnd(52)} ${'elements'.padStart(9)} ${'max |Δ|'.padStart(10)} ${'worst at'.padStart(9)} ${'GPU'.padStart(13)} ${'float64'.padStart(13)}  `];
+  const lines = [`${'tensor'.padEnd(52)} ${'elements'.padStart(9)} ${'max |Δ|'.padStart(10)} ${'/ max|x|'.padStart(9)} ${'worst at'.padStart(9)} ${'GPU'.padStart(13)} ${'float64'.padStart(13)}  `];
   for (const r of report.rows) {
     lines.push(
-      `${r.tensor.padEnd(52)} ${String(r.elements).padStart(9)} ${r.maxAbsError.toExponential(2).padStart(10)} ${String(r.worst.index).padStart(9)} ${r.worst.gpu.toPrecision(7).padStart(13)} ${r.worst.reference.toPrecision(7).padStart(13)}  ${r.ratio <= 1 ? 'ok' : 'OVER'}`,
+      `${r.tensor.padEnd(52)} ${String(r.elements).padStart(9)} ${r.maxAbsError.toExponential(2).padStart(10)} ${r.scaledError.toExponential(1).padStart(9)} ${String(r.worst.index).padStart(9)} ${r.worst.gpu.toPrecision(7).padStart(13)} ${r.worst.reference.toPrecision(7).padStart(13)}  ${r.ratio <= 1 ? 'ok' : 'OVER'}`,
     );
   }
+  const { relu, maxpool } = report.decisions;
+  lines.push(`Decisions (the reference follows the GPU's): its own ReLU masks differed in ${relu} element${relu === 1 ? '' : 's'}, its max-pool choices in ${maxpool} window${maxpool === 1 ? '' : 's'}.`);
   const bad = report.rows.filter((r) => r.ratio > 1).length;
   lines.push(bad === 0 ? `All ${report.rows.length} tensors within ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.` : `${bad} of ${report.rows.length} tensors exceed ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.`);
   return lines.join('\n');

@@ -56,6 +56,8 @@ export class Network {
   readonly buffers: readonly BufferState[];
   /** Each scheduled layer's output tensor by path (a fused neighbour's, or a view, where it aliases). */
   readonly outputs: ReadonlyMap<string, Tensor>;
+  /** Each layer's own per-sample tensors by path (a max pool's argmax, a dropout's mask). */
+  readonly workspaces: ReadonlyMap<string, Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>>;
   readonly memory: PlanMemory;
   readonly maxBatch: number;
   readonly seed: number;
@@ -104,6 +106,7 @@ export class Network {
 
     let x = this.input;
     const outputs = new Map<string, Tensor>();
+    const workspaces = new Map<string, Record<string, Tensor<'f32'> | Tensor<'u32'>>>();
     const masks = new Map<PlanNode, Tensor>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
     plan.scheduled.forEach((node, i) => {
@@ -133,6 +136,7 @@ export class Network {
         if (!(w.name === 'mask' && masks.has(node))) bytes.workspace += workspace[w.name]!.byteLength;
       }
       if (workspace.mask) masks.set(node, workspace.mask as Tensor);
+      workspaces.set(node.path, workspace);
       const next = plan.scheduled[i + 1];
       const fusion: NodeFusion = {
         reluEpilogue: node.flags.reluEpilogue,
@@ -164,6 +168,7 @@ export class Network {
     });
     this.output = x;
     this.outputs = outputs;
+    this.workspaces = workspaces;
     this.programs = built;
     this.parameters = parameters;
     this.buffers = buffers;

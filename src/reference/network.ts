@@ -4,6 +4,12 @@
  * loss, backward to every parameter, the running statistics' update. Fusion is a GPU schedule, not
  * maths, so the reference never fuses. Dropout masks come from the caller (drawn with the same
  * Philox words as the GPU: `dropoutMaskRef`).
+ *
+ * `follow` makes the reference take the GPU's discrete decisions instead of its own: which ReLU
+ * inputs pass (where the GPU's ReLU output is > 0) and which element each max-pool window picks.
+ * An f32 value a hair from zero (or a near tie) can fall the other way than in float64, flipping a
+ * derivative and a whole patch of gradient: that is a kink, not arithmetic error. Following the GPU
+ * measures the arithmetic alone, and `decisions` counts where the reference's own choice differed.
  */
 import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
@@ -33,6 +39,11 @@ export interface NetworkStepRefInput {
   readonly mode: 'train' | 'eval';
   /** Training: each Dropout's mask by the layer's path (0 or 1/(1 − p) per element). */
   readonly dropoutMasks?: Readonly<Record<string, ArrayLike<number>>>;
+  /** The GPU's decisions to follow, by layer path: a ReLU's output, a max pool's argmax. */
+  readonly follow?: {
+    readonly reluOutputs?: Readonly<Record<string, ArrayLike<number>>>;
+    readonly argmax?: Readonly<Record<string, ArrayLike<number>>>;
+  };
 }
 
 export interface NetworkStepRef {
@@ -45,6 +56,8 @@ export interface NetworkStepRef {
   readonly grads: Record<string, Float64Array>;
   /** The running statistics after the step, by state_dict name (training only). */
   readonly buffers: Record<string, Float64Array>;
+  /** How many ReLU masks and max-pool choices of the reference's own differed from those followed. */
+  readonly decisions: { readonly relu: number; readonly maxpool: number };
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -74,6 +87,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const activations: Record<string, Float64Array> = {};
   const newBuffers: Record<string, Float64Array> = {};
   const traces: Trace[] = [];
+  const decisions = { relu: 0, maxpool: 0 };
   let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
   for (const node of plan.nodes) {
     const { layer, path } = node;
@@ -95,9 +109,19 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         if (l.bias) y = biasAddRef(y, get(`${path}.bias`, l.outFeatures), batch, l.outFeatures, 1);
         break;
       }
-      case 'ReLU':
+      case 'ReLU': {
         y = reluForwardRef(x);
+        const gpu = input.follow?.reluOutputs?.[path];
+        if (gpu) {
+          for (let i = 0; i < y.length; i++) {
+            if (gpu[i]! > 0 !== y[i]! > 0) {
+              decisions.relu++;
+              y[i] = gpu[i]! > 0 ? x[i]! : 0;
+            }
+          }
+        }
         break;
+      }
       case 'Sigmoid':
         y = sigmoidRef(x);
         break;
@@ -113,6 +137,16 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'MaxPool2d': {
         const pooled = maxPool2x2ForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!);
         [y, argmax] = [pooled.y, pooled.argmax];
+        const gpu = input.follow?.argmax?.[path];
+        if (gpu) {
+          for (let o = 0; o < y.length; o++) {
+            if (gpu[o] !== argmax[o]) {
+              decisions.maxpool++;
+              argmax[o] = gpu[o]!;
+              y[o] = x[gpu[o]!]!;
+            }
+          }
+        }
         break;
       }
       case 'AvgPool2d':
@@ -150,7 +184,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
   const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes);
   const correct = countCorrectRef(x, input.labels, batch, classes);
-  if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {} };
+  if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, decisions };
 
   const grads: Record<string, Float64Array> = {};
   let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
@@ -209,7 +243,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
     }
   }
-  return { loss, correct, activations, grads, buffers: newBuffers };
+  return { loss, correct, activations, grads, buffers: newBuffers, decisions };
 }
 
 function mask(input: NetworkStepRefInput, path: string, length: number): ArrayLike<number> {
