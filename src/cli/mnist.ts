@@ -23,6 +23,7 @@ import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
+import { formatDuration, timeLeft } from '../train/eta.js';
 import { formatTable } from './format.js';
 
 export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
@@ -232,10 +233,10 @@ export function formatTestLine(r: EvalResult): string {
   return `Test set: Average loss: ${r.loss.toFixed(4)}, Accuracy: ${r.correct}/${r.count} (${r.accuracy.toFixed(2)}%)`;
 }
 
-function progressBar(epoch: number, p: Progress): string {
+function progressBar(epoch: number, p: Progress, left: { epoch: number; run: number }): string {
   const width = 30;
   const filled = Math.round((width * p.step) / p.steps);
-  return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)} accuracy=${p.accuracy.toFixed(2)}% ${p.samplesPerSecond.toFixed(1)} samples/s`;
+  return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)} accuracy=${p.accuracy.toFixed(2)}% ${p.samplesPerSecond.toFixed(1)} samples/s, ${formatDuration(left.epoch)} left (run: ${formatDuration(left.run)})`;
 }
 
 /**
@@ -379,15 +380,24 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   };
   const tty = process.stderr.isTTY;
   let lastTenth = -1;
+  let announced = false;
+  const lastEpoch = firstEpoch + args.epochs - 1;
   const { history, best } = await trainer.fit({
     firstEpoch,
     epochs: args.epochs,
     maxSteps: args.steps,
     onEpochStart: () => (lastTenth = -1),
     onProgress: (epoch, p) => {
+      const left = timeLeft(p, args.batch, trainer.stepsPerEpoch, lastEpoch - epoch);
+      // Once the speed is known (the first steps pay for compiling the kernels), the expected times.
+      if (!announced && (p.step >= Math.min(10, p.steps) || p.step === p.steps)) {
+        announced = true;
+        const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration(left.perEpoch * args.epochs)} for the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'} (${p.samplesPerSecond.toFixed(0)} samples/s so far; evaluation not counted)`;
+        process.stderr.write(tty ? `\r${line}\n` : `${line}\n`);
+      }
       const tenth = Math.floor((10 * p.step) / p.steps);
-      if (tty) process.stderr.write(`\r${progressBar(epoch, p)}`);
-      else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p)}\n`);
+      if (tty) process.stderr.write(`\r${progressBar(epoch, p, left)}`);
+      else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p, left)}\n`);
       lastTenth = tenth;
     },
     onEpoch: async ({ epoch, train: result, test: evaluation }) => {

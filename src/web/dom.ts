@@ -65,10 +65,3 @@ export function download(bytes: Uint8Array, name: string, type = 'application/oc
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '–';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
-}

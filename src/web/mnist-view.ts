@@ -26,7 +26,8 @@ import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { lineChart } from './charts.js';
 import { mnistFromDrawing } from './digit.js';
-import { checkbox, download, el, formatSeconds, numberInput } from './dom.js';
+import { formatDuration, timeLeft } from '../train/eta.js';
+import { checkbox, download, el, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
 
@@ -342,8 +343,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
           accuracyChart.setData(state.steps, [state.accuracies]);
           const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
           bar.style.width = `${(100 * fraction).toFixed(1)}%`;
-          const left = ((totalEpochs - epoch) * stepsPerEpoch + (p.steps - p.step)) * settings.batch / Math.max(1e-9, p.samplesPerSecond);
-          progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatSeconds(left)} left (plus evaluation)`;
+          const left = timeLeft(p, settings.batch, stepsPerEpoch, totalEpochs - epoch).run;
+          progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatDuration(left)} left (plus evaluation)`;
           root.dataset.steps = String(s.model.stepsTaken);
         },
         onEpoch: async ({ epoch, train: result, test }) => {
