@@ -1,6 +1,7 @@
 /** The `webgpu-backprop` command, as a user runs it. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { NoiseFilter, isStartupNoise } from '../src/cli/bin.js';
 import { main } from '../src/cli/main.js';
 import { parseTwoTwoTwoArgs } from '../src/cli/two-two-two.js';
 import { gpuTest } from './helpers/gpu.js';
@@ -66,5 +67,40 @@ describe('webgpu-backprop 222', () => {
     const child = spawnSync(process.execPath, [BIN, 'frobnicate'], { encoding: 'utf8' });
     expect(child.status).toBe(2);
     expect(child.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+});
+
+describe("the filter of Dawn's start-up noise", () => {
+  const through = (chunks: string[]) => {
+    let out = '';
+    const f = new NoiseFilter((t) => (out += t));
+    for (const c of chunks) f.push(c);
+    f.end();
+    return out;
+  };
+  test('drops the warnings and the driver complaints, even split across chunks', () => {
+    const noise = 'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16.\n';
+    expect(through([noise, 'WebGPU adapter: lavapipe\n'])).toBe('WebGPU adapter: lavapipe\n');
+    expect(through(['Warn', 'ing: maxDynamic', 'StorageBuffers artificially reduced\nrow 0\n'])).toBe('row 0\n');
+    expect(through(['error: XDG_RUNTIME_DIR is invalid or not set in the environment.\n', 'done\n'])).toBe('done\n');
+  });
+  test('passes a progress line redrawn with \\r at once, and every ordinary line', () => {
+    let out = '';
+    const f = new NoiseFilter((t) => (out += t));
+    f.push('\repoch 1 [###...] 3/10');
+    expect(out).toBe('\repoch 1 [###...] 3/10');
+    f.push('\repoch 1 [####..] 4/10\nTest set: Average loss: 0.0631\n');
+    f.end();
+    expect(out).toBe('\repoch 1 [###...] 3/10\repoch 1 [####..] 4/10\nTest set: Average loss: 0.0631\n');
+    expect(isStartupNoise('webgpu-backprop: --lr: expected a number')).toBe(false);
+  });
+  gpuTest('a fresh process prints none of it, and all of it with --verbose', async () => {
+    const quiet = spawnSync(process.execPath, [BIN, '222', '--iterations', '1'], { encoding: 'utf8' });
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).not.toMatch(/artificially reduced/);
+    expect(quiet.stderr).toMatch(/WebGPU adapter: /);
+    const verbose = spawnSync(process.execPath, [BIN, '222', '--iterations', '1', '--verbose'], { encoding: 'utf8' });
+    expect(verbose.status).toBe(0);
+    expect(verbose.stdout).toContain('E_total');
   });
 });

@@ -1,4 +1,10 @@
-/** Plain-text tables for the terminal. */
+/** Plain-text tables and other terminal matters. */
+
+/** Set for the command's child process when the parent's stderr is a terminal (the child's is a pipe). */
+export const STDERR_TTY = 'WEBGPU_BACKPROP_STDERR_TTY';
+
+/** Whether stderr reaches a terminal (through the parent's noise filter, too): progress then redraws one line. */
+export const stderrIsTerminal = () => process.stderr.isTTY === true || process.env[STDERR_TTY] === '1';
 
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));

@@ -18,8 +18,12 @@ Commands:
   222       the spreadsheet's 2-2-2 back-propagation example
   help      this help; 'webgpu-backprop <command> --help' for a command's options
 
+Options of every command:
+  --verbose   also show Dawn's and the Vulkan drivers' start-up messages (hidden otherwise)
+
 Environment:
   WEBGPU_BACKPROP_ADAPTER   system | lavapipe | swiftshader | path to a Vulkan ICD manifest
+  WEBGPU_BACKPROP_VERBOSE   1: as --verbose
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {

@@ -24,7 +24,7 @@ import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
 import { formatDuration, timeLeft } from '../train/eta.js';
-import { formatTable } from './format.js';
+import { formatTable, stderrIsTerminal } from './format.js';
 
 export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
 
@@ -378,7 +378,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
       bestSaved = evaluation.accuracy;
     }
   };
-  const tty = process.stderr.isTTY;
+  const tty = stderrIsTerminal();
   let lastTenth = -1;
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
