@@ -101,11 +101,44 @@ export function installAdvice(): string {
   const lines = [
     'No WebGPU adapter was found. Without a GPU, a software Vulkan driver works:',
     '  - SwiftShader, inside Chromium:    sudo apt-get install chromium libvulkan1',
-    '  - or Mesa lavapipe (Mesa >= 25):   sudo apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1',
+    '  - or Mesa lavapipe (Mesa >= 25, much faster): sudo apt-get install mesa-vulkan-drivers libvulkan1',
+    '    (on Debian 12, from bookworm-backports: sudo apt-get install -t bookworm-backports mesa-vulkan-drivers)',
     `Set ${ADAPTER_ENV}=system|lavapipe|swiftshader|/path/to/icd.json to choose one.`,
   ];
   if (!findVulkanLoader() && bundledVulkanLoaderDir()) {
     lines.push(`The Vulkan loader libvulkan.so.1 is missing: install libvulkan1, or start node with LD_LIBRARY_PATH=${bundledVulkanLoaderDir()}.`);
   }
   return lines.join('\n');
+}
+
+/** The oldest Mesa whose lavapipe Dawn accepts. */
+export const MESA_MIN_MAJOR = 25;
+
+/** The major version of a Debian package version: "25.0.7-2~bpo12+1" → 25 (NaN if none). */
+export function packageMajor(version: string | undefined): number {
+  const m = /^(?:\d+:)?(\d+)\./.exec(version ?? '');
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * An apt source (deb822) for `<codename>-backports`, on the same mirror, components and keyring as
+ * the system's own entry for `codename` in `sources` (the text of its .sources and .list files);
+ * undefined when the system has no such entry or already lists the backports suite.
+ */
+export function backportsSource(sources: string, codename: string): string | undefined {
+  const suite = `${codename}-backports`;
+  if (new RegExp(`(^|\\s)${suite}(\\s|$)`, 'm').test(sources)) return undefined;
+  for (const paragraph of sources.split(/\n\s*\n/)) {
+    const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(paragraph)?.[1]?.trim();
+    const suites = field('Suites')?.split(/\s+/) ?? [];
+    if (field('Types')?.split(/\s+/).includes('deb') && suites.includes(codename) && field('URIs')) {
+      const signedBy = field('Signed-By');
+      return [`Types: deb`, `URIs: ${field('URIs')}`, `Suites: ${suite}`, `Components: ${field('Components') ?? 'main'}`, ...(signedBy ? [`Signed-By: ${signedBy}`] : [])].join('\n') + '\n';
+    }
+  }
+  for (const line of sources.split('\n')) {
+    const m = /^deb\s+(\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.+)$/.exec(line.trim());
+    if (m && m[3] === codename) return `deb ${m[1] ?? ''}${m[2]} ${suite} ${m[4]}\n`;
+  }
+  return undefined;
 }
