@@ -1,11 +1,17 @@
 /**
- * The adapter's FMA peak in Node, as JSON: `node --import ./bin/register.js harness/peak-node.ts`
- * (WEBGPU_BACKPROP_ADAPTER picks the adapter).
+ * The adapter's FMA peak in Node, as JSON, with every variant tried (chains, workgroup size):
+ * `npm run bench:peak` (WEBGPU_BACKPROP_ADAPTER picks the adapter).
  */
 import { measureFmaPeak } from '../src/bench/fma-peak.js';
 import { createNodeContext } from '../src/node/device.js';
 
 const ctx = await createNodeContext();
 const result = await measureFmaPeak(ctx);
-console.log(JSON.stringify({ adapter: ctx.adapter.summary, fma_gflops: Number(result.gflops.toFixed(2)), seconds: result.seconds.map((s) => Number(s.toFixed(4))) }));
+const round = (x: number) => Number(x.toFixed(2));
+console.log(JSON.stringify({
+  adapter: ctx.adapter.summary,
+  fma_gflops: round(result.gflops),
+  best: { ...result.best, gflops: round(result.best.gflops) },
+  variants: result.variants.map((v) => ({ ...v, gflops: round(v.gflops) })),
+}));
 ctx.destroy();

@@ -1,49 +1,85 @@
 /**
- * Measures the adapter's f32 FMA rate with the fma_peak kernel, after checking its result
- * against the CPU reference. Timed by wall clock around whole submissions (the GPU is idle
- * before each), best of `repeats`.
+ * Measures the adapter's f32 FMA rate with the fma_peak kernel, after checking each variant's
+ * result against the CPU reference. The probe is the denominator of every share-of-peak figure,
+ * so it tries the shapes an adapter may prefer (4, 8 or 16 vec4 chains an invocation; workgroups
+ * of 64, 128 or 256; x·m + a or an explicit fma(), which a driver may not fuse by itself) and
+ * reports the best. Work is sized so that one run takes about `targetMs`; each run is timed by GPU
+ * timestamps where the adapter has them (src/bench/profile.ts), else by the wall clock around it
+ * alone, median of `repeats`.
  */
 import type { GpuContext } from '../gpu/context.js';
-import { recordPass } from '../gpu/context.js';
-import { FMA_PEAK_FLOP_PER_ITERATION, fmaPeak } from '../kernels/probe.js';
+import { recordPass, type CompiledKernel } from '../gpu/context.js';
+import { FMA_PEAK_CHAINS, fmaPeak, fmaPeakFlopPerIteration } from '../kernels/probe.js';
 import { fmaPeakRef } from '../reference/probe.js';
+import { profileDispatches, type TimingSource } from './profile.js';
 
-export interface FmaPeakResult {
+export interface FmaPeakVariant {
+  readonly chains: number;
+  readonly workgroupSize: number;
+  /** fma() written out, or x·m + a. */
+  readonly explicitFma: boolean;
   readonly gflops: number;
-  readonly seconds: readonly number[];
-  readonly flop: number;
 }
 
-export async function measureFmaPeak(ctx: GpuContext, options: { invocations?: number; iterations?: number; repeats?: number } = {}): Promise<FmaPeakResult> {
-  const count = options.invocations ?? 64 * 1024;
-  const iterations = options.iterations ?? 2048;
-  const repeats = options.repeats ?? 5;
-  const kernel = await ctx.compile(fmaPeak);
-  const params = { multiplier: 0.999, addend: 0.001 };
+export interface FmaPeakResult {
+  /** The best variant's rate. */
+  readonly gflops: number;
+  readonly timing: TimingSource;
+  readonly best: FmaPeakVariant;
+  readonly variants: readonly FmaPeakVariant[];
+}
 
+const PARAMS = { multiplier: 0.999, addend: 0.001 };
+
+export async function measureFmaPeak(
+  ctx: GpuContext,
+  options: { invocations?: number; repeats?: number; targetMs?: number; chains?: readonly number[]; workgroupSizes?: readonly number[] } = {},
+): Promise<FmaPeakResult> {
+  const count = options.invocations ?? 64 * 1024;
+  const repeats = options.repeats ?? 3;
+  const targetMs = options.targetMs ?? 200;
+  const variants: FmaPeakVariant[] = [];
+  let timing: TimingSource = 'wall-clock';
+  for (const explicitFma of [false, true]) {
+    for (const chains of options.chains ?? [FMA_PEAK_CHAINS.HALF, FMA_PEAK_CHAINS.DEFAULT, FMA_PEAK_CHAINS.DOUBLE]) {
+      for (const wg of options.workgroupSizes ?? [64, 128, 256]) {
+        const def = { ...fmaPeak, workgroupSize: [wg] as const };
+        const kernel = await ctx.compile(def, { HALF: chains === FMA_PEAK_CHAINS.HALF, DOUBLE: chains === FMA_PEAK_CHAINS.DOUBLE, EXPLICIT_FMA: explicitFma });
+        await check(ctx, kernel, chains, wg);
+        const out = ctx.tensor('fma_peak out', [count]);
+        const time = async (iterations: number) => {
+          const bound = kernel.bind({ out }, { count, iterations, ...PARAMS }, `fma_peak ${chains} chains, workgroup ${wg}${explicitFma ? ', fma()' : ''}`);
+          const profile = await profileDispatches(ctx, [bound], { repeats });
+          timing = profile.source;
+          return profile.dispatches[0]!.ms;
+        };
+        // A short run to size the measured one at about targetMs.
+        const probe = 64;
+        const ms = await time(probe);
+        const iterations = Math.max(probe, Math.round((probe * targetMs) / Math.max(ms, 0.1)));
+        const seconds = (await time(iterations)) / 1000;
+        variants.push({ chains, workgroupSize: wg, explicitFma, gflops: (count * iterations * fmaPeakFlopPerIteration(chains)) / seconds / 1e9 });
+        out.buffer.destroy();
+      }
+    }
+  }
+  const best = variants.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  return { gflops: best.gflops, timing, best, variants };
+}
+
+/** The variant's result against the float64 reference on a small grid (a broken variant is never timed). */
+async function check(ctx: GpuContext, kernel: CompiledKernel<(typeof fmaPeak)['params'], (typeof fmaPeak)['bindings']>, chains: number, wg: number): Promise<void> {
   const checkCount = 257;
-  const check = ctx.tensor('fma_peak check', [checkCount]);
-  ctx.fill(check, NaN);
-  const checkKernel = kernel.bind({ out: check }, { count: checkCount, iterations: 33, ...params }, 'fma_peak check');
-  ctx.submit('fma_peak check', (e) => recordPass(e, 'fma_peak check', [checkKernel]));
-  const got = await ctx.read(check);
-  const want = fmaPeakRef(checkCount, 33, Math.fround(params.multiplier), Math.fround(params.addend));
+  const out = ctx.tensor('fma_peak check', [checkCount]);
+  ctx.fill(out, NaN);
+  const bound = kernel.bind({ out }, { count: checkCount, iterations: 33, ...PARAMS }, 'fma_peak check');
+  ctx.submit('fma_peak check', (e) => recordPass(e, 'fma_peak check', [bound]));
+  const got = await ctx.read(out);
+  out.buffer.destroy();
+  const want = fmaPeakRef(checkCount, 33, Math.fround(PARAMS.multiplier), Math.fround(PARAMS.addend), chains);
   got.forEach((v, i) => {
     if (!(Math.abs(v - want[i]!) <= 1e-4 * Math.abs(want[i]!) + 1e-5)) {
-      throw new Error(`fma_peak check failed at [${i}]: GPU ${v}, reference ${want[i]}`);
+      throw new Error(`fma_peak check (${chains} chains, workgroup ${wg}) failed at [${i}]: GPU ${v}, reference ${want[i]}`);
     }
   });
-
-  const out = ctx.tensor('fma_peak out', [count]);
-  const bound = kernel.bind({ out }, { count, iterations, ...params });
-  const seconds: number[] = [];
-  for (let r = 0; r < repeats + 1; r++) {
-    await ctx.sync();
-    const t0 = performance.now();
-    ctx.submit('fma_peak', (e) => recordPass(e, 'fma_peak', [bound]));
-    await ctx.sync();
-    if (r > 0) seconds.push((performance.now() - t0) / 1000);
-  }
-  const flop = count * iterations * FMA_PEAK_FLOP_PER_ITERATION;
-  return { gflops: flop / Math.min(...seconds) / 1e9, seconds, flop };
 }

@@ -6,10 +6,13 @@ import { defineKernel } from '../gpu/kernel.js';
 import fmaPeakSource from '../../shaders/fma_peak.wgsl?raw';
 import bandwidthProbeSource from '../../shaders/bandwidth_probe.wgsl?raw';
 
-/** FLOP per invocation per iteration of `fma_peak`: 8 chains × 4 lanes × 2. */
-export const FMA_PEAK_FLOP_PER_ITERATION = 64;
+/** The vec4 chains of each `fma_peak` variant: 8, HALF 4, DOUBLE 16. */
+export const FMA_PEAK_CHAINS = { HALF: 4, DEFAULT: 8, DOUBLE: 16 } as const;
 
-/** out[i] = Σ lanes of 8 vec4 chains after `iterations` rounds of x ← x·m + a  (overwrites out) */
+/** FLOP per invocation per iteration of `fma_peak` with `chains` vec4 chains: chains × 4 lanes × 2. */
+export const fmaPeakFlopPerIteration = (chains: number) => chains * 8;
+
+/** out[i] = Σ lanes of C vec4 chains after `iterations` rounds of x ← x·m + a  (overwrites out) */
 export const fmaPeak = defineKernel({
   name: 'fma_peak',
   source: fmaPeakSource,
@@ -18,6 +21,7 @@ export const fmaPeak = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ out: p.count }),
+  defines: ['HALF', 'DOUBLE', 'EXPLICIT_FMA'],
 });
 
 /** Workgroups of `bandwidth_probe` at most: the kernel loops over the rest (grid-stride). */

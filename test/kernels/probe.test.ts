@@ -12,14 +12,16 @@ describe('fma_peak', () => {
     [65, 7],
     [300, 100],
   ] as const) {
-    gpuTest(`${count} invocations, ${iterations} iterations`, async (ctx) => {
-      const out = ctx.tensor('out', [count]);
-      ctx.fill(out, NaN);
-      const k = (await ctx.compile(fmaPeak)).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
-      ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
-      // 32 chains of up to 100 f32 roundings each, summed: looser than one forward op.
-      expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001)), { atol: 1e-4, rtol: 1e-5 });
-    });
+    for (const [variant, chains, explicit] of [['DEFAULT', 8, false], ['HALF', 4, true], ['DOUBLE', 16, false], ['DOUBLE', 16, true]] as const) {
+      gpuTest(`${count} invocations, ${iterations} iterations, ${chains} chains${explicit ? ', fma()' : ''}`, async (ctx) => {
+        const out = ctx.tensor('out', [count]);
+        ctx.fill(out, NaN);
+        const k = (await ctx.compile(fmaPeak, { HALF: variant === 'HALF', DOUBLE: variant === 'DOUBLE', EXPLICIT_FMA: explicit })).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
+        ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
+        // Up to 64 lanes of up to 100 f32 roundings each, summed: looser than one forward op.
+        expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001), chains), { atol: 2e-4, rtol: 1e-5 });
+      });
+    }
   }
 });
 
