@@ -32,6 +32,8 @@ export interface TrainingScenario {
   readonly gb_per_s: number;
   /** GB/s over the bandwidth probe's. */
   readonly bandwidth_share: number;
+  /** GPU memory the network's plan allocated at this batch, in MB (the data set not counted). */
+  readonly plan_mb: number;
   readonly layer_timing: TimingSource;
   readonly layers_ms: readonly LayerTime[];
 }
@@ -99,6 +101,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       mbytes_per_step: round(t.bytesPerStep / 1e6, 1),
       gb_per_s: round(gbPerSecond, 2),
       bandwidth_share: round(gbPerSecond / bandwidth.gbPerSecond, 3),
+      plan_mb: round(t.planBytes / 1e6, 1),
       layer_timing: t.layerTiming,
       layers_ms: t.layers,
     });
@@ -124,12 +127,12 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
     `checks: training step max |Δ| ${report.check.training_step.maxAbsError.toExponential(2)} (${report.check.training_step.worst}); 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
     `FMA peak ${report.fma_peak_gflops} GFLOP/s (${report.fma_peak_variant.chains} vec4 chains, workgroup ${report.fma_peak_variant.workgroupSize}${report.fma_peak_variant.explicitFma ? ', fma()' : ''}), bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
     '',
-    'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak   GB/s  share of bandwidth',
+    'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak   GB/s  share of bandwidth  plan MB',
   ];
   for (const s of report.scenarios) {
     const ms = `${s.ms_per_step.min} / ${s.ms_per_step.median} / ${s.ms_per_step.max}`;
     lines.push(
-      `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}${String(s.gb_per_s).padStart(7)}${`${(100 * s.bandwidth_share).toFixed(1)} %`.padStart(20)}`,
+      `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}${String(s.gb_per_s).padStart(7)}${`${(100 * s.bandwidth_share).toFixed(1)} %`.padStart(20)}${String(s.plan_mb).padStart(9)}`,
     );
   }
   const last = report.scenarios[report.scenarios.length - 1];

@@ -66,6 +66,8 @@ export interface StepTimings {
   /** How `layers` was timed: GPU timestamps per dispatch, or wall clock around lone dispatches. */
   readonly layerTiming: TimingSource;
   readonly layers: readonly LayerTime[];
+  /** Bytes the network's plan allocated (parameters, optimizer state, activations, gradients, workspace). */
+  readonly planBytes: number;
 }
 
 export interface LayerTime {
@@ -156,5 +158,6 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
     bytesPerStep: step.reduce((sum, d) => sum + (d.bytes ?? 0), 0),
     layerTiming: profile.source,
     layers: layerTimes(profile),
+    planBytes: model.memory.total,
   };
 }

@@ -20,6 +20,8 @@ export class LossHead {
   readonly counts: Tensor<'u32'>;
   private readonly fused: boolean;
   private readonly loss: Network['plan']['loss'];
+  /** Whether `logp` holds log-probabilities (the NLL losses) or the output's scores (MSE, ½Σ(t − a)²). */
+  readonly logProbabilities: boolean;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -28,6 +30,7 @@ export class LossHead {
   ) {
     const { maxBatch, plan } = network;
     this.loss = plan.loss;
+    this.logProbabilities = plan.loss === 'nll' || plan.loss === 'cross-entropy';
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
     this.logp = this.fused ? ctx.tensor(`${name} log-probabilities`, [maxBatch, plan.classes]) : network.output;

@@ -326,7 +326,7 @@ export class Trainer {
     return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: (100 * totals.correct) / totals.count };
   }
 
-  /** Class probabilities of every sample of `split`, in eval mode: [count][classes]. */
+  /** Class probabilities of every sample of `split` (a squared-error network's scores), in eval mode: [count][classes]. */
   async probabilities(split: GpuSplit): Promise<number[][]> {
     const { ctx } = this;
     const { batch } = this.options;
@@ -337,8 +337,10 @@ export class Trainer {
       const program = await this.program(split, size, 'eval');
       program.batch.update({ first, epoch: 0 });
       ctx.submit('classify', (e) => recordPass(e, 'classify', [program.batch, ...program.rest]));
-      const logp = await ctx.read(this.testHead.logp);
-      for (let b = 0; b < size; b++) rows.push(Array.from(logp.subarray(b * classes, (b + 1) * classes), Math.exp));
+      const out = await ctx.read(this.testHead.logp);
+      // Log-probabilities for the NLL losses; a squared-error network's outputs are scores already.
+      const toValue = this.testHead.logProbabilities ? Math.exp : (v: number) => v;
+      for (let b = 0; b < size; b++) rows.push(Array.from(out.subarray(b * classes, (b + 1) * classes), toValue));
     }
     return rows;
   }
