@@ -1,0 +1,96 @@
+/**
+ * The float64 reference of a whole training step against PyTorch's own float64 step (Debian's
+ * python3-torch, test/pytorch/torch_step.py): the loss, every gradient and the running statistics,
+ * for the seed CNN, LeNet-5 and networks with every other layer type and loss. Both sides compute
+ * in float64 from the same weights, inputs and dropout masks, so they agree to rounding (the sums
+ * run in different orders). Skipped, saying so, where PyTorch is not installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { Sigmoid, Tanh } from '../../src/layers/activations.js';
+import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { Conv2d } from '../../src/layers/conv2d.js';
+import { Dropout } from '../../src/layers/dropout.js';
+import { Flatten } from '../../src/layers/flatten.js';
+import { Linear } from '../../src/layers/linear.js';
+import { AvgPool2d } from '../../src/layers/pooling.js';
+import { Sequential, type Module } from '../../src/layers/sequential.js';
+import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
+import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
+import type { LossKind } from '../../src/plan/fusion.js';
+import { initialValues, planModel } from '../../src/plan/plan.js';
+import { networkStepRef } from '../../src/reference/network.js';
+import { dropoutMaskRef } from '../../src/reference/random.js';
+import { randomArray } from '../helpers/allclose.js';
+
+const python = '/usr/bin/python3';
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const script = new URL('./torch_step.py', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-torch-'));
+const BATCH = 4;
+/** float64 on both sides, sums in different orders: agreement to about 1e-15 of each tensor's scale. */
+const SCALED = 1e-12;
+
+function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let [err, scale] = [0, 0];
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  // A gradient that is zero in exact arithmetic (a bias just before a batch norm) is rounding noise
+  // of about 1e-17 on both sides: its scale is taken as at least 1e-4.
+  return got.length === want.length ? err / Math.max(scale, 1e-4) : Infinity;
+}
+
+const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
+const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind }[] = [
+  { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
+  { name: 'LeNet-5', model: lenet.model, input: lenet.input },
+  {
+    name: 'Linear, BatchNorm1d, Sigmoid, Dropout, cross-entropy on logits',
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 12 }), new BatchNorm1d(), new Sigmoid(), new Dropout(0.3), new Linear({ outFeatures: 5, bias: false })),
+    input: [1, 6, 6],
+  },
+  {
+    name: 'a strided conv with bias, Tanh, global average pooling, MSE',
+    model: new Sequential(new Conv2d({ outChannels: 6, kernelSize: [3, 2], stride: 2, padding: 1 }), new Tanh(), new AvgPool2d(), new Flatten()),
+    input: [2, 9, 8],
+    loss: 'mse',
+  },
+  { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
+];
+
+describe('the float64 reference against PyTorch (float64)', () => {
+  for (const c of cases) {
+    test(c.name, (ctx) => {
+      if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
+      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss });
+      const params: Record<string, Float64Array> = {};
+      const buffers: Record<string, Float64Array> = {};
+      const masks: Record<string, Float64Array> = {};
+      for (const node of plan.nodes) {
+        for (const p of node.parameters) params[p.name] = Float64Array.from(initialValues(node, p, 9), (v, i) => v + 0.05 * Math.sin(3 * i + 1));
+        for (const b of node.buffers) buffers[b.name] = Float64Array.from({ length: b.shape[0]! }, (_, i) => (b.name.endsWith('var') ? 0.8 + 0.1 * i : 0.05 * i));
+        if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(BATCH * node.inShape.reduce((a, b) => a * b, 1), node.layer.p, 9, node.stream, 2);
+      }
+      const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
+      const labels = Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % plan.classes);
+      const ours = networkStepRef({ plan, params, buffers, input, labels, batch: BATCH, mode: 'train', dropoutMasks: masks });
+
+      const file = join(dir, 'step.json');
+      const list = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
+      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, batch: BATCH, masks: list(masks), loss: plan.loss }));
+      const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(run.status, run.stderr).toBe(0);
+      const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };
+
+      expect(Math.abs(ours.loss - torch.loss) / Math.abs(torch.loss)).toBeLessThan(SCALED);
+      expect(Object.keys(torch.grads).sort()).toEqual(Object.keys(params).sort());
+      for (const [name, g] of Object.entries(torch.grads)) expect(maxScaledError(ours.grads[name]!, g), `∂loss/∂${name}`).toBeLessThan(SCALED);
+      for (const [name, b] of Object.entries(torch.buffers)) expect(maxScaledError(ours.buffers[name]!, b), name).toBeLessThan(SCALED);
+    }, 60_000);
+  }
+});

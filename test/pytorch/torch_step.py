@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""One training step of a network in PyTorch, float64: the semantics this engine's reference is
+held against (test/pytorch/reference-vs-pytorch.test.ts).
+
+Reads a JSON file: {model_file, params, buffers, input, labels, batch, masks, loss}, where
+model_file is the engine's model file (PyTorch's constructor names), params and buffers are
+state_dict entries as flat lists, and masks holds each Dropout's mask by its path (so that both
+sides drop the same elements). Builds the network with torch.nn under the same state_dict names,
+runs forward, the loss and backward in float64, training mode, and prints JSON:
+{loss, grads: {name: [...]}, buffers: {name: [...]}}.
+"""
+import json
+import sys
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+spec = json.load(open(sys.argv[1]))
+params = spec['params']
+buffers = spec['buffers']
+
+
+class GivenMask(nn.Module):
+    """Dropout with the engine's mask (0 or 1/(1 - p) per element)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def forward(self, x):
+        return x * torch.tensor(spec['masks'][self.path]).reshape(x.shape)
+
+
+def shape_of(name):
+    return len(params.get(name, buffers.get(name, [])))
+
+
+def layer(entry, path):
+    t = entry['type']
+    if t == 'Conv2d':
+        out_c = entry['out_channels']
+        k = entry['kernel_size'] if isinstance(entry['kernel_size'], list) else [entry['kernel_size']] * 2
+        in_c = shape_of(path + '.weight') // (out_c * k[0] * k[1])
+        return nn.Conv2d(in_c, out_c, tuple(k), stride=entry.get('stride', 1), padding=entry.get('padding', 0), bias=entry.get('bias', True))
+    if t == 'Linear':
+        out_f = entry['out_features']
+        return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))
+    if t in ('BatchNorm2d', 'BatchNorm1d'):
+        cls = nn.BatchNorm2d if t == 'BatchNorm2d' else nn.BatchNorm1d
+        return cls(shape_of(path + '.running_mean'), eps=entry.get('eps', 1e-5), momentum=entry.get('momentum', 0.1))
+    if t == 'Dropout':
+        return GivenMask(path)
+    if t == 'MaxPool2d':
+        return nn.MaxPool2d(entry.get('kernel_size', 2), entry.get('stride', entry.get('kernel_size', 2)))
+    if t == 'AvgPool2d':
+        return nn.AvgPool2d(entry['kernel_size']) if 'kernel_size' in entry else nn.AdaptiveAvgPool2d(1)
+    return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
+
+
+def sequential(entry, prefix):
+    children = OrderedDict()
+    for i, child in enumerate(entry['layers']):
+        name = child.get('name', str(i))
+        path = f'{prefix}.{name}' if prefix else name
+        children[name] = sequential(child, path) if 'layers' in child else layer(child, path)
+    return nn.Sequential(children)
+
+
+model = sequential(json.loads(spec['model_file']), '')
+state = {k: torch.tensor(v).reshape(model.state_dict()[k].shape) for k, v in {**params, **buffers}.items()}
+model.load_state_dict(state, strict=False)
+model.train()
+batch = spec['batch']
+x = torch.tensor(spec['input']).reshape([batch] + json.loads(spec['model_file'])['input'])
+labels = torch.tensor(spec['labels'], dtype=torch.long)
+out = model(x)
+loss_kind = spec['loss']
+onehot = F.one_hot(labels, out.shape[1]).to(out.dtype)
+if loss_kind == 'nll':
+    loss = F.nll_loss(out, labels)
+elif loss_kind == 'cross-entropy':
+    loss = F.cross_entropy(out, labels)
+elif loss_kind == 'mse':
+    loss = F.mse_loss(out, onehot)
+else:
+    loss = (0.5 * ((out - onehot) ** 2).sum(1)).mean()
+loss.backward()
+print(json.dumps({
+    'loss': loss.item(),
+    'grads': {k: p.grad.flatten().tolist() for k, p in model.named_parameters()},
+    'buffers': {k: b.flatten().tolist() for k, b in model.named_buffers() if not k.endswith('num_batches_tracked')},
+}))
