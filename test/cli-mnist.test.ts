@@ -177,7 +177,7 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--optimizer', 'adamw', '--schedule', 'cosine', '--epochs', '1', ...QUICK, '--save', file]);
     expect(code).toBe(0);
     expect(out).toContain('Linear-2');
-    expect(out).toMatch(/conv-relu: Linear-2 \+ ReLU-3, Linear-5 \+ ReLU-6/);
+    expect(out).toMatch(/relu-epilogue: Linear-2 \+ ReLU-3, Linear-5 \+ ReLU-6/);
     const tensors = tensorsOf(file);
     expect(tensors['optimizer.1.weight.exp_avg']?.shape).toEqual([256, 784]);
     expect(tensors['optimizer.7.bias.exp_avg_sq']?.shape).toEqual([10]);

@@ -25,7 +25,7 @@ const isBatchNorm = (l: Layer | undefined) => l?.type === 'BatchNorm2d' || l?.ty
 
 export const FUSION_RULES: readonly FusionRule[] = [
   {
-    name: 'conv-relu',
+    name: 'relu-epilogue',
     description: 'Conv2d or Linear (with bias) → ReLU: the ReLU applied as the sums are stored (no ReLU pass, no pre-ReLU tensor)',
     matches: (a, b) => b?.type === 'ReLU' && (a instanceof Conv2d || (a instanceof Linear && a.bias)),
   },

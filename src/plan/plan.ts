@@ -106,7 +106,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   if (options.fuse ?? true) {
     for (const { rule, index, applied } of findFusions(nodes, loss)) {
       const [a, b] = [nodes[index]!.flags, nodes[index + 1]?.flags];
-      if (rule.name === 'conv-relu') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
+      if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;

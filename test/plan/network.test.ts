@@ -55,7 +55,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const fused = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });
     const plain = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT, fuse: false });
     const count = (rule: string) => fused.fusions.filter((f) => f.rule === rule).length;
-    expect([count('conv-relu'), count('batchnorm-dropout'), count('relu-grad-in-batchnorm'), count('log-softmax-nll')]).toEqual([6, 6, 6, 1]);
+    expect([count('relu-epilogue'), count('batchnorm-dropout'), count('relu-grad-in-batchnorm'), count('log-softmax-nll')]).toEqual([6, 6, 6, 1]);
     expect(plain.fusions).toEqual([]);
     expect(fused.nodes.map((n) => n.parameters.map((p) => p.name))).toEqual(plain.nodes.map((n) => n.parameters.map((p) => p.name)));
   });
@@ -118,7 +118,7 @@ describe('a network defined only in this test', () => {
     );
     const make = (seed: number) => new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 32, seed, optimizer: new AdamW({ lr: 0.005 }) });
     const network = make(4);
-    expect(network.plan.fusions.map((f) => f.rule)).toEqual(['conv-relu', 'log-softmax-nll']);
+    expect(network.plan.fusions.map((f) => f.rule)).toEqual(['relu-epilogue', 'log-softmax-nll']);
     const { train, test: testSplit } = await loadMnist();
     const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 256), uploadSplit(ctx, 'test', testSplit, 64), { batch: 32, seed: 4, augment: false });
     const first = await trainer.trainEpoch(1);
