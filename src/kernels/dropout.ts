@@ -25,7 +25,8 @@ export const dropoutForward = defineKernel({
     mask: { type: 'f32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write' },
   },
-  workgroupSize: [64],
+  // 256 (four elements each): batch 1024 of the seed CNN stays within 65,535 workgroups.
+  workgroupSize: [256],
   grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ x: p.length, mask: p.length, y: p.length }),
 });

@@ -103,6 +103,26 @@ describe('the seed CNN step, fused and unfused', () => {
   });
 });
 
+describe('the seed CNN at batch 1024', () => {
+  gpuTest("binds every kernel within the device's 65,535 workgroups per dimension", async (ctx) => {
+    const parts = ctx.scoped(() => createSeedCnn(ctx, { maxBatch: 1024, seed: 1 }));
+    try {
+      const network = parts.value;
+      const head = new LossHead(ctx, network, 'big');
+      const step = [...(await network.forward(1024, 'train')), ...(await head.dispatches(1024, true)), ...(await network.backward(1024)), ...(await network.optimizerStep())];
+      const evaluation = await network.forward(1024, 'eval');
+      const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+      for (const d of [...step, ...evaluation]) {
+        const counts = (d as unknown as { workgroups: readonly number[] }).workgroups;
+        expect(Math.max(...counts), d.label).toBeLessThanOrEqual(limit);
+      }
+      expect(network.memory.total / 1e6).toBeGreaterThan(500);
+    } finally {
+      parts.destroy();
+    }
+  });
+});
+
 describe('a network defined only in this test', () => {
   gpuTest('trains with AdamW (its loss falls), and its checkpoint reloads bit-exactly', async (ctx) => {
     const model = new Sequential(
