@@ -30,7 +30,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let length = params.batch * params.channels * params.area;
   let block = gid.x;
   let i0 = block * 4u;

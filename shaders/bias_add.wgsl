@@ -16,7 +16,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn bias_add(@builtin(global_invocation_id) gid: vec3u) {
+fn bias_add(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   let length = params.batch * params.channels * params.area;
   for (var i = i0; i < min(i0 + 4u, length); i++) {

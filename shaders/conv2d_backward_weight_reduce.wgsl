@@ -13,7 +13,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
+fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.length) { return; }
   var sum = 0.0;

@@ -16,7 +16,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+fn dense_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let index = gid.x;
   if (index >= params.outFeatures * params.inFeatures) { return; }
   let o = index / params.inFeatures;

@@ -16,7 +16,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn dense_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let index = gid.x;
   if (index >= params.batch * params.outFeatures) { return; }
   let b = index / params.outFeatures;

@@ -21,7 +21,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn dropout_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let block = gid.x;
   if (block * 4u >= params.length) { return; }
   let words = randomBlock(params.seed, params.stream, params.step, block);

@@ -17,7 +17,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn log_softmax_nll_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn log_softmax_nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let b = gid.x;
   if (b >= params.batch) { return; }
   let row = b * params.classes;

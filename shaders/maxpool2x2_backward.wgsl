@@ -19,7 +19,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn maxpool2x2_backward(@builtin(global_invocation_id) gid: vec3u) {
+fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let cellsH = (params.height + 1u) / 2u;
   let cellsW = (params.width + 1u) / 2u;
   let cell = gid.x;

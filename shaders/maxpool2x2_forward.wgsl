@@ -23,7 +23,8 @@ fn isNan(v: f32) -> bool {
 }
 
 @compute @workgroup_size(WG_X)
-fn maxpool2x2_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn maxpool2x2_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let outH = params.height / 2u;
   let outW = params.width / 2u;
   let o = gid.x;

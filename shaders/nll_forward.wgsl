@@ -14,7 +14,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn nll_forward(@builtin(global_invocation_id) gid: vec3u) {
+fn nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let b = gid.x;
   if (b >= params.batch) { return; }
   loss[b] = -logp[b * params.classes + labels[b]];

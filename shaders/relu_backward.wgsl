@@ -13,7 +13,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn relu_backward(@builtin(global_invocation_id) gid: vec3u) {
+fn relu_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   for (var i = i0; i < min(i0 + 4u, params.length); i++) {
     dx[i] = select(0.0, dy[i], y[i] > 0.0);

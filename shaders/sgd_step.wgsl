@@ -23,7 +23,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn sgd_step(@builtin(global_invocation_id) gid: vec3u) {
+fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.length) { return; }
   let lr = hyper[0];

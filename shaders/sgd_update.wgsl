@@ -12,7 +12,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn sgd_update(@builtin(global_invocation_id) gid: vec3u) {
+fn sgd_update(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.count) { return; }
   param[i] = param[i] - params.lr * grad[i];

@@ -16,7 +16,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3u) {
+fn sigmoid_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.count) { return; }
 #if SPREADSHEET_DERIVATIVE

@@ -21,7 +21,8 @@ struct Params {
 override WG_X: u32;
 
 @compute @workgroup_size(WG_X)
-fn squared_error(@builtin(global_invocation_id) gid: vec3u) {
+fn squared_error(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
   let b = gid.x;
   if (b >= params.batch) { return; }
   let n = f32(params.features);

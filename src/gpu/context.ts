@@ -349,8 +349,8 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
     const def = this.def;
     this.device.queue.writeBuffer(this.uniform, 0, packParams(def, params));
     this.current = params;
-    const counts = workgroupCounts(def.grid(params, def.workgroupSize), def.workgroupSize);
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const counts = workgroupCounts(def.grid(params, def.workgroupSize), def.workgroupSize, def.linear ? max : undefined);
     if (counts.some((c) => c > max)) {
       throw new Error(`${this.label}: dispatch of ${counts.join('×')} workgroups exceeds the device limit of ${max} per dimension`);
     }

@@ -16,6 +16,7 @@
  * `test/wgsl-declarations.test.ts` holds every kernel's WGSL against its declaration without a GPU.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import linearSource from '../../shaders/lib/linear.wgsl?raw';
 import type { Tensor } from './tensor.js';
 
 export type ScalarType = 'f32' | 'u32' | 'i32';
@@ -66,6 +67,12 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
   readonly constants?: Readonly<Record<string, number>>;
   /** WGSL function libraries (shaders/lib/) appended after the kernel's own source. */
   readonly libraries?: readonly string[];
+  /**
+   * A 1-D grid whose invocation index the kernel takes from `linearInvocation(gid3, nwg)`
+   * (shaders/lib/linear.wgsl, appended): a grid longer than the device's workgroups per
+   * dimension is then dispatched folded into 2-D, so no size of batch or layer runs into it.
+   */
+  readonly linear?: boolean;
 }
 
 export interface KernelDef<P extends ParamSpec, B extends BindingsSpec, D extends string = never>
@@ -102,7 +109,7 @@ export function defineKernel<P extends ParamSpec, B extends BindingsSpec, D exte
         if (!declared.has(name)) throw new Error(`kernel ${spec.name}: unknown variant '${name}'`);
       }
       const own = resolveDefines(spec.source, defines as Record<string, boolean>);
-      return [own, ...(spec.libraries ?? [])].join('\n');
+      return [own, ...(spec.libraries ?? []), ...(spec.linear ? [linearSource] : [])].join('\n');
     },
   };
 }
@@ -152,13 +159,20 @@ export function packParams<P extends ParamSpec>(def: KernelDef<P, BindingsSpec, 
   return data;
 }
 
-/** Workgroup counts for a grid: ceil(grid / workgroup size) per dimension, padded to 3D. */
-export function workgroupCounts(grid: Extent, workgroupSize: Extent): [number, number, number] {
+/**
+ * Workgroup counts for a grid: ceil(grid / workgroup size) per dimension, padded to 3D. With
+ * `foldAbove` (a `linear` kernel and the device's limit per dimension), a 1-D count above it is
+ * folded into 2-D: [foldAbove, ⌈count / foldAbove⌉, 1] (the kernel guards the index past the end).
+ */
+export function workgroupCounts(grid: Extent, workgroupSize: Extent, foldAbove?: number): [number, number, number] {
   const counts: [number, number, number] = [1, 1, 1];
   for (let d = 0; d < 3; d++) {
     const n = grid[d] ?? 1;
     const wg = workgroupSize[d] ?? 1;
     counts[d] = Math.ceil(n / wg);
+  }
+  if (foldAbove !== undefined && counts[0] > foldAbove && counts[1] === 1 && counts[2] === 1) {
+    return [foldAbove, Math.ceil(counts[0] / foldAbove), 1];
   }
   return counts;
 }

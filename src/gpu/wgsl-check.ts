@@ -124,6 +124,11 @@ function checkResolved(def: AnyKernelDef, source: string, where: string): string
       problems.push(`${where}: expected 'override ${name}: u32;' (no default: the size comes from the declaration)`);
     }
   }
+  if (def.linear) {
+    const linear = new RegExp(`fn\\s+${def.name}\\s*\\([^)]*@builtin\\(global_invocation_id\\)\\s*gid3\\s*:\\s*vec3u\\s*,\\s*@builtin\\(num_workgroups\\)\\s*nwg\\s*:\\s*vec3u\\s*\\)\\s*\\{\\s*let\\s+gid\\s*=\\s*linearInvocation\\(gid3,\\s*nwg\\);`);
+    if (dims !== 1) problems.push(`${where}: a linear kernel has a 1-D workgroup size`);
+    if (!linear.test(text)) problems.push(`${where}: a linear kernel takes (@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) and starts with 'let gid = linearInvocation(gid3, nwg);'`);
+  }
   const entry = new RegExp(`@compute\\s+@workgroup_size\\(([^)]*)\\)\\s*fn\\s+${def.name}\\s*\\(`).exec(text);
   if (!entry) {
     problems.push(`${where}: no '@compute @workgroup_size(…) fn ${def.name}(' entry point`);

@@ -72,6 +72,7 @@ export const batchnormForward = defineKernel({
  */
 export const batchnormDropoutForward = defineKernel({
   name: 'batchnorm_dropout_forward',
+  linear: true,
   source: dropoutForwardSource,
   libraries: [philoxSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
@@ -83,8 +84,7 @@ export const batchnormDropoutForward = defineKernel({
     mask: { type: 'f32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write' },
   },
-  // 256 (four elements each): batch 1024 of the seed CNN stays within 65,535 workgroups.
-  workgroupSize: [256],
+  workgroupSize: [64],
   grid: (p) => [Math.ceil(elements(p) / 4)],
   lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: elements(p), y: elements(p) }),
 });

@@ -14,6 +14,7 @@ const elements = (p: Shape) => p.batch * p.channels * p.area;
 /** y[b, c, s] += bias[c]; variant RELU: y = max(y + bias, 0)  (y updated in place) */
 export const biasAdd = defineKernel({
   name: 'bias_add',
+  linear: true,
   source: addSource,
   params: shape,
   bindings: {

@@ -158,6 +158,7 @@ export const conv2dBackwardWeight = defineKernel({
 /** dweight = Σ_s partial[s]  (overwrites dweight) */
 export const conv2dBackwardWeightReduce = defineKernel({
   name: 'conv2d_backward_weight_reduce',
+  linear: true,
   source: weightReduceSource,
   params: { length: 'u32', splits: 'u32' },
   bindings: {

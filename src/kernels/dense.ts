@@ -14,6 +14,7 @@ export type DenseShape = { batch: number; inFeatures: number; outFeatures: numbe
 /** y[b, o] = Σ_i x[b, i] · W[o, i]  (overwrites y) */
 export const denseForward = defineKernel({
   name: 'dense_forward',
+  linear: true,
   source: forwardSource,
   params: denseParams,
   bindings: {
@@ -29,6 +30,7 @@ export const denseForward = defineKernel({
 /** dx[b, i] = Σ_o dy[b, o] · W[o, i]  (overwrites dx) */
 export const denseBackwardInput = defineKernel({
   name: 'dense_backward_input',
+  linear: true,
   source: backwardInputSource,
   params: denseParams,
   bindings: {
@@ -44,6 +46,7 @@ export const denseBackwardInput = defineKernel({
 /** dW[o, i] = Σ_b dy[b, o] · x[b, i]  (overwrites dW) */
 export const denseBackwardWeight = defineKernel({
   name: 'dense_backward_weight',
+  linear: true,
   source: backwardWeightSource,
   params: denseParams,
   bindings: {

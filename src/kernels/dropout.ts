@@ -17,6 +17,7 @@ export function dropoutParams(p: number): { threshold: number; scale: number } {
 /** mask = keep ? 1/(1 − p) : 0;  y = x · mask  (overwrites mask and y) */
 export const dropoutForward = defineKernel({
   name: 'dropout_forward',
+  linear: true,
   source: forwardSource,
   libraries: [philoxSource],
   params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
@@ -25,8 +26,7 @@ export const dropoutForward = defineKernel({
     mask: { type: 'f32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write' },
   },
-  // 256 (four elements each): batch 1024 of the seed CNN stays within 65,535 workgroups.
-  workgroupSize: [256],
+  workgroupSize: [64],
   grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ x: p.length, mask: p.length, y: p.length }),
 });
@@ -34,6 +34,7 @@ export const dropoutForward = defineKernel({
 /** dx = dy · mask  (overwrites dx) */
 export const dropoutBackward = defineKernel({
   name: 'dropout_backward',
+  linear: true,
   source: backwardSource,
   params: { length: 'u32' },
   bindings: {

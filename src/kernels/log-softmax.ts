@@ -16,6 +16,7 @@ const shape = { batch: 'u32', classes: 'u32' } as const;
 /** y = log_softmax(x) per row  (overwrites y) */
 export const logSoftmaxForward = defineKernel({
   name: 'log_softmax_forward',
+  linear: true,
   source: forwardSource,
   params: shape,
   bindings: {
@@ -30,6 +31,7 @@ export const logSoftmaxForward = defineKernel({
 /** dx = dy − exp(y)·Σ dy per row  (overwrites dx) */
 export const logSoftmaxBackward = defineKernel({
   name: 'log_softmax_backward',
+  linear: true,
   source: backwardSource,
   params: shape,
   bindings: {
@@ -45,6 +47,7 @@ export const logSoftmaxBackward = defineKernel({
 /** loss[b] = −logp[b, label]  (overwrites loss) */
 export const nllForward = defineKernel({
   name: 'nll_forward',
+  linear: true,
   source: nllForwardSource,
   params: shape,
   bindings: {
@@ -60,6 +63,7 @@ export const nllForward = defineKernel({
 /** dlogp = −onehot / batch  (overwrites dlogp) */
 export const nllBackward = defineKernel({
   name: 'nll_backward',
+  linear: true,
   source: nllBackwardSource,
   params: shape,
   bindings: {
@@ -74,6 +78,7 @@ export const nllBackward = defineKernel({
 /** loss[b] and grad of MSE (half 0) or ½Σ(t − a)² (half 1) against one-hot targets  (overwrites loss, grad) */
 export const squaredError = defineKernel({
   name: 'squared_error',
+  linear: true,
   source: squaredErrorSource,
   params: { batch: 'u32', features: 'u32', half: 'u32' },
   bindings: {

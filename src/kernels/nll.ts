@@ -13,6 +13,7 @@ const shape = { batch: 'u32', classes: 'u32' } as const;
 /** logp = log_softmax(logits), loss[b] = −logp[b, label]  (overwrites logp, loss) */
 export const logSoftmaxNllForward = defineKernel({
   name: 'log_softmax_nll_forward',
+  linear: true,
   source: forwardSource,
   params: shape,
   bindings: {
@@ -29,6 +30,7 @@ export const logSoftmaxNllForward = defineKernel({
 /** dlogits = (softmax − onehot) / batch  (overwrites dlogits) */
 export const logSoftmaxNllBackward = defineKernel({
   name: 'log_softmax_nll_backward',
+  linear: true,
   source: backwardSource,
   params: shape,
   bindings: {

@@ -15,6 +15,7 @@ export const HYPER_LENGTH = 4;
 /** param and velocity (the momentum buffer) updated in place */
 export const sgdStep = defineKernel({
   name: 'sgd_step',
+  linear: true,
   source: sgdSource,
   params: { length: 'u32', dampening: 'f32', weightDecay: 'f32', nesterov: 'u32' },
   bindings: {
@@ -31,6 +32,7 @@ export const sgdStep = defineKernel({
 /** param, expAvg and expAvgSq updated in place */
 export const adamStep = defineKernel({
   name: 'adam_step',
+  linear: true,
   source: adamSource,
   params: { length: 'u32', beta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32' },
   bindings: {

@@ -15,6 +15,7 @@ const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floo
 /** y = max over each 2×2 window, argmax = where it came from  (overwrites y, argmax) */
 export const maxpool2x2Forward = defineKernel({
   name: 'maxpool2x2_forward',
+  linear: true,
   source: maxForwardSource,
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
@@ -30,6 +31,7 @@ export const maxpool2x2Forward = defineKernel({
 /** dx = dy at each window's argmax, 0 elsewhere  (overwrites dx) */
 export const maxpool2x2Backward = defineKernel({
   name: 'maxpool2x2_backward',
+  linear: true,
   source: maxBackwardSource,
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
@@ -46,6 +48,7 @@ export const maxpool2x2Backward = defineKernel({
 /** y[p] = mean of plane p  (overwrites y) */
 export const globalAvgPoolForward = defineKernel({
   name: 'global_avg_pool_forward',
+  linear: true,
   source: avgForwardSource,
   params: { planes: 'u32', area: 'u32' },
   bindings: {
@@ -60,6 +63,7 @@ export const globalAvgPoolForward = defineKernel({
 /** dx[p, s] = dy[p] / area  (overwrites dx) */
 export const globalAvgPoolBackward = defineKernel({
   name: 'global_avg_pool_backward',
+  linear: true,
   source: avgBackwardSource,
   params: { planes: 'u32', area: 'u32' },
   bindings: {

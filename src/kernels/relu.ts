@@ -9,6 +9,7 @@ import backwardSource from '../../shaders/relu_backward.wgsl?raw';
 /** y = max(x, 0)  (overwrites y) */
 export const reluForward = defineKernel({
   name: 'relu_forward',
+  linear: true,
   source: forwardSource,
   params: { length: 'u32' },
   bindings: {
@@ -23,6 +24,7 @@ export const reluForward = defineKernel({
 /** dx = dy where y > 0, else 0  (overwrites dx) */
 export const reluBackward = defineKernel({
   name: 'relu_backward',
+  linear: true,
   source: backwardSource,
   params: { length: 'u32' },
   bindings: {

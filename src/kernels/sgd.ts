@@ -7,6 +7,7 @@ import source from '../../shaders/sgd_update.wgsl?raw';
 /** param ← param − lr · grad  (in place) */
 export const sgdUpdate = defineKernel({
   name: 'sgd_update',
+  linear: true,
   source,
   params: { count: 'u32', lr: 'f32' },
   bindings: {

@@ -9,6 +9,7 @@ import backwardSource from '../../shaders/sigmoid_backward.wgsl?raw';
 /** y = σ(x)  (overwrites y) */
 export const sigmoidForward = defineKernel({
   name: 'sigmoid_forward',
+  linear: true,
   source: forwardSource,
   params: { count: 'u32' },
   bindings: {
@@ -26,6 +27,7 @@ export const sigmoidForward = defineKernel({
  */
 export const sigmoidBackward = defineKernel({
   name: 'sigmoid_backward',
+  linear: true,
   source: backwardSource,
   params: { count: 'u32', features: 'u32' },
   bindings: {

@@ -9,6 +9,7 @@ import backwardSource from '../../shaders/tanh_backward.wgsl?raw';
 /** y = tanh(x)  (overwrites y) */
 export const tanhForward = defineKernel({
   name: 'tanh_forward',
+  linear: true,
   source: forwardSource,
   params: { count: 'u32' },
   bindings: {
@@ -23,6 +24,7 @@ export const tanhForward = defineKernel({
 /** dx = dy · (1 − y²)  (overwrites dx) */
 export const tanhBackward = defineKernel({
   name: 'tanh_backward',
+  linear: true,
   source: backwardSource,
   params: { count: 'u32' },
   bindings: {

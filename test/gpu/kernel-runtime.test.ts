@@ -3,10 +3,12 @@
  * compile errors name the kernel and carry line:column; uniforms are packed from the declaration.
  */
 import { describe, expect, test } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
 import { defineKernel, packParams, workgroupCounts } from '../../src/gpu/kernel.js';
 import { KernelCompileError } from '../../src/gpu/errors.js';
 import { denseForward } from '../../src/kernels/dense.js';
 import { sgdUpdate } from '../../src/kernels/sgd.js';
+import { tanhForward } from '../../src/kernels/tanh.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 describe('derived from the declaration (no GPU)', () => {
@@ -142,5 +144,31 @@ describe('bound bytes', () => {
     expect(k.bytes).toBe(2 * 7 * 4);
     k.update({ lr: 0.2 });
     expect(k.bytes).toBe(56);
+  });
+});
+
+describe('a linear kernel longer than the device allows in one dimension', () => {
+  test('folds its workgroups into 2-D', () => {
+    expect(workgroupCounts([256 * 70_000], [256], 65_535)).toEqual([65_535, 2, 1]);
+    expect(workgroupCounts([256 * 70_000], [256])).toEqual([70_000, 1, 1]);
+    expect(workgroupCounts([1000], [256], 65_535)).toEqual([4, 1, 1]);
+  });
+  gpuTest('computes every element of a 16.8 M-element tanh, the last ones included', async (ctx) => {
+    const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+    const count = limit * tanhForward.workgroupSize[0]! + 1000;
+    const x = ctx.tensor('x', [count], { data: Float32Array.from({ length: count }, (_, i) => ((i % 1000) - 500) / 250) });
+    const y = ctx.tensor('y', [count]);
+    try {
+      ctx.fill(y, NaN);
+      const k = (await ctx.compile(tanhForward)).bind({ x, y }, { count });
+      expect(k.workgroups[1]).toBe(2);
+      ctx.submit('big tanh', (e) => recordPass(e, 'big tanh', [k]));
+      const out = await ctx.read(y);
+      for (const i of [0, 1, limit * 256 - 1, limit * 256, count - 1]) expect(out[i], `element ${i}`).toBeCloseTo(Math.tanh(((i % 1000) - 500) / 250), 6);
+      expect(out.every((v) => Number.isFinite(v))).toBe(true);
+    } finally {
+      x.buffer.destroy();
+      y.buffer.destroy();
+    }
   });
 });
