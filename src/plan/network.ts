@@ -47,6 +47,8 @@ export interface PlanMemory {
 export class Network {
   /** Training steps taken (PyTorch's BatchNorm `num_batches_tracked`; the optimizer's step count). */
   stepsTaken = 0;
+  /** Shapes, names, fusion: the model as planned (src/plan/plan.ts). */
+  readonly plan: ModelPlan;
   readonly input: Tensor;
   /** What the loss reads ([maxBatch, classes]: logits, or log-probabilities for an unfused NLL). */
   readonly output: Tensor;
@@ -176,8 +178,6 @@ export class Network {
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
     this.memory = { ...bytes, total };
   }
-
-  readonly plan: ModelPlan;
 
   /** The forward pass over `input` for `batch` samples. */
   async forward(batch: number, mode: Mode): Promise<Dispatch[]> {
