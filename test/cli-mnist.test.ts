@@ -36,11 +36,17 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
     expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
     expect(() => parseMnistArgs(['--save', 'a.safetensors', '--save-best', 'a.safetensors'])).toThrow(/--save and --save-best: both name a\.safetensors/);
+    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, got 'lion'/);
+    expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD option; --optimizer is adam/);
+    expect(() => parseMnistArgs(['--betas', '0.9'])).toThrow(/--betas: expected two numbers/);
+    expect(() => parseMnistArgs(['--schedule', 'linear'])).toThrow(/--schedule: expected constant, step, cosine, onecycle/);
+    expect(() => parseMnistArgs(['--model', 'net.json', '--no-dropout'])).toThrow(/--no-dropout: applies to the seed CNN/);
+    expect(parseMnistArgs(['--optimizer', 'adamw'])).toMatchObject({ optimizer: 'adamw', lr: 0.001 });
   });
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--schedule', '--step-size', '--gamma', '--loss', '--no-fuse']) {
       expect(out).toContain(o);
     }
   });
