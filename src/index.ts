@@ -28,7 +28,7 @@ export { FUSION_RULES } from './plan/fusion.js';
 export type { LossKind, AppliedFusion } from './plan/fusion.js';
 export { planModel, formatSummary, summaryRows, initialValues, INIT_STREAM, DROPOUT_STREAM } from './plan/plan.js';
 export type { ModelPlan, PlanNode, PlanOptions, SummaryRow } from './plan/plan.js';
-export { Network, compileNetwork } from './plan/network.js';
+export { Network } from './plan/network.js';
 export type { NetworkOptions, BufferState, PlanMemory } from './plan/network.js';
 export { seedCnn, SEED_CNN_INPUT } from './models/seed-cnn.js';
 export { parseModelFile, ModelFileError } from './models/model-file.js';

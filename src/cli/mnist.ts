@@ -243,7 +243,11 @@ function progressBar(epoch: number, p: Progress, left: { epoch: number; run: num
  * The network to train or load: a model file's, else the one a checkpoint carries (its metadata's
  * `model_file`), else the seed CNN. Read and shape-checked before the GPU starts.
  */
-async function loadModel(file: string | undefined, dropout = 0.1, loss?: LossKind, fuse = true, checkpoint?: { file: string; metadata: Record<string, string> }): Promise<{ model: Module; input: SampleShape; name: string }> {
+async function loadModel(
+  file: string | undefined,
+  options: { dropout?: number; loss?: LossKind; fuse?: boolean; checkpoint?: { file: string; metadata: Record<string, string> } } = {},
+): Promise<{ model: Module; input: SampleShape; name: string }> {
+  const { dropout = 0.1, loss, fuse = true, checkpoint } = options;
   let found: { model: Module; input: SampleShape; name: string };
   // The seed CNN is rebuilt from the flags (--no-dropout), as before checkpoints carried their network.
   const carried = checkpoint?.metadata.model === 'seed-cnn' ? undefined : checkpoint?.metadata.model_file;
@@ -336,7 +340,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   // Checked before anything slow: a --save-best file that is there must be a best checkpoint.
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
   const initMetadata = args.init ? await peekMetadata(args.init) : {};
-  const { model: definition, input, name } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse, args.init ? { file: args.init, metadata: initMetadata } : undefined);
+  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: args.init ? { file: args.init, metadata: initMetadata } : undefined });
   const firstEpoch = Number(initMetadata.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
@@ -444,7 +448,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: () =>
   }
   if (typeof values.init !== 'string') throw new Error('evaluate: --init FILE (a checkpoint) is required');
   const batch = integer(values, 'batch', 128);
-  const definition = await loadModel(values.model as string | undefined, 0.1, undefined, true, { file: values.init, metadata: await peekMetadata(values.init) });
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
   const data = await loadMnist(values.data as string | undefined);
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
@@ -494,7 +498,7 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
     images.push({ name: file, pixels: image.pixels });
   }
   if (images.length === 0) throw new Error('classify: give --index N or a PGM file');
-  const definition = await loadModel(values.model as string | undefined, 0.1, undefined, true, { file: values.init, metadata: await peekMetadata(values.init) });
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
   await readCheckpoint(model, values.init);
@@ -518,7 +522,7 @@ export async function checkCommand(argv: readonly string[], getContext: () => Pr
     out(CHECK_HELP);
     return 0;
   }
-  const { model: definition, input } = await loadModel(args.model, args.dropout ? 0.1 : 0, args.loss, args.fuse);
+  const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse });
   const data = await loadMnist(args.data);
   const batch = Math.min(args.batch, data.train.count);
   const pixels = data.train.rows * data.train.cols;

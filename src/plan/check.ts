@@ -45,10 +45,11 @@ function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>,
   let [maxAbsError, ratio, index, scale] = [0, 0, 0, 0];
   for (let i = 0; i < reference.length; i++) {
     scale = Math.max(scale, Math.abs(reference[i]!));
-    const err = Math.abs(gpu[i]! - reference[i]!);
-    const r = Number.isNaN(err) ? Infinity : err / (tol.atol + tol.rtol * Math.abs(reference[i]!));
-    if (Number.isNaN(err) || err > maxAbsError) maxAbsError = Number.isNaN(err) ? Infinity : err;
-    if (r > ratio || (i === 0 && r === 0)) [ratio, index] = [r, i];
+    const diff = Math.abs(gpu[i]! - reference[i]!);
+    const err = Number.isNaN(diff) ? Infinity : diff; // a NaN is the worst error there is
+    const r = err / (tol.atol + tol.rtol * Math.abs(reference[i]!));
+    maxAbsError = Math.max(maxAbsError, err);
+    if (r > ratio) [ratio, index] = [r, i];
   }
   return { tensor, kind, elements: reference.length, maxAbsError, ratio, scaledError: scale > 0 ? maxAbsError / scale : maxAbsError, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
 }

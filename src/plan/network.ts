@@ -266,8 +266,3 @@ function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) =
   }
   return mask;
 }
-
-/** Compiles a model for training on `ctx`: see Network. */
-export function compileNetwork(ctx: GpuContext, model: Module, options: NetworkOptions): Network {
-  return new Network(ctx, model, options);
-}

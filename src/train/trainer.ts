@@ -291,6 +291,7 @@ export class Trainer {
     for (let epoch = options.firstEpoch; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
       if (options.signal?.aborted) break;
       options.onEpochStart?.(epoch);
+      const planned = Math.min(this.stepsPerEpoch, stepsLeft);
       const train = await this.trainEpoch(epoch, {
         maxSteps: stepsLeft,
         signal: options.signal,
@@ -298,7 +299,7 @@ export class Trainer {
         onProgress: options.onProgress && ((p) => options.onProgress!(epoch, p)),
       });
       stepsLeft -= train.steps;
-      if (options.signal?.aborted && train.steps < Math.min(this.stepsPerEpoch, options.maxSteps ?? Infinity)) break;
+      if (options.signal?.aborted && train.steps < planned) break;
       const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
       const record = { epoch, train, test, best: !best || test.accuracy > best.test.accuracy };
       if (record.best) best = record;
