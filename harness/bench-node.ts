@@ -3,6 +3,7 @@
  * browser's `npm run bench`): a table on stdout, the JSON in bench-results/ (`--json`: on stdout).
  *   --batch 32,64,128   batch sizes to time (the default sweep)   --steps N   timed steps (default 10)
  *   --model FILE        time a model file's network instead of the seed CNN
+ *   --tune MODE         conv tiles: cached (default; the tuning cache, tuning what is missing), full, off
  * Checks the GPU against the CPU reference before it times anything; exits non-zero on failure.
  * WEBGPU_BACKPROP_ADAPTER picks the adapter (system | lavapipe | swiftshader | an ICD path).
  */
@@ -13,8 +14,12 @@ import { formatBenchTable, runBenchmarks } from '../src/bench/scenarios.js';
 import { createNodeContext } from '../src/node/device.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { parseBenchArgs, writeBenchResult } from './bench-args.js';
+import { FileTuningStore } from '../src/node/tuning-cache.js';
+import { TUNE_MODES, type TuneMode } from '../src/tune/tuner.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, tune: { type: 'string' } } });
+const tune = (values.tune ?? 'cached') as TuneMode;
+if (!TUNE_MODES.includes(tune)) throw new Error(`--tune: expected ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
 const { batches, steps } = parseBenchArgs('bench:node', values);
 const file = values.model;
 const model = file === undefined ? undefined : { name: file.replace(/^.*\//, '').replace(/\.json$/, ''), ...parseModelFile(readFileSync(file, 'utf8'), file) };
@@ -27,6 +32,7 @@ try {
     steps,
     runtime: `Node ${process.versions.node}, Dawn (npm webgpu)`,
     model,
+    tuning: { store: new FileTuningStore(), mode: tune },
     log: (line) => console.error(line),
   });
   const file = await writeBenchResult('node', report);

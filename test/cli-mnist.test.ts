@@ -8,6 +8,11 @@ import { parseMnistArgs, parsePgm } from '../src/cli/mnist.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
 
+// The CLI runs use the default conv tiles, and never the user's tuning cache; the 'tune' test
+// below tunes into a cache of its own.
+process.env.WEBGPU_BACKPROP_TUNE = 'off';
+process.env.WEBGPU_BACKPROP_TUNING_CACHE = join(mkdtempSync(join(tmpdir(), 'webgpu-backprop-tuning-')), 'tuning.json');
+
 async function run(argv: string[]): Promise<{ code: number; out: string }> {
   let out = '';
   const code = await main(argv, (s) => (out += `${s}\n`));
@@ -211,5 +216,51 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     } finally {
       stderr.mockRestore();
     }
+  });
+});
+
+describe('webgpu-backprop tune', () => {
+  gpuTest('tunes a model file\'s conv kernels once, then reads the cache; --tune full tunes again', async () => {
+    const cache = process.env.WEBGPU_BACKPROP_TUNING_CACHE!;
+    const args = ['tune', '--model', 'examples/lenet5.json', '--batch', '128', '--json'];
+    const first = await run(args);
+    expect(first.code, first.out).toBe(0);
+    const a = JSON.parse(first.out) as { cache: string; entries: { kernel: string; layers: string[]; tile: { rows: number; channels: number; workgroup: number }; cached: boolean; tried: number; ms: number }[] };
+    expect(a.cache).toBe(cache);
+    // LeNet-5's two convs: both forwards, and the second's input gradient.
+    expect(a.entries.map((e) => `${e.kernel} ${e.layers.join(',')}`).sort()).toEqual(['conv2d_backward_input 3', 'conv2d_forward 0', 'conv2d_forward 3']);
+    for (const e of a.entries) {
+      expect(e.cached).toBe(false);
+      expect(e.tried).toBeGreaterThanOrEqual(1);
+      expect(e.ms).toBeGreaterThan(0);
+    }
+    // Kernels under 1 ms keep the default untried; LeNet-5's at batch 128 take several ms.
+    expect(a.entries.some((e) => e.tried > 1)).toBe(true);
+    const stored = JSON.parse(readFileSync(cache, 'utf8')) as { version: number; entries: Record<string, unknown> };
+    expect(stored.version).toBe(1);
+    expect(Object.keys(stored.entries)).toHaveLength(3);
+
+    const second = JSON.parse((await run(args)).out) as typeof a;
+    expect(second.entries.every((e) => e.cached)).toBe(true);
+    expect(second.entries.map((e) => e.tile)).toEqual(a.entries.map((e) => e.tile));
+
+    const again = JSON.parse((await run([...args, '--full'])).out) as typeof a;
+    expect(again.entries.every((e) => !e.cached)).toBe(true);
+
+    // A cache that is not one is reported and replaced, never trusted.
+    writeFileSync(cache, '{"version": 1, "entries": {"x": {"tile": {"rows": -1}}}}');
+    const warned = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const repaired = JSON.parse((await run(args)).out) as typeof a;
+      expect(repaired.entries.every((e) => !e.cached)).toBe(true);
+    } finally {
+      warned.mockRestore();
+    }
+    expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as typeof stored).entries)).toHaveLength(3);
+  });
+
+  test('--tune names its modes', () => {
+    expect(parseMnistArgs(['--tune', 'full']).tune).toBe('full');
+    expect(() => parseMnistArgs(['--tune', 'fast'])).toThrow(/--tune: expected off, cached, full, got 'fast'/);
   });
 });

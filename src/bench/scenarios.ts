@@ -12,6 +12,8 @@ import { measureBandwidth } from './bandwidth.js';
 import { measureFmaPeak } from './fma-peak.js';
 import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTrainingSteps, type BenchModel, type LayerTime, type StepCheck } from './training-step.js';
 import type { TimingSource } from './profile.js';
+import { tuneModel, type TuneMode, type TuningStore } from '../tune/tuner.js';
+import type { ConvTile } from '../kernels/conv2d.js';
 
 /** The sheet's E_total after 63 updates (SPEC.md §1). */
 export const SHEET_FINAL_E_TOTAL = 0.0002558554597;
@@ -34,6 +36,10 @@ export interface TrainingScenario {
   readonly bandwidth_share: number;
   /** GPU memory the network's plan allocated at this batch, in MB (the data set not counted). */
   readonly plan_mb: number;
+  /** The conv tiles used (tuned), or that the default tiles were. */
+  readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile; ms: number; default_ms: number }[] | string;
+  /** Seconds spent tuning before this scenario (0: all from the cache, or no tuning). */
+  readonly tuning_s: number;
   readonly layer_timing: TimingSource;
   readonly layers_ms: readonly LayerTime[];
 }
@@ -59,6 +65,8 @@ export interface BenchOptions {
   readonly log?: (line: string) => void;
   /** The network to time (default: the seed CNN). */
   readonly model?: BenchModel;
+  /** Conv tiles: from a tuning store (tuning what is missing, or all with 'full'); default tiles without. */
+  readonly tuning?: { readonly store: TuningStore; readonly mode: TuneMode };
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -86,8 +94,11 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
 
   const scenarios: TrainingScenario[] = [];
   for (const batch of options.batches) {
+    const tuned = options.tuning && options.tuning.mode !== 'off'
+      ? await tuneModel(ctx, model.model, { inputShape: model.input, batch, ...options.tuning, onProgress: (done, total, label) => done < total && log(`tuning ${done + 1}/${total}: ${label}`) })
+      : undefined;
     log(`scenario: ${model.name} training step, batch ${batch}`);
-    const t = await measureTrainingSteps(ctx, train, { batch, steps: options.steps, model });
+    const t = await measureTrainingSteps(ctx, train, { batch, steps: options.steps, model, tiles: tuned?.tiles });
     const gbPerSecond = (t.bytesPerStep * (t.samplesPerSecond / batch)) / 1e9;
     scenarios.push({
       scenario: `${model.name}-train-step`,
@@ -102,6 +113,10 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       gb_per_s: round(gbPerSecond, 2),
       bandwidth_share: round(gbPerSecond / bandwidth.gbPerSecond, 3),
       plan_mb: round(t.planBytes / 1e6, 1),
+      variants: tuned
+        ? tuned.entries.map((e) => ({ kernel: e.kernel, layers: e.layers, tile: e.tile, ms: round(e.ms, 2), default_ms: round(e.defaultMs, 2) }))
+        : 'default tiles (no tuning)',
+      tuning_s: tuned ? round(tuned.seconds, 1) : 0,
       layer_timing: t.layerTiming,
       layers_ms: t.layers,
     });

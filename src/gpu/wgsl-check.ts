@@ -4,8 +4,9 @@
  * Checks, for the source with every variant resolved both ways:
  * - `struct Params` has exactly the declared fields, in order, with the declared scalar types;
  * - `@group(0) @binding(0) var<uniform> params: Params;`
- * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`
- *   and there are no other bindings;
+ * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`,
+ *   each uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
+ *   there are no other bindings;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
  * - every `#if NAME` names a declared variant;
@@ -98,13 +99,11 @@ function checkResolved(def: AnyKernelDef, source: string, where: string): string
   const bindings = parseBindings(source);
   const expected = [
     { binding: 0, space: 'uniform', access: '', name: 'params', type: 'Params' },
-    ...def.bindingNames.map((name: string, i: number) => ({
-      binding: i + 1,
-      space: 'storage',
-      access: def.bindings[name].access,
-      name,
-      type: `array<${def.bindings[name].type}>`,
-    })),
+    ...def.bindingNames.map((name: string, i: number) =>
+      def.bindings[name].access === 'uniform'
+        ? { binding: i + 1, space: 'uniform', access: '', name, type: `array<vec4f,${name.toUpperCase()}_VEC4S>` }
+        : { binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: `array<${def.bindings[name].type}>` },
+    ),
   ];
   for (const b of bindings) {
     if (b.group !== 0) problems.push(`${where}: binding '${b.name}' is in @group(${b.group}); every kernel uses @group(0)`);

@@ -1,26 +1,24 @@
 /**
  * 2-D convolution (bias-free, NCHW, weight [out, in, kH, kW] as PyTorch): forward, input
  * gradient, weight gradient (split over the output pixels, then reduced in a fixed order).
- * Kernels: shaders/conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl,
- * conv2d_backward_weight_reduce.wgsl; the first two share shaders/lib/conv_tile.wgsl. CPU reference:
- * src/reference/conv2d.ts.
+ * Kernels: shaders/conv2d_forward.wgsl and conv2d_backward_input.wgsl (their body generated from
+ * one skeleton, src/kernels/conv-tile.ts, for a tile shape and kernel geometry), fed by
+ * conv2d_pack_weights.wgsl; conv2d_backward_weight.wgsl and conv2d_backward_weight_reduce.wgsl.
+ * CPU reference: src/reference/conv2d.ts.
  */
-import { defineKernel } from '../gpu/kernel.js';
+import type { Dispatch, GpuContext } from '../gpu/context.js';
+import { MAX_UNIFORM_BYTES, defineKernel, type BindingsSpec, type KernelDef } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
+import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
-import tileSource from '../../shaders/lib/conv_tile.wgsl?raw';
+import { MAX_TILE_TAPS, convTileSource, type ConvDirection, type ConvTile } from './conv-tile.js';
 
-/**
- * Forward and input gradient: one invocation accumulates a block of BLOCK_ROWS rows × 4 columns
- * of its output × BLOCK_CHANNELS channels (the grid counts blocks, and channel tiles).
- */
-const BLOCK_ROWS = 4;
-const BLOCK_CHANNELS = 16;
-/** vec4s of weights staged in workgroup memory: WEIGHT_TILE / (BLOCK_CHANNELS / 4) taps at a time. */
-const WEIGHT_TILE = 576;
-/** The largest kernel supported (12×12); the kernels stage taps in chunks of any kernel size. */
+export type { ConvDirection, ConvTile } from './conv-tile.js';
+
+/** The largest kernel supported (12×12). */
 const MAX_KERNEL_AREA = 144;
 /** Weight gradient: one invocation accumulates WEIGHT_CHANNELS output channels × WEIGHT_GROUP taps. */
 const WEIGHT_CHANNELS = 16;
@@ -53,6 +51,8 @@ const convParams = {
 } as const;
 
 type ConvParams = { readonly [K in keyof typeof convParams]: number };
+/** A conv layer's shape with its output size (conv2dParams). */
+export type Conv2dParams = ConvParams;
 
 /** The kernels' parameters for a shape: its output size added, the shape checked. */
 export function conv2dParams(shape: Conv2dShape): ConvParams {
@@ -75,40 +75,201 @@ const inputLength = (p: ConvParams) => p.batch * p.inChannels * p.height * p.wid
 const outputLength = (p: ConvParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
 const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH * p.kernelW;
 
-/** y = conv2d(x, weight); variant RELU: y = max(conv2d(x, weight), 0)  (overwrites y) */
-export const conv2dForward = defineKernel({
-  name: 'conv2d_forward',
-  source: forwardSource,
-  libraries: [tileSource],
-  params: convParams,
+// ---- forward and input gradient: one generated skeleton ----
+
+const tiledParams = { ...convParams, channelBase: 'u32', channelCount: 'u32' } as const;
+export type ConvTiledParams = { readonly [K in keyof typeof tiledParams]: number };
+
+/** The GEMM's sizes for a direction: channels summed over (c), produced (o), output plane. */
+export function convGemm(p: ConvParams, direction: ConvDirection) {
+  const taps = p.kernelH * p.kernelW;
+  return direction === 'forward'
+    ? { reduce: p.inChannels, produce: p.outChannels, rows: p.outHeight, cols: p.outWidth, taps }
+    : { reduce: p.outChannels, produce: p.inChannels, rows: p.height, cols: p.width, taps };
+}
+
+/** A dispatch's share of the produced channels, with its own packed weights (≤ 64 KiB). */
+export interface ConvSlice {
+  readonly channelBase: number;
+  readonly channelCount: number;
+  /** Floats of the packed weights: reduce channels × taps × rowLength. */
+  readonly packedLength: number;
+  /** Produced channels per packed row: channelCount rounded up to whole tiles. */
+  readonly rowLength: number;
+}
+
+/**
+ * The slices of the produced channels for a tile: as few as keep each slice's packed weights
+ * within a uniform binding (64 KiB). Throws, naming the layer's sizes, when even one tile's
+ * channels do not fit (reduce channels × taps × tile channels > 16,384 floats).
+ */
+export function convSlices(p: ConvParams, direction: ConvDirection, tile: ConvTile): ConvSlice[] {
+  const g = convGemm(p, direction);
+  const maxFloats = MAX_UNIFORM_BYTES / 4;
+  const perChannel = g.reduce * g.taps;
+  const maxRow = Math.floor(maxFloats / perChannel / tile.channels) * tile.channels;
+  if (maxRow < tile.channels) {
+    throw new Error(
+      `conv2d: ${g.reduce} channels × ${p.kernelH}×${p.kernelW} taps × ${tile.channels} tile channels of packed weights exceed ${MAX_UNIFORM_BYTES} bytes ` +
+        `(a uniform binding): the ${direction === 'forward' ? 'forward' : 'input gradient'} supports reduce channels × taps ≤ ${maxFloats / 4}`,
+    );
+  }
+  const slices: ConvSlice[] = [];
+  for (let base = 0; base < g.produce; base += maxRow) {
+    const count = Math.min(maxRow, g.produce - base);
+    const rowLength = Math.ceil(count / tile.channels) * tile.channels;
+    slices.push({ channelBase: base, channelCount: count, rowLength, packedLength: perChannel * rowLength });
+  }
+  return slices;
+}
+
+/** The tile used where none is tuned: 4 rows × 16 channels (fewer for few channels or big kernels), 64 invocations. */
+export function defaultConvTile(p: ConvParams, direction: ConvDirection): ConvTile {
+  const g = convGemm(p, direction);
+  let channels = Math.min(16, Math.ceil(g.produce / 4) * 4);
+  let rows = Math.min(4, g.rows);
+  while (rows * channels * g.taps > MAX_TILE_TAPS && rows > 1) rows--;
+  while (rows * channels * g.taps > MAX_TILE_TAPS && channels > 4) channels -= 4;
+  return { rows, channels, workgroup: 64 };
+}
+
+const forwardBindings = {
+  x: { type: 'f32', access: 'read' },
+  weight: { type: 'f32', access: 'uniform' },
+  y: { type: 'f32', access: 'read_write' },
+} as const;
+const inputBindings = {
+  dy: { type: 'f32', access: 'read' },
+  weight: { type: 'f32', access: 'uniform' },
+  dx: { type: 'f32', access: 'read_write' },
+} as const;
+
+/** A generated forward or input-gradient kernel (its bindings are the direction's). */
+export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec>;
+
+function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvTiledDef {
+  const blocks = (p: ConvTiledParams) => {
+    const g = convGemm(p, direction);
+    return p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
+  };
+  const packed = (p: ConvTiledParams) => convGemm(p, direction).reduce * p.kernelH * p.kernelW * Math.ceil(p.channelCount / tile.channels) * tile.channels;
+  const common = {
+    params: tiledParams,
+    libraries: [body],
+    workgroupSize: [tile.workgroup, 1] as const,
+    grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
+  };
+  return direction === 'forward'
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(p), y: outputLength(p) }) })
+    : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(p), dx: inputLength(p) }) });
+}
+
+/**
+ * The forward (RELU: with the ReLU epilogue) or input-gradient kernel for a layer's geometry, a
+ * tile and a slice's packed row length, ready to compile.
+ */
+export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, slice: ConvSlice, options: { relu?: boolean } = {}) {
+  if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
+  const body = convTileSource({
+    direction,
+    tile,
+    kernelH: p.kernelH,
+    kernelW: p.kernelW,
+    stride: p.stride,
+    padding: p.padding,
+    weightVec4s: slice.packedLength / 4,
+    rowVec4s: slice.rowLength / 4,
+    relu: options.relu,
+  });
+  return tiledDef(direction, tile, body);
+}
+
+/**
+ * The declarations as listed and checked (test/wgsl-declarations.test.ts holds the WGSL files
+ * against them): each with the body generated for a 3×3 kernel, stride 1, padding 1, the default
+ * 4-row × 16-channel tile and 16 reduce channels. Layers bind the kernel generated for their own
+ * geometry and tile (bindConv2d).
+ */
+const PROBE = conv2dParams({ batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1 });
+const PROBE_TILE: ConvTile = { rows: 4, channels: 16, workgroup: 64 };
+export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE, convSlices(PROBE, 'forward', PROBE_TILE)[0]!);
+export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE, convSlices(PROBE, 'input', PROBE_TILE)[0]!);
+
+/** packed = the weight rearranged for a direction's slice (see conv2d_pack_weights.wgsl)  (overwrites packed) */
+export const conv2dPackWeights = defineKernel({
+  name: 'conv2d_pack_weights',
+  linear: true,
+  source: packSource,
+  params: { channels: 'u32', taps: 'u32', kernelW: 'u32', flipX: 'u32', outs: 'u32', rowLength: 'u32', oBase: 'u32', oStride: 'u32', cStride: 'u32' },
   bindings: {
-    x: { type: 'f32', access: 'read' },
     weight: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write' },
+    packed: { type: 'f32', access: 'read_write' },
   },
-  constants: { ROWS: BLOCK_ROWS, OUT_TILE: BLOCK_CHANNELS, WEIGHT_TILE },
-  workgroupSize: [64, 1],
-  grid: (p) => [p.batch * Math.ceil(p.outHeight / BLOCK_ROWS) * Math.ceil(p.outWidth / 4), Math.ceil(p.outChannels / BLOCK_CHANNELS)],
-  lengths: (p) => ({ x: inputLength(p), weight: weightLength(p), y: outputLength(p) }),
-  defines: ['RELU'],
+  workgroupSize: [64],
+  grid: (p) => [p.channels * p.taps * p.rowLength],
+  lengths: (p) => ({ weight: (p.oBase + p.outs - 1) * p.oStride + (p.channels - 1) * p.cStride + p.taps, packed: p.channels * p.taps * p.rowLength }),
 });
 
-/** dx = ∂loss/∂x  (overwrites dx) */
-export const conv2dBackwardInput = defineKernel({
-  name: 'conv2d_backward_input',
-  source: backwardInputSource,
-  libraries: [tileSource],
-  params: convParams,
-  bindings: {
-    dy: { type: 'f32', access: 'read' },
-    weight: { type: 'f32', access: 'read' },
-    dx: { type: 'f32', access: 'read_write' },
-  },
-  constants: { ROWS: BLOCK_ROWS, IN_TILE: BLOCK_CHANNELS, WEIGHT_TILE },
-  workgroupSize: [64, 1],
-  grid: (p) => [p.batch * Math.ceil(p.height / BLOCK_ROWS) * Math.ceil(p.width / 4), Math.ceil(p.inChannels / BLOCK_CHANNELS)],
-  lengths: (p) => ({ dy: outputLength(p), weight: weightLength(p), dx: inputLength(p) }),
-});
+/** The pack kernel's parameters for a layer, direction and slice. */
+export function conv2dPackParams(p: ConvParams, direction: ConvDirection, slice: ConvSlice) {
+  const taps = p.kernelH * p.kernelW;
+  const forward = direction === 'forward';
+  return {
+    channels: forward ? p.inChannels : p.outChannels,
+    taps,
+    kernelW: p.kernelW,
+    flipX: forward ? 0 : 1,
+    outs: slice.channelCount,
+    rowLength: slice.rowLength,
+    oBase: slice.channelBase,
+    oStride: forward ? p.inChannels * taps : taps,
+    cStride: forward ? taps : p.inChannels * taps,
+  };
+}
+
+/** A layer's packed weights for one direction and tile: one uniform tensor per slice. */
+export interface ConvPacked {
+  readonly direction: ConvDirection;
+  readonly tile: ConvTile;
+  readonly slices: readonly ConvSlice[];
+  readonly tensors: readonly Tensor[];
+}
+
+/** Allocates the packed weights of a layer for a direction and tile (sizes do not depend on the batch). */
+export function allocateConvPacked(ctx: GpuContext, label: string, p: ConvParams, direction: ConvDirection, tile: ConvTile): ConvPacked {
+  const slices = convSlices(p, direction, tile);
+  const tensors = slices.map((s, i) => ctx.tensor(`${label} packed weights${slices.length > 1 ? ` ${i + 1}/${slices.length}` : ''}`, [s.packedLength], { uniform: true }));
+  return { direction, tile, slices, tensors };
+}
+
+/**
+ * Binds one direction of a layer at parameters `p`: per slice, the pack of `weight` into its
+ * uniform tensor, then the tiled kernel. Forward: input = x, output = y; input gradient:
+ * input = dy, output = dx.
+ */
+export async function bindConv2d(
+  ctx: GpuContext,
+  p: ConvParams,
+  packed: ConvPacked,
+  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor },
+  options: { readonly relu?: boolean; readonly label?: string } = {},
+): Promise<Dispatch[]> {
+  const { direction, tile } = packed;
+  const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
+  const pack = await ctx.compile(conv2dPackWeights);
+  const list: Dispatch[] = [];
+  for (const [i, slice] of packed.slices.entries()) {
+    const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
+    list.push(pack.bind({ weight: tensors.weight, packed: packed.tensors[i]! }, conv2dPackParams(p, direction, slice), `${label} weight packing${part}`));
+    const def = conv2dKernel(p, direction, tile, slice, { relu: options.relu });
+    const kernel = await ctx.compile(def);
+    const bindings: Record<string, Tensor> = direction === 'forward'
+      ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output }
+      : { dy: tensors.input, weight: packed.tensors[i]!, dx: tensors.output };
+    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount }, `${label}${part}`));
+  }
+  return list;
+}
 
 const weightParams = { ...convParams, splitPixels: 'u32' } as const;
 type WeightParams = { readonly [K in keyof typeof weightParams]: number };

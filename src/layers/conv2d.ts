@@ -5,13 +5,15 @@
  */
 import { biasAdd, biasBackward } from '../kernels/bias.js';
 import {
-  conv2dBackwardInput,
+  allocateConvPacked,
+  bindConv2d,
   conv2dBackwardWeight,
   conv2dBackwardWeightReduce,
-  conv2dForward,
   conv2dParams,
   conv2dSplitPixels,
   conv2dWeightSplits,
+  defaultConvTile,
+  type ConvDirection,
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
@@ -47,7 +49,8 @@ export class Conv2d extends Layer {
     this.bias = options.bias ?? true;
   }
 
-  private shape(input: SampleShape, batch: number) {
+  /** The conv kernels' parameters for an input shape and batch. */
+  params(input: SampleShape, batch: number) {
     const [inChannels, height, width] = input as [number, number, number];
     return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride, padding: this.padding });
   }
@@ -58,7 +61,7 @@ export class Conv2d extends Layer {
       throw new ShapeError(`in_channels is ${this.inChannels} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
     }
     try {
-      const p = this.shape(input, 1);
+      const p = this.params(input, 1);
       return [this.outChannels, p.outHeight, p.outWidth];
     } catch (e) {
       throw new ShapeError(`${(e as Error).message.replace(/^conv2d: /, '')} (input [${input.join(', ')}])`);
@@ -82,26 +85,31 @@ export class Conv2d extends Layer {
     const weight = b.parameters.weight!;
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
-    const full = this.shape(b.inShape, b.maxBatch);
+    const full = this.params(b.inShape, b.maxBatch);
     const splitPixels = conv2dSplitPixels(full);
     const partial = ctx.tensor(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
     const area = full.outHeight * full.outWidth;
+    // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
+    const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
+    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', tileFor('forward'));
+    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input')) : undefined;
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
-      const p = this.shape(b.inShape, batch);
-      const conv = (await ctx.compile(conv2dForward, { RELU: relu && !bias })).bind({ x: input, weight: weight.value, y: output }, p, relu && !bias ? `${path} conv and relu forward` : `${path} conv forward`);
-      if (!bias) return [conv];
+      const p = this.params(b.inShape, batch);
+      const fused = relu && !bias;
+      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output }, { relu: fused, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
+      if (!bias) return conv;
       const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
-      return [conv, add];
+      return [...conv, add];
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
-      const p = { ...this.shape(b.inShape, batch), splitPixels };
+      const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
         (await ctx.compile(conv2dBackwardWeight)).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));
-      if (dInput) list.push((await ctx.compile(conv2dBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, this.shape(b.inShape, batch), `${path} conv input gradient`));
+      if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { label: `${path} conv input gradient` })));
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

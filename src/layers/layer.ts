@@ -7,6 +7,7 @@
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
+import type { Conv2dParams as ConvShapeParams, ConvTile } from '../kernels/conv2d.js';
 
 /** The shape of one sample: [C, H, W] for images, [F] for features. */
 export type SampleShape = readonly number[];
@@ -79,7 +80,12 @@ export interface LayerBuild {
   readonly stream: number;
   /** The layer's own per-sample tensors (`workspaceSpecs`), [maxBatch, ...shape] each. */
   readonly workspace: Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>;
+  /** The tuned tile of a tiled kernel at this layer's largest batch, if any (src/tune/). */
+  readonly tiles?: TileChooser;
 }
+
+/** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */
+export type TileChooser = (kernel: 'conv2d_forward' | 'conv2d_backward_input', params: ConvShapeParams) => ConvTile | undefined;
 
 /** A per-sample tensor a layer keeps between its forward and backward passes (a mask, an argmax). */
 export interface WorkspaceSpec {

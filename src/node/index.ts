@@ -12,3 +12,4 @@ export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
 export { loadMnist } from './mnist-files.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { FileTuningStore, defaultTuningCachePath, TUNING_CACHE_ENV } from './tuning-cache.js';

@@ -9,7 +9,7 @@
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
-import { shapeSize, type LayerProgram, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
+import { shapeSize, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Module } from '../layers/sequential.js';
 import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
@@ -23,6 +23,8 @@ export interface NetworkOptions extends PlanOptions {
   readonly seed?: number;
   /** Default: SGD(lr 0.01). */
   readonly optimizer?: Optimizer;
+  /** Tuned tiles of the tiled kernels (src/tune/tuner.ts); default tiles where undefined. */
+  readonly tiles?: TileChooser;
 }
 
 /** A named non-trainable tensor (`convblock1.2.running_mean`). */
@@ -163,6 +165,7 @@ export class Network {
         seed,
         stream: node.stream,
         workspace,
+        tiles: options.tiles,
       });
       built.push({ node, program, backward: i >= firstTrained });
       outputs.set(node.path, output);

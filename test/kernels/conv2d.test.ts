@@ -1,19 +1,24 @@
 /**
- * conv2d_forward (and its RELU variant), conv2d_backward_input and the weight-gradient pair conv2d_backward_weight +
+ * conv2d_forward (and its RELU variant) and conv2d_backward_input, fed by conv2d_pack_weights, for
+ * the default tile and other tiles, and the weight-gradient pair conv2d_backward_weight +
  * conv2d_backward_weight_reduce against the float64 reference.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import {
-  conv2dBackwardInput,
+  allocateConvPacked,
+  bindConv2d,
   conv2dBackwardWeight,
   conv2dBackwardWeightReduce,
-  conv2dForward,
   conv2dParams,
+  convSlices,
+  defaultConvTile,
+  type ConvTile,
   conv2dSplitPixels,
   conv2dWeightSplits,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
+import { MAX_TILE_TAPS } from '../../src/kernels/conv-tile.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -24,7 +29,16 @@ interface Case extends Conv2dShape {
   readonly splitTarget?: number;
   /** The weight gradient must be split at least this many times. */
   readonly minSplits?: number;
+  /** The forward's produced channels must take at least this many uniform slices. */
+  readonly minSlices?: number;
 }
+
+/** Tiles tried besides each direction's default: other rows, channel counts and workgroup sizes. */
+const TILES: readonly ConvTile[] = [
+  { rows: 1, channels: 4, workgroup: 13 },
+  { rows: 3, channels: 8, workgroup: 64 },
+  { rows: 2, channels: 32, workgroup: 128 },
+];
 
 // Batch 1, one channel, odd sizes (pixel counts not multiples of the 64-wide workgroup), padding
 // 0 and 1 (more for the larger kernels), stride 1 and 2, kernels 1×1, 3×3, 2×3, 3×2, 5×5, 7×7
@@ -44,8 +58,11 @@ const CASES: readonly Case[] = [
   { batch: 5, inChannels: 1, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 128, minSplits: 4 },
   { batch: 1, inChannels: 33, height: 7, width: 6, outChannels: 33, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
   { batch: 2, inChannels: 3, height: 9, width: 8, outChannels: 5, kernelH: 7, kernelW: 7, stride: 2, padding: 3 },
-  // The largest kernel whose weights fit one channel at a time (12·12·4 = 576 vec4s).
   { batch: 1, inChannels: 2, height: 12, width: 13, outChannels: 3, kernelH: 12, kernelW: 12, stride: 1, padding: 0 },
+  // 64 input channels × 9 taps: a 16-channel tile's packed weights fill a uniform binding with 16
+  // channels at most (64·9·16·4 = 36,864 bytes; 32 channels would be 73,728), so 33 output
+  // channels take 3 slices.
+  { batch: 2, inChannels: 64, height: 5, width: 6, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, minSlices: 3 },
 ];
 
 const describeCase = (c: Case) =>
@@ -77,10 +94,14 @@ describe('conv2d kernels', () => {
       const tdw = ctx.tensor('dw', [outChannels, inChannels, kernelH, kernelW]);
       for (const t of [ty, tyRelu, tdx, tpartial, tdw]) ctx.fill(t, NaN);
 
+      const forwardTile = defaultConvTile(p, 'forward');
+      if (c.minSlices) expect(convSlices(p, 'forward', forwardTile).length, 'forward slices').toBeGreaterThanOrEqual(c.minSlices);
+      const packedForward = allocateConvPacked(ctx, 'w', p, 'forward', forwardTile);
+      const packedInput = allocateConvPacked(ctx, 'w', p, 'input', defaultConvTile(p, 'input'));
       const kernels = [
-        (await ctx.compile(conv2dForward)).bind({ x: tx, weight: tw, y: ty }, p),
-        (await ctx.compile(conv2dForward, { RELU: true })).bind({ x: tx, weight: tw, y: tyRelu }, p),
-        (await ctx.compile(conv2dBackwardInput)).bind({ dy: tdy, weight: tw, dx: tdx }, p),
+        ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: ty })),
+        ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: tyRelu }, { relu: true })),
+        ...(await bindConv2d(ctx, p, packedInput, { input: tdy, weight: tw, output: tdx })),
         (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
       ];
@@ -92,8 +113,32 @@ describe('conv2d kernels', () => {
       const yRef = conv2dForwardRef(x, w, shape);
       expectAllClose('conv2d_forward y', await ctx.read(ty), yRef, TOLERANCE.gradient);
       expectAllClose('conv2d_forward (RELU) y', await ctx.read(tyRelu), reluForwardRef(yRef), TOLERANCE.gradient);
-      expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), conv2dBackwardInputRef(dy, w, shape), TOLERANCE.gradient);
+      const dxRef = conv2dBackwardInputRef(dy, w, shape);
+      expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), dxRef, TOLERANCE.gradient);
       expectAllClose('conv2d_backward_weight(+reduce) dW', await ctx.read(tdw), conv2dBackwardWeightRef(dy, x, shape), TOLERANCE.gradient);
+
+      // Every other tile that fits the kernel: the same sums in the same order, so the same values.
+      const y0 = await ctx.read(ty);
+      const dx0 = await ctx.read(tdx);
+      const fits = (t: ConvTile) => {
+        try {
+          convSlices(p, 'forward', t);
+          convSlices(p, 'input', t);
+          return t.rows * t.channels * p.kernelH * p.kernelW <= MAX_TILE_TAPS;
+        } catch {
+          return false;
+        }
+      };
+      for (const tile of TILES.filter(fits)) {
+        ctx.fill(ty, NaN);
+        ctx.fill(tdx, NaN);
+        const f = allocateConvPacked(ctx, 'w', p, 'forward', tile);
+        const i = allocateConvPacked(ctx, 'w', p, 'input', tile);
+        const list = [...(await bindConv2d(ctx, p, f, { input: tx, weight: tw, output: ty })), ...(await bindConv2d(ctx, p, i, { input: tdy, weight: tw, output: tdx }))];
+        ctx.submit('conv2d tile test', (e) => recordPass(e, 'conv2d tile test', list));
+        expect(await ctx.read(ty), `forward, tile ${JSON.stringify(tile)}`).toEqual(y0);
+        expect(await ctx.read(tdx), `input gradient, tile ${JSON.stringify(tile)}`).toEqual(dx0);
+      }
     });
   });
 });

@@ -93,10 +93,13 @@ describe('the seed CNN step, fused and unfused', () => {
     // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 6 backward
     // (dropout, BN reduce, BN+ReLU input gradient, conv weight, its reduce, conv input — none for
     // the first block); a 1×1 conv 1 + 3; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient).
-    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 6 - 1) + 2 * 3 + 2 * 1);
+    // Each conv forward and input gradient also packs its weights first (conv2d_pack_weights):
+    // 8 convs, 7 of them with an input gradient.
+    const packs = 8 + 7;
+    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 6 - 1) + 2 * 3 + 2 * 1 + packs);
     // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 7 backward (+ ReLU); the
     // LogSoftmax its own forward and backward; the loss NLL, metrics, NLL gradient.
-    expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 7 - 1) + 2 * 3 + 2 + 1);
+    expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 7 - 1) + 2 * 3 + 2 + 1 + packs);
     expect(fused.updates).toBe(8 + 6 * 2);
     expect(fused.loss).toBeCloseTo(plain.loss, 5);
     fused.grads.forEach((g, i) => expectAllClose(`gradient ${i}, fused against unfused`, g, plain.grads[i]!, TOLERANCE.gradient));

@@ -1,0 +1,318 @@
+/**
+ * The autotuner: for every tiled kernel in a model's plan (each Conv2d's forward and input
+ * gradient, at the plan's batch), times candidate tiles on the adapter in use and keeps the
+ * fastest. A candidate must produce exactly the default tile's output (the generated kernels sum
+ * in the same order whatever the tile, so any difference is a defect, and it is rejected). Choices
+ * are cached in a `TuningStore` keyed by adapter identity, the kernel source's hash and the shape:
+ * `--tune cached` (default) tunes only what is missing, `full` tunes everything again, `off` uses
+ * the default tiles.
+ *
+ * Timing: GPU timestamps where the adapter has them (src/bench/profile.ts), median of 3 runs
+ * after a warm-up; candidates are tried in a fixed order, so a run with a fixed cache is
+ * reproducible.
+ */
+import type { GpuContext } from '../gpu/context.js';
+import { profileDispatches } from '../bench/profile.js';
+import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
+import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
+import {
+  allocateConvPacked,
+  bindConv2d,
+  convGemm,
+  convSlices,
+  defaultConvTile,
+  type Conv2dParams,
+  type ConvDirection,
+  type ConvTile,
+} from '../kernels/conv2d.js';
+import { MAX_TILE_TAPS, convTileSource } from '../kernels/conv-tile.js';
+import { Conv2d } from '../layers/conv2d.js';
+import type { TileChooser } from '../layers/layer.js';
+import type { Module } from '../layers/sequential.js';
+import { planModel, type PlanOptions } from '../plan/plan.js';
+
+export type TuneMode = 'off' | 'cached' | 'full';
+export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
+
+export type TiledKernel = 'conv2d_forward' | 'conv2d_backward_input';
+
+/** A tiled kernel a plan binds: its shape, the layers that share it, and whether with the ReLU epilogue. */
+export interface TiledUse {
+  readonly kernel: TiledKernel;
+  readonly params: Conv2dParams;
+  readonly layers: string[];
+  readonly relu: boolean;
+}
+
+/** One tuned (kernel, shape): the tile chosen and what it measured. */
+export interface TuneEntry {
+  readonly kernel: TiledKernel;
+  /** The layer paths that share this (kernel, shape). */
+  readonly layers: readonly string[];
+  readonly params: Conv2dParams;
+  readonly tile: ConvTile;
+  /** Median GPU ms of the chosen tile, and of the default tile. */
+  readonly ms: number;
+  readonly defaultMs: number;
+  readonly gflops: number;
+  /** Candidates timed (0: taken from the cache). */
+  readonly tried: number;
+  readonly rejected: number;
+  readonly cached: boolean;
+}
+
+/** Where tuning choices persist (Node: a JSON file under the user's cache directory; browser: IndexedDB). */
+export interface TuningStore {
+  readonly location: string;
+  load(): Promise<Record<string, StoredChoice>>;
+  save(entries: Record<string, StoredChoice>): Promise<void>;
+}
+
+export interface StoredChoice {
+  readonly tile: ConvTile;
+  readonly ms: number;
+  readonly defaultMs: number;
+}
+
+/** A store that keeps nothing between runs (tests, or where no cache is wanted). */
+export class MemoryTuningStore implements TuningStore {
+  readonly location = 'memory';
+  private entries: Record<string, StoredChoice> = {};
+  async load() {
+    return { ...this.entries };
+  }
+  async save(entries: Record<string, StoredChoice>) {
+    this.entries = { ...entries };
+  }
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: the kernel source's identity in cache keys. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The generated source's identity: the template and the generator's output for a fixed probe variant. */
+export const KERNEL_SOURCE_HASH = fnv1a(
+  [forwardSource, backwardInputSource, ...(['forward', 'input'] as const).map((direction) =>
+    convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, weightVec4s: 36, rowVec4s: 2, relu: direction === 'forward' }),
+  )].join('\n'),
+);
+
+export function adapterKey(ctx: GpuContext): string {
+  const a = ctx.adapter;
+  return [a.vendor, a.architecture, a.device, a.description].join('/');
+}
+
+const shapeKey = (p: Conv2dParams) =>
+  `b${p.batch} ${p.inChannels}x${p.height}x${p.width}->${p.outChannels}x${p.outHeight}x${p.outWidth} k${p.kernelH}x${p.kernelW} s${p.stride} p${p.padding}`;
+
+export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams): string {
+  return `${adapterKey(ctx)}|${kernel}|${KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
+}
+
+const directionOf = (kernel: TiledKernel): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
+
+/** The (kernel, shape) pairs of a model's plan at a batch: every Conv2d's forward, and its input gradient where one flows. */
+export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: number; training?: boolean }): TiledUse[] {
+  const plan = planModel(model, options);
+  const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
+  const found = new Map<string, TiledUse>();
+  plan.scheduled.forEach((node, i) => {
+    if (!(node.layer instanceof Conv2d)) return;
+    const params = node.layer.params(node.inShape, options.batch);
+    const kernels: TiledKernel[] = ['conv2d_forward'];
+    if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_input');
+    // The variant the layer binds (the ReLU epilogue of a bias-free conv): the one timed, so its
+    // pipeline is the one compiled (and in the driver's shader cache) before the run starts.
+    const relu = node.flags.reluEpilogue === true && !node.layer.bias;
+    for (const kernel of kernels) {
+      const key = `${kernel}|${shapeKey(params)}`;
+      const entry = found.get(key) ?? { kernel, params, layers: [], relu: kernel === 'conv2d_forward' && relu };
+      entry.layers.push(node.path);
+      found.set(key, entry);
+    }
+  });
+  return [...found.values()];
+}
+
+/**
+ * The tiles tried after the default, in order. Chosen from a full sweep of rows {1, 2, 4, 6, 8} ×
+ * channels {4, 8, 12, 16, 32} × workgroups {32, 64, 128} over the seed CNN's and LeNet-5's convs
+ * on lavapipe: every winner was one of these (workgroup size moved times by under 10 %, so it
+ * stays 64). Each candidate costs a pipeline compile (0.2 s warm, seconds cold on lavapipe).
+ */
+const PREFERRED: readonly Omit<ConvTile, 'workgroup'>[] = [
+  { rows: 4, channels: 16 },
+  { rows: 2, channels: 16 },
+  { rows: 4, channels: 8 },
+  { rows: 8, channels: 8 },
+  { rows: 6, channels: 8 },
+  { rows: 2, channels: 32 },
+  // For larger kernels (5×5 and up), where the tiles above unroll too much:
+  { rows: 2, channels: 8 },
+  { rows: 1, channels: 16 },
+  { rows: 4, channels: 4 },
+  { rows: 1, channels: 8 },
+];
+
+/** At most this many tiles are timed per (kernel, shape), the default included. */
+const MAX_CANDIDATES = 7;
+
+/** Below this many ms the default tile is kept untried: nothing to win that pays for a compile. */
+const NOT_WORTH_MS = 1;
+
+/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first. */
+export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
+  const g = convGemm(p, direction);
+  const out: ConvTile[] = [defaultConvTile(p, direction)];
+  const fits = (t: ConvTile) => {
+    if (t.rows * t.channels * g.taps > MAX_TILE_TAPS) return false;
+    try {
+      convSlices(p, direction, t);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
+  for (const { rows, channels } of PREFERRED) {
+    const t = { rows, channels, workgroup: 64 };
+    if (rows > Math.max(1, g.rows) || channels > channelCap) continue;
+    if (fits(t) && !out.some((o) => o.rows === rows && o.channels === channels && o.workgroup === 64)) out.push(t);
+  }
+  return out.slice(0, MAX_CANDIDATES);
+}
+
+export interface TuneOptions extends PlanOptions {
+  readonly batch: number;
+  readonly mode: TuneMode;
+  readonly store: TuningStore;
+  /** Forward only (evaluation): no input-gradient kernels. */
+  readonly training?: boolean;
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+export interface TuneResult {
+  readonly entries: readonly TuneEntry[];
+  readonly tiles: TileChooser;
+  /** Seconds spent timing (0 when everything came from the cache). */
+  readonly seconds: number;
+}
+
+/** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
+export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOptions): Promise<TuneResult> {
+  const kernels = tiledKernelsOf(model, options);
+  const chosen = new Map<string, ConvTile>();
+  const chooser: TileChooser = (kernel, params) => chosen.get(`${kernel}|${shapeKey(params)}`);
+  if (options.mode === 'off') {
+    return { entries: [], tiles: () => undefined, seconds: 0 };
+  }
+  const stored = await options.store.load();
+  const entries: TuneEntry[] = [];
+  const started = performance.now();
+  let changed = false;
+  for (const [i, k] of kernels.entries()) {
+    const key = cacheKey(ctx, k.kernel, k.params);
+    const hit = stored[key];
+    const flops = 2 * k.params.batch * k.params.outChannels * k.params.outHeight * k.params.outWidth * k.params.inChannels * k.params.kernelH * k.params.kernelW;
+    if (hit && options.mode === 'cached') {
+      chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
+      entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true });
+      continue;
+    }
+    options.onProgress?.(i, kernels.length, `${k.kernel} ${k.layers.join(', ')}`);
+    const result = await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
+    stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
+    changed = true;
+    chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
+    entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false });
+  }
+  options.onProgress?.(kernels.length, kernels.length, 'done');
+  if (changed) await options.store.save(stored);
+  return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+  const scope = ctx.scoped(() => {
+    const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
+    const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
+    const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
+    // Fixed pseudo-random data (a sine hash): the choice must not depend on the run.
+    const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
+    return {
+      input: ctx.tensor('tuning input', [inLength], { data: data(inLength, 1) }),
+      weight: ctx.tensor('tuning weight', [weightLength], { data: data(weightLength, 2) }),
+      output: ctx.tensor('tuning output', [outLength]),
+    };
+  });
+  const { input, weight, output } = scope.value;
+  try {
+    let best: { tile: ConvTile; ms: number } | undefined;
+    let reference: Float32Array | undefined;
+    let defaultMs = 0;
+    let tried = 0;
+    let rejected = 0;
+    const tryTile = async (tile: ConvTile) => {
+      const run = ctx.scoped(() => allocateConvPacked(ctx, 'tuning', p, direction, tile));
+      try {
+        const list = await bindConv2d(ctx, p, run.value, { input, weight, output }, { relu });
+        ctx.fill(output, Number.NaN);
+        const profile = await profileDispatches(ctx, list, { repeats: 4 });
+        // The first repeat warms up: the median of the 4 leans on the later three.
+        const ms = profile.dispatches.filter((_, j) => j % 2 === 1).reduce((sum, d) => sum + d.ms, 0);
+        const values = await ctx.read(output);
+        tried++;
+        if (reference === undefined) {
+          reference = values;
+          defaultMs = ms;
+        } else if (!sameBits(values, reference)) {
+          rejected++;
+          return;
+        }
+        if (!best || ms < best.ms) best = { tile, ms };
+      } finally {
+        run.destroy();
+      }
+    };
+    for (const tile of candidateTiles(p, direction)) {
+      await tryTile(tile);
+      if (defaultMs < NOT_WORTH_MS) break;
+    }
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+  } finally {
+    scope.destroy();
+  }
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** The tuning table: kernel, layers, shape, tile, ms, GFLOP/s, share of the FMA probe. */
+export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: number): string {
+  const rows = entries.map((e) => [
+    e.kernel,
+    e.layers.join(', '),
+    `${e.params.inChannels}→${e.params.outChannels} ${e.params.height}×${e.params.width} k${e.params.kernelH}×${e.params.kernelW}`,
+    `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`,
+    e.ms.toFixed(2),
+    e.defaultMs.toFixed(2),
+    e.gflops.toFixed(1),
+    fmaGflops ? `${((100 * e.gflops) / fmaGflops).toFixed(0)} %` : '',
+    e.cached ? 'cached' : `${e.tried} tried${e.rejected ? `, ${e.rejected} rejected` : ''}`,
+  ]);
+  const head = ['kernel', 'layers', 'shape', 'tile', 'ms', 'default ms', 'GFLOP/s', 'of FMA probe', 'source'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
