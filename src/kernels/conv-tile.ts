@@ -222,3 +222,4 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push('}');
   return L.join('\n');
 }
+

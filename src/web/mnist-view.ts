@@ -10,7 +10,7 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import type { MnistDataset } from '../data/idx.js';
-import type { SampleShape } from '../layers/layer.js';
+import type { SampleShape, TileChooser } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
@@ -30,6 +30,8 @@ import { formatDuration, timeLeft } from '../train/eta.js';
 import { checkbox, download, el, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
+import { IndexedDbTuningStore } from './tuning-store.js';
+import { tuneModel } from '../tune/tuner.js';
 
 /** The networks the page offers: the seed CNN, the shipped examples, or a pasted model file. */
 const MODELS = {
@@ -56,6 +58,8 @@ interface Settings {
   augment: boolean;
   dropout: boolean;
   shuffle: boolean;
+  /** Tune the conv kernels' tiles for this adapter first (cached in IndexedDB). */
+  tune: boolean;
 }
 
 interface Session {
@@ -98,6 +102,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   const augment = checkbox('rotation ±7°', true, 'augment');
   const dropout = checkbox('dropout 0.1', true, 'dropout');
   const shuffle = checkbox('shuffle', true, 'shuffle');
+  // Off by default: on a software adapter tuning takes minutes the first time (then it is cached).
+  const tune = checkbox('tune conv kernels (cached in this browser)', false, 'tune');
   const startButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'start' }, 'Start');
   const pauseButton = el('button', { type: 'button', 'data-testid': 'pause', disabled: '' }, 'Pause');
   const stopButton = el('button', { type: 'button', 'data-testid': 'stop', disabled: '' }, 'Stop');
@@ -122,7 +128,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     el('div', { class: 'panel' },
       el('h2', {}, 'A network trained on MNIST with this page’s WebGPU'),
       el('div', { class: 'controls' }, el('label', {}, 'model ', modelSelect), modelJson),
-      el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label),
+      el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label, tune.label),
       el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
       status,
       el('div', { class: 'progress' }, bar),
@@ -180,6 +186,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     augment: augment.input.checked,
     dropout: dropout.input.checked,
     shuffle: shuffle.input.checked,
+    tune: tune.input.checked,
   });
 
   /** The uploaded splits, kept across sessions (the training images are 47 MB on the GPU). */
@@ -207,14 +214,31 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     return parseModelFile(text, source);
   };
 
+  /** The tuned conv tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */
+  const tuningStore = new IndexedDbTuningStore();
+  const tilesFor = async (settings: Settings): Promise<TileChooser | undefined> => {
+    if (!settings.tune) return undefined;
+    const { model: network, input } = definition(settings);
+    const result = await tuneModel(ctx, network, {
+      inputShape: input,
+      batch: settings.batch,
+      mode: 'cached',
+      store: tuningStore,
+      onProgress: (done, total, label) => {
+        if (done < total) status.textContent = `Tuning the conv kernels for this adapter (${done + 1}/${total}: ${label}); cached in ${tuningStore.location}…`;
+      },
+    });
+    return result.tiles;
+  };
+
   /** A fresh model and trainer; the previous session's buffers are freed and its charts cleared. */
-  const newSession = (settings: Settings): Session => {
+  const newSession = (settings: Settings, tiles?: TileChooser): Session => {
     if (!data) throw new Error('MNIST is not loaded yet');
     const train = split('train', settings.trainLimit);
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }), tiles });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -312,7 +336,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       status.classList.remove('error');
       // A fresh run, except after loading a checkpoint: then training continues from its epoch,
       // with the settings it was loaded with.
-      if (!session?.loaded) session = newSession(settings);
+      if (!session?.loaded) session = newSession(settings, await tilesFor(settings));
       const s = session!;
       if (s.loaded) settings = { ...s.settings, epochs: settings.epochs };
       s.loaded = false;

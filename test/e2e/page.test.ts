@@ -198,6 +198,41 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(error).toContain("layer '0' (Linear): expects an input of shape [features], got [1, 28, 28]");
   }, 180_000);
 
+  it('MNIST: "tune conv kernels" tunes before training and keeps the choices in IndexedDB', async () => {
+    const set = async (testid: string, value: string) => {
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+    };
+    await page.select('#mnist [data-testid=model]', 'json');
+    await set('model-json', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }, { type: 'LogSoftmax' }] }));
+    await set('train-limit', '64');
+    await set('epochs', '1');
+    await page.$eval('#mnist [data-testid=tune]', (e) => ((e as HTMLInputElement).checked = true));
+    try {
+      await page.click('[data-testid=start]');
+      await page.waitForSelector('#mnist[data-running=true]');
+      await page.waitForSelector('#mnist[data-running=false]', { timeout: 300_000 });
+      const status = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
+      expect(status.error, status.text ?? '').toBe(false);
+      const keys = await page.evaluate(
+        () =>
+          new Promise<string[]>((resolve, reject) => {
+            const open = indexedDB.open('webgpu-backprop', 1);
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const get = open.result.transaction('tuning', 'readonly').objectStore('tuning').get('choices');
+              get.onerror = () => reject(get.error);
+              get.onsuccess = () => resolve(Object.keys((get.result as { entries: Record<string, unknown> }).entries));
+            };
+          }),
+      );
+      // The one conv's forward (the first trained layer has no input gradient).
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toContain('|conv2d_forward|');
+    } finally {
+      await page.$eval('#mnist [data-testid=tune]', (e) => ((e as HTMLInputElement).checked = false));
+    }
+  }, 360_000);
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });
