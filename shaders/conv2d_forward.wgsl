@@ -3,7 +3,7 @@
 //   x [batch, inChannels, height, width], y [batch, outChannels, outHeight, outWidth]; NCHW, zero
 //   padding. weight: the layer's weight [outChannels, inChannels, kernelH, kernelW] packed by
 //   conv2d_pack_weights as [inChannel][tap][outChannel] vec4s (output channels channelBase ..
-//   channelBase + channelCount, padded to whole tiles), read as a uniform array.
+//   channelBase + channelCount, padded to whole tiles, rowVec4s vec4s a row), read as a uniform array.
 //   The body, `convTile`, is generated for the tile shape and kernel geometry by
 //   src/kernels/conv-tile.ts (one skeleton with conv2d_backward_input): see there for the
 //   invocation layout and the summation order (input channel, then ky, kx ascending).
@@ -22,6 +22,7 @@ struct Params {
   outWidth: u32,
   channelBase: u32,
   channelCount: u32,
+  rowVec4s: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

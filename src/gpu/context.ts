@@ -85,6 +85,7 @@ export class GpuContext {
   /**
    * Runs `build` (synchronously) and returns its value with `destroy()`, which frees every tensor
    * `build` created: for parts made and thrown away together, such as a model and its batch buffers.
+   * Scopes nest: a tensor belongs to every scope open when it is created.
    */
   scoped<T>(build: () => T): { value: T; tensors: readonly Tensor<ElementType>[]; destroy(): void } {
     const created: Tensor<ElementType>[] = [];
@@ -110,7 +111,9 @@ export class GpuContext {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | (uniform ? GPUBufferUsage.UNIFORM : 0);
     const buffer = this.device.createBuffer({ label, size, usage });
     const tensor = new Tensor(buffer, shape, dtype, label, uniform);
-    this.scopes[this.scopes.length - 1]?.push(tensor as Tensor<ElementType>);
+    // Every open scope owns it: an inner scope (a layer's own tensors, counted) inside an outer one
+    // (a page session, freed together) must not hide it from the outer one.
+    for (const scope of this.scopes) scope.push(tensor as Tensor<ElementType>);
     if (options.data) this.write(tensor, options.data);
     return tensor;
   }

@@ -14,7 +14,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
-import { MAX_TILE_TAPS, convTileSource, type ConvDirection, type ConvTile } from './conv-tile.js';
+import { MAX_TILE_TAPS, WEIGHT_VEC4S, convTileSource, type ConvDirection, type ConvTile } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile } from './conv-tile.js';
 
@@ -77,7 +77,7 @@ const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH
 
 // ---- forward and input gradient: one generated skeleton ----
 
-const tiledParams = { ...convParams, channelBase: 'u32', channelCount: 'u32' } as const;
+const tiledParams = { ...convParams, channelBase: 'u32', channelCount: 'u32', rowVec4s: 'u32' } as const;
 export type ConvTiledParams = { readonly [K in keyof typeof tiledParams]: number };
 
 /** The GEMM's sizes for a direction: channels summed over (c), produced (o), output plane. */
@@ -152,7 +152,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
     const g = convGemm(p, direction);
     return p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
   };
-  const packed = (p: ConvTiledParams) => convGemm(p, direction).reduce * p.kernelH * p.kernelW * Math.ceil(p.channelCount / tile.channels) * tile.channels;
+  const packed = () => WEIGHT_VEC4S * 4;
   const common = {
     params: tiledParams,
     libraries: [body],
@@ -160,27 +160,17 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };
   return direction === 'forward'
-    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(p), y: outputLength(p) }) })
-    : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(p), dx: inputLength(p) }) });
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: outputLength(p) }) })
+    : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p) }) });
 }
 
 /**
  * The forward (RELU: with the ReLU epilogue) or input-gradient kernel for a layer's geometry, a
  * tile and a slice's packed row length, ready to compile.
  */
-export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, slice: ConvSlice, options: { relu?: boolean } = {}) {
+export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean } = {}) {
   if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
-  const body = convTileSource({
-    direction,
-    tile,
-    kernelH: p.kernelH,
-    kernelW: p.kernelW,
-    stride: p.stride,
-    padding: p.padding,
-    weightVec4s: slice.packedLength / 4,
-    rowVec4s: slice.rowLength / 4,
-    relu: options.relu,
-  });
+  const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu });
   return tiledDef(direction, tile, body);
 }
 
@@ -192,8 +182,8 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
  */
 const PROBE = conv2dParams({ batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1 });
 const PROBE_TILE: ConvTile = { rows: 4, channels: 16, workgroup: 64 };
-export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE, convSlices(PROBE, 'forward', PROBE_TILE)[0]!);
-export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE, convSlices(PROBE, 'input', PROBE_TILE)[0]!);
+export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE);
+export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE);
 
 /** packed = the weight rearranged for a direction's slice (see conv2d_pack_weights.wgsl)  (overwrites packed) */
 export const conv2dPackWeights = defineKernel({
@@ -238,7 +228,8 @@ export interface ConvPacked {
 /** Allocates the packed weights of a layer for a direction and tile (sizes do not depend on the batch). */
 export function allocateConvPacked(ctx: GpuContext, label: string, p: ConvParams, direction: ConvDirection, tile: ConvTile): ConvPacked {
   const slices = convSlices(p, direction, tile);
-  const tensors = slices.map((s, i) => ctx.tensor(`${label} packed weights${slices.length > 1 ? ` ${i + 1}/${slices.length}` : ''}`, [s.packedLength], { uniform: true }));
+  // Each a whole uniform binding (the kernels declare it so: one pipeline for every layer of a geometry).
+  const tensors = slices.map((_, i) => ctx.tensor(`${label} packed weights${slices.length > 1 ? ` ${i + 1}/${slices.length}` : ''}`, [WEIGHT_VEC4S * 4], { uniform: true }));
   return { direction, tile, slices, tensors };
 }
 
@@ -261,12 +252,12 @@ export async function bindConv2d(
   for (const [i, slice] of packed.slices.entries()) {
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
     list.push(pack.bind({ weight: tensors.weight, packed: packed.tensors[i]! }, conv2dPackParams(p, direction, slice), `${label} weight packing${part}`));
-    const def = conv2dKernel(p, direction, tile, slice, { relu: options.relu });
+    const def = conv2dKernel(p, direction, tile, { relu: options.relu });
     const kernel = await ctx.compile(def);
     const bindings: Record<string, Tensor> = direction === 'forward'
       ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output }
       : { dy: tensors.input, weight: packed.tensors[i]!, dx: tensors.output };
-    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount }, `${label}${part}`));
+    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4 }, `${label}${part}`));
   }
   return list;
 }

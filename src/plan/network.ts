@@ -149,7 +149,9 @@ export class Network {
         backwardByNext: node.flags.backwardByNext,
         dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: sharedMask(ctx, next, batchOf, masks, bytes) } : undefined,
       };
-      const program = node.layer.lower({
+      // The layer's own tensors (a conv's packed weights and weight-gradient partial sums) count
+      // as workspace.
+      const lowered = ctx.scoped(() => node.layer.lower({
         ctx,
         path: node.path,
         maxBatch,
@@ -166,7 +168,9 @@ export class Network {
         stream: node.stream,
         workspace,
         tiles: options.tiles,
-      });
+      }));
+      const program = lowered.value;
+      bytes.workspace += lowered.tensors.reduce((sum, t) => sum + t.buffer.size, 0);
       built.push({ node, program, backward: i >= firstTrained });
       outputs.set(node.path, output);
       x = output;

@@ -18,7 +18,6 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import {
   allocateConvPacked,
   bindConv2d,
-  conv2dKernel,
   convGemm,
   convSlices,
   defaultConvTile,
@@ -100,7 +99,7 @@ export function fnv1a(text: string): string {
 /** The generated source's identity: the template and the generator's output for a fixed probe variant. */
 export const KERNEL_SOURCE_HASH = fnv1a(
   [forwardSource, backwardInputSource, ...(['forward', 'input'] as const).map((direction) =>
-    convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, weightVec4s: 36, rowVec4s: 2, relu: direction === 'forward' }),
+    convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   )].join('\n'),
 );
 
@@ -145,7 +144,8 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
  * The tiles tried after the default, in order: those that won somewhere in sweeps over the seed
  * CNN's convs on lavapipe (rows 1–8 × channels 8–32 × workgroups 32–128; the workgroup size moved
  * times by under 10 %, so it stays 64; 4 × 8 and 2 × 32 never won and were dropped). Each
- * candidate costs a pipeline compile: 0.2 s with lavapipe's shader cache warm, seconds cold.
+ * candidate costs a compile: lavapipe JIT-compiles a pipeline at its first dispatch, 0.2 s from its
+ * shader cache, seconds the first time on a machine.
  */
 const PREFERRED: readonly Omit<ConvTile, 'workgroup'>[] = [
   { rows: 4, channels: 16 },
@@ -282,12 +282,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const candidates = candidateTiles(p, direction);
     // The default first, alone: when it is too quick to be worth tuning, nothing else compiles.
     await tryTile(candidates[0]!);
-    if (defaultMs >= NOT_WORTH_MS) {
-      // Compile the other candidates together (the driver compiles pipelines on worker threads,
-      // and a cold compile takes seconds), then time them one by one.
-      await Promise.all(candidates.slice(1).flatMap((tile) => convSlices(p, direction, tile).map((slice) => ctx.compile(conv2dKernel(p, direction, tile, slice, { relu })))));
-      for (const tile of candidates.slice(1)) await tryTile(tile);
-    }
+    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) await tryTile(tile);
     return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
   } finally {
     scope.destroy();

@@ -124,11 +124,13 @@ describe('tensor scopes', () => {
       return { a, inner };
     });
     const after = ctx.tensor('after', [1]);
-    expect(scope.tensors.map((t) => t.label)).toEqual(['a']); // the nested scope keeps its own
+    // A nested scope lists its own, and the outer one owns them too: a network's layers count their
+    // tensors in scopes of their own, and a page session that holds the network frees them all.
+    expect(scope.tensors.map((t) => t.label)).toEqual(['a', 'inner']);
     const inner = scope.value.inner;
     expect(inner.tensors.map((t) => t.label)).toEqual(['inner']);
     scope.destroy();
-    inner.destroy();
+    inner.destroy(); // destroying a buffer twice is allowed
     // What lies outside the scope still works.
     ctx.write(outside, [1, 2, 3, 4]);
     expect([...(await ctx.read(outside))]).toEqual([1, 2, 3, 4]);

@@ -164,3 +164,17 @@ describe('a network defined only in this test', () => {
     expect(network.parameters.map((p) => p.name)).toEqual(['1.weight', '1.bias', '2.weight', '2.bias', '5.weight', '5.bias', '7.weight', '7.bias']);
   });
 });
+
+describe('plan memory', () => {
+  gpuTest("counts a layer's own tensors (a conv's packed weights and weight-gradient partial sums) as workspace", async (ctx) => {
+    const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, bias: false }), new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
+    const network = ctx.scoped(() => new Network(ctx, model, { inputShape: [1, 6, 6], maxBatch: 2 }));
+    // No dropout or pooling: before, nothing counted as workspace. The forward's packed weights
+    // are 1 channel × 9 taps × 4 channels (144 bytes); the input gradient has none (first layer);
+    // the weight gradient's partial sums are at least one split of 36 weights (144 bytes).
+    expect(network.value.memory.workspace).toBeGreaterThanOrEqual(144 + 144);
+    // …and the outer scope still owns every tensor the layers made (freed with it).
+    expect(network.tensors.map((t) => t.label)).toEqual(expect.arrayContaining(['0 packed weights', '0 weight-gradient partial sums']));
+    network.destroy();
+  });
+});
