@@ -177,7 +177,7 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
 /**
  * The declarations as listed and checked (test/wgsl-declarations.test.ts holds the WGSL files
  * against them): each with the body generated for a 3×3 kernel, stride 1, padding 1, the default
- * 4-row × 16-channel tile and 16 reduce channels. Layers bind the kernel generated for their own
+ * 4-row × 16-channel tile. Layers bind the kernel generated for their own
  * geometry and tile (bindConv2d).
  */
 const PROBE = conv2dParams({ batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1 });
