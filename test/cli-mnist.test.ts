@@ -247,6 +247,15 @@ describe('webgpu-backprop tune', () => {
     const again = JSON.parse((await run([...args, '--full'])).out) as typeof a;
     expect(again.entries.every((e) => !e.cached)).toBe(true);
 
+    // A well-formed entry whose tile does not fit its kernel (16 rows × 64 channels of a 5×5
+    // unroll far past the budget) is tuned again, not used.
+    const edited = JSON.parse(readFileSync(cache, 'utf8')) as { version: number; entries: Record<string, { tile: unknown }> };
+    const [firstKey] = Object.keys(edited.entries);
+    edited.entries[firstKey!]!.tile = { rows: 16, channels: 64, workgroup: 64 };
+    writeFileSync(cache, JSON.stringify(edited));
+    const retuned = JSON.parse((await run(args)).out) as typeof a;
+    expect(retuned.entries.filter((e) => !e.cached)).toHaveLength(1);
+
     // A cache that is not one is reported and replaced, never trusted.
     writeFileSync(cache, '{"version": 1, "entries": {"x": {"tile": {"rows": -1}}}}');
     const warned = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);

@@ -25,7 +25,7 @@ import {
   type ConvDirection,
   type ConvTile,
 } from '../kernels/conv2d.js';
-import { MAX_TILE_TAPS, convTileSource } from '../kernels/conv-tile.js';
+import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { Conv2d } from '../layers/conv2d.js';
 import type { TileChooser } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
@@ -165,19 +165,22 @@ const MAX_CANDIDATES = 7;
 /** Below this many ms the default tile is kept untried: nothing to win that pays for a compile. */
 const NOT_WORTH_MS = 1;
 
+/** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
+export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
+  try {
+    checkTile(t, p.kernelH * p.kernelW);
+    convSlices(p, direction, t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Candidate tiles for a (kernel, shape), in the order they are tried: the default first. */
 export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
   const g = convGemm(p, direction);
   const out: ConvTile[] = [defaultConvTile(p, direction)];
-  const fits = (t: ConvTile) => {
-    if (t.rows * t.channels * g.taps > MAX_TILE_TAPS) return false;
-    try {
-      convSlices(p, direction, t);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const fits = (t: ConvTile) => tileFits(p, direction, t);
   const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
   for (const { rows, channels } of PREFERRED) {
     const t = { rows, channels, workgroup: 64 };
@@ -219,7 +222,8 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     const key = cacheKey(ctx, k.kernel, k.params);
     const hit = stored[key];
     const flops = 2 * k.params.batch * k.params.outChannels * k.params.outHeight * k.params.outWidth * k.params.inChannels * k.params.kernelH * k.params.kernelW;
-    if (hit && options.mode === 'cached') {
+    // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
+    if (hit && options.mode === 'cached' && tileFits(k.params, directionOf(k.kernel), hit.tile)) {
       chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
       entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true });
       continue;
