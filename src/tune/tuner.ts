@@ -74,18 +74,6 @@ export interface StoredChoice {
   readonly defaultMs: number;
 }
 
-/** A store that keeps nothing between runs (tests, or where no cache is wanted). */
-export class MemoryTuningStore implements TuningStore {
-  readonly location = 'memory';
-  private entries: Record<string, StoredChoice> = {};
-  async load() {
-    return { ...this.entries };
-  }
-  async save(entries: Record<string, StoredChoice>) {
-    this.entries = { ...entries };
-  }
-}
-
 /** FNV-1a, 32 bits, as 8 hex digits: the kernel source's identity in cache keys. */
 export function fnv1a(text: string): string {
   let h = 0x811c9dc5;

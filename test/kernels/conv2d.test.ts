@@ -18,7 +18,7 @@ import {
   conv2dWeightSplits,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
-import { MAX_TILE_TAPS } from '../../src/kernels/conv-tile.js';
+import { tileFits } from '../../src/tune/tuner.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -125,16 +125,7 @@ describe('conv2d kernels', () => {
       if (!c.tiles) return;
       const y0 = await ctx.read(ty);
       const dx0 = await ctx.read(tdx);
-      const fits = (t: ConvTile) => {
-        try {
-          convSlices(p, 'forward', t);
-          convSlices(p, 'input', t);
-          return t.rows * t.channels * p.kernelH * p.kernelW <= MAX_TILE_TAPS;
-        } catch {
-          return false;
-        }
-      };
-      for (const tile of TILES.filter(fits)) {
+      for (const tile of TILES.filter((t) => tileFits(p, 'forward', t) && tileFits(p, 'input', t))) {
         ctx.fill(ty, NaN);
         ctx.fill(tdx, NaN);
         const f = allocateConvPacked(ctx, 'w', p, 'forward', tile);
