@@ -28,6 +28,19 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/**
+ * The decoded path of a request's URL, or undefined where it is malformed: a URL that does not
+ * parse, percent-encoding that is not UTF-8 (`/%ff`), or a NUL byte.
+ */
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    const path = decodeURIComponent(new URL(url ?? '/', 'http://127.0.0.1').pathname);
+    return path.includes('\0') ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface StaticServer {
   readonly url: string;
   close(): Promise<void>;
@@ -38,19 +51,31 @@ export async function serveDirectory(dir: string = WEB_DIR): Promise<StaticServe
   if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html is missing: build the page first (npm run build)`);
   const root = resolve(dir);
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request: malformed path\n');
+      return;
+    }
     let file = normalize(join(root, path));
     if (file !== root && !file.startsWith(root + sep)) {
       res.writeHead(403).end();
       return;
     }
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${path}`);
+    let body: Buffer;
+    try {
+      if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+      if (!existsSync(file)) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${path}`);
+        return;
+      }
+      body = readFileSync(file);
+    } catch (error) {
+      // Unreadable, or gone between the check and the read: answer, and keep serving.
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`cannot read: ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})\n`);
       return;
     }
     res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
+    res.end(body);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
