@@ -2,13 +2,66 @@
  * Seed-CNN checkpoints: the names, dtypes, shapes and bytes PyTorch's `load_state_dict` needs for
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
-import { describe, expect } from 'vitest';
-import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { describe, expect, test } from 'vitest';
+import { checkpointInfo, encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
+import { Adam } from '../../src/optim/optimizers.js';
+import { Network } from '../../src/plan/network.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 
 const BN_MODULES = [1, 2, 4, 5, 6, 7].map((k) => `convblock${k}.2`);
+
+/** A copy of an F32 tensor with element i set to value. */
+function scaled(t: SafetensorsTensor, i: number, value: number): SafetensorsTensor {
+  const data = Float32Array.from(t.data as Float32Array);
+  data[i] = value;
+  return { dtype: 'F32', shape: t.shape, data };
+}
+
+/** A metadata-and-counters-only file: num_batches_tracked per module as given. */
+function counters(metadata: Record<string, string>, tracked: Record<string, SafetensorsTensor> = {}) {
+  return { metadata, tensors: tracked };
+}
+const i64 = (value: bigint, shape: number[] = []): SafetensorsTensor => ({ dtype: 'I64', shape, data: BigInt64Array.of(value) });
+const f32 = (n: number): SafetensorsTensor => ({ dtype: 'F32', shape: [n], data: new Float32Array(n) });
+
+describe('checkpointInfo: the metadata and step counters, checked without a GPU', () => {
+  test('good files: values, defaults, and steps from num_batches_tracked', () => {
+    expect(checkpointInfo(counters({}), 'a')).toEqual({ epoch: 0, steps: 0 });
+    expect(checkpointInfo(counters({ epoch: '3', steps: '1407', seed: '4294967295', batch: '1', model: 'seed-cnn', lr: '0.01' }), 'a')).toEqual({
+      epoch: 3, steps: 1407, seed: 4294967295, batch: 1, model: 'seed-cnn',
+    });
+    const bn = { 'b.running_mean': f32(2), 'b.num_batches_tracked': i64(12n), 'c.running_mean': f32(2), 'c.num_batches_tracked': i64(12n, [1]) };
+    expect(checkpointInfo(counters({ epoch: '0' }, bn), 'a')).toEqual({ epoch: 0, steps: 12 });
+    expect(checkpointInfo(counters({ steps: '12' }, bn), 'a').steps).toBe(12);
+  });
+
+  const bad: [string, ReturnType<typeof counters>, string][] = [
+    ['epoch abc', counters({ epoch: 'abc' }), '__metadata__.epoch is "abc", expected a whole number ≥ 0'],
+    ['epoch -5', counters({ epoch: '-5' }), '__metadata__.epoch is "-5", expected a whole number ≥ 0'],
+    ['epoch 1.5', counters({ epoch: '1.5' }), '__metadata__.epoch is "1.5", expected a whole number ≥ 0'],
+    ['epoch empty', counters({ epoch: '' }), '__metadata__.epoch is "", expected a whole number ≥ 0'],
+    ['epoch 1e3', counters({ epoch: '1e3' }), '__metadata__.epoch is "1e3", expected a whole number ≥ 0'],
+    ['epoch beyond 2^53', counters({ epoch: '9007199254740993' }), '__metadata__.epoch is "9007199254740993", expected a whole number ≥ 0 (at most 9007199254740991)'],
+    ['steps', counters({ steps: ' 7' }), '__metadata__.steps is " 7", expected a whole number ≥ 0'],
+    ['seed 2^32', counters({ seed: '4294967296' }), '__metadata__.seed is "4294967296", expected a whole number from 0 to 4294967295'],
+    ['seed -1', counters({ seed: '-1' }), '__metadata__.seed is "-1", expected a whole number from 0 to 4294967295'],
+    ['batch 0', counters({ batch: '0' }), '__metadata__.batch is "0", expected a whole number ≥ 1'],
+    ['tracked F32', counters({}, { 'b.num_batches_tracked': f32(1) }), "tensor 'b.num_batches_tracked': dtype is F32, expected I64 (PyTorch's num_batches_tracked)"],
+    ['tracked shape', counters({}, { 'b.num_batches_tracked': { dtype: 'I64', shape: [2], data: BigInt64Array.of(1n, 1n) } }), "tensor 'b.num_batches_tracked': shape is [2], expected [] (one step count)"],
+    ['tracked negative', counters({}, { 'b.num_batches_tracked': i64(-3n) }), "tensor 'b.num_batches_tracked' is -3, expected a step count from 0 to 9007199254740991"],
+    ['tracked missing', counters({}, { 'b.running_mean': f32(2) }), "tensor 'b.num_batches_tracked' is missing (expected I64 [] beside 'b.running_mean': the BatchNorm's steps taken, which PyTorch always saves)"],
+    ['tracked disagree', counters({}, { 'b.num_batches_tracked': i64(5n), 'c.num_batches_tracked': i64(6n) }), "tensor 'c.num_batches_tracked' is 6, but 'b.num_batches_tracked' is 5; expected every BatchNorm's num_batches_tracked to equal the steps taken"],
+    ['steps disagree', counters({ steps: '4' }, { 'b.num_batches_tracked': i64(5n) }), `__metadata__.steps is "4", but tensor 'b.num_batches_tracked' is 5; expected them to agree (both count the steps taken)`],
+  ];
+  test.each(bad)('%s', (_, file, message) => {
+    const run = () => checkpointInfo(file, 'run.safetensors');
+    expect(run).toThrow(CheckpointFormatError);
+    expect(run).toThrow(`run.safetensors: ${message}`);
+  });
+});
 
 describe('seed-CNN checkpoints', () => {
   gpuTest('hold every state_dict entry of the notebook’s Net, with PyTorch’s names, dtypes and shapes', async (ctx) => {
@@ -45,15 +98,35 @@ describe('seed-CNN checkpoints', () => {
     const source = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
     const bytes = await encodeCheckpoint(source);
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
-    loadCheckpoint(target, bytes, 'checkpoint');
+    target.stepsTaken = 5;
+    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0 });
+    expect(target.stepsTaken).toBe(0);
     for (let i = 0; i < source.parameters.length; i++) {
       expect(Array.from(await ctx.read(target.parameters[i]!.value))).toEqual(Array.from(await ctx.read(source.parameters[i]!.value)));
     }
     const { tensors } = decodeSafetensors(bytes, 'checkpoint');
     const modelOnly = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith('optimizer.')));
     const fresh = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
-    loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors');
+    // As PyTorch saves it: no metadata, num_batches_tracked the steps taken.
+    for (const m of BN_MODULES) modelOnly[`${m}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: BigInt64Array.of(938n) };
+    expect(loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors').info).toEqual({ epoch: 0, steps: 938 });
+    expect(fresh.stepsTaken).toBe(938);
     expect(Array.from(await ctx.read(fresh.parameters[0]!.state.momentum_buffer!)).every((v) => v === 0)).toBe(true);
+  });
+
+  gpuTest('the step count comes from the checked metadata and num_batches_tracked', async (ctx) => {
+    const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
+    model.stepsTaken = 469;
+    const bytes = await encodeCheckpoint(model, { epoch: '1', seed: '3', batch: '128', model: 'seed-cnn' });
+    const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
+    expect(loadCheckpoint(target, bytes, 'run.safetensors').info).toEqual({ epoch: 1, steps: 469, seed: 3, batch: 128, model: 'seed-cnn' });
+    expect(target.stepsTaken).toBe(469);
+    // An older checkpoint without metadata.steps: the steps come from num_batches_tracked.
+    const { tensors, metadata } = decodeSafetensors(bytes, 'run.safetensors');
+    const { steps: _, ...old } = metadata;
+    const again = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
+    loadCheckpoint(again, encodeSafetensors(tensors, old), 'old.safetensors');
+    expect(again.stepsTaken).toBe(469);
   });
 
   gpuTest('a bad file is refused with the file, the tensor and the field named, and the model is untouched', async (ctx) => {
@@ -65,6 +138,12 @@ describe('seed-CNN checkpoints', () => {
       ['shape', (t) => (t['convblock2.0.weight'] = { dtype: 'F32', shape: [32, 16, 9], data: new Float32Array(4608) }), /'convblock2\.0\.weight': shape is \[32, 16, 9\], expected \[32, 16, 3, 3\]/],
       ['dtype', (t) => (t['convblock8.0.weight'] = { dtype: 'I32', shape: [10, 16, 1, 1], data: new Int32Array(160) }), /'convblock8\.0\.weight': dtype is I32, expected F32/],
       ['nan', (t) => ((t['convblock1.0.weight']!.data as Float32Array)[7] = NaN), /'convblock1\.0\.weight': element 7 is NaN/],
+      ['huge weight', (t) => (t['convblock3.0.weight'] = scaled(t['convblock3.0.weight']!, 5, 3e38)), /^bad\.safetensors: tensor 'convblock3\.0\.weight': element 5 is 3e\+38, expected \|v\| ≤ 1e18 \(beyond that a product of two such values overflows float32\)$/],
+      ['huge mean', (t) => (t['convblock2.2.running_mean'] = scaled(t['convblock2.2.running_mean']!, 1, -2e18)), /'convblock2\.2\.running_mean': element 1 is -2e\+18, expected \|v\| ≤ 1e18/],
+      ['negative var', (t) => (t['convblock4.2.running_var'] = scaled(t['convblock4.2.running_var']!, 3, -0.5)), /^bad\.safetensors: tensor 'convblock4\.2\.running_var': element 3 is -0\.5, expected a variance ≥ 0$/],
+      ['momentum inf', (t) => (t['optimizer.convblock1.0.weight.momentum_buffer'] = scaled(t['optimizer.convblock1.0.weight.momentum_buffer']!, 2, Infinity)), /'optimizer\.convblock1\.0\.weight\.momentum_buffer': element 2 is Infinity, expected a finite number/],
+      ['tracked missing', (t) => delete t['convblock6.2.num_batches_tracked'], /^bad\.safetensors: tensor 'convblock6\.2\.num_batches_tracked' is missing \(expected I64 \[\] beside 'convblock6\.2\.running_mean'/],
+      ['tracked F32', (t) => (t['convblock1.2.num_batches_tracked'] = { dtype: 'F32', shape: [], data: Float32Array.of(0) }), /'convblock1\.2\.num_batches_tracked': dtype is F32, expected I64/],
     ];
     for (const [, change, message] of variants) {
       const copy = { ...tensors, 'convblock1.0.weight': { ...tensors['convblock1.0.weight']!, data: Float32Array.from(tensors['convblock1.0.weight']!.data as Float32Array) } } as typeof tensors;
@@ -73,5 +152,22 @@ describe('seed-CNN checkpoints', () => {
       expect(() => loadCheckpoint(model, encodeSafetensors(copy), 'bad.safetensors')).toThrow(message);
     }
     expect(Array.from(await ctx.read(model.parameters[0]!.value))).toEqual(before);
+  });
+
+  gpuTest("Adam's exp_avg_sq must be ≥ 0; its exp_avg may be negative", async (ctx) => {
+    const adam = () => new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 2, seed: 3, optimizer: new Adam({ lr: 0.001 }) });
+    const model = adam();
+    const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(model), 'adam');
+    const name = 'optimizer.convblock2.0.weight';
+    tensors[`${name}.exp_avg`] = scaled(tensors[`${name}.exp_avg`]!, 0, -1);
+    const target = adam();
+    loadCheckpoint(target, encodeSafetensors(tensors, metadata), 'adam.safetensors');
+    expect((await ctx.read(target.parameters.find((p) => p.name === 'convblock2.0.weight')!.state.exp_avg!))[0]).toBe(-1);
+    tensors[`${name}.exp_avg_sq`] = scaled(tensors[`${name}.exp_avg_sq`]!, 4, -1e-9);
+    const before = Array.from(await ctx.read(target.parameters[0]!.value));
+    expect(() => loadCheckpoint(adam(), encodeSafetensors(tensors, metadata), 'adam.safetensors')).toThrow(
+      /^adam\.safetensors: tensor 'optimizer\.convblock2\.0\.weight\.exp_avg_sq': element 4 is -1e-9, expected a mean of squared gradients ≥ 0$/,
+    );
+    expect(Array.from(await ctx.read(target.parameters[0]!.value))).toEqual(before);
   });
 });
