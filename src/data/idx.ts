@@ -52,6 +52,7 @@ const LABELS_MAGIC = 2049;
 
 export function parseIdxImages(bytes: Uint8Array, source: string): IdxImages {
   const { count, rows, cols } = readHeader(bytes, source, IMAGES_MAGIC, ['count', 'rows', 'cols']);
+  if (count === 0) throw new IdxFormatError(source, 'count is 0 images, expected at least one');
   if (rows * cols === 0) throw new IdxFormatError(source, `image size is ${rows}×${cols}, expected rows and cols > 0`);
   const headerBytes = 16;
   checkLength(bytes, source, headerBytes, count, rows * cols, `${count}·${rows}·${cols}`);
@@ -59,7 +60,9 @@ export function parseIdxImages(bytes: Uint8Array, source: string): IdxImages {
 }
 
 export function parseIdxLabels(bytes: Uint8Array, source: string, classes = 10): IdxLabels {
+  if (!Number.isInteger(classes) || classes < 1 || classes > 256) throw new RangeError(`parseIdxLabels: classes is ${classes}, expected a whole number from 1 to 256`);
   const { count } = readHeader(bytes, source, LABELS_MAGIC, ['count']);
+  if (count === 0) throw new IdxFormatError(source, 'count is 0 labels, expected at least one');
   const headerBytes = 8;
   checkLength(bytes, source, headerBytes, count, 1, `${count}`);
   const labels = view(bytes, headerBytes, count);
@@ -93,11 +96,26 @@ function readHeader<const F extends readonly string[]>(bytes: Uint8Array, source
   const found = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
   if (found !== magic) {
     const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b ? '; the file looks gzip-compressed, gunzip it first' : '';
-    throw new IdxFormatError(source, `magic number is ${found}, expected ${magic} (${kind})${gzip}`);
+    throw new IdxFormatError(source, `magic number is ${found}, expected ${magic} (${kind})${magicProblem(found, magic)}${gzip}`);
   }
   checkHeaderLength(bytes, source, headerBytes, kind);
   const data = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
   return Object.fromEntries(fields.map((field, i) => [field, data.getUint32(4 * (i + 1), false)])) as Record<F[number], number>;
+}
+
+/** Bytes 0–1 of a magic number are zero, byte 2 is the element type, byte 3 the dimensions. */
+const IDX_TYPES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
+
+/** Which part of an IDX magic number is wrong, when the found one has IDX's form. */
+function magicProblem(found: number, magic: number): string {
+  if (found >>> 16 !== 0) return '';
+  const [type, dims] = [(found >>> 8) & 0xff, found & 0xff];
+  const [wantType, wantDims] = [(magic >>> 8) & 0xff, magic & 0xff];
+  const hex = (b: number) => `0x${b.toString(16).padStart(2, '0')}`;
+  const problems: string[] = [];
+  if (type !== wantType) problems.push(`its element type byte is ${hex(type)} (${IDX_TYPES[type] ?? 'not an IDX type'}), expected ${hex(wantType)} (${IDX_TYPES[wantType]})`);
+  if (dims !== wantDims) problems.push(`it has ${dims} dimensions, expected ${wantDims}`);
+  return problems.map((p) => `; ${p}`).join('');
 }
 
 function checkHeaderLength(bytes: Uint8Array, source: string, headerBytes: number, kind: string): void {

@@ -5,16 +5,21 @@
  *   const mnist = await loadMnist('/data/mnist');       // raw or .gz files
  *
  * In a directory each file may be raw or gzipped (`.gz`), and named `train-images-idx3-ubyte`
- * or `train-images.idx3-ubyte`. Everything is checked by `src/data/idx.ts`.
+ * or `train-images.idx3-ubyte`. Everything is checked by `src/data/idx.ts`: a bad file throws
+ * `IdxFormatError` (as does a `.gz` that does not gunzip, or a test split whose image size is not
+ * the training split's), and a file that is missing or cannot be read (a directory in its place)
+ * throws `FileReadError`; each names the file's path.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { checkImagesMatchLabels, parseIdxImages, parseIdxLabels, type MnistDataset, type MnistSplit } from '../data/idx.js';
+import { checkImagesMatchLabels, IdxFormatError, parseIdxImages, parseIdxLabels, type MnistDataset, type MnistSplit } from '../data/idx.js';
+import { FileReadError, readError, readFileBytes } from './read-file.js';
 
 const gunzipAsync = promisify(gunzip);
+const DIRECTORY = 'a directory holding the four MNIST files';
 
 /** The original distribution's names; `t10k` is the test split. */
 const SPLIT_FILES = {
@@ -28,7 +33,7 @@ export async function loadMnist(dir?: string): Promise<MnistDataset> {
   const train = parseSplit(files.train);
   const test = parseSplit(files.test);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new Error(`${files.test.images.path}: images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in the training set`);
+    throw new IdxFormatError(files.test.images.path, `images are ${test.rows}×${test.cols}, expected ${train.rows}×${train.cols} as in ${files.train.images.path}`);
   }
   return { train, test, source: root };
 }
@@ -53,7 +58,7 @@ async function readAll(dir: string, names: typeof SPLIT_FILES): Promise<SplitFil
   if (first) {
     const othersMissing = rest.filter((f) => f.reason instanceof MissingFileError).map((f) => f.name);
     if (first.reason instanceof MissingFileError && othersMissing.length > 0) {
-      throw new MissingFileError(`${first.reason.message}; also missing: ${othersMissing.join(', ')}`);
+      throw new MissingFileError(first.reason.source, `${first.reason.detail}; also missing: ${othersMissing.join(', ')}`);
     }
     throw first.reason;
   }
@@ -82,17 +87,31 @@ interface IdxFile {
   bytes: Uint8Array;
 }
 
-class MissingFileError extends Error {}
+/** None of a file's spellings is in the directory; `source` is the directory. */
+export class MissingFileError extends FileReadError {
+  override name = 'MissingFileError';
+  constructor(
+    dir: string,
+    readonly detail: string,
+  ) {
+    super(dir, detail, 'ENOENT');
+  }
+}
 
 /** The first of the file's accepted spellings that exists, gunzipped if it ends in `.gz`. */
 async function readIdxFile(dir: string, name: string): Promise<IdxFile> {
   const candidates = spellings(name);
   for (const candidate of candidates) {
     const path = join(dir, candidate);
-    const bytes = await readIfExists(path);
+    const bytes = await readIfExists(path, dir);
     if (bytes) return { path, bytes: candidate.endsWith('.gz') ? await gunzipFile(path, bytes) : bytes };
   }
-  throw new MissingFileError(`MNIST file ${name} not found in ${dir}: looked for ${candidates.join(', ')}`);
+  try {
+    await stat(dir);
+  } catch (cause) {
+    throw readError(dir, cause, DIRECTORY);
+  }
+  throw new MissingFileError(dir, `MNIST file ${name} not found: looked for ${candidates.join(', ')}`);
 }
 
 /** `train-images-idx3-ubyte`, its `.gz`, and the common `train-images.idx3-ubyte` spelling. */
@@ -101,19 +120,23 @@ function spellings(name: string): string[] {
   return [name, `${name}.gz`, dotted, `${dotted}.gz`];
 }
 
-async function readIfExists(path: string): Promise<Uint8Array | undefined> {
+/** The file's bytes; undefined when it does not exist; any other failure names the path. */
+async function readIfExists(path: string, dir: string): Promise<Uint8Array | undefined> {
   try {
-    return await readFile(path);
+    return await readFileBytes(path, 'an IDX file');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.code === 'ENOENT') return undefined;
+    if (err.code === 'ENOTDIR') throw new FileReadError(dir, `is not a directory, expected ${DIRECTORY}`, 'ENOTDIR', { cause: err.cause });
     throw err;
   }
 }
 
 async function gunzipFile(path: string, bytes: Uint8Array): Promise<Uint8Array> {
   try {
-    return await gunzipAsync(bytes);
+    const out = await gunzipAsync(bytes);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {
-    throw new Error(`${path}: cannot gunzip (${(cause as Error).message}); expected a gzip-compressed IDX file`, { cause });
+    throw new IdxFormatError(path, `cannot gunzip (${(cause as Error).message}); expected a gzip-compressed IDX file`);
   }
 }

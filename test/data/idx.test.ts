@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkImagesMatchLabels, IdxFormatError, parseIdxImages, parseIdxLabels, type MnistSplit } from '../../src/data/idx.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
+import { FileReadError } from '../../src/node/read-file.js';
 
 const SHARED_MNIST = '/work/shared/mnist';
 
@@ -51,8 +52,20 @@ describe('parsing good files', () => {
 
 describe('malformed files name the file and the field', () => {
   test('bad magic', () => {
-    expectIdxError(() => parseIdxLabels(imagesFile(1, 1, 1), 'train-labels-idx1-ubyte'), /^train-labels-idx1-ubyte: magic number is 2051, expected 2049 \(an IDX label file\)$/);
-    expectIdxError(() => parseIdxImages(labelsFile([1]), 'train-images-idx3-ubyte'), /^train-images-idx3-ubyte: magic number is 2049, expected 2051 \(an IDX image file\)$/);
+    expectIdxError(() => parseIdxLabels(imagesFile(1, 1, 1), 'train-labels-idx1-ubyte'), /^train-labels-idx1-ubyte: magic number is 2051, expected 2049 \(an IDX label file\); it has 3 dimensions, expected 1$/);
+    expectIdxError(() => parseIdxImages(labelsFile([1]), 'train-images-idx3-ubyte'), /^train-images-idx3-ubyte: magic number is 2049, expected 2051 \(an IDX image file\); it has 1 dimensions, expected 3$/);
+    expectIdxError(() => parseIdxImages(idx([0x12345678, 1, 1, 1], [0]), 'junk'), /^junk: magic number is 305419896, expected 2051 \(an IDX image file\)$/);
+  });
+  test('a magic number of IDX form says which byte is wrong', () => {
+    expectIdxError(() => parseIdxImages(idx([0x0d03, 1, 1, 1], [0, 0, 0, 0]), 'floats'), /^floats: magic number is 3331, expected 2051 \(an IDX image file\); its element type byte is 0x0d \(float\), expected 0x08 \(unsigned byte\)$/);
+    expectIdxError(() => parseIdxImages(idx([0x0804, 1, 1, 1, 1], [0]), '4d'), /^4d: .*; it has 4 dimensions, expected 3$/);
+  });
+  test('zero images or labels', () => {
+    expectIdxError(() => parseIdxImages(idx([2051, 0, 28, 28], []), 'none'), /^none: count is 0 images, expected at least one$/);
+    expectIdxError(() => parseIdxLabels(idx([2049, 0], []), 'none'), /^none: count is 0 labels, expected at least one$/);
+  });
+  test('huge dimensions claiming gigabytes are refused from the header, not allocated', () => {
+    expectIdxError(() => parseIdxImages(idx([2051, 0xffffffff, 0xffffffff, 0xffffffff], [1, 2, 3]), 'huge'), /^huge: file is 19 bytes, expected 16 \+ 4294967295·4294967295·4294967295 = .* \(truncated/);
   });
   test('a gzipped file read as raw says so', () => {
     expectIdxError(() => parseIdxImages(gzipSync(imagesFile(1, 2, 2)), 'x.gz'), /^x\.gz: magic number .* gzip-compressed/);
@@ -129,9 +142,39 @@ describe('loadMnist from a directory', () => {
 
   test('a missing file lists what was looked for, and where', async () => {
     const partial = await folder('partial', { 'train-images-idx3-ubyte': trainImages });
-    await expect(loadMnist(partial)).rejects.toThrow(
-      `MNIST file train-labels-idx1-ubyte not found in ${partial}: looked for train-labels-idx1-ubyte, train-labels-idx1-ubyte.gz, train-labels.idx1-ubyte, train-labels.idx1-ubyte.gz; also missing: t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte`,
+    const failure = loadMnist(partial);
+    await expect(failure).rejects.toThrow(FileReadError);
+    await expect(failure).rejects.toThrow(
+      `${partial}: MNIST file train-labels-idx1-ubyte not found: looked for train-labels-idx1-ubyte, train-labels-idx1-ubyte.gz, train-labels.idx1-ubyte, train-labels.idx1-ubyte.gz; also missing: t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte`,
     );
+  });
+
+  test('a directory that does not exist, or is a file, is named', async () => {
+    const nowhere = join(dir, 'nowhere');
+    await expect(loadMnist(nowhere)).rejects.toThrow(`${nowhere}: does not exist, expected a directory holding the four MNIST files`);
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await expect(loadMnist(file)).rejects.toThrow(`${file}: is not a directory, expected a directory holding the four MNIST files`);
+  });
+
+  test('a directory in place of a file names its path (Node’s EISDIR does not)', async () => {
+    const path = await folder('eisdir', { 'train-labels-idx1-ubyte': trainLabels, 't10k-images-idx3-ubyte': testImages, 't10k-labels-idx1-ubyte': testLabels });
+    await mkdir(join(path, 'train-images-idx3-ubyte'));
+    const failure = loadMnist(path);
+    await expect(failure).rejects.toThrow(FileReadError);
+    await expect(failure).rejects.toThrow(`${join(path, 'train-images-idx3-ubyte')}: is a directory, expected an IDX file`);
+  });
+
+  test('test images of another size than the training images are an IdxFormatError naming both', async () => {
+    const path = await folder('sizes', {
+      'train-images-idx3-ubyte': trainImages,
+      'train-labels-idx1-ubyte': trainLabels,
+      't10k-images-idx3-ubyte': imagesFile(2, 1, 4),
+      't10k-labels-idx1-ubyte': testLabels,
+    });
+    const failure = loadMnist(path);
+    await expect(failure).rejects.toThrow(IdxFormatError);
+    await expect(failure).rejects.toThrow(`${join(path, 't10k-images-idx3-ubyte')}: images are 1×4, expected 2×2 as in ${join(path, 'train-images-idx3-ubyte')}`);
   });
 
   test('a bad file names its path', async () => {
@@ -153,7 +196,19 @@ describe('loadMnist from a directory', () => {
       't10k-images-idx3-ubyte': testImages,
       't10k-labels-idx1-ubyte.gz': testLabels,
     });
+    await expect(loadMnist(bad)).rejects.toThrow(IdxFormatError);
     await expect(loadMnist(bad)).rejects.toThrow(`${join(bad, 't10k-labels-idx1-ubyte.gz')}: cannot gunzip`);
+  });
+
+  test('a truncated .gz names its path', async () => {
+    const gz = gzipSync(testLabels);
+    const bad = await folder('cut-gzip', {
+      'train-images-idx3-ubyte': trainImages,
+      'train-labels-idx1-ubyte': trainLabels,
+      't10k-images-idx3-ubyte': testImages,
+      't10k-labels-idx1-ubyte.gz': gz.subarray(0, gz.length - 5),
+    });
+    await expect(loadMnist(bad)).rejects.toThrow(new RegExp(`^${join(bad, 't10k-labels-idx1-ubyte\\.gz')}: cannot gunzip \\(unexpected end of file\\)`));
   });
 });
 
