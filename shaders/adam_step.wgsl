@@ -6,6 +6,8 @@
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
 // hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t)]: the per-step values, computed
 // on the host in float64 as PyTorch does and written once per step. One invocation per element.
+// A non-finite gradient element is recorded in `health` (slot `params.slot`;
+// shaders/lib/health.wgsl): the divergence guard, at the cost of one test of bits.
 
 struct Params {
   length: u32,
@@ -13,6 +15,7 @@ struct Params {
   eps: f32,
   weightDecay: f32,
   decoupled: u32,
+  slot: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -21,6 +24,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> expAvg: array<f32>;
 @group(0) @binding(4) var<storage, read_write> expAvgSq: array<f32>;
 @group(0) @binding(5) var<storage, read_write> param: array<f32>;
+@group(0) @binding(6) var<storage, read_write> health: array<u32>;
 
 override WG_X: u32;
 
@@ -33,6 +37,9 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   let beta1 = hyper[1];
   var p = param[i];
   var g = grad[i];
+  if (!isFinite(g)) {
+    markNonFinite(params.slot);
+  }
   if (params.weightDecay != 0.0) {
     if (params.decoupled != 0u) {
       p = p * (1.0 - lr * params.weightDecay);

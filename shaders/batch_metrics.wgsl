@@ -4,11 +4,13 @@
 //   metrics[1] += Σ loss (summed NLL of the epoch); counts[0] += correct; counts[1] += batch.
 //   A prediction is the first class with the largest logp (ties go to the lower class; a NaN
 //   row counts as wrong). One workgroup of WG_X invocations (a power of two): invocation k takes
-//   samples k, k + WG_X, …, then a fixed-order tree reduction.
+//   samples k, k + WG_X, …, then a fixed-order tree reduction. With `guard` = 1 (training), a
+//   non-finite batch loss is recorded in `health` (shaders/lib/health.wgsl), slot 2.
 
 struct Params {
   batch: u32,
   classes: u32,
+  guard: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -17,6 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> metrics: array<f32>;
 @group(0) @binding(5) var<storage, read_write> counts: array<u32>;
+@group(0) @binding(6) var<storage, read_write> health: array<u32>;
 
 override WG_X: u32;
 
@@ -54,5 +57,8 @@ fn batch_metrics(@builtin(local_invocation_index) lid: u32) {
     metrics[1] += lossSums[0];
     counts[0] += correctCounts[0];
     counts[1] += params.batch;
+    if (params.guard != 0u && !isFinite(lossSums[0])) {
+      markNonFinite(2u);
+    }
   }
 }

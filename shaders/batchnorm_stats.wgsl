@@ -14,6 +14,8 @@ struct Params {
   area: u32,
   eps: f32,
   momentum: f32,
+  meanSlot: u32,
+  varSlot: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -21,6 +23,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> runningMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> runningVar: array<f32>;
+@group(0) @binding(5) var<storage, read_write> health: array<u32>;
 
 override WG_X: u32;
 
@@ -68,5 +71,13 @@ fn batchnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_
     let unbiased = variance * count / max(count - 1.0, 1.0);
     runningMean[c] = (1.0 - params.momentum) * runningMean[c] + params.momentum * mean;
     runningVar[c] = (1.0 - params.momentum) * runningVar[c] + params.momentum * unbiased;
+    // The divergence guard (shaders/lib/health.wgsl): a running statistic can overflow while the
+    // batch statistics keep the loss and the gradients finite.
+    if (!isFinite(runningMean[c])) {
+      markNonFinite(params.meanSlot);
+    }
+    if (!isFinite(runningVar[c])) {
+      markNonFinite(params.varSlot);
+    }
   }
 }

@@ -5,13 +5,15 @@
 //   g ← g + momentum·v (Nesterov) or v;   param ← param − lr·g
 // The per-step values come from `hyper` = [lr, momentum, first step (1) or not (0)], one small
 // buffer written once per step for every parameter (a schedule changes them without re-binding).
-// One invocation per element.
+// One invocation per element. A non-finite gradient element is recorded in `health` (slot
+// `params.slot`; shaders/lib/health.wgsl): the divergence guard, at the cost of one test of bits.
 
 struct Params {
   length: u32,
   dampening: f32,
   weightDecay: f32,
   nesterov: u32,
+  slot: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -19,6 +21,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
 @group(0) @binding(4) var<storage, read_write> param: array<f32>;
+@group(0) @binding(5) var<storage, read_write> health: array<u32>;
 
 override WG_X: u32;
 
@@ -30,6 +33,9 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   let lr = hyper[0];
   let momentum = hyper[1];
   var g = grad[i];
+  if (!isFinite(g)) {
+    markNonFinite(params.slot);
+  }
   if (params.weightDecay != 0.0) {
     g = g + params.weightDecay * param[i];
   }

@@ -6,7 +6,9 @@
  * - `bind` (on a compiled kernel) checks the tensors against the declaration and creates the bind
  *   group and the uniform buffer once; a training step replays the bound kernels.
  * - Device loss and uncaptured errors are recorded and thrown from the next `read`/`sync`, and
- *   reported to `onError` (stderr by default) the moment they happen.
+ *   reported to `onError` (stderr by default) the moment they happen. A loss is a typed
+ *   `DeviceLostError` (unless this context's own `destroy()` ended the device); a rejected GPU
+ *   promise becomes a `GpuError` that says what was being done.
  */
 import {
   MAX_UNIFORM_BYTES,
@@ -22,7 +24,7 @@ import {
   type TensorBindings,
 } from './kernel.js';
 import { Tensor, shapeLength, typedArrayFor, type TypedArrayFor } from './tensor.js';
-import { GpuError, KernelCompileError, formatCompilationMessages } from './errors.js';
+import { DeviceLostError, GpuError, KernelCompileError, formatCompilationMessages, gpuFailure } from './errors.js';
 
 export interface AdapterDescription {
   /** A one-line description of the adapter: vendor, architecture, driver. */
@@ -50,7 +52,9 @@ export class GpuContext {
   private readonly kernelCache = new Map<string, Promise<unknown>>();
   private readonly failures: GpuError[] = [];
   private readonly wait: <T>(promise: Promise<T>) => Promise<T>;
-  private lost = false;
+  /** Set when the device is gone; `byUs` when this context's `destroy()` ended it. */
+  private lostInfo?: { reason: string; message: string; byUs: boolean };
+  private destroying = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -65,19 +69,40 @@ export class GpuContext {
       report(error);
     });
     void device.lost.then((info) => {
-      this.lost = true;
-      if (info.reason === 'destroyed') return;
-      const error = new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
+      this.lostInfo = { reason: info.reason, message: info.message, byUs: this.destroying };
+      if (this.destroying) return;
+      const error = new DeviceLostError(info.reason, info.message);
       this.failures.push(error);
       report(error);
     });
   }
 
+  /** Whether the device is gone (lost, or destroyed by anyone). */
+  get isLost(): boolean {
+    return this.lostInfo !== undefined;
+  }
+
   /** Throws the first recorded device error, if any. */
   throwIfFailed(): void {
+    this.throwIfLost();
     const first = this.failures[0];
     if (first) throw first;
-    if (this.lost) throw new GpuError('the WebGPU device was destroyed or lost');
+  }
+
+  /** Waits briefly for `device.lost` to settle (a failed mapping can arrive before it). */
+  private async settleLoss(ms = 200): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.device.lost.then(() => Promise.resolve()), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+    await Promise.resolve();
+  }
+
+  /** Throws a `DeviceLostError` (a `GpuError` when this context destroyed it) if the device is gone. */
+  throwIfLost(): void {
+    const info = this.lostInfo;
+    if (!info) return;
+    if (info.byUs) throw new GpuError('this GPU context was destroyed; create another');
+    throw new DeviceLostError(info.reason, info.message);
   }
 
   private scopes: Tensor<ElementType>[][] = [];
@@ -143,11 +168,51 @@ export class GpuContext {
       const encoder = this.device.createCommandEncoder({ label: `read ${tensor.label}` });
       encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, Math.max(4, tensor.byteLength));
       this.device.queue.submit([encoder.finish()]);
-      await this.wait(staging.mapAsync(GPUMapMode.READ));
+      try {
+        await this.wait(staging.mapAsync(GPUMapMode.READ));
+      } catch (cause) {
+        // A lost device rejects every mapping (Dawn: an AbortError with no message): say so.
+        await this.settleLoss();
+        this.throwIfLost();
+        throw gpuFailure(cause, `reading ${tensor.label} back from the GPU`);
+      }
       const data = typedArrayFor(tensor.dtype, staging.getMappedRange().slice(0, tensor.byteLength));
       staging.unmap();
       this.throwIfFailed();
       return data;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /**
+   * Reads several tensors back with one copy and one mapping (a snapshot of a model's state):
+   * the values in the order given.
+   */
+  async readMany(tensors: readonly Tensor<ElementType>[]): Promise<TypedArrayFor<ElementType>[]> {
+    const offsets: number[] = [];
+    let size = 0;
+    for (const t of tensors) {
+      offsets.push(size);
+      size += Math.ceil(Math.max(4, t.byteLength) / 4) * 4;
+    }
+    const staging = this.device.createBuffer({ label: `read-back of ${tensors.length} tensors`, size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder({ label: 'read many' });
+      tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
+      this.device.queue.submit([encoder.finish()]);
+      try {
+        await this.wait(staging.mapAsync(GPUMapMode.READ));
+      } catch (cause) {
+        await this.settleLoss();
+        this.throwIfLost();
+        throw gpuFailure(cause, `reading ${tensors.length} tensors back from the GPU`);
+      }
+      const range = staging.getMappedRange();
+      const values = tensors.map((t, k) => typedArrayFor(t.dtype, range.slice(offsets[k]!, offsets[k]! + t.byteLength)));
+      staging.unmap();
+      this.throwIfFailed();
+      return values;
     } finally {
       staging.destroy();
     }
@@ -188,6 +253,7 @@ export class GpuContext {
   }
 
   destroy(): void {
+    this.destroying = true;
     this.device.destroy();
   }
 }

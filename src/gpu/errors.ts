@@ -19,6 +19,39 @@ export class NoAdapterError extends GpuError {
 }
 
 /**
+ * The device is gone: the driver reset, the GPU was removed, the browser reclaimed it, or someone
+ * called `destroy()`. Work submitted since is lost; a new device must be created and the state
+ * restored (the training loop's recovery does so from its last snapshot).
+ */
+export class DeviceLostError extends GpuError {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`the WebGPU device was lost (${reason}${detail ? `: ${detail}` : ''}); the work since the last snapshot is gone. ` +
+      'Run again (a training run started with --save FILE continues with --init FILE); if it keeps happening, check the driver (WEBGPU_BACKPROP_ADAPTER picks another one)');
+  }
+}
+
+/**
+ * Any other rejected GPU operation (a read-back whose mapping failed, a pipeline the driver
+ * refused), with what was being done. `cause` holds the original (often a DOMException with an
+ * empty message).
+ */
+export class GpuOperationError extends GpuError {
+  override name = 'GpuOperationError';
+}
+
+/** Turns whatever a GPU promise rejected with into a GpuError that says what was being done. */
+export function gpuFailure(cause: unknown, doing: string): GpuError {
+  if (cause instanceof GpuError) return cause;
+  const e = cause as { name?: string; message?: string } | undefined;
+  const what = [e?.name, e?.message].filter(Boolean).join(': ') || String(cause);
+  return new GpuOperationError(`${doing} failed (${what})`, { cause });
+}
+
+/**
  * Formats compiler messages as `kernel.wgsl:line:col: error: text`, each followed by the source
  * line it points at, so that a failure reads like a compiler's output.
  */

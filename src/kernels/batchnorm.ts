@@ -13,25 +13,32 @@ import backwardReduceSource from '../../shaders/batchnorm_backward_reduce.wgsl?r
 import backwardInputSource from '../../shaders/batchnorm_backward_input.wgsl?raw';
 import dropoutForwardSource from '../../shaders/batchnorm_dropout_forward.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
+import healthSource from '../../shaders/lib/health.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
 const elements = (p: Shape) => p.batch * p.channels * p.area;
 
-/** stats = (batch mean, 1/√(biased var + eps)); running statistics updated  (overwrites stats) */
+/**
+ * stats = (batch mean, 1/√(biased var + eps)); running statistics updated  (overwrites stats); a
+ * running statistic that becomes non-finite is recorded in `health` at meanSlot / varSlot
+ * (src/plan/health.ts)
+ */
 export const batchnormStats = defineKernel({
   name: 'batchnorm_stats',
   source: statsSource,
-  params: { ...shape, eps: 'f32', momentum: 'f32' },
+  params: { ...shape, eps: 'f32', momentum: 'f32', meanSlot: 'u32', varSlot: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     stats: { type: 'f32', access: 'read_write' },
     runningMean: { type: 'f32', access: 'read_write' },
     runningVar: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
   },
+  libraries: [healthSource],
   workgroupSize: [256],
   grid: (p, wg) => [p.channels * wg[0]],
-  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels }),
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
 });
 
 /** stats = (running mean, 1/√(running var + eps))  (overwrites stats) */

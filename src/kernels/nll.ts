@@ -7,6 +7,8 @@ import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/log_softmax_nll_forward.wgsl?raw';
 import backwardSource from '../../shaders/log_softmax_nll_backward.wgsl?raw';
 import metricsSource from '../../shaders/batch_metrics.wgsl?raw';
+import healthSource from '../../shaders/lib/health.wgsl?raw';
+import { HEALTH_SLOTS } from './health.js';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
 
@@ -43,19 +45,24 @@ export const logSoftmaxNllBackward = defineKernel({
   lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes }),
 });
 
-/** metrics = [batch mean loss (overwritten), Σ loss (accumulated)]; counts += [correct, samples] */
+/**
+ * metrics = [batch mean loss (overwritten), Σ loss (accumulated)]; counts += [correct, samples];
+ * with guard 1, a non-finite batch loss is recorded in `health` (src/plan/health.ts).
+ */
 export const batchMetrics = defineKernel({
   name: 'batch_metrics',
   source: metricsSource,
-  params: shape,
+  params: { ...shape, guard: 'u32' },
   bindings: {
     loss: { type: 'f32', access: 'read' },
     logp: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
     metrics: { type: 'f32', access: 'read_write' },
     counts: { type: 'u32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
   },
+  libraries: [healthSource],
   workgroupSize: [256],
   grid: (_p, wg) => [wg[0]],
-  lengths: (p) => ({ loss: p.batch, logp: p.batch * p.classes, labels: p.batch, metrics: 2, counts: 2 }),
+  lengths: (p) => ({ loss: p.batch, logp: p.batch * p.classes, labels: p.batch, metrics: 2, counts: 2, health: HEALTH_SLOTS.loss + 1 }),
 });

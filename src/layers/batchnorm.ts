@@ -14,6 +14,7 @@ import {
   batchnormStats,
 } from '../kernels/batchnorm.js';
 import { dropoutParams } from '../kernels/dropout.js';
+import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
@@ -78,13 +79,15 @@ abstract class BatchNorm extends Layer {
     const runningMean = b.buffers.running_mean!;
     const runningVar = b.buffers.running_var!;
     const stats = ctx.tensor(`${path} batchnorm stats`, [2, channels]);
+    const guard = b.guard ?? { health: ctx.tensor(`${path} divergence guard`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }), slot: (name: string) => HEALTH_SLOTS.parameters + (name.endsWith('running_var') ? 1 : 0) };
+    const slots = { meanSlot: guard.slot(`${path}.running_mean`), varSlot: guard.slot(`${path}.running_var`) };
     const { eps, momentum } = this;
     const shape = (batch: number) => ({ batch, channels, area });
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormStats)).bind({ x, stats, runningMean, runningVar }, { ...shape(batch), eps, momentum }, `${path} batchnorm stats`),
+        (await ctx.compile(batchnormStats)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
       ];
       if (dropout) {
         const fused = (await ctx.compile(batchnormDropoutForward)).bind(

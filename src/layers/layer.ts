@@ -82,6 +82,12 @@ export interface LayerBuild {
   readonly workspace: Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>;
   /** The tuned tile of a tiled kernel at this layer's largest batch, if any (src/tune/). */
   readonly tiles?: TileChooser;
+  /**
+   * The network's divergence guard (src/plan/health.ts): a layer whose kernels update a buffer
+   * (BatchNorm's running statistics) records a non-finite value there at the buffer's slot.
+   * Absent (a layer built on its own): the layer keeps a record of its own.
+   */
+  readonly guard?: { readonly health: Tensor<'u32'>; slot(buffer: string): number };
 }
 
 /** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */

@@ -39,16 +39,20 @@ async function loadDawn(): Promise<DawnModule> {
  * looks leaves that core to the driver.
  */
 export async function sleepingWait<T>(promise: Promise<T>): Promise<T> {
-  let settled = false;
-  const tracked = promise.finally(() => {
-    settled = true;
-  });
+  // The outcome is taken at once: a rejection while the loop sleeps is handled, not left
+  // unhandled (which would end the process with a raw DOMException).
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  promise.then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  );
   let delay = 0;
-  while (!settled) {
+  while (!outcome) {
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(4, delay + 1);
   }
-  return tracked;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 export async function createNodeContext(options: NodeContextOptions = {}): Promise<NodeGpuContext> {

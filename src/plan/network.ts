@@ -9,6 +9,7 @@
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
+import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { shapeSize, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Module } from '../layers/sequential.js';
@@ -68,6 +69,15 @@ export class Network {
   readonly optimizer: Optimizer;
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
+  /** The divergence guard's record (src/plan/health.ts), written by the optimizer and loss kernels. */
+  readonly health: Tensor<'u32'>;
+  /** The names of the guard's slots: the parameters', then the buffers'. */
+  private readonly guardNames: readonly string[];
+  /**
+   * A factor on the optimizer's (scheduled) learning rate, 1 unless a rollback after a divergence
+   * halved it.
+   */
+  lrFactor = 1;
   private update?: Promise<Dispatch[]>;
 
   constructor(
@@ -107,6 +117,13 @@ export class Network {
       if (!node.flags.backwardByNext && !aliasesInputGradient(node)) slot ^= 1;
       dIn.set(node, view(slot, node.inShape, `∂loss/∂${node.path} input`));
     }
+
+    // The divergence guard's record: a slot per parameter, then one per buffer (src/kernels/health.ts).
+    const parameterNames = plan.scheduled.flatMap((n) => n.parameters.map((p) => p.name));
+    const bufferNames = plan.scheduled.flatMap((n) => n.buffers.map((b) => b.name));
+    this.guardNames = [...parameterNames, ...bufferNames];
+    this.health = ctx.tensor('divergence guard', [healthLength(this.guardNames.length)], { dtype: 'u32', data: freshHealth(this.guardNames.length) });
+    const guard = { health: this.health, slot: (name: string) => HEALTH_SLOTS.parameters + this.guardNames.indexOf(name) };
 
     let x = this.input;
     const outputs = new Map<string, Tensor>();
@@ -168,6 +185,7 @@ export class Network {
         stream: node.stream,
         workspace,
         tiles: options.tiles,
+        guard,
       }));
       const program = lowered.value;
       bytes.workspace += lowered.tensors.reduce((sum, t) => sum + t.buffer.size, 0);
@@ -208,19 +226,19 @@ export class Network {
       const opt = this.optimizer;
       if (opt.kind === 'sgd') {
         const kernel = await this.ctx.compile(sgdStep);
-        return this.parameters.map((p) =>
+        return this.parameters.map((p, k) =>
           kernel.bind(
-            { hyper: this.hyper, grad: p.grad, velocity: p.state.momentum_buffer!, param: p.value },
-            { length: shapeSize(p.shape), dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0 },
+            { hyper: this.hyper, grad: p.grad, velocity: p.state.momentum_buffer!, param: p.value, health: this.health },
+            { length: shapeSize(p.shape), dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0, slot: HEALTH_SLOTS.parameters + k },
             `sgd ${p.name}`,
           ),
         );
       }
       const kernel = await this.ctx.compile(adamStep);
-      return this.parameters.map((p) =>
+      return this.parameters.map((p, k) =>
         kernel.bind(
-          { hyper: this.hyper, grad: p.grad, expAvg: p.state.exp_avg!, expAvgSq: p.state.exp_avg_sq!, param: p.value },
-          { length: shapeSize(p.shape), beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0 },
+          { hyper: this.hyper, grad: p.grad, expAvg: p.state.exp_avg!, expAvgSq: p.state.exp_avg_sq!, param: p.value, health: this.health },
+          { length: shapeSize(p.shape), beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0, slot: HEALTH_SLOTS.parameters + k },
           `${opt.kind} ${p.name}`,
         ),
       );
@@ -235,10 +253,25 @@ export class Network {
    */
   beginStep(batch: number, epoch: number): number {
     const opt = this.optimizer;
-    const { lr, momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.stepsTaken } satisfies ScheduleProgress);
-    this.ctx.write(this.hyper, hyperValues(opt, this.stepsTaken + 1, lr, momentum));
+    const scheduled = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.stepsTaken } satisfies ScheduleProgress);
+    const lr = scheduled.lr * this.lrFactor;
+    this.ctx.write(this.hyper, hyperValues(opt, this.stepsTaken + 1, lr, scheduled.momentum));
+    this.ctx.write(this.health, [this.stepsTaken + 1], HEALTH_SLOTS.step);
     this.setDropoutStep(batch, this.stepsTaken);
     return lr;
+  }
+
+  /**
+   * The divergence guard's verdict: the first step whose loss or gradient was non-finite, or
+   * undefined (waits for the GPU).
+   */
+  async divergence(): Promise<Divergence | undefined> {
+    return decodeHealth(await this.ctx.read(this.health), this.guardNames, this.parameters.length);
+  }
+
+  /** Clears the divergence guard's record (after a rollback). */
+  resetHealth(): void {
+    this.ctx.write(this.health, freshHealth(this.guardNames.length));
   }
 
   /** Sets the step number the dropout masks of a `batch`-sized training forward pass are drawn for. */

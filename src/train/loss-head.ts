@@ -58,7 +58,12 @@ export class LossHead {
     } else {
       list.push((await ctx.compile(nllForward)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss }, shape, 'nll'));
     }
-    list.push((await ctx.compile(batchMetrics)).bind({ loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts }, shape, 'batch metrics'));
+    // A training step's loss feeds the divergence guard; an evaluation's does not.
+    list.push((await ctx.compile(batchMetrics)).bind(
+      { loss: this.sampleLoss, logp: this.logp, labels: this.labels, metrics: this.metrics, counts: this.counts, health: network.health },
+      { ...shape, guard: withGradient ? 1 : 0 },
+      'batch metrics',
+    ));
     if (withGradient && !squared) {
       list.push(
         this.fused

@@ -7,6 +7,14 @@
  * update — all bound once per batch size. Between steps only uniforms change (which batch, the
  * dropout step). The loop keeps at most two steps in flight and never waits for a read-back:
  * the progress display receives a copy of the running metrics whenever one is ready.
+ *
+ * Nothing is lost silently: the divergence guard (src/plan/health.ts) is read with every progress
+ * snapshot and at the end of each epoch, before anything is evaluated or saved, and a non-finite
+ * loss or gradient ends the epoch with a `DivergenceError`; a lost device ends it with a
+ * `DeviceLostError`. `snapshot()` and `restore()` copy the whole training state (weights,
+ * optimizer state, running statistics, step counters, the epoch's running metrics) to the host and
+ * back, on this device or a new one, and `fit` can continue from a snapshot in the middle of an
+ * epoch, bit for bit as if never stopped (src/train/recovery.ts uses them).
  */
 import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { mnistBatch } from '../kernels/data.js';
@@ -15,6 +23,9 @@ import { shapeSize, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
 import { LossHead } from './loss-head.js';
 import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
+import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/health.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { ElementType } from '../gpu/kernel.js';
 
 export interface TrainerOptions {
   readonly batch: number;
@@ -70,10 +81,11 @@ class MetricsSnapshots {
   constructor(
     device: GPUDevice,
     private readonly head: LossHead,
+    private readonly health: Tensor<'u32'>,
     size = 3,
   ) {
     for (let i = 0; i < size; i++) {
-      this.free.push(device.createBuffer({ label: `metrics snapshot ${i}`, size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+      this.free.push(device.createBuffer({ label: `metrics snapshot ${i}`, size: 20, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
     }
   }
 
@@ -83,17 +95,18 @@ class MetricsSnapshots {
     if (!buffer) return undefined;
     encoder.copyBufferToBuffer(this.head.metrics.buffer, 0, buffer, 0, 8);
     encoder.copyBufferToBuffer(this.head.counts.buffer, 0, buffer, 8, 8);
+    encoder.copyBufferToBuffer(this.health.buffer, 0, buffer, 16, 4);
     return buffer;
   }
 
   /** After the submit: map the copy when the GPU gets there, hand the values on, recycle. */
-  deliver(buffer: GPUBuffer, onValues: (loss: number, correct: number, seen: number) => void): void {
+  deliver(buffer: GPUBuffer, onValues: (loss: number, correct: number, seen: number, firstBadStep: number) => void): void {
     void buffer.mapAsync(GPUMapMode.READ).then(
       () => {
         const range = buffer.getMappedRange();
         const f = new Float32Array(range, 0, 2);
-        const u = new Uint32Array(range, 8, 2);
-        const values = [f[0]!, u[0]!, u[1]!] as const;
+        const u = new Uint32Array(range, 8, 3);
+        const values = [f[0]!, u[0]!, u[1]!, u[2]!] as const;
         buffer.unmap();
         this.free.push(buffer);
         onValues(...values);
@@ -113,6 +126,38 @@ export interface EpochRecord {
   readonly best: boolean;
 }
 
+/** The training loss or a gradient became non-finite: the run cannot go on from here. */
+export class DivergenceError extends Error {
+  override name = 'DivergenceError';
+  constructor(
+    /** The epoch and the step within it (1-based) of the first non-finite value. */
+    readonly epoch: number,
+    readonly step: number,
+    readonly divergence: Divergence,
+    parameterCount: number,
+  ) {
+    const where = divergence.atEpochEnd
+      ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${describeDivergence(divergence, parameterCount)}, while the losses and gradients stayed finite`
+      : `at epoch ${epoch}, step ${step} (step ${divergence.step} of the run): ${describeDivergence(divergence, parameterCount)}`;
+    super(`training diverged ${where}. ` +
+      'Nothing was saved after it (the last checkpoint written is the last good one). Try a smaller --lr or --momentum, or --on-divergence rollback');
+  }
+}
+
+/**
+ * The whole training state at a step boundary, on the host: restores onto this trainer or onto
+ * one built the same way on a new device. `epoch` is the epoch in progress (or about to start)
+ * and `step` the steps of it already taken.
+ */
+export interface TrainingSnapshot {
+  readonly epoch: number;
+  readonly step: number;
+  readonly stepsTaken: number;
+  readonly lrFactor: number;
+  /** Tensors by name: parameters, optimizer state (`name/state`), buffers, and the train head's metrics. */
+  readonly tensors: ReadonlyMap<string, ArrayLike<number>>;
+}
+
 export interface FitOptions {
   /** The first epoch's number (1-based; a resumed run continues the count). */
   readonly firstEpoch: number;
@@ -127,6 +172,11 @@ export interface FitOptions {
   /** Runs the evaluation (a page serialises it with its other GPU reads). */
   readonly evaluate?: (run: () => Promise<EvalResult>) => Promise<EvalResult>;
   readonly onEpoch?: (record: EpochRecord) => Promise<void> | void;
+  /** Continue from a snapshot of this run (restored already): its epoch, from its step. */
+  readonly resume?: TrainingSnapshot;
+  /** Take a snapshot every this many steps (and at every epoch's start), handed to `onSnapshot`. */
+  readonly snapshotEvery?: number;
+  readonly onSnapshot?: (snapshot: TrainingSnapshot) => void;
 }
 
 export interface FitResult {
@@ -156,7 +206,62 @@ export class Trainer {
     }
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');
-    this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead);
+    this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);
+  }
+
+  /** The tensors a snapshot holds, by name. */
+  private stateTensors(): [string, Tensor<ElementType>][] {
+    const { model, trainHead } = this;
+    const list: [string, Tensor<ElementType>][] = [];
+    for (const p of model.parameters) {
+      list.push([p.name, p.value]);
+      for (const [state, tensor] of Object.entries(p.state)) list.push([`${p.name}/${state}`, tensor]);
+    }
+    for (const b of model.buffers) list.push([b.name, b.value]);
+    list.push(['train metrics', trainHead.metrics], ['train counts', trainHead.counts as Tensor<ElementType>], ['divergence guard', model.health as Tensor<ElementType>]);
+    return list;
+  }
+
+  /**
+   * Copies the training state to the host (one read-back; waits for the GPU). Refuses a state
+   * that has diverged: a snapshot is always one to go back to.
+   */
+  async snapshot(epoch: number, step: number): Promise<TrainingSnapshot> {
+    const named = this.stateTensors();
+    const values = await this.ctx.readMany(named.map(([, t]) => t));
+    const health = values[values.length - 1] as Uint32Array;
+    if (health[0] !== HEALTH_NONE) await this.throwDivergence(epoch, this.model.stepsTaken - step);
+    return { epoch, step, stepsTaken: this.model.stepsTaken, lrFactor: this.model.lrFactor, tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
+  }
+
+  /** Writes a snapshot's state into this trainer's model (same network, any device). */
+  restore(snapshot: TrainingSnapshot): void {
+    const named = this.stateTensors();
+    for (const [name] of named) if (!snapshot.tensors.has(name)) throw new Error(`restore: the snapshot has no '${name}' (another network?)`);
+    for (const [name, tensor] of named) this.ctx.write(tensor, snapshot.tensors.get(name)!);
+    this.model.stepsTaken = snapshot.stepsTaken;
+    this.model.lrFactor = snapshot.lrFactor;
+  }
+
+  /** Reads the divergence guard and throws its verdict, naming the epoch and step (`epochStart`: steps taken before the epoch). */
+  private async throwDivergence(epoch: number, epochStart: number): Promise<void> {
+    const divergence = await this.model.divergence();
+    if (!divergence) return;
+    throw new DivergenceError(epoch, divergence.step - epochStart, divergence, this.model.parameters.length);
+  }
+
+  /**
+   * The end of an epoch's check, beyond the guard: every weight and running statistic is finite (a
+   * BatchNorm's running variance can overflow while the batch statistics keep the gradients finite).
+   */
+  private async throwNonFiniteState(epoch: number, epochStart: number): Promise<void> {
+    const { model } = this;
+    const named = [...model.parameters.map((p) => [p.name, p.value] as const), ...model.buffers.map((b) => [b.name, b.value] as const)];
+    const values = await this.ctx.readMany(named.map(([, t]) => t));
+    const bad = named.filter((_, k) => !(values[k] as Float32Array).every(Number.isFinite)).map(([name]) => name);
+    if (bad.length === 0) return;
+    const step = model.stepsTaken;
+    throw new DivergenceError(epoch, step - epochStart, { step, loss: false, parameters: [], state: bad, atEpochEnd: true }, model.parameters.length);
   }
 
   /** Steps in one epoch (the last batch may be smaller). */
@@ -216,23 +321,39 @@ export class Trainer {
    * Trains one epoch (1-based `epoch`). `maxSteps` stops early (for `--steps`); `onProgress`
    * receives running metrics as they arrive, without stalling the GPU. Between steps the loop
    * awaits `between()` if given (a page pauses there; that time is left out of `seconds` and
-   * samples/s) and ends early once `signal` is aborted; `steps` in the result counts the steps taken.
+   * samples/s) and ends early once `signal` is aborted; `steps` in the result counts the epoch's steps taken (with `fromStep`, those before too).
    */
   async trainEpoch(
     epoch: number,
-    options: { maxSteps?: number; onProgress?: (p: Progress) => void; signal?: AbortSignal; between?: () => Promise<void> } = {},
+    options: {
+      maxSteps?: number;
+      onProgress?: (p: Progress) => void;
+      signal?: AbortSignal;
+      between?: () => Promise<void>;
+      /** Steps of this epoch taken already (a resumed snapshot's; the state is restored). */
+      fromStep?: number;
+      snapshotEvery?: number;
+      onSnapshot?: (snapshot: TrainingSnapshot) => void;
+    } = {},
   ): Promise<EpochResult> {
     const { ctx, model, train } = this;
     const { batch } = this.options;
-    const steps = Math.min(this.stepsPerEpoch, options.maxSteps ?? Infinity);
+    const fromStep = options.fromStep ?? 0;
+    const steps = Math.min(this.stepsPerEpoch, fromStep + (options.maxSteps ?? Infinity));
+    const epochStart = model.stepsTaken - fromStep;
     await this.order(epoch);
-    this.trainHead.reset();
+    if (fromStep === 0) this.trainHead.reset();
     const start = performance.now();
     let previous: Promise<unknown> = Promise.resolve();
     const progressEvery = Math.max(1, Math.round(steps / 50));
     let taken = 0;
     let pausedMs = 0;
-    for (let step = 0; step < steps; step++) {
+    let diverged = false;
+    for (let step = fromStep; step < steps; step++) {
+      if (diverged) break;
+      if (options.snapshotEvery && options.onSnapshot && step > fromStep && step % options.snapshotEvery === 0) {
+        options.onSnapshot(await this.snapshot(epoch, step));
+      }
       if (options.between) {
         const t0 = performance.now();
         await options.between();
@@ -254,21 +375,28 @@ export class Trainer {
       if (snapshot && options.onProgress) {
         const done = step + 1;
         const report = options.onProgress;
-        this.snapshots.deliver(snapshot, (loss, correct, seen) => {
+        this.snapshots.deliver(snapshot, (loss, correct, seen, firstBadStep) => {
+          if (firstBadStep !== HEALTH_NONE) diverged = true;
           const seconds = (performance.now() - start - pausedMs) / 1000;
           report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: seen / seconds });
         });
       }
       // At most two steps in flight: wait for the one before this.
       await previous;
+      ctx.throwIfLost();
       previous = ctx.submitted();
     }
+    await previous;
+    ctx.throwIfLost();
+    // Before anything reads the epoch's results (an evaluation, a checkpoint): did it diverge?
+    await this.throwDivergence(epoch, epochStart);
+    await this.throwNonFiniteState(epoch, epochStart);
     const totals = await this.trainHead.read();
     // Time spent waiting in between() (a paused page) is not training time.
     const seconds = (performance.now() - start - pausedMs) / 1000;
     return {
       epoch,
-      steps: taken,
+      steps: fromStep + taken,
       samples: totals.count,
       trainLoss: totals.lossSum / Math.max(1, totals.count),
       trainAccuracy: (100 * totals.correct) / Math.max(1, totals.count),
@@ -288,18 +416,25 @@ export class Trainer {
     const history: EpochRecord[] = [];
     let best: EpochRecord | undefined;
     let stepsLeft = options.maxSteps ?? Infinity;
-    for (let epoch = options.firstEpoch; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
+    const resume = options.resume;
+    const from = resume?.epoch ?? options.firstEpoch;
+    for (let epoch = from; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
       if (options.signal?.aborted) break;
+      const fromStep = epoch === resume?.epoch ? resume.step : 0;
+      if (options.onSnapshot && fromStep === 0 && !(resume && epoch === resume.epoch)) options.onSnapshot(await this.snapshot(epoch, 0));
       options.onEpochStart?.(epoch);
-      const planned = Math.min(this.stepsPerEpoch, stepsLeft);
+      const planned = Math.min(this.stepsPerEpoch - fromStep, stepsLeft);
       const train = await this.trainEpoch(epoch, {
         maxSteps: stepsLeft,
         signal: options.signal,
         between: options.between,
         onProgress: options.onProgress && ((p) => options.onProgress!(epoch, p)),
+        fromStep,
+        snapshotEvery: options.snapshotEvery,
+        onSnapshot: options.onSnapshot,
       });
-      stepsLeft -= train.steps;
-      if (options.signal?.aborted && train.steps < planned) break;
+      stepsLeft -= train.steps - fromStep;
+      if (options.signal?.aborted && train.steps - fromStep < planned) break;
       const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
       const record = { epoch, train, test, best: !best || test.accuracy > best.test.accuracy };
       if (record.best) best = record;

@@ -3,7 +3,7 @@
  * (training and eval statistics), batchnorm_backward_reduce and batchnorm_backward_input against
  * the float64 reference.
  */
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import {
   batchnormBackwardInput,
@@ -24,6 +24,7 @@ import { dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js
 import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { HEALTH_NONE, HEALTH_SLOTS, freshHealth, healthLength } from '../../src/kernels/health.js';
 
 const EPS = 1e-5;
 const MOMENTUM = 0.1;
@@ -76,9 +77,10 @@ describe('batchnorm kernels', () => {
       // The fused forward with dropout: p = 0.3 so that short rows see drops too.
       const drop = { p: 0.3, seed: 11 + n, stream: 17, step: 5 };
 
+      const thealth = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: freshHealth(2) });
       // Training: statistics, forward, backward.
       const training = [
-        (await ctx.compile(batchnormStats)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar }, { ...p, eps, momentum }),
+        (await ctx.compile(batchnormStats)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth }, { ...p, eps, momentum, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 }),
         (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
         (await ctx.compile(batchnormDropoutForward)).bind(
           { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
@@ -104,6 +106,7 @@ describe('batchnorm kernels', () => {
       expectAllClose('batchnorm_stats (mean, invStd)', await ctx.read(tstats), stats2(train.mean, train.invStd), TOLERANCE.forward);
       expectAllClose('batchnorm_stats running mean', await ctx.read(trunningMean), running.runningMean, TOLERANCE.forward);
       expectAllClose('batchnorm_stats running var', await ctx.read(trunningVar), running.runningVar, TOLERANCE.forward);
+      expect(Array.from(await ctx.read(thealth)), 'finite statistics leave the divergence guard alone').toEqual(Array.from(freshHealth(2)));
       expectAllClose('batchnorm_forward y (train)', await ctx.read(ty), train.y, TOLERANCE.forward);
       const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
       expectAllClose('batchnorm_dropout_forward mask', await ctx.read(tmask), maskRef, TOLERANCE.forward);
@@ -135,4 +138,19 @@ describe('batchnorm kernels', () => {
       );
     });
   }
+
+  gpuTest('batchnorm_stats: a running variance that overflows is recorded for the divergence guard', async (ctx) => {
+    const p = { batch: 4, channels: 3, area: 50 };
+    // Channel 1 holds values of ±1e20: its variance (1e40) overflows float32.
+    const x = Float64Array.from({ length: p.batch * p.channels * p.area }, (_, i) => (Math.floor(i / p.area) % p.channels === 1 ? (i % 2 ? 1e20 : -1e20) : i % 7));
+    const health0 = freshHealth(2);
+    health0[HEALTH_SLOTS.step] = 9;
+    const health = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: health0 });
+    const k = (await ctx.compile(batchnormStats)).bind(
+      { x: ctx.tensor('x', [x.length], { data: x }), stats: ctx.tensor('stats', [2 * p.channels]), runningMean: ctx.tensor('mean', [p.channels]), runningVar: ctx.tensor('var', [p.channels], { data: [1, 1, 1] }), health },
+      { ...p, eps: 1e-5, momentum: 0.1, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 },
+    );
+    ctx.submit('overflow', (e) => recordPass(e, 'overflow', [k]));
+    expect(Array.from(await ctx.read(health))).toEqual([9, 9, HEALTH_NONE, HEALTH_NONE, 9]);
+  });
 });

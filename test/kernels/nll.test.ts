@@ -4,6 +4,7 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
+import { HEALTH_SLOTS, freshHealth, healthLength } from '../../src/kernels/health.js';
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../../src/kernels/nll.js';
 import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -43,7 +44,8 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
         (await ctx.compile(logSoftmaxNllForward)).bind({ logits: tlogits, labels: tlabels, logp: tlogp, loss: tloss }, p),
         (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: tlogp, labels: tlabels, dlogits: tdlogits }, p),
       ];
-      const metrics = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts }, p);
+      const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: freshHealth(0) });
+      const metrics = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts, health }, { ...p, guard: 1 });
       ctx.submit('nll test', (e) => recordPass(e, 'nll test', [...kernels, metrics]));
 
       const logp = logSoftmaxRef(logits, batch, classes);
@@ -60,6 +62,7 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       ctx.submit('nll test, metrics again', (e) => recordPass(e, 'nll test, metrics again', [metrics]));
       expectAllClose('batch_metrics metrics, twice', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + 2 * lossSum], TOLERANCE.forward);
       expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts, twice').toEqual([counts0[0]! + 2 * correct, counts0[1]! + 2 * batch]);
+      expect(Array.from(await ctx.read(health)), 'a finite loss leaves the divergence guard alone').toEqual(Array.from(freshHealth(0)));
     });
   }
 
@@ -78,11 +81,34 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
     const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
     const tmetrics = ctx.tensor('metrics', [2], { data: [0, 0] });
     const tcounts = ctx.tensor('counts', [2], { dtype: 'u32', data: [0, 0] });
-    const k = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts }, { batch, classes });
+    const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: freshHealth(0) });
+    const k = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts, health }, { batch, classes, guard: 1 });
     ctx.submit('batch metrics ties', (e) => recordPass(e, 'batch metrics ties', [k]));
     const lossSum = loss.reduce((a, b) => a + b, 0);
     expectAllClose('metrics', await ctx.read(tmetrics), [lossSum / batch, lossSum], TOLERANCE.forward);
     // Correct: rows 0, 1 and 4.
     expect(Array.from(await ctx.read(tcounts))).toEqual([3, batch]);
+  });
+
+  gpuTest('batch_metrics: a non-finite loss is recorded for the divergence guard when guarded, and only then', async (ctx) => {
+    const batch = 300;
+    const classes = 3;
+    const loss = new Float64Array(batch).fill(0.5);
+    loss[257] = Infinity;
+    const tensors = () => ({
+      loss: ctx.tensor('loss', [batch], { data: loss }),
+      logp: ctx.tensor('logp', [batch, classes]),
+      labels: ctx.tensor('labels', [batch], { dtype: 'u32' }),
+      metrics: ctx.tensor('metrics', [2]),
+      counts: ctx.tensor('counts', [2], { dtype: 'u32' }),
+    });
+    for (const guard of [1, 0]) {
+      const start = freshHealth(0);
+      start[HEALTH_SLOTS.step] = 41;
+      const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: start });
+      const k = (await ctx.compile(batchMetrics)).bind({ ...tensors(), health }, { batch, classes, guard });
+      ctx.submit('guard', (e) => recordPass(e, 'guard', [k]));
+      expect(Array.from(await ctx.read(health)), `guard ${guard}`).toEqual(guard ? [41, 41, 41] : Array.from(start));
+    }
   });
 });

@@ -1,0 +1,143 @@
+/**
+ * Nothing lost, nothing silent: a device lost in the middle of an epoch is replaced and the run
+ * ends bit for bit where an uninterrupted one does; a diverging run stops at the step that
+ * diverged, naming it and the layer, or rolls back with a halved learning rate.
+ */
+import { describe, expect } from 'vitest';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { DeviceLostError } from '../../src/gpu/errors.js';
+import { createNodeContext } from '../../src/node/device.js';
+import { loadMnist } from '../../src/node/mnist-files.js';
+import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { fitWithRecovery } from '../../src/train/recovery.js';
+import { DivergenceError, Trainer, type EpochRecord } from '../../src/train/trainer.js';
+import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
+
+const data = loadMnist();
+const BATCH = 32;
+const TRAIN = 320; // 10 steps an epoch
+
+async function build(ctx: GpuContext, options: { lr?: number; momentum?: number } = {}): Promise<Trainer> {
+  const { train, test } = await data;
+  const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: 7, lr: options.lr ?? 0.05, momentum: options.momentum });
+  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, TRAIN), uploadSplit(ctx, 'test', test, 96), { batch: BATCH, seed: 7 });
+}
+
+/** A device that is destroyed (as a driver reset would lose it) at its `after`-th queue submission. */
+async function doomedContext(after: number): Promise<GpuContext> {
+  const ctx = await createNodeContext({ announce: false, onError: () => {} });
+  const queue = ctx.device.queue;
+  const submit = queue.submit.bind(queue);
+  let count = 0;
+  queue.submit = (buffers) => {
+    if (++count === after) ctx.device.destroy();
+    submit(buffers);
+  };
+  return ctx;
+}
+
+const summary = (history: readonly EpochRecord[]) =>
+  history.map((h) => ({ epoch: h.epoch, steps: h.train.steps, samples: h.train.samples, loss: h.train.trainLoss, accuracy: h.train.trainAccuracy, last: h.train.lastBatchLoss, test: h.test }));
+
+async function weights(trainer: Trainer): Promise<number[][]> {
+  return Promise.all(trainer.model.parameters.map(async (p) => Array.from(await trainer.ctx.read(p.value))));
+}
+
+describe('recovery', () => {
+  gpuTest('a device lost mid-epoch is replaced and the run ends bit for bit as an uninterrupted one', async (ctx) => {
+    const fit = { firstEpoch: 1, epochs: 2 };
+    const reference = await build(ctx);
+    const expected = await fitWithRecovery(reference, fit, { createContext: async () => ctx, build, snapshotEvery: 4 });
+    expect(expected.deviceLosses).toBe(0);
+
+    // Lost in epoch 2, after its snapshot at step 4: steps 5… are redone on a new device.
+    const contexts: GpuContext[] = [await doomedContext(37)];
+    const lines: string[] = [];
+    const first = await build(contexts[0]!);
+    const got = await fitWithRecovery(first, fit, {
+      createContext: async () => {
+        contexts.push(await createNodeContext({ announce: false }));
+        return contexts[contexts.length - 1]!;
+      },
+      build,
+      snapshotEvery: 4,
+      log: (line) => lines.push(line),
+    });
+    try {
+      expect(got.deviceLosses).toBe(1);
+      expect(contexts).toHaveLength(2);
+      expect(got.trainer.ctx).toBe(contexts[1]);
+      expect(lines.join('\n')).toMatch(/device was lost .*continuing from epoch \d, step \d+/);
+      expect(summary(got.history)).toEqual(summary(expected.history));
+      expect(got.trainer.model.stepsTaken).toBe(20);
+      expect(await weights(got.trainer)).toEqual(await weights(expected.trainer));
+    } finally {
+      for (const c of contexts) c.destroy();
+    }
+  }, 120_000);
+
+  gpuTest('without a snapshot to go back to, or past maxRecoveries, the loss is a DeviceLostError', async () => {
+    const doomed = await doomedContext(3);
+    const trainer = await build(doomed);
+    const error = await fitWithRecovery(trainer, { firstEpoch: 1, epochs: 1 }, {
+      createContext: () => doomedContext(3),
+      build,
+      maxRecoveries: 1,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceLostError);
+    expect((error as Error).message).toMatch(/the WebGPU device was lost \(destroyed/);
+  }, 120_000);
+
+  gpuTest('a diverging run stops at the first non-finite step, naming the epoch, the step and the layer', async (ctx) => {
+    // A gradient that overflows (at lr 10 and momentum 1, the tester's case, a running variance
+    // overflows first: the next test).
+    const trainer = await build(ctx, { lr: 1000, momentum: 0.9 });
+    const saved: number[] = [];
+    const error = await fitWithRecovery(trainer, { firstEpoch: 1, epochs: 3, onEpoch: (r) => void saved.push(r.epoch) }, { createContext: async () => ctx, build }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    const d = error as DivergenceError;
+    expect(d.message).toMatch(/^training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .*non-finite/);
+    expect(d.divergence.step).toBe((d.epoch - 1) * 10 + d.step);
+    // Every epoch handed on (saved) was finished before the divergence.
+    expect(saved.every((e) => e < d.epoch)).toBe(true);
+    // The step named is the first: the steps before it had finite losses and gradients.
+    // What went first, by name (which one depends on the run: a gradient, a running statistic).
+    const first = d.divergence.state?.[0] ?? d.divergence.parameters[0];
+    expect(first).toBeDefined();
+    expect(d.message).toContain(first);
+    const again = await build(ctx, { lr: 1000, momentum: 0.9 });
+    const losses: number[] = [];
+    for (let epoch = 1; epoch <= d.epoch; epoch++) {
+      const result = await again.trainEpoch(epoch, { maxSteps: epoch === d.epoch ? d.step - 1 : undefined }).catch((e: unknown) => e);
+      expect(result instanceof Error ? `${d.message}\nagain: ${result.message}` : '').toBe('');
+      losses.push((result as { trainLoss: number }).trainLoss);
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
+  }, 120_000);
+
+  gpuTest('a running statistic that overflows while the gradients stay finite is caught at its step', async (ctx) => {
+    // The tester's case, --lr 10 --momentum 1: a BatchNorm's running variance overflows first.
+    const trainer = await build(ctx, { lr: 10, momentum: 1 });
+    const error = await trainer.fit({ firstEpoch: 1, epochs: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    const d = error as DivergenceError;
+    expect(d.message).toMatch(/^training diverged at epoch \d, step \d+ \(step \d+ of the run\): convblock\d\.2\.running_(var|mean)\b.*became non-finite/);
+    expect(d.divergence.state?.length).toBeGreaterThan(0);
+    // One step earlier, everything was finite.
+    const again = await build(ctx, { lr: 10, momentum: 1 });
+    const result = await again.fit({ firstEpoch: 1, epochs: d.epoch, maxSteps: d.divergence.step - 1 }).catch((e: unknown) => e);
+    expect(result instanceof Error ? result.message : '').toBe('');
+  }, 120_000);
+
+  gpuTest('rollback: the last good snapshot is restored with the learning rate halved, and the run finishes', async (ctx) => {
+    const trainer = await build(ctx, { lr: 1000, momentum: 0.9 });
+    const lines: string[] = [];
+    const result = await fitWithRecovery(trainer, { firstEpoch: 1, epochs: 2 }, { createContext: async () => ctx, build, onDivergence: 'rollback', maxRecoveries: 20, snapshotEvery: 2, log: (l) => lines.push(l) });
+    expect(result.rollbacks).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(/^training diverged at epoch \d, step \d+ .*Rolling back to epoch \d, step 0 .*halved \(×0\.5/);
+    expect(result.trainer.model.lrFactor).toBe(0.5 ** result.rollbacks);
+    expect(result.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(result.history.every((h) => Number.isFinite(h.train.trainLoss) && Number.isFinite(h.test.loss))).toBe(true);
+    expect(await result.trainer.model.divergence()).toBeUndefined();
+  }, 120_000);
+});
