@@ -160,7 +160,7 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
     try {
       const { code } = await run(['evaluate', '--init', join(dir, 'nope.safetensors')]);
       expect(code).toBe(1);
-      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--init .*nope\.safetensors: cannot read the checkpoint/);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--init .*nope\.safetensors: does not exist, expected a checkpoint/);
     } finally {
       stderr.mockRestore();
     }

@@ -15,11 +15,14 @@
  * Loading refuses, naming the file, the tensor or field, and the value: bad metadata (epoch,
  * steps, seed, batch), a num_batches_tracked that is not an I64 scalar ≥ 0, is missing beside its
  * running_mean, or disagrees with the others or with the steps; non-finite values; parameters and
- * running statistics beyond ±1e18 (two of them multiplied overflow float32); a negative
+ * running statistics beyond ±1e18 (two of them multiplied overflow float32; a running variance
+ * beyond 1e36, whose square root is the scale); a negative
  * running_var or Adam exp_avg_sq.
  */
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
+import type { ModelPlan } from '../plan/plan.js';
+import type { Optimizer } from '../optim/optimizers.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 export const OPTIMIZER_PREFIX = 'optimizer.';
@@ -48,7 +51,13 @@ export async function networkState(network: Network): Promise<Record<string, Saf
 /** The checkpoint file's bytes. */
 export async function encodeCheckpoint(network: Network, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const opt = network.optimizer;
-  return encodeSafetensors(await networkState(network), {
+  const state = await networkState(network);
+  // Never a checkpoint that could not be loaded again (a diverged run's NaN, Inf, 1e20).
+  for (const [name, t] of Object.entries(state)) {
+    const bad = t.dtype === 'F32' ? checkTensorValues(name, t.data) : undefined;
+    if (bad) throw new Error(`not saving a checkpoint: tensor '${name}': ${bad} (the network has diverged)`);
+  }
+  return encodeSafetensors(state, {
     format: 'pt',
     producer: 'webgpu-backprop',
     steps: String(network.stepsTaken),
@@ -154,9 +163,12 @@ function trackedSteps(tensors: Record<string, SafetensorsTensor>, source: string
 /** Beyond this a product of two values (a weight times an activation) overflows float32. */
 export const MAX_MAGNITUDE = 1e18;
 
+/** A running variance's bound: its square root (the scale it divides by) within MAX_MAGNITUDE. */
+export const MAX_VARIANCE = MAX_MAGNITUDE * MAX_MAGNITUDE;
+
 /** What a tensor's values must satisfy beyond being finite. */
 interface ValueRules {
-  bounded?: boolean;
+  bounded?: number;
   nonNegative?: string;
 }
 
@@ -165,7 +177,10 @@ function badValue(data: Float32Array, rules: ValueRules): string | undefined {
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (!Number.isFinite(v)) return `element ${i} is ${v}, expected a finite number`;
-    if (rules.bounded && Math.abs(v) > MAX_MAGNITUDE) {
+    if (rules.bounded === MAX_VARIANCE && v > MAX_VARIANCE) {
+      return `element ${i} is ${float32String(v)}, expected a variance ≤ 1e36 (a scale ≤ 1e18; beyond it the normalised values lose all precision)`;
+    }
+    if (rules.bounded && Math.abs(v) > rules.bounded) {
       return `element ${i} is ${float32String(v)}, expected |v| ≤ 1e18 (beyond that a product of two such values overflows float32)`;
     }
     if (rules.nonNegative && v < 0) return `element ${i} is ${float32String(v)}, expected ${rules.nonNegative} ≥ 0`;
@@ -183,20 +198,47 @@ function float32String(v: number): string {
   return text(v);
 }
 
+/**
+ * What is wrong with a state_dict entry's values (non-finite, beyond its bound, a negative
+ * variance), as a message; undefined when nothing is. The loader refuses such a file, the saver
+ * refuses to write one, and the training loop treats such a state as diverged.
+ */
+export function checkTensorValues(name: string, data: Float32Array): string | undefined {
+  return badValue(data, rulesFor(name));
+}
+
 /** The rules for one state_dict entry, by the last part of its name. */
 function rulesFor(name: string): ValueRules {
   if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') ? { nonNegative: 'a mean of squared gradients' } : {};
-  if (name.endsWith('.running_var')) return { bounded: true, nonNegative: 'a variance' };
-  return { bounded: true };
+  if (name.endsWith('.running_var')) return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
+  return { bounded: MAX_MAGNITUDE };
 }
 
 /**
- * Loads a checkpoint's bytes into the network: every parameter and running statistic must be
- * present with its shape (optimizer state may be absent: it starts at zero), and the metadata
- * and step counters must check out (`checkpointInfo`); `network.stepsTaken` becomes its steps.
- * Nothing is written to the network unless the whole file checks out.
+ * The tensors a network's checkpoint holds: its parameters (each with the optimizer's states) and
+ * buffers. A Network is one; `planLayout` gives it from a plan, before any GPU exists.
  */
-export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string): { metadata: Record<string, string>; info: CheckpointInfo } {
+export interface CheckpointLayout {
+  readonly parameters: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  readonly stateNames: readonly string[];
+  readonly buffers: readonly { readonly name: string; readonly shape: readonly number[] }[];
+}
+
+export function planLayout(plan: ModelPlan, optimizer: Pick<Optimizer, 'stateNames'>): CheckpointLayout {
+  return {
+    parameters: plan.scheduled.flatMap((n) => n.parameters.map((p) => ({ name: p.name, shape: p.shape }))),
+    stateNames: optimizer.stateNames,
+    buffers: plan.scheduled.flatMap((n) => n.buffers.map((b) => ({ name: b.name, shape: b.shape }))),
+  };
+}
+
+/**
+ * Checks a checkpoint's bytes against a layout: every parameter and running statistic present
+ * with its shape (optimizer state may be absent: it starts at zero), the values within their
+ * rules, the metadata and step counters sound (`checkpointInfo`). Returns the values by name
+ * (`optimizer.<name>.<state>` undefined where absent). Needs no GPU: run it before one starts.
+ */
+export function checkCheckpoint(layout: CheckpointLayout, bytes: Uint8Array, source: string): { metadata: Record<string, string>; info: CheckpointInfo; values: Map<string, Float32Array | undefined> } {
   const file = decodeSafetensors(bytes, source);
   const info = checkpointInfo(file, source);
   const take = (name: string, shape: readonly number[], optional = false): Float32Array | undefined => {
@@ -213,13 +255,28 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
     if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}`);
     return t.data;
   };
+  const values = new Map<string, Float32Array | undefined>();
+  for (const p of layout.parameters) {
+    values.set(p.name, take(p.name, p.shape));
+    for (const state of layout.stateNames) values.set(stateName(p.name, state), take(stateName(p.name, state), p.shape, true));
+  }
+  for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
+  return { metadata: file.metadata, info, values };
+}
+
+/**
+ * Loads a checkpoint's bytes into the network (`checkCheckpoint` first: nothing is written to the
+ * network unless the whole file checks out); `network.stepsTaken` becomes its steps.
+ */
+export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string): { metadata: Record<string, string>; info: CheckpointInfo } {
+  const { metadata, info, values } = checkCheckpoint({ parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers }, bytes, source);
   const writes: [Tensor, Float32Array][] = [];
   for (const p of network.parameters) {
-    writes.push([p.value, take(p.name, p.shape)!]);
-    for (const [state, tensor] of Object.entries(p.state)) writes.push([tensor, take(stateName(p.name, state), p.shape, true) ?? new Float32Array(tensor.length)]);
+    writes.push([p.value, values.get(p.name)!]);
+    for (const [state, tensor] of Object.entries(p.state)) writes.push([tensor, values.get(stateName(p.name, state)) ?? new Float32Array(tensor.length)]);
   }
-  for (const b of network.buffers) writes.push([b.value, take(b.name, b.shape)!]);
+  for (const b of network.buffers) writes.push([b.value, values.get(b.name)!]);
   for (const [tensor, data] of writes) network.ctx.write(tensor, data);
   network.stepsTaken = info.steps;
-  return { metadata: file.metadata, info };
+  return { metadata, info };
 }

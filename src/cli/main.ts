@@ -32,7 +32,11 @@ Environment:
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
   const [command = 'mnist', ...rest] = argv;
   let context: GpuContext | undefined;
-  const getContext = async () => (context ??= await createNodeContext());
+  // After a lost device, a fresh one replaces the context (the old one is gone already).
+  const getContext = async (options: { fresh?: boolean } = {}) => {
+    if (options.fresh) context = await createNodeContext({ announce: false });
+    return (context ??= await createNodeContext());
+  };
   try {
     switch (command) {
       case 'mnist':
@@ -58,7 +62,9 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         return 2;
     }
   } catch (error) {
-    process.stderr.write(`webgpu-backprop: ${(error as Error).message}\n`);
+    // A DOMException from the GPU can carry an empty message: say at least what it was.
+    const e = error as Error;
+    process.stderr.write(`webgpu-backprop: ${e.message || `${e.name ?? 'error'} (no message)`}\n`);
     return 1;
   } finally {
     context?.destroy();

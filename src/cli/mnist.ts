@@ -3,27 +3,28 @@
  * (SPEC.md §2) by default, or one described in a model file (`--model net.json`).
  * `webgpu-backprop evaluate` and `webgpu-backprop classify` use a saved checkpoint.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, type CheckpointInfo } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
-import { writeFileAtomic } from '../node/atomic-write.js';
+import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
+import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { describeSchedule, type Schedule } from '../optim/schedules.js';
 import type { LossKind } from '../plan/fusion.js';
-import { Network } from '../plan/network.js';
+import { Network, checkPlanFits } from '../plan/network.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
 import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
+import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
 import { formatDuration, timeLeft } from '../train/eta.js';
@@ -70,8 +71,17 @@ Options:
   --save-best FILE    write a checkpoint there after each epoch whose test accuracy beats the best
                       so far (atomically); a FILE that exists already must be such a checkpoint,
                       and its test_accuracy is the one to beat (so a continued run keeps its best)
+  --on-divergence P   stop (default): a non-finite loss, gradient or running statistic ends the run
+                      with an error naming the epoch, the step and the layer (exit 1; nothing is
+                      saved after it); rollback: back to the epoch's start with the learning rate
+                      halved, and on
+  --allow-changes     with --init: allow another --seed, --batch or --model than the checkpoint's
+                      (refused otherwise: the run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
+
+A lost GPU device (a driver reset) is replaced and training continues from an in-memory snapshot
+taken every 50 steps, ending exactly as an uninterrupted run would.
 `;
 
 export const CHECK_HELP = `Usage: webgpu-backprop check [--model FILE] [--batch N] [--seed N] [--no-follow] [optimizer options of 'mnist']
@@ -100,16 +110,21 @@ files (P5, 28×28, white digit on black like MNIST). Prints each image's probabi
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** The command's GPU: the same context each call, or (`fresh`) a new device after a loss. */
+export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContext>;
+
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): { values: Values; positionals: string[] } {
   const parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals });
   return { values: parsed.values as Values, positionals: parsed.positionals };
 }
 
-function integer(values: Values, name: string, fallback: number, min = 1): number {
+function integer(values: Values, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got '${String(raw)}'`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+    throw new Error(`--${name}: expected a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}, got '${String(raw)}'`);
+  }
   return v;
 }
 
@@ -129,6 +144,8 @@ function decimal(values: Values, name: string, fallback: number, min: number, ma
 }
 
 export interface MnistArgs {
+  /** The flags given on the command line (the rest are defaults). */
+  given: ReadonlySet<string>;
   model?: string;
   epochs: number;
   batch: number;
@@ -157,6 +174,8 @@ export interface MnistArgs {
   save?: string;
   saveBest?: string;
   json: boolean;
+  onDivergence: DivergencePolicy;
+  allowChanges: boolean;
   help: boolean;
 }
 
@@ -190,11 +209,14 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     save: { type: 'string' },
     'save-best': { type: 'string' },
     json: { type: 'boolean' },
+    'on-divergence': { type: 'string' },
+    'allow-changes': { type: 'boolean' },
   });
   const optimizer = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'sgd');
   const betas = (values.betas as string | undefined)?.split(',') ?? ['0.9', '0.999'];
   if (betas.length !== 2) throw new Error(`--betas: expected two numbers B1,B2 such as 0.9,0.999, got '${String(values.betas)}'`);
   const args: MnistArgs = {
+    given: new Set(Object.keys(values).filter((k) => values[k] !== undefined)),
     model: values.model as string | undefined,
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
@@ -211,7 +233,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy', 'mse', 'half-sse'] as const, 'nll'),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
-    seed: integer(values, 'seed', 1, 0),
+    seed: integer(values, 'seed', 1, 0, 2 ** 32 - 1),
     data: values.data as string | undefined,
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
     testLimit: values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0),
@@ -223,6 +245,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     save: values.save as string | undefined,
     saveBest: values['save-best'] as string | undefined,
     json: Boolean(values.json),
+    onDivergence: choice(values, 'on-divergence', DIVERGENCE_POLICIES, 'stop'),
+    allowChanges: Boolean(values['allow-changes']),
     help: Boolean(values.help),
   };
   if (optimizer !== 'sgd') {
@@ -266,12 +290,9 @@ async function loadModel(
   } else if (file === undefined) {
     found = { model: seedCnn({ dropout }), input: SEED_CNN_INPUT, name: 'seed-cnn' };
   } else {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw new Error(`--model ${file}: cannot read the model file (${(e as Error).message})`);
-    }
+    const text = new TextDecoder().decode(await readFileBytes(file, 'a model file (JSON)').catch((e: Error) => {
+      throw new Error(`--model ${e.message}`);
+    }));
     const parsed = parseModelFile(text, file);
     found = { model: parsed.model, input: parsed.input, name: file };
   }
@@ -281,6 +302,43 @@ async function loadModel(
     throw new Error(`${file ?? 'seed CNN'}: ${(e as Error).message}`);
   }
   return found;
+}
+
+/**
+ * Resuming from a checkpoint: its seed and batch are the run's unless given, and another seed,
+ * batch or network than the checkpoint's is refused unless --allow-changes (the run would not
+ * continue as it started).
+ */
+function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<string, string>, model: Module, input: SampleShape): void {
+  const file = args.init!;
+  for (const [flag, saved] of [['seed', info.seed], ['batch', info.batch]] as const) {
+    if (saved === undefined) continue;
+    if (!args.given.has(flag)) args[flag] = saved;
+    else if (args[flag] !== saved && !args.allowChanges) {
+      throw new Error(`--${flag} ${args[flag]}: ${file} was trained with ${flag} ${saved} (its __metadata__.${flag}); continuing with another changes the run from here on. ` +
+        `Leave --${flag} out to continue with ${saved}, or add --allow-changes`);
+    }
+  }
+  const saved = metadata.model_file;
+  if (args.model !== undefined && saved !== undefined && metadata.model !== 'seed-cnn' && !args.allowChanges) {
+    let same = false;
+    try {
+      const parsed = parseModelFile(saved, `${file} (its model_file)`);
+      same = modelFileText(parsed.model, parsed.input) === modelFileText(model, input);
+    } catch {
+      same = false;
+    }
+    if (!same) throw new Error(`--model ${args.model}: not the network ${file} was trained as (its __metadata__.model_file); leave --model out to continue that network, or add --allow-changes`);
+  }
+}
+
+/** The data's images against the model's input, before anything is uploaded. */
+function checkImages(data: { train: { rows: number; cols: number } }, input: SampleShape, dir: string | undefined): void {
+  const { rows, cols } = data.train;
+  // An image input [1, H, W] must match exactly; a flat one ([784]) takes any H×W of its size.
+  const fits = input.length === 3 ? input[0] === 1 && input[1] === rows && input[2] === cols : input.reduce((a, b) => a * b, 1) === rows * cols;
+  if (fits) return;
+  throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
 
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
@@ -298,25 +356,26 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 
-async function readCheckpoint(model: Network, file: string): Promise<Record<string, string>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new Error(`--init ${file}: cannot read the checkpoint (${(e as Error).message})`);
-  }
-  return loadCheckpoint(model, bytes, file).metadata;
+/** A checkpoint file's bytes (an error names the flag and the file). */
+async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Array> {
+  return readFileBytes(file, 'a checkpoint (.safetensors)').catch((e: Error) => {
+    throw new Error(`${flag} ${e.message}`);
+  });
 }
 
-/** A checkpoint's metadata (the epoch to continue from), read before the GPU starts. */
+async function readCheckpoint(model: Network, file: string): Promise<Record<string, string>> {
+  return loadCheckpoint(model, await checkpointBytes(file), file).metadata;
+}
+
+/** A checkpoint's metadata and validated counters (the epoch to continue from), read before the GPU starts. */
+async function peekCheckpoint(file: string): Promise<{ metadata: Record<string, string>; info: CheckpointInfo; bytes: Uint8Array }> {
+  const bytes = await checkpointBytes(file);
+  const decoded = decodeSafetensors(bytes, file);
+  return { metadata: decoded.metadata, info: checkpointInfo(decoded, file), bytes };
+}
+
 async function peekMetadata(file: string): Promise<Record<string, string>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new Error(`--init ${file}: cannot read the checkpoint (${(e as Error).message})`);
-  }
-  return decodeSafetensors(bytes, file).metadata;
+  return (await peekCheckpoint(file)).metadata;
 }
 
 /**
@@ -326,10 +385,10 @@ async function peekMetadata(file: string): Promise<Record<string, string>> {
 async function bestSoFar(file: string): Promise<number> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(file));
+    bytes = await readFileBytes(file, 'a checkpoint saved by --save-best');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return -Infinity;
-    throw new Error(`--save-best ${file}: cannot read the file that is there (${(e as Error).message})`);
+    if ((e as { code?: string }).code === 'ENOENT') return -Infinity;
+    throw new Error(`--save-best ${(e as Error).message}`);
   }
   const value = decodeSafetensors(bytes, file).metadata.test_accuracy;
   const accuracy = Number(value);
@@ -340,43 +399,60 @@ async function bestSoFar(file: string): Promise<number> {
   return accuracy;
 }
 
-export async function mnistCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+export async function mnistCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
   const args = parseMnistArgs(argv);
   if (args.help) {
     out(MNIST_HELP);
     return 0;
   }
-  // Checked before anything slow: a --save-best file that is there must be a best checkpoint.
+  // Everything checkable is checked before the GPU starts: where the files go, what is read.
+  if (args.save) await checkWritable(args.save, '--save');
+  if (args.saveBest) await checkWritable(args.saveBest, '--save-best');
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
-  const initMetadata = args.init ? await peekMetadata(args.init) : {};
-  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: args.init ? { file: args.init, metadata: initMetadata } : undefined });
-  const firstEpoch = Number(initMetadata.epoch ?? 0) + 1;
+  const init = args.init ? await peekCheckpoint(args.init) : undefined;
+  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
+  if (init) resumeSettings(args, init.info, init.metadata, definition, input);
+  const firstEpoch = (init?.info.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
+  checkImages(data, input, args.data);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
+  const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
+  if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!);
   const ctx = await getContext();
+  try {
+    checkPlanFits(plan, args.batch, ctx.device.limits);
+  } catch (e) {
+    throw new Error(`--batch ${args.batch}: ${(e as Error).message.replace(/^batch \d+ /, '')}`);
+  }
   const log = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : out(s));
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);
-  const model = new Network(ctx, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
-  if (args.init) await readCheckpoint(model, args.init);
+  /** The network, its state and the data on a device (again on a new one after a loss). */
+  const build = async (device: GpuContext) => {
+    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
+    if (init) loadCheckpoint(network, init.bytes, args.init!);
+    const train = uploadSplit(device, 'train', data.train, args.trainLimit);
+    const test = uploadSplit(device, 'test', data.test, args.testLimit);
+    return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
+  };
+  let trainer = await build(ctx);
+  const model = () => trainer.model;
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model, { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
-    out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model.stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
+    out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
-  const train = uploadSplit(ctx, 'train', data.train, args.trainLimit);
-  const test = uploadSplit(ctx, 'test', data.test, args.testLimit);
-  const trainer = new Trainer(ctx, model, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
-  log(model.summary());
-  log(`Memory: ${(model.memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model.memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model.memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model.memory.optimizer / 2 ** 20).toFixed(2)})`);
+  const { train, test } = trainer;
+  log(model().summary());
+  log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
-  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}, ${describeSchedule(optimizer.schedule)}, loss ${model.plan.loss}, seed ${args.seed}` +
+  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${args.model ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
-    `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model.stepsTaken})` : ''}`);
+    `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken})` : ''}`);
 
   const checkpoint = async (epoch: number, evaluation: EvalResult) =>
-    encodeCheckpoint(model, {
+    encodeCheckpoint(model(), {
       model: name,
       model_file: modelFileText(definition, input),
       epoch: String(epoch),
@@ -384,6 +460,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
       batch: String(args.batch),
       test_accuracy: String(evaluation.accuracy),
       test_loss: String(evaluation.loss),
+      ...(model().lrFactor !== 1 ? { lr_factor: String(model().lrFactor) } : {}),
     });
   const save = async (epoch: number, evaluation: EvalResult) => {
     if (args.save) await writeFileAtomic(args.save, await checkpoint(epoch, evaluation));
@@ -396,7 +473,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   let lastTenth = -1;
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
-  const { history, best } = await trainer.fit({
+  const { history, best } = await fitWithRecovery(trainer, {
     firstEpoch,
     epochs: args.epochs,
     maxSteps: args.steps,
@@ -430,7 +507,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
           test_accuracy: evaluation.accuracy,
           seconds: result.seconds,
           samples_per_s: result.samplesPerSecond,
-          adapter: ctx.adapter.summary,
+          adapter: trainer.ctx.adapter.summary,
         }));
       } else {
         out(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
@@ -438,6 +515,12 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
         out('');
       }
     },
+  }, {
+    createContext: () => getContext({ fresh: true }),
+    build,
+    onDivergence: args.onDivergence,
+    log: (line) => process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${line}\n`),
+    onTrainer: (t) => (trainer = t),
   });
   if (best && !args.json) {
     out(formatTable(
@@ -450,7 +533,7 @@ export async function mnistCommand(argv: readonly string[], getContext: () => Pr
   return 0;
 }
 
-export async function evaluateCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+export async function evaluateCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
   const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     out(EVALUATE_HELP);
@@ -476,13 +559,14 @@ export function parsePgm(bytes: Uint8Array, source: string): { rows: number; col
   const m = /^P5\s+(?:#[^\n]*\s+)*(\d+)\s+(\d+)\s+(\d+)\s/.exec(text);
   if (!m) throw new Error(`${source}: not a binary PGM image (expected the header 'P5 <width> <height> <maxval>')`);
   const [cols, rows, max] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (max > 255) throw new Error(`${source}: maxval ${max}; expected 8-bit pixels (≤ 255)`);
+  if (max < 1 || max > 255) throw new Error(`${source}: maxval ${max}; expected 8-bit pixels (maxval 1 … 255)`);
+  if (rows < 1 || cols < 1) throw new Error(`${source}: ${cols}×${rows} pixels; expected an image of at least 1×1`);
   const pixels = bytes.subarray(m[0].length, m[0].length + rows * cols);
   if (pixels.length !== rows * cols) throw new Error(`${source}: ${pixels.length} pixel bytes, expected ${rows}×${cols} = ${rows * cols}`);
   return { rows, cols, pixels: Uint8Array.from(pixels, (v) => Math.round((v * 255) / max)) };
 }
 
-export async function classifyCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+export async function classifyCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, index: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (values.help) {
     out(CLASSIFY_HELP);
@@ -503,7 +587,7 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
     }
   }
   for (const file of positionals) {
-    const image = parsePgm(new Uint8Array(await readFile(file)), file);
+    const image = parsePgm(await readFileBytes(file, 'a binary PGM image'), file);
     if (image.rows !== 28 || image.cols !== 28) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes 28×28`);
     images.push({ name: file, pixels: image.pixels });
   }
@@ -525,7 +609,7 @@ export async function classifyCommand(argv: readonly string[], getContext: () =>
   return 0;
 }
 
-export async function checkCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+export async function checkCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
   const follow = !argv.includes('--no-follow');
   const args = parseMnistArgs(argv.filter((a) => a !== '--no-follow'));
   if (args.help) {
@@ -583,7 +667,7 @@ another file). Prints a table: kernel, layers, shape, tile, ms, GFLOP/s and shar
   --full   tune every kernel again (default: only those not in the cache)
   --json   the entries as JSON`;
 
-export async function tuneCommand(argv: readonly string[], getContext: () => Promise<GpuContext>, out: (s: string) => void): Promise<number> {
+export async function tuneCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     out(TUNE_HELP);
     return 0;

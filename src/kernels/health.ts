@@ -33,8 +33,11 @@ export interface Divergence {
   readonly parameters: readonly string[];
   /** Running statistics (or, found at an epoch's end, weights) that became non-finite, by name. */
   readonly state?: readonly string[];
-  /** True when found by the end-of-epoch check of the weights and statistics, not by the guard at its step. */
-  readonly atEpochEnd?: boolean;
+  /**
+   * Set when found by the end-of-epoch check of the weights and statistics (a value out of bounds,
+   * src/checkpoint/checkpoint.ts), not by the guard at its step: what was wrong.
+   */
+  readonly atEpochEnd?: string;
 }
 
 /**

@@ -47,6 +47,35 @@ export interface PlanMemory {
   readonly total: number;
 }
 
+/** The largest buffer a plan allocates per batch: its bytes per sample and what it holds. */
+export function largestPlanBuffer(plan: ModelPlan): { perSample: number; what: string } {
+  let best = { perSample: 0, what: '' };
+  for (const node of plan.scheduled) {
+    const candidates: [number, string][] = [
+      [4 * shapeSize(node.outShape), `${node.path} output [${node.outShape.join(', ')}] and its gradient`],
+      [4 * shapeSize(node.inShape), `${node.path} input [${node.inShape.join(', ')}] and its gradient`],
+      ...node.workspace.map((w): [number, string] => [4 * shapeSize(w.shape), `${node.path} ${w.name} [${w.shape.join(', ')}]`]),
+    ];
+    for (const [perSample, what] of candidates) if (perSample > best.perSample) best = { perSample, what };
+  }
+  return best;
+}
+
+/**
+ * Throws a RangeError, before anything is allocated, when `maxBatch` makes one of the plan's
+ * buffers larger than the device allows: naming the buffer, its size, the limit and the largest
+ * batch that fits.
+ */
+export function checkPlanFits(plan: ModelPlan, maxBatch: number, limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): void {
+  const { perSample, what } = largestPlanBuffer(plan);
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const bytes = perSample * maxBatch;
+  if (bytes <= limit) return;
+  const name = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
+  throw new RangeError(`batch ${maxBatch} needs a buffer of ${size(bytes)} (${what}, ${perSample} bytes a sample); this adapter allows ${size(limit)} (${name}): the largest batch that fits is ${Math.floor(limit / perSample)}`);
+}
+
 export class Network {
   /** Training steps taken (PyTorch's BatchNorm `num_batches_tracked`; the optimizer's step count). */
   stepsTaken = 0;
@@ -89,6 +118,7 @@ export class Network {
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, got ${maxBatch}`);
+    checkPlanFits(plan, maxBatch, ctx.device.limits);
     const seed = (this.seed = options.seed ?? 1);
     this.optimizer = options.optimizer ?? new SGD();
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0 };

@@ -26,6 +26,7 @@ import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
 import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/health.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ElementType } from '../gpu/kernel.js';
+import { checkTensorValues } from '../checkpoint/checkpoint.js';
 
 export interface TrainerOptions {
   readonly batch: number;
@@ -137,7 +138,7 @@ export class DivergenceError extends Error {
     parameterCount: number,
   ) {
     const where = divergence.atEpochEnd
-      ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${describeDivergence(divergence, parameterCount)}, while the losses and gradients stayed finite`
+      ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${divergence.atEpochEnd}, while the losses and gradients stayed finite`
       : `at epoch ${epoch}, step ${step} (step ${divergence.step} of the run): ${describeDivergence(divergence, parameterCount)}`;
     super(`training diverged ${where}. ` +
       'Nothing was saved after it (the last checkpoint written is the last good one). Try a smaller --lr or --momentum, or --on-divergence rollback');
@@ -251,17 +252,19 @@ export class Trainer {
   }
 
   /**
-   * The end of an epoch's check, beyond the guard: every weight and running statistic is finite (a
-   * BatchNorm's running variance can overflow while the batch statistics keep the gradients finite).
+   * The end of an epoch's check, beyond the guard: every weight and running statistic within what
+   * a checkpoint may hold (finite, within its bound: src/checkpoint/checkpoint.ts), so that what
+   * the epoch's end saves can be loaded again.
    */
-  private async throwNonFiniteState(epoch: number, epochStart: number): Promise<void> {
+  private async throwUnsoundState(epoch: number, epochStart: number): Promise<void> {
     const { model } = this;
     const named = [...model.parameters.map((p) => [p.name, p.value] as const), ...model.buffers.map((b) => [b.name, b.value] as const)];
     const values = await this.ctx.readMany(named.map(([, t]) => t));
-    const bad = named.filter((_, k) => !(values[k] as Float32Array).every(Number.isFinite)).map(([name]) => name);
+    const bad = named.map(([name], k) => [name, checkTensorValues(name, values[k] as Float32Array)] as const).filter(([, problem]) => problem !== undefined);
     if (bad.length === 0) return;
     const step = model.stepsTaken;
-    throw new DivergenceError(epoch, step - epochStart, { step, loss: false, parameters: [], state: bad, atEpochEnd: true }, model.parameters.length);
+    const detail = `${bad[0]![0]} ${bad[0]![1]}${bad.length > 1 ? ` (and ${bad.length - 1} more tensors)` : ''}`;
+    throw new DivergenceError(epoch, step - epochStart, { step, loss: false, parameters: [], state: bad.map(([name]) => name), atEpochEnd: detail }, model.parameters.length);
   }
 
   /** Steps in one epoch (the last batch may be smaller). */
@@ -390,7 +393,7 @@ export class Trainer {
     ctx.throwIfLost();
     // Before anything reads the epoch's results (an evaluation, a checkpoint): did it diverge?
     await this.throwDivergence(epoch, epochStart);
-    await this.throwNonFiniteState(epoch, epochStart);
+    await this.throwUnsoundState(epoch, epochStart);
     const totals = await this.trainHead.read();
     // Time spent waiting in between() (a paused page) is not training time.
     const seconds = (performance.now() - start - pausedMs) / 1000;

@@ -260,7 +260,8 @@ const CHECKPOINT_CASES: CheckpointCase[] = [
   { name: 'weight 3e38', bytes: variant(poke('convblock1.0.weight', 9, 3e38)), stage: 'load', says: "'convblock1.0.weight': element 9 is 3e+38, expected |v| ≤ 1e18 (beyond that a product of two such values overflows float32)" },
   { name: 'weight −1e20', bytes: variant(poke('convblock8.0.weight', 0, -1e20)), stage: 'load', says: 'element 0 is -1e+20, expected |v| ≤ 1e18' },
   { name: 'running_mean 1e19', bytes: variant(poke('convblock7.2.running_mean', 1, 1e19)), stage: 'load', says: "'convblock7.2.running_mean': element 1 is 1e+19" },
-  { name: 'running_var 3.4e38', bytes: variant(poke('convblock1.2.running_var', 0, 3.4e38)), stage: 'load', says: 'element 0 is 3.4e+38, expected |v| ≤ 1e18' },
+  { name: 'running_var 3.4e38', bytes: variant(poke('convblock1.2.running_var', 0, 3.4e38)), stage: 'load', says: 'element 0 is 3.4e+38, expected a variance ≤ 1e36' },
+  { name: 'running_var 1e37', bytes: variant(poke('convblock1.2.running_var', 3, 1e37)), stage: 'load', says: 'element 3 is 1e+37, expected a variance ≤ 1e36' },
   { name: 'NaN momentum_buffer', bytes: variant(poke('optimizer.convblock3.0.weight.momentum_buffer', 5, NaN)), stage: 'load', says: "'optimizer.convblock3.0.weight.momentum_buffer': element 5 is NaN" },
   { name: 'momentum_buffer with the wrong shape', bytes: variant({ 'optimizer.convblock8.0.weight.momentum_buffer': { dtype: 'F32', shape: [160], data: new Float32Array(160) } }), stage: 'load', says: 'shape is [160], expected [10, 16, 1, 1]' },
 ];

@@ -1,0 +1,166 @@
+/**
+ * Bad input to `webgpu-backprop mnist` as a user gives it: one line naming the flag or file, the
+ * field, the value and what was expected — before the GPU starts wherever it can be known then —
+ * and a diverging run that exits non-zero and leaves the last good checkpoint as it was.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { mnistCommand, parsePgm } from '../src/cli/mnist.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../src/checkpoint/safetensors.js';
+import { gpuTest } from './helpers/gpu.js';
+
+process.env.WEBGPU_BACKPROP_TUNE = 'off';
+process.env.WEBGPU_BACKPROP_TUNING_CACHE = join(mkdtempSync(join(tmpdir(), 'webgpu-backprop-tuning-')), 'tuning.json');
+
+const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-robust-'));
+const QUICK = ['--train-limit', '96', '--test-limit', '40', '--batch', '32'];
+
+let stderr: MockInstance;
+beforeEach(() => {
+  stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+});
+afterEach(() => stderr.mockRestore());
+const lastError = () => String(stderr.mock.calls.at(-1)?.[0] ?? '');
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await main(argv, (s) => (out += `${s}\n`));
+  return { code, out };
+}
+
+/** Runs `mnist` with a GPU that must not be asked for: the error must come first. */
+async function beforeGpu(argv: string[]): Promise<string> {
+  const getContext = vi.fn(async () => {
+    throw new Error('the GPU was started');
+  });
+  const error = await mnistCommand(argv, getContext, () => {}).then(() => undefined, (e: unknown) => e as Error);
+  expect(getContext).not.toHaveBeenCalled();
+  expect(error, 'an error').toBeInstanceOf(Error);
+  expect(error!.message.split('\n')).toHaveLength(1);
+  return error!.message;
+}
+
+/** An IDX file: big-endian u32 header words, then the bytes. */
+function idx(header: number[], body: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(4 * header.length + body.length);
+  header.forEach((word, i) => new DataView(out.buffer).setUint32(4 * i, word, false));
+  out.set(body, 4 * header.length);
+  return out;
+}
+
+function mnistDir(name: string, rows: number, cols: number): string {
+  const d = join(dir, name);
+  mkdirSync(d);
+  const count = 4;
+  for (const split of ['train', 't10k']) {
+    writeFileSync(join(d, `${split}-images-idx3-ubyte`), idx([2051, count, rows, cols], new Uint8Array(count * rows * cols)));
+    writeFileSync(join(d, `${split}-labels-idx1-ubyte`), idx([2049, count], [0, 1, 2, 3]));
+  }
+  return d;
+}
+
+let checkpoint: Promise<string> | undefined;
+/** A real checkpoint of a short run (seed 3, batch 32). */
+function goodCheckpoint(): Promise<string> {
+  checkpoint ??= run(['mnist', ...QUICK, '--epochs', '1', '--seed', '3', '--save', join(dir, 'good.safetensors')]).then(({ code }) => {
+    expect(code).toBe(0);
+    return join(dir, 'good.safetensors');
+  });
+  return checkpoint;
+}
+
+/** A copy of the good checkpoint with one tensor or metadata field changed. */
+async function altered(name: string, change: (tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string>) => void): Promise<string> {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(await goodCheckpoint())), 'good');
+  change(tensors, metadata);
+  const file = join(dir, name);
+  writeFileSync(file, encodeSafetensors(tensors, metadata));
+  return file;
+}
+
+describe('checked before the GPU starts', () => {
+  test('--save into a missing directory, or onto a directory', async () => {
+    expect(await beforeGpu(['--save', join(dir, 'missing', 'run.safetensors')])).toMatch(/^--save .*missing\/run\.safetensors: the directory .*missing does not exist/);
+    expect(await beforeGpu(['--save-best', dir])).toMatch(/^--save-best .*: is a directory, expected a file name/);
+  });
+
+  test('--seed beyond 32 bits is named', async () => {
+    expect(await beforeGpu(['--seed', String(2 ** 32)])).toBe(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got '${2 ** 32}'`);
+  });
+
+  test('images that are not the model’s 28×28 are refused, naming --data', async () => {
+    for (const [rows, cols] of [[27, 29], [1, 1], [32, 32]] as const) {
+      const d = mnistDir(`mnist-${rows}x${cols}`, rows, cols);
+      expect(await beforeGpu(['--data', d])).toBe(`--data ${d}: the images are ${rows}×${cols} pixels (one channel); the model takes [1, 28, 28] per sample`);
+    }
+  });
+
+  test('an --init that is a directory is named', async () => {
+    expect(await beforeGpu(['--init', dir])).toMatch(/^--init .*: is a directory, expected a checkpoint/);
+  });
+
+  gpuTest('checkpoint metadata and counters are validated, naming the file and the field', async () => {
+    const epoch = await altered('epoch.safetensors', (_, m) => (m.epoch = 'abc'));
+    expect(await beforeGpu(['--init', epoch])).toBe(`${epoch}: __metadata__.epoch is "abc", expected a whole number ≥ 0`);
+    const half = await altered('epoch-half.safetensors', (_, m) => (m.epoch = '1.5'));
+    expect(await beforeGpu(['--init', half])).toMatch(/epoch-half\.safetensors: __metadata__\.epoch is "1\.5"/);
+    const counter = await altered('counter.safetensors', (t) => (t['convblock1.2.num_batches_tracked'] = { dtype: 'F32', shape: [], data: Float32Array.of(3) }));
+    expect(await beforeGpu(['--init', counter])).toMatch(/counter\.safetensors: .*convblock1\.2\.num_batches_tracked.*I64/);
+  });
+
+  gpuTest('harmful but finite values are refused (a negative running_var, a weight of 3e38)', async () => {
+    const variance = await altered('var.safetensors', (t) => ((t['convblock1.2.running_var']!.data as Float32Array)[2] = -1));
+    expect(await beforeGpu(['--init', variance, '--epochs', '1'])).toMatch(/var\.safetensors: tensor 'convblock1\.2\.running_var': element 2 is -1, expected a variance ≥ 0/);
+    const huge = await altered('huge.safetensors', (t) => ((t['convblock1.0.weight']!.data as Float32Array)[0] = 3e38));
+    expect(await beforeGpu(['--init', huge, '--epochs', '1'])).toMatch(/huge\.safetensors: tensor 'convblock1\.0\.weight': element 0 is 3e\+38/);
+  });
+
+  gpuTest('resuming with another --seed or --batch is refused unless --allow-changes; left out, the checkpoint’s are used', async () => {
+    const file = await goodCheckpoint();
+    expect(await beforeGpu(['--init', file, '--seed', '4'])).toMatch(/^--seed 4: .*good\.safetensors was trained with seed 3 .*add --allow-changes$/);
+    expect(await beforeGpu(['--init', file, '--batch', '64'])).toMatch(/^--batch 64: .*trained with batch 32/);
+    const { code, out } = await run(['mnist', '--init', file, '--train-limit', '96', '--test-limit', '40', '--epochs', '1', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ epoch: 2, steps: 3 });
+    expect((await run(['mnist', '--init', file, ...QUICK, '--seed', '4', '--allow-changes', '--epochs', '1', '--json'])).code).toBe(0);
+  });
+
+  test('a PGM with maxval 0 is refused', () => {
+    const pgm = new Uint8Array([...new TextEncoder().encode('P5 28 28 0\n'), ...new Uint8Array(784)]);
+    expect(() => parsePgm(pgm, 'zero.pgm')).toThrow('zero.pgm: maxval 0; expected 8-bit pixels (maxval 1 … 255)');
+  });
+});
+
+describe('checked against the device', () => {
+  gpuTest('--batch 100000 is one line naming --batch, the buffer and the device limit', async () => {
+    const { code } = await run(['mnist', '--batch', '100000', '--epochs', '1']);
+    expect(code).toBe(1);
+    const message = lastError();
+    expect(message).toMatch(/^webgpu-backprop: --batch 100000: needs a buffer of [\d.]+ GiB \(.*\); this adapter allows .* \(max\w+\): the largest batch that fits is \d+\n$/);
+    // One line: no uncaptured WebGPU errors before it.
+    expect(stderr.mock.calls.filter(([text]) => /uncaptured|WebGPU error/.test(String(text)))).toEqual([]);
+  });
+});
+
+describe('a diverging run', () => {
+  gpuTest('exits non-zero naming the epoch and step, and leaves the last good checkpoint as it was', async () => {
+    const file = join(dir, 'last.safetensors');
+    writeFileSync(file, readFileSync(await goodCheckpoint()));
+    const before = readFileSync(file);
+    // The tester's case: --lr 10 --momentum 1 (both in range).
+    const { code } = await run(['mnist', '--init', file, '--save', file, '--train-limit', '320', '--test-limit', '40', '--lr', '10', '--momentum', '1', '--epochs', '6']);
+    expect(code).toBe(1);
+    expect(lastError()).toMatch(/^webgpu-backprop: training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .* became non-finite/);
+    const after = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    for (const [name, t] of Object.entries(after.tensors)) {
+      if (t.dtype === 'F32') expect((t.data as Float32Array).every(Number.isFinite), name).toBe(true);
+    }
+    // Epochs that finished before the divergence may have been saved; the file loads again.
+    const evaluated = await run(['evaluate', '--init', file, '--test-limit', '40']);
+    expect(evaluated.code === 0 ? '' : lastError()).toBe('');
+    if (Number(after.metadata.epoch) === 1) expect(readFileSync(file).equals(before)).toBe(true);
+  }, 120_000);
+});
