@@ -3,6 +3,7 @@
  * field, the value and what was expected — before the GPU starts wherever it can be known then —
  * and a diverging run that exits non-zero and leaves the last good checkpoint as it was.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,4 +164,27 @@ describe('a diverging run', () => {
     expect(evaluated.code === 0 ? '' : lastError()).toBe('');
     if (Number(after.metadata.epoch) === 1) expect(readFileSync(file).equals(before)).toBe(true);
   }, 120_000);
+});
+
+describe('a lost device', () => {
+  gpuTest('is replaced mid-run, and the run prints what an uninterrupted one does', async () => {
+    const bin = new URL('../bin/webgpu-backprop.js', import.meta.url).pathname;
+    const preload = new URL('./fixtures/lose-device.mjs', import.meta.url).pathname;
+    const args = ['mnist', '--train-limit', '320', '--test-limit', '96', '--batch', '32', '--epochs', '2', '--json'];
+    const cli = (env: Record<string, string>, execArgv: string[] = []) =>
+      spawnSync(process.execPath, [...execArgv, bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const epochs = (stdout: string) => stdout.trim().split('\n').map((line) => {
+      const { seconds, samples_per_s, adapter, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return rest;
+    });
+    const plain = cli({});
+    expect(plain.status, plain.stderr).toBe(0);
+    // Destroyed from outside at the 40th submission (epoch 2), as a driver reset would.
+    const lost = cli({ LOSE_DEVICE_AFTER: '40' }, ['--import', preload]);
+    expect(lost.status, lost.stderr).toBe(0);
+    expect(lost.stderr).toMatch(/destroying the device at submission 40/);
+    expect(lost.stderr).toMatch(/webgpu-backprop: the WebGPU device was lost .*: creating a new device and continuing from epoch \d, step \d+/);
+    expect(epochs(lost.stdout)).toEqual(epochs(plain.stdout));
+    expect(epochs(plain.stdout)).toHaveLength(2);
+  }, 180_000);
 });

@@ -3,6 +3,7 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import { createNodeContext } from '../node/device.js';
+import { DeviceLostError } from '../gpu/errors.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
 import { checkCommand, classifyCommand, evaluateCommand, mnistCommand, tuneCommand } from './mnist.js';
 
@@ -33,9 +34,11 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   const [command = 'mnist', ...rest] = argv;
   let context: GpuContext | undefined;
   // After a lost device, a fresh one replaces the context (the old one is gone already).
+  // A lost device is reported by the training loop's recovery (or its error), not twice.
+  const onError = (e: Error) => e instanceof DeviceLostError || process.stderr.write(`${e.message}\n`);
   const getContext = async (options: { fresh?: boolean } = {}) => {
-    if (options.fresh) context = await createNodeContext({ announce: false });
-    return (context ??= await createNodeContext());
+    if (options.fresh) context = await createNodeContext({ announce: false, onError });
+    return (context ??= await createNodeContext({ onError }));
   };
   try {
     switch (command) {
