@@ -11,5 +11,6 @@ export type { NodeContextOptions, NodeGpuContext } from './device.js';
 export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
 export { loadMnist } from './mnist-files.js';
-export { writeFileAtomic } from './atomic-write.js';
+export { writeFileAtomic, checkWritable } from './atomic-write.js';
+export { readFileBytes, FileReadError } from './read-file.js';
 export { FileTuningStore, defaultTuningCachePath, TUNING_CACHE_ENV } from './tuning-cache.js';

@@ -141,7 +141,7 @@ export class DivergenceError extends Error {
       ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${divergence.atEpochEnd}, while the losses and gradients stayed finite`
       : `at epoch ${epoch}, step ${step} (step ${divergence.step} of the run): ${describeDivergence(divergence, parameterCount)}`;
     super(`training diverged ${where}. ` +
-      'Nothing was saved after it (the last checkpoint written is the last good one). Try a smaller --lr or --momentum, or --on-divergence rollback');
+      'Nothing was saved after it (the last checkpoint written is the last good one). Try a smaller learning rate or momentum, or roll back (--on-divergence rollback)');
   }
 }
 
