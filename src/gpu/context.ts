@@ -273,6 +273,8 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
   ): Promise<CompiledKernel<P, B>> {
     const { device } = context;
     const label = def.name;
+    // On a lost device everything "succeeds" into invalid objects: say so instead.
+    context.throwIfLost();
     // Push, create and pop without an await between them: error scopes are a stack shared by
     // every compilation in flight.
     device.pushErrorScope('validation');
@@ -304,8 +306,11 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
         compute: { module, entryPoint: def.name, constants },
       });
     } catch (e) {
+      // A device lost meanwhile fails every pipeline: that is the error to report.
+      context.throwIfLost();
       throw new KernelCompileError(def.name, `kernel ${def.name}: pipeline creation failed: ${(e as Error).message}`);
     }
+    context.throwIfLost();
     return new CompiledKernel(context, def, layout, pipeline);
   }
 

@@ -48,7 +48,7 @@ export function gpuFailure(cause: unknown, doing: string): GpuError {
   if (cause instanceof GpuError) return cause;
   const e = cause as { name?: string; message?: string } | undefined;
   const what = [e?.name, e?.message].filter(Boolean).join(': ') || String(cause);
-  return new GpuOperationError(`${doing} failed (${what})`, { cause });
+  return new GpuOperationError(`${doing} failed (${what}); run again, and if it keeps failing, see the driver's messages (--verbose)`, { cause });
 }
 
 /**

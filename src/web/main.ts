@@ -5,6 +5,7 @@
 import './style.css';
 import { createBrowserContext } from '../gpu/device.js';
 import type { GpuContext } from '../gpu/context.js';
+import { DeviceLostError, type GpuError } from '../gpu/errors.js';
 import { mountMnistView, type MnistViewState } from './mnist-view.js';
 import { mountTwoTwoTwoView } from './two-two-two-view.js';
 
@@ -39,14 +40,17 @@ for (const tab of document.querySelectorAll<HTMLButtonElement>('nav .tab')) {
 }
 
 let ctx: GpuContext | undefined;
+const contextOptions = {
+  onError: (e: GpuError) => {
+    // A lost device is the training view's to recover from and report.
+    if (e instanceof DeviceLostError) return;
+    console.error(e.message);
+    noWebgpu.hidden = false;
+    noWebgpu.textContent = `GPU error: ${e.message}`;
+  },
+};
 try {
-  ctx = await createBrowserContext(navigator.gpu, {
-    onError: (e) => {
-      console.error(e.message);
-      noWebgpu.hidden = false;
-      noWebgpu.textContent = `GPU error: ${e.message}`;
-    },
-  });
+  ctx = await createBrowserContext(navigator.gpu, contextOptions);
 } catch (error) {
   explainNoWebgpu(error);
 }
@@ -62,7 +66,7 @@ if (ctx) {
   const twoTwoTwoRoot = document.getElementById('two-two-two')!;
   const mnistRoot = document.getElementById('mnist')!;
   void mountTwoTwoTwoView(twoTwoTwoRoot, ctx).catch(failed(twoTwoTwoRoot));
-  void mountMnistView(mnistRoot, ctx).then((mnist) => {
+  void mountMnistView(mnistRoot, ctx, { newContext: () => createBrowserContext(navigator.gpu, contextOptions) }).then((mnist) => {
     window.webgpuBackprop!.mnist = mnist;
   }, failed(mnistRoot));
 }

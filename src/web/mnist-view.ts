@@ -19,6 +19,7 @@ import lenetFile from '../../examples/lenet5.json?raw';
 import { SGD } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
+import { fitWithRecovery } from '../train/recovery.js';
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
 import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
@@ -84,9 +85,21 @@ export interface MnistViewState {
   readonly probabilities: readonly number[] | null;
   readonly running: boolean;
   readonly stepsTaken: number;
+  /** Loses the device in use as a driver reset would (`destroy()` from outside the engine): for tests. */
+  loseDevice(): void;
 }
 
-export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promise<MnistViewState> {
+export interface MnistViewOptions {
+  /**
+   * A new device after the one in use is lost: training then continues on it from the last
+   * in-memory snapshot (src/train/recovery.ts). Absent: a lost device ends the run with its error.
+   */
+  readonly newContext?: () => Promise<GpuContext>;
+}
+
+export async function mountMnistView(root: HTMLElement, firstContext: GpuContext, options: MnistViewOptions = {}): Promise<MnistViewState> {
+  // Replaced (with every split and session rebuilt on it) when a lost device is recovered.
+  let ctx = firstContext;
   const f = {
     epochs: numberInput('epochs', 20, { min: 1, max: 1000, testid: 'epochs' }),
     batch: numberInput('batch', 128, { min: 1, max: 1024, testid: 'batch' }),
@@ -110,6 +123,8 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
   const saveButton = el('button', { type: 'button', 'data-testid': 'save', disabled: '' }, 'Save checkpoint');
   const loadInput = el('input', { type: 'file', accept: '.safetensors', 'data-testid': 'load' });
   const status = el('p', { class: 'muted', 'data-testid': 'mnist-status' }, 'Loading MNIST…');
+  // What a recovery did (a lost device replaced): stays shown after the run.
+  const recoveries = el('p', { class: 'muted', 'data-testid': 'recoveries', hidden: '' });
   const bar = el('div');
   const progressText = el('span', { 'data-testid': 'progress' });
   const lossBox = el('div');
@@ -131,6 +146,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label, tune.label),
       el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
       status,
+      recoveries,
       el('div', { class: 'progress' }, bar),
       progressText,
     ),
@@ -231,8 +247,11 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     return result.tiles;
   };
 
-  /** A fresh model and trainer; the previous session's buffers are freed and its charts cleared. */
-  const newSession = (settings: Settings, tiles?: TileChooser): Session => {
+  /**
+   * A fresh model and trainer; the previous session's buffers are freed and its charts cleared
+   * (kept with `keepCharts`: the same run, rebuilt on a new device).
+   */
+  const newSession = (settings: Settings, tiles?: TileChooser, keepCharts = false): Session => {
     if (!data) throw new Error('MNIST is not loaded yet');
     const train = split('train', settings.trainLimit);
     const test = split('test', settings.testLimit);
@@ -244,6 +263,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       return { model, drawn, trainer };
     });
     session?.release();
+    if (keepCharts) return { settings, ...parts.value, train, test, epochsDone: session?.epochsDone ?? 0, loaded: false, release: parts.destroy };
     state.steps.length = 0;
     state.losses.length = 0;
     state.accuracies.length = 0;
@@ -336,8 +356,9 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       status.classList.remove('error');
       // A fresh run, except after loading a checkpoint: then training continues from its epoch,
       // with the settings it was loaded with.
-      if (!session?.loaded) session = newSession(settings, await tilesFor(settings));
-      const s = session!;
+      const tiles = session?.loaded ? undefined : await tilesFor(settings);
+      if (!session?.loaded) session = newSession(settings, tiles);
+      let s = session!;
       if (s.loaded) settings = { ...s.settings, epochs: settings.epochs };
       s.loaded = false;
       const stop = (abort = new AbortController());
@@ -345,7 +366,7 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
       const stepsPerEpoch = s.trainer.stepsPerEpoch;
       let epochStart = performance.now();
       let stepsBefore = s.model.stepsTaken;
-      await s.trainer.fit({
+      await fitWithRecovery(s.trainer, {
         firstEpoch: s.epochsDone + 1,
         epochs: settings.epochs,
         signal: stop.signal,
@@ -376,6 +397,19 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
           state.epochs.push({ epoch, train: result, test });
           renderEpochs();
           await exclusive(() => analyse(s));
+        },
+      }, {
+        createContext: options.newContext ?? (() => Promise.reject(new Error('no new device can be made here'))),
+        // The same run on a new device: the splits and the session again, the charts kept.
+        build: async (device) => {
+          ctx = device;
+          splits.clear();
+          session = s = newSession(settings, tiles, true);
+          return s.trainer;
+        },
+        log: (line) => {
+          recoveries.textContent = line;
+          recoveries.hidden = false;
         },
       });
       const seconds = (performance.now() - epochStart) / 1000;
@@ -561,5 +595,6 @@ export async function mountMnistView(root: HTMLElement, ctx: GpuContext): Promis
     get probabilities() { return state.probabilities; },
     get running() { return state.running; },
     get stepsTaken() { return session?.model.stepsTaken ?? 0; },
+    loseDevice: () => ctx.device.destroy(),
   };
 }

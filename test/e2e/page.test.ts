@@ -175,6 +175,30 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(taken).toBeLessThan(64);
   }, 300_000);
 
+  it('MNIST: a lost device is replaced, and the run goes on to its end', async () => {
+    await page.click('nav [data-view=mnist]');
+    await page.waitForSelector('#mnist[data-ready]', { timeout: 120_000 });
+    const set = async (testid: string, value: string) => {
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+    };
+    await set('batch', '32');
+    await set('train-limit', '192'); // 6 steps an epoch
+    await set('test-limit', '64');
+    await set('epochs', '2');
+    await page.click('[data-testid=start]');
+    await page.waitForFunction(() => window.webgpuBackprop!.mnist!.stepsTaken >= 3, { timeout: 120_000 });
+    // What a driver reset does: the device is destroyed from outside the engine.
+    await page.evaluate(() => window.webgpuBackprop!.mnist!.loseDevice());
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 300_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent ?? '');
+    expect(status).toMatch(/^Done: 2 epochs/);
+    const recovered = await page.$eval('[data-testid=recoveries]', (e) => e.textContent ?? '');
+    expect(recovered).toMatch(/device was lost .*creating a new device and continuing from epoch \d, step \d+/);
+    const epochs = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs.map((e) => [e.epoch, e.train.steps, e.test.count]));
+    expect(epochs).toEqual([[1, 6, 64], [2, 6, 64]]);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(12);
+  }, 300_000);
+
   it('MNIST: the model picker trains a pasted model file, and names what is wrong in a bad one', async () => {
     const set = async (testid: string, value: string) => {
       await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
