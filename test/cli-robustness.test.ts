@@ -166,6 +166,24 @@ describe('a diverging run', () => {
   }, 120_000);
 });
 
+describe('--on-divergence rollback', () => {
+  gpuTest('goes back to the epoch’s start with the learning rate halved, says so, and finishes', async () => {
+    const file = join(dir, 'rollback.safetensors');
+    const { code, out } = await run(['mnist', '--train-limit', '192', '--test-limit', '40', '--batch', '32', '--lr', '10', '--momentum', '1', '--epochs', '2', '--on-divergence', 'rollback', '--save', file, '--json']);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join('');
+    expect(code, said).toBe(0);
+    expect(said).toMatch(/webgpu-backprop: training diverged at epoch \d, step \d+ .*Rolling back to epoch \d, step 0 .*halved \(×0\.5 /);
+    const epochs = out.trim().split('\n').map((line) => JSON.parse(line) as { epoch: number; train_loss: number });
+    expect(epochs.at(-1)!.epoch).toBe(2);
+    expect(epochs.every((e) => Number.isFinite(e.train_loss))).toBe(true);
+    // The checkpoint says how far the learning rate was cut, and loads.
+    expect(Number(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.lr_factor)).toBeLessThan(1);
+    expect((await run(['evaluate', '--init', file, '--test-limit', '40'])).code).toBe(0);
+    const bad = await altered('lr-factor.safetensors', (_, m) => (m.lr_factor = '2'));
+    expect(await beforeGpu(['--init', bad])).toMatch(/lr-factor\.safetensors: __metadata__\.lr_factor is "2", expected a number in \(0, 1\]/);
+  }, 300_000);
+});
+
 describe('a lost device', () => {
   gpuTest('is replaced mid-run, and the run prints what an uninterrupted one does', async () => {
     const bin = new URL('../bin/webgpu-backprop.js', import.meta.url).pathname;

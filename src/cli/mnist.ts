@@ -419,6 +419,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!);
+  // A rollback's cut to the learning rate carries on into a continued run.
+  const lrFactor = init?.metadata.lr_factor === undefined ? 1 : Number(init.metadata.lr_factor);
+  if (!(lrFactor > 0 && lrFactor <= 1)) throw new Error(`${args.init}: __metadata__.lr_factor is ${JSON.stringify(init?.metadata.lr_factor)}, expected a number in (0, 1]`);
   const ctx = await getContext();
   try {
     checkPlanFits(plan, args.batch, ctx.device.limits);
@@ -430,7 +433,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   /** The network, its state and the data on a device (again on a new one after a loss). */
   const build = async (device: GpuContext) => {
     const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
-    if (init) loadCheckpoint(network, init.bytes, args.init!);
+    if (init) {
+      loadCheckpoint(network, init.bytes, args.init!);
+      network.lrFactor = lrFactor;
+    }
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
     return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
@@ -447,7 +453,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(model().summary());
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
-  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
+  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${args.model ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken})` : ''}`);
 
