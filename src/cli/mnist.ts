@@ -549,10 +549,12 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const batch = integer(values, 'batch', 128);
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
   const data = await loadMnist(values.data as string | undefined);
+  checkImages(data, definition.input, values.data as string | undefined);
+  const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
   await readCheckpoint(model, values.init);
-  const test = uploadSplit(ctx, 'test', data.test, values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0));
+  const test = uploadSplit(ctx, 'test', data.test, testLimit);
   const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();
   out(values.json ? JSON.stringify({ test_loss: r.loss, test_correct: r.correct, test_count: r.count, test_accuracy: r.accuracy }) : formatTestLine(r));
@@ -587,6 +589,7 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   });
   if (indices.length > 0) {
     const data = await loadMnist(values.data as string | undefined);
+    if (data.test.rows !== 28 || data.test.cols !== 28) throw new Error(`--data ${String(values.data)}: the images are ${data.test.rows}×${data.test.cols} pixels; classify takes 28×28`);
     for (const i of indices) {
       if (i >= data.test.count) throw new Error(`--index ${i}: the test set has ${data.test.count} images`);
       images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * 784, (i + 1) * 784), label: data.test.labels[i] });
