@@ -3,7 +3,8 @@
  * Not a test and not in CI: it takes about 25 minutes at its defaults on a 2-core lavapipe machine.
  *
  * It trains as `npm start` does (SGD lr 0.01, momentum 0.9, rotation, dropout, shuffling; the
- * Trainer's `fit`, an evaluation on the test split after every epoch) for `--steps` optimizer
+ * CLI's `fitWithRecovery`, with its snapshot every 50 steps and its divergence checks, an
+ * evaluation on the test split after every epoch) for `--steps` optimizer
  * steps, and reports as JSON on stdout: the process's RSS and V8 heap, and the GPU buffers alive,
  * after setup, at the baseline, every `--sample-every` steps and at the end, with the verdict
  * `flat`. Progress goes to stderr.
@@ -36,6 +37,7 @@ import { SGD } from '../src/optim/optimizers.js';
 import { Network } from '../src/plan/network.js';
 import { uploadSplit } from '../src/train/gpu-dataset.js';
 import { Trainer, type EpochRecord } from '../src/train/trainer.js';
+import { fitWithRecovery } from '../src/train/recovery.js';
 import { TUNE_MODES, tuneModel, type TuneMode } from '../src/tune/tuner.js';
 
 const { values } = parseArgs({
@@ -160,7 +162,7 @@ try {
   let nextSample = sampleEvery;
   const history: EpochRecord[] = [];
   trainingStarted = performance.now();
-  const result = await trainer.fit({
+  const result = await fitWithRecovery(trainer, {
     firstEpoch: 1,
     epochs,
     maxSteps: steps,
@@ -183,6 +185,11 @@ try {
       }
       log(`Epoch ${record.epoch}: ${record.train.steps} steps, ${record.train.seconds.toFixed(1)} s, train acc ${record.train.trainAccuracy.toFixed(2)} %, test acc ${record.test.accuracy.toFixed(2)} %; RSS ${s.rssMiB} MiB, heap ${s.heapUsedMiB} MiB, ${s.liveBuffers} GPU buffers`);
     },
+  }, {
+    // The CLI's: a snapshot read back every 50 steps (a lost device would rebuild from it).
+    createContext: () => Promise.reject(new Error('soak: no device recovery')),
+    build: () => Promise.reject(new Error('soak: no device recovery')),
+    snapshotEvery: 50,
   });
   const seconds = (performance.now() - trainingStarted) / 1000;
   const end = sample(model.stepsTaken, history.at(-1)?.epoch ?? 0);
