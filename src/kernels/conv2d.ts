@@ -283,6 +283,37 @@ export function conv2dSplitPixels(p: ConvParams, target?: number): number {
   return Math.min(rowsPerSplit, rows) * p.outWidth;
 }
 
+/**
+ * The weight gradient's tunable shape, as a ConvTile: `rows` output rows per split (the chunk of
+ * pixels one invocation streams; fewer rows, more splits: more parallel invocations and more
+ * partial sums to reduce), `channels` its output channels per invocation (WEIGHT_CHANNELS, fixed
+ * by the kernel's registers), `workgroup` its workgroup size. The split changes the summation
+ * order, so its results differ from another split's in the last bits.
+ */
+export function defaultWeightTile(p: ConvParams): ConvTile {
+  return { rows: conv2dSplitPixels(p) / p.outWidth, channels: WEIGHT_CHANNELS, workgroup: 64 };
+}
+
+/** Workgroup sizes the weight gradient compiles for. */
+export const WEIGHT_WORKGROUPS = [32, 64, 128, 256] as const;
+
+/** Whether a weight-gradient tile can run a shape (see defaultWeightTile). */
+export function weightTileFits(p: ConvParams, t: ConvTile): boolean {
+  return t.channels === WEIGHT_CHANNELS && Number.isInteger(t.rows) && t.rows >= 1 && t.rows <= p.batch * p.outHeight && (WEIGHT_WORKGROUPS as readonly number[]).includes(t.workgroup);
+}
+
+const weightKernels = new Map<number, typeof conv2dBackwardWeight>();
+/** conv2d_backward_weight at a workgroup size (the declaration's own at 64). */
+export function conv2dBackwardWeightKernel(workgroup: number): typeof conv2dBackwardWeight {
+  if (!(WEIGHT_WORKGROUPS as readonly number[]).includes(workgroup)) throw new Error(`conv2d_backward_weight: workgroup ${workgroup}, expected one of ${WEIGHT_WORKGROUPS.join(', ')}`);
+  let def = weightKernels.get(workgroup);
+  if (!def) {
+    def = workgroup === 64 ? conv2dBackwardWeight : defineKernel({ ...conv2dBackwardWeight, workgroupSize: [workgroup, 1, 1] });
+    weightKernels.set(workgroup, def);
+  }
+  return def;
+}
+
 /** Splits of the weight gradient (partial sums to reduce); a split is whole output rows. */
 export function conv2dWeightSplits(p: WeightParams): number {
   if (!(p.splitPixels >= p.outWidth) || p.splitPixels % p.outWidth !== 0) {

@@ -7,10 +7,11 @@ import { biasAdd, biasBackward } from '../kernels/bias.js';
 import {
   allocateConvPacked,
   bindConv2d,
-  conv2dBackwardWeight,
+  conv2dBackwardWeightKernel,
   conv2dBackwardWeightReduce,
   conv2dParams,
-  conv2dSplitPixels,
+  defaultWeightTile,
+  weightTileFits,
   conv2dWeightSplits,
   defaultConvTile,
   type ConvDirection,
@@ -86,7 +87,10 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
     const full = this.params(b.inShape, b.maxBatch);
-    const splitPixels = conv2dSplitPixels(full);
+    // The weight gradient's split and workgroup (tuned, else the default).
+    const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
+    const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full);
+    const splitPixels = weightTile.rows * full.outWidth;
     const partial = ctx.tensor(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
     const area = full.outHeight * full.outWidth;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
@@ -105,7 +109,7 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeight)).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile.workgroup))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));

@@ -91,7 +91,14 @@ export interface LayerBuild {
 }
 
 /** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */
-export type TileChooser = (kernel: 'conv2d_forward' | 'conv2d_backward_input', params: ConvShapeParams) => ConvTile | undefined;
+export type TileChooser = (kernel: TiledKernelName, params: ConvShapeParams) => ConvTile | undefined;
+
+/**
+ * The tunable kernels: the conv forward and input gradient (a register tile), and the weight
+ * gradient (a ConvTile read as rows per split and workgroup size: src/kernels/conv2d.ts
+ * defaultWeightTile).
+ */
+export type TiledKernelName = 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_backward_weight';
 
 /** A per-sample tensor a layer keeps between its forward and backward passes (a mask, an argmax). */
 export interface WorkspaceSpec {

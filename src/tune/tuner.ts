@@ -1,8 +1,11 @@
 /**
- * The autotuner: for every tiled kernel in a model's plan (each Conv2d's forward and input
- * gradient, at the plan's batch), times candidate tiles on the adapter in use and keeps the
- * fastest. A candidate must produce exactly the default tile's output (the generated kernels sum
- * in the same order whatever the tile, so any difference is a defect, and it is rejected). Choices
+ * The autotuner: for every tunable kernel in a model's plan (each Conv2d's forward, input gradient
+ * and weight gradient, at the plan's batch), times candidate tiles on the adapter in use and keeps
+ * the fastest. A forward or input-gradient candidate must produce exactly the default tile's
+ * output (the generated kernels sum in the same order whatever the tile, so any difference is a
+ * defect, and it is rejected). A weight-gradient candidate (rows per split, workgroup size) sums
+ * in another order: it must agree with the float64 reference (src/reference/conv2d.ts) within
+ * 1e-5 of the result's largest value, the full-size check's bound. Choices
  * are cached in a `TuningStore` keyed by adapter identity, the kernel source's hash and the shape:
  * `--tune cached` (default) tunes only what is missing, `full` tunes everything again, `off` uses
  * the default tiles.
@@ -15,26 +18,34 @@ import type { GpuContext } from '../gpu/context.js';
 import { profileDispatches } from '../bench/profile.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
+import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
+import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import {
   allocateConvPacked,
   bindConv2d,
+  conv2dBackwardWeightKernel,
+  conv2dBackwardWeightReduce,
+  conv2dWeightSplits,
   convGemm,
   convSlices,
   defaultConvTile,
+  defaultWeightTile,
+  weightTileFits,
   type Conv2dParams,
   type ConvDirection,
   type ConvTile,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
+import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
-import type { TileChooser } from '../layers/layer.js';
+import type { TileChooser, TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
 
 export type TuneMode = 'off' | 'cached' | 'full';
 export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
 
-export type TiledKernel = 'conv2d_forward' | 'conv2d_backward_input';
+export type TiledKernel = TiledKernelName;
 
 /** A tiled kernel a plan binds: its shape, the layers that share it, and whether with the ReLU epilogue. */
 export interface TiledUse {
@@ -86,7 +97,7 @@ export function fnv1a(text: string): string {
 
 /** The generated source's identity: the template and the generator's output for a fixed probe variant. */
 export const KERNEL_SOURCE_HASH = fnv1a(
-  [forwardSource, backwardInputSource, ...(['forward', 'input'] as const).map((direction) =>
+  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   )].join('\n'),
 );
@@ -105,6 +116,9 @@ export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams):
 
 const directionOf = (kernel: TiledKernel): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
 
+/** Whether a tile can run a kernel at a shape. */
+const fitsKernel = (kernel: TiledKernel, p: Conv2dParams, t: ConvTile) => (kernel === 'conv2d_backward_weight' ? weightTileFits(p, t) : tileFits(p, directionOf(kernel), t));
+
 /** The (kernel, shape) pairs of a model's plan at a batch: every Conv2d's forward, and its input gradient where one flows. */
 export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: number; training?: boolean }): TiledUse[] {
   const plan = planModel(model, options);
@@ -115,6 +129,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const params = node.layer.params(node.inShape, options.batch);
     const kernels: TiledKernel[] = ['conv2d_forward'];
     if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_input');
+    if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_weight');
     // The variant the layer binds (the ReLU epilogue of a bias-free conv): the one timed, so its
     // pipeline is the one compiled (and in the driver's shader cache) before the run starts.
     const relu = node.flags.reluEpilogue === true && !node.layer.bias;
@@ -178,6 +193,22 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
   return out.slice(0, MAX_CANDIDATES);
 }
 
+/**
+ * Weight-gradient candidates after the default: rows per split ×2, ×½, ×4 at workgroup 64 and
+ * 128 (a sweep of the seed CNN's convs on lavapipe: ×2 gained 10–15 % on convblock2, the largest;
+ * the workgroup size mattered less, and differently per shape).
+ */
+export function candidateWeightTiles(p: Conv2dParams): ConvTile[] {
+  const d = defaultWeightTile(p);
+  const out: ConvTile[] = [d];
+  const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
+  for (const [f, workgroup] of [[2, 64], [2, 128], [1, 128], [0.5, 64], [4, 64], [0.5, 128]] as const) {
+    const t = { rows: rows(f), channels: d.channels, workgroup };
+    if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.workgroup === t.workgroup)) out.push(t);
+  }
+  return out.slice(0, MAX_CANDIDATES);
+}
+
 export interface TuneOptions extends PlanOptions {
   readonly batch: number;
   readonly mode: TuneMode;
@@ -211,13 +242,13 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     const hit = stored[key];
     const flops = 2 * k.params.batch * k.params.outChannels * k.params.outHeight * k.params.outWidth * k.params.inChannels * k.params.kernelH * k.params.kernelW;
     // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
-    if (hit && options.mode === 'cached' && tileFits(k.params, directionOf(k.kernel), hit.tile)) {
+    if (hit && options.mode === 'cached' && fitsKernel(k.kernel, k.params, hit.tile)) {
       chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
       entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true });
       continue;
     }
     options.onProgress?.(i, kernels.length, `${k.kernel} ${k.layers.join(', ')}`);
-    const result = await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
+    const result = k.kernel === 'conv2d_backward_weight' ? await tuneWeight(ctx, k.params) : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
     changed = true;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
@@ -281,6 +312,68 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
   }
 }
 
+/** Relative to the result's largest value, how far a weight-gradient candidate may be from float64 (the full-size check's bound). */
+const WEIGHT_TOLERANCE = 1e-5;
+
+/**
+ * Times the weight-gradient candidates of one shape (the kernel and its reduce, summed); the
+ * fastest whose result is within WEIGHT_TOLERANCE of float64 (the default is the fallback).
+ */
+async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+  const candidates = candidateWeightTiles(p);
+  const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
+  const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
+  const inLength = p.batch * p.inChannels * p.height * p.width;
+  const outLength = p.batch * p.outChannels * p.outHeight * p.outWidth;
+  const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
+  const xData = data(inLength, 1);
+  const dyData = data(outLength, 2);
+  const scope = ctx.scoped(() => {
+    return {
+      x: ctx.tensor('tuning input', [inLength], { data: xData }),
+      dy: ctx.tensor('tuning output gradient', [outLength], { data: dyData }),
+      partial: ctx.tensor('tuning partial sums', [maxSplits * weightLength]),
+      dweight: ctx.tensor('tuning weight gradient', [weightLength]),
+    };
+  });
+  const { x, dy, partial, dweight } = scope.value;
+  try {
+    let best: { tile: ConvTile; ms: number } | undefined;
+    let reference: Float64Array | undefined;
+    let largest = 0;
+    let defaultMs = 0;
+    let tried = 0;
+    let rejected = 0;
+    for (const tile of candidates) {
+      const q = { ...p, splitPixels: tile.rows * p.outWidth };
+      const list = [
+        (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
+        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight }, { length: weightLength, splits: conv2dWeightSplits(q) }, 'tuning weight gradient reduce'),
+      ];
+      ctx.fill(dweight, Number.NaN);
+      const profile = await profileDispatches(ctx, list, { repeats: 4 });
+      const ms = profile.dispatches.reduce((sum, d) => sum + d.ms, 0);
+      const values = await ctx.read(dweight);
+      tried++;
+      if (reference === undefined) {
+        // The default: kept untried-against when too quick to tune; else the float64 result the
+        // others must match (computed once, seconds for the largest convs).
+        defaultMs = ms;
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
+        reference = conv2dBackwardWeightRef(dyData, xData, p);
+        largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      } else if (!values.every((v, k) => Math.abs(v - reference![k]!) <= WEIGHT_TOLERANCE * largest)) {
+        rejected++;
+        continue;
+      }
+      if (!best || ms < best.ms) best = { tile, ms };
+    }
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+  } finally {
+    scope.destroy();
+  }
+}
+
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
   const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -295,7 +388,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
     e.kernel,
     e.layers.join(', '),
     `${e.params.inChannels}→${e.params.outChannels} ${e.params.height}×${e.params.width} k${e.params.kernelH}×${e.params.kernelW}`,
-    `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`,
+    e.kernel === 'conv2d_backward_weight' ? `${e.tile.rows} rows a split, wg${e.tile.workgroup}` : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`,
     e.ms.toFixed(2),
     e.defaultMs.toFixed(2),
     e.gflops.toFixed(1),

@@ -9,6 +9,7 @@ import {
   allocateConvPacked,
   bindConv2d,
   conv2dBackwardWeight,
+  conv2dBackwardWeightKernel,
   conv2dBackwardWeightReduce,
   conv2dParams,
   convSlices,
@@ -18,7 +19,7 @@ import {
   conv2dWeightSplits,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
-import { tileFits } from '../../src/tune/tuner.js';
+import { candidateWeightTiles, tileFits } from '../../src/tune/tuner.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -134,6 +135,20 @@ describe('conv2d kernels', () => {
         ctx.submit('conv2d tile test', (e) => recordPass(e, 'conv2d tile test', list));
         expect(await ctx.read(ty), `forward, tile ${JSON.stringify(tile)}`).toEqual(y0);
         expect(await ctx.read(tdx), `input gradient, tile ${JSON.stringify(tile)}`).toEqual(dx0);
+      }
+      // The weight gradient's tuning candidates (rows per split, workgroup size): another split
+      // sums in another order, so each is held against float64 again.
+      const dwRef = conv2dBackwardWeightRef(dy, x, shape);
+      for (const tile of candidateWeightTiles(p)) {
+        const q = { ...p, splitPixels: tile.rows * p.outWidth };
+        const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
+        ctx.fill(tdw, NaN);
+        const list = [
+          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x: tx, dy: tdy, partial: part }, q),
+          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: part, dweight: tdw }, { length: weightLength, splits: conv2dWeightSplits(q) }),
+        ];
+        ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
+        expectAllClose(`conv2d_backward_weight dW, ${tile.rows} rows a split, workgroup ${tile.workgroup}`, await ctx.read(tdw), dwRef, TOLERANCE.gradient);
       }
     });
   });
