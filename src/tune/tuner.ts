@@ -4,8 +4,8 @@
  * the fastest. A forward or input-gradient candidate must produce exactly the default tile's
  * output (the generated kernels sum in the same order whatever the tile, so any difference is a
  * defect, and it is rejected). A weight-gradient candidate (rows per split, workgroup size) sums
- * in another order: it must agree with the float64 reference (src/reference/conv2d.ts) within
- * 1e-5 of the result's largest value, the full-size check's bound. Choices
+ * in another order: it must be as close to the float64 reference (src/reference/conv2d.ts) as
+ * 1e-5 of the result's largest value (the full-size check's bound), or as the default is. Choices
  * are cached in a `TuningStore` keyed by adapter identity, the kernel source's hash and the shape:
  * `--tune cached` (default) tunes only what is missing, `full` tunes everything again, `off` uses
  * the default tiles.
@@ -317,7 +317,8 @@ const WEIGHT_TOLERANCE = 1e-5;
 
 /**
  * Times the weight-gradient candidates of one shape (the kernel and its reduce, summed); the
- * fastest whose result is within WEIGHT_TOLERANCE of float64 (the default is the fallback).
+ * fastest whose result is as close to float64 as WEIGHT_TOLERANCE of its scale, or as the
+ * default's (the default is the fallback).
  */
 async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
   const candidates = candidateWeightTiles(p);
@@ -341,6 +342,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
     let best: { tile: ConvTile; ms: number } | undefined;
     let reference: Float64Array | undefined;
     let largest = 0;
+    let bound = 0;
     let defaultMs = 0;
     let tried = 0;
     let rejected = 0;
@@ -362,7 +364,11 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
         if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
         reference = conv2dBackwardWeightRef(dyData, xData, p);
         largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      } else if (!values.every((v, k) => Math.abs(v - reference![k]!) <= WEIGHT_TOLERANCE * largest)) {
+        // The bound: 1e-5 of the scale, or the default's own error where that is larger (on this
+        // data, sums of 73,728 products that cancel, the default is 2.6e-5 of the scale off at
+        // convblock2): no candidate is less accurate than the kernel the tests hold.
+        bound = Math.max(WEIGHT_TOLERANCE * largest, maxError(values, reference));
+      } else if (maxError(values, reference) > bound) {
         rejected++;
         continue;
       }
@@ -372,6 +378,16 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
   } finally {
     scope.destroy();
   }
+}
+
+/** The largest |a − b|; NaN (an element not written) counts as infinitely far. */
+function maxError(a: Float32Array, b: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst;
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
