@@ -22,7 +22,7 @@ const elements = (p: Shape) => p.batch * p.channels * p.area;
 /**
  * stats = (batch mean, 1/√(biased var + eps)); running statistics updated  (overwrites stats); a
  * running statistic that becomes non-finite is recorded in `health` at meanSlot / varSlot
- * (src/plan/health.ts)
+ * (src/kernels/health.ts)
  */
 export const batchnormStats = defineKernel({
   name: 'batchnorm_stats',

@@ -47,7 +47,7 @@ export const logSoftmaxNllBackward = defineKernel({
 
 /**
  * metrics = [batch mean loss (overwritten), Σ loss (accumulated)]; counts += [correct, samples];
- * with guard 1, a non-finite batch loss is recorded in `health` (src/plan/health.ts).
+ * with guard 1, a non-finite batch loss is recorded in `health` (src/kernels/health.ts).
  */
 export const batchMetrics = defineKernel({
   name: 'batch_metrics',

@@ -15,7 +15,7 @@ export const HYPER_LENGTH = 4;
 
 /**
  * param and velocity (the momentum buffer) updated in place; a non-finite gradient is recorded in
- * `health` at `slot` (src/plan/health.ts)
+ * `health` at `slot` (src/kernels/health.ts)
  */
 export const sgdStep = defineKernel({
   name: 'sgd_step',

@@ -83,7 +83,7 @@ export interface LayerBuild {
   /** The tuned tile of a tiled kernel at this layer's largest batch, if any (src/tune/). */
   readonly tiles?: TileChooser;
   /**
-   * The network's divergence guard (src/plan/health.ts): a layer whose kernels update a buffer
+   * The network's divergence guard (src/kernels/health.ts): a layer whose kernels update a buffer
    * (BatchNorm's running statistics) records a non-finite value there at the buffer's slot.
    * Absent (a layer built on its own): the layer keeps a record of its own.
    */

@@ -98,7 +98,7 @@ export class Network {
   readonly optimizer: Optimizer;
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
-  /** The divergence guard's record (src/plan/health.ts), written by the optimizer and loss kernels. */
+  /** The divergence guard's record (src/kernels/health.ts), written by the optimizer, loss and BatchNorm statistics kernels. */
   readonly health: Tensor<'u32'>;
   /** The names of the guard's slots: the parameters', then the buffers'. */
   private readonly guardNames: readonly string[];

@@ -8,7 +8,7 @@
  * dropout step). The loop keeps at most two steps in flight and never waits for a read-back:
  * the progress display receives a copy of the running metrics whenever one is ready.
  *
- * Nothing is lost silently: the divergence guard (src/plan/health.ts) is read with every progress
+ * Nothing is lost silently: the divergence guard (src/kernels/health.ts) is read with every progress
  * snapshot and at the end of each epoch, before anything is evaluated or saved, and a non-finite
  * loss or gradient ends the epoch with a `DivergenceError`; a lost device ends it with a
  * `DeviceLostError`. `snapshot()` and `restore()` copy the whole training state (weights,
@@ -127,7 +127,7 @@ export interface EpochRecord {
   readonly best: boolean;
 }
 
-/** The training loss or a gradient became non-finite: the run cannot go on from here. */
+/** The training loss, a gradient or a running statistic became non-finite (or out of bounds): the run cannot go on from here. */
 export class DivergenceError extends Error {
   override name = 'DivergenceError';
   constructor(
