@@ -379,6 +379,8 @@ export interface Dispatch {
   /** Bytes of the bound tensors the dispatch needs, each counted once (for GB/s figures). */
   readonly bytes?: number;
   record(pass: GPUComputePassEncoder): void;
+  /** Frees what binding created (a bound kernel's parameter buffer); the dispatch is not used after. */
+  destroy?(): void;
 }
 
 /** A kernel bound to its tensors and parameters: record it into a pass as often as needed. */
@@ -401,6 +403,11 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
 
   get params(): ParamValues<P> {
     return this.current;
+  }
+
+  /** Frees the parameter buffer binding created (for kernels bound, used and thrown away: the tuner's). */
+  destroy(): void {
+    this.uniform.destroy();
   }
 
   get workgroups(): readonly [number, number, number] {

@@ -14,7 +14,7 @@
  * after a warm-up; candidates are tried in a fixed order, so a run with a fixed cache is
  * reproducible.
  */
-import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { profileDispatches } from '../bench/profile.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
@@ -282,8 +282,9 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     let rejected = 0;
     const tryTile = async (tile: ConvTile) => {
       const run = ctx.scoped(() => allocateConvPacked(ctx, 'tuning', p, direction, tile));
+      let list: Dispatch[] = [];
       try {
-        const list = await bindConv2d(ctx, p, run.value, { input, weight, output }, { relu });
+        list = await bindConv2d(ctx, p, run.value, { input, weight, output }, { relu });
         ctx.fill(output, Number.NaN);
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
         // The first repeat warms up: the median of the 4 leans on the later three.
@@ -299,6 +300,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
         }
         if (!best || ms < best.ms) best = { tile, ms };
       } finally {
+        for (const d of list) d.destroy?.();
         run.destroy();
       }
     };
@@ -353,7 +355,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight }, { length: weightLength, splits: conv2dWeightSplits(q) }, 'tuning weight gradient reduce'),
       ];
       ctx.fill(dweight, Number.NaN);
-      const profile = await profileDispatches(ctx, list, { repeats: 4 });
+      const profile = await profileDispatches(ctx, list, { repeats: 4 }).finally(() => list.forEach((d) => d.destroy()));
       const ms = profile.dispatches.reduce((sum, d) => sum + d.ms, 0);
       const values = await ctx.read(dweight);
       tried++;
