@@ -6,8 +6,8 @@
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
 // hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t)]: the per-step values, computed
 // on the host in float64 as PyTorch does and written once per step. One invocation per element.
-// A non-finite gradient element is recorded in `health` (slot `params.slot`;
-// shaders/lib/health.wgsl): the divergence guard, at the cost of one test of bits.
+// A non-finite gradient, moment or updated element is recorded in `health` (slot `params.slot`;
+// shaders/lib/health.wgsl): the divergence guard, tests of bits.
 
 struct Params {
   length: u32,
@@ -51,5 +51,11 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   let s = params.beta2 * expAvgSq[i] + (1.0 - params.beta2) * g * g;
   expAvg[i] = m;
   expAvgSq[i] = s;
-  param[i] = p - hyper[2] * (m / (sqrt(s) / hyper[3] + params.eps));
+  let updated = p - hyper[2] * (m / (sqrt(s) / hyper[3] + params.eps));
+  param[i] = updated;
+  // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
+  // freeze the parameter silently) or the update.
+  if (!isFinite(updated) || !isFinite(m) || !isFinite(s)) {
+    markNonFinite(params.slot);
+  }
 }

@@ -5,8 +5,8 @@
 //   g ← g + momentum·v (Nesterov) or v;   param ← param − lr·g
 // The per-step values come from `hyper` = [lr, momentum, first step (1) or not (0)], one small
 // buffer written once per step for every parameter (a schedule changes them without re-binding).
-// One invocation per element. A non-finite gradient element is recorded in `health` (slot
-// `params.slot`; shaders/lib/health.wgsl): the divergence guard, at the cost of one test of bits.
+// One invocation per element. A non-finite gradient, momentum or updated element is recorded in
+// `health` (slot `params.slot`; shaders/lib/health.wgsl): the divergence guard, tests of bits.
 
 struct Params {
   length: u32,
@@ -51,5 +51,10 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
     velocity[i] = v;
     g = select(v, g + momentum * v, params.nesterov != 0u);
   }
-  param[i] = param[i] - lr * g;
+  let updated = param[i] - lr * g;
+  param[i] = updated;
+  // A finite but huge gradient can still overflow the update or the momentum buffer.
+  if (!isFinite(updated) || !isFinite(g)) {
+    markNonFinite(params.slot);
+  }
 }

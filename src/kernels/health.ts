@@ -27,8 +27,9 @@ export interface Divergence {
   /** Whether that step's loss was non-finite. */
   readonly loss: boolean;
   /**
-   * The parameters whose gradient was non-finite at that step, in backward order (the first is
-   * where a non-finite value entered the backward pass, or the last layer it reached).
+   * The parameters whose gradient (or update: the new value, the momentum or Adam's moments) was
+   * non-finite at that step, in backward order (the first is where a non-finite value entered the
+   * backward pass, or the last layer it reached).
    */
   readonly parameters: readonly string[];
   /** Running statistics (or, found at an epoch's end, weights) that became non-finite, by name. */
@@ -55,7 +56,7 @@ export function decodeHealth(record: Uint32Array, names: readonly string[], para
 
 /** One line: what went non-finite (the epoch and step are the caller's to add). */
 export function describeDivergence(d: Divergence, parameterCount: number): string {
-  const what = [d.loss ? 'the loss' : '', d.state?.length ? `${d.state[0]}${d.state.length > 1 ? ` (and ${d.state.length - 1} more tensors)` : ''}` : '', d.parameters.length ? `the gradient of ${d.parameters[0]}${d.parameters.length > 1 ? ` (first in the backward pass; ${d.parameters.length} of ${parameterCount} parameter tensors)` : ''}` : '']
+  const what = [d.loss ? 'the loss' : '', d.state?.length ? `${d.state[0]}${d.state.length > 1 ? ` (and ${d.state.length - 1} more tensors)` : ''}` : '', d.parameters.length ? `the gradient or update of ${d.parameters[0]}${d.parameters.length > 1 ? ` (first in the backward pass; ${d.parameters.length} of ${parameterCount} parameter tensors)` : ''}` : '']
     .filter(Boolean).join(' and ');
   return `${what} became non-finite (NaN or ±Inf)`;
 }

@@ -74,11 +74,14 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
           if (epochStarts.length > 4) epochStarts.shift();
         },
         onEpoch: async (record) => {
+          // An epoch trained again after a device loss (from a snapshot inside it) ends exactly as
+          // it did: it was handed on already. Handed on means onEpoch finished (its checkpoint saved).
+          if (history.some((h) => h.epoch === record.epoch)) return;
           // The best over the whole run, not only since the last recovery.
           const r = { ...record, best: !best || record.test.accuracy > best.test.accuracy };
+          await fit.onEpoch?.(r);
           if (r.best) best = r;
           history.push(r);
-          await fit.onEpoch?.(r);
         },
       });
       break;
@@ -87,6 +90,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
       if (error instanceof DeviceLostError && deviceLosses < maxRecoveries) {
         deviceLosses++;
         log(`${error.message.split(';')[0]}: creating a new device and continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)`);
+        trainer.ctx.destroy();
         trainer = await options.build(await options.createContext());
         options.onTrainer?.(trainer);
       } else if (error instanceof DivergenceError && onDivergence === 'rollback' && epochStarts.length > 0 && rollbacks < maxRecoveries) {

@@ -258,7 +258,11 @@ export class Trainer {
    */
   private async throwUnsoundState(epoch: number, epochStart: number): Promise<void> {
     const { model } = this;
-    const named = [...model.parameters.map((p) => [p.name, p.value] as const), ...model.buffers.map((b) => [b.name, b.value] as const)];
+    // Under the names the checkpoint gives them (their rules go by name): weights, optimizer state, buffers.
+    const named = [
+      ...model.parameters.flatMap((p) => [[p.name, p.value] as const, ...Object.entries(p.state).map(([state, t]) => [`optimizer.${p.name}.${state}`, t] as const)]),
+      ...model.buffers.map((b) => [b.name, b.value] as const),
+    ];
     const values = await this.ctx.readMany(named.map(([, t]) => t));
     const bad = named.map(([name], k) => [name, checkTensorValues(name, values[k] as Float32Array)] as const).filter(([, problem]) => problem !== undefined);
     if (bad.length === 0) return;
@@ -333,8 +337,9 @@ export class Trainer {
       onProgress?: (p: Progress) => void;
       signal?: AbortSignal;
       between?: () => Promise<void>;
-      /** Steps of this epoch taken already (a resumed snapshot's; the state is restored). */
+      /** Steps of this epoch taken already (a resumed snapshot's; the state is restored), and their samples. */
       fromStep?: number;
+      fromSamples?: number;
       snapshotEvery?: number;
       onSnapshot?: (snapshot: TrainingSnapshot) => void;
     } = {},
@@ -352,48 +357,59 @@ export class Trainer {
     let taken = 0;
     let pausedMs = 0;
     let diverged = false;
-    for (let step = fromStep; step < steps; step++) {
-      if (diverged) break;
-      if (options.snapshotEvery && options.onSnapshot && step > fromStep && step % options.snapshotEvery === 0) {
-        options.onSnapshot(await this.snapshot(epoch, step));
-      }
-      if (options.between) {
-        const t0 = performance.now();
-        await options.between();
-        pausedMs += performance.now() - t0;
-      }
-      if (options.signal?.aborted) break;
-      const first = step * batch;
-      const size = Math.min(batch, train.count - first);
-      const program = await this.program(train, size, 'train');
-      program.batch.update({ first, epoch });
-      model.beginStep(size, epoch - 1);
-      let snapshot: GPUBuffer | undefined;
-      ctx.submit(`train step ${model.stepsTaken}`, (encoder) => {
-        recordPass(encoder, 'train step', [program.batch, ...program.rest]);
-        if (options.onProgress && (step % progressEvery === progressEvery - 1 || step === steps - 1)) snapshot = this.snapshots.record(encoder);
-      });
-      model.stepsTaken++;
-      taken++;
-      if (snapshot && options.onProgress) {
-        const done = step + 1;
-        const report = options.onProgress;
-        this.snapshots.deliver(snapshot, (loss, correct, seen, firstBadStep) => {
-          if (firstBadStep !== HEALTH_NONE) diverged = true;
-          const seconds = (performance.now() - start - pausedMs) / 1000;
-          report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: seen / seconds });
+    // Progress of this call only: a read-back that lands after it failed (a divergence, a lost
+    // device) is dropped, not shown after the recovery.
+    let live = true;
+    // Speeds count this call's samples, not those of a resumed snapshot.
+    const fromSamples = options.fromSamples ?? 0;
+    try {
+      for (let step = fromStep; step < steps; step++) {
+        if (diverged) break;
+        if (options.snapshotEvery && options.onSnapshot && step > fromStep && step % options.snapshotEvery === 0) {
+          options.onSnapshot(await this.snapshot(epoch, step));
+        }
+        if (options.between) {
+          const t0 = performance.now();
+          await options.between();
+          pausedMs += performance.now() - t0;
+        }
+        if (options.signal?.aborted) break;
+        const first = step * batch;
+        const size = Math.min(batch, train.count - first);
+        const program = await this.program(train, size, 'train');
+        program.batch.update({ first, epoch });
+        model.beginStep(size, epoch - 1);
+        let snapshot: GPUBuffer | undefined;
+        ctx.submit(`train step ${model.stepsTaken}`, (encoder) => {
+          recordPass(encoder, 'train step', [program.batch, ...program.rest]);
+          if (options.onProgress && (step % progressEvery === progressEvery - 1 || step === steps - 1)) snapshot = this.snapshots.record(encoder);
         });
+        model.stepsTaken++;
+        taken++;
+        if (snapshot && options.onProgress) {
+          const done = step + 1;
+          const report = options.onProgress;
+          this.snapshots.deliver(snapshot, (loss, correct, seen, firstBadStep) => {
+            if (!live) return;
+            if (firstBadStep !== HEALTH_NONE) diverged = true;
+            const seconds = (performance.now() - start - pausedMs) / 1000;
+            report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: (seen - fromSamples) / seconds });
+          });
+        }
+        // At most two steps in flight: wait for the one before this.
+        await previous;
+        ctx.throwIfLost();
+        previous = ctx.submitted();
       }
-      // At most two steps in flight: wait for the one before this.
       await previous;
       ctx.throwIfLost();
-      previous = ctx.submitted();
+      // Before anything reads the epoch's results (an evaluation, a checkpoint): did it diverge?
+      await this.throwDivergence(epoch, epochStart);
+      await this.throwUnsoundState(epoch, epochStart);
+    } catch (error) {
+      live = false;
+      throw error;
     }
-    await previous;
-    ctx.throwIfLost();
-    // Before anything reads the epoch's results (an evaluation, a checkpoint): did it diverge?
-    await this.throwDivergence(epoch, epochStart);
-    await this.throwUnsoundState(epoch, epochStart);
     const totals = await this.trainHead.read();
     // Time spent waiting in between() (a paused page) is not training time.
     const seconds = (performance.now() - start - pausedMs) / 1000;
@@ -405,7 +421,7 @@ export class Trainer {
       trainAccuracy: (100 * totals.correct) / Math.max(1, totals.count),
       lastBatchLoss: totals.batchLoss,
       seconds,
-      samplesPerSecond: totals.count / seconds,
+      samplesPerSecond: (totals.count - fromSamples) / seconds,
     };
   }
 
@@ -433,6 +449,7 @@ export class Trainer {
         between: options.between,
         onProgress: options.onProgress && ((p) => options.onProgress!(epoch, p)),
         fromStep,
+        fromSamples: fromStep > 0 ? Number(resume?.tensors.get('train counts')?.[1] ?? 0) : 0,
         snapshotEvery: options.snapshotEvery,
         onSnapshot: options.onSnapshot,
       });

@@ -25,7 +25,7 @@ gpuTest('read, readMany and compile on a lost device throw DeviceLostError; our 
 
   const mine = await createNodeContext({ announce: false, onError: (e) => reported.push(e) });
   mine.destroy();
-  await new Promise((r) => setTimeout(r, 50));
+  await mine.device.lost;
   expect(() => mine.throwIfLost()).toThrow(GpuError);
   expect(() => mine.throwIfLost()).not.toThrow(DeviceLostError);
   expect(reported).toHaveLength(1);

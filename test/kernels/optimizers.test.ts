@@ -121,6 +121,15 @@ describe('the divergence guard in the optimizer steps', () => {
       // Later steps leave the first record as it is.
       expect(await run(3, bad)).toEqual([2, 3, HEALTH_NONE, HEALTH_NONE, 2, HEALTH_NONE]);
       expect(decodeHealth(Uint32Array.from(await run(4, finite)), ['a', 'b', 'c'])).toEqual({ step: 2, loss: false, parameters: ['b'] });
+      // Finite gradients whose update overflows are recorded too, from a clean state: SGD's
+      // momentum buffer (0.9 · 3e38 + 3e38) on the second such step, Adam's square at once.
+      ctx.write(health, freshHealth(parameters));
+      for (const t of [a, b, c]) ctx.fill(t!, 0);
+      const huge = Float64Array.from(finite);
+      huge[5] = 3e38;
+      const first = kind === 'sgd' ? 6 : 5;
+      expect((await run(5, huge))[0]).toBe(kind === 'sgd' ? HEALTH_NONE : 5);
+      expect((await run(6, huge)).slice(0, 2)).toEqual([first, 6]);
     });
   }
 });

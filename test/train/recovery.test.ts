@@ -76,6 +76,31 @@ describe('recovery', () => {
     }
   }, 120_000);
 
+  gpuTest('a device lost between an epoch’s end and the next epoch’s first steps: no epoch is reported twice', async (ctx) => {
+    const fit = { firstEpoch: 1, epochs: 2 };
+    const expected = await fitWithRecovery(await build(ctx), fit, { createContext: async () => ctx, build, snapshotEvery: 4 });
+    // Epoch 1: its start snapshot, 10 steps (with two more snapshots), its checks and evaluation;
+    // any submission from its end to epoch 2's first steps.
+    for (const after of [22, 24, 26]) {
+      const contexts: GpuContext[] = [await doomedContext(after)];
+      const reported: number[] = [];
+      const got = await fitWithRecovery(await build(contexts[0]!), { ...fit, onEpoch: (r) => void reported.push(r.epoch) }, {
+        createContext: async () => {
+          contexts.push(await createNodeContext({ announce: false }));
+          return contexts.at(-1)!;
+        },
+        build,
+        snapshotEvery: 4,
+      });
+      try {
+        expect(reported, `lost at submission ${after}`).toEqual([1, 2]);
+        expect(summary(got.history), `lost at submission ${after}`).toEqual(summary(expected.history));
+      } finally {
+        for (const c of contexts) c.destroy();
+      }
+    }
+  }, 240_000);
+
   gpuTest('without a snapshot to go back to, or past maxRecoveries, the loss is a DeviceLostError', async () => {
     const doomed = await doomedContext(3);
     const trainer = await build(doomed);
