@@ -159,14 +159,25 @@ export class GpuContext {
 
   /** Reads a tensor back (waits for all submitted work). */
   async read<E extends ElementType>(tensor: Tensor<E>): Promise<TypedArrayFor<E>> {
-    const staging = this.device.createBuffer({
-      label: `${tensor.label} (read-back)`,
-      size: Math.max(4, tensor.byteLength),
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const [values] = await this.readMany([tensor as Tensor<ElementType>], tensor.label);
+    return values as TypedArrayFor<E>;
+  }
+
+  /**
+   * Reads several tensors back with one copy and one mapping (a snapshot of a model's state):
+   * the values in the order given.
+   */
+  async readMany(tensors: readonly Tensor<ElementType>[], what = `${tensors.length} tensors`): Promise<TypedArrayFor<ElementType>[]> {
+    const offsets: number[] = [];
+    let size = 0;
+    for (const t of tensors) {
+      offsets.push(size);
+      size += Math.ceil(Math.max(4, t.byteLength) / 4) * 4;
+    }
+    const staging = this.device.createBuffer({ label: `read-back of ${what}`, size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
-      const encoder = this.device.createCommandEncoder({ label: `read ${tensor.label}` });
-      encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, Math.max(4, tensor.byteLength));
+      const encoder = this.device.createCommandEncoder({ label: `read ${what}` });
+      tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
       this.device.queue.submit([encoder.finish()]);
       try {
         await this.wait(staging.mapAsync(GPUMapMode.READ));
@@ -174,39 +185,7 @@ export class GpuContext {
         // A lost device rejects every mapping (Dawn: an AbortError with no message): say so.
         await this.settleLoss();
         this.throwIfLost();
-        throw gpuFailure(cause, `reading ${tensor.label} back from the GPU`);
-      }
-      const data = typedArrayFor(tensor.dtype, staging.getMappedRange().slice(0, tensor.byteLength));
-      staging.unmap();
-      this.throwIfFailed();
-      return data;
-    } finally {
-      staging.destroy();
-    }
-  }
-
-  /**
-   * Reads several tensors back with one copy and one mapping (a snapshot of a model's state):
-   * the values in the order given.
-   */
-  async readMany(tensors: readonly Tensor<ElementType>[]): Promise<TypedArrayFor<ElementType>[]> {
-    const offsets: number[] = [];
-    let size = 0;
-    for (const t of tensors) {
-      offsets.push(size);
-      size += Math.ceil(Math.max(4, t.byteLength) / 4) * 4;
-    }
-    const staging = this.device.createBuffer({ label: `read-back of ${tensors.length} tensors`, size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    try {
-      const encoder = this.device.createCommandEncoder({ label: 'read many' });
-      tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
-      this.device.queue.submit([encoder.finish()]);
-      try {
-        await this.wait(staging.mapAsync(GPUMapMode.READ));
-      } catch (cause) {
-        await this.settleLoss();
-        this.throwIfLost();
-        throw gpuFailure(cause, `reading ${tensors.length} tensors back from the GPU`);
+        throw gpuFailure(cause, `reading ${what} back from the GPU`);
       }
       const range = staging.getMappedRange();
       const values = tensors.map((t, k) => typedArrayFor(t.dtype, range.slice(offsets[k]!, offsets[k]! + t.byteLength)));

@@ -139,32 +139,25 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`  let plane = ${inH} * ${inW};`);
   L.push(`  let wTile = gy * ${K / 4}u;`);
   // Input rows and columns the block meets, each once: position, validity, clamped offset.
-  const rowKeys = new Map<string, number>();
-  const colKeys = new Map<string, number>();
-  const rowOf = (r: number, ky: number) => {
-    const s = rowSource(o, r, ky, 'y');
-    let i = rowKeys.get(s.key);
-    if (i === undefined) {
-      i = rowKeys.size;
-      rowKeys.set(s.key, i);
-      L.push(`  let ry${i} = ${s.at};`);
-      L.push(`  let rv${i} = ${s.valid ? `${s.valid} && ` : ''}ry${i} >= 0 && ry${i} < inH;`);
-      L.push(`  let ro${i} = u32(clamp(ry${i}, 0, inH - 1)) * u32(inW);`);
-    }
-    return i;
+  // (ry, rv, ro: a row's position, validity and offset; cx, cv, co: a column's.)
+  const positions = (axis: 'y' | 'x') => {
+    const keys = new Map<string, number>();
+    const [at, valid, offset, limit] = axis === 'y' ? ['ry', 'rv', 'ro', 'inH'] : ['cx', 'cv', 'co', 'inW'];
+    return (index: number, k: number) => {
+      const s = rowSource(o, index, k, axis);
+      let i = keys.get(s.key);
+      if (i === undefined) {
+        i = keys.size;
+        keys.set(s.key, i);
+        L.push(`  let ${at}${i} = ${s.at};`);
+        L.push(`  let ${valid}${i} = ${s.valid ? `${s.valid} && ` : ''}${at}${i} >= 0 && ${at}${i} < ${limit};`);
+        L.push(`  let ${offset}${i} = u32(clamp(${at}${i}, 0, ${limit} - 1))${axis === 'y' ? ' * u32(inW)' : ''};`);
+      }
+      return i;
+    };
   };
-  const colOf = (j: number, kx: number) => {
-    const s = rowSource(o, j, kx, 'x');
-    let i = colKeys.get(s.key);
-    if (i === undefined) {
-      i = colKeys.size;
-      colKeys.set(s.key, i);
-      L.push(`  let cx${i} = ${s.at};`);
-      L.push(`  let cv${i} = ${s.valid ? `${s.valid} && ` : ''}cx${i} >= 0 && cx${i} < inW;`);
-      L.push(`  let co${i} = u32(clamp(cx${i}, 0, inW - 1));`);
-    }
-    return i;
-  };
+  const rowOf = positions('y');
+  const colOf = positions('x');
   // For each (r, tap): the 4 columns' input (row index, col indices).
   const uses = new Map<string, [number, number]>();
   const plan: { row: number[]; cols: number[][] }[] = [];

@@ -259,17 +259,18 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Fixed pseudo-random data (a sine hash): a choice must not depend on the run. */
+const tuningData = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
+
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
 async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
     const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
     const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
-    // Fixed pseudo-random data (a sine hash): the choice must not depend on the run.
-    const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
     return {
-      input: ctx.tensor('tuning input', [inLength], { data: data(inLength, 1) }),
-      weight: ctx.tensor('tuning weight', [weightLength], { data: data(weightLength, 2) }),
+      input: ctx.tensor('tuning input', [inLength], { data: tuningData(inLength, 1) }),
+      weight: ctx.tensor('tuning weight', [weightLength], { data: tuningData(weightLength, 2) }),
       output: ctx.tensor('tuning output', [outLength]),
     };
   });
@@ -328,9 +329,8 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
   const inLength = p.batch * p.inChannels * p.height * p.width;
   const outLength = p.batch * p.outChannels * p.outHeight * p.outWidth;
-  const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
-  const xData = data(inLength, 1);
-  const dyData = data(outLength, 2);
+  const xData = tuningData(inLength, 1);
+  const dyData = tuningData(outLength, 2);
   const scope = ctx.scoped(() => {
     return {
       x: ctx.tensor('tuning input', [inLength], { data: xData }),
