@@ -2,7 +2,11 @@
 // dgamma and dbeta:  dbeta[c] = Σ dy,  dgamma[c] = Σ dy·x̂  with x̂ = (x − mean)·invStd,
 // over batch × area. x, dy [batch, channels, area]; stats [2, channels] from batchnorm_stats.
 // One workgroup of WG_X invocations (a power of two) per channel; per-invocation sums over b
-// then the area, then a fixed-order tree reduction.
+// then the area, four elements at a time (invocation k takes elements 4k .. 4k + 3, then
+// 4(k + WG_X) .., of each plane) into four running sums of each, added ((x + y) + (z + w)), then a
+// fixed-order tree reduction. Variant VEC4 (area a multiple of 4) reads the four as one vec4; it
+// sums the same terms in the same order, so both agree bit for bit. dy is 0 past the area, so the
+// missing elements add nothing.
 
 struct Params {
   batch: u32,
@@ -11,8 +15,13 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(2) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
@@ -21,19 +30,38 @@ override WG_X: u32;
 
 var<workgroup> partial: array<vec2f, WG_X>;
 
+// Elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
+#if VEC4
+fn load4(v: ptr<storage, array<vec4f>, read>, base: u32, s: u32) -> vec4f {
+  return (*v)[(base + s) / 4u];
+}
+#else
+fn load4(v: ptr<storage, array<f32>, read>, base: u32, s: u32) -> vec4f {
+  var r = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (s + e < params.area) { r[e] = (*v)[base + s + e]; }
+  }
+  return r;
+}
+#endif
+
 @compute @workgroup_size(WG_X)
 fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
   let mean = stats[c];
   let invStd = stats[params.channels + c];
-  var sums = vec2f(0.0);
+  let quads = (params.area + 3u) / 4u;
+  var sumG = vec4f(0.0);
+  var sumGx = vec4f(0.0);
   for (var b = 0u; b < params.batch; b++) {
     let base = (b * params.channels + c) * params.area;
-    for (var s = lid; s < params.area; s += WG_X) {
-      let g = dy[base + s];
-      sums += vec2f(g, g * (x[base + s] - mean) * invStd);
+    for (var q = lid; q < quads; q += WG_X) {
+      let g = load4(&dy, base, 4u * q);
+      sumG += g;
+      sumGx += g * (load4(&x, base, 4u * q) - mean) * invStd;
     }
   }
+  let sums = vec2f((sumG.x + sumG.y) + (sumG.z + sumG.w), (sumGx.x + sumGx.y) + (sumGx.z + sumGx.w));
   partial[lid] = sums;
   workgroupBarrier();
   for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {

@@ -2,6 +2,7 @@
 //   x, y [batch, channels, area]; stats [2, channels] = (mean, invStd) from batchnorm_stats
 //   (training) or batchnorm_eval_stats (eval); gamma, beta [channels].
 //   One invocation per four elements of a row: global_invocation_id = (s/4, c, b), so no division.
+//   Variant VEC4 (area a multiple of 4): x and y read and written as vec4s, the four one vec4.
 
 struct Params {
   batch: u32,
@@ -10,11 +11,19 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read> gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
+#if VEC4
+@group(0) @binding(5) var<storage, read_write> y: array<vec4f>;
+#else
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;
@@ -30,7 +39,12 @@ fn batchnorm_forward(@builtin(global_invocation_id) gid: vec3u) {
   let scale = stats[params.channels + c] * gamma[c];
   let mean = stats[c];
   let shift = beta[c];
+#if VEC4
+  let at = row / 4u + gid.x;
+  y[at] = (x[at] - mean) * scale + shift;
+#else
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
     y[row + s] = (x[row + s] - mean) * scale + shift;
   }
+#endif
 }

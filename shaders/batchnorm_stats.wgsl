@@ -5,8 +5,11 @@
 //   running_mean ← (1 − momentum)·running_mean + momentum·mean,
 //   running_var  ← (1 − momentum)·running_var  + momentum·variance·M/(M − 1)   (M = batch·area)
 //   One workgroup of WG_X invocations (a power of two) per channel (workgroup_id.x). Two passes,
-//   both summed per invocation over b then the area (invocation k takes k, k + WG_X, …), then a
-//   fixed-order tree reduction: first Σx for the mean, then Σ(x − mean)² for the variance.
+//   first Σx for the mean, then Σ(x − mean)² for the variance, each summed per invocation over b
+//   then the area, four elements at a time (invocation k takes elements 4k .. 4k + 3, then
+//   4(k + WG_X) .. , of each image's plane) into four running sums, added ((x + y) + (z + w)),
+//   then a fixed-order tree reduction over the invocations. Variant VEC4 (area a multiple of 4)
+//   reads the four as one vec4; it sums the same terms in the same order, so both agree bit for bit.
 
 struct Params {
   batch: u32,
@@ -19,7 +22,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> runningMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> runningVar: array<f32>;
@@ -28,6 +35,24 @@ struct Params {
 override WG_X: u32;
 
 var<workgroup> partial: array<f32, WG_X>;
+
+// x at elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
+fn load4(base: u32, s: u32) -> vec4f {
+#if VEC4
+  return x[(base + s) / 4u];
+#else
+  var v = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (s + e < params.area) { v[e] = x[base + s + e]; }
+  }
+  return v;
+#endif
+}
+
+// Which of a plane's elements s .. s + 3 exist.
+fn inside4(s: u32) -> vec4<bool> {
+  return s + vec4u(0u, 1u, 2u, 3u) < vec4u(params.area);
+}
 
 // The workgroup's sum of `value` (each invocation's own contribution), read by every invocation.
 fn workgroupSum(lid: u32, value: f32) -> f32 {
@@ -48,23 +73,24 @@ fn workgroupSum(lid: u32, value: f32) -> f32 {
 fn batchnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
   let count = f32(params.batch * params.area);
-  var sum = 0.0;
+  let quads = (params.area + 3u) / 4u;
+  var sum4 = vec4f(0.0);
   for (var b = 0u; b < params.batch; b++) {
     let base = (b * params.channels + c) * params.area;
-    for (var s = lid; s < params.area; s += WG_X) {
-      sum += x[base + s];
+    for (var q = lid; q < quads; q += WG_X) {
+      sum4 += load4(base, 4u * q);
     }
   }
-  let mean = workgroupSum(lid, sum) / count;
-  var squares = 0.0;
+  let mean = workgroupSum(lid, (sum4.x + sum4.y) + (sum4.z + sum4.w)) / count;
+  var squares4 = vec4f(0.0);
   for (var b = 0u; b < params.batch; b++) {
     let base = (b * params.channels + c) * params.area;
-    for (var s = lid; s < params.area; s += WG_X) {
-      let d = x[base + s] - mean;
-      squares = fma(d, d, squares);
+    for (var q = lid; q < quads; q += WG_X) {
+      let d = select(vec4f(0.0), load4(base, 4u * q) - mean, inside4(4u * q));
+      squares4 = fma(d, d, squares4);
     }
   }
-  let variance = workgroupSum(lid, squares) / count;
+  let variance = workgroupSum(lid, (squares4.x + squares4.y) + (squares4.z + squares4.w)) / count;
   if (lid == 0u) {
     stats[c] = mean;
     stats[params.channels + c] = 1.0 / sqrt(variance + params.eps);

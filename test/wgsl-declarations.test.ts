@@ -53,6 +53,19 @@ describe('the check catches a mismatch', () => {
     expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/workgroup_size/);
   });
 
+  test('a binding read as vec4s in a variant must be array<vec4f> there and array<f32> elsewhere', () => {
+    const def = kernels.dropoutBackward as AnyKernelDef;
+    expect(checkKernelSource(def)).toEqual([]);
+    const scalarInVec4 = def.source.replace('var<storage, read> mask: array<vec4f>;', 'var<storage, read> mask: array<f32>;');
+    expect(scalarInVec4).not.toBe(def.source);
+    expect(checkKernelSource(def, scalarInVec4).join('\n')).toMatch(/mask: array<vec4f>.*not found/);
+    const vec4Always = def.source.replace('var<storage, read_write> dx: array<f32>;', 'var<storage, read_write> dx: array<vec4f>;');
+    expect(vec4Always).not.toBe(def.source);
+    expect(checkKernelSource(def, vec4Always).join('\n')).toMatch(/dx: array<f32>.*not found/);
+    const undeclared = { ...def, bindings: { ...def.bindings, dy: { type: 'f32', access: 'read', vec4: 'WIDE' } } } as AnyKernelDef;
+    expect(checkKernelSource(undeclared).join('\n')).toMatch(/'dy' is read as vec4 in variant 'WIDE', which is not declared/);
+  });
+
   test('an undeclared variant fails', () => {
     const def = kernels.sigmoidBackward as AnyKernelDef;
     const mutated = def.source.replace('#if SPREADSHEET_DERIVATIVE', '#if SOMETHING_ELSE');

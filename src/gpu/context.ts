@@ -224,7 +224,7 @@ export class GpuContext {
     const key = `${def.name}\n${def.workgroupSize.join(',')}\n${source}`;
     let compiled = this.kernelCache.get(key);
     if (!compiled) {
-      compiled = CompiledKernel.create(this, def, source);
+      compiled = CompiledKernel.create(this, def, source, defines as Readonly<Record<string, boolean>>);
       this.kernelCache.set(key, compiled);
       compiled.catch(() => this.kernelCache.delete(key));
     }
@@ -243,12 +243,15 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
     readonly def: KernelDef<P, B, string>,
     readonly layout: GPUBindGroupLayout,
     readonly pipeline: GPUComputePipeline,
+    /** The variant compiled (`#if` defines set). */
+    readonly defines: Readonly<Record<string, boolean>>,
   ) {}
 
   static async create<P extends ParamSpec, B extends BindingsSpec>(
     context: GpuContext,
     def: KernelDef<P, B, string>,
     source: string,
+    defines: Readonly<Record<string, boolean>> = {},
   ): Promise<CompiledKernel<P, B>> {
     const { device } = context;
     const label = def.name;
@@ -290,7 +293,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       throw new KernelCompileError(def.name, `kernel ${def.name}: pipeline creation failed: ${(e as Error).message}`);
     }
     context.throwIfLost();
-    return new CompiledKernel(context, def, layout, pipeline);
+    return new CompiledKernel(context, def, layout, pipeline, defines);
   }
 
   /**
@@ -316,6 +319,9 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       const expected = lengths[name];
       if (tensor.length < expected) {
         throw new Error(`${label}: binding '${name}' needs at least ${expected} elements for these parameters, got ${tensor}`);
+      }
+      if (spec.vec4 !== undefined && this.defines[spec.vec4] && expected % 4 !== 0) {
+        throw new Error(`${label}: binding '${name}' is read as vec4s in variant ${spec.vec4}, which needs a multiple of 4 elements for these parameters, got ${expected}: bind the variant without ${spec.vec4}`);
       }
       if (spec.access === 'uniform') {
         if (!tensor.uniform) throw new Error(`${label}: binding '${name}' is a uniform buffer; create ${tensor} with { uniform: true }`);

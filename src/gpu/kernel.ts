@@ -35,6 +35,13 @@ export const MAX_UNIFORM_BYTES = 65536;
 export interface BindingSpec<E extends ElementType = ElementType> {
   readonly type: E;
   readonly access: Access;
+  /**
+   * A declared variant (`defines`) in which the WGSL reads this storage binding four elements at
+   * a time, as `array<vec4<TYPE>>` (lavapipe moves a vec4 per invocation far faster than four
+   * scalars). The binding's length stays counted in elements; binding that variant requires it
+   * (for the parameters bound) to be a multiple of 4.
+   */
+  readonly vec4?: string;
 }
 
 export type ParamSpec = Readonly<Record<string, ScalarType>>;

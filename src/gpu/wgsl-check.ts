@@ -5,7 +5,8 @@
  * - `struct Params` has exactly the declared fields, in order, with the declared scalar types;
  * - `@group(0) @binding(0) var<uniform> params: Params;`
  * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`,
- *   each uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
+ *   `array<vec4f>` (vec4u, vec4i) in a variant that reads it as vec4s (BindingSpec.vec4), each
+ *   uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
  *   there are no other bindings;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
@@ -79,12 +80,18 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
       problems.push(`${where}: ${(e as Error).message}`);
       continue;
     }
-    problems.push(...checkResolved(def, text, where));
+    problems.push(...checkResolved(def, text, where, defineSet));
   }
   return [...new Set(problems)];
 }
 
-function checkResolved(def: AnyKernelDef, source: string, where: string): string[] {
+/** The WGSL array type of a storage binding in a variant: array<TYPE>, or array<vec4<TYPE>> in its vec4 variant (f32: vec4f). */
+function elementArray(spec: { type: string; vec4?: string }, defineSet: Readonly<Record<string, boolean>>): string {
+  if (spec.vec4 === undefined || !defineSet[spec.vec4]) return `array<${spec.type}>`;
+  return `array<${spec.type === 'f32' ? 'vec4f' : spec.type === 'u32' ? 'vec4u' : 'vec4i'}>`;
+}
+
+function checkResolved(def: AnyKernelDef, source: string, where: string, defineSet: Readonly<Record<string, boolean>>): string[] {
   const problems: string[] = [];
   const fields = parseStruct(source, 'Params');
   const declared = def.paramNames.map((name: string) => ({ name, type: def.params[name] }));
@@ -102,9 +109,14 @@ function checkResolved(def: AnyKernelDef, source: string, where: string): string
     ...def.bindingNames.map((name: string, i: number) =>
       def.bindings[name].access === 'uniform'
         ? { binding: i + 1, space: 'uniform', access: '', name, type: `array<vec4f,${name.toUpperCase()}_VEC4S>` }
-        : { binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: `array<${def.bindings[name].type}>` },
+        : { binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: elementArray(def.bindings[name], defineSet) },
     ),
   ];
+  for (const name of def.bindingNames as string[]) {
+    const vec4 = def.bindings[name].vec4 as string | undefined;
+    if (vec4 !== undefined && !(def.defines ?? []).includes(vec4)) problems.push(`${where}: binding '${name}' is read as vec4 in variant '${vec4}', which is not declared`);
+    if (vec4 !== undefined && def.bindings[name].access === 'uniform') problems.push(`${where}: binding '${name}' is a uniform array; only storage bindings have a vec4 variant`);
+  }
   for (const b of bindings) {
     if (b.group !== 0) problems.push(`${where}: binding '${b.name}' is in @group(${b.group}); every kernel uses @group(0)`);
   }

@@ -12,6 +12,7 @@ import {
   batchnormEvalStats,
   batchnormForward,
   batchnormStats,
+  batchnormVariant,
 } from '../kernels/batchnorm.js';
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
@@ -83,14 +84,15 @@ abstract class BatchNorm extends Layer {
     const slots = { meanSlot: guard.slot(`${path}.running_mean`), varSlot: guard.slot(`${path}.running_var`) };
     const { eps, momentum } = this;
     const shape = (batch: number) => ({ batch, channels, area });
+    const variant = batchnormVariant({ batch: 1, channels, area });
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormStats)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
+        (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
       ];
       if (dropout) {
-        const fused = (await ctx.compile(batchnormDropoutForward)).bind(
+        const fused = (await ctx.compile(batchnormDropoutForward, variant)).bind(
           { x, stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, y: output },
           { ...shape(batch), ...dropoutParams(dropout.p), seed: b.seed, stream: dropout.stream, step: 0 },
           `${path} batchnorm and dropout`,
@@ -98,23 +100,23 @@ abstract class BatchNorm extends Layer {
         dropoutKernels.set(batch, fused);
         list.push(fused);
       } else {
-        list.push((await ctx.compile(batchnormForward)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`));
+        list.push((await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`));
       }
       return list;
     });
     const evalForward = perBatch(async (batch): Promise<Dispatch[]> => [
       (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`),
-      (await ctx.compile(batchnormForward)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
+      (await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
     ]);
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormBackwardReduce)).bind({ dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad }, shape(batch), `${path} batchnorm backward reduce`),
+        (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad }, shape(batch), `${path} batchnorm backward reduce`),
       ];
       if (dInput) {
         const relu = fusion.reluInput === true;
         list.push(
-          (await ctx.compile(batchnormBackwardInput)).bind(
+          (await ctx.compile(batchnormBackwardInput, variant)).bind(
             { dy: dOutput, x, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: dInput },
             { ...shape(batch), reluInput: relu ? 1 : 0 },
             relu ? `${path} batchnorm and relu backward` : `${path} batchnorm backward input`,

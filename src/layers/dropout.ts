@@ -48,7 +48,7 @@ export class Dropout extends Layer {
     // Identity in eval: a copy (p = 0 keeps every element, scale 1), unless the batch norm before wrote the output.
     const evalForward = perBatch(async (batch): Promise<Dispatch[]> => (fusion.forwardByPrevious ? [] : [await bind(batch, 0, `${path} dropout (eval: copy)`)]));
     const backward = perBatch(async (batch): Promise<Dispatch[]> =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(dropoutBackward)).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch) }, `${path} dropout backward`)],
+      !dOutput || !dInput ? [] : [(await ctx.compile(dropoutBackward, { VEC4: length(batch) % 4 === 0 })).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch) }, `${path} dropout backward`)],
     );
     return {
       forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),

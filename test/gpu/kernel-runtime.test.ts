@@ -7,6 +7,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import { defineKernel, packParams, workgroupCounts } from '../../src/gpu/kernel.js';
 import { KernelCompileError } from '../../src/gpu/errors.js';
 import { denseForward } from '../../src/kernels/dense.js';
+import { dropoutBackward } from '../../src/kernels/dropout.js';
 import { sgdUpdate } from '../../src/kernels/sgd.js';
 import { tanhForward } from '../../src/kernels/tanh.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -146,6 +147,14 @@ describe('bound bytes', () => {
     expect(k.bytes).toBe(2 * 7 * 4);
     k.update({ lr: 0.2 });
     expect(k.bytes).toBe(56);
+  });
+
+  gpuTest('bind a vec4 variant only to lengths that are whole vec4s', async (ctx) => {
+    const [dy, mask, dx] = ['dy', 'mask', 'dx'].map((name) => ctx.tensor(name, [12]));
+    const vec4 = await ctx.compile(dropoutBackward, { VEC4: true });
+    expect(() => vec4.bind({ dy: dy!, mask: mask!, dx: dx! }, { length: 10 })).toThrow(/binding 'dy' is read as vec4s in variant VEC4, which needs a multiple of 4 elements.*got 10/);
+    expect(() => vec4.bind({ dy: dy!, mask: mask!, dx: dx! }, { length: 12 })).not.toThrow();
+    expect(() => ctx.compile(dropoutBackward, { WIDE: true } as never)).toThrow(/unknown variant 'WIDE'/);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   batchnormEvalStats,
   batchnormForward,
   batchnormStats,
+  batchnormVariant,
 } from '../../src/kernels/batchnorm.js';
 import {
   batchNormBackwardRef,
@@ -30,8 +31,9 @@ const EPS = 1e-5;
 const MOMENTUM = 0.1;
 
 // The smallest batch with a variance (M = 2), batch 1, one channel, channel counts 3, 10, 17,
-// 33; areas that are not multiples of the 256-wide reduction workgroup or the 64-wide
-// element-wise one, and one larger than the reduction workgroup (each invocation sums several).
+// 33; areas that are not multiples of the 64-wide reduction workgroup or the 64-wide
+// element-wise one, and some larger than the reduction workgroup (each invocation sums several).
+// Where the area is a multiple of 4, both variants: the scalar one and VEC4 (what layers use then).
 const SHAPES = [
   [2, 1, 1],
   [1, 3, 5],
@@ -39,13 +41,27 @@ const SHAPES = [
   [1, 17, 300],
   [4, 33, 9],
   [2, 1, 600],
+  // For the VEC4 variants (area a multiple of 4): one vec4 a plane, a few, and the seed CNN's
+  // convblock2 at batch 128 (sums over 73,728 elements a channel).
+  [3, 5, 4],
+  [5, 3, 36],
+  [128, 32, 576],
 ] as const;
 
 const stats2 = (mean: ArrayLike<number>, invStd: ArrayLike<number>) => Float64Array.from([...Array.from(mean), ...Array.from(invStd)]);
 
 describe('batchnorm kernels', () => {
-  for (const [batch, channels, area] of SHAPES) {
-    gpuTest(`batch ${batch}, channels ${channels}, area ${area}`, async (ctx) => {
+  for (const [batch, channels, area] of SHAPES) for (const VEC4 of area % 4 === 0 ? [false, true] : [false]) {
+    gpuTest(`batch ${batch}, channels ${channels}, area ${area}${VEC4 ? ', VEC4' : ''}`, async (ctx) => {
+      expect(batchnormVariant({ batch, channels, area }).VEC4, 'the variant layers pick').toBe(area % 4 === 0);
+      const variant = { VEC4 };
+      // Every value here depends on per-channel sums of batch·area float32 terms, whose rounding
+      // error grows like √(batch·area)·ε: the base tolerances hold sums of up to 4,096 terms
+      // (√ = 64), and scale from there (×4.2 for the 73,728 of the real-size shape, where a
+      // dbeta of −0.0497 summed from terms of ±1 is 2.7e-5 off in float32, 1e-7 of Σ|dy|).
+      const sumScale = Math.max(1, Math.sqrt(batch * area) / 64);
+      const FORWARD = { atol: TOLERANCE.forward.atol * sumScale, rtol: TOLERANCE.forward.rtol };
+      const GRADIENT = { atol: TOLERANCE.gradient.atol * sumScale, rtol: TOLERANCE.gradient.rtol };
       const n = batch * channels * area;
       const p = { batch, channels, area };
       const seed = n + channels;
@@ -63,58 +79,66 @@ describe('batchnorm kernels', () => {
       const tdy = ctx.tensor('dy', [batch, channels, area], { data: dy });
       const tgamma = ctx.tensor('gamma', [channels], { data: gamma });
       const tbeta = ctx.tensor('beta', [channels], { data: beta });
-      const trunningMean = ctx.tensor('runningMean', [channels], { data: runningMean0 });
-      const trunningVar = ctx.tensor('runningVar', [channels], { data: runningVar0 });
-      const tstats = ctx.tensor('stats', [2, channels]);
-      const ty = ctx.tensor('y', [batch, channels, area]);
-      const tdgamma = ctx.tensor('dgamma', [channels]);
-      const tdbeta = ctx.tensor('dbeta', [channels]);
-      const tdx = ctx.tensor('dx', [batch, channels, area]);
-      const tdxRelu = ctx.tensor('dxRelu', [batch, channels, area]);
-      const tmask = ctx.tensor('mask', [batch, channels, area]);
-      const tdropped = ctx.tensor('dropped', [batch, channels, area]);
-      for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tmask, tdropped]) ctx.fill(t, NaN);
-      // The fused forward with dropout: p = 0.3 so that short rows see drops too.
-      const drop = { p: 0.3, seed: 11 + n, stream: 17, step: 5 };
-
-      const thealth = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: freshHealth(2) });
-      // Training: statistics, forward, backward.
-      const training = [
-        (await ctx.compile(batchnormStats)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth }, { ...p, eps, momentum, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 }),
-        (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
-        (await ctx.compile(batchnormDropoutForward)).bind(
-          { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
-          { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
-        ),
-        (await ctx.compile(batchnormBackwardReduce)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
-        (await ctx.compile(batchnormBackwardInput)).bind(
-          { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
-          { ...p, reluInput: 0 },
-        ),
-        // The same with the ReLU's gradient fused in (x stands for the ReLU's output; its zeros
-        // and negatives get dx = 0).
-        (await ctx.compile(batchnormBackwardInput)).bind(
-          { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdxRelu },
-          { ...p, reluInput: 1 },
-        ),
-      ];
-      ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
+      // Training: statistics, forward, backward, in a variant; every output read back.
+      const drop = { p: 0.3, seed: 11 + n, stream: 17, step: 5 }; // p = 0.3: short rows see drops too
+      const runTraining = async (variant: { VEC4: boolean }) => {
+        const trunningMean = ctx.tensor('runningMean', [channels], { data: runningMean0 });
+        const trunningVar = ctx.tensor('runningVar', [channels], { data: runningVar0 });
+        const tstats = ctx.tensor('stats', [2, channels]);
+        const ty = ctx.tensor('y', [batch, channels, area]);
+        const tdgamma = ctx.tensor('dgamma', [channels]);
+        const tdbeta = ctx.tensor('dbeta', [channels]);
+        const tdx = ctx.tensor('dx', [batch, channels, area]);
+        const tdxRelu = ctx.tensor('dxRelu', [batch, channels, area]);
+        const tmask = ctx.tensor('mask', [batch, channels, area]);
+        const tdropped = ctx.tensor('dropped', [batch, channels, area]);
+        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tmask, tdropped]) ctx.fill(t, NaN);
+        const thealth = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: freshHealth(2) });
+        const training = [
+          (await ctx.compile(batchnormStats, variant)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth }, { ...p, eps, momentum, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 }),
+          (await ctx.compile(batchnormForward, variant)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
+          (await ctx.compile(batchnormDropoutForward, variant)).bind(
+            { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
+            { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
+          ),
+          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
+          (await ctx.compile(batchnormBackwardInput, variant)).bind(
+            { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
+            { ...p, reluInput: 0 },
+          ),
+          // The same with the ReLU's gradient fused in (x stands for the ReLU's output; its zeros
+          // and negatives get dx = 0).
+          (await ctx.compile(batchnormBackwardInput, variant)).bind(
+            { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdxRelu },
+            { ...p, reluInput: 1 },
+          ),
+        ];
+        ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
+        const [stats, runningMean, runningVar, health, y, mask, dropped, dgamma, dbeta, dx, dxRelu] = await ctx.readMany([tstats, trunningMean, trunningVar, thealth, ty, tmask, tdropped, tdgamma, tdbeta, tdx, tdxRelu]);
+        return { stats, runningMean, runningVar, health, y, mask, dropped, dgamma, dbeta, dx, dxRelu };
+      };
+      const got = await runTraining({ VEC4 });
+      if (VEC4) {
+        // The scalar variant sums the same terms in the same order: the same results, bit for bit.
+        const scalar = await runTraining({ VEC4: false });
+        for (const [name, values] of Object.entries(got)) expect(Array.from(scalar[name as keyof typeof got]!), `${name}: VEC4 and scalar variants`).toEqual(Array.from(values!));
+      }
 
       const train = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, eps);
       const running = batchNormRunningUpdateRef(runningMean0, runningVar0, train.mean, train.varianceUnbiased, momentum);
       const backward = batchNormBackwardRef(dy, x, gamma, batch, channels, area, eps);
-      expectAllClose('batchnorm_stats (mean, invStd)', await ctx.read(tstats), stats2(train.mean, train.invStd), TOLERANCE.forward);
-      expectAllClose('batchnorm_stats running mean', await ctx.read(trunningMean), running.runningMean, TOLERANCE.forward);
-      expectAllClose('batchnorm_stats running var', await ctx.read(trunningVar), running.runningVar, TOLERANCE.forward);
-      expect(Array.from(await ctx.read(thealth)), 'finite statistics leave the divergence guard alone').toEqual(Array.from(freshHealth(2)));
-      expectAllClose('batchnorm_forward y (train)', await ctx.read(ty), train.y, TOLERANCE.forward);
+      expectAllClose('batchnorm_stats (mean, invStd)', got.stats!, stats2(train.mean, train.invStd), FORWARD);
+      expectAllClose('batchnorm_stats running mean', got.runningMean!, running.runningMean, FORWARD);
+      expectAllClose('batchnorm_stats running var', got.runningVar!, running.runningVar, FORWARD);
+      expect(Array.from(got.health!), 'finite statistics leave the divergence guard alone').toEqual(Array.from(freshHealth(2)));
+      expectAllClose('batchnorm_forward y (train)', got.y!, train.y, FORWARD);
       const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
-      expectAllClose('batchnorm_dropout_forward mask', await ctx.read(tmask), maskRef, TOLERANCE.forward);
-      expectAllClose('batchnorm_dropout_forward y', await ctx.read(tdropped), dropoutForwardRef(train.y, maskRef), TOLERANCE.forward);
-      expectAllClose('batchnorm_backward_reduce dgamma', await ctx.read(tdgamma), backward.dgamma, TOLERANCE.gradient);
-      expectAllClose('batchnorm_backward_reduce dbeta', await ctx.read(tdbeta), backward.dbeta, TOLERANCE.gradient);
-      expectAllClose('batchnorm_backward_input dx', await ctx.read(tdx), backward.dx, TOLERANCE.gradient);
-      expectAllClose('batchnorm_backward_input dx, ReLU fused', await ctx.read(tdxRelu), reluBackwardRef(backward.dx, x), TOLERANCE.gradient);
+      expectAllClose('batchnorm_dropout_forward mask', got.mask!, maskRef, FORWARD);
+      expectAllClose('batchnorm_dropout_forward y', got.dropped!, dropoutForwardRef(train.y, maskRef), FORWARD);
+      expectAllClose('batchnorm_backward_reduce dgamma', got.dgamma!, backward.dgamma, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce dbeta', got.dbeta!, backward.dbeta, GRADIENT);
+      expectAllClose('batchnorm_backward_input dx', got.dx!, backward.dx, GRADIENT);
+      expectAllClose('batchnorm_backward_input dx, ReLU fused', got.dxRelu!, reluBackwardRef(backward.dx, x), GRADIENT);
 
       // Eval: statistics from the (given, float32) running values, then the same forward kernel.
       const tevalStats = ctx.tensor('evalStats', [2, channels]);
@@ -125,16 +149,16 @@ describe('batchnorm kernels', () => {
       ctx.fill(tevalY, NaN);
       const evaluation = [
         (await ctx.compile(batchnormEvalStats)).bind({ runningMean: tevalMean, runningVar: tevalVar, stats: tevalStats }, { channels, eps }),
-        (await ctx.compile(batchnormForward)).bind({ x: tx, stats: tevalStats, gamma: tgamma, beta: tbeta, y: tevalY }, p),
+        (await ctx.compile(batchnormForward, variant)).bind({ x: tx, stats: tevalStats, gamma: tgamma, beta: tbeta, y: tevalY }, p),
       ];
       ctx.submit('batchnorm eval test', (e) => recordPass(e, 'batchnorm eval test', evaluation));
       const evalInvStd = Float64Array.from(runningVar0, (v) => 1 / Math.sqrt(v + eps));
-      expectAllClose('batchnorm_eval_stats (mean, invStd)', await ctx.read(tevalStats), stats2(runningMean0, evalInvStd), TOLERANCE.forward);
+      expectAllClose('batchnorm_eval_stats (mean, invStd)', await ctx.read(tevalStats), stats2(runningMean0, evalInvStd), FORWARD);
       expectAllClose(
         'batchnorm_forward y (eval)',
         await ctx.read(tevalY),
         batchNormForwardEvalRef(x, gamma, beta, runningMean0, runningVar0, batch, channels, area, eps),
-        TOLERANCE.forward,
+        FORWARD,
       );
     });
   }

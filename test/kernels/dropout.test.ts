@@ -21,6 +21,9 @@ describe('dropout kernels', () => {
     [258, 0.9, 4, 0],
     [1001, 0.5, 0xdeadbeef, 3],
     [1003, 0, 5, 1],
+    // Multiples of 4: dropout_backward's VEC4 variant (what layers bind then) is checked too.
+    [4, 0.5, 6, 0],
+    [1004, 0.3, 7, 2],
   ] as const) {
     gpuTest(`${length} elements, p ${p}, seed ${seed}, stream dropout + ${block}`, async (ctx) => {
       const stream = RANDOM_STREAM.dropout + block;
@@ -36,7 +39,10 @@ describe('dropout kernels', () => {
       for (const t of [tmask, ty, tdx]) ctx.fill(t, NaN);
       const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
       const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length });
-      ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward]));
+      const tdx4 = ctx.tensor('dx (VEC4)', [length]);
+      ctx.fill(tdx4, NaN);
+      const backward4 = length % 4 === 0 ? [(await ctx.compile(dropoutBackward, { VEC4: true })).bind({ dy: tdy, mask: tmask, dx: tdx4 }, { length })] : [];
+      ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward, ...backward4]));
 
       const mask = dropoutMaskRef(length, p, seed, stream, step);
       const gpuMask = await ctx.read(tmask);
@@ -44,6 +50,7 @@ describe('dropout kernels', () => {
       expectAllClose('dropout_forward mask', gpuMask, mask, TOLERANCE.forward);
       expectAllClose('dropout_forward y', await ctx.read(ty), dropoutForwardRef(x, mask), TOLERANCE.forward);
       expectAllClose('dropout_backward dx', await ctx.read(tdx), dropoutBackwardRef(dy, mask), TOLERANCE.forward);
+      if (backward4.length > 0) expect(Array.from(await ctx.read(tdx4)), 'dropout_backward VEC4: the same dx').toEqual(Array.from(await ctx.read(tdx)));
       if (p === 0) expect(kept(gpuMask).every((k) => k === 1), 'p = 0 keeps everything').toBe(true);
 
       // The next step draws a new mask (and still the reference's).
