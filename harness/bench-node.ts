@@ -3,7 +3,7 @@
  * browser's `npm run bench`): a table on stdout, the JSON in bench-results/ (`--json`: on stdout).
  *   --batch 32,64,128   batch sizes to time (the default sweep)   --steps N   timed steps (default 10)
  *   --model FILE        time a model file's network instead of the seed CNN
- *   --tune MODE         conv tiles: cached (default; the tuning cache, tuning what is missing), full, off
+ *   --tune MODE         conv and dense tiles: cached (default; the tuning cache, tuning what is missing), full, off
  * Checks the GPU against the CPU reference before it times anything; exits non-zero on failure.
  * WEBGPU_BACKPROP_ADAPTER picks the adapter (system | lavapipe | swiftshader | an ICD path).
  */

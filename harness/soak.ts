@@ -24,7 +24,7 @@
  *   --epochs N         epochs at most (default: as many as the steps need)
  *   --sample-every N   a memory sample every N steps (default 1000)
  *   --train-limit N    train on the first N images only (shorter epochs); --test-limit N likewise
- *   --tune MODE        conv tiles: cached (default), full, off
+ *   --tune MODE        conv and dense tiles: cached (default), full, off
  *   --tolerance-mb X   RSS growth after the baseline still called flat (default 20 MB)
  *   --seed N           default 1
  */

@@ -1,6 +1,7 @@
 // dense_backward_input: dx = dy · W, overwrites dx.
 //   dy [batch, outFeatures], W [outFeatures, inFeatures], dx [batch, inFeatures].
-//   One invocation per dx[b, i]; the sum runs over o in increasing order.
+//   The matmul skeleton (shaders/lib/matmul.wgsl) with C = dx (m = batch, n = inFeatures),
+//   A = dy, B = W: each dx[b, i] summed over o in increasing order.
 
 struct Params {
   batch: u32,
@@ -15,16 +16,12 @@ struct Params {
 
 override WG_X: u32;
 
+fn loadA(i: u32) -> f32 { return dy[i]; }
+fn loadB(i: u32) -> f32 { return weight[i]; }
+fn storeC(i: u32, v: f32) { dx[i] = v; }
+
 @compute @workgroup_size(WG_X)
 fn dense_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
-  let index = gid.x;
-  if (index >= params.batch * params.inFeatures) { return; }
-  let b = index / params.inFeatures;
-  let i = index % params.inFeatures;
-  var sum = 0.0;
-  for (var o = 0u; o < params.outFeatures; o++) {
-    sum = fma(dy[b * params.outFeatures + o], weight[o * params.inFeatures + i], sum);
-  }
-  dx[index] = sum;
+  matmulTile(gid.x, MatmulShape(params.batch, params.inFeatures, params.outFeatures, params.outFeatures, 1u, params.inFeatures, 1u));
 }

@@ -1,6 +1,7 @@
-// dense_backward_weight: dW = dyᵀ · x, overwrites dW (the gradient of this batch only).
-//   dy [batch, outFeatures], x [batch, inFeatures], dW [outFeatures, inFeatures].
-//   One invocation per dW[o, i]; the sum runs over the batch in increasing order.
+// dense_backward_weight: dW = dyᵀ · x, overwrites dweight.
+//   dy [batch, outFeatures], x [batch, inFeatures], dweight [outFeatures, inFeatures].
+//   The matmul skeleton (shaders/lib/matmul.wgsl) with C = dW (m = outFeatures, n = inFeatures),
+//   A = dyᵀ, B = x: each dW[o, i] summed over b in increasing order.
 
 struct Params {
   batch: u32,
@@ -15,16 +16,12 @@ struct Params {
 
 override WG_X: u32;
 
+fn loadA(i: u32) -> f32 { return dy[i]; }
+fn loadB(i: u32) -> f32 { return x[i]; }
+fn storeC(i: u32, v: f32) { dweight[i] = v; }
+
 @compute @workgroup_size(WG_X)
 fn dense_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
-  let index = gid.x;
-  if (index >= params.outFeatures * params.inFeatures) { return; }
-  let o = index / params.inFeatures;
-  let i = index % params.inFeatures;
-  var sum = 0.0;
-  for (var b = 0u; b < params.batch; b++) {
-    sum = fma(dy[b * params.outFeatures + o], x[b * params.inFeatures + i], sum);
-  }
-  dweight[index] = sum;
+  matmulTile(gid.x, MatmulShape(params.outFeatures, params.inFeatures, params.batch, 1u, params.outFeatures, params.inFeatures, 1u));
 }

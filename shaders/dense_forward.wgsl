@@ -1,6 +1,7 @@
 // dense_forward: y = x · Wᵀ (a fully connected layer without bias), overwrites y.
 //   x [batch, inFeatures], W [outFeatures, inFeatures] (PyTorch Linear layout), y [batch, outFeatures].
-//   One invocation per output element y[b, o]; the sum runs over i in increasing order.
+//   The matmul skeleton (shaders/lib/matmul.wgsl) with C = y (m = batch, n = outFeatures),
+//   A = x, B = Wᵀ: each y[b, o] summed over i in increasing order.
 
 struct Params {
   batch: u32,
@@ -15,16 +16,12 @@ struct Params {
 
 override WG_X: u32;
 
+fn loadA(i: u32) -> f32 { return x[i]; }
+fn loadB(i: u32) -> f32 { return weight[i]; }
+fn storeC(i: u32, v: f32) { y[i] = v; }
+
 @compute @workgroup_size(WG_X)
 fn dense_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
-  let index = gid.x;
-  if (index >= params.batch * params.outFeatures) { return; }
-  let b = index / params.outFeatures;
-  let o = index % params.outFeatures;
-  var sum = 0.0;
-  for (var i = 0u; i < params.inFeatures; i++) {
-    sum = fma(x[b * params.inFeatures + i], weight[o * params.inFeatures + i], sum);
-  }
-  y[index] = sum;
+  matmulTile(gid.x, MatmulShape(params.batch, params.outFeatures, params.inFeatures, params.inFeatures, 1u, 1u, params.inFeatures));
 }

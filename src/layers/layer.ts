@@ -8,6 +8,7 @@
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Conv2dParams as ConvShapeParams, ConvTile } from '../kernels/conv2d.js';
+import type { DenseKernelName, DenseShape, DenseTile } from '../kernels/dense.js';
 
 /** The shape of one sample: [C, H, W] for images, [F] for features. */
 export type SampleShape = readonly number[];
@@ -91,14 +92,20 @@ export interface LayerBuild {
 }
 
 /** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */
-export type TileChooser = (kernel: TiledKernelName, params: ConvShapeParams) => ConvTile | undefined;
+export interface TileChooser {
+  (kernel: ConvKernelName, params: ConvShapeParams): ConvTile | undefined;
+  (kernel: DenseKernelName, params: DenseShape): DenseTile | undefined;
+}
 
 /**
- * The tunable kernels: the conv forward and input gradient (a register tile), and the weight
+ * The tunable conv kernels: the forward and input gradient (a register tile), and the weight
  * gradient (a ConvTile read as rows per split and workgroup size: src/kernels/conv2d.ts
  * defaultWeightTile).
  */
-export type TiledKernelName = 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_backward_weight';
+export type ConvKernelName = 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_backward_weight';
+
+/** Every tunable kernel: the conv kernels and the dense (Linear) ones (a DenseTile each). */
+export type TiledKernelName = ConvKernelName | DenseKernelName;
 
 /** A per-sample tensor a layer keeps between its forward and backward passes (a mask, an argmax). */
 export interface WorkspaceSpec {

@@ -3,7 +3,7 @@
  * src/kernels/bias.ts (a ReLU after a Linear with bias is stored by the bias add).
  */
 import { biasAdd, biasBackward } from '../kernels/bias.js';
-import { denseBackwardInput, denseBackwardWeight, denseForward } from '../kernels/dense.js';
+import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
 
@@ -54,8 +54,12 @@ export class Linear extends Layer {
     const relu = b.fusion.reluEpilogue === true;
     if (relu && !bias) throw new Error(`${path}: the ReLU epilogue of a Linear layer needs its bias add`);
     const shape = (batch: number) => ({ batch, inFeatures: b.inShape[0]!, outFeatures: this.outFeatures });
+    // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
+    // in the same order, so the choice changes speed, not results.
+    const full = shape(b.maxBatch);
+    const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full);
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
-      const list: Dispatch[] = [(await ctx.compile(denseForward)).bind({ x: input, weight: weight.value, y: output }, shape(batch), `${path} linear forward`)];
+      const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_forward', tile('dense_forward')))).bind({ x: input, weight: weight.value, y: output }, shape(batch), `${path} linear forward`)];
       if (bias) {
         list.push((await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outFeatures, area: 1 }, relu ? `${path} bias and relu forward` : `${path} bias forward`));
       }
@@ -63,9 +67,9 @@ export class Linear extends Layer {
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
-      const list: Dispatch[] = [(await ctx.compile(denseBackwardWeight)).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];
+      const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outFeatures, area: 1 }, `${path} bias gradient`));
-      if (dInput) list.push((await ctx.compile(denseBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, shape(batch), `${path} linear input gradient`));
+      if (dInput) list.push((await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')))).bind({ dy: dOutput, weight: weight.value, dx: dInput }, shape(batch), `${path} linear input gradient`));
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

@@ -19,7 +19,8 @@ export function defaultTuningCachePath(env: NodeJS.ProcessEnv = process.env): st
 
 const isTile = (t: unknown): boolean => {
   const o = t as Record<string, unknown> | null;
-  return !!o && [o.rows, o.channels, o.workgroup].every((n) => Number.isInteger(n) && (n as number) > 0);
+  // A conv tile (rows, channels, workgroup) or a dense one (rows, cols, workgroup).
+  return !!o && [o.rows, o.channels ?? o.cols, o.workgroup].every((n) => Number.isInteger(n) && (n as number) > 0);
 };
 
 export class FileTuningStore implements TuningStore {

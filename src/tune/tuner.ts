@@ -1,9 +1,10 @@
 /**
  * The autotuner: for every tunable kernel in a model's plan (each Conv2d's forward, input gradient
- * and weight gradient, at the plan's batch), times candidate tiles on the adapter in use and keeps
- * the fastest. A forward or input-gradient candidate must produce exactly the default tile's
- * output (the generated kernels sum in the same order whatever the tile, so any difference is a
- * defect, and it is rejected). A weight-gradient candidate (rows per split, workgroup size) sums
+ * and weight gradient, each Linear's forward, input gradient and weight gradient, at the plan's
+ * batch), times candidate tiles on the adapter in use and keeps the fastest. A conv forward or
+ * input-gradient candidate, and any dense one, must produce exactly the default tile's output (the
+ * generated kernels sum in the same order whatever the tile, so any difference is a defect, and it
+ * is rejected). A weight-gradient candidate (rows per split, workgroup size) sums
  * in another order: it must be as close to the float64 reference (src/reference/conv2d.ts) as
  * 1e-5 of the result's largest value (the full-size check's bound), or as the default is. Choices
  * are cached in a `TuningStore` keyed by adapter identity, the kernel source's hash and the shape:
@@ -36,9 +37,15 @@ import {
   type ConvTile,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
+import denseForwardSource from '../../shaders/dense_forward.wgsl?raw';
+import denseBackwardInputSource from '../../shaders/dense_backward_input.wgsl?raw';
+import denseBackwardWeightSource from '../../shaders/dense_backward_weight.wgsl?raw';
+import matmulSource from '../../shaders/lib/matmul.wgsl?raw';
+import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
+import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
-import type { TileChooser, TiledKernelName } from '../layers/layer.js';
+import type { ConvKernelName, TileChooser, TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
 
@@ -48,20 +55,24 @@ export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
 export type TiledKernel = TiledKernelName;
 
 /** A tiled kernel a plan binds: its shape, the layers that share it, and whether with the ReLU epilogue. */
-export interface TiledUse {
-  readonly kernel: TiledKernel;
-  readonly params: Conv2dParams;
-  readonly layers: string[];
-  readonly relu: boolean;
-}
+export type TiledUse = ConvUse | DenseUse;
+export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean };
+export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false };
+const isDenseUse = (use: TiledUse): use is DenseUse => isDenseKernel(use.kernel);
+
+/** Whether a kernel is one of the dense (Linear) ones. */
+export const isDenseKernel = (kernel: TiledKernel): kernel is DenseKernelName => kernel.startsWith('dense_');
 
 /** One tuned (kernel, shape): the tile chosen and what it measured. */
-export interface TuneEntry {
-  readonly kernel: TiledKernel;
+export type TuneEntry = TuneMeasures &
+  (
+    | { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly tile: ConvTile }
+    | { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly tile: DenseTile }
+  );
+
+interface TuneMeasures {
   /** The layer paths that share this (kernel, shape). */
   readonly layers: readonly string[];
-  readonly params: Conv2dParams;
-  readonly tile: ConvTile;
   /** Median GPU ms of the chosen tile, and of the default tile. */
   readonly ms: number;
   readonly defaultMs: number;
@@ -80,7 +91,7 @@ export interface TuningStore {
 }
 
 export interface StoredChoice {
-  readonly tile: ConvTile;
+  readonly tile: ConvTile | DenseTile;
   readonly ms: number;
   readonly defaultMs: number;
 }
@@ -102,29 +113,64 @@ export const KERNEL_SOURCE_HASH = fnv1a(
   )].join('\n'),
 );
 
+/** The dense kernels' identity: their entry points and the skeleton. */
+export const DENSE_SOURCE_HASH = fnv1a([denseForwardSource, denseBackwardInputSource, denseBackwardWeightSource, matmulSource].join('\n'));
+
 export function adapterKey(ctx: GpuContext): string {
   const a = ctx.adapter;
   return [a.vendor, a.architecture, a.device, a.description].join('/');
 }
 
-const shapeKey = (p: Conv2dParams) =>
-  `b${p.batch} ${p.inChannels}x${p.height}x${p.width}->${p.outChannels}x${p.outHeight}x${p.outWidth} k${p.kernelH}x${p.kernelW} s${p.stride} p${p.padding}`;
+const shapeKey = (p: Conv2dParams | DenseShape) =>
+  'inFeatures' in p
+    ? `b${p.batch} ${p.inFeatures}->${p.outFeatures}`
+    : `b${p.batch} ${p.inChannels}x${p.height}x${p.width}->${p.outChannels}x${p.outHeight}x${p.outWidth} k${p.kernelH}x${p.kernelW} s${p.stride} p${p.padding}`;
 
-export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams): string {
-  return `${adapterKey(ctx)}|${kernel}|${KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
+export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape): string {
+  return `${adapterKey(ctx)}|${kernel}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
 }
 
-const directionOf = (kernel: TiledKernel): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
+const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
 
-/** Whether a tile can run a kernel at a shape. */
-const fitsKernel = (kernel: TiledKernel, p: Conv2dParams, t: ConvTile) => (kernel === 'conv2d_backward_weight' ? weightTileFits(p, t) : tileFits(p, directionOf(kernel), t));
+/** Whether a (stored) tile can run a kernel at a shape. */
+function fitsKernel(use: TiledUse, t: ConvTile | DenseTile): boolean {
+  if (isDenseUse(use)) return 'cols' in t && denseTileFits(t);
+  if (!('channels' in t)) return false;
+  return use.kernel === 'conv2d_backward_weight' ? weightTileFits(use.params, t) : tileFits(use.params, directionOf(use.kernel), t);
+}
 
-/** The (kernel, shape) pairs of a model's plan at a batch: every Conv2d's forward, and its input gradient where one flows. */
+/** Multiply-adds ×2 of a kernel at a shape. */
+function flopsOf(use: TiledUse): number {
+  if (isDenseUse(use)) {
+    const { m, n, k } = denseGemm(use.kernel, use.params);
+    return 2 * m * n * k;
+  }
+  const p = use.params;
+  return 2 * p.batch * p.outChannels * p.outHeight * p.outWidth * p.inChannels * p.kernelH * p.kernelW;
+}
+
+/**
+ * The (kernel, shape) pairs of a model's plan at a batch: every Conv2d's and Linear's forward, its
+ * weight gradient where it is trained, and its input gradient where one flows.
+ */
 export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: number; training?: boolean }): TiledUse[] {
   const plan = planModel(model, options);
   const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
   const found = new Map<string, TiledUse>();
   plan.scheduled.forEach((node, i) => {
+    if (node.layer instanceof Linear) {
+      const params: DenseShape = { batch: options.batch, inFeatures: node.inShape[0]!, outFeatures: node.layer.outFeatures };
+      const kernels: DenseKernelName[] = ['dense_forward'];
+      if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('dense_backward_weight');
+      if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
+      for (const kernel of kernels) {
+        const key = `${kernel}|${shapeKey(params)}`;
+        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false };
+        entry.layers.push(node.path);
+        found.set(key, entry);
+      }
+      return;
+    }
     if (!(node.layer instanceof Conv2d)) return;
     const params = node.layer.params(node.inShape, options.batch);
     const kernels: TiledKernel[] = ['conv2d_forward'];
@@ -135,7 +181,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const relu = node.flags.reluEpilogue === true && !node.layer.bias;
     for (const kernel of kernels) {
       const key = `${kernel}|${shapeKey(params)}`;
-      const entry = found.get(key) ?? { kernel, params, layers: [], relu: kernel === 'conv2d_forward' && relu };
+      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: kernel === 'conv2d_forward' && relu } as TiledUse);
       entry.layers.push(node.path);
       found.set(key, entry);
     }
@@ -228,10 +274,10 @@ export interface TuneResult {
 /** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
 export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOptions): Promise<TuneResult> {
   const kernels = tiledKernelsOf(model, options);
-  const chosen = new Map<string, ConvTile>();
-  const chooser: TileChooser = (kernel, params) => chosen.get(`${kernel}|${shapeKey(params)}`);
+  const chosen = new Map<string, ConvTile | DenseTile>();
+  const chooser = ((kernel: TiledKernel, params: Conv2dParams | DenseShape) => chosen.get(`${kernel}|${shapeKey(params)}`)) as TileChooser;
   if (options.mode === 'off') {
-    return { entries: [], tiles: () => undefined, seconds: 0 };
+    return { entries: [], tiles: (() => undefined) as TileChooser, seconds: 0 };
   }
   const stored = await options.store.load();
   const entries: TuneEntry[] = [];
@@ -240,19 +286,23 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   for (const [i, k] of kernels.entries()) {
     const key = cacheKey(ctx, k.kernel, k.params);
     const hit = stored[key];
-    const flops = 2 * k.params.batch * k.params.outChannels * k.params.outHeight * k.params.outWidth * k.params.inChannels * k.params.kernelH * k.params.kernelW;
+    const flops = flopsOf(k);
     // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
-    if (hit && options.mode === 'cached' && fitsKernel(k.kernel, k.params, hit.tile)) {
+    if (hit && options.mode === 'cached' && fitsKernel(k, hit.tile)) {
       chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
-      entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true });
+      entries.push({ ...k, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true } as TuneEntry);
       continue;
     }
     options.onProgress?.(i, kernels.length, `${k.kernel} ${k.layers.join(', ')}`);
-    const result = k.kernel === 'conv2d_backward_weight' ? await tuneWeight(ctx, k.params) : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
+    const result = isDenseUse(k)
+      ? await tuneDense(ctx, k.kernel, k.params)
+      : k.kernel === 'conv2d_backward_weight'
+        ? await tuneWeight(ctx, k.params)
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
     changed = true;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
-    entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false });
+    entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
   }
   options.onProgress?.(kernels.length, kernels.length, 'done');
   if (changed) await options.store.save(stored);
@@ -309,6 +359,80 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     // The default first, alone: when it is too quick to be worth tuning, nothing else compiles.
     await tryTile(candidates[0]!);
     if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) await tryTile(tile);
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+  } finally {
+    scope.destroy();
+  }
+}
+
+/**
+ * Dense candidates after the default, in order: outputs per invocation (rows × cols) from a sweep
+ * of MLP shapes on lavapipe, where each load feeding more products paid most (see the README's
+ * speed section); a tile wider than the output is skipped.
+ */
+const DENSE_PREFERRED: readonly Omit<DenseTile, 'workgroup'>[] = [
+  { rows: 4, cols: 4 },
+  { rows: 8, cols: 4 },
+  { rows: 4, cols: 8 },
+  { rows: 8, cols: 8 },
+  { rows: 2, cols: 4 },
+  { rows: 4, cols: 2 },
+  { rows: 2, cols: 2 },
+  { rows: 1, cols: 4 },
+  { rows: 4, cols: 1 },
+];
+
+/** Candidate tiles for a dense kernel at a shape, in the order they are tried: the default first. */
+export function candidateDenseTiles(kernel: DenseKernelName, p: DenseShape): DenseTile[] {
+  const { m, n } = denseGemm(kernel, p);
+  const out: DenseTile[] = [defaultDenseTile(kernel, p)];
+  for (const { rows, cols } of DENSE_PREFERRED) {
+    const t = { rows, cols, workgroup: 64 };
+    if (rows > Math.max(1, m) || cols > Math.max(1, n)) continue;
+    if (!out.some((o) => o.rows === rows && o.cols === cols && o.workgroup === 64)) out.push(t);
+  }
+  return out.slice(0, MAX_CANDIDATES);
+}
+
+/** Times the candidates of one dense (kernel, shape); the fastest whose output equals the default tile's, bit for bit. */
+async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape): Promise<{ tile: DenseTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+  const { batch, inFeatures, outFeatures } = p;
+  const scope = ctx.scoped(() => ({
+    x: ctx.tensor('tuning input', [batch * inFeatures], { data: tuningData(batch * inFeatures, 1) }),
+    weight: ctx.tensor('tuning weight', [outFeatures * inFeatures], { data: tuningData(outFeatures * inFeatures, 2) }),
+    dy: ctx.tensor('tuning output gradient', [batch * outFeatures], { data: tuningData(batch * outFeatures, 3) }),
+    out: ctx.tensor('tuning output', [Math.max(batch * outFeatures, batch * inFeatures, outFeatures * inFeatures)]),
+  }));
+  const { x, weight, dy, out } = scope.value;
+  try {
+    let best: { tile: DenseTile; ms: number } | undefined;
+    let reference: Float32Array | undefined;
+    let defaultMs = 0;
+    let tried = 0;
+    let rejected = 0;
+    const candidates = candidateDenseTiles(kernel, p);
+    for (const tile of candidates) {
+      const bound =
+        kernel === 'dense_forward'
+          ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x, weight, y: out }, p, 'tuning dense')
+          : kernel === 'dense_backward_input'
+            ? (await ctx.compile(denseKernel(kernel, tile))).bind({ dy, weight, dx: out }, p, 'tuning dense')
+            : (await ctx.compile(denseKernel(kernel, tile))).bind({ dy, x, dweight: out }, p, 'tuning dense');
+      ctx.fill(out, Number.NaN);
+      const profile = await profileDispatches(ctx, [bound], { repeats: 4 }).finally(() => bound.destroy());
+      const ms = profile.dispatches[0]!.ms;
+      const values = await ctx.read(out);
+      tried++;
+      if (reference === undefined) {
+        reference = values;
+        defaultMs = ms;
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
+      } else if (!sameBits(values, reference)) {
+        rejected++;
+        continue;
+      }
+      if (!best || ms < best.ms) best = { tile, ms };
+    }
     return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
   } finally {
     scope.destroy();
@@ -402,11 +526,21 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 /** The tuning table: kernel, layers, shape, tile, ms, GFLOP/s, share of the FMA probe. */
 export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: number): string {
+  const shape = (e: TuneEntry) =>
+    'inFeatures' in e.params
+      ? `${e.params.inFeatures}→${e.params.outFeatures}`
+      : `${e.params.inChannels}→${e.params.outChannels} ${e.params.height}×${e.params.width} k${e.params.kernelH}×${e.params.kernelW}`;
+  const tile = (e: TuneEntry) =>
+    'cols' in e.tile
+      ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}`
+      : e.kernel === 'conv2d_backward_weight'
+        ? `${e.tile.rows} rows a split, wg${e.tile.workgroup}`
+        : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
-    `${e.params.inChannels}→${e.params.outChannels} ${e.params.height}×${e.params.width} k${e.params.kernelH}×${e.params.kernelW}`,
-    e.kernel === 'conv2d_backward_weight' ? `${e.tile.rows} rows a split, wg${e.tile.workgroup}` : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`,
+    shape(e),
+    tile(e),
     e.ms.toFixed(2),
     e.defaultMs.toFixed(2),
     e.gflops.toFixed(1),

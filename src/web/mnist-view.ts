@@ -59,7 +59,7 @@ interface Settings {
   augment: boolean;
   dropout: boolean;
   shuffle: boolean;
-  /** Tune the conv kernels' tiles for this adapter first (cached in IndexedDB). */
+  /** Tune the conv and dense kernels' tiles for this adapter first (cached in IndexedDB). */
   tune: boolean;
 }
 
@@ -116,7 +116,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
   const dropout = checkbox('dropout 0.1', true, 'dropout');
   const shuffle = checkbox('shuffle', true, 'shuffle');
   // Off by default: on a software adapter tuning takes minutes the first time (then it is cached).
-  const tune = checkbox('tune conv kernels (cached in this browser)', false, 'tune');
+  const tune = checkbox('tune kernels (cached in this browser)', false, 'tune');
   const startButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'start' }, 'Start');
   const pauseButton = el('button', { type: 'button', 'data-testid': 'pause', disabled: '' }, 'Pause');
   const stopButton = el('button', { type: 'button', 'data-testid': 'stop', disabled: '' }, 'Stop');
@@ -230,7 +230,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     return parseModelFile(text, source);
   };
 
-  /** The tuned conv tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */
+  /** The tuned conv and dense tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */
   const tuningStore = new IndexedDbTuningStore();
   const tilesFor = async (settings: Settings): Promise<TileChooser | undefined> => {
     if (!settings.tune) return undefined;
@@ -241,7 +241,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       mode: 'cached',
       store: tuningStore,
       onProgress: (done, total, label) => {
-        if (done < total) status.textContent = `Tuning the conv kernels for this adapter (${done + 1}/${total}: ${label}); cached in ${tuningStore.location}…`;
+        if (done < total) status.textContent = `Tuning the kernels for this adapter (${done + 1}/${total}: ${label}); cached in ${tuningStore.location}…`;
       },
     });
     return result.tiles;

@@ -222,7 +222,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(error).toContain("layer '0' (Linear): expects an input of shape [features], got [1, 28, 28]");
   }, 180_000);
 
-  it('MNIST: "tune conv kernels" tunes before training and keeps the choices in IndexedDB', async () => {
+  it('MNIST: "tune kernels" tunes before training and keeps the choices in IndexedDB', async () => {
     await page.click('nav [data-view=mnist]');
     await page.waitForSelector('#mnist[data-ready]', { timeout: 120_000 });
     const set = async (testid: string, value: string) => {
@@ -251,8 +251,9 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
             };
           }),
       );
-      // The one conv's forward and weight gradient (the first trained layer has no input gradient).
-      expect(keys.map((k) => k.split('|')[1]).sort()).toEqual(['conv2d_backward_weight', 'conv2d_forward']);
+      // The one conv's forward and weight gradient (the first trained layer has no input gradient),
+      // and the Linear's forward, weight gradient and input gradient.
+      expect(keys.map((k) => k.split('|')[1]).sort()).toEqual(['conv2d_backward_weight', 'conv2d_forward', 'dense_backward_input', 'dense_backward_weight', 'dense_forward']);
     } finally {
       await page.$eval('#mnist [data-testid=tune]', (e) => ((e as HTMLInputElement).checked = false));
     }

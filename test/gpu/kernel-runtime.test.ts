@@ -30,7 +30,8 @@ describe('derived from the declaration (no GPU)', () => {
     expect(workgroupCounts([65], [64])).toEqual([2, 1, 1]);
     expect(workgroupCounts([64], [64])).toEqual([1, 1, 1]);
     expect(workgroupCounts([10, 9], [8, 8])).toEqual([2, 2, 1]);
-    expect(workgroupCounts(denseForward.grid({ batch: 3, inFeatures: 2, outFeatures: 100 }, [64]), [64])).toEqual([5, 1, 1]);
+    // dense_forward's declared tile is 4 × 4 outputs: 16 × 25 tiles of a 64 × 100 output, 400 invocations.
+    expect(workgroupCounts(denseForward.grid({ batch: 64, inFeatures: 2, outFeatures: 100 }, [64]), [64])).toEqual([7, 1, 1]);
   });
 });
 

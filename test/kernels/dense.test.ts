@@ -1,23 +1,33 @@
-/** dense_forward, dense_backward_input, dense_backward_weight against the float64 reference. */
-import { describe } from 'vitest';
+/**
+ * dense_forward, dense_backward_input, dense_backward_weight against the float64 reference, at
+ * every tile the tuner may choose (each must give the default tile's bits: the sums run in the
+ * same order whatever the tile).
+ */
+import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { denseBackwardInput, denseBackwardWeight, denseForward } from '../../src/kernels/dense.js';
+import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
+import { candidateDenseTiles } from '../../src/tune/tuner.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-// Batch 1, one feature, sizes that are not multiples of the workgroup (64), and one above it.
+// Batch 1, one feature, sizes that are not multiples of the workgroup (64) or of any tile, one
+// above the workgroup, and an MLP's first layer at batch 128 (sums of 784 and of 128 terms).
 const SHAPES = [
   [1, 1, 1],
   [1, 2, 2],
   [3, 5, 7],
   [7, 65, 3],
   [2, 130, 67],
+  [9, 11, 13],
+  [128, 784, 128],
 ] as const;
+
+const KERNELS: readonly DenseKernelName[] = ['dense_forward', 'dense_backward_input', 'dense_backward_weight'];
 
 describe('dense kernels', () => {
   for (const [batch, inFeatures, outFeatures] of SHAPES) {
-    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}`, async (ctx) => {
+    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}: every candidate tile`, async (ctx) => {
       const p = { batch, inFeatures, outFeatures };
       const x = f32(randomArray(batch * inFeatures, 11));
       const w = f32(randomArray(outFeatures * inFeatures, 12));
@@ -25,19 +35,47 @@ describe('dense kernels', () => {
       const tx = ctx.tensor('x', [batch, inFeatures], { data: x });
       const tw = ctx.tensor('w', [outFeatures, inFeatures], { data: w });
       const tdy = ctx.tensor('dy', [batch, outFeatures], { data: dy });
-      const ty = ctx.tensor('y', [batch, outFeatures]);
-      const tdx = ctx.tensor('dx', [batch, inFeatures]);
-      const tdw = ctx.tensor('dw', [outFeatures, inFeatures]);
-      for (const t of [ty, tdx, tdw]) ctx.fill(t, NaN);
-      const kernels = [
-        (await ctx.compile(denseForward)).bind({ x: tx, weight: tw, y: ty }, p),
-        (await ctx.compile(denseBackwardInput)).bind({ dy: tdy, weight: tw, dx: tdx }, p),
-        (await ctx.compile(denseBackwardWeight)).bind({ dy: tdy, x: tx, dweight: tdw }, p),
-      ];
-      ctx.submit('dense test', (e) => recordPass(e, 'dense test', kernels));
-      expectAllClose('dense_forward y', await ctx.read(ty), denseForwardRef(x, w, batch, inFeatures, outFeatures), TOLERANCE.forward);
-      expectAllClose('dense_backward_input dx', await ctx.read(tdx), denseBackwardInputRef(dy, w, batch, inFeatures, outFeatures), TOLERANCE.gradient);
-      expectAllClose('dense_backward_weight dW', await ctx.read(tdw), denseBackwardWeightRef(dy, x, batch, inFeatures, outFeatures), TOLERANCE.gradient);
+      const expected = {
+        dense_forward: denseForwardRef(x, w, batch, inFeatures, outFeatures),
+        dense_backward_input: denseBackwardInputRef(dy, w, batch, inFeatures, outFeatures),
+        dense_backward_weight: denseBackwardWeightRef(dy, x, batch, inFeatures, outFeatures),
+      };
+      // A float32 sum of k products is off by up to about ε·Σ|products| (2⁻²⁴ · k/4 for these
+      // uniform inputs in [−1, 1]: 1.2e-5 is seen for k = 784); the base tolerances cover the
+      // short sums, twice that covers the long ones.
+      const tolerance = (kernel: DenseKernelName) => {
+        const base = kernel === 'dense_forward' ? TOLERANCE.forward : TOLERANCE.gradient;
+        const k = kernel === 'dense_forward' ? inFeatures : kernel === 'dense_backward_input' ? outFeatures : batch;
+        return { atol: Math.max(base.atol, 2 * 2 ** -24 * (k / 4)), rtol: base.rtol };
+      };
+      for (const kernel of KERNELS) {
+        // The tuner's candidates, and two workgroup sizes it does not try.
+        const d = defaultDenseTile(kernel, p);
+        const tiles: DenseTile[] = [...candidateDenseTiles(kernel, p), { ...d, workgroup: 32 }, { ...d, workgroup: 256 }];
+        expect(tiles.length, `${kernel}: candidates`).toBeGreaterThan(2);
+        let first: number[] | undefined;
+        for (const tile of tiles) {
+          const out = ctx.tensor('out', [expected[kernel].length]);
+          ctx.fill(out, NaN);
+          const bound =
+            kernel === 'dense_forward'
+              ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x: tx, weight: tw, y: out }, p)
+              : kernel === 'dense_backward_input'
+                ? (await ctx.compile(denseKernel(kernel, tile))).bind({ dy: tdy, weight: tw, dx: out }, p)
+                : (await ctx.compile(denseKernel(kernel, tile))).bind({ dy: tdy, x: tx, dweight: out }, p);
+          ctx.submit('dense test', (e) => recordPass(e, 'dense test', [bound]));
+          const got = await ctx.read(out);
+          const label = `${kernel}, tile ${tile.rows}×${tile.cols} wg${tile.workgroup}`;
+          expectAllClose(label, got, expected[kernel], tolerance(kernel));
+          if (first === undefined) first = Array.from(got);
+          else expect(Array.from(got), `${label}: the default tile's bits`).toEqual(first);
+        }
+      }
     });
   }
+
+  gpuTest('a tile outside the kernels is refused, naming the limits', async () => {
+    expect(() => denseKernel('dense_forward', { rows: 9, cols: 1, workgroup: 64 })).toThrow(/rows and cols must be whole numbers from 1 to 8/);
+    expect(() => denseKernel('dense_forward', { rows: 2, cols: 2, workgroup: 48 })).toThrow(/workgroup one of 32, 64, 128, 256/);
+  });
 });

@@ -18,8 +18,8 @@ import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
-import { defaultWeightTile } from '../../src/kernels/conv2d.js';
-import type { TileChooser } from '../../src/layers/layer.js';
+import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
+import type { TileChooser, TiledKernelName } from '../../src/layers/layer.js';
 import { randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -75,13 +75,13 @@ describe('one GPU training step against the float64 reference', () => {
 describe('a step with chosen tiles', () => {
   gpuTest('the seed CNN with non-default weight-gradient splits and workgroups (what the tuner may choose): still within the reference', async (ctx) => {
     const chosen: { kernel: string; rows: number }[] = [];
-    const tiles: TileChooser = (kernel, params) => {
+    const tiles = ((kernel: TiledKernelName, params: Conv2dParams) => {
       if (kernel !== 'conv2d_backward_weight') return undefined;
       const d = defaultWeightTile(params);
       const tile = { ...d, rows: Math.max(1, Math.round(d.rows / 2)), workgroup: 128 };
       chosen.push({ kernel, rows: tile.rows });
       return tile;
-    };
+    }) as TileChooser;
     const network = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles });
     expect(chosen).toHaveLength(8);
     const report = await checkNetworkStep(network, images, labels);

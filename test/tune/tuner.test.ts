@@ -28,8 +28,9 @@ gpuTest('tuning a plan frees every buffer it created (tensors, packed weights, b
       mode: 'full',
       store: { location: 'memory', load: async () => ({}), save: async (entries) => void (saved = entries) },
     });
-    expect(result.entries.length).toBe(5);
-    expect(Object.keys(saved)).toHaveLength(5);
+    // LeNet-5: 5 conv kernels (two convs) and 9 dense ones (three Linears).
+    expect(result.entries.length).toBe(14);
+    expect(Object.keys(saved)).toHaveLength(14);
     expect([...live].map((b) => b.label)).toEqual([]);
   } finally {
     device.createBuffer = create;
