@@ -649,21 +649,38 @@ function defaultTuneMode(): TuneMode {
   return raw as TuneMode;
 }
 
+/**
+ * Seconds a run spends tuning before it starts (with `--tune cached`): on a machine whose shader
+ * cache is cold, tuning all of the seed CNN's kernels takes minutes on lavapipe (each candidate
+ * compiles for seconds the first time), so a run tunes the biggest kernels first for about this
+ * long, and the next run goes on where it stopped. `webgpu-backprop tune` and `--tune full` have
+ * no limit.
+ */
+export const RUN_TUNING_BUDGET_S = 30;
+
 /** Looks up (and, where missing, tunes) the conv and dense tiles of a run, saying so when it tunes. */
 async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions & { batch: number; mode: TuneMode; training?: boolean }, log: (s: string) => void) {
   const store = new FileTuningStore();
   let announced = false;
+  const budget = options.mode === 'cached' ? RUN_TUNING_BUDGET_S : undefined;
   const result = await tuneModel(ctx, model, {
     ...options,
     store,
+    budgetSeconds: budget,
     onProgress: (done, total, label) => {
       if (done === total) return;
-      if (!announced) log(`Tuning the conv and dense kernels for this adapter and batch (once; cached in ${store.location}; --tune off skips it):`);
+      if (!announced) {
+        const limit = budget === undefined ? 'once' : `the biggest first, up to about ${budget} s a run`;
+        log(`Tuning the conv and dense kernels for this adapter and batch (${limit}; cached in ${store.location}; --tune off skips it):`);
+      }
       announced = true;
       log(`  ${done + 1}/${total} ${label}`);
     },
   });
   if (announced) log(`Tuned in ${result.seconds.toFixed(1)} s.`);
+  if (result.deferred.length > 0) {
+    log(`${result.deferred.length} kernels are not fully tuned yet (this run gives them their default tiles, or the best tried); the next run tunes them (or all at once: webgpu-backprop tune, with this run's --model and --batch).`);
+  }
   return result;
 }
 
@@ -704,7 +721,7 @@ export async function tuneCommand(argv: readonly string[], getContext: ContextSo
   }
   log('measuring the FMA probe (the denominator of the share column)…');
   const peak = await measureFmaPeak(ctx);
-  out(`Conv kernel tiles at batch ${args.batch} on ${ctx.adapter.summary} (cache: ${store.location}; ${result.seconds.toFixed(1)} s of tuning; FMA probe ${peak.gflops.toFixed(1)} GFLOP/s):`);
+  out(`Kernel tiles at batch ${args.batch} on ${ctx.adapter.summary} (cache: ${store.location}; ${result.seconds.toFixed(1)} s of tuning; FMA probe ${peak.gflops.toFixed(1)} GFLOP/s):`);
   out(formatTuneTable(result.entries, peak.gflops));
   return 0;
 }

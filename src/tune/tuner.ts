@@ -140,7 +140,7 @@ function fitsKernel(use: TiledUse, t: ConvTile | DenseTile): boolean {
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
-function flopsOf(use: TiledUse): number {
+export function flopsOf(use: TiledUse): number {
   if (isDenseUse(use)) {
     const { m, n, k } = denseGemm(use.kernel, use.params);
     return 2 * m * n * k;
@@ -261,6 +261,13 @@ export interface TuneOptions extends PlanOptions {
   readonly store: TuningStore;
   /** Forward only (evaluation): no input-gradient kernels. */
   readonly training?: boolean;
+  /**
+   * Seconds of tuning after which the kernels not yet tuned keep their default tiles for this
+   * run, uncached, so a later run tunes them (the biggest kernels, by FLOP, go first). The kernel
+   * being tuned then stops trying candidates and keeps the best tried (its cached choice; `tune
+   * --full` tries them all). Absent: no limit.
+   */
+  readonly budgetSeconds?: number;
   readonly onProgress?: (done: number, total: number, label: string) => void;
 }
 
@@ -269,6 +276,11 @@ export interface TuneResult {
   readonly tiles: TileChooser;
   /** Seconds spent timing (0 when everything came from the cache). */
   readonly seconds: number;
+  /**
+   * Kernels the budget cut short, uncached (a later run tunes them): those not started run their
+   * default tiles, one stopped midway its best tile tried.
+   */
+  readonly deferred: readonly TiledUse[];
 }
 
 /** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
@@ -277,43 +289,75 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   const chosen = new Map<string, ConvTile | DenseTile>();
   const chooser = ((kernel: TiledKernel, params: Conv2dParams | DenseShape) => chosen.get(`${kernel}|${shapeKey(params)}`)) as TileChooser;
   if (options.mode === 'off') {
-    return { entries: [], tiles: (() => undefined) as TileChooser, seconds: 0 };
+    return { entries: [], tiles: (() => undefined) as TileChooser, seconds: 0, deferred: [] };
   }
   const stored = await options.store.load();
-  const entries: TuneEntry[] = [];
+  const found = new Map<TiledUse, TuneEntry>();
+  const deferred: TiledUse[] = [];
   const started = performance.now();
   let changed = false;
-  for (const [i, k] of kernels.entries()) {
-    const key = cacheKey(ctx, k.kernel, k.params);
-    const hit = stored[key];
-    const flops = flopsOf(k);
-    // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
-    if (hit && options.mode === 'cached' && fitsKernel(k, hit.tile)) {
-      chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
-      entries.push({ ...k, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flops / hit.ms / 1e6, tried: 0, rejected: 0, cached: true } as TuneEntry);
-      continue;
-    }
-    options.onProgress?.(i, kernels.length, `${k.kernel} ${k.layers.join(', ')}`);
-    const result = isDenseUse(k)
-      ? await tuneDense(ctx, k.kernel, k.params)
-      : k.kernel === 'conv2d_backward_weight'
-        ? await tuneWeight(ctx, k.params)
-        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
-    stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
-    changed = true;
-    chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
-    entries.push({ kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
+  // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
+  const cached = (k: TiledUse) => {
+    const hit = stored[cacheKey(ctx, k.kernel, k.params)];
+    return hit && options.mode === 'cached' && fitsKernel(k, hit.tile) ? hit : undefined;
+  };
+  for (const k of kernels) {
+    const hit = cached(k);
+    if (!hit) continue;
+    chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
+    found.set(k, { ...k, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flopsOf(k) / hit.ms / 1e6, tried: 0, rejected: 0, cached: true } as TuneEntry);
   }
-  options.onProgress?.(kernels.length, kernels.length, 'done');
+  // The rest, biggest first: where a budget stops tuning, the kernels left are the cheap ones.
+  const todo = kernels.filter((k) => !found.has(k)).sort((a, b) => flopsOf(b) - flopsOf(a));
+  // Past it, a kernel being tuned stops trying candidates (keeping the best tried: its default
+  // at least), and the kernels after it are deferred.
+  const deadline = options.budgetSeconds === undefined ? Infinity : started + options.budgetSeconds * 1000;
+  for (const [i, k] of todo.entries()) {
+    const key = cacheKey(ctx, k.kernel, k.params);
+    const flops = flopsOf(k);
+    if (performance.now() >= deadline) {
+      deferred.push(...todo.slice(i));
+      break;
+    }
+    options.onProgress?.(i, todo.length, `${k.kernel} ${k.layers.join(', ')}`);
+    const result = isDenseUse(k)
+      ? await tuneDense(ctx, k.kernel, k.params, deadline)
+      : k.kernel === 'conv2d_backward_weight'
+        ? await tuneWeight(ctx, k.params, deadline)
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu, deadline);
+    // A kernel cut short by the budget runs its best tile so far, uncached: a later run tunes it whole.
+    if (result.complete) {
+      stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
+      changed = true;
+    } else {
+      deferred.push(k);
+    }
+    chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
+    const { complete: _, ...measured } = result;
+    found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, ...measured, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
+  }
+  options.onProgress?.(todo.length, todo.length, 'done');
   if (changed) await options.store.save(stored);
-  return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000 };
+  // In the plan's order.
+  const entries = kernels.flatMap((k) => found.get(k) ?? []);
+  return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000, deferred };
+}
+
+/** What tuning one kernel found; `complete`: every candidate was tried (only then is it cached). */
+interface Tuned<T> {
+  readonly tile: T;
+  readonly ms: number;
+  readonly defaultMs: number;
+  readonly tried: number;
+  readonly rejected: number;
+  readonly complete: boolean;
 }
 
 /** Fixed pseudo-random data (a sine hash): a choice must not depend on the run. */
 const tuningData = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
 
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
-async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean, deadline = Infinity): Promise<Tuned<ConvTile>> {
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
     const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
@@ -358,8 +402,9 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const candidates = candidateTiles(p, direction);
     // The default first, alone: when it is too quick to be worth tuning, nothing else compiles.
     await tryTile(candidates[0]!);
-    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) await tryTile(tile);
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) if (performance.now() < deadline) await tryTile(tile);
+    const complete = defaultMs < NOT_WORTH_MS || tried === candidates.length;
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete };
   } finally {
     scope.destroy();
   }
@@ -395,7 +440,7 @@ export function candidateDenseTiles(kernel: DenseKernelName, p: DenseShape): Den
 }
 
 /** Times the candidates of one dense (kernel, shape); the fastest whose output equals the default tile's, bit for bit. */
-async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape): Promise<{ tile: DenseTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape, deadline = Infinity): Promise<Tuned<DenseTile>> {
   const { batch, inFeatures, outFeatures } = p;
   const scope = ctx.scoped(() => ({
     x: ctx.tensor('tuning input', [batch * inFeatures], { data: tuningData(batch * inFeatures, 1) }),
@@ -412,6 +457,7 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
     let rejected = 0;
     const candidates = candidateDenseTiles(kernel, p);
     for (const tile of candidates) {
+      if (reference !== undefined && performance.now() >= deadline) break;
       const bound =
         kernel === 'dense_forward'
           ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x, weight, y: out }, p, 'tuning dense')
@@ -426,14 +472,14 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
       if (reference === undefined) {
         reference = values;
         defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected, complete: true };
       } else if (!sameBits(values, reference)) {
         rejected++;
         continue;
       }
       if (!best || ms < best.ms) best = { tile, ms };
     }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete: tried === candidates.length };
   } finally {
     scope.destroy();
   }
@@ -447,7 +493,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * fastest whose result is as close to float64 as WEIGHT_TOLERANCE of its scale, or as the
  * default's (the default is the fallback).
  */
-async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: ConvTile; ms: number; defaultMs: number; tried: number; rejected: number }> {
+async function tuneWeight(ctx: GpuContext, p: Conv2dParams, deadline = Infinity): Promise<Tuned<ConvTile>> {
   const candidates = candidateWeightTiles(p);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
@@ -473,6 +519,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
     let tried = 0;
     let rejected = 0;
     for (const tile of candidates) {
+      if (reference !== undefined && performance.now() >= deadline) break;
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
         (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
@@ -487,7 +534,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
         // The default: kept untried-against when too quick to tune; else the float64 result the
         // others must match (computed once, seconds for the largest convs).
         defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected, complete: true };
         reference = conv2dBackwardWeightRef(dyData, xData, p);
         largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         // The bound: 1e-5 of the scale, or the default's own error where that is larger (on this
@@ -500,7 +547,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<{ tile: Con
       }
       if (!best || ms < best.ms) best = { tile, ms };
     }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete: tried === candidates.length };
   } finally {
     scope.destroy();
   }
