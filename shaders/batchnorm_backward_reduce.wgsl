@@ -30,20 +30,31 @@ override WG_X: u32;
 
 var<workgroup> partial: array<vec2f, WG_X>;
 
-// Elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
+// dy and x at elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
+// (Two functions, not one taking a storage pointer: that needs unrestricted_pointer_parameters.)
+fn dy4(base: u32, s: u32) -> vec4f {
 #if VEC4
-fn load4(v: ptr<storage, array<vec4f>, read>, base: u32, s: u32) -> vec4f {
-  return (*v)[(base + s) / 4u];
-}
+  return dy[(base + s) / 4u];
 #else
-fn load4(v: ptr<storage, array<f32>, read>, base: u32, s: u32) -> vec4f {
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) {
-    if (s + e < params.area) { r[e] = (*v)[base + s + e]; }
+    if (s + e < params.area) { r[e] = dy[base + s + e]; }
   }
   return r;
-}
 #endif
+}
+
+fn x4(base: u32, s: u32) -> vec4f {
+#if VEC4
+  return x[(base + s) / 4u];
+#else
+  var r = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (s + e < params.area) { r[e] = x[base + s + e]; }
+  }
+  return r;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -56,9 +67,9 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
   for (var b = 0u; b < params.batch; b++) {
     let base = (b * params.channels + c) * params.area;
     for (var q = lid; q < quads; q += WG_X) {
-      let g = load4(&dy, base, 4u * q);
+      let g = dy4(base, 4u * q);
       sumG += g;
-      sumGx += g * (load4(&x, base, 4u * q) - mean) * invStd;
+      sumGx += g * (x4(base, 4u * q) - mean) * invStd;
     }
   }
   let sums = vec2f((sumG.x + sumG.y) + (sumG.z + sumG.w), (sumGx.x + sumGx.y) + (sumGx.z + sumGx.w));

@@ -37,7 +37,7 @@ export interface TrainingScenario {
   readonly bandwidth_share: number;
   /** GPU memory the network's plan allocated at this batch, in MB (the data set not counted). */
   readonly plan_mb: number;
-  /** The conv tiles used (tuned), or that the default tiles were. */
+  /** The conv and dense tiles used (tuned), or that the default tiles were. */
   readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile | DenseTile; ms: number; default_ms: number }[] | string;
   /** Seconds spent tuning before this scenario (0: all from the cache, or no tuning). */
   readonly tuning_s: number;
@@ -66,7 +66,7 @@ export interface BenchOptions {
   readonly log?: (line: string) => void;
   /** The network to time (default: the seed CNN). */
   readonly model?: BenchModel;
-  /** Conv tiles: from a tuning store (tuning what is missing, or all with 'full'); default tiles without. */
+  /** Conv and dense tiles: from a tuning store (tuning what is missing, or all with 'full'); default tiles without. */
   readonly tuning?: { readonly store: TuningStore; readonly mode: TuneMode };
 }
 

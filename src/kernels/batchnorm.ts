@@ -32,6 +32,9 @@ const REDUCE_WORKGROUP = 64;
  */
 export const batchnormVariant = (p: Shape) => ({ VEC4: p.area % 4 === 0 });
 
+/** What VEC4 needs: whole vec4s in every channel's plane (bind() refuses it otherwise). */
+const vec4Requires = { VEC4: (p: Shape) => (p.area % 4 === 0 ? undefined : `area ${p.area} is not a multiple of 4`) };
+
 /**
  * stats = (batch mean, 1/√(biased var + eps)); running statistics updated  (overwrites stats); a
  * running statistic that becomes non-finite is recorded in `health` at meanSlot / varSlot
@@ -49,6 +52,7 @@ export const batchnormStats = defineKernel({
     health: { type: 'u32', access: 'read_write' },
   },
   defines: ['VEC4'],
+  variantRequires: vec4Requires,
   libraries: [healthSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
@@ -76,6 +80,7 @@ export const batchnormForward = defineKernel({
   source: forwardSource,
   params: shape,
   defines: ['VEC4'],
+  variantRequires: vec4Requires,
   bindings: {
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     stats: { type: 'f32', access: 'read' },
@@ -99,6 +104,7 @@ export const batchnormDropoutForward = defineKernel({
   libraries: [philoxSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
   defines: ['VEC4'],
+  variantRequires: vec4Requires,
   bindings: {
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     stats: { type: 'f32', access: 'read' },
@@ -118,6 +124,7 @@ export const batchnormBackwardReduce = defineKernel({
   source: backwardReduceSource,
   params: shape,
   defines: ['VEC4'],
+  variantRequires: vec4Requires,
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -139,6 +146,7 @@ export const batchnormBackwardInput = defineKernel({
   source: backwardInputSource,
   params: { ...shape, reluInput: 'u32' },
   defines: ['VEC4'],
+  variantRequires: vec4Requires,
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },

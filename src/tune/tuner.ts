@@ -37,10 +37,6 @@ import {
   type ConvTile,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
-import denseForwardSource from '../../shaders/dense_forward.wgsl?raw';
-import denseBackwardInputSource from '../../shaders/dense_backward_input.wgsl?raw';
-import denseBackwardWeightSource from '../../shaders/dense_backward_weight.wgsl?raw';
-import matmulSource from '../../shaders/lib/matmul.wgsl?raw';
 import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -114,7 +110,9 @@ export const KERNEL_SOURCE_HASH = fnv1a(
 );
 
 /** The dense kernels' identity: their entry points and the skeleton. */
-export const DENSE_SOURCE_HASH = fnv1a([denseForwardSource, denseBackwardInputSource, denseBackwardWeightSource, matmulSource].join('\n'));
+export const DENSE_SOURCE_HASH = fnv1a(
+  (['dense_forward', 'dense_backward_input', 'dense_backward_weight'] as const).map((k) => denseKernel(k, { rows: 2, cols: 4, workgroup: 64 }).sourceFor()).join('\n'),
+);
 
 export function adapterKey(ctx: GpuContext): string {
   const a = ctx.adapter;
@@ -134,6 +132,7 @@ const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv
 
 /** Whether a (stored) tile can run a kernel at a shape. */
 function fitsKernel(use: TiledUse, t: ConvTile | DenseTile): boolean {
+  if (typeof t !== 'object' || t === null) return false;
   if (isDenseUse(use)) return 'cols' in t && denseTileFits(t);
   if (!('channels' in t)) return false;
   return use.kernel === 'conv2d_backward_weight' ? weightTileFits(use.params, t) : tileFits(use.params, directionOf(use.kernel), t);
@@ -262,10 +261,10 @@ export interface TuneOptions extends PlanOptions {
   /** Forward only (evaluation): no input-gradient kernels. */
   readonly training?: boolean;
   /**
-   * Seconds of tuning after which the kernels not yet tuned keep their default tiles for this
-   * run, uncached, so a later run tunes them (the biggest kernels, by FLOP, go first). The kernel
-   * being tuned then stops trying candidates and keeps the best tried (its cached choice; `tune
-   * --full` tries them all). Absent: no limit.
+   * Seconds of tuning after which no kernel starts: those not yet tuned keep their default tiles
+   * for this run, uncached, so a later run tunes them (the biggest kernels, by FLOP, go first).
+   * The kernel in progress finishes, so a run may go over by one kernel's tuning, and every run
+   * makes progress. Absent: no limit.
    */
   readonly budgetSeconds?: number;
   readonly onProgress?: (done: number, total: number, label: string) => void;
@@ -276,10 +275,7 @@ export interface TuneResult {
   readonly tiles: TileChooser;
   /** Seconds spent timing (0 when everything came from the cache). */
   readonly seconds: number;
-  /**
-   * Kernels the budget cut short, uncached (a later run tunes them): those not started run their
-   * default tiles, one stopped midway its best tile tried.
-   */
+  /** Kernels the budget left untuned: they run their default tiles, uncached (a later run tunes them). */
   readonly deferred: readonly TiledUse[];
 }
 
@@ -305,12 +301,11 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     const hit = cached(k);
     if (!hit) continue;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, hit.tile);
-    found.set(k, { ...k, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flopsOf(k) / hit.ms / 1e6, tried: 0, rejected: 0, cached: true } as TuneEntry);
+    found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, tile: hit.tile, ms: hit.ms, defaultMs: hit.defaultMs, gflops: flopsOf(k) / hit.ms / 1e6, tried: 0, rejected: 0, cached: true } as TuneEntry);
   }
   // The rest, biggest first: where a budget stops tuning, the kernels left are the cheap ones.
   const todo = kernels.filter((k) => !found.has(k)).sort((a, b) => flopsOf(b) - flopsOf(a));
-  // Past it, a kernel being tuned stops trying candidates (keeping the best tried: its default
-  // at least), and the kernels after it are deferred.
+  // Past it, no kernel starts; the one in progress finishes (so each run makes progress).
   const deadline = options.budgetSeconds === undefined ? Infinity : started + options.budgetSeconds * 1000;
   for (const [i, k] of todo.entries()) {
     const key = cacheKey(ctx, k.kernel, k.params);
@@ -321,20 +316,14 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     }
     options.onProgress?.(i, todo.length, `${k.kernel} ${k.layers.join(', ')}`);
     const result = isDenseUse(k)
-      ? await tuneDense(ctx, k.kernel, k.params, deadline)
+      ? await tuneDense(ctx, k.kernel, k.params)
       : k.kernel === 'conv2d_backward_weight'
-        ? await tuneWeight(ctx, k.params, deadline)
-        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu, deadline);
-    // A kernel cut short by the budget runs its best tile so far, uncached: a later run tunes it whole.
-    if (result.complete) {
-      stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
-      changed = true;
-    } else {
-      deferred.push(k);
-    }
+        ? await tuneWeight(ctx, k.params)
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
+    stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
+    changed = true;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
-    const { complete: _, ...measured } = result;
-    found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, ...measured, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
+    found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
   }
   options.onProgress?.(todo.length, todo.length, 'done');
   if (changed) await options.store.save(stored);
@@ -343,21 +332,20 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000, deferred };
 }
 
-/** What tuning one kernel found; `complete`: every candidate was tried (only then is it cached). */
+/** What tuning one kernel found. */
 interface Tuned<T> {
   readonly tile: T;
   readonly ms: number;
   readonly defaultMs: number;
   readonly tried: number;
   readonly rejected: number;
-  readonly complete: boolean;
 }
 
 /** Fixed pseudo-random data (a sine hash): a choice must not depend on the run. */
 const tuningData = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
 
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
-async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean, deadline = Infinity): Promise<Tuned<ConvTile>> {
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<Tuned<ConvTile>> {
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
     const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
@@ -402,18 +390,18 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const candidates = candidateTiles(p, direction);
     // The default first, alone: when it is too quick to be worth tuning, nothing else compiles.
     await tryTile(candidates[0]!);
-    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) if (performance.now() < deadline) await tryTile(tile);
-    const complete = defaultMs < NOT_WORTH_MS || tried === candidates.length;
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete };
+    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) await tryTile(tile);
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
   } finally {
     scope.destroy();
   }
 }
 
 /**
- * Dense candidates after the default, in order: outputs per invocation (rows × cols) from a sweep
- * of MLP shapes on lavapipe, where each load feeding more products paid most (see the README's
- * speed section); a tile wider than the output is skipped.
+ * Dense candidates after the default, in order: outputs per invocation (rows × cols). On lavapipe
+ * the MLP and LeNet-5 Linears chose 8 × 8, 8 × 4 or 4 × 8 (`webgpu-backprop tune --model
+ * examples/mlp.json`): each load feeding more products paid most. A tile wider than the output
+ * is skipped.
  */
 const DENSE_PREFERRED: readonly Omit<DenseTile, 'workgroup'>[] = [
   { rows: 4, cols: 4 },
@@ -440,7 +428,7 @@ export function candidateDenseTiles(kernel: DenseKernelName, p: DenseShape): Den
 }
 
 /** Times the candidates of one dense (kernel, shape); the fastest whose output equals the default tile's, bit for bit. */
-async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape, deadline = Infinity): Promise<Tuned<DenseTile>> {
+async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape): Promise<Tuned<DenseTile>> {
   const { batch, inFeatures, outFeatures } = p;
   const scope = ctx.scoped(() => ({
     x: ctx.tensor('tuning input', [batch * inFeatures], { data: tuningData(batch * inFeatures, 1) }),
@@ -457,7 +445,6 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
     let rejected = 0;
     const candidates = candidateDenseTiles(kernel, p);
     for (const tile of candidates) {
-      if (reference !== undefined && performance.now() >= deadline) break;
       const bound =
         kernel === 'dense_forward'
           ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x, weight, y: out }, p, 'tuning dense')
@@ -472,14 +459,14 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
       if (reference === undefined) {
         reference = values;
         defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected, complete: true };
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
       } else if (!sameBits(values, reference)) {
         rejected++;
         continue;
       }
       if (!best || ms < best.ms) best = { tile, ms };
     }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete: tried === candidates.length };
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
   } finally {
     scope.destroy();
   }
@@ -493,7 +480,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * fastest whose result is as close to float64 as WEIGHT_TOLERANCE of its scale, or as the
  * default's (the default is the fallback).
  */
-async function tuneWeight(ctx: GpuContext, p: Conv2dParams, deadline = Infinity): Promise<Tuned<ConvTile>> {
+async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvTile>> {
   const candidates = candidateWeightTiles(p);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
@@ -519,7 +506,6 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams, deadline = Infinity)
     let tried = 0;
     let rejected = 0;
     for (const tile of candidates) {
-      if (reference !== undefined && performance.now() >= deadline) break;
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
         (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
@@ -534,7 +520,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams, deadline = Infinity)
         // The default: kept untried-against when too quick to tune; else the float64 result the
         // others must match (computed once, seconds for the largest convs).
         defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected, complete: true };
+        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
         reference = conv2dBackwardWeightRef(dyData, xData, p);
         largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         // The bound: 1e-5 of the scale, or the default's own error where that is larger (on this
@@ -547,7 +533,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams, deadline = Infinity)
       }
       if (!best || ms < best.ms) best = { tile, ms };
     }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected, complete: tried === candidates.length };
+    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
   } finally {
     scope.destroy();
   }

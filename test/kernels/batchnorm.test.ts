@@ -163,6 +163,16 @@ describe('batchnorm kernels', () => {
     });
   }
 
+  gpuTest('the VEC4 variant is refused where a vec4 would cross a channel\'s plane', async (ctx) => {
+    // 2 × 2 × 2 = 8 elements: whole vec4s in all, but each plane is half of one.
+    const p = { batch: 2, channels: 2, area: 2 };
+    const t = (name: string, n: number) => ctx.tensor(name, [n]);
+    const forward = await ctx.compile(batchnormForward, { VEC4: true });
+    expect(() => forward.bind({ x: t('x', 8), stats: t('stats', 4), gamma: t('gamma', 2), beta: t('beta', 2), y: t('y', 8) }, p)).toThrow(/variant VEC4 cannot run these parameters: area 2 is not a multiple of 4/);
+    const scalar = await ctx.compile(batchnormForward, { VEC4: false });
+    expect(() => scalar.bind({ x: t('x', 8), stats: t('stats', 4), gamma: t('gamma', 2), beta: t('beta', 2), y: t('y', 8) }, p)).not.toThrow();
+  });
+
   gpuTest('batchnorm_stats: a running variance that overflows is recorded for the divergence guard', async (ctx) => {
     const p = { batch: 4, channels: 3, area: 50 };
     // Channel 1 holds values of ±1e20: its variance (1e40) overflows float32.
