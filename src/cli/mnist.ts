@@ -27,7 +27,7 @@ import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
-import { formatDuration, timeLeft } from '../train/eta.js';
+import { SteadyRate, formatDuration, timeLeft } from '../train/eta.js';
 import { formatTable, stderrIsTerminal } from './format.js';
 
 export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
@@ -480,17 +480,24 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let lastTenth = -1;
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
+  const steady = new SteadyRate();
   const { history, best } = await fitWithRecovery(trainer, {
     firstEpoch,
     epochs: args.epochs,
     maxSteps: args.steps,
-    onEpochStart: () => (lastTenth = -1),
+    onEpochStart: () => {
+      lastTenth = -1;
+      steady.reset();
+    },
     onProgress: (epoch, p) => {
-      const left = timeLeft(p, args.batch, trainer.stepsPerEpoch, lastEpoch - epoch);
-      // Once the speed is known (the first steps pay for compiling the kernels), the expected times.
-      if (!announced && (p.step >= Math.min(10, p.steps) || p.step === p.steps)) {
+      // The time left at the speed since the epoch's first report: the first steps pay for
+      // compiling the kernels.
+      const rate = steady.of(p);
+      const left = timeLeft(p, args.batch, trainer.stepsPerEpoch, lastEpoch - epoch, rate);
+      // Once that speed is known, the expected times.
+      if (!announced && (steady.measured || p.step === p.steps)) {
         announced = true;
-        const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration(left.perEpoch * args.epochs)} for the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'} (${p.samplesPerSecond.toFixed(0)} samples/s so far; evaluation not counted)`;
+        const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration(left.perEpoch * args.epochs)} for the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'} (${rate.toFixed(0)} samples/s after the first steps; evaluation not counted)`;
         process.stderr.write(tty ? `\r${line}\n` : `${line}\n`);
       }
       const tenth = Math.floor((10 * p.step) / p.steps);

@@ -12,11 +12,45 @@ export function formatDuration(seconds: number): string {
 
 /**
  * Seconds of training left in this epoch and in the run (`epochsAfter` more whole epochs of
- * `stepsPerEpoch` steps), at the progress' samples/s; evaluation time not counted.
+ * `stepsPerEpoch` steps), at `samplesPerSecond` (default: the progress' own, over the whole epoch
+ * so far); evaluation time not counted.
  */
-export function timeLeft(p: Progress, batch: number, stepsPerEpoch: number, epochsAfter: number): { epoch: number; run: number; perEpoch: number } {
-  const rate = Math.max(1e-9, p.samplesPerSecond);
+export function timeLeft(p: Progress, batch: number, stepsPerEpoch: number, epochsAfter: number, samplesPerSecond = p.samplesPerSecond): { epoch: number; run: number; perEpoch: number } {
+  const rate = Math.max(1e-9, samplesPerSecond);
   const epoch = ((p.steps - p.step) * batch) / rate;
   const perEpoch = (stepsPerEpoch * batch) / rate;
   return { epoch, run: epoch + epochsAfter * perEpoch, perEpoch };
+}
+
+/**
+ * An epoch's speed for time-left estimates, measured from its first progress report on: the
+ * first steps also pay for compiling the kernels (seconds each on a fresh machine, where the
+ * epoch's average would promise minutes for a half-minute epoch).
+ */
+export class SteadyRate {
+  private first: { samples: number; seconds: number } | undefined;
+  private later = false;
+
+  /** Starts a new epoch. */
+  reset(): void {
+    this.first = undefined;
+    this.later = false;
+  }
+
+  /** Whether a report after the epoch's first has come, so `of` no longer counts the first steps. */
+  get measured(): boolean {
+    return this.later;
+  }
+
+  /** Samples/s between the epoch's first report and `p`; until a later report, `p`'s own. */
+  of(p: Progress): number {
+    if (!this.first) {
+      this.first = { samples: p.samples, seconds: p.seconds };
+      return p.samplesPerSecond;
+    }
+    const seconds = p.seconds - this.first.seconds;
+    if (!(seconds > 0) || p.samples <= this.first.samples) return p.samplesPerSecond;
+    this.later = true;
+    return (p.samples - this.first.samples) / seconds;
+  }
 }

@@ -50,6 +50,8 @@ export interface Progress {
   /** Running accuracy over the epoch so far, in %. */
   readonly accuracy: number;
   readonly samples: number;
+  /** Seconds of this epoch so far (pauses left out), and its samples/s over them. */
+  readonly seconds: number;
   readonly samplesPerSecond: number;
 }
 
@@ -393,7 +395,7 @@ export class Trainer {
             if (!live) return;
             if (firstBadStep !== HEALTH_NONE) diverged = true;
             const seconds = (performance.now() - start - pausedMs) / 1000;
-            report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, samplesPerSecond: (seen - fromSamples) / seconds });
+            report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, seconds, samplesPerSecond: (seen - fromSamples) / seconds });
           });
         }
         // At most two steps in flight: wait for the one before this.

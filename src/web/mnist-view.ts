@@ -27,7 +27,7 @@ import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { lineChart } from './charts.js';
 import { mnistFromDrawing } from './digit.js';
-import { formatDuration, timeLeft } from '../train/eta.js';
+import { SteadyRate, formatDuration, timeLeft } from '../train/eta.js';
 import { checkbox, download, el, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
@@ -366,6 +366,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       const stepsPerEpoch = s.trainer.stepsPerEpoch;
       let epochStart = performance.now();
       let stepsBefore = s.model.stepsTaken;
+      // Time left at the speed after each epoch's first report (the first steps compile kernels).
+      const steady = new SteadyRate();
       await fitWithRecovery(s.trainer, {
         firstEpoch: s.epochsDone + 1,
         epochs: settings.epochs,
@@ -379,6 +381,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
           if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
           epochStart = performance.now();
           stepsBefore = s.model.stepsTaken;
+          steady.reset();
         },
         onProgress: (epoch, p) => {
           state.steps.push(stepsBefore + p.step);
@@ -388,7 +391,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
           accuracyChart.setData(state.steps, [state.accuracies]);
           const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
           bar.style.width = `${(100 * fraction).toFixed(1)}%`;
-          const left = timeLeft(p, settings.batch, stepsPerEpoch, totalEpochs - epoch).run;
+          const left = timeLeft(p, settings.batch, stepsPerEpoch, totalEpochs - epoch, steady.of(p)).run;
           progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatDuration(left)} left (plus evaluation)`;
           root.dataset.steps = String(s.model.stepsTaken);
         },
