@@ -344,6 +344,32 @@ interface Tuned<T> {
 /** Fixed pseudo-random data (a sine hash): a choice must not depend on the run. */
 const tuningData = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((i + salt) * 12.9898) * 0.5);
 
+/**
+ * Times `candidates` in order with `measure` (one tile run: its GPU ms and output), the default
+ * first and alone: when it takes under NOT_WORTH_MS nothing else compiles. Keeps the fastest
+ * candidate whose output `accepts` (given the default's output); the default is the fallback.
+ */
+async function pickFastest<T>(
+  candidates: readonly T[],
+  measure: (tile: T) => Promise<{ ms: number; values: Float32Array }>,
+  accepts: (values: Float32Array, defaults: Float32Array) => boolean,
+): Promise<Tuned<T>> {
+  const defaultTile = candidates[0] as T;
+  const first = await measure(defaultTile);
+  let best: { tile: T; ms: number } = { tile: defaultTile, ms: first.ms };
+  let tried = 1;
+  let rejected = 0;
+  if (first.ms >= NOT_WORTH_MS) {
+    for (const tile of candidates.slice(1)) {
+      const { ms, values } = await measure(tile);
+      tried++;
+      if (!accepts(values, first.values)) rejected++;
+      else if (ms < best.ms) best = { tile, ms };
+    }
+  }
+  return { ...best, defaultMs: first.ms, tried, rejected };
+}
+
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
 async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<Tuned<ConvTile>> {
   const scope = ctx.scoped(() => {
@@ -358,12 +384,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
   });
   const { input, weight, output } = scope.value;
   try {
-    let best: { tile: ConvTile; ms: number } | undefined;
-    let reference: Float32Array | undefined;
-    let defaultMs = 0;
-    let tried = 0;
-    let rejected = 0;
-    const tryTile = async (tile: ConvTile) => {
+    const measure = async (tile: ConvTile) => {
       const run = ctx.scoped(() => allocateConvPacked(ctx, 'tuning', p, direction, tile));
       let list: Dispatch[] = [];
       try {
@@ -372,26 +393,13 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
         // The first repeat warms up: the median of the 4 leans on the later three.
         const ms = profile.dispatches.filter((_, j) => j % 2 === 1).reduce((sum, d) => sum + d.ms, 0);
-        const values = await ctx.read(output);
-        tried++;
-        if (reference === undefined) {
-          reference = values;
-          defaultMs = ms;
-        } else if (!sameBits(values, reference)) {
-          rejected++;
-          return;
-        }
-        if (!best || ms < best.ms) best = { tile, ms };
+        return { ms, values: await ctx.read(output) };
       } finally {
         for (const d of list) d.destroy?.();
         run.destroy();
       }
     };
-    const candidates = candidateTiles(p, direction);
-    // The default first, alone: when it is too quick to be worth tuning, nothing else compiles.
-    await tryTile(candidates[0]!);
-    if (defaultMs >= NOT_WORTH_MS) for (const tile of candidates.slice(1)) await tryTile(tile);
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+    return await pickFastest(candidateTiles(p, direction), measure, sameBits);
   } finally {
     scope.destroy();
   }
@@ -438,13 +446,7 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
   }));
   const { x, weight, dy, out } = scope.value;
   try {
-    let best: { tile: DenseTile; ms: number } | undefined;
-    let reference: Float32Array | undefined;
-    let defaultMs = 0;
-    let tried = 0;
-    let rejected = 0;
-    const candidates = candidateDenseTiles(kernel, p);
-    for (const tile of candidates) {
+    const measure = async (tile: DenseTile) => {
       const bound =
         kernel === 'dense_forward'
           ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x, weight, y: out }, p, 'tuning dense')
@@ -453,20 +455,9 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
             : (await ctx.compile(denseKernel(kernel, tile))).bind({ dy, x, dweight: out }, p, 'tuning dense');
       ctx.fill(out, Number.NaN);
       const profile = await profileDispatches(ctx, [bound], { repeats: 4 }).finally(() => bound.destroy());
-      const ms = profile.dispatches[0]!.ms;
-      const values = await ctx.read(out);
-      tried++;
-      if (reference === undefined) {
-        reference = values;
-        defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
-      } else if (!sameBits(values, reference)) {
-        rejected++;
-        continue;
-      }
-      if (!best || ms < best.ms) best = { tile, ms };
-    }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+      return { ms: profile.dispatches[0]!.ms, values: await ctx.read(out) };
+    };
+    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits);
   } finally {
     scope.destroy();
   }
@@ -498,14 +489,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
   });
   const { x, dy, partial, dweight } = scope.value;
   try {
-    let best: { tile: ConvTile; ms: number } | undefined;
-    let reference: Float64Array | undefined;
-    let largest = 0;
-    let bound = 0;
-    let defaultMs = 0;
-    let tried = 0;
-    let rejected = 0;
-    for (const tile of candidates) {
+    const measure = async (tile: ConvTile) => {
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
         (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
@@ -513,27 +497,23 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
       ];
       ctx.fill(dweight, Number.NaN);
       const profile = await profileDispatches(ctx, list, { repeats: 4 }).finally(() => list.forEach((d) => d.destroy()));
-      const ms = profile.dispatches.reduce((sum, d) => sum + d.ms, 0);
-      const values = await ctx.read(dweight);
-      tried++;
-      if (reference === undefined) {
-        // The default: kept untried-against when too quick to tune; else the float64 result the
-        // others must match (computed once, seconds for the largest convs).
-        defaultMs = ms;
-        if (ms < NOT_WORTH_MS) return { tile, ms, defaultMs, tried, rejected };
-        reference = conv2dBackwardWeightRef(dyData, xData, p);
-        largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        // The bound: 1e-5 of the scale, or the default's own error where that is larger (on this
-        // data, sums of 73,728 products that cancel, the default is 2.6e-5 of the scale off at
-        // convblock2): no candidate is less accurate than the kernel the tests hold.
-        bound = Math.max(WEIGHT_TOLERANCE * largest, maxError(values, reference));
-      } else if (maxError(values, reference) > bound) {
-        rejected++;
-        continue;
+      return { ms: profile.dispatches.reduce((sum, d) => sum + d.ms, 0), values: await ctx.read(dweight) };
+    };
+    // The float64 result the candidates must match, and the bound, from the first candidate
+    // judged (computed once, seconds for the largest convs; never when the default is too quick
+    // to tune). The bound: 1e-5 of the scale, or the default's own error where that is larger (on
+    // this data, sums of 73,728 products that cancel, the default is 2.6e-5 of the scale off at
+    // convblock2): no candidate is less accurate than the kernel the tests hold.
+    let judge: { reference: Float64Array; bound: number } | undefined;
+    const accepts = (values: Float32Array, defaults: Float32Array) => {
+      if (!judge) {
+        const reference = conv2dBackwardWeightRef(dyData, xData, p);
+        const largest = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        judge = { reference, bound: Math.max(WEIGHT_TOLERANCE * largest, maxError(defaults, reference)) };
       }
-      if (!best || ms < best.ms) best = { tile, ms };
-    }
-    return { tile: best!.tile, ms: best!.ms, defaultMs, tried, rejected };
+      return maxError(values, judge.reference) <= judge.bound;
+    };
+    return await pickFastest(candidates, measure, accepts);
   } finally {
     scope.destroy();
   }
