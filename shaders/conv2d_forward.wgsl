@@ -7,6 +7,8 @@
 //   The body, `convTile`, is generated for the tile shape and kernel geometry by
 //   src/kernels/conv-tile.ts (one skeleton with conv2d_backward_input): see there for the
 //   invocation layout and the summation order (input channel, then ky, kx ascending).
+//   Variants IN_VEC4, IN_VEC2 (x read as vec4s, vec2s: stride 1, width a multiple of 4, 2) and
+//   OUT_VEC4, OUT_VEC2 (y written as vec4s, vec2s: outWidth a multiple of 4, 2); the same bits.
 
 struct Params {
   batch: u32,
@@ -26,9 +28,21 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if IN_VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#elif IN_VEC2
+@group(0) @binding(1) var<storage, read> x: array<vec2f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<uniform> weight: array<vec4f, WEIGHT_VEC4S>;
+#if OUT_VEC4
+@group(0) @binding(3) var<storage, read_write> y: array<vec4f>;
+#elif OUT_VEC2
+@group(0) @binding(3) var<storage, read_write> y: array<vec2f>;
+#else
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;

@@ -66,6 +66,23 @@ describe('the check catches a mismatch', () => {
     expect(checkKernelSource(undeclared).join('\n')).toMatch(/'dy' is read as vec4 in variant 'WIDE', which is not declared/);
   });
 
+  test('a binding read as vec2s in a variant must be array<vec2f> there, and each variant is checked alone', () => {
+    const def = kernels.conv2dForward as AnyKernelDef;
+    expect(checkKernelSource(def)).toEqual([]);
+    // IN_VEC2 is reached only with IN_VEC4 unset: the check resolves each variant on its own.
+    const wrongVec2 = def.source.replace('var<storage, read> x: array<vec2f>;', 'var<storage, read> x: array<vec4f>;');
+    expect(wrongVec2).not.toBe(def.source);
+    expect(checkKernelSource(def, wrongVec2).join('\n')).toMatch(/x: array<vec2f>.*not found/);
+    const undeclared = { ...def, bindings: { ...def.bindings, y: { type: 'f32', access: 'read_write', vec2: 'HALF' } } } as AnyKernelDef;
+    expect(checkKernelSource(undeclared).join('\n')).toMatch(/'y' is read as vec2 in variant 'HALF', which is not declared/);
+  });
+
+  test("an appended library's #if must name a declared variant", () => {
+    const def = kernels.conv2dForward as AnyKernelDef;
+    const renamed = { ...def, libraries: def.libraries!.map((l: string) => l.replace('#if IN_VEC4', '#if IN_VEC8')) } as AnyKernelDef;
+    expect(checkKernelSource(renamed).join('\n')).toMatch(/'#if IN_VEC8' is not a declared variant/);
+  });
+
   test('an undeclared variant fails', () => {
     const def = kernels.sigmoidBackward as AnyKernelDef;
     const mutated = def.source.replace('#if SPREADSHEET_DERIVATIVE', '#if SOMETHING_ELSE');

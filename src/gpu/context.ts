@@ -13,6 +13,7 @@
 import {
   MAX_UNIFORM_BYTES,
   WORKGROUP_CONSTANTS,
+  elementsPerRead,
   packParams,
   type Access,
   workgroupCounts,
@@ -320,8 +321,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       if (tensor.length < expected) {
         throw new Error(`${label}: binding '${name}' needs at least ${expected} elements for these parameters, got ${tensor}`);
       }
-      if (spec.vec4 !== undefined && this.defines[spec.vec4] && expected % 4 !== 0) {
-        throw new Error(`${label}: binding '${name}' is read as vec4s in variant ${spec.vec4}, which needs a multiple of 4 elements for these parameters, got ${expected}: bind the variant without ${spec.vec4}`);
+      const perRead = elementsPerRead(spec, this.defines);
+      if (perRead > 1 && expected % perRead !== 0) {
+        const variant = perRead === 4 ? spec.vec4 : spec.vec2;
+        throw new Error(`${label}: binding '${name}' is read as vec${perRead}s in variant ${variant}, which needs a multiple of ${perRead} elements for these parameters, got ${expected}: bind the variant without ${variant}`);
       }
       if (spec.access === 'uniform') {
         if (!tensor.uniform) throw new Error(`${label}: binding '${name}' is a uniform buffer; create ${tensor} with { uniform: true }`);

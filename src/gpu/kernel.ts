@@ -42,6 +42,15 @@ export interface BindingSpec<E extends ElementType = ElementType> {
    * (for the parameters bound) to be a multiple of 4.
    */
   readonly vec4?: string;
+  /** The same with two elements at a time, `array<vec2<TYPE>>` (where both are set, vec4 wins). */
+  readonly vec2?: string;
+}
+
+/** How many elements a variant's WGSL reads of a binding at a time: 4, 2 or 1 (see BindingSpec.vec4). */
+export function elementsPerRead(spec: BindingSpec, defines: Readonly<Record<string, boolean | undefined>>): 1 | 2 | 4 {
+  if (spec.vec4 !== undefined && defines[spec.vec4]) return 4;
+  if (spec.vec2 !== undefined && defines[spec.vec2]) return 2;
+  return 1;
 }
 
 export type ParamSpec = Readonly<Record<string, ScalarType>>;
@@ -86,7 +95,7 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
    * and once there, and the two cannot drift apart unnoticed.
    */
   readonly constants?: Readonly<Record<string, number>>;
-  /** WGSL function libraries (shaders/lib/) appended after the kernel's own source. */
+  /** WGSL function libraries (shaders/lib/, or generated) appended after the kernel's own source; their `#if` blocks are the kernel's variants too. */
   readonly libraries?: readonly string[];
   /**
    * A 1-D grid whose invocation index the kernel takes from `linearInvocation(gid3, nwg)`
@@ -129,8 +138,8 @@ export function defineKernel<P extends ParamSpec, B extends BindingsSpec, D exte
       for (const name of Object.keys(defines)) {
         if (!declared.has(name)) throw new Error(`kernel ${spec.name}: unknown variant '${name}'`);
       }
-      const own = resolveDefines(spec.source, defines as Record<string, boolean>);
-      return [own, ...(spec.libraries ?? []), ...(spec.linear ? [linearSource] : [])].join('\n');
+      const resolve = (text: string) => resolveDefines(text, defines as Record<string, boolean>);
+      return [resolve(spec.source), ...(spec.libraries ?? []).map(resolve), ...(spec.linear ? [linearSource] : [])].join('\n');
     },
   };
 }

@@ -1,21 +1,22 @@
 /**
  * Holds a kernel's WGSL against its TypeScript declaration, without a GPU.
  *
- * Checks, for the source with every variant resolved both ways:
+ * Checks, for the source with no variant, each variant alone and all of them:
  * - `struct Params` has exactly the declared fields, in order, with the declared scalar types;
  * - `@group(0) @binding(0) var<uniform> params: Params;`
  * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`,
- *   `array<vec4f>` (vec4u, vec4i) in a variant that reads it as vec4s (BindingSpec.vec4), each
+ *   `array<vec4f>` (vec4u, vec4i) in a variant that reads it as vec4s (BindingSpec.vec4), vec2s
+ *   likewise (BindingSpec.vec2), each
  *   uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
  *   there are no other bindings;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
- * - every `#if NAME` names a declared variant;
+ * - every `#if NAME` (in the source and the appended libraries) names a declared variant;
  * - every declared constant is `const NAME = VALUEu;` with the declared value;
  * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
-import { WORKGROUP_CONSTANTS, resolveDefines } from './kernel.js';
+import { WORKGROUP_CONSTANTS, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
 
 interface WgslBinding {
   group: number;
@@ -60,7 +61,7 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   const problems: string[] = [];
   const where = `${def.name}.wgsl`;
   const defines: readonly string[] = def.defines ?? [];
-  for (const m of source.matchAll(/#(?:if|elif)\s+(\w+)/g)) {
+  for (const m of [source, ...(def.libraries ?? [])].join('\n').matchAll(/#(?:if|elif)\s+(\w+)/g)) {
     if (!defines.includes(m[1]!)) problems.push(`${where}: '#if ${m[1]}' is not a declared variant (declared: ${defines.join(', ') || 'none'})`);
   }
   for (const [name, value] of Object.entries(def.constants ?? {})) {
@@ -71,7 +72,7 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   for (const library of def.libraries ?? []) {
     if (parseBindings(library).length > 0) problems.push(`${where}: an appended library declares bindings; only kernels may`);
   }
-  const variants = [{}, Object.fromEntries(defines.map((d) => [d, true]))];
+  const variants = [{}, ...defines.map((d) => ({ [d]: true })), Object.fromEntries(defines.map((d) => [d, true]))];
   for (const defineSet of variants) {
     let text: string;
     try {
@@ -85,10 +86,10 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   return [...new Set(problems)];
 }
 
-/** The WGSL array type of a storage binding in a variant: array<TYPE>, or array<vec4<TYPE>> in its vec4 variant (f32: vec4f). */
-function elementArray(spec: { type: string; vec4?: string }, defineSet: Readonly<Record<string, boolean>>): string {
-  if (spec.vec4 === undefined || !defineSet[spec.vec4]) return `array<${spec.type}>`;
-  return `array<${spec.type === 'f32' ? 'vec4f' : spec.type === 'u32' ? 'vec4u' : 'vec4i'}>`;
+/** The WGSL array type of a storage binding in a variant: array<TYPE>, or array<vec4<TYPE>> (vec2) in its vec4 (vec2) variant (f32: vec4f). */
+function elementArray(spec: BindingSpec, defineSet: Readonly<Record<string, boolean>>): string {
+  const n = elementsPerRead(spec, defineSet);
+  return n === 1 ? `array<${spec.type}>` : `array<vec${n}${spec.type.charAt(0)}>`;
 }
 
 function checkResolved(def: AnyKernelDef, source: string, where: string, defineSet: Readonly<Record<string, boolean>>): string[] {
@@ -113,9 +114,11 @@ function checkResolved(def: AnyKernelDef, source: string, where: string, defineS
     ),
   ];
   for (const name of def.bindingNames as string[]) {
-    const vec4 = def.bindings[name].vec4 as string | undefined;
-    if (vec4 !== undefined && !(def.defines ?? []).includes(vec4)) problems.push(`${where}: binding '${name}' is read as vec4 in variant '${vec4}', which is not declared`);
-    if (vec4 !== undefined && def.bindings[name].access === 'uniform') problems.push(`${where}: binding '${name}' is a uniform array; only storage bindings have a vec4 variant`);
+    for (const width of ['vec4', 'vec2'] as const) {
+      const variant = def.bindings[name][width] as string | undefined;
+      if (variant !== undefined && !(def.defines ?? []).includes(variant)) problems.push(`${where}: binding '${name}' is read as ${width} in variant '${variant}', which is not declared`);
+      if (variant !== undefined && def.bindings[name].access === 'uniform') problems.push(`${where}: binding '${name}' is a uniform array; only storage bindings have a ${width} variant`);
+    }
   }
   for (const b of bindings) {
     if (b.group !== 0) problems.push(`${where}: binding '${b.name}' is in @group(${b.group}); every kernel uses @group(0)`);

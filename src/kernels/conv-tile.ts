@@ -22,6 +22,19 @@
  * from a uniform array instead of staged workgroup memory or storage buffers, with the taps of a
  * channel unrolled, takes the forward from 65 ms to 32 ms, bit-identical.
  *
+ * Vectors (variants IN_VEC4/IN_VEC2 and OUT_VEC4/OUT_VEC2, chosen by the layer's widths:
+ * convVectors in src/kernels/conv2d.ts): with stride 1 and an input width a multiple of N (4 or 2),
+ * the block's input columns of a row are read as whole vecN loads (every row and plane then
+ * starts on a vecN: the binding is read as array<vecNf>), and with an output width a multiple of
+ * N the sums are stored as vecNs. The body holds every variant in `#if` blocks, resolved with the
+ * declaration's when the kernel is compiled. The same
+ * values reach the same sums in the same order, so the results are the scalar kernel's bits. On
+ * lavapipe a storage access whose address differs between invocations costs a bounds-checked
+ * scalar access per invocation and component, and a vector access shares that per-invocation work
+ * over its components: convblock2's forward (input 26 wide: vec2 loads, vec4 stores) went 44–46 →
+ * 37–40 ms, its input gradient (dy 24 wide: vec4 loads, vec2 stores) 46–63 → 39–47 ms, alternated
+ * in one run.
+ *
  * Geometry (kernel size, stride, padding) is baked into the generated text; the sizes, channel
  * counts and the packed row length stay parameters, so layers of one geometry and tile share a
  * pipeline (lavapipe JIT-compiles each pipeline at its first dispatch: seconds the first time on
@@ -53,6 +66,36 @@ export interface ConvTileSourceOptions extends ConvGeometry {
   readonly tile: ConvTile;
   /** Apply max(·, 0) as the sums are stored (forward only). */
   readonly relu?: boolean;
+}
+
+/** A vector width of the tile's storage accesses: 1 (scalars), 2 (vec2f) or 4 (vec4f). */
+export type VectorWidth = 1 | 2 | 4;
+
+/**
+ * How the tile reads its input and writes its output: `input` consecutive input columns a load
+ * (needs stride 1 and an input width that is a multiple of it), `output` consecutive output
+ * columns a store (an output width that is a multiple of it).
+ */
+export interface ConvVectors {
+  readonly input: VectorWidth;
+  readonly output: VectorWidth;
+}
+
+/**
+ * The variants (`#if` names) of the generated body and the kernels' declarations: the input read
+ * as vec4s or vec2s, the output written as vec4s or vec2s. None set: scalars.
+ */
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2'] as const;
+export type ConvVariant = (typeof CONV_VARIANTS)[number];
+
+/** The variant flags for a choice of vectors. */
+export function convVariantFlags(v: ConvVectors): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2 };
+}
+
+/** Lines for each vector width, as one `#if` block over the variants `${prefix}_VEC4`, `${prefix}_VEC2`. */
+function byWidth(prefix: 'IN' | 'OUT', lines: (width: VectorWidth) => string[]): string[] {
+  return [`#if ${prefix}_VEC4`, ...lines(4), `#elif ${prefix}_VEC2`, ...lines(2), '#else', ...lines(1), '#endif'];
 }
 
 /** The packed weight array's declared vec4s: a whole uniform binding (64 KiB). */
@@ -88,18 +131,18 @@ export function tapOrder(direction: ConvDirection, kernelH: number, kernelW: num
  * first output row is `oy0`. Returns a key (equal keys: the same input row for every invocation)
  * and the row position and validity expressions.
  */
-function rowSource(o: ConvTileSourceOptions, r: number, ky: number, axis: 'y' | 'x'): { key: string; at: string; valid?: string } {
+function rowSource(o: ConvTileSourceOptions, r: number, ky: number, axis: 'y' | 'x'): { key: string; at: string; valid?: string; shift?: number } {
   const { stride, padding } = o;
   const start = axis === 'y' ? 'oy0' : 'ox0';
   if (o.direction === 'forward') {
     // in = out·stride − padding + tap
     const d = r * stride + ky;
-    return { key: String(d), at: `i32(${start}) * ${stride} - ${padding} + ${d}` };
+    return { key: String(d), at: `i32(${start}) * ${stride} - ${padding} + ${d}`, shift: stride === 1 ? d - padding : undefined };
   }
   if (stride === 1) {
     // in = out + padding − tap
     const d = r - ky;
-    return { key: String(d), at: `i32(${start}) + ${padding} + ${d}` };
+    return { key: String(d), at: `i32(${start}) + ${padding} + ${d}`, shift: padding + d };
   }
   // in = (out + padding − tap) / stride where divisible
   const num = `(i32(${start}) + ${r + padding - ky})`;
@@ -113,6 +156,9 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   const taps = tapOrder(direction, o.kernelH, o.kernelW);
   checkTile(tile, taps.length);
   const forward = direction === 'forward';
+  // Vector loads read consecutive input columns: stride 1 only (other strides have no vector-load
+  // variants, so binding one fails to compile).
+  const vectorLoads = o.stride === 1;
   const input = forward ? 'x' : 'dy';
   const output = forward ? 'y' : 'dx';
   const [inC, inH, inW, outC, outH, outW] = forward
@@ -140,18 +186,23 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`  let wTile = gy * ${K / 4}u;`);
   // Input rows and columns the block meets, each once: position, validity, clamped offset.
   // (ry, rv, ro: a row's position, validity and offset; cx, cv, co: a column's.)
+  const rowLines: string[] = [];
+  const colLines: string[] = [];
+  /** Per column index: its position relative to ox0 (stride 1). */
+  const colShift: number[] = [];
   const positions = (axis: 'y' | 'x') => {
     const keys = new Map<string, number>();
-    const [at, valid, offset, limit] = axis === 'y' ? ['ry', 'rv', 'ro', 'inH'] : ['cx', 'cv', 'co', 'inW'];
+    const [at, valid, offset, limit, lines] = axis === 'y' ? ['ry', 'rv', 'ro', 'inH', rowLines] : ['cx', 'cv', 'co', 'inW', colLines];
     return (index: number, k: number) => {
       const s = rowSource(o, index, k, axis);
       let i = keys.get(s.key);
       if (i === undefined) {
         i = keys.size;
         keys.set(s.key, i);
-        L.push(`  let ${at}${i} = ${s.at};`);
-        L.push(`  let ${valid}${i} = ${s.valid ? `${s.valid} && ` : ''}${at}${i} >= 0 && ${at}${i} < ${limit};`);
-        L.push(`  let ${offset}${i} = u32(clamp(${at}${i}, 0, ${limit} - 1))${axis === 'y' ? ' * u32(inW)' : ''};`);
+        if (axis === 'x' && s.shift !== undefined) colShift[i] = s.shift;
+        lines.push(`  let ${at}${i} = ${s.at};`);
+        lines.push(`  let ${valid}${i} = ${s.valid ? `${s.valid} && ` : ''}${at}${i} >= 0 && ${at}${i} < ${limit};`);
+        lines.push(`  let ${offset}${i} = u32(clamp(${at}${i}, 0, ${limit} - 1))${axis === 'y' ? ' * u32(inW)' : ''};`);
       }
       return i;
     };
@@ -177,11 +228,42 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     }
     plan.push({ row, cols });
   }
+  L.push(...rowLines);
+  // Vector loads (variants IN_VEC4, IN_VEC2): column ci (at ox0 + shift) is component
+  // shift − N·g of the vecN at ox0 + N·g, g = ⌊shift / N⌋. With the input width a multiple of N, a
+  // vecN lies wholly inside a row or wholly outside it, and every row and plane starts on one (ox0
+  // is a multiple of 4).
+  const group = (ci: number, N: number) => Math.floor(colShift[ci]! / N);
+  const groupName = (g: number) => (g < 0 ? `m${-g}` : `p${g}`);
+  const columns = (N: VectorWidth) => {
+    if (N === 1) return colLines;
+    const lines: string[] = [];
+    for (const g of new Set([...uses.values()].map(([, ci]) => group(ci, N)))) {
+      const n = groupName(g);
+      lines.push(`  let gx${n} = i32(ox0) + ${N * g};`);
+      lines.push(`  let gv${n} = gx${n} >= 0 && gx${n} < inW;`);
+      lines.push(`  let go${n} = u32(clamp(gx${n}, 0, inW - ${N}));`);
+    }
+    return lines;
+  };
+  const loads = (N: VectorWidth) => {
+    if (N === 1) return [...uses].map(([key, [ri, ci]]) => `    let v${key} = select(0.0, ${input}[base + ro${ri} + co${ci}], rv${ri} && cv${ci});`);
+    const lines: string[] = [];
+    const vecs = new Map<string, [number, number]>();
+    for (const [ri, ci] of uses.values()) vecs.set(`${ri}_${groupName(group(ci, N))}`, [ri, group(ci, N)]);
+    for (const [key, [ri, g]] of vecs) {
+      const n = groupName(g);
+      lines.push(`    let u${key} = select(vec${N}f(0.0), ${input}[(base + ro${ri} + go${n}) / ${N}u], rv${ri} && gv${n});`);
+    }
+    for (const [key, [ri, ci]] of uses) lines.push(`    let v${key} = u${ri}_${groupName(group(ci, N))}.${'xyzw'[colShift[ci]! - N * group(ci, N)]};`);
+    return lines;
+  };
+  L.push(...(vectorLoads ? byWidth('IN', columns) : columns(1)));
   for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) L.push(`  var a${r}_${k} = vec4f(0.0);`);
   L.push(`  for (var c = 0u; c < ${inC}; c++) {`);
   L.push(`    let base = (b * ${inC} + c) * plane;`);
   L.push(`    let wRow = c * ${taps.length}u;`);
-  for (const [key, [ri, ci]] of uses) L.push(`    let v${key} = select(0.0, ${input}[base + ro${ri} + co${ci}], rv${ri} && cv${ci});`);
+  L.push(...(vectorLoads ? byWidth('IN', loads) : loads(1)));
   for (let t = 0; t < taps.length; t++) {
     for (let q = 0; q < K / 4; q++) L.push(`    let w${t}_${q} = weight[(wRow + ${t}u) * params.rowVec4s + wTile + ${q}u];`);
   }
@@ -210,8 +292,15 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     for (let k = 0; k < K; k++) {
       L.push(`  if (oBase + ${k}u < oEnd && oy0 + ${r}u < ${outH}) {`);
       L.push(`    let at = (b * ${outC} + oBase + ${k}u) * outArea + (oy0 + ${r}u) * ${outW} + ox0;`);
-      const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
-      L.push(`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) { ${output}[at + j] = ${value}; } }`);
+      // With the output width a multiple of the store's width, `at` is a multiple of it, and a
+      // vec4 store's columns are all inside the row, a vec2 store's .xy too.
+      const sum = o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`;
+      L.push(...byWidth('OUT', (N) => {
+        if (N === 4) return [`    ${output}[at / 4u] = ${sum};`];
+        if (N === 2) return [`    let s = ${sum};`, `    ${output}[at / 2u] = s.xy;`, `    if (ox0 + 2u < ${outW}) { ${output}[at / 2u + 1u] = s.zw; }`];
+        const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
+        return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) { ${output}[at + j] = ${value}; } }`];
+      }));
       L.push('  }');
     }
   }

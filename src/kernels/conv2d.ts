@@ -14,9 +14,9 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
-import { MAX_TILE_TAPS, WEIGHT_VEC4S, convTileSource, type ConvDirection, type ConvTile } from './conv-tile.js';
+import { CONV_VARIANTS, MAX_TILE_TAPS, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
-export type { ConvDirection, ConvTile } from './conv-tile.js';
+export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
 
 /** The largest kernel supported (12×12). */
 const MAX_KERNEL_AREA = 144;
@@ -133,19 +133,47 @@ export function defaultConvTile(p: ConvParams, direction: ConvDirection): ConvTi
   return { rows, channels, workgroup: 64 };
 }
 
+/**
+ * Why a direction's kernel cannot read its input (write its output) as vecNs for a layer, or
+ * undefined: loads need stride 1 and an input width that is a multiple of N; stores an output
+ * width that is a multiple of N (see conv-tile.ts).
+ */
+export function convVectorProblem(p: ConvParams, direction: ConvDirection, which: 'input' | 'output', n: VectorWidth): string | undefined {
+  const g = convGemm(p, direction);
+  if (which === 'input') {
+    const width = direction === 'forward' ? p.width : p.outWidth;
+    if (n > 1 && p.stride !== 1) return `stride ${p.stride} (vector loads need stride 1)`;
+    return width % n === 0 ? undefined : `the input width ${width} is not a multiple of ${n}`;
+  }
+  return g.cols % n === 0 ? undefined : `the output width ${g.cols} is not a multiple of ${n}`;
+}
+
+/** The widest vector loads and stores a layer allows for a direction: what bindConv2d binds. */
+export function convVectors(p: ConvParams, direction: ConvDirection): ConvVectors {
+  const widest = (which: 'input' | 'output') => ([4, 2] as const).find((n) => convVectorProblem(p, direction, which, n) === undefined) ?? 1;
+  return { input: widest('input'), output: widest('output') };
+}
+
+const vectorRequires = (direction: ConvDirection) => ({
+  IN_VEC4: (p: ConvTiledParams) => convVectorProblem(p, direction, 'input', 4),
+  IN_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'input', 2),
+  OUT_VEC4: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 4),
+  OUT_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 2),
+});
+
 const forwardBindings = {
-  x: { type: 'f32', access: 'read' },
+  x: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
   weight: { type: 'f32', access: 'uniform' },
-  y: { type: 'f32', access: 'read_write' },
+  y: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
 } as const;
 const inputBindings = {
-  dy: { type: 'f32', access: 'read' },
+  dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
   weight: { type: 'f32', access: 'uniform' },
-  dx: { type: 'f32', access: 'read_write' },
+  dx: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
 } as const;
 
 /** A generated forward or input-gradient kernel (its bindings are the direction's). */
-export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec>;
+export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec, (typeof CONV_VARIANTS)[number]>;
 
 function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvTiledDef {
   const blocks = (p: ConvTiledParams) => {
@@ -155,6 +183,8 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
   const packed = () => WEIGHT_VEC4S * 4;
   const common = {
     params: tiledParams,
+    defines: CONV_VARIANTS,
+    variantRequires: vectorRequires(direction),
     libraries: [body],
     workgroupSize: [tile.workgroup, 1] as const,
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
@@ -243,9 +273,10 @@ export async function bindConv2d(
   p: ConvParams,
   packed: ConvPacked,
   tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor },
-  options: { readonly relu?: boolean; readonly label?: string } = {},
+  options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
+  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction));
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const pack = await ctx.compile(conv2dPackWeights);
   const list: Dispatch[] = [];
@@ -253,7 +284,7 @@ export async function bindConv2d(
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
     list.push(pack.bind({ weight: tensors.weight, packed: packed.tensors[i]! }, conv2dPackParams(p, direction, slice), `${label} weight packing${part}`));
     const def = conv2dKernel(p, direction, tile, { relu: options.relu });
-    const kernel = await ctx.compile(def);
+    const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor> = direction === 'forward'
       ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output }
       : { dy: tensors.input, weight: packed.tensors[i]!, dx: tensors.output };

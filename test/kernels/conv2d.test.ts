@@ -3,7 +3,7 @@
  * the default tile and other tiles, and the weight-gradient pair conv2d_backward_weight +
  * conv2d_backward_weight_reduce against the float64 reference.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import {
   allocateConvPacked,
@@ -11,8 +11,10 @@ import {
   conv2dBackwardWeight,
   conv2dBackwardWeightKernel,
   conv2dBackwardWeightReduce,
+  conv2dKernel,
   conv2dParams,
   convSlices,
+  convVectors,
   defaultConvTile,
   type ConvTile,
   conv2dSplitPixels,
@@ -66,11 +68,47 @@ const CASES: readonly Case[] = [
   // channels at most (64·9·16·4 = 36,864 bytes; 32 channels would be 73,728), so 33 output
   // channels take 3 slices.
   { batch: 2, inChannels: 64, height: 5, width: 6, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, minSlices: 3, tiles: true },
+  // Widths that are multiples of 4 (vec4 loads and stores, both directions), with padding 1 and
+  // 2: vectors that start left of the row (all padding) and straddle no row end.
+  { batch: 2, inChannels: 5, height: 6, width: 8, outChannels: 9, kernelH: 3, kernelW: 3, stride: 1, padding: 1, tiles: true },
+  { batch: 1, inChannels: 3, height: 5, width: 12, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
+  { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
 ];
 
 const describeCase = (c: Case) =>
   `batch ${c.batch}, ${c.inChannels}→${c.outChannels} channels, ${c.height}×${c.width}, kernel ${c.kernelH}×${c.kernelW}, stride ${c.stride}, padding ${c.padding}` +
   (c.splitTarget ? `, split target ${c.splitTarget}` : '');
+
+describe('conv2d vector loads and stores', () => {
+  const seed = (height: number, inChannels: number, outChannels: number, kernel: number, padding = 0, stride = 1) =>
+    conv2dParams({ batch: 128, inChannels, height, width: height, outChannels, kernelH: kernel, kernelW: kernel, stride, padding });
+
+  test('are the widest the widths allow, loads only at stride 1', () => {
+    // convblock2: x 26 wide (vec2 loads), y 24 wide (vec4 stores); its input gradient the reverse.
+    expect(convVectors(seed(26, 16, 32, 3), 'forward')).toEqual({ input: 2, output: 4 });
+    expect(convVectors(seed(26, 16, 32, 3), 'input')).toEqual({ input: 4, output: 2 });
+    // convblock7: 6 wide, padding 1.
+    expect(convVectors(seed(6, 16, 16, 3, 1), 'forward')).toEqual({ input: 2, output: 2 });
+    // Odd widths: scalars; stride 2: scalar loads (the columns a block reads are not consecutive).
+    expect(convVectors(seed(7, 3, 5, 3, 1), 'forward')).toEqual({ input: 1, output: 1 });
+    expect(convVectors(seed(16, 3, 5, 3, 1, 2), 'forward')).toEqual({ input: 1, output: 4 });
+  });
+
+  gpuTest('a variant is refused where the widths do not allow it', async (ctx) => {
+    // 56 and 112 elements: whole vec4s, so what refuses the variant is the width.
+    const p = conv2dParams({ batch: 1, inChannels: 2, height: 4, width: 7, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 1 });
+    const tile = defaultConvTile(p, 'forward');
+    const packed = allocateConvPacked(ctx, 'w', p, 'forward', tile);
+    const tensors = { x: ctx.tensor('x', [2 * 4 * 7]), weight: packed.tensors[0]!, y: ctx.tensor('y', [4 * 4 * 7]) };
+    const params = { ...p, channelBase: 0, channelCount: 4, rowVec4s: packed.slices[0]!.rowLength / 4 };
+    const wide = await ctx.compile(conv2dKernel(p, 'forward', tile), { IN_VEC4: true });
+    expect(() => wide.bind(tensors, params)).toThrow(/variant IN_VEC4 cannot run these parameters: the input width 7 is not a multiple of 4/);
+    const half = await ctx.compile(conv2dKernel(p, 'forward', tile), { OUT_VEC2: true });
+    expect(() => half.bind(tensors, params)).toThrow(/variant OUT_VEC2 cannot run these parameters: the output width 7 is not a multiple of 2/);
+    const plain = await ctx.compile(conv2dKernel(p, 'forward', tile));
+    expect(() => plain.bind(tensors, params)).not.toThrow();
+  });
+});
 
 describe('conv2d kernels', () => {
   CASES.forEach((c, n) => {
@@ -119,6 +157,22 @@ describe('conv2d kernels', () => {
       const dxRef = conv2dBackwardInputRef(dy, w, shape);
       expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), dxRef, TOLERANCE.gradient);
       expectAllClose('conv2d_backward_weight(+reduce) dW', await ctx.read(tdw), conv2dBackwardWeightRef(dy, x, shape), TOLERANCE.gradient);
+
+      // The vector loads and stores bound above (where the widths allow them) read the same values
+      // into the same sums: the scalar kernels' bits.
+      const scalar = { input: 1, output: 1 } as const;
+      for (const [direction, packed, input, output] of [['forward', packedForward, tx, ty], ['input', packedInput, tdy, tdx]] as const) {
+        const vectors = convVectors(p, direction);
+        if (vectors.input === 1 && vectors.output === 1) continue;
+        const vectored = await ctx.read(output);
+        const relu = direction === 'forward' ? await ctx.read(tyRelu) : undefined;
+        ctx.fill(output, NaN);
+        const list = await bindConv2d(ctx, p, packed, { input, weight: tw, output }, { vectors: scalar });
+        if (relu) list.push(...(await bindConv2d(ctx, p, packed, { input, weight: tw, output: tyRelu }, { relu: true, vectors: scalar })));
+        ctx.submit('conv2d scalar test', (e) => recordPass(e, 'conv2d scalar test', list));
+        expect(vectored, `${direction}: vec${vectors.input} loads, vec${vectors.output} stores against scalars`).toEqual(await ctx.read(output));
+        if (relu) expect(relu, 'forward with ReLU: vectors against scalars').toEqual(await ctx.read(tyRelu));
+      }
 
       // Every other tile that fits the kernel: the same sums in the same order, so the same values
       // (on the cases marked `tiles`: a 3×3 with channels off the tiles, a 3×2 at stride 2, and
