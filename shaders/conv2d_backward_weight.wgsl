@@ -29,6 +29,13 @@
 //   slower where a split has a single tap group (1 → 16, 32 → 10 channels).
 //   Control flow in the sums is uniform: a task beyond the end computes from clamped addresses and
 //   is not stored; channels and taps beyond the edges are computed and not stored.
+//   Variants (the same values read, so the same bits): DY_VEC4 (DY_VEC2) reads a quad's dy as one
+//   vec4 (two vec2s), for an outWidth that is a multiple of 4 (2): a quad then starts on a vector
+//   and its vectors lie wholly inside or outside the row. X_VEC2 reads x as vec2s, for an even
+//   width and padding (the 3×3 windows of a quad then start on a vec2). On lavapipe a load whose
+//   address differs between invocations costs a bounds-checked scalar load per invocation and
+//   component, and a vector load shares that per-invocation work: convblock2 of the seed CNN went
+//   70–72 → 51–58 ms with both, alternated in one run.
 
 struct Params {
   batch: u32,
@@ -46,8 +53,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if X_VEC2
+@group(0) @binding(1) var<storage, read> x: array<vec2f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
+#if DY_VEC4
+@group(0) @binding(2) var<storage, read> dy: array<vec4f>;
+#elif DY_VEC2
+@group(0) @binding(2) var<storage, read> dy: array<vec2f>;
+#else
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
 override WG_X: u32;
@@ -75,10 +92,20 @@ fn windows(base: u32, iy: i32, ix0: i32) -> mat3x4f {
   let inside = iy >= 0 && iy < i32(params.height);
   let at = base + u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
   var v: array<f32, 6>;
+#if X_VEC2
+  // ix0 and the row's start are even: three vec2s, each wholly inside or outside the row.
+  for (var j = 0u; j < 3u; j++) {
+    let ix = ix0 + 2 * i32(j);
+    let pair = select(vec2f(0.0), x[(at + u32(clamp(ix, 0, i32(params.width) - 2))) / 2u], inside && ix >= 0 && ix < i32(params.width));
+    v[2u * j] = pair.x;
+    v[2u * j + 1u] = pair.y;
+  }
+#else
   for (var j = 0u; j < 6u; j++) {
     let ix = ix0 + i32(j);
     v[j] = select(0.0, x[at + u32(clamp(ix, 0, i32(params.width) - 1))], inside && ix >= 0 && ix < i32(params.width));
   }
+#endif
   return mat3x4f(vec4f(v[0], v[1], v[2], v[3]), vec4f(v[1], v[2], v[3], v[4]), vec4f(v[2], v[3], v[4], v[5]));
 }
 
@@ -93,7 +120,12 @@ fn taps(t: array<vec3u, 3>, iy: i32, ix: i32) -> mat3x4f {
     for (var j = 0u; j < 4u; j++) {
       let x0 = ix + i32(j) * s + i32(t[i].z);
       let inside = y0 >= 0 && y0 < i32(params.height) && x0 >= 0 && x0 < i32(params.width);
-      r[i][j] = select(0.0, x[at + u32(clamp(x0, 0, i32(params.width) - 1))], inside);
+      let k = at + u32(clamp(x0, 0, i32(params.width) - 1));
+#if X_VEC2
+      r[i][j] = select(0.0, x[k / 2u][k % 2u], inside);
+#else
+      r[i][j] = select(0.0, x[k], inside);
+#endif
     }
   }
   return r;
@@ -152,9 +184,18 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         for (var e = 0u; e < 4u; e++) {
           let oc = ocBase + q * 4u + e;
           let at = dyRow + min(oc, params.outChannels - 1u) * outArea + ox0;
+#if DY_VEC4
+          d[q][e] = select(vec4f(0.0), dy[at / 4u], oc < params.outChannels);
+#elif DY_VEC2
+          // The second pair is past the row in the last quad of a row of 4k + 2.
+          let more = ox0 + 2u < params.outWidth;
+          let pairs = vec4f(dy[at / 2u], select(vec2f(0.0), dy[at / 2u + select(0u, 1u, more)], more));
+          d[q][e] = select(vec4f(0.0), pairs, oc < params.outChannels);
+#else
           for (var j = 0u; j < 4u; j++) {
             d[q][e][j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
           }
+#endif
         }
       }
       let ix = i32(ox0) * s - p;

@@ -353,16 +353,43 @@ export function conv2dWeightSplits(p: WeightParams): number {
   return Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
 }
 
+/** The weight gradient's variants: dy read as vec4s or vec2s, x as vec2s (see its WGSL). */
+export const WEIGHT_VARIANTS = ['X_VEC2', 'DY_VEC4', 'DY_VEC2'] as const;
+export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
+
+/** Why a weight-gradient variant cannot run a layer, or undefined. */
+function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | undefined {
+  if (variant === 'X_VEC2') {
+    if (p.width % 2 !== 0) return `the input width ${p.width} is odd`;
+    return p.padding % 2 === 0 ? undefined : `the padding ${p.padding} is odd`;
+  }
+  const n = variant === 'DY_VEC4' ? 4 : 2;
+  return p.outWidth % n === 0 ? undefined : `the output width ${p.outWidth} is not a multiple of ${n}`;
+}
+
+/**
+ * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, and x
+ * as vec2s where they run (read by the 3×3, stride-1 windows; the other taps' loads measured no
+ * faster with them).
+ */
+export function conv2dWeightVariant(p: ConvParams): Record<WeightVariant, boolean> {
+  const fits = (v: WeightVariant) => weightVariantProblem(p, v) === undefined;
+  const windows = p.kernelH === 3 && p.kernelW === 3 && p.stride === 1;
+  return { X_VEC2: windows && fits('X_VEC2'), DY_VEC4: fits('DY_VEC4'), DY_VEC2: !fits('DY_VEC4') && fits('DY_VEC2') };
+}
+
 /** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
 export const conv2dBackwardWeight = defineKernel({
   name: 'conv2d_backward_weight',
   source: backwardWeightSource,
   params: weightParams,
   bindings: {
-    x: { type: 'f32', access: 'read' },
-    dy: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read', vec2: 'X_VEC2' },
+    dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
     partial: { type: 'f32', access: 'read_write' },
   },
+  defines: WEIGHT_VARIANTS,
+  variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
   constants: { OUT_TILE: WEIGHT_CHANNELS, GROUP: WEIGHT_GROUP },
   workgroupSize: [64, 1, 1],
   grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p)],

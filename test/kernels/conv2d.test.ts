@@ -19,6 +19,7 @@ import {
   type ConvTile,
   conv2dSplitPixels,
   conv2dWeightSplits,
+  conv2dWeightVariant,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
 import { candidateWeightTiles, tileFits } from '../../src/tune/tuner.js';
@@ -73,6 +74,10 @@ const CASES: readonly Case[] = [
   { batch: 2, inChannels: 5, height: 6, width: 8, outChannels: 9, kernelH: 3, kernelW: 3, stride: 1, padding: 1, tiles: true },
   { batch: 1, inChannels: 3, height: 5, width: 12, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
   { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
+  // The weight gradient's vector variants: dy as vec4s with x as vec2s (two channel tiles, several
+  // splits), and dy as vec2s with x as vec2s at padding 2.
+  { batch: 2, inChannels: 4, height: 7, width: 10, outChannels: 18, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
+  { batch: 1, inChannels: 2, height: 6, width: 8, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 2 },
 ];
 
 const describeCase = (c: Case) =>
@@ -92,6 +97,15 @@ describe('conv2d vector loads and stores', () => {
     // Odd widths: scalars; stride 2: scalar loads (the columns a block reads are not consecutive).
     expect(convVectors(seed(7, 3, 5, 3, 1), 'forward')).toEqual({ input: 1, output: 1 });
     expect(convVectors(seed(16, 3, 5, 3, 1, 2), 'forward')).toEqual({ input: 1, output: 4 });
+  });
+
+  test('the weight gradient reads dy as the widest vectors its output allows, x as vec2s in the 3×3 windows', () => {
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3))).toEqual({ X_VEC2: true, DY_VEC4: true, DY_VEC2: false });
+    expect(conv2dWeightVariant(seed(28, 1, 16, 3))).toEqual({ X_VEC2: true, DY_VEC4: false, DY_VEC2: true });
+    // convblock7 (padding 1: its windows start on odd columns); a 1×1 (no windows).
+    expect(conv2dWeightVariant(seed(6, 16, 16, 3, 1))).toEqual({ X_VEC2: false, DY_VEC4: false, DY_VEC2: true });
+    expect(conv2dWeightVariant(seed(24, 32, 10, 1))).toEqual({ X_VEC2: false, DY_VEC4: true, DY_VEC2: false });
+    expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1))).toEqual({ X_VEC2: false, DY_VEC4: false, DY_VEC2: false });
   });
 
   gpuTest('a variant is refused where the widths do not allow it', async (ctx) => {
@@ -143,7 +157,7 @@ describe('conv2d kernels', () => {
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: ty })),
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: tyRelu }, { relu: true })),
         ...(await bindConv2d(ctx, p, packedInput, { input: tdy, weight: tw, output: tdx })),
-        (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+        (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
       ];
       ctx.submit('conv2d test', (e) => recordPass(e, 'conv2d test', kernels));
@@ -173,6 +187,17 @@ describe('conv2d kernels', () => {
         expect(vectored, `${direction}: vec${vectors.input} loads, vec${vectors.output} stores against scalars`).toEqual(await ctx.read(output));
         if (relu) expect(relu, 'forward with ReLU: vectors against scalars').toEqual(await ctx.read(tyRelu));
       }
+      const weightVariant = conv2dWeightVariant(p);
+      if (Object.values(weightVariant).some(Boolean)) {
+        const vectored = await ctx.read(tdw);
+        ctx.fill(tdw, NaN);
+        const list = [
+          (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+        ];
+        ctx.submit('conv2d weight scalar test', (e) => recordPass(e, 'conv2d weight scalar test', list));
+        expect(vectored, `weight gradient ${JSON.stringify(weightVariant)} against scalars`).toEqual(await ctx.read(tdw));
+      }
 
       // Every other tile that fits the kernel: the same sums in the same order, so the same values
       // (on the cases marked `tiles`: a 3×3 with channels off the tiles, a 3×2 at stride 2, and
@@ -198,7 +223,7 @@ describe('conv2d kernels', () => {
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
         const list = [
-          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup))).bind({ x: tx, dy: tdy, partial: part }, q),
+          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q))).bind({ x: tx, dy: tdy, partial: part }, q),
           (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: part, dweight: tdw }, { length: weightLength, splits: conv2dWeightSplits(q) }),
         ];
         ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
