@@ -19,6 +19,7 @@
 //   The inputs of a triplet:
 //   - 3×3 kernel, stride 1 (any padding): a triplet is a kernel row (ci, ky); the quad reads its
 //     input row's 6 columns once and takes the three 4-pixel windows kx = 0, 1, 2;
+//   - 1×1 kernel, stride 1, no padding: a triplet is 3 input channels at the quad's own pixels;
 //   - any other kernel or stride: each tap on its own (0 in the padding and, with weight sums
 //     never stored, for the taps past the last).
 //   Sum order, per weight: the split's quads in increasing pixel order, each quad's 4 products
@@ -31,8 +32,9 @@
 //   is not stored; channels and taps beyond the edges are computed and not stored.
 //   Variants (the same values read, so the same bits): DY_VEC4 (DY_VEC2) reads a quad's dy as one
 //   vec4 (two vec2s), for an outWidth that is a multiple of 4 (2): a quad then starts on a vector
-//   and its vectors lie wholly inside or outside the row. X_VEC2 reads x as vec2s, for an even
-//   width and padding (the 3×3 windows of a quad then start on a vec2). On lavapipe a load whose
+//   and its vectors lie wholly inside or outside the row. X_VEC4 (X_VEC2) reads x as vec4s
+//   (vec2s), for a width and padding that are multiples of 4 (2): the 3×3 windows and the 1×1
+//   pixels of a quad then start on a vector. On lavapipe a load whose
 //   address differs between invocations costs a bounds-checked scalar load per invocation and
 //   component, and a vector load shares that per-invocation work: convblock2 of the seed CNN went
 //   70–72 → 51–58 ms with both, alternated in one run.
@@ -53,7 +55,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-#if X_VEC2
+#if X_VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#elif X_VEC2
 @group(0) @binding(1) var<storage, read> x: array<vec2f>;
 #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -92,7 +96,14 @@ fn windows(base: u32, iy: i32, ix0: i32) -> mat3x4f {
   let inside = iy >= 0 && iy < i32(params.height);
   let at = base + u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
   var v: array<f32, 6>;
-#if X_VEC2
+#if X_VEC4
+  // ix0 and the row's start are multiples of 4: two vec4s, each wholly inside or outside the row.
+  let w = i32(params.width);
+  let ix1 = ix0 + 4;
+  let lo = select(vec4f(0.0), x[(at + u32(clamp(ix0, 0, w - 4))) / 4u], inside && ix0 >= 0 && ix0 < w);
+  let hi = select(vec4f(0.0), x[(at + u32(clamp(ix1, 0, w - 4))) / 4u], inside && ix1 >= 0 && ix1 < w);
+  v = array<f32, 6>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y);
+#elif X_VEC2
   // ix0 and the row's start are even: three vec2s, each wholly inside or outside the row.
   for (var j = 0u; j < 3u; j++) {
     let ix = ix0 + 2 * i32(j);
@@ -121,12 +132,34 @@ fn taps(t: array<vec3u, 3>, iy: i32, ix: i32) -> mat3x4f {
       let x0 = ix + i32(j) * s + i32(t[i].z);
       let inside = y0 >= 0 && y0 < i32(params.height) && x0 >= 0 && x0 < i32(params.width);
       let k = at + u32(clamp(x0, 0, i32(params.width) - 1));
-#if X_VEC2
+#if X_VEC4
+      r[i][j] = select(0.0, x[k / 4u][k % 4u], inside);
+#elif X_VEC2
       r[i][j] = select(0.0, x[k / 2u][k % 2u], inside);
 #else
       r[i][j] = select(0.0, x[k], inside);
 #endif
     }
+  }
+  return r;
+}
+
+// 1×1 path (stride 1, no padding): the quad's inputs at 3 input channels (plane offsets t[i].x)
+// and its own pixels, row offset `row` within the batch; 0 past the row's end.
+fn pointwise(t: array<vec3u, 3>, row: u32, ox0: u32) -> mat3x4f {
+  var r: mat3x4f;
+  for (var i = 0u; i < 3u; i++) {
+    let at = t[i].x + row + ox0;
+#if X_VEC4
+    r[i] = x[at / 4u];
+#elif X_VEC2
+    let more = ox0 + 2u < params.width;
+    r[i] = vec4f(x[at / 2u], select(vec2f(0.0), x[at / 2u + select(0u, 1u, more)], more));
+#else
+    for (var j = 0u; j < 4u; j++) {
+      r[i][j] = select(0.0, x[at + min(j, params.width - 1u - ox0)], ox0 + j < params.width);
+    }
+#endif
   }
   return r;
 }
@@ -149,6 +182,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let first = split * rowsPerSplit;
   let last = min(first + rowsPerSplit, rows);
   let fast = kH == 3u && kW == 3u && params.stride == 1u;
+  let pointwise1x1 = kArea == 1u && params.stride == 1u && params.padding == 0u;
   let tripletCount = min(GROUP / 3u, (taps3 - g * GROUP + 2u) / 3u);
   let plane = params.height * params.width;
   let outArea = params.outHeight * params.outWidth;
@@ -212,6 +246,14 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         r3 = windows(xImage + trip[3][0].x, iy + 0, ix);
         r4 = windows(xImage + trip[4][0].x, iy + 1, ix);
         r5 = windows(xImage + trip[5][0].x, iy + 2, ix);
+      } else if (pointwise1x1) {
+        let row = xImage + oy * params.width;
+        r0 = pointwise(trip[0], row, ox0);
+        r1 = pointwise(trip[1], row, ox0);
+        r2 = pointwise(trip[2], row, ox0);
+        r3 = pointwise(trip[3], row, ox0);
+        r4 = pointwise(trip[4], row, ox0);
+        r5 = pointwise(trip[5], row, ox0);
       } else {
         // One copy of the loads, in a loop over a count known only at run time (the shader
         // stays small to compile), through a private array.

@@ -354,28 +354,30 @@ export function conv2dWeightSplits(p: WeightParams): number {
 }
 
 /** The weight gradient's variants: dy read as vec4s or vec2s, x as vec2s (see its WGSL). */
-export const WEIGHT_VARIANTS = ['X_VEC2', 'DY_VEC4', 'DY_VEC2'] as const;
+export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
 /** Why a weight-gradient variant cannot run a layer, or undefined. */
 function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | undefined {
-  if (variant === 'X_VEC2') {
-    if (p.width % 2 !== 0) return `the input width ${p.width} is odd`;
-    return p.padding % 2 === 0 ? undefined : `the padding ${p.padding} is odd`;
+  const n = variant.endsWith('4') ? 4 : 2;
+  if (variant.startsWith('X_')) {
+    if (p.width % n !== 0) return `the input width ${p.width} is not a multiple of ${n}`;
+    return p.padding % n === 0 ? undefined : `the padding ${p.padding} is not a multiple of ${n}`;
   }
-  const n = variant === 'DY_VEC4' ? 4 : 2;
   return p.outWidth % n === 0 ? undefined : `the output width ${p.outWidth} is not a multiple of ${n}`;
 }
 
 /**
- * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, and x
- * as vec2s where they run (read by the 3×3, stride-1 windows; the other taps' loads measured no
- * faster with them).
+ * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, and
+ * the widest x vectors where they are read whole (the 3×3 stride-1 windows, the 1×1 stride-1
+ * pixels; the other taps' loads take one component each, measured no faster).
  */
 export function conv2dWeightVariant(p: ConvParams): Record<WeightVariant, boolean> {
   const fits = (v: WeightVariant) => weightVariantProblem(p, v) === undefined;
-  const windows = p.kernelH === 3 && p.kernelW === 3 && p.stride === 1;
-  return { X_VEC2: windows && fits('X_VEC2'), DY_VEC4: fits('DY_VEC4'), DY_VEC2: !fits('DY_VEC4') && fits('DY_VEC2') };
+  const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
+  const x4 = whole && fits('X_VEC4');
+  const dy4 = fits('DY_VEC4');
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2') };
 }
 
 /** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
@@ -384,7 +386,7 @@ export const conv2dBackwardWeight = defineKernel({
   source: backwardWeightSource,
   params: weightParams,
   bindings: {
-    x: { type: 'f32', access: 'read', vec2: 'X_VEC2' },
+    x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
     dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
     partial: { type: 'f32', access: 'read_write' },
   },

@@ -78,6 +78,10 @@ const CASES: readonly Case[] = [
   // splits), and dy as vec2s with x as vec2s at padding 2.
   { batch: 2, inChannels: 4, height: 7, width: 10, outChannels: 18, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
   { batch: 1, inChannels: 2, height: 6, width: 8, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 2 },
+  // x as vec4s in the 3×3 windows at padding 4 (whole vectors of padding left of the row); a 1×1
+  // with x and dy as vec2s, and a last tap group of 2 channels.
+  { batch: 1, inChannels: 2, height: 5, width: 8, outChannels: 3, kernelH: 3, kernelW: 3, stride: 1, padding: 4 },
+  { batch: 2, inChannels: 20, height: 5, width: 6, outChannels: 3, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
 ];
 
 const describeCase = (c: Case) =>
@@ -99,13 +103,16 @@ describe('conv2d vector loads and stores', () => {
     expect(convVectors(seed(16, 3, 5, 3, 1, 2), 'forward')).toEqual({ input: 1, output: 4 });
   });
 
-  test('the weight gradient reads dy as the widest vectors its output allows, x as vec2s in the 3×3 windows', () => {
-    expect(conv2dWeightVariant(seed(26, 16, 32, 3))).toEqual({ X_VEC2: true, DY_VEC4: true, DY_VEC2: false });
-    expect(conv2dWeightVariant(seed(28, 1, 16, 3))).toEqual({ X_VEC2: true, DY_VEC4: false, DY_VEC2: true });
-    // convblock7 (padding 1: its windows start on odd columns); a 1×1 (no windows).
-    expect(conv2dWeightVariant(seed(6, 16, 16, 3, 1))).toEqual({ X_VEC2: false, DY_VEC4: false, DY_VEC2: true });
-    expect(conv2dWeightVariant(seed(24, 32, 10, 1))).toEqual({ X_VEC2: false, DY_VEC4: true, DY_VEC2: false });
-    expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1))).toEqual({ X_VEC2: false, DY_VEC4: false, DY_VEC2: false });
+  test('the weight gradient reads dy and x as the widest vectors the widths allow (x only where read whole)', () => {
+    const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2 });
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3))).toEqual(variant(2, 4));
+    expect(conv2dWeightVariant(seed(28, 1, 16, 3))).toEqual(variant(4, 2));
+    // convblock7: padding 1, so its windows start on odd columns.
+    expect(conv2dWeightVariant(seed(6, 16, 16, 3, 1))).toEqual(variant(0, 2));
+    // A 1×1 reads its own pixels; at stride 2, one component a load (no vectors for x).
+    expect(conv2dWeightVariant(seed(24, 32, 10, 1))).toEqual(variant(4, 4));
+    expect(conv2dWeightVariant(seed(24, 32, 10, 1, 0, 2))).toEqual(variant(0, 4));
+    expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1))).toEqual(variant(0, 0));
   });
 
   gpuTest('a variant is refused where the widths do not allow it', async (ctx) => {
