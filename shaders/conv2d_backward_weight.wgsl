@@ -97,12 +97,14 @@ fn windows(base: u32, iy: i32, ix0: i32) -> mat3x4f {
   let at = base + u32(clamp(iy, 0, i32(params.height) - 1)) * params.width;
   var v: array<f32, 6>;
 #if X_VEC4
-  // ix0 and the row's start are multiples of 4: two vec4s, each wholly inside or outside the row.
-  let w = i32(params.width);
-  let ix1 = ix0 + 4;
-  let lo = select(vec4f(0.0), x[(at + u32(clamp(ix0, 0, w - 4))) / 4u], inside && ix0 >= 0 && ix0 < w);
-  let hi = select(vec4f(0.0), x[(at + u32(clamp(ix1, 0, w - 4))) / 4u], inside && ix1 >= 0 && ix1 < w);
-  v = array<f32, 6>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y);
+  // ix0 and the row's start are multiples of 4: two vec4s, each wholly inside or outside the row
+  // (a loop, as the other variants: SwiftShader's compiler did not finish the straight-line form).
+  var quads: array<vec4f, 2>;
+  for (var j = 0u; j < 2u; j++) {
+    let ix = ix0 + 4 * i32(j);
+    quads[j] = select(vec4f(0.0), x[(at + u32(clamp(ix, 0, i32(params.width) - 4))) / 4u], inside && ix >= 0 && ix < i32(params.width));
+  }
+  v = array<f32, 6>(quads[0].x, quads[0].y, quads[0].z, quads[0].w, quads[1].x, quads[1].y);
 #elif X_VEC2
   // ix0 and the row's start are even: three vec2s, each wholly inside or outside the row.
   for (var j = 0u; j < 3u; j++) {
