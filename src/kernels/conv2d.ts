@@ -353,7 +353,7 @@ export function conv2dWeightSplits(p: WeightParams): number {
   return Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
 }
 
-/** The weight gradient's variants: dy read as vec4s or vec2s, x as vec2s (see its WGSL). */
+/** The weight gradient's variants: x and dy read as vec4s or vec2s (see its WGSL). */
 export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
