@@ -27,13 +27,13 @@
  * the block's input columns of a row are read as whole vecN loads (every row and plane then
  * starts on a vecN: the binding is read as array<vecNf>), and with an output width a multiple of
  * N the sums are stored as vecNs. The body holds every variant in `#if` blocks, resolved with the
- * declaration's when the kernel is compiled. The same
- * values reach the same sums in the same order, so the results are the scalar kernel's bits. On
- * lavapipe a storage access whose address differs between invocations costs a bounds-checked
- * scalar access per invocation and component, and a vector access shares that per-invocation work
- * over its components: convblock2's forward (input 26 wide: vec2 loads, vec4 stores) went 44–46 →
- * 37–40 ms, its input gradient (dy 24 wide: vec4 loads, vec2 stores) 46–63 → 39–47 ms, alternated
- * in one run.
+ * declaration's when the kernel is compiled. The same values reach the same sums in the same
+ * order, so the results are the scalar kernel's bits. On lavapipe a storage access whose address
+ * differs between invocations costs a bounds-checked scalar access per invocation and component,
+ * and a vector access shares that per-invocation work over its components: convblock2's forward
+ * (input 26 wide: vec2 loads, vec4 stores) went 44–46 → 37–40 ms, its input gradient (dy 24 wide:
+ * vec4 loads, vec2 stores) 46–63 → 39–47 ms, each variant alternated with the scalar kernel in one
+ * run (batch 128; the step-level figures are in the README, from `npm run bench:profile`).
  *
  * Geometry (kernel size, stride, padding) is baked into the generated text; the sizes, channel
  * counts and the packed row length stay parameters, so layers of one geometry and tile share a
