@@ -3,6 +3,10 @@
 //   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
 //   With reluInput = 1 the batch norm's input x is a ReLU's output, and dx also takes the ReLU's
 //   gradient: dx = 0 where x ≤ 0 (relu_backward fused in, one pass fewer).
+//   Variant DROPOUT (a Dropout after the batch norm, its backward fused in): dy is the gradient
+//   at the dropout's output, taken times each element's mask value first (mask bits as
+//   dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or dropoutScale), as
+//   batchnorm_backward_reduce's DROPOUT does.
 //   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per four elements
 //   of a row, global_invocation_id = (s/4, c, b); the channel and image come from workgroup_id
 //   (the workgroup is 1 wide in y and z). The per-channel values are read once, before the loop
@@ -15,6 +19,7 @@ struct Params {
   channels: u32,
   area: u32,
   reluInput: u32,
+  dropoutScale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -33,6 +38,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dx: array<vec4f>;
 #else
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+#endif
+#if DROPOUT
+@group(0) @binding(8) var<storage, read> mask: array<u32>;
 #endif
 
 override WG_X: u32;
@@ -60,12 +68,23 @@ fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(
   // The invocation's four elements, one vec4 of the plane.
   let at = row / 4u + gid.x;
   let xs = x[at];
-  let g = scale * (m * dy[at] - db - (xs - mean) * invStd * dg);
+#if DROPOUT
+  let dys = dy[at] * maskQuad(mask[at / 8u] >> (4u * (at % 8u)), params.dropoutScale);
+#else
+  let dys = dy[at];
+#endif
+  let g = scale * (m * dys - db - (xs - mean) * invStd * dg);
   dx[at] = select(g, vec4f(0.0), vec4<bool>(relu) & !(xs > vec4f(0.0)));
 #else
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
     let xs = x[row + s];
-    let g = scale * (m * dy[row + s] - db - (xs - mean) * invStd * dg);
+#if DROPOUT
+    let i = row + s;
+    let dys = dy[i] * maskAt(mask[i / 32u], i % 32u, params.dropoutScale);
+#else
+    let dys = dy[row + s];
+#endif
+    let g = scale * (m * dys - db - (xs - mean) * invStd * dg);
     dx[row + s] = select(g, 0.0, relu && !(xs > 0.0));
   }
 #endif

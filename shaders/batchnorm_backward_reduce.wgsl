@@ -6,12 +6,16 @@
 // 4(k + WG_X) .., of each plane) into four running sums of each, added ((x + y) + (z + w)), then a
 // fixed-order tree reduction. Variant VEC4 (area a multiple of 4) reads the four as one vec4; it
 // sums the same terms in the same order, so both agree bit for bit. dy is 0 past the area, so the
-// missing elements add nothing.
+// missing elements add nothing. Variant DROPOUT (a Dropout after the batch norm, its backward fused
+// in): dy is the gradient at the dropout's output, and each element's dy is first multiplied by
+// its mask value (mask bits as dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or
+// dropoutScale), which is the dropout_backward pass without the tensor it wrote.
 
 struct Params {
   batch: u32,
   channels: u32,
   area: u32,
+  dropoutScale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,6 +29,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
+#if DROPOUT
+@group(0) @binding(6) var<storage, read> mask: array<u32>;
+#endif
 
 override WG_X: u32;
 
@@ -34,11 +41,23 @@ var<workgroup> partial: array<vec2f, WG_X>;
 // (Two functions, not one taking a storage pointer: that needs unrestricted_pointer_parameters.)
 fn dy4(base: u32, s: u32) -> vec4f {
 #if VEC4
+#if DROPOUT
+  let i = base + s;
+  return dy[i / 4u] * maskQuad(mask[i / 32u] >> (i % 32u), params.dropoutScale);
+#else
   return dy[(base + s) / 4u];
+#endif
 #else
   var r = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) {
-    if (s + e < params.area) { r[e] = dy[base + s + e]; }
+    if (s + e < params.area) {
+      let i = base + s + e;
+#if DROPOUT
+      r[e] = dy[i] * maskAt(mask[i / 32u], i % 32u, params.dropoutScale);
+#else
+      r[e] = dy[i];
+#endif
+    }
   }
   return r;
 #endif

@@ -56,9 +56,9 @@ describe('the check catches a mismatch', () => {
   test('a binding read as vec4s in a variant must be array<vec4f> there and array<f32> elsewhere', () => {
     const def = kernels.dropoutBackward as AnyKernelDef;
     expect(checkKernelSource(def)).toEqual([]);
-    const scalarInVec4 = def.source.replace('var<storage, read> mask: array<vec4f>;', 'var<storage, read> mask: array<f32>;');
+    const scalarInVec4 = def.source.replace('var<storage, read> dy: array<vec4f>;', 'var<storage, read> dy: array<f32>;');
     expect(scalarInVec4).not.toBe(def.source);
-    expect(checkKernelSource(def, scalarInVec4).join('\n')).toMatch(/mask: array<vec4f>.*not found/);
+    expect(checkKernelSource(def, scalarInVec4).join('\n')).toMatch(/dy: array<vec4f>.*not found/);
     const vec4Always = def.source.replace('var<storage, read_write> dx: array<f32>;', 'var<storage, read_write> dx: array<vec4f>;');
     expect(vec4Always).not.toBe(def.source);
     expect(checkKernelSource(def, vec4Always).join('\n')).toMatch(/dx: array<f32>.*not found/);
@@ -75,6 +75,19 @@ describe('the check catches a mismatch', () => {
     expect(checkKernelSource(def, wrongVec2).join('\n')).toMatch(/x: array<vec2f>.*not found/);
     const undeclared = { ...def, bindings: { ...def.bindings, y: { type: 'f32', access: 'read_write', vec2: 'HALF' } } } as AnyKernelDef;
     expect(checkKernelSource(undeclared).join('\n')).toMatch(/'y' is read as vec2 in variant 'HALF', which is not declared/);
+  });
+
+  test('a binding of one variant only must be declared inside that variant and nowhere else', () => {
+    const def = kernels.batchnormBackwardInput as AnyKernelDef;
+    expect(def.bindings.mask.only).toBe('DROPOUT');
+    expect(checkKernelSource(def)).toEqual([]);
+    const always = def.source.replace('#if DROPOUT\n@group(0) @binding(8) var<storage, read> mask: array<u32>;\n#endif', '@group(0) @binding(8) var<storage, read> mask: array<u32>;');
+    expect(always).not.toBe(def.source);
+    expect(checkKernelSource(def, always).join('\n')).toMatch(/'@binding\(8\) var<storage, read> mask: array<u32>' is not in the declaration/);
+    const missing = def.source.replace('@group(0) @binding(8) var<storage, read> mask: array<u32>;', '');
+    expect(checkKernelSource(def, missing).join('\n')).toMatch(/expected '@binding\(8\) var<storage, read> mask: array<u32>'/);
+    const undeclared = { ...def, bindings: { ...def.bindings, mask: { type: 'u32', access: 'read', only: 'MASKED' } } } as AnyKernelDef;
+    expect(checkKernelSource(undeclared).join('\n')).toMatch(/'mask' exists only in variant 'MASKED', which is not declared/);
   });
 
   test("an appended library's #if must name a declared variant", () => {

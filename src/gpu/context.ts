@@ -13,6 +13,7 @@
 import {
   MAX_UNIFORM_BYTES,
   WORKGROUP_CONSTANTS,
+  bindingPresent,
   elementsPerRead,
   packParams,
   type Access,
@@ -272,11 +273,11 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       label,
       entries: [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-        ...def.bindingNames.map((name, i) => ({
-          binding: i + 1,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: bufferBindingType(def.bindings[name]!.access) },
-        })),
+        ...def.bindingNames.flatMap((name, i) =>
+          bindingPresent(def.bindings[name]!, defines)
+            ? [{ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: bufferBindingType(def.bindings[name]!.access) } }]
+            : [],
+        ),
       ],
     });
     const constants: Record<string, number> = {};
@@ -308,9 +309,14 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
     const def = this.def;
     const lengths = def.lengths(params);
     const seen = new Map<GPUBuffer, string>();
+    const all = tensors as Readonly<Record<string, Tensor<ElementType> | undefined>>;
     for (const name of def.bindingNames) {
-      const tensor = tensors[name] as Tensor<ElementType> | undefined;
+      const tensor = all[name];
       const spec = def.bindings[name]!;
+      if (!bindingPresent(spec, this.defines)) {
+        if (tensor !== undefined) throw new Error(`${label}: binding '${name}' exists only in variant ${spec.only}, which this kernel was not compiled with`);
+        continue;
+      }
       if (!(tensor instanceof Tensor)) {
         throw new Error(`${label}: binding '${name}' is missing (expected a ${spec.type} tensor)`);
       }
@@ -354,10 +360,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       layout: this.layout,
       entries: [
         { binding: 0, resource: { buffer: uniform } },
-        ...def.bindingNames.map((name, i) => ({ binding: i + 1, resource: { buffer: (tensors[name] as Tensor<ElementType>).buffer } })),
+        ...def.bindingNames.flatMap((name, i) => (bindingPresent(def.bindings[name]!, this.defines) ? [{ binding: i + 1, resource: { buffer: all[name]!.buffer } }] : [])),
       ],
     });
-    return new BoundKernel(this.context.device, def, this.pipeline, label, uniform, bindGroup, params);
+    return new BoundKernel(this.context.device, def, this.pipeline, label, uniform, bindGroup, params, this.defines);
   }
 }
 
@@ -388,6 +394,8 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
     private readonly uniform: GPUBuffer,
     private readonly bindGroup: GPUBindGroup,
     params: ParamValues<P>,
+    /** The variant bound (its `#if` defines). */
+    private readonly defines: Readonly<Record<string, boolean>> = {},
   ) {
     this.current = params;
     this.counts = this.setParams(params);
@@ -413,7 +421,7 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
    */
   get bytes(): number {
     const lengths = this.def.lengths(this.current);
-    return this.def.bindingNames.reduce((sum, name) => sum + (lengths[name] ?? 0) * 4, 0);
+    return this.def.bindingNames.reduce((sum, name) => sum + (bindingPresent(this.def.bindings[name]!, this.defines) ? (lengths[name] ?? 0) * 4 : 0), 0);
   }
 
   /**

@@ -44,6 +44,18 @@ export interface BindingSpec<E extends ElementType = ElementType> {
   readonly vec4?: string;
   /** The same with two elements at a time, `array<vec2<TYPE>>` (where both are set, vec4 wins). */
   readonly vec2?: string;
+  /**
+   * A declared variant outside which the binding does not exist: the WGSL declares it inside
+   * `#if NAME`, the layout leaves its number out, and bind() takes it only for that variant (a
+   * batch norm's dropout mask, read only where a Dropout follows it). Its number stays its place
+   * in the declared order, so the other bindings keep theirs in every variant.
+   */
+  readonly only?: string;
+}
+
+/** Whether a binding exists in a variant (see BindingSpec.only). */
+export function bindingPresent(spec: BindingSpec, defines: Readonly<Record<string, boolean | undefined>>): boolean {
+  return spec.only === undefined || defines[spec.only] === true;
 }
 
 /** How many elements a variant's WGSL reads of a binding at a time: 4, 2 or 1 (see BindingSpec.vec4). */
@@ -59,8 +71,14 @@ export type BindingsSpec = Readonly<Record<string, BindingSpec>>;
 /** The values of a parameter struct: one number per declared field. */
 export type ParamValues<P extends ParamSpec> = { readonly [K in keyof P]: number };
 
-/** The tensors a kernel is bound to: exactly the declared names, each of the declared element type. */
-export type TensorBindings<B extends BindingsSpec> = { readonly [K in keyof B]: Tensor<B[K]['type']> };
+/**
+ * The tensors a kernel is bound to: the declared names, each of the declared element type; a
+ * binding of one variant only (BindingSpec.only) is optional here, and bind() requires it exactly
+ * when that variant is compiled.
+ */
+export type TensorBindings<B extends BindingsSpec> = { readonly [K in keyof B as B[K] extends { readonly only: string } ? never : K]: Tensor<B[K]['type']> } & {
+  readonly [K in keyof B as B[K] extends { readonly only: string } ? K : never]?: Tensor<B[K]['type']>;
+};
 
 export type Extent = readonly [number] | readonly [number, number] | readonly [number, number, number];
 

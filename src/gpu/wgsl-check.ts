@@ -8,7 +8,8 @@
  *   `array<vec4f>` (vec4u, vec4i) in a variant that reads it as vec4s (BindingSpec.vec4), vec2s
  *   likewise (BindingSpec.vec2), each
  *   uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
- *   there are no other bindings;
+ *   there are no other bindings; a binding of one variant only (BindingSpec.only) is there in
+ *   that variant and absent without it;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
  * - every `#if NAME` (in the source and the appended libraries) names a declared variant;
@@ -16,7 +17,7 @@
  * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
-import { WORKGROUP_CONSTANTS, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
+import { WORKGROUP_CONSTANTS, bindingPresent, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
 
 interface WgslBinding {
   group: number;
@@ -107,13 +108,17 @@ function checkResolved(def: AnyKernelDef, source: string, where: string, defineS
   const bindings = parseBindings(source);
   const expected = [
     { binding: 0, space: 'uniform', access: '', name: 'params', type: 'Params' },
-    ...def.bindingNames.map((name: string, i: number) =>
-      def.bindings[name].access === 'uniform'
-        ? { binding: i + 1, space: 'uniform', access: '', name, type: `array<vec4f,${name.toUpperCase()}_VEC4S>` }
-        : { binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: elementArray(def.bindings[name], defineSet) },
+    ...(def.bindingNames as string[]).flatMap((name: string, i: number) =>
+      !bindingPresent(def.bindings[name], defineSet)
+        ? []
+        : def.bindings[name].access === 'uniform'
+          ? [{ binding: i + 1, space: 'uniform', access: '', name, type: `array<vec4f,${name.toUpperCase()}_VEC4S>` }]
+          : [{ binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: elementArray(def.bindings[name], defineSet) }],
     ),
   ];
   for (const name of def.bindingNames as string[]) {
+    const only = def.bindings[name].only as string | undefined;
+    if (only !== undefined && !(def.defines ?? []).includes(only)) problems.push(`${where}: binding '${name}' exists only in variant '${only}', which is not declared`);
     for (const width of ['vec4', 'vec2'] as const) {
       const variant = def.bindings[name][width] as string | undefined;
       if (variant !== undefined && !(def.defines ?? []).includes(variant)) problems.push(`${where}: binding '${name}' is read as ${width} in variant '${variant}', which is not declared`);

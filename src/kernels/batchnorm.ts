@@ -3,7 +3,8 @@
  * variance and updates the running statistics with the unbiased one; eval uses the running
  * statistics. Statistics travel between kernels as stats [2, channels] = (mean, 1/√(var + eps)).
  * Kernels: shaders/batchnorm_*.wgsl (batchnorm_dropout_forward: the training forward pass fused
- * with the block's dropout). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
+ * with the block's dropout; the backward kernels' DROPOUT variant applies that dropout's gradient
+ * first). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
  */
 import { defineKernel } from '../gpu/kernel.js';
 import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
@@ -13,6 +14,8 @@ import backwardReduceSource from '../../shaders/batchnorm_backward_reduce.wgsl?r
 import backwardInputSource from '../../shaders/batchnorm_backward_input.wgsl?raw';
 import dropoutForwardSource from '../../shaders/batchnorm_dropout_forward.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
+import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
+import { maskWords } from './dropout.js';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
@@ -94,14 +97,14 @@ export const batchnormForward = defineKernel({
 });
 
 /**
- * n = (x − mean)·invStd·γ + β, then inverted dropout: mask = keep ? 1/(1 − p) : 0, y = n · mask
+ * n = (x − mean)·invStd·γ + β, then inverted dropout: mask bit = kept, y = n · (kept ? 1/(1 − p) : 0)
  * (overwrites mask and y). The masks are dropout_forward's (same Philox word per element).
  */
 export const batchnormDropoutForward = defineKernel({
   name: 'batchnorm_dropout_forward',
   linear: true,
   source: dropoutForwardSource,
-  libraries: [philoxSource],
+  libraries: [philoxSource, maskSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
   defines: ['VEC4'],
   variantRequires: vec4Requires,
@@ -110,20 +113,24 @@ export const batchnormDropoutForward = defineKernel({
     stats: { type: 'f32', access: 'read' },
     gamma: { type: 'f32', access: 'read' },
     beta: { type: 'f32', access: 'read' },
-    mask: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    mask: { type: 'u32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
   workgroupSize: [64],
-  grid: (p) => [Math.ceil(elements(p) / 4)],
-  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: elements(p), y: elements(p) }),
+  grid: (p) => [maskWords(elements(p))],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: maskWords(elements(p)), y: elements(p) }),
 });
 
-/** dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta) */
+/**
+ * dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta). Variant DROPOUT: dy is a
+ * following Dropout's output gradient, taken times its mask (bits; 0 or dropoutScale) first.
+ */
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
-  params: shape,
-  defines: ['VEC4'],
+  libraries: [maskSource],
+  params: { ...shape, dropoutScale: 'f32' },
+  defines: ['VEC4', 'DROPOUT'],
   variantRequires: vec4Requires,
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -131,21 +138,24 @@ export const batchnormBackwardReduce = defineKernel({
     stats: { type: 'f32', access: 'read' },
     dgamma: { type: 'f32', access: 'read_write' },
     dbeta: { type: 'f32', access: 'read_write' },
+    mask: { type: 'u32', access: 'read', only: 'DROPOUT' },
   },
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
-  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels }),
+  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels, mask: maskWords(elements(p)) }),
 });
 
 /**
  * dx of training-mode batch norm, from dγ and dβ  (overwrites dx). reluInput = 1: x is a ReLU's
- * output and dx is also zeroed where x ≤ 0, giving the gradient at the ReLU's input.
+ * output and dx is also zeroed where x ≤ 0, giving the gradient at the ReLU's input. Variant
+ * DROPOUT: as batchnormBackwardReduce's.
  */
 export const batchnormBackwardInput = defineKernel({
   name: 'batchnorm_backward_input',
   source: backwardInputSource,
-  params: { ...shape, reluInput: 'u32' },
-  defines: ['VEC4'],
+  libraries: [maskSource],
+  params: { ...shape, reluInput: 'u32', dropoutScale: 'f32' },
+  defines: ['VEC4', 'DROPOUT'],
   variantRequires: vec4Requires,
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -155,6 +165,7 @@ export const batchnormBackwardInput = defineKernel({
     dgamma: { type: 'f32', access: 'read' },
     dbeta: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    mask: { type: 'u32', access: 'read', only: 'DROPOUT' },
   },
   workgroupSize: [64, 1, 1],
   grid: (p) => [Math.ceil(p.area / 4), p.channels, p.batch],
@@ -166,5 +177,6 @@ export const batchnormBackwardInput = defineKernel({
     dgamma: p.channels,
     dbeta: p.channels,
     dx: elements(p),
+    mask: maskWords(elements(p)),
   }),
 });

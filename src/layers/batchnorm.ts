@@ -108,18 +108,26 @@ abstract class BatchNorm extends Layer {
       (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`),
       (await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
     ]);
+    // With the dropout fused in, dOutput is the dropout's output gradient and the kernels apply its mask.
+    const backwardVariant = { ...variant, DROPOUT: dropout !== undefined };
+    const mask = dropout ? { mask: dropout.mask } : {};
+    const dropoutScale = dropout ? dropoutParams(dropout.p).scale : 1;
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad }, shape(batch), `${path} batchnorm backward reduce`),
+        (await ctx.compile(batchnormBackwardReduce, backwardVariant)).bind(
+          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask },
+          { ...shape(batch), dropoutScale },
+          dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`,
+        ),
       ];
       if (dInput) {
         const relu = fusion.reluInput === true;
         list.push(
-          (await ctx.compile(batchnormBackwardInput, variant)).bind(
-            { dy: dOutput, x, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: dInput },
-            { ...shape(batch), reluInput: relu ? 1 : 0 },
-            relu ? `${path} batchnorm and relu backward` : `${path} batchnorm backward input`,
+          (await ctx.compile(batchnormBackwardInput, backwardVariant)).bind(
+            { dy: dOutput, x, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: dInput, ...mask },
+            { ...shape(batch), reluInput: relu ? 1 : 0, dropoutScale },
+            `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`,
           ),
         );
       }

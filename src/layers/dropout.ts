@@ -1,10 +1,11 @@
 /**
  * Dropout (PyTorch's nn.Dropout): inverted dropout in training, identity in eval. Masks come from
  * the counter-based Philox generator (seed, this layer's stream, the step), so a run is
- * reproducible and no mask comes from the CPU. Kernels: src/kernels/dropout.ts; after a batch
- * norm the training forward is the batch norm's (fusion rule batchnorm → dropout).
+ * reproducible and no mask comes from the CPU; a mask is kept as bits. Kernels:
+ * src/kernels/dropout.ts; after a batch norm the training forward and the backward are the batch
+ * norm's (fusion rule batchnorm → dropout).
  */
-import { dropoutBackward, dropoutForward, dropoutParams } from '../kernels/dropout.js';
+import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, perBatch, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
@@ -27,14 +28,17 @@ export class Dropout extends Layer {
     return { p: this.p };
   }
 
-  /** The mask (0 or 1/(1 − p) per element), written by the forward pass or a fused batch norm. */
+  /**
+   * The mask, a bit per element (kept or dropped; shaders/lib/dropout_mask.wgsl), written by the
+   * forward pass or a fused batch norm: [⌈elements / 32⌉] words a sample, so a batch's bits fit.
+   */
   override workspaceSpecs(input: SampleShape): WorkspaceSpec[] {
-    return [{ name: 'mask', shape: input, dtype: 'f32' }];
+    return [{ name: 'mask', shape: [maskWords(shapeSize(input))], dtype: 'u32' }];
   }
 
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput, fusion } = b;
-    const mask = b.workspace.mask as Tensor;
+    const mask = b.workspace.mask as Tensor<'u32'>;
     const length = (batch: number) => batch * shapeSize(b.inShape);
     const kernels = new Map<number, StepKernel>();
     const bind = async (batch: number, p: number, label: string) =>
@@ -47,8 +51,11 @@ export class Dropout extends Layer {
     });
     // Identity in eval: a copy (p = 0 keeps every element, scale 1), unless the batch norm before wrote the output.
     const evalForward = perBatch(async (batch): Promise<Dispatch[]> => (fusion.forwardByPrevious ? [] : [await bind(batch, 0, `${path} dropout (eval: copy)`)]));
+    // After a batch norm, the batch norm's backward kernels apply the mask (fusion rule batchnorm → dropout).
     const backward = perBatch(async (batch): Promise<Dispatch[]> =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(dropoutBackward, { VEC4: length(batch) % 4 === 0 })).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch) }, `${path} dropout backward`)],
+      !dOutput || !dInput || fusion.backwardByPrevious
+        ? []
+        : [(await ctx.compile(dropoutBackward, { VEC4: length(batch) % 4 === 0 })).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch), scale: dropoutParams(this.p).scale }, `${path} dropout backward`)],
     );
     return {
       forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),

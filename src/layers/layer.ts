@@ -51,12 +51,17 @@ export interface NodeFusion {
   readonly reluEpilogue?: boolean;
   /** ReLU after a conv, Dropout after a batch norm: the previous node computes this one's forward; output = input. */
   readonly forwardByPrevious?: boolean;
-  /** BatchNorm: the training forward also applies this Dropout (its mask, its stream). */
-  readonly dropout?: { readonly p: number; readonly stream: number; readonly mask: Tensor };
+  /**
+   * BatchNorm: the training forward also applies this Dropout (its mask bits, its stream), and the
+   * backward takes the Dropout's output gradient and applies its mask first.
+   */
+  readonly dropout?: { readonly p: number; readonly stream: number; readonly mask: Tensor<'u32'> };
   /** BatchNorm: its input gradient also applies the ReLU before it (writes the ReLU's input gradient). */
   readonly reluInput?: boolean;
   /** ReLU before a batch norm: the next node computes this one's gradient. */
   readonly backwardByNext?: boolean;
+  /** Dropout after a batch norm: the previous node computes this one's gradient. */
+  readonly backwardByPrevious?: boolean;
 }
 
 /** What a layer's lowering is given: its place in the plan and every tensor it touches. */

@@ -31,7 +31,7 @@ export const FUSION_RULES: readonly FusionRule[] = [
   },
   {
     name: 'batchnorm-dropout',
-    description: 'BatchNorm → Dropout: one pass in training (normalise, draw the mask, scale)',
+    description: "BatchNorm → Dropout: one pass in training (normalise, draw the mask, scale), and the dropout's gradient applied inside the batch norm's backward kernels",
     matches: (a, b) => isBatchNorm(a) && b?.type === 'Dropout',
   },
   {

@@ -140,11 +140,15 @@ export class Network {
     let slot = 0;
     const lastNode = plan.scheduled[plan.scheduled.length - 1]!;
     this.dOutput = view(0, lastNode.outShape, `∂loss/∂${lastNode.path} output`);
+    // A node whose gradient the next one computes (backwardByNext) reads and writes none of its
+    // own; one whose gradient the previous one computes (backwardByPrevious) hands its ∂output to it.
     for (let i = plan.scheduled.length - 1; i >= firstTrained; i--) {
       const node = plan.scheduled[i]!;
-      if (!node.flags.backwardByNext) dOut.set(node, view(slot, node.outShape, `∂loss/∂${node.path} output`));
+      const next = plan.scheduled[i + 1];
+      if (next?.flags.backwardByPrevious) dOut.set(node, dOut.get(next)!);
+      else if (!node.flags.backwardByNext) dOut.set(node, view(slot, node.outShape, `∂loss/∂${node.path} output`));
       if (i === firstTrained) break;
-      if (!node.flags.backwardByNext && !aliasesInputGradient(node)) slot ^= 1;
+      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node)) slot ^= 1;
       dIn.set(node, view(slot, node.inShape, `∂loss/∂${node.path} input`));
     }
 
@@ -158,7 +162,7 @@ export class Network {
     let x = this.input;
     const outputs = new Map<string, Tensor>();
     const workspaces = new Map<string, Record<string, Tensor<'f32'> | Tensor<'u32'>>>();
-    const masks = new Map<PlanNode, Tensor>();
+    const masks = new Map<PlanNode, Tensor<'u32'>>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
     plan.scheduled.forEach((node, i) => {
       const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape));
@@ -186,7 +190,7 @@ export class Network {
         workspace[w.name] = (w.name === 'mask' ? masks.get(node) : undefined) ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype });
         if (!(w.name === 'mask' && masks.has(node))) bytes.workspace += workspace[w.name]!.byteLength;
       }
-      if (workspace.mask) masks.set(node, workspace.mask as Tensor);
+      if (workspace.mask) masks.set(node, workspace.mask as Tensor<'u32'>);
       workspaces.set(node.path, workspace);
       const next = plan.scheduled[i + 1];
       const fusion: NodeFusion = {
@@ -194,6 +198,7 @@ export class Network {
         forwardByPrevious: node.flags.forwardByPrevious,
         reluInput: node.flags.reluInput,
         backwardByNext: node.flags.backwardByNext,
+        backwardByPrevious: node.flags.backwardByPrevious,
         dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: sharedMask(ctx, next, batchOf, masks, bytes) } : undefined,
       };
       // The layer's own tensors (a conv's packed weights and weight-gradient partial sums) count
@@ -326,11 +331,13 @@ function aliasesInputGradient(node: PlanNode): boolean {
   return node.layer.type === 'Flatten';
 }
 
-/** The mask of a Dropout that a batch norm before it writes (allocated once, shared by both). */
-function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) => number[], masks: Map<PlanNode, Tensor>, bytes: { workspace: number }): Tensor {
+/** The mask bits of a Dropout that a batch norm before it writes (allocated once, shared by both). */
+function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) => number[], masks: Map<PlanNode, Tensor<'u32'>>, bytes: { workspace: number }): Tensor<'u32'> {
   let mask = masks.get(node);
   if (!mask) {
-    mask = ctx.tensor(`${node.path} mask`, batchOf(node.outShape));
+    const spec = node.workspace.find((w) => w.name === 'mask' && w.dtype === 'u32');
+    if (!spec) throw new Error(`${node.path}: a Dropout declares its mask as a u32 workspace tensor`);
+    mask = ctx.tensor(`${node.path} mask`, batchOf(spec.shape), { dtype: 'u32' });
     bytes.workspace += mask.byteLength;
     masks.set(node, mask);
   }

@@ -19,6 +19,8 @@ export interface NodeFlags {
   dropoutAfter?: boolean;
   reluInput?: boolean;
   backwardByNext?: boolean;
+  /** A Dropout after a batch norm: the batch norm's backward kernels apply its gradient (no pass of its own). */
+  backwardByPrevious?: boolean;
   /** LogSoftmax folded into the loss (log-softmax-nll): not in the schedule at all. */
   intoLoss?: boolean;
 }
@@ -107,7 +109,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     for (const { rule, index, applied } of findFusions(nodes, loss)) {
       const [a, b] = [nodes[index]!.flags, nodes[index + 1]?.flags];
       if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
-      else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious] = [true, true];
+      else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
       else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;
       fusions.push(applied);

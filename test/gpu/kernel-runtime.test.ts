@@ -8,6 +8,7 @@ import { defineKernel, packParams, workgroupCounts } from '../../src/gpu/kernel.
 import { KernelCompileError } from '../../src/gpu/errors.js';
 import { denseForward } from '../../src/kernels/dense.js';
 import { dropoutBackward } from '../../src/kernels/dropout.js';
+import { batchnormBackwardReduce } from '../../src/kernels/batchnorm.js';
 import { sgdUpdate } from '../../src/kernels/sgd.js';
 import { tanhForward } from '../../src/kernels/tanh.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -151,11 +152,25 @@ describe('bound bytes', () => {
   });
 
   gpuTest('bind a vec4 variant only to lengths that are whole vec4s', async (ctx) => {
-    const [dy, mask, dx] = ['dy', 'mask', 'dx'].map((name) => ctx.tensor(name, [12]));
+    const [dy, dx] = ['dy', 'dx'].map((name) => ctx.tensor(name, [12]));
+    const mask = ctx.tensor('mask', [1], { dtype: 'u32' });
     const vec4 = await ctx.compile(dropoutBackward, { VEC4: true });
-    expect(() => vec4.bind({ dy: dy!, mask: mask!, dx: dx! }, { length: 10 })).toThrow(/binding 'dy' is read as vec4s in variant VEC4, which needs a multiple of 4 elements.*got 10/);
-    expect(() => vec4.bind({ dy: dy!, mask: mask!, dx: dx! }, { length: 12 })).not.toThrow();
+    expect(() => vec4.bind({ dy: dy!, mask, dx: dx! }, { length: 10, scale: 2 })).toThrow(/binding 'dy' is read as vec4s in variant VEC4, which needs a multiple of 4 elements.*got 10/);
+    expect(() => vec4.bind({ dy: dy!, mask, dx: dx! }, { length: 12, scale: 2 })).not.toThrow();
     expect(() => ctx.compile(dropoutBackward, { WIDE: true } as never)).toThrow(/unknown variant 'WIDE'/);
+  });
+
+  gpuTest("take a variant's own binding exactly when that variant is compiled", async (ctx) => {
+    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 2 };
+    const t = (name: string, n: number) => ctx.tensor(name, [n]);
+    const common = { dy: t('dy', 8), x: t('x', 8), stats: t('stats', 4), dgamma: t('dgamma', 2), dbeta: t('dbeta', 2) };
+    const mask = ctx.tensor('mask', [1], { dtype: 'u32' });
+    const plain = await ctx.compile(batchnormBackwardReduce);
+    expect(() => plain.bind({ ...common, mask }, p)).toThrow(/binding 'mask' exists only in variant DROPOUT, which this kernel was not compiled with/);
+    expect(plain.bind(common, p).bytes, 'no mask bytes without DROPOUT').toBe(4 * (8 + 8 + 4 + 2 + 2));
+    const dropout = await ctx.compile(batchnormBackwardReduce, { DROPOUT: true });
+    expect(() => dropout.bind(common, p)).toThrow(/binding 'mask' is missing \(expected a u32 tensor\)/);
+    expect(dropout.bind({ ...common, mask }, p).bytes).toBe(4 * (8 + 8 + 4 + 2 + 2 + 1));
   });
 });
 

@@ -20,8 +20,8 @@ import {
   batchNormForwardTrainRef,
   batchNormRunningUpdateRef,
 } from '../../src/reference/batchnorm.js';
-import { dropoutParams } from '../../src/kernels/dropout.js';
-import { dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
+import { dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -90,9 +90,16 @@ describe('batchnorm kernels', () => {
         const tdbeta = ctx.tensor('dbeta', [channels]);
         const tdx = ctx.tensor('dx', [batch, channels, area]);
         const tdxRelu = ctx.tensor('dxRelu', [batch, channels, area]);
-        const tmask = ctx.tensor('mask', [batch, channels, area]);
+        const tmask = ctx.tensor('mask', [maskWords(n)], { dtype: 'u32' });
         const tdropped = ctx.tensor('dropped', [batch, channels, area]);
-        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tmask, tdropped]) ctx.fill(t, NaN);
+        // The backward with the dropout's gradient fused in (DROPOUT): dy is the dropout's output gradient.
+        const tdgammaDrop = ctx.tensor('dgamma (dropout)', [channels]);
+        const tdbetaDrop = ctx.tensor('dbeta (dropout)', [channels]);
+        const tdxDrop = ctx.tensor('dx (dropout and ReLU)', [batch, channels, area]);
+        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop]) ctx.fill(t, NaN);
+        ctx.fill(tmask, 0xffffffff);
+        const dropped = { ...variant, DROPOUT: true };
+        const { scale: dropoutScale } = dropoutParams(drop.p);
         const thealth = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: freshHealth(2) });
         const training = [
           (await ctx.compile(batchnormStats, variant)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth }, { ...p, eps, momentum, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 }),
@@ -101,21 +108,28 @@ describe('batchnorm kernels', () => {
             { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
             { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
           ),
-          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, p),
+          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, { ...p, dropoutScale: 1 }),
           (await ctx.compile(batchnormBackwardInput, variant)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
-            { ...p, reluInput: 0 },
+            { ...p, reluInput: 0, dropoutScale: 1 },
           ),
           // The same with the ReLU's gradient fused in (x stands for the ReLU's output; its zeros
           // and negatives get dx = 0).
           (await ctx.compile(batchnormBackwardInput, variant)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdxRelu },
-            { ...p, reluInput: 1 },
+            { ...p, reluInput: 1, dropoutScale: 1 },
+          ),
+          // Dropout, batch norm and ReLU backward in two kernels, with the mask drawn above.
+          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDrop, dbeta: tdbetaDrop, mask: tmask }, { ...p, dropoutScale }),
+          (await ctx.compile(batchnormBackwardInput, dropped)).bind(
+            { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgammaDrop, dbeta: tdbetaDrop, dx: tdxDrop, mask: tmask },
+            { ...p, reluInput: 1, dropoutScale },
           ),
         ];
         ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
-        const [stats, runningMean, runningVar, health, y, mask, dropped, dgamma, dbeta, dx, dxRelu] = await ctx.readMany([tstats, trunningMean, trunningVar, thealth, ty, tmask, tdropped, tdgamma, tdbeta, tdx, tdxRelu]);
-        return { stats, runningMean, runningVar, health, y, mask, dropped, dgamma, dbeta, dx, dxRelu };
+        const tensors = { stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu, dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop };
+        const values = await ctx.readMany(Object.values(tensors));
+        return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k]!])) as Record<keyof typeof tensors, Float32Array | Uint32Array>;
       };
       const got = await runTraining({ VEC4 });
       if (VEC4) {
@@ -133,8 +147,12 @@ describe('batchnorm kernels', () => {
       expect(Array.from(got.health!), 'finite statistics leave the divergence guard alone').toEqual(Array.from(freshHealth(2)));
       expectAllClose('batchnorm_forward y (train)', got.y!, train.y, FORWARD);
       const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
-      expectAllClose('batchnorm_dropout_forward mask', got.mask!, maskRef, FORWARD);
+      expect(Array.from(maskFromBits(got.mask!, n, drop.p), (m) => m !== 0), 'batchnorm_dropout_forward: the kept elements').toEqual(Array.from(maskRef, (m) => m !== 0));
       expectAllClose('batchnorm_dropout_forward y', got.dropped!, dropoutForwardRef(train.y, maskRef), FORWARD);
+      const dropoutBackward = batchNormBackwardRef(dropoutBackwardRef(dy, maskRef), x, gamma, batch, channels, area, eps);
+      expectAllClose('batchnorm_backward_reduce dgamma, dropout fused', got.dgammaDrop!, dropoutBackward.dgamma, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce dbeta, dropout fused', got.dbetaDrop!, dropoutBackward.dbeta, GRADIENT);
+      expectAllClose('batchnorm_backward_input dx, dropout and ReLU fused', got.dxDrop!, reluBackwardRef(dropoutBackward.dx, x), GRADIENT);
       expectAllClose('batchnorm_backward_reduce dgamma', got.dgamma!, backward.dgamma, GRADIENT);
       expectAllClose('batchnorm_backward_reduce dbeta', got.dbeta!, backward.dbeta, GRADIENT);
       expectAllClose('batchnorm_backward_input dx', got.dx!, backward.dx, GRADIENT);

@@ -1,10 +1,11 @@
 /**
  * dropout_forward and dropout_backward against the float64 reference: the keep/drop pattern of
- * the Philox mask exactly, the values within the forward tolerance (the GPU's scale is f32).
+ * the Philox mask exactly (a bit per element, the bits past the length 0), the values within the
+ * forward tolerance (the GPU's scale is f32).
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { dropoutBackward, dropoutForward, dropoutParams } from '../../src/kernels/dropout.js';
+import { dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
 import { RANDOM_STREAM, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -12,8 +13,8 @@ import { gpuTest } from '../helpers/gpu.js';
 const kept = (mask: ArrayLike<number>): number[] => Array.from(mask, (m) => (m !== 0 ? 1 : 0));
 
 describe('dropout kernels', () => {
-  // Lengths that are not multiples of 4 (one invocation per four elements: the last block is
-  // partial), one of them above the 64-wide workgroup's 256 elements; p = 0 keeps everything.
+  // Lengths that are not multiples of 4 or of a mask word's 32 (the last block and word are
+  // partial), some above the forward's 64-wide workgroup of 2,048 elements; p = 0 keeps everything.
   for (const [length, p, seed, block] of [
     [1, 0.5, 1, 0],
     [3, 0.25, 2, 1],
@@ -24,6 +25,7 @@ describe('dropout kernels', () => {
     // Multiples of 4: dropout_backward's VEC4 variant (what layers bind then) is checked too.
     [4, 0.5, 6, 0],
     [1004, 0.3, 7, 2],
+    [5000, 0.1, 8, 5],
   ] as const) {
     gpuTest(`${length} elements, p ${p}, seed ${seed}, stream dropout + ${block}`, async (ctx) => {
       const stream = RANDOM_STREAM.dropout + block;
@@ -33,20 +35,24 @@ describe('dropout kernels', () => {
       const dy = f32(randomArray(length, length + 1));
       const tx = ctx.tensor('x', [length], { data: x });
       const tdy = ctx.tensor('dy', [length], { data: dy });
-      const tmask = ctx.tensor('mask', [length]);
+      const tmask = ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' });
       const ty = ctx.tensor('y', [length]);
       const tdx = ctx.tensor('dx', [length]);
-      for (const t of [tmask, ty, tdx]) ctx.fill(t, NaN);
+      for (const t of [ty, tdx]) ctx.fill(t, NaN);
+      ctx.fill(tmask, 0xffffffff);
       const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
-      const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length });
+      const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length, scale });
       const tdx4 = ctx.tensor('dx (VEC4)', [length]);
       ctx.fill(tdx4, NaN);
-      const backward4 = length % 4 === 0 ? [(await ctx.compile(dropoutBackward, { VEC4: true })).bind({ dy: tdy, mask: tmask, dx: tdx4 }, { length })] : [];
+      const backward4 = length % 4 === 0 ? [(await ctx.compile(dropoutBackward, { VEC4: true })).bind({ dy: tdy, mask: tmask, dx: tdx4 }, { length, scale })] : [];
       ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward, ...backward4]));
 
       const mask = dropoutMaskRef(length, p, seed, stream, step);
-      const gpuMask = await ctx.read(tmask);
+      const bits = await ctx.read(tmask);
+      const gpuMask = maskFromBits(bits, length, p);
       expect(kept(gpuMask), 'kept elements').toEqual(kept(mask));
+      const lastUsed = length - 32 * (bits.length - 1); // bits of the last word in use: 1 … 32
+      if (lastUsed < 32) expect(bits[bits.length - 1]! >>> lastUsed, 'the bits past the length are 0').toBe(0);
       expectAllClose('dropout_forward mask', gpuMask, mask, TOLERANCE.forward);
       expectAllClose('dropout_forward y', await ctx.read(ty), dropoutForwardRef(x, mask), TOLERANCE.forward);
       expectAllClose('dropout_backward dx', await ctx.read(tdx), dropoutBackwardRef(dy, mask), TOLERANCE.forward);
@@ -54,11 +60,11 @@ describe('dropout kernels', () => {
       if (p === 0) expect(kept(gpuMask).every((k) => k === 1), 'p = 0 keeps everything').toBe(true);
 
       // The next step draws a new mask (and still the reference's).
-      ctx.fill(tmask, NaN);
+      ctx.fill(tmask, 0xffffffff);
       forward.update({ step: step + 1 });
       ctx.submit('dropout test, next step', (e) => recordPass(e, 'dropout test, next step', [forward]));
       const nextMask = dropoutMaskRef(length, p, seed, stream, step + 1);
-      const gpuNext = await ctx.read(tmask);
+      const gpuNext = maskFromBits(await ctx.read(tmask), length, p);
       expect(kept(gpuNext), 'kept elements, next step').toEqual(kept(nextMask));
       if (length > 100 && p > 0) expect(kept(gpuNext), 'the next step keeps other elements').not.toEqual(kept(gpuMask));
     });
@@ -69,16 +75,15 @@ describe('dropout kernels', () => {
     const p = 0.3;
     const { threshold, scale } = dropoutParams(p);
     const tx = ctx.tensor('x', [length], { data: new Float64Array(length).fill(1) });
-    const tmask = ctx.tensor('mask', [length]);
+    const tmask = ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' });
     const ty = ctx.tensor('y', [length]);
-    ctx.fill(tmask, NaN);
     ctx.fill(ty, NaN);
     const k = (await ctx.compile(dropoutForward)).bind(
       { x: tx, mask: tmask, y: ty },
       { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0 },
     );
     ctx.submit('dropout fraction', (e) => recordPass(e, 'dropout fraction', [k]));
-    const keptCount = kept(await ctx.read(tmask)).reduce((a, b) => a + b, 0);
+    const keptCount = kept(maskFromBits(await ctx.read(tmask), length, p)).reduce((a, b) => a + b, 0);
     // Binomial(4001, 0.7): standard deviation ≈ 29; allow five of them.
     expect(Math.abs(keptCount - 0.7 * length)).toBeLessThan(150);
   });

@@ -90,13 +90,13 @@ describe('the seed CNN step, fused and unfused', () => {
     }
     const [fused, plain] = results as [(typeof results)[0], (typeof results)[0]];
     // Six blocks (conv→ReLU→BN→dropout), convblock3 and convblock8 (1×1 convs), a max pool, a GAP.
-    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 6 backward
-    // (dropout, BN reduce, BN+ReLU input gradient, conv weight, its reduce, conv input — none for
-    // the first block); a 1×1 conv 1 + 3; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient).
+    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 5 backward
+    // (dropout+BN reduce, dropout+BN+ReLU input gradient, conv weight, its reduce, conv input —
+    // none for the first block); a 1×1 conv 1 + 3; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient).
     // Each conv forward and input gradient also packs its weights first (conv2d_pack_weights):
     // 8 convs, 7 of them with an input gradient.
     const packs = 8 + 7;
-    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 6 - 1) + 2 * 3 + 2 * 1 + packs);
+    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 5 - 1) + 2 * 3 + 2 * 1 + packs);
     // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 7 backward (+ ReLU); the
     // LogSoftmax its own forward and backward; the loss NLL, metrics, NLL gradient.
     expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 7 - 1) + 2 * 3 + 2 + 1 + packs);
@@ -119,7 +119,8 @@ describe('the seed CNN at batch 1024', () => {
         const counts = (d as unknown as { workgroups: readonly number[] }).workgroups;
         expect(Math.max(...counts), d.label).toBeLessThanOrEqual(limit);
       }
-      expect(network.memory.total / 1e6).toBeGreaterThan(500);
+      // The activations and their gradients alone: 469.5 MB in all, the dropout masks a bit an element.
+      expect(network.memory.total / 1e6).toBeGreaterThan(450);
     } finally {
       parts.destroy();
     }
