@@ -18,6 +18,15 @@ describe('WGSL matches the kernel declarations', () => {
     expect(checkKernelSource(def)).toEqual([]);
   });
 
+  test("every kernel fits WebGPU's default binding limits in every variant, so it runs on any adapter", () => {
+    // maxStorageBuffersPerShaderStage 8, maxUniformBuffersPerShaderStage 12 (the Params buffer is one).
+    for (const def of declared) {
+      const specs = Object.values(def.bindings) as { access: string }[];
+      expect(specs.filter((b) => b.access !== 'uniform').length, `${def.name}: storage buffers`).toBeLessThanOrEqual(8);
+      expect(1 + specs.filter((b) => b.access === 'uniform').length, `${def.name}: uniform buffers`).toBeLessThanOrEqual(12);
+    }
+  });
+
   test('every shader file has a declaration, and names are unique', () => {
     const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, ''));
     const names = declared.map((k) => k.name);
