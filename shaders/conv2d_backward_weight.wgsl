@@ -38,6 +38,20 @@
 //   address differs between invocations costs a bounds-checked scalar load per invocation and
 //   component, and a vector load shares that per-invocation work: convblock2 of the seed CNN went
 //   70–72 → 51–58 ms with both, alternated in one run.
+//   Variant DY_SHARED (the device's 'subgroups'; tap groups a multiple of 8, so 8 consecutive
+//   invocations are the tap groups of one split and channel tile and need the same dy): in a
+//   subgroup of 8, each invocation loads 2 of the quad's 16 dy quads (channels 2l and 2l + 1 of
+//   the tile, l its subgroup_invocation_id) and takes the others from the subgroup with
+//   subgroupShuffle; with another subgroup size each loads its own, as without the variant. The same values, so the same bits; on lavapipe, whose subgroups are its
+//   8-wide SIMD vectors, a shuffle is a register permute and a load a loop over the 8 lanes:
+//   convblock2 went 58–69 → 37–38 ms, alternated in one run. The control flow is uniform in a
+//   subgroup (its invocations share the split, so the loops' bounds), which WGSL's static
+//   analysis cannot see: hence the diagnostic filter.
+
+#if DY_SHARED
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 struct Params {
   batch: u32,
@@ -89,6 +103,26 @@ fn tripletStep(a: array<mat3x4f, Q>, r: mat3x4f, d: array<mat4x4f, Q>) -> array<
     a[2] + transpose(d[2]) * r,
     a[3] + transpose(d[3]) * r,
   );
+}
+
+// dy of output channel oc at the quad (columns ox0 .. ox0 + 3 of the output row at dyRow within
+// the image's first plane): 0 for a channel past the last and for columns past the row's end.
+fn dyQuad(dyRow: u32, oc: u32, ox0: u32) -> vec4f {
+  let at = dyRow + min(oc, params.outChannels - 1u) * params.outHeight * params.outWidth + ox0;
+#if DY_VEC4
+  return select(vec4f(0.0), dy[at / 4u], oc < params.outChannels);
+#elif DY_VEC2
+  // The second pair is past the row in the last quad of a row of 4k + 2.
+  let more = ox0 + 2u < params.outWidth;
+  let pairs = vec4f(dy[at / 2u], select(vec2f(0.0), dy[at / 2u + select(0u, 1u, more)], more));
+  return select(vec4f(0.0), pairs, oc < params.outChannels);
+#else
+  var r: vec4f;
+  for (var j = 0u; j < 4u; j++) {
+    r[j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
+  }
+  return r;
+#endif
 }
 
 // 3×3 path: input row iy of plane `base` at the quad's 6 columns, as the windows kx = 0, 1, 2.
@@ -167,7 +201,11 @@ fn pointwise(t: array<vec3u, 3>, row: u32, ox0: u32) -> mat3x4f {
 }
 
 @compute @workgroup_size(WG_X, WG_Y, WG_Z)
+#if DY_SHARED
+fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u, @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
+#else
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+#endif
   let kH = params.kernelH;
   let kW = params.kernelW;
   let kArea = kH * kW;
@@ -216,24 +254,31 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
       // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
       var d: array<mat4x4f, Q>;
-      for (var q = 0u; q < Q; q++) {
-        for (var e = 0u; e < 4u; e++) {
-          let oc = ocBase + q * 4u + e;
-          let at = dyRow + min(oc, params.outChannels - 1u) * outArea + ox0;
-#if DY_VEC4
-          d[q][e] = select(vec4f(0.0), dy[at / 4u], oc < params.outChannels);
-#elif DY_VEC2
-          // The second pair is past the row in the last quad of a row of 4k + 2.
-          let more = ox0 + 2u < params.outWidth;
-          let pairs = vec4f(dy[at / 2u], select(vec2f(0.0), dy[at / 2u + select(0u, 1u, more)], more));
-          d[q][e] = select(vec4f(0.0), pairs, oc < params.outChannels);
-#else
-          for (var j = 0u; j < 4u; j++) {
-            d[q][e][j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
+#if DY_SHARED
+      if (subgroupSize == 8u) {
+        // This invocation's two quads: channels 2·lane and 2·lane + 1 of the tile.
+        let mine = array<vec4f, 2>(dyQuad(dyRow, ocBase + 2u * lane, ox0), dyQuad(dyRow, ocBase + 2u * lane + 1u, ox0));
+        for (var q = 0u; q < Q; q++) {
+          for (var e = 0u; e < 4u; e++) {
+            let c = q * 4u + e;
+            d[q][e] = select(subgroupShuffle(mine[1], c / 2u), subgroupShuffle(mine[0], c / 2u), c % 2u == 0u);
           }
-#endif
+        }
+      } else {
+        // Another subgroup size (the variant is chosen for 8): each invocation loads its own.
+        for (var q = 0u; q < Q; q++) {
+          for (var e = 0u; e < 4u; e++) {
+            d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+          }
         }
       }
+#else
+      for (var q = 0u; q < Q; q++) {
+        for (var e = 0u; e < 4u; e++) {
+          d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+        }
+      }
+#endif
       let ix = i32(ox0) * s - p;
       var r0: mat3x4f;
       var r1: mat3x4f;

@@ -10,6 +10,11 @@
 //   Variants IN_VEC4, IN_VEC2 (x read as vec4s, vec2s: stride 1, width a multiple of 4, 2) and
 //   OUT_VEC4, OUT_VEC2 (y written as vec4s, vec2s: outWidth a multiple of 4, 2); the same bits.
 
+#if W_SHARED
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
+
 struct Params {
   batch: u32,
   inChannels: u32,
@@ -48,6 +53,12 @@ override WG_X: u32;
 override WG_Y: u32;
 
 @compute @workgroup_size(WG_X, WG_Y)
-fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  convTile(gid.x, wid.y);
+#if W_SHARED
+fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
+  convTile(gid.x, wid.y, lane, subgroupSize);
 }
+#else
+fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  convTile(gid.x, wid.y, 0u, 0u);
+}
+#endif

@@ -38,6 +38,11 @@ export interface AdapterDescription {
   /** True for CPU (software) adapters such as SwiftShader and llvmpipe. */
   readonly software: boolean;
   readonly features: readonly string[];
+  /**
+   * The subgroup size where the device has the 'subgroups' feature and the adapter runs one size
+   * only (subgroupMinSize = subgroupMaxSize: lavapipe's 8, its SIMD width); else undefined.
+   */
+  readonly subgroupSize?: number;
 }
 
 export interface GpuContextOptions {
@@ -222,6 +227,11 @@ export class GpuContext {
     def: KernelDef<P, B, D>,
     defines: Partial<Record<D, boolean>> = {},
   ): Promise<CompiledKernel<P, B>> {
+    for (const [variant, feature] of Object.entries(def.variantFeatures ?? {}) as [string, GPUFeatureName][]) {
+      if ((defines as Record<string, boolean | undefined>)[variant] && !this.device.features.has(feature)) {
+        return Promise.reject(new Error(`kernel ${def.name}: variant ${variant} needs the device feature '${feature}', which this device lacks (adapter: ${this.adapter.summary})`));
+      }
+    }
     const source = def.sourceFor(defines);
     const key = `${def.name}\n${def.workgroupSize.join(',')}\n${source}`;
     let compiled = this.kernelCache.get(key);

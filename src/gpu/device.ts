@@ -15,7 +15,9 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const description = info.description || '';
   const software = SOFTWARE.test(`${vendor} ${architecture} ${device} ${description}`);
   const summary = [vendor, architecture, description || device].filter(Boolean).join(' / ') + (software ? ' (software)' : '');
-  return { summary, vendor, architecture, device, description, software, features: [...adapter.features] };
+  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const subgroupSize = adapter.features.has('subgroups') && sizes.subgroupMinSize !== undefined && sizes.subgroupMinSize === sizes.subgroupMaxSize ? sizes.subgroupMinSize : undefined;
+  return { summary, vendor, architecture, device, description, software, features: [...adapter.features], subgroupSize };
 }
 
 /** The limits this engine raises above the defaults, up to what the adapter offers. */

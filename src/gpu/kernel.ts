@@ -108,6 +108,11 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
    */
   readonly variantRequires?: { readonly [K in D]?: (params: ParamValues<P>) => string | undefined };
   /**
+   * A device feature a variant's WGSL enables (`enable subgroups;` inside its `#if`): compiling
+   * the variant on a device without it is refused with an error naming both.
+   */
+  readonly variantFeatures?: { readonly [K in D]?: GPUFeatureName };
+  /**
    * Tile sizes the host also needs (for the grid): each must appear in the WGSL as
    * `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
    * and once there, and the two cannot drift apart unnoticed.

@@ -85,13 +85,19 @@ export interface ConvVectors {
  * The variants (`#if` names) of the generated body and the kernels' declarations: the input read
  * as vec4s or vec2s, the output written as vec4s or vec2s. None set: scalars.
  */
-export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2'] as const;
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
-/** The variant flags for a choice of vectors. */
-export function convVariantFlags(v: ConvVectors): Record<ConvVariant, boolean> {
-  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2 };
+/**
+ * The variant flags for a choice of vectors, and (W_SHARED) whether the weights are shared in
+ * subgroups of 8: see convTileSource.
+ */
+export function convVariantFlags(v: ConvVectors, sharedWeights = false): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights };
 }
+
+/** Invocations of a subgroup that share the weights in variant W_SHARED. */
+export const SHARED_SUBGROUP = 8;
 
 /** Lines for each vector width, as one `#if` block over the variants `${prefix}_VEC4`, `${prefix}_VEC2`. */
 function byWidth(prefix: 'IN' | 'OUT', lines: (width: VectorWidth) => string[]): string[] {
@@ -172,7 +178,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`const ROWS = ${R}u;`);
   L.push(`const CHANNELS = ${K}u;`);
   L.push('');
-  L.push('fn convTile(gx: u32, gy: u32) {');
+  L.push('fn convTile(gx: u32, gy: u32, lane: u32, subgroupSize: u32) {');
   L.push(`  let quads = (${outW} + 3u) / 4u;`);
   L.push(`  let blockRows = (${outH} + ROWS - 1u) / ROWS;`);
   L.push('  let blocks = params.batch * blockRows * quads;');
@@ -264,9 +270,35 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`    let base = (b * ${inC} + c) * plane;`);
   L.push(`    let wRow = c * ${taps.length}u;`);
   L.push(...(vectorLoads ? byWidth('IN', loads) : loads(1)));
-  for (let t = 0; t < taps.length; t++) {
-    for (let q = 0; q < K / 4; q++) L.push(`    let w${t}_${q} = weight[(wRow + ${t}u) * params.rowVec4s + wTile + ${q}u];`);
+  // The tile's weights of channel c: vec4 i = t·K/4 + q is taps t's channels 4q .. 4q + 3. Without
+  // W_SHARED each is read at an address every invocation shares (a uniform load); with it, in a
+  // subgroup of 8, invocation l reads vec4s l, l + 8, … and every invocation takes vec4 i from
+  // invocation i % 8 (subgroupBroadcast): a load of the 8 invocations' own addresses and a
+  // register permute instead of a load each.
+  const Q4 = K / 4;
+  const count = taps.length * Q4;
+  const direct = (indent: string, decl: string) => {
+    const lines: string[] = [];
+    for (let t = 0; t < taps.length; t++) {
+      for (let q = 0; q < Q4; q++) lines.push(`${indent}${decl}w${t}_${q} = weight[(wRow + ${t}u) * params.rowVec4s + wTile + ${q}u];`);
+    }
+    return lines;
+  };
+  const shared: string[] = [];
+  for (let t = 0; t < taps.length; t++) for (let q = 0; q < Q4; q++) shared.push(`    var w${t}_${q}: vec4f;`);
+  shared.push(`    if (subgroupSize == ${SHARED_SUBGROUP}u) {`);
+  for (let j = 0; j * SHARED_SUBGROUP < count; j++) {
+    shared.push(`      let i${j} = min(lane + ${j * SHARED_SUBGROUP}u, ${count - 1}u);`);
+    shared.push(`      let m${j} = weight[(wRow + i${j} / ${Q4}u) * params.rowVec4s + wTile + i${j} % ${Q4}u];`);
   }
+  for (let t = 0; t < taps.length; t++) {
+    for (let q = 0; q < Q4; q++) {
+      const i = t * Q4 + q;
+      shared.push(`      w${t}_${q} = subgroupBroadcast(m${Math.floor(i / SHARED_SUBGROUP)}, ${i % SHARED_SUBGROUP}u);`);
+    }
+  }
+  shared.push('    } else {', ...direct('      ', ''), '    }');
+  L.push('#if W_SHARED', ...shared, '#else', ...direct('    ', 'let '), '#endif');
   for (let k = 0; k < K; k++) {
     const q = Math.floor(k / 4);
     const e = 'xyzw'[k % 4];

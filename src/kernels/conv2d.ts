@@ -14,7 +14,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
-import { CONV_VARIANTS, MAX_TILE_TAPS, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVectors, type VectorWidth } from './conv-tile.js';
+import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
 
@@ -185,6 +185,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
     params: tiledParams,
     defines: CONV_VARIANTS,
     variantRequires: vectorRequires(direction),
+    variantFeatures: { W_SHARED: 'subgroups' as const },
     libraries: [body],
     workgroupSize: [tile.workgroup, 1] as const,
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
@@ -273,10 +274,12 @@ export async function bindConv2d(
   p: ConvParams,
   packed: ConvPacked,
   tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor },
-  options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors } = {},
+  options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
-  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction));
+  // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups.
+  const sharedWeights = options.sharedWeights ?? (ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0);
+  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction), sharedWeights);
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const pack = await ctx.compile(conv2dPackWeights);
   const list: Dispatch[] = [];
@@ -299,9 +302,11 @@ type WeightParams = { readonly [K in keyof typeof weightParams]: number };
 /** Invocations the weight gradient aims for (every split × channel tile × tap group is one). */
 const WEIGHT_TASKS = 512;
 
+/** Tap groups of the weight gradient (invocations of one split and channel tile). */
+const weightTapGroups = (p: ConvParams) => Math.ceil((p.inChannels * p.kernelH * p.kernelW) / WEIGHT_GROUP);
+
 /** Tap groups × channel tiles of the weight gradient: its invocations per split. */
-const weightTasksPerSplit = (p: ConvParams) =>
-  Math.ceil((p.inChannels * p.kernelH * p.kernelW) / WEIGHT_GROUP) * Math.ceil(p.outChannels / WEIGHT_CHANNELS);
+const weightTasksPerSplit = (p: ConvParams) => weightTapGroups(p) * Math.ceil(p.outChannels / WEIGHT_CHANNELS);
 
 /**
  * Output pixels each split of the weight gradient sums: whole output rows, about `target` pixels
@@ -353,12 +358,19 @@ export function conv2dWeightSplits(p: WeightParams): number {
   return Math.ceil((p.batch * p.outHeight * p.outWidth) / p.splitPixels);
 }
 
-/** The weight gradient's variants: x and dy read as vec4s or vec2s (see its WGSL). */
-export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2'] as const;
+/**
+ * The weight gradient's variants: x and dy read as vec4s or vec2s, and dy shared in subgroups of 8
+ * (DY_SHARED: the device's 'subgroups'; see its WGSL).
+ */
+export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
 /** Why a weight-gradient variant cannot run a layer, or undefined. */
 function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | undefined {
+  if (variant === 'DY_SHARED') {
+    const groups = weightTapGroups(p);
+    return groups % 8 === 0 ? undefined : `its ${groups} tap groups are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
+  }
   const n = variant.endsWith('4') ? 4 : 2;
   if (variant.startsWith('X_')) {
     if (p.width % n !== 0) return `the input width ${p.width} is not a multiple of ${n}`;
@@ -368,16 +380,18 @@ function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | u
 }
 
 /**
- * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, and
- * the widest x vectors where they are read whole (the 3×3 stride-1 windows, the 1×1 stride-1
- * pixels; the other taps' loads take one component each, measured no faster).
+ * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, the
+ * widest x vectors where they are read whole (the 3×3 stride-1 windows, the 1×1 stride-1 pixels;
+ * the other taps' loads take one component each, measured no faster), and dy shared in subgroups
+ * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
+ * layer's tap groups allow it.
  */
-export function conv2dWeightVariant(p: ConvParams): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, subgroupSize?: number): Record<WeightVariant, boolean> {
   const fits = (v: WeightVariant) => weightVariantProblem(p, v) === undefined;
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   const dy4 = fits('DY_VEC4');
-  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2') };
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: subgroupSize === 8 && fits('DY_SHARED') };
 }
 
 /** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
@@ -392,6 +406,7 @@ export const conv2dBackwardWeight = defineKernel({
   },
   defines: WEIGHT_VARIANTS,
   variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+  variantFeatures: { DY_SHARED: 'subgroups' },
   constants: { OUT_TILE: WEIGHT_CHANNELS, GROUP: WEIGHT_GROUP },
   workgroupSize: [64, 1, 1],
   grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p)],

@@ -110,7 +110,7 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile.workgroup), conv2dWeightVariant(p))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile.workgroup), conv2dWeightVariant(p, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));

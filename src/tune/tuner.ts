@@ -493,7 +493,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
     const measure = async (tile: ConvTile) => {
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
-        (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
+        (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight }, { length: weightLength, splits: conv2dWeightSplits(q) }, 'tuning weight gradient reduce'),
       ];
       ctx.fill(dweight, Number.NaN);

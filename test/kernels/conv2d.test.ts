@@ -82,6 +82,11 @@ const CASES: readonly Case[] = [
   // with x and dy as vec2s, and a last tap group of 2 channels.
   { batch: 1, inChannels: 2, height: 5, width: 8, outChannels: 3, kernelH: 3, kernelW: 3, stride: 1, padding: 4 },
   { batch: 2, inChannels: 20, height: 5, width: 6, outChannels: 3, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
+  // 16 input channels × 9 taps = 8 tap groups: dy shared in subgroups of 8 (DY_SHARED, where the
+  // device's subgroups are 8 wide), with two channel tiles (the second partial) and several
+  // splits, dy as vec4s; and one tile of 5 channels with dy as scalars (a 7-wide output).
+  { batch: 2, inChannels: 16, height: 10, width: 10, outChannels: 20, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
+  { batch: 1, inChannels: 16, height: 7, width: 7, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
 ];
 
 const describeCase = (c: Case) =>
@@ -104,7 +109,7 @@ describe('conv2d vector loads and stores', () => {
   });
 
   test('the weight gradient reads dy and x as the widest vectors the widths allow (x only where read whole)', () => {
-    const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2 });
+    const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2, DY_SHARED: false });
     expect(conv2dWeightVariant(seed(26, 16, 32, 3))).toEqual(variant(2, 4));
     expect(conv2dWeightVariant(seed(28, 1, 16, 3))).toEqual(variant(4, 2));
     // convblock7: padding 1, so its windows start on odd columns.
@@ -113,6 +118,16 @@ describe('conv2d vector loads and stores', () => {
     expect(conv2dWeightVariant(seed(24, 32, 10, 1))).toEqual(variant(4, 4));
     expect(conv2dWeightVariant(seed(24, 32, 10, 1, 0, 2))).toEqual(variant(0, 4));
     expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1))).toEqual(variant(0, 0));
+  });
+
+  test('the weight gradient shares dy in subgroups of 8 where the tap groups come in eights', () => {
+    // convblock2 and convblock5: 16 channels × 9 taps = 8 groups of 18; convblock4: 10 × 9 = 5 groups.
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3), 8)).toEqual({ X_VEC4: false, X_VEC2: true, DY_VEC4: true, DY_VEC2: false, DY_SHARED: true });
+    expect(conv2dWeightVariant(seed(10, 16, 16, 3), 8).DY_SHARED).toBe(true);
+    expect(conv2dWeightVariant(seed(12, 10, 16, 3), 8).DY_SHARED).toBe(false);
+    // Without subgroups, or with another size: no sharing.
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3)).DY_SHARED).toBe(false);
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3), 32).DY_SHARED).toBe(false);
   });
 
   gpuTest('a variant is refused where the widths do not allow it', async (ctx) => {
@@ -164,7 +179,7 @@ describe('conv2d kernels', () => {
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: ty })),
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: tyRelu }, { relu: true })),
         ...(await bindConv2d(ctx, p, packedInput, { input: tdy, weight: tw, output: tdx })),
-        (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+        (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
       ];
       ctx.submit('conv2d test', (e) => recordPass(e, 'conv2d test', kernels));
@@ -179,22 +194,25 @@ describe('conv2d kernels', () => {
       expectAllClose('conv2d_backward_input dx', await ctx.read(tdx), dxRef, TOLERANCE.gradient);
       expectAllClose('conv2d_backward_weight(+reduce) dW', await ctx.read(tdw), conv2dBackwardWeightRef(dy, x, shape), TOLERANCE.gradient);
 
-      // The vector loads and stores bound above (where the widths allow them) read the same values
-      // into the same sums: the scalar kernels' bits.
+      // The vector loads and stores bound above (where the widths allow them), and the weights
+      // shared in subgroups (where the device's are 8 wide), read the same values into the same
+      // sums: the bits of the kernels with neither.
       const scalar = { input: 1, output: 1 } as const;
+      const sharedWeights = ctx.adapter.subgroupSize === 8;
       for (const [direction, packed, input, output] of [['forward', packedForward, tx, ty], ['input', packedInput, tdy, tdx]] as const) {
         const vectors = convVectors(p, direction);
-        if (vectors.input === 1 && vectors.output === 1) continue;
+        if (vectors.input === 1 && vectors.output === 1 && !sharedWeights) continue;
         const vectored = await ctx.read(output);
         const relu = direction === 'forward' ? await ctx.read(tyRelu) : undefined;
         ctx.fill(output, NaN);
-        const list = await bindConv2d(ctx, p, packed, { input, weight: tw, output }, { vectors: scalar });
-        if (relu) list.push(...(await bindConv2d(ctx, p, packed, { input, weight: tw, output: tyRelu }, { relu: true, vectors: scalar })));
+        const list = await bindConv2d(ctx, p, packed, { input, weight: tw, output }, { vectors: scalar, sharedWeights: false });
+        if (relu) list.push(...(await bindConv2d(ctx, p, packed, { input, weight: tw, output: tyRelu }, { relu: true, vectors: scalar, sharedWeights: false })));
         ctx.submit('conv2d scalar test', (e) => recordPass(e, 'conv2d scalar test', list));
-        expect(vectored, `${direction}: vec${vectors.input} loads, vec${vectors.output} stores against scalars`).toEqual(await ctx.read(output));
+        expect(vectored, `${direction}: vec${vectors.input} loads, vec${vectors.output} stores${sharedWeights ? ', shared weights' : ''} against scalars`).toEqual(await ctx.read(output));
         if (relu) expect(relu, 'forward with ReLU: vectors against scalars').toEqual(await ctx.read(tyRelu));
       }
-      const weightVariant = conv2dWeightVariant(p);
+      const weightVariant = conv2dWeightVariant(p, ctx.adapter.subgroupSize);
+      if (ctx.adapter.subgroupSize === 8 && c.inChannels * c.kernelH * c.kernelW === 144) expect(weightVariant.DY_SHARED, 'dy shared in subgroups').toBe(true);
       if (Object.values(weightVariant).some(Boolean)) {
         const vectored = await ctx.read(tdw);
         ctx.fill(tdw, NaN);
@@ -230,7 +248,7 @@ describe('conv2d kernels', () => {
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
         const list = [
-          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q))).bind({ x: tx, dy: tdy, partial: part }, q),
+          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
           (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: part, dweight: tdw }, { length: weightLength, splits: conv2dWeightSplits(q) }),
         ];
         ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
