@@ -42,7 +42,8 @@
 //   invocations are the tap groups of one split and channel tile and need the same dy): in a
 //   subgroup of 8, each invocation loads 2 of the quad's 16 dy quads (channels 2l and 2l + 1 of
 //   the tile, l its subgroup_invocation_id) and takes the others from the subgroup with
-//   subgroupShuffle; with another subgroup size each loads its own, as without the variant. The same values, so the same bits; on lavapipe, whose subgroups are its
+//   subgroupShuffle; with another subgroup size, a workgroup that is not whole subgroups of 8 or
+//   tap groups that are not a multiple of 8, each loads its own, as without the variant. The same values, so the same bits; on lavapipe, whose subgroups are its
 //   8-wide SIMD vectors, a shuffle is a register permute and a load a loop over the 8 lanes:
 //   convblock2 went 58–69 → 37–38 ms, alternated in one run. The control flow is uniform in a
 //   subgroup (its invocations share the split, so the loops' bounds), which WGSL's static
@@ -255,7 +256,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
       var d: array<mat4x4f, Q>;
 #if DY_SHARED
-      if (subgroupSize == 8u) {
+      if (subgroupSize == 8u && WG_X % 8u == 0u && groups % 8u == 0u) {
         // This invocation's two quads: channels 2·lane and 2·lane + 1 of the tile.
         let mine = array<vec4f, 2>(dyQuad(dyRow, ocBase + 2u * lane, ox0), dyQuad(dyRow, ocBase + 2u * lane + 1u, ox0));
         for (var q = 0u; q < Q; q++) {
@@ -265,7 +266,8 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           }
         }
       } else {
-        // Another subgroup size (the variant is chosen for 8): each invocation loads its own.
+        // Another subgroup size, or subgroups that would hold several tasks (the variant is
+        // chosen where they do not): each invocation loads its own.
         for (var q = 0u; q < Q; q++) {
           for (var e = 0u; e < 4u; e++) {
             d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);

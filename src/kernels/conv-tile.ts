@@ -286,7 +286,8 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   };
   const shared: string[] = [];
   for (let t = 0; t < taps.length; t++) for (let q = 0; q < Q4; q++) shared.push(`    var w${t}_${q}: vec4f;`);
-  shared.push(`    if (subgroupSize == ${SHARED_SUBGROUP}u) {`);
+  // Only where the workgroup is whole subgroups of 8, so that all 8 invocations are there.
+  shared.push(`    if (subgroupSize == ${SHARED_SUBGROUP}u && WG_X % ${SHARED_SUBGROUP}u == 0u) {`);
   for (let j = 0; j * SHARED_SUBGROUP < count; j++) {
     shared.push(`      let i${j} = min(lane + ${j * SHARED_SUBGROUP}u, ${count - 1}u);`);
     shared.push(`      let m${j} = weight[(wRow + i${j} / ${Q4}u) * params.rowVec4s + wTile + i${j} % ${Q4}u];`);
