@@ -40,6 +40,12 @@ pack() {
   du -sh "$GPU_DIR"
 }
 
+# xz -dc, or Python's lzma where the machine has no xz.
+unxz_to_stdout() {
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+
 run() {
   local out="${OUT:-/tmp/real-gpu}" quick="${1:-}"
   local big=1024 steps=20 limit=()
@@ -48,9 +54,9 @@ run() {
   local log="$out/run.log"
   : > "$log"
   [ -f "$GPU_DIR/node.xz" ] || { echo "real-gpu run: $GPU_DIR/node.xz is missing (carry .gpu; make it with 'pack')" | tee -a "$log" >&2; exit 1; }
-  mkdir -p /tmp/real-gpu-node && xz -dc "$GPU_DIR/node.xz" > /tmp/real-gpu-node/node && chmod +x /tmp/real-gpu-node/node
+  mkdir -p /tmp/real-gpu-node && unxz_to_stdout "$GPU_DIR/node.xz" > /tmp/real-gpu-node/node && chmod +x /tmp/real-gpu-node/node
   export PATH="/tmp/real-gpu-node:$PATH"
-  if [ ! -d node_modules ]; then tar -xJf "$GPU_DIR/node_modules.tar.xz"; fi
+  if [ ! -d node_modules ]; then unxz_to_stdout "$GPU_DIR/node_modules.tar.xz" | tar -x; fi
   if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
     for f in "$GPU_DIR"/debs/*.deb; do dpkg -x "$f" /; done
     ldconfig
