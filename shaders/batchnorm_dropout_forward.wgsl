@@ -100,7 +100,5 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
     bits |= kept << (4u * q);
   }
 #endif
-  // Bits past the length stay 0.
-  let valid = length - word * 32u;
-  mask[word] = select(bits & ((1u << valid) - 1u), bits, valid >= 32u);
+  mask[word] = maskWordWithin(bits, word, length);
 }

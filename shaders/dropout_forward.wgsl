@@ -39,7 +39,5 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
     }
     bits |= kept << (4u * q);
   }
-  // Bits past the length stay 0.
-  let valid = params.length - word * 32u;
-  mask[word] = select(bits & ((1u << valid) - 1u), bits, valid >= 32u);
+  mask[word] = maskWordWithin(bits, word, params.length);
 }

@@ -20,3 +20,10 @@ fn maskQuad(bits: u32, scale: f32) -> vec4f {
 fn maskAt(word: u32, bit: u32, scale: f32) -> f32 {
   return select(0.0, scale, ((word >> bit) & 1u) != 0u);
 }
+
+// Mask word `word` of a tensor of `length` elements with the bits past the length cleared (the
+// forward kernels draw whole Philox blocks, so bits past the end would be set at random).
+fn maskWordWithin(bits: u32, word: u32, length: u32) -> u32 {
+  let valid = length - word * 32u;
+  return select(bits & ((1u << valid) - 1u), bits, valid >= 32u);
+}
