@@ -22,8 +22,12 @@
 //   - 1×1 kernel, stride 1, no padding: a triplet is 3 input channels at the quad's own pixels;
 //   - any other kernel or stride: each tap on its own (0 in the padding and, with weight sums
 //     never stored, for the taps past the last).
-//   Sum order, per weight: the split's quads in increasing pixel order, each quad's 4 products
-//   summed (pixels in order) and then added.
+//   Sum order, per weight: per image of the split (its rows in it), the quads a column of quads
+//   at a time (columns left to right, each top to bottom), each quad's 4 products summed (pixels
+//   in order) and then added. Going down a column lets the 3×3 path slide its windows: the next
+//   row's triplets (ci, ky) keep the rows ky = 1, 2 as ky = 0, 1 and load one input row per
+//   channel, a third of the loads (convblock2 of the seed CNN 36–37 → 29–30 ms, convblock5–7
+//   ~20 % less, alternated in one run).
 //   No workgroup memory: the reuse is in registers, and each invocation streams its own quads (the
 //   invocations of one split read the same dy, those of one task group adjacent inputs). Staging
 //   the quads' dy per workgroup was measured no faster on lavapipe for 16 → 32 channels, and 2-4×
@@ -248,41 +252,12 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   var t3: array<mat3x4f, Q>;
   var t4: array<mat3x4f, Q>;
   var t5: array<mat3x4f, Q>;
-  for (var row = first; row < last; row++) {
-    let b = row / params.outHeight;
-    let oy = row % params.outHeight;
-    let xImage = b * params.inChannels * plane;
-    let dyRow = (b * params.outChannels) * outArea + oy * params.outWidth;
-    let iy = i32(oy) * s - p;
+  // Per image in the split (a segment of its rows), the quads go down the rows one column of quads
+  // at a time, so the 3×3 path slides its windows: a row below the last keeps two of its three
+  // input rows (per channel) and loads one.
+  for (var seg = first; seg < last; seg = min(last, (seg / params.outHeight + 1u) * params.outHeight)) {
+    let segEnd = min(last, (seg / params.outHeight + 1u) * params.outHeight);
     for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
-      // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
-      var d: array<mat4x4f, Q>;
-#if DY_SHARED
-      if (subgroupSize == 8u && WG_X % 8u == 0u && groups % 8u == 0u) {
-        // This invocation's two quads: channels 2·lane and 2·lane + 1 of the tile.
-        let mine = array<vec4f, 2>(dyQuad(dyRow, ocBase + 2u * lane, ox0), dyQuad(dyRow, ocBase + 2u * lane + 1u, ox0));
-        for (var q = 0u; q < Q; q++) {
-          for (var e = 0u; e < 4u; e++) {
-            let c = q * 4u + e;
-            d[q][e] = select(subgroupShuffle(mine[1], c / 2u), subgroupShuffle(mine[0], c / 2u), c % 2u == 0u);
-          }
-        }
-      } else {
-        // Another subgroup size, or subgroups that would hold several tasks (the variant is
-        // chosen where they do not): each invocation loads its own.
-        for (var q = 0u; q < Q; q++) {
-          for (var e = 0u; e < 4u; e++) {
-            d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
-          }
-        }
-      }
-#else
-      for (var q = 0u; q < Q; q++) {
-        for (var e = 0u; e < 4u; e++) {
-          d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
-        }
-      }
-#endif
       let ix = i32(ox0) * s - p;
       var r0: mat3x4f;
       var r1: mat3x4f;
@@ -290,47 +265,94 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       var r3: mat3x4f;
       var r4: mat3x4f;
       var r5: mat3x4f;
-      if (fast) {
-        r0 = windows(xImage + trip[0][0].x, iy + 0, ix);
-        r1 = windows(xImage + trip[1][0].x, iy + 1, ix);
-        r2 = windows(xImage + trip[2][0].x, iy + 2, ix);
-        // A group of one input channel (a 1-channel layer: convblock1) has 3 triplets: the other
-        // 3 are neither loaded nor summed (5.5–7.7 → 4.1–4.6 ms at convblock1, batch 128).
+      for (var row = seg; row < segEnd; row++) {
+        let b = row / params.outHeight;
+        let oy = row % params.outHeight;
+        let xImage = b * params.inChannels * plane;
+        let dyRow = (b * params.outChannels) * outArea + oy * params.outWidth;
+        let iy = i32(oy) * s - p;
+        // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
+        var d: array<mat4x4f, Q>;
+#if DY_SHARED
+        if (subgroupSize == 8u && WG_X % 8u == 0u && groups % 8u == 0u) {
+          // This invocation's two quads: channels 2·lane and 2·lane + 1 of the tile.
+          let mine = array<vec4f, 2>(dyQuad(dyRow, ocBase + 2u * lane, ox0), dyQuad(dyRow, ocBase + 2u * lane + 1u, ox0));
+          for (var q = 0u; q < Q; q++) {
+            for (var e = 0u; e < 4u; e++) {
+              let c = q * 4u + e;
+              d[q][e] = select(subgroupShuffle(mine[1], c / 2u), subgroupShuffle(mine[0], c / 2u), c % 2u == 0u);
+            }
+          }
+        } else {
+          // Another subgroup size, or subgroups that would hold several tasks (the variant is
+          // chosen where they do not): each invocation loads its own.
+          for (var q = 0u; q < Q; q++) {
+            for (var e = 0u; e < 4u; e++) {
+              d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+            }
+          }
+        }
+#else
+        for (var q = 0u; q < Q; q++) {
+          for (var e = 0u; e < 4u; e++) {
+            d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+          }
+        }
+#endif
+        if (fast) {
+          // A segment's first row loads all three input rows; the rows below slide (stride 1:
+          // the next output row's windows start one input row lower).
+          if (row == seg) {
+            r0 = windows(xImage + trip[0][0].x, iy + 0, ix);
+            r1 = windows(xImage + trip[1][0].x, iy + 1, ix);
+          } else {
+            r0 = r1;
+            r1 = r2;
+          }
+          r2 = windows(xImage + trip[2][0].x, iy + 2, ix);
+          // A group of one input channel (a 1-channel layer: convblock1) has 3 triplets: the other
+          // 3 are neither loaded nor summed (5.5–7.7 → 4.1–4.6 ms at convblock1, batch 128).
+          if (tripletCount > 3u) {
+            if (row == seg) {
+              r3 = windows(xImage + trip[3][0].x, iy + 0, ix);
+              r4 = windows(xImage + trip[4][0].x, iy + 1, ix);
+            } else {
+              r3 = r4;
+              r4 = r5;
+            }
+            r5 = windows(xImage + trip[5][0].x, iy + 2, ix);
+          }
+        } else if (pointwise1x1) {
+          let row = xImage + oy * params.width;
+          r0 = pointwise(trip[0], row, ox0);
+          r1 = pointwise(trip[1], row, ox0);
+          r2 = pointwise(trip[2], row, ox0);
+          r3 = pointwise(trip[3], row, ox0);
+          r4 = pointwise(trip[4], row, ox0);
+          r5 = pointwise(trip[5], row, ox0);
+        } else {
+          // One copy of the loads, in a loop over a count known only at run time (the shader
+          // stays small to compile), through a private array.
+          var xs: array<mat3x4f, GROUP / 3u>;
+          for (var m = 0u; m < tripletCount; m++) {
+            let off = vec3u(xImage, 0u, 0u);
+            xs[m] = taps(array<vec3u, 3>(trip[m][0] + off, trip[m][1] + off, trip[m][2] + off), iy, ix);
+          }
+          r0 = xs[0];
+          r1 = xs[1];
+          r2 = xs[2];
+          r3 = xs[3];
+          r4 = xs[4];
+          r5 = xs[5];
+        }
+        t0 = tripletStep(t0, r0, d);
+        t1 = tripletStep(t1, r1, d);
+        t2 = tripletStep(t2, r2, d);
         if (tripletCount > 3u) {
-          r3 = windows(xImage + trip[3][0].x, iy + 0, ix);
-          r4 = windows(xImage + trip[4][0].x, iy + 1, ix);
-          r5 = windows(xImage + trip[5][0].x, iy + 2, ix);
+          t3 = tripletStep(t3, r3, d);
+          t4 = tripletStep(t4, r4, d);
+          t5 = tripletStep(t5, r5, d);
         }
-      } else if (pointwise1x1) {
-        let row = xImage + oy * params.width;
-        r0 = pointwise(trip[0], row, ox0);
-        r1 = pointwise(trip[1], row, ox0);
-        r2 = pointwise(trip[2], row, ox0);
-        r3 = pointwise(trip[3], row, ox0);
-        r4 = pointwise(trip[4], row, ox0);
-        r5 = pointwise(trip[5], row, ox0);
-      } else {
-        // One copy of the loads, in a loop over a count known only at run time (the shader
-        // stays small to compile), through a private array.
-        var xs: array<mat3x4f, GROUP / 3u>;
-        for (var m = 0u; m < tripletCount; m++) {
-          let off = vec3u(xImage, 0u, 0u);
-          xs[m] = taps(array<vec3u, 3>(trip[m][0] + off, trip[m][1] + off, trip[m][2] + off), iy, ix);
-        }
-        r0 = xs[0];
-        r1 = xs[1];
-        r2 = xs[2];
-        r3 = xs[3];
-        r4 = xs[4];
-        r5 = xs[5];
-      }
-      t0 = tripletStep(t0, r0, d);
-      t1 = tripletStep(t1, r1, d);
-      t2 = tripletStep(t2, r2, d);
-      if (tripletCount > 3u) {
-        t3 = tripletStep(t3, r3, d);
-        t4 = tripletStep(t4, r4, d);
-        t5 = tripletStep(t5, r5, d);
       }
     }
   }
