@@ -7,12 +7,14 @@
 //   at the dropout's output, taken times each element's mask value first (mask bits as
 //   dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or dropoutScale), as
 //   batchnorm_backward_reduce's DROPOUT does.
-//   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per four elements
-//   of a row, global_invocation_id = (s/4, c, b); the channel and image come from workgroup_id
-//   (the workgroup is 1 wide in y and z). The per-channel values are read once, before the loop
-//   over the four elements: lavapipe pays a load per invocation for each (21.7 → 18.2 ms over the
-//   seed CNN's blocks at batch 128). Variant VEC4 (area a multiple of 4): dy, x and dx read and
-//   written as vec4s, the four elements one vec4.
+//   x, dy, dx [batch, channels, area]; stats [2, channels]. One invocation per 32 elements (a mask
+//   word): i = 32·gid.x … 32·gid.x + 31 of the flat index, their channel found once and its values
+//   read again only where a plane ends (as batchnorm_dropout_forward), and the mask word once.
+//   lavapipe pays a load per invocation for every value, uniform or not: with one invocation per
+//   quad, in workgroups along each plane's rows (a 6 × 6 plane used 9 of its 64 invocations), the
+//   seed CNN's convblock4–7 took 0.5–1.1 ms each at batch 128, 0.3–0.8 ms so (convblock1 and 2,
+//   bound by their 9–28 MB of traffic, the same within noise; bench:profile, alternated). Variant
+//   VEC4 (area a multiple of 4): dy, x and dx read and written as vec4s, each quad one vec4.
 
 struct Params {
   batch: u32,
@@ -44,48 +46,81 @@ struct Params {
 #endif
 
 override WG_X: u32;
-override WG_Y: u32;
-override WG_Z: u32;
 
-@compute @workgroup_size(WG_X, WG_Y, WG_Z)
-fn batchnorm_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  // The channel and image from the workgroup (WG_Y = WG_Z = 1): the same in every invocation of
-  // a workgroup, so the per-channel values are read once for all of them (lavapipe reads a value
-  // whose address it cannot prove uniform once per invocation).
-  let s0 = gid.x * 4u;
-  let c = wid.y;
-  let b = wid.z;
-  if (s0 >= params.area || c >= params.channels || b >= params.batch) { return; }
-  let row = (b * params.channels + c) * params.area;
-  let mean = stats[c];
+// dx of four elements of channel c: g = scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU.
+struct Channel {
+  mean: f32,
+  invStd: f32,
+  scale: f32,
+  db: f32,
+  dg: f32,
+}
+
+fn channel(c: u32, m: f32) -> Channel {
   let invStd = stats[params.channels + c];
+  return Channel(stats[c], invStd, gamma[c] * invStd / m, dbeta[c], dgamma[c]);
+}
+
+fn gradient4(k: Channel, m: f32, xs: vec4f, dys: vec4f) -> vec4f {
+  let g = k.scale * (m * dys - k.db - (xs - k.mean) * k.invStd * k.dg);
+  return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
+}
+
+@compute @workgroup_size(WG_X)
+fn batchnorm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let word = gid.x;
+  let length = params.batch * params.channels * params.area;
+  if (word * 32u >= length) { return; }
   let m = f32(params.batch * params.area);
-  let scale = gamma[c] * invStd / m;
-  let db = dbeta[c];
-  let dg = dgamma[c];
-  let relu = params.reluInput == 1u;
+#if DROPOUT
+  let bits = mask[word];
+#endif
 #if VEC4
-  // The invocation's four elements, one vec4 of the plane.
-  let at = row / 4u + gid.x;
-  let xs = x[at];
+  let quads = params.area / 4u;
+  var c = (word * 8u / quads) % params.channels;
+  var s = word * 8u % quads;
+  var k = channel(c, m);
+  for (var q = 0u; q < 8u; q++) {
+    let block = word * 8u + q;
+    if (block * 4u < length) {
 #if DROPOUT
-  let dys = dy[at] * maskQuad(mask[at / 8u] >> (4u * (at % 8u)), params.dropoutScale);
+      let dys = dy[block] * maskQuad(bits >> (4u * q), params.dropoutScale);
 #else
-  let dys = dy[at];
+      let dys = dy[block];
 #endif
-  let g = scale * (m * dys - db - (xs - mean) * invStd * dg);
-  dx[at] = select(g, vec4f(0.0), vec4<bool>(relu) & !(xs > vec4f(0.0)));
+      dx[block] = gradient4(k, m, x[block], dys);
+    }
+    s += 1u;
+    if (s == quads) {
+      s = 0u;
+      c += 1u;
+      if (c == params.channels) { c = 0u; }
+      k = channel(c, m);
+    }
+  }
 #else
-  for (var s = s0; s < min(s0 + 4u, params.area); s++) {
-    let xs = x[row + s];
+  let i0 = word * 32u;
+  var c = (i0 / params.area) % params.channels;
+  var s = i0 % params.area;
+  var k = channel(c, m);
+  for (var e = 0u; e < 32u; e++) {
+    let i = i0 + e;
+    if (i < length) {
 #if DROPOUT
-    let i = row + s;
-    let dys = dy[i] * maskAt(mask[i / 32u], i % 32u, params.dropoutScale);
+      let dys = dy[i] * maskAt(bits, e, params.dropoutScale);
 #else
-    let dys = dy[row + s];
+      let dys = dy[i];
 #endif
-    let g = scale * (m * dys - db - (xs - mean) * invStd * dg);
-    dx[row + s] = select(g, 0.0, relu && !(xs > 0.0));
+      dx[i] = gradient4(k, m, vec4f(x[i]), vec4f(dys)).x;
+    }
+    s += 1u;
+    if (s == params.area) {
+      s = 0u;
+      c += 1u;
+      if (c == params.channels) { c = 0u; }
+      k = channel(c, m);
+    }
   }
 #endif
 }

@@ -2,9 +2,9 @@
 // dgamma and dbeta:  dbeta[c] = Σ dy,  dgamma[c] = Σ dy·x̂  with x̂ = (x − mean)·invStd,
 // over batch × area. x, dy [batch, channels, area]; stats [2, channels] from batchnorm_stats.
 // One workgroup of WG_X invocations (a power of two) per channel; per-invocation sums over b
-// then the area, four elements at a time (invocation k takes elements 4k .. 4k + 3, then
-// 4(k + WG_X) .., of each plane) into four running sums of each, added ((x + y) + (z + w)), then a
-// fixed-order tree reduction. Variant VEC4 (area a multiple of 4) reads the four as one vec4; it
+// then the area, four elements (a quad) at a time into four running sums of each, added
+// ((x + y) + (z + w)), then a fixed-order tree reduction. An invocation takes the quads
+// batchnorm_stats's does (planes of WG_X quads or more one at a time, smaller ones side by side). Variant VEC4 (area a multiple of 4) reads the four as one vec4; it
 // sums the same terms in the same order, so both agree bit for bit. dy is 0 past the area, so the
 // missing elements add nothing. Variant DROPOUT (a Dropout after the batch norm, its backward fused
 // in): dy is the gradient at the dropout's output, and each element's dy is first multiplied by
@@ -83,9 +83,20 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
   let quads = (params.area + 3u) / 4u;
   var sumG = vec4f(0.0);
   var sumGx = vec4f(0.0);
-  for (var b = 0u; b < params.batch; b++) {
-    let base = (b * params.channels + c) * params.area;
-    for (var q = lid; q < quads; q += WG_X) {
+  if (quads >= WG_X) {
+    for (var b = 0u; b < params.batch; b++) {
+      let base = (b * params.channels + c) * params.area;
+      for (var q = lid; q < quads; q += WG_X) {
+        let g = dy4(base, 4u * q);
+        sumG += g;
+        sumGx += g * (x4(base, 4u * q) - mean) * invStd;
+      }
+    }
+  } else {
+    let planes = WG_X / quads;
+    let q = lid % quads;
+    for (var b = lid / quads; b < params.batch && lid < planes * quads; b += planes) {
+      let base = (b * params.channels + c) * params.area;
       let g = dy4(base, 4u * q);
       sumG += g;
       sumGx += g * (x4(base, 4u * q) - mean) * invStd;

@@ -152,6 +152,7 @@ export const batchnormBackwardReduce = defineKernel({
  */
 export const batchnormBackwardInput = defineKernel({
   name: 'batchnorm_backward_input',
+  linear: true,
   source: backwardInputSource,
   libraries: [maskSource],
   params: { ...shape, reluInput: 'u32', dropoutScale: 'f32' },
@@ -167,8 +168,8 @@ export const batchnormBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
     mask: { type: 'u32', access: 'read', only: 'DROPOUT' },
   },
-  workgroupSize: [64, 1, 1],
-  grid: (p) => [Math.ceil(p.area / 4), p.channels, p.batch],
+  workgroupSize: [64],
+  grid: (p) => [maskWords(elements(p))],
   lengths: (p) => ({
     dy: elements(p),
     x: elements(p),

@@ -41,6 +41,10 @@ const SHAPES = [
   [1, 17, 300],
   [4, 33, 9],
   [2, 1, 600],
+  // Planes of fewer quads than the reduction workgroup lie side by side, 7 planes of 9 quads a
+  // step: 20 images take three steps, the last one partly (the scalar and VEC4 variants).
+  [20, 2, 35],
+  [20, 3, 36],
   // For the VEC4 variants (area a multiple of 4): one vec4 a plane, a few, and the seed CNN's
   // convblock2 at batch 128 (sums over 73,728 elements a channel).
   [3, 5, 4],
