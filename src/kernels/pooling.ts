@@ -12,6 +12,15 @@ import avgBackwardSource from '../../shaders/global_avg_pool_backward.wgsl?raw';
 type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
 const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floor(p.width / 2);
 
+/** The max-pool variant a layer binds: VEC4 (four windows of a row an invocation) where the shape allows it. */
+export const maxpoolVariant = (p: PoolShape) => ({ VEC4: maxpoolVec4Problem(p) === undefined });
+
+/** Why VEC4 cannot pool a shape: every row's windows in whole vec4s (width a multiple of 8), and no odd last row. */
+function maxpoolVec4Problem(p: PoolShape): string | undefined {
+  if (p.width % 8 !== 0) return `width ${p.width} is not a multiple of 8`;
+  return p.height % 2 === 0 ? undefined : `height ${p.height} is odd`;
+}
+
 /** y = max over each 2×2 window, argmax = where it came from  (overwrites y, argmax) */
 export const maxpool2x2Forward = defineKernel({
   name: 'maxpool2x2_forward',
@@ -19,12 +28,15 @@ export const maxpool2x2Forward = defineKernel({
   source: maxForwardSource,
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
-    x: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write' },
-    argmax: { type: 'u32', access: 'read_write' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    argmax: { type: 'u32', access: 'read_write', vec4: 'VEC4' },
   },
+  defines: ['VEC4'],
+  variantRequires: { VEC4: maxpoolVec4Problem },
   workgroupSize: [64],
-  grid: (p) => [pooled(p)],
+  // One invocation per four outputs (VEC4: four of a row; otherwise four consecutive ones).
+  grid: (p) => [Math.ceil(pooled(p) / 4)],
   lengths: (p) => ({ x: p.planes * p.height * p.width, y: pooled(p), argmax: pooled(p) }),
 });
 
@@ -35,13 +47,16 @@ export const maxpool2x2Backward = defineKernel({
   source: maxBackwardSource,
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
-    dy: { type: 'f32', access: 'read' },
-    argmax: { type: 'u32', access: 'read' },
-    dx: { type: 'f32', access: 'read_write' },
+    dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    argmax: { type: 'u32', access: 'read', vec4: 'VEC4' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
+  defines: ['VEC4'],
+  variantRequires: { VEC4: maxpoolVec4Problem },
   workgroupSize: [256],
-  // One invocation per cell of 2×2 input elements (a window, or the edge past the last one).
-  grid: (p) => [p.planes * Math.ceil(p.height / 2) * Math.ceil(p.width / 2)],
+  // One invocation per four cells of 2×2 input elements (a window, or the edge past the last
+  // one; VEC4: four windows of a row).
+  grid: (p) => [Math.ceil((p.planes * Math.ceil(p.height / 2) * Math.ceil(p.width / 2)) / 4)],
   lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width }),
 });
 

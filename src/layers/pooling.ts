@@ -3,7 +3,7 @@
  * window order, NaN propagates) and AvgPool2d over the whole map (global average pooling, as the
  * seed CNN's `nn.AvgPool2d(kernel_size=6)` on a 6×6 map). Kernels: src/kernels/pooling.ts.
  */
-import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward } from '../kernels/pooling.js';
+import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../kernels/pooling.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec } from './layer.js';
 
@@ -45,9 +45,11 @@ export class MaxPool2d extends Layer {
     const argmax = b.workspace.argmax as Tensor<'u32'>;
     const [channels, height, width] = b.inShape as [number, number, number];
     const p = (batch: number) => ({ planes: batch * channels, height, width });
-    const forward = perBatch(async (batch) => [(await ctx.compile(maxpool2x2Forward)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]);
+    // VEC4 where the shape allows it (it depends on the plane, not the batch).
+    const variant = maxpoolVariant(p(1));
+    const forward = perBatch(async (batch) => [(await ctx.compile(maxpool2x2Forward, variant)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(maxpool2x2Backward)).bind({ dy: dOutput, argmax, dx: dInput }, p(batch), `${path} maxpool backward`)],
+      !dOutput || !dInput ? [] : [(await ctx.compile(maxpool2x2Backward, variant)).bind({ dy: dOutput, argmax, dx: dInput }, p(batch), `${path} maxpool backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
   }

@@ -4,16 +4,31 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward } from '../../src/kernels/pooling.js';
+import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../../src/kernels/pooling.js';
 import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from '../../src/reference/pooling.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-/** Runs max pooling forward then backward on x; returns what the GPU wrote. */
+/**
+ * Runs max pooling forward then backward on x; returns what the GPU wrote. Where the shape allows
+ * VEC4 (what layers bind then), runs it too and expects the same values, bit for bit.
+ */
 async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, planes: number, height: number, width: number) {
-  const outLength = planes * Math.floor(height / 2) * Math.floor(width / 2);
   const p = { planes, height, width };
+  const scalar = await maxPoolVariant(ctx, x, dy, p, false);
+  if (maxpoolVariant(p).VEC4) {
+    const vec4 = await maxPoolVariant(ctx, x, dy, p, true);
+    expect(Array.from(vec4.y), 'VEC4 y').toEqual(Array.from(scalar.y));
+    expect(Array.from(vec4.argmax), 'VEC4 argmax').toEqual(Array.from(scalar.argmax));
+    expect(Array.from(vec4.dx), 'VEC4 dx').toEqual(Array.from(scalar.dx));
+  }
+  return scalar;
+}
+
+async function maxPoolVariant(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, p: { planes: number; height: number; width: number }, VEC4: boolean) {
+  const { planes, height, width } = p;
+  const outLength = planes * Math.floor(height / 2) * Math.floor(width / 2);
   const tx = ctx.tensor('x', [planes, height, width], { data: x });
   const tdy = ctx.tensor('dy', [outLength], { data: dy });
   const ty = ctx.tensor('y', [outLength]);
@@ -23,8 +38,8 @@ async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<numb
   ctx.fill(targmax, 0xffffffff); // no element has this index
   ctx.fill(tdx, NaN);
   const kernels = [
-    (await ctx.compile(maxpool2x2Forward)).bind({ x: tx, y: ty, argmax: targmax }, p),
-    (await ctx.compile(maxpool2x2Backward)).bind({ dy: tdy, argmax: targmax, dx: tdx }, p),
+    (await ctx.compile(maxpool2x2Forward, { VEC4 })).bind({ x: tx, y: ty, argmax: targmax }, p),
+    (await ctx.compile(maxpool2x2Backward, { VEC4 })).bind({ dy: tdy, argmax: targmax, dx: tdx }, p),
   ];
   ctx.submit('maxpool test', (e) => recordPass(e, 'maxpool test', kernels));
   return { y: await ctx.read(ty), argmax: await ctx.read(targmax), dx: await ctx.read(tdx) };
@@ -32,7 +47,9 @@ async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<numb
 
 describe('maxpool2x2 kernels', () => {
   // Odd heights and widths (the last row or column belongs to no window), one plane, 2×2 (one
-  // window), 1×n (no window at all), output counts around the 64-wide workgroup.
+  // window), 1×n (no window at all), output counts around the 64-wide workgroup and not a
+  // multiple of the 4 an invocation takes. VEC4 (widths a multiple of 8, even heights): one row
+  // of four windows, several, and the seed CNN's pool1 planes (10 channels of 24 × 24, batch 3).
   for (const [planes, height, width] of [
     [1, 2, 2],
     [1, 3, 3],
@@ -41,6 +58,9 @@ describe('maxpool2x2 kernels', () => {
     [4, 8, 6],
     [2, 9, 11],
     [7, 16, 15],
+    [1, 2, 8],
+    [5, 6, 16],
+    [30, 24, 24],
   ] as const) {
     gpuTest(`${planes} planes of ${height}×${width}, with ties`, async (ctx) => {
       const length = planes * height * width;
@@ -93,6 +113,11 @@ describe('maxpool2x2 kernels', () => {
     expect(Array.from(gpu.argmax), 'argmax').toEqual(Array.from(ref.argmax));
     expect(Array.from(gpu.argmax)).toEqual([0, 12, 14, 17, 8]);
     expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPool2x2BackwardRef(dy, ref.argmax, x.length), TOLERANCE.exact);
+
+    // The same windows in rows of 16 (VEC4: two vec4 outputs a row), three more windows of zeros.
+    const wide = [...x.slice(0, 10), 0, 0, 0, 0, 0, 0, ...x.slice(10), 0, 0, 0, 0, 0, 0];
+    const gpuWide = await maxPool(ctx, wide, [...dy, 6, 7, 8], 1, 2, 16);
+    expect(Array.from(gpuWide.argmax), 'argmax, rows of 16').toEqual(Array.from(maxPool2x2ForwardRef(wide, 1, 1, 2, 16).argmax));
 
     // A window of −∞ only keeps its first element.
     const onlyInf = await maxPool(ctx, [I, I, I, I], [7], 1, 2, 2);
