@@ -28,6 +28,7 @@ export const shufflePermutation = defineKernel({
 /** images, batchLabels = batch `first … first + batch − 1` of the epoch's order  (overwrites both) */
 export const mnistBatch = defineKernel({
   name: 'mnist_batch',
+  linear: true,
   source: batchSource,
   libraries: [philoxSource],
   params: {
@@ -52,8 +53,9 @@ export const mnistBatch = defineKernel({
     images: { type: 'f32', access: 'read_write' },
     batchLabels: { type: 'u32', access: 'read_write' },
   },
-  workgroupSize: [64, 1],
-  grid: (p) => [p.rows * p.cols, p.batch],
+  workgroupSize: [64],
+  // One invocation per image row.
+  grid: (p) => [p.batch * p.rows],
   lengths: (p) => ({
     pixels: packedWords(p.count * p.rows * p.cols),
     labels: packedWords(p.count),
