@@ -4,16 +4,18 @@
 //   stats[0, c] = mean, stats[1, c] = 1/√(biased variance + eps);
 //   running_mean ← (1 − momentum)·running_mean + momentum·mean,
 //   running_var  ← (1 − momentum)·running_var  + momentum·variance·M/(M − 1)   (M = batch·area)
-//   One workgroup of WG_X invocations (a power of two) per channel (workgroup_id.x). Two passes,
-//   first Σx for the mean, then Σ(x − mean)² for the variance, each summed per invocation over b
-//   then the area, four elements (a quad) at a time into four running sums, added
-//   ((x + y) + (z + w)), then a fixed-order tree reduction over the invocations. Which quads an
-//   invocation takes: a plane of WG_X quads or more, quads k, k + WG_X, … of each image's plane
-//   (invocation k); a smaller plane, quad k % quads of the images k / quads, k / quads + P, …
-//   (P = ⌊WG_X / quads⌋ planes side by side; none for k ≥ P·quads). One plane at a time whatever
-//   its size kept a 6 × 6 plane's 9 quads on 9 of the 64 invocations. Variant VEC4 (area a
-//   multiple of 4) reads a quad as one vec4; it sums the same terms in the same order, so both
-//   agree bit for bit.
+//   One workgroup of WG_X invocations (a power of two) per channel (workgroup_id.x), one pass
+//   over x: each quad (four elements) gives its count, mean and sum of squared deviations (M2),
+//   an invocation merges its quads' in order, and a fixed-order tree merges the invocations'
+//   (Chan, Golub and LeVeque's pairwise update: no sum of squares that cancels, and x read once).
+//   Two passes, Σx for the mean and then Σ(x − mean)², read x twice: the seed CNN's six
+//   statistics went from 8.7–9.4 to 4.9–5.3 ms a step at batch 128 (bench:profile, alternated;
+//   bound by memory: convblock2's 9.4 MB in 2.4–3.1 ms). Which quads an invocation takes: a plane
+//   of WG_X quads or more, quads k, k + WG_X, … of each image's plane (invocation k); a smaller
+//   plane, quad k % quads of the images k / quads, k / quads + P, … (P = ⌊WG_X / quads⌋ planes
+//   side by side; none for k ≥ P·quads). One plane at a time whatever its size kept a 6 × 6
+//   plane's 9 quads on 9 of the 64 invocations. Variant VEC4 (area a multiple of 4) reads a quad
+//   as one vec4; it computes the same terms in the same order, so both agree bit for bit.
 
 struct Params {
   batch: u32,
@@ -38,7 +40,7 @@ struct Params {
 
 override WG_X: u32;
 
-var<workgroup> partial: array<f32, WG_X>;
+var<workgroup> partial: array<Moments, WG_X>;
 
 // x at elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
 fn load4(base: u32, s: u32) -> vec4f {
@@ -53,64 +55,76 @@ fn load4(base: u32, s: u32) -> vec4f {
 #endif
 }
 
-// Which of a plane's elements s .. s + 3 exist.
-fn inside4(s: u32) -> vec4<bool> {
-  return s + vec4u(0u, 1u, 2u, 3u) < vec4u(params.area);
+// The count, mean and sum of squared deviations from the mean (M2) of some elements.
+struct Moments {
+  n: u32,
+  mean: f32,
+  m2: f32,
 }
 
-// The workgroup's sum of `value` (each invocation's own contribution), read by every invocation.
-fn workgroupSum(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
+// The moments of a and b's elements together (Chan, Golub and LeVeque's pairwise update):
+// δ = mean_b − mean_a, mean = mean_a + δ·n_b/n, M2 = M2_a + M2_b + δ²·n_a·n_b/n. Either may be
+// empty (n = 0).
+fn merge(a: Moments, b: Moments) -> Moments {
+  let n = a.n + b.n;
+  let share = f32(b.n) / f32(max(n, 1u));
+  let delta = b.mean - a.mean;
+  return Moments(n, a.mean + delta * share, a.m2 + b.m2 + delta * delta * f32(a.n) * share);
 }
 
-// A quad's term added to a running sum: x, or (centred) (x − mean)² (0 past the area).
-fn accumulate(sum: vec4f, base: u32, q: u32, mean: f32, centred: bool) -> vec4f {
-  if (!centred) { return sum + load4(base, 4u * q); }
-  let d = select(vec4f(0.0), load4(base, 4u * q) - mean, inside4(4u * q));
-  return fma(d, d, sum);
+// The moments of a plane's quad q (its elements 4q .. 4q + 3 inside the area; at least one is).
+fn quadMoments(base: u32, q: u32) -> Moments {
+  let inside = 4u * q + vec4u(0u, 1u, 2u, 3u) < vec4u(params.area);
+  let v = load4(base, 4u * q);
+  let n = dot(select(vec4u(0u), vec4u(1u), inside), vec4u(1u));
+  let mean = ((v.x + v.y) + (v.z + v.w)) / f32(n);
+  let d = select(vec4f(0.0), v - mean, inside);
+  return Moments(n, mean, dot(d, d));
 }
 
-// Invocation lid's sums of one pass over channel c's quads (see the header for which it takes).
-// The two walks are separate loops: one loop for both, its step a variable, took convblock2's
-// statistics from 3.6 to 5–7 ms on lavapipe.
-fn passSums(c: u32, lid: u32, quads: u32, mean: f32, centred: bool) -> vec4f {
-  var sum = vec4f(0.0);
+// Invocation lid's moments of channel c's quads that it takes (see the header). The two walks
+// are separate loops: one loop for both, its step a variable, took convblock2's statistics from
+// 3.6 to 5–7 ms on lavapipe.
+fn invocationMoments(c: u32, lid: u32, quads: u32) -> Moments {
+  var m = Moments(0u, 0.0, 0.0);
   if (quads >= WG_X) {
     for (var b = 0u; b < params.batch; b++) {
       let base = (b * params.channels + c) * params.area;
       for (var q = lid; q < quads; q += WG_X) {
-        sum = accumulate(sum, base, q, mean, centred);
+        m = merge(m, quadMoments(base, q));
       }
     }
   } else {
     let planes = WG_X / quads;
     let q = lid % quads;
     for (var b = lid / quads; b < params.batch && lid < planes * quads; b += planes) {
-      sum = accumulate(sum, (b * params.channels + c) * params.area, q, mean, centred);
+      m = merge(m, quadMoments((b * params.channels + c) * params.area, q));
     }
   }
-  return sum;
+  return m;
+}
+
+// The workgroup's moments (a fixed-order tree of merges), read by invocation 0.
+fn workgroupMoments(lid: u32, m: Moments) -> Moments {
+  partial[lid] = m;
+  workgroupBarrier();
+  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] = merge(partial[lid], partial[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  return partial[0];
 }
 
 @compute @workgroup_size(WG_X)
 fn batchnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
-  let count = f32(params.batch * params.area);
   let quads = (params.area + 3u) / 4u;
-  let sum4 = passSums(c, lid, quads, 0.0, false);
-  let mean = workgroupSum(lid, (sum4.x + sum4.y) + (sum4.z + sum4.w)) / count;
-  let squares4 = passSums(c, lid, quads, mean, true);
-  let variance = workgroupSum(lid, (squares4.x + squares4.y) + (squares4.z + squares4.w)) / count;
+  let moments = workgroupMoments(lid, invocationMoments(c, lid, quads));
+  let count = f32(params.batch * params.area);
+  let mean = moments.mean;
+  let variance = moments.m2 / count;
   if (lid == 0u) {
     stats[c] = mean;
     stats[params.channels + c] = 1.0 / sqrt(variance + params.eps);
