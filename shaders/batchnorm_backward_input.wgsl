@@ -47,7 +47,7 @@ struct Params {
 
 override WG_X: u32;
 
-// dx of four elements of channel c: g = scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU.
+// Channel c's values the gradient needs (read again only where the elements reach a new plane).
 struct Channel {
   mean: f32,
   invStd: f32,
@@ -61,6 +61,8 @@ fn channel(c: u32, m: f32) -> Channel {
   return Channel(stats[c], invStd, gamma[c] * invStd / m, dbeta[c], dgamma[c]);
 }
 
+// dx of four elements of channel k: scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU
+// (the scalar variant passes one element in all four components and keeps the first).
 fn gradient4(k: Channel, m: f32, xs: vec4f, dys: vec4f) -> vec4f {
   let g = k.scale * (m * dys - k.db - (xs - k.mean) * k.invStd * k.dg);
   return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));

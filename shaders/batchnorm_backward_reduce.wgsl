@@ -4,8 +4,9 @@
 // One workgroup of WG_X invocations (a power of two) per channel; per-invocation sums over b
 // then the area, four elements (a quad) at a time into four running sums of each, added
 // ((x + y) + (z + w)), then a fixed-order tree reduction. An invocation takes the quads
-// batchnorm_stats's does (planes of WG_X quads or more one at a time, smaller ones side by side). Variant VEC4 (area a multiple of 4) reads the four as one vec4; it
-// sums the same terms in the same order, so both agree bit for bit. dy is 0 past the area, so the
+// batchnorm_stats's does (planes of WG_X quads or more one at a time, smaller ones side by side).
+// Variant VEC4 (area a multiple of 4) reads the four as one vec4; it sums the same terms in the
+// same order, so both agree bit for bit. dy is 0 past the area, so the
 // missing elements add nothing. Variant DROPOUT (a Dropout after the batch norm, its backward fused
 // in): dy is the gradient at the dropout's output, and each element's dy is first multiplied by
 // its mask value (mask bits as dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or

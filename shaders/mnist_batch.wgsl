@@ -10,7 +10,7 @@
 //   cx = cols/2, cy = rows/2, and takes `fill` outside the image. Then
 //   images[b, 0, y, x] = (pixel/255 − mean)/deviation.
 //   One invocation per image row: invocation b·rows + y writes row y of sample b, drawing the
-//   sample's angle once for the row (one per pixel, the batch's 100,352 draws took 2.1–2.6 ms of
+//   sample's angle once for the row (one per pixel, the batch's 100,352 draws took 2.0–2.8 ms of
 //   a step at batch 128 on lavapipe; 0.7–1.0 ms so, bench:profile alternated).
 
 struct Params {
