@@ -16,9 +16,9 @@ import { gpuTest } from '../helpers/gpu.js';
  */
 async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, planes: number, height: number, width: number) {
   const p = { planes, height, width };
-  const scalar = await maxPoolVariant(ctx, x, dy, p, false);
+  const scalar = await runMaxPool(ctx, x, dy, p, false);
   if (maxpoolVariant(p).VEC4) {
-    const vec4 = await maxPoolVariant(ctx, x, dy, p, true);
+    const vec4 = await runMaxPool(ctx, x, dy, p, true);
     expect(Array.from(vec4.y), 'VEC4 y').toEqual(Array.from(scalar.y));
     expect(Array.from(vec4.argmax), 'VEC4 argmax').toEqual(Array.from(scalar.argmax));
     expect(Array.from(vec4.dx), 'VEC4 dx').toEqual(Array.from(scalar.dx));
@@ -26,7 +26,8 @@ async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<numb
   return scalar;
 }
 
-async function maxPoolVariant(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, p: { planes: number; height: number; width: number }, VEC4: boolean) {
+/** One variant of max pooling, forward then backward, on fresh tensors. */
+async function runMaxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, p: { planes: number; height: number; width: number }, VEC4: boolean) {
   const { planes, height, width } = p;
   const outLength = planes * Math.floor(height / 2) * Math.floor(width / 2);
   const tx = ctx.tensor('x', [planes, height, width], { data: x });
