@@ -163,6 +163,20 @@ fn windows(base: u32, iy: i32, ix0: i32) -> mat3x4f {
   return mat3x4f(vec4f(v[0], v[1], v[2], v[3]), vec4f(v[1], v[2], v[3], v[4]), vec4f(v[2], v[3], v[4], v[5]));
 }
 
+// 3×3 path, one input channel (plane `base`): the windows of input rows iy, iy + 1, iy + 2 (the
+// channel's triplets ky = 0, 1, 2). A segment's first row (`first`) loads all three; a row below
+// it slides (stride 1: its windows start one input row lower), keeping the previous row's
+// ky = 1, 2 (`r1`, `r2`) as ky = 0, 1 and loading one.
+fn slide(first: bool, r1: mat3x4f, r2: mat3x4f, base: u32, iy: i32, ix: i32) -> array<mat3x4f, 3> {
+  var a = array<mat3x4f, 3>(r1, r2, mat3x4f());
+  if (first) {
+    a[0] = windows(base, iy, ix);
+    a[1] = windows(base, iy + 1, ix);
+  }
+  a[2] = windows(base, iy + 2, ix);
+  return a;
+}
+
 // Other path: the quad's inputs (top input row iy, left column ix) at taps t[i] = (plane
 // offset, ky, kx); 0 in the padding.
 fn taps(t: array<vec3u, 3>, iy: i32, ix: i32) -> mat3x4f {
@@ -300,27 +314,18 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         }
 #endif
         if (fast) {
-          // A segment's first row loads all three input rows; the rows below slide (stride 1:
-          // the next output row's windows start one input row lower).
-          if (row == seg) {
-            r0 = windows(xImage + trip[0][0].x, iy + 0, ix);
-            r1 = windows(xImage + trip[1][0].x, iy + 1, ix);
-          } else {
-            r0 = r1;
-            r1 = r2;
-          }
-          r2 = windows(xImage + trip[2][0].x, iy + 2, ix);
+          // Triplets 0–2 are the group's first channel's rows ky = 0, 1, 2, and 3–5 its second's.
+          let a = slide(row == seg, r1, r2, xImage + trip[0][0].x, iy, ix);
+          r0 = a[0];
+          r1 = a[1];
+          r2 = a[2];
           // A group of one input channel (a 1-channel layer: convblock1) has 3 triplets: the other
           // 3 are neither loaded nor summed (5.5–7.7 → 4.1–4.6 ms at convblock1, batch 128).
           if (tripletCount > 3u) {
-            if (row == seg) {
-              r3 = windows(xImage + trip[3][0].x, iy + 0, ix);
-              r4 = windows(xImage + trip[4][0].x, iy + 1, ix);
-            } else {
-              r3 = r4;
-              r4 = r5;
-            }
-            r5 = windows(xImage + trip[5][0].x, iy + 2, ix);
+            let b = slide(row == seg, r4, r5, xImage + trip[3][0].x, iy, ix);
+            r3 = b[0];
+            r4 = b[1];
+            r5 = b[2];
           }
         } else if (pointwise1x1) {
           let row = xImage + oy * params.width;
