@@ -27,7 +27,11 @@
 //   in order) and then added. Going down a column lets the 3×3 path slide its windows: the next
 //   row's triplets (ci, ky) keep the rows ky = 1, 2 as ky = 0, 1 and load one input row per
 //   channel, a third of the loads (convblock2 of the seed CNN 36–37 → 29–30 ms, convblock5–7
-//   ~20 % less, alternated in one run).
+//   ~20 % less, alternated in one run). The 1×1 path has no windows to slide and takes the
+//   segment's quads row by row instead (the same loop, its index mapped): going down the
+//   columns it came back to each cache line of its dy and x planes a column later, and
+//   convblock3 of the seed CNN took 14–17.6 ms against 9.5–12 row by row (alternated in one
+//   run, default split).
 //   No workgroup memory: the reuse is in registers, and each invocation streams its own quads (the
 //   invocations of one split read the same dy, those of one task group adjacent inputs). Staging
 //   the quads' dy per workgroup was measured no faster on lavapipe for 16 → 32 channels, and 2-4×
@@ -249,6 +253,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let outArea = params.outHeight * params.outWidth;
   let s = i32(params.stride);
   let p = i32(params.padding);
+  let quadsPerRow = (params.outWidth + 3u) / 4u;
   // Channels (fast path) and taps (other path) of the group, per triplet m:
   // plane offset within an image, ky, kx of its first tap (a tap past the last reads channel 0).
   var trip: array<array<vec3u, 3>, 6>;
@@ -271,15 +276,23 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   // input rows (per channel) and loads one.
   for (var seg = first; seg < last; seg = min(last, (seg / params.outHeight + 1u) * params.outHeight)) {
     let segEnd = min(last, (seg / params.outHeight + 1u) * params.outHeight);
-    for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
-      let ix = i32(ox0) * s - p;
+    for (var colStart = 0u; colStart < params.outWidth; colStart += 4u) {
+      let ix = i32(colStart) * s - p;
       var r0: mat3x4f;
       var r1: mat3x4f;
       var r2: mat3x4f;
       var r3: mat3x4f;
       var r4: mat3x4f;
       var r5: mat3x4f;
-      for (var row = seg; row < segEnd; row++) {
+      for (var down = seg; down < segEnd; down++) {
+        // The quad: column colStart of row `down`, or for the 1×1 path the same index row by row.
+        var row = down;
+        var ox0 = colStart;
+        if (pointwise1x1) {
+          let i = colStart / 4u * (segEnd - seg) + (down - seg);
+          row = seg + i / quadsPerRow;
+          ox0 = i % quadsPerRow * 4u;
+        }
         let b = row / params.outHeight;
         let oy = row % params.outHeight;
         let xImage = b * params.inChannels * plane;
@@ -315,14 +328,14 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
 #endif
         if (fast) {
           // Triplets 0–2 are the group's first channel's rows ky = 0, 1, 2, and 3–5 its second's.
-          let a = slide(row == seg, r1, r2, xImage + trip[0][0].x, iy, ix);
+          let a = slide(down == seg, r1, r2, xImage + trip[0][0].x, iy, ix);
           r0 = a[0];
           r1 = a[1];
           r2 = a[2];
           // A group of one input channel (a 1-channel layer: convblock1) has 3 triplets: the other
           // 3 are neither loaded nor summed (5.5–7.7 → 4.1–4.6 ms at convblock1, batch 128).
           if (tripletCount > 3u) {
-            let b = slide(row == seg, r4, r5, xImage + trip[3][0].x, iy, ix);
+            let b = slide(down == seg, r4, r5, xImage + trip[3][0].x, iy, ix);
             r3 = b[0];
             r4 = b[1];
             r5 = b[2];

@@ -79,9 +79,10 @@ const CASES: readonly Case[] = [
   { batch: 2, inChannels: 4, height: 7, width: 10, outChannels: 18, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
   { batch: 1, inChannels: 2, height: 6, width: 8, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 2 },
   // x as vec4s in the 3×3 windows at padding 4 (whole vectors of padding left of the row); a 1×1
-  // with x and dy as vec2s, and a last tap group of 2 channels.
+  // with x and dy as vec2s, and a last tap group of 2 channels, its splits 8 rows (the 1×1 path
+  // takes a split's quads row by row, across the end of an image).
   { batch: 1, inChannels: 2, height: 5, width: 8, outChannels: 3, kernelH: 3, kernelW: 3, stride: 1, padding: 4 },
-  { batch: 2, inChannels: 20, height: 5, width: 6, outChannels: 3, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
+  { batch: 2, inChannels: 20, height: 5, width: 6, outChannels: 3, kernelH: 1, kernelW: 1, stride: 1, padding: 0, splitTarget: 48, minSplits: 2 },
   // 16 input channels × 9 taps = 8 tap groups: dy shared in subgroups of 8 (DY_SHARED, where the
   // device's subgroups are 8 wide), with two channel tiles (the second partial) and several
   // splits, dy as vec4s; and one tile of 5 channels with dy as scalars (a 7-wide output).
