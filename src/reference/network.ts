@@ -74,6 +74,12 @@ interface Trace {
   readonly x: Float64Array;
   readonly y: Float64Array;
   readonly argmax?: Uint32Array;
+  /**
+   * A ReLU's followed mask (1 = the GPU passed the element). Its own output cannot say: where the
+   * GPU passed an input the reference has ≤ 0, the output is that input, and y > 0 would block
+   * the gradient the GPU let through.
+   */
+  readonly passed?: Uint8Array;
 }
 
 export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
@@ -95,6 +101,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
     const area = size(node.inShape.slice(1));
     let y: Float64Array;
     let argmax: Uint32Array | undefined;
+    let passed: Uint8Array | undefined;
     switch (layer.type) {
       case 'Conv2d': {
         const l = layer as Conv2d;
@@ -113,10 +120,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = reluForwardRef(x);
         const gpu = input.follow?.reluOutputs?.[path];
         if (gpu) {
+          passed = Uint8Array.from(gpu, (v) => (v > 0 ? 1 : 0));
           for (let i = 0; i < y.length; i++) {
-            if (gpu[i]! > 0 !== y[i]! > 0) {
+            if (passed[i] !== (y[i]! > 0 ? 1 : 0)) {
               decisions.relu++;
-              y[i] = gpu[i]! > 0 ? x[i]! : 0;
+              y[i] = passed[i] ? x[i]! : 0;
             }
           }
         }
@@ -175,7 +183,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         throw new Error(`reference: no reference for layer '${path}' (${layer.type})`);
     }
     activations[path] = y;
-    traces.push({ node, x, y, argmax });
+    traces.push({ node, x, y, argmax, passed });
     x = y;
   }
 
@@ -190,7 +198,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   for (let i = traces.length - 1; i >= firstTrained; i--) {
-    const { node, x: xi, y, argmax } = traces[i]!;
+    const { node, x: xi, y, argmax, passed } = traces[i]!;
     const { layer, path } = node;
     const channels = node.inShape[0]!;
     const area = size(node.inShape.slice(1));
@@ -211,7 +219,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       }
       case 'ReLU':
-        d = reluBackwardRef(d, y);
+        d = passed ? Float64Array.from(d, (g, k) => (passed[k] ? g : 0)) : reluBackwardRef(d, y);
         break;
       case 'Sigmoid':
         d = sigmoidBackwardRef(d, y, size(node.inShape));

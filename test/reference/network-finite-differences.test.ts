@@ -91,3 +91,27 @@ describe('the network reference of the seed CNN', () => {
     for (const name of Object.keys(running)) expectAllClose(name, ours.buffers[name]!, theirs.running[name]!, FD);
   });
 });
+
+describe("the network reference following the GPU's ReLU decisions", () => {
+  // A GPU output that passed every element (1 everywhere): the followed ReLU is the identity, in
+  // both directions, so the step is the network's without it. Before the mask was kept, the
+  // backward read its own output (y = x ≤ 0 where it disagreed) and blocked those gradients.
+  test('a ReLU whose every element the GPU passed is the identity, forward and backward', () => {
+    const withRelu = setUp(new Sequential(new Flatten(), new Linear({ outFeatures: 5 }), new ReLU(), new Linear({ outFeatures: 3 })), [1, 4, 4]);
+    const without = setUp(new Sequential(new Flatten(), new Linear({ outFeatures: 5 }), new Linear({ outFeatures: 3 })), [1, 4, 4]);
+    const relu = withRelu.plan.nodes.find((n) => n.layer instanceof ReLU)!;
+    const params = { ...withRelu.params };
+    const renamed = { '1.weight': params['1.weight']!, '1.bias': params['1.bias']!, '2.weight': params['3.weight']!, '2.bias': params['3.bias']! };
+    const followed = networkStepRef({ ...stepInput(withRelu.plan, params), follow: { reluOutputs: { [relu.path]: new Float64Array(BATCH * 5).fill(1) } } });
+    const plain = networkStepRef(stepInput(without.plan, renamed));
+    expect(followed.decisions.relu, 'elements the reference itself would have zeroed').toBeGreaterThan(0);
+    expect(followed.loss).toBe(plain.loss);
+    expect(Array.from(followed.grads['1.weight']!)).toEqual(Array.from(plain.grads['1.weight']!));
+    expect(Array.from(followed.grads['3.weight']!)).toEqual(Array.from(plain.grads['2.weight']!));
+  });
+});
+
+function stepInput(plan: ReturnType<typeof planModel>, params: Record<string, Float64Array>) {
+  const input = randomArray(BATCH * 16, 17, -1, 2);
+  return { plan, params, buffers: {}, input, labels: [1, 0, 2], batch: BATCH, mode: 'train' as const };
+}
