@@ -16,13 +16,14 @@
 //   images k / quads, k / quads + P, … (P = ⌊WG_X / quads⌋ planes side by side; none for k ≥
 //   P·quads). The big planes' walk follows lavapipe, whose 8-wide SIMD vectors each run their
 //   loop to the end before the next vector starts: when all WG_X invocations strode through each
-//   plane, a vector read 128 bytes of every image's plane, a new page each, and convblock1 and 2's
-//   statistics and reductions ran at a third of an element-wise kernel's bandwidth. Walking a
-//   plane from end to end, 128 bytes a step, they took a quarter of the time (convblock2: stats
-//   12.5-14.7 -> 3.1-3.6 ms, the backward reduction 24-32 -> 5-6 ms; an AMD EPYC machine whose
-//   bandwidth probe read 1.9 GB/s, alternated in one run). One plane at a time whatever its size kept a 6 × 6
-//   plane's 9 quads on 9 of the 64 invocations. Variant VEC4 (area a multiple of 4) reads a quad
-//   as one vec4; it computes the same terms in the same order, so both agree bit for bit.
+//   plane, a vector read 128 bytes of every image's plane, a new page each, and convblock1 and
+//   2's statistics and reductions ran at a third of an element-wise kernel's bandwidth. Walking
+//   a plane from end to end, 128 bytes a step, they took a quarter of the time (convblock2:
+//   stats 12.5–14.7 → 3.1–3.6 ms, the backward reduction 24–32 → 5–7 ms, alternated in one run
+//   on an AMD EPYC machine whose bandwidth probe read 1.9 GB/s). One plane at a time whatever
+//   its size kept a 6 × 6 plane's 9 quads on 9 of the 64 invocations. Variant VEC4 (area a
+//   multiple of 4) reads a quad as one vec4; it computes the same terms in the same order, so
+//   both agree bit for bit.
 
 struct Params {
   batch: u32,
