@@ -54,6 +54,9 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
 #else
   let cellsH = (params.height + 1u) / 2u;
   let cellsW = (params.width + 1u) / 2u;
+  let outH = params.height / 2u;
+  let outW = params.width / 2u;
+  let W = params.width;
   // Cells 4·gid.x .. 4·gid.x + 3.
   for (var j = 0u; j < 4u; j++) {
     let cell = gid.x * 4u + j;
@@ -62,9 +65,6 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     let r = cell % (cellsH * cellsW);
     let cy = r / cellsW;
     let cx = r % cellsW;
-    let outH = params.height / 2u;
-    let outW = params.width / 2u;
-    let W = params.width;
     let top = (plane * params.height + 2u * cy) * W + 2u * cx;
     if (cy < outH && cx < outW) {
       let o = (plane * outH + cy) * outW + cx;

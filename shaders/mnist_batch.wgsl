@@ -63,10 +63,12 @@ fn mnist_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgrou
     let cx = f32(params.cols) * 0.5;
     let cy = f32(params.rows) * 0.5;
     let dy = f32(y) + 0.5 - cy;
+    let cosTheta = cos(theta);
+    let sinTheta = sin(theta);
     for (var x = 0u; x < params.cols; x++) {
       let dx = f32(x) + 0.5 - cx;
-      let sx = floor(cos(theta) * dx - sin(theta) * dy + cx);
-      let sy = floor(sin(theta) * dx + cos(theta) * dy + cy);
+      let sx = floor(cosTheta * dx - sinTheta * dy + cx);
+      let sy = floor(sinTheta * dx + cosTheta * dy + cy);
       var value = params.fill;
       if (sx >= 0.0 && sy >= 0.0 && sx < f32(params.cols) && sy < f32(params.rows)) {
         value = pixelAt(image * area + u32(sy) * params.cols + u32(sx));
