@@ -23,7 +23,9 @@
 //   on an AMD EPYC machine whose bandwidth probe read 1.9 GB/s). One plane at a time whatever
 //   its size kept a 6 × 6 plane's 9 quads on 9 of the 64 invocations. Variant VEC4 (area a
 //   multiple of 4) reads a quad as one vec4; it computes the same terms in the same order, so
-//   both agree bit for bit.
+//   both agree bit for bit. The moments and their merge (shaders/lib/moments.wgsl) and the tree and
+//   the stores (shaders/lib/batchnorm_statistics.wgsl) are shared with batchnorm_stats_merge, which
+//   takes the moments a conv's forward summed instead of reading x (batchnorm-stats-epilogue).
 
 struct Params {
   batch: u32,
@@ -50,8 +52,6 @@ override WG_X: u32;
 /** Invocations that walk one plane together (the header says why). */
 const LANES = 8u;
 
-var<workgroup> partial: array<Moments, WG_X>;
-
 // x at elements base + s .. base + s + 3 of a plane (s a multiple of 4): 0 past its area.
 fn load4(base: u32, s: u32) -> vec4f {
 #if VEC4
@@ -63,23 +63,6 @@ fn load4(base: u32, s: u32) -> vec4f {
   }
   return v;
 #endif
-}
-
-// The count, mean and sum of squared deviations from the mean (M2) of some elements.
-struct Moments {
-  n: u32,
-  mean: f32,
-  m2: f32,
-}
-
-// The moments of a and b's elements together (Chan, Golub and LeVeque's pairwise update):
-// δ = mean_b − mean_a, mean = mean_a + δ·n_b/n, M2 = M2_a + M2_b + δ²·n_a·n_b/n. Either may be
-// empty (n = 0).
-fn merge(a: Moments, b: Moments) -> Moments {
-  let n = a.n + b.n;
-  let share = f32(b.n) / f32(max(n, 1u));
-  let delta = b.mean - a.mean;
-  return Moments(n, a.mean + delta * share, a.m2 + b.m2 + delta * delta * f32(a.n) * share);
 }
 
 // The moments of a plane's quad q (its elements 4q .. 4q + 3 inside the area; at least one is).
@@ -103,30 +86,17 @@ fn invocationMoments(c: u32, lid: u32, quads: u32) -> Moments {
     for (var b = lid / lanes; b < params.batch; b += rowsOfLanes) {
       let base = (b * params.channels + c) * params.area;
       for (var q = lid % lanes; q < quads; q += lanes) {
-        m = merge(m, quadMoments(base, q));
+        m = mergeMoments(m, quadMoments(base, q));
       }
     }
   } else {
     let planes = WG_X / quads;
     let q = lid % quads;
     for (var b = lid / quads; b < params.batch && lid < planes * quads; b += planes) {
-      m = merge(m, quadMoments((b * params.channels + c) * params.area, q));
+      m = mergeMoments(m, quadMoments((b * params.channels + c) * params.area, q));
     }
   }
   return m;
-}
-
-// The workgroup's moments (a fixed-order tree of merges), read by invocation 0.
-fn workgroupMoments(lid: u32, m: Moments) -> Moments {
-  partial[lid] = m;
-  workgroupBarrier();
-  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] = merge(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  return partial[0];
 }
 
 @compute @workgroup_size(WG_X)
@@ -134,22 +104,5 @@ fn batchnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_
   let c = wid.x;
   let quads = (params.area + 3u) / 4u;
   let moments = workgroupMoments(lid, invocationMoments(c, lid, quads));
-  let count = f32(params.batch * params.area);
-  let mean = moments.mean;
-  let variance = moments.m2 / count;
-  if (lid == 0u) {
-    stats[c] = mean;
-    stats[params.channels + c] = 1.0 / sqrt(variance + params.eps);
-    let unbiased = variance * count / max(count - 1.0, 1.0);
-    runningMean[c] = (1.0 - params.momentum) * runningMean[c] + params.momentum * mean;
-    runningVar[c] = (1.0 - params.momentum) * runningVar[c] + params.momentum * unbiased;
-    // The divergence guard (shaders/lib/health.wgsl): a running statistic can overflow while the
-    // batch statistics keep the loss and the gradients finite.
-    if (!isFinite(runningMean[c])) {
-      markNonFinite(params.meanSlot);
-    }
-    if (!isFinite(runningVar[c])) {
-      markNonFinite(params.varSlot);
-    }
-  }
+  storeStatistics(lid, c, moments);
 }

@@ -10,6 +10,7 @@
 //   then ky ascending, kx descending).
 //   Variants IN_VEC4, IN_VEC2 (dy read as vec4s, vec2s: stride 1, outWidth a multiple of 4, 2) and
 //   OUT_VEC4, OUT_VEC2 (dx written as vec4s, vec2s: width a multiple of 4, 2); the same bits.
+//   statsSlots, a parameter the two kernels share, belongs to the forward's STATS: unused here.
 
 #if W_SHARED
 enable subgroups;
@@ -31,6 +32,7 @@ struct Params {
   channelBase: u32,
   channelCount: u32,
   rowVec4s: u32,
+  statsSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -9,6 +9,9 @@
 //   invocation layout and the summation order (input channel, then ky, kx ascending).
 //   Variants IN_VEC4, IN_VEC2 (x read as vec4s, vec2s: stride 1, width a multiple of 4, 2) and
 //   OUT_VEC4, OUT_VEC2 (y written as vec4s, vec2s: outWidth a multiple of 4, 2); the same bits.
+//   Variant STATS (fusion rule batchnorm-stats-epilogue): also writes the partial moments of y
+//   per channel, moments [outChannels, statsSlots, 3] (count, mean, M2 of the values stored), for
+//   batchnorm_stats_merge (the generator's statsEpilogue says which invocations take which slot).
 
 #if W_SHARED
 enable subgroups;
@@ -30,6 +33,7 @@ struct Params {
   channelBase: u32,
   channelCount: u32,
   rowVec4s: u32,
+  statsSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,6 +51,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<vec2f>;
 #else
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#endif
+#if STATS
+@group(0) @binding(4) var<storage, read_write> moments: array<f32>;
 #endif
 
 override WG_X: u32;

@@ -17,6 +17,9 @@ import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
 import { maskWords } from './dropout.js';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
+import momentsSource from '../../shaders/lib/moments.wgsl?raw';
+import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
+import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -56,10 +59,32 @@ export const batchnormStats = defineKernel({
   },
   defines: ['VEC4'],
   variantRequires: vec4Requires,
-  libraries: [healthSource],
+  libraries: [momentsSource, statisticsSource, healthSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
+});
+
+/**
+ * batchnorm_stats from partial moments instead of x: moments [channels, slots, 3] (count, mean,
+ * M2 per slot), written by the conv forward's STATS epilogue (fusion rule
+ * batchnorm-stats-epilogue)  (overwrites stats; running statistics and health as batchnormStats)
+ */
+export const batchnormStatsMerge = defineKernel({
+  name: 'batchnorm_stats_merge',
+  source: statsMergeSource,
+  params: { channels: 'u32', slots: 'u32', eps: 'f32', momentum: 'f32', meanSlot: 'u32', varSlot: 'u32' },
+  bindings: {
+    moments: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read_write' },
+    runningMean: { type: 'f32', access: 'read_write' },
+    runningVar: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
+  },
+  libraries: [momentsSource, statisticsSource, healthSource],
+  workgroupSize: [REDUCE_WORKGROUP],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({ moments: p.channels * p.slots * 3, stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
 });
 
 /** stats = (running mean, 1/√(running var + eps))  (overwrites stats) */

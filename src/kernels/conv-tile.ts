@@ -83,17 +83,19 @@ export interface ConvVectors {
 
 /**
  * The variants (`#if` names) of the generated body and the kernels' declarations: the input read
- * as vec4s or vec2s, the output written as vec4s or vec2s. None set: scalars.
+ * as vec4s or vec2s, the output written as vec4s or vec2s (none set: scalars); W_SHARED, the
+ * weights shared in subgroups; STATS (forward only), the partial moments of the stored output
+ * per channel for a batch norm after it (see convTileSource).
  */
-export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED'] as const;
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
 /**
  * The variant flags for a choice of vectors, and (W_SHARED) whether the weights are shared in
  * subgroups of 8: see convTileSource.
  */
-export function convVariantFlags(v: ConvVectors, sharedWeights = false): Record<ConvVariant, boolean> {
-  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights };
+export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats };
 }
 
 /** Invocations of a subgroup that share the weights in variant W_SHARED. */
@@ -317,6 +319,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     }
   }
   L.push('  }');
+  if (forward) L.push(...statsEpilogue(o, R, K));
   L.push('  if (gx >= blocks) { return; }');
   L.push(`  let outArea = ${outH} * ${outW};`);
   L.push('  let oBase = params.channelBase + gy * CHANNELS;');
@@ -338,6 +341,70 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     }
   }
   L.push('}');
+  if (forward) L.push(SUBGROUP_MOMENTS);
   return L.join('\n');
 }
 
+
+/**
+ * Variant STATS of the forward (the fusion rule batchnorm-stats-epilogue): per channel, the
+ * moments (count, mean, M2: shaders/lib/moments.wgsl) of the values the invocation stores (after
+ * the ReLU epilogue), written as partial moments [channel, slot, 3] for batchnorm_stats_merge,
+ * so that the batch norm after the conv need not read its input for its statistics. Mean first,
+ * then M2 = Σ (v − mean)² over the block's elements inside the output (an invocation past the
+ * last block: none, count 0). With W_SHARED (subgroups of 8, which the host enables only where
+ * the adapter's subgroups are 8 invocations and the workgroup whole subgroups), the 8
+ * invocations' moments are merged with subgroupShuffleXor (distance 1, 2, 4; each pair merged
+ * lower lane first, so both hold the same bits) and slot gx / 8 is written by the subgroup's
+ * first invocation: this takes consecutive invocations to be a subgroup, as the shuffles of
+ * conv2d_backward_weight's DY_SHARED do. Without it, each invocation writes slot gx.
+ * (convStatsSlots in src/kernels/conv2d.ts gives the slots per channel.)
+ */
+function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[] {
+  const [outH, outW] = ['params.outHeight', 'params.outWidth'];
+  const L: string[] = ['#if STATS'];
+  L.push(`  let statRows = select(0u, min(ROWS, ${outH} - oy0), gx < blocks);`);
+  L.push(`  let statCols = min(4u, ${outW} - ox0);`);
+  L.push('  let statCount = statRows * statCols;');
+  L.push('  let statInRow = vec4u(0u, 1u, 2u, 3u) < vec4u(statCols);');
+  for (let r = 0; r < R; r++) L.push(`  let statIn${r} = statInRow & vec4<bool>(${r}u < statRows);`);
+  L.push('#if W_SHARED', '  let statSlot = gx / 8u;', '  let statWriter = (lane & 7u) == 0u;', '#else', '  let statSlot = gx;', '  let statWriter = true;', '#endif');
+  for (let k = 0; k < K; k++) {
+    const v = (r: number) => (o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`);
+    L.push('  {');
+    for (let r = 0; r < R; r++) L.push(`    let q${r} = select(vec4f(0.0), ${v(r)}, statIn${r});`);
+    const sum = Array.from({ length: R }, (_, r) => `((q${r}.x + q${r}.y) + (q${r}.z + q${r}.w))`).join(' + ');
+    L.push(`    let mean = (${sum}) / f32(max(statCount, 1u));`);
+    for (let r = 0; r < R; r++) L.push(`    let d${r} = select(vec4f(0.0), q${r} - mean, statIn${r});`);
+    L.push(`    var m = Moments(statCount, mean, ${Array.from({ length: R }, (_, r) => `dot(d${r}, d${r})`).join(' + ')});`);
+    L.push('#if W_SHARED', '    m = subgroupMoments(m, lane);', '#endif');
+    L.push(`    if (statWriter && params.channelBase + gy * CHANNELS + ${k}u < params.channelBase + params.channelCount) {`);
+    L.push(`      let at = ((params.channelBase + gy * CHANNELS + ${k}u) * params.statsSlots + statSlot) * 3u;`);
+    L.push('      moments[at] = f32(m.n);', '      moments[at + 1u] = m.mean;', '      moments[at + 2u] = m.m2;');
+    L.push('    }', '  }');
+  }
+  L.push('#endif');
+  return L;
+}
+
+/**
+ * The subgroup merge of STATS (see statsEpilogue), a function of the generated body: merges the
+ * moments of 8 consecutive invocations (lane & 7 = 0 … 7) in a fixed order.
+ */
+export const SUBGROUP_MOMENTS = [
+  '#if STATS',
+  '#if W_SHARED',
+  'fn subgroupMoments(mine: Moments, lane: u32) -> Moments {',
+  '  var m = mine;',
+  '  for (var distance = 1u; distance < 8u; distance *= 2u) {',
+  '    let other = Moments(subgroupShuffleXor(m.n, distance), subgroupShuffleXor(m.mean, distance), subgroupShuffleXor(m.m2, distance));',
+  '    let upper = (lane & distance) != 0u;',
+  '    let low = Moments(select(m.n, other.n, upper), select(m.mean, other.mean, upper), select(m.m2, other.m2, upper));',
+  '    let high = Moments(select(other.n, m.n, upper), select(other.mean, m.mean, upper), select(other.m2, m.m2, upper));',
+  '    m = mergeMoments(low, high);',
+  '  }',
+  '  return m;',
+  '}',
+  '#endif',
+  '#endif',
+].join('\n');

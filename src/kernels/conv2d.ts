@@ -14,6 +14,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
+import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
@@ -77,7 +78,7 @@ const weightLength = (p: ConvParams) => p.outChannels * p.inChannels * p.kernelH
 
 // ---- forward and input gradient: one generated skeleton ----
 
-const tiledParams = { ...convParams, channelBase: 'u32', channelCount: 'u32', rowVec4s: 'u32' } as const;
+const tiledParams = { ...convParams, channelBase: 'u32', channelCount: 'u32', rowVec4s: 'u32', statsSlots: 'u32' } as const;
 export type ConvTiledParams = { readonly [K in keyof typeof tiledParams]: number };
 
 /** The GEMM's sizes for a direction: channels summed over (c), produced (o), output plane. */
@@ -159,12 +160,14 @@ const vectorRequires = (direction: ConvDirection) => ({
   IN_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'input', 2),
   OUT_VEC4: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 4),
   OUT_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 2),
+  STATS: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no statistics epilogue' : p.statsSlots < 1 ? 'statsSlots must be at least 1' : undefined),
 });
 
 const forwardBindings = {
   x: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
   weight: { type: 'f32', access: 'uniform' },
   y: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
+  moments: { type: 'f32', access: 'read_write', only: 'STATS' },
 } as const;
 const inputBindings = {
   dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
@@ -186,12 +189,12 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
     defines: CONV_VARIANTS,
     variantRequires: vectorRequires(direction),
     variantFeatures: { W_SHARED: 'subgroups' as const },
-    libraries: [body],
+    libraries: direction === 'forward' ? [momentsSource, body] : [body],
     workgroupSize: [tile.workgroup, 1] as const,
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };
   return direction === 'forward'
-    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: outputLength(p) }) })
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: outputLength(p), moments: p.outChannels * p.statsSlots * 3 }) })
     : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p) }) });
 }
 
@@ -264,22 +267,43 @@ export function allocateConvPacked(ctx: GpuContext, label: string, p: ConvParams
   return { direction, tile, slices, tensors };
 }
 
+/** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
+export function convSharesWeights(ctx: GpuContext, tile: ConvTile): boolean {
+  return ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0;
+}
+
+/**
+ * The partial moments per channel that the forward's STATS epilogue writes for a layer at
+ * parameters `p` and a tile: one per invocation along x (the blocks, rounded up to whole
+ * workgroups), or one per subgroup of 8 where the weights are shared (convSharesWeights).
+ */
+export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boolean): number {
+  const g = convGemm(p, 'forward');
+  const blocks = p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
+  const invocations = Math.ceil(blocks / tile.workgroup) * tile.workgroup;
+  return sharedWeights ? invocations / SHARED_SUBGROUP : invocations;
+}
+
 /**
  * Binds one direction of a layer at parameters `p`: per slice, the pack of `weight` into its
  * uniform tensor, then the tiled kernel. Forward: input = x, output = y; input gradient:
- * input = dy, output = dx.
+ * input = dy, output = dx. `stats` (forward only): a tensor of at least outChannels ×
+ * convStatsSlots × 3 floats that the STATS epilogue fills with the output's partial moments.
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor },
+  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
   // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups.
-  const sharedWeights = options.sharedWeights ?? (ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0);
-  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction), sharedWeights);
+  const sharedWeights = options.sharedWeights ?? convSharesWeights(ctx, tile);
+  const stats = tensors.stats;
+  if (stats && direction !== 'forward') throw new Error('conv2d: statistics (the STATS epilogue) belong to the forward');
+  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction), sharedWeights, stats !== undefined);
+  const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const pack = await ctx.compile(conv2dPackWeights);
   const list: Dispatch[] = [];
@@ -289,9 +313,9 @@ export async function bindConv2d(
     const def = conv2dKernel(p, direction, tile, { relu: options.relu });
     const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output }
+      ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output, ...(stats ? { moments: stats } : {}) }
       : { dy: tensors.input, weight: packed.tensors[i]!, dx: tensors.output };
-    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4 }, `${label}${part}`));
+    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }
   return list;
 }

@@ -9,6 +9,7 @@ export { reluForward, reluBackward } from './relu.js';
 export { dropoutForward, dropoutBackward } from './dropout.js';
 export {
   batchnormStats,
+  batchnormStatsMerge,
   batchnormEvalStats,
   batchnormForward,
   batchnormDropoutForward,

@@ -12,6 +12,7 @@ import {
   batchnormEvalStats,
   batchnormForward,
   batchnormStats,
+  batchnormStatsMerge,
   batchnormVariant,
 } from '../kernels/batchnorm.js';
 import { dropoutParams } from '../kernels/dropout.js';
@@ -88,8 +89,16 @@ abstract class BatchNorm extends Layer {
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
+      // The statistics: from partial moments the conv before it wrote (batchnorm-stats-epilogue), else from x.
+      const fromConv = fusion.statistics;
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
+        fromConv
+          ? (await ctx.compile(batchnormStatsMerge)).bind(
+              { moments: fromConv.moments, stats, runningMean, runningVar, health: guard.health },
+              { channels, slots: fromConv.slots(batch), eps, momentum, ...slots },
+              `${path} batchnorm stats merge`,
+            )
+          : (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
       ];
       if (dropout) {
         const fused = (await ctx.compile(batchnormDropoutForward, variant)).bind(

@@ -1,7 +1,9 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
  * bias. Lowers onto src/kernels/conv2d.ts (bias-free) and src/kernels/bias.ts; a ReLU after it is
- * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU).
+ * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU), and
+ * a batch norm after it (bias-free) has its training statistics summed by the conv's forward
+ * (fusion rule batchnorm-stats-epilogue).
  */
 import { biasAdd, biasBackward } from '../kernels/bias.js';
 import {
@@ -15,10 +17,12 @@ import {
   weightTileFits,
   conv2dWeightSplits,
   defaultConvTile,
+  convSharesWeights,
+  convStatsSlots,
   type ConvDirection,
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -98,14 +102,23 @@ export class Conv2d extends Layer {
     const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
     const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', tileFor('forward'));
     const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input')) : undefined;
-    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
+    // The batch norm's statistics summed in the training forward (fusion rule
+    // batchnorm-stats-epilogue): partial moments per channel, sized for the largest batch.
+    const sharedWeights = convSharesWeights(ctx, packedForward.tile);
+    const statsSlots = (batch: number) => convStatsSlots(this.params(b.inShape, batch), packedForward.tile, sharedWeights);
+    const statistics = b.fusion.statsEpilogue && !bias
+      ? { moments: ctx.tensor(`${path} batch-norm partial moments`, [this.outChannels * statsSlots(b.maxBatch) * 3]), slots: statsSlots }
+      : undefined;
+    const forwardFor = (mode: Mode) => perBatch(async (batch): Promise<Dispatch[]> => {
       const p = this.params(b.inShape, batch);
       const fused = relu && !bias;
-      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output }, { relu: fused, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
+      const stats = mode === 'train' ? statistics?.moments : undefined;
+      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats }, { relu: fused, sharedWeights, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
       if (!bias) return conv;
       const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
       return [...conv, add];
     });
+    const forward = { train: forwardFor('train'), eval: forwardFor('eval') };
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
@@ -117,6 +130,6 @@ export class Conv2d extends Layer {
       if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { label: `${path} conv input gradient` })));
       return list;
     });
-    return { forward: (batch) => forward(batch), backward };
+    return { forward: (batch, mode) => forward[mode](batch), backward, statistics };
   }
 }

@@ -62,6 +62,22 @@ export interface NodeFusion {
   readonly backwardByNext?: boolean;
   /** Dropout after a batch norm: the previous node computes this one's gradient. */
   readonly backwardByPrevious?: boolean;
+  /**
+   * Conv2d (bias-free) before a BatchNorm2d: the training forward also writes the output's
+   * partial moments per channel (LayerProgram.statistics) for the batch norm's statistics.
+   */
+  readonly statsEpilogue?: boolean;
+  /** BatchNorm2d: its training statistics come from these partial moments (the conv before it), not from x. */
+  readonly statistics?: BatchStatistics;
+}
+
+/**
+ * Partial moments of a layer's output per channel, written by its training forward: moments
+ * [channels, slots(batch), 3] (count, mean, M2 per slot; shaders/batchnorm_stats_merge.wgsl).
+ */
+export interface BatchStatistics {
+  readonly moments: Tensor;
+  slots(batch: number): number;
 }
 
 /** What a layer's lowering is given: its place in the plan and every tensor it touches. */
@@ -129,6 +145,8 @@ export interface LayerProgram {
   backward(batch: number): Promise<Dispatch[]>;
   /** The training step whose random draws (dropout masks) the next forward pass makes. */
   setStep?(batch: number, step: number): void;
+  /** What the training forward leaves for the batch norm after it (NodeFusion.statsEpilogue). */
+  readonly statistics?: BatchStatistics;
 }
 
 export abstract class Layer {

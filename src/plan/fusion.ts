@@ -17,11 +17,17 @@ export type LossKind = 'nll' | 'cross-entropy' | 'mse' | 'half-sse';
 export interface FusionRule {
   readonly name: string;
   readonly description: string;
-  /** Whether the rule applies to layers i and i + 1 (`last`: the pair is the model's end). */
-  matches(first: Layer, second: Layer | undefined, loss: LossKind): boolean;
+  /**
+   * Whether the rule applies to layer i and its partner (`second` undefined: layer i is the
+   * model's end); `third` is layer i + 2, for a rule whose partner may be there.
+   */
+  matches(first: Layer, second: Layer | undefined, loss: LossKind, third: Layer | undefined): boolean;
+  /** Where the partner is, from layer i: 1 (the next layer, the default) or 2. */
+  partner?(second: Layer | undefined): 1 | 2;
 }
 
 const isBatchNorm = (l: Layer | undefined) => l?.type === 'BatchNorm2d' || l?.type === 'BatchNorm1d';
+const isBiasFreeConv = (l: Layer) => l instanceof Conv2d && !l.bias;
 
 export const FUSION_RULES: readonly FusionRule[] = [
   {
@@ -40,25 +46,35 @@ export const FUSION_RULES: readonly FusionRule[] = [
     matches: (a, b) => a.type === 'ReLU' && isBatchNorm(b),
   },
   {
+    name: 'batchnorm-stats-epilogue',
+    description:
+      "Conv2d (no bias) → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",
+    matches: (a, b, _loss, c) => isBiasFreeConv(a) && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
+    partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
+  },
+  {
     name: 'log-softmax-nll',
     description: 'LogSoftmax at the end → NLL loss: one log-softmax + NLL kernel on the logits, and its gradient',
     matches: (a, b, loss) => a.type === 'LogSoftmax' && b === undefined && loss === 'nll',
   },
 ];
 
-/** Where each rule applied: the rule and the paths of the two layers (one for log-softmax-nll). */
+/** Where each rule applied: the rule and the paths of the layer and its partner (one path for log-softmax-nll). */
 export interface AppliedFusion {
   readonly rule: string;
   readonly paths: readonly string[];
 }
 
 /** The rules that apply to a layer list, in order. */
-export function findFusions(layers: readonly { path: string; layer: Layer }[], loss: LossKind): { rule: FusionRule; index: number; applied: AppliedFusion }[] {
-  const found: { rule: FusionRule; index: number; applied: AppliedFusion }[] = [];
+export function findFusions(layers: readonly { path: string; layer: Layer }[], loss: LossKind): { rule: FusionRule; index: number; partner: number; applied: AppliedFusion }[] {
+  const found: { rule: FusionRule; index: number; partner: number; applied: AppliedFusion }[] = [];
   layers.forEach(({ path, layer }, i) => {
     const next = layers[i + 1];
     for (const rule of FUSION_RULES) {
-      if (rule.matches(layer, next?.layer, loss)) found.push({ rule, index: i, applied: { rule: rule.name, paths: next ? [path, next.path] : [path] } });
+      if (!rule.matches(layer, next?.layer, loss, layers[i + 2]?.layer)) continue;
+      const partner = i + (rule.partner?.(next?.layer) ?? 1);
+      const other = layers[partner];
+      found.push({ rule, index: i, partner, applied: { rule: rule.name, paths: other ? [path, other.path] : [path] } });
     }
   });
   return found;

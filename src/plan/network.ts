@@ -10,7 +10,7 @@ import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
-import { shapeSize, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
+import { shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Module } from '../layers/sequential.js';
 import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
@@ -164,6 +164,7 @@ export class Network {
     const workspaces = new Map<string, Record<string, Tensor<'f32'> | Tensor<'u32'>>>();
     const masks = new Map<PlanNode, Tensor<'u32'>>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
+    let statistics: BatchStatistics | undefined;
     plan.scheduled.forEach((node, i) => {
       const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape));
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
@@ -200,7 +201,10 @@ export class Network {
         backwardByNext: node.flags.backwardByNext,
         backwardByPrevious: node.flags.backwardByPrevious,
         dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: sharedMask(ctx, next, batchOf, masks, bytes) } : undefined,
+        statsEpilogue: node.flags.statsEpilogue,
+        statistics: node.flags.statsByProducer ? statistics : undefined,
       };
+      if (node.flags.statsByProducer && !statistics) throw new Error(`${node.path}: batchnorm-stats-epilogue applied, but the layer before it left no partial moments`);
       // The layer's own tensors (a conv's packed weights and weight-gradient partial sums) count
       // as workspace.
       const lowered = ctx.scoped(() => node.layer.lower({
@@ -223,6 +227,8 @@ export class Network {
         guard,
       }));
       const program = lowered.value;
+      // Partial moments for the batch norm after this layer (batchnorm-stats-epilogue).
+      if (node.flags.statsEpilogue) statistics = program.statistics;
       bytes.workspace += lowered.tensors.reduce((sum, t) => sum + t.buffer.size, 0);
       built.push({ node, program, backward: i >= firstTrained });
       outputs.set(node.path, output);

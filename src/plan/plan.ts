@@ -21,6 +21,10 @@ export interface NodeFlags {
   backwardByNext?: boolean;
   /** A Dropout after a batch norm: the batch norm's backward kernels apply its gradient (no pass of its own). */
   backwardByPrevious?: boolean;
+  /** A bias-free Conv2d before a BatchNorm2d (batchnorm-stats-epilogue): its training forward also sums the batch norm's statistics. */
+  statsEpilogue?: boolean;
+  /** A BatchNorm2d whose training statistics the conv before it summed (batchnorm-stats-epilogue). */
+  statsByProducer?: boolean;
   /** LogSoftmax folded into the loss (log-softmax-nll): not in the schedule at all. */
   intoLoss?: boolean;
 }
@@ -106,11 +110,12 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
 
   const fusions: AppliedFusion[] = [];
   if (options.fuse ?? true) {
-    for (const { rule, index, applied } of findFusions(nodes, loss)) {
-      const [a, b] = [nodes[index]!.flags, nodes[index + 1]?.flags];
+    for (const { rule, index, partner, applied } of findFusions(nodes, loss)) {
+      const [a, b] = [nodes[index]!.flags, nodes[partner]?.flags];
       if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
       else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
+      else if (rule.name === 'batchnorm-stats-epilogue') [a.statsEpilogue, b!.statsByProducer] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;
       fusions.push(applied);
     }

@@ -8,7 +8,7 @@ import { describe, expect } from 'vitest';
 import { ReLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AvgPool2d } from '../../src/layers/pooling.js';
-import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -50,6 +50,28 @@ const cases = [
     loss: 'mse',
   },
   {
+    // batchnorm-stats-epilogue without a ReLU between (the batch norm right after the conv), a
+    // stride of 2, and a conv with bias before a batch norm (no epilogue: the bias comes after the
+    // sums). SGD, not Adam: that bias's gradient is 0 in exact arithmetic (the batch norm removes
+    // it), and Adam's m/√v would turn its f32 rounding (1e-8) into a step of the learning rate.
+    name: 'Conv2d → BatchNorm2d (statistics in the conv epilogue), then a conv with bias → BatchNorm2d, SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, bias: false }),
+      new BatchNorm2d(),
+      new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: 3 }),
+      new BatchNorm2d(),
+      new Tanh(),
+      new AvgPool2d(),
+      new Flatten(),
+      new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    statsEpilogues: [['0', '1']],
+  },
+  {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
     model: new Sequential(new Conv2d({ outChannels: 10, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(), new Flatten()),
     input: [1, 28, 28],
@@ -63,6 +85,7 @@ describe('one GPU training step against the float64 reference', () => {
   for (const c of cases) {
     gpuTest(c.name, async (ctx) => {
       const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined });
+      if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
       const report = await checkNetworkStep(network, images, labels);
       const table = formatCheckReport(report);
       expect(report.passed, table).toBe(true);

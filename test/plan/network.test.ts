@@ -55,7 +55,9 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const fused = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });
     const plain = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT, fuse: false });
     const count = (rule: string) => fused.fusions.filter((f) => f.rule === rule).length;
-    expect([count('relu-epilogue'), count('batchnorm-dropout'), count('relu-grad-in-batchnorm'), count('log-softmax-nll')]).toEqual([6, 6, 6, 1]);
+    expect([count('relu-epilogue'), count('batchnorm-dropout'), count('relu-grad-in-batchnorm'), count('batchnorm-stats-epilogue'), count('log-softmax-nll')]).toEqual([6, 6, 6, 6, 1]);
+    // The batch norm's statistics in the conv's epilogue: the conv and the batch norm two layers on (past the ReLU).
+    expect(fused.fusions.find((f) => f.rule === 'batchnorm-stats-epilogue')!.paths).toEqual(['convblock1.0', 'convblock1.2']);
     expect(plain.fusions).toEqual([]);
     expect(fused.nodes.map((n) => n.parameters.map((p) => p.name))).toEqual(plain.nodes.map((n) => n.parameters.map((p) => p.name)));
   });
