@@ -345,7 +345,6 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   return L.join('\n');
 }
 
-
 /**
  * Variant STATS of the forward (the fusion rule batchnorm-stats-epilogue): per channel, the
  * moments (count, mean, M2: shaders/lib/moments.wgsl) of the values the invocation stores (after

@@ -302,6 +302,10 @@ export async function bindConv2d(
   const sharedWeights = options.sharedWeights ?? convSharesWeights(ctx, tile);
   const stats = tensors.stats;
   if (stats && direction !== 'forward') throw new Error('conv2d: statistics (the STATS epilogue) belong to the forward');
+  // The epilogue's subgroup merge takes 8 consecutive invocations to be (part of) a subgroup.
+  if (stats && sharedWeights && !convSharesWeights(ctx, tile)) {
+    throw new Error(`conv2d: statistics with shared weights need subgroups of 8 filling the workgroups (subgroup size ${ctx.adapter.subgroupSize ?? 'varying'}, workgroup ${tile.workgroup})`);
+  }
   const variant = convVariantFlags(options.vectors ?? convVectors(p, direction), sharedWeights, stats !== undefined);
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
