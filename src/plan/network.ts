@@ -245,20 +245,22 @@ export class Network {
     this.memory = { ...bytes, total };
   }
 
-  /** The forward pass over `input` for `batch` samples. */
+  /**
+   * The forward pass over `input` for `batch` samples. The layers' kernels are compiled at once,
+   * not one after another: the driver compiles pipelines on several threads (on lavapipe, which
+   * compiles every pipeline when a process starts, six conv pipelines took 550–630 ms together
+   * against 840–990 ms in turn).
+   */
   async forward(batch: number, mode: Mode): Promise<Dispatch[]> {
     this.checkBatch(batch);
-    const list: Dispatch[] = [];
-    for (const { program } of this.programs) list.push(...(await program.forward(batch, mode)));
-    return list;
+    return (await Promise.all(this.programs.map(({ program }) => program.forward(batch, mode)))).flat();
   }
 
-  /** The backward pass from `dOutput` to every parameter gradient (overwritten). */
+  /** The backward pass from `dOutput` to every parameter gradient (overwritten); compiled at once, as the forward. */
   async backward(batch: number): Promise<Dispatch[]> {
     this.checkBatch(batch);
-    const list: Dispatch[] = [];
-    for (const { program, backward } of [...this.programs].reverse()) if (backward) list.push(...(await program.backward(batch)));
-    return list;
+    const trained = [...this.programs].reverse().filter(({ backward }) => backward);
+    return (await Promise.all(trained.map(({ program }) => program.backward(batch)))).flat();
   }
 
   /** The optimizer's update of every parameter (values for the step come from `beginStep`). */

@@ -312,9 +312,10 @@ export class Trainer {
       },
       `${split.name} batch`,
     );
-    const rest = [...(await model.forward(batch, mode)), ...(await head.dispatches(batch, mode === 'train'))];
-    if (mode === 'train') rest.push(...(await model.backward(batch)), ...(await model.optimizerStep()));
-    return { batch: batchKernel, rest };
+    // The step's parts are bound at once, so that their kernels compile together (Network.forward).
+    const train = mode === 'train';
+    const parts = await Promise.all([model.forward(batch, mode), head.dispatches(batch, train), train ? model.backward(batch) : [], train ? model.optimizerStep() : []]);
+    return { batch: batchKernel, rest: parts.flat() };
   }
 
   /** Writes the epoch's order of the training set (seeded shuffle on the GPU, or in order). */

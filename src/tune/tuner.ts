@@ -15,6 +15,7 @@
  * after a warm-up; candidates are tried in a fixed order, and the 2 fastest are timed twice more,
  * in turn, and judged by their medians (pickFastest). A run with a fixed cache is reproducible.
  */
+import type { AnyKernelDef } from '../gpu/kernel.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { median, profileDispatches } from '../bench/profile.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
@@ -28,8 +29,11 @@ import {
   conv2dWeightVariant,
   conv2dBackwardWeightReduce,
   conv2dWeightSplits,
+  conv2dKernel,
   convGemm,
+  convSharesWeights,
   convSlices,
+  convVectors,
   defaultConvTile,
   defaultWeightTile,
   weightTileFits,
@@ -37,7 +41,7 @@ import {
   type ConvDirection,
   type ConvTile,
 } from '../kernels/conv2d.js';
-import { checkTile, convTileSource } from '../kernels/conv-tile.js';
+import { checkTile, convTileSource, convVariantFlags } from '../kernels/conv-tile.js';
 import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -366,11 +370,15 @@ export const FINALS_WORTH_MS = 3;
  * time; the second time that default read 46.6 ms in its turn and 2 × 8 won at 37.1 ms.
  * Alternating the finalists spreads a slow spell over all of them. The extra turns took the
  * seed CNN's tuning from 20–23 to 27 s on that machine (3 finalists: 30–33 s).
+ * `prepare`, when given, is called once with the other candidates before they are timed (where
+ * the default is worth tuning): it compiles their kernels together, which the driver does on
+ * several threads, instead of one at a time between timings.
  */
 export async function pickFastest<T>(
   candidates: readonly T[],
   measure: (tile: T) => Promise<{ ms: number; values: Float32Array }>,
   accepts: (values: Float32Array, defaults: Float32Array) => boolean,
+  prepare?: (tiles: readonly T[]) => Promise<unknown>,
 ): Promise<Tuned<T>> {
   const defaultTile = candidates[0] as T;
   const first = await measure(defaultTile);
@@ -378,6 +386,7 @@ export async function pickFastest<T>(
   let tried = 1;
   let rejected = 0;
   if (first.ms >= NOT_WORTH_MS) {
+    if (candidates.length > 1) await prepare?.(candidates.slice(1));
     for (const tile of candidates.slice(1)) {
       const { ms, values } = await measure(tile);
       tried++;
@@ -424,7 +433,10 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
         run.destroy();
       }
     };
-    return await pickFastest(candidateTiles(p, direction), measure, sameBits);
+    // The kernels bindConv2d compiles for a tile (no statistics epilogue), all at once.
+    const prepare = (tiles: readonly ConvTile[]) =>
+      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariantFlags(convVectors(p, direction), convSharesWeights(ctx, t)))));
+    return await pickFastest(candidateTiles(p, direction), measure, sameBits, prepare);
   } finally {
     scope.destroy();
   }
@@ -482,7 +494,7 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
       const profile = await profileDispatches(ctx, [bound], { repeats: 4 }).finally(() => bound.destroy());
       return { ms: profile.dispatches[0]!.ms, values: await ctx.read(out) };
     };
-    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits);
+    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits, (tiles) => Promise.all(tiles.map((t) => ctx.compile(denseKernel(kernel, t) as AnyKernelDef))));
   } finally {
     scope.destroy();
   }
@@ -538,7 +550,9 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
       }
       return maxError(values, judge.reference) <= judge.bound;
     };
-    return await pickFastest(candidates, measure, accepts);
+    const prepare = (tiles: readonly ConvTile[]) =>
+      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t.workgroup), conv2dWeightVariant(p, ctx.adapter.subgroupSize))));
+    return await pickFastest(candidates, measure, accepts, prepare);
   } finally {
     scope.destroy();
   }

@@ -73,15 +73,21 @@ test('the fastest candidates are timed again in turn, and the lowest median wins
       return { ms: script[tile]![k]!, values: new Float32Array([tile === 'E' ? 1 : 0]) };
     };
     const same = (values: Float32Array, defaults: Float32Array) => values[0] === defaults[0];
-    return { picked: await pickFastest(Object.keys(script), measure, same), calls };
+    // prepare (the candidates' compiles, all at once) runs after the default's turn, before the others'.
+    const prepare = async (tiles: readonly string[]) => void calls.push(`prepare ${tiles.join('')}`);
+    return { picked: await pickFastest(Object.keys(script), measure, same, prepare), calls };
   };
   const { picked, calls } = await run({ A: [10], B: [5, 9, 9], C: [6, 6, 6], D: [20], E: [1] });
   expect(picked).toEqual({ tile: 'C', ms: 6, defaultMs: 10, tried: 5, rejected: 1 });
   // One pass in order, then the FINALISTS fastest accepted (B, C) FINAL_ROUNDS more times each, in turn.
   expect([FINALISTS, FINAL_ROUNDS]).toEqual([2, 2]);
-  expect(calls).toEqual(['A', 'B', 'C', 'D', 'E', 'B', 'C', 'B', 'C']);
+  expect(calls).toEqual(['A', 'prepare BCDE', 'B', 'C', 'D', 'E', 'B', 'C', 'B', 'C']);
   // A default under FINALS_WORTH_MS: no more turns, the fastest single timing wins.
   const small = await run({ A: [FINALS_WORTH_MS - 0.5], B: [1.5], C: [2] });
   expect(small.picked.tile).toBe('B');
-  expect(small.calls).toEqual(['A', 'B', 'C']);
+  expect(small.calls).toEqual(['A', 'prepare BC', 'B', 'C']);
+  // A default under NOT_WORTH_MS (1 ms): nothing else is compiled or timed.
+  const tiny = await run({ A: [0.5], B: [0.1] });
+  expect(tiny.calls).toEqual(['A']);
+  expect(tiny.picked.tile).toBe('A');
 });
