@@ -367,7 +367,7 @@ function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[]
   L.push('  let statCount = statRows * statCols;');
   L.push('  let statInRow = vec4u(0u, 1u, 2u, 3u) < vec4u(statCols);');
   for (let r = 0; r < R; r++) L.push(`  let statIn${r} = statInRow & vec4<bool>(${r}u < statRows);`);
-  L.push('#if W_SHARED', '  let statSlot = gx / 8u;', '  let statWriter = (lane & 7u) == 0u;', '#else', '  let statSlot = gx;', '  let statWriter = true;', '#endif');
+  L.push('#if W_SHARED', `  let statSlot = gx / ${SHARED_SUBGROUP}u;`, `  let statWriter = (lane & ${SHARED_SUBGROUP - 1}u) == 0u;`, '#else', '  let statSlot = gx;', '  let statWriter = true;', '#endif');
   for (let k = 0; k < K; k++) {
     const v = (r: number) => (o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`);
     L.push('  {');
@@ -388,14 +388,14 @@ function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[]
 
 /**
  * The subgroup merge of STATS (see statsEpilogue), a function of the generated body: merges the
- * moments of 8 consecutive invocations (lane & 7 = 0 … 7) in a fixed order.
+ * moments of SHARED_SUBGROUP (8) consecutive invocations in a fixed order.
  */
 export const SUBGROUP_MOMENTS = [
   '#if STATS',
   '#if W_SHARED',
   'fn subgroupMoments(mine: Moments, lane: u32) -> Moments {',
   '  var m = mine;',
-  '  for (var distance = 1u; distance < 8u; distance *= 2u) {',
+  `  for (var distance = 1u; distance < ${SHARED_SUBGROUP}u; distance *= 2u) {`,
   '    let other = Moments(subgroupShuffleXor(m.n, distance), subgroupShuffleXor(m.mean, distance), subgroupShuffleXor(m.m2, distance));',
   '    let upper = (lane & distance) != 0u;',
   '    let low = Moments(select(m.n, other.n, upper), select(m.mean, other.mean, upper), select(m.m2, other.m2, upper));',
