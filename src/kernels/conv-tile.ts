@@ -353,10 +353,12 @@ export function convTileSource(o: ConvTileSourceOptions): string {
  * then M2 = Σ (v − mean)² over the block's elements inside the output (an invocation past the
  * last block: none, count 0). With W_SHARED (subgroups of 8, which the host enables only where
  * the adapter's subgroups are 8 invocations and the workgroup whole subgroups), the 8
- * invocations' moments are merged with subgroupShuffleXor (distance 1, 2, 4; each pair merged
- * lower lane first, so both hold the same bits) and slot gx / 8 is written by the subgroup's
- * first invocation: this takes consecutive invocations to be a subgroup, as the shuffles of
- * conv2d_backward_weight's DY_SHARED do. Without it, each invocation writes slot gx.
+ * invocations' moments are merged with subgroupShuffleXor (distance 1, 2, 4, each invocation
+ * its own moments first) and slot gx / 8 is written by the first of the 8, whose sum is
+ * ((0 1)(2 3))((4 5)(6 7)) in that order: the invocations that feed it were the lower of their
+ * pairs at every level before, so the other invocations' differently rounded sums never reach
+ * it. This takes consecutive invocations to be a subgroup, as the shuffles of
+ * conv2d_backward_weight's DY_SHARED do. Without W_SHARED, each invocation writes slot gx.
  * (convStatsSlots in src/kernels/conv2d.ts gives the slots per channel.)
  */
 function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[] {
@@ -376,7 +378,7 @@ function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[]
     L.push(`    let mean = (${sum}) / f32(max(statCount, 1u));`);
     for (let r = 0; r < R; r++) L.push(`    let d${r} = select(vec4f(0.0), q${r} - mean, statIn${r});`);
     L.push(`    var m = Moments(statCount, mean, ${Array.from({ length: R }, (_, r) => `dot(d${r}, d${r})`).join(' + ')});`);
-    L.push('#if W_SHARED', '    m = subgroupMoments(m, lane);', '#endif');
+    L.push('#if W_SHARED', '    m = subgroupMoments(m);', '#endif');
     L.push(`    if (statWriter && params.channelBase + gy * CHANNELS + ${k}u < params.channelBase + params.channelCount) {`);
     L.push(`      let at = ((params.channelBase + gy * CHANNELS + ${k}u) * params.statsSlots + statSlot) * 3u;`);
     L.push('      moments[at] = f32(m.n);', '      moments[at + 1u] = m.mean;', '      moments[at + 2u] = m.m2;');
@@ -393,14 +395,10 @@ function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[]
 export const SUBGROUP_MOMENTS = [
   '#if STATS',
   '#if W_SHARED',
-  'fn subgroupMoments(mine: Moments, lane: u32) -> Moments {',
+  'fn subgroupMoments(mine: Moments) -> Moments {',
   '  var m = mine;',
   `  for (var distance = 1u; distance < ${SHARED_SUBGROUP}u; distance *= 2u) {`,
-  '    let other = Moments(subgroupShuffleXor(m.n, distance), subgroupShuffleXor(m.mean, distance), subgroupShuffleXor(m.m2, distance));',
-  '    let upper = (lane & distance) != 0u;',
-  '    let low = Moments(select(m.n, other.n, upper), select(m.mean, other.mean, upper), select(m.m2, other.m2, upper));',
-  '    let high = Moments(select(other.n, m.n, upper), select(other.mean, m.mean, upper), select(other.m2, m.m2, upper));',
-  '    m = mergeMoments(low, high);',
+  '    m = mergeMoments(m, Moments(subgroupShuffleXor(m.n, distance), subgroupShuffleXor(m.mean, distance), subgroupShuffleXor(m.m2, distance)));',
   '  }',
   '  return m;',
   '}',
