@@ -35,6 +35,12 @@
  * vec4 loads, vec2 stores) 46–63 → 39–47 ms, each variant alternated with the scalar kernel in one
  * run (batch 128; the step-level figures are in the README, from `npm run bench:profile`).
  *
+ * Where the time goes (lavapipe, convblock2 at batch 128, timed alone): with its input loads
+ * replaced by arithmetic, the forward ran at the FMA probe's rate (14–15 ms against 25–39); the
+ * input gradient 19 against 45 ms. A float loaded at an address that differs between invocations
+ * costs about as much as 15–20 multiply-adds whatever the vector width, so a change pays here by
+ * loading fewer floats per multiply-add, not by wider loads (README, sixth sitting).
+ *
  * Geometry (kernel size, stride, padding) is baked into the generated text; the sizes, channel
  * counts and the packed row length stay parameters, so layers of one geometry and tile share a
  * pipeline (lavapipe JIT-compiles each pipeline at its first dispatch: seconds the first time on
