@@ -293,7 +293,16 @@ export class Trainer {
     const { ctx, model, options } = this;
     const head = mode === 'train' ? this.trainHead : this.testHead;
     const augment = mode === 'train' && (options.augment ?? true);
-    const batchKernel = (await ctx.compile(mnistBatch)).bind(
+    // The step's parts are bound at once, so that their kernels compile together (Network.forward).
+    const train = mode === 'train';
+    const [batchCompiled, ...parts] = await Promise.all([
+      ctx.compile(mnistBatch),
+      model.forward(batch, mode),
+      head.dispatches(batch, train),
+      train ? model.backward(batch) : [],
+      train ? model.optimizerStep() : [],
+    ]);
+    const batchKernel = batchCompiled.bind(
       { pixels: split.pixels, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
       {
         count: split.count,
@@ -312,9 +321,6 @@ export class Trainer {
       },
       `${split.name} batch`,
     );
-    // The step's parts are bound at once, so that their kernels compile together (Network.forward).
-    const train = mode === 'train';
-    const parts = await Promise.all([model.forward(batch, mode), head.dispatches(batch, train), train ? model.backward(batch) : [], train ? model.optimizerStep() : []]);
     return { batch: batchKernel, rest: parts.flat() };
   }
 
