@@ -57,8 +57,8 @@ describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
       const x = ctx.tensor('x', [s.batch * s.inChannels * s.height * s.width], { data: Float32Array.from(randomArray(s.batch * s.inChannels * s.height * s.width, 10 + n)) });
       const weight = ctx.tensor('weight', [s.outChannels * s.inChannels * s.kernelH * s.kernelW], { data: Float32Array.from(randomArray(s.outChannels * s.inChannels * s.kernelH * s.kernelW, 20 + n, -0.3, 0.3)) });
       const plain = ctx.tensor('y (no epilogue)', [s.batch * s.outChannels * area]);
-      const subgroupSizes = ctx.adapter.subgroupSize === 8 ? [true, false] : [false];
-      for (const shared of subgroupSizes) {
+      const sharing = ctx.adapter.subgroupSize === 8 ? [true, false] : [false];
+      for (const shared of sharing) {
         const slots = convStatsSlots(p, tile, shared);
         const y = ctx.tensor('y', [s.batch * s.outChannels * area]);
         const moments = ctx.tensor('moments', [s.outChannels * slots * 3]);
