@@ -15,7 +15,7 @@ import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
-import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVectors, type VectorWidth } from './conv-tile.js';
+import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
 
@@ -285,6 +285,21 @@ export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boo
 }
 
 /**
+ * The variant bindConv2d compiles for a layer, direction and tile: the widest vectors the widths
+ * allow (or `vectors`), weights shared in subgroups where they fill the workgroups (or
+ * `sharedWeights`), and STATS where statistics are written. The tuner compiles the same ahead.
+ */
+export function convVariant(
+  ctx: GpuContext,
+  p: ConvParams,
+  direction: ConvDirection,
+  tile: ConvTile,
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean } = {},
+): Record<ConvVariant, boolean> {
+  return convVariantFlags(options.vectors ?? convVectors(p, direction), options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false);
+}
+
+/**
  * Binds one direction of a layer at parameters `p`: per slice, the pack of `weight` into its
  * uniform tensor, then the tiled kernel. Forward: input = x, output = y; input gradient:
  * input = dy, output = dx. `stats` (forward only): a tensor of at least outChannels ×
@@ -306,7 +321,7 @@ export async function bindConv2d(
   if (stats && sharedWeights && !convSharesWeights(ctx, tile)) {
     throw new Error(`conv2d: statistics with shared weights need subgroups of 8 filling the workgroups (subgroup size ${ctx.adapter.subgroupSize ?? 'varying'}, workgroup ${tile.workgroup})`);
   }
-  const variant = convVariantFlags(options.vectors ?? convVectors(p, direction), sharedWeights, stats !== undefined);
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const pack = await ctx.compile(conv2dPackWeights);

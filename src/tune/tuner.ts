@@ -31,9 +31,8 @@ import {
   conv2dWeightSplits,
   conv2dKernel,
   convGemm,
-  convSharesWeights,
   convSlices,
-  convVectors,
+  convVariant,
   defaultConvTile,
   defaultWeightTile,
   weightTileFits,
@@ -41,7 +40,7 @@ import {
   type ConvDirection,
   type ConvTile,
 } from '../kernels/conv2d.js';
-import { checkTile, convTileSource, convVariantFlags } from '../kernels/conv-tile.js';
+import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -435,7 +434,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     };
     // The kernels bindConv2d compiles for a tile (no statistics epilogue), all at once.
     const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariantFlags(convVectors(p, direction), convSharesWeights(ctx, t)))));
+      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariant(ctx, p, direction, t))));
     return await pickFastest(candidateTiles(p, direction), measure, sameBits, prepare);
   } finally {
     scope.destroy();
