@@ -35,11 +35,16 @@
  * vec4 loads, vec2 stores) 46–63 → 39–47 ms, each variant alternated with the scalar kernel in one
  * run (batch 128; the step-level figures are in the README, from `npm run bench:profile`).
  *
- * Where the time goes (lavapipe, convblock2 at batch 128, timed alone): with its input loads
- * replaced by arithmetic, the forward ran at the FMA probe's rate (14–15 ms against 25–39); the
- * input gradient 19 against 45 ms. A float loaded at an address that differs between invocations
- * costs about as much as 15–20 multiply-adds whatever the vector width, so a change pays here by
- * loading fewer floats per multiply-add, not by wider loads (README, sixth sitting).
+ * Where the time goes (lavapipe, convblock2 at batch 128, timed alone, alternated in one run; README,
+ * seventh sitting): with its input loads replaced by values the compiler cannot fold (one per
+ * position, computed from the index), the forward takes 23.3–23.6 ms against 26.8–27.9 with the
+ * vec2 loads, and 23.4–24.0 with the inputs read as scalars from a uniform array (timing only: a
+ * 64 KiB window). So the loads are about an eighth of its time; the rest is the multiply-adds
+ * themselves at about half the FMA probe's rate (340 M of them: 12.1 ms at the probe's 56
+ * GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4 weights per input channel are far more
+ * than the CPU's vector registers, so most operands must come from the stack. The order of the fma
+ * statements does not change it (tap-major single fmas: the same time). The sixth sitting's
+ * 14–15 ms without loads is not reproduced by this experiment.
  *
  * Geometry (kernel size, stride, padding) is baked into the generated text; the sizes, channel
  * counts and the packed row length stay parameters, so layers of one geometry and tile share a
