@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo } from '../models/two-two-two.js';
 import { measureBandwidth } from './bandwidth.js';
-import { measureFmaPeak } from './fma-peak.js';
+import { describeFmaPeakVariant, measureFmaPeak } from './fma-peak.js';
 import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTrainingSteps, type BenchModel, type LayerTime, type StepCheck } from './training-step.js';
 import type { TimingSource } from './profile.js';
 import { tuneModel, type TuneMode, type TuningStore } from '../tune/tuner.js';
@@ -52,7 +52,7 @@ export interface BenchReport {
   readonly check: { readonly training_step: StepCheck; readonly two_two_two_final_E_total: number };
   readonly fma_peak_gflops: number;
   /** The probe's fastest shape on this adapter (chains, workgroup size, fma() or x·m + a). */
-  readonly fma_peak_variant: { readonly chains: number; readonly workgroupSize: number; readonly explicitFma: boolean };
+  readonly fma_peak_variant: { readonly chains: number; readonly workgroupSize: number; readonly explicitFma: boolean; readonly products: boolean };
   readonly bandwidth_gb_per_s: number;
   readonly two_two_two: { readonly scenario: 'two-two-two'; readonly rows: number; readonly ms: number };
   readonly scenarios: readonly TrainingScenario[];
@@ -128,7 +128,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
     date: new Date().toISOString(),
     check: { training_step: check, two_two_two_final_E_total: last.E_total },
     fma_peak_gflops: round(peak.gflops, 2),
-    fma_peak_variant: { chains: peak.best.chains, workgroupSize: peak.best.workgroupSize, explicitFma: peak.best.explicitFma },
+    fma_peak_variant: { chains: peak.best.chains, workgroupSize: peak.best.workgroupSize, explicitFma: peak.best.explicitFma, products: peak.best.products },
     bandwidth_gb_per_s: round(bandwidth.gbPerSecond, 2),
     two_two_two: { scenario: 'two-two-two', rows: SHEET_EXAMPLE.rows, ms: round(sheetMs, 2) },
     scenarios,
@@ -141,7 +141,7 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
     `adapter: ${report.adapter}`,
     `runtime: ${report.runtime}`,
     `checks: training step max |Δ| ${report.check.training_step.maxAbsError.toExponential(2)} (${report.check.training_step.worst}); 2-2-2 final E_total ${report.check.two_two_two_final_E_total.toPrecision(10)}`,
-    `FMA peak ${report.fma_peak_gflops} GFLOP/s (${report.fma_peak_variant.chains} vec4 chains, workgroup ${report.fma_peak_variant.workgroupSize}${report.fma_peak_variant.explicitFma ? ', fma()' : ''}), bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
+    `FMA peak ${report.fma_peak_gflops} GFLOP/s (${describeFmaPeakVariant(report.fma_peak_variant)}), bandwidth ${report.bandwidth_gb_per_s} GB/s, 2-2-2 run ${report.two_two_two.ms} ms`,
     '',
     'scenario              batch  samples/s  ms/step min / median / max   first step ms  GFLOP/s  share of peak   GB/s  share of bandwidth  plan MB',
   ];

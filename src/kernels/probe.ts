@@ -9,10 +9,20 @@ import bandwidthProbeSource from '../../shaders/bandwidth_probe.wgsl?raw';
 /** The vec4 chains of each `fma_peak` variant: 8, HALF 4, DOUBLE 16. */
 export const FMA_PEAK_CHAINS = { HALF: 4, DEFAULT: 8, DOUBLE: 16 } as const;
 
-/** FLOP per invocation per iteration of `fma_peak` with `chains` vec4 chains: chains × 4 lanes × 2. */
-export const fmaPeakFlopPerIteration = (chains: number) => chains * 8;
+/** Products added onto each chain a round in variant PRODUCTS. */
+export const FMA_PEAK_PRODUCTS = 8;
 
-/** out[i] = Σ lanes of C vec4 chains after `iterations` rounds of x ← x·m + a  (overwrites out) */
+/**
+ * FLOP per invocation per iteration of `fma_peak` with `chains` vec4 chains: chains × 4 lanes × 2;
+ * with `products` (variant PRODUCTS) each chain gains 8 products a round, and the 8 factors v_t a
+ * step each.
+ */
+export const fmaPeakFlopPerIteration = (chains: number, products = false) => (products ? (chains + 1) * FMA_PEAK_PRODUCTS * 8 : chains * 8);
+
+/**
+ * out[i] = Σ lanes of C vec4 chains after `iterations` rounds of x ← x·m + a, or (PRODUCTS) of
+ * v_t ← v_t·m + a, x_k ← x_k + v_t·p_kt for t = 0 … 7  (overwrites out)
+ */
 export const fmaPeak = defineKernel({
   name: 'fma_peak',
   source: fmaPeakSource,
@@ -21,7 +31,7 @@ export const fmaPeak = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ out: p.count }),
-  defines: ['HALF', 'DOUBLE', 'EXPLICIT_FMA'],
+  defines: ['HALF', 'DOUBLE', 'EXPLICIT_FMA', 'PRODUCTS'],
 });
 
 /** Workgroups of `bandwidth_probe` at most: the kernel loops over the rest (grid-stride). */

@@ -12,14 +12,24 @@ describe('fma_peak', () => {
     [65, 7],
     [300, 100],
   ] as const) {
-    for (const [variant, chains, explicit] of [['DEFAULT', 8, false], ['HALF', 4, true], ['DOUBLE', 16, false], ['DOUBLE', 16, true]] as const) {
-      gpuTest(`${count} invocations, ${iterations} iterations, ${chains} chains${explicit ? ', fma()' : ''}`, async (ctx) => {
+    const variants = [
+      ['DEFAULT', 8, false, false],
+      ['HALF', 4, true, false],
+      ['DOUBLE', 16, false, false],
+      ['DOUBLE', 16, true, false],
+      ['HALF', 4, true, true],
+      ['DEFAULT', 8, true, true],
+      ['DOUBLE', 16, false, true],
+    ] as const;
+    for (const [variant, chains, explicit, products] of variants) {
+      gpuTest(`${count} invocations, ${iterations} iterations, ${chains} ${products ? 'sums of products' : 'chains'}${explicit ? ', fma()' : ''}`, async (ctx) => {
         const out = ctx.tensor('out', [count]);
         ctx.fill(out, NaN);
-        const k = (await ctx.compile(fmaPeak, { HALF: variant === 'HALF', DOUBLE: variant === 'DOUBLE', EXPLICIT_FMA: explicit })).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
+        const k = (await ctx.compile(fmaPeak, { HALF: variant === 'HALF', DOUBLE: variant === 'DOUBLE', EXPLICIT_FMA: explicit, PRODUCTS: products })).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
         ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
-        // Up to 64 lanes of up to 100 f32 roundings each, summed: looser than one forward op.
-        expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001), chains), { atol: 2e-4, rtol: 1e-5 });
+        // Up to 64 lanes of up to 100 f32 roundings each (800 with the 8 products a round, whose
+        // sums reach about 1,000 a lane), summed: looser than one forward op.
+        expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001), chains, products), { atol: 2e-4, rtol: 1e-5 });
       });
     }
   }
