@@ -12,9 +12,10 @@
  * (grid x: blocks of the output, grid y: channel tiles). Its sums are named locals (a{r}_{k}, a
  * vec4f of 4 columns), so they stay in registers: the generator unrolls everything but the loop
  * over c, the reduction channel. Per c it loads each input value the block's taps meet once (0
- * outside the image), reads the tile's weights as vec4s from the packed uniform array (every
- * invocation of a workgroup reads the same address: one load, broadcast), and adds each tap's
- * product onto its sum in tap order (fma chains). Sum order per output: c ascending, then the taps
+ * outside the image), reads the tile's weights as vec4s from the packed uniform array (with
+ * W_SHARED, 8 vec4s gathered at once and shared by subgroupBroadcast: lavapipe gathers a uniform
+ * load at any index that is not a constant, even one every invocation shares, docs/speed-log.md,
+ * eighth sitting), and adds each tap's product onto its sum in tap order (fma chains). Sum order per output: c ascending, then the taps
  * in `tapOrder` (forward: ky, kx ascending; input gradient: ky ascending, kx descending), the same
  * order as the float64 reference's loops follow, one fma at a time.
  *
@@ -33,10 +34,10 @@
  * and a vector access shares that per-invocation work over its components: convblock2's forward
  * (input 26 wide: vec2 loads, vec4 stores) went 44–46 → 37–40 ms, its input gradient (dy 24 wide:
  * vec4 loads, vec2 stores) 46–63 → 39–47 ms, each variant alternated with the scalar kernel in one
- * run (batch 128; the step-level figures are in the README, from `npm run bench:profile`).
+ * run (batch 128; the step-level figures are in docs/speed-log.md, from `npm run bench:profile`).
  *
- * Where the time goes (lavapipe, convblock2 at batch 128, timed alone, alternated in one run; README,
- * seventh sitting): with its input loads replaced by values the compiler cannot fold (one per
+ * Where the time goes (lavapipe, convblock2 at batch 128, timed alone, alternated in one run;
+ * docs/speed-log.md, seventh and eighth sittings): with its input loads replaced by values the compiler cannot fold (one per
  * position, computed from the index), the forward takes 23.3–23.6 ms against 26.8–27.9 with the
  * vec2 loads, and 23.4–24.0 with the inputs read as scalars from a uniform array (timing only: a
  * 64 KiB window). So the loads are about an eighth of its time; the rest is the multiply-adds
@@ -44,7 +45,10 @@
  * GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4 weights per input channel are far more
  * than the CPU's vector registers, so most operands must come from the stack. The order of the fma
  * statements does not change it (tap-major single fmas: the same time). The sixth sitting's
- * 14–15 ms without loads is not reproduced by this experiment.
+ * 14–15 ms without loads is not reproduced by this experiment. In the generated code (eighth
+ * sitting) a channel's iteration is about 7,400 instructions for a SIMD vector of 8 invocations,
+ * 4,608 of them the multiplies and adds (lavapipe has no fused multiply-add); loops of this
+ * shape without loads run their arithmetic about a third slower with 64 vec4 sums than with 8–32.
  *
  * Geometry (kernel size, stride, padding) is baked into the generated text; the sizes, channel
  * counts and the packed row length stay parameters, so layers of one geometry and tile share a
@@ -284,10 +288,10 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`    let wRow = c * ${taps.length}u;`);
   L.push(...(vectorLoads ? byWidth('IN', loads) : loads(1)));
   // The tile's weights of channel c: vec4 i = t·K/4 + q is taps t's channels 4q .. 4q + 3. Without
-  // W_SHARED each is read at an address every invocation shares (a uniform load); with it, in a
-  // subgroup of 8, invocation l reads vec4s l, l + 8, … and every invocation takes vec4 i from
-  // invocation i % 8 (subgroupBroadcast): a load of the 8 invocations' own addresses and a
-  // register permute instead of a load each.
+  // W_SHARED each is read at an address every invocation shares (a uniform load, which lavapipe
+  // still gathers lane by lane); with it, in a subgroup of 8, invocation l reads vec4s l, l + 8, …
+  // and every invocation takes vec4 i from invocation i % 8 (subgroupBroadcast): one gather of the
+  // 8 invocations' own addresses and a register permute instead of a gather each.
   const Q4 = K / 4;
   const count = taps.length * Q4;
   const direct = (indent: string, decl: string) => {
