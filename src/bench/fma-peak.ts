@@ -4,10 +4,10 @@
  * so it tries the shapes an adapter may prefer (4, 8 or 16 vec4 chains an invocation; workgroups
  * of 64, 128 or 256; x·m + a or an explicit fma(), which a driver may not fuse by itself; and, with
  * fma(), sums of 8 products a chain a round, the shape of the GEMMs' inner loops, which lavapipe
- * runs faster than the chains x ← x·m + a: its fma() is a multiply and an add, and only the adds of
- * a sum wait on each other) and reports the best. Work is sized so that one run takes about `targetMs`; each run is timed by GPU
- * timestamps where the adapter has them (src/bench/profile.ts), else by the wall clock around it
- * alone, median of `repeats`.
+ * runs faster than the chains x ← x·m + a: its fma() is a multiply and an add, and only the adds
+ * of a sum wait on each other) and reports the best. Work is sized so that one run takes about
+ * `targetMs`; each run is timed by GPU timestamps where the adapter has them
+ * (src/bench/profile.ts), else by the wall clock around it alone, median of `repeats`.
  */
 import type { GpuContext } from '../gpu/context.js';
 import { recordPass, type CompiledKernel } from '../gpu/context.js';

@@ -51,7 +51,7 @@ export interface BenchReport {
   readonly date: string;
   readonly check: { readonly training_step: StepCheck; readonly two_two_two_final_E_total: number };
   readonly fma_peak_gflops: number;
-  /** The probe's fastest shape on this adapter (chains, workgroup size, fma() or x·m + a). */
+  /** The probe's fastest shape on this adapter (vec4s, workgroup size, fma() or x·m + a, sums of products or chains). */
   readonly fma_peak_variant: { readonly chains: number; readonly workgroupSize: number; readonly explicitFma: boolean; readonly products: boolean };
   readonly bandwidth_gb_per_s: number;
   readonly two_two_two: { readonly scenario: 'two-two-two'; readonly rows: number; readonly ms: number };

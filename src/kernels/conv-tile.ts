@@ -15,9 +15,10 @@
  * outside the image), reads the tile's weights as vec4s from the packed uniform array (with
  * W_SHARED, 8 vec4s gathered at once and shared by subgroupBroadcast: lavapipe gathers a uniform
  * load at any index that is not a constant, even one every invocation shares, docs/speed-log.md,
- * eighth sitting), and adds each tap's product onto its sum in tap order (fma chains). Sum order per output: c ascending, then the taps
- * in `tapOrder` (forward: ky, kx ascending; input gradient: ky ascending, kx descending), the same
- * order as the float64 reference's loops follow, one fma at a time.
+ * eighth sitting), and adds each tap's product onto its sum in tap order (fma chains). Sum order
+ * per output: c ascending, then the taps in `tapOrder` (forward: ky, kx ascending; input
+ * gradient: ky ascending, kx descending), the same order as the float64 reference's loops follow,
+ * one fma at a time.
  *
  * Measured on lavapipe (Mesa 25.0.7, convblock2 of the seed CNN, batch 128): reading the weights
  * from a uniform array instead of staged workgroup memory or storage buffers, with the taps of a
@@ -37,12 +38,12 @@
  * run (batch 128; the step-level figures are in docs/speed-log.md, from `npm run bench:profile`).
  *
  * Where the time goes (lavapipe, convblock2 at batch 128, timed alone, alternated in one run;
- * docs/speed-log.md, seventh and eighth sittings): with its input loads replaced by values the compiler cannot fold (one per
- * position, computed from the index), the forward takes 23.3–23.6 ms against 26.8–27.9 with the
- * vec2 loads, and 23.4–24.0 with the inputs read as scalars from a uniform array (timing only: a
- * 64 KiB window). So the loads are about an eighth of its time; the rest is the multiply-adds
- * themselves at about half the FMA probe's rate (340 M of them: 12.1 ms at the probe's 56
- * GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4 weights per input channel are far more
+ * docs/speed-log.md, seventh and eighth sittings): with its input loads replaced by values the
+ * compiler cannot fold (one per position, computed from the index), the forward takes 23.3–23.6
+ * ms against 26.8–27.9 with the vec2 loads, and 23.4–24.0 with the inputs read as scalars from a
+ * uniform array (timing only: a 64 KiB window). So the loads are about an eighth of its time;
+ * the rest is the multiply-adds themselves at about half the FMA probe's rate (340 M of them:
+ * 12.1 ms at the chains probe's 56 GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4 weights per input channel are far more
  * than the CPU's vector registers, so most operands must come from the stack. The order of the fma
  * statements does not change it (tap-major single fmas: the same time). The sixth sitting's
  * 14–15 ms without loads is not reproduced by this experiment. In the generated code (eighth
