@@ -1,7 +1,8 @@
 /** fma_peak (the benchmark probe) against the float64 reference. */
-import { describe } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { BANDWIDTH_PROBE_MAX_WORKGROUPS, bandwidthProbe, fmaPeak } from '../../src/kernels/probe.js';
+import { BANDWIDTH_PROBE_MAX_WORKGROUPS, FMA_PEAK_PRODUCTS, bandwidthProbe, fmaPeak, fmaPeakFlopPerIteration } from '../../src/kernels/probe.js';
+import { describeFmaPeakVariant } from '../../src/bench/fma-peak.js';
 import { bandwidthProbeRef, fmaPeakRef } from '../../src/reference/probe.js';
 import { expectAllClose } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -33,6 +34,18 @@ describe('fma_peak', () => {
       });
     }
   }
+});
+
+describe('fma_peak FLOP count', () => {
+  test('a round is 2 FLOP per lane of each vec4 multiply-add the kernel does', () => {
+    // Chains: one vec4 fma per chain. Sums of products: 8 per chain, and the 8 factors' steps.
+    for (const chains of [4, 8, 16]) {
+      expect(fmaPeakFlopPerIteration(chains)).toBe(chains * 4 * 2);
+      expect(fmaPeakFlopPerIteration(chains, true)).toBe((chains * FMA_PEAK_PRODUCTS + 8) * 4 * 2);
+    }
+    expect(describeFmaPeakVariant({ chains: 16, workgroupSize: 64, explicitFma: true, products: true })).toBe('16 vec4 sums of 8 products, workgroup 64, fma()');
+    expect(describeFmaPeakVariant({ chains: 8, workgroupSize: 128, explicitFma: false, products: false })).toBe('8 vec4 chains, workgroup 128');
+  });
 });
 
 describe('bandwidth_probe', () => {
