@@ -28,8 +28,9 @@ describe('fma_peak', () => {
         ctx.fill(out, NaN);
         const k = (await ctx.compile(fmaPeak, { HALF: variant === 'HALF', DOUBLE: variant === 'DOUBLE', EXPLICIT_FMA: explicit, PRODUCTS: products })).bind({ out }, { count, iterations, multiplier: 0.999, addend: 0.001 });
         ctx.submit('fma_peak test', (e) => recordPass(e, 'fma_peak test', [k]));
-        // Up to 64 lanes of up to 100 f32 roundings each (800 with the 8 products a round, whose
-        // sums reach about 1,000 a lane), summed: looser than one forward op.
+        // Up to 64 lanes of up to 100 f32 roundings each (900 with the 8 products and 8 steps a
+        // round, whose sums reach about 170 a lane, 1.1e4 over 64 lanes), summed: looser than one
+        // forward op.
         expectAllClose('out', await ctx.read(out), fmaPeakRef(count, iterations, Math.fround(0.999), Math.fround(0.001), chains, products), { atol: 2e-4, rtol: 1e-5 });
       });
     }
