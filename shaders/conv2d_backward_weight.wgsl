@@ -11,6 +11,13 @@
 //   triplets of 3 consecutive taps; for a 3×3 kernel, GROUP/9 whole input channels) × the pixels
 //   of split s. It holds its OUT_TILE × GROUP sums in registers: per triplet, Q = OUT_TILE/4
 //   mat3x4f (column i = tap, row e = channel 4q + e).
+//   The register tile is a parameter: OUT_TILE (4, 8, 12 or 16), Q, GROUP (9 or 18) and the
+//   functions that name the Q mat3x4f (tripletStep, quadSums) are generated for it and appended
+//   (weightTileSource in src/kernels/conv2d.ts). The tile does not change any sum's order: two
+//   tiles at the same split give the same bits. On lavapipe the tile is the cost of the
+//   arithmetic: convblock2 of the seed CNN (16 → 32 channels, batch 128, 96 rows a split) took
+//   28.1 ms with 16 channels × 18 taps (72 vec4 sums) and 20.4 ms with 16 × 9 (36), alternated in
+//   one run (the conv forward's register tiles behave the same: docs/speed-log.md).
 //   The pixels go four at a time (a quad: one output row, columns ox0 .. ox0 + 3, 0 past the
 //   edge): per quad the dy values of the tile (Q mat4x4f: 4 channels × 4 pixels) and, per
 //   triplet, the inputs (a mat3x4f: 3 taps × 4 pixels); each triplet's sums gain
@@ -100,21 +107,9 @@ override WG_X: u32;
 override WG_Y: u32;
 override WG_Z: u32;
 
-/** Output channels per invocation. */
-const OUT_TILE = 16u;
-const Q = OUT_TILE / 4u;
-/** Taps per invocation: 6 triplets (t0..t5 below). */
-const GROUP = 18u;
-
-// Sums of one triplet: a[q] += transpose(d[q]) · r (4 channels × 3 taps, 4 pixels summed).
-fn tripletStep(a: array<mat3x4f, Q>, r: mat3x4f, d: array<mat4x4f, Q>) -> array<mat3x4f, Q> {
-  return array<mat3x4f, Q>(
-    a[0] + transpose(d[0]) * r,
-    a[1] + transpose(d[1]) * r,
-    a[2] + transpose(d[2]) * r,
-    a[3] + transpose(d[3]) * r,
-  );
-}
+// OUT_TILE (output channels per invocation), Q = OUT_TILE / 4, GROUP (taps per invocation: 3 or
+// 6 triplets, t0..t5 below), tripletStep (a triplet's sums gain transpose(d[q]) · r, 4 channels ×
+// 3 taps, 4 pixels summed) and quadSums (the sums' q-th mat3x4f): generated per tile, appended.
 
 // dy of output channel oc at the quad (columns ox0 .. ox0 + 3 of the output row at dyRow within
 // the image's first plane): 0 for a channel past the last and for columns past the row's end.
@@ -257,7 +252,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   // Channels (fast path) and taps (other path) of the group, per triplet m:
   // plane offset within an image, ky, kx of its first tap (a tap past the last reads channel 0).
   var trip: array<array<vec3u, 3>, 6>;
-  for (var m = 0u; m < 6u; m++) {
+  for (var m = 0u; m < GROUP / 3u; m++) {
     for (var i = 0u; i < 3u; i++) {
       let k = min(g * GROUP + m * 3u + i, taps3 - 1u);
       let ci = k / kArea;
@@ -334,7 +329,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           r2 = a[2];
           // A group of one input channel (a 1-channel layer: convblock1) has 3 triplets: the other
           // 3 are neither loaded nor summed (5.5–7.7 → 4.1–4.6 ms at convblock1, batch 128).
-          if (tripletCount > 3u) {
+          if (GROUP > 9u && tripletCount > 3u) {
             let b = slide(down == seg, r4, r5, xImage + trip[3][0].x, iy, ix);
             r3 = b[0];
             r4 = b[1];
@@ -345,13 +340,15 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           r0 = pointwise(trip[0], row, ox0);
           r1 = pointwise(trip[1], row, ox0);
           r2 = pointwise(trip[2], row, ox0);
-          r3 = pointwise(trip[3], row, ox0);
-          r4 = pointwise(trip[4], row, ox0);
-          r5 = pointwise(trip[5], row, ox0);
+          if (GROUP > 9u) {
+            r3 = pointwise(trip[3], row, ox0);
+            r4 = pointwise(trip[4], row, ox0);
+            r5 = pointwise(trip[5], row, ox0);
+          }
         } else {
           // One copy of the loads, in a loop over a count known only at run time (the shader
           // stays small to compile), through a private array.
-          var xs: array<mat3x4f, GROUP / 3u>;
+          var xs: array<mat3x4f, 6>;
           for (var m = 0u; m < tripletCount; m++) {
             let off = vec3u(xImage, 0u, 0u);
             xs[m] = taps(array<vec3u, 3>(trip[m][0] + off, trip[m][1] + off, trip[m][2] + off), iy, ix);
@@ -366,7 +363,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         t0 = tripletStep(t0, r0, d);
         t1 = tripletStep(t1, r1, d);
         t2 = tripletStep(t2, r2, d);
-        if (tripletCount > 3u) {
+        if (GROUP > 9u && tripletCount > 3u) {
           t3 = tripletStep(t3, r3, d);
           t4 = tripletStep(t4, r4, d);
           t5 = tripletStep(t5, r5, d);
@@ -388,10 +385,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     if (m == 4u) { sums = t4; }
     if (m == 5u) { sums = t5; }
     for (var q = 0u; q < quadCount; q++) {
-      var a = sums[0];
-      if (q == 1u) { a = sums[1]; }
-      if (q == 2u) { a = sums[2]; }
-      if (q == 3u) { a = sums[3]; }
+      let a = quadSums(sums, q);
       for (var e = 0u; e < 4u; e++) {
         let oc = ocBase + q * 4u + e;
         if (oc < params.outChannels) {

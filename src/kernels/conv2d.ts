@@ -21,9 +21,6 @@ export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
 
 /** The largest kernel supported (12×12). */
 const MAX_KERNEL_AREA = 144;
-/** Weight gradient: one invocation accumulates WEIGHT_CHANNELS output channels × WEIGHT_GROUP taps. */
-const WEIGHT_CHANNELS = 16;
-const WEIGHT_GROUP = 18;
 
 export interface Conv2dShape {
   readonly batch: number;
@@ -342,53 +339,122 @@ export async function bindConv2d(
 const weightParams = { ...convParams, splitPixels: 'u32' } as const;
 type WeightParams = { readonly [K in keyof typeof weightParams]: number };
 
+/**
+ * The weight gradient's tunable shape. An invocation sums `channels` output channels × `taps` taps
+ * (its register tile: `channels` × `taps` / 4 vec4 sums) over the `rows` output rows of one
+ * split (the chunk of pixels it streams; fewer rows, more splits: more parallel invocations and
+ * more partial sums to reduce), in workgroups of `workgroup`. The split changes the summation
+ * order, so its results differ from another split's in the last bits; the register tile does not
+ * (two tiles at one split give the same bits).
+ */
+export interface WeightTile {
+  readonly rows: number;
+  /** Output channels an invocation sums: one of WEIGHT_CHANNELS. */
+  readonly channels: number;
+  /** Taps an invocation sums: one of WEIGHT_TAPS (with a 3×3 kernel, 1 or 2 input channels). */
+  readonly taps: number;
+  readonly workgroup: number;
+}
+
+/** The register tiles' output channels and taps the weight gradient generates. */
+export const WEIGHT_CHANNELS = [4, 8, 12, 16] as const;
+export const WEIGHT_TAPS = [9, 18] as const;
+
 /** Invocations the weight gradient aims for (every split × channel tile × tap group is one). */
 const WEIGHT_TASKS = 512;
 
 /** Tap groups of the weight gradient (invocations of one split and channel tile). */
-const weightTapGroups = (p: ConvParams) => Math.ceil((p.inChannels * p.kernelH * p.kernelW) / WEIGHT_GROUP);
+const weightTapGroups = (p: ConvParams, taps: number) => Math.ceil((p.inChannels * p.kernelH * p.kernelW) / taps);
 
 /** Tap groups × channel tiles of the weight gradient: its invocations per split. */
-const weightTasksPerSplit = (p: ConvParams) => weightTapGroups(p) * Math.ceil(p.outChannels / WEIGHT_CHANNELS);
+const weightTasksPerSplit = (p: ConvParams, t: Pick<WeightTile, 'channels' | 'taps'>) => weightTapGroups(p, t.taps) * Math.ceil(p.outChannels / t.channels);
+
+/**
+ * The default register tile: 16 output channels (or the fewest multiple of 4 that holds them all,
+ * 12 for 10), and 9 taps for a 3×3 kernel (one input channel: 36 vec4 sums; 18 taps, 72 sums,
+ * took convblock2 of the seed CNN 28 ms against 20 on lavapipe), else 18.
+ */
+function defaultWeightRegisters(p: ConvParams): Pick<WeightTile, 'channels' | 'taps'> {
+  return { channels: Math.min(16, Math.ceil(p.outChannels / 4) * 4), taps: p.kernelH * p.kernelW === 9 ? 9 : 18 };
+}
 
 /**
  * Output pixels each split of the weight gradient sums: whole output rows, about `target` pixels
- * when given, else as many rows as make about WEIGHT_TASKS invocations in all.
+ * when given, else as many rows as make about WEIGHT_TASKS invocations in all with the register
+ * tile `registers` (default: the default tile's).
  */
-export function conv2dSplitPixels(p: ConvParams, target?: number): number {
+export function conv2dSplitPixels(p: ConvParams, target?: number, registers: Pick<WeightTile, 'channels' | 'taps'> = defaultWeightRegisters(p)): number {
   const rows = p.batch * p.outHeight;
-  const splits = Math.max(1, Math.ceil(WEIGHT_TASKS / weightTasksPerSplit(p)));
+  const splits = Math.max(1, Math.ceil(WEIGHT_TASKS / weightTasksPerSplit(p, registers)));
   const rowsPerSplit = target === undefined ? Math.ceil(rows / splits) : Math.max(1, Math.floor(target / p.outWidth));
   return Math.min(rowsPerSplit, rows) * p.outWidth;
 }
 
-/**
- * The weight gradient's tunable shape, as a ConvTile: `rows` output rows per split (the chunk of
- * pixels one invocation streams; fewer rows, more splits: more parallel invocations and more
- * partial sums to reduce), `channels` its output channels per invocation (WEIGHT_CHANNELS, fixed
- * by the kernel's registers), `workgroup` its workgroup size. The split changes the summation
- * order, so its results differ from another split's in the last bits.
- */
-export function defaultWeightTile(p: ConvParams): ConvTile {
-  return { rows: conv2dSplitPixels(p) / p.outWidth, channels: WEIGHT_CHANNELS, workgroup: 64 };
+/** The weight gradient's default tile for a shape (see WeightTile). */
+export function defaultWeightTile(p: ConvParams): WeightTile {
+  const registers = defaultWeightRegisters(p);
+  return { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
 }
 
 /** Workgroup sizes the weight gradient compiles for. */
 export const WEIGHT_WORKGROUPS = [32, 64, 128, 256] as const;
 
-/** Whether a weight-gradient tile can run a shape (see defaultWeightTile). */
-export function weightTileFits(p: ConvParams, t: ConvTile): boolean {
-  return t.channels === WEIGHT_CHANNELS && Number.isInteger(t.rows) && t.rows >= 1 && t.rows <= p.batch * p.outHeight && (WEIGHT_WORKGROUPS as readonly number[]).includes(t.workgroup);
+/** Whether a weight-gradient tile can run a shape (see WeightTile). */
+export function weightTileFits(p: ConvParams, t: WeightTile): boolean {
+  return (
+    (WEIGHT_CHANNELS as readonly number[]).includes(t.channels) &&
+    (WEIGHT_TAPS as readonly number[]).includes(t.taps) &&
+    Number.isInteger(t.rows) &&
+    t.rows >= 1 &&
+    t.rows <= p.batch * p.outHeight &&
+    (WEIGHT_WORKGROUPS as readonly number[]).includes(t.workgroup)
+  );
 }
 
-const weightKernels = new Map<number, typeof conv2dBackwardWeight>();
-/** conv2d_backward_weight at a workgroup size (the declaration's own at 64). */
-export function conv2dBackwardWeightKernel(workgroup: number): typeof conv2dBackwardWeight {
+/** Describes a weight-gradient tile for tables and messages. */
+export function describeWeightTile(t: WeightTile): string {
+  return `${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}`;
+}
+
+/**
+ * The WGSL of a register tile, appended to conv2d_backward_weight.wgsl: OUT_TILE, Q, GROUP, and
+ * the functions that name the Q mat3x4f of a triplet's sums (WGSL has no loops over a tuple's
+ * members that stay in registers, so they are spelled out).
+ */
+export function weightTileSource(channels: number, taps: number): string {
+  const q = channels / 4;
+  const each = (f: (i: number) => string) => Array.from({ length: q }, (_, i) => f(i));
+  return [
+    `// Generated by src/kernels/conv2d.ts (weightTileSource): ${channels} output channels × ${taps} taps.`,
+    `const OUT_TILE = ${channels}u;`,
+    `const Q = ${q}u;`,
+    `const GROUP = ${taps}u;`,
+    '',
+    'fn tripletStep(a: array<mat3x4f, Q>, r: mat3x4f, d: array<mat4x4f, Q>) -> array<mat3x4f, Q> {',
+    `  return array<mat3x4f, Q>(${each((i) => `a[${i}] + transpose(d[${i}]) * r`).join(', ')});`,
+    '}',
+    '',
+    'fn quadSums(sums: array<mat3x4f, Q>, q: u32) -> mat3x4f {',
+    '  var a = sums[0];',
+    ...each((i) => `  if (q == ${i}u) { a = sums[${i}]; }`).slice(1),
+    '  return a;',
+    '}',
+    '',
+  ].join('\n');
+}
+
+const weightKernels = new Map<string, typeof conv2dBackwardWeight>();
+/** conv2d_backward_weight for a tile's registers and workgroup size (the declaration's own: 16 channels × 18 taps, 64). */
+export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup'>): typeof conv2dBackwardWeight {
+  const { channels, taps, workgroup } = tile;
   if (!(WEIGHT_WORKGROUPS as readonly number[]).includes(workgroup)) throw new Error(`conv2d_backward_weight: workgroup ${workgroup}, expected one of ${WEIGHT_WORKGROUPS.join(', ')}`);
-  let def = weightKernels.get(workgroup);
+  if (!(WEIGHT_CHANNELS as readonly number[]).includes(channels)) throw new Error(`conv2d_backward_weight: ${channels} channels a tile, expected one of ${WEIGHT_CHANNELS.join(', ')}`);
+  if (!(WEIGHT_TAPS as readonly number[]).includes(taps)) throw new Error(`conv2d_backward_weight: ${taps} taps a tile, expected one of ${WEIGHT_TAPS.join(', ')}`);
+  const key = `${channels}x${taps} wg${workgroup}`;
+  let def = weightKernels.get(key);
   if (!def) {
-    def = workgroup === 64 ? conv2dBackwardWeight : defineKernel({ ...conv2dBackwardWeight, workgroupSize: [workgroup, 1, 1] });
-    weightKernels.set(workgroup, def);
+    def = weightDef(channels, taps, workgroup);
+    weightKernels.set(key, def);
   }
   return def;
 }
@@ -408,10 +474,10 @@ export function conv2dWeightSplits(p: WeightParams): number {
 export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
-/** Why a weight-gradient variant cannot run a layer, or undefined. */
-function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | undefined {
+/** Why a weight-gradient variant cannot run a layer with a tile's taps, or undefined. */
+function weightVariantProblem(p: ConvParams, variant: WeightVariant, taps: number): string | undefined {
   if (variant === 'DY_SHARED') {
-    const groups = weightTapGroups(p);
+    const groups = weightTapGroups(p, taps);
     return groups % 8 === 0 ? undefined : `its ${groups} tap groups are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
   }
   const n = variant.endsWith('4') ? 4 : 2;
@@ -429,32 +495,42 @@ function weightVariantProblem(p: ConvParams, variant: WeightVariant): string | u
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
  * layer's tap groups allow it.
  */
-export function conv2dWeightVariant(p: ConvParams, subgroupSize?: number): Record<WeightVariant, boolean> {
-  const fits = (v: WeightVariant) => weightVariantProblem(p, v) === undefined;
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps'>, subgroupSize?: number): Record<WeightVariant, boolean> {
+  const fits = (v: WeightVariant) => weightVariantProblem(p, v, tile.taps) === undefined;
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   const dy4 = fits('DY_VEC4');
   return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: subgroupSize === 8 && fits('DY_SHARED') };
 }
 
-/** partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial) */
-export const conv2dBackwardWeight = defineKernel({
-  name: 'conv2d_backward_weight',
-  source: backwardWeightSource,
-  params: weightParams,
-  bindings: {
-    x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
-    dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
-    partial: { type: 'f32', access: 'read_write' },
-  },
-  defines: WEIGHT_VARIANTS,
-  variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
-  variantFeatures: { DY_SHARED: 'subgroups' },
-  constants: { OUT_TILE: WEIGHT_CHANNELS, GROUP: WEIGHT_GROUP },
-  workgroupSize: [64, 1, 1],
-  grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p)],
-  lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p) }),
-});
+/** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
+function weightDef(channels: number, taps: number, workgroup: number) {
+  const registers = { channels, taps };
+  return defineKernel({
+    name: 'conv2d_backward_weight',
+    source: backwardWeightSource,
+    libraries: [weightTileSource(channels, taps)],
+    params: weightParams,
+    bindings: {
+      x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
+      dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
+      partial: { type: 'f32', access: 'read_write' },
+    },
+    defines: WEIGHT_VARIANTS,
+    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v, taps)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+    variantFeatures: { DY_SHARED: 'subgroups' },
+    workgroupSize: [workgroup, 1, 1],
+    grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p, registers)],
+    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p) }),
+  });
+}
+
+/**
+ * partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial)
+ * The declaration as listed and checked, with the 16-channel × 18-tap register tile at workgroup
+ * 64; layers bind their tile's (conv2dBackwardWeightKernel).
+ */
+export const conv2dBackwardWeight = weightDef(16, 18, 64);
 
 /** dweight = Σ_s partial[s]  (overwrites dweight) */
 export const conv2dBackwardWeightReduce = defineKernel({

@@ -92,7 +92,7 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
     const full = this.params(b.inShape, b.maxBatch);
-    // The weight gradient's split and workgroup (tuned, else the default).
+    // The weight gradient's register tile, split and workgroup (tuned, else the default).
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
     const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full);
     const splitPixels = weightTile.rows * full.outWidth;
@@ -123,7 +123,7 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile.workgroup), conv2dWeightVariant(p, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));

@@ -7,7 +7,7 @@
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { Conv2dParams as ConvShapeParams, ConvTile } from '../kernels/conv2d.js';
+import type { Conv2dParams as ConvShapeParams, ConvTile, WeightTile } from '../kernels/conv2d.js';
 import type { DenseKernelName, DenseShape, DenseTile } from '../kernels/dense.js';
 
 /** The shape of one sample: [C, H, W] for images, [F] for features. */
@@ -114,14 +114,14 @@ export interface LayerBuild {
 
 /** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */
 export interface TileChooser {
+  (kernel: 'conv2d_backward_weight', params: ConvShapeParams): WeightTile | undefined;
   (kernel: ConvKernelName, params: ConvShapeParams): ConvTile | undefined;
   (kernel: DenseKernelName, params: DenseShape): DenseTile | undefined;
 }
 
 /**
- * The tunable conv kernels: the forward and input gradient (a register tile), and the weight
- * gradient (a ConvTile read as rows per split and workgroup size: src/kernels/conv2d.ts
- * defaultWeightTile).
+ * The tunable conv kernels: the forward and input gradient (a ConvTile), and the weight gradient
+ * (a WeightTile: register tile, rows per split and workgroup size; src/kernels/conv2d.ts).
  */
 export type ConvKernelName = 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_backward_weight';
 

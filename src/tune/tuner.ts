@@ -36,9 +36,13 @@ import {
   defaultConvTile,
   defaultWeightTile,
   weightTileFits,
+  conv2dSplitPixels,
   type Conv2dParams,
   type ConvDirection,
   type ConvTile,
+  type WeightTile,
+  describeWeightTile,
+  weightTileSource,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
@@ -66,7 +70,8 @@ export const isDenseKernel = (kernel: TiledKernel): kernel is DenseKernelName =>
 /** One tuned (kernel, shape): the tile chosen and what it measured. */
 export type TuneEntry = TuneMeasures &
   (
-    | { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly tile: ConvTile }
+    | { readonly kernel: 'conv2d_forward' | 'conv2d_backward_input'; readonly params: Conv2dParams; readonly tile: ConvTile }
+    | { readonly kernel: 'conv2d_backward_weight'; readonly params: Conv2dParams; readonly tile: WeightTile }
     | { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly tile: DenseTile }
   );
 
@@ -91,7 +96,7 @@ export interface TuningStore {
 }
 
 export interface StoredChoice {
-  readonly tile: ConvTile | DenseTile;
+  readonly tile: ConvTile | WeightTile | DenseTile;
   readonly ms: number;
   readonly defaultMs: number;
 }
@@ -110,7 +115,7 @@ export function fnv1a(text: string): string {
 export const KERNEL_SOURCE_HASH = fnv1a(
   [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
-  )].join('\n'),
+  ), weightTileSource(12, 9)].join('\n'),
 );
 
 /** The dense kernels' identity: their entry points and the skeleton. */
@@ -135,11 +140,12 @@ export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams |
 const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
 
 /** Whether a (stored) tile can run a kernel at a shape. */
-function fitsKernel(use: TiledUse, t: ConvTile | DenseTile): boolean {
+function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile): boolean {
   if (typeof t !== 'object' || t === null) return false;
   if (isDenseUse(use)) return 'cols' in t && denseTileFits(t);
   if (!('channels' in t)) return false;
-  return use.kernel === 'conv2d_backward_weight' ? weightTileFits(use.params, t) : tileFits(use.params, directionOf(use.kernel), t);
+  if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t);
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t);
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -243,18 +249,27 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
 }
 
 /**
- * Weight-gradient candidates after the default: rows per split ×2, ×½, ×4 at workgroup 64 and
- * 128 (a sweep of the seed CNN's convs on lavapipe: ×2 gained 10–15 % on convblock2, the largest;
- * the workgroup size mattered less, and differently per shape).
+ * Weight-gradient candidates after the default: rows per split ×2; the other tap count (9 ↔ 18,
+ * where the layer has more than 9 taps) and 8 output channels (16 where the default has 8 or
+ * fewer), each at its own default split; rows ×½; workgroup 128; rows ×4. On lavapipe the
+ * register tile decided most (convblock2 of the seed CNN: 16 channels × 18 taps 28 ms, × 9 taps
+ * 20 ms); rows ×2 gained 10–15 % at convblock2 with the old 16 × 18 tile; the workgroup size
+ * mattered less, and differently per shape.
  */
-export function candidateWeightTiles(p: Conv2dParams): ConvTile[] {
+export function candidateWeightTiles(p: Conv2dParams): WeightTile[] {
   const d = defaultWeightTile(p);
-  const out: ConvTile[] = [d];
+  const out: WeightTile[] = [d];
+  const add = (t: WeightTile) => {
+    if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup)) out.push(t);
+  };
   const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
-  for (const [f, workgroup] of [[2, 64], [2, 128], [1, 128], [0.5, 64], [4, 64], [0.5, 128]] as const) {
-    const t = { rows: rows(f), channels: d.channels, workgroup };
-    if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.workgroup === t.workgroup)) out.push(t);
-  }
+  const registers = (channels: number, taps: number): WeightTile => ({ rows: conv2dSplitPixels(p, undefined, { channels, taps }) / p.outWidth, channels, taps, workgroup: 64 });
+  add({ ...d, rows: rows(2) });
+  if (p.inChannels * p.kernelH * p.kernelW > 9) add(registers(d.channels, d.taps === 9 ? 18 : 9));
+  add(registers(d.channels > 8 ? 8 : 16, d.taps));
+  add({ ...d, rows: rows(0.5) });
+  add({ ...d, workgroup: 128 });
+  add({ ...d, rows: rows(4) });
   return out.slice(0, MAX_CANDIDATES);
 }
 
@@ -286,7 +301,7 @@ export interface TuneResult {
 /** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
 export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOptions): Promise<TuneResult> {
   const kernels = tiledKernelsOf(model, options);
-  const chosen = new Map<string, ConvTile | DenseTile>();
+  const chosen = new Map<string, ConvTile | WeightTile | DenseTile>();
   const chooser = ((kernel: TiledKernel, params: Conv2dParams | DenseShape) => chosen.get(`${kernel}|${shapeKey(params)}`)) as TileChooser;
   if (options.mode === 'off') {
     return { entries: [], tiles: (() => undefined) as TileChooser, seconds: 0, deferred: [] };
@@ -507,7 +522,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * fastest whose result is as close to float64 as WEIGHT_TOLERANCE of its scale, or as the
  * default's (the default is the fallback).
  */
-async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvTile>> {
+async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<WeightTile>> {
   const candidates = candidateWeightTiles(p);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
@@ -525,10 +540,10 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
   });
   const { x, dy, partial, dweight } = scope.value;
   try {
-    const measure = async (tile: ConvTile) => {
+    const measure = async (tile: WeightTile) => {
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
-        (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
+        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight }, { length: weightLength, splits: conv2dWeightSplits(q) }, 'tuning weight gradient reduce'),
       ];
       ctx.fill(dweight, Number.NaN);
@@ -549,8 +564,8 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<ConvT
       }
       return maxError(values, judge.reference) <= judge.bound;
     };
-    const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t.workgroup), conv2dWeightVariant(p, ctx.adapter.subgroupSize))));
+    const prepare = (tiles: readonly WeightTile[]) =>
+      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize))));
     return await pickFastest(candidates, measure, accepts, prepare);
   } finally {
     scope.destroy();
@@ -585,7 +600,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
     'cols' in e.tile
       ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}`
       : e.kernel === 'conv2d_backward_weight'
-        ? `${e.tile.rows} rows a split, wg${e.tile.workgroup}`
+        ? describeWeightTile(e.tile as WeightTile)
         : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,

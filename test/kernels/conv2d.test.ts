@@ -16,6 +16,8 @@ import {
   convSlices,
   convVectors,
   defaultConvTile,
+  defaultWeightTile,
+  describeWeightTile,
   type ConvTile,
   conv2dSplitPixels,
   conv2dWeightSplits,
@@ -28,6 +30,9 @@ import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
+/** The register tile of the declared conv2d_backward_weight (conv2dBackwardWeight). */
+const DECLARED_WEIGHT_TILE = { channels: 16, taps: 18, workgroup: 64 };
+
 interface Case extends Conv2dShape {
   /** Target pixels per weight-gradient split (small ones force several splits). */
   readonly splitTarget?: number;
@@ -37,6 +42,8 @@ interface Case extends Conv2dShape {
   readonly minSlices?: number;
   /** Also run the other TILES (each tile is a pipeline to compile: seconds on a cold lavapipe cache). */
   readonly tiles?: boolean;
+  /** Weight-gradient register tiles (output channels, taps) held to the declared tile's bits. */
+  readonly weightTiles?: readonly (readonly [number, number])[];
 }
 
 /** Tiles tried besides each direction's default: other rows, channel counts and workgroup sizes. */
@@ -56,7 +63,7 @@ const CASES: readonly Case[] = [
   { batch: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
   { batch: 1, inChannels: 1, height: 5, width: 7, outChannels: 1, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
   { batch: 2, inChannels: 3, height: 7, width: 9, outChannels: 10, kernelH: 3, kernelW: 3, stride: 2, padding: 1 },
-  { batch: 3, inChannels: 17, height: 6, width: 5, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 2, tiles: true },
+  { batch: 3, inChannels: 17, height: 6, width: 5, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 2, tiles: true, weightTiles: [[4, 9], [12, 18]] },
   { batch: 2, inChannels: 10, height: 9, width: 8, outChannels: 17, kernelH: 2, kernelW: 3, stride: 1, padding: 0, splitTarget: 64, minSplits: 2 },
   { batch: 2, inChannels: 33, height: 5, width: 5, outChannels: 3, kernelH: 1, kernelW: 1, stride: 2, padding: 0 },
   { batch: 1, inChannels: 3, height: 8, width: 11, outChannels: 17, kernelH: 3, kernelW: 2, stride: 2, padding: 1, tiles: true },
@@ -73,7 +80,7 @@ const CASES: readonly Case[] = [
   // 2: vectors that start left of the row (all padding) and straddle no row end.
   { batch: 2, inChannels: 5, height: 6, width: 8, outChannels: 9, kernelH: 3, kernelW: 3, stride: 1, padding: 1, tiles: true },
   { batch: 1, inChannels: 3, height: 5, width: 12, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
-  { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
+  { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0, weightTiles: [[4, 18], [12, 9]] },
   // The weight gradient's vector variants: dy as vec4s with x as vec2s (two channel tiles, several
   // splits), and dy as vec2s with x as vec2s at padding 2.
   { batch: 2, inChannels: 4, height: 7, width: 10, outChannels: 18, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
@@ -86,7 +93,7 @@ const CASES: readonly Case[] = [
   // 16 input channels × 9 taps = 8 tap groups: dy shared in subgroups of 8 (DY_SHARED, where the
   // device's subgroups are 8 wide), with two channel tiles (the second partial) and several
   // splits, dy as vec4s; and one tile of 5 channels with dy as scalars (a 7-wide output).
-  { batch: 2, inChannels: 16, height: 10, width: 10, outChannels: 20, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
+  { batch: 2, inChannels: 16, height: 10, width: 10, outChannels: 20, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2, weightTiles: [[8, 9], [16, 9]] },
   { batch: 1, inChannels: 16, height: 7, width: 7, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
 ];
 
@@ -111,24 +118,41 @@ describe('conv2d vector loads and stores', () => {
 
   test('the weight gradient reads dy and x as the widest vectors the widths allow (x only where read whole)', () => {
     const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2, DY_SHARED: false });
-    expect(conv2dWeightVariant(seed(26, 16, 32, 3))).toEqual(variant(2, 4));
-    expect(conv2dWeightVariant(seed(28, 1, 16, 3))).toEqual(variant(4, 2));
+    const taps = { taps: 18 };
+    expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps)).toEqual(variant(2, 4));
+    expect(conv2dWeightVariant(seed(28, 1, 16, 3), taps)).toEqual(variant(4, 2));
     // convblock7: padding 1, so its windows start on odd columns.
-    expect(conv2dWeightVariant(seed(6, 16, 16, 3, 1))).toEqual(variant(0, 2));
+    expect(conv2dWeightVariant(seed(6, 16, 16, 3, 1), taps)).toEqual(variant(0, 2));
     // A 1×1 reads its own pixels; at stride 2, one component a load (no vectors for x).
-    expect(conv2dWeightVariant(seed(24, 32, 10, 1))).toEqual(variant(4, 4));
-    expect(conv2dWeightVariant(seed(24, 32, 10, 1, 0, 2))).toEqual(variant(0, 4));
-    expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1))).toEqual(variant(0, 0));
+    expect(conv2dWeightVariant(seed(24, 32, 10, 1), taps)).toEqual(variant(4, 4));
+    expect(conv2dWeightVariant(seed(24, 32, 10, 1, 0, 2), taps)).toEqual(variant(0, 4));
+    expect(conv2dWeightVariant(seed(7, 3, 5, 3, 1), taps)).toEqual(variant(0, 0));
   });
 
   test('the weight gradient shares dy in subgroups of 8 where the tap groups come in eights', () => {
-    // convblock2 and convblock5: 16 channels × 9 taps = 8 groups of 18; convblock4: 10 × 9 = 5 groups.
-    expect(conv2dWeightVariant(seed(26, 16, 32, 3), 8)).toEqual({ X_VEC4: false, X_VEC2: true, DY_VEC4: true, DY_VEC2: false, DY_SHARED: true });
-    expect(conv2dWeightVariant(seed(10, 16, 16, 3), 8).DY_SHARED).toBe(true);
-    expect(conv2dWeightVariant(seed(12, 10, 16, 3), 8).DY_SHARED).toBe(false);
-    // Without subgroups, or with another size: no sharing.
-    expect(conv2dWeightVariant(seed(26, 16, 32, 3)).DY_SHARED).toBe(false);
-    expect(conv2dWeightVariant(seed(26, 16, 32, 3), 32).DY_SHARED).toBe(false);
+    // convblock2 and convblock5: 16 channels × 9 taps = 8 groups of 18 or 16 of 9; convblock4:
+    // 10 × 9 = 5 groups of 18 or 10 of 9.
+    for (const taps of [{ taps: 18 }, { taps: 9 }]) {
+      expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps, 8)).toEqual({ X_VEC4: false, X_VEC2: true, DY_VEC4: true, DY_VEC2: false, DY_SHARED: true });
+      expect(conv2dWeightVariant(seed(10, 16, 16, 3), taps, 8).DY_SHARED).toBe(true);
+      expect(conv2dWeightVariant(seed(12, 10, 16, 3), taps, 8).DY_SHARED).toBe(false);
+      // Without subgroups, or with another size: no sharing.
+      expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps).DY_SHARED).toBe(false);
+      expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps, 32).DY_SHARED).toBe(false);
+    }
+    // 8 input channels × 9 taps: 4 groups of 18, 8 of 9.
+    expect(conv2dWeightVariant(seed(10, 8, 16, 3), { taps: 18 }, 8).DY_SHARED).toBe(false);
+    expect(conv2dWeightVariant(seed(10, 8, 16, 3), { taps: 9 }, 8).DY_SHARED).toBe(true);
+  });
+
+  test('the weight gradient\'s default register tile: 9 taps for a 3×3 kernel, the fewest channels that hold a layer\'s up to 16', () => {
+    expect(defaultWeightTile(seed(26, 16, 32, 3))).toMatchObject({ channels: 16, taps: 9, workgroup: 64 });
+    expect(defaultWeightTile(seed(24, 32, 10, 1))).toMatchObject({ channels: 12, taps: 18 });
+    expect(defaultWeightTile(seed(9, 3, 5, 5))).toMatchObject({ channels: 8, taps: 18 });
+    // convblock2: 16 tap groups × 2 channel tiles = 32 invocations a split, 16 splits for about 512.
+    expect(defaultWeightTile(seed(26, 16, 32, 3)).rows).toBe((128 * 24) / 16);
+    expect(() => conv2dBackwardWeightKernel({ channels: 6, taps: 9, workgroup: 64 })).toThrow(/6 channels a tile, expected one of 4, 8, 12, 16/);
+    expect(() => conv2dBackwardWeightKernel({ channels: 8, taps: 12, workgroup: 64 })).toThrow(/12 taps a tile, expected one of 9, 18/);
   });
 
   gpuTest('a variant is refused where the widths do not allow it', async (ctx) => {
@@ -180,7 +204,7 @@ describe('conv2d kernels', () => {
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: ty })),
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: tyRelu }, { relu: true })),
         ...(await bindConv2d(ctx, p, packedInput, { input: tdy, weight: tw, output: tdx })),
-        (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+        (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p, DECLARED_WEIGHT_TILE, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
         (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
       ];
       ctx.submit('conv2d test', (e) => recordPass(e, 'conv2d test', kernels));
@@ -212,7 +236,7 @@ describe('conv2d kernels', () => {
         expect(vectored, `${direction}: vec${vectors.input} loads, vec${vectors.output} stores${sharedWeights ? ', shared weights' : ''} against scalars`).toEqual(await ctx.read(output));
         if (relu) expect(relu, 'forward with ReLU: vectors against scalars').toEqual(await ctx.read(tyRelu));
       }
-      const weightVariant = conv2dWeightVariant(p, ctx.adapter.subgroupSize);
+      const weightVariant = conv2dWeightVariant(p, DECLARED_WEIGHT_TILE, ctx.adapter.subgroupSize);
       if (ctx.adapter.subgroupSize === 8 && c.inChannels * c.kernelH * c.kernelW === 144) expect(weightVariant.DY_SHARED, 'dy shared in subgroups').toBe(true);
       if (Object.values(weightVariant).some(Boolean)) {
         const vectored = await ctx.read(tdw);
@@ -223,6 +247,21 @@ describe('conv2d kernels', () => {
         ];
         ctx.submit('conv2d weight scalar test', (e) => recordPass(e, 'conv2d weight scalar test', list));
         expect(vectored, `weight gradient ${JSON.stringify(weightVariant)} against scalars`).toEqual(await ctx.read(tdw));
+      }
+
+      // The weight gradient's other register tiles at the same split (on the cases that name them:
+      // each is a pipeline to compile): the same sums in the same order (only which invocation
+      // holds them changes), so the declared tile's bits.
+      const dw0 = await ctx.read(tdw);
+      for (const [channels, taps] of c.weightTiles ?? []) {
+        const tile = { channels, taps, workgroup: 64 };
+        ctx.fill(tdw, NaN);
+        const list = [
+          (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+        ];
+        ctx.submit('conv2d weight register tile test', (e) => recordPass(e, 'conv2d weight register tile test', list));
+        expect(await ctx.read(tdw), `weight gradient, ${channels} channels × ${taps} taps against 16 × 18`).toEqual(dw0);
       }
 
       // Every other tile that fits the kernel: the same sums in the same order, so the same values
@@ -249,11 +288,11 @@ describe('conv2d kernels', () => {
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
         const list = [
-          (await ctx.compile(conv2dBackwardWeightKernel(tile.workgroup), conv2dWeightVariant(q, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
+          (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
           (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: part, dweight: tdw }, { length: weightLength, splits: conv2dWeightSplits(q) }),
         ];
         ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
-        expectAllClose(`conv2d_backward_weight dW, ${tile.rows} rows a split, workgroup ${tile.workgroup}`, await ctx.read(tdw), dwRef, TOLERANCE.gradient);
+        expectAllClose(`conv2d_backward_weight dW, ${describeWeightTile(tile)}`, await ctx.read(tdw), dwRef, TOLERANCE.gradient);
       }
     });
   });
