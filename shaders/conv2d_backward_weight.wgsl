@@ -17,7 +17,8 @@
 //   tiles at the same split give the same bits. On lavapipe the tile is the cost of the
 //   arithmetic: convblock2 of the seed CNN (16 → 32 channels, batch 128, 96 rows a split) took
 //   28.1 ms with 16 channels × 18 taps (72 vec4 sums) and 20.4 ms with 16 × 9 (36), alternated in
-//   one run (the conv forward's register tiles behave the same: docs/speed-log.md).
+//   one run, as loops without loads ran a third slower with 64 vec4 sums than with 8–32
+//   (docs/speed-log.md, eighth and ninth sittings).
 //   The pixels go four at a time (a quad: one output row, columns ox0 .. ox0 + 3, 0 past the
 //   edge): per quad the dy values of the tile (Q mat4x4f: 4 channels × 4 pixels) and, per
 //   triplet, the inputs (a mat3x4f: 3 taps × 4 pixels); each triplet's sums gain
