@@ -7,11 +7,9 @@
  * LD_LIBRARY_PATH (the loader is found only at process start). Built into dist/cli.js, so an
  * installed package runs no TypeScript.
  */
-import { spawn } from 'node:child_process';
 import { bundledVulkanLoaderDir, findVulkanLoader } from '../node/vulkan.js';
-import { STDERR_TTY } from './format.js';
 import { main } from './main.js';
-import { NoiseFilter } from './noise.js';
+import { runFiltered } from './noise.js';
 
 const CHILD = 'WEBGPU_BACKPROP_CHILD';
 
@@ -21,18 +19,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const loaderDir = !findVulkanLoader() ? bundledVulkanLoaderDir() : undefined;
   if (process.env[CHILD] || (verbose && !loaderDir)) return main(args);
 
-  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: '1', [STDERR_TTY]: process.stderr.isTTY ? '1' : '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: '1' };
   if (loaderDir) env.LD_LIBRARY_PATH = [loaderDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  const script = process.argv[1]!;
-  const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'inherit', verbose ? 'inherit' : 'pipe'], env });
-  const filter = new NoiseFilter((text) => process.stderr.write(text));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => filter.push(chunk));
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, forward);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      filter.end();
-      resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1));
-    });
-  });
+  return runFiltered([...process.execArgv, process.argv[1]!, ...args], { verbose, env });
 }

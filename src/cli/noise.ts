@@ -2,8 +2,11 @@
  * Dawn's and the Vulkan drivers' start-up noise on the native stderr (`Warning: maxDynamic…
  * artificially reduced`, adapter warnings, `XDG_RUNTIME_DIR is invalid`), and the filter that keeps
  * it off a run's output: the CLI (src/cli/bin.ts) and the benchmark harnesses (harness/quiet.ts)
- * run their work in a child process whose stderr passes through it.
+ * run their work in a child process whose stderr passes through it (runFiltered).
  */
+import { spawn } from 'node:child_process';
+import { STDERR_TTY } from './format.js';
+
 /** Lines of the native start-up noise: Dawn's warnings and the drivers' complaints. */
 const NOISE = [/^Warning: /, /XDG_RUNTIME_DIR/];
 export const isStartupNoise = (line: string) => NOISE.some((p) => p.test(line.replace(/^\r/, '')));
@@ -44,3 +47,24 @@ export class NoiseFilter {
   }
 }
 
+
+/**
+ * Runs `node ARGS` (this Node) with stdin and stdout inherited and its stderr through a
+ * NoiseFilter (all of it with `verbose`); SIGINT and SIGTERM are passed on. The child learns
+ * whether this stderr is a terminal (STDERR_TTY), which its own piped stderr no longer says.
+ * Resolves to its exit status (128 + the signal's number where a signal ended it).
+ */
+export function runFiltered(args: readonly string[], options: { readonly verbose: boolean; readonly env?: NodeJS.ProcessEnv }): Promise<number> {
+  const env = { ...(options.env ?? process.env), [STDERR_TTY]: process.stderr.isTTY ? '1' : '' };
+  const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', options.verbose ? 'inherit' : 'pipe'], env });
+  const filter = new NoiseFilter((text) => process.stderr.write(text));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => filter.push(chunk));
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      filter.end();
+      resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1));
+    });
+  });
+}

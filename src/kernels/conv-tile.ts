@@ -43,8 +43,9 @@
  * ms against 26.8–27.9 with the vec2 loads, and 23.4–24.0 with the inputs read as scalars from a
  * uniform array (timing only: a 64 KiB window). So the loads are about an eighth of its time;
  * the rest is the multiply-adds themselves at about half the FMA probe's rate (340 M of them:
- * 12.1 ms at the chains probe's 56 GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4 weights per input channel are far more
- * than the CPU's vector registers, so most operands must come from the stack. The order of the fma
+ * 12.1 ms at the chains probe's 56 GFLOP/s): a tile's 64 vec4 sums, 36 inputs and 36 vec4
+ * weights per input channel are far more than the CPU's vector registers, so most operands must
+ * come from the stack. The order of the fma
  * statements does not change it (tap-major single fmas: the same time). The sixth sitting's
  * 14–15 ms without loads is not reproduced by this experiment. In the generated code (eighth
  * sitting) a channel's iteration is about 7,400 instructions for a SIMD vector of 8 invocations,
