@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { parseModelFile } from '../../src/models/model-file.js';
-import { FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
+import { FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, MARGIN, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 gpuTest('tuning a plan frees every buffer it created (tensors, packed weights, bound kernels’ parameters)', async (ctx) => {
@@ -62,9 +62,7 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   expect(Object.keys(saved ?? {})).toHaveLength(14);
 }, 120_000);
 
-test('the fastest candidates are timed again in turn, and the lowest median wins over one lucky turn', async () => {
-  // Scripted timings: in the first pass B's turn fell in a fast spell (5 ms); timed again in
-  // turn with the runner-up, B reads 9 and C 6. E is the fastest but its output differs.
+test('the fastest candidates are timed again in turn with the default; a challenger must beat its median by MARGIN', async () => {
   const run = async (script: Record<string, number[]>) => {
     const calls: string[] = [];
     const measure = async (tile: string) => {
@@ -77,17 +75,37 @@ test('the fastest candidates are timed again in turn, and the lowest median wins
     const prepare = async (tiles: readonly string[]) => void calls.push(`prepare ${tiles.join('')}`);
     return { picked: await pickFastest(Object.keys(script), measure, same, prepare), calls };
   };
-  const { picked, calls } = await run({ A: [10], B: [5, 9, 9], C: [6, 6, 6], D: [20], E: [1] });
+  expect([FINALISTS, FINAL_ROUNDS, MARGIN]).toEqual([2, 2, 0.05]);
+  // In the first pass B's turn fell in a fast spell (5 ms); timed again in turn with the default A
+  // and the runner-up C, B reads 9 and C 6. E is the fastest but its output differs: rejected.
+  const { picked, calls } = await run({ A: [10, 10, 9], B: [5, 9, 9], C: [6, 6, 6], D: [20], E: [1] });
   expect(picked).toEqual({ tile: 'C', ms: 6, defaultMs: 10, tried: 5, rejected: 1 });
-  // One pass in order, then the FINALISTS fastest accepted (B, C) FINAL_ROUNDS more times each, in turn.
-  expect([FINALISTS, FINAL_ROUNDS]).toEqual([2, 2]);
-  expect(calls).toEqual(['A', 'prepare BCDE', 'B', 'C', 'D', 'E', 'B', 'C', 'B', 'C']);
-  // A default under FINALS_WORTH_MS: no more turns, the fastest single timing wins.
+  expect(calls).toEqual(['A', 'prepare BCDE', 'B', 'C', 'D', 'E', 'A', 'B', 'C', 'A', 'B', 'C']);
+  // The default's first turn fell in a slow spell (12 ms): in its later turns it reads 8, and the
+  // challengers that looked faster (9, 10) are judged against its median, 8: the default stays.
+  const slowDefault = await run({ A: [12, 8, 8], B: [9, 9, 9], C: [10, 10, 10] });
+  expect(slowDefault.picked).toEqual({ tile: 'A', ms: 8, defaultMs: 8, tried: 3, rejected: 0 });
+  // A challenger faster by under MARGIN keeps the default (level within noise); by MARGIN or more, it wins.
+  expect((await run({ A: [10, 10, 10], B: [9.6, 9.6, 9.6] })).picked.tile).toBe('A');
+  expect((await run({ A: [10, 10, 10], B: [9.4, 9.4, 9.4] })).picked.tile).toBe('B');
+  // A default under FINALS_WORTH_MS: no more turns, the fastest single timing wins (by MARGIN).
   const small = await run({ A: [FINALS_WORTH_MS - 0.5], B: [1.5], C: [2] });
   expect(small.picked.tile).toBe('B');
   expect(small.calls).toEqual(['A', 'prepare BC', 'B', 'C']);
+  expect((await run({ A: [2], B: [1.95] })).picked.tile).toBe('A');
   // A default under NOT_WORTH_MS (1 ms): nothing else is compiled or timed.
   const tiny = await run({ A: [0.5], B: [0.1] });
   expect(tiny.calls).toEqual(['A']);
   expect(tiny.picked.tile).toBe('A');
+});
+
+test('cache keys hash the kernels\' code, not their comments', () => {
+  const a = 'fn f(x: f32) -> f32 {\n  // doubles x\n  return x * 2.0; /* a\nb */\n}\n';
+  const b = '// a new header comment\nfn f(x: f32) -> f32 {\n    return x * 2.0;\n}';
+  expect(wgslCode(a)).toBe('fn f(x: f32) -> f32 { return x * 2.0; }');
+  expect(fnv1a(wgslCode(a))).toBe(fnv1a(wgslCode(b)));
+  expect(fnv1a(wgslCode(a.replace('2.0', '3.0')))).not.toBe(fnv1a(wgslCode(a)));
+  // The templates' #if lines are code.
+  expect(wgslCode('#if RELU\nx = max(x, 0.0);\n#endif // RELU')).toBe('#if RELU x = max(x, 0.0); #endif');
+  expect(KERNEL_SOURCE_HASH).toMatch(/^[0-9a-f]{8}$/);
 });
