@@ -48,17 +48,11 @@ export interface AdapterDescription {
 export interface GpuContextOptions {
   /** Called when the device reports an uncaptured error or is lost (default: print to stderr). */
   readonly onError?: (error: GpuError) => void;
-  /**
-   * How to wait for a GPU promise. In Node, Dawn polls without pause while a promise is pending,
-   * taking a core from a software adapter; the Node runtime passes a waiter that sleeps on timers.
-   */
-  readonly wait?: <T>(promise: Promise<T>) => Promise<T>;
 }
 
 export class GpuContext {
   private readonly kernelCache = new Map<string, Promise<unknown>>();
   private readonly failures: GpuError[] = [];
-  private readonly wait: <T>(promise: Promise<T>) => Promise<T>;
   /** Set when the device is gone; `byUs` when this context's `destroy()` ended it. */
   private lostInfo?: { reason: string; message: string; byUs: boolean };
   private destroying = false;
@@ -69,7 +63,6 @@ export class GpuContext {
     options: GpuContextOptions = {},
   ) {
     const report = options.onError ?? ((e: GpuError) => console.error(e.message));
-    this.wait = options.wait ?? ((p) => p);
     device.addEventListener('uncapturederror', (event) => {
       const error = new GpuError(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
       this.failures.push(error);
@@ -187,7 +180,7 @@ export class GpuContext {
       tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
       this.device.queue.submit([encoder.finish()]);
       try {
-        await this.wait(staging.mapAsync(GPUMapMode.READ));
+        await staging.mapAsync(GPUMapMode.READ);
       } catch (cause) {
         // A lost device rejects every mapping (Dawn: an AbortError with no message): say so.
         await this.settleLoss();
@@ -206,13 +199,13 @@ export class GpuContext {
 
   /** Waits until the GPU has finished all submitted work, then reports any device error. */
   async sync(): Promise<void> {
-    await this.wait(this.device.queue.onSubmittedWorkDone());
+    await this.device.queue.onSubmittedWorkDone();
     this.throwIfFailed();
   }
 
   /** Resolves when the GPU has finished the work submitted so far (without checking for errors). */
   submitted(): Promise<void> {
-    return this.wait(this.device.queue.onSubmittedWorkDone());
+    return this.device.queue.onSubmittedWorkDone();
   }
 
   /** Records commands with `record` into one command buffer and submits it. */

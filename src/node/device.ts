@@ -8,6 +8,7 @@
 import { GpuContext, type AdapterDescription, type GpuContextOptions } from '../gpu/context.js';
 import { NoAdapterError } from '../gpu/errors.js';
 import { describeAdapter, requestDeviceWithLimits } from '../gpu/device.js';
+import { throttleDawnPolling } from './dawn-polling.js';
 import { ADAPTER_ENV, driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
 
 export interface NodeContextOptions extends GpuContextOptions {
@@ -25,34 +26,14 @@ type DawnModule = typeof import('webgpu');
 let dawn: Promise<DawnModule> | undefined;
 
 async function loadDawn(): Promise<DawnModule> {
+  // Before any promise of Dawn's exists: its polls must not keep a core from a software adapter.
+  throttleDawnPolling();
   dawn ??= import('webgpu').then((m) => {
     // Dawn's constants (GPUBufferUsage, …) are globals in a browser: make them so in Node.
     Object.assign(globalThis, m.globals);
     return m;
   });
   return dawn;
-}
-
-/**
- * Waits for a GPU promise with timer sleeps. Dawn in Node processes its events in a tight loop
- * while a promise is awaited, which takes a core away from a software adapter; sleeping between
- * looks leaves that core to the driver.
- */
-export async function sleepingWait<T>(promise: Promise<T>): Promise<T> {
-  // The outcome is taken at once: a rejection while the loop sleeps is handled, not left
-  // unhandled (which would end the process with a raw DOMException).
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  let delay = 0;
-  while (!outcome) {
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(4, delay + 1);
-  }
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
 }
 
 export async function createNodeContext(options: NodeContextOptions = {}): Promise<NodeGpuContext> {
@@ -79,7 +60,7 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     }
     const device = await requestDeviceWithLimits(adapter);
     const adapterDescription: AdapterDescription = { ...described, summary: `${described.summary} [Dawn/Node, Vulkan ${driver.kind}]` };
-    const context = new GpuContext(device, adapterDescription, { wait: sleepingWait, ...options }) as NodeGpuContext;
+    const context = new GpuContext(device, adapterDescription, options) as NodeGpuContext;
     Object.defineProperty(context, 'driver', { value: driver.kind, enumerable: true });
     // Dawn destroys its instance when the GPU object is collected, taking the device with it.
     keepAlive.set(context, gpu);

@@ -6,7 +6,7 @@
  *   const ctx = await createNodeContext();   // prints the adapter it uses
  */
 export * from '../index.js';
-export { createNodeContext, sleepingWait } from './device.js';
+export { createNodeContext } from './device.js';
 export type { NodeContextOptions, NodeGpuContext } from './device.js';
 export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
