@@ -13,8 +13,8 @@
  * the awaiting code.
  *
  * So Dawn's polls go through `setTimeout(poll, POLL_INTERVAL_MS)`: a promise resolves at most about a
- * millisecond later, and the main thread sleeps between polls. Dawn's poll is a native function
- * with an empty name; every other `setImmediate` call in the process reaches Node's own, unchanged.
+ * millisecond later, and the main thread sleeps between polls. Dawn's poll is told apart by its
+ * shape (`isDawnPoll`); every other `setImmediate` call in the process reaches Node's own, unchanged.
  */
 
 /** How long the event loop sleeps between two of Dawn's polls while a promise of Dawn's is pending. */
@@ -22,9 +22,20 @@ export const POLL_INTERVAL_MS = 1;
 
 const installed = Symbol.for('webgpu-backprop.dawnPollingThrottled');
 
-/** Whether a `setImmediate` callback is Dawn's poll: a native function with no name. */
+/**
+ * Whether a `setImmediate` callback is Dawn's poll: an N-API function made without a name, that is
+ * native code with an empty name, no parameters and a `prototype` of its own. A promise's resolve
+ * function (`new Promise((r) => setImmediate(r))`, a common way to yield) is native and unnamed
+ * too, but takes one parameter and has no prototype; so have bound functions.
+ */
 export function isDawnPoll(callback: unknown): boolean {
-  return typeof callback === 'function' && callback.name === '' && Function.prototype.toString.call(callback).includes('[native code]');
+  return (
+    typeof callback === 'function' &&
+    callback.name === '' &&
+    callback.length === 0 &&
+    Object.hasOwn(callback, 'prototype') &&
+    Function.prototype.toString.call(callback).includes('[native code]')
+  );
 }
 
 /** Routes Dawn's polls through a timer (once per process; later calls do nothing). */
