@@ -12,9 +12,9 @@
  * (0–20 ms of CPU). Awaiting with timer sleeps does not help: the polls come from Dawn, not from
  * the awaiting code.
  *
- * So Dawn's polls go through `setTimeout(poll, POLL_INTERVAL_MS)`: a promise resolves at most about a
- * millisecond later, and the main thread sleeps between polls. Dawn's poll is told apart by its
- * shape (`isDawnPoll`); every other `setImmediate` call in the process reaches Node's own, unchanged.
+ * So Dawn's polls go through `setTimeout(poll, POLL_INTERVAL_MS)`: a promise resolves at most
+ * about a millisecond later, and the main thread sleeps between polls. Dawn's poll is told apart
+ * by its shape (`isDawnPoll`); every other `setImmediate` call in the process reaches Node's own.
  */
 
 /** How long the event loop sleeps between two of Dawn's polls while a promise of Dawn's is pending. */
