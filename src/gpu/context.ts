@@ -203,9 +203,15 @@ export class GpuContext {
     this.throwIfFailed();
   }
 
-  /** Resolves when the GPU has finished the work submitted so far (without checking for errors). */
+  /**
+   * Resolves when the GPU has finished the work submitted so far (without checking for errors).
+   * Callers may await it later (the trainer keeps a step in flight): a rejection before then (a lost
+   * device) is handled here too, so it is not reported as unhandled; the caller still sees it.
+   */
   submitted(): Promise<void> {
-    return this.device.queue.onSubmittedWorkDone();
+    const done = this.device.queue.onSubmittedWorkDone();
+    done.catch(() => undefined);
+    return done;
   }
 
   /** Records commands with `record` into one command buffer and submits it. */
