@@ -388,7 +388,8 @@ export const FINALS_WORTH_MS = 3;
 /**
  * How much faster than the default (in the medians of their turns) a challenger must be to replace
  * it. On lavapipe convblock2's forward tiles 4 × 16, 2 × 8, 1 × 16 and 8 × 8, alternated 21 times
- * in one run, had medians of 22.7–26.4 ms and minima of 18.7–20.0: they are level within this
+ * in one run (before the polling fix of src/node/dawn-polling.ts, which halved every kernel's
+ * time), had medians of 22.7–26.4 ms and minima of 18.7–20.0: they are level within this
  * machine's noise, and a pick among them by a few per cent is a coin toss that moves with each
  * retune.
  */
@@ -400,11 +401,12 @@ export const MARGIN = 0.05;
  * output `accepts` (given the default's output), the FINALISTS fastest are then timed FINAL_ROUNDS
  * more times together with the default, in turn (default, a, b, default, a, b), where the default
  * took FINALS_WORTH_MS or more. The challenger with the lowest median of its turns replaces the
- * default only where that median is at least MARGIN below the default's; below
- * FINALS_WORTH_MS the fastest single timing, where it is MARGIN below the default's. One pass alone judged each candidate by one
- * turn: on a machine whose bandwidth swung 2× within an hour, the same convblock2 forward kernel,
- * tuned twice an hour apart (a changed source hash), kept its default 4 × 16 at 33.4 ms the first
- * time; the second time that default read 46.6 ms in its turn and 2 × 8 won at 37.1 ms.
+ * default only where that median is at least MARGIN below the default's; below FINALS_WORTH_MS,
+ * the fastest single timing does, where it is MARGIN below the default's. One pass alone judged
+ * each candidate by one turn: on a machine whose bandwidth swung 2× within an hour, the same
+ * convblock2 forward kernel, tuned twice an hour apart (a changed source hash), kept its default
+ * 4 × 16 at 33.4 ms the first time; the second time that default read 46.6 ms in its turn and
+ * 2 × 8 won at 37.1 ms.
  * Alternating the finalists spreads a slow spell over all of them. Until the tenth sitting the
  * default was a finalist only by its first turn: a default that read slow once was judged by that
  * turn alone (convblock3's weight gradient kept a challenger whose median, 9.96 ms, was above the
