@@ -47,7 +47,6 @@ export class NoiseFilter {
   }
 }
 
-
 /**
  * Runs `node ARGS` (this Node) with stdin and stdout inherited and its stderr through a
  * NoiseFilter (all of it with `verbose`); SIGINT and SIGTERM are passed on. The child learns
