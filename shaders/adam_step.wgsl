@@ -1,13 +1,14 @@
-// adam_step: PyTorch's torch.optim.Adam / AdamW update of one parameter tensor, in place (param,
-// exp_avg, exp_avg_sq):
+// adam_step: PyTorch's torch.optim.Adam / AdamW update of parameters, in place (param, exp_avg,
+// exp_avg_sq): a network's whole parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
 //   Adam:  g ← grad + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
 //   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
 //   s ← β2·s + (1 − β2)·g²              (exp_avg_sq)
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
 // hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t)]: the per-step values, computed
 // on the host in float64 as PyTorch does and written once per step. One invocation per element.
-// A non-finite gradient, moment or updated element is recorded in `health` (slot `params.slot`;
-// shaders/lib/health.wgsl): the divergence guard, tests of bits.
+// A non-finite gradient, moment or updated element is recorded in `health` (shaders/lib/health.wgsl)
+// at its parameter's slot, slots[i / SLOT_BLOCK] (an arena's members start on whole blocks): the
+// divergence guard, tests of bits.
 
 struct Params {
   length: u32,
@@ -15,7 +16,6 @@ struct Params {
   eps: f32,
   weightDecay: f32,
   decoupled: u32,
-  slot: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,6 +25,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> expAvgSq: array<f32>;
 @group(0) @binding(5) var<storage, read_write> param: array<f32>;
 @group(0) @binding(6) var<storage, read_write> health: array<u32>;
+@group(0) @binding(7) var<storage, read> slots: array<u32>;
+
+// Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
+const SLOT_BLOCK = 256u;
 
 override WG_X: u32;
 
@@ -38,7 +42,7 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   var p = param[i];
   var g = grad[i];
   if (!isFinite(g)) {
-    markNonFinite(params.slot);
+    markNonFinite(slots[i / SLOT_BLOCK]);
   }
   if (params.weightDecay != 0.0) {
     if (params.decoupled != 0u) {
@@ -56,6 +60,6 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
   // freeze the parameter silently) or the update.
   if (!isFinite(updated) || !isFinite(m) || !isFinite(s)) {
-    markNonFinite(params.slot);
+    markNonFinite(slots[i / SLOT_BLOCK]);
   }
 }

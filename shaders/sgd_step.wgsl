@@ -1,19 +1,20 @@
-// sgd_step: PyTorch's torch.optim.SGD update of one parameter tensor, in place (param, and the
-// momentum buffer when momentum is used):
+// sgd_step: PyTorch's torch.optim.SGD update of parameters, in place (param, and the momentum
+// buffer when momentum is used): a network's whole parameter arena in one dispatch (src/gpu/arena.ts),
+// or one tensor:
 //   g ← grad + weightDecay·param
 //   v ← g on the first step, else momentum·v + (1 − dampening)·g;   (momentum 0: no buffer)
 //   g ← g + momentum·v (Nesterov) or v;   param ← param − lr·g
 // The per-step values come from `hyper` = [lr, momentum, first step (1) or not (0)], one small
 // buffer written once per step for every parameter (a schedule changes them without re-binding).
 // One invocation per element. A non-finite gradient, momentum or updated element is recorded in
-// `health` (slot `params.slot`; shaders/lib/health.wgsl): the divergence guard, tests of bits.
+// `health` (shaders/lib/health.wgsl) at its parameter's slot, slots[i / SLOT_BLOCK] (an arena's
+// members start on whole blocks): the divergence guard, tests of bits.
 
 struct Params {
   length: u32,
   dampening: f32,
   weightDecay: f32,
   nesterov: u32,
-  slot: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,6 +23,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
 @group(0) @binding(4) var<storage, read_write> param: array<f32>;
 @group(0) @binding(5) var<storage, read_write> health: array<u32>;
+@group(0) @binding(6) var<storage, read> slots: array<u32>;
+
+// Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
+const SLOT_BLOCK = 256u;
 
 override WG_X: u32;
 
@@ -34,7 +39,7 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   let momentum = hyper[1];
   var g = grad[i];
   if (!isFinite(g)) {
-    markNonFinite(params.slot);
+    markNonFinite(slots[i / SLOT_BLOCK]);
   }
   if (params.weightDecay != 0.0) {
     g = g + params.weightDecay * param[i];
@@ -55,6 +60,6 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   param[i] = updated;
   // A finite but huge gradient can still overflow the update or the momentum buffer.
   if (!isFinite(updated) || !isFinite(g)) {
-    markNonFinite(params.slot);
+    markNonFinite(slots[i / SLOT_BLOCK]);
   }
 }

@@ -149,7 +149,7 @@ export class GpuContext {
       throw new Error(`write to ${tensor}: ${data.length} values at offset ${offset} do not fit ${tensor.length} elements`);
     }
     const typed = typedArrayFor(tensor.dtype, data);
-    this.device.queue.writeBuffer(tensor.buffer, offset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
+    this.device.queue.writeBuffer(tensor.buffer, (tensor.byteOffset ?? 0) + offset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
   }
 
   /** Fills a tensor with one value (NaN poisons an output before a test dispatch). */
@@ -177,7 +177,7 @@ export class GpuContext {
     const staging = this.device.createBuffer({ label: `read-back of ${what}`, size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
       const encoder = this.device.createCommandEncoder({ label: `read ${what}` });
-      tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
+      tensors.forEach((t, k) => encoder.copyBufferToBuffer(t.buffer, t.byteOffset ?? 0, staging, offsets[k]!, Math.max(4, t.byteLength)));
       this.device.queue.submit([encoder.finish()]);
       try {
         await staging.mapAsync(GPUMapMode.READ);
@@ -317,7 +317,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
   bind(tensors: TensorBindings<B>, params: ParamValues<P>, label = this.def.name): BoundKernel<P> {
     const def = this.def;
     const lengths = def.lengths(params);
-    const seen = new Map<GPUBuffer, string>();
+    const seen: { tensor: Tensor<ElementType>; start: number; end: number; name: string }[] = [];
     const all = tensors as Readonly<Record<string, Tensor<ElementType> | undefined>>;
     for (const name of def.bindingNames) {
       const tensor = all[name];
@@ -345,11 +345,15 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
         if (!tensor.uniform) throw new Error(`${label}: binding '${name}' is a uniform buffer; create ${tensor} with { uniform: true }`);
         if (tensor.byteLength > MAX_UNIFORM_BYTES) throw new Error(`${label}: binding '${name}' is a uniform buffer of at most ${MAX_UNIFORM_BYTES} bytes, got ${tensor} (${tensor.byteLength} bytes)`);
       }
-      const other = seen.get(tensor.buffer);
-      if (other !== undefined && (spec.access === 'read_write' || def.bindings[other]!.access === 'read_write')) {
-        throw new Error(`${label}: bindings '${other}' and '${name}' are the same tensor ${tensor}, and one is written`);
+      // Two bindings of one buffer may not overlap where one is written (an arena's members
+      // share a buffer and do not overlap).
+      const [start, end] = tensor.bindingRange;
+      const other = seen.find((o) => o.tensor.buffer === tensor.buffer && o.start < end && start < o.end);
+      if (other !== undefined && (spec.access === 'read_write' || def.bindings[other.name]!.access === 'read_write')) {
+        const what = other.tensor === tensor ? `are the same tensor ${tensor}` : `overlap in one buffer (${other.tensor} and ${tensor})`;
+        throw new Error(`${label}: bindings '${other.name}' and '${name}' ${what}, and one is written`);
       }
-      seen.set(tensor.buffer, name);
+      seen.push({ tensor, start, end, name });
     }
     for (const [variant, requires] of Object.entries(def.variantRequires ?? {}) as [string, ((p: ParamValues<P>) => string | undefined) | undefined][]) {
       const why = this.defines[variant] ? requires?.(params) : undefined;
@@ -369,7 +373,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       layout: this.layout,
       entries: [
         { binding: 0, resource: { buffer: uniform } },
-        ...def.bindingNames.flatMap((name, i) => (bindingPresent(def.bindings[name]!, this.defines) ? [{ binding: i + 1, resource: { buffer: all[name]!.buffer } }] : [])),
+        ...def.bindingNames.flatMap((name, i) => (bindingPresent(def.bindings[name]!, this.defines) ? [{ binding: i + 1, resource: all[name]!.binding }] : [])),
       ],
     });
     return new BoundKernel(this.context.device, def, this.pipeline, label, uniform, bindGroup, params, this.defines);
@@ -468,6 +472,20 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
     pass.setBindGroup(0, this.bindGroup);
     pass.dispatchWorkgroups(this.counts[0], this.counts[1], this.counts[2]);
   }
+}
+
+/**
+ * Records a copy of `elements` elements of `from` (from its first) into `to` from element `at`, or
+ * into a plain buffer (a staging buffer) from byte `at`·4. Each tensor's own range of its buffer:
+ * an arena member's copy starts where the member does.
+ */
+export function copyTensor(encoder: GPUCommandEncoder, from: Tensor<ElementType>, to: Tensor<ElementType> | GPUBuffer, at = 0, elements = from.length): void {
+  const toLength = to instanceof Tensor ? to.length : to.size / 4;
+  if (elements > from.length || at + elements > toLength) {
+    throw new Error(`copy of ${elements} elements of ${from} to element ${at} of ${to instanceof Tensor ? to : to.label}: out of range (${from.length} and ${toLength} elements)`);
+  }
+  const [buffer, offset] = to instanceof Tensor ? [to.buffer, to.byteOffset ?? 0] : [to, 0];
+  encoder.copyBufferToBuffer(from.buffer, from.byteOffset ?? 0, buffer, offset + at * 4, elements * 4);
 }
 
 /** Records bound kernels, in order, into one compute pass of `encoder`. */

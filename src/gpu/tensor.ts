@@ -2,7 +2,8 @@
  * GPU tensors: a storage buffer with a shape, an element type and a label.
  *
  * Tensors are dense and row-major (NCHW for images). They are created through a `GpuContext`,
- * which owns upload and read-back.
+ * which owns upload and read-back. A tensor is its buffer from the start, or a member of an arena
+ * (src/gpu/arena.ts): a range of a shared buffer, bound as that range.
  */
 import type { ElementType } from './kernel.js';
 
@@ -22,8 +23,23 @@ export class Tensor<E extends ElementType = 'f32'> {
     readonly label: string,
     /** Also bindable as a uniform buffer (`Access` 'uniform'). */
     readonly uniform = false,
+    /**
+     * Where an arena's member starts in the shared buffer (bytes; undefined: the tensor is its
+     * buffer from the start, bound whole). A member is bound as its own range.
+     */
+    readonly byteOffset?: number,
   ) {
     this.length = shapeLength(shape);
+  }
+
+  /** The bytes of `buffer` this tensor's bindings cover: [start, end). */
+  get bindingRange(): readonly [number, number] {
+    return this.byteOffset === undefined ? [0, this.buffer.size] : [this.byteOffset, this.byteOffset + this.byteLength];
+  }
+
+  /** The bind-group resource: the whole buffer, or an arena member's range. */
+  get binding(): GPUBufferBinding {
+    return this.byteOffset === undefined ? { buffer: this.buffer } : { buffer: this.buffer, offset: this.byteOffset, size: this.byteLength };
   }
 
   /** Size in bytes (every element type is 4 bytes). */

@@ -10,7 +10,7 @@
  * A whole run (all rows, all learning rates) is recorded into one command buffer, with each row's
  * loss, weights and gradients copied into history tensors on the GPU and read back once at the end.
  */
-import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
+import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { halfSquaredError } from '../kernels/half-squared-error.js';
 import { Sigmoid } from '../layers/activations.js';
@@ -67,8 +67,6 @@ export interface TwoTwoTwoRun {
   readonly gradient: GradientMode;
   readonly rows: readonly TwoTwoTwoRow[];
 }
-
-const BYTES = 4;
 
 export class TwoTwoTwo {
   private constructor(
@@ -138,12 +136,13 @@ export class TwoTwoTwo {
   recordRow(encoder: GPUCommandEncoder, row: number): void {
     const { w1, w2, dw1, dw2, terms, loss, lossHistory, weightHistory, gradientHistory } = this.tensors;
     recordPass(encoder, `2-2-2 row ${row} forward+backward`, this.forwardBackward);
-    encoder.copyBufferToBuffer(terms.buffer, 0, lossHistory.buffer, row * 3 * BYTES, 2 * BYTES);
-    encoder.copyBufferToBuffer(loss.buffer, 0, lossHistory.buffer, (row * 3 + 2) * BYTES, BYTES);
-    encoder.copyBufferToBuffer(w1.buffer, 0, weightHistory.buffer, row * 8 * BYTES, 4 * BYTES);
-    encoder.copyBufferToBuffer(w2.buffer, 0, weightHistory.buffer, (row * 8 + 4) * BYTES, 4 * BYTES);
-    encoder.copyBufferToBuffer(dw1.buffer, 0, gradientHistory.buffer, row * 8 * BYTES, 4 * BYTES);
-    encoder.copyBufferToBuffer(dw2.buffer, 0, gradientHistory.buffer, (row * 8 + 4) * BYTES, 4 * BYTES);
+    // The weights and gradients are members of the network's arenas: copied from where each starts.
+    copyTensor(encoder, terms, lossHistory, row * 3, 2);
+    copyTensor(encoder, loss, lossHistory, row * 3 + 2, 1);
+    copyTensor(encoder, w1, weightHistory, row * 8);
+    copyTensor(encoder, w2, weightHistory, row * 8 + 4);
+    copyTensor(encoder, dw1, gradientHistory, row * 8);
+    copyTensor(encoder, dw2, gradientHistory, row * 8 + 4);
     if (row < this.options.rows - 1) recordPass(encoder, `2-2-2 row ${row} update`, this.update);
   }
 

@@ -1,13 +1,16 @@
 /**
  * The plan compiler: a model + loss + optimizer + batch capacity → a replayable training step.
  * Every activation, gradient and optimizer tensor is allocated once (activation gradients in two
- * ping-pong buffers, since a chain's gradient lives from one layer's backward to the next); every
+ * ping-pong buffers, since a chain's gradient lives from one layer's backward to the next; the
+ * parameters, their gradients and each optimizer state in an arena apiece, src/gpu/arena.ts, which
+ * one optimizer dispatch updates); every
  * kernel is bound once per batch size; a step is one list of dispatches. Per-step values (the
  * learning rate, the optimizer's step, dropout counters) are written into small buffers between
  * steps, never by re-binding.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
+import { createArena, type Arena } from '../gpu/arena.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
@@ -98,6 +101,8 @@ export class Network {
   readonly optimizer: Optimizer;
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
+  /** The parameters' arenas (values, gradients, each optimizer state) and the guard's slot of each block. */
+  private readonly arenas: { values: Arena; grads: Arena; states: Record<string, Arena>; slots: Tensor<'u32'> };
   /** The divergence guard's record (src/kernels/health.ts), written by the optimizer, loss and BatchNorm statistics kernels. */
   readonly health: Tensor<'u32'>;
   /** The names of the guard's slots: the parameters', then the buffers'. */
@@ -159,6 +164,20 @@ export class Network {
     this.health = ctx.tensor('divergence guard', [healthLength(this.guardNames.length)], { dtype: 'u32', data: freshHealth(this.guardNames.length) });
     const guard = { health: this.health, slot: (name: string) => HEALTH_SLOTS.parameters + this.guardNames.indexOf(name) };
 
+    // The parameters, their gradients and each optimizer state: an arena apiece, the members in
+    // the guard's order (parameter k's blocks carry its slot, for the one optimizer dispatch).
+    const specs = plan.scheduled.flatMap((node) => node.parameters.map((p) => ({ node, p })));
+    const arena = (what: string, suffix: string) => createArena(ctx, what, specs.map(({ p }) => ({ label: `${p.name}${suffix}`, shape: p.shape })));
+    const values = arena('parameters', '');
+    const grads = arena('parameter gradients', ' grad');
+    const states = Object.fromEntries(this.optimizer.stateNames.map((s) => [s, arena(`optimizer ${s}`, ` ${s}`)]));
+    const slotOfBlock = Uint32Array.from(values.layout.memberOfBlock, (k) => HEALTH_SLOTS.parameters + k);
+    this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotOfBlock.length)], { dtype: 'u32', data: slotOfBlock }) };
+    specs.forEach(({ node, p }, k) => ctx.write(values.members[k]!, initialValues(node, p, seed)));
+    bytes.parameters = values.all.byteLength;
+    bytes.gradients = grads.all.byteLength;
+    bytes.optimizer = Object.values(states).reduce((sum, a) => sum + a.all.byteLength, 0);
+
     let x = this.input;
     const outputs = new Map<string, Tensor>();
     const workspaces = new Map<string, Record<string, Tensor<'f32'> | Tensor<'u32'>>>();
@@ -170,13 +189,9 @@ export class Network {
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
       const params: Record<string, ParameterState> = {};
       for (const p of node.parameters) {
-        const value = ctx.tensor(p.name, p.shape, { data: initialValues(node, p, seed) });
-        const grad = ctx.tensor(`${p.name} grad`, p.shape);
-        const state = Object.fromEntries(this.optimizer.stateNames.map((s) => [s, ctx.tensor(`${p.name} ${s}`, p.shape)]));
-        bytes.parameters += value.byteLength;
-        bytes.gradients += grad.byteLength;
-        bytes.optimizer += Object.values(state).reduce((sum, t) => sum + t.byteLength, 0);
-        params[p.local] = { name: p.name, shape: p.shape, value, grad, state };
+        const k = parameters.length;
+        const state = Object.fromEntries(Object.entries(states).map(([name, a]) => [name, a.members[k]!]));
+        params[p.local] = { name: p.name, shape: p.shape, value: values.members[k]!, grad: grads.members[k]!, state };
         parameters.push(params[p.local]!);
       }
       const bufs: Record<string, Tensor> = {};
@@ -263,28 +278,25 @@ export class Network {
     return (await Promise.all(trained.map(({ program }) => program.backward(batch)))).flat();
   }
 
-  /** The optimizer's update of every parameter (values for the step come from `beginStep`). */
+  /**
+   * The optimizer's update of every parameter (values for the step come from `beginStep`): one
+   * dispatch over the parameter arena (none without parameters).
+   */
   optimizerStep(): Promise<Dispatch[]> {
     this.update ??= (async () => {
       const opt = this.optimizer;
+      const { values, grads, states, slots } = this.arenas;
+      const length = values.layout.length;
+      if (length === 0) return [];
+      const label = `${opt.kind} parameters`;
       if (opt.kind === 'sgd') {
         const kernel = await this.ctx.compile(sgdStep);
-        return this.parameters.map((p, k) =>
-          kernel.bind(
-            { hyper: this.hyper, grad: p.grad, velocity: p.state.momentum_buffer!, param: p.value, health: this.health },
-            { length: shapeSize(p.shape), dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0, slot: HEALTH_SLOTS.parameters + k },
-            `sgd ${p.name}`,
-          ),
-        );
+        const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
+        return [kernel.bind(tensors, { length, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0 }, label)];
       }
       const kernel = await this.ctx.compile(adamStep);
-      return this.parameters.map((p, k) =>
-        kernel.bind(
-          { hyper: this.hyper, grad: p.grad, expAvg: p.state.exp_avg!, expAvgSq: p.state.exp_avg_sq!, param: p.value, health: this.health },
-          { length: shapeSize(p.shape), beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0, slot: HEALTH_SLOTS.parameters + k },
-          `${opt.kind} ${p.name}`,
-        ),
-      );
+      const tensors = { hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots };
+      return [kernel.bind(tensors, { length, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0 }, label)];
     })();
     return this.update;
   }

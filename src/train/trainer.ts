@@ -16,7 +16,7 @@
  * back, on this device or a new one, and `fit` can continue from a snapshot in the middle of an
  * epoch, bit for bit as if never stopped (src/train/recovery.ts uses them).
  */
-import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
+import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM } from '../reference/random.js';
 import { shapeSize, type Mode } from '../layers/layer.js';
@@ -96,9 +96,9 @@ class MetricsSnapshots {
   record(encoder: GPUCommandEncoder): GPUBuffer | undefined {
     const buffer = this.free.pop();
     if (!buffer) return undefined;
-    encoder.copyBufferToBuffer(this.head.metrics.buffer, 0, buffer, 0, 8);
-    encoder.copyBufferToBuffer(this.head.counts.buffer, 0, buffer, 8, 8);
-    encoder.copyBufferToBuffer(this.health.buffer, 0, buffer, 16, 4);
+    copyTensor(encoder, this.head.metrics, buffer, 0, 2);
+    copyTensor(encoder, this.head.counts, buffer, 2, 2);
+    copyTensor(encoder, this.health, buffer, 4, 1);
     return buffer;
   }
 

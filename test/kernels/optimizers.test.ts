@@ -5,12 +5,17 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { HYPER_LENGTH, adamStep, sgdStep } from '../../src/kernels/optimizers.js';
+import { HYPER_LENGTH, adamStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
+import { createArena } from '../../src/gpu/arena.js';
+import type { GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
 import { Adam, AdamW, SGD, hyperValues } from '../../src/optim/optimizers.js';
 import { adamRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+
+/** The guard's slots of a lone tensor of `length` elements: every block in parameter 0's slot. */
+const oneSlot = (ctx: GpuContext, length: number) => ctx.tensor('slots', [slotBlocks(length)], { dtype: 'u32', data: new Uint32Array(slotBlocks(length)).fill(HEALTH_SLOTS.parameters) });
 
 /** f32 updates against float64 over three steps: a few ulps of the parameter. */
 const UPDATE = { atol: 1e-7, rtol: 1e-5 };
@@ -33,8 +38,8 @@ describe('sgd_step', () => {
       const tgrad = ctx.tensor('grad', [LENGTH]);
       const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
       const kernel = (await ctx.compile(sgdStep)).bind(
-        { hyper, grad: tgrad, velocity: tvelocity, param: tparam, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }) },
-        { length: LENGTH, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0, slot: HEALTH_SLOTS.parameters },
+        { hyper, grad: tgrad, velocity: tvelocity, param: tparam, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, LENGTH) },
+        { length: LENGTH, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0 },
       );
       for (let step = 1; step <= 3; step++) {
         const grad = f32(randomArray(LENGTH, 10 + step));
@@ -68,8 +73,8 @@ describe('adam_step', () => {
       const tgrad = ctx.tensor('grad', [LENGTH]);
       const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
       const kernel = (await ctx.compile(adamStep)).bind(
-        { hyper, grad: tgrad, expAvg: tm, expAvgSq: tv, param: tparam, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }) },
-        { length: LENGTH, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0, slot: HEALTH_SLOTS.parameters },
+        { hyper, grad: tgrad, expAvg: tm, expAvgSq: tv, param: tparam, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, LENGTH) },
+        { length: LENGTH, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0 },
       );
       for (let step = 1; step <= 3; step++) {
         const grad = f32(randomArray(LENGTH, 20 + step, -0.1, 0.1));
@@ -89,47 +94,57 @@ describe('adam_step', () => {
 });
 
 describe('the divergence guard in the optimizer steps', () => {
-  // Tens of thousands of elements: a record from the last workgroups must not be lost.
-  const GUARD_LENGTH = 40_000;
+  // Three parameters in one arena, the middle one tens of thousands of elements: a record from the
+  // last workgroups must not be lost, and each element's slot is its own parameter's.
+  const LENGTHS = [300, 40_000, 1029];
   for (const kind of ['sgd', 'adam'] as const) {
-    gpuTest(`${kind}: the first step with a non-finite gradient element is recorded in the parameter's slot, once`, async (ctx) => {
-      const parameters = 3;
+    gpuTest(`${kind}: the first step with a non-finite gradient element is recorded in its parameter's slot, once`, async (ctx) => {
+      const parameters = LENGTHS.length;
+      const members = LENGTHS.map((n, k) => ({ label: `p${k}`, shape: [n] }));
+      const [grads, a, b, c] = ['grad', 'a', 'b', 'c'].map((name) => createArena(ctx, name, members));
+      const { layout } = grads!;
+      const length = layout.length;
+      const slots = ctx.tensor('slots', [layout.memberOfBlock.length], { dtype: 'u32', data: Uint32Array.from(layout.memberOfBlock, (k) => HEALTH_SLOTS.parameters + k) });
       const health = ctx.tensor('health', [healthLength(parameters)], { dtype: 'u32', data: freshHealth(parameters) });
       const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
-      const grad = ctx.tensor('grad', [GUARD_LENGTH]);
-      const [a, b, c] = [0, 1, 2].map((k) => ctx.tensor(`state ${k}`, [GUARD_LENGTH]));
-      const slot = HEALTH_SLOTS.parameters + 1;
+      const grad = grads!.all;
       const kernel = kind === 'sgd'
-        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!, param: b!, health }, { length: GUARD_LENGTH, dampening: 0, weightDecay: 0, nesterov: 0, slot })
-        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!, expAvgSq: b!, param: c!, health }, { length: GUARD_LENGTH, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0, slot });
+        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!.all, param: b!.all, health, slots }, { length, dampening: 0, weightDecay: 0, nesterov: 0 })
+        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!.all, expAvgSq: b!.all, param: c!.all, health, slots }, { length, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0 });
       const opt = kind === 'sgd' ? new SGD({ lr: 0.1, momentum: 0.9 }) : new Adam({ lr: 0.01 });
-      const run = async (step: number, values: Float64Array) => {
-        ctx.write(grad, values);
-        ctx.write(hyper, hyperValues(opt, step, opt.lr, kind === 'sgd' ? 0.9 : 0.9));
+      const run = async (step: number, values: Float64Array[]) => {
+        values.forEach((v, k) => ctx.write(grads!.members[k]!, v));
+        ctx.write(hyper, hyperValues(opt, step, opt.lr, 0.9));
         ctx.write(health, [step], HEALTH_SLOTS.step);
         ctx.submit('guard', (e) => recordPass(e, 'guard', [kernel]));
         return Array.from(await ctx.read(health));
       };
-      const finite = f32(randomArray(GUARD_LENGTH, 5));
+      const finite = LENGTHS.map((n, k) => f32(randomArray(n, 5 + k)));
       expect(await run(1, finite)).toEqual([HEALTH_NONE, 1, HEALTH_NONE, HEALTH_NONE, HEALTH_NONE, HEALTH_NONE]);
-      // One element of tens of thousands: an Inf in the last workgroup, then a NaN.
-      const bad = Float64Array.from(finite);
-      bad[GUARD_LENGTH - 1] = Infinity;
+      // One element of tens of thousands: an Inf at the middle parameter's last element (in the
+      // last workgroup of it, a block shared with no other parameter), then a NaN in the third.
+      const bad = finite.map((v) => Float64Array.from(v));
+      bad[1]![LENGTHS[1]! - 1] = Infinity;
       expect(await run(2, bad)).toEqual([2, 2, HEALTH_NONE, HEALTH_NONE, 2, HEALTH_NONE]);
-      bad[GUARD_LENGTH - 1] = 0;
-      bad[17] = NaN;
-      // Later steps leave the first record as it is.
-      expect(await run(3, bad)).toEqual([2, 3, HEALTH_NONE, HEALTH_NONE, 2, HEALTH_NONE]);
+      bad[1]![LENGTHS[1]! - 1] = 0;
+      bad[2]![17] = NaN;
+      // Later steps leave the first record as it is; the third parameter's slot gets its own step.
+      expect(await run(3, bad)).toEqual([2, 3, HEALTH_NONE, HEALTH_NONE, 2, 3]);
       expect(decodeHealth(Uint32Array.from(await run(4, finite)), ['a', 'b', 'c'])).toEqual({ step: 2, loss: false, parameters: ['b'] });
       // Finite gradients whose update overflows are recorded too, from a clean state: SGD's
       // momentum buffer (0.9 · 3e38 + 3e38) on the second such step, Adam's square at once.
       ctx.write(health, freshHealth(parameters));
-      for (const t of [a, b, c]) ctx.fill(t!, 0);
-      const huge = Float64Array.from(finite);
-      huge[5] = 3e38;
+      for (const t of [a, b, c]) ctx.fill(t!.all, 0);
+      const huge = finite.map((v) => Float64Array.from(v));
+      huge[0]![5] = 3e38;
       const first = kind === 'sgd' ? 6 : 5;
       expect((await run(5, huge))[0]).toBe(kind === 'sgd' ? HEALTH_NONE : 5);
-      expect((await run(6, huge)).slice(0, 2)).toEqual([first, 6]);
+      expect((await run(6, huge)).slice(0, 4)).toEqual([first, 6, HEALTH_NONE, first]);
+      // The padding between the members stays zero.
+      const padded = await ctx.read((kind === 'sgd' ? b : c)!.all);
+      const [p0, p1] = [layout.offsets[0]! + LENGTHS[0]!, layout.offsets[1]!];
+      expect(p1 - p0).toBeGreaterThan(0);
+      expect(Array.from(padded.subarray(p0, p1)).every((x) => x === 0)).toBe(true);
     });
   }
 });
