@@ -7,13 +7,14 @@
  *   const ctx = await createBrowserContext();
  *   const [run] = await runTwoTwoTwo(ctx, { learningRates: [1.0] });
  */
-export { GpuContext, CompiledKernel, BoundKernel, recordPass } from './gpu/context.js';
+export { GpuContext, CompiledKernel, BoundKernel, copyTensor, recordPass } from './gpu/context.js';
 export type { AdapterDescription, GpuContextOptions, Dispatch } from './gpu/context.js';
 export { createBrowserContext, describeAdapter, requestDeviceWithLimits } from './gpu/device.js';
 export { GpuError, KernelCompileError, NoAdapterError, DeviceLostError, GpuOperationError } from './gpu/errors.js';
 export { defineKernel, packParams, workgroupCounts, WORKGROUP_CONSTANTS } from './gpu/kernel.js';
 export type { KernelDef, KernelSpec, ParamSpec, BindingsSpec, BindingSpec, ParamValues, TensorBindings, ElementType, ScalarType, Extent } from './gpu/kernel.js';
 export { Tensor } from './gpu/tensor.js';
+export { ARENA_BLOCK, arenaLayout, createArena, type Arena, type ArenaLayout } from './gpu/arena.js';
 export { checkKernelSource } from './gpu/wgsl-check.js';
 export * as kernels from './kernels/index.js';
 export * as reference from './reference/index.js';
