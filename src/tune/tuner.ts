@@ -32,7 +32,9 @@ import {
   conv2dWeightSplits,
   conv2dKernel,
   convGemm,
+  convSharesWeights,
   convSlices,
+  convStatsSlots,
   convVariant,
   defaultConvTile,
   defaultWeightTile,
@@ -59,10 +61,14 @@ export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
 
 export type TiledKernel = TiledKernelName;
 
-/** A tiled kernel a plan binds: its shape, the layers that share it, and whether with the ReLU epilogue. */
+/**
+ * A tiled kernel a plan binds: its shape, the layers that share it, and its variant: the ReLU
+ * epilogue, and (a training forward) the batch norm's statistics epilogue (STATS), which costs
+ * some tiles far more than others.
+ */
 export type TiledUse = ConvUse | DenseUse;
-export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean };
-export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false };
+export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean; readonly stats: boolean };
+export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false; readonly stats: false };
 const isDenseUse = (use: TiledUse): use is DenseUse => isDenseKernel(use.kernel);
 
 /** Whether a kernel is one of the dense (Linear) ones. */
@@ -147,8 +153,9 @@ const shapeKey = (p: Conv2dParams | DenseShape) =>
     ? `b${p.batch} ${p.inFeatures}->${p.outFeatures}`
     : `b${p.batch} ${p.inChannels}x${p.height}x${p.width}->${p.outChannels}x${p.outHeight}x${p.outWidth} k${p.kernelH}x${p.kernelW} s${p.stride} p${p.padding}`;
 
-export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape): string {
-  return `${adapterKey(ctx)}|${kernel}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
+/** The cache's key of a (kernel, shape) on this adapter: `stats`, a forward timed with its statistics epilogue. */
+export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape, stats = false): string {
+  return `${adapterKey(ctx)}|${kernel}${stats ? '+stats' : ''}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
 }
 
 const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
@@ -188,7 +195,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
       for (const kernel of kernels) {
         const key = `${kernel}|${shapeKey(params)}`;
-        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false };
+        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false };
         entry.layers.push(node.path);
         found.set(key, entry);
       }
@@ -199,14 +206,22 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const kernels: TiledKernel[] = ['conv2d_forward'];
     if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_input');
     if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_weight');
-    // The variant the layer binds (the ReLU epilogue of a bias-free conv): the one timed, so its
-    // pipeline is the one compiled (and in the driver's shader cache) before the run starts.
+    // The variant the layer binds (the ReLU epilogue of a bias-free conv, and in training the
+    // statistics of a batch norm after it): the one timed, so its pipeline is the one compiled
+    // (and in the driver's shader cache) before the run starts. The epilogue changes which tile is
+    // fastest: convblock1 of the seed CNN (1 → 16 channels), timed with it, 3.34 ms with the 1 × 16
+    // tile chosen without it and 2.42 with 8 × 8; convblock7 4 × 16 1.51, 2 × 8 1.11
+    // (docs/speed-log.md, eleventh sitting). The layer binds one forward tile for both modes: the
+    // training one decides.
     const relu = node.flags.reluEpilogue === true && !node.layer.bias;
+    const stats = node.flags.statsEpilogue === true && !node.layer.bias && options.training !== false;
     for (const kernel of kernels) {
       const key = `${kernel}|${shapeKey(params)}`;
-      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: kernel === 'conv2d_forward' && relu } as TiledUse);
+      const forward = kernel === 'conv2d_forward';
+      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: forward && relu, stats: false } as TiledUse);
       entry.layers.push(node.path);
-      found.set(key, entry);
+      // Layers of one shape share a tile: timed with the epilogue if any of them has it.
+      found.set(key, { ...entry, stats: entry.stats || (forward && stats) } as TiledUse);
     }
   });
   return [...found.values()];
@@ -234,8 +249,12 @@ const PREFERRED: readonly Omit<ConvTile, 'workgroup'>[] = [
 /** At most this many tiles are timed per (kernel, shape), the default included. */
 const MAX_CANDIDATES = 7;
 
-/** Below this many ms the default tile is kept untried: nothing to win that pays for a compile. */
-const NOT_WORTH_MS = 1;
+/**
+ * Below this many ms the default tile is kept untried: nothing to win that pays for a compile.
+ * (convblock6's forward of the seed CNN, 0.95 ms with its statistics epilogue, took 0.66 with the
+ * 1 × 16 tile: 0.3 ms a step, some 3 s of a 20-epoch run, for about 1.5 s of compiles.)
+ */
+const NOT_WORTH_MS = 0.5;
 
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
@@ -327,7 +346,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   let changed = false;
   // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
   const cached = (k: TiledUse) => {
-    const hit = stored[cacheKey(ctx, k.kernel, k.params)];
+    const hit = stored[cacheKey(ctx, k.kernel, k.params, k.stats)];
     return hit && options.mode === 'cached' && fitsKernel(k, hit.tile) ? hit : undefined;
   };
   for (const k of kernels) {
@@ -341,7 +360,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   // Past it, no kernel starts; the one in progress finishes (so each run makes progress).
   const deadline = options.budgetSeconds === undefined ? Infinity : started + options.budgetSeconds * 1000;
   for (const [i, k] of todo.entries()) {
-    const key = cacheKey(ctx, k.kernel, k.params);
+    const key = cacheKey(ctx, k.kernel, k.params, k.stats);
     const flops = flopsOf(k);
     if (performance.now() >= deadline) {
       deferred.push(...todo.slice(i));
@@ -352,7 +371,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
       ? await tuneDense(ctx, k.kernel, k.params)
       : k.kernel === 'conv2d_backward_weight'
         ? await tuneWeight(ctx, k.params)
-        : await tuneOne(ctx, directionOf(k.kernel), k.params, k.relu);
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats });
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
     changed = true;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
@@ -452,7 +471,8 @@ export async function pickFastest<T>(
 }
 
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
-async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, relu: boolean): Promise<Tuned<ConvTile>> {
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, variant: { relu: boolean; stats: boolean }): Promise<Tuned<ConvTile>> {
+  const { relu, stats } = variant;
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
     const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
@@ -466,10 +486,13 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
   const { input, weight, output } = scope.value;
   try {
     const measure = async (tile: ConvTile) => {
-      const run = ctx.scoped(() => allocateConvPacked(ctx, 'tuning', p, direction, tile));
+      const run = ctx.scoped(() => ({
+        packed: allocateConvPacked(ctx, 'tuning', p, direction, tile),
+        moments: stats ? ctx.tensor('tuning moments', [p.outChannels * convStatsSlots(p, tile, convSharesWeights(ctx, tile)) * 3]) : undefined,
+      }));
       let list: Dispatch[] = [];
       try {
-        list = await bindConv2d(ctx, p, run.value, { input, weight, output }, { relu });
+        list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments }, { relu });
         ctx.fill(output, Number.NaN);
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
         // The first repeat warms up: the median of the 4 leans on the later three.
@@ -480,9 +503,9 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
         run.destroy();
       }
     };
-    // The kernels bindConv2d compiles for a tile (no statistics epilogue), all at once.
+    // The kernels bindConv2d compiles for a tile (with the statistics epilogue where the layer has it), all at once.
     const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariant(ctx, p, direction, t))));
+      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariant(ctx, p, direction, t, { stats }))));
     return await pickFastest(candidateTiles(p, direction), measure, sameBits, prepare);
   } finally {
     scope.destroy();

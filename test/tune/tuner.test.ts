@@ -5,8 +5,28 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { parseModelFile } from '../../src/models/model-file.js';
-import { FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, MARGIN, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
+import { cacheKey, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, MARGIN, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
+import { BatchNorm2d } from '../../src/layers/batchnorm.js';
+import { Conv2d } from '../../src/layers/conv2d.js';
+import { ReLU } from '../../src/layers/activations.js';
+import { Sequential } from '../../src/layers/sequential.js';
+import { AvgPool2d } from '../../src/layers/pooling.js';
+import { Flatten } from '../../src/layers/flatten.js';
 import { gpuTest } from '../helpers/gpu.js';
+
+test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
+  const uses = tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128 });
+  const variant = (kernel: string) => uses.filter((u) => u.kernel === kernel).map((u) => `${u.layers.join('+')}${u.relu ? ' relu' : ''}${u.stats ? ' stats' : ''}`);
+  // convblock3 and convblock8 (1×1, no batch norm after them) without; no backward kernel has it.
+  expect(variant('conv2d_forward')).toEqual([
+    'convblock1.0 relu stats', 'convblock2.0 relu stats', 'convblock3.0', 'convblock4.0 relu stats',
+    'convblock5.0 relu stats', 'convblock6.0 relu stats', 'convblock7.0 relu stats', 'convblock8.0',
+  ]);
+  expect(uses.filter((u) => u.kernel !== 'conv2d_forward' && u.stats)).toEqual([]);
+  // Evaluation binds no statistics.
+  expect(tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128, training: false }).filter((u) => u.stats)).toEqual([]);
+});
 
 gpuTest('tuning a plan frees every buffer it created (tensors, packed weights, bound kernels’ parameters)', async (ctx) => {
   const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
@@ -62,6 +82,21 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   expect(Object.keys(saved ?? {})).toHaveLength(14);
 }, 120_000);
 
+gpuTest('a forward timed with its statistics epilogue is cached under its own key', async (ctx) => {
+  const model = new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new ReLU(), new BatchNorm2d(), new AvgPool2d(8), new Flatten());
+  const input = [3, 10, 10];
+  let saved: Record<string, StoredChoice> = {};
+  const store = { location: 'memory', load: async () => ({ ...saved }), save: async (entries: Record<string, StoredChoice>) => void (saved = entries) };
+  const result = await tuneModel(ctx, model, { inputShape: input, batch: 4, mode: 'full', store });
+  const forward = result.entries.find((e) => e.kernel === 'conv2d_forward')!;
+  expect(Object.keys(saved)).toContain(cacheKey(ctx, 'conv2d_forward', forward.params, true));
+  expect(Object.keys(saved)).not.toContain(cacheKey(ctx, 'conv2d_forward', forward.params));
+  expect(cacheKey(ctx, 'conv2d_forward', forward.params, true)).not.toBe(cacheKey(ctx, 'conv2d_forward', forward.params));
+  // Cached: the same choice back without timing.
+  const again = await tuneModel(ctx, model, { inputShape: input, batch: 4, mode: 'cached', store });
+  expect(again.entries.find((e) => e.kernel === 'conv2d_forward')).toMatchObject({ cached: true, tile: forward.tile });
+}, 60_000);
+
 test('the fastest candidates are timed again in turn with the default; a challenger must beat its median by MARGIN', async () => {
   const run = async (script: Record<string, number[]>) => {
     const calls: string[] = [];
@@ -93,8 +128,8 @@ test('the fastest candidates are timed again in turn with the default; a challen
   expect(small.picked.tile).toBe('B');
   expect(small.calls).toEqual(['A', 'prepare BC', 'B', 'C']);
   expect((await run({ A: [2], B: [1.95] })).picked.tile).toBe('A');
-  // A default under NOT_WORTH_MS (1 ms): nothing else is compiled or timed.
-  const tiny = await run({ A: [0.5], B: [0.1] });
+  // A default under NOT_WORTH_MS (0.5 ms): nothing else is compiled or timed.
+  const tiny = await run({ A: [0.45], B: [0.1] });
   expect(tiny.calls).toEqual(['A']);
   expect(tiny.picked.tile).toBe('A');
 });
