@@ -2,7 +2,7 @@
  * Arenas: several tensors in one buffer, each a member bound as its own range (as llm.c keeps
  * every parameter in one allocation). A network keeps its parameters, their gradients and each
  * optimizer state in an arena apiece, so that one optimizer dispatch updates all of them: the
- * seed CNN's 19 parameter tensors took 19 dispatches, and a dispatch costs lavapipe about 30 µs
+ * seed CNN's 20 parameter tensors took 20 dispatches, and a dispatch costs lavapipe about 30 µs
  * before any work (100 small ReLU dispatches in one pass, 4.2 ms against 1.3 for one; a GPU's
  * driver costs a few µs each, a large part of a step of milliseconds).
  *
