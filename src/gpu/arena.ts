@@ -15,6 +15,7 @@
  * neither a zero parameter nor its zero state).
  */
 import type { GpuContext } from './context.js';
+import type { ElementType } from './kernel.js';
 import { Tensor, shapeLength } from './tensor.js';
 
 /** Elements of an arena block (1 KiB of f32): members start on a block. */
@@ -52,10 +53,57 @@ export interface Arena {
   readonly layout: ArenaLayout;
 }
 
-/** Allocates an arena (zero-filled) for members of these shapes and labels. */
-export function createArena(ctx: GpuContext, label: string, members: readonly { readonly label: string; readonly shape: readonly number[] }[]): Arena {
+/**
+ * Allocates an arena (zero-filled) for members of these shapes and labels. `uniform`: the members
+ * may also be bound as uniform buffers (each on a 1 KiB block, past the 256-byte uniform offset
+ * alignment too).
+ */
+export function createArena(ctx: GpuContext, label: string, members: readonly { readonly label: string; readonly shape: readonly number[] }[], options: { readonly uniform?: boolean } = {}): Arena {
   const layout = arenaLayout(members.map((m) => shapeLength(m.shape)));
-  const all = ctx.tensor(label, [layout.length]);
-  const tensors = members.map((m, k) => new Tensor(all.buffer, m.shape, 'f32', m.label, false, layout.offsets[k]! * 4));
+  const uniform = options.uniform === true;
+  const all = ctx.tensor(label, [layout.length], { uniform });
+  const tensors = members.map((m, k) => new Tensor(all.buffer, m.shape, 'f32', m.label, uniform, layout.offsets[k]! * 4));
   return { all, members: tensors, layout };
 }
+
+/**
+ * An arena whose members are asked for one at a time (by the layers, as a network lowers them)
+ * and allocated together once all are known (`build`). `add` gives a member's tensor as a
+ * function: it exists once the arena is built, before any kernel is bound.
+ */
+export class ArenaBuilder {
+  private readonly wanted: { readonly label: string; readonly shape: readonly number[] }[] = [];
+  private arena?: Arena;
+  private built = false;
+
+  constructor(
+    readonly label: string,
+    private readonly options: { readonly uniform?: boolean } = {},
+  ) {}
+
+  /** Reserves a member; call the function for its tensor once the arena is built. */
+  add(label: string, shape: readonly number[]): () => Tensor {
+    if (this.built) throw new Error(`${label}: the arena '${this.label}' is allocated already; members are added before build()`);
+    const k = this.wanted.push({ label, shape }) - 1;
+    return () => {
+      if (!this.arena) throw new Error(`${label}: the arena '${this.label}' is not allocated yet (build() comes before binding)`);
+      return this.arena.members[k]!;
+    };
+  }
+
+  /** Allocates the members asked for (none: no buffer, undefined). */
+  build(ctx: GpuContext): Arena | undefined {
+    if (this.built) throw new Error(`the arena '${this.label}' is allocated already`);
+    this.built = true;
+    if (this.wanted.length > 0) this.arena = createArena(ctx, this.label, this.wanted, this.options);
+    return this.arena;
+  }
+}
+
+/** A tensor over the whole of `tensor`'s buffer (an arena's members all lie in it), bound from byte 0. */
+export function wholeBuffer(tensor: Tensor<'f32'>, label: string): Tensor {
+  return new Tensor(tensor.buffer, [tensor.buffer.size / 4], 'f32', label, false);
+}
+
+/** Where `tensor` starts in its buffer, in elements. */
+export const elementOffset = (tensor: Tensor<ElementType>) => (tensor.byteOffset ?? 0) / 4;

@@ -398,6 +398,7 @@ export interface Dispatch {
 export class BoundKernel<P extends ParamSpec> implements Dispatch {
   private current: ParamValues<P>;
   private counts: [number, number, number];
+  private readonly owned: Tensor<ElementType>[] = [];
 
   constructor(
     private readonly device: GPUDevice,
@@ -418,9 +419,16 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
     return this.current;
   }
 
-  /** Frees the parameter buffer binding created (for kernels bound, used and thrown away: the tuner's). */
+  /** Frees the parameter buffer binding created, and what it owns (for kernels bound, used and thrown away: the tuner's). */
   destroy(): void {
     this.uniform.destroy();
+    for (const t of this.owned) t.buffer.destroy();
+  }
+
+  /** Makes `tensors` (made for this dispatch alone: a job table) freed with it by destroy(); returns the dispatch. */
+  owning(...tensors: Tensor<ElementType>[]): this {
+    this.owned.push(...tensors);
+    return this;
   }
 
   get workgroups(): readonly [number, number, number] {

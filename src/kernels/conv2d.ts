@@ -9,6 +9,7 @@
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { MAX_UNIFORM_BYTES, defineKernel, type BindingsSpec, type KernelDef } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { createArena, elementOffset, wholeBuffer } from '../gpu/arena.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
@@ -216,20 +217,92 @@ const PROBE_TILE: ConvTile = { rows: 4, channels: 16, workgroup: 64 };
 export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE);
 export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE);
 
-/** packed = the weight rearranged for a direction's slice (see conv2d_pack_weights.wgsl)  (overwrites packed) */
+/** u32s of a packing job's record (conv2d_pack_weights.wgsl). */
+const PACK_RECORD = 12;
+
+/**
+ * packed = conv layers' weights rearranged for a direction's slice, any number of jobs (a table of
+ * PACK_RECORD u32s each, conv2dPackJobTable) in one dispatch (see conv2d_pack_weights.wgsl)
+ * (overwrites each job's packed elements)
+ */
 export const conv2dPackWeights = defineKernel({
   name: 'conv2d_pack_weights',
   linear: true,
   source: packSource,
-  params: { channels: 'u32', taps: 'u32', kernelW: 'u32', flipX: 'u32', outs: 'u32', rowLength: 'u32', oBase: 'u32', oStride: 'u32', cStride: 'u32' },
+  params: { jobs: 'u32', invocations: 'u32' },
+  constants: { PACK_RECORD },
   bindings: {
     weight: { type: 'f32', access: 'read' },
     packed: { type: 'f32', access: 'read_write' },
+    jobs: { type: 'u32', access: 'read' },
   },
   workgroupSize: [64],
-  grid: (p) => [p.channels * p.taps * p.rowLength],
-  lengths: (p) => ({ weight: (p.oBase + p.outs - 1) * p.oStride + (p.channels - 1) * p.cStride + p.taps, packed: p.channels * p.taps * p.rowLength }),
+  grid: (p) => [p.invocations],
+  // The jobs' ranges are checked against the bound buffers when the table is made (conv2dPackJobTable).
+  lengths: (p) => ({ weight: 1, packed: 1, jobs: p.jobs * PACK_RECORD }),
 });
+
+/** One repacking: a layer's weight (in `weight`'s buffer) into one slice's packed tensor (in `packed`'s). */
+export interface ConvPackJob {
+  readonly weight: Tensor;
+  readonly packed: Tensor;
+  readonly params: ReturnType<typeof conv2dPackParams>;
+}
+
+/** One reduction: a layer's partial sums [splits, length] (in `partial`'s buffer) into its weight gradient (in `dweight`'s). */
+export interface ConvReduceJob {
+  readonly partial: Tensor;
+  readonly dweight: Tensor;
+  readonly length: number;
+  readonly splits: number;
+}
+
+/** The one buffer every job's `key` tensor lies in (the jobs of one dispatch bind whole buffers). */
+function sharedBuffer<J>(jobs: readonly J[], key: (job: J) => Tensor, what: string): GPUBuffer {
+  const buffer = key(jobs[0]!).buffer;
+  const stray = jobs.find((j) => key(j).buffer !== buffer);
+  if (stray) throw new Error(`conv2d: the jobs of one dispatch take their ${what} from one buffer (an arena): ${key(stray)} is not in the buffer of ${key(jobs[0]!)}`);
+  return buffer;
+}
+
+/**
+ * The job table of conv2d_pack_weights and its invocations, each job's ranges checked against
+ * its tensors (a packed tensor holds its slice, a weight holds every element the slice reads).
+ */
+export function conv2dPackJobTable(jobs: readonly ConvPackJob[]): { table: Uint32Array; invocations: number } {
+  if (jobs.length === 0) throw new Error('conv2d: a packing dispatch needs at least one job');
+  sharedBuffer(jobs, (j) => j.weight, 'weights');
+  sharedBuffer(jobs, (j) => j.packed, 'packed tensors');
+  const table = new Uint32Array(jobs.length * PACK_RECORD);
+  let first = 0;
+  jobs.forEach((job, k) => {
+    const q = job.params;
+    const count = q.channels * q.taps * q.rowLength;
+    const reads = (q.oBase + q.outs - 1) * q.oStride + (q.channels - 1) * q.cStride + q.taps;
+    if (count > job.packed.length) throw new Error(`conv2d: packing job ${k} writes ${count} elements, ${job.packed} holds ${job.packed.length}`);
+    if (reads > job.weight.length) throw new Error(`conv2d: packing job ${k} reads ${reads} elements of the weight, ${job.weight} holds ${job.weight.length}`);
+    table.set([q.channels, q.taps, q.kernelW, q.flipX, q.outs, q.rowLength, q.oBase, q.oStride, q.cStride, elementOffset(job.weight), elementOffset(job.packed), first], k * PACK_RECORD);
+    first += count;
+  });
+  return { table, invocations: first };
+}
+
+/**
+ * Binds conv2d_pack_weights for `jobs` (their weights in one buffer, their packed tensors in
+ * another): one dispatch, with its job table (a tensor the dispatch owns).
+ */
+export async function bindConvPacking(ctx: GpuContext, jobs: readonly ConvPackJob[], label: string) {
+  const { table, invocations } = conv2dPackJobTable(jobs);
+  const tableTensor = ctx.tensor(`${label} jobs`, [table.length], { dtype: 'u32', data: table });
+  const kernel = await ctx.compile(conv2dPackWeights);
+  return kernel.bind({ weight: wholeBuffer(jobs[0]!.weight, `${label} weights`), packed: wholeBuffer(jobs[0]!.packed, `${label} packed`), jobs: tableTensor }, { jobs: jobs.length, invocations }, label).owning(tableTensor);
+}
+
+
+/** The packing jobs of a layer's direction: one per slice of `packed`, from `weight`. */
+export function conv2dPackJobs(p: ConvParams, packed: ConvPacked, weight: Tensor): ConvPackJob[] {
+  return packed.slices.map((slice, i) => ({ weight, packed: packed.tensor(i), params: conv2dPackParams(p, packed.direction, slice) }));
+}
 
 /** The pack kernel's parameters for a layer, direction and slice. */
 export function conv2dPackParams(p: ConvParams, direction: ConvDirection, slice: ConvSlice) {
@@ -253,15 +326,34 @@ export interface ConvPacked {
   readonly direction: ConvDirection;
   readonly tile: ConvTile;
   readonly slices: readonly ConvSlice[];
-  readonly tensors: readonly Tensor[];
+  /** Slice i's packed tensor. */
+  tensor(i: number): Tensor;
 }
 
-/** Allocates the packed weights of a layer for a direction and tile (sizes do not depend on the batch). */
-export function allocateConvPacked(ctx: GpuContext, label: string, p: ConvParams, direction: ConvDirection, tile: ConvTile): ConvPacked {
+/**
+ * Allocates the packed weights of a layer for a direction and tile (sizes do not depend on the
+ * batch): each slice a tensor of its own, or, with `allocate`, what it gives (a network's arena
+ * member, which exists once the arena is built: ArenaBuilder.add).
+ */
+export function allocateConvPacked(
+  ctx: GpuContext,
+  label: string,
+  p: ConvParams,
+  direction: ConvDirection,
+  tile: ConvTile,
+  allocate?: (label: string, shape: readonly number[]) => () => Tensor,
+): ConvPacked {
   const slices = convSlices(p, direction, tile);
   // Each a whole uniform binding (the kernels declare it so: one pipeline for every layer of a geometry).
-  const tensors = slices.map((_, i) => ctx.tensor(`${label} packed weights${slices.length > 1 ? ` ${i + 1}/${slices.length}` : ''}`, [WEIGHT_VEC4S * 4], { uniform: true }));
-  return { direction, tile, slices, tensors };
+  // The slices' tensors in one buffer (an arena of their own, or `allocate`'s), as one packing dispatch binds them.
+  const shape = [WEIGHT_VEC4S * 4];
+  const names = slices.map((_, i) => `${label} packed weights${slices.length > 1 ? ` ${i + 1}/${slices.length}` : ''}`);
+  if (allocate) {
+    const tensors = names.map((name) => allocate(name, shape));
+    return { direction, tile, slices, tensor: (i) => tensors[i]!() };
+  }
+  const own = slices.length === 1 ? [ctx.tensor(names[0]!, shape, { uniform: true })] : createArena(ctx, `${label} packed weights`, names.map((name) => ({ label: name, shape })), { uniform: true }).members;
+  return { direction, tile, slices, tensor: (i) => own[i]! };
 }
 
 /** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
@@ -297,17 +389,19 @@ export function convVariant(
 }
 
 /**
- * Binds one direction of a layer at parameters `p`: per slice, the pack of `weight` into its
- * uniform tensor, then the tiled kernel. Forward: input = x, output = y; input gradient:
- * input = dy, output = dx. `stats` (forward only): a tensor of at least outChannels ×
- * convStatsSlots × 3 floats that the STATS epilogue fills with the output's partial moments.
+ * Binds one direction of a layer at parameters `p`: the pack of `weight` into the slices' uniform
+ * tensors (one dispatch; none with `pack: false`, where the caller packs, as a network packs every
+ * layer at once: conv2dPackJobs), then the tiled kernel per slice. Forward: input = x, output = y;
+ * input gradient: input = dy, output = dx. `stats` (forward only): a tensor of at least
+ * outChannels × convStatsSlots × 3 floats that the STATS epilogue fills with the output's partial
+ * moments.
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
   tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor },
-  options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean } = {},
+  options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
   // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups.
@@ -321,16 +415,15 @@ export async function bindConv2d(
   const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
-  const pack = await ctx.compile(conv2dPackWeights);
   const list: Dispatch[] = [];
+  if (options.pack !== false) list.push(await bindConvPacking(ctx, conv2dPackJobs(p, packed, tensors.weight), `${label} weight packing`));
   for (const [i, slice] of packed.slices.entries()) {
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
-    list.push(pack.bind({ weight: tensors.weight, packed: packed.tensors[i]! }, conv2dPackParams(p, direction, slice), `${label} weight packing${part}`));
     const def = conv2dKernel(p, direction, tile, { relu: options.relu });
     const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensors[i]!, y: tensors.output, ...(stats ? { moments: stats } : {}) }
-      : { dy: tensors.input, weight: packed.tensors[i]!, dx: tensors.output };
+      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}) }
+      : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output };
     list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }
   return list;
@@ -532,17 +625,54 @@ function weightDef(channels: number, taps: number, workgroup: number) {
  */
 export const conv2dBackwardWeight = weightDef(16, 18, 64);
 
-/** dweight = Σ_s partial[s]  (overwrites dweight) */
+/** u32s of a reduction job's record (conv2d_backward_weight_reduce.wgsl). */
+const REDUCE_RECORD = 5;
+
+/**
+ * dweight = Σ_s partial[s], for any number of jobs (a table of REDUCE_RECORD u32s each,
+ * conv2dReduceJobTable) in one dispatch  (overwrites each job's dweight elements)
+ */
 export const conv2dBackwardWeightReduce = defineKernel({
   name: 'conv2d_backward_weight_reduce',
   linear: true,
   source: weightReduceSource,
-  params: { length: 'u32', splits: 'u32' },
+  params: { jobs: 'u32', invocations: 'u32' },
+  constants: { REDUCE_RECORD },
   bindings: {
     partial: { type: 'f32', access: 'read' },
     dweight: { type: 'f32', access: 'read_write' },
+    jobs: { type: 'u32', access: 'read' },
   },
   workgroupSize: [64],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ partial: p.splits * p.length, dweight: p.length }),
+  grid: (p) => [p.invocations],
+  // The jobs' ranges are checked against the bound buffers when the table is made (conv2dReduceJobTable).
+  lengths: (p) => ({ partial: 1, dweight: 1, jobs: p.jobs * REDUCE_RECORD }),
 });
+
+/** The job table of conv2d_backward_weight_reduce and its invocations, each job's ranges checked against its tensors. */
+export function conv2dReduceJobTable(jobs: readonly ConvReduceJob[]): { table: Uint32Array; invocations: number } {
+  if (jobs.length === 0) throw new Error('conv2d: a reduction dispatch needs at least one job');
+  sharedBuffer(jobs, (j) => j.partial, 'partial sums');
+  sharedBuffer(jobs, (j) => j.dweight, 'weight gradients');
+  const table = new Uint32Array(jobs.length * REDUCE_RECORD);
+  let first = 0;
+  jobs.forEach((job, k) => {
+    if (!(job.splits >= 1 && job.length >= 1)) throw new Error(`conv2d: reduction job ${k}: ${job.splits} splits of ${job.length} elements`);
+    if (job.splits * job.length > job.partial.length) throw new Error(`conv2d: reduction job ${k} reads ${job.splits} × ${job.length} partial sums, ${job.partial} holds ${job.partial.length}`);
+    if (job.length > job.dweight.length) throw new Error(`conv2d: reduction job ${k} writes ${job.length} elements, ${job.dweight} holds ${job.dweight.length}`);
+    table.set([job.length, job.splits, elementOffset(job.partial), elementOffset(job.dweight), first], k * REDUCE_RECORD);
+    first += job.length;
+  });
+  return { table, invocations: first };
+}
+
+/**
+ * Binds conv2d_backward_weight_reduce for `jobs` (their partial sums in one buffer, their weight
+ * gradients in another): one dispatch, with its job table (a tensor the dispatch owns).
+ */
+export async function bindConvReduction(ctx: GpuContext, jobs: readonly ConvReduceJob[], label: string) {
+  const { table, invocations } = conv2dReduceJobTable(jobs);
+  const tableTensor = ctx.tensor(`${label} jobs`, [table.length], { dtype: 'u32', data: table });
+  const kernel = await ctx.compile(conv2dBackwardWeightReduce);
+  return kernel.bind({ partial: wholeBuffer(jobs[0]!.partial, `${label} partial sums`), dweight: wholeBuffer(jobs[0]!.dweight, `${label} gradients`), jobs: tableTensor }, { jobs: jobs.length, invocations }, label).owning(tableTensor);
+}

@@ -11,7 +11,7 @@ import {
   bindConv2d,
   conv2dBackwardWeightKernel,
   conv2dWeightVariant,
-  conv2dBackwardWeightReduce,
+  conv2dPackJobs,
   conv2dParams,
   defaultWeightTile,
   weightTileFits,
@@ -96,12 +96,14 @@ export class Conv2d extends Layer {
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
     const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full);
     const splitPixels = weightTile.rows * full.outWidth;
-    const partial = ctx.tensor(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
+    // The partial sums and the packed weights: members of the network's shared arenas, so that it
+    // reduces and packs every conv layer's in one dispatch (reductions, packs).
+    const partial = b.shared.storage(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
     const area = full.outHeight * full.outWidth;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
     const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
-    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', tileFor('forward'));
-    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input')) : undefined;
+    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', tileFor('forward'), b.shared.uniform);
+    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input'), b.shared.uniform) : undefined;
     // The batch norm's statistics summed in the training forward (fusion rule
     // batchnorm-stats-epilogue): partial moments per channel, sized for the largest batch.
     const sharedWeights = convSharesWeights(ctx, packedForward.tile);
@@ -113,7 +115,7 @@ export class Conv2d extends Layer {
       const p = this.params(b.inShape, batch);
       const fused = relu && !bias;
       const stats = mode === 'train' ? statistics?.moments : undefined;
-      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats }, { relu: fused, sharedWeights, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
+      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats }, { relu: fused, sharedWeights, pack: false, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
       if (!bias) return conv;
       const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
       return [...conv, add];
@@ -123,13 +125,19 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial }, p, `${path} conv weight gradient`),
-        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight: weight.grad }, { length: shapeSize(weight.shape), splits: conv2dWeightSplits(p) }, `${path} conv weight gradient reduce`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial: partial() }, p, `${path} conv weight gradient`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));
-      if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { label: `${path} conv input gradient` })));
+      if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { pack: false, label: `${path} conv input gradient` })));
       return list;
     });
-    return { forward: (batch, mode) => forward[mode](batch), backward, statistics };
+    return {
+      forward: (batch, mode) => forward[mode](batch),
+      backward,
+      statistics,
+      packs: () => ({ forward: conv2dPackJobs(full, packedForward, weight.value), input: packedInput ? conv2dPackJobs(full, packedInput, weight.value) : [] }),
+      reductions: (batch) =>
+        dOutput ? [{ partial: partial(), dweight: weight.grad, length: shapeSize(weight.shape), splits: conv2dWeightSplits({ ...this.params(b.inShape, batch), splitPixels }) }] : [],
+    };
   }
 }

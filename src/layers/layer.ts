@@ -7,7 +7,7 @@
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { Conv2dParams as ConvShapeParams, ConvTile, WeightTile } from '../kernels/conv2d.js';
+import type { Conv2dParams as ConvShapeParams, ConvPackJob, ConvReduceJob, ConvTile, WeightTile } from '../kernels/conv2d.js';
 import type { DenseKernelName, DenseShape, DenseTile } from '../kernels/dense.js';
 
 /** The shape of one sample: [C, H, W] for images, [F] for features. */
@@ -102,6 +102,13 @@ export interface LayerBuild {
   readonly stream: number;
   /** The layer's own per-sample tensors (`workspaceSpecs`), [maxBatch, ...shape] each. */
   readonly workspace: Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>;
+  /**
+   * Members of the network's shared arenas (`uniform`: also bindable as a uniform buffer), for the
+   * tensors that one dispatch serves for every layer at once: a conv's packed weights and its
+   * weight-gradient partial sums (LayerProgram.packs, .reductions). Each is given as a function:
+   * its tensor exists once every layer is lowered, before any kernel is bound.
+   */
+  readonly shared: SharedWorkspace;
   /** The tuned tile of a tiled kernel at this layer's largest batch, if any (src/tune/). */
   readonly tiles?: TileChooser;
   /**
@@ -110,6 +117,12 @@ export interface LayerBuild {
    * Absent (a layer built on its own): the layer keeps a record of its own.
    */
   readonly guard?: { readonly health: Tensor<'u32'>; slot(buffer: string): number };
+}
+
+/** See LayerBuild.shared. */
+export interface SharedWorkspace {
+  uniform(label: string, shape: readonly number[]): () => Tensor;
+  storage(label: string, shape: readonly number[]): () => Tensor;
 }
 
 /** Picks a tiled kernel's tile for its parameters (a tuning cache); undefined: the kernel's default. */
@@ -147,6 +160,14 @@ export interface LayerProgram {
   setStep?(batch: number, step: number): void;
   /** What the training forward leaves for the batch norm after it (NodeFusion.statsEpilogue). */
   readonly statistics?: BatchStatistics;
+  /**
+   * Weight repackings the network runs, for every layer in one dispatch, before each forward
+   * pass: `forward` (what the forward reads) in every mode, `input` (what the input gradient
+   * reads) in training too.
+   */
+  packs?(): { readonly forward: readonly ConvPackJob[]; readonly input: readonly ConvPackJob[] };
+  /** Partial sums the network reduces, for every layer in one dispatch, after the backward pass of `batch` samples. */
+  reductions?(batch: number): readonly ConvReduceJob[];
 }
 
 export abstract class Layer {

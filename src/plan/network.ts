@@ -10,10 +10,11 @@
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
-import { createArena, type Arena } from '../gpu/arena.js';
+import { ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
+import { bindConvPacking, bindConvReduction } from '../kernels/conv2d.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
-import { shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape } from '../layers/layer.js';
+import { shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Module } from '../layers/sequential.js';
 import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
@@ -113,6 +114,8 @@ export class Network {
    */
   lrFactor = 1;
   private update?: Promise<Dispatch[]>;
+  private readonly packings: Partial<Record<Mode, Promise<Dispatch[]>>> = {};
+  private readonly reductions = new Map<number, Promise<Dispatch[]>>();
 
   constructor(
     readonly ctx: GpuContext,
@@ -184,6 +187,12 @@ export class Network {
     const masks = new Map<PlanNode, Tensor<'u32'>>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
     let statistics: BatchStatistics | undefined;
+    // The tensors one dispatch serves for every layer (LayerBuild.shared): allocated once all are asked for.
+    const sharedArenas = { uniform: new ArenaBuilder('shared uniform workspace', { uniform: true }), storage: new ArenaBuilder('shared workspace') };
+    const shared: SharedWorkspace = {
+      uniform: (label, shape) => sharedArenas.uniform.add(label, shape),
+      storage: (label, shape) => sharedArenas.storage.add(label, shape),
+    };
     plan.scheduled.forEach((node, i) => {
       const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape));
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
@@ -238,6 +247,7 @@ export class Network {
         seed,
         stream: node.stream,
         workspace,
+        shared,
         tiles: options.tiles,
         guard,
       }));
@@ -249,6 +259,7 @@ export class Network {
       outputs.set(node.path, output);
       x = output;
     });
+    for (const builder of Object.values(sharedArenas)) bytes.workspace += builder.build(ctx)?.all.byteLength ?? 0;
     this.output = x;
     this.outputs = outputs;
     this.workspaces = workspaces;
@@ -268,14 +279,43 @@ export class Network {
    */
   async forward(batch: number, mode: Mode): Promise<Dispatch[]> {
     this.checkBatch(batch);
-    return (await Promise.all(this.programs.map(({ program }) => program.forward(batch, mode)))).flat();
+    const [packing, ...layers] = await Promise.all([this.packing(mode), ...this.programs.map(({ program }) => program.forward(batch, mode))]);
+    return [...packing!, ...layers.flat()];
   }
 
   /** The backward pass from `dOutput` to every parameter gradient (overwritten); compiled at once, as the forward. */
   async backward(batch: number): Promise<Dispatch[]> {
     this.checkBatch(batch);
     const trained = [...this.programs].reverse().filter(({ backward }) => backward);
-    return (await Promise.all(trained.map(({ program }) => program.backward(batch)))).flat();
+    const [reduction, ...layers] = await Promise.all([this.reduction(batch), ...trained.map(({ program }) => program.backward(batch))]);
+    return [...layers.flat(), ...reduction!];
+  }
+
+  /**
+   * Every layer's weight repackings (LayerProgram.packs) in one dispatch: the forward's in every
+   * mode, the input gradient's too in training (none without conv layers).
+   */
+  private packing(mode: Mode): Promise<Dispatch[]> {
+    return (this.packings[mode] ??= (async () => {
+      const jobs = this.programs.flatMap(({ program }) => {
+        const packs = program.packs?.();
+        return packs ? [...packs.forward, ...(mode === 'train' ? packs.input : [])] : [];
+      });
+      return jobs.length > 0 ? [await bindConvPacking(this.ctx, jobs, `network conv weight packing${mode === 'eval' ? ' (forward)' : ''}`)] : [];
+    })());
+  }
+
+  /** Every layer's weight-gradient partial sums (LayerProgram.reductions) reduced in one dispatch. */
+  private reduction(batch: number): Promise<Dispatch[]> {
+    let entry = this.reductions.get(batch);
+    if (!entry) {
+      entry = (async () => {
+        const jobs = this.programs.filter(({ backward }) => backward).flatMap(({ program }) => program.reductions?.(batch) ?? []);
+        return jobs.length > 0 ? [await bindConvReduction(this.ctx, jobs, 'network conv weight gradient reduce')] : [];
+      })();
+      this.reductions.set(batch, entry);
+    }
+    return entry;
   }
 
   /**

@@ -28,7 +28,7 @@ import {
   bindConv2d,
   conv2dBackwardWeightKernel,
   conv2dWeightVariant,
-  conv2dBackwardWeightReduce,
+  bindConvReduction,
   conv2dWeightSplits,
   conv2dKernel,
   convGemm,
@@ -600,7 +600,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<Weigh
       const q = { ...p, splitPixels: tile.rows * p.outWidth };
       const list = [
         (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
-        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial, dweight }, { length: weightLength, splits: conv2dWeightSplits(q) }, 'tuning weight gradient reduce'),
+        await bindConvReduction(ctx, [{ partial, dweight, length: weightLength, splits: conv2dWeightSplits(q) }], 'tuning weight gradient reduce'),
       ];
       ctx.fill(dweight, Number.NaN);
       const profile = await profileDispatches(ctx, list, { repeats: 4 }).finally(() => list.forEach((d) => d.destroy()));

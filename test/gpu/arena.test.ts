@@ -3,7 +3,7 @@
  * range of the shared buffer; overlapping bindings where one is written are refused.
  */
 import { describe, expect, test } from 'vitest';
-import { ARENA_BLOCK, arenaLayout, createArena } from '../../src/gpu/arena.js';
+import { ARENA_BLOCK, ArenaBuilder, arenaLayout, createArena } from '../../src/gpu/arena.js';
 import { recordPass } from '../../src/gpu/context.js';
 import { sgdUpdate } from '../../src/kernels/sgd.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -50,5 +50,27 @@ describe('arena members on the GPU', () => {
     expect(() => kernel.bind({ grad: values.members[0]!, param: values.members[2]! }, { count: 300, lr: 1 })).not.toThrow();
     // The whole arena and a member of it overlap: refused where one is written.
     expect(() => kernel.bind({ grad: values.members[0]!, param: values.all }, { count: 300, lr: 1 })).toThrow(/bindings 'grad' and 'param' overlap in one buffer \(v0 f32\[300\] and values f32\[\d+\]\), and one is written/);
+  });
+});
+
+describe('ArenaBuilder', () => {
+  test('a member is a function: asked for before the arena is allocated, it says so', () => {
+    const builder = new ArenaBuilder('shared');
+    const m = builder.add('conv packed weights', [16384]);
+    expect(() => m()).toThrow(/conv packed weights: the arena 'shared' is not allocated yet/);
+  });
+
+  gpuTest('allocates the members asked for in one buffer, uniform where asked; none asked, no buffer; no members after build', async (ctx) => {
+    const builder = new ArenaBuilder('packed', { uniform: true });
+    const a = builder.add('a', [16384]);
+    const b = builder.add('b', [3, 5]);
+    const arena = builder.build(ctx)!;
+    expect(a().buffer).toBe(b().buffer);
+    expect(a().uniform && b().uniform).toBe(true);
+    expect([a().byteOffset, b().byteOffset]).toEqual([0, 16384 * 4]);
+    expect(b().shape).toEqual([3, 5]);
+    expect(arena.all.length).toBe(16384 + ARENA_BLOCK);
+    expect(() => builder.add('c', [1])).toThrow(/c: the arena 'packed' is allocated already/);
+    expect(new ArenaBuilder('empty').build(ctx)).toBeUndefined();
   });
 });

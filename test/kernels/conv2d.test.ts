@@ -10,7 +10,7 @@ import {
   bindConv2d,
   conv2dBackwardWeight,
   conv2dBackwardWeightKernel,
-  conv2dBackwardWeightReduce,
+  bindConvReduction,
   conv2dKernel,
   conv2dParams,
   convSlices,
@@ -160,7 +160,7 @@ describe('conv2d vector loads and stores', () => {
     const p = conv2dParams({ batch: 1, inChannels: 2, height: 4, width: 7, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 1 });
     const tile = defaultConvTile(p, 'forward');
     const packed = allocateConvPacked(ctx, 'w', p, 'forward', tile);
-    const tensors = { x: ctx.tensor('x', [2 * 4 * 7]), weight: packed.tensors[0]!, y: ctx.tensor('y', [4 * 4 * 7]) };
+    const tensors = { x: ctx.tensor('x', [2 * 4 * 7]), weight: packed.tensor(0), y: ctx.tensor('y', [4 * 4 * 7]) };
     const params = { ...p, channelBase: 0, channelCount: 4, rowVec4s: packed.slices[0]!.rowLength / 4, statsSlots: 0 };
     const wide = await ctx.compile(conv2dKernel(p, 'forward', tile), { IN_VEC4: true });
     expect(() => wide.bind(tensors, params)).toThrow(/variant IN_VEC4 cannot run these parameters: the input width 7 is not a multiple of 4/);
@@ -205,7 +205,7 @@ describe('conv2d kernels', () => {
         ...(await bindConv2d(ctx, p, packedForward, { input: tx, weight: tw, output: tyRelu }, { relu: true })),
         ...(await bindConv2d(ctx, p, packedInput, { input: tdy, weight: tw, output: tdx })),
         (await ctx.compile(conv2dBackwardWeight, conv2dWeightVariant(p, DECLARED_WEIGHT_TILE, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
-        (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+        await bindConvReduction(ctx, [{ partial: tpartial, dweight: tdw, length: weightLength, splits }], 'reduce'),
       ];
       ctx.submit('conv2d test', (e) => recordPass(e, 'conv2d test', kernels));
 
@@ -243,7 +243,7 @@ describe('conv2d kernels', () => {
         ctx.fill(tdw, NaN);
         const list = [
           (await ctx.compile(conv2dBackwardWeight)).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
-          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+          await bindConvReduction(ctx, [{ partial: tpartial, dweight: tdw, length: weightLength, splits }], 'reduce'),
         ];
         ctx.submit('conv2d weight scalar test', (e) => recordPass(e, 'conv2d weight scalar test', list));
         expect(vectored, `weight gradient ${JSON.stringify(weightVariant)} against scalars`).toEqual(await ctx.read(tdw));
@@ -258,7 +258,7 @@ describe('conv2d kernels', () => {
         ctx.fill(tdw, NaN);
         const list = [
           (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
-          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: tpartial, dweight: tdw }, { length: weightLength, splits }),
+          await bindConvReduction(ctx, [{ partial: tpartial, dweight: tdw, length: weightLength, splits }], 'reduce'),
         ];
         ctx.submit('conv2d weight register tile test', (e) => recordPass(e, 'conv2d weight register tile test', list));
         expect(await ctx.read(tdw), `weight gradient, ${channels} channels × ${taps} taps against 16 × 18`).toEqual(dw0);
@@ -289,7 +289,7 @@ describe('conv2d kernels', () => {
         ctx.fill(tdw, NaN);
         const list = [
           (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
-          (await ctx.compile(conv2dBackwardWeightReduce)).bind({ partial: part, dweight: tdw }, { length: weightLength, splits: conv2dWeightSplits(q) }),
+          await bindConvReduction(ctx, [{ partial: part, dweight: tdw, length: weightLength, splits: conv2dWeightSplits(q) }], 'reduce'),
         ];
         ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
         expectAllClose(`conv2d_backward_weight dW, ${describeWeightTile(tile)}`, await ctx.read(tdw), dwRef, TOLERANCE.gradient);

@@ -92,16 +92,17 @@ describe('the seed CNN step, fused and unfused', () => {
     }
     const [fused, plain] = results as [(typeof results)[0], (typeof results)[0]];
     // Six blocks (conv→ReLU→BN→dropout), convblock3 and convblock8 (1×1 convs), a max pool, a GAP.
-    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 5 backward
-    // (dropout+BN reduce, dropout+BN+ReLU input gradient, conv weight, its reduce, conv input —
-    // none for the first block); a 1×1 conv 1 + 3; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient).
-    // Each conv forward and input gradient also packs its weights first (conv2d_pack_weights):
-    // 8 convs, 7 of them with an input gradient.
-    const packs = 8 + 7;
-    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 5 - 1) + 2 * 3 + 2 * 1 + packs);
-    // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 7 backward (+ ReLU); the
+    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 4 backward
+    // (dropout+BN reduce, dropout+BN+ReLU input gradient, conv weight, conv input — none for the
+    // first block); a 1×1 conv 1 + 2; each pool 1 + 1; the loss 3 (log-softmax+NLL, metrics,
+    // gradient). Every conv's weights are packed in one dispatch before the forward (8 convs, 7
+    // with an input gradient: 15 jobs), and every conv's weight-gradient partial sums reduced in
+    // one after the backward (8 jobs).
+    const shared = 1 + 1;
+    expect(fused.count).toBe(6 * 3 + 2 * 1 + 2 * 1 + 3 + (6 * 4 - 1) + 2 * 2 + 2 * 1 + shared);
+    // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 6 backward (+ ReLU); the
     // LogSoftmax its own forward and backward; the loss NLL, metrics, NLL gradient.
-    expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 7 - 1) + 2 * 3 + 2 + 1 + packs);
+    expect(plain.count).toBe(6 * 5 + 2 + 2 + 1 + 3 + (6 * 6 - 1) + 2 * 2 + 2 + 1 + shared);
     // The 20 parameter tensors (8 conv weights, 6 batch norms' weight and bias) are updated by one
     // dispatch over their arena.
     expect(fused.parameters).toBe(8 + 6 * 2);
@@ -176,11 +177,12 @@ describe('plan memory', () => {
     const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, bias: false }), new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
     const network = ctx.scoped(() => new Network(ctx, model, { inputShape: [1, 6, 6], maxBatch: 2 }));
     // No dropout or pooling: before, nothing counted as workspace. The forward's packed weights
-    // are 1 channel × 9 taps × 4 channels (144 bytes); the input gradient has none (first layer);
-    // the weight gradient's partial sums are at least one split of 36 weights (144 bytes).
-    expect(network.value.memory.workspace).toBeGreaterThanOrEqual(144 + 144);
-    // …and the outer scope still owns every tensor the layers made (freed with it).
-    expect(network.tensors.map((t) => t.label)).toEqual(expect.arrayContaining(['0 packed weights', '0 weight-gradient partial sums']));
+    // are a whole uniform binding (64 KiB) in the shared uniform arena; the input gradient has
+    // none (first layer); the weight gradient's partial sums, at least one split of 36 weights,
+    // are in the shared storage arena (a 1 KiB block at least).
+    expect(network.value.memory.workspace).toBeGreaterThanOrEqual(65536 + 1024);
+    // …and the outer scope still owns every tensor the network made (freed with it).
+    expect(network.tensors.map((t) => t.label)).toEqual(expect.arrayContaining(['shared uniform workspace', 'shared workspace']));
     network.destroy();
   });
 });
