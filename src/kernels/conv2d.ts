@@ -217,29 +217,29 @@ const PROBE_TILE: ConvTile = { rows: 4, channels: 16, workgroup: 64 };
 export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE);
 export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE);
 
-/** u32s of a packing job's record (conv2d_pack_weights.wgsl). */
-const PACK_RECORD = 12;
+/** The map's source for a packed element that is 0 (a tile's padding channels). */
+export const PACK_ZERO = 0xffffffff;
 
 /**
- * packed = conv layers' weights rearranged for a direction's slice, any number of jobs (a table of
- * PACK_RECORD u32s each, conv2dPackJobTable) in one dispatch (see conv2d_pack_weights.wgsl)
- * (overwrites each job's packed elements)
+ * packed = conv layers' weights rearranged for a direction's slice, any number of jobs in one
+ * dispatch, by a map of (packed index, weight index or PACK_ZERO) pairs (conv2dPackMap; see
+ * conv2d_pack_weights.wgsl)  (overwrites the mapped elements of packed)
  */
 export const conv2dPackWeights = defineKernel({
   name: 'conv2d_pack_weights',
   linear: true,
   source: packSource,
-  params: { jobs: 'u32', invocations: 'u32' },
-  constants: { PACK_RECORD },
+  params: { count: 'u32' },
+  constants: { PACK_ZERO },
   bindings: {
     weight: { type: 'f32', access: 'read' },
     packed: { type: 'f32', access: 'read_write' },
-    jobs: { type: 'u32', access: 'read' },
+    map: { type: 'u32', access: 'read' },
   },
   workgroupSize: [64],
-  grid: (p) => [p.invocations],
-  // The jobs' ranges are checked against the bound buffers when the table is made (conv2dPackJobTable).
-  lengths: (p) => ({ weight: 1, packed: 1, jobs: p.jobs * PACK_RECORD }),
+  grid: (p) => [p.count],
+  // The map's indices are checked against the jobs' tensors when it is made (conv2dPackMap).
+  lengths: (p) => ({ weight: 1, packed: 1, map: 2 * p.count }),
 });
 
 /** One repacking: a layer's weight (in `weight`'s buffer) into one slice's packed tensor (in `packed`'s). */
@@ -266,38 +266,55 @@ function sharedBuffer<J>(jobs: readonly J[], key: (job: J) => Tensor, what: stri
 }
 
 /**
- * The job table of conv2d_pack_weights and its invocations, each job's ranges checked against
- * its tensors (a packed tensor holds its slice, a weight holds every element the slice reads).
+ * The packed layout, the one place it is written down: for each job (a layer's direction and
+ * slice, q = conv2dPackParams), packed element (c·taps + t)·rowLength + o of the slice is
+ * weight element (oBase + o)·oStride + c·cStride + tap(t) for o < outs, and 0 (PACK_ZERO) for the
+ * padding o < rowLength, where tap(t) = ky·kernelW + kx, ky = t / kernelW, kx = t % kernelW, or
+ * kernelW − 1 − t % kernelW where flipX is 1 (the input gradient's tap order). Forward: c = input
+ * channel, o = output channel (oStride = inChannels·taps, cStride = taps); input gradient: c =
+ * output channel, o = input channel (oStride = taps, cStride = inChannels·taps). The map holds
+ * (packed index, weight index) pairs, indices into the whole buffers the jobs' tensors lie in;
+ * each job's ranges are checked against its tensors.
  */
-export function conv2dPackJobTable(jobs: readonly ConvPackJob[]): { table: Uint32Array; invocations: number } {
+export function conv2dPackMap(jobs: readonly ConvPackJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a packing dispatch needs at least one job');
   sharedBuffer(jobs, (j) => j.weight, 'weights');
   sharedBuffer(jobs, (j) => j.packed, 'packed tensors');
-  const table = new Uint32Array(jobs.length * PACK_RECORD);
-  let first = 0;
+  const total = jobs.reduce((sum, j) => sum + j.params.channels * j.params.taps * j.params.rowLength, 0);
+  const map = new Uint32Array(2 * total);
+  let n = 0;
   jobs.forEach((job, k) => {
     const q = job.params;
     const count = q.channels * q.taps * q.rowLength;
     const reads = (q.oBase + q.outs - 1) * q.oStride + (q.channels - 1) * q.cStride + q.taps;
     if (count > job.packed.length) throw new Error(`conv2d: packing job ${k} writes ${count} elements, ${job.packed} holds ${job.packed.length}`);
     if (reads > job.weight.length) throw new Error(`conv2d: packing job ${k} reads ${reads} elements of the weight, ${job.weight} holds ${job.weight.length}`);
-    table.set([q.channels, q.taps, q.kernelW, q.flipX, q.outs, q.rowLength, q.oBase, q.oStride, q.cStride, elementOffset(job.weight), elementOffset(job.packed), first], k * PACK_RECORD);
-    first += count;
+    const [from, to] = [elementOffset(job.weight), elementOffset(job.packed)];
+    for (let c = 0; c < q.channels; c++) {
+      for (let t = 0; t < q.taps; t++) {
+        const ky = Math.floor(t / q.kernelW);
+        const column = t % q.kernelW;
+        const kx = q.flipX === 1 ? q.kernelW - 1 - column : column;
+        for (let o = 0; o < q.rowLength; o++) {
+          map[n++] = to + (c * q.taps + t) * q.rowLength + o;
+          map[n++] = o < q.outs ? from + (q.oBase + o) * q.oStride + c * q.cStride + ky * q.kernelW + kx : PACK_ZERO;
+        }
+      }
+    }
   });
-  return { table, invocations: first };
+  return map;
 }
 
 /**
  * Binds conv2d_pack_weights for `jobs` (their weights in one buffer, their packed tensors in
- * another): one dispatch, with its job table (a tensor the dispatch owns).
+ * another): one dispatch, with its map (a tensor the dispatch owns).
  */
 export async function bindConvPacking(ctx: GpuContext, jobs: readonly ConvPackJob[], label: string) {
-  const { table, invocations } = conv2dPackJobTable(jobs);
-  const tableTensor = ctx.tensor(`${label} jobs`, [table.length], { dtype: 'u32', data: table });
+  const map = conv2dPackMap(jobs);
+  const mapTensor = ctx.tensor(`${label} map`, [map.length], { dtype: 'u32', data: map });
   const kernel = await ctx.compile(conv2dPackWeights);
-  return kernel.bind({ weight: wholeBuffer(jobs[0]!.weight, `${label} weights`), packed: wholeBuffer(jobs[0]!.packed, `${label} packed`), jobs: tableTensor }, { jobs: jobs.length, invocations }, label).owning(tableTensor);
+  return kernel.bind({ weight: wholeBuffer(jobs[0]!.weight, `${label} weights`), packed: wholeBuffer(jobs[0]!.packed, `${label} packed`), map: mapTensor }, { count: map.length / 2 }, label).owning(mapTensor);
 }
-
 
 /** The packing jobs of a layer's direction: one per slice of `packed`, from `weight`. */
 export function conv2dPackJobs(p: ConvParams, packed: ConvPacked, weight: Tensor): ConvPackJob[] {
@@ -625,54 +642,55 @@ function weightDef(channels: number, taps: number, workgroup: number) {
  */
 export const conv2dBackwardWeight = weightDef(16, 18, 64);
 
-/** u32s of a reduction job's record (conv2d_backward_weight_reduce.wgsl). */
-const REDUCE_RECORD = 5;
-
 /**
- * dweight = Σ_s partial[s], for any number of jobs (a table of REDUCE_RECORD u32s each,
- * conv2dReduceJobTable) in one dispatch  (overwrites each job's dweight elements)
+ * dweight = Σ_s partial[s], for any number of conv layers in one dispatch, by a map of (target,
+ * source, stride, splits) records, one a weight (conv2dReduceMap; see
+ * conv2d_backward_weight_reduce.wgsl)  (overwrites the mapped elements of dweight)
  */
 export const conv2dBackwardWeightReduce = defineKernel({
   name: 'conv2d_backward_weight_reduce',
   linear: true,
   source: weightReduceSource,
-  params: { jobs: 'u32', invocations: 'u32' },
-  constants: { REDUCE_RECORD },
+  params: { count: 'u32' },
   bindings: {
     partial: { type: 'f32', access: 'read' },
     dweight: { type: 'f32', access: 'read_write' },
-    jobs: { type: 'u32', access: 'read' },
+    map: { type: 'u32', access: 'read' },
   },
   workgroupSize: [64],
-  grid: (p) => [p.invocations],
-  // The jobs' ranges are checked against the bound buffers when the table is made (conv2dReduceJobTable).
-  lengths: (p) => ({ partial: 1, dweight: 1, jobs: p.jobs * REDUCE_RECORD }),
+  grid: (p) => [p.count],
+  // The map's indices are checked against the jobs' tensors when it is made (conv2dReduceMap).
+  lengths: (p) => ({ partial: 1, dweight: 1, map: 4 * p.count }),
 });
 
-/** The job table of conv2d_backward_weight_reduce and its invocations, each job's ranges checked against its tensors. */
-export function conv2dReduceJobTable(jobs: readonly ConvReduceJob[]): { table: Uint32Array; invocations: number } {
+/**
+ * The map of conv2d_backward_weight_reduce: per weight of each job, (target, source, stride,
+ * splits) as indices into the whole buffers the jobs' tensors lie in; each job's ranges checked
+ * against its tensors.
+ */
+export function conv2dReduceMap(jobs: readonly ConvReduceJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a reduction dispatch needs at least one job');
   sharedBuffer(jobs, (j) => j.partial, 'partial sums');
   sharedBuffer(jobs, (j) => j.dweight, 'weight gradients');
-  const table = new Uint32Array(jobs.length * REDUCE_RECORD);
-  let first = 0;
+  const map = new Uint32Array(4 * jobs.reduce((sum, j) => sum + j.length, 0));
+  let n = 0;
   jobs.forEach((job, k) => {
     if (!(job.splits >= 1 && job.length >= 1)) throw new Error(`conv2d: reduction job ${k}: ${job.splits} splits of ${job.length} elements`);
     if (job.splits * job.length > job.partial.length) throw new Error(`conv2d: reduction job ${k} reads ${job.splits} × ${job.length} partial sums, ${job.partial} holds ${job.partial.length}`);
     if (job.length > job.dweight.length) throw new Error(`conv2d: reduction job ${k} writes ${job.length} elements, ${job.dweight} holds ${job.dweight.length}`);
-    table.set([job.length, job.splits, elementOffset(job.partial), elementOffset(job.dweight), first], k * REDUCE_RECORD);
-    first += job.length;
+    const [from, to] = [elementOffset(job.partial), elementOffset(job.dweight)];
+    for (let e = 0; e < job.length; e++) map.set([to + e, from + e, job.length, job.splits], 4 * n++);
   });
-  return { table, invocations: first };
+  return map;
 }
 
 /**
  * Binds conv2d_backward_weight_reduce for `jobs` (their partial sums in one buffer, their weight
- * gradients in another): one dispatch, with its job table (a tensor the dispatch owns).
+ * gradients in another): one dispatch, with its map (a tensor the dispatch owns).
  */
 export async function bindConvReduction(ctx: GpuContext, jobs: readonly ConvReduceJob[], label: string) {
-  const { table, invocations } = conv2dReduceJobTable(jobs);
-  const tableTensor = ctx.tensor(`${label} jobs`, [table.length], { dtype: 'u32', data: table });
+  const map = conv2dReduceMap(jobs);
+  const mapTensor = ctx.tensor(`${label} map`, [map.length], { dtype: 'u32', data: map });
   const kernel = await ctx.compile(conv2dBackwardWeightReduce);
-  return kernel.bind({ partial: wholeBuffer(jobs[0]!.partial, `${label} partial sums`), dweight: wholeBuffer(jobs[0]!.dweight, `${label} gradients`), jobs: tableTensor }, { jobs: jobs.length, invocations }, label).owning(tableTensor);
+  return kernel.bind({ partial: wholeBuffer(jobs[0]!.partial, `${label} partial sums`), dweight: wholeBuffer(jobs[0]!.dweight, `${label} gradients`), map: mapTensor }, { count: map.length / 4 }, label).owning(mapTensor);
 }

@@ -1,8 +1,9 @@
 /**
- * conv2d_pack_weights and conv2d_backward_weight_reduce over job tables: several layers' weights
- * packed, and several layers' partial sums reduced, in one dispatch each, over arena members (as a
- * network binds them), each job's elements exactly what the formula gives and nothing else in
- * the arenas touched; and the tables' checks (no GPU).
+ * conv2d_pack_weights and conv2d_backward_weight_reduce over maps of several jobs: several layers'
+ * weights packed, and several layers' partial sums reduced, in one dispatch each, over arena
+ * members (as a network binds them), each job's elements exactly what the layout gives and nothing
+ * else in the arenas touched; and the maps' checks (no GPU). That the layout is the one the conv
+ * kernels read is held by test/kernels/conv2d.test.ts (bindConv2d packs, then convolves).
  */
 import { describe, expect, test } from 'vitest';
 import { createArena } from '../../src/gpu/arena.js';
@@ -10,11 +11,12 @@ import { recordPass } from '../../src/gpu/context.js';
 import {
   bindConvPacking,
   bindConvReduction,
-  conv2dPackJobTable,
+  PACK_ZERO,
+  conv2dPackMap,
   conv2dPackJobs,
   conv2dPackParams,
   conv2dParams,
-  conv2dReduceJobTable,
+  conv2dReduceMap,
   convSlices,
   defaultConvTile,
   type ConvDirection,
@@ -57,7 +59,7 @@ describe('job tables (no GPU)', () => {
   const packedBuffer = buffer(65536 * 2);
   const member = (b: GPUBuffer, length: number, at: number) => new Tensor(b, [length], 'f32', `m${at}`, false, at * 4);
 
-  test('jobs follow one another; each record names its members by their first element', () => {
+  test('the map: each job from its members\' first elements, padding channels from PACK_ZERO', () => {
     const p = LAYERS[1]!;
     const slice = convSlices(p, 'forward', TILE)[0]!;
     const q = conv2dPackParams(p, 'forward', slice);
@@ -65,12 +67,20 @@ describe('job tables (no GPU)', () => {
       { weight: member(weights, 70, 256), packed: member(packedBuffer, 16384, 0), params: q },
       { weight: member(weights, 70, 512), packed: member(packedBuffer, 16384, 16384), params: { ...q, flipX: 1 } },
     ];
-    const { table, invocations } = conv2dPackJobTable(jobs);
+    const map = conv2dPackMap(jobs);
+    // 7 input channels × 1 tap × 16 (10 output channels and 6 of padding) per job.
     const count = q.channels * q.taps * q.rowLength;
-    expect(invocations).toBe(2 * count);
-    expect(Array.from(table.subarray(9, 12))).toEqual([256, 0, 0]);
-    expect(Array.from(table.subarray(12 + 9, 12 + 12))).toEqual([512, 16384, count]);
-    expect(table[12 + 3]).toBe(1);
+    expect(count).toBe(7 * 16);
+    expect(map.length).toBe(2 * 2 * count);
+    // Job 0, channel 0, output 3: weight [3, 0] = element 3 · 7 of its member.
+    expect([map[2 * 3], map[2 * 3 + 1]]).toEqual([3, 256 + 3 * 7]);
+    // Job 0, output 12 (padding): 0.
+    expect(map[2 * 12 + 1]).toBe(PACK_ZERO);
+    // Job 1, channel 2, output 5: packed element 2 · 16 + 5 of its member, weight [5, 2].
+    const at = count + 2 * 16 + 5;
+    expect([map[2 * at], map[2 * at + 1]]).toEqual([16384 + 2 * 16 + 5, 512 + 5 * 7 + 2]);
+    const r = conv2dReduceMap([{ partial: member(weights, 30, 256), dweight: member(packedBuffer, 10, 1024), length: 10, splits: 3 }]);
+    expect(Array.from(r.subarray(4 * 7, 4 * 8))).toEqual([1024 + 7, 256 + 7, 10, 3]);
   });
 
   test('refused: jobs in two buffers, a packed slice past its tensor, a weight too short, no jobs', () => {
@@ -79,16 +89,16 @@ describe('job tables (no GPU)', () => {
     const q = conv2dPackParams(p, 'forward', slice);
     const weight = member(weights, 64 * 40 * 9, 0);
     const ok = { weight, packed: member(packedBuffer, 16384, 0), params: q };
-    expect(() => conv2dPackJobTable([ok, { ...ok, packed: member(buffer(65536), 16384, 0) }])).toThrow(/take their packed tensors from one buffer/);
-    expect(() => conv2dPackJobTable([{ ...ok, packed: member(packedBuffer, 100, 0) }])).toThrow(/packing job 0 writes 9216 elements, m0 f32\[100\] holds 100/);
-    expect(() => conv2dPackJobTable([{ ...ok, weight: member(weights, 500, 0) }])).toThrow(/packing job 0 reads \d+ elements of the weight/);
-    expect(() => conv2dPackJobTable([])).toThrow(/at least one job/);
+    expect(() => conv2dPackMap([ok, { ...ok, packed: member(buffer(65536), 16384, 0) }])).toThrow(/take their packed tensors from one buffer/);
+    expect(() => conv2dPackMap([{ ...ok, packed: member(packedBuffer, 100, 0) }])).toThrow(/packing job 0 writes 9216 elements, m0 f32\[100\] holds 100/);
+    expect(() => conv2dPackMap([{ ...ok, weight: member(weights, 500, 0) }])).toThrow(/packing job 0 reads \d+ elements of the weight/);
+    expect(() => conv2dPackMap([])).toThrow(/at least one job/);
     const partial = member(weights, 30, 0);
     const dweight = member(packedBuffer, 10, 0);
-    expect(conv2dReduceJobTable([{ partial, dweight, length: 10, splits: 3 }]).invocations).toBe(10);
-    expect(() => conv2dReduceJobTable([{ partial, dweight, length: 10, splits: 4 }])).toThrow(/reads 4 × 10 partial sums, m0 f32\[30\] holds 30/);
-    expect(() => conv2dReduceJobTable([{ partial, dweight: member(packedBuffer, 9, 0), length: 10, splits: 3 }])).toThrow(/writes 10 elements/);
-    expect(() => conv2dReduceJobTable([{ partial, dweight, length: 10, splits: 0 }])).toThrow(/0 splits of 10 elements/);
+    expect(conv2dReduceMap([{ partial, dweight, length: 10, splits: 3 }]).length).toBe(4 * 10);
+    expect(() => conv2dReduceMap([{ partial, dweight, length: 10, splits: 4 }])).toThrow(/reads 4 × 10 partial sums, m0 f32\[30\] holds 30/);
+    expect(() => conv2dReduceMap([{ partial, dweight: member(packedBuffer, 9, 0), length: 10, splits: 3 }])).toThrow(/writes 10 elements/);
+    expect(() => conv2dReduceMap([{ partial, dweight, length: 10, splits: 0 }])).toThrow(/0 splits of 10 elements/);
   });
 });
 
@@ -100,7 +110,7 @@ describe('one dispatch for several layers', () => {
     const wanted: { p: (typeof LAYERS)[number]; direction: ConvDirection; k: number }[] = LAYERS.flatMap((p, k) => (['forward', 'input'] as const).map((direction) => ({ p, direction, k })));
     const slices = wanted.flatMap((w) => convSlices(w.p, w.direction, w.direction === 'input' ? defaultConvTile(w.p, 'input') : TILE).map((slice, i) => ({ ...w, slice, i })));
     expect(slices.length, 'slices: the 64 → 40 forward takes several').toBeGreaterThan(wanted.length);
-    const packedArena = createArena(ctx, 'packed', slices.map((s, n) => ({ label: `packed ${n}`, shape: [16384] })), { uniform: true });
+    const packedArena = createArena(ctx, 'packed', slices.map((_, n) => ({ label: `packed ${n}`, shape: [16384] })), { uniform: true });
     ctx.fill(packedArena.all, Number.NaN);
     const byLayer = wanted.map((w) => {
       const own = slices.map((s, n) => ({ s, n })).filter(({ s }) => s.p === w.p && s.direction === w.direction);
