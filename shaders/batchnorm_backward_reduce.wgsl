@@ -14,12 +14,18 @@
 // in): dy is the gradient at the dropout's output, and each element's dy is first multiplied by
 // its mask value (mask bits as dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or
 // dropoutScale), which is the dropout_backward pass without the tensor it wrote.
+// Variant APPLY: the workgroup then also writes its channel's input gradient, as
+// batchnorm_backward_input does (the same expression, so the same bits, with reluInput as there),
+// walking the channel's quads again once the sums are known: one dispatch instead of two, and
+// on a CPU adapter the second walk finds the channel's dy and x in cache (a workgroup a channel
+// keeps a CPU's few threads busy; a GPU wants batchnorm_backward_input's invocation a mask word).
 
 struct Params {
   batch: u32,
   channels: u32,
   area: u32,
   dropoutScale: f32,
+  reluInput: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -35,6 +41,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
 #if DROPOUT
 @group(0) @binding(6) var<storage, read> mask: array<u32>;
+#endif
+#if APPLY
+@group(0) @binding(7) var<storage, read> gamma: array<f32>;
+#if VEC4
+@group(0) @binding(8) var<storage, read_write> dx: array<vec4f>;
+#else
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+#endif
 #endif
 
 override WG_X: u32;
@@ -127,4 +141,44 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
     dbeta[c] = partial[0].x;
     dgamma[c] = partial[0].y;
   }
+#if APPLY
+  // Every invocation reads the sums (the tree's last barrier is behind them) and walks its quads again.
+  let db = partial[0].x;
+  let dg = partial[0].y;
+  let m = f32(params.batch * params.area);
+  let scale = gamma[c] * invStd / m;
+  if (quads >= WG_X) {
+    let lanes = min(LANES, WG_X);
+    let rowsOfLanes = WG_X / lanes;
+    for (var b = lid / lanes; b < params.batch; b += rowsOfLanes) {
+      let base = (b * params.channels + c) * params.area;
+      for (var q = lid % lanes; q < quads; q += lanes) {
+        applyQuad(base, 4u * q, mean, invStd, scale, m, db, dg);
+      }
+    }
+  } else {
+    let planes = WG_X / quads;
+    let q = lid % quads;
+    for (var b = lid / quads; b < params.batch && lid < planes * quads; b += planes) {
+      applyQuad((b * params.channels + c) * params.area, 4u * q, mean, invStd, scale, m, db, dg);
+    }
+  }
+#endif
 }
+
+#if APPLY
+// dx at elements base + s .. base + s + 3 of a plane (those inside its area): batchnorm_backward_input's
+// scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU.
+fn applyQuad(base: u32, s: u32, mean: f32, invStd: f32, scale: f32, m: f32, db: f32, dg: f32) {
+  let xs = x4(base, s);
+  let g = scale * (m * dy4(base, s) - db - (xs - mean) * invStd * dg);
+  let v = select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
+#if VEC4
+  dx[(base + s) / 4u] = v;
+#else
+  for (var e = 0u; e < 4u; e++) {
+    if (s + e < params.area) { dx[base + s + e] = v[e]; }
+  }
+#endif
+}
+#endif

@@ -149,13 +149,15 @@ export const batchnormDropoutForward = defineKernel({
 /**
  * dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta). Variant DROPOUT: dy is a
  * following Dropout's output gradient, taken times its mask (bits; 0 or dropoutScale) first.
+ * Variant APPLY: also dx, as batchnormBackwardInput writes it (the same bits; reluInput as there),
+ * in the same dispatch, a workgroup a channel  (overwrites dx too)
  */
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
   libraries: [maskSource],
-  params: { ...shape, dropoutScale: 'f32' },
-  defines: ['VEC4', 'DROPOUT'],
+  params: { ...shape, dropoutScale: 'f32', reluInput: 'u32' },
+  defines: ['VEC4', 'DROPOUT', 'APPLY'],
   variantRequires: vec4Requires,
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -164,10 +166,12 @@ export const batchnormBackwardReduce = defineKernel({
     dgamma: { type: 'f32', access: 'read_write' },
     dbeta: { type: 'f32', access: 'read_write' },
     mask: { type: 'u32', access: 'read', only: 'DROPOUT' },
+    gamma: { type: 'f32', access: 'read', only: 'APPLY' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4', only: 'APPLY' },
   },
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
-  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels, mask: maskWords(elements(p)) }),
+  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels, mask: maskWords(elements(p)), gamma: p.channels, dx: elements(p) }),
 });
 
 /**

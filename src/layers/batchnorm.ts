@@ -121,22 +121,28 @@ abstract class BatchNorm extends Layer {
     const backwardVariant = { ...variant, DROPOUT: dropout !== undefined };
     const mask = dropout ? { mask: dropout.mask } : {};
     const dropoutScale = dropout ? dropoutParams(dropout.p).scale : 1;
+    // On a CPU adapter the sums' workgroup a channel also writes the input gradient (APPLY): one
+    // dispatch, its second walk over the channel in cache, and a CPU's few threads kept busy by
+    // the channels. A GPU wants the input gradient's invocation a mask word, in a dispatch of its own.
+    const apply = ctx.adapter.software && dInput !== undefined;
+    const relu = fusion.reluInput === true;
+    const inputLabel = `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`;
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
+      const reduceLabel = dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`;
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormBackwardReduce, backwardVariant)).bind(
-          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask },
-          { ...shape(batch), dropoutScale },
-          dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`,
+        (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply })).bind(
+          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask, ...(apply ? { gamma: gamma.value, dx: dInput } : {}) },
+          { ...shape(batch), dropoutScale, reluInput: relu ? 1 : 0 },
+          apply ? `${inputLabel} (with its sums)` : reduceLabel,
         ),
       ];
-      if (dInput) {
-        const relu = fusion.reluInput === true;
+      if (dInput && !apply) {
         list.push(
           (await ctx.compile(batchnormBackwardInput, backwardVariant)).bind(
             { dy: dOutput, x, stats, gamma: gamma.value, dgamma: gamma.grad, dbeta: beta.grad, dx: dInput, ...mask },
             { ...shape(batch), reluInput: relu ? 1 : 0, dropoutScale },
-            `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`,
+            inputLabel,
           ),
         );
       }

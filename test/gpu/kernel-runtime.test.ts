@@ -161,7 +161,7 @@ describe('bound bytes', () => {
   });
 
   gpuTest("take a variant's own binding exactly when that variant is compiled", async (ctx) => {
-    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 2 };
+    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 2, reluInput: 0 };
     const t = (name: string, n: number) => ctx.tensor(name, [n]);
     const common = { dy: t('dy', 8), x: t('x', 8), stats: t('stats', 4), dgamma: t('dgamma', 2), dbeta: t('dbeta', 2) };
     const mask = ctx.tensor('mask', [1], { dtype: 'u32' });

@@ -100,7 +100,11 @@ describe('batchnorm kernels', () => {
         const tdgammaDrop = ctx.tensor('dgamma (dropout)', [channels]);
         const tdbetaDrop = ctx.tensor('dbeta (dropout)', [channels]);
         const tdxDrop = ctx.tensor('dx (dropout and ReLU)', [batch, channels, area]);
-        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop]) ctx.fill(t, NaN);
+        const perChannel = (name: string) => ctx.tensor(`${name}, one dispatch`, [channels]);
+        const [tdgammaOne, tdbetaOne, tdgammaDropOne, tdbetaDropOne] = [perChannel('dgamma'), perChannel('dbeta'), perChannel('dgamma (dropout)'), perChannel('dbeta (dropout)')];
+        const tdxOne = ctx.tensor('dx, one dispatch', [batch, channels, area]);
+        const tdxDropOne = ctx.tensor('dx (dropout and ReLU), one dispatch', [batch, channels, area]);
+        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne]) ctx.fill(t, NaN);
         ctx.fill(tmask, 0xffffffff);
         const dropped = { ...variant, DROPOUT: true };
         const { scale: dropoutScale } = dropoutParams(drop.p);
@@ -112,7 +116,7 @@ describe('batchnorm kernels', () => {
             { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
             { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
           ),
-          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, { ...p, dropoutScale: 1 }),
+          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, { ...p, dropoutScale: 1, reluInput: 0 }),
           (await ctx.compile(batchnormBackwardInput, variant)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
             { ...p, reluInput: 0, dropoutScale: 1 },
@@ -124,14 +128,27 @@ describe('batchnorm kernels', () => {
             { ...p, reluInput: 1, dropoutScale: 1 },
           ),
           // Dropout, batch norm and ReLU backward in two kernels, with the mask drawn above.
-          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDrop, dbeta: tdbetaDrop, mask: tmask }, { ...p, dropoutScale }),
+          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDrop, dbeta: tdbetaDrop, mask: tmask }, { ...p, dropoutScale, reluInput: 0 }),
           (await ctx.compile(batchnormBackwardInput, dropped)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgammaDrop, dbeta: tdbetaDrop, dx: tdxDrop, mask: tmask },
             { ...p, reluInput: 1, dropoutScale },
           ),
+          // The sums and the input gradient in one dispatch (APPLY), without and with the dropout
+          // and the ReLU: held below to the two kernels' bits.
+          (await ctx.compile(batchnormBackwardReduce, { ...variant, APPLY: true })).bind(
+            { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaOne, dbeta: tdbetaOne, gamma: tgamma, dx: tdxOne },
+            { ...p, dropoutScale: 1, reluInput: 0 },
+          ),
+          (await ctx.compile(batchnormBackwardReduce, { ...dropped, APPLY: true })).bind(
+            { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDropOne, dbeta: tdbetaDropOne, mask: tmask, gamma: tgamma, dx: tdxDropOne },
+            { ...p, dropoutScale, reluInput: 1 },
+          ),
         ];
         ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
-        const tensors = { stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu, dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop };
+        const tensors = {
+          stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu,
+          dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop, dgammaOne: tdgammaOne, dbetaOne: tdbetaOne, dxOne: tdxOne, dgammaDropOne: tdgammaDropOne, dbetaDropOne: tdbetaDropOne, dxDropOne: tdxDropOne,
+        };
         const values = await ctx.readMany(Object.values(tensors));
         return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k]!])) as Record<keyof typeof tensors, Float32Array | Uint32Array>;
       };
@@ -142,6 +159,10 @@ describe('batchnorm kernels', () => {
         for (const [name, values] of Object.entries(got)) expect(Array.from(scalar[name as keyof typeof got]!), `${name}: VEC4 and scalar variants`).toEqual(Array.from(values!));
       }
 
+      // APPLY: the same sums and the same input gradients, bit for bit, as the two kernels.
+      for (const [one, two] of [['dgammaOne', 'dgamma'], ['dbetaOne', 'dbeta'], ['dxOne', 'dx'], ['dgammaDropOne', 'dgammaDrop'], ['dbetaDropOne', 'dbetaDrop'], ['dxDropOne', 'dxDrop']] as const) {
+        expect(Array.from(got[one]!), `batchnorm_backward_reduce APPLY: ${one} against ${two}`).toEqual(Array.from(got[two]!));
+      }
       const train = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, eps);
       const running = batchNormRunningUpdateRef(runningMean0, runningVar0, train.mean, train.varianceUnbiased, momentum);
       const backward = batchNormBackwardRef(dy, x, gamma, batch, channels, area, eps);
