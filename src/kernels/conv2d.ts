@@ -3,7 +3,9 @@
  * gradient, weight gradient (split over the output pixels, then reduced in a fixed order).
  * Kernels: shaders/conv2d_forward.wgsl and conv2d_backward_input.wgsl (their body generated from
  * one skeleton, src/kernels/conv-tile.ts, for a tile shape and kernel geometry), fed by
- * conv2d_pack_weights.wgsl; conv2d_backward_weight.wgsl and conv2d_backward_weight_reduce.wgsl.
+ * conv2d_pack_weights.wgsl (conv2dPackMap's layout); conv2d_backward_weight.wgsl and
+ * conv2d_backward_weight_reduce.wgsl. The packing and the reduction take any number of layers'
+ * jobs, so that a network does each in one dispatch for all its conv layers.
  * CPU reference: src/reference/conv2d.ts.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
@@ -321,7 +323,7 @@ export function conv2dPackJobs(p: ConvParams, packed: ConvPacked, weight: Tensor
   return packed.slices.map((slice, i) => ({ weight, packed: packed.tensor(i), params: conv2dPackParams(p, packed.direction, slice) }));
 }
 
-/** The pack kernel's parameters for a layer, direction and slice. */
+/** A packing job's parameters for a layer, direction and slice (the layout they give: conv2dPackMap). */
 export function conv2dPackParams(p: ConvParams, direction: ConvDirection, slice: ConvSlice) {
   const taps = p.kernelH * p.kernelW;
   const forward = direction === 'forward';
@@ -349,8 +351,9 @@ export interface ConvPacked {
 
 /**
  * Allocates the packed weights of a layer for a direction and tile (sizes do not depend on the
- * batch): each slice a tensor of its own, or, with `allocate`, what it gives (a network's arena
- * member, which exists once the arena is built: ArenaBuilder.add).
+ * batch): a whole uniform binding (64 KiB) a slice, the slices in one buffer of their own (one
+ * packing dispatch binds them all), or, with `allocate`, what it gives (a network's arena member,
+ * which exists once the arena is built: ArenaBuilder.add).
  */
 export function allocateConvPacked(
   ctx: GpuContext,
