@@ -4,7 +4,9 @@
  * optimizer state in an arena apiece, so that one optimizer dispatch updates all of them: the
  * seed CNN's 20 parameter tensors took 20 dispatches, and a dispatch costs lavapipe about 30 µs
  * before any work (100 small ReLU dispatches in one pass, 4.2 ms against 1.3 for one; a GPU's
- * driver costs a few µs each, a large part of a step of milliseconds).
+ * driver costs a few µs each, a large part of a step of milliseconds). Its conv layers' packed
+ * weights and weight-gradient partial sums are two more (ArenaBuilder: asked for while the
+ * layers are lowered), so that one dispatch packs, and one reduces, for every layer.
  *
  * Members start on whole blocks of ARENA_BLOCK elements, so that
  * - every member starts on the storage binding's offset alignment (256 bytes, the most an adapter

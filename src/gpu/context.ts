@@ -425,7 +425,7 @@ export class BoundKernel<P extends ParamSpec> implements Dispatch {
     for (const t of this.owned) t.buffer.destroy();
   }
 
-  /** Makes `tensors` (made for this dispatch alone: a job table) freed with it by destroy(); returns the dispatch. */
+  /** Makes `tensors` (made for this dispatch alone: a packing or reduction map) freed with it by destroy(); returns the dispatch. */
   owning(...tensors: Tensor<ElementType>[]): this {
     this.owned.push(...tensors);
     return this;
