@@ -259,12 +259,10 @@ export interface ConvReduceJob {
   readonly splits: number;
 }
 
-/** The one buffer every job's `key` tensor lies in (the jobs of one dispatch bind whole buffers). */
-function sharedBuffer<J>(jobs: readonly J[], key: (job: J) => Tensor, what: string): GPUBuffer {
-  const buffer = key(jobs[0]!).buffer;
-  const stray = jobs.find((j) => key(j).buffer !== buffer);
+/** Throws unless every job's `key` tensor lies in one buffer (the jobs of one dispatch bind whole buffers). */
+function checkOneBuffer<J>(jobs: readonly J[], key: (job: J) => Tensor, what: string): void {
+  const stray = jobs.find((j) => key(j).buffer !== key(jobs[0]!).buffer);
   if (stray) throw new Error(`conv2d: the jobs of one dispatch take their ${what} from one buffer (an arena): ${key(stray)} is not in the buffer of ${key(jobs[0]!)}`);
-  return buffer;
 }
 
 /**
@@ -280,8 +278,8 @@ function sharedBuffer<J>(jobs: readonly J[], key: (job: J) => Tensor, what: stri
  */
 export function conv2dPackMap(jobs: readonly ConvPackJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a packing dispatch needs at least one job');
-  sharedBuffer(jobs, (j) => j.weight, 'weights');
-  sharedBuffer(jobs, (j) => j.packed, 'packed tensors');
+  checkOneBuffer(jobs, (j) => j.weight, 'weights');
+  checkOneBuffer(jobs, (j) => j.packed, 'packed tensors');
   const total = jobs.reduce((sum, j) => sum + j.params.channels * j.params.taps * j.params.rowLength, 0);
   const map = new Uint32Array(2 * total);
   let n = 0;
@@ -673,8 +671,8 @@ export const conv2dBackwardWeightReduce = defineKernel({
  */
 export function conv2dReduceMap(jobs: readonly ConvReduceJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a reduction dispatch needs at least one job');
-  sharedBuffer(jobs, (j) => j.partial, 'partial sums');
-  sharedBuffer(jobs, (j) => j.dweight, 'weight gradients');
+  checkOneBuffer(jobs, (j) => j.partial, 'partial sums');
+  checkOneBuffer(jobs, (j) => j.dweight, 'weight gradients');
   const map = new Uint32Array(4 * jobs.reduce((sum, j) => sum + j.length, 0));
   let n = 0;
   jobs.forEach((job, k) => {

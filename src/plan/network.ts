@@ -14,7 +14,7 @@ import { ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction } from '../kernels/conv2d.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
-import { shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
+import { perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Module } from '../layers/sequential.js';
 import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
@@ -115,7 +115,6 @@ export class Network {
   lrFactor = 1;
   private update?: Promise<Dispatch[]>;
   private readonly packings: Partial<Record<Mode, Promise<Dispatch[]>>> = {};
-  private readonly reductions = new Map<number, Promise<Dispatch[]>>();
 
   constructor(
     readonly ctx: GpuContext,
@@ -305,18 +304,11 @@ export class Network {
     })());
   }
 
-  /** Every layer's weight-gradient partial sums (LayerProgram.reductions) reduced in one dispatch. */
-  private reduction(batch: number): Promise<Dispatch[]> {
-    let entry = this.reductions.get(batch);
-    if (!entry) {
-      entry = (async () => {
-        const jobs = this.programs.filter(({ backward }) => backward).flatMap(({ program }) => program.reductions?.(batch) ?? []);
-        return jobs.length > 0 ? [await bindConvReduction(this.ctx, jobs, 'network conv weight gradient reduce')] : [];
-      })();
-      this.reductions.set(batch, entry);
-    }
-    return entry;
-  }
+  /** Every layer's weight-gradient partial sums (LayerProgram.reductions) reduced in one dispatch, bound once per batch size. */
+  private readonly reduction = perBatch(async (batch): Promise<Dispatch[]> => {
+    const jobs = this.programs.filter(({ backward }) => backward).flatMap(({ program }) => program.reductions?.(batch) ?? []);
+    return jobs.length > 0 ? [await bindConvReduction(this.ctx, jobs, 'network conv weight gradient reduce')] : [];
+  });
 
   /**
    * The optimizer's update of every parameter (values for the step come from `beginStep`): one
