@@ -12,13 +12,29 @@
  * (0–20 ms of CPU). Awaiting with timer sleeps does not help: the polls come from Dawn, not from
  * the awaiting code.
  *
- * So Dawn's polls go through `setTimeout(poll, POLL_INTERVAL_MS)`: a promise resolves at most
- * about a millisecond later, and the main thread sleeps between polls. Dawn's poll is told apart
- * by its shape (`isDawnPoll`); every other `setImmediate` call in the process reaches Node's own.
+ * So Dawn's polls go through `setTimeout`, and the main thread sleeps between polls. Each poll
+ * costs the main thread CPU time too (Dawn's event processing and Node's timer: the seed CNN's
+ * pipelined training step at batch 128, about 80 ms on lavapipe, used 3.0–4.1 ms of the main
+ * thread's CPU a step with a poll every millisecond and 2.2–2.3 ms with one every 4 ms), and on
+ * a software adapter that time is taken from one of the driver's cores, which holds up every
+ * dispatch (lavapipe splits a dispatch between its threads in fixed halves). So the delay grows
+ * while one wait goes on (`POLL_DELAYS_MS`: 1 ms, then 2, then 4): a short wait is seen within
+ * about a millisecond, as before, and a long one (a training step) within 4 ms, with a quarter
+ * of the polls. A poll chain ends when Dawn's poll does not queue another (nothing pending); the
+ * next wait starts again at 1 ms. Dawn's poll is told apart by its shape (`isDawnPoll`); every
+ * other `setImmediate` call in the process reaches Node's own.
  */
 
-/** How long the event loop sleeps between two of Dawn's polls while a promise of Dawn's is pending. */
-export const POLL_INTERVAL_MS = 1;
+/**
+ * The event loop's sleep before the k-th of Dawn's polls in one wait (the last entry from then
+ * on): a wait of up to 2 ms is seen within 1 ms, up to 6 ms within 2, a longer one within 4.
+ */
+export const POLL_DELAYS_MS = [1, 1, 2, 2, 4] as const;
+
+/** The sleep before poll `k` (0-based) of one wait. */
+export function pollDelay(k: number): number {
+  return POLL_DELAYS_MS[Math.min(k, POLL_DELAYS_MS.length - 1)]!;
+}
 
 const installed = Symbol.for('webgpu-backprop.dawnPollingThrottled');
 
@@ -43,8 +59,22 @@ export function throttleDawnPolling(): void {
   const global = globalThis as typeof globalThis & { [installed]?: true };
   if (global[installed]) return;
   const nodeSetImmediate = global.setImmediate;
-  const throttled = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
-    isDawnPoll(callback) ? setTimeout(callback, POLL_INTERVAL_MS, ...args) : nodeSetImmediate(callback, ...args);
+  // Polls queued so far in the current wait, and whether the poll now running queued the next.
+  let polls = 0;
+  let queuedAnother = false;
+  const throttled = (callback: (...args: unknown[]) => void, ...args: unknown[]) => {
+    if (!isDawnPoll(callback)) return nodeSetImmediate(callback, ...args);
+    queuedAnother = true;
+    return setTimeout(() => {
+      queuedAnother = false;
+      try {
+        callback(...args);
+      } finally {
+        // Nothing pending any more: the next wait starts with short sleeps again.
+        if (!queuedAnother) polls = 0;
+      }
+    }, pollDelay(polls++));
+  };
   // util.promisify(setImmediate) and the like keep working: the custom promisified form is Node's.
   Object.assign(throttled, nodeSetImmediate);
   global.setImmediate = throttled as unknown as typeof setImmediate;

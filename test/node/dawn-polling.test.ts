@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { allocateConvPacked, bindConv2d, conv2dParams } from '../../src/kernels/conv2d.js';
-import { isDawnPoll, throttleDawnPolling } from '../../src/node/dawn-polling.js';
+import { POLL_DELAYS_MS, isDawnPoll, pollDelay, throttleDawnPolling } from '../../src/node/dawn-polling.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 test('a promise\'s resolve function, bound, arrow and plain functions are not taken for Dawn\'s poll', () => {
@@ -20,6 +20,11 @@ test('a promise\'s resolve function, bound, arrow and plain functions are not ta
   expect(isDawnPoll(() => {})).toBe(false);
   expect(isDawnPoll(function () {})).toBe(false);
   expect(isDawnPoll(undefined)).toBe(false);
+});
+
+test('the sleep before each poll of one wait grows from 1 ms to 4 ms and stays there', () => {
+  expect(Array.from({ length: 8 }, (_, k) => pollDelay(k))).toEqual([1, 1, 2, 2, 4, 4, 4, 4]);
+  expect(POLL_DELAYS_MS[0]).toBe(1);
 });
 
 test('every other setImmediate is Node\'s: it runs before a timer, can be cleared, promisifies, and yields', async () => {
@@ -68,29 +73,59 @@ gpuTest('while the GPU works, Dawn polls on a timer and the main thread sleeps (
     run(1);
     await ctx.sync();
     // Enough work for a quarter of a second or more on a software adapter. Every setImmediate
-    // call meanwhile is recorded, with what it returned (through the throttled function).
+    // call meanwhile is recorded, with what it returned (through the throttled function), and the
+    // delay of the timer each of Dawn's polls went to.
     const throttled = globalThis.setImmediate;
+    const nodeSetTimeout = globalThis.setTimeout;
     const calls: { callback: unknown; handle: string }[] = [];
+    const delays: number[] = [];
+    let inPoll = false;
     globalThis.setImmediate = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
-      const handle = (throttled as (...a: unknown[]) => object)(callback, ...args);
-      calls.push({ callback, handle: handle.constructor.name });
-      return handle;
+      inPoll = isDawnPoll(callback);
+      try {
+        const handle = (throttled as (...a: unknown[]) => object)(callback, ...args);
+        calls.push({ callback, handle: handle.constructor.name });
+        return handle;
+      } finally {
+        inPoll = false;
+      }
     }) as unknown as typeof setImmediate;
+    globalThis.setTimeout = ((callback: (...args: unknown[]) => void, delay?: number, ...args: unknown[]) => {
+      if (inPoll) delays.push(delay ?? 0);
+      return nodeSetTimeout(callback, delay, ...args);
+    }) as unknown as typeof setTimeout;
     const start = performance.now();
     const cpu = mainThreadCpuMs();
+    let wall: number;
+    let shortWait: number[];
     try {
       run(40);
       await ctx.sync();
+      wall = performance.now() - start;
+      // A wait right after starts again with a 1 ms sleep.
+      const before = delays.length;
+      run(1);
+      await ctx.sync();
+      shortWait = delays.slice(before);
     } finally {
       globalThis.setImmediate = throttled;
+      globalThis.setTimeout = nodeSetTimeout;
     }
-    const wall = performance.now() - start;
     const used = mainThreadCpuMs() - cpu;
-    // Dawn polled while its promise was pending, each poll was recognised, and each went to a timer.
+    // Dawn polled while its promise was pending, each poll was recognised, and each went to a
+    // timer, the sleeps growing to 4 ms within the long wait and starting at 1 ms in the next.
     const polls = calls.filter((c) => isDawnPoll(c.callback));
     expect(polls.length, `${calls.length} setImmediate calls in the wait`).toBeGreaterThan(0);
     expect(new Set(polls.map((p) => p.handle))).toEqual(new Set(['Timeout']));
+    expect(delays.length, 'a timer for every poll').toBe(polls.length);
+    expect(delays.slice(0, POLL_DELAYS_MS.length), 'the first sleeps of the long wait').toEqual(delays.slice(0, POLL_DELAYS_MS.length).map((_, k) => pollDelay(k)));
+    expect(shortWait[0], 'the first sleep of the next wait').toBe(1);
     if (wall < 100) t.skip(`the work took ${wall.toFixed(0)} ms: too short to tell (a fast GPU)`);
+    const longWait = delays.slice(0, delays.length - shortWait.length);
+    expect(longWait.slice(POLL_DELAYS_MS.length).every((d) => d === 4), `the sleeps after the first few: ${longWait.join(' ')}`).toBe(true);
+    // A poll every millisecond would be about one a millisecond of the wait (Node's timers fire
+    // no sooner); these sleeps make it about one in four.
+    expect(longWait.length, `${longWait.length} polls in a ${wall.toFixed(0)} ms wait`).toBeLessThan(wall / 2.5);
     // Dawn's polls without the timer kept the main thread busy for 80–90 % of such a wait; with
     // it, 0–20 ms in 250 ms. A third leaves room for the scheduler's 10 ms ticks and a busy machine.
     expect(used, `main thread CPU ${used} ms in a ${wall.toFixed(0)} ms wait`).toBeLessThan(wall / 3);
