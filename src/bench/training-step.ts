@@ -8,7 +8,7 @@
  * - `layers`: each dispatch of one step timed (GPU timestamps where the adapter has them, else wall
  *   time around a lone dispatch), summed per layer and phase (forward, backward, optimizer).
  */
-import { recordPass, type GpuContext } from '../gpu/context.js';
+import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
 import type { SampleShape, TileChooser } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
@@ -121,43 +121,54 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
   const { batch } = options;
   const steps = options.steps ?? 10;
   const m = options.model ?? SEED_CNN_BENCH;
-  const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles: options.tiles });
-  const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
-  const trainer = new Trainer(ctx, model, split, split, { batch, seed: 1 });
-  model.beginStep(batch, 0);
+  // The network's, data's and trainer's tensors are freed when the timing is done, so a batch
+  // sweep holds one batch's network at a time.
+  const scope = ctx.scoped(() => {
+    const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles: options.tiles });
+    const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
+    return { model, split, trainer: new Trainer(ctx, model, split, split, { batch, seed: 1 }) };
+  });
+  const { model, split, trainer } = scope.value;
+  let step: Dispatch[] = [];
+  try {
+    model.beginStep(batch, 0);
 
-  await ctx.sync();
-  let t0 = performance.now();
-  const program = await trainer.program(split, batch, 'train');
-  const step = [program.batch, ...program.rest];
-  const runStep = async () => {
-    ctx.submit('benchmark step', (e) => recordPass(e, 'benchmark step', step));
     await ctx.sync();
-  };
-  await runStep();
-  const firstStepMs = performance.now() - t0;
-
-  const isolated: number[] = [];
-  for (let i = 0; i < Math.min(steps, 5); i++) {
-    t0 = performance.now();
+    let t0 = performance.now();
+    const program = await trainer.program(split, batch, 'train');
+    step = [program.batch, ...program.rest];
+    const runStep = async () => {
+      ctx.submit('benchmark step', (e) => recordPass(e, 'benchmark step', step));
+      await ctx.sync();
+    };
     await runStep();
-    isolated.push(performance.now() - t0);
+    const firstStepMs = performance.now() - t0;
+
+    const isolated: number[] = [];
+    for (let i = 0; i < Math.min(steps, 5); i++) {
+      t0 = performance.now();
+      await runStep();
+      isolated.push(performance.now() - t0);
+    }
+
+    await ctx.sync();
+    const pipelined = await trainer.trainEpoch(1, { maxSteps: steps });
+
+    const profile = await profileDispatches(ctx, step);
+    const samplesPerSecond = pipelined.samplesPerSecond;
+    return {
+      batch,
+      firstStepMs,
+      msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
+      samplesPerSecond,
+      gflops: (samplesPerSecond * flopsPerSample(m)) / 1e9,
+      bytesPerStep: step.reduce((sum, d) => sum + (d.bytes ?? 0), 0),
+      layerTiming: profile.source,
+      layers: layerTimes(profile),
+      planBytes: model.memory.total,
+    };
+  } finally {
+    for (const d of step) d.destroy?.();
+    scope.destroy();
   }
-
-  await ctx.sync();
-  const pipelined = await trainer.trainEpoch(1, { maxSteps: steps });
-
-  const profile = await profileDispatches(ctx, step);
-  const samplesPerSecond = pipelined.samplesPerSecond;
-  return {
-    batch,
-    firstStepMs,
-    msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
-    samplesPerSecond,
-    gflops: (samplesPerSecond * flopsPerSample(m)) / 1e9,
-    bytesPerStep: step.reduce((sum, d) => sum + (d.bytes ?? 0), 0),
-    layerTiming: profile.source,
-    layers: layerTimes(profile),
-    planBytes: model.memory.total,
-  };
 }

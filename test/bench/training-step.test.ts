@@ -1,0 +1,52 @@
+/**
+ * The benchmark's training-step scenario (src/bench/training-step.ts) frees what it allocated:
+ * a batch sweep holds one batch's network at a time.
+ */
+import { expect } from 'vitest';
+import { measureTrainingSteps } from '../../src/bench/training-step.js';
+import type { MnistSplit } from '../../src/data/idx.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+gpuTest('a scenario destroys its network, data and step buffers when it is done', async (ctx) => {
+  const count = 64;
+  const train: MnistSplit = {
+    images: Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+    rows: 28,
+    cols: 28,
+  };
+  // Every buffer the context makes while the scenario runs, and whether it was destroyed.
+  const made: { label: string; size: number; destroyed: boolean }[] = [];
+  const device = ctx.device;
+  const createBuffer = device.createBuffer;
+  device.createBuffer = ((descriptor: GPUBufferDescriptor) => {
+    const buffer = createBuffer.call(device, descriptor);
+    const entry = { label: descriptor.label ?? '', size: descriptor.size, destroyed: false };
+    made.push(entry);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      entry.destroyed = true;
+      destroy();
+    };
+    return buffer;
+  }) as typeof device.createBuffer;
+  try {
+    const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 2 });
+    expect(timings.samplesPerSecond).toBeGreaterThan(0);
+  } finally {
+    device.createBuffer = createBuffer;
+  }
+  const kept = made.filter((b) => !b.destroyed);
+  const keptBytes = kept.reduce((sum, b) => sum + b.size, 0);
+  const madeBytes = made.reduce((sum, b) => sum + b.size, 0);
+  // The network's activations, gradients and workspace, the uploaded images and the step's
+  // parameter buffers and maps are gone; what stays is small (read-back staging kept for reuse).
+  expect(madeBytes, 'bytes made').toBeGreaterThan(1e6);
+  expect(keptBytes, `kept: ${kept.map((b) => `${b.label} (${b.size})`).join(', ')}`).toBeLessThan(madeBytes / 20);
+  for (const label of ['input', 'activation gradient A', 'convblock2.0 output']) {
+    const entries = made.filter((b) => b.label === label);
+    expect(entries.length, `${label} made`).toBeGreaterThan(0);
+    expect(entries.every((b) => b.destroyed), `${label} destroyed`).toBe(true);
+  }
+});
