@@ -41,9 +41,10 @@ gpuTest('a scenario destroys its network, data and step buffers when it is done'
   const keptBytes = kept.reduce((sum, b) => sum + b.size, 0);
   const madeBytes = made.reduce((sum, b) => sum + b.size, 0);
   // The network's activations, gradients and workspace, the uploaded images and the step's
-  // parameter buffers and maps are gone; what stays is small (read-back staging kept for reuse).
+  // parameter buffers and maps are gone (7 MB here); what stays is a few bytes (the trainer's
+  // 20-byte metrics read-back buffers, the shuffle's parameters: 76 bytes when this was written).
   expect(madeBytes, 'bytes made').toBeGreaterThan(1e6);
-  expect(keptBytes, `kept: ${kept.map((b) => `${b.label} (${b.size})`).join(', ')}`).toBeLessThan(madeBytes / 20);
+  expect(keptBytes, `kept: ${kept.map((b) => `${b.label} (${b.size})`).join(', ')}`).toBeLessThan(1024);
   for (const label of ['input', 'activation gradient A', 'convblock2.0 output']) {
     const entries = made.filter((b) => b.label === label);
     expect(entries.length, `${label} made`).toBeGreaterThan(0);
