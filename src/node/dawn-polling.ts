@@ -28,9 +28,9 @@
 
 /**
  * The event loop's sleep before the k-th of Dawn's polls in one wait (the last entry from then
- * on): a wait of up to 2 ms is seen within 1 ms, up to 6 ms within 2, a longer one within 4.
+ * on): a wait of up to 4 ms is seen within 1 ms, up to 8 ms within 2, a longer one within 4.
  */
-export const POLL_DELAYS_MS = [1, 1, 2, 2, 4] as const;
+export const POLL_DELAYS_MS = [1, 1, 1, 1, 2, 2, 4] as const;
 
 /** The sleep before poll `k` (0-based) of one wait. */
 export function pollDelay(k: number): number {

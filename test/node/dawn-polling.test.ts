@@ -23,7 +23,7 @@ test('a promise\'s resolve function, bound, arrow and plain functions are not ta
 });
 
 test('the sleep before each poll of one wait grows from 1 ms to 4 ms and stays there', () => {
-  expect(Array.from({ length: 8 }, (_, k) => pollDelay(k))).toEqual([1, 1, 2, 2, 4, 4, 4, 4]);
+  expect(Array.from({ length: 9 }, (_, k) => pollDelay(k))).toEqual([1, 1, 1, 1, 2, 2, 4, 4, 4]);
   expect(POLL_DELAYS_MS[0]).toBe(1);
 });
 
