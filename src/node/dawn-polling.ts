@@ -14,15 +14,14 @@
  *
  * So Dawn's polls go through `setTimeout`, and the main thread sleeps between polls. Each poll
  * costs the main thread CPU time too (Dawn's event processing and Node's timer: the seed CNN's
- * pipelined training step at batch 128, about 80 ms on lavapipe, used 3.0–4.3 ms of the main
- * thread's CPU a step with a poll every millisecond and 1.7–2.4 ms with the sleeps below;
+ * pipelined training step at batch 128, about 80 ms on lavapipe, used 3.0–4.5 ms of the main
+ * thread's CPU a step with a poll every millisecond and 1.7–2.4 ms with growing sleeps;
  * docs/speed-log.md, thirteenth sitting), and on a software adapter that time is taken from one
  * of the driver's cores, which holds up every dispatch (lavapipe splits a dispatch between its
- * threads in fixed halves). So the delay grows
- * while one wait goes on (`POLL_DELAYS_MS`: 1 ms, then 2, then 4): a short wait is seen within
- * about a millisecond, as before, and a long one (a training step) within 4 ms, with a quarter
- * of the polls. A poll chain ends when Dawn's poll does not queue another (nothing pending); the
- * next wait starts again at 1 ms. Dawn's poll is told apart by its shape (`isDawnPoll`); every
+ * threads in fixed halves). So the sleep grows while one wait goes on (`POLL_DELAYS_MS`: four of
+ * 1 ms, then 2, then 4): a wait of up to 4 ms is seen within about a millisecond, as before, and a
+ * long one (a training step) within 4 ms, with about a quarter of the polls. A poll chain ends
+ * when Dawn's poll does not queue another (nothing pending); the next wait starts again at 1 ms. Dawn's poll is told apart by its shape (`isDawnPoll`); every
  * other `setImmediate` call in the process reaches Node's own.
  */
 
