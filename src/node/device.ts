@@ -11,7 +11,7 @@ import { describeAdapter, requestDeviceWithLimits } from '../gpu/device.js';
 import { throttleDawnPolling } from './dawn-polling.js';
 import { ADAPTER_ENV, driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
 
-export interface NodeContextOptions extends GpuContextOptions {
+export interface NodeContextOptions extends Omit<GpuContextOptions, 'zeroedBuffers'> {
   /** Print the adapter in use (default true), to `log`. */
   readonly announce?: boolean;
   readonly log?: (line: string) => void;
@@ -46,7 +46,11 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     if (driver.icd) process.env.VK_ICD_FILENAMES = driver.icd;
     else if (previousIcd === undefined) delete process.env.VK_ICD_FILENAMES;
     else process.env.VK_ICD_FILENAMES = previousIcd;
-    const gpu = create([]);
+    // Dawn's lazy clears zero each buffer at its first use: on a software adapter a memset by one
+    // thread, which at batch 1024 took 0.5 s of the first step (455 MB of activations and
+    // gradients, each written before it is read). The context clears what it promises as zeros
+    // (`GpuContext.tensor`), so the clears are Dawn's to skip.
+    const gpu = create(['disable-dawn-features=lazy_clear_resource_on_first_use']);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) {
       tried.push(`${driver.kind}${driver.icd ? ` (${driver.icd})` : ''}: no adapter`);
@@ -60,7 +64,7 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     }
     const device = await requestDeviceWithLimits(adapter);
     const adapterDescription: AdapterDescription = { ...described, summary: `${described.summary} [Dawn/Node, Vulkan ${driver.kind}]` };
-    const context = new GpuContext(device, adapterDescription, options) as NodeGpuContext;
+    const context = new GpuContext(device, adapterDescription, { ...options, zeroedBuffers: false }) as NodeGpuContext;
     Object.defineProperty(context, 'driver', { value: driver.kind, enumerable: true });
     // Dawn destroys its instance when the GPU object is collected, taking the device with it.
     keepAlive.set(context, gpu);

@@ -131,13 +131,13 @@ export class Network {
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
 
-    this.input = ctx.tensor('input', batchOf(plan.inputShape));
+    this.input = ctx.tensor('input', batchOf(plan.inputShape), { empty: true });
     bytes.activations += this.input.byteLength;
     const parameters: ParameterState[] = [];
     const buffers: BufferState[] = [];
     const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
     const largest = Math.max(...plan.scheduled.flatMap((n) => [shapeSize(n.inShape), shapeSize(n.outShape)]));
-    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * largest]));
+    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * largest], { empty: true }));
     bytes.activationGradients = 2 * slots[0]!.byteLength;
     const view = (slot: number, shape: SampleShape, label: string) => new Tensor(slots[slot]!.buffer, batchOf(shape), 'f32', label);
 
@@ -193,7 +193,7 @@ export class Network {
       storage: (label, shape) => sharedArenas.storage.add(label, shape),
     };
     plan.scheduled.forEach((node, i) => {
-      const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape));
+      const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape), { empty: true });
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
       const params: Record<string, ParameterState> = {};
       for (const p of node.parameters) {
@@ -211,7 +211,7 @@ export class Network {
       const workspace: Record<string, Tensor<'f32'> | Tensor<'u32'>> = {};
       for (const w of node.workspace) {
         // A Dropout's mask may exist already: the batch norm before it writes it (batchnorm-dropout).
-        workspace[w.name] = (w.name === 'mask' ? masks.get(node) : undefined) ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype });
+        workspace[w.name] = (w.name === 'mask' ? masks.get(node) : undefined) ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype, empty: true });
         if (!(w.name === 'mask' && masks.has(node))) bytes.workspace += workspace[w.name]!.byteLength;
       }
       if (workspace.mask) masks.set(node, workspace.mask as Tensor<'u32'>);
@@ -389,7 +389,7 @@ function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) =
   if (!mask) {
     const spec = node.workspace.find((w) => w.name === 'mask' && w.dtype === 'u32');
     if (!spec) throw new Error(`${node.path}: a Dropout declares its mask as a u32 workspace tensor`);
-    mask = ctx.tensor(`${node.path} mask`, batchOf(spec.shape), { dtype: 'u32' });
+    mask = ctx.tensor(`${node.path} mask`, batchOf(spec.shape), { dtype: 'u32', empty: true });
     bytes.workspace += mask.byteLength;
     masks.set(node, mask);
   }
