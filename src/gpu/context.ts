@@ -51,8 +51,9 @@ export interface GpuContextOptions {
   /**
    * Whether the device zero-fills each new buffer before its first use (default true: WebGPU
    * promises it, and a browser keeps the promise with lazy clears). `createNodeContext` turns
-   * Dawn's lazy clears off and passes false (see `tensor`'s `empty`): then `tensor` clears what
-   * it promises as zeros itself, and an `empty` tensor holds what the driver's memory held.
+   * Dawn's lazy clears off and passes false (unless asked for `driverClears`; see `tensor`'s
+   * `empty`): then `tensor` clears what it promises as zeros itself, and an `empty` tensor holds
+   * what the driver's memory held.
    */
   readonly zeroedBuffers?: boolean;
   /**
