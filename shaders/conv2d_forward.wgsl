@@ -12,6 +12,10 @@
 //   Variant STATS (fusion rule batchnorm-stats-epilogue): also writes the partial moments of y
 //   per channel, moments [outChannels, statsSlots, 3] (count, mean, M2 of the values stored), for
 //   batchnorm_stats_merge (the generator's statsEpilogue says which invocations take which slot).
+//   Variant POOL (fusion rule maxpool-epilogue; the generator's `pool`, scalar stores): y is the
+//   2×2 max pool of the convolution, [batch, outChannels, outHeight / 2, outWidth / 2] (floored),
+//   and argmax [the same] the flat index into the convolution's output of each value, as
+//   maxpool2x2_forward writes them (the generator's poolEpilogue).
 
 #if W_SHARED
 enable subgroups;
@@ -54,6 +58,9 @@ struct Params {
 #endif
 #if STATS
 @group(0) @binding(4) var<storage, read_write> moments: array<f32>;
+#endif
+#if POOL
+@group(0) @binding(5) var<storage, read_write> argmax: array<u32>;
 #endif
 
 override WG_X: u32;

@@ -161,6 +161,7 @@ const vectorRequires = (direction: ConvDirection) => ({
   OUT_VEC4: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 4),
   OUT_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 2),
   STATS: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no statistics epilogue' : p.statsSlots < 1 ? 'statsSlots must be at least 1' : undefined),
+  POOL: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no max-pool epilogue' : p.outHeight < 2 || p.outWidth < 2 ? `a 2×2 window does not fit the ${p.outHeight}×${p.outWidth} output` : undefined),
 });
 
 const forwardBindings = {
@@ -168,6 +169,7 @@ const forwardBindings = {
   weight: { type: 'f32', access: 'uniform' },
   y: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
   moments: { type: 'f32', access: 'read_write', only: 'STATS' },
+  argmax: { type: 'u32', access: 'read_write', only: 'POOL' },
 } as const;
 const inputBindings = {
   dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
@@ -178,7 +180,10 @@ const inputBindings = {
 /** A generated forward or input-gradient kernel (its bindings are the direction's). */
 export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec, (typeof CONV_VARIANTS)[number]>;
 
-function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvTiledDef {
+/** The max-pool epilogue's output length: [batch, outChannels, ⌊outHeight / 2⌋, ⌊outWidth / 2⌋]. */
+const pooledLength = (p: ConvParams) => p.batch * p.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2);
+
+function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool = false): ConvTiledDef {
   const blocks = (p: ConvTiledParams) => {
     const g = convGemm(p, direction);
     return p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
@@ -194,18 +199,19 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string): ConvT
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };
   return direction === 'forward'
-    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: outputLength(p), moments: p.outChannels * p.statsSlots * 3 }) })
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p) }) })
     : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p) }) });
 }
 
 /**
- * The forward (RELU: with the ReLU epilogue) or input-gradient kernel for a layer's geometry, a
- * tile and a slice's packed row length, ready to compile.
+ * The forward (`relu`: with the ReLU epilogue; `pool`: storing the 2×2 max pool of its output
+ * and the argmax, compiled with variant POOL) or input-gradient kernel for a layer's geometry
+ * and a tile, ready to compile.
  */
-export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean } = {}) {
+export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}) {
   if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
-  const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu });
-  return tiledDef(direction, tile, body);
+  const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
+  return tiledDef(direction, tile, body, options.pool);
 }
 
 /**
@@ -394,16 +400,19 @@ export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boo
 /**
  * The variant bindConv2d compiles for a layer, direction and tile: the widest vectors the widths
  * allow (or `vectors`), weights shared in subgroups where they fill the workgroups (or
- * `sharedWeights`), and STATS where statistics are written. The tuner compiles the same ahead.
+ * `sharedWeights`), STATS where statistics are written, POOL where the output is max-pooled
+ * (scalar stores). The tuner compiles the same ahead.
  */
 export function convVariant(
   ctx: GpuContext,
   p: ConvParams,
   direction: ConvDirection,
   tile: ConvTile,
-  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean } = {},
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean } = {},
 ): Record<ConvVariant, boolean> {
-  return convVariantFlags(options.vectors ?? convVectors(p, direction), options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false);
+  const vectors = options.vectors ?? convVectors(p, direction);
+  // The max-pool epilogue stores its pooled values one at a time.
+  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false);
 }
 
 /**
@@ -412,13 +421,15 @@ export function convVariant(
  * layer at once: conv2dPackJobs), then the tiled kernel per slice. Forward: input = x, output = y;
  * input gradient: input = dy, output = dx. `stats` (forward only): a tensor of at least
  * outChannels × convStatsSlots × 3 floats that the STATS epilogue fills with the output's partial
- * moments.
+ * moments. `argmax` (forward only, not with `stats`; a tile of even rows): the output is the 2×2
+ * max pool of the convolution ([batch, outChannels, ⌊outHeight / 2⌋, ⌊outWidth / 2⌋]) and argmax
+ * its choices, as maxpool2x2_forward writes them (the fusion rule maxpool-epilogue).
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor },
+  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'> },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
@@ -430,17 +441,19 @@ export async function bindConv2d(
   if (stats && sharedWeights && !convSharesWeights(ctx, tile)) {
     throw new Error(`conv2d: statistics with shared weights need subgroups of 8 filling the workgroups (subgroup size ${ctx.adapter.subgroupSize ?? 'varying'}, workgroup ${tile.workgroup})`);
   }
-  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined });
+  const pool = tensors.argmax !== undefined;
+  if (pool && (direction !== 'forward' || stats)) throw new Error('conv2d: the max-pool epilogue belongs to a forward without statistics');
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
   if (options.pack !== false) list.push(await bindConvPacking(ctx, conv2dPackJobs(p, packed, tensors.weight), `${label} weight packing`));
   for (const [i, slice] of packed.slices.entries()) {
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
-    const def = conv2dKernel(p, direction, tile, { relu: options.relu });
+    const def = conv2dKernel(p, direction, tile, { relu: options.relu, pool });
     const kernel = await ctx.compile(def, variant);
-    const bindings: Record<string, Tensor> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}) }
+    const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
+      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) }
       : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output };
     list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }
