@@ -381,6 +381,17 @@ export function allocateConvPacked(
 }
 
 /** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
+/**
+ * A forward tile the max-pool epilogue can run (whole 2×2 windows: an even number of rows): the
+ * tile itself, else one row fewer (2 for a single row), with its channels cut where the unrolled
+ * products would pass MAX_TILE_TAPS.
+ */
+export function poolTile(tile: ConvTile, taps: number): ConvTile {
+  if (tile.rows % 2 === 0) return tile;
+  const rows = tile.rows > 1 ? tile.rows - 1 : 2;
+  return { ...tile, rows, channels: Math.max(4, Math.min(tile.channels, Math.floor(MAX_TILE_TAPS / (rows * taps) / 4) * 4)) };
+}
+
 export function convSharesWeights(ctx: GpuContext, tile: ConvTile): boolean {
   return ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0;
 }

@@ -1,9 +1,10 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
  * bias. Lowers onto src/kernels/conv2d.ts (bias-free) and src/kernels/bias.ts; a ReLU after it is
- * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU), and
- * a batch norm after it (bias-free) has its training statistics summed by the conv's forward
- * (fusion rule batchnorm-stats-epilogue).
+ * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU), a
+ * batch norm after it (bias-free) has its training statistics summed by the conv's forward
+ * (fusion rule batchnorm-stats-epilogue), and a MaxPool2d after it (bias-free) is stored by the
+ * conv's forward in place of its own output (fusion rule maxpool-epilogue).
  */
 import { biasAdd, biasBackward } from '../kernels/bias.js';
 import {
@@ -19,6 +20,7 @@ import {
   defaultConvTile,
   convSharesWeights,
   convStatsSlots,
+  poolTile,
   type ConvDirection,
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
@@ -102,7 +104,11 @@ export class Conv2d extends Layer {
     const area = full.outHeight * full.outWidth;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
     const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
-    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', tileFor('forward'), b.shared.uniform);
+    // The max pool after it stored by the forward (fusion rule maxpool-epilogue): `output` is the
+    // pooled tensor, and the tile's rows are even (whole windows).
+    const pool = b.fusion.pool;
+    const forwardTile = pool ? poolTile(tileFor('forward'), this.kernelSize[0] * this.kernelSize[1]) : tileFor('forward');
+    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', forwardTile, b.shared.uniform);
     const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input'), b.shared.uniform) : undefined;
     // The batch norm's statistics summed in the training forward (fusion rule
     // batchnorm-stats-epilogue): partial moments per channel, sized for the largest batch.
@@ -115,7 +121,8 @@ export class Conv2d extends Layer {
       const p = this.params(b.inShape, batch);
       const fused = relu && !bias;
       const stats = mode === 'train' ? statistics?.moments : undefined;
-      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats }, { relu: fused, sharedWeights, pack: false, label: fused ? `${path} conv and relu forward` : `${path} conv forward` });
+      const label = pool ? `${path} conv and maxpool forward` : fused ? `${path} conv and relu forward` : `${path} conv forward`;
+      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats, argmax: pool?.argmax }, { relu: fused, sharedWeights, pack: false, label });
       if (!bias) return conv;
       const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
       return [...conv, add];

@@ -49,7 +49,7 @@ export interface ParameterState {
 export interface NodeFusion {
   /** Conv2d / Linear: store max(·, 0); the ReLU after it is absorbed. */
   readonly reluEpilogue?: boolean;
-  /** ReLU after a conv, Dropout after a batch norm: the previous node computes this one's forward; output = input. */
+  /** ReLU after a conv, Dropout after a batch norm, MaxPool2d after a conv: the previous node computes this one's forward; output = input. */
   readonly forwardByPrevious?: boolean;
   /**
    * BatchNorm: the training forward also applies this Dropout (its mask bits, its stream), and the
@@ -69,6 +69,11 @@ export interface NodeFusion {
   readonly statsEpilogue?: boolean;
   /** BatchNorm2d: its training statistics come from these partial moments (the conv before it), not from x. */
   readonly statistics?: BatchStatistics;
+  /**
+   * Conv2d (bias-free) before a MaxPool2d(2): its forward stores the pool's output (its own
+   * `output` is then the pooled [maxBatch, C, H / 2, W / 2]) and the pool's argmax, here.
+   */
+  readonly pool?: { readonly argmax: Tensor<'u32'> };
 }
 
 /**

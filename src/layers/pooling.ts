@@ -47,7 +47,8 @@ export class MaxPool2d extends Layer {
     const p = (batch: number) => ({ planes: batch * channels, height, width });
     // VEC4 where the shape allows it (it depends on the plane, not the batch).
     const variant = maxpoolVariant(p(1));
-    const forward = perBatch(async (batch) => [(await ctx.compile(maxpool2x2Forward, variant)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]);
+    // Stored by the conv before it (maxpool-epilogue): no pass of its own.
+    const forward = perBatch(async (batch) => (b.fusion.forwardByPrevious ? [] : [(await ctx.compile(maxpool2x2Forward, variant)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]));
     const backward = perBatch(async (batch) =>
       !dOutput || !dInput ? [] : [(await ctx.compile(maxpool2x2Backward, variant)).bind({ dy: dOutput, argmax, dx: dInput }, p(batch), `${path} maxpool backward`)],
     );

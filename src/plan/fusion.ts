@@ -6,6 +6,7 @@
 import type { Layer } from '../layers/layer.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Linear } from '../layers/linear.js';
+import { MaxPool2d } from '../layers/pooling.js';
 
 /**
  * The losses, PyTorch's: NLLLoss on log-probabilities, CrossEntropyLoss on logits (log-softmax +
@@ -51,6 +52,12 @@ export const FUSION_RULES: readonly FusionRule[] = [
       "Conv2d (no bias) → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",
     matches: (a, b, _loss, c) => isBiasFreeConv(a) && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
     partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
+  },
+  {
+    name: 'maxpool-epilogue',
+    description:
+      "Conv2d (no bias) → MaxPool2d(2): the 2×2 max pool and its argmax stored by the conv's forward (no pool pass, and the conv's own output never written: a quarter of it kept); the pool's backward as before",
+    matches: (a, b) => isBiasFreeConv(a) && b instanceof MaxPool2d,
   },
   {
     name: 'log-softmax-nll',

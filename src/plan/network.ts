@@ -16,6 +16,7 @@ import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
+import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
 import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
@@ -183,7 +184,8 @@ export class Network {
     let x = this.input;
     const outputs = new Map<string, Tensor>();
     const workspaces = new Map<string, Record<string, Tensor<'f32'> | Tensor<'u32'>>>();
-    const masks = new Map<PlanNode, Tensor<'u32'>>();
+    // Workspace tensors that a fused neighbour writes, made when it is lowered (workspaceAhead).
+    const ahead = new Map<PlanNode, Record<string, Tensor<'u32'>>>();
     const built: { node: PlanNode; program: LayerProgram; backward: boolean }[] = [];
     let statistics: BatchStatistics | undefined;
     // The tensors one dispatch serves for every layer (LayerBuild.shared): allocated once all are asked for.
@@ -193,7 +195,13 @@ export class Network {
       storage: (label, shape) => sharedArenas.storage.add(label, shape),
     };
     plan.scheduled.forEach((node, i) => {
-      const output = aliasesInput(node) ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`) : ctx.tensor(`${node.path} output`, batchOf(node.outShape), { empty: true });
+      const next = plan.scheduled[i + 1];
+      // A conv that stores the max pool after it (maxpool-epilogue) holds the pooled output only;
+      // the pool's output is a view of it.
+      const pooled = node.flags.poolEpilogue && next?.layer instanceof MaxPool2d ? next : undefined;
+      const output = aliasesInput(node)
+        ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`)
+        : ctx.tensor(pooled ? `${node.path} output, max-pooled by ${pooled.path}` : `${node.path} output`, batchOf((pooled ?? node).outShape), { empty: true });
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
       const params: Record<string, ParameterState> = {};
       for (const p of node.parameters) {
@@ -210,20 +218,20 @@ export class Network {
       }
       const workspace: Record<string, Tensor<'f32'> | Tensor<'u32'>> = {};
       for (const w of node.workspace) {
-        // A Dropout's mask may exist already: the batch norm before it writes it (batchnorm-dropout).
-        workspace[w.name] = (w.name === 'mask' ? masks.get(node) : undefined) ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype, empty: true });
-        if (!(w.name === 'mask' && masks.has(node))) bytes.workspace += workspace[w.name]!.byteLength;
+        // A Dropout's mask or a MaxPool2d's argmax may exist already: the layer before it writes it.
+        const made = ahead.get(node)?.[w.name];
+        workspace[w.name] = made ?? ctx.tensor(`${node.path} ${w.name}`, batchOf(w.shape), { dtype: w.dtype, empty: true });
+        if (!made) bytes.workspace += workspace[w.name]!.byteLength;
       }
-      if (workspace.mask) masks.set(node, workspace.mask as Tensor<'u32'>);
       workspaces.set(node.path, workspace);
-      const next = plan.scheduled[i + 1];
       const fusion: NodeFusion = {
         reluEpilogue: node.flags.reluEpilogue,
         forwardByPrevious: node.flags.forwardByPrevious,
         reluInput: node.flags.reluInput,
         backwardByNext: node.flags.backwardByNext,
         backwardByPrevious: node.flags.backwardByPrevious,
-        dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: sharedMask(ctx, next, batchOf, masks, bytes) } : undefined,
+        dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: workspaceAhead(ctx, next, 'mask', batchOf, ahead, bytes) } : undefined,
+        pool: pooled ? { argmax: workspaceAhead(ctx, pooled, 'argmax', batchOf, ahead, bytes) } : undefined,
         statsEpilogue: node.flags.statsEpilogue,
         statistics: node.flags.statsByProducer ? statistics : undefined,
       };
@@ -383,15 +391,27 @@ function aliasesInputGradient(node: PlanNode): boolean {
   return node.layer.type === 'Flatten';
 }
 
-/** The mask bits of a Dropout that a batch norm before it writes (allocated once, shared by both). */
-function sharedMask(ctx: GpuContext, node: PlanNode, batchOf: (s: SampleShape) => number[], masks: Map<PlanNode, Tensor<'u32'>>, bytes: { workspace: number }): Tensor<'u32'> {
-  let mask = masks.get(node);
-  if (!mask) {
-    const spec = node.workspace.find((w) => w.name === 'mask' && w.dtype === 'u32');
-    if (!spec) throw new Error(`${node.path}: a Dropout declares its mask as a u32 workspace tensor`);
-    mask = ctx.tensor(`${node.path} mask`, batchOf(spec.shape), { dtype: 'u32', empty: true });
-    bytes.workspace += mask.byteLength;
-    masks.set(node, mask);
+/**
+ * A u32 workspace tensor of `node` that the layer before it writes, made ahead of `node`'s own
+ * lowering (once, shared by both): a Dropout's mask bits (batchnorm-dropout), a MaxPool2d's
+ * argmax (maxpool-epilogue).
+ */
+function workspaceAhead(
+  ctx: GpuContext,
+  node: PlanNode,
+  name: string,
+  batchOf: (s: SampleShape) => number[],
+  ahead: Map<PlanNode, Record<string, Tensor<'u32'>>>,
+  bytes: { workspace: number },
+): Tensor<'u32'> {
+  const made = ahead.get(node) ?? {};
+  let tensor = made[name];
+  if (!tensor) {
+    const spec = node.workspace.find((w) => w.name === name && w.dtype === 'u32');
+    if (!spec) throw new Error(`${node.path}: a ${node.layer.type} declares its ${name} as a u32 workspace tensor`);
+    tensor = ctx.tensor(`${node.path} ${name}`, batchOf(spec.shape), { dtype: 'u32', empty: true });
+    bytes.workspace += tensor.byteLength;
+    ahead.set(node, { ...made, [name]: tensor });
   }
-  return mask;
+  return tensor;
 }

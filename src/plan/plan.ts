@@ -25,6 +25,8 @@ export interface NodeFlags {
   statsEpilogue?: boolean;
   /** A BatchNorm2d whose training statistics the conv before it summed (batchnorm-stats-epilogue). */
   statsByProducer?: boolean;
+  /** A bias-free Conv2d before a MaxPool2d (maxpool-epilogue): its forward stores the pool's output and argmax, not its own output. */
+  poolEpilogue?: boolean;
   /** LogSoftmax folded into the loss (log-softmax-nll): not in the schedule at all. */
   intoLoss?: boolean;
 }
@@ -116,6 +118,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
       else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'batchnorm-stats-epilogue') [a.statsEpilogue, b!.statsByProducer] = [true, true];
+      else if (rule.name === 'maxpool-epilogue') [a.poolEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;
       fusions.push(applied);
     }

@@ -37,6 +37,7 @@ import {
   convStatsSlots,
   convVariant,
   defaultConvTile,
+  poolTile,
   defaultWeightTile,
   weightTileFits,
   conv2dSplitPixels,
@@ -67,8 +68,8 @@ export type TiledKernel = TiledKernelName;
  * some tiles far more than others.
  */
 export type TiledUse = ConvUse | DenseUse;
-export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean; readonly stats: boolean };
-export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false; readonly stats: false };
+export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean; readonly stats: boolean; readonly pool: boolean };
+export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false; readonly stats: false; readonly pool: false };
 const isDenseUse = (use: TiledUse): use is DenseUse => isDenseKernel(use.kernel);
 
 /** Whether a kernel is one of the dense (Linear) ones. */
@@ -135,7 +136,7 @@ export function wgslCode(source: string): string {
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
   [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
-  ), weightTileSource(12, 9)].join('\n'),
+  ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9)].join('\n'),
 ));
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
@@ -153,9 +154,12 @@ const shapeKey = (p: Conv2dParams | DenseShape) =>
     ? `b${p.batch} ${p.inFeatures}->${p.outFeatures}`
     : `b${p.batch} ${p.inChannels}x${p.height}x${p.width}->${p.outChannels}x${p.outHeight}x${p.outWidth} k${p.kernelH}x${p.kernelW} s${p.stride} p${p.padding}`;
 
-/** The cache's key of a (kernel, shape) on this adapter: `stats`, a forward timed with its statistics epilogue. */
-export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape, stats = false): string {
-  return `${adapterKey(ctx)}|${kernel}${stats ? '+stats' : ''}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
+/**
+ * The cache's key of a (kernel, shape) on this adapter: `stats`, a forward timed with its
+ * statistics epilogue; `pool`, with its max-pool epilogue.
+ */
+export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape, stats = false, pool = false): string {
+  return `${adapterKey(ctx)}|${kernel}${stats ? '+stats' : ''}${pool ? '+pool' : ''}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
 }
 
 const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
@@ -166,7 +170,8 @@ function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile): boolea
   if (isDenseUse(use)) return 'cols' in t && denseTileFits(t);
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t);
-  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t);
+  // A forward with the max-pool epilogue runs whole windows: an even number of rows.
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || t.rows % 2 === 0);
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -195,7 +200,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
       for (const kernel of kernels) {
         const key = `${kernel}|${shapeKey(params)}`;
-        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false };
+        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false };
         entry.layers.push(node.path);
         found.set(key, entry);
       }
@@ -215,13 +220,15 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     // training one decides.
     const relu = node.flags.reluEpilogue === true && !node.layer.bias;
     const stats = node.flags.statsEpilogue === true && !node.layer.bias && options.training !== false;
+    // The max pool stored by the forward (maxpool-epilogue), in both modes: tiles of even rows.
+    const pool = node.flags.poolEpilogue === true && !node.layer.bias;
     for (const kernel of kernels) {
       const key = `${kernel}|${shapeKey(params)}`;
       const forward = kernel === 'conv2d_forward';
-      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: forward && relu, stats: false } as TiledUse);
+      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: forward && relu, stats: false, pool: false } as TiledUse);
       entry.layers.push(node.path);
       // Layers of one shape share a tile: timed with the epilogue if any of them has it.
-      found.set(key, { ...entry, stats: entry.stats || (forward && stats) } as TiledUse);
+      found.set(key, { ...entry, stats: entry.stats || (forward && stats), pool: entry.pool || (forward && pool) } as TiledUse);
     }
   });
   return [...found.values()];
@@ -346,7 +353,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   let changed = false;
   // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
   const cached = (k: TiledUse) => {
-    const hit = stored[cacheKey(ctx, k.kernel, k.params, k.stats)];
+    const hit = stored[cacheKey(ctx, k.kernel, k.params, k.stats, k.pool)];
     return hit && options.mode === 'cached' && fitsKernel(k, hit.tile) ? hit : undefined;
   };
   for (const k of kernels) {
@@ -360,7 +367,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   // Past it, no kernel starts; the one in progress finishes (so each run makes progress).
   const deadline = options.budgetSeconds === undefined ? Infinity : started + options.budgetSeconds * 1000;
   for (const [i, k] of todo.entries()) {
-    const key = cacheKey(ctx, k.kernel, k.params, k.stats);
+    const key = cacheKey(ctx, k.kernel, k.params, k.stats, k.pool);
     const flops = flopsOf(k);
     if (performance.now() >= deadline) {
       deferred.push(...todo.slice(i));
@@ -371,7 +378,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
       ? await tuneDense(ctx, k.kernel, k.params)
       : k.kernel === 'conv2d_backward_weight'
         ? await tuneWeight(ctx, k.params)
-        : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats });
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats, pool: k.pool });
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
     changed = true;
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
@@ -471,19 +478,21 @@ export async function pickFastest<T>(
 }
 
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
-async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, variant: { relu: boolean; stats: boolean }): Promise<Tuned<ConvTile>> {
-  const { relu, stats } = variant;
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, variant: { relu: boolean; stats: boolean; pool: boolean }): Promise<Tuned<ConvTile>> {
+  const { relu, stats, pool } = variant;
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
-    const outLength = direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
+    const pooledLength = p.batch * p.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2);
+    const outLength = pool ? pooledLength : direction === 'forward' ? p.batch * p.outChannels * p.outHeight * p.outWidth : p.batch * p.inChannels * p.height * p.width;
     const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
     return {
       input: ctx.tensor('tuning input', [inLength], { data: tuningData(inLength, 1) }),
       weight: ctx.tensor('tuning weight', [weightLength], { data: tuningData(weightLength, 2) }),
       output: ctx.tensor('tuning output', [outLength]),
+      argmax: pool ? ctx.tensor('tuning argmax', [pooledLength], { dtype: 'u32' }) : undefined,
     };
   });
-  const { input, weight, output } = scope.value;
+  const { input, weight, output, argmax } = scope.value;
   try {
     const measure = async (tile: ConvTile) => {
       const run = ctx.scoped(() => ({
@@ -492,7 +501,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
       }));
       let list: Dispatch[] = [];
       try {
-        list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments }, { relu });
+        list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments, argmax }, { relu });
         ctx.fill(output, Number.NaN);
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
         // The first repeat warms up: the median of the 4 leans on the later three.
@@ -505,8 +514,11 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     };
     // The kernels bindConv2d compiles for a tile (with the statistics epilogue where the layer has it), all at once.
     const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu }), convVariant(ctx, p, direction, t, { stats }))));
-    return await pickFastest(candidateTiles(p, direction), measure, sameBits, prepare);
+      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool }))));
+    // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
+    const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
+    return await pickFastest(distinct, measure, sameBits, prepare);
   } finally {
     scope.destroy();
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
 import { ReLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
-import { AvgPool2d } from '../../src/layers/pooling.js';
+import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
@@ -72,6 +72,25 @@ const cases = [
     statsEpilogues: [['0', '1']],
   },
   {
+    // maxpool-epilogue twice: a 26 × 26 output pooled whole, an 11 × 11 one floored (its last row
+    // and column dropped), the ReLU after the pool.
+    name: 'Conv2d (no bias) → MaxPool2d twice (the pool stored by the conv), ReLU after the pool, SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, bias: false }),
+      new MaxPool2d(2),
+      new ReLU(),
+      new Conv2d({ outChannels: 12, kernelSize: 3, bias: false }),
+      new MaxPool2d(2),
+      new ReLU(),
+      new Flatten(),
+      new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    pools: [['0', '1'], ['3', '4']],
+  },
+  {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
     model: new Sequential(new Conv2d({ outChannels: 10, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(), new Flatten()),
     input: [1, 28, 28],
@@ -86,6 +105,7 @@ describe('one GPU training step against the float64 reference', () => {
     gpuTest(c.name, async (ctx) => {
       const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined });
       if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
+      if ('pools' in c) expect(network.plan.fusions.filter((f) => f.rule === 'maxpool-epilogue').map((f) => f.paths)).toEqual(c.pools);
       const report = await checkNetworkStep(network, images, labels);
       const table = formatCheckReport(report);
       expect(report.passed, table).toBe(true);

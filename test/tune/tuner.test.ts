@@ -11,22 +11,41 @@ import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ReLU } from '../../src/layers/activations.js';
 import { Sequential } from '../../src/layers/sequential.js';
-import { AvgPool2d } from '../../src/layers/pooling.js';
+import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { Linear } from '../../src/layers/linear.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
   const uses = tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128 });
-  const variant = (kernel: string) => uses.filter((u) => u.kernel === kernel).map((u) => `${u.layers.join('+')}${u.relu ? ' relu' : ''}${u.stats ? ' stats' : ''}`);
+  const variant = (kernel: string) => uses.filter((u) => u.kernel === kernel).map((u) => `${u.layers.join('+')}${u.relu ? ' relu' : ''}${u.stats ? ' stats' : ''}${u.pool ? ' pool' : ''}`);
   // convblock3 and convblock8 (1×1, no batch norm after them) without; no backward kernel has it.
+  // convblock3 stores pool1 (maxpool-epilogue).
   expect(variant('conv2d_forward')).toEqual([
-    'convblock1.0 relu stats', 'convblock2.0 relu stats', 'convblock3.0', 'convblock4.0 relu stats',
+    'convblock1.0 relu stats', 'convblock2.0 relu stats', 'convblock3.0 pool', 'convblock4.0 relu stats',
     'convblock5.0 relu stats', 'convblock6.0 relu stats', 'convblock7.0 relu stats', 'convblock8.0',
   ]);
-  expect(uses.filter((u) => u.kernel !== 'conv2d_forward' && u.stats)).toEqual([]);
+  expect(uses.filter((u) => u.kernel !== 'conv2d_forward' && (u.stats || u.pool))).toEqual([]);
   // Evaluation binds no statistics.
   expect(tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128, training: false }).filter((u) => u.stats)).toEqual([]);
 });
+
+gpuTest('a conv whose forward stores the max pool after it is tuned with that epilogue: its own key, tiles of even rows', async (ctx) => {
+  const model = new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }));
+  let saved: Record<string, StoredChoice> = {};
+  const result = await tuneModel(ctx, model, {
+    inputShape: [1, 15, 15],
+    batch: 8,
+    mode: 'full',
+    store: { location: 'memory', load: async () => ({}), save: async (entries) => void (saved = entries) },
+  });
+  const forward = result.entries.find((e) => e.kernel === 'conv2d_forward')!;
+  expect(forward.tile.rows % 2, `the forward's tile ${JSON.stringify(forward.tile)}`).toBe(0);
+  const keys = Object.keys(saved).filter((k) => k.includes('|conv2d_forward'));
+  expect(keys).toHaveLength(1);
+  expect(keys[0]).toContain('|conv2d_forward+pool|');
+  expect((saved[keys[0]!]!.tile as { rows: number }).rows % 2).toBe(0);
+}, 120_000);
 
 gpuTest('tuning a plan frees every buffer it created (tensors, packed weights, bound kernels’ parameters)', async (ctx) => {
   const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
