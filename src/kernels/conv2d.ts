@@ -380,7 +380,6 @@ export function allocateConvPacked(
   return { direction, tile, slices, tensor: (i) => own[i]! };
 }
 
-/** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
 /**
  * A forward tile the max-pool epilogue can run (whole 2×2 windows: an even number of rows): the
  * tile itself, else one row fewer (2 for a single row), with its channels cut where the unrolled
@@ -392,6 +391,7 @@ export function poolTile(tile: ConvTile, taps: number): ConvTile {
   return { ...tile, rows, channels: Math.max(4, Math.min(tile.channels, Math.floor(MAX_TILE_TAPS / (rows * taps) / 4) * 4)) };
 }
 
+/** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
 export function convSharesWeights(ctx: GpuContext, tile: ConvTile): boolean {
   return ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0;
 }
