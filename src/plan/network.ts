@@ -93,7 +93,10 @@ export class Network {
   readonly dOutput: Tensor;
   readonly parameters: readonly ParameterState[];
   readonly buffers: readonly BufferState[];
-  /** Each scheduled layer's output tensor by path (a fused neighbour's, or a view, where it aliases). */
+  /**
+   * Each scheduled layer's output tensor by path (a fused neighbour's, or a view, where it
+   * aliases; a conv that stores the max pool after it holds the pooled output, maxpool-epilogue).
+   */
   readonly outputs: ReadonlyMap<string, Tensor>;
   /** Each layer's own per-sample tensors by path (a max pool's argmax, a dropout's mask). */
   readonly workspaces: ReadonlyMap<string, Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>>;
