@@ -227,8 +227,11 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       const forward = kernel === 'conv2d_forward';
       const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: forward && relu, stats: false, pool: false } as TiledUse);
       entry.layers.push(node.path);
-      // Layers of one shape share a tile: timed with the epilogue if any of them has it.
-      found.set(key, { ...entry, stats: entry.stats || (forward && stats), pool: entry.pool || (forward && pool) } as TiledUse);
+      // Layers of one shape share a tile: timed with the epilogue if any of them has it (with the
+      // max pool's where one has each: its tiles of even rows serve the statistics too, and a
+      // kernel has one or the other).
+      const withPool = entry.pool || (forward && pool);
+      found.set(key, { ...entry, stats: !withPool && (entry.stats || (forward && stats)), pool: withPool } as TiledUse);
     }
   });
   return [...found.values()];

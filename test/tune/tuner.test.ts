@@ -30,6 +30,13 @@ test('a training forward followed by a batch norm is timed with its statistics e
   expect(tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128, training: false }).filter((u) => u.stats)).toEqual([]);
 });
 
+test('two convs of one shape, one before a batch norm and one before a max pool, share a tile timed with the max pool', () => {
+  const conv = () => new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false });
+  const model = new Sequential(conv(), new BatchNorm2d(), new ReLU(), conv(), new MaxPool2d(2), new Flatten(), new Linear({ outFeatures: 10 }));
+  const forward = tiledKernelsOf(model, { inputShape: [4, 8, 8], batch: 8 }).filter((u) => u.kernel === 'conv2d_forward');
+  expect(forward.map((u) => ({ layers: u.layers, stats: u.stats, pool: u.pool }))).toEqual([{ layers: ['0', '3'], stats: false, pool: true }]);
+});
+
 gpuTest('a conv whose forward stores the max pool after it is tuned with that epilogue: its own key, tiles of even rows', async (ctx) => {
   const model = new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }));
   let saved: Record<string, StoredChoice> = {};
