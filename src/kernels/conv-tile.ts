@@ -346,31 +346,30 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push('  }');
   if (forward) L.push(...statsEpilogue(o, R, K));
   L.push('  if (gx >= blocks) { return; }');
-  if (o.pool) {
-    L.push(...poolEpilogue(o, R, K), '}', POOL_FUNCTIONS);
-    if (forward) L.push(SUBGROUP_MOMENTS);
-    return L.join('\n');
-  }
-  L.push(`  let outArea = ${outH} * ${outW};`);
-  L.push('  let oBase = params.channelBase + gy * CHANNELS;');
-  L.push('  let oEnd = params.channelBase + params.channelCount;');
-  for (let r = 0; r < R; r++) {
-    for (let k = 0; k < K; k++) {
-      L.push(`  if (oBase + ${k}u < oEnd && oy0 + ${r}u < ${outH}) {`);
-      L.push(`    let at = (b * ${outC} + oBase + ${k}u) * outArea + (oy0 + ${r}u) * ${outW} + ox0;`);
-      // With the output width a multiple of the store's width, `at` is a multiple of it, and a
-      // vec4 store's columns are all inside the row, a vec2 store's .xy too.
-      const sum = o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`;
-      L.push(...byWidth('OUT', (N) => {
-        if (N === 4) return [`    ${output}[at / 4u] = ${sum};`];
-        if (N === 2) return [`    let s = ${sum};`, `    ${output}[at / 2u] = s.xy;`, `    if (ox0 + 2u < ${outW}) { ${output}[at / 2u + 1u] = s.zw; }`];
-        const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
-        return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) { ${output}[at + j] = ${value}; } }`];
-      }));
-      L.push('  }');
+  if (o.pool) L.push(...poolEpilogue(o, R, K));
+  else {
+    L.push(`  let outArea = ${outH} * ${outW};`);
+    L.push('  let oBase = params.channelBase + gy * CHANNELS;');
+    L.push('  let oEnd = params.channelBase + params.channelCount;');
+    for (let r = 0; r < R; r++) {
+      for (let k = 0; k < K; k++) {
+        L.push(`  if (oBase + ${k}u < oEnd && oy0 + ${r}u < ${outH}) {`);
+        L.push(`    let at = (b * ${outC} + oBase + ${k}u) * outArea + (oy0 + ${r}u) * ${outW} + ox0;`);
+        // With the output width a multiple of the store's width, `at` is a multiple of it, and a
+        // vec4 store's columns are all inside the row, a vec2 store's .xy too.
+        const sum = o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`;
+        L.push(...byWidth('OUT', (N) => {
+          if (N === 4) return [`    ${output}[at / 4u] = ${sum};`];
+          if (N === 2) return [`    let s = ${sum};`, `    ${output}[at / 2u] = s.xy;`, `    if (ox0 + 2u < ${outW}) { ${output}[at / 2u + 1u] = s.zw; }`];
+          const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
+          return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) { ${output}[at + j] = ${value}; } }`];
+        }));
+        L.push('  }');
+      }
     }
   }
   L.push('}');
+  if (o.pool) L.push(POOL_FUNCTIONS);
   if (forward) L.push(SUBGROUP_MOMENTS);
   return L.join('\n');
 }
