@@ -16,6 +16,9 @@
 //   2×2 max pool of the convolution, [batch, outChannels, outHeight / 2, outWidth / 2] (floored),
 //   and argmax [the same] the flat index into the convolution's output of each value, as
 //   maxpool2x2_forward writes them (the generator's poolEpilogue).
+//   Variant BIAS (a Conv2d with bias): y = conv2d(x, weight) + bias[outChannel], the bias added
+//   to the sums before the ReLU, statistics or max pool (the generator's biasEpilogue); bias
+//   [outChannels].
 
 #if W_SHARED
 enable subgroups;
@@ -61,6 +64,9 @@ struct Params {
 #endif
 #if POOL
 @group(0) @binding(5) var<storage, read_write> argmax: array<u32>;
+#endif
+#if BIAS
+@group(0) @binding(6) var<storage, read> bias: array<f32>;
 #endif
 
 override WG_X: u32;

@@ -1,7 +1,10 @@
-// dense_forward: y = x · Wᵀ (a fully connected layer without bias), overwrites y.
+// dense_forward: y = x · Wᵀ (a fully connected layer), overwrites y.
 //   x [batch, inFeatures], W [outFeatures, inFeatures] (PyTorch Linear layout), y [batch, outFeatures].
 //   The matmul skeleton (shaders/lib/matmul.wgsl) with C = y (m = batch, n = outFeatures),
 //   A = x, B = Wᵀ: each y[b, o] summed over i in increasing order.
+//   Variant BIAS (a Linear with bias): y = x · Wᵀ + bias, bias [outFeatures] added to each sum
+//   as it is stored (bias_add's addition: the same bits, without its pass). Variant RELU (fusion
+//   rule relu-epilogue): max(·, 0) of that.
 
 struct Params {
   batch: u32,
@@ -13,12 +16,26 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#if BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
 
 override WG_X: u32;
 
 fn loadA(i: u32) -> f32 { return x[i]; }
 fn loadB(i: u32) -> f32 { return weight[i]; }
-fn storeC(i: u32, v: f32) { y[i] = v; }
+fn storeC(i: u32, v: f32) {
+#if BIAS
+  let s = v + bias[i % params.outFeatures];
+#else
+  let s = v;
+#endif
+#if RELU
+  y[i] = max(s, 0.0);
+#else
+  y[i] = s;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn dense_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -7,6 +7,10 @@
 //   Variant VEC4 (width a multiple of 8, height even: no cells past the windows): one invocation
 //   per four windows of a row, dy and argmax read as vec4s and the cells' two rows written as two
 //   vec4s each.
+//   Variant RELU (fusion rule relu-grad-in-maxpool: a ReLU before the pool): dx is the gradient
+//   of the ReLU's input, dy[o] passed only where the pooled value y[o] > 0 (the value at the
+//   argmax is the ReLU's output there, and every other element's gradient is 0 either way);
+//   y [planes, height/2, width/2], the pool's output.
 
 struct Params {
   planes: u32,
@@ -19,10 +23,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(2) var<storage, read> argmax: array<vec4u>;
 @group(0) @binding(3) var<storage, read_write> dx: array<vec4f>;
+#if RELU
+@group(0) @binding(4) var<storage, read> y: array<vec4f>;
+#endif
 #else
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+#if RELU
+@group(0) @binding(4) var<storage, read> y: array<f32>;
+#endif
 #endif
 
 override WG_X: u32;
@@ -40,7 +50,11 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   let r = o % (outH * outW);
   let W = params.width;
   let top = (plane * params.height + (r / outW) * 2u) * W + (r % outW) * 2u;
+#if RELU
+  let g = select(vec4f(0.0), dy[gid.x], y[gid.x] > vec4f(0.0));
+#else
   let g = dy[gid.x];
+#endif
   let k = argmax[gid.x];
   // Element e of a row's 8 columns belongs to window e / 2.
   let gs = array<vec4f, 2>(vec4f(g.x, g.x, g.y, g.y), vec4f(g.z, g.z, g.w, g.w));
@@ -68,7 +82,11 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     let top = (plane * params.height + 2u * cy) * W + 2u * cx;
     if (cy < outH && cx < outW) {
       let o = (plane * outH + cy) * outW + cx;
+#if RELU
+      let g = select(0.0, dy[o], y[o] > 0.0);
+#else
       let g = dy[o];
+#endif
       let k = argmax[o];
       dx[top] = select(0.0, g, k == top);
       dx[top + 1u] = select(0.0, g, k == top + 1u);

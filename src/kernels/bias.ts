@@ -1,6 +1,8 @@
 /**
- * The bias of Conv2d and Linear: added in place after the bias-free conv or dense kernel (variant
- * RELU: the ReLU that follows, applied as the sum is stored), and its gradient.
+ * A bias: the gradient of Linear's and Conv2d's, and an add in place (variant RELU: the ReLU
+ * that follows) that the layers no longer use (their forward kernels add the bias as they store
+ * the sums: conv2d_forward's and dense_forward's variant BIAS, the same f32 addition): the tests'
+ * unfused path, which those variants equal bit for bit.
  * Kernels: shaders/bias_add.wgsl, bias_backward.wgsl. CPU reference: src/reference/bias.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';

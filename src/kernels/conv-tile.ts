@@ -108,17 +108,18 @@ export interface ConvVectors {
  * as vec4s or vec2s, the output written as vec4s or vec2s (none set: scalars); W_SHARED, the
  * weights shared in subgroups; STATS (forward only), the partial moments of the stored output
  * per channel for a batch norm after it (see convTileSource); POOL (forward only, with the
- * generator's `pool`), the argmax binding of the max-pool epilogue (see poolEpilogue).
+ * generator's `pool`), the argmax binding of the max-pool epilogue (see poolEpilogue); BIAS
+ * (forward only), the layer's bias added to the sums before any other epilogue (see biasEpilogue).
  */
-export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL'] as const;
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
 /**
  * The variant flags for a choice of vectors, and (W_SHARED) whether the weights are shared in
  * subgroups of 8: see convTileSource.
  */
-export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false): Record<ConvVariant, boolean> {
-  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool };
+export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false, bias = false): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool, BIAS: bias };
 }
 
 /** Invocations of a subgroup that share the weights in variant W_SHARED. */
@@ -344,7 +345,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     }
   }
   L.push('  }');
-  if (forward) L.push(...statsEpilogue(o, R, K));
+  if (forward) L.push(...biasEpilogue(R, K), ...statsEpilogue(o, R, K));
   L.push('  if (gx >= blocks) { return; }');
   if (o.pool) L.push(...poolEpilogue(o, R, K));
   else {
@@ -372,6 +373,23 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   if (o.pool) L.push(POOL_FUNCTIONS);
   if (forward) L.push(SUBGROUP_MOMENTS);
   return L.join('\n');
+}
+
+/**
+ * Variant BIAS of the forward (a Conv2d with bias): bias[channel] added to each of the tile's sums
+ * once the loop has summed them, before the ReLU, the statistics, the max pool or the store: the
+ * same f32 addition as bias_add's after the bias-free kernel, so the same bits, without that pass
+ * over the output. A tile channel past the slice's last reads the last one's bias (its sums are
+ * never stored).
+ */
+function biasEpilogue(R: number, K: number): string[] {
+  const L: string[] = ['#if BIAS', '  {', '    let biasBase = params.channelBase + gy * CHANNELS;', '    let biasLast = params.channelBase + params.channelCount - 1u;'];
+  for (let k = 0; k < K; k++) {
+    L.push(`    let bias${k} = vec4f(bias[min(biasBase + ${k}u, biasLast)]);`);
+    for (let r = 0; r < R; r++) L.push(`    a${r}_${k} = a${r}_${k} + bias${k};`);
+  }
+  L.push('  }', '#endif');
+  return L;
 }
 
 /**

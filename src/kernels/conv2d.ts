@@ -1,5 +1,6 @@
 /**
- * 2-D convolution (bias-free, NCHW, weight [out, in, kH, kW] as PyTorch): forward, input
+ * 2-D convolution (NCHW, weight [out, in, kH, kW] as PyTorch, an optional bias added by the
+ * forward: variant BIAS): forward, input
  * gradient, weight gradient (split over the output pixels, then reduced in a fixed order).
  * Kernels: shaders/conv2d_forward.wgsl and conv2d_backward_input.wgsl (their body generated from
  * one skeleton, src/kernels/conv-tile.ts, for a tile shape and kernel geometry), fed by
@@ -162,6 +163,7 @@ const vectorRequires = (direction: ConvDirection) => ({
   OUT_VEC2: (p: ConvTiledParams) => convVectorProblem(p, direction, 'output', 2),
   STATS: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no statistics epilogue' : p.statsSlots < 1 ? 'statsSlots must be at least 1' : undefined),
   POOL: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no max-pool epilogue' : p.outHeight < 2 || p.outWidth < 2 ? `a 2×2 window does not fit the ${p.outHeight}×${p.outWidth} output` : undefined),
+  BIAS: () => (direction !== 'forward' ? 'the input gradient has no bias epilogue' : undefined),
 });
 
 const forwardBindings = {
@@ -170,6 +172,7 @@ const forwardBindings = {
   y: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
   moments: { type: 'f32', access: 'read_write', only: 'STATS' },
   argmax: { type: 'u32', access: 'read_write', only: 'POOL' },
+  bias: { type: 'f32', access: 'read', only: 'BIAS' },
 } as const;
 const inputBindings = {
   dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
@@ -199,7 +202,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };
   return direction === 'forward'
-    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p) }) })
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p), bias: p.outChannels }) })
     : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p) }) });
 }
 
@@ -412,18 +415,18 @@ export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boo
  * The variant bindConv2d compiles for a layer, direction and tile: the widest vectors the widths
  * allow (or `vectors`), weights shared in subgroups where they fill the workgroups (or
  * `sharedWeights`), STATS where statistics are written, POOL where the output is max-pooled
- * (scalar stores). The tuner compiles the same ahead.
+ * (scalar stores), BIAS where a bias is added. The tuner compiles the same ahead.
  */
 export function convVariant(
   ctx: GpuContext,
   p: ConvParams,
   direction: ConvDirection,
   tile: ConvTile,
-  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean } = {},
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean } = {},
 ): Record<ConvVariant, boolean> {
   const vectors = options.vectors ?? convVectors(p, direction);
   // The max-pool epilogue stores its pooled values one at a time.
-  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false);
+  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false);
 }
 
 /**
@@ -434,13 +437,15 @@ export function convVariant(
  * outChannels × convStatsSlots × 3 floats that the STATS epilogue fills with the output's partial
  * moments. `argmax` (forward only, not with `stats`; a tile of even rows): the output is the 2×2
  * max pool of the convolution ([batch, outChannels, ⌊outHeight / 2⌋, ⌊outWidth / 2⌋]) and argmax
- * its choices, as maxpool2x2_forward writes them (the fusion rule maxpool-epilogue).
+ * its choices, as maxpool2x2_forward writes them (the fusion rule maxpool-epilogue). `bias`
+ * (forward only; [outChannels]): added to every output before the ReLU, statistics or max pool
+ * (variant BIAS).
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'> },
+  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'>; readonly bias?: Tensor },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
@@ -454,7 +459,9 @@ export async function bindConv2d(
   }
   const pool = tensors.argmax !== undefined;
   if (pool && (direction !== 'forward' || stats)) throw new Error('conv2d: the max-pool epilogue belongs to a forward without statistics');
-  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool });
+  const bias = tensors.bias;
+  if (bias && direction !== 'forward') throw new Error('conv2d: the bias (the BIAS epilogue) belongs to the forward');
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
@@ -464,7 +471,7 @@ export async function bindConv2d(
     const def = conv2dKernel(p, direction, tile, { relu: options.relu, pool });
     const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) }
+      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
       : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output };
     list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }

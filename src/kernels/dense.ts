@@ -1,5 +1,6 @@
 /**
- * Dense (fully connected, bias-free) layer: y = x · Wᵀ, W in PyTorch's [out, in] layout.
+ * Dense (fully connected) layer: y = x · Wᵀ (+ bias, then ReLU: dense_forward's variants BIAS,
+ * RELU), W in PyTorch's [out, in] layout.
  * Kernels: shaders/dense_forward.wgsl, dense_backward_input.wgsl, dense_backward_weight.wgsl,
  * each an entry point over one register-tiled skeleton (shaders/lib/matmul.wgsl) whose tile
  * (outputs per invocation, workgroup size) is a parameter: `denseKernel`, the tuner's candidates
@@ -66,7 +67,7 @@ function tileGrid(kernel: DenseKernelName, p: DenseShape, tile: DenseTile): [num
 /** The declarations' own tile (as listed and checked; layers bind `denseKernel` for their tile). */
 const PROBE_TILE: DenseTile = { rows: 4, cols: 4, workgroup: 64 };
 
-/** y[b, o] = Σ_i x[b, i] · W[o, i]  (overwrites y) */
+/** y[b, o] = Σ_i x[b, i] · W[o, i]; variant BIAS: + bias[o]; variant RELU: max(·, 0)  (overwrites y) */
 export const denseForward = defineKernel({
   name: 'dense_forward',
   linear: true,
@@ -76,11 +77,13 @@ export const denseForward = defineKernel({
     x: { type: 'f32', access: 'read' },
     weight: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
+    bias: { type: 'f32', access: 'read', only: 'BIAS' },
   },
+  defines: ['BIAS', 'RELU'],
   libraries: [matmulTileSource(PROBE_TILE)],
   workgroupSize: [PROBE_TILE.workgroup],
   grid: (p) => tileGrid('dense_forward', p, PROBE_TILE),
-  lengths: (p) => ({ x: p.batch * p.inFeatures, weight: p.outFeatures * p.inFeatures, y: p.batch * p.outFeatures }),
+  lengths: (p) => ({ x: p.batch * p.inFeatures, weight: p.outFeatures * p.inFeatures, y: p.batch * p.outFeatures, bias: p.outFeatures }),
 });
 
 /** dx[b, i] = Σ_o dy[b, o] · W[o, i]  (overwrites dx) */

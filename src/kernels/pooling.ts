@@ -40,7 +40,11 @@ export const maxpool2x2Forward = defineKernel({
   lengths: (p) => ({ x: p.planes * p.height * p.width, y: pooled(p), argmax: pooled(p) }),
 });
 
-/** dx = dy at each window's argmax, 0 elsewhere  (overwrites dx) */
+/**
+ * dx = dy at each window's argmax, 0 elsewhere  (overwrites dx); variant RELU (a ReLU before the
+ * pool, fusion rule relu-grad-in-maxpool): dy passed only where the pooled value y > 0, so dx is
+ * the ReLU's input gradient
+ */
 export const maxpool2x2Backward = defineKernel({
   name: 'maxpool2x2_backward',
   linear: true,
@@ -50,14 +54,15 @@ export const maxpool2x2Backward = defineKernel({
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
     argmax: { type: 'u32', access: 'read', vec4: 'VEC4' },
     dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read', vec4: 'VEC4', only: 'RELU' },
   },
-  defines: ['VEC4'],
+  defines: ['VEC4', 'RELU'],
   variantRequires: { VEC4: maxpoolVec4Problem },
   workgroupSize: [256],
   // One invocation per four cells of 2×2 input elements (a window, or the edge past the last
   // one; VEC4: four windows of a row).
   grid: (p) => [Math.ceil((p.planes * Math.ceil(p.height / 2) * Math.ceil(p.width / 2)) / 4)],
-  lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width }),
+  lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width, y: pooled(p) }),
 });
 
 /** y[p] = mean of plane p  (overwrites y) */

@@ -1,12 +1,12 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
- * bias. Lowers onto src/kernels/conv2d.ts (bias-free) and src/kernels/bias.ts; a ReLU after it is
- * stored by the conv kernel itself (bias-free) or by the bias add (fusion rule conv → ReLU), a
- * batch norm after it (bias-free) has its training statistics summed by the conv's forward
- * (fusion rule batchnorm-stats-epilogue), and a MaxPool2d after it (bias-free) is stored by the
- * conv's forward in place of its own output (fusion rule maxpool-epilogue).
+ * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient by
+ * src/kernels/bias.ts); a ReLU after it is stored by the conv kernel itself (fusion rule
+ * relu-epilogue), a batch norm after it has its training statistics summed by the conv's forward
+ * (fusion rule batchnorm-stats-epilogue), and a MaxPool2d after it is stored by the conv's forward
+ * in place of its own output (fusion rule maxpool-epilogue).
  */
-import { biasAdd, biasBackward } from '../kernels/bias.js';
+import { biasBackward } from '../kernels/bias.js';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -114,18 +114,14 @@ export class Conv2d extends Layer {
     // batchnorm-stats-epilogue): partial moments per channel, sized for the largest batch.
     const sharedWeights = convSharesWeights(ctx, packedForward.tile);
     const statsSlots = (batch: number) => convStatsSlots(this.params(b.inShape, batch), packedForward.tile, sharedWeights);
-    const statistics = b.fusion.statsEpilogue && !bias
+    const statistics = b.fusion.statsEpilogue
       ? { moments: ctx.tensor(`${path} batch-norm partial moments`, [this.outChannels * statsSlots(b.maxBatch) * 3]), slots: statsSlots }
       : undefined;
     const forwardFor = (mode: Mode) => perBatch(async (batch): Promise<Dispatch[]> => {
       const p = this.params(b.inShape, batch);
-      const fused = relu && !bias;
       const stats = mode === 'train' ? statistics?.moments : undefined;
-      const label = pool ? `${path} conv and maxpool forward` : fused ? `${path} conv and relu forward` : `${path} conv forward`;
-      const conv = await bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats, argmax: pool?.argmax }, { relu: fused, sharedWeights, pack: false, label });
-      if (!bias) return conv;
-      const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, relu ? `${path} bias and relu forward` : `${path} bias forward`);
-      return [...conv, add];
+      const label = pool ? `${path} conv and maxpool forward` : relu ? `${path} conv and relu forward` : `${path} conv forward`;
+      return bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats, argmax: pool?.argmax, bias: bias?.value }, { relu, sharedWeights, pack: false, label });
     });
     const forward = { train: forwardFor('train'), eval: forwardFor('eval') };
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {

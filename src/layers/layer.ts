@@ -56,21 +56,24 @@ export interface NodeFusion {
    * backward takes the Dropout's output gradient and applies its mask first.
    */
   readonly dropout?: { readonly p: number; readonly stream: number; readonly mask: Tensor<'u32'> };
-  /** BatchNorm: its input gradient also applies the ReLU before it (writes the ReLU's input gradient). */
+  /**
+   * BatchNorm, MaxPool2d: its input gradient also applies the ReLU before it (writes the ReLU's
+   * input gradient).
+   */
   readonly reluInput?: boolean;
-  /** ReLU before a batch norm: the next node computes this one's gradient. */
+  /** ReLU before a batch norm or a max pool: the next node computes this one's gradient. */
   readonly backwardByNext?: boolean;
   /** Dropout after a batch norm: the previous node computes this one's gradient. */
   readonly backwardByPrevious?: boolean;
   /**
-   * Conv2d (bias-free) before a BatchNorm2d: the training forward also writes the output's
+   * Conv2d before a BatchNorm2d: the training forward also writes the output's
    * partial moments per channel (LayerProgram.statistics) for the batch norm's statistics.
    */
   readonly statsEpilogue?: boolean;
   /** BatchNorm2d: its training statistics come from these partial moments (the conv before it), not from x. */
   readonly statistics?: BatchStatistics;
   /**
-   * Conv2d (bias-free) before a MaxPool2d(2): its forward stores the pool's output (its own
+   * Conv2d before a MaxPool2d(2), a ReLU between or not: its forward stores the pool's output (its own
    * `output` is then the pooled [maxBatch, C, H / 2, W / 2]) and the pool's argmax, here.
    */
   readonly pool?: { readonly argmax: Tensor<'u32'> };

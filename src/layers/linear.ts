@@ -1,8 +1,9 @@
 /**
- * Linear (PyTorch's nn.Linear): y = x·Wᵀ + b, W [out, in]. Lowers onto src/kernels/dense.ts and
- * src/kernels/bias.ts (a ReLU after a Linear with bias is stored by the bias add).
+ * Linear (PyTorch's nn.Linear): y = x·Wᵀ + b, W [out, in]. Lowers onto src/kernels/dense.ts (the
+ * bias and a ReLU after it added by the forward kernel: variants BIAS, RELU) and
+ * src/kernels/bias.ts (the bias's gradient).
  */
-import { biasAdd, biasBackward } from '../kernels/bias.js';
+import { biasBackward } from '../kernels/bias.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
@@ -52,19 +53,19 @@ export class Linear extends Layer {
     const weight = b.parameters.weight!;
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
-    if (relu && !bias) throw new Error(`${path}: the ReLU epilogue of a Linear layer needs its bias add`);
     const shape = (batch: number) => ({ batch, inFeatures: b.inShape[0]!, outFeatures: this.outFeatures });
     // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
     // in the same order, so the choice changes speed, not results.
     const full = shape(b.maxBatch);
     const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full);
-    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
-      const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_forward', tile('dense_forward')))).bind({ x: input, weight: weight.value, y: output }, shape(batch), `${path} linear forward`)];
-      if (bias) {
-        list.push((await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: bias.value, y: output }, { batch, channels: this.outFeatures, area: 1 }, relu ? `${path} bias and relu forward` : `${path} bias forward`));
-      }
-      return list;
-    });
+    // The bias and the ReLU after it (relu-epilogue) added as the sums are stored (variants BIAS, RELU).
+    const forward = perBatch(async (batch): Promise<Dispatch[]> => [
+      (await ctx.compile(denseKernel('dense_forward', tile('dense_forward')), { BIAS: bias !== undefined, RELU: relu })).bind(
+        { x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) },
+        shape(batch),
+        relu ? `${path} linear and relu forward` : `${path} linear forward`,
+      ),
+    ]);
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];

@@ -49,8 +49,18 @@ export class MaxPool2d extends Layer {
     const variant = maxpoolVariant(p(1));
     // Stored by the conv before it (maxpool-epilogue): no pass of its own.
     const forward = perBatch(async (batch) => (b.fusion.forwardByPrevious ? [] : [(await ctx.compile(maxpool2x2Forward, variant)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]));
+    // The ReLU before it (relu-grad-in-maxpool): its gradient applied here, from the pooled values' signs.
+    const relu = b.fusion.reluInput === true;
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(maxpool2x2Backward, variant)).bind({ dy: dOutput, argmax, dx: dInput }, p(batch), `${path} maxpool backward`)],
+      !dOutput || !dInput
+        ? []
+        : [
+            (await ctx.compile(maxpool2x2Backward, { ...variant, RELU: relu })).bind(
+              { dy: dOutput, argmax, dx: dInput, ...(relu ? { y: output } : {}) },
+              p(batch),
+              relu ? `${path} maxpool and relu backward` : `${path} maxpool backward`,
+            ),
+          ],
     );
     return { forward: (batch) => forward(batch), backward };
   }

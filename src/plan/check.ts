@@ -98,10 +98,25 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   const argmax: Record<string, Uint32Array> = {};
   if (options.follow ?? true) {
     for (const node of plan.scheduled) {
-      if (node.layer.type === 'ReLU') reluOutputs[node.path] = outputs.get(node.path)!;
       const chosen = network.workspaces.get(node.path)?.argmax;
       if (chosen) argmax[node.path] = (await ctx.read(chosen)).subarray(0, batch * (chosen.length / network.maxBatch)) as Uint32Array;
     }
+    plan.scheduled.forEach((node, i) => {
+      if (node.layer.type !== 'ReLU') return;
+      const gpu = outputs.get(node.path)!;
+      const length = batch * shapeSize(node.outShape);
+      if (gpu.length === length) {
+        reluOutputs[node.path] = gpu;
+        return;
+      }
+      // A ReLU between a conv and the max pool that the conv stores (maxpool-epilogue): only each
+      // window's maximum was stored, at its argmax, and only those elements get a gradient; the
+      // reference decides the rest itself (NaN: not known).
+      const known = new Float32Array(length).fill(Number.NaN);
+      const chosen = argmax[plan.scheduled[i + 1]!.path]!;
+      gpu.forEach((v, o) => (known[chosen[o]!] = v));
+      reluOutputs[node.path] = known;
+    });
   }
   const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow: { reluOutputs, argmax } });
 

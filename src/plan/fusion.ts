@@ -28,13 +28,12 @@ export interface FusionRule {
 }
 
 const isBatchNorm = (l: Layer | undefined) => l?.type === 'BatchNorm2d' || l?.type === 'BatchNorm1d';
-const isBiasFreeConv = (l: Layer) => l instanceof Conv2d && !l.bias;
 
 export const FUSION_RULES: readonly FusionRule[] = [
   {
     name: 'relu-epilogue',
-    description: 'Conv2d or Linear (with bias) → ReLU: the ReLU applied as the sums are stored (no ReLU pass, no pre-ReLU tensor)',
-    matches: (a, b) => b?.type === 'ReLU' && (a instanceof Conv2d || (a instanceof Linear && a.bias)),
+    description: 'Conv2d or Linear → ReLU: the ReLU applied as the sums (and the bias) are stored (no ReLU pass, no pre-ReLU tensor)',
+    matches: (a, b) => b?.type === 'ReLU' && (a instanceof Conv2d || a instanceof Linear),
   },
   {
     name: 'batchnorm-dropout',
@@ -47,17 +46,23 @@ export const FUSION_RULES: readonly FusionRule[] = [
     matches: (a, b) => a.type === 'ReLU' && isBatchNorm(b),
   },
   {
+    name: 'relu-grad-in-maxpool',
+    description: "ReLU → MaxPool2d(2): the ReLU's gradient applied inside the max pool's backward (the gradient passed where the pooled value is positive: the only elements it reaches)",
+    matches: (a, b) => a.type === 'ReLU' && b instanceof MaxPool2d,
+  },
+  {
     name: 'batchnorm-stats-epilogue',
     description:
-      "Conv2d (no bias) → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",
-    matches: (a, b, _loss, c) => isBiasFreeConv(a) && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
+      "Conv2d → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",
+    matches: (a, b, _loss, c) => a instanceof Conv2d && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
     partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
   },
   {
     name: 'maxpool-epilogue',
     description:
-      "Conv2d (no bias) → MaxPool2d(2): the 2×2 max pool and its argmax stored by the conv's forward (no pool pass, and the conv's own output never written: a quarter of it kept); the pool's backward as before",
-    matches: (a, b) => isBiasFreeConv(a) && b instanceof MaxPool2d,
+      "Conv2d → [ReLU →] MaxPool2d(2): the 2×2 max pool and its argmax stored by the conv's forward (after the ReLU, if any: relu-epilogue; no pool pass, and the conv's own output never written: a quarter of it kept); the pool's backward as before",
+    matches: (a, b, _loss, c) => a instanceof Conv2d && (b instanceof MaxPool2d || (b?.type === 'ReLU' && c instanceof MaxPool2d)),
+    partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
   },
   {
     name: 'log-softmax-nll',

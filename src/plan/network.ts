@@ -95,7 +95,8 @@ export class Network {
   readonly buffers: readonly BufferState[];
   /**
    * Each scheduled layer's output tensor by path (a fused neighbour's, or a view, where it
-   * aliases; a conv that stores the max pool after it holds the pooled output, maxpool-epilogue).
+   * aliases; a conv that stores the max pool after it holds the pooled output, maxpool-epilogue,
+   * and so does a ReLU between them).
    */
   readonly outputs: ReadonlyMap<string, Tensor>;
   /** Each layer's own per-sample tensors by path (a max pool's argmax, a dropout's mask). */
@@ -197,14 +198,18 @@ export class Network {
       uniform: (label, shape) => sharedArenas.uniform.add(label, shape),
       storage: (label, shape) => sharedArenas.storage.add(label, shape),
     };
+    // The max pool whose output x holds already (maxpool-epilogue), from its conv up to the pool.
+    let poolAhead: PlanNode | undefined;
     plan.scheduled.forEach((node, i) => {
       const next = plan.scheduled[i + 1];
-      // A conv that stores the max pool after it (maxpool-epilogue) holds the pooled output only;
-      // the pool's output is a view of it.
-      const pooled = node.flags.poolEpilogue && next?.layer instanceof MaxPool2d ? next : undefined;
+      // A conv that stores the max pool after it (maxpool-epilogue; a ReLU between or not) holds
+      // the pooled output only; the ReLU's output and the pool's are views of it.
+      const pooled = node.flags.poolEpilogue ? plan.scheduled.slice(i + 1, i + 3).find((n) => n.layer instanceof MaxPool2d) : undefined;
       const output = aliasesInput(node)
-        ? new Tensor(x.buffer, batchOf(node.outShape), 'f32', `${node.path} output`)
+        ? new Tensor(x.buffer, batchOf((poolAhead ?? node).outShape), 'f32', poolAhead && poolAhead !== node ? `${node.path} output, max-pooled by ${poolAhead.path}` : `${node.path} output`)
         : ctx.tensor(pooled ? `${node.path} output, max-pooled by ${pooled.path}` : `${node.path} output`, batchOf((pooled ?? node).outShape), { empty: true });
+      if (pooled) poolAhead = pooled;
+      else if (node === poolAhead) poolAhead = undefined;
       if (output.buffer !== x.buffer) bytes.activations += output.byteLength;
       const params: Record<string, ParameterState> = {};
       for (const p of node.parameters) {

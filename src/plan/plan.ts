@@ -21,11 +21,11 @@ export interface NodeFlags {
   backwardByNext?: boolean;
   /** A Dropout after a batch norm: the batch norm's backward kernels apply its gradient (no pass of its own). */
   backwardByPrevious?: boolean;
-  /** A bias-free Conv2d before a BatchNorm2d (batchnorm-stats-epilogue): its training forward also sums the batch norm's statistics. */
+  /** A Conv2d before a BatchNorm2d (batchnorm-stats-epilogue): its training forward also sums the batch norm's statistics. */
   statsEpilogue?: boolean;
   /** A BatchNorm2d whose training statistics the conv before it summed (batchnorm-stats-epilogue). */
   statsByProducer?: boolean;
-  /** A bias-free Conv2d before a MaxPool2d (maxpool-epilogue): its forward stores the pool's output and argmax, not its own output. */
+  /** A Conv2d before a MaxPool2d, a ReLU between or not (maxpool-epilogue): its forward stores the pool's output and argmax, not its own output. */
   poolEpilogue?: boolean;
   /** LogSoftmax folded into the loss (log-softmax-nll): not in the schedule at all. */
   intoLoss?: boolean;
@@ -116,7 +116,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       const [a, b] = [nodes[index]!.flags, nodes[partner]?.flags];
       if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
-      else if (rule.name === 'relu-grad-in-batchnorm') [a.backwardByNext, b!.reluInput] = [true, true];
+      else if (rule.name === 'relu-grad-in-batchnorm' || rule.name === 'relu-grad-in-maxpool') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'batchnorm-stats-epilogue') [a.statsEpilogue, b!.statsByProducer] = [true, true];
       else if (rule.name === 'maxpool-epilogue') [a.poolEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;

@@ -39,7 +39,11 @@ export interface NetworkStepRefInput {
   readonly mode: 'train' | 'eval';
   /** Training: each Dropout's mask by the layer's path (0 or 1/(1 − p) per element). */
   readonly dropoutMasks?: Readonly<Record<string, ArrayLike<number>>>;
-  /** The GPU's decisions to follow, by layer path: a ReLU's output, a max pool's argmax. */
+  /**
+   * The GPU's decisions to follow, by layer path: a ReLU's output (NaN where it is not known: a
+   * ReLU whose conv stores the max pool after it keeps only the windows' maxima), a max pool's
+   * argmax.
+   */
   readonly follow?: {
     readonly reluOutputs?: Readonly<Record<string, ArrayLike<number>>>;
     readonly argmax?: Readonly<Record<string, ArrayLike<number>>>;
@@ -120,7 +124,8 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = reluForwardRef(x);
         const gpu = input.follow?.reluOutputs?.[path];
         if (gpu) {
-          passed = Uint8Array.from(gpu, (v) => (v > 0 ? 1 : 0));
+          // NaN: the GPU's output there is not known (the reference's own decision stands).
+          passed = Uint8Array.from(gpu, (v, i) => (Number.isNaN(v) ? (y[i]! > 0 ? 1 : 0) : v > 0 ? 1 : 0));
           for (let i = 0; i < y.length; i++) {
             if (passed[i] !== (y[i]! > 0 ? 1 : 0)) {
               decisions.relu++;

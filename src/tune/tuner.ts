@@ -211,17 +211,17 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const kernels: TiledKernel[] = ['conv2d_forward'];
     if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_input');
     if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_weight');
-    // The variant the layer binds (the ReLU epilogue of a bias-free conv, and in training the
+    // The variant the layer binds (the ReLU epilogue, and in training the
     // statistics of a batch norm after it): the one timed, so its pipeline is the one compiled
     // (and in the driver's shader cache) before the run starts. The epilogue changes which tile is
     // fastest: convblock1 of the seed CNN (1 → 16 channels), timed with it, 3.34 ms with the 1 × 16
     // tile chosen without it and 2.42 with 8 × 8; convblock7 4 × 16 1.51, 2 × 8 1.11
     // (docs/speed-log.md, eleventh sitting). The layer binds one forward tile for both modes: the
     // training one decides.
-    const relu = node.flags.reluEpilogue === true && !node.layer.bias;
-    const stats = node.flags.statsEpilogue === true && !node.layer.bias && options.training !== false;
+    const relu = node.flags.reluEpilogue === true;
+    const stats = node.flags.statsEpilogue === true && options.training !== false;
     // The max pool stored by the forward (maxpool-epilogue), in both modes: tiles of even rows.
-    const pool = node.flags.poolEpilogue === true && !node.layer.bias;
+    const pool = node.flags.poolEpilogue === true;
     for (const kernel of kernels) {
       const key = `${kernel}|${shapeKey(params)}`;
       const forward = kernel === 'conv2d_forward';

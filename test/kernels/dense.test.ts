@@ -1,10 +1,12 @@
 /**
  * dense_forward, dense_backward_input, dense_backward_weight against the float64 reference, at
  * every tile the tuner may choose (each must give the default tile's bits: the sums run in the
- * same order whatever the tile).
+ * same order whatever the tile); the forward's BIAS and RELU variants against the plain kernel
+ * and bias_add after it, bit for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
+import { biasAdd } from '../../src/kernels/bias.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
 import { candidateDenseTiles } from '../../src/tune/tuner.js';
@@ -69,6 +71,38 @@ describe('dense kernels', () => {
           expectAllClose(label, got, expected[kernel], tolerance(kernel));
           if (first === undefined) first = Array.from(got);
           else expect(Array.from(got), `${label}: the default tile's bits`).toEqual(first);
+        }
+      }
+    });
+  }
+
+  for (const [batch, inFeatures, outFeatures] of SHAPES) {
+    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}: the forward's bias and ReLU epilogues equal bias_add after it, bit for bit`, async (ctx) => {
+      const p = { batch, inFeatures, outFeatures };
+      const length = batch * outFeatures;
+      const tx = ctx.tensor('x', [batch, inFeatures], { data: f32(randomArray(batch * inFeatures, 21)) });
+      const tw = ctx.tensor('w', [outFeatures, inFeatures], { data: f32(randomArray(outFeatures * inFeatures, 22, -0.2, 0.2)) });
+      // Biases as large as the sums, of both signs: the ReLU's decisions move with them.
+      const tb = ctx.tensor('bias', [outFeatures], { data: f32(randomArray(outFeatures, 23, -1, 1)) });
+      const d = defaultDenseTile('dense_forward', p);
+      for (const tile of [d, { rows: 2, cols: 3, workgroup: 32 }]) {
+        for (const relu of [false, true]) {
+          const [plain, want, got, reluOnly] = [ctx.tensor('plain', [length]), ctx.tensor('then bias_add', [length]), ctx.tensor('BIAS', [length]), ctx.tensor('RELU', [length])];
+          for (const t of [want, got, reluOnly]) ctx.fill(t, NaN);
+          const kernel = denseKernel('dense_forward', tile);
+          const list = [
+            (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: plain }, p),
+            (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: want }, p),
+            (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: tb, y: want }, { batch, channels: outFeatures, area: 1 }),
+            (await ctx.compile(kernel, { BIAS: true, RELU: relu })).bind({ x: tx, weight: tw, y: got, bias: tb }, p),
+            (await ctx.compile(kernel, { RELU: true })).bind({ x: tx, weight: tw, y: reluOnly }, p),
+          ];
+          ctx.submit('dense epilogue test', (e) => recordPass(e, 'dense epilogue test', list));
+          const [gotPlain, gotWant, gotBias, gotRelu] = await ctx.readMany([plain, want, got, reluOnly]);
+          const label = `tile ${tile.rows}×${tile.cols}${relu ? ', ReLU' : ''}`;
+          expect(Array.from(gotBias!), `${label}: BIAS against dense_forward then bias_add`).toEqual(Array.from(gotWant!));
+          expect(Array.from(gotRelu!), `${label}: RELU without a bias`).toEqual(Array.from(gotPlain!, (v) => Math.max(v, 0)));
+          if (length >= 6) expect(Array.from(gotBias!).some((v, i) => v !== (relu ? Math.max(gotPlain![i]!, 0) : gotPlain![i]!)), `${label}: the bias changed the output`).toBe(true);
         }
       }
     });

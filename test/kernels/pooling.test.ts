@@ -1,6 +1,7 @@
 /**
- * maxpool2x2_forward / maxpool2x2_backward (ties, odd sizes, NaN) and global_avg_pool_forward /
- * global_avg_pool_backward against the float64 reference.
+ * maxpool2x2_forward / maxpool2x2_backward (ties, odd sizes, NaN; the backward's RELU variant, the
+ * ReLU before the pool) and global_avg_pool_forward / global_avg_pool_backward against the
+ * float64 reference.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -22,6 +23,7 @@ async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<numb
     expect(Array.from(vec4.y), 'VEC4 y').toEqual(Array.from(scalar.y));
     expect(Array.from(vec4.argmax), 'VEC4 argmax').toEqual(Array.from(scalar.argmax));
     expect(Array.from(vec4.dx), 'VEC4 dx').toEqual(Array.from(scalar.dx));
+    expect(Array.from(vec4.dxRelu), 'VEC4 dx (RELU)').toEqual(Array.from(scalar.dxRelu));
   }
   return scalar;
 }
@@ -35,15 +37,18 @@ async function runMaxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<n
   const ty = ctx.tensor('y', [outLength]);
   const targmax = ctx.tensor('argmax', [outLength], { dtype: 'u32' });
   const tdx = ctx.tensor('dx', [planes, height, width]);
+  const tdxRelu = ctx.tensor('dx (RELU)', [planes, height, width]);
   ctx.fill(ty, NaN);
   ctx.fill(targmax, 0xffffffff); // no element has this index
   ctx.fill(tdx, NaN);
+  ctx.fill(tdxRelu, NaN);
   const kernels = [
     (await ctx.compile(maxpool2x2Forward, { VEC4 })).bind({ x: tx, y: ty, argmax: targmax }, p),
     (await ctx.compile(maxpool2x2Backward, { VEC4 })).bind({ dy: tdy, argmax: targmax, dx: tdx }, p),
+    (await ctx.compile(maxpool2x2Backward, { VEC4, RELU: true })).bind({ dy: tdy, argmax: targmax, dx: tdxRelu, y: ty }, p),
   ];
   ctx.submit('maxpool test', (e) => recordPass(e, 'maxpool test', kernels));
-  return { y: await ctx.read(ty), argmax: await ctx.read(targmax), dx: await ctx.read(tdx) };
+  return { y: await ctx.read(ty), argmax: await ctx.read(targmax), dx: await ctx.read(tdx), dxRelu: await ctx.read(tdxRelu) };
 }
 
 describe('maxpool2x2 kernels', () => {
@@ -74,6 +79,10 @@ describe('maxpool2x2 kernels', () => {
       expectAllClose('maxpool2x2_forward y', gpu.y, ref.y, TOLERANCE.exact);
       expect(Array.from(gpu.argmax), 'argmax (first maximum in row-major window order)').toEqual(Array.from(ref.argmax));
       expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPool2x2BackwardRef(dy, ref.argmax, length), TOLERANCE.exact);
+      // RELU (x taken as a ReLU's output, pooled values of −1 and 0 among them): dy passed only where the maximum is positive.
+      const masked = Array.from(dy, (g, o) => (ref.y[o]! > 0 ? g : 0));
+      if (outLength >= 64) expect(masked.some((g, o) => g !== dy[o]), 'some window with a maximum ≤ 0').toBe(true);
+      expectAllClose('maxpool2x2_backward dx (RELU)', gpu.dxRelu, maxPool2x2BackwardRef(masked, ref.argmax, length), TOLERANCE.exact);
       // Rows and columns outside every window get exactly 0.
       for (let plane = 0; plane < planes; plane++) {
         for (let yy = 0; yy < height; yy++) {

@@ -32,7 +32,17 @@ const cases = [
   { name: 'seed CNN, SGD momentum, fused', model: seedCnn(), input: SEED_CNN_INPUT, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), fuse: true },
   { name: 'seed CNN, SGD momentum, unfused', model: seedCnn(), input: SEED_CNN_INPUT, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), fuse: false },
   { name: 'MLP (examples/mlp.json), AdamW', ...file('examples/mlp.json'), optimizer: new AdamW({ lr: 1e-3 }), fuse: true },
-  { name: 'LeNet-5 (examples/lenet5.json), SGD Nesterov, weight decay', ...file('examples/lenet5.json'), optimizer: new SGD({ lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }), fuse: true },
+  {
+    // Conv2d (bias) → ReLU → MaxPool2d twice: the bias, the ReLU and the pool in the conv's forward
+    // (relu-epilogue, maxpool-epilogue), the ReLU's gradient in the pool's backward
+    // (relu-grad-in-maxpool); the reference follows the ReLU's decisions at the windows' maxima.
+    name: 'LeNet-5 (examples/lenet5.json), SGD Nesterov, weight decay',
+    ...file('examples/lenet5.json'),
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }),
+    fuse: true,
+    pools: [['0', '2'], ['3', '5']],
+    reluGradInPool: [['1', '2'], ['4', '5']],
+  },
   { name: 'LeNet-5, Adam, unfused (LogSoftmax and NLL kernels of their own)', ...file('examples/lenet5.json'), optimizer: new Adam({ lr: 1e-3 }), fuse: false },
   {
     name: 'BatchNorm1d, Sigmoid, Dropout, cross-entropy on logits, SGD with dampening',
@@ -51,10 +61,10 @@ const cases = [
   },
   {
     // batchnorm-stats-epilogue without a ReLU between (the batch norm right after the conv), a
-    // stride of 2, and a conv with bias before a batch norm (no epilogue: the bias comes after the
-    // sums). SGD, not Adam: that bias's gradient is 0 in exact arithmetic (the batch norm removes
-    // it), and Adam's m/√v would turn its f32 rounding (1e-8) into a step of the learning rate.
-    name: 'Conv2d → BatchNorm2d (statistics in the conv epilogue), then a conv with bias → BatchNorm2d, SGD',
+    // stride of 2, and a conv with bias before a batch norm (its bias added before the statistics
+    // are summed). SGD, not Adam: that bias's gradient is 0 in exact arithmetic (the batch norm
+    // removes it), and Adam's m/√v would turn its f32 rounding (1e-8) into a step of the learning rate.
+    name: 'Conv2d → BatchNorm2d (statistics in the conv epilogue), then a conv with bias → BatchNorm2d (the same), SGD',
     model: new Sequential(
       new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, bias: false }),
       new BatchNorm2d(),
@@ -69,17 +79,17 @@ const cases = [
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
-    statsEpilogues: [['0', '1']],
+    statsEpilogues: [['0', '1'], ['3', '4']],
   },
   {
     // maxpool-epilogue twice: a 26 × 26 output pooled whole, an 11 × 11 one floored (its last row
-    // and column dropped), the ReLU after the pool.
-    name: 'Conv2d (no bias) → MaxPool2d twice (the pool stored by the conv), ReLU after the pool, SGD',
+    // and column dropped) from a conv with bias (added before the pool), the ReLU after the pool.
+    name: 'Conv2d → MaxPool2d twice (the pool stored by the conv; the second conv with bias), ReLU after the pool, SGD',
     model: new Sequential(
       new Conv2d({ outChannels: 6, kernelSize: 3, bias: false }),
       new MaxPool2d(2),
       new ReLU(),
-      new Conv2d({ outChannels: 12, kernelSize: 3, bias: false }),
+      new Conv2d({ outChannels: 12, kernelSize: 3 }),
       new MaxPool2d(2),
       new ReLU(),
       new Flatten(),
@@ -89,6 +99,30 @@ const cases = [
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
     pools: [['0', '1'], ['3', '4']],
+  },
+  {
+    // Conv2d → BatchNorm2d → ReLU → MaxPool2d (a VGG block with batch norm): the ReLU's own
+    // forward pass, its gradient in the pool's backward (relu-grad-in-maxpool), 24 × 24 pooled
+    // whole (VEC4) and 11 × 11 floored (scalar).
+    name: 'Conv2d → BatchNorm2d → ReLU → MaxPool2d twice (the ReLU gradient in the pool backward), Adam',
+    model: new Sequential(
+      // Bias-free, as before a batch norm: a bias there has a gradient of 0 in exact arithmetic,
+      // which Adam would turn into a step of the learning rate from its f32 rounding.
+      new Conv2d({ outChannels: 4, kernelSize: 5, padding: 0, bias: false }),
+      new BatchNorm2d(),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Conv2d({ outChannels: 6, kernelSize: 2, bias: false }),
+      new BatchNorm2d(),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+    reluGradInPool: [['2', '3'], ['6', '7']],
   },
   {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
@@ -106,6 +140,7 @@ describe('one GPU training step against the float64 reference', () => {
       const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined });
       if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
       if ('pools' in c) expect(network.plan.fusions.filter((f) => f.rule === 'maxpool-epilogue').map((f) => f.paths)).toEqual(c.pools);
+      if ('reluGradInPool' in c) expect(network.plan.fusions.filter((f) => f.rule === 'relu-grad-in-maxpool').map((f) => f.paths)).toEqual(c.reluGradInPool);
       const report = await checkNetworkStep(network, images, labels);
       const table = formatCheckReport(report);
       expect(report.passed, table).toBe(true);

@@ -2,6 +2,7 @@
  * The plan compiler: shapes checked before the GPU, the fusion rules (dispatch counts, fused equals
  * unfused), and a network defined only here training with AdamW and reloading bit-exactly.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { recordPass } from '../../src/gpu/context.js';
@@ -13,6 +14,7 @@ import { Flatten } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
+import { parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { AdamW } from '../../src/optim/optimizers.js';
@@ -191,5 +193,31 @@ describe('plan memory', () => {
     // …and the outer scope still owns every tensor the network made (freed with it).
     expect(network.tensors.map((t) => t.label)).toEqual(expect.arrayContaining(['shared uniform workspace', 'shared workspace']));
     network.destroy();
+  });
+});
+
+describe('Conv2d (bias) → ReLU → MaxPool2d (LeNet-5, examples/lenet5.json)', () => {
+  gpuTest('one forward dispatch for the three (bias, ReLU and max pool in the conv), one backward for the pool and the ReLU', async (ctx) => {
+    const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
+    const network = ctx.scoped(() => new Network(ctx, model, { inputShape: input, maxBatch: 4 }));
+    try {
+      const n = network.value;
+      const forward = (await n.forward(4, 'train')).map((d) => d.label);
+      const backward = (await n.backward(4)).map((d) => d.label);
+      // Layers 0–2 and 3–5: Conv2d (bias) → ReLU → MaxPool2d(2).
+      const block = (labels: string[]) => labels.filter((l) => /^[0-5] /.test(l));
+      expect(block(forward)).toEqual(['0 conv and maxpool forward', '3 conv and maxpool forward']);
+      expect(block(backward)).toEqual(['5 maxpool and relu backward', '3 conv weight gradient', '3 bias gradient', '3 conv input gradient', '2 maxpool and relu backward', '0 conv weight gradient', '0 bias gradient']);
+      const rules = (rule: string) => n.plan.fusions.filter((f) => f.rule === rule).map((f) => f.paths);
+      expect(rules('relu-epilogue')).toEqual(expect.arrayContaining([['0', '1'], ['3', '4']]));
+      expect(rules('maxpool-epilogue')).toEqual([['0', '2'], ['3', '5']]);
+      expect(rules('relu-grad-in-maxpool')).toEqual([['1', '2'], ['4', '5']]);
+      // The conv's output kept max-pooled ([6, 14, 14] a sample, not [6, 28, 28]); the ReLU's
+      // and the pool's outputs are views of it.
+      expect(n.outputs.get('0')!.length).toBe(4 * 6 * 14 * 14);
+      for (const path of ['1', '2']) expect(n.outputs.get(path)!.buffer, `${path}'s output: the conv's`).toBe(n.outputs.get('0')!.buffer);
+    } finally {
+      network.destroy();
+    }
   });
 });
