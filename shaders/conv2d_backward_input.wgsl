@@ -10,6 +10,9 @@
 //   then ky ascending, kx descending).
 //   Variants IN_VEC4, IN_VEC2 (dy read as vec4s, vec2s: stride 1, outWidth a multiple of 4, 2) and
 //   OUT_VEC4, OUT_VEC2 (dx written as vec4s, vec2s: width a multiple of 4, 2); the same bits.
+//   Variant RELU_MASK (fusion rule relu-grad-in-input-gradient: a ReLU before the layer): dx is
+//   the gradient of the ReLU's input, each value stored where reluOut (the ReLU's output, the
+//   layer's input x: [batch, inChannels, height, width], read as dx is) is positive, else 0.
 //   statsSlots, a parameter the two kernels share, belongs to the forward's STATS: unused here.
 
 #if W_SHARED
@@ -50,6 +53,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dx: array<vec2f>;
 #else
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+#endif
+#if RELU_MASK
+#if OUT_VEC4
+@group(0) @binding(4) var<storage, read> reluOut: array<vec4f>;
+#elif OUT_VEC2
+@group(0) @binding(4) var<storage, read> reluOut: array<vec2f>;
+#else
+@group(0) @binding(4) var<storage, read> reluOut: array<f32>;
+#endif
 #endif
 
 override WG_X: u32;

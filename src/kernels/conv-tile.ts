@@ -109,17 +109,20 @@ export interface ConvVectors {
  * weights shared in subgroups; STATS (forward only), the partial moments of the stored output
  * per channel for a batch norm after it (see convTileSource); POOL (forward only, with the
  * generator's `pool`), the argmax binding of the max-pool epilogue (see poolEpilogue); BIAS
- * (forward only), the layer's bias added to the sums before any other epilogue (see biasEpilogue).
+ * (forward only), the layer's bias added to the sums before any other epilogue (see biasEpilogue);
+ * RELU_MASK (input gradient only), the ReLU before the layer: dx stored only where the layer's
+ * input (that ReLU's output, binding reluOut, read like dx) is positive, else 0 — relu_backward's
+ * select, so its bits, without its pass.
  */
-export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS'] as const;
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS', 'RELU_MASK'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
 /**
  * The variant flags for a choice of vectors, and (W_SHARED) whether the weights are shared in
  * subgroups of 8: see convTileSource.
  */
-export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false, bias = false): Record<ConvVariant, boolean> {
-  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool, BIAS: bias };
+export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false, bias = false, reluMask = false): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool, BIAS: bias, RELU_MASK: reluMask };
 }
 
 /** Invocations of a subgroup that share the weights in variant W_SHARED. */
@@ -359,11 +362,16 @@ export function convTileSource(o: ConvTileSourceOptions): string {
         // With the output width a multiple of the store's width, `at` is a multiple of it, and a
         // vec4 store's columns are all inside the row, a vec2 store's .xy too.
         const sum = o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`;
+        // A store; in the input gradient's RELU_MASK, of the value where the ReLU's output there is positive.
+        const store = (target: string, value: string, zero: string) =>
+          forward
+            ? [`    ${output}[${target}] = ${value};`]
+            : ['#if RELU_MASK', `    ${output}[${target}] = select(${zero}, ${value}, reluOut[${target}] > ${zero});`, '#else', `    ${output}[${target}] = ${value};`, '#endif'];
         L.push(...byWidth('OUT', (N) => {
-          if (N === 4) return [`    ${output}[at / 4u] = ${sum};`];
-          if (N === 2) return [`    let s = ${sum};`, `    ${output}[at / 2u] = s.xy;`, `    if (ox0 + 2u < ${outW}) { ${output}[at / 2u + 1u] = s.zw; }`];
+          if (N === 4) return store('at / 4u', sum, 'vec4f(0.0)');
+          if (N === 2) return [`    let s = ${sum};`, ...store('at / 2u', 's.xy', 'vec2f(0.0)'), `    if (ox0 + 2u < ${outW}) {`, ...store('at / 2u + 1u', 's.zw', 'vec2f(0.0)'), '    }'];
           const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
-          return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) { ${output}[at + j] = ${value}; } }`];
+          return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) {`, ...store('at + j', value, '0.0'), '    } }'];
         }));
         L.push('  }');
       }

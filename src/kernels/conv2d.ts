@@ -164,6 +164,7 @@ const vectorRequires = (direction: ConvDirection) => ({
   STATS: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no statistics epilogue' : p.statsSlots < 1 ? 'statsSlots must be at least 1' : undefined),
   POOL: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no max-pool epilogue' : p.outHeight < 2 || p.outWidth < 2 ? `a 2×2 window does not fit the ${p.outHeight}×${p.outWidth} output` : undefined),
   BIAS: () => (direction !== 'forward' ? 'the input gradient has no bias epilogue' : undefined),
+  RELU_MASK: () => (direction === 'forward' ? "the ReLU mask belongs to the input gradient (the forward's ReLU is the generator's relu)" : undefined),
 });
 
 const forwardBindings = {
@@ -178,6 +179,7 @@ const inputBindings = {
   dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
   weight: { type: 'f32', access: 'uniform' },
   dx: { type: 'f32', access: 'read_write', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2' },
+  reluOut: { type: 'f32', access: 'read', vec4: 'OUT_VEC4', vec2: 'OUT_VEC2', only: 'RELU_MASK' },
 } as const;
 
 /** A generated forward or input-gradient kernel (its bindings are the direction's). */
@@ -203,7 +205,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
   };
   return direction === 'forward'
     ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p), bias: p.outChannels }) })
-    : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p) }) });
+    : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p), reluOut: inputLength(p) }) });
 }
 
 /**
@@ -422,11 +424,11 @@ export function convVariant(
   p: ConvParams,
   direction: ConvDirection,
   tile: ConvTile,
-  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean } = {},
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
   const vectors = options.vectors ?? convVectors(p, direction);
   // The max-pool epilogue stores its pooled values one at a time.
-  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false);
+  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false);
 }
 
 /**
@@ -439,13 +441,14 @@ export function convVariant(
  * max pool of the convolution ([batch, outChannels, ⌊outHeight / 2⌋, ⌊outWidth / 2⌋]) and argmax
  * its choices, as maxpool2x2_forward writes them (the fusion rule maxpool-epilogue). `bias`
  * (forward only; [outChannels]): added to every output before the ReLU, statistics or max pool
- * (variant BIAS).
+ * (variant BIAS). `reluOutput` (input gradient only; the layer's input x, the output of a ReLU
+ * before it): dx stored only where it is positive, the ReLU's gradient (variant RELU_MASK).
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'>; readonly bias?: Tensor },
+  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'>; readonly bias?: Tensor; readonly reluOutput?: Tensor },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
@@ -461,7 +464,9 @@ export async function bindConv2d(
   if (pool && (direction !== 'forward' || stats)) throw new Error('conv2d: the max-pool epilogue belongs to a forward without statistics');
   const bias = tensors.bias;
   if (bias && direction !== 'forward') throw new Error('conv2d: the bias (the BIAS epilogue) belongs to the forward');
-  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined });
+  const reluOut = tensors.reluOutput;
+  if (reluOut && direction !== 'input') throw new Error("conv2d: the ReLU mask (RELU_MASK) belongs to the input gradient");
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined, reluMask: reluOut !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
@@ -472,7 +477,7 @@ export async function bindConv2d(
     const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
       ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
-      : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output };
+      : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}) };
     list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }
   return list;

@@ -86,7 +86,7 @@ export const denseForward = defineKernel({
   lengths: (p) => ({ x: p.batch * p.inFeatures, weight: p.outFeatures * p.inFeatures, y: p.batch * p.outFeatures, bias: p.outFeatures }),
 });
 
-/** dx[b, i] = Σ_o dy[b, o] · W[o, i]  (overwrites dx) */
+/** dx[b, i] = Σ_o dy[b, o] · W[o, i]; variant RELU_MASK: 0 where reluOut[b, i] ≤ 0 (a ReLU before the layer)  (overwrites dx) */
 export const denseBackwardInput = defineKernel({
   name: 'dense_backward_input',
   linear: true,
@@ -96,11 +96,13 @@ export const denseBackwardInput = defineKernel({
     dy: { type: 'f32', access: 'read' },
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
+    reluOut: { type: 'f32', access: 'read', only: 'RELU_MASK' },
   },
+  defines: ['RELU_MASK'],
   libraries: [matmulTileSource(PROBE_TILE)],
   workgroupSize: [PROBE_TILE.workgroup],
   grid: (p) => tileGrid('dense_backward_input', p, PROBE_TILE),
-  lengths: (p) => ({ dy: p.batch * p.outFeatures, weight: p.outFeatures * p.inFeatures, dx: p.batch * p.inFeatures }),
+  lengths: (p) => ({ dy: p.batch * p.outFeatures, weight: p.outFeatures * p.inFeatures, dx: p.batch * p.inFeatures, reluOut: p.batch * p.inFeatures }),
 });
 
 /** dW[o, i] = Σ_b dy[b, o] · x[b, i]  (overwrites dW) */

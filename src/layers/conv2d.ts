@@ -3,8 +3,9 @@
  * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient by
  * src/kernels/bias.ts); a ReLU after it is stored by the conv kernel itself (fusion rule
  * relu-epilogue), a batch norm after it has its training statistics summed by the conv's forward
- * (fusion rule batchnorm-stats-epilogue), and a MaxPool2d after it is stored by the conv's forward
- * in place of its own output (fusion rule maxpool-epilogue).
+ * (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the conv's forward in
+ * place of its own output (fusion rule maxpool-epilogue), and a ReLU before it has its gradient
+ * applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient).
  */
 import { biasBackward } from '../kernels/bias.js';
 import {
@@ -131,7 +132,12 @@ export class Conv2d extends Layer {
         (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial: partial() }, p, `${path} conv weight gradient`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));
-      if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { pack: false, label: `${path} conv input gradient` })));
+      // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
+      const reluOutput = b.fusion.reluInput ? input : undefined;
+      if (dInput && packedInput) {
+        const label = reluOutput ? `${path} conv and relu input gradient` : `${path} conv input gradient`;
+        list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput, reluOutput }, { pack: false, label })));
+      }
       return list;
     });
     return {

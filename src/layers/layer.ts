@@ -57,11 +57,11 @@ export interface NodeFusion {
    */
   readonly dropout?: { readonly p: number; readonly stream: number; readonly mask: Tensor<'u32'> };
   /**
-   * BatchNorm, MaxPool2d: its input gradient also applies the ReLU before it (writes the ReLU's
-   * input gradient).
+   * BatchNorm, MaxPool2d, Conv2d, Linear: its input gradient also applies the ReLU before it
+   * (writes the ReLU's input gradient).
    */
   readonly reluInput?: boolean;
-  /** ReLU before a batch norm or a max pool: the next node computes this one's gradient. */
+  /** ReLU before a batch norm, a max pool, a conv or a Linear: the next node computes this one's gradient. */
   readonly backwardByNext?: boolean;
   /** Dropout after a batch norm: the previous node computes this one's gradient. */
   readonly backwardByPrevious?: boolean;

@@ -1,7 +1,8 @@
 /**
  * Linear (PyTorch's nn.Linear): y = x·Wᵀ + b, W [out, in]. Lowers onto src/kernels/dense.ts (the
- * bias and a ReLU after it added by the forward kernel: variants BIAS, RELU) and
- * src/kernels/bias.ts (the bias's gradient).
+ * bias and a ReLU after it added by the forward kernel: variants BIAS, RELU; a ReLU before it has
+ * its gradient applied by the input gradient: RELU_MASK) and src/kernels/bias.ts (the bias's
+ * gradient).
  */
 import { biasBackward } from '../kernels/bias.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
@@ -70,7 +71,17 @@ export class Linear extends Layer {
       if (!dOutput) return [];
       const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outFeatures, area: 1 }, `${path} bias gradient`));
-      if (dInput) list.push((await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')))).bind({ dy: dOutput, weight: weight.value, dx: dInput }, shape(batch), `${path} linear input gradient`));
+      // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
+      const reluMask = b.fusion.reluInput === true;
+      if (dInput) {
+        list.push(
+          (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')), { RELU_MASK: reluMask })).bind(
+            { dy: dOutput, weight: weight.value, dx: dInput, ...(reluMask ? { reluOut: input } : {}) },
+            shape(batch),
+            reluMask ? `${path} linear and relu input gradient` : `${path} linear input gradient`,
+          ),
+        );
+      }
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

@@ -51,6 +51,11 @@ export const FUSION_RULES: readonly FusionRule[] = [
     matches: (a, b) => a.type === 'ReLU' && b instanceof MaxPool2d,
   },
   {
+    name: 'relu-grad-in-input-gradient',
+    description: "ReLU → Conv2d or Linear: the ReLU's gradient applied as the layer's input gradient is stored (where the layer's input, the ReLU's output, is positive; no ReLU backward pass)",
+    matches: (a, b) => a.type === 'ReLU' && (b instanceof Conv2d || b instanceof Linear),
+  },
+  {
     name: 'batchnorm-stats-epilogue',
     description:
       "Conv2d → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",

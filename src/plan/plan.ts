@@ -116,7 +116,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       const [a, b] = [nodes[index]!.flags, nodes[partner]?.flags];
       if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
-      else if (rule.name === 'relu-grad-in-batchnorm' || rule.name === 'relu-grad-in-maxpool') [a.backwardByNext, b!.reluInput] = [true, true];
+      else if (rule.name === 'relu-grad-in-batchnorm' || rule.name === 'relu-grad-in-maxpool' || rule.name === 'relu-grad-in-input-gradient') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'batchnorm-stats-epilogue') [a.statsEpilogue, b!.statsByProducer] = [true, true];
       else if (rule.name === 'maxpool-epilogue') [a.poolEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'log-softmax-nll') a.intoLoss = true;

@@ -2,11 +2,13 @@
  * dense_forward, dense_backward_input, dense_backward_weight against the float64 reference, at
  * every tile the tuner may choose (each must give the default tile's bits: the sums run in the
  * same order whatever the tile); the forward's BIAS and RELU variants against the plain kernel
- * and bias_add after it, bit for bit.
+ * and bias_add after it, and the input gradient's RELU_MASK against the plain one and
+ * relu_backward after it, bit for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd } from '../../src/kernels/bias.js';
+import { reluBackward } from '../../src/kernels/relu.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
 import { candidateDenseTiles } from '../../src/tune/tuner.js';
@@ -77,7 +79,7 @@ describe('dense kernels', () => {
   }
 
   for (const [batch, inFeatures, outFeatures] of SHAPES) {
-    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}: the forward's bias and ReLU epilogues equal bias_add after it, bit for bit`, async (ctx) => {
+    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}: the forward's bias and ReLU epilogues, and the input gradient's ReLU mask, equal their separate passes bit for bit`, async (ctx) => {
       const p = { batch, inFeatures, outFeatures };
       const length = batch * outFeatures;
       const tx = ctx.tensor('x', [batch, inFeatures], { data: f32(randomArray(batch * inFeatures, 21)) });
@@ -104,6 +106,23 @@ describe('dense kernels', () => {
           expect(Array.from(gotRelu!), `${label}: RELU without a bias`).toEqual(Array.from(gotPlain!, (v) => Math.max(v, 0)));
           if (length >= 6) expect(Array.from(gotBias!).some((v, i) => v !== (relu ? Math.max(gotPlain![i]!, 0) : gotPlain![i]!)), `${label}: the bias changed the output`).toBe(true);
         }
+        // The input gradient's RELU_MASK (a ReLU before the layer: x is its output, a third of it
+        // exactly 0, some of it negative) against the plain input gradient, then relu_backward.
+        const inputs = batch * inFeatures;
+        const tdy = ctx.tensor('dy', [length], { data: f32(randomArray(length, 24)) });
+        const reluOut = ctx.tensor('relu output', [inputs], { data: f32(Array.from(randomArray(inputs, 25, -0.5, 1), (v, i) => (i % 3 === 0 ? 0 : v))) });
+        const [plainDx, wantDx, gotDx] = [ctx.tensor('dx', [inputs]), ctx.tensor('dx, then relu_backward', [inputs]), ctx.tensor('dx (RELU_MASK)', [inputs])];
+        ctx.fill(gotDx, NaN);
+        const backward = denseKernel('dense_backward_input', tile);
+        const list = [
+          (await ctx.compile(backward)).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
+          (await ctx.compile(reluBackward)).bind({ dy: plainDx, y: reluOut, dx: wantDx }, { length: inputs }),
+          (await ctx.compile(backward, { RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
+        ];
+        ctx.submit('dense relu mask test', (e) => recordPass(e, 'dense relu mask test', list));
+        const [got, want] = await ctx.readMany([gotDx, wantDx]);
+        expect(Array.from(got!), `tile ${tile.rows}×${tile.cols}: RELU_MASK against dense_backward_input then relu_backward`).toEqual(Array.from(want!));
+        if (inputs >= 3) expect(Array.from(want!).filter((v) => v === 0).length, 'the mask blocks some gradient').toBeGreaterThan(0);
       }
     });
   }

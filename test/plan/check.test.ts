@@ -125,6 +125,28 @@ const cases = [
     reluGradInPool: [['2', '3'], ['6', '7']],
   },
   {
+    // A VGG block: Conv2d → ReLU → Conv2d → ReLU → MaxPool2d, convs with bias and padding: the
+    // first ReLU in the first conv's forward and its gradient in the second conv's input gradient
+    // (relu-grad-in-input-gradient), the second conv, ReLU and pool one forward pass.
+    name: 'Conv2d → ReLU → Conv2d → ReLU → MaxPool2d (a VGG block: no ReLU pass at all), then Linear → ReLU → Linear, SGD momentum',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 }),
+      new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear({ outFeatures: 32 }),
+      new ReLU(),
+      new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    pools: [['2', '4']],
+    reluGradInInput: [['1', '2'], ['7', '8']],
+  },
+  {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
     model: new Sequential(new Conv2d({ outChannels: 10, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(), new Flatten()),
     input: [1, 28, 28],
@@ -141,6 +163,7 @@ describe('one GPU training step against the float64 reference', () => {
       if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
       if ('pools' in c) expect(network.plan.fusions.filter((f) => f.rule === 'maxpool-epilogue').map((f) => f.paths)).toEqual(c.pools);
       if ('reluGradInPool' in c) expect(network.plan.fusions.filter((f) => f.rule === 'relu-grad-in-maxpool').map((f) => f.paths)).toEqual(c.reluGradInPool);
+      if ('reluGradInInput' in c) expect(network.plan.fusions.filter((f) => f.rule === 'relu-grad-in-input-gradient').map((f) => f.paths)).toEqual(c.reluGradInInput);
       const report = await checkNetworkStep(network, images, labels);
       const table = formatCheckReport(report);
       expect(report.passed, table).toBe(true);

@@ -157,7 +157,7 @@ describe('a network defined only in this test', () => {
     );
     const make = (seed: number) => new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 32, seed, optimizer: new AdamW({ lr: 0.005 }) });
     const network = make(4);
-    expect(network.plan.fusions.map((f) => f.rule)).toEqual(['relu-epilogue', 'log-softmax-nll']);
+    expect(network.plan.fusions.map((f) => f.rule)).toEqual(['relu-epilogue', 'relu-grad-in-input-gradient', 'log-softmax-nll']);
     const { train, test: testSplit } = await loadMnist();
     const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 256), uploadSplit(ctx, 'test', testSplit, 64), { batch: 32, seed: 4, augment: false });
     const first = await trainer.trainEpoch(1);
@@ -197,21 +197,25 @@ describe('plan memory', () => {
 });
 
 describe('Conv2d (bias) → ReLU → MaxPool2d (LeNet-5, examples/lenet5.json)', () => {
-  gpuTest('one forward dispatch for the three (bias, ReLU and max pool in the conv), one backward for the pool and the ReLU', async (ctx) => {
+  gpuTest('one forward dispatch for the three (bias, ReLU and max pool in the conv), one backward for the pool and the ReLU; no ReLU passes at all', async (ctx) => {
     const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
     const network = ctx.scoped(() => new Network(ctx, model, { inputShape: input, maxBatch: 4 }));
     try {
       const n = network.value;
       const forward = (await n.forward(4, 'train')).map((d) => d.label);
       const backward = (await n.backward(4)).map((d) => d.label);
-      // Layers 0–2 and 3–5: Conv2d (bias) → ReLU → MaxPool2d(2).
+      // Layers 0–2 and 3–5: Conv2d (bias) → ReLU → MaxPool2d(2); 7–12: Linear → ReLU → Linear →
+      // ReLU → Linear → LogSoftmax (the ReLUs' gradients in the next Linear's input gradient).
       const block = (labels: string[]) => labels.filter((l) => /^[0-5] /.test(l));
       expect(block(forward)).toEqual(['0 conv and maxpool forward', '3 conv and maxpool forward']);
       expect(block(backward)).toEqual(['5 maxpool and relu backward', '3 conv weight gradient', '3 bias gradient', '3 conv input gradient', '2 maxpool and relu backward', '0 conv weight gradient', '0 bias gradient']);
+      expect(forward.filter((l) => /relu/.test(l) && /^(7|8|9|10|11) /.test(l))).toEqual(['7 linear and relu forward', '9 linear and relu forward']);
+      expect(backward.filter((l) => /input gradient|relu backward/.test(l) && /^(7|8|9|10|11) /.test(l))).toEqual(['11 linear and relu input gradient', '9 linear and relu input gradient', '7 linear input gradient']);
       const rules = (rule: string) => n.plan.fusions.filter((f) => f.rule === rule).map((f) => f.paths);
       expect(rules('relu-epilogue')).toEqual(expect.arrayContaining([['0', '1'], ['3', '4']]));
       expect(rules('maxpool-epilogue')).toEqual([['0', '2'], ['3', '5']]);
       expect(rules('relu-grad-in-maxpool')).toEqual([['1', '2'], ['4', '5']]);
+      expect(rules('relu-grad-in-input-gradient')).toEqual([['8', '9'], ['10', '11']]);
       // The conv's output kept max-pooled ([6, 14, 14] a sample, not [6, 28, 28]); the ReLU's
       // and the pool's outputs are views of it.
       expect(n.outputs.get('0')!.length).toBe(4 * 6 * 14 * 14);
