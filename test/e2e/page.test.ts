@@ -205,7 +205,24 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     };
     await page.select('#mnist [data-testid=model]', 'json');
     expect(await page.$eval('[data-testid=model-json]', (e) => (e as HTMLTextAreaElement).hidden)).toBe(false);
-    await set('model-json', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 10 }, { type: 'LogSoftmax' }] }));
+    // Convs and Linears with bias: Conv2d → ReLU → MaxPool2d (one forward pass, the ReLU's gradient
+    // in the pool's backward), ReLU → Conv2d and ReLU → Linear (the ReLU's gradient in the next
+    // layer's input gradient): those kernel variants compiled and run under Chromium's limits.
+    const layers = [
+      { type: 'Conv2d', out_channels: 4, kernel_size: 3 },
+      { type: 'ReLU' },
+      { type: 'MaxPool2d', kernel_size: 2 },
+      { type: 'Conv2d', out_channels: 6, kernel_size: 3 },
+      { type: 'ReLU' },
+      { type: 'Conv2d', out_channels: 6, kernel_size: 3 },
+      { type: 'ReLU' },
+      { type: 'Flatten' },
+      { type: 'Linear', out_features: 16 },
+      { type: 'ReLU' },
+      { type: 'Linear', out_features: 10 },
+      { type: 'LogSoftmax' },
+    ];
+    await set('model-json', JSON.stringify({ input: [1, 28, 28], layers }));
     await set('train-limit', '64');
     await set('epochs', '1');
     await page.click('[data-testid=start]');
