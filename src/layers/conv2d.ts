@@ -5,7 +5,8 @@
  * relu-epilogue), a batch norm after it has its training statistics summed by the conv's forward
  * (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the conv's forward in
  * place of its own output (fusion rule maxpool-epilogue), and a ReLU before it has its gradient
- * applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient).
+ * applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient). A 1×1 conv on a
+ * 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
  */
 import { biasBackward } from '../kernels/bias.js';
 import {
@@ -25,6 +26,7 @@ import {
   type ConvDirection,
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
+import { lowerDense } from './linear.js';
 import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
@@ -56,6 +58,18 @@ export class Conv2d extends Layer {
     this.stride = whole('Conv2d', 'stride', options.stride ?? 1);
     this.padding = whole('Conv2d', 'padding', options.padding ?? 0, 0);
     this.bias = options.bias ?? true;
+  }
+
+  /**
+   * Whether the layer is a Linear in effect at this input: a 1×1 kernel, stride 1, no padding, on
+   * a 1×1 plane (the seed CNN's convblock8, after the global average pool). The dense kernels run
+   * it then (its weight [out, in, 1, 1] is a Linear's [out, in]; lowerDense), unless a batch norm
+   * after it takes its statistics from the conv's epilogue (`statsEpilogue`), which only the conv
+   * kernels have.
+   */
+  runsAsDense(input: SampleShape, statsEpilogue = false): boolean {
+    const [kh, kw] = this.kernelSize;
+    return !statsEpilogue && kh === 1 && kw === 1 && this.stride === 1 && this.padding === 0 && input[1] === 1 && input[2] === 1;
   }
 
   /** The conv kernels' parameters for an input shape and batch. */
@@ -90,6 +104,7 @@ export class Conv2d extends Layer {
   }
 
   lower(b: LayerBuild): LayerProgram {
+    if (this.runsAsDense(b.inShape, b.fusion.statsEpilogue)) return lowerDense(b, { inFeatures: b.inShape[0]!, outFeatures: this.outChannels, kind: 'conv' });
     const { ctx, path, input, output, dOutput, dInput } = b;
     const weight = b.parameters.weight!;
     const bias = b.parameters.bias;

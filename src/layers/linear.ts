@@ -50,40 +50,53 @@ export class Linear extends Layer {
   }
 
   lower(b: LayerBuild): LayerProgram {
-    const { ctx, path, input, output, dOutput, dInput } = b;
-    const weight = b.parameters.weight!;
-    const bias = b.parameters.bias;
-    const relu = b.fusion.reluEpilogue === true;
-    const shape = (batch: number) => ({ batch, inFeatures: b.inShape[0]!, outFeatures: this.outFeatures });
-    // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
-    // in the same order, so the choice changes speed, not results.
-    const full = shape(b.maxBatch);
-    const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full);
-    // The bias and the ReLU after it (relu-epilogue) added as the sums are stored (variants BIAS, RELU).
-    const forward = perBatch(async (batch): Promise<Dispatch[]> => [
-      (await ctx.compile(denseKernel('dense_forward', tile('dense_forward')), { BIAS: bias !== undefined, RELU: relu })).bind(
-        { x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) },
-        shape(batch),
-        relu ? `${path} linear and relu forward` : `${path} linear forward`,
-      ),
-    ]);
-    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
-      if (!dOutput) return [];
-      const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} linear weight gradient`)];
-      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outFeatures, area: 1 }, `${path} bias gradient`));
-      // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
-      const reluMask = b.fusion.reluInput === true;
-      if (dInput) {
-        list.push(
-          (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')), { RELU_MASK: reluMask })).bind(
-            { dy: dOutput, weight: weight.value, dx: dInput, ...(reluMask ? { reluOut: input } : {}) },
-            shape(batch),
-            reluMask ? `${path} linear and relu input gradient` : `${path} linear input gradient`,
-          ),
-        );
-      }
-      return list;
-    });
-    return { forward: (batch) => forward(batch), backward };
+    return lowerDense(b, { inFeatures: b.inShape[0]!, outFeatures: this.outFeatures, kind: 'linear' });
   }
+}
+
+/**
+ * A layer as the dense kernels run it, y[b, o] = Σ_i x[b, i] · W[o, i] (+ bias[o]): a Linear, or a
+ * Conv2d that is one in effect (Conv2d.runsAsDense: a 1×1 kernel on a 1×1 plane, its weight
+ * [out, in, 1, 1] laid out as a Linear's [out, in]). The bias and a ReLU after the layer
+ * (relu-epilogue) are added as the sums are stored (dense_forward's BIAS, RELU), and a ReLU before
+ * it has its gradient applied as the input gradient is stored (dense_backward_input's RELU_MASK,
+ * relu-grad-in-input-gradient). `kind` names the dispatches (`linear forward`, `conv forward`).
+ */
+export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; readonly outFeatures: number; readonly kind: 'linear' | 'conv' }): LayerProgram {
+  const { ctx, path, input, output, dOutput, dInput } = b;
+  const { inFeatures, outFeatures, kind } = layer;
+  const weight = b.parameters.weight!;
+  const bias = b.parameters.bias;
+  const relu = b.fusion.reluEpilogue === true;
+  const shape = (batch: number) => ({ batch, inFeatures, outFeatures });
+  // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
+  // in the same order, so the choice changes speed, not results.
+  const full = shape(b.maxBatch);
+  const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full);
+  // The bias and the ReLU after it (relu-epilogue) added as the sums are stored (variants BIAS, RELU).
+  const forward = perBatch(async (batch): Promise<Dispatch[]> => [
+    (await ctx.compile(denseKernel('dense_forward', tile('dense_forward')), { BIAS: bias !== undefined, RELU: relu })).bind(
+      { x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) },
+      shape(batch),
+      relu ? `${path} ${kind} and relu forward` : `${path} ${kind} forward`,
+    ),
+  ]);
+  const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+    if (!dOutput) return [];
+    const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} ${kind} weight gradient`)];
+    if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: outFeatures, area: 1 }, `${path} bias gradient`));
+    // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
+    const reluMask = b.fusion.reluInput === true;
+    if (dInput) {
+      list.push(
+        (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')), { RELU_MASK: reluMask })).bind(
+          { dy: dOutput, weight: weight.value, dx: dInput, ...(reluMask ? { reluOut: input } : {}) },
+          shape(batch),
+          reluMask ? `${path} ${kind} and relu input gradient` : `${path} ${kind} input gradient`,
+        ),
+      );
+    }
+    return list;
+  });
+  return { forward: (batch) => forward(batch), backward };
 }

@@ -193,8 +193,11 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
   const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
   const found = new Map<string, TiledUse>();
   plan.scheduled.forEach((node, i) => {
-    if (node.layer instanceof Linear) {
-      const params: DenseShape = { batch: options.batch, inFeatures: node.inShape[0]!, outFeatures: node.layer.outFeatures };
+    // A Linear, or a conv that is one in effect (Conv2d.runsAsDense: the layer runs the dense kernels).
+    const dense =
+      node.layer instanceof Linear ? node.layer.outFeatures : node.layer instanceof Conv2d && node.layer.runsAsDense(node.inShape, node.flags.statsEpilogue) ? node.layer.outChannels : undefined;
+    if (dense !== undefined) {
+      const params: DenseShape = { batch: options.batch, inFeatures: node.inShape[0]!, outFeatures: dense };
       const kernels: DenseKernelName[] = ['dense_forward'];
       if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('dense_backward_weight');
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');

@@ -20,6 +20,7 @@ import { loadMnist } from '../../src/node/mnist-files.js';
 import { AdamW } from '../../src/optim/optimizers.js';
 import { Network } from '../../src/plan/network.js';
 import { planModel, trainingFlops } from '../../src/plan/plan.js';
+import { tiledKernelsOf } from '../../src/tune/tuner.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { LossHead } from '../../src/train/loss-head.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -115,6 +116,23 @@ describe('the seed CNN step, fused and unfused', () => {
     expect(fused.updates).toBe(1);
     expect(fused.loss).toBeCloseTo(plain.loss, 5);
     fused.grads.forEach((g, i) => expectAllClose(`gradient ${i}, fused against unfused`, g, plain.grads[i]!, TOLERANCE.gradient));
+  });
+});
+
+describe("the seed CNN's convblock8 (a 1×1 conv on the 1×1 plane after the global average pool)", () => {
+  gpuTest('runs on the dense kernels, as the Linear it is in effect', async (ctx) => {
+    const parts = ctx.scoped(() => createSeedCnn(ctx, { maxBatch: 8, seed: 1 }));
+    try {
+      const network = parts.value;
+      const kernels = (list: readonly unknown[]) =>
+        (list as { label: string; def?: { name: string } }[]).filter((d) => d.label.startsWith('convblock8.0 ')).map((d) => `${d.label}: ${d.def?.name}`);
+      expect(kernels(await network.forward(8, 'train'))).toEqual(['convblock8.0 conv forward: dense_forward']);
+      expect(kernels(await network.backward(8))).toEqual(['convblock8.0 conv weight gradient: dense_backward_weight', 'convblock8.0 conv input gradient: dense_backward_input']);
+      const convs = tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 8 }).filter((u) => u.layers.includes('convblock8.0'));
+      expect(convs.map((u) => u.kernel)).toEqual(['dense_forward', 'dense_backward_weight', 'dense_backward_input']);
+    } finally {
+      parts.destroy();
+    }
   });
 });
 

@@ -19,12 +19,15 @@ import { gpuTest } from '../helpers/gpu.js';
 test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
   const uses = tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128 });
   const variant = (kernel: string) => uses.filter((u) => u.kernel === kernel).map((u) => `${u.layers.join('+')}${u.relu ? ' relu' : ''}${u.stats ? ' stats' : ''}${u.pool ? ' pool' : ''}`);
-  // convblock3 and convblock8 (1×1, no batch norm after them) without; no backward kernel has it.
-  // convblock3 stores pool1 (maxpool-epilogue).
+  // convblock3 (1×1, no batch norm after it) without; no backward kernel has it. convblock3 stores
+  // pool1 (maxpool-epilogue). convblock8 (1×1 on the 1×1 plane after the GAP) runs as a Linear.
   expect(variant('conv2d_forward')).toEqual([
     'convblock1.0 relu stats', 'convblock2.0 relu stats', 'convblock3.0 pool', 'convblock4.0 relu stats',
-    'convblock5.0 relu stats', 'convblock6.0 relu stats', 'convblock7.0 relu stats', 'convblock8.0',
+    'convblock5.0 relu stats', 'convblock6.0 relu stats', 'convblock7.0 relu stats',
   ]);
+  expect(uses.filter((u) => u.layers.includes('convblock8.0')).map((u) => `${u.kernel} ${JSON.stringify(u.params)}`)).toEqual(
+    ['dense_forward', 'dense_backward_weight', 'dense_backward_input'].map((k) => `${k} {"batch":128,"inFeatures":16,"outFeatures":10}`),
+  );
   expect(uses.filter((u) => u.kernel !== 'conv2d_forward' && (u.stats || u.pool))).toEqual([]);
   // Evaluation binds no statistics.
   expect(tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128, training: false }).filter((u) => u.stats)).toEqual([]);
