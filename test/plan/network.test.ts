@@ -100,9 +100,9 @@ describe('the seed CNN step, fused and unfused', () => {
     // first block), 3 on a CPU adapter, where the batch norm's sums and input gradient are one
     // dispatch (APPLY); a 1×1 conv 1 + 2; the max pool 0 + 1 (convblock3's forward stores it:
     // maxpool-epilogue), the GAP 1 + 1; the loss 3 (log-softmax+NLL, metrics, gradient). Every
-    // conv's weights are packed in one dispatch before the forward (8 convs, 7 with an input
-    // gradient: 15 jobs), and every conv's weight-gradient partial sums reduced in one after the
-    // backward (8 jobs).
+    // conv's weights are packed in one dispatch before the forward (7 convs on the conv kernels,
+    // 6 with an input gradient: 13 jobs; convblock8 runs as a Linear), and every conv's
+    // weight-gradient partial sums reduced in one after the backward (7 jobs).
     const shared = 1 + 1;
     const batchnormBackward = ctx.adapter.software ? 1 : 2;
     expect(fused.count).toBe(6 * 3 + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 + shared);
