@@ -417,7 +417,8 @@ export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boo
  * The variant bindConv2d compiles for a layer, direction and tile: the widest vectors the widths
  * allow (or `vectors`), weights shared in subgroups where they fill the workgroups (or
  * `sharedWeights`), STATS where statistics are written, POOL where the output is max-pooled
- * (scalar stores), BIAS where a bias is added. The tuner compiles the same ahead.
+ * (scalar stores), BIAS where a bias is added, RELU_MASK where a ReLU's gradient is applied. The
+ * tuner compiles the same ahead, but for BIAS and RELU_MASK (it times the tiles without them).
  */
 export function convVariant(
   ctx: GpuContext,
