@@ -66,6 +66,12 @@
 //   convblock2 went 58–69 → 37–38 ms, alternated in one run. The control flow is uniform in a
 //   subgroup (its invocations share the split, so the loops' bounds), which WGSL's static
 //   analysis cannot see: hence the diagnostic filter.
+//   Variant BIAS (a layer with a bias): the bias's gradient too, dbias[co] = Σ_p dy[b, co, oy, ox],
+//   as partial sums biasPartial[s, co] over split s (the quads in the weights' order, each quad's 4
+//   pixels summed in order and then added), which conv2d_backward_weight_reduce adds up as it does
+//   the weights' (biasPartial [splits, outChannels]). Every invocation sums the dy it holds anyway (no
+//   load more; 4 adds a channel and quad, a few % of the tile's arithmetic) and those of tap group 0
+//   store: no pass of the layer's own over dy for its bias.
 
 #if DY_SHARED
 enable subgroups;
@@ -103,6 +109,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 #endif
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+#if BIAS
+@group(0) @binding(4) var<storage, read_write> biasPartial: array<f32>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;
@@ -267,6 +276,10 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   var t3: array<mat3x4f, Q>;
   var t4: array<mat3x4f, Q>;
   var t5: array<mat3x4f, Q>;
+#if BIAS
+  // Per channel e of quad q of the tile, its dy summed: bias[q][e].
+  var bias: array<vec4f, Q>;
+#endif
   // Per image in the split (a segment of its rows), the quads go down the rows one column of quads
   // at a time, so the 3×3 path slides its windows: a row below the last keeps two of its three
   // input rows (per channel) and loads one.
@@ -361,6 +374,14 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           r4 = xs[4];
           r5 = xs[5];
         }
+#if BIAS
+        for (var q = 0u; q < Q; q++) {
+          for (var e = 0u; e < 4u; e++) {
+            let v = d[q][e];
+            bias[q][e] += ((v.x + v.y) + v.z) + v.w;
+          }
+        }
+#endif
         t0 = tripletStep(t0, r0, d);
         t1 = tripletStep(t1, r1, d);
         t2 = tripletStep(t2, r2, d);
@@ -378,6 +399,16 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   // shader small to compile).
   let out = split * params.outChannels * taps3;
   let quadCount = min(Q, (params.outChannels - ocBase + 3u) / 4u);
+#if BIAS
+  if (g == 0u) {
+    for (var q = 0u; q < quadCount; q++) {
+      for (var e = 0u; e < 4u; e++) {
+        let oc = ocBase + q * 4u + e;
+        if (oc < params.outChannels) { biasPartial[split * params.outChannels + oc] = bias[q][e]; }
+      }
+    }
+  }
+#endif
   for (var m = 0u; m < tripletCount; m++) {
     var sums = t0;
     if (m == 1u) { sums = t1; }

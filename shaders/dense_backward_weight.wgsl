@@ -2,6 +2,9 @@
 //   dy [batch, outFeatures], x [batch, inFeatures], dweight [outFeatures, inFeatures].
 //   The matmul skeleton (shaders/lib/matmul.wgsl) with C = dW (m = outFeatures, n = inFeatures),
 //   A = dyᵀ, B = x: each dW[o, i] summed over b in increasing order.
+//   Variant ROW_SUMS (a layer with a bias): the bias's gradient too, dbias[o] = Σ_b dy[b, o] in
+//   increasing b, summed by the skeleton from the dy values the first column of tiles loads: no
+//   pass of its own over dy.
 
 struct Params {
   batch: u32,
@@ -13,12 +16,18 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dweight: array<f32>;
+#if ROW_SUMS
+@group(0) @binding(4) var<storage, read_write> dbias: array<f32>;
+#endif
 
 override WG_X: u32;
 
 fn loadA(i: u32) -> f32 { return dy[i]; }
 fn loadB(i: u32) -> f32 { return x[i]; }
 fn storeC(i: u32, v: f32) { dweight[i] = v; }
+#if ROW_SUMS
+fn storeRowSum(o: u32, v: f32) { dbias[o] = v; }
+#endif
 
 @compute @workgroup_size(WG_X)
 fn dense_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {

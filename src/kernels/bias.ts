@@ -1,8 +1,10 @@
 /**
- * A bias: the gradient of Linear's and Conv2d's, and an add in place (variant RELU: the ReLU
- * that follows) that the layers no longer use (their forward kernels add the bias as they store
- * the sums: conv2d_forward's and dense_forward's variant BIAS, the same f32 addition): the tests'
- * unfused path, which those variants equal bit for bit.
+ * A bias's add in place (variant RELU: the ReLU that follows) and its gradient, Σ dy per channel,
+ * which the layers no longer use: their forward kernels add the bias as they store the sums
+ * (conv2d_forward's and dense_forward's variant BIAS, the same f32 addition), and their
+ * weight-gradient kernels sum the bias's gradient from the dy they load (conv2d_backward_weight's
+ * BIAS, dense_backward_weight's ROW_SUMS). They are the tests' unfused path: the forward variants
+ * equal bias_add bit for bit, the gradients bias_backward within f32 rounding (another order).
  * Kernels: shaders/bias_add.wgsl, bias_backward.wgsl. CPU reference: src/reference/bias.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';

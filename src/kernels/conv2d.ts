@@ -616,14 +616,16 @@ export function conv2dWeightSplits(p: WeightParams): number {
 }
 
 /**
- * The weight gradient's variants: x and dy read as vec4s or vec2s, and dy shared in subgroups of 8
- * (DY_SHARED: the device's 'subgroups'; see its WGSL).
+ * The weight gradient's variants: x and dy read as vec4s or vec2s, dy shared in subgroups of 8
+ * (DY_SHARED: the device's 'subgroups'), and the bias's gradient as partial sums beside the
+ * weights' (BIAS; see its WGSL).
  */
-export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED'] as const;
+export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
 /** Why a weight-gradient variant cannot run a layer with a tile's taps, or undefined. */
 function weightVariantProblem(p: ConvParams, variant: WeightVariant, taps: number): string | undefined {
+  if (variant === 'BIAS') return undefined;
   if (variant === 'DY_SHARED') {
     const groups = weightTapGroups(p, taps);
     return groups % 8 === 0 ? undefined : `its ${groups} tap groups are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
@@ -639,16 +641,16 @@ function weightVariantProblem(p: ConvParams, variant: WeightVariant, taps: numbe
 /**
  * The weight-gradient variant a layer binds: the widest dy vectors its output width allows, the
  * widest x vectors where they are read whole (the 3×3 stride-1 windows, the 1×1 stride-1 pixels;
- * the other taps' loads take one component each, measured no faster), and dy shared in subgroups
+ * the other taps' loads take one component each, measured no faster), dy shared in subgroups
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
- * layer's tap groups allow it.
+ * layer's tap groups allow it, and the bias's partial sums where the layer has a bias (`bias`).
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps'>, subgroupSize?: number): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
   const fits = (v: WeightVariant) => weightVariantProblem(p, v, tile.taps) === undefined;
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   const dy4 = fits('DY_VEC4');
-  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: subgroupSize === 8 && fits('DY_SHARED') };
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: subgroupSize === 8 && fits('DY_SHARED'), BIAS: bias };
 }
 
 /** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
@@ -663,18 +665,21 @@ function weightDef(channels: number, taps: number, workgroup: number) {
       x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
       dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
       partial: { type: 'f32', access: 'read_write' },
+      biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
     },
     defines: WEIGHT_VARIANTS,
     variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v, taps)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p, registers)],
-    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p) }),
+    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
   });
 }
 
 /**
- * partial[s] = the weight gradient summed over split s of the output pixels  (overwrites partial)
+ * partial[s] = the weight gradient summed over split s of the output pixels; variant BIAS:
+ * biasPartial[s] = dy summed over split s per channel, the bias's gradient  (overwrites partial,
+ * biasPartial)
  * The declaration as listed and checked, with the 16-channel × 18-tap register tile at workgroup
  * 64; layers bind their tile's (conv2dBackwardWeightKernel).
  */

@@ -1,13 +1,14 @@
 /**
  * Dense (fully connected) layer: y = x · Wᵀ (+ bias, then ReLU: dense_forward's variants BIAS,
- * RELU), W in PyTorch's [out, in] layout.
+ * RELU), W in PyTorch's [out, in] layout; the bias's gradient from the weight gradient's kernel
+ * (dense_backward_weight's ROW_SUMS).
  * Kernels: shaders/dense_forward.wgsl, dense_backward_input.wgsl, dense_backward_weight.wgsl,
  * each an entry point over one register-tiled skeleton (shaders/lib/matmul.wgsl) whose tile
  * (outputs per invocation, workgroup size) is a parameter: `denseKernel`, the tuner's candidates
  * (src/tune/tuner.ts). Every tile sums in the same order, so all give the same bits.
  * CPU reference: src/reference/dense.ts.
  */
-import { defineKernel, type KernelDef } from '../gpu/kernel.js';
+import { defineKernel, resolveDefines, type KernelDef } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/dense_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/dense_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/dense_backward_weight.wgsl?raw';
@@ -50,12 +51,16 @@ export function denseTileFits(t: DenseTile): boolean {
   return size(t.rows) && size(t.cols) && (DENSE_WORKGROUPS as readonly number[]).includes(t.workgroup);
 }
 
-/** The skeleton for a tile: shaders/lib/matmul.wgsl after its tile constants. */
-export function matmulTileSource(tile: DenseTile): string {
+/**
+ * The skeleton for a tile: shaders/lib/matmul.wgsl after its tile constants. Its ROW_SUMS blocks
+ * stay only where the kernel declares that variant (`rowSums`: dense_backward_weight); the others
+ * get the skeleton without them.
+ */
+export function matmulTileSource(tile: DenseTile, rowSums = false): string {
   if (!denseTileFits(tile)) {
     throw new Error(`dense: tile ${tile.rows}×${tile.cols}, workgroup ${tile.workgroup}: rows and cols must be whole numbers from 1 to ${MAX_DENSE_TILE}, the workgroup one of ${DENSE_WORKGROUPS.join(', ')}`);
   }
-  return `const TM = ${tile.rows}u;\nconst TN = ${tile.cols}u;\n${matmulSource}`;
+  return `const TM = ${tile.rows}u;\nconst TN = ${tile.cols}u;\n${rowSums ? matmulSource : resolveDefines(matmulSource, {})}`;
 }
 
 /** Invocations for a tile: one per tile of the output. */
@@ -105,7 +110,7 @@ export const denseBackwardInput = defineKernel({
   lengths: (p) => ({ dy: p.batch * p.outFeatures, weight: p.outFeatures * p.inFeatures, dx: p.batch * p.inFeatures, reluOut: p.batch * p.inFeatures }),
 });
 
-/** dW[o, i] = Σ_b dy[b, o] · x[b, i]  (overwrites dW) */
+/** dW[o, i] = Σ_b dy[b, o] · x[b, i]; variant ROW_SUMS: dbias[o] = Σ_b dy[b, o] (a layer with a bias)  (overwrites dW, dbias) */
 export const denseBackwardWeight = defineKernel({
   name: 'dense_backward_weight',
   linear: true,
@@ -115,11 +120,13 @@ export const denseBackwardWeight = defineKernel({
     dy: { type: 'f32', access: 'read' },
     x: { type: 'f32', access: 'read' },
     dweight: { type: 'f32', access: 'read_write' },
+    dbias: { type: 'f32', access: 'read_write', only: 'ROW_SUMS' },
   },
-  libraries: [matmulTileSource(PROBE_TILE)],
+  defines: ['ROW_SUMS'],
+  libraries: [matmulTileSource(PROBE_TILE, true)],
   workgroupSize: [PROBE_TILE.workgroup],
   grid: (p) => tileGrid('dense_backward_weight', p, PROBE_TILE),
-  lengths: (p) => ({ dy: p.batch * p.outFeatures, x: p.batch * p.inFeatures, dweight: p.outFeatures * p.inFeatures }),
+  lengths: (p) => ({ dy: p.batch * p.outFeatures, x: p.batch * p.inFeatures, dweight: p.outFeatures * p.inFeatures, dbias: p.outFeatures }),
 });
 
 const declared = { dense_forward: denseForward, dense_backward_input: denseBackwardInput, dense_backward_weight: denseBackwardWeight } as const;
@@ -132,7 +139,7 @@ export function denseKernel<K extends DenseKernelName>(kernel: K, tile: DenseTil
   let def = generated.get(key);
   if (!def) {
     const base = declared[kernel] as KernelDef<typeof denseParams, DenseDef['bindings']>;
-    def = defineKernel({ ...base, libraries: [matmulTileSource(tile)], workgroupSize: [tile.workgroup], grid: (p) => tileGrid(kernel, p, tile) }) as DenseDef;
+    def = defineKernel({ ...base, libraries: [matmulTileSource(tile, kernel === 'dense_backward_weight')], workgroupSize: [tile.workgroup], grid: (p) => tileGrid(kernel, p, tile) }) as DenseDef;
     generated.set(key, def);
   }
   return def as (typeof declared)[K];

@@ -1,14 +1,13 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
- * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient by
- * src/kernels/bias.ts); a ReLU after it is stored by the conv kernel itself (fusion rule
+ * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient
+ * summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel itself (fusion rule
  * relu-epilogue), a batch norm after it has its training statistics summed by the conv's forward
  * (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the conv's forward in
  * place of its own output (fusion rule maxpool-epilogue), and a ReLU before it has its gradient
  * applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient). A 1×1 conv on a
  * 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
  */
-import { biasBackward } from '../kernels/bias.js';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -117,7 +116,8 @@ export class Conv2d extends Layer {
     // The partial sums and the packed weights: members of the network's shared arenas, so that it
     // reduces and packs every conv layer's in one dispatch (reductions, packs).
     const partial = b.shared.storage(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
-    const area = full.outHeight * full.outWidth;
+    // The bias's gradient as partial sums of the same splits, from the same kernel (variant BIAS).
+    const biasPartial = bias ? b.shared.storage(`${path} bias-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * this.outChannels]) : undefined;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
     const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
     // The max pool after it stored by the forward (fusion rule maxpool-epilogue): `output` is the
@@ -144,9 +144,12 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = { ...this.params(b.inShape, batch), splitPixels };
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: input, dy: dOutput, partial: partial() }, p, `${path} conv weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined))).bind(
+          { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}) },
+          p,
+          biasPartial ? `${path} conv weight and bias gradient` : `${path} conv weight gradient`,
+        ),
       ];
-      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} bias gradient`));
       // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
       const reluOutput = b.fusion.reluInput ? input : undefined;
       if (dInput && packedInput) {
@@ -160,8 +163,12 @@ export class Conv2d extends Layer {
       backward,
       statistics,
       packs: () => ({ forward: conv2dPackJobs(full, packedForward, weight.value), input: packedInput ? conv2dPackJobs(full, packedInput, weight.value) : [] }),
-      reductions: (batch) =>
-        dOutput ? [{ partial: partial(), dweight: weight.grad, length: shapeSize(weight.shape), splits: conv2dWeightSplits({ ...this.params(b.inShape, batch), splitPixels }) }] : [],
+      reductions: (batch) => {
+        if (!dOutput) return [];
+        const splits = conv2dWeightSplits({ ...this.params(b.inShape, batch), splitPixels });
+        const weights = { partial: partial(), dweight: weight.grad, length: shapeSize(weight.shape), splits };
+        return bias && biasPartial ? [weights, { partial: biasPartial(), dweight: bias.grad, length: this.outChannels, splits }] : [weights];
+      },
     };
   }
 }

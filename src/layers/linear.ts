@@ -1,10 +1,9 @@
 /**
  * Linear (PyTorch's nn.Linear): y = x·Wᵀ + b, W [out, in]. Lowers onto src/kernels/dense.ts (the
  * bias and a ReLU after it added by the forward kernel: variants BIAS, RELU; a ReLU before it has
- * its gradient applied by the input gradient: RELU_MASK) and src/kernels/bias.ts (the bias's
- * gradient).
+ * its gradient applied by the input gradient: RELU_MASK; the bias's gradient summed by the
+ * weight gradient's kernel: ROW_SUMS).
  */
-import { biasBackward } from '../kernels/bias.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
@@ -83,8 +82,14 @@ export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; 
   ]);
   const backward = perBatch(async (batch): Promise<Dispatch[]> => {
     if (!dOutput) return [];
-    const list: Dispatch[] = [(await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')))).bind({ dy: dOutput, x: input, dweight: weight.grad }, shape(batch), `${path} ${kind} weight gradient`)];
-    if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: outFeatures, area: 1 }, `${path} bias gradient`));
+    // The bias's gradient summed by the same kernel from the dy it loads (ROW_SUMS).
+    const list: Dispatch[] = [
+      (await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')), { ROW_SUMS: bias !== undefined })).bind(
+        { dy: dOutput, x: input, dweight: weight.grad, ...(bias ? { dbias: bias.grad } : {}) },
+        shape(batch),
+        bias ? `${path} ${kind} weight and bias gradient` : `${path} ${kind} weight gradient`,
+      ),
+    ];
     // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.
     const reluMask = b.fusion.reluInput === true;
     if (dInput) {

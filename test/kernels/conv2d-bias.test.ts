@@ -8,14 +8,35 @@
  * weight slices (each slice's channels must take their own biases), a stride of 2, 1×1 and 5×5
  * kernels (LeNet-5's), and LeNet-5's second conv at batch 128; with the weights shared in
  * subgroups (W_SHARED, where the adapter has subgroups of 8) and without.
+ * The bias's gradient from the weight gradient's kernel (variant BIAS): the weights' partial sums
+ * bit for bit as without it, the bias's partial sums per split against float64 sums of dy over
+ * the split's rows, and reduced (conv2d_backward_weight_reduce) against float64 and against
+ * bias_backward: the scalar, vec2 and vec4 dy paths, 3×3, 1×1 and 5×5 kernels, stride 2, tiles of
+ * 4 to 16 channels with channels past the layer's and three channel tiles, several tap groups (only
+ * the first stores), dy shared in subgroups and not, and LeNet-5's second conv at batch 128.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { biasAdd } from '../../src/kernels/bias.js';
-import { allocateConvPacked, bindConv2d, conv2dParams, convStatsSlots, defaultConvTile, poolTile, type Conv2dShape } from '../../src/kernels/conv2d.js';
+import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
+import {
+  allocateConvPacked,
+  bindConv2d,
+  bindConvReduction,
+  conv2dBackwardWeightKernel,
+  conv2dParams,
+  conv2dWeightSplits,
+  conv2dWeightVariant,
+  convStatsSlots,
+  defaultConvTile,
+  defaultWeightTile,
+  poolTile,
+  type Conv2dShape,
+  type WeightTile,
+} from '../../src/kernels/conv2d.js';
 import type { ConvTile } from '../../src/kernels/conv-tile.js';
 import { maxpool2x2Forward, maxpoolVariant } from '../../src/kernels/pooling.js';
-import { randomArray } from '../helpers/allclose.js';
+import { biasBackwardRef } from '../../src/reference/bias.js';
+import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 interface Case {
@@ -145,5 +166,100 @@ describe('conv2d forward bias epilogue', () => {
     const packed = allocateConvPacked(ctx, 'w', p, 'input', defaultConvTile(p, 'input'));
     const [dy, w, dx, bias] = [ctx.tensor('dy', [100]), ctx.tensor('w', [72]), ctx.tensor('dx', [50]), ctx.tensor('bias', [4])];
     await expect(bindConv2d(ctx, p, packed, { input: dy, weight: w, output: dx, bias })).rejects.toThrow(/bias .* belongs to the forward/);
+  });
+});
+
+interface GradCase {
+  readonly shape: Conv2dShape;
+  /** The weight gradient's tile (rows a split, channels, taps); the layer's default where absent. */
+  readonly tile?: WeightTile;
+}
+
+const GRAD_CASES: readonly GradCase[] = [
+  // 7 × 9 outputs (dy read as scalars), 6 channels in a tile of 8, 4 rows a split (6 splits).
+  { shape: { batch: 3, inChannels: 2, height: 7, width: 9, outChannels: 6, kernelH: 3, kernelW: 3, stride: 1, padding: 1 }, tile: { rows: 4, channels: 8, taps: 9, workgroup: 64 } },
+  // 40 channels in three tiles of 16; 64 × 9 taps in 32 groups of 18 (dy shared in subgroups).
+  { shape: { batch: 2, inChannels: 64, height: 6, width: 6, outChannels: 40, kernelH: 3, kernelW: 3, stride: 1, padding: 1 }, tile: { rows: 5, channels: 16, taps: 18, workgroup: 64 } },
+  // Stride 2 (the taps one by one), dy as vec2s; tiles of 4 channels.
+  { shape: { batch: 3, inChannels: 4, height: 13, width: 12, outChannels: 8, kernelH: 3, kernelW: 3, stride: 2, padding: 1 }, tile: { rows: 7, channels: 4, taps: 9, workgroup: 32 } },
+  // The 1×1 path, dy as vec4s; 10 channels in a tile of 12, 32 taps in two groups.
+  { shape: { batch: 5, inChannels: 32, height: 24, width: 24, outChannels: 10, kernelH: 1, kernelW: 1, stride: 1, padding: 0 }, tile: { rows: 48, channels: 12, taps: 18, workgroup: 64 } },
+  // convblock2's shape at batch 8: 16 groups of 9 taps (dy shared in subgroups), dy as vec2s.
+  { shape: { batch: 8, inChannels: 16, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }, tile: { rows: 24, channels: 16, taps: 9, workgroup: 64 } },
+  // LeNet-5's convs: the first (5×5, padding 2), the second at batch 128 with its default tile.
+  { shape: { batch: 4, inChannels: 1, height: 28, width: 28, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 } },
+  { shape: { batch: 128, inChannels: 6, height: 14, width: 14, outChannels: 16, kernelH: 5, kernelW: 5, stride: 1, padding: 0 } },
+];
+
+describe("conv2d weight gradient's bias variant", () => {
+  GRAD_CASES.forEach((c, n) => {
+    const s = c.shape;
+    const name = `batch ${s.batch}, ${s.inChannels}→${s.outChannels} channels, ${s.height}×${s.width}, ${s.kernelH}×${s.kernelW} stride ${s.stride} padding ${s.padding}`;
+    gpuTest(name, async (ctx) => {
+      const p0 = conv2dParams(s);
+      const tile = c.tile ?? defaultWeightTile(p0);
+      const p = { ...p0, splitPixels: tile.rows * p0.outWidth };
+      const splits = conv2dWeightSplits(p);
+      const area = p.outHeight * p.outWidth;
+      const weights = s.outChannels * s.inChannels * s.kernelH * s.kernelW;
+      const [inputs, outputs] = [s.batch * s.inChannels * s.height * s.width, s.batch * s.outChannels * area];
+      const dyData = Float32Array.from(randomArray(outputs, 80 + n));
+      const x = ctx.tensor('x', [inputs], { data: Float32Array.from(randomArray(inputs, 90 + n)) });
+      const dy = ctx.tensor('dy', [outputs], { data: dyData });
+      const [plainPartial, partial] = [ctx.tensor('partial (no bias)', [splits * weights]), ctx.tensor('partial', [splits * weights])];
+      const [biasPartial, dbias, dbiasUnfused] = [ctx.tensor('bias partial', [splits * s.outChannels]), ctx.tensor('dbias', [s.outChannels]), ctx.tensor('dbias (bias_backward)', [s.outChannels])];
+      const kernel = conv2dBackwardWeightKernel(tile);
+      const base = conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize);
+      expect(conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize, true), 'the layer asks for BIAS').toEqual({ ...base, BIAS: true });
+      if (n === 1 || n === 3 || n === 4) expect(Math.ceil((s.inChannels * s.kernelH * s.kernelW) / tile.taps), 'tap groups (only the first stores the bias)').toBeGreaterThan(1);
+      // The unfused path, once: the weights' partial sums without BIAS and bias_backward.
+      ctx.fill(plainPartial, NaN);
+      const reference = [
+        (await ctx.compile(kernel, base)).bind({ x, dy, partial: plainPartial }, p),
+        (await ctx.compile(biasBackward)).bind({ dy, dbias: dbiasUnfused }, { batch: s.batch, channels: s.outChannels, area }),
+      ];
+      ctx.submit('weight gradient without bias', (e) => recordPass(e, 'weight gradient without bias', reference));
+      const [wantPartial, unfused] = await ctx.readMany([plainPartial, dbiasUnfused]);
+      const wantBias = biasBackwardRef(dyData, s.batch, s.outChannels, area);
+      // Per split: dy summed in float64 over the split's output rows (b·outHeight + oy).
+      const rowsPerSplit = tile.rows;
+      const splitSums = new Float64Array(splits * s.outChannels);
+      const splitScale = new Float64Array(splits * s.outChannels);
+      for (let b = 0; b < s.batch; b++) {
+        for (let ch = 0; ch < s.outChannels; ch++) {
+          for (let oy = 0; oy < p.outHeight; oy++) {
+            const k = Math.floor((b * p.outHeight + oy) / rowsPerSplit) * s.outChannels + ch;
+            for (let ox = 0; ox < p.outWidth; ox++) {
+              const v = dyData[((b * s.outChannels + ch) * p.outHeight + oy) * p.outWidth + ox]!;
+              splitSums[k] = splitSums[k]! + v;
+              splitScale[k] = splitScale[k]! + Math.abs(v);
+            }
+          }
+        }
+      }
+
+      const sharing = base.DY_SHARED ? [true, false] : [false];
+      for (const shared of sharing) {
+        const label = shared ? 'dy shared in subgroups' : 'dy loaded by each invocation';
+        const variant = { ...base, DY_SHARED: shared, BIAS: true };
+        ctx.fill(partial, NaN);
+        ctx.fill(biasPartial, NaN);
+        ctx.fill(dbias, NaN);
+        const list = [
+          (await ctx.compile(kernel, variant)).bind({ x, dy, partial, biasPartial }, p),
+          await bindConvReduction(ctx, [{ partial: biasPartial, dweight: dbias, length: s.outChannels, splits }], 'bias reduce'),
+        ];
+        ctx.submit('weight and bias gradient', (e) => recordPass(e, 'weight and bias gradient', list));
+        const [gotPartial, gotBiasPartial, gotBias] = await ctx.readMany([partial, biasPartial, dbias]);
+        expect(Array.from(gotPartial!), `${label}: the weights' partial sums, bit for bit as without BIAS`).toEqual(Array.from(wantPartial!));
+        // f32 sums of up to 2,304 values (a split's rows of one channel): a few roundings of their scale.
+        for (let k = 0; k < splits * s.outChannels; k++) {
+          const err = Math.abs(gotBiasPartial![k]! - splitSums[k]!);
+          expect(err, `${label}: split ${Math.floor(k / s.outChannels)}, channel ${k % s.outChannels}: ${gotBiasPartial![k]} against ${splitSums[k]}`).toBeLessThanOrEqual(2e-6 * splitScale[k]! + 1e-7);
+        }
+        expectAllClose(`${label}: the bias's gradient against float64`, gotBias!, wantBias, TOLERANCE.gradient);
+        expectAllClose(`${label}: the bias's gradient against bias_backward`, gotBias!, unfused!, TOLERANCE.gradient);
+      }
+    }, 120_000);
   });
 });

@@ -3,7 +3,9 @@
  * every tile the tuner may choose (each must give the default tile's bits: the sums run in the
  * same order whatever the tile); the forward's BIAS and RELU variants against the plain kernel
  * and bias_add after it, and the input gradient's RELU_MASK against the plain one and
- * relu_backward after it, bit for bit.
+ * relu_backward after it, bit for bit; the weight gradient's ROW_SUMS (the bias's gradient from
+ * the same kernel) at every tile: the weights' bits unchanged, the bias's gradient the f32 sum over
+ * the batch in increasing order, bit for bit, and within float64's tolerance.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -11,6 +13,7 @@ import { biasAdd } from '../../src/kernels/bias.js';
 import { reluBackward } from '../../src/kernels/relu.js';
 import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
+import { biasBackwardRef } from '../../src/reference/bias.js';
 import { candidateDenseTiles } from '../../src/tune/tuner.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -123,6 +126,38 @@ describe('dense kernels', () => {
         const [got, want] = await ctx.readMany([gotDx, wantDx]);
         expect(Array.from(got!), `tile ${tile.rows}×${tile.cols}: RELU_MASK against dense_backward_input then relu_backward`).toEqual(Array.from(want!));
         if (inputs >= 3) expect(Array.from(want!).filter((v) => v === 0).length, 'the mask blocks some gradient').toBeGreaterThan(0);
+      }
+    });
+  }
+
+  for (const [batch, inFeatures, outFeatures] of SHAPES) {
+    gpuTest(`batch ${batch}, in ${inFeatures}, out ${outFeatures}: the weight gradient's ROW_SUMS is the bias's gradient, every tile`, async (ctx) => {
+      const p = { batch, inFeatures, outFeatures };
+      const dy = f32(randomArray(batch * outFeatures, 31));
+      const tx = ctx.tensor('x', [batch, inFeatures], { data: f32(randomArray(batch * inFeatures, 32)) });
+      const tdy = ctx.tensor('dy', [batch, outFeatures], { data: dy });
+      // The kernel's order: dbias[o] = (((0 + dy[0, o]) + dy[1, o]) + …) in f32.
+      const sequential = new Float32Array(outFeatures);
+      for (let o = 0; o < outFeatures; o++) {
+        let sum = 0;
+        for (let b = 0; b < batch; b++) sum = Math.fround(sum + dy[b * outFeatures + o]!);
+        sequential[o] = sum;
+      }
+      const d = defaultDenseTile('dense_backward_weight', p);
+      for (const tile of [...candidateDenseTiles('dense_backward_weight', p), { ...d, workgroup: 32 }, { rows: 3, cols: 5, workgroup: 64 }]) {
+        const kernel = denseKernel('dense_backward_weight', tile);
+        const [plain, dweight, dbias] = [ctx.tensor('dW', [outFeatures * inFeatures]), ctx.tensor('dW (ROW_SUMS)', [outFeatures * inFeatures]), ctx.tensor('dbias', [outFeatures])];
+        for (const t of [plain, dweight, dbias]) ctx.fill(t, NaN);
+        const list = [
+          (await ctx.compile(kernel)).bind({ dy: tdy, x: tx, dweight: plain }, p),
+          (await ctx.compile(kernel, { ROW_SUMS: true })).bind({ dy: tdy, x: tx, dweight, dbias }, p),
+        ];
+        ctx.submit('dense bias gradient test', (e) => recordPass(e, 'dense bias gradient test', list));
+        const [gotPlain, gotWeight, gotBias] = await ctx.readMany([plain, dweight, dbias]);
+        const label = `tile ${tile.rows}×${tile.cols} wg${tile.workgroup}`;
+        expect(Array.from(gotWeight!), `${label}: the weights' gradient as without ROW_SUMS`).toEqual(Array.from(gotPlain!));
+        expect(Array.from(gotBias!), `${label}: the bias's gradient, summed over the batch in order`).toEqual(Array.from(sequential));
+        expectAllClose(`${label}: the bias's gradient against float64`, gotBias!, biasBackwardRef(dy, batch, outFeatures, 1), TOLERANCE.gradient);
       }
     });
   }

@@ -215,7 +215,7 @@ describe('plan memory', () => {
 });
 
 describe('Conv2d (bias) → ReLU → MaxPool2d (LeNet-5, examples/lenet5.json)', () => {
-  gpuTest('one forward dispatch for the three (bias, ReLU and max pool in the conv), one backward for the pool and the ReLU; no ReLU passes at all', async (ctx) => {
+  gpuTest('one forward dispatch for the three (bias, ReLU and max pool in the conv), one backward for the pool and the ReLU; no ReLU or bias-gradient passes at all', async (ctx) => {
     const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
     const network = ctx.scoped(() => new Network(ctx, model, { inputShape: input, maxBatch: 4 }));
     try {
@@ -226,7 +226,10 @@ describe('Conv2d (bias) → ReLU → MaxPool2d (LeNet-5, examples/lenet5.json)',
       // ReLU → Linear → LogSoftmax (the ReLUs' gradients in the next Linear's input gradient).
       const block = (labels: string[]) => labels.filter((l) => /^[0-5] /.test(l));
       expect(block(forward)).toEqual(['0 conv and maxpool forward', '3 conv and maxpool forward']);
-      expect(block(backward)).toEqual(['5 maxpool and relu backward', '3 conv weight gradient', '3 bias gradient', '3 conv input gradient', '2 maxpool and relu backward', '0 conv weight gradient', '0 bias gradient']);
+      // The biases' gradients summed by the weight-gradient kernels (their BIAS and ROW_SUMS).
+      expect(block(backward)).toEqual(['5 maxpool and relu backward', '3 conv weight and bias gradient', '3 conv input gradient', '2 maxpool and relu backward', '0 conv weight and bias gradient']);
+      expect(backward.filter((l) => /weight/.test(l) && /^(7|8|9|10|11) /.test(l))).toEqual(['11 linear weight and bias gradient', '9 linear weight and bias gradient', '7 linear weight and bias gradient']);
+      expect(backward.filter((l) => /bias gradient$/.test(l) && !/weight and bias/.test(l)), 'no bias pass of its own').toEqual([]);
       expect(forward.filter((l) => /relu/.test(l) && /^(7|8|9|10|11) /.test(l))).toEqual(['7 linear and relu forward', '9 linear and relu forward']);
       expect(backward.filter((l) => /input gradient|relu backward/.test(l) && /^(7|8|9|10|11) /.test(l))).toEqual(['11 linear and relu input gradient', '9 linear and relu input gradient', '7 linear input gradient']);
       const rules = (rule: string) => n.plan.fusions.filter((f) => f.rule === rule).map((f) => f.paths);
