@@ -19,6 +19,11 @@
 // walking the channel's quads again once the sums are known: one dispatch instead of two, and
 // on a CPU adapter the second walk finds the channel's dy and x in cache (a workgroup a channel
 // keeps a CPU's few threads busy; a GPU wants batchnorm_backward_input's invocation a mask word).
+// Variant IN_PLACE (with APPLY): the input gradient is written over dy (dy read_write, no dx
+// binding). Safe: the second walk reads each element's dy and writes its dx in the same
+// invocation, and no invocation reads dy after the sums' barrier but for its own elements. The
+// network then keeps the batch norm's output and input gradients in one slot, so the other slot
+// need only hold the layers' around it (src/plan/network.ts).
 
 struct Params {
   batch: u32,
@@ -29,11 +34,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if IN_PLACE
 #if VEC4
+@group(0) @binding(1) var<storage, read_write> dy: array<vec4f>;
+#else
+@group(0) @binding(1) var<storage, read_write> dy: array<f32>;
+#endif
+#elif VEC4
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read> x: array<vec4f>;
 #else
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
+#endif
+#if VEC4
+@group(0) @binding(2) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 #endif
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
@@ -44,7 +58,8 @@ struct Params {
 #endif
 #if APPLY
 @group(0) @binding(7) var<storage, read> gamma: array<f32>;
-#if VEC4
+#if IN_PLACE
+#elif VEC4
 @group(0) @binding(8) var<storage, read_write> dx: array<vec4f>;
 #else
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
@@ -174,10 +189,18 @@ fn applyQuad(base: u32, s: u32, mean: f32, invStd: f32, scale: f32, m: f32, db: 
   let g = scale * (m * dy4(base, s) - db - (xs - mean) * invStd * dg);
   let v = select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
 #if VEC4
+#if IN_PLACE
+  dy[(base + s) / 4u] = v;
+#else
   dx[(base + s) / 4u] = v;
+#endif
 #else
   for (var e = 0u; e < 4u; e++) {
+#if IN_PLACE
+    if (s + e < params.area) { dy[base + s + e] = v[e]; }
+#else
     if (s + e < params.area) { dx[base + s + e] = v[e]; }
+#endif
   }
 #endif
 }

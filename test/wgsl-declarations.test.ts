@@ -46,6 +46,17 @@ describe('the check catches a mismatch', () => {
     }
   });
 
+  test('a binding written in place in a variant must be read_write there, and a binding left out there must be absent', () => {
+    const def = kernels.batchnormBackwardReduce as AnyKernelDef;
+    expect(checkKernelSource(def)).toEqual([]);
+    const readOnly = def.source.replace('@group(0) @binding(1) var<storage, read_write> dy: array<f32>;', '@group(0) @binding(1) var<storage, read> dy: array<f32>;');
+    expect(readOnly).not.toBe(def.source);
+    expect(checkKernelSource(def, readOnly).join('\n')).toMatch(/var<storage, read_write> dy: array<f32>.*not found/);
+    const kept = def.source.replace('#if IN_PLACE\n#elif VEC4\n@group(0) @binding(8)', '#if VEC4\n@group(0) @binding(8)');
+    expect(kept).not.toBe(def.source);
+    expect(checkKernelSource(def, kept).join('\n')).toMatch(/dx/);
+  });
+
   test('a changed access mode fails', () => {
     const mutated = sample.source.replace('var<storage, read_write> grad', 'var<storage, read> grad');
     expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/grad/);

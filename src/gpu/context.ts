@@ -13,6 +13,7 @@
 import {
   MAX_UNIFORM_BYTES,
   WORKGROUP_CONSTANTS,
+  accessIn,
   bindingPresent,
   elementsPerRead,
   packParams,
@@ -321,7 +322,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
         ...def.bindingNames.flatMap((name, i) =>
           bindingPresent(def.bindings[name]!, defines)
-            ? [{ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: bufferBindingType(def.bindings[name]!.access) } }]
+            ? [{ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: bufferBindingType(accessIn(def.bindings[name]!, defines)) } }]
             : [],
         ),
       ],
@@ -360,7 +361,10 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       const tensor = all[name];
       const spec = def.bindings[name]!;
       if (!bindingPresent(spec, this.defines)) {
-        if (tensor !== undefined) throw new Error(`${label}: binding '${name}' exists only in variant ${spec.only}, which this kernel was not compiled with`);
+        if (tensor !== undefined) {
+          const why = spec.unless !== undefined && this.defines[spec.unless] ? `is left out in variant ${spec.unless}, which this kernel was compiled with` : `exists only in variant ${spec.only}, which this kernel was not compiled with`;
+          throw new Error(`${label}: binding '${name}' ${why}`);
+        }
         continue;
       }
       if (!(tensor instanceof Tensor)) {
@@ -386,7 +390,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       // share a buffer and do not overlap).
       const [start, end] = tensor.bindingRange;
       const other = seen.find((o) => o.tensor.buffer === tensor.buffer && o.start < end && start < o.end);
-      if (other !== undefined && (spec.access === 'read_write' || def.bindings[other.name]!.access === 'read_write')) {
+      if (other !== undefined && (accessIn(spec, this.defines) === 'read_write' || accessIn(def.bindings[other.name]!, this.defines) === 'read_write')) {
         const what = other.tensor === tensor ? `are the same tensor ${tensor}` : `overlap in one buffer (${other.tensor} and ${tensor})`;
         throw new Error(`${label}: bindings '${other.name}' and '${name}' ${what}, and one is written`);
       }

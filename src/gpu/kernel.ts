@@ -51,11 +51,27 @@ export interface BindingSpec<E extends ElementType = ElementType> {
    * in the declared order, so the other bindings keep theirs in every variant.
    */
   readonly only?: string;
+  /**
+   * A declared variant in which the binding does not exist although `only` holds (the WGSL leaves
+   * it out under `#if NAME`): a batch norm's input gradient where it is written over dy in place.
+   */
+  readonly unless?: string;
+  /**
+   * A declared variant in which this `read` storage binding is declared `read_write` (written in
+   * place: a batch norm's dy, overwritten by its input gradient). bind() then refuses any other
+   * binding of the same memory, as for every written binding.
+   */
+  readonly writtenIn?: string;
 }
 
-/** Whether a binding exists in a variant (see BindingSpec.only). */
+/** Whether a binding exists in a variant (see BindingSpec.only, BindingSpec.unless). */
 export function bindingPresent(spec: BindingSpec, defines: Readonly<Record<string, boolean | undefined>>): boolean {
-  return spec.only === undefined || defines[spec.only] === true;
+  return (spec.only === undefined || defines[spec.only] === true) && (spec.unless === undefined || defines[spec.unless] !== true);
+}
+
+/** A binding's access in a variant: `read_write` where it is written in place (BindingSpec.writtenIn). */
+export function accessIn(spec: BindingSpec, defines: Readonly<Record<string, boolean | undefined>>): Access {
+  return spec.writtenIn !== undefined && defines[spec.writtenIn] === true ? 'read_write' : spec.access;
 }
 
 /** How many elements a variant's WGSL reads of a binding at a time: 4, 2 or 1 (see BindingSpec.vec4). */

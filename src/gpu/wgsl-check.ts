@@ -9,7 +9,8 @@
  *   likewise (BindingSpec.vec2), each
  *   uniform one `@group(0) @binding(i + 1) var<uniform> NAME: array<vec4f, NAME_VEC4S>;`, and
  *   there are no other bindings; a binding of one variant only (BindingSpec.only) is there in
- *   that variant and absent without it;
+ *   that variant and absent without it (and absent in its `unless` variant); a binding written in
+ *   place in a variant (BindingSpec.writtenIn) is `read_write` there;
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
  * - every `#if NAME` (in the source and the appended libraries) names a declared variant;
@@ -17,7 +18,7 @@
  * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
-import { WORKGROUP_CONSTANTS, bindingPresent, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
+import { WORKGROUP_CONSTANTS, accessIn, bindingPresent, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
 
 interface WgslBinding {
   group: number;
@@ -113,12 +114,17 @@ function checkResolved(def: AnyKernelDef, source: string, where: string, defineS
         ? []
         : def.bindings[name].access === 'uniform'
           ? [{ binding: i + 1, space: 'uniform', access: '', name, type: `array<vec4f,${name.toUpperCase()}_VEC4S>` }]
-          : [{ binding: i + 1, space: 'storage', access: def.bindings[name].access, name, type: elementArray(def.bindings[name], defineSet) }],
+          : [{ binding: i + 1, space: 'storage', access: accessIn(def.bindings[name], defineSet), name, type: elementArray(def.bindings[name], defineSet) }],
     ),
   ];
   for (const name of def.bindingNames as string[]) {
     const only = def.bindings[name].only as string | undefined;
     if (only !== undefined && !(def.defines ?? []).includes(only)) problems.push(`${where}: binding '${name}' exists only in variant '${only}', which is not declared`);
+    const unless = def.bindings[name].unless as string | undefined;
+    if (unless !== undefined && !(def.defines ?? []).includes(unless)) problems.push(`${where}: binding '${name}' is left out in variant '${unless}', which is not declared`);
+    const writtenIn = def.bindings[name].writtenIn as string | undefined;
+    if (writtenIn !== undefined && !(def.defines ?? []).includes(writtenIn)) problems.push(`${where}: binding '${name}' is written in variant '${writtenIn}', which is not declared`);
+    if (writtenIn !== undefined && def.bindings[name].access !== 'read') problems.push(`${where}: binding '${name}' is written in variant '${writtenIn}'; only a 'read' storage binding can be`);
     for (const width of ['vec4', 'vec2'] as const) {
       const variant = def.bindings[name][width] as string | undefined;
       if (variant !== undefined && !(def.defines ?? []).includes(variant)) problems.push(`${where}: binding '${name}' is read as ${width} in variant '${variant}', which is not declared`);

@@ -150,24 +150,25 @@ export const batchnormDropoutForward = defineKernel({
  * dβ = Σ dy, dγ = Σ dy·x̂ per channel  (overwrites dgamma, dbeta). Variant DROPOUT: dy is a
  * following Dropout's output gradient, taken times its mask (bits; 0 or dropoutScale) first.
  * Variant APPLY: also dx, as batchnormBackwardInput writes it (the same bits; reluInput as there),
- * in the same dispatch, a workgroup a channel  (overwrites dx too)
+ * in the same dispatch, a workgroup a channel  (overwrites dx too); with IN_PLACE as well, dx is
+ * written over dy (no dx binding; dy is read_write)  (overwrites dy)
  */
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
   libraries: [maskSource],
   params: { ...shape, dropoutScale: 'f32', reluInput: 'u32' },
-  defines: ['VEC4', 'DROPOUT', 'APPLY'],
+  defines: ['VEC4', 'DROPOUT', 'APPLY', 'IN_PLACE'],
   variantRequires: vec4Requires,
   bindings: {
-    dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    dy: { type: 'f32', access: 'read', vec4: 'VEC4', writtenIn: 'IN_PLACE' },
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     stats: { type: 'f32', access: 'read' },
     dgamma: { type: 'f32', access: 'read_write' },
     dbeta: { type: 'f32', access: 'read_write' },
     mask: { type: 'u32', access: 'read', only: 'DROPOUT' },
     gamma: { type: 'f32', access: 'read', only: 'APPLY' },
-    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4', only: 'APPLY' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4', only: 'APPLY', unless: 'IN_PLACE' },
   },
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],

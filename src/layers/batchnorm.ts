@@ -72,6 +72,15 @@ abstract class BatchNorm extends Layer {
     return { num_features: this.numFeatures, eps: this.eps, momentum: this.momentum };
   }
 
+  /**
+   * On a CPU adapter the input gradient is written by the sums' dispatch (APPLY), and there over
+   * dy (IN_PLACE): the other gradient slot need not hold this layer's gradients (at the seed CNN's
+   * convblock2, 74 KB a sample).
+   */
+  override inputGradientInPlace(adapter: { readonly software: boolean }): boolean {
+    return adapter.software;
+  }
+
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input: x, output, dOutput, dInput, fusion } = b;
     const channels = b.inShape[0]!;
@@ -125,14 +134,20 @@ abstract class BatchNorm extends Layer {
     // dispatch, its second walk over the channel in cache, and a CPU's few threads kept busy by
     // the channels. A GPU wants the input gradient's invocation a mask word, in a dispatch of its own.
     const apply = ctx.adapter.software && dInput !== undefined;
+    // There it writes dInput over dOutput (IN_PLACE), and the network hands it one tensor for both
+    // (inputGradientInPlace): the second walk reads each element's dy before it writes its dx.
+    const inPlace = apply && this.inputGradientInPlace(ctx.adapter);
+    if (inPlace && (dInput!.buffer !== dOutput?.buffer || dInput!.byteOffset !== dOutput.byteOffset)) {
+      throw new Error(`${path}: the batch norm writes its input gradient in place, but the network gave it ${dInput} apart from ${dOutput}`);
+    }
     const relu = fusion.reluInput === true;
     const inputLabel = `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`;
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const reduceLabel = dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`;
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply })).bind(
-          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask, ...(apply ? { gamma: gamma.value, dx: dInput } : {}) },
+        (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply, IN_PLACE: inPlace })).bind(
+          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask, ...(apply ? { gamma: gamma.value } : {}), ...(apply && !inPlace ? { dx: dInput } : {}) },
           { ...shape(batch), dropoutScale, reluInput: relu ? 1 : 0 },
           apply ? `${inputLabel} (with its sums)` : reduceLabel,
         ),

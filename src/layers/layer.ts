@@ -192,6 +192,15 @@ export abstract class Layer {
   workspaceSpecs(_input: SampleShape): WorkspaceSpec[] {
     return [];
   }
+  /**
+   * Whether the layer writes its input gradient over its output gradient on this adapter (the
+   * same shape, the same memory): the network then hands it one tensor as both dOutput and
+   * dInput, and the other gradient slot need not hold this layer's gradients (src/plan/network.ts).
+   * The layer's lowering must do so exactly where this says it does.
+   */
+  inputGradientInPlace(_adapter: { readonly software: boolean }): boolean {
+    return false;
+  }
   /** The constructor arguments, PyTorch's names (for the summary and model files). */
   abstract config(): Record<string, unknown>;
   abstract lower(build: LayerBuild): LayerProgram;

@@ -141,28 +141,35 @@ export class Network {
     const parameters: ParameterState[] = [];
     const buffers: BufferState[] = [];
     const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
-    const largest = Math.max(...plan.scheduled.flatMap((n) => [shapeSize(n.inShape), shapeSize(n.outShape)]));
-    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * largest], { empty: true }));
-    bytes.activationGradients = 2 * slots[0]!.byteLength;
-    const view = (slot: number, shape: SampleShape, label: string) => new Tensor(slots[slot]!.buffer, batchOf(shape), 'f32', label);
-
     // Backward: which gradient slot each node reads (∂output) and writes (∂input), last to first.
-    const dOut = new Map<PlanNode, Tensor>();
-    const dIn = new Map<PlanNode, Tensor>();
+    // A node whose gradient the next one computes (backwardByNext) reads and writes none of its
+    // own; one whose gradient the previous one computes (backwardByPrevious) hands its ∂output to
+    // it; one that passes its gradient on as a view (Flatten) or writes it in place
+    // (Layer.inputGradientInPlace) keeps the slot. Each slot is as large as the largest gradient
+    // it holds.
+    type SlotView = { slot: number; shape: SampleShape; label: string };
+    const dOutAt = new Map<PlanNode, SlotView>();
+    const dInAt = new Map<PlanNode, SlotView>();
     let slot = 0;
     const lastNode = plan.scheduled[plan.scheduled.length - 1]!;
-    this.dOutput = view(0, lastNode.outShape, `∂loss/∂${lastNode.path} output`);
-    // A node whose gradient the next one computes (backwardByNext) reads and writes none of its
-    // own; one whose gradient the previous one computes (backwardByPrevious) hands its ∂output to it.
+    const lastOutput: SlotView = { slot: 0, shape: lastNode.outShape, label: `∂loss/∂${lastNode.path} output` };
     for (let i = plan.scheduled.length - 1; i >= firstTrained; i--) {
       const node = plan.scheduled[i]!;
       const next = plan.scheduled[i + 1];
-      if (next?.flags.backwardByPrevious) dOut.set(node, dOut.get(next)!);
-      else if (!node.flags.backwardByNext) dOut.set(node, view(slot, node.outShape, `∂loss/∂${node.path} output`));
+      if (next?.flags.backwardByPrevious) dOutAt.set(node, dOutAt.get(next)!);
+      else if (!node.flags.backwardByNext) dOutAt.set(node, { slot, shape: node.outShape, label: `∂loss/∂${node.path} output` });
       if (i === firstTrained) break;
-      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node)) slot ^= 1;
-      dIn.set(node, view(slot, node.inShape, `∂loss/∂${node.path} input`));
+      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node, ctx.adapter)) slot ^= 1;
+      dInAt.set(node, { slot, shape: node.inShape, label: `∂loss/∂${node.path} input` });
     }
+    const held = [lastOutput, ...dOutAt.values(), ...dInAt.values()];
+    const slotLength = (k: number) => Math.max(1, ...held.filter((v) => v.slot === k).map((v) => shapeSize(v.shape)));
+    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * slotLength(k)], { empty: true }));
+    bytes.activationGradients = slots[0]!.byteLength + slots[1]!.byteLength;
+    const view = (v: SlotView) => new Tensor(slots[v.slot]!.buffer, batchOf(v.shape), 'f32', v.label);
+    this.dOutput = view(lastOutput);
+    const dOut = new Map([...dOutAt].map(([node, v]) => [node, view(v)] as const));
+    const dIn = new Map([...dInAt].map(([node, v]) => [node, view(v)] as const));
 
     // The divergence guard's record: a slot per parameter, then one per buffer (src/kernels/health.ts).
     const parameterNames = plan.scheduled.flatMap((n) => n.parameters.map((p) => p.name));
@@ -395,8 +402,8 @@ export class Network {
 }
 
 /** Flatten passes the gradient through as a view: no kernel, no new slot. */
-function aliasesInputGradient(node: PlanNode): boolean {
-  return node.layer.type === 'Flatten';
+function aliasesInputGradient(node: PlanNode, adapter: { readonly software: boolean }): boolean {
+  return node.layer.type === 'Flatten' || node.layer.inputGradientInPlace(adapter);
 }
 
 /**

@@ -172,6 +172,21 @@ describe('bound bytes', () => {
     expect(() => dropout.bind(common, p)).toThrow(/binding 'mask' is missing \(expected a u32 tensor\)/);
     expect(dropout.bind({ ...common, mask }, p).bytes).toBe(4 * (8 + 8 + 4 + 2 + 2 + 1));
   });
+
+  gpuTest('leave out a binding in its `unless` variant, and refuse a tensor bound beside one written in place', async (ctx) => {
+    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 1, reluInput: 0 };
+    const t = (name: string, n: number) => ctx.tensor(name, [n]);
+    const common = { dy: t('dy', 8), x: t('x', 8), stats: t('stats', 4), dgamma: t('dgamma', 2), dbeta: t('dbeta', 2), gamma: t('gamma', 2) };
+    const dx = t('dx', 8);
+    const apply = await ctx.compile(batchnormBackwardReduce, { APPLY: true });
+    expect(apply.bind({ ...common, dx }, p).bytes).toBe(4 * (8 + 8 + 4 + 2 + 2 + 2 + 8));
+    // dy and x the same tensor: allowed where both are read, not where dy is written in place.
+    expect(() => apply.bind({ ...common, x: common.dy, dx }, p)).not.toThrow();
+    const inPlace = await ctx.compile(batchnormBackwardReduce, { APPLY: true, IN_PLACE: true });
+    expect(() => inPlace.bind({ ...common, dx }, p)).toThrow(/binding 'dx' is left out in variant IN_PLACE, which this kernel was compiled with/);
+    expect(inPlace.bind(common, p).bytes, 'no dx bytes in place').toBe(4 * (8 + 8 + 4 + 2 + 2 + 2));
+    expect(() => inPlace.bind({ ...common, x: common.dy }, p)).toThrow(/bindings 'dy' and 'x' are the same tensor .*, and one is written/);
+  });
 });
 
 describe('a linear kernel longer than the device allows in one dimension', () => {

@@ -104,7 +104,10 @@ describe('batchnorm kernels', () => {
         const [tdgammaOne, tdbetaOne, tdgammaDropOne, tdbetaDropOne] = [perChannel('dgamma'), perChannel('dbeta'), perChannel('dgamma (dropout)'), perChannel('dbeta (dropout)')];
         const tdxOne = ctx.tensor('dx, one dispatch', [batch, channels, area]);
         const tdxDropOne = ctx.tensor('dx (dropout and ReLU), one dispatch', [batch, channels, area]);
-        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne]) ctx.fill(t, NaN);
+        // APPLY with IN_PLACE: the input gradient written over a copy of dy.
+        const [tdxInPlace, tdxDropInPlace] = [ctx.tensor('dy, then dx in place', [batch, channels, area], { data: dy }), ctx.tensor('dy, then dx (dropout and ReLU) in place', [batch, channels, area], { data: dy })];
+        const [tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace] = [perChannel('dgamma in place'), perChannel('dbeta in place'), perChannel('dgamma (dropout) in place'), perChannel('dbeta (dropout) in place')];
+        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne, tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace]) ctx.fill(t, NaN);
         ctx.fill(tmask, 0xffffffff);
         const dropped = { ...variant, DROPOUT: true };
         const { scale: dropoutScale } = dropoutParams(drop.p);
@@ -143,11 +146,21 @@ describe('batchnorm kernels', () => {
             { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDropOne, dbeta: tdbetaDropOne, mask: tmask, gamma: tgamma, dx: tdxDropOne },
             { ...p, dropoutScale, reluInput: 1 },
           ),
+          // The same written in place (IN_PLACE): dy read_write, no dx; held below to APPLY's bits.
+          (await ctx.compile(batchnormBackwardReduce, { ...variant, APPLY: true, IN_PLACE: true })).bind(
+            { dy: tdxInPlace, x: tx, stats: tstats, dgamma: tdgammaInPlace, dbeta: tdbetaInPlace, gamma: tgamma },
+            { ...p, dropoutScale: 1, reluInput: 0 },
+          ),
+          (await ctx.compile(batchnormBackwardReduce, { ...dropped, APPLY: true, IN_PLACE: true })).bind(
+            { dy: tdxDropInPlace, x: tx, stats: tstats, dgamma: tdgammaDropInPlace, dbeta: tdbetaDropInPlace, mask: tmask, gamma: tgamma },
+            { ...p, dropoutScale, reluInput: 1 },
+          ),
         ];
         ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
         const tensors = {
           stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu,
           dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop, dgammaOne: tdgammaOne, dbetaOne: tdbetaOne, dxOne: tdxOne, dgammaDropOne: tdgammaDropOne, dbetaDropOne: tdbetaDropOne, dxDropOne: tdxDropOne,
+          dgammaInPlace: tdgammaInPlace, dbetaInPlace: tdbetaInPlace, dxInPlace: tdxInPlace, dgammaDropInPlace: tdgammaDropInPlace, dbetaDropInPlace: tdbetaDropInPlace, dxDropInPlace: tdxDropInPlace,
         };
         const values = await ctx.readMany(Object.values(tensors));
         return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k]!])) as Record<keyof typeof tensors, Float32Array | Uint32Array>;
@@ -162,6 +175,10 @@ describe('batchnorm kernels', () => {
       // APPLY: the same sums and the same input gradients, bit for bit, as the two kernels.
       for (const [one, two] of [['dgammaOne', 'dgamma'], ['dbetaOne', 'dbeta'], ['dxOne', 'dx'], ['dgammaDropOne', 'dgammaDrop'], ['dbetaDropOne', 'dbetaDrop'], ['dxDropOne', 'dxDrop']] as const) {
         expect(Array.from(got[one]!), `batchnorm_backward_reduce APPLY: ${one} against ${two}`).toEqual(Array.from(got[two]!));
+      }
+      // IN_PLACE: the same sums, and dy overwritten with APPLY's input gradient, bit for bit.
+      for (const [one, two] of [['dgammaInPlace', 'dgammaOne'], ['dbetaInPlace', 'dbetaOne'], ['dxInPlace', 'dxOne'], ['dgammaDropInPlace', 'dgammaDropOne'], ['dbetaDropInPlace', 'dbetaDropOne'], ['dxDropInPlace', 'dxDropOne']] as const) {
+        expect(Array.from(got[one]!), `batchnorm_backward_reduce IN_PLACE: ${one} against ${two}`).toEqual(Array.from(got[two]!));
       }
       const train = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, eps);
       const running = batchNormRunningUpdateRef(runningMean0, runningVar0, train.mean, train.varianceUnbiased, momentum);

@@ -149,9 +149,17 @@ describe('the seed CNN at batch 1024', () => {
         const counts = (d as unknown as { workgroups: readonly number[] }).workgroups;
         expect(Math.max(...counts), d.label).toBeLessThanOrEqual(limit);
       }
-      // The activations and their gradients alone: 445.9 MB in all, the dropout masks a bit an
-      // element, convblock3's output kept max-pooled (5,760 of its 23,040 bytes a sample).
-      expect(network.memory.total / 1e6).toBeGreaterThan(440);
+      // The activations and their gradients alone: 414.7 MB in all on a CPU adapter (445.9 elsewhere),
+      // the dropout masks a bit an element, convblock3's output kept max-pooled (5,760 of its
+      // 23,040 bytes a sample).
+      expect(network.memory.total / 1e6).toBeGreaterThan(ctx.adapter.software ? 410 : 440);
+      // The two gradient slots, each as large as the largest gradient it holds. On a CPU adapter
+      // the batch norms write their input gradients over their output gradients (IN_PLACE), so
+      // convblock2's gradients (32 × 24 × 24 a sample) stay in one slot and the other holds at
+      // most convblock1's (16 × 26 × 26): 31 MB less at this batch. Elsewhere both hold
+      // convblock2's.
+      const [largest, second] = [32 * 24 * 24, 16 * 26 * 26];
+      expect(network.memory.activationGradients).toBe(4 * 1024 * (largest + (ctx.adapter.software ? second : largest)));
       expect(network.outputs.get('convblock3.0')!.length, "convblock3's output, as pool1 keeps it").toBe(1024 * 10 * 12 * 12);
       expect(network.outputs.get('pool1')!.buffer, "pool1's output: convblock3's").toBe(network.outputs.get('convblock3.0')!.buffer);
     } finally {
