@@ -1,7 +1,9 @@
 /**
  * The plan compiler: a model + loss + optimizer + batch capacity → a replayable training step.
  * Every activation, gradient and optimizer tensor is allocated once (activation gradients in two
- * ping-pong buffers, since a chain's gradient lives from one layer's backward to the next; the
+ * ping-pong buffers, since a chain's gradient lives from one layer's backward to the next, each as
+ * large as the largest gradient it holds, a layer that writes its input gradient in place keeping
+ * its slot; the
  * parameters, their gradients and each optimizer state in an arena apiece, src/gpu/arena.ts, which
  * one optimizer dispatch updates); every
  * kernel is bound once per batch size; a step is one list of dispatches. Per-step values (the
