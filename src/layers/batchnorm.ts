@@ -74,8 +74,8 @@ abstract class BatchNorm extends Layer {
 
   /**
    * On a CPU adapter the input gradient is written by the sums' dispatch (APPLY), and there over
-   * dy (IN_PLACE): the other gradient slot need not hold this layer's gradients (at the seed CNN's
-   * convblock2, 74 KB a sample).
+   * dy (IN_PLACE): the other gradient slot need not hold this layer's gradients (the seed CNN's
+   * plan: 30 KB a sample less, 31 MB at batch 1024).
    */
   override inputGradientInPlace(adapter: { readonly software: boolean }): boolean {
     return adapter.software;

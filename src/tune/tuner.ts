@@ -447,8 +447,9 @@ export const MARGIN = 0.05;
  * turns of 2 finalists (the ninth to the fifteenth sitting) left this machine's cache with
  * convblock2's input gradient at 4 × 16 (16.2 ms) where 2 × 8 takes 12.6–13.5: with a busy core
  * beside the tuner (a busy loop in bursts of 50–400 ms, 100–800 ms apart), five fresh tunings of
- * the seed CNN's convblock1–2 picked 2 × 8 three times, 2 × 16 (16.9 ms) and 4 × 16 (15.0) once each; with 3
- * finalists, 3 more turns and the fastest turn, 2 × 8 four times and 1 × 16 (13.7) once.
+ * the seed CNN's convblock1–2 picked 2 × 8 three times, 2 × 16 (16.9 ms) and 4 × 16 (15.0) once
+ * each; with 3 finalists, 3 more turns and the fastest turn, 2 × 8 four times and 1 × 16 (13.7)
+ * once.
  * `prepare`, when given, is called once with the other candidates before they are timed (where
  * the default is worth tuning): it compiles their kernels together, which the driver does on
  * several threads, instead of one at a time between timings.
