@@ -1,12 +1,12 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
  * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient
- * summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel itself (fusion rule
- * relu-epilogue), a batch norm after it has its training statistics summed by the conv's forward
- * (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the conv's forward in
- * place of its own output (fusion rule maxpool-epilogue), and a ReLU before it has its gradient
- * applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient). A 1×1 conv on a
- * 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
+ * summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel
+ * itself (fusion rule relu-epilogue), a batch norm after it has its training statistics summed by
+ * the conv's forward (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the
+ * conv's forward in place of its own output (fusion rule maxpool-epilogue), and a ReLU before it
+ * has its gradient applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient).
+ * A 1×1 conv on a 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
  */
 import {
   allocateConvPacked,
