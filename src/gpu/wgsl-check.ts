@@ -118,12 +118,13 @@ function checkResolved(def: AnyKernelDef, source: string, where: string, defineS
     ),
   ];
   for (const name of def.bindingNames as string[]) {
-    const only = def.bindings[name].only as string | undefined;
-    if (only !== undefined && !(def.defines ?? []).includes(only)) problems.push(`${where}: binding '${name}' exists only in variant '${only}', which is not declared`);
-    const unless = def.bindings[name].unless as string | undefined;
-    if (unless !== undefined && !(def.defines ?? []).includes(unless)) problems.push(`${where}: binding '${name}' is left out in variant '${unless}', which is not declared`);
+    // Every variant a binding names must be declared.
+    const named = { only: 'exists only in', unless: 'is left out in', writtenIn: 'is written in' } as const;
+    for (const [field, what] of Object.entries(named) as [keyof typeof named, string][]) {
+      const variant = def.bindings[name][field] as string | undefined;
+      if (variant !== undefined && !(def.defines ?? []).includes(variant)) problems.push(`${where}: binding '${name}' ${what} variant '${variant}', which is not declared`);
+    }
     const writtenIn = def.bindings[name].writtenIn as string | undefined;
-    if (writtenIn !== undefined && !(def.defines ?? []).includes(writtenIn)) problems.push(`${where}: binding '${name}' is written in variant '${writtenIn}', which is not declared`);
     if (writtenIn !== undefined && def.bindings[name].access !== 'read') problems.push(`${where}: binding '${name}' is written in variant '${writtenIn}'; only a 'read' storage binding can be`);
     for (const width of ['vec4', 'vec2'] as const) {
       const variant = def.bindings[name][width] as string | undefined;
