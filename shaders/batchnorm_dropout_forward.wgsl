@@ -1,15 +1,15 @@
 // batchnorm_dropout_forward: training-mode BatchNorm2d followed by inverted dropout, in one pass;
 // overwrites mask and y (batchnorm_forward then dropout_forward, without the tensor between them).
 //   n = (x − mean)·invStd·gamma + beta per channel (as batchnorm_forward);
-//   kept(i) = word(i) ≥ threshold (= ⌊p·2³²⌋);  y[i] = n · (kept(i) ? scale : 0), scale = 1/(1 − p);
+//   kept(i) = u(i) ≥ threshold (= ⌊p·2³²⌋);  y[i] = n · (kept(i) ? scale : 0), scale = 1/(1 − p);
 //   mask: kept(i) as bit i % 32 of word i / 32 (shaders/lib/dropout_mask.wgsl),
-//   word(i) = randomWord(seed, stream, step, i) of the flat element index i, as dropout_forward
-//   draws it, so the masks are the same as the two kernels'.
+//   u(i) the dropout draw of the flat element index i (shaders/lib/dropout_draw.wgsl), as
+//   dropout_forward draws it, so the masks are the same as the two kernels'.
 //   x, y [batch, channels, area]; stats [2, channels] from batchnorm_stats; gamma, beta
 //   [channels]; mask [⌈batch·channels·area / 32⌉]. One invocation per mask word: the 32 elements
-//   i = 32·gid.x … 32·gid.x + 31 (eight Philox blocks), their channel found once and stepped on
+//   i = 32·gid.x … 32·gid.x + 31 (four Philox blocks), their channel found once and stepped on
 //   where a plane ends. Variant VEC4 (area a multiple of 4): x and y read and written as vec4s,
-//   each block's four elements one vec4 in one channel. Storing the mask as bits, not an f32 per
+//   each quad (half a Philox block) one vec4 in one channel. Storing the mask as bits, not an f32 per
 //   element, took the seed CNN's six batch-norm-and-dropout passes from 18.2–21.6 to 13.8–16.3 ms
 //   at batch 128 (bench:profile, three rounds alternated); reading the channel's values once and
 //   again only where a plane ends, not for every quad, took them from 13.4–14.2 to 12.4–14.0 ms.
@@ -58,13 +58,17 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
   var mean = stats[c];
   var factor = stats[params.channels + c] * gamma[c];
   var shift = beta[c];
+  // A Philox block's eight kept bits serve two quads.
+  var kept = 0u;
   for (var q = 0u; q < 8u; q++) {
-    let block = word * 8u + q;
-    if (block * 4u < length) {
-      let kept = keptBits(randomBlock(params.seed, params.stream, params.step, block), params.threshold);
-      let n = (x[block] - mean) * factor + shift;
-      y[block] = n * maskQuad(kept, params.scale);
-      bits |= kept << (4u * q);
+    let quad = word * 8u + q;
+    if (quad * 4u < length) {
+      if ((q & 1u) == 0u) {
+        kept = dropoutKeptByte(params.seed, params.stream, params.step, quad / 2u, params.threshold);
+        bits |= kept << (4u * q);
+      }
+      let n = (x[quad] - mean) * factor + shift;
+      y[quad] = n * maskQuad(kept >> (4u * (q & 1u)), params.scale);
     }
     s += 1u;
     if (s == quads) {
@@ -80,15 +84,14 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
   let i0 = word * 32u;
   var c = (i0 / params.area) % params.channels;
   var s = i0 % params.area;
-  for (var q = 0u; q < 8u; q++) {
-    let block = word * 8u + q;
-    let kept = keptBits(randomBlock(params.seed, params.stream, params.step, block), params.threshold);
-    let m = maskQuad(kept, params.scale);
-    for (var e = 0u; e < 4u; e++) {
-      let i = block * 4u + e;
+  for (var q = 0u; q < 4u; q++) {
+    let block = word * 4u + q;
+    let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
+    for (var e = 0u; e < 8u; e++) {
+      let i = block * 8u + e;
       if (i < length) {
         let n = (x[i] - stats[c]) * (stats[params.channels + c] * gamma[c]) + beta[c];
-        y[i] = n * m[e];
+        y[i] = n * maskAt(kept, e, params.scale);
       }
       s += 1u;
       if (s == params.area) {
@@ -97,7 +100,7 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
         if (c == params.channels) { c = 0u; }
       }
     }
-    bits |= kept << (4u * q);
+    bits |= kept << (8u * q);
   }
 #endif
   mask[word] = maskWordWithin(bits, word, length);

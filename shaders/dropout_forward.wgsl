@@ -1,9 +1,9 @@
 // dropout_forward: inverted dropout; overwrites mask and y.
-//   kept(i) = word(i) ≥ threshold (= ⌊p·2³²⌋);  y[i] = x[i] · (kept(i) ? scale : 0), scale = 1/(1 − p);
+//   kept(i) = u(i) ≥ threshold (= ⌊p·2³²⌋);  y[i] = x[i] · (kept(i) ? scale : 0), scale = 1/(1 − p);
 //   mask: kept(i) as bit i % 32 of word i / 32 (shaders/lib/dropout_mask.wgsl).
-//   word(i) = randomWord(seed, stream, step, i): Philox4x32-10 of counter (i / 4, step, stream, 0)
-//   and key (seed, 0), word i % 4 (shaders/lib/philox.wgsl). One invocation per mask word: 32
-//   elements, eight Philox blocks. dropout_backward multiplies by the same mask.
+//   u(i): element i's dropout draw from Philox4x32-10, eight elements a block
+//   (shaders/lib/dropout_draw.wgsl; CPU: dropoutDraw in src/reference/random.ts). One invocation
+//   per mask word: 32 elements, four Philox blocks. dropout_backward multiplies by the same mask.
 
 struct Params {
   length: u32,
@@ -27,17 +27,19 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
   let word = gid.x;
   if (word * 32u >= params.length) { return; }
   var bits = 0u;
-  for (var q = 0u; q < 8u; q++) {
-    let block = word * 8u + q;
-    let kept = keptBits(randomBlock(params.seed, params.stream, params.step, block), params.threshold);
-    let m = maskQuad(kept, params.scale);
-    for (var e = 0u; e < 4u; e++) {
-      let i = block * 4u + e;
-      if (i < params.length) {
-        y[i] = x[i] * m[e];
+  for (var q = 0u; q < 4u; q++) {
+    let block = word * 4u + q;
+    let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
+    for (var h = 0u; h < 2u; h++) {
+      let m = maskQuad(kept >> (4u * h), params.scale);
+      for (var e = 0u; e < 4u; e++) {
+        let i = block * 8u + 4u * h + e;
+        if (i < params.length) {
+          y[i] = x[i] * m[e];
+        }
       }
     }
-    bits |= kept << (4u * q);
+    bits |= kept << (8u * q);
   }
   mask[word] = maskWordWithin(bits, word, params.length);
 }

@@ -3,13 +3,8 @@
 // read by the backward pass (dropout_backward, or a batch norm's backward with the dropout after
 // it fused in). A kept element's mask value is scale = 1/(1 − p), a dropped one's 0, so y = x ·
 // mask and dx = dy · mask are the products the f32 mask values gave.
-// CPU reference: src/reference/random.ts (dropoutMaskRef), src/kernels/dropout.ts (maskFromBits).
-
-// The four bits (bit e for element e) of a Philox block's four elements: kept where word ≥ threshold.
-fn keptBits(words: vec4u, threshold: u32) -> u32 {
-  let bits = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), words >= vec4u(threshold));
-  return bits.x | bits.y | bits.z | bits.w;
-}
+// The draws: shaders/lib/dropout_draw.wgsl. CPU reference: src/reference/random.ts (dropoutMaskRef),
+// src/kernels/dropout.ts (maskFromBits).
 
 // The mask values (0 or scale) of four elements from their four bits (bit e for element e).
 fn maskQuad(bits: u32, scale: f32) -> vec4f {

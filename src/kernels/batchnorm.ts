@@ -15,6 +15,7 @@ import backwardInputSource from '../../shaders/batchnorm_backward_input.wgsl?raw
 import dropoutForwardSource from '../../shaders/batchnorm_dropout_forward.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
+import drawSource from '../../shaders/lib/dropout_draw.wgsl?raw';
 import { maskWords } from './dropout.js';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
@@ -129,7 +130,7 @@ export const batchnormDropoutForward = defineKernel({
   name: 'batchnorm_dropout_forward',
   linear: true,
   source: dropoutForwardSource,
-  libraries: [philoxSource, maskSource],
+  libraries: [philoxSource, drawSource, maskSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
   defines: ['VEC4'],
   variantRequires: vec4Requires,

@@ -9,6 +9,7 @@ import forwardSource from '../../shaders/dropout_forward.wgsl?raw';
 import backwardSource from '../../shaders/dropout_backward.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
+import drawSource from '../../shaders/lib/dropout_draw.wgsl?raw';
 
 /** The dropout kernel's parameters for drop probability p: threshold ⌊p·2³²⌋ and scale 1/(1 − p). */
 export function dropoutParams(p: number): { threshold: number; scale: number } {
@@ -34,7 +35,7 @@ export const dropoutForward = defineKernel({
   name: 'dropout_forward',
   linear: true,
   source: forwardSource,
-  libraries: [philoxSource, maskSource],
+  libraries: [philoxSource, drawSource, maskSource],
   params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },

@@ -54,17 +54,46 @@ export function randomWord(seed: number, stream: number, step: number, index: nu
   return philox4x32([index >>> 2, step, stream, 0], [seed, 0])[index & 3]!;
 }
 
-/** A word below ⌊p · 2³²⌋ (clamped to [0, 2³² − 1]) drops its element. */
+/** A dropout draw below ⌊p · 2³²⌋ (clamped to [0, 2³² − 1]) drops its element. */
 export function dropoutThreshold(p: number): number {
   return Math.min(Math.max(Math.floor(p * TWO_POW_32), 0), TWO_POW_32 - 1);
 }
 
-/** mask[i] = randomWord(seed, stream, step, i) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
+/**
+ * Element `index`'s dropout draw, a 32-bit number h · 2¹⁶ + l: h is the 16-bit half `index & 1`
+ * (low half first) of word `(index >> 1) & 3` of the primary Philox block
+ * philox4x32([⌊index/8⌋, step, stream, 0], [seed, 0]), l the same half of the secondary block (the
+ * counter's last word 1). Eight elements a block, so a kernel draws half the Philox blocks of one
+ * word an element: it compares h with the threshold's high half and draws the secondary block only
+ * where they tie (2⁻¹⁶ of the elements), which decides as the whole 32-bit comparison does
+ * (shaders/lib/dropout_draw.wgsl). All arguments u32.
+ */
+export function dropoutDraw(seed: number, stream: number, step: number, index: number): number {
+  return dropoutBlockDraws(seed, stream, step, index >>> 3)[index & 7]!;
+}
+
+/** The eight dropout draws of block `block` (elements 8·block … 8·block + 7): see dropoutDraw. */
+export function dropoutBlockDraws(seed: number, stream: number, step: number, block: number): number[] {
+  const primary = philox4x32([block, step, stream, 0], [seed, 0]);
+  const secondary = philox4x32([block, step, stream, 1], [seed, 0]);
+  return Array.from({ length: 8 }, (_, e) => {
+    const shift = (e & 1) * 16;
+    const half = (words: number[]) => (words[e >>> 1]! >>> shift) & 0xffff;
+    return half(primary) * 65536 + half(secondary);
+  });
+}
+
+/** mask[i] = dropoutDraw(seed, stream, step, i) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
 export function dropoutMaskRef(length: number, p: number, seed: number, stream: number, step: number): Float64Array {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1)`);
   const threshold = dropoutThreshold(p);
   const scale = 1 / (1 - p);
-  return Float64Array.from({ length }, (_, i) => (randomWord(seed, stream, step, i) >= threshold ? scale : 0));
+  const mask = new Float64Array(length);
+  for (let block = 0; block * 8 < length; block++) {
+    const draws = dropoutBlockDraws(seed, stream, step, block);
+    for (let e = 0; e < 8 && block * 8 + e < length; e++) mask[block * 8 + e] = draws[e]! >= threshold ? scale : 0;
+  }
+  return mask;
 }
 
 export function dropoutForwardRef(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {

@@ -22,6 +22,7 @@ import {
 } from '../../src/reference/batchnorm.js';
 import { dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
 import { dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -189,7 +190,13 @@ describe('batchnorm kernels', () => {
       expect(Array.from(got.health!), 'finite statistics leave the divergence guard alone').toEqual(Array.from(freshHealth(2)));
       expectAllClose('batchnorm_forward y (train)', got.y!, train.y, FORWARD);
       const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
-      expect(Array.from(maskFromBits(got.mask!, n, drop.p), (m) => m !== 0), 'batchnorm_dropout_forward: the kept elements').toEqual(Array.from(maskRef, (m) => m !== 0));
+      expect(mismatches(maskFromBits(got.mask!, n, drop.p), maskRef), 'batchnorm_dropout_forward: kept elements that differ from the reference').toEqual([]);
+      if (n >= 2 ** 21) {
+        // The real shape's draws include ties with the threshold's high half, both ways (decided
+        // by the secondary Philox block: shaders/lib/dropout_draw.wgsl), in VEC4 and scalar.
+        const ties = dropoutTies(n, drop.p, drop.seed, drop.stream, drop.step);
+        expect(Math.min(ties.kept, ties.dropped), 'ties kept and dropped').toBeGreaterThan(0);
+      }
       expectAllClose('batchnorm_dropout_forward y', got.dropped!, dropoutForwardRef(train.y, maskRef), FORWARD);
       const dropoutBackward = batchNormBackwardRef(dropoutBackwardRef(dy, maskRef), x, gamma, batch, channels, area, eps);
       expectAllClose('batchnorm_backward_reduce dgamma, dropout fused', got.dgammaDrop!, dropoutBackward.dgamma, GRADIENT);

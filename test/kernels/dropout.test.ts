@@ -7,6 +7,7 @@ import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
 import { RANDOM_STREAM, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -69,6 +70,27 @@ describe('dropout kernels', () => {
       if (length > 100 && p > 0) expect(kept(gpuNext), 'the next step keeps other elements').not.toEqual(kept(gpuMask));
     });
   }
+
+  // A draw whose high half equals the threshold's (2⁻¹⁶ of them) is decided by the secondary Philox
+  // block (shaders/lib/dropout_draw.wgsl): 2²¹ + 13 elements hold about 32 such ties, and with
+  // p = 0.3 (the threshold's low half 0xcccc) some are kept and some dropped, so a kernel that
+  // decided ties by the high half alone, either way, fails.
+  gpuTest('ties with the threshold\'s high half: the secondary block decides', async (ctx) => {
+    const length = 2 ** 21 + 13;
+    const p = 0.3;
+    const [seed, stream, step] = [3, RANDOM_STREAM.dropout + 2, 9];
+    const { threshold, scale } = dropoutParams(p);
+    const ties = dropoutTies(length, p, seed, stream, step);
+    expect(ties.kept, 'ties kept').toBeGreaterThan(0);
+    expect(ties.dropped, 'ties dropped').toBeGreaterThan(0);
+    const tx = ctx.tensor('x', [length], { data: new Float64Array(length).fill(1) });
+    const tmask = ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' });
+    const ty = ctx.tensor('y', [length]);
+    ctx.fill(ty, NaN);
+    const k = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
+    ctx.submit('dropout ties', (e) => recordPass(e, 'dropout ties', [k]));
+    expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), dropoutMaskRef(length, p, seed, stream, step)), 'kept elements that differ from the reference').toEqual([]);
+  });
 
   gpuTest('the kept fraction is about 1 − p', async (ctx) => {
     const length = 4001;
