@@ -6,11 +6,13 @@
 //   covers the output rows (b, oy) r = b·outHeight + oy in [s·R, (s+1)·R), R = splitPixels / outWidth.
 //   x [batch, inChannels, height, width], dy [batch, outChannels, outHeight, outWidth],
 //   partial [splits, outChannels, inChannels, kernelH, kernelW]; NCHW.
-//   Invocation (global_invocation_id.x) = task (s·⌈outChannels/OUT_TILE⌉ + c)·groups + g: the
+//   Invocation (global_invocation_id.x) = task (s·⌈outChannels/OUT_TILE⌉ + c)·tapSlots + g: the
 //   OUT_TILE output channels of tile c × the GROUP taps GROUP·g .. GROUP·g + GROUP − 1 (GROUP/3
 //   triplets of 3 consecutive taps; for a 3×3 kernel, GROUP/9 whole input channels) × the pixels
 //   of split s. It holds its OUT_TILE × GROUP sums in registers: per triplet, Q = OUT_TILE/4
-//   mat3x4f (column i = tap, row e = channel 4q + e).
+//   mat3x4f (column i = tap, row e = channel 4q + e). tapSlots (a parameter) is the number of tap
+//   groups, or with DY_SHARED that rounded up to a multiple of 8: a slot g past the last group is
+//   idle (it loads its share of dy for the others, sums the last group's taps and stores nothing).
 //   The register tile is a parameter: OUT_TILE (4, 8, 12 or 16), Q, GROUP (9 or 18) and the
 //   functions that name the Q mat3x4f (tripletStep, quadSums) are generated for it and appended
 //   (weightTileSource in src/kernels/conv2d.ts). The tile does not change any sum's order: two
@@ -56,14 +58,19 @@
 //   address differs between invocations costs a bounds-checked scalar load per invocation and
 //   component, and a vector load shares that per-invocation work: convblock2 of the seed CNN went
 //   70–72 → 51–58 ms with both, alternated in one run.
-//   Variant DY_SHARED (the device's 'subgroups'; tap groups a multiple of 8, so 8 consecutive
-//   invocations are the tap groups of one split and channel tile and need the same dy): in a
+//   Variant DY_SHARED (the device's 'subgroups'; tapSlots a multiple of 8, so 8 consecutive
+//   invocations are tap-group slots of one split and channel tile and need the same dy): in a
 //   subgroup of 8, each invocation loads 2 of the quad's 16 dy quads (channels 2l and 2l + 1 of
 //   the tile, l its subgroup_invocation_id) and takes the others from the subgroup with
 //   subgroupShuffle; with another subgroup size, a workgroup that is not whole subgroups of 8 or
-//   tap groups that are not a multiple of 8, each loads its own, as without the variant. The same values, so the same bits; on lavapipe, whose subgroups are its
-//   8-wide SIMD vectors, a shuffle is a register permute and a load a loop over the 8 lanes:
-//   convblock2 went 58–69 → 37–38 ms, alternated in one run. The control flow is uniform in a
+//   tap-group slots that are not a multiple of 8, each loads its own, as without the variant.
+//   The same values, so the same bits; on lavapipe, whose subgroups are its 8-wide SIMD vectors,
+//   a shuffle is a register permute and a load a loop over the 8 lanes: convblock2 went 58–69 →
+//   37–38 ms, alternated in one run. Where the layer's tap groups are not a multiple of 8 the tile
+//   may pad them (WeightTile.shareDy): convblock4 of the seed CNN (10 groups in 16 slots, 16
+//   channels) took 1.57 ms against 2.49 for the tuned tile without (8 channels), timed alone
+//   (padding a 1×1 layer's 2 groups to 8 took convblock3 13.4–14.0 ms against 3.8: the tuner
+//   decides). The control flow is uniform in a
 //   subgroup (its invocations share the split, so the loops' bounds), which WGSL's static
 //   analysis cannot see: hence the diagnostic filter.
 //   Variant BIAS (a layer with a bias): the bias's gradient too, dbias[co] = Σ_p dy[b, co, oy, ox],
@@ -91,6 +98,7 @@ struct Params {
   outHeight: u32,
   outWidth: u32,
   splitPixels: u32,
+  tapSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -244,11 +252,16 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let tiles = (params.outChannels + OUT_TILE - 1u) / OUT_TILE;
   let rows = params.batch * params.outHeight;
   let rowsPerSplit = params.splitPixels / params.outWidth;
-  let tasks = (rows + rowsPerSplit - 1u) / rowsPerSplit * tiles * groups;
+  // Tap-group slots of a split and channel tile: the groups, or with DY_SHARED as many more idle
+  // slots as make a multiple of 8 (they load their share of dy, compute group groups − 1's sums
+  // and store nothing).
+  let slots = params.tapSlots;
+  let tasks = (rows + rowsPerSplit - 1u) / rowsPerSplit * tiles * slots;
   let task = min(gid.x, tasks - 1u);
-  let g = task % groups;
-  let ocBase = task / groups % tiles * OUT_TILE;
-  let split = task / (groups * tiles);
+  let slot = task % slots;
+  let g = min(slot, groups - 1u);
+  let ocBase = task / slots % tiles * OUT_TILE;
+  let split = task / (slots * tiles);
   let first = split * rowsPerSplit;
   let last = min(first + rowsPerSplit, rows);
   let fast = kH == 3u && kW == 3u && params.stride == 1u;
@@ -310,7 +323,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         // dy of the tile at the quad: d[q] column e = channel ocBase + 4q + e (0 past the edges).
         var d: array<mat4x4f, Q>;
 #if DY_SHARED
-        if (subgroupSize == 8u && WG_X % 8u == 0u && groups % 8u == 0u) {
+        if (subgroupSize == 8u && WG_X % 8u == 0u && slots % 8u == 0u) {
           // This invocation's two quads: channels 2·lane and 2·lane + 1 of the tile.
           let mine = array<vec4f, 2>(dyQuad(dyRow, ocBase + 2u * lane, ox0), dyQuad(dyRow, ocBase + 2u * lane + 1u, ox0));
           for (var q = 0u; q < Q; q++) {
@@ -393,7 +406,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
-  if (gid.x >= tasks) { return; }
+  if (gid.x >= tasks || slot >= groups) { return; }
   // The stores loop over counts known only at run time (the channels and taps inside), so they
   // stay loops, and pick the sums with selects rather than index a copy of them (both keep the
   // shader small to compile).

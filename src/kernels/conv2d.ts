@@ -484,7 +484,7 @@ export async function bindConv2d(
   return list;
 }
 
-const weightParams = { ...convParams, splitPixels: 'u32' } as const;
+const weightParams = { ...convParams, splitPixels: 'u32', tapSlots: 'u32' } as const;
 type WeightParams = { readonly [K in keyof typeof weightParams]: number };
 
 /**
@@ -502,6 +502,13 @@ export interface WeightTile {
   /** Taps an invocation sums: one of WEIGHT_TAPS (with a 3×3 kernel, 1 or 2 input channels). */
   readonly taps: number;
   readonly workgroup: number;
+  /**
+   * Share dy in subgroups of 8 (variant DY_SHARED, where the adapter's subgroups are 8
+   * invocations) even where the layer's tap groups are not a multiple of 8, by padding them to
+   * one: the idle invocations load their share of dy and store nothing. A layer whose tap groups
+   * are a multiple of 8 shares dy without it. The same bits either way; the tuner tries it.
+   */
+  readonly shareDy?: boolean;
 }
 
 /** The register tiles' output channels and taps the weight gradient generates. */
@@ -514,8 +521,22 @@ const WEIGHT_TASKS = 512;
 /** Tap groups of the weight gradient (invocations of one split and channel tile). */
 const weightTapGroups = (p: ConvParams, taps: number) => Math.ceil((p.inChannels * p.kernelH * p.kernelW) / taps);
 
-/** Tap groups × channel tiles of the weight gradient: its invocations per split. */
+/** Tap groups × channel tiles of the weight gradient: its invocations per split (without idle slots). */
 const weightTasksPerSplit = (p: ConvParams, t: Pick<WeightTile, 'channels' | 'taps'>) => weightTapGroups(p, t.taps) * Math.ceil(p.outChannels / t.channels);
+
+/**
+ * Tap-group slots of the weight gradient per split and channel tile (its parameter tapSlots): the
+ * tap groups, rounded up to a multiple of 8 where the tile shares dy in subgroups (DY_SHARED).
+ */
+function weightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number): number {
+  const groups = weightTapGroups(p, tile.taps);
+  return conv2dWeightVariant(p, tile, subgroupSize).DY_SHARED ? Math.ceil(groups / 8) * 8 : groups;
+}
+
+/** The weight gradient's parameters for a layer and tile: the split's pixels and the tap-group slots. */
+export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy'>, subgroupSize?: number): WeightParams {
+  return { ...p, splitPixels: tile.rows * p.outWidth, tapSlots: weightTapSlots(p, tile, subgroupSize) };
+}
 
 /**
  * The default register tile: 16 output channels (or the fewest multiple of 4 that holds them all,
@@ -555,13 +576,14 @@ export function weightTileFits(p: ConvParams, t: WeightTile): boolean {
     Number.isInteger(t.rows) &&
     t.rows >= 1 &&
     t.rows <= p.batch * p.outHeight &&
-    (WEIGHT_WORKGROUPS as readonly number[]).includes(t.workgroup)
+    (WEIGHT_WORKGROUPS as readonly number[]).includes(t.workgroup) &&
+    (t.shareDy === undefined || typeof t.shareDy === 'boolean')
   );
 }
 
 /** Describes a weight-gradient tile for tables and messages. */
 export function describeWeightTile(t: WeightTile): string {
-  return `${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}`;
+  return `${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}${t.shareDy ? ', dy shared' : ''}`;
 }
 
 /**
@@ -608,7 +630,7 @@ export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | '
 }
 
 /** Splits of the weight gradient (partial sums to reduce); a split is whole output rows. */
-export function conv2dWeightSplits(p: WeightParams): number {
+export function conv2dWeightSplits(p: Pick<WeightParams, 'batch' | 'outHeight' | 'outWidth' | 'splitPixels'>): number {
   if (!(p.splitPixels >= p.outWidth) || p.splitPixels % p.outWidth !== 0) {
     throw new Error(`conv2d: splitPixels ${p.splitPixels} must be whole output rows of ${p.outWidth} pixels (see conv2dSplitPixels)`);
   }
@@ -623,13 +645,17 @@ export function conv2dWeightSplits(p: WeightParams): number {
 export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
-/** Why a weight-gradient variant cannot run a layer with a tile's taps, or undefined. */
-function weightVariantProblem(p: ConvParams, variant: WeightVariant, taps: number): string | undefined {
+/** Why a weight-gradient variant cannot run a layer's parameters, or undefined. */
+function weightVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
   if (variant === 'BIAS') return undefined;
   if (variant === 'DY_SHARED') {
-    const groups = weightTapGroups(p, taps);
-    return groups % 8 === 0 ? undefined : `its ${groups} tap groups are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
+    return p.tapSlots % 8 === 0 ? undefined : `its ${p.tapSlots} tap-group slots are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
   }
+  return vectorProblem(p, variant);
+}
+
+/** Why a layer's widths or padding do not allow a weight-gradient vector variant, or undefined. */
+function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>): string | undefined {
   const n = variant.endsWith('4') ? 4 : 2;
   if (variant.startsWith('X_')) {
     if (p.width % n !== 0) return `the input width ${p.width} is not a multiple of ${n}`;
@@ -643,19 +669,27 @@ function weightVariantProblem(p: ConvParams, variant: WeightVariant, taps: numbe
  * widest x vectors where they are read whole (the 3×3 stride-1 windows, the 1×1 stride-1 pixels;
  * the other taps' loads take one component each, measured no faster), dy shared in subgroups
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
- * layer's tap groups allow it, and the bias's partial sums where the layer has a bias (`bias`).
+ * layer's tap groups are a multiple of 8 or the tile pads them (`shareDy`), and the bias's
+ * partial sums where the layer has a bias (`bias`). Bind it with conv2dWeightParams's parameters.
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
-  const fits = (v: WeightVariant) => weightVariantProblem(p, v, tile.taps) === undefined;
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
+  const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>) => vectorProblem(p, v) === undefined;
+  const shared = subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true);
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   const dy4 = fits('DY_VEC4');
-  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: subgroupSize === 8 && fits('DY_SHARED'), BIAS: bias };
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: shared, BIAS: bias };
+}
+
+/** A weight gradient's tapSlots parameter, checked: at least the layer's tap groups for `taps`. */
+function tapSlotsOf(p: WeightParams, taps: number): number {
+  const groups = weightTapGroups(p, taps);
+  if (!Number.isInteger(p.tapSlots) || p.tapSlots < groups) throw new Error(`conv2d_backward_weight: tapSlots ${p.tapSlots}, expected at least the layer's ${groups} tap groups of ${taps} (see conv2dWeightParams)`);
+  return p.tapSlots;
 }
 
 /** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
 function weightDef(channels: number, taps: number, workgroup: number) {
-  const registers = { channels, taps };
   return defineKernel({
     name: 'conv2d_backward_weight',
     source: backwardWeightSource,
@@ -668,10 +702,10 @@ function weightDef(channels: number, taps: number, workgroup: number) {
       biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
     },
     defines: WEIGHT_VARIANTS,
-    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v, taps)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
     workgroupSize: [workgroup, 1, 1],
-    grid: (p) => [conv2dWeightSplits(p) * weightTasksPerSplit(p, registers)],
+    grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * tapSlotsOf(p, taps)],
     lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
   });
 }

@@ -12,6 +12,7 @@ import {
   allocateConvPacked,
   bindConv2d,
   conv2dBackwardWeightKernel,
+  conv2dWeightParams,
   conv2dWeightVariant,
   conv2dPackJobs,
   conv2dParams,
@@ -142,7 +143,7 @@ export class Conv2d extends Layer {
     const forward = { train: forwardFor('train'), eval: forwardFor('eval') };
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
-      const p = { ...this.params(b.inShape, batch), splitPixels };
+      const p = conv2dWeightParams(this.params(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
       const list: Dispatch[] = [
         (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined))).bind(
           { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}) },

@@ -27,6 +27,7 @@ import {
   allocateConvPacked,
   bindConv2d,
   conv2dBackwardWeightKernel,
+  conv2dWeightParams,
   conv2dWeightVariant,
   bindConvReduction,
   conv2dWeightSplits,
@@ -295,19 +296,24 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
 }
 
 /**
- * Weight-gradient candidates after the default: rows per split ×2; the other tap count (9 ↔ 18,
- * where the layer has more than 9 taps) and 8 output channels (16 where the default has 8 or
- * fewer), each at its own default split; rows ×½; workgroup 128; rows ×4. On lavapipe the
- * register tile decided most (convblock2 of the seed CNN: 16 channels × 18 taps 28 ms, × 9 taps
- * 20 ms); rows ×2 gained 10–15 % at convblock2 with the old 16 × 18 tile; the workgroup size
- * mattered less, and differently per shape.
+ * Weight-gradient candidates after the default: dy shared in subgroups with the tap groups padded
+ * (where the adapter's subgroups are 8 invocations, the groups are not a multiple of 8 and padding
+ * at most doubles them: convblock4 of the seed CNN, 10 groups in 16 slots, 1.57 ms against 2.49
+ * for the best tile without; convblock3, 2 in 8, 13.4 against 3.8); rows per split ×2; the other
+ * tap count (9 ↔ 18, where the layer has more than 9 taps) and 8 output channels (16 where the
+ * default has 8 or fewer), each at its own default split; rows ×½; workgroup 128; rows ×4. On
+ * lavapipe the register tile decided most (convblock2 of the seed CNN: 16 channels × 18 taps
+ * 28 ms, × 9 taps 20 ms); rows ×2 gained 10–15 % at convblock2 with the old 16 × 18 tile; the
+ * workgroup size mattered less, and differently per shape.
  */
-export function candidateWeightTiles(p: Conv2dParams): WeightTile[] {
+export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number): WeightTile[] {
   const d = defaultWeightTile(p);
   const out: WeightTile[] = [d];
   const add = (t: WeightTile) => {
-    if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup)) out.push(t);
+    if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy)) out.push(t);
   };
+  const groups = Math.ceil((p.inChannels * p.kernelH * p.kernelW) / d.taps);
+  if (subgroupSize === 8 && groups % 8 !== 0 && Math.ceil(groups / 8) * 8 <= 2 * groups) add({ ...d, shareDy: true });
   const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
   const registers = (channels: number, taps: number): WeightTile => ({ rows: conv2dSplitPixels(p, undefined, { channels, taps }) / p.outWidth, channels, taps, workgroup: 64 });
   add({ ...d, rows: rows(2) });
@@ -607,7 +613,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * default's (the default is the fallback).
  */
 async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<WeightTile>> {
-  const candidates = candidateWeightTiles(p);
+  const candidates = candidateWeightTiles(p, ctx.adapter.subgroupSize);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
   const inLength = p.batch * p.inChannels * p.height * p.width;
@@ -625,7 +631,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<Weigh
   const { x, dy, partial, dweight } = scope.value;
   try {
     const measure = async (tile: WeightTile, check: boolean) => {
-      const q = { ...p, splitPixels: tile.rows * p.outWidth };
+      const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
       const list = [
         (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
         await bindConvReduction(ctx, [{ partial, dweight, length: weightLength, splits: conv2dWeightSplits(q) }], 'tuning weight gradient reduce'),

@@ -25,6 +25,7 @@ import {
   conv2dBackwardWeightKernel,
   conv2dParams,
   conv2dWeightSplits,
+  conv2dWeightParams,
   conv2dWeightVariant,
   convStatsSlots,
   defaultConvTile,
@@ -189,6 +190,9 @@ const GRAD_CASES: readonly GradCase[] = [
   // LeNet-5's convs: the first (5×5, padding 2), the second at batch 128 with its default tile.
   { shape: { batch: 4, inChannels: 1, height: 28, width: 28, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 } },
   { shape: { batch: 128, inChannels: 6, height: 14, width: 14, outChannels: 16, kernelH: 5, kernelW: 5, stride: 1, padding: 0 } },
+  // convblock4's shape at batch 6: 10 groups of 9 taps padded to 16 slots (shareDy: dy shared in
+  // subgroups of 8; only group 0 stores the bias, the idle slots nothing).
+  { shape: { batch: 6, inChannels: 10, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }, tile: { rows: 7, channels: 16, taps: 9, workgroup: 64, shareDy: true } },
 ];
 
 describe("conv2d weight gradient's bias variant", () => {
@@ -198,7 +202,7 @@ describe("conv2d weight gradient's bias variant", () => {
     gpuTest(name, async (ctx) => {
       const p0 = conv2dParams(s);
       const tile = c.tile ?? defaultWeightTile(p0);
-      const p = { ...p0, splitPixels: tile.rows * p0.outWidth };
+      const p = conv2dWeightParams(p0, tile, ctx.adapter.subgroupSize);
       const splits = conv2dWeightSplits(p);
       const area = p.outHeight * p.outWidth;
       const weights = s.outChannels * s.inChannels * s.kernelH * s.kernelW;

@@ -21,6 +21,7 @@ import {
   type ConvTile,
   conv2dSplitPixels,
   conv2dWeightSplits,
+  conv2dWeightParams,
   conv2dWeightVariant,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
@@ -43,7 +44,8 @@ interface Case extends Conv2dShape {
   /** Also run the other TILES (each tile is a pipeline to compile: seconds on a cold lavapipe cache). */
   readonly tiles?: boolean;
   /** Weight-gradient register tiles (output channels, taps) held to the declared tile's bits. */
-  readonly weightTiles?: readonly (readonly [number, number])[];
+  /** Weight-gradient register tiles (channels, taps, shareDy) to hold to the declared tile's bits. */
+  readonly weightTiles?: readonly (readonly [number, number, boolean?])[];
 }
 
 /** Tiles tried besides each direction's default: other rows, channel counts and workgroup sizes. */
@@ -63,7 +65,7 @@ const CASES: readonly Case[] = [
   { batch: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, kernelH: 1, kernelW: 1, stride: 1, padding: 0 },
   { batch: 1, inChannels: 1, height: 5, width: 7, outChannels: 1, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
   { batch: 2, inChannels: 3, height: 7, width: 9, outChannels: 10, kernelH: 3, kernelW: 3, stride: 2, padding: 1 },
-  { batch: 3, inChannels: 17, height: 6, width: 5, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 2, tiles: true, weightTiles: [[4, 9], [12, 18]] },
+  { batch: 3, inChannels: 17, height: 6, width: 5, outChannels: 33, kernelH: 3, kernelW: 3, stride: 1, padding: 1, splitTarget: 64, minSplits: 2, tiles: true, weightTiles: [[4, 9], [12, 18], [16, 9, true], [8, 18, true]] },
   { batch: 2, inChannels: 10, height: 9, width: 8, outChannels: 17, kernelH: 2, kernelW: 3, stride: 1, padding: 0, splitTarget: 64, minSplits: 2 },
   { batch: 2, inChannels: 33, height: 5, width: 5, outChannels: 3, kernelH: 1, kernelW: 1, stride: 2, padding: 0 },
   { batch: 1, inChannels: 3, height: 8, width: 11, outChannels: 17, kernelH: 3, kernelW: 2, stride: 2, padding: 1, tiles: true },
@@ -79,8 +81,8 @@ const CASES: readonly Case[] = [
   // Widths that are multiples of 4 (vec4 loads and stores, both directions), with padding 1 and
   // 2: vectors that start left of the row (all padding) and straddle no row end.
   { batch: 2, inChannels: 5, height: 6, width: 8, outChannels: 9, kernelH: 3, kernelW: 3, stride: 1, padding: 1, tiles: true },
-  { batch: 1, inChannels: 3, height: 5, width: 12, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2 },
-  { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0, weightTiles: [[4, 18], [12, 9]] },
+  { batch: 1, inChannels: 3, height: 5, width: 12, outChannels: 6, kernelH: 5, kernelW: 5, stride: 1, padding: 2, weightTiles: [[8, 18, true]] },
+  { batch: 2, inChannels: 7, height: 3, width: 12, outChannels: 6, kernelH: 1, kernelW: 1, stride: 1, padding: 0, weightTiles: [[4, 18], [12, 9], [8, 18, true]] },
   // The weight gradient's vector variants: dy as vec4s with x as vec2s (two channel tiles, several
   // splits), and dy as vec2s with x as vec2s at padding 2.
   { batch: 2, inChannels: 4, height: 7, width: 10, outChannels: 18, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2 },
@@ -179,7 +181,7 @@ describe('conv2d kernels', () => {
       const shape: Conv2dShape = { ...c };
       const p = conv2dParams(shape);
       const splitPixels = conv2dSplitPixels(p, c.splitTarget);
-      const wp = { ...p, splitPixels };
+      const wp = conv2dWeightParams(p, { ...DECLARED_WEIGHT_TILE, rows: splitPixels / p.outWidth }, ctx.adapter.subgroupSize);
       const splits = conv2dWeightSplits(wp);
       if (c.minSplits) expect(splits, 'weight-gradient splits').toBeGreaterThanOrEqual(c.minSplits);
       const { batch, inChannels, height, width, outChannels, kernelH, kernelW, outHeight, outWidth } = p;
@@ -255,11 +257,14 @@ describe('conv2d kernels', () => {
       // each is a pipeline to compile): the same sums in the same order (only which invocation
       // holds them changes), so the declared tile's bits.
       const dw0 = await ctx.read(tdw);
-      for (const [channels, taps] of c.weightTiles ?? []) {
-        const tile = { channels, taps, workgroup: 64 };
+      for (const [channels, taps, shareDy] of c.weightTiles ?? []) {
+        const tile = { channels, taps, workgroup: 64, rows: splitPixels / p.outWidth, shareDy };
+        const variant = conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize);
+        // Padded tap groups (shareDy) where the adapter's subgroups are 8 invocations.
+        if (shareDy && ctx.adapter.subgroupSize === 8) expect(variant.DY_SHARED, `tile ${JSON.stringify(tile)}: dy shared`).toBe(true);
         ctx.fill(tdw, NaN);
         const list = [
-          (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(p, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: tpartial }, wp),
+          (await ctx.compile(conv2dBackwardWeightKernel(tile), variant)).bind({ x: tx, dy: tdy, partial: tpartial }, conv2dWeightParams(p, tile, ctx.adapter.subgroupSize)),
           await bindConvReduction(ctx, [{ partial: tpartial, dweight: tdw, length: weightLength, splits }], 'reduce'),
         ];
         ctx.submit('conv2d weight register tile test', (e) => recordPass(e, 'conv2d weight register tile test', list));
@@ -285,8 +290,8 @@ describe('conv2d kernels', () => {
       // The weight gradient's tuning candidates (rows per split, workgroup size): another split
       // sums in another order, so each is held against float64 again.
       const dwRef = conv2dBackwardWeightRef(dy, x, shape);
-      for (const tile of candidateWeightTiles(p)) {
-        const q = { ...p, splitPixels: tile.rows * p.outWidth };
+      for (const tile of candidateWeightTiles(p, ctx.adapter.subgroupSize)) {
+        const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
         const list = [
