@@ -172,6 +172,18 @@ describe('conv2d vector loads and stores', () => {
     expect(() => half.bind(tensors, params)).toThrow(/variant OUT_VEC2 cannot run these parameters: the output width 7 is not a multiple of 2/);
     const plain = await ctx.compile(conv2dKernel(p, 'forward', tile));
     expect(() => plain.bind(tensors, params)).not.toThrow();
+
+    // The weight gradient's tap-group slots: 2 × 9 taps in 2 groups of 9, so DY_SHARED needs them
+    // padded (shareDy), and fewer slots than groups would leave taps without an invocation.
+    const wtile = { rows: 4, channels: 4, taps: 9, workgroup: 64 };
+    const wtensors = { x: tensors.x, dy: ctx.tensor('dy', [4 * 4 * 7]), partial: ctx.tensor('partial', [72]) };
+    if (ctx.adapter.subgroupSize === 8) {
+      const shared = await ctx.compile(conv2dBackwardWeightKernel(wtile), { DY_SHARED: true });
+      expect(() => shared.bind(wtensors, conv2dWeightParams(p, wtile, 8))).toThrow(/variant DY_SHARED cannot run these parameters: its 2 tap-group slots are not a multiple of 8/);
+      expect(() => shared.bind(wtensors, conv2dWeightParams(p, { ...wtile, shareDy: true }, 8))).not.toThrow();
+    }
+    const weight = await ctx.compile(conv2dBackwardWeightKernel(wtile));
+    expect(() => weight.bind(wtensors, { ...conv2dWeightParams(p, wtile), tapSlots: 1 })).toThrow(/tapSlots 1, expected at least the layer's 2 tap groups of 9/);
   });
 });
 
