@@ -2,7 +2,7 @@
 //   kept(i) = u(i) ≥ threshold (= ⌊p·2³²⌋);  y[i] = x[i] · (kept(i) ? scale : 0), scale = 1/(1 − p);
 //   mask: kept(i) as bit i % 32 of word i / 32 (shaders/lib/dropout_mask.wgsl).
 //   u(i): element i's dropout draw from Philox4x32-10, eight elements a block
-//   (shaders/lib/dropout_draw.wgsl; CPU: dropoutDraw in src/reference/random.ts). One invocation
+//   (shaders/lib/dropout_draw.wgsl; CPU: dropoutBlockDraws in src/reference/random.ts). One invocation
 //   per mask word: 32 elements, four Philox blocks. dropout_backward multiplies by the same mask.
 
 struct Params {

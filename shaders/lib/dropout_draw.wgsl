@@ -7,7 +7,7 @@
 // one at half the Philox rounds an element (a word each before). Measured (lavapipe, the seed CNN
 // at batch 128, bench:profile, alternated): Philox was 2.9 ms of the six batchnorm-and-dropout
 // passes' 6.5; with eight elements a block they take 5.24–5.31 ms against 6.49–6.82.
-// CPU reference: src/reference/random.ts (dropoutDraw, dropoutMaskRef).
+// CPU reference: src/reference/random.ts (dropoutBlockDraws, dropoutMaskRef).
 
 // The eight kept bits (bit e for element 8·block + e) of Philox block `block`.
 fn dropoutKeptByte(seed: u32, stream: u32, step: u32, block: u32, threshold: u32) -> u32 {

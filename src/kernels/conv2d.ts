@@ -528,14 +528,14 @@ const weightTasksPerSplit = (p: ConvParams, t: Pick<WeightTile, 'channels' | 'ta
  * Tap-group slots of the weight gradient per split and channel tile (its parameter tapSlots): the
  * tap groups, rounded up to a multiple of 8 where the tile shares dy in subgroups (DY_SHARED).
  */
-function weightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number): number {
+export function conv2dWeightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number): number {
   const groups = weightTapGroups(p, tile.taps);
   return conv2dWeightVariant(p, tile, subgroupSize).DY_SHARED ? Math.ceil(groups / 8) * 8 : groups;
 }
 
 /** The weight gradient's parameters for a layer and tile: the split's pixels and the tap-group slots. */
 export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy'>, subgroupSize?: number): WeightParams {
-  return { ...p, splitPixels: tile.rows * p.outWidth, tapSlots: weightTapSlots(p, tile, subgroupSize) };
+  return { ...p, splitPixels: tile.rows * p.outWidth, tapSlots: conv2dWeightTapSlots(p, tile, subgroupSize) };
 }
 
 /**

@@ -60,19 +60,14 @@ export function dropoutThreshold(p: number): number {
 }
 
 /**
- * Element `index`'s dropout draw, a 32-bit number h · 2¹⁶ + l: h is the 16-bit half `index & 1`
- * (low half first) of word `(index >> 1) & 3` of the primary Philox block
- * philox4x32([⌊index/8⌋, step, stream, 0], [seed, 0]), l the same half of the secondary block (the
- * counter's last word 1). Eight elements a block, so a kernel draws half the Philox blocks of one
- * word an element: it compares h with the threshold's high half and draws the secondary block only
- * where they tie (2⁻¹⁶ of the elements), which decides as the whole 32-bit comparison does
- * (shaders/lib/dropout_draw.wgsl). All arguments u32.
+ * The dropout draws of block `block`, elements 8·block … 8·block + 7: element 8·block + e draws the
+ * 32-bit number h · 2¹⁶ + l, h the 16-bit half e & 1 (low half first) of word e >> 1 of the primary
+ * Philox block philox4x32([block, step, stream, 0], [seed, 0]), l the same half of the secondary
+ * block (the counter's last word 1). Eight elements a block, so a kernel draws half the Philox
+ * blocks of one word an element: it compares h with the threshold's high half and draws the
+ * secondary block only where they tie (2⁻¹⁶ of the elements), which decides as the whole 32-bit
+ * comparison does (shaders/lib/dropout_draw.wgsl). All arguments u32.
  */
-export function dropoutDraw(seed: number, stream: number, step: number, index: number): number {
-  return dropoutBlockDraws(seed, stream, step, index >>> 3)[index & 7]!;
-}
-
-/** The eight dropout draws of block `block` (elements 8·block … 8·block + 7): see dropoutDraw. */
 export function dropoutBlockDraws(seed: number, stream: number, step: number, block: number): number[] {
   const primary = philox4x32([block, step, stream, 0], [seed, 0]);
   const secondary = philox4x32([block, step, stream, 1], [seed, 0]);
@@ -83,7 +78,7 @@ export function dropoutBlockDraws(seed: number, stream: number, step: number, bl
   });
 }
 
-/** mask[i] = dropoutDraw(seed, stream, step, i) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
+/** mask[i] = the dropout draw of element i (dropoutBlockDraws) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
 export function dropoutMaskRef(length: number, p: number, seed: number, stream: number, step: number): Float64Array {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1)`);
   const threshold = dropoutThreshold(p);

@@ -28,6 +28,7 @@ import {
   bindConv2d,
   conv2dBackwardWeightKernel,
   conv2dWeightParams,
+  conv2dWeightTapSlots,
   conv2dWeightVariant,
   bindConvReduction,
   conv2dWeightSplits,
@@ -312,8 +313,8 @@ export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number): We
   const add = (t: WeightTile) => {
     if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy)) out.push(t);
   };
-  const groups = Math.ceil((p.inChannels * p.kernelH * p.kernelW) / d.taps);
-  if (subgroupSize === 8 && groups % 8 !== 0 && Math.ceil(groups / 8) * 8 <= 2 * groups) add({ ...d, shareDy: true });
+  const [groups, padded] = [conv2dWeightTapSlots(p, d, subgroupSize), conv2dWeightTapSlots(p, { ...d, shareDy: true }, subgroupSize)];
+  if (padded > groups && padded <= 2 * groups) add({ ...d, shareDy: true });
   const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
   const registers = (channels: number, taps: number): WeightTile => ({ rows: conv2dSplitPixels(p, undefined, { channels, taps }) / p.outWidth, channels, taps, workgroup: 64 });
   add({ ...d, rows: rows(2) });
