@@ -30,7 +30,7 @@ try {
   const report = await runBenchmarks(ctx, train, {
     batches,
     steps,
-    runtime: `Node ${process.versions.node}, Dawn (npm webgpu)`,
+    runtime: `Node ${process.versions.node}, Dawn (npm webgpu), polls ${ctx.polling === 'timer' ? 'on a timer' : 'immediate'}`,
     model,
     tuning: { store: new FileTuningStore(), mode: tune },
     log: (line) => console.error(line),

@@ -28,6 +28,8 @@ Environment:
   WEBGPU_BACKPROP_VERBOSE   1: as --verbose
   WEBGPU_BACKPROP_TUNE      the default of --tune (off | cached | full)
   WEBGPU_BACKPROP_TUNING_CACHE  the tuning cache file (default $XDG_CACHE_HOME/webgpu-backprop/tuning.json)
+  WEBGPU_BACKPROP_POLLING   timer | immediate: how Node waits for the GPU (default: timer on a
+                            software adapter, to leave its cores to it; immediate on a GPU)
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {

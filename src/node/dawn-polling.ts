@@ -23,6 +23,14 @@
  * long one (a training step) within 4 ms, with about a quarter of the polls. A poll chain ends
  * when Dawn's poll does not queue another (nothing pending); the next wait starts again at 1 ms. Dawn's poll is told apart by its shape (`isDawnPoll`); every
  * other `setImmediate` call in the process reaches Node's own.
+ *
+ * On a hardware adapter the sleeps cost more than the core: a training step of the seed CNN is a
+ * fraction of a millisecond of GPU work there, and a wait that Node's timers can end no sooner
+ * than a millisecond after it began would bound the loop to about a step a millisecond. So the
+ * context, once it knows its adapter, sets the mode (`setDawnPolling`): `timer` on a software
+ * adapter, `immediate` (Dawn's own polling, a core busy while the GPU works) on a hardware one;
+ * `WEBGPU_BACKPROP_POLLING` (timer | immediate) chooses instead. One mode for the process: the
+ * context made last sets it.
  */
 
 /**
@@ -37,6 +45,33 @@ export function pollDelay(k: number): number {
 }
 
 const installed = Symbol.for('webgpu-backprop.dawnPollingThrottled');
+
+/** How Dawn's polls are scheduled: on a growing timer (`timer`), or at once (`immediate`, Dawn's own). */
+export type DawnPolling = 'timer' | 'immediate';
+export const DAWN_POLLING_MODES: readonly DawnPolling[] = ['timer', 'immediate'];
+export const POLLING_ENV = 'WEBGPU_BACKPROP_POLLING';
+
+let mode: DawnPolling = 'timer';
+
+/** The mode for an adapter: `WEBGPU_BACKPROP_POLLING` where set, else timer on a software adapter, immediate on a hardware one. */
+export function dawnPollingFor(software: boolean, env: NodeJS.ProcessEnv = process.env): DawnPolling {
+  const raw = env[POLLING_ENV]?.trim();
+  if (raw) {
+    if (!DAWN_POLLING_MODES.includes(raw as DawnPolling)) throw new Error(`${POLLING_ENV}: expected ${DAWN_POLLING_MODES.join(' or ')}, got '${raw}'`);
+    return raw as DawnPolling;
+  }
+  return software ? 'timer' : 'immediate';
+}
+
+/** Sets how Dawn's polls are scheduled from now on (for the whole process). */
+export function setDawnPolling(next: DawnPolling): void {
+  mode = next;
+}
+
+/** How Dawn's polls are scheduled now. */
+export function dawnPolling(): DawnPolling {
+  return mode;
+}
 
 /**
  * Whether a `setImmediate` callback is Dawn's poll: an N-API function made without a name, that is
@@ -63,7 +98,7 @@ export function throttleDawnPolling(): void {
   let polls = 0;
   let queuedAnother = false;
   const throttled = (callback: (...args: unknown[]) => void, ...args: unknown[]) => {
-    if (!isDawnPoll(callback)) return nodeSetImmediate(callback, ...args);
+    if (mode === 'immediate' || !isDawnPoll(callback)) return nodeSetImmediate(callback, ...args);
     queuedAnother = true;
     return setTimeout(() => {
       queuedAnother = false;

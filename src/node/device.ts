@@ -8,7 +8,7 @@
 import { GpuContext, type AdapterDescription, type GpuContextOptions } from '../gpu/context.js';
 import { NoAdapterError } from '../gpu/errors.js';
 import { describeAdapter, requestDeviceWithLimits } from '../gpu/device.js';
-import { throttleDawnPolling } from './dawn-polling.js';
+import { dawnPollingFor, setDawnPolling, throttleDawnPolling, type DawnPolling } from './dawn-polling.js';
 import { ADAPTER_ENV, driverCandidates, findVulkanLoader, installAdvice, type DriverKind } from './vulkan.js';
 
 export interface NodeContextOptions extends Omit<GpuContextOptions, 'zeroedBuffers'> {
@@ -26,6 +26,8 @@ export interface NodeContextOptions extends Omit<GpuContextOptions, 'zeroedBuffe
 
 export interface NodeGpuContext extends GpuContext {
   readonly driver: DriverKind;
+  /** How Dawn's polls are scheduled for this adapter (src/node/dawn-polling.ts). */
+  readonly polling: DawnPolling;
 }
 
 const keepAlive = new WeakMap<GpuContext, GPU>();
@@ -69,10 +71,14 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
       tried.push(`system: only a software adapter (${described.summary}), trying the named drivers`);
       continue;
     }
+    // Before the device: a bad WEBGPU_BACKPROP_POLLING is refused before any work.
+    const polling = dawnPollingFor(described.software);
     const device = await requestDeviceWithLimits(adapter);
     const adapterDescription: AdapterDescription = { ...described, summary: `${described.summary} [Dawn/Node, Vulkan ${driver.kind}]` };
     const context = new GpuContext(device, adapterDescription, { ...options, zeroedBuffers: options.driverClears ?? false }) as NodeGpuContext;
     Object.defineProperty(context, 'driver', { value: driver.kind, enumerable: true });
+    Object.defineProperty(context, 'polling', { value: polling, enumerable: true });
+    setDawnPolling(polling);
     // Dawn destroys its instance when the GPU object is collected, taking the device with it.
     keepAlive.set(context, gpu);
     // Dawn crashes in its own teardown at exit while a device is alive: end it first.

@@ -1,12 +1,15 @@
 /**
  * Dawn's polls on a timer (src/node/dawn-polling.ts): while the GPU works, the main thread sleeps
- * instead of taking a core from a software adapter; every other setImmediate is Node's own.
+ * instead of taking a core from a software adapter; every other setImmediate is Node's own. On a
+ * hardware adapter (or WEBGPU_BACKPROP_POLLING=immediate) Dawn's polls are its own again.
  */
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { allocateConvPacked, bindConv2d, conv2dParams } from '../../src/kernels/conv2d.js';
-import { POLL_DELAYS_MS, isDawnPoll, pollDelay, throttleDawnPolling } from '../../src/node/dawn-polling.js';
+import { POLL_DELAYS_MS, POLLING_ENV, dawnPolling, dawnPollingFor, isDawnPoll, pollDelay, setDawnPolling, throttleDawnPolling } from '../../src/node/dawn-polling.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import type { NodeGpuContext } from '../../src/node/device.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 test('a promise\'s resolve function, bound, arrow and plain functions are not taken for Dawn\'s poll', () => {
@@ -46,6 +49,21 @@ test('every other setImmediate is Node\'s: it runs before a timer, can be cleare
   expect((handle as object).constructor.name).toBe('Immediate');
 });
 
+test('the polling mode: a timer on a software adapter, Dawn\'s own on a GPU, WEBGPU_BACKPROP_POLLING where set', () => {
+  expect(dawnPollingFor(true, {})).toBe('timer');
+  expect(dawnPollingFor(false, {})).toBe('immediate');
+  expect(dawnPollingFor(true, { [POLLING_ENV]: 'immediate' })).toBe('immediate');
+  expect(dawnPollingFor(false, { [POLLING_ENV]: ' timer ' })).toBe('timer');
+  expect(dawnPollingFor(false, { [POLLING_ENV]: '' })).toBe('immediate');
+  expect(() => dawnPollingFor(true, { [POLLING_ENV]: 'busy' })).toThrow("WEBGPU_BACKPROP_POLLING: expected timer or immediate, got 'busy'");
+});
+
+gpuTest('the context sets the mode its adapter calls for', async (ctx) => {
+  const node = ctx as NodeGpuContext;
+  expect(node.polling).toBe(dawnPollingFor(ctx.adapter.software));
+  expect(dawnPolling()).toBe(node.polling);
+});
+
 /** CPU ms the process's main thread has used (Linux: utime + stime of its task, in 10 ms ticks). */
 function mainThreadCpuMs(): number {
   const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -72,6 +90,9 @@ gpuTest('while the GPU works, Dawn polls on a timer and the main thread sleeps (
       });
     run(1);
     await ctx.sync();
+    // The timer's behaviour, whatever the adapter (a GPU's context polls immediately).
+    const mode = dawnPolling();
+    setDawnPolling('timer');
     // Enough work for a quarter of a second or more on a software adapter. Every setImmediate
     // call meanwhile is recorded, with what it returned (through the throttled function), and the
     // delay of the timer each of Dawn's polls went to.
@@ -110,6 +131,7 @@ gpuTest('while the GPU works, Dawn polls on a timer and the main thread sleeps (
     } finally {
       globalThis.setImmediate = throttled;
       globalThis.setTimeout = nodeSetTimeout;
+      setDawnPolling(mode);
     }
     const used = mainThreadCpuMs() - cpu;
     // Dawn polled while its promise was pending, each poll was recognised, and each went to a
@@ -134,3 +156,39 @@ gpuTest('while the GPU works, Dawn polls on a timer and the main thread sleeps (
     scope.destroy();
   }
 }, 60_000);
+
+gpuTest('in immediate mode Dawn\'s polls go to Node\'s setImmediate, no timer between them', async (ctx) => {
+  const mode = dawnPolling();
+  const throttled = globalThis.setImmediate;
+  const handles: string[] = [];
+  setDawnPolling('immediate');
+  globalThis.setImmediate = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
+    const handle = (throttled as (...a: unknown[]) => object)(callback, ...args);
+    if (isDawnPoll(callback)) handles.push(handle.constructor.name);
+    return handle;
+  }) as unknown as typeof setImmediate;
+  try {
+    await waitForWork(ctx);
+  } finally {
+    globalThis.setImmediate = throttled;
+    setDawnPolling(mode);
+  }
+  expect(handles.length, 'Dawn polled while its promise was pending').toBeGreaterThan(0);
+  expect(new Set(handles)).toEqual(new Set(['Immediate']));
+});
+
+/** Submits a copy of 4 MB and waits for it, three times (Dawn polls while the promise is pending). */
+async function waitForWork(ctx: GpuContext): Promise<void> {
+  const make = (label: string) => ctx.device.createBuffer({ label, size: 4 << 20, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const a = make('poll test a');
+  const b = make('poll test b');
+  try {
+    for (let i = 0; i < 3; i++) {
+      ctx.submit('copy', (encoder) => encoder.copyBufferToBuffer(a, 0, b, 0, 4 << 20));
+      await ctx.sync();
+    }
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
+}
