@@ -15,8 +15,10 @@ export function parseBenchArgs(command: string, values: { batch?: string; steps?
 /** Writes one run's JSON into bench-results/ (atomically) and returns the file name. */
 export async function writeBenchResult(kind: string, report: { adapter: string; date: string }): Promise<string> {
   mkdirSync('bench-results', { recursive: true });
-  const adapter = report.adapter.split(' / ').slice(0, 2).join('-');
-  const name = `bench-results/${kind}-${adapter}-${report.date.replace(/[:.]/g, '-')}.json`.replace(/[^\w./-]/g, '_');
+  // The file name from the adapter's first two parts, with nothing that could name a folder (an
+  // NVIDIA adapter has no ' / ' parts, and its summary holds 'Dawn/Node').
+  const adapter = report.adapter.split(' / ').slice(0, 2).join('-').replace(/[^\w.-]/g, '_');
+  const name = `bench-results/${kind}-${adapter}-${report.date.replace(/[:.]/g, '-')}.json`;
   await writeFileAtomic(name, new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
   return name;
 }
