@@ -59,7 +59,11 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     // thread, which at batch 1024 took 0.5 s of the first step (455 MB of activations and
     // gradients, each written before it is read). The context clears what it promises as zeros
     // (`GpuContext.tensor`), so the clears are Dawn's to skip.
-    const gpu = create(options.driverClears ? [] : ['disable-dawn-features=lazy_clear_resource_on_first_use']);
+    //
+    // Dawn also rounds GPU timestamps down to multiples of 65,536 ns (timestamp_quantization, a
+    // browser's guard against timing attacks): on an H200 every kernel of the seed CNN read 0, 66
+    // or 131 µs, and the tuner chose among them by that. Node runs no untrusted pages: off.
+    const gpu = create([`disable-dawn-features=${['timestamp_quantization', ...(options.driverClears ? [] : ['lazy_clear_resource_on_first_use'])].join(',')}`]);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) {
       tried.push(`${driver.kind}${driver.icd ? ` (${driver.icd})` : ''}: no adapter`);

@@ -262,7 +262,7 @@ const PREFERRED: readonly Omit<ConvTile, 'workgroup'>[] = [
 ];
 
 /** At most this many tiles are timed per (kernel, shape), the default included. */
-const MAX_CANDIDATES = 7;
+export const MAX_CANDIDATES = 7;
 
 /**
  * Below this many ms the default tile is kept untried: nothing to win that pays for a compile.
@@ -305,14 +305,17 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
  * default has 8 or fewer), each at its own default split; rows ×½; workgroup 128; rows ×4. On
  * lavapipe the register tile decided most (convblock2 of the seed CNN: 16 channels × 18 taps
  * 28 ms, × 9 taps 20 ms); rows ×2 gained 10–15 % at convblock2 with the old 16 × 18 tile; the
- * workgroup size mattered less, and differently per shape.
+ * workgroup size mattered less, and differently per shape. On a hardware GPU (`hardware`) the
+ * default's register tile at GPU_WEIGHT_TASKS invocations comes first (gpuWeightTiles): the
+ * default's few splits leave most of a GPU idle.
  */
-export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number): WeightTile[] {
+export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number, hardware = false): WeightTile[] {
   const d = defaultWeightTile(p);
   const out: WeightTile[] = [d];
   const add = (t: WeightTile) => {
     if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy)) out.push(t);
   };
+  if (hardware) for (const t of gpuWeightTiles(p, d, subgroupSize)) add(t);
   const [groups, padded] = [conv2dWeightTapSlots(p, d, subgroupSize), conv2dWeightTapSlots(p, { ...d, shareDy: true }, subgroupSize)];
   if (padded > groups && padded <= 2 * groups) add({ ...d, shareDy: true });
   const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
@@ -324,6 +327,36 @@ export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number): We
   add({ ...d, workgroup: 128 });
   add({ ...d, rows: rows(4) });
   return out.slice(0, MAX_CANDIDATES);
+}
+
+/**
+ * Invocations a hardware GPU's weight-gradient candidates aim for. The default split makes about
+ * 512 (WEIGHT_TASKS in src/kernels/conv2d.ts: enough for a CPU adapter's threads): 8 workgroups of
+ * 64, 8 of an H200's 132 multiprocessors, where convblock2's weight gradient took 19.2 ms of a 32 ms
+ * step at batch 1024 (docs/speed-log.md, eighteenth sitting).
+ */
+export const GPU_WEIGHT_TASKS = [8_192, 32_768] as const;
+
+/** The most partial sums (floats) a GPU candidate may write: 8 MB, so a network's shared workspace stays far below a binding's 128 MiB. */
+export const GPU_MAX_PARTIAL_FLOATS = 1 << 21;
+
+/**
+ * The default register tile with fewer rows a split, for GPU_WEIGHT_TASKS invocations (splits ×
+ * tap-group slots × channel tiles), the splits capped by GPU_MAX_PARTIAL_FLOATS.
+ */
+export function gpuWeightTiles(p: Conv2dParams, d: WeightTile, subgroupSize?: number): WeightTile[] {
+  const perSplit = conv2dWeightTapSlots(p, d, subgroupSize) * Math.ceil(p.outChannels / d.channels);
+  const weights = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
+  const totalRows = p.batch * p.outHeight;
+  const maxSplits = Math.max(1, Math.floor(GPU_MAX_PARTIAL_FLOATS / weights));
+  const out: WeightTile[] = [];
+  for (const tasks of GPU_WEIGHT_TASKS) {
+    const splits = Math.min(maxSplits, Math.ceil(tasks / perSplit));
+    const rows = Math.max(1, Math.ceil(totalRows / splits));
+    // Only tiles of more splits than the last (the cap can make a larger aim no better).
+    if (rows < (out.at(-1) ?? d).rows) out.push({ ...d, rows });
+  }
+  return out;
 }
 
 export interface TuneOptions extends PlanOptions {
@@ -614,7 +647,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * default's (the default is the fallback).
  */
 async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<WeightTile>> {
-  const candidates = candidateWeightTiles(p, ctx.adapter.subgroupSize);
+  const candidates = candidateWeightTiles(p, ctx.adapter.subgroupSize, !ctx.adapter.software);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
   const inLength = p.batch * p.inChannels * p.height * p.width;
@@ -681,6 +714,11 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/** Milliseconds with two decimals, or two significant digits below 0.1 ms (a GPU's kernels: 0.0043). */
+export function formatMs(ms: number): string {
+  return ms >= 0.1 || ms === 0 || !Number.isFinite(ms) ? ms.toFixed(2) : ms.toPrecision(2);
+}
+
 /** The tuning table: kernel, layers, shape, tile, ms, GFLOP/s, share of the FMA probe. */
 export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: number): string {
   const shape = (e: TuneEntry) =>
@@ -698,10 +736,10 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
     e.layers.join(', '),
     shape(e),
     tile(e),
-    e.ms.toFixed(2),
-    e.defaultMs.toFixed(2),
-    e.gflops.toFixed(1),
-    fmaGflops ? `${((100 * e.gflops) / fmaGflops).toFixed(0)} %` : '',
+    formatMs(e.ms),
+    formatMs(e.defaultMs),
+    Number.isFinite(e.gflops) ? e.gflops.toFixed(1) : '—',
+    fmaGflops && Number.isFinite(e.gflops) ? `${((100 * e.gflops) / fmaGflops).toFixed(0)} %` : '',
     e.cached ? 'cached' : `${e.tried} tried${e.rejected ? `, ${e.rejected} rejected` : ''}`,
   ]);
   const head = ['kernel', 'layers', 'shape', 'tile', 'ms', 'default ms', 'GFLOP/s', 'of FMA probe', 'source'];

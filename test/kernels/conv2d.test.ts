@@ -25,7 +25,7 @@ import {
   conv2dWeightVariant,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
-import { candidateWeightTiles, tileFits } from '../../src/tune/tuner.js';
+import { candidateWeightTiles, gpuWeightTiles, tileFits } from '../../src/tune/tuner.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -43,7 +43,6 @@ interface Case extends Conv2dShape {
   readonly minSlices?: number;
   /** Also run the other TILES (each tile is a pipeline to compile: seconds on a cold lavapipe cache). */
   readonly tiles?: boolean;
-  /** Weight-gradient register tiles (output channels, taps) held to the declared tile's bits. */
   /** Weight-gradient register tiles (channels, taps, shareDy) to hold to the declared tile's bits. */
   readonly weightTiles?: readonly (readonly [number, number, boolean?])[];
 }
@@ -299,10 +298,11 @@ describe('conv2d kernels', () => {
         expect(await ctx.read(ty), `forward, tile ${JSON.stringify(tile)}`).toEqual(y0);
         expect(await ctx.read(tdx), `input gradient, tile ${JSON.stringify(tile)}`).toEqual(dx0);
       }
-      // The weight gradient's tuning candidates (rows per split, workgroup size): another split
-      // sums in another order, so each is held against float64 again.
+      // The weight gradient's tuning candidates (rows per split, workgroup size), a hardware
+      // GPU's many-split ones too: another split sums in another order, so each is held against
+      // float64 again.
       const dwRef = conv2dBackwardWeightRef(dy, x, shape);
-      for (const tile of candidateWeightTiles(p, ctx.adapter.subgroupSize)) {
+      for (const tile of [...candidateWeightTiles(p, ctx.adapter.subgroupSize), ...gpuWeightTiles(p, defaultWeightTile(p), ctx.adapter.subgroupSize)]) {
         const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
@@ -316,3 +316,43 @@ describe('conv2d kernels', () => {
     });
   });
 });
+
+// A hardware GPU's weight-gradient tiles (gpuWeightTiles: hundreds of splits where the default
+// has 16) at the real size: convblock2 of the seed CNN at batch 128, 73,728 output pixels summed
+// per weight, against float64 within the tuner's bound (1e-5 of the result's largest value).
+gpuTest('a GPU\'s many-split weight-gradient tiles at convblock2\'s real size (batch 128) against float64', async (ctx) => {
+  const p = conv2dParams({ batch: 128, inChannels: 16, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
+  const shape: Conv2dShape = { batch: 128, inChannels: 16, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 0 };
+  const x = f32(randomArray(128 * 16 * 26 * 26, 21));
+  const dy = f32(randomArray(128 * 32 * 24 * 24, 22));
+  const ref = conv2dBackwardWeightRef(dy, x, shape);
+  const scale = Math.max(...ref.map(Math.abs));
+  const weightLength = 32 * 16 * 9;
+  const tiles = gpuWeightTiles(p, defaultWeightTile(p), ctx.adapter.subgroupSize);
+  expect(tiles.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth }))).toEqual([256, 439]);
+  const scope = ctx.scoped(() => ({
+    x: ctx.tensor('x', [x.length], { data: Float32Array.from(x) }),
+    dy: ctx.tensor('dy', [dy.length], { data: Float32Array.from(dy) }),
+    partial: ctx.tensor('partial', [439 * weightLength]),
+    dw: ctx.tensor('dw', [weightLength]),
+  }));
+  const t = scope.value;
+  try {
+    for (const tile of tiles) {
+      const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
+      ctx.fill(t.dw, NaN);
+      const list = [
+        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: t.x, dy: t.dy, partial: t.partial }, q),
+        await bindConvReduction(ctx, [{ partial: t.partial, dweight: t.dw, length: weightLength, splits: conv2dWeightSplits(q) }], 'reduce'),
+      ];
+      ctx.submit('conv2d GPU weight tile test', (e) => recordPass(e, 'conv2d GPU weight tile test', list));
+      const got = await ctx.read(t.dw);
+      let worst = 0;
+      for (let i = 0; i < weightLength; i++) worst = Math.max(worst, Number.isNaN(got[i]!) ? Infinity : Math.abs(got[i]! - ref[i]!));
+      expect(worst / scale, `${describeWeightTile(tile)}: worst error ${worst} of ${scale}`).toBeLessThan(1e-5);
+      for (const d of list) d.destroy?.();
+    }
+  } finally {
+    scope.destroy();
+  }
+}, 120_000);

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { parseModelFile } from '../../src/models/model-file.js';
-import { cacheKey, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, MARGIN, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
+import { cacheKey, candidateWeightTiles, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, formatMs, formatTuneTable, GPU_MAX_PARTIAL_FLOATS, GPU_WEIGHT_TASKS, gpuWeightTiles, MARGIN, MAX_CANDIDATES, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice, type TuneEntry } from '../../src/tune/tuner.js';
+import { conv2dParams, conv2dWeightSplits, conv2dWeightTapSlots, defaultWeightTile, type Conv2dParams, type WeightTile } from '../../src/kernels/conv2d.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
@@ -174,4 +175,49 @@ test('cache keys hash the kernels\' code, not their comments', () => {
   // The templates' #if lines are code.
   expect(wgslCode('#if RELU\nx = max(x, 0.0);\n#endif // RELU')).toBe('#if RELU x = max(x, 0.0); #endif');
   expect(KERNEL_SOURCE_HASH).toMatch(/^[0-9a-f]{8}$/);
+});
+
+test('on a hardware GPU the weight gradient\'s candidates first split for 8k and 32k invocations, their partial sums capped at 8 MB', () => {
+  const conv = (batch: number, inC: number, outC: number, size: number): Conv2dParams => conv2dParams({ batch, inChannels: inC, height: size, width: size, outChannels: outC, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
+  // convblock2 of the seed CNN at 128 and 1024, and a wide layer whose partial sums hit the cap.
+  for (const p of [conv(128, 16, 32, 26), conv(1024, 16, 32, 26), conv(64, 256, 256, 16)]) {
+    const d = defaultWeightTile(p);
+    const software = candidateWeightTiles(p, 8);
+    const hardware = candidateWeightTiles(p, 8, true);
+    const gpu = gpuWeightTiles(p, d, 8);
+    expect(gpu.length, JSON.stringify(p)).toBeGreaterThan(0);
+    // The default first, then the GPU splits, then the software list's own (once each, cut at MAX_CANDIDATES).
+    const key = (t: WeightTile) => JSON.stringify([t.rows, t.channels, t.taps, t.workgroup, Boolean(t.shareDy)]);
+    const expected = [d, ...gpu, ...software.slice(1)].filter((t, i, all) => all.findIndex((u) => key(u) === key(t)) === i).slice(0, MAX_CANDIDATES);
+    expect(hardware).toEqual(expected);
+    expect(hardware.slice(1, 1 + gpu.length)).toEqual(gpu);
+    const weights = p.outChannels * p.inChannels * 9;
+    const perSplit = conv2dWeightTapSlots(p, d, 8) * Math.ceil(p.outChannels / d.channels);
+    for (const [k, t] of gpu.entries()) {
+      expect(t.rows, 'more splits than the tile before').toBeLessThan((k === 0 ? d : gpu[k - 1]!).rows);
+      expect({ ...t, rows: d.rows }).toEqual(d);
+      const splits = conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth });
+      expect(splits * weights, 'partial sums').toBeLessThanOrEqual(GPU_MAX_PARTIAL_FLOATS);
+      // The first aims at 8k invocations: it has them, unless the cap stops it first.
+      if (k === 0 && Math.floor(GPU_MAX_PARTIAL_FLOATS / weights) >= Math.ceil(GPU_WEIGHT_TASKS[0] / perSplit)) {
+        expect(splits * perSplit).toBeGreaterThanOrEqual(GPU_WEIGHT_TASKS[0] * 0.9);
+      }
+    }
+  }
+  // convblock2 at 128 and 1024 (32 invocations a split): the default's 16 splits against 256 and
+  // the cap's 455 in whole rows.
+  const splitsOf = (p: Conv2dParams) => [defaultWeightTile(p), ...gpuWeightTiles(p, defaultWeightTile(p), 8)].map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth }));
+  expect(splitsOf(conv(128, 16, 32, 26))).toEqual([16, 256, 439]);
+  expect(splitsOf(conv(1024, 16, 32, 26))).toEqual([16, 256, 447]);
+});
+
+test('the table\'s milliseconds keep two significant digits below 0.1 ms, and an unmeasurably fast kernel shows no GFLOP/s', () => {
+  expect(formatMs(12.345)).toBe('12.35');
+  expect(formatMs(0.25)).toBe('0.25');
+  expect(formatMs(0.0043)).toBe('0.0043');
+  expect(formatMs(0)).toBe('0.00');
+  const entry = { kernel: 'conv2d_forward', layers: ['c'], params: conv2dParams({ batch: 1, inChannels: 1, height: 3, width: 3, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }), tile: { rows: 1, channels: 4, workgroup: 64 }, ms: 0, defaultMs: 0, gflops: Infinity, tried: 1, rejected: 0, cached: false } as unknown as TuneEntry;
+  const table = formatTuneTable([entry], 1000);
+  expect(table).not.toMatch(/Infinity/);
+  expect(table.split('\n')[1]).toMatch(/ — /);
 });
