@@ -54,6 +54,55 @@ function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>,
   return { tensor, kind, elements: reference.length, maxAbsError, ratio, scaledError: scale > 0 ? maxAbsError / scale : maxAbsError, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
 }
 
+/** Each Dropout's mask of a network's training step `step` at `batch`, by layer path, as the reference takes them. */
+export function networkDropoutMasks(network: Network, batch: number, step: number): Record<string, Float64Array> {
+  const masks: Record<string, Float64Array> = {};
+  for (const node of network.plan.nodes) {
+    if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(batch * shapeSize(node.inShape), node.layer.p, network.seed, node.stream, step);
+  }
+  return masks;
+}
+
+/**
+ * The discrete decisions of the network's last forward pass at `batch` (its ReLUs' outputs, its max
+ * pools' argmax), read back for the float64 reference to follow (NetworkStepRefInput.follow).
+ * `outputs`: the layers' outputs already read (else they are read here).
+ */
+export async function gpuDecisions(
+  network: Network,
+  batch: number,
+  outputs?: ReadonlyMap<string, Float32Array>,
+): Promise<{ reluOutputs: Record<string, Float32Array>; argmax: Record<string, Uint32Array> }> {
+  const { ctx, plan } = network;
+  const reluOutputs: Record<string, Float32Array> = {};
+  const argmax: Record<string, Uint32Array> = {};
+  for (const node of plan.scheduled) {
+    const chosen = network.workspaces.get(node.path)?.argmax;
+    if (chosen) argmax[node.path] = (await ctx.read(chosen)).subarray(0, batch * (chosen.length / network.maxBatch)) as Uint32Array;
+  }
+  for (const [i, node] of plan.scheduled.entries()) {
+    if (node.layer.type !== 'ReLU') continue;
+    let gpu = outputs?.get(node.path);
+    if (!gpu) {
+      const tensor = network.outputs.get(node.path)!;
+      gpu = (await ctx.read(tensor)).subarray(0, batch * (tensor.length / network.maxBatch)) as Float32Array;
+    }
+    const length = batch * shapeSize(node.outShape);
+    if (gpu.length === length) {
+      reluOutputs[node.path] = gpu;
+      continue;
+    }
+    // A ReLU between a conv and the max pool that the conv stores (maxpool-epilogue): only each
+    // window's maximum was stored, at its argmax, and only those elements get a gradient; the
+    // reference decides the rest itself (NaN: not known).
+    const known = new Float32Array(length).fill(Number.NaN);
+    const chosen = argmax[plan.scheduled[i + 1]!.path]!;
+    gpu.forEach((v, o) => (known[chosen[o]!] = v));
+    reluOutputs[node.path] = known;
+  }
+  return { reluOutputs, argmax };
+}
+
 /**
  * Runs one training step of `network` on `input` ([batch, ...inputShape], normalised) and `labels`,
  * and the float64 reference of the same step, which follows the GPU's ReLU masks and max-pool
@@ -90,35 +139,9 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   ctx.submit('check update', (e) => recordPass(e, 'check update', updates));
   network.stepsTaken++;
 
-  const dropoutMasks: Record<string, Float64Array> = {};
-  for (const node of plan.nodes) {
-    if (node.layer instanceof Dropout) dropoutMasks[node.path] = dropoutMaskRef(batch * shapeSize(node.inShape), node.layer.p, network.seed, node.stream, step);
-  }
-  const reluOutputs: Record<string, Float32Array> = {};
-  const argmax: Record<string, Uint32Array> = {};
-  if (options.follow ?? true) {
-    for (const node of plan.scheduled) {
-      const chosen = network.workspaces.get(node.path)?.argmax;
-      if (chosen) argmax[node.path] = (await ctx.read(chosen)).subarray(0, batch * (chosen.length / network.maxBatch)) as Uint32Array;
-    }
-    plan.scheduled.forEach((node, i) => {
-      if (node.layer.type !== 'ReLU') return;
-      const gpu = outputs.get(node.path)!;
-      const length = batch * shapeSize(node.outShape);
-      if (gpu.length === length) {
-        reluOutputs[node.path] = gpu;
-        return;
-      }
-      // A ReLU between a conv and the max pool that the conv stores (maxpool-epilogue): only each
-      // window's maximum was stored, at its argmax, and only those elements get a gradient; the
-      // reference decides the rest itself (NaN: not known).
-      const known = new Float32Array(length).fill(Number.NaN);
-      const chosen = argmax[plan.scheduled[i + 1]!.path]!;
-      gpu.forEach((v, o) => (known[chosen[o]!] = v));
-      reluOutputs[node.path] = known;
-    });
-  }
-  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow: { reluOutputs, argmax } });
+  const dropoutMasks = networkDropoutMasks(network, batch, step);
+  const follow = options.follow ?? true ? await gpuDecisions(network, batch, outputs) : {};
+  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow });
 
   const rows: CheckRow[] = [compare('loss', 'loss', [loss], [ref.loss])];
   plan.scheduled.forEach((node, i) => {

@@ -5,17 +5,27 @@
  * epoch's shuffle, a smaller last batch, a second epoch.
  *
  * The reference run: the epoch's permutation (shufflePermutationRef), each batch normalised,
- * dropout masks for the model's global step, seedCnnTrainStepRef, then sgdMomentumRef on every
+ * dropout masks for the model's global step, networkStepRef, then sgdMomentumRef on every
  * parameter; the running statistics carry over. Rotation stays off here (the data kernel's test
  * checks it; its nearest-neighbour floors may pick a neighbouring pixel in f32).
+ *
+ * The loop runs one step at a time (trainEpoch's fromStep and maxSteps, as a resumed run does),
+ * and after each the reference follows the GPU's ReLU masks and max-pool choices (gpuDecisions, as
+ * the full-size check does), so that only arithmetic error is measured. A run passes decisions
+ * within f32's reach of their threshold: with seed 3, an H200 took the other side of one, and its
+ * epoch-2 loss read 2.1164186 against the reference's own 2.1167616. The reference alone, its
+ * parameters and momentum scaled by 1 ± 1.2e-7 at random after each step, reaches 2.1164185 in
+ * one of six such runs; following the GPU's decisions, that nudged run passes this test (one ReLU
+ * element decided otherwise), and without, it fails it by the H200's 3.4e-4 (docs/speed-log.md,
+ * eighteenth sitting).
  */
 import { describe, expect } from 'vitest';
-import { DROPOUT_STREAM } from '../../src/plan/plan.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { normalizePixelRef } from '../../src/reference/mnist-input.js';
-import { dropoutMaskRef, shufflePermutationRef } from '../../src/reference/random.js';
-import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../../src/reference/seed-cnn.js';
+import { shufflePermutationRef } from '../../src/reference/random.js';
+import { networkStepRef } from '../../src/reference/network.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
+import { gpuDecisions, networkDropoutMasks } from '../../src/plan/check.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TOLERANCE, expectAllClose } from '../helpers/allclose.js';
@@ -37,6 +47,8 @@ const MOMENTUM = 0.9;
  */
 const AFTER_SIX_STEPS = TOLERANCE.gradient;
 
+type Tensors = Record<string, Float64Array>;
+
 describe('the training loop against a float64 run of the same steps', () => {
   gpuTest('two epochs of 16 images in batches of 6: parameters, momentum, running statistics, metrics', async (ctx) => {
     const { train, test } = await data;
@@ -47,9 +59,9 @@ describe('the training loop against a float64 run of the same steps', () => {
       augment: false,
     });
 
-    let params: Record<string, Float64Array> = {};
-    let velocity: Record<string, Float64Array> = {};
-    let running: Record<string, Float64Array> = {};
+    let params: Tensors = {};
+    let velocity: Tensors = {};
+    let running: Tensors = {};
     for (const p of model.parameters) {
       params[p.name] = Float64Array.from(await ctx.read(p.value));
       velocity[p.name] = new Float64Array(p.value.length);
@@ -58,12 +70,14 @@ describe('the training loop against a float64 run of the same steps', () => {
 
     const area = train.rows * train.cols;
     let step = 0;
+    const differed = { relu: 0, maxpool: 0 };
     for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-      const gpu = await trainer.trainEpoch(epoch);
       const order = shufflePermutationRef(COUNT, SEED, epoch);
       let lossSum = 0;
       let correct = 0;
-      for (let first = 0; first < COUNT; first += BATCH, step++) {
+      let gpu;
+      for (let first = 0, inEpoch = 0; first < COUNT; first += BATCH, step++, inEpoch++) {
+        gpu = await trainer.trainEpoch(epoch, { fromStep: inEpoch, maxSteps: 1 });
         const batch = Math.min(BATCH, COUNT - first);
         const images = new Float64Array(batch * area);
         const labels = new Uint32Array(batch);
@@ -72,12 +86,14 @@ describe('the training loop against a float64 run of the same steps', () => {
           images.set(Array.from(train.images.subarray(image * area, (image + 1) * area), normalizePixelRef), b * area);
           labels[b] = train.labels[image]!;
         }
-        const dropoutMasks = seedCnnDropoutMaskLengths(batch).map((n, k) => dropoutMaskRef(n, 0.1, SEED, DROPOUT_STREAM + k, step));
-        const ref = seedCnnTrainStepRef({ params, running, images, labels, batch, dropoutMasks });
+        const follow = await gpuDecisions(model, batch);
+        const ref = networkStepRef({ plan: model.plan, params, buffers: running, input: images, labels, batch, mode: 'train', dropoutMasks: networkDropoutMasks(model, batch, step), follow });
+        differed.relu += ref.decisions.relu;
+        differed.maxpool += ref.decisions.maxpool;
         lossSum += ref.loss * batch;
         correct += ref.correct;
-        const nextParams: typeof params = {};
-        const nextVelocity: typeof velocity = {};
+        const nextParams: Tensors = {};
+        const nextVelocity: Tensors = {};
         for (const name of Object.keys(params)) {
           const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
           nextParams[name] = updated.param;
@@ -85,14 +101,16 @@ describe('the training loop against a float64 run of the same steps', () => {
         }
         params = nextParams;
         velocity = nextVelocity;
-        running = ref.running;
+        running = { ...running, ...ref.buffers };
       }
-      expect(gpu.steps, `steps of epoch ${epoch}`).toBe(3);
-      expect(gpu.samples).toBe(COUNT);
-      expect(gpu.trainAccuracy, `running accuracy of epoch ${epoch}`).toBeCloseTo((100 * correct) / COUNT, 6);
-      expect(gpu.trainLoss, `mean loss of epoch ${epoch}`).toBeCloseTo(lossSum / COUNT, 4);
+      expect(gpu!.steps, `steps of epoch ${epoch}`).toBe(3);
+      expect(gpu!.samples).toBe(COUNT);
+      expect(gpu!.trainAccuracy, `running accuracy of epoch ${epoch}`).toBeCloseTo((100 * correct) / COUNT, 6);
+      expect(gpu!.trainLoss, `mean loss of epoch ${epoch}`).toBeCloseTo(lossSum / COUNT, 4);
     }
     expect(model.stepsTaken).toBe(step);
+    // Followed, not needed: on lavapipe the reference's own decisions were the GPU's in every step.
+    console.log(`decisions of the reference's own that differed from the GPU's (followed): ${differed.relu} ReLU elements, ${differed.maxpool} max-pool windows`);
 
     for (const p of model.parameters) {
       expectAllClose(`${p.name} after ${step} steps`, await ctx.read(p.value), params[p.name]!, AFTER_SIX_STEPS);
