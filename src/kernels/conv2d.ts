@@ -559,10 +559,47 @@ export function conv2dSplitPixels(p: ConvParams, target?: number, registers: Pic
   return Math.min(rowsPerSplit, rows) * p.outWidth;
 }
 
-/** The weight gradient's default tile for a shape (see WeightTile). */
-export function defaultWeightTile(p: ConvParams): WeightTile {
+/**
+ * Invocations the weight gradient aims for on a hardware GPU. WEIGHT_TASKS (512) suits a CPU
+ * adapter's threads; on a GPU it is 8 workgroups of 64: on an H200 (132 multiprocessors)
+ * convblock2's weight gradient took 19.2 ms of a 32.2 ms step at batch 1024 that way
+ * (docs/speed-log.md, eighteenth sitting).
+ */
+export const GPU_WEIGHT_TASKS = [8_192, 32_768] as const;
+
+/** The most partial sums (floats) a GPU split may write for a layer: 8 MB, so a network's shared workspace stays far below a binding's 128 MiB. */
+export const GPU_MAX_PARTIAL_FLOATS = 1 << 21;
+
+/**
+ * The register tile `d` with fewer rows a split, for GPU_WEIGHT_TASKS invocations (splits ×
+ * tap-group slots × channel tiles), the splits capped by GPU_MAX_PARTIAL_FLOATS; each tile has
+ * more splits than the one before it (convblock2 of the seed CNN at batch 1024: 256 splits, then
+ * 447, the second aim's 1,024 capped at 455 and rounded to whole rows). Empty where `d` already
+ * has as many.
+ */
+export function gpuWeightTiles(p: ConvParams, d: WeightTile, subgroupSize?: number): WeightTile[] {
+  const perSplit = conv2dWeightTapSlots(p, d, subgroupSize) * Math.ceil(p.outChannels / d.channels);
+  const weights = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
+  const totalRows = p.batch * p.outHeight;
+  const maxSplits = Math.max(1, Math.floor(GPU_MAX_PARTIAL_FLOATS / weights));
+  const out: WeightTile[] = [];
+  for (const tasks of GPU_WEIGHT_TASKS) {
+    const splits = Math.min(maxSplits, Math.ceil(tasks / perSplit));
+    const rows = Math.max(1, Math.ceil(totalRows / splits));
+    // Only tiles of more splits than the last (the cap can make a larger aim no better).
+    if (rows < (out.at(-1) ?? d).rows) out.push({ ...d, rows });
+  }
+  return out;
+}
+
+/**
+ * The weight gradient's default tile for a shape (see WeightTile): about WEIGHT_TASKS invocations;
+ * on a hardware GPU (`adapter.software` false), the first of gpuWeightTiles.
+ */
+export function defaultWeightTile(p: ConvParams, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): WeightTile {
   const registers = defaultWeightRegisters(p);
-  return { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
+  const cpu: WeightTile = { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
+  return adapter && !adapter.software ? (gpuWeightTiles(p, cpu, adapter.subgroupSize)[0] ?? cpu) : cpu;
 }
 
 /** Workgroup sizes the weight gradient compiles for. */

@@ -112,7 +112,7 @@ export class Conv2d extends Layer {
     const full = this.params(b.inShape, b.maxBatch);
     // The weight gradient's register tile, split and workgroup (tuned, else the default).
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
-    const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full);
+    const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter);
     const splitPixels = weightTile.rows * full.outWidth;
     // The partial sums and the packed weights: members of the network's shared arenas, so that it
     // reduces and packs every conv layer's in one dispatch (reductions, packs).

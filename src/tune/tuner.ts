@@ -41,6 +41,7 @@ import {
   defaultConvTile,
   poolTile,
   defaultWeightTile,
+  gpuWeightTiles,
   weightTileFits,
   conv2dSplitPixels,
   type Conv2dParams,
@@ -306,16 +307,19 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
  * lavapipe the register tile decided most (convblock2 of the seed CNN: 16 channels × 18 taps
  * 28 ms, × 9 taps 20 ms); rows ×2 gained 10–15 % at convblock2 with the old 16 × 18 tile; the
  * workgroup size mattered less, and differently per shape. On a hardware GPU (`hardware`) the
- * default's register tile at GPU_WEIGHT_TASKS invocations comes first (gpuWeightTiles): the
- * default's few splits leave most of a GPU idle.
+ * default's register tile at GPU_WEIGHT_TASKS invocations comes first (gpuWeightTiles, the first
+ * of them the GPU's default tile), then the CPU adapters' default: its few splits leave most of a
+ * GPU idle.
  */
 export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number, hardware = false): WeightTile[] {
   const d = defaultWeightTile(p);
-  const out: WeightTile[] = [d];
+  const out: WeightTile[] = [];
   const add = (t: WeightTile) => {
     if (weightTileFits(p, t) && !out.some((o) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy)) out.push(t);
   };
+  // On a GPU the default is the first of gpuWeightTiles; the CPU adapters' default follows them.
   if (hardware) for (const t of gpuWeightTiles(p, d, subgroupSize)) add(t);
+  add(d);
   const [groups, padded] = [conv2dWeightTapSlots(p, d, subgroupSize), conv2dWeightTapSlots(p, { ...d, shareDy: true }, subgroupSize)];
   if (padded > groups && padded <= 2 * groups) add({ ...d, shareDy: true });
   const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(d.rows * f)));
@@ -327,36 +331,6 @@ export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number, har
   add({ ...d, workgroup: 128 });
   add({ ...d, rows: rows(4) });
   return out.slice(0, MAX_CANDIDATES);
-}
-
-/**
- * Invocations a hardware GPU's weight-gradient candidates aim for. The default split makes about
- * 512 (WEIGHT_TASKS in src/kernels/conv2d.ts: enough for a CPU adapter's threads): 8 workgroups of
- * 64, 8 of an H200's 132 multiprocessors, where convblock2's weight gradient took 19.2 ms of a 32 ms
- * step at batch 1024 (docs/speed-log.md, eighteenth sitting).
- */
-export const GPU_WEIGHT_TASKS = [8_192, 32_768] as const;
-
-/** The most partial sums (floats) a GPU candidate may write: 8 MB, so a network's shared workspace stays far below a binding's 128 MiB. */
-export const GPU_MAX_PARTIAL_FLOATS = 1 << 21;
-
-/**
- * The default register tile with fewer rows a split, for GPU_WEIGHT_TASKS invocations (splits ×
- * tap-group slots × channel tiles), the splits capped by GPU_MAX_PARTIAL_FLOATS.
- */
-export function gpuWeightTiles(p: Conv2dParams, d: WeightTile, subgroupSize?: number): WeightTile[] {
-  const perSplit = conv2dWeightTapSlots(p, d, subgroupSize) * Math.ceil(p.outChannels / d.channels);
-  const weights = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
-  const totalRows = p.batch * p.outHeight;
-  const maxSplits = Math.max(1, Math.floor(GPU_MAX_PARTIAL_FLOATS / weights));
-  const out: WeightTile[] = [];
-  for (const tasks of GPU_WEIGHT_TASKS) {
-    const splits = Math.min(maxSplits, Math.ceil(tasks / perSplit));
-    const rows = Math.max(1, Math.ceil(totalRows / splits));
-    // Only tiles of more splits than the last (the cap can make a larger aim no better).
-    if (rows < (out.at(-1) ?? d).rows) out.push({ ...d, rows });
-  }
-  return out;
 }
 
 export interface TuneOptions extends PlanOptions {

@@ -18,6 +18,7 @@ import {
   defaultConvTile,
   defaultWeightTile,
   describeWeightTile,
+  gpuWeightTiles,
   type ConvTile,
   conv2dSplitPixels,
   conv2dWeightSplits,
@@ -25,7 +26,7 @@ import {
   conv2dWeightVariant,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
-import { candidateWeightTiles, gpuWeightTiles, tileFits } from '../../src/tune/tuner.js';
+import { candidateWeightTiles, tileFits } from '../../src/tune/tuner.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';

@@ -22,6 +22,7 @@ import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.j
 import type { TileChooser, TiledKernelName } from '../../src/layers/layer.js';
 import { randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { GpuContext } from '../../src/gpu/context.js';
 
 const BATCH = 12;
 const images = Float32Array.from(randomArray(BATCH * 784, 31, -0.42, 2.8));
@@ -189,5 +190,20 @@ describe('a step with chosen tiles', () => {
     expect(chosen).toHaveLength(7);
     const report = await checkNetworkStep(network, images, labels);
     expect(report.passed, formatCheckReport(report)).toBe(true);
+  });
+
+  gpuTest('on a hardware adapter the convs\' default weight tiles are the GPU\'s (many more splits): the seed CNN\'s step still within the reference', async (ctx) => {
+    // The same device, described as a hardware GPU (the layers read only `adapter`): the GPU's
+    // default tiles run on this adapter's kernels, as they would untuned on a GPU.
+    const gpu = new GpuContext(ctx.device, { ...ctx.adapter, software: false }, { zeroedBuffers: false, poisonEmpty: true });
+    const make = (c: GpuContext) => new Network(c, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
+    const software = make(ctx);
+    const hardware = make(gpu);
+    // convblock2 at batch 16: 16 splits → 192 (8,192 invocations), and the other convs likewise:
+    // the partial sums in the shared workspace grow.
+    expect(hardware.memory.workspace).toBeGreaterThan(software.memory.workspace);
+    const report = await checkNetworkStep(hardware, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    gpu.throwIfFailed();
   });
 });

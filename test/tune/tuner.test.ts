@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { parseModelFile } from '../../src/models/model-file.js';
-import { cacheKey, candidateWeightTiles, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, formatMs, formatTuneTable, GPU_MAX_PARTIAL_FLOATS, GPU_WEIGHT_TASKS, gpuWeightTiles, MARGIN, MAX_CANDIDATES, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice, type TuneEntry } from '../../src/tune/tuner.js';
-import { conv2dParams, conv2dWeightSplits, conv2dWeightTapSlots, defaultWeightTile, type Conv2dParams, type WeightTile } from '../../src/kernels/conv2d.js';
+import { cacheKey, candidateWeightTiles, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, formatMs, formatTuneTable, MARGIN, MAX_CANDIDATES, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice, type TuneEntry } from '../../src/tune/tuner.js';
+import { conv2dParams, conv2dWeightSplits, conv2dWeightTapSlots, defaultWeightTile, GPU_MAX_PARTIAL_FLOATS, GPU_WEIGHT_TASKS, gpuWeightTiles, type Conv2dParams, type WeightTile } from '../../src/kernels/conv2d.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
@@ -177,7 +177,7 @@ test('cache keys hash the kernels\' code, not their comments', () => {
   expect(KERNEL_SOURCE_HASH).toMatch(/^[0-9a-f]{8}$/);
 });
 
-test('on a hardware GPU the weight gradient\'s candidates first split for 8k and 32k invocations, their partial sums capped at 8 MB', () => {
+test('on a hardware GPU the weight gradient\'s default and first candidates split for 8k and 32k invocations, their partial sums capped at 8 MB', () => {
   const conv = (batch: number, inC: number, outC: number, size: number): Conv2dParams => conv2dParams({ batch, inChannels: inC, height: size, width: size, outChannels: outC, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
   // convblock2 of the seed CNN at 128 and 1024, and a wide layer whose partial sums hit the cap.
   for (const p of [conv(128, 16, 32, 26), conv(1024, 16, 32, 26), conv(64, 256, 256, 16)]) {
@@ -186,11 +186,15 @@ test('on a hardware GPU the weight gradient\'s candidates first split for 8k and
     const hardware = candidateWeightTiles(p, 8, true);
     const gpu = gpuWeightTiles(p, d, 8);
     expect(gpu.length, JSON.stringify(p)).toBeGreaterThan(0);
-    // The default first, then the GPU splits, then the software list's own (once each, cut at MAX_CANDIDATES).
+    // The GPU splits first (the first of them the GPU's default), then the CPU adapters' default
+    // and the software list's own (once each, cut at MAX_CANDIDATES).
     const key = (t: WeightTile) => JSON.stringify([t.rows, t.channels, t.taps, t.workgroup, Boolean(t.shareDy)]);
-    const expected = [d, ...gpu, ...software.slice(1)].filter((t, i, all) => all.findIndex((u) => key(u) === key(t)) === i).slice(0, MAX_CANDIDATES);
+    const expected = [...gpu, d, ...software.slice(1)].filter((t, i, all) => all.findIndex((u) => key(u) === key(t)) === i).slice(0, MAX_CANDIDATES);
+    expect(software[0]).toEqual(d);
     expect(hardware).toEqual(expected);
-    expect(hardware.slice(1, 1 + gpu.length)).toEqual(gpu);
+    expect(hardware.slice(0, gpu.length)).toEqual(gpu);
+    expect(defaultWeightTile(p, { software: false, subgroupSize: 8 })).toEqual(gpu[0]);
+    expect(defaultWeightTile(p, { software: true, subgroupSize: 8 })).toEqual(d);
     const weights = p.outChannels * p.inChannels * 9;
     const perSplit = conv2dWeightTapSlots(p, d, 8) * Math.ceil(p.outChannels / d.channels);
     for (const [k, t] of gpu.entries()) {
@@ -209,6 +213,11 @@ test('on a hardware GPU the weight gradient\'s candidates first split for 8k and
   const splitsOf = (p: Conv2dParams) => [defaultWeightTile(p), ...gpuWeightTiles(p, defaultWeightTile(p), 8)].map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth }));
   expect(splitsOf(conv(128, 16, 32, 26))).toEqual([16, 256, 439]);
   expect(splitsOf(conv(1024, 16, 32, 26))).toEqual([16, 256, 447]);
+  // A layer whose default already has the splits: no GPU tile, the same default on a GPU.
+  const wide = conv2dParams({ batch: 1, inChannels: 1, height: 5, width: 5, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
+  expect(gpuWeightTiles(wide, defaultWeightTile(wide), 8)).toEqual([]);
+  expect(defaultWeightTile(wide, { software: false })).toEqual(defaultWeightTile(wide));
+  expect(candidateWeightTiles(wide, 8, true)[0]).toEqual(defaultWeightTile(wide));
 });
 
 test('the table\'s milliseconds keep two significant digits below 0.1 ms, and an unmeasurably fast kernel shows no GFLOP/s', () => {
