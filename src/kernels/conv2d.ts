@@ -567,15 +567,19 @@ export function conv2dSplitPixels(p: ConvParams, target?: number, registers: Pic
  */
 export const GPU_WEIGHT_TASKS = [8_192, 32_768] as const;
 
-/** The most partial sums (floats) a GPU split may write for a layer: 8 MB, so a network's shared workspace stays far below a binding's 128 MiB. */
-export const GPU_MAX_PARTIAL_FLOATS = 1 << 21;
+/**
+ * The most partial sums (floats) the GPU's splits may write for a layer: 4 MB, so that the shared
+ * workspace the reduction binds whole holds thirty conv layers' within a binding's 128 MiB (the seed
+ * CNN's: 29.4 MB at batch 128 with these tiles, 4.6 with the CPU's).
+ */
+export const GPU_MAX_PARTIAL_FLOATS = 1 << 20;
 
 /**
  * The register tile `d` with fewer rows a split, for GPU_WEIGHT_TASKS invocations (splits ×
  * tap-group slots × channel tiles), the splits capped by GPU_MAX_PARTIAL_FLOATS; each tile has
- * more splits than the one before it (convblock2 of the seed CNN at batch 1024: 256 splits, then
- * 447, the second aim's 1,024 capped at 455 and rounded to whole rows). Empty where `d` already
- * has as many.
+ * more splits than the one before it (convblock2 of the seed CNN: 220 splits at batch 128 and 226
+ * at 1024, where 8,192 invocations would take 256: the cap, 227 splits of 4,608 weights, in whole
+ * rows; the second aim is capped alike, so one tile). Empty where `d` already has as many.
  */
 export function gpuWeightTiles(p: ConvParams, d: WeightTile, subgroupSize?: number): WeightTile[] {
   const perSplit = conv2dWeightTapSlots(p, d, subgroupSize) * Math.ceil(p.outChannels / d.channels);

@@ -177,10 +177,10 @@ test('cache keys hash the kernels\' code, not their comments', () => {
   expect(KERNEL_SOURCE_HASH).toMatch(/^[0-9a-f]{8}$/);
 });
 
-test('on a hardware GPU the weight gradient\'s default and first candidates split for 8k and 32k invocations, their partial sums capped at 8 MB', () => {
+test('on a hardware GPU the weight gradient\'s default and first candidates split for 8k and 32k invocations, their partial sums capped at 4 MB', () => {
   const conv = (batch: number, inC: number, outC: number, size: number): Conv2dParams => conv2dParams({ batch, inChannels: inC, height: size, width: size, outChannels: outC, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
-  // convblock2 of the seed CNN at 128 and 1024, and a wide layer whose partial sums hit the cap.
-  for (const p of [conv(128, 16, 32, 26), conv(1024, 16, 32, 26), conv(64, 256, 256, 16)]) {
+  // convblock2 of the seed CNN at 128 and 1024, and a wider layer whose partial sums hit the cap.
+  for (const p of [conv(128, 16, 32, 26), conv(1024, 16, 32, 26), conv(64, 64, 64, 16)]) {
     const d = defaultWeightTile(p);
     const software = candidateWeightTiles(p, 8);
     const hardware = candidateWeightTiles(p, 8, true);
@@ -208,16 +208,23 @@ test('on a hardware GPU the weight gradient\'s default and first candidates spli
       }
     }
   }
-  // convblock2 at 128 and 1024 (32 invocations a split): the default's 16 splits against 256 and
-  // the cap's 455 in whole rows.
+  // convblock2 at 128 and 1024 (32 invocations a split): the default's 16 splits against the
+  // cap's 227 (of 4,608 weights) in whole rows, short of the 256 that 8,192 invocations take.
   const splitsOf = (p: Conv2dParams) => [defaultWeightTile(p), ...gpuWeightTiles(p, defaultWeightTile(p), 8)].map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth }));
-  expect(splitsOf(conv(128, 16, 32, 26))).toEqual([16, 256, 439]);
-  expect(splitsOf(conv(1024, 16, 32, 26))).toEqual([16, 256, 447]);
-  // A layer whose default already has the splits: no GPU tile, the same default on a GPU.
-  const wide = conv2dParams({ batch: 1, inChannels: 1, height: 5, width: 5, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 0 });
-  expect(gpuWeightTiles(wide, defaultWeightTile(wide), 8)).toEqual([]);
-  expect(defaultWeightTile(wide, { software: false })).toEqual(defaultWeightTile(wide));
-  expect(candidateWeightTiles(wide, 8, true)[0]).toEqual(defaultWeightTile(wide));
+  expect(splitsOf(conv(128, 16, 32, 26))).toEqual([16, 220]);
+  expect(splitsOf(conv(1024, 16, 32, 26))).toEqual([16, 226]);
+  // convblock1 (144 weights, one invocation a split): 8,192 invocations want more splits than its
+  // 3,328 output rows, so one row a split (the cap would allow 7,281).
+  expect(splitsOf(conv(128, 1, 16, 28))).toEqual([476, 3328]);
+  // 64 → 64 channels: the cap (28 splits of 36,864 weights) stops the aim's 32.
+  expect(splitsOf(conv(64, 64, 64, 16))).toEqual([2, 28]);
+  // Layers whose default has the splits already (a tiny one: all its rows; 256 → 256 channels:
+  // the cap allows one): no GPU tile, the same default on a GPU.
+  for (const q of [conv2dParams({ batch: 1, inChannels: 1, height: 5, width: 5, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }), conv(64, 256, 256, 16)]) {
+    expect(gpuWeightTiles(q, defaultWeightTile(q), 8)).toEqual([]);
+    expect(defaultWeightTile(q, { software: false })).toEqual(defaultWeightTile(q));
+    expect(candidateWeightTiles(q, 8, true)[0]).toEqual(defaultWeightTile(q));
+  }
 });
 
 test('the table\'s milliseconds keep two significant digits below 0.1 ms, and an unmeasurably fast kernel shows no GFLOP/s', () => {
