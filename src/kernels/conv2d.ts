@@ -583,9 +583,8 @@ export const GPU_MAX_PARTIAL_FLOATS = 1 << 20;
  */
 export function gpuWeightTiles(p: ConvParams, d: WeightTile, subgroupSize?: number): WeightTile[] {
   const perSplit = conv2dWeightTapSlots(p, d, subgroupSize) * Math.ceil(p.outChannels / d.channels);
-  const weights = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const totalRows = p.batch * p.outHeight;
-  const maxSplits = Math.max(1, Math.floor(GPU_MAX_PARTIAL_FLOATS / weights));
+  const maxSplits = Math.max(1, Math.floor(GPU_MAX_PARTIAL_FLOATS / weightLength(p)));
   const out: WeightTile[] = [];
   for (const tasks of GPU_WEIGHT_TASKS) {
     const splits = Math.min(maxSplits, Math.ceil(tasks / perSplit));
