@@ -570,7 +570,8 @@ export const GPU_WEIGHT_TASKS = [8_192, 32_768] as const;
 /**
  * The most partial sums (floats) the GPU's splits may write for a layer: 4 MB, so that the shared
  * workspace the reduction binds whole holds thirty conv layers' within a binding's 128 MiB (the seed
- * CNN's: 29.4 MB at batch 128 with these tiles, 4.6 with the CPU's).
+ * CNN's: 29.4 MB at batch 128 with these tiles, 4.6 with the CPU's). A deeper network caps every
+ * layer's splits to fit its device's binding (partialSplitsCap in src/plan/network.ts).
  */
 export const GPU_MAX_PARTIAL_FLOATS = 1 << 20;
 
@@ -603,6 +604,17 @@ export function defaultWeightTile(p: ConvParams, adapter?: { readonly software: 
   const registers = defaultWeightRegisters(p);
   const cpu: WeightTile = { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
   return adapter && !adapter.software ? (gpuWeightTiles(p, cpu, adapter.subgroupSize)[0] ?? cpu) : cpu;
+}
+
+/**
+ * `t` with at most `maxSplits` splits at shape `p` (the rows of a split raised to fit), or `t`
+ * itself where it has no more: see LayerBuild.maxPartialSplits. The sums change order, not terms.
+ */
+export function weightTileWithin(p: ConvParams, t: WeightTile, maxSplits: number | undefined): WeightTile {
+  const totalRows = p.batch * p.outHeight;
+  if (maxSplits === undefined || Math.ceil(totalRows / t.rows) <= maxSplits) return t;
+  if (!Number.isInteger(maxSplits) || maxSplits < 1) throw new RangeError(`conv2d weight gradient: maxSplits ${maxSplits} must be a whole number ≥ 1`);
+  return { ...t, rows: Math.ceil(totalRows / maxSplits) };
 }
 
 /** Workgroup sizes the weight gradient compiles for. */

@@ -18,6 +18,7 @@ import {
   conv2dParams,
   defaultWeightTile,
   weightTileFits,
+  weightTileWithin,
   conv2dWeightSplits,
   defaultConvTile,
   convSharesWeights,
@@ -110,9 +111,10 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
     const full = this.params(b.inShape, b.maxBatch);
-    // The weight gradient's register tile, split and workgroup (tuned, else the default).
+    // The weight gradient's register tile, split and workgroup (tuned, else the default), with
+    // no more splits than the network's shared workspace holds for each layer.
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
-    const weightTile = chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter);
+    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
     const splitPixels = weightTile.rows * full.outWidth;
     // The partial sums and the packed weights: members of the network's shared arenas, so that it
     // reduces and packs every conv layer's in one dispatch (reductions, packs).

@@ -117,6 +117,12 @@ export interface LayerBuild {
    * its tensor exists once every layer is lowered, before any kernel is bound.
    */
   readonly shared: SharedWorkspace;
+  /**
+   * The most splits a layer's weight-gradient partial sums may have (each a copy of its weight
+   * and bias), so that every layer's fit the shared workspace's one binding (the network's
+   * partialSplitsCap); a tile with more gets more rows a split. Absent: no cap.
+   */
+  readonly maxPartialSplits?: number;
   /** The tuned tile of a tiled kernel at this layer's largest batch, if any (src/tune/). */
   readonly tiles?: TileChooser;
   /**

@@ -12,7 +12,7 @@
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
-import { ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
+import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction } from '../kernels/conv2d.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
@@ -73,14 +73,48 @@ export function largestPlanBuffer(plan: ModelPlan): { perSample: number; what: s
  * buffers larger than the device allows: naming the buffer, its size, the limit and the largest
  * batch that fits.
  */
-export function checkPlanFits(plan: ModelPlan, maxBatch: number, limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): void {
+export function checkPlanFits(plan: ModelPlan, maxBatch: number, limits: BufferLimits): void {
+  partialSplitsCap(plan, limits);
   const { perSample, what } = largestPlanBuffer(plan);
-  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const { limit, name } = bufferLimit(limits);
   const bytes = perSample * maxBatch;
   if (bytes <= limit) return;
-  const name = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-  const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
-  throw new RangeError(`batch ${maxBatch} needs a buffer of ${size(bytes)} (${what}, ${perSample} bytes a sample); this adapter allows ${size(limit)} (${name}): the largest batch that fits is ${Math.floor(limit / perSample)}`);
+  throw new RangeError(`batch ${maxBatch} needs a buffer of ${formatBytes(bytes)} (${what}, ${perSample} bytes a sample); this adapter allows ${formatBytes(limit)} (${name}): the largest batch that fits is ${Math.floor(limit / perSample)}`);
+}
+
+type BufferLimits = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>;
+
+/** The most bytes one buffer bound whole may hold here, and the limit's name. */
+function bufferLimit(limits: BufferLimits): { limit: number; name: string } {
+  return {
+    limit: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
+    name: limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize',
+  };
+}
+
+function formatBytes(b: number): string {
+  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * The most weight-gradient splits a layer may write (LayerBuild.maxPartialSplits) on a device
+ * with these limits. The conv layers' partial sums (each a split's copy of the layer's weight and
+ * bias) are members of the shared workspace, which the reduction binds whole; with at most this
+ * many splits a layer they fit one binding whatever the tiles (a GPU's default tiles write up to 4
+ * MB a layer: forty convs took 166 MB, past a 128 MiB binding). The bound counts every parameter
+ * of the model and a block's padding for each (arenas start members on blocks): Σ ceil(splits ·
+ * length) ≤ splits · Σ length + members · ARENA_BLOCK. Throws a RangeError where the parameters
+ * themselves do not fit one binding (the optimizer binds them whole).
+ */
+export function partialSplitsCap(plan: ModelPlan, limits: BufferLimits): number {
+  const { limit, name } = bufferLimit(limits);
+  const members = plan.nodes.flatMap((n) => n.parameters);
+  const total = members.reduce((sum, p) => sum + shapeSize(p.shape), 0);
+  const room = Math.floor(limit / 4) - members.length * ARENA_BLOCK;
+  if (total > room) {
+    throw new RangeError(`the model's ${total.toLocaleString('en-US')} parameters need a buffer of ${formatBytes(4 * (total + members.length * ARENA_BLOCK))} (each parameter tensor on a ${ARENA_BLOCK}-element block), bound whole by the optimizer; this adapter allows ${formatBytes(limit)} (${name})`);
+  }
+  return Math.floor(room / total);
 }
 
 export class Network {
@@ -133,6 +167,7 @@ export class Network {
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, got ${maxBatch}`);
     checkPlanFits(plan, maxBatch, ctx.device.limits);
+    const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = options.seed ?? 1);
     this.optimizer = options.optimizer ?? new SGD();
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0 };
@@ -272,6 +307,7 @@ export class Network {
         stream: node.stream,
         workspace,
         shared,
+        maxPartialSplits,
         tiles: options.tiles,
         guard,
       }));
