@@ -1,14 +1,15 @@
 /** Shared by the Node and browser benchmark commands: their options and where results go. */
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../src/node/atomic-write.js';
+import { usageError } from './args.js';
 
 export function parseBenchArgs(command: string, values: { batch?: string; steps?: string }): { batches: number[]; steps: number } {
   const batches = (values.batch ?? '32,64,128').split(',').map(Number);
   const steps = Number(values.steps ?? 10);
   if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 1024)) {
-    throw new Error(`${command}: --batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128; got "${values.batch}"`);
+    usageError(command, `--batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128; got '${values.batch}'`);
   }
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`${command}: --steps takes a whole number ≥ 1; got "${values.steps}"`);
+  if (!Number.isInteger(steps) || steps < 1) usageError(command, `--steps takes a whole number ≥ 1; got '${values.steps}'`);
   return { batches, steps };
 }
 

@@ -8,18 +8,18 @@
  * WEBGPU_BACKPROP_ADAPTER picks the adapter (system | lavapipe | swiftshader | an ICD path).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parseModelFile } from '../src/models/model-file.js';
 import { formatBenchTable, runBenchmarks } from '../src/bench/scenarios.js';
 import { createNodeContext } from '../src/node/device.js';
 import { loadMnist } from '../src/node/mnist-files.js';
+import { harnessArgs, usageError } from './args.js';
 import { parseBenchArgs, writeBenchResult } from './bench-args.js';
 import { FileTuningStore } from '../src/node/tuning-cache.js';
 import { TUNE_MODES, type TuneMode } from '../src/tune/tuner.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, tune: { type: 'string' } } });
+const values = harnessArgs(import.meta.url, 'bench:node', { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, tune: { type: 'string' } });
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) throw new Error(`--tune: expected ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:node', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
 const { batches, steps } = parseBenchArgs('bench:node', values);
 const file = values.model;
 const model = file === undefined ? undefined : { name: file.replace(/^.*\//, '').replace(/\.json$/, ''), ...parseModelFile(readFileSync(file, 'utf8'), file) };

@@ -8,25 +8,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { median } from '../src/bench/profile.js';
+import { harnessArgs, wholeOption } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    batch: { type: 'string' },
-    steps: { type: 'string' },
-    'torch-steps': { type: 'string' },
-    threads: { type: 'string' },
-    'torch-script': { type: 'string' },
-  },
+const values = harnessArgs(import.meta.url, 'bench:peers', {
+  rounds: { type: 'string' },
+  batch: { type: 'string' },
+  steps: { type: 'string' },
+  'torch-steps': { type: 'string' },
+  threads: { type: 'string' },
+  'torch-script': { type: 'string' },
 });
-const whole = (name: string, fallback: number) => {
-  const raw = values[name as keyof typeof values];
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`bench:peers: --${name} takes a whole number ≥ 1, got '${raw}'`);
-  return v;
-};
+const whole = (name: string, fallback: number) => wholeOption('bench:peers', values, name, fallback);
 const rounds = whole('rounds', 3);
 const batch = whole('batch', 128);
 const steps = whole('steps', 20);

@@ -15,29 +15,26 @@
  *   --no-build            reuse dist-web/                    --chrome-arg ARG (repeatable)
  *   --json                the JSON on stdout instead of the table
  */
-import { parseArgs } from 'node:util';
 import type { BenchReport } from '../src/bench/scenarios.js';
 import { formatBenchTable, runBenchmarks } from '../src/bench/scenarios.js';
 import type { TfjsSeedCnnBenchResult } from '../src/web/tfjs/seed-cnn-tfjs.js';
+import { harnessArgs, usageError, wholeOption } from './args.js';
 import { parseBenchArgs, writeBenchResult } from './bench-args.js';
 import { buildPages, launchChromium, serveDirectory } from './browser.js';
 
-const { values } = parseArgs({
-  options: {
-    batch: { type: 'string' },
-    steps: { type: 'string' },
-    compare: { type: 'string' },
-    'tfjs-steps': { type: 'string' },
-    'no-build': { type: 'boolean' },
-    'chrome-arg': { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-  },
+const values = harnessArgs(import.meta.url, 'bench', {
+  batch: { type: 'string' },
+  steps: { type: 'string' },
+  compare: { type: 'string' },
+  'tfjs-steps': { type: 'string' },
+  'no-build': { type: 'boolean' },
+  'chrome-arg': { type: 'string', multiple: true },
+  json: { type: 'boolean' },
 });
 const { batches, steps } = parseBenchArgs('bench', values);
 const compare = new Set((values.compare ?? '').split(',').filter(Boolean));
-for (const c of compare) if (c !== 'tfjs' && c !== 'node') throw new Error(`bench: --compare takes tfjs, node or tfjs,node; got "${c}"`);
-const tfjsSteps = Number(values['tfjs-steps'] ?? 3);
-if (!Number.isInteger(tfjsSteps) || tfjsSteps < 1) throw new Error(`bench: --tfjs-steps takes a whole number ≥ 1; got "${values['tfjs-steps']}"`);
+for (const c of compare) if (c !== 'tfjs' && c !== 'node') usageError('bench', `--compare takes tfjs, node or tfjs,node; got '${c}'`);
+const tfjsSteps = wholeOption('bench', values, 'tfjs-steps', 3);
 
 
 if (!values['no-build']) await buildPages({ quiet: true });

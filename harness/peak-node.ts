@@ -4,6 +4,9 @@
  */
 import { measureFmaPeak } from '../src/bench/fma-peak.js';
 import { createNodeContext } from '../src/node/device.js';
+import { harnessArgs } from './args.js';
+
+harnessArgs(import.meta.url, 'bench:peak', {});
 
 const ctx = await createNodeContext();
 const result = await measureFmaPeak(ctx);

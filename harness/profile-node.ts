@@ -6,7 +6,6 @@
  *   --batch N (128)   --model FILE   --tune MODE (cached)   --top N (15 dispatches listed)
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { SEED_CNN_BENCH, type BenchModel } from '../src/bench/training-step.js';
 import { profileDispatches } from '../src/bench/profile.js';
 import { parseModelFile } from '../src/models/model-file.js';
@@ -18,18 +17,14 @@ import { Network } from '../src/plan/network.js';
 import { uploadSplit } from '../src/train/gpu-dataset.js';
 import { Trainer } from '../src/train/trainer.js';
 import { TUNE_MODES, tuneModel, type TuneMode } from '../src/tune/tuner.js';
+import { harnessArgs, usageError, wholeOption } from './args.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string' }, model: { type: 'string' }, tune: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } } });
-const whole = (name: 'batch' | 'top', fallback: number) => {
-  const raw = values[name];
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`bench:profile: --${name} takes a whole number ≥ 1, got '${raw}'`);
-  return v;
-};
+const values = harnessArgs(import.meta.url, 'bench:profile', { batch: { type: 'string' }, model: { type: 'string' }, tune: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } });
+const whole = (name: 'batch' | 'top', fallback: number) => wholeOption('bench:profile', values, name, fallback);
 const batch = whole('batch', 128);
 const top = whole('top', 15);
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) throw new Error(`bench:profile: --tune expects ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:profile', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
 const m: BenchModel = values.model === undefined ? SEED_CNN_BENCH : { name: values.model, ...parseModelFile(readFileSync(values.model, 'utf8'), values.model) };
 
 const ctx = await createNodeContext();

@@ -28,7 +28,6 @@
  *   --tolerance-mb X   RSS growth after the baseline still called flat (default 20 MB)
  *   --seed N           default 1
  */
-import { parseArgs } from 'node:util';
 import { createNodeContext } from '../src/node/device.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { FileTuningStore } from '../src/node/tuning-cache.js';
@@ -39,27 +38,22 @@ import { uploadSplit } from '../src/train/gpu-dataset.js';
 import { Trainer, type EpochRecord } from '../src/train/trainer.js';
 import { fitWithRecovery } from '../src/train/recovery.js';
 import { TUNE_MODES, tuneModel, type TuneMode } from '../src/tune/tuner.js';
+import { harnessArgs, usageError, wholeOption } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    steps: { type: 'string' },
-    batch: { type: 'string' },
-    epochs: { type: 'string' },
-    'sample-every': { type: 'string' },
-    'train-limit': { type: 'string' },
-    'test-limit': { type: 'string' },
-    tune: { type: 'string' },
-    'tolerance-mb': { type: 'string' },
-    seed: { type: 'string' },
-  },
+const values = harnessArgs(import.meta.url, 'bench:soak', {
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  epochs: { type: 'string' },
+  'sample-every': { type: 'string' },
+  'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' },
+  tune: { type: 'string' },
+  'tolerance-mb': { type: 'string' },
+  seed: { type: 'string' },
 });
 
 function whole(name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = values[name as keyof typeof values];
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`bench:soak: --${name} takes a whole number from ${min} to ${max}; got "${raw}"`);
-  return v;
+  return wholeOption('bench:soak', values, name, fallback, min, max);
 }
 
 const steps = whole('steps', 10_000);
@@ -67,9 +61,9 @@ const batch = whole('batch', 32, 1, 1024);
 const sampleEvery = whole('sample-every', 1000);
 const seed = whole('seed', 1, 0);
 const toleranceMb = Number(values['tolerance-mb'] ?? 20);
-if (!(toleranceMb >= 0)) throw new Error(`bench:soak: --tolerance-mb takes a number ≥ 0; got "${values['tolerance-mb']}"`);
+if (!(toleranceMb >= 0)) usageError('bench:soak', `--tolerance-mb takes a number ≥ 0; got '${values['tolerance-mb']}'`);
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) throw new Error(`bench:soak: --tune: expected ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:soak', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
 
 const MiB = 2 ** 20;
 const mib = (bytes: number) => Math.round((bytes / MiB) * 100) / 100;
