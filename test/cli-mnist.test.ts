@@ -92,8 +92,19 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
 
   gpuTest('--json: one object per epoch; --init continues the epoch count; --steps stops', async () => {
     const bestBefore = metadataOf(best);
-    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '5', '--steps', '4', '--init', checkpoint, '--json', '--save-best', best]);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let result: { code: number; out: string };
+    let log = '';
+    try {
+      result = await run(['mnist', ...QUICK, '--epochs', '5', '--steps', '4', '--init', checkpoint, '--json', '--save-best', best]);
+      log = stderr.mock.calls.map((c) => String(c[0])).join('');
+    } finally {
+      stderr.mockRestore();
+    }
+    const { code, out } = result;
     expect(code).toBe(0);
+    // The expected times count to --steps (4 steps in all), not to the 5 epochs: printed once.
+    expect(log.match(/Expected: about \d+ s an epoch, \d+ s for the run's 4 steps \(--steps\) \(\d+ samples\/s once steady; evaluation not counted\)/g)).toHaveLength(1);
     const epochs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(epochs.map((e) => e.epoch)).toEqual([3, 4]);
     expect(epochs.map((e) => e.steps)).toEqual([3, 1]);

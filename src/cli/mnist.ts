@@ -481,6 +481,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
   const steady = new SteadyRate();
+  // The steps the run takes: its epochs', or --steps where fewer.
+  const runSteps = Math.min(args.epochs * trainer.stepsPerEpoch, args.steps ?? Infinity);
   const { history, best } = await fitWithRecovery(trainer, {
     firstEpoch,
     epochs: args.epochs,
@@ -490,14 +492,17 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       steady.reset();
     },
     onProgress: (epoch, p) => {
-      // The time left at the speed since the epoch's first report: the first steps pay for
-      // compiling the kernels.
+      // The time left at the epoch's speed without its warm-up (compiling the kernels, a GPU's
+      // slower first steps): SteadyRate.
       const rate = steady.of(p);
-      const left = timeLeft(p, args.batch, trainer.stepsPerEpoch, lastEpoch - epoch, rate);
-      // Once that speed is known, the expected times.
+      // --steps ends the run at that many steps in all: the time left counts to it.
+      const stepsDone = (epoch - firstEpoch) * trainer.stepsPerEpoch + p.step;
+      const left = timeLeft(p, args.batch, Math.min(trainer.stepsPerEpoch, runSteps), lastEpoch - epoch, rate, runSteps - stepsDone);
+      // Once that speed is steady, the expected times.
       if (!announced && (steady.measured || p.step === p.steps)) {
         announced = true;
-        const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration(left.perEpoch * args.epochs)} for the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'} (${rate.toFixed(0)} samples/s after the first steps; evaluation not counted)`;
+        const whole = runSteps === args.epochs * trainer.stepsPerEpoch ? `the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'}` : `the run's ${runSteps} steps (--steps)`;
+        const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration((runSteps * args.batch) / Math.max(1e-9, rate))} for ${whole} (${rate.toFixed(0)} samples/s once steady; evaluation not counted)`;
         process.stderr.write(tty ? `\r${line}\n` : `${line}\n`);
       }
       const tenth = Math.floor((10 * p.step) / p.steps);

@@ -12,45 +12,60 @@ export function formatDuration(seconds: number): string {
 
 /**
  * Seconds of training left in this epoch and in the run (`epochsAfter` more whole epochs of
- * `stepsPerEpoch` steps), at `samplesPerSecond` (default: the progress' own, over the whole epoch
+ * `stepsPerEpoch` steps; or, where the run stops at a step count, `runStepsLeft` steps from here,
+ * this epoch's included), at `samplesPerSecond` (default: the progress' own, over the whole epoch
  * so far); evaluation time not counted.
  */
-export function timeLeft(p: Progress, batch: number, stepsPerEpoch: number, epochsAfter: number, samplesPerSecond = p.samplesPerSecond): { epoch: number; run: number; perEpoch: number } {
+export function timeLeft(p: Progress, batch: number, stepsPerEpoch: number, epochsAfter: number, samplesPerSecond = p.samplesPerSecond, runStepsLeft?: number): { epoch: number; run: number; perEpoch: number } {
   const rate = Math.max(1e-9, samplesPerSecond);
   const epoch = ((p.steps - p.step) * batch) / rate;
   const perEpoch = (stepsPerEpoch * batch) / rate;
-  return { epoch, run: epoch + epochsAfter * perEpoch, perEpoch };
+  return { epoch, run: runStepsLeft === undefined ? epoch + epochsAfter * perEpoch : (runStepsLeft * batch) / rate, perEpoch };
 }
 
+/** How closely two windows' speeds must agree (of the larger) for the speed to count as steady. */
+export const STEADY_AGREEMENT = 0.25;
+
 /**
- * An epoch's speed for time-left estimates, measured from its first progress report on: the
- * first steps also pay for compiling the kernels (seconds each on a fresh machine, where the
- * epoch's average would promise minutes for a half-minute epoch).
+ * An epoch's speed for time-left estimates, without its warm-up: the first steps also pay for
+ * compiling the kernels (seconds each on a fresh machine, where the epoch's average would promise
+ * minutes for a half-minute epoch), and on a GPU the steps after them ran slower still: on an H200
+ * the speed between the first two reports (steps 9 to 18) read 9,983 samples/s and promised 6 s
+ * an epoch, where the epochs took 2 s (30,000 samples/s). So the speed counts as `measured` once
+ * two windows in a row (a window: from one report to the next) agree within STEADY_AGREEMENT, and
+ * is then measured from the first of them on; until then, the latest window's (the first report:
+ * its own).
  */
 export class SteadyRate {
-  private first: { samples: number; seconds: number } | undefined;
-  private later = false;
+  private reports: { samples: number; seconds: number }[] = [];
+  private from: number | undefined;
 
   /** Starts a new epoch. */
   reset(): void {
-    this.first = undefined;
-    this.later = false;
+    this.reports = [];
+    this.from = undefined;
   }
 
-  /** Whether a report after the epoch's first has come, so `of` no longer counts the first steps. */
+  /** Whether two windows in a row have agreed, so `of` no longer counts the warm-up. */
   get measured(): boolean {
-    return this.later;
+    return this.from !== undefined;
   }
 
-  /** Samples/s between the epoch's first report and `p`; until a later report, `p`'s own. */
+  /** Samples/s at `p`: since the steady windows began, else the latest window's, else `p`'s own. */
   of(p: Progress): number {
-    if (!this.first) {
-      this.first = { samples: p.samples, seconds: p.seconds };
-      return p.samplesPerSecond;
+    const last = this.reports.at(-1);
+    if (last && (p.seconds < last.seconds || p.samples < last.samples)) this.reset(); // a resumed epoch's new clock
+    const latest = this.reports.at(-1);
+    if (!latest || (p.seconds > latest.seconds && p.samples > latest.samples)) this.reports.push({ samples: p.samples, seconds: p.seconds });
+    const r = this.reports;
+    const n = r.length;
+    if (n < 2) return p.samplesPerSecond;
+    const rate = (a: number, b: number) => (r[b]!.samples - r[a]!.samples) / (r[b]!.seconds - r[a]!.seconds);
+    if (this.from === undefined && n >= 3) {
+      const earlier = rate(n - 3, n - 2);
+      const later = rate(n - 2, n - 1);
+      if (Math.abs(earlier - later) <= STEADY_AGREEMENT * Math.max(earlier, later)) this.from = n - 3;
     }
-    const seconds = p.seconds - this.first.seconds;
-    if (!(seconds > 0) || p.samples <= this.first.samples) return p.samplesPerSecond;
-    this.later = true;
-    return (p.samples - this.first.samples) / seconds;
+    return rate(this.from ?? n - 2, n - 1);
   }
 }
