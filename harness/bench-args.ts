@@ -7,9 +7,9 @@ export function parseBenchArgs(command: string, values: { batch?: string; steps?
   const batches = (values.batch ?? '32,64,128').split(',').map(Number);
   const steps = Number(values.steps ?? 10);
   if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 1024)) {
-    usageError(command, `--batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128; got '${values.batch}'`);
+    usageError(command, `--batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128, got '${values.batch}'`);
   }
-  if (!Number.isInteger(steps) || steps < 1) usageError(command, `--steps takes a whole number ≥ 1; got '${values.steps}'`);
+  if (!Number.isInteger(steps) || steps < 1) usageError(command, `--steps takes a whole number ≥ 1, got '${values.steps}'`);
   return { batches, steps };
 }
 

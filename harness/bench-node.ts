@@ -19,7 +19,7 @@ import { TUNE_MODES, type TuneMode } from '../src/tune/tuner.js';
 
 const values = harnessArgs(import.meta.url, 'bench:node', { batch: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, tune: { type: 'string' } });
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) usageError('bench:node', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:node', `--tune takes ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
 const { batches, steps } = parseBenchArgs('bench:node', values);
 const file = values.model;
 const model = file === undefined ? undefined : { name: file.replace(/^.*\//, '').replace(/\.json$/, ''), ...parseModelFile(readFileSync(file, 'utf8'), file) };

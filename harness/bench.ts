@@ -33,7 +33,7 @@ const values = harnessArgs(import.meta.url, 'bench', {
 });
 const { batches, steps } = parseBenchArgs('bench', values);
 const compare = new Set((values.compare ?? '').split(',').filter(Boolean));
-for (const c of compare) if (c !== 'tfjs' && c !== 'node') usageError('bench', `--compare takes tfjs, node or tfjs,node; got '${c}'`);
+for (const c of compare) if (c !== 'tfjs' && c !== 'node') usageError('bench', `--compare takes tfjs, node or tfjs,node, got '${c}'`);
 const tfjsSteps = wholeOption('bench', values, 'tfjs-steps', 3);
 
 

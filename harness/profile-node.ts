@@ -24,7 +24,7 @@ const whole = (name: 'batch' | 'top', fallback: number) => wholeOption('bench:pr
 const batch = whole('batch', 128);
 const top = whole('top', 15);
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) usageError('bench:profile', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:profile', `--tune takes ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
 const m: BenchModel = values.model === undefined ? SEED_CNN_BENCH : { name: values.model, ...parseModelFile(readFileSync(values.model, 'utf8'), values.model) };
 
 const ctx = await createNodeContext();

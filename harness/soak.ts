@@ -61,9 +61,9 @@ const batch = whole('batch', 32, 1, 1024);
 const sampleEvery = whole('sample-every', 1000);
 const seed = whole('seed', 1, 0);
 const toleranceMb = Number(values['tolerance-mb'] ?? 20);
-if (!(toleranceMb >= 0)) usageError('bench:soak', `--tolerance-mb takes a number ≥ 0; got '${values['tolerance-mb']}'`);
+if (!(toleranceMb >= 0)) usageError('bench:soak', `--tolerance-mb takes a number ≥ 0, got '${values['tolerance-mb']}'`);
 const tune = (values.tune ?? 'cached') as TuneMode;
-if (!TUNE_MODES.includes(tune)) usageError('bench:soak', `--tune takes ${TUNE_MODES.join(', ')}; got '${values.tune}'`);
+if (!TUNE_MODES.includes(tune)) usageError('bench:soak', `--tune takes ${TUNE_MODES.join(', ')}, got '${values.tune}'`);
 
 const MiB = 2 ** 20;
 const mib = (bytes: number) => Math.round((bytes / MiB) * 100) / 100;
