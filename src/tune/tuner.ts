@@ -267,10 +267,18 @@ export const MAX_CANDIDATES = 7;
 
 /**
  * Below this many ms the default tile is kept untried: nothing to win that pays for a compile.
- * (convblock6's forward of the seed CNN, 0.95 ms with its statistics epilogue, took 0.66 with the
- * 1 × 16 tile: 0.3 ms a step, some 3 s of a 20-epoch run, for about 1.5 s of compiles.)
+ * On a CPU adapter (convblock6's forward of the seed CNN, 0.95 ms with its statistics epilogue,
+ * took 0.66 with the 1 × 16 tile: 0.3 ms a step, some 3 s of a 20-epoch run, for about 1.5 s of
+ * lavapipe's compiles). On a hardware GPU a step is a few ms, so a 0.1 ms kernel is a few per cent
+ * of it, and the defaults are shaped for a CPU's two threads: on an H200 at batch 128 every
+ * forward and most input gradients kept them as "under 0.5 ms" (0.07–0.2 ms each, 1 % of the
+ * probe), while the one input gradient tuned there, convblock2's, went from 0.92 ms to 0.26 with
+ * 2 × 8 (docs/speed-log.md, eighteenth sitting). There the bar is 0.05 ms (not yet measured on a
+ * GPU: the tuning may take longer, and a run's tuning budget bounds it).
  */
-const NOT_WORTH_MS = 0.5;
+export function notWorthMs(adapter: { readonly software: boolean }): number {
+  return adapter.software ? 0.5 : 0.05;
+}
 
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
@@ -370,7 +378,6 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   const found = new Map<TiledUse, TuneEntry>();
   const deferred: TiledUse[] = [];
   const started = performance.now();
-  let changed = false;
   // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
   const cached = (k: TiledUse) => {
     const hit = stored[cacheKey(ctx, k.kernel, k.params, k.stats, k.pool)];
@@ -400,12 +407,13 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
         ? await tuneWeight(ctx, k.params)
         : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats, pool: k.pool });
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
-    changed = true;
+    // Saved as each kernel is tuned: a run cut short (a time limit, Ctrl-C, a lost device)
+    // keeps every choice made so far, and the next run tunes only the rest.
+    await options.store.save(stored);
     chosen.set(`${k.kernel}|${shapeKey(k.params)}`, result.tile);
     found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
   }
   options.onProgress?.(todo.length, todo.length, 'done');
-  if (changed) await options.store.save(stored);
   // In the plan's order.
   const entries = kernels.flatMap((k) => found.get(k) ?? []);
   return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000, deferred };
@@ -445,9 +453,9 @@ export const MARGIN = 0.05;
 
 /**
  * Times `candidates` in order with `measure` (one tile run: its GPU ms, and its output where
- * `check` is set), the default first and alone: when it takes under NOT_WORTH_MS nothing else
- * compiles. Of the candidates whose output `accepts` (given the default's output), the FINALISTS
- * fastest are then timed FINAL_ROUNDS more times together with the default, in turn (default, a,
+ * `check` is set), the default first and alone: when it takes under `minMs` (the adapter's
+ * notWorthMs) nothing else compiles. Of the candidates whose output `accepts` (given the
+ * default's output), the FINALISTS fastest are then timed FINAL_ROUNDS more times together with the default, in turn (default, a,
  * b, c, default, a, b, c, …; their outputs are not read back again), where the default took
  * FINALS_WORTH_MS or more. The challenger whose fastest turn is the fastest replaces the default
  * only where that turn is at least MARGIN below the default's fastest; below FINALS_WORTH_MS, the
@@ -473,6 +481,7 @@ export async function pickFastest<T>(
   measure: (tile: T, check: boolean) => Promise<{ ms: number; values?: Float32Array }>,
   accepts: (values: Float32Array, defaults: Float32Array) => boolean,
   prepare?: (tiles: readonly T[]) => Promise<unknown>,
+  minMs = notWorthMs({ software: true }),
 ): Promise<Tuned<T>> {
   const defaultTile = candidates[0] as T;
   const first = await measure(defaultTile, true);
@@ -480,7 +489,7 @@ export async function pickFastest<T>(
   const challengers: { tile: T; ms: number[] }[] = [];
   let tried = 1;
   let rejected = 0;
-  if (first.ms >= NOT_WORTH_MS) {
+  if (first.ms >= minMs) {
     if (candidates.length > 1) await prepare?.(candidates.slice(1));
     for (const tile of candidates.slice(1)) {
       const { ms, values } = await measure(tile, true);
@@ -548,7 +557,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
     const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
     const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
-    return await pickFastest(distinct, measure, sameBits, prepare);
+    return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
   }
@@ -606,7 +615,7 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
       const profile = await profileDispatches(ctx, [bound], { repeats: 4 }).finally(() => bound.destroy());
       return { ms: profile.dispatches[0]!.ms, values: check ? await ctx.read(out) : undefined };
     };
-    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits, (tiles) => Promise.all(tiles.map((t) => ctx.compile(denseKernel(kernel, t) as AnyKernelDef))));
+    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits, (tiles) => Promise.all(tiles.map((t) => ctx.compile(denseKernel(kernel, t) as AnyKernelDef))), notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
   }
@@ -664,7 +673,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<Weigh
     };
     const prepare = (tiles: readonly WeightTile[]) =>
       Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize))));
-    return await pickFastest(candidates, measure, accepts, prepare);
+    return await pickFastest(candidates, measure, accepts, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { parseModelFile } from '../../src/models/model-file.js';
-import { cacheKey, candidateWeightTiles, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, formatMs, formatTuneTable, MARGIN, MAX_CANDIDATES, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, tiledKernelsOf, tuneModel, type StoredChoice, type TuneEntry } from '../../src/tune/tuner.js';
+import { cacheKey, candidateWeightTiles, FINAL_ROUNDS, FINALISTS, FINALS_WORTH_MS, flopsOf, formatMs, formatTuneTable, MARGIN, MAX_CANDIDATES, wgslCode, KERNEL_SOURCE_HASH, fnv1a, pickFastest, notWorthMs, tiledKernelsOf, tuneModel, type StoredChoice, type TuneEntry } from '../../src/tune/tuner.js';
 import { conv2dParams, conv2dWeightSplits, conv2dWeightTapSlots, defaultWeightTile, GPU_MAX_PARTIAL_FLOATS, GPU_WEIGHT_TASKS, gpuWeightTiles, type Conv2dParams, type WeightTile } from '../../src/kernels/conv2d.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
@@ -95,7 +95,9 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   const kernels = tiledKernelsOf(model, { inputShape: input, batch: 8 });
   expect(kernels).toHaveLength(14);
   let saved: Record<string, StoredChoice> | undefined;
-  const store = { location: 'memory', load: async () => ({ ...(saved ?? {}) }), save: async (entries: Record<string, StoredChoice>) => void (saved = entries) };
+  // The number of choices in each save: one save a kernel tuned, so a run cut short keeps them.
+  const saves: number[] = [];
+  const store = { location: 'memory', load: async () => ({ ...(saved ?? {}) }), save: async (entries: Record<string, StoredChoice>) => void ((saved = { ...entries }), saves.push(Object.keys(entries).length)) };
 
   const none = await tuneModel(ctx, model, { inputShape: input, batch: 8, mode: 'cached', store, budgetSeconds: 0 });
   expect(none.entries).toEqual([]);
@@ -110,6 +112,7 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   const byFlops = [...kernels].sort((a, b) => flopsOf(b) - flopsOf(a)).map((k) => `${k.kernel} ${k.layers.join(', ')}`);
   expect(order, 'tuned biggest first').toEqual(byFlops);
   expect(Object.keys(saved ?? {})).toHaveLength(14);
+  expect(saves).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
 }, 120_000);
 
 gpuTest('a forward timed with its statistics epilogue is cached under its own key', async (ctx) => {
@@ -160,10 +163,29 @@ test('the fastest candidates are timed again in turn with the default, without r
   expect(small.picked.tile).toBe('B');
   expect(small.calls).toEqual(['A', 'prepare BC', 'B', 'C']);
   expect((await run({ A: [0.9], B: [0.88] })).picked.tile).toBe('A');
-  // A default under NOT_WORTH_MS (0.5 ms): nothing else is compiled or timed.
+  // A default under notWorthMs (0.5 ms on a CPU adapter, pickFastest's default): nothing else is compiled or timed.
   const tiny = await run({ A: [0.45], B: [0.1] });
   expect(tiny.calls).toEqual(['A']);
   expect(tiny.picked.tile).toBe('A');
+});
+
+test("on a hardware GPU kernels of 0.05 ms and more are worth tuning (a CPU adapter's bar is 0.5 ms)", async () => {
+  expect(notWorthMs({ software: true })).toBe(0.5);
+  expect(notWorthMs({ software: false })).toBe(0.05);
+  const calls: string[] = [];
+  const script: Record<string, number> = { A: 0.2, B: 0.08, C: 0.3 };
+  const measure = async (tile: string, check: boolean) => {
+    calls.push(tile);
+    return { ms: script[tile]!, values: check ? new Float32Array([0]) : undefined };
+  };
+  const same = () => true;
+  // The CPU adapter's bar: the 0.2 ms default is kept untried.
+  expect((await pickFastest(['A', 'B', 'C'], measure, same, undefined, notWorthMs({ software: true }))).tile).toBe('A');
+  expect(calls).toEqual(['A']);
+  // A GPU's: the others are timed, and B, 2.5× faster, replaces it.
+  calls.length = 0;
+  expect(await pickFastest(['A', 'B', 'C'], measure, same, undefined, notWorthMs({ software: false }))).toEqual({ tile: 'B', ms: 0.08, defaultMs: 0.2, tried: 3, rejected: 0 });
+  expect(calls).toEqual(['A', 'B', 'C']);
 });
 
 test('cache keys hash the kernels\' code, not their comments', () => {
