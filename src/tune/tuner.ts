@@ -455,8 +455,9 @@ export const MARGIN = 0.05;
  * Times `candidates` in order with `measure` (one tile run: its GPU ms, and its output where
  * `check` is set), the default first and alone: when it takes under `minMs` (the adapter's
  * notWorthMs) nothing else compiles. Of the candidates whose output `accepts` (given the
- * default's output), the FINALISTS fastest are then timed FINAL_ROUNDS more times together with the default, in turn (default, a,
- * b, c, default, a, b, c, …; their outputs are not read back again), where the default took
+ * default's output), the FINALISTS fastest are then timed FINAL_ROUNDS more times together with
+ * the default, in turn (default, a, b, c, default, a, b, c, …; their outputs are not read back
+ * again), where the default took
  * FINALS_WORTH_MS or more. The challenger whose fastest turn is the fastest replaces the default
  * only where that turn is at least MARGIN below the default's fastest; below FINALS_WORTH_MS, the
  * fastest single timing does, where it is MARGIN below the default's.
