@@ -12,8 +12,8 @@ import { measureBandwidth } from './bandwidth.js';
 import { describeFmaPeakVariant, measureFmaPeak } from './fma-peak.js';
 import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTrainingSteps, type BenchModel, type LayerTime, type StepCheck } from './training-step.js';
 import type { TimingSource } from './profile.js';
-import { tuneModel, type TuneMode, type TuningStore } from '../tune/tuner.js';
-import type { ConvTile } from '../kernels/conv2d.js';
+import { tuneModel, type TuneEntry, type TuneMode, type TuningStore } from '../tune/tuner.js';
+import type { ConvTile, WeightTile } from '../kernels/conv2d.js';
 import type { DenseTile } from '../kernels/dense.js';
 
 /** The sheet's E_total after 63 updates (SPEC.md §1). */
@@ -37,8 +37,11 @@ export interface TrainingScenario {
   readonly bandwidth_share: number;
   /** GPU memory the network's plan allocated at this batch, in MB (the data set not counted). */
   readonly plan_mb: number;
-  /** The conv and dense tiles used (tuned), or that the default tiles were. */
-  readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile | DenseTile; ms: number; default_ms: number }[] | string;
+  /**
+   * The conv and dense tiles used (tuned), or that the default tiles were; `runs_with`, a weight
+   * tile as the network runs it where its cap on the splits raises the rows (TuneEntry.runsWith).
+   */
+  readonly variants: readonly { kernel: string; layers: readonly string[]; tile: ConvTile | WeightTile | DenseTile; runs_with?: WeightTile; ms: number; default_ms: number }[] | string;
   /** Seconds spent tuning before this scenario (0: all from the cache, or no tuning). */
   readonly tuning_s: number;
   readonly layer_timing: TimingSource;
@@ -115,7 +118,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       bandwidth_share: round(gbPerSecond / bandwidth.gbPerSecond, 3),
       plan_mb: round(t.planBytes / 1e6, 1),
       variants: tuned
-        ? tuned.entries.map((e) => ({ kernel: e.kernel, layers: e.layers, tile: e.tile, ms: round(e.ms, 2), default_ms: round(e.defaultMs, 2) }))
+        ? benchVariants(tuned.entries)
         : 'default tiles (no tuning)',
       tuning_s: tuned ? round(tuned.seconds, 1) : 0,
       layer_timing: t.layerTiming,
@@ -133,6 +136,11 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
     two_two_two: { scenario: 'two-two-two', rows: SHEET_EXAMPLE.rows, ms: round(sheetMs, 2) },
     scenarios,
   };
+}
+
+/** The benchmark JSON's record of the tuned tiles (TrainingScenario.variants). */
+export function benchVariants(entries: readonly TuneEntry[]): Exclude<TrainingScenario['variants'], string> {
+  return entries.map((e) => ({ kernel: e.kernel, layers: e.layers, tile: e.tile, ...('runsWith' in e && e.runsWith ? { runs_with: e.runsWith } : {}), ms: round(e.ms, 2), default_ms: round(e.defaultMs, 2) }));
 }
 
 /** A plain-text table of a report (one line per scenario), for stdout. */

@@ -43,6 +43,7 @@ import {
   defaultWeightTile,
   gpuWeightTiles,
   weightTileFits,
+  weightTileWithin,
   conv2dSplitPixels,
   type Conv2dParams,
   type ConvDirection,
@@ -59,6 +60,7 @@ import { Conv2d } from '../layers/conv2d.js';
 import type { ConvKernelName, TileChooser, TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
+import { partialSplitsCap } from '../plan/network.js';
 
 export type TuneMode = 'off' | 'cached' | 'full';
 export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
@@ -82,7 +84,17 @@ export const isDenseKernel = (kernel: TiledKernel): kernel is DenseKernelName =>
 export type TuneEntry = TuneMeasures &
   (
     | { readonly kernel: 'conv2d_forward' | 'conv2d_backward_input'; readonly params: Conv2dParams; readonly tile: ConvTile }
-    | { readonly kernel: 'conv2d_backward_weight'; readonly params: Conv2dParams; readonly tile: WeightTile }
+    | {
+        readonly kernel: 'conv2d_backward_weight';
+        readonly params: Conv2dParams;
+        readonly tile: WeightTile;
+        /**
+         * The tile that runs, where it is not `tile`: more rows a split, so that the network's
+         * shared workspace holds every layer's partial sums in one binding (partialSplitsCap in
+         * src/plan/network.ts; weightTileWithin). Deep nets with a GPU's many-split tiles.
+         */
+        readonly runsWith?: WeightTile;
+      }
     | { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly tile: DenseTile }
   );
 
@@ -414,9 +426,29 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     found.set(k, { kernel: k.kernel, layers: k.layers, params: k.params, ...result, gflops: flops / result.ms / 1e6, cached: false } as TuneEntry);
   }
   options.onProgress?.(todo.length, todo.length, 'done');
-  // In the plan's order.
-  const entries = kernels.flatMap((k) => found.get(k) ?? []);
+  // In the plan's order; a weight tile as the network will run it, where its cap on the splits
+  // (one per model and device) raises the rows a split.
+  const cap = splitsCapOf(model, options, ctx.device.limits);
+  const entries = kernels.flatMap((k): TuneEntry[] => {
+    const e = found.get(k);
+    if (!e) return [];
+    if (e.kernel !== 'conv2d_backward_weight') return [e];
+    const runs = weightTileWithin(e.params, e.tile, cap);
+    return [runs === e.tile ? e : { ...e, runsWith: runs }];
+  });
   return { entries, tiles: chooser, seconds: (performance.now() - started) / 1000, deferred };
+}
+
+/**
+ * The network's cap on a layer's weight-gradient splits (partialSplitsCap), or undefined where the
+ * model's parameters do not fit one binding: the network refuses that model itself, naming why.
+ */
+function splitsCapOf(model: Module, options: PlanOptions, limits: Parameters<typeof partialSplitsCap>[1]): number | undefined {
+  try {
+    return partialSplitsCap(planModel(model, options), limits);
+  } catch {
+    return undefined;
+  }
 }
 
 /** What tuning one kernel found. */
@@ -713,7 +745,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
     'cols' in e.tile
       ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}`
       : e.kernel === 'conv2d_backward_weight'
-        ? describeWeightTile(e.tile as WeightTile)
+        ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
         : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { ARENA_BLOCK } from '../../src/gpu/arena.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { describeAdapter } from '../../src/gpu/device.js';
-import { defaultWeightTile, GPU_MAX_PARTIAL_FLOATS, weightTileWithin, conv2dParams } from '../../src/kernels/conv2d.js';
+import { defaultConvTile, defaultWeightTile, describeWeightTile, GPU_MAX_PARTIAL_FLOATS, weightTileWithin, conv2dParams } from '../../src/kernels/conv2d.js';
 import { LogSoftmax } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Flatten } from '../../src/layers/flatten.js';
@@ -19,6 +19,8 @@ import { SGD } from '../../src/optim/optimizers.js';
 import { Network, checkPlanFits, partialSplitsCap } from '../../src/plan/network.js';
 import { planModel } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { benchVariants } from '../../src/bench/scenarios.js';
+import { cacheKey, formatTuneTable, tiledKernelsOf, tuneModel, type StoredChoice } from '../../src/tune/tuner.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TOLERANCE, expectAllClose } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -70,20 +72,67 @@ describe('the splits a layer may write', () => {
   });
 });
 
+const instances: GPU[] = [];
+
+/** A device of this adapter that asks for no raised limits, described as a hardware GPU (the layers and the tuner read only `adapter`). */
+async function defaultLimitsHardware(): Promise<GpuContext> {
+  const { create } = await import('webgpu');
+  // Held for the device's life: Dawn aborts if the instance is collected first.
+  instances.push(create([]));
+  const adapter = await instances[instances.length - 1]!.requestAdapter();
+  expect(adapter, 'a second adapter from Dawn').toBeTruthy();
+  const features = (['timestamp-query', 'subgroups'] as const).filter((f) => adapter!.features.has(f));
+  const device = await adapter!.requestDevice({ requiredFeatures: features });
+  expect(device.limits.maxStorageBufferBindingSize).toBe(DEFAULT_LIMITS.maxStorageBufferBindingSize);
+  return new GpuContext(device, { ...describeAdapter(adapter!), software: false }, { zeroedBuffers: true });
+}
+
 describe('a deep conv net on a hardware GPU with the default binding limit', () => {
+  gpuTest('the tuning table gives the weight tiles as the network runs them (the cap raises their rows)', async () => {
+    const hardware = await defaultLimitsHardware();
+    try {
+      // Every kernel's tile from a cache (no timing): the GPU's default tiles, one row a split for the 3×3 convs.
+      const model = deepConvNet();
+      const options = { inputShape: SEED_CNN_INPUT, batch: 4 };
+      const stored: Record<string, StoredChoice> = {};
+      for (const k of tiledKernelsOf(model, options)) {
+        if ('inFeatures' in k.params) continue;
+        const tile = k.kernel === 'conv2d_backward_weight' ? defaultWeightTile(k.params, hardware.adapter) : defaultConvTile(k.params, k.kernel === 'conv2d_forward' ? 'forward' : 'input');
+        stored[cacheKey(hardware, k.kernel, k.params, k.stats, k.pool)] = { tile, ms: 1, defaultMs: 1 };
+      }
+      const result = await tuneModel(hardware, model, { ...options, mode: 'cached', store: { location: 'memory', load: async () => stored, save: async () => {} } });
+      const weights = result.entries.filter((e) => e.kernel === 'conv2d_backward_weight');
+      const raised = weights.filter((e) => 'runsWith' in e && e.runsWith);
+      // Every conv's GPU tile writes 28 splits of one row (4 images × 7 rows), capped at 26: 2 rows a
+      // split, as the network runs them (the 34 3×3 convs share one entry, the 4×4 conv has its own).
+      expect(weights.map((e) => e.layers.length)).toEqual([1, 34]);
+      const threeByThree = raised.find((e) => e.params.kernelH === 3)!;
+      expect(raised.length).toBe(weights.length);
+      for (const e of raised) {
+        if (e.kernel !== 'conv2d_backward_weight') continue;
+        expect(e.tile.rows).toBe(1);
+        expect(e.runsWith).toEqual({ ...e.tile, rows: 2 });
+        expect(e.runsWith).toEqual(weightTileWithin(e.params, e.tile, 26));
+      }
+      // The benchmark JSON records both.
+      const json = benchVariants(result.entries).find((v) => v.kernel === 'conv2d_backward_weight' && v.layers.length === 34)!;
+      expect(json.tile).toEqual(threeByThree.tile);
+      expect(json.runs_with).toEqual({ ...threeByThree.tile, rows: 2 });
+      const table = formatTuneTable(result.entries);
+      const line = table.split('\n').find((l) => l.startsWith('conv2d_backward_weight') && l.includes('k3×3'))!;
+      expect(line).toContain(`${describeWeightTile(threeByThree.tile as never)} (runs 2 rows a split: the workspace's cap)`);
+    } finally {
+      hardware.destroy();
+    }
+  }, 60_000);
+
+
   gpuTest("its shared workspace fits one binding, and its step's gradients match the CPU tiles'", async (ctx) => {
-    // This adapter again, on a device that asks for no raised limits, described as a hardware GPU
-    // (the layers read only `adapter`): its convs take the GPU's many-split weight tiles. Without
-    // the cap its step fails validation: "Binding size (140492800) of [Buffer "shared workspace"] is
-    // larger than the maximum storage buffer binding size (134217728)".
-    const { create } = await import('webgpu');
-    const gpu = create([]);
-    const adapter = await gpu.requestAdapter();
-    expect(adapter, 'a second adapter from Dawn').toBeTruthy();
-    const features = (['timestamp-query', 'subgroups'] as const).filter((f) => adapter!.features.has(f));
-    const device = await adapter!.requestDevice({ requiredFeatures: features });
-    expect(device.limits.maxStorageBufferBindingSize).toBe(DEFAULT_LIMITS.maxStorageBufferBindingSize);
-    const hardware = new GpuContext(device, { ...describeAdapter(adapter!), software: false }, { zeroedBuffers: true });
+    // Its convs take the GPU's many-split weight tiles. Without the cap its step fails validation:
+    // "Binding size (140492800) of [Buffer "shared workspace"] is larger than the maximum storage
+    // buffer binding size (134217728)".
+    const hardware = await defaultLimitsHardware();
+    const device = hardware.device;
     try {
       const { train } = await loadMnist();
       const step = async (c: GpuContext) => {
