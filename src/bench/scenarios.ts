@@ -26,6 +26,8 @@ export interface TrainingScenario {
   readonly samples_per_s: number;
   readonly ms_per_step: { readonly min: number; readonly median: number; readonly max: number };
   readonly first_step_ms: number;
+  /** The pipelines the first step created (StepTimings.firstStepPipelines): where its time went on a driver that compiles at creation. */
+  readonly first_step_pipelines: PipelineSummary;
   readonly gflops: number;
   /** GFLOP/s over the adapter's measured FMA peak. */
   readonly peak_share: number;
@@ -59,6 +61,8 @@ export interface BenchReport {
   readonly bandwidth_gb_per_s: number;
   readonly two_two_two: { readonly scenario: 'two-two-two'; readonly rows: number; readonly ms: number };
   readonly scenarios: readonly TrainingScenario[];
+  /** Every pipeline the run created (the checks', the probes', the tuner's, the scenarios'): see pipelineSummary. */
+  readonly pipelines: PipelineSummary;
 }
 
 export interface BenchOptions {
@@ -110,6 +114,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       samples_per_s: round(t.samplesPerSecond, 1),
       ms_per_step: { min: round(t.msPerStep.min, 1), median: round(t.msPerStep.median, 1), max: round(t.msPerStep.max, 1) },
       first_step_ms: round(t.firstStepMs, 1),
+      first_step_pipelines: pipelineSummary(t.firstStepPipelines),
       gflops: round(t.gflops, 2),
       peak_share: round(t.gflops / peak.gflops, 3),
       mflop_per_sample: round(flopsPerSample(model) / 1e6, 3),
@@ -135,7 +140,22 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
     bandwidth_gb_per_s: round(bandwidth.gbPerSecond, 2),
     two_two_two: { scenario: 'two-two-two', rows: SHEET_EXAMPLE.rows, ms: round(sheetMs, 2) },
     scenarios,
+    pipelines: pipelineSummary(ctx.pipelineTimes),
   };
+}
+
+export interface PipelineSummary {
+  readonly created: number;
+  /** Their creation times summed (creations overlap: more than the wall time they took). */
+  readonly sum_ms: number;
+  readonly longest_ms: number;
+  readonly longest: string;
+}
+
+/** How many pipelines, their creation times summed, the longest (GpuContext.pipelineTimes). */
+export function pipelineSummary(times: readonly { readonly kernel: string; readonly ms: number }[]): PipelineSummary {
+  const longest = times.reduce<{ kernel: string; ms: number } | undefined>((a, b) => (a === undefined || b.ms > a.ms ? b : a), undefined);
+  return { created: times.length, sum_ms: round(times.reduce((sum, t) => sum + t.ms, 0), 1), longest_ms: round(longest?.ms ?? 0, 1), longest: longest?.kernel ?? '' };
 }
 
 /** The benchmark JSON's record of the tuned tiles (TrainingScenario.variants). */
@@ -159,6 +179,9 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
       `${s.scenario.padEnd(22)}${String(s.batch).padStart(5)}${String(s.samples_per_s).padStart(11)}  ${ms.padStart(28)}${String(s.first_step_ms).padStart(15)}${String(s.gflops).padStart(9)}${`${(100 * s.peak_share).toFixed(1)} %`.padStart(15)}${String(s.gb_per_s).padStart(7)}${`${(100 * s.bandwidth_share).toFixed(1)} %`.padStart(20)}${String(s.plan_mb).padStart(9)}`,
     );
   }
+  const pipelines = (p: PipelineSummary) => `${p.created} pipelines created, ${p.sum_ms} ms summed (they overlap), the longest ${p.longest_ms} ms (${p.longest})`;
+  lines.push('', `pipelines: ${pipelines(report.pipelines)} in the whole run`);
+  for (const s of report.scenarios) if (s.first_step_pipelines.created > 0) lines.push(`first step at batch ${s.batch}: ${pipelines(s.first_step_pipelines)}`);
   const last = report.scenarios[report.scenarios.length - 1];
   if (last) {
     const cell = (t: LayerTime | undefined) => (t === undefined ? '' : `${t.ms.toFixed(2)} (${t.gb_per_s.toFixed(2)})`).padStart(18);

@@ -58,6 +58,11 @@ export async function checkTrainingStep(ctx: GpuContext, m: BenchModel = SEED_CN
 export interface StepTimings {
   readonly batch: number;
   readonly firstStepMs: number;
+  /**
+   * The pipelines created for the first step, with their creation times (GpuContext.pipelineTimes;
+   * those an earlier network on the context made are reused, not created again).
+   */
+  readonly firstStepPipelines: readonly { readonly kernel: string; readonly ms: number }[];
   readonly msPerStep: { readonly min: number; readonly median: number; readonly max: number };
   readonly samplesPerSecond: number;
   readonly gflops: number;
@@ -134,6 +139,7 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
     model.beginStep(batch, 0);
 
     await ctx.sync();
+    const pipelinesBefore = ctx.pipelineTimes.length;
     let t0 = performance.now();
     const program = await trainer.program(split, batch, 'train');
     step = [program.batch, ...program.rest];
@@ -143,6 +149,7 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
     };
     await runStep();
     const firstStepMs = performance.now() - t0;
+    const firstStepPipelines = ctx.pipelineTimes.slice(pipelinesBefore);
 
     const isolated: number[] = [];
     for (let i = 0; i < Math.min(steps, 5); i++) {
@@ -159,6 +166,7 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
     return {
       batch,
       firstStepMs,
+      firstStepPipelines,
       msPerStep: { min: Math.min(...isolated), median: median(isolated), max: Math.max(...isolated) },
       samplesPerSecond,
       gflops: (samplesPerSecond * flopsPerSample(m)) / 1e9,

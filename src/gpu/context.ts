@@ -66,6 +66,13 @@ export interface GpuContextOptions {
 
 export class GpuContext {
   private readonly kernelCache = new Map<string, Promise<unknown>>();
+  /**
+   * Every pipeline this context created, in order of completion: the kernel and the wall time
+   * from its shader module to its pipeline (Tint's translation and validation, and a driver that
+   * compiles at creation, as NVIDIA's does; lavapipe compiles at the first dispatch instead).
+   * Creations overlap (Dawn creates pipelines on several threads), so their sum is CPU-like time.
+   */
+  readonly pipelineTimes: { readonly kernel: string; readonly ms: number }[] = [];
   private readonly failures: GpuError[] = [];
   /** Set when the device is gone; `byUs` when this context's `destroy()` ended it. */
   private lostInfo?: { reason: string; message: string; byUs: boolean };
@@ -304,6 +311,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
   ): Promise<CompiledKernel<P, B>> {
     const { device } = context;
     const label = def.name;
+    const started = performance.now();
     // On a lost device everything "succeeds" into invalid objects: say so instead.
     context.throwIfLost();
     // Push, create and pop without an await between them: error scopes are a stack shared by
@@ -342,6 +350,7 @@ export class CompiledKernel<P extends ParamSpec, B extends BindingsSpec> {
       throw new KernelCompileError(def.name, `kernel ${def.name}: pipeline creation failed: ${(e as Error).message}`);
     }
     context.throwIfLost();
+    context.pipelineTimes.push({ kernel: def.name, ms: performance.now() - started });
     return new CompiledKernel(context, def, layout, pipeline, defines);
   }
 

@@ -1,8 +1,10 @@
 /**
  * The benchmark's training-step scenario (src/bench/training-step.ts) frees what it allocated:
- * a batch sweep holds one batch's network at a time.
+ * a batch sweep holds one batch's network at a time; and it counts the pipelines its first step
+ * created.
  */
 import { expect } from 'vitest';
+import { pipelineSummary } from '../../src/bench/scenarios.js';
 import { measureTrainingSteps } from '../../src/bench/training-step.js';
 import type { MnistSplit } from '../../src/data/idx.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -34,9 +36,20 @@ gpuTest('a scenario destroys its network, data and step buffers when it is done'
   try {
     const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 2 });
     expect(timings.samplesPerSecond).toBeGreaterThan(0);
+    // The first step created most of the seed CNN's pipelines (this file's context had none; the
+    // network made a few before it), each once; the summary counts them and names the longest.
+    const first = pipelineSummary(timings.firstStepPipelines);
+    expect(first.created).toBeGreaterThan(20);
+    expect(new Set(timings.firstStepPipelines).size).toBe(first.created);
+    expect(ctx.pipelineTimes).toEqual(expect.arrayContaining([...timings.firstStepPipelines]));
+    expect(first.longest_ms).toBeGreaterThan(0);
+    expect(first.sum_ms).toBeGreaterThanOrEqual(first.longest_ms);
+    expect(timings.firstStepPipelines.some((p) => p.kernel === first.longest && Math.abs(p.ms - first.longest_ms) < 0.1)).toBe(true);
   } finally {
     device.createBuffer = createBuffer;
   }
+  // A second scenario on the context reuses every pipeline: none created for its first step.
+  expect((await measureTrainingSteps(ctx, train, { batch: 8, steps: 1 })).firstStepPipelines).toEqual([]);
   const kept = made.filter((b) => !b.destroyed);
   const keptBytes = kept.reduce((sum, b) => sum + b.size, 0);
   const madeBytes = made.reduce((sum, b) => sum + b.size, 0);
