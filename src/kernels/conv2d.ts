@@ -291,8 +291,7 @@ export function conv2dPackMap(jobs: readonly ConvPackJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a packing dispatch needs at least one job');
   checkOneBuffer(jobs, (j) => j.weight, 'weights');
   checkOneBuffer(jobs, (j) => j.packed, 'packed tensors');
-  const total = jobs.reduce((sum, j) => sum + j.params.channels * j.params.taps * j.params.rowLength, 0);
-  const map = new Uint32Array(2 * total);
+  const map = new Uint32Array(packMapLength(jobs));
   let n = 0;
   jobs.forEach((job, k) => {
     const q = job.params;
@@ -315,6 +314,12 @@ export function conv2dPackMap(jobs: readonly ConvPackJob[]): Uint32Array {
   });
   return map;
 }
+
+/** Elements of the packing map of `jobs`: a (packed, weight) index pair per packed element. */
+const packMapLength = (jobs: readonly Pick<ConvPackJob, 'params'>[]) => 2 * jobs.reduce((sum, j) => sum + j.params.channels * j.params.taps * j.params.rowLength, 0);
+
+/** Bytes of the packing map of `jobs` (the tensor bindConvPacking makes; 0 for none). */
+export const conv2dPackMapBytes = (jobs: readonly Pick<ConvPackJob, 'params'>[]) => 4 * packMapLength(jobs);
 
 /**
  * Binds conv2d_pack_weights for `jobs` (their weights in one buffer, their packed tensors in
@@ -801,7 +806,7 @@ export function conv2dReduceMap(jobs: readonly ConvReduceJob[]): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a reduction dispatch needs at least one job');
   checkOneBuffer(jobs, (j) => j.partial, 'partial sums');
   checkOneBuffer(jobs, (j) => j.dweight, 'weight gradients');
-  const map = new Uint32Array(4 * jobs.reduce((sum, j) => sum + j.length, 0));
+  const map = new Uint32Array(reduceMapLength(jobs));
   let n = 0;
   jobs.forEach((job, k) => {
     if (!(job.splits >= 1 && job.length >= 1)) throw new Error(`conv2d: reduction job ${k}: ${job.splits} splits of ${job.length} elements`);
@@ -812,6 +817,12 @@ export function conv2dReduceMap(jobs: readonly ConvReduceJob[]): Uint32Array {
   });
   return map;
 }
+
+/** Elements of the reduction map of `jobs`: (gradient, partial sum, length, splits) per weight element. */
+const reduceMapLength = (jobs: readonly Pick<ConvReduceJob, 'length'>[]) => 4 * jobs.reduce((sum, j) => sum + j.length, 0);
+
+/** Bytes of the reduction map of `jobs` (the tensor bindConvReduction makes; 0 for none). */
+export const conv2dReduceMapBytes = (jobs: readonly Pick<ConvReduceJob, 'length'>[]) => 4 * reduceMapLength(jobs);
 
 /**
  * Binds conv2d_backward_weight_reduce for `jobs` (their partial sums in one buffer, their weight

@@ -13,7 +13,7 @@
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
-import { bindConvPacking, bindConvReduction } from '../kernels/conv2d.js';
+import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
@@ -51,6 +51,12 @@ export interface PlanMemory {
   readonly activations: number;
   readonly activationGradients: number;
   readonly workspace: number;
+  /**
+   * The maps of the conv layers' packing and partial-sum reduction dispatches (each dispatch owns
+   * its map, made when the step is first bound): the training and the evaluation packing, and the
+   * reduction at the largest batch.
+   */
+  readonly maps: number;
   readonly total: number;
 }
 
@@ -170,7 +176,7 @@ export class Network {
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = options.seed ?? 1);
     this.optimizer = options.optimizer ?? new SGD();
-    const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0 };
+    const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0, maps: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
 
     this.input = ctx.tensor('input', batchOf(plan.inputShape), { empty: true });
@@ -327,6 +333,7 @@ export class Network {
     this.parameters = parameters;
     this.buffers = buffers;
     this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH]);
+    bytes.maps = conv2dPackMapBytes(this.packJobs('train')) + conv2dPackMapBytes(this.packJobs('eval')) + conv2dReduceMapBytes(this.reduceJobs(maxBatch));
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
     this.memory = { ...bytes, total };
   }
@@ -357,17 +364,27 @@ export class Network {
    */
   private packing(mode: Mode): Promise<Dispatch[]> {
     return (this.packings[mode] ??= (async () => {
-      const jobs = this.programs.flatMap(({ program }) => {
-        const packs = program.packs?.();
-        return packs ? [...packs.forward, ...(mode === 'train' ? packs.input : [])] : [];
-      });
+      const jobs = this.packJobs(mode);
       return jobs.length > 0 ? [await bindConvPacking(this.ctx, jobs, `network conv weight packing${mode === 'eval' ? ' (forward)' : ''}`)] : [];
     })());
   }
 
+  /** The packing's jobs in a mode: every layer's forward packs, and in training its input gradient's. */
+  private packJobs(mode: Mode): ConvPackJob[] {
+    return this.programs.flatMap(({ program }) => {
+      const packs = program.packs?.();
+      return packs ? [...packs.forward, ...(mode === 'train' ? packs.input : [])] : [];
+    });
+  }
+
+  /** The reduction's jobs at a batch: every trained layer's partial sums. */
+  private reduceJobs(batch: number): ConvReduceJob[] {
+    return this.programs.filter(({ backward }) => backward).flatMap(({ program }) => program.reductions?.(batch) ?? []);
+  }
+
   /** Every layer's weight-gradient partial sums (LayerProgram.reductions) reduced in one dispatch, bound once per batch size. */
   private readonly reduction = perBatch(async (batch): Promise<Dispatch[]> => {
-    const jobs = this.programs.filter(({ backward }) => backward).flatMap(({ program }) => program.reductions?.(batch) ?? []);
+    const jobs = this.reduceJobs(batch);
     return jobs.length > 0 ? [await bindConvReduction(this.ctx, jobs, 'network conv weight gradient reduce')] : [];
   });
 

@@ -208,6 +208,34 @@ describe('a network defined only in this test', () => {
 });
 
 describe('plan memory', () => {
+  gpuTest("counts the maps its packing and reduction dispatches make when the steps are bound", async (ctx) => {
+    // Every buffer made while the training and evaluation steps are bound, by label.
+    const made: { label: string; size: number }[] = [];
+    const device = ctx.device;
+    const createBuffer = device.createBuffer;
+    device.createBuffer = ((descriptor: GPUBufferDescriptor) => {
+      made.push({ label: descriptor.label ?? '', size: descriptor.size });
+      return createBuffer.call(device, descriptor);
+    }) as typeof device.createBuffer;
+    const network = ctx.scoped(() => createSeedCnn(ctx, { maxBatch: 16, seed: 1 }));
+    const lists = [];
+    try {
+      lists.push(await network.value.forward(16, 'train'), await network.value.backward(16), await network.value.forward(16, 'eval'));
+    } finally {
+      device.createBuffer = createBuffer;
+    }
+    const maps = made.filter((b) => / map$/.test(b.label));
+    expect(maps.map((b) => b.label).sort()).toEqual(['network conv weight gradient reduce map', 'network conv weight packing (forward) map', 'network conv weight packing map']);
+    // The reduction map: 4 u32 for each conv weight reduced from partial sums (convblocks 1–7;
+    // convblock8, on a 1×1 map, runs as a Linear).
+    const convWeights = 16 * 1 * 9 + 32 * 16 * 9 + 10 * 32 + 16 * 10 * 9 + 3 * 16 * 16 * 9;
+    expect(maps.find((b) => b.label.includes('reduce'))!.size).toBe(16 * convWeights);
+    expect(network.value.memory.maps).toBe(maps.reduce((sum, b) => sum + b.size, 0));
+    for (const d of lists.flat()) d.destroy?.();
+    network.destroy();
+  });
+
+
   gpuTest("counts a layer's own tensors (a conv's packed weights and weight-gradient partial sums) as workspace", async (ctx) => {
     const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, bias: false }), new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
     const network = ctx.scoped(() => new Network(ctx, model, { inputShape: [1, 6, 6], maxBatch: 2 }));
