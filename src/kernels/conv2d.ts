@@ -423,7 +423,7 @@ export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boo
  * allow (or `vectors`), weights shared in subgroups where they fill the workgroups (or
  * `sharedWeights`), STATS where statistics are written, POOL where the output is max-pooled
  * (scalar stores), BIAS where a bias is added, RELU_MASK where a ReLU's gradient is applied. The
- * tuner compiles the same ahead, but for BIAS and RELU_MASK (it times the tiles without them).
+ * tuner compiles and times the same variant ahead (src/tune/tuner.ts, ConvUse).
  */
 export function convVariant(
   ctx: GpuContext,

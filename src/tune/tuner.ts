@@ -73,8 +73,23 @@ export type TiledKernel = TiledKernelName;
  * some tiles far more than others.
  */
 export type TiledUse = ConvUse | DenseUse;
-export type ConvUse = { readonly kernel: ConvKernelName; readonly params: Conv2dParams; readonly layers: string[]; readonly relu: boolean; readonly stats: boolean; readonly pool: boolean };
-export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false; readonly stats: false; readonly pool: false };
+/**
+ * A conv kernel of a plan at a shape, and the variant its layers bind: `relu` (the forward's ReLU
+ * epilogue), `stats` (the forward's batch-norm statistics), `pool` (the forward's max pool),
+ * `bias` (the forward's BIAS, the weight gradient's bias sums), `reluMask` (the input gradient's
+ * RELU_MASK).
+ */
+export type ConvUse = {
+  readonly kernel: ConvKernelName;
+  readonly params: Conv2dParams;
+  readonly layers: string[];
+  readonly relu: boolean;
+  readonly stats: boolean;
+  readonly pool: boolean;
+  readonly bias: boolean;
+  readonly reluMask: boolean;
+};
+export type DenseUse = { readonly kernel: DenseKernelName; readonly params: DenseShape; readonly layers: string[]; readonly relu: false; readonly stats: false; readonly pool: false; readonly bias: false; readonly reluMask: false };
 const isDenseUse = (use: TiledUse): use is DenseUse => isDenseKernel(use.kernel);
 
 /** Whether a kernel is one of the dense (Linear) ones. */
@@ -171,11 +186,16 @@ const shapeKey = (p: Conv2dParams | DenseShape) =>
 
 /**
  * The cache's key of a (kernel, shape) on this adapter: `stats`, a forward timed with its
- * statistics epilogue; `pool`, with its max-pool epilogue.
+ * statistics epilogue; `pool`, with its max-pool epilogue; `bias`, with its bias (forward, weight
+ * gradient); `reluMask`, an input gradient with the ReLU mask.
  */
-export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape, stats = false, pool = false): string {
-  return `${adapterKey(ctx)}|${kernel}${stats ? '+stats' : ''}${pool ? '+pool' : ''}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
+export function cacheKey(ctx: GpuContext, kernel: TiledKernel, p: Conv2dParams | DenseShape, stats = false, pool = false, bias = false, reluMask = false): string {
+  const variant = `${stats ? '+stats' : ''}${pool ? '+pool' : ''}${bias ? '+bias' : ''}${reluMask ? '+relumask' : ''}`;
+  return `${adapterKey(ctx)}|${kernel}${variant}|${isDenseKernel(kernel) ? DENSE_SOURCE_HASH : KERNEL_SOURCE_HASH}|${shapeKey(p)}`;
 }
+
+/** A use's cache key (cacheKey with its variant). */
+const useKey = (ctx: GpuContext, k: TiledUse) => cacheKey(ctx, k.kernel, k.params, k.stats, k.pool, k.bias, k.reluMask);
 
 const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
 
@@ -218,7 +238,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
       for (const kernel of kernels) {
         const key = `${kernel}|${shapeKey(params)}`;
-        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false };
+        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false };
         entry.layers.push(node.path);
         found.set(key, entry);
       }
@@ -240,16 +260,27 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const stats = node.flags.statsEpilogue === true && options.training !== false;
     // The max pool stored by the forward (maxpool-epilogue), in both modes: tiles of even rows.
     const pool = node.flags.poolEpilogue === true;
+    // The bias (the forward adds it, the weight gradient sums its gradient) and the ReLU before
+    // the layer (relu-grad-in-input-gradient: its input gradient stores dx only where that ReLU's
+    // output is positive): timed with them too.
+    const bias = node.layer.bias;
+    const reluMask = node.flags.reluInput === true;
     for (const kernel of kernels) {
       const key = `${kernel}|${shapeKey(params)}`;
       const forward = kernel === 'conv2d_forward';
-      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: forward && relu, stats: false, pool: false } as TiledUse);
+      const entry = (found.get(key) as ConvUse | undefined) ?? { kernel: kernel as ConvKernelName, params, layers: [], relu: forward && relu, stats: false, pool: false, bias: false, reluMask: false };
       entry.layers.push(node.path);
       // Layers of one shape share a tile: timed with the epilogue if any of them has it (with the
       // max pool's where one has each: its tiles of even rows serve the statistics too, and a
       // kernel has one or the other).
       const withPool = entry.pool || (forward && pool);
-      found.set(key, { ...entry, stats: !withPool && (entry.stats || (forward && stats)), pool: withPool } as TiledUse);
+      found.set(key, {
+        ...entry,
+        stats: !withPool && (entry.stats || (forward && stats)),
+        pool: withPool,
+        bias: entry.bias || (kernel !== 'conv2d_backward_input' && bias),
+        reluMask: entry.reluMask || (kernel === 'conv2d_backward_input' && reluMask),
+      });
     }
   });
   return [...found.values()];
@@ -392,7 +423,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   const started = performance.now();
   // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
   const cached = (k: TiledUse) => {
-    const hit = stored[cacheKey(ctx, k.kernel, k.params, k.stats, k.pool)];
+    const hit = stored[useKey(ctx, k)];
     return hit && options.mode === 'cached' && fitsKernel(k, hit.tile) ? hit : undefined;
   };
   for (const k of kernels) {
@@ -406,7 +437,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   // Past it, no kernel starts; the one in progress finishes (so each run makes progress).
   const deadline = options.budgetSeconds === undefined ? Infinity : started + options.budgetSeconds * 1000;
   for (const [i, k] of todo.entries()) {
-    const key = cacheKey(ctx, k.kernel, k.params, k.stats, k.pool);
+    const key = useKey(ctx, k);
     const flops = flopsOf(k);
     if (performance.now() >= deadline) {
       deferred.push(...todo.slice(i));
@@ -416,8 +447,8 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
     const result = isDenseUse(k)
       ? await tuneDense(ctx, k.kernel, k.params)
       : k.kernel === 'conv2d_backward_weight'
-        ? await tuneWeight(ctx, k.params)
-        : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats, pool: k.pool });
+        ? await tuneWeight(ctx, k.params, k.bias)
+        : await tuneOne(ctx, directionOf(k.kernel), k.params, { relu: k.relu, stats: k.stats, pool: k.pool, bias: k.bias, reluMask: k.reluMask });
     stored[key] = { tile: result.tile, ms: result.ms, defaultMs: result.defaultMs };
     // Saved as each kernel is tuned: a run cut short (a time limit, Ctrl-C, a lost device)
     // keeps every choice made so far, and the next run tunes only the rest.
@@ -550,8 +581,8 @@ export async function pickFastest<T>(
 const fastest = (xs: readonly number[]) => Math.min(...xs);
 
 /** Times the candidates of one (direction, shape); the fastest whose output equals the default tile's. */
-async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, variant: { relu: boolean; stats: boolean; pool: boolean }): Promise<Tuned<ConvTile>> {
-  const { relu, stats, pool } = variant;
+async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParams, variant: { relu: boolean; stats: boolean; pool: boolean; bias: boolean; reluMask: boolean }): Promise<Tuned<ConvTile>> {
+  const { relu, stats, pool, bias, reluMask } = variant;
   const scope = ctx.scoped(() => {
     const inLength = direction === 'forward' ? p.batch * p.inChannels * p.height * p.width : p.batch * p.outChannels * p.outHeight * p.outWidth;
     const pooledLength = p.batch * p.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2);
@@ -562,9 +593,12 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
       weight: ctx.tensor('tuning weight', [weightLength], { data: tuningData(weightLength, 2) }),
       output: ctx.tensor('tuning output', [outLength]),
       argmax: pool ? ctx.tensor('tuning argmax', [pooledLength], { dtype: 'u32' }) : undefined,
+      bias: bias ? ctx.tensor('tuning bias', [p.outChannels], { data: tuningData(p.outChannels, 3) }) : undefined,
+      // The ReLU's output the input gradient masks with: as long as dx, about half of it positive.
+      reluOutput: reluMask ? ctx.tensor('tuning ReLU output', [outLength], { data: tuningData(outLength, 4) }) : undefined,
     };
   });
-  const { input, weight, output, argmax } = scope.value;
+  const { input, weight, output, argmax, bias: biasTensor, reluOutput } = scope.value;
   try {
     const measure = async (tile: ConvTile, check: boolean) => {
       const run = ctx.scoped(() => ({
@@ -573,7 +607,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
       }));
       let list: Dispatch[] = [];
       try {
-        list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments, argmax }, { relu });
+        list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments, argmax, bias: biasTensor, reluOutput }, { relu });
         if (check) ctx.fill(output, Number.NaN);
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
         // The first repeat warms up: the median of the 4 leans on the later three.
@@ -586,7 +620,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     };
     // The kernels bindConv2d compiles for a tile (with the statistics epilogue where the layer has it), all at once.
     const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool }))));
+      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
     const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
     const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
@@ -662,7 +696,7 @@ const WEIGHT_TOLERANCE = 1e-5;
  * fastest whose result is as close to float64 as WEIGHT_TOLERANCE of its scale, or as the
  * default's (the default is the fallback).
  */
-async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<WeightTile>> {
+async function tuneWeight(ctx: GpuContext, p: Conv2dParams, bias: boolean): Promise<Tuned<WeightTile>> {
   const candidates = candidateWeightTiles(p, ctx.adapter.subgroupSize, !ctx.adapter.software);
   const weightLength = p.outChannels * p.inChannels * p.kernelH * p.kernelW;
   const maxSplits = Math.max(...candidates.map((t) => conv2dWeightSplits({ ...p, splitPixels: t.rows * p.outWidth })));
@@ -676,14 +710,16 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<Weigh
       dy: ctx.tensor('tuning output gradient', [outLength], { data: dyData }),
       partial: ctx.tensor('tuning partial sums', [maxSplits * weightLength]),
       dweight: ctx.tensor('tuning weight gradient', [weightLength]),
+      // With a bias, the kernel's variant that sums its gradient too (not reduced here: a few floats a split).
+      biasPartial: bias ? ctx.tensor('tuning bias partial sums', [maxSplits * p.outChannels]) : undefined,
     };
   });
-  const { x, dy, partial, dweight } = scope.value;
+  const { x, dy, partial, dweight, biasPartial } = scope.value;
   try {
     const measure = async (tile: WeightTile, check: boolean) => {
       const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
       const list = [
-        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x, dy, partial }, q, 'tuning weight gradient'),
+        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize, bias))).bind({ x, dy, partial, ...(biasPartial ? { biasPartial } : {}) }, q, 'tuning weight gradient'),
         await bindConvReduction(ctx, [{ partial, dweight, length: weightLength, splits: conv2dWeightSplits(q) }], 'tuning weight gradient reduce'),
       ];
       if (check) ctx.fill(dweight, Number.NaN);
@@ -705,7 +741,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams): Promise<Tuned<Weigh
       return maxError(values, judge.reference) <= judge.bound;
     };
     const prepare = (tiles: readonly WeightTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize))));
+      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize, bias))));
     return await pickFastest(candidates, measure, accepts, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();

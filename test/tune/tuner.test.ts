@@ -15,6 +15,7 @@ import { Sequential } from '../../src/layers/sequential.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Flatten } from '../../src/layers/flatten.js';
+import { Network } from '../../src/plan/network.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
@@ -114,6 +115,45 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   expect(Object.keys(saved ?? {})).toHaveLength(14);
   expect(saves).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
 }, 120_000);
+
+/** Conv2d (bias) → ReLU → Conv2d (bias) → ReLU → Flatten → Linear: biases, and a ReLU before the second conv. */
+const biasedNet = () =>
+  new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new ReLU(), new Conv2d({ outChannels: 8, kernelSize: 3 }), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }));
+
+test('a conv with a bias is timed with it (forward and weight gradient), an input gradient after a ReLU with its mask, each cached under its own key', () => {
+  const uses = tiledKernelsOf(biasedNet(), { inputShape: [1, 10, 10], batch: 4 });
+  const variant = (u: (typeof uses)[number]) => `${u.kernel} ${u.layers.join('+')}${u.bias ? ' bias' : ''}${u.reluMask ? ' relumask' : ''}`;
+  expect(uses.filter((u) => u.kernel.startsWith('conv2d')).map(variant)).toEqual([
+    'conv2d_forward 0 bias',
+    'conv2d_backward_weight 0 bias',
+    'conv2d_forward 2 bias',
+    // Its input is the first ReLU's output (relu-grad-in-input-gradient).
+    'conv2d_backward_input 2 relumask',
+    'conv2d_backward_weight 2 bias',
+  ]);
+  const p = uses[0]!.params as Conv2dParams;
+  // Cached under keys of their own (an adapter's identity is all cacheKey reads of the context).
+  const ctx = { adapter: { vendor: 'v', architecture: 'a', device: 'd', description: 'x' } } as never;
+  expect(cacheKey(ctx, 'conv2d_forward', p, false, false, true)).not.toBe(cacheKey(ctx, 'conv2d_forward', p));
+  expect(cacheKey(ctx, 'conv2d_backward_input', p, false, false, false, true)).not.toBe(cacheKey(ctx, 'conv2d_backward_input', p));
+  // The seed CNN has neither: its keys (and its cached choices) are unchanged.
+  expect(tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128 }).filter((u) => u.bias || u.reluMask)).toEqual([]);
+});
+
+gpuTest('the variants tuned are the variants run: after tuning, the training and evaluation steps compile no conv pipeline of their own', async (ctx) => {
+  const model = biasedNet();
+  const input = [1, 10, 10];
+  const store = { location: 'memory', load: async () => ({}), save: async () => {} };
+  const tuned = await tuneModel(ctx, model, { inputShape: input, batch: 4, mode: 'full', store });
+  expect(tuned.entries.filter((e) => e.kernel.startsWith('conv2d'))).toHaveLength(5);
+  const before = ctx.pipelineTimes.length;
+  const network = ctx.scoped(() => new Network(ctx, model, { inputShape: input, maxBatch: 4, tiles: tuned.tiles }));
+  const lists = [await network.value.forward(4, 'train'), await network.value.backward(4), await network.value.forward(4, 'eval')];
+  const created = ctx.pipelineTimes.slice(before).map((t) => t.kernel);
+  expect(created.filter((k) => /^conv2d_(forward|backward_input|backward_weight)$/.test(k)), `pipelines the steps created: ${created.join(', ')}`).toEqual([]);
+  for (const d of lists.flat()) d.destroy?.();
+  network.destroy();
+}, 60_000);
 
 gpuTest('a forward timed with its statistics epilogue is cached under its own key', async (ctx) => {
   const model = new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new ReLU(), new BatchNorm2d(), new AvgPool2d(8), new Flatten());
