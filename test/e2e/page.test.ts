@@ -269,8 +269,9 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
           }),
       );
       // The one conv's forward and weight gradient (the first trained layer has no input gradient),
-      // and the Linear's forward, weight gradient and input gradient.
-      expect(keys.map((k) => k.split('|')[1]).sort()).toEqual(['conv2d_backward_weight', 'conv2d_forward', 'dense_backward_input', 'dense_backward_weight', 'dense_forward']);
+      // timed with its bias (a key of their own), and the Linear's forward, weight gradient and
+      // input gradient.
+      expect(keys.map((k) => k.split('|')[1]).sort()).toEqual(['conv2d_backward_weight+bias', 'conv2d_forward+bias', 'dense_backward_input', 'dense_backward_weight', 'dense_forward']);
     } finally {
       await page.$eval('#mnist [data-testid=tune]', (e) => ((e as HTMLInputElement).checked = false));
     }
