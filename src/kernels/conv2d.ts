@@ -786,51 +786,63 @@ export const conv2dBackwardWeightReduce = defineKernel({
   linear: true,
   source: weightReduceSource,
   params: { count: 'u32' },
+  defines: ['VEC4'],
   bindings: {
-    partial: { type: 'f32', access: 'read' },
-    dweight: { type: 'f32', access: 'read_write' },
+    partial: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    dweight: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
     map: { type: 'u32', access: 'read' },
   },
   workgroupSize: [64],
   grid: (p) => [p.count],
   // The map's indices are checked against the jobs' tensors when it is made (conv2dReduceMap).
-  lengths: (p) => ({ partial: 1, dweight: 1, map: 4 * p.count }),
+  lengths: (p) => ({ partial: 4, dweight: 4, map: 4 * p.count }),
 });
 
 /**
- * The map of conv2d_backward_weight_reduce: per weight of each job, (target, source, stride,
- * splits) as indices into the whole buffers the jobs' tensors lie in; each job's ranges checked
- * against its tensors.
+ * The elements a record of the reduction's map covers for `jobs`: 4 (variant VEC4) where every
+ * job's length and both its offsets are multiples of 4 (arena members start on whole blocks), else 1.
  */
-export function conv2dReduceMap(jobs: readonly ConvReduceJob[]): Uint32Array {
+export function conv2dReduceWidth(jobs: readonly ConvReduceJob[]): 1 | 4 {
+  return jobs.every((j) => j.length % 4 === 0 && elementOffset(j.partial) % 4 === 0 && elementOffset(j.dweight) % 4 === 0) ? 4 : 1;
+}
+
+/**
+ * The map of conv2d_backward_weight_reduce: per weight of each job (per 4 consecutive weights
+ * with `width` 4, its variant VEC4, in units of vec4s), (target, source, stride, splits) as
+ * indices into the whole buffers the jobs' tensors lie in; each job's ranges checked against its
+ * tensors.
+ */
+export function conv2dReduceMap(jobs: readonly ConvReduceJob[], width: 1 | 4 = 1): Uint32Array {
   if (jobs.length === 0) throw new Error('conv2d: a reduction dispatch needs at least one job');
   checkOneBuffer(jobs, (j) => j.partial, 'partial sums');
   checkOneBuffer(jobs, (j) => j.dweight, 'weight gradients');
-  const map = new Uint32Array(reduceMapLength(jobs));
+  if (width === 4 && conv2dReduceWidth(jobs) !== 4) throw new Error('conv2d: a reduction map of vec4s needs every job\'s length and offsets to be multiples of 4');
+  const map = new Uint32Array(reduceMapLength(jobs, width));
   let n = 0;
   jobs.forEach((job, k) => {
     if (!(job.splits >= 1 && job.length >= 1)) throw new Error(`conv2d: reduction job ${k}: ${job.splits} splits of ${job.length} elements`);
     if (job.splits * job.length > job.partial.length) throw new Error(`conv2d: reduction job ${k} reads ${job.splits} × ${job.length} partial sums, ${job.partial} holds ${job.partial.length}`);
     if (job.length > job.dweight.length) throw new Error(`conv2d: reduction job ${k} writes ${job.length} elements, ${job.dweight} holds ${job.dweight.length}`);
-    const [from, to] = [elementOffset(job.partial), elementOffset(job.dweight)];
-    for (let e = 0; e < job.length; e++) map.set([to + e, from + e, job.length, job.splits], 4 * n++);
+    const [from, to, length] = [elementOffset(job.partial) / width, elementOffset(job.dweight) / width, job.length / width];
+    for (let e = 0; e < length; e++) map.set([to + e, from + e, length, job.splits], 4 * n++);
   });
   return map;
 }
 
-/** Elements of the reduction map of `jobs`: (gradient, partial sum, length, splits) per weight element. */
-const reduceMapLength = (jobs: readonly Pick<ConvReduceJob, 'length'>[]) => 4 * jobs.reduce((sum, j) => sum + j.length, 0);
+/** Elements of the reduction map of `jobs`: (gradient, partial sum, length, splits) per `width` weights. */
+const reduceMapLength = (jobs: readonly Pick<ConvReduceJob, 'length'>[], width: 1 | 4) => (4 * jobs.reduce((sum, j) => sum + j.length, 0)) / width;
 
-/** Bytes of the reduction map of `jobs` (the tensor bindConvReduction makes; 0 for none). */
-export const conv2dReduceMapBytes = (jobs: readonly Pick<ConvReduceJob, 'length'>[]) => 4 * reduceMapLength(jobs);
+/** Bytes of the reduction map bindConvReduction makes for `jobs` (0 for none). */
+export const conv2dReduceMapBytes = (jobs: readonly ConvReduceJob[]) => 4 * reduceMapLength(jobs, jobs.length > 0 ? conv2dReduceWidth(jobs) : 1);
 
 /**
  * Binds conv2d_backward_weight_reduce for `jobs` (their partial sums in one buffer, their weight
  * gradients in another): one dispatch, with its map (a tensor the dispatch owns).
  */
 export async function bindConvReduction(ctx: GpuContext, jobs: readonly ConvReduceJob[], label: string) {
-  const map = conv2dReduceMap(jobs);
+  const width = conv2dReduceWidth(jobs);
+  const map = conv2dReduceMap(jobs, width);
   const mapTensor = ctx.tensor(`${label} map`, [map.length], { dtype: 'u32', data: map });
-  const kernel = await ctx.compile(conv2dBackwardWeightReduce);
+  const kernel = await ctx.compile(conv2dBackwardWeightReduce, { VEC4: width === 4 });
   return kernel.bind({ partial: wholeBuffer(jobs[0]!.partial, `${label} partial sums`), dweight: wholeBuffer(jobs[0]!.dweight, `${label} gradients`), map: mapTensor }, { count: map.length / 4 }, label).owning(mapTensor);
 }

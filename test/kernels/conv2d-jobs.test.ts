@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { createArena } from '../../src/gpu/arena.js';
-import { recordPass } from '../../src/gpu/context.js';
+import { recordPass, type GpuContext } from '../../src/gpu/context.js';
 import {
   bindConvPacking,
   bindConvReduction,
@@ -17,6 +17,7 @@ import {
   conv2dPackParams,
   conv2dParams,
   conv2dReduceMap,
+  conv2dReduceWidth,
   convSlices,
   defaultConvTile,
   type ConvDirection,
@@ -81,6 +82,16 @@ describe('job tables (no GPU)', () => {
     expect([map[2 * at], map[2 * at + 1]]).toEqual([16384 + 2 * 16 + 5, 512 + 5 * 7 + 2]);
     const r = conv2dReduceMap([{ partial: member(weights, 30, 256), dweight: member(packedBuffer, 10, 1024), length: 10, splits: 3 }]);
     expect(Array.from(r.subarray(4 * 7, 4 * 8))).toEqual([1024 + 7, 256 + 7, 10, 3]);
+    // In vec4s (variant VEC4): a record a 4 weights, every index a quarter.
+    const aligned = [{ partial: member(weights, 36, 256), dweight: member(packedBuffer, 12, 1024), length: 12, splits: 3 }];
+    expect(conv2dReduceWidth(aligned)).toBe(4);
+    const r4 = conv2dReduceMap(aligned, 4);
+    expect(r4.length).toBe(4 * 3);
+    expect(Array.from(r4.subarray(4 * 2, 4 * 3))).toEqual([256 + 2, 64 + 2, 3, 3]);
+    // A length or an offset not a multiple of 4: a weight a record.
+    expect(conv2dReduceWidth([{ ...aligned[0]!, length: 10 }])).toBe(1);
+    expect(conv2dReduceWidth([{ ...aligned[0]!, partial: member(weights, 36, 258) }])).toBe(1);
+    expect(() => conv2dReduceMap([{ ...aligned[0]!, length: 10 }], 4)).toThrow(/multiples of 4/);
   });
 
   test('refused: jobs in two buffers, a packed slice past its tensor, a weight too short, no jobs', () => {
@@ -131,17 +142,20 @@ describe('one dispatch for several layers', () => {
     dispatch.destroy();
   });
 
-  gpuTest("reduces every layer's partial sums in split order, exactly; the other gradients untouched", async (ctx) => {
-    // Three layers' partial sums (3, 1 and 7 splits), and a gradient arena with a member between
-    // them that no job names (a batch norm's, in a network).
-    const shapes = [{ length: 300, splits: 3 }, { length: 5, splits: 1 }, { length: 1029, splits: 7 }];
+  /**
+   * Three layers' partial sums reduced in one dispatch against the sums in split order (f32), and
+   * a gradient arena with a member between them that no job names (a batch norm's, in a network).
+   */
+  const reduceAll = async (ctx: GpuContext, shapes: readonly { length: number; splits: number }[], width: 1 | 4) => {
     const partials = createArena(ctx, 'partials', shapes.map((s, k) => ({ label: `p${k}`, shape: [s.splits * s.length] })));
     const grads = createArena(ctx, 'grads', [...shapes.map((s, k) => ({ label: `g${k}`, shape: [s.length] })), { label: 'other', shape: [40] }]);
     ctx.fill(grads.all, -7);
     const data = shapes.map((s, k) => Float32Array.from(randomArray(s.splits * s.length, 50 + k, -3, 3)));
     partials.members.forEach((m, k) => ctx.write(m, data[k]!));
     const order = [2, 0, 1];
-    const dispatch = await bindConvReduction(ctx, order.map((k) => ({ partial: partials.members[k]!, dweight: grads.members[k]!, length: shapes[k]!.length, splits: shapes[k]!.splits })), 'reduce all');
+    const jobs = order.map((k) => ({ partial: partials.members[k]!, dweight: grads.members[k]!, length: shapes[k]!.length, splits: shapes[k]!.splits }));
+    expect(conv2dReduceWidth(jobs), 'the map\'s width').toBe(width);
+    const dispatch = await bindConvReduction(ctx, jobs, 'reduce all');
     ctx.submit('reduce all', (e) => recordPass(e, 'reduce all', [dispatch]));
     for (const [k, s] of shapes.entries()) {
       const expected = new Float32Array(s.length);
@@ -154,5 +168,15 @@ describe('one dispatch for several layers', () => {
     }
     expect(Array.from(await ctx.read(grads.members[3]!)).every((x) => x === -7), 'the member no job names').toBe(true);
     dispatch.destroy();
+  };
+
+  gpuTest("reduces every layer's partial sums in split order, exactly; the other gradients untouched", async (ctx) => {
+    // 3, 1 and 7 splits; lengths of 5 and 1029 weights: a weight an invocation.
+    await reduceAll(ctx, [{ length: 300, splits: 3 }, { length: 5, splits: 1 }, { length: 1029, splits: 7 }], 1);
+  });
+
+  gpuTest('with every length a multiple of 4, four weights an invocation (VEC4): the same sums, bit for bit', async (ctx) => {
+    // The arenas start members on whole blocks, so the offsets are multiples of 4 too.
+    await reduceAll(ctx, [{ length: 300, splits: 3 }, { length: 8, splits: 1 }, { length: 1028, splits: 7 }], 4);
   });
 });
