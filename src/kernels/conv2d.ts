@@ -794,8 +794,9 @@ export const conv2dBackwardWeightReduce = defineKernel({
   },
   workgroupSize: [64],
   grid: (p) => [p.count],
-  // The map's indices are checked against the jobs' tensors when it is made (conv2dReduceMap).
-  lengths: (p) => ({ partial: 4, dweight: 4, map: 4 * p.count }),
+  // The map's indices are checked against the jobs' tensors when it is made (conv2dReduceMap),
+  // its width too (conv2dReduceWidth): nothing to ask of the whole buffers here.
+  lengths: (p) => ({ partial: 0, dweight: 0, map: 4 * p.count }),
 });
 
 /**
