@@ -37,11 +37,12 @@ gpuTest('a scenario destroys its network, data and step buffers when it is done'
     const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 2 });
     expect(timings.samplesPerSecond).toBeGreaterThan(0);
     // The first step created most of the seed CNN's pipelines (this file's context had none; the
-    // network made a few before it), each once; the summary counts them and names the longest.
+    // network made a few before it): its convolutions' among them; the summary counts them and
+    // names the longest.
     const first = pipelineSummary(timings.firstStepPipelines);
     expect(first.created).toBeGreaterThan(20);
-    expect(new Set(timings.firstStepPipelines).size).toBe(first.created);
-    expect(ctx.pipelineTimes).toEqual(expect.arrayContaining([...timings.firstStepPipelines]));
+    const kernels = new Set(timings.firstStepPipelines.map((p) => p.kernel));
+    for (const k of ['conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight', 'conv2d_backward_weight_reduce']) expect(kernels, k).toContain(k);
     expect(first.longest_ms).toBeGreaterThan(0);
     expect(first.sum_ms).toBeGreaterThanOrEqual(first.longest_ms);
     expect(timings.firstStepPipelines.some((p) => p.kernel === first.longest && Math.abs(p.ms - first.longest_ms) < 0.1)).toBe(true);
