@@ -14,9 +14,11 @@
 # GL dispatch NVIDIA's driver needs (apt-get download; `DEB_LIBS`).
 # run unpacks them under /tmp, installs each library package where its library is missing, points
 # the loader at NVIDIA's ICD where the machine has one, and writes to $OUT (default
-# /tmp/real-gpu): peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024),
+# /tmp/real-gpu): bench-more.json (two JSON documents: bench:node at 128 first, untuned, on the
+# fresh machine's cold shader caches; and at 128 with WEBGPU_BACKPROP_POLLING=timer; the device
+# tool brings back 8 files), peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024),
 # epochs20.json (the CLI's --json lines of the notebook's 20 epochs), bench.json (bench:node at
-# 128 and 1024), bench-timer.json (batch 128 with WEBGPU_BACKPROP_POLLING=timer), profile.txt
+# 128 and 1024), profile.txt
 # (bench:profile at 128 and 1024), tests.txt (vitest's GPU test files on that adapter, in the time
 # left), run.log (the machine: uname, node, nvidia-smi; then every command, its time and its
 # stderr). Each step has a time limit; a step that fails is logged and the next one runs.
@@ -89,12 +91,15 @@ run() {
   }
   { uname -a; node --version; nvidia-smi 2>&1 || true; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"; } >> "$log"
   local cli=(node bin/webgpu-backprop.js) ts=(node --import ./bin/register.js)
-  # The limits add up to 560 s before the tests, which take what is left of 570 s: the device
+  # The limits add up to 620 s before the tests, which take what is left of 570 s: the device
   # tool's call of 600 s at most ends with every file. On the H200 (eighteenth sitting) the probe
   # took 6 s, tune 42 and 96 s, the 20 epochs 55 s, each benchmark under 20 s; tune now tries
   # every kernel of 0.05 ms and more on a GPU (more than before), and saves as it goes, so a tune
   # cut by its limit leaves the rest to the runs after it (the --quick run here: probe 17 s, each
   # benchmark 22–24 s).
+  # First, on the fresh machine (no driver shader cache, no tuning cache, default tiles): what the
+  # first step pays to create its pipelines (bench JSON: first_step_pipelines, pipelines).
+  step bench-cold 60 "$out/bench-more.json" "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --tune off --json
   step peak 30 "$out/peak.json" "${ts[@]}" harness/peak-node.ts
   step tune128 110 "$out/tune.txt" "${cli[@]}" tune --batch 128
   # The notebook's 20 epochs (one JSON line an epoch: a run cut by its limit still tells its pace).
@@ -103,14 +108,16 @@ run() {
   cat /tmp/real-gpu-tune-big.txt >> "$out/tune.txt"
   step bench 60 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --json
   # The same at batch 128 with Dawn's polls on the software adapters' timer: what the mode is worth.
-  WEBGPU_BACKPROP_POLLING=timer step bench-timer 40 "$out/bench-timer.json" "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --json
+  WEBGPU_BACKPROP_POLLING=timer step bench-timer 40 /tmp/real-gpu-bench-timer.json "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --json
+  cat /tmp/real-gpu-bench-timer.json >> "$out/bench-more.json"
   # Where the step's time goes, dispatch by dispatch (unquantized timestamps), at both batches.
   step profile 45 "$out/profile.txt" "${ts[@]}" harness/profile-node.ts --batch 128 --top 25
   step "profile$big" 45 /tmp/real-gpu-profile-big.txt "${ts[@]}" harness/profile-node.ts --batch "$big" --top 25
   cat /tmp/real-gpu-profile-big.txt >> "$out/profile.txt"
   # The GPU tests (kernels against the float64 reference, the plan, the tuner, training) on this
-  # GPU, in what is left of 570 s from the start.
-  local left=$((570 - (SECONDS - began)))
+  # GPU, in what is left of 570 s from the start (REAL_GPU_END=S: of S seconds, to leave device
+  # time for a second call).
+  local left=$((${REAL_GPU_END:-570} - (SECONDS - began)))
   local tests=(test/kernels test/gpu test/node test/plan test/tune test/train test/models test/bench test/checkpoint test/two-two-two.test.ts)
   [ "$quick" = --quick ] && tests=(test/node test/kernels/relu.test.ts)
   if [ "$left" -gt 30 ]; then NO_COLOR=1 step tests "$left" "$out/tests.txt" node node_modules/vitest/vitest.mjs run "${tests[@]}"
