@@ -14,14 +14,14 @@
 # GL dispatch NVIDIA's driver needs (apt-get download; `DEB_LIBS`).
 # run unpacks them under /tmp, installs each library package where its library is missing, points
 # the loader at NVIDIA's ICD where the machine has one, and writes to $OUT (default
-# /tmp/real-gpu): bench-more.json (two JSON documents: bench:node at 128 first, untuned, on the
-# fresh machine's cold shader caches; and at 128 with WEBGPU_BACKPROP_POLLING=timer; the device
-# tool brings back 8 files), peak.json (the FMA probe), tune.txt (the tuned tiles at batch 128 and 1024),
-# epochs20.json (the CLI's --json lines of the notebook's 20 epochs), bench.json (bench:node at
-# 128 and 1024), profile.txt
-# (bench:profile at 128 and 1024), tests.txt (vitest's GPU test files on that adapter, in the time
-# left), run.log (the machine: uname, node, nvidia-smi; then every command, its time and its
-# stderr). Each step has a time limit; a step that fails is logged and the next one runs.
+# /tmp/real-gpu) the 8 files the device tool brings back (test/harness/real-gpu-script.test.ts):
+# bench-more.json (two JSON documents: bench:node at 128 first, untuned, on the fresh machine's
+# cold shader caches; then at 128 with WEBGPU_BACKPROP_POLLING=timer), peak.json (the FMA probe),
+# tune.txt (the tuned tiles at batch 128 and 1024), epochs20.json (the CLI's --json lines of the
+# notebook's 20 epochs), bench.json (bench:node at 128 and 1024), profile.txt (bench:profile at
+# 128 and 1024), tests.txt (vitest's GPU test files on that adapter, in the time left), run.log
+# (the machine: uname, node, nvidia-smi; then every command, its time and its stderr). Each step
+# has a time limit; a step that fails is logged and the next one runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
@@ -91,12 +91,12 @@ run() {
   }
   { uname -a; node --version; nvidia-smi 2>&1 || true; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"; } >> "$log"
   local cli=(node bin/webgpu-backprop.js) ts=(node --import ./bin/register.js)
-  # The limits add up to 620 s before the tests, which take what is left of 570 s: the device
-  # tool's call of 600 s at most ends with every file. On the H200 (eighteenth sitting) the probe
-  # took 6 s, tune 42 and 96 s, the 20 epochs 55 s, each benchmark under 20 s; tune now tries
-  # every kernel of 0.05 ms and more on a GPU (more than before), and saves as it goes, so a tune
-  # cut by its limit leaves the rest to the runs after it (the --quick run here: probe 17 s, each
-  # benchmark 22–24 s).
+  # The limits add up to 620 s before the tests, which take what is left of 570 s; the steps take
+  # far less than their limits, and a device call cut at its 600 s still brings back what is in
+  # $OUT. On the H200 (eighteenth sitting) the probe took 6 s, tune 42 and 96 s, the 20 epochs 55
+  # s, each benchmark under 20 s; tune now tries every kernel of 0.05 ms and more on a GPU (more
+  # than before), and saves as it goes, so a tune cut by its limit leaves the rest to the runs
+  # after it (the --quick run here: probe 17 s, each benchmark 22–24 s, the cold one over 40 s).
   # First, on the fresh machine (no driver shader cache, no tuning cache, default tiles): what the
   # first step pays to create its pipelines (bench JSON: first_step_pipelines, pipelines).
   step bench-cold 60 "$out/bench-more.json" "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --tune off --json
