@@ -37,14 +37,21 @@ const PARAMS = { multiplier: 0.999, addend: 0.001 };
 
 export async function measureFmaPeak(
   ctx: GpuContext,
-  options: { invocations?: number; repeats?: number; targetMs?: number; chains?: readonly number[]; workgroupSizes?: readonly number[] } = {},
+  options: {
+    invocations?: number;
+    repeats?: number;
+    targetMs?: number;
+    chains?: readonly number[];
+    workgroupSizes?: readonly number[];
+    forms?: readonly { readonly explicitFma: boolean; readonly products: boolean }[];
+  } = {},
 ): Promise<FmaPeakResult> {
   const count = options.invocations ?? 64 * 1024;
   const repeats = options.repeats ?? 3;
   const targetMs = options.targetMs ?? 200;
   const variants: FmaPeakVariant[] = [];
   let timing: TimingSource = 'wall-clock';
-  const forms = [
+  const forms = options.forms ?? [
     { explicitFma: false, products: false },
     { explicitFma: true, products: false },
     { explicitFma: true, products: true },
@@ -74,6 +81,16 @@ export async function measureFmaPeak(
   }
   const best = variants.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   return { gflops: best.gflops, timing, best, variants };
+}
+
+/**
+ * The rate of one shape of the probe (a sweep's best, say) timed again: what the benchmark
+ * alternates with the training step (BenchOptions.alternate), so that both are read in the same
+ * minutes of a noisy machine.
+ */
+export async function measureFmaShape(ctx: GpuContext, shape: Pick<FmaPeakVariant, 'chains' | 'workgroupSize' | 'explicitFma' | 'products'>): Promise<number> {
+  const { chains, workgroupSize, explicitFma, products } = shape;
+  return (await measureFmaPeak(ctx, { chains: [chains], workgroupSizes: [workgroupSize], forms: [{ explicitFma, products }] })).gflops;
 }
 
 /** A variant in words: "16 vec4 chains, workgroup 256, fma()", "8 vec4 sums of 8 products, workgroup 128, fma()". */

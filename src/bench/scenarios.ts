@@ -9,9 +9,9 @@ import type { GpuContext } from '../gpu/context.js';
 import type { MnistSplit } from '../data/idx.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo } from '../models/two-two-two.js';
 import { measureBandwidth } from './bandwidth.js';
-import { describeFmaPeakVariant, measureFmaPeak } from './fma-peak.js';
+import { describeFmaPeakVariant, measureFmaPeak, measureFmaShape } from './fma-peak.js';
 import { SEED_CNN_BENCH, checkTrainingStep, flopsPerSample, layerRows, measureTrainingSteps, type BenchModel, type LayerTime, type StepCheck } from './training-step.js';
-import type { TimingSource } from './profile.js';
+import { median, type TimingSource } from './profile.js';
 import { tuneModel, type TuneEntry, type TuneMode, type TuningStore } from '../tune/tuner.js';
 import type { ConvTile, WeightTile } from '../kernels/conv2d.js';
 import type { DenseTile } from '../kernels/dense.js';
@@ -31,6 +31,8 @@ export interface TrainingScenario {
   readonly gflops: number;
   /** GFLOP/s over the adapter's measured FMA peak. */
   readonly peak_share: number;
+  /** With `--alternate N`: the probe's best shape and the steps timed in turn, N rounds (alternatedShare). */
+  readonly peak_share_alternated?: AlternatedShare;
   readonly mflop_per_sample: number;
   /** Bound bytes of one step (each tensor once per dispatch), and that traffic per second. */
   readonly mbytes_per_step: number;
@@ -75,6 +77,28 @@ export interface BenchOptions {
   readonly model?: BenchModel;
   /** Conv and dense tiles: from a tuning store (tuning what is missing, or all with 'full'); default tiles without. */
   readonly tuning?: { readonly store: TuningStore; readonly mode: TuneMode };
+  /**
+   * Rounds of the FMA probe's best shape and `steps` training steps timed in turn after each
+   * scenario (0 or absent: none): on a machine whose speed moves by the minute, a share from
+   * pairs read together (peak_share_alternated) next to the one against the sweep's best.
+   */
+  readonly alternate?: number;
+}
+
+/** A scenario's share of the probe from rounds of the two timed in turn: each round's, and their median. */
+export interface AlternatedShare {
+  readonly rounds: readonly { readonly probe_gflops: number; readonly samples_per_s: number; readonly share: number }[];
+  readonly median: number;
+}
+
+/** The rounds' shares (samples/s × FLOP a sample over the round's probe) and their median. */
+export function alternatedShare(rounds: readonly { readonly probeGflops: number; readonly samplesPerSecond: number }[], flopPerSample: number): AlternatedShare {
+  if (rounds.length === 0) throw new Error('alternatedShare: no rounds');
+  const shares = rounds.map((r) => (r.samplesPerSecond * flopPerSample) / 1e9 / r.probeGflops);
+  return {
+    rounds: rounds.map((r, i) => ({ probe_gflops: round(r.probeGflops, 2), samples_per_s: round(r.samplesPerSecond, 1), share: round(shares[i]!, 3) })),
+    median: round(median(shares), 3),
+  };
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -106,7 +130,8 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       ? await tuneModel(ctx, model.model, { inputShape: model.input, batch, ...options.tuning, onProgress: (done, total, label) => done < total && log(`tuning ${done + 1}/${total}: ${label}`) })
       : undefined;
     log(`scenario: ${model.name} training step, batch ${batch}`);
-    const t = await measureTrainingSteps(ctx, train, { batch, steps: options.steps, model, tiles: tuned?.tiles });
+    const alternate = options.alternate ? { rounds: options.alternate, probe: () => measureFmaShape(ctx, peak.best) } : undefined;
+    const t = await measureTrainingSteps(ctx, train, { batch, steps: options.steps, model, tiles: tuned?.tiles, alternate });
     const gbPerSecond = (t.bytesPerStep * (t.samplesPerSecond / batch)) / 1e9;
     scenarios.push({
       scenario: `${model.name}-train-step`,
@@ -117,6 +142,7 @@ export async function runBenchmarks(ctx: GpuContext, train: MnistSplit, options:
       first_step_pipelines: pipelineSummary(t.firstStepPipelines),
       gflops: round(t.gflops, 2),
       peak_share: round(t.gflops / peak.gflops, 3),
+      ...(t.alternated.length > 0 ? { peak_share_alternated: alternatedShare(t.alternated, flopsPerSample(model)) } : {}),
       mflop_per_sample: round(flopsPerSample(model) / 1e6, 3),
       mbytes_per_step: round(t.bytesPerStep / 1e6, 1),
       gb_per_s: round(gbPerSecond, 2),
@@ -182,6 +208,10 @@ export function formatBenchTable(report: BenchReport, extra: readonly string[] =
   const pipelines = (p: PipelineSummary) => `${p.created} pipelines created, ${p.sum_ms} ms summed (they overlap), the longest ${p.longest_ms} ms (${p.longest})`;
   lines.push('', `pipelines: ${pipelines(report.pipelines)} in the whole run`);
   for (const s of report.scenarios) if (s.first_step_pipelines.created > 0) lines.push(`first step at batch ${s.batch}: ${pipelines(s.first_step_pipelines)}`);
+  for (const s of report.scenarios) {
+    const a = s.peak_share_alternated;
+    if (a) lines.push(`share of peak at batch ${s.batch}, the probe's best shape and the steps in turn: median ${(100 * a.median).toFixed(1)} % (${a.rounds.map((r) => `${(100 * r.share).toFixed(1)} % of ${r.probe_gflops}`).join(', ')})`);
+  }
   const last = report.scenarios[report.scenarios.length - 1];
   if (last) {
     const cell = (t: LayerTime | undefined) => (t === undefined ? '' : `${t.ms.toFixed(2)} (${t.gb_per_s.toFixed(2)})`).padStart(18);

@@ -73,6 +73,8 @@ export interface StepTimings {
   readonly layers: readonly LayerTime[];
   /** Bytes the network's plan allocated (parameters, optimizer state, activations, gradients, workspace). */
   readonly planBytes: number;
+  /** With `alternate`: each round's probe (GFLOP/s) and the pipelined steps' samples/s right after it. */
+  readonly alternated: readonly { readonly probeGflops: number; readonly samplesPerSecond: number }[];
 }
 
 export interface LayerTime {
@@ -121,8 +123,16 @@ export function layerTimes(profile: DispatchProfile): LayerTime[] {
   return [...byLayer.values()].map((l) => ({ ...l, ms: Number(l.ms.toFixed(3)), gb_per_s: Number((l.ms > 0 ? l.bytes / l.ms / 1e6 : 0).toFixed(3)) }));
 }
 
-/** Times training steps of a network (SGD momentum 0.9) at `batch` on real MNIST images. */
-export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, options: { batch: number; steps?: number; model?: BenchModel; tiles?: TileChooser }): Promise<StepTimings> {
+/**
+ * Times training steps of a network (SGD momentum 0.9) at `batch` on real MNIST images. With
+ * `alternate`, then `rounds` times: `probe()` (the FMA probe's best shape), then `steps` pipelined
+ * steps, so that the step's share of the probe is read in pairs from the same minutes.
+ */
+export async function measureTrainingSteps(
+  ctx: GpuContext,
+  train: MnistSplit,
+  options: { batch: number; steps?: number; model?: BenchModel; tiles?: TileChooser; alternate?: { readonly rounds: number; readonly probe: () => Promise<number> } },
+): Promise<StepTimings> {
   const { batch } = options;
   const steps = options.steps ?? 10;
   const m = options.model ?? SEED_CNN_BENCH;
@@ -162,6 +172,12 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
     const pipelined = await trainer.trainEpoch(1, { maxSteps: steps });
 
     const profile = await profileDispatches(ctx, step);
+    const alternated: { probeGflops: number; samplesPerSecond: number }[] = [];
+    for (let round = 0; round < (options.alternate?.rounds ?? 0); round++) {
+      const probeGflops = await options.alternate!.probe();
+      await ctx.sync();
+      alternated.push({ probeGflops, samplesPerSecond: (await trainer.trainEpoch(1, { maxSteps: steps })).samplesPerSecond });
+    }
     const samplesPerSecond = pipelined.samplesPerSecond;
     return {
       batch,
@@ -174,6 +190,7 @@ export async function measureTrainingSteps(ctx: GpuContext, train: MnistSplit, o
       layerTiming: profile.source,
       layers: layerTimes(profile),
       planBytes: model.memory.total,
+      alternated,
     };
   } finally {
     for (const d of step) d.destroy?.();

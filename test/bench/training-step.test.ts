@@ -1,10 +1,12 @@
 /**
  * The benchmark's training-step scenario (src/bench/training-step.ts) frees what it allocated:
  * a batch sweep holds one batch's network at a time; and it counts the pipelines its first step
- * created.
+ * created; with `alternate`, it times the probe and its steps in turn.
  */
-import { expect } from 'vitest';
-import { pipelineSummary } from '../../src/bench/scenarios.js';
+import { expect, test } from 'vitest';
+import { alternatedShare, pipelineSummary } from '../../src/bench/scenarios.js';
+import { measureFmaShape } from '../../src/bench/fma-peak.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { measureTrainingSteps } from '../../src/bench/training-step.js';
 import type { MnistSplit } from '../../src/data/idx.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -64,4 +66,56 @@ gpuTest('a scenario destroys its network, data and step buffers when it is done'
     expect(entries.length, `${label} made`).toBeGreaterThan(0);
     expect(entries.every((b) => b.destroyed), `${label} destroyed`).toBe(true);
   }
+});
+
+test("the share from rounds timed in turn: each round's samples/s × FLOP a sample over its own probe, and their median", () => {
+  const rounds = [
+    { probeGflops: 100, samplesPerSecond: 1000 },
+    { probeGflops: 50, samplesPerSecond: 1000 },
+    { probeGflops: 100, samplesPerSecond: 2000 },
+  ];
+  // 1,000 samples/s × 1 MFLOP = 1 GFLOP/s: 1 % of a 100 GFLOP/s probe, 2 % of a 50.
+  expect(alternatedShare(rounds, 1e6)).toEqual({
+    rounds: [
+      { probe_gflops: 100, samples_per_s: 1000, share: 0.01 },
+      { probe_gflops: 50, samples_per_s: 1000, share: 0.02 },
+      { probe_gflops: 100, samples_per_s: 2000, share: 0.02 },
+    ],
+    median: 0.02,
+  });
+  expect(() => alternatedShare([], 1e6)).toThrow(/no rounds/);
+});
+
+gpuTest('with `alternate`, the probe and the pipelined steps are timed in turn, a round each', async (ctx) => {
+  const count = 32;
+  const train: MnistSplit = { images: Uint8Array.from({ length: count * 784 }, (_, i) => (i * 53) % 256), labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count, rows: 28, cols: 28 };
+  const calls: string[] = [];
+  const probes = [5, 7];
+  const trainEpoch = Trainer.prototype.trainEpoch;
+  Trainer.prototype.trainEpoch = function (this: Trainer, ...args: Parameters<typeof trainEpoch>) {
+    calls.push('steps');
+    return trainEpoch.apply(this, args);
+  };
+  try {
+    const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 1, alternate: { rounds: 2, probe: async () => (calls.push('probe'), probes[calls.filter((c) => c === 'probe').length - 1]!) } });
+    // The scenario's own pipelined steps, then probe and steps twice.
+    expect(calls).toEqual(['steps', 'probe', 'steps', 'probe', 'steps']);
+    expect(timings.alternated.map((r) => r.probeGflops)).toEqual([5, 7]);
+    for (const r of timings.alternated) expect(r.samplesPerSecond).toBeGreaterThan(0);
+    // Without it, no rounds.
+    calls.length = 0;
+    expect((await measureTrainingSteps(ctx, train, { batch: 8, steps: 1 })).alternated).toEqual([]);
+    expect(calls).toEqual(['steps']);
+  } finally {
+    Trainer.prototype.trainEpoch = trainEpoch;
+  }
+});
+
+gpuTest("measureFmaShape times the one shape it is given, as the sweep measures it", async (ctx) => {
+  const shape = { chains: 4, workgroupSize: 64, explicitFma: true, products: false };
+  const before = ctx.pipelineTimes.length;
+  const gflops = await measureFmaShape(ctx, shape);
+  expect(gflops).toBeGreaterThan(0);
+  // One variant compiled (none where an earlier test compiled it on this context): the sweep's 27 are not.
+  expect(ctx.pipelineTimes.length - before).toBeLessThanOrEqual(1);
 });

@@ -26,6 +26,8 @@ describe('the benchmark harnesses\' command lines', () => {
     ['bench-node.ts', ['--bogus'], "bench:node: Unknown option '--bogus' (--help lists the options)\n"],
     ['bench-node.ts', ['--batch', '0'], "bench:node: --batch takes whole numbers from 1 to 1024 separated by commas, such as 32,64,128, got '0' (--help lists the options)\n"],
     ['bench-node.ts', ['--tune', 'fast'], "bench:node: --tune takes off, cached, full, got 'fast' (--help lists the options)\n"],
+    ['bench-node.ts', ['--alternate', 'x'], "bench:node: --alternate takes a whole number of rounds from 0 to 20, got 'x' (--help lists the options)\n"],
+    ['bench-node.ts', ['--alternate', '21'], "bench:node: --alternate takes a whole number of rounds from 0 to 20, got '21' (--help lists the options)\n"],
     ['bench-node.ts', ['128'], "bench:node: Unexpected argument '128'. This command does not take positional arguments (--help lists the options)\n"],
     ['bench.ts', ['--compare', 'tf'], "bench: --compare takes tfjs, node or tfjs,node, got 'tf' (--help lists the options)\n"],
     ['bench-peers.ts', ['--rounds', '1.5'], "bench:peers: --rounds takes a whole number ≥ 1, got '1.5' (--help lists the options)\n"],
