@@ -91,13 +91,14 @@ gpuTest('with `alternate`, the probe and the pipelined steps are timed in turn, 
   const train: MnistSplit = { images: Uint8Array.from({ length: count * 784 }, (_, i) => (i * 53) % 256), labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count, rows: 28, cols: 28 };
   const calls: string[] = [];
   const probes = [5, 7];
+  let probed = 0;
   const trainEpoch = Trainer.prototype.trainEpoch;
   Trainer.prototype.trainEpoch = function (this: Trainer, ...args: Parameters<typeof trainEpoch>) {
     calls.push('steps');
     return trainEpoch.apply(this, args);
   };
   try {
-    const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 1, alternate: { rounds: 2, probe: async () => (calls.push('probe'), probes[calls.filter((c) => c === 'probe').length - 1]!) } });
+    const timings = await measureTrainingSteps(ctx, train, { batch: 8, steps: 1, alternate: { rounds: 2, probe: async () => (calls.push('probe'), probes[probed++]!) } });
     // The scenario's own pipelined steps, then probe and steps twice.
     expect(calls).toEqual(['steps', 'probe', 'steps', 'probe', 'steps']);
     expect(timings.alternated.map((r) => r.probeGflops)).toEqual([5, 7]);
