@@ -105,6 +105,8 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
     expect(code).toBe(0);
     // The expected times count to --steps (4 steps in all), not to the 5 epochs: printed once.
     expect(log.match(/Expected: about \d+ s an epoch, \d+ s for the run's 4 steps \(--steps\) \(\d+ samples\/s once steady; evaluation not counted\)/g)).toHaveLength(1);
+    // The kernels' creation, before the first epoch (Trainer.prepare), said once on stderr (--json).
+    expect(log.match(/Kernels: \d+ pipelines? created in \d+\.\d s/g)).toHaveLength(1);
     const epochs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(epochs.map((e) => e.epoch)).toEqual([3, 4]);
     expect(epochs.map((e) => e.steps)).toEqual([3, 1]);

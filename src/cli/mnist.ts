@@ -457,6 +457,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${args.model ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken})` : ''}`);
+  // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
+  const prepared = await trainer.prepare(args.steps);
+  log(`Kernels: ${prepared.pipelines} pipeline${prepared.pipelines === 1 ? '' : 's'} created in ${prepared.seconds.toFixed(1)} s` +
+    `${prepared.longest ? ` (the longest ${(prepared.longest.ms / 1000).toFixed(1)} s, ${prepared.longest.kernel})` : ''}`);
 
   const checkpoint = async (epoch: number, evaluation: EvalResult) =>
     encodeCheckpoint(model(), {

@@ -289,6 +289,34 @@ export class Trainer {
     return program;
   }
 
+  /**
+   * Builds, all at once, the programs a run will use: a training step at the batch size and at the
+   * epoch's last, smaller size; an evaluation batch at both of the test split's sizes; the
+   * shuffle. Without it each is built where first used, and its pipelines' creation is counted in
+   * the first epoch's time and in its evaluation's: on a fresh GPU machine the driver compiles
+   * there (an H200: 4.1 s for the first 9 steps of an epoch that then took 1.2 s), so that the
+   * first epoch's samples/s and a time-left estimate read the compiles, not the training. Returns
+   * the pipelines created meanwhile (GpuContext.pipelineTimes: their times overlap, so `seconds`,
+   * the wall time, is what the run waited). `maxSteps`: the run's steps in all (`--steps`), where
+   * fewer than an epoch's, so that its last, smaller batch is never reached.
+   */
+  async prepare(maxSteps?: number): Promise<{ pipelines: number; seconds: number; longest?: { kernel: string; ms: number } }> {
+    const { ctx, train, test } = this;
+    const { batch } = this.options;
+    const before = ctx.pipelineTimes.length;
+    const started = performance.now();
+    const sizes = (count: number) => [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
+    const trainSizes = maxSteps !== undefined && maxSteps < this.stepsPerEpoch ? [Math.min(batch, train.count)] : sizes(train.count);
+    await Promise.all([
+      ...trainSizes.map((size) => this.program(train, size, 'train')),
+      ...sizes(test.count).map((size) => this.program(test, size, 'eval')),
+      this.options.shuffle === false ? undefined : (this.shuffler ??= shuffleDispatch(ctx, train, this.options.seed, RANDOM_STREAM.shuffle)),
+    ]);
+    const created = ctx.pipelineTimes.slice(before);
+    const longest = created.reduce<{ kernel: string; ms: number } | undefined>((a, b) => (a === undefined || b.ms > a.ms ? { kernel: b.kernel, ms: b.ms } : a), undefined);
+    return { pipelines: created.length, seconds: (performance.now() - started) / 1000, ...(longest ? { longest } : {}) };
+  }
+
   private async buildProgram(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
     const { ctx, model, options } = this;
     const head = mode === 'train' ? this.trainHead : this.testHead;

@@ -47,6 +47,24 @@ describe('MNIST training loop', () => {
     expect(seen[seen.length - 1]).toBe(100);
   });
 
+  gpuTest("prepare builds every program the run will use, so that training and evaluating build none", async (ctx) => {
+    const programs = (t: Trainer) => (t as unknown as { programs: Map<string, unknown> }).programs;
+    const t = await trainer(ctx, 100); // 32, 32, 32 and a last batch of 4; the test split: 2 × 32
+    const before = ctx.pipelineTimes.length;
+    const prepared = await t.prepare();
+    expect([...programs(t).keys()].sort()).toEqual(['test/32/eval', 'train/32/train', 'train/4/train']);
+    expect(prepared.pipelines).toBe(ctx.pipelineTimes.length - before);
+    expect(prepared.seconds).toBeGreaterThan(0);
+    if (prepared.pipelines > 0) expect(prepared.longest!.ms).toBeGreaterThan(0);
+    await t.trainEpoch(1);
+    await t.evaluate();
+    expect(programs(t).size).toBe(3);
+    // A run of fewer steps than an epoch (--steps 2) never reaches the last, smaller batch.
+    const short = await trainer(ctx, 100);
+    await short.prepare(2);
+    expect([...programs(short).keys()].sort()).toEqual(['test/32/eval', 'train/32/train']);
+  });
+
   gpuTest('a paused and stopped epoch: the loop waits in between() and ends at the abort', async (ctx) => {
     const t = await trainer(ctx, 160); // 5 steps of 32
     const stop = new AbortController();
