@@ -26,15 +26,22 @@ export function timeLeft(p: Progress, batch: number, stepsPerEpoch: number, epoc
 /** How closely two windows' speeds must agree (of the larger) for the speed to count as steady. */
 export const STEADY_AGREEMENT = 0.25;
 
+/** How many seconds of steady windows `measured` wants before it vouches for the speed. */
+export const STEADY_SECONDS = 1;
+
 /**
  * An epoch's speed for time-left estimates, without its warm-up: the first steps also pay for
  * compiling the kernels (seconds each on a fresh machine, where the epoch's average would promise
  * minutes for a half-minute epoch), and on a GPU the steps after them ran slower still: on an H200
  * the speed between the first two reports (steps 9 to 18) read 9,983 samples/s and promised 6 s
- * an epoch, where the epochs took 2 s (30,000 samples/s). So the speed counts as `measured` once
- * two windows in a row (a window: from one report to the next) agree within STEADY_AGREEMENT, and
- * is then measured from the first of them on; until then, the latest window's (the first report:
- * its own).
+ * an epoch, where the epochs took 2 s (30,000 samples/s). So the speed counts as steady once two
+ * windows in a row (a window: from one report to the next) agree within STEADY_AGREEMENT, and is
+ * then measured over the later half of the epoch's windows since the first of them, so that the
+ * slow start fades out as the epoch goes on; until then, the latest window's (the first report:
+ * its own). `measured` (the CLI's one-time "Expected:" line) waits for STEADY_SECONDS of that
+ * span: on the H200 (twenty-second sitting) an epoch's 52 windows last 25 ms each, two of the
+ * first slow ones agreed, and the line promised 1 min 3 s (19,186 samples/s) for a run whose
+ * epochs took 25 s (48,000).
  */
 export class SteadyRate {
   private reports: { samples: number; seconds: number }[] = [];
@@ -46,12 +53,19 @@ export class SteadyRate {
     this.from = undefined;
   }
 
-  /** Whether two windows in a row have agreed, so `of` no longer counts the warm-up. */
+  /** Whether two windows in a row have agreed and `of` has measured STEADY_SECONDS since. */
   get measured(): boolean {
-    return this.from !== undefined;
+    const r = this.reports;
+    return this.from !== undefined && r.at(-1)!.seconds - r[this.start()]!.seconds >= STEADY_SECONDS;
   }
 
-  /** Samples/s at `p`: since the steady windows began, else the latest window's, else `p`'s own. */
+  /** The report `of` measures from once steady: the later half of those since `from`, two windows at least. */
+  private start(): number {
+    const last = this.reports.length - 1;
+    return Math.max(this.from!, Math.min(last - 2, Math.floor((this.from! + last) / 2)));
+  }
+
+  /** Samples/s at `p`: over the later half of the steady windows, else the latest window's, else `p`'s own. */
   of(p: Progress): number {
     const last = this.reports.at(-1);
     if (last && (p.seconds < last.seconds || p.samples < last.samples)) this.reset(); // a resumed epoch's new clock
@@ -66,6 +80,6 @@ export class SteadyRate {
       const later = rate(n - 2, n - 1);
       if (Math.abs(earlier - later) <= STEADY_AGREEMENT * Math.max(earlier, later)) this.from = n - 3;
     }
-    return rate(this.from ?? n - 2, n - 1);
+    return rate(this.from === undefined ? n - 2 : this.start(), n - 1);
   }
 }
