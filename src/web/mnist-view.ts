@@ -368,6 +368,11 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       let stepsBefore = s.model.stepsTaken;
       // Time left at the speed after each epoch's first report (the first steps compile kernels).
       const steady = new SteadyRate();
+      // The kernels compile before the first epoch's clock starts (Trainer.prepare), as in the CLI:
+      // on SwiftShader that is a minute of a fresh page's run, said here rather than in samples/s.
+      status.textContent = `Compiling the kernels on ${ctx.adapter.summary}…`;
+      const prepared = await s.trainer.prepare();
+      root.dataset.pipelines = String(prepared.pipelines);
       await fitWithRecovery(s.trainer, {
         firstEpoch: s.epochsDone + 1,
         epochs: settings.epochs,

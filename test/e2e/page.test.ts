@@ -94,6 +94,8 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(await page.$$eval('[data-testid=test-accuracy]', (cells) => cells.length)).toBe(4);
     expect(await page.$eval('[data-testid=confusion]', (e) => e.querySelectorAll('td').length)).toBe(100);
     expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(16);
+    // The run's kernels were built before its first epoch (Trainer.prepare): the seed CNN's first on this page.
+    expect(Number(await page.$eval('#mnist', (e) => (e as HTMLElement).dataset.pipelines))).toBeGreaterThan(10);
   }, 360_000); // SwiftShader on a busy machine
 
   it('MNIST: a drawn digit gets ten probabilities', async () => {
