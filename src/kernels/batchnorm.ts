@@ -21,6 +21,7 @@ import healthSource from '../../shaders/lib/health.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
 import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
+import sumsMergeSource from '../../shaders/batchnorm_sums_merge.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -152,13 +153,15 @@ export const batchnormDropoutForward = defineKernel({
  * following Dropout's output gradient, taken times its mask (bits; 0 or dropoutScale) first.
  * Variant APPLY: also dx, as batchnormBackwardInput writes it (the same bits; reluInput as there),
  * in the same dispatch, a workgroup a channel  (overwrites dx too); with IN_PLACE as well, dx is
- * written over dy (no dx binding; dy is read_write)  (overwrites dy)
+ * written over dy (no dx binding; dy is read_write)  (overwrites dy). groups > 1 (not with
+ * APPLY): dgamma and dbeta are [channels, groups] partial sums, each over ⌈batch/groups⌉ samples,
+ * for batchnormSumsMerge; 1 is the whole sum.
  */
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
   libraries: [maskSource],
-  params: { ...shape, dropoutScale: 'f32', reluInput: 'u32' },
+  params: { ...shape, dropoutScale: 'f32', reluInput: 'u32', groups: 'u32' },
   defines: ['VEC4', 'DROPOUT', 'APPLY', 'IN_PLACE'],
   variantRequires: vec4Requires,
   bindings: {
@@ -172,9 +175,41 @@ export const batchnormBackwardReduce = defineKernel({
     dx: { type: 'f32', access: 'read_write', vec4: 'VEC4', only: 'APPLY', unless: 'IN_PLACE' },
   },
   workgroupSize: [REDUCE_WORKGROUP],
-  grid: (p, wg) => [p.channels * wg[0]],
-  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels, dbeta: p.channels, mask: maskWords(elements(p)), gamma: p.channels, dx: elements(p) }),
+  grid: (p, wg) => [p.channels * wg[0], p.groups],
+  lengths: (p) => ({ dy: elements(p), x: elements(p), stats: 2 * p.channels, dgamma: p.channels * p.groups, dbeta: p.channels * p.groups, mask: maskWords(elements(p)), gamma: p.channels, dx: elements(p) }),
 });
+
+/**
+ * dγ[c] = Σ_g partialGamma[c, g], dβ[c] = Σ_g partialBeta[c, g], g in order  (overwrites dgamma,
+ * dbeta): the partial sums of batchnormBackwardReduce with groups > 1 added per channel.
+ */
+export const batchnormSumsMerge = defineKernel({
+  name: 'batchnorm_sums_merge',
+  source: sumsMergeSource,
+  params: { channels: 'u32', groups: 'u32' },
+  bindings: {
+    partialGamma: { type: 'f32', access: 'read' },
+    partialBeta: { type: 'f32', access: 'read' },
+    dgamma: { type: 'f32', access: 'read_write' },
+    dbeta: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.channels],
+  lengths: (p) => ({ partialGamma: p.channels * p.groups, partialBeta: p.channels * p.groups, dgamma: p.channels, dbeta: p.channels }),
+});
+
+/**
+ * Sample groups for batchnormBackwardReduce's sums on a GPU: about REDUCE_GROUPS_TARGET
+ * workgroups in all (channels × groups), each over at least two samples. A CPU adapter's few
+ * threads are kept busy by the channels alone: 1 there.
+ */
+export function batchnormReduceGroups(p: { readonly batch: number; readonly channels: number }, adapter: { readonly software: boolean }): number {
+  if (adapter.software) return 1;
+  return Math.max(1, Math.min(Math.ceil(REDUCE_GROUPS_TARGET / p.channels), Math.floor(p.batch / 2)));
+}
+
+/** Workgroups a GPU's batch-norm sums aim at (batchnormReduceGroups): a few per multiprocessor of a large GPU. */
+const REDUCE_GROUPS_TARGET = 512;
 
 /**
  * dx of training-mode batch norm, from dγ and dβ  (overwrites dx). reluInput = 1: x is a ReLU's

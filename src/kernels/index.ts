@@ -15,6 +15,7 @@ export {
   batchnormDropoutForward,
   batchnormBackwardReduce,
   batchnormBackwardInput,
+  batchnormSumsMerge,
 } from './batchnorm.js';
 export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward } from './pooling.js';
 export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll.js';

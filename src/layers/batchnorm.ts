@@ -11,13 +11,16 @@ import {
   batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
+  batchnormReduceGroups,
   batchnormStats,
   batchnormStatsMerge,
+  batchnormSumsMerge,
   batchnormVariant,
 } from '../kernels/batchnorm.js';
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
+import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, perBatch, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
@@ -142,16 +145,28 @@ abstract class BatchNorm extends Layer {
     }
     const relu = fusion.reluInput === true;
     const inputLabel = `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`;
+    // On a GPU the sums split the batch into groups (channels × groups workgroups), their partial
+    // sums then added per channel; APPLY needs the whole sums in its workgroup, so 1 with it.
+    const partialSums = new Map<number, { gamma: Tensor<'f32'>; beta: Tensor<'f32'> }>();
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const reduceLabel = dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`;
+      const groups = apply ? 1 : batchnormReduceGroups({ batch, channels }, ctx.adapter);
+      let partial = groups > 1 ? partialSums.get(groups) : undefined;
+      if (groups > 1 && !partial) {
+        partial = { gamma: ctx.tensor(`${path} batchnorm partial dgamma`, [channels, groups]), beta: ctx.tensor(`${path} batchnorm partial dbeta`, [channels, groups]) };
+        partialSums.set(groups, partial);
+      }
       const list: Dispatch[] = [
         (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply, IN_PLACE: inPlace })).bind(
-          { dy: dOutput, x, stats, dgamma: gamma.grad, dbeta: beta.grad, ...mask, ...(apply ? { gamma: gamma.value } : {}), ...(apply && !inPlace ? { dx: dInput } : {}) },
-          { ...shape(batch), dropoutScale, reluInput: relu ? 1 : 0 },
+          { dy: dOutput, x, stats, dgamma: partial?.gamma ?? gamma.grad, dbeta: partial?.beta ?? beta.grad, ...mask, ...(apply ? { gamma: gamma.value } : {}), ...(apply && !inPlace ? { dx: dInput } : {}) },
+          { ...shape(batch), dropoutScale, reluInput: relu ? 1 : 0, groups },
           apply ? `${inputLabel} (with its sums)` : reduceLabel,
         ),
       ];
+      if (partial) {
+        list.push((await ctx.compile(batchnormSumsMerge)).bind({ partialGamma: partial.gamma, partialBeta: partial.beta, dgamma: gamma.grad, dbeta: beta.grad }, { channels, groups }, `${path} batchnorm sums merge`));
+      }
       if (dInput && !apply) {
         list.push(
           (await ctx.compile(batchnormBackwardInput, backwardVariant)).bind(

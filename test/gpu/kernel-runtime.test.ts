@@ -161,7 +161,7 @@ describe('bound bytes', () => {
   });
 
   gpuTest("take a variant's own binding exactly when that variant is compiled", async (ctx) => {
-    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 2, reluInput: 0 };
+    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 2, reluInput: 0, groups: 1 };
     const t = (name: string, n: number) => ctx.tensor(name, [n]);
     const common = { dy: t('dy', 8), x: t('x', 8), stats: t('stats', 4), dgamma: t('dgamma', 2), dbeta: t('dbeta', 2) };
     const mask = ctx.tensor('mask', [1], { dtype: 'u32' });
@@ -174,7 +174,7 @@ describe('bound bytes', () => {
   });
 
   gpuTest('leave out a binding in its `unless` variant, and refuse a tensor bound beside one written in place', async (ctx) => {
-    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 1, reluInput: 0 };
+    const p = { batch: 1, channels: 2, area: 4, dropoutScale: 1, reluInput: 0, groups: 1 };
     const t = (name: string, n: number) => ctx.tensor(name, [n]);
     const common = { dy: t('dy', 8), x: t('x', 8), stats: t('stats', 4), dgamma: t('dgamma', 2), dbeta: t('dbeta', 2), gamma: t('gamma', 2) };
     const dx = t('dx', 8);

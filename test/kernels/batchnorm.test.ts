@@ -1,13 +1,16 @@
 /**
  * batchnorm_stats (with the running-statistics update), batchnorm_eval_stats, batchnorm_forward
- * (training and eval statistics), batchnorm_backward_reduce and batchnorm_backward_input against
+ * (training and eval statistics), batchnorm_backward_reduce (whole, and in groups merged by
+ * batchnorm_sums_merge) and batchnorm_backward_input against
  * the float64 reference.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
+  batchnormReduceGroups,
+  batchnormSumsMerge,
   batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
@@ -54,6 +57,16 @@ const SHAPES = [
 ] as const;
 
 const stats2 = (mean: ArrayLike<number>, invStd: ArrayLike<number>) => Float64Array.from([...Array.from(mean), ...Array.from(invStd)]);
+
+test("a GPU's batch-norm sums in groups: about 512 workgroups, at least two samples a group; one on a CPU adapter", () => {
+  const gpu = { software: false };
+  expect(batchnormReduceGroups({ batch: 1024, channels: 16 }, gpu)).toBe(32); // 512 workgroups
+  expect(batchnormReduceGroups({ batch: 128, channels: 32 }, gpu)).toBe(16);
+  expect(batchnormReduceGroups({ batch: 16, channels: 16 }, gpu)).toBe(8); // two samples a group
+  expect(batchnormReduceGroups({ batch: 3, channels: 600 }, gpu)).toBe(1);
+  expect(batchnormReduceGroups({ batch: 1, channels: 1 }, gpu)).toBe(1);
+  expect(batchnormReduceGroups({ batch: 1024, channels: 16 }, { software: true })).toBe(1);
+});
 
 describe('batchnorm kernels', () => {
   for (const [batch, channels, area] of SHAPES) for (const VEC4 of area % 4 === 0 ? [false, true] : [false]) {
@@ -108,6 +121,13 @@ describe('batchnorm kernels', () => {
         // APPLY with IN_PLACE: the input gradient written over a copy of dy.
         const [tdxInPlace, tdxDropInPlace] = [ctx.tensor('dy, then dx in place', [batch, channels, area], { data: dy }), ctx.tensor('dy, then dx (dropout and ReLU) in place', [batch, channels, area], { data: dy })];
         const [tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace] = [perChannel('dgamma in place'), perChannel('dbeta in place'), perChannel('dgamma (dropout) in place'), perChannel('dbeta (dropout) in place')];
+        // A GPU's sums (groups > 1): 3 groups of ⌈batch/3⌉ samples (2 for one sample: the second
+        // group empty, as where the groups do not divide the batch), their partial sums merged.
+        const groups = batch > 1 ? 3 : 2;
+        const partial = (name: string) => ctx.tensor(`${name}, partial`, [channels, groups]);
+        const [tpg, tpb, tpgDrop, tpbDrop] = [partial('dgamma'), partial('dbeta'), partial('dgamma (dropout)'), partial('dbeta (dropout)')];
+        const [tdgammaGroups, tdbetaGroups, tdgammaDropGroups, tdbetaDropGroups] = [perChannel('dgamma, groups'), perChannel('dbeta, groups'), perChannel('dgamma (dropout), groups'), perChannel('dbeta (dropout), groups')];
+        for (const t of [tpg, tpb, tpgDrop, tpbDrop, tdgammaGroups, tdbetaGroups, tdgammaDropGroups, tdbetaDropGroups]) ctx.fill(t, NaN);
         for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne, tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace]) ctx.fill(t, NaN);
         ctx.fill(tmask, 0xffffffff);
         const dropped = { ...variant, DROPOUT: true };
@@ -120,7 +140,7 @@ describe('batchnorm kernels', () => {
             { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
             { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
           ),
-          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, { ...p, dropoutScale: 1, reluInput: 0 }),
+          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta }, { ...p, dropoutScale: 1, reluInput: 0, groups: 1 }),
           (await ctx.compile(batchnormBackwardInput, variant)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: tdx },
             { ...p, reluInput: 0, dropoutScale: 1 },
@@ -132,7 +152,7 @@ describe('batchnorm kernels', () => {
             { ...p, reluInput: 1, dropoutScale: 1 },
           ),
           // Dropout, batch norm and ReLU backward in two kernels, with the mask drawn above.
-          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDrop, dbeta: tdbetaDrop, mask: tmask }, { ...p, dropoutScale, reluInput: 0 }),
+          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDrop, dbeta: tdbetaDrop, mask: tmask }, { ...p, dropoutScale, reluInput: 0, groups: 1 }),
           (await ctx.compile(batchnormBackwardInput, dropped)).bind(
             { dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgammaDrop, dbeta: tdbetaDrop, dx: tdxDrop, mask: tmask },
             { ...p, reluInput: 1, dropoutScale },
@@ -141,27 +161,33 @@ describe('batchnorm kernels', () => {
           // and the ReLU: held below to the two kernels' bits.
           (await ctx.compile(batchnormBackwardReduce, { ...variant, APPLY: true })).bind(
             { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaOne, dbeta: tdbetaOne, gamma: tgamma, dx: tdxOne },
-            { ...p, dropoutScale: 1, reluInput: 0 },
+            { ...p, dropoutScale: 1, reluInput: 0, groups: 1 },
           ),
           (await ctx.compile(batchnormBackwardReduce, { ...dropped, APPLY: true })).bind(
             { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaDropOne, dbeta: tdbetaDropOne, mask: tmask, gamma: tgamma, dx: tdxDropOne },
-            { ...p, dropoutScale, reluInput: 1 },
+            { ...p, dropoutScale, reluInput: 1, groups: 1 },
           ),
           // The same written in place (IN_PLACE): dy read_write, no dx; held below to APPLY's bits.
           (await ctx.compile(batchnormBackwardReduce, { ...variant, APPLY: true, IN_PLACE: true })).bind(
             { dy: tdxInPlace, x: tx, stats: tstats, dgamma: tdgammaInPlace, dbeta: tdbetaInPlace, gamma: tgamma },
-            { ...p, dropoutScale: 1, reluInput: 0 },
+            { ...p, dropoutScale: 1, reluInput: 0, groups: 1 },
           ),
           (await ctx.compile(batchnormBackwardReduce, { ...dropped, APPLY: true, IN_PLACE: true })).bind(
             { dy: tdxDropInPlace, x: tx, stats: tstats, dgamma: tdgammaDropInPlace, dbeta: tdbetaDropInPlace, mask: tmask, gamma: tgamma },
-            { ...p, dropoutScale, reluInput: 1 },
+            { ...p, dropoutScale, reluInput: 1, groups: 1 },
           ),
+          // The sums in groups, without and with the dropout, then merged per channel.
+          (await ctx.compile(batchnormBackwardReduce, variant)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tpg, dbeta: tpb }, { ...p, dropoutScale: 1, reluInput: 0, groups }),
+          (await ctx.compile(batchnormSumsMerge)).bind({ partialGamma: tpg, partialBeta: tpb, dgamma: tdgammaGroups, dbeta: tdbetaGroups }, { channels, groups }),
+          (await ctx.compile(batchnormBackwardReduce, dropped)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tpgDrop, dbeta: tpbDrop, mask: tmask }, { ...p, dropoutScale, reluInput: 0, groups }),
+          (await ctx.compile(batchnormSumsMerge)).bind({ partialGamma: tpgDrop, partialBeta: tpbDrop, dgamma: tdgammaDropGroups, dbeta: tdbetaDropGroups }, { channels, groups }),
         ];
         ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
         const tensors = {
           stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu,
           dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop, dgammaOne: tdgammaOne, dbetaOne: tdbetaOne, dxOne: tdxOne, dgammaDropOne: tdgammaDropOne, dbetaDropOne: tdbetaDropOne, dxDropOne: tdxDropOne,
           dgammaInPlace: tdgammaInPlace, dbetaInPlace: tdbetaInPlace, dxInPlace: tdxInPlace, dgammaDropInPlace: tdgammaDropInPlace, dbetaDropInPlace: tdbetaDropInPlace, dxDropInPlace: tdxDropInPlace,
+          dgammaGroups: tdgammaGroups, dbetaGroups: tdbetaGroups, dgammaDropGroups: tdgammaDropGroups, dbetaDropGroups: tdbetaDropGroups,
         };
         const values = await ctx.readMany(Object.values(tensors));
         return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k]!])) as Record<keyof typeof tensors, Float32Array | Uint32Array>;
@@ -204,6 +230,10 @@ describe('batchnorm kernels', () => {
       expectAllClose('batchnorm_backward_input dx, dropout and ReLU fused', got.dxDrop!, reluBackwardRef(dropoutBackward.dx, x), GRADIENT);
       expectAllClose('batchnorm_backward_reduce dgamma', got.dgamma!, backward.dgamma, GRADIENT);
       expectAllClose('batchnorm_backward_reduce dbeta', got.dbeta!, backward.dbeta, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce in groups, merged: dgamma', got.dgammaGroups!, backward.dgamma, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce in groups, merged: dbeta', got.dbetaGroups!, backward.dbeta, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce in groups, merged: dgamma, dropout fused', got.dgammaDropGroups!, dropoutBackward.dgamma, GRADIENT);
+      expectAllClose('batchnorm_backward_reduce in groups, merged: dbeta, dropout fused', got.dbetaDropGroups!, dropoutBackward.dbeta, GRADIENT);
       expectAllClose('batchnorm_backward_input dx', got.dx!, backward.dx, GRADIENT);
       expectAllClose('batchnorm_backward_input dx, ReLU fused', got.dxRelu!, reluBackwardRef(backward.dx, x), GRADIENT);
 

@@ -202,6 +202,11 @@ describe('a step with chosen tiles', () => {
     // convblock2 at batch 16: 16 splits → 192 (8,192 invocations), and the other convs likewise:
     // the partial sums in the shared workspace grow.
     expect(hardware.memory.workspace).toBeGreaterThan(software.memory.workspace);
+    // The batch norms' sums in groups (8 of 2 samples at batch 16), merged per channel; on the
+    // CPU adapter a workgroup a channel writes them with the input gradient (APPLY).
+    const merges = async (network: Network) => (await network.backward(16)).filter((d) => d.label.endsWith('batchnorm sums merge')).length;
+    expect(await merges(hardware)).toBe(6);
+    expect(await merges(software)).toBe(0);
     const report = await checkNetworkStep(hardware, images, labels);
     expect(report.passed, formatCheckReport(report)).toBe(true);
     gpu.throwIfFailed();
