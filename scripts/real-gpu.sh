@@ -23,7 +23,8 @@
 # on that adapter, in the time left), run.log (the machine: uname, node, nvidia-smi; then every
 # command, its time and its stderr). Each step has a time limit; a step that fails is logged and
 # the next one runs. REAL_GPU_STEPS="NAME …" runs only the steps named (the names in run.log's
-# '== NAME' lines), REAL_GPU_END=S ends the tests S seconds from the start.
+# '== NAME' lines), REAL_GPU_END=S ends the tests S seconds from the start, REAL_GPU_TUNE=off
+# runs the CLI and the benchmarks on the default tiles.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
@@ -83,7 +84,9 @@ run() {
   if [ -f "$nvidia_icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
     export VK_DRIVER_FILES="$nvidia_icd"
   fi
-  export XDG_CACHE_HOME=/tmp/real-gpu-cache WEBGPU_BACKPROP_TUNE=cached
+  # REAL_GPU_TUNE=off: the runs after tune take the default tiles (a short call without tune's minutes).
+  local tune=${REAL_GPU_TUNE:-cached}
+  export XDG_CACHE_HOME=/tmp/real-gpu-cache WEBGPU_BACKPROP_TUNE=$tune
   # REAL_GPU_STEPS="tune128 epochs20 …" runs only the steps named (a second call's few minutes).
   step() { # step NAME SECONDS OUTPUT COMMAND...: the command's stdout to OUTPUT, its stderr and time to run.log
     local name=$1 limit=$2 target=$3; shift 3
@@ -113,13 +116,13 @@ run() {
   cat /tmp/real-gpu-epochs20-warm.json >> "$out/epochs20.json"
   step "tune$big" 140 /tmp/real-gpu-tune-big.txt "${cli[@]}" tune --batch "$big"
   cat /tmp/real-gpu-tune-big.txt >> "$out/tune.txt"
-  step bench 60 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --json
+  step bench 60 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --tune "$tune" --json
   # The same at batch 128 with Dawn's polls on the software adapters' timer: what the mode is worth.
-  WEBGPU_BACKPROP_POLLING=timer step bench-timer 40 /tmp/real-gpu-bench-timer.json "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --json
+  WEBGPU_BACKPROP_POLLING=timer step bench-timer 40 /tmp/real-gpu-bench-timer.json "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --tune "$tune" --json
   cat /tmp/real-gpu-bench-timer.json >> "$out/bench-more.json"
   # Where the step's time goes, dispatch by dispatch (unquantized timestamps), at both batches.
-  step profile 45 "$out/profile.txt" "${ts[@]}" harness/profile-node.ts --batch 128 --top 25
-  step "profile$big" 45 /tmp/real-gpu-profile-big.txt "${ts[@]}" harness/profile-node.ts --batch "$big" --top 25
+  step profile 45 "$out/profile.txt" "${ts[@]}" harness/profile-node.ts --batch 128 --top 25 --tune "$tune"
+  step "profile$big" 45 /tmp/real-gpu-profile-big.txt "${ts[@]}" harness/profile-node.ts --batch "$big" --top 25 --tune "$tune"
   cat /tmp/real-gpu-profile-big.txt >> "$out/profile.txt"
   # The GPU tests (kernels against the float64 reference, the plan, the tuner, training) on this
   # GPU, in what is left of 570 s from the start (REAL_GPU_END=S: of S seconds, to leave device
