@@ -22,6 +22,7 @@ import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
 import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
 import sumsMergeSource from '../../shaders/batchnorm_sums_merge.wgsl?raw';
+import momentsMergeSource from '../../shaders/batchnorm_moments_merge.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -88,6 +89,35 @@ export const batchnormStatsMerge = defineKernel({
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ moments: p.channels * p.slots * 3, stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
 });
+
+/**
+ * On a GPU, the partial moments of batchnormStatsMerge merged first in groups: merged[c, g] =
+ * the moments of channel c's slots g·⌈slots/groups⌉ …  (overwrites merged), for
+ * batchnormStatsMerge with slots = groups.
+ */
+export const batchnormMomentsMerge = defineKernel({
+  name: 'batchnorm_moments_merge',
+  source: momentsMergeSource,
+  params: { channels: 'u32', slots: 'u32', groups: 'u32' },
+  bindings: {
+    moments: { type: 'f32', access: 'read' },
+    merged: { type: 'f32', access: 'read_write' },
+  },
+  libraries: [momentsSource],
+  workgroupSize: [REDUCE_WORKGROUP],
+  grid: (p, wg) => [p.channels * wg[0], p.groups],
+  lengths: (p) => ({ moments: p.channels * p.slots * 3, merged: p.channels * p.groups * 3 }),
+});
+
+/**
+ * Slot groups for batchnormMomentsMerge on a GPU: about REDUCE_GROUPS_TARGET workgroups in all,
+ * each over at least REDUCE_WORKGROUP slots (a slot an invocation). 1 on a CPU adapter (no first
+ * merge: batchnormStatsMerge alone, a workgroup a channel).
+ */
+export function batchnormMergeGroups(p: { readonly slots: number; readonly channels: number }, adapter: { readonly software: boolean }): number {
+  if (adapter.software) return 1;
+  return Math.max(1, Math.min(Math.ceil(REDUCE_GROUPS_TARGET / p.channels), Math.floor(p.slots / REDUCE_WORKGROUP)));
+}
 
 /** stats = (running mean, 1/√(running var + eps))  (overwrites stats) */
 export const batchnormEvalStats = defineKernel({

@@ -10,6 +10,7 @@ export { dropoutForward, dropoutBackward } from './dropout.js';
 export {
   batchnormStats,
   batchnormStatsMerge,
+  batchnormMomentsMerge,
   batchnormEvalStats,
   batchnormForward,
   batchnormDropoutForward,

@@ -11,6 +11,8 @@ import {
   batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
+  batchnormMergeGroups,
+  batchnormMomentsMerge,
   batchnormReduceGroups,
   batchnormStats,
   batchnormStatsMerge,
@@ -100,18 +102,34 @@ abstract class BatchNorm extends Layer {
     const variant = batchnormVariant({ batch: 1, channels, area });
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
+    const mergedMoments = new Map<number, Tensor<'f32'>>();
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       // The statistics: from partial moments the conv before it wrote (batchnorm-stats-epilogue), else from x.
       const fromConv = fusion.statistics;
-      const list: Dispatch[] = [
-        fromConv
-          ? (await ctx.compile(batchnormStatsMerge)).bind(
-              { moments: fromConv.moments, stats, runningMean, runningVar, health: guard.health },
-              { channels, slots: fromConv.slots(batch), eps, momentum, ...slots },
-              `${path} batchnorm stats merge`,
-            )
-          : (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`),
-      ];
+      const list: Dispatch[] = [];
+      if (fromConv) {
+        // On a GPU the conv's partial moments are merged in two steps (slot groups, then the
+        // groups), so that more than a workgroup a channel walks them.
+        const convSlots = fromConv.slots(batch);
+        const groups = batchnormMergeGroups({ slots: convSlots, channels }, ctx.adapter);
+        let merged = groups > 1 ? mergedMoments.get(groups) : undefined;
+        if (groups > 1 && !merged) {
+          merged = ctx.tensor(`${path} batchnorm merged moments`, [channels, groups, 3]);
+          mergedMoments.set(groups, merged);
+        }
+        if (merged) {
+          list.push((await ctx.compile(batchnormMomentsMerge)).bind({ moments: fromConv.moments, merged }, { channels, slots: convSlots, groups }, `${path} batchnorm moments merge`));
+        }
+        list.push(
+          (await ctx.compile(batchnormStatsMerge)).bind(
+            { moments: merged ?? fromConv.moments, stats, runningMean, runningVar, health: guard.health },
+            { channels, slots: merged ? groups : convSlots, eps, momentum, ...slots },
+            `${path} batchnorm stats merge`,
+          ),
+        );
+      } else {
+        list.push((await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`));
+      }
       if (dropout) {
         const fused = (await ctx.compile(batchnormDropoutForward, variant)).bind(
           { x, stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, y: output },

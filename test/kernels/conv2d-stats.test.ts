@@ -1,5 +1,6 @@
 /**
- * The conv forward's STATS epilogue with batchnorm_stats_merge (fusion rule
+ * The conv forward's STATS epilogue with batchnorm_stats_merge (in one step, and in two with
+ * batchnorm_moments_merge as on a GPU) (fusion rule
  * batchnorm-stats-epilogue): the batch statistics of the conv's own output against the float64
  * reference's, and against batchnorm_stats run on that output; the output itself is the same, bit
  * for bit, as without the epilogue. Shapes whose blocks leave partial rows and partial quads,
@@ -8,9 +9,9 @@
  * elements a channel); with the subgroup merge (W_SHARED, where the adapter has subgroups of 8)
  * and without.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { batchnormStats, batchnormStatsMerge, batchnormVariant } from '../../src/kernels/batchnorm.js';
+import { batchnormMergeGroups, batchnormMomentsMerge, batchnormStats, batchnormStatsMerge, batchnormVariant } from '../../src/kernels/batchnorm.js';
 import { allocateConvPacked, bindConv2d, conv2dParams, convStatsSlots, defaultConvTile, type Conv2dShape } from '../../src/kernels/conv2d.js';
 import type { ConvTile } from '../../src/kernels/conv-tile.js';
 import { HEALTH_NONE, HEALTH_SLOTS, freshHealth, healthLength } from '../../src/kernels/health.js';
@@ -19,6 +20,8 @@ import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 const EPS = 1e-5;
+/** Slot groups of the two-step merge tested beside the one-step one (a GPU's: batchnormMergeGroups). */
+const GROUPS = 3;
 const MOMENTUM = 0.1;
 
 interface Case {
@@ -44,6 +47,14 @@ const CASES: readonly Case[] = [
   { shape: { batch: 128, inChannels: 16, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }, relu: true },
 ];
 
+test("a GPU's two-step merge: about 512 workgroups, at least 64 slots a group; one step on a CPU adapter", () => {
+  const gpu = { software: false };
+  expect(batchnormMergeGroups({ slots: 50_176, channels: 16 }, gpu)).toBe(32); // convblock1 at batch 1024
+  expect(batchnormMergeGroups({ slots: 784, channels: 16 }, gpu)).toBe(12); // 64 slots a group at least
+  expect(batchnormMergeGroups({ slots: 127, channels: 16 }, gpu)).toBe(1);
+  expect(batchnormMergeGroups({ slots: 50_176, channels: 16 }, { software: true })).toBe(1);
+});
+
 describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
   CASES.forEach((c, n) => {
     const s = c.shape;
@@ -68,6 +79,10 @@ describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
         const running = [ctx.tensor('running mean', [s.outChannels]), ctx.tensor('running var', [s.outChannels], { data: new Float32Array(s.outChannels).fill(1) })] as const;
         const runningX = [ctx.tensor('running mean (from y)', [s.outChannels]), ctx.tensor('running var (from y)', [s.outChannels], { data: new Float32Array(s.outChannels).fill(1) })] as const;
         const health = ctx.tensor('health', [healthLength(2)], { dtype: 'u32', data: freshHealth(2) });
+        const merged = ctx.tensor('merged moments', [s.outChannels * GROUPS * 3]);
+        ctx.fill(merged, NaN);
+        const statsGrouped = ctx.tensor('stats (in groups)', [2, s.outChannels]);
+        const runningGrouped = [ctx.tensor('running mean (in groups)', [s.outChannels]), ctx.tensor('running var (in groups)', [s.outChannels], { data: new Float32Array(s.outChannels).fill(1) })] as const;
         const slotsOf = { meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 };
         const list = [
           ...(await bindConv2d(ctx, p, packed, { input: x, weight, output: plain }, { relu: c.relu, sharedWeights: shared })),
@@ -76,13 +91,21 @@ describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
             { moments, stats, runningMean: running[0], runningVar: running[1], health },
             { channels: s.outChannels, slots, eps: EPS, momentum: MOMENTUM, ...slotsOf },
           ),
+          // A GPU's two steps (batchnorm_moments_merge in 3 slot groups, then the groups).
+          (await ctx.compile(batchnormMomentsMerge)).bind({ moments, merged }, { channels: s.outChannels, slots, groups: GROUPS }),
+          (await ctx.compile(batchnormStatsMerge)).bind(
+            { moments: merged, stats: statsGrouped, runningMean: runningGrouped[0], runningVar: runningGrouped[1], health },
+            { channels: s.outChannels, slots: GROUPS, eps: EPS, momentum: MOMENTUM, ...slotsOf },
+          ),
           (await ctx.compile(batchnormStats, batchnormVariant({ batch: s.batch, channels: s.outChannels, area }))).bind(
             { x: y, stats: fromX, runningMean: runningX[0], runningVar: runningX[1], health },
             { batch: s.batch, channels: s.outChannels, area, eps: EPS, momentum: MOMENTUM, ...slotsOf },
           ),
         ];
         ctx.submit('conv stats test', (e) => recordPass(e, 'conv stats test', list));
-        const [gotPlain, gotY, gotMoments, gotStats, gotFromX, gotMean, gotVar, gotHealth] = await ctx.readMany([plain, y, moments, stats, fromX, running[0], running[1], health]);
+        const [gotPlain, gotY, gotMoments, gotStats, gotFromX, gotMean, gotVar, gotHealth, gotMerged, gotStatsGrouped, gotMeanGrouped, gotVarGrouped] = await ctx.readMany([
+          plain, y, moments, stats, fromX, running[0], running[1], health, merged, statsGrouped, runningGrouped[0], runningGrouped[1],
+        ]);
         const label = shared ? 'subgroup merge' : 'a slot an invocation';
         expect(Array.from(gotY!), `${label}: the output is the plain kernel's, bit for bit`).toEqual(Array.from(gotPlain!));
         // Every element counted once: the slots' counts add up to batch × area for each channel.
@@ -101,6 +124,18 @@ describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
         expectAllClose(`${label}: running var`, gotVar!, runningRef.runningVar, FORWARD);
         expectAllClose(`${label}: stats against batchnorm_stats on the output`, gotStats!, gotFromX!, FORWARD);
         expect(gotHealth![0], 'no non-finite statistic').toBe(HEALTH_NONE);
+        // In groups: each group's count the sum of its slots' (an empty group's 0), and the same statistics.
+        const perGroup = Math.ceil(slots / GROUPS);
+        for (let ch = 0; ch < s.outChannels; ch++) {
+          for (let g = 0; g < GROUPS; g++) {
+            let count = 0;
+            for (let k = g * perGroup; k < Math.min(slots, (g + 1) * perGroup); k++) count += gotMoments![(ch * slots + k) * 3]!;
+            expect(gotMerged![(ch * GROUPS + g) * 3], `${label}: channel ${ch}, group ${g}'s count`).toBe(count);
+          }
+        }
+        expectAllClose(`${label}: stats (mean, invStd), in groups`, gotStatsGrouped!, [...ref.mean, ...ref.invStd], FORWARD);
+        expectAllClose(`${label}: running mean, in groups`, gotMeanGrouped!, runningRef.runningMean, FORWARD);
+        expectAllClose(`${label}: running var, in groups`, gotVarGrouped!, runningRef.runningVar, FORWARD);
       }
     }, 120_000);
   });

@@ -211,4 +211,22 @@ describe('a step with chosen tiles', () => {
     expect(report.passed, formatCheckReport(report)).toBe(true);
     gpu.throwIfFailed();
   });
+
+  gpuTest("on a hardware adapter at batch 40 the batch norms' statistics merge the conv's partial moments in two steps: the step within the reference", async (ctx) => {
+    // At batch 40 (weights shared in subgroups of 8, as on this adapter) convblock1's conv writes
+    // 248 slots of partial moments a channel and convblock2's 184: 3 and 2 groups first
+    // (batchnorm_moments_merge), then the groups; the smaller layers' few slots stay one step.
+    const batch = 40;
+    const gpu = new GpuContext(ctx.device, { ...ctx.adapter, software: false }, { zeroedBuffers: false, poisonEmpty: true });
+    const make = (c: GpuContext) => new Network(c, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 4, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
+    const hardware = make(gpu);
+    const firstMerges = async (network: Network) => (await network.forward(batch, 'train')).filter((d) => d.label.endsWith('batchnorm moments merge')).length;
+    expect(await firstMerges(hardware)).toBeGreaterThan(0);
+    expect(await firstMerges(make(ctx))).toBe(0);
+    const many = Float32Array.from(randomArray(batch * 784, 37, -0.42, 2.8));
+    const manyLabels = Uint32Array.from({ length: batch }, (_, b) => (b * 3 + 1) % 10);
+    const report = await checkNetworkStep(hardware, many, manyLabels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    gpu.throwIfFailed();
+  });
 });
