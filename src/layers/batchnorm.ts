@@ -22,7 +22,6 @@ import {
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
-import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, perBatch, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
@@ -102,21 +101,20 @@ abstract class BatchNorm extends Layer {
     const variant = batchnormVariant({ batch: 1, channels, area });
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
-    const mergedMoments = new Map<number, Tensor<'f32'>>();
+    // On a GPU the conv's partial moments are merged in two steps (slot groups, then the groups),
+    // so that more than a workgroup a channel walks them; the groups grow with the batch, so the
+    // largest batch's size the scratch tensor (allocated here: the plan's memory counts it).
+    const fromConv = fusion.statistics;
+    const mergeGroups = (batch: number) => (fromConv ? batchnormMergeGroups({ slots: fromConv.slots(batch), channels }, ctx.adapter) : 1);
+    const maxMergeGroups = mergeGroups(b.maxBatch);
+    const mergedMoments = maxMergeGroups > 1 ? ctx.tensor(`${path} batchnorm merged moments`, [channels, maxMergeGroups, 3]) : undefined;
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       // The statistics: from partial moments the conv before it wrote (batchnorm-stats-epilogue), else from x.
-      const fromConv = fusion.statistics;
       const list: Dispatch[] = [];
       if (fromConv) {
-        // On a GPU the conv's partial moments are merged in two steps (slot groups, then the
-        // groups), so that more than a workgroup a channel walks them.
         const convSlots = fromConv.slots(batch);
-        const groups = batchnormMergeGroups({ slots: convSlots, channels }, ctx.adapter);
-        let merged = groups > 1 ? mergedMoments.get(groups) : undefined;
-        if (groups > 1 && !merged) {
-          merged = ctx.tensor(`${path} batchnorm merged moments`, [channels, groups, 3]);
-          mergedMoments.set(groups, merged);
-        }
+        const groups = mergeGroups(batch);
+        const merged = groups > 1 ? mergedMoments : undefined;
         if (merged) {
           list.push((await ctx.compile(batchnormMomentsMerge)).bind({ moments: fromConv.moments, merged }, { channels, slots: convSlots, groups }, `${path} batchnorm moments merge`));
         }
@@ -164,17 +162,18 @@ abstract class BatchNorm extends Layer {
     const relu = fusion.reluInput === true;
     const inputLabel = `${path} ${relu ? (dropout ? 'dropout, batchnorm and relu backward' : 'batchnorm and relu backward') : dropout ? 'dropout and batchnorm backward input' : 'batchnorm backward input'}`;
     // On a GPU the sums split the batch into groups (channels × groups workgroups), their partial
-    // sums then added per channel; APPLY needs the whole sums in its workgroup, so 1 with it.
-    const partialSums = new Map<number, { gamma: Tensor<'f32'>; beta: Tensor<'f32'> }>();
+    // sums then added per channel; APPLY needs the whole sums in its workgroup, so 1 with it. The
+    // largest batch has the most groups and sizes the partial sums.
+    const reduceGroups = (batch: number) => (apply ? 1 : batchnormReduceGroups({ batch, channels }, ctx.adapter));
+    const maxReduceGroups = dOutput ? reduceGroups(b.maxBatch) : 1;
+    const partialSums = maxReduceGroups > 1
+      ? { gamma: ctx.tensor(`${path} batchnorm partial dgamma`, [channels, maxReduceGroups]), beta: ctx.tensor(`${path} batchnorm partial dbeta`, [channels, maxReduceGroups]) }
+      : undefined;
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const reduceLabel = dropout ? `${path} dropout and batchnorm backward reduce` : `${path} batchnorm backward reduce`;
-      const groups = apply ? 1 : batchnormReduceGroups({ batch, channels }, ctx.adapter);
-      let partial = groups > 1 ? partialSums.get(groups) : undefined;
-      if (groups > 1 && !partial) {
-        partial = { gamma: ctx.tensor(`${path} batchnorm partial dgamma`, [channels, groups]), beta: ctx.tensor(`${path} batchnorm partial dbeta`, [channels, groups]) };
-        partialSums.set(groups, partial);
-      }
+      const groups = reduceGroups(batch);
+      const partial = groups > 1 ? partialSums : undefined;
       const list: Dispatch[] = [
         (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply, IN_PLACE: inPlace })).bind(
           { dy: dOutput, x, stats, dgamma: partial?.gamma ?? gamma.grad, dbeta: partial?.beta ?? beta.grad, ...mask, ...(apply ? { gamma: gamma.value } : {}), ...(apply && !inPlace ? { dx: dInput } : {}) },
