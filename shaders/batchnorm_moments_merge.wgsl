@@ -6,7 +6,8 @@
 // took 2.0–2.3 ms of a 9–12 ms step, each walking up to 50,176 slots in 16 or 32 workgroups.
 //   moments [channels, slots, 3] (count, mean, M2; count 0 for an empty slot), merged
 //   [channels, groups, 3] (overwritten; an empty group's count is 0). Invocation k merges its
-//   range's slots k, k + WG_X, … in order, then a fixed-order tree: the same bits every run.
+//   range's slots k, k + WG_X, … in order, then the fixed-order tree of
+//   shaders/lib/workgroup_moments.wgsl: the same bits every run.
 
 struct Params {
   channels: u32,
@@ -20,8 +21,6 @@ struct Params {
 
 override WG_X: u32;
 
-var<workgroup> partial: array<Moments, WG_X>;
-
 @compute @workgroup_size(WG_X)
 fn batchnorm_moments_merge(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
@@ -33,18 +32,11 @@ fn batchnorm_moments_merge(@builtin(workgroup_id) wid: vec3u, @builtin(local_inv
     let at = (c * params.slots + s) * 3u;
     m = mergeMoments(m, Moments(u32(moments[at]), moments[at + 1u], moments[at + 2u]));
   }
-  partial[lid] = m;
-  workgroupBarrier();
-  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] = mergeMoments(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
+  let all = workgroupMoments(lid, m);
   if (lid == 0u) {
     let at = (c * params.groups + wid.y) * 3u;
-    merged[at] = f32(partial[0].n);
-    merged[at + 1u] = partial[0].mean;
-    merged[at + 2u] = partial[0].m2;
+    merged[at] = f32(all.n);
+    merged[at + 1u] = all.mean;
+    merged[at + 2u] = all.m2;
   }
 }

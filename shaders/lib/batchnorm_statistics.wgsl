@@ -3,22 +3,7 @@
 // moments of channel c, merged in a fixed-order tree, become stats (mean, 1/√(biased variance +
 // eps)) and update the running statistics. The kernel declares params (channels, eps, momentum,
 // meanSlot, varSlot), stats, runningMean, runningVar and health (shaders/lib/health.wgsl), and
-// appends shaders/lib/moments.wgsl.
-
-var<workgroup> partial: array<Moments, WG_X>;
-
-// The workgroup's moments (a fixed-order tree of merges), read by invocation 0.
-fn workgroupMoments(lid: u32, m: Moments) -> Moments {
-  partial[lid] = m;
-  workgroupBarrier();
-  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] = mergeMoments(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  return partial[0];
-}
+// appends shaders/lib/moments.wgsl and shaders/lib/workgroup_moments.wgsl (workgroupMoments).
 
 // Invocation 0 stores channel c's statistics from the moments of its batch × area elements, and
 // updates the running statistics (running_var with the unbiased variance, as PyTorch does).

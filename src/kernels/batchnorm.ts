@@ -20,6 +20,7 @@ import { maskWords } from './dropout.js';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
+import workgroupMomentsSource from '../../shaders/lib/workgroup_moments.wgsl?raw';
 import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
 import sumsMergeSource from '../../shaders/batchnorm_sums_merge.wgsl?raw';
 import momentsMergeSource from '../../shaders/batchnorm_moments_merge.wgsl?raw';
@@ -62,7 +63,7 @@ export const batchnormStats = defineKernel({
   },
   defines: ['VEC4'],
   variantRequires: vec4Requires,
-  libraries: [momentsSource, statisticsSource, healthSource],
+  libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
@@ -84,7 +85,7 @@ export const batchnormStatsMerge = defineKernel({
     runningVar: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
   },
-  libraries: [momentsSource, statisticsSource, healthSource],
+  libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ moments: p.channels * p.slots * 3, stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
@@ -103,7 +104,7 @@ export const batchnormMomentsMerge = defineKernel({
     moments: { type: 'f32', access: 'read' },
     merged: { type: 'f32', access: 'read_write' },
   },
-  libraries: [momentsSource],
+  libraries: [momentsSource, workgroupMomentsSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0], p.groups],
   lengths: (p) => ({ moments: p.channels * p.slots * 3, merged: p.channels * p.groups * 3 }),
@@ -115,8 +116,7 @@ export const batchnormMomentsMerge = defineKernel({
  * merge: batchnormStatsMerge alone, a workgroup a channel).
  */
 export function batchnormMergeGroups(p: { readonly slots: number; readonly channels: number }, adapter: { readonly software: boolean }): number {
-  if (adapter.software) return 1;
-  return Math.max(1, Math.min(Math.ceil(REDUCE_GROUPS_TARGET / p.channels), Math.floor(p.slots / REDUCE_WORKGROUP)));
+  return gpuGroups(p.channels, Math.floor(p.slots / REDUCE_WORKGROUP), adapter);
 }
 
 /** stats = (running mean, 1/√(running var + eps))  (overwrites stats) */
@@ -234,12 +234,16 @@ export const batchnormSumsMerge = defineKernel({
  * threads are kept busy by the channels alone: 1 there.
  */
 export function batchnormReduceGroups(p: { readonly batch: number; readonly channels: number }, adapter: { readonly software: boolean }): number {
-  if (adapter.software) return 1;
-  return Math.max(1, Math.min(Math.ceil(REDUCE_GROUPS_TARGET / p.channels), Math.floor(p.batch / 2)));
+  return gpuGroups(p.channels, Math.floor(p.batch / 2), adapter);
 }
 
-/** Workgroups a GPU's batch-norm sums aim at (batchnormReduceGroups): a few per multiprocessor of a large GPU. */
+/** Workgroups a GPU's batch-norm reductions aim at (batchnormReduceGroups, batchnormMergeGroups): a few per multiprocessor of a large GPU. */
 const REDUCE_GROUPS_TARGET = 512;
+
+/** Groups a channel for about REDUCE_GROUPS_TARGET workgroups, at most `most` (at least 1); 1 on a CPU adapter. */
+function gpuGroups(channels: number, most: number, adapter: { readonly software: boolean }): number {
+  return adapter.software ? 1 : Math.max(1, Math.min(Math.ceil(REDUCE_GROUPS_TARGET / channels), most));
+}
 
 /**
  * dx of training-mode batch norm, from dγ and dβ  (overwrites dx). reluInput = 1: x is a ReLU's
