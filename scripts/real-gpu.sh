@@ -23,8 +23,8 @@
 # on that adapter, in the time left), run.log (the machine: uname, node, nvidia-smi; then every
 # command, its time and its stderr). Each step has a time limit; a step that fails is logged and
 # the next one runs. REAL_GPU_STEPS="NAME …" runs only the steps named (the names in run.log's
-# '== NAME' lines), REAL_GPU_END=S ends the tests S seconds from the start, REAL_GPU_TUNE=off
-# runs the CLI and the benchmarks on the default tiles.
+# '== NAME' lines), REAL_GPU_END=S ends the tests S seconds from the start, REAL_GPU_TESTS="FILE …"
+# runs only those test files, REAL_GPU_TUNE=off runs the CLI and the benchmarks on the default tiles.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
@@ -130,6 +130,8 @@ run() {
   local left=$((${REAL_GPU_END:-570} - (SECONDS - began)))
   local tests=(test/kernels test/gpu test/node test/plan test/tune test/train test/models test/bench test/checkpoint test/two-two-two.test.ts)
   [ "$quick" = --quick ] && tests=(test/node test/kernels/relu.test.ts)
+  # REAL_GPU_TESTS="FILE …": only these test files or folders (a short call's few minutes).
+  [ -n "${REAL_GPU_TESTS:-}" ] && read -r -a tests <<< "$REAL_GPU_TESTS"
   if [ "$left" -gt 30 ]; then NO_COLOR=1 step tests "$left" "$out/tests.txt" node node_modules/vitest/vitest.mjs run "${tests[@]}"
   else echo "== tests: skipped (${left} s left)" >> "$log"; fi
   ls -la "$out" >> "$log"

@@ -3,7 +3,7 @@
  * With no adapter, a GPU test skips and says why — unless CI is set, where it fails.
  */
 import { afterAll, test, type TestContext } from 'vitest';
-import type { GpuContext } from '../../src/gpu/context.js';
+import { GpuContext } from '../../src/gpu/context.js';
 import { NoAdapterError } from '../../src/gpu/errors.js';
 import { createNodeContext } from '../../src/node/device.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
@@ -41,6 +41,18 @@ export function gpuTest(name: string, fn: (ctx: GpuContext, t: TestContext) => P
     },
     timeout,
   );
+}
+
+/**
+ * The test's device described as a CPU adapter (`software` true) or as a hardware GPU (false): the
+ * layers and kernels choose their GPU or CPU paths by `adapter.software` alone, so a test holds
+ * the two paths against each other on whatever adapter it runs on (lavapipe here and on CI, the
+ * H200 in scripts/real-gpu.sh). The test's own context where it already is what is asked.
+ */
+export function describedAs(ctx: GpuContext, software: boolean): GpuContext {
+  if (ctx.adapter.software === software) return ctx;
+  // zeroedBuffers false: it clears what it promises as zeros itself, whatever the device does.
+  return new GpuContext(ctx.device, { ...ctx.adapter, software }, { zeroedBuffers: false, poisonEmpty: true });
 }
 
 /** The seed CNN compiled as the CLI does: SGD(lr, momentum 0.9 unless given), dropout 0.1. */

@@ -21,8 +21,8 @@ import { Network } from '../../src/plan/network.js';
 import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
 import type { TileChooser, TiledKernelName } from '../../src/layers/layer.js';
 import { randomArray } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
-import { GpuContext } from '../../src/gpu/context.js';
+import { describedAs, gpuTest } from '../helpers/gpu.js';
+import type { GpuContext } from '../../src/gpu/context.js';
 
 const BATCH = 12;
 const images = Float32Array.from(randomArray(BATCH * 784, 31, -0.42, 2.8));
@@ -194,10 +194,11 @@ describe('a step with chosen tiles', () => {
 
   gpuTest('on a hardware adapter the convs\' default weight tiles are the GPU\'s (many more splits): the seed CNN\'s step still within the reference', async (ctx) => {
     // The same device, described as a hardware GPU (the layers read only `adapter`): the GPU's
-    // default tiles run on this adapter's kernels, as they would untuned on a GPU.
-    const gpu = new GpuContext(ctx.device, { ...ctx.adapter, software: false }, { zeroedBuffers: false, poisonEmpty: true });
+    // default tiles run on this adapter's kernels, as they would untuned on a GPU; and described
+    // as a CPU adapter, for the CPU's tiles (on a real GPU, too).
+    const gpu = describedAs(ctx, false);
     const make = (c: GpuContext) => new Network(c, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
-    const software = make(ctx);
+    const software = make(describedAs(ctx, true));
     const hardware = make(gpu);
     // convblock2 at batch 16: 16 splits → 192 (8,192 invocations), and the other convs likewise:
     // the partial sums in the shared workspace grow.
@@ -217,12 +218,12 @@ describe('a step with chosen tiles', () => {
     // 248 slots of partial moments a channel and convblock2's 184: 3 and 2 groups first
     // (batchnorm_moments_merge), then the groups; the smaller layers' few slots stay one step.
     const batch = 40;
-    const gpu = new GpuContext(ctx.device, { ...ctx.adapter, software: false }, { zeroedBuffers: false, poisonEmpty: true });
+    const gpu = describedAs(ctx, false);
     const make = (c: GpuContext) => new Network(c, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: batch, seed: 4, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }) });
     const hardware = make(gpu);
     const firstMerges = async (network: Network) => (await network.forward(batch, 'train')).filter((d) => d.label.endsWith('batchnorm moments merge')).length;
     expect(await firstMerges(hardware)).toBeGreaterThan(0);
-    expect(await firstMerges(make(ctx))).toBe(0);
+    expect(await firstMerges(make(describedAs(ctx, true)))).toBe(0);
     const many = Float32Array.from(randomArray(batch * 784, 37, -0.42, 2.8));
     const manyLabels = Uint32Array.from({ length: batch }, (_, b) => (b * 3 + 1) % 10);
     const report = await checkNetworkStep(hardware, many, manyLabels);
