@@ -2,8 +2,10 @@
 //   node examples/define-your-own.mjs        (after `npm ci`, which builds dist/)
 import {
   createNodeContext, loadMnist, uploadSplit, encodeCheckpoint, writeFileAtomic,
-  Network, Trainer, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, LogSoftmax, AdamW,
+  Network, Trainer, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, LogSoftmax, AdamW, quietStartupNoise,
 } from 'webgpu-backprop/node';
+
+await quietStartupNoise();   // runs this script again with Dawn's start-up warnings kept off stderr
 
 const model = new Sequential({
   features: new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 }), new ReLU(), new MaxPool2d(2)),

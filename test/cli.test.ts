@@ -1,7 +1,7 @@
 /** The `webgpu-backprop` command, as a user runs it. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { NoiseFilter, isStartupNoise } from '../src/cli/noise.js';
+import { NoiseFilter, isStartupNoise } from '../src/node/noise.js';
 import { main } from '../src/cli/main.js';
 import { parseTwoTwoTwoArgs } from '../src/cli/two-two-two.js';
 import { gpuTest } from './helpers/gpu.js';

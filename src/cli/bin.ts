@@ -7,19 +7,13 @@
  * LD_LIBRARY_PATH (the loader is found only at process start). Built into dist/cli.js, so an
  * installed package runs no TypeScript.
  */
-import { bundledVulkanLoaderDir, findVulkanLoader } from '../node/vulkan.js';
+import { filteredChildEnv, runFiltered, VERBOSE_ENV } from '../node/noise.js';
 import { main } from './main.js';
-import { runFiltered } from './noise.js';
-
-const CHILD = 'WEBGPU_BACKPROP_CHILD';
 
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const verbose = argv.includes('--verbose') || process.env.WEBGPU_BACKPROP_VERBOSE === '1';
+  const verbose = argv.includes('--verbose') || process.env[VERBOSE_ENV] === '1';
   const args = argv.filter((a) => a !== '--verbose');
-  const loaderDir = !findVulkanLoader() ? bundledVulkanLoaderDir() : undefined;
-  if (process.env[CHILD] || (verbose && !loaderDir)) return main(args);
-
-  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: '1' };
-  if (loaderDir) env.LD_LIBRARY_PATH = [loaderDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  const env = filteredChildEnv(verbose);
+  if (!env) return main(args);
   return runFiltered([...process.execArgv, process.argv[1]!, ...args], { verbose, env });
 }

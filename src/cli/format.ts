@@ -1,7 +1,6 @@
 /** Plain-text tables and other terminal matters. */
 
-/** Set for the command's child process when the parent's stderr is a terminal (the child's is a pipe). */
-export const STDERR_TTY = 'WEBGPU_BACKPROP_STDERR_TTY';
+import { STDERR_TTY } from '../node/noise.js';
 
 /** Whether stderr reaches a terminal (through the parent's noise filter, too): progress then redraws one line. */
 export const stderrIsTerminal = () => process.stderr.isTTY === true || process.env[STDERR_TTY] === '1';

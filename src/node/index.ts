@@ -12,5 +12,6 @@ export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
 export { loadMnist } from './mnist-files.js';
 export { writeFileAtomic, checkWritable } from './atomic-write.js';
+export { quietStartupNoise } from './noise.js';
 export { readFileBytes, FileReadError } from './read-file.js';
 export { FileTuningStore, defaultTuningCachePath, TUNING_CACHE_ENV } from './tuning-cache.js';
