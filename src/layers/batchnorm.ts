@@ -101,6 +101,8 @@ abstract class BatchNorm extends Layer {
     const variant = batchnormVariant({ batch: 1, channels, area });
     const dropout = fusion.dropout;
     const dropoutKernels = new Map<number, StepKernel>();
+    // The step of the dropout draws (setStep), also for a kernel made after it was set.
+    let dropoutStep = 0;
     // On a GPU the conv's partial moments are merged in two steps (slot groups, then the groups),
     // so that more than a workgroup a channel walks them; the groups grow with the batch, so the
     // largest batch's size the scratch tensor (allocated here: the plan's memory counts it).
@@ -131,7 +133,7 @@ abstract class BatchNorm extends Layer {
       if (dropout) {
         const fused = (await ctx.compile(batchnormDropoutForward, variant)).bind(
           { x, stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, y: output },
-          { ...shape(batch), ...dropoutParams(dropout.p), seed: b.seed, stream: dropout.stream, step: 0 },
+          { ...shape(batch), ...dropoutParams(dropout.p), seed: b.seed, stream: dropout.stream, step: dropoutStep },
           `${path} batchnorm and dropout`,
         );
         dropoutKernels.set(batch, fused);
@@ -198,7 +200,10 @@ abstract class BatchNorm extends Layer {
     return {
       forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
       backward,
-      setStep: (batch, step) => dropoutKernels.get(batch)?.update({ step }),
+      setStep: (batch, step) => {
+        dropoutStep = step;
+        dropoutKernels.get(batch)?.update({ step });
+      },
     };
   }
 }

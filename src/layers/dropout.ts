@@ -41,8 +41,10 @@ export class Dropout extends Layer {
     const mask = b.workspace.mask as Tensor<'u32'>;
     const length = (batch: number) => batch * shapeSize(b.inShape);
     const kernels = new Map<number, StepKernel>();
+    // The step of the draws (setStep), also for a kernel made after it was set.
+    let step = 0;
     const bind = async (batch: number, p: number, label: string) =>
-      (await ctx.compile(dropoutForward)).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step: 0 }, label);
+      (await ctx.compile(dropoutForward)).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step }, label);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (fusion.forwardByPrevious) return [];
       const kernel = await bind(batch, this.p, `${path} dropout forward`);
@@ -60,7 +62,10 @@ export class Dropout extends Layer {
     return {
       forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
       backward,
-      setStep: (batch, step) => kernels.get(batch)?.update({ step }),
+      setStep: (batch, next) => {
+        step = next;
+        kernels.get(batch)?.update({ step });
+      },
     };
   }
 }

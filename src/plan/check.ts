@@ -34,6 +34,8 @@ export interface CheckReport {
   readonly rows: readonly CheckRow[];
   /** Where the reference's own ReLU masks and max-pool choices differed from the GPU's, which it followed. */
   readonly decisions: { readonly relu: number; readonly maxpool: number };
+  /** Whether the reference followed the GPU's decisions (else it made its own, and `decisions` is 0). */
+  readonly followed: boolean;
   readonly passed: boolean;
   readonly tolerance: { readonly atol: number; readonly rtol: number };
 }
@@ -166,7 +168,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
           }).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
   }
-  return { batch, rows, decisions: ref.decisions, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };
+  return { batch, rows, decisions: ref.decisions, followed: options.follow ?? true, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };
 }
 
 /** The report as a table: one line per tensor, the worst element and its two values. */
@@ -178,7 +180,9 @@ export function formatCheckReport(report: CheckReport): string {
     );
   }
   const { relu, maxpool } = report.decisions;
-  lines.push(`Decisions (the reference follows the GPU's): its own ReLU masks differed in ${relu} element${relu === 1 ? '' : 's'}, its max-pool choices in ${maxpool} window${maxpool === 1 ? '' : 's'}.`);
+  lines.push(report.followed
+    ? `Decisions (the reference follows the GPU's): its own ReLU masks differed in ${relu} element${relu === 1 ? '' : 's'}, its max-pool choices in ${maxpool} window${maxpool === 1 ? '' : 's'}.`
+    : "Decisions: the reference made its own ReLU masks and max-pool choices (--no-follow); where one fell the other way, the gradients below it differ by more than arithmetic.");
   const bad = report.rows.filter((r) => r.ratio > 1).length;
   lines.push(bad === 0 ? `All ${report.rows.length} tensors within ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.` : `${bad} of ${report.rows.length} tensors exceed ${report.tolerance.atol} + ${report.tolerance.rtol}·|float64|.`);
   return lines.join('\n');

@@ -4,7 +4,7 @@
  * tensor, fused and unfused, with each optimizer.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ReLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
@@ -157,6 +157,16 @@ const cases = [
   },
 ] as const;
 
+describe('the report', () => {
+  test('says whether the reference followed the GPU’s decisions, and how many of its own differed', () => {
+    const report = { batch: 4, rows: [], decisions: { relu: 1, maxpool: 3 }, followed: true, passed: true, tolerance: { atol: 1e-4, rtol: 1e-3 } };
+    expect(formatCheckReport(report)).toContain("Decisions (the reference follows the GPU's): its own ReLU masks differed in 1 element, its max-pool choices in 3 windows.");
+    const own = formatCheckReport({ ...report, decisions: { relu: 0, maxpool: 0 }, followed: false });
+    expect(own).toContain('Decisions: the reference made its own ReLU masks and max-pool choices (--no-follow)');
+    expect(own).not.toContain('follows the GPU');
+  });
+});
+
 describe('one GPU training step against the float64 reference', () => {
   for (const c of cases) {
     gpuTest(c.name, async (ctx) => {
@@ -172,6 +182,20 @@ describe('one GPU training step against the float64 reference', () => {
       expect(report.rows.filter((r) => r.kind === 'activation').length).toBeGreaterThanOrEqual(2);
     });
   }
+});
+
+describe('a network that starts past step 0 (loaded from a checkpoint)', () => {
+  gpuTest('its first step draws the dropout masks of its steps taken, in a plain Dropout and in one fused into a batch norm', async (ctx) => {
+    // The dropout kernels are made at the first forward pass, after beginStep has set the step:
+    // they must take it then (check --init of a trained checkpoint once drew step 0's masks).
+    for (const fuse of [true, false]) {
+      const network = new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), fuse });
+      network.stepsTaken = 37;
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, formatCheckReport(report)).toBe(true);
+      expect(network.stepsTaken).toBe(38);
+    }
+  });
 });
 
 describe('a step with chosen tiles', () => {
