@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { joinNegativeValues } from '../src/cli/negative-values.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -34,7 +35,7 @@ export function docComment(file: string): string {
 export function harnessArgs<const O extends Options>(moduleUrl: string, command: string, options: O): ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'] {
   let values: Record<string, unknown>;
   try {
-    values = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: joinNegativeValues(process.argv.slice(2), options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
   } catch (e) {
     usageError(command, e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e));
   }

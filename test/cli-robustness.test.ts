@@ -12,6 +12,10 @@ import { main } from '../src/cli/main.js';
 import { mnistCommand, parsePgm } from '../src/cli/mnist.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
+import { createNodeContext } from '../src/node/device.js';
+import { encodeCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { Flatten, Linear, LogSoftmax, ReLU, Sequential } from '../src/layers/index.js';
+import { Network } from '../src/plan/network.js';
 
 process.env.WEBGPU_BACKPROP_TUNE = 'off';
 process.env.WEBGPU_BACKPROP_TUNING_CACHE = join(mkdtempSync(join(tmpdir(), 'webgpu-backprop-tuning-')), 'tuning.json');
@@ -92,6 +96,12 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--seed', String(2 ** 32)])).toBe(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got '${2 ** 32}'`);
   });
 
+  test('a negative number after a flag gets the flag’s own range error (not node:util’s "ambiguous")', async () => {
+    expect(await beforeGpu(['--seed', '-1'])).toBe(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got '-1'`);
+    expect(await beforeGpu(['--lr', '-0.5'])).toBe("--lr: expected a number from 0 to 10, got '-0.5'");
+    expect(await beforeGpu(['--epochs', '-.5'])).toMatch(/^--epochs: expected a whole number ≥ 1, got '-\.5'$/);
+  });
+
   test('images that are not the model’s 28×28 are refused, naming --data', async () => {
     for (const [rows, cols] of [[27, 29], [1, 1], [32, 32]] as const) {
       const d = mnistDir(`mnist-${rows}x${cols}`, rows, cols);
@@ -128,6 +138,50 @@ describe('checked before the GPU starts', () => {
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ epoch: 2, steps: 3 });
     expect((await run(['mnist', '--init', file, ...QUICK, '--seed', '4', '--allow-changes', '--epochs', '1', '--json'])).code).toBe(0);
   });
+
+  gpuTest('resuming takes the checkpoint’s optimizer, its settings and schedule, and ends where an uninterrupted run does', async () => {
+    const adamw = ['--optimizer', 'adamw', '--lr', '0.003', '--betas', '0.8,0.99', '--weight-decay', '0.05', '--schedule', 'step', '--step-size', '1', '--gamma', '0.5'];
+    const straight = await run(['mnist', ...QUICK, '--seed', '5', ...adamw, '--epochs', '2', '--json']);
+    expect(straight.code).toBe(0);
+    const half = join(dir, 'adamw-half.safetensors');
+    expect((await run(['mnist', ...QUICK, '--seed', '5', ...adamw, '--epochs', '1', '--save', half])).code).toBe(0);
+    const metadata = decodeSafetensors(new Uint8Array(readFileSync(half)), half).metadata;
+    expect(metadata).toMatchObject({ optimizer: 'adamw', lr: '0.003', betas: '0.8,0.99', eps: '1e-8', weight_decay: '0.05', schedule: 'step', step_size: '1', gamma: '0.5' });
+    // No optimizer flags: the checkpoint's AdamW (not the default SGD) with its state, so the
+    // second epoch is the uninterrupted run's to the bit.
+    const resumed = await run(['mnist', ...QUICK, '--init', half, '--epochs', '1', '--json']);
+    expect(resumed.code).toBe(0);
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    expect(last(resumed.out)).toMatchObject({ epoch: 2, steps: 3 });
+    expect(last(resumed.out).train_loss).toBe(last(straight.out).train_loss);
+    expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
+    // Another optimizer would drop its state: refused unless asked for; an option of another
+    // optimizer's is named.
+    expect(await beforeGpu(['--init', half, '--optimizer', 'sgd'])).toMatch(/^--optimizer sgd: .*adamw-half\.safetensors was trained with adamw \(its __metadata__\.optimizer\).*add --allow-changes$/);
+    expect(await beforeGpu(['--init', half, '--momentum', '0.5'])).toMatch(/^--momentum: an SGD option; .*adamw-half\.safetensors continues with adamw/);
+    const bad = await altered('optimizer-bad.safetensors', (_, m) => (m.optimizer = 'lion'));
+    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw$/);
+  }, 120_000);
+
+  gpuTest('a checkpoint of a network defined in code evaluates without --model; one without its model_file says to give --model', async () => {
+    const ctx = await createNodeContext({ announce: false });
+    const file = join(dir, 'coded.safetensors');
+    try {
+      const model = new Sequential(new Flatten(), new Linear({ outFeatures: 16 }), new ReLU(), new Linear({ outFeatures: 10 }), new LogSoftmax());
+      writeFileSync(file, await encodeCheckpoint(new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 2 })));
+    } finally {
+      ctx.destroy();
+    }
+    const evaluated = await run(['evaluate', '--init', file, '--test-limit', '40', '--json']);
+    expect(evaluated.code, lastError()).toBe(0);
+    expect(JSON.parse(evaluated.out)).toMatchObject({ test_count: 40 });
+    const bare = join(dir, 'bare.safetensors');
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    delete metadata.model_file;
+    writeFileSync(bare, encodeSafetensors(tensors, metadata));
+    expect((await run(['evaluate', '--init', bare, '--test-limit', '40'])).code).toBe(1);
+    expect(lastError()).toMatch(/bare\.safetensors: tensor 'convblock1\.0\.weight' is missing.*; .*bare\.safetensors carries no network \(no __metadata__\.model_file\), so it was read as the seed CNN's: give its network with --model FILE\.json\n$/);
+  }, 120_000);
 
   test('a PGM with maxval 0 is refused', () => {
     const pgm = new Uint8Array([...new TextEncoder().encode('P5 28 28 0\n'), ...new Uint8Array(784)]);

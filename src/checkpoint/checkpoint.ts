@@ -23,6 +23,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import type { Optimizer } from '../optim/optimizers.js';
+import { modelFileText } from '../models/model-file.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 export const OPTIMIZER_PREFIX = 'optimizer.';
@@ -48,9 +49,32 @@ export async function networkState(network: Network): Promise<Record<string, Saf
   return tensors;
 }
 
-/** The checkpoint file's bytes. */
+/**
+ * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw), `lr` (the
+ * base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay` or Adam's `betas`
+ * (`B1,B2`), `eps`, `weight_decay`; and the schedule (`schedule`: constant, step, cosine, onecycle;
+ * a step schedule's `step_size` and `gamma`). A run that continues from the checkpoint takes them
+ * (the CLI's --init), with its optimizer state.
+ */
+export function optimizerMetadata(opt: Optimizer): Record<string, string> {
+  const schedule = opt.schedule;
+  return {
+    optimizer: opt.kind,
+    lr: String(opt.lr),
+    ...(opt.kind === 'sgd'
+      ? { momentum: String(opt.momentum), dampening: String(opt.dampening), nesterov: String(opt.nesterov), weight_decay: String(opt.weightDecay) }
+      : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay) }),
+    schedule: schedule.kind,
+    ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
+  };
+}
+
+/**
+ * The checkpoint file's bytes. Its metadata holds the steps taken, the optimizer's settings
+ * (optimizerMetadata) and the network as a model file (`model_file`, which `evaluate --init`,
+ * `classify --init` and `mnist --init` rebuild it from), then `metadata` (which may replace any).
+ */
 export async function encodeCheckpoint(network: Network, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-  const opt = network.optimizer;
   const state = await networkState(network);
   // Never a checkpoint that could not be loaded again (a diverged run's NaN, Inf, 1e20).
   for (const [name, t] of Object.entries(state)) {
@@ -61,9 +85,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     format: 'pt',
     producer: 'webgpu-backprop',
     steps: String(network.stepsTaken),
-    optimizer: opt.kind,
-    lr: String(opt.lr),
-    ...(opt.kind === 'sgd' ? { momentum: String(opt.momentum) } : {}),
+    ...optimizerMetadata(network.optimizer),
+    model_file: modelFileText(network.model, network.plan.inputShape),
     ...metadata,
   });
 }

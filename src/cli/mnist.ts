@@ -4,6 +4,7 @@
  * `webgpu-backprop evaluate` and `webgpu-backprop classify` use a saved checkpoint.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, type CheckpointInfo } from '../checkpoint/checkpoint.js';
@@ -67,7 +68,8 @@ Options:
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
   --steps N           stop after N optimizer steps in all (0 with --save: write the initial weights)
   --init FILE         start from a safetensors checkpoint (its network, weights, running statistics,
-                      optimizer state, and the epoch and step it reached: a run continues where it stopped)
+                      optimizer, its settings and state, and the epoch and step it reached: a run
+                      continues where it stopped; optimizer and schedule flags given replace its)
   --save FILE         write a checkpoint there after every epoch and at the end (atomically)
   --save-best FILE    write a checkpoint there after each epoch whose test accuracy beats the best
                       so far (atomically); a FILE that exists already must be such a checkpoint,
@@ -76,8 +78,8 @@ Options:
                       with an error naming the epoch, the step and the layer (exit 1; nothing is
                       saved after it); rollback: back to the epoch's start with the learning rate
                       halved, and on
-  --allow-changes     with --init: allow another --seed, --batch or --model than the checkpoint's
-                      (refused otherwise: the run would not continue the same way)
+  --allow-changes     with --init: allow another --seed, --batch, --model or --optimizer than the
+                      checkpoint's (refused otherwise: the run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -103,10 +105,11 @@ export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--mod
 Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set (eval mode: running statistics, no dropout).
 `;
 
-export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N ...] [IMAGE.pgm ...] [--data DIR] [--json]
+export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR] [--json]
 
 Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images by index, or binary PGM
-files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities.
+files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
+(--index 0 --index 7); a bare number after it is taken for a PGM file.
 `;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -115,7 +118,7 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContext>;
 
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): { values: Values; positionals: string[] } {
-  const parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals });
+  const parsed = parseArgs({ args: joinNegativeValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals });
   return { values: parsed.values as Values, positionals: parsed.positionals };
 }
 
@@ -157,6 +160,8 @@ export interface MnistArgs {
   nesterov: boolean;
   weightDecay?: number;
   betas: [number, number];
+  /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
+  eps?: number;
   schedule: Schedule['kind'];
   stepSize: number;
   gamma: number;
@@ -213,7 +218,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'on-divergence': { type: 'string' },
     'allow-changes': { type: 'boolean' },
   });
-  const optimizer = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'sgd');
+  const optimizer = choice(values, 'optimizer', OPTIMIZERS, 'sgd');
   const betas = (values.betas as string | undefined)?.split(',') ?? ['0.9', '0.999'];
   if (betas.length !== 2) throw new Error(`--betas: expected two numbers B1,B2 such as 0.9,0.999, got '${String(values.betas)}'`);
   const args: MnistArgs = {
@@ -228,7 +233,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     nesterov: Boolean(values.nesterov),
     weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
-    schedule: choice(values, 'schedule', ['constant', 'step', 'cosine', 'onecycle'] as const, 'constant'),
+    schedule: choice(values, 'schedule', SCHEDULES, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy', 'mse', 'half-sse'] as const, 'nll'),
@@ -312,6 +317,7 @@ async function loadModel(
  */
 function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<string, string>, model: Module, input: SampleShape): void {
   const file = args.init!;
+  resumeOptimizer(args, metadata, file);
   for (const [flag, saved] of [['seed', info.seed], ['batch', info.batch]] as const) {
     if (saved === undefined) continue;
     if (!args.given.has(flag)) args[flag] = saved;
@@ -330,6 +336,64 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
       same = false;
     }
     if (!same) throw new Error(`--model ${args.model}: not the network ${file} was trained as (its __metadata__.model_file); leave --model out to continue that network, or add --allow-changes`);
+  }
+}
+
+const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+const SCHEDULES = ['constant', 'step', 'cosine', 'onecycle'] as const;
+
+/**
+ * Resuming: the checkpoint's optimizer and its settings (optimizerMetadata: what its metadata
+ * holds) are the run's, each flag given replacing its value. Another --optimizer than the
+ * checkpoint's is refused unless --allow-changes: its state (momentum_buffer, or exp_avg and
+ * exp_avg_sq) would start again from zero. A checkpoint without `optimizer` (a PyTorch
+ * state_dict) leaves the flags as they are.
+ */
+function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file: string): void {
+  const saved = metadata.optimizer;
+  if (saved === undefined) return;
+  const field = (name: string, expected: string) => new Error(`${file}: __metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
+  if (!(OPTIMIZERS as readonly string[]).includes(saved)) throw field('optimizer', OPTIMIZERS.join(', '));
+  const kind = saved as MnistArgs['optimizer'];
+  if (args.given.has('optimizer') && args.optimizer !== kind) {
+    if (args.allowChanges) return;
+    throw new Error(`--optimizer ${args.optimizer}: ${file} was trained with ${kind} (its __metadata__.optimizer), and its optimizer state would start again from zero. ` +
+      `Leave --optimizer out to continue with ${kind}, or add --allow-changes`);
+  }
+  for (const flag of kind === 'sgd' ? ['betas'] : ['momentum', 'dampening', 'nesterov']) {
+    if (args.given.has(flag)) throw new Error(`--${flag}: ${kind === 'sgd' ? 'an Adam option' : 'an SGD option'}; ${file} continues with ${kind} (its __metadata__.optimizer)`);
+  }
+  args.optimizer = kind;
+  const number = (name: string, min: number, max: number): number | undefined => {
+    const text = metadata[name];
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (text.trim() === '' || !(v >= min && v <= max)) throw field(name, `a number from ${min} to ${max}`);
+    return v;
+  };
+  const take = <K extends keyof MnistArgs>(flag: string, key: K, value: MnistArgs[K] | undefined) => {
+    if (!args.given.has(flag) && value !== undefined) args[key] = value;
+  };
+  take('lr', 'lr', number('lr', 0, 10));
+  take('weight-decay', 'weightDecay', number('weight_decay', 0, 10));
+  if (kind === 'sgd') {
+    take('momentum', 'momentum', number('momentum', 0, 1));
+    take('dampening', 'dampening', number('dampening', 0, 1));
+    const nesterov = metadata.nesterov;
+    if (nesterov !== undefined && nesterov !== 'true' && nesterov !== 'false') throw field('nesterov', 'true or false');
+    take('nesterov', 'nesterov', nesterov === undefined ? undefined : nesterov === 'true');
+  } else {
+    const betas = metadata.betas?.split(',');
+    if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
+    take('betas', 'betas', betas?.map(Number) as [number, number] | undefined);
+    take('eps', 'eps', number('eps', 0, 1));
+  }
+  const schedule = metadata.schedule;
+  if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULES.join(', '));
+  take('schedule', 'schedule', schedule as MnistArgs['schedule'] | undefined);
+  if (!args.given.has('schedule')) {
+    take('step-size', 'stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER));
+    take('gamma', 'gamma', number('gamma', 0, 1));
   }
 }
 
@@ -353,7 +417,7 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
   }
-  const options = { lr: args.lr, betas: args.betas, weightDecay: args.weightDecay };
+  const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay };
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 
@@ -364,8 +428,17 @@ async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Arra
   });
 }
 
-async function readCheckpoint(model: Network, file: string): Promise<Record<string, string>> {
-  return loadCheckpoint(model, await checkpointBytes(file), file).metadata;
+async function readCheckpoint(model: Network, file: string, name: string): Promise<Record<string, string>> {
+  const bytes = await checkpointBytes(file);
+  try {
+    return loadCheckpoint(model, bytes, file).metadata;
+  } catch (e) {
+    // Without --model and without a model_file the checkpoint was taken for the seed CNN's.
+    if (name === 'seed-cnn' && decodeSafetensors(bytes, file).metadata.model_file === undefined) {
+      (e as Error).message += `; ${file} carries no network (no __metadata__.model_file), so it was read as the seed CNN's: give its network with --model FILE.json`;
+    }
+    throw e;
+  }
 }
 
 /** A checkpoint's metadata and validated counters (the epoch to continue from), read before the GPU starts. */
@@ -455,7 +528,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
   log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
-    `${args.augment ? ', rotation ±7°' : ''}${args.model ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
+    `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken})` : ''}`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
   const prepared = await trainer.prepare(args.steps);
@@ -570,7 +643,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
-  await readCheckpoint(model, values.init);
+  await readCheckpoint(model, values.init, definition.name);
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
   const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();
@@ -621,7 +694,7 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
-  await readCheckpoint(model, values.init);
+  await readCheckpoint(model, values.init, definition.name);
   const pixels = new Uint8Array(images.length * 784);
   images.forEach((image, k) => pixels.set(image.pixels, k * 784));
   const split = uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count: images.length, rows: 28, cols: 28 });
@@ -642,7 +715,9 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     out(CHECK_HELP);
     return 0;
   }
-  const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse });
+  const checkpoint = args.init ? { file: args.init, metadata: await peekMetadata(args.init) } : undefined;
+  if (checkpoint) resumeOptimizer(args, checkpoint.metadata, checkpoint.file);
+  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint });
   const data = await loadMnist(args.data);
   const batch = Math.min(args.batch, data.train.count);
   const pixels = data.train.rows * data.train.cols;
@@ -651,8 +726,8 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
   const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
-  if (args.init) await readCheckpoint(network, args.init);
-  out(`One training step of ${args.model ?? 'the seed CNN'} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
+  if (args.init) await readCheckpoint(network, args.init, name);
+  out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });
   out(formatCheckReport(report));
   return report.passed ? 0 : 1;
@@ -701,7 +776,7 @@ async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions &
   return result;
 }
 
-export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse]
+export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse] [--json]
 
 Times the candidate tiles of every conv and dense kernel of a model's plan (the seed CNN by
 default) at a batch (default 128) on this adapter, keeps the fastest whose output equals the

@@ -2,6 +2,7 @@
  * `webgpu-backprop 222`: the spreadsheet's 2-2-2 back-propagation example on WebGPU.
  */
 import { parseArgs } from 'node:util';
+import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo, type GradientMode, type TwoTwoTwoRun } from '../models/two-two-two.js';
 import { twoTwoTwoRef } from '../reference/two-two-two.js';
@@ -35,19 +36,15 @@ export interface TwoTwoTwoArgs {
 }
 
 export function parseTwoTwoTwoArgs(argv: readonly string[]): TwoTwoTwoArgs {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      lr: { type: 'string', multiple: true },
-      iterations: { type: 'string' },
-      gradient: { type: 'string' },
-      gradients: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  const options = {
+    lr: { type: 'string', multiple: true },
+    iterations: { type: 'string' },
+    gradient: { type: 'string' },
+    gradients: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+  const { values } = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: false });
   const learningRates = (values.lr ?? [String(SHEET_EXAMPLE.learningRate)]).flatMap((s) => s.split(',')).map((s) => {
     const v = Number(s.trim());
     if (s.trim() === '' || !Number.isFinite(v)) throw new Error(`--lr: expected numbers such as 1.0 or 0.1,0.5,1.0, got '${s}'`);

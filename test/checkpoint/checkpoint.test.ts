@@ -6,7 +6,9 @@ import { describe, expect, test } from 'vitest';
 import { checkpointInfo, encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam } from '../../src/optim/optimizers.js';
+import { Adam, AdamW } from '../../src/optim/optimizers.js';
+import { Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
+import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
@@ -60,6 +62,28 @@ describe('checkpointInfo: the metadata and step counters, checked without a GPU'
     const run = () => checkpointInfo(file, 'run.safetensors');
     expect(run).toThrow(CheckpointFormatError);
     expect(run).toThrow(`run.safetensors: ${message}`);
+  });
+});
+
+describe('a network defined in code', () => {
+  gpuTest('its checkpoint carries the network as a model file and the optimizer’s settings', async (ctx) => {
+    const model = new Sequential({
+      features: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(), new MaxPool2d(2)),
+      classifier: new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax()),
+    });
+    const optimizer = new AdamW({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7, weightDecay: 0.05 }, { kind: 'step', stepSize: 2, gamma: 0.5 });
+    const network = new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 2, optimizer });
+    const { metadata } = decodeSafetensors(await encodeCheckpoint(network, { epoch: '2' }), 'checkpoint');
+    expect(metadata).toMatchObject({ epoch: '2', optimizer: 'adamw', lr: '0.003', betas: '0.8,0.99', eps: '1e-7', weight_decay: '0.05', schedule: 'step', step_size: '2', gamma: '0.5' });
+    // The model file rebuilds the same network (what `evaluate --init` reads without --model).
+    const parsed = parseModelFile(metadata.model_file!, 'model_file');
+    expect(parsed.input).toEqual([1, 28, 28]);
+    expect(modelFileText(parsed.model, parsed.input)).toBe(modelFileText(model, [1, 28, 28]));
+    expect(JSON.parse(metadata.model_file!)).toMatchObject({ layers: [{ name: 'features' }, { name: 'classifier' }] });
+    // The caller's metadata has the last word.
+    expect(decodeSafetensors(await encodeCheckpoint(network, { model_file: 'x' }), 'c').metadata.model_file).toBe('x');
+    const sgd = decodeSafetensors(await encodeCheckpoint(createSeedCnn(ctx, { maxBatch: 2, seed: 3 })), 'c').metadata;
+    expect(sgd).toMatchObject({ optimizer: 'sgd', momentum: expect.any(String), dampening: '0', nesterov: 'false', weight_decay: '0', schedule: 'constant' });
   });
 });
 
