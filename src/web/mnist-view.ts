@@ -32,6 +32,7 @@ import { checkbox, download, el, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
 import { IndexedDbTuningStore } from './tuning-store.js';
+import { pageResume } from './resume.js';
 import { tuneModel } from '../tune/tuner.js';
 
 /** The networks the page offers: the seed CNN, the shipped examples, or a pasted model file. */
@@ -475,6 +476,9 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       if (choice === 'json') modelJson.value = carried.model_file!;
       modelJson.hidden = choice !== 'json';
     }
+    // Its batch, seed, learning rate and momentum, as --init takes them.
+    const resume = pageResume(carried);
+    for (const [key, value] of Object.entries(resume.fields)) f[key as keyof typeof resume.fields].input.value = value;
     const s = newSession(readSettings());
     const { metadata } = loadCheckpoint(s.model, bytes, file.name);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
@@ -482,7 +486,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
-    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, lr ${s.settings.lr}, momentum ${s.settings.momentum}).`;
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, lr ${s.settings.lr}, momentum ${s.settings.momentum}).${resume.note ? ` ${resume.note}` : ''}`;
     saveButton.disabled = false;
     await analyse(s);
   }).catch(fail));
