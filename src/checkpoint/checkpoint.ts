@@ -70,7 +70,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
 }
 
 /**
- * The checkpoint file's bytes. Its metadata holds the steps taken, the optimizer's settings
+ * The checkpoint file's bytes. Its metadata holds the steps taken, the network's seed (its
+ * initial weights and dropout draws: a run continues the same only with the same), the optimizer's settings
  * (optimizerMetadata) and the network as a model file (`model_file`, which `evaluate --init`,
  * `classify --init` and `mnist --init` rebuild it from), then `metadata` (which may replace any).
  */
@@ -85,6 +86,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     format: 'pt',
     producer: 'webgpu-backprop',
     steps: String(network.stepsTaken),
+    seed: String(network.seed),
     ...optimizerMetadata(network.optimizer),
     model_file: modelFileText(network.model, network.plan.inputShape),
     ...metadata,
@@ -255,15 +257,37 @@ export function planLayout(plan: ModelPlan, optimizer: Pick<Optimizer, 'stateNam
   };
 }
 
+export interface LoadOptions {
+  /**
+   * Load a checkpoint whose optimizer state is another optimizer's (Adam's exp_avg into an SGD
+   * network): that state is dropped and the network's starts at zero. Default false: refused.
+   */
+  readonly dropOtherOptimizerState?: boolean;
+}
+
 /**
  * Checks a checkpoint's bytes against a layout: every parameter and running statistic present
  * with its shape (optimizer state may be absent: it starts at zero), the values within their
  * rules, the metadata and step counters sound (`checkpointInfo`). Returns the values by name
  * (`optimizer.<name>.<state>` undefined where absent). Needs no GPU: run it before one starts.
  */
-export function checkCheckpoint(layout: CheckpointLayout, bytes: Uint8Array, source: string): { metadata: Record<string, string>; info: CheckpointInfo; values: Map<string, Float32Array | undefined> } {
+export function checkCheckpoint(
+  layout: CheckpointLayout,
+  bytes: Uint8Array,
+  source: string,
+  options: LoadOptions = {},
+): { metadata: Record<string, string>; info: CheckpointInfo; values: Map<string, Float32Array | undefined> } {
   const file = decodeSafetensors(bytes, source);
   const info = checkpointInfo(file, source);
+  if (!options.dropOtherOptimizerState) {
+    // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).
+    const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(name.slice(name.lastIndexOf('.') + 1)));
+    if (other !== undefined) {
+      const saved = file.metadata.optimizer ? ` (its __metadata__.optimizer: ${file.metadata.optimizer})` : '';
+      throw new CheckpointFormatError(source, `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop; ` +
+        'build the network with the checkpoint\'s optimizer, or load with { dropOtherOptimizerState: true }');
+    }
+  }
   const take = (name: string, shape: readonly number[], optional = false): Float32Array | undefined => {
     const t = file.tensors[name];
     if (!t) {
@@ -291,8 +315,8 @@ export function checkCheckpoint(layout: CheckpointLayout, bytes: Uint8Array, sou
  * Loads a checkpoint's bytes into the network (`checkCheckpoint` first: nothing is written to the
  * network unless the whole file checks out); `network.stepsTaken` becomes its steps.
  */
-export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string): { metadata: Record<string, string>; info: CheckpointInfo } {
-  const { metadata, info, values } = checkCheckpoint({ parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers }, bytes, source);
+export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo } {
+  const { metadata, info, values } = checkCheckpoint({ parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers }, bytes, source, options);
   const writes: [Tensor, Float32Array][] = [];
   for (const p of network.parameters) {
     writes.push([p.value, values.get(p.name)!]);

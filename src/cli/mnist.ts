@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, type CheckpointInfo } from '../checkpoint/checkpoint.js';
+import { checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile } from '../models/model-file.js';
@@ -17,7 +17,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { describeSchedule, type Schedule } from '../optim/schedules.js';
-import type { LossKind } from '../plan/fusion.js';
+import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { Network, checkPlanFits } from '../plan/network.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
@@ -236,7 +236,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     schedule: choice(values, 'schedule', SCHEDULES, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
-    loss: values.loss === undefined ? undefined : choice(values, 'loss', ['nll', 'cross-entropy', 'mse', 'half-sse'] as const, 'nll'),
+    loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
     seed: integer(values, 'seed', 1, 0, 2 ** 32 - 1),
@@ -428,10 +428,10 @@ async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Arra
   });
 }
 
-async function readCheckpoint(model: Network, file: string, name: string): Promise<Record<string, string>> {
+async function readCheckpoint(model: Network, file: string, name: string, options: LoadOptions): Promise<Record<string, string>> {
   const bytes = await checkpointBytes(file);
   try {
-    return loadCheckpoint(model, bytes, file).metadata;
+    return loadCheckpoint(model, bytes, file, options).metadata;
   } catch (e) {
     // Without --model and without a model_file the checkpoint was taken for the seed CNN's.
     if (name === 'seed-cnn' && decodeSafetensors(bytes, file).metadata.model_file === undefined) {
@@ -492,7 +492,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
-  if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!);
+  // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
+  if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
   // A rollback's cut to the learning rate carries on into a continued run.
   const lrFactor = init?.metadata.lr_factor === undefined ? 1 : Number(init.metadata.lr_factor);
   if (!(lrFactor > 0 && lrFactor <= 1)) throw new Error(`${args.init}: __metadata__.lr_factor is ${JSON.stringify(init?.metadata.lr_factor)}, expected a number in (0, 1]`);
@@ -508,7 +509,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const build = async (device: GpuContext) => {
     const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
     if (init) {
-      loadCheckpoint(network, init.bytes, args.init!);
+      loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
       network.lrFactor = lrFactor;
     }
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
@@ -643,7 +644,8 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
-  await readCheckpoint(model, values.init, definition.name);
+  // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
+  await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
   const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();
@@ -694,7 +696,7 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
   const ctx = await getContext();
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
-  await readCheckpoint(model, values.init, definition.name);
+  await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const pixels = new Uint8Array(images.length * 784);
   images.forEach((image, k) => pixels.set(image.pixels, k * 784));
   const split = uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count: images.length, rows: 28, cols: 28 });
@@ -726,7 +728,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
   const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
-  if (args.init) await readCheckpoint(network, args.init, name);
+  if (args.init) await readCheckpoint(network, args.init, name, { dropOtherOptimizerState: args.allowChanges });
   out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });
   out(formatCheckReport(report));

@@ -42,9 +42,11 @@ abstract class BatchNorm extends Layer {
     super();
     this.numFeatures = options.numFeatures;
     this.eps = options.eps ?? 1e-5;
+    // PyTorch's momentum=None (a cumulative average) is not this option's undefined (the default 0.1).
+    if ((options.momentum as unknown) === null) throw new RangeError(`${new.target.name}: momentum None (a cumulative moving average) is not supported; give a number in [0, 1] (default 0.1)`);
     this.momentum = options.momentum ?? 0.1;
-    if (!(this.eps > 0)) throw new RangeError(`${new.target.name}: eps must be > 0, got ${this.eps}`);
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${new.target.name}: momentum must be in [0, 1], got ${this.momentum}`);
+    if (typeof this.eps !== 'number' || !(this.eps > 0)) throw new RangeError(`${new.target.name}: eps must be > 0, got ${JSON.stringify(this.eps)}`);
+    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${new.target.name}: momentum must be in [0, 1], got ${this.momentum}`);
   }
 
   protected abstract accepts(input: SampleShape): boolean;

@@ -4,7 +4,7 @@
  * rate (and SGD's momentum or Adam's β1, which OneCycleLR cycles) come from a schedule each step
  * and reach the kernels through one small buffer (`hyperValues`).
  */
-import type { Schedule } from './schedules.js';
+import { checkSchedule, type Schedule } from './schedules.js';
 
 export interface SgdOptions {
   readonly lr?: number;
@@ -22,8 +22,8 @@ export interface AdamOptions {
 }
 
 function check(name: string, field: string, value: number, min: number, max: number, maxIncluded = true): number {
-  if (!(value >= min && (maxIncluded ? value <= max : value < max))) {
-    throw new RangeError(`${name}: ${field} must be in [${min}, ${max}${maxIncluded ? ']' : ')'}, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= min && (maxIncluded ? value <= max : value < max))) {
+    throw new RangeError(`${name}: ${field} must be ${max === Infinity ? `a finite number ≥ ${min}` : `in [${min}, ${max}${maxIncluded ? ']' : ')'}`}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
   }
   return value;
 }
@@ -39,6 +39,7 @@ export class SGD {
   readonly stateNames = ['momentum_buffer'] as const;
 
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkSchedule(schedule);
     this.lr = check('SGD', 'lr', options.lr ?? 0.01, 0, Infinity);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, 0, 1);
@@ -66,6 +67,7 @@ export class Adam {
     readonly kind: 'adam' | 'adamw' = 'adam',
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
+    checkSchedule(schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
     const [b1, b2] = options.betas ?? [0.9, 0.999];
     this.betas = [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];

@@ -27,6 +27,50 @@ export interface ScheduleProgress {
   readonly step: number;
 }
 
+/**
+ * The schedule, checked as PyTorch's schedulers check their arguments (a bad one would otherwise
+ * give a NaN or undefined learning rate at the first step, reported as a divergence). Returns it.
+ */
+export function checkSchedule(schedule: Schedule): Schedule {
+  const fail = (name: string, field: string, value: unknown, expected: string): never => {
+    throw new RangeError(`${name}: ${field} must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+  };
+  const num = (name: string, field: string, value: unknown, ok: (v: number) => boolean, expected: string, optional = true) => {
+    if (value === undefined && optional) return;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) fail(name, field, value, expected);
+  };
+  switch ((schedule as { kind?: unknown } | undefined)?.kind) {
+    case 'constant':
+      return schedule;
+    case 'step': {
+      const s = schedule as Extract<Schedule, { kind: 'step' }>;
+      num('StepLR', 'step_size', s.stepSize, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1', false);
+      num('StepLR', 'gamma', s.gamma, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
+    case 'cosine': {
+      const s = schedule as Extract<Schedule, { kind: 'cosine' }>;
+      num('CosineAnnealingLR', 'T_max', s.tMax, (v) => v > 0, 'a number > 0', false);
+      num('CosineAnnealingLR', 'eta_min', s.etaMin, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
+    case 'onecycle': {
+      const s = schedule as Extract<Schedule, { kind: 'onecycle' }>;
+      num('OneCycleLR', 'max_lr', s.maxLr, (v) => v > 0, 'a number > 0', false);
+      num('OneCycleLR', 'total_steps', s.totalSteps, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1', false);
+      num('OneCycleLR', 'pct_start', s.pctStart, (v) => v > 0 && v < 1, 'a number in (0, 1)');
+      num('OneCycleLR', 'div_factor', s.divFactor, (v) => v > 0, 'a number > 0');
+      num('OneCycleLR', 'final_div_factor', s.finalDivFactor, (v) => v > 0, 'a number > 0');
+      num('OneCycleLR', 'base_momentum', s.baseMomentum, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+      num('OneCycleLR', 'max_momentum', s.maxMomentum, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+      if (s.cycleMomentum !== undefined && typeof s.cycleMomentum !== 'boolean') fail('OneCycleLR', 'cycle_momentum', s.cycleMomentum, 'true or false');
+      return schedule;
+    }
+    default:
+      throw new RangeError(`schedule: kind must be 'constant', 'step', 'cosine' or 'onecycle', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+  }
+}
+
 /** PyTorch's `_annealing_cos`. */
 const annealCos = (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
 

@@ -13,7 +13,9 @@ import { MaxPool2d } from '../layers/pooling.js';
  * NLL in one kernel), MSELoss against one-hot targets, and the sheet's ½Σ(t − a)² (one-hot targets,
  * averaged over the batch).
  */
-export type LossKind = 'nll' | 'cross-entropy' | 'mse' | 'half-sse';
+/** The losses a plan ends with (PlanOptions.loss): names as the CLI's --loss takes them. */
+export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse'] as const;
+export type LossKind = (typeof LOSS_KINDS)[number];
 
 export interface FusionRule {
   readonly name: string;

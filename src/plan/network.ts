@@ -20,7 +20,7 @@ import { perBatch, shapeSize, type BatchStatistics, type LayerProgram, type Tile
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
-import { SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
+import { Adam, SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
 import { aliasesInput, formatSummary, initialValues, planModel, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 
@@ -175,7 +175,11 @@ export class Network {
     checkPlanFits(plan, maxBatch, ctx.device.limits);
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = options.seed ?? 1);
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new RangeError(`seed must be a whole number from 0 to ${2 ** 32 - 1}, got ${JSON.stringify(seed)}`);
     this.optimizer = options.optimizer ?? new SGD();
+    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam)) {
+      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got ${JSON.stringify(this.optimizer)}`);
+    }
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0, maps: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
 

@@ -7,7 +7,7 @@ import { Flatten } from '../layers/flatten.js';
 import { ShapeError, formatShape, shapeSize, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { leafLayers, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
-import { findFusions, type AppliedFusion, type LossKind } from './fusion.js';
+import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
 
 /** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); dropout layer k uses 16 + k. */
 export const INIT_STREAM = 3;
@@ -74,8 +74,19 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   if (inputShape.length === 0 || !inputShape.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new ShapeError(`the input shape must be whole numbers ≥ 1, got [${inputShape.join(', ')}]`);
   }
+  if (options.loss !== undefined && !(LOSS_KINDS as readonly string[]).includes(options.loss)) {
+    // A misspelt name ('cross_entropy', 'CrossEntropyLoss') would otherwise train on another loss.
+    throw new RangeError(`loss: expected ${LOSS_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(options.loss)}`);
+  }
   const leaves = leafLayers(model);
   if (leaves.length === 0) throw new ShapeError('the model has no layers');
+  // A layer object in two places would be two layers with weights of their own, where PyTorch ties them.
+  const seen = new Map<object, string>();
+  for (const { path, layer } of leaves) {
+    const first = seen.get(layer);
+    if (first !== undefined) throw new ShapeError(`layer '${path}' (${layer.type}) is the same object as layer '${first}': shared layers (tied weights) are not supported; give each place a layer of its own`);
+    seen.set(layer, path);
+  }
   const last = leaves[leaves.length - 1]!.layer;
   const loss = options.loss ?? (last.type === 'LogSoftmax' ? 'nll' : 'cross-entropy');
   let shape: SampleShape = inputShape;

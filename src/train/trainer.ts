@@ -201,7 +201,11 @@ export class Trainer {
     readonly test: GpuSplit,
     readonly options: TrainerOptions,
   ) {
+    if (typeof options.batch !== 'number' || !Number.isInteger(options.batch) || options.batch < 1) throw new RangeError(`batch must be a whole number ≥ 1, got ${JSON.stringify(options.batch)}`);
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
+    if (typeof options.seed !== 'number' || !Number.isInteger(options.seed) || options.seed < 0 || options.seed >= 2 ** 32) {
+      throw new RangeError(`seed (of the shuffles and rotations) must be a whole number from 0 to ${2 ** 32 - 1}, got ${JSON.stringify(options.seed)}`);
+    }
     for (const split of [train, test]) {
       if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
         throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
@@ -383,6 +387,8 @@ export class Trainer {
   ): Promise<EpochResult> {
     const { ctx, model, train } = this;
     const { batch } = this.options;
+    // 1-based, as the notebook's loop: it keys the shuffle, the rotations and the schedule (epoch − 1 done).
+    if (!Number.isInteger(epoch) || epoch < 1) throw new RangeError(`trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got ${JSON.stringify(epoch)}`);
     const fromStep = options.fromStep ?? 0;
     const steps = Math.min(this.stepsPerEpoch, fromStep + (options.maxSteps ?? Infinity));
     const epochStart = model.stepsTaken - fromStep;

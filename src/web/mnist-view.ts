@@ -480,7 +480,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const resume = pageResume(carried);
     for (const [key, value] of Object.entries(resume.fields)) f[key as keyof typeof resume.fields].input.value = value;
     const s = newSession(readSettings());
-    const { metadata } = loadCheckpoint(s.model, bytes, file.name);
+    // The page trains with SGD: another optimizer's state is left (the status says so).
+    const { metadata } = loadCheckpoint(s.model, bytes, file.name, { dropOtherOptimizerState: true });
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;
     session = s;

@@ -87,6 +87,21 @@ describe('a network defined in code', () => {
   });
 });
 
+describe('another optimizer’s state', () => {
+  gpuTest('is refused, naming the tensor and the optimizer, unless dropOtherOptimizerState', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
+    const adamw = new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new AdamW() });
+    const bytes = await encodeCheckpoint(adamw);
+    const sgd = new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2 });
+    expect(() => loadCheckpoint(sgd, bytes, 'adamw.safetensors')).toThrow(
+      "adamw.safetensors: tensor 'optimizer.1.bias.exp_avg' is another optimizer's state (its __metadata__.optimizer: adamw), which this network's optimizer (state: momentum_buffer) would drop",
+    );
+    expect(loadCheckpoint(sgd, bytes, 'adamw.safetensors', { dropOtherOptimizerState: true }).info.steps).toBe(0);
+    // The same optimizer's state, and none at all (a PyTorch state_dict), load as before.
+    expect(() => loadCheckpoint(new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new Adam() }), bytes, 'adamw.safetensors')).not.toThrow();
+  });
+});
+
 describe('seed-CNN checkpoints', () => {
   gpuTest('hold every state_dict entry of the notebook’s Net, with PyTorch’s names, dtypes and shapes', async (ctx) => {
     const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
@@ -123,7 +138,8 @@ describe('seed-CNN checkpoints', () => {
     const bytes = await encodeCheckpoint(source);
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
     target.stepsTaken = 5;
-    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0 });
+    // The network's seed is in the metadata (the dropout draws depend on it).
+    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0, seed: 3 });
     expect(target.stepsTaken).toBe(0);
     for (let i = 0; i < source.parameters.length; i++) {
       expect(Array.from(await ctx.read(target.parameters[i]!.value))).toEqual(Array.from(await ctx.read(source.parameters[i]!.value)));

@@ -3,7 +3,8 @@
  * the values below are what `scheduler.get_last_lr()` gives after `last_epoch` steps.
  */
 import { describe, expect, test } from 'vitest';
-import { scheduledValues, type Schedule } from '../../src/optim/schedules.js';
+import { checkSchedule, scheduledValues, type Schedule } from '../../src/optim/schedules.js';
+import { Adam, SGD } from '../../src/optim/optimizers.js';
 
 const run = (schedule: Schedule, lr: number, momentum: number, unit: 'epoch' | 'step', n: number) =>
   Array.from({ length: n }, (_, k) => scheduledValues(schedule, lr, momentum, unit === 'epoch' ? { epoch: k, step: 1000 * k } : { epoch: 0, step: k }));
@@ -28,5 +29,30 @@ describe('schedules as PyTorch computes them', () => {
       expect(v.momentum, `momentum at step ${k}`).toBeCloseTo(momentum[k]!, 11);
     });
     expect(() => scheduledValues({ kind: 'onecycle', maxLr: 1, totalSteps: 10 }, 0.01, 0.9, { epoch: 0, step: 10 })).toThrow(/past total_steps 10/);
+  });
+});
+
+describe('bad schedules and optimizer settings are refused when made, naming the field (as PyTorch\'s constructors)', () => {
+  const bad: [Schedule, string][] = [
+    [{ kind: 'step', stepSize: 0 }, 'StepLR: step_size must be a whole number ≥ 1, got 0'],
+    [{ kind: 'step', stepSize: 1.5 }, 'StepLR: step_size must be a whole number ≥ 1, got 1.5'],
+    [{ kind: 'step', stepSize: 2, gamma: -1 }, 'StepLR: gamma must be a number ≥ 0, got -1'],
+    [{ kind: 'cosine', tMax: 0 }, 'CosineAnnealingLR: T_max must be a number > 0, got 0'],
+    [{ kind: 'cosine', tMax: 5, etaMin: Number.NaN }, 'CosineAnnealingLR: eta_min must be a number ≥ 0, got NaN'],
+    [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 0 }, 'OneCycleLR: total_steps must be a whole number ≥ 1, got 0'],
+    [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart: 1 }, 'OneCycleLR: pct_start must be a number in (0, 1), got 1'],
+    [{ kind: 'bogus' } as never, "schedule: kind must be 'constant', 'step', 'cosine' or 'onecycle', got \"bogus\""],
+  ];
+  test.each(bad)('%j', (schedule, message) => {
+    expect(() => checkSchedule(schedule)).toThrow(message);
+    expect(() => new SGD({ lr: 0.1 }, schedule)).toThrow(message);
+    expect(() => new Adam({}, schedule)).toThrow(message);
+  });
+  test('good ones pass, and the optimizers’ numbers must be numbers', () => {
+    for (const s of [{ kind: 'constant' }, { kind: 'step', stepSize: 3, gamma: 0.5 }, { kind: 'cosine', tMax: 8 }, { kind: 'onecycle', maxLr: 0.1, totalSteps: 100 }] as Schedule[]) {
+      expect(checkSchedule(s)).toBe(s);
+    }
+    expect(() => new SGD({ lr: '0.1' as never })).toThrow('SGD: lr must be a finite number ≥ 0, got "0.1"');
+    expect(() => new Adam({ lr: Number.POSITIVE_INFINITY })).toThrow('Adam: lr must be a finite number ≥ 0, got Infinity');
   });
 });

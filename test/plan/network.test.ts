@@ -40,6 +40,29 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
   test('a kernel larger than the map', () => {
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 5 }), new Flatten()), { inputShape: [1, 3, 3] })).toThrow(/layer '0' \(Conv2d\).*\[1, 3, 3\]/);
   });
+  gpuTest('a network seed out of range and an optimizer that is not one are refused when made', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
+    for (const seed of [-1, 1.5, 2 ** 32]) {
+      expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, seed })).toThrow(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+    }
+    expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: { lr: 0.1 } as never })).toThrow('optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got {"lr":0.1}');
+  });
+  test('layer options of the wrong kind: PyTorch’s momentum=None, a p given as text', () => {
+    expect(() => new BatchNorm1d({ momentum: null as never })).toThrow('BatchNorm1d: momentum None (a cumulative moving average) is not supported');
+    expect(() => new Dropout('0.3' as never)).toThrow('Dropout: p must be a number in [0, 1), got "0.3"');
+  });
+  test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
+    const shared = new Linear({ outFeatures: 16 });
+    const model = new Sequential(new Flatten(), shared, new ReLU(), shared, new Linear({ outFeatures: 3 }));
+    expect(() => planModel(model, { inputShape: [16] })).toThrow(/layer '3' \(Linear\) is the same object as layer '1': shared layers \(tied weights\) are not supported/);
+  });
+  test('a loss name the plan does not know is refused (it would train on another loss)', () => {
+    const model = new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
+    for (const loss of ['cross_entropy', 'CrossEntropyLoss', 'bogus']) {
+      expect(() => planModel(model, { inputShape: [1, 28, 28], loss: loss as never })).toThrow(`loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', got "${loss}"`);
+    }
+    expect(planModel(model, { inputShape: [1, 28, 28], loss: 'cross-entropy' }).loss).toBe('cross-entropy');
+  });
   test("the seed CNN's names are PyTorch's, and 13,808 parameters", () => {
     const plan = planModel(seedCnn(), { inputShape: SEED_CNN_INPUT });
     const names = plan.nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((p) => p.name));

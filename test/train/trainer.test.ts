@@ -24,6 +24,19 @@ async function weights(model: Network): Promise<Float32Array[]> {
   return Promise.all(model.parameters.map((p) => model.ctx.read(p.value)));
 }
 
+describe('bad options are refused when made, naming the option', () => {
+  gpuTest('a batch or seed of the wrong kind, and a 0-based epoch', async (ctx) => {
+    const { train, test } = await data;
+    const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: 5 });
+    const [a, b] = [uploadSplit(ctx, 'train', train, 64), uploadSplit(ctx, 'test', test, 32)];
+    expect(() => new Trainer(ctx, model, a, b, { batch: 0, seed: 1 })).toThrow('batch must be a whole number ≥ 1, got 0');
+    expect(() => new Trainer(ctx, model, a, b, { batch: 32 } as never)).toThrow('seed (of the shuffles and rotations) must be a whole number from 0 to 4294967295, got undefined');
+    expect(() => new Trainer(ctx, model, a, b, { batch: 32, seed: -1 })).toThrow('got -1');
+    // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
+    await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
+  });
+});
+
 describe('MNIST training loop', () => {
   gpuTest('the loss falls over a few epochs of 128 images', async (ctx) => {
     const t = await trainer(ctx, 128);
