@@ -51,7 +51,7 @@ describe('mnist arguments', () => {
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--schedule', '--step-size', '--gamma', '--loss', '--no-fuse']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse']) {
       expect(out).toContain(o);
     }
   });

@@ -163,6 +163,32 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw$/);
   }, 120_000);
 
+  gpuTest('a run in pieces trains as one: an epoch cut short by --steps goes on from its step, and the schedule keeps its planned length', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const adam = ['--optimizer', 'adam', '--schedule', 'cosine', '--seed', '6'];
+    const straight = await run(['mnist', ...QUICK, ...adam, '--epochs', '3', '--json']);
+    expect(straight.code).toBe(0);
+    // --steps 7 stops 1 step into epoch 3 (3 steps an epoch): saved as epoch 2 and epoch_step 1.
+    const cut = join(dir, 'cut.safetensors');
+    expect((await run(['mnist', ...QUICK, ...adam, '--epochs', '3', '--steps', '7', '--save', cut])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(cut)), cut).metadata).toMatchObject({ epoch: '2', epoch_step: '1', steps: '7', t_max: '3' });
+    const rest = await run(['mnist', ...QUICK, '--init', cut, '--epochs', '1', '--json']);
+    expect(rest.code).toBe(0);
+    // The same weights at the end: the same last batch's loss and the same test loss, to the bit.
+    expect(last(rest.out)).toMatchObject({ epoch: 3, steps: 3, last_batch_loss: last(straight.out).last_batch_loss, test_loss: last(straight.out).test_loss });
+    // Two epochs, then one: with the whole plan given (--schedule-epochs 3) cosine's T_max is 3 in both pieces.
+    const two = join(dir, 'two.safetensors');
+    expect((await run(['mnist', ...QUICK, ...adam, '--epochs', '2', '--schedule-epochs', '3', '--save', two])).code).toBe(0);
+    const third = await run(['mnist', ...QUICK, '--init', two, '--epochs', '1', '--json']);
+    expect(last(third.out)).toMatchObject({ epoch: 3, train_loss: last(straight.out).train_loss, test_loss: last(straight.out).test_loss });
+    // OneCycle cannot step past its total_steps (PyTorch refuses too): said before the GPU starts.
+    const cycle = join(dir, 'cycle.safetensors');
+    expect((await run(['mnist', ...QUICK, '--schedule', 'onecycle', '--lr', '0.05', '--epochs', '1', '--save', cycle])).code).toBe(0);
+    expect(await beforeGpu([...QUICK, '--init', cycle, '--epochs', '1'])).toMatch(/^--epochs 1: OneCycleLR's total_steps is 3 \(.*cycle\.safetensors's __metadata__\.total_steps\), and this run would take steps 4 … 6; give fewer --epochs, or --schedule-epochs for a longer cycle$/);
+    const bad = await altered('epoch-step.safetensors', (_, m) => (m.epoch_step = '9'));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-step\.safetensors: __metadata__\.epoch_step is "9", expected a whole number from 1 to 2 \(the steps taken into the epoch it stopped in, of 3 an epoch at this batch and train limit\)$/);
+  }, 180_000);
+
   gpuTest('a checkpoint of a network defined in code evaluates without --model; one without its model_file says to give --model', async () => {
     const ctx = await createNodeContext({ announce: false });
     const file = join(dir, 'coded.safetensors');

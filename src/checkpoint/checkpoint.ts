@@ -53,7 +53,8 @@ export async function networkState(network: Network): Promise<Record<string, Saf
  * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw), `lr` (the
  * base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay` or Adam's `betas`
  * (`B1,B2`), `eps`, `weight_decay`; and the schedule (`schedule`: constant, step, cosine, onecycle;
- * a step schedule's `step_size` and `gamma`). A run that continues from the checkpoint takes them
+ * a step schedule's `step_size` and `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
+ * one's `max_lr`, `total_steps` and `pct_start`). A run that continues from the checkpoint takes them
  * (the CLI's --init), with its optimizer state.
  */
 export function optimizerMetadata(opt: Optimizer): Record<string, string> {
@@ -66,6 +67,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay) }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
+    ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
+    ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { createNodeContext } from '../node/device.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
 import { checkCommand, classifyCommand, evaluateCommand, mnistCommand, tuneCommand } from './mnist.js';
+import { STDERR_TTY } from '../node/noise.js';
 
 export const MAIN_HELP = `Usage: webgpu-backprop <command> [options]
 
@@ -32,7 +33,19 @@ Environment:
                             software adapter, to leave its cores to it; immediate on a GPU)
 `;
 
-export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+/**
+ * Where the command's output lines go: stdout, except in the CLI's filtered child when stdout and
+ * the parent's stderr are both the terminal. There the stderr lines (the progress bar and its
+ * line end) reach the screen through the parent's noise filter, later than anything written to
+ * the inherited stdout, so stdout's lines take the same way and the screen shows them in the
+ * order written. Redirected (`> file`, `| jq`), stdout stays stdout.
+ */
+export function commandOutput(): (s: string) => void {
+  const sameTerminal = process.env[STDERR_TTY] === '1' && process.stdout.isTTY === true && process.stderr.isTTY !== true;
+  return sameTerminal ? (s) => process.stderr.write(`${s}\n`) : (s) => process.stdout.write(`${s}\n`);
+}
+
+export async function main(argv: readonly string[], out: (s: string) => void = commandOutput()): Promise<number> {
   const [command = 'mnist', ...rest] = argv;
   let context: GpuContext | undefined;
   // After a lost device, a fresh one replaces the context (the old one is gone already).

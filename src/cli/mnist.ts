@@ -52,6 +52,10 @@ Options:
   --schedule NAME     constant (default), step (StepLR, per epoch), cosine (CosineAnnealingLR over
                       the run's epochs, per epoch) or onecycle (OneCycleLR over the run's steps)
   --step-size N       StepLR's step_size in epochs (default 1);  --gamma X  its gamma (default 0.1)
+  --schedule-epochs N the length of cosine's and OneCycle's schedule in epochs (T_max; OneCycle's
+                      epochs): default the end of this run, with --init the checkpoint's. Give the
+                      whole plan (e.g. 20) to a run that will be continued, so that the pieces
+                      train as one run would
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --no-fuse           run every layer's own kernels (no fusion rules)
@@ -165,6 +169,10 @@ export interface MnistArgs {
   schedule: Schedule['kind'];
   stepSize: number;
   gamma: number;
+  /** --schedule-epochs: cosine's T_max, OneCycle's length in epochs (default: the run's end). */
+  scheduleEpochs?: number;
+  /** OneCycle's total_steps from a checkpoint (where --schedule-epochs is not given). */
+  scheduleSteps?: number;
   loss?: LossKind;
   fuse: boolean;
   tune: TuneMode;
@@ -199,6 +207,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     betas: { type: 'string' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
+    'schedule-epochs': { type: 'string' },
     gamma: { type: 'string' },
     loss: { type: 'string' },
     'no-fuse': { type: 'boolean' },
@@ -235,6 +244,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
     schedule: choice(values, 'schedule', SCHEDULES, 'constant'),
     stepSize: integer(values, 'step-size', 1),
+    scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     fuse: !values['no-fuse'],
@@ -271,6 +281,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
 export function formatTestLine(r: EvalResult): string {
   return `Test set: Average loss: ${r.loss.toFixed(4)}, Accuracy: ${r.correct}/${r.count} (${r.accuracy.toFixed(2)}%)`;
 }
+
+/** ANSI erase-to-end-of-line: a line redrawn over a longer one leaves none of it behind. */
+const CLEAR_LINE = '\x1b[K';
 
 function progressBar(epoch: number, p: Progress, left: { epoch: number; run: number }): string {
   const width = 30;
@@ -391,9 +404,14 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   const schedule = metadata.schedule;
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULES.join(', '));
   take('schedule', 'schedule', schedule as MnistArgs['schedule'] | undefined);
-  if (!args.given.has('schedule')) {
+  if (!args.given.has('schedule') || args.schedule === schedule) {
     take('step-size', 'stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER));
     take('gamma', 'gamma', number('gamma', 0, 1));
+    // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one).
+    if (!args.given.has('schedule-epochs')) {
+      if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', number('t_max', 1, Number.MAX_SAFE_INTEGER));
+      if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER));
+    }
   }
 }
 
@@ -408,17 +426,32 @@ function checkImages(data: { train: { rows: number; cols: number } }, input: Sam
 
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
 function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
-  const endEpoch = firstEpoch - 1 + args.epochs;
+  const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
   const schedule: Schedule =
     args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma }
       : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch }
-        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.lr, totalSteps: endEpoch * stepsPerEpoch }
+        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch }
           : { kind: 'constant' };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
   }
   const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay };
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
+}
+
+/**
+ * The steps a checkpoint's run took into the epoch after its last whole one (`epoch_step`, written
+ * where --steps cut an epoch short): 0 when absent; 1 … stepsPerEpoch − 1 at this run's batch and
+ * train limit, else an error naming the field.
+ */
+function epochStep(metadata: Record<string, string>, file: string, stepsPerEpoch: number): number {
+  const text = metadata.epoch_step;
+  if (text === undefined) return 0;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isInteger(v) || v < 1 || v >= stepsPerEpoch) {
+    throw new Error(`${file}: __metadata__.epoch_step is ${JSON.stringify(text)}, expected a whole number from 1 to ${stepsPerEpoch - 1} (the steps taken into the epoch it stopped in, of ${stepsPerEpoch} an epoch at this batch and train limit)`);
+  }
+  return v;
 }
 
 /** A checkpoint file's bytes (an error names the flag and the file). */
@@ -490,7 +523,19 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const data = await loadMnist(args.data);
   checkImages(data, input, args.data);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
-  const optimizer = makeOptimizer(args, firstEpoch, Math.ceil(trainCount / args.batch));
+  const stepsPerEpoch = Math.ceil(trainCount / args.batch);
+  // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
+  const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
+  const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
+  const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
+  if (optimizer.schedule.kind === 'onecycle') {
+    const startStep = init?.info.steps ?? 0;
+    const total = optimizer.schedule.totalSteps;
+    if (startStep + runSteps > total) {
+      throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ` +
+        'give fewer --epochs, or --schedule-epochs for a longer cycle');
+    }
+  }
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
@@ -520,7 +565,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const model = () => trainer.model;
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), seed: String(args.seed), batch: String(args.batch) }));
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep) } : {}), seed: String(args.seed), batch: String(args.batch) }));
     out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
@@ -530,27 +575,28 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Adapter: ${ctx.adapter.summary}`);
   log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
-    `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken})` : ''}`);
+    `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
   const prepared = await trainer.prepare(args.steps);
   log(`Kernels: ${prepared.pipelines} pipeline${prepared.pipelines === 1 ? '' : 's'} created in ${prepared.seconds.toFixed(1)} s` +
     `${prepared.longest ? ` (the longest ${(prepared.longest.ms / 1000).toFixed(1)} s, ${prepared.longest.kernel})` : ''}`);
 
-  const checkpoint = async (epoch: number, evaluation: EvalResult) =>
+  // An epoch that --steps cut short is saved as the epochs before it and its steps taken (epoch_step).
+  const checkpoint = async (epoch: number, evaluation: EvalResult, epochSteps: number) =>
     encodeCheckpoint(model(), {
       model: name,
       model_file: modelFileText(definition, input),
-      epoch: String(epoch),
+      ...(epochSteps < trainer.stepsPerEpoch ? { epoch: String(epoch - 1), epoch_step: String(epochSteps) } : { epoch: String(epoch) }),
       seed: String(args.seed),
       batch: String(args.batch),
       test_accuracy: String(evaluation.accuracy),
       test_loss: String(evaluation.loss),
       ...(model().lrFactor !== 1 ? { lr_factor: String(model().lrFactor) } : {}),
     });
-  const save = async (epoch: number, evaluation: EvalResult) => {
-    if (args.save) await writeFileAtomic(args.save, await checkpoint(epoch, evaluation));
+  const save = async (epoch: number, evaluation: EvalResult, epochSteps: number) => {
+    if (args.save) await writeFileAtomic(args.save, await checkpoint(epoch, evaluation, epochSteps));
     if (args.saveBest && evaluation.accuracy > bestSaved) {
-      await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation));
+      await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation, epochSteps));
       bestSaved = evaluation.accuracy;
     }
   };
@@ -559,10 +605,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
   const steady = new SteadyRate();
-  // The steps the run takes: its epochs', or --steps where fewer.
-  const runSteps = Math.min(args.epochs * trainer.stepsPerEpoch, args.steps ?? Infinity);
   const { history, best } = await fitWithRecovery(trainer, {
     firstEpoch,
+    firstEpochFromStep: fromStep,
     epochs: args.epochs,
     maxSteps: args.steps,
     onEpochStart: () => {
@@ -574,23 +619,23 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       // slower first steps): SteadyRate.
       const rate = steady.of(p);
       // --steps ends the run at that many steps in all: the time left counts to it.
-      const stepsDone = (epoch - firstEpoch) * trainer.stepsPerEpoch + p.step;
+      const stepsDone = (epoch - firstEpoch) * trainer.stepsPerEpoch + p.step - fromStep;
       const left = timeLeft(p, args.batch, Math.min(trainer.stepsPerEpoch, runSteps), lastEpoch - epoch, rate, runSteps - stepsDone);
       // Once that speed is steady, the expected times.
       if (!announced && (steady.measured || p.step === p.steps)) {
         announced = true;
-        const whole = runSteps === args.epochs * trainer.stepsPerEpoch ? `the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'}` : `the run's ${runSteps} steps (--steps)`;
+        const whole = runSteps === args.epochs * trainer.stepsPerEpoch - fromStep ? `the run's ${args.epochs} epoch${args.epochs === 1 ? '' : 's'}` : `the run's ${runSteps} steps (--steps)`;
         const line = `Expected: about ${formatDuration(left.perEpoch)} an epoch, ${formatDuration((runSteps * args.batch) / Math.max(1e-9, rate))} for ${whole} (${rate.toFixed(0)} samples/s once steady; evaluation not counted)`;
-        process.stderr.write(tty ? `\r${line}\n` : `${line}\n`);
+        process.stderr.write(tty ? `\r${CLEAR_LINE}${line}\n` : `${line}\n`);
       }
       const tenth = Math.floor((10 * p.step) / p.steps);
-      if (tty) process.stderr.write(`\r${progressBar(epoch, p, left)}`);
+      if (tty) process.stderr.write(`\r${CLEAR_LINE}${progressBar(epoch, p, left)}`);
       else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p, left)}\n`);
       lastTenth = tenth;
     },
     onEpoch: async ({ epoch, train: result, test: evaluation }) => {
       if (tty) process.stderr.write('\n');
-      await save(epoch, evaluation);
+      await save(epoch, evaluation, result.steps);
       if (args.json) {
         out(JSON.stringify({
           epoch,

@@ -177,6 +177,11 @@ export interface FitOptions {
   readonly onEpoch?: (record: EpochRecord) => Promise<void> | void;
   /** Continue from a snapshot of this run (restored already): its epoch, from its step. */
   readonly resume?: TrainingSnapshot;
+  /**
+   * Steps of the first epoch taken already (a checkpoint saved part-way through it: the network
+   * restored): the epoch continues from there, its running metrics over the steps this run takes.
+   */
+  readonly firstEpochFromStep?: number;
   /** Take a snapshot every this many steps (and at every epoch's start), handed to `onSnapshot`. */
   readonly snapshotEvery?: number;
   readonly onSnapshot?: (snapshot: TrainingSnapshot) => void;
@@ -482,8 +487,8 @@ export class Trainer {
     const from = resume?.epoch ?? options.firstEpoch;
     for (let epoch = from; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
       if (options.signal?.aborted) break;
-      const fromStep = epoch === resume?.epoch ? resume.step : 0;
-      if (options.onSnapshot && fromStep === 0 && !(resume && epoch === resume.epoch)) options.onSnapshot(await this.snapshot(epoch, 0));
+      const fromStep = epoch === resume?.epoch ? resume.step : epoch === options.firstEpoch ? options.firstEpochFromStep ?? 0 : 0;
+      if (options.onSnapshot && !(resume && epoch === resume.epoch)) options.onSnapshot(await this.snapshot(epoch, fromStep));
       options.onEpochStart?.(epoch);
       const planned = Math.min(this.stepsPerEpoch - fromStep, stepsLeft);
       const train = await this.trainEpoch(epoch, {
