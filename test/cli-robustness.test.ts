@@ -163,6 +163,17 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw$/);
   }, 120_000);
 
+  gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
+    const seedCnnBest = await goodCheckpoint();
+    expect(await beforeGpu(['--model', 'examples/mlp.json', '--save-best', seedCnnBest])).toMatch(/^--save-best .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);
+    const high = await altered('high.safetensors', (_, m) => (m.test_accuracy = '99'));
+    const before = readFileSync(high);
+    const { code, out } = await run(['mnist', ...QUICK, '--epochs', '1', '--save-best', high]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Best: epoch 1, test accuracy [\d.]+%; .*high\.safetensors keeps its earlier 99\.00%$/m);
+    expect(readFileSync(high).equals(before)).toBe(true);
+  }, 120_000);
+
   gpuTest('a run in pieces trains as one: an epoch cut short by --steps goes on from its step, and the schedule keeps its planned length', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
     const adam = ['--optimizer', 'adam', '--schedule', 'cosine', '--seed', '6'];

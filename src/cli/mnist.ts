@@ -70,7 +70,8 @@ Options:
   --no-augment        no random rotation
   --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
-  --steps N           stop after N optimizer steps in all (0 with --save: write the initial weights)
+  --steps N           stop after N optimizer steps in this run (0 with --save: write the initial
+                      weights); a checkpoint saved part-way through an epoch continues it
   --init FILE         start from a safetensors checkpoint (its network, weights, running statistics,
                       optimizer, its settings and state, and the epoch and step it reached: a run
                       continues where it stopped; optimizer and schedule flags given replace its)
@@ -489,7 +490,7 @@ async function peekMetadata(file: string): Promise<Record<string, string>> {
  * The test accuracy a --save-best file already holds (-∞ when there is no file). A file that is
  * there but is not a checkpoint with a test_accuracy is an error: it is not overwritten.
  */
-async function bestSoFar(file: string): Promise<number> {
+async function bestSoFar(file: string, network: { name: string; text: string }): Promise<number> {
   let bytes: Uint8Array;
   try {
     bytes = await readFileBytes(file, 'a checkpoint saved by --save-best');
@@ -497,7 +498,14 @@ async function bestSoFar(file: string): Promise<number> {
     if ((e as { code?: string }).code === 'ENOENT') return -Infinity;
     throw new Error(`--save-best ${(e as Error).message}`);
   }
-  const value = decodeSafetensors(bytes, file).metadata.test_accuracy;
+  const { metadata } = decodeSafetensors(bytes, file);
+  // Another network's score is no score to beat (nor its file one to replace).
+  // (The seed CNN is the seed CNN with dropout or without: its model file says p.)
+  const bothSeedCnn = metadata.model === 'seed-cnn' && network.name === 'seed-cnn';
+  if (!bothSeedCnn && metadata.model_file !== undefined && metadata.model_file !== network.text) {
+    throw new Error(`--save-best ${file}: the file holds a checkpoint of another network (its __metadata__.model_file) than this run's; choose another file or remove this one`);
+  }
+  const value = metadata.test_accuracy;
   const accuracy = Number(value);
   if (value === undefined || value.trim() === '' || !Number.isFinite(accuracy)) {
     throw new Error(`--save-best ${file}: the file exists and its __metadata__.test_accuracy is ${value === undefined ? 'missing' : JSON.stringify(value)}, ` +
@@ -515,9 +523,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   // Everything checkable is checked before the GPU starts: where the files go, what is read.
   if (args.save) await checkWritable(args.save, '--save');
   if (args.saveBest) await checkWritable(args.saveBest, '--save-best');
-  let bestSaved = args.saveBest ? await bestSoFar(args.saveBest) : -Infinity;
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
+  let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, { name, text: modelFileText(definition, input) }) : -Infinity;
   if (init) resumeSettings(args, init.info, init.metadata, definition, input);
   const firstEpoch = (init?.info.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
@@ -651,11 +659,11 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
           samples_per_s: result.samplesPerSecond,
           adapter: trainer.ctx.adapter.summary,
         }));
-      } else {
-        out(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
-        out(formatTestLine(evaluation));
-        out('');
       }
+      // With --json the notebook's lines go to stderr, with the progress.
+      log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
+      log(formatTestLine(evaluation));
+      log('');
     },
   }, {
     createContext: () => getContext({ fresh: true }),
@@ -664,13 +672,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     log: (line) => process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${line}\n`),
     onTrainer: (t) => (trainer = t),
   });
-  if (best && !args.json) {
-    out(formatTable(
+  if (best) {
+    log(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
       history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
-    const files = [args.save && `last epoch's checkpoint: ${args.save}`, args.saveBest && `best checkpoint so far: ${args.saveBest}`].filter(Boolean);
-    out(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
+    // The --save-best file holds this run's best only where it beat the file's earlier score.
+    const bestFile = args.saveBest && (bestSaved === best.test.accuracy ? `best checkpoint so far: ${args.saveBest}` : `${args.saveBest} keeps its earlier ${bestSaved.toFixed(2)}%`);
+    const files = [args.save && `last epoch's checkpoint: ${args.save}`, bestFile].filter(Boolean);
+    log(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
   }
   return 0;
 }

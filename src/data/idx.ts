@@ -118,9 +118,12 @@ function magicProblem(found: number, magic: number): string {
   return problems.map((p) => `; ${p}`).join('');
 }
 
+/** A .gz file's bytes are its unpacked data's (its own size on disk is another number). */
+const sizeOf = (bytes: Uint8Array, source: string) => `${source.endsWith('.gz') ? 'its unpacked data is' : 'file is'} ${bytes.byteLength} bytes`;
+
 function checkHeaderLength(bytes: Uint8Array, source: string, headerBytes: number, kind: string): void {
   if (bytes.byteLength < headerBytes) {
-    throw new IdxFormatError(source, `file is ${bytes.byteLength} bytes, expected at least ${headerBytes} header bytes of ${kind} (truncated)`);
+    throw new IdxFormatError(source, `${sizeOf(bytes, source)}, expected at least ${headerBytes} header bytes of ${kind} (truncated)`);
   }
 }
 
@@ -129,7 +132,7 @@ function checkLength(bytes: Uint8Array, source: string, headerBytes: number, cou
   const expected = headerBytes + count * itemBytes;
   if (bytes.byteLength === expected) return;
   const problem = bytes.byteLength < expected ? 'truncated, or count is wrong' : `${bytes.byteLength - expected} trailing bytes`;
-  throw new IdxFormatError(source, `file is ${bytes.byteLength} bytes, expected ${headerBytes} + ${formula} = ${expected} from the header's count (${problem})`);
+  throw new IdxFormatError(source, `${sizeOf(bytes, source)}, expected ${headerBytes} + ${formula} = ${expected} from the header's count (${problem})`);
 }
 
 /** A plain Uint8Array view (not a Node Buffer) of length bytes from offset. */
