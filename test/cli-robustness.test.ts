@@ -3,8 +3,8 @@
  * field, the value and what was expected — before the GPU starts wherever it can be known then —
  * and a diverging run that exits non-zero and leaves the last good checkpoint as it was.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
@@ -273,6 +273,28 @@ describe('--on-divergence rollback', () => {
     const bad = await altered('lr-factor.safetensors', (_, m) => (m.lr_factor = '2'));
     expect(await beforeGpu(['--init', bad])).toMatch(/lr-factor\.safetensors: __metadata__\.lr_factor is "2", expected a number in \(0, 1\]/);
   }, 300_000);
+});
+
+describe('an interrupt', () => {
+  gpuTest('Ctrl-C ends the run with one line saying where it stopped and what the checkpoint holds; no temporary file is left', async () => {
+    const bin = new URL('../bin/webgpu-backprop.js', import.meta.url).pathname;
+    const out = mkdtempSync(join(tmpdir(), 'webgpu-backprop-sigint-'));
+    const file = join(out, 'run.safetensors');
+    const child = spawn(process.execPath, [bin, 'mnist', '--train-limit', '3200', '--test-limit', '40', '--batch', '32', '--epochs', '5', '--save', file], {
+      env: { ...process.env, WEBGPU_BACKPROP_VERBOSE: '' },
+    });
+    let err = '';
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      // Into epoch 2: epoch 1's checkpoint is written.
+      if (/^epoch 2 \[/m.test(err) && !child.killed) child.kill('SIGINT');
+    });
+    expect(await ended).toBe(130);
+    expect(err).toMatch(/webgpu-backprop: interrupted \(SIGINT\) in epoch 2 after step \d+; .*run\.safetensors holds epoch 1\n$/);
+    expect(readdirSync(out)).toEqual(['run.safetensors']);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.epoch).toBe('1');
+  }, 120_000);
 });
 
 describe('a lost device', () => {

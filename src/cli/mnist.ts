@@ -601,14 +601,39 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       test_loss: String(evaluation.loss),
       ...(model().lrFactor !== 1 ? { lr_factor: String(model().lrFactor) } : {}),
     });
+  /** The checkpoints being written (an interrupt waits for them), and what the last one holds. */
+  let writing: Promise<unknown> = Promise.resolve();
+  let lastSaved: string | undefined;
   const save = async (epoch: number, evaluation: EvalResult, epochSteps: number) => {
-    if (args.save) await writeFileAtomic(args.save, await checkpoint(epoch, evaluation, epochSteps));
-    if (args.saveBest && evaluation.accuracy > bestSaved) {
-      await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation, epochSteps));
-      bestSaved = evaluation.accuracy;
-    }
+    const done = epochSteps < trainer.stepsPerEpoch ? `epoch ${epoch} to its step ${epochSteps}` : `epoch ${epoch}`;
+    writing = (async () => {
+      if (args.save) {
+        await writeFileAtomic(args.save, await checkpoint(epoch, evaluation, epochSteps));
+        lastSaved = `${args.save} holds ${done}`;
+      }
+      if (args.saveBest && evaluation.accuracy > bestSaved) {
+        await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation, epochSteps));
+        bestSaved = evaluation.accuracy;
+      }
+    })();
+    await writing;
   };
   const tty = stderrIsTerminal();
+  // Ctrl-C or a kill (SIGINT, SIGTERM; a second one too): a checkpoint being written is finished
+  // first (no temporary file left), then one line says where the run stopped and what is saved.
+  let at = { epoch: firstEpoch, step: fromStep };
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    void writing.catch(() => {}).finally(() => {
+      const kept = lastSaved ?? (args.save ? `nothing was saved yet (--save writes ${args.save} at each epoch's end)` : 'nothing was saved (--save FILE keeps a checkpoint after every epoch)');
+      process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: interrupted (${signal}) in epoch ${at.epoch} after step ${at.step}; ${kept}\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let lastTenth = -1;
   let announced = false;
   const lastEpoch = firstEpoch + args.epochs - 1;
@@ -623,6 +648,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       steady.reset();
     },
     onProgress: (epoch, p) => {
+      at = { epoch, step: p.step };
       // The time left at the epoch's speed without its warm-up (compiling the kernels, a GPU's
       // slower first steps): SteadyRate.
       const rate = steady.of(p);
@@ -671,6 +697,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     onDivergence: args.onDivergence,
     log: (line) => process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${line}\n`),
     onTrainer: (t) => (trainer = t),
+  }).finally(() => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   });
   if (best) {
     log(formatTable(
