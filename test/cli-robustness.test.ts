@@ -109,6 +109,12 @@ describe('checked before the GPU starts', () => {
     }
   });
 
+  test('a model with fewer outputs than the data has classes is refused', async () => {
+    const seven = join(dir, 'seven.json');
+    writeFileSync(seven, JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 7 }, { type: 'LogSoftmax' }] }));
+    expect(await beforeGpu(['--model', seven])).toBe('the MNIST data: the labels go up to 9; the model has 7 outputs (its last layer should have 10)');
+  });
+
   test('an --init that is a directory is named', async () => {
     expect(await beforeGpu(['--init', dir])).toMatch(/^--init .*: is a directory, expected a checkpoint/);
   });

@@ -416,6 +416,14 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   }
 }
 
+/** The data's labels against the model's outputs (a label past them would be read out of bounds). */
+function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uint8Array } }, classes: number, dir: string | undefined): void {
+  let largest = 0;
+  for (const labels of [data.train.labels, data.test.labels]) for (const v of labels) largest = Math.max(largest, v);
+  if (largest < classes) return;
+  throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the labels go up to ${largest}; the model has ${classes} output${classes === 1 ? '' : 's'} (its last layer should have ${largest + 1})`);
+}
+
 /** The data's images against the model's input, before anything is uploaded. */
 function checkImages(data: { train: { rows: number; cols: number } }, input: SampleShape, dir: string | undefined): void {
   const { rows, cols } = data.train;
@@ -545,6 +553,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     }
   }
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
+  checkClasses(data, plan.classes, args.data);
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
   // A rollback's cut to the learning rate carries on into a continued run.

@@ -15,6 +15,8 @@ export interface GpuSplit {
   readonly cols: number;
   readonly pixels: Tensor<'u32'>;
   readonly labels: Tensor<'u32'>;
+  /** One more than the largest label: a model must have at least as many outputs. */
+  readonly classes: number;
   /** The epoch's order of the samples (identity until shuffled). */
   readonly order: Tensor<'u32'>;
 }
@@ -33,9 +35,12 @@ export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, li
   const area = split.rows * split.cols;
   const pixels = packBytes(split.images.subarray(0, count * area));
   const labels = packBytes(split.labels.subarray(0, count));
+  let classes = 0;
+  for (let i = 0; i < count; i++) classes = Math.max(classes, split.labels[i]! + 1);
   return {
     name,
     count,
+    classes,
     rows: split.rows,
     cols: split.cols,
     pixels: ctx.tensor(`${name} pixels`, [pixels.length], { dtype: 'u32', data: pixels }),

@@ -215,6 +215,10 @@ export class Trainer {
       if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
         throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
       }
+      // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
+      if (split.classes > model.plan.classes) {
+        throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
+      }
     }
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');

@@ -18,10 +18,11 @@ import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import { SGD } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
+import { planModel } from '../plan/plan.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
 import { fitWithRecovery } from '../train/recovery.js';
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
-import { encodeCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { checkCheckpoint, encodeCheckpoint, loadCheckpoint, planLayout } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
 import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
@@ -423,6 +424,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       });
       const seconds = (performance.now() - epochStart) / 1000;
       status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
+      // The progress line's time left and step belong to the run that ended.
+      if (stop.signal.aborted) progressText.textContent = progressText.textContent.replace(/ · [^·]* left \(plus evaluation\)$/, ' · stopped');
     } catch (error) {
       fail(error);
     } finally {
@@ -476,6 +479,10 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       if (choice === 'json') modelJson.value = carried.model_file!;
       modelJson.hidden = choice !== 'json';
     }
+    // The whole file checked against the network it would load into before the session in use is
+    // replaced (a bad file leaves the page's model and fields as they were).
+    const { model: checked, input: checkedInput } = definition(readSettings());
+    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput }), new SGD()), bytes, file.name, { dropOtherOptimizerState: true });
     // Its batch, seed, learning rate and momentum, as --init takes them.
     const resume = pageResume(carried);
     for (const [key, value] of Object.entries(resume.fields)) f[key as keyof typeof resume.fields].input.value = value;

@@ -97,12 +97,25 @@ export async function mountTwoTwoTwoView(root: HTMLElement, ctx: GpuContext): Pr
     runButton.textContent = 'Run';
     stepButton.disabled = false;
     delete root.dataset.done;
-    const rows = rowsInput.value();
-    const learningRate = lr.value();
+    let rows: number, learningRate: number;
+    try {
+      rows = rowsInput.value();
+      learningRate = lr.value();
+    } catch (e) {
+      // A bad field: said on the page, and no stepping the old network while the field shows another.
+      status.textContent = (e as Error).message;
+      status.classList.add('error');
+      stepButton.disabled = true;
+      runButton.disabled = true;
+      return false;
+    }
+    status.classList.remove('error');
+    runButton.disabled = false;
     net = await TwoTwoTwo.create(ctx, { learningRate, rows, gradient: mode() });
     next = 0;
     status.textContent = `η = ${learningRate}, ${rows} rows, ${mode() === 'true' ? 'true gradient' : 'the sheet’s formula'}`;
     show(undefined);
+    return true;
   };
 
   /** Records the next row (claimed before any await, so a double click cannot record it twice). */
@@ -140,17 +153,27 @@ export async function mountTwoTwoTwoView(root: HTMLElement, ctx: GpuContext): Pr
       return;
     }
     lrList.setCustomValidity('');
-    const runs = await runTwoTwoTwo(ctx, { learningRates: rates, rows: rowsInput.value(), gradient: mode() });
+    let rows: number;
+    try {
+      rows = rowsInput.value();
+    } catch (e) {
+      status.textContent = (e as Error).message;
+      status.classList.add('error');
+      return;
+    }
+    const runs = await runTwoTwoTwo(ctx, { learningRates: rates, rows, gradient: mode() });
     const x = runs[0]!.rows.map((r) => r.row);
     chart.setSeries(runs.map((r) => `η = ${r.learningRate}`), x, runs.map((r) => r.rows.map((row) => row.E_total)));
   };
 
   stepButton.addEventListener('click', () => void step());
   runButton.addEventListener('click', () => void run());
-  resetButton.addEventListener('click', () => void reset().then(plot));
-  sheetMode.addEventListener('change', () => void reset().then(plot));
+  // A field the reset refused (said in the status) plots nothing either.
+  const resetAndPlot = () => void reset().then((ok) => (ok ? plot() : undefined));
+  resetButton.addEventListener('click', resetAndPlot);
+  sheetMode.addEventListener('change', resetAndPlot);
   lr.input.addEventListener('change', () => void reset());
-  rowsInput.input.addEventListener('change', () => void reset().then(plot));
+  rowsInput.input.addEventListener('change', resetAndPlot);
   plotButton.addEventListener('click', () => void plot());
   await reset();
   await plot();

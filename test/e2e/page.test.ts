@@ -10,14 +10,14 @@
  * - a screenshot of each view goes to test-artifacts/.
  * Without Chromium the test skips and says so, unless CI is set (then it fails).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages, findChromium, launchChromium, serveDirectory, type StaticServer } from '../../harness/browser.js';
 import { SHEET_FINAL_E_TOTAL } from '../../src/bench/scenarios.js';
-import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 
 const chromium = findChromium();
 if (!chromium && process.env.CI) throw new Error('CI: no Chromium for the end-to-end test (apt-get install chromium, or set CHROME_PATH)');
@@ -69,6 +69,18 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(Math.abs(shown - SHEET_FINAL_E_TOTAL)).toBeLessThan(1e-8);
     expect(await page.$$eval('[data-testid^=grad-w]', (cells) => cells.length)).toBe(8);
     await page.screenshot({ path: `${ARTIFACTS}/page-two-two-two.png`, fullPage: true });
+    // A bad field is said on the page, and Step and Run wait for a good one.
+    const rows = async (value: string) => page.$eval('[data-testid=rows]', (e, v) => {
+      (e as HTMLInputElement).value = v;
+      e.dispatchEvent(new Event('change'));
+    }, value);
+    await rows('abc');
+    await page.waitForFunction(() => document.querySelector('[data-testid=two-two-two-status]')?.classList.contains('error'));
+    expect(await page.$eval('[data-testid=two-two-two-status]', (e) => e.textContent)).toMatch(/^rows: expected a whole number/);
+    expect(await page.$eval('[data-testid=run]', (e) => (e as HTMLButtonElement).disabled)).toBe(true);
+    await rows('64');
+    await page.waitForFunction(() => !document.querySelector('[data-testid=two-two-two-status]')?.classList.contains('error'));
+    expect(await page.$eval('[data-testid=run]', (e) => (e as HTMLButtonElement).disabled)).toBe(false);
   });
 
   it('MNIST: trains a few epochs of a subset and the loss falls', async () => {
@@ -139,6 +151,16 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(status).toContain('(epoch 4, step 16)');
     // The loaded weights score what the trained ones scored on the same 64 test images.
     expect(status).toContain(`test accuracy ${trained.toFixed(2)} %`);
+
+    // A file with another network's tensors is refused before the model in use is replaced: it
+    // saves again afterwards (it once went on with freed buffers).
+    const wrong = join(downloads, 'wrong.safetensors');
+    writeFileSync(wrong, encodeSafetensors({ 'foo.weight': tensors['convblock1.0.weight']! }, metadata));
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(wrong);
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.classList.contains('error'), { timeout: 60_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/wrong\.safetensors: tensor 'convblock1\.0\.weight' is missing/);
+    await page.click('[data-testid=save]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'), { timeout: 60_000 });
   });
 
   it('MNIST: times one step by layer', async () => {

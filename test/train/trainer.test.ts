@@ -5,7 +5,8 @@
 import { describe, expect } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import type { Network } from '../../src/plan/network.js';
+import { Network } from '../../src/plan/network.js';
+import { Flatten, Linear, LogSoftmax, Sequential } from '../../src/layers/index.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -32,6 +33,9 @@ describe('bad options are refused when made, naming the option', () => {
     expect(() => new Trainer(ctx, model, a, b, { batch: 0, seed: 1 })).toThrow('batch must be a whole number ≥ 1, got 0');
     expect(() => new Trainer(ctx, model, a, b, { batch: 32 } as never)).toThrow('seed (of the shuffles and rotations) must be a whole number from 0 to 4294967295, got undefined');
     expect(() => new Trainer(ctx, model, a, b, { batch: 32, seed: -1 })).toThrow('got -1');
+    // A model with fewer outputs than the labels' classes (the loss would read past its outputs).
+    const seven = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 7 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
+    expect(() => new Trainer(ctx, seven, a, b, { batch: 32, seed: 1 })).toThrow('the train labels go up to 9; the model has 7 outputs (its last layer should have 10)');
     // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
     await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
   });
