@@ -24,6 +24,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { modelFileText } from '../models/model-file.js';
+import { MAX_SEED } from '../reference/random.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 export const OPTIMIZER_PREFIX = 'optimizer.';
@@ -112,7 +113,6 @@ export interface CheckpointInfo {
 
 const NUM_BATCHES_TRACKED = '.num_batches_tracked';
 const RUNNING_MEAN = '.running_mean';
-const MAX_SEED = 2 ** 32 - 1;
 
 /**
  * The checkpoint's epoch, steps, seed, batch and model, every one checked: a field that is present

@@ -18,6 +18,7 @@ import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { describeSchedule, type Schedule } from '../optim/schedules.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
+import { MAX_SEED } from '../reference/random.js';
 import { Network, checkPlanFits } from '../plan/network.js';
 import { planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
@@ -250,7 +251,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
-    seed: integer(values, 'seed', 1, 0, 2 ** 32 - 1),
+    seed: integer(values, 'seed', 1, 0, MAX_SEED),
     data: values.data as string | undefined,
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
     testLimit: values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0),

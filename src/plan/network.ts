@@ -22,6 +22,7 @@ import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
+import { checkSeed } from '../reference/random.js';
 import { aliasesInput, formatSummary, initialValues, planModel, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 
 export interface NetworkOptions extends PlanOptions {
@@ -174,8 +175,7 @@ export class Network {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, got ${maxBatch}`);
     checkPlanFits(plan, maxBatch, ctx.device.limits);
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
-    const seed = (this.seed = options.seed ?? 1);
-    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new RangeError(`seed must be a whole number from 0 to ${2 ** 32 - 1}, got ${JSON.stringify(seed)}`);
+    const seed = (this.seed = checkSeed(options.seed ?? 1, 'seed'));
     this.optimizer = options.optimizer ?? new SGD();
     if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam)) {
       throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got ${JSON.stringify(this.optimizer)}`);

@@ -10,6 +10,17 @@ const PHILOX_W0 = 0x9e3779b9;
 const PHILOX_W1 = 0xbb67ae85;
 const TWO_POW_32 = 4294967296;
 
+/** The largest seed: seeds are Philox keys, u32. */
+export const MAX_SEED = TWO_POW_32 - 1;
+
+/** A seed given by a caller, checked: a whole number from 0 to MAX_SEED, else an error naming `name`. */
+export function checkSeed(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) {
+    throw new RangeError(`${name} must be a whole number from 0 to ${MAX_SEED}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** Stream ids; the dropout of block k uses stream `dropout + k`. */
 export const RANDOM_STREAM = { shuffle: 1, rotation: 2, dropout: 16 } as const;
 

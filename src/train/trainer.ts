@@ -18,7 +18,7 @@
  */
 import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { mnistBatch } from '../kernels/data.js';
-import { RANDOM_STREAM } from '../reference/random.js';
+import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
 import { shapeSize, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
 import { LossHead } from './loss-head.js';
@@ -208,9 +208,7 @@ export class Trainer {
   ) {
     if (typeof options.batch !== 'number' || !Number.isInteger(options.batch) || options.batch < 1) throw new RangeError(`batch must be a whole number ≥ 1, got ${JSON.stringify(options.batch)}`);
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
-    if (typeof options.seed !== 'number' || !Number.isInteger(options.seed) || options.seed < 0 || options.seed >= 2 ** 32) {
-      throw new RangeError(`seed (of the shuffles and rotations) must be a whole number from 0 to ${2 ** 32 - 1}, got ${JSON.stringify(options.seed)}`);
-    }
+    checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     for (const split of [train, test]) {
       if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
         throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);

@@ -34,6 +34,7 @@ import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
 import { IndexedDbTuningStore } from './tuning-store.js';
 import { pageResume } from './resume.js';
+import { MAX_SEED } from '../reference/random.js';
 import { tuneModel } from '../tune/tuner.js';
 
 /** The networks the page offers: the seed CNN, the shipped examples, or a pasted model file. */
@@ -107,7 +108,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     batch: numberInput('batch', 128, { min: 1, max: 1024, testid: 'batch' }),
     lr: numberInput('lr', 0.01, { min: 0, integer: false, step: 'any', testid: 'lr' }),
     momentum: numberInput('momentum', 0.9, { min: 0, max: 1, integer: false, step: 'any', testid: 'momentum' }),
-    seed: numberInput('seed', 1, { min: 0, max: 2 ** 32 - 1, testid: 'seed' }),
+    seed: numberInput('seed', 1, { min: 0, max: MAX_SEED, testid: 'seed' }),
     trainLimit: numberInput('train images', 60000, { min: 1, max: 60000, testid: 'train-limit' }),
     testLimit: numberInput('test images', 10000, { min: 1, max: 10000, testid: 'test-limit' }),
   };
@@ -368,6 +369,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       const stepsPerEpoch = s.trainer.stepsPerEpoch;
       let epochStart = performance.now();
       let stepsBefore = s.model.stepsTaken;
+      /** The progress line without its time left (kept for Stop). */
+      let progress = '';
       // Time left at the speed after each epoch's first report (the first steps compile kernels).
       const steady = new SteadyRate();
       // The kernels compile before the first epoch's clock starts (Trainer.prepare), as in the CLI:
@@ -399,7 +402,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
           const fraction = (epoch - 1 - (totalEpochs - settings.epochs) + p.step / p.steps) / settings.epochs;
           bar.style.width = `${(100 * fraction).toFixed(1)}%`;
           const left = timeLeft(p, settings.batch, stepsPerEpoch, totalEpochs - epoch, steady.of(p)).run;
-          progressText.textContent = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s · ${formatDuration(left)} left (plus evaluation)`;
+          progress = `epoch ${epoch}/${totalEpochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · accuracy ${p.accuracy.toFixed(2)} % · ${p.samplesPerSecond.toFixed(1)} samples/s`;
+          progressText.textContent = `${progress} · ${formatDuration(left)} left (plus evaluation)`;
           root.dataset.steps = String(s.model.stepsTaken);
         },
         onEpoch: async ({ epoch, train: result, test }) => {
@@ -424,8 +428,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       });
       const seconds = (performance.now() - epochStart) / 1000;
       status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
-      // The progress line's time left and step belong to the run that ended.
-      if (stop.signal.aborted) progressText.textContent = progressText.textContent.replace(/ · [^·]* left \(plus evaluation\)$/, ' · stopped');
+      // The time left belonged to the run that ended.
+      if (stop.signal.aborted && progress) progressText.textContent = `${progress} · stopped`;
     } catch (error) {
       fail(error);
     } finally {

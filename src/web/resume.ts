@@ -1,3 +1,5 @@
+import { MAX_SEED } from '../reference/random.js';
+
 /**
  * What the page takes from a checkpoint it loads, as the CLI's --init does: the run's batch and
  * seed, and SGD's learning rate and momentum (the page trains with SGD). A checkpoint of another
@@ -17,7 +19,7 @@ export function pageResume(metadata: Readonly<Record<string, string>>): PageResu
     if (text !== undefined && text.trim() !== '' && ok(Number(text))) fields[key] = text;
   };
   take('batch', 'batch', (v) => Number.isInteger(v) && v >= 1 && v <= 1024);
-  take('seed', 'seed', (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+  take('seed', 'seed', (v) => Number.isInteger(v) && v >= 0 && v <= MAX_SEED);
   const optimizer = metadata.optimizer;
   if (optimizer === undefined || optimizer === 'sgd') {
     take('lr', 'lr', (v) => v >= 0 && v <= 10);
