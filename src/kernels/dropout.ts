@@ -5,16 +5,20 @@
  * Kernels: shaders/dropout_forward.wgsl, dropout_backward.wgsl. CPU reference: src/reference/random.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
+import { dropoutScale, dropoutThreshold } from '../reference/random.js';
 import forwardSource from '../../shaders/dropout_forward.wgsl?raw';
 import backwardSource from '../../shaders/dropout_backward.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
 import drawSource from '../../shaders/lib/dropout_draw.wgsl?raw';
 
-/** The dropout kernel's parameters for drop probability p: threshold ⌊p·2³²⌋ and scale 1/(1 − p). */
+/**
+ * The dropout kernel's parameters for drop probability p: threshold ⌊p·2³²⌋ and scale 1/(1 − p);
+ * p = 1 zeroes every element, as PyTorch's (scale 0: the rare draw at the threshold is kept × 0).
+ */
 export function dropoutParams(p: number): { threshold: number; scale: number } {
-  if (!(p >= 0 && p < 1)) throw new Error(`dropout: probability ${p} must be in [0, 1)`);
-  return { threshold: Math.min(Math.floor(p * 2 ** 32), 2 ** 32 - 1), scale: 1 / (1 - p) };
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability ${p} must be in [0, 1]`);
+  return { threshold: dropoutThreshold(p), scale: dropoutScale(p) };
 }
 
 /** Words of a dropout mask of `length` elements: one bit per element (shaders/lib/dropout_mask.wgsl). */

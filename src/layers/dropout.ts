@@ -16,7 +16,7 @@ export class Dropout extends Layer {
 
   constructor(p = 0.5) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`Dropout: p must be a number in [0, 1), got ${JSON.stringify(p)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
   }
 

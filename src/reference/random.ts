@@ -89,11 +89,16 @@ export function dropoutBlockDraws(seed: number, stream: number, step: number, bl
   });
 }
 
-/** mask[i] = the dropout draw of element i (dropoutBlockDraws) ≥ threshold(p) ? 1/(1 − p) : 0, for 0 ≤ p < 1. */
+/** A kept element's mask value: 1/(1 − p), and 0 for p = 1 (PyTorch's Dropout(1) zeroes its input). */
+export function dropoutScale(p: number): number {
+  return p === 1 ? 0 : 1 / (1 - p);
+}
+
+/** mask[i] = the dropout draw of element i (dropoutBlockDraws) ≥ threshold(p) ? dropoutScale(p) : 0, for 0 ≤ p ≤ 1. */
 export function dropoutMaskRef(length: number, p: number, seed: number, stream: number, step: number): Float64Array {
-  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1)`);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1]`);
   const threshold = dropoutThreshold(p);
-  const scale = 1 / (1 - p);
+  const scale = dropoutScale(p);
   const mask = new Float64Array(length);
   for (let block = 0; block * 8 < length; block++) {
     const draws = dropoutBlockDraws(seed, stream, step, block);

@@ -148,6 +148,15 @@ const cases = [
     reluGradInInput: [['1', '2'], ['7', '8']],
   },
   {
+    // Dropout(1) zeroes its input in training, as PyTorch's (scale 0): on its own and fused into a
+    // batch norm's passes; every gradient before it is 0, the last layer's bias still learns.
+    name: 'Dropout(1) on its own and after a batch norm (fused): zeros, as PyTorch, SGD momentum',
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 16 }), new Dropout(1), new Linear({ outFeatures: 16 }), new BatchNorm1d(), new Dropout(1), new Linear({ outFeatures: 10 })),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
     model: new Sequential(new Conv2d({ outChannels: 10, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(), new Flatten()),
     input: [1, 28, 28],

@@ -49,7 +49,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
   });
   test('layer options of the wrong kind: PyTorch’s momentum=None, a p given as text', () => {
     expect(() => new BatchNorm1d({ momentum: null as never })).toThrow('BatchNorm1d: momentum None (a cumulative moving average) is not supported');
-    expect(() => new Dropout('0.3' as never)).toThrow('Dropout: p must be a number in [0, 1), got "0.3"');
+    expect(() => new Dropout('0.3' as never)).toThrow('Dropout: p must be a number in [0, 1], got "0.3"');
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });
