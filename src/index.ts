@@ -46,5 +46,5 @@ export type { GpuSplit } from './train/gpu-dataset.js';
 export { parseIdxImages, parseIdxLabels, checkImagesMatchLabels, IdxFormatError } from './data/idx.js';
 export type { MnistDataset, MnistSplit } from './data/idx.js';
 export { encodeSafetensors, decodeSafetensors, CheckpointFormatError } from './checkpoint/safetensors.js';
-export { encodeCheckpoint, loadCheckpoint, networkState, checkCheckpoint, checkpointInfo, optimizerMetadata, planLayout, checkTensorValues } from './checkpoint/checkpoint.js';
+export { encodeCheckpoint, loadCheckpoint, networkState, checkCheckpoint, checkpointInfo, optimizerMetadata, optimizerFromMetadata, savedOptimizer, planLayout, checkTensorValues } from './checkpoint/checkpoint.js';
 export type { CheckpointInfo, CheckpointLayout, LoadOptions } from './checkpoint/checkpoint.js';

@@ -22,7 +22,8 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
-import type { Optimizer } from '../optim/optimizers.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import type { Schedule } from '../optim/schedules.js';
 import { modelFileText } from '../models/model-file.js';
 import { MAX_SEED } from '../reference/random.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
@@ -71,6 +72,105 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
     ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
   };
+}
+
+/** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw'] as const;
+export const SCHEDULE_KINDS = ['constant', 'step', 'cosine', 'onecycle'] as const;
+
+/**
+ * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
+ * checked: only the fields present, so a caller can let its own values stand where one is
+ * absent (the CLI's flags). Undefined where the checkpoint names no optimizer (a PyTorch
+ * state_dict). A field present but out of range throws `CheckpointFormatError` naming `source`.
+ */
+export interface SavedOptimizer {
+  readonly kind: (typeof OPTIMIZER_KINDS)[number];
+  readonly lr?: number;
+  readonly weightDecay?: number;
+  readonly momentum?: number;
+  readonly dampening?: number;
+  readonly nesterov?: boolean;
+  readonly betas?: readonly [number, number];
+  readonly eps?: number;
+  readonly schedule?: Schedule['kind'];
+  readonly stepSize?: number;
+  readonly gamma?: number;
+  readonly tMax?: number;
+  readonly etaMin?: number;
+  readonly maxLr?: number;
+  readonly totalSteps?: number;
+  readonly pctStart?: number;
+}
+
+export function savedOptimizer(metadata: Readonly<Record<string, string>>, source: string): SavedOptimizer | undefined {
+  const kind = metadata.optimizer;
+  if (kind === undefined) return undefined;
+  const field = (name: string, expected: string) => new CheckpointFormatError(source, `__metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
+  if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) throw field('optimizer', OPTIMIZER_KINDS.join(', '));
+  const number = (name: string, min: number, max: number, whole = false): number | undefined => {
+    const text = metadata[name];
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (text.trim() === '' || !(v >= min && v <= max) || (whole && !Number.isInteger(v))) throw field(name, `${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+    return v;
+  };
+  const out: { -readonly [K in keyof SavedOptimizer]: SavedOptimizer[K] } = { kind: kind as SavedOptimizer['kind'] };
+  const set = <K extends keyof SavedOptimizer>(key: K, value: SavedOptimizer[K] | undefined) => {
+    if (value !== undefined) out[key] = value;
+  };
+  set('lr', number('lr', 0, 10));
+  set('weightDecay', number('weight_decay', 0, 10));
+  if (kind === 'sgd') {
+    set('momentum', number('momentum', 0, 1));
+    set('dampening', number('dampening', 0, 1));
+    const nesterov = metadata.nesterov;
+    if (nesterov !== undefined && nesterov !== 'true' && nesterov !== 'false') throw field('nesterov', 'true or false');
+    set('nesterov', nesterov === undefined ? undefined : nesterov === 'true');
+  } else {
+    const betas = metadata.betas?.split(',');
+    if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
+    set('betas', betas?.map(Number) as [number, number] | undefined);
+    set('eps', number('eps', 0, 1));
+  }
+  const schedule = metadata.schedule;
+  if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
+  set('schedule', schedule as Schedule['kind'] | undefined);
+  set('stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER, true));
+  set('gamma', number('gamma', 0, 1));
+  set('tMax', number('t_max', 1, Number.MAX_SAFE_INTEGER, true));
+  set('etaMin', number('eta_min', 0, 10));
+  set('maxLr', number('max_lr', 0, 10));
+  set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
+  set('pctStart', number('pct_start', 0, 1));
+  return out;
+}
+
+/**
+ * The optimizer a checkpoint was trained with, rebuilt from its metadata (savedOptimizer; a
+ * setting it lacks takes PyTorch's default), with its schedule; undefined where it names none.
+ * A run that goes on with it continues the checkpoint's optimizer state as the CLI's --init does.
+ */
+export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>, source: string): Optimizer | undefined {
+  const saved = savedOptimizer(metadata, source);
+  if (!saved) return undefined;
+  const missing = (name: string, of: string): never => {
+    throw new CheckpointFormatError(source, `__metadata__.${name} is missing (${of} needs it)`);
+  };
+  const schedule: Schedule =
+    saved.schedule === 'step' ? { kind: 'step', stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma }
+      : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin }
+      : saved.schedule === 'onecycle'
+        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart }
+        : { kind: 'constant' };
+  try {
+    if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay }, schedule);
+    const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay };
+    return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
+  } catch (error) {
+    // Settings each in range but not together (Nesterov without momentum): the constructor's words.
+    throw new CheckpointFormatError(source, `its optimizer settings: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /**

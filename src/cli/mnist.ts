@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, SCHEDULE_KINDS, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile } from '../models/model-file.js';
@@ -229,7 +229,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'on-divergence': { type: 'string' },
     'allow-changes': { type: 'boolean' },
   });
-  const optimizer = choice(values, 'optimizer', OPTIMIZERS, 'sgd');
+  const optimizer = choice(values, 'optimizer', OPTIMIZER_KINDS, 'sgd');
   const betas = (values.betas as string | undefined)?.split(',') ?? ['0.9', '0.999'];
   if (betas.length !== 2) throw new Error(`--betas: expected two numbers B1,B2 such as 0.9,0.999, got '${String(values.betas)}'`);
   const args: MnistArgs = {
@@ -244,7 +244,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     nesterov: Boolean(values.nesterov),
     weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
-    schedule: choice(values, 'schedule', SCHEDULES, 'constant'),
+    schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
@@ -354,9 +354,6 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
   }
 }
 
-const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
-const SCHEDULES = ['constant', 'step', 'cosine', 'onecycle'] as const;
-
 /**
  * Resuming: the checkpoint's optimizer and its settings (optimizerMetadata: what its metadata
  * holds) are the run's, each flag given replacing its value. Another --optimizer than the
@@ -365,11 +362,9 @@ const SCHEDULES = ['constant', 'step', 'cosine', 'onecycle'] as const;
  * state_dict) leaves the flags as they are.
  */
 function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file: string): void {
-  const saved = metadata.optimizer;
+  const saved = savedOptimizer(metadata, file);
   if (saved === undefined) return;
-  const field = (name: string, expected: string) => new Error(`${file}: __metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
-  if (!(OPTIMIZERS as readonly string[]).includes(saved)) throw field('optimizer', OPTIMIZERS.join(', '));
-  const kind = saved as MnistArgs['optimizer'];
+  const kind = saved.kind;
   if (args.given.has('optimizer') && args.optimizer !== kind) {
     if (args.allowChanges) return;
     throw new Error(`--optimizer ${args.optimizer}: ${file} was trained with ${kind} (its __metadata__.optimizer), and its optimizer state would start again from zero. ` +
@@ -379,40 +374,25 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     if (args.given.has(flag)) throw new Error(`--${flag}: ${kind === 'sgd' ? 'an Adam option' : 'an SGD option'}; ${file} continues with ${kind} (its __metadata__.optimizer)`);
   }
   args.optimizer = kind;
-  const number = (name: string, min: number, max: number): number | undefined => {
-    const text = metadata[name];
-    if (text === undefined) return undefined;
-    const v = Number(text);
-    if (text.trim() === '' || !(v >= min && v <= max)) throw field(name, `a number from ${min} to ${max}`);
-    return v;
-  };
+  // A flag given replaces the checkpoint's value; a value the checkpoint lacks leaves the flag's default.
   const take = <K extends keyof MnistArgs>(flag: string, key: K, value: MnistArgs[K] | undefined) => {
     if (!args.given.has(flag) && value !== undefined) args[key] = value;
   };
-  take('lr', 'lr', number('lr', 0, 10));
-  take('weight-decay', 'weightDecay', number('weight_decay', 0, 10));
-  if (kind === 'sgd') {
-    take('momentum', 'momentum', number('momentum', 0, 1));
-    take('dampening', 'dampening', number('dampening', 0, 1));
-    const nesterov = metadata.nesterov;
-    if (nesterov !== undefined && nesterov !== 'true' && nesterov !== 'false') throw field('nesterov', 'true or false');
-    take('nesterov', 'nesterov', nesterov === undefined ? undefined : nesterov === 'true');
-  } else {
-    const betas = metadata.betas?.split(',');
-    if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
-    take('betas', 'betas', betas?.map(Number) as [number, number] | undefined);
-    take('eps', 'eps', number('eps', 0, 1));
-  }
-  const schedule = metadata.schedule;
-  if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULES.join(', '));
-  take('schedule', 'schedule', schedule as MnistArgs['schedule'] | undefined);
-  if (!args.given.has('schedule') || args.schedule === schedule) {
-    take('step-size', 'stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER));
-    take('gamma', 'gamma', number('gamma', 0, 1));
+  take('lr', 'lr', saved.lr);
+  take('weight-decay', 'weightDecay', saved.weightDecay);
+  take('momentum', 'momentum', saved.momentum);
+  take('dampening', 'dampening', saved.dampening);
+  take('nesterov', 'nesterov', saved.nesterov);
+  take('betas', 'betas', saved.betas as MnistArgs['betas'] | undefined);
+  take('eps', 'eps', saved.eps);
+  take('schedule', 'schedule', saved.schedule);
+  if (!args.given.has('schedule') || args.schedule === saved.schedule) {
+    take('step-size', 'stepSize', saved.stepSize);
+    take('gamma', 'gamma', saved.gamma);
     // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one).
     if (!args.given.has('schedule-epochs')) {
-      if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', number('t_max', 1, Number.MAX_SAFE_INTEGER));
-      if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER));
+      if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', saved.tMax);
+      if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', saved.totalSteps);
     }
   }
 }

@@ -16,7 +16,7 @@ import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
-import { SGD } from '../optim/optimizers.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
@@ -45,6 +45,12 @@ const MODELS = {
   json: 'A model file (paste its JSON below)',
 } as const;
 type ModelChoice = keyof typeof MODELS;
+/** The optimizers the page trains with, PyTorch's (PyTorch's defaults for the settings it has no field for). */
+const OPTIMIZERS = { sgd: 'SGD (momentum)', adam: 'Adam', adamw: 'AdamW (weight decay 0.01)' } as const;
+type OptimizerChoice = keyof typeof OPTIMIZERS;
+/** Each optimizer's learning rate until the field is changed: the notebook's 0.01 for SGD, PyTorch's 1e-3 for Adam. */
+const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3 };
+
 /** The picker's entry of a checkpoint's `model` metadata. */
 const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5' };
 
@@ -54,6 +60,7 @@ interface Settings {
   modelJson: string;
   epochs: number;
   batch: number;
+  optimizer: OptimizerChoice;
   lr: number;
   momentum: number;
   seed: number;
@@ -112,6 +119,16 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     trainLimit: numberInput('train images', 60000, { min: 1, max: 60000, testid: 'train-limit' }),
     testLimit: numberInput('test images', 10000, { min: 1, max: 10000, testid: 'test-limit' }),
   };
+  const optimizerSelect = el('select', { 'data-testid': 'optimizer' }, ...Object.entries(OPTIMIZERS).map(([value, text]) => el('option', { value }, text)));
+  // Momentum is SGD's (Adam's β1 is its own); a learning rate still at one optimizer's default takes the next one's.
+  let optimizerShown = optimizerSelect.value as OptimizerChoice;
+  const showOptimizer = () => {
+    const next = optimizerSelect.value as OptimizerChoice;
+    if (next !== optimizerShown && Number(f.lr.input.value) === DEFAULT_LR[optimizerShown]) f.lr.input.value = String(DEFAULT_LR[next]);
+    optimizerShown = next;
+    f.momentum.input.disabled = state.running || next !== 'sgd';
+  };
+  optimizerSelect.addEventListener('change', showOptimizer);
   const modelSelect = el('select', { 'data-testid': 'model' }, ...Object.entries(MODELS).map(([value, text]) => el('option', { value }, text)));
   const modelJson = el('textarea', { rows: '6', cols: '60', 'data-testid': 'model-json', placeholder: '{ "input": [1, 28, 28], "layers": [ { "type": "Flatten" }, { "type": "Linear", "out_features": 10 }, { "type": "LogSoftmax" } ] }', hidden: '' });
   modelSelect.addEventListener('change', () => (modelJson.hidden = modelSelect.value !== 'json'));
@@ -145,7 +162,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
   root.append(
     el('div', { class: 'panel' },
       el('h2', {}, 'A network trained on MNIST with this page’s WebGPU'),
-      el('div', { class: 'controls' }, el('label', {}, 'model ', modelSelect), modelJson),
+      el('div', { class: 'controls' }, el('label', {}, 'model ', modelSelect), el('label', {}, 'optimizer ', optimizerSelect), modelJson),
       el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label, tune.label),
       el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
       status,
@@ -197,6 +214,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     modelJson: modelJson.value,
     epochs: f.epochs.value(),
     batch: f.batch.value(),
+    optimizer: optimizerSelect.value as OptimizerChoice,
     lr: f.lr.value(),
     momentum: f.momentum.value(),
     seed: f.seed.value(),
@@ -233,6 +251,10 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     return parseModelFile(text, source);
   };
 
+  /** The optimizer of the page's fields. */
+  const pageOptimizer = (settings: Settings): Optimizer =>
+    settings.optimizer === 'sgd' ? new SGD({ lr: settings.lr, momentum: settings.momentum }) : settings.optimizer === 'adamw' ? new AdamW({ lr: settings.lr }) : new Adam({ lr: settings.lr });
+
   /** The tuned conv and dense tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */
   const tuningStore = new IndexedDbTuningStore();
   const tilesFor = async (settings: Settings): Promise<TileChooser | undefined> => {
@@ -252,15 +274,16 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
 
   /**
    * A fresh model and trainer; the previous session's buffers are freed and its charts cleared
-   * (kept with `keepCharts`: the same run, rebuilt on a new device).
+   * (kept with `keepCharts`: the same run, rebuilt on a new device). The optimizer is the fields'
+   * unless given (a loaded checkpoint's, or the run's own when it is rebuilt).
    */
-  const newSession = (settings: Settings, tiles?: TileChooser, keepCharts = false): Session => {
+  const newSession = (settings: Settings, tiles?: TileChooser, keepCharts = false, optimizer = pageOptimizer(settings)): Session => {
     if (!data) throw new Error('MNIST is not loaded yet');
     const train = split('train', settings.trainLimit);
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }), tiles });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, tiles });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -337,6 +360,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     stopButton.disabled = !running;
     saveButton.disabled = running || !session;
     for (const x of Object.values(f)) x.input.disabled = running;
+    f.momentum.input.disabled = running || optimizerSelect.value !== 'sgd';
+    optimizerSelect.disabled = running;
     modelSelect.disabled = running;
     modelJson.disabled = running;
     loadInput.disabled = running;
@@ -418,7 +443,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         build: async (device) => {
           ctx = device;
           splits.clear();
-          session = s = newSession(settings, tiles, true);
+          session = s = newSession(settings, tiles, true, s.model.optimizer);
           return s.trainer;
         },
         log: (line) => {
@@ -483,22 +508,28 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       if (choice === 'json') modelJson.value = carried.model_file!;
       modelJson.hidden = choice !== 'json';
     }
-    // The whole file checked against the network it would load into before the session in use is
-    // replaced (a bad file leaves the page's model and fields as they were).
+    // Its batch, seed and optimizer (every setting, its schedule), as --init takes them; bad
+    // optimizer metadata is refused here.
+    const resume = pageResume(carried, file.name);
+    // The whole file checked against the network and optimizer it would load into before the
+    // session in use is replaced (a bad file leaves the page's model and fields as they were). A
+    // file that names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
     const { model: checked, input: checkedInput } = definition(readSettings());
-    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput }), new SGD()), bytes, file.name, { dropOtherOptimizerState: true });
-    // Its batch, seed, learning rate and momentum, as --init takes them.
-    const resume = pageResume(carried);
-    for (const [key, value] of Object.entries(resume.fields)) f[key as keyof typeof resume.fields].input.value = value;
-    const s = newSession(readSettings());
-    // The page trains with SGD: another optimizer's state is left (the status says so).
-    const { metadata } = loadCheckpoint(s.model, bytes, file.name, { dropOtherOptimizerState: true });
+    const optimizer = resume.optimizer ?? pageOptimizer(readSettings());
+    const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
+    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput }), optimizer), bytes, file.name, dropOther);
+    const { optimizer: kind, ...numbers } = resume.fields;
+    for (const [key, value] of Object.entries(numbers)) f[key as keyof typeof numbers].input.value = value;
+    if (kind) optimizerSelect.value = kind;
+    showOptimizer();
+    const s = newSession(readSettings(), undefined, false, optimizer);
+    const { metadata } = loadCheckpoint(s.model, bytes, file.name, dropOther);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
-    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, lr ${s.settings.lr}, momentum ${s.settings.momentum}).${resume.note ? ` ${resume.note}` : ''}`;
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}`;
     saveButton.disabled = false;
     await analyse(s);
   }).catch(fail));
@@ -577,7 +608,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       profiler?.release();
       const { model: network, input } = definition(settings);
       const parts = ctx.scoped(() => {
-        const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: new SGD({ lr: settings.lr, momentum: settings.momentum }) });
+        const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: pageOptimizer(settings) });
         model.beginStep(settings.batch, 0);
         const images = uploadSplit(ctx, 'profile', data!.train, settings.batch);
         return { images, trainer: new Trainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };

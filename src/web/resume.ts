@@ -1,30 +1,36 @@
+import { optimizerFromMetadata } from '../checkpoint/checkpoint.js';
+import type { Optimizer } from '../optim/optimizers.js';
+import { describeSchedule } from '../optim/schedules.js';
 import { MAX_SEED } from '../reference/random.js';
 
 /**
  * What the page takes from a checkpoint it loads, as the CLI's --init does: the run's batch and
- * seed, and SGD's learning rate and momentum (the page trains with SGD). A checkpoint of another
- * optimizer keeps the page's rate and momentum, and the page says that its state is not used.
- * Only values the page's fields accept are taken.
+ * seed, and the optimizer it was trained with (optimizerFromMetadata: SGD, Adam or AdamW with
+ * every setting and its schedule), whose state then goes on. The page's fields show the batch,
+ * seed, optimizer, learning rate and SGD's momentum; only values those fields accept are put in
+ * them. A PyTorch state_dict names no optimizer: the page's fields choose one, from zero state.
+ * Bad optimizer metadata throws (CheckpointFormatError naming the file and the field).
  */
 export interface PageResume {
-  readonly fields: { batch?: string; seed?: string; lr?: string; momentum?: string };
-  /** A sentence for the status line where the checkpoint's optimizer is not the page's. */
+  readonly fields: { batch?: string; seed?: string; optimizer?: Optimizer['kind']; lr?: string; momentum?: string };
+  /** The checkpoint's optimizer, which the loaded session trains with; undefined: the page's. */
+  readonly optimizer?: Optimizer;
+  /** A sentence for the status line: the optimizer and schedule the run goes on with. */
   readonly note?: string;
 }
 
-export function pageResume(metadata: Readonly<Record<string, string>>): PageResume {
-  const fields: { -readonly [K in keyof PageResume['fields']]: string } = {};
-  const take = (key: keyof PageResume['fields'], field: string, ok: (v: number) => boolean) => {
-    const text = metadata[field];
+export function pageResume(metadata: Readonly<Record<string, string>>, source: string): PageResume {
+  const fields: { -readonly [K in keyof PageResume['fields']]: PageResume['fields'][K] } = {};
+  const take = (key: 'batch' | 'seed' | 'lr' | 'momentum', text: string | undefined, ok: (v: number) => boolean) => {
     if (text !== undefined && text.trim() !== '' && ok(Number(text))) fields[key] = text;
   };
-  take('batch', 'batch', (v) => Number.isInteger(v) && v >= 1 && v <= 1024);
-  take('seed', 'seed', (v) => Number.isInteger(v) && v >= 0 && v <= MAX_SEED);
-  const optimizer = metadata.optimizer;
-  if (optimizer === undefined || optimizer === 'sgd') {
-    take('lr', 'lr', (v) => v >= 0 && v <= 10);
-    take('momentum', 'momentum', (v) => v >= 0 && v <= 1);
-    return { fields };
-  }
-  return { fields, note: `It was trained with ${optimizer}; the page trains with SGD, so its ${optimizer} state is not used.` };
+  take('batch', metadata.batch, (v) => Number.isInteger(v) && v >= 1 && v <= 1024);
+  take('seed', metadata.seed, (v) => Number.isInteger(v) && v >= 0 && v <= MAX_SEED);
+  const optimizer = optimizerFromMetadata(metadata, source);
+  if (!optimizer) return { fields };
+  fields.optimizer = optimizer.kind;
+  take('lr', String(optimizer.lr), (v) => v >= 0);
+  if (optimizer.kind === 'sgd') take('momentum', String(optimizer.momentum), (v) => v >= 0 && v <= 1);
+  const schedule = optimizer.schedule.kind === 'constant' ? '' : `, ${describeSchedule(optimizer.schedule)}`;
+  return { fields, optimizer, note: `Its optimizer goes on with its state: ${optimizer.describe()}${schedule}.` };
 }

@@ -3,10 +3,10 @@
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
 import { describe, expect, test } from 'vitest';
-import { checkpointInfo, encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam, AdamW } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
@@ -62,6 +62,35 @@ describe('checkpointInfo: the metadata and step counters, checked without a GPU'
     const run = () => checkpointInfo(file, 'run.safetensors');
     expect(run).toThrow(CheckpointFormatError);
     expect(run).toThrow(`run.safetensors: ${message}`);
+  });
+});
+
+describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, rebuilt', () => {
+  const settings = (o: Optimizer) => ({ ...o, describe: undefined });
+  test.each([
+    ['SGD, Nesterov, weight decay, StepLR', new SGD({ lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 5e-4 }, { kind: 'step', stepSize: 6, gamma: 0.1 })],
+    ['SGD with dampening, constant', new SGD({ lr: 0.02, momentum: 0.5, dampening: 0.25 })],
+    ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
+    ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
+  ] as const)('%s: the same settings and schedule', (_, optimizer) => {
+    const rebuilt = optimizerFromMetadata(optimizerMetadata(optimizer), 'run.safetensors');
+    expect(rebuilt?.constructor).toBe(optimizer.constructor);
+    expect(settings(rebuilt!)).toEqual(settings(optimizer));
+  });
+
+  test('undefined for a file that names no optimizer (a PyTorch state_dict)', () => {
+    expect(optimizerFromMetadata({ epoch: '3' }, 'torch.safetensors')).toBeUndefined();
+  });
+
+  test.each([
+    [{ optimizer: 'rmsprop' }, "run.safetensors: __metadata__.optimizer is \"rmsprop\", expected sgd, adam, adamw"],
+    [{ optimizer: 'sgd', momentum: '1.5' }, 'run.safetensors: __metadata__.momentum is "1.5", expected a number from 0 to 1'],
+    [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
+    [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
+    [{ optimizer: 'sgd', schedule: 'step', step_size: '2.5' }, 'run.safetensors: __metadata__.step_size is "2.5", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', nesterov: 'true', momentum: '0' }, 'run.safetensors: its optimizer settings: SGD: Nesterov momentum requires a momentum and zero dampening'],
+  ])('refuses %j, naming the file and the field', (metadata, message) => {
+    expect(() => optimizerFromMetadata(metadata, 'run.safetensors')).toThrow(message);
   });
 });
 

@@ -301,6 +301,59 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     }
   }, 360_000);
 
+  it('MNIST: trains with Adam, and a loaded Adam checkpoint goes on with Adam and its state', async () => {
+    const set = async (testid: string, value: string) => {
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+    };
+    const value = (testid: string) => page.$eval(`#mnist [data-testid=${testid}]`, (e) => (e as HTMLInputElement).value);
+    await page.select('#mnist [data-testid=model]', 'mlp');
+    await set('train-limit', '64');
+    await set('test-limit', '64');
+    await set('batch', '32');
+    await set('epochs', '2');
+    await set('lr', '0.01');
+    // A learning rate at SGD's default takes Adam's; momentum is SGD's alone.
+    await page.select('#mnist [data-testid=optimizer]', 'adam');
+    expect(await value('lr')).toBe('0.001');
+    expect(await page.$eval('#mnist [data-testid=momentum]', (e) => (e as HTMLInputElement).disabled)).toBe(true);
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    const status = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
+    expect(status.error, status.text ?? '').toBe(false);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(4);
+
+    const downloads = mkdtempSync(join(tmpdir(), 'webgpu-backprop-e2e-'));
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.click('[data-testid=save]');
+    const name = 'mlp-epoch2-step4.safetensors';
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
+    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(downloads, name))), name);
+    expect(metadata.optimizer).toBe('adam');
+    expect(Object.keys(tensors).filter((k) => k.endsWith('.exp_avg_sq')).length).toBeGreaterThan(0);
+
+    // Back to SGD on the page; the file brings Adam back, with its state (the page once dropped it).
+    await page.select('#mnist [data-testid=optimizer]', 'sgd');
+    expect(await value('lr')).toBe('0.01');
+    const input = await page.$('[data-testid=load]');
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toContain('Its optimizer goes on with its state: Adam lr 0.001, betas (0.9, 0.999)');
+    expect(await value('optimizer')).toBe('adam');
+    expect(await value('lr')).toBe('0.001');
+    await set('epochs', '1');
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    const after = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
+    expect(after.error, after.text ?? '').toBe(false);
+    expect(after.text).toMatch(/^Done: 3 epochs/);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(6);
+    await page.select('#mnist [data-testid=optimizer]', 'sgd');
+  }, 300_000);
+
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

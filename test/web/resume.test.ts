@@ -1,21 +1,29 @@
 /** What the page takes from a checkpoint it loads (src/web/resume.ts), as the CLI's --init does. */
 import { describe, expect, it } from 'vitest';
+import { AdamW, SGD } from '../../src/optim/optimizers.js';
 import { pageResume } from '../../src/web/resume.js';
 
 describe('pageResume', () => {
-  it('takes an SGD checkpoint’s batch, seed, learning rate and momentum', () => {
-    expect(pageResume({ optimizer: 'sgd', lr: '0.05', momentum: '0.8', batch: '64', seed: '7', epoch: '3' })).toEqual({ fields: { batch: '64', seed: '7', lr: '0.05', momentum: '0.8' } });
-    // A PyTorch state_dict has no optimizer: what it has is taken.
-    expect(pageResume({ batch: '32' })).toEqual({ fields: { batch: '32' } });
+  it('takes an SGD checkpoint’s batch, seed, optimizer, learning rate and momentum', () => {
+    const r = pageResume({ optimizer: 'sgd', lr: '0.05', momentum: '0.8', batch: '64', seed: '7', epoch: '3' }, 'a.safetensors');
+    expect(r.fields).toEqual({ batch: '64', seed: '7', optimizer: 'sgd', lr: '0.05', momentum: '0.8' });
+    expect(r.optimizer).toBeInstanceOf(SGD);
+    expect(r.note).toBe('Its optimizer goes on with its state: SGD lr 0.05, momentum 0.8.');
+    // A PyTorch state_dict has no optimizer: what it has is taken, and the page's fields choose one.
+    expect(pageResume({ batch: '32' }, 'torch.safetensors')).toEqual({ fields: { batch: '32' } });
   });
 
-  it('keeps the page’s rate and momentum for another optimizer, and says its state is not used', () => {
-    const r = pageResume({ optimizer: 'adamw', lr: '0.003', betas: '0.9,0.999', batch: '128', seed: '1' });
-    expect(r.fields).toEqual({ batch: '128', seed: '1' });
-    expect(r.note).toBe('It was trained with adamw; the page trains with SGD, so its adamw state is not used.');
+  it('goes on with an AdamW checkpoint’s optimizer, its settings and its schedule', () => {
+    const r = pageResume({ optimizer: 'adamw', lr: '0.003', betas: '0.8,0.99', weight_decay: '0.05', schedule: 'step', step_size: '5', gamma: '0.5', batch: '128', seed: '1' }, 'b.safetensors');
+    expect(r.fields).toEqual({ batch: '128', seed: '1', optimizer: 'adamw', lr: '0.003' });
+    expect(r.optimizer).toBeInstanceOf(AdamW);
+    expect(r.optimizer).toMatchObject({ lr: 0.003, betas: [0.8, 0.99], weightDecay: 0.05, schedule: { kind: 'step', stepSize: 5, gamma: 0.5 } });
+    expect(r.note).toBe('Its optimizer goes on with its state: AdamW lr 0.003, betas (0.8, 0.99), eps 1e-8, weight decay 0.05, StepLR(step_size=5 epochs, gamma=0.5).');
   });
 
-  it('leaves out values the page’s fields refuse', () => {
-    expect(pageResume({ optimizer: 'sgd', lr: 'fast', momentum: '2', batch: '4096', seed: '-1' })).toEqual({ fields: {} });
+  it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
+    expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
+    expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number from 0 to 10');
+    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw');
   });
 });
