@@ -113,7 +113,8 @@ export function convSlices(p: ConvParams, direction: ConvDirection, tile: ConvTi
   if (maxRow < tile.channels) {
     throw new Error(
       `conv2d: ${g.reduce} channels × ${p.kernelH}×${p.kernelW} taps × ${tile.channels} tile channels of packed weights exceed ${MAX_UNIFORM_BYTES} bytes ` +
-        `(a uniform binding): the ${direction === 'forward' ? 'forward' : 'input gradient'} supports reduce channels × taps ≤ ${maxFloats / 4}`,
+        `(a uniform binding): the ${direction === 'forward' ? 'forward' : 'input gradient'} supports ${direction === 'forward' ? 'input' : 'output'} channels × taps ` +
+        (tile.channels === 4 ? `≤ ${maxFloats / 4} (with 4 tile channels, the fewest)` : `≤ ${Math.floor(maxFloats / tile.channels)} with ${tile.channels} tile channels (≤ ${maxFloats / 4} with 4, the fewest)`),
     );
   }
   const slices: ConvSlice[] = [];
@@ -125,10 +126,15 @@ export function convSlices(p: ConvParams, direction: ConvDirection, tile: ConvTi
   return slices;
 }
 
-/** The tile used where none is tuned: 4 rows × 16 channels (fewer for few channels or big kernels), 64 invocations. */
+/**
+ * The tile used where none is tuned: 4 rows × 16 channels (fewer for few channels, big kernels, or
+ * many channels summed: a tile's packed weights, reduce channels × taps × tile channels, must fit
+ * a uniform binding), 64 invocations.
+ */
 export function defaultConvTile(p: ConvParams, direction: ConvDirection): ConvTile {
   const g = convGemm(p, direction);
-  let channels = Math.min(16, Math.ceil(g.produce / 4) * 4);
+  const fitting = Math.max(4, Math.floor(MAX_UNIFORM_BYTES / 4 / (g.reduce * g.taps) / 4) * 4);
+  let channels = Math.min(16, Math.ceil(g.produce / 4) * 4, fitting);
   let rows = Math.min(4, g.rows);
   while (rows * channels * g.taps > MAX_TILE_TAPS && rows > 1) rows--;
   while (rows * channels * g.taps > MAX_TILE_TAPS && channels > 4) channels -= 4;

@@ -97,6 +97,11 @@ const CASES: readonly Case[] = [
   // splits, dy as vec4s; and one tile of 5 channels with dy as scalars (a 7-wide output).
   { batch: 2, inChannels: 16, height: 10, width: 10, outChannels: 20, kernelH: 3, kernelW: 3, stride: 1, padding: 0, splitTarget: 16, minSplits: 2, weightTiles: [[8, 9], [16, 9]] },
   { batch: 1, inChannels: 16, height: 7, width: 7, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+  // Many channels summed: the default tile narrows so its packed weights fit a uniform binding
+  // (130·9 = 1,170 floats a channel: 12 channels a tile forward; 300·9 = 2,700 in the input
+  // gradient: 4). A 16-channel default refused both (Conv2d(128, 128, 3) included).
+  { batch: 1, inChannels: 130, height: 4, width: 5, outChannels: 20, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+  { batch: 2, inChannels: 3, height: 5, width: 4, outChannels: 300, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
 ];
 
 const describeCase = (c: Case) =>
@@ -184,6 +189,30 @@ describe('conv2d vector loads and stores', () => {
     }
     const weight = await ctx.compile(conv2dBackwardWeightKernel(wtile));
     expect(() => weight.bind(wtensors, { ...conv2dWeightParams(p, wtile), tapSlots: 1 })).toThrow(/tapSlots 1, expected at least the layer's 2 tap groups of 9/);
+  });
+});
+
+describe('conv2d default tiles', () => {
+  const layer = (inChannels: number, outChannels: number, k: number) => conv2dParams({ batch: 1, inChannels, height: 16, width: 16, outChannels, kernelH: k, kernelW: k, stride: 1, padding: 1 });
+  test('fit a uniform binding wherever 4 channels do (reduce channels × taps ≤ 4096): common wide layers build', () => {
+    for (const [cin, cout, k] of [[64, 128, 3], [128, 128, 3], [128, 256, 3], [256, 256, 3], [32, 64, 5], [64, 64, 5], [455, 16, 3]] as const) {
+      for (const direction of ['forward', 'input'] as const) {
+        const p = layer(cin, cout, k);
+        const tile = defaultConvTile(p, direction);
+        expect(() => convSlices(p, direction, tile), `${cin}→${cout} ${k}×${k} ${direction}`).not.toThrow();
+      }
+    }
+    expect(defaultConvTile(layer(128, 128, 3), 'forward').channels).toBe(12);
+    expect(defaultConvTile(layer(16, 32, 3), 'forward').channels).toBe(16);
+    const p = layer(128, 128, 3);
+    expect(() => convSlices(p, 'forward', { rows: 4, channels: 16, workgroup: 64 })).toThrow('the forward supports input channels × taps ≤ 1024 with 16 tile channels (≤ 4096 with 4, the fewest)');
+  });
+
+  test('beyond that, the error says what fits', () => {
+    const p = layer(512, 512, 3);
+    expect(() => convSlices(p, 'forward', defaultConvTile(p, 'forward'))).toThrow(
+      'conv2d: 512 channels × 3×3 taps × 4 tile channels of packed weights exceed 65536 bytes (a uniform binding): the forward supports input channels × taps ≤ 4096 (with 4 tile channels, the fewest)',
+    );
   });
 });
 
