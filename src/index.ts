@@ -36,6 +36,7 @@ export { parseModelFile, ModelFileError } from './models/model-file.js';
 export type { ModelFile } from './models/model-file.js';
 export { Trainer, MNIST_INPUT, DivergenceError } from './train/trainer.js';
 export type { TrainerOptions, Progress, EpochResult, EvalResult, FitOptions, FitResult, EpochRecord, TrainingSnapshot } from './train/trainer.js';
+export type { RunningMetrics } from './train/loss-head.js';
 export { fitWithRecovery, DIVERGENCE_POLICIES } from './train/recovery.js';
 export type { RecoveryOptions, RecoveredFit, DivergencePolicy } from './train/recovery.js';
 export { decodeHealth, describeDivergence } from './kernels/health.js';

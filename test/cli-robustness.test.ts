@@ -78,8 +78,9 @@ function goodCheckpoint(): Promise<string> {
 }
 
 /** A copy of the good checkpoint with one tensor or metadata field changed. */
-async function altered(name: string, change: (tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string>) => void): Promise<string> {
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(await goodCheckpoint())), 'good');
+/** A copy of a checkpoint (the good one, or `from`) with its tensors or metadata changed. */
+async function altered(name: string, change: (tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string>) => void, from?: string): Promise<string> {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(from ?? (await goodCheckpoint()))), 'good');
   change(tensors, metadata);
   const file = join(dir, name);
   writeFileSync(file, encodeSafetensors(tensors, metadata));
@@ -191,8 +192,12 @@ describe('checked before the GPU starts', () => {
     expect(decodeSafetensors(new Uint8Array(readFileSync(cut)), cut).metadata).toMatchObject({ epoch: '2', epoch_step: '1', steps: '7', t_max: '3' });
     const rest = await run(['mnist', ...QUICK, '--init', cut, '--epochs', '1', '--json']);
     expect(rest.code).toBe(0);
-    // The same weights at the end: the same last batch's loss and the same test loss, to the bit.
-    expect(last(rest.out)).toMatchObject({ epoch: 3, steps: 3, last_batch_loss: last(straight.out).last_batch_loss, test_loss: last(straight.out).test_loss });
+    // The same weights at the end: the same last batch's loss and the same test loss, to the bit;
+    // and the epoch's train loss and accuracy over all its steps (the cut run's sums carried: epoch_metrics).
+    const { last_batch_loss, test_loss, train_loss, train_accuracy } = last(straight.out);
+    expect(last(rest.out)).toMatchObject({ epoch: 3, steps: 3, last_batch_loss, test_loss, train_loss, train_accuracy });
+    const bad = await altered('epoch-metrics.safetensors', (_, m) => (m.epoch_metrics = m.epoch_metrics!.replace(/,\d+$/, ',999')), cut);
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-metrics\.safetensors: __metadata__\.epoch_metrics is "[^"]+,999", expected the last batch's loss, the summed loss, the correct predictions and the samples of its 1 steps of \d+ \(the samples \d+\), comma-separated$/);
     // Two epochs, then one: with the whole plan given (--schedule-epochs 3) cosine's T_max is 3 in both pieces.
     const two = join(dir, 'two.safetensors');
     expect((await run(['mnist', ...QUICK, ...adam, '--epochs', '2', '--schedule-epochs', '3', '--save', two])).code).toBe(0);
@@ -202,8 +207,8 @@ describe('checked before the GPU starts', () => {
     const cycle = join(dir, 'cycle.safetensors');
     expect((await run(['mnist', ...QUICK, '--schedule', 'onecycle', '--lr', '0.05', '--epochs', '1', '--save', cycle])).code).toBe(0);
     expect(await beforeGpu([...QUICK, '--init', cycle, '--epochs', '1'])).toMatch(/^--epochs 1: OneCycleLR's total_steps is 3 \(.*cycle\.safetensors's __metadata__\.total_steps\), and this run would take steps 4 … 6; give fewer --epochs, or --schedule-epochs for a longer cycle$/);
-    const bad = await altered('epoch-step.safetensors', (_, m) => (m.epoch_step = '9'));
-    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-step\.safetensors: __metadata__\.epoch_step is "9", expected a whole number from 1 to 2 \(the steps taken into the epoch it stopped in, of 3 an epoch at this batch and train limit\)$/);
+    const badStep = await altered('epoch-step.safetensors', (_, m) => (m.epoch_step = '9'));
+    expect(await beforeGpu([...QUICK, '--init', badStep])).toMatch(/epoch-step\.safetensors: __metadata__\.epoch_step is "9", expected a whole number from 1 to 2 \(the steps taken into the epoch it stopped in, of 3 an epoch at this batch and train limit\)$/);
   }, 180_000);
 
   gpuTest('a checkpoint of a network defined in code evaluates without --model; one without its model_file says to give --model', async () => {

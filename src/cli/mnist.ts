@@ -26,6 +26,7 @@ import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/t
 import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
+import type { RunningMetrics } from '../train/loss-head.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
@@ -444,6 +445,28 @@ function epochStep(metadata: Record<string, string>, file: string, stepsPerEpoch
   return v;
 }
 
+/**
+ * The running metrics of the epoch a checkpoint stopped in (`epoch_metrics`: the last batch's
+ * loss, the summed loss, the correct predictions and the samples, written with `epoch_step`), so
+ * that epoch's train loss and accuracy count its every step; undefined when absent (they then
+ * count this run's steps). Checked against the steps taken: an error names the field.
+ */
+const metricsText = (m: RunningMetrics) => [m.batchLoss, m.lossSum, m.correct, m.count].join(',');
+
+function epochMetrics(metadata: Record<string, string>, file: string, fromStep: number, batch: number): RunningMetrics | undefined {
+  const text = metadata.epoch_metrics;
+  if (text === undefined) return undefined;
+  const count = fromStep * batch;
+  const parts = text.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
+  const [batchLoss, lossSum, correct, seen] = parts;
+  const good = fromStep > 0 && parts.length === 4 && batchLoss! >= 0 && lossSum! >= 0 && Number.isFinite(batchLoss) && Number.isFinite(lossSum) &&
+    Number.isInteger(correct) && correct! >= 0 && correct! <= count && seen === count;
+  if (!good) {
+    throw new Error(`${file}: __metadata__.epoch_metrics is ${JSON.stringify(text)}, expected ${fromStep > 0 ? `the last batch's loss, the summed loss, the correct predictions and the samples of its ${fromStep} steps of ${batch} (the samples ${count})` : 'it only with epoch_step'}, comma-separated`);
+  }
+  return { batchLoss: batchLoss!, lossSum: lossSum!, correct: correct!, count };
+}
+
 /** A checkpoint file's bytes (an error names the flag and the file). */
 async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Array> {
   return readFileBytes(file, 'a checkpoint (.safetensors)').catch((e: Error) => {
@@ -523,6 +546,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const stepsPerEpoch = Math.ceil(trainCount / args.batch);
   // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
   const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
+  const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, args.batch) : undefined;
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
   if (optimizer.schedule.kind === 'onecycle') {
@@ -563,7 +587,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const model = () => trainer.model;
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep) } : {}), seed: String(args.seed), batch: String(args.batch) }));
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: metricsText(fromMetrics) } : {}) } : {}), seed: String(args.seed), batch: String(args.batch) }));
     out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
@@ -584,7 +608,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     encodeCheckpoint(model(), {
       model: name,
       model_file: modelFileText(definition, input),
-      ...(epochSteps < trainer.stepsPerEpoch ? { epoch: String(epoch - 1), epoch_step: String(epochSteps) } : { epoch: String(epoch) }),
+      ...(epochSteps < trainer.stepsPerEpoch
+        ? { epoch: String(epoch - 1), epoch_step: String(epochSteps), epoch_metrics: metricsText(await trainer.runningMetrics()) }
+        : { epoch: String(epoch) }),
       seed: String(args.seed),
       batch: String(args.batch),
       test_accuracy: String(evaluation.accuracy),
@@ -631,6 +657,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const { history, best } = await fitWithRecovery(trainer, {
     firstEpoch,
     firstEpochFromStep: fromStep,
+    firstEpochMetrics: fromMetrics,
     epochs: args.epochs,
     maxSteps: args.steps,
     onEpochStart: () => {

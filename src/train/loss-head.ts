@@ -11,6 +11,14 @@ import { nllBackward, nllForward, squaredError } from '../kernels/log-softmax.js
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
 import type { Network } from '../plan/network.js';
 
+/** A loss head's running sums: the last batch's mean loss, the summed loss, the correct predictions and the samples seen. */
+export interface RunningMetrics {
+  readonly batchLoss: number;
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly count: number;
+}
+
 export class LossHead {
   readonly labels: Tensor<'u32'>;
   /** The log-probabilities written by the fused kernel; else the network's output (whose argmax is the prediction). */
@@ -40,8 +48,13 @@ export class LossHead {
   }
 
   reset(): void {
-    this.ctx.write(this.metrics, [0, 0]);
-    this.ctx.write(this.counts, [0, 0]);
+    this.restore({ batchLoss: 0, lossSum: 0, correct: 0, count: 0 });
+  }
+
+  /** Sets the accumulated metrics (an epoch continued from a checkpoint saved part-way through it). */
+  restore(m: RunningMetrics): void {
+    this.ctx.write(this.metrics, [m.batchLoss, m.lossSum]);
+    this.ctx.write(this.counts, [m.correct, m.count]);
   }
 
   async dispatches(batch: number, withGradient: boolean): Promise<Dispatch[]> {
@@ -75,7 +88,7 @@ export class LossHead {
   }
 
   /** Reads the accumulated metrics (waits for the GPU). */
-  async read(): Promise<{ batchLoss: number; lossSum: number; correct: number; count: number }> {
+  async read(): Promise<RunningMetrics> {
     const [metrics, counts] = await Promise.all([this.ctx.read(this.metrics), this.ctx.read(this.counts)]);
     return { batchLoss: metrics[0]!, lossSum: metrics[1]!, correct: counts[0]!, count: counts[1]! };
   }

@@ -21,7 +21,7 @@ import { mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
 import { shapeSize, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
-import { LossHead } from './loss-head.js';
+import { LossHead, type RunningMetrics } from './loss-head.js';
 import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
 import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/health.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -182,6 +182,12 @@ export interface FitOptions {
    * restored): the epoch continues from there, its running metrics over the steps this run takes.
    */
   readonly firstEpochFromStep?: number;
+  /**
+   * The first epoch's running metrics over its `firstEpochFromStep` steps (`Trainer.runningMetrics()`
+   * when the checkpoint was saved): the epoch's train loss and accuracy then count every step, as
+   * an uninterrupted run's. Absent: they count the steps this run takes.
+   */
+  readonly firstEpochMetrics?: RunningMetrics;
   /** Take a snapshot every this many steps (and at every epoch's start), handed to `onSnapshot`. */
   readonly snapshotEvery?: number;
   readonly onSnapshot?: (snapshot: TrainingSnapshot) => void;
@@ -490,6 +496,9 @@ export class Trainer {
     for (let epoch = from; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
       if (options.signal?.aborted) break;
       const fromStep = epoch === resume?.epoch ? resume.step : epoch === options.firstEpoch ? options.firstEpochFromStep ?? 0 : 0;
+      // A checkpoint's part-way epoch: its metrics so far (a snapshot's come with its tensors).
+      const carried = !(resume && epoch === resume.epoch) && epoch === options.firstEpoch && fromStep > 0 ? options.firstEpochMetrics : undefined;
+      if (carried) this.trainHead.restore(carried);
       if (options.onSnapshot && !(resume && epoch === resume.epoch)) options.onSnapshot(await this.snapshot(epoch, fromStep));
       options.onEpochStart?.(epoch);
       const planned = Math.min(this.stepsPerEpoch - fromStep, stepsLeft);
@@ -499,7 +508,7 @@ export class Trainer {
         between: options.between,
         onProgress: options.onProgress && ((p) => options.onProgress!(epoch, p)),
         fromStep,
-        fromSamples: fromStep > 0 ? Number(resume?.tensors.get('train counts')?.[1] ?? 0) : 0,
+        fromSamples: fromStep > 0 ? Number(resume?.tensors.get('train counts')?.[1] ?? carried?.count ?? 0) : 0,
         snapshotEvery: options.snapshotEvery,
         onSnapshot: options.onSnapshot,
       });
@@ -512,6 +521,11 @@ export class Trainer {
       await options.onEpoch?.(record);
     }
     return { history, best };
+  }
+
+  /** The training split's running metrics of the epoch so far (what `firstEpochMetrics` takes back). */
+  runningMetrics(): Promise<RunningMetrics> {
+    return this.trainHead.read();
   }
 
   /** Evaluates the model (eval mode: running statistics, no dropout) on the test split. */
