@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { mnistCommand, parsePgm } from '../src/cli/mnist.js';
@@ -93,6 +93,26 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--save-best', dir])).toMatch(/^--save-best .*: is a directory, expected a file name/);
   });
 
+  test('--save never overwrites what is not a checkpoint of this network; paths that end in a separator are no file names', async () => {
+    const notes = join(dir, 'notes.json');
+    writeFileSync(notes, '{"mine": true}');
+    // A model file given as --save would be replaced by the checkpoint (it once was, silently).
+    expect(await beforeGpu(['--model', notes, '--save', notes])).toMatch(/notes\.json/);
+    expect(await beforeGpu(['--save', notes])).toMatch(/^--save .*notes\.json: the file exists and is not a checkpoint \(.*\); choose another file or remove this one$/);
+    expect(readFileSync(notes, 'utf8')).toBe('{"mine": true}');
+    expect(await beforeGpu(['--save', `${dir}/new/`])).toMatch(/^--save .*\/new\/: ends in a path separator \(a directory\), expected a file name$/);
+    expect(await beforeGpu(['--save-best', `${notes}/`])).toMatch(/^--save-best .*notes\.json\/: ends in a path separator/);
+  });
+
+  test('a flag given twice, or with an empty value (an unset shell variable), is refused', async () => {
+    expect(await beforeGpu(['--lr', '0.5', '--lr', '0.001'])).toBe("--lr: given twice ('0.5', then '0.001'); give it once");
+    expect(await beforeGpu(['--no-augment', '--no-augment'])).toBe('--no-augment: given twice; give it once');
+    expect(await beforeGpu(['--init', ''])).toBe("--init: expected a value, got ''");
+    expect(await beforeGpu(['--save', ''])).toBe("--save: expected a value, got ''");
+    // Two spellings of one file: the best epoch and the last would overwrite each other.
+    expect(await beforeGpu(['--save', join(dir, 'c.safetensors'), '--save-best', join(dir, '..', basename(dir), 'c.safetensors')])).toMatch(/^--save and --save-best: both name /);
+  });
+
   test('--seed beyond 32 bits is named', async () => {
     expect(await beforeGpu(['--seed', String(2 ** 32)])).toBe(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got '${2 ** 32}'`);
   });
@@ -173,6 +193,7 @@ describe('checked before the GPU starts', () => {
   gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
     const seedCnnBest = await goodCheckpoint();
     expect(await beforeGpu(['--model', 'examples/mlp.json', '--save-best', seedCnnBest])).toMatch(/^--save-best .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);
+    expect(await beforeGpu(['--model', 'examples/mlp.json', '--save', seedCnnBest])).toMatch(/^--save .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);
     const high = await altered('high.safetensors', (_, m) => (m.test_accuracy = '99'));
     const before = readFileSync(high);
     const { code, out } = await run(['mnist', ...QUICK, '--epochs', '1', '--save-best', high]);

@@ -3,6 +3,8 @@
  * (SPEC.md §2) by default, or one described in a model file (`--model net.json`).
  * `webgpu-backprop evaluate` and `webgpu-backprop classify` use a saved checkpoint.
  */
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
@@ -124,8 +126,23 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 /** The command's GPU: the same context each call, or (`fresh`) a new device after a loss. */
 export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContext>;
 
+/**
+ * The flags, strictly: an unknown flag, a flag given twice (which value would count?) or an empty
+ * value (an unset shell variable: `--init "$RUN"` would otherwise start from scratch) is refused.
+ */
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): { values: Values; positionals: string[] } {
-  const parsed = parseArgs({ args: joinNegativeValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals });
+  const parsed = parseArgs({ args: joinNegativeValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const any of parsed.tokens) {
+    if (any.kind !== 'option') continue;
+    const token = any as { name: string; value?: string };
+    if (token.value === '') throw new Error(`--${token.name}: expected a value, got ''`);
+    if (seen.has(token.name) && !options[token.name]?.multiple) {
+      const values = [seen.get(token.name), token.value].filter((v) => v !== undefined).map((v) => `'${v}'`);
+      throw new Error(`--${token.name}: given twice${values.length === 2 ? ` (${values.join(', then ')})` : ''}; give it once`);
+    }
+    seen.set(token.name, token.value);
+  }
   return { values: parsed.values as Values, positionals: parsed.positionals };
 }
 
@@ -274,10 +291,23 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     }
   } else if (values.betas !== undefined) throw new Error('--betas: an Adam option; --optimizer is sgd');
   if (args.model !== undefined && values['no-dropout']) throw new Error(`--no-dropout: applies to the seed CNN; the model file ${args.model} sets each Dropout's p`);
-  if (args.save !== undefined && args.save === args.saveBest) {
+  if (args.save !== undefined && args.saveBest !== undefined && samePath(args.save, args.saveBest)) {
     throw new Error(`--save and --save-best: both name ${args.save}; the last epoch and the best epoch need a file each`);
   }
   return args;
+}
+
+/** Whether two paths name one file (resolved, through the links of their directories). */
+function samePath(a: string, b: string): boolean {
+  const real = (path: string) => {
+    const full = resolve(path);
+    try {
+      return join(realpathSync(dirname(full)), basename(full));
+    } catch {
+      return full;
+    }
+  };
+  return real(a) === real(b);
 }
 
 /** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
@@ -502,21 +532,37 @@ async function peekMetadata(file: string): Promise<Record<string, string>> {
  * The test accuracy a --save-best file already holds (-∞ when there is no file). A file that is
  * there but is not a checkpoint with a test_accuracy is an error: it is not overwritten.
  */
-async function bestSoFar(file: string, network: { name: string; text: string }): Promise<number> {
+/**
+ * The checkpoint already at a --save or --save-best path, checked before the GPU starts: absent,
+ * undefined; a file that is no checkpoint (a model file, notes) or a checkpoint of another
+ * network is refused, never overwritten. (The seed CNN is the seed CNN with dropout or without:
+ * its model file says p.)
+ */
+async function existingCheckpoint(file: string, flag: string, network: { name: string; text: string }): Promise<Record<string, string> | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFileBytes(file, 'a checkpoint saved by --save-best');
+    bytes = await readFileBytes(file, 'a checkpoint (.safetensors)');
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return -Infinity;
-    throw new Error(`--save-best ${(e as Error).message}`);
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw new Error(`${flag} ${(e as Error).message}`);
   }
-  const { metadata } = decodeSafetensors(bytes, file);
-  // Another network's score is no score to beat (nor its file one to replace).
-  // (The seed CNN is the seed CNN with dropout or without: its model file says p.)
+  let metadata: Record<string, string>;
+  try {
+    metadata = decodeSafetensors(bytes, file).metadata;
+  } catch (e) {
+    throw new Error(`${flag} ${file}: the file exists and is not a checkpoint (${(e as Error).message.replace(`${file}: `, '')}); choose another file or remove this one`);
+  }
   const bothSeedCnn = metadata.model === 'seed-cnn' && network.name === 'seed-cnn';
   if (!bothSeedCnn && metadata.model_file !== undefined && metadata.model_file !== network.text) {
-    throw new Error(`--save-best ${file}: the file holds a checkpoint of another network (its __metadata__.model_file) than this run's; choose another file or remove this one`);
+    throw new Error(`${flag} ${file}: the file holds a checkpoint of another network (its __metadata__.model_file) than this run's; choose another file or remove this one`);
   }
+  return metadata;
+}
+
+/** The test accuracy a --save-best file holds (the score to beat), or −∞ where there is none yet. */
+async function bestSoFar(file: string, network: { name: string; text: string }): Promise<number> {
+  const metadata = await existingCheckpoint(file, '--save-best', network);
+  if (!metadata) return -Infinity;
   const value = metadata.test_accuracy;
   const accuracy = Number(value);
   if (value === undefined || value.trim() === '' || !Number.isFinite(accuracy)) {
@@ -537,7 +583,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (args.saveBest) await checkWritable(args.saveBest, '--save-best');
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
-  let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, { name, text: modelFileText(definition, input) }) : -Infinity;
+  const network = { name, text: modelFileText(definition, input) };
+  let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, network) : -Infinity;
+  // --save replaces a checkpoint of this network (said below, unless it is the one --init continues); nothing else.
+  const replaced = args.save ? await existingCheckpoint(args.save, '--save', network) : undefined;
   if (init) resumeSettings(args, init.info, init.metadata, definition, input);
   const firstEpoch = (init?.info.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
@@ -598,6 +647,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
+  if (replaced && !(args.init && samePath(args.init, args.save!))) {
+    const held = [replaced.epoch !== undefined ? `epoch ${replaced.epoch}` : '', replaced.test_accuracy !== undefined ? `test accuracy ${Number(replaced.test_accuracy).toFixed(2)}%` : ''].filter(Boolean).join(', ');
+    log(`--save ${args.save}: replaces the checkpoint of this network there${held ? ` (${held})` : ''} at the end of this run's first epoch`);
+  }
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
   const prepared = await trainer.prepare(args.steps);
   log(`Kernels: ${prepared.pipelines} pipeline${prepared.pipelines === 1 ? '' : 's'} created in ${prepared.seconds.toFixed(1)} s` +

@@ -53,6 +53,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  */
 export async function checkWritable(path: string, flag: string): Promise<void> {
   const fail = (what: string) => new Error(`${flag} ${path}: ${what}`);
+  if (path === '') throw new Error(`${flag}: expected a file name, got ''`);
+  if (/[/\\]$/.test(path)) throw fail('ends in a path separator (a directory), expected a file name');
   const directory = dirname(resolve(path));
   let info;
   try {
@@ -69,7 +71,13 @@ export async function checkWritable(path: string, flag: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code;
     throw fail(`the directory ${directory} is not writable${code ? ` (${code})` : ''}`);
   }
-  if (await isDirectory(path)) throw fail('is a directory, expected a file name');
+  let directoryThere: boolean;
+  try {
+    directoryThere = await isDirectory(path);
+  } catch (e) {
+    throw fail(`cannot check the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (directoryThere) throw fail('is a directory, expected a file name');
 }
 
 async function isDirectory(path: string): Promise<boolean> {
