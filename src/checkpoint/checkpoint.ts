@@ -10,7 +10,7 @@
  * The model's tensors load into PyTorch with
  *   `sd = safetensors.torch.load_file(f); model.load_state_dict({k: v for k, v in sd.items() if not k.startswith('optimizer.')})`
  * and a PyTorch state_dict saved with `safetensors.torch.save_file(model.state_dict(), f)` loads
- * here (its optimizer state then starts at zero, as for a fresh torch.optim optimizer).
+ * here (its optimizer state and step count then start at zero, as for a fresh torch.optim optimizer).
  *
  * Loading refuses, naming the file, the tensor or field, and the value: bad metadata (epoch,
  * steps, seed, batch), a num_batches_tracked that is not an I64 scalar ≥ 0, is missing beside its
@@ -190,6 +190,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     format: 'pt',
     producer: 'webgpu-backprop',
     steps: String(network.stepsTaken),
+    optimizer_steps: String(network.optimizerSteps),
     seed: String(network.seed),
     ...optimizerMetadata(network.optimizer),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -203,6 +204,11 @@ export interface CheckpointInfo {
   epoch: number;
   /** Training steps taken (metadata `steps`, else the BatchNorm num_batches_tracked, else 0). */
   steps: number;
+  /**
+   * The steps its optimizer state has taken (metadata `optimizer_steps`; else `steps` where the
+   * file holds optimizer state, 0 where it holds none: a PyTorch state_dict's fresh optimizer).
+   */
+  optimizerSteps: number;
   /** The run's seed (metadata `seed`), 0 … 2^32−1. */
   seed?: number;
   /** The run's batch size (metadata `batch`), ≥ 1. */
@@ -242,7 +248,10 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
       `__metadata__.steps is ${JSON.stringify(metadata.steps)}, but tensor '${first.name}' is ${first.value}; expected them to agree (both count the steps taken)`,
     );
   }
-  const info: CheckpointInfo = { epoch: epoch ?? 0, steps: steps ?? first?.value ?? 0 };
+  const taken = steps ?? first?.value ?? 0;
+  const optimizerSteps = wholeNumber(metadata, 'optimizer_steps', 0, taken, source);
+  const hasState = Object.keys(tensors).some((name) => name.startsWith(OPTIMIZER_PREFIX));
+  const info: CheckpointInfo = { epoch: epoch ?? 0, steps: taken, optimizerSteps: hasState ? optimizerSteps ?? taken : 0 };
   if (seed !== undefined) info.seed = seed;
   if (batch !== undefined) info.batch = batch;
   if (metadata.model !== undefined) info.model = metadata.model;
@@ -416,7 +425,9 @@ export function checkCheckpoint(
 
 /**
  * Loads a checkpoint's bytes into the network (`checkCheckpoint` first: nothing is written to the
- * network unless the whole file checks out); `network.stepsTaken` becomes its steps.
+ * network unless the whole file checks out); `network.stepsTaken` becomes its steps, and its
+ * optimizer's steps go on from the file's `optimizer_steps` (from 0 where the file holds no state
+ * for it: `optimizerOrigin`).
  */
 export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo } {
   const { metadata, info, values } = checkCheckpoint({ parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers }, bytes, source, options);
@@ -428,5 +439,9 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   for (const b of network.buffers) writes.push([b.value, values.get(b.name)!]);
   for (const [tensor, data] of writes) network.ctx.write(tensor, data);
   network.stepsTaken = info.steps;
+  // No optimizer state loaded (a PyTorch state_dict, or another optimizer's dropped): a fresh
+  // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
+  const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));
+  network.optimizerOrigin = restored ? info.steps - info.optimizerSteps : info.steps;
   return { metadata, info };
 }

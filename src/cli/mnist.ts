@@ -599,7 +599,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
   if (optimizer.schedule.kind === 'onecycle') {
-    const startStep = init?.info.steps ?? 0;
+    // OneCycle's position is the optimizer's step (0 for a state_dict without optimizer state).
+    const startStep = init?.info.optimizerSteps ?? 0;
     const total = optimizer.schedule.totalSteps;
     if (startStep + runSteps > total) {
       throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ` +

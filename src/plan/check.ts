@@ -128,6 +128,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   ctx.write(head.labels, labels);
   head.reset();
   const step = network.stepsTaken;
+  const optimizerStep = network.optimizerSteps;
   const lr = network.beginStep(batch, 0);
   const dispatches = [...(await network.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await network.backward(batch))];
   ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
@@ -157,14 +158,14 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   for (const b of network.buffers) rows.push(compare(`${b.name} (updated)`, 'updated', await read(b.value), ref.buffers[b.name]!));
 
   const opt = network.optimizer;
-  const { momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch: 0, step });
+  const { momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch: 0, step: optimizerStep });
   for (const p of network.parameters) {
     const g = ref.grads[p.name]!;
     const expected =
       opt.kind === 'sgd'
-        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: step === 0 }).param
+        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
         : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
-            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step: step + 1,
+            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
           }).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
   }

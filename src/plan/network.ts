@@ -125,8 +125,19 @@ export function partialSplitsCap(plan: ModelPlan, limits: BufferLimits): number 
 }
 
 export class Network {
-  /** Training steps taken (PyTorch's BatchNorm `num_batches_tracked`; the optimizer's step count). */
+  /** Training steps taken (PyTorch's BatchNorm `num_batches_tracked`; they key the dropout draws). */
   stepsTaken = 0;
+  /**
+   * The `stepsTaken` at which the optimizer's state started from zero: 0, or the steps of a
+   * checkpoint loaded without optimizer state (a PyTorch state_dict: PyTorch then makes a fresh
+   * optimizer and scheduler, whose steps count from 0, whatever num_batches_tracked says).
+   */
+  optimizerOrigin = 0;
+
+  /** The optimizer's own step count (PyTorch's per-parameter `step`; Adam's bias corrections, SGD's first step, OneCycle's position). */
+  get optimizerSteps(): number {
+    return this.stepsTaken - this.optimizerOrigin;
+  }
   /** Shapes, names, fusion: the model as planned (src/plan/plan.ts). */
   readonly plan: ModelPlan;
   readonly input: Tensor;
@@ -422,9 +433,9 @@ export class Network {
    */
   beginStep(batch: number, epoch: number): number {
     const opt = this.optimizer;
-    const scheduled = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.stepsTaken } satisfies ScheduleProgress);
+    const scheduled = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.optimizerSteps } satisfies ScheduleProgress);
     const lr = scheduled.lr * this.lrFactor;
-    this.ctx.write(this.hyper, hyperValues(opt, this.stepsTaken + 1, lr, scheduled.momentum));
+    this.ctx.write(this.hyper, hyperValues(opt, this.optimizerSteps + 1, lr, scheduled.momentum));
     this.ctx.write(this.health, [this.stepsTaken + 1], HEALTH_SLOTS.step);
     this.setDropoutStep(batch, this.stepsTaken);
     return lr;

@@ -156,6 +156,8 @@ export interface TrainingSnapshot {
   readonly epoch: number;
   readonly step: number;
   readonly stepsTaken: number;
+  /** The network's optimizerOrigin (where its optimizer's steps count from). */
+  readonly optimizerOrigin: number;
   readonly lrFactor: number;
   /** Tensors by name: parameters, optimizer state (`name/state`), buffers, and the train head's metrics. */
   readonly tensors: ReadonlyMap<string, ArrayLike<number>>;
@@ -251,7 +253,7 @@ export class Trainer {
     const values = await this.ctx.readMany(named.map(([, t]) => t));
     const health = values[values.length - 1] as Uint32Array;
     if (health[0] !== HEALTH_NONE) await this.throwDivergence(epoch, this.model.stepsTaken - step);
-    return { epoch, step, stepsTaken: this.model.stepsTaken, lrFactor: this.model.lrFactor, tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
+    return { epoch, step, stepsTaken: this.model.stepsTaken, optimizerOrigin: this.model.optimizerOrigin, lrFactor: this.model.lrFactor, tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
   }
 
   /** Writes a snapshot's state into this trainer's model (same network, any device). */
@@ -260,6 +262,7 @@ export class Trainer {
     for (const [name] of named) if (!snapshot.tensors.has(name)) throw new Error(`restore: the snapshot has no '${name}' (another network?)`);
     for (const [name, tensor] of named) this.ctx.write(tensor, snapshot.tensors.get(name)!);
     this.model.stepsTaken = snapshot.stepsTaken;
+    this.model.optimizerOrigin = snapshot.optimizerOrigin;
     this.model.lrFactor = snapshot.lrFactor;
   }
 

@@ -7,6 +7,8 @@ import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../../src/optim/optimizers.js';
+import { checkNetworkStep } from '../../src/plan/check.js';
+import { randomArray } from '../helpers/allclose.js';
 import { Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
@@ -31,12 +33,16 @@ const f32 = (n: number): SafetensorsTensor => ({ dtype: 'F32', shape: [n], data:
 
 describe('checkpointInfo: the metadata and step counters, checked without a GPU', () => {
   test('good files: values, defaults, and steps from num_batches_tracked', () => {
-    expect(checkpointInfo(counters({}), 'a')).toEqual({ epoch: 0, steps: 0 });
+    expect(checkpointInfo(counters({}), 'a')).toEqual({ epoch: 0, steps: 0, optimizerSteps: 0 });
     expect(checkpointInfo(counters({ epoch: '3', steps: '1407', seed: '4294967295', batch: '1', model: 'seed-cnn', lr: '0.01' }), 'a')).toEqual({
-      epoch: 3, steps: 1407, seed: 4294967295, batch: 1, model: 'seed-cnn',
+      epoch: 3, steps: 1407, optimizerSteps: 0, seed: 4294967295, batch: 1, model: 'seed-cnn',
     });
+    // Optimizer state: its steps are the file's optimizer_steps, else all of them.
+    const state = { 'optimizer.w.momentum_buffer': f32(2) };
+    expect(checkpointInfo(counters({ steps: '1407', optimizer_steps: '469' }, state), 'a').optimizerSteps).toBe(469);
+    expect(checkpointInfo(counters({ steps: '1407' }, state), 'a').optimizerSteps).toBe(1407);
     const bn = { 'b.running_mean': f32(2), 'b.num_batches_tracked': i64(12n), 'c.running_mean': f32(2), 'c.num_batches_tracked': i64(12n, [1]) };
-    expect(checkpointInfo(counters({ epoch: '0' }, bn), 'a')).toEqual({ epoch: 0, steps: 12 });
+    expect(checkpointInfo(counters({ epoch: '0' }, bn), 'a')).toEqual({ epoch: 0, steps: 12, optimizerSteps: 0 });
     expect(checkpointInfo(counters({ steps: '12' }, bn), 'a').steps).toBe(12);
   });
 
@@ -48,6 +54,7 @@ describe('checkpointInfo: the metadata and step counters, checked without a GPU'
     ['epoch 1e3', counters({ epoch: '1e3' }), '__metadata__.epoch is "1e3", expected a whole number ≥ 0'],
     ['epoch beyond 2^53', counters({ epoch: '9007199254740993' }), '__metadata__.epoch is "9007199254740993", expected a whole number ≥ 0 (at most 9007199254740991)'],
     ['steps', counters({ steps: ' 7' }), '__metadata__.steps is " 7", expected a whole number ≥ 0'],
+    ['optimizer_steps beyond the steps', counters({ steps: '7', optimizer_steps: '8' }), '__metadata__.optimizer_steps is "8", expected a whole number from 0 to 7'],
     ['seed 2^32', counters({ seed: '4294967296' }), '__metadata__.seed is "4294967296", expected a whole number from 0 to 4294967295'],
     ['seed -1', counters({ seed: '-1' }), '__metadata__.seed is "-1", expected a whole number from 0 to 4294967295'],
     ['batch 0', counters({ batch: '0' }), '__metadata__.batch is "0", expected a whole number ≥ 1'],
@@ -168,7 +175,7 @@ describe('seed-CNN checkpoints', () => {
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
     target.stepsTaken = 5;
     // The network's seed is in the metadata (the dropout draws depend on it).
-    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0, seed: 3 });
+    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0, optimizerSteps: 0, seed: 3 });
     expect(target.stepsTaken).toBe(0);
     for (let i = 0; i < source.parameters.length; i++) {
       expect(Array.from(await ctx.read(target.parameters[i]!.value))).toEqual(Array.from(await ctx.read(source.parameters[i]!.value)));
@@ -178,9 +185,32 @@ describe('seed-CNN checkpoints', () => {
     const fresh = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
     // As PyTorch saves it: no metadata, num_batches_tracked the steps taken.
     for (const m of BN_MODULES) modelOnly[`${m}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: BigInt64Array.of(938n) };
-    expect(loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors').info).toEqual({ epoch: 0, steps: 938 });
+    expect(loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors').info).toEqual({ epoch: 0, steps: 938, optimizerSteps: 0 });
     expect(fresh.stepsTaken).toBe(938);
+    // A fresh optimizer, as PyTorch's after load_state_dict: its steps count from 0.
+    expect(fresh.optimizerSteps).toBe(0);
     expect(Array.from(await ctx.read(fresh.parameters[0]!.state.momentum_buffer!)).every((v) => v === 0)).toBe(true);
+  });
+
+  gpuTest("a PyTorch state_dict's network takes the first step of a fresh optimizer (Adam's bias corrections, SGD's first momentum), whatever num_batches_tracked says", async (ctx) => {
+    // Without dropout a step's gradients do not depend on the step count: only the optimizer's step can differ.
+    const images = Float32Array.from(randomArray(4 * 784, 41, -0.42, 2.8));
+    const labels = Uint32Array.from([3, 1, 4, 1]);
+    for (const optimizer of [() => new Adam({ lr: 1e-3 }), () => new SGD({ lr: 0.05, momentum: 0.9, dampening: 0.5 })]) {
+      const make = () => new Network(ctx, seedCnn({ dropout: 0 }), { inputShape: SEED_CNN_INPUT, maxBatch: 4, seed: 3, optimizer: optimizer() });
+      const fresh = make();
+      const { tensors } = decodeSafetensors(await encodeCheckpoint(fresh), 'init');
+      const modelOnly = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith('optimizer.')));
+      for (const m of BN_MODULES) modelOnly[`${m}.num_batches_tracked`] = i64(100n);
+      const loaded = make();
+      loadCheckpoint(loaded, encodeSafetensors(modelOnly), 'pytorch.safetensors');
+      for (const network of [fresh, loaded]) expect((await checkNetworkStep(network, images, labels)).passed).toBe(true);
+      for (let i = 0; i < fresh.parameters.length; i++) {
+        const name = fresh.parameters[i]!.name;
+        expect(Array.from(await ctx.read(loaded.parameters[i]!.value)), `${optimizer().kind}: ${name}`).toEqual(Array.from(await ctx.read(fresh.parameters[i]!.value)));
+      }
+      expect([loaded.stepsTaken, loaded.optimizerSteps]).toEqual([101, 1]);
+    }
   });
 
   gpuTest('the step count comes from the checked metadata and num_batches_tracked', async (ctx) => {
@@ -188,8 +218,9 @@ describe('seed-CNN checkpoints', () => {
     model.stepsTaken = 469;
     const bytes = await encodeCheckpoint(model, { epoch: '1', seed: '3', batch: '128', model: 'seed-cnn' });
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
-    expect(loadCheckpoint(target, bytes, 'run.safetensors').info).toEqual({ epoch: 1, steps: 469, seed: 3, batch: 128, model: 'seed-cnn' });
+    expect(loadCheckpoint(target, bytes, 'run.safetensors').info).toEqual({ epoch: 1, steps: 469, optimizerSteps: 469, seed: 3, batch: 128, model: 'seed-cnn' });
     expect(target.stepsTaken).toBe(469);
+    expect(target.optimizerSteps).toBe(469);
     // An older checkpoint without metadata.steps: the steps come from num_batches_tracked.
     const { tensors, metadata } = decodeSafetensors(bytes, 'run.safetensors');
     const { steps: _, ...old } = metadata;
