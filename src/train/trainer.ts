@@ -226,6 +226,17 @@ export class Trainer {
         throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
       }
     }
+    // A batch norm in training needs two values per channel (PyTorch raises "Expected more than 1
+    // value per channel when training"): with one its output is its bias, nothing before it learns.
+    const sizes = [...new Set([Math.min(options.batch, train.count), train.count % options.batch].filter((n) => n > 0))];
+    for (const node of model.plan.scheduled) {
+      if (node.layer.type !== 'BatchNorm1d' && node.layer.type !== 'BatchNorm2d') continue;
+      const area = shapeSize(node.inShape.slice(1));
+      const size = sizes.find((n) => n * area === 1);
+      if (size === undefined) continue;
+      const which = size === Math.min(options.batch, train.count) && train.count >= options.batch ? `batch ${options.batch}` : `the last batch of the ${train.count} training samples at batch ${options.batch}`;
+      throw new RangeError(`${node.layer.type} '${node.path}': 1 value per channel in a training batch of 1 (${which}), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`);
+    }
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);

@@ -6,7 +6,7 @@ import { describe, expect } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { Network } from '../../src/plan/network.js';
-import { Flatten, Linear, LogSoftmax, Sequential } from '../../src/layers/index.js';
+import { BatchNorm1d, Flatten, Linear, LogSoftmax, Sequential } from '../../src/layers/index.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -36,6 +36,17 @@ describe('bad options are refused when made, naming the option', () => {
     // A model with fewer outputs than the labels' classes (the loss would read past its outputs).
     const seven = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 7 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
     expect(() => new Trainer(ctx, seven, a, b, { batch: 32, seed: 1 })).toThrow('the train labels go up to 9; the model has 7 outputs (its last layer should have 10)');
+    // A batch norm with one value per channel in a training batch (PyTorch raises): a batch of 1,
+    // or a last batch of 1; a BatchNorm2d over a map has more than one value even then.
+    const bn1d = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new BatchNorm1d(), new Linear({ outFeatures: 10 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
+    const [sixtyFive, one] = [uploadSplit(ctx, 'train', train, 65), uploadSplit(ctx, 'train', train, 1)];
+    expect(() => new Trainer(ctx, bn1d, sixtyFive, b, { batch: 32, seed: 1 })).toThrow(
+      `BatchNorm1d '2': 1 value per channel in a training batch of 1 (the last batch of the 65 training samples at batch 32), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`,
+    );
+    expect(() => new Trainer(ctx, bn1d, a, b, { batch: 1, seed: 1 })).toThrow("BatchNorm1d '2': 1 value per channel in a training batch of 1 (batch 1)");
+    expect(() => new Trainer(ctx, bn1d, one, b, { batch: 32, seed: 1 })).toThrow('(the last batch of the 1 training samples at batch 32)');
+    expect(() => new Trainer(ctx, bn1d, sixtyFive, b, { batch: 13, seed: 1 })).not.toThrow();
+    expect(() => new Trainer(ctx, model, sixtyFive, b, { batch: 32, seed: 1 })).not.toThrow();
     // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
     await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
   });
