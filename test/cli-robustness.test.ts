@@ -202,6 +202,21 @@ describe('checked before the GPU starts', () => {
     expect(readFileSync(high).equals(before)).toBe(true);
   }, 120_000);
 
+  gpuTest("resuming takes the checkpoint's loss, rotation and shuffle; a flag that changes one is refused unless --allow-changes", async () => {
+    const good = await goodCheckpoint();
+    expect(decodeSafetensors(new Uint8Array(readFileSync(good)), good).metadata).toMatchObject({ loss: 'nll', augment: 'true', shuffle: 'true' });
+    const mse = await altered('mse.safetensors', (_, m) => Object.assign(m, { loss: 'mse', augment: 'false', shuffle: 'false' }));
+    const { code, out } = await run(['mnist', ...QUICK, '--init', mse, '--epochs', '1', '--steps', '1']);
+    expect(code).toBe(0);
+    // It once went on with the default cross-entropy, rotation and shuffling, without a word.
+    expect(out).toMatch(/^Data: .*, loss mse, seed 3, dropout 0\.1, no shuffle; from .*mse\.safetensors/m);
+    expect(out).not.toMatch(/^Data: .*rotation/m);
+    expect(await beforeGpu([...QUICK, '--init', good, '--loss', 'mse'])).toMatch(/^--loss mse: .*good\.safetensors was trained with loss nll \(its __metadata__\); continuing with another changes the run from here on\. Leave --loss mse out to continue as it was, or add --allow-changes$/);
+    expect(await beforeGpu([...QUICK, '--init', good, '--no-augment'])).toMatch(/^--no-augment: .*good\.safetensors was trained with rotation ±7°/);
+    const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse$/);
+  }, 120_000);
+
   gpuTest('a run in pieces trains as one: an epoch cut short by --steps goes on from its step, and the schedule keeps its planned length', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
     const adam = ['--optimizer', 'adam', '--schedule', 'cosine', '--seed', '6'];

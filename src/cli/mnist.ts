@@ -87,8 +87,9 @@ Options:
                       with an error naming the epoch, the step and the layer (exit 1; nothing is
                       saved after it); rollback: back to the epoch's start with the learning rate
                       halved, and on
-  --allow-changes     with --init: allow another --seed, --batch, --model or --optimizer than the
-                      checkpoint's (refused otherwise: the run would not continue the same way)
+  --allow-changes     with --init: allow another --seed, --batch, --model, --optimizer, --loss,
+                      --no-augment or --no-shuffle than the checkpoint's (refused otherwise: the
+                      run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -386,6 +387,31 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
 }
 
 /**
+ * Resuming: the checkpoint's loss, rotation and shuffle (`loss`, `augment`, `shuffle`) are the
+ * run's; a flag that changes one is refused unless --allow-changes (the run would go on as
+ * another). A checkpoint without them (older, or PyTorch's) leaves the flags as they are.
+ */
+function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file: string): void {
+  const field = (name: string, expected: string) => new Error(`${file}: __metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
+  const changed = (flag: string, what: string) =>
+    new Error(`${flag}: ${file} was trained with ${what} (its __metadata__); continuing with another changes the run from here on. Leave ${flag} out to continue as it was, or add --allow-changes`);
+  const loss = metadata.loss;
+  if (loss !== undefined) {
+    if (!(LOSS_KINDS as readonly string[]).includes(loss)) throw field('loss', LOSS_KINDS.join(', '));
+    if (!args.given.has('loss')) args.loss = loss as LossKind;
+    else if (args.loss !== loss && !args.allowChanges) throw changed(`--loss ${args.loss}`, `loss ${loss}`);
+  }
+  for (const [key, flag, what] of [['augment', 'no-augment', 'rotation ±7°'], ['shuffle', 'no-shuffle', 'shuffling']] as const) {
+    const text = metadata[key];
+    if (text === undefined) continue;
+    if (text !== 'true' && text !== 'false') throw field(key, 'true or false');
+    const saved = text === 'true';
+    if (!args.given.has(flag)) args[key] = saved;
+    else if (saved && !args.allowChanges) throw changed(`--${flag}`, what);
+  }
+}
+
+/**
  * Resuming: the checkpoint's optimizer and its settings (optimizerMetadata: what its metadata
  * holds) are the run's, each flag given replacing its value. Another --optimizer than the
  * checkpoint's is refused unless --allow-changes: its state (momentum_buffer, or exp_avg and
@@ -582,6 +608,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (args.save) await checkWritable(args.save, '--save');
   if (args.saveBest) await checkWritable(args.saveBest, '--save-best');
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
+  if (init) resumeTraining(args, init.metadata, args.init!);
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
   const network = { name, text: modelFileText(definition, input) };
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, network) : -Infinity;
@@ -635,9 +662,11 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   };
   let trainer = await build(ctx);
   const model = () => trainer.model;
+  /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
+  const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle) });
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: metricsText(fromMetrics) } : {}) } : {}), seed: String(args.seed), batch: String(args.batch) }));
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: metricsText(fromMetrics) } : {}) } : {}), ...runMetadata() }));
     out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
@@ -665,8 +694,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       ...(epochSteps < trainer.stepsPerEpoch
         ? { epoch: String(epoch - 1), epoch_step: String(epochSteps), epoch_metrics: metricsText(await trainer.runningMetrics()) }
         : { epoch: String(epoch) }),
-      seed: String(args.seed),
-      batch: String(args.batch),
+      ...runMetadata(),
       test_accuracy: String(evaluation.accuracy),
       test_loss: String(evaluation.loss),
       ...(model().lrFactor !== 1 ? { lr_factor: String(model().lrFactor) } : {}),
