@@ -22,7 +22,7 @@ import {
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, perBatch, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -38,8 +38,11 @@ abstract class BatchNorm extends Layer {
   readonly eps: number;
   readonly momentum: number;
 
-  constructor(options: BatchNormOptions = {}) {
+  /** `new BatchNorm2d()` (the features inferred), `new BatchNorm2d({ eps, momentum })`, or PyTorch's `new BatchNorm2d(16)`. */
+  constructor(first: BatchNormOptions | number = {}) {
     super();
+    const options: BatchNormOptions = typeof first === 'number' ? { numFeatures: first } : checkOptions(new.target.name, first, ['numFeatures', 'eps', 'momentum']);
+    if (options.numFeatures !== undefined) whole(new.target.name, 'num_features', options.numFeatures);
     this.numFeatures = options.numFeatures;
     this.eps = options.eps ?? 1e-5;
     // PyTorch's momentum=None (a cumulative average) is not this option's undefined (the default 0.1).

@@ -28,7 +28,7 @@ import {
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
-import { Layer, ShapeError, perBatch, shapeSize, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -50,15 +50,25 @@ export class Conv2d extends Layer {
   readonly padding: number;
   readonly bias: boolean;
 
-  constructor(options: Conv2dOptions) {
+  /**
+   * `new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 })`, or PyTorch's positional form
+   * `new Conv2d(1, 8, 3)` (in, out, kernel size, then stride and padding).
+   */
+  constructor(options: Conv2dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], stride?: number, padding?: number);
+  constructor(first: Conv2dOptions | number, outChannels?: number, kernelSize?: number | readonly [number, number], stride?: number, padding?: number) {
     super();
+    const options: Conv2dOptions =
+      typeof first === 'number'
+        ? { inChannels: first, outChannels: outChannels!, kernelSize: kernelSize!, stride, padding }
+        : checkOptions('Conv2d', first, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'bias']);
     const k = typeof options.kernelSize === 'number' ? [options.kernelSize, options.kernelSize] : options.kernelSize;
     this.inChannels = options.inChannels === undefined ? undefined : whole('Conv2d', 'in_channels', options.inChannels);
     this.outChannels = whole('Conv2d', 'out_channels', options.outChannels);
     this.kernelSize = [whole('Conv2d', 'kernel_size', k?.[0]), whole('Conv2d', 'kernel_size', k?.[1])];
     this.stride = whole('Conv2d', 'stride', options.stride ?? 1);
     this.padding = whole('Conv2d', 'padding', options.padding ?? 0, 0);
-    this.bias = options.bias ?? true;
+    this.bias = trueOrFalse('Conv2d', 'bias', options.bias, true);
   }
 
   /**

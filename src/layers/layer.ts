@@ -232,6 +232,31 @@ export function perBatch<T>(make: (batch: number) => Promise<T>): (batch: number
 }
 
 /** A whole number ≥ min, for constructor arguments: throws naming the layer and the field. */
+/**
+ * An options object, checked as PyTorch's constructors check their keyword arguments: a key the
+ * owner does not take (a misspelling, PyTorch's snake_case name, an option not supported here such
+ * as Conv2d's groups) is refused, naming the options it takes, instead of being dropped. Returns it.
+ */
+export function checkOptions<T extends object>(owner: string, options: T, known: readonly (keyof T & string)[]): T {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${owner}: expected an options object ({ ${known.join(', ')} }), got ${JSON.stringify(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if ((known as readonly string[]).includes(key)) continue;
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== key && (known as readonly string[]).includes(camel) ? ` (PyTorch's ${key} is ${camel} here)` : '';
+    throw new RangeError(`${owner}: unknown option '${key}'${hint}; the options are ${known.join(', ')}`);
+  }
+  return options;
+}
+
+/** A true/false option (PyTorch's bool arguments): the fallback when left out; 'false' and 0 are refused. */
+export function trueOrFalse(owner: string, field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${owner}: ${field} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function whole(layer: string, field: string, value: unknown, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new RangeError(`${layer}: ${field} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);

@@ -6,7 +6,7 @@
  */
 import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface LinearOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -22,11 +22,15 @@ export class Linear extends Layer {
   readonly outFeatures: number;
   readonly bias: boolean;
 
-  constructor(options: LinearOptions) {
+  /** `new Linear({ outFeatures: 10 })`, or PyTorch's positional form `new Linear(784, 10)`. */
+  constructor(options: LinearOptions);
+  constructor(inFeatures: number, outFeatures: number);
+  constructor(first: LinearOptions | number, outFeatures?: number) {
     super();
+    const options: LinearOptions = typeof first === 'number' ? { inFeatures: first, outFeatures: outFeatures! } : checkOptions('Linear', first, ['inFeatures', 'outFeatures', 'bias']);
     this.inFeatures = options.inFeatures === undefined ? undefined : whole('Linear', 'in_features', options.inFeatures);
     this.outFeatures = whole('Linear', 'out_features', options.outFeatures);
-    this.bias = options.bias ?? true;
+    this.bias = trueOrFalse('Linear', 'bias', options.bias, true);
   }
 
   outputShape(input: SampleShape): SampleShape {

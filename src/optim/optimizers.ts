@@ -5,6 +5,7 @@
  * and reach the kernels through one small buffer (`hyperValues`).
  */
 import { checkSchedule, type Schedule } from './schedules.js';
+import { checkOptions, trueOrFalse } from '../layers/layer.js';
 
 export interface SgdOptions {
   readonly lr?: number;
@@ -39,12 +40,13 @@ export class SGD {
   readonly stateNames = ['momentum_buffer'] as const;
 
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
     checkSchedule(schedule);
     this.lr = check('SGD', 'lr', options.lr ?? 0.01, 0, Infinity);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, 0, 1);
     this.weightDecay = check('SGD', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
-    this.nesterov = options.nesterov ?? false;
+    this.nesterov = trueOrFalse('SGD', 'nesterov', options.nesterov, false);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening (as PyTorch)');
   }
 
@@ -67,8 +69,10 @@ export class Adam {
     readonly kind: 'adam' | 'adamw' = 'adam',
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
+    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay']);
     checkSchedule(schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
+    if (options.betas !== undefined && (!Array.isArray(options.betas) || options.betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(options.betas)}`);
     const [b1, b2] = options.betas ?? [0.9, 0.999];
     this.betas = [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];
     this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);

@@ -16,7 +16,7 @@ import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
 import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
-import { perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
+import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
@@ -180,6 +180,7 @@ export class Network {
     readonly model: Module,
     options: NetworkOptions,
   ) {
+    checkOptions('Network', options, ['inputShape', 'loss', 'fuse', 'maxBatch', 'seed', 'optimizer', 'tiles']);
     const plan = planModel(model, options);
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);

@@ -4,7 +4,7 @@
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
 import { Flatten } from '../layers/flatten.js';
-import { ShapeError, formatShape, shapeSize, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
+import { ShapeError, formatShape, shapeSize, trueOrFalse, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { leafLayers, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
@@ -70,6 +70,8 @@ export interface ModelPlan {
 }
 
 export function planModel(model: Module, options: PlanOptions): ModelPlan {
+  if (!Array.isArray(options.inputShape)) throw new TypeError(`options.inputShape: expected the shape of one sample such as [1, 28, 28], got ${JSON.stringify(options.inputShape)}`);
+  trueOrFalse('options', 'fuse', options.fuse, true);
   const inputShape = [...options.inputShape];
   if (inputShape.length === 0 || !inputShape.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new ShapeError(`the input shape must be whole numbers ≥ 1, got [${inputShape.join(', ')}]`);

@@ -19,7 +19,7 @@
 import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
-import { shapeSize, type Mode } from '../layers/layer.js';
+import { checkOptions, shapeSize, trueOrFalse, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
 import { LossHead, type RunningMetrics } from './loss-head.js';
 import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
@@ -214,7 +214,13 @@ export class Trainer {
     readonly test: GpuSplit,
     readonly options: TrainerOptions,
   ) {
+    checkOptions('Trainer', options, ['batch', 'seed', 'augment', 'maxDegrees', 'shuffle']);
     if (typeof options.batch !== 'number' || !Number.isInteger(options.batch) || options.batch < 1) throw new RangeError(`batch must be a whole number ≥ 1, got ${JSON.stringify(options.batch)}`);
+    trueOrFalse('Trainer', 'augment', options.augment, true);
+    trueOrFalse('Trainer', 'shuffle', options.shuffle, true);
+    if (options.maxDegrees !== undefined && !(typeof options.maxDegrees === 'number' && options.maxDegrees >= 0 && options.maxDegrees <= 180)) {
+      throw new RangeError(`Trainer: maxDegrees must be a number of degrees from 0 to 180, got ${JSON.stringify(options.maxDegrees)}`);
+    }
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     for (const split of [train, test]) {

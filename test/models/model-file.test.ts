@@ -69,7 +69,7 @@ describe('model files', () => {
     ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, Linear/],
     ['an unknown field', '{"input": [4], "layers": [{"type": "Linear", "out_feature": 3}]}', /net\.json: layer '0' \(Linear\): unknown field "out_feature"/],
     ['a wrong type of value', '{"input": [4], "layers": [{"name": "head", "layers": [{"type": "Linear", "out_features": "3"}]}]}', /net\.json: layer 'head\.0' \(Linear\): "out_features" must be a number, got "3"/],
-    ['a bad value', '{"input": [4], "layers": [{"type": "Dropout", "p": 1.5}]}', /net\.json: layer '0' \(Dropout\): p must be a number in \[0, 1\), got 1\.5/],
+    ['a bad value', '{"input": [4], "layers": [{"type": "Dropout", "p": 1.5}]}', /net\.json: layer '0' \(Dropout\): p must be a number in \[0, 1\], got 1\.5/],
     ['a missing field', '{"input": [4], "layers": [{"type": "Linear"}]}', /net\.json: layer '0' \(Linear\): out_features must be a whole number ≥ 1, got undefined/],
     ['two children with one name', '{"input": [4], "layers": [{"name": "a", "type": "ReLU"}, {"name": "a", "type": "ReLU"}]}', /net\.json: the model: Sequential: two children are named 'a'/],
   ])('%s', (_, text, message) => {

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { recordPass } from '../../src/gpu/context.js';
 import { LogSoftmax, ReLU, Tanh } from '../../src/layers/activations.js';
-import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
@@ -17,7 +17,7 @@ import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
-import { AdamW } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
 import { Network } from '../../src/plan/network.js';
 import { planModel, trainingFlops } from '../../src/plan/plan.js';
 import { tiledKernelsOf } from '../../src/tune/tuner.js';
@@ -50,6 +50,27 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
   test('layer options of the wrong kind: PyTorch’s momentum=None, a p given as text', () => {
     expect(() => new BatchNorm1d({ momentum: null as never })).toThrow('BatchNorm1d: momentum None (a cumulative moving average) is not supported');
     expect(() => new Dropout('0.3' as never)).toThrow('Dropout: p must be a number in [0, 1], got "0.3"');
+  });
+  test("options a constructor does not take are refused, naming the options it does (they were dropped: a misspelt padding trained without it)", () => {
+    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, pading: 1 } as never)).toThrow("Conv2d: unknown option 'pading'; the options are inChannels, outChannels, kernelSize, stride, padding, bias");
+    expect(() => new Conv2d({ outChannels: 8, kernel_size: 3 } as never)).toThrow("Conv2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
+    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, groups: 2 } as never)).toThrow("Conv2d: unknown option 'groups'");
+    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, bias: 'false' } as never)).toThrow('Conv2d: bias must be true or false, got "false"');
+    expect(() => new Linear({ in_features: 784, outFeatures: 10 } as never)).toThrow("Linear: unknown option 'in_features' (PyTorch's in_features is inFeatures here)");
+    expect(() => new BatchNorm2d({ affine: false } as never)).toThrow("BatchNorm2d: unknown option 'affine'; the options are numFeatures, eps, momentum");
+    expect(() => new SGD({ lr: 0.1, weight_decay: 1e-4 } as never)).toThrow("SGD: unknown option 'weight_decay' (PyTorch's weight_decay is weightDecay here)");
+    expect(() => new SGD({ nesterov: 'true', momentum: 0.9 } as never)).toThrow('SGD: nesterov must be true or false, got "true"');
+    expect(() => new AdamW({ weight_decay: 0 } as never)).toThrow("AdamW: unknown option 'weight_decay'");
+    expect(() => new Adam({ betas: [0.9, 0.99, 0.1] } as never)).toThrow('Adam: betas must be two numbers [β1, β2], got [0.9,0.99,0.1]');
+    expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [4], fuse: 'false' } as never)).toThrow('options: fuse must be true or false, got "false"');
+  });
+  test("PyTorch's positional forms: Conv2d(1, 8, 3, 1, 1), Linear(784, 10), BatchNorm2d(16)", () => {
+    expect(new Conv2d(1, 8, 3, 2, 1).config()).toEqual(new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 3, stride: 2, padding: 1 }).config());
+    expect(new Linear(784, 10).config()).toEqual(new Linear({ inFeatures: 784, outFeatures: 10 }).config());
+    expect(new BatchNorm2d(16).config()).toEqual(new BatchNorm2d({ numFeatures: 16 }).config());
+    expect(() => new BatchNorm2d(0)).toThrow('BatchNorm2d: num_features must be a whole number ≥ 1, got 0');
+    // The features are checked against the input, as PyTorch's.
+    expect(() => planModel(new Sequential(new Conv2d(1, 8, 3), new BatchNorm2d(16)), { inputShape: [1, 8, 8] })).toThrow(/layer '1' \(BatchNorm2d\)/);
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });
