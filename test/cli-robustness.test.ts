@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { mnistCommand, parsePgm } from '../src/cli/mnist.js';
+import { checkCommand, mnistCommand, parsePgm } from '../src/cli/mnist.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
 import { createNodeContext } from '../src/node/device.js';
@@ -111,6 +111,17 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--save', ''])).toBe("--save: expected a value, got ''");
     // Two spellings of one file: the best epoch and the last would overwrite each other.
     expect(await beforeGpu(['--save', join(dir, 'c.safetensors'), '--save-best', join(dir, '..', basename(dir), 'c.safetensors')])).toMatch(/^--save and --save-best: both name /);
+  });
+
+  test('flags that would do nothing are said, not ignored: a schedule’s own with another schedule, --allow-changes without --init, training’s flags for check', async () => {
+    expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step; the schedule is constant (the default)');
+    expect(await beforeGpu(['--schedule', 'cosine', '--step-size', '3'])).toBe('--step-size: applies to --schedule step; the schedule is cosine');
+    expect(await beforeGpu(['--schedule-epochs', '5'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is constant (the default)');
+    expect(await beforeGpu(['--allow-changes'])).toBe('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
+    const noGpu = async () => {
+      throw new Error('the GPU was started');
+    };
+    await expect(checkCommand(['--epochs', '3'], noGpu, () => {})).rejects.toThrow('--epochs: not a flag of check (one training step of the first --batch training images, no rotation, against float64)');
   });
 
   test('--seed beyond 32 bits is named', async () => {

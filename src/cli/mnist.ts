@@ -291,6 +291,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
       if (values[flag] !== undefined) throw new Error(`--${flag}: an SGD option; --optimizer is ${optimizer}`);
     }
   } else if (values.betas !== undefined) throw new Error('--betas: an Adam option; --optimizer is sgd');
+  if (args.allowChanges && args.init === undefined) throw new Error('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
   if (args.model !== undefined && values['no-dropout']) throw new Error(`--no-dropout: applies to the seed CNN; the model file ${args.model} sets each Dropout's p`);
   if (args.save !== undefined && args.saveBest !== undefined && samePath(args.save, args.saveBest)) {
     throw new Error(`--save and --save-best: both name ${args.save}; the last epoch and the best epoch need a file each`);
@@ -486,6 +487,15 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 
+/** A schedule's own flags with another schedule (after --init has given the checkpoint's): said, not ignored. */
+function checkScheduleFlags(args: MnistArgs): void {
+  for (const [flag, kinds] of [['step-size', ['step']], ['gamma', ['step']], ['schedule-epochs', ['cosine', 'onecycle']]] as const) {
+    if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
+      throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${args.given.has('schedule') ? '' : args.init ? ` (${args.init}'s)` : ' (the default)'}`);
+    }
+  }
+}
+
 /**
  * The steps a checkpoint's run took into the epoch after its last whole one (`epoch_step`, written
  * where --steps cut an epoch short): 0 when absent; 1 … stepsPerEpoch − 1 at this run's batch and
@@ -623,6 +633,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
   const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
   const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, args.batch) : undefined;
+  checkScheduleFlags(args);
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
   if (optimizer.schedule.kind === 'onecycle') {
@@ -900,8 +911,15 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     out(CHECK_HELP);
     return 0;
   }
+  // Training's flags that one checked step has no use for: said, not ignored.
+  for (const flag of ['epochs', 'steps', 'save', 'save-best', 'json', 'train-limit', 'test-limit', 'on-divergence', 'no-augment', 'no-shuffle', 'schedule-epochs']) {
+    if (args.given.has(flag)) throw new Error(`--${flag}: not a flag of check (one training step of the first --batch training images, no rotation, against float64)`);
+  }
   const checkpoint = args.init ? { file: args.init, metadata: await peekMetadata(args.init) } : undefined;
-  if (checkpoint) resumeOptimizer(args, checkpoint.metadata, checkpoint.file);
+  if (checkpoint) {
+    resumeTraining(args, checkpoint.metadata, checkpoint.file);
+    resumeOptimizer(args, checkpoint.metadata, checkpoint.file);
+  }
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint });
   const data = await loadMnist(args.data);
   const batch = Math.min(args.batch, data.train.count);

@@ -91,6 +91,10 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   }
   const last = leaves[leaves.length - 1]!.layer;
   const loss = options.loss ?? (last.type === 'LogSoftmax' ? 'nll' : 'cross-entropy');
+  // NLLLoss reads log-probabilities: on raw outputs it trains them towards +∞ (losses of −175).
+  if (loss === 'nll' && last.type !== 'LogSoftmax') {
+    throw new ShapeError(`loss 'nll' takes log-probabilities, but the model ends with ${last.type}, not LogSoftmax: add a LogSoftmax, or use 'cross-entropy' (log-softmax and NLL in one, on the outputs as logits)`);
+  }
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
   let dropouts = 0;

@@ -508,6 +508,8 @@ export class Trainer {
    * `onEpoch` is awaited after each evaluation: it saves checkpoints, prints or draws.
    */
   async fit(options: FitOptions): Promise<FitResult> {
+    if (!Number.isInteger(options.firstEpoch) || options.firstEpoch < 1) throw new RangeError(`fit: firstEpoch is 1-based (it keys the shuffle and the schedule), got ${JSON.stringify(options.firstEpoch)}`);
+    if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new RangeError(`fit: epochs must be a whole number ≥ 0, got ${JSON.stringify(options.epochs)}`);
     const history: EpochRecord[] = [];
     let best: EpochRecord | undefined;
     let stepsLeft = options.maxSteps ?? Infinity;

@@ -64,6 +64,12 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Adam({ betas: [0.9, 0.99, 0.1] } as never)).toThrow('Adam: betas must be two numbers [β1, β2], got [0.9,0.99,0.1]');
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [4], fuse: 'false' } as never)).toThrow('options: fuse must be true or false, got "false"');
   });
+  test("loss 'nll' on a model that does not end with LogSoftmax is refused (it trained raw outputs towards +∞)", () => {
+    expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [4], loss: 'nll' })).toThrow(
+      "loss 'nll' takes log-probabilities, but the model ends with Linear, not LogSoftmax: add a LogSoftmax, or use 'cross-entropy'",
+    );
+    expect(planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax()), { inputShape: [4], loss: 'nll' }).loss).toBe('nll');
+  });
   test("PyTorch's positional forms: Conv2d(1, 8, 3, 1, 1), Linear(784, 10), BatchNorm2d(16)", () => {
     expect(new Conv2d(1, 8, 3, 2, 1).config()).toEqual(new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 3, stride: 2, padding: 1 }).config());
     expect(new Linear(784, 10).config()).toEqual(new Linear({ inFeatures: 784, outFeatures: 10 }).config());

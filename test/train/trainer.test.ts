@@ -47,6 +47,10 @@ describe('bad options are refused when made, naming the option', () => {
     expect(() => new Trainer(ctx, bn1d, one, b, { batch: 32, seed: 1 })).toThrow('(the last batch of the 1 training samples at batch 32)');
     expect(() => new Trainer(ctx, bn1d, sixtyFive, b, { batch: 13, seed: 1 })).not.toThrow();
     expect(() => new Trainer(ctx, model, sixtyFive, b, { batch: 32, seed: 1 })).not.toThrow();
+    const fitting = new Trainer(ctx, model, a, b, { batch: 32, seed: 1 });
+    await expect(fitting.fit({ firstEpoch: 1, epochs: 1.5 })).rejects.toThrow('fit: epochs must be a whole number ≥ 0, got 1.5');
+    await expect(fitting.fit({ firstEpoch: 1, epochs: -3 })).rejects.toThrow('got -3');
+    await expect(fitting.fit({ firstEpoch: 0, epochs: 1 })).rejects.toThrow('fit: firstEpoch is 1-based');
     // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
     await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
   });
