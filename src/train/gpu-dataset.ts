@@ -19,6 +19,8 @@ export interface GpuSplit {
   readonly classes: number;
   /** The epoch's order of the samples (identity until shuffled). */
   readonly order: Tensor<'u32'>;
+  /** The context whose device holds the tensors (a Trainer refuses a split of another). */
+  readonly context: GpuContext;
 }
 
 /** Bytes as little-endian u32 words (zero-padded to a whole word). */
@@ -30,9 +32,19 @@ function packBytes(bytes: Uint8Array): Uint32Array {
 
 /** Uploads the first `limit` samples of a split (all by default). */
 export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, limit = split.count): GpuSplit {
+  const fail = (what: string) => new TypeError(`${name} split: ${what}`);
+  const kind = (v: unknown) => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
+  // Pixels are bytes, normalised on the GPU as MNIST's: floats in [0, 1] would be read as 0 or 1 of 255.
+  if (!(split.images instanceof Uint8Array)) throw fail(`images must be a Uint8Array of pixels 0 … 255 (as MNIST's files hold them; they are normalised on the GPU), got ${kind(split.images)}`);
+  if (!(split.labels instanceof Uint8Array)) throw fail(`labels must be a Uint8Array of class indices 0 … 255, got ${kind(split.labels)}`);
+  for (const field of ['count', 'rows', 'cols'] as const) {
+    if (!Number.isInteger(split[field]) || split[field] < 1) throw fail(`${field} must be a whole number ≥ 1, got ${JSON.stringify(split[field])}`);
+  }
   const count = Math.min(limit, split.count);
   if (!(count >= 1)) throw new Error(`${name}: at least one sample is needed (limit ${limit}, the split has ${split.count})`);
   const area = split.rows * split.cols;
+  if (split.images.length < count * area) throw fail(`images hold ${split.images.length} bytes, fewer than ${count} images of ${split.rows}×${split.cols} (${count * area})`);
+  if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} images`);
   const pixels = packBytes(split.images.subarray(0, count * area));
   const labels = packBytes(split.labels.subarray(0, count));
   let classes = 0;
@@ -46,6 +58,7 @@ export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, li
     pixels: ctx.tensor(`${name} pixels`, [pixels.length], { dtype: 'u32', data: pixels }),
     labels: ctx.tensor(`${name} labels`, [labels.length], { dtype: 'u32', data: labels }),
     order: ctx.tensor(`${name} order`, [count], { dtype: 'u32', data: Uint32Array.from({ length: count }, (_, i) => i) }),
+    context: ctx,
   };
 }
 

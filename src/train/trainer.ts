@@ -223,15 +223,7 @@ export class Trainer {
     }
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
-    for (const split of [train, test]) {
-      if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
-        throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
-      }
-      // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
-      if (split.classes > model.plan.classes) {
-        throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
-      }
-    }
+    for (const split of [train, test]) this.checkSplit(split);
     // A batch norm in training needs two values per channel (PyTorch raises "Expected more than 1
     // value per channel when training"): with one its output is its bias, nothing before it learns.
     const sizes = [...new Set([Math.min(options.batch, train.count), train.count % options.batch].filter((n) => n > 0))];
@@ -545,6 +537,19 @@ export class Trainer {
     return { history, best };
   }
 
+  /** A split this trainer's model can read: on its device, of its input's size, labels within its outputs. */
+  private checkSplit(split: GpuSplit): void {
+    const { model } = this;
+    if (split.context !== this.ctx) throw new Error(`the ${split.name} split was uploaded to another GPU context (uploadSplit(ctx, …) with this trainer's ctx)`);
+    if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
+      throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
+    }
+    // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
+    if (split.classes > model.plan.classes) {
+      throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
+    }
+  }
+
   /** The training split's running metrics of the epoch so far (what `firstEpochMetrics` takes back). */
   runningMetrics(): Promise<RunningMetrics> {
     return this.trainHead.read();
@@ -552,6 +557,7 @@ export class Trainer {
 
   /** Evaluates the model (eval mode: running statistics, no dropout) on the test split. */
   async evaluate(split: GpuSplit = this.test): Promise<EvalResult> {
+    if (split !== this.test) this.checkSplit(split);
     const { ctx } = this;
     const { batch } = this.options;
     this.testHead.reset();
@@ -570,6 +576,7 @@ export class Trainer {
 
   /** Class probabilities of every sample of `split` (a squared-error network's scores), in eval mode: [count][classes]. */
   async probabilities(split: GpuSplit): Promise<number[][]> {
+    if (split !== this.test && split !== this.train) this.checkSplit(split);
     const { ctx } = this;
     const { batch } = this.options;
     const classes = this.model.plan.classes;

@@ -11,6 +11,7 @@ import { loadMnist } from '../../src/node/mnist-files.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
+import { createNodeContext } from '../../src/node/device.js';
 
 const data = loadMnist();
 const BATCH = 32;
@@ -53,6 +54,29 @@ describe('bad options are refused when made, naming the option', () => {
     await expect(fitting.fit({ firstEpoch: 0, epochs: 1 })).rejects.toThrow('fit: firstEpoch is 1-based');
     // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
     await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
+  });
+});
+
+describe('splits a model cannot read are refused, naming the split', () => {
+  gpuTest('pixels that are not bytes, arrays shorter than the count, labels past the outputs on evaluate, a split of another context', async (ctx) => {
+    const { train, test } = await data;
+    const floats = { ...train, images: Float32Array.from(train.images.subarray(0, 784 * 4), (v) => v / 255) as never, count: 4 };
+    expect(() => uploadSplit(ctx, 'train', floats)).toThrow('train split: images must be a Uint8Array of pixels 0 … 255 (as MNIST\'s files hold them; they are normalised on the GPU), got Float32Array');
+    expect(() => uploadSplit(ctx, 'train', { ...train, labels: train.labels.subarray(0, 3), count: 4 })).toThrow('train split: labels hold 3, fewer than the 4 images');
+    expect(() => uploadSplit(ctx, 'train', { ...train, images: train.images.subarray(0, 784 * 3), count: 4 })).toThrow('train split: images hold 2352 bytes, fewer than 4 images of 28×28 (3136)');
+    expect(() => uploadSplit(ctx, 'train', { ...train, labels: Int8Array.of(-1, 2, 3, 4) as never, count: 4 })).toThrow('train split: labels must be a Uint8Array of class indices 0 … 255, got Int8Array');
+    const five = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 5 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
+    const low = { ...train, labels: Uint8Array.from(train.labels, (l) => l % 5) };
+    const t = new Trainer(ctx, five, uploadSplit(ctx, 'train', low, 64), uploadSplit(ctx, 'test', { ...test, labels: Uint8Array.from(test.labels, (l) => l % 5) }, 32), { batch: BATCH, seed: 1 });
+    // The default test split was checked when made; another one is checked when evaluated.
+    await expect(t.evaluate(uploadSplit(ctx, 'other', test, 32))).rejects.toThrow('the other labels go up to 9; the model has 5 outputs');
+    await expect(t.probabilities(uploadSplit(ctx, 'other', test, 32))).rejects.toThrow('the other labels go up to 9');
+    const elsewhere = await createNodeContext({ announce: false });
+    try {
+      expect(() => new Trainer(ctx, five, uploadSplit(elsewhere, 'train', low, 64), uploadSplit(ctx, 'test', low, 32), { batch: BATCH, seed: 1 })).toThrow('the train split was uploaded to another GPU context');
+    } finally {
+      elsewhere.destroy();
+    }
   });
 });
 
