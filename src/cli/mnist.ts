@@ -12,7 +12,7 @@ import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { OPTIMIZER_KINDS, SCHEDULE_KINDS, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
-import { modelFileText, parseModelFile } from '../models/model-file.js';
+import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
@@ -376,14 +376,7 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
   }
   const saved = metadata.model_file;
   if (args.model !== undefined && saved !== undefined && metadata.model !== 'seed-cnn' && !args.allowChanges) {
-    let same = false;
-    try {
-      const parsed = parseModelFile(saved, `${file} (its model_file)`);
-      same = modelFileText(parsed.model, parsed.input) === modelFileText(model, input);
-    } catch {
-      same = false;
-    }
-    if (!same) throw new Error(`--model ${args.model}: not the network ${file} was trained as (its __metadata__.model_file); leave --model out to continue that network, or add --allow-changes`);
+    if (!sameNetwork(saved, `${file} (its model_file)`, model, input)) throw new Error(`--model ${args.model}: not the network ${file} was trained as (its __metadata__.model_file); leave --model out to continue that network, or add --allow-changes`);
   }
 }
 
@@ -574,7 +567,7 @@ async function peekMetadata(file: string): Promise<Record<string, string>> {
  * network is refused, never overwritten. (The seed CNN is the seed CNN with dropout or without:
  * its model file says p.)
  */
-async function existingCheckpoint(file: string, flag: string, network: { name: string; text: string }): Promise<Record<string, string> | undefined> {
+async function existingCheckpoint(file: string, flag: string, network: { name: string; model: Module; input: SampleShape }): Promise<Record<string, string> | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await readFileBytes(file, 'a checkpoint (.safetensors)');
@@ -589,14 +582,14 @@ async function existingCheckpoint(file: string, flag: string, network: { name: s
     throw new Error(`${flag} ${file}: the file exists and is not a checkpoint (${(e as Error).message.replace(`${file}: `, '')}); choose another file or remove this one`);
   }
   const bothSeedCnn = metadata.model === 'seed-cnn' && network.name === 'seed-cnn';
-  if (!bothSeedCnn && metadata.model_file !== undefined && metadata.model_file !== network.text) {
+  if (!bothSeedCnn && metadata.model_file !== undefined && !sameNetwork(metadata.model_file, `${file} (its model_file)`, network.model, network.input)) {
     throw new Error(`${flag} ${file}: the file holds a checkpoint of another network (its __metadata__.model_file) than this run's; choose another file or remove this one`);
   }
   return metadata;
 }
 
 /** The test accuracy a --save-best file holds (the score to beat), or −∞ where there is none yet. */
-async function bestSoFar(file: string, network: { name: string; text: string }): Promise<number> {
+async function bestSoFar(file: string, network: { name: string; model: Module; input: SampleShape }): Promise<number> {
   const metadata = await existingCheckpoint(file, '--save-best', network);
   if (!metadata) return -Infinity;
   const value = metadata.test_accuracy;
@@ -620,7 +613,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
   if (init) resumeTraining(args, init.metadata, args.init!);
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
-  const network = { name, text: modelFileText(definition, input) };
+  const network = { name, model: definition, input };
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, network) : -Infinity;
   // --save replaces a checkpoint of this network (said below, unless it is the one --init continues); nothing else.
   const replaced = args.save ? await existingCheckpoint(args.save, '--save', network) : undefined;
@@ -656,7 +649,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   try {
     checkPlanFits(plan, args.batch, ctx.device.limits);
   } catch (e) {
-    throw new Error(`--batch ${args.batch}: ${(e as Error).message.replace(/^batch \d+ /, '')}`);
+    // A batch too large for a buffer is the batch's; parameters too many for one are the model's.
+    const message = (e as Error).message;
+    throw new Error(message.startsWith('batch ') ? `--batch ${args.batch}: ${message.replace(/^batch \d+ /, '')}` : `${args.model !== undefined ? `--model ${args.model}` : name}: ${message}`);
   }
   const log = (s: string) => (args.json ? process.stderr.write(`${s}\n`) : out(s));
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);

@@ -149,9 +149,32 @@ function layer(entry: Json, source: string, path: string): Layer {
  * written without a name). Checkpoints carry it, so a checkpoint alone rebuilds its network.
  */
 export function modelFileText(model: Module, input: SampleShape): string {
+  return modelText(model, input, () => true);
+}
+
+/** Sizes a layer infers from its input (and checks against it where given): the same network with them or without. */
+const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features']);
+
+/**
+ * Whether a model file's text (a checkpoint's `model_file`) describes the same network as a
+ * model: the same layers, names and settings, whether or not the sizes a layer infers from its
+ * input are spelt out (`in_features: 784`). A text that does not parse is another network.
+ */
+export function sameNetwork(text: string, source: string, model: Module, input: SampleShape): boolean {
+  let other: ModelFile;
+  try {
+    other = parseModelFile(text, source);
+  } catch {
+    return false;
+  }
+  const key = (m: Module, i: SampleShape) => modelText(m, i, (field) => !INFERRED_FIELDS.has(field));
+  return key(other.model, other.input) === key(model, input);
+}
+
+function modelText(model: Module, input: SampleShape, keep: (field: string) => boolean): string {
   const entry = (module: Module): Json => {
     if (module instanceof Layer) {
-      const fields = Object.fromEntries(Object.entries(module.config()).filter(([, v]) => v !== undefined));
+      const fields = Object.fromEntries(Object.entries(module.config()).filter(([k, v]) => v !== undefined && keep(k)));
       return { type: module.type, ...fields };
     }
     return { layers: module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) })) };

@@ -1,7 +1,7 @@
 /** Model files: PyTorch's constructor names in, PyTorch's state_dict names out; bad files named. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { modelFileText, parseModelFile, ModelFileError } from '../../src/models/model-file.js';
+import { modelFileText, parseModelFile, sameNetwork, ModelFileError } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { planModel } from '../../src/plan/plan.js';
 
@@ -75,5 +75,22 @@ describe('model files', () => {
   ])('%s', (_, text, message) => {
     expect(() => parseModelFile(text, 'net.json')).toThrow(ModelFileError);
     expect(() => parseModelFile(text, 'net.json')).toThrow(message);
+  });
+});
+
+describe('sameNetwork: whether a checkpoint’s model_file is this network', () => {
+  const mlp = readFileSync('examples/mlp.json', 'utf8');
+  const { model, input } = parseModelFile(mlp, 'mlp.json');
+  test('the sizes a layer infers from its input may be spelt out or left out (resuming with them was refused)', () => {
+    const spelt = mlp.replace('"out_features": 256 }', '"in_features": 784, "out_features": 256 }');
+    expect(spelt).not.toBe(mlp);
+    expect(sameNetwork(spelt, 'spelt.json', model, input)).toBe(true);
+    expect(sameNetwork(modelFileText(model, input), 'saved', model, input)).toBe(true);
+  });
+  test('another size, another p, another input, or a text that does not parse: another network', () => {
+    expect(sameNetwork(mlp.replace('"out_features": 128', '"out_features": 64'), 'a.json', model, input)).toBe(false);
+    expect(sameNetwork(mlp.replace('"p": 0.2 },\n    { "type": "Linear", "out_features": 10', '"p": 0.3 },\n    { "type": "Linear", "out_features": 10'), 'b.json', model, input)).toBe(false);
+    expect(sameNetwork(mlp.replace('[1, 28, 28]', '[1, 14, 56]'), 'c.json', model, input)).toBe(false);
+    expect(sameNetwork('{ not json', 'd.json', model, input)).toBe(false);
   });
 });
