@@ -118,6 +118,8 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--schedule', 'cosine', '--step-size', '3'])).toBe('--step-size: applies to --schedule step; the schedule is cosine');
     expect(await beforeGpu(['--schedule-epochs', '5'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is constant (the default)');
     expect(await beforeGpu(['--allow-changes'])).toBe('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
+    const mlp = await altered('mlp-net.safetensors', (_, m) => Object.assign(m, { model: 'mlp', model_file: readFileSync('examples/mlp.json', 'utf8') }));
+    expect(await beforeGpu(['--init', mlp, '--no-dropout'])).toMatch(/^--no-dropout: applies to the seed CNN; .*mlp-net\.safetensors's network \(its __metadata__\.model_file\) sets each Dropout's p$/);
     const noGpu = async () => {
       throw new Error('the GPU was started');
     };

@@ -480,6 +480,13 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 
+/** --no-dropout builds the seed CNN without dropout; a checkpoint's model file sets each Dropout's p (said, not ignored). */
+function checkNoDropoutFlag(args: MnistArgs, name: string): void {
+  if (name !== 'seed-cnn' && args.given.has('no-dropout') && args.model === undefined) {
+    throw new Error(`--no-dropout: applies to the seed CNN; ${args.init}'s network (its __metadata__.model_file) sets each Dropout's p`);
+  }
+}
+
 /** A schedule's own flags with another schedule (after --init has given the checkpoint's): said, not ignored. */
 function checkScheduleFlags(args: MnistArgs): void {
   for (const [flag, kinds] of [['step-size', ['step']], ['gamma', ['step']], ['schedule-epochs', ['cosine', 'onecycle']]] as const) {
@@ -613,6 +620,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
   if (init) resumeTraining(args, init.metadata, args.init!);
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
+  checkNoDropoutFlag(args, name);
   const network = { name, model: definition, input };
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, network) : -Infinity;
   // --save replaces a checkpoint of this network (said below, unless it is the one --init continues); nothing else.
@@ -916,6 +924,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     resumeOptimizer(args, checkpoint.metadata, checkpoint.file);
   }
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint });
+  checkNoDropoutFlag(args, name);
   const data = await loadMnist(args.data);
   const batch = Math.min(args.batch, data.train.count);
   const pixels = data.train.rows * data.train.cols;
