@@ -245,6 +245,13 @@ describe('checked before the GPU starts', () => {
     // and the epoch's train loss and accuracy over all its steps (the cut run's sums carried: epoch_metrics).
     const { last_batch_loss, test_loss, train_loss, train_accuracy } = last(straight.out);
     expect(last(rest.out)).toMatchObject({ epoch: 3, steps: 3, last_batch_loss, test_loss, train_loss, train_accuracy });
+    // A cut checkpoint without the sums (written before they were): the next cut one holds none either, and loads.
+    const older = await altered('older-cut.safetensors', (_, m) => delete m.epoch_metrics, cut);
+    const next = join(dir, 'next-cut.safetensors');
+    expect((await run(['mnist', ...QUICK, '--init', older, '--epochs', '1', '--steps', '1', '--save', next])).code).toBe(0);
+    const nextMetadata = decodeSafetensors(new Uint8Array(readFileSync(next)), next).metadata;
+    expect([nextMetadata.epoch_step, nextMetadata.epoch_metrics]).toEqual(['2', undefined]);
+    expect((await run(['mnist', ...QUICK, '--init', next, '--epochs', '1'])).code).toBe(0);
     const bad = await altered('epoch-metrics.safetensors', (_, m) => (m.epoch_metrics = m.epoch_metrics!.replace(/,\d+$/, ',999')), cut);
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-metrics\.safetensors: __metadata__\.epoch_metrics is "[^"]+,999", expected the last batch's loss, the summed loss, the correct predictions and the samples of its 1 steps of \d+ \(the samples \d+\), comma-separated$/);
     // Two epochs, then one: with the whole plan given (--schedule-epochs 3) cosine's T_max is 3 in both pieces.

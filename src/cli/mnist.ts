@@ -633,7 +633,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const stepsPerEpoch = Math.ceil(trainCount / args.batch);
   // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
   const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
-  const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, args.batch) : undefined;
+  // The sums are of the checkpoint's own batches (another batch only with --allow-changes).
+  const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, init.info.batch ?? args.batch) : undefined;
   checkScheduleFlags(args);
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
@@ -706,7 +707,12 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       model: name,
       model_file: modelFileText(definition, input),
       ...(epochSteps < trainer.stepsPerEpoch
-        ? { epoch: String(epoch - 1), epoch_step: String(epochSteps), epoch_metrics: metricsText(await trainer.runningMetrics()) }
+        ? {
+            epoch: String(epoch - 1),
+            epoch_step: String(epochSteps),
+            // Only sums over the epoch's every step so far (not where this run began inside it without them).
+            ...(epoch > firstEpoch || fromStep === 0 || fromMetrics ? { epoch_metrics: metricsText(await trainer.runningMetrics()) } : {}),
+          }
         : { epoch: String(epoch) }),
       ...runMetadata(),
       test_accuracy: String(evaluation.accuracy),

@@ -224,17 +224,6 @@ export class Trainer {
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     for (const split of [train, test]) this.checkSplit(split);
-    // A batch norm in training needs two values per channel (PyTorch raises "Expected more than 1
-    // value per channel when training"): with one its output is its bias, nothing before it learns.
-    const sizes = [...new Set([Math.min(options.batch, train.count), train.count % options.batch].filter((n) => n > 0))];
-    for (const node of model.plan.scheduled) {
-      if (node.layer.type !== 'BatchNorm1d' && node.layer.type !== 'BatchNorm2d') continue;
-      const area = shapeSize(node.inShape.slice(1));
-      const size = sizes.find((n) => n * area === 1);
-      if (size === undefined) continue;
-      const which = size === Math.min(options.batch, train.count) && train.count >= options.batch ? `batch ${options.batch}` : `the last batch of the ${train.count} training samples at batch ${options.batch}`;
-      throw new RangeError(`${node.layer.type} '${node.path}': 1 value per channel in a training batch of 1 (${which}), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`);
-    }
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);
@@ -416,6 +405,7 @@ export class Trainer {
     if (!Number.isInteger(epoch) || epoch < 1) throw new RangeError(`trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got ${JSON.stringify(epoch)}`);
     const fromStep = options.fromStep ?? 0;
     const steps = Math.min(this.stepsPerEpoch, fromStep + (options.maxSteps ?? Infinity));
+    this.checkTrainingBatches(fromStep, steps);
     const epochStart = model.stepsTaken - fromStep;
     await this.order(epoch);
     if (fromStep === 0) this.trainHead.reset();
@@ -535,6 +525,25 @@ export class Trainer {
       await options.onEpoch?.(record);
     }
     return { history, best };
+  }
+
+  /**
+   * The training batches of steps `from` … `to` − 1 of an epoch, checked before the first is
+   * taken: a batch norm in training needs two values per channel (PyTorch raises "Expected more
+   * than 1 value per channel when training"); with one its output is its bias and nothing before
+   * it learns. (Evaluation uses the running statistics: any batch is fine there.)
+   */
+  private checkTrainingBatches(from: number, to: number): void {
+    const { batch } = this.options;
+    const count = this.train.count;
+    const sizes = new Set<number>();
+    if (from < to) sizes.add(Math.min(batch, count - from * batch)).add(Math.min(batch, count - (to - 1) * batch));
+    for (const node of this.model.plan.scheduled) {
+      if (node.layer.type !== 'BatchNorm1d' && node.layer.type !== 'BatchNorm2d') continue;
+      if (!sizes.has(1) || shapeSize(node.inShape.slice(1)) !== 1) continue;
+      const which = batch === 1 ? 'batch 1' : `the last batch of the ${count} training samples at batch ${batch}`;
+      throw new RangeError(`${node.layer.type} '${node.path}': 1 value per channel in a training batch of 1 (${which}), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`);
+    }
   }
 
   /** A split this trainer's model can read: on its device, of its input's size, labels within its outputs. */

@@ -40,14 +40,20 @@ describe('bad options are refused when made, naming the option', () => {
     // A batch norm with one value per channel in a training batch (PyTorch raises): a batch of 1,
     // or a last batch of 1; a BatchNorm2d over a map has more than one value even then.
     const bn1d = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new BatchNorm1d(), new Linear({ outFeatures: 10 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
+    // Said before the epoch's first step; evaluation (running statistics) takes any batch.
     const [sixtyFive, one] = [uploadSplit(ctx, 'train', train, 65), uploadSplit(ctx, 'train', train, 1)];
-    expect(() => new Trainer(ctx, bn1d, sixtyFive, b, { batch: 32, seed: 1 })).toThrow(
+    const steps = () => bn1d.stepsTaken;
+    await expect(new Trainer(ctx, bn1d, sixtyFive, b, { batch: 32, seed: 1 }).trainEpoch(1)).rejects.toThrow(
       `BatchNorm1d '2': 1 value per channel in a training batch of 1 (the last batch of the 65 training samples at batch 32), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`,
     );
-    expect(() => new Trainer(ctx, bn1d, a, b, { batch: 1, seed: 1 })).toThrow("BatchNorm1d '2': 1 value per channel in a training batch of 1 (batch 1)");
-    expect(() => new Trainer(ctx, bn1d, one, b, { batch: 32, seed: 1 })).toThrow('(the last batch of the 1 training samples at batch 32)');
-    expect(() => new Trainer(ctx, bn1d, sixtyFive, b, { batch: 13, seed: 1 })).not.toThrow();
-    expect(() => new Trainer(ctx, model, sixtyFive, b, { batch: 32, seed: 1 })).not.toThrow();
+    expect(steps()).toBe(0);
+    await expect(new Trainer(ctx, bn1d, a, b, { batch: 1, seed: 1 }).trainEpoch(1)).rejects.toThrow("BatchNorm1d '2': 1 value per channel in a training batch of 1 (batch 1)");
+    await expect(new Trainer(ctx, bn1d, one, b, { batch: 32, seed: 1 }).trainEpoch(1)).rejects.toThrow('(the last batch of the 1 training samples at batch 32)');
+    // Two steps of 32 stop before the batch of 1; a batch of 13 leaves none.
+    expect((await new Trainer(ctx, bn1d, sixtyFive, b, { batch: 32, seed: 1 }).trainEpoch(1, { maxSteps: 2 })).steps).toBe(2);
+    expect((await new Trainer(ctx, bn1d, sixtyFive, b, { batch: 13, seed: 1 }).trainEpoch(1)).steps).toBe(5);
+    const evaluation = await new Trainer(ctx, bn1d, one, one, { batch: 1, seed: 1 }).evaluate();
+    expect(evaluation.count).toBe(1);
     const fitting = new Trainer(ctx, model, a, b, { batch: 32, seed: 1 });
     await expect(fitting.fit({ firstEpoch: 1, epochs: 1.5 })).rejects.toThrow('fit: epochs must be a whole number ≥ 0, got 1.5');
     await expect(fitting.fit({ firstEpoch: 1, epochs: -3 })).rejects.toThrow('got -3');
