@@ -215,6 +215,19 @@ describe('checked before the GPU starts', () => {
     expect(readFileSync(high).equals(before)).toBe(true);
   }, 120_000);
 
+  gpuTest("resuming keeps a schedule's settings that have no flag (a checkpoint written from code: OneCycle's max_lr and pct_start, cosine's eta_min)", async () => {
+    const cases = [
+      { schedule: 'onecycle', max_lr: '0.1', total_steps: '100', pct_start: '0.25' },
+      { schedule: 'cosine', t_max: '20', eta_min: '0.001' },
+    ];
+    for (const [i, fields] of cases.entries()) {
+      const from = await altered(`schedule-${i}.safetensors`, (_, m) => Object.assign(m, fields));
+      const to = join(dir, `schedule-${i}-again.safetensors`);
+      expect((await run(['mnist', ...QUICK, '--init', from, '--steps', '0', '--save', to])).code).toBe(0);
+      expect(decodeSafetensors(new Uint8Array(readFileSync(to)), to).metadata).toMatchObject(fields);
+    }
+  }, 120_000);
+
   gpuTest("resuming takes the checkpoint's loss, rotation and shuffle; a flag that changes one is refused unless --allow-changes", async () => {
     const good = await goodCheckpoint();
     expect(decodeSafetensors(new Uint8Array(readFileSync(good)), good).metadata).toMatchObject({ loss: 'nll', augment: 'true', shuffle: 'true' });

@@ -194,6 +194,10 @@ export interface MnistArgs {
   scheduleEpochs?: number;
   /** OneCycle's total_steps from a checkpoint (where --schedule-epochs is not given). */
   scheduleSteps?: number;
+  /** A checkpoint's schedule settings without flags of their own: cosine's eta_min, OneCycle's max_lr (unless --lr) and pct_start. */
+  etaMin?: number;
+  maxLr?: number;
+  pctStart?: number;
   loss?: LossKind;
   fuse: boolean;
   tune: TuneMode;
@@ -445,6 +449,12 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
       if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', saved.tMax);
       if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', saved.totalSteps);
     }
+    // Settings with no flag of their own (a checkpoint written from code may hold any): as saved.
+    if (args.schedule === 'cosine') args.etaMin = saved.etaMin;
+    if (args.schedule === 'onecycle') {
+      if (!args.given.has('lr')) args.maxLr = saved.maxLr;
+      args.pctStart = saved.pctStart;
+    }
   }
 }
 
@@ -470,8 +480,8 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
   const schedule: Schedule =
     args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma }
-      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch }
-        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch }
+      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch, etaMin: args.etaMin }
+        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
           : { kind: 'constant' };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
@@ -639,8 +649,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
   if (optimizer.schedule.kind === 'onecycle') {
-    // OneCycle's position is the optimizer's step (0 for a state_dict without optimizer state).
-    const startStep = init?.info.optimizerSteps ?? 0;
+    // OneCycle's position is the optimizer's step (0 for a state_dict without optimizer state, or
+    // where --allow-changes drops another optimizer's).
+    const keepsState = init?.metadata.optimizer === undefined || init.metadata.optimizer === args.optimizer;
+    const startStep = keepsState ? init?.info.optimizerSteps ?? 0 : 0;
     const total = optimizer.schedule.totalSteps;
     if (startStep + runSteps > total) {
       throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ` +
