@@ -96,13 +96,25 @@ describe('checked before the GPU starts', () => {
   test('--save never overwrites what is not a checkpoint of this network; paths that end in a separator are no file names', async () => {
     const notes = join(dir, 'notes.json');
     writeFileSync(notes, '{"mine": true}');
-    // A model file given as --save would be replaced by the checkpoint (it once was, silently).
-    expect(await beforeGpu(['--model', notes, '--save', notes])).toMatch(/notes\.json/);
+    // A state_dict without model_file (PyTorch's) of another network: told apart by its tensors' names.
+    const torchFile = join(dir, 'torch-other.safetensors');
+    writeFileSync(torchFile, encodeSafetensors({ 'fc.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } }, {}));
+    expect(await beforeGpu(['--save', torchFile])).toMatch(/^--save .*torch-other\.safetensors: the file holds a checkpoint of another network \(its tensors' names\) than this run's/);
     expect(await beforeGpu(['--save', notes])).toMatch(/^--save .*notes\.json: the file exists and is not a checkpoint \(.*\); choose another file or remove this one$/);
     expect(readFileSync(notes, 'utf8')).toBe('{"mine": true}');
     expect(await beforeGpu(['--save', `${dir}/new/`])).toMatch(/^--save .*\/new\/: ends in a path separator \(a directory\), expected a file name$/);
     expect(await beforeGpu(['--save-best', `${notes}/`])).toMatch(/^--save-best .*notes\.json\/: ends in a path separator/);
   });
+
+  gpuTest('--save takes an empty file (mktemp\'s), and replaces a checkpoint of this network, saying so', async () => {
+    const empty = join(dir, 'empty.safetensors');
+    writeFileSync(empty, '');
+    expect((await run(['mnist', ...QUICK, '--steps', '0', '--save', empty])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(empty)), empty).metadata.model).toBe('seed-cnn');
+    const again = await run(['mnist', ...QUICK, '--epochs', '1', '--save', empty]);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/^--save .*empty\.safetensors: replaces the checkpoint of this network there \(epoch 0\) at the end of this run's first epoch$/m);
+  }, 120_000);
 
   test('a flag given twice, or with an empty value (an unset shell variable), is refused', async () => {
     expect(await beforeGpu(['--lr', '0.5', '--lr', '0.001'])).toBe("--lr: given twice ('0.5', then '0.001'); give it once");

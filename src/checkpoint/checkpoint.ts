@@ -108,19 +108,22 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   if (kind === undefined) return undefined;
   const field = (name: string, expected: string) => new CheckpointFormatError(source, `__metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
   if (!(OPTIMIZER_KINDS as readonly string[]).includes(kind)) throw field('optimizer', OPTIMIZER_KINDS.join(', '));
-  const number = (name: string, min: number, max: number, whole = false): number | undefined => {
+  // The ranges the optimizers' and schedules' constructors accept (a file saved from code may hold any of those).
+  const number = (name: string, min: number, max = Infinity, whole = false): number | undefined => {
     const text = metadata[name];
     if (text === undefined) return undefined;
     const v = Number(text);
-    if (text.trim() === '' || !(v >= min && v <= max) || (whole && !Number.isInteger(v))) throw field(name, `${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+    if (text.trim() === '' || !(v >= min && v <= max) || (whole && !Number.isInteger(v))) {
+      throw field(name, `${whole ? 'a whole number' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
+    }
     return v;
   };
   const out: { -readonly [K in keyof SavedOptimizer]: SavedOptimizer[K] } = { kind: kind as SavedOptimizer['kind'] };
   const set = <K extends keyof SavedOptimizer>(key: K, value: SavedOptimizer[K] | undefined) => {
     if (value !== undefined) out[key] = value;
   };
-  set('lr', number('lr', 0, 10));
-  set('weightDecay', number('weight_decay', 0, 10));
+  set('lr', number('lr', 0));
+  set('weightDecay', number('weight_decay', 0));
   if (kind === 'sgd') {
     set('momentum', number('momentum', 0, 1));
     set('dampening', number('dampening', 0, 1));
@@ -131,16 +134,16 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     const betas = metadata.betas?.split(',');
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
     set('betas', betas?.map(Number) as [number, number] | undefined);
-    set('eps', number('eps', 0, 1));
+    set('eps', number('eps', 0));
   }
   const schedule = metadata.schedule;
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
   set('schedule', schedule as Schedule['kind'] | undefined);
   set('stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER, true));
-  set('gamma', number('gamma', 0, 1));
+  set('gamma', number('gamma', 0));
   set('tMax', number('t_max', 1, Number.MAX_SAFE_INTEGER, true));
-  set('etaMin', number('eta_min', 0, 10));
-  set('maxLr', number('max_lr', 0, 10));
+  set('etaMin', number('eta_min', 0));
+  set('maxLr', number('max_lr', 0));
   set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
   set('pctStart', number('pct_start', 0, 1));
   return out;

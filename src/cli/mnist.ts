@@ -389,14 +389,20 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
  * run's; a flag that changes one is refused unless --allow-changes (the run would go on as
  * another). A checkpoint without them (older, or PyTorch's) leaves the flags as they are.
  */
+/** A checkpoint's `loss` (checked), or undefined where it records none. */
+function savedLoss(metadata: Record<string, string>, file: string): LossKind | undefined {
+  const loss = metadata.loss;
+  if (loss !== undefined && !(LOSS_KINDS as readonly string[]).includes(loss)) throw new Error(`${file}: __metadata__.loss is ${JSON.stringify(loss)}, expected ${LOSS_KINDS.join(', ')}`);
+  return loss as LossKind | undefined;
+}
+
 function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file: string): void {
   const field = (name: string, expected: string) => new Error(`${file}: __metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
   const changed = (flag: string, what: string) =>
     new Error(`${flag}: ${file} was trained with ${what} (its __metadata__); continuing with another changes the run from here on. Leave ${flag} out to continue as it was, or add --allow-changes`);
-  const loss = metadata.loss;
+  const loss = savedLoss(metadata, file);
   if (loss !== undefined) {
-    if (!(LOSS_KINDS as readonly string[]).includes(loss)) throw field('loss', LOSS_KINDS.join(', '));
-    if (!args.given.has('loss')) args.loss = loss as LossKind;
+    if (!args.given.has('loss')) args.loss = loss;
     else if (args.loss !== loss && !args.allowChanges) throw changed(`--loss ${args.loss}`, `loss ${loss}`);
   }
   for (const [key, flag, what] of [['augment', 'no-augment', 'rotation ±7°'], ['shuffle', 'no-shuffle', 'shuffling']] as const) {
@@ -592,15 +598,26 @@ async function existingCheckpoint(file: string, flag: string, network: { name: s
     if ((e as { code?: string }).code === 'ENOENT') return undefined;
     throw new Error(`${flag} ${(e as Error).message}`);
   }
-  let metadata: Record<string, string>;
+  // An empty file (mktemp's) holds nothing to lose.
+  if (bytes.length === 0) return undefined;
+  let checkpoint: ReturnType<typeof decodeSafetensors>;
   try {
-    metadata = decodeSafetensors(bytes, file).metadata;
+    checkpoint = decodeSafetensors(bytes, file);
   } catch (e) {
     throw new Error(`${flag} ${file}: the file exists and is not a checkpoint (${(e as Error).message.replace(`${file}: `, '')}); choose another file or remove this one`);
   }
+  const { metadata, tensors } = checkpoint;
+  const another = `${flag} ${file}: the file holds a checkpoint of another network`;
   const bothSeedCnn = metadata.model === 'seed-cnn' && network.name === 'seed-cnn';
   if (!bothSeedCnn && metadata.model_file !== undefined && !sameNetwork(metadata.model_file, `${file} (its model_file)`, network.model, network.input)) {
-    throw new Error(`${flag} ${file}: the file holds a checkpoint of another network (its __metadata__.model_file) than this run's; choose another file or remove this one`);
+    throw new Error(`${another} (its __metadata__.model_file) than this run's; choose another file or remove this one`);
+  }
+  if (metadata.model_file === undefined) {
+    // A state_dict without the network's description (PyTorch's): its tensors' names say which network.
+    const plan = planModel(network.model, { inputShape: network.input });
+    const expected = plan.nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((t) => t.name)).sort();
+    const held = Object.keys(tensors).filter((name) => !name.startsWith('optimizer.') && !name.endsWith('.num_batches_tracked')).sort();
+    if (expected.join('\n') !== held.join('\n')) throw new Error(`${another} (its tensors' names) than this run's; choose another file or remove this one`);
   }
   return metadata;
 }
@@ -853,12 +870,14 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   }
   if (typeof values.init !== 'string') throw new Error('evaluate: --init FILE (a checkpoint) is required');
   const batch = integer(values, 'batch', 128);
-  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
+  const metadata = await peekMetadata(values.init);
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata } });
   const data = await loadMnist(values.data as string | undefined);
   checkImages(data, definition.input, values.data as string | undefined);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch });
+  // The run's own loss (its test line's), where the checkpoint records it.
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss: savedLoss(metadata, values.init) });
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
@@ -908,9 +927,11 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
     images.push({ name: file, pixels: image.pixels });
   }
   if (images.length === 0) throw new Error('classify: give --index N or a PGM file');
-  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata: await peekMetadata(values.init) } });
+  const metadata = await peekMetadata(values.init);
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata } });
   const ctx = await getContext();
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length });
+  // The run's loss says whether the outputs are log-probabilities (NLL) or scores (squared error).
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length, loss: savedLoss(metadata, values.init) });
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const pixels = new Uint8Array(images.length * 784);
   images.forEach((image, k) => pixels.set(image.pixels, k * 784));

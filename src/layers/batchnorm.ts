@@ -22,7 +22,7 @@ import {
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, checkOptions, perBatch, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -38,10 +38,12 @@ abstract class BatchNorm extends Layer {
   readonly eps: number;
   readonly momentum: number;
 
-  /** `new BatchNorm2d()` (the features inferred), `new BatchNorm2d({ eps, momentum })`, or PyTorch's `new BatchNorm2d(16)`. */
-  constructor(first: BatchNormOptions | number = {}) {
+  /** `new BatchNorm2d()` (the features inferred), `new BatchNorm2d({ eps, momentum })`, or PyTorch's `new BatchNorm2d(16)` (then `{ momentum: 0.01 }` if need be). */
+  constructor(first?: BatchNormOptions | number, ...rest: Pick<BatchNormOptions, 'eps' | 'momentum'>[]) {
     super();
-    const options: BatchNormOptions = typeof first === 'number' ? { numFeatures: first } : checkOptions(new.target.name, first, ['numFeatures', 'eps', 'momentum']);
+    const known = ['numFeatures', 'eps', 'momentum'] as const;
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${new.target.name}: an options object takes no other arguments`);
+    const options: BatchNormOptions = typeof first === 'number' ? positionalOptions<BatchNormOptions>(new.target.name, [first, ...rest], ['numFeatures'], known) : checkOptions(new.target.name, first ?? {}, known);
     if (options.numFeatures !== undefined) whole(new.target.name, 'num_features', options.numFeatures);
     this.numFeatures = options.numFeatures;
     this.eps = options.eps ?? 1e-5;

@@ -28,7 +28,7 @@ import {
 } from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
-import { Layer, ShapeError, checkOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -52,16 +52,19 @@ export class Conv2d extends Layer {
 
   /**
    * `new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 })`, or PyTorch's positional form
-   * `new Conv2d(1, 8, 3)` (in, out, kernel size, then stride and padding).
+   * `new Conv2d(1, 8, 3)` (in, out, kernel size, then stride and padding), optionally ending with
+   * the other options (`new Conv2d(1, 8, 3, { padding: 1, bias: false })`).
    */
   constructor(options: Conv2dOptions);
-  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], stride?: number, padding?: number);
-  constructor(first: Conv2dOptions | number, outChannels?: number, kernelSize?: number | readonly [number, number], stride?: number, padding?: number) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], ...rest: (number | Partial<Conv2dOptions>)[]);
+  constructor(first: Conv2dOptions | number, ...rest: unknown[]) {
     super();
+    const known = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'bias'] as const;
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError('Conv2d: an options object takes no other arguments');
     const options: Conv2dOptions =
       typeof first === 'number'
-        ? { inChannels: first, outChannels: outChannels!, kernelSize: kernelSize!, stride, padding }
-        : checkOptions('Conv2d', first, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'bias']);
+        ? positionalOptions<Conv2dOptions>('Conv2d', [first, ...rest], ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding'], known)
+        : checkOptions('Conv2d', first, known);
     const k = typeof options.kernelSize === 'number' ? [options.kernelSize, options.kernelSize] : options.kernelSize;
     this.inChannels = options.inChannels === undefined ? undefined : whole('Conv2d', 'in_channels', options.inChannels);
     this.outChannels = whole('Conv2d', 'out_channels', options.outChannels);

@@ -250,6 +250,24 @@ export function checkOptions<T extends object>(owner: string, options: T, known:
   return options;
 }
 
+/**
+ * PyTorch's positional form of a constructor (`Linear(784, 10)`), as an options object: the
+ * leading arguments are the named positions, then one options object may give the rest
+ * (`Linear(784, 10, { bias: false })`); anything after is refused (JavaScript would drop it).
+ */
+export function positionalOptions<T extends object>(owner: string, args: readonly unknown[], positions: readonly (keyof T & string)[], known: readonly (keyof T & string)[]): T {
+  const options: Record<string, unknown> = {};
+  let i = 0;
+  for (; i < args.length && i < positions.length && (typeof args[i] !== 'object' || Array.isArray(args[i])); i++) options[positions[i]!] = args[i];
+  if (i < args.length && typeof args[i] === 'object' && args[i] !== null && !Array.isArray(args[i])) {
+    const rest = checkOptions(owner, args[i] as T, known.filter((k) => !(k in options)));
+    Object.assign(options, rest);
+    i++;
+  }
+  if (i < args.length) throw new RangeError(`${owner}: ${args.length} arguments; expected (${positions.join(', ')}) then at most an options object`);
+  return options as T;
+}
+
 /** A true/false option (PyTorch's bool arguments): the fallback when left out; 'false' and 0 are refused. */
 export function trueOrFalse(owner: string, field: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;

@@ -6,7 +6,7 @@
  */
 import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, checkOptions, perBatch, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface LinearOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -22,12 +22,14 @@ export class Linear extends Layer {
   readonly outFeatures: number;
   readonly bias: boolean;
 
-  /** `new Linear({ outFeatures: 10 })`, or PyTorch's positional form `new Linear(784, 10)`. */
+  /** `new Linear({ outFeatures: 10 })`, or PyTorch's positional form `new Linear(784, 10)` (then `{ bias: false }` if need be). */
   constructor(options: LinearOptions);
-  constructor(inFeatures: number, outFeatures: number);
-  constructor(first: LinearOptions | number, outFeatures?: number) {
+  constructor(inFeatures: number, outFeatures: number, options?: Pick<LinearOptions, 'bias'>);
+  constructor(first: LinearOptions | number, ...rest: unknown[]) {
     super();
-    const options: LinearOptions = typeof first === 'number' ? { inFeatures: first, outFeatures: outFeatures! } : checkOptions('Linear', first, ['inFeatures', 'outFeatures', 'bias']);
+    const known = ['inFeatures', 'outFeatures', 'bias'] as const;
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError('Linear: an options object takes no other arguments');
+    const options: LinearOptions = typeof first === 'number' ? positionalOptions<LinearOptions>('Linear', [first, ...rest], ['inFeatures', 'outFeatures'], known) : checkOptions('Linear', first, known);
     this.inFeatures = options.inFeatures === undefined ? undefined : whole('Linear', 'in_features', options.inFeatures);
     this.outFeatures = whole('Linear', 'out_features', options.outFeatures);
     this.bias = trueOrFalse('Linear', 'bias', options.bias, true);

@@ -17,6 +17,7 @@ import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import type { LossKind } from '../plan/fusion.js';
 import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
@@ -71,6 +72,8 @@ interface Settings {
   shuffle: boolean;
   /** Tune the conv and dense kernels' tiles for this adapter first (cached in IndexedDB). */
   tune: boolean;
+  /** A loaded checkpoint's loss (the CLI's --loss); undefined: the model's default. */
+  loss?: LossKind;
 }
 
 interface Session {
@@ -283,7 +286,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, tiles });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, tiles });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -388,6 +391,13 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       if (!session?.loaded) session = newSession(settings, tiles);
       let s = session!;
       if (s.loaded) settings = { ...s.settings, epochs: settings.epochs };
+      // A loaded OneCycle schedule cannot step past its total_steps (PyTorch refuses too): said before
+      // training, the loaded session kept.
+      const cycle = s.model.optimizer.schedule;
+      const planned = s.model.optimizerSteps + settings.epochs * s.trainer.stepsPerEpoch;
+      if (cycle.kind === 'onecycle' && planned > cycle.totalSteps) {
+        throw new Error(`epochs: OneCycleLR's total_steps is ${cycle.totalSteps}, and ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'} would take steps ${s.model.optimizerSteps + 1} … ${planned}; give fewer epochs`);
+      }
       s.loaded = false;
       const stop = (abort = new AbortController());
       const totalEpochs = s.epochsDone + settings.epochs;
@@ -490,7 +500,17 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     if (!session) return;
     const s = session;
     const network = definition(s.settings);
-    const bytes = await encodeCheckpoint(s.model, { model: s.settings.model, model_file: modelFileText(network.model, network.input), epoch: String(s.epochsDone), seed: String(s.settings.seed), batch: String(s.settings.batch) });
+    const bytes = await encodeCheckpoint(s.model, {
+      model: s.settings.model,
+      model_file: modelFileText(network.model, network.input),
+      epoch: String(s.epochsDone),
+      seed: String(s.settings.seed),
+      batch: String(s.settings.batch),
+      // What --init continues with, as the CLI's checkpoints record it.
+      loss: s.model.plan.loss,
+      augment: String(s.settings.augment),
+      shuffle: String(s.settings.shuffle),
+    });
     download(bytes, `${s.settings.model}-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
     status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
   }).catch(fail));
@@ -520,16 +540,20 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput }), optimizer), bytes, file.name, dropOther);
     const { optimizer: kind, ...numbers } = resume.fields;
     for (const [key, value] of Object.entries(numbers)) f[key as keyof typeof numbers].input.value = value;
-    if (kind) optimizerSelect.value = kind;
+    if (kind) optimizerSelect.value = optimizerShown = kind; // (no default learning rate swapped in)
     showOptimizer();
-    const s = newSession(readSettings(), undefined, false, optimizer);
+    if (resume.augment !== undefined) augment.input.checked = resume.augment;
+    if (resume.shuffle !== undefined) shuffle.input.checked = resume.shuffle;
+    const s = newSession({ ...readSettings(), loss: resume.loss }, undefined, false, optimizer);
     const { metadata } = loadCheckpoint(s.model, bytes, file.name, dropOther);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
-    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}`;
+    // A CLI checkpoint cut inside an epoch (--steps): the page trains whole epochs, from the next one's start.
+    const cut = metadata.epoch_step !== undefined ? ` It was saved ${metadata.epoch_step} steps into epoch ${s.epochsDone + 1}; the page trains whole epochs and starts that one again.` : '';
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, loss ${s.model.plan.loss}${s.settings.augment ? ', rotation' : ''}${s.settings.shuffle ? ', shuffle' : ''}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}${cut}`;
     saveButton.disabled = false;
     await analyse(s);
   }).catch(fail));

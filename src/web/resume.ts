@@ -2,6 +2,7 @@ import { optimizerFromMetadata } from '../checkpoint/checkpoint.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { describeSchedule } from '../optim/schedules.js';
 import { MAX_SEED } from '../reference/random.js';
+import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 
 /**
  * What the page takes from a checkpoint it loads, as the CLI's --init does: the run's batch and
@@ -17,6 +18,10 @@ export interface PageResume {
   readonly optimizer?: Optimizer;
   /** A sentence for the status line: the optimizer and schedule the run goes on with. */
   readonly note?: string;
+  /** The run's loss, rotation and shuffle, where the checkpoint records them (the CLI's `loss`, `augment`, `shuffle`). */
+  readonly loss?: LossKind;
+  readonly augment?: boolean;
+  readonly shuffle?: boolean;
 }
 
 export function pageResume(metadata: Readonly<Record<string, string>>, source: string): PageResume {
@@ -26,11 +31,17 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   };
   take('batch', metadata.batch, (v) => Number.isInteger(v) && v >= 1 && v <= 1024);
   take('seed', metadata.seed, (v) => Number.isInteger(v) && v >= 0 && v <= MAX_SEED);
+  const flag = (text: string | undefined) => (text === 'true' ? true : text === 'false' ? false : undefined);
+  const run = {
+    ...((LOSS_KINDS as readonly string[]).includes(metadata.loss ?? '') ? { loss: metadata.loss as LossKind } : {}),
+    ...(flag(metadata.augment) !== undefined ? { augment: flag(metadata.augment) } : {}),
+    ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
+  };
   const optimizer = optimizerFromMetadata(metadata, source);
-  if (!optimizer) return { fields };
+  if (!optimizer) return { fields, ...run };
   fields.optimizer = optimizer.kind;
   take('lr', String(optimizer.lr), (v) => v >= 0);
   if (optimizer.kind === 'sgd') take('momentum', String(optimizer.momentum), (v) => v >= 0 && v <= 1);
   const schedule = optimizer.schedule.kind === 'constant' ? '' : `, ${describeSchedule(optimizer.schedule)}`;
-  return { fields, optimizer, note: `Its optimizer goes on with its state: ${optimizer.describe()}${schedule}.` };
+  return { fields, optimizer, note: `Its optimizer goes on with its state: ${optimizer.describe()}${schedule}.`, ...run };
 }

@@ -316,6 +316,8 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.select('#mnist [data-testid=optimizer]', 'adam');
     expect(await value('lr')).toBe('0.001');
     expect(await page.$eval('#mnist [data-testid=momentum]', (e) => (e as HTMLInputElement).disabled)).toBe(true);
+    // Adam at SGD's default rate: loading it back must not swap that rate for Adam's default.
+    await set('lr', '0.01');
     await page.click('[data-testid=start]');
     await page.waitForSelector('#mnist[data-running=true]');
     await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
@@ -336,13 +338,13 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
 
     // Back to SGD on the page; the file brings Adam back, with its state (the page once dropped it).
     await page.select('#mnist [data-testid=optimizer]', 'sgd');
-    expect(await value('lr')).toBe('0.01');
+    await set('lr', '0.01');
     const input = await page.$('[data-testid=load]');
     await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
-    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toContain('Its optimizer goes on with its state: Adam lr 0.001, betas (0.9, 0.999)');
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toContain('Its optimizer goes on with its state: Adam lr 0.01, betas (0.9, 0.999)');
     expect(await value('optimizer')).toBe('adam');
-    expect(await value('lr')).toBe('0.001');
+    expect(await value('lr')).toBe('0.01');
     await set('epochs', '1');
     await page.click('[data-testid=start]');
     await page.waitForSelector('#mnist[data-running=true]');

@@ -75,6 +75,15 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Linear(784, 10).config()).toEqual(new Linear({ inFeatures: 784, outFeatures: 10 }).config());
     expect(new BatchNorm2d(16).config()).toEqual(new BatchNorm2d({ numFeatures: 16 }).config());
     expect(() => new BatchNorm2d(0)).toThrow('BatchNorm2d: num_features must be a whole number ≥ 1, got 0');
+    // The rest as an options object; anything more is refused (JavaScript would drop it).
+    expect(new Linear(784, 10, { bias: false }).bias).toBe(false);
+    expect(new BatchNorm2d(16, { momentum: 0.01 }).momentum).toBe(0.01);
+    expect(new Conv2d(1, 8, 3, { padding: 1, bias: false }).config()).toEqual(new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 3, padding: 1, bias: false }).config());
+    expect(new Conv2d(1, 8, 3, 2, 1, { bias: false }).config()).toMatchObject({ stride: 2, padding: 1, bias: false });
+    expect(() => new Linear(784, 10, { bais: false } as never)).toThrow("Linear: unknown option 'bais'; the options are bias");
+    expect(() => new Linear(784, 10, true as never)).toThrow('Linear: 3 arguments; expected (inFeatures, outFeatures) then at most an options object');
+    expect(() => new Conv2d(1, 8, 3, 1, 1, 1 as never)).toThrow('Conv2d: 6 arguments; expected (inChannels, outChannels, kernelSize, stride, padding) then at most an options object');
+    expect(() => new (Conv2d as unknown as new (...a: unknown[]) => Conv2d)({ outChannels: 8, kernelSize: 3 }, 1)).toThrow('Conv2d: an options object takes no other arguments');
     // The features are checked against the input, as PyTorch's.
     expect(() => planModel(new Sequential(new Conv2d(1, 8, 3), new BatchNorm2d(16)), { inputShape: [1, 8, 8] })).toThrow(/layer '1' \(BatchNorm2d\)/);
   });

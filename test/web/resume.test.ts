@@ -21,9 +21,14 @@ describe('pageResume', () => {
     expect(r.note).toBe('Its optimizer goes on with its state: AdamW lr 0.003, betas (0.8, 0.99), eps 1e-8, weight decay 0.05, StepLR(step_size=5 epochs, gamma=0.5).');
   });
 
+  it('takes the run’s loss, rotation and shuffle where the checkpoint records them', () => {
+    expect(pageResume({ loss: 'mse', augment: 'false', shuffle: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse', augment: false, shuffle: true });
+    expect(pageResume({ loss: 'cross_entropy', augment: 'no' }, 'd.safetensors')).toEqual({ fields: {} });
+  });
+
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
     expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
-    expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number from 0 to 10');
+    expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number ≥ 0');
     expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw');
   });
 });
