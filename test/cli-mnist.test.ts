@@ -157,12 +157,21 @@ describe('webgpu-backprop mnist / evaluate / classify', () => {
       expect((await run(['mnist', ...QUICK, '--save-best', notes])).code).toBe(1);
       expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/notes\.txt/);
       expect(readFileSync(notes, 'utf8')).toBe('my notes\n');
+      // This network's checkpoint without a score (a --save file), and a file without this network's tensors.
+      const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+      const { test_accuracy: _, ...unscored } = metadata;
       const other = join(dir, 'other.safetensors');
-      const bytes = encodeSafetensors({}, { epoch: '7' });
+      const bytes = encodeSafetensors(tensors, { ...unscored, epoch: '7' });
       writeFileSync(other, bytes);
       expect((await run(['mnist', ...QUICK, '--save-best', other])).code).toBe(1);
       expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--save-best .*other\.safetensors: the file exists and its __metadata__\.test_accuracy is missing/);
       expect(readFileSync(other).equals(bytes), 'the other checkpoint is untouched').toBe(true);
+      const empty = join(dir, 'tensorless.safetensors');
+      const none = encodeSafetensors({}, { epoch: '7' });
+      writeFileSync(empty, none);
+      expect((await run(['mnist', ...QUICK, '--save-best', empty])).code).toBe(1);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/--save-best .*tensorless\.safetensors: the file holds a checkpoint of another network \(its tensors' names\)/);
+      expect(readFileSync(empty).equals(none)).toBe(true);
     } finally {
       stderr.mockRestore();
     }
