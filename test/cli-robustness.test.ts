@@ -129,6 +129,10 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'cosine', '--step-size', '3'])).toBe('--step-size: applies to --schedule step; the schedule is cosine');
     expect(await beforeGpu(['--schedule-epochs', '5'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is constant (the default)');
+    const good = await goodCheckpoint();
+    expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step; the schedule is constant \(.*good\.safetensors's\)$/);
+    // Another optimizer (--allow-changes) leaves the checkpoint's schedule behind: the default's then.
+    expect(await beforeGpu([...QUICK, '--init', good, '--optimizer', 'adam', '--allow-changes', '--gamma', '0.5'])).toBe('--gamma: applies to --schedule step; the schedule is constant (the default)');
     expect(await beforeGpu(['--allow-changes'])).toBe('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
     const mlp = await altered('mlp-net.safetensors', (_, m) => Object.assign(m, { model: 'mlp', model_file: readFileSync('examples/mlp.json', 'utf8') }));
     expect(await beforeGpu(['--init', mlp, '--no-dropout'])).toMatch(/^--no-dropout: applies to the seed CNN; .*mlp-net\.safetensors's network \(its __metadata__\.model_file\) sets each Dropout's p$/);

@@ -504,10 +504,12 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 }
 
 /** A schedule's own flags with another schedule (after --init has given the checkpoint's): said, not ignored. */
-function checkScheduleFlags(args: MnistArgs): void {
+function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
+  // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
+  const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
   for (const [flag, kinds] of [['step-size', ['step']], ['gamma', ['step']], ['schedule-epochs', ['cosine', 'onecycle']]] as const) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
-      throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${args.given.has('schedule') ? '' : args.init ? ` (${args.init}'s)` : ' (the default)'}`);
+      throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${whose}`);
     }
   }
 }
@@ -662,7 +664,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
   // The sums are of the checkpoint's own batches (another batch only with --allow-changes).
   const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, init.info.batch ?? args.batch) : undefined;
-  checkScheduleFlags(args);
+  checkScheduleFlags(args, init?.metadata);
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
   if (optimizer.schedule.kind === 'onecycle') {
