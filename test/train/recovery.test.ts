@@ -154,6 +154,19 @@ describe('recovery', () => {
     expect(result instanceof Error ? result.message : '').toBe('');
   }, 120_000);
 
+  gpuTest("a snapshot carries where the optimizer's steps count from (a state_dict's fresh optimizer): a rebuilt trainer takes it", async (ctx) => {
+    const trainer = await build(ctx);
+    // As after loading a model-only file at step 100: the optimizer's steps count from there.
+    trainer.model.stepsTaken = 100;
+    trainer.model.optimizerOrigin = 100;
+    await trainer.trainEpoch(1, { maxSteps: 2 });
+    expect([trainer.model.stepsTaken, trainer.model.optimizerSteps]).toEqual([102, 2]);
+    const snapshot = await trainer.snapshot(1, 2);
+    const rebuilt = await build(ctx);
+    rebuilt.restore(snapshot);
+    expect([rebuilt.model.stepsTaken, rebuilt.model.optimizerOrigin, rebuilt.model.optimizerSteps]).toEqual([102, 100, 2]);
+  });
+
   gpuTest('rollback: the last good snapshot is restored with the learning rate halved, and the run finishes', async (ctx) => {
     const trainer = await build(ctx, { lr: 1000, momentum: 0.9 });
     const lines: string[] = [];
