@@ -13,6 +13,8 @@ import { checkCommand, mnistCommand, parsePgm } from '../src/cli/mnist.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
 import { createNodeContext } from '../src/node/device.js';
+import { modelFileText } from '../src/models/model-file.js';
+import { SEED_CNN_INPUT, seedCnn } from '../src/models/seed-cnn.js';
 import { encodeCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { Flatten, Linear, LogSoftmax, ReLU, Sequential } from '../src/layers/index.js';
 import { Network } from '../src/plan/network.js';
@@ -255,6 +257,12 @@ describe('checked before the GPU starts', () => {
     expect(out).not.toMatch(/^Data: .*rotation/m);
     expect(await beforeGpu([...QUICK, '--init', good, '--loss', 'mse'])).toMatch(/^--loss mse: .*good\.safetensors was trained with loss nll \(its __metadata__\); continuing with another changes the run from here on\. Leave --loss mse out to continue as it was, or add --allow-changes$/);
     expect(await beforeGpu([...QUICK, '--init', good, '--no-augment'])).toMatch(/^--no-augment: .*good\.safetensors was trained with rotation ±7°/);
+    // The seed CNN's dropout as saved (--no-dropout saves p 0 in its model_file).
+    const noDropout = await altered('no-dropout.safetensors', (_, m) => (m.model_file = modelFileText(seedCnn({ dropout: 0 }), SEED_CNN_INPUT)));
+    const resumed = await run(['mnist', ...QUICK, '--init', noDropout, '--epochs', '1', '--steps', '1']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toMatch(/^Data: .*, no dropout;? /m);
+    expect(await beforeGpu([...QUICK, '--init', good, '--no-dropout'])).toMatch(/^--no-dropout: .*good\.safetensors was trained with dropout 0\.1/);
     const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse$/);
   }, 120_000);

@@ -13,7 +13,7 @@ import { OPTIMIZER_KINDS, SCHEDULE_KINDS, checkCheckpoint, checkpointInfo, encod
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
-import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
+import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
@@ -404,6 +404,12 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
   if (loss !== undefined) {
     if (!args.given.has('loss')) args.loss = loss;
     else if (args.loss !== loss && !args.allowChanges) throw changed(`--loss ${args.loss}`, `loss ${loss}`);
+  }
+  // The seed CNN's dropout as its model file saved it (--no-dropout saves p 0).
+  if (metadata.model === 'seed-cnn' && metadata.model_file !== undefined) {
+    const p = seedCnnDropout(metadata.model_file, `${file} (its model_file)`);
+    if (p !== undefined && !args.given.has('no-dropout')) args.dropout = p > 0;
+    else if (p !== undefined && p > 0 && !args.allowChanges) throw changed('--no-dropout', `dropout ${p}`);
   }
   for (const [key, flag, what] of [['augment', 'no-augment', 'rotation ±7°'], ['shuffle', 'no-shuffle', 'shuffling']] as const) {
     const text = metadata[key];

@@ -11,7 +11,8 @@ import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
-import { Sequential } from '../layers/sequential.js';
+import { Sequential, leafLayers } from '../layers/sequential.js';
+import { parseModelFile } from './model-file.js';
 
 /** One MNIST image. */
 export const SEED_CNN_INPUT = [1, 28, 28] as const;
@@ -35,4 +36,14 @@ export function seedCnn(options: { dropout?: number } = {}): Sequential {
     flatten: new Flatten(),
     log_softmax: new LogSoftmax(),
   });
+}
+
+/**
+ * The dropout probability of a seed CNN saved as a model file (a checkpoint's `model_file`, where
+ * `model` is seed-cnn: the CLI's --no-dropout saves p 0); undefined where it holds no Dropout.
+ */
+export function seedCnnDropout(modelFile: string, source: string): number | undefined {
+  const { model } = parseModelFile(modelFile, source);
+  const dropout = leafLayers(model).find((l) => l.layer instanceof Dropout)?.layer as Dropout | undefined;
+  return dropout?.p;
 }

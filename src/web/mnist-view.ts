@@ -13,7 +13,7 @@ import type { MnistDataset } from '../data/idx.js';
 import type { SampleShape, TileChooser } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { modelFileText, parseModelFile } from '../models/model-file.js';
-import { SEED_CNN_INPUT, seedCnn } from '../models/seed-cnn.js';
+import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
@@ -356,6 +356,17 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     if (wrong.length === 0) wrongBox.append(el('p', { class: 'muted' }, 'None.'));
   };
 
+  // A setting changed after a load: Start would otherwise go on with the checkpoint's settings
+  // while the fields showed others. The loaded network stays until Start trains a fresh one.
+  const settingChanged = () => {
+    if (!session?.loaded || state.running) return;
+    session.loaded = false;
+    status.classList.remove('error');
+    status.textContent = 'A setting changed since the checkpoint was loaded: Start trains a fresh network with the settings shown (load the file again to continue it).';
+  };
+  for (const field of [f.batch, f.lr, f.momentum, f.seed]) field.input.addEventListener('change', settingChanged);
+  for (const input of [modelSelect, modelJson, optimizerSelect, augment.input, dropout.input, shuffle.input]) input.addEventListener('change', settingChanged);
+
   const setRunning = (running: boolean) => {
     state.running = running;
     startButton.disabled = running;
@@ -396,7 +407,12 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       const cycle = s.model.optimizer.schedule;
       const planned = s.model.optimizerSteps + settings.epochs * s.trainer.stepsPerEpoch;
       if (cycle.kind === 'onecycle' && planned > cycle.totalSteps) {
-        throw new Error(`epochs: OneCycleLR's total_steps is ${cycle.totalSteps}, and ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'} would take steps ${s.model.optimizerSteps + 1} … ${planned}; give fewer epochs`);
+        const left = cycle.totalSteps - s.model.optimizerSteps;
+        throw new Error(
+          `OneCycleLR's total_steps is ${cycle.totalSteps} and ${s.model.optimizerSteps} are taken: ${left > 0 ? `${left} step${left === 1 ? ' is' : 's are'} left` : 'the cycle is finished'}, ` +
+            `and an epoch here is ${s.trainer.stepsPerEpoch} steps (train images ÷ batch)${left >= s.trainer.stepsPerEpoch ? `: give at most ${Math.floor(left / s.trainer.stepsPerEpoch)} epochs` : ''}. ` +
+            'Change a setting to train a fresh network instead',
+        );
       }
       s.loaded = false;
       const stop = (abort = new AbortController());
@@ -462,7 +478,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         },
       });
       const seconds = (performance.now() - epochStart) / 1000;
-      status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epochs (last ${seconds.toFixed(1)} s).`;
+      status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epoch${s.epochsDone === 1 ? '' : 's'} (last ${seconds.toFixed(1)} s).`;
       // The time left belonged to the run that ended.
       if (stop.signal.aborted && progress) progressText.textContent = `${progress} · stopped`;
     } catch (error) {
@@ -512,39 +528,60 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       shuffle: String(s.settings.shuffle),
     });
     download(bytes, `${s.settings.model}-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
+    status.classList.remove('error');
     status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
   }).catch(fail));
 
   loadInput.addEventListener('change', () => void exclusive(async () => {
     const file = loadInput.files?.[0];
+    // Forgotten at once, so that choosing the same file again (after fixing a field) loads it.
+    loadInput.value = '';
     if (!file || state.running) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
-    // A bad file fails here, before the current model is replaced.
+    // Every field valid first (the session is built from them), then the file: nothing on the
+    // page changes until both check out.
+    const current = readSettings();
     const carried = decodeSafetensors(bytes, file.name).metadata;
-    // A checkpoint that carries its network (not the seed CNN, which the settings build) picks it.
-    const choice = carried.model_file !== undefined && carried.model !== 'seed-cnn' ? MODEL_FOR_FILE[carried.model ?? ''] ?? 'json' : undefined;
-    if (choice) {
-      modelSelect.value = choice;
-      if (choice === 'json') modelJson.value = carried.model_file!;
-      modelJson.hidden = choice !== 'json';
-    }
-    // Its batch, seed and optimizer (every setting, its schedule), as --init takes them; bad
-    // optimizer metadata is refused here.
+    // The network it carries: the seed CNN (its dropout as saved), a shipped example, or its model
+    // file; a file without one (a PyTorch state_dict) loads into the picker's.
+    const choice: ModelChoice | undefined =
+      carried.model === 'seed-cnn' ? 'seed-cnn' : carried.model_file !== undefined ? MODEL_FOR_FILE[carried.model ?? ''] ?? 'json' : undefined;
+    const seedDropout = choice === 'seed-cnn' && carried.model_file !== undefined ? seedCnnDropout(carried.model_file, `${file.name} (its model_file)`) : undefined;
+    // Its batch, seed and optimizer (every setting, its schedule), loss, rotation and shuffle, as
+    // --init takes them; bad optimizer metadata is refused here.
     const resume = pageResume(carried, file.name);
-    // The whole file checked against the network and optimizer it would load into before the
-    // session in use is replaced (a bad file leaves the page's model and fields as they were). A
-    // file that names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
-    const { model: checked, input: checkedInput } = definition(readSettings());
-    const optimizer = resume.optimizer ?? pageOptimizer(readSettings());
-    const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
-    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput }), optimizer), bytes, file.name, dropOther);
     const { optimizer: kind, ...numbers } = resume.fields;
+    const candidate: Settings = {
+      ...current,
+      model: choice ?? current.model,
+      modelJson: choice === 'json' ? carried.model_file! : current.modelJson,
+      dropout: seedDropout !== undefined ? seedDropout > 0 : current.dropout,
+      batch: numbers.batch !== undefined ? Number(numbers.batch) : current.batch,
+      seed: numbers.seed !== undefined ? Number(numbers.seed) : current.seed,
+      optimizer: kind ?? current.optimizer,
+      lr: numbers.lr !== undefined ? Number(numbers.lr) : current.lr,
+      momentum: numbers.momentum !== undefined ? Number(numbers.momentum) : current.momentum,
+      augment: resume.augment ?? current.augment,
+      shuffle: resume.shuffle ?? current.shuffle,
+      loss: resume.loss,
+    };
+    // The whole file checked against the network and optimizer it would load into. A file that
+    // names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
+    const { model: checked, input: checkedInput } = definition(candidate);
+    const optimizer = resume.optimizer ?? pageOptimizer(candidate);
+    const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
+    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput, loss: candidate.loss }), optimizer), bytes, file.name, dropOther);
+    // It checks out: the fields show what Start continues with.
+    modelSelect.value = candidate.model;
+    modelJson.value = candidate.modelJson;
+    modelJson.hidden = candidate.model !== 'json';
+    dropout.input.checked = candidate.dropout;
     for (const [key, value] of Object.entries(numbers)) f[key as keyof typeof numbers].input.value = value;
-    if (kind) optimizerSelect.value = optimizerShown = kind; // (no default learning rate swapped in)
+    optimizerSelect.value = optimizerShown = candidate.optimizer; // (no default learning rate swapped in)
     showOptimizer();
-    if (resume.augment !== undefined) augment.input.checked = resume.augment;
-    if (resume.shuffle !== undefined) shuffle.input.checked = resume.shuffle;
-    const s = newSession({ ...readSettings(), loss: resume.loss }, undefined, false, optimizer);
+    augment.input.checked = candidate.augment;
+    shuffle.input.checked = candidate.shuffle;
+    const s = newSession(candidate, undefined, false, optimizer);
     const { metadata } = loadCheckpoint(s.model, bytes, file.name, dropOther);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
     s.loaded = true;

@@ -353,6 +353,21 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(after.error, after.text ?? '').toBe(false);
     expect(after.text).toMatch(/^Done: 3 epochs/);
     expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(6);
+    // Loaded again, then a setting changed: Start trains a fresh network with the fields shown
+    // (it once went on with the checkpoint's settings while the fields showed others).
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
+    await page.$eval('#mnist [data-testid=batch]', (e) => {
+      (e as HTMLInputElement).value = '16';
+      e.dispatchEvent(new Event('change'));
+    });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/^A setting changed since the checkpoint was loaded: Start trains a fresh network/);
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/^Done: 1 epoch \(/);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(4); // 64 images at batch 16, from step 0
+    await set('batch', '32');
     await page.select('#mnist [data-testid=optimizer]', 'sgd');
   }, 300_000);
 
