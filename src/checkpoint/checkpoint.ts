@@ -23,6 +23,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Schedule } from '../optim/schedules.js';
 import { modelFileText } from '../models/model-file.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -386,12 +387,19 @@ export interface LoadOptions {
  * rules, the metadata and step counters sound (`checkpointInfo`). Returns the values by name
  * (`optimizer.<name>.<state>` undefined where absent). Needs no GPU: run it before one starts.
  */
+/** LoadOptions, checked: a misspelt key or a value that is not a boolean is refused, not ignored. */
+function checkLoadOptions(options: LoadOptions): void {
+  checkOptions('loadCheckpoint options', options, ['dropOtherOptimizerState']);
+  trueOrFalse('loadCheckpoint options', 'dropOtherOptimizerState', options.dropOtherOptimizerState, false);
+}
+
 export function checkCheckpoint(
   layout: CheckpointLayout,
   bytes: Uint8Array,
   source: string,
   options: LoadOptions = {},
 ): { metadata: Record<string, string>; info: CheckpointInfo; values: Map<string, Float32Array | undefined> } {
+  checkLoadOptions(options);
   const file = decodeSafetensors(bytes, source);
   const info = checkpointInfo(file, source);
   if (!options.dropOtherOptimizerState) {

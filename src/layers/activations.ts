@@ -7,7 +7,7 @@ import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js
 import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
-import { Layer, ShapeError, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape } from './layer.js';
+import { Layer, ShapeError, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
 
 /** An element-wise activation: the output has the input's shape; no constructor arguments. */
 abstract class Elementwise extends Layer {
@@ -21,6 +21,13 @@ abstract class Elementwise extends Layer {
 
 export class ReLU extends Elementwise {
   readonly type = 'ReLU';
+
+  /** PyTorch's `inplace` (`new ReLU(true)` or `{ inplace: true }`) changes no result here: taken and checked. */
+  constructor(inplace?: boolean | { readonly inplace?: boolean }) {
+    super();
+    const options = typeof inplace === 'object' && inplace !== null ? checkOptions('ReLU', inplace, ['inplace']) : { inplace };
+    trueOrFalse('ReLU', 'inplace', options.inplace, false);
+  }
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput, fusion } = b;
     const length = (batch: number) => batch * shapeSize(b.inShape);
@@ -61,6 +68,11 @@ export class Sigmoid extends Elementwise {
 
 export class Tanh extends Elementwise {
   readonly type = 'Tanh';
+
+  constructor(...args: never[]) {
+    super();
+    if (args.length > 0) throw new RangeError(`Tanh: takes no arguments, got ${JSON.stringify(args)}`);
+  }
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const count = (batch: number) => batch * shapeSize(b.inShape);
@@ -75,6 +87,13 @@ export class Tanh extends Elementwise {
 /** LogSoftmax over the features of each sample (dim = 1 of [N, features]). */
 export class LogSoftmax extends Layer {
   readonly type = 'LogSoftmax';
+
+  /** Over the classes of [batch, classes]: PyTorch's dim 1 (or −1), the default; any other is refused. */
+  constructor(dim?: number | { readonly dim?: number }) {
+    super();
+    const value = typeof dim === 'object' && dim !== null ? checkOptions('LogSoftmax', dim, ['dim']).dim : dim;
+    if (value !== undefined && value !== 1 && value !== -1) throw new RangeError(`LogSoftmax: dim must be 1 (or -1), the classes of [batch, classes]; got ${JSON.stringify(value)}`);
+  }
   outputShape(input: SampleShape): SampleShape {
     if (input.length !== 1) throw new ShapeError(`expects an input of shape [classes], got [${input.join(', ')}] (put a Flatten before it)`);
     return input;

@@ -8,14 +8,17 @@
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, perBatch, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { Layer, checkOptions, perBatch, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
 
 export class Dropout extends Layer {
   readonly type = 'Dropout';
   readonly p: number;
 
-  constructor(p = 0.5) {
+  /** `new Dropout(0.1)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
+  constructor(options: number | { readonly p?: number; readonly inplace?: boolean } = 0.5) {
     super();
+    const o = typeof options === 'object' && options !== null ? checkOptions('Dropout', options, ['p', 'inplace']) : { p: options };
+    const p = o.p ?? 0.5;
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
   }

@@ -5,7 +5,7 @@
  */
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../kernels/pooling.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, checkOptions } from './layer.js';
 
 const chw = (input: SampleShape) => {
   if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
@@ -17,10 +17,12 @@ export class MaxPool2d extends Layer {
   readonly kernelSize: number;
   readonly stride: number;
 
-  constructor(kernelSize = 2, stride: number = kernelSize) {
+  /** `new MaxPool2d(2)`, `new MaxPool2d(2, 2)` or `new MaxPool2d({ kernelSize: 2, stride: 2 })`. */
+  constructor(kernelSize: number | { readonly kernelSize?: number; readonly stride?: number } = 2, stride?: number) {
     super();
-    this.kernelSize = whole('MaxPool2d', 'kernel_size', kernelSize);
-    this.stride = whole('MaxPool2d', 'stride', stride);
+    const o = typeof kernelSize === 'object' && kernelSize !== null ? checkOptions('MaxPool2d', kernelSize, ['kernelSize', 'stride']) : { kernelSize, stride };
+    this.kernelSize = whole('MaxPool2d', 'kernel_size', o.kernelSize ?? 2);
+    this.stride = whole('MaxPool2d', 'stride', o.stride ?? this.kernelSize);
     if (this.kernelSize !== 2 || this.stride !== 2) {
       throw new RangeError(`MaxPool2d: kernel_size ${this.kernelSize}, stride ${this.stride}: only kernel_size 2 with stride 2 has a kernel so far`);
     }

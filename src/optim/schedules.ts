@@ -39,7 +39,19 @@ export function checkSchedule(schedule: Schedule): Schedule {
     if (value === undefined && optional) return;
     if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) fail(name, field, value, expected);
   };
-  switch ((schedule as { kind?: unknown } | undefined)?.kind) {
+  // A key a schedule does not take (a misspelt gamma) would leave its default in place.
+  const keys: Record<string, readonly string[]> = {
+    constant: ['kind'],
+    step: ['kind', 'stepSize', 'gamma'],
+    cosine: ['kind', 'tMax', 'etaMin'],
+    onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
+  };
+  const kind = (schedule as { kind?: unknown } | undefined)?.kind;
+  if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
+    const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
+    if (unknown !== undefined) throw new RangeError(`schedule ${kind}: unknown option '${unknown}'; the options are ${keys[kind]!.join(', ')}`);
+  }
+  switch (kind) {
     case 'constant':
       return schedule;
     case 'step': {

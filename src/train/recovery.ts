@@ -14,6 +14,7 @@
  *   over goes back one more epoch (of the last four).
  * At most `maxRecoveries` of each; then the error is thrown.
  */
+import { checkOptions } from '../layers/layer.js';
 import type { GpuContext } from '../gpu/context.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import { DivergenceError, type EpochRecord, type FitOptions, type FitResult, type Trainer, type TrainingSnapshot } from './trainer.js';
@@ -45,6 +46,10 @@ export interface RecoveredFit extends FitResult {
 }
 
 export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: RecoveryOptions): Promise<RecoveredFit> {
+  checkOptions('fitWithRecovery options', options, ['createContext', 'build', 'snapshotEvery', 'onDivergence', 'maxRecoveries', 'log', 'onTrainer']);
+  if (options.onDivergence !== undefined && !(DIVERGENCE_POLICIES as readonly string[]).includes(options.onDivergence)) {
+    throw new RangeError(`fitWithRecovery: onDivergence must be ${DIVERGENCE_POLICIES.map((p) => `'${p}'`).join(' or ')}, got ${JSON.stringify(options.onDivergence)}`);
+  }
   const { snapshotEvery = 50, onDivergence = 'stop', maxRecoveries = 3, log = () => {} } = options;
   let trainer = first;
   const startSteps = trainer.model.stepsTaken;

@@ -213,6 +213,13 @@ describe('seed-CNN checkpoints', () => {
     }
   });
 
+  gpuTest('load options are checked: a misspelt key or a value that is not a boolean is refused, not ignored', async (ctx) => {
+    const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
+    const bytes = await encodeCheckpoint(model);
+    expect(() => loadCheckpoint(model, bytes, 'a', { dropOtherOptimiserState: true } as never)).toThrow("loadCheckpoint options: unknown option 'dropOtherOptimiserState'; the options are dropOtherOptimizerState");
+    expect(() => loadCheckpoint(model, bytes, 'a', { dropOtherOptimizerState: 'yes' } as never)).toThrow('loadCheckpoint options: dropOtherOptimizerState must be true or false, got "yes"');
+  });
+
   gpuTest('the step count comes from the checked metadata and num_batches_tracked', async (ctx) => {
     const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
     model.stepsTaken = 469;

@@ -13,6 +13,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
+import { MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -63,6 +64,16 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new AdamW({ weight_decay: 0 } as never)).toThrow("AdamW: unknown option 'weight_decay'");
     expect(() => new Adam({ betas: [0.9, 0.99, 0.1] } as never)).toThrow('Adam: betas must be two numbers [β1, β2], got [0.9,0.99,0.1]');
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [4], fuse: 'false' } as never)).toThrow('options: fuse must be true or false, got "false"');
+    expect(() => new SGD({ lr: 0.1 }, { kind: 'step', stepSize: 1, gama: 0.5 } as never)).toThrow("schedule step: unknown option 'gama'; the options are kind, stepSize, gamma");
+    // PyTorch's arguments that would train something else are refused; those that change nothing are taken.
+    expect(() => new LogSoftmax(0)).toThrow('LogSoftmax: dim must be 1 (or -1), the classes of [batch, classes]; got 0');
+    expect(() => new LogSoftmax({ dim: 1 })).not.toThrow();
+    expect(() => new Flatten(0)).toThrow('Flatten: only start_dim 1 and end_dim -1');
+    expect(() => new ReLU({ foo: 1 } as never)).toThrow("ReLU: unknown option 'foo'; the options are inplace");
+    expect(() => new ReLU(true)).not.toThrow();
+    expect(() => new Tanh(1 as never)).toThrow('Tanh: takes no arguments, got [1]');
+    expect(new Dropout({ p: 0.2 }).p).toBe(0.2);
+    expect(new MaxPool2d({ kernelSize: 2 }).config()).toEqual(new MaxPool2d(2, 2).config());
   });
   test("loss 'nll' on a model that does not end with LogSoftmax is refused (it trained raw outputs towards +∞)", () => {
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [4], loss: 'nll' })).toThrow(

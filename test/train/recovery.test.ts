@@ -154,6 +154,13 @@ describe('recovery', () => {
     expect(result instanceof Error ? result.message : '').toBe('');
   }, 120_000);
 
+  gpuTest('its options are checked: a misspelt policy or key is refused before training', async (ctx) => {
+    const trainer = await build(ctx);
+    await expect(fitWithRecovery(trainer, { firstEpoch: 1, epochs: 1 }, { createContext: async () => ctx, build, onDivergence: 'rollbak' as never })).rejects.toThrow("fitWithRecovery: onDivergence must be 'stop' or 'rollback', got \"rollbak\"");
+    await expect(fitWithRecovery(trainer, { firstEpoch: 1, epochs: 1 }, { createContext: async () => ctx, build, onDivergance: 'rollback' } as never)).rejects.toThrow("fitWithRecovery options: unknown option 'onDivergance'");
+    expect(trainer.model.stepsTaken).toBe(0);
+  });
+
   gpuTest("a snapshot carries where the optimizer's steps count from (a state_dict's fresh optimizer): a rebuilt trainer takes it", async (ctx) => {
     const trainer = await build(ctx);
     // As after loading a model-only file at step 100: the optimizer's steps count from there.
