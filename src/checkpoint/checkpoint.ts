@@ -25,6 +25,7 @@ import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Schedule } from '../optim/schedules.js';
+import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
 import { MAX_SEED } from '../reference/random.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
@@ -175,6 +176,44 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
     // Settings each in range but not together (Nesterov without momentum): the constructor's words.
     throw new CheckpointFormatError(source, `its optimizer settings: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * The steps a checkpoint's run took into the epoch after its last whole one (`epoch_step`, written
+ * where --steps cut an epoch short): 0 when absent; 1 … stepsPerEpoch − 1 at this run's batch and
+ * train limit, else an error naming the field.
+ */
+export function readEpochStep(metadata: Record<string, string>, file: string, stepsPerEpoch: number): number {
+  const text = metadata.epoch_step;
+  if (text === undefined) return 0;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isInteger(v) || v < 1 || v >= stepsPerEpoch) {
+    throw new CheckpointFormatError(file, `__metadata__.epoch_step is ${JSON.stringify(text)}, expected a whole number from 1 to ${stepsPerEpoch - 1} (the steps taken into the epoch it stopped in, of ${stepsPerEpoch} an epoch at this batch and train limit)`);
+  }
+  return v;
+}
+
+/** A cut epoch's running sums as `epoch_metrics` holds them. */
+export const epochMetricsText = (m: RunningMetrics) => [m.batchLoss, m.lossSum, m.correct, m.count].join(',');
+
+/**
+ * The running metrics of the epoch a checkpoint stopped in (`epoch_metrics`: the last batch's
+ * loss, the summed loss, the correct predictions and the samples, written with `epoch_step`), so
+ * that epoch's train loss and accuracy count its every step; undefined when absent (they then
+ * count this run's steps). Checked against the steps taken: an error names the field.
+ */
+export function readEpochMetrics(metadata: Record<string, string>, file: string, fromStep: number, batch: number): RunningMetrics | undefined {
+  const text = metadata.epoch_metrics;
+  if (text === undefined) return undefined;
+  const count = fromStep * batch;
+  const parts = text.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
+  const [batchLoss, lossSum, correct, seen] = parts;
+  const good = fromStep > 0 && parts.length === 4 && batchLoss! >= 0 && lossSum! >= 0 && Number.isFinite(batchLoss) && Number.isFinite(lossSum) &&
+    Number.isInteger(correct) && correct! >= 0 && correct! <= count && seen === count;
+  if (!good) {
+    throw new CheckpointFormatError(file, `__metadata__.epoch_metrics is ${JSON.stringify(text)}, expected ${fromStep > 0 ? `the last batch's loss, the summed loss, the correct predictions and the samples of its ${fromStep} steps of ${batch} (the samples ${count})` : 'it only with epoch_step'}, comma-separated`);
+  }
+  return { batchLoss: batchLoss!, lossSum: lossSum!, correct: correct!, count };
 }
 
 /**

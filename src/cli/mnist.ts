@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { joinNegativeValues } from './negative-values.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { OPTIMIZER_KINDS, SCHEDULE_KINDS, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, SCHEDULE_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
@@ -28,7 +28,6 @@ import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/t
 import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
 import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
-import type { RunningMetrics } from '../train/loss-head.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
@@ -520,43 +519,6 @@ function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>):
   }
 }
 
-/**
- * The steps a checkpoint's run took into the epoch after its last whole one (`epoch_step`, written
- * where --steps cut an epoch short): 0 when absent; 1 … stepsPerEpoch − 1 at this run's batch and
- * train limit, else an error naming the field.
- */
-function epochStep(metadata: Record<string, string>, file: string, stepsPerEpoch: number): number {
-  const text = metadata.epoch_step;
-  if (text === undefined) return 0;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isInteger(v) || v < 1 || v >= stepsPerEpoch) {
-    throw new Error(`${file}: __metadata__.epoch_step is ${JSON.stringify(text)}, expected a whole number from 1 to ${stepsPerEpoch - 1} (the steps taken into the epoch it stopped in, of ${stepsPerEpoch} an epoch at this batch and train limit)`);
-  }
-  return v;
-}
-
-/**
- * The running metrics of the epoch a checkpoint stopped in (`epoch_metrics`: the last batch's
- * loss, the summed loss, the correct predictions and the samples, written with `epoch_step`), so
- * that epoch's train loss and accuracy count its every step; undefined when absent (they then
- * count this run's steps). Checked against the steps taken: an error names the field.
- */
-const metricsText = (m: RunningMetrics) => [m.batchLoss, m.lossSum, m.correct, m.count].join(',');
-
-function epochMetrics(metadata: Record<string, string>, file: string, fromStep: number, batch: number): RunningMetrics | undefined {
-  const text = metadata.epoch_metrics;
-  if (text === undefined) return undefined;
-  const count = fromStep * batch;
-  const parts = text.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
-  const [batchLoss, lossSum, correct, seen] = parts;
-  const good = fromStep > 0 && parts.length === 4 && batchLoss! >= 0 && lossSum! >= 0 && Number.isFinite(batchLoss) && Number.isFinite(lossSum) &&
-    Number.isInteger(correct) && correct! >= 0 && correct! <= count && seen === count;
-  if (!good) {
-    throw new Error(`${file}: __metadata__.epoch_metrics is ${JSON.stringify(text)}, expected ${fromStep > 0 ? `the last batch's loss, the summed loss, the correct predictions and the samples of its ${fromStep} steps of ${batch} (the samples ${count})` : 'it only with epoch_step'}, comma-separated`);
-  }
-  return { batchLoss: batchLoss!, lossSum: lossSum!, correct: correct!, count };
-}
-
 /** A checkpoint file's bytes (an error names the flag and the file). */
 async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Array> {
   return readFileBytes(file, 'a checkpoint (.safetensors)').catch((e: Error) => {
@@ -667,9 +629,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const stepsPerEpoch = Math.ceil(trainCount / args.batch);
   // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
-  const fromStep = init ? epochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
+  const fromStep = init ? readEpochStep(init.metadata, args.init!, stepsPerEpoch) : 0;
   // The sums are of the checkpoint's own batches (another batch only with --allow-changes).
-  const fromMetrics = init ? epochMetrics(init.metadata, args.init!, fromStep, init.info.batch ?? args.batch) : undefined;
+  const fromMetrics = init ? readEpochMetrics(init.metadata, args.init!, fromStep, init.info.batch ?? args.batch) : undefined;
   checkScheduleFlags(args, init?.metadata);
   const optimizer = makeOptimizer(args, firstEpoch, stepsPerEpoch);
   const runSteps = Math.min(args.epochs * stepsPerEpoch - fromStep, args.steps ?? Infinity);
@@ -718,7 +680,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle) });
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
-    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: metricsText(fromMetrics) } : {}) } : {}), ...runMetadata() }));
+    if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: epochMetricsText(fromMetrics) } : {}) } : {}), ...runMetadata() }));
     out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
@@ -748,7 +710,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
             epoch: String(epoch - 1),
             epoch_step: String(epochSteps),
             // Only sums over the epoch's every step so far (not where this run began inside it without them).
-            ...(epoch > firstEpoch || fromStep === 0 || fromMetrics ? { epoch_metrics: metricsText(await trainer.runningMetrics()) } : {}),
+            ...(epoch > firstEpoch || fromStep === 0 || fromMetrics ? { epoch_metrics: epochMetricsText(await trainer.runningMetrics()) } : {}),
           }
         : { epoch: String(epoch) }),
       ...runMetadata(),
