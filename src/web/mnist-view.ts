@@ -18,12 +18,13 @@ import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import type { LossKind } from '../plan/fusion.js';
+import type { RunningMetrics } from '../train/loss-head.js';
 import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
 import { fitWithRecovery } from '../train/recovery.js';
 import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
-import { checkCheckpoint, encodeCheckpoint, loadCheckpoint, planLayout } from '../checkpoint/checkpoint.js';
+import { epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, encodeCheckpoint, loadCheckpoint, planLayout } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
 import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
@@ -89,6 +90,13 @@ interface Session {
   epochsDone: number;
   /** Loaded from a checkpoint and not trained since: Start continues from it. */
   loaded: boolean;
+  /** `model.stepsTaken` where the epoch in progress began (epoch `epochsDone + 1`). */
+  epochStartSteps: number;
+  /** A loaded checkpoint cut inside an epoch: its steps taken into it and their running sums (Start goes on from there). */
+  epochStep: number;
+  epochMetrics?: RunningMetrics;
+  /** Whether the trainer's running sums cover the epoch in progress from its first step (not where a cut one went on without them). */
+  epochSumsWhole?: boolean;
 }
 
 /** What the page exposes for the end-to-end test (read-only views of its state). */
@@ -292,7 +300,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       return { model, drawn, trainer };
     });
     session?.release();
-    if (keepCharts) return { settings, ...parts.value, train, test, epochsDone: session?.epochsDone ?? 0, loaded: false, release: parts.destroy };
+    if (keepCharts) return { settings, ...parts.value, train, test, epochsDone: session?.epochsDone ?? 0, loaded: false, epochStartSteps: session?.epochStartSteps ?? 0, epochStep: 0, release: parts.destroy };
     state.steps.length = 0;
     state.losses.length = 0;
     state.accuracies.length = 0;
@@ -302,7 +310,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     renderEpochs();
     bar.style.width = '0%';
     progressText.textContent = '';
-    return { settings, ...parts.value, train, test, epochsDone: 0, loaded: false, release: parts.destroy };
+    return { settings, ...parts.value, train, test, epochsDone: 0, loaded: false, epochStartSteps: 0, epochStep: 0, release: parts.destroy };
   };
 
   const renderEpochs = () => {
@@ -364,7 +372,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     status.classList.remove('error');
     status.textContent = 'A setting changed since the checkpoint was loaded: Start trains a fresh network with the settings shown (load the file again to continue it).';
   };
-  for (const field of [f.batch, f.lr, f.momentum, f.seed]) field.input.addEventListener('change', settingChanged);
+  for (const field of [f.batch, f.lr, f.momentum, f.seed, f.trainLimit, f.testLimit]) field.input.addEventListener('change', settingChanged);
   for (const input of [modelSelect, modelJson, optimizerSelect, augment.input, dropout.input, shuffle.input]) input.addEventListener('change', settingChanged);
 
   const setRunning = (running: boolean) => {
@@ -429,8 +437,15 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       status.textContent = `Compiling the kernels on ${ctx.adapter.summary}…`;
       const prepared = await s.trainer.prepare();
       root.dataset.pipelines = String(prepared.pipelines);
+      // A checkpoint cut inside an epoch goes on from its step, with its sums (as --init does).
+      const fromStep = s.epochStep;
+      const fromMetrics = s.epochMetrics;
+      s.epochStep = 0;
+      s.epochMetrics = undefined;
       await fitWithRecovery(s.trainer, {
         firstEpoch: s.epochsDone + 1,
+        firstEpochFromStep: fromStep,
+        firstEpochMetrics: fromMetrics,
         epochs: settings.epochs,
         signal: stop.signal,
         between: () => paused?.promise ?? Promise.resolve(),
@@ -441,7 +456,9 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         onEpochStart: (epoch) => {
           if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
           epochStart = performance.now();
-          stepsBefore = s.model.stepsTaken;
+          stepsBefore = s.model.stepsTaken - (epoch === totalEpochs - settings.epochs + 1 ? fromStep : 0);
+          s.epochStartSteps = stepsBefore;
+          s.epochSumsWhole = epoch !== totalEpochs - settings.epochs + 1 || fromStep === 0 || fromMetrics !== undefined;
           steady.reset();
         },
         onProgress: (epoch, p) => {
@@ -459,6 +476,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         },
         onEpoch: async ({ epoch, train: result, test }) => {
           s.epochsDone = epoch;
+          s.epochStartSteps = s.model.stepsTaken; // the next epoch begins here
           state.epochs.push({ epoch, train: result, test });
           renderEpochs();
           await exclusive(() => analyse(s));
@@ -516,10 +534,18 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     if (!session) return;
     const s = session;
     const network = definition(s.settings);
+    // Stopped inside an epoch: saved as the CLI saves a cut one (its step and running sums), so
+    // that a load here or --init goes on from that step.
+    const into = s.model.stepsTaken - s.epochStartSteps;
+    const perEpoch = s.trainer.stepsPerEpoch;
+    const sums = s.loaded ? s.epochMetrics : s.epochSumsWhole ? await s.trainer.runningMetrics() : undefined;
+    const cut: Record<string, string> = into > 0 && into < perEpoch ? { epoch_step: String(into), ...(sums ? { epoch_metrics: epochMetricsText(sums) } : {}) } : {};
+    const epochs = into >= perEpoch ? s.epochsDone + 1 : s.epochsDone;
     const bytes = await encodeCheckpoint(s.model, {
       model: s.settings.model,
       model_file: modelFileText(network.model, network.input),
-      epoch: String(s.epochsDone),
+      epoch: String(epochs),
+      ...cut,
       seed: String(s.settings.seed),
       batch: String(s.settings.batch),
       // What --init continues with, as the CLI's checkpoints record it.
@@ -527,9 +553,9 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       augment: String(s.settings.augment),
       shuffle: String(s.settings.shuffle),
     });
-    download(bytes, `${s.settings.model}-epoch${s.epochsDone}-step${s.model.stepsTaken}.safetensors`);
+    download(bytes, `${s.settings.model}-epoch${epochs}-step${s.model.stepsTaken}.safetensors`);
     status.classList.remove('error');
-    status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${s.epochsDone}).`;
+    status.textContent = `Saved a checkpoint after ${s.model.stepsTaken} steps (epoch ${epochs}${cut.epoch_step ? `, and ${cut.epoch_step} steps into epoch ${epochs + 1}` : ''}).`;
   }).catch(fail));
 
   loadInput.addEventListener('change', () => void exclusive(async () => {
@@ -567,6 +593,10 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     };
     // The whole file checked against the network and optimizer it would load into. A file that
     // names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
+    // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
+    const perEpoch = Math.ceil(Math.min(candidate.trainLimit, data!.train.count) / candidate.batch);
+    const epochStep = readEpochStep(carried, file.name, perEpoch);
+    const epochMetrics = readEpochMetrics(carried, file.name, epochStep, candidate.batch);
     const { model: checked, input: checkedInput } = definition(candidate);
     const optimizer = resume.optimizer ?? pageOptimizer(candidate);
     const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
@@ -584,12 +614,15 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const s = newSession(candidate, undefined, false, optimizer);
     const { metadata } = loadCheckpoint(s.model, bytes, file.name, dropOther);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;
+    s.epochStep = epochStep;
+    s.epochMetrics = epochMetrics;
+    s.epochStartSteps = s.model.stepsTaken - epochStep;
     s.loaded = true;
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
     // A CLI checkpoint cut inside an epoch (--steps): the page trains whole epochs, from the next one's start.
-    const cut = metadata.epoch_step !== undefined ? ` It was saved ${metadata.epoch_step} steps into epoch ${s.epochsDone + 1}; the page trains whole epochs and starts that one again.` : '';
+    const cut = epochStep > 0 ? ` It was saved ${epochStep} steps into epoch ${s.epochsDone + 1}: Start goes on from its step ${epochStep + 1}.` : '';
     status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, loss ${s.model.plan.loss}${s.settings.augment ? ', rotation' : ''}${s.settings.shuffle ? ', shuffle' : ''}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}${cut}`;
     saveButton.disabled = false;
     await analyse(s);

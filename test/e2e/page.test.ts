@@ -10,7 +10,7 @@
  * - a screenshot of each view goes to test-artifacts/.
  * Without Chromium the test skips and says so, unless CI is set (then it fails).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -175,8 +175,12 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
   });
 
   it('MNIST: Pause holds the steps, Resume goes on, Stop ends the run early', async () => {
+    // As a user types: a change event (after the load above, a changed setting means a fresh network).
     const set = async (testid: string, value: string) => {
-      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => ((e as HTMLInputElement).value = v), value);
+      await page.$eval(`#mnist [data-testid=${testid}]`, (e, v) => {
+        (e as HTMLInputElement).value = v;
+        e.dispatchEvent(new Event('change'));
+      }, value);
     };
     await set('train-limit', '2048'); // 64 steps of 32: long enough to pause and stop inside
     await set('epochs', '1');
@@ -197,6 +201,26 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     expect(status).toBe(`Stopped after ${taken} steps.`);
     expect(taken).toBeGreaterThan(held);
     expect(taken).toBeLessThan(64);
+    // Saved as the CLI saves an epoch cut short (its step and running sums); loaded, Start goes on from that step.
+    const downloads = mkdtempSync(join(tmpdir(), 'webgpu-backprop-e2e-'));
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.click('[data-testid=save]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
+    const name = `seed-cnn-epoch0-step${taken}.safetensors`;
+    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readdirSync(downloads)).toEqual([name]);
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(downloads, name))), name);
+    expect(metadata.epoch_step).toBe(String(taken));
+    expect(metadata.epoch_metrics).toMatch(new RegExp(`,${taken * 32}$`));
+    const input = await page.$('[data-testid=load]');
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
+    await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toContain(`It was saved ${taken} steps into epoch 1: Start goes on from its step ${taken + 1}.`);
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 200_000 });
+    expect(await steps()).toBe(64); // the epoch's 64 steps in all, not 64 more
   }, 300_000);
 
   it('MNIST: a lost device is replaced, and the run goes on to its end', async () => {
