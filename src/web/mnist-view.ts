@@ -563,6 +563,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     // Forgotten at once, so that choosing the same file again (after fixing a field) loads it.
     loadInput.value = '';
     if (!file || state.running) return;
+    if (!data) throw new Error('MNIST is not loaded yet: load the checkpoint once it is');
     const bytes = new Uint8Array(await file.arrayBuffer());
     // Every field valid first (the session is built from them), then the file: nothing on the
     // page changes until both check out.
@@ -591,12 +592,12 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       shuffle: resume.shuffle ?? current.shuffle,
       loss: resume.loss,
     };
-    // The whole file checked against the network and optimizer it would load into. A file that
-    // names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
     // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
-    const perEpoch = Math.ceil(Math.min(candidate.trainLimit, data!.train.count) / candidate.batch);
+    const perEpoch = Math.ceil(Math.min(candidate.trainLimit, data.train.count) / candidate.batch);
     const epochStep = readEpochStep(carried, file.name, perEpoch);
     const epochMetrics = readEpochMetrics(carried, file.name, epochStep, candidate.batch);
+    // The whole file checked against the network and optimizer it would load into. A file that
+    // names no optimizer (a PyTorch state_dict) trains with the page's, from zero state.
     const { model: checked, input: checkedInput } = definition(candidate);
     const optimizer = resume.optimizer ?? pageOptimizer(candidate);
     const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
