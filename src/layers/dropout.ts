@@ -18,7 +18,7 @@ export class Dropout extends Layer {
   constructor(options: number | { readonly p?: number; readonly inplace?: boolean } = 0.5) {
     super();
     const o = typeof options === 'object' && options !== null ? checkOptions('Dropout', options, ['p', 'inplace']) : { p: options };
-    const p = o.p ?? 0.5;
+    const p = o.p === undefined ? 0.5 : o.p;
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
   }

@@ -73,6 +73,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new ReLU(true)).not.toThrow();
     expect(() => new Tanh(1 as never)).toThrow('Tanh: takes no arguments, got [1]');
     expect(new Dropout({ p: 0.2 }).p).toBe(0.2);
+    expect(() => new Dropout(null as never)).toThrow('Dropout: p must be a number in [0, 1], got null');
     expect(new MaxPool2d({ kernelSize: 2 }).config()).toEqual(new MaxPool2d(2, 2).config());
   });
   test("loss 'nll' on a model that does not end with LogSoftmax is refused (it trained raw outputs towards +∞)", () => {
