@@ -23,7 +23,7 @@ import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
 import { checkSeed } from '../reference/random.js';
-import { aliasesInput, formatSummary, initialValues, planModel, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
+import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 
 export interface NetworkOptions extends PlanOptions {
   /** Largest batch the buffers hold (default 128). */
@@ -181,7 +181,7 @@ export class Network {
     options: NetworkOptions,
   ) {
     checkOptions('Network', options, ['inputShape', 'loss', 'fuse', 'maxBatch', 'seed', 'optimizer', 'tiles']);
-    const plan = planModel(model, options);
+    const plan = planModel(model, planOptionsOf(options));
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a whole number ≥ 1, got ${maxBatch}`);

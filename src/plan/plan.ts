@@ -4,7 +4,7 @@
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
 import { Flatten } from '../layers/flatten.js';
-import { ShapeError, formatShape, shapeSize, trueOrFalse, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
+import { ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { leafLayers, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
@@ -69,7 +69,11 @@ export interface ModelPlan {
   readonly parameterCount: number;
 }
 
+/** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
+export const planOptionsOf = (options: PlanOptions): PlanOptions => ({ inputShape: options.inputShape, loss: options.loss, fuse: options.fuse });
+
 export function planModel(model: Module, options: PlanOptions): ModelPlan {
+  checkOptions('planModel', options, ['inputShape', 'loss', 'fuse']);
   if (!Array.isArray(options.inputShape)) throw new TypeError(`options.inputShape: expected the shape of one sample such as [1, 28, 28], got ${JSON.stringify(options.inputShape)}`);
   trueOrFalse('options', 'fuse', options.fuse, true);
   const inputShape = [...options.inputShape];

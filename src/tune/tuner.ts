@@ -57,9 +57,9 @@ import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKern
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
-import type { ConvKernelName, TileChooser, TiledKernelName } from '../layers/layer.js';
+import { checkOptions, type ConvKernelName, type TileChooser, type TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
-import { planModel, type PlanOptions } from '../plan/plan.js';
+import { planModel, planOptionsOf, type PlanOptions } from '../plan/plan.js';
 import { partialSplitsCap } from '../plan/network.js';
 
 export type TuneMode = 'off' | 'cached' | 'full';
@@ -224,7 +224,7 @@ export function flopsOf(use: TiledUse): number {
  * weight gradient where it is trained, and its input gradient where one flows.
  */
 export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: number; training?: boolean }): TiledUse[] {
-  const plan = planModel(model, options);
+  const plan = planModel(model, planOptionsOf(options));
   const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
   const found = new Map<string, TiledUse>();
   plan.scheduled.forEach((node, i) => {
@@ -411,6 +411,7 @@ export interface TuneResult {
 
 /** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
 export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOptions): Promise<TuneResult> {
+  checkOptions('tuneModel', options, ['inputShape', 'loss', 'fuse', 'batch', 'mode', 'store', 'training', 'budgetSeconds', 'onProgress']);
   const kernels = tiledKernelsOf(model, options);
   const chosen = new Map<string, ConvTile | WeightTile | DenseTile>();
   const chooser = ((kernel: TiledKernel, params: Conv2dParams | DenseShape) => chosen.get(`${kernel}|${shapeKey(params)}`)) as TileChooser;
@@ -476,7 +477,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
  */
 function splitsCapOf(model: Module, options: PlanOptions, limits: Parameters<typeof partialSplitsCap>[1]): number | undefined {
   try {
-    return partialSplitsCap(planModel(model, options), limits);
+    return partialSplitsCap(planModel(model, planOptionsOf(options)), limits);
   } catch {
     return undefined;
   }

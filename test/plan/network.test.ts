@@ -64,6 +64,9 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new AdamW({ weight_decay: 0 } as never)).toThrow("AdamW: unknown option 'weight_decay'");
     expect(() => new Adam({ betas: [0.9, 0.99, 0.1] } as never)).toThrow('Adam: betas must be two numbers [β1, β2], got [0.9,0.99,0.1]');
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [4], fuse: 'false' } as never)).toThrow('options: fuse must be true or false, got "false"');
+    // The planner (public, and what the tuner plans with) checks its keys as the Network does.
+    expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [4], los: 'mse' } as never)).toThrow("planModel: unknown option 'los'; the options are inputShape, loss, fuse");
+    expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { input_shape: [4] } as never)).toThrow("planModel: unknown option 'input_shape' (PyTorch's input_shape is inputShape here)");
     expect(() => new SGD({ lr: 0.1 }, { kind: 'step', stepSize: 1, gama: 0.5 } as never)).toThrow("schedule step: unknown option 'gama'; the options are kind, stepSize, gamma");
     // PyTorch's arguments that would train something else are refused; those that change nothing are taken.
     expect(() => new LogSoftmax(0)).toThrow('LogSoftmax: dim must be 1 (or -1), the classes of [batch, classes]; got 0');

@@ -101,6 +101,8 @@ gpuTest('tunes the biggest kernels first; out of budget, the rest keep their def
   const store = { location: 'memory', load: async () => ({ ...(saved ?? {}) }), save: async (entries: Record<string, StoredChoice>) => void ((saved = { ...entries }), saves.push(Object.keys(entries).length)) };
 
   const none = await tuneModel(ctx, model, { inputShape: input, batch: 8, mode: 'cached', store, budgetSeconds: 0 });
+  // A misspelt option is refused, not ignored (a budget given as `budget` would tune without one).
+  await expect(tuneModel(ctx, model, { inputShape: input, batch: 8, mode: 'cached', store, budget: 0 } as never)).rejects.toThrow("tuneModel: unknown option 'budget'");
   expect(none.entries).toEqual([]);
   expect(none.deferred).toHaveLength(14);
   expect(saved, 'nothing tuned, nothing saved').toBeUndefined();
