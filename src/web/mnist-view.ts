@@ -88,8 +88,13 @@ interface Session {
   drawn: GpuSplit;
   /** Epochs finished (a loaded checkpoint's epoch counts). */
   epochsDone: number;
-  /** Loaded from a checkpoint and not trained since: Start continues from it. */
+  /** Loaded from a checkpoint and not trained since. */
   loaded: boolean;
+  /**
+   * Start continues this network (loaded, or a run of it stopped or finished) while the fields
+   * show its settings; a setting changed, or New network, means a fresh one.
+   */
+  continues: boolean;
   /** `model.stepsTaken` where the epoch in progress began (epoch `epochsDone + 1`). */
   epochStartSteps: number;
   /** A loaded checkpoint cut inside an epoch: its steps taken into it and their running sums (Start goes on from there). */
@@ -151,6 +156,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
   const startButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'start' }, 'Start');
   const pauseButton = el('button', { type: 'button', 'data-testid': 'pause', disabled: '' }, 'Pause');
   const stopButton = el('button', { type: 'button', 'data-testid': 'stop', disabled: '' }, 'Stop');
+  const newNetworkButton = el('button', { type: 'button', 'data-testid': 'new-network', disabled: '', title: 'Start then trains a fresh network' }, 'New network');
   const saveButton = el('button', { type: 'button', 'data-testid': 'save', disabled: '' }, 'Save checkpoint');
   const loadInput = el('input', { type: 'file', accept: '.safetensors', 'data-testid': 'load' });
   const status = el('p', { class: 'muted', 'data-testid': 'mnist-status' }, 'Loading MNIST…');
@@ -175,7 +181,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       el('h2', {}, 'A network trained on MNIST with this page’s WebGPU'),
       el('div', { class: 'controls' }, el('label', {}, 'model ', modelSelect), el('label', {}, 'optimizer ', optimizerSelect), modelJson),
       el('div', { class: 'controls' }, ...Object.values(f).map((x) => x.label), augment.label, dropout.label, shuffle.label, tune.label),
-      el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
+      el('div', { class: 'controls', style: 'margin-top:0.5rem' }, startButton, pauseButton, stopButton, newNetworkButton, saveButton, el('label', {}, 'Load checkpoint', loadInput)),
       status,
       recoveries,
       el('div', { class: 'progress' }, bar),
@@ -300,7 +306,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       return { model, drawn, trainer };
     });
     session?.release();
-    if (keepCharts) return { settings, ...parts.value, train, test, epochsDone: session?.epochsDone ?? 0, loaded: false, epochStartSteps: session?.epochStartSteps ?? 0, epochStep: 0, release: parts.destroy };
+    if (keepCharts) return { settings, ...parts.value, train, test, epochsDone: session?.epochsDone ?? 0, loaded: false, continues: false, epochStartSteps: session?.epochStartSteps ?? 0, epochStep: 0, release: parts.destroy };
     state.steps.length = 0;
     state.losses.length = 0;
     state.accuracies.length = 0;
@@ -310,7 +316,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     renderEpochs();
     bar.style.width = '0%';
     progressText.textContent = '';
-    return { settings, ...parts.value, train, test, epochsDone: 0, loaded: false, epochStartSteps: 0, epochStep: 0, release: parts.destroy };
+    return { settings, ...parts.value, train, test, epochsDone: 0, loaded: false, continues: false, epochStartSteps: 0, epochStep: 0, release: parts.destroy };
   };
 
   const renderEpochs = () => {
@@ -364,13 +370,33 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     if (wrong.length === 0) wrongBox.append(el('p', { class: 'muted' }, 'None.'));
   };
 
-  // A setting changed after a load: Start would otherwise go on with the checkpoint's settings
-  // while the fields showed others. The loaded network stays until Start trains a fresh one.
+  /**
+   * Whether the fields show the settings a session was made with, as far as they decide its run
+   * (the epochs to train next and kernel tuning do not; the pasted file only for a pasted model,
+   * the dropout box only for the seed CNN). Start continues the session only then: never with
+   * one network and settings while the fields show others.
+   */
+  const sameRun = (a: Settings, b: Settings): boolean =>
+    a.model === b.model && (a.model !== 'json' || a.modelJson === b.modelJson) && (a.model !== 'seed-cnn' || a.dropout === b.dropout) &&
+    a.batch === b.batch && a.optimizer === b.optimizer && a.lr === b.lr && (a.optimizer !== 'sgd' || a.momentum === b.momentum) &&
+    a.seed === b.seed && a.trainLimit === b.trainLimit && a.testLimit === b.testLimit && a.augment === b.augment && a.shuffle === b.shuffle;
+  /** The session Start goes on with, or undefined: Start trains a fresh network. */
+  const continued = (settings: Settings): Session | undefined => (session?.continues && sameRun(session.settings, settings) ? session : undefined);
+
+  // A setting changed after a load or a run: said at once, and said again when it is set back.
   const settingChanged = () => {
-    if (!session?.loaded || state.running) return;
-    session.loaded = false;
+    if (!session?.continues || state.running) return;
+    let settings: Settings;
+    try {
+      settings = readSettings();
+    } catch {
+      return; // a field out of range: said at Start
+    }
     status.classList.remove('error');
-    status.textContent = 'A setting changed since the checkpoint was loaded: Start trains a fresh network with the settings shown (load the file again to continue it).';
+    const since = session.loaded ? 'since the checkpoint was loaded' : 'since the run';
+    status.textContent = continued(settings)
+      ? `The fields show the network's settings again: Start continues it (from epoch ${session.epochsDone + 1}${session.epochStep > 0 ? `, step ${session.epochStep + 1}` : ''}).`
+      : `A setting changed ${since}: Start trains a fresh network with the settings shown (set it back${session.loaded ? ', or load the file again,' : ''} to continue the network).`;
   };
   for (const field of [f.batch, f.lr, f.momentum, f.seed, f.trainLimit, f.testLimit]) field.input.addEventListener('change', settingChanged);
   for (const input of [modelSelect, modelJson, optimizerSelect, augment.input, dropout.input, shuffle.input]) input.addEventListener('change', settingChanged);
@@ -380,6 +406,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     startButton.disabled = running;
     pauseButton.disabled = !running;
     stopButton.disabled = !running;
+    newNetworkButton.disabled = running || !session?.continues;
     saveButton.disabled = running || !session;
     for (const x of Object.values(f)) x.input.disabled = running;
     f.momentum.input.disabled = running || optimizerSelect.value !== 'sgd';
@@ -404,12 +431,12 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     try {
       await queue; // a load, save or analysis still going finishes first
       status.classList.remove('error');
-      // A fresh run, except after loading a checkpoint: then training continues from its epoch,
-      // with the settings it was loaded with.
-      const tiles = session?.loaded ? undefined : await tilesFor(settings);
-      if (!session?.loaded) session = newSession(settings, tiles);
-      let s = session!;
-      if (s.loaded) settings = { ...s.settings, epochs: settings.epochs };
+      // A fresh run, except after a load or a run of this network (stopped or finished) with the
+      // fields at its settings: then training goes on from its epoch and step, with its settings.
+      const going = continued(settings);
+      const tiles = going ? undefined : await tilesFor(settings);
+      let s = going ?? (session = newSession(settings, tiles));
+      if (going) settings = { ...s.settings, epochs: settings.epochs };
       // A loaded OneCycle schedule cannot step past its total_steps (PyTorch refuses too): said before
       // training, the loaded session kept.
       const cycle = s.model.optimizer.schedule;
@@ -423,6 +450,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         );
       }
       s.loaded = false;
+      // Until the run ends well (a run that failed part-way leaves no network to go on with).
+      s.continues = false;
       const stop = (abort = new AbortController());
       const totalEpochs = s.epochsDone + settings.epochs;
       const stepsPerEpoch = s.trainer.stepsPerEpoch;
@@ -496,7 +525,15 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         },
       });
       const seconds = (performance.now() - epochStart) / 1000;
-      status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps.` : `Done: ${s.epochsDone} epoch${s.epochsDone === 1 ? '' : 's'} (last ${seconds.toFixed(1)} s).`;
+      // Stopped inside an epoch: Start goes on from its step with its running sums, as from a checkpoint cut there.
+      const into = s.model.stepsTaken - s.epochStartSteps;
+      if (into > 0 && into < stepsPerEpoch) {
+        s.epochStep = into;
+        s.epochMetrics = s.epochSumsWhole ? await s.trainer.runningMetrics() : undefined;
+      }
+      s.continues = true;
+      const next = `Start goes on from epoch ${s.epochsDone + 1}${s.epochStep > 0 ? `, step ${s.epochStep + 1}` : ''} (New network, or a changed setting: a fresh one).`;
+      status.textContent = stop.signal.aborted ? `Stopped after ${s.model.stepsTaken} steps. ${next}` : `Done: ${s.epochsDone} epoch${s.epochsDone === 1 ? '' : 's'} (last ${seconds.toFixed(1)} s). ${next}`;
       // The time left belonged to the run that ended.
       if (stop.signal.aborted && progress) progressText.textContent = `${progress} · stopped`;
     } catch (error) {
@@ -528,6 +565,13 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
   stopButton.addEventListener('click', () => {
     abort?.abort();
     paused?.resume();
+  });
+  newNetworkButton.addEventListener('click', () => {
+    if (!session || state.running) return;
+    session.continues = false;
+    newNetworkButton.disabled = true;
+    status.classList.remove('error');
+    status.textContent = 'Start trains a fresh network with the settings shown (Save still writes the one trained so far).';
   });
 
   saveButton.addEventListener('click', () => void exclusive(async () => {
@@ -619,6 +663,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     s.epochMetrics = epochMetrics;
     s.epochStartSteps = s.model.stepsTaken - epochStep;
     s.loaded = true;
+    s.continues = true;
     session = s;
     status.classList.remove('error');
     const test = await s.trainer.evaluate();
@@ -626,6 +671,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const cut = epochStep > 0 ? ` It was saved ${epochStep} steps into epoch ${s.epochsDone + 1}: Start goes on from its step ${epochStep + 1}.` : '';
     status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, loss ${s.model.plan.loss}${s.settings.augment ? ', rotation' : ''}${s.settings.shuffle ? ', shuffle' : ''}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}${cut}`;
     saveButton.disabled = false;
+    newNetworkButton.disabled = false;
     await analyse(s);
   }).catch(fail));
 

@@ -198,7 +198,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
     const status = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent ?? '');
     const taken = await steps();
-    expect(status).toBe(`Stopped after ${taken} steps.`);
+    expect(status).toBe(`Stopped after ${taken} steps. Start goes on from epoch 1, step ${taken + 1} (New network, or a changed setting: a fresh one).`);
     expect(taken).toBeGreaterThan(held);
     expect(taken).toBeLessThan(64);
     // Saved as the CLI saves an epoch cut short (its step and running sums); loaded, Start goes on from that step.
@@ -213,6 +213,15 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(downloads, name))), name);
     expect(metadata.epoch_step).toBe(String(taken));
     expect(metadata.epoch_metrics).toMatch(new RegExp(`,${taken * 32}$`));
+    // Start after Stop goes on with the same network from its step (it once trained a fresh one):
+    // the epoch ends at its 64th step, its sums over all 2,048 images.
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 200_000 });
+    expect(await steps()).toBe(64);
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/^Done: 1 epoch \(.*\)\. Start goes on from epoch 2 /);
+    const whole = await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs.map((e) => [e.epoch, e.train.steps, e.train.samples]));
+    expect(whole).toEqual([[1, 64, 2048]]);
     const input = await page.$('[data-testid=load]');
     await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, name));
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Loaded'), { timeout: 120_000 });
@@ -278,6 +287,19 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
     const status = await page.$eval('[data-testid=mnist-status]', (e) => ({ text: e.textContent, error: e.classList.contains('error') }));
     expect(status.error, status.text ?? '').toBe(false);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(2);
+    // Start again with the same settings: the same network trains on (epoch 2); after New network, a fresh one.
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/^Done: 2 epochs/);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(4);
+    expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.epochs.map((e) => e.epoch))).toEqual([1, 2]);
+    await page.click('[data-testid=new-network]');
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('#mnist[data-running=true]');
+    await page.waitForSelector('#mnist[data-running=false]', { timeout: 120_000 });
+    expect(await page.$eval('[data-testid=mnist-status]', (e) => e.textContent)).toMatch(/^Done: 1 epoch \(/);
     expect(await page.evaluate(() => window.webgpuBackprop!.mnist!.stepsTaken)).toBe(2);
 
     await set('model-json', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Linear', out_features: 10 }] }));
