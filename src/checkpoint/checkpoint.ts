@@ -33,9 +33,14 @@ import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type Safet
 export const OPTIMIZER_PREFIX = 'optimizer.';
 const stateName = (parameter: string, state: string) => `${OPTIMIZER_PREFIX}${parameter}.${state}`;
 
-/** BatchNorm module prefixes (`convblock1.2`, …): one num_batches_tracked each. */
-function batchNormModules(network: Network): string[] {
-  return network.buffers.filter((b) => b.name.endsWith('.running_mean')).map((b) => b.name.slice(0, -'.running_mean'.length));
+/** A tensor's name within its module (`convblock1.2.running_mean` → `running_mean`; a one-layer model's `running_mean` is its own). */
+const localName = (name: string) => name.slice(name.lastIndexOf('.') + 1);
+/** The tensor of `local` in the module of `name` (`convblock1.2.running_mean`, num_batches_tracked → `convblock1.2.num_batches_tracked`). */
+const sibling = (name: string, local: string) => name.slice(0, name.lastIndexOf('.') + 1) + local;
+
+/** Every BatchNorm's num_batches_tracked (`convblock1.2.num_batches_tracked`, …): one beside each running_mean. */
+function trackedNames(network: Network): string[] {
+  return network.buffers.filter((b) => localName(b.name) === 'running_mean').map((b) => sibling(b.name, 'num_batches_tracked'));
 }
 
 /** Everything a checkpoint holds, read from the GPU. */
@@ -47,9 +52,7 @@ export async function networkState(network: Network): Promise<Record<string, Saf
     for (const [state, tensor] of Object.entries(p.state)) tensors[stateName(p.name, state)] = { dtype: 'F32', shape: [...p.shape], data: await ctx.read(tensor) };
   }
   for (const b of network.buffers) tensors[b.name] = { dtype: 'F32', shape: [...b.shape], data: await ctx.read(b.value) };
-  for (const module of batchNormModules(network)) {
-    tensors[`${module}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(network.stepsTaken)) };
-  }
+  for (const name of trackedNames(network)) tensors[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(network.stepsTaken)) };
   return tensors;
 }
 
@@ -260,8 +263,6 @@ export interface CheckpointInfo {
   model?: string;
 }
 
-const NUM_BATCHES_TRACKED = '.num_batches_tracked';
-const RUNNING_MEAN = '.running_mean';
 
 /**
  * The checkpoint's epoch, steps, seed, batch and model, every one checked: a field that is present
@@ -318,15 +319,15 @@ function wholeNumber(metadata: Record<string, string>, field: string, min: numbe
  */
 function trackedSteps(tensors: Record<string, SafetensorsTensor>, source: string): { name: string; value: number }[] {
   for (const name of Object.keys(tensors)) {
-    if (!name.endsWith(RUNNING_MEAN)) continue;
-    const tracked = name.slice(0, -RUNNING_MEAN.length) + NUM_BATCHES_TRACKED;
+    if (localName(name) !== 'running_mean') continue;
+    const tracked = sibling(name, 'num_batches_tracked');
     if (!tensors[tracked]) {
       throw new CheckpointFormatError(source, `tensor '${tracked}' is missing (expected I64 [] beside '${name}': the BatchNorm's steps taken, which PyTorch always saves)`);
     }
   }
   const found: { name: string; value: number }[] = [];
   for (const [name, t] of Object.entries(tensors)) {
-    if (!name.endsWith(NUM_BATCHES_TRACKED)) continue;
+    if (localName(name) !== 'num_batches_tracked') continue;
     if (t.dtype !== 'I64') throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected I64 (PyTorch's num_batches_tracked)`);
     if (t.data.length !== 1 || t.shape.length > 1) {
       throw new CheckpointFormatError(source, `tensor '${name}': shape is [${t.shape.join(', ')}], expected [] (one step count)`);
@@ -390,7 +391,7 @@ export function checkTensorValues(name: string, data: Float32Array): string | un
 /** The rules for one state_dict entry, by the last part of its name. */
 function rulesFor(name: string): ValueRules {
   if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') ? { nonNegative: 'a mean of squared gradients' } : {};
-  if (name.endsWith('.running_var')) return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
+  if (localName(name) === 'running_var') return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
   return { bounded: MAX_MAGNITUDE };
 }
 

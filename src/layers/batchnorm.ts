@@ -101,8 +101,8 @@ abstract class BatchNorm extends Layer {
     const runningMean = b.buffers.running_mean!;
     const runningVar = b.buffers.running_var!;
     const stats = ctx.tensor(`${path} batchnorm stats`, [2, channels]);
-    const guard = b.guard ?? { health: ctx.tensor(`${path} divergence guard`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }), slot: (name: string) => HEALTH_SLOTS.parameters + (name.endsWith('running_var') ? 1 : 0) };
-    const slots = { meanSlot: guard.slot(`${path}.running_mean`), varSlot: guard.slot(`${path}.running_var`) };
+    const guard = b.guard ?? { health: ctx.tensor(`${path} divergence guard`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }), slot: (name: string) => HEALTH_SLOTS.parameters + (name === 'running_var' ? 1 : 0) };
+    const slots = { meanSlot: guard.slot('running_mean'), varSlot: guard.slot('running_var') };
     const { eps, momentum } = this;
     const shape = (batch: number) => ({ batch, channels, area });
     const variant = batchnormVariant({ batch: 1, channels, area });

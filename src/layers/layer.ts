@@ -127,8 +127,9 @@ export interface LayerBuild {
   readonly tiles?: TileChooser;
   /**
    * The network's divergence guard (src/kernels/health.ts): a layer whose kernels update a buffer
-   * (BatchNorm's running statistics) records a non-finite value there at the buffer's slot.
-   * Absent (a layer built on its own): the layer keeps a record of its own.
+   * (BatchNorm's running statistics) records a non-finite value there at the buffer's slot (`slot`
+   * of its name within the layer: 'running_var'). Absent (a layer built on its own): the layer
+   * keeps a record of its own.
    */
   readonly guard?: { readonly health: Tensor<'u32'>; slot(buffer: string): number };
 }

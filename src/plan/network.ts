@@ -20,7 +20,7 @@ import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProg
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, SGD, baseMomentum, hyperValues, type Optimizer } from '../optim/optimizers.js';
+import { Adam, SGD, adamKernelParams, baseMomentum, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
 import { checkSeed } from '../reference/random.js';
 import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
@@ -235,7 +235,11 @@ export class Network {
     const bufferNames = plan.scheduled.flatMap((n) => n.buffers.map((b) => b.name));
     this.guardNames = [...parameterNames, ...bufferNames];
     this.health = ctx.tensor('divergence guard', [healthLength(this.guardNames.length)], { dtype: 'u32', data: freshHealth(this.guardNames.length) });
-    const guard = { health: this.health, slot: (name: string) => HEALTH_SLOTS.parameters + this.guardNames.indexOf(name) };
+    // A node's buffer by its local name (`running_var`): its state_dict name is `<path>.running_var`, or the name itself in a one-layer model.
+    const guardOf = (node: PlanNode) => ({
+      health: this.health,
+      slot: (buffer: string) => HEALTH_SLOTS.parameters + this.guardNames.indexOf(node.buffers.find((b) => b.local === buffer)!.name),
+    });
 
     // The parameters, their gradients and each optimizer state: an arena apiece, the members in
     // the guard's order (parameter k's blocks carry its slot, for the one optimizer dispatch).
@@ -331,7 +335,7 @@ export class Network {
         shared,
         maxPartialSplits,
         tiles: options.tiles,
-        guard,
+        guard: guardOf(node),
       }));
       const program = lowered.value;
       // Partial moments for the batch norm after this layer (batchnorm-stats-epilogue).
@@ -418,11 +422,11 @@ export class Network {
       if (opt.kind === 'sgd') {
         const kernel = await this.ctx.compile(sgdStep);
         const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
-        return [kernel.bind(tensors, { length, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov ? 1 : 0 }, label)];
+        return [kernel.bind(tensors, { length, ...sgdKernelParams(opt) }, label)];
       }
       const kernel = await this.ctx.compile(adamStep);
       const tensors = { hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots };
-      return [kernel.bind(tensors, { length, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw' ? 1 : 0 }, label)];
+      return [kernel.bind(tensors, { length, ...adamKernelParams(opt) }, label)];
     })();
     return this.update;
   }

@@ -4,7 +4,7 @@
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
 import { Flatten } from '../layers/flatten.js';
-import { ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type Layer, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
+import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { leafLayers, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
@@ -102,6 +102,9 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
   let dropouts = 0;
+  // state_dict names: a Sequential's `0.weight`, `convblock1.0.weight`; a model that is one layer
+  // names its own (`weight`), as PyTorch's nn.Linear does (messages still call it layer '0').
+  const named = (path: string, name: string) => (model instanceof Layer ? name : `${path}.${name}`);
   const nodes = leaves.map(({ path, layer, topIndex }) => {
     const inShape = shape;
     try {
@@ -110,7 +113,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       if (e instanceof ShapeError) throw new ShapeError(`layer '${path}' (${layer.type}): ${e.message}`);
       throw e;
     }
-    const parameters = layer.parameterSpecs(inShape).map((p) => ({ ...p, local: p.name, name: `${path}.${p.name}` }));
+    const parameters = layer.parameterSpecs(inShape).map((p) => ({ ...p, local: p.name, name: named(path, p.name) }));
     const ordinal = ordinals.get(topIndex) ?? 0;
     if (parameters.length > 0) ordinals.set(topIndex, ordinal + 1);
     return {
@@ -119,7 +122,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       inShape,
       outShape: shape,
       parameters,
-      buffers: layer.bufferSpecs(inShape).map((b) => ({ ...b, local: b.name, name: `${path}.${b.name}` })),
+      buffers: layer.bufferSpecs(inShape).map((b) => ({ ...b, local: b.name, name: named(path, b.name) })),
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,

@@ -110,14 +110,14 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Conv2d': {
         const l = layer as Conv2d;
         const s = convShape(node, batch);
-        y = conv2dForwardRef(x, get(`${path}.weight`, size(node.parameters[0]!.shape)), s);
-        if (l.bias) y = biasAddRef(y, get(`${path}.bias`, l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
+        y = conv2dForwardRef(x, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
+        if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
         break;
       }
       case 'Linear': {
         const l = layer as Linear;
-        y = denseForwardRef(x, get(`${path}.weight`, l.outFeatures * channels), batch, channels, l.outFeatures);
-        if (l.bias) y = biasAddRef(y, get(`${path}.bias`, l.outFeatures), batch, l.outFeatures, 1);
+        y = denseForwardRef(x, get(named(node, 'weight'), l.outFeatures * channels), batch, channels, l.outFeatures);
+        if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), batch, l.outFeatures, 1);
         break;
       }
       case 'ReLU': {
@@ -171,13 +171,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
         const l = layer as BatchNorm2d;
-        const [gamma, beta] = [get(`${path}.weight`, channels), get(`${path}.bias`, channels)];
-        const [mean, variance] = [get(`${path}.running_mean`, channels), get(`${path}.running_var`, channels)];
+        const [gamma, beta] = [get(named(node, 'weight'), channels), get(named(node, 'bias'), channels)];
+        const [mean, variance] = [get(named(node, 'running_mean'), channels), get(named(node, 'running_var'), channels)];
         if (mode === 'train') {
           const bn = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, l.eps);
           const r = batchNormRunningUpdateRef(mean, variance, bn.mean, bn.varianceUnbiased, l.momentum);
-          newBuffers[`${path}.running_mean`] = r.runningMean;
-          newBuffers[`${path}.running_var`] = r.runningVar;
+          newBuffers[named(node, 'running_mean')] = r.runningMean;
+          newBuffers[named(node, 'running_var')] = r.runningVar;
           y = bn.y;
         } else {
           y = batchNormForwardEvalRef(x, gamma, beta, mean, variance, batch, channels, area, l.eps);
@@ -211,16 +211,16 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Conv2d': {
         const l = layer as Conv2d;
         const s = convShape(node, batch);
-        grads[`${path}.weight`] = conv2dBackwardWeightRef(d, xi, s);
-        if (l.bias) grads[`${path}.bias`] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
-        d = conv2dBackwardInputRef(d, get(`${path}.weight`, size(node.parameters[0]!.shape)), s);
+        grads[named(node, 'weight')] = conv2dBackwardWeightRef(d, xi, s);
+        if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
+        d = conv2dBackwardInputRef(d, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
         break;
       }
       case 'Linear': {
         const l = layer as Linear;
-        grads[`${path}.weight`] = denseBackwardWeightRef(d, xi, batch, channels, l.outFeatures);
-        if (l.bias) grads[`${path}.bias`] = biasBackwardRef(d, batch, l.outFeatures, 1);
-        d = denseBackwardInputRef(d, get(`${path}.weight`, l.outFeatures * channels), batch, channels, l.outFeatures);
+        grads[named(node, 'weight')] = denseBackwardWeightRef(d, xi, batch, channels, l.outFeatures);
+        if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outFeatures, 1);
+        d = denseBackwardInputRef(d, get(named(node, 'weight'), l.outFeatures * channels), batch, channels, l.outFeatures);
         break;
       }
       case 'ReLU':
@@ -248,15 +248,20 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
-        const bn = batchNormBackwardRef(d, xi, get(`${path}.weight`, channels), batch, channels, area, (layer as BatchNorm2d).eps);
-        grads[`${path}.weight`] = bn.dgamma;
-        grads[`${path}.bias`] = bn.dbeta;
+        const bn = batchNormBackwardRef(d, xi, get(named(node, 'weight'), channels), batch, channels, area, (layer as BatchNorm2d).eps);
+        grads[named(node, 'weight')] = bn.dgamma;
+        grads[named(node, 'bias')] = bn.dbeta;
         d = bn.dx;
         break;
       }
     }
   }
   return { loss, correct, activations, grads, buffers: newBuffers, decisions };
+}
+
+/** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */
+function named(node: PlanNode, local: string): string {
+  return [...node.parameters, ...node.buffers].find((t) => t.local === local)!.name;
 }
 
 function mask(input: NetworkStepRefInput, path: string, length: number): ArrayLike<number> {

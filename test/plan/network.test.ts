@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
 import { LogSoftmax, ReLU, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
@@ -13,7 +14,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
-import { MaxPool2d } from '../../src/layers/pooling.js';
+import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -121,6 +122,14 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(names).toContain('convblock8.0.weight');
     expect(plan.parameterCount).toBe(13_808);
     expect(plan.loss).toBe('nll');
+  });
+  test("a model that is one layer names its own parameters, as PyTorch's nn.Linear and nn.BatchNorm1d do (a Sequential of it: 0.weight)", () => {
+    const names = (model: Linear | BatchNorm1d | Sequential) => planModel(model, { inputShape: [6] }).nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((p) => p.name));
+    expect(names(new Linear(6, 3))).toEqual(['weight', 'bias']);
+    expect(names(new BatchNorm1d(6))).toEqual(['weight', 'bias', 'running_mean', 'running_var']);
+    expect(names(new Sequential(new Linear(6, 3)))).toEqual(['0.weight', '0.bias']);
+    // Messages still name the layer.
+    expect(() => planModel(new Linear(5, 3), { inputShape: [6] })).toThrow("layer '0' (Linear)");
   });
   test("training FLOP per sample: the seed CNN's SPEC.md figures (6.79 + 6.79 + 6.59 MFLOP)", () => {
     const flops = trainingFlops(planModel(seedCnn(), { inputShape: SEED_CNN_INPUT }));
@@ -282,6 +291,34 @@ describe('a network defined only in this test', () => {
       for (const s of ['exp_avg', 'exp_avg_sq']) expect(Array.from(await ctx.read(q.state[s]!))).toEqual(Array.from(await ctx.read(p.state[s]!)));
     }
     expect(network.parameters.map((p) => p.name)).toEqual(['1.weight', '1.bias', '2.weight', '2.bias', '5.weight', '5.bias', '7.weight', '7.bias']);
+  });
+  gpuTest('a one-layer network saves and loads under its own names (weight, bias, their momentum buffers)', async (ctx) => {
+    const make = (seed: number) => new Network(ctx, new Linear(4, 3), { inputShape: [4], maxBatch: 2, seed, optimizer: new SGD({ lr: 0.1, momentum: 0.9 }) });
+    const network = make(1);
+    network.parameters.forEach((p, i) => ctx.write(p.state['momentum_buffer']!, Float32Array.from({ length: p.value.length }, (_, k) => i + k / 8)));
+    const bytes = await encodeCheckpoint(network, {});
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))));
+    expect(Object.keys(header).filter((k) => k !== '__metadata__' && !k.startsWith('optimizer.')).sort()).toEqual(['bias', 'weight']);
+    const copy = make(2);
+    loadCheckpoint(copy, bytes, 'memory');
+    for (const [i, p] of network.parameters.entries()) {
+      expect(Array.from(await ctx.read(copy.parameters[i]!.value))).toEqual(Array.from(await ctx.read(p.value)));
+      expect(Array.from(await ctx.read(copy.parameters[i]!.state['momentum_buffer']!))).toEqual(Array.from(await ctx.read(p.state['momentum_buffer']!)));
+    }
+    // A one-layer BatchNorm1d trains (its running statistics move) and saves PyTorch's names, num_batches_tracked too.
+    const norm = new Network(ctx, new BatchNorm1d(4), { inputShape: [4], maxBatch: 4, optimizer: new SGD({ lr: 0.1 }) });
+    const images = Uint8Array.from({ length: 32 }, (_, i) => (i * 37) % 256);
+    const split = uploadSplit(ctx, 'tiny', { images, labels: Uint8Array.from({ length: 8 }, (_, i) => i % 4), count: 8, rows: 2, cols: 2 });
+    const result = await new Trainer(ctx, norm, split, split, { batch: 4, seed: 1, augment: false }).trainEpoch(1);
+    expect(result.steps).toBe(2);
+    const saved = decodeSafetensors(await encodeCheckpoint(norm, {}), 'memory').tensors;
+    expect(Object.keys(saved).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual(['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight']);
+    expect(saved['num_batches_tracked']!.data[0]).toBe(2n);
+    expect(Array.from(saved['running_mean']!.data as Float32Array).every((v) => v > 0)).toBe(true);
+    const back = new Network(ctx, new BatchNorm1d(4), { inputShape: [4], maxBatch: 4, optimizer: new SGD({ lr: 0.1 }) });
+    loadCheckpoint(back, await encodeCheckpoint(norm, {}), 'memory');
+    expect(back.stepsTaken).toBe(2);
+    expect(Array.from(await ctx.read(back.buffers.find((b) => b.name === 'running_var')!.value))).toEqual(Array.from(saved['running_var']!.data as Float32Array));
   });
 });
 
