@@ -5,22 +5,34 @@
  */
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../kernels/pooling.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, checkOptions } from './layer.js';
+import { Layer, ShapeError, perBatch, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, positionalOptions } from './layer.js';
 
 const chw = (input: SampleShape) => {
   if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
   return input as readonly [number, number, number];
 };
 
+export interface MaxPool2dOptions {
+  readonly kernelSize?: number;
+  /** Default: kernelSize. */
+  readonly stride?: number;
+}
+
 export class MaxPool2d extends Layer {
   readonly type = 'MaxPool2d';
   readonly kernelSize: number;
   readonly stride: number;
 
-  /** `new MaxPool2d(2)`, `new MaxPool2d(2, 2)` or `new MaxPool2d({ kernelSize: 2, stride: 2 })`. */
-  constructor(kernelSize: number | { readonly kernelSize?: number; readonly stride?: number } = 2, stride?: number) {
+  /**
+   * `new MaxPool2d(2)`, `new MaxPool2d(2, 2)` or `new MaxPool2d({ kernelSize: 2, stride: 2 })`.
+   * PyTorch's later arguments (padding, dilation, ceil_mode) are refused: dropped, they would pool
+   * another window than PyTorch's.
+   */
+  constructor(options?: MaxPool2dOptions);
+  constructor(kernelSize?: number, stride?: number);
+  constructor(...args: unknown[]) {
     super();
-    const o = typeof kernelSize === 'object' && kernelSize !== null ? checkOptions('MaxPool2d', kernelSize, ['kernelSize', 'stride']) : { kernelSize, stride };
+    const o = positionalOptions<MaxPool2dOptions>('MaxPool2d', args, ['kernelSize', 'stride'], ['kernelSize', 'stride']);
     this.kernelSize = whole('MaxPool2d', 'kernel_size', o.kernelSize ?? 2);
     this.stride = whole('MaxPool2d', 'stride', o.stride ?? this.kernelSize);
     if (this.kernelSize !== 2 || this.stride !== 2) {
@@ -74,8 +86,15 @@ export class AvgPool2d extends Layer {
   /** undefined: the whole map, whatever its size (global average pooling). */
   readonly kernelSize?: number;
 
-  constructor(kernelSize?: number) {
+  /**
+   * `new AvgPool2d()`, `new AvgPool2d(6)` or `new AvgPool2d({ kernelSize: 6 })`; PyTorch's later
+   * arguments (stride, padding, …) are refused: dropped, they would pool another window.
+   */
+  constructor(options?: { readonly kernelSize?: number });
+  constructor(kernelSize?: number);
+  constructor(...args: unknown[]) {
     super();
+    const { kernelSize } = positionalOptions<{ kernelSize?: number }>('AvgPool2d', args, ['kernelSize'], ['kernelSize']);
     this.kernelSize = kernelSize === undefined ? undefined : whole('AvgPool2d', 'kernel_size', kernelSize);
   }
 

@@ -79,6 +79,14 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Dropout({ p: 0.2 }).p).toBe(0.2);
     expect(() => new Dropout(null as never)).toThrow('Dropout: p must be a number in [0, 1], got null');
     expect(new MaxPool2d({ kernelSize: 2 }).config()).toEqual(new MaxPool2d(2, 2).config());
+    // PyTorch's later positional arguments (padding, ceil_mode; AvgPool2d's stride, padding) pooled
+    // another window when dropped (MaxPool2d(2, 2, 1) gave 2×2 maps where PyTorch's are 3×3): refused.
+    const loose = <T>(layer: new (...args: never[]) => T) => layer as unknown as new (...args: unknown[]) => T;
+    expect(() => new (loose(MaxPool2d))(2, 2, 1)).toThrow('MaxPool2d: 3 arguments; expected (kernelSize, stride) then at most an options object');
+    expect(() => new (loose(MaxPool2d))(2, 2, 0, 1, false, true)).toThrow('MaxPool2d: 6 arguments');
+    expect(() => new (loose(AvgPool2d))(4, 4, 1)).toThrow('AvgPool2d: 3 arguments; expected (kernelSize) then at most an options object');
+    expect(() => new AvgPool2d({ kernel_size: 4 } as never)).toThrow("AvgPool2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
+    expect(new AvgPool2d({ kernelSize: 4 }).config()).toEqual(new AvgPool2d(4).config());
   });
   test("loss 'nll' on a model that does not end with LogSoftmax is refused (it trained raw outputs towards +∞)", () => {
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [4], loss: 'nll' })).toThrow(
