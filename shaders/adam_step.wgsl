@@ -2,10 +2,12 @@
 // exp_avg_sq): a network's whole parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
 //   Adam:  g ← grad + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
 //   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
-//   s ← β2·s + (1 − β2)·g²              (exp_avg_sq)
+//   s ← β2·s + (1 − β2)·g²              (exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2))
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
-// hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t)]: the per-step values, computed
-// on the host in float64 as PyTorch does and written once per step. One invocation per element.
+// hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t), 1 − β1]: the per-step values,
+// computed on the host in float64 as PyTorch does and written once per step; 1 − β2 too
+// (params.oneMinusBeta2: 1 − f32(0.999) here would be 1.3e-5 off PyTorch's, and so would every
+// exp_avg_sq of the first steps). One invocation per element.
 // A non-finite gradient, moment or updated element is recorded in `health` (shaders/lib/health.wgsl)
 // at its parameter's slot, slots[i / SLOT_BLOCK] (an arena's members start on whole blocks): the
 // divergence guard, tests of bits.
@@ -13,6 +15,7 @@
 struct Params {
   length: u32,
   beta2: f32,
+  oneMinusBeta2: f32,
   eps: f32,
   weightDecay: f32,
   decoupled: u32,
@@ -38,7 +41,6 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   let i = gid.x;
   if (i >= params.length) { return; }
   let lr = hyper[0];
-  let beta1 = hyper[1];
   var p = param[i];
   var g = grad[i];
   if (!isFinite(g)) {
@@ -51,8 +53,8 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
       g = g + params.weightDecay * p;
     }
   }
-  let m = expAvg[i] + (1.0 - beta1) * (g - expAvg[i]);
-  let s = params.beta2 * expAvgSq[i] + (1.0 - params.beta2) * g * g;
+  let m = expAvg[i] + hyper[4] * (g - expAvg[i]);
+  let s = params.beta2 * expAvgSq[i] + params.oneMinusBeta2 * g * g;
   expAvg[i] = m;
   expAvgSq[i] = s;
   let updated = p - hyper[2] * (m / (sqrt(s) / hyper[3] + params.eps));

@@ -12,7 +12,7 @@
 
 struct Params {
   length: u32,
-  dampening: f32,
+  oneMinusDampening: f32,
   weightDecay: f32,
   nesterov: u32,
 }
@@ -47,10 +47,10 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   if (momentum != 0.0) {
     var v = g;
     if (hyper[2] == 0.0) {
-      if (params.dampening == 0.0) {
+      if (params.oneMinusDampening == 1.0) {
         v = momentum * velocity[i] + g;
       } else {
-        v = momentum * velocity[i] + (1.0 - params.dampening) * g;
+        v = momentum * velocity[i] + params.oneMinusDampening * g;
       }
     }
     velocity[i] = v;

@@ -14,8 +14,8 @@ import healthSource from '../../shaders/lib/health.wgsl?raw';
 import { ARENA_BLOCK } from '../gpu/arena.js';
 import { HEALTH_SLOTS } from './health.js';
 
-/** Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2]. */
-export const HYPER_LENGTH = 4;
+/** Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2, 1 − β1]. */
+export const HYPER_LENGTH = 5;
 
 /** Entries of `slots` for `length` elements: one per block of ARENA_BLOCK. */
 export const slotBlocks = (length: number) => Math.ceil(length / ARENA_BLOCK);
@@ -28,7 +28,8 @@ export const sgdStep = defineKernel({
   name: 'sgd_step',
   linear: true,
   source: sgdSource,
-  params: { length: 'u32', dampening: 'f32', weightDecay: 'f32', nesterov: 'u32' },
+  // 1 − dampening (and Adam's 1 − β2) from the host in float64, as PyTorch's alpha=1 − dampening.
+  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -49,7 +50,7 @@ export const adamStep = defineKernel({
   name: 'adam_step',
   linear: true,
   source: adamSource,
-  params: { length: 'u32', beta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32' },
+  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },

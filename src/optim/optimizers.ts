@@ -96,13 +96,20 @@ export type Optimizer = SGD | Adam;
 /**
  * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
  * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
- * SGD [lr, momentum, 1 on the first step else 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t)].
+ * SGD [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1].
  */
-export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number] {
-  if (optimizer.kind === 'sgd') return [lr, momentum, step === 1 ? 1 : 0, 0];
+export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number, number] {
+  if (optimizer.kind === 'sgd') return [lr, momentum, step === 1 ? 1 : 0, 0, 0];
   const [, beta2] = optimizer.betas;
-  return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step)];
+  return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step), 1 - momentum];
 }
+
+/**
+ * The optimizer kernels' fixed parameters besides the length (src/kernels/optimizers.ts): 1 − x
+ * computed here in float64, as PyTorch's `alpha=1 - dampening` and `value=1 - beta2` are.
+ */
+export const sgdKernelParams = (o: SGD) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0 });
+export const adamKernelParams = (o: Adam) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0 });
 
 /** The optimizer's momentum-like value a schedule starts from: SGD's momentum, Adam's β1. */
 export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' ? optimizer.momentum : optimizer.betas[0]);
