@@ -76,6 +76,11 @@ export function checkSchedule(schedule: Schedule): Schedule {
       num('OneCycleLR', 'base_momentum', s.baseMomentum, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
       num('OneCycleLR', 'max_momentum', s.maxMomentum, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
       if (s.cycleMomentum !== undefined && typeof s.cycleMomentum !== 'boolean') fail('OneCycleLR', 'cycle_momentum', s.cycleMomentum, 'true or false');
+      // The warm-up phase ends at step pct_start·total_steps − 1: at 0 its first step divides 0 by 0
+      // (a NaN learning rate; PyTorch raises ZeroDivisionError when it steps).
+      if ((s.pctStart ?? 0.3) * s.totalSteps === 1) {
+        throw new RangeError(`OneCycleLR: pct_start ${s.pctStart ?? 0.3} × total_steps ${s.totalSteps} is 1: the warm-up would end before its first step (PyTorch divides by zero there); choose another pct_start or total_steps`);
+      }
       return schedule;
     }
     default:

@@ -41,6 +41,8 @@ describe('bad schedules and optimizer settings are refused when made, naming the
     [{ kind: 'cosine', tMax: 5, etaMin: Number.NaN }, 'CosineAnnealingLR: eta_min must be a number ≥ 0, got NaN'],
     [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 0 }, 'OneCycleLR: total_steps must be a whole number ≥ 1, got 0'],
     [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart: 1 }, 'OneCycleLR: pct_start must be a number in (0, 1), got 1'],
+    // A warm-up that ends before its first step: the first learning rate was NaN (0/0), a "divergence".
+    [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart: 0.1 }, 'OneCycleLR: pct_start 0.1 × total_steps 10 is 1: the warm-up would end before its first step'],
     [{ kind: 'bogus' } as never, "schedule: kind must be 'constant', 'step', 'cosine' or 'onecycle', got \"bogus\""],
   ];
   test.each(bad)('%j', (schedule, message) => {
@@ -51,6 +53,11 @@ describe('bad schedules and optimizer settings are refused when made, naming the
   test('good ones pass, and the optimizers’ numbers must be numbers', () => {
     for (const s of [{ kind: 'constant' }, { kind: 'step', stepSize: 3, gamma: 0.5 }, { kind: 'cosine', tMax: 8 }, { kind: 'onecycle', maxLr: 0.1, totalSteps: 100 }] as Schedule[]) {
       expect(checkSchedule(s)).toBe(s);
+    }
+    // Next to the refused one: PyTorch steps these (the warm-up shorter than a step, or two steps).
+    for (const pctStart of [0.05, 0.2]) {
+      const s: Schedule = { kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart };
+      expect(Array.from({ length: 10 }, (_, step) => scheduledValues(checkSchedule(s), 0.1, 0.9, { epoch: 0, step }).lr).every(Number.isFinite)).toBe(true);
     }
     expect(() => new SGD({ lr: '0.1' as never })).toThrow('SGD: lr must be a finite number ≥ 0, got "0.1"');
     expect(() => new Adam({ lr: Number.POSITIVE_INFINITY })).toThrow('Adam: lr must be a finite number ≥ 0, got Infinity');
