@@ -43,17 +43,31 @@ function trackedNames(network: Network): string[] {
   return network.buffers.filter((b) => localName(b.name) === 'running_mean').map((b) => sibling(b.name, 'num_batches_tracked'));
 }
 
-/** Everything a checkpoint holds, read from the GPU. */
-export async function networkState(network: Network): Promise<Record<string, SafetensorsTensor>> {
-  const { ctx } = network;
-  const tensors: Record<string, SafetensorsTensor> = {};
+/**
+ * Everything a checkpoint holds, read from the GPU in one copy, and the step counters as they were
+ * when it was queued: called while training runs (the module API allows it), every tensor is of
+ * the same step (read one by one, weights, momenta and `steps` came from steps 11 to 25).
+ */
+async function capture(network: Network): Promise<{ tensors: Record<string, SafetensorsTensor>; steps: number; optimizerSteps: number }> {
+  const entries: [name: string, shape: readonly number[], tensor: Tensor][] = [];
   for (const p of network.parameters) {
-    tensors[p.name] = { dtype: 'F32', shape: [...p.shape], data: await ctx.read(p.value) };
-    for (const [state, tensor] of Object.entries(p.state)) tensors[stateName(p.name, state)] = { dtype: 'F32', shape: [...p.shape], data: await ctx.read(tensor) };
+    entries.push([p.name, p.shape, p.value]);
+    for (const [state, tensor] of Object.entries(p.state)) entries.push([stateName(p.name, state), p.shape, tensor]);
   }
-  for (const b of network.buffers) tensors[b.name] = { dtype: 'F32', shape: [...b.shape], data: await ctx.read(b.value) };
-  for (const name of trackedNames(network)) tensors[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(network.stepsTaken)) };
-  return tensors;
+  for (const b of network.buffers) entries.push([b.name, b.shape, b.value]);
+  // Counted when a step is queued, and the copy is queued behind the steps counted (readMany submits before it awaits).
+  const steps = network.stepsTaken;
+  const optimizerSteps = network.optimizerSteps;
+  const values = await network.ctx.readMany(entries.map(([, , t]) => t), 'the network state');
+  const tensors: Record<string, SafetensorsTensor> = {};
+  entries.forEach(([name, shape], k) => (tensors[name] = { dtype: 'F32', shape: [...shape], data: values[k] as Float32Array }));
+  for (const name of trackedNames(network)) tensors[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(steps)) };
+  return { tensors, steps, optimizerSteps };
+}
+
+/** Everything a checkpoint holds, read from the GPU (all of one step; see `capture`). */
+export async function networkState(network: Network): Promise<Record<string, SafetensorsTensor>> {
+  return (await capture(network)).tensors;
 }
 
 /**
@@ -226,7 +240,7 @@ export function readEpochMetrics(metadata: Record<string, string>, file: string,
  * `classify --init` and `mnist --init` rebuild it from), then `metadata` (which may replace any).
  */
 export async function encodeCheckpoint(network: Network, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-  const state = await networkState(network);
+  const { tensors: state, steps, optimizerSteps } = await capture(network);
   // Never a checkpoint that could not be loaded again (a diverged run's NaN, Inf, 1e20).
   for (const [name, t] of Object.entries(state)) {
     const bad = t.dtype === 'F32' ? checkTensorValues(name, t.data) : undefined;
@@ -235,8 +249,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
   return encodeSafetensors(state, {
     format: 'pt',
     producer: 'webgpu-backprop',
-    steps: String(network.stepsTaken),
-    optimizer_steps: String(network.optimizerSteps),
+    steps: String(steps),
+    optimizer_steps: String(optimizerSteps),
     seed: String(network.seed),
     ...optimizerMetadata(network.optimizer),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -359,7 +373,9 @@ function badValue(data: Float32Array, rules: ValueRules): string | undefined {
     const v = data[i]!;
     if (!Number.isFinite(v)) return `element ${i} is ${v}, expected a finite number`;
     if (rules.bounded === MAX_VARIANCE && v > MAX_VARIANCE) {
-      return `element ${i} is ${float32String(v)}, expected a variance ≤ 1e36 (a scale ≤ 1e18; beyond it the normalised values lose all precision)`;
+      return rules.nonNegative === 'a variance'
+        ? `element ${i} is ${float32String(v)}, expected a variance ≤ 1e36 (a scale ≤ 1e18; beyond it the normalised values lose all precision)`
+        : `element ${i} is ${float32String(v)}, expected ${rules.nonNegative} ≤ 1e36 (gradients ≤ 1e18)`;
     }
     if (rules.bounded && Math.abs(v) > rules.bounded) {
       return `element ${i} is ${float32String(v)}, expected |v| ≤ 1e18 (beyond that a product of two such values overflows float32)`;
@@ -390,7 +406,9 @@ export function checkTensorValues(name: string, data: Float32Array): string | un
 
 /** The rules for one state_dict entry, by the last part of its name. */
 function rulesFor(name: string): ValueRules {
-  if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') ? { nonNegative: 'a mean of squared gradients' } : {};
+  // Optimizer state within the parameters' bound (a mean of squared gradients within its square):
+  // a momentum of 7.8e36 diverged the run at its next step, blamed on the learning rate.
+  if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') ? { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' } : { bounded: MAX_MAGNITUDE };
   if (localName(name) === 'running_var') return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
   return { bounded: MAX_MAGNITUDE };
 }
@@ -465,10 +483,30 @@ export function checkCheckpoint(
     if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}`);
     return t.data;
   };
+  // A tensor this network does not have: another (larger) network's file, which would load in
+  // part. Refused, as PyTorch's load_state_dict (strict) refuses unexpected keys.
+  const known = new Set<string>([...layout.parameters.map((p) => p.name), ...layout.buffers.map((b) => b.name)]);
+  for (const b of layout.buffers) if (localName(b.name) === 'running_mean') known.add(sibling(b.name, 'num_batches_tracked'));
+  const parameterOf = (name: string) => name.slice(OPTIMIZER_PREFIX.length, name.lastIndexOf('.'));
+  const parameterNames = new Set(layout.parameters.map((p) => p.name));
+  const unexpected = Object.keys(file.tensors).filter((name) => !known.has(name) && !(name.startsWith(OPTIMIZER_PREFIX) && parameterNames.has(parameterOf(name))));
+  if (unexpected.length > 0) {
+    const shown = unexpected.slice(0, 3).map((n) => `'${n}'`).join(', ');
+    throw new CheckpointFormatError(source, `${unexpected.length === 1 ? 'tensor' : `${unexpected.length} tensors`} ${shown}${unexpected.length > 3 ? ', …' : ''} ${unexpected.length === 1 ? 'is' : 'are'} not this network's (PyTorch's strict load_state_dict refuses unexpected keys too): the file holds another network`);
+  }
   const values = new Map<string, Float32Array | undefined>();
   for (const p of layout.parameters) {
     values.set(p.name, take(p.name, p.shape));
     for (const state of layout.stateNames) values.set(stateName(p.name, state), take(stateName(p.name, state), p.shape, true));
+  }
+  // The optimizer's state for every parameter or for none (a fresh optimizer): one parameter's
+  // missing would start at zero while the others go on.
+  for (const state of layout.stateNames) {
+    const held = layout.parameters.filter((p) => values.get(stateName(p.name, state)) !== undefined);
+    const missing = layout.parameters.find((p) => values.get(stateName(p.name, state)) === undefined);
+    if (held.length > 0 && missing) {
+      throw new CheckpointFormatError(source, `tensor '${stateName(missing.name, state)}' is missing while '${stateName(held[0]!.name, state)}' is there: the optimizer's state must be saved for every parameter or for none`);
+    }
   }
   for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   return { metadata: file.metadata, info, values };

@@ -14,6 +14,9 @@ import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
+import { loadMnist } from '../../src/node/mnist-files.js';
+import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { Trainer } from '../../src/train/trainer.js';
 
 const BN_MODULES = [1, 2, 4, 5, 6, 7].map((k) => `convblock${k}.2`);
 
@@ -120,6 +123,30 @@ describe('a network defined in code', () => {
     expect(decodeSafetensors(await encodeCheckpoint(network, { model_file: 'x' }), 'c').metadata.model_file).toBe('x');
     const sgd = decodeSafetensors(await encodeCheckpoint(createSeedCnn(ctx, { maxBatch: 2, seed: 3 })), 'c').metadata;
     expect(sgd).toMatchObject({ optimizer: 'sgd', momentum: expect.any(String), dampening: '0', nesterov: 'false', weight_decay: '0', schedule: 'constant' });
+  });
+});
+
+describe('a checkpoint written while training runs', () => {
+  gpuTest('holds one step’s state: the steps it names, every tensor of that step (read one by one, they came from steps 11 to 25)', async (ctx) => {
+    const { train, test: testSet } = await loadMnist();
+    const make = () => {
+      const model = new Sequential(new Flatten(), new Linear({ outFeatures: 32 }), new ReLU(), new Linear({ outFeatures: 10 }), new LogSoftmax());
+      const network = new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 32, seed: 7, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+      return new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 32 * 24), uploadSplit(ctx, 'test', testSet, 32), { batch: 32, seed: 7, augment: false, shuffle: false });
+    };
+    const running = make();
+    let pending: Promise<Uint8Array> | undefined;
+    // From a progress report: the loop goes on (two steps in flight) while the state is read.
+    await running.trainEpoch(1, { onProgress: (p) => void (p.step >= 6 && (pending ??= encodeCheckpoint(running.model))) });
+    const written = decodeSafetensors(await pending!, 'written');
+    const steps = Number(written.metadata.steps);
+    expect(steps).toBeGreaterThanOrEqual(6);
+    expect(steps).toBeLessThan(24);
+    const stopped = make();
+    await stopped.trainEpoch(1, { maxSteps: steps });
+    const expected = decodeSafetensors(await encodeCheckpoint(stopped.model), 'expected');
+    expect(Object.keys(written.tensors).sort()).toEqual(Object.keys(expected.tensors).sort());
+    for (const [name, t] of Object.entries(expected.tensors)) expect(Array.from(written.tensors[name]!.data as ArrayLike<number | bigint>), name).toEqual(Array.from(t.data as ArrayLike<number | bigint>));
   });
 });
 
@@ -251,6 +278,14 @@ describe('seed-CNN checkpoints', () => {
       ['momentum inf', (t) => (t['optimizer.convblock1.0.weight.momentum_buffer'] = scaled(t['optimizer.convblock1.0.weight.momentum_buffer']!, 2, Infinity)), /'optimizer\.convblock1\.0\.weight\.momentum_buffer': element 2 is Infinity, expected a finite number/],
       ['tracked missing', (t) => delete t['convblock6.2.num_batches_tracked'], /^bad\.safetensors: tensor 'convblock6\.2\.num_batches_tracked' is missing \(expected I64 \[\] beside 'convblock6\.2\.running_mean'/],
       ['tracked F32', (t) => (t['convblock1.2.num_batches_tracked'] = { dtype: 'F32', shape: [], data: Float32Array.of(0) }), /'convblock1\.2\.num_batches_tracked': dtype is F32, expected I64/],
+      // A momentum that loaded fine and diverged the next step, blamed on the learning rate.
+      ['huge momentum', (t) => (t['optimizer.convblock1.0.weight.momentum_buffer'] = scaled(t['optimizer.convblock1.0.weight.momentum_buffer']!, 2, 7.8e36)), /'optimizer\.convblock1\.0\.weight\.momentum_buffer': element 2 is 7\.8e\+36, expected \|v\| ≤ 1e18/],
+      // A larger network's file loaded in part (PyTorch's strict load refuses unexpected keys).
+      ['unexpected', (t) => (t['convblock9.0.weight'] = { dtype: 'F32', shape: [10, 10, 1, 1], data: new Float32Array(100) }), /^bad\.safetensors: tensor 'convblock9\.0\.weight' is not this network's \(PyTorch's strict load_state_dict refuses unexpected keys too\): the file holds another network$/],
+      ['unexpected state', (t) => (t['optimizer.convblock9.0.weight.momentum_buffer'] = { dtype: 'F32', shape: [1], data: new Float32Array(1) }), /tensor 'optimizer\.convblock9\.0\.weight\.momentum_buffer' is not this network's/],
+      ['unexpected tracked', (t) => (t['convblock3.0.num_batches_tracked'] = { dtype: 'I64', shape: [], data: BigInt64Array.of(0n) }), /tensor 'convblock3\.0\.num_batches_tracked' is not this network's/],
+      // One parameter's optimizer state missing would start at zero while the others went on.
+      ['partial state', (t) => delete t['optimizer.convblock4.0.weight.momentum_buffer'], /^bad\.safetensors: tensor 'optimizer\.convblock4\.0\.weight\.momentum_buffer' is missing while 'optimizer\.convblock1\.0\.weight\.momentum_buffer' is there: the optimizer's state must be saved for every parameter or for none$/],
     ];
     for (const [, change, message] of variants) {
       const copy = { ...tensors, 'convblock1.0.weight': { ...tensors['convblock1.0.weight']!, data: Float32Array.from(tensors['convblock1.0.weight']!.data as Float32Array) } } as typeof tensors;
