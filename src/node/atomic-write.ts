@@ -4,6 +4,10 @@
  * renamed over the target, and the directory is fsynced so that the rename survives a power loss.
  * On failure the temporary file is removed and the old file is left as it was.
  *
+ * What is replaced is a regular file, written as its own: a symbolic link's target (the link stays
+ * a link), keeping the old file's mode (and owner, as root); a read-only file, a device, a FIFO
+ * or a socket is refused (`--save /dev/null` as root would otherwise replace the device node).
+ *
  * A process killed mid-write cannot remove its temporary file, so each save first removes the
  * temporary files of the same target that a dead process left: `<name>.tmp-<pid>-<hex>` whose
  * pid is no live process, or is this process's own pid (reused) on a file older than this process
@@ -14,7 +18,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { access, lstat, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { fileKind } from './read-file.js';
 import { basename, dirname, resolve } from 'node:path';
 
 /** The temporary files this process is writing now (absolute paths): never stale. */
@@ -23,21 +29,29 @@ const inFlight = new Set<string>();
 const processStart = Date.now() - process.uptime() * 1000;
 
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const directory = dirname(path);
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const key = resolve(temporary);
-  inFlight.add(key);
+  let target = path;
+  let temporary: string | undefined;
   try {
-    await removeStaleTemporaries(path);
-    if (await isDirectory(path)) throw Object.assign(new Error('it is a directory (EISDIR)'), { code: 'EISDIR' });
-    await writeAndSync(temporary, bytes);
-    await rename(temporary, path);
+    const found = await replacedFile(path);
+    target = found.target;
+    if (found.info) {
+      const refused = await refusal(target, found.info);
+      if (refused) throw Object.assign(new Error(refused), { code: found.info.isDirectory() ? 'EISDIR' : 'EINVAL' });
+    }
+    temporary = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    inFlight.add(resolve(temporary));
+    await removeStaleTemporaries(target);
+    await writeAndSync(temporary, bytes, found.info);
+    await rename(temporary, target);
   } catch (cause) {
-    await rm(temporary, { force: true }).catch(() => {});
-    throw new Error(`cannot write ${path}: ${(cause as Error).message}`, { cause });
+    if (temporary) await rm(temporary, { force: true }).catch(() => {});
+    // Node names the temporary file it failed on (open '….tmp-9293-…'): the user's file is what failed.
+    const reason = temporary ? (cause as Error).message.replaceAll(temporary, target) : (cause as Error).message;
+    throw new Error(`cannot write ${path}${target !== path ? ` (the file its link points to, ${target})` : ''}: ${reason}`, { cause });
   } finally {
-    inFlight.delete(key);
+    if (temporary) inFlight.delete(resolve(temporary));
   }
+  const directory = dirname(target);
   try {
     await syncDirectory(directory);
   } catch (cause) {
@@ -55,43 +69,79 @@ export async function checkWritable(path: string, flag: string): Promise<void> {
   const fail = (what: string) => new Error(`${flag} ${path}: ${what}`);
   if (path === '') throw new Error(`${flag}: expected a file name, got ''`);
   if (/[/\\]$/.test(path)) throw fail('ends in a path separator (a directory), expected a file name');
-  const directory = dirname(resolve(path));
+  // Through its symbolic links: the file replaced, and the directory it is replaced in, are the target's.
+  let found: Awaited<ReturnType<typeof replacedFile>>;
+  try {
+    found = await replacedFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw fail(`the directory ${dirname(resolve(path))} does not exist`);
+    throw fail(`cannot check the file (${code ?? (e as Error).message})`);
+  }
+  const link = found.target !== path ? `(a link to ${found.target}) ` : '';
+  const directory = dirname(resolve(found.target));
   let info;
   try {
     info = await stat(directory);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw fail(`the directory ${directory} does not exist`);
-    throw fail(`cannot check the directory ${directory} (${(e as Error).message})`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw fail(`${link}the directory ${directory} does not exist`);
+    throw fail(`${link}cannot check the directory ${directory} (${(e as Error).message})`);
   }
-  if (!info.isDirectory()) throw fail(`${directory} is not a directory, expected the directory to save the file in`);
+  if (!info.isDirectory()) throw fail(`${link}${directory} is not a directory, expected the directory to save the file in`);
   try {
     await access(directory, constants.W_OK | constants.X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw fail(`the directory ${directory} is not writable${code ? ` (${code})` : ''}`);
+    throw fail(`${link}the directory ${directory} is not writable${code ? ` (${code})` : ''}`);
   }
-  let directoryThere: boolean;
-  try {
-    directoryThere = await isDirectory(path);
-  } catch (e) {
-    throw fail(`cannot check the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (directoryThere) throw fail('is a directory, expected a file name');
+  if (found.info?.isDirectory()) throw fail(`${link}is a directory, expected a file name`);
+  const refused = found.info && (await refusal(found.target, found.info));
+  if (refused) throw fail(`${link}${refused.replace(/^it is /, 'is ')}`);
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+/**
+ * The file a write to `path` replaces: `path`, or the file its symbolic links lead to (which may
+ * not exist yet); with its stat where it exists.
+ */
+async function replacedFile(path: string): Promise<{ target: string; info?: Stats }> {
+  let target = path;
+  for (let links = 0; links < 40; links++) {
+    let info: Stats;
+    try {
+      info = await lstat(target);
+    } catch (e) {
+      // Not there, or a component of the path is a file: the write (or the directory check) says which.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { target };
+      throw e;
+    }
+    if (!info.isSymbolicLink()) return { target, info };
+    target = resolve(dirname(target), await readlink(target));
   }
+  throw Object.assign(new Error('too many levels of symbolic links (ELOOP)'), { code: 'ELOOP' });
 }
 
-async function writeAndSync(path: string, bytes: Uint8Array): Promise<void> {
+/** Why an existing file may not be replaced, or undefined. */
+async function refusal(target: string, info: Stats): Promise<string | undefined> {
+  if (info.isDirectory()) return 'it is a directory (EISDIR)';
+  if (!info.isFile()) return `it is ${fileKind(info)}, expected a regular file to replace`;
+  try {
+    await access(target, constants.W_OK);
+  } catch {
+    return 'the file is read-only (no write permission: make it writable to replace it)';
+  }
+  return undefined;
+}
+
+/** Writes a new file and syncs it; with `replacing`, the old file's mode (and owner, where we may set it). */
+async function writeAndSync(path: string, bytes: Uint8Array, replacing?: Stats): Promise<void> {
   const file = await open(path, 'wx');
   try {
+    if (replacing) {
+      await file.chmod(replacing.mode & 0o7777);
+      if (process.getuid?.() === 0) await file.chown(replacing.uid, replacing.gid).catch(() => {});
+    }
     await file.writeFile(bytes);
     await file.sync();
   } finally {

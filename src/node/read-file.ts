@@ -2,7 +2,7 @@
  * Reading a whole file whose failure names the path: Node's own EISDIR ("illegal operation on a
  * directory, read") does not, so every failure is a `FileReadError` that does, with its code.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export class FileReadError extends Error {
   override name = 'FileReadError';
@@ -20,11 +20,27 @@ export class FileReadError extends Error {
 /** The file's bytes; `what` says what it should be ("a checkpoint", "an IDX file"). */
 export async function readFileBytes(path: string, what = 'a file'): Promise<Uint8Array> {
   try {
+    // A FIFO or a device would be read until it ends (a FIFO: never), a directory read fails.
+    const kind = fileKind(await stat(path));
+    if (kind !== 'a regular file' && kind !== 'a directory') throw new FileReadError(path, `is ${kind}, expected ${what}`);
     const buffer = await readFile(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (cause) {
+    if (cause instanceof FileReadError) throw cause;
     throw readError(path, cause, what);
   }
+}
+
+/** What a path is, in words (from stat or lstat). */
+export function fileKind(info: import('node:fs').Stats): string {
+  return info.isFile() ? 'a regular file'
+    : info.isDirectory() ? 'a directory'
+      : info.isFIFO() ? 'a named pipe (FIFO)'
+        : info.isCharacterDevice() ? 'a character device'
+          : info.isBlockDevice() ? 'a block device'
+            : info.isSocket() ? 'a socket'
+              : info.isSymbolicLink() ? 'a symbolic link'
+                : 'not a regular file';
 }
 
 /** A failed read of `path` as a FileReadError that names it. */

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
@@ -22,7 +22,7 @@ const faults = new Map<string, { at: Op; code: string }>();
 function faultAt(at: Op, path: string): void {
   for (const [key, f] of faults) {
     const hit = key.endsWith('*') ? path.startsWith(key.slice(0, -1)) : path === key;
-    if (hit && f.at === at) throw Object.assign(new Error(`${f.code}: injected`), { code: f.code });
+    if (hit && f.at === at) throw Object.assign(new Error(`${f.code}: injected, ${at} '${path}'`), { code: f.code }); // named as Node names it
   }
 }
 
@@ -225,6 +225,48 @@ describe('failures name the path and leave nothing behind', () => {
     await expect(writeFileAtomic(path, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${path}: ENOSPC: injected`);
     expect(await readFile(path, 'utf8')).toBe('old');
     expect(await readdir(dir)).toEqual(['m.bin']);
+  });
+});
+
+describe('what is replaced: a regular file, as its own', () => {
+  test('through a symbolic link: the link stays, the file it points to is replaced, with its mode', async () => {
+    const target = join(dir, 'real.bin');
+    await writeFile(target, 'old', { mode: 0o600 });
+    await symlink('real.bin', join(dir, 'link.bin'));
+    await writeFileAtomic(join(dir, 'link.bin'), Uint8Array.from([1, 2]));
+    expect((await lstat(join(dir, 'link.bin'))).isSymbolicLink()).toBe(true);
+    expect(Array.from(await readFile(target))).toEqual([1, 2]);
+    // A private checkpoint stays private (it became 0644).
+    expect((await stat(target)).mode & 0o777).toBe(0o600);
+    // A link to a file not made yet: made where the link points.
+    await symlink('later.bin', join(dir, 'ahead.bin'));
+    await writeFileAtomic(join(dir, 'ahead.bin'), Uint8Array.from([3]));
+    expect(Array.from(await readFile(join(dir, 'later.bin')))).toEqual([3]);
+    expect((await lstat(join(dir, 'ahead.bin'))).isSymbolicLink()).toBe(true);
+    await checkWritable(join(dir, 'link.bin'), '--save');
+  });
+
+  test('a FIFO, a device or a read-only file is refused, untouched, by writeFileAtomic and checkWritable', async () => {
+    const fifo = join(dir, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    await expect(writeFileAtomic(fifo, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${fifo}: it is a named pipe (FIFO), expected a regular file to replace`);
+    await expect(checkWritable(fifo, '--save')).rejects.toThrow(new Error(`--save ${fifo}: is a named pipe (FIFO), expected a regular file to replace`));
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    // /dev/null as root was replaced by a regular file.
+    await expect(checkWritable('/dev/null', '--save')).rejects.toThrow('--save /dev/null: is a character device, expected a regular file to replace');
+    const locked = join(dir, 'locked.bin');
+    await writeFile(locked, 'old');
+    faults.set(locked, { at: 'access', code: 'EACCES' }); // root may write anything: the refusal as a user gets it
+    await expect(writeFileAtomic(locked, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${locked}: the file is read-only`);
+    expect(await readFile(locked, 'utf8')).toBe('old');
+    expect(await temporaries(dir)).toEqual([]);
+  });
+
+  test("a failure names the user's file, not the temporary one", async () => {
+    const path = join(dir, 'm.bin');
+    faults.set(`${path}.tmp-*`, { at: 'open', code: 'EROFS' });
+    const error = await writeFileAtomic(path, Uint8Array.from([1])).catch((e: Error) => e);
+    expect((error as Error).message).toBe(`cannot write ${path}: EROFS: injected, open '${path}'`);
   });
 });
 
