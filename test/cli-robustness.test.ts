@@ -4,7 +4,7 @@
  * and a diverging run that exits non-zero and leaves the last good checkpoint as it was.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
@@ -116,7 +116,29 @@ describe('checked before the GPU starts', () => {
     const again = await run(['mnist', ...QUICK, '--epochs', '1', '--save', empty]);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/^--save .*empty\.safetensors: replaces the checkpoint of this network there \(epoch 0\) at the end of this run's first epoch$/m);
+    // --steps 0 over a trained checkpoint says what it replaced (it said only "Saved the initial network").
+    const initial = await run(['mnist', ...QUICK, '--steps', '0', '--save', empty]);
+    expect(initial.code).toBe(0);
+    expect(initial.out).toMatch(/Saved the initial network \(step 0\) to .*empty\.safetensors, replacing the checkpoint of this network there \(epoch 1, test accuracy \d+\.\d\d%\)$/m);
   }, 120_000);
+
+  gpuTest('a save that fails part-way (its directory gone) is said, training goes on and the next epoch saves; a last save that fails ends the run saying what the file holds', async () => {
+    const sub = join(dir, 'vanishing');
+    mkdirSync(sub);
+    const file = join(sub, 'run.safetensors');
+    // The epoch's JSON line comes after its save: the directory goes after epoch 1's, returns after epoch 2's.
+    const moves: Record<number, () => void> = { 1: () => rmSync(sub, { recursive: true }), 2: () => mkdirSync(sub) };
+    const code = await main(['mnist', ...QUICK, '--epochs', '3', '--json', '--save', file], (line) => moves[JSON.parse(line).epoch as number]?.());
+    expect(code).toBe(0);
+    const said = stderr.mock.calls.map((c) => String(c[0])).join('');
+    expect(said).toMatch(new RegExp(`webgpu-backprop: cannot write ${file}: ENOENT[^\n]*; ${file} still holds epoch 1; training goes on, and the next epoch's end writes it again`));
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.epoch).toBe('3');
+    // Gone for good after epoch 1: the run fails at its end, naming what is kept (it failed at once, the rest of the run unsaid).
+    mkdirSync(join(dir, 'gone'));
+    const lost = join(dir, 'gone', 'run.safetensors');
+    expect(await main(['mnist', ...QUICK, '--epochs', '2', '--json', '--save', lost], (line) => JSON.parse(line).epoch === 1 && rmSync(join(dir, 'gone'), { recursive: true }))).toBe(1);
+    expect(lastError()).toMatch(new RegExp(`cannot write ${lost}: ENOENT.*; ${lost} still holds epoch 1: the epochs trained since are lost with this run`));
+  }, 180_000);
 
   test('a flag given twice, or with an empty value (an unset shell variable), is refused', async () => {
     expect(await beforeGpu(['--lr', '0.5', '--lr', '0.001'])).toBe("--lr: given twice ('0.5', then '0.001'); give it once");
@@ -169,6 +191,17 @@ describe('checked before the GPU starts', () => {
 
   test('an --init that is a directory is named', async () => {
     expect(await beforeGpu(['--init', dir])).toMatch(/^--init .*: is a directory, expected a checkpoint/);
+  });
+
+  test('a FIFO given to --init or --save is refused before anything waits on it (a read of it hung for good)', async () => {
+    const fifo = join(dir, 'pipe.safetensors');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    try {
+      expect(await beforeGpu(['--init', fifo])).toMatch(/pipe\.safetensors: is a named pipe \(FIFO\), expected a checkpoint/);
+      expect(await beforeGpu(['--save', fifo])).toMatch(/^--save .*pipe\.safetensors: is a named pipe \(FIFO\), expected a regular file to replace$/);
+    } finally {
+      rmSync(fifo);
+    }
   });
 
   gpuTest('checkpoint metadata and counters are validated, naming the file and the field', async () => {

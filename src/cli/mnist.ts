@@ -678,10 +678,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const model = () => trainer.model;
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
   const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle) });
+  // The checkpoint --save replaces (another than the one this run continues), said before it is.
+  const replacedHeld = replaced && !(args.init && samePath(args.init, args.save!))
+    ? [replaced.epoch !== undefined ? `epoch ${replaced.epoch}` : '', replaced.test_accuracy !== undefined ? `test accuracy ${Number(replaced.test_accuracy).toFixed(2)}%` : ''].filter(Boolean).join(', ')
+    : undefined;
   if (args.steps === 0) {
     // No training: write the network as it starts (the same initial weights in PyTorch and here).
     if (args.save) await writeFileAtomic(args.save, await encodeCheckpoint(model(), { model: name, model_file: modelFileText(definition, input), epoch: String(firstEpoch - 1), ...(fromStep > 0 ? { epoch_step: String(fromStep), ...(fromMetrics ? { epoch_metrics: epochMetricsText(fromMetrics) } : {}) } : {}), ...runMetadata() }));
-    out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
+    const over = replacedHeld !== undefined ? `, replacing the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''}` : '';
+    out(`${args.save ? `Saved the ${args.init ? 'loaded' : 'initial'} network (step ${model().stepsTaken}) to ${args.save}${over}` : '--steps 0: nothing to train (give --save FILE to write the initial weights)'}`);
     return 0;
   }
   const { train, test } = trainer;
@@ -691,10 +696,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
-  if (replaced && !(args.init && samePath(args.init, args.save!))) {
-    const held = [replaced.epoch !== undefined ? `epoch ${replaced.epoch}` : '', replaced.test_accuracy !== undefined ? `test accuracy ${Number(replaced.test_accuracy).toFixed(2)}%` : ''].filter(Boolean).join(', ');
-    log(`--save ${args.save}: replaces the checkpoint of this network there${held ? ` (${held})` : ''} at the end of this run's first epoch`);
-  }
+  if (replacedHeld !== undefined) log(`--save ${args.save}: replaces the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''} at the end of this run's first epoch`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
   const prepared = await trainer.prepare(args.steps);
   log(`Kernels: ${prepared.pipelines} pipeline${prepared.pipelines === 1 ? '' : 's'} created in ${prepared.seconds.toFixed(1)} s` +
@@ -721,17 +723,31 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   /** The checkpoints being written (an interrupt waits for them), and what the last one holds. */
   let writing: Promise<unknown> = Promise.resolve();
   let lastSaved: string | undefined;
+  /**
+   * A save that failed (a full disk, a file system gone read-only): said, and training goes on, the
+   * next epoch's end trying again (the network is in memory); the run fails at its end only where
+   * its last save did, saying what the file still holds.
+   */
+  const unsaved = new Map<string, Error>();
+  const held = (file: string) =>
+    file === args.save && lastSaved ? lastSaved.replace(' holds ', ' still holds ') : `${file} still holds what it held before this run${file === args.save && replacedHeld ? ` (${replacedHeld})` : ''}`;
+  const attempt = async (file: string, bytes: () => Promise<Uint8Array>): Promise<boolean> => {
+    try {
+      await writeFileAtomic(file, await bytes());
+      unsaved.delete(file);
+      return true;
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('cannot write ')) throw error;
+      unsaved.set(file, error);
+      process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${error.message}; ${held(file)}; training goes on, and the next epoch's end writes it again\n`);
+      return false;
+    }
+  };
   const save = async (epoch: number, evaluation: EvalResult, epochSteps: number) => {
     const done = epochSteps < trainer.stepsPerEpoch ? `epoch ${epoch} to its step ${epochSteps}` : `epoch ${epoch}`;
     writing = (async () => {
-      if (args.save) {
-        await writeFileAtomic(args.save, await checkpoint(epoch, evaluation, epochSteps));
-        lastSaved = `${args.save} holds ${done}`;
-      }
-      if (args.saveBest && evaluation.accuracy > bestSaved) {
-        await writeFileAtomic(args.saveBest, await checkpoint(epoch, evaluation, epochSteps));
-        bestSaved = evaluation.accuracy;
-      }
+      if (args.save && (await attempt(args.save, () => checkpoint(epoch, evaluation, epochSteps)))) lastSaved = `${args.save} holds ${done}`;
+      if (args.saveBest && evaluation.accuracy > bestSaved && (await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps)))) bestSaved = evaluation.accuracy;
     })();
     await writing;
   };
@@ -819,6 +835,11 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   });
+  // The run's last save failed: its work since the last one that succeeded ends with this process.
+  if (unsaved.size > 0) {
+    const [file, error] = [...unsaved][0]!;
+    throw new Error(`${error.message}; ${held(file)}: the epochs trained since are lost with this run`, { cause: error });
+  }
   if (best) {
     log(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
