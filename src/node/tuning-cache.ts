@@ -52,8 +52,22 @@ export class FileTuningStore implements TuningStore {
     }
   }
 
+  private saveFailed = false;
+
+  /**
+   * Writes the choices; a cache that cannot be written (a read-only home, a path through a file)
+   * is said once and the run goes on with its choices: the cache only saves time (it stopped
+   * training with a bare ENOENT).
+   */
   async save(entries: Record<string, StoredChoice>): Promise<void> {
-    await mkdir(dirname(this.location), { recursive: true });
-    await writeFileAtomic(this.location, new TextEncoder().encode(`${JSON.stringify({ version: 1, entries }, null, 1)}\n`));
+    try {
+      await mkdir(dirname(this.location), { recursive: true });
+      await writeFileAtomic(this.location, new TextEncoder().encode(`${JSON.stringify({ version: 1, entries }, null, 1)}\n`));
+    } catch (e) {
+      if (this.saveFailed) return;
+      this.saveFailed = true;
+      const reason = (e as Error).message.replace(`cannot write ${this.location}: `, '');
+      this.warn(`tuning cache ${this.location}: cannot save the tuned choices (${reason}); this run goes on with them, a later one tunes again (${TUNING_CACHE_ENV} names another file; --tune off skips tuning)`);
+    }
   }
 }
