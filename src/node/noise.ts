@@ -7,6 +7,7 @@
  * and, through quietStartupNoise, a program that embeds the package.
  */
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { bundledVulkanLoaderDir, findVulkanLoader } from './vulkan.js';
 
 /** Set for the child process when the parent's stderr is a terminal (the child's is a pipe). */
@@ -60,7 +61,7 @@ export class NoiseFilter {
  * Runs `node ARGS` (this Node) with stdin and stdout inherited and its stderr through a
  * NoiseFilter (all of it with `verbose`); SIGINT and SIGTERM are passed on. The child learns
  * whether this stderr is a terminal (STDERR_TTY), which its own piped stderr no longer says.
- * Resolves to its exit status (128 + the signal's number where a signal ended it).
+ * Resolves to its exit status (128 + the signal's number where a signal ended it: SIGKILL 137).
  */
 export function runFiltered(args: readonly string[], options: { readonly verbose: boolean; readonly env?: NodeJS.ProcessEnv }): Promise<number> {
   const env = { ...(options.env ?? process.env), [STDERR_TTY]: process.stderr.isTTY ? '1' : '' };
@@ -72,7 +73,13 @@ export function runFiltered(args: readonly string[], options: { readonly verbose
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       filter.end();
-      resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1));
+      if (code !== null || !signal) return resolve(code ?? 1);
+      // Not one we passed on (SIGINT, SIGTERM: the child says what it saved): a SIGKILL (the
+      // out-of-memory killer) or a crash ends it without a word of its own, so it is said here.
+      if (signal !== 'SIGINT' && signal !== 'SIGTERM') {
+        process.stderr.write(`webgpu-backprop: the process doing the work was killed by ${signal}${signal === 'SIGKILL' ? ' (the out-of-memory killer, or kill -9)' : ''}; a checkpoint saved before it is intact (saves are atomic)\n`);
+      }
+      resolve(128 + (osConstants.signals[signal] ?? 15));
     });
   });
 }
