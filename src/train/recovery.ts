@@ -7,7 +7,9 @@
  * - A lost device (`DeviceLostError`): a new device is created, the network, data and trainer are
  *   built on it again (`build`), the snapshot restored, and the epoch continues from the
  *   snapshot's step. Every step is a function of the state and the step's number, so the run ends
- *   bit for bit where an uninterrupted one would (on the same adapter).
+ *   bit for bit where an uninterrupted one would (on the same adapter). A loss before the first
+ *   snapshot starts the run again on the new device (nothing was trained yet); a new device that
+ *   cannot be made, or the build that fails on it, is tried again twice (1 s, then 2 s later).
  * - A divergence (`DivergenceError`): with `onDivergence: 'stop'` (the default) it is thrown; with
  *   'rollback' the state at the start of the epoch (the last checkpoint's) is restored, the
  *   learning rate halved, and the run goes on from there; diverging again before that epoch is
@@ -91,13 +93,20 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
       });
       break;
     } catch (error) {
-      if (!snapshot) throw error;
+      if (!snapshot && !(error instanceof DeviceLostError)) throw error;
       if (error instanceof DeviceLostError && deviceLosses < maxRecoveries) {
         deviceLosses++;
-        log(`${error.message.split(';')[0]}: creating a new device and continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)`);
+        const from = snapshot ? `continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)` : 'starting the run again (it was lost before the first snapshot: nothing trained yet)';
+        log(`${error.message.split(';')[0]}: creating a new device and ${from}`);
         trainer.ctx.destroy();
-        trainer = await options.build(await options.createContext());
+        trainer = await rebuild(options, log);
         options.onTrainer?.(trainer);
+        if (!snapshot) {
+          resume = undefined;
+          continue;
+        }
+      } else if (!snapshot) {
+        throw error;
       } else if (error instanceof DivergenceError && onDivergence === 'rollback' && epochStarts.length > 0 && rollbacks < maxRecoveries) {
         // Back to the last checkpoint's state (the epoch's start): a state a few steps before the
         // divergence is often past saving already. Diverging again before getting past that
@@ -121,4 +130,22 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
     }
   }
   return { history, best, trainer, deviceLosses, rollbacks };
+}
+
+/** A new device and the trainer built on it; tried three times (a driver still resetting may refuse the first). */
+async function rebuild(options: RecoveryOptions, log: (line: string) => void): Promise<Trainer> {
+  const tries = 3;
+  for (let attempt = 1; ; attempt++) {
+    let ctx: GpuContext | undefined;
+    try {
+      ctx = await options.createContext();
+      return await options.build(ctx);
+    } catch (error) {
+      ctx?.destroy();
+      const reason = error instanceof Error && error.message ? error.message : String((error as Error)?.name ?? error);
+      if (attempt === tries) throw new Error(`the device was lost and a new one could not be made (${tries} tries): ${reason}`, { cause: error });
+      log(`making a new device failed (${reason}); trying again in ${attempt} s`);
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
 }

@@ -101,6 +101,34 @@ describe('recovery', () => {
     }
   }, 240_000);
 
+  gpuTest('a loss before the first snapshot starts the run again; a new device that fails once is tried again', async (ctx) => {
+    const fit = { firstEpoch: 1, epochs: 1 };
+    const expected = await fitWithRecovery(await build(ctx), fit, { createContext: async () => ctx, build, snapshotEvery: 4 });
+    // Lost at the first submission (the first snapshot's read): it was an error, the start state being lost.
+    const contexts: GpuContext[] = [await doomedContext(1)];
+    const lines: string[] = [];
+    let refusals = 1; // the first new device "cannot be made" (a driver still resetting)
+    try {
+      const got = await fitWithRecovery(await build(contexts[0]!), fit, {
+        createContext: async () => {
+          if (refusals-- > 0) throw new Error('OperationError: adapter not available');
+          contexts.push(await createNodeContext({ announce: false }));
+          return contexts.at(-1)!;
+        },
+        build,
+        snapshotEvery: 4,
+        log: (line) => lines.push(line),
+      });
+      expect(got.deviceLosses).toBe(1);
+      expect(lines[0]).toMatch(/device was lost.*: creating a new device and starting the run again \(it was lost before the first snapshot: nothing trained yet\)$/);
+      expect(lines[1]).toBe('making a new device failed (OperationError: adapter not available); trying again in 1 s');
+      expect(summary(got.history)).toEqual(summary(expected.history));
+      expect(await weights(got.trainer)).toEqual(await weights(expected.trainer));
+    } finally {
+      for (const c of contexts) c.destroy();
+    }
+  }, 120_000);
+
   gpuTest('without a snapshot to go back to, or past maxRecoveries, the loss is a DeviceLostError', async () => {
     const doomed = await doomedContext(3);
     const trainer = await build(doomed);
