@@ -483,8 +483,14 @@ export function checkCheckpoint(
     if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}`);
     return t.data;
   };
-  // A tensor this network does not have: another (larger) network's file, which would load in
-  // part. Refused, as PyTorch's load_state_dict (strict) refuses unexpected keys.
+  const values = new Map<string, Float32Array | undefined>();
+  for (const p of layout.parameters) {
+    values.set(p.name, take(p.name, p.shape));
+    for (const state of layout.stateNames) values.set(stateName(p.name, state), take(stateName(p.name, state), p.shape, true));
+  }
+  for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
+  // A tensor this network does not have (after the missing ones, which say more): another, larger
+  // network's file, which would load in part. Refused, as PyTorch's strict load_state_dict does.
   const known = new Set<string>([...layout.parameters.map((p) => p.name), ...layout.buffers.map((b) => b.name)]);
   for (const b of layout.buffers) if (localName(b.name) === 'running_mean') known.add(sibling(b.name, 'num_batches_tracked'));
   const parameterOf = (name: string) => name.slice(OPTIMIZER_PREFIX.length, name.lastIndexOf('.'));
@@ -493,11 +499,6 @@ export function checkCheckpoint(
   if (unexpected.length > 0) {
     const shown = unexpected.slice(0, 3).map((n) => `'${n}'`).join(', ');
     throw new CheckpointFormatError(source, `${unexpected.length === 1 ? 'tensor' : `${unexpected.length} tensors`} ${shown}${unexpected.length > 3 ? ', …' : ''} ${unexpected.length === 1 ? 'is' : 'are'} not this network's (PyTorch's strict load_state_dict refuses unexpected keys too): the file holds another network`);
-  }
-  const values = new Map<string, Float32Array | undefined>();
-  for (const p of layout.parameters) {
-    values.set(p.name, take(p.name, p.shape));
-    for (const state of layout.stateNames) values.set(stateName(p.name, state), take(stateName(p.name, state), p.shape, true));
   }
   // The optimizer's state for every parameter or for none (a fresh optimizer): one parameter's
   // missing would start at zero while the others go on.
@@ -508,7 +509,6 @@ export function checkCheckpoint(
       throw new CheckpointFormatError(source, `tensor '${stateName(missing.name, state)}' is missing while '${stateName(held[0]!.name, state)}' is there: the optimizer's state must be saved for every parameter or for none`);
     }
   }
-  for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   return { metadata: file.metadata, info, values };
 }
 
