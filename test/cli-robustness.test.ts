@@ -428,7 +428,7 @@ describe('an interrupt', () => {
       if (/^epoch 2 \[/m.test(err) && !child.killed) child.kill('SIGINT');
     });
     expect(await ended).toBe(130);
-    expect(err).toMatch(/webgpu-backprop: interrupted \(SIGINT\) in epoch 2 after step \d+; .*run\.safetensors holds epoch 1\n$/);
+    expect(err).toMatch(/webgpu-backprop: interrupted \(SIGINT\) in epoch 2 after step \d+; .*run\.safetensors holds epoch 1 \(continue with --init .*run\.safetensors\)\n$/);
     expect(readdirSync(out)).toEqual(['run.safetensors']);
     expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.epoch).toBe('1');
   }, 120_000);

@@ -723,6 +723,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   /** The checkpoints being written (an interrupt waits for them), and what the last one holds. */
   let writing: Promise<unknown> = Promise.resolve();
   let lastSaved: string | undefined;
+  /** Whether this run wrote the --save-best file (not only found one there). */
+  let bestSavedHere = false;
   /**
    * A save that failed (a full disk, a file system gone read-only): said, and training goes on, the
    * next epoch's end trying again (the network is in memory); the run fails at its end only where
@@ -747,7 +749,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     const done = epochSteps < trainer.stepsPerEpoch ? `epoch ${epoch} to its step ${epochSteps}` : `epoch ${epoch}`;
     writing = (async () => {
       if (args.save && (await attempt(args.save, () => checkpoint(epoch, evaluation, epochSteps)))) lastSaved = `${args.save} holds ${done}`;
-      if (args.saveBest && evaluation.accuracy > bestSaved && (await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps)))) bestSaved = evaluation.accuracy;
+      if (args.saveBest && evaluation.accuracy > bestSaved && (await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps)))) {
+        bestSaved = evaluation.accuracy;
+        bestSavedHere = true;
+      }
     })();
     await writing;
   };
@@ -760,7 +765,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     if (interrupted) return;
     interrupted = true;
     void writing.catch(() => {}).finally(() => {
-      const kept = lastSaved ?? (args.save ? `nothing was saved yet (--save writes ${args.save} at each epoch's end)` : 'nothing was saved (--save FILE keeps a checkpoint after every epoch)');
+      // What is on disk, and how to go on from it.
+      const best = args.saveBest && bestSaved > -Infinity && bestSavedHere ? `; ${args.saveBest} holds the best epoch so far` : '';
+      const kept = lastSaved
+        ? `${lastSaved}${best} (continue with --init ${args.save})`
+        : args.save && args.init && samePath(args.init, args.save)
+          ? `${args.save} still holds the checkpoint this run started from${best} (continue with --init ${args.save})`
+          : args.save
+            ? `nothing was saved by this run yet (--save writes ${args.save} at each epoch's end)${best}`
+            : best ? best.slice(2) : 'nothing was saved (--save FILE keeps a checkpoint after every epoch)';
       process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: interrupted (${signal}) in epoch ${at.epoch} after step ${at.step}; ${kept}\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
