@@ -70,12 +70,51 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
 };
 
 /** Parses a model file's text; `source` names it in errors. */
+/**
+ * V8's JSON error as one line with a line and column: "… at position 70" becomes "… at line 3,
+ * column 5"; "Unexpected token ']', "<the whole file>" is not valid JSON" loses the file's text
+ * (many lines of it) and gets the token's place instead.
+ */
+function jsonErrorText(message: string, text: string): string {
+  const place = (offset: number) => {
+    const before = text.slice(0, offset).split('\n');
+    return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
+  };
+  const at = /^(.*) in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/s.exec(message);
+  if (at) return `${at[1]} at ${place(Number(at[2]))}`;
+  const token = /^Unexpected token '(.+?)', (?:\.\.\.)?".*" is not valid JSON$/s.exec(message);
+  if (token) {
+    const offset = firstUnparsable(text, token[1]!);
+    return `unexpected '${token[1]}'${offset !== undefined ? ` at ${place(offset)}` : ''}`;
+  }
+  return message.split('\n')[0]!;
+}
+
+/** Where JSON.parse stops: the shortest prefix that fails at its end with `token`, found by a search from the start. */
+function firstUnparsable(text: string, token: string): number | undefined {
+  for (let i = text.indexOf(token); i >= 0; i = text.indexOf(token, i + 1)) {
+    try {
+      JSON.parse(text.slice(0, i));
+    } catch (e) {
+      // The prefix fails only at its end (unexpected end of input): the token at i is where it broke.
+      if (/Unexpected end of JSON input/.test((e as Error).message)) {
+        try {
+          JSON.parse(text.slice(0, i + token.length));
+        } catch (f) {
+          if (!/Unexpected end of JSON input/.test((f as Error).message)) return i;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 export function parseModelFile(text: string, source: string): ModelFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ModelFileError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new ModelFileError(`${source}: not valid JSON (${jsonErrorText((e as Error).message, text)})`);
   }
   if (!isObject(json)) throw new ModelFileError(`${source}: expected an object { "input": [...], "layers": [...] }`);
   const input = json.input;
@@ -83,7 +122,13 @@ export function parseModelFile(text: string, source: string): ModelFile {
     throw new ModelFileError(`${source}: "input" must be the shape of one sample, whole numbers ≥ 1 such as [1, 28, 28], got ${JSON.stringify(input)}`);
   }
   for (const key of Object.keys(json)) if (key !== 'input' && key !== 'layers') throw new ModelFileError(`${source}: unknown top-level field "${key}" (expected "input" and "layers")`);
-  return { input, model: sequential(json, source, '') };
+  try {
+    return { input, model: sequential(json, source, '') };
+  } catch (e) {
+    // Thousands of nested blocks: the walk's own stack, said as the file's fault.
+    if (e instanceof RangeError && /call stack/.test(e.message)) throw new ModelFileError(`${source}: its blocks are nested too deeply to read`);
+    throw e;
+  }
 }
 
 function isObject(v: unknown): v is Json {

@@ -65,6 +65,10 @@ describe('model files', () => {
 
   test.each([
     ['not JSON', '{', /net\.json: not valid JSON/],
+    // V8 says "at position 23", or quotes the whole file over several lines: one line with a place.
+    ['a missing comma', '{"input": [1, 28, 28] "layers": []}', /^net\.json: not valid JSON \(Expected ',' or '\}' after property value at line 1, column 23\)$/],
+    ['a trailing comma', '{"input": [1, 28, 28],\n "layers": [\n  {"type": "Flatten"},\n ]\n}', /^net\.json: not valid JSON \(unexpected '\]' at line 4, column 2\)$/],
+    ['thousands of nested blocks', `{"input": [4], "layers": [${'{"layers": ['.repeat(20_000)}${']}'.repeat(20_000)}]}`, /^net\.json: its blocks are nested too deeply to read$/],
     ['no input', '{"layers": []}', /net\.json: "input" must be the shape of one sample/],
     ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, Linear/],
     ['an unknown field', '{"input": [4], "layers": [{"type": "Linear", "out_feature": 3}]}', /net\.json: layer '0' \(Linear\): unknown field "out_feature"/],
