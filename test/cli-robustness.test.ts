@@ -246,6 +246,13 @@ describe('checked before the GPU starts', () => {
     expect(last(resumed.out)).toMatchObject({ epoch: 2, steps: 3 });
     expect(last(resumed.out).train_loss).toBe(last(straight.out).train_loss);
     expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
+    // Its training images too (train_samples): without --train-limit it goes on with the 96 (not
+    // all 60,000); another count is refused (the cut epoch's step was blamed on the file).
+    expect(metadata.train_samples).toBe('96');
+    const bare = await run(['mnist', '--test-limit', '40', '--init', half, '--epochs', '1', '--json']);
+    expect(bare.code).toBe(0);
+    expect(last(bare.out)).toMatchObject({ epoch: 2, steps: 3, train_loss: last(straight.out).train_loss });
+    expect(await beforeGpu(['--init', half, '--train-limit', '64'])).toMatch(/^--train-limit 64: .*adamw-half\.safetensors was trained on 96 training images \(its __metadata__\.train_samples\); continuing on 64 changes every epoch's batches from here on\. Leave --train-limit out \(with the same data\) to continue on 96, or add --allow-changes$/);
     // Another optimizer would drop its state: refused unless asked for; an option of another
     // optimizer's is named.
     expect(await beforeGpu(['--init', half, '--optimizer', 'sgd'])).toMatch(/^--optimizer sgd: .*adamw-half\.safetensors was trained with adamw \(its __metadata__\.optimizer\).*add --allow-changes$/);
@@ -380,7 +387,8 @@ describe('a diverging run', () => {
     writeFileSync(file, readFileSync(await goodCheckpoint()));
     const before = readFileSync(file);
     // The tester's case: --lr 10 --momentum 1 (both in range).
-    const { code } = await run(['mnist', '--init', file, '--save', file, '--train-limit', '320', '--test-limit', '40', '--lr', '10', '--momentum', '1', '--epochs', '6']);
+    // (More training images than the checkpoint's 96: --allow-changes.)
+    const { code } = await run(['mnist', '--init', file, '--save', file, '--train-limit', '320', '--allow-changes', '--test-limit', '40', '--lr', '10', '--momentum', '1', '--epochs', '6']);
     expect(code).toBe(1);
     expect(lastError()).toMatch(/^webgpu-backprop: training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .* became non-finite/);
     const after = decodeSafetensors(new Uint8Array(readFileSync(file)), file);

@@ -87,8 +87,8 @@ Options:
                       saved after it); rollback: back to the epoch's start with the learning rate
                       halved, and on
   --allow-changes     with --init: allow another --seed, --batch, --model, --optimizer, --loss,
-                      --no-augment or --no-shuffle than the checkpoint's (refused otherwise: the
-                      run would not continue the same way)
+                      --train-limit, --no-augment or --no-shuffle than the checkpoint's (refused
+                      otherwise: the run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -395,6 +395,25 @@ function savedLoss(metadata: Record<string, string>, file: string): LossKind | u
   return loss as LossKind | undefined;
 }
 
+/**
+ * Resuming: the training images the checkpoint's run had (`train_samples`) are this run's (its
+ * --train-limit unless given); another count is refused unless --allow-changes: it changes every
+ * epoch's batches and shuffle (and a cut epoch's step was blamed on the file).
+ */
+function resumeTrainSamples(args: MnistArgs, metadata: Record<string, string>, available: number): void {
+  const file = args.init!;
+  const text = metadata.train_samples;
+  if (text === undefined) return;
+  const saved = Number(text);
+  if (!/^[0-9]+$/.test(text) || saved < 1) throw new Error(`${file}: __metadata__.train_samples is ${JSON.stringify(text)}, expected a whole number ≥ 1`);
+  if (!args.given.has('train-limit') && saved <= available) args.trainLimit = saved;
+  const count = Math.min(args.trainLimit ?? Infinity, available);
+  if (count === saved || args.allowChanges) return;
+  const source = args.given.has('train-limit') ? `--train-limit ${args.trainLimit}` : `the ${available} of ${args.data !== undefined ? `--data ${args.data}` : 'the data set'}`;
+  throw new Error(`${source}: ${file} was trained on ${saved} training images (its __metadata__.train_samples); continuing on ${count} changes every epoch's batches from here on. ` +
+    `Leave --train-limit out (with the same data) to continue on ${saved}, or add --allow-changes`);
+}
+
 function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file: string): void {
   const field = (name: string, expected: string) => new Error(`${file}: __metadata__.${name} is ${JSON.stringify(metadata[name])}, expected ${expected}`);
   const changed = (flag: string, what: string) =>
@@ -626,6 +645,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const firstEpoch = (init?.info.epoch ?? 0) + 1;
   const data = await loadMnist(args.data);
   checkImages(data, input, args.data);
+  if (init) resumeTrainSamples(args, init.metadata, data.train.count);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const stepsPerEpoch = Math.ceil(trainCount / args.batch);
   // A checkpoint saved part-way through an epoch (--steps): that epoch goes on from its step.
@@ -677,7 +697,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let trainer = await build(ctx);
   const model = () => trainer.model;
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
-  const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle) });
+  const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount) });
   // The checkpoint --save replaces (another than the one this run continues), said before it is.
   const replacedHeld = replaced && !(args.init && samePath(args.init, args.save!))
     ? [replaced.epoch !== undefined ? `epoch ${replaced.epoch}` : '', replaced.test_accuracy !== undefined ? `test accuracy ${Number(replaced.test_accuracy).toFixed(2)}%` : ''].filter(Boolean).join(', ')

@@ -596,6 +596,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       loss: s.model.plan.loss,
       augment: String(s.settings.augment),
       shuffle: String(s.settings.shuffle),
+      train_samples: String(s.train.count),
     });
     download(bytes, `${s.settings.model}-epoch${epochs}-step${s.model.stepsTaken}.safetensors`);
     status.classList.remove('error');
@@ -634,6 +635,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       momentum: numbers.momentum !== undefined ? Number(numbers.momentum) : current.momentum,
       augment: resume.augment ?? current.augment,
       shuffle: resume.shuffle ?? current.shuffle,
+      trainLimit: resume.trainSamples ?? current.trainLimit,
       loss: resume.loss,
     };
     // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
@@ -656,6 +658,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     showOptimizer();
     augment.input.checked = candidate.augment;
     shuffle.input.checked = candidate.shuffle;
+    f.trainLimit.input.value = String(candidate.trainLimit);
     const s = newSession(candidate, undefined, false, optimizer);
     const { metadata } = loadCheckpoint(s.model, bytes, file.name, dropOther);
     s.epochsDone = Number(metadata.epoch ?? 0) || 0;

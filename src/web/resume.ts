@@ -22,6 +22,8 @@ export interface PageResume {
   readonly loss?: LossKind;
   readonly augment?: boolean;
   readonly shuffle?: boolean;
+  /** The run's training images (the CLI's `train_samples`), where the page's field takes them (≤ 60,000). */
+  readonly trainSamples?: number;
 }
 
 export function pageResume(metadata: Readonly<Record<string, string>>, source: string): PageResume {
@@ -36,6 +38,7 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
     ...((LOSS_KINDS as readonly string[]).includes(metadata.loss ?? '') ? { loss: metadata.loss as LossKind } : {}),
     ...(flag(metadata.augment) !== undefined ? { augment: flag(metadata.augment) } : {}),
     ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
+    ...(/^[0-9]+$/.test(metadata.train_samples ?? '') && Number(metadata.train_samples) >= 1 && Number(metadata.train_samples) <= 60_000 ? { trainSamples: Number(metadata.train_samples) } : {}),
   };
   const optimizer = optimizerFromMetadata(metadata, source);
   if (!optimizer) return { fields, ...run };
