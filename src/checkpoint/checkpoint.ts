@@ -500,14 +500,14 @@ export function checkCheckpoint(
     const shown = unexpected.slice(0, 3).map((n) => `'${n}'`).join(', ');
     throw new CheckpointFormatError(source, `${unexpected.length === 1 ? 'tensor' : `${unexpected.length} tensors`} ${shown}${unexpected.length > 3 ? ', …' : ''} ${unexpected.length === 1 ? 'is' : 'are'} not this network's (PyTorch's strict load_state_dict refuses unexpected keys too): the file holds another network`);
   }
-  // The optimizer's state for every parameter or for none (a fresh optimizer): one parameter's
-  // missing would start at zero while the others go on.
-  for (const state of layout.stateNames) {
-    const held = layout.parameters.filter((p) => values.get(stateName(p.name, state)) !== undefined);
-    const missing = layout.parameters.find((p) => values.get(stateName(p.name, state)) === undefined);
-    if (held.length > 0 && missing) {
-      throw new CheckpointFormatError(source, `tensor '${stateName(missing.name, state)}' is missing while '${stateName(held[0]!.name, state)}' is there: the optimizer's state must be saved for every parameter or for none`);
-    }
+  // The optimizer's state whole (every state of every parameter) or none (a fresh optimizer): a
+  // part missing would start at zero while the rest goes on (Adam's exp_avg_sq at 0 under its
+  // bias correction: huge first updates).
+  const states = layout.parameters.flatMap((p) => layout.stateNames.map((state) => stateName(p.name, state)));
+  const present = states.find((name) => values.get(name) !== undefined);
+  const absent = states.find((name) => values.get(name) === undefined);
+  if (present !== undefined && absent !== undefined) {
+    throw new CheckpointFormatError(source, `tensor '${absent}' is missing while '${present}' is there: the optimizer's state must be saved whole (every state of every parameter) or not at all`);
   }
   return { metadata: file.metadata, info, values };
 }

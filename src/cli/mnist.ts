@@ -14,7 +14,7 @@ import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
-import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
+import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
@@ -747,31 +747,50 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let bestSavedHere = false;
   /**
    * A save that failed (a full disk, a file system gone read-only): said, and training goes on, the
-   * next epoch's end trying again (the network is in memory); the run fails at its end only where
-   * its last save did, saying what the file still holds.
+   * next epoch's end trying again (the network is in memory). The run fails at its end only where
+   * its last --save failed, saying what the file still holds; a lost --save-best is said there.
    */
-  const unsaved = new Map<string, Error>();
+  let saveFailure: AtomicWriteError | undefined;
+  let bestLost: { epoch: number; accuracy: number; error: AtomicWriteError } | undefined;
   const held = (file: string) =>
-    file === args.save && lastSaved ? lastSaved.replace(' holds ', ' still holds ') : `${file} still holds what it held before this run${file === args.save && replacedHeld ? ` (${replacedHeld})` : ''}`;
-  const attempt = async (file: string, bytes: () => Promise<Uint8Array>): Promise<boolean> => {
+    file === args.saveBest
+      ? bestSavedHere ? `${file} holds this run's best so far (test accuracy ${bestWritten.toFixed(2)}%)` : bestWritten > -Infinity ? `${file} still holds its earlier best (test accuracy ${bestWritten.toFixed(2)}%)` : `nothing is saved at ${file} yet`
+      : lastSaved ? lastSaved.replace(' holds ', ' still holds ') : replaced !== undefined ? `${file} still holds what it held before this run${replacedHeld ? ` (${replacedHeld})` : ''}` : `nothing is saved at ${file} yet`;
+  /** Writes a checkpoint; false where it failed (said, with what the file holds). */
+  const attempt = async (file: string, bytes: () => Promise<Uint8Array>): Promise<{ ok: true } | { ok: false; error: AtomicWriteError }> => {
     try {
       await writeFileAtomic(file, await bytes());
-      unsaved.delete(file);
-      return true;
+      return { ok: true };
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('cannot write ')) throw error;
-      unsaved.set(file, error);
-      process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${error.message}; ${held(file)}; training goes on, and the next epoch's end writes it again\n`);
-      return false;
+      if (!(error instanceof AtomicWriteError)) throw error;
+      // In place, its directory not synced: saved, said.
+      if (error.written) {
+        process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${error.message}\n`);
+        return { ok: true };
+      }
+      process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${error.message}; ${held(file)}; training goes on, and the next epoch's end tries again\n`);
+      return { ok: false, error };
     }
   };
+  /** The test accuracy the --save-best file holds (this run's or its earlier one). */
+  let bestWritten = bestSaved;
   const save = async (epoch: number, evaluation: EvalResult, epochSteps: number) => {
     const done = epochSteps < trainer.stepsPerEpoch ? `epoch ${epoch} to its step ${epochSteps}` : `epoch ${epoch}`;
     writing = (async () => {
-      if (args.save && (await attempt(args.save, () => checkpoint(epoch, evaluation, epochSteps)))) lastSaved = `${args.save} holds ${done}`;
-      if (args.saveBest && evaluation.accuracy > bestSaved && (await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps)))) {
+      if (args.save) {
+        const r = await attempt(args.save, () => checkpoint(epoch, evaluation, epochSteps));
+        saveFailure = r.ok ? undefined : r.error;
+        if (r.ok) lastSaved = `${args.save} holds ${done}`;
+      }
+      // A best that could not be written is still the best to beat (a later, worse epoch is not written as "best").
+      if (args.saveBest && evaluation.accuracy > bestSaved) {
+        const r = await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps));
         bestSaved = evaluation.accuracy;
-        bestSavedHere = true;
+        bestLost = r.ok ? undefined : { epoch, accuracy: evaluation.accuracy, error: r.error };
+        if (r.ok) {
+          bestWritten = evaluation.accuracy;
+          bestSavedHere = true;
+        }
       }
     })();
     await writing;
@@ -868,21 +887,22 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   });
-  // The run's last save failed: its work since the last one that succeeded ends with this process.
-  if (unsaved.size > 0) {
-    const [file, error] = [...unsaved][0]!;
-    throw new Error(`${error.message}; ${held(file)}: the epochs trained since are lost with this run`, { cause: error });
-  }
   if (best) {
     log(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
       history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
     // The --save-best file holds this run's best only where it beat the file's earlier score.
-    const bestFile = args.saveBest && (bestSaved === best.test.accuracy ? `best checkpoint so far: ${args.saveBest}` : `${args.saveBest} keeps its earlier ${bestSaved.toFixed(2)}%`);
+    const bestFile = args.saveBest && (bestWritten === best.test.accuracy ? `best checkpoint so far: ${args.saveBest}`
+      : bestWritten === -Infinity ? `${args.saveBest} not written` : `${args.saveBest} ${bestSavedHere ? 'holds' : 'keeps its earlier'} ${bestWritten.toFixed(2)}%`);
     const files = [args.save && `last epoch's checkpoint: ${args.save}`, bestFile].filter(Boolean);
     log(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
   }
+  if (bestLost) {
+    log(`--save-best ${args.saveBest}: epoch ${bestLost.epoch}'s checkpoint (test accuracy ${bestLost.accuracy.toFixed(2)}%, the run's best) could not be written (${bestLost.error.reason}); ${held(args.saveBest!)}`);
+  }
+  // The run's last save failed: its work since the last one that succeeded ends with this process.
+  if (saveFailure) throw new Error(`${saveFailure.message}; ${held(args.save!)}: the epochs trained since are lost with this run`, { cause: saveFailure });
   return 0;
 }
 

@@ -259,7 +259,10 @@ export function checkOptions<T extends object>(owner: string, options: T, known:
 export function positionalOptions<T extends object>(owner: string, args: readonly unknown[], positions: readonly (keyof T & string)[], known: readonly (keyof T & string)[]): T {
   const options: Record<string, unknown> = {};
   let i = 0;
-  for (; i < args.length && i < positions.length && (typeof args[i] !== 'object' || Array.isArray(args[i])); i++) options[positions[i]!] = args[i];
+  // null in a position is PyTorch's None: left out (MaxPool2d(2, null): stride = kernel_size).
+  for (; i < args.length && i < positions.length && (typeof args[i] !== 'object' || args[i] === null || Array.isArray(args[i])); i++) {
+    if (args[i] !== null) options[positions[i]!] = args[i];
+  }
   if (i < args.length && typeof args[i] === 'object' && args[i] !== null && !Array.isArray(args[i])) {
     const rest = checkOptions(owner, args[i] as T, known.filter((k) => !(k in options)));
     Object.assign(options, rest);

@@ -7,7 +7,8 @@
  *                 { "type": "Linear", "out_features": 10 }, { "type": "LogSoftmax" } ] }
  *
  * `{ "layers": [...] }` is a Sequential; an entry's state_dict key is its `name` if it has one,
- * else its index in its list (nn.Sequential). in_channels / in_features / num_features may be left
+ * else its index in its list (nn.Sequential). `{ "input": …, "layer": { "type": … } }` is a model
+ * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
 import { LogSoftmax, ReLU, Sigmoid, Tanh } from '../layers/activations.js';
@@ -26,7 +27,8 @@ export class ModelFileError extends Error {
 
 export interface ModelFile {
   readonly input: SampleShape;
-  readonly model: Sequential;
+  /** A Sequential; a single Layer where the file's model is one layer ("layer"). */
+  readonly model: Module;
 }
 
 type Json = Record<string, unknown>;
@@ -121,7 +123,15 @@ export function parseModelFile(text: string, source: string): ModelFile {
   if (!Array.isArray(input) || input.length === 0 || !input.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new ModelFileError(`${source}: "input" must be the shape of one sample, whole numbers ≥ 1 such as [1, 28, 28], got ${JSON.stringify(input)}`);
   }
-  for (const key of Object.keys(json)) if (key !== 'input' && key !== 'layers') throw new ModelFileError(`${source}: unknown top-level field "${key}" (expected "input" and "layers")`);
+  for (const key of Object.keys(json)) if (key !== 'input' && key !== 'layers' && key !== 'layer') throw new ModelFileError(`${source}: unknown top-level field "${key}" (expected "input" and "layers")`);
+  // "layer": a model that is one layer, not a Sequential of it (its tensors are `weight`, not `0.weight`).
+  if (json.layer !== undefined) {
+    if (json.layers !== undefined) throw new ModelFileError(`${source}: "layer" (a model that is one layer) and "layers" together; give one`);
+    if (!isObject(json.layer) || json.layer.layers !== undefined || json.layer.name !== undefined) {
+      throw new ModelFileError(`${source}: "layer" must be one layer such as { "type": "Linear", "out_features": 10 }, got ${JSON.stringify(json.layer)}`);
+    }
+    return { input, model: layer(json.layer, source, '0') };
+  }
   try {
     return { input, model: sequential(json, source, '') };
   } catch (e) {
@@ -224,6 +234,7 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
     }
     return { layers: module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) })) };
   };
-  const root = model instanceof Layer ? { layers: [entry(model)] } : entry(model);
+  // A model that is one layer names its tensors as that layer does: "layer", which reads back as one.
+  const root = model instanceof Layer ? { layer: entry(model) } : entry(model);
   return JSON.stringify({ input: [...input], ...root });
 }

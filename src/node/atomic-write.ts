@@ -19,9 +19,25 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { access, lstat, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { access, lstat, open, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { fileKind } from './read-file.js';
 import { basename, dirname, resolve } from 'node:path';
+
+/**
+ * A write that failed: `reason` without the path; `written` when the file is in place all the same
+ * (only its directory's sync failed, so the rename may not survive a power loss).
+ */
+export class AtomicWriteError extends Error {
+  override name = 'AtomicWriteError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly written: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot write ${path}: ${reason}`, options);
+  }
+}
 
 /** The temporary files this process is writing now (absolute paths): never stale. */
 const inFlight = new Set<string>();
@@ -47,7 +63,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     if (temporary) await rm(temporary, { force: true }).catch(() => {});
     // Node names the temporary file it failed on (open '….tmp-9293-…'): the user's file is what failed.
     const reason = temporary ? (cause as Error).message.replaceAll(temporary, target) : (cause as Error).message;
-    throw new Error(`cannot write ${path}${target !== path ? ` (the file its link points to, ${target})` : ''}: ${reason}`, { cause });
+    throw new AtomicWriteError(path, `${target !== path ? `(the file its link points to, ${target}) ` : ''}${reason}`, false, { cause });
   } finally {
     if (temporary) inFlight.delete(resolve(temporary));
   }
@@ -55,8 +71,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   try {
     await syncDirectory(directory);
   } catch (cause) {
-    throw new Error(`cannot write ${path}: the file is in place but its directory ${directory} could not be synced, ` +
-      `so the rename may not survive a power loss: ${(cause as Error).message}`, { cause });
+    throw new AtomicWriteError(path, `the file is in place but its directory ${directory} could not be synced, ` +
+      `so the rename may not survive a power loss: ${(cause as Error).message}`, true, { cause });
   }
 }
 
@@ -117,7 +133,8 @@ async function replacedFile(path: string): Promise<{ target: string; info?: Stat
       throw e;
     }
     if (!info.isSymbolicLink()) return { target, info };
-    target = resolve(dirname(target), await readlink(target));
+    // Relative to the link's real directory (through a directory link, `..` is the kernel's, not the path's).
+    target = resolve(await realpath(dirname(target)), await readlink(target));
   }
   throw Object.assign(new Error('too many levels of symbolic links (ELOOP)'), { code: 'ELOOP' });
 }

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StoredChoice, TuningStore } from '../tune/tuner.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { AtomicWriteError, writeFileAtomic } from './atomic-write.js';
 
 export const TUNING_CACHE_ENV = 'WEBGPU_BACKPROP_TUNING_CACHE';
 
@@ -66,7 +66,7 @@ export class FileTuningStore implements TuningStore {
     } catch (e) {
       if (this.saveFailed) return;
       this.saveFailed = true;
-      const reason = (e as Error).message.replace(`cannot write ${this.location}: `, '');
+      const reason = e instanceof AtomicWriteError ? e.reason : (e as Error).message;
       this.warn(`tuning cache ${this.location}: cannot save the tuned choices (${reason}); this run goes on with them, a later one tunes again (${TUNING_CACHE_ENV} names another file; --tune off skips tuning)`);
     }
   }

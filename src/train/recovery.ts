@@ -8,8 +8,10 @@
  *   built on it again (`build`), the snapshot restored, and the epoch continues from the
  *   snapshot's step. Every step is a function of the state and the step's number, so the run ends
  *   bit for bit where an uninterrupted one would (on the same adapter). A loss before the first
- *   snapshot starts the run again on the new device (nothing was trained yet); a new device that
- *   cannot be made, or the build that fails on it, is tried again twice (1 s, then 2 s later).
+ *   snapshot of a fresh network (no step taken: `build` makes it again from its seed) starts the
+ *   run again on the new device; of a network that has trained (loaded, or a run before) it is
+ *   thrown, since `build` need not make that state again. A new device that cannot be made, or
+ *   the build that fails on it, is tried again twice (1 s, then 2 s later).
  * - A divergence (`DivergenceError`): with `onDivergence: 'stop'` (the default) it is thrown; with
  *   'rollback' the state at the start of the epoch (the last checkpoint's) is restored, the
  *   learning rate halved, and the run goes on from there; diverging again before that epoch is
@@ -93,10 +95,11 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
       });
       break;
     } catch (error) {
-      if (!snapshot && !(error instanceof DeviceLostError)) throw error;
+      // Before the first snapshot only a fresh network can be made again (by `build`, from its seed).
+      if (!snapshot && !(error instanceof DeviceLostError && startSteps === 0)) throw error;
       if (error instanceof DeviceLostError && deviceLosses < maxRecoveries) {
         deviceLosses++;
-        const from = snapshot ? `continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)` : 'starting the run again (it was lost before the first snapshot: nothing trained yet)';
+        const from = snapshot ? `continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)` : 'starting the run again (it was lost before the first snapshot, the network not trained yet)';
         log(`${error.message.split(';')[0]}: creating a new device and ${from}`);
         trainer.ctx.destroy();
         trainer = await rebuild(options, log);
@@ -143,8 +146,8 @@ async function rebuild(options: RecoveryOptions, log: (line: string) => void): P
     } catch (error) {
       ctx?.destroy();
       const reason = error instanceof Error && error.message ? error.message : String((error as Error)?.name ?? error);
-      if (attempt === tries) throw new Error(`the device was lost and a new one could not be made (${tries} tries): ${reason}`, { cause: error });
-      log(`making a new device failed (${reason}); trying again in ${attempt} s`);
+      if (attempt === tries) throw new Error(`the device was lost, and going on on a new one failed (${tries} tries): ${reason}`, { cause: error });
+      log(`making a new device and the run on it failed (${reason}); trying again in ${attempt} s`);
       await new Promise((r) => setTimeout(r, 1000 * attempt));
     }
   }

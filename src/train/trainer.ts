@@ -172,7 +172,8 @@ export interface FitOptions {
   readonly signal?: AbortSignal;
   /** Awaited between steps (a paused page waits there). */
   readonly between?: () => Promise<void>;
-  readonly onEpochStart?: (epoch: number) => void;
+  /** Before an epoch's steps; `fromStep`: the step it goes on from (a cut epoch's, or a snapshot's after a device loss). */
+  readonly onEpochStart?: (epoch: number, fromStep: number) => void;
   readonly onProgress?: (epoch: number, progress: Progress) => void;
   /** Runs the evaluation (a page serialises it with its other GPU reads). */
   readonly evaluate?: (run: () => Promise<EvalResult>) => Promise<EvalResult>;
@@ -504,7 +505,7 @@ export class Trainer {
       const carried = !(resume && epoch === resume.epoch) && epoch === options.firstEpoch && fromStep > 0 ? options.firstEpochMetrics : undefined;
       if (carried) this.trainHead.restore(carried);
       if (options.onSnapshot && !(resume && epoch === resume.epoch)) options.onSnapshot(await this.snapshot(epoch, fromStep));
-      options.onEpochStart?.(epoch);
+      options.onEpochStart?.(epoch, fromStep);
       const planned = Math.min(this.stepsPerEpoch - fromStep, stepsLeft);
       const train = await this.trainEpoch(epoch, {
         maxSteps: stepsLeft,

@@ -449,6 +449,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
             'Change a setting to train a fresh network instead',
         );
       }
+      const wasLoaded = s.loaded;
       s.loaded = false;
       // Until the run ends well (a run that failed part-way leaves no network to go on with).
       s.continues = false;
@@ -471,6 +472,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       const fromMetrics = s.epochMetrics;
       s.epochStep = 0;
       s.epochMetrics = undefined;
+      const stepsAtStart = s.model.stepsTaken;
       await fitWithRecovery(s.trainer, {
         firstEpoch: s.epochsDone + 1,
         firstEpochFromStep: fromStep,
@@ -482,10 +484,11 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
           status.textContent = `Evaluating on ${s.test.count} test images…`;
           return exclusive(run);
         },
-        onEpochStart: (epoch) => {
+        onEpochStart: (epoch, from) => {
           if (!paused) status.textContent = `Training epoch ${epoch} of ${totalEpochs} on ${ctx.adapter.summary}`;
           epochStart = performance.now();
-          stepsBefore = s.model.stepsTaken - (epoch === totalEpochs - settings.epochs + 1 ? fromStep : 0);
+          // The epoch's own start: it goes on from step `from` (a cut epoch's, or a snapshot's after a lost device).
+          stepsBefore = s.model.stepsTaken - from;
           s.epochStartSteps = stepsBefore;
           s.epochSumsWhole = epoch !== totalEpochs - settings.epochs + 1 || fromStep === 0 || fromMetrics !== undefined;
           steady.reset();
@@ -527,7 +530,12 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       const seconds = (performance.now() - epochStart) / 1000;
       // Stopped inside an epoch: Start goes on from its step with its running sums, as from a checkpoint cut there.
       const into = s.model.stepsTaken - s.epochStartSteps;
-      if (into > 0 && into < stepsPerEpoch) {
+      if (s.model.stepsTaken === stepsAtStart) {
+        // Stopped before its first step (while the kernels compiled): as it was, a load's sums kept.
+        s.epochStep = fromStep;
+        s.epochMetrics = fromMetrics;
+        s.loaded = wasLoaded;
+      } else if (into > 0 && into < stepsPerEpoch) {
         s.epochStep = into;
         s.epochMetrics = s.epochSumsWhole ? await s.trainer.runningMetrics() : undefined;
       }

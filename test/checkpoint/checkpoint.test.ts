@@ -285,7 +285,7 @@ describe('seed-CNN checkpoints', () => {
       ['unexpected state', (t) => (t['optimizer.convblock9.0.weight.momentum_buffer'] = { dtype: 'F32', shape: [1], data: new Float32Array(1) }), /tensor 'optimizer\.convblock9\.0\.weight\.momentum_buffer' is not this network's/],
       ['unexpected tracked', (t) => (t['convblock3.0.num_batches_tracked'] = { dtype: 'I64', shape: [], data: BigInt64Array.of(0n) }), /tensor 'convblock3\.0\.num_batches_tracked' is not this network's/],
       // One parameter's optimizer state missing would start at zero while the others went on.
-      ['partial state', (t) => delete t['optimizer.convblock4.0.weight.momentum_buffer'], /^bad\.safetensors: tensor 'optimizer\.convblock4\.0\.weight\.momentum_buffer' is missing while 'optimizer\.convblock1\.0\.weight\.momentum_buffer' is there: the optimizer's state must be saved for every parameter or for none$/],
+      ['partial state', (t) => delete t['optimizer.convblock4.0.weight.momentum_buffer'], /^bad\.safetensors: tensor 'optimizer\.convblock4\.0\.weight\.momentum_buffer' is missing while 'optimizer\.convblock1\.0\.weight\.momentum_buffer' is there: the optimizer's state must be saved whole \(every state of every parameter\) or not at all$/],
     ];
     for (const [, change, message] of variants) {
       const copy = { ...tensors, 'convblock1.0.weight': { ...tensors['convblock1.0.weight']!, data: Float32Array.from(tensors['convblock1.0.weight']!.data as Float32Array) } } as typeof tensors;
@@ -305,6 +305,9 @@ describe('seed-CNN checkpoints', () => {
     const target = adam();
     loadCheckpoint(target, encodeSafetensors(tensors, metadata), 'adam.safetensors');
     expect((await ctx.read(target.parameters.find((p) => p.name === 'convblock2.0.weight')!.state.exp_avg!))[0]).toBe(-1);
+    // Every exp_avg without any exp_avg_sq: refused (each state whole was not enough).
+    const halfState = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.endsWith('.exp_avg_sq')));
+    expect(() => loadCheckpoint(adam(), encodeSafetensors(halfState, metadata), 'adam.safetensors')).toThrow(/exp_avg_sq' is missing while '.*exp_avg' is there/);
     tensors[`${name}.exp_avg_sq`] = scaled(tensors[`${name}.exp_avg_sq`]!, 4, -1e-9);
     const before = Array.from(await ctx.read(target.parameters[0]!.value));
     expect(() => loadCheckpoint(adam(), encodeSafetensors(tensors, metadata), 'adam.safetensors')).toThrow(

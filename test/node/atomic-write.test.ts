@@ -244,6 +244,15 @@ describe('what is replaced: a regular file, as its own', () => {
     expect(Array.from(await readFile(join(dir, 'later.bin')))).toEqual([3]);
     expect((await lstat(join(dir, 'ahead.bin'))).isSymbolicLink()).toBe(true);
     await checkWritable(join(dir, 'link.bin'), '--save');
+    // A relative link reached through a directory link: its `..` is the real directory's parent.
+    await mkdir(join(dir, 'real', 'sub'), { recursive: true });
+    await mkdir(join(dir, 'a'));
+    await symlink('../real/sub', join(dir, 'a', 'link'));
+    await writeFile(join(dir, 'real', 'target.bin'), 'old');
+    await symlink('../target.bin', join(dir, 'real', 'sub', 'f'));
+    await writeFileAtomic(join(dir, 'a', 'link', 'f'), Uint8Array.from([4]));
+    expect(Array.from(await readFile(join(dir, 'real', 'target.bin')))).toEqual([4]);
+    expect(await readdir(join(dir, 'a'))).toEqual(['link']);
   });
 
   test('a FIFO, a device or a read-only file is refused, untouched, by writeFileAtomic and checkWritable', async () => {

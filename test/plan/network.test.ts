@@ -87,6 +87,8 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new (loose(AvgPool2d))(4, 4, 1)).toThrow('AvgPool2d: 3 arguments; expected (kernelSize) then at most an options object');
     expect(() => new AvgPool2d({ kernel_size: 4 } as never)).toThrow("AvgPool2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
     expect(new AvgPool2d({ kernelSize: 4 }).config()).toEqual(new AvgPool2d(4).config());
+    // null is PyTorch's None: the default (it was refused as "2 arguments").
+    expect(new (loose(MaxPool2d))(2, null).config()).toEqual(new MaxPool2d(2, 2).config());
   });
   test("loss 'nll' on a model that does not end with LogSoftmax is refused (it trained raw outputs towards +∞)", () => {
     expect(() => planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [4], loss: 'nll' })).toThrow(
@@ -307,6 +309,12 @@ describe('a network defined only in this test', () => {
     const bytes = await encodeCheckpoint(network, {});
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))));
     expect(Object.keys(header).filter((k) => k !== '__metadata__' && !k.startsWith('optimizer.')).sort()).toEqual(['bias', 'weight']);
+    // Its model_file reads back as one layer (not a Sequential of it, whose names are 0.weight): the
+    // CLI's evaluate --init and the page's load build the network from it.
+    const { metadata } = decodeSafetensors(bytes, 'memory');
+    const described = parseModelFile(metadata.model_file!, 'model_file');
+    expect(described.model).toBeInstanceOf(Linear);
+    loadCheckpoint(new Network(ctx, described.model, { inputShape: described.input, maxBatch: 2, optimizer: new SGD({ lr: 0.1, momentum: 0.9 }) }), bytes, 'memory');
     const copy = make(2);
     loadCheckpoint(copy, bytes, 'memory');
     for (const [i, p] of network.parameters.entries()) {

@@ -120,8 +120,8 @@ describe('recovery', () => {
         log: (line) => lines.push(line),
       });
       expect(got.deviceLosses).toBe(1);
-      expect(lines[0]).toMatch(/device was lost.*: creating a new device and starting the run again \(it was lost before the first snapshot: nothing trained yet\)$/);
-      expect(lines[1]).toBe('making a new device failed (OperationError: adapter not available); trying again in 1 s');
+      expect(lines[0]).toMatch(/device was lost.*: creating a new device and starting the run again \(it was lost before the first snapshot, the network not trained yet\)$/);
+      expect(lines[1]).toBe('making a new device and the run on it failed (OperationError: adapter not available); trying again in 1 s');
       expect(summary(got.history)).toEqual(summary(expected.history));
       expect(await weights(got.trainer)).toEqual(await weights(expected.trainer));
     } finally {
