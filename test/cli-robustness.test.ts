@@ -193,12 +193,13 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', dir])).toMatch(/^--init .*: is a directory, expected a checkpoint/);
   });
 
-  test('a FIFO given to --init or --save is refused before anything waits on it (a read of it hung for good)', async () => {
+  test('a FIFO given to --save, or a device to --init, is refused before anything waits on it', async () => {
     const fifo = join(dir, 'pipe.safetensors');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     try {
-      expect(await beforeGpu(['--init', fifo])).toMatch(/pipe\.safetensors: is a named pipe \(FIFO\), expected a checkpoint/);
+      // (A pipe is read for --init: the shell's `--init <(…)`.)
       expect(await beforeGpu(['--save', fifo])).toMatch(/^--save .*pipe\.safetensors: is a named pipe \(FIFO\), expected a regular file to replace$/);
+      expect(await beforeGpu(['--init', '/dev/zero'])).toBe('--init /dev/zero: is a character device, expected a checkpoint (.safetensors)');
     } finally {
       rmSync(fifo);
     }

@@ -87,7 +87,7 @@ export class GpuContext {
   ) {
     // A loss is said as it happens, without the advice its error carries for a run that ends on it:
     // a recovery (fitWithRecovery) may go on at once.
-    const report = options.onError ?? ((e: GpuError) => console.error(e instanceof DeviceLostError ? e.message.split('; the work since')[0] : e.message));
+    const report = options.onError ?? ((e: GpuError) => console.error(e instanceof DeviceLostError ? e.summary : e.message));
     this.zeroedBuffers = options.zeroedBuffers ?? true;
     this.poisonEmpty = options.poisonEmpty ?? false;
     device.addEventListener('uncapturederror', (event) => {

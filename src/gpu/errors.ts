@@ -25,12 +25,16 @@ export class NoAdapterError extends GpuError {
  */
 export class DeviceLostError extends GpuError {
   override name = 'DeviceLostError';
+  /** What happened, without the advice (said as it happens, when a recovery may follow). */
+  readonly summary: string;
   constructor(
     readonly reason: string,
     detail: string,
   ) {
-    super(`the WebGPU device was lost (${reason}${detail ? `: ${detail}` : ''}); the work since the last snapshot is gone. ` +
+    const summary = `the WebGPU device was lost (${reason}${detail ? `: ${detail}` : ''})`;
+    super(`${summary}; the work since the last snapshot is gone. ` +
       'Run again (a training run started with --save FILE continues with --init FILE); if it keeps happening, check the driver (WEBGPU_BACKPROP_ADAPTER picks another one)');
+    this.summary = summary;
   }
 }
 

@@ -20,9 +20,10 @@ export class FileReadError extends Error {
 /** The file's bytes; `what` says what it should be ("a checkpoint", "an IDX file"). */
 export async function readFileBytes(path: string, what = 'a file'): Promise<Uint8Array> {
   try {
-    // A FIFO or a device would be read until it ends (a FIFO: never), a directory read fails.
-    const kind = fileKind(await stat(path));
-    if (kind !== 'a regular file' && kind !== 'a directory') throw new FileReadError(path, `is ${kind}, expected ${what}`);
+    // A device or a socket would be read until it ends (/dev/zero: never). A pipe is read (the
+    // shell's `--init <(…)`); a directory's read fails below, naming it.
+    const info = await stat(path);
+    if (!info.isFile() && !info.isDirectory() && !info.isFIFO()) throw new FileReadError(path, `is ${fileKind(info)}, expected ${what}`);
     const buffer = await readFile(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (cause) {

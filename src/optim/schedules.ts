@@ -4,6 +4,9 @@
  * T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
  * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
  */
+/** OneCycleLR's pct_start when none is given (PyTorch's default). */
+const ONECYCLE_PCT_START = 0.3;
+
 export type Schedule =
   | { readonly kind: 'constant' }
   | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number }
@@ -78,8 +81,8 @@ export function checkSchedule(schedule: Schedule): Schedule {
       if (s.cycleMomentum !== undefined && typeof s.cycleMomentum !== 'boolean') fail('OneCycleLR', 'cycle_momentum', s.cycleMomentum, 'true or false');
       // The warm-up phase ends at step pct_start·total_steps − 1: at 0 its first step divides 0 by 0
       // (a NaN learning rate; PyTorch raises ZeroDivisionError when it steps).
-      if ((s.pctStart ?? 0.3) * s.totalSteps === 1) {
-        throw new RangeError(`OneCycleLR: pct_start ${s.pctStart ?? 0.3} × total_steps ${s.totalSteps} is 1: the warm-up would end before its first step (PyTorch divides by zero there); choose another pct_start or total_steps`);
+      if ((s.pctStart ?? ONECYCLE_PCT_START) * s.totalSteps === 1) {
+        throw new RangeError(`OneCycleLR: pct_start ${s.pctStart ?? ONECYCLE_PCT_START} × total_steps ${s.totalSteps} is 1: the warm-up would end before its first step (PyTorch divides by zero there); choose another pct_start or total_steps`);
       }
       return schedule;
     }
@@ -103,7 +106,7 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
       return { lr: etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * progress.epoch) / schedule.tMax))) / 2, momentum };
     }
     case 'onecycle': {
-      const { maxLr, totalSteps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = schedule;
+      const { maxLr, totalSteps, pctStart = ONECYCLE_PCT_START, divFactor = 25, finalDivFactor = 1e4, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = schedule;
       if (progress.step >= totalSteps) {
         throw new RangeError(`OneCycleLR: step ${progress.step + 1} is past total_steps ${totalSteps} (as PyTorch, it cannot step further)`);
       }
@@ -140,6 +143,6 @@ export function describeSchedule(schedule: Schedule): string {
     case 'cosine':
       return `CosineAnnealingLR(T_max=${schedule.tMax} epochs, eta_min=${schedule.etaMin ?? 0})`;
     case 'onecycle':
-      return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? 0.3})`;
+      return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? ONECYCLE_PCT_START})`;
   }
 }

@@ -23,7 +23,7 @@ import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, adamKernelParams, baseMomentum, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
 import { checkSeed } from '../reference/random.js';
-import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
+import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, PLAN_OPTION_KEYS, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 
 export interface NetworkOptions extends PlanOptions {
   /** Largest batch the buffers hold (default 128). */
@@ -180,7 +180,7 @@ export class Network {
     readonly model: Module,
     options: NetworkOptions,
   ) {
-    checkOptions('Network', options, ['inputShape', 'loss', 'fuse', 'maxBatch', 'seed', 'optimizer', 'tiles']);
+    checkOptions('Network', options, [...PLAN_OPTION_KEYS, 'maxBatch', 'seed', 'optimizer', 'tiles']);
     const plan = planModel(model, planOptionsOf(options));
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);

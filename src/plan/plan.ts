@@ -69,11 +69,15 @@ export interface ModelPlan {
   readonly parameterCount: number;
 }
 
+/** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
+export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse'] as const satisfies readonly (keyof PlanOptions)[];
+
 /** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
-export const planOptionsOf = (options: PlanOptions): PlanOptions => ({ inputShape: options.inputShape, loss: options.loss, fuse: options.fuse });
+export const planOptionsOf = (options: PlanOptions): PlanOptions =>
+  Object.fromEntries(PLAN_OPTION_KEYS.filter((k) => k in options).map((k) => [k, options[k]])) as unknown as PlanOptions;
 
 export function planModel(model: Module, options: PlanOptions): ModelPlan {
-  checkOptions('planModel', options, ['inputShape', 'loss', 'fuse']);
+  checkOptions('planModel', options, PLAN_OPTION_KEYS);
   if (!Array.isArray(options.inputShape)) throw new TypeError(`options.inputShape: expected the shape of one sample such as [1, 28, 28], got ${JSON.stringify(options.inputShape)}`);
   trueOrFalse('options', 'fuse', options.fuse, true);
   const inputShape = [...options.inputShape];

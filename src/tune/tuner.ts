@@ -59,7 +59,7 @@ import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { checkOptions, type ConvKernelName, type TileChooser, type TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
-import { planModel, planOptionsOf, type PlanOptions } from '../plan/plan.js';
+import { PLAN_OPTION_KEYS, planModel, planOptionsOf, type PlanOptions } from '../plan/plan.js';
 import { partialSplitsCap } from '../plan/network.js';
 
 export type TuneMode = 'off' | 'cached' | 'full';
@@ -411,7 +411,7 @@ export interface TuneResult {
 
 /** Tunes (or looks up) every tiled kernel of a model's plan; returns the choices and a chooser for Network. */
 export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOptions): Promise<TuneResult> {
-  checkOptions('tuneModel', options, ['inputShape', 'loss', 'fuse', 'batch', 'mode', 'store', 'training', 'budgetSeconds', 'onProgress']);
+  checkOptions('tuneModel', options, [...PLAN_OPTION_KEYS, 'batch', 'mode', 'store', 'training', 'budgetSeconds', 'onProgress']);
   const kernels = tiledKernelsOf(model, options);
   const chosen = new Map<string, ConvTile | WeightTile | DenseTile>();
   const chooser = ((kernel: TiledKernel, params: Conv2dParams | DenseShape) => chosen.get(`${kernel}|${shapeKey(params)}`)) as TileChooser;
