@@ -416,6 +416,9 @@ describe('--on-divergence rollback', () => {
     // The checkpoint says how far the learning rate was cut, and loads.
     expect(Number(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.lr_factor)).toBeLessThan(1);
     expect((await run(['evaluate', '--init', file, '--test-limit', '40'])).code).toBe(0);
+    // The fusion rules change the bits: --no-fuse against a fused run's checkpoint is refused.
+    const fused = await altered('fused.safetensors', (_, m) => (m.fuse = 'true'));
+    expect(await beforeGpu(['--init', fused, '--no-fuse'])).toMatch(/^--no-fuse: .*fused\.safetensors was trained with the fusion rules \(its __metadata__\); continuing with another changes the run from here on/);
     const bad = await altered('lr-factor.safetensors', (_, m) => (m.lr_factor = '2'));
     expect(await beforeGpu(['--init', bad])).toMatch(/lr-factor\.safetensors: __metadata__\.lr_factor is "2", expected a number in \(0, 1\]/);
   }, 300_000);

@@ -253,6 +253,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     optimizer_steps: String(optimizerSteps),
     seed: String(network.seed),
     ...optimizerMetadata(network.optimizer),
+    ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
     ...metadata,
   });
@@ -262,6 +263,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
 export interface CheckpointInfo {
   /** Epochs completed (metadata `epoch`; 0 when absent). */
   epoch: number;
+  /** The learning rate's factor after rollbacks (metadata `lr_factor`, in (0, 1]; 1 when absent). */
+  lrFactor: number;
   /** Training steps taken (metadata `steps`, else the BatchNorm num_batches_tracked, else 0). */
   steps: number;
   /**
@@ -309,7 +312,10 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
   const taken = steps ?? first?.value ?? 0;
   const optimizerSteps = wholeNumber(metadata, 'optimizer_steps', 0, taken, source);
   const hasState = Object.keys(tensors).some((name) => name.startsWith(OPTIMIZER_PREFIX));
-  const info: CheckpointInfo = { epoch: epoch ?? 0, steps: taken, optimizerSteps: hasState ? optimizerSteps ?? taken : 0 };
+  // A rollback's cut to the learning rate carries on into a continued run.
+  const lrFactor = metadata.lr_factor === undefined ? 1 : Number(metadata.lr_factor);
+  if (!(lrFactor > 0 && lrFactor <= 1)) throw new CheckpointFormatError(source, `__metadata__.lr_factor is ${JSON.stringify(metadata.lr_factor)}, expected a number in (0, 1]`);
+  const info: CheckpointInfo = { epoch: epoch ?? 0, lrFactor, steps: taken, optimizerSteps: hasState ? optimizerSteps ?? taken : 0 };
   if (seed !== undefined) info.seed = seed;
   if (batch !== undefined) info.batch = batch;
   if (metadata.model !== undefined) info.model = metadata.model;
@@ -528,6 +534,7 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   for (const b of network.buffers) writes.push([b.value, values.get(b.name)!]);
   for (const [tensor, data] of writes) network.ctx.write(tensor, data);
   network.stepsTaken = info.steps;
+  network.lrFactor = info.lrFactor;
   // No optimizer state loaded (a PyTorch state_dict, or another optimizer's dropped): a fresh
   // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
   const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));

@@ -87,8 +87,8 @@ Options:
                       saved after it); rollback: back to the epoch's start with the learning rate
                       halved, and on
   --allow-changes     with --init: allow another --seed, --batch, --model, --optimizer, --loss,
-                      --train-limit, --no-augment or --no-shuffle than the checkpoint's (refused
-                      otherwise: the run would not continue the same way)
+                      --train-limit, --no-fuse, --no-augment or --no-shuffle than the checkpoint's
+                      (refused otherwise: the run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -429,7 +429,13 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (p !== undefined && !args.given.has('no-dropout')) args.dropout = p > 0;
     else if (p !== undefined && p > 0 && !args.allowChanges) throw changed('--no-dropout', `dropout ${p}`);
   }
-  for (const [key, flag, what] of [['augment', 'no-augment', 'rotation ±7°'], ['shuffle', 'no-shuffle', 'shuffling']] as const) {
+  // The divergence policy goes on as it was unless given (it changes no bits until a divergence).
+  if (metadata.on_divergence !== undefined && !args.given.has('on-divergence')) {
+    if (!(DIVERGENCE_POLICIES as readonly string[]).includes(metadata.on_divergence)) throw field('on_divergence', DIVERGENCE_POLICIES.join(' or '));
+    args.onDivergence = metadata.on_divergence as DivergencePolicy;
+  }
+  // The fusion rules change the bits (summation orders): --no-fuse as the checkpoint's run had it.
+  for (const [key, flag, what] of [['fuse', 'no-fuse', 'the fusion rules'], ['augment', 'no-augment', 'rotation ±7°'], ['shuffle', 'no-shuffle', 'shuffling']] as const) {
     const text = metadata[key];
     if (text === undefined) continue;
     if (text !== 'true' && text !== 'false') throw field(key, 'true or false');
@@ -670,9 +676,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   checkClasses(data, plan.classes, args.data);
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
-  // A rollback's cut to the learning rate carries on into a continued run.
-  const lrFactor = init?.metadata.lr_factor === undefined ? 1 : Number(init.metadata.lr_factor);
-  if (!(lrFactor > 0 && lrFactor <= 1)) throw new Error(`${args.init}: __metadata__.lr_factor is ${JSON.stringify(init?.metadata.lr_factor)}, expected a number in (0, 1]`);
+  // A rollback's cut to the learning rate carries on into a continued run (loadCheckpoint sets it).
+  const lrFactor = init?.info.lrFactor ?? 1;
   const ctx = await getContext();
   try {
     checkPlanFits(plan, args.batch, ctx.device.limits);
@@ -688,7 +693,6 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
-      network.lrFactor = lrFactor;
     }
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
@@ -697,7 +701,10 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let trainer = await build(ctx);
   const model = () => trainer.model;
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
-  const runMetadata = () => ({ seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount) });
+  const runMetadata = () => ({
+    seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
+    fuse: String(args.fuse), on_divergence: args.onDivergence,
+  });
   // The checkpoint --save replaces (another than the one this run continues), said before it is.
   const replacedHeld = replaced && !(args.init && samePath(args.init, args.save!))
     ? [replaced.epoch !== undefined ? `epoch ${replaced.epoch}` : '', replaced.test_accuracy !== undefined ? `test accuracy ${Number(replaced.test_accuracy).toFixed(2)}%` : ''].filter(Boolean).join(', ')
@@ -738,7 +745,6 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       ...runMetadata(),
       test_accuracy: String(evaluation.accuracy),
       test_loss: String(evaluation.loss),
-      ...(model().lrFactor !== 1 ? { lr_factor: String(model().lrFactor) } : {}),
     });
   /** The checkpoints being written (an interrupt waits for them), and what the last one holds. */
   let writing: Promise<unknown> = Promise.resolve();
@@ -783,7 +789,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
         if (r.ok) lastSaved = `${args.save} holds ${done}`;
       }
       // A best that could not be written is still the best to beat (a later, worse epoch is not written as "best").
-      if (args.saveBest && evaluation.accuracy > bestSaved) {
+      // Whole epochs only: a cut one's evaluation is of a state an uninterrupted run never evaluates.
+      if (args.saveBest && epochSteps === trainer.stepsPerEpoch && evaluation.accuracy > bestSaved) {
         const r = await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps));
         bestSaved = evaluation.accuracy;
         bestLost = r.ok ? undefined : { epoch, accuracy: evaluation.accuracy, error: r.error };

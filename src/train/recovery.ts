@@ -77,7 +77,9 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
         snapshotEvery,
         onSnapshot: (s) => {
           snapshot = s;
-          if (s.step !== 0) return;
+          // An epoch's start, or where this run began inside one (a cut checkpoint's step: its state is
+          // the last checkpoint's too, the one to roll back to).
+          if (s.step !== 0 && epochStarts.length > 0) return;
           if (epochStarts.at(-1)?.epoch !== s.epoch) rolledBack = false;
           epochStarts.push(s);
           if (epochStarts.length > 4) epochStarts.shift();

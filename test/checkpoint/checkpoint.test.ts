@@ -36,16 +36,18 @@ const f32 = (n: number): SafetensorsTensor => ({ dtype: 'F32', shape: [n], data:
 
 describe('checkpointInfo: the metadata and step counters, checked without a GPU', () => {
   test('good files: values, defaults, and steps from num_batches_tracked', () => {
-    expect(checkpointInfo(counters({}), 'a')).toEqual({ epoch: 0, steps: 0, optimizerSteps: 0 });
+    expect(checkpointInfo(counters({}), 'a')).toEqual({ epoch: 0, lrFactor: 1, steps: 0, optimizerSteps: 0 });
     expect(checkpointInfo(counters({ epoch: '3', steps: '1407', seed: '4294967295', batch: '1', model: 'seed-cnn', lr: '0.01' }), 'a')).toEqual({
-      epoch: 3, steps: 1407, optimizerSteps: 0, seed: 4294967295, batch: 1, model: 'seed-cnn',
+      epoch: 3, lrFactor: 1, steps: 1407, optimizerSteps: 0, seed: 4294967295, batch: 1, model: 'seed-cnn',
     });
+    expect(checkpointInfo(counters({ lr_factor: '0.125' }), 'a').lrFactor).toBe(0.125);
+    expect(() => checkpointInfo(counters({ lr_factor: '0' }), 'a')).toThrow('a: __metadata__.lr_factor is "0", expected a number in (0, 1]');
     // Optimizer state: its steps are the file's optimizer_steps, else all of them.
     const state = { 'optimizer.w.momentum_buffer': f32(2) };
     expect(checkpointInfo(counters({ steps: '1407', optimizer_steps: '469' }, state), 'a').optimizerSteps).toBe(469);
     expect(checkpointInfo(counters({ steps: '1407' }, state), 'a').optimizerSteps).toBe(1407);
     const bn = { 'b.running_mean': f32(2), 'b.num_batches_tracked': i64(12n), 'c.running_mean': f32(2), 'c.num_batches_tracked': i64(12n, [1]) };
-    expect(checkpointInfo(counters({ epoch: '0' }, bn), 'a')).toEqual({ epoch: 0, steps: 12, optimizerSteps: 0 });
+    expect(checkpointInfo(counters({ epoch: '0' }, bn), 'a')).toEqual({ epoch: 0, lrFactor: 1, steps: 12, optimizerSteps: 0 });
     expect(checkpointInfo(counters({ steps: '12' }, bn), 'a').steps).toBe(12);
   });
 
@@ -150,6 +152,20 @@ describe('a checkpoint written while training runs', () => {
   });
 });
 
+describe('a rollback’s cut to the learning rate', () => {
+  gpuTest('is saved and loaded by the module API too (lr_factor; only the CLI carried it)', async (ctx) => {
+    const network = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });
+    network.lrFactor = 0.25;
+    const bytes = await encodeCheckpoint(network);
+    expect(decodeSafetensors(bytes, 'cut').metadata.lr_factor).toBe('0.25');
+    const copy = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
+    loadCheckpoint(copy, bytes, 'cut');
+    expect(copy.lrFactor).toBe(0.25);
+    loadCheckpoint(copy, await encodeCheckpoint(createSeedCnn(ctx, { maxBatch: 2, seed: 5 })), 'uncut');
+    expect(copy.lrFactor).toBe(1);
+  });
+});
+
 describe('another optimizer’s state', () => {
   gpuTest('is refused, naming the tensor and the optimizer, unless dropOtherOptimizerState', async (ctx) => {
     const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
@@ -202,7 +218,7 @@ describe('seed-CNN checkpoints', () => {
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
     target.stepsTaken = 5;
     // The network's seed is in the metadata (the dropout draws depend on it).
-    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, steps: 0, optimizerSteps: 0, seed: 3 });
+    expect(loadCheckpoint(target, bytes, 'checkpoint').info).toEqual({ epoch: 0, lrFactor: 1, steps: 0, optimizerSteps: 0, seed: 3 });
     expect(target.stepsTaken).toBe(0);
     for (let i = 0; i < source.parameters.length; i++) {
       expect(Array.from(await ctx.read(target.parameters[i]!.value))).toEqual(Array.from(await ctx.read(source.parameters[i]!.value)));
@@ -212,7 +228,7 @@ describe('seed-CNN checkpoints', () => {
     const fresh = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
     // As PyTorch saves it: no metadata, num_batches_tracked the steps taken.
     for (const m of BN_MODULES) modelOnly[`${m}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: BigInt64Array.of(938n) };
-    expect(loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors').info).toEqual({ epoch: 0, steps: 938, optimizerSteps: 0 });
+    expect(loadCheckpoint(fresh, encodeSafetensors(modelOnly), 'pytorch.safetensors').info).toEqual({ epoch: 0, lrFactor: 1, steps: 938, optimizerSteps: 0 });
     expect(fresh.stepsTaken).toBe(938);
     // A fresh optimizer, as PyTorch's after load_state_dict: its steps count from 0.
     expect(fresh.optimizerSteps).toBe(0);
@@ -252,7 +268,7 @@ describe('seed-CNN checkpoints', () => {
     model.stepsTaken = 469;
     const bytes = await encodeCheckpoint(model, { epoch: '1', seed: '3', batch: '128', model: 'seed-cnn' });
     const target = createSeedCnn(ctx, { maxBatch: 2, seed: 4 });
-    expect(loadCheckpoint(target, bytes, 'run.safetensors').info).toEqual({ epoch: 1, steps: 469, optimizerSteps: 469, seed: 3, batch: 128, model: 'seed-cnn' });
+    expect(loadCheckpoint(target, bytes, 'run.safetensors').info).toEqual({ epoch: 1, lrFactor: 1, steps: 469, optimizerSteps: 469, seed: 3, batch: 128, model: 'seed-cnn' });
     expect(target.stepsTaken).toBe(469);
     expect(target.optimizerSteps).toBe(469);
     // An older checkpoint without metadata.steps: the steps come from num_batches_tracked.
