@@ -468,7 +468,7 @@ export function checkCheckpoint(
   const info = checkpointInfo(file, source);
   if (!options.dropOtherOptimizerState) {
     // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).
-    const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(name.slice(name.lastIndexOf('.') + 1)));
+    const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(localName(name)));
     if (other !== undefined) {
       const saved = file.metadata.optimizer ? ` (its __metadata__.optimizer: ${file.metadata.optimizer})` : '';
       throw new CheckpointFormatError(source, `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop; ` +

@@ -762,7 +762,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     file === args.saveBest
       ? bestSavedHere ? `${file} holds this run's best so far (test accuracy ${bestWritten.toFixed(2)}%)` : bestWritten > -Infinity ? `${file} still holds its earlier best (test accuracy ${bestWritten.toFixed(2)}%)` : `nothing is saved at ${file} yet`
       : lastSaved ? lastSaved.replace(' holds ', ' still holds ') : replaced !== undefined ? `${file} still holds what it held before this run${replacedHeld ? ` (${replacedHeld})` : ''}` : `nothing is saved at ${file} yet`;
-  /** Writes a checkpoint; false where it failed (said, with what the file holds). */
+  /** Writes a checkpoint; `ok: false` with the error where it failed (said, with what the file holds). */
   const attempt = async (file: string, bytes: () => Promise<Uint8Array>): Promise<{ ok: true } | { ok: false; error: AtomicWriteError }> => {
     try {
       await writeFileAtomic(file, await bytes());
@@ -782,16 +782,19 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   let bestWritten = bestSaved;
   const save = async (epoch: number, evaluation: EvalResult, epochSteps: number) => {
     const done = epochSteps < trainer.stepsPerEpoch ? `epoch ${epoch} to its step ${epochSteps}` : `epoch ${epoch}`;
+    // One read of the network for both files (each encode reads every tensor back).
+    let bytes: Promise<Uint8Array> | undefined;
+    const encoded = () => (bytes ??= checkpoint(epoch, evaluation, epochSteps));
     writing = (async () => {
       if (args.save) {
-        const r = await attempt(args.save, () => checkpoint(epoch, evaluation, epochSteps));
+        const r = await attempt(args.save, encoded);
         saveFailure = r.ok ? undefined : r.error;
         if (r.ok) lastSaved = `${args.save} holds ${done}`;
       }
       // A best that could not be written is still the best to beat (a later, worse epoch is not written as "best").
       // Whole epochs only: a cut one's evaluation is of a state an uninterrupted run never evaluates.
       if (args.saveBest && epochSteps === trainer.stepsPerEpoch && evaluation.accuracy > bestSaved) {
-        const r = await attempt(args.saveBest, () => checkpoint(epoch, evaluation, epochSteps));
+        const r = await attempt(args.saveBest, encoded);
         bestSaved = evaluation.accuracy;
         bestLost = r.ok ? undefined : { epoch, accuracy: evaluation.accuracy, error: r.error };
         if (r.ok) {
@@ -812,7 +815,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     interrupted = true;
     void writing.catch(() => {}).finally(() => {
       // What is on disk, and how to go on from it.
-      const best = args.saveBest && bestSaved > -Infinity && bestSavedHere ? `; ${args.saveBest} holds the best epoch so far` : '';
+      const best = bestSavedHere ? `; ${args.saveBest} holds the best epoch so far` : '';
       const kept = lastSaved
         ? `${lastSaved}${best} (continue with --init ${args.save})`
         : args.save && args.init && samePath(args.init, args.save)

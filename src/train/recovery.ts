@@ -102,7 +102,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
       if (error instanceof DeviceLostError && deviceLosses < maxRecoveries) {
         deviceLosses++;
         const from = snapshot ? `continuing from epoch ${snapshot.epoch}, step ${snapshot.step} (the last snapshot)` : 'starting the run again (it was lost before the first snapshot, the network not trained yet)';
-        log(`${error.message.split(';')[0]}: creating a new device and ${from}`);
+        log(`${error.summary}: creating a new device and ${from}`);
         trainer.ctx.destroy();
         trainer = await rebuild(options, log);
         options.onTrainer?.(trainer);
