@@ -249,6 +249,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
   return encodeSafetensors(state, {
     format: 'pt',
     producer: 'webgpu-backprop',
+    // A damaged file is refused on load (safetensors.ts writes the crc32).
+    checksum: 'crc32',
     steps: String(steps),
     optimizer_steps: String(optimizerSteps),
     seed: String(network.seed),

@@ -9,6 +9,13 @@
  * tensor starts aligned. Data is little-endian; typed arrays are in host order, and every WebGPU
  * host is little-endian. Decoding checks everything and throws `CheckpointFormatError` naming
  * the file, the tensor and the field.
+ *
+ * A checksum, so that a damaged file is refused rather than loaded: where the metadata holds
+ * `"checksum": "crc32"`, encoding writes `"crc32"` (8 hex digits: CRC-32, as zip and gzip use,
+ * of the header's contents in a canonical form without the crc32 itself, then the data bytes), and
+ * decoding checks any crc32 it finds (and refuses a `checksum` without one). Every single-bit
+ * change to such a file is refused, the header's spacing aside (it holds no content); a file
+ * without them (the Python library's, or this engine's before the checksum) loads unchecked.
  */
 
 export class CheckpointFormatError extends Error {
@@ -50,9 +57,14 @@ const DTYPES = {
 
 const DTYPE_ORDER = Object.keys(DTYPES) as SafetensorsDtype[];
 const METADATA_KEY = '__metadata__';
+/** The metadata field that asks for a checksum, its one algorithm, and the field that holds it. */
+const CHECKSUM_KEY = 'checksum';
+const CHECKSUM_KIND = 'crc32';
+const CRC_KEY = 'crc32';
 
 export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>, metadata?: Record<string, string>): Uint8Array {
   const names = Object.keys(tensors).sort((a, b) => compareForLayout(tensors, a, b));
+  if (metadata && (metadata[CHECKSUM_KEY] !== undefined || metadata[CRC_KEY] !== undefined)) metadata = withChecksum(names, tensors, metadata);
   const { json, dataLength } = encodeHeader(names, tensors, metadata);
   const headerLength = Math.ceil(json.byteLength / 8) * 8;
   const out = new Uint8Array(8 + headerLength + dataLength);
@@ -67,6 +79,77 @@ export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>, me
   }
   return out;
 }
+
+/**
+ * `metadata` with its crc32 computed for these tensors in `names` order (a crc32 given is replaced:
+ * a decoded file's metadata, re-encoded with other tensors, gets their checksum).
+ */
+function withChecksum(names: string[], tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string>): Record<string, string> {
+  const { [CRC_KEY]: _old, ...rest } = metadata;
+  if (rest[CHECKSUM_KEY] !== CHECKSUM_KIND) {
+    throw new CheckpointFormatError('encodeSafetensors', `metadata ${CHECKSUM_KEY} is ${JSON.stringify(rest[CHECKSUM_KEY])}, expected "${CHECKSUM_KIND}" (the checksum this format writes; its value goes in ${CRC_KEY})`);
+  }
+  const entries: Entry[] = [];
+  let offset = 0;
+  for (const name of names) {
+    const tensor = checkEncodable(name, tensors[name]!);
+    entries.push({ name, dtype: tensor.dtype, shape: tensor.shape, begin: offset, end: offset + tensor.data.byteLength });
+    offset += tensor.data.byteLength;
+  }
+  let crc = crc32(canonicalHeader(rest, entries));
+  for (const name of names) {
+    const { data } = tensors[name]!;
+    crc = crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), crc);
+  }
+  return { ...rest, [CRC_KEY]: hex32(crc) };
+}
+
+/** The header's contents, independent of its spacing and key order: metadata by key, tensors by offset. */
+function canonicalHeader(metadata: Record<string, string>, entries: readonly Entry[]): Uint8Array {
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  return new TextEncoder().encode(JSON.stringify([sortedObject(metadata), byOffset.map((e) => [e.name, e.dtype, e.shape, e.begin, e.end])]));
+}
+
+/** The data's checksum against its crc32, where the metadata holds one (see the file's comment). */
+function checkChecksum(bytes: Uint8Array, dataStart: number, metadata: Record<string, string>, entries: readonly Entry[], source: string): void {
+  const kind = metadata[CHECKSUM_KEY];
+  const written = metadata[CRC_KEY];
+  if (kind !== undefined && kind !== CHECKSUM_KIND) {
+    throw new CheckpointFormatError(source, `${METADATA_KEY}.${CHECKSUM_KEY} is ${JSON.stringify(kind)}, expected "${CHECKSUM_KIND}" (damaged, or written by a later version)`);
+  }
+  if (written === undefined) {
+    if (kind !== undefined) throw new CheckpointFormatError(source, `${METADATA_KEY}.${CRC_KEY} is missing beside ${CHECKSUM_KEY} "${CHECKSUM_KIND}" (the file is damaged)`);
+    return;
+  }
+  if (!/^[0-9a-f]{8}$/.test(written)) throw new CheckpointFormatError(source, `${METADATA_KEY}.${CRC_KEY} is ${JSON.stringify(written)}, expected 8 lowercase hex digits (the file is damaged)`);
+  const { [CRC_KEY]: _written, ...rest } = metadata;
+  const found = hex32(crc32(bytes.subarray(dataStart), crc32(canonicalHeader(rest, entries))));
+  if (found !== written) {
+    throw new CheckpointFormatError(
+      source,
+      `its contents do not match its checksum (${METADATA_KEY}.${CRC_KEY} ${written}, the contents give ${found}): the file was damaged after it was written, or edited by a tool that kept the old checksum`,
+    );
+  }
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE 802.3, zlib's `crc32`) of `bytes`, continuing from `crc` (0 to begin). */
+export function crc32(bytes: Uint8Array, crc = 0): number {
+  let c = ~crc >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+const hex32 = (n: number) => n.toString(16).padStart(8, '0');
 
 /** The unpadded JSON header for tensors laid out in `names` order, and their total bytes. */
 function encodeHeader(names: string[], tensors: Record<string, SafetensorsTensor>, metadata?: Record<string, string>): { json: Uint8Array; dataLength: number } {
@@ -89,6 +172,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     .filter(([name]) => name !== METADATA_KEY)
     .map(([name, value]) => readEntry(name, value, dataLength, source));
   checkTiling(entries, dataLength, source);
+  checkChecksum(bytes, dataStart, metadata, entries, source);
   const tensors = Object.fromEntries(entries.map((entry) => [entry.name, copyTensor(bytes, dataStart, entry)]));
   return { tensors, metadata };
 }

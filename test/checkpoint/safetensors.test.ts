@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
+import { CheckpointFormatError, crc32, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
 
 const ascii = (bytes: Uint8Array) => String.fromCharCode(...bytes);
@@ -168,6 +168,77 @@ describe('encoding checks its input', () => {
       /^encodeSafetensors: tensor "w": data is a Float32Array, expected a Int32Array for dtype I32$/,
     );
     expect(() => encodeSafetensors({ __metadata__: { dtype: 'F32', shape: [2], data: f32 } })).toThrow(/tensor name __metadata__ is reserved/);
+  });
+});
+
+describe('the checksum: a damaged file is refused', () => {
+  const tensors = (): Record<string, SafetensorsTensor> => ({
+    'conv.weight': { dtype: 'F32', shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => Math.sin(i) * 0.3) },
+    'bn.num_batches_tracked': { dtype: 'I64', shape: [], data: BigInt64Array.of(40n) },
+    'mask': { dtype: 'U8', shape: [3], data: Uint8Array.of(0, 7, 255) },
+  });
+  const metadata = { format: 'pt', epoch: '2', lr: '0.01', checksum: 'crc32' };
+
+  test('CRC-32 is zlib\'s (its check value, and continued over pieces)', () => {
+    const text = new TextEncoder().encode('123456789');
+    expect(crc32(text)).toBe(0xcbf43926);
+    expect(crc32(text.subarray(4), crc32(text.subarray(0, 4)))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
+  test('written where asked, and read back', () => {
+    const bytes = encodeSafetensors(tensors(), metadata);
+    const decoded = decodeSafetensors(bytes, 'ok.safetensors');
+    expect(decoded.metadata.crc32).toMatch(/^[0-9a-f]{8}$/);
+    expect(decoded.metadata.checksum).toBe('crc32');
+    // Re-encoding a decoded file with other values computes their checksum (the old one is not kept).
+    decoded.tensors['conv.weight']!.data[0] = 5;
+    const again = decodeSafetensors(encodeSafetensors(decoded.tensors, decoded.metadata), 'again');
+    expect(again.metadata.crc32).not.toBe(decoded.metadata.crc32);
+    // Not asked for: none written (the Python library's files have none).
+    expect(decodeSafetensors(encodeSafetensors(tensors(), { format: 'pt' }), 'plain').metadata).toEqual({ format: 'pt' });
+    expect(() => encodeSafetensors(tensors(), { checksum: 'md5' })).toThrow(/^encodeSafetensors: metadata checksum is "md5", expected "crc32"/);
+  });
+
+  test('every single-bit change to the file is refused', () => {
+    const bytes = encodeSafetensors(tensors(), metadata);
+    const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const loaded: string[] = [];
+    let checksumRefusals = 0;
+    for (let at = 0; at < bytes.length; at++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = bytes.slice();
+        damaged[at]! ^= 1 << bit;
+        try {
+          decodeSafetensors(damaged, 'damaged.safetensors');
+          loaded.push(`byte ${at} bit ${bit}`);
+        } catch (error) {
+          expect(error).toBeInstanceOf(CheckpointFormatError);
+          if (/do not match its checksum/.test((error as Error).message)) checksumRefusals++;
+        }
+      }
+    }
+    expect(loaded).toEqual([]);
+    // The data's every bit is caught by the checksum alone (a float32's flipped bit is still a number).
+    expect(checksumRefusals).toBeGreaterThanOrEqual((bytes.length - headerEnd) * 8);
+  });
+
+  test('a changed value, a lost checksum, a bad one', () => {
+    const bytes = encodeSafetensors(tensors(), metadata);
+    const text = ascii(bytes);
+    const swap = (from: string, to: string) => {
+      expect(from.length).toBe(to.length);
+      const at = text.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      const out = bytes.slice();
+      out.set(new TextEncoder().encode(to), at);
+      return out;
+    };
+    expectFormatError(swap('"epoch":"2"', '"epoch":"3"'), /^model\.safetensors: its contents do not match its checksum \(__metadata__\.crc32 [0-9a-f]{8}, the contents give [0-9a-f]{8}\): the file was damaged after it was written/);
+    expectFormatError(swap('"crc32":"', '"crc23":"'), /^model\.safetensors: __metadata__\.crc32 is missing beside checksum "crc32" \(the file is damaged\)$/);
+    expectFormatError(swap('"checksum":"crc32"', '"checksum":"crc31"'), /^model\.safetensors: __metadata__\.checksum is "crc31", expected "crc32"/);
+    const crc = decodeSafetensors(bytes, 'x').metadata.crc32!;
+    expectFormatError(swap(`"crc32":"${crc}"`, `"crc32":"${crc.toUpperCase().replace(/[0-9]/g, 'Z')}"`), /^model\.safetensors: __metadata__\.crc32 is "[0-9A-Z]{8}", expected 8 lowercase hex digits/);
   });
 });
 

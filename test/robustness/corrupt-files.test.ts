@@ -201,6 +201,15 @@ interface CheckpointCase {
 }
 
 const good = variant();
+/** The valid file with a checksum, as the engine writes its checkpoints. */
+const summed = variant({}, { checksum: 'crc32' });
+/** A copy of summed with its text `from` replaced by `to` (same length). */
+const summedWith = (from: string, to: string) => {
+  const at = new TextDecoder().decode(summed).indexOf(from);
+  const out = Uint8Array.from(summed);
+  out.set(new TextEncoder().encode(to), at);
+  return out;
+};
 const CHECKPOINT_CASES: CheckpointCase[] = [
   { name: 'empty file', bytes: new Uint8Array(0), stage: 'decode', says: 'file is 0 bytes' },
   { name: '7 bytes', bytes: good.subarray(0, 7), stage: 'decode', says: 'expected at least the 8-byte header length' },
@@ -226,6 +235,8 @@ const CHECKPOINT_CASES: CheckpointCase[] = [
   { name: 'offsets do not cover the data', bytes: rawFile(JSON.stringify({ a: u8Tensor([0, 2]) }), new Uint8Array(6)), stage: 'decode', says: '4 trailing bytes' },
   { name: 'offsets reversed', bytes: rawFile(JSON.stringify({ a: u8Tensor([4, 0], [0]) }), new Uint8Array(4)), stage: 'decode', says: 'expected [begin, end] with 0 ≤ begin ≤ end' },
   { name: 'offsets fractional', bytes: rawFile(JSON.stringify({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2.5] } }), new Uint8Array(2)), stage: 'decode', says: 'data_offsets is [0,2.5]' },
+  { name: 'checksummed: one bit of a weight flipped', bytes: withByte(summed, summed.length - 5000, summed[summed.length - 5000]! ^ 0x10), stage: 'decode', says: 'do not match its checksum' },
+  { name: 'checksummed: its epoch edited', bytes: summedWith('"epoch":"2"', '"epoch":"7"'), stage: 'decode', says: 'do not match its checksum' },
   { name: 'a directory', bytes: 'directory', stage: 'read', says: 'is a directory, expected a checkpoint' },
   { name: 'no such file', bytes: 'absent', stage: 'read', says: 'does not exist, expected a checkpoint' },
   { name: 'metadata epoch "abc"', bytes: variant({}, { epoch: 'abc' }), stage: 'info', says: '__metadata__.epoch is "abc", expected a whole number ≥ 0' },
