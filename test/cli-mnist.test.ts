@@ -61,6 +61,7 @@ describe('mnist arguments', () => {
     expect(image).toMatchObject({ rows: 3, cols: 2 });
     expect(Array.from(image.pixels)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(() => parsePgm(new Uint8Array([...header, 1, 2]), 'd.pgm')).toThrow(/d\.pgm: 2 pixel bytes, expected 3×2 = 6/);
+    expect(() => parsePgm(new Uint8Array([...header, 1, 2, 3, 4, 5, 6, 7]), 'd.pgm')).toThrow(/^d\.pgm: 1 byte after the 2×3 image's pixels; expected the file to end there \(one image a file\)$/);
     expect(() => parsePgm(new TextEncoder().encode('P2 1 1 255 7'), 'a.pgm')).toThrow(/a\.pgm: not a binary PGM/);
   });
 });

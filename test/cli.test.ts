@@ -83,6 +83,10 @@ describe("the filter of Dawn's start-up noise", () => {
     expect(through([noise, 'WebGPU adapter: lavapipe\n'])).toBe('WebGPU adapter: lavapipe\n');
     expect(through(['Warn', 'ing: maxDynamic', 'StorageBuffers artificially reduced\nrow 0\n'])).toBe('row 0\n');
     expect(through(['error: XDG_RUNTIME_DIR is invalid or not set in the environment.\n', 'done\n'])).toBe('done\n');
+    // Mesa's, twice (one a Vulkan instance) where HOME cannot hold its shader cache.
+    const cache = 'Failed to create /proc/nonexistent for shader cache (No such file or directory)---disabling.\n';
+    expect(through([cache, cache, 'WebGPU adapter: lavapipe\n'])).toBe('WebGPU adapter: lavapipe\n');
+    expect(through(['Failed to create the network\n'])).toBe('Failed to create the network\n');
   });
   test('passes a progress line redrawn with \\r at once, and every ordinary line', () => {
     let out = '';

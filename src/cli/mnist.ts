@@ -951,6 +951,9 @@ export function parsePgm(bytes: Uint8Array, source: string): { rows: number; col
   if (rows < 1 || cols < 1) throw new Error(`${source}: ${cols}×${rows} pixels; expected an image of at least 1×1`);
   const pixels = bytes.subarray(m[0].length, m[0].length + rows * cols);
   if (pixels.length !== rows * cols) throw new Error(`${source}: ${pixels.length} pixel bytes, expected ${rows}×${cols} = ${rows * cols}`);
+  const after = bytes.length - m[0].length - rows * cols;
+  // Netpbm lets one file hold several images, one after another: classify reads one a file.
+  if (after > 0) throw new Error(`${source}: ${after} byte${after === 1 ? '' : 's'} after the ${cols}×${rows} image's pixels; expected the file to end there (one image a file)`);
   return { rows, cols, pixels: Uint8Array.from(pixels, (v) => Math.round((v * 255) / max)) };
 }
 

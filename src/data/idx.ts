@@ -114,7 +114,7 @@ function magicProblem(found: number, magic: number): string {
   const hex = (b: number) => `0x${b.toString(16).padStart(2, '0')}`;
   const problems: string[] = [];
   if (type !== wantType) problems.push(`its element type byte is ${hex(type)} (${IDX_TYPES[type] ?? 'not an IDX type'}), expected ${hex(wantType)} (${IDX_TYPES[wantType]})`);
-  if (dims !== wantDims) problems.push(`it has ${dims} dimensions, expected ${wantDims}`);
+  if (dims !== wantDims) problems.push(`it has ${dims} dimension${dims === 1 ? '' : 's'}, expected ${wantDims}`);
   return problems.map((p) => `; ${p}`).join('');
 }
 

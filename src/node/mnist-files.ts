@@ -137,6 +137,11 @@ async function gunzipFile(path: string, bytes: Uint8Array): Promise<Uint8Array> 
     const out = await gunzipAsync(bytes);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {
-    throw new IdxFormatError(path, `cannot gunzip (${(cause as Error).message}); expected a gzip-compressed IDX file`);
+    const message = (cause as Error).message;
+    // zlib reads on after the first member for another; where bytes follow that are not one, it
+    // says only "incorrect header check" (or "unknown compression method"), of a file whose own header was good.
+    const trailing = bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8 && /incorrect header check|unknown compression method/.test(message);
+    if (trailing) throw new IdxFormatError(path, `cannot gunzip (${message}): it begins as gzip, but bytes after its compressed data are not (trailing bytes, or files joined); expected one gzip-compressed IDX file`);
+    throw new IdxFormatError(path, `cannot gunzip (${message}); expected a gzip-compressed IDX file`);
   }
 }

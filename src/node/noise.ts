@@ -17,8 +17,12 @@ export const CHILD_ENV = 'WEBGPU_BACKPROP_CHILD';
 /** `1` shows the noise (no filter): the CLI's `--verbose`. */
 export const VERBOSE_ENV = 'WEBGPU_BACKPROP_VERBOSE';
 
-/** Lines of the native start-up noise: Dawn's warnings and the drivers' complaints. */
-const NOISE = [/^Warning: /, /XDG_RUNTIME_DIR/];
+/**
+ * Lines of the native start-up noise: Dawn's warnings and the drivers' complaints (Mesa's, where
+ * its shader cache cannot be made: `Failed to create /home/x/.cache for shader cache (Permission
+ * denied)---disabling.`; the tuning cache's own warning says what matters of that directory).
+ */
+const NOISE = [/^Warning: /, /XDG_RUNTIME_DIR/, /^Failed to create .* for shader cache \(.*\)---disabling\.$/];
 export const isStartupNoise = (line: string) => NOISE.some((p) => p.test(line.replace(/^\r/, '')));
 
 /**

@@ -53,7 +53,7 @@ describe('parsing good files', () => {
 describe('malformed files name the file and the field', () => {
   test('bad magic', () => {
     expectIdxError(() => parseIdxLabels(imagesFile(1, 1, 1), 'train-labels-idx1-ubyte'), /^train-labels-idx1-ubyte: magic number is 2051, expected 2049 \(an IDX label file\); it has 3 dimensions, expected 1$/);
-    expectIdxError(() => parseIdxImages(labelsFile([1]), 'train-images-idx3-ubyte'), /^train-images-idx3-ubyte: magic number is 2049, expected 2051 \(an IDX image file\); it has 1 dimensions, expected 3$/);
+    expectIdxError(() => parseIdxImages(labelsFile([1]), 'train-images-idx3-ubyte'), /^train-images-idx3-ubyte: magic number is 2049, expected 2051 \(an IDX image file\); it has 1 dimension, expected 3$/);
     expectIdxError(() => parseIdxImages(idx([0x12345678, 1, 1, 1], [0]), 'junk'), /^junk: magic number is 305419896, expected 2051 \(an IDX image file\)$/);
   });
   test('a magic number of IDX form says which byte is wrong', () => {
@@ -198,6 +198,18 @@ describe('loadMnist from a directory', () => {
     });
     await expect(loadMnist(bad)).rejects.toThrow(IdxFormatError);
     await expect(loadMnist(bad)).rejects.toThrow(`${join(bad, 't10k-labels-idx1-ubyte.gz')}: cannot gunzip`);
+  });
+
+  test('a .gz with bytes after its gzip data says so', async () => {
+    const bad = await folder('gzip-trailing', {
+      'train-images-idx3-ubyte': trainImages,
+      'train-labels-idx1-ubyte': trainLabels,
+      't10k-images-idx3-ubyte': testImages,
+      't10k-labels-idx1-ubyte.gz': Buffer.concat([gzipSync(testLabels), Buffer.from('garbage')]),
+    });
+    await expect(loadMnist(bad)).rejects.toThrow(
+      new RegExp(`^${join(bad, 't10k-labels-idx1-ubyte\\.gz')}: cannot gunzip \\(incorrect header check\\): it begins as gzip, but bytes after its compressed data are not \\(trailing bytes, or files joined\\)`),
+    );
   });
 
   test('a truncated .gz names its path', async () => {
