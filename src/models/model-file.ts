@@ -78,10 +78,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
  * (many lines of it) and gets the token's place instead.
  */
 function jsonErrorText(message: string, text: string): string {
-  const place = (offset: number) => {
-    const before = text.slice(0, offset).split('\n');
-    return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
-  };
+  const place = (offset: number) => lineColumn(text, offset);
   const at = /^(.*) in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/s.exec(message);
   if (at) return `${at[1]} at ${place(Number(at[2]))}`;
   const token = /^Unexpected token '(.+?)', (?:\.\.\.)?".*" is not valid JSON$/s.exec(message);
@@ -90,6 +87,12 @@ function jsonErrorText(message: string, text: string): string {
     return `unexpected '${token[1]}'${offset !== undefined ? ` at ${place(offset)}` : ''}`;
   }
   return message.split('\n')[0]!;
+}
+
+/** `line L, column C` of a character of the text (both from 1). */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
 /** Where JSON.parse stops: the shortest prefix that fails at its end with `token`, found by a search from the start. */
@@ -111,12 +114,49 @@ function firstUnparsable(text: string, token: string): number | undefined {
   return undefined;
 }
 
+/**
+ * The first key given twice in one object of valid JSON text, and where: JSON.parse keeps the last
+ * silently (`"out_channels": 16, …, "out_channels": 32` builds 32 channels).
+ */
+function firstDuplicateKey(text: string): { key: string; offset: number } | undefined {
+  const objects: (Set<string> | undefined)[] = []; // one per open bracket; undefined for an array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      objects.push(c === '{' ? new Set() : undefined);
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      objects.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = objects.at(-1) !== undefined;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = objects.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return { key, offset: i };
+        keys.add(key);
+      }
+      expectKey = false;
+      i = end;
+    }
+  }
+  return undefined;
+}
+
 export function parseModelFile(text: string, source: string): ModelFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new ModelFileError(`${source}: not valid JSON (${jsonErrorText((e as Error).message, text)})`);
+  }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate) {
+    throw new ModelFileError(`${source}: "${duplicate.key}" is given twice in one object (again at ${lineColumn(text, duplicate.offset)}); give each field once`);
   }
   if (!isObject(json)) throw new ModelFileError(`${source}: expected an object { "input": [...], "layers": [...] }`);
   const input = json.input;

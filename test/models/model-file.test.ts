@@ -69,6 +69,9 @@ describe('model files', () => {
     ['a missing comma', '{"input": [1, 28, 28] "layers": []}', /^net\.json: not valid JSON \(Expected ',' or '\}' after property value at line 1, column 23\)$/],
     ['a trailing comma', '{"input": [1, 28, 28],\n "layers": [\n  {"type": "Flatten"},\n ]\n}', /^net\.json: not valid JSON \(unexpected '\]' at line 4, column 2\)$/],
     ['thousands of nested blocks', `{"input": [4], "layers": [${'{"layers": ['.repeat(20_000)}${']}'.repeat(20_000)}]}`, /^net\.json: its blocks are nested too deeply to read$/],
+    // JSON.parse keeps the last of two: 32 channels built where the file also says 16.
+    ['a field given twice', '{"input": [1, 4, 4],\n "layers": [{"type": "Conv2d", "out_channels": 16, "kernel_size": 3,\n  "out_channels": 32}]}', /^net\.json: "out_channels" is given twice in one object \(again at line 3, column 3\); give each field once$/],
+    ['a field given twice, spelt with an escape', '{"input": [4], "\\u006cayers": [], "layers": []}', /^net\.json: "layers" is given twice in one object \(again at line 1, column 35\)/],
     ['no input', '{"layers": []}', /net\.json: "input" must be the shape of one sample/],
     ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, Linear/],
     ['an unknown field', '{"input": [4], "layers": [{"type": "Linear", "out_feature": 3}]}', /net\.json: layer '0' \(Linear\): unknown field "out_feature"/],
