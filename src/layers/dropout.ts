@@ -8,16 +8,21 @@
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, checkOptions, perBatch, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { Layer, perBatch, positionalOptions, trueOrFalse, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
 
 export class Dropout extends Layer {
   readonly type = 'Dropout';
   readonly p: number;
 
-  /** `new Dropout(0.1)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
-  constructor(options: number | { readonly p?: number; readonly inplace?: boolean } = 0.5) {
+  /** `new Dropout(0.1)`, `new Dropout(0.1, true)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
+  constructor(options?: { readonly p?: number; readonly inplace?: boolean });
+  constructor(p?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
     super();
-    const o = typeof options === 'object' && options !== null ? checkOptions('Dropout', options, ['p', 'inplace']) : { p: options };
+    // Not PyTorch's None here (positionalOptions reads a null so): Dropout(None) fails there too.
+    if (args[0] === null) throw new RangeError('Dropout: p must be a number in [0, 1], got null');
+    const o = positionalOptions<{ p?: number; inplace?: boolean }>('Dropout', args, ['p', 'inplace'], ['p', 'inplace']);
+    trueOrFalse('Dropout', 'inplace', o.inplace, false);
     const p = o.p === undefined ? 0.5 : o.p;
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
