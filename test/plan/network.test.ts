@@ -79,7 +79,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Dropout({ p: 0.2 }).p).toBe(0.2);
     expect(new Dropout(0.2, true).p).toBe(0.2);
     expect(() => new Dropout(0.2, 'yes' as never)).toThrow('Dropout: inplace must be true or false, got "yes"');
-    expect(() => new Dropout(0.2, false, 3 as never)).toThrow('Dropout: 3 arguments; expected (p, inplace) then at most an options object');
+    expect(() => new (Dropout as new (...args: unknown[]) => Dropout)(0.2, false, 3)).toThrow('Dropout: 3 arguments; expected (p, inplace) then at most an options object');
     expect(() => new Dropout(null as never)).toThrow('Dropout: p must be a number in [0, 1], got null');
     expect(new MaxPool2d({ kernelSize: 2 }).config()).toEqual(new MaxPool2d(2, 2).config());
     // PyTorch's later positional arguments (padding, ceil_mode; AvgPool2d's stride, padding) pooled
