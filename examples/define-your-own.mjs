@@ -17,7 +17,7 @@ const network = new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 64,
 console.log(network.summary());   // torchsummary's table, and the fusion rules applied
 
 const { train, test } = await loadMnist();
-const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 6400), uploadSplit(ctx, 'test', test, 1000), { batch: 64, seed: 1 });
+const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 6400), uploadSplit(ctx, 'test', test, 1000), { batch: 64, seed: 1, augment: true });
 for (let epoch = 1; epoch <= 2; epoch++) {
   const r = await trainer.trainEpoch(epoch);
   const t = await trainer.evaluate();

@@ -42,8 +42,8 @@ export type { RecoveryOptions, RecoveredFit, DivergencePolicy } from './train/re
 export { decodeHealth, describeDivergence } from './kernels/health.js';
 export type { Divergence } from './kernels/health.js';
 export { LossHead } from './train/loss-head.js';
-export { uploadSplit } from './train/gpu-dataset.js';
-export type { GpuSplit } from './train/gpu-dataset.js';
+export { uploadSplit, destroySplit } from './train/gpu-dataset.js';
+export type { GpuSplit, GpuImageSplit, GpuTensorSplit, TensorSplit } from './train/gpu-dataset.js';
 export { parseIdxImages, parseIdxLabels, checkImagesMatchLabels, IdxFormatError } from './data/idx.js';
 export type { MnistDataset, MnistSplit } from './data/idx.js';
 export { encodeSafetensors, decodeSafetensors, CheckpointFormatError } from './checkpoint/safetensors.js';

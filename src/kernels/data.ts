@@ -1,11 +1,14 @@
 /**
- * The data pipeline on the GPU: the epoch's shuffle, and batches gathered from the resident
- * uint8 data set with normalisation and random rotation. Kernels: shaders/shuffle_permutation.wgsl,
- * mnist_batch.wgsl. CPU reference: src/reference/random.ts, src/reference/mnist-input.ts.
+ * The data pipeline on the GPU: the epoch's shuffle, and batches gathered from the resident data
+ * set: uint8 images with normalisation and random rotation (an ImageSplit), or float inputs as
+ * they are (a TensorSplit). Kernels: shaders/shuffle_permutation.wgsl, mnist_batch.wgsl,
+ * gather_batch.wgsl. CPU reference: src/reference/random.ts, src/reference/mnist-input.ts (a
+ * gather's is indexing: its test indexes).
  */
 import { defineKernel } from '../gpu/kernel.js';
 import shuffleSource from '../../shaders/shuffle_permutation.wgsl?raw';
 import batchSource from '../../shaders/mnist_batch.wgsl?raw';
+import gatherSource from '../../shaders/gather_batch.wgsl?raw';
 import philoxSource from '../../shaders/lib/philox.wgsl?raw';
 
 /** u32 words holding `bytes` bytes, four to a word. */
@@ -63,4 +66,23 @@ export const mnistBatch = defineKernel({
     images: p.batch * p.rows * p.cols,
     batchLabels: p.batch,
   }),
+});
+
+/** images, batchLabels = samples `first … first + batch − 1` of the epoch's order, as they are  (overwrites both) */
+export const gatherBatch = defineKernel({
+  name: 'gather_batch',
+  linear: true,
+  source: gatherSource,
+  params: { count: 'u32', first: 'u32', batch: 'u32', size: 'u32' },
+  bindings: {
+    inputs: { type: 'f32', access: 'read' },
+    labels: { type: 'u32', access: 'read' },
+    order: { type: 'u32', access: 'read' },
+    images: { type: 'f32', access: 'read_write' },
+    batchLabels: { type: 'u32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  // One invocation per four elements of the batch (a last batch binds its own, smaller grid).
+  grid: (p) => [Math.ceil((p.batch * p.size) / 4)],
+  lengths: (p) => ({ inputs: p.count * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch }),
 });

@@ -20,7 +20,7 @@ export {
 } from './batchnorm.js';
 export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward } from './pooling.js';
 export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll.js';
-export { shufflePermutation, mnistBatch } from './data.js';
+export { shufflePermutation, mnistBatch, gatherBatch } from './data.js';
 export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
 export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward, squaredError } from './log-softmax.js';

@@ -10,7 +10,7 @@
  * learning rate, the optimizer's step, dropout counters) are written into small buffers between
  * steps, never by re-binding.
  */
-import type { Dispatch, GpuContext } from '../gpu/context.js';
+import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
@@ -23,6 +23,7 @@ import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, adamKernelParams, baseMomentum, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
 import { checkSeed } from '../reference/random.js';
+import { logSoftmaxRef } from '../reference/nll.js';
 import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, PLAN_OPTION_KEYS, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 
 export interface NetworkOptions extends PlanOptions {
@@ -89,17 +90,17 @@ export function checkPlanFits(plan: ModelPlan, maxBatch: number, limits: BufferL
   throw new RangeError(`batch ${maxBatch} needs a buffer of ${formatBytes(bytes)} (${what}, ${perSample} bytes a sample); this adapter allows ${formatBytes(limit)} (${name}): the largest batch that fits is ${Math.floor(limit / perSample)}`);
 }
 
-type BufferLimits = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>;
+export type BufferLimits = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>;
 
 /** The most bytes one buffer bound whole may hold here, and the limit's name. */
-function bufferLimit(limits: BufferLimits): { limit: number; name: string } {
+export function bufferLimit(limits: BufferLimits): { limit: number; name: string } {
   return {
     limit: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
     name: limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize',
   };
 }
 
-function formatBytes(b: number): string {
+export function formatBytes(b: number): string {
   return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
 }
 
@@ -462,6 +463,34 @@ export class Network {
   /** Sets the step number the dropout masks of a `batch`-sized training forward pass are drawn for. */
   setDropoutStep(batch: number, step: number): void {
     for (const { program } of this.programs) program.setStep?.(batch, step);
+  }
+
+  /**
+   * The model's outputs for `inputs` (count samples of the input shape, one after another), in
+   * eval mode: PyTorch's `model.eval(); with torch.no_grad(): model(x)`. Returns count × classes
+   * values: the last layer's outputs (logits; log-probabilities where the model ends in a
+   * LogSoftmax, whose fusion into the loss leaves the GPU's output as logits: applied here, in
+   * float64, rounded once). Runs in batches of the network's capacity.
+   */
+  async predict(inputs: Float32Array): Promise<Float32Array> {
+    const size = shapeSize(this.plan.inputShape);
+    if (!(inputs instanceof Float32Array)) throw new TypeError(`predict: inputs must be a Float32Array of samples of [${this.plan.inputShape.join(', ')}], got ${(inputs as object | null)?.constructor?.name ?? typeof inputs}`);
+    if (inputs.length === 0 || inputs.length % size !== 0) {
+      throw new RangeError(`predict: ${inputs.length} values are not whole samples of [${this.plan.inputShape.join(', ')}] (${size} values each)`);
+    }
+    const count = inputs.length / size;
+    const classes = this.plan.classes;
+    const out = new Float32Array(count * classes);
+    const logSoftmax = this.plan.nodes.some((n) => n.flags.intoLoss);
+    for (let first = 0; first < count; first += this.maxBatch) {
+      const batch = Math.min(this.maxBatch, count - first);
+      const dispatches = await this.forward(batch, 'eval');
+      this.ctx.write(this.input, inputs.subarray(first * size, (first + batch) * size));
+      this.ctx.submit('predict', (encoder) => recordPass(encoder, 'predict', dispatches));
+      const y = (await this.ctx.read(this.output)).subarray(0, batch * classes);
+      out.set(logSoftmax ? logSoftmaxRef(y, batch, classes) : y, first * classes);
+    }
+    return out;
   }
 
   /** torchsummary's table and the fusion rules applied. */

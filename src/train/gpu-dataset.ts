@@ -1,19 +1,38 @@
 /**
- * An MNIST split resident on the GPU: the uint8 images and labels uploaded once, four bytes to a
- * u32, and the epoch's order of the samples. Batches are cut from it by the `mnist_batch` kernel
- * (src/kernels/data.ts), so no image travels from the CPU during training.
+ * A data set resident on the GPU, uploaded once, and the epoch's order of its samples. Two kinds:
+ *
+ *   an image split (`MnistSplit`: uint8 images of rows × cols, uint8 labels), packed four bytes
+ *   to a u32 and normalised on the GPU as MNIST's, with the optional random rotation; its batches
+ *   are cut by the `mnist_batch` kernel;
+ *   a tensor split (`TensorSplit`: float32 inputs of any sample shape, integer class labels), used
+ *   as they are — no normalisation, no augmentation, as a PyTorch `TensorDataset` — its batches
+ *   cut by `gather_batch` (src/kernels/data.ts).
+ *
+ * Either way no sample travels from the CPU during training.
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { MnistSplit } from '../data/idx.js';
 import { packedWords, shufflePermutation } from '../kernels/data.js';
+import { bufferLimit, formatBytes } from '../plan/network.js';
 
-export interface GpuSplit {
+/**
+ * A data set of float inputs, used as they are (PyTorch's `TensorDataset(inputs, labels)`):
+ * `inputs` holds count samples of `shape` (the model's `inputShape`: [features], [C, H, W], …)
+ * one after another, `labels` one class index per sample (whole numbers ≥ 0).
+ */
+export interface TensorSplit {
+  readonly inputs: Float32Array;
+  readonly labels: Uint8Array | Uint16Array | Uint32Array | Int32Array | readonly number[];
+  readonly count: number;
+  readonly shape: readonly number[];
+}
+
+interface SplitBase {
   readonly name: string;
   readonly count: number;
-  readonly rows: number;
-  readonly cols: number;
-  readonly pixels: Tensor<'u32'>;
+  /** One sample's shape: [1, rows, cols] for an image split. */
+  readonly shape: readonly number[];
   readonly labels: Tensor<'u32'>;
   /** One more than the largest label: a model must have at least as many outputs. */
   readonly classes: number;
@@ -23,6 +42,22 @@ export interface GpuSplit {
   readonly context: GpuContext;
 }
 
+/** An image split on the GPU: uint8 pixels four to a u32, labels four to a u32. */
+export interface GpuImageSplit extends SplitBase {
+  readonly kind: 'images';
+  readonly rows: number;
+  readonly cols: number;
+  readonly pixels: Tensor<'u32'>;
+}
+
+/** A tensor split on the GPU: float inputs, one u32 label a sample. */
+export interface GpuTensorSplit extends SplitBase {
+  readonly kind: 'tensors';
+  readonly inputs: Tensor<'f32'>;
+}
+
+export type GpuSplit = GpuImageSplit | GpuTensorSplit;
+
 /** Bytes as little-endian u32 words (zero-padded to a whole word). */
 function packBytes(bytes: Uint8Array): Uint32Array {
   const padded = new Uint8Array(packedWords(bytes.length) * 4);
@@ -30,18 +65,48 @@ function packBytes(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(padded.buffer);
 }
 
-/** Uploads the first `limit` samples of a split (all by default). */
-export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, limit = split.count): GpuSplit {
+const kindOf = (v: unknown) => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
+
+/**
+ * Uploads the first `limit` samples of a split (all by default): an image split (`MnistSplit`,
+ * what loadMnist gives) or a tensor split (`TensorSplit`: float inputs as they are).
+ */
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, limit?: number): GpuImageSplit;
+export function uploadSplit(ctx: GpuContext, name: string, split: TensorSplit, limit?: number): GpuTensorSplit;
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit, limit?: number): GpuSplit;
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit, limit = split?.count): GpuSplit {
+  if (typeof split !== 'object' || split === null) throw new TypeError(`${name} split: expected { images, labels, count, rows, cols } (uint8 images) or { inputs, labels, count, shape } (float inputs), got ${kindOf(split)}`);
+  return 'inputs' in split ? uploadTensors(ctx, name, split, limit) : uploadImages(ctx, name, split, limit);
+}
+
+/** The fields a split may have: a misspelt one (`channels`, `label`) would be dropped. */
+function checkFields(name: string, split: object, fields: readonly string[], other: string): void {
+  for (const key of Object.keys(split)) {
+    if (!fields.includes(key)) throw new TypeError(`${name} split: unknown field '${key}'; ${other}`);
+  }
+}
+
+function sampleCount(name: string, split: { count: unknown }, limit: unknown): number {
   const fail = (what: string) => new TypeError(`${name} split: ${what}`);
-  const kind = (v: unknown) => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
+  if (!Number.isInteger(split.count) || (split.count as number) < 1) throw fail(`count must be a whole number ≥ 1, got ${JSON.stringify(split.count)}`);
+  if (!Number.isInteger(limit)) throw new RangeError(`${name}: limit must be a whole number ≥ 1, got ${JSON.stringify(limit)}`);
+  const count = Math.min(limit as number, split.count as number);
+  if (!(count >= 1)) throw new RangeError(`${name}: at least one sample is needed (limit ${limit}, the split has ${split.count})`);
+  return count;
+}
+
+function uploadImages(ctx: GpuContext, name: string, split: MnistSplit, limit: unknown): GpuImageSplit {
+  const fail = (what: string) => new TypeError(`${name} split: ${what}`);
+  checkFields(name, split, ['images', 'labels', 'count', 'rows', 'cols'], 'an image split has images, labels, count, rows, cols (for float inputs of any shape: inputs, labels, count, shape)');
   // Pixels are bytes, normalised on the GPU as MNIST's: floats in [0, 1] would be read as 0 or 1 of 255.
-  if (!(split.images instanceof Uint8Array)) throw fail(`images must be a Uint8Array of pixels 0 … 255 (as MNIST's files hold them; they are normalised on the GPU), got ${kind(split.images)}`);
-  if (!(split.labels instanceof Uint8Array)) throw fail(`labels must be a Uint8Array of class indices 0 … 255, got ${kind(split.labels)}`);
-  for (const field of ['count', 'rows', 'cols'] as const) {
+  if (!(split.images instanceof Uint8Array)) {
+    throw fail(`images must be a Uint8Array of pixels 0 … 255 (as MNIST's files hold them; they are normalised on the GPU), got ${kindOf(split.images)}; for float inputs give { inputs, labels, count, shape }`);
+  }
+  if (!(split.labels instanceof Uint8Array)) throw fail(`labels must be a Uint8Array of class indices 0 … 255, got ${kindOf(split.labels)}`);
+  for (const field of ['rows', 'cols'] as const) {
     if (!Number.isInteger(split[field]) || split[field] < 1) throw fail(`${field} must be a whole number ≥ 1, got ${JSON.stringify(split[field])}`);
   }
-  const count = Math.min(limit, split.count);
-  if (!(count >= 1)) throw new Error(`${name}: at least one sample is needed (limit ${limit}, the split has ${split.count})`);
+  const count = sampleCount(name, split, limit);
   const area = split.rows * split.cols;
   if (split.images.length < count * area) throw fail(`images hold ${split.images.length} bytes, fewer than ${count} images of ${split.rows}×${split.cols} (${count * area})`);
   if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} images`);
@@ -50,16 +115,69 @@ export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, li
   let classes = 0;
   for (let i = 0; i < count; i++) classes = Math.max(classes, split.labels[i]! + 1);
   return {
+    kind: 'images',
     name,
     count,
     classes,
+    shape: [1, split.rows, split.cols],
     rows: split.rows,
     cols: split.cols,
     pixels: ctx.tensor(`${name} pixels`, [pixels.length], { dtype: 'u32', data: pixels }),
     labels: ctx.tensor(`${name} labels`, [labels.length], { dtype: 'u32', data: labels }),
-    order: ctx.tensor(`${name} order`, [count], { dtype: 'u32', data: Uint32Array.from({ length: count }, (_, i) => i) }),
+    order: identityOrder(ctx, name, count),
     context: ctx,
   };
+}
+
+function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit: unknown): GpuTensorSplit {
+  const fail = (what: string) => new TypeError(`${name} split: ${what}`);
+  checkFields(name, split, ['inputs', 'labels', 'count', 'shape'], 'a tensor split has inputs, labels, count, shape');
+  if (!(split.inputs instanceof Float32Array)) throw fail(`inputs must be a Float32Array (count samples of shape, one after another), got ${kindOf(split.inputs)}`);
+  const { shape } = split;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw fail(`shape must be one sample's shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got ${JSON.stringify(shape)}`);
+  }
+  const labelsOk = split.labels instanceof Uint8Array || split.labels instanceof Uint16Array || split.labels instanceof Uint32Array || split.labels instanceof Int32Array || Array.isArray(split.labels);
+  if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got ${kindOf(split.labels)}`);
+  const count = sampleCount(name, split, limit);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (split.inputs.length < count * size) throw fail(`inputs hold ${split.inputs.length} values, fewer than ${count} samples of [${shape.join(', ')}] (${count * size})`);
+  if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} samples`);
+  const labels = new Uint32Array(count);
+  let classes = 0;
+  for (let i = 0; i < count; i++) {
+    const label = split.labels[i]!;
+    if (!Number.isInteger(label) || label < 0 || label > 0xffffffff) throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0)`);
+    labels[i] = label;
+    classes = Math.max(classes, label + 1);
+  }
+  // A non-finite input trains to NaN and is then reported as a divergence, blaming the learning rate.
+  const inputs = split.inputs.subarray(0, count * size);
+  const bad = inputs.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw fail(`inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
+  // The batch kernel binds the inputs whole.
+  const { limit: most, name: limitName } = bufferLimit(ctx.device.limits);
+  if (inputs.byteLength > most) {
+    throw new RangeError(`${name} split: ${count} samples of [${shape.join(', ')}] are ${formatBytes(inputs.byteLength)} of float32; this adapter binds at most ${formatBytes(most)} (${limitName}): give at most ${Math.floor(most / (4 * size))} samples (a limit)`);
+  }
+  return {
+    kind: 'tensors',
+    name,
+    count,
+    classes,
+    shape: [...shape],
+    inputs: ctx.tensor(`${name} inputs`, [inputs.length], { data: inputs }),
+    labels: ctx.tensor(`${name} labels`, [count], { dtype: 'u32', data: labels }),
+    order: identityOrder(ctx, name, count),
+    context: ctx,
+  };
+}
+
+const identityOrder = (ctx: GpuContext, name: string, count: number) => ctx.tensor(`${name} order`, [count], { dtype: 'u32', data: Uint32Array.from({ length: count }, (_, i) => i) });
+
+/** Frees a split's GPU buffers (the page replaces its splits when the limits change). */
+export function destroySplit(split: GpuSplit): void {
+  for (const t of [split.kind === 'images' ? split.pixels : split.inputs, split.labels, split.order]) t.buffer.destroy();
 }
 
 /** The dispatch that writes the epoch's shuffle of `split` into its order (one per epoch). */

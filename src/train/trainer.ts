@@ -1,6 +1,6 @@
 /**
- * The training loop of any network on an image-classification data set (uint8 images and labels
- * resident on the GPU): thin, because every step is a replay.
+ * The training loop of any network on a classification data set resident on the GPU (uint8 images,
+ * or float inputs of any shape: src/train/gpu-dataset.ts): thin, because every step is a replay.
  *
  * A step is one command buffer: the batch is cut from the resident data set (shuffled order,
  * random rotation), the forward pass, the loss and its metrics, the backward pass and the SGD
@@ -17,7 +17,7 @@
  * epoch, bit for bit as if never stopped (src/train/recovery.ts uses them).
  */
 import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
-import { mnistBatch } from '../kernels/data.js';
+import { gatherBatch, mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
 import { checkOptions, shapeSize, trueOrFalse, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
@@ -31,7 +31,11 @@ import { checkTensorValues } from '../checkpoint/checkpoint.js';
 export interface TrainerOptions {
   readonly batch: number;
   readonly seed: number;
-  /** Random rotation of the training images (default on, ±7°). */
+  /**
+   * Random rotation of the training images, ±maxDegrees (default off, as a PyTorch DataLoader
+   * without transforms; the seed CNN's notebook asks for it: the CLI and the page turn it on).
+   * Image splits only.
+   */
   readonly augment?: boolean;
   readonly maxDegrees?: number;
   /** Reshuffle the training set every epoch (default on); off: batch k is images k·batch … */
@@ -129,6 +133,21 @@ export interface EpochRecord {
   readonly best: boolean;
 }
 
+/**
+ * Why a split's samples do not fit a model's input shape, or undefined. A tensor split's shape
+ * must be the input's; an image split's rows × cols fit [1, rows, cols], [rows, cols], or
+ * [rows · cols] (an MLP on flattened images), and nothing else: 16×9 pixels read as 12×12, or
+ * 24×8 as three channels of 8×8, would train on scrambled images (PyTorch would raise).
+ */
+export function splitShapeProblem(split: Pick<GpuSplit, 'shape' | 'kind'>, input: readonly number[]): string | undefined {
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+  if (split.kind === 'tensors') return same(split.shape, input) ? undefined : `are [${split.shape.join(', ')}]`;
+  const [, rows, cols] = split.shape as [number, number, number];
+  if (same(input, [1, rows, cols]) || same(input, [rows, cols]) || same(input, [rows * cols])) return undefined;
+  const channels = input.length === 3 && input[0] !== 1 ? ' (an image split has one channel: give float inputs of [C, H, W] as a tensor split)' : '';
+  return `are ${rows}×${cols}-pixel images${channels}`;
+}
+
 /** The training loss, a gradient or a running statistic became non-finite (or out of bounds): the run cannot go on from here. */
 export class DivergenceError extends Error {
   override name = 'DivergenceError';
@@ -217,7 +236,7 @@ export class Trainer {
   ) {
     checkOptions('Trainer', options, ['batch', 'seed', 'augment', 'maxDegrees', 'shuffle']);
     if (typeof options.batch !== 'number' || !Number.isInteger(options.batch) || options.batch < 1) throw new RangeError(`batch must be a whole number ≥ 1, got ${JSON.stringify(options.batch)}`);
-    trueOrFalse('Trainer', 'augment', options.augment, true);
+    trueOrFalse('Trainer', 'augment', options.augment, false);
     trueOrFalse('Trainer', 'shuffle', options.shuffle, true);
     if (options.maxDegrees !== undefined && !(typeof options.maxDegrees === 'number' && options.maxDegrees >= 0 && options.maxDegrees <= 180)) {
       throw new RangeError(`Trainer: maxDegrees must be a number of degrees from 0 to 180, got ${JSON.stringify(options.maxDegrees)}`);
@@ -225,6 +244,7 @@ export class Trainer {
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     for (const split of [train, test]) this.checkSplit(split);
+    if (options.augment && train.kind !== 'images') throw new Error(`Trainer: augment rotates images; the ${train.name} split holds float inputs, used as they are (leave augment off)`);
     this.trainHead = new LossHead(ctx, model, 'train');
     this.testHead = new LossHead(ctx, model, 'test');
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);
@@ -337,19 +357,33 @@ export class Trainer {
   }
 
   private async buildProgram(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
-    const { ctx, model, options } = this;
+    const { model, options } = this;
     const head = mode === 'train' ? this.trainHead : this.testHead;
-    const augment = mode === 'train' && (options.augment ?? true);
+    const augment = mode === 'train' && (options.augment ?? false);
     // The step's parts are bound at once, so that their kernels compile together (Network.forward).
     const train = mode === 'train';
-    const [batchCompiled, ...parts] = await Promise.all([
-      ctx.compile(mnistBatch),
+    const [batchKernel, ...parts] = await Promise.all([
+      this.batchKernel(split, batch, augment, head),
       model.forward(batch, mode),
       head.dispatches(batch, train),
       train ? model.backward(batch) : [],
       train ? model.optimizerStep() : [],
     ]);
-    const batchKernel = batchCompiled.bind(
+    return { batch: batchKernel, rest: parts.flat() };
+  }
+
+  /** The kernel that cuts a batch from the split into the model's input and the head's labels. */
+  private async batchKernel(split: GpuSplit, batch: number, augment: boolean, head: LossHead): Promise<BatchKernel> {
+    const { ctx, model, options } = this;
+    // (A tensor split's kernel has no epoch: update's epoch is ignored there.)
+    if (split.kind === 'tensors') {
+      return (await ctx.compile(gatherBatch)).bind(
+        { inputs: split.inputs, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
+        { count: split.count, first: 0, batch, size: shapeSize(split.shape) },
+        `${split.name} batch`,
+      );
+    }
+    return (await ctx.compile(mnistBatch)).bind(
       { pixels: split.pixels, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
       {
         count: split.count,
@@ -368,7 +402,6 @@ export class Trainer {
       },
       `${split.name} batch`,
     );
-    return { batch: batchKernel, rest: parts.flat() };
   }
 
   /** Writes the epoch's order of the training set (seeded shuffle on the GPU, or in order). */
@@ -547,13 +580,12 @@ export class Trainer {
     }
   }
 
-  /** A split this trainer's model can read: on its device, of its input's size, labels within its outputs. */
+  /** A split this trainer's model can read: on its device, of its input's shape, labels within its outputs. */
   private checkSplit(split: GpuSplit): void {
     const { model } = this;
     if (split.context !== this.ctx) throw new Error(`the ${split.name} split was uploaded to another GPU context (uploadSplit(ctx, …) with this trainer's ctx)`);
-    if (split.rows * split.cols !== shapeSize(model.plan.inputShape)) {
-      throw new Error(`the ${split.name} images are ${split.rows}×${split.cols}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
-    }
+    const problem = splitShapeProblem(split, model.plan.inputShape);
+    if (problem) throw new Error(`the ${split.name} split's samples ${problem}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
     // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
     if (split.classes > model.plan.classes) {
       throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);

@@ -23,7 +23,7 @@ import { Network } from '../plan/network.js';
 import { planModel } from '../plan/plan.js';
 import { Trainer, type EpochResult, type EvalResult } from '../train/trainer.js';
 import { fitWithRecovery } from '../train/recovery.js';
-import { uploadSplit, type GpuSplit } from '../train/gpu-dataset.js';
+import { destroySplit, uploadSplit, type GpuImageSplit, type GpuSplit } from '../train/gpu-dataset.js';
 import { epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, encodeCheckpoint, loadCheckpoint, planLayout } from '../checkpoint/checkpoint.js';
 import { profileDispatches } from '../bench/profile.js';
 import { layerRows, layerTimes, type LayerTime } from '../bench/training-step.js';
@@ -85,7 +85,7 @@ interface Session {
   trainer: Trainer;
   train: GpuSplit;
   test: GpuSplit;
-  drawn: GpuSplit;
+  drawn: GpuImageSplit;
   /** Epochs finished (a loaded checkpoint's epoch counts). */
   epochsDone: number;
   /** Loaded from a checkpoint and not trained since. */
@@ -251,7 +251,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     if (!found) {
       for (const [k, old] of splits) {
         if (k.startsWith(`${name}/`)) {
-          for (const t of [old.pixels, old.labels, old.order]) t.buffer.destroy();
+          destroySplit(old);
           splits.delete(k);
         }
       }

@@ -1,12 +1,13 @@
 /**
  * shuffle_permutation and mnist_batch against the float64 reference: the epoch's Fisher–Yates
  * permutation exactly; batches gathered from a small synthetic u8 data set, normalised, with and
- * without random rotation.
+ * without random rotation. gather_batch (a float data set's batches, as they are) against
+ * indexing, bit for bit, at awkward sizes and at a real one.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { mnistBatch, packedWords, shufflePermutation } from '../../src/kernels/data.js';
+import { gatherBatch, mnistBatch, packedWords, shufflePermutation } from '../../src/kernels/data.js';
 import { normalizePixelRef, rotateImageRef } from '../../src/reference/mnist-input.js';
 import { RANDOM_STREAM, rotationAngleRef, shufflePermutationRef } from '../../src/reference/random.js';
 import { TOLERANCE, allCloseReport, expectAllClose, randomArray } from '../helpers/allclose.js';
@@ -195,5 +196,54 @@ describe('mnist_batch', () => {
     const fill = normalizePixelRef(1);
     const filled = Array.from(image).filter((v) => Math.abs(v - fill) <= 1e-5).length;
     expect(filled, 'fill pixels').toBeGreaterThan(10);
+  });
+});
+
+describe('gather_batch: a float data set\'s batches, as they are', () => {
+  /** Runs gather_batch on poisoned outputs; returns what it left and what indexing gives. */
+  async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number) {
+    const inputs = randomArray(count * size, seed, -3, 3);
+    const labels = Uint32Array.from(randomArray(count, seed + 1, 0, 1000), Math.floor);
+    const order = shufflePermutationRef(count, seed, 1);
+    const t = {
+      inputs: ctx.tensor('inputs', [count * size], { data: inputs }),
+      labels: ctx.tensor('labels', [count], { dtype: 'u32', data: labels }),
+      order: ctx.tensor('order', [count], { dtype: 'u32', data: order }),
+      images: ctx.tensor('images', [batch * size]),
+      batchLabels: ctx.tensor('batchLabels', [batch], { dtype: 'u32' }),
+    };
+    ctx.fill(t.images, NaN);
+    ctx.fill(t.batchLabels, NO_LABEL);
+    const k = (await ctx.compile(gatherBatch)).bind(t, { count, first, batch, size });
+    ctx.submit('gather test', (e) => recordPass(e, 'gather test', [k]));
+    const samples = Math.min(batch, count - first);
+    const expected = new Float32Array(batch * size).fill(NaN);
+    const expectedLabels = new Array<number>(batch).fill(NO_LABEL);
+    for (let b = 0; b < samples; b++) {
+      const sample = order[first + b]!;
+      expected.set(Float32Array.from(inputs.subarray(sample * size, (sample + 1) * size)), b * size);
+      expectedLabels[b] = labels[sample]!;
+    }
+    return { images: await ctx.read(t.images), labels: Array.from(await ctx.read(t.batchLabels)), expected, expectedLabels };
+  }
+
+  for (const [count, size, first, batch] of [
+    [7, 3, 0, 4], // a size that is no multiple of 4
+    [7, 3, 4, 4], // the last batch: 3 samples, the rest untouched
+    [10, 75, 6, 5], // [3, 5, 5] images
+    [60, 1, 17, 32], // one feature a sample
+  ] as const) {
+    gpuTest(`${count} samples of ${size}, batch ${batch} from ${first}`, async (ctx) => {
+      const r = await gather(ctx, count, size, first, batch, count + size);
+      // A copy: the same bits, NaN where no sample is (Object.is tells NaN and -0 apart, toEqual on arrays does).
+      expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
+      expect(r.labels).toEqual(r.expectedLabels);
+    });
+  }
+
+  gpuTest('a real size: CIFAR-10\'s 3×32×32 at batch 128, from a set of 1,000', async (ctx) => {
+    const r = await gather(ctx, 1000, 3 * 32 * 32, 896, 128, 5);
+    expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
+    expect(r.labels).toEqual(r.expectedLabels);
   });
 });

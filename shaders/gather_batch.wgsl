@@ -1,0 +1,38 @@
+// gather_batch: one batch of network input from a float data set resident on the GPU (a
+// TensorSplit: inputs used as they are, no normalisation or rotation); overwrites images and
+// batchLabels.
+//   inputs: [count, size] f32; labels: [count] u32 class indices; order: the epoch's permutation
+//   of 0 … count − 1. Sample b of the batch is sample order[first + b]; the batch ends at the end
+//   of the split. images[b, i] = inputs[order[first + b], i]; batchLabels[b] = labels[order[first + b]].
+//   One invocation per four elements of the batch's input (a sample's elements are contiguous).
+
+struct Params {
+  count: u32,
+  first: u32,
+  batch: u32,
+  size: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> inputs: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read> order: array<u32>;
+@group(0) @binding(4) var<storage, read_write> images: array<f32>;
+@group(0) @binding(5) var<storage, read_write> batchLabels: array<u32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let samples = min(params.batch, params.count - min(params.first, params.count));
+  let total = samples * params.size;
+  let e0 = gid.x * 4u;
+  for (var e = e0; e < min(e0 + 4u, total); e++) {
+    let b = e / params.size;
+    let i = e % params.size;
+    let sample = order[params.first + b];
+    images[e] = inputs[sample * params.size + i];
+    if (i == 0u) { batchLabels[b] = labels[sample]; }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Training on float inputs of any shape (a TensorSplit, PyTorch's TensorDataset): the training
+ * loop against a float64 run of the same steps on three-channel inputs, `Network.predict` against
+ * the float64 forward, and the splits a model cannot read (a shape that only has the right number
+ * of values, bad labels, non-finite inputs, rotation of float inputs), each refused naming the split.
+ */
+import { describe, expect } from 'vitest';
+import { BatchNorm2d, Conv2d, Flatten, Linear, LogSoftmax, ReLU, Sequential } from '../../src/layers/index.js';
+import { Network } from '../../src/plan/network.js';
+import { SGD } from '../../src/optim/optimizers.js';
+import { gpuDecisions } from '../../src/plan/check.js';
+import { networkStepRef } from '../../src/reference/network.js';
+import { shufflePermutationRef } from '../../src/reference/random.js';
+import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
+import { uploadSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+
+const SHAPE = [3, 5, 5] as const;
+const COUNT = 14; // batches of 4, 4, 4 and 2
+const BATCH = 4;
+const SEED = 5;
+const LR = 0.05;
+const MOMENTUM = 0.9;
+
+/** Three-channel inputs far from MNIST's range (a normalisation applied to them would show), labels 0–4. */
+function tensorSplit(count: number, seed: number): TensorSplit {
+  const inputs = Float32Array.from(randomArray(count * 75, seed, -4, 6));
+  const labels = Uint16Array.from(randomArray(count, seed + 1, 0, 5), Math.floor);
+  return { inputs, labels, count, shape: SHAPE };
+}
+
+const model = (logSoftmax = false) =>
+  new Sequential(new Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 }), new BatchNorm2d(), new ReLU(), new Flatten(), new Linear({ outFeatures: 5 }), ...(logSoftmax ? [new LogSoftmax()] : []));
+
+const network = (ctx: GpuContext, logSoftmax = false) =>
+  new Network(ctx, model(logSoftmax), { inputShape: [...SHAPE], maxBatch: BATCH, seed: SEED, optimizer: new SGD({ lr: LR, momentum: MOMENTUM }) });
+
+describe('a tensor split: float inputs of any shape, used as they are', () => {
+  gpuTest('two shuffled epochs against a float64 run of the same steps: parameters, momentum, running statistics, metrics', async (ctx) => {
+    const data = tensorSplit(COUNT, 7);
+    const net = network(ctx);
+    const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', data), uploadSplit(ctx, 'test', tensorSplit(6, 9)), { batch: BATCH, seed: SEED });
+
+    type Tensors = Record<string, Float64Array>;
+    let params: Tensors = {};
+    let velocity: Tensors = {};
+    let running: Tensors = {};
+    for (const p of net.parameters) {
+      params[p.name] = Float64Array.from(await ctx.read(p.value));
+      velocity[p.name] = new Float64Array(p.value.length);
+    }
+    for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
+    const size = 75;
+    for (let epoch = 1; epoch <= 2; epoch++) {
+      const order = shufflePermutationRef(COUNT, SEED, epoch);
+      let lossSum = 0;
+      let correct = 0;
+      let gpu;
+      for (let first = 0, inEpoch = 0; first < COUNT; first += BATCH, inEpoch++) {
+        gpu = await trainer.trainEpoch(epoch, { fromStep: inEpoch, maxSteps: 1 });
+        const batch = Math.min(BATCH, COUNT - first);
+        const input = new Float64Array(batch * size);
+        const labels = new Uint32Array(batch);
+        for (let b = 0; b < batch; b++) {
+          const sample = order[first + b]!;
+          input.set(data.inputs.subarray(sample * size, (sample + 1) * size), b * size);
+          labels[b] = data.labels[sample]!;
+        }
+        const follow = await gpuDecisions(net, batch);
+        const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels, batch, mode: 'train', follow });
+        lossSum += ref.loss * batch;
+        correct += ref.correct;
+        const next: Tensors = {};
+        for (const name of Object.keys(params)) {
+          const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
+          next[name] = updated.param;
+          velocity[name] = updated.velocity;
+        }
+        params = next;
+        running = { ...running, ...ref.buffers };
+      }
+      expect(gpu!.steps).toBe(4);
+      expect(gpu!.samples).toBe(COUNT);
+      expect(gpu!.trainAccuracy, `running accuracy of epoch ${epoch}`).toBeCloseTo((100 * correct) / COUNT, 6);
+      expect(gpu!.trainLoss, `mean loss of epoch ${epoch}`).toBeCloseTo(lossSum / COUNT, 4);
+    }
+    for (const p of net.parameters) {
+      expectAllClose(`${p.name} after 8 steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
+      expectAllClose(`${p.name} momentum after 8 steps`, await ctx.read(p.state.momentum_buffer!), velocity[p.name]!, TOLERANCE.gradient);
+    }
+    for (const b of net.buffers) expectAllClose(`${b.name} after 8 steps`, await ctx.read(b.value), running[b.name]!, TOLERANCE.gradient);
+  });
+
+  gpuTest('predict: the eval-mode outputs of any number of samples, in batches of the capacity; a LogSoftmax fused into the loss still applied', async (ctx) => {
+    for (const logSoftmax of [false, true]) {
+      const net = network(ctx, logSoftmax);
+      // Running statistics other than the fresh ones, so that eval mode shows.
+      const mean = net.buffers.find((b) => b.name.endsWith('running_mean'))!;
+      const variance = net.buffers.find((b) => b.name.endsWith('running_var'))!;
+      ctx.write(mean.value, [0.5, -1, 2, 0.25]);
+      ctx.write(variance.value, [2, 0.5, 3, 1.5]);
+      const data = tensorSplit(11, 21); // batches of 4, 4, 3
+      const out = await net.predict(data.inputs);
+      expect(out.length).toBe(11 * 5);
+      const params: Record<string, Float64Array> = {};
+      for (const p of net.parameters) params[p.name] = Float64Array.from(await ctx.read(p.value));
+      const buffers: Record<string, Float64Array> = {};
+      for (const b of net.buffers) buffers[b.name] = Float64Array.from(await ctx.read(b.value));
+      const ref = networkStepRef({ plan: net.plan, params, buffers, input: data.inputs, labels: new Uint32Array(11), batch: 11, mode: 'eval' });
+      const last = net.plan.nodes.at(-1)!.path;
+      expectAllClose(`predict (${logSoftmax ? 'LogSoftmax' : 'logits'})`, out, ref.activations[last]!, TOLERANCE.forward);
+      if (logSoftmax) for (let s = 0; s < 11; s++) expect(out.subarray(s * 5, s * 5 + 5).reduce((a, v) => a + Math.exp(v), 0)).toBeCloseTo(1, 5);
+    }
+    const net = network(ctx);
+    await expect(net.predict(new Float32Array(74))).rejects.toThrow('predict: 74 values are not whole samples of [3, 5, 5] (75 values each)');
+    await expect(net.predict([1, 2] as never)).rejects.toThrow('predict: inputs must be a Float32Array of samples of [3, 5, 5], got Array');
+  });
+
+  gpuTest('splits a model cannot read are refused, naming the split and what is wrong', async (ctx) => {
+    const net = network(ctx);
+    const good = tensorSplit(8, 3);
+    const test = uploadSplit(ctx, 'test', good);
+    const trainer = (split: TensorSplit, options = {}) => new Trainer(ctx, net, uploadSplit(ctx, 'train', split), test, { batch: BATCH, seed: 1, ...options });
+    // The same 75 values a sample, in another shape: PyTorch would raise, this would train on scrambled inputs.
+    expect(() => trainer({ ...good, shape: [3, 25] })).toThrow("the train split's samples are [3, 25]; the model takes [3, 5, 5] per sample");
+    expect(() => trainer(good, { augment: true })).toThrow('Trainer: augment rotates images; the train split holds float inputs, used as they are (leave augment off)');
+    const split = (changes: object) => () => uploadSplit(ctx, 'train', { ...good, ...changes } as TensorSplit);
+    expect(split({ labels: Int32Array.of(0, 1, -1, 2, 0, 1, 2, 3) })).toThrow('train split: labels[2] is -1, expected a class index (a whole number ≥ 0)');
+    expect(split({ labels: [0, 1, 2.5, 0, 0, 0, 0, 0] })).toThrow('train split: labels[2] is 2.5, expected a class index');
+    expect(split({ labels: new Float32Array(8) })).toThrow('train split: labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got Float32Array');
+    const nan = Float32Array.from(good.inputs);
+    nan[80] = NaN;
+    expect(split({ inputs: nan })).toThrow('train split: inputs[80] (sample 1) is NaN, expected a finite number');
+    expect(split({ inputs: Array.from(good.inputs) })).toThrow('train split: inputs must be a Float32Array (count samples of shape, one after another), got Array');
+    expect(split({ shape: [3, 0, 5] })).toThrow('train split: shape must be one sample\'s shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got [3,0,5]');
+    expect(split({ count: 9 })).toThrow('train split: inputs hold 600 values, fewer than 9 samples of [3, 5, 5] (675)');
+    expect(split({ channels: 3 })).toThrow("train split: unknown field 'channels'; a tensor split has inputs, labels, count, shape");
+    // Labels past the model's 5 outputs.
+    expect(() => trainer({ ...good, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 0, 0) })).toThrow('the train labels go up to 5; the model has 5 outputs');
+  });
+
+  gpuTest("an image split's rows and columns must be the model's, not only their product", async (ctx) => {
+    const images = (rows: number, cols: number) => ({ images: new Uint8Array(4 * rows * cols), labels: Uint8Array.of(0, 1, 0, 1), count: 4, rows, cols });
+    const make = (input: number[], rows: number, cols: number) => {
+      const net = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: input, maxBatch: 4 });
+      const split = uploadSplit(ctx, 'train', images(rows, cols));
+      return () => new Trainer(ctx, net, split, split, { batch: 4, seed: 1 });
+    };
+    expect(make([1, 12, 12], 16, 9)).toThrow("the train split's samples are 16×9-pixel images; the model takes [1, 12, 12] per sample");
+    expect(make([3, 8, 8], 24, 8)).toThrow("the train split's samples are 24×8-pixel images (an image split has one channel: give float inputs of [C, H, W] as a tensor split); the model takes [3, 8, 8] per sample");
+    // What fits: the image as it is, without its channel, or flattened (an MLP on MNIST).
+    for (const input of [[1, 6, 4], [6, 4], [24]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).not.toThrow();
+    expect(() => uploadSplit(ctx, 'train', { ...images(2, 2), channels: 3 } as never)).toThrow("train split: unknown field 'channels'; an image split has images, labels, count, rows, cols");
+  });
+});
