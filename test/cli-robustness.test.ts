@@ -392,6 +392,7 @@ describe('a diverging run', () => {
     const { code } = await run(['mnist', '--init', file, '--save', file, '--train-limit', '320', '--allow-changes', '--test-limit', '40', '--lr', '10', '--momentum', '1', '--epochs', '6']);
     expect(code).toBe(1);
     expect(lastError()).toMatch(/^webgpu-backprop: training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .* became non-finite/);
+    expect(lastError()).toMatch(/\. Nothing was saved after it \(the last checkpoint written is the last good one\)\. Try a smaller --lr or --momentum, or roll back \(--on-divergence rollback\)$/);
     const after = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
     for (const [name, t] of Object.entries(after.tensors)) {
       if (t.dtype === 'F32') expect((t.data as Float32Array).every(Number.isFinite), name).toBe(true);

@@ -27,7 +27,7 @@ import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
 import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
-import { Trainer, type EvalResult, type Progress } from '../train/trainer.js';
+import { DivergenceError, Trainer, type EvalResult, type Progress } from '../train/trainer.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
@@ -893,6 +893,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     onDivergence: args.onDivergence,
     log: (line) => process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${line}\n`),
     onTrainer: (t) => (trainer = t),
+  }).catch((error: unknown) => {
+    throw error instanceof DivergenceError ? new Error(divergenceAdvice(error), { cause: error }) : error;
   }).finally(() => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -939,6 +941,14 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const r = await trainer.evaluate();
   out(values.json ? JSON.stringify({ test_loss: r.loss, test_correct: r.correct, test_count: r.count, test_accuracy: r.accuracy }) : formatTestLine(r));
   return 0;
+}
+
+/** A divergence as the CLI says it: what the files hold, and the flags that may help. */
+function divergenceAdvice(error: DivergenceError): string {
+  const tried = error.rollbacks > 0
+    ? `${error.rollbacks} rollback${error.rollbacks === 1 ? '' : 's'} (--on-divergence rollback), each halving the learning rate, did not get past it: try a smaller --lr or --momentum`
+    : 'Try a smaller --lr or --momentum, or roll back (--on-divergence rollback)';
+  return `${error.summary}. Nothing was saved after it (the last checkpoint written is the last good one). ${tried}`;
 }
 
 /** A binary PGM (P5) image's pixels. */

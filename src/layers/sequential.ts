@@ -20,7 +20,24 @@ export class Sequential {
   constructor(...children: Module[] | [Readonly<Record<string, Module>>]) {
     const first = children[0];
     const named = children.length === 1 && first !== undefined && !(first instanceof Layer) && !(first instanceof Sequential);
+    if (named) Sequential.checkObjectOrder(Object.keys(first as object));
     this.children = Sequential.check(named ? Object.entries(first as Record<string, Module>) : (children as Module[]).map((m, i) => [String(i), m] as const));
+  }
+
+  /**
+   * An object's integer-like keys come first whatever the order written (`{ fc: a, 1: b }` is
+   * `{ 1: b, fc: a }`): mixed with other names, the children would run in another order than
+   * written, silently. PyTorch's OrderedDict keeps the order: refused, pointing to fromEntries.
+   */
+  private static checkObjectOrder(keys: readonly string[]): void {
+    const integerLike = keys.filter((k) => /^(0|[1-9][0-9]*)$/.test(k) && Number(k) < 2 ** 32 - 1);
+    const other = keys.find((k) => !integerLike.includes(k));
+    if (integerLike.length > 0 && other !== undefined) {
+      throw new RangeError(
+        `Sequential: children named '${integerLike[0]}' and '${other}' in one object: JavaScript puts integer-like names first, so they would run in another order than written; ` +
+          `give them in order with Sequential.fromEntries([['${other}', …], ['${integerLike[0]}', …]]) (an OrderedDict)`,
+      );
+    }
   }
 
   /** A Sequential from (name, module) pairs in order: an OrderedDict. */

@@ -45,30 +45,32 @@ async function loadDawn(): Promise<DawnModule> {
   return dawn;
 }
 
-/** The devices made here and not yet destroyed or lost: one exit handler ends them all. */
-const liveDevices = new Set<GPUDevice>();
+/** The contexts made here whose devices are not yet destroyed or lost: one exit handler ends them all. */
+const liveContexts = new Set<GpuContext>();
 let exitHandlerInstalled = false;
 
 /**
- * Destroys `device` at the process's exit unless it is gone before. One 'exit' listener for the
- * process, not one a context: a program that makes contexts one after another (a lost device
- * replaced, a test file's contexts) kept every device alive in its listener and, past ten, drew
- * Node's MaxListenersExceededWarning (seen on the H200 run's tests).
+ * Destroys the context's device at the process's exit unless it is gone before. One 'exit'
+ * listener for the process, not one a context: a program that makes contexts one after another
+ * (a lost device replaced, a test file's contexts) kept every device alive in its listener and,
+ * past ten, drew Node's MaxListenersExceededWarning (seen on the H200 run's tests). Through
+ * `context.destroy()`, so that a script that never calls it is not told at exit that its device
+ * was lost.
  */
-export function destroyAtExit(device: GPUDevice): void {
+export function destroyAtExit(context: GpuContext): void {
   if (!exitHandlerInstalled) {
     process.once('exit', () => {
-      for (const d of liveDevices) d.destroy();
+      for (const c of liveContexts) c.destroy();
     });
     exitHandlerInstalled = true;
   }
-  liveDevices.add(device);
-  void device.lost.then(() => liveDevices.delete(device));
+  liveContexts.add(context);
+  void context.device.lost.then(() => liveContexts.delete(context));
 }
 
 /** How many devices the exit handler would destroy now. */
 export function devicesLeftForExit(): number {
-  return liveDevices.size;
+  return liveContexts.size;
 }
 
 export async function createNodeContext(options: NodeContextOptions = {}): Promise<NodeGpuContext> {
@@ -112,7 +114,7 @@ export async function createNodeContext(options: NodeContextOptions = {}): Promi
     // Dawn destroys its instance when the GPU object is collected, taking the device with it.
     keepAlive.set(context, gpu);
     // Dawn crashes in its own teardown at exit while a device is alive: end it first.
-    destroyAtExit(device);
+    destroyAtExit(context);
     if (options.announce ?? true) (options.log ?? console.error)(`WebGPU adapter: ${adapterDescription.summary}`);
     return context;
   }

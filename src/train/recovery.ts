@@ -125,10 +125,11 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
         const keep = history.filter((r) => r.epoch < snapshot!.epoch);
         history.splice(0, history.length, ...keep);
         best = keep.reduce<EpochRecord | undefined>((b, r) => (!b || r.test.accuracy > b.test.accuracy ? r : b), undefined);
-        log(`${error.message.split('. Nothing')[0]}. Rolling back to epoch ${snapshot.epoch}, step ${snapshot.step} (the last good snapshot) with the learning rate halved (×${snapshot.lrFactor} of the schedule's)`);
+        log(`${error.summary}. Rolling back to epoch ${snapshot.epoch}, step ${snapshot.step} (the last good snapshot) with the learning rate halved (×${snapshot.lrFactor} of the schedule's)`);
         trainer.model.resetHealth();
       } else {
-        throw error;
+        // Rollbacks that did not get past it: its advice says so (not "roll back").
+        throw error instanceof DivergenceError && rollbacks > 0 ? error.afterRollbacks(rollbacks) : error;
       }
       trainer.restore(snapshot);
       resume = snapshot;

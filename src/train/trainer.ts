@@ -151,18 +151,28 @@ export function splitShapeProblem(split: Pick<GpuSplit, 'shape' | 'kind'>, input
 /** The training loss, a gradient or a running statistic became non-finite (or out of bounds): the run cannot go on from here. */
 export class DivergenceError extends Error {
   override name = 'DivergenceError';
+  /** What diverged, where: "training diverged at epoch 3, step 17 (step 251 of the run): …". */
+  readonly summary: string;
   constructor(
     /** The epoch and the step within it (1-based) of the first non-finite value. */
     readonly epoch: number,
     readonly step: number,
     readonly divergence: Divergence,
-    parameterCount: number,
+    readonly parameterCount: number,
+    /** Rollbacks taken before it (fitWithRecovery's onDivergence 'rollback'), none of which got past it. */
+    readonly rollbacks = 0,
   ) {
     const where = divergence.atEpochEnd
       ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${divergence.atEpochEnd}, while the losses and gradients stayed finite`
       : `at epoch ${epoch}, step ${step} (step ${divergence.step} of the run): ${describeDivergence(divergence, parameterCount)}`;
-    super(`training diverged ${where}. ` +
-      'Nothing was saved after it (the last checkpoint written is the last good one). Try a smaller learning rate or momentum, or roll back (--on-divergence rollback)');
+    const summary = `training diverged ${where}`;
+    super(`${summary}. ${rollbacks > 0 ? `${rollbacks} rollback${rollbacks === 1 ? '' : 's'}, each halving the learning rate, did not get past it: try a smaller learning rate or momentum` : "Try a smaller learning rate or momentum, or roll back (fitWithRecovery's onDivergence: 'rollback')"}`);
+    this.summary = summary;
+  }
+
+  /** The same divergence, after `rollbacks` rollbacks that did not get past it. */
+  afterRollbacks(rollbacks: number): DivergenceError {
+    return new DivergenceError(this.epoch, this.step, this.divergence, this.parameterCount, rollbacks);
   }
 }
 

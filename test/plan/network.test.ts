@@ -116,6 +116,17 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     // The features are checked against the input, as PyTorch's.
     expect(() => planModel(new Sequential(new Conv2d(1, 8, 3), new BatchNorm2d(16)), { inputShape: [1, 8, 8] })).toThrow(/layer '1' \(BatchNorm2d\)/);
   });
+  test("a Sequential object mixing integer-like and other names is refused (JavaScript runs '1' first whatever the order written)", () => {
+    expect(() => new Sequential({ fc: new Linear(12, 4), 1: new ReLU() })).toThrow(
+      "Sequential: children named '1' and 'fc' in one object: JavaScript puts integer-like names first, so they would run in another order than written; give them in order with Sequential.fromEntries([['fc', …], ['1', …]]) (an OrderedDict)",
+    );
+    // In order with fromEntries; all-named and all-indexed objects are fine.
+    expect(Sequential.fromEntries([['fc', new Linear(12, 4)], ['1', new ReLU()]]).children.map(([name]) => name)).toEqual(['fc', '1']);
+    expect(new Sequential({ fc: new Linear(12, 4), act: new ReLU() }).children.map(([name]) => name)).toEqual(['fc', 'act']);
+    expect(new Sequential({ 0: new Linear(12, 4), 1: new ReLU() }).children.map(([name]) => name)).toEqual(['0', '1']);
+    // Not integer-like: a leading zero, a name past 2³² − 2, stay in the order written.
+    expect(new Sequential({ fc: new Linear(12, 4), '01': new ReLU() }).children.map(([name]) => name)).toEqual(['fc', '01']);
+  });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });
     const model = new Sequential(new Flatten(), shared, new ReLU(), shared, new Linear({ outFeatures: 3 }));

@@ -150,6 +150,8 @@ describe('recovery', () => {
     expect(error).toBeInstanceOf(DivergenceError);
     const d = error as DivergenceError;
     expect(d.message).toMatch(/^training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .*non-finite/);
+    // The module's words (the CLI's flags and files are the CLI's to say).
+    expect(d.message).toMatch(/\. Try a smaller learning rate or momentum, or roll back \(fitWithRecovery's onDivergence: 'rollback'\)$/);
     expect(d.divergence.step).toBe((d.epoch - 1) * 10 + d.step);
     // Every epoch handed on (saved) was finished before the divergence.
     expect(saved.every((e) => e < d.epoch)).toBe(true);
@@ -231,5 +233,14 @@ describe('recovery', () => {
     expect(result.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(result.history.every((h) => Number.isFinite(h.train.trainLoss) && Number.isFinite(h.test.loss))).toBe(true);
     expect(await result.trainer.model.divergence()).toBeUndefined();
+  }, 120_000);
+
+  gpuTest('rollbacks that do not get past a divergence: the error says so, not "roll back"', async (ctx) => {
+    const trainer = await build(ctx, { lr: 1e6, momentum: 0.9 });
+    const error = await fitWithRecovery(trainer, { firstEpoch: 1, epochs: 2 }, { createContext: async () => ctx, build, onDivergence: 'rollback', maxRecoveries: 1, log: () => {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    const d = error as DivergenceError;
+    expect(d.rollbacks).toBe(1);
+    expect(d.message).toMatch(/^training diverged .*\. 1 rollback, each halving the learning rate, did not get past it: try a smaller learning rate or momentum$/);
   }, 120_000);
 });
