@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { parseMnistArgs, parsePgm } from '../src/cli/mnist.js';
+import { parseMnistArgs, parsePgm, tuneCommand } from '../src/cli/mnist.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { gpuTest } from './helpers/gpu.js';
 
@@ -244,6 +244,11 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
 });
 
 describe('webgpu-backprop tune', () => {
+  test("training's flags are refused, not ignored (they change no tile)", async () => {
+    for (const flag of [['--epochs', '99'], ['--tune', 'off'], ['--lr', '0.1'], ['--save', 'x.safetensors']]) {
+      await expect(tuneCommand(flag, async () => { throw new Error('no GPU needed'); }, () => {})).rejects.toThrow(`${flag[0]}: not a flag of tune (it times the kernels of --model's plan at --batch; see tune --help)`);
+    }
+  });
   gpuTest('tunes a model file\'s conv and dense kernels once, then reads the cache; --tune full tunes again', async () => {
     const cache = process.env.WEBGPU_BACKPROP_TUNING_CACHE!;
     const args = ['tune', '--model', 'examples/lenet5.json', '--batch', '128', '--json'];

@@ -340,7 +340,11 @@ describe('checked before the GPU starts', () => {
     // OneCycle cannot step past its total_steps (PyTorch refuses too): said before the GPU starts.
     const cycle = join(dir, 'cycle.safetensors');
     expect((await run(['mnist', ...QUICK, '--schedule', 'onecycle', '--lr', '0.05', '--epochs', '1', '--save', cycle])).code).toBe(0);
-    expect(await beforeGpu([...QUICK, '--init', cycle, '--epochs', '1'])).toMatch(/^--epochs 1: OneCycleLR's total_steps is 3 \(.*cycle\.safetensors's __metadata__\.total_steps\), and this run would take steps 4 … 6; give fewer --epochs, or --schedule-epochs for a longer cycle$/);
+    expect(await beforeGpu([...QUICK, '--init', cycle, '--epochs', '1'])).toMatch(/^--epochs 1: OneCycleLR's total_steps is 3 \(.*cycle\.safetensors's __metadata__\.total_steps\), and this run would take steps 4 … 6; the cycle is over \(the checkpoint took all 3\): continue with another --schedule, or start a longer cycle$/);
+    // A cycle with room left: how much, in steps and whole epochs.
+    const half = join(dir, 'half-cycle.safetensors');
+    expect((await run(['mnist', ...QUICK, '--schedule', 'onecycle', '--lr', '0.05', '--schedule-epochs', '2', '--epochs', '1', '--save', half])).code).toBe(0);
+    expect(await beforeGpu([...QUICK, '--init', half, '--epochs', '2'])).toMatch(/and this run would take steps 4 … 9; give at most 3 --steps \(or --epochs 1\), or --schedule-epochs for a longer cycle$/);
     const badStep = await altered('epoch-step.safetensors', (_, m) => (m.epoch_step = '9'));
     expect(await beforeGpu([...QUICK, '--init', badStep])).toMatch(/epoch-step\.safetensors: __metadata__\.epoch_step is "9", expected a whole number from 1 to 2 \(the steps taken into the epoch it stopped in, of 3 an epoch at this batch and train limit\)$/);
   }, 180_000);
@@ -392,7 +396,7 @@ describe('a diverging run', () => {
     const { code } = await run(['mnist', '--init', file, '--save', file, '--train-limit', '320', '--allow-changes', '--test-limit', '40', '--lr', '10', '--momentum', '1', '--epochs', '6']);
     expect(code).toBe(1);
     expect(lastError()).toMatch(/^webgpu-backprop: training diverged at epoch \d+, step \d+ \(step \d+ of the run\): .* became non-finite/);
-    expect(lastError()).toMatch(/\. Nothing was saved after it \(the last checkpoint written is the last good one\)\. Try a smaller --lr or --momentum, or roll back \(--on-divergence rollback\)$/);
+    expect(lastError()).toMatch(/\. Nothing was saved after it \(the last checkpoint written is the last good one\)\. Try a smaller --lr or --momentum, or roll back \(--on-divergence rollback\)\n$/);
     const after = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
     for (const [name, t] of Object.entries(after.tensors)) {
       if (t.dtype === 'F32') expect((t.data as Float32Array).every(Number.isFinite), name).toBe(true);

@@ -27,6 +27,12 @@ describe('argument parsing', () => {
     expect(() => parseTwoTwoTwoArgs(['--gradient', 'sheet'])).toThrow(/'true' or 'spreadsheet'/);
     expect(() => parseTwoTwoTwoArgs(['--frobnicate'])).toThrow(/frobnicate/);
   });
+  test("a flag given twice or empty is refused, as the other commands' (it ran 3 iterations, or 0 for '')", () => {
+    expect(() => parseTwoTwoTwoArgs(['--iterations', '2', '--iterations', '3'])).toThrow("--iterations: given twice ('2', then '3'); give it once");
+    expect(() => parseTwoTwoTwoArgs(['--iterations', ''])).toThrow("--iterations: expected a value, got ''");
+    expect(() => parseTwoTwoTwoArgs(['--json', '--json'])).toThrow('--json: given twice; give it once');
+    expect(parseTwoTwoTwoArgs(['-h']).help).toBe(true);
+  });
 });
 
 describe('webgpu-backprop 222', () => {

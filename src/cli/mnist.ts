@@ -5,8 +5,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { joinNegativeValues } from './negative-values.js';
+import { parse, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { OPTIMIZER_KINDS, SCHEDULE_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
@@ -85,10 +84,11 @@ Options:
   --on-divergence P   stop (default): a non-finite loss, gradient or running statistic ends the run
                       with an error naming the epoch, the step and the layer (exit 1; nothing is
                       saved after it); rollback: back to the epoch's start with the learning rate
-                      halved, and on
+                      halved, then on (a second divergence in that epoch goes one more epoch back;
+                      at most 3 rollbacks a run)
   --allow-changes     with --init: allow another --seed, --batch, --model, --optimizer, --loss,
-                      --train-limit, --no-fuse, --no-augment or --no-shuffle than the checkpoint's
-                      (refused otherwise: the run would not continue the same way)
+                      --train-limit, --no-fuse, --no-augment, --no-dropout or --no-shuffle than the
+                      checkpoint's (refused otherwise: the run would not continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -96,7 +96,9 @@ A lost GPU device (a driver reset) is replaced and training continues from an in
 taken every 50 steps, ending exactly as an uninterrupted run would.
 `;
 
-export const CHECK_HELP = `Usage: webgpu-backprop check [--model FILE] [--batch N] [--seed N] [--no-follow] [optimizer options of 'mnist']
+export const CHECK_HELP = `Usage: webgpu-backprop check [--init FILE] [--model FILE] [--batch N] [--seed N] [--no-follow]
+                             [--data DIR] [--tune MODE] [--loss NAME] [--no-fuse] [--no-dropout]
+                             [--allow-changes] [optimizer options of 'mnist']
 
 Runs one training step of the seed CNN (or of the --model file's network) on the GPU and in float64
 from the same weights, the first N training images (default 128) and the same dropout masks, then
@@ -121,30 +123,8 @@ files (P5, 28×28, white digit on black like MNIST). Prints each image's probabi
 (--index 0 --index 7); a bare number after it is taken for a PGM file.
 `;
 
-type Values = Record<string, string | boolean | string[] | undefined>;
-
 /** The command's GPU: the same context each call, or (`fresh`) a new device after a loss. */
 export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContext>;
-
-/**
- * The flags, strictly: an unknown flag, a flag given twice (which value would count?) or an empty
- * value (an unset shell variable: `--init "$RUN"` would otherwise start from scratch) is refused.
- */
-function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false): { values: Values; positionals: string[] } {
-  const parsed = parseArgs({ args: joinNegativeValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals, tokens: true });
-  const seen = new Map<string, string | undefined>();
-  for (const any of parsed.tokens) {
-    if (any.kind !== 'option') continue;
-    const token = any as { name: string; value?: string };
-    if (token.value === '') throw new Error(`--${token.name}: expected a value, got ''`);
-    if (seen.has(token.name) && !options[token.name]?.multiple) {
-      const values = [seen.get(token.name), token.value].filter((v) => v !== undefined).map((v) => `'${v}'`);
-      throw new Error(`--${token.name}: given twice${values.length === 2 ? ` (${values.join(', then ')})` : ''}; give it once`);
-    }
-    seen.set(token.name, token.value);
-  }
-  return { values: parsed.values as Values, positionals: parsed.positionals };
-}
 
 function integer(values: Values, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
@@ -668,8 +648,12 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     const startStep = keepsState ? init?.info.optimizerSteps ?? 0 : 0;
     const total = optimizer.schedule.totalSteps;
     if (startStep + runSteps > total) {
-      throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ` +
-        'give fewer --epochs, or --schedule-epochs for a longer cycle');
+      // Room left for this run: fewer epochs or steps where there is some; none where the cycle is done.
+      const left = total - startStep;
+      const advice = left <= 0
+        ? `the cycle is over (the checkpoint took all ${total}): continue with another --schedule, or start a longer cycle`
+        : `give at most ${left} --steps${Math.floor((left + fromStep) / stepsPerEpoch) >= 1 ? ` (or --epochs ${Math.floor((left + fromStep) / stepsPerEpoch)})` : ''}, or --schedule-epochs for a longer cycle`;
+      throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ${advice}`);
     }
   }
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
@@ -1089,7 +1073,7 @@ async function tuneForRun(ctx: GpuContext, model: Module, options: PlanOptions &
   return result;
 }
 
-export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse] [--json]
+export const TUNE_HELP = `Usage: webgpu-backprop tune [--model FILE] [--batch N] [--full] [--no-fuse] [--loss NAME] [--json]
 
 Times the candidate tiles of every conv and dense kernel of a model's plan (the seed CNN by
 default) at a batch (default 128) on this adapter, keeps the fastest whose output equals the
@@ -1107,6 +1091,9 @@ export async function tuneCommand(argv: readonly string[], getContext: ContextSo
   const full = argv.includes('--full');
   const json = argv.includes('--json');
   const args = parseMnistArgs(argv.filter((a) => a !== '--full' && a !== '--json'));
+  // Training's flags change no tile: said, not ignored.
+  const unused = [...args.given].find((flag) => !['model', 'batch', 'no-fuse', 'loss', 'no-dropout'].includes(flag));
+  if (unused) throw new Error(`--${unused}: not a flag of tune (it times the kernels of --model's plan at --batch; see tune --help)`);
   const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse });
   const ctx = await getContext();
   const log = (s: string) => process.stderr.write(`${s}\n`);

@@ -1,8 +1,7 @@
 /**
  * `webgpu-backprop 222`: the spreadsheet's 2-2-2 back-propagation example on WebGPU.
  */
-import { parseArgs } from 'node:util';
-import { joinNegativeValues } from './negative-values.js';
+import { parse } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo, type GradientMode, type TwoTwoTwoRun } from '../models/two-two-two.js';
 import { twoTwoTwoRef } from '../reference/two-two-two.js';
@@ -42,9 +41,9 @@ export function parseTwoTwoTwoArgs(argv: readonly string[]): TwoTwoTwoArgs {
     gradient: { type: 'string' },
     gradients: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
   } as const;
-  const { values } = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: false });
+  // Strict: --iterations given twice or empty ('') is refused, not taken as 3 or 0.
+  const { values } = parse(argv, options) as { values: { lr?: string[]; iterations?: string; gradient?: string; gradients?: boolean; json?: boolean; help?: boolean } };
   const learningRates = (values.lr ?? [String(SHEET_EXAMPLE.learningRate)]).flatMap((s) => s.split(',')).map((s) => {
     const v = Number(s.trim());
     if (s.trim() === '' || !Number.isFinite(v)) throw new Error(`--lr: expected numbers such as 1.0 or 0.1,0.5,1.0, got '${s}'`);
@@ -58,7 +57,7 @@ export function parseTwoTwoTwoArgs(argv: readonly string[]): TwoTwoTwoArgs {
   if (gradient !== 'true' && gradient !== 'spreadsheet') {
     throw new Error(`--gradient: expected 'true' or 'spreadsheet', got '${gradient}'`);
   }
-  return { learningRates, rows: iterations + 1, gradient, gradients: values.gradients, json: values.json, help: values.help };
+  return { learningRates, rows: iterations + 1, gradient, gradients: values.gradients ?? false, json: values.json ?? false, help: values.help ?? false };
 }
 
 /** Largest |GPU − float64 reference| over every row, for E_total and for the weights. */

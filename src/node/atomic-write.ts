@@ -143,6 +143,9 @@ async function replacedFile(path: string): Promise<{ target: string; info?: Stat
 async function refusal(target: string, info: Stats): Promise<string | undefined> {
   if (info.isDirectory()) return 'it is a directory (EISDIR)';
   if (!info.isFile()) return `it is ${fileKind(info)}, expected a regular file to replace`;
+  // No write bit for anyone: marked read-only to keep it. Root passes access(W_OK) whatever the
+  // mode, and `rm` still asks root before removing a write-protected file: refused for root too.
+  if ((info.mode & 0o222) === 0) return `the file is read-only (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')}: make it writable to replace it)`;
   try {
     await access(target, constants.W_OK);
   } catch {

@@ -268,6 +268,13 @@ describe('what is replaced: a regular file, as its own', () => {
     faults.set(locked, { at: 'access', code: 'EACCES' }); // root may write anything: the refusal as a user gets it
     await expect(writeFileAtomic(locked, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${locked}: the file is read-only`);
     expect(await readFile(locked, 'utf8')).toBe('old');
+    // Mode 0444, for real: refused as root too (access passes for root; rm asks root before removing it).
+    const marked = join(dir, 'marked.bin');
+    await writeFile(marked, 'kept');
+    await chmod(marked, 0o444);
+    await expect(writeFileAtomic(marked, Uint8Array.from([1]))).rejects.toThrow(`cannot write ${marked}: the file is read-only (mode 0444: make it writable to replace it)`);
+    await expect(checkWritable(marked, '--save')).rejects.toThrow(`--save ${marked}: the file is read-only (mode 0444`);
+    expect(await readFile(marked, 'utf8')).toBe('kept');
     expect(await temporaries(dir)).toEqual([]);
   });
 
