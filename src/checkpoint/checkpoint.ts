@@ -429,12 +429,15 @@ export interface CheckpointLayout {
   readonly parameters: readonly { readonly name: string; readonly shape: readonly number[] }[];
   readonly stateNames: readonly string[];
   readonly buffers: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  /** The optimizer whose state it takes (sgd, adam, adamw): a file of another's is refused (Adam's state into AdamW means another update). */
+  readonly optimizerKind?: Optimizer['kind'];
 }
 
-export function planLayout(plan: ModelPlan, optimizer: Pick<Optimizer, 'stateNames'>): CheckpointLayout {
+export function planLayout(plan: ModelPlan, optimizer: Pick<Optimizer, 'stateNames' | 'kind'>): CheckpointLayout {
   return {
     parameters: plan.scheduled.flatMap((n) => n.parameters.map((p) => ({ name: p.name, shape: p.shape }))),
     stateNames: optimizer.stateNames,
+    optimizerKind: optimizer.kind,
     buffers: plan.scheduled.flatMap((n) => n.buffers.map((b) => ({ name: b.name, shape: b.shape }))),
   };
 }
@@ -468,13 +471,19 @@ export function checkCheckpoint(
   checkLoadOptions(options);
   const file = decodeSafetensors(bytes, source);
   const info = checkpointInfo(file, source);
+  const hasState = Object.keys(file.tensors).some((name) => name.startsWith(OPTIMIZER_PREFIX));
+  // Adam's state under AdamW (or back): the same tensors, another update (weight decay added to the
+  // gradient or decoupled); the state is that optimizer's.
+  const otherKind = hasState && layout.optimizerKind !== undefined && file.metadata.optimizer !== undefined && file.metadata.optimizer !== layout.optimizerKind;
   if (!options.dropOtherOptimizerState) {
     // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).
     const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(localName(name)));
-    if (other !== undefined) {
+    if (other !== undefined || otherKind) {
       const saved = file.metadata.optimizer ? ` (its __metadata__.optimizer: ${file.metadata.optimizer})` : '';
-      throw new CheckpointFormatError(source, `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop; ` +
-        'build the network with the checkpoint\'s optimizer, or load with { dropOtherOptimizerState: true }');
+      const what = other !== undefined
+        ? `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop`
+        : `its optimizer state is ${file.metadata.optimizer}'s, and this network's optimizer is ${layout.optimizerKind}: the state would go on under another update`;
+      throw new CheckpointFormatError(source, `${what}; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
     }
   }
   const take = (name: string, shape: readonly number[], optional = false): Float32Array | undefined => {
@@ -494,7 +503,8 @@ export function checkCheckpoint(
   const values = new Map<string, Float32Array | undefined>();
   for (const p of layout.parameters) {
     values.set(p.name, take(p.name, p.shape));
-    for (const state of layout.stateNames) values.set(stateName(p.name, state), take(stateName(p.name, state), p.shape, true));
+    // Another optimizer's state, dropped where asked: this network's starts at zero.
+    for (const state of layout.stateNames) values.set(stateName(p.name, state), otherKind ? undefined : take(stateName(p.name, state), p.shape, true));
   }
   for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   // A tensor this network does not have (after the missing ones, which say more): another, larger
@@ -527,7 +537,8 @@ export function checkCheckpoint(
  * for it: `optimizerOrigin`).
  */
 export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo } {
-  const { metadata, info, values } = checkCheckpoint({ parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers }, bytes, source, options);
+  const layout: CheckpointLayout = { parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers, optimizerKind: network.optimizer.kind };
+  const { metadata, info, values } = checkCheckpoint(layout, bytes, source, options);
   const writes: [Tensor, Float32Array][] = [];
   for (const p of network.parameters) {
     writes.push([p.value, values.get(p.name)!]);

@@ -176,8 +176,24 @@ describe('another optimizer’s state', () => {
       "adamw.safetensors: tensor 'optimizer.1.bias.exp_avg' is another optimizer's state (its __metadata__.optimizer: adamw), which this network's optimizer (state: momentum_buffer) would drop",
     );
     expect(loadCheckpoint(sgd, bytes, 'adamw.safetensors', { dropOtherOptimizerState: true }).info.steps).toBe(0);
-    // The same optimizer's state, and none at all (a PyTorch state_dict), load as before.
-    expect(() => loadCheckpoint(new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new Adam() }), bytes, 'adamw.safetensors')).not.toThrow();
+    // The same optimizer's state loads; Adam's tensors under AdamW (or back) would go on under
+    // another update (weight decay added to the gradient, or decoupled): refused unless dropped.
+    expect(() => loadCheckpoint(new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new AdamW() }), bytes, 'adamw.safetensors')).not.toThrow();
+    const adam = new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new Adam() });
+    expect(() => loadCheckpoint(adam, bytes, 'adamw.safetensors')).toThrow(
+      "adamw.safetensors: its optimizer state is adamw's, and this network's optimizer is adam: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }",
+    );
+    adamw.stepsTaken = 7;
+    const trained = await encodeCheckpoint(adamw);
+    loadCheckpoint(adam, trained, 'adamw.safetensors', { dropOtherOptimizerState: true });
+    // Dropped: Adam's state starts at zero, its steps from here.
+    expect([adam.stepsTaken, adam.optimizerSteps]).toEqual([7, 0]);
+    expect(Array.from(await ctx.read(adam.parameters[0]!.state.exp_avg!)).every((v) => v === 0)).toBe(true);
+    // optimizerFromMetadata builds the checkpoint's optimizer, with its settings.
+    const again = new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: optimizerFromMetadata(decodeSafetensors(trained, 'x').metadata, 'x') });
+    expect(again.optimizer.kind).toBe('adamw');
+    loadCheckpoint(again, trained, 'adamw.safetensors');
+    expect(again.optimizerSteps).toBe(7);
   });
 });
 
