@@ -492,13 +492,15 @@ export function checkCheckpoint(
       if (optional) return undefined;
       throw new CheckpointFormatError(source, `tensor '${name}' is missing (expected F32 [${shape.join(', ')}])`);
     }
-    if (t.dtype !== 'F32') throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected F32`);
+    // F64 (a PyTorch model after .double()) is rounded to float32, as load_state_dict's copy_ does.
+    if (t.dtype !== 'F32' && t.dtype !== 'F64') throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected F32 (or F64, rounded to float32)`);
     if (t.shape.join(',') !== shape.join(',')) {
       throw new CheckpointFormatError(source, `tensor '${name}': shape is [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
-    const bad = badValue(t.data, rulesFor(name));
-    if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}`);
-    return t.data;
+    const data = t.dtype === 'F32' ? t.data : Float32Array.from(t.data);
+    const bad = badValue(data, rulesFor(name));
+    if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}${t.dtype === 'F64' ? ' (rounded to float32)' : ''}`);
+    return data;
   };
   const values = new Map<string, Float32Array | undefined>();
   for (const p of layout.parameters) {

@@ -29,6 +29,7 @@ export class CheckpointFormatError extends Error {
 }
 
 interface DtypeArrays {
+  F64: Float64Array;
   F32: Float32Array;
   I64: BigInt64Array;
   I32: Int32Array;
@@ -47,9 +48,10 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Each dtype's typed array; listed in descending alignment, the order tensors are written in. */
+/** Each dtype's typed array; listed in the order tensors are written in (the Python library's: its dtype order, descending). */
 const DTYPES = {
   I64: BigInt64Array,
+  F64: Float64Array,
   F32: Float32Array,
   I32: Int32Array,
   U8: Uint8Array,

@@ -9,7 +9,7 @@ import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { randomArray } from '../helpers/allclose.js';
-import { Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
+import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
@@ -194,6 +194,24 @@ describe('another optimizer’s state', () => {
     expect(again.optimizer.kind).toBe('adamw');
     loadCheckpoint(again, trained, 'adamw.safetensors');
     expect(again.optimizerSteps).toBe(7);
+  });
+});
+
+describe('a float64 state_dict (a PyTorch model after .double())', () => {
+  gpuTest('loads rounded to float32, as load_state_dict copies it', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new BatchNorm1d(3));
+    const source = new Network(ctx, model(), { inputShape: [2, 2], maxBatch: 2, seed: 9 });
+    const { tensors } = decodeSafetensors(await encodeCheckpoint(source), 'x');
+    const doubled: Record<string, SafetensorsTensor> = {};
+    for (const [name, t] of Object.entries(tensors)) {
+      if (name.startsWith('optimizer.')) continue;
+      // Values a float32 cannot hold exactly: each rounds once on load.
+      doubled[name] = t.dtype === 'F32' ? { dtype: 'F64', shape: t.shape, data: Float64Array.from(t.data, (v) => v + 1e-12) } : t;
+    }
+    const target = new Network(ctx, model(), { inputShape: [2, 2], maxBatch: 2, seed: 10 });
+    loadCheckpoint(target, encodeSafetensors(doubled), 'double.safetensors');
+    for (const p of target.parameters) expect(Array.from(await ctx.read(p.value)), p.name).toEqual(Array.from(Float32Array.from(doubled[p.name]!.data as Float64Array)));
+    for (const b of target.buffers) expect(Array.from(await ctx.read(b.value)), b.name).toEqual(Array.from(Float32Array.from(doubled[b.name]!.data as Float64Array)));
   });
 });
 

@@ -123,7 +123,7 @@ describe('malformed files name the file, the tensor and the field', () => {
     expectFormatError(rawFile('[1, 2]'), /^model\.safetensors: header is an array, expected a JSON object$/);
   });
   test('unknown dtype', () => {
-    expectFormatError(rawFile(good.replace('F32', 'BF16'), eight), /^model\.safetensors: tensor "w": dtype is "BF16", expected one of I64, F32, I32, U8$/);
+    expectFormatError(rawFile(good.replace('F32', 'BF16'), eight), /^model\.safetensors: tensor "w": dtype is "BF16", expected one of I64, F64, F32, I32, U8$/);
     expectFormatError(rawFile(good.replace('"F32"', '"toString"'), eight), /tensor "w": dtype is "toString"/);
   });
   test('bad shape', () => {

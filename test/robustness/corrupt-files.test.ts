@@ -262,6 +262,7 @@ const CHECKPOINT_CASES: CheckpointCase[] = [
   { name: 'running_var missing', bytes: variant({ 'convblock2.2.running_var': undefined }), stage: 'load', says: "tensor 'convblock2.2.running_var' is missing (expected F32 [32])" },
   { name: 'weight with the wrong shape', bytes: variant({ 'convblock8.0.weight': { dtype: 'F32', shape: [10, 16], data: new Float32Array(160) } }), stage: 'load', says: 'shape is [10, 16], expected [10, 16, 1, 1]' },
   { name: 'weight I32', bytes: variant({ 'convblock8.0.weight': { dtype: 'I32', shape: [10, 16, 1, 1], data: new Int32Array(160) } }), stage: 'load', says: "'convblock8.0.weight': dtype is I32, expected F32" },
+  { name: 'weight F64 beyond float32', bytes: variant({ 'convblock8.0.weight': { dtype: 'F64', shape: [10, 16, 1, 1], data: Float64Array.from({ length: 160 }, (_, i) => (i === 9 ? 1e300 : 0.1)) } }), stage: 'load', says: "tensor 'convblock8.0.weight': element 9 is Infinity" },
   { name: 'bias U8', bytes: variant({ 'convblock1.2.bias': { dtype: 'U8', shape: [16], data: new Uint8Array(16) } }), stage: 'load', says: 'dtype is U8, expected F32' },
   { name: 'NaN weight', bytes: variant(poke('convblock2.0.weight', 100, NaN)), stage: 'load', says: "'convblock2.0.weight': element 100 is NaN, expected a finite number" },
   { name: '+Infinity bias', bytes: variant(poke('convblock1.2.bias', 3, Infinity)), stage: 'load', says: 'element 3 is Infinity' },
