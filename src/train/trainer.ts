@@ -450,6 +450,7 @@ export class Trainer {
     const fromStep = options.fromStep ?? 0;
     const steps = Math.min(this.stepsPerEpoch, fromStep + (options.maxSteps ?? Infinity));
     this.checkTrainingBatches(fromStep, steps);
+    this.checkSchedule(epoch, steps - fromStep);
     const epochStart = model.stepsTaken - fromStep;
     await this.order(epoch);
     if (fromStep === 0) this.trainHead.reset();
@@ -588,6 +589,20 @@ export class Trainer {
       const which = batch === 1 ? 'batch 1' : `the last batch of the ${count} training samples at batch ${batch}`;
       throw new RangeError(`${node.layer.type} '${node.path}': 1 value per channel in a training batch of 1 (${which}), as PyTorch refuses too ("Expected more than 1 value per channel when training"); choose a batch size that leaves no batch of 1`);
     }
+  }
+
+  /**
+   * OneCycleLR cannot step past its total_steps (PyTorch raises at that step): said before the
+   * epoch's first step, not in its middle with the epoch's steps lost.
+   */
+  private checkSchedule(epoch: number, steps: number): void {
+    const { schedule } = this.model.optimizer;
+    if (schedule.kind !== 'onecycle' || steps <= 0) return;
+    const first = this.model.optimizerSteps + 1;
+    const last = this.model.optimizerSteps + steps;
+    if (last <= schedule.totalSteps) return;
+    throw new RangeError(`OneCycleLR: epoch ${epoch} would take steps ${first} … ${last}, past total_steps ${schedule.totalSteps} (as PyTorch, it cannot step further); ` +
+      (first > schedule.totalSteps ? 'the cycle is over' : `${schedule.totalSteps - first + 1} step${schedule.totalSteps === first ? ' is' : 's are'} left (trainEpoch's maxSteps)`) + '; a longer run needs a totalSteps that covers it');
   }
 
   /** A split this trainer's model can read: on its device, of its input's shape, labels within its outputs. */

@@ -10,6 +10,7 @@ import { BatchNorm1d, Flatten, Linear, LogSoftmax, Sequential } from '../../src/
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { SGD } from '../../src/optim/optimizers.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 import { createNodeContext } from '../../src/node/device.js';
 
@@ -60,6 +61,21 @@ describe('bad options are refused when made, naming the option', () => {
     await expect(fitting.fit({ firstEpoch: 0, epochs: 1 })).rejects.toThrow('fit: firstEpoch is 1-based');
     // PyTorch's `for epoch in range(n)` counts from 0; here the epoch keys the shuffle and the schedule, from 1.
     await expect(new Trainer(ctx, model, a, b, { batch: 32, seed: 1 }).trainEpoch(0)).rejects.toThrow('trainEpoch: epoch is 1-based (the first is 1: it keys the shuffle and the schedule), got 0');
+  });
+});
+
+describe("OneCycleLR's end", () => {
+  gpuTest('an epoch that would step past total_steps is refused before its first step, saying the room left', async (ctx) => {
+    const { train, test } = await data;
+    const net = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax()), {
+      inputShape: [1, 28, 28], maxBatch: 16, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }, { kind: 'onecycle', maxLr: 0.1, totalSteps: 6 }),
+    });
+    const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', train, 64), uploadSplit(ctx, 'test', test, 16), { batch: 16, seed: 1 });
+    expect((await trainer.trainEpoch(1)).steps).toBe(4);
+    await expect(trainer.trainEpoch(2)).rejects.toThrow("OneCycleLR: epoch 2 would take steps 5 … 8, past total_steps 6 (as PyTorch, it cannot step further); 2 steps are left (trainEpoch's maxSteps); a longer run needs a totalSteps that covers it");
+    expect(net.stepsTaken).toBe(4);
+    expect((await trainer.trainEpoch(2, { maxSteps: 2 })).steps).toBe(2);
+    await expect(trainer.trainEpoch(3)).rejects.toThrow('past total_steps 6 (as PyTorch, it cannot step further); the cycle is over; a longer run needs a totalSteps that covers it');
   });
 });
 
