@@ -42,7 +42,8 @@ export class SGD {
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
     checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
     checkSchedule(schedule);
-    this.lr = check('SGD', 'lr', options.lr ?? 0.01, 0, Infinity);
+    // PyTorch 2's default (1.13 required one); the seed CNN's 0.01 is given where it is built.
+    this.lr = check('SGD', 'lr', options.lr ?? 1e-3, 0, Infinity);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, 0, 1);
     this.weightDecay = check('SGD', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);

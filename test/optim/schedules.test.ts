@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { checkSchedule, scheduledValues, type Schedule } from '../../src/optim/schedules.js';
-import { Adam, SGD } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
 
 const run = (schedule: Schedule, lr: number, momentum: number, unit: 'epoch' | 'step', n: number) =>
   Array.from({ length: n }, (_, k) => scheduledValues(schedule, lr, momentum, unit === 'epoch' ? { epoch: k, step: 1000 * k } : { epoch: 0, step: k }));
@@ -61,5 +61,12 @@ describe('bad schedules and optimizer settings are refused when made, naming the
     }
     expect(() => new SGD({ lr: '0.1' as never })).toThrow('SGD: lr must be a finite number ≥ 0, got "0.1"');
     expect(() => new Adam({ lr: Number.POSITIVE_INFINITY })).toThrow('Adam: lr must be a finite number ≥ 0, got Infinity');
+  });
+  test("PyTorch's defaults: SGD lr 1e-3 (PyTorch 2), momentum 0; Adam lr 1e-3, betas (0.9, 0.999), eps 1e-8; AdamW's weight decay 0.01", () => {
+    const sgd = new SGD();
+    expect([sgd.lr, sgd.momentum, sgd.dampening, sgd.weightDecay, sgd.nesterov]).toEqual([1e-3, 0, 0, 0, false]);
+    const adam = new Adam();
+    expect([adam.lr, ...adam.betas, adam.eps, adam.weightDecay]).toEqual([1e-3, 0.9, 0.999, 1e-8, 0]);
+    expect(new AdamW().weightDecay).toBe(0.01);
   });
 });
