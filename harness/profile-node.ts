@@ -33,7 +33,7 @@ try {
   const tuned = await tuneModel(ctx, m.model, { inputShape: m.input, batch, mode: tune, store: new FileTuningStore() });
   const network = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles: tuned.tiles });
   const split = uploadSplit(ctx, 'train', train, batch * 2);
-  const trainer = new Trainer(ctx, network, split, split, { batch, seed: 1 });
+  const trainer = new Trainer(ctx, network, split, split, { batch, seed: 1, augment: true }); // rotation on, as npm start trains
   network.beginStep(batch, 0);
   const program = await trainer.program(split, batch, 'train');
   const step = [program.batch, ...program.rest];

@@ -144,7 +144,7 @@ try {
   const testLimit = values['test-limit'] === undefined ? undefined : whole('test-limit', 0);
   const train = uploadSplit(ctx, 'train', data.train, trainLimit);
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
-  const trainer = new Trainer(ctx, model, train, test, { batch, seed });
+  const trainer = new Trainer(ctx, model, train, test, { batch, seed, augment: true }); // as npm start trains
   const epochs = whole('epochs', Math.ceil(steps / trainer.stepsPerEpoch));
   log(`Soak: ${steps} steps at batch ${batch} (${trainer.stepsPerEpoch} steps an epoch, up to ${epochs} epochs; train ${train.count}, test ${test.count}) on ${ctx.adapter.summary}${gc ? '' : ' (no --expose-gc: samples without a GC first)'}`);
 

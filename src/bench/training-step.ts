@@ -141,7 +141,8 @@ export async function measureTrainingSteps(
   const scope = ctx.scoped(() => {
     const model = new Network(ctx, m.model, { inputShape: m.input, maxBatch: batch, seed: 1, optimizer: new SGD({ lr: 0.01, momentum: 0.9 }), tiles: options.tiles });
     const split = uploadSplit(ctx, 'train', train, Math.min(train.count, batch * (steps + 1)));
-    return { model, split, trainer: new Trainer(ctx, model, split, split, { batch, seed: 1 }) };
+    // Rotation on, as `npm start` trains (the step measured is the CLI's).
+    return { model, split, trainer: new Trainer(ctx, model, split, split, { batch, seed: 1, augment: true }) };
   });
   const { model, split, trainer } = scope.value;
   let step: Dispatch[] = [];

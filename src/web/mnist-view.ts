@@ -763,7 +763,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer: pageOptimizer(settings) });
         model.beginStep(settings.batch, 0);
         const images = uploadSplit(ctx, 'profile', data!.train, settings.batch);
-        return { images, trainer: new Trainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed }) };
+        return { images, trainer: new Trainer(ctx, model, images, images, { batch: settings.batch, seed: settings.seed, augment: settings.augment }) };
       });
       profiler = { key, program: await parts.value.trainer.program(parts.value.images, settings.batch, 'train'), release: parts.destroy };
     }
