@@ -18,7 +18,7 @@ export {
   batchnormBackwardInput,
   batchnormSumsMerge,
 } from './batchnorm.js';
-export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward } from './pooling.js';
+export { maxpool2x2Forward, maxpool2x2Backward, globalAvgPoolForward, globalAvgPoolBackward, pool2dForward, pool2dBackward } from './pooling.js';
 export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll.js';
 export { shufflePermutation, mnistBatch, gatherBatch } from './data.js';
 export { biasAdd, biasBackward } from './bias.js';

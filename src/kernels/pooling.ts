@@ -1,13 +1,18 @@
 /**
  * Pooling: MaxPool2d(2, 2) (floor mode; ties go to the first maximum in row-major window order,
- * NaN propagates) and global average pooling, forward and backward.
- * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl. CPU reference: src/reference/pooling.ts.
+ * NaN propagates) and global average pooling, forward and backward, each its own fast kernel; and
+ * max and average pooling of any window (kernel, stride, padding, dilation, ceil mode; an average's
+ * count_include_pad and divisor_override), one source for both (variant MAX).
+ * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl, pool2d_*.wgsl. CPU reference:
+ * src/reference/pooling.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import maxForwardSource from '../../shaders/maxpool2x2_forward.wgsl?raw';
 import maxBackwardSource from '../../shaders/maxpool2x2_backward.wgsl?raw';
 import avgForwardSource from '../../shaders/global_avg_pool_forward.wgsl?raw';
 import avgBackwardSource from '../../shaders/global_avg_pool_backward.wgsl?raw';
+import poolForwardSource from '../../shaders/pool2d_forward.wgsl?raw';
+import poolBackwardSource from '../../shaders/pool2d_backward.wgsl?raw';
 
 type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
 const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floor(p.width / 2);
@@ -93,4 +98,48 @@ export const globalAvgPoolBackward = defineKernel({
   workgroupSize: [256],
   grid: (p) => [p.planes * p.area],
   lengths: (p) => ({ dy: p.planes, dx: p.planes * p.area }),
+});
+
+/** A window over [planes, height, width] giving [planes, outH, outW] (pool2d_forward's comment). */
+const POOL2D_PARAMS = {
+  planes: 'u32', height: 'u32', width: 'u32', outH: 'u32', outW: 'u32',
+  kernelH: 'u32', kernelW: 'u32', strideH: 'u32', strideW: 'u32', padH: 'u32', padW: 'u32', dilationH: 'u32', dilationW: 'u32',
+  divisorOverride: 'u32', countIncludePad: 'u32',
+} as const;
+type Pool2dShape = { readonly planes: number; readonly height: number; readonly width: number; readonly outH: number; readonly outW: number };
+const inputs = (p: Pool2dShape) => p.planes * p.height * p.width;
+const outputs = (p: Pool2dShape) => p.planes * p.outH * p.outW;
+
+/** y = the window's max (MAX, with argmax: flat index into x) or average, any window  (overwrites y, argmax) */
+export const pool2dForward = defineKernel({
+  name: 'pool2d_forward',
+  linear: true,
+  source: poolForwardSource,
+  params: POOL2D_PARAMS,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+    argmax: { type: 'u32', access: 'read_write', only: 'MAX' },
+  },
+  defines: ['MAX'],
+  workgroupSize: [64],
+  grid: (p) => [outputs(p)],
+  lengths: (p) => ({ x: inputs(p), y: outputs(p), argmax: outputs(p) }),
+});
+
+/** dx = Σ over the windows holding each element of dy (MAX: where argmax is it; else dy / divisor), gathered  (overwrites dx) */
+export const pool2dBackward = defineKernel({
+  name: 'pool2d_backward',
+  linear: true,
+  source: poolBackwardSource,
+  params: POOL2D_PARAMS,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+    argmax: { type: 'u32', access: 'read', only: 'MAX' },
+  },
+  defines: ['MAX'],
+  workgroupSize: [64],
+  grid: (p) => [inputs(p)],
+  lengths: (p) => ({ dy: outputs(p), dx: inputs(p), argmax: outputs(p) }),
 });

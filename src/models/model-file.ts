@@ -18,7 +18,7 @@ import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
-import { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
+import { AvgPool2d, MaxPool2d, type Pair } from '../layers/pooling.js';
 import { Sequential, type Module } from '../layers/sequential.js';
 
 export class ModelFileError extends Error {
@@ -57,8 +57,19 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   BatchNorm2d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   BatchNorm1d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
-  MaxPool2d: { fields: ['kernel_size', 'stride'], build: (f) => new MaxPool2d(f.kernel_size as number, f.stride as number | undefined) },
-  AvgPool2d: { fields: ['kernel_size'], build: (f) => new AvgPool2d(f.kernel_size as number | undefined) },
+  MaxPool2d: {
+    fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
+    build: (f) =>
+      new MaxPool2d({ kernelSize: f.kernel_size as Pair, stride: f.stride as Pair | undefined, padding: f.padding as Pair | undefined, dilation: f.dilation as Pair | undefined, returnIndices: f.return_indices as boolean | undefined, ceilMode: f.ceil_mode as boolean | undefined }),
+  },
+  AvgPool2d: {
+    fields: ['kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'],
+    build: (f) =>
+      new AvgPool2d({
+        kernelSize: f.kernel_size as Pair | undefined, stride: f.stride as Pair | undefined, padding: f.padding as Pair | undefined, ceilMode: f.ceil_mode as boolean | undefined,
+        countIncludePad: f.count_include_pad as boolean | undefined, divisorOverride: f.divisor_override as number | undefined,
+      }),
+  },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
@@ -66,7 +77,9 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
 const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number' };
 /** Expected JSON types of the fields. */
 const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
-  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'number', padding: 'number', bias: 'boolean',
+  // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
+  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
+  dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', start_dim: 'number', dim: 'number',
 };

@@ -50,7 +50,7 @@ export const FUSION_RULES: readonly FusionRule[] = [
   {
     name: 'relu-grad-in-maxpool',
     description: "ReLU → MaxPool2d(2): the ReLU's gradient applied inside the max pool's backward (the gradient passed where the pooled value is positive: the only elements it reaches)",
-    matches: (a, b) => a.type === 'ReLU' && b instanceof MaxPool2d,
+    matches: (a, b) => a.type === 'ReLU' && b instanceof MaxPool2d && b.twoByTwo,
   },
   {
     name: 'relu-grad-in-input-gradient',
@@ -68,7 +68,8 @@ export const FUSION_RULES: readonly FusionRule[] = [
     name: 'maxpool-epilogue',
     description:
       "Conv2d → [ReLU →] MaxPool2d(2): the 2×2 max pool and its argmax stored by the conv's forward (after the ReLU, if any: relu-epilogue; no pool pass, and the conv's own output never written: a quarter of it kept); the pool's backward as before",
-    matches: (a, b, _loss, c) => a instanceof Conv2d && (b instanceof MaxPool2d || (b?.type === 'ReLU' && c instanceof MaxPool2d)),
+    // Only the 2×2 window of stride 2 (MaxPool2d.twoByTwo): the conv's tile pools 2×2 blocks.
+    matches: (a, b, _loss, c) => a instanceof Conv2d && ((b instanceof MaxPool2d && b.twoByTwo) || (b?.type === 'ReLU' && c instanceof MaxPool2d && c.twoByTwo)),
     partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
   },
   {

@@ -15,13 +15,14 @@ import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
+import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
 import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef } from './nll.js';
-import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from './pooling.js';
+import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
 import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
@@ -65,6 +66,12 @@ export interface NetworkStepRef {
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** An AvgPool2d's window for the reference; undefined for global average pooling (the layer's own test of it: AvgPool2d.global). */
+function avgWindow(layer: AvgPool2d, inShape: readonly number[]): Pool2dRef | undefined {
+  if (layer.global(inShape)) return undefined;
+  return { kernel: layer.kernelSize!, stride: layer.stride!, padding: layer.padding, ceilMode: layer.ceilMode, countIncludePad: layer.countIncludePad, divisorOverride: layer.divisorOverride };
+}
 
 function convShape(node: PlanNode, batch: number): Conv2dShape {
   const layer = node.layer as Conv2d;
@@ -148,7 +155,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = x;
         break;
       case 'MaxPool2d': {
-        const pooled = maxPool2x2ForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!);
+        const pool = layer as MaxPool2d;
+        const pooled = pool.twoByTwo
+          ? maxPool2x2ForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!)
+          : maxPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, { kernel: pool.kernelSize, stride: pool.stride, padding: pool.padding, dilation: pool.dilation, ceilMode: pool.ceilMode });
         [y, argmax] = [pooled.y, pooled.argmax];
         const gpu = input.follow?.argmax?.[path];
         if (gpu) {
@@ -162,9 +172,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         break;
       }
-      case 'AvgPool2d':
-        y = globalAvgPoolForwardRef(x, batch, channels, area);
+      case 'AvgPool2d': {
+        const window = avgWindow(layer as AvgPool2d, node.inShape);
+        y = window ? avgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, window) : globalAvgPoolForwardRef(x, batch, channels, area);
         break;
+      }
       case 'Dropout':
         y = mode === 'train' ? dropoutForwardRef(x, mask(input, path, x.length)) : x;
         break;
@@ -238,11 +250,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Flatten':
         break;
       case 'MaxPool2d':
-        d = maxPool2x2BackwardRef(d, argmax!, xi.length);
+        d = maxPoolBackwardRef(d, argmax!, xi.length);
         break;
-      case 'AvgPool2d':
-        d = globalAvgPoolBackwardRef(d, batch, channels, area);
+      case 'AvgPool2d': {
+        const window = avgWindow(layer as AvgPool2d, node.inShape);
+        d = window ? avgPool2dBackwardRef(d, batch, channels, node.inShape[1]!, node.inShape[2]!, window) : globalAvgPoolBackwardRef(d, batch, channels, area);
         break;
+      }
       case 'Dropout':
         d = dropoutBackwardRef(d, mask(input, path, d.length));
         break;

@@ -6,7 +6,7 @@
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
 import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from './nll.js';
-import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from './pooling.js';
+import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef } from './pooling.js';
 import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 
@@ -173,7 +173,7 @@ function backward(traces: Trace[], dLogits: Float64Array, input: SeedCnnTrainInp
   for (const { layer, input: x, relu, argmax } of [...traces].reverse()) {
     const hw = layer.outSize * layer.outSize;
     if (layer.kind === 'maxpool') {
-      d = maxPool2x2BackwardRef(d, argmax!, x.length);
+      d = maxPoolBackwardRef(d, argmax!, x.length);
     } else if (layer.kind === 'gap') {
       d = globalAvgPoolBackwardRef(d, batch, layer.inChannels, layer.inSize * layer.inSize);
     } else {

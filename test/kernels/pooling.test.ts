@@ -1,12 +1,13 @@
 /**
  * maxpool2x2_forward / maxpool2x2_backward (ties, odd sizes, NaN; the backward's RELU variant, the
- * ReLU before the pool) and global_avg_pool_forward / global_avg_pool_backward against the
- * float64 reference.
+ * ReLU before the pool), global_avg_pool_forward / global_avg_pool_backward, and pool2d_forward /
+ * pool2d_backward (any window: overlapping, padded, dilated, ceil mode; max with ties and NaN,
+ * average with count_include_pad and divisor_override) against the float64 reference.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../../src/kernels/pooling.js';
-import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from '../../src/reference/pooling.js';
+import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../../src/kernels/pooling.js';
+import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -78,11 +79,11 @@ describe('maxpool2x2 kernels', () => {
       const ref = maxPool2x2ForwardRef(x, planes, 1, height, width);
       expectAllClose('maxpool2x2_forward y', gpu.y, ref.y, TOLERANCE.exact);
       expect(Array.from(gpu.argmax), 'argmax (first maximum in row-major window order)').toEqual(Array.from(ref.argmax));
-      expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPool2x2BackwardRef(dy, ref.argmax, length), TOLERANCE.exact);
+      expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPoolBackwardRef(dy, ref.argmax, length), TOLERANCE.exact);
       // RELU (x taken as a ReLU's output, pooled values of −1 and 0 among them): dy passed only where the maximum is positive.
       const masked = Array.from(dy, (g, o) => (ref.y[o]! > 0 ? g : 0));
       if (outLength >= 64) expect(masked.some((g, o) => g !== dy[o]), 'some window with a maximum ≤ 0').toBe(true);
-      expectAllClose('maxpool2x2_backward dx (RELU)', gpu.dxRelu, maxPool2x2BackwardRef(masked, ref.argmax, length), TOLERANCE.exact);
+      expectAllClose('maxpool2x2_backward dx (RELU)', gpu.dxRelu, maxPoolBackwardRef(masked, ref.argmax, length), TOLERANCE.exact);
       // Rows and columns outside every window get exactly 0.
       for (let plane = 0; plane < planes; plane++) {
         for (let yy = 0; yy < height; yy++) {
@@ -122,7 +123,7 @@ describe('maxpool2x2 kernels', () => {
     expect(Array.from(ref.y, Number.isNaN), 'NaN outputs (reference)').toEqual([true, true, true, true, true]);
     expect(Array.from(gpu.argmax), 'argmax').toEqual(Array.from(ref.argmax));
     expect(Array.from(gpu.argmax)).toEqual([0, 12, 14, 17, 8]);
-    expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPool2x2BackwardRef(dy, ref.argmax, x.length), TOLERANCE.exact);
+    expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.exact);
 
     // The same windows in rows of 16 (VEC4: two vec4 outputs a row), three more windows of zeros.
     const wide = [...x.slice(0, 10), 0, 0, 0, 0, 0, 0, ...x.slice(10), 0, 0, 0, 0, 0, 0];
@@ -163,4 +164,98 @@ describe('global_avg_pool kernels', () => {
       expectAllClose('global_avg_pool_backward dx', await ctx.read(tdx), globalAvgPoolBackwardRef(dy, planes, 1, area), TOLERANCE.forward);
     });
   }
+});
+
+describe('pool2d kernels: any window', () => {
+  /** Runs both variants' forward and backward on poisoned outputs. */
+  async function pool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, planes: number, height: number, width: number, w: Pool2dRef, max: boolean) {
+    const [outH, outW] = pool2dShapeRef(height, width, w);
+    const params = {
+      planes, height, width, outH, outW,
+      kernelH: w.kernel[0], kernelW: w.kernel[1], strideH: w.stride[0], strideW: w.stride[1], padH: w.padding[0], padW: w.padding[1],
+      dilationH: w.dilation?.[0] ?? 1, dilationW: w.dilation?.[1] ?? 1, divisorOverride: w.divisorOverride ?? 0, countIncludePad: (w.countIncludePad ?? true) ? 1 : 0,
+    };
+    const t = {
+      x: ctx.tensor('x', [x.length], { data: x }),
+      y: ctx.tensor('y', [planes * outH * outW]),
+      argmax: ctx.tensor('argmax', [planes * outH * outW], { dtype: 'u32' }),
+      dy: ctx.tensor('dy', [planes * outH * outW], { data: dy }),
+      dx: ctx.tensor('dx', [x.length]),
+    };
+    ctx.fill(t.y, NaN);
+    ctx.fill(t.dx, NaN);
+    ctx.fill(t.argmax, 0xfffffffe);
+    const kernels = [
+      (await ctx.compile(pool2dForward, { MAX: max })).bind(max ? { x: t.x, y: t.y, argmax: t.argmax } : { x: t.x, y: t.y }, params),
+      (await ctx.compile(pool2dBackward, { MAX: max })).bind(max ? { dy: t.dy, dx: t.dx, argmax: t.argmax } : { dy: t.dy, dx: t.dx }, params),
+    ];
+    ctx.submit('pool2d test', (e) => recordPass(e, 'pool2d test', kernels));
+    return { y: await ctx.read(t.y), argmax: await ctx.read(t.argmax), dx: await ctx.read(t.dx), outH, outW };
+  }
+
+  // Overlapping windows (stride < kernel: an element in several windows, whose gradients add),
+  // gaps (stride > kernel), padding, dilation, ceil mode's partial last window, rectangular
+  // windows, a 1×1 window, and a size at which a workgroup of 64 is not filled.
+  const windows: [string, number, number, number, Pool2dRef][] = [
+    ['3×3 stride 2 (overlapping)', 3, 9, 11, { kernel: [3, 3], stride: [2, 2], padding: [0, 0] }],
+    ['3×3 stride 2 padding 1 (ResNet\'s)', 2, 8, 8, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }],
+    ['2×2 stride 2 ceil mode on 7×5', 2, 7, 5, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], ceilMode: true }],
+    ['3×3 stride 2 padding 1 ceil mode on 6×6', 1, 6, 6, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true }],
+    ['2×3 stride (1, 2) padding (1, 0)', 2, 5, 7, { kernel: [2, 3], stride: [1, 2], padding: [1, 0] }],
+    ['2×2 stride 3 (gaps)', 3, 8, 8, { kernel: [2, 2], stride: [3, 3], padding: [0, 0] }],
+    ['1×1 stride 2', 2, 5, 5, { kernel: [1, 1], stride: [2, 2], padding: [0, 0] }],
+    ['5×5 stride 1 padding 2 (same size)', 2, 9, 7, { kernel: [5, 5], stride: [1, 1], padding: [2, 2] }],
+  ];
+  for (const [name, planes, height, width, w] of windows) {
+    gpuTest(`max and average: ${name}, ${planes} planes of ${height}×${width}`, async (ctx) => {
+      const x = f32(randomArray(planes * height * width, height * 31 + width));
+      const [outH, outW] = pool2dShapeRef(height, width, w);
+      const dy = f32(randomArray(planes * outH * outW, height + width));
+      const max = await pool(ctx, x, dy, planes, height, width, w, true);
+      const ref = maxPool2dForwardRef(x, planes, 1, height, width, w);
+      // Random values tie nowhere: the same choices, and the values copied exactly.
+      expect(Array.from(max.argmax), 'argmax').toEqual(Array.from(ref.argmax));
+      expectAllClose(`${name} max y`, max.y, ref.y, TOLERANCE.exact);
+      expectAllClose(`${name} max dx`, max.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.forward);
+      for (const variant of [{}, { countIncludePad: false }, { divisorOverride: 3 }]) {
+        const a = { ...w, ...variant };
+        const avg = await pool(ctx, x, dy, planes, height, width, a, false);
+        expectAllClose(`${name} avg y ${JSON.stringify(variant)}`, avg.y, avgPool2dForwardRef(x, planes, 1, height, width, a), TOLERANCE.forward);
+        expectAllClose(`${name} avg dx ${JSON.stringify(variant)}`, avg.dx, avgPool2dBackwardRef(dy, planes, 1, height, width, a), TOLERANCE.forward);
+      }
+    });
+  }
+
+  gpuTest('max with dilation 2, ties (the first maximum wins), −∞ everywhere, and NaN (it propagates)', async (ctx) => {
+    const w: Pool2dRef = { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [2, 2] };
+    const [height, width] = [9, 8];
+    // Values from few levels: many ties in every window.
+    const x = f32(Array.from(randomArray(2 * height * width, 5), (v) => Math.round(v * 2)));
+    x[width + 3] = NaN; // (1, 3): a tap of window (0, 0), whose taps are rows and columns −1, 1, 3
+    // A plane of −∞: the index stays at the first tap inside the input.
+    for (let i = height * width; i < 2 * height * width; i++) x[i] = -Infinity;
+    const [outH, outW] = pool2dShapeRef(height, width, w);
+    const dy = f32(randomArray(2 * outH * outW, 9));
+    const gpu = await pool(ctx, x, dy, 2, height, width, w, true);
+    const ref = maxPool2dForwardRef(x, 2, 1, height, width, w);
+    expect(Array.from(gpu.argmax)).toEqual(Array.from(ref.argmax));
+    expect(Array.from(gpu.y).map(String)).toEqual(Array.from(ref.y).map(String));
+    expect(Number.isNaN(gpu.y[0]!), 'the window holding the NaN').toBe(true);
+    expectAllClose('dilated max dx', gpu.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.forward);
+  });
+
+  gpuTest('a real size: 3×3 stride 2 padding 1 over 128 × 16 planes of 28×28, max and average', async (ctx) => {
+    const w: Pool2dRef = { kernel: [3, 3], stride: [2, 2], padding: [1, 1] };
+    const [planes, height, width] = [128 * 16, 28, 28];
+    const x = f32(randomArray(planes * height * width, 77));
+    const [outH, outW] = pool2dShapeRef(height, width, w);
+    const dy = f32(randomArray(planes * outH * outW, 78));
+    const max = await pool(ctx, x, dy, planes, height, width, w, true);
+    const ref = maxPool2dForwardRef(x, planes, 1, height, width, w);
+    expect(Array.from(max.argmax).every((v, i) => v === ref.argmax[i]), 'argmax').toBe(true);
+    expectAllClose('max dx', max.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.forward);
+    const avg = await pool(ctx, x, dy, planes, height, width, w, false);
+    expectAllClose('avg y', avg.y, avgPool2dForwardRef(x, planes, 1, height, width, w), TOLERANCE.forward);
+    expectAllClose('avg dx', avg.dx, avgPool2dBackwardRef(dy, planes, 1, height, width, w), TOLERANCE.forward);
+  });
 });

@@ -56,6 +56,28 @@ describe('model files', () => {
     ] });
   });
 
+  test("pools of any window: PyTorch's field names, written back as given, and the seed CNN's old text is the same network", () => {
+    const text = JSON.stringify({
+      input: [3, 32, 32],
+      layers: [
+        { type: 'MaxPool2d', kernel_size: 3, stride: 2, padding: 1 },
+        { type: 'MaxPool2d', kernel_size: [2, 3], stride: [1, 2], dilation: 2, ceil_mode: true },
+        { type: 'AvgPool2d', kernel_size: 3, stride: 1, padding: 1, count_include_pad: false, divisor_override: 7, ceil_mode: true },
+        { type: 'AvgPool2d' },
+        { type: 'Flatten' },
+        { type: 'Linear', out_features: 2 },
+      ],
+    });
+    const { model, input } = parseModelFile(text, 'pools.json');
+    expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape)).toEqual([[3, 16, 16], [3, 14, 7], [3, 14, 7], [3, 1, 1], [3], [2]]); // torch.nn gives 16×16, 14×7, 14×7
+    // The pools written back as given.
+    expect(JSON.parse(modelFileText(model, input)).layers.slice(0, 4)).toEqual(JSON.parse(text).layers.slice(0, 4));
+    // A checkpoint's model_file from before (MaxPool2d had kernel_size and stride only).
+    expect(sameNetwork(JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2, stride: 2 }] }), 'old', parseModelFile(JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2 }] }), 'x').model, [3, 8, 8])).toBe(true);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2, ceil_mode: 1 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(MaxPool2d\): "ceil_mode" must be true or false, got 1/);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, stride: [1, 2] }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): .*stride must be a whole number ≥ 1, got \[1,2\]/);
+  });
+
   test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {
     for (const [file, count] of [['examples/mlp.json', 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10], ['examples/lenet5.json', 61_706]] as const) {
       const { model, input } = parseModelFile(readFileSync(file, 'utf8'), file);

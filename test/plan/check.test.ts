@@ -157,6 +157,29 @@ const cases = [
     fuse: true,
   },
   {
+    // Windows other than 2×2 (the pool2d kernels, unfused: no maxpool-epilogue, no
+    // relu-grad-in-maxpool): overlapping and padded (ResNet's stem pool), dilated in ceil mode, an
+    // average of overlapping windows without its padding, one with divisor_override.
+    name: 'MaxPool2d(3, 2, 1) after Conv2d → ReLU, a dilated ceil-mode max pool, AvgPool2d windows (count_include_pad false, divisor_override), SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, padding: 1 }),
+      new ReLU(),
+      new MaxPool2d(3, 2, 1),
+      new Conv2d({ outChannels: 8, kernelSize: 3 }),
+      new MaxPool2d({ kernelSize: 2, stride: 1, dilation: 2, ceilMode: true }),
+      new AvgPool2d({ kernelSize: 3, stride: 2, padding: 1, countIncludePad: false, ceilMode: true }),
+      new Tanh(),
+      new AvgPool2d({ kernelSize: 2, divisorOverride: 3 }),
+      new Flatten(),
+      new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    pools: [],
+    reluGradInPool: [],
+  },
+  {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",
     model: new Sequential(new Conv2d({ outChannels: 10, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(), new Flatten()),
     input: [1, 28, 28],

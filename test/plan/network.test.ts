@@ -82,12 +82,24 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new (Dropout as new (...args: unknown[]) => Dropout)(0.2, false, 3)).toThrow('Dropout: 3 arguments; expected (p, inplace) then at most an options object');
     expect(() => new Dropout(null as never)).toThrow('Dropout: p must be a number in [0, 1], got null');
     expect(new MaxPool2d({ kernelSize: 2 }).config()).toEqual(new MaxPool2d(2, 2).config());
-    // PyTorch's later positional arguments (padding, ceil_mode; AvgPool2d's stride, padding) pooled
-    // another window when dropped (MaxPool2d(2, 2, 1) gave 2×2 maps where PyTorch's are 3×3): refused.
+    // PyTorch's positional arguments, all of them (padding, dilation, return_indices, ceil_mode;
+    // AvgPool2d's stride, padding, ceil_mode, count_include_pad, divisor_override): taken, and
+    // more are refused (JavaScript would drop them).
     const loose = <T>(layer: new (...args: never[]) => T) => layer as unknown as new (...args: unknown[]) => T;
-    expect(() => new (loose(MaxPool2d))(2, 2, 1)).toThrow('MaxPool2d: 3 arguments; expected (kernelSize, stride) then at most an options object');
-    expect(() => new (loose(MaxPool2d))(2, 2, 0, 1, false, true)).toThrow('MaxPool2d: 6 arguments');
-    expect(() => new (loose(AvgPool2d))(4, 4, 1)).toThrow('AvgPool2d: 3 arguments; expected (kernelSize) then at most an options object');
+    expect(new MaxPool2d(3, 2, 1).config()).toEqual({ kernel_size: 3, stride: 2, padding: 1 });
+    expect(new MaxPool2d(2, 2, 0, 1, false, true).config()).toEqual({ kernel_size: 2, stride: 2, ceil_mode: true });
+    expect(new MaxPool2d([3, 2], null, [1, 0], 2).config()).toEqual({ kernel_size: [3, 2], stride: [3, 2], padding: [1, 0], dilation: 2 });
+    expect(() => new (loose(MaxPool2d))(2, 2, 0, 1, false, true, 7)).toThrow('MaxPool2d: 7 arguments; expected (kernelSize, stride, padding, dilation, returnIndices, ceilMode) then at most an options object');
+    expect(() => new MaxPool2d(2, 2, 0, 1, true)).toThrow('MaxPool2d: return_indices true is not supported');
+    expect(() => new MaxPool2d(3, 2, 2)).toThrow('MaxPool2d: padding 2 is more than half of kernel_size 3 (PyTorch refuses it too: a window could hold only padding)');
+    expect(() => new MaxPool2d({ kernelSize: 2, ceilMode: 'yes' as never })).toThrow('MaxPool2d: ceil_mode must be true or false, got "yes"');
+    expect(() => new MaxPool2d([2, 2, 2] as never)).toThrow('MaxPool2d: kernel_size must be a number or two (height, width), got [2,2,2]');
+    expect(new AvgPool2d(4, 4, 1).config()).toEqual({ kernel_size: 4, padding: 1 });
+    expect(new AvgPool2d(3, 2, 1, true, false, 4).config()).toEqual({ kernel_size: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false, divisor_override: 4 });
+    expect(() => new AvgPool2d({ stride: 2 })).toThrow('AvgPool2d: stride without a kernel_size (no kernel_size is the whole map: global average pooling)');
+    expect(() => new (loose(AvgPool2d))(4, 4, 1, false, true, null, 1)).toThrow('AvgPool2d: 7 arguments');
+    // A window that does not fit the map: said when planned, as PyTorch's "Output size is too small".
+    expect(() => planModel(new Sequential(new MaxPool2d(3, 1, 0, 3)), { inputShape: [1, 6, 6] })).toThrow(/a 3×3 window \(dilation 3×3\) with padding 0×0 does not fit the 6×6 input \[1, 6, 6\] \(output 0×0\)/);
     expect(() => new AvgPool2d({ kernel_size: 4 } as never)).toThrow("AvgPool2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
     expect(new AvgPool2d({ kernelSize: 4 }).config()).toEqual(new AvgPool2d(4).config());
     // null is PyTorch's None: the default (it was refused as "2 arguments").

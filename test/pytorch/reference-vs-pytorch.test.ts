@@ -16,7 +16,8 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
-import { AvgPool2d } from '../../src/layers/pooling.js';
+import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { ReLU } from '../../src/layers/activations.js';
 import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -59,6 +60,17 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     model: new Sequential(new Conv2d({ outChannels: 6, kernelSize: [3, 2], stride: 2, padding: 1 }), new Tanh(), new AvgPool2d(), new Flatten()),
     input: [2, 9, 8],
     loss: 'mse',
+  },
+  {
+    // Overlapping, padded, dilated and ceil-mode windows, and an average that excludes its padding.
+    name: 'max and average pools of any window: 3×3 stride 2 padding 1, dilation 2, ceil mode, count_include_pad false, divisor_override',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(), new MaxPool2d(3, 2, 1),
+      new Conv2d({ outChannels: 5, kernelSize: 1 }), new MaxPool2d({ kernelSize: 2, stride: 1, dilation: 2, ceilMode: true }),
+      new AvgPool2d({ kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), new Tanh(),
+      new AvgPool2d({ kernelSize: [2, 1], stride: 1, divisorOverride: 3 }), new Flatten(), new Linear({ outFeatures: 3 }),
+    ),
+    input: [2, 13, 11],
   },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];

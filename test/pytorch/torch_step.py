@@ -54,9 +54,13 @@ def layer(entry, path):
     if t == 'Dropout':
         return GivenMask(path)
     if t == 'MaxPool2d':
-        return nn.MaxPool2d(entry.get('kernel_size', 2), entry.get('stride', entry.get('kernel_size', 2)))
+        return nn.MaxPool2d(entry.get('kernel_size', 2), entry.get('stride'), padding=entry.get('padding', 0),
+                            dilation=entry.get('dilation', 1), ceil_mode=entry.get('ceil_mode', False))
     if t == 'AvgPool2d':
-        return nn.AvgPool2d(entry['kernel_size']) if 'kernel_size' in entry else nn.AdaptiveAvgPool2d(1)
+        if 'kernel_size' not in entry:
+            return nn.AdaptiveAvgPool2d(1)
+        return nn.AvgPool2d(entry['kernel_size'], entry.get('stride'), padding=entry.get('padding', 0), ceil_mode=entry.get('ceil_mode', False),
+                            count_include_pad=entry.get('count_include_pad', True), divisor_override=entry.get('divisor_override'))
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
 
 

@@ -8,7 +8,7 @@ import { batchNormBackwardRef, batchNormForwardTrainRef, batchNormStatsRef } fro
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dOutputSize, type Conv2dShape } from '../../src/reference/conv2d.js';
 import { rotateImageRef } from '../../src/reference/mnist-input.js';
 import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
-import { globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2x2BackwardRef, maxPool2x2ForwardRef } from '../../src/reference/pooling.js';
+import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
 import {
@@ -90,7 +90,7 @@ describe('pooling reference', () => {
     const x = randomArray(N * C * h * w, 19);
     const { y, argmax } = maxPool2x2ForwardRef(x, N, C, h, w);
     const dy = randomArray(y.length, 20);
-    expectAllClose('dx', maxPool2x2BackwardRef(dy, argmax, x.length), numericalGrad((xx) => maxPool2x2ForwardRef(xx, N, C, h, w).y, x, dy), FD);
+    expectAllClose('dx', maxPoolBackwardRef(dy, argmax, x.length), numericalGrad((xx) => maxPool2x2ForwardRef(xx, N, C, h, w).y, x, dy), FD);
   });
 
   test('ties go to the first element in row-major window order; a NaN wins', () => {
@@ -102,7 +102,43 @@ describe('pooling reference', () => {
     expect(y[3]).toBeNaN();
     const tie = maxPool2x2ForwardRef([4, 4, 4, 4], 1, 1, 2, 2);
     expect([...tie.argmax]).toEqual([0]);
-    expect([...maxPool2x2BackwardRef([1, 2, 3, 4], argmax, 16)]).toEqual([0, 1, 0, 0, 0, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
+    expect([...maxPoolBackwardRef([1, 2, 3, 4], argmax, 16)]).toEqual([0, 1, 0, 0, 0, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
+  });
+
+  test('max and average pools of any window (overlapping, padded, dilated, ceil mode; the average\'s divisors): gradients by finite differences', () => {
+    const [N, C, h, w] = [2, 2, 7, 6];
+    const x = randomArray(N * C * h * w, 41);
+    const windows: Pool2dRef[] = [
+      { kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+      { kernel: [2, 3], stride: [1, 2], padding: [1, 0], ceilMode: true },
+      { kernel: [3, 2], stride: [2, 1], padding: [1, 1], dilation: [2, 2], ceilMode: true },
+    ];
+    for (const p of windows) {
+      const { y, argmax } = maxPool2dForwardRef(x, N, C, h, w, p);
+      const dy = randomArray(y.length, 42);
+      expectAllClose(`max ${JSON.stringify(p)}`, maxPoolBackwardRef(dy, argmax, x.length), numericalGrad((xx) => maxPool2dForwardRef(xx, N, C, h, w, p).y, x, dy), FD);
+      if (p.dilation) continue;
+      for (const a of [p, { ...p, countIncludePad: false }, { ...p, divisorOverride: 5 }]) {
+        const dya = randomArray(avgPool2dForwardRef(x, N, C, h, w, a).length, 43);
+        expectAllClose(`avg ${JSON.stringify(a)}`, avgPool2dBackwardRef(dya, N, C, h, w, a), numericalGrad((xx) => avgPool2dForwardRef(xx, N, C, h, w, a), x, dya), FD);
+      }
+    }
+  });
+
+  test("PyTorch's output sizes (pooling_output_shape), and the general pools equal the 2×2 and global ones where they are those", () => {
+    // torch.nn.MaxPool2d(...)(torch.zeros(1, 1, H, W)).shape, by hand from PyTorch's formula.
+    expect(pool2dShapeRef(28, 28, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] })).toEqual([14, 14]);
+    expect(pool2dShapeRef(7, 5, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], ceilMode: true })).toEqual([4, 3]);
+    expect(pool2dShapeRef(7, 5, { kernel: [2, 2], stride: [2, 2], padding: [0, 0] })).toEqual([3, 2]);
+    // ceil mode's last window would start in the right padding: dropped (5 + 1 = 6 ≤ 3·2).
+    expect(pool2dShapeRef(5, 5, { kernel: [3, 3], stride: [3, 3], padding: [1, 1], ceilMode: true })).toEqual([2, 2]);
+    expect(pool2dShapeRef(10, 10, { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [3, 3] })).toEqual([4, 4]);
+    const x = randomArray(2 * 3 * 6 * 7, 44);
+    const two = maxPool2dForwardRef(x, 2, 3, 6, 7, { kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+    const own = maxPool2x2ForwardRef(x, 2, 3, 6, 7);
+    expect(Array.from(two.argmax)).toEqual(Array.from(own.argmax));
+    expect(Array.from(two.y)).toEqual(Array.from(own.y));
+    expectAllClose('whole map', avgPool2dForwardRef(x, 2, 3, 6, 7, { kernel: [6, 7], stride: [6, 7], padding: [0, 0] }), globalAvgPoolForwardRef(x, 2, 3, 42), FD);
   });
 
   test('global average pool', () => {

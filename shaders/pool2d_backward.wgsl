@@ -1,0 +1,85 @@
+// pool2d_backward: the input gradient of pool2d_forward (MaxPool2d and AvgPool2d of any window);
+// overwrites dx. Gathered, not scattered: no atomics, and each element's sum in one order.
+//   dy [planes, outH, outW], dx [planes, height, width]; the window parameters as the forward's.
+//   Input element (iy, ix) is a tap of the outputs oy with oy·strideH − padH ≤ iy ≤ oy·strideH −
+//   padH + (kernelH − 1)·dilationH (and likewise ox); they are visited row-major, as PyTorch's
+//   backward adds each output's gradient into dx in output order: the same sums.
+//   MAX: dx = Σ dy[o] over those outputs whose argmax is this element.
+//   Otherwise (AvgPool2d): dx = Σ dy[o] / divisor(o), the forward's divisor of each window that
+//   holds the element (inside its clipped span).
+//   One invocation per input element.
+
+struct Params {
+  planes: u32,
+  height: u32,
+  width: u32,
+  outH: u32,
+  outW: u32,
+  kernelH: u32,
+  kernelW: u32,
+  strideH: u32,
+  strideW: u32,
+  padH: u32,
+  padW: u32,
+  dilationH: u32,
+  dilationW: u32,
+  divisorOverride: u32,
+  countIncludePad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+#if MAX
+@group(0) @binding(3) var<storage, read> argmax: array<u32>;
+#endif
+
+override WG_X: u32;
+
+/** The outputs along one axis whose windows reach input position i: [first, last], empty if first > last. */
+fn outputsOf(i: u32, stride: u32, pad: u32, kernel: u32, dilation: u32, count: u32) -> vec2i {
+  let shifted = i32(i + pad);
+  let reach = i32((kernel - 1u) * dilation);
+  // first = ⌈(i + pad − reach) / stride⌉, at least 0; last = ⌊(i + pad) / stride⌋, at most count − 1.
+  let lowest = shifted - reach;
+  var first = 0;
+  if (lowest > 0) { first = (lowest + i32(stride) - 1) / i32(stride); }
+  let last = min(shifted / i32(stride), i32(count) - 1);
+  return vec2i(first, last);
+}
+
+@compute @workgroup_size(WG_X)
+fn pool2d_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let i = gid.x;
+  let size = params.height * params.width;
+  if (i >= params.planes * size) { return; }
+  let plane = i / size;
+  let iy = (i % size) / params.width;
+  let ix = i % params.width;
+  let rows = outputsOf(iy, params.strideH, params.padH, params.kernelH, params.dilationH, params.outH);
+  let cols = outputsOf(ix, params.strideW, params.padW, params.kernelW, params.dilationW, params.outW);
+  let outBase = plane * params.outH * params.outW;
+  var sum = 0.0;
+  for (var oy = rows.x; oy <= rows.y; oy++) {
+    for (var ox = cols.x; ox <= cols.y; ox++) {
+      let o = outBase + u32(oy) * params.outW + u32(ox);
+#if MAX
+      if (argmax[o] == i) { sum += dy[o]; }
+#else
+      // The window's divisor, as the forward computed it (dilation 1 for AvgPool2d).
+      let y0 = oy * i32(params.strideH) - i32(params.padH);
+      let x0 = ox * i32(params.strideW) - i32(params.padW);
+      let yEnd = min(y0 + i32(params.kernelH), i32(params.height + params.padH));
+      let xEnd = min(x0 + i32(params.kernelW), i32(params.width + params.padW));
+      let padded = (yEnd - y0) * (xEnd - x0);
+      let inside = (min(yEnd, i32(params.height)) - max(y0, 0)) * (min(xEnd, i32(params.width)) - max(x0, 0));
+      var divisor = f32(select(inside, padded, params.countIncludePad == 1u));
+      if (params.divisorOverride > 0u) { divisor = f32(params.divisorOverride); }
+      // A tap past the padded end (the window clipped there) is not the window's.
+      if (i32(iy) < yEnd && i32(ix) < xEnd) { sum += dy[o] / divisor; }
+#endif
+    }
+  }
+  dx[i] = sum;
+}
