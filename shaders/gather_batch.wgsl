@@ -4,6 +4,9 @@
 //   inputs: [count, size] f32; labels: [count] u32 class indices; order: the epoch's permutation
 //   of 0 … count − 1. Sample b of the batch is sample order[first + b]; the batch ends at the end
 //   of the split. images[b, i] = inputs[order[first + b], i]; batchLabels[b] = labels[order[first + b]].
+//   Variant TARGETS (regression): batchTargets[b, j] = targets[order[first + b], j], targetSize
+//   values a sample, copied by the same invocations (four elements each of the inputs and of the
+//   targets; the grid covers the longer).
 //   One invocation per four elements of the batch's input (a sample's elements are contiguous).
 
 struct Params {
@@ -11,6 +14,7 @@ struct Params {
   first: u32,
   batch: u32,
   size: u32,
+  targetSize: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -19,6 +23,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read_write> images: array<f32>;
 @group(0) @binding(5) var<storage, read_write> batchLabels: array<u32>;
+#if TARGETS
+@group(0) @binding(6) var<storage, read> targets: array<f32>;
+@group(0) @binding(7) var<storage, read_write> batchTargets: array<f32>;
+#endif
 
 override WG_X: u32;
 
@@ -35,4 +43,10 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     images[e] = inputs[sample * params.size + i];
     if (i == 0u) { batchLabels[b] = labels[sample]; }
   }
+#if TARGETS
+  for (var e = e0; e < min(e0 + 4u, samples * params.targetSize); e++) {
+    let b = e / params.targetSize;
+    batchTargets[e] = targets[order[params.first + b] * params.targetSize + e % params.targetSize];
+  }
+#endif
 }

@@ -68,21 +68,24 @@ export const mnistBatch = defineKernel({
   }),
 });
 
-/** images, batchLabels = samples `first … first + batch − 1` of the epoch's order, as they are  (overwrites both) */
+/** images, batchLabels (and TARGETS: batchTargets) = samples `first … first + batch − 1` of the epoch's order, as they are  (overwrites them) */
 export const gatherBatch = defineKernel({
   name: 'gather_batch',
   linear: true,
   source: gatherSource,
-  params: { count: 'u32', first: 'u32', batch: 'u32', size: 'u32' },
+  params: { count: 'u32', first: 'u32', batch: 'u32', size: 'u32', targetSize: 'u32' },
   bindings: {
     inputs: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
     order: { type: 'u32', access: 'read' },
     images: { type: 'f32', access: 'read_write' },
     batchLabels: { type: 'u32', access: 'read_write' },
+    targets: { type: 'f32', access: 'read', only: 'TARGETS' },
+    batchTargets: { type: 'f32', access: 'read_write', only: 'TARGETS' },
   },
+  defines: ['TARGETS'],
   workgroupSize: [64],
-  // One invocation per four elements of the batch (a last batch binds its own, smaller grid).
-  grid: (p) => [Math.ceil((p.batch * p.size) / 4)],
-  lengths: (p) => ({ inputs: p.count * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch }),
+  // One invocation per four elements of the batch's inputs or targets, the longer (a last batch binds its own, smaller grid).
+  grid: (p) => [Math.ceil((p.batch * Math.max(p.size, p.targetSize)) / 4)],
+  lengths: (p) => ({ inputs: p.count * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch, targets: p.count * p.targetSize, batchTargets: p.batch * p.targetSize }),
 });

@@ -75,7 +75,7 @@ export const nllBackward = defineKernel({
   lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes }),
 });
 
-/** loss[b] and grad of MSE (half 0) or ½Σ(t − a)² (half 1) against one-hot targets  (overwrites loss, grad) */
+/** loss[b] and grad of MSE (half 0) or ½Σ(t − a)² (half 1) against one-hot targets, or (TARGETS) given float targets  (overwrites loss, grad) */
 export const squaredError = defineKernel({
   name: 'squared_error',
   linear: true,
@@ -86,8 +86,10 @@ export const squaredError = defineKernel({
     labels: { type: 'u32', access: 'read' },
     loss: { type: 'f32', access: 'read_write' },
     grad: { type: 'f32', access: 'read_write' },
+    targets: { type: 'f32', access: 'read', only: 'TARGETS' },
   },
+  defines: ['TARGETS'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
-  lengths: (p) => ({ prediction: p.batch * p.features, labels: p.batch, loss: p.batch, grad: p.batch * p.features }),
+  lengths: (p) => ({ prediction: p.batch * p.features, labels: p.batch, loss: p.batch, grad: p.batch * p.features, targets: p.batch * p.features }),
 });

@@ -20,16 +20,17 @@ export function halfSquaredErrorRef(prediction: ArrayLike<number>, target: Array
 }
 
 /**
- * Squared-error losses of a classifier against one-hot targets: per-sample loss and the gradient.
- * MSE (PyTorch's MSELoss, mean over batch × features), or the sheet's ½Σ(t − a)² averaged over the batch.
+ * Squared-error losses against one-hot targets of `labels` or, given, float `targets` [batch,
+ * features] (regression): per-sample loss and the gradient. MSE (PyTorch's MSELoss, mean over
+ * batch × features), or the sheet's ½Σ(t − a)² averaged over the batch.
  */
-export function squaredErrorRef(prediction: ArrayLike<number>, labels: ArrayLike<number>, batch: number, features: number, half: boolean): { loss: Float64Array; grad: Float64Array } {
+export function squaredErrorRef(prediction: ArrayLike<number>, labels: ArrayLike<number>, batch: number, features: number, half: boolean, targets?: ArrayLike<number>): { loss: Float64Array; grad: Float64Array } {
   const loss = new Float64Array(batch);
   const grad = new Float64Array(batch * features);
   for (let b = 0; b < batch; b++) {
     let sum = 0;
     for (let j = 0; j < features; j++) {
-      const diff = prediction[b * features + j]! - (labels[b] === j ? 1 : 0);
+      const diff = prediction[b * features + j]! - (targets ? targets[b * features + j]! : labels[b] === j ? 1 : 0);
       sum += diff * diff;
       grad[b * features + j] = half ? diff / batch : (2 * diff) / (batch * features);
     }

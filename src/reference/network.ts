@@ -36,6 +36,8 @@ export interface NetworkStepRefInput {
   /** [batch, ...inputShape], already normalised. */
   readonly input: ArrayLike<number>;
   readonly labels: ArrayLike<number>;
+  /** Regression: each sample's float targets [batch, classes], which a squared-error loss compares with (labels then name no class). */
+  readonly targets?: ArrayLike<number>;
   readonly batch: number;
   readonly mode: 'train' | 'eval';
   /** Training: each Dropout's mask by the layer's path (0 or 1/(1 − p) per element). */
@@ -205,10 +207,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   }
 
   const classes = plan.classes;
-  const squared = plan.loss === 'mse' || plan.loss === 'half-sse' ? squaredErrorRef(x, input.labels, batch, classes, plan.loss === 'half-sse') : undefined;
+  const squared = plan.loss === 'mse' || plan.loss === 'half-sse' ? squaredErrorRef(x, input.labels, batch, classes, plan.loss === 'half-sse', input.targets) : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
   const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes);
-  const correct = countCorrectRef(x, input.labels, batch, classes);
+  // A regression's samples have no class: none is correct (as the GPU's metrics count).
+  const correct = input.targets ? 0 : countCorrectRef(x, input.labels, batch, classes);
   if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, decisions };
 
   const grads: Record<string, Float64Array> = {};

@@ -19,14 +19,19 @@ import { bufferLimit, formatBytes } from '../plan/network.js';
 /**
  * A data set of float inputs, used as they are (PyTorch's `TensorDataset(inputs, labels)`):
  * `inputs` holds count samples of `shape` (the model's `inputShape`: [features], [C, H, W], …)
- * one after another, `labels` one class index per sample (whole numbers ≥ 0).
+ * one after another; and either `labels`, one class index per sample (whole numbers ≥ 0), or
+ * `targets`, count × T floats (T = the model's outputs: regression, with the 'mse' or 'half-sse' loss).
  */
 export interface TensorSplit {
   readonly inputs: Float32Array;
-  readonly labels: Uint8Array | Uint16Array | Uint32Array | Int32Array | readonly number[];
+  readonly labels?: Uint8Array | Uint16Array | Uint32Array | Int32Array | readonly number[];
+  readonly targets?: Float32Array;
   readonly count: number;
   readonly shape: readonly number[];
 }
+
+/** The label of a sample of a regression split: no class (the batch metrics count none correct). */
+export const NO_CLASS = 0xffffffff;
 
 interface SplitBase {
   readonly name: string;
@@ -50,10 +55,13 @@ export interface GpuImageSplit extends SplitBase {
   readonly pixels: Tensor<'u32'>;
 }
 
-/** A tensor split on the GPU: float inputs, one u32 label a sample. */
+/** A tensor split on the GPU: float inputs, one u32 label a sample (NO_CLASS with targets), targets where given. */
 export interface GpuTensorSplit extends SplitBase {
   readonly kind: 'tensors';
   readonly inputs: Tensor<'f32'>;
+  /** Regression: targetSize floats a sample. */
+  readonly targets?: Tensor<'f32'>;
+  readonly targetSize?: number;
 }
 
 export type GpuSplit = GpuImageSplit | GpuTensorSplit;
@@ -131,25 +139,40 @@ function uploadImages(ctx: GpuContext, name: string, split: MnistSplit, limit: u
 
 function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit: unknown): GpuTensorSplit {
   const fail = (what: string) => new TypeError(`${name} split: ${what}`);
-  checkFields(name, split, ['inputs', 'labels', 'count', 'shape'], 'a tensor split has inputs, labels, count, shape');
+  checkFields(name, split, ['inputs', 'labels', 'targets', 'count', 'shape'], 'a tensor split has inputs, labels or targets, count, shape');
   if (!(split.inputs instanceof Float32Array)) throw fail(`inputs must be a Float32Array (count samples of shape, one after another), got ${kindOf(split.inputs)}`);
   const { shape } = split;
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
     throw fail(`shape must be one sample's shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got ${JSON.stringify(shape)}`);
   }
-  const labelsOk = split.labels instanceof Uint8Array || split.labels instanceof Uint16Array || split.labels instanceof Uint32Array || split.labels instanceof Int32Array || Array.isArray(split.labels);
-  if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got ${kindOf(split.labels)}`);
+  if ((split.labels === undefined) === (split.targets === undefined)) {
+    throw fail(`give labels (class indices) or targets (floats: regression), ${split.labels === undefined ? 'got neither' : 'not both'}`);
+  }
   const count = sampleCount(name, split, limit);
   const size = shape.reduce((a, b) => a * b, 1);
   if (split.inputs.length < count * size) throw fail(`inputs hold ${split.inputs.length} values, fewer than ${count} samples of [${shape.join(', ')}] (${count * size})`);
-  if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} samples`);
-  const labels = new Uint32Array(count);
+  const labels = new Uint32Array(count).fill(NO_CLASS);
   let classes = 0;
-  for (let i = 0; i < count; i++) {
-    const label = split.labels[i]!;
-    if (!Number.isInteger(label) || label < 0 || label > 0xffffffff) throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0)`);
-    labels[i] = label;
-    classes = Math.max(classes, label + 1);
+  let targets: Float32Array | undefined;
+  let targetSize: number | undefined;
+  if (split.labels !== undefined) {
+    const labelsOk = split.labels instanceof Uint8Array || split.labels instanceof Uint16Array || split.labels instanceof Uint32Array || split.labels instanceof Int32Array || Array.isArray(split.labels);
+    if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got ${kindOf(split.labels)}`);
+    if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} samples`);
+    for (let i = 0; i < count; i++) {
+      const label = split.labels[i]!;
+      if (!Number.isInteger(label) || label < 0 || label >= NO_CLASS) throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0)`);
+      labels[i] = label;
+      classes = Math.max(classes, label + 1);
+    }
+  } else {
+    if (!(split.targets instanceof Float32Array)) throw fail(`targets must be a Float32Array (count samples' targets, one after another), got ${kindOf(split.targets)}`);
+    // Each sample's targets: the whole array over the split's count (as PyTorch's [N, T] tensor).
+    targetSize = split.targets.length / (split.count as number);
+    if (!Number.isInteger(targetSize) || targetSize < 1) throw fail(`targets hold ${split.targets.length} values, not a whole number ≥ 1 of them for each of the ${split.count} samples`);
+    targets = split.targets.subarray(0, count * targetSize);
+    const badTarget = targets.findIndex((v) => !Number.isFinite(v));
+    if (badTarget >= 0) throw fail(`targets[${badTarget}] (sample ${Math.floor(badTarget / targetSize)}) is ${targets[badTarget]}, expected a finite number`);
   }
   // A non-finite input trains to NaN and is then reported as a divergence, blaming the learning rate.
   const inputs = split.inputs.subarray(0, count * size);
@@ -167,6 +190,7 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     classes,
     shape: [...shape],
     inputs: ctx.tensor(`${name} inputs`, [inputs.length], { data: inputs }),
+    ...(targets ? { targets: ctx.tensor(`${name} targets`, [targets.length], { data: targets }), targetSize } : {}),
     labels: ctx.tensor(`${name} labels`, [count], { dtype: 'u32', data: labels }),
     order: identityOrder(ctx, name, count),
     context: ctx,
@@ -178,6 +202,7 @@ const identityOrder = (ctx: GpuContext, name: string, count: number) => ctx.tens
 /** Frees a split's GPU buffers (the page replaces its splits when the limits change). */
 export function destroySplit(split: GpuSplit): void {
   for (const t of [split.kind === 'images' ? split.pixels : split.inputs, split.labels, split.order]) t.buffer.destroy();
+  if (split.kind === 'tensors') split.targets?.buffer.destroy();
 }
 
 /** The dispatch that writes the epoch's shuffle of `split` into its order (one per epoch). */

@@ -1,6 +1,6 @@
 /**
  * The loss of a network's output, its gradient, and the batch's loss and accuracy accumulated on
- * the GPU, for one split (labels are written by the batch kernel). Cross-entropy on logits, and an
+ * the GPU, for one split (labels, or a regression's targets, are written by the batch kernel). Cross-entropy on logits, and an
  * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
  * kernel; an NLL on log-probabilities left unfused is its own kernel; MSE and ½Σ(t − a)² compare
  * the output with one-hot targets. Accuracy is the argmax of the output.
@@ -21,6 +21,8 @@ export interface RunningMetrics {
 
 export class LossHead {
   readonly labels: Tensor<'u32'>;
+  /** Regression (`targets`): each sample's float targets, [maxBatch, outputs], which a squared-error loss compares with. */
+  readonly targets?: Tensor;
   /** The log-probabilities written by the fused kernel; else the network's output (whose argmax is the prediction). */
   readonly logp: Tensor;
   readonly sampleLoss: Tensor;
@@ -35,12 +37,17 @@ export class LossHead {
     private readonly ctx: GpuContext,
     private readonly network: Network,
     name: string,
+    options: { readonly targets?: boolean } = {},
   ) {
     const { maxBatch, plan } = network;
     this.loss = plan.loss;
     this.logProbabilities = plan.loss === 'nll' || plan.loss === 'cross-entropy';
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
+    if (options.targets) {
+      if (plan.loss !== 'mse' && plan.loss !== 'half-sse') throw new Error(`targets (regression) need a squared-error loss ('mse' or 'half-sse'), not '${plan.loss}', which takes class labels`);
+      this.targets = ctx.tensor(`${name} batch targets`, [maxBatch, plan.classes]);
+    }
     this.logp = this.fused ? ctx.tensor(`${name} log-probabilities`, [maxBatch, plan.classes]) : network.output;
     this.sampleLoss = ctx.tensor(`${name} per-sample loss`, [maxBatch]);
     this.metrics = ctx.tensor(`${name} metrics`, [2]);
@@ -65,7 +72,13 @@ export class LossHead {
     if (squared) {
       // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
       const half = this.loss === 'half-sse' ? 1 : 0;
-      list.push((await ctx.compile(squaredError)).bind({ prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput }, { batch, features: shape.classes, half }, this.loss));
+      const targets = this.targets;
+      const tensors = { prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput };
+      list.push(
+        targets
+          ? (await ctx.compile(squaredError, { TARGETS: true })).bind({ ...tensors, targets }, { batch, features: shape.classes, half }, this.loss)
+          : (await ctx.compile(squaredError)).bind(tensors, { batch, features: shape.classes, half }, this.loss),
+      );
     } else if (this.fused) {
       list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'));
     } else {

@@ -51,7 +51,7 @@ export interface Progress {
   readonly steps: number;
   /** Mean loss of the snapshot's batch. */
   readonly loss: number;
-  /** Running accuracy over the epoch so far, in %. */
+  /** Running accuracy over the epoch so far, in % (NaN for a regression's targets). */
   readonly accuracy: number;
   readonly samples: number;
   /** Seconds of this epoch so far (pauses left out), and its samples/s over them. */
@@ -129,7 +129,7 @@ export interface EpochRecord {
   readonly epoch: number;
   readonly train: EpochResult;
   readonly test: EvalResult;
-  /** The best test accuracy of this run so far. */
+  /** The best test accuracy of this run so far (a regression's: the lowest test loss). */
   readonly best: boolean;
 }
 
@@ -231,6 +231,8 @@ export interface FitResult {
 }
 
 export class Trainer {
+  /** Whether the splits hold float targets (regression: no accuracy, the best epoch by test loss). */
+  readonly regression: boolean;
   private readonly trainHead: LossHead;
   private readonly testHead: LossHead;
   private readonly snapshots: MetricsSnapshots;
@@ -253,10 +255,12 @@ export class Trainer {
     }
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
+    // Regression: float targets (and a squared-error loss: LossHead says so), in both splits.
+    this.regression = train.kind === 'tensors' && train.targets !== undefined;
     for (const split of [train, test]) this.checkSplit(split);
     if (options.augment && train.kind !== 'images') throw new Error(`Trainer: augment rotates images; the ${train.name} split holds float inputs, used as they are (leave augment off)`);
-    this.trainHead = new LossHead(ctx, model, 'train');
-    this.testHead = new LossHead(ctx, model, 'test');
+    this.trainHead = new LossHead(ctx, model, 'train', { targets: this.regression });
+    this.testHead = new LossHead(ctx, model, 'test', { targets: this.regression });
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);
   }
 
@@ -387,11 +391,10 @@ export class Trainer {
     const { ctx, model, options } = this;
     // (A tensor split's kernel has no epoch: update's epoch is ignored there.)
     if (split.kind === 'tensors') {
-      return (await ctx.compile(gatherBatch)).bind(
-        { inputs: split.inputs, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
-        { count: split.count, first: 0, batch, size: shapeSize(split.shape) },
-        `${split.name} batch`,
-      );
+      const tensors = { inputs: split.inputs, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels };
+      const params = { count: split.count, first: 0, batch, size: shapeSize(split.shape), targetSize: split.targetSize ?? 0 };
+      if (split.targets && head.targets) return (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...tensors, targets: split.targets, batchTargets: head.targets }, params, `${split.name} batch`);
+      return (await ctx.compile(gatherBatch)).bind(tensors, params, `${split.name} batch`);
     }
     return (await ctx.compile(mnistBatch)).bind(
       { pixels: split.pixels, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },
@@ -496,7 +499,7 @@ export class Trainer {
             if (!live) return;
             if (firstBadStep !== HEALTH_NONE) diverged = true;
             const seconds = (performance.now() - start - pausedMs) / 1000;
-            report({ step: done, steps, loss, accuracy: (100 * correct) / Math.max(1, seen), samples: seen, seconds, samplesPerSecond: (seen - fromSamples) / seconds });
+            report({ step: done, steps, loss, accuracy: this.percent(correct, seen), samples: seen, seconds, samplesPerSecond: (seen - fromSamples) / seconds });
           });
         }
         // At most two steps in flight: wait for the one before this.
@@ -521,7 +524,7 @@ export class Trainer {
       steps: fromStep + taken,
       samples: totals.count,
       trainLoss: totals.lossSum / Math.max(1, totals.count),
-      trainAccuracy: (100 * totals.correct) / Math.max(1, totals.count),
+      trainAccuracy: this.percent(totals.correct, totals.count),
       lastBatchLoss: totals.batchLoss,
       seconds,
       samplesPerSecond: (totals.count - fromSamples) / seconds,
@@ -564,7 +567,7 @@ export class Trainer {
       stepsLeft -= train.steps - fromStep;
       if (options.signal?.aborted && train.steps - fromStep < planned) break;
       const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
-      const record = { epoch, train, test, best: !best || test.accuracy > best.test.accuracy };
+      const record = { epoch, train, test, best: !best || this.beats(test, best.test) };
       if (record.best) best = record;
       history.push(record);
       await options.onEpoch?.(record);
@@ -611,10 +614,27 @@ export class Trainer {
     if (split.context !== this.ctx) throw new Error(`the ${split.name} split was uploaded to another GPU context (uploadSplit(ctx, …) with this trainer's ctx)`);
     const problem = splitShapeProblem(split, model.plan.inputShape);
     if (problem) throw new Error(`the ${split.name} split's samples ${problem}; the model takes [${model.plan.inputShape.join(', ')}] per sample`);
+    const targets = split.kind === 'tensors' && split.targets !== undefined;
+    if (targets !== this.regression) {
+      throw new Error(`the ${split.name} split holds ${targets ? 'targets (regression)' : 'class labels'}, the train split ${this.regression ? 'targets' : 'class labels'}: give every split the same kind`);
+    }
+    if (split.kind === 'tensors' && split.targetSize !== undefined && split.targetSize !== model.plan.classes) {
+      throw new Error(`the ${split.name} split has ${split.targetSize} targets a sample; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'}`);
+    }
     // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
     if (split.classes > model.plan.classes) {
       throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
     }
+  }
+
+  /** Whether an evaluation beats the best so far: a higher test accuracy, or a regression's lower test loss. */
+  beats(evaluation: EvalResult, best: EvalResult): boolean {
+    return this.regression ? evaluation.loss < best.loss : evaluation.accuracy > best.accuracy;
+  }
+
+  /** An accuracy in % (NaN for a regression: its samples have no class). */
+  private percent(correct: number, count: number): number {
+    return this.regression ? NaN : (100 * correct) / Math.max(1, count);
   }
 
   /** The training split's running metrics of the epoch so far (what `firstEpochMetrics` takes back). */
@@ -638,7 +658,7 @@ export class Trainer {
       previous = ctx.submitted();
     }
     const totals = await this.testHead.read();
-    return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: (100 * totals.correct) / totals.count };
+    return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: this.percent(totals.correct, totals.count) };
   }
 
   /** Class probabilities of every sample of `split` (a squared-error network's scores), in eval mode: [count][classes]. */

@@ -200,8 +200,8 @@ describe('mnist_batch', () => {
 });
 
 describe('gather_batch: a float data set\'s batches, as they are', () => {
-  /** Runs gather_batch on poisoned outputs; returns what it left and what indexing gives. */
-  async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number) {
+  /** Runs gather_batch on poisoned outputs (TARGETS where targetSize > 0); returns what it left and what indexing gives. */
+  async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number, targetSize = 0) {
     const inputs = randomArray(count * size, seed, -3, 3);
     const labels = Uint32Array.from(randomArray(count, seed + 1, 0, 1000), Math.floor);
     const order = shufflePermutationRef(count, seed, 1);
@@ -214,17 +214,25 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
     };
     ctx.fill(t.images, NaN);
     ctx.fill(t.batchLabels, NO_LABEL);
-    const k = (await ctx.compile(gatherBatch)).bind(t, { count, first, batch, size });
+    const targets = Float32Array.from(randomArray(count * Math.max(1, targetSize), seed + 2, -5, 5));
+    const batchTargets = ctx.tensor('batchTargets', [batch * Math.max(1, targetSize)]);
+    ctx.fill(batchTargets, NaN);
+    const params = { count, first, batch, size, targetSize };
+    const k = targetSize > 0
+      ? (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...t, targets: ctx.tensor('targets', [targets.length], { data: targets }), batchTargets }, params)
+      : (await ctx.compile(gatherBatch)).bind(t, params);
     ctx.submit('gather test', (e) => recordPass(e, 'gather test', [k]));
     const samples = Math.min(batch, count - first);
     const expected = new Float32Array(batch * size).fill(NaN);
     const expectedLabels = new Array<number>(batch).fill(NO_LABEL);
+    const expectedTargets = new Float32Array(batch * Math.max(1, targetSize)).fill(NaN);
     for (let b = 0; b < samples; b++) {
       const sample = order[first + b]!;
       expected.set(Float32Array.from(inputs.subarray(sample * size, (sample + 1) * size)), b * size);
       expectedLabels[b] = labels[sample]!;
+      if (targetSize > 0) expectedTargets.set(targets.subarray(sample * targetSize, (sample + 1) * targetSize), b * targetSize);
     }
-    return { images: await ctx.read(t.images), labels: Array.from(await ctx.read(t.batchLabels)), expected, expectedLabels };
+    return { images: await ctx.read(t.images), labels: Array.from(await ctx.read(t.batchLabels)), expected, expectedLabels, targets: await ctx.read(batchTargets), expectedTargets };
   }
 
   for (const [count, size, first, batch] of [
@@ -237,6 +245,20 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
       const r = await gather(ctx, count, size, first, batch, count + size);
       // A copy: the same bits, NaN where no sample is (Object.is tells NaN and -0 apart, toEqual on arrays does).
       expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
+      expect(r.labels).toEqual(r.expectedLabels);
+    });
+  }
+
+  // Targets shorter and longer than the inputs (the grid covers the longer), a last batch.
+  for (const [count, size, first, batch, targetSize] of [
+    [9, 3, 4, 4, 2],
+    [9, 2, 8, 4, 7],
+    [40, 5, 0, 16, 1],
+  ] as const) {
+    gpuTest(`TARGETS: ${count} samples of ${size} with ${targetSize} targets each, batch ${batch} from ${first}`, async (ctx) => {
+      const r = await gather(ctx, count, size, first, batch, count * size, targetSize);
+      expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
+      expect(Array.from(r.targets).every((v, i) => Object.is(v, r.expectedTargets[i])), 'targets bit for bit').toBe(true);
       expect(r.labels).toEqual(r.expectedLabels);
     });
   }

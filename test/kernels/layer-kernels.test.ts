@@ -108,27 +108,32 @@ describe('log_softmax and nll on log-probabilities', () => {
   }
 });
 
-describe('squared_error against one-hot targets', () => {
+describe('squared_error against one-hot targets, and (TARGETS) against float targets', () => {
   for (const [batch, features] of [
     [1, 1],
     [3, 2],
     [65, 10],
     [128, 47],
   ] as const) {
-    for (const half of [false, true]) {
-      gpuTest(`[${batch}, ${features}], ${half ? '½Σ(t − a)²' : 'MSE'}`, async (ctx) => {
+    for (const [half, given] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      gpuTest(`[${batch}, ${features}], ${half ? '½Σ(t − a)²' : 'MSE'}${given ? ', float targets' : ''}`, async (ctx) => {
         const n = batch * features;
         const prediction = f32(randomArray(n, n + 11, -1, 2));
         const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
+        const targets = given ? f32(randomArray(n, n + 12, -3, 3)) : undefined;
         const tp = ctx.tensor('prediction', [n], { data: prediction });
         const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
         const tloss = ctx.tensor('loss', [batch]);
         const tgrad = ctx.tensor('grad', [n]);
         ctx.fill(tloss, NaN);
         ctx.fill(tgrad, NaN);
-        const k = (await ctx.compile(squaredError)).bind({ prediction: tp, labels: tlabels, loss: tloss, grad: tgrad }, { batch, features, half: half ? 1 : 0 });
+        const tensors = { prediction: tp, labels: tlabels, loss: tloss, grad: tgrad };
+        const params = { batch, features, half: half ? 1 : 0 };
+        const k = targets
+          ? (await ctx.compile(squaredError, { TARGETS: true })).bind({ ...tensors, targets: ctx.tensor('targets', [n], { data: targets }) }, params)
+          : (await ctx.compile(squaredError)).bind(tensors, params);
         ctx.submit('squared error', (e) => recordPass(e, 'squared error', [k]));
-        const ref = squaredErrorRef(prediction, labels, batch, features, half);
+        const ref = squaredErrorRef(prediction, labels, batch, features, half, targets);
         expectAllClose('squared_error loss', await ctx.read(tloss), ref.loss, TOLERANCE.forward);
         expectAllClose('squared_error grad', await ctx.read(tgrad), ref.grad, TOLERANCE.gradient);
       });

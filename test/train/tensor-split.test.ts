@@ -5,7 +5,7 @@
  * of values, bad labels, non-finite inputs, rotation of float inputs), each refused naming the split.
  */
 import { describe, expect } from 'vitest';
-import { BatchNorm2d, Conv2d, Flatten, Linear, LogSoftmax, ReLU, Sequential } from '../../src/layers/index.js';
+import { BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, LogSoftmax, ReLU, Sequential, Tanh } from '../../src/layers/index.js';
 import { Network } from '../../src/plan/network.js';
 import { SGD } from '../../src/optim/optimizers.js';
 import { gpuDecisions } from '../../src/plan/check.js';
@@ -67,7 +67,7 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
         for (let b = 0; b < batch; b++) {
           const sample = order[first + b]!;
           input.set(data.inputs.subarray(sample * size, (sample + 1) * size), b * size);
-          labels[b] = data.labels[sample]!;
+          labels[b] = data.labels![sample]!;
         }
         const follow = await gpuDecisions(net, batch);
         const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels, batch, mode: 'train', follow });
@@ -92,6 +92,79 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
       expectAllClose(`${p.name} momentum after 8 steps`, await ctx.read(p.state.momentum_buffer!), velocity[p.name]!, TOLERANCE.gradient);
     }
     for (const b of net.buffers) expectAllClose(`${b.name} after 8 steps`, await ctx.read(b.value), running[b.name]!, TOLERANCE.gradient);
+  });
+
+  gpuTest('regression: float targets and MSE, two shuffled epochs against the float64 run; no accuracy, the best epoch by test loss', async (ctx) => {
+    const inputs = Float32Array.from(randomArray(COUNT * 6, 51, -2, 2));
+    // Targets a smooth function of the inputs (something to learn), two a sample.
+    const targets = Float32Array.from({ length: COUNT * 2 }, (_, i) => Math.sin(inputs[(i >> 1) * 6 + (i & 1)]!) + 0.5 * inputs[(i >> 1) * 6 + 3]!);
+    const split = { inputs, targets, count: COUNT, shape: [6] };
+    const model = new Sequential(new Linear({ outFeatures: 8 }), new BatchNorm1d(), new Tanh(), new Linear({ outFeatures: 2 }));
+    const net = new Network(ctx, model, { inputShape: [6], maxBatch: BATCH, seed: SEED, loss: 'mse', optimizer: new SGD({ lr: LR, momentum: MOMENTUM }) });
+    const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', split), uploadSplit(ctx, 'test', split, 10), { batch: BATCH, seed: SEED });
+    expect(trainer.regression).toBe(true);
+
+    let params: Record<string, Float64Array> = {};
+    const velocity: Record<string, Float64Array> = {};
+    let running: Record<string, Float64Array> = {};
+    for (const p of net.parameters) {
+      params[p.name] = Float64Array.from(await ctx.read(p.value));
+      velocity[p.name] = new Float64Array(p.value.length);
+    }
+    for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
+    for (let epoch = 1; epoch <= 2; epoch++) {
+      const order = shufflePermutationRef(COUNT, SEED, epoch);
+      let lossSum = 0;
+      let gpu;
+      for (let first = 0, inEpoch = 0; first < COUNT; first += BATCH, inEpoch++) {
+        gpu = await trainer.trainEpoch(epoch, { fromStep: inEpoch, maxSteps: 1 });
+        const batch = Math.min(BATCH, COUNT - first);
+        const input = new Float64Array(batch * 6);
+        const target = new Float64Array(batch * 2);
+        for (let b = 0; b < batch; b++) {
+          const sample = order[first + b]!;
+          input.set(inputs.subarray(sample * 6, sample * 6 + 6), b * 6);
+          target.set(targets.subarray(sample * 2, sample * 2 + 2), b * 2);
+        }
+        const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels: new Uint32Array(batch).fill(0xffffffff), targets: target, batch, mode: 'train' });
+        lossSum += ref.loss * batch;
+        const next: Record<string, Float64Array> = {};
+        for (const name of Object.keys(params)) {
+          const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
+          next[name] = updated.param;
+          velocity[name] = updated.velocity;
+        }
+        params = next;
+        running = { ...running, ...ref.buffers };
+      }
+      expect(gpu!.trainLoss, `mean loss of epoch ${epoch}`).toBeCloseTo(lossSum / COUNT, 4);
+      expect(gpu!.trainAccuracy).toBeNaN();
+    }
+    for (const p of net.parameters) expectAllClose(`${p.name} after 8 steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
+    const evaluation = await trainer.evaluate();
+    expect([evaluation.count, evaluation.correct]).toEqual([10, 0]);
+    expect(evaluation.accuracy).toBeNaN();
+    // fit keeps the epoch of the lowest test loss as the best (the accuracies are NaN).
+    const { history, best } = await trainer.fit({ firstEpoch: 3, epochs: 3 });
+    expect(best!.test.loss).toBe(Math.min(...history.map((h) => h.test.loss)));
+  });
+
+  gpuTest('regression splits a model cannot read are refused', async (ctx) => {
+    const inputs = Float32Array.from(randomArray(8 * 4, 61));
+    const targets = new Float32Array(8 * 3);
+    const make = (loss: 'mse' | 'cross-entropy') => new Network(ctx, new Sequential(new Linear({ outFeatures: 3 })), { inputShape: [4], maxBatch: 4, loss });
+    const split = uploadSplit(ctx, 'train', { inputs, targets, count: 8, shape: [4] });
+    expect(split.targetSize).toBe(3);
+    expect(() => new Trainer(ctx, make('cross-entropy'), split, split, { batch: 4, seed: 1 })).toThrow("targets (regression) need a squared-error loss ('mse' or 'half-sse'), not 'cross-entropy', which takes class labels");
+    const classes = uploadSplit(ctx, 'test', { inputs, labels: new Uint8Array(8), count: 8, shape: [4] });
+    expect(() => new Trainer(ctx, make('mse'), split, classes, { batch: 4, seed: 1 })).toThrow("the test split holds class labels, the train split targets: give every split the same kind");
+    const two = uploadSplit(ctx, 'train', { inputs, targets: new Float32Array(16), count: 8, shape: [4] });
+    expect(() => new Trainer(ctx, make('mse'), two, two, { batch: 4, seed: 1 })).toThrow('the train split has 2 targets a sample; the model has 3 outputs');
+    const upload = (changes: object) => () => uploadSplit(ctx, 'train', { inputs, count: 8, shape: [4], ...changes } as TensorSplit);
+    expect(upload({})).toThrow('train split: give labels (class indices) or targets (floats: regression), got neither');
+    expect(upload({ targets, labels: new Uint8Array(8) })).toThrow('train split: give labels (class indices) or targets (floats: regression), not both');
+    expect(upload({ targets: new Float32Array(20) })).toThrow('train split: targets hold 20 values, not a whole number ≥ 1 of them for each of the 8 samples');
+    expect(upload({ targets: Float32Array.of(...new Array<number>(23).fill(0), Infinity) })).toThrow('train split: targets[23] (sample 7) is Infinity, expected a finite number');
   });
 
   gpuTest('predict: the eval-mode outputs of any number of samples, in batches of the capacity; a LogSoftmax fused into the loss still applied', async (ctx) => {
@@ -137,7 +210,7 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(split({ inputs: Array.from(good.inputs) })).toThrow('train split: inputs must be a Float32Array (count samples of shape, one after another), got Array');
     expect(split({ shape: [3, 0, 5] })).toThrow('train split: shape must be one sample\'s shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got [3,0,5]');
     expect(split({ count: 9 })).toThrow('train split: inputs hold 600 values, fewer than 9 samples of [3, 5, 5] (675)');
-    expect(split({ channels: 3 })).toThrow("train split: unknown field 'channels'; a tensor split has inputs, labels, count, shape");
+    expect(split({ channels: 3 })).toThrow("train split: unknown field 'channels'; a tensor split has inputs, labels or targets, count, shape");
     // Labels past the model's 5 outputs.
     expect(() => trainer({ ...good, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 0, 0) })).toThrow('the train labels go up to 5; the model has 5 outputs');
   });
