@@ -129,7 +129,7 @@ function checkChecksum(bytes: Uint8Array, dataStart: number, metadata: Record<st
   if (found !== written) {
     throw new CheckpointFormatError(
       source,
-      `its contents do not match its checksum (${METADATA_KEY}.${CRC_KEY} ${written}, the contents give ${found}): the file was damaged after it was written, or edited by a tool that kept the old checksum`,
+      `its contents do not match its checksum (${METADATA_KEY}.${CRC_KEY} ${written}, the contents give ${found}): the file was damaged after it was written, or edited by a tool that kept the old checksum (to keep such an edit, remove ${CHECKSUM_KEY} and ${CRC_KEY} from its metadata)`,
     );
   }
 }

@@ -931,6 +931,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
 function divergenceAdvice(error: DivergenceError): string {
   const tried = error.rollbacks > 0
     ? `${error.rollbacks} rollback${error.rollbacks === 1 ? '' : 's'} (--on-divergence rollback), each halving the learning rate, did not get past it: try a smaller --lr or --momentum`
+    : error.rollbacksSpent > 0 ? `The run's ${error.rollbacksSpent} rollbacks went to earlier divergences: try a smaller --lr or --momentum`
     : 'Try a smaller --lr or --momentum, or roll back (--on-divergence rollback)';
   return `${error.summary}. Nothing was saved after it (the last checkpoint written is the last good one). ${tried}`;
 }

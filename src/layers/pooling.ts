@@ -56,7 +56,7 @@ function checkWindow(owner: string, w: Window): Window {
   for (const side of [0, 1]) {
     // PyTorch: "pad should be at most half of effective kernel size" (of kernel_size, in fact).
     if (w.padding[side]! > Math.floor(w.kernel[side]! / 2)) {
-      throw new RangeError(`${owner}: padding ${w.padding[side]} is more than half of kernel_size ${w.kernel[side]} (PyTorch refuses it too: a window could hold only padding)`);
+      throw new RangeError(`${owner}: padding ${w.padding[side]} is more than half of kernel_size ${w.kernel[side]} (as PyTorch refuses: "pad should be at most half of effective kernel size")`);
     }
   }
   return w;
@@ -67,10 +67,25 @@ function pooledShape(w: Window, input: SampleShape): [number, number, number] {
   const [c, h, ww] = chw(input);
   const outH = outputSize(h, w.kernel[0], w.stride[0], w.padding[0], w.dilation[0], w.ceilMode);
   const outW = outputSize(ww, w.kernel[1], w.stride[1], w.padding[1], w.dilation[1], w.ceilMode);
-  if (outH < 1 || outW < 1) {
-    throw new ShapeError(`a ${w.kernel.join('×')} window${w.dilation[0] * w.dilation[1] > 1 ? ` (dilation ${w.dilation.join('×')})` : ''} with padding ${w.padding.join('×')} does not fit the ${h}×${ww} input [${input.join(', ')}] (output ${outH}×${outW})`);
+  const window = `a ${w.kernel.join('×')} window${w.dilation[0] * w.dilation[1] > 1 ? ` (dilation ${w.dilation.join('×')})` : ''} with padding ${w.padding.join('×')}`;
+  if (outH < 1 || outW < 1) throw new ShapeError(`${window} does not fit the ${h}×${ww} input [${input.join(', ')}] (output ${outH}×${outW})`);
+  // With dilation a window's taps can step over a small input: a window of padding alone, whose
+  // maximum has no element (PyTorch indexes past the plane there, and its backward corrupts memory).
+  const [row, col] = [paddingOnly(h, outH, w.kernel[0], w.stride[0], w.padding[0], w.dilation[0]), paddingOnly(ww, outW, w.kernel[1], w.stride[1], w.padding[1], w.dilation[1])];
+  if (row !== undefined || col !== undefined) {
+    throw new ShapeError(`${window} over the ${h}×${ww} input [${input.join(', ')}]: the window at output ${row !== undefined ? `row ${row}` : `column ${col}`} holds padding only, no element of the input`);
   }
   return [c, outH, outW];
+}
+
+/** The first output along one axis whose taps all fall outside the input (padding only), or undefined. */
+function paddingOnly(size: number, outputs: number, kernel: number, stride: number, pad: number, dilation: number): number | undefined {
+  for (let o = 0; o < outputs; o++) {
+    const start = o * stride - pad;
+    const first = Math.max(0, Math.ceil(-start / dilation));
+    if (first >= kernel || start + first * dilation >= size) return o;
+  }
+  return undefined;
 }
 
 /** pool2d's parameters for a window at a batch (planes = batch · channels). */

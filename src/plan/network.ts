@@ -31,7 +31,7 @@ export interface NetworkOptions extends PlanOptions {
   readonly maxBatch?: number;
   /** Seed of the initial weights and of the dropout masks (default 1). */
   readonly seed?: number;
-  /** Default: SGD(lr 0.01). */
+  /** Default: `new SGD()` (PyTorch 2's lr 1e-3, no momentum). */
   readonly optimizer?: Optimizer;
   /** Tuned tiles of the tiled kernels (src/tune/tuner.ts); default tiles where undefined. */
   readonly tiles?: TileChooser;

@@ -4,9 +4,9 @@
  *   an image split (`MnistSplit`: uint8 images of rows × cols, uint8 labels), packed four bytes
  *   to a u32 and normalised on the GPU as MNIST's, with the optional random rotation; its batches
  *   are cut by the `mnist_batch` kernel;
- *   a tensor split (`TensorSplit`: float32 inputs of any sample shape, integer class labels), used
- *   as they are — no normalisation, no augmentation, as a PyTorch `TensorDataset` — its batches
- *   cut by `gather_batch` (src/kernels/data.ts).
+ *   a tensor split (`TensorSplit`: float32 inputs of any sample shape, integer class labels or a
+ *   regression's float targets), used as they are — no normalisation, no augmentation, as a
+ *   PyTorch `TensorDataset` — its batches cut by `gather_batch` (src/kernels/data.ts).
  *
  * Either way no sample travels from the CPU during training.
  */
@@ -150,7 +150,10 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   }
   const count = sampleCount(name, split, limit);
   const size = shape.reduce((a, b) => a * b, 1);
-  if (split.inputs.length < count * size) throw fail(`inputs hold ${split.inputs.length} values, fewer than ${count} samples of [${shape.join(', ')}] (${count * size})`);
+  // The arrays' lengths must be the count's, as a TensorDataset's tensors share their first
+  // dimension: longer inputs than count samples would pair sample i with another's targets.
+  const total = (split.count as number) * size;
+  if (split.inputs.length !== total) throw fail(`inputs hold ${split.inputs.length} values, expected ${split.count} samples of [${shape.join(', ')}] (${total})`);
   const labels = new Uint32Array(count).fill(NO_CLASS);
   let classes = 0;
   let targets: Float32Array | undefined;
@@ -158,7 +161,7 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   if (split.labels !== undefined) {
     const labelsOk = split.labels instanceof Uint8Array || split.labels instanceof Uint16Array || split.labels instanceof Uint32Array || split.labels instanceof Int32Array || Array.isArray(split.labels);
     if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got ${kindOf(split.labels)}`);
-    if (split.labels.length < count) throw fail(`labels hold ${split.labels.length}, fewer than the ${count} samples`);
+    if (split.labels.length !== split.count) throw fail(`labels hold ${split.labels.length}, expected one for each of the ${split.count} samples`);
     for (let i = 0; i < count; i++) {
       const label = split.labels[i]!;
       if (!Number.isInteger(label) || label < 0 || label >= NO_CLASS) throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0)`);

@@ -3,7 +3,8 @@
  * the GPU, for one split (labels, or a regression's targets, are written by the batch kernel). Cross-entropy on logits, and an
  * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
  * kernel; an NLL on log-probabilities left unfused is its own kernel; MSE and ½Σ(t − a)² compare
- * the output with one-hot targets. Accuracy is the argmax of the output.
+ * the output with one-hot targets, or a regression's float targets. Accuracy is the argmax of the
+ * output (none is correct for a regression's samples, which have no class).
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';

@@ -67,6 +67,8 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
   let best: EpochRecord | undefined;
   let deviceLosses = 0;
   let rollbacks = 0;
+  /** Rollbacks since the run last got past an epoch it rolled back to (the ones tried on the divergence at hand). */
+  let tried = 0;
   for (;;) {
     try {
       const stepsDone = resume ? resume.stepsTaken - startSteps : 0;
@@ -80,7 +82,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
           // An epoch's start, or where this run began inside one (a cut checkpoint's step: its state is
           // the last checkpoint's too, the one to roll back to).
           if (s.step !== 0 && epochStarts.length > 0) return;
-          if (epochStarts.at(-1)?.epoch !== s.epoch) rolledBack = false;
+          if (epochStarts.at(-1)?.epoch !== s.epoch) [rolledBack, tried] = [false, 0];
           epochStarts.push(s);
           if (epochStarts.length > 4) epochStarts.shift();
         },
@@ -119,6 +121,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
         if (rolledBack && epochStarts.length > 1) epochStarts.pop();
         rolledBack = true;
         rollbacks++;
+        tried++;
         snapshot = { ...epochStarts.at(-1)!, lrFactor: trainer.model.lrFactor / 2 };
         epochStarts[epochStarts.length - 1] = snapshot;
         // The epochs from there on are trained again: their records are replaced.
@@ -129,7 +132,8 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
         trainer.model.resetHealth();
       } else {
         // Rollbacks that did not get past it: its advice says so (not "roll back").
-        throw error instanceof DivergenceError && rollbacks > 0 ? error.afterRollbacks(rollbacks) : error;
+        if (!(error instanceof DivergenceError) || onDivergence !== 'rollback') throw error;
+        throw tried > 0 ? error.afterRollbacks(tried) : rollbacks > 0 ? error.afterRollbacks(0, rollbacks) : error;
       }
       trainer.restore(snapshot);
       resume = snapshot;

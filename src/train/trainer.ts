@@ -1,6 +1,7 @@
 /**
- * The training loop of any network on a classification data set resident on the GPU (uint8 images,
- * or float inputs of any shape: src/train/gpu-dataset.ts): thin, because every step is a replay.
+ * The training loop of any network on a data set resident on the GPU (uint8 images, or float
+ * inputs of any shape with class labels or a regression's targets: src/train/gpu-dataset.ts):
+ * thin, because every step is a replay.
  *
  * A step is one command buffer: the batch is cut from the resident data set (shuffled order,
  * random rotation), the forward pass, the loss and its metrics, the backward pass and the SGD
@@ -161,18 +162,24 @@ export class DivergenceError extends Error {
     readonly parameterCount: number,
     /** Rollbacks taken before it (fitWithRecovery's onDivergence 'rollback'), none of which got past it. */
     readonly rollbacks = 0,
+    /** Where no rollback was tried on it: the run's rollbacks (maxRecoveries) spent on earlier divergences. */
+    readonly rollbacksSpent = 0,
   ) {
     const where = divergence.atEpochEnd
       ? `in epoch ${epoch}: at its end (step ${divergence.step} of the run) ${divergence.atEpochEnd}, while the losses and gradients stayed finite`
       : `at epoch ${epoch}, step ${step} (step ${divergence.step} of the run): ${describeDivergence(divergence, parameterCount)}`;
     const summary = `training diverged ${where}`;
-    super(`${summary}. ${rollbacks > 0 ? `${rollbacks} rollback${rollbacks === 1 ? '' : 's'}, each halving the learning rate, did not get past it: try a smaller learning rate or momentum` : "Try a smaller learning rate or momentum, or roll back (fitWithRecovery's onDivergence: 'rollback')"}`);
+    const advice =
+      rollbacks > 0 ? `${rollbacks} rollback${rollbacks === 1 ? '' : 's'}, each halving the learning rate, did not get past it: try a smaller learning rate or momentum`
+        : rollbacksSpent > 0 ? `The run's ${rollbacksSpent} rollback${rollbacksSpent === 1 ? '' : 's'} (maxRecoveries) went to earlier divergences: try a smaller learning rate or momentum`
+        : "Try a smaller learning rate or momentum, or roll back (fitWithRecovery's onDivergence: 'rollback')";
+    super(`${summary}. ${advice}`);
     this.summary = summary;
   }
 
-  /** The same divergence, after `rollbacks` rollbacks that did not get past it. */
-  afterRollbacks(rollbacks: number): DivergenceError {
-    return new DivergenceError(this.epoch, this.step, this.divergence, this.parameterCount, rollbacks);
+  /** The same divergence, after `rollbacks` rollbacks that did not get past it, or (`spent`) with the run's rollbacks spent before it. */
+  afterRollbacks(rollbacks: number, spent = 0): DivergenceError {
+    return new DivergenceError(this.epoch, this.step, this.divergence, this.parameterCount, rollbacks, spent);
   }
 }
 
@@ -236,7 +243,8 @@ export class Trainer {
   private readonly trainHead: LossHead;
   private readonly testHead: LossHead;
   private readonly snapshots: MetricsSnapshots;
-  private readonly programs = new Map<string, Promise<{ batch: BatchKernel; rest: Dispatch[] }>>();
+  /** By split (the object: two splits may share a name), then size and mode. */
+  private readonly programs = new WeakMap<GpuSplit, Map<string, Promise<{ batch: BatchKernel; rest: Dispatch[] }>>>();
   private shuffler?: Promise<Dispatch & { update(p: { epoch: number }): void }>;
 
   constructor(
@@ -253,6 +261,7 @@ export class Trainer {
     if (options.maxDegrees !== undefined && !(typeof options.maxDegrees === 'number' && options.maxDegrees >= 0 && options.maxDegrees <= 180)) {
       throw new RangeError(`Trainer: maxDegrees must be a number of degrees from 0 to 180, got ${JSON.stringify(options.maxDegrees)}`);
     }
+    if (options.maxDegrees !== undefined && !options.augment) throw new RangeError('Trainer: maxDegrees without augment: true rotates nothing (the rotation is off by default)');
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     // Regression: float targets (and a squared-error loss: LossHead says so), in both splits.
@@ -333,11 +342,13 @@ export class Trainer {
 
   /** The bound kernels of one step (train) or one batch (eval), built once per split, size and mode. */
   program(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
-    const key = `${split.name}/${batch}/${mode}`;
-    let program = this.programs.get(key);
+    let programs = this.programs.get(split);
+    if (!programs) this.programs.set(split, (programs = new Map()));
+    const key = `${batch}/${mode}`;
+    let program = programs.get(key);
     if (!program) {
       program = this.buildProgram(split, batch, mode);
-      this.programs.set(key, program);
+      programs.set(key, program);
     }
     return program;
   }
@@ -661,7 +672,7 @@ export class Trainer {
     return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: this.percent(totals.correct, totals.count) };
   }
 
-  /** Class probabilities of every sample of `split` (a squared-error network's scores), in eval mode: [count][classes]. */
+  /** Class probabilities of every sample of `split` (a squared-error network's scores, a regression's outputs), in eval mode: [count][classes]. */
   async probabilities(split: GpuSplit): Promise<number[][]> {
     if (split !== this.test && split !== this.train) this.checkSplit(split);
     const { ctx } = this;

@@ -91,7 +91,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new MaxPool2d([3, 2], null, [1, 0], 2).config()).toEqual({ kernel_size: [3, 2], stride: [3, 2], padding: [1, 0], dilation: 2 });
     expect(() => new (loose(MaxPool2d))(2, 2, 0, 1, false, true, 7)).toThrow('MaxPool2d: 7 arguments; expected (kernelSize, stride, padding, dilation, returnIndices, ceilMode) then at most an options object');
     expect(() => new MaxPool2d(2, 2, 0, 1, true)).toThrow('MaxPool2d: return_indices true is not supported');
-    expect(() => new MaxPool2d(3, 2, 2)).toThrow('MaxPool2d: padding 2 is more than half of kernel_size 3 (PyTorch refuses it too: a window could hold only padding)');
+    expect(() => new MaxPool2d(3, 2, 2)).toThrow('MaxPool2d: padding 2 is more than half of kernel_size 3 (as PyTorch refuses: "pad should be at most half of effective kernel size")');
     expect(() => new MaxPool2d({ kernelSize: 2, ceilMode: 'yes' as never })).toThrow('MaxPool2d: ceil_mode must be true or false, got "yes"');
     expect(() => new MaxPool2d([2, 2, 2] as never)).toThrow('MaxPool2d: kernel_size must be a number or two (height, width), got [2,2,2]');
     expect(new AvgPool2d(4, 4, 1).config()).toEqual({ kernel_size: 4, padding: 1 });
@@ -100,6 +100,10 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new (loose(AvgPool2d))(4, 4, 1, false, true, null, 1)).toThrow('AvgPool2d: 7 arguments');
     // A window that does not fit the map: said when planned, as PyTorch's "Output size is too small".
     expect(() => planModel(new Sequential(new MaxPool2d(3, 1, 0, 3)), { inputShape: [1, 6, 6] })).toThrow(/a 3×3 window \(dilation 3×3\) with padding 0×0 does not fit the 6×6 input \[1, 6, 6\] \(output 0×0\)/);
+    // Dilation stepping over a small map: a window of padding only (PyTorch indexes past the plane).
+    expect(() => planModel(new Sequential(new MaxPool2d({ kernelSize: 2, stride: 1, padding: 1, dilation: 3 })), { inputShape: [1, 2, 2] })).toThrow(
+      /a 2×2 window \(dilation 3×3\) with padding 1×1 over the 2×2 input \[1, 2, 2\]: the window at output row 0 holds padding only, no element of the input/,
+    );
     expect(() => new AvgPool2d({ kernel_size: 4 } as never)).toThrow("AvgPool2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
     expect(new AvgPool2d({ kernelSize: 4 }).config()).toEqual(new AvgPool2d(4).config());
     // null is PyTorch's None: the default (it was refused as "2 arguments").

@@ -20,7 +20,7 @@ const TRAIN = 320; // 10 steps an epoch
 async function build(ctx: GpuContext, options: { lr?: number; momentum?: number } = {}): Promise<Trainer> {
   const { train, test } = await data;
   const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: 7, lr: options.lr ?? 0.05, momentum: options.momentum });
-  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, TRAIN), uploadSplit(ctx, 'test', test, 96), { batch: BATCH, seed: 7 });
+  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, TRAIN), uploadSplit(ctx, 'test', test, 96), { batch: BATCH, seed: 7, augment: true }); // rotation on, as the CLI trains
 }
 
 /** A device that is destroyed (as a driver reset would lose it) at its `after`-th queue submission. */

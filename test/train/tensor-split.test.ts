@@ -144,6 +144,13 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     const evaluation = await trainer.evaluate();
     expect([evaluation.count, evaluation.correct]).toEqual([10, 0]);
     expect(evaluation.accuracy).toBeNaN();
+    // Another split of the same name is its own: evaluated on its data (the programs were kept by
+    // name, and ran the first split's batches).
+    const scaled = { ...split, inputs: inputs.map((v) => 100 * v) };
+    const same = await trainer.evaluate(uploadSplit(ctx, 'test', scaled, 10));
+    const other = await trainer.evaluate(uploadSplit(ctx, 'held', scaled, 10));
+    expect(same.loss).toBe(other.loss);
+    expect(same.loss).not.toBe(evaluation.loss);
     // fit keeps the epoch of the lowest test loss as the best (the accuracies are NaN).
     const { history, best } = await trainer.fit({ firstEpoch: 3, epochs: 3 });
     expect(best!.test.loss).toBe(Math.min(...history.map((h) => h.test.loss)));
@@ -209,7 +216,10 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(split({ inputs: nan })).toThrow('train split: inputs[80] (sample 1) is NaN, expected a finite number');
     expect(split({ inputs: Array.from(good.inputs) })).toThrow('train split: inputs must be a Float32Array (count samples of shape, one after another), got Array');
     expect(split({ shape: [3, 0, 5] })).toThrow('train split: shape must be one sample\'s shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got [3,0,5]');
-    expect(split({ count: 9 })).toThrow('train split: inputs hold 600 values, fewer than 9 samples of [3, 5, 5] (675)');
+    expect(split({ count: 9 })).toThrow('train split: inputs hold 600 values, expected 9 samples of [3, 5, 5] (675)');
+    // More values than the count: the samples would pair with other samples' labels or targets.
+    expect(split({ count: 7 })).toThrow('train split: inputs hold 600 values, expected 7 samples of [3, 5, 5] (525)');
+    expect(split({ labels: new Uint8Array(9) })).toThrow('train split: labels hold 9, expected one for each of the 8 samples');
     expect(split({ channels: 3 })).toThrow("train split: unknown field 'channels'; a tensor split has inputs, labels or targets, count, shape");
     // Labels past the model's 5 outputs.
     expect(() => trainer({ ...good, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 0, 0) })).toThrow('the train labels go up to 5; the model has 5 outputs');

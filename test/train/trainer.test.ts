@@ -20,7 +20,7 @@ const BATCH = 32;
 async function trainer(ctx: GpuContext, trainCount: number, options: { shuffle?: boolean } = {}) {
   const { train, test } = await data;
   const model = createSeedCnn(ctx, { maxBatch: BATCH, seed: 5, lr: 0.05 });
-  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, trainCount), uploadSplit(ctx, 'test', test, 64), { batch: BATCH, seed: 5, ...options });
+  return new Trainer(ctx, model, uploadSplit(ctx, 'train', train, trainCount), uploadSplit(ctx, 'test', test, 64), { batch: BATCH, seed: 5, augment: true, ...options }); // rotation on, as the CLI trains
 }
 
 async function weights(model: Network): Promise<Float32Array[]> {
@@ -35,6 +35,9 @@ describe('bad options are refused when made, naming the option', () => {
     expect(() => new Trainer(ctx, model, a, b, { batch: 0, seed: 1 })).toThrow('batch must be a whole number ≥ 1, got 0');
     expect(() => new Trainer(ctx, model, a, b, { batch: 32 } as never)).toThrow('seed (of the shuffles and rotations) must be a whole number from 0 to 4294967295, got undefined');
     expect(() => new Trainer(ctx, model, a, b, { batch: 32, seed: -1 })).toThrow('got -1');
+    // The rotation is off by default: an angle alone would rotate nothing, silently.
+    expect(() => new Trainer(ctx, model, a, b, { batch: 32, seed: 1, maxDegrees: 15 })).toThrow('Trainer: maxDegrees without augment: true rotates nothing (the rotation is off by default)');
+    expect(() => new Trainer(ctx, model, a, b, { batch: 32, seed: 1, maxDegrees: 15, augment: true })).not.toThrow();
     // A model with fewer outputs than the labels' classes (the loss would read past its outputs).
     const seven = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 7 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
     expect(() => new Trainer(ctx, seven, a, b, { batch: 32, seed: 1 })).toThrow('the train labels go up to 9; the model has 7 outputs (its last layer should have 10)');
@@ -126,7 +129,11 @@ describe('MNIST training loop', () => {
   });
 
   gpuTest("prepare builds every program the run will use, so that training and evaluating build none", async (ctx) => {
-    const programs = (t: Trainer) => (t as unknown as { programs: Map<string, unknown> }).programs;
+    // The programs built, as split name/batch/mode (kept by split object).
+    const programs = (t: Trainer) => {
+      const bySplit = (t as unknown as { programs: WeakMap<object, Map<string, unknown>> }).programs;
+      return new Map([t.train, t.test].flatMap((split) => [...(bySplit.get(split)?.keys() ?? [])].map((key) => [`${split.name}/${key}`, true] as const)));
+    };
     const t = await trainer(ctx, 100); // 32, 32, 32 and a last batch of 4; the test split: 2 × 32
     const before = ctx.pipelineTimes.length;
     const prepared = await t.prepare();
