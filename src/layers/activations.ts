@@ -1,13 +1,15 @@
 /**
- * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh and
- * nn.LogSoftmax(dim=1). Their backward passes read the forward's output (so a fused producer may
- * store it). Kernels: src/kernels/relu.ts, sigmoid.ts, tanh.ts, log-softmax.ts.
+ * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU,
+ * nn.SiLU and nn.LogSoftmax(dim=1). ReLU's, Sigmoid's and Tanh's backward passes read the
+ * forward's output (so a fused producer may store it), LeakyReLU's and SiLU's the input. Kernels:
+ * src/kernels/relu.ts, sigmoid.ts, tanh.ts, activation.ts, log-softmax.ts.
  */
 import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js';
 import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
-import { Layer, ShapeError, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
+import { activationBackward, activationForward } from '../kernels/activation.js';
+import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, type LayerBuild, type LayerProgram, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
 
 /** An element-wise activation: the output has the input's shape; no constructor arguments. */
 abstract class Elementwise extends Layer {
@@ -81,6 +83,56 @@ export class Tanh extends Elementwise {
       !dOutput || !dInput ? [] : [(await ctx.compile(tanhBackward)).bind({ dy: dOutput, y: output, dx: dInput }, { count: count(batch) }, `${path} tanh backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** LeakyReLU's and SiLU's passes: the activation kernels, the backward from the layer's input. */
+function lowerFromInput(b: LayerBuild, name: string, silu: boolean, slope: number): LayerProgram {
+  const { ctx, path, input, output, dOutput, dInput } = b;
+  const params = (batch: number) => ({ count: batch * shapeSize(b.inShape), slope });
+  const forward = perBatch(async (batch) => [(await ctx.compile(activationForward, { SILU: silu })).bind({ x: input, y: output }, params(batch), `${path} ${name} forward`)]);
+  const backward = perBatch(async (batch) =>
+    !dOutput || !dInput ? [] : [(await ctx.compile(activationBackward, { SILU: silu })).bind({ dy: dOutput, x: input, dx: dInput }, params(batch), `${path} ${name} backward`)],
+  );
+  return { forward: (batch) => forward(batch), backward };
+}
+
+/** PyTorch's nn.LeakyReLU(negative_slope=0.01, inplace=False): y = x if x > 0 else negative_slope · x. */
+export class LeakyReLU extends Elementwise {
+  readonly type = 'LeakyReLU';
+  readonly negativeSlope: number;
+
+  /** `new LeakyReLU()`, `new LeakyReLU(0.2)`, `new LeakyReLU(0.2, true)` or `new LeakyReLU({ negativeSlope: 0.2 })` (`inplace` changes no result here). */
+  constructor(options?: { readonly negativeSlope?: number; readonly inplace?: boolean });
+  constructor(negativeSlope?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, ['negativeSlope', 'inplace'], ['negativeSlope', 'inplace']);
+    trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
+    const slope = o.negativeSlope ?? 0.01;
+    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new RangeError(`LeakyReLU: negative_slope must be a finite number, got ${JSON.stringify(slope)}`);
+    this.negativeSlope = slope;
+  }
+  override config(): Record<string, unknown> {
+    return { negative_slope: this.negativeSlope };
+  }
+  lower(b: LayerBuild): LayerProgram {
+    return lowerFromInput(b, 'leaky_relu', false, this.negativeSlope);
+  }
+}
+
+/** PyTorch's nn.SiLU (x · σ(x), also called Swish). */
+export class SiLU extends Elementwise {
+  readonly type = 'SiLU';
+
+  /** PyTorch's `inplace` (`new SiLU(true)` or `{ inplace: true }`) changes no result here: taken and checked. */
+  constructor(inplace?: boolean | { readonly inplace?: boolean }) {
+    super();
+    const options = typeof inplace === 'object' && inplace !== null ? checkOptions('SiLU', inplace, ['inplace']) : { inplace };
+    trueOrFalse('SiLU', 'inplace', options.inplace, false);
+  }
+  lower(b: LayerBuild): LayerProgram {
+    return lowerFromInput(b, 'silu', true, 0);
   }
 }
 

@@ -11,7 +11,7 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { LogSoftmax, ReLU, Sigmoid, Tanh } from '../layers/activations.js';
+import { LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
@@ -54,6 +54,8 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   ReLU: { fields: ['inplace'], build: () => new ReLU() },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },
+  LeakyReLU: { fields: ['negative_slope', 'inplace'], build: (f) => new LeakyReLU({ negativeSlope: f.negative_slope as number | undefined }) },
+  SiLU: { fields: ['inplace'], build: () => new SiLU() },
   BatchNorm2d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   BatchNorm1d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
@@ -79,7 +81,7 @@ const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a num
 const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
   // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
-  dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
+  negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', start_dim: 'number', dim: 'number',
 };

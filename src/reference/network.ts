@@ -16,6 +16,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
+import type { LeakyReLU } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
@@ -27,6 +28,7 @@ import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
 import { tanhBackwardRef, tanhRef } from './tanh.js';
+import { leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from './activation.js';
 
 export interface NetworkStepRefInput {
   readonly plan: ModelPlan;
@@ -150,6 +152,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Tanh':
         y = tanhRef(x);
         break;
+      case 'LeakyReLU':
+        y = leakyReluRef(x, (layer as LeakyReLU).negativeSlope);
+        break;
+      case 'SiLU':
+        y = siluRef(x);
+        break;
       case 'LogSoftmax':
         y = logSoftmaxRef(x, batch, channels);
         break;
@@ -246,6 +254,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       case 'Tanh':
         d = tanhBackwardRef(d, y);
+        break;
+      case 'LeakyReLU':
+        d = leakyReluBackwardRef(d, xi, (node.layer as LeakyReLU).negativeSlope);
+        break;
+      case 'SiLU':
+        d = siluBackwardRef(d, xi);
         break;
       case 'LogSoftmax':
         d = logSoftmaxBackwardRef(d, y, batch, channels);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ReLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
+import { LeakyReLU, ReLU, SiLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
@@ -178,6 +178,13 @@ const cases = [
     fuse: true,
     pools: [],
     reluGradInPool: [],
+  },
+  {
+    name: 'LeakyReLU and SiLU (their backward from the input), Adam',
+    model: new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new LeakyReLU(0.1), new Conv2d({ outChannels: 8, kernelSize: 3 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 16 }), new LeakyReLU(-0.2), new Linear({ outFeatures: 10 })),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
   },
   {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",

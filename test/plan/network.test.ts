@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
-import { LogSoftmax, ReLU, Tanh } from '../../src/layers/activations.js';
+import { LeakyReLU, LogSoftmax, ReLU, SiLU, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
@@ -16,7 +16,7 @@ import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
-import { parseModelFile } from '../../src/models/model-file.js';
+import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
@@ -142,6 +142,17 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Sequential({ 0: new Linear(12, 4), 1: new ReLU() }).children.map(([name]) => name)).toEqual(['0', '1']);
     // Not integer-like: a leading zero, a name past 2³² − 2, stay in the order written.
     expect(new Sequential({ fc: new Linear(12, 4), '01': new ReLU() }).children.map(([name]) => name)).toEqual(['fc', '01']);
+  });
+  test("LeakyReLU and SiLU take PyTorch's arguments; a model file names them as PyTorch", () => {
+    expect(new LeakyReLU().negativeSlope).toBe(0.01);
+    expect(new LeakyReLU(0.2, true).negativeSlope).toBe(0.2);
+    expect(new LeakyReLU({ negativeSlope: -0.5 }).config()).toEqual({ negative_slope: -0.5 });
+    expect(() => new LeakyReLU('0.2' as never)).toThrow('LeakyReLU: negative_slope must be a finite number, got "0.2"');
+    expect(() => new LeakyReLU({ negative_slope: 0.2 } as never)).toThrow("LeakyReLU: unknown option 'negative_slope' (PyTorch's negative_slope is negativeSlope here)");
+    expect(() => new SiLU('yes' as never)).toThrow('SiLU: inplace must be true or false, got "yes"');
+    const text = JSON.stringify({ input: [4], layers: [{ type: 'Linear', out_features: 3 }, { type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }, { type: 'Linear', out_features: 2 }] });
+    const file = parseModelFile(text, 'act.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers.slice(1, 3)).toEqual([{ type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }]);
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });

@@ -17,7 +17,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
-import { ReLU } from '../../src/layers/activations.js';
+import { LeakyReLU, ReLU, SiLU } from '../../src/layers/activations.js';
 import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -71,6 +71,12 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new AvgPool2d({ kernelSize: [2, 1], stride: 1, divisorOverride: 3 }), new Flatten(), new Linear({ outFeatures: 3 }),
     ),
     input: [2, 13, 11],
+  },
+  {
+    name: 'LeakyReLU (0.2) and SiLU after convs and a Linear, cross-entropy',
+    model: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new LeakyReLU(0.2), new Conv2d({ outChannels: 3, kernelSize: 3, stride: 2 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 6 }), new LeakyReLU(), new Linear({ outFeatures: 4 })),
+    input: [2, 9, 9],
+    loss: 'cross-entropy',
   },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];

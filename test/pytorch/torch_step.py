@@ -61,7 +61,9 @@ def layer(entry, path):
             return nn.AdaptiveAvgPool2d(1)
         return nn.AvgPool2d(entry['kernel_size'], entry.get('stride'), padding=entry.get('padding', 0), ceil_mode=entry.get('ceil_mode', False),
                             count_include_pad=entry.get('count_include_pad', True), divisor_override=entry.get('divisor_override'))
-    return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
+    if t == 'LeakyReLU':
+        return nn.LeakyReLU(entry.get('negative_slope', 0.01))
+    return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
 
 
 def sequential(entry, prefix):

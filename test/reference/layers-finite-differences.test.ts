@@ -11,6 +11,7 @@ import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/r
 import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
+import { leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
 import {
   SEED_CNN_BLOCKS,
   seedCnnBufferShapes,
@@ -81,6 +82,17 @@ describe('batchnorm reference', () => {
     expectAllClose('mean', stats.mean, [2.5, 25], FD);
     expectAllClose('variance', stats.variance, [1.25, 125], FD);
     expectAllClose('unbiased', stats.varianceUnbiased, [5 / 3, 500 / 3], FD);
+  });
+});
+
+describe('LeakyReLU and SiLU references', () => {
+  test('gradients by finite differences (no x within the step of 0, where LeakyReLU has a kink)', () => {
+    const x = Float64Array.from(randomArray(40, 47, -6, 6), (v) => (Math.abs(v) < 1e-3 ? v + 0.01 : v));
+    const dy = randomArray(40, 48);
+    for (const slope of [0.01, -0.5, 0.2]) {
+      expectAllClose(`leaky ${slope}`, leakyReluBackwardRef(dy, x, slope), numericalGrad((xx) => leakyReluRef(xx, slope), x, dy), FD);
+    }
+    expectAllClose('silu', siluBackwardRef(dy, x), numericalGrad((xx) => siluRef(xx), x, dy), FD);
   });
 });
 
