@@ -150,13 +150,18 @@ describe('checked before the GPU starts', () => {
   });
 
   test('flags that would do nothing are said, not ignored: a schedule’s own with another schedule, --allow-changes without --init, training’s flags for check', async () => {
-    expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step; the schedule is constant (the default)');
+    expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step or multistep or exponential; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'cosine', '--step-size', '3'])).toBe('--step-size: applies to --schedule step; the schedule is cosine');
     expect(await beforeGpu(['--schedule-epochs', '5'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is constant (the default)');
+    // MultiStepLR and ExponentialLR: what they need, and their own flags.
+    expect(await beforeGpu(['--milestones', '5,10'])).toBe('--milestones: applies to --schedule multistep; the schedule is constant (the default)');
+    expect(await beforeGpu(['--schedule', 'multistep'])).toBe('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
+    expect(await beforeGpu(['--schedule', 'multistep', '--milestones', '10,5'])).toBe("--milestones: expected increasing whole numbers ≥ 1 (epochs), comma-separated such as 10,15, got '10,5'");
+    expect(await beforeGpu(['--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
     const good = await goodCheckpoint();
-    expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step; the schedule is constant \(.*good\.safetensors's\)$/);
+    expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step or multistep or exponential; the schedule is constant \(.*good\.safetensors's\)$/);
     // Another optimizer (--allow-changes) leaves the checkpoint's schedule behind: the default's then.
-    expect(await beforeGpu([...QUICK, '--init', good, '--optimizer', 'adam', '--allow-changes', '--gamma', '0.5'])).toBe('--gamma: applies to --schedule step; the schedule is constant (the default)');
+    expect(await beforeGpu([...QUICK, '--init', good, '--optimizer', 'adam', '--allow-changes', '--gamma', '0.5'])).toBe('--gamma: applies to --schedule step or multistep or exponential; the schedule is constant (the default)');
     expect(await beforeGpu(['--allow-changes'])).toBe('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
     const mlp = await altered('mlp-net.safetensors', (_, m) => Object.assign(m, { model: 'mlp', model_file: readFileSync('examples/mlp.json', 'utf8') }));
     expect(await beforeGpu(['--init', mlp, '--no-dropout'])).toMatch(/^--no-dropout: applies to the seed CNN; .*mlp-net\.safetensors's network \(its __metadata__\.model_file\) sets each Dropout's p$/);
@@ -306,6 +311,22 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', good, '--no-dropout'])).toMatch(/^--no-dropout: .*good\.safetensors was trained with dropout 0\.1/);
     const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse$/);
+  }, 120_000);
+
+  gpuTest('MultiStepLR and ExponentialLR: recorded in the checkpoint, continued by --init as one run', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    for (const schedule of [['--schedule', 'multistep', '--milestones', '1,2', '--gamma', '0.5'], ['--schedule', 'exponential', '--gamma', '0.7']]) {
+      const straight = await run(['mnist', ...QUICK, ...schedule, '--epochs', '3', '--json']);
+      expect(straight.code).toBe(0);
+      const first = join(dir, `${schedule[1]}.safetensors`);
+      expect((await run(['mnist', ...QUICK, ...schedule, '--epochs', '1', '--save', first])).code).toBe(0);
+      const metadata = decodeSafetensors(new Uint8Array(readFileSync(first)), first).metadata;
+      expect(metadata).toMatchObject(schedule[1] === 'multistep' ? { schedule: 'multistep', milestones: '1,2', gamma: '0.5' } : { schedule: 'exponential', gamma: '0.7' });
+      const rest = await run(['mnist', ...QUICK, '--init', first, '--epochs', '2', '--json']);
+      expect(rest.code).toBe(0);
+      // The rate each epoch as the uninterrupted run's: the same weights, to the bit.
+      expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+    }
   }, 120_000);
 
   gpuTest('a run in pieces trains as one: an epoch cut short by --steps goes on from its step, and the schedule keeps its planned length', async () => {

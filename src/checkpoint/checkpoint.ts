@@ -73,8 +73,9 @@ export async function networkState(network: Network): Promise<Record<string, Saf
 /**
  * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw), `lr` (the
  * base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay` or Adam's `betas`
- * (`B1,B2`), `eps`, `weight_decay`; and the schedule (`schedule`: constant, step, cosine, onecycle;
- * a step schedule's `step_size` and `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
+ * (`B1,B2`), `eps`, `weight_decay`; and the schedule (`schedule`: constant, step, multistep,
+ * exponential, cosine, onecycle; a step schedule's `step_size` and `gamma`, a multistep one's
+ * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
  * one's `max_lr`, `total_steps` and `pct_start`). A run that continues from the checkpoint takes them
  * (the CLI's --init), with its optimizer state.
  */
@@ -88,6 +89,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay) }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
+    ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
+    ...(schedule.kind === 'exponential' ? { gamma: String(schedule.gamma) } : {}),
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
     ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
   };
@@ -95,7 +98,7 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
 
 /** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw'] as const;
-export const SCHEDULE_KINDS = ['constant', 'step', 'cosine', 'onecycle'] as const;
+export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle'] as const;
 
 /**
  * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
@@ -114,6 +117,7 @@ export interface SavedOptimizer {
   readonly eps?: number;
   readonly schedule?: Schedule['kind'];
   readonly stepSize?: number;
+  readonly milestones?: readonly number[];
   readonly gamma?: number;
   readonly tMax?: number;
   readonly etaMin?: number;
@@ -159,6 +163,11 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
   set('schedule', schedule as Schedule['kind'] | undefined);
   set('stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER, true));
+  const milestones = metadata.milestones?.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
+  if (milestones !== undefined && !milestones.every((m, i) => Number.isInteger(m) && m >= 1 && (i === 0 || m > milestones[i - 1]!))) {
+    throw field('milestones', 'increasing whole numbers ≥ 1, comma-separated (MultiStepLR\'s epochs)');
+  }
+  set('milestones', milestones);
   set('gamma', number('gamma', 0));
   set('tMax', number('t_max', 1, Number.MAX_SAFE_INTEGER, true));
   set('etaMin', number('eta_min', 0));
@@ -181,6 +190,8 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
   };
   const schedule: Schedule =
     saved.schedule === 'step' ? { kind: 'step', stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma }
+      : saved.schedule === 'multistep' ? { kind: 'multistep', milestones: saved.milestones ?? missing('milestones', 'the multistep schedule'), gamma: saved.gamma }
+      : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule') }
       : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin }
       : saved.schedule === 'onecycle'
         ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart }

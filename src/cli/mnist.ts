@@ -51,9 +51,13 @@ Options:
   --nesterov          SGD with Nesterov momentum
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
   --betas B1,B2       Adam's betas (default 0.9,0.999)
-  --schedule NAME     constant (default), step (StepLR, per epoch), cosine (CosineAnnealingLR over
-                      the run's epochs, per epoch) or onecycle (OneCycleLR over the run's steps)
-  --step-size N       StepLR's step_size in epochs (default 1);  --gamma X  its gamma (default 0.1)
+  --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
+                      --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
+                      (CosineAnnealingLR over the run's epochs, per epoch) or onecycle (OneCycleLR
+                      over the run's steps)
+  --step-size N       StepLR's step_size in epochs (default 1)
+  --milestones N,N    MultiStepLR's epochs at which the rate is multiplied by gamma (e.g. 10,15)
+  --gamma X           StepLR's and MultiStepLR's factor (default 0.1); ExponentialLR's (required)
   --schedule-epochs N the length of cosine's and OneCycle's schedule in epochs (T_max; OneCycle's
                       epochs): default the end of this run, with --init the checkpoint's. Give the
                       whole plan (e.g. 20) to a run that will be continued, so that the pieces
@@ -136,6 +140,15 @@ function integer(values: Values, name: string, fallback: number, min = 1, max = 
   return v;
 }
 
+/** --milestones: increasing whole numbers ≥ 1, comma-separated (as MultiStepLR requires them increasing). */
+function milestoneList(text: string): number[] {
+  const list = text.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
+  if (!list.every((m, i) => Number.isInteger(m) && m >= 1 && (i === 0 || m > list[i - 1]!))) {
+    throw new Error(`--milestones: expected increasing whole numbers ≥ 1 (epochs), comma-separated such as 10,15, got '${text}'`);
+  }
+  return list;
+}
+
 function choice<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -168,6 +181,8 @@ export interface MnistArgs {
   eps?: number;
   schedule: Schedule['kind'];
   stepSize: number;
+  /** --milestones: MultiStepLR's epochs. */
+  milestones?: number[];
   gamma: number;
   /** --schedule-epochs: cosine's T_max, OneCycle's length in epochs (default: the run's end). */
   scheduleEpochs?: number;
@@ -211,6 +226,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     betas: { type: 'string' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
+    milestones: { type: 'string' },
     'schedule-epochs': { type: 'string' },
     gamma: { type: 'string' },
     loss: { type: 'string' },
@@ -248,6 +264,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
+    milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
@@ -459,6 +476,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   take('schedule', 'schedule', saved.schedule);
   if (!args.given.has('schedule') || args.schedule === saved.schedule) {
     take('step-size', 'stepSize', saved.stepSize);
+    take('milestones', 'milestones', saved.milestones ? [...saved.milestones] : undefined);
     take('gamma', 'gamma', saved.gamma);
     // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one).
     if (!args.given.has('schedule-epochs')) {
@@ -496,6 +514,8 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
   const schedule: Schedule =
     args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma }
+      : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma }
+      : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma }
       : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch, etaMin: args.etaMin }
         : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
           : { kind: 'constant' };
@@ -517,11 +537,16 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
   // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
   const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
-  for (const [flag, kinds] of [['step-size', ['step']], ['gamma', ['step']], ['schedule-epochs', ['cosine', 'onecycle']]] as const) {
+  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']]] as const;
+  for (const [flag, kinds] of flags) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
       throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${whose}`);
     }
   }
+  // What a schedule cannot do without (PyTorch requires them too), unless the checkpoint's schedule is the same and holds them.
+  const carried = args.init !== undefined && metadata?.schedule === args.schedule;
+  if (args.schedule === 'multistep' && args.milestones === undefined) throw new Error('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
+  if (args.schedule === 'exponential' && !args.given.has('gamma') && !carried) throw new Error('--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch\'s ExponentialLR requires it)');
 }
 
 /** A checkpoint file's bytes (an error names the flag and the file). */
@@ -1016,6 +1041,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   }
   const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint });
   checkNoDropoutFlag(args, name);
+  checkScheduleFlags(args, checkpoint?.metadata);
   const data = await loadMnist(args.data);
   const batch = Math.min(args.batch, data.train.count);
   const pixels = data.train.rows * data.train.cols;

@@ -1,7 +1,7 @@
 /**
  * Learning-rate schedules as PyTorch computes them (torch.optim.lr_scheduler), as pure functions
- * of the progress: StepLR and CosineAnnealingLR are stepped once per epoch (their step_size and
- * T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
+ * of the progress: StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR are stepped once per
+ * epoch (their step_size, milestones and T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
  * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
  */
 /** OneCycleLR's pct_start when none is given (PyTorch's default). */
@@ -10,6 +10,8 @@ const ONECYCLE_PCT_START = 0.3;
 export type Schedule =
   | { readonly kind: 'constant' }
   | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number }
+  | { readonly kind: 'multistep'; readonly milestones: readonly number[]; readonly gamma?: number }
+  | { readonly kind: 'exponential'; readonly gamma: number }
   | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number }
   | {
       readonly kind: 'onecycle';
@@ -46,6 +48,8 @@ export function checkSchedule(schedule: Schedule): Schedule {
   const keys: Record<string, readonly string[]> = {
     constant: ['kind'],
     step: ['kind', 'stepSize', 'gamma'],
+    multistep: ['kind', 'milestones', 'gamma'],
+    exponential: ['kind', 'gamma'],
     cosine: ['kind', 'tMax', 'etaMin'],
     onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
   };
@@ -61,6 +65,19 @@ export function checkSchedule(schedule: Schedule): Schedule {
       const s = schedule as Extract<Schedule, { kind: 'step' }>;
       num('StepLR', 'step_size', s.stepSize, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1', false);
       num('StepLR', 'gamma', s.gamma, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
+    case 'multistep': {
+      const s = schedule as Extract<Schedule, { kind: 'multistep' }>;
+      const m = s.milestones as unknown;
+      const increasing = Array.isArray(m) && m.length > 0 && m.every((v, i) => Number.isInteger(v) && v >= 1 && (i === 0 || v > (m[i - 1] as number)));
+      if (!increasing) fail('MultiStepLR', 'milestones', m, 'increasing whole numbers ≥ 1 (epochs), at least one');
+      num('MultiStepLR', 'gamma', s.gamma, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
+    case 'exponential': {
+      const s = schedule as Extract<Schedule, { kind: 'exponential' }>;
+      num('ExponentialLR', 'gamma', s.gamma, (v) => v >= 0, 'a number ≥ 0', false);
       return schedule;
     }
     case 'cosine': {
@@ -87,7 +104,7 @@ export function checkSchedule(schedule: Schedule): Schedule {
       return schedule;
     }
     default:
-      throw new RangeError(`schedule: kind must be 'constant', 'step', 'cosine' or 'onecycle', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+      throw new RangeError(`schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine' or 'onecycle', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
   }
 }
 
@@ -101,6 +118,11 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
       return { lr, momentum };
     case 'step':
       return { lr: lr * (schedule.gamma ?? 0.1) ** Math.floor(progress.epoch / schedule.stepSize), momentum };
+    case 'multistep':
+      // PyTorch's closed form: gamma to the number of milestones passed (bisect_right).
+      return { lr: lr * (schedule.gamma ?? 0.1) ** schedule.milestones.filter((m) => m <= progress.epoch).length, momentum };
+    case 'exponential':
+      return { lr: lr * schedule.gamma ** progress.epoch, momentum };
     case 'cosine': {
       const etaMin = schedule.etaMin ?? 0;
       return { lr: etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * progress.epoch) / schedule.tMax))) / 2, momentum };
@@ -140,6 +162,10 @@ export function describeSchedule(schedule: Schedule): string {
       return 'constant learning rate';
     case 'step':
       return `StepLR(step_size=${schedule.stepSize} epochs, gamma=${schedule.gamma ?? 0.1})`;
+    case 'multistep':
+      return `MultiStepLR(milestones=[${schedule.milestones.join(', ')}] epochs, gamma=${schedule.gamma ?? 0.1})`;
+    case 'exponential':
+      return `ExponentialLR(gamma=${schedule.gamma} per epoch)`;
     case 'cosine':
       return `CosineAnnealingLR(T_max=${schedule.tMax} epochs, eta_min=${schedule.etaMin ?? 0})`;
     case 'onecycle':

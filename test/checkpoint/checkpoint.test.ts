@@ -82,6 +82,8 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
   test.each([
     ['SGD, Nesterov, weight decay, StepLR', new SGD({ lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 5e-4 }, { kind: 'step', stepSize: 6, gamma: 0.1 })],
     ['SGD with dampening, constant', new SGD({ lr: 0.02, momentum: 0.5, dampening: 0.25 })],
+    ['SGD, MultiStepLR', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'multistep', milestones: [10, 15, 18], gamma: 0.2 })],
+    ['Adam, ExponentialLR', new Adam({ lr: 1e-3 }, { kind: 'exponential', gamma: 0.95 })],
     ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
     ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
   ] as const)('%s: the same settings and schedule', (_, optimizer) => {
@@ -100,6 +102,9 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
     [{ optimizer: 'sgd', schedule: 'step', step_size: '2.5' }, 'run.safetensors: __metadata__.step_size is "2.5", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', schedule: 'multistep' }, 'run.safetensors: __metadata__.milestones is missing (the multistep schedule needs it)'],
+    [{ optimizer: 'sgd', schedule: 'multistep', milestones: '5,3' }, "run.safetensors: __metadata__.milestones is \"5,3\", expected increasing whole numbers ≥ 1, comma-separated (MultiStepLR's epochs)"],
+    [{ optimizer: 'adam', schedule: 'exponential' }, 'run.safetensors: __metadata__.gamma is missing (the exponential schedule needs it)'],
     [{ optimizer: 'sgd', nesterov: 'true', momentum: '0' }, 'run.safetensors: its optimizer settings: SGD: Nesterov momentum requires a momentum and zero dampening'],
   ])('refuses %j, naming the file and the field', (metadata, message) => {
     expect(() => optimizerFromMetadata(metadata, 'run.safetensors')).toThrow(message);
