@@ -1,10 +1,12 @@
 // log_softmax_nll_backward: the gradient of the batch-mean NLL of log_softmax(logits);
-// overwrites dlogits:  dlogits[b, j] = (exp(logp[b, j]) − [j = labels[b]]) / batch.
+// overwrites dlogits:  dlogits[b, j] = (exp(logp[b, j]) − t[b, j]) / batch, with the target
+// t = (1 − ε)·[j = labels[b]] + ε / classes (label smoothing ε; ε = 0: the one-hot, the same bits).
 //   logp [batch, classes] from log_softmax_nll_forward; labels [batch]. One invocation per element.
 
 struct Params {
   batch: u32,
   classes: u32,
+  smoothing: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,5 +24,6 @@ fn log_softmax_nll_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin
   let b = i / params.classes;
   let j = i % params.classes;
   let onehot = select(0.0, 1.0, labels[b] == j);
-  dlogits[i] = (exp(logp[i])- onehot) / f32(params.batch);
+  let wanted = (1.0 - params.smoothing) * onehot + params.smoothing / f32(params.classes);
+  dlogits[i] = (exp(logp[i]) - wanted) / f32(params.batch);
 }

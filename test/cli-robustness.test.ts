@@ -158,6 +158,8 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--schedule', 'multistep'])).toBe('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
     expect(await beforeGpu(['--schedule', 'multistep', '--milestones', '10,5'])).toBe("--milestones: expected increasing whole numbers ≥ 1 (epochs), comma-separated such as 10,15, got '10,5'");
     expect(await beforeGpu(['--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
+    expect(await beforeGpu(['--label-smoothing', '0.1'])).toBe("--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is nll (the default for this model: give --loss cross-entropy)");
+    expect(await beforeGpu(['--label-smoothing', '1.5'])).toMatch(/^--label-smoothing: expected a number from 0 to 1, got '1\.5'/);
     const good = await goodCheckpoint();
     expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step or multistep or exponential; the schedule is constant \(.*good\.safetensors's\)$/);
     // Another optimizer (--allow-changes) leaves the checkpoint's schedule behind: the default's then.
@@ -311,6 +313,21 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', good, '--no-dropout'])).toMatch(/^--no-dropout: .*good\.safetensors was trained with dropout 0\.1/);
     const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse$/);
+  }, 120_000);
+
+  gpuTest('--label-smoothing: recorded in the checkpoint and continued by --init (another refused); the loss it trains is not the plain one', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const smooth = ['--loss', 'cross-entropy', '--label-smoothing', '0.2'];
+    const file = join(dir, 'smooth.safetensors');
+    const first = await run(['mnist', ...QUICK, ...smooth, '--epochs', '1', '--json', '--save', file]);
+    expect(first.code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ loss: 'cross-entropy', label_smoothing: '0.2' });
+    const plain = await run(['mnist', ...QUICK, '--loss', 'cross-entropy', '--epochs', '1', '--json']);
+    expect(last(first.out).train_loss).not.toBe(last(plain.out).train_loss);
+    expect(await beforeGpu([...QUICK, '--init', file, '--label-smoothing', '0.1'])).toMatch(/^--label-smoothing 0\.1: .*smooth\.safetensors was trained with label smoothing 0\.2 \(its __metadata__\); continuing with another changes the run from here on\. Leave --label-smoothing 0\.1 out to continue as it was, or add --allow-changes$/);
+    const straight = await run(['mnist', ...QUICK, ...smooth, '--epochs', '2', '--json']);
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
   }, 120_000);
 
   gpuTest('MultiStepLR and ExponentialLR: recorded in the checkpoint, continued by --init as one run', async () => {

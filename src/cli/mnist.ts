@@ -64,6 +64,7 @@ Options:
                       train as one run would
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
+  --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
   --no-fuse           run every layer's own kernels (no fusion rules)
   --tune MODE         conv and dense kernel tiles: cached (default: the tuning cache's choices for
                       this adapter, tuning what is missing, up to ~30 s a run), full (tune all
@@ -181,6 +182,8 @@ export interface MnistArgs {
   eps?: number;
   schedule: Schedule['kind'];
   stepSize: number;
+  /** --label-smoothing: cross-entropy's (0: none). */
+  labelSmoothing: number;
   /** --milestones: MultiStepLR's epochs. */
   milestones?: number[];
   gamma: number;
@@ -230,6 +233,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'schedule-epochs': { type: 'string' },
     gamma: { type: 'string' },
     loss: { type: 'string' },
+    'label-smoothing': { type: 'string' },
     'no-fuse': { type: 'boolean' },
     tune: { type: 'string' },
     seed: { type: 'string' },
@@ -268,6 +272,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
     gamma: decimal(values, 'gamma', 0.1, 0, 1),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
+    labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
     seed: integer(values, 'seed', 1, 0, MAX_SEED),
@@ -420,6 +425,11 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has('loss')) args.loss = loss;
     else if (args.loss !== loss && !args.allowChanges) throw changed(`--loss ${args.loss}`, `loss ${loss}`);
   }
+  const smoothingText = metadata.label_smoothing;
+  const smoothing = smoothingText === undefined ? 0 : Number(smoothingText);
+  if (smoothingText !== undefined && (smoothingText.trim() === '' || !(smoothing >= 0 && smoothing <= 1))) throw field('label_smoothing', 'a number from 0 to 1');
+  if (!args.given.has('label-smoothing')) args.labelSmoothing = smoothing;
+  else if (args.labelSmoothing !== smoothing && !args.allowChanges) throw changed(`--label-smoothing ${args.labelSmoothing}`, `label smoothing ${smoothing}`);
   // The seed CNN's dropout as its model file saved it (--no-dropout saves p 0).
   if (metadata.model === 'seed-cnn' && metadata.model_file !== undefined) {
     const p = seedCnnDropout(metadata.model_file, `${file} (its model_file)`);
@@ -682,6 +692,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     }
   }
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
+  if (args.labelSmoothing > 0 && plan.loss !== 'cross-entropy') {
+    throw new Error(`--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is ${plan.loss}${args.given.has('loss') ? '' : ' (the default for this model: give --loss cross-entropy)'}`);
+  }
   checkClasses(data, plan.classes, args.data);
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
@@ -699,7 +712,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);
   /** The network, its state and the data on a device (again on a new one after a loss). */
   const build = async (device: GpuContext) => {
-    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
+    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles });
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
     }
@@ -711,7 +724,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const model = () => trainer.model;
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
   const runMetadata = () => ({
-    seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
+    seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, ...(args.labelSmoothing > 0 ? { label_smoothing: String(args.labelSmoothing) } : {}), augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
     fuse: String(args.fuse), on_divergence: args.onDivergence,
   });
   // The checkpoint --save replaces (another than the one this run continues), said before it is.
@@ -1049,7 +1062,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
-  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, fuse: args.fuse, tiles: tuning.tiles });
+  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles });
   if (args.init) await readCheckpoint(network, args.init, name, { dropOtherOptimizerState: args.allowChanges });
   out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });

@@ -12,12 +12,15 @@ import { HEALTH_SLOTS } from './health.js';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
 
-/** logp = log_softmax(logits), loss[b] = −logp[b, label]  (overwrites logp, loss) */
+/**
+ * logp = log_softmax(logits), loss[b] = −logp[b, label], or with label smoothing ε
+ * (1 − ε)·(−logp[b, label]) + ε·mean_j(−logp[b, j])  (overwrites logp, loss)
+ */
 export const logSoftmaxNllForward = defineKernel({
   name: 'log_softmax_nll_forward',
   linear: true,
   source: forwardSource,
-  params: shape,
+  params: { ...shape, smoothing: 'f32' },
   bindings: {
     logits: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
@@ -29,12 +32,12 @@ export const logSoftmaxNllForward = defineKernel({
   lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch }),
 });
 
-/** dlogits = (softmax − onehot) / batch  (overwrites dlogits) */
+/** dlogits = (softmax − ((1 − ε)·onehot + ε / classes)) / batch, ε the label smoothing  (overwrites dlogits) */
 export const logSoftmaxNllBackward = defineKernel({
   name: 'log_softmax_nll_backward',
   linear: true,
   source: backwardSource,
-  params: shape,
+  params: { ...shape, smoothing: 'f32' },
   bindings: {
     logp: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },

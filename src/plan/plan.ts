@@ -54,12 +54,16 @@ export interface PlanOptions {
   readonly loss?: LossKind;
   /** Apply the fusion rules (default true). */
   readonly fuse?: boolean;
+  /** The cross-entropy loss's label smoothing ε in [0, 1] (PyTorch's CrossEntropyLoss(label_smoothing); default 0). */
+  readonly labelSmoothing?: number;
 }
 
 export interface ModelPlan {
   readonly nodes: readonly PlanNode[];
   readonly inputShape: SampleShape;
   readonly loss: LossKind;
+  /** The cross-entropy loss's label smoothing (0: none). */
+  readonly labelSmoothing: number;
   /** Nodes that run (the LogSoftmax folded into the loss is not one). */
   readonly scheduled: readonly PlanNode[];
   /** The shape the loss reads: [classes]. */
@@ -70,7 +74,7 @@ export interface ModelPlan {
 }
 
 /** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
-export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse'] as const satisfies readonly (keyof PlanOptions)[];
+export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing'] as const satisfies readonly (keyof PlanOptions)[];
 
 /** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
 export const planOptionsOf = (options: PlanOptions): PlanOptions =>
@@ -102,6 +106,13 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   // NLLLoss reads log-probabilities: on raw outputs it trains them towards +∞ (losses of −175).
   if (loss === 'nll' && last.type !== 'LogSoftmax') {
     throw new ShapeError(`loss 'nll' takes log-probabilities, but the model ends with ${last.type}, not LogSoftmax: add a LogSoftmax, or use 'cross-entropy' (log-softmax and NLL in one, on the outputs as logits)`);
+  }
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new RangeError(`labelSmoothing must be a number from 0 to 1 (PyTorch's label_smoothing), got ${JSON.stringify(options.labelSmoothing)}`);
+  }
+  if (labelSmoothing > 0 && loss !== 'cross-entropy') {
+    throw new RangeError(`labelSmoothing applies to the 'cross-entropy' loss (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is '${loss}'${loss === 'nll' ? " (NLLLoss has none: use 'cross-entropy', on logits or on the LogSoftmax's output alike)" : ''}`);
   }
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
@@ -158,6 +169,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     nodes,
     inputShape,
     loss,
+    labelSmoothing,
     scheduled,
     lossInputShape,
     classes: lossInputShape[0]!,

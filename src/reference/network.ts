@@ -217,13 +217,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const classes = plan.classes;
   const squared = plan.loss === 'mse' || plan.loss === 'half-sse' ? squaredErrorRef(x, input.labels, batch, classes, plan.loss === 'half-sse', input.targets) : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
-  const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes);
+  const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing);
   // A regression's samples have no class: none is correct (as the GPU's metrics count).
   const correct = input.targets ? 0 : countCorrectRef(x, input.labels, batch, classes);
   if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, decisions };
 
   const grads: Record<string, Float64Array> = {};
-  let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes);
+  let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes, plan.labelSmoothing);
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   for (let i = traces.length - 1; i >= firstTrained; i--) {
     const { node, x: xi, y, argmax, passed } = traces[i]!;

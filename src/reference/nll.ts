@@ -23,20 +23,27 @@ export function logSoftmaxRef(logits: ArrayLike<number>, batch: number, classes:
   return logp;
 }
 
-/** loss = (1/batch) Σ_b −logp[b, label_b] */
-export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): number {
+/**
+ * loss = (1/batch) Σ_b −logp[b, label_b]; with label smoothing ε (PyTorch's
+ * CrossEntropyLoss(label_smoothing)) each sample's is (1 − ε)·(−logp[b, label_b]) + ε·mean_c(−logp[b, c]).
+ */
+export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0): number {
   let sum = 0;
-  for (let b = 0; b < batch; b++) sum -= logp[b * classes + labelAt(labels, b, classes)]!;
+  for (let b = 0; b < batch; b++) {
+    let uniform = 0;
+    for (let c = 0; c < classes; c++) uniform -= logp[b * classes + c]!;
+    sum += (1 - smoothing) * -logp[b * classes + labelAt(labels, b, classes)]! + (smoothing * uniform) / classes;
+  }
   return sum / batch;
 }
 
-/** ∂loss/∂logits[b, c] = (softmax[b, c] − [c = label_b]) / batch, for the mean loss. */
-export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
+/** ∂loss/∂logits[b, c] = (softmax[b, c] − t[b, c]) / batch for the mean loss, t = (1 − ε)·[c = label_b] + ε / classes. */
+export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0): Float64Array {
   const logp = logSoftmaxRef(logits, batch, classes);
   const d = new Float64Array(batch * classes);
   for (let b = 0; b < batch; b++) {
     const label = labelAt(labels, b, classes);
-    for (let c = 0; c < classes; c++) d[b * classes + c] = (Math.exp(logp[b * classes + c]!) - (c === label ? 1 : 0)) / batch;
+    for (let c = 0; c < classes; c++) d[b * classes + c] = (Math.exp(logp[b * classes + c]!) - ((1 - smoothing) * (c === label ? 1 : 0) + smoothing / classes)) / batch;
   }
   return d;
 }

@@ -81,7 +81,7 @@ export class LossHead {
           : (await ctx.compile(squaredError)).bind(tensors, { batch, features: shape.classes, half }, this.loss),
       );
     } else if (this.fused) {
-      list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, shape, 'log_softmax nll'));
+      list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll'));
     } else {
       list.push((await ctx.compile(nllForward)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss }, shape, 'nll'));
     }
@@ -94,7 +94,7 @@ export class LossHead {
     if (withGradient && !squared) {
       list.push(
         this.fused
-          ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, shape, 'log_softmax nll backward')
+          ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll backward')
           : (await ctx.compile(nllBackward)).bind({ labels: this.labels, dlogp: network.dOutput }, shape, 'nll backward'),
       );
     }

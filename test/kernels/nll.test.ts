@@ -41,8 +41,8 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       for (const t of [tlogp, tloss, tdlogits]) ctx.fill(t, NaN);
       const p = { batch, classes };
       const kernels = [
-        (await ctx.compile(logSoftmaxNllForward)).bind({ logits: tlogits, labels: tlabels, logp: tlogp, loss: tloss }, p),
-        (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: tlogp, labels: tlabels, dlogits: tdlogits }, p),
+        (await ctx.compile(logSoftmaxNllForward)).bind({ logits: tlogits, labels: tlabels, logp: tlogp, loss: tloss }, { ...p, smoothing: 0 }),
+        (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: tlogp, labels: tlabels, dlogits: tdlogits }, { ...p, smoothing: 0 }),
       ];
       const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: freshHealth(0) });
       const metrics = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts, health }, { ...p, guard: 1 });
@@ -63,6 +63,31 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       expectAllClose('batch_metrics metrics, twice', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + 2 * lossSum], TOLERANCE.forward);
       expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts, twice').toEqual([counts0[0]! + 2 * correct, counts0[1]! + 2 * batch]);
       expect(Array.from(await ctx.read(health)), 'a finite loss leaves the divergence guard alone').toEqual(Array.from(freshHealth(0)));
+    });
+  }
+
+  for (const smoothing of [0.1, 1]) {
+    gpuTest(`label smoothing ${smoothing} (PyTorch's CrossEntropyLoss(label_smoothing)): loss and gradient`, async (ctx) => {
+      const [batch, classes] = [37, 10];
+      const logits = f32(randomArray(batch * classes, 91, -6, 6));
+      const labels = Array.from(randomArray(batch, 92, 0, classes), Math.floor);
+      const t = {
+        logits: ctx.tensor('logits', [batch, classes], { data: logits }),
+        labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
+        logp: ctx.tensor('logp', [batch, classes]),
+        loss: ctx.tensor('loss', [batch]),
+        dlogits: ctx.tensor('dlogits', [batch, classes]),
+      };
+      const p = { batch, classes, smoothing };
+      const kernels = [
+        (await ctx.compile(logSoftmaxNllForward)).bind({ logits: t.logits, labels: t.labels, logp: t.logp, loss: t.loss }, p),
+        (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: t.logp, labels: t.labels, dlogits: t.dlogits }, p),
+      ];
+      ctx.submit('smoothing test', (e) => recordPass(e, 'smoothing test', kernels));
+      const logp = logSoftmaxRef(logits, batch, classes);
+      const loss = Array.from(labels, (_, b) => nllLossRef(logp.subarray(b * classes, (b + 1) * classes), [labels[b]!], 1, classes, smoothing));
+      expectAllClose('smoothed loss', await ctx.read(t.loss), loss, TOLERANCE.forward);
+      expectAllClose('smoothed dlogits', await ctx.read(t.dlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing), TOLERANCE.gradient);
     });
   }
 

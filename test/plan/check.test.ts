@@ -180,6 +180,15 @@ const cases = [
     reluGradInPool: [],
   },
   {
+    name: 'cross-entropy with label smoothing 0.1 on logits, SGD momentum',
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 24 }), new ReLU(), new Linear({ outFeatures: 10 })),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    loss: 'cross-entropy',
+    labelSmoothing: 0.1,
+  },
+  {
     name: 'LeakyReLU and SiLU (their backward from the input), Adam',
     model: new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new LeakyReLU(0.1), new Conv2d({ outChannels: 8, kernelSize: 3 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 16 }), new LeakyReLU(-0.2), new Linear({ outFeatures: 10 })),
     input: [1, 28, 28],
@@ -209,7 +218,7 @@ describe('the report', () => {
 describe('one GPU training step against the float64 reference', () => {
   for (const c of cases) {
     gpuTest(c.name, async (ctx) => {
-      const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined });
+      const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined, labelSmoothing: 'labelSmoothing' in c ? c.labelSmoothing : undefined });
       if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
       if ('pools' in c) expect(network.plan.fusions.filter((f) => f.rule === 'maxpool-epilogue').map((f) => f.paths)).toEqual(c.pools);
       if ('reluGradInPool' in c) expect(network.plan.fusions.filter((f) => f.rule === 'relu-grad-in-maxpool').map((f) => f.paths)).toEqual(c.reluGradInPool);

@@ -159,6 +159,13 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const model = new Sequential(new Flatten(), shared, new ReLU(), shared, new Linear({ outFeatures: 3 }));
     expect(() => planModel(model, { inputShape: [16] })).toThrow(/layer '3' \(Linear\) is the same object as layer '1': shared layers \(tied weights\) are not supported/);
   });
+  test("label smoothing: cross-entropy's only (NLLLoss has none, as PyTorch), from 0 to 1", () => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
+    expect(planModel(model(), { inputShape: [1, 4, 4], loss: 'cross-entropy', labelSmoothing: 0.1 }).labelSmoothing).toBe(0.1);
+    expect(planModel(model(), { inputShape: [1, 4, 4] }).labelSmoothing).toBe(0);
+    expect(() => planModel(model(), { inputShape: [1, 4, 4], labelSmoothing: 0.1 })).toThrow("labelSmoothing applies to the 'cross-entropy' loss (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is 'nll' (NLLLoss has none: use 'cross-entropy', on logits or on the LogSoftmax's output alike)");
+    expect(() => planModel(model(), { inputShape: [1, 4, 4], loss: 'cross-entropy', labelSmoothing: 1.5 })).toThrow('labelSmoothing must be a number from 0 to 1 (PyTorch\'s label_smoothing), got 1.5');
+  });
   test('a loss name the plan does not know is refused (it would train on another loss)', () => {
     const model = new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
     for (const loss of ['cross_entropy', 'CrossEntropyLoss', 'bogus']) {

@@ -47,7 +47,7 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 }
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
-const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind }[] = [
+const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
   {
@@ -73,6 +73,13 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     input: [2, 13, 11],
   },
   {
+    name: "cross-entropy with label smoothing 0.1 (PyTorch's CrossEntropyLoss(label_smoothing=0.1))",
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 7 }), new Tanh(), new Linear({ outFeatures: 5 })),
+    input: [1, 4, 4],
+    loss: 'cross-entropy',
+    labelSmoothing: 0.1,
+  },
+  {
     name: 'LeakyReLU (0.2) and SiLU after convs and a Linear, cross-entropy',
     model: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new LeakyReLU(0.2), new Conv2d({ outChannels: 3, kernelSize: 3, stride: 2 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 6 }), new LeakyReLU(), new Linear({ outFeatures: 4 })),
     input: [2, 9, 9],
@@ -85,7 +92,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
   for (const c of cases) {
     test(c.name, (ctx) => {
       if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
-      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss });
+      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss, labelSmoothing: c.labelSmoothing });
       const params: Record<string, Float64Array> = {};
       const buffers: Record<string, Float64Array> = {};
       const masks: Record<string, Float64Array> = {};
@@ -100,7 +107,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
 
       const file = join(dir, 'step.json');
       const list = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
-      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, batch: BATCH, masks: list(masks), loss: plan.loss }));
+      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing }));
       const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(run.status, run.stderr).toBe(0);
       const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };

@@ -88,7 +88,7 @@ onehot = F.one_hot(labels, out.shape[1]).to(out.dtype)
 if loss_kind == 'nll':
     loss = F.nll_loss(out, labels)
 elif loss_kind == 'cross-entropy':
-    loss = F.cross_entropy(out, labels)
+    loss = F.cross_entropy(out, labels, label_smoothing=spec.get('label_smoothing', 0.0))
 elif loss_kind == 'mse':
     loss = F.mse_loss(out, onehot)
 else:
