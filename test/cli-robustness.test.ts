@@ -156,7 +156,7 @@ describe('checked before the GPU starts', () => {
     // MultiStepLR and ExponentialLR: what they need, and their own flags.
     expect(await beforeGpu(['--milestones', '5,10'])).toBe('--milestones: applies to --schedule multistep; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'multistep'])).toBe('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
-    expect(await beforeGpu(['--schedule', 'multistep', '--milestones', '10,5'])).toBe("--milestones: expected increasing whole numbers ≥ 1 (epochs), comma-separated such as 10,15, got '10,5'");
+    expect(await beforeGpu(['--schedule', 'multistep', '--milestones', '10,5.5'])).toBe("--milestones: expected whole numbers ≥ 0 (epochs), comma-separated such as 10,15, got '10,5.5'");
     expect(await beforeGpu(['--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
     expect(await beforeGpu(['--label-smoothing', '0.1'])).toBe("--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is nll (the default for this model: give --loss cross-entropy)");
     expect(await beforeGpu(['--label-smoothing', '1.5'])).toMatch(/^--label-smoothing: expected a number from 0 to 1, got '1\.5'/);

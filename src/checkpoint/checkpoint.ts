@@ -163,9 +163,10 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
   set('schedule', schedule as Schedule['kind'] | undefined);
   set('stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER, true));
-  const milestones = metadata.milestones?.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
-  if (milestones !== undefined && !milestones.every((m, i) => Number.isInteger(m) && m >= 1 && (i === 0 || m > milestones[i - 1]!))) {
-    throw field('milestones', 'increasing whole numbers ≥ 1, comma-separated (MultiStepLR\'s epochs)');
+  // '' is an empty list (PyTorch's MultiStepLR([]) keeps the rate).
+  const milestones = metadata.milestones === undefined ? undefined : metadata.milestones === '' ? [] : metadata.milestones.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
+  if (milestones !== undefined && !milestones.every((m) => Number.isInteger(m) && m >= 0)) {
+    throw field('milestones', 'whole numbers ≥ 0, comma-separated (MultiStepLR\'s epochs)');
   }
   set('milestones', milestones);
   set('gamma', number('gamma', 0));
@@ -265,6 +266,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     steps: String(steps),
     optimizer_steps: String(optimizerSteps),
     seed: String(network.seed),
+    loss: network.plan.loss,
+    ...(network.plan.labelSmoothing > 0 ? { label_smoothing: String(network.plan.labelSmoothing) } : {}),
     ...optimizerMetadata(network.optimizer),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -547,9 +550,12 @@ export function checkCheckpoint(
  * Loads a checkpoint's bytes into the network (`checkCheckpoint` first: nothing is written to the
  * network unless the whole file checks out); `network.stepsTaken` becomes its steps, and its
  * optimizer's steps go on from the file's `optimizer_steps` (from 0 where the file holds no state
- * for it: `optimizerOrigin`).
+ * for it: `optimizerOrigin`). The network's own settings stay (its seed, optimizer, schedule and
+ * loss, which PyTorch's optimizer.load_state_dict would replace): `differences` lists those the
+ * file records otherwise — a continuation as the file's run builds the network with
+ * `optimizerFromMetadata(metadata)` and `seed: info.seed`, as the CLI's --init does.
  */
-export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo } {
+export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo; differences: string[] } {
   const layout: CheckpointLayout = { parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers, optimizerKind: network.optimizer.kind };
   const { metadata, info, values } = checkCheckpoint(layout, bytes, source, options);
   const writes: [Tensor, Float32Array][] = [];
@@ -565,5 +571,20 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
   const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));
   network.optimizerOrigin = restored ? info.steps - info.optimizerSteps : info.steps;
-  return { metadata, info };
+  return { metadata, info, differences: settingDifferences(network, metadata, info) };
+}
+
+/** The run settings a checkpoint records otherwise than the network has them: `seed 7 (this network's 99)`. */
+function settingDifferences(network: Network, metadata: Record<string, string>, info: CheckpointInfo): string[] {
+  const mine: Record<string, string> = { loss: network.plan.loss, label_smoothing: String(network.plan.labelSmoothing), ...optimizerMetadata(network.optimizer) };
+  const out: string[] = [];
+  if (info.seed !== undefined && info.seed !== network.seed) out.push(`seed ${info.seed} (this network's ${network.seed}: other dropout masks from here on)`);
+  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start']) {
+    const theirs = metadata[key];
+    if (theirs === undefined || mine[key] === undefined) continue;
+    // Numbers compare as numbers ('0.10' is 0.1).
+    const same = theirs === mine[key] || (theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
+    if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
+  }
+  return out;
 }

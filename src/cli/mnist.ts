@@ -141,11 +141,11 @@ function integer(values: Values, name: string, fallback: number, min = 1, max = 
   return v;
 }
 
-/** --milestones: increasing whole numbers ≥ 1, comma-separated (as MultiStepLR requires them increasing). */
+/** --milestones: whole numbers ≥ 0, comma-separated (MultiStepLR's epochs; as PyTorch, a repeated one applies gamma twice). */
 function milestoneList(text: string): number[] {
   const list = text.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
-  if (!list.every((m, i) => Number.isInteger(m) && m >= 1 && (i === 0 || m > list[i - 1]!))) {
-    throw new Error(`--milestones: expected increasing whole numbers ≥ 1 (epochs), comma-separated such as 10,15, got '${text}'`);
+  if (!list.every((m) => Number.isInteger(m) && m >= 0)) {
+    throw new Error(`--milestones: expected whole numbers ≥ 0 (epochs), comma-separated such as 10,15, got '${text}'`);
   }
   return list;
 }

@@ -110,7 +110,7 @@ export class LeakyReLU extends Elementwise {
     const o = positionalOptions<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, ['negativeSlope', 'inplace'], ['negativeSlope', 'inplace']);
     trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
     const slope = o.negativeSlope ?? 0.01;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new RangeError(`LeakyReLU: negative_slope must be a finite number, got ${JSON.stringify(slope)}`);
+    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new RangeError(`LeakyReLU: negative_slope must be a finite number, got ${typeof slope === 'number' ? String(slope) : JSON.stringify(slope)}`);
     this.negativeSlope = slope;
   }
   override config(): Record<string, unknown> {

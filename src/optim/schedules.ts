@@ -69,9 +69,9 @@ export function checkSchedule(schedule: Schedule): Schedule {
     }
     case 'multistep': {
       const s = schedule as Extract<Schedule, { kind: 'multistep' }>;
+      // As PyTorch reads them: any order, a repeated one applies gamma once for each time it is given.
       const m = s.milestones as unknown;
-      const increasing = Array.isArray(m) && m.length > 0 && m.every((v, i) => Number.isInteger(v) && v >= 1 && (i === 0 || v > (m[i - 1] as number)));
-      if (!increasing) fail('MultiStepLR', 'milestones', m, 'increasing whole numbers ≥ 1 (epochs), at least one');
+      if (!Array.isArray(m) || !m.every((v) => Number.isInteger(v) && v >= 0)) fail('MultiStepLR', 'milestones', m, 'a list of whole numbers ≥ 0 (epochs)');
       num('MultiStepLR', 'gamma', s.gamma, (v) => v >= 0, 'a number ≥ 0');
       return schedule;
     }
@@ -119,7 +119,7 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
     case 'step':
       return { lr: lr * (schedule.gamma ?? 0.1) ** Math.floor(progress.epoch / schedule.stepSize), momentum };
     case 'multistep':
-      // PyTorch's closed form: gamma to the number of milestones passed (bisect_right).
+      // PyTorch's closed form: gamma to the number of milestones passed (bisect_right over its sorted counter).
       return { lr: lr * (schedule.gamma ?? 0.1) ** schedule.milestones.filter((m) => m <= progress.epoch).length, momentum };
     case 'exponential':
       return { lr: lr * schedule.gamma ** progress.epoch, momentum };

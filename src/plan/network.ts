@@ -478,6 +478,9 @@ export class Network {
     if (inputs.length === 0 || inputs.length % size !== 0) {
       throw new RangeError(`predict: ${inputs.length} values are not whole samples of [${this.plan.inputShape.join(', ')}] (${size} values each)`);
     }
+    // As uploadSplit refuses them (and PyTorch would give NaN where a ReLU here gives 0: WGSL's max).
+    const bad = inputs.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new RangeError(`predict: inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
     const count = inputs.length / size;
     const classes = this.plan.classes;
     const out = new Float32Array(count * classes);

@@ -263,6 +263,7 @@ export class Trainer {
     }
     if (options.maxDegrees !== undefined && !options.augment) throw new RangeError('Trainer: maxDegrees without augment: true rotates nothing (the rotation is off by default)');
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
+    if (model.ctx !== ctx) throw new Error("the network was built on another GPU context (new Network(ctx, …) with this trainer's ctx)");
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     // Regression: float targets (and a squared-error loss: LossHead says so), in both splits.
     this.regression = train.kind === 'tensors' && train.targets !== undefined;

@@ -83,6 +83,7 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['SGD, Nesterov, weight decay, StepLR', new SGD({ lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 5e-4 }, { kind: 'step', stepSize: 6, gamma: 0.1 })],
     ['SGD with dampening, constant', new SGD({ lr: 0.02, momentum: 0.5, dampening: 0.25 })],
     ['SGD, MultiStepLR', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'multistep', milestones: [10, 15, 18], gamma: 0.2 })],
+    ['SGD, MultiStepLR of no milestones', new SGD({ lr: 0.1 }, { kind: 'multistep', milestones: [], gamma: 0.1 })],
     ['Adam, ExponentialLR', new Adam({ lr: 1e-3 }, { kind: 'exponential', gamma: 0.95 })],
     ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
     ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
@@ -103,7 +104,7 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
     [{ optimizer: 'sgd', schedule: 'step', step_size: '2.5' }, 'run.safetensors: __metadata__.step_size is "2.5", expected a whole number from 1 to'],
     [{ optimizer: 'sgd', schedule: 'multistep' }, 'run.safetensors: __metadata__.milestones is missing (the multistep schedule needs it)'],
-    [{ optimizer: 'sgd', schedule: 'multistep', milestones: '5,3' }, "run.safetensors: __metadata__.milestones is \"5,3\", expected increasing whole numbers ≥ 1, comma-separated (MultiStepLR's epochs)"],
+    [{ optimizer: 'sgd', schedule: 'multistep', milestones: '5,x' }, "run.safetensors: __metadata__.milestones is \"5,x\", expected whole numbers ≥ 0, comma-separated (MultiStepLR's epochs)"],
     [{ optimizer: 'adam', schedule: 'exponential' }, 'run.safetensors: __metadata__.gamma is missing (the exponential schedule needs it)'],
     [{ optimizer: 'sgd', nesterov: 'true', momentum: '0' }, 'run.safetensors: its optimizer settings: SGD: Nesterov momentum requires a momentum and zero dampening'],
   ])('refuses %j, naming the file and the field', (metadata, message) => {
@@ -199,6 +200,26 @@ describe('another optimizer’s state', () => {
     expect(again.optimizer.kind).toBe('adamw');
     loadCheckpoint(again, trained, 'adamw.safetensors');
     expect(again.optimizerSteps).toBe(7);
+  });
+});
+
+describe('what a checkpoint records otherwise than the network it loads into', () => {
+  gpuTest("the network's settings stay, and differences names each (seed, loss, optimizer, schedule); none where they agree", async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 4 }));
+    const source = new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, loss: 'mse', optimizer: new SGD({ lr: 0.05, momentum: 0.9 }, { kind: 'multistep', milestones: [2], gamma: 0.5 }) });
+    const bytes = await encodeCheckpoint(source);
+    expect(decodeSafetensors(bytes, 'x').metadata).toMatchObject({ loss: 'mse', seed: '7' });
+    const other = new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 99, optimizer: new SGD({ lr: 0.1, momentum: 0.9 }) });
+    const { differences } = loadCheckpoint(other, bytes, 'run.safetensors');
+    expect(differences).toEqual([
+      "seed 7 (this network's 99: other dropout masks from here on)",
+      "loss mse (this network's cross-entropy)",
+      "lr 0.05 (this network's 0.1)",
+      "schedule multistep (this network's constant)",
+    ]);
+    expect(other.optimizer.lr).toBe(0.1);
+    const same = new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, loss: 'mse', optimizer: optimizerFromMetadata(decodeSafetensors(bytes, 'x').metadata, 'x') });
+    expect(loadCheckpoint(same, bytes, 'run.safetensors').differences).toEqual([]);
   });
 });
 

@@ -17,6 +17,12 @@ describe('schedules as PyTorch computes them', () => {
     // torch 1.13: [0.1, 0.1, 0.05, 0.025, 0.025]
     expect(run({ kind: 'multistep', milestones: [2, 3], gamma: 0.5 }, 0.1, 0.9, 'epoch', 5).map((v) => v.lr)).toEqual([0.1, 0.1, 0.05, 0.025, 0.025]);
   });
+  test('MultiStepLR reads milestones as PyTorch: any order, a repeated one twice, 0 at once', () => {
+    // torch 1.13: [3, 1, 1] → [0.1, 0.025, 0.025, 0.0125, 0.0125]; [0, 2] → [0.05, 0.05, 0.025, 0.025]
+    expect(run({ kind: 'multistep', milestones: [3, 1, 1], gamma: 0.5 }, 0.1, 0.9, 'epoch', 5).map((v) => v.lr)).toEqual([0.1, 0.025, 0.025, 0.0125, 0.0125]);
+    expect(run({ kind: 'multistep', milestones: [0, 2], gamma: 0.5 }, 0.1, 0.9, 'epoch', 4).map((v) => v.lr)).toEqual([0.05, 0.05, 0.025, 0.025]);
+    expect(run({ kind: 'multistep', milestones: [] }, 0.1, 0.9, 'epoch', 2).map((v) => v.lr)).toEqual([0.1, 0.1]);
+  });
   test('ExponentialLR(gamma=0.9), lr 0.1: per epoch', () => {
     // torch 1.13 (chained products): 0.1, 0.09000000000000001, 0.08100000000000002, 0.07290000000000002, 0.06561000000000002
     const lrs = run({ kind: 'exponential', gamma: 0.9 }, 0.1, 0.9, 'epoch', 5).map((v) => v.lr);
@@ -52,8 +58,8 @@ describe('bad schedules and optimizer settings are refused when made, naming the
     [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart: 1 }, 'OneCycleLR: pct_start must be a number in (0, 1), got 1'],
     // A warm-up that ends before its first step: the first learning rate was NaN (0/0), a "divergence".
     [{ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, pctStart: 0.1 }, 'OneCycleLR: pct_start 0.1 × total_steps 10 is 1: the warm-up would end before its first step'],
-    [{ kind: 'multistep', milestones: [3, 2] }, 'MultiStepLR: milestones must be increasing whole numbers ≥ 1 (epochs), at least one, got [3,2]'],
-    [{ kind: 'multistep', milestones: [] }, 'MultiStepLR: milestones must be increasing whole numbers ≥ 1 (epochs), at least one, got []'],
+    [{ kind: 'multistep', milestones: [3, 1.5] }, 'MultiStepLR: milestones must be a list of whole numbers ≥ 0 (epochs), got [3,1.5]'],
+    [{ kind: 'multistep', milestones: 5 } as never, 'MultiStepLR: milestones must be a list of whole numbers ≥ 0 (epochs), got 5'],
     [{ kind: 'exponential' } as never, 'ExponentialLR: gamma must be a number ≥ 0, got undefined'],
     [{ kind: 'bogus' } as never, "schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine' or 'onecycle', got \"bogus\""],
   ];

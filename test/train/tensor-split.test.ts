@@ -197,6 +197,9 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     const net = network(ctx);
     await expect(net.predict(new Float32Array(74))).rejects.toThrow('predict: 74 values are not whole samples of [3, 5, 5] (75 values each)');
     await expect(net.predict([1, 2] as never)).rejects.toThrow('predict: inputs must be a Float32Array of samples of [3, 5, 5], got Array');
+    const nan = new Float32Array(150);
+    nan[80] = NaN;
+    await expect(net.predict(nan)).rejects.toThrow('predict: inputs[80] (sample 1) is NaN, expected a finite number');
   });
 
   gpuTest('splits a model cannot read are refused, naming the split and what is wrong', async (ctx) => {

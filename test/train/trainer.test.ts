@@ -99,6 +99,9 @@ describe('splits a model cannot read are refused, naming the split', () => {
     const elsewhere = await createNodeContext({ announce: false });
     try {
       expect(() => new Trainer(ctx, five, uploadSplit(elsewhere, 'train', low, 64), uploadSplit(ctx, 'test', low, 32), { batch: BATCH, seed: 1 })).toThrow('the train split was uploaded to another GPU context');
+      // A network of the other context: Dawn's errors ended the process from its error handler.
+      const there = new Network(elsewhere, new Sequential(new Flatten(), new Linear({ outFeatures: 5 }), new LogSoftmax()), { inputShape: [1, 28, 28], maxBatch: BATCH });
+      expect(() => new Trainer(ctx, there, uploadSplit(ctx, 'train', low, 64), uploadSplit(ctx, 'test', low, 32), { batch: BATCH, seed: 1 })).toThrow("the network was built on another GPU context (new Network(ctx, …) with this trainer's ctx)");
     } finally {
       elsewhere.destroy();
     }
