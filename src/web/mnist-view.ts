@@ -75,6 +75,8 @@ interface Settings {
   tune: boolean;
   /** A loaded checkpoint's loss (the CLI's --loss); undefined: the model's default. */
   loss?: LossKind;
+  /** A loaded checkpoint's label smoothing (the CLI's --label-smoothing); undefined: none. */
+  labelSmoothing?: number;
 }
 
 interface Session {
@@ -300,7 +302,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, tiles });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, labelSmoothing: settings.labelSmoothing, tiles });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -645,6 +647,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       shuffle: resume.shuffle ?? current.shuffle,
       trainLimit: resume.trainSamples ?? current.trainLimit,
       loss: resume.loss,
+      labelSmoothing: resume.labelSmoothing,
     };
     // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
     const perEpoch = Math.ceil(Math.min(candidate.trainLimit, data.train.count) / candidate.batch);
@@ -655,7 +658,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const { model: checked, input: checkedInput } = definition(candidate);
     const optimizer = resume.optimizer ?? pageOptimizer(candidate);
     const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
-    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput, loss: candidate.loss }), optimizer), bytes, file.name, dropOther);
+    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput, loss: candidate.loss, labelSmoothing: candidate.labelSmoothing }), optimizer), bytes, file.name, dropOther);
     // It checks out: the fields show what Start continues with.
     modelSelect.value = candidate.model;
     modelJson.value = candidate.modelJson;

@@ -20,6 +20,8 @@ export interface PageResume {
   readonly note?: string;
   /** The run's loss, rotation and shuffle, where the checkpoint records them (the CLI's `loss`, `augment`, `shuffle`). */
   readonly loss?: LossKind;
+  /** The cross-entropy's label smoothing (the CLI's `label_smoothing`), where recorded. */
+  readonly labelSmoothing?: number;
   readonly augment?: boolean;
   readonly shuffle?: boolean;
   /** The run's training images (the CLI's `train_samples`), where the page's field takes them (≤ 60,000). */
@@ -36,6 +38,7 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   const flag = (text: string | undefined) => (text === 'true' ? true : text === 'false' ? false : undefined);
   const run = {
     ...((LOSS_KINDS as readonly string[]).includes(metadata.loss ?? '') ? { loss: metadata.loss as LossKind } : {}),
+    ...(metadata.label_smoothing !== undefined && Number(metadata.label_smoothing) >= 0 && Number(metadata.label_smoothing) <= 1 ? { labelSmoothing: Number(metadata.label_smoothing) } : {}),
     ...(flag(metadata.augment) !== undefined ? { augment: flag(metadata.augment) } : {}),
     ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
     ...(/^[0-9]+$/.test(metadata.train_samples ?? '') && Number(metadata.train_samples) >= 1 && Number(metadata.train_samples) <= 60_000 ? { trainSamples: Number(metadata.train_samples) } : {}),

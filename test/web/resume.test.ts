@@ -24,6 +24,9 @@ describe('pageResume', () => {
   it('takes the run’s loss, rotation and shuffle where the checkpoint records them', () => {
     expect(pageResume({ loss: 'mse', augment: 'false', shuffle: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse', augment: false, shuffle: true });
     expect(pageResume({ loss: 'cross_entropy', augment: 'no' }, 'd.safetensors')).toEqual({ fields: {} });
+    // The cross-entropy's label smoothing goes on too (a loaded run trained without it otherwise).
+    expect(pageResume({ loss: 'cross-entropy', label_smoothing: '0.1' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy', labelSmoothing: 0.1 });
+    expect(pageResume({ loss: 'cross-entropy', label_smoothing: '2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy' });
   });
 
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
