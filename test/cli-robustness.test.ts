@@ -160,6 +160,18 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
     expect(await beforeGpu(['--label-smoothing', '0.1'])).toBe("--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is nll (the default for this model: give --loss cross-entropy)");
     expect(await beforeGpu(['--label-smoothing', '1.5'])).toMatch(/^--label-smoothing: expected a number from 0 to 1, got '1\.5'/);
+    // A PyTorch state_dict records no loss: its label smoothing is not taken to be 0 (the flag stands).
+    const stateDict = await altered('state-dict.safetensors', (tensors, metadata) => {
+      for (const key of Object.keys(metadata)) delete metadata[key];
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    const reached = await mnistCommand([...QUICK, '--init', stateDict, '--loss', 'cross-entropy', '--label-smoothing', '0.1'], async () => {
+      throw new Error('the GPU was started');
+    }, () => {}).catch((e: Error) => e.message);
+    expect(reached, 'every check passed').toBe('the GPU was started');
+    // ExponentialLR's gamma is the checkpoint's only where its optimizer (and so its schedule) goes on.
+    const expo = await altered('expo.safetensors', (_, m) => Object.assign(m, { optimizer: 'adam', schedule: 'exponential', gamma: '0.7' }));
+    expect(await beforeGpu([...QUICK, '--init', expo, '--optimizer', 'sgd', '--allow-changes', '--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
     const good = await goodCheckpoint();
     expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step or multistep or exponential; the schedule is constant \(.*good\.safetensors's\)$/);
     // Another optimizer (--allow-changes) leaves the checkpoint's schedule behind: the default's then.

@@ -579,11 +579,19 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
   const mine: Record<string, string> = { loss: network.plan.loss, label_smoothing: String(network.plan.labelSmoothing), ...optimizerMetadata(network.optimizer) };
   const out: string[] = [];
   if (info.seed !== undefined && info.seed !== network.seed) out.push(`seed ${info.seed} (this network's ${network.seed}: other dropout masks from here on)`);
+  // A file that records its loss records a label smoothing where it had one: none is 0.
+  const recorded = metadata.loss !== undefined && metadata.label_smoothing === undefined ? { ...metadata, label_smoothing: '0' } : metadata;
+  // Numbers compare as numbers ('0.10' is 0.1), lists by their numbers (betas in order; milestones as PyTorch reads them, in any order).
+  const numbers = (text: string, sort: boolean) => {
+    if (text === '') return '';
+    const list = text.split(',').map(Number);
+    return (sort ? list.sort((a, b) => a - b) : list).join(',');
+  };
   for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start']) {
-    const theirs = metadata[key];
+    const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
-    // Numbers compare as numbers ('0.10' is 0.1).
-    const same = theirs === mine[key] || (theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
+    const list = key === 'betas' || key === 'milestones';
+    const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
   }
   return out;

@@ -270,7 +270,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     stepSize: integer(values, 'step-size', 1),
     milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
-    gamma: decimal(values, 'gamma', 0.1, 0, 1),
+    // PyTorch takes any gamma ≥ 0 (above 1 the rate grows).
+    gamma: decimal(values, 'gamma', 0.1, 0, 1000),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
     fuse: !values['no-fuse'],
@@ -425,11 +426,14 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has('loss')) args.loss = loss;
     else if (args.loss !== loss && !args.allowChanges) throw changed(`--loss ${args.loss}`, `loss ${loss}`);
   }
+  // Recorded where the loss is (absent then: 0); a file that records no loss (PyTorch's, an older one) leaves the flag.
   const smoothingText = metadata.label_smoothing;
-  const smoothing = smoothingText === undefined ? 0 : Number(smoothingText);
-  if (smoothingText !== undefined && (smoothingText.trim() === '' || !(smoothing >= 0 && smoothing <= 1))) throw field('label_smoothing', 'a number from 0 to 1');
-  if (!args.given.has('label-smoothing')) args.labelSmoothing = smoothing;
-  else if (args.labelSmoothing !== smoothing && !args.allowChanges) throw changed(`--label-smoothing ${args.labelSmoothing}`, `label smoothing ${smoothing}`);
+  if (smoothingText !== undefined || loss !== undefined) {
+    const smoothing = smoothingText === undefined ? 0 : Number(smoothingText);
+    if (smoothingText !== undefined && (smoothingText.trim() === '' || !(smoothing >= 0 && smoothing <= 1))) throw field('label_smoothing', 'a number from 0 to 1');
+    if (!args.given.has('label-smoothing')) args.labelSmoothing = smoothing;
+    else if (args.labelSmoothing !== smoothing && !args.allowChanges) throw changed(`--label-smoothing ${args.labelSmoothing}`, `label smoothing ${smoothing}`);
+  }
   // The seed CNN's dropout as its model file saved it (--no-dropout saves p 0).
   if (metadata.model === 'seed-cnn' && metadata.model_file !== undefined) {
     const p = seedCnnDropout(metadata.model_file, `${file} (its model_file)`);
@@ -554,7 +558,8 @@ function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>):
     }
   }
   // What a schedule cannot do without (PyTorch requires them too), unless the checkpoint's schedule is the same and holds them.
-  const carried = args.init !== undefined && metadata?.schedule === args.schedule;
+  // (resumeOptimizer takes the checkpoint's schedule settings only where the optimizer stays the same.)
+  const carried = args.init !== undefined && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer;
   if (args.schedule === 'multistep' && args.milestones === undefined) throw new Error('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
   if (args.schedule === 'exponential' && !args.given.has('gamma') && !carried) throw new Error('--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch\'s ExponentialLR requires it)');
 }
@@ -954,8 +959,10 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   checkImages(data, definition.input, values.data as string | undefined);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
-  // The run's own loss (its test line's), where the checkpoint records it.
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss: savedLoss(metadata, values.init) });
+  // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing.
+  const loss = savedLoss(metadata, values.init);
+  const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing });
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const test = uploadSplit(ctx, 'test', data.test, testLimit);

@@ -39,6 +39,10 @@ describe('activation kernels', () => {
         if (count > 4) {
           // x = 0 and −0: LeakyReLU's slope side (dy · slope), SiLU's ½ dy; x = −100: no NaN.
           expect(gpu.dx[0]).toBeCloseTo(silu ? dy[0]! / 2 : dy[0]! * s, 6);
+          expect(gpu.dx[1]).toBeCloseTo(silu ? dy[1]! / 2 : dy[1]! * s, 6);
+          // x = 100: LeakyReLU passes dy, SiLU ≈ dy (σ = 1); its forward is x itself.
+          expect(gpu.dx[3]).toBeCloseTo(dy[3]!, 5);
+          expect(gpu.y[3]).toBeCloseTo(100, 4);
           expect(Number.isFinite(gpu.y[2]!) && Number.isFinite(gpu.dx[2]!)).toBe(true);
         }
       });

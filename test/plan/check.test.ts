@@ -219,6 +219,7 @@ describe('one GPU training step against the float64 reference', () => {
   for (const c of cases) {
     gpuTest(c.name, async (ctx) => {
       const network = new Network(ctx, c.model, { inputShape: c.input, maxBatch: 16, seed: 3, optimizer: c.optimizer, fuse: c.fuse, loss: 'loss' in c ? c.loss : undefined, labelSmoothing: 'labelSmoothing' in c ? c.labelSmoothing : undefined });
+      if ('labelSmoothing' in c) expect(network.plan.labelSmoothing, 'the plan holds the smoothing both sides read').toBe(c.labelSmoothing);
       if ('statsEpilogues' in c) expect(network.plan.fusions.filter((f) => f.rule === 'batchnorm-stats-epilogue').map((f) => f.paths)).toEqual(c.statsEpilogues);
       if ('pools' in c) expect(network.plan.fusions.filter((f) => f.rule === 'maxpool-epilogue').map((f) => f.paths)).toEqual(c.pools);
       if ('reluGradInPool' in c) expect(network.plan.fusions.filter((f) => f.rule === 'relu-grad-in-maxpool').map((f) => f.paths)).toEqual(c.reluGradInPool);
