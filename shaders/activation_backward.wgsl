@@ -23,8 +23,7 @@ fn activation_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   if (i >= params.count) { return; }
   let v = x[i];
 #if SILU
-  let e = exp(-abs(v));
-  let s = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+  let s = sigmoid(v);
   dx[i] = dy[i] * s * (1.0 + v * (1.0 - s));
 #else
   dx[i] = select(params.slope * dy[i], dy[i], v > 0.0);

@@ -1,7 +1,7 @@
 // activation_forward: element-wise activations that need their input in the backward pass
 // (PyTorch's nn.LeakyReLU and nn.SiLU); overwrites y. One invocation per element.
 //   LeakyReLU (the default variant): y = x if x > 0 else slope · x (PyTorch's negative_slope).
-//   SILU: y = x · σ(x), σ(x) = 1 / (1 + e^(−x)), computed from e^(−|x|).
+//   SILU: y = x · σ(x), σ from shaders/lib/sigmoid.wgsl.
 
 struct Params {
   count: u32,
@@ -21,9 +21,7 @@ fn activation_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
   if (i >= params.count) { return; }
   let v = x[i];
 #if SILU
-  // σ from e^(−|x|), as sigmoid_forward: no exponent overflows (WGSL need not have infinities).
-  let e = exp(-abs(v));
-  y[i] = v * select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+  y[i] = v * sigmoid(v);
 #else
   y[i] = select(params.slope * v, v, v > 0.0);
 #endif

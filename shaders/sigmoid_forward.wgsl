@@ -1,5 +1,5 @@
 // sigmoid_forward: y = 1 / (1 + e^(−x)), element-wise, overwrites y.
-//   Computed from e^(−|x|) so that no exponent overflows. One invocation per element.
+//   σ from shaders/lib/sigmoid.wgsl (from e^(−|x|): no exponent overflows). One invocation per element.
 
 struct Params {
   count: u32,
@@ -16,7 +16,5 @@ fn sigmoid_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.count) { return; }
-  let v = x[i];
-  let e = exp(-abs(v));
-  y[i] = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+  y[i] = sigmoid(x[i]);
 }

@@ -26,7 +26,7 @@ import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
 import { measureFmaPeak } from '../bench/fma-peak.js';
 import { uploadSplit } from '../train/gpu-dataset.js';
-import { DivergenceError, Trainer, type EvalResult, type Progress } from '../train/trainer.js';
+import { DivergenceError, Trainer, splitShapeProblem, type EvalResult, type Progress } from '../train/trainer.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
 import { normalizePixelRef } from '../reference/mnist-input.js';
@@ -517,9 +517,8 @@ function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uin
 /** The data's images against the model's input, before anything is uploaded. */
 function checkImages(data: { train: { rows: number; cols: number } }, input: SampleShape, dir: string | undefined): void {
   const { rows, cols } = data.train;
-  // An image input [1, H, W] must match exactly; a flat one ([784]) takes any H×W of its size.
-  const fits = input.length === 3 ? input[0] === 1 && input[1] === rows && input[2] === cols : input.reduce((a, b) => a * b, 1) === rows * cols;
-  if (fits) return;
+  // The Trainer's rule (one owner): [1, H, W], [H, W] or flattened [H·W].
+  if (splitShapeProblem({ kind: 'images', shape: [1, rows, cols] }, input) === undefined) return;
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
 

@@ -5,6 +5,7 @@
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/activation_forward.wgsl?raw';
+import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import backwardSource from '../../shaders/activation_backward.wgsl?raw';
 
 /** y = LeakyReLU(x) or SiLU(x)  (overwrites y) */
@@ -12,6 +13,7 @@ export const activationForward = defineKernel({
   name: 'activation_forward',
   linear: true,
   source: forwardSource,
+  libraries: [sigmoidSource],
   params: { count: 'u32', slope: 'f32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -28,6 +30,7 @@ export const activationBackward = defineKernel({
   name: 'activation_backward',
   linear: true,
   source: backwardSource,
+  libraries: [sigmoidSource],
   params: { count: 'u32', slope: 'f32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },

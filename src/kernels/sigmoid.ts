@@ -4,6 +4,7 @@
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/sigmoid_forward.wgsl?raw';
+import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import backwardSource from '../../shaders/sigmoid_backward.wgsl?raw';
 
 /** y = σ(x)  (overwrites y) */
@@ -11,6 +12,7 @@ export const sigmoidForward = defineKernel({
   name: 'sigmoid_forward',
   linear: true,
   source: forwardSource,
+  libraries: [sigmoidSource],
   params: { count: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
