@@ -1,6 +1,7 @@
 // adam_step: PyTorch's torch.optim.Adam / AdamW update of parameters, in place (param, exp_avg,
 // exp_avg_sq): a network's whole parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
-//   Adam:  g ← grad + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
+//   g ← clip(grad)   (variants CLIP_NORM, CLIP_VALUE, below; else the gradient as it is)
+//   Adam:  g ← g + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
 //   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
 //   s ← β2·s + (1 − β2)·g²              (exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2))
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
@@ -19,6 +20,7 @@ struct Params {
   eps: f32,
   weightDecay: f32,
   decoupled: u32,
+  clipValue: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,11 +31,26 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> param: array<f32>;
 @group(0) @binding(6) var<storage, read_write> health: array<u32>;
 @group(0) @binding(7) var<storage, read> slots: array<u32>;
+#if CLIP_NORM
+@group(0) @binding(8) var<storage, read> clip: array<f32>;
+#endif
 
 // Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
 const SLOT_BLOCK = 256u;
 
 override WG_X: u32;
+
+// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote)
+// or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else as it is.
+fn clipped(g: f32) -> f32 {
+#if CLIP_NORM
+  return g * clip[0];
+#elif CLIP_VALUE
+  return clamp(g, -params.clipValue, params.clipValue);
+#else
+  return g;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -46,6 +63,7 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   if (!isFinite(g)) {
     markNonFinite(slots[i / SLOT_BLOCK]);
   }
+  g = clipped(g);
   if (params.weightDecay != 0.0) {
     if (params.decoupled != 0u) {
       p = p * (1.0 - lr * params.weightDecay);

@@ -1,7 +1,7 @@
 // sgd_step: PyTorch's torch.optim.SGD update of parameters, in place (param, and the momentum
 // buffer when momentum is used): a network's whole parameter arena in one dispatch (src/gpu/arena.ts),
 // or one tensor:
-//   g ← grad + weightDecay·param
+//   g ← clip(grad) + weightDecay·param     (clip: variants CLIP_NORM, CLIP_VALUE, below; else none)
 //   v ← g on the first step, else momentum·v + (1 − dampening)·g;   (momentum 0: no buffer)
 //   g ← g + momentum·v (Nesterov) or v;   param ← param − lr·g
 // The per-step values come from `hyper` = [lr, momentum, first step (1) or not (0)], one small
@@ -15,6 +15,7 @@ struct Params {
   oneMinusDampening: f32,
   weightDecay: f32,
   nesterov: u32,
+  clipValue: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,11 +25,26 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> param: array<f32>;
 @group(0) @binding(5) var<storage, read_write> health: array<u32>;
 @group(0) @binding(6) var<storage, read> slots: array<u32>;
+#if CLIP_NORM
+@group(0) @binding(7) var<storage, read> clip: array<f32>;
+#endif
 
 // Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
 const SLOT_BLOCK = 256u;
 
 override WG_X: u32;
+
+// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote)
+// or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else as it is.
+fn clipped(g: f32) -> f32 {
+#if CLIP_NORM
+  return g * clip[0];
+#elif CLIP_VALUE
+  return clamp(g, -params.clipValue, params.clipValue);
+#else
+  return g;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -41,6 +57,7 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   if (!isFinite(g)) {
     markNonFinite(slots[i / SLOT_BLOCK]);
   }
+  g = clipped(g);
   if (params.weightDecay != 0.0) {
     g = g + params.weightDecay * param[i];
   }

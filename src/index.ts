@@ -25,6 +25,8 @@ export { SGD, Adam, AdamW, hyperValues } from './optim/optimizers.js';
 export type { Optimizer, SgdOptions, AdamOptions } from './optim/optimizers.js';
 export { scheduledValues, describeSchedule, checkSchedule } from './optim/schedules.js';
 export type { Schedule, ScheduleProgress } from './optim/schedules.js';
+export { checkClipping, describeClipping } from './optim/clipping.js';
+export type { Clipping, ClipGradNorm } from './optim/clipping.js';
 export { FUSION_RULES, LOSS_KINDS } from './plan/fusion.js';
 export type { LossKind, AppliedFusion } from './plan/fusion.js';
 export { planModel, formatSummary, summaryRows, initialValues, INIT_STREAM, DROPOUT_STREAM } from './plan/plan.js';

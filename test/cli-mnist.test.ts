@@ -228,6 +228,13 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     // The loss, 6 layer outputs (a conv, its ReLU and its max pool share one, the pool's:
     // maxpool-epilogue; a Linear's with its ReLU is the ReLU's), 10 gradients, 10 updated parameters.
     expect(out).toMatch(/All 27 tensors within 0\.0001 \+ 0\.001·\|float64\|/);
+    // With clipping (a bound far below LeNet's first gradients): the norm is one more row, and the
+    // updates are checked against the clipped step.
+    const clipped = await run(['check', '--model', 'examples/lenet5.json', '--batch', '8', '--clip-grad-norm', '0.01', '--clip-grad-norm-type', 'inf']);
+    expect(clipped.code).toBe(0);
+    expect(clipped.out).toContain('SGD lr 0.01, momentum 0.9, clip_grad_norm_ 0.01 (∞-norm);');
+    expect(clipped.out).toMatch(/gradient norm \(clip_grad_norm_ 0\.01 \(∞-norm\)\) +1 /);
+    expect(clipped.out).toMatch(/All 28 tensors within/);
   });
 
   test('a bad model file is one line naming the file, the layer and the field', async () => {
@@ -245,7 +252,7 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
 
 describe('webgpu-backprop tune', () => {
   test("training's flags are refused, not ignored (they change no tile)", async () => {
-    for (const flag of [['--epochs', '99'], ['--tune', 'off'], ['--lr', '0.1'], ['--save', 'x.safetensors']]) {
+    for (const flag of [['--epochs', '99'], ['--tune', 'off'], ['--lr', '0.1'], ['--save', 'x.safetensors'], ['--clip-grad-norm', '1']]) {
       await expect(tuneCommand(flag, async () => { throw new Error('no GPU needed'); }, () => {})).rejects.toThrow(`${flag[0]}: not a flag of tune (it times the kernels of --model's plan at --batch; see tune --help)`);
     }
   });

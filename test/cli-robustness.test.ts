@@ -342,6 +342,36 @@ describe('checked before the GPU starts', () => {
     expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
   }, 120_000);
 
+  test('--clip-grad-norm, --clip-grad-norm-type and --clip-grad-value: what each needs, said before the GPU starts', async () => {
+    expect(await beforeGpu(['--clip-grad-norm', '1', '--clip-grad-value', '0.5'])).toBe('--clip-grad-norm and --clip-grad-value: give one (clipping by value then by norm is not clipping by norm then by value)');
+    expect(await beforeGpu(['--clip-grad-norm-type', 'inf'])).toBe('--clip-grad-norm-type: applies with --clip-grad-norm X (the norm it clips); there is no --clip-grad-norm');
+    expect(await beforeGpu(['--clip-grad-norm', '1', '--clip-grad-norm-type', '3'])).toBe("--clip-grad-norm-type: expected 1, 2 or inf, got '3'");
+    expect(await beforeGpu(['--clip-grad-norm', '-1'])).toMatch(/^--clip-grad-norm: expected a number from 0 to 1000000, got '-1'/);
+    expect(await beforeGpu(['--clip-grad-value', 'x'])).toMatch(/^--clip-grad-value: expected a number from 0 to 1000000, got 'x'/);
+    const bad = await altered('bad-clip.safetensors', (_, m) => Object.assign(m, { clip_grad_norm: '1', clip_grad_norm_type: 'two' }));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-clip\.safetensors: __metadata__\.clip_grad_norm_type is "two", expected 1, 2 or inf$/);
+  });
+
+  gpuTest('--clip-grad-norm: the run differs from an unclipped one, is recorded in the checkpoint and continued by --init as one run; none drops it', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    // A bound below the seed CNN's gradient norms at lr 0.01 (about 1–3 in the first steps): every step clips.
+    const clip = ['--clip-grad-norm', '0.25', '--clip-grad-norm-type', '2'];
+    const straight = await run(['mnist', ...QUICK, ...clip, '--epochs', '2', '--json']);
+    expect(straight.code).toBe(0);
+    const plain = await run(['mnist', ...QUICK, '--epochs', '2', '--json']);
+    expect(last(straight.out).test_loss).not.toBe(last(plain.out).test_loss);
+    const file = join(dir, 'clipped.safetensors');
+    expect((await run(['mnist', ...QUICK, ...clip, '--epochs', '1', '--save', file])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ clip_grad_norm: '0.25', clip_grad_norm_type: '2' });
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(rest.code).toBe(0);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+    // --clip-grad-norm none continues without it: not the clipped run's second epoch.
+    const unclipped = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json', '--clip-grad-norm', 'none']);
+    expect(unclipped.code).toBe(0);
+    expect(last(unclipped.out).test_loss).not.toBe(last(straight.out).test_loss);
+  }, 120_000);
+
   gpuTest('MultiStepLR and ExponentialLR: recorded in the checkpoint, continued by --init as one run', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
     for (const schedule of [['--schedule', 'multistep', '--milestones', '1,2', '--gamma', '0.5'], ['--schedule', 'exponential', '--gamma', '0.7']]) {

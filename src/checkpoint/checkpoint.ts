@@ -25,6 +25,7 @@ import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Schedule } from '../optim/schedules.js';
+import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -269,6 +270,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     loss: network.plan.loss,
     ...(network.plan.labelSmoothing > 0 ? { label_smoothing: String(network.plan.labelSmoothing) } : {}),
     ...optimizerMetadata(network.optimizer),
+    ...clippingMetadata(network.clipping),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
     ...metadata,
@@ -279,6 +281,8 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
 export interface CheckpointInfo {
   /** Epochs completed (metadata `epoch`; 0 when absent). */
   epoch: number;
+  /** The gradient clipping the run used (metadata `clip_grad_norm`, `clip_grad_norm_type`, `clip_grad_value`); undefined: none recorded. */
+  clipping?: Clipping;
   /** The learning rate's factor after rollbacks (metadata `lr_factor`, in (0, 1]; 1 when absent). */
   lrFactor: number;
   /** Training steps taken (metadata `steps`, else the BatchNorm num_batches_tracked, else 0). */
@@ -331,7 +335,14 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
   // A rollback's cut to the learning rate carries on into a continued run.
   const lrFactor = metadata.lr_factor === undefined ? 1 : Number(metadata.lr_factor);
   if (!(lrFactor > 0 && lrFactor <= 1)) throw new CheckpointFormatError(source, `__metadata__.lr_factor is ${JSON.stringify(metadata.lr_factor)}, expected a number in (0, 1]`);
+  let clipping: Clipping | undefined;
+  try {
+    clipping = checkClipping(clippingFromMetadata(metadata));
+  } catch (e) {
+    throw new CheckpointFormatError(source, (e as Error).message);
+  }
   const info: CheckpointInfo = { epoch: epoch ?? 0, lrFactor, steps: taken, optimizerSteps: hasState ? optimizerSteps ?? taken : 0 };
+  if (clipping !== undefined) info.clipping = clipping;
   if (seed !== undefined) info.seed = seed;
   if (batch !== undefined) info.batch = batch;
   if (metadata.model !== undefined) info.model = metadata.model;
@@ -593,6 +604,11 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = key === 'betas' || key === 'milestones';
     const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
+  }
+  // This engine records its clipping whenever there is one: none recorded by it is none.
+  if (info.clipping !== undefined || metadata.producer === 'webgpu-backprop') {
+    const [theirs, ours] = [info.clipping, network.clipping].map((c) => (c ? describeClipping(c) : 'no gradient clipping'));
+    if (theirs !== ours) out.push(`${theirs} (this network's ${ours})`);
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { describeSchedule, type Schedule } from '../optim/schedules.js';
+import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
 import { Network, checkPlanFits } from '../plan/network.js';
@@ -65,6 +66,10 @@ Options:
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
   --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
+  --clip-grad-norm X  clip the gradients' total norm to X before every step (PyTorch's
+                      clip_grad_norm_; default none; with --init, none drops a checkpoint's)
+  --clip-grad-norm-type T  that norm: 2 (default), 1 or inf
+  --clip-grad-value X clip every gradient element to ±X before every step (clip_grad_value_)
   --no-fuse           run every layer's own kernels (no fusion rules)
   --tune MODE         conv and dense kernel tiles: cached (default: the tuning cache's choices for
                       this adapter, tuning what is missing, up to ~30 s a run), full (tune all
@@ -184,6 +189,8 @@ export interface MnistArgs {
   stepSize: number;
   /** --label-smoothing: cross-entropy's (0: none). */
   labelSmoothing: number;
+  /** --clip-grad-norm (with --clip-grad-norm-type) or --clip-grad-value, as Network options ({}: none); with --init the checkpoint's unless given. */
+  clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number };
   /** --milestones: MultiStepLR's epochs. */
   milestones?: number[];
   gamma: number;
@@ -234,6 +241,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     gamma: { type: 'string' },
     loss: { type: 'string' },
     'label-smoothing': { type: 'string' },
+    'clip-grad-norm': { type: 'string' },
+    'clip-grad-norm-type': { type: 'string' },
+    'clip-grad-value': { type: 'string' },
     'no-fuse': { type: 'boolean' },
     tune: { type: 'string' },
     seed: { type: 'string' },
@@ -274,6 +284,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     gamma: decimal(values, 'gamma', 0.1, 0, 1000),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
+    clip: clipFlags(values),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
     seed: integer(values, 'seed', 1, 0, MAX_SEED),
@@ -303,6 +314,26 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     throw new Error(`--save and --save-best: both name ${args.save}; the last epoch and the best epoch need a file each`);
   }
   return args;
+}
+
+/**
+ * --clip-grad-norm X [--clip-grad-norm-type T] or --clip-grad-value X as Network options; `none`
+ * (for a run that continues a checkpoint's clipping without it) gives {}.
+ */
+function clipFlags(values: Values): MnistArgs['clip'] {
+  const norm = values['clip-grad-norm'] as string | undefined;
+  const type = values['clip-grad-norm-type'] as string | undefined;
+  const value = values['clip-grad-value'] as string | undefined;
+  const given = (text: string | undefined) => text !== undefined && text !== 'none';
+  if (given(norm) && given(value)) throw new Error('--clip-grad-norm and --clip-grad-value: give one (clipping by value then by norm is not clipping by norm then by value)');
+  if (type !== undefined && !given(norm)) throw new Error(`--clip-grad-norm-type: applies with --clip-grad-norm X (the norm it clips); there is ${norm === undefined ? 'no --clip-grad-norm' : '--clip-grad-norm none'}`);
+  if (type !== undefined && !['1', '2', 'inf'].includes(type)) throw new Error(`--clip-grad-norm-type: expected 1, 2 or inf, got '${type}'`);
+  if (given(norm)) {
+    const maxNorm = decimal(values, 'clip-grad-norm', 0, 0, 1e6);
+    return { clipGradNorm: { maxNorm, normType: type === undefined ? 2 : type === 'inf' ? 'inf' : Number(type) } };
+  }
+  if (given(value)) return { clipGradValue: decimal(values, 'clip-grad-value', 0, 0, 1e6) };
+  return {};
 }
 
 /** Whether two paths name one file (resolved, through the links of their directories). */
@@ -434,6 +465,15 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has('label-smoothing')) args.labelSmoothing = smoothing;
     else if (args.labelSmoothing !== smoothing && !args.allowChanges) throw changed(`--label-smoothing ${args.labelSmoothing}`, `label smoothing ${smoothing}`);
   }
+  // The clipping goes on as the checkpoint's run had it unless a clip flag is given (as the
+  // optimizer's settings: a flag replaces it; none drops it).
+  let recorded;
+  try {
+    recorded = clippingFromMetadata(metadata);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (!['clip-grad-norm', 'clip-grad-norm-type', 'clip-grad-value'].some((flag) => args.given.has(flag))) args.clip = recorded;
   // The seed CNN's dropout as its model file saved it (--no-dropout saves p 0).
   if (metadata.model === 'seed-cnn' && metadata.model_file !== undefined) {
     const p = seedCnnDropout(metadata.model_file, `${file} (its model_file)`);
@@ -716,7 +756,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);
   /** The network, its state and the data on a device (again on a new one after a loss). */
   const build = async (device: GpuContext) => {
-    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles });
+    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
     }
@@ -1068,9 +1108,9 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
-  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles });
+  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
   if (args.init) await readCheckpoint(network, args.init, name, { dropOtherOptimizerState: args.allowChanges });
-  out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
+  out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}${network.clipping ? `, ${describeClipping(network.clipping)}` : ''}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });
   out(formatCheckReport(report));
   return report.passed ? 0 : 1;

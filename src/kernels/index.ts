@@ -25,4 +25,4 @@ export { shufflePermutation, mnistBatch, gatherBatch } from './data.js';
 export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
 export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward, squaredError } from './log-softmax.js';
-export { sgdStep, adamStep } from './optimizers.js';
+export { sgdStep, adamStep, gradNorm } from './optimizers.js';

@@ -4,12 +4,15 @@
  * rate, momentum or β1, bias corrections) from one small `hyper` buffer that is written once per
  * step, so a schedule never re-binds a kernel. One dispatch updates a network's parameter arena
  * (src/gpu/arena.ts); `slots` gives each block of ARENA_BLOCK elements the divergence guard's slot
- * of the parameter it holds. Kernels: shaders/sgd_step.wgsl, adam_step.wgsl.
+ * of the parameter it holds. Both clip the gradient first where asked (variants CLIP_NORM, by the
+ * factor grad_norm writes: torch.nn.utils.clip_grad_norm_; CLIP_VALUE: clip_grad_value_).
+ * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, grad_norm.wgsl.
  * CPU reference: src/reference/optimizers.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
+import gradNormSource from '../../shaders/grad_norm.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import { ARENA_BLOCK } from '../gpu/arena.js';
 import { HEALTH_SLOTS } from './health.js';
@@ -29,7 +32,7 @@ export const sgdStep = defineKernel({
   linear: true,
   source: sgdSource,
   // 1 − dampening (and Adam's 1 − β2) from the host in float64, as PyTorch's alpha=1 − dampening.
-  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32' },
+  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -37,12 +40,15 @@ export const sgdStep = defineKernel({
     param: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
     slots: { type: 'u32', access: 'read' },
+    /** [factor, norm] from gradNorm's finishing pass. */
+    clip: { type: 'f32', access: 'read', only: 'CLIP_NORM' },
   },
+  defines: ['CLIP_NORM', 'CLIP_VALUE'],
   libraries: [healthSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: 3, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length) }),
+  lengths: (p) => ({ hyper: 3, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2 }),
 });
 
 /** param, expAvg and expAvgSq updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
@@ -50,7 +56,7 @@ export const adamStep = defineKernel({
   name: 'adam_step',
   linear: true,
   source: adamSource,
-  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32' },
+  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -59,10 +65,41 @@ export const adamStep = defineKernel({
     param: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
     slots: { type: 'u32', access: 'read' },
+    /** [factor, norm] from gradNorm's finishing pass. */
+    clip: { type: 'f32', access: 'read', only: 'CLIP_NORM' },
   },
+  defines: ['CLIP_NORM', 'CLIP_VALUE'],
   libraries: [healthSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length) }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2 }),
+});
+
+/** Elements one workgroup of gradNorm's partial pass reduces to one partial. */
+export const GRAD_NORM_CHUNK = 4096;
+
+/** Partials of gradNorm's first pass over `length` gradients (the finishing pass's `length`). */
+export const gradNormPartials = (length: number) => Math.ceil(length / GRAD_NORM_CHUNK);
+
+/**
+ * The gradients' total norm and clip_grad_norm_'s factor, two dispatches: x = the gradients,
+ * y = the partials (length: the gradients' count, finish 0); then x = the partials, y = [factor,
+ * norm] (length: the partials' count, finish 1; one workgroup). Variants L1 and INF for norm_type
+ * 1 and inf; else the 2-norm.
+ */
+export const gradNorm = defineKernel({
+  name: 'grad_norm',
+  source: gradNormSource,
+  params: { length: 'u32', maxNorm: 'f32', finish: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+  },
+  defines: ['L1', 'INF'],
+  constants: { CHUNK: GRAD_NORM_CHUNK },
+  workgroupSize: [256],
+  // One workgroup a CHUNK in the partial pass; one for all the partials in the finishing pass.
+  grid: (p, [wg]) => [(p.finish ? 1 : gradNormPartials(p.length)) * wg],
+  lengths: (p) => ({ x: p.length, y: p.finish ? 2 : gradNormPartials(p.length) }),
 });

@@ -6,6 +6,7 @@
  */
 import { checkSchedule, type Schedule } from './schedules.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
+import type { Clipping } from './clipping.js';
 
 export interface SgdOptions {
   readonly lr?: number;
@@ -107,10 +108,15 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
 
 /**
  * The optimizer kernels' fixed parameters besides the length (src/kernels/optimizers.ts): 1 − x
- * computed here in float64, as PyTorch's `alpha=1 - dampening` and `value=1 - beta2` are.
+ * computed here in float64, as PyTorch's `alpha=1 - dampening` and `value=1 - beta2` are; the
+ * bound of clip_grad_value_ where the network clips by value (read by the CLIP_VALUE variant only).
  */
-export const sgdKernelParams = (o: SGD) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0 });
-export const adamKernelParams = (o: Adam) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0 });
+export const sgdKernelParams = (o: SGD, clipping?: Clipping) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping) });
+export const adamKernelParams = (o: Adam, clipping?: Clipping) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping) });
+const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
+
+/** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */
+export const clipVariant = (clipping?: Clipping) => ({ CLIP_NORM: clipping?.kind === 'norm', CLIP_VALUE: clipping?.kind === 'value' });
 
 /** The optimizer's momentum-like value a schedule starts from: SGD's momentum, Adam's β1. */
 export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' ? optimizer.momentum : optimizer.betas[0]);

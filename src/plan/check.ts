@@ -9,8 +9,9 @@ import { shapeSize } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { baseMomentum } from '../optim/optimizers.js';
 import { scheduledValues } from '../optim/schedules.js';
+import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef } from '../reference/network.js';
-import { adamRef, sgdRef } from '../reference/optimizers.js';
+import { adamRef, clipGradNormRef, clipGradValueRef, sgdRef } from '../reference/optimizers.js';
 import { dropoutMaskRef } from '../reference/random.js';
 import { LossHead } from '../train/loss-head.js';
 import type { Network } from './network.js';
@@ -159,8 +160,16 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
 
   const opt = network.optimizer;
   const { momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch: 0, step: optimizerStep });
+  // The gradients as the network's clipping leaves them for the step (clip_grad_norm_ or clip_grad_value_).
+  const clipping = network.clipping;
+  let stepGrads: Record<string, Float64Array> = ref.grads;
+  if (clipping?.kind === 'norm') {
+    const clipped = clipGradNormRef(ref.grads, clipping.maxNorm, clipping.normType);
+    rows.push(compare(`gradient norm (${describeClipping(clipping)})`, 'gradient', [await network.lastGradNorm()], [clipped.norm]));
+    stepGrads = clipped.grads;
+  } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(ref.grads, clipping.clipValue);
   for (const p of network.parameters) {
-    const g = ref.grads[p.name]!;
+    const g = stepGrads[p.name]!;
     const expected =
       opt.kind === 'sgd'
         ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param

@@ -14,14 +14,15 @@ import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
-import { adamStep, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
+import { adamStep, gradNorm, gradNormPartials, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, SGD, adamKernelParams, baseMomentum, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
+import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
 import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
+import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
 import { logSoftmaxRef } from '../reference/nll.js';
 import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, PLAN_OPTION_KEYS, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
@@ -35,6 +36,14 @@ export interface NetworkOptions extends PlanOptions {
   readonly optimizer?: Optimizer;
   /** Tuned tiles of the tiled kernels (src/tune/tuner.ts); default tiles where undefined. */
   readonly tiles?: TileChooser;
+  /**
+   * Clip the gradients before every optimizer step as torch.nn.utils.clip_grad_norm_(
+   * model.parameters(), maxNorm, normType) would (a number: maxNorm with the 2-norm; normType 1,
+   * 2 or 'inf'); `lastGradNorm()` reads the norm it measured. Default: no clipping.
+   */
+  readonly clipGradNorm?: ClipGradNorm;
+  /** Clip every gradient element to ±clipGradValue before every step (torch.nn.utils.clip_grad_value_). */
+  readonly clipGradValue?: number;
 }
 
 /** A named non-trainable tensor (`convblock1.2.running_mean`). */
@@ -160,6 +169,10 @@ export class Network {
   readonly maxBatch: number;
   readonly seed: number;
   readonly optimizer: Optimizer;
+  /** The gradient clipping before each step (options clipGradNorm, clipGradValue); undefined: none. */
+  readonly clipping?: Clipping;
+  /** clip_grad_norm_'s partial sums and its [factor, norm] (src/kernels/optimizers.ts: gradNorm). */
+  private readonly clip?: { readonly partials: Tensor; readonly result: Tensor };
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
   /** The parameters' arenas (values, gradients, each optimizer state) and the guard's slot of each block. */
@@ -181,7 +194,7 @@ export class Network {
     readonly model: Module,
     options: NetworkOptions,
   ) {
-    checkOptions('Network', options, [...PLAN_OPTION_KEYS, 'maxBatch', 'seed', 'optimizer', 'tiles']);
+    checkOptions('Network', options, [...PLAN_OPTION_KEYS, 'maxBatch', 'seed', 'optimizer', 'tiles', 'clipGradNorm', 'clipGradValue']);
     const plan = planModel(model, planOptionsOf(options));
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
@@ -193,6 +206,7 @@ export class Network {
     if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam)) {
       throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
+    this.clipping = checkClipping(options);
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0, maps: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
 
@@ -354,6 +368,10 @@ export class Network {
     this.parameters = parameters;
     this.buffers = buffers;
     this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH]);
+    if (this.clipping?.kind === 'norm') {
+      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]), result: ctx.tensor('gradient clip factor and norm', [2]) };
+      bytes.optimizer += this.clip.partials.byteLength + this.clip.result.byteLength;
+    }
     bytes.maps = conv2dPackMapBytes(this.packJobs('train')) + conv2dPackMapBytes(this.packJobs('eval')) + conv2dReduceMapBytes(this.reduceJobs(maxBatch));
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
     this.memory = { ...bytes, total };
@@ -420,16 +438,40 @@ export class Network {
       const length = values.layout.length;
       if (length === 0) return [];
       const label = `${opt.kind} parameters`;
+      const variant = clipVariant(this.clipping);
+      const norm = await this.gradNormDispatches();
       if (opt.kind === 'sgd') {
-        const kernel = await this.ctx.compile(sgdStep);
-        const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
-        return [kernel.bind(tensors, { length, ...sgdKernelParams(opt) }, label)];
+        const kernel = await this.ctx.compile(sgdStep, variant);
+        const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots, ...(this.clip ? { clip: this.clip.result } : {}) };
+        return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping) }, label)];
       }
-      const kernel = await this.ctx.compile(adamStep);
-      const tensors = { hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots };
-      return [kernel.bind(tensors, { length, ...adamKernelParams(opt) }, label)];
+      const kernel = await this.ctx.compile(adamStep, variant);
+      const tensors = { hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots, ...(this.clip ? { clip: this.clip.result } : {}) };
+      return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping) }, label)];
     })();
     return this.update;
+  }
+
+  /** clip_grad_norm_'s two dispatches (the gradients' partial norms, then the factor), or none. */
+  private async gradNormDispatches(): Promise<Dispatch[]> {
+    if (this.clipping?.kind !== 'norm' || !this.clip) return [];
+    const { maxNorm, normType } = this.clipping;
+    const kernel = await this.ctx.compile(gradNorm, { L1: normType === 1, INF: normType === Infinity });
+    const grads = this.arenas.grads.all;
+    const { partials, result } = this.clip;
+    return [
+      kernel.bind({ x: grads, y: partials }, { length: grads.length, maxNorm, finish: 0 }, 'gradient norm partials'),
+      kernel.bind({ x: partials, y: result }, { length: partials.length, maxNorm, finish: 1 }, 'gradient clip factor'),
+    ];
+  }
+
+  /**
+   * The total norm of the last training step's gradients before clipping (what
+   * clip_grad_norm_ returns; the `clipGradNorm` option's norm type). Waits for the GPU.
+   */
+  async lastGradNorm(): Promise<number> {
+    if (!this.clip) throw new Error('lastGradNorm: this network clips no gradient norm (give the clipGradNorm option)');
+    return (await this.ctx.read(this.clip.result))[1]!;
   }
 
   /**
@@ -496,9 +538,9 @@ export class Network {
     return out;
   }
 
-  /** torchsummary's table and the fusion rules applied. */
+  /** torchsummary's table, the fusion rules applied, and the gradient clipping where there is one. */
   summary(): string {
-    return formatSummary(this.plan);
+    return formatSummary(this.plan) + (this.clipping ? `\nGradients clipped before each step: ${describeClipping(this.clipping)}` : '');
   }
 
   private checkBatch(batch: number): void {

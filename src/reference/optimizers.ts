@@ -62,3 +62,30 @@ export function adamRef(
   }
   return { param: p, expAvg: m, expAvgSq: v };
 }
+
+/**
+ * torch.nn.utils.clip_grad_norm_ over a network's gradients (every tensor at once): the total
+ * norm of all of them (norm_type 1, 2 or ∞: Σ|g|, √Σg², max|g|), and each gradient multiplied by
+ * min(maxNorm / (norm + 1e-6), 1). Returns the clipped gradients and the norm before clipping.
+ */
+export function clipGradNormRef(grads: Readonly<Record<string, ArrayLike<number>>>, maxNorm: number, normType: 1 | 2 | typeof Infinity = 2): { grads: Record<string, Float64Array>; norm: number } {
+  let acc = 0;
+  for (const g of Object.values(grads)) {
+    for (let i = 0; i < g.length; i++) {
+      const a = Math.abs(g[i]!);
+      acc = normType === Infinity ? Math.max(acc, a) : acc + (normType === 1 ? a : a * a);
+    }
+  }
+  const norm = normType === 2 ? Math.sqrt(acc) : acc;
+  const factor = Math.min(maxNorm / (norm + 1e-6), 1);
+  const out: Record<string, Float64Array> = {};
+  for (const [name, g] of Object.entries(grads)) out[name] = Float64Array.from(g, (v) => v * factor);
+  return { grads: out, norm };
+}
+
+/** torch.nn.utils.clip_grad_value_: every gradient element clamped to [−clipValue, clipValue]. */
+export function clipGradValueRef(grads: Readonly<Record<string, ArrayLike<number>>>, clipValue: number): Record<string, Float64Array> {
+  const out: Record<string, Float64Array> = {};
+  for (const [name, g] of Object.entries(grads)) out[name] = Float64Array.from(g, (v) => Math.min(Math.max(v, -clipValue), clipValue));
+  return out;
+}

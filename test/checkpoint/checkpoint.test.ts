@@ -229,6 +229,26 @@ describe('what a checkpoint records otherwise than the network it loads into', (
     const ce = await encodeCheckpoint(new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, loss: 'cross-entropy' }));
     expect(loadCheckpoint(smoothed, ce, 'ce.safetensors').differences).toContain("label_smoothing 0 (this network's 0.1)");
   });
+
+  gpuTest('gradient clipping: recorded, read back by checkpointInfo, and named where the network clips otherwise (or not at all)', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 4 }));
+    const net = (clip: object) => new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, ...clip });
+    const clipped = await encodeCheckpoint(net({ clipGradNorm: { maxNorm: 0.5, normType: 'inf' } }));
+    const file = decodeSafetensors(clipped, 'x');
+    expect(file.metadata).toMatchObject({ clip_grad_norm: '0.5', clip_grad_norm_type: 'inf' });
+    expect(checkpointInfo(file, 'x').clipping).toEqual({ kind: 'norm', maxNorm: 0.5, normType: Infinity });
+    expect(loadCheckpoint(net({ clipGradNorm: { maxNorm: 0.5, normType: 'inf' } }), clipped, 'c.safetensors').differences).toEqual([]);
+    expect(loadCheckpoint(net({}), clipped, 'c.safetensors').differences).toEqual(["clip_grad_norm_ 0.5 (∞-norm) (this network's no gradient clipping)"]);
+    expect(loadCheckpoint(net({ clipGradValue: 1 }), clipped, 'c.safetensors').differences).toEqual(["clip_grad_norm_ 0.5 (∞-norm) (this network's clip_grad_value_ 1)"]);
+    // This engine's file without a record had none; a PyTorch state_dict (no producer) says nothing.
+    const plain = await encodeCheckpoint(net({}));
+    expect(loadCheckpoint(net({ clipGradNorm: 1 }), plain, 'p.safetensors').differences).toEqual(["no gradient clipping (this network's clip_grad_norm_ 1 (2-norm))"]);
+    const stateDict = encodeSafetensors(Object.fromEntries(Object.entries(decodeSafetensors(plain, 'x').tensors).filter(([name]) => !name.startsWith('optimizer.'))), { format: 'pt' });
+    expect(loadCheckpoint(net({ clipGradNorm: 1 }), stateDict, 'sd.safetensors').differences).toEqual([]);
+    // A record that could not have been written: refused naming the file and the key.
+    const bad = encodeSafetensors(file.tensors, { ...file.metadata, clip_grad_norm_type: '3' });
+    expect(() => loadCheckpoint(net({}), bad, 'bad.safetensors')).toThrow(/bad.safetensors.*clip_grad_norm_type is "3", expected 1, 2 or inf/);
+  });
 });
 
 describe('a float64 state_dict (a PyTorch model after .double())', () => {

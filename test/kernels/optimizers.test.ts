@@ -1,16 +1,19 @@
 /**
  * sgd_step and adam_step over several steps against the float64 reference of PyTorch's
  * algorithms: every option (momentum, dampening, Nesterov, weight decay; Adam, AdamW), the
- * per-step values read from the hyper buffer as the network writes them.
+ * per-step values read from the hyper buffer as the network writes them; grad_norm (the total
+ * norm and clip_grad_norm_'s factor, every norm type, at a real size) and both steps' clipping
+ * variants against clipGradNormRef and clipGradValueRef.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { HYPER_LENGTH, adamStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
+import { GRAD_NORM_CHUNK, HYPER_LENGTH, adamStep, gradNorm, gradNormPartials, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
 import { createArena } from '../../src/gpu/arena.js';
-import type { GpuContext } from '../../src/gpu/context.js';
+import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
-import { Adam, AdamW, SGD, adamKernelParams, hyperValues, sgdKernelParams } from '../../src/optim/optimizers.js';
-import { adamRef, sgdRef } from '../../src/reference/optimizers.js';
+import { Adam, AdamW, SGD, adamKernelParams, clipVariant, hyperValues, sgdKernelParams } from '../../src/optim/optimizers.js';
+import { checkClipping } from '../../src/optim/clipping.js';
+import { adamRef, clipGradNormRef, clipGradValueRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -112,8 +115,8 @@ describe('the divergence guard in the optimizer steps', () => {
       const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
       const grad = grads!.all;
       const kernel = kind === 'sgd'
-        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!.all, param: b!.all, health, slots }, { length, oneMinusDampening: 1, weightDecay: 0, nesterov: 0 })
-        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!.all, expAvgSq: b!.all, param: c!.all, health, slots }, { length, beta2: 0.999, oneMinusBeta2: 1 - 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0 });
+        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!.all, param: b!.all, health, slots }, { length, oneMinusDampening: 1, weightDecay: 0, nesterov: 0, clipValue: 0 })
+        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!.all, expAvgSq: b!.all, param: c!.all, health, slots }, { length, beta2: 0.999, oneMinusBeta2: 1 - 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0, clipValue: 0 });
       const opt = kind === 'sgd' ? new SGD({ lr: 0.1, momentum: 0.9 }) : new Adam({ lr: 0.01 });
       const run = async (step: number, values: Float64Array[]) => {
         values.forEach((v, k) => ctx.write(grads!.members[k]!, v));
@@ -148,6 +151,106 @@ describe('the divergence guard in the optimizer steps', () => {
       const [p0, p1] = [layout.offsets[0]! + LENGTHS[0]!, layout.offsets[1]!];
       expect(p1 - p0).toBeGreaterThan(0);
       expect(Array.from(padded.subarray(p0, p1)).every((x) => x === 0)).toBe(true);
+    });
+  }
+});
+
+describe('grad_norm: the total norm of the gradients and clip_grad_norm_\'s factor', () => {
+  /** Runs both passes over `grads`; returns [factor, norm]. */
+  async function gradNormOf(ctx: GpuContext, grads: ArrayLike<number>, maxNorm: number, normType: 1 | 2 | typeof Infinity): Promise<Float32Array> {
+    const x = ctx.tensor('grads', [grads.length], { data: grads });
+    const partials = ctx.tensor('partials', [gradNormPartials(grads.length)]);
+    const result = ctx.tensor('result', [2]);
+    const kernel = await ctx.compile(gradNorm, { L1: normType === 1, INF: normType === Infinity });
+    const passes = [kernel.bind({ x, y: partials }, { length: grads.length, maxNorm, finish: 0 }), kernel.bind({ x: partials, y: result }, { length: partials.length, maxNorm, finish: 1 })];
+    ctx.submit('grad norm', (e) => recordPass(e, 'grad norm', passes));
+    return ctx.read(result);
+  }
+
+  // A real size: more partials than one workgroup's invocations (so the finishing pass loops),
+  // and a length that ends inside a chunk.
+  const LONG = 300 * GRAD_NORM_CHUNK + 1234;
+  for (const normType of [2, 1, Infinity] as const) {
+    gpuTest(`norm type ${normType}: ${LONG.toLocaleString('en-US')} gradients against float64, the factor clamped at 1, the same bits twice`, async (ctx) => {
+      const grads = f32(randomArray(LONG, 31, -0.02, 0.02));
+      // One large element near the end, in the last chunk: the ∞-norm must find it there.
+      grads[LONG - 3] = Math.fround(-0.75);
+      const ref = clipGradNormRef({ g: grads }, 1, normType);
+      const [factor, norm] = await gradNormOf(ctx, grads, 1, normType);
+      expect(Math.abs(norm! / ref.norm - 1), `norm ${norm} against ${ref.norm}`).toBeLessThan(1e-5);
+      expect(Math.abs(factor! - Math.min(1 / (ref.norm + 1e-6), 1))).toBeLessThan(1e-5 * factor!);
+      if (normType === Infinity) expect(norm).toBe(0.75);
+      // A norm below the bound: the factor is exactly 1 (the gradients' bits untouched).
+      expect((await gradNormOf(ctx, grads, 1e6, normType))[0]).toBe(1);
+      // Fixed-order reductions: the same gradients give the same bits.
+      expect(Array.from(await gradNormOf(ctx, grads, 1, normType))).toEqual([factor, norm]);
+    });
+  }
+
+  gpuTest('a non-finite gradient gives a non-finite norm, as PyTorch: Inf → factor 0, NaN → NaN (the step records the gradient in the guard)', async (ctx) => {
+    for (const normType of [2, 1, Infinity] as const) {
+      const grads = f32(randomArray(9000, 3));
+      grads[8999] = Infinity;
+      expect(Array.from(await gradNormOf(ctx, grads, 1, normType)), `norm type ${normType}, Inf`).toEqual([0, Infinity]);
+      grads[17] = NaN;
+      const [factor, norm] = await gradNormOf(ctx, grads, 1, normType);
+      expect([factor, norm].map(Number.isNaN), `norm type ${normType}, NaN`).toEqual([true, true]);
+    }
+  });
+});
+
+describe('the optimizer steps\' clipping variants', () => {
+  const LENGTH_CLIP = 5000;
+  const cases = [
+    { kind: 'sgd', clip: { clipGradNorm: 0.5 } },
+    { kind: 'adam', clip: { clipGradNorm: { maxNorm: 0.2, normType: 1 } } },
+    { kind: 'sgd', clip: { clipGradNorm: { maxNorm: 0.02, normType: 'inf' } } },
+    { kind: 'adam', clip: { clipGradValue: 0.03 } },
+    { kind: 'sgd', clip: { clipGradValue: 0.01 } },
+  ] as const;
+  for (const c of cases) {
+    gpuTest(`${c.kind}, ${JSON.stringify(c.clip)}: three steps against clipping then the float64 step`, async (ctx) => {
+      const clipping = checkClipping(c.clip)!;
+      const sgd = new SGD({ lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+      const adam = new Adam({ lr: 0.01, weightDecay: 0.01 });
+      let param: Float64Array<ArrayBufferLike> = f32(randomArray(LENGTH_CLIP, 4));
+      let s1: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH_CLIP);
+      let s2: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH_CLIP);
+      const [tparam, ta, tb, tgrad] = ['param', 'a', 'b', 'grad'].map((name) => ctx.tensor(name, [LENGTH_CLIP]));
+      ctx.write(tparam!, param);
+      const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+      const health = ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) });
+      const partials = ctx.tensor('partials', [gradNormPartials(LENGTH_CLIP)]);
+      const result = ctx.tensor('result', [2]);
+      const clip = clipping.kind === 'norm' ? { clip: result } : {};
+      const passes: Dispatch[] = [];
+      if (clipping.kind === 'norm') {
+        const norm = await ctx.compile(gradNorm, { L1: clipping.normType === 1, INF: clipping.normType === Infinity });
+        passes.push(norm.bind({ x: tgrad!, y: partials }, { length: LENGTH_CLIP, maxNorm: clipping.maxNorm, finish: 0 }));
+        passes.push(norm.bind({ x: partials, y: result }, { length: partials.length, maxNorm: clipping.maxNorm, finish: 1 }));
+      }
+      const common = { hyper, grad: tgrad!, health, slots: oneSlot(ctx, LENGTH_CLIP), ...clip };
+      passes.push(
+        c.kind === 'sgd'
+          ? (await ctx.compile(sgdStep, clipVariant(clipping))).bind({ ...common, velocity: ta!, param: tparam! }, { length: LENGTH_CLIP, ...sgdKernelParams(sgd, clipping) })
+          : (await ctx.compile(adamStep, clipVariant(clipping))).bind({ ...common, expAvg: ta!, expAvgSq: tb!, param: tparam! }, { length: LENGTH_CLIP, ...adamKernelParams(adam, clipping) }),
+      );
+      let clippedSome = 0;
+      for (let step = 1; step <= 3; step++) {
+        const grad = f32(randomArray(LENGTH_CLIP, 40 + step, -0.05, 0.05));
+        ctx.write(tgrad!, grad);
+        ctx.write(hyper, c.kind === 'sgd' ? hyperValues(sgd, step, sgd.lr, sgd.momentum) : hyperValues(adam, step, adam.lr, adam.betas[0]));
+        ctx.submit('clip', (e) => recordPass(e, 'clip', passes));
+        const g = clipping.kind === 'norm' ? clipGradNormRef({ g: grad }, clipping.maxNorm, clipping.normType).grads.g! : clipGradValueRef({ g: grad }, clipping.clipValue).g!;
+        clippedSome += g.filter((v, i) => v !== grad[i]).length;
+        if (c.kind === 'sgd') ({ param, buffer: s1 } = sgdRef(param, g, s1, { lr: sgd.lr, momentum: sgd.momentum, dampening: 0, weightDecay: sgd.weightDecay, nesterov: false, first: step === 1 }));
+        else ({ param, expAvg: s1, expAvgSq: s2 } = adamRef(param, g, s1, s2, { lr: adam.lr, beta1: 0.9, beta2: 0.999, eps: adam.eps, weightDecay: adam.weightDecay, decoupled: false, step }));
+        expectAllClose(`param after step ${step}`, await ctx.read(tparam!), param, UPDATE);
+        expectAllClose(`${c.kind === 'sgd' ? 'momentum_buffer' : 'exp_avg'} after step ${step}`, await ctx.read(ta!), s1, UPDATE);
+        [param, s1, s2] = [f32(await ctx.read(tparam!)), f32(await ctx.read(ta!)), f32(await ctx.read(tb!))];
+      }
+      // The bounds are set so that clipping changes the gradients (else this would test no clipping).
+      expect(clippedSome).toBeGreaterThan(0);
     });
   }
 });
