@@ -17,6 +17,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import type { ClipGradNorm } from '../optim/clipping.js';
 import type { LossKind } from '../plan/fusion.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { Network } from '../plan/network.js';
@@ -77,6 +78,8 @@ interface Settings {
   loss?: LossKind;
   /** A loaded checkpoint's label smoothing (the CLI's --label-smoothing); undefined: none. */
   labelSmoothing?: number;
+  /** A loaded checkpoint's gradient clipping (the CLI's --clip-grad-norm, --clip-grad-value); undefined: none. */
+  clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
 }
 
 interface Session {
@@ -302,7 +305,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, labelSmoothing: settings.labelSmoothing, tiles });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, labelSmoothing: settings.labelSmoothing, tiles, ...settings.clip });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -648,6 +651,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       trainLimit: resume.trainSamples ?? current.trainLimit,
       loss: resume.loss,
       labelSmoothing: resume.labelSmoothing,
+      clip: resume.clip,
     };
     // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
     const perEpoch = Math.ceil(Math.min(candidate.trainLimit, data.train.count) / candidate.batch);
@@ -683,7 +687,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const test = await s.trainer.evaluate();
     // A CLI checkpoint cut inside an epoch (--steps): the page trains whole epochs, from the next one's start.
     const cut = epochStep > 0 ? ` It was saved ${epochStep} steps into epoch ${s.epochsDone + 1}: Start goes on from its step ${epochStep + 1}.` : '';
-    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, loss ${s.model.plan.loss}${s.settings.augment ? ', rotation' : ''}${s.settings.shuffle ? ', shuffle' : ''}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}${cut}`;
+    status.textContent = `Loaded ${file.name} (epoch ${s.epochsDone}, step ${s.model.stepsTaken}): test accuracy ${test.accuracy.toFixed(2)} %, loss ${test.loss.toFixed(4)}. Start continues from it (batch ${s.settings.batch}, seed ${s.settings.seed}, loss ${s.model.plan.loss}${s.settings.augment ? ', rotation' : ''}${s.settings.shuffle ? ', shuffle' : ''}). ${resume.note ?? `It names no optimizer: the page's ${s.model.optimizer.describe()} starts from zero state.`}${resume.clipNote ? ` ${resume.clipNote}` : ''}${cut}`;
     saveButton.disabled = false;
     newNetworkButton.disabled = false;
     await analyse(s);

@@ -3,6 +3,8 @@ import type { Optimizer } from '../optim/optimizers.js';
 import { describeSchedule } from '../optim/schedules.js';
 import { MAX_SEED } from '../reference/random.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
+import { checkClipping, clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
+import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 
 /**
  * What the page takes from a checkpoint it loads, as the CLI's --init does: the run's batch and
@@ -22,6 +24,10 @@ export interface PageResume {
   readonly loss?: LossKind;
   /** The cross-entropy's label smoothing (the CLI's `label_smoothing`), where recorded. */
   readonly labelSmoothing?: number;
+  /** The gradient clipping the run had (`clip_grad_norm`, `clip_grad_value`), as Network options; where recorded. */
+  readonly clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
+  /** A sentence for the status line where the run's gradients were clipped. */
+  readonly clipNote?: string;
   readonly augment?: boolean;
   readonly shuffle?: boolean;
   /** The run's training images (the CLI's `train_samples`), where the page's field takes them (≤ 60,000). */
@@ -43,6 +49,14 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
     ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
     ...(/^[0-9]+$/.test(metadata.train_samples ?? '') && Number(metadata.train_samples) >= 1 && Number(metadata.train_samples) <= 60_000 ? { trainSamples: Number(metadata.train_samples) } : {}),
   };
+  let clip;
+  try {
+    clip = clippingFromMetadata(metadata);
+  } catch (e) {
+    throw new CheckpointFormatError(source, (e as Error).message);
+  }
+  const clipping = checkClipping(clip);
+  if (clipping) Object.assign(run, { clip, clipNote: `Its gradients are clipped as before: ${describeClipping(clipping)}.` });
   const optimizer = optimizerFromMetadata(metadata, source);
   if (!optimizer) return { fields, ...run };
   fields.optimizer = optimizer.kind;

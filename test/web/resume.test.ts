@@ -29,6 +29,15 @@ describe('pageResume', () => {
     expect(pageResume({ loss: 'cross-entropy', label_smoothing: '2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy' });
   });
 
+  it('goes on with the run’s gradient clipping, saying so; a record that could not have been written is refused naming the file', () => {
+    const r = pageResume({ optimizer: 'sgd', lr: '0.01', momentum: '0.9', clip_grad_norm: '0.5', clip_grad_norm_type: 'inf' }, 'e.safetensors');
+    expect(r.clip).toEqual({ clipGradNorm: { maxNorm: 0.5, normType: 'inf' } });
+    expect(r.note).toBe('Its optimizer goes on with its state: SGD lr 0.01, momentum 0.9.');
+    expect(r.clipNote).toBe('Its gradients are clipped as before: clip_grad_norm_ 0.5 (∞-norm).');
+    expect(pageResume({ clip_grad_value: '0.1' }, 'e.safetensors')).toEqual({ fields: {}, clip: { clipGradValue: 0.1 }, clipNote: 'Its gradients are clipped as before: clip_grad_value_ 0.1.' });
+    expect(() => pageResume({ clip_grad_value: 'lots' }, 'e.safetensors')).toThrow('e.safetensors: __metadata__.clip_grad_value is "lots", expected a finite number ≥ 0');
+  });
+
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
     expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
     expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number ≥ 0');
