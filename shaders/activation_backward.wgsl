@@ -1,12 +1,11 @@
-// activation_backward: the input gradient of activation_forward, from its input x; overwrites dx.
-// One invocation per element.
-//   LeakyReLU (the default variant): dx = dy if x > 0 else slope · dy (PyTorch's
-//   leaky_relu_backward: at x = 0 the slope's side).
-//   SILU: dx = dy · σ(x) · (1 + x · (1 − σ(x))) (PyTorch's silu_backward).
+// activation_backward: the input gradient of activation_forward, dx = dy · f'(x), from its input x
+// (f' as shaders/lib/activation_math.wgsl defines it, with PyTorch's side at each kink: LeakyReLU
+// and ELU take the negative side at x = 0); overwrites dx. One invocation per element.
 
 struct Params {
   count: u32,
-  slope: f32,
+  a: f32,
+  b: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -21,11 +20,5 @@ fn activation_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.count) { return; }
-  let v = x[i];
-#if SILU
-  let s = sigmoid(v);
-  dx[i] = dy[i] * s * (1.0 + v * (1.0 - s));
-#else
-  dx[i] = select(params.slope * dy[i], dy[i], v > 0.0);
-#endif
+  dx[i] = dy[i] * slope(x[i]);
 }

@@ -1,11 +1,12 @@
-// activation_forward: element-wise activations that need their input in the backward pass
-// (PyTorch's nn.LeakyReLU and nn.SiLU); overwrites y. One invocation per element.
-//   LeakyReLU (the default variant): y = x if x > 0 else slope · x (PyTorch's negative_slope).
-//   SILU: y = x · σ(x), σ from shaders/lib/sigmoid.wgsl.
+// activation_forward: y = f(x), element-wise, for the activations whose backward reads their input
+// (PyTorch's nn.LeakyReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh,
+// ReLU6): one variant each, f and its arguments a, b as shaders/lib/activation_math.wgsl defines
+// them; overwrites y. One invocation per element.
 
 struct Params {
   count: u32,
-  slope: f32,
+  a: f32,
+  b: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -19,10 +20,5 @@ fn activation_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.count) { return; }
-  let v = x[i];
-#if SILU
-  y[i] = v * sigmoid(v);
-#else
-  y[i] = select(params.slope * v, v, v > 0.0);
-#endif
+  y[i] = activate(x[i]);
 }

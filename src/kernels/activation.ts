@@ -1,43 +1,53 @@
 /**
- * Element-wise activations whose backward reads their input: LeakyReLU (the default variant) and
- * SiLU (variant SILU), one source. Kernels: shaders/activation_forward.wgsl,
- * activation_backward.wgsl. CPU reference: src/reference/activation.ts.
+ * Element-wise activations whose backward reads their input, one source with a variant each:
+ * LeakyReLU (the default), SiLU, GELU (exact and tanh), ELU (and SELU), Softplus, Mish, Hardswish,
+ * Hardsigmoid, Hardtanh (and ReLU6); f and f' in shaders/lib/activation_math.wgsl. Kernels:
+ * shaders/activation_forward.wgsl, activation_backward.wgsl. CPU reference: src/reference/activation.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/activation_forward.wgsl?raw';
+import mathSource from '../../shaders/lib/activation_math.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import backwardSource from '../../shaders/activation_backward.wgsl?raw';
 
-/** y = LeakyReLU(x) or SiLU(x)  (overwrites y) */
+/** The variants besides the default (LeakyReLU), as the WGSL names them. */
+export const ACTIVATION_VARIANTS = ['SILU', 'GELU', 'GELU_TANH', 'ELU', 'SOFTPLUS', 'MISH', 'HARDSWISH', 'HARDSIGMOID', 'HARDTANH'] as const;
+export type ActivationVariant = (typeof ACTIVATION_VARIANTS)[number] | 'LEAKY_RELU';
+
+/** The compile-time variant of an activation (`{ GELU: true }`; LeakyReLU: none). */
+export const activationDefines = (variant: ActivationVariant): Partial<Record<(typeof ACTIVATION_VARIANTS)[number], boolean>> =>
+  variant === 'LEAKY_RELU' ? {} : { [variant]: true };
+
+/** y = f(x)  (overwrites y); a, b: the activation's arguments (activation_math.wgsl) */
 export const activationForward = defineKernel({
   name: 'activation_forward',
   linear: true,
   source: forwardSource,
-  libraries: [sigmoidSource],
-  params: { count: 'u32', slope: 'f32' },
+  libraries: [mathSource, sigmoidSource],
+  params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
-  defines: ['SILU'],
+  defines: ACTIVATION_VARIANTS,
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ x: p.count, y: p.count }),
 });
 
-/** dx = dy · the activation's derivative at the input x  (overwrites dx) */
+/** dx = dy · f'(x)  (overwrites dx) */
 export const activationBackward = defineKernel({
   name: 'activation_backward',
   linear: true,
   source: backwardSource,
-  libraries: [sigmoidSource],
-  params: { count: 'u32', slope: 'f32' },
+  libraries: [mathSource, sigmoidSource],
+  params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },
     x: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  defines: ['SILU'],
+  defines: ACTIVATION_VARIANTS,
   workgroupSize: [64],
   grid: (p) => [p.count],
   lengths: (p) => ({ dy: p.count, x: p.count, dx: p.count }),

@@ -1,14 +1,15 @@
 /**
  * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU,
- * nn.SiLU and nn.LogSoftmax(dim=1). ReLU's, Sigmoid's and Tanh's backward passes read the
- * forward's output (so a fused producer may store it), LeakyReLU's and SiLU's the input. Kernels:
+ * nn.SiLU, nn.GELU, nn.ELU, nn.SELU, nn.Softplus, nn.Mish, nn.Hardswish, nn.Hardsigmoid,
+ * nn.Hardtanh, nn.ReLU6 and nn.LogSoftmax(dim=1). ReLU's, Sigmoid's and Tanh's backward passes read
+ * the forward's output (so a fused producer may store it), the others' (InputActivation) the input. Kernels:
  * src/kernels/relu.ts, sigmoid.ts, tanh.ts, activation.ts, log-softmax.ts.
  */
 import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js';
 import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
-import { activationBackward, activationForward } from '../kernels/activation.js';
+import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../kernels/activation.js';
 import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, type LayerBuild, type LayerProgram, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
 
 /** An element-wise activation: the output has the input's shape; no constructor arguments. */
@@ -86,20 +87,45 @@ export class Tanh extends Elementwise {
   }
 }
 
-/** LeakyReLU's and SiLU's passes: the activation kernels, the backward from the layer's input. */
-function lowerFromInput(b: LayerBuild, name: string, silu: boolean, slope: number): LayerProgram {
-  const { ctx, path, input, output, dOutput, dInput } = b;
-  const params = (batch: number) => ({ count: batch * shapeSize(b.inShape), slope });
-  const forward = perBatch(async (batch) => [(await ctx.compile(activationForward, { SILU: silu })).bind({ x: input, y: output }, params(batch), `${path} ${name} forward`)]);
-  const backward = perBatch(async (batch) =>
-    !dOutput || !dInput ? [] : [(await ctx.compile(activationBackward, { SILU: silu })).bind({ dy: dOutput, x: input, dx: dInput }, params(batch), `${path} ${name} backward`)],
-  );
-  return { forward: (batch) => forward(batch), backward };
+/**
+ * An activation whose backward reads its input: the activation kernels' variant and its two
+ * arguments (shaders/lib/activation_math.wgsl's a, b). LeakyReLU, SiLU, GELU, ELU, SELU, Softplus,
+ * Mish, Hardswish, Hardsigmoid, Hardtanh and ReLU6.
+ */
+export abstract class InputActivation extends Elementwise {
+  abstract readonly variant: ActivationVariant;
+  /** The kernels' arguments a and b (unused ones 0). */
+  abstract readonly args: readonly [number, number];
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const defines = activationDefines(this.variant);
+    const name = this.type.toLowerCase();
+    const params = (batch: number) => ({ count: batch * shapeSize(b.inShape), a: this.args[0], b: this.args[1] });
+    const forward = perBatch(async (batch) => [(await ctx.compile(activationForward, defines)).bind({ x: input, y: output }, params(batch), `${path} ${name} forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(activationBackward, defines)).bind({ dy: dOutput, x: input, dx: dInput }, params(batch), `${path} ${name} backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** A finite number argument, or the default where left out. */
+function finiteArg(owner: string, field: string, value: unknown, fallback: number, ok: (v: number) => boolean = () => true, expected = 'a finite number'): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) throw new RangeError(`${owner}: ${field} must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+  return value;
+}
+
+/** PyTorch's `inplace` alone (`new SiLU(true)` or `{ inplace: true }`): changes no result here, taken and checked. */
+function inplaceOnly(owner: string, args: readonly unknown[]): void {
+  const o = positionalOptions<{ inplace?: boolean }>(owner, args, ['inplace'], ['inplace']);
+  trueOrFalse(owner, 'inplace', o.inplace, false);
 }
 
 /** PyTorch's nn.LeakyReLU(negative_slope=0.01, inplace=False): y = x if x > 0 else negative_slope · x. */
-export class LeakyReLU extends Elementwise {
+export class LeakyReLU extends InputActivation {
   readonly type = 'LeakyReLU';
+  readonly variant = 'LEAKY_RELU';
   readonly negativeSlope: number;
 
   /** `new LeakyReLU()`, `new LeakyReLU(0.2)`, `new LeakyReLU(0.2, true)` or `new LeakyReLU({ negativeSlope: 0.2 })` (`inplace` changes no result here). */
@@ -109,30 +135,184 @@ export class LeakyReLU extends Elementwise {
     super();
     const o = positionalOptions<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, ['negativeSlope', 'inplace'], ['negativeSlope', 'inplace']);
     trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
-    const slope = o.negativeSlope ?? 0.01;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new RangeError(`LeakyReLU: negative_slope must be a finite number, got ${typeof slope === 'number' ? String(slope) : JSON.stringify(slope)}`);
-    this.negativeSlope = slope;
+    this.negativeSlope = finiteArg('LeakyReLU', 'negative_slope', o.negativeSlope, 0.01);
+  }
+  get args(): readonly [number, number] {
+    return [this.negativeSlope, 0];
   }
   override config(): Record<string, unknown> {
     return { negative_slope: this.negativeSlope };
   }
-  lower(b: LayerBuild): LayerProgram {
-    return lowerFromInput(b, 'leaky_relu', false, this.negativeSlope);
-  }
 }
 
 /** PyTorch's nn.SiLU (x · σ(x), also called Swish). */
-export class SiLU extends Elementwise {
+export class SiLU extends InputActivation {
   readonly type = 'SiLU';
+  readonly variant = 'SILU';
+  readonly args = [0, 0] as const;
 
   /** PyTorch's `inplace` (`new SiLU(true)` or `{ inplace: true }`) changes no result here: taken and checked. */
-  constructor(inplace?: boolean | { readonly inplace?: boolean }) {
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    const options = typeof inplace === 'object' && inplace !== null ? checkOptions('SiLU', inplace, ['inplace']) : { inplace };
-    trueOrFalse('SiLU', 'inplace', options.inplace, false);
+    inplaceOnly('SiLU', args);
   }
-  lower(b: LayerBuild): LayerProgram {
-    return lowerFromInput(b, 'silu', true, 0);
+}
+
+/** PyTorch's nn.GELU(approximate='none'): x · Φ(x); approximate 'tanh': ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export class GELU extends InputActivation {
+  readonly type = 'GELU';
+  readonly approximate: 'none' | 'tanh';
+  readonly args = [0, 0] as const;
+
+  /** `new GELU()`, `new GELU('tanh')` or `new GELU({ approximate: 'tanh' })`. */
+  constructor(...args: [approximate?: 'none' | 'tanh' | { readonly approximate?: 'none' | 'tanh' }]) {
+    super();
+    const o = positionalOptions<{ approximate?: unknown }>('GELU', args, ['approximate'], ['approximate']);
+    if (o.approximate !== undefined && o.approximate !== 'none' && o.approximate !== 'tanh') throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${JSON.stringify(o.approximate)}`);
+    this.approximate = (o.approximate as 'none' | 'tanh' | undefined) ?? 'none';
+  }
+  get variant(): ActivationVariant {
+    return this.approximate === 'tanh' ? 'GELU_TANH' : 'GELU';
+  }
+  override config(): Record<string, unknown> {
+    return this.approximate === 'none' ? {} : { approximate: this.approximate };
+  }
+}
+
+/** PyTorch's nn.ELU(alpha=1.0, inplace=False): x if x > 0 else alpha·(e^x − 1). */
+export class ELU extends InputActivation {
+  readonly type = 'ELU';
+  readonly variant = 'ELU';
+  readonly alpha: number;
+
+  constructor(options?: { readonly alpha?: number; readonly inplace?: boolean });
+  constructor(alpha?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ alpha?: number; inplace?: boolean }>('ELU', args, ['alpha', 'inplace'], ['alpha', 'inplace']);
+    trueOrFalse('ELU', 'inplace', o.inplace, false);
+    this.alpha = finiteArg('ELU', 'alpha', o.alpha, 1);
+  }
+  get args(): readonly [number, number] {
+    return [this.alpha, 1];
+  }
+  override config(): Record<string, unknown> {
+    return { alpha: this.alpha };
+  }
+}
+
+/** SELU's constants (PyTorch's, from Klambauer et al.). */
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/** PyTorch's nn.SELU: scale · ELU(x, alpha) with its fixed alpha and scale. */
+export class SELU extends InputActivation {
+  readonly type = 'SELU';
+  readonly variant = 'ELU';
+  readonly args = [SELU_ALPHA, SELU_SCALE] as const;
+
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
+    super();
+    inplaceOnly('SELU', args);
+  }
+}
+
+/** PyTorch's nn.Softplus(beta=1.0, threshold=20.0): log(1 + e^(beta·x))/beta, or x where beta·x > threshold. */
+export class Softplus extends InputActivation {
+  readonly type = 'Softplus';
+  readonly variant = 'SOFTPLUS';
+  readonly beta: number;
+  readonly threshold: number;
+
+  constructor(options?: { readonly beta?: number; readonly threshold?: number });
+  constructor(beta?: number, threshold?: number);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ beta?: number; threshold?: number }>('Softplus', args, ['beta', 'threshold'], ['beta', 'threshold']);
+    // beta 0 divides by zero (PyTorch gives NaN); a negative beta is not a softplus.
+    this.beta = finiteArg('Softplus', 'beta', o.beta, 1, (v) => v > 0, 'a finite number > 0');
+    this.threshold = finiteArg('Softplus', 'threshold', o.threshold, 20);
+  }
+  get args(): readonly [number, number] {
+    return [this.beta, this.threshold];
+  }
+  override config(): Record<string, unknown> {
+    return { beta: this.beta, threshold: this.threshold };
+  }
+}
+
+/** PyTorch's nn.Mish: x · tanh(softplus(x)). */
+export class Mish extends InputActivation {
+  readonly type = 'Mish';
+  readonly variant = 'MISH';
+  readonly args = [0, 0] as const;
+
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
+    super();
+    inplaceOnly('Mish', args);
+  }
+}
+
+/** PyTorch's nn.Hardswish: x · clamp(x + 3, 0, 6)/6. */
+export class Hardswish extends InputActivation {
+  readonly type = 'Hardswish';
+  readonly variant = 'HARDSWISH';
+  readonly args = [0, 0] as const;
+
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
+    super();
+    inplaceOnly('Hardswish', args);
+  }
+}
+
+/** PyTorch's nn.Hardsigmoid: clamp(x + 3, 0, 6)/6. */
+export class Hardsigmoid extends InputActivation {
+  readonly type = 'Hardsigmoid';
+  readonly variant = 'HARDSIGMOID';
+  readonly args = [0, 0] as const;
+
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
+    super();
+    inplaceOnly('Hardsigmoid', args);
+  }
+}
+
+/** PyTorch's nn.Hardtanh(min_val=-1.0, max_val=1.0): clamp(x, min_val, max_val); the gradient 0 at and outside the bounds. */
+export class Hardtanh extends InputActivation {
+  readonly type: string = 'Hardtanh';
+  readonly variant = 'HARDTANH';
+  readonly minVal: number;
+  readonly maxVal: number;
+
+  constructor(options?: { readonly minVal?: number; readonly maxVal?: number; readonly inplace?: boolean });
+  constructor(minVal?: number, maxVal?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ minVal?: number; maxVal?: number; inplace?: boolean }>('Hardtanh', args, ['minVal', 'maxVal', 'inplace'], ['minVal', 'maxVal', 'inplace']);
+    trueOrFalse('Hardtanh', 'inplace', o.inplace, false);
+    this.minVal = finiteArg('Hardtanh', 'min_val', o.minVal, -1);
+    this.maxVal = finiteArg('Hardtanh', 'max_val', o.maxVal, 1);
+    // PyTorch asserts max_val > min_val.
+    if (!(this.maxVal > this.minVal)) throw new RangeError(`Hardtanh: max_val must be greater than min_val, got min_val ${this.minVal}, max_val ${this.maxVal}`);
+  }
+  get args(): readonly [number, number] {
+    return [this.minVal, this.maxVal];
+  }
+  override config(): Record<string, unknown> {
+    return { min_val: this.minVal, max_val: this.maxVal };
+  }
+}
+
+/** PyTorch's nn.ReLU6: Hardtanh(0, 6) (its gradient 0 at x = 0 and x = 6, as PyTorch's). */
+export class ReLU6 extends Hardtanh {
+  override readonly type: string = 'ReLU6';
+
+  constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
+    super(0, 6);
+    inplaceOnly('ReLU6', args);
+  }
+  override config(): Record<string, unknown> {
+    return {};
   }
 }
 

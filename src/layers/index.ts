@@ -5,7 +5,7 @@ export { Conv2d } from './conv2d.js';
 export type { Conv2dOptions } from './conv2d.js';
 export { Linear } from './linear.js';
 export type { LinearOptions } from './linear.js';
-export { ReLU, Sigmoid, Tanh, LeakyReLU, SiLU, LogSoftmax } from './activations.js';
+export { ReLU, Sigmoid, Tanh, LeakyReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, InputActivation, LogSoftmax } from './activations.js';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 export type { BatchNormOptions } from './batchnorm.js';
 export { Dropout } from './dropout.js';

@@ -11,7 +11,7 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Tanh } from '../layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
@@ -56,6 +56,15 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Tanh: { fields: [], build: () => new Tanh() },
   LeakyReLU: { fields: ['negative_slope', 'inplace'], build: (f) => new LeakyReLU({ negativeSlope: f.negative_slope as number | undefined }) },
   SiLU: { fields: ['inplace'], build: () => new SiLU() },
+  GELU: { fields: ['approximate'], build: (f) => new GELU({ approximate: f.approximate as 'none' | 'tanh' | undefined }) },
+  ELU: { fields: ['alpha', 'inplace'], build: (f) => new ELU({ alpha: f.alpha as number | undefined }) },
+  SELU: { fields: ['inplace'], build: () => new SELU() },
+  Softplus: { fields: ['beta', 'threshold'], build: (f) => new Softplus({ beta: f.beta as number | undefined, threshold: f.threshold as number | undefined }) },
+  Mish: { fields: ['inplace'], build: () => new Mish() },
+  Hardswish: { fields: ['inplace'], build: () => new Hardswish() },
+  Hardsigmoid: { fields: ['inplace'], build: () => new Hardsigmoid() },
+  Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: f.min_val as number | undefined, maxVal: f.max_val as number | undefined }) },
+  ReLU6: { fields: ['inplace'], build: () => new ReLU6() },
   BatchNorm2d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   BatchNorm1d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
@@ -76,14 +85,14 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
 
-const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number' };
+const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string' };
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'kernel'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel'> = {
   // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', start_dim: 'number', dim: 'number',
+  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

@@ -16,7 +16,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
-import type { LeakyReLU } from '../layers/activations.js';
+import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
@@ -28,7 +28,7 @@ import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
 import { tanhBackwardRef, tanhRef } from './tanh.js';
-import { leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from './activation.js';
+import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef, type ActivationRefKind } from './activation.js';
 
 export interface NetworkStepRefInput {
   readonly plan: ModelPlan;
@@ -70,6 +70,35 @@ export interface NetworkStepRef {
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** SELU's constants as PyTorch's documentation gives them. */
+const SELU = { alpha: 1.6732632423543772848170429916717, scale: 1.0507009873554804934193349852946 };
+
+/** The reference's activation and its arguments for a layer, from the layer's PyTorch arguments. */
+function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, number] {
+  switch (layer.type) {
+    case 'GELU':
+      return [(layer as GELU).approximate === 'tanh' ? 'GELU_TANH' : 'GELU', 0, 0];
+    case 'ELU':
+      return ['ELU', (layer as ELU).alpha, 1];
+    case 'SELU':
+      return ['ELU', SELU.alpha, SELU.scale];
+    case 'Softplus':
+      return ['SOFTPLUS', (layer as Softplus).beta, (layer as Softplus).threshold];
+    case 'Mish':
+      return ['MISH', 0, 0];
+    case 'Hardswish':
+      return ['HARDSWISH', 0, 0];
+    case 'Hardsigmoid':
+      return ['HARDSIGMOID', 0, 0];
+    case 'Hardtanh':
+      return ['HARDTANH', (layer as Hardtanh).minVal, (layer as Hardtanh).maxVal];
+    case 'ReLU6':
+      return ['HARDTANH', 0, 6];
+    default:
+      throw new Error(`no reference activation for ${layer.type}`);
+  }
+}
 
 /** An AvgPool2d's window for the reference; undefined for global average pooling (the layer's own test of it: AvgPool2d.global). */
 function avgWindow(layer: AvgPool2d, inShape: readonly number[]): Pool2dRef | undefined {
@@ -158,6 +187,19 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'SiLU':
         y = siluRef(x);
         break;
+      case 'GELU':
+      case 'ELU':
+      case 'SELU':
+      case 'Softplus':
+      case 'Mish':
+      case 'Hardswish':
+      case 'Hardsigmoid':
+      case 'Hardtanh':
+      case 'ReLU6': {
+        const [kind, a, b] = activationOf(layer);
+        y = activationRef(kind, x, a, b);
+        break;
+      }
       case 'LogSoftmax':
         y = logSoftmaxRef(x, batch, channels);
         break;
@@ -261,6 +303,19 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'SiLU':
         d = siluBackwardRef(d, xi);
         break;
+      case 'GELU':
+      case 'ELU':
+      case 'SELU':
+      case 'Softplus':
+      case 'Mish':
+      case 'Hardswish':
+      case 'Hardsigmoid':
+      case 'Hardtanh':
+      case 'ReLU6': {
+        const [kind, a, b] = activationOf(node.layer);
+        d = activationBackwardRef(kind, d, xi, a, b);
+        break;
+      }
       case 'LogSoftmax':
         d = logSoftmaxBackwardRef(d, y, batch, channels);
         break;

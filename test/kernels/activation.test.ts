@@ -1,38 +1,42 @@
 /**
- * activation_forward and activation_backward (LeakyReLU, the default variant, and SILU) against the
- * float64 reference: awkward sizes around the workgroup, large |x| (SiLU's e^(−x) overflows to
- * +∞ there and must still give 0, not NaN), exact zeros (LeakyReLU's gradient takes the slope's
- * side at 0, as PyTorch's), negative and zero slopes, and a real size.
+ * activation_forward and activation_backward, every variant (LeakyReLU, the default, SiLU, GELU
+ * exact and tanh, ELU and SELU's scaled form, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh and
+ * ReLU6's bounds) against the float64 reference: awkward sizes around the workgroup, large |x|
+ * (where an exponent would overflow and must still give a finite result), exact zeros and the
+ * kinks (the side PyTorch's backward takes there), values where the result is tiny and cancels
+ * (GELU and Mish far left, ELU near 0, Softplus far left: relative accuracy, not only absolute),
+ * and a real size.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { activationBackward, activationForward } from '../../src/kernels/activation.js';
-import { leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
+import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../../src/kernels/activation.js';
+import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-async function run(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, silu: boolean, slope: number) {
+async function run(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, variant: ActivationVariant, a: number, b: number) {
   const count = x.length;
   const t = { x: ctx.tensor('x', [count], { data: x }), y: ctx.tensor('y', [count]), dy: ctx.tensor('dy', [count], { data: dy }), dx: ctx.tensor('dx', [count]) };
   ctx.fill(t.y, NaN);
   ctx.fill(t.dx, NaN);
+  const defines = activationDefines(variant);
   const kernels = [
-    (await ctx.compile(activationForward, { SILU: silu })).bind({ x: t.x, y: t.y }, { count, slope }),
-    (await ctx.compile(activationBackward, { SILU: silu })).bind({ dy: t.dy, x: t.x, dx: t.dx }, { count, slope }),
+    (await ctx.compile(activationForward, defines)).bind({ x: t.x, y: t.y }, { count, a, b }),
+    (await ctx.compile(activationBackward, defines)).bind({ dy: t.dy, x: t.x, dx: t.dx }, { count, a, b }),
   ];
   ctx.submit('activation test', (e) => recordPass(e, 'activation test', kernels));
   return { y: await ctx.read(t.y), dx: await ctx.read(t.dx) };
 }
 
-describe('activation kernels', () => {
+describe('activation kernels: LeakyReLU and SiLU', () => {
   for (const count of [1, 63, 65, 1000, 128 * 16 * 26 * 26]) {
     for (const [name, silu, slope] of [['LeakyReLU 0.01', false, 0.01], ['LeakyReLU −0.5', false, -0.5], ['LeakyReLU 0', false, 0], ['SiLU', true, 0]] as const) {
       gpuTest(`${name}, ${count} elements`, async (ctx) => {
         const x = f32(randomArray(count, count + 3, -12, 12));
         if (count > 4) [x[0], x[1], x[2], x[3]] = [0, -0, -100, 100];
         const dy = f32(randomArray(count, count + 4));
-        const gpu = await run(ctx, x, dy, silu, slope);
+        const gpu = await run(ctx, x, dy, silu ? 'SILU' : 'LEAKY_RELU', slope, 0);
         const s = Math.fround(slope);
         expectAllClose(`${name} y`, gpu.y, silu ? siluRef(x) : leakyReluRef(x, s), TOLERANCE.forward);
         expectAllClose(`${name} dx`, gpu.dx, silu ? siluBackwardRef(dy, x) : leakyReluBackwardRef(dy, x, s), TOLERANCE.gradient);
@@ -44,6 +48,50 @@ describe('activation kernels', () => {
           expect(gpu.dx[3]).toBeCloseTo(dy[3]!, 5);
           expect(gpu.y[3]).toBeCloseTo(100, 4);
           expect(Number.isFinite(gpu.y[2]!) && Number.isFinite(gpu.dx[2]!)).toBe(true);
+        }
+      });
+    }
+  }
+});
+
+/** The SELU constants as PyTorch documents them. */
+const SELU = [1.6732632423543772848170429916717, 1.0507009873554804934193349852946] as const;
+
+describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh', () => {
+  const cases: { name: string; variant: ActivationVariant; a: number; b: number; kinks: number[] }[] = [
+    { name: 'GELU', variant: 'GELU', a: 0, b: 0, kinks: [] },
+    { name: "GELU approximate='tanh'", variant: 'GELU_TANH', a: 0, b: 0, kinks: [] },
+    { name: 'ELU alpha 1', variant: 'ELU', a: 1, b: 1, kinks: [0] },
+    { name: 'ELU alpha 0.3', variant: 'ELU', a: 0.3, b: 1, kinks: [0] },
+    { name: 'SELU', variant: 'ELU', a: SELU[0], b: SELU[1], kinks: [0] },
+    { name: 'Softplus', variant: 'SOFTPLUS', a: 1, b: 20, kinks: [20] },
+    { name: 'Softplus beta 2, threshold 5', variant: 'SOFTPLUS', a: 2, b: 5, kinks: [2.5] },
+    { name: 'Mish', variant: 'MISH', a: 0, b: 0, kinks: [] },
+    { name: 'Hardswish', variant: 'HARDSWISH', a: 0, b: 0, kinks: [-3, 3] },
+    { name: 'Hardsigmoid', variant: 'HARDSIGMOID', a: 0, b: 0, kinks: [-3, 3] },
+    { name: 'Hardtanh', variant: 'HARDTANH', a: -1, b: 1, kinks: [-1, 1] },
+    { name: 'ReLU6 (Hardtanh 0, 6)', variant: 'HARDTANH', a: 0, b: 6, kinks: [0, 6] },
+  ];
+  for (const c of cases) {
+    for (const count of [65, 128 * 16 * 26 * 26]) {
+      gpuTest(`${c.name}, ${count} elements`, async (ctx) => {
+        const x = f32(randomArray(count, count + 7, -8, 8));
+        // Exact zeros, the kinks, far out on both sides, and where results cancel (tiny or near 0).
+        const special = [0, -0, ...c.kinks, -100, 100, -1e30, 1e30, -15, -9, 1e-4, -1e-4, 1e-7, -1e-7, -30, 30];
+        special.forEach((v, i) => (x[i] = Math.fround(v)));
+        const dy = f32(randomArray(count, count + 8));
+        const [a, b] = [Math.fround(c.a), Math.fround(c.b)];
+        const gpu = await run(ctx, x, dy, c.variant, a, b);
+        const y = activationRef(c.variant, x, a, b);
+        const dx = activationBackwardRef(c.variant, dy, x, a, b);
+        expectAllClose(`${c.name} y`, gpu.y, y, TOLERANCE.forward);
+        expectAllClose(`${c.name} dx`, gpu.dx, dx, TOLERANCE.gradient);
+        // Relative accuracy where the results are small (not only within the absolute tolerance):
+        // a few float32 roundings of the result itself.
+        for (let i = 0; i < special.length; i++) {
+          const tol = 1e-5 * Math.abs(y[i]!) + 1e-37;
+          expect(Math.abs(gpu.y[i]! - y[i]!), `${c.name} y at x = ${x[i]}: ${gpu.y[i]} against ${y[i]}`).toBeLessThanOrEqual(tol);
+          expect(Math.abs(gpu.dx[i]! - dx[i]!), `${c.name} dx at x = ${x[i]}: ${gpu.dx[i]} against ${dx[i]}`).toBeLessThanOrEqual(1e-5 * Math.abs(dx[i]!) + 1e-37);
         }
       });
     }

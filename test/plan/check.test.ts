@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { LeakyReLU, ReLU, SiLU, Sigmoid, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
@@ -193,6 +193,18 @@ const cases = [
     model: new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new LeakyReLU(0.1), new Conv2d({ outChannels: 8, kernelSize: 3 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 16 }), new LeakyReLU(-0.2), new Linear({ outFeatures: 10 })),
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    name: 'GELU (exact and tanh), ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new GELU(), new Conv2d({ outChannels: 8, kernelSize: 3 }), new Mish(), new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2 }), new ELU(0.5),
+      new Flatten(), new Linear({ outFeatures: 24 }), new GELU('tanh'), new Linear({ outFeatures: 24 }), new SELU(), new Linear({ outFeatures: 24 }), new Softplus(2, 4),
+      new Linear({ outFeatures: 24 }), new Hardswish(), new Linear({ outFeatures: 24 }), new Hardsigmoid(), new Linear({ outFeatures: 24 }), new Hardtanh(-0.2, 0.3),
+      new Linear({ outFeatures: 24 }), new ReLU6(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
   {

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
-import { LeakyReLU, LogSoftmax, ReLU, SiLU, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Softplus, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
@@ -153,6 +153,33 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const text = JSON.stringify({ input: [4], layers: [{ type: 'Linear', out_features: 3 }, { type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }, { type: 'Linear', out_features: 2 }] });
     const file = parseModelFile(text, 'act.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers.slice(1, 3)).toEqual([{ type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }]);
+  });
+  test("GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh and ReLU6 take PyTorch's arguments and defaults; a model file names them as PyTorch", () => {
+    expect(new GELU().approximate).toBe('none');
+    expect(new GELU('tanh').approximate).toBe('tanh');
+    expect(new GELU({ approximate: 'tanh' }).variant).toBe('GELU_TANH');
+    expect(() => new GELU('erf' as never)).toThrow("GELU: approximate must be 'none' or 'tanh', got \"erf\"");
+    expect(new ELU().alpha).toBe(1);
+    expect(new ELU(0.3, true).alpha).toBe(0.3);
+    expect(() => new ELU(NaN)).toThrow('ELU: alpha must be a finite number, got NaN');
+    expect([new Softplus().beta, new Softplus().threshold]).toEqual([1, 20]);
+    expect([new Softplus(2, 5).beta, new Softplus({ threshold: 3 }).threshold]).toEqual([2, 3]);
+    expect(() => new Softplus(0)).toThrow('Softplus: beta must be a finite number > 0, got 0');
+    expect([new Hardtanh().minVal, new Hardtanh().maxVal]).toEqual([-1, 1]);
+    expect(new Hardtanh(-2, 2, true).config()).toEqual({ min_val: -2, max_val: 2 });
+    expect(() => new Hardtanh(1, 1)).toThrow('Hardtanh: max_val must be greater than min_val, got min_val 1, max_val 1');
+    expect(new ReLU6().args).toEqual([0, 6]);
+    expect(() => new ReLU6(0 as never)).toThrow('ReLU6: inplace must be true or false, got 0');
+    expect(() => new (Mish as unknown as new (...a: unknown[]) => Mish)(true, true)).toThrow(/Mish: 2 arguments/);
+    expect(() => new SELU({ alpha: 1 } as never)).toThrow(/SELU: unknown option 'alpha'/);
+    const layers = [
+      { type: 'Linear', out_features: 3 }, { type: 'GELU', approximate: 'tanh' }, { type: 'GELU' }, { type: 'ELU', alpha: 0.5 }, { type: 'SELU' },
+      { type: 'Softplus', beta: 2, threshold: 10 }, { type: 'Mish' }, { type: 'Hardswish' }, { type: 'Hardsigmoid' }, { type: 'Hardtanh', min_val: -0.5, max_val: 0.5 }, { type: 'ReLU6' },
+      { type: 'Linear', out_features: 2 },
+    ];
+    const file = parseModelFile(JSON.stringify({ input: [4], layers }), 'act.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers.map((l) => (l.type === 'Linear' ? { ...l, bias: true } : l)));
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Softplus', beta: -1 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Softplus\).*beta must be a finite number > 0, got -1/);
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });

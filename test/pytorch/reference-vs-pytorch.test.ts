@@ -17,7 +17,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
-import { LeakyReLU, ReLU, SiLU } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softplus } from '../../src/layers/activations.js';
 import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -83,6 +83,18 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     name: 'LeakyReLU (0.2) and SiLU after convs and a Linear, cross-entropy',
     model: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new LeakyReLU(0.2), new Conv2d({ outChannels: 3, kernelSize: 3, stride: 2 }), new SiLU(), new Flatten(), new Linear({ outFeatures: 6 }), new LeakyReLU(), new Linear({ outFeatures: 4 })),
     input: [2, 9, 9],
+    loss: 'cross-entropy',
+  },
+  {
+    // Inputs spread over several units so that each activation's curved and flat parts are reached.
+    name: 'GELU (exact and tanh), ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh and ReLU6, cross-entropy',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3 }), new GELU(), new Conv2d({ outChannels: 4, kernelSize: 3 }), new ELU(0.7), new Flatten(),
+      new Linear({ outFeatures: 12 }), new GELU('tanh'), new Linear({ outFeatures: 12 }), new SELU(), new Linear({ outFeatures: 12 }), new Softplus(2, 1.5),
+      new Linear({ outFeatures: 12 }), new Mish(), new Linear({ outFeatures: 12 }), new Hardswish(), new Linear({ outFeatures: 12 }), new Hardsigmoid(),
+      new Linear({ outFeatures: 12 }), new Hardtanh(-0.3, 0.4), new Linear({ outFeatures: 12 }), new ReLU6(), new Linear({ outFeatures: 4 }),
+    ),
+    input: [2, 7, 7],
     loss: 'cross-entropy',
   },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },

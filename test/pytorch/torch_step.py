@@ -63,6 +63,17 @@ def layer(entry, path):
                             count_include_pad=entry.get('count_include_pad', True), divisor_override=entry.get('divisor_override'))
     if t == 'LeakyReLU':
         return nn.LeakyReLU(entry.get('negative_slope', 0.01))
+    if t == 'GELU':
+        return nn.GELU(approximate=entry.get('approximate', 'none'))
+    if t == 'ELU':
+        return nn.ELU(entry.get('alpha', 1.0))
+    if t == 'Softplus':
+        return nn.Softplus(entry.get('beta', 1.0), entry.get('threshold', 20.0))
+    if t == 'Hardtanh':
+        return nn.Hardtanh(entry.get('min_val', -1.0), entry.get('max_val', 1.0))
+    simple = {'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
+    if t in simple:
+        return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
 
 

@@ -11,7 +11,7 @@ import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/r
 import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
-import { leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
+import { activationBackwardRef, activationRef, erfcRef, leakyReluBackwardRef, leakyReluRef, normalCdfRef, siluBackwardRef, siluRef, type ActivationRefKind } from '../../src/reference/activation.js';
 import {
   SEED_CNN_BLOCKS,
   seedCnnBufferShapes,
@@ -93,6 +93,38 @@ describe('LeakyReLU and SiLU references', () => {
       expectAllClose(`leaky ${slope}`, leakyReluBackwardRef(dy, x, slope), numericalGrad((xx) => leakyReluRef(xx, slope), x, dy), FD);
     }
     expectAllClose('silu', siluBackwardRef(dy, x), numericalGrad((xx) => siluRef(xx), x, dy), FD);
+  });
+});
+
+describe('GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid and Hardtanh references', () => {
+  const cases: [string, ActivationRefKind, number, number, number[]][] = [
+    ['GELU', 'GELU', 0, 0, []],
+    ["GELU approximate='tanh'", 'GELU_TANH', 0, 0, []],
+    ['ELU 0.7', 'ELU', 0.7, 1, [0]],
+    ['SELU', 'ELU', 1.6732632423543772, 1.0507009873554805, [0]],
+    ['Softplus beta 2 threshold 3', 'SOFTPLUS', 2, 3, [1.5]],
+    ['Mish', 'MISH', 0, 0, []],
+    ['Hardswish', 'HARDSWISH', 0, 0, [-3, 3]],
+    ['Hardsigmoid', 'HARDSIGMOID', 0, 0, [-3, 3]],
+    ['Hardtanh −0.5, 2', 'HARDTANH', -0.5, 2, [-0.5, 2]],
+  ];
+  for (const [name, kind, a, b, kinks] of cases) {
+    test(`${name}: gradients by finite differences (no x within the step of a kink)`, () => {
+      const x = Float64Array.from(randomArray(60, 49, -7, 7), (v) => (kinks.some((k) => Math.abs(v - k) < 1e-3) ? v + 0.01 : v));
+      const dy = randomArray(60, 50);
+      expectAllClose(name, activationBackwardRef(kind, dy, x, a, b), numericalGrad((xx) => activationRef(kind, xx, a, b), x, dy), FD);
+    });
+  }
+
+  test('erfc and Φ against known values (the float64 GELU rests on them)', () => {
+    // erfc(0.5), erfc(1), erfc(3), erfc(6), Φ(−1), Φ(−8) (tables / mpmath, 16 digits).
+    expect(erfcRef(0.5) / 0.4795001221869535 - 1).toBeCloseTo(0, 14);
+    expect(erfcRef(1) / 0.15729920705028513 - 1).toBeCloseTo(0, 14);
+    expect(erfcRef(3) / 2.209049699858544e-5 - 1).toBeCloseTo(0, 13);
+    expect(erfcRef(6) / 2.1519736712498913e-17 - 1).toBeCloseTo(0, 13);
+    expect(normalCdfRef(-1) / 0.15865525393145707 - 1).toBeCloseTo(0, 14);
+    expect(normalCdfRef(-8) / 6.22096057427178e-16 - 1).toBeCloseTo(0, 12);
+    expect(normalCdfRef(0)).toBe(0.5);
   });
 });
 

@@ -1,0 +1,156 @@
+// The element-wise activations whose backward reads their input, as PyTorch defines them, one
+// variant each (the default: LeakyReLU): activate(v) = f(v) and slope(v) = f'(v), the derivative
+// PyTorch's backward uses (at a kink, the side its backward takes). `params.a` and `params.b` are
+// the layer's arguments:
+//   LeakyReLU (default)  f = v if v > 0 else a·v                          a = negative_slope
+//   SILU                 f = v·σ(v)
+//   GELU                 f = v·Φ(v), Φ the standard normal CDF (approximate='none')
+//   GELU_TANH            f = ½v(1 + tanh(√(2/π)(v + 0.044715v³)))  (approximate='tanh')
+//   ELU                  f = b·v if v > 0 else b·a·(e^v − 1)           a = alpha, b = scale (SELU's; 1 for ELU)
+//   SOFTPLUS             f = log(1 + e^(a·v))/a, or v where a·v > b     a = beta, b = threshold
+//   MISH                 f = v·tanh(softplus(v))
+//   HARDSWISH            f = v·clamp(v + 3, 0, 6)/6
+//   HARDSIGMOID          f = clamp(v + 3, 0, 6)/6
+//   HARDTANH             f = clamp(v, a, b)                              a = min_val, b = max_val (ReLU6: 0, 6)
+// WGSL's exp and log are only accurate to an absolute 2^−21 near 1 and have no expm1 or log1p, so
+// those are computed here from series where PyTorch's would cancel (e^v − 1 near 0, log(1 + e)
+// for small e); no exponent is taken of a number that could overflow (WGSL need not have
+// infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
+
+// e^x − 1: a Taylor polynomial where it cancels (|x| < 1.25: the first omitted term is below 2e-8
+// of the result), else exp(x) − 1.
+fn expm1Accurate(x: f32) -> f32 {
+  if (abs(x) < 1.25) {
+    var p = 1.0 / 39916800.0;
+    p = p * x + 1.0 / 3628800.0;
+    p = p * x + 1.0 / 362880.0;
+    p = p * x + 1.0 / 40320.0;
+    p = p * x + 1.0 / 5040.0;
+    p = p * x + 1.0 / 720.0;
+    p = p * x + 1.0 / 120.0;
+    p = p * x + 1.0 / 24.0;
+    p = p * x + 1.0 / 6.0;
+    p = p * x + 0.5;
+    p = p * x + 1.0;
+    return p * x;
+  }
+  return exp(x) - 1.0;
+}
+
+// log(1 + e) for e ≥ 0: below 1 from 2·atanh(s), s = e/(2 + e) ≤ 1/3 (the series to s^15: the
+// first omitted term is below 1e-8 of the result), else log(1 + e).
+fn log1pNonNeg(e: f32) -> f32 {
+  if (e < 1.0) {
+    let s = e / (2.0 + e);
+    let s2 = s * s;
+    var p = 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 + 1.0;
+    return 2.0 * s * p;
+  }
+  return log(1.0 + e);
+}
+
+// log(1 + e^z) without overflow: max(z, 0) + log(1 + e^(−|z|)).
+fn softplusStable(z: f32) -> f32 {
+  return max(z, 0.0) + log1pNonNeg(exp(-abs(z)));
+}
+
+// erfc(z) for z ≥ 0 (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere); 0 past
+// z = 10, where erfc is below the smallest float.
+fn erfcNonNeg(z: f32) -> f32 {
+  let x = min(z, 10.0);
+  let t = 1.0 / (1.0 + 0.5 * x);
+  var p = 0.17087277;
+  p = p * t - 0.82215223;
+  p = p * t + 1.48851587;
+  p = p * t - 1.13520398;
+  p = p * t + 0.27886807;
+  p = p * t - 0.18628806;
+  p = p * t + 0.09678418;
+  p = p * t + 0.37409196;
+  p = p * t + 1.00002368;
+  p = p * t - 1.26551223;
+  return select(t * exp(-x * x + p), 0.0, z >= 10.0);
+}
+
+// Φ(v) = ½·erfc(−v/√2), from the side on which it does not cancel.
+fn normalCdf(v: f32) -> f32 {
+  let z = abs(v) * 0.70710678118654752;
+  let tail = 0.5 * erfcNonNeg(z);
+  return select(tail, 1.0 - tail, v >= 0.0);
+}
+
+const GELU_KAPPA = 0.044715;
+const SQRT_2_OVER_PI = 0.79788456080286536;
+const INV_SQRT_2PI = 0.39894228040143268;
+
+fn activate(v: f32) -> f32 {
+#if SILU
+  return v * sigmoid(v);
+#elif GELU
+  return v * normalCdf(v);
+#elif GELU_TANH
+  // ½(1 + tanh(u)) = σ(2u), exact on both sides; u from v clamped (tanh is ±1 in f32 long before).
+  let c = clamp(v, -50.0, 50.0);
+  return v * sigmoid(2.0 * SQRT_2_OVER_PI * (c + GELU_KAPPA * c * c * c));
+#elif ELU
+  return select(params.b * params.a * expm1Accurate(max(v, -100.0)), params.b * v, v > 0.0);
+#elif SOFTPLUS
+  let z = params.a * v;
+  return select(softplusStable(z) / params.a, v, z > params.b);
+#elif MISH
+  // tanh(s) = −m/(2 + m), m = e^(−2s) − 1, s = softplus(v) ≥ 0 (1 past s = 40).
+  let m = expm1Accurate(-2.0 * min(softplusStable(v), 40.0));
+  return v * (-m / (2.0 + m));
+#elif HARDSWISH
+  return v * clamp(v + 3.0, 0.0, 6.0) / 6.0;
+#elif HARDSIGMOID
+  return clamp(v + 3.0, 0.0, 6.0) / 6.0;
+#elif HARDTANH
+  return min(max(v, params.a), params.b);
+#else
+  return select(params.a * v, v, v > 0.0);
+#endif
+}
+
+fn slope(v: f32) -> f32 {
+#if SILU
+  let s = sigmoid(v);
+  return s * (1.0 + v * (1.0 - s));
+#elif GELU
+  let c = clamp(v, -20.0, 20.0);
+  return normalCdf(v) + c * INV_SQRT_2PI * exp(-0.5 * c * c);
+#elif GELU_TANH
+  let c = clamp(v, -50.0, 50.0);
+  let s = sigmoid(2.0 * SQRT_2_OVER_PI * (c + GELU_KAPPA * c * c * c));
+  return s + 2.0 * c * s * (1.0 - s) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_KAPPA * c * c);
+#elif ELU
+  return select(params.b * params.a * exp(max(v, -100.0)), params.b, v > 0.0);
+#elif SOFTPLUS
+  let z = params.a * v;
+  return select(sigmoid(z), 1.0, z > params.b);
+#elif MISH
+  // f' = tanh(s) + v·σ(v)·(1 − tanh²(s)), 1 − tanh²(s) = 4E/(1 + E)², E = e^(−2s).
+  // (v past 40: the second term is 0 in f32; v clamped there so that s's clamp does not leave a v·E.)
+  let s = min(softplusStable(v), 40.0);
+  let m = expm1Accurate(-2.0 * s);
+  let e = exp(-2.0 * s);
+  let c = min(v, 40.0);
+  return -m / (2.0 + m) + c * sigmoid(c) * 4.0 * e / ((1.0 + e) * (1.0 + e));
+#elif HARDSWISH
+  // The sides of PyTorch ≥ 2.7 (pytorch/pytorch#148049): 0 at −3, 1 at 3.
+  return select(select(1.0, v / 3.0 + 0.5, v < 3.0), 0.0, v <= -3.0);
+#elif HARDSIGMOID
+  return select(0.0, 1.0 / 6.0, v > -3.0 && v < 3.0);
+#elif HARDTANH
+  return select(1.0, 0.0, v <= params.a || v >= params.b);
+#else
+  return select(params.a, 1.0, v > 0.0);
+#endif
+}
