@@ -7,6 +7,8 @@
 //   MAX: dx = Σ dy[o] over those outputs whose argmax is this element.
 //   Otherwise (AvgPool2d): dx = Σ dy[o] / divisor(o), the forward's divisor of each window that
 //   holds the element (inside its clipped span).
+//   ADAPTIVE: PyTorch's adaptive windows (pool2d_forward); the outputs holding element iy are
+//   ⌊iy·outH/height⌋ … ⌈(iy + 1)·outH/height⌉ − 1; the average's share dy[o] / rows / columns.
 //   One invocation per input element.
 
 struct Params {
@@ -48,6 +50,19 @@ fn outputsOf(i: u32, stride: u32, pad: u32, kernel: u32, dilation: u32, count: u
   return vec2i(first, last);
 }
 
+/** The outputs along one axis whose adaptive windows hold input position i: [first, last]. */
+fn adaptiveOutputsOf(i: u32, size: u32, count: u32) -> vec2i {
+  let first = (i * count) / size;
+  let last = min(((i + 1u) * count + size - 1u) / size - 1u, count - 1u);
+  return vec2i(i32(first), i32(last));
+}
+
+/** An adaptive window's extent along one axis: its first position and its length. */
+fn adaptiveWindow(o: u32, size: u32, count: u32) -> vec2u {
+  let start = (o * size) / count;
+  return vec2u(start, ((o + 1u) * size + count - 1u) / count - start);
+}
+
 @compute @workgroup_size(WG_X)
 fn pool2d_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
@@ -57,8 +72,13 @@ fn pool2d_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
   let plane = i / size;
   let iy = (i % size) / params.width;
   let ix = i % params.width;
+#if ADAPTIVE
+  let rows = adaptiveOutputsOf(iy, params.height, params.outH);
+  let cols = adaptiveOutputsOf(ix, params.width, params.outW);
+#else
   let rows = outputsOf(iy, params.strideH, params.padH, params.kernelH, params.dilationH, params.outH);
   let cols = outputsOf(ix, params.strideW, params.padW, params.kernelW, params.dilationW, params.outW);
+#endif
   let outBase = plane * params.outH * params.outW;
   var sum = 0.0;
   for (var oy = rows.x; oy <= rows.y; oy++) {
@@ -66,6 +86,10 @@ fn pool2d_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
       let o = outBase + u32(oy) * params.outW + u32(ox);
 #if MAX
       if (argmax[o] == i) { sum += dy[o]; }
+#elif ADAPTIVE
+      let kernelH = adaptiveWindow(u32(oy), params.height, params.outH).y;
+      let kernelW = adaptiveWindow(u32(ox), params.width, params.outW).y;
+      sum += dy[o] / f32(kernelH) / f32(kernelW);
 #else
       // The window's divisor, as the forward computed it (dilation 1 for AvgPool2d).
       let y0 = oy * i32(params.strideH) - i32(params.padH);

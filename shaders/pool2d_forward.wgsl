@@ -10,6 +10,10 @@
 //   Otherwise (AvgPool2d, dilation 1): y = (Σ taps inside the input, row-major) / divisor, where
 //   divisor = divisorOverride if > 0, else with countIncludePad the window's size clipped to the
 //   padded input, else the number of taps inside the input (PyTorch's avg_pool2d).
+//   ADAPTIVE (AdaptiveMaxPool2d with MAX, AdaptiveAvgPool2d without): PyTorch's adaptive windows,
+//   rows ⌊oy·height/outH⌋ … ⌈(oy + 1)·height/outH⌉ − 1 (columns likewise), no padding; the
+//   average is the window's sum / its rows / its columns (adaptive_avg_pool2d's two divisions).
+//   The kernel, stride, padding and dilation parameters are not read.
 //   One invocation per output.
 
 struct Params {
@@ -52,21 +56,34 @@ fn pool2d_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
   let plane = o / area;
   let oy = (o % area) / params.outW;
   let ox = o % params.outW;
-  let y0 = i32(oy * params.strideH) - i32(params.padH);
-  let x0 = i32(ox * params.strideW) - i32(params.padW);
   let base = plane * params.height * params.width;
   let H = i32(params.height);
   let W = i32(params.width);
+#if ADAPTIVE
+  let y0 = i32((oy * params.height) / params.outH);
+  let x0 = i32((ox * params.width) / params.outW);
+  let kernelH = ((oy + 1u) * params.height + params.outH - 1u) / params.outH - u32(y0);
+  let kernelW = ((ox + 1u) * params.width + params.outW - 1u) / params.outW - u32(x0);
+  let dilationH = 1u;
+  let dilationW = 1u;
+#else
+  let y0 = i32(oy * params.strideH) - i32(params.padH);
+  let x0 = i32(ox * params.strideW) - i32(params.padW);
+  let kernelH = params.kernelH;
+  let kernelW = params.kernelW;
+  let dilationH = params.dilationH;
+  let dilationW = params.dilationW;
+#endif
 #if MAX
   // −∞ (a window with no tap inside the input keeps it), built at run time: a constant −∞ is not
   // a valid WGSL f32 value.
   var best = bitcast<f32>(0xff800000u | (params.planes & 0u));
   var index = 0xffffffffu;
-  for (var ky = 0u; ky < params.kernelH; ky++) {
-    let iy = y0 + i32(ky * params.dilationH);
+  for (var ky = 0u; ky < kernelH; ky++) {
+    let iy = y0 + i32(ky * dilationH);
     if (iy < 0 || iy >= H) { continue; }
-    for (var kx = 0u; kx < params.kernelW; kx++) {
-      let ix = x0 + i32(kx * params.dilationW);
+    for (var kx = 0u; kx < kernelW; kx++) {
+      let ix = x0 + i32(kx * dilationW);
       if (ix < 0 || ix >= W) { continue; }
       let i = base + u32(iy) * params.width + u32(ix);
       let v = x[i];
@@ -80,6 +97,14 @@ fn pool2d_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
   }
   y[o] = best;
   argmax[o] = index;
+#elif ADAPTIVE
+  var sum = 0.0;
+  for (var iy = y0; iy < y0 + i32(kernelH); iy++) {
+    for (var ix = x0; ix < x0 + i32(kernelW); ix++) {
+      sum += x[base + u32(iy) * params.width + u32(ix)];
+    }
+  }
+  y[o] = sum / f32(kernelH) / f32(kernelW);
 #else
   // The window clipped to the padded input (count_include_pad's size), then to the input.
   let yEnd = min(y0 + i32(params.kernelH), H + i32(params.padH));

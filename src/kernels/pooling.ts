@@ -2,7 +2,8 @@
  * Pooling: MaxPool2d(2, 2) (floor mode; ties go to the first maximum in row-major window order,
  * NaN propagates) and global average pooling, forward and backward, each its own fast kernel; and
  * max and average pooling of any window (kernel, stride, padding, dilation, ceil mode; an average's
- * count_include_pad and divisor_override), one source for both (variant MAX).
+ * count_include_pad and divisor_override), one source for both (variant MAX), which also runs
+ * AdaptiveAvgPool2d and AdaptiveMaxPool2d (variant ADAPTIVE: PyTorch's adaptive windows).
  * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl, pool2d_*.wgsl. CPU reference:
  * src/reference/pooling.ts.
  */
@@ -121,7 +122,7 @@ export const pool2dForward = defineKernel({
     y: { type: 'f32', access: 'read_write' },
     argmax: { type: 'u32', access: 'read_write', only: 'MAX' },
   },
-  defines: ['MAX'],
+  defines: ['MAX', 'ADAPTIVE'],
   workgroupSize: [64],
   grid: (p) => [outputs(p)],
   lengths: (p) => ({ x: inputs(p), y: outputs(p), argmax: outputs(p) }),
@@ -138,7 +139,7 @@ export const pool2dBackward = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
     argmax: { type: 'u32', access: 'read', only: 'MAX' },
   },
-  defines: ['MAX'],
+  defines: ['MAX', 'ADAPTIVE'],
   workgroupSize: [64],
   grid: (p) => [inputs(p)],
   lengths: (p) => ({ dy: outputs(p), dx: inputs(p), argmax: outputs(p) }),

@@ -9,7 +9,7 @@ export { ReLU, Sigmoid, Tanh, LeakyReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, 
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 export type { BatchNormOptions } from './batchnorm.js';
 export { Dropout } from './dropout.js';
-export { MaxPool2d, AvgPool2d } from './pooling.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './pooling.js';
 export { Flatten } from './flatten.js';
 export { Sequential, leafLayers } from './sequential.js';
 export type { Module, LayerEntry } from './sequential.js';

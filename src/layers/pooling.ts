@@ -307,3 +307,110 @@ export class AvgPool2d extends Layer {
     return { forward: (batch) => forward(batch), backward };
   }
 }
+
+/** PyTorch's output_size: one number for both sides, or (height, width), either null (None: the input's size there). */
+export type AdaptiveSize = number | readonly [number | null, number | null];
+
+/** An output_size as (height, width), each a whole number ≥ 1 or null. */
+function adaptiveSize(owner: string, value: unknown): [number | null, number | null] {
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new RangeError(`${owner}: output_size must be a number or two (height, width), got ${JSON.stringify(value)}`);
+    return [value[0] === null ? null : whole(owner, 'output_size', value[0]), value[1] === null ? null : whole(owner, 'output_size', value[1])];
+  }
+  if (value === undefined) throw new RangeError(`${owner}: output_size is required (as PyTorch's), e.g. ${owner}(1) or ${owner}([7, 7])`);
+  const v = whole(owner, 'output_size', value);
+  return [v, v];
+}
+
+/**
+ * PyTorch's adaptive pooling: output (oy, ox)'s window is rows ⌊oy·H/outH⌋ … ⌈(oy + 1)·H/outH⌉ − 1
+ * and the columns likewise (windows may overlap, and hold one element where the output is larger
+ * than the input). pool2d's ADAPTIVE variant.
+ */
+abstract class AdaptivePool2d extends Layer {
+  readonly outputSize: readonly [number | null, number | null];
+
+  constructor(owner: string, outputSize: unknown) {
+    super();
+    this.outputSize = adaptiveSize(owner, outputSize);
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    const [c, h, w] = chw(input);
+    return [c, this.outputSize[0] ?? h, this.outputSize[1] ?? w];
+  }
+
+  config(): Record<string, unknown> {
+    const [h, w] = this.outputSize;
+    return { output_size: h === w ? h : [h, w] };
+  }
+
+  /** pool2d's parameters: the sizes only (the window parameters are not read by ADAPTIVE). */
+  protected params(inShape: SampleShape, batch: number) {
+    const [channels, height, width] = inShape as [number, number, number];
+    const [, outH, outW] = this.outputShape(inShape) as [number, number, number];
+    return { planes: batch * channels, height, width, outH, outW, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, divisorOverride: 0, countIncludePad: 1 };
+  }
+}
+
+/** PyTorch's nn.AdaptiveAvgPool2d(output_size); an output of 1×1 is global average pooling (its own kernel). */
+export class AdaptiveAvgPool2d extends AdaptivePool2d {
+  readonly type = 'AdaptiveAvgPool2d';
+
+  /** `new AdaptiveAvgPool2d(1)`, `new AdaptiveAvgPool2d([7, 7])`, `new AdaptiveAvgPool2d([null, 1])` or `new AdaptiveAvgPool2d({ outputSize: 1 })`. */
+  constructor(outputSize?: AdaptiveSize | { readonly outputSize?: AdaptiveSize });
+  constructor(...args: unknown[]) {
+    const o = positionalOptions<{ outputSize?: AdaptiveSize }>('AdaptiveAvgPool2d', args, ['outputSize'], ['outputSize']);
+    super('AdaptiveAvgPool2d', o.outputSize);
+  }
+
+  /** Whether at this input it is global average pooling: a 1×1 output. */
+  global(input: SampleShape): boolean {
+    const [, h, w] = this.outputShape(input);
+    return h === 1 && w === 1;
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    if (this.global(b.inShape)) {
+      const [channels, height, width] = b.inShape as [number, number, number];
+      const p = (batch: number) => ({ planes: batch * channels, area: height * width });
+      const forward = perBatch(async (batch) => [(await ctx.compile(globalAvgPoolForward)).bind({ x: input, y: output }, p(batch), `${path} avgpool forward`)]);
+      const backward = perBatch(async (batch) => (!dOutput || !dInput ? [] : [(await ctx.compile(globalAvgPoolBackward)).bind({ dy: dOutput, dx: dInput }, p(batch), `${path} avgpool backward`)]));
+      return { forward: (batch) => forward(batch), backward };
+    }
+    const forward = perBatch(async (batch) => [(await ctx.compile(pool2dForward, { ADAPTIVE: true })).bind({ x: input, y: output }, this.params(b.inShape, batch), `${path} adaptive avgpool forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(pool2dBackward, { ADAPTIVE: true })).bind({ dy: dOutput, dx: dInput }, this.params(b.inShape, batch), `${path} adaptive avgpool backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** PyTorch's nn.AdaptiveMaxPool2d(output_size, return_indices=False). */
+export class AdaptiveMaxPool2d extends AdaptivePool2d {
+  readonly type = 'AdaptiveMaxPool2d';
+
+  /** `new AdaptiveMaxPool2d(1)`, `new AdaptiveMaxPool2d([4, 4])`, `new AdaptiveMaxPool2d({ outputSize: [null, 2] })`. */
+  constructor(outputSize?: AdaptiveSize | { readonly outputSize?: AdaptiveSize; readonly returnIndices?: boolean }, returnIndices?: boolean);
+  constructor(...args: unknown[]) {
+    const o = positionalOptions<{ outputSize?: AdaptiveSize; returnIndices?: boolean }>('AdaptiveMaxPool2d', args, ['outputSize', 'returnIndices'], ['outputSize', 'returnIndices']);
+    super('AdaptiveMaxPool2d', o.outputSize);
+    if (trueOrFalse('AdaptiveMaxPool2d', 'return_indices', o.returnIndices, false)) throw new RangeError('AdaptiveMaxPool2d: return_indices true is not supported (the layer has one output; the indices stay inside it)');
+  }
+
+  override workspaceSpecs(input: SampleShape): WorkspaceSpec[] {
+    return [{ name: 'argmax', shape: this.outputShape(input), dtype: 'u32' }];
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const argmax = b.workspace.argmax as Tensor<'u32'>;
+    const variant = { MAX: true, ADAPTIVE: true };
+    const forward = perBatch(async (batch) => [(await ctx.compile(pool2dForward, variant)).bind({ x: input, y: output, argmax }, this.params(b.inShape, batch), `${path} adaptive maxpool forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(pool2dBackward, variant)).bind({ dy: dOutput, dx: dInput, argmax }, this.params(b.inShape, batch), `${path} adaptive maxpool backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}

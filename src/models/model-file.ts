@@ -18,7 +18,7 @@ import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
-import { AvgPool2d, MaxPool2d, type Pair } from '../layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Sequential, type Module } from '../layers/sequential.js';
 
 export class ModelFileError extends Error {
@@ -81,18 +81,20 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
         countIncludePad: f.count_include_pad as boolean | undefined, divisorOverride: f.divisor_override as number | undefined,
       }),
   },
+  AdaptiveAvgPool2d: { fields: ['output_size'], build: (f) => new AdaptiveAvgPool2d(f.output_size as AdaptiveSize) },
+  AdaptiveMaxPool2d: { fields: ['output_size', 'return_indices'], build: (f) => new AdaptiveMaxPool2d({ outputSize: f.output_size as AdaptiveSize, returnIndices: f.return_indices as boolean | undefined }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
 
 const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string' };
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'size'> = {
   // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
+  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
 };
 
 /** Parses a model file's text; `source` names it in errors. */
@@ -246,8 +248,10 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (key === 'type' || key === 'name') continue;
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
     const expected = FIELD_TYPES[key]!;
-    const ok = expected === 'kernel' ? typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) : typeof value === expected;
-    if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${expected === 'kernel' ? 'a number or [height, width]' : TYPES[expected]}, got ${JSON.stringify(value)}`);
+    const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every(ok));
+    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : typeof value === expected;
+    const wanted = expected === 'kernel' ? 'a number or [height, width]' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : TYPES[expected];
+    if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }
   if (type === 'LogSoftmax' && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {

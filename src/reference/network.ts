@@ -23,7 +23,7 @@ import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
 import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef } from './nll.js';
-import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
+import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
 import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
@@ -206,11 +206,18 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Flatten':
         y = x;
         break;
-      case 'MaxPool2d': {
-        const pool = layer as MaxPool2d;
-        const pooled = pool.twoByTwo
-          ? maxPool2x2ForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!)
-          : maxPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, { kernel: pool.kernelSize, stride: pool.stride, padding: pool.padding, dilation: pool.dilation, ceilMode: pool.ceilMode });
+      case 'MaxPool2d':
+      case 'AdaptiveMaxPool2d': {
+        const [h, w] = [node.inShape[1]!, node.inShape[2]!];
+        let pooled;
+        if (layer.type === 'AdaptiveMaxPool2d') {
+          pooled = adaptiveMaxPool2dForwardRef(x, batch, channels, h, w, node.outShape[1]!, node.outShape[2]!);
+        } else {
+          const pool = layer as MaxPool2d;
+          pooled = pool.twoByTwo
+            ? maxPool2x2ForwardRef(x, batch, channels, h, w)
+            : maxPool2dForwardRef(x, batch, channels, h, w, { kernel: pool.kernelSize, stride: pool.stride, padding: pool.padding, dilation: pool.dilation, ceilMode: pool.ceilMode });
+        }
         [y, argmax] = [pooled.y, pooled.argmax];
         const gpu = input.follow?.argmax?.[path];
         if (gpu) {
@@ -224,6 +231,9 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         break;
       }
+      case 'AdaptiveAvgPool2d':
+        y = adaptiveAvgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);
+        break;
       case 'AvgPool2d': {
         const window = avgWindow(layer as AvgPool2d, node.inShape);
         y = window ? avgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, window) : globalAvgPoolForwardRef(x, batch, channels, area);
@@ -322,7 +332,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Flatten':
         break;
       case 'MaxPool2d':
+      case 'AdaptiveMaxPool2d':
         d = maxPoolBackwardRef(d, argmax!, xi.length);
+        break;
+      case 'AdaptiveAvgPool2d':
+        d = adaptiveAvgPool2dBackwardRef(d, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);
         break;
       case 'AvgPool2d': {
         const window = avgWindow(layer as AvgPool2d, node.inShape);

@@ -188,3 +188,78 @@ function avgWindowRef(oy: number, ox: number, H: number, W: number, p: Pool2dRef
   const divisor = p.divisorOverride ?? ((p.countIncludePad ?? true) ? padded : (h1 - h0) * (w1 - w0));
   return { h0, h1, w0, w1, divisor };
 }
+
+/** An adaptive window along one axis (PyTorch's start_index / end_index): [⌊o·size/out⌋, ⌈(o + 1)·size/out⌉). */
+function adaptiveSpanRef(o: number, size: number, out: number): [number, number] {
+  return [Math.floor((o * size) / out), Math.ceil(((o + 1) * size) / out)];
+}
+
+/**
+ * AdaptiveAvgPool2d (PyTorch's adaptive_avg_pool2d): output (oy, ox) the mean of its adaptive
+ * window, its sum divided by the window's rows, then by its columns (as PyTorch's kernel divides).
+ */
+export function adaptiveAvgPool2dForwardRef(x: ArrayLike<number>, N: number, C: number, H: number, W: number, outH: number, outW: number): Float64Array {
+  const y = new Float64Array(N * C * outH * outW);
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [h0, h1] = adaptiveSpanRef(oy, H, outH);
+      for (let ox = 0; ox < outW; ox++) {
+        const [w0, w1] = adaptiveSpanRef(ox, W, outW);
+        let sum = 0;
+        for (let iy = h0; iy < h1; iy++) for (let ix = w0; ix < w1; ix++) sum += x[(plane * H + iy) * W + ix]!;
+        y[(plane * outH + oy) * outW + ox] = sum / (h1 - h0) / (w1 - w0);
+      }
+    }
+  }
+  return y;
+}
+
+/** dx: each output's dy / rows / columns added to every element of its adaptive window. */
+export function adaptiveAvgPool2dBackwardRef(dy: ArrayLike<number>, N: number, C: number, H: number, W: number, outH: number, outW: number): Float64Array {
+  const dx = new Float64Array(N * C * H * W);
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [h0, h1] = adaptiveSpanRef(oy, H, outH);
+      for (let ox = 0; ox < outW; ox++) {
+        const [w0, w1] = adaptiveSpanRef(ox, W, outW);
+        const g = dy[(plane * outH + oy) * outW + ox]! / (h1 - h0) / (w1 - w0);
+        for (let iy = h0; iy < h1; iy++) for (let ix = w0; ix < w1; ix++) dx[(plane * H + iy) * W + ix]! += g;
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * AdaptiveMaxPool2d: each output the largest element of its adaptive window, scanned row-major,
+ * `v > max || isNaN(v)` replacing it (the first of equal maxima wins, NaN propagates); argmax the
+ * flat index into x (its backward: maxPoolBackwardRef).
+ */
+export function adaptiveMaxPool2dForwardRef(x: ArrayLike<number>, N: number, C: number, H: number, W: number, outH: number, outW: number): { y: Float64Array; argmax: Uint32Array } {
+  const y = new Float64Array(N * C * outH * outW);
+  const argmax = new Uint32Array(y.length);
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [h0, h1] = adaptiveSpanRef(oy, H, outH);
+      for (let ox = 0; ox < outW; ox++) {
+        const [w0, w1] = adaptiveSpanRef(ox, W, outW);
+        let index = (plane * H + h0) * W + w0;
+        let max = -Infinity;
+        for (let iy = h0; iy < h1; iy++) {
+          for (let ix = w0; ix < w1; ix++) {
+            const i = (plane * H + iy) * W + ix;
+            const v = x[i]!;
+            if (v > max || Number.isNaN(v)) {
+              max = v;
+              index = i;
+            }
+          }
+        }
+        const o = (plane * outH + oy) * outW + ox;
+        y[o] = max;
+        argmax[o] = index;
+      }
+    }
+  }
+  return { y, argmax };
+}

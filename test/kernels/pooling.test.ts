@@ -7,7 +7,7 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../../src/kernels/pooling.js';
-import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
+import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -257,5 +257,66 @@ describe('pool2d kernels: any window', () => {
     const avg = await pool(ctx, x, dy, planes, height, width, w, false);
     expectAllClose('avg y', avg.y, avgPool2dForwardRef(x, planes, 1, height, width, w), TOLERANCE.forward);
     expectAllClose('avg dx', avg.dx, avgPool2dBackwardRef(dy, planes, 1, height, width, w), TOLERANCE.forward);
+  });
+});
+
+describe('pool2d kernels: adaptive windows (AdaptiveAvgPool2d, AdaptiveMaxPool2d)', () => {
+  async function adaptive(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, planes: number, height: number, width: number, outH: number, outW: number, max: boolean) {
+    const params = { planes, height, width, outH, outW, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, divisorOverride: 0, countIncludePad: 1 };
+    const t = {
+      x: ctx.tensor('x', [x.length], { data: x }),
+      y: ctx.tensor('y', [planes * outH * outW]),
+      argmax: ctx.tensor('argmax', [planes * outH * outW], { dtype: 'u32' }),
+      dy: ctx.tensor('dy', [planes * outH * outW], { data: dy }),
+      dx: ctx.tensor('dx', [x.length]),
+    };
+    ctx.fill(t.y, NaN);
+    ctx.fill(t.dx, NaN);
+    ctx.fill(t.argmax, 0xfffffffe);
+    const variant = { MAX: max, ADAPTIVE: true };
+    const kernels = [
+      (await ctx.compile(pool2dForward, variant)).bind(max ? { x: t.x, y: t.y, argmax: t.argmax } : { x: t.x, y: t.y }, params),
+      (await ctx.compile(pool2dBackward, variant)).bind(max ? { dy: t.dy, dx: t.dx, argmax: t.argmax } : { dy: t.dy, dx: t.dx }, params),
+    ];
+    ctx.submit('adaptive pool test', (e) => recordPass(e, 'adaptive pool test', kernels));
+    return { y: await ctx.read(t.y), argmax: await ctx.read(t.argmax), dx: await ctx.read(t.dx) };
+  }
+
+  // Windows of uneven sizes that overlap (7 → 3: rows 0–2, 2–4, 4–6), an output larger than the
+  // input (5 → 7: windows of one element, some elements in two), one side kept (13 → 13), one
+  // output (11 → 1), a divisible size (6 → 2), a 1×1 input grown to 3×3, and a real size.
+  const shapes: [number, number, number, number, number][] = [
+    [3, 7, 9, 3, 4],
+    [2, 5, 5, 7, 3],
+    [2, 13, 11, 13, 1],
+    [2, 6, 6, 2, 2],
+    [4, 1, 1, 3, 3],
+    [128 * 32, 24, 24, 5, 7],
+  ];
+  for (const [planes, height, width, outH, outW] of shapes) {
+    gpuTest(`${planes} planes of ${height}×${width} → ${outH}×${outW}, average and max`, async (ctx) => {
+      const x = f32(randomArray(planes * height * width, height * 7 + width));
+      const dy = f32(randomArray(planes * outH * outW, outH * 5 + outW));
+      const avg = await adaptive(ctx, x, dy, planes, height, width, outH, outW, false);
+      expectAllClose('avg y', avg.y, adaptiveAvgPool2dForwardRef(x, planes, 1, height, width, outH, outW), TOLERANCE.forward);
+      expectAllClose('avg dx', avg.dx, adaptiveAvgPool2dBackwardRef(dy, planes, 1, height, width, outH, outW), TOLERANCE.forward);
+      const max = await adaptive(ctx, x, dy, planes, height, width, outH, outW, true);
+      const ref = adaptiveMaxPool2dForwardRef(x, planes, 1, height, width, outH, outW);
+      expect(Array.from(max.argmax).every((v, i) => v === ref.argmax[i]), 'argmax').toBe(true);
+      expectAllClose('max y', max.y, ref.y, TOLERANCE.exact);
+      expectAllClose('max dx', max.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.forward);
+    });
+  }
+
+  gpuTest('max: ties (the first maximum wins) and NaN (it propagates)', async (ctx) => {
+    const [height, width, outH, outW] = [7, 6, 3, 4];
+    const x = f32(Array.from(randomArray(height * width, 15), (v) => Math.round(v * 2)));
+    x[2 * width + 1] = NaN;
+    const dy = f32(randomArray(outH * outW, 16));
+    const gpu = await adaptive(ctx, x, dy, 1, height, width, outH, outW, true);
+    const ref = adaptiveMaxPool2dForwardRef(x, 1, 1, height, width, outH, outW);
+    expect(Array.from(gpu.argmax)).toEqual(Array.from(ref.argmax));
+    expect(Array.from(gpu.y).map(String)).toEqual(Array.from(ref.y).map(String));
+    expect(Number.isNaN(gpu.y[0]!), 'the windows holding row 2 hold the NaN').toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
-import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
@@ -205,6 +205,16 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
+    name: 'AdaptiveMaxPool2d and AdaptiveAvgPool2d (uneven windows, a grown map, 1×1: the global kernel), Adam',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new ReLU(), new AdaptiveMaxPool2d([5, 7]), new Conv2d({ outChannels: 8, kernelSize: 3 }), new Tanh(),
+      new AdaptiveAvgPool2d([4, null]), new AdaptiveAvgPool2d(6), new Conv2d({ outChannels: 10, kernelSize: 1 }), new AdaptiveAvgPool2d(1), new Flatten(),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
     fuse: true,
   },
   {

@@ -14,7 +14,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
-import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -180,6 +180,22 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const file = parseModelFile(JSON.stringify({ input: [4], layers }), 'act.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers.map((l) => (l.type === 'Linear' ? { ...l, bias: true } : l)));
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Softplus', beta: -1 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Softplus\).*beta must be a finite number > 0, got -1/);
+  });
+  test("AdaptiveAvgPool2d and AdaptiveMaxPool2d take PyTorch's output_size (a number, a pair, None for a side); a model file names them as PyTorch", () => {
+    expect(new AdaptiveAvgPool2d(1).outputShape([4, 7, 9])).toEqual([4, 1, 1]);
+    expect(new AdaptiveAvgPool2d([3, null]).outputShape([4, 7, 9])).toEqual([4, 3, 9]);
+    expect(new AdaptiveMaxPool2d({ outputSize: [10, 2] }).outputShape([4, 7, 9])).toEqual([4, 10, 2]);
+    expect(new AdaptiveAvgPool2d(1).global([4, 7, 9])).toBe(true);
+    expect(new AdaptiveAvgPool2d([null, null]).global([4, 1, 1])).toBe(true);
+    expect(() => new AdaptiveAvgPool2d()).toThrow('AdaptiveAvgPool2d: output_size is required (as PyTorch\'s), e.g. AdaptiveAvgPool2d(1) or AdaptiveAvgPool2d([7, 7])');
+    expect(() => new AdaptiveAvgPool2d(0)).toThrow('AdaptiveAvgPool2d: output_size must be a whole number ≥ 1, got 0');
+    expect(() => new AdaptiveMaxPool2d([2, 2, 2] as never)).toThrow('AdaptiveMaxPool2d: output_size must be a number or two (height, width), got [2,2,2]');
+    expect(() => new AdaptiveMaxPool2d(2, true)).toThrow(/return_indices true is not supported/);
+    expect(() => planModel(new Sequential(new Flatten(), new AdaptiveAvgPool2d(1)), { inputShape: [1, 4, 4] })).toThrow(/AdaptiveAvgPool2d.*expects an input of shape \[C, H, W\], got \[16\]/);
+    const layers = [{ type: 'AdaptiveMaxPool2d', output_size: [5, null] }, { type: 'AdaptiveAvgPool2d', output_size: 1 }, { type: 'Flatten', start_dim: 1 }];
+    const file = parseModelFile(JSON.stringify({ input: [2, 8, 8], layers }), 'adaptive.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
+    expect(() => parseModelFile(JSON.stringify({ input: [2, 8, 8], layers: [{ type: 'AdaptiveAvgPool2d', output_size: '1' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(AdaptiveAvgPool2d\): "output_size" must be a number or \[height, width\] \(null: the input's\), got "1"/);
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });

@@ -16,7 +16,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
-import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softplus } from '../../src/layers/activations.js';
 import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -95,6 +95,15 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Linear({ outFeatures: 12 }), new Hardtanh(-0.3, 0.4), new Linear({ outFeatures: 12 }), new ReLU6(), new Linear({ outFeatures: 4 }),
     ),
     input: [2, 7, 7],
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'AdaptiveAvgPool2d and AdaptiveMaxPool2d (uneven, overlapping and growing windows, a kept side, 1×1)',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3 }), new AdaptiveMaxPool2d([5, 4]), new ReLU(), new Conv2d({ outChannels: 3, kernelSize: 2 }),
+      new AdaptiveAvgPool2d([7, null]), new Tanh(), new AdaptiveAvgPool2d(2), new Conv2d({ outChannels: 5, kernelSize: 1 }), new AdaptiveAvgPool2d(1), new Flatten(),
+    ),
+    input: [2, 11, 9],
     loss: 'cross-entropy',
   },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },

@@ -61,6 +61,10 @@ def layer(entry, path):
             return nn.AdaptiveAvgPool2d(1)
         return nn.AvgPool2d(entry['kernel_size'], entry.get('stride'), padding=entry.get('padding', 0), ceil_mode=entry.get('ceil_mode', False),
                             count_include_pad=entry.get('count_include_pad', True), divisor_override=entry.get('divisor_override'))
+    if t in ('AdaptiveAvgPool2d', 'AdaptiveMaxPool2d'):
+        size = entry['output_size']
+        size = tuple(size) if isinstance(size, list) else size
+        return nn.AdaptiveAvgPool2d(size) if t == 'AdaptiveAvgPool2d' else nn.AdaptiveMaxPool2d(size)
     if t == 'LeakyReLU':
         return nn.LeakyReLU(entry.get('negative_slope', 0.01))
     if t == 'GELU':

@@ -8,7 +8,7 @@ import { batchNormBackwardRef, batchNormForwardTrainRef, batchNormStatsRef } fro
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dOutputSize, type Conv2dShape } from '../../src/reference/conv2d.js';
 import { rotateImageRef } from '../../src/reference/mnist-input.js';
 import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
-import { avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
+import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
 import { activationBackwardRef, activationRef, erfcRef, leakyReluBackwardRef, leakyReluRef, normalCdfRef, siluBackwardRef, siluRef, type ActivationRefKind } from '../../src/reference/activation.js';
@@ -167,6 +167,24 @@ describe('pooling reference', () => {
         expectAllClose(`avg ${JSON.stringify(a)}`, avgPool2dBackwardRef(dya, N, C, h, w, a), numericalGrad((xx) => avgPool2dForwardRef(xx, N, C, h, w, a), x, dya), FD);
       }
     }
+  });
+
+  test('adaptive average and max pools (uneven, overlapping, growing windows): gradients by finite differences; the windows as PyTorch cuts them', () => {
+    const [N, C, h, w] = [2, 2, 7, 5];
+    const x = randomArray(N * C * h * w, 44);
+    for (const [outH, outW] of [[3, 4], [9, 2], [1, 1], [7, 5]] as const) {
+      const dy = randomArray(N * C * outH * outW, 45);
+      const avg = (xx: ArrayLike<number>) => adaptiveAvgPool2dForwardRef(xx, N, C, h, w, outH, outW);
+      expectAllClose(`avg → ${outH}×${outW}`, adaptiveAvgPool2dBackwardRef(dy, N, C, h, w, outH, outW), numericalGrad(avg, x, dy), FD);
+      const { argmax } = adaptiveMaxPool2dForwardRef(x, N, C, h, w, outH, outW);
+      expectAllClose(`max → ${outH}×${outW}`, maxPoolBackwardRef(dy, argmax, x.length), numericalGrad((xx) => adaptiveMaxPool2dForwardRef(xx, N, C, h, w, outH, outW).y, x, dy), FD);
+    }
+    // 7 rows into 3: PyTorch's windows are rows 0–2, 2–4 and 4–6 (start ⌊o·7/3⌋, end ⌈(o + 1)·7/3⌉).
+    const rows = Float64Array.from({ length: 7 }, (_, i) => 10 ** i);
+    expect(Array.from(adaptiveAvgPool2dForwardRef(rows, 1, 1, 7, 1, 3, 1))).toEqual([111 / 3, 11100 / 3, 1110000 / 3]);
+    // Equal to the whole-map mean at 1×1, and to the input itself at its own size.
+    expectAllClose('1×1 is the mean', adaptiveAvgPool2dForwardRef(x, N, C, h, w, 1, 1), globalAvgPoolForwardRef(x, N, C, h * w), FD);
+    expectAllClose('its own size is the identity', adaptiveAvgPool2dForwardRef(x, N, C, h, w, h, w), x, FD);
   });
 
   test("PyTorch's output sizes (pooling_output_shape), and the general pools equal the 2×2 and global ones where they are those", () => {
