@@ -65,9 +65,13 @@ fn totalNorm(combined: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG_X)
-fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let finish = params.finish != 0u;
-  let first = select(wid.x * CHUNK, 0u, finish);
+  // The workgroup's chunk: a grid longer than the device's workgroups per dimension comes folded
+  // into 2-D (src/gpu/kernel.ts: linear), the workgroups past the last chunk idle.
+  let w = wid.x + wid.y * nwg.x;
+  if (!finish && w * CHUNK >= params.length) { return; }
+  let first = select(w * CHUNK, 0u, finish);
   let end = select(min(first + CHUNK, params.length), params.length, finish);
   var acc = 0.0;
   for (var i = first + lid; i < end; i += WG_X) {
@@ -89,7 +93,7 @@ fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
       y[0] = select(coef, 1.0, coef >= 1.0);
       y[1] = norm;
     } else {
-      y[wid.x] = partial[0];
+      y[w] = partial[0];
     }
   }
 }

@@ -234,7 +234,8 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     expect(clipped.code).toBe(0);
     expect(clipped.out).toContain('SGD lr 0.01, momentum 0.9, clip_grad_norm_ 0.01 (∞-norm);');
     expect(clipped.out).toMatch(/gradient norm \(clip_grad_norm_ 0\.01 \(∞-norm\)\) +1 /);
-    expect(clipped.out).toMatch(/All 28 tensors within/);
+    expect(clipped.out).toMatch(/gradient clip factor +1 /);
+    expect(clipped.out).toMatch(/All 29 tensors within/);
   });
 
   test('a bad model file is one line naming the file, the layer and the field', async () => {

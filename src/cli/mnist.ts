@@ -69,7 +69,8 @@ Options:
   --clip-grad-norm X  clip the gradients' total norm to X before every step (PyTorch's
                       clip_grad_norm_; default none; with --init, none drops a checkpoint's)
   --clip-grad-norm-type T  that norm: 2 (default), 1 or inf
-  --clip-grad-value X clip every gradient element to ±X before every step (clip_grad_value_)
+  --clip-grad-value X clip every gradient element to ±X before every step (clip_grad_value_;
+                      with --init, none drops a checkpoint's)
   --no-fuse           run every layer's own kernels (no fusion rules)
   --tune MODE         conv and dense kernel tiles: cached (default: the tuning cache's choices for
                       this adapter, tuning what is missing, up to ~30 s a run), full (tune all

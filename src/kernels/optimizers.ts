@@ -90,6 +90,8 @@ export const gradNormPartials = (length: number) => Math.ceil(length / GRAD_NORM
  */
 export const gradNorm = defineKernel({
   name: 'grad_norm',
+  // Folded into 2-D past the device's workgroups per dimension (over 268 M gradients at 65,535).
+  linear: true,
   source: gradNormSource,
   params: { length: 'u32', maxNorm: 'f32', finish: 'u32' },
   bindings: {

@@ -36,7 +36,7 @@ export function checkClipping(options: { readonly clipGradNorm?: ClipGradNorm; r
   const maxNorm = finiteAtLeastZero('clipGradNorm.maxNorm', clipGradNorm.maxNorm);
   const type = clipGradNorm.normType ?? 2;
   const normType = type === 'inf' || type === Infinity ? Infinity : type === 1 || type === 2 ? type : undefined;
-  if (normType === undefined) throw new RangeError(`clipGradNorm.normType: expected 1, 2 or 'inf' (Infinity), got ${JSON.stringify(type)}`);
+  if (normType === undefined) throw new RangeError(`clipGradNorm.normType: expected 1, 2 or 'inf' (Infinity), got ${typeof type === 'number' ? String(type) : JSON.stringify(type)}`);
   return { kind: 'norm', maxNorm, normType };
 }
 
@@ -67,6 +67,7 @@ export function clippingFromMetadata(metadata: Readonly<Record<string, string>>)
   };
   if (metadata.clip_grad_value !== undefined) {
     if (metadata.clip_grad_norm !== undefined) throw new RangeError('__metadata__ records both clip_grad_norm and clip_grad_value, expected one');
+    if (metadata.clip_grad_norm_type !== undefined) throw new RangeError('__metadata__.clip_grad_norm_type is recorded with clip_grad_value (a norm type belongs to clip_grad_norm)');
     return { clipGradValue: number('clip_grad_value') };
   }
   if (metadata.clip_grad_norm === undefined) {

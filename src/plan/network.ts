@@ -369,7 +369,8 @@ export class Network {
     this.buffers = buffers;
     this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH]);
     if (this.clipping?.kind === 'norm') {
-      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]), result: ctx.tensor('gradient clip factor and norm', [2]) };
+      // NaN until a step measures it (lastGradNorm before the first step).
+      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]), result: ctx.tensor('gradient clip factor and norm', [2], { data: [NaN, NaN] }) };
       bytes.optimizer += this.clip.partials.byteLength + this.clip.result.byteLength;
     }
     bytes.maps = conv2dPackMapBytes(this.packJobs('train')) + conv2dPackMapBytes(this.packJobs('eval')) + conv2dReduceMapBytes(this.reduceJobs(maxBatch));
@@ -467,11 +468,21 @@ export class Network {
 
   /**
    * The total norm of the last training step's gradients before clipping (what
-   * clip_grad_norm_ returns; the `clipGradNorm` option's norm type). Waits for the GPU.
+   * clip_grad_norm_ returns; the `clipGradNorm` option's norm type); NaN before this network's
+   * first step (a loaded checkpoint's steps were measured elsewhere). Waits for the GPU.
    */
   async lastGradNorm(): Promise<number> {
-    if (!this.clip) throw new Error('lastGradNorm: this network clips no gradient norm (give the clipGradNorm option)');
-    return (await this.ctx.read(this.clip.result))[1]!;
+    return (await this.clipResult('lastGradNorm'))[1]!;
+  }
+
+  /** The factor the last step's gradients were multiplied by: min(maxNorm / (norm + 1e-6), 1); NaN before the first step. */
+  async lastClipFactor(): Promise<number> {
+    return (await this.clipResult('lastClipFactor'))[0]!;
+  }
+
+  private async clipResult(caller: string): Promise<Float32Array> {
+    if (!this.clip) throw new Error(`${caller}: this network clips no gradient norm (give the clipGradNorm option)`);
+    return this.ctx.read(this.clip.result);
   }
 
   /**

@@ -187,6 +187,29 @@ describe('grad_norm: the total norm of the gradients and clip_grad_norm_\'s fact
     });
   }
 
+  gpuTest('folded into 2-D past the device\'s workgroups per dimension (simulated: a limit of 200, 301 partials)', async (ctx) => {
+    const limits = ctx.device.limits;
+    const own = Object.getOwnPropertyDescriptor(ctx.device, 'limits');
+    const lowered = new Proxy(limits, { get: (target, key) => (key === 'maxComputeWorkgroupsPerDimension' ? 200 : Reflect.get(target, key)) });
+    Object.defineProperty(ctx.device, 'limits', { get: () => lowered, configurable: true });
+    try {
+      const grads = f32(randomArray(LONG, 33, -0.02, 0.02));
+      grads[LONG - 1] = Math.fround(0.5); // in the last chunk, a workgroup of the folded grid's second row
+      for (const normType of [2, Infinity] as const) {
+        const ref = clipGradNormRef({ g: grads }, 1, normType);
+        const [, norm] = await gradNormOf(ctx, grads, 1, normType);
+        expect(Math.abs(norm! / ref.norm - 1), `norm type ${normType}: ${norm} against ${ref.norm}`).toBeLessThan(1e-5);
+      }
+      const x = ctx.tensor('x', [LONG]);
+      const folded = (await ctx.compile(gradNorm)).bind({ x, y: ctx.tensor('y', [gradNormPartials(LONG)]) }, { length: LONG, maxNorm: 1, finish: 0 });
+      expect(folded.workgroups).toEqual([200, 2, 1]);
+    } finally {
+      if (own) Object.defineProperty(ctx.device, 'limits', own);
+      else delete (ctx.device as { limits?: unknown }).limits;
+    }
+    expect(ctx.device.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThan(200);
+  });
+
   gpuTest('a non-finite gradient gives a non-finite norm, as PyTorch: Inf → factor 0, NaN → NaN (the step records the gradient in the guard)', async (ctx) => {
     for (const normType of [2, 1, Infinity] as const) {
       const grads = f32(randomArray(9000, 3));

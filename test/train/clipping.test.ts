@@ -78,6 +78,8 @@ describe('gradient clipping in the training step', () => {
             const clipped = clipGradNormRef(ref.grads, clipping.maxNorm, clipping.normType);
             const measured = await net.lastGradNorm();
             expect(Math.abs(measured / clipped.norm - 1), `step ${step}: the norm ${measured} against ${clipped.norm}`).toBeLessThan(1e-4);
+            const factor = Math.min(clipping.maxNorm / (clipped.norm + 1e-6), 1);
+            expect(Math.abs((await net.lastClipFactor()) / factor - 1), `step ${step}: the factor`).toBeLessThan(1e-4);
             if (clipped.norm > clipping.maxNorm) clippedSteps++;
             grads = clipped.grads;
           } else {
@@ -116,6 +118,8 @@ describe('gradient clipping in the training step', () => {
     expect(plain.clipping).toBeUndefined();
     await expect(plain.lastGradNorm()).rejects.toThrow(/clipGradNorm/);
     const clipped = new Network(ctx, model(), { inputShape: [...SHAPE], maxBatch: 2, clipGradNorm: { maxNorm: 1, normType: 1 } });
+    // Nothing measured before the first step: NaN, not a norm of 0.
+    expect(await clipped.lastGradNorm()).toBeNaN();
     expect(clipped.summary()).toContain('clip_grad_norm_ 1 (1-norm)');
     expect(clipped.memory.optimizer).toBeGreaterThan(plain.memory.optimizer);
   });
@@ -133,6 +137,7 @@ describe('the clipping options', () => {
     expect(() => checkClipping({ clipGradNorm: NaN })).toThrow(/clipGradNorm/);
     expect(() => checkClipping({ clipGradValue: Infinity })).toThrow(/clipGradValue: expected a finite number ≥ 0, got Infinity/);
     expect(() => checkClipping({ clipGradNorm: { maxNorm: 1, normType: 3 } })).toThrow(/normType: expected 1, 2 or 'inf'.*got 3/);
+    expect(() => checkClipping({ clipGradNorm: { maxNorm: 1, normType: -Infinity } })).toThrow(/normType: expected 1, 2 or 'inf'.*got -Infinity$/);
     expect(() => checkClipping({ clipGradNorm: { maxNorm: 1, norm_type: 2 } as never })).toThrow(/unknown field 'norm_type'/);
     expect(() => checkClipping({ clipGradNorm: '1' as never })).toThrow(/expected a max norm or \{ maxNorm, normType \}/);
   });
@@ -148,6 +153,7 @@ describe('the clipping options', () => {
     expect(() => clippingFromMetadata({ clip_grad_value: '-1' })).toThrow(/__metadata__.clip_grad_value is "-1"/);
     expect(() => clippingFromMetadata({ clip_grad_norm: '1', clip_grad_norm_type: '3' })).toThrow(/clip_grad_norm_type is "3", expected 1, 2 or inf/);
     expect(() => clippingFromMetadata({ clip_grad_norm_type: '2' })).toThrow(/without clip_grad_norm/);
+    expect(() => clippingFromMetadata({ clip_grad_value: '1', clip_grad_norm_type: '2' })).toThrow(/clip_grad_norm_type is recorded with clip_grad_value/);
     expect(() => clippingFromMetadata({ clip_grad_norm: '1', clip_grad_value: '1' })).toThrow(/both/);
   });
 });
