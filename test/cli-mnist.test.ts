@@ -44,7 +44,7 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, got 'lion'/);
     expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD option; --optimizer is adam/);
     expect(() => parseMnistArgs(['--betas', '0.9'])).toThrow(/--betas: expected two numbers/);
-    expect(() => parseMnistArgs(['--schedule', 'linear'])).toThrow(/--schedule: expected constant, step, multistep, exponential, cosine, onecycle, got 'linear'/);
+    expect(() => parseMnistArgs(['--schedule', 'linear'])).toThrow(/--schedule: expected constant, step, multistep, exponential, cosine, onecycle, plateau, got 'linear'/);
     expect(() => parseMnistArgs(['--model', 'net.json', '--no-dropout'])).toThrow(/--no-dropout: applies to the seed CNN/);
     expect(parseMnistArgs(['--optimizer', 'adamw'])).toMatchObject({ optimizer: 'adamw', lr: 0.001 });
   });

@@ -372,6 +372,30 @@ describe('checked before the GPU starts', () => {
     expect(last(unclipped.out).test_loss).not.toBe(last(straight.out).test_loss);
   }, 120_000);
 
+  test('--schedule plateau: its flags, said before the GPU starts', async () => {
+    expect(await beforeGpu(['--factor', '0.5'])).toBe('--factor: applies to --schedule plateau; the schedule is constant (the default)');
+    expect(await beforeGpu(['--schedule', 'step', '--patience', '3'])).toBe('--patience: applies to --schedule plateau; the schedule is step');
+    expect(await beforeGpu(['--schedule', 'plateau', '--factor', '1'])).toMatch(/^--factor: expected a number from 0 to 0\.999999, got '1'/);
+    expect(await beforeGpu(['--schedule', 'plateau', '--plateau-metric', 'val_loss'])).toBe("--plateau-metric: expected test-loss, test-accuracy, train-loss, train-accuracy, got 'val_loss'");
+    const bad = await altered('bad-plateau.safetensors', (_, m) => Object.assign(m, { schedule: 'plateau', plateau_lr: '0.01', plateau_best: 'NaN', plateau_bad_epochs: '0', plateau_cooldown_counter: '0', plateau_last_epoch: '1' }));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-plateau\.safetensors: __metadata__\.plateau_best is "NaN", expected a number/);
+  });
+
+  gpuTest('--schedule plateau: its state recorded in the checkpoint and continued by --init as one run; --json gives the rate', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const plateau = ['--schedule', 'plateau', '--patience', '0', '--factor', '0.5', '--plateau-metric', 'train-loss', '--lr', '0.05'];
+    const straight = await run(['mnist', ...QUICK, ...plateau, '--epochs', '3', '--json']);
+    expect(straight.code).toBe(0);
+    expect(typeof last(straight.out).plateau_lr).toBe('number');
+    const file = join(dir, 'plateau.safetensors');
+    expect((await run(['mnist', ...QUICK, ...plateau, '--epochs', '1', '--save', file])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ schedule: 'plateau', plateau_patience: '0', plateau_factor: '0.5', plateau_metric: 'train-loss', plateau_last_epoch: '1' });
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '2', '--json']);
+    expect(rest.code).toBe(0);
+    expect(last(rest.out).plateau_lr).toBe(last(straight.out).plateau_lr);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 120_000);
+
   gpuTest('MultiStepLR and ExponentialLR: recorded in the checkpoint, continued by --init as one run', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
     for (const schedule of [['--schedule', 'multistep', '--milestones', '1,2', '--gamma', '0.5'], ['--schedule', 'exponential', '--gamma', '0.7']]) {

@@ -24,7 +24,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import type { Schedule } from '../optim/schedules.js';
+import { PLATEAU_METRICS, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -94,12 +94,48 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'exponential' ? { gamma: String(schedule.gamma) } : {}),
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
     ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
+    ...(schedule.kind === 'plateau'
+      ? {
+          plateau_mode: plateauMode(schedule), plateau_factor: String(schedule.factor ?? 0.1), plateau_patience: String(schedule.patience ?? 10),
+          plateau_threshold: String(schedule.threshold ?? 1e-4), plateau_threshold_mode: schedule.thresholdMode ?? 'rel', plateau_cooldown: String(schedule.cooldown ?? 0),
+          plateau_min_lr: String(schedule.minLr ?? 0), plateau_eps: String(schedule.eps ?? 1e-8), plateau_metric: schedule.metric ?? 'test-loss',
+        }
+      : {}),
+  };
+}
+
+/** ReduceLROnPlateau's state as a checkpoint records it (PyTorch's scheduler state_dict: _last_lr, best, num_bad_epochs, cooldown_counter, last_epoch). */
+export function plateauMetadata(state: PlateauState | undefined): Record<string, string> {
+  if (!state) return {};
+  return { plateau_lr: String(state.lr), plateau_best: String(state.best), plateau_bad_epochs: String(state.numBadEpochs), plateau_cooldown_counter: String(state.cooldownCounter), plateau_last_epoch: String(state.lastEpoch) };
+}
+
+/** The ReduceLROnPlateau state a checkpoint records (undefined: none), checked; bad values throw naming the field. */
+export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, source: string): PlateauState | undefined {
+  const keys = ['plateau_lr', 'plateau_best', 'plateau_bad_epochs', 'plateau_cooldown_counter', 'plateau_last_epoch'] as const;
+  const present = keys.filter((k) => metadata[k] !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length < keys.length) throw new CheckpointFormatError(source, `__metadata__ holds ${present.join(', ')} but not ${keys.filter((k) => !present.includes(k)).join(', ')} (ReduceLROnPlateau's state is all of them)`);
+  const value = (key: (typeof keys)[number], ok: (v: number) => boolean, expected: string) => {
+    const text = metadata[key]!;
+    const v = Number(text);
+    if (text.trim() === '' || !ok(v)) throw new CheckpointFormatError(source, `__metadata__.${key} is ${JSON.stringify(text)}, expected ${expected}`);
+    return v;
+  };
+  const count = (v: number) => Number.isInteger(v) && v >= 0;
+  return {
+    lr: value('plateau_lr', (v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
+    // ±Infinity before the first epoch's metric, as PyTorch's best starts; NaN cannot be one.
+    best: value('plateau_best', (v) => !Number.isNaN(v), 'a number (Infinity or -Infinity before the first epoch)'),
+    numBadEpochs: value('plateau_bad_epochs', count, 'a whole number ≥ 0'),
+    cooldownCounter: value('plateau_cooldown_counter', count, 'a whole number ≥ 0'),
+    lastEpoch: value('plateau_last_epoch', count, 'a whole number ≥ 0'),
   };
 }
 
 /** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw'] as const;
-export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle'] as const;
+export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
  * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
@@ -125,6 +161,8 @@ export interface SavedOptimizer {
   readonly maxLr?: number;
   readonly totalSteps?: number;
   readonly pctStart?: number;
+  /** ReduceLROnPlateau's settings (its `plateau_*` fields). */
+  readonly plateau?: Omit<Extract<Schedule, { kind: 'plateau' }>, 'kind'>;
 }
 
 export function savedOptimizer(metadata: Readonly<Record<string, string>>, source: string): SavedOptimizer | undefined {
@@ -176,6 +214,24 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   set('maxLr', number('max_lr', 0));
   set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
   set('pctStart', number('pct_start', 0, 1));
+  const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const text = metadata[name];
+    if (text !== undefined && !(allowed as readonly string[]).includes(text)) throw field(name, allowed.join(' or '));
+    return text as T | undefined;
+  };
+  const plateau = {
+    mode: choice('plateau_mode', ['min', 'max'] as const),
+    factor: number('plateau_factor', 0, 1 - Number.EPSILON),
+    patience: number('plateau_patience', 0, Number.MAX_SAFE_INTEGER, true),
+    threshold: number('plateau_threshold', 0),
+    thresholdMode: choice('plateau_threshold_mode', ['rel', 'abs'] as const),
+    cooldown: number('plateau_cooldown', 0, Number.MAX_SAFE_INTEGER, true),
+    minLr: number('plateau_min_lr', 0),
+    eps: number('plateau_eps', 0),
+    metric: choice('plateau_metric', PLATEAU_METRICS),
+  };
+  const given = Object.fromEntries(Object.entries(plateau).filter(([, v]) => v !== undefined));
+  if (Object.keys(given).length > 0) set('plateau', given);
   return out;
 }
 
@@ -197,6 +253,7 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
       : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin }
       : saved.schedule === 'onecycle'
         ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart }
+        : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
         : { kind: 'constant' };
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay }, schedule);
@@ -270,6 +327,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     loss: network.plan.loss,
     ...(network.plan.labelSmoothing > 0 ? { label_smoothing: String(network.plan.labelSmoothing) } : {}),
     ...optimizerMetadata(network.optimizer),
+    ...plateauMetadata(network.plateau),
     ...clippingMetadata(network.clipping),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -283,6 +341,8 @@ export interface CheckpointInfo {
   epoch: number;
   /** The gradient clipping the run used (metadata `clip_grad_norm`, `clip_grad_norm_type`, `clip_grad_value`); undefined: none recorded. */
   clipping?: Clipping;
+  /** ReduceLROnPlateau's state at the save (metadata `plateau_lr`, `plateau_best`, …); undefined: none recorded. */
+  plateau?: PlateauState;
   /** The learning rate's factor after rollbacks (metadata `lr_factor`, in (0, 1]; 1 when absent). */
   lrFactor: number;
   /** Training steps taken (metadata `steps`, else the BatchNorm num_batches_tracked, else 0). */
@@ -343,6 +403,8 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
   }
   const info: CheckpointInfo = { epoch: epoch ?? 0, lrFactor, steps: taken, optimizerSteps: hasState ? optimizerSteps ?? taken : 0 };
   if (clipping !== undefined) info.clipping = clipping;
+  const plateau = plateauFromMetadata(metadata, source);
+  if (plateau !== undefined) info.plateau = plateau;
   if (seed !== undefined) info.seed = seed;
   if (batch !== undefined) info.batch = batch;
   if (metadata.model !== undefined) info.model = metadata.model;
@@ -578,6 +640,9 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   for (const [tensor, data] of writes) network.ctx.write(tensor, data);
   network.stepsTaken = info.steps;
   network.lrFactor = info.lrFactor;
+  // ReduceLROnPlateau goes on from the file's state where both have that schedule (a network
+  // whose schedule is another, or a file without the state: the network's own).
+  if (info.plateau && network.optimizer.schedule.kind === 'plateau' && metadata.schedule === 'plateau') network.plateau = info.plateau;
   // No optimizer state loaded (a PyTorch state_dict, or another optimizer's dropped): a fresh
   // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
   const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));
@@ -598,7 +663,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start']) {
+  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
-import { describeSchedule, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, PLATEAU_METRICS, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -54,11 +54,16 @@ Options:
   --betas B1,B2       Adam's betas (default 0.9,0.999)
   --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
                       --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
-                      (CosineAnnealingLR over the run's epochs, per epoch) or onecycle (OneCycleLR
-                      over the run's steps)
+                      (CosineAnnealingLR over the run's epochs, per epoch), onecycle (OneCycleLR
+                      over the run's steps) or plateau (ReduceLROnPlateau: ×factor after --patience
+                      epochs without a better test loss)
   --step-size N       StepLR's step_size in epochs (default 1)
   --milestones N,N    MultiStepLR's epochs at which the rate is multiplied by gamma (e.g. 10,15)
   --gamma X           StepLR's and MultiStepLR's factor (default 0.1); ExponentialLR's (required)
+  --factor X          ReduceLROnPlateau's factor, below 1 (default 0.1)
+  --patience N        ReduceLROnPlateau's patience in epochs (default 10)
+  --plateau-metric M  what ReduceLROnPlateau watches: test-loss (default), test-accuracy,
+                      train-loss or train-accuracy (the accuracies should rise: mode max)
   --schedule-epochs N the length of cosine's and OneCycle's schedule in epochs (T_max; OneCycle's
                       epochs): default the end of this run, with --init the checkpoint's. Give the
                       whole plan (e.g. 20) to a run that will be continued, so that the pieces
@@ -195,6 +200,12 @@ export interface MnistArgs {
   /** --milestones: MultiStepLR's epochs. */
   milestones?: number[];
   gamma: number;
+  /** --factor, --patience, --plateau-metric: ReduceLROnPlateau's (undefined: its defaults, or the checkpoint's). */
+  factor?: number;
+  patience?: number;
+  plateauMetric?: PlateauMetric;
+  /** A checkpoint's ReduceLROnPlateau settings without flags of their own (threshold, cooldown, min_lr, eps, mode). */
+  plateauRest?: Omit<Extract<Schedule, { kind: 'plateau' }>, 'kind' | 'factor' | 'patience' | 'metric'>;
   /** --schedule-epochs: cosine's T_max, OneCycle's length in epochs (default: the run's end). */
   scheduleEpochs?: number;
   /** OneCycle's total_steps from a checkpoint (where --schedule-epochs is not given). */
@@ -240,6 +251,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     milestones: { type: 'string' },
     'schedule-epochs': { type: 'string' },
     gamma: { type: 'string' },
+    factor: { type: 'string' },
+    patience: { type: 'string' },
+    'plateau-metric': { type: 'string' },
     loss: { type: 'string' },
     'label-smoothing': { type: 'string' },
     'clip-grad-norm': { type: 'string' },
@@ -283,6 +297,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
     // PyTorch takes any gamma ≥ 0 (above 1 the rate grows).
     gamma: decimal(values, 'gamma', 0.1, 0, 1000),
+    factor: values.factor === undefined ? undefined : decimal(values, 'factor', 0.1, 0, 0.999999),
+    patience: values.patience === undefined ? undefined : integer(values, 'patience', 10, 0),
+    plateauMetric: values['plateau-metric'] === undefined ? undefined : choice(values, 'plateau-metric', PLATEAU_METRICS, 'test-loss'),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
     clip: clipFlags(values),
@@ -348,6 +365,11 @@ function samePath(a: string, b: string): boolean {
     }
   };
   return real(a) === real(b);
+}
+
+/** The metric a ReduceLROnPlateau schedule watches, in words. */
+function describePlateauMetric(schedule: Schedule): string {
+  return schedule.kind === 'plateau' ? (schedule.metric ?? 'test-loss').replace('-', ' ') : '';
 }
 
 /** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
@@ -544,6 +566,15 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
       if (!args.given.has('lr')) args.maxLr = saved.maxLr;
       args.pctStart = saved.pctStart;
     }
+    if (args.schedule === 'plateau' && saved.plateau) {
+      const { factor, patience, metric, ...rest } = saved.plateau;
+      take('factor', 'factor', factor);
+      take('patience', 'patience', patience);
+      // The mode follows the metric unless the file's metric stays (its mode with it).
+      if (args.given.has('plateau-metric') && args.plateauMetric !== metric) delete rest.mode;
+      take('plateau-metric', 'plateauMetric', metric);
+      args.plateauRest = rest;
+    }
   }
 }
 
@@ -572,6 +603,7 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
       : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma }
       : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch, etaMin: args.etaMin }
         : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
+          : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
           : { kind: 'constant' };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
@@ -591,7 +623,7 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
   // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
   const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
-  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']]] as const;
+  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']]] as const;
   for (const [flag, kinds] of flags) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
       throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${whose}`);
@@ -930,7 +962,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p, left)}\n`);
       lastTenth = tenth;
     },
-    onEpoch: async ({ epoch, train: result, test: evaluation }) => {
+    onEpoch: async ({ epoch, train: result, test: evaluation, plateau }) => {
       if (tty) process.stderr.write('\n');
       await save(epoch, evaluation, result.steps);
       if (args.json) {
@@ -946,12 +978,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
           test_accuracy: evaluation.accuracy,
           seconds: result.seconds,
           samples_per_s: result.samplesPerSecond,
+          ...(plateau ? { plateau_lr: plateau.lr } : {}),
           adapter: trainer.ctx.adapter.summary,
         }));
       }
       // With --json the notebook's lines go to stderr, with the progress.
       log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
       log(formatTestLine(evaluation));
+      if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${describePlateauMetric(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr} from here on`);
       log('');
     },
   }, {

@@ -3,6 +3,9 @@
  * of the progress: StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR are stepped once per
  * epoch (their step_size, milestones and T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
  * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
+ * ReduceLROnPlateau depends on a metric, not on the progress: its state (PlateauState) is the
+ * network's, stepped once per epoch with the metric (plateauStep; `Trainer.fit` does it after
+ * each evaluation, as a PyTorch loop calls `scheduler.step(val_loss)`).
  */
 /** OneCycleLR's pct_start when none is given (PyTorch's default). */
 const ONECYCLE_PCT_START = 0.3;
@@ -23,7 +26,81 @@ export type Schedule =
       readonly cycleMomentum?: boolean;
       readonly baseMomentum?: number;
       readonly maxMomentum?: number;
+    }
+  | {
+      readonly kind: 'plateau';
+      /** 'min': the metric should fall (a loss); 'max': rise (an accuracy). Default: 'max' for an accuracy `metric`, else 'min' (PyTorch's). */
+      readonly mode?: 'min' | 'max';
+      /** The rate is multiplied by it on a plateau (default 0.1; < 1). */
+      readonly factor?: number;
+      /** Epochs without improvement tolerated before the rate falls (default 10). */
+      readonly patience?: number;
+      /** What counts as an improvement (default 1e-4), relative ('rel', default) or absolute ('abs'). */
+      readonly threshold?: number;
+      readonly thresholdMode?: 'rel' | 'abs';
+      /** Epochs after a reduction in which bad epochs are not counted (default 0). */
+      readonly cooldown?: number;
+      /** The rate never falls below it (default 0). */
+      readonly minLr?: number;
+      /** A reduction smaller than this is not made (default 1e-8). */
+      readonly eps?: number;
+      /**
+       * What `Trainer.fit` steps it with after each epoch (not PyTorch's: there the loop passes
+       * it): the test loss (default), the test accuracy, the training loss or training accuracy.
+       */
+      readonly metric?: PlateauMetric;
     };
+
+/** The epoch metrics `Trainer.fit` can step ReduceLROnPlateau with. */
+export const PLATEAU_METRICS = ['test-loss', 'test-accuracy', 'train-loss', 'train-accuracy'] as const;
+export type PlateauMetric = (typeof PLATEAU_METRICS)[number];
+
+/** ReduceLROnPlateau's state (PyTorch's scheduler attributes): the current rate, the best metric, the bad epochs in a row, the cooldown left, the epochs stepped. */
+export interface PlateauState {
+  readonly lr: number;
+  readonly best: number;
+  readonly numBadEpochs: number;
+  readonly cooldownCounter: number;
+  readonly lastEpoch: number;
+}
+
+/** ReduceLROnPlateau's mode: as given, else 'max' for an accuracy metric and 'min' for a loss. */
+export function plateauMode(schedule: Extract<Schedule, { kind: 'plateau' }>): 'min' | 'max' {
+  return schedule.mode ?? ((schedule.metric ?? 'test-loss').endsWith('accuracy') ? 'max' : 'min');
+}
+
+/** A fresh ReduceLROnPlateau's state, for an optimizer's initial rate. */
+export function initialPlateau(schedule: Extract<Schedule, { kind: 'plateau' }>, lr: number): PlateauState {
+  return { lr, best: plateauMode(schedule) === 'min' ? Infinity : -Infinity, numBadEpochs: 0, cooldownCounter: 0, lastEpoch: 0 };
+}
+
+/** PyTorch's ReduceLROnPlateau.step(metrics): the state after one epoch's metric (NaN is never better). */
+export function plateauStep(schedule: Extract<Schedule, { kind: 'plateau' }>, state: PlateauState, metric: number): PlateauState {
+  const { factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0, eps = 1e-8 } = schedule;
+  const mode = plateauMode(schedule);
+  const better =
+    mode === 'min'
+      ? thresholdMode === 'rel' ? metric < state.best * (1 - threshold) : metric < state.best - threshold
+      : thresholdMode === 'rel' ? metric > state.best * (threshold + 1) : metric > state.best + threshold;
+  let { lr, best, numBadEpochs, cooldownCounter } = state;
+  if (better) {
+    best = metric;
+    numBadEpochs = 0;
+  } else {
+    numBadEpochs++;
+  }
+  if (cooldownCounter > 0) {
+    cooldownCounter--;
+    numBadEpochs = 0;
+  }
+  if (numBadEpochs > patience) {
+    const reduced = Math.max(lr * factor, minLr);
+    if (lr - reduced > eps) lr = reduced;
+    cooldownCounter = cooldown;
+    numBadEpochs = 0;
+  }
+  return { lr, best, numBadEpochs, cooldownCounter, lastEpoch: state.lastEpoch + 1 };
+}
 
 export interface ScheduleProgress {
   /** Epochs completed before this step (the scheduler's last_epoch for the per-epoch schedules). */
@@ -52,6 +129,7 @@ export function checkSchedule(schedule: Schedule): Schedule {
     exponential: ['kind', 'gamma'],
     cosine: ['kind', 'tMax', 'etaMin'],
     onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
+    plateau: ['kind', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
   };
   const kind = (schedule as { kind?: unknown } | undefined)?.kind;
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
@@ -103,18 +181,39 @@ export function checkSchedule(schedule: Schedule): Schedule {
       }
       return schedule;
     }
+    case 'plateau': {
+      const s = schedule as Extract<Schedule, { kind: 'plateau' }>;
+      const oneOf = (field: string, value: unknown, allowed: readonly string[]) => {
+        if (value !== undefined && !allowed.includes(value as string)) fail('ReduceLROnPlateau', field, value, allowed.map((a) => `'${a}'`).join(' or '));
+      };
+      oneOf('mode', s.mode, ['min', 'max']);
+      oneOf('threshold_mode', s.thresholdMode, ['rel', 'abs']);
+      oneOf('metric', s.metric, PLATEAU_METRICS);
+      // PyTorch: "Factor should be < 1.0."
+      num('ReduceLROnPlateau', 'factor', s.factor, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+      num('ReduceLROnPlateau', 'patience', s.patience, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0');
+      num('ReduceLROnPlateau', 'threshold', s.threshold, (v) => v >= 0, 'a number ≥ 0');
+      num('ReduceLROnPlateau', 'cooldown', s.cooldown, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0');
+      num('ReduceLROnPlateau', 'min_lr', s.minLr, (v) => v >= 0, 'a number ≥ 0');
+      num('ReduceLROnPlateau', 'eps', s.eps, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
     default:
-      throw new RangeError(`schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine' or 'onecycle', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+      throw new RangeError(`schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle' or 'plateau', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
   }
 }
 
 /** PyTorch's `_annealing_cos`. */
 const annealCos = (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
 
-/** The learning rate and momentum (β1) of the step at `progress`, from the optimizer's own. */
+/**
+ * The learning rate and momentum (β1) of the step at `progress`, from the optimizer's own
+ * (ReduceLROnPlateau: from its state's rate, which the caller passes as `lr`).
+ */
 export function scheduledValues(schedule: Schedule, lr: number, momentum: number, progress: ScheduleProgress): { lr: number; momentum: number } {
   switch (schedule.kind) {
     case 'constant':
+    case 'plateau':
       return { lr, momentum };
     case 'step':
       return { lr: lr * (schedule.gamma ?? 0.1) ** Math.floor(progress.epoch / schedule.stepSize), momentum };
@@ -170,5 +269,9 @@ export function describeSchedule(schedule: Schedule): string {
       return `CosineAnnealingLR(T_max=${schedule.tMax} epochs, eta_min=${schedule.etaMin ?? 0})`;
     case 'onecycle':
       return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? ONECYCLE_PCT_START})`;
+    case 'plateau': {
+      const { factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0, metric = 'test-loss' } = schedule;
+      return `ReduceLROnPlateau(mode=${plateauMode(schedule)}, factor=${factor}, patience=${patience} epochs, threshold=${threshold} ${thresholdMode}, cooldown=${cooldown}, min_lr=${minLr}; on the ${metric.replace('-', ' ')})`;
+    }
   }
 }

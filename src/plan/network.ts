@@ -21,7 +21,7 @@ import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
-import { scheduledValues, type ScheduleProgress } from '../optim/schedules.js';
+import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
 import { logSoftmaxRef } from '../reference/nll.js';
@@ -186,6 +186,11 @@ export class Network {
    * halved it.
    */
   lrFactor = 1;
+  /**
+   * ReduceLROnPlateau's state where the optimizer's schedule is one (its current rate, best
+   * metric, bad epochs, cooldown): stepped by `stepPlateau`, kept in snapshots and checkpoints.
+   */
+  plateau?: PlateauState;
   private update?: Promise<Dispatch[]>;
   private readonly packings: Partial<Record<Mode, Promise<Dispatch[]>>> = {};
 
@@ -207,6 +212,7 @@ export class Network {
       throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
+    if (this.optimizer.schedule.kind === 'plateau') this.plateau = initialPlateau(this.optimizer.schedule, this.optimizer.lr);
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0, maps: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
 
@@ -492,12 +498,26 @@ export class Network {
    */
   beginStep(batch: number, epoch: number): number {
     const opt = this.optimizer;
-    const scheduled = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch, step: this.optimizerSteps } satisfies ScheduleProgress);
+    const scheduled = scheduledValues(opt.schedule, this.plateau?.lr ?? opt.lr, baseMomentum(opt), { epoch, step: this.optimizerSteps } satisfies ScheduleProgress);
     const lr = scheduled.lr * this.lrFactor;
     this.ctx.write(this.hyper, hyperValues(opt, this.optimizerSteps + 1, lr, scheduled.momentum));
     this.ctx.write(this.health, [this.stepsTaken + 1], HEALTH_SLOTS.step);
     this.setDropoutStep(batch, this.stepsTaken);
     return lr;
+  }
+
+  /**
+   * ReduceLROnPlateau's step with an epoch's metric (PyTorch's `scheduler.step(val_loss)`; a
+   * `Trainer`'s `fit` calls it after each evaluation with the schedule's `metric`): the rate for
+   * the steps after it, and whether it fell. Refused where the schedule is another.
+   */
+  stepPlateau(metric: number): { lr: number; reduced: boolean } {
+    const schedule = this.optimizer.schedule;
+    if (schedule.kind !== 'plateau' || !this.plateau) throw new Error(`stepPlateau: the optimizer's schedule is ${schedule.kind}, not ReduceLROnPlateau ({ kind: 'plateau' })`);
+    if (typeof metric !== 'number') throw new TypeError(`stepPlateau: the metric must be a number, got ${JSON.stringify(metric)}`);
+    const before = this.plateau.lr;
+    this.plateau = plateauStep(schedule, this.plateau, metric);
+    return { lr: this.plateau.lr, reduced: this.plateau.lr < before };
   }
 
   /**

@@ -28,6 +28,7 @@ import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/hea
 import type { Tensor } from '../gpu/tensor.js';
 import type { ElementType } from '../gpu/kernel.js';
 import { checkTensorValues } from '../checkpoint/checkpoint.js';
+import type { PlateauState } from '../optim/schedules.js';
 
 export interface TrainerOptions {
   readonly batch: number;
@@ -132,6 +133,8 @@ export interface EpochRecord {
   readonly test: EvalResult;
   /** The best test accuracy of this run so far (a regression's: the lowest test loss). */
   readonly best: boolean;
+  /** ReduceLROnPlateau's step after this epoch (where it is the schedule): the rate from here on, and whether it fell. */
+  readonly plateau?: { readonly lr: number; readonly reduced: boolean };
 }
 
 /**
@@ -195,6 +198,8 @@ export interface TrainingSnapshot {
   /** The network's optimizerOrigin (where its optimizer's steps count from). */
   readonly optimizerOrigin: number;
   readonly lrFactor: number;
+  /** ReduceLROnPlateau's state, where it is the schedule. */
+  readonly plateau?: PlateauState;
   /** Tensors by name: parameters, optimizer state (`name/state`), buffers, and the train head's metrics. */
   readonly tensors: ReadonlyMap<string, ArrayLike<number>>;
 }
@@ -296,7 +301,8 @@ export class Trainer {
     const values = await this.ctx.readMany(named.map(([, t]) => t));
     const health = values[values.length - 1] as Uint32Array;
     if (health[0] !== HEALTH_NONE) await this.throwDivergence(epoch, this.model.stepsTaken - step);
-    return { epoch, step, stepsTaken: this.model.stepsTaken, optimizerOrigin: this.model.optimizerOrigin, lrFactor: this.model.lrFactor, tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
+    const { stepsTaken, optimizerOrigin, lrFactor, plateau } = this.model;
+    return { epoch, step, stepsTaken, optimizerOrigin, lrFactor, ...(plateau ? { plateau } : {}), tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
   }
 
   /** Writes a snapshot's state into this trainer's model (same network, any device). */
@@ -307,6 +313,7 @@ export class Trainer {
     this.model.stepsTaken = snapshot.stepsTaken;
     this.model.optimizerOrigin = snapshot.optimizerOrigin;
     this.model.lrFactor = snapshot.lrFactor;
+    if (snapshot.plateau) this.model.plateau = snapshot.plateau;
   }
 
   /** Reads the divergence guard and throws its verdict, naming the epoch and step (`epochStart`: steps taken before the epoch). */
@@ -555,6 +562,9 @@ export class Trainer {
     const history: EpochRecord[] = [];
     let best: EpochRecord | undefined;
     let stepsLeft = options.maxSteps ?? Infinity;
+    const schedule = this.model.optimizer.schedule;
+    const plateauMetric = schedule.kind === 'plateau' ? schedule.metric ?? 'test-loss' : undefined;
+    if (plateauMetric?.endsWith('accuracy') && this.regression) throw new RangeError(`fit: ReduceLROnPlateau's metric ${plateauMetric} is NaN for a regression (no classes): choose test-loss or train-loss`);
     const resume = options.resume;
     const from = resume?.epoch ?? options.firstEpoch;
     for (let epoch = from; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
@@ -579,7 +589,10 @@ export class Trainer {
       stepsLeft -= train.steps - fromStep;
       if (options.signal?.aborted && train.steps - fromStep < planned) break;
       const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
-      const record = { epoch, train, test, best: !best || this.beats(test, best.test) };
+      // ReduceLROnPlateau steps on the epoch's metric before anything is saved (onEpoch).
+      const metric = { 'test-loss': test.loss, 'test-accuracy': test.accuracy, 'train-loss': train.trainLoss, 'train-accuracy': train.trainAccuracy };
+      const plateau = plateauMetric ? this.model.stepPlateau(metric[plateauMetric]) : undefined;
+      const record = { epoch, train, test, best: !best || this.beats(test, best.test), ...(plateau ? { plateau } : {}) };
       if (record.best) best = record;
       history.push(record);
       await options.onEpoch?.(record);
