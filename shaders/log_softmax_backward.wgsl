@@ -1,5 +1,7 @@
 // log_softmax_backward: dx_j = dy_j − exp(y_j) · Σ_k dy_k per row, from the forward's output y;
 // overwrites dx. x, y, dy [batch, classes]. One invocation per row (the sum runs over k in order).
+//   Variant SOFTMAX (y = softmax(x)): dx_j = y_j · (dy_j − Σ_k dy_k · y_k) (PyTorch's
+//   softmax_backward_data).
 
 struct Params {
   batch: u32,
@@ -20,10 +22,19 @@ fn log_softmax_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num
   if (b >= params.batch) { return; }
   let row = b * params.classes;
   var sum = 0.0;
+#if SOFTMAX
+  for (var j = 0u; j < params.classes; j++) {
+    sum += dy[row + j] * y[row + j];
+  }
+  for (var j = 0u; j < params.classes; j++) {
+    dx[row + j] = y[row + j] * (dy[row + j] - sum);
+  }
+#else
   for (var j = 0u; j < params.classes; j++) {
     sum += dy[row + j];
   }
   for (var j = 0u; j < params.classes; j++) {
     dx[row + j] = dy[row + j] - exp(y[row + j]) * sum;
   }
+#endif
 }

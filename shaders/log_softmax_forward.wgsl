@@ -1,5 +1,6 @@
 // log_softmax_forward: y = log_softmax(x) over each row (PyTorch's LogSoftmax(dim=1)); overwrites y.
 //   x, y [batch, classes]. y_j = x_j − max − log Σ_k exp(x_k − max). One invocation per row.
+//   Variant SOFTMAX (PyTorch's Softmax(dim=1)): y_j = exp(x_j − max) / Σ_k exp(x_k − max).
 
 struct Params {
   batch: u32,
@@ -26,8 +27,14 @@ fn log_softmax_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   for (var j = 0u; j < params.classes; j++) {
     sum += exp(x[row + j] - top);
   }
+#if SOFTMAX
+  for (var j = 0u; j < params.classes; j++) {
+    y[row + j] = exp(x[row + j] - top) / sum;
+  }
+#else
   let shift = top + log(sum);
   for (var j = 0u; j < params.classes; j++) {
     y[row + j] = x[row + j] - shift;
   }
+#endif
 }

@@ -1,5 +1,6 @@
 /**
- * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), the NLL loss on
+ * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), and Softmax(dim=1) (variant
+ * SOFTMAX), the NLL loss on
  * log-probabilities, and the squared-error losses against one-hot targets (MSE, ½Σ(t − a)²).
  * Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl, nll_forward.wgsl,
  * nll_backward.wgsl, squared_error.wgsl. CPU reference: src/reference/nll.ts, loss.ts.
@@ -23,6 +24,7 @@ export const logSoftmaxForward = defineKernel({
     x: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
+  defines: ['SOFTMAX'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ x: p.batch * p.classes, y: p.batch * p.classes }),
@@ -39,6 +41,7 @@ export const logSoftmaxBackward = defineKernel({
     y: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
+  defines: ['SOFTMAX'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ dy: p.batch * p.classes, y: p.batch * p.classes, dx: p.batch * p.classes }),

@@ -316,15 +316,16 @@ export class ReLU6 extends Hardtanh {
   }
 }
 
-/** LogSoftmax over the features of each sample (dim = 1 of [N, features]). */
-export class LogSoftmax extends Layer {
-  readonly type = 'LogSoftmax';
+/** LogSoftmax and Softmax over the features of each sample (dim = 1 of [N, features]): one kernel source (variant SOFTMAX). */
+abstract class OverClasses extends Layer {
+  /** Softmax's probabilities (else LogSoftmax's log-probabilities). */
+  protected abstract readonly probabilities: boolean;
 
   /** Over the classes of [batch, classes]: PyTorch's dim 1 (or −1), the default; any other is refused. */
-  constructor(dim?: number | { readonly dim?: number }) {
+  constructor(owner: string, dim?: number | { readonly dim?: number }) {
     super();
-    const value = typeof dim === 'object' && dim !== null ? checkOptions('LogSoftmax', dim, ['dim']).dim : dim;
-    if (value !== undefined && value !== 1 && value !== -1) throw new RangeError(`LogSoftmax: dim must be 1 (or -1), the classes of [batch, classes]; got ${JSON.stringify(value)}`);
+    const value = typeof dim === 'object' && dim !== null ? checkOptions(owner, dim, ['dim']).dim : dim;
+    if (value !== undefined && value !== 1 && value !== -1) throw new RangeError(`${owner}: dim must be 1 (or -1), the classes of [batch, classes]; got ${JSON.stringify(value)}`);
   }
   outputShape(input: SampleShape): SampleShape {
     if (input.length !== 1) throw new ShapeError(`expects an input of shape [classes], got [${input.join(', ')}] (put a Flatten before it)`);
@@ -336,10 +337,33 @@ export class LogSoftmax extends Layer {
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const shape = (batch: number) => ({ batch, classes: b.inShape[0]! });
-    const forward = perBatch(async (batch) => [(await ctx.compile(logSoftmaxForward)).bind({ x: input, y: output }, shape(batch), `${path} log_softmax forward`)]);
+    const variant = { SOFTMAX: this.probabilities };
+    const name = this.probabilities ? 'softmax' : 'log_softmax';
+    const forward = perBatch(async (batch) => [(await ctx.compile(logSoftmaxForward, variant)).bind({ x: input, y: output }, shape(batch), `${path} ${name} forward`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(logSoftmaxBackward)).bind({ dy: dOutput, y: output, dx: dInput }, shape(batch), `${path} log_softmax backward`)],
+      !dOutput || !dInput ? [] : [(await ctx.compile(logSoftmaxBackward, variant)).bind({ dy: dOutput, y: output, dx: dInput }, shape(batch), `${path} ${name} backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** PyTorch's nn.LogSoftmax(dim=1): log-probabilities (fused with an NLL loss after it: log-softmax-nll). */
+export class LogSoftmax extends OverClasses {
+  readonly type = 'LogSoftmax';
+  protected readonly probabilities = false;
+  constructor(dim?: number | { readonly dim?: number }) {
+    super('LogSoftmax', dim);
+  }
+}
+
+/**
+ * PyTorch's nn.Softmax(dim=1): probabilities, for a squared-error loss or for predictions (a
+ * classifier's loss wants logits or a LogSoftmax: the plan refuses one after a Softmax, saying so).
+ */
+export class Softmax extends OverClasses {
+  readonly type = 'Softmax';
+  protected readonly probabilities = true;
+  constructor(dim?: number | { readonly dim?: number }) {
+    super('Softmax', dim);
   }
 }

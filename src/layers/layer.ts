@@ -188,6 +188,8 @@ export interface LayerProgram {
 export abstract class Layer {
   /** PyTorch's class name: `Conv2d`, `ReLU`, … */
   abstract readonly type: string;
+  /** The output is a view of the input (Flatten, Identity): no kernel; the plan hands the next layer the same buffer, and the gradient back as a view. */
+  readonly view: boolean = false;
   /** The output shape for this input shape (throws a ShapeError saying what was expected). */
   abstract outputShape(input: SampleShape): SampleShape;
   parameterSpecs(_input: SampleShape): ParameterSpec[] {

@@ -11,11 +11,11 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softplus, Tanh } from '../layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
-import { Flatten } from '../layers/flatten.js';
+import { Flatten, Identity } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
@@ -84,6 +84,8 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   AdaptiveAvgPool2d: { fields: ['output_size'], build: (f) => new AdaptiveAvgPool2d(f.output_size as AdaptiveSize) },
   AdaptiveMaxPool2d: { fields: ['output_size', 'return_indices'], build: (f) => new AdaptiveMaxPool2d({ outputSize: f.output_size as AdaptiveSize, returnIndices: f.return_indices as boolean | undefined }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
+  Identity: { fields: [], build: () => new Identity() },
+  Softmax: { fields: ['dim'], build: () => new Softmax() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
 
@@ -254,8 +256,8 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }
-  if (type === 'LogSoftmax' && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {
-    throw new ModelFileError(`${source}: layer '${path}' (LogSoftmax): "dim" must be 1 (the classes of [N, classes]), got ${JSON.stringify(fields.dim)}`);
+  if ((type === 'LogSoftmax' || type === 'Softmax') && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {
+    throw new ModelFileError(`${source}: layer '${path}' (${type}): "dim" must be 1 (the classes of [N, classes]), got ${JSON.stringify(fields.dim)}`);
   }
   if (type === 'Flatten' && fields.start_dim !== undefined && fields.start_dim !== 1) {
     throw new ModelFileError(`${source}: layer '${path}' (Flatten): "start_dim" must be 1, got ${JSON.stringify(fields.start_dim)}`);

@@ -581,9 +581,9 @@ export class Network {
   }
 }
 
-/** Flatten passes the gradient through as a view: no kernel, no new slot. */
+/** Flatten and Identity pass the gradient through as a view: no kernel, no new slot. */
 function aliasesInputGradient(node: PlanNode, adapter: { readonly software: boolean }): boolean {
-  return node.layer.type === 'Flatten' || node.layer.inputGradientInPlace(adapter);
+  return node.layer.view || node.layer.inputGradientInPlace(adapter);
 }
 
 /**

@@ -3,7 +3,6 @@
  * named (PyTorch's state_dict names), the fusion rules applied, the initial values drawn. A wrong
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
-import { Flatten } from '../layers/flatten.js';
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { leafLayers, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
@@ -102,6 +101,11 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     seen.set(layer, path);
   }
   const last = leaves[leaves.length - 1]!.layer;
+  // A final Softmax gives probabilities: cross-entropy on them applies a softmax twice (it trains,
+  // slowly and towards the wrong optimum: PyTorch lets it pass), and NLL wants their logarithm.
+  if (last.type === 'Softmax' && (options.loss === undefined || options.loss === 'cross-entropy' || options.loss === 'nll')) {
+    throw new ShapeError(`the model ends with Softmax (probabilities): ${options.loss === undefined ? "the default loss, 'cross-entropy'," : `loss '${options.loss}'`} would ${options.loss === 'nll' ? 'read them as log-probabilities' : 'apply a second softmax to them'}. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse' or 'half-sse' to train the probabilities against one-hot targets`);
+  }
   const loss = options.loss ?? (last.type === 'LogSoftmax' ? 'nll' : 'cross-entropy');
   // NLLLoss reads log-probabilities: on raw outputs it trains them towards +∞ (losses of −175).
   if (loss === 'nll' && last.type !== 'LogSoftmax') {
@@ -192,8 +196,8 @@ export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][
   return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);
 }
 
-/** Whether the layer's output is a view of its input (Flatten) or computed by a fused neighbour. */
-export const aliasesInput = (node: PlanNode) => node.layer instanceof Flatten || node.flags.forwardByPrevious === true;
+/** Whether the layer's output is a view of its input (Flatten, Identity) or computed by a fused neighbour. */
+export const aliasesInput = (node: PlanNode) => node.layer.view || node.flags.forwardByPrevious === true;
 
 /** One row per layer, as torchsummary prints them, and the fused layers. */
 export interface SummaryRow {

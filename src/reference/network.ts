@@ -22,7 +22,7 @@ import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
-import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef } from './nll.js';
+import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef, softmaxBackwardRef, softmaxRef } from './nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
 import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
@@ -203,6 +203,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'LogSoftmax':
         y = logSoftmaxRef(x, batch, channels);
         break;
+      case 'Softmax':
+        y = softmaxRef(x, batch, channels);
+        break;
+      case 'Identity':
+        y = x;
+        break;
       case 'Flatten':
         y = x;
         break;
@@ -328,6 +334,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'LogSoftmax':
         d = logSoftmaxBackwardRef(d, y, batch, channels);
+        break;
+      case 'Softmax':
+        d = softmaxBackwardRef(d, y, batch, channels);
+        break;
+      case 'Identity':
         break;
       case 'Flatten':
         break;

@@ -76,6 +76,22 @@ export function logSoftmaxBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number
   return dx;
 }
 
+/** Softmax per row: exp(x_j − max) / Σ_k exp(x_k − max). */
+export function softmaxRef(logits: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  return logSoftmaxRef(logits, batch, classes).map(Math.exp);
+}
+
+/** Softmax's input gradient from its output y: dx_j = y_j · (dy_j − Σ_k dy_k · y_k). */
+export function softmaxBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const dx = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += dy[b * classes + j]! * y[b * classes + j]!;
+    for (let j = 0; j < classes; j++) dx[b * classes + j] = y[b * classes + j]! * (dy[b * classes + j]! - sum);
+  }
+  return dx;
+}
+
 /** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere. */
 export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
   const d = new Float64Array(batch * classes);

@@ -3,14 +3,14 @@
  * poisoned first: bias add (and its ReLU variant) and bias gradient, tanh, LogSoftmax on its own,
  * NLL on log-probabilities.
  */
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
 import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward, squaredError } from '../../src/kernels/log-softmax.js';
 import { squaredErrorRef } from '../../src/reference/loss.js';
 import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
 import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
-import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef } from '../../src/reference/nll.js';
+import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef, softmaxBackwardRef, softmaxRef } from '../../src/reference/nll.js';
 import { tanhBackwardRef, tanhRef } from '../../src/reference/tanh.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -104,6 +104,29 @@ describe('log_softmax and nll on log-probabilities', () => {
       expectAllClose('log_softmax_backward dx', await ctx.read(tdx), logSoftmaxBackwardRef(dy, f32(y), batch, classes), TOLERANCE.gradient);
       expectAllClose('nll_forward loss', await ctx.read(tloss), Array.from(labels, (l, b) => -logp[b * classes + l]!), TOLERANCE.forward);
       expectAllClose('nll_backward dlogp', await ctx.read(tdlogp), nllBackwardRef(labels, batch, classes), TOLERANCE.gradient);
+    });
+  }
+});
+
+describe('log_softmax_forward and log_softmax_backward, variant SOFTMAX (nn.Softmax(dim=1))', () => {
+  for (const [batch, classes] of [[1, 1], [3, 2], [65, 10], [128, 1000]] as const) {
+    gpuTest(`[${batch}, ${classes}]`, async (ctx) => {
+      // Logits far apart (exp(x) alone would overflow: the row's maximum is taken off first).
+      const x = f32(randomArray(batch * classes, batch + classes, -60, 100));
+      const dy = f32(randomArray(batch * classes, batch * 3 + classes));
+      const [tx, ty, tdy, tdx] = [ctx.tensor('x', [x.length], { data: x }), ctx.tensor('y', [x.length]), ctx.tensor('dy', [x.length], { data: dy }), ctx.tensor('dx', [x.length])];
+      for (const t of [ty, tdx]) ctx.fill(t, NaN);
+      const p = { batch, classes };
+      const kernels = [
+        (await ctx.compile(logSoftmaxForward, { SOFTMAX: true })).bind({ x: tx, y: ty }, p),
+        (await ctx.compile(logSoftmaxBackward, { SOFTMAX: true })).bind({ dy: tdy, y: ty, dx: tdx }, p),
+      ];
+      ctx.submit('softmax test', (e) => recordPass(e, 'softmax test', kernels));
+      const y = await ctx.read(ty);
+      expectAllClose('softmax y', y, softmaxRef(x, batch, classes), TOLERANCE.forward);
+      expectAllClose('softmax dx', await ctx.read(tdx), softmaxBackwardRef(dy, f32(y), batch, classes), TOLERANCE.gradient);
+      // Each row sums to 1.
+      for (let b = 0; b < batch; b++) expect(Math.abs(y.subarray(b * classes, (b + 1) * classes).reduce((a, v) => a + v, 0) - 1)).toBeLessThan(1e-5);
     });
   }
 });

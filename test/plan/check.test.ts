@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softplus, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { Flatten } from '../../src/layers/flatten.js';
+import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
@@ -216,6 +216,14 @@ const cases = [
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
     fuse: true,
+  },
+  {
+    name: 'Identity (a view: no kernel, no slot) and Softmax under an MSE loss',
+    model: new Sequential(new Identity(), new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new Identity(), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }), new Softmax(), new Identity()),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.1, momentum: 0.9 }),
+    fuse: true,
+    loss: 'mse',
   },
   {
     name: "a conv with bias, ReLU, global average pooling, the sheet's ½Σ(t − a)²",

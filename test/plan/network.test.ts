@@ -7,11 +7,11 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
-import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Softplus, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { Flatten } from '../../src/layers/flatten.js';
+import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
@@ -196,6 +196,20 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const file = parseModelFile(JSON.stringify({ input: [2, 8, 8], layers }), 'adaptive.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
     expect(() => parseModelFile(JSON.stringify({ input: [2, 8, 8], layers: [{ type: 'AdaptiveAvgPool2d', output_size: '1' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(AdaptiveAvgPool2d\): "output_size" must be a number or \[height, width\] \(null: the input's\), got "1"/);
+  });
+  test('Identity is a view (no kernel, no buffer of its own); Softmax refuses the losses that would misread probabilities', () => {
+    const plan = planModel(new Sequential(new Identity(), new Flatten(), new Linear(9, 4), new Identity(7 as never), new Softmax()), { inputShape: [1, 3, 3], loss: 'mse' });
+    expect(plan.nodes.filter((n) => n.layer.view).map((n) => n.layer.type)).toEqual(['Identity', 'Flatten', 'Identity']);
+    const softmax = () => new Sequential(new Flatten(), new Linear(9, 4), new Softmax());
+    expect(() => planModel(softmax(), { inputShape: [1, 3, 3] })).toThrow("the model ends with Softmax (probabilities): the default loss, 'cross-entropy', would apply a second softmax to them. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse' or 'half-sse' to train the probabilities against one-hot targets");
+    expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'nll' })).toThrow(/loss 'nll' would read them as log-probabilities/);
+    expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'cross-entropy' })).toThrow(/loss 'cross-entropy' would apply a second softmax/);
+    expect(planModel(softmax(), { inputShape: [1, 3, 3], loss: 'half-sse' }).loss).toBe('half-sse');
+    expect(() => new Softmax(0)).toThrow('Softmax: dim must be 1 (or -1), the classes of [batch, classes]; got 0');
+    const layers = [{ type: 'Identity' }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 3, bias: true }, { type: 'Softmax', dim: 1 }];
+    const file = parseModelFile(JSON.stringify({ input: [2, 2], layers }), 'soft.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Linear', out_features: 3 }, { type: 'Softmax', dim: 0 }] }), 'bad.json')).toThrow(/bad\.json: layer '1' \(Softmax\): "dim" must be 1/);
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });

@@ -14,10 +14,10 @@ import { Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { Flatten } from '../../src/layers/flatten.js';
+import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softplus } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
 import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -105,6 +105,12 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     ),
     input: [2, 11, 9],
     loss: 'cross-entropy',
+  },
+  {
+    name: 'Identity in three places, Softmax before an MSE loss',
+    model: new Sequential(new Identity(), new Flatten(), new Linear({ outFeatures: 6 }), new Identity(), new Tanh(), new Linear({ outFeatures: 4 }), new Softmax(), new Identity()),
+    input: [1, 3, 3],
+    loss: 'mse',
   },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];

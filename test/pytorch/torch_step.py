@@ -75,7 +75,9 @@ def layer(entry, path):
         return nn.Softplus(entry.get('beta', 1.0), entry.get('threshold', 20.0))
     if t == 'Hardtanh':
         return nn.Hardtanh(entry.get('min_val', -1.0), entry.get('max_val', 1.0))
-    simple = {'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
+    if t == 'Softmax':
+        return nn.Softmax(dim=1)
+    simple = {'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
     if t in simple:
         return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()

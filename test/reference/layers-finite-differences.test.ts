@@ -11,6 +11,7 @@ import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/r
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
+import { softmaxBackwardRef, softmaxRef } from '../../src/reference/nll.js';
 import { activationBackwardRef, activationRef, erfcRef, leakyReluBackwardRef, leakyReluRef, normalCdfRef, siluBackwardRef, siluRef, type ActivationRefKind } from '../../src/reference/activation.js';
 import {
   SEED_CNN_BLOCKS,
@@ -93,6 +94,17 @@ describe('LeakyReLU and SiLU references', () => {
       expectAllClose(`leaky ${slope}`, leakyReluBackwardRef(dy, x, slope), numericalGrad((xx) => leakyReluRef(xx, slope), x, dy), FD);
     }
     expectAllClose('silu', siluBackwardRef(dy, x), numericalGrad((xx) => siluRef(xx), x, dy), FD);
+  });
+});
+
+describe('Softmax reference', () => {
+  test('gradients by finite differences; rows of probabilities', () => {
+    const [batch, classes] = [3, 7];
+    const x = randomArray(batch * classes, 61, -4, 4);
+    const dy = randomArray(batch * classes, 62);
+    const y = softmaxRef(x, batch, classes);
+    expectAllClose('softmax', softmaxBackwardRef(dy, y, batch, classes), numericalGrad((xx) => softmaxRef(xx, batch, classes), x, dy), FD);
+    for (let b = 0; b < batch; b++) expect(y.subarray(b * classes, (b + 1) * classes).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 14);
   });
 });
 
