@@ -61,8 +61,9 @@ fn softplusStable(z: f32) -> f32 {
   return max(z, 0.0) + log1pNonNeg(exp(-abs(z)));
 }
 
-// erfc(z) for z ≥ 0 (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere); 0 past
-// z = 10, where erfc is below the smallest float.
+// erfc(z) for z ≥ 0 (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere in exact
+// arithmetic; in float32, with WGSL's exp, up to about 7e-6 in GELU's far tail); 0 past z = 10,
+// where erfc is below the smallest float.
 fn erfcNonNeg(z: f32) -> f32 {
   let x = min(z, 10.0);
   let t = 1.0 / (1.0 + 0.5 * x);
@@ -86,11 +87,18 @@ fn normalCdf(v: f32) -> f32 {
   return select(tail, 1.0 - tail, v >= 0.0);
 }
 
+// NaN, from the bits (WGSL lets a compiler assume floats are not NaN, so `v != v` may fold away).
+fn isNanBits(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 const GELU_KAPPA = 0.044715;
 const SQRT_2_OVER_PI = 0.79788456080286536;
 const INV_SQRT_2PI = 0.39894228040143268;
 
+// A NaN input gives NaN, as PyTorch's (WGSL's max, min, clamp and select would not carry it).
 fn activate(v: f32) -> f32 {
+  if (isNanBits(v)) { return v; }
 #if SILU
   return v * sigmoid(v);
 #elif GELU
@@ -109,7 +117,8 @@ fn activate(v: f32) -> f32 {
   let m = expm1Accurate(-2.0 * min(softplusStable(v), 40.0));
   return v * (-m / (2.0 + m));
 #elif HARDSWISH
-  return v * clamp(v + 3.0, 0.0, 6.0) / 6.0;
+  // The factor first: v itself past 3 (v · 6 / 6 would overflow near the largest floats).
+  return v * (clamp(v + 3.0, 0.0, 6.0) / 6.0);
 #elif HARDSIGMOID
   return clamp(v + 3.0, 0.0, 6.0) / 6.0;
 #elif HARDTANH
@@ -119,7 +128,33 @@ fn activate(v: f32) -> f32 {
 #endif
 }
 
+// At a NaN input, the derivative PyTorch's backward takes: its comparisons with NaN are false,
+// so LeakyReLU's is the slope, ELU's the scale, Hardswish's and Hardtanh's 1, Hardsigmoid's 0,
+// and the smooth ones' NaN.
 fn slope(v: f32) -> f32 {
+  if (isNanBits(v)) {
+#if ELU
+    return params.b;
+#elif HARDSWISH
+    return 1.0;
+#elif HARDTANH
+    return 1.0;
+#elif HARDSIGMOID
+    return 0.0;
+#elif SILU
+    return v;
+#elif GELU
+    return v;
+#elif GELU_TANH
+    return v;
+#elif SOFTPLUS
+    return v;
+#elif MISH
+    return v;
+#else
+    return params.a;
+#endif
+  }
 #if SILU
   let s = sigmoid(v);
   return s * (1.0 + v * (1.0 - s));
@@ -137,11 +172,12 @@ fn slope(v: f32) -> f32 {
   return select(sigmoid(z), 1.0, z > params.b);
 #elif MISH
   // f' = tanh(s) + v·σ(v)·(1 − tanh²(s)), 1 − tanh²(s) = 4E/(1 + E)², E = e^(−2s).
-  // (v past 40: the second term is 0 in f32; v clamped there so that s's clamp does not leave a v·E.)
+  // (v past 40: the second term is 0 in f32; v clamped there so that s's clamp does not leave a
+  // v·E; below −100 it is below the smallest float, and a huge v would make the product −∞·0.)
   let s = min(softplusStable(v), 40.0);
   let m = expm1Accurate(-2.0 * s);
   let e = exp(-2.0 * s);
-  let c = min(v, 40.0);
+  let c = clamp(v, -100.0, 40.0);
   return -m / (2.0 + m) + c * sigmoid(c) * 4.0 * e / ((1.0 + e) * (1.0 + e));
 #elif HARDSWISH
   // The sides of PyTorch ≥ 2.7 (pytorch/pytorch#148049): 0 at −3, 1 at 3.

@@ -109,11 +109,23 @@ export abstract class InputActivation extends Elementwise {
   }
 }
 
-/** A finite number argument, or the default where left out. */
-function finiteArg(owner: string, field: string, value: unknown, fallback: number, ok: (v: number) => boolean = () => true, expected = 'a finite number'): number {
+/** The largest float32 (the kernels take the arguments as f32: anything past it would be ±∞, which PyTorch refuses as an overflow). */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * A number argument within float32's range (or ±∞ where `infinite`, as PyTorch's threshold and
+ * bounds take it), or the default where left out.
+ */
+function numberArg(owner: string, field: string, value: unknown, fallback: number, options: { ok?: (v: number) => boolean; expected?: string; infinite?: boolean } = {}): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) throw new RangeError(`${owner}: ${field} must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
-  return value;
+  const { ok = () => true, infinite = false } = options;
+  const expected = options.expected ?? `a ${infinite ? '' : 'finite '}number`;
+  const inRange = typeof value === 'number' && !Number.isNaN(value) && (Math.abs(value) <= F32_MAX || (infinite && !Number.isFinite(value)));
+  if (!inRange || !ok(value as number)) {
+    const past = typeof value === 'number' && Number.isFinite(value) && Math.abs(value) > F32_MAX ? ' (past float32\'s range: it would be ±∞)' : '';
+    throw new RangeError(`${owner}: ${field} must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}${past}`);
+  }
+  return value as number;
 }
 
 /** PyTorch's `inplace` alone (`new SiLU(true)` or `{ inplace: true }`): changes no result here, taken and checked. */
@@ -135,7 +147,7 @@ export class LeakyReLU extends InputActivation {
     super();
     const o = positionalOptions<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, ['negativeSlope', 'inplace'], ['negativeSlope', 'inplace']);
     trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
-    this.negativeSlope = finiteArg('LeakyReLU', 'negative_slope', o.negativeSlope, 0.01);
+    this.negativeSlope = numberArg('LeakyReLU', 'negative_slope', o.negativeSlope, 0.01);
   }
   get args(): readonly [number, number] {
     return [this.negativeSlope, 0];
@@ -191,7 +203,7 @@ export class ELU extends InputActivation {
     super();
     const o = positionalOptions<{ alpha?: number; inplace?: boolean }>('ELU', args, ['alpha', 'inplace'], ['alpha', 'inplace']);
     trueOrFalse('ELU', 'inplace', o.inplace, false);
-    this.alpha = finiteArg('ELU', 'alpha', o.alpha, 1);
+    this.alpha = numberArg('ELU', 'alpha', o.alpha, 1);
   }
   get args(): readonly [number, number] {
     return [this.alpha, 1];
@@ -229,9 +241,9 @@ export class Softplus extends InputActivation {
   constructor(...args: unknown[]) {
     super();
     const o = positionalOptions<{ beta?: number; threshold?: number }>('Softplus', args, ['beta', 'threshold'], ['beta', 'threshold']);
-    // beta 0 divides by zero (PyTorch gives NaN); a negative beta is not a softplus.
-    this.beta = finiteArg('Softplus', 'beta', o.beta, 1, (v) => v > 0, 'a finite number > 0');
-    this.threshold = finiteArg('Softplus', 'threshold', o.threshold, 20);
+    // beta 0 divides by zero (PyTorch gives ∞ and NaN); a negative one PyTorch computes (log(1 + e^(βx))/β, as here).
+    this.beta = numberArg('Softplus', 'beta', o.beta, 1, { ok: (v) => v !== 0, expected: 'a finite number other than 0' });
+    this.threshold = numberArg('Softplus', 'threshold', o.threshold, 20, { infinite: true });
   }
   get args(): readonly [number, number] {
     return [this.beta, this.threshold];
@@ -290,8 +302,8 @@ export class Hardtanh extends InputActivation {
     super();
     const o = positionalOptions<{ minVal?: number; maxVal?: number; inplace?: boolean }>('Hardtanh', args, ['minVal', 'maxVal', 'inplace'], ['minVal', 'maxVal', 'inplace']);
     trueOrFalse('Hardtanh', 'inplace', o.inplace, false);
-    this.minVal = finiteArg('Hardtanh', 'min_val', o.minVal, -1);
-    this.maxVal = finiteArg('Hardtanh', 'max_val', o.maxVal, 1);
+    this.minVal = numberArg('Hardtanh', 'min_val', o.minVal, -1, { infinite: true });
+    this.maxVal = numberArg('Hardtanh', 'max_val', o.maxVal, 1, { infinite: true });
     // PyTorch asserts max_val > min_val.
     if (!(this.maxVal > this.minVal)) throw new RangeError(`Hardtanh: max_val must be greater than min_val, got min_val ${this.minVal}, max_val ${this.maxVal}`);
   }

@@ -337,12 +337,17 @@ abstract class AdaptivePool2d extends Layer {
 
   outputShape(input: SampleShape): SampleShape {
     const [c, h, w] = chw(input);
-    return [c, this.outputSize[0] ?? h, this.outputSize[1] ?? w];
+    const [outH, outW] = [this.outputSize[0] ?? h, this.outputSize[1] ?? w];
+    // The kernels cut the windows in 32-bit arithmetic (o·size, (o + 1)·size).
+    if ((outH + 1) * h >= 2 ** 32 || (outW + 1) * w >= 2 ** 32) {
+      throw new ShapeError(`an output of ${outH}×${outW} from the ${h}×${w} input [${input.join(', ')}]: its windows' arithmetic ((output + 1) × input) passes 2³², beyond the kernels' 32-bit window bounds`);
+    }
+    return [c, outH, outW];
   }
 
   config(): Record<string, unknown> {
     const [h, w] = this.outputSize;
-    return { output_size: h === w ? h : [h, w] };
+    return { output_size: h === w && h !== null ? h : [h, w] };
   }
 
   /** pool2d's parameters: the sizes only (the window parameters are not read by ADAPTIVE). */

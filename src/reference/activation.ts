@@ -75,7 +75,7 @@ function activate(kind: ActivationRefKind, v: number, a: number, b: number): num
       // ½v(1 + tanh(u)) as v·σ(2u), the same number without the cancellation of 1 + tanh(u) → 0.
       return v * sigmoid1(2 * SQRT_2_OVER_PI * (v + GELU_KAPPA * v ** 3));
     case 'ELU':
-      return v > 0 ? b * v : b * a * Math.expm1(v);
+      return v <= 0 ? b * a * Math.expm1(v) : b * v;
     case 'SOFTPLUS':
       return a * v > b ? v : softplus1(a * v) / a;
     case 'MISH':
@@ -107,7 +107,8 @@ function slope(kind: ActivationRefKind, v: number, a: number, b: number): number
       return s + 2 * v * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * GELU_KAPPA * v * v);
     }
     case 'ELU':
-      return v > 0 ? b : b * a * Math.exp(v);
+      // PyTorch's condition (x <= 0): a NaN takes the positive side, the scale.
+      return v <= 0 ? b * a * Math.exp(v) : b;
     case 'SOFTPLUS':
       return a * v > b ? 1 : sigmoid1(a * v);
     case 'MISH': {

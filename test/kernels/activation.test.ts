@@ -52,6 +52,7 @@ describe('activation kernels: LeakyReLU and SiLU', () => {
       });
     }
   }
+
 });
 
 /** The SELU constants as PyTorch documents them. */
@@ -66,18 +67,20 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
     { name: 'SELU', variant: 'ELU', a: SELU[0], b: SELU[1], kinks: [0] },
     { name: 'Softplus', variant: 'SOFTPLUS', a: 1, b: 20, kinks: [20] },
     { name: 'Softplus beta 2, threshold 5', variant: 'SOFTPLUS', a: 2, b: 5, kinks: [2.5] },
+    { name: 'Softplus beta −1.5, threshold ∞', variant: 'SOFTPLUS', a: -1.5, b: Infinity, kinks: [] },
     { name: 'Mish', variant: 'MISH', a: 0, b: 0, kinks: [] },
     { name: 'Hardswish', variant: 'HARDSWISH', a: 0, b: 0, kinks: [-3, 3] },
     { name: 'Hardsigmoid', variant: 'HARDSIGMOID', a: 0, b: 0, kinks: [-3, 3] },
     { name: 'Hardtanh', variant: 'HARDTANH', a: -1, b: 1, kinks: [-1, 1] },
     { name: 'ReLU6 (Hardtanh 0, 6)', variant: 'HARDTANH', a: 0, b: 6, kinks: [0, 6] },
+    { name: 'Hardtanh −∞, 2', variant: 'HARDTANH', a: -Infinity, b: 2, kinks: [2] },
   ];
   for (const c of cases) {
     for (const count of [65, 128 * 16 * 26 * 26]) {
       gpuTest(`${c.name}, ${count} elements`, async (ctx) => {
         const x = f32(randomArray(count, count + 7, -8, 8));
         // Exact zeros, the kinks, far out on both sides, and where results cancel (tiny or near 0).
-        const special = [0, -0, ...c.kinks, -100, 100, -1e30, 1e30, -15, -9, 1e-4, -1e-4, 1e-7, -1e-7, -30, 30];
+        const special = [0, -0, ...c.kinks, -100, 100, -1e30, 1e30, -15, -9, 1e-4, -1e-4, 1e-7, -1e-7, -30, 30, -1e38, 3e38];
         special.forEach((v, i) => (x[i] = Math.fround(v)));
         const dy = f32(randomArray(count, count + 8));
         const [a, b] = [Math.fround(c.a), Math.fround(c.b)];
@@ -96,4 +99,18 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
       });
     }
   }
+
+  gpuTest("a NaN input: NaN out, as PyTorch's; the derivative PyTorch's backward takes there", async (ctx) => {
+    for (const c of cases) {
+      const x = new Float32Array([NaN, 1, -1]);
+      const gpu = await run(ctx, x, [1, 1, 1], c.variant, Math.fround(c.a), Math.fround(c.b));
+      expect(gpu.y[0], `${c.name} y`).toBeNaN();
+      // The float64 reference follows PyTorch's comparisons (NaN takes the side its condition's false branch gives).
+      const expected = activationBackwardRef(c.variant, [1], [NaN], Math.fround(c.a), Math.fround(c.b))[0]!;
+      if (Number.isNaN(expected)) expect(gpu.dx[0], `${c.name} dx`).toBeNaN();
+      else expect(gpu.dx[0], `${c.name} dx`).toBe(Math.fround(expected));
+    }
+    const leaky = await run(ctx, new Float32Array([NaN]), [1], 'LEAKY_RELU', Math.fround(0.2), 0);
+    expect([Number.isNaN(leaky.y[0]!), leaky.dx[0]]).toEqual([true, Math.fround(0.2)]);
+  });
 });

@@ -164,7 +164,12 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new ELU(NaN)).toThrow('ELU: alpha must be a finite number, got NaN');
     expect([new Softplus().beta, new Softplus().threshold]).toEqual([1, 20]);
     expect([new Softplus(2, 5).beta, new Softplus({ threshold: 3 }).threshold]).toEqual([2, 3]);
-    expect(() => new Softplus(0)).toThrow('Softplus: beta must be a finite number > 0, got 0');
+    expect(() => new Softplus(0)).toThrow('Softplus: beta must be a finite number other than 0, got 0');
+    // As PyTorch: a negative beta is computed, an infinite threshold or bound taken; a value past float32 refused.
+    expect(new Softplus(-1, Infinity).args).toEqual([-1, Infinity]);
+    expect(new Hardtanh(-Infinity, 2).args).toEqual([-Infinity, 2]);
+    expect(() => new ELU(1e39)).toThrow("ELU: alpha must be a finite number, got 1e+39 (past float32's range: it would be ±∞)");
+    expect(() => new Hardtanh(NaN, 1)).toThrow('Hardtanh: min_val must be a number, got NaN');
     expect([new Hardtanh().minVal, new Hardtanh().maxVal]).toEqual([-1, 1]);
     expect(new Hardtanh(-2, 2, true).config()).toEqual({ min_val: -2, max_val: 2 });
     expect(() => new Hardtanh(1, 1)).toThrow('Hardtanh: max_val must be greater than min_val, got min_val 1, max_val 1');
@@ -179,7 +184,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     ];
     const file = parseModelFile(JSON.stringify({ input: [4], layers }), 'act.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers.map((l) => (l.type === 'Linear' ? { ...l, bias: true } : l)));
-    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Softplus', beta: -1 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Softplus\).*beta must be a finite number > 0, got -1/);
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Softplus', beta: 0 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Softplus\).*beta must be a finite number other than 0, got 0/);
   });
   test("AdaptiveAvgPool2d and AdaptiveMaxPool2d take PyTorch's output_size (a number, a pair, None for a side); a model file names them as PyTorch", () => {
     expect(new AdaptiveAvgPool2d(1).outputShape([4, 7, 9])).toEqual([4, 1, 1]);
@@ -191,6 +196,12 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new AdaptiveAvgPool2d(0)).toThrow('AdaptiveAvgPool2d: output_size must be a whole number ≥ 1, got 0');
     expect(() => new AdaptiveMaxPool2d([2, 2, 2] as never)).toThrow('AdaptiveMaxPool2d: output_size must be a number or two (height, width), got [2,2,2]');
     expect(() => new AdaptiveMaxPool2d(2, true)).toThrow(/return_indices true is not supported/);
+    // Both sides None: written as [null, null] (a bare null would not read back).
+    const both = parseModelFile(modelFileText(new Sequential(new AdaptiveAvgPool2d([null, null]), new Flatten(), new Linear(4, 2)), [1, 2, 2]), 'both.json');
+    expect(JSON.parse(modelFileText(both.model, both.input)).layers[0]).toEqual({ type: 'AdaptiveAvgPool2d', output_size: [null, null] });
+    // The kernels' 32-bit window arithmetic: refused where (output + 1) × input passes 2³².
+    expect(() => new AdaptiveAvgPool2d([70001, 1]).outputShape([1, 100000, 1])).toThrow(/an output of 70001×1 from the 100000×1 input.*passes 2³²/);
+    expect(new AdaptiveAvgPool2d([2000, 1]).outputShape([1, 3000, 1])).toEqual([1, 2000, 1]);
     expect(() => planModel(new Sequential(new Flatten(), new AdaptiveAvgPool2d(1)), { inputShape: [1, 4, 4] })).toThrow(/AdaptiveAvgPool2d.*expects an input of shape \[C, H, W\], got \[16\]/);
     const layers = [{ type: 'AdaptiveMaxPool2d', output_size: [5, null] }, { type: 'AdaptiveAvgPool2d', output_size: 1 }, { type: 'Flatten', start_dim: 1 }];
     const file = parseModelFile(JSON.stringify({ input: [2, 8, 8], layers }), 'adaptive.json');

@@ -43,10 +43,11 @@ const cases: { torch: string; kind: ActivationRefKind; a: number; b: number }[] 
 describe('activation references against PyTorch (float64) at zeros, kinks, thresholds and extremes', () => {
   test('forward and backward, every activation', (ctx) => {
     if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
-    const x = [0, -0, -3, 3, -0.5, 2, 6, 1.5, 1e-9, -1e-9, 0.3, -0.3, -2.9, 2.9, -7, 7, -25, 25, -40, 40, -700, 700];
-    const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify({ x, cases }), encoding: 'utf8' });
+    const x = [0, -0, -3, 3, -0.5, 2, 6, 1.5, 1e-9, -1e-9, 0.3, -0.3, -2.9, 2.9, -7, 7, -25, 25, -40, 40, -700, 700, NaN];
+    // JSON has no NaN: Python's json reads and writes it as the bare word.
+    const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify({ x, cases }).replace(/null/g, 'NaN'), encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
-    const torch = JSON.parse(run.stdout) as { y: number[]; dx: number[] }[];
+    const torch = JSON.parse(run.stdout.replace(/NaN/g, 'null'), (_, v) => (v === null ? NaN : v)) as { y: number[]; dx: number[] }[];
     cases.forEach((c, k) => {
       const y = activationRef(c.kind, x, c.a, c.b);
       const dx = activationBackwardRef(c.kind, x.map(() => 1), x, c.a, c.b);
@@ -55,7 +56,8 @@ describe('activation references against PyTorch (float64) at zeros, kinks, thres
         // the element's place in its vector; PyTorch ≥ 2.7 (pytorch/pytorch#148049) gives 0 and 1,
         // the sides of the defining pieces, which the reference takes (asserted below).
         if (c.kind === 'HARDSWISH' && Math.abs(v) === 3) return;
-        const close = (ours: number, theirs: number) => Math.abs(ours - theirs) <= 1e-13 * Math.max(1, Math.abs(theirs));
+        // NaN where PyTorch gives NaN (a NaN input: NaN out, and the backward's side).
+        const close = (ours: number, theirs: number) => (Number.isNaN(theirs) ? Number.isNaN(ours) : Math.abs(ours - theirs) <= 1e-13 * Math.max(1, Math.abs(theirs)));
         expect(close(y[i]!, torch[k]!.y[i]!), `${c.torch} at x = ${v}: y ${y[i]} against ${torch[k]!.y[i]}`).toBe(true);
         expect(close(dx[i]!, torch[k]!.dx[i]!), `${c.torch} at x = ${v}: dx ${dx[i]} against ${torch[k]!.dx[i]}`).toBe(true);
       });
