@@ -1,7 +1,9 @@
 /**
- * BatchNorm2d and BatchNorm1d with PyTorch's semantics (affine, track_running_stats): training
- * normalises with the batch statistics and updates the running ones (unbiased variance,
- * momentum); eval uses the running statistics. BatchNorm1d takes [C] or [C, L]. Kernels:
+ * BatchNorm2d and BatchNorm1d with PyTorch's semantics: training normalises with the batch
+ * statistics and updates the running ones (unbiased variance, momentum); eval uses the running
+ * statistics. affine=false: no weight and bias (the kernels read a constant 1 and 0);
+ * track_running_stats=false: no running statistics, the batch's in eval too (as PyTorch's).
+ * BatchNorm1d takes [C] or [C, L]. Kernels:
  * src/kernels/batchnorm.ts; the training forward applies a Dropout after it in the same pass, and
  * the input gradient applies a ReLU before it (fusion rules batchnorm → dropout, relu ← batchnorm).
  */
@@ -22,7 +24,7 @@ import {
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -31,19 +33,31 @@ export interface BatchNormOptions {
   readonly eps?: number;
   /** Default 0.1, as PyTorch. */
   readonly momentum?: number;
+  /** A learnt weight and bias (PyTorch's affine; default true). */
+  readonly affine?: boolean;
+  /** Running statistics, used in eval (PyTorch's track_running_stats; default true). */
+  readonly trackRunningStats?: boolean;
 }
 
 abstract class BatchNorm extends Layer {
   readonly numFeatures?: number;
   readonly eps: number;
   readonly momentum: number;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
 
-  /** `new BatchNorm2d()` (the features inferred), `new BatchNorm2d({ eps, momentum })`, or PyTorch's `new BatchNorm2d(16)` (then `{ momentum: 0.01 }` if need be). */
-  constructor(first?: BatchNormOptions | number, ...rest: Pick<BatchNormOptions, 'eps' | 'momentum'>[]) {
+  /**
+   * `new BatchNorm2d()` (the features inferred), `new BatchNorm2d({ eps, momentum, affine,
+   * trackRunningStats })`, or PyTorch's positional `new BatchNorm2d(16, 1e-5, 0.1, false)`
+   * (num_features, eps, momentum, affine, track_running_stats; then an options object if need be).
+   */
+  constructor(first?: BatchNormOptions | number, ...rest: unknown[]) {
     super();
-    const known = ['numFeatures', 'eps', 'momentum'] as const;
+    const known = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats'] as const;
     if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${new.target.name}: an options object takes no other arguments`);
-    const options: BatchNormOptions = typeof first === 'number' ? positionalOptions<BatchNormOptions>(new.target.name, [first, ...rest], ['numFeatures'], known) : checkOptions(new.target.name, first ?? {}, known);
+    const options: BatchNormOptions = typeof first === 'number' ? positionalOptions<BatchNormOptions>(new.target.name, [first, ...rest], [...known], known) : checkOptions(new.target.name, first ?? {}, known);
+    this.affine = trueOrFalse(new.target.name, 'affine', options.affine, true);
+    this.trackRunningStats = trueOrFalse(new.target.name, 'track_running_stats', options.trackRunningStats, true);
     if (options.numFeatures !== undefined) whole(new.target.name, 'num_features', options.numFeatures);
     this.numFeatures = options.numFeatures;
     this.eps = options.eps ?? 1e-5;
@@ -66,6 +80,7 @@ abstract class BatchNorm extends Layer {
   }
 
   override parameterSpecs(input: SampleShape): ParameterSpec[] {
+    if (!this.affine) return [];
     return [
       { name: 'weight', shape: [input[0]!], init: { constant: 1 } },
       { name: 'bias', shape: [input[0]!], init: { constant: 0 } },
@@ -73,6 +88,7 @@ abstract class BatchNorm extends Layer {
   }
 
   override bufferSpecs(input: SampleShape): BufferSpec[] {
+    if (!this.trackRunningStats) return [];
     return [
       { name: 'running_mean', shape: [input[0]!], value: 0 },
       { name: 'running_var', shape: [input[0]!], value: 1 },
@@ -80,7 +96,7 @@ abstract class BatchNorm extends Layer {
   }
 
   config() {
-    return { num_features: this.numFeatures, eps: this.eps, momentum: this.momentum };
+    return { num_features: this.numFeatures, eps: this.eps, momentum: this.momentum, ...(this.affine ? {} : { affine: false }), ...(this.trackRunningStats ? {} : { track_running_stats: false }) };
   }
 
   /**
@@ -96,12 +112,17 @@ abstract class BatchNorm extends Layer {
     const { ctx, path, input: x, output, dOutput, dInput, fusion } = b;
     const channels = b.inShape[0]!;
     const area = b.inShape.slice(1).reduce((a, v) => a * v, 1);
-    const gamma = b.parameters.weight!;
-    const beta = b.parameters.bias!;
-    const runningMean = b.buffers.running_mean!;
-    const runningVar = b.buffers.running_var!;
+    // Without affine: a constant weight 1 and bias 0 (x̂ · 1 + 0 is x̂ to the bit), their gradients summed into scratch.
+    const constant = (name: string, value: number) => ({ value: ctx.tensor(`${path} batchnorm ${name} (not affine)`, [channels], { data: new Float32Array(channels).fill(value) }), grad: ctx.tensor(`${path} batchnorm ${name} gradient (unused)`, [channels]) });
+    const gamma = this.affine ? b.parameters.weight! : constant('weight', 1);
+    const beta = this.affine ? b.parameters.bias! : constant('bias', 0);
+    // Without running statistics: the kernels' running updates go into scratch, checked against a guard of the layer's own.
+    const track = this.trackRunningStats;
+    const runningMean = track ? b.buffers.running_mean! : ctx.tensor(`${path} batchnorm running_mean (untracked)`, [channels]);
+    const runningVar = track ? b.buffers.running_var! : ctx.tensor(`${path} batchnorm running_var (untracked)`, [channels], { data: new Float32Array(channels).fill(1) });
     const stats = ctx.tensor(`${path} batchnorm stats`, [2, channels]);
-    const guard = b.guard ?? { health: ctx.tensor(`${path} divergence guard`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }), slot: (name: string) => HEALTH_SLOTS.parameters + (name === 'running_var' ? 1 : 0) };
+    const ownGuard = () => ({ health: ctx.tensor(`${path} divergence guard`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }), slot: (name: string) => HEALTH_SLOTS.parameters + (name === 'running_var' ? 1 : 0) });
+    const guard = (track ? b.guard : undefined) ?? ownGuard();
     const slots = { meanSlot: guard.slot('running_mean'), varSlot: guard.slot('running_var') };
     const { eps, momentum } = this;
     const shape = (batch: number) => ({ batch, channels, area });
@@ -151,7 +172,10 @@ abstract class BatchNorm extends Layer {
       return list;
     });
     const evalForward = perBatch(async (batch): Promise<Dispatch[]> => [
-      (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`),
+      // Untracked: the batch's statistics, from x (its running update into scratch).
+      track
+        ? (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`)
+        : (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats (untracked)`),
       (await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
     ]);
     // With the dropout fused in, dOutput is the dropout's output gradient and the kernels apply its mask.

@@ -65,8 +65,14 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Hardsigmoid: { fields: ['inplace'], build: () => new Hardsigmoid() },
   Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: f.min_val as number | undefined, maxVal: f.max_val as number | undefined }) },
   ReLU6: { fields: ['inplace'], build: () => new ReLU6() },
-  BatchNorm2d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
-  BatchNorm1d: { fields: ['num_features', 'eps', 'momentum'], build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined }) },
+  BatchNorm2d: {
+    fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
+    build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
+  },
+  BatchNorm1d: {
+    fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
+    build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
+  },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
   MaxPool2d: {
     fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
@@ -96,7 +102,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
+  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

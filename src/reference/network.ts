@@ -251,15 +251,18 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
         const l = layer as BatchNorm2d;
-        const [gamma, beta] = [get(named(node, 'weight'), channels), get(named(node, 'bias'), channels)];
-        const [mean, variance] = [get(named(node, 'running_mean'), channels), get(named(node, 'running_var'), channels)];
-        if (mode === 'train') {
+        // affine=false: weight 1, bias 0; track_running_stats=false: the batch's statistics in eval too, nothing kept.
+        const [gamma, beta] = l.affine ? [get(named(node, 'weight'), channels), get(named(node, 'bias'), channels)] : [new Float64Array(channels).fill(1), new Float64Array(channels)];
+        if (mode === 'train' || !l.trackRunningStats) {
           const bn = batchNormForwardTrainRef(x, gamma, beta, batch, channels, area, l.eps);
-          const r = batchNormRunningUpdateRef(mean, variance, bn.mean, bn.varianceUnbiased, l.momentum);
-          newBuffers[named(node, 'running_mean')] = r.runningMean;
-          newBuffers[named(node, 'running_var')] = r.runningVar;
+          if (mode === 'train' && l.trackRunningStats) {
+            const r = batchNormRunningUpdateRef(get(named(node, 'running_mean'), channels), get(named(node, 'running_var'), channels), bn.mean, bn.varianceUnbiased, l.momentum);
+            newBuffers[named(node, 'running_mean')] = r.runningMean;
+            newBuffers[named(node, 'running_var')] = r.runningVar;
+          }
           y = bn.y;
         } else {
+          const [mean, variance] = [get(named(node, 'running_mean'), channels), get(named(node, 'running_var'), channels)];
           y = batchNormForwardEvalRef(x, gamma, beta, mean, variance, batch, channels, area, l.eps);
         }
         break;
@@ -359,9 +362,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
-        const bn = batchNormBackwardRef(d, xi, get(named(node, 'weight'), channels), batch, channels, area, (layer as BatchNorm2d).eps);
-        grads[named(node, 'weight')] = bn.dgamma;
-        grads[named(node, 'bias')] = bn.dbeta;
+        const l = layer as BatchNorm2d;
+        const bn = batchNormBackwardRef(d, xi, l.affine ? get(named(node, 'weight'), channels) : new Float64Array(channels).fill(1), batch, channels, area, l.eps);
+        if (l.affine) {
+          grads[named(node, 'weight')] = bn.dgamma;
+          grads[named(node, 'bias')] = bn.dbeta;
+        }
         d = bn.dx;
         break;
       }

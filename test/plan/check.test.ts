@@ -218,6 +218,17 @@ const cases = [
     fuse: true,
   },
   {
+    name: 'BatchNorm2d(affine=False) after a conv (statistics in its epilogue), BatchNorm1d(track_running_stats=False) and both off, with dropout after them',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new ReLU(), new BatchNorm2d({ affine: false }), new Dropout(0.2),
+      new Flatten(), new Linear({ outFeatures: 24 }), new BatchNorm1d(24, 1e-5, 0.1, true, false), new ReLU(),
+      new Linear({ outFeatures: 16 }), new BatchNorm1d({ affine: false, trackRunningStats: false }), new Tanh(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
     name: 'Identity (a view: no kernel, no slot) and Softmax under an MSE loss',
     model: new Sequential(new Identity(), new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new Identity(), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }), new Softmax(), new Identity()),
     input: [1, 28, 28],

@@ -59,7 +59,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, groups: 2 } as never)).toThrow("Conv2d: unknown option 'groups'");
     expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, bias: 'false' } as never)).toThrow('Conv2d: bias must be true or false, got "false"');
     expect(() => new Linear({ in_features: 784, outFeatures: 10 } as never)).toThrow("Linear: unknown option 'in_features' (PyTorch's in_features is inFeatures here)");
-    expect(() => new BatchNorm2d({ affine: false } as never)).toThrow("BatchNorm2d: unknown option 'affine'; the options are numFeatures, eps, momentum");
+    expect(() => new BatchNorm2d({ afine: false } as never)).toThrow("BatchNorm2d: unknown option 'afine'; the options are numFeatures, eps, momentum, affine, trackRunningStats");
     expect(() => new SGD({ lr: 0.1, weight_decay: 1e-4 } as never)).toThrow("SGD: unknown option 'weight_decay' (PyTorch's weight_decay is weightDecay here)");
     expect(() => new SGD({ nesterov: 'true', momentum: 0.9 } as never)).toThrow('SGD: nesterov must be true or false, got "true"');
     expect(() => new AdamW({ weight_decay: 0 } as never)).toThrow("AdamW: unknown option 'weight_decay'");

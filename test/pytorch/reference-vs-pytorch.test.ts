@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Sigmoid, Tanh } from '../../src/layers/activations.js';
-import { BatchNorm1d } from '../../src/layers/batchnorm.js';
+import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
@@ -104,6 +104,15 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new AdaptiveAvgPool2d([7, null]), new Tanh(), new AdaptiveAvgPool2d(2), new Conv2d({ outChannels: 5, kernelSize: 1 }), new AdaptiveAvgPool2d(1), new Flatten(),
     ),
     input: [2, 11, 9],
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'BatchNorm2d(affine=False), BatchNorm1d(track_running_stats=False), and both off',
+    model: new Sequential(
+      new Conv2d({ outChannels: 3, kernelSize: 3 }), new BatchNorm2d({ affine: false }), new ReLU(), new Flatten(),
+      new Linear({ outFeatures: 8 }), new BatchNorm1d({ trackRunningStats: false }), new Tanh(), new Linear({ outFeatures: 6, bias: false }), new BatchNorm1d({ affine: false, trackRunningStats: false }), new Linear({ outFeatures: 4 }),
+    ),
+    input: [1, 6, 6],
     loss: 'cross-entropy',
   },
   {

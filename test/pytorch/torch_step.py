@@ -49,8 +49,12 @@ def layer(entry, path):
         out_f = entry['out_features']
         return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))
     if t in ('BatchNorm2d', 'BatchNorm1d'):
+        options = dict(eps=entry.get('eps', 1e-5), momentum=entry.get('momentum', 0.1), affine=entry.get('affine', True), track_running_stats=entry.get('track_running_stats', True))
+        if not options['affine'] and not options['track_running_stats']:
+            # No tensor says the features: a lazy module infers them, as this engine does.
+            return (nn.LazyBatchNorm2d if t == 'BatchNorm2d' else nn.LazyBatchNorm1d)(**options)
         cls = nn.BatchNorm2d if t == 'BatchNorm2d' else nn.BatchNorm1d
-        return cls(shape_of(path + '.running_mean'), eps=entry.get('eps', 1e-5), momentum=entry.get('momentum', 0.1))
+        return cls(shape_of(path + ('.weight' if options['affine'] else '.running_mean')), **options)
     if t == 'Dropout':
         return GivenMask(path)
     if t == 'MaxPool2d':
