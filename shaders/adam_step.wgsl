@@ -5,6 +5,7 @@
 //   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
 //   s ← β2·s + (1 − β2)·g²              (exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2))
 //   param ← param − stepSize · m / (√s / √bc2 + eps)
+//   Variant AMSGRAD: ŝ ← max(ŝ, s) (max_exp_avg_sq), and the step divides by √ŝ instead of √s.
 // hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t), 1 − β1]: the per-step values,
 // computed on the host in float64 as PyTorch does and written once per step; 1 − β2 too
 // (params.oneMinusBeta2: 1 − f32(0.999) here would be 1.3e-5 off PyTorch's, and so would every
@@ -33,6 +34,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read> slots: array<u32>;
 #if CLIP_NORM
 @group(0) @binding(8) var<storage, read> clip: array<f32>;
+#endif
+#if AMSGRAD
+@group(0) @binding(9) var<storage, read_write> maxExpAvgSq: array<f32>;
 #endif
 
 // Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
@@ -75,7 +79,13 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   let s = params.beta2 * expAvgSq[i] + params.oneMinusBeta2 * g * g;
   expAvg[i] = m;
   expAvgSq[i] = s;
-  let updated = p - hyper[2] * (m / (sqrt(s) / hyper[3] + params.eps));
+#if AMSGRAD
+  let v = max(maxExpAvgSq[i], s);
+  maxExpAvgSq[i] = v;
+#else
+  let v = s;
+#endif
+  let updated = p - hyper[2] * (m / (sqrt(v) / hyper[3] + params.eps));
   param[i] = updated;
   // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
   // freeze the parameter silently) or the update.

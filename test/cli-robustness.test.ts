@@ -372,6 +372,12 @@ describe('checked before the GPU starts', () => {
     expect(last(unclipped.out).test_loss).not.toBe(last(straight.out).test_loss);
   }, 120_000);
 
+  test('--amsgrad: an Adam option, said before the GPU starts', async () => {
+    expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
+    const adam = await altered('adam-plain.safetensors', (_, m) => Object.assign(m, { optimizer: 'adam', amsgrad: 'maybe' }));
+    expect(await beforeGpu([...QUICK, '--init', adam, '--optimizer', 'adam'])).toMatch(/adam-plain\.safetensors: __metadata__\.amsgrad is "maybe", expected true or false$/);
+  });
+
   test('--schedule plateau: its flags, said before the GPU starts', async () => {
     expect(await beforeGpu(['--factor', '0.5'])).toBe('--factor: applies to --schedule plateau; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'step', '--patience', '3'])).toBe('--patience: applies to --schedule plateau; the schedule is step');

@@ -5,7 +5,7 @@
  *   <path>.running_mean / .running_var             BatchNorm running statistics (F32)
  *   <path>.num_batches_tracked                     training steps taken (I64, shape [])
  *   optimizer.<parameter name>.<state>             optimizer state (F32; optional on load):
- *                                                  SGD momentum_buffer, Adam exp_avg and exp_avg_sq
+ *                                                  SGD momentum_buffer, Adam exp_avg and exp_avg_sq (and AMSGrad max_exp_avg_sq)
  *
  * The model's tensors load into PyTorch with
  *   `sd = safetensors.torch.load_file(f); model.load_state_dict({k: v for k, v in sd.items() if not k.startswith('optimizer.')})`
@@ -87,7 +87,7 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     lr: String(opt.lr),
     ...(opt.kind === 'sgd'
       ? { momentum: String(opt.momentum), dampening: String(opt.dampening), nesterov: String(opt.nesterov), weight_decay: String(opt.weightDecay) }
-      : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay) }),
+      : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay), amsgrad: String(opt.amsgrad) }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
@@ -152,6 +152,7 @@ export interface SavedOptimizer {
   readonly nesterov?: boolean;
   readonly betas?: readonly [number, number];
   readonly eps?: number;
+  readonly amsgrad?: boolean;
   readonly schedule?: Schedule['kind'];
   readonly stepSize?: number;
   readonly milestones?: readonly number[];
@@ -197,6 +198,9 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
     set('betas', betas?.map(Number) as [number, number] | undefined);
     set('eps', number('eps', 0));
+    const amsgrad = metadata.amsgrad;
+    if (amsgrad !== undefined && amsgrad !== 'true' && amsgrad !== 'false') throw field('amsgrad', 'true or false');
+    set('amsgrad', amsgrad === undefined ? undefined : amsgrad === 'true');
   }
   const schedule = metadata.schedule;
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
@@ -257,7 +261,7 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
         : { kind: 'constant' };
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay }, schedule);
-    const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay };
+    const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
     // Settings each in range but not together (Nesterov without momentum): the constructor's words.
@@ -503,7 +507,7 @@ export function checkTensorValues(name: string, data: Float32Array): string | un
 function rulesFor(name: string): ValueRules {
   // Optimizer state within the parameters' bound (a mean of squared gradients within its square):
   // a momentum of 7.8e36 diverged the run at its next step, blamed on the learning rate.
-  if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') ? { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' } : { bounded: MAX_MAGNITUDE };
+  if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') || name.endsWith('.max_exp_avg_sq') ? { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' } : { bounded: MAX_MAGNITUDE };
   if (localName(name) === 'running_var') return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
   return { bounded: MAX_MAGNITUDE };
 }
@@ -562,6 +566,13 @@ export function checkCheckpoint(
   // Adam's state under AdamW (or back): the same tensors, another update (weight decay added to the
   // gradient or decoupled); the state is that optimizer's.
   const otherKind = hasState && layout.optimizerKind !== undefined && file.metadata.optimizer !== undefined && file.metadata.optimizer !== layout.optimizerKind;
+  // AMSGrad's state (max_exp_avg_sq besides) under Adam without it, or back: another update too
+  // (PyTorch's amsgrad optimizer cannot step on a state without it: a KeyError).
+  const fileAmsgrad = Object.keys(file.tensors).some((name) => name.startsWith(OPTIMIZER_PREFIX) && localName(name) === 'max_exp_avg_sq');
+  const amsgradOther = hasState && !otherKind && layout.optimizerKind !== 'sgd' && layout.optimizerKind !== undefined && fileAmsgrad !== layout.stateNames.includes('max_exp_avg_sq');
+  if (amsgradOther && !options.dropOtherOptimizerState) {
+    throw new CheckpointFormatError(source, `its optimizer state is ${fileAmsgrad ? 'AMSGrad\'s (with max_exp_avg_sq)' : 'Adam\'s without AMSGrad (no max_exp_avg_sq)'}, and this network's optimizer ${fileAmsgrad ? 'has no amsgrad' : 'has amsgrad'}: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
+  }
   if (!options.dropOtherOptimizerState) {
     // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).
     const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(localName(name)));
@@ -593,7 +604,7 @@ export function checkCheckpoint(
   for (const p of layout.parameters) {
     values.set(p.name, take(p.name, p.shape));
     // Another optimizer's state, dropped where asked: this network's starts at zero.
-    for (const state of layout.stateNames) values.set(stateName(p.name, state), otherKind ? undefined : take(stateName(p.name, state), p.shape, true));
+    for (const state of layout.stateNames) values.set(stateName(p.name, state), otherKind || amsgradOther ? undefined : take(stateName(p.name, state), p.shape, true));
   }
   for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   // A tensor this network does not have (after the missing ones, which say more): another, larger
@@ -663,7 +674,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

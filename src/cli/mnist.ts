@@ -52,6 +52,7 @@ Options:
   --nesterov          SGD with Nesterov momentum
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
   --betas B1,B2       Adam's betas (default 0.9,0.999)
+  --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
   --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
                       --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
                       (CosineAnnealingLR over the run's epochs, per epoch), onecycle (OneCycleLR
@@ -189,6 +190,8 @@ export interface MnistArgs {
   nesterov: boolean;
   weightDecay?: number;
   betas: [number, number];
+  /** --amsgrad: Adam's and AdamW's (a checkpoint's where not given). */
+  amsgrad: boolean;
   /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
   eps?: number;
   schedule: Schedule['kind'];
@@ -246,6 +249,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     nesterov: { type: 'boolean' },
     'weight-decay': { type: 'string' },
     betas: { type: 'string' },
+    amsgrad: { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
     milestones: { type: 'string' },
@@ -291,6 +295,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     nesterov: Boolean(values.nesterov),
     weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
+    amsgrad: Boolean(values.amsgrad),
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
@@ -325,7 +330,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     for (const flag of ['momentum', 'dampening', 'nesterov'] as const) {
       if (values[flag] !== undefined) throw new Error(`--${flag}: an SGD option; --optimizer is ${optimizer}`);
     }
-  } else if (values.betas !== undefined) throw new Error('--betas: an Adam option; --optimizer is sgd');
+  } else {
+    for (const flag of ['betas', 'amsgrad'] as const) if (values[flag] !== undefined) throw new Error(`--${flag}: an Adam option; --optimizer is sgd`);
+  }
   if (args.allowChanges && args.init === undefined) throw new Error('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
   if (args.model !== undefined && values['no-dropout']) throw new Error(`--no-dropout: applies to the seed CNN; the model file ${args.model} sets each Dropout's p`);
   if (args.save !== undefined && args.saveBest !== undefined && samePath(args.save, args.saveBest)) {
@@ -535,7 +542,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--optimizer ${args.optimizer}: ${file} was trained with ${kind} (its __metadata__.optimizer), and its optimizer state would start again from zero. ` +
       `Leave --optimizer out to continue with ${kind}, or add --allow-changes`);
   }
-  for (const flag of kind === 'sgd' ? ['betas'] : ['momentum', 'dampening', 'nesterov']) {
+  for (const flag of kind === 'sgd' ? ['betas', 'amsgrad'] : ['momentum', 'dampening', 'nesterov']) {
     if (args.given.has(flag)) throw new Error(`--${flag}: ${kind === 'sgd' ? 'an Adam option' : 'an SGD option'}; ${file} continues with ${kind} (its __metadata__.optimizer)`);
   }
   args.optimizer = kind;
@@ -550,6 +557,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   take('nesterov', 'nesterov', saved.nesterov);
   take('betas', 'betas', saved.betas as MnistArgs['betas'] | undefined);
   take('eps', 'eps', saved.eps);
+  take('amsgrad', 'amsgrad', saved.amsgrad);
   take('schedule', 'schedule', saved.schedule);
   if (!args.given.has('schedule') || args.schedule === saved.schedule) {
     take('step-size', 'stepSize', saved.stepSize);
@@ -608,7 +616,7 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
   }
-  const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay };
+  const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, amsgrad: args.amsgrad };
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 

@@ -67,13 +67,15 @@ export const adamStep = defineKernel({
     slots: { type: 'u32', access: 'read' },
     /** [factor, norm] from gradNorm's finishing pass. */
     clip: { type: 'f32', access: 'read', only: 'CLIP_NORM' },
+    /** AMSGrad's running maximum of exp_avg_sq. */
+    maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD'],
   libraries: [healthSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2 }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2, maxExpAvgSq: p.length }),
 });
 
 /** Elements one workgroup of gradNorm's partial pass reduces to one partial. */

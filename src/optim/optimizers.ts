@@ -21,6 +21,8 @@ export interface AdamOptions {
   readonly betas?: readonly [number, number];
   readonly eps?: number;
   readonly weightDecay?: number;
+  /** AMSGrad: the step divides by the running maximum of exp_avg_sq (kept as max_exp_avg_sq), as PyTorch's amsgrad=True. */
+  readonly amsgrad?: boolean;
 }
 
 function check(name: string, field: string, value: number, min: number, max: number, maxIncluded = true): number {
@@ -62,7 +64,9 @@ export class Adam {
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
+  readonly amsgrad: boolean;
+  /** The optimizer state per parameter, PyTorch's names (AMSGrad's max_exp_avg_sq besides). */
+  readonly stateNames: readonly ('exp_avg' | 'exp_avg_sq' | 'max_exp_avg_sq')[];
 
   constructor(
     options: AdamOptions = {},
@@ -71,7 +75,7 @@ export class Adam {
     readonly kind: 'adam' | 'adamw' = 'adam',
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
-    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay']);
+    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad']);
     checkSchedule(schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
     if (options.betas !== undefined && (!Array.isArray(options.betas) || options.betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(options.betas)}`);
@@ -79,10 +83,12 @@ export class Adam {
     this.betas = [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];
     this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);
     this.weightDecay = check(name, 'weight_decay', options.weightDecay ?? (kind === 'adamw' ? 1e-2 : 0), 0, Infinity);
+    this.amsgrad = trueOrFalse(name, 'amsgrad', options.amsgrad, false);
+    this.stateNames = this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
   }
 
   describe(): string {
-    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}`;
+    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${this.amsgrad ? ', AMSGrad' : ''}`;
   }
 }
 

@@ -177,7 +177,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
         ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
         : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
             lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
-          }).param;
+          }, opt.amsgrad ? state[p.name]!.max_exp_avg_sq! : undefined).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
   }
   return { batch, rows, decisions: ref.decisions, followed: options.follow ?? true, passed: rows.every((r) => r.ratio <= 1), tolerance: STEP_TOLERANCE };

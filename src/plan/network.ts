@@ -452,8 +452,11 @@ export class Network {
         const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots, ...(this.clip ? { clip: this.clip.result } : {}) };
         return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping) }, label)];
       }
-      const kernel = await this.ctx.compile(adamStep, variant);
-      const tensors = { hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots, ...(this.clip ? { clip: this.clip.result } : {}) };
+      const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
+      const tensors = {
+        hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots,
+        ...(this.clip ? { clip: this.clip.result } : {}), ...(opt.amsgrad ? { maxExpAvgSq: states.max_exp_avg_sq!.all } : {}),
+      };
       return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping) }, label)];
     })();
     return this.update;

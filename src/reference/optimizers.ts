@@ -40,16 +40,22 @@ export interface AdamRefOptions {
   step: number;
 }
 
+/**
+ * One Adam / AdamW step; with `maxExpAvgSq` (AMSGrad, PyTorch's amsgrad=True) the running maximum
+ * of exp_avg_sq is kept and the step divides by its square root.
+ */
 export function adamRef(
   param: ArrayLike<number>,
   grad: ArrayLike<number>,
   expAvg: ArrayLike<number>,
   expAvgSq: ArrayLike<number>,
   o: AdamRefOptions,
-): { param: Float64Array; expAvg: Float64Array; expAvgSq: Float64Array } {
+  maxExpAvgSq?: ArrayLike<number>,
+): { param: Float64Array; expAvg: Float64Array; expAvgSq: Float64Array; maxExpAvgSq?: Float64Array } {
   const p = Float64Array.from(param);
   const m = Float64Array.from(expAvg);
   const v = Float64Array.from(expAvgSq);
+  const vmax = maxExpAvgSq && Float64Array.from(maxExpAvgSq);
   const bc1 = 1 - o.beta1 ** o.step;
   const bc2 = 1 - o.beta2 ** o.step;
   for (let i = 0; i < p.length; i++) {
@@ -58,9 +64,10 @@ export function adamRef(
     else g += o.weightDecay * p[i]!;
     m[i] = o.beta1 * m[i]! + (1 - o.beta1) * g;
     v[i] = o.beta2 * v[i]! + (1 - o.beta2) * g * g;
-    p[i] = p[i]! - (o.lr / bc1) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + o.eps));
+    if (vmax) vmax[i] = Math.max(vmax[i]!, v[i]!);
+    p[i] = p[i]! - (o.lr / bc1) * (m[i]! / (Math.sqrt(vmax ? vmax[i]! : v[i]!) / Math.sqrt(bc2) + o.eps));
   }
-  return { param: p, expAvg: m, expAvgSq: v };
+  return { param: p, expAvg: m, expAvgSq: v, ...(vmax ? { maxExpAvgSq: vmax } : {}) };
 }
 
 /**

@@ -203,6 +203,33 @@ describe('another optimizer’s state', () => {
   });
 });
 
+describe('AMSGrad in checkpoints', () => {
+  gpuTest('max_exp_avg_sq saved and loaded; AMSGrad state into Adam without it (or back) refused unless dropped', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const net = (amsgrad: boolean) => new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer: new Adam({ lr: 0.01, amsgrad }) });
+    const ams = net(true);
+    ctx.write(ams.parameters[0]!.state.max_exp_avg_sq!, Float32Array.from({ length: 12 }, (_, i) => 0.01 * (i + 1)));
+    const bytes = await encodeCheckpoint(ams);
+    const file = decodeSafetensors(bytes, 'x');
+    expect(file.metadata.amsgrad).toBe('true');
+    expect(file.tensors['optimizer.1.weight.max_exp_avg_sq']?.shape).toEqual([3, 4]);
+    const again = new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer: optimizerFromMetadata(file.metadata, 'x') });
+    expect((again.optimizer as Adam).amsgrad).toBe(true);
+    expect(loadCheckpoint(again, bytes, 'ams.safetensors').differences).toEqual([]);
+    expect(Array.from(await ctx.read(again.parameters[0]!.state.max_exp_avg_sq!))).toEqual(Array.from(await ctx.read(ams.parameters[0]!.state.max_exp_avg_sq!)));
+    expect(() => loadCheckpoint(net(false), bytes, 'ams.safetensors')).toThrow(/ams\.safetensors: its optimizer state is AMSGrad's \(with max_exp_avg_sq\), and this network's optimizer has no amsgrad/);
+    const plain = await encodeCheckpoint(net(false));
+    expect(decodeSafetensors(plain, 'x').metadata.amsgrad).toBe('false');
+    expect(() => loadCheckpoint(net(true), plain, 'plain.safetensors')).toThrow(/plain\.safetensors: its optimizer state is Adam's without AMSGrad \(no max_exp_avg_sq\), and this network's optimizer has amsgrad/);
+    // Dropped where asked: the network's state starts at zero, its steps from here; differences say so.
+    const dropped = net(true);
+    const { differences } = loadCheckpoint(dropped, plain, 'plain.safetensors', { dropOtherOptimizerState: true });
+    expect(differences).toEqual(["amsgrad false (this network's true)"]);
+    expect(dropped.optimizerSteps).toBe(0);
+    expect(Array.from(await ctx.read(dropped.parameters[0]!.state.exp_avg!)).every((v) => v === 0)).toBe(true);
+  });
+});
+
 describe('what a checkpoint records otherwise than the network it loads into', () => {
   gpuTest("the network's settings stay, and differences names each (seed, loss, optimizer, schedule); none where they agree", async (ctx) => {
     const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 4 }));

@@ -99,6 +99,40 @@ describe('adam_step', () => {
   }
 });
 
+describe('adam_step, variant AMSGRAD', () => {
+  // β2 0.6: exp_avg_sq falls fast once the gradients shrink (at 0.999 it hardly falls in five steps).
+  for (const [name, opt] of [['Adam, amsgrad', new Adam({ lr: 0.01, amsgrad: true, betas: [0.9, 0.6] })], ['AdamW, amsgrad, weight decay', new AdamW({ lr: 0.01, amsgrad: true, weightDecay: 0.1, betas: [0.8, 0.6] })]] as const) {
+    gpuTest(`${name}: five steps of shrinking gradients (the maximum holds) against float64`, async (ctx) => {
+      let param: Float64Array<ArrayBufferLike> = f32(randomArray(LENGTH, 6));
+      let expAvg: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      let expAvgSq: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      let maxSq: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      const [tparam, tm, tv, tmax, tgrad] = ['param', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'grad'].map((label) => ctx.tensor(label, [LENGTH]));
+      ctx.write(tparam!, param);
+      const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+      const kernel = (await ctx.compile(adamStep, { AMSGRAD: true })).bind(
+        { hyper, grad: tgrad!, expAvg: tm!, expAvgSq: tv!, maxExpAvgSq: tmax!, param: tparam!, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, LENGTH) },
+        { length: LENGTH, ...adamKernelParams(opt) },
+      );
+      let held = 0;
+      for (let step = 1; step <= 5; step++) {
+        // Large gradients first, then small: exp_avg_sq falls below its running maximum.
+        const grad = f32(randomArray(LENGTH, 30 + step, -1 / step ** 2, 1 / step ** 2));
+        ctx.write(tgrad!, grad);
+        ctx.write(hyper, hyperValues(opt, step, opt.lr, opt.betas[0]));
+        ctx.submit('amsgrad', (e) => recordPass(e, 'amsgrad', [kernel]));
+        const ref = adamRef(param, grad, expAvg, expAvgSq, { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step }, maxSq);
+        expectAllClose(`param after step ${step}`, await ctx.read(tparam!), ref.param, UPDATE);
+        expectAllClose(`max_exp_avg_sq after step ${step}`, await ctx.read(tmax!), ref.maxExpAvgSq!, { atol: 1e-12, rtol: 2e-6 });
+        held += ref.maxExpAvgSq!.filter((v, i) => v > ref.expAvgSq[i]!).length;
+        [param, expAvg, expAvgSq, maxSq] = [f32(await ctx.read(tparam!)), f32(await ctx.read(tm!)), f32(await ctx.read(tv!)), f32(await ctx.read(tmax!))];
+      }
+      // The maximum differs from exp_avg_sq for most elements of the last four steps (else this tests plain Adam).
+      expect(held).toBeGreaterThan(3 * LENGTH);
+    });
+  }
+});
+
 describe('the divergence guard in the optimizer steps', () => {
   // Three parameters in one arena, the middle one tens of thousands of elements: a record from the
   // last workgroups must not be lost, and each element's slot is its own parameter's.

@@ -208,13 +208,13 @@ const cases = [
     fuse: true,
   },
   {
-    name: 'AdaptiveMaxPool2d and AdaptiveAvgPool2d (uneven windows, a grown map, 1×1: the global kernel), Adam',
+    name: 'AdaptiveMaxPool2d and AdaptiveAvgPool2d (uneven windows, a grown map, 1×1: the global kernel), Adam with AMSGrad',
     model: new Sequential(
       new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new ReLU(), new AdaptiveMaxPool2d([5, 7]), new Conv2d({ outChannels: 8, kernelSize: 3 }), new Tanh(),
       new AdaptiveAvgPool2d([4, null]), new AdaptiveAvgPool2d(6), new Conv2d({ outChannels: 10, kernelSize: 1 }), new AdaptiveAvgPool2d(1), new Flatten(),
     ),
     input: [1, 28, 28],
-    optimizer: new Adam({ lr: 1e-3 }),
+    optimizer: new Adam({ lr: 1e-3, amsgrad: true }),
     fuse: true,
   },
   {
