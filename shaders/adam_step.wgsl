@@ -22,6 +22,7 @@ struct Params {
   weightDecay: f32,
   decoupled: u32,
   clipValue: f32,
+  decayAt: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -32,23 +33,36 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> param: array<f32>;
 @group(0) @binding(6) var<storage, read_write> health: array<u32>;
 @group(0) @binding(7) var<storage, read> slots: array<u32>;
-#if CLIP_NORM
-@group(0) @binding(8) var<storage, read> clip: array<f32>;
-#endif
 #if AMSGRAD
-@group(0) @binding(9) var<storage, read_write> maxExpAvgSq: array<f32>;
+@group(0) @binding(8) var<storage, read_write> maxExpAvgSq: array<f32>;
 #endif
 
 // Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
 const SLOT_BLOCK = 256u;
+// The guard's slot of parameter 0 (src/kernels/health.ts: HEALTH_SLOTS.parameters).
+const PARAM_SLOT0 = 3u;
+// Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there; the norm after it).
+const CLIP_AT = 5u;
 
 override WG_X: u32;
 
-// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote)
-// or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else as it is.
+// Element i's weight decay: its parameter's (variant GROUP_DECAY: PyTorch's param groups, one
+// value a parameter, kept as f32 bits in `slots` from params.decayAt on, found by the guard's slot
+// of the element's block), else the optimizer's.
+fn weightDecayOf(i: u32) -> f32 {
+#if GROUP_DECAY
+  return bitcast<f32>(slots[params.decayAt + slots[i / SLOT_BLOCK] - PARAM_SLOT0]);
+#else
+  return params.weightDecay;
+#endif
+}
+
+// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote
+// into hyper) or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else
+// as it is.
 fn clipped(g: f32) -> f32 {
 #if CLIP_NORM
-  return g * clip[0];
+  return g * hyper[CLIP_AT];
 #elif CLIP_VALUE
   return clamp(g, -params.clipValue, params.clipValue);
 #else
@@ -68,11 +82,12 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
     markNonFinite(slots[i / SLOT_BLOCK]);
   }
   g = clipped(g);
-  if (params.weightDecay != 0.0) {
+  let weightDecay = weightDecayOf(i);
+  if (weightDecay != 0.0) {
     if (params.decoupled != 0u) {
-      p = p * (1.0 - lr * params.weightDecay);
+      p = p * (1.0 - lr * weightDecay);
     } else {
-      g = g + params.weightDecay * p;
+      g = g + weightDecay * p;
     }
   }
   let m = expAvg[i] + hyper[4] * (g - expAvg[i]);

@@ -4,9 +4,9 @@
 //     padding between members is zero) to y[w]: Σ x² (the 2-norm), Σ |x| (variant L1) or max |x|
 //     (variant INF);
 //   the finishing pass (finish = 1): one workgroup combines the partials x[0 .. length) the same way and writes
-//     y[0] = min(maxNorm / (norm + 1e-6), 1), the factor every gradient is multiplied by (PyTorch's
-//     clip_coef_clamped), and y[1] = norm, the total norm of the gradients before clipping (what
-//     clip_grad_norm_ returns), where norm = √Σ, Σ or max.
+//     y[at] = min(maxNorm / (norm + 1e-6), 1), the factor every gradient is multiplied by (PyTorch's
+//     clip_coef_clamped), and y[at + 1] = norm, the total norm of the gradients before clipping
+//     (what clip_grad_norm_ returns), where norm = √Σ, Σ or max.
 // Invocation k of a workgroup takes elements k, k + WG_X, … of its range, then a fixed-order tree
 // reduction: the same gradients give the same bits. A non-finite gradient makes the norm
 // non-finite (max |x| is taken on the bits, where NaN sorts above +∞), as in PyTorch; the
@@ -16,6 +16,8 @@ struct Params {
   length: u32,
   maxNorm: f32,
   finish: u32,
+  at: u32,
+  fold: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -67,8 +69,8 @@ fn totalNorm(combined: f32) -> f32 {
 @compute @workgroup_size(WG_X)
 fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let finish = params.finish != 0u;
-  // The workgroup's chunk: a grid longer than the device's workgroups per dimension comes folded
-  // into 2-D (src/gpu/kernel.ts: linear), the workgroups past the last chunk idle.
+  // The workgroup's chunk: past the device's workgroups per dimension the chunks continue on the
+  // next row (params.fold a row), the workgroups past the last chunk idle.
   let w = wid.x + wid.y * nwg.x;
   if (!finish && w * CHUNK >= params.length) { return; }
   let first = select(w * CHUNK, 0u, finish);
@@ -90,8 +92,8 @@ fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
       let norm = totalNorm(partial[0]);
       // clamp(coef, max = 1) as PyTorch's: a NaN norm gives a NaN factor.
       let coef = params.maxNorm / (norm + 1e-6);
-      y[0] = select(coef, 1.0, coef >= 1.0);
-      y[1] = norm;
+      y[params.at] = select(coef, 1.0, coef >= 1.0);
+      y[params.at + 1u] = norm;
     } else {
       y[w] = partial[0];
     }

@@ -378,6 +378,20 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', adam, '--optimizer', 'adam'])).toMatch(/adam-plain\.safetensors: __metadata__\.amsgrad is "maybe", expected true or false$/);
   });
 
+  gpuTest('--no-weight-decay-1d: the biases and batch norms without weight decay, recorded and continued by --init as one run', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const flags = ['--optimizer', 'adamw', '--weight-decay', '0.5', '--no-weight-decay-1d'];
+    const file = join(dir, 'no-decay.safetensors');
+    expect((await run(['mnist', ...QUICK, ...flags, '--epochs', '1', '--save', file])).code).toBe(0);
+    const groups = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.weight_decay_groups!) as Record<string, number>;
+    expect(Object.keys(groups)).toContain('convblock1.2.weight');
+    expect(Object.values(groups).every((v) => v === 0)).toBe(true);
+    const straight = await run(['mnist', ...QUICK, ...flags, '--epochs', '2', '--json']);
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(rest.code).toBe(0);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 120_000);
+
   test('--schedule plateau: its flags, said before the GPU starts', async () => {
     expect(await beforeGpu(['--factor', '0.5'])).toBe('--factor: applies to --schedule plateau; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'step', '--patience', '3'])).toBe('--patience: applies to --schedule plateau; the schedule is step');

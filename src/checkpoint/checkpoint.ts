@@ -22,7 +22,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { PLATEAU_METRICS, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
@@ -104,6 +104,34 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
   };
 }
 
+/**
+ * The param groups' weight decays as a checkpoint records them: `weight_decay_groups`, JSON of
+ * each parameter whose weight decay is not the optimizer's (`{"fc.bias": 0}`); none: no key.
+ */
+export function weightDecayGroupsMetadata(network: Pick<Network, 'parameters' | 'weightDecays' | 'optimizer'>): Record<string, string> {
+  const apart = network.parameters.map((p, k) => [p.name, network.weightDecays[k]!] as const).filter(([, d]) => d !== network.optimizer.weightDecay);
+  return apart.length === 0 ? {} : { weight_decay_groups: JSON.stringify(Object.fromEntries(apart)) };
+}
+
+/** A checkpoint's `weight_decay_groups` as param groups (one per weight decay), checked; undefined where absent. */
+export function paramGroupsFromMetadata(metadata: Readonly<Record<string, string>>, source: string): ParamGroup[] | undefined {
+  const text = metadata.weight_decay_groups;
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const entries = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+  if (!entries || !entries.every(([, v]) => typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+    throw new CheckpointFormatError(source, `__metadata__.weight_decay_groups is ${JSON.stringify(text)}, expected JSON of parameter names and weight decays ≥ 0 such as {"fc.bias": 0}`);
+  }
+  const byDecay = new Map<number, string[]>();
+  for (const [name, v] of entries as [string, number][]) byDecay.set(v, [...(byDecay.get(v) ?? []), name]);
+  return [...byDecay].map(([weightDecay, params]) => ({ params, weightDecay }));
+}
+
 /** ReduceLROnPlateau's state as a checkpoint records it (PyTorch's scheduler state_dict: _last_lr, best, num_bad_epochs, cooldown_counter, last_epoch). */
 export function plateauMetadata(state: PlateauState | undefined): Record<string, string> {
   if (!state) return {};
@@ -153,6 +181,8 @@ export interface SavedOptimizer {
   readonly betas?: readonly [number, number];
   readonly eps?: number;
   readonly amsgrad?: boolean;
+  /** The param groups' weight decays (`weight_decay_groups`). */
+  readonly paramGroups?: readonly ParamGroup[];
   readonly schedule?: Schedule['kind'];
   readonly stepSize?: number;
   readonly milestones?: readonly number[];
@@ -187,6 +217,7 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   };
   set('lr', number('lr', 0));
   set('weightDecay', number('weight_decay', 0));
+  set('paramGroups', paramGroupsFromMetadata(metadata, source));
   if (kind === 'sgd') {
     set('momentum', number('momentum', 0, 1));
     set('dampening', number('dampening', 0, 1));
@@ -260,8 +291,8 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
         : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
         : { kind: 'constant' };
   try {
-    if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay }, schedule);
-    const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad };
+    if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
+    const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad, paramGroups: saved.paramGroups };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
     // Settings each in range but not together (Nesterov without momentum): the constructor's words.
@@ -332,6 +363,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     ...(network.plan.labelSmoothing > 0 ? { label_smoothing: String(network.plan.labelSmoothing) } : {}),
     ...optimizerMetadata(network.optimizer),
     ...plateauMetadata(network.plateau),
+    ...weightDecayGroupsMetadata(network),
     ...clippingMetadata(network.clipping),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -409,6 +441,8 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
   if (clipping !== undefined) info.clipping = clipping;
   const plateau = plateauFromMetadata(metadata, source);
   if (plateau !== undefined) info.plateau = plateau;
+  // Checked here, before anything loads (loadCheckpoint's differences read it).
+  paramGroupsFromMetadata(metadata, source);
   if (seed !== undefined) info.seed = seed;
   if (batch !== undefined) info.batch = batch;
   if (metadata.model !== undefined) info.model = metadata.model;
@@ -680,6 +714,12 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = key === 'betas' || key === 'milestones';
     const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
+  }
+  // Param groups' weight decays: this engine records them whenever a parameter's is apart (none: none).
+  if (metadata.weight_decay_groups !== undefined || metadata.producer === 'webgpu-backprop') {
+    const canonical = (text: string | undefined) => JSON.stringify(Object.entries(text === undefined ? {} : (JSON.parse(text) as Record<string, number>)).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const [theirs, ours] = [metadata.weight_decay_groups, weightDecayGroupsMetadata(network).weight_decay_groups];
+    if (canonical(theirs) !== canonical(ours)) out.push(`weight_decay_groups ${theirs ?? 'none'} (this network's ${ours ?? 'none'})`);
   }
   // This engine records its clipping whenever there is one: none recorded by it is none.
   if (info.clipping !== undefined || metadata.producer === 'webgpu-backprop') {

@@ -16,7 +16,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { describeSchedule, PLATEAU_METRICS, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
@@ -53,6 +53,8 @@ Options:
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
   --betas B1,B2       Adam's betas (default 0.9,0.999)
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
+  --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases and batch norms'
+                      weights: the usual no_decay param group)
   --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
                       --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
                       (CosineAnnealingLR over the run's epochs, per epoch), onecycle (OneCycleLR
@@ -192,6 +194,8 @@ export interface MnistArgs {
   betas: [number, number];
   /** --amsgrad: Adam's and AdamW's (a checkpoint's where not given). */
   amsgrad: boolean;
+  /** --no-weight-decay-1d, or a checkpoint's weight_decay_groups: the optimizer's param groups. */
+  paramGroups?: readonly ParamGroup[];
   /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
   eps?: number;
   schedule: Schedule['kind'];
@@ -250,6 +254,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'weight-decay': { type: 'string' },
     betas: { type: 'string' },
     amsgrad: { type: 'boolean' },
+    'no-weight-decay-1d': { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
     milestones: { type: 'string' },
@@ -296,6 +301,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
     amsgrad: Boolean(values.amsgrad),
+    paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
     milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
@@ -373,6 +379,9 @@ function samePath(a: string, b: string): boolean {
   };
   return real(a) === real(b);
 }
+
+/** --no-weight-decay-1d's group: the one-dimensional parameters (biases, batch norms' weights) without weight decay. */
+const NO_DECAY_1D: ParamGroup = { params: (_name, shape) => shape.length === 1, weightDecay: 0 };
 
 /** The metric a ReduceLROnPlateau schedule watches, in words. */
 function describePlateauMetric(schedule: Schedule): string {
@@ -558,6 +567,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   take('betas', 'betas', saved.betas as MnistArgs['betas'] | undefined);
   take('eps', 'eps', saved.eps);
   take('amsgrad', 'amsgrad', saved.amsgrad);
+  take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
   take('schedule', 'schedule', saved.schedule);
   if (!args.given.has('schedule') || args.schedule === saved.schedule) {
     take('step-size', 'stepSize', saved.stepSize);
@@ -614,9 +624,9 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
           : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
           : { kind: 'constant' };
   if (args.optimizer === 'sgd') {
-    return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay }, schedule);
+    return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
-  const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, amsgrad: args.amsgrad };
+  const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, amsgrad: args.amsgrad, paramGroups: args.paramGroups };
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
 }
 

@@ -17,8 +17,13 @@ import healthSource from '../../shaders/lib/health.wgsl?raw';
 import { ARENA_BLOCK } from '../gpu/arena.js';
 import { HEALTH_SLOTS } from './health.js';
 
-/** Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2, 1 − β1]. */
-export const HYPER_LENGTH = 5;
+/**
+ * Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2,
+ * 1 − β1], written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
+ * by gradNorm (so that clipping takes no storage binding of its own: WebGPU's default is 8 a stage).
+ */
+export const HYPER_LENGTH = 7;
+export const CLIP_AT = 5;
 
 /** Entries of `slots` for `length` elements: one per block of ARENA_BLOCK. */
 export const slotBlocks = (length: number) => Math.ceil(length / ARENA_BLOCK);
@@ -32,23 +37,22 @@ export const sgdStep = defineKernel({
   linear: true,
   source: sgdSource,
   // 1 − dampening (and Adam's 1 − β2) from the host in float64, as PyTorch's alpha=1 − dampening.
-  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32' },
+  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32', decayAt: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
     velocity: { type: 'f32', access: 'read_write' },
     param: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
+    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
     slots: { type: 'u32', access: 'read' },
-    /** [factor, norm] from gradNorm's finishing pass. */
-    clip: { type: 'f32', access: 'read', only: 'CLIP_NORM' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY'],
   libraries: [healthSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK },
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: 3, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2 }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
 });
 
 /** param, expAvg and expAvgSq updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
@@ -56,7 +60,7 @@ export const adamStep = defineKernel({
   name: 'adam_step',
   linear: true,
   source: adamSource,
-  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32' },
+  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32', decayAt: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -64,18 +68,17 @@ export const adamStep = defineKernel({
     expAvgSq: { type: 'f32', access: 'read_write' },
     param: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
+    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
     slots: { type: 'u32', access: 'read' },
-    /** [factor, norm] from gradNorm's finishing pass. */
-    clip: { type: 'f32', access: 'read', only: 'CLIP_NORM' },
     /** AMSGrad's running maximum of exp_avg_sq. */
     maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY'],
   libraries: [healthSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK },
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: slotBlocks(p.length), clip: 2, maxExpAvgSq: p.length }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
 });
 
 /** Elements one workgroup of gradNorm's partial pass reduces to one partial. */
@@ -86,16 +89,16 @@ export const gradNormPartials = (length: number) => Math.ceil(length / GRAD_NORM
 
 /**
  * The gradients' total norm and clip_grad_norm_'s factor, two dispatches: x = the gradients,
- * y = the partials (length: the gradients' count, finish 0); then x = the partials, y = [factor,
- * norm] (length: the partials' count, finish 1; one workgroup). Variants L1 and INF for norm_type
- * 1 and inf; else the 2-norm.
+ * y = the partials (length: the gradients' count, finish 0); then x = the partials, y[at] = the
+ * factor, y[at + 1] = the norm (length: the partials' count, finish 1; one workgroup; a network
+ * binds its `hyper` buffer as y, at CLIP_AT). Variants L1 and INF for norm_type 1 and inf; else the 2-norm.
  */
 export const gradNorm = defineKernel({
   name: 'grad_norm',
-  // Folded into 2-D past the device's workgroups per dimension (over 268 M gradients at 65,535).
-  linear: true,
   source: gradNormSource,
-  params: { length: 'u32', maxNorm: 'f32', finish: 'u32' },
+  // fold: the partial pass's workgroups a row (the device's maxComputeWorkgroupsPerDimension): past
+  // it (over 268 M gradients at WebGPU's 65,535) the chunks continue on the next row.
+  params: { length: 'u32', maxNorm: 'f32', finish: 'u32', at: 'u32', fold: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
@@ -103,7 +106,7 @@ export const gradNorm = defineKernel({
   defines: ['L1', 'INF'],
   constants: { CHUNK: GRAD_NORM_CHUNK },
   workgroupSize: [256],
-  // One workgroup a CHUNK in the partial pass; one for all the partials in the finishing pass.
-  grid: (p, [wg]) => [(p.finish ? 1 : gradNormPartials(p.length)) * wg],
-  lengths: (p) => ({ x: p.length, y: p.finish ? 2 : gradNormPartials(p.length) }),
+  // One workgroup a CHUNK in the partial pass (rows of `fold`); one for all the partials in the finishing pass.
+  grid: (p, [wg]) => (p.finish ? [wg] : [Math.min(gradNormPartials(p.length), p.fold) * wg, Math.ceil(gradNormPartials(p.length) / p.fold)]),
+  lengths: (p) => ({ x: p.length, y: p.finish ? p.at + 2 : gradNormPartials(p.length) }),
 });

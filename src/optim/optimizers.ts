@@ -8,12 +8,25 @@ import { checkSchedule, type Schedule } from './schedules.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Clipping } from './clipping.js';
 
+/**
+ * Parameters with a weight decay of their own, as PyTorch's param_groups ([{ params, weight_decay }]):
+ * the usual `no_decay` group of biases and normalisation weights is `{ params: (name, shape) =>
+ * shape.length === 1, weightDecay: 0 }`. Parameters in no group take the optimizer's weight decay.
+ * (A group's own learning rate or betas are not supported: refused.)
+ */
+export interface ParamGroup {
+  /** The parameters: state_dict names (`'fc.bias'`), or a test of each parameter's name and shape. */
+  readonly params: readonly string[] | ((name: string, shape: readonly number[]) => boolean);
+  readonly weightDecay: number;
+}
+
 export interface SgdOptions {
   readonly lr?: number;
   readonly momentum?: number;
   readonly dampening?: number;
   readonly weightDecay?: number;
   readonly nesterov?: boolean;
+  readonly paramGroups?: readonly ParamGroup[];
 }
 
 export interface AdamOptions {
@@ -21,8 +34,27 @@ export interface AdamOptions {
   readonly betas?: readonly [number, number];
   readonly eps?: number;
   readonly weightDecay?: number;
+  readonly paramGroups?: readonly ParamGroup[];
   /** AMSGrad: the step divides by the running maximum of exp_avg_sq (kept as max_exp_avg_sq), as PyTorch's amsgrad=True. */
   readonly amsgrad?: boolean;
+}
+
+/** Param groups checked as PyTorch's optimizer checks them (each a params list or test and a weight decay ≥ 0). */
+function checkGroups(name: string, groups: unknown): readonly ParamGroup[] {
+  if (groups === undefined) return [];
+  if (!Array.isArray(groups)) throw new TypeError(`${name}: paramGroups must be a list of { params, weightDecay }, got ${JSON.stringify(groups)}`);
+  return groups.map((g: unknown, k) => {
+    if (typeof g !== 'object' || g === null) throw new TypeError(`${name}: paramGroups[${k}] must be { params, weightDecay }, got ${JSON.stringify(g)}`);
+    const extra = Object.keys(g).find((key) => key !== 'params' && key !== 'weightDecay');
+    if (extra !== undefined) {
+      throw new RangeError(`${name}: paramGroups[${k}] has '${extra}'; a group takes params and weightDecay (its own ${extra === 'lr' ? 'learning rate' : extra} is not supported)`);
+    }
+    const { params, weightDecay } = g as { params?: unknown; weightDecay?: unknown };
+    const list = Array.isArray(params) && params.every((p) => typeof p === 'string');
+    if (!list && typeof params !== 'function') throw new TypeError(`${name}: paramGroups[${k}].params must be a list of parameter names or a function (name, shape) => boolean, got ${JSON.stringify(params)}`);
+    check(name, `paramGroups[${k}].weight_decay`, weightDecay as number, 0, Infinity);
+    return g as ParamGroup;
+  });
 }
 
 function check(name: string, field: string, value: number, min: number, max: number, maxIncluded = true): number {
@@ -39,11 +71,14 @@ export class SGD {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
+  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names. */
   readonly stateNames = ['momentum_buffer'] as const;
 
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
+    checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'paramGroups']);
+    this.paramGroups = checkGroups('SGD', options.paramGroups);
     checkSchedule(schedule);
     // PyTorch 2's default (1.13 required one); the seed CNN's 0.01 is given where it is built.
     this.lr = check('SGD', 'lr', options.lr ?? 1e-3, 0, Infinity);
@@ -55,7 +90,7 @@ export class SGD {
   }
 
   describe(): string {
-    return `SGD lr ${this.lr}, momentum ${this.momentum}${this.dampening ? `, dampening ${this.dampening}` : ''}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${this.nesterov ? ', Nesterov' : ''}`;
+    return `SGD lr ${this.lr}, momentum ${this.momentum}${this.dampening ? `, dampening ${this.dampening}` : ''}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${this.nesterov ? ', Nesterov' : ''}${describeGroups(this.paramGroups)}`;
   }
 }
 
@@ -65,6 +100,8 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   readonly amsgrad: boolean;
+  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names (AMSGrad's max_exp_avg_sq besides). */
   readonly stateNames: readonly ('exp_avg' | 'exp_avg_sq' | 'max_exp_avg_sq')[];
 
@@ -75,7 +112,8 @@ export class Adam {
     readonly kind: 'adam' | 'adamw' = 'adam',
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
-    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad']);
+    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'paramGroups']);
+    this.paramGroups = checkGroups(name, options.paramGroups);
     checkSchedule(schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
     if (options.betas !== undefined && (!Array.isArray(options.betas) || options.betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(options.betas)}`);
@@ -88,7 +126,7 @@ export class Adam {
   }
 
   describe(): string {
-    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${this.amsgrad ? ', AMSGrad' : ''}`;
+    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${this.amsgrad ? ', AMSGrad' : ''}${describeGroups(this.paramGroups)}`;
   }
 }
 
@@ -100,6 +138,27 @@ export class AdamW extends Adam {
 }
 
 export type Optimizer = SGD | Adam;
+
+const describeGroups = (groups: readonly ParamGroup[]) => (groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (weight decay ${groups.map((g) => g.weightDecay).join(', ')})`);
+
+/**
+ * Each parameter's weight decay (by the network's parameters, in order): its group's, else the
+ * optimizer's. A name no parameter has, or a parameter in two groups, is refused (PyTorch refuses
+ * the second: "some parameters appear in more than one parameter group").
+ */
+export function weightDecays(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
+  const names = new Set(parameters.map((p) => p.name));
+  optimizer.paramGroups.forEach((g, k) => {
+    if (typeof g.params === 'function') return;
+    const unknown = g.params.find((n) => !names.has(n));
+    if (unknown !== undefined) throw new RangeError(`paramGroups[${k}]: the network has no parameter '${unknown}' (its parameters: ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', …' : ''})`);
+  });
+  return parameters.map((p) => {
+    const groups = optimizer.paramGroups.map((g, k) => [g, k] as const).filter(([g]) => (typeof g.params === 'function' ? g.params(p.name, p.shape) === true : g.params.includes(p.name)));
+    if (groups.length > 1) throw new RangeError(`paramGroups[${groups[0]![1]}] and paramGroups[${groups[1]![1]}] both hold '${p.name}' (PyTorch: some parameters appear in more than one parameter group)`);
+    return groups.length === 1 ? groups[0]![0].weightDecay : optimizer.weightDecay;
+  });
+}
 
 /**
  * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
@@ -115,10 +174,11 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
 /**
  * The optimizer kernels' fixed parameters besides the length (src/kernels/optimizers.ts): 1 − x
  * computed here in float64, as PyTorch's `alpha=1 - dampening` and `value=1 - beta2` are; the
- * bound of clip_grad_value_ where the network clips by value (read by the CLIP_VALUE variant only).
+ * bound of clip_grad_value_ where the network clips by value (read by the CLIP_VALUE variant only),
+ * and where in `slots` the param groups' weight decays start (GROUP_DECAY only).
  */
-export const sgdKernelParams = (o: SGD, clipping?: Clipping) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping) });
-export const adamKernelParams = (o: Adam, clipping?: Clipping) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping) });
+export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
+export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */

@@ -170,13 +170,15 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
     rows.push(compare('gradient clip factor', 'gradient', [await network.lastClipFactor()], [Math.min(clipping.maxNorm / (clipped.norm + 1e-6), 1)], { atol: 0, rtol: 1e-4 }));
     stepGrads = clipped.grads;
   } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(ref.grads, clipping.clipValue);
-  for (const p of network.parameters) {
+  for (const [k, p] of network.parameters.entries()) {
     const g = stepGrads[p.name]!;
+    // Its param group's weight decay, else the optimizer's.
+    const weightDecay = network.weightDecays[k]!;
     const expected =
       opt.kind === 'sgd'
-        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay: opt.weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
+        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
         : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
-            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
+            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
           }, opt.amsgrad ? state[p.name]!.max_exp_avg_sq! : undefined).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));
   }

@@ -14,13 +14,13 @@ import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
-import { adamStep, gradNorm, gradNormPartials, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
+import { adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, type Optimizer } from '../optim/optimizers.js';
+import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
@@ -171,8 +171,12 @@ export class Network {
   readonly optimizer: Optimizer;
   /** The gradient clipping before each step (options clipGradNorm, clipGradValue); undefined: none. */
   readonly clipping?: Clipping;
-  /** clip_grad_norm_'s partial sums and its [factor, norm] (src/kernels/optimizers.ts: gradNorm). */
-  private readonly clip?: { readonly partials: Tensor; readonly result: Tensor };
+  /** Each parameter's weight decay, by `parameters` (the optimizer's param groups, else its weight decay). */
+  readonly weightDecays: readonly number[];
+  /** Where the param groups' weight decays start in the slots tensor (the optimizer kernels' GROUP_DECAY); 0: none set apart. */
+  private readonly decayAt: number;
+  /** clip_grad_norm_'s partial sums (src/kernels/optimizers.ts: gradNorm; its factor and norm go into `hyper`). */
+  private readonly clip?: { readonly partials: Tensor };
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
   /** The parameters' arenas (values, gradients, each optimizer state) and the guard's slot of each block. */
@@ -270,7 +274,13 @@ export class Network {
     const grads = arena('parameter gradients', ' grad');
     const states = Object.fromEntries(this.optimizer.stateNames.map((s) => [s, arena(`optimizer ${s}`, ` ${s}`)]));
     const slotOfBlock = Uint32Array.from(values.layout.memberOfBlock, (k) => HEALTH_SLOTS.parameters + k);
-    this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotOfBlock.length)], { dtype: 'u32', data: slotOfBlock }) };
+    // Each parameter's weight decay, in the guard's order (its param group's, else the optimizer's);
+    // where a group sets one apart, after the blocks' slots as f32 bits (GROUP_DECAY reads them from decayAt).
+    this.weightDecays = weightDecays(this.optimizer, specs.map(({ p }) => p));
+    const apart = this.weightDecays.some((d) => d !== this.optimizer.weightDecay);
+    this.decayAt = apart ? slotOfBlock.length : 0;
+    const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
+    this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotData.length)], { dtype: 'u32', data: slotData }) };
     specs.forEach(({ node, p }, k) => ctx.write(values.members[k]!, initialValues(node, p, seed)));
     bytes.parameters = values.all.byteLength;
     bytes.gradients = grads.all.byteLength;
@@ -373,11 +383,11 @@ export class Network {
     this.programs = built;
     this.parameters = parameters;
     this.buffers = buffers;
-    this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH]);
+    // The clip factor and norm after the per-step values: NaN until a step measures them.
+    this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH], { data: Float32Array.from({ length: HYPER_LENGTH }, (_, i) => (i >= CLIP_AT ? NaN : 0)) });
     if (this.clipping?.kind === 'norm') {
-      // NaN until a step measures it (lastGradNorm before the first step).
-      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]), result: ctx.tensor('gradient clip factor and norm', [2], { data: [NaN, NaN] }) };
-      bytes.optimizer += this.clip.partials.byteLength + this.clip.result.byteLength;
+      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]) };
+      bytes.optimizer += this.clip.partials.byteLength;
     }
     bytes.maps = conv2dPackMapBytes(this.packJobs('train')) + conv2dPackMapBytes(this.packJobs('eval')) + conv2dReduceMapBytes(this.reduceJobs(maxBatch));
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
@@ -445,19 +455,19 @@ export class Network {
       const length = values.layout.length;
       if (length === 0) return [];
       const label = `${opt.kind} parameters`;
-      const variant = clipVariant(this.clipping);
+      const variant = { ...clipVariant(this.clipping), GROUP_DECAY: this.decayAt > 0 };
       const norm = await this.gradNormDispatches();
       if (opt.kind === 'sgd') {
         const kernel = await this.ctx.compile(sgdStep, variant);
-        const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots, ...(this.clip ? { clip: this.clip.result } : {}) };
-        return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping) }, label)];
+        const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
+        return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping, this.decayAt) }, label)];
       }
       const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
       const tensors = {
         hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots,
-        ...(this.clip ? { clip: this.clip.result } : {}), ...(opt.amsgrad ? { maxExpAvgSq: states.max_exp_avg_sq!.all } : {}),
+        ...(opt.amsgrad ? { maxExpAvgSq: states.max_exp_avg_sq!.all } : {}),
       };
-      return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping) }, label)];
+      return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping, this.decayAt) }, label)];
     })();
     return this.update;
   }
@@ -468,10 +478,11 @@ export class Network {
     const { maxNorm, normType } = this.clipping;
     const kernel = await this.ctx.compile(gradNorm, { L1: normType === 1, INF: normType === Infinity });
     const grads = this.arenas.grads.all;
-    const { partials, result } = this.clip;
+    const { partials } = this.clip;
+    const fold = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
     return [
-      kernel.bind({ x: grads, y: partials }, { length: grads.length, maxNorm, finish: 0 }, 'gradient norm partials'),
-      kernel.bind({ x: partials, y: result }, { length: partials.length, maxNorm, finish: 1 }, 'gradient clip factor'),
+      kernel.bind({ x: grads, y: partials }, { length: grads.length, maxNorm, finish: 0, at: 0, fold }, 'gradient norm partials'),
+      kernel.bind({ x: partials, y: this.hyper }, { length: partials.length, maxNorm, finish: 1, at: CLIP_AT, fold }, 'gradient clip factor'),
     ];
   }
 
@@ -481,17 +492,17 @@ export class Network {
    * first step (a loaded checkpoint's steps were measured elsewhere). Waits for the GPU.
    */
   async lastGradNorm(): Promise<number> {
-    return (await this.clipResult('lastGradNorm'))[1]!;
+    return (await this.clipResult('lastGradNorm'))[CLIP_AT + 1]!;
   }
 
   /** The factor the last step's gradients were multiplied by: min(maxNorm / (norm + 1e-6), 1); NaN before the first step. */
   async lastClipFactor(): Promise<number> {
-    return (await this.clipResult('lastClipFactor'))[0]!;
+    return (await this.clipResult('lastClipFactor'))[CLIP_AT]!;
   }
 
   private async clipResult(caller: string): Promise<Float32Array> {
     if (!this.clip) throw new Error(`${caller}: this network clips no gradient norm (give the clipGradNorm option)`);
-    return this.ctx.read(this.clip.result);
+    return this.ctx.read(this.hyper);
   }
 
   /**
