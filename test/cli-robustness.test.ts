@@ -374,6 +374,13 @@ describe('checked before the GPU starts', () => {
 
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {
     expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
+    // With --init the checkpoint's optimizer decides: an Adam one without AMSGrad is named, an SGD one too.
+    const plainAdam = await altered('adam-no-ams.safetensors', (tensors, m) => {
+      Object.assign(m, { optimizer: 'adam', amsgrad: 'false', betas: '0.9,0.999', eps: '1e-8' });
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    expect(await beforeGpu([...QUICK, '--init', plainAdam, '--amsgrad'])).toMatch(/^--amsgrad: .*adam-no-ams\.safetensors was trained without AMSGrad \(its __metadata__\.amsgrad\).*Leave --amsgrad out to continue as it was, or add --allow-changes/);
+    expect(await beforeGpu([...QUICK, '--init', await goodCheckpoint(), '--amsgrad'])).toMatch(/^--amsgrad: an Adam option; .*continues with sgd/);
     const adam = await altered('adam-plain.safetensors', (_, m) => Object.assign(m, { optimizer: 'adam', amsgrad: 'maybe' }));
     expect(await beforeGpu([...QUICK, '--init', adam, '--optimizer', 'adam'])).toMatch(/adam-plain\.safetensors: __metadata__\.amsgrad is "maybe", expected true or false$/);
   });
@@ -401,20 +408,28 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-plateau\.safetensors: __metadata__\.plateau_best is "NaN", expected a number/);
   });
 
-  gpuTest('--schedule plateau: its state recorded in the checkpoint and continued by --init as one run; --json gives the rate', async () => {
+  gpuTest('--schedule plateau: its state recorded in the checkpoint and continued by --init as one run, a cut epoch included; --json gives the rate', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
-    const plateau = ['--schedule', 'plateau', '--patience', '0', '--factor', '0.5', '--plateau-metric', 'train-loss', '--lr', '0.05'];
+    // The test accuracy (mode max) with patience 0: reductions happen in three epochs of 3 steps.
+    const plateau = ['--schedule', 'plateau', '--patience', '0', '--factor', '0.5', '--plateau-metric', 'test-accuracy', '--lr', '0.05'];
     const straight = await run(['mnist', ...QUICK, ...plateau, '--epochs', '3', '--json']);
     expect(straight.code).toBe(0);
-    expect(typeof last(straight.out).plateau_lr).toBe('number');
+    expect(last(straight.out).plateau_lr, 'the rate fell (else this tests no state)').toBeLessThan(0.05);
+    // Cut inside the third epoch (7 steps of 3 an epoch): the cut epoch is not stepped until it is whole.
     const file = join(dir, 'plateau.safetensors');
-    expect((await run(['mnist', ...QUICK, ...plateau, '--epochs', '1', '--save', file])).code).toBe(0);
-    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ schedule: 'plateau', plateau_patience: '0', plateau_factor: '0.5', plateau_metric: 'train-loss', plateau_last_epoch: '1' });
-    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '2', '--json']);
+    expect((await run(['mnist', ...QUICK, ...plateau, '--epochs', '3', '--steps', '7', '--save', file])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ schedule: 'plateau', plateau_patience: '0', plateau_factor: '0.5', plateau_metric: 'test-accuracy', plateau_mode: 'max', plateau_last_epoch: '2', epoch: '2', epoch_step: '1' });
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
     expect(rest.code).toBe(0);
     expect(last(rest.out).plateau_lr).toBe(last(straight.out).plateau_lr);
     expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
-  }, 120_000);
+    // Leaving the schedule: the rate it reached is the new base rate (as PyTorch's optimizer keeps it).
+    const after = join(dir, 'plateau-done.safetensors');
+    expect((await run(['mnist', ...QUICK, ...plateau, '--epochs', '3', '--save', after])).code).toBe(0);
+    const next = join(dir, 'plateau-constant.safetensors');
+    expect((await run(['mnist', ...QUICK, '--init', after, '--schedule', 'constant', '--epochs', '1', '--save', next])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(next)), next).metadata).toMatchObject({ schedule: 'constant', lr: String(last(straight.out).plateau_lr) });
+  }, 180_000);
 
   gpuTest('MultiStepLR and ExponentialLR: recorded in the checkpoint, continued by --init as one run', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;

@@ -24,7 +24,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import { PLATEAU_METRICS, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
+import { PLATEAU_DEFAULTS, PLATEAU_METRICS, initialPlateau, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -96,9 +96,9 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
     ...(schedule.kind === 'plateau'
       ? {
-          plateau_mode: plateauMode(schedule), plateau_factor: String(schedule.factor ?? 0.1), plateau_patience: String(schedule.patience ?? 10),
-          plateau_threshold: String(schedule.threshold ?? 1e-4), plateau_threshold_mode: schedule.thresholdMode ?? 'rel', plateau_cooldown: String(schedule.cooldown ?? 0),
-          plateau_min_lr: String(schedule.minLr ?? 0), plateau_eps: String(schedule.eps ?? 1e-8), plateau_metric: schedule.metric ?? 'test-loss',
+          plateau_mode: plateauMode(schedule), plateau_factor: String(schedule.factor ?? PLATEAU_DEFAULTS.factor), plateau_patience: String(schedule.patience ?? PLATEAU_DEFAULTS.patience),
+          plateau_threshold: String(schedule.threshold ?? PLATEAU_DEFAULTS.threshold), plateau_threshold_mode: schedule.thresholdMode ?? PLATEAU_DEFAULTS.thresholdMode, plateau_cooldown: String(schedule.cooldown ?? PLATEAU_DEFAULTS.cooldown),
+          plateau_min_lr: String(schedule.minLr ?? PLATEAU_DEFAULTS.minLr), plateau_eps: String(schedule.eps ?? PLATEAU_DEFAULTS.eps), plateau_metric: schedule.metric ?? PLATEAU_DEFAULTS.metric,
         }
       : {}),
   };
@@ -687,7 +687,14 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   network.lrFactor = info.lrFactor;
   // ReduceLROnPlateau goes on from the file's state where both have that schedule (a network
   // whose schedule is another, or a file without the state: the network's own).
-  if (info.plateau && network.optimizer.schedule.kind === 'plateau' && metadata.schedule === 'plateau') network.plateau = info.plateau;
+  const schedule = network.optimizer.schedule;
+  if (info.plateau && schedule.kind === 'plateau' && metadata.schedule === 'plateau') {
+    // Another learning rate asked of the network: its rate from here (the counters go on); another
+    // metric or mode: the best and the counters start again (they were another quantity's).
+    const lr = metadata.lr !== undefined && Number(metadata.lr) !== network.optimizer.lr ? network.optimizer.lr : info.plateau.lr;
+    const sameMetric = (metadata.plateau_metric ?? PLATEAU_DEFAULTS.metric) === (schedule.metric ?? PLATEAU_DEFAULTS.metric) && (metadata.plateau_mode ?? plateauMode(schedule)) === plateauMode(schedule);
+    network.plateau = sameMetric ? { ...info.plateau, lr } : { ...initialPlateau(schedule, lr), lastEpoch: info.plateau.lastEpoch };
+  }
   // No optimizer state loaded (a PyTorch state_dict, or another optimizer's dropped): a fresh
   // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
   const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));

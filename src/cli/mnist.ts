@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, PLATEAU_METRICS, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, PLATEAU_DEFAULTS, PLATEAU_METRICS, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -336,7 +336,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     for (const flag of ['momentum', 'dampening', 'nesterov'] as const) {
       if (values[flag] !== undefined) throw new Error(`--${flag}: an SGD option; --optimizer is ${optimizer}`);
     }
-  } else {
+  } else if (values.init === undefined || values.optimizer !== undefined) {
+    // (With --init and no --optimizer the checkpoint's optimizer decides: resumeOptimizer checks them.)
     for (const flag of ['betas', 'amsgrad'] as const) if (values[flag] !== undefined) throw new Error(`--${flag}: an Adam option; --optimizer is sgd`);
   }
   if (args.allowChanges && args.init === undefined) throw new Error('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
@@ -385,7 +386,7 @@ const NO_DECAY_1D: ParamGroup = { params: (_name, shape) => shape.length === 1, 
 
 /** The metric a ReduceLROnPlateau schedule watches, in words. */
 function describePlateauMetric(schedule: Schedule): string {
-  return schedule.kind === 'plateau' ? (schedule.metric ?? 'test-loss').replace('-', ' ') : '';
+  return schedule.kind === 'plateau' ? (schedule.metric ?? PLATEAU_DEFAULTS.metric).replace('-', ' ') : '';
 }
 
 /** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
@@ -566,9 +567,15 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   take('nesterov', 'nesterov', saved.nesterov);
   take('betas', 'betas', saved.betas as MnistArgs['betas'] | undefined);
   take('eps', 'eps', saved.eps);
+  if (args.given.has('amsgrad') && saved.amsgrad === false && !args.allowChanges) {
+    throw new Error(`--amsgrad: ${file} was trained without AMSGrad (its __metadata__.amsgrad), and its optimizer state has no max_exp_avg_sq. Leave --amsgrad out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
+  }
   take('amsgrad', 'amsgrad', saved.amsgrad);
   take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
   take('schedule', 'schedule', saved.schedule);
+  // Leaving ReduceLROnPlateau for another schedule: the rate it had reached is the new base rate
+  // (PyTorch's reductions live in the optimizer's learning rate), unless --lr gives one.
+  if (saved.schedule === 'plateau' && args.schedule !== 'plateau' && !args.given.has('lr') && metadata.plateau_lr !== undefined && Number(metadata.plateau_lr) >= 0) args.lr = Number(metadata.plateau_lr);
   if (!args.given.has('schedule') || args.schedule === saved.schedule) {
     take('step-size', 'stepSize', saved.stepSize);
     take('milestones', 'milestones', saved.milestones ? [...saved.milestones] : undefined);
@@ -996,14 +1003,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
           test_accuracy: evaluation.accuracy,
           seconds: result.seconds,
           samples_per_s: result.samplesPerSecond,
-          ...(plateau ? { plateau_lr: plateau.lr } : {}),
+          // The rate in use (a rollback's factor on it).
+          ...(plateau ? { plateau_lr: plateau.lr * trainer.model.lrFactor } : {}),
           adapter: trainer.ctx.adapter.summary,
         }));
       }
       // With --json the notebook's lines go to stderr, with the progress.
       log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
       log(formatTestLine(evaluation));
-      if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${describePlateauMetric(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr} from here on`);
+      if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${describePlateauMetric(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr * trainer.model.lrFactor} from here on`);
       log('');
     },
   }, {

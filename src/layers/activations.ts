@@ -128,6 +128,9 @@ function numberArg(owner: string, field: string, value: unknown, fallback: numbe
   return value as number;
 }
 
+/** A number as a model file writes it: ±∞ as "inf" / "-inf" (PyTorch's float('inf')), which JSON has no number for. */
+export const jsonNumber = (v: number): number | string => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v);
+
 /** PyTorch's `inplace` alone (`new SiLU(true)` or `{ inplace: true }`): changes no result here, taken and checked. */
 function inplaceOnly(owner: string, args: readonly unknown[]): void {
   const o = positionalOptions<{ inplace?: boolean }>(owner, args, ['inplace'], ['inplace']);
@@ -249,7 +252,7 @@ export class Softplus extends InputActivation {
     return [this.beta, this.threshold];
   }
   override config(): Record<string, unknown> {
-    return { beta: this.beta, threshold: this.threshold };
+    return { beta: this.beta, threshold: jsonNumber(this.threshold) };
   }
 }
 
@@ -311,7 +314,7 @@ export class Hardtanh extends InputActivation {
     return [this.minVal, this.maxVal];
   }
   override config(): Record<string, unknown> {
-    return { min_val: this.minVal, max_val: this.maxVal };
+    return { min_val: jsonNumber(this.minVal), max_val: jsonNumber(this.maxVal) };
   }
 }
 

@@ -39,7 +39,7 @@ export interface BatchNormOptions {
   readonly trackRunningStats?: boolean;
 }
 
-abstract class BatchNorm extends Layer {
+export abstract class BatchNorm extends Layer {
   readonly numFeatures?: number;
   readonly eps: number;
   readonly momentum: number;

@@ -59,11 +59,11 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   GELU: { fields: ['approximate'], build: (f) => new GELU({ approximate: f.approximate as 'none' | 'tanh' | undefined }) },
   ELU: { fields: ['alpha', 'inplace'], build: (f) => new ELU({ alpha: f.alpha as number | undefined }) },
   SELU: { fields: ['inplace'], build: () => new SELU() },
-  Softplus: { fields: ['beta', 'threshold'], build: (f) => new Softplus({ beta: f.beta as number | undefined, threshold: f.threshold as number | undefined }) },
+  Softplus: { fields: ['beta', 'threshold'], build: (f) => new Softplus({ beta: f.beta as number | undefined, threshold: extended(f.threshold) }) },
   Mish: { fields: ['inplace'], build: () => new Mish() },
   Hardswish: { fields: ['inplace'], build: () => new Hardswish() },
   Hardsigmoid: { fields: ['inplace'], build: () => new Hardsigmoid() },
-  Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: f.min_val as number | undefined, maxVal: f.max_val as number | undefined }) },
+  Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: extended(f.min_val), maxVal: extended(f.max_val) }) },
   ReLU6: { fields: ['inplace'], build: () => new ReLU6() },
   BatchNorm2d: {
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
@@ -95,14 +95,17 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
 
-const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string' };
+const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', extended: 'a number, "inf" or "-inf"' };
+
+/** A number field that may be ±∞, written "inf" / "-inf" (JSON has no number for them). */
+const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | undefined));
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'size'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'size' | 'extended'> = {
   // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'number', min_val: 'number', max_val: 'number',
+  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */
@@ -257,7 +260,7 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
     const expected = FIELD_TYPES[key]!;
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every(ok));
-    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : typeof value === expected;
+    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
     const wanted = expected === 'kernel' ? 'a number or [height, width]' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;

@@ -51,6 +51,9 @@ export type Schedule =
       readonly metric?: PlateauMetric;
     };
 
+/** ReduceLROnPlateau's defaults (PyTorch's; the metric this engine's). */
+export const PLATEAU_DEFAULTS = { factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, metric: 'test-loss' } as const;
+
 /** The epoch metrics `Trainer.fit` can step ReduceLROnPlateau with. */
 export const PLATEAU_METRICS = ['test-loss', 'test-accuracy', 'train-loss', 'train-accuracy'] as const;
 export type PlateauMetric = (typeof PLATEAU_METRICS)[number];
@@ -64,9 +67,14 @@ export interface PlateauState {
   readonly lastEpoch: number;
 }
 
+/** The fields given (an undefined one takes the default, as a destructuring default would). */
+function definedOf<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** ReduceLROnPlateau's mode: as given, else 'max' for an accuracy metric and 'min' for a loss. */
 export function plateauMode(schedule: Extract<Schedule, { kind: 'plateau' }>): 'min' | 'max' {
-  return schedule.mode ?? ((schedule.metric ?? 'test-loss').endsWith('accuracy') ? 'max' : 'min');
+  return schedule.mode ?? ((schedule.metric ?? PLATEAU_DEFAULTS.metric).endsWith('accuracy') ? 'max' : 'min');
 }
 
 /** A fresh ReduceLROnPlateau's state, for an optimizer's initial rate. */
@@ -76,7 +84,7 @@ export function initialPlateau(schedule: Extract<Schedule, { kind: 'plateau' }>,
 
 /** PyTorch's ReduceLROnPlateau.step(metrics): the state after one epoch's metric (NaN is never better). */
 export function plateauStep(schedule: Extract<Schedule, { kind: 'plateau' }>, state: PlateauState, metric: number): PlateauState {
-  const { factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0, eps = 1e-8 } = schedule;
+  const { factor, patience, threshold, thresholdMode, cooldown, minLr, eps } = { ...PLATEAU_DEFAULTS, ...definedOf(schedule) };
   const mode = plateauMode(schedule);
   const better =
     mode === 'min'
@@ -270,7 +278,7 @@ export function describeSchedule(schedule: Schedule): string {
     case 'onecycle':
       return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? ONECYCLE_PCT_START})`;
     case 'plateau': {
-      const { factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0, metric = 'test-loss' } = schedule;
+      const { factor, patience, threshold, thresholdMode, cooldown, minLr, metric } = { ...PLATEAU_DEFAULTS, ...definedOf(schedule) };
       return `ReduceLROnPlateau(mode=${plateauMode(schedule)}, factor=${factor}, patience=${patience} epochs, threshold=${threshold} ${thresholdMode}, cooldown=${cooldown}, min_lr=${minLr}; on the ${metric.replace('-', ' ')})`;
     }
   }

@@ -19,6 +19,7 @@ import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence 
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
+import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
 import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
@@ -402,6 +403,7 @@ export class Network {
    */
   async forward(batch: number, mode: Mode): Promise<Dispatch[]> {
     this.checkBatch(batch);
+    if (mode === 'eval') this.checkUntrackedBatchNorm(batch);
     const [packing, ...layers] = await Promise.all([this.packing(mode), ...this.programs.map(({ program }) => program.forward(batch, mode))]);
     return [...packing!, ...layers.flat()];
   }
@@ -586,6 +588,19 @@ export class Network {
   /** torchsummary's table, the fusion rules applied, and the gradient clipping where there is one. */
   summary(): string {
     return formatSummary(this.plan) + (this.clipping ? `\nGradients clipped before each step: ${describeClipping(this.clipping)}` : '');
+  }
+
+  /**
+   * A batch norm without running statistics normalises with its batch's own in eval too: one value
+   * a channel (a batch of 1 with nothing else per channel) leaves it nothing to normalise with, and
+   * PyTorch raises ("Expected more than 1 value per channel when training"). Refused, naming it.
+   */
+  private checkUntrackedBatchNorm(batch: number): void {
+    for (const node of this.plan.nodes) {
+      const layer = node.layer as { trackRunningStats?: boolean };
+      if (!(node.layer instanceof BatchNorm) || layer.trackRunningStats !== false || batch * shapeSize(node.inShape.slice(1)) > 1) continue;
+      throw new RangeError(`${node.layer.type} '${node.path}' (track_running_stats false): 1 value per channel in an evaluation batch of 1, as PyTorch refuses too ("Expected more than 1 value per channel when training": it normalises with the batch's own statistics); evaluate at least 2 samples together`);
+    }
   }
 
   private checkBatch(batch: number): void {

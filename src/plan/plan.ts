@@ -100,7 +100,8 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     if (first !== undefined) throw new ShapeError(`layer '${path}' (${layer.type}) is the same object as layer '${first}': shared layers (tied weights) are not supported; give each place a layer of its own`);
     seen.set(layer, path);
   }
-  const last = leaves[leaves.length - 1]!.layer;
+  // The last layer that computes something: a view after it (Identity, Flatten) passes its output on.
+  const last = [...leaves].reverse().find(({ layer }) => !layer.view)?.layer ?? leaves[leaves.length - 1]!.layer;
   // A final Softmax gives probabilities: cross-entropy on them applies a softmax twice (it trains,
   // slowly and towards the wrong optimum: PyTorch lets it pass), and NLL wants their logarithm.
   if (last.type === 'Softmax' && (options.loss === undefined || options.loss === 'cross-entropy' || options.loss === 'nll')) {

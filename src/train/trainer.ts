@@ -589,9 +589,11 @@ export class Trainer {
       stepsLeft -= train.steps - fromStep;
       if (options.signal?.aborted && train.steps - fromStep < planned) break;
       const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
-      // ReduceLROnPlateau steps on the epoch's metric before anything is saved (onEpoch).
+      // ReduceLROnPlateau steps on a whole epoch's metric before anything is saved (onEpoch); an
+      // epoch cut short (maxSteps) is stepped when a continued run completes it.
       const metric = { 'test-loss': test.loss, 'test-accuracy': test.accuracy, 'train-loss': train.trainLoss, 'train-accuracy': train.trainAccuracy };
-      const plateau = plateauMetric ? this.model.stepPlateau(metric[plateauMetric]) : undefined;
+      const whole = train.steps >= this.stepsPerEpoch;
+      const plateau = plateauMetric && whole ? this.model.stepPlateau(metric[plateauMetric]) : undefined;
       const record = { epoch, train, test, best: !best || this.beats(test, best.test), ...(plateau ? { plateau } : {}) };
       if (record.best) best = record;
       history.push(record);

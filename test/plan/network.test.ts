@@ -168,6 +168,12 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     // As PyTorch: a negative beta is computed, an infinite threshold or bound taken; a value past float32 refused.
     expect(new Softplus(-1, Infinity).args).toEqual([-1, Infinity]);
     expect(new Hardtanh(-Infinity, 2).args).toEqual([-Infinity, 2]);
+    // ±∞ in a model file: "inf" and "-inf" (JSON has no number for them), read back as ±∞.
+    const infinite = modelFileText(new Sequential(new Linear(4, 3), new Softplus(2, Infinity), new Hardtanh(-Infinity, 1)), [4]);
+    expect(JSON.parse(infinite).layers.slice(1)).toEqual([{ type: 'Softplus', beta: 2, threshold: 'inf' }, { type: 'Hardtanh', min_val: '-inf', max_val: 1 }]);
+    const read = parseModelFile(infinite, 'inf.json');
+    expect(modelFileText(read.model, read.input)).toBe(infinite);
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Softplus', threshold: 'infinity' }] }), 'bad.json')).toThrow(/"threshold" must be a number, "inf" or "-inf", got "infinity"/);
     expect(() => new ELU(1e39)).toThrow("ELU: alpha must be a finite number, got 1e+39 (past float32's range: it would be ±∞)");
     expect(() => new Hardtanh(NaN, 1)).toThrow('Hardtanh: min_val must be a number, got NaN');
     expect([new Hardtanh().minVal, new Hardtanh().maxVal]).toEqual([-1, 1]);
@@ -216,6 +222,9 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'nll' })).toThrow(/loss 'nll' would read them as log-probabilities/);
     expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'cross-entropy' })).toThrow(/loss 'cross-entropy' would apply a second softmax/);
     expect(planModel(softmax(), { inputShape: [1, 3, 3], loss: 'half-sse' }).loss).toBe('half-sse');
+    // A view after it changes nothing: the last layer that computes is what the loss reads.
+    expect(() => planModel(new Sequential(new Flatten(), new Linear(9, 4), new Softmax(), new Identity()), { inputShape: [1, 3, 3] })).toThrow(/ends with Softmax/);
+    expect(planModel(new Sequential(new Flatten(), new Linear(9, 4), new LogSoftmax(), new Identity()), { inputShape: [1, 3, 3] }).loss).toBe('nll');
     expect(() => new Softmax(0)).toThrow('Softmax: dim must be 1 (or -1), the classes of [batch, classes]; got 0');
     const layers = [{ type: 'Identity' }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 3, bias: true }, { type: 'Softmax', dim: 1 }];
     const file = parseModelFile(JSON.stringify({ input: [2, 2], layers }), 'soft.json');

@@ -76,9 +76,9 @@ def layer(entry, path):
     if t == 'ELU':
         return nn.ELU(entry.get('alpha', 1.0))
     if t == 'Softplus':
-        return nn.Softplus(entry.get('beta', 1.0), entry.get('threshold', 20.0))
+        return nn.Softplus(entry.get('beta', 1.0), float(entry.get('threshold', 20.0)))
     if t == 'Hardtanh':
-        return nn.Hardtanh(entry.get('min_val', -1.0), entry.get('max_val', 1.0))
+        return nn.Hardtanh(float(entry.get('min_val', -1.0)), float(entry.get('max_val', 1.0)))
     if t == 'Softmax':
         return nn.Softmax(dim=1)
     simple = {'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}

@@ -54,5 +54,7 @@ describe('BatchNorm affine and track_running_stats', () => {
     const other = new Network(ctx, model(), { inputShape: [1, 5, 5], maxBatch: 8, seed: 9 });
     loadCheckpoint(other, bytes, 'bn.safetensors');
     expectAllClose('predict after a load', await other.predict(inputs), out, TOLERANCE.exact);
+    // One sample: the untracked BatchNorm1d would see one value a channel (PyTorch raises in eval too).
+    await expect(net.predict(inputs.subarray(0, 25))).rejects.toThrow(/BatchNorm1d '5' \(track_running_stats false\): 1 value per channel in an evaluation batch of 1, as PyTorch refuses too/);
   });
 });

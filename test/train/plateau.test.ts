@@ -72,6 +72,23 @@ describe('ReduceLROnPlateau in training', () => {
     expect(() => loadCheckpoint(b.net, partial, 'partial.safetensors')).toThrow(/but not plateau_best/);
   });
 
+  gpuTest('an epoch cut short is not stepped (a continued run steps it once it is whole); another rate or metric asked of a loaded network', async (ctx) => {
+    const cut = setup(ctx, { kind: 'plateau', patience: 0, factor: 0.5, thresholdMode: 'abs', threshold: 1e9 });
+    const { history } = await cut.trainer.fit({ firstEpoch: 1, epochs: 2, maxSteps: 7 }); // 5 steps an epoch
+    expect(history.map((h) => h.plateau)).toEqual([{ lr: 0.2, reduced: false }, undefined]);
+    expect(cut.net.plateau!.lastEpoch).toBe(1);
+    // Loaded into a network asked for another learning rate: that rate from here, the counters kept.
+    cut.net.stepPlateau(5);
+    const bytes = await encodeCheckpoint(cut.net);
+    const faster = new Network(ctx, model(), { inputShape: [12], maxBatch: 8, seed: 4, optimizer: new SGD({ lr: 0.3, momentum: 0.9 }, cut.net.optimizer.schedule) });
+    loadCheckpoint(faster, bytes, 'cut.safetensors');
+    expect(faster.plateau).toEqual({ ...cut.net.plateau!, lr: 0.3 });
+    // Another metric: the best and the counters start again (they were the other quantity's).
+    const other = new Network(ctx, model(), { inputShape: [12], maxBatch: 8, seed: 4, optimizer: new SGD({ lr: 0.2, momentum: 0.9 }, { kind: 'plateau', patience: 0, factor: 0.5, metric: 'test-accuracy' }) });
+    loadCheckpoint(other, bytes, 'cut.safetensors');
+    expect(other.plateau).toEqual({ lr: cut.net.plateau!.lr, best: -Infinity, numBadEpochs: 0, cooldownCounter: 0, lastEpoch: 2 });
+  });
+
   gpuTest('an accuracy metric is refused for a regression (it is NaN there)', async (ctx) => {
     const inputs = Float32Array.from(randomArray(16 * 4, 9));
     const data = { inputs, targets: Float32Array.from(randomArray(16 * 2, 10)), count: 16, shape: [4] };
