@@ -46,29 +46,7 @@ const CLIP_AT = 5u;
 
 override WG_X: u32;
 
-// Element i's weight decay: its parameter's (variant GROUP_DECAY: PyTorch's param groups, one
-// value a parameter, kept as f32 bits in `slots` from params.decayAt on, found by the guard's slot
-// of the element's block), else the optimizer's.
-fn weightDecayOf(i: u32) -> f32 {
-#if GROUP_DECAY
-  return bitcast<f32>(slots[params.decayAt + slots[i / SLOT_BLOCK] - PARAM_SLOT0]);
-#else
-  return params.weightDecay;
-#endif
-}
-
-// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote
-// into hyper) or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else
-// as it is.
-fn clipped(g: f32) -> f32 {
-#if CLIP_NORM
-  return g * hyper[CLIP_AT];
-#elif CLIP_VALUE
-  return clamp(g, -params.clipValue, params.clipValue);
-#else
-  return g;
-#endif
-}
+// weightDecayOf(i) and clipped(g): shaders/lib/optimizer_gradient.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -14,6 +14,7 @@ import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
 import gradNormSource from '../../shaders/grad_norm.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
+import gradientSource from '../../shaders/lib/optimizer_gradient.wgsl?raw';
 import { ARENA_BLOCK } from '../gpu/arena.js';
 import { HEALTH_SLOTS } from './health.js';
 
@@ -48,7 +49,7 @@ export const sgdStep = defineKernel({
     slots: { type: 'u32', access: 'read' },
   },
   defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY'],
-  libraries: [healthSource],
+  libraries: [healthSource, gradientSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
   workgroupSize: [256],
   grid: (p) => [p.length],
@@ -74,7 +75,7 @@ export const adamStep = defineKernel({
     maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
   defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY'],
-  libraries: [healthSource],
+  libraries: [healthSource, gradientSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
   workgroupSize: [256],
   grid: (p) => [p.length],

@@ -4,12 +4,10 @@
  * (the side PyTorch's backward takes there), the thresholds, far out on both sides, and tiny
  * values. Skipped, saying so, where PyTorch is not installed.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { activationBackwardRef, activationRef, type ActivationRefKind } from '../../src/reference/activation.js';
 
-const python = '/usr/bin/python3';
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 const TORCH = `
 import json, sys, torch
@@ -42,12 +40,9 @@ const cases: { torch: string; kind: ActivationRefKind; a: number; b: number }[] 
 
 describe('activation references against PyTorch (float64) at zeros, kinks, thresholds and extremes', () => {
   test('forward and backward, every activation', (ctx) => {
-    if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
+    skipWithoutTorch(ctx);
     const x = [0, -0, -3, 3, -0.5, 2, 6, 1.5, 1e-9, -1e-9, 0.3, -0.3, -2.9, 2.9, -7, 7, -25, 25, -40, 40, -700, 700, NaN];
-    // JSON has no NaN: Python's json reads and writes it as the bare word.
-    const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify({ x, cases }).replace(/null/g, 'NaN'), encoding: 'utf8' });
-    expect(run.status, run.stderr).toBe(0);
-    const torch = JSON.parse(run.stdout.replace(/NaN/g, 'null'), (_, v) => (v === null ? NaN : v)) as { y: number[]; dx: number[] }[];
+    const torch = runTorch<{ y: number[]; dx: number[] }[]>(TORCH, { x, cases });
     cases.forEach((c, k) => {
       const y = activationRef(c.kind, x, c.a, c.b);
       const dx = activationBackwardRef(c.kind, x.map(() => 1), x, c.a, c.b);

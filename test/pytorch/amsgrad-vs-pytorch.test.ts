@@ -4,13 +4,11 @@
  * gradients: the parameters and every state tensor. Skipped, saying so, where PyTorch is not
  * installed.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { adamRef } from '../../src/reference/optimizers.js';
 import { randomArray } from '../helpers/allclose.js';
 
-const python = '/usr/bin/python3';
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 const TORCH = `
 import json, sys, torch
@@ -28,12 +26,10 @@ print(json.dumps({'param': p.detach().tolist(), 'exp_avg': st['exp_avg'].tolist(
 describe('AMSGrad against PyTorch (float64)', () => {
   for (const decoupled of [false, true]) {
     test(`${decoupled ? 'AdamW' : 'Adam'}(amsgrad=True), six steps`, (ctx) => {
-      if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
+      skipWithoutTorch(ctx);
       const n = 40;
       const spec = { param: Array.from(randomArray(n, 71)), grads: [1, 2, 3, 4, 5, 6].map((k) => Array.from(randomArray(n, 72 + k, -1 / k ** 2, 1 / k ** 2))), lr: 0.01, betas: [0.9, 0.7], weight_decay: 0.05, decoupled };
-      const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify(spec), encoding: 'utf8' });
-      expect(run.status, run.stderr).toBe(0);
-      const torch = JSON.parse(run.stdout) as Record<string, number[]>;
+      const torch = runTorch<Record<string, number[]>>(TORCH, spec);
       let state: ReturnType<typeof adamRef> = { param: Float64Array.from(spec.param), expAvg: new Float64Array(n), expAvgSq: new Float64Array(n), maxExpAvgSq: new Float64Array(n) };
       spec.grads.forEach((g, k) => {
         state = adamRef(state.param, g, state.expAvg, state.expAvgSq, { lr: spec.lr, beta1: 0.9, beta2: 0.7, eps: 1e-8, weightDecay: spec.weight_decay, decoupled, step: k + 1 }, state.maxExpAvgSq!);

@@ -4,13 +4,11 @@
  * shapes: the clipped gradients and the norm returned, for norm types 1, 2 and inf, bounds below
  * and above the norm, and a bound of 0. Skipped, saying so, where PyTorch is not installed.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { clipGradNormRef, clipGradValueRef } from '../../src/reference/optimizers.js';
 import { randomArray } from '../helpers/allclose.js';
 
-const python = '/usr/bin/python3';
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 const TORCH = `
 import json, sys, torch
@@ -35,7 +33,7 @@ print(json.dumps(out))
 
 describe('clipping references against PyTorch (float64)', () => {
   test('clip_grad_norm_ (norm types 1, 2, inf; bounds below and above the norm, and 0) and clip_grad_value_', (ctx) => {
-    if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
+    skipWithoutTorch(ctx);
     const grads = { 'conv.weight': randomArray(4 * 3 * 3 * 3, 5, -0.4, 0.3), 'conv.bias': randomArray(4, 6, -1, 1), 'fc.weight': randomArray(10 * 36, 7, -0.05, 0.05) };
     const cases = [
       ...[1, 2, Infinity].flatMap((normType) => [0.5, 1000, 0].map((maxNorm) => ({ kind: 'norm' as const, normType, maxNorm }))),
@@ -46,9 +44,7 @@ describe('clipping references against PyTorch (float64)', () => {
       grads: Object.fromEntries(Object.entries(grads).map(([k, v]) => [k, Array.from(v)])),
       cases: cases.map((c) => (c.kind === 'norm' ? { kind: 'norm', max_norm: c.maxNorm, norm_type: c.normType === Infinity ? 'inf' : c.normType } : { kind: 'value', clip_value: c.clipValue })),
     };
-    const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 64 << 20 });
-    expect(run.status, run.stderr).toBe(0);
-    const torch = JSON.parse(run.stdout) as { norm: number | null; grads: Record<string, number[]> }[];
+    const torch = runTorch<{ norm: number | null; grads: Record<string, number[]> }[]>(TORCH, spec);
     let clippedCases = 0;
     cases.forEach((c, k) => {
       const ours = c.kind === 'norm' ? clipGradNormRef(grads, c.maxNorm, c.normType as 1 | 2) : { grads: clipGradValueRef(grads, c.clipValue), norm: null };

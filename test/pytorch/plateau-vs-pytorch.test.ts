@@ -4,12 +4,10 @@
  * min_lr and an eps that stops a reduction, and NaN metrics. Skipped, saying so, where PyTorch is
  * not installed.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { checkSchedule, initialPlateau, plateauStep, type Schedule } from '../../src/optim/schedules.js';
 
-const python = '/usr/bin/python3';
-const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 const TORCH = `
 import json, math, sys, torch
@@ -31,7 +29,7 @@ type Plateau = Extract<Schedule, { kind: 'plateau' }>;
 
 describe('ReduceLROnPlateau against PyTorch', () => {
   test('the rate after each epoch, for every mode, threshold mode, cooldown, min_lr and eps', (ctx) => {
-    if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
+    skipWithoutTorch(ctx);
     // Improvements, plateaus, tiny improvements below the relative threshold, NaN (never better), a rise.
     const metrics = [1, 0.9, 0.9, 0.9, 0.89995, 0.9, 0.5, 0.5, null, 0.5, 0.5, 0.5, 0.49999, 0.6, 0.6, 0.6, 0.6, 0.6, 0.1, 0.1, 0.1, 0.1];
     const cases: [Plateau, Record<string, unknown>][] = [
@@ -47,9 +45,7 @@ describe('ReduceLROnPlateau against PyTorch', () => {
       [{ kind: 'plateau', metric: 'test-accuracy', patience: 1, factor: 0.5 }, { mode: 'max', patience: 1, factor: 0.5 }],
     ];
     const lr = 0.05;
-    const run = spawnSync(python, ['-c', TORCH], { input: JSON.stringify({ lr, metrics, cases: cases.map(([, t]) => ({ torch: t })) }), encoding: 'utf8' });
-    expect(run.status, run.stderr).toBe(0);
-    const torch = JSON.parse(run.stdout) as number[][];
+    const torch = runTorch<number[][]>(TORCH, { lr, metrics, cases: cases.map(([, t]) => ({ torch: t })) });
     let reductions = 0;
     cases.forEach(([schedule], k) => {
       checkSchedule(schedule);

@@ -1,0 +1,29 @@
+// The gradient and weight decay an optimizer step (sgd_step, adam_step) applies to element i, in
+// the variants both declare: clip_grad_norm_ / clip_grad_value_ (CLIP_NORM, CLIP_VALUE) and the
+// param groups' weight decays (GROUP_DECAY). A kernel appending it declares `params` (with
+// weightDecay, clipValue, decayAt), `hyper`, `slots`, and the constants SLOT_BLOCK, PARAM_SLOT0
+// and CLIP_AT.
+
+// Element i's weight decay: its parameter's (variant GROUP_DECAY: PyTorch's param groups, one
+// value a parameter, kept as f32 bits in `slots` from params.decayAt on, found by the guard's slot
+// of the element's block), else the optimizer's.
+fn weightDecayOf(i: u32) -> f32 {
+#if GROUP_DECAY
+  return bitcast<f32>(slots[params.decayAt + slots[i / SLOT_BLOCK] - PARAM_SLOT0]);
+#else
+  return params.weightDecay;
+#endif
+}
+
+// The gradient clipped as PyTorch's clip_grad_norm_ (by the factor shaders/grad_norm.wgsl wrote
+// into hyper) or clip_grad_value_ (clamped to ±clipValue) would leave it before the step; else
+// as it is.
+fn clipped(g: f32) -> f32 {
+#if CLIP_NORM
+  return g * hyper[CLIP_AT];
+#elif CLIP_VALUE
+  return clamp(g, -params.clipValue, params.clipValue);
+#else
+  return g;
+#endif
+}
