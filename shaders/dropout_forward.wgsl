@@ -4,6 +4,9 @@
 //   u(i): element i's dropout draw from Philox4x32-10, eight elements a block
 //   (shaders/lib/dropout_draw.wgsl; CPU: dropoutBlockDraws in src/reference/random.ts). One invocation
 //   per mask word: 32 elements, four Philox blocks. dropout_backward multiplies by the same mask.
+//   Variant CHANNELS (PyTorch's Dropout2d): element i is kept where its channel is, channel
+//   k = i / area (over batch × channels) drawn as element k would be; the mask still has a bit an
+//   element, so the backward is the same kernel.
 
 struct Params {
   length: u32,
@@ -12,6 +15,7 @@ struct Params {
   seed: u32,
   stream: u32,
   step: u32,
+  area: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -27,6 +31,23 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
   let word = gid.x;
   if (word * 32u >= params.length) { return; }
   var bits = 0u;
+#if CHANNELS
+  var lastBlock = 0xffffffffu;
+  var keptByte = 0u;
+  for (var e = 0u; e < 32u; e++) {
+    let i = word * 32u + e;
+    if (i >= params.length) { break; }
+    let k = i / params.area;
+    if (k / 8u != lastBlock) {
+      lastBlock = k / 8u;
+      keptByte = dropoutKeptByte(params.seed, params.stream, params.step, lastBlock, params.threshold);
+    }
+    let keep = (keptByte >> (k % 8u)) & 1u;
+    y[i] = x[i] * select(0.0, params.scale, keep != 0u);
+    bits |= keep << e;
+  }
+  mask[word] = bits;
+#else
   for (var q = 0u; q < 4u; q++) {
     let block = word * 4u + q;
     let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
@@ -42,4 +63,5 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
     bits |= kept << (8u * q);
   }
   mask[word] = maskWordWithin(bits, word, params.length);
+#endif
 }

@@ -40,12 +40,14 @@ export const dropoutForward = defineKernel({
   linear: true,
   source: forwardSource,
   libraries: [philoxSource, drawSource, maskSource],
-  params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
+  // area: elements a channel (variant CHANNELS, Dropout2d; 1 otherwise, unread).
+  params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32', area: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     mask: { type: 'u32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write' },
   },
+  defines: ['CHANNELS'],
   workgroupSize: [64],
   grid: (p) => [maskWords(p.length)],
   lengths: (p) => ({ x: p.length, mask: maskWords(p.length), y: p.length }),

@@ -8,11 +8,13 @@
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, perBatch, positionalOptions, trueOrFalse, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, perBatch, positionalOptions, trueOrFalse, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
 
 export class Dropout extends Layer {
-  readonly type = 'Dropout';
+  readonly type: string = 'Dropout';
   readonly p: number;
+  /** Whole channels dropped (Dropout2d) rather than elements. */
+  protected readonly channels: boolean = false;
 
   /** `new Dropout(0.1)`, `new Dropout(0.1, true)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
   constructor(options?: { readonly p?: number; readonly inplace?: boolean });
@@ -20,11 +22,12 @@ export class Dropout extends Layer {
   constructor(...args: unknown[]) {
     super();
     // Not PyTorch's None here (positionalOptions reads a null so): Dropout(None) fails there too.
-    if (args[0] === null) throw new RangeError('Dropout: p must be a number in [0, 1], got null');
-    const o = positionalOptions<{ p?: number; inplace?: boolean }>('Dropout', args, ['p', 'inplace'], ['p', 'inplace']);
-    trueOrFalse('Dropout', 'inplace', o.inplace, false);
+    const name = new.target.name;
+    if (args[0] === null) throw new RangeError(`${name}: p must be a number in [0, 1], got null`);
+    const o = positionalOptions<{ p?: number; inplace?: boolean }>(name, args, ['p', 'inplace'], ['p', 'inplace']);
+    trueOrFalse(name, 'inplace', o.inplace, false);
     const p = o.p === undefined ? 0.5 : o.p;
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${name}: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
   }
 
@@ -51,8 +54,10 @@ export class Dropout extends Layer {
     const kernels = new Map<number, StepKernel>();
     // The step of the draws (setStep), also for a kernel made after it was set.
     let step = 0;
+    // Dropout2d: a draw a channel of [C, H, W], its area's elements kept or dropped together.
+    const area = this.channels ? shapeSize(b.inShape.slice(1)) : 1;
     const bind = async (batch: number, p: number, label: string) =>
-      (await ctx.compile(dropoutForward)).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step }, label);
+      (await ctx.compile(dropoutForward, { CHANNELS: this.channels })).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step, area }, label);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (fusion.forwardByPrevious) return [];
       const kernel = await bind(batch, this.p, `${path} dropout forward`);
@@ -75,5 +80,20 @@ export class Dropout extends Layer {
         kernels.get(batch)?.update({ step });
       },
     };
+  }
+}
+
+/**
+ * PyTorch's nn.Dropout2d: in training each channel of each sample ([C, H, W]) is zeroed with
+ * probability p, the kept ones scaled by 1/(1 − p); identity in eval. Its own dropout kernel
+ * (variant CHANNELS: a draw a channel), never fused into a batch norm before it.
+ */
+export class Dropout2d extends Dropout {
+  override readonly type: string = 'Dropout2d';
+  protected override readonly channels = true;
+
+  override outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W] (channels to drop whole), got [${input.join(', ')}]`);
+    return input;
   }
 }

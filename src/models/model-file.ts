@@ -14,7 +14,7 @@
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
-import { Dropout } from '../layers/dropout.js';
+import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
@@ -74,6 +74,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
   },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
+  Dropout2d: { fields: ['p', 'inplace'], build: (f) => new Dropout2d(f.p as number | undefined) },
   MaxPool2d: {
     fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
     build: (f) =>

@@ -12,7 +12,7 @@ import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef } from '../reference/network.js';
 import { adamRef, clipGradNormRef, clipGradValueRef, sgdRef } from '../reference/optimizers.js';
-import { dropoutMaskRef } from '../reference/random.js';
+import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
 import { LossHead } from '../train/loss-head.js';
 import type { Network } from './network.js';
 import { aliasesInput } from './plan.js';
@@ -61,7 +61,11 @@ function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>,
 export function networkDropoutMasks(network: Network, batch: number, step: number): Record<string, Float64Array> {
   const masks: Record<string, Float64Array> = {};
   for (const node of network.plan.nodes) {
-    if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(batch * shapeSize(node.inShape), node.layer.p, network.seed, node.stream, step);
+    if (!(node.layer instanceof Dropout)) continue;
+    const length = batch * shapeSize(node.inShape);
+    masks[node.path] = node.layer.type === 'Dropout2d'
+      ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)
+      : dropoutMaskRef(length, node.layer.p, network.seed, node.stream, step);
   }
   return masks;
 }

@@ -146,7 +146,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,
-      stream: layer.type === 'Dropout' ? DROPOUT_STREAM + dropouts++ : 0,
+      stream: layer.type === 'Dropout' || layer.type === 'Dropout2d' ? DROPOUT_STREAM + dropouts++ : 0,
     };
   });
   if (shape.length !== 1) {

@@ -246,6 +246,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       }
       case 'Dropout':
+      case 'Dropout2d':
         y = mode === 'train' ? dropoutForwardRef(x, mask(input, path, x.length)) : x;
         break;
       case 'BatchNorm2d':
@@ -358,6 +359,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       }
       case 'Dropout':
+      case 'Dropout2d':
         d = dropoutBackwardRef(d, mask(input, path, d.length));
         break;
       case 'BatchNorm2d':

@@ -95,6 +95,12 @@ export function dropoutScale(p: number): number {
 }
 
 /** mask[i] = the dropout draw of element i (dropoutBlockDraws) ≥ threshold(p) ? dropoutScale(p) : 0, for 0 ≤ p ≤ 1. */
+/** Dropout2d's mask of `length` elements, `area` a channel: each channel's draw (as element k of dropoutMaskRef) for all its elements. */
+export function channelDropoutMaskRef(length: number, area: number, p: number, seed: number, stream: number, step: number): Float64Array {
+  const channels = dropoutMaskRef(Math.ceil(length / area), p, seed, stream, step);
+  return Float64Array.from({ length }, (_, i) => channels[Math.floor(i / area)]!);
+}
+
 export function dropoutMaskRef(length: number, p: number, seed: number, stream: number, step: number): Float64Array {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p = ${p} is outside [0, 1]`);
   const threshold = dropoutThreshold(p);

@@ -6,7 +6,7 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
-import { RANDOM_STREAM, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { RANDOM_STREAM, channelDropoutMaskRef, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -43,7 +43,7 @@ describe('dropout kernels', () => {
       const tdx = ctx.tensor('dx', [length]);
       for (const t of [ty, tdx]) ctx.fill(t, NaN);
       ctx.fill(tmask, 0xffffffff);
-      const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
+      const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1 });
       const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length, scale });
       const tdx4 = ctx.tensor('dx (VEC4)', [length]);
       ctx.fill(tdx4, NaN);
@@ -89,7 +89,7 @@ describe('dropout kernels', () => {
     const tmask = ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' });
     const ty = ctx.tensor('y', [length]);
     ctx.fill(ty, NaN);
-    const k = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step });
+    const k = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1 });
     ctx.submit('dropout ties', (e) => recordPass(e, 'dropout ties', [k]));
     expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), dropoutMaskRef(length, p, seed, stream, step)), 'kept elements that differ from the reference').toEqual([]);
   });
@@ -104,11 +104,38 @@ describe('dropout kernels', () => {
     ctx.fill(ty, NaN);
     const k = (await ctx.compile(dropoutForward)).bind(
       { x: tx, mask: tmask, y: ty },
-      { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0 },
+      { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0, area: 1 },
     );
     ctx.submit('dropout fraction', (e) => recordPass(e, 'dropout fraction', [k]));
     const keptCount = kept(maskFromBits(await ctx.read(tmask), length, p)).reduce((a, b) => a + b, 0);
     // Binomial(4001, 0.7): standard deviation ≈ 29; allow five of them.
     expect(Math.abs(keptCount - 0.7 * length)).toBeLessThan(150);
   });
+});
+
+describe('dropout_forward, variant CHANNELS (Dropout2d)', () => {
+  // Planes of 1, 7, 33 and 676 elements: a channel inside a mask word, across words, and many words.
+  for (const [channels, area] of [[40, 1], [37, 7], [20, 33], [128 * 16, 676]] as const) {
+    gpuTest(`${channels} channels of ${area}: each channel's elements kept or dropped together, as the reference draws them`, async (ctx) => {
+      const length = channels * area;
+      const p = 0.3;
+      const { threshold, scale } = dropoutParams(p);
+      const x = f32(randomArray(length, area + 3));
+      const [tx, tmask, ty] = [ctx.tensor('x', [length], { data: x }), ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' }), ctx.tensor('y', [length])];
+      ctx.fill(ty, NaN);
+      ctx.fill(tmask, 0xffffffff);
+      const k = (await ctx.compile(dropoutForward, { CHANNELS: true })).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed: 11, stream: 5, step: 3, area });
+      ctx.submit('dropout2d', (e) => recordPass(e, 'dropout2d', [k]));
+      const ref = channelDropoutMaskRef(length, area, p, 11, 5, 3);
+      expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), ref), 'mask bits that differ from the reference').toEqual([]);
+      expectAllClose('y', await ctx.read(ty), Float64Array.from(x, (v, i) => v * ref[i]!), TOLERANCE.forward);
+      // Whole channels: within each, all kept or all dropped; and both happen.
+      const keptChannels = Array.from({ length: channels }, (_, c) => ref[c * area]! !== 0);
+      for (let c = 0; c < channels; c++) expect(ref.subarray(c * area, (c + 1) * area).every((v) => (v !== 0) === keptChannels[c])).toBe(true);
+      expect(new Set(keptChannels).size).toBe(2);
+      // The bits past the end are clear (a backward over whole words reads them).
+      const lastWord = (await ctx.read(tmask))[maskWords(length) - 1]!;
+      if (length % 32 !== 0) expect(lastWord >>> (length % 32)).toBe(0);
+    });
+  }
 });

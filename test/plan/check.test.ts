@@ -9,7 +9,7 @@ import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReL
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
-import { Dropout } from '../../src/layers/dropout.js';
+import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
@@ -223,6 +223,16 @@ const cases = [
       new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new ReLU(), new BatchNorm2d({ affine: false }), new Dropout(0.2),
       new Flatten(), new Linear({ outFeatures: 24 }), new BatchNorm1d(24, 1e-5, 0.1, true, false), new ReLU(),
       new Linear({ outFeatures: 16 }), new BatchNorm1d({ affine: false, trackRunningStats: false }), new Tanh(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
+    name: 'Dropout2d after a conv and after a batch norm (not fused: whole channels dropped), SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2 }), new ReLU(), new Dropout2d(0.3), new Conv2d({ outChannels: 8, kernelSize: 3 }), new BatchNorm2d(), new Dropout2d(0.25),
+      new Flatten(), new Linear({ outFeatures: 10 }),
     ),
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),

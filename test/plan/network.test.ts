@@ -10,7 +10,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
-import { Dropout } from '../../src/layers/dropout.js';
+import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -230,6 +230,17 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const file = parseModelFile(JSON.stringify({ input: [2, 2], layers }), 'soft.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'Linear', out_features: 3 }, { type: 'Softmax', dim: 0 }] }), 'bad.json')).toThrow(/bad\.json: layer '1' \(Softmax\): "dim" must be 1/);
+  });
+  test('Dropout2d takes PyTorch\'s arguments, wants [C, H, W], is never fused into the batch norm before it, and a model file names it', () => {
+    expect(new Dropout2d().p).toBe(0.5);
+    expect(new Dropout2d(0.2, true).p).toBe(0.2);
+    expect(() => new Dropout2d(1.5)).toThrow('Dropout2d: p must be a number in [0, 1], got 1.5');
+    expect(() => planModel(new Sequential(new Flatten(), new Linear(16, 4), new Dropout2d(0.1)), { inputShape: [1, 4, 4] })).toThrow(/Dropout2d.*expects an input of shape \[C, H, W\]/);
+    const plan = planModel(new Sequential(new Conv2d(1, 4, 3), new BatchNorm2d(), new Dropout2d(0.1), new Dropout(0.1), new Flatten(), new Linear(16, 2)), { inputShape: [1, 4, 4] });
+    expect(plan.fusions.map((f) => f.rule)).not.toContain('batchnorm-dropout');
+    expect(plan.nodes.filter((n) => n.stream !== 0).map((n) => n.layer.type)).toEqual(['Dropout2d', 'Dropout']);
+    const file = parseModelFile(JSON.stringify({ input: [2, 4, 4], layers: [{ type: 'Dropout2d', p: 0.3 }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 2, bias: true }] }), 'd2.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers[0]).toEqual({ type: 'Dropout2d', p: 0.3 });
   });
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });

@@ -13,7 +13,7 @@ import { describe, expect, test } from 'vitest';
 import { Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
-import { Dropout } from '../../src/layers/dropout.js';
+import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
@@ -24,7 +24,7 @@ import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import type { LossKind } from '../../src/plan/fusion.js';
 import { initialValues, planModel } from '../../src/plan/plan.js';
 import { networkStepRef } from '../../src/reference/network.js';
-import { dropoutMaskRef } from '../../src/reference/random.js';
+import { channelDropoutMaskRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { randomArray } from '../helpers/allclose.js';
 
 const python = '/usr/bin/python3';
@@ -116,6 +116,12 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     loss: 'cross-entropy',
   },
   {
+    name: 'Dropout2d (whole channels, the masks given to both sides) after a conv and a batch norm',
+    model: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new Dropout2d(0.4), new BatchNorm2d(), new Dropout2d(0.3), new ReLU(), new Flatten(), new Linear({ outFeatures: 3 })),
+    input: [2, 6, 6],
+    loss: 'cross-entropy',
+  },
+  {
     name: 'Identity in three places, Softmax before an MSE loss',
     model: new Sequential(new Identity(), new Flatten(), new Linear({ outFeatures: 6 }), new Identity(), new Tanh(), new Linear({ outFeatures: 4 }), new Softmax(), new Identity()),
     input: [1, 3, 3],
@@ -135,7 +141,9 @@ describe('the float64 reference against PyTorch (float64)', () => {
       for (const node of plan.nodes) {
         for (const p of node.parameters) params[p.name] = Float64Array.from(initialValues(node, p, 9), (v, i) => v + 0.05 * Math.sin(3 * i + 1));
         for (const b of node.buffers) buffers[b.name] = Float64Array.from({ length: b.shape[0]! }, (_, i) => (b.name.endsWith('var') ? 0.8 + 0.1 * i : 0.05 * i));
-        if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(BATCH * node.inShape.reduce((a, b) => a * b, 1), node.layer.p, 9, node.stream, 2);
+        const elements = BATCH * node.inShape.reduce((a, b) => a * b, 1);
+        if (node.layer instanceof Dropout2d) masks[node.path] = channelDropoutMaskRef(elements, node.inShape[1]! * node.inShape[2]!, node.layer.p, 9, node.stream, 2);
+        else if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(elements, node.layer.p, 9, node.stream, 2);
       }
       const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
       const labels = Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % plan.classes);
