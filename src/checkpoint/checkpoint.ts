@@ -150,14 +150,14 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
     if (text.trim() === '' || !ok(v)) throw new CheckpointFormatError(source, `__metadata__.${key} is ${JSON.stringify(text)}, expected ${expected}`);
     return v;
   };
-  const count = (v: number) => Number.isInteger(v) && v >= 0;
+  const count = (key: (typeof keys)[number]) => wholeNumber(metadata, key, 0, Number.MAX_SAFE_INTEGER, source)!;
   return {
     lr: value('plateau_lr', (v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
     // ±Infinity before the first epoch's metric, as PyTorch's best starts; NaN cannot be one.
     best: value('plateau_best', (v) => !Number.isNaN(v), 'a number (Infinity or -Infinity before the first epoch)'),
-    numBadEpochs: value('plateau_bad_epochs', count, 'a whole number ≥ 0'),
-    cooldownCounter: value('plateau_cooldown_counter', count, 'a whole number ≥ 0'),
-    lastEpoch: value('plateau_last_epoch', count, 'a whole number ≥ 0'),
+    numBadEpochs: count('plateau_bad_epochs'),
+    cooldownCounter: count('plateau_cooldown_counter'),
+    lastEpoch: count('plateau_last_epoch'),
   };
 }
 
@@ -450,7 +450,7 @@ export function checkpointInfo(file: SafetensorsFile, source: string): Checkpoin
 }
 
 /** A metadata field as a whole number in [min, max]; undefined when absent. */
-function wholeNumber(metadata: Record<string, string>, field: string, min: number, max: number, source: string): number | undefined {
+function wholeNumber(metadata: Readonly<Record<string, string>>, field: string, min: number, max: number, source: string): number | undefined {
   const text = metadata[field];
   if (text === undefined) return undefined;
   const digits = /^[0-9]+$/.test(text);

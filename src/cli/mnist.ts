@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, PLATEAU_DEFAULTS, PLATEAU_METRICS, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -381,13 +381,10 @@ function samePath(a: string, b: string): boolean {
   return real(a) === real(b);
 }
 
+const plateauWords = (schedule: Schedule) => (schedule.kind === 'plateau' ? plateauMetricWords(schedule) : '');
+
 /** --no-weight-decay-1d's group: the one-dimensional parameters (biases, batch norms' weights) without weight decay. */
 const NO_DECAY_1D: ParamGroup = { params: (_name, shape) => shape.length === 1, weightDecay: 0 };
-
-/** The metric a ReduceLROnPlateau schedule watches, in words. */
-function describePlateauMetric(schedule: Schedule): string {
-  return schedule.kind === 'plateau' ? (schedule.metric ?? PLATEAU_DEFAULTS.metric).replace('-', ' ') : '';
-}
 
 /** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
 export function formatTestLine(r: EvalResult): string {
@@ -1011,7 +1008,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       // With --json the notebook's lines go to stderr, with the progress.
       log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
       log(formatTestLine(evaluation));
-      if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${describePlateauMetric(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr * trainer.model.lrFactor} from here on`);
+      if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${plateauWords(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr * trainer.model.lrFactor} from here on`);
       log('');
     },
   }, {

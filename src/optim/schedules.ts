@@ -72,6 +72,11 @@ function definedOf<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** The metric a ReduceLROnPlateau schedule watches, in words: `test loss`. */
+export function plateauMetricWords(schedule: Extract<Schedule, { kind: 'plateau' }>): string {
+  return (schedule.metric ?? PLATEAU_DEFAULTS.metric).replace('-', ' ');
+}
+
 /** ReduceLROnPlateau's mode: as given, else 'max' for an accuracy metric and 'min' for a loss. */
 export function plateauMode(schedule: Extract<Schedule, { kind: 'plateau' }>): 'min' | 'max' {
   return schedule.mode ?? ((schedule.metric ?? PLATEAU_DEFAULTS.metric).endsWith('accuracy') ? 'max' : 'min');
@@ -278,8 +283,8 @@ export function describeSchedule(schedule: Schedule): string {
     case 'onecycle':
       return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? ONECYCLE_PCT_START})`;
     case 'plateau': {
-      const { factor, patience, threshold, thresholdMode, cooldown, minLr, metric } = { ...PLATEAU_DEFAULTS, ...definedOf(schedule) };
-      return `ReduceLROnPlateau(mode=${plateauMode(schedule)}, factor=${factor}, patience=${patience} epochs, threshold=${threshold} ${thresholdMode}, cooldown=${cooldown}, min_lr=${minLr}; on the ${metric.replace('-', ' ')})`;
+      const { factor, patience, threshold, thresholdMode, cooldown, minLr } = { ...PLATEAU_DEFAULTS, ...definedOf(schedule) };
+      return `ReduceLROnPlateau(mode=${plateauMode(schedule)}, factor=${factor}, patience=${patience} epochs, threshold=${threshold} ${thresholdMode}, cooldown=${cooldown}, min_lr=${minLr}; on the ${plateauMetricWords(schedule)})`;
     }
   }
 }

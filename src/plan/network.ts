@@ -177,7 +177,7 @@ export class Network {
   /** Where the param groups' weight decays start in the slots tensor (the optimizer kernels' GROUP_DECAY); 0: none set apart. */
   private readonly decayAt: number;
   /** clip_grad_norm_'s partial sums (src/kernels/optimizers.ts: gradNorm; its factor and norm go into `hyper`). */
-  private readonly clip?: { readonly partials: Tensor };
+  private readonly gradNormPartials?: Tensor;
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
   private readonly hyper: Tensor;
   /** The parameters' arenas (values, gradients, each optimizer state) and the guard's slot of each block. */
@@ -387,8 +387,8 @@ export class Network {
     // The clip factor and norm after the per-step values: NaN until a step measures them.
     this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH], { data: Float32Array.from({ length: HYPER_LENGTH }, (_, i) => (i >= CLIP_AT ? NaN : 0)) });
     if (this.clipping?.kind === 'norm') {
-      this.clip = { partials: ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]) };
-      bytes.optimizer += this.clip.partials.byteLength;
+      this.gradNormPartials = ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]);
+      bytes.optimizer += this.gradNormPartials.byteLength;
     }
     bytes.maps = conv2dPackMapBytes(this.packJobs('train')) + conv2dPackMapBytes(this.packJobs('eval')) + conv2dReduceMapBytes(this.reduceJobs(maxBatch));
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
@@ -476,11 +476,11 @@ export class Network {
 
   /** clip_grad_norm_'s two dispatches (the gradients' partial norms, then the factor), or none. */
   private async gradNormDispatches(): Promise<Dispatch[]> {
-    if (this.clipping?.kind !== 'norm' || !this.clip) return [];
+    const partials = this.gradNormPartials;
+    if (this.clipping?.kind !== 'norm' || !partials) return [];
     const { maxNorm, normType } = this.clipping;
     const kernel = await this.ctx.compile(gradNorm, { L1: normType === 1, INF: normType === Infinity });
     const grads = this.arenas.grads.all;
-    const { partials } = this.clip;
     const fold = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
     return [
       kernel.bind({ x: grads, y: partials }, { length: grads.length, maxNorm, finish: 0, at: 0, fold }, 'gradient norm partials'),
@@ -503,7 +503,7 @@ export class Network {
   }
 
   private async clipResult(caller: string): Promise<Float32Array> {
-    if (!this.clip) throw new Error(`${caller}: this network clips no gradient norm (give the clipGradNorm option)`);
+    if (!this.gradNormPartials) throw new Error(`${caller}: this network clips no gradient norm (give the clipGradNorm option)`);
     return this.ctx.read(this.hyper);
   }
 

@@ -74,8 +74,8 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** SELU's constants as PyTorch's documentation gives them. */
 const SELU = { alpha: 1.6732632423543772848170429916717, scale: 1.0507009873554804934193349852946 };
 
-/** The reference's activation and its arguments for a layer, from the layer's PyTorch arguments. */
-function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, number] {
+/** The reference's activation and its arguments for a layer, from the layer's PyTorch arguments; undefined for another layer. */
+function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, number] | undefined {
   switch (layer.type) {
     case 'GELU':
       return [(layer as GELU).approximate === 'tanh' ? 'GELU_TANH' : 'GELU', 0, 0];
@@ -96,7 +96,7 @@ function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, num
     case 'ReLU6':
       return ['HARDTANH', 0, 6];
     default:
-      throw new Error(`no reference activation for ${layer.type}`);
+      return undefined;
   }
 }
 
@@ -187,19 +187,6 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'SiLU':
         y = siluRef(x);
         break;
-      case 'GELU':
-      case 'ELU':
-      case 'SELU':
-      case 'Softplus':
-      case 'Mish':
-      case 'Hardswish':
-      case 'Hardsigmoid':
-      case 'Hardtanh':
-      case 'ReLU6': {
-        const [kind, a, b] = activationOf(layer);
-        y = activationRef(kind, x, a, b);
-        break;
-      }
       case 'LogSoftmax':
         y = logSoftmaxRef(x, batch, channels);
         break;
@@ -268,8 +255,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         break;
       }
-      default:
-        throw new Error(`reference: no reference for layer '${path}' (${layer.type})`);
+      default: {
+        // The activations whose backward reads their input (GELU, ELU, SELU, Softplus, Mish, …).
+        const act = activationOf(layer);
+        if (!act) throw new Error(`reference: no reference for layer '${path}' (${layer.type})`);
+        y = activationRef(act[0], x, act[1], act[2]);
+      }
     }
     activations[path] = y;
     traces.push({ node, x, y, argmax, passed });
@@ -323,19 +314,6 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'SiLU':
         d = siluBackwardRef(d, xi);
         break;
-      case 'GELU':
-      case 'ELU':
-      case 'SELU':
-      case 'Softplus':
-      case 'Mish':
-      case 'Hardswish':
-      case 'Hardsigmoid':
-      case 'Hardtanh':
-      case 'ReLU6': {
-        const [kind, a, b] = activationOf(node.layer);
-        d = activationBackwardRef(kind, d, xi, a, b);
-        break;
-      }
       case 'LogSoftmax':
         d = logSoftmaxBackwardRef(d, y, batch, channels);
         break;
@@ -372,6 +350,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         d = bn.dx;
         break;
+      }
+      default: {
+        const act = activationOf(node.layer);
+        if (act) d = activationBackwardRef(act[0], d, xi, act[1], act[2]);
       }
     }
   }

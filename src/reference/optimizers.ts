@@ -73,9 +73,9 @@ export function adamRef(
 /**
  * torch.nn.utils.clip_grad_norm_ over a network's gradients (every tensor at once): the total
  * norm of all of them (norm_type 1, 2 or ∞: Σ|g|, √Σg², max|g|), and each gradient multiplied by
- * min(maxNorm / (norm + 1e-6), 1). Returns the clipped gradients and the norm before clipping.
+ * min(maxNorm / (norm + 1e-6), 1). Returns the clipped gradients, the norm before clipping and the factor.
  */
-export function clipGradNormRef(grads: Readonly<Record<string, ArrayLike<number>>>, maxNorm: number, normType: 1 | 2 | typeof Infinity = 2): { grads: Record<string, Float64Array>; norm: number } {
+export function clipGradNormRef(grads: Readonly<Record<string, ArrayLike<number>>>, maxNorm: number, normType: 1 | 2 | typeof Infinity = 2): { grads: Record<string, Float64Array>; norm: number; factor: number } {
   let acc = 0;
   for (const g of Object.values(grads)) {
     for (let i = 0; i < g.length; i++) {
@@ -87,7 +87,7 @@ export function clipGradNormRef(grads: Readonly<Record<string, ArrayLike<number>
   const factor = Math.min(maxNorm / (norm + 1e-6), 1);
   const out: Record<string, Float64Array> = {};
   for (const [name, g] of Object.entries(grads)) out[name] = Float64Array.from(g, (v) => v * factor);
-  return { grads: out, norm };
+  return { grads: out, norm, factor };
 }
 
 /** torch.nn.utils.clip_grad_value_: every gradient element clamped to [−clipValue, clipValue]. */

@@ -128,6 +128,7 @@ describe('dropout_forward, variant CHANNELS (Dropout2d)', () => {
       ctx.submit('dropout2d', (e) => recordPass(e, 'dropout2d', [k]));
       const ref = channelDropoutMaskRef(length, area, p, 11, 5, 3);
       expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), ref), 'mask bits that differ from the reference').toEqual([]);
+      // The mask exactly (above); y is x · scale rounded to float32 on the GPU, against float64.
       expectAllClose('y', await ctx.read(ty), Float64Array.from(x, (v, i) => v * ref[i]!), TOLERANCE.forward);
       // Whole channels: within each, all kept or all dropped; and both happen.
       const keptChannels = Array.from({ length: channels }, (_, c) => ref[c * area]! !== 0);

@@ -14,8 +14,10 @@ import { encodeCheckpoint, loadCheckpoint, optimizerFromMetadata } from '../../s
 import { randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-// No bias before the batch norm: its gradient is rounding noise, which Adam's step would amplify to ±lr.
-const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 8, bias: false }), new BatchNorm1d(), new ReLU(), new Linear({ outFeatures: 3 }));
+// No bias before the batch norm: its gradient is rounding noise, which Adam's step would amplify to
+// ±lr. Weights of 1,800 and 900 elements span several arena blocks (256 each), each block finding
+// its parameter's decay through its slot.
+const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 300, bias: false }), new BatchNorm1d(), new ReLU(), new Linear({ outFeatures: 3 }));
 const oneD = { params: (_: string, shape: readonly number[]) => shape.length === 1, weightDecay: 0 };
 
 describe('param groups: weight decay per parameter', () => {
