@@ -24,7 +24,7 @@ import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSo
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
 
 /** The largest kernel supported (12×12). */
-const MAX_KERNEL_AREA = 144;
+export const MAX_KERNEL_AREA = 144;
 
 export interface Conv2dShape {
   readonly batch: number;

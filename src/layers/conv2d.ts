@@ -1,12 +1,17 @@
 /**
- * Conv2d (PyTorch's nn.Conv2d, groups = dilation = 1): NCHW, weight [out, in, kH, kW], optional
- * bias. Lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient
+ * Conv2d (PyTorch's nn.Conv2d): NCHW, weight [out, in / groups, kH, kW], optional bias; stride,
+ * padding (a number, (height, width), 'same' or 'valid'), dilation and groups as PyTorch's,
+ * padding_mode 'zeros'. A conv of groups 1, dilation 1 and one stride and padding for both
+ * directions (`tiled`: the seed CNN's, most CNNs') lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient
  * summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel
  * itself (fusion rule relu-epilogue), a batch norm after it has its training statistics summed by
  * the conv's forward (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the
  * conv's forward in place of its own output (fusion rule maxpool-epilogue), and a ReLU before it
  * has its gradient applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient).
  * A 1×1 conv on a 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
+ * Any other conv (grouped, depthwise, dilated, a stride or padding of its own in each direction,
+ * 'same' padding of an even kernel, a kernel over 12×12) runs the direct kernels of
+ * src/kernels/conv2d-general.ts, unfused and untuned.
  */
 import {
   allocateConvPacked,
@@ -26,19 +31,38 @@ import {
   poolTile,
   type ConvDirection,
 } from '../kernels/conv2d.js';
+import { MAX_KERNEL_AREA } from '../kernels/conv2d.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
-import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, compact, pair, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
   /** Inferred from the input when left out; checked when given. */
   readonly inChannels?: number;
   readonly outChannels: number;
-  readonly kernelSize: number | readonly [number, number];
-  readonly stride?: number;
-  readonly padding?: number;
+  readonly kernelSize: Pair;
+  /** Default 1. */
+  readonly stride?: Pair;
+  /** Zeros on each side: a number, (height, width), 'valid' (none) or 'same' (the output the input's size: stride 1; an even span pads one more at the bottom and right, as PyTorch). Default 0. */
+  readonly padding?: Pair | 'same' | 'valid';
+  /** Default 1. */
+  readonly dilation?: Pair;
+  /** Input and output channels in this many groups, each conv'd on its own (groups = in_channels: depthwise). Default 1. */
+  readonly groups?: number;
   /** Default true, as PyTorch. */
   readonly bias?: boolean;
+  /** 'zeros' only (PyTorch's default); 'reflect', 'replicate' and 'circular' are not supported. */
+  readonly paddingMode?: 'zeros';
+}
+
+/** The zeros a conv adds on each side of its input. */
+export interface ConvPadding {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
 }
 
 export class Conv2d extends Layer {
@@ -46,32 +70,65 @@ export class Conv2d extends Layer {
   readonly inChannels?: number;
   readonly outChannels: number;
   readonly kernelSize: readonly [number, number];
-  readonly stride: number;
-  readonly padding: number;
+  readonly stride: readonly [number, number];
+  /** As given: (height, width), or 'same' / 'valid'; `pads` has each side's zeros. */
+  readonly padding: readonly [number, number] | 'same' | 'valid';
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
   readonly bias: boolean;
+  /** Each side's zeros ('same': dilation·(kernel − 1) in all, the odd one at the bottom and right). */
+  readonly pads: ConvPadding;
+  /**
+   * Whether the tiled, fusable, tuned kernels run it (src/kernels/conv2d.ts): groups 1, dilation
+   * 1, one stride and one padding on every side, a kernel of at most 12×12. Otherwise the direct
+   * kernels (src/kernels/conv2d-general.ts), and no fusion rule takes it.
+   */
+  readonly tiled: boolean;
 
   /**
    * `new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 })`, or PyTorch's positional form
-   * `new Conv2d(1, 8, 3)` (in, out, kernel size, then stride and padding), optionally ending with
-   * the other options (`new Conv2d(1, 8, 3, { padding: 1, bias: false })`).
+   * `new Conv2d(1, 8, 3)` (in, out, kernel size, then stride, padding, dilation, groups, bias,
+   * padding mode), optionally ending with the other options (`new Conv2d(1, 8, 3, { padding: 1,
+   * bias: false })`).
    */
   constructor(options: Conv2dOptions);
-  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], ...rest: (number | Partial<Conv2dOptions>)[]);
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...rest: (Pair | string | boolean | Partial<Conv2dOptions>)[]);
   constructor(first: Conv2dOptions | number, ...rest: unknown[]) {
     super();
-    const known = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'bias'] as const;
+    const known = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
     if (typeof first !== 'number' && rest.length > 0) throw new RangeError('Conv2d: an options object takes no other arguments');
     const options: Conv2dOptions =
       typeof first === 'number'
-        ? positionalOptions<Conv2dOptions>('Conv2d', [first, ...rest], ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding'], known)
+        ? positionalOptions<Conv2dOptions>('Conv2d', [first, ...rest], ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'], known)
         : checkOptions('Conv2d', first, known);
-    const k = typeof options.kernelSize === 'number' ? [options.kernelSize, options.kernelSize] : options.kernelSize;
     this.inChannels = options.inChannels === undefined ? undefined : whole('Conv2d', 'in_channels', options.inChannels);
     this.outChannels = whole('Conv2d', 'out_channels', options.outChannels);
-    this.kernelSize = [whole('Conv2d', 'kernel_size', k?.[0]), whole('Conv2d', 'kernel_size', k?.[1])];
-    this.stride = whole('Conv2d', 'stride', options.stride ?? 1);
-    this.padding = whole('Conv2d', 'padding', options.padding ?? 0, 0);
+    this.kernelSize = pair('Conv2d', 'kernel_size', options.kernelSize, 1);
+    this.stride = pair('Conv2d', 'stride', options.stride ?? 1, 1);
+    this.dilation = pair('Conv2d', 'dilation', options.dilation ?? 1, 1);
+    this.groups = whole('Conv2d', 'groups', options.groups ?? 1);
     this.bias = trueOrFalse('Conv2d', 'bias', options.bias, true);
+    const padding = options.padding ?? 0;
+    if (typeof padding === 'string') {
+      if (padding !== 'same' && padding !== 'valid') throw new RangeError(`Conv2d: padding must be a number, (height, width), 'same' or 'valid', got ${JSON.stringify(padding)}`);
+      // PyTorch: "padding='same' is not supported for strided convolutions".
+      if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) throw new RangeError(`Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride ${compact(this.stride)}`);
+      this.padding = padding;
+    } else {
+      this.padding = pair('Conv2d', 'padding', padding, 0);
+    }
+    const mode = options.paddingMode ?? 'zeros';
+    if (mode !== 'zeros') {
+      const known = ['reflect', 'replicate', 'circular'].includes(mode as string);
+      throw new RangeError(`Conv2d: padding_mode ${JSON.stringify(mode)} ${known ? 'is not supported here' : "is not one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular')"}; only 'zeros' is`);
+    }
+    if (this.outChannels % this.groups !== 0) throw new RangeError(`Conv2d: out_channels must be divisible by groups (as PyTorch), got ${this.outChannels} and ${this.groups}`);
+    if (this.inChannels !== undefined && this.inChannels % this.groups !== 0) throw new RangeError(`Conv2d: in_channels must be divisible by groups (as PyTorch), got ${this.inChannels} and ${this.groups}`);
+    this.pads = convPads(this.padding, this.kernelSize, this.dilation);
+    const p = this.pads;
+    this.tiled =
+      this.groups === 1 && this.dilation[0] === 1 && this.dilation[1] === 1 && this.stride[0] === this.stride[1] &&
+      p.top === p.bottom && p.top === p.left && p.top === p.right && this.kernelSize[0] * this.kernelSize[1] <= MAX_KERNEL_AREA;
   }
 
   /**
@@ -83,13 +140,33 @@ export class Conv2d extends Layer {
    */
   runsAsDense(input: SampleShape, statsEpilogue = false): boolean {
     const [kh, kw] = this.kernelSize;
-    return !statsEpilogue && kh === 1 && kw === 1 && this.stride === 1 && this.padding === 0 && input[1] === 1 && input[2] === 1;
+    return this.tiled && !statsEpilogue && kh === 1 && kw === 1 && this.stride[0] === 1 && this.pads.top === 0 && input[1] === 1 && input[2] === 1;
   }
 
-  /** The conv kernels' parameters for an input shape and batch. */
+  /** The tiled conv kernels' parameters for an input shape and batch (a `tiled` layer's). */
   params(input: SampleShape, batch: number) {
     const [inChannels, height, width] = input as [number, number, number];
-    return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride, padding: this.padding });
+    return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride[0], padding: this.pads.top });
+  }
+
+  /** The direct kernels' parameters (any geometry) for an input shape and batch; throws where the kernel does not fit the padded input. */
+  generalParams(input: SampleShape, batch: number): Conv2dGeneralParams {
+    const [inChannels, height, width] = input as [number, number, number];
+    const [kernelH, kernelW] = this.kernelSize;
+    const [strideH, strideW] = this.stride;
+    const [dilationH, dilationW] = this.dilation;
+    const p = this.pads;
+    const outHeight = Math.floor((height + p.top + p.bottom - dilationH * (kernelH - 1) - 1) / strideH) + 1;
+    const outWidth = Math.floor((width + p.left + p.right - dilationW * (kernelW - 1) - 1) / strideW) + 1;
+    if (outHeight < 1 || outWidth < 1) {
+      const dilated = dilationH * dilationW > 1 ? ` (dilation ${compact(this.dilation)}: a span of ${dilationH * (kernelH - 1) + 1}×${dilationW * (kernelW - 1) + 1})` : '';
+      throw new Error(`conv2d: a ${kernelH}×${kernelW} kernel${dilated} with padding ${this.paddingWords()} does not fit a ${height}×${width} input`);
+    }
+    return { batch, inChannels, height, width, outChannels: this.outChannels, outHeight, outWidth, kernelH, kernelW, strideH, strideW, padTop: p.top, padLeft: p.left, dilationH, dilationW, groups: this.groups };
+  }
+
+  private paddingWords(): string {
+    return typeof this.padding === 'string' ? `'${this.padding}'` : String(compact(this.padding));
   }
 
   outputShape(input: SampleShape): SampleShape {
@@ -97,8 +174,9 @@ export class Conv2d extends Layer {
     if (this.inChannels !== undefined && input[0] !== this.inChannels) {
       throw new ShapeError(`in_channels is ${this.inChannels} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
     }
+    if (input[0]! % this.groups !== 0) throw new ShapeError(`in_channels must be divisible by groups (as PyTorch): the input has ${input[0]} channels, groups is ${this.groups} (input [${input.join(', ')}])`);
     try {
-      const p = this.params(input, 1);
+      const p = this.tiled ? this.params(input, 1) : this.generalParams(input, 1);
       return [this.outChannels, p.outHeight, p.outWidth];
     } catch (e) {
       throw new ShapeError(`${(e as Error).message.replace(/^conv2d: /, '')} (input [${input.join(', ')}])`);
@@ -106,18 +184,30 @@ export class Conv2d extends Layer {
   }
 
   override parameterSpecs(input: SampleShape): ParameterSpec[] {
-    const fanIn = input[0]! * this.kernelSize[0] * this.kernelSize[1];
+    // PyTorch's kaiming_uniform_(a=√5) bound, 1/√fan_in, fan_in = weight.size(1)·kH·kW (a group's channels).
+    const fanIn = (input[0]! / this.groups) * this.kernelSize[0] * this.kernelSize[1];
     const bound = 1 / Math.sqrt(fanIn);
-    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outChannels, input[0]!, ...this.kernelSize], init: { uniform: bound } }];
+    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outChannels, input[0]! / this.groups, ...this.kernelSize], init: { uniform: bound } }];
     if (this.bias) specs.push({ name: 'bias', shape: [this.outChannels], init: { uniform: bound } });
     return specs;
   }
 
+  /** PyTorch's arguments; dilation and groups where not 1 (as PyTorch's repr). */
   config() {
-    return { in_channels: this.inChannels, out_channels: this.outChannels, kernel_size: [...this.kernelSize], stride: this.stride, padding: this.padding, bias: this.bias };
+    return {
+      in_channels: this.inChannels,
+      out_channels: this.outChannels,
+      kernel_size: [...this.kernelSize],
+      stride: compact(this.stride),
+      padding: typeof this.padding === 'string' ? this.padding : compact(this.padding),
+      ...(this.dilation[0] !== 1 || this.dilation[1] !== 1 ? { dilation: compact(this.dilation) } : {}),
+      ...(this.groups !== 1 ? { groups: this.groups } : {}),
+      bias: this.bias,
+    };
   }
 
   lower(b: LayerBuild): LayerProgram {
+    if (!this.tiled) return this.lowerGeneral(b);
     if (this.runsAsDense(b.inShape, b.fusion.statsEpilogue)) return lowerDense(b, { inFeatures: b.inShape[0]!, outFeatures: this.outChannels, kind: 'conv' });
     const { ctx, path, input, output, dOutput, dInput } = b;
     const weight = b.parameters.weight!;
@@ -187,4 +277,34 @@ export class Conv2d extends Layer {
       },
     };
   }
+
+  /** Any geometry, on the direct kernels: no fusion rule takes this layer, nothing is tuned. */
+  private lowerGeneral(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const weight = b.parameters.weight!;
+    const bias = b.parameters.bias;
+    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
+      const p = this.generalParams(b.inShape, batch);
+      const kernel = await ctx.compile(conv2dGeneralForward, { BIAS: bias !== undefined });
+      return [kernel.bind({ x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) }, p, `${path} conv forward`)];
+    });
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const p = this.generalParams(b.inShape, batch);
+      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardWeight)).bind({ x: input, dy: dOutput, dweight: weight.grad }, p, `${path} conv weight gradient`)];
+      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area: p.outHeight * p.outWidth }, `${path} conv bias gradient`));
+      if (dInput) list.push((await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, p, `${path} conv input gradient`));
+      return list;
+    });
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** Each side's zeros for a padding as given. */
+function convPads(padding: readonly [number, number] | 'same' | 'valid', kernel: readonly [number, number], dilation: readonly [number, number]): ConvPadding {
+  if (padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (padding !== 'same') return { top: padding[0], bottom: padding[0], left: padding[1], right: padding[1] };
+  // PyTorch's _conv_forward for 'same': dilation·(kernel − 1) zeros in all, ⌊half⌋ before.
+  const [spanH, spanW] = [dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)];
+  return { top: Math.floor(spanH / 2), bottom: spanH - Math.floor(spanH / 2), left: Math.floor(spanW / 2), right: spanW - Math.floor(spanW / 2) };
 }

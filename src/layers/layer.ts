@@ -287,3 +287,19 @@ export function whole(layer: string, field: string, value: unknown, min = 1): nu
   }
   return value;
 }
+
+/** A window size given as PyTorch takes it: one number for both sides, or (height, width). */
+export type Pair = number | readonly [number, number];
+
+/** `value` as (height, width), each a whole number ≥ min. */
+export function pair(owner: string, field: string, value: unknown, min: number): [number, number] {
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new RangeError(`${owner}: ${field} must be a number or two (height, width), got ${JSON.stringify(value)}`);
+    return [whole(owner, field, value[0], min), whole(owner, field, value[1], min)];
+  }
+  const v = whole(owner, field, value, min);
+  return [v, v];
+}
+
+/** A pair as config() writes it: one number where both sides agree (PyTorch's own form). */
+export const compact = (p: readonly [number, number]) => (p[0] === p[1] ? p[0] : [...p]);

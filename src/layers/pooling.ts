@@ -8,28 +8,14 @@
  */
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../kernels/pooling.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, perBatch, trueOrFalse, whole, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, positionalOptions } from './layer.js';
+import { Layer, ShapeError, compact, pair, perBatch, trueOrFalse, whole, type Pair, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, positionalOptions } from './layer.js';
+
+export type { Pair } from './layer.js';
 
 const chw = (input: SampleShape) => {
   if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
   return input as readonly [number, number, number];
 };
-
-/** A window size given as PyTorch takes it: one number for both sides, or (height, width). */
-export type Pair = number | readonly [number, number];
-
-/** `value` as (height, width), each a whole number ≥ min. */
-function pair(owner: string, field: string, value: unknown, min: number): [number, number] {
-  if (Array.isArray(value)) {
-    if (value.length !== 2) throw new RangeError(`${owner}: ${field} must be a number or two (height, width), got ${JSON.stringify(value)}`);
-    return [whole(owner, field, value[0], min), whole(owner, field, value[1], min)];
-  }
-  const v = whole(owner, field, value, min);
-  return [v, v];
-}
-
-/** A pair as config() writes it: one number where both sides agree (PyTorch's own form). */
-const compact = (p: readonly [number, number]) => (p[0] === p[1] ? p[0] : [...p]);
 
 /**
  * PyTorch's pooling output size (pooling_output_shape): ⌊(size + 2·pad − dilation·(kernel − 1) −

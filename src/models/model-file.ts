@@ -36,15 +36,18 @@ type Json = Record<string, unknown>;
 /** The fields each layer type takes (besides `type` and `name`), and how to build it. */
 const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => Layer }> = {
   Conv2d: {
-    fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'bias'],
+    fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode'],
     build: (f) =>
       new Conv2d({
         inChannels: f.in_channels as number | undefined,
         outChannels: f.out_channels as number,
-        kernelSize: f.kernel_size as number | [number, number],
-        stride: f.stride as number | undefined,
-        padding: f.padding as number | undefined,
+        kernelSize: f.kernel_size as Pair,
+        stride: f.stride as Pair | undefined,
+        padding: f.padding as Pair | 'same' | 'valid' | undefined,
+        dilation: f.dilation as Pair | undefined,
+        groups: f.groups as number | undefined,
         bias: f.bias as boolean | undefined,
+        paddingMode: f.padding_mode as 'zeros' | undefined,
       }),
   },
   Linear: {
@@ -101,9 +104,9 @@ const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a num
 /** A number field that may be ±∞, written "inf" / "-inf" (JSON has no number for them). */
 const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | undefined));
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'size' | 'extended'> = {
-  // stride and padding as a number or [height, width] (the pools take both; Conv2d says it takes one number).
-  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'kernel', bias: 'boolean',
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'extended'> = {
+  // stride and padding as a number or [height, width]; padding also 'same' or 'valid' (Conv2d's: a pool refuses them).
+  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
@@ -261,8 +264,8 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
     const expected = FIELD_TYPES[key]!;
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every(ok));
-    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
-    const wanted = expected === 'kernel' ? 'a number or [height, width]' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : TYPES[expected];
+    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || (type === 'Conv2d' && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
+    const wanted = expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }

@@ -29,13 +29,15 @@ export interface FusionRule {
   partner?(second: Layer | undefined): 1 | 2;
 }
 
+/** A Conv2d the tiled kernels run (Conv2d.tiled): only they have the epilogues; the direct kernels of any other geometry fuse nothing. */
+const tiledConv = (l: Layer | undefined) => l instanceof Conv2d && l.tiled;
 const isBatchNorm = (l: Layer | undefined) => l?.type === 'BatchNorm2d' || l?.type === 'BatchNorm1d';
 
 export const FUSION_RULES: readonly FusionRule[] = [
   {
     name: 'relu-epilogue',
     description: 'Conv2d or Linear → ReLU: the ReLU applied as the sums (and the bias) are stored (no ReLU pass, no pre-ReLU tensor)',
-    matches: (a, b) => b?.type === 'ReLU' && (a instanceof Conv2d || a instanceof Linear),
+    matches: (a, b) => b?.type === 'ReLU' && (tiledConv(a) || a instanceof Linear),
   },
   {
     name: 'batchnorm-dropout',
@@ -55,13 +57,13 @@ export const FUSION_RULES: readonly FusionRule[] = [
   {
     name: 'relu-grad-in-input-gradient',
     description: "ReLU → Conv2d or Linear: the ReLU's gradient applied as the layer's input gradient is stored (where the layer's input, the ReLU's output, is positive; no ReLU backward pass)",
-    matches: (a, b) => a.type === 'ReLU' && (b instanceof Conv2d || b instanceof Linear),
+    matches: (a, b) => a.type === 'ReLU' && (tiledConv(b) || b instanceof Linear),
   },
   {
     name: 'batchnorm-stats-epilogue',
     description:
       "Conv2d → [ReLU →] BatchNorm2d: the batch norm's training statistics summed as the conv's outputs are stored (partial moments per channel, merged by one small kernel; no statistics pass over the conv's output)",
-    matches: (a, b, _loss, c) => a instanceof Conv2d && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
+    matches: (a, b, _loss, c) => tiledConv(a) && (b?.type === 'BatchNorm2d' || (b?.type === 'ReLU' && c?.type === 'BatchNorm2d')),
     partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
   },
   {
@@ -69,7 +71,7 @@ export const FUSION_RULES: readonly FusionRule[] = [
     description:
       "Conv2d → [ReLU →] MaxPool2d(2): the 2×2 max pool and its argmax stored by the conv's forward (after the ReLU, if any: relu-epilogue; no pool pass, and the conv's own output never written: a quarter of it kept); the pool's backward as before",
     // Only the 2×2 window of stride 2 (MaxPool2d.twoByTwo): the conv's tile pools 2×2 blocks.
-    matches: (a, b, _loss, c) => a instanceof Conv2d && ((b instanceof MaxPool2d && b.twoByTwo) || (b?.type === 'ReLU' && c instanceof MaxPool2d && c.twoByTwo)),
+    matches: (a, b, _loss, c) => tiledConv(a) && ((b instanceof MaxPool2d && b.twoByTwo) || (b?.type === 'ReLU' && c instanceof MaxPool2d && c.twoByTwo)),
     partner: (b) => (b?.type === 'ReLU' ? 2 : 1),
   },
   {

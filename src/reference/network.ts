@@ -20,7 +20,7 @@ import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activat
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { squaredErrorRef } from './loss.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
-import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dShape } from './conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dGeometry } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
 import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef, softmaxBackwardRef, softmaxRef } from './nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
@@ -106,10 +106,13 @@ function avgWindow(layer: AvgPool2d, inShape: readonly number[]): Pool2dRef | un
   return { kernel: layer.kernelSize!, stride: layer.stride!, padding: layer.padding, ceilMode: layer.ceilMode, countIncludePad: layer.countIncludePad, divisorOverride: layer.divisorOverride };
 }
 
-function convShape(node: PlanNode, batch: number): Conv2dShape {
+function convShape(node: PlanNode, batch: number): Conv2dGeometry {
   const layer = node.layer as Conv2d;
   const [inChannels, height, width] = node.inShape as [number, number, number];
-  return { batch, inChannels, height, width, outChannels: layer.outChannels, kernelH: layer.kernelSize[0], kernelW: layer.kernelSize[1], stride: layer.stride, padding: layer.padding };
+  const [strideH, strideW] = layer.stride;
+  const [dilationH, dilationW] = layer.dilation;
+  const { top: padTop, bottom: padBottom, left: padLeft, right: padRight } = layer.pads;
+  return { batch, inChannels, height, width, outChannels: layer.outChannels, kernelH: layer.kernelSize[0], kernelW: layer.kernelSize[1], strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups: layer.groups };
 }
 
 /** What a layer's backward needs from its forward. */

@@ -244,7 +244,8 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       }
       return;
     }
-    if (!(node.layer instanceof Conv2d)) return;
+    // A conv of another geometry (Conv2d.tiled false) runs the direct kernels: nothing to tune.
+    if (!(node.layer instanceof Conv2d) || !node.layer.tiled) return;
     const params = node.layer.params(node.inShape, options.batch);
     const kernels: TiledKernel[] = ['conv2d_forward'];
     if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_input');

@@ -75,7 +75,25 @@ describe('model files', () => {
     // A checkpoint's model_file from before (MaxPool2d had kernel_size and stride only).
     expect(sameNetwork(JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2, stride: 2 }] }), 'old', parseModelFile(JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2 }] }), 'x').model, [3, 8, 8])).toBe(true);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 2, ceil_mode: 1 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(MaxPool2d\): "ceil_mode" must be true or false, got 1/);
-    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, stride: [1, 2] }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): .*stride must be a whole number ≥ 1, got \[1,2\]/);
+  });
+
+  test("Conv2d's groups, dilation, (h, w) stride and padding, 'same' and 'valid': PyTorch's field names, written back as given", () => {
+    const text = JSON.stringify({
+      input: [4, 9, 10],
+      layers: [
+        { type: 'Conv2d', out_channels: 8, kernel_size: [3, 3], stride: [1, 2], padding: [2, 1], dilation: 2, groups: 4, bias: true },
+        { type: 'Conv2d', out_channels: 8, kernel_size: [2, 4], stride: 1, padding: 'same', groups: 8, bias: false },
+        { type: 'Conv2d', out_channels: 3, kernel_size: [1, 1], stride: 1, padding: 'valid', bias: true },
+        { type: 'Flatten', start_dim: 1 },
+      ],
+    });
+    const { model, input } = parseModelFile(text, 'convs.json');
+    expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape)).toEqual([[8, 9, 4], [8, 9, 4], [3, 9, 4], [108]]); // torch.nn gives the same (torch 1.13)
+    expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: 'full' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got "full"`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: true }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got true`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 3, padding: 'same' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (MaxPool2d): "padding" must be a number or [height, width], got "same"`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding_mode: 'circular' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): padding_mode "circular" is not supported here/);
   });
 
   test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {

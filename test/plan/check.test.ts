@@ -180,6 +180,24 @@ const cases = [
     reluGradInPool: [],
   },
   {
+    // Convs of other geometries run the direct kernels (Conv2d.tiled false), which fuse nothing: a
+    // ReLU, a batch norm and a 2×2 max pool after them, and a ReLU before one, run their own passes.
+    name: "Conv2d groups, depthwise, dilation, (h, w) stride, padding 'same' of an even kernel, beside ReLU, BatchNorm2d and MaxPool2d(2), SGD momentum",
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: [1, 2], padding: 1 }), new ReLU(), new BatchNorm2d(), new MaxPool2d(2),
+      new Conv2d({ outChannels: 12, kernelSize: 3, groups: 6, dilation: 2, padding: 'same' }), new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: [2, 4], groups: 4, padding: 'same', bias: false }), new BatchNorm2d(), new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: 1 }), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+    pools: [],
+    statsEpilogues: [],
+    // Only the plain 1×1 conv (tiled) takes the ReLU before it.
+    reluGradInInput: [['8', '9']],
+  },
+  {
     name: 'cross-entropy with label smoothing 0.1 on logits, SGD momentum',
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 24 }), new ReLU(), new Linear({ outFeatures: 10 })),
     input: [1, 28, 28],

@@ -54,9 +54,9 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Dropout('0.3' as never)).toThrow('Dropout: p must be a number in [0, 1], got "0.3"');
   });
   test("options a constructor does not take are refused, naming the options it does (they were dropped: a misspelt padding trained without it)", () => {
-    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, pading: 1 } as never)).toThrow("Conv2d: unknown option 'pading'; the options are inChannels, outChannels, kernelSize, stride, padding, bias");
+    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, pading: 1 } as never)).toThrow("Conv2d: unknown option 'pading'; the options are inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, paddingMode");
     expect(() => new Conv2d({ outChannels: 8, kernel_size: 3 } as never)).toThrow("Conv2d: unknown option 'kernel_size' (PyTorch's kernel_size is kernelSize here)");
-    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, groups: 2 } as never)).toThrow("Conv2d: unknown option 'groups'");
+    expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, padding_mode: 'zeros' } as never)).toThrow("Conv2d: unknown option 'padding_mode' (PyTorch's padding_mode is paddingMode here)");
     expect(() => new Conv2d({ outChannels: 8, kernelSize: 3, bias: 'false' } as never)).toThrow('Conv2d: bias must be true or false, got "false"');
     expect(() => new Linear({ in_features: 784, outFeatures: 10 } as never)).toThrow("Linear: unknown option 'in_features' (PyTorch's in_features is inFeatures here)");
     expect(() => new BatchNorm2d({ afine: false } as never)).toThrow("BatchNorm2d: unknown option 'afine'; the options are numFeatures, eps, momentum, affine, trackRunningStats");
@@ -127,10 +127,40 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Conv2d(1, 8, 3, 2, 1, { bias: false }).config()).toMatchObject({ stride: 2, padding: 1, bias: false });
     expect(() => new Linear(784, 10, { bais: false } as never)).toThrow("Linear: unknown option 'bais'; the options are bias");
     expect(() => new Linear(784, 10, true as never)).toThrow('Linear: 3 arguments; expected (inFeatures, outFeatures) then at most an options object');
-    expect(() => new Conv2d(1, 8, 3, 1, 1, 1 as never)).toThrow('Conv2d: 6 arguments; expected (inChannels, outChannels, kernelSize, stride, padding) then at most an options object');
+    expect(new Conv2d(4, 8, 3, 1, 2, 2, 4, false).config()).toEqual(new Conv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, padding: 2, dilation: 2, groups: 4, bias: false }).config());
+    expect(() => new Conv2d(1, 8, 3, 1, 1, 1, 1, true, 'zeros', 1 as never)).toThrow('Conv2d: 10 arguments; expected (inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, paddingMode) then at most an options object');
     expect(() => new (Conv2d as unknown as new (...a: unknown[]) => Conv2d)({ outChannels: 8, kernelSize: 3 }, 1)).toThrow('Conv2d: an options object takes no other arguments');
     // The features are checked against the input, as PyTorch's.
     expect(() => planModel(new Sequential(new Conv2d(1, 8, 3), new BatchNorm2d(16)), { inputShape: [1, 8, 8] })).toThrow(/layer '1' \(BatchNorm2d\)/);
+  });
+  test("Conv2d's geometry as PyTorch's: groups, dilation, (h, w) stride and padding, 'same' and 'valid', checked as PyTorch checks them", () => {
+    // Which kernels run it: the tiled ones for groups 1, dilation 1, one stride and padding.
+    expect(new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1, stride: 2 }).tiled).toBe(true);
+    expect(new Conv2d({ outChannels: 8, kernelSize: 3, padding: 'same' }).tiled).toBe(true); // 1 zero each side
+    expect(new Conv2d({ outChannels: 8, kernelSize: 3, padding: 'valid' }).tiled).toBe(true);
+    for (const o of [{ groups: 2 }, { dilation: 2 }, { stride: [1, 2] as const }, { padding: [1, 0] as const }, { kernelSize: 4, padding: 'same' as const }, { kernelSize: 13 }]) {
+      expect(new Conv2d({ outChannels: 8, kernelSize: 3, ...o }).tiled, JSON.stringify(o)).toBe(false);
+    }
+    // 'same': dilation·(kernel − 1) zeros, the odd one at the bottom and right.
+    expect(new Conv2d({ outChannels: 2, kernelSize: [4, 3], dilation: [1, 2], padding: 'same' }).pads).toEqual({ top: 1, bottom: 2, left: 2, right: 2 });
+    expect(planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: [4, 2], padding: 'same' }), new Flatten()), { inputShape: [1, 5, 7] }).nodes[0]!.outShape).toEqual([2, 5, 7]);
+    // The weight is [out, in / groups, kH, kW]; the output size counts the dilation.
+    const grouped = planModel(new Sequential(new Conv2d({ outChannels: 12, kernelSize: 3, groups: 3, dilation: [2, 1], stride: [1, 2] }), new Flatten()), { inputShape: [6, 9, 9] }).nodes[0]!;
+    expect(grouped.parameters.map((p) => p.shape)).toEqual([[12, 2, 3, 3], [12]]);
+    expect(grouped.outShape).toEqual([12, 5, 4]);
+    expect(new Conv2d({ inChannels: 6, outChannels: 12, kernelSize: [3, 1], stride: [1, 2], padding: [0, 1], dilation: 2, groups: 3 }).config()).toEqual({ in_channels: 6, out_channels: 12, kernel_size: [3, 1], stride: [1, 2], padding: [0, 1], dilation: 2, groups: 3, bias: true });
+    expect(new Conv2d({ outChannels: 2, kernelSize: 3, padding: 'same' }).config()).toMatchObject({ padding: 'same' });
+    // Refused as PyTorch refuses, naming the field.
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, groups: 4 })).toThrow('Conv2d: out_channels must be divisible by groups (as PyTorch), got 6 and 4');
+    expect(() => new Conv2d({ inChannels: 3, outChannels: 6, kernelSize: 3, groups: 2 })).toThrow('Conv2d: in_channels must be divisible by groups (as PyTorch), got 3 and 2');
+    expect(() => planModel(new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, groups: 2 }), new Flatten()), { inputShape: [3, 8, 8] })).toThrow("layer '0' (Conv2d): in_channels must be divisible by groups (as PyTorch): the input has 3 channels, groups is 2");
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, groups: 0 })).toThrow('Conv2d: groups must be a whole number ≥ 1, got 0');
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, dilation: 0 })).toThrow('Conv2d: dilation must be a whole number ≥ 1, got 0');
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', stride: 2 })).toThrow("Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride 2");
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'full' as never })).toThrow(`Conv2d: padding must be a number, (height, width), 'same' or 'valid', got "full"`);
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow(`Conv2d: padding_mode "reflect" is not supported here; only 'zeros' is`);
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`is not one of PyTorch's`);
+    expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 3, dilation: 3 }), new Flatten()), { inputShape: [1, 6, 6] })).toThrow("layer '0' (Conv2d): a 3×3 kernel (dilation 3: a span of 7×7) with padding 0 does not fit a 6×6 input");
   });
   test("a Sequential object mixing integer-like and other names is refused (JavaScript runs '1' first whatever the order written)", () => {
     expect(() => new Sequential({ fc: new Linear(12, 4), 1: new ReLU() })).toThrow(

@@ -73,6 +73,20 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     input: [2, 13, 11],
   },
   {
+    // Conv2d's whole geometry: groups, depthwise (a multiplier of 2), dilation, each direction's
+    // stride and padding, padding 'same' of an even kernel (PyTorch pads the odd zero at the bottom
+    // and right) and 'valid', a bias on the direct kernels.
+    name: "Conv2d's groups, depthwise, dilation, (h, w) stride and padding, padding 'same' (even kernel) and 'valid'",
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', bias: false }), new Tanh(),
+      new Conv2d({ outChannels: 12, kernelSize: 3, groups: 6, dilation: 2, padding: [2, 1] }), new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: [2, 4], groups: 4, padding: 'same' }), new Tanh(),
+      new Conv2d({ outChannels: 4, kernelSize: [3, 2], stride: [2, 1], dilation: [1, 2], padding: 'valid', bias: false }), new BatchNorm2d(), new ReLU(),
+      new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [3, 9, 10],
+  },
+  {
     name: "cross-entropy with label smoothing 0.1 (PyTorch's CrossEntropyLoss(label_smoothing=0.1))",
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 7 }), new Tanh(), new Linear({ outFeatures: 5 })),
     input: [1, 4, 4],

@@ -43,8 +43,11 @@ def layer(entry, path):
     if t == 'Conv2d':
         out_c = entry['out_channels']
         k = entry['kernel_size'] if isinstance(entry['kernel_size'], list) else [entry['kernel_size']] * 2
-        in_c = shape_of(path + '.weight') // (out_c * k[0] * k[1])
-        return nn.Conv2d(in_c, out_c, tuple(k), stride=entry.get('stride', 1), padding=entry.get('padding', 0), bias=entry.get('bias', True))
+        groups = entry.get('groups', 1)
+        in_c = shape_of(path + '.weight') // (out_c * k[0] * k[1]) * groups
+        pair = lambda v: tuple(v) if isinstance(v, list) else v
+        return nn.Conv2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)), dilation=pair(entry.get('dilation', 1)),
+                         groups=groups, bias=entry.get('bias', True), padding_mode=entry.get('padding_mode', 'zeros'))
     if t == 'Linear':
         out_f = entry['out_features']
         return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))

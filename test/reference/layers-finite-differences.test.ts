@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { batchNormBackwardRef, batchNormForwardTrainRef, batchNormStatsRef } from '../../src/reference/batchnorm.js';
-import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dOutputSize, type Conv2dShape } from '../../src/reference/conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, conv2dOutputSize, type Conv2dGeometry, type Conv2dShape } from '../../src/reference/conv2d.js';
 import { rotateImageRef } from '../../src/reference/mnist-input.js';
 import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
@@ -50,6 +50,67 @@ describe('conv2d reference', () => {
     const s: Conv2dShape = { batch: 1, inChannels: 1, height: 7, width: 4, outChannels: 1, kernelH: 3, kernelW: 2, stride: 2, padding: 1 };
     expect(conv2dOutputSize(s)).toEqual({ outHeight: 4, outWidth: 3 });
     expect(() => conv2dOutputSize({ ...s, width: 1, kernelW: 5, padding: 0 })).toThrow(/does not fit/);
+  });
+});
+
+describe('conv2d reference, any geometry (groups, dilation, each direction\'s stride and padding)', () => {
+  const plain = { strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 };
+  const CASES: (Conv2dGeometry & { name: string })[] = [
+    { ...plain, name: 'groups 2, stride 2×1, padding 1×0', batch: 2, inChannels: 4, height: 6, width: 5, outChannels: 6, kernelH: 3, kernelW: 2, strideH: 2, padTop: 1, padBottom: 1, groups: 2 },
+    { ...plain, name: 'depthwise ×2, dilation 2×1, padding 2', batch: 1, inChannels: 3, height: 7, width: 6, outChannels: 6, kernelH: 3, kernelW: 3, dilationH: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, groups: 3 },
+    { ...plain, name: "'same' of an even kernel: 1/2 × 0/1 zeros", batch: 2, inChannels: 2, height: 5, width: 4, outChannels: 3, kernelH: 4, kernelW: 2, padTop: 1, padBottom: 2, padRight: 1 },
+    { ...plain, name: 'dilation 2×3, stride 3×2', batch: 1, inChannels: 2, height: 9, width: 10, outChannels: 2, kernelH: 2, kernelW: 3, strideH: 3, strideW: 2, dilationH: 2, dilationW: 3 },
+  ];
+  test.each(CASES)('$name: dx and dW match central differences', (s) => {
+    const { outHeight, outWidth } = conv2dGeometry(s);
+    const x = randomArray(s.batch * s.inChannels * s.height * s.width, 31);
+    const w = randomArray(s.outChannels * (s.inChannels / s.groups) * s.kernelH * s.kernelW, 32);
+    const dy = randomArray(s.batch * s.outChannels * outHeight * outWidth, 33);
+    expectAllClose('dx', conv2dBackwardInputRef(dy, w, s), numericalGrad((xx) => conv2dForwardRef(xx, w, s), x, dy), FD);
+    expectAllClose('dW', conv2dBackwardWeightRef(dy, x, s), numericalGrad((ww) => conv2dForwardRef(x, ww, s), w, dy), FD);
+  });
+
+  // The forward by identities with the plain conv (groups 1, dilation 1, no padding, stride 1
+  // checked against the plain loops above): a grouped conv is the groups' convs side by side; a
+  // dilated kernel is a kernel with zeros between its taps; padding is zeros around the input; a
+  // stride keeps every s-th output.
+  test('the forward equals plain convs of the groups, of a zero-dilated kernel, on a zero-padded input, subsampled', () => {
+    const s = CASES[1]!; // depthwise ×2: 3 groups of 1 → 2 channels, dilation 2×1, padding 2
+    const padded = { ...s, height: s.height + 4, width: s.width + 4 };
+    const x = randomArray(s.batch * s.inChannels * s.height * s.width, 41);
+    const w = randomArray(s.outChannels * s.kernelH * s.kernelW, 42);
+    const xp = new Float64Array(s.batch * s.inChannels * padded.height * padded.width);
+    for (let p = 0; p < s.batch * s.inChannels; p++) for (let i = 0; i < s.height; i++) for (let j = 0; j < s.width; j++) xp[(p * padded.height + i + 2) * padded.width + j + 2] = x[(p * s.height + i) * s.width + j]!;
+    // The dilated kernel 5×3: taps at rows 0, 2, 4.
+    const wd = new Float64Array(s.outChannels * 5 * 3);
+    for (let o = 0; o < s.outChannels; o++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) wd[(o * 5 + 2 * ky) * 3 + kx] = w[(o * 3 + ky) * 3 + kx]!;
+    const y = conv2dForwardRef(x, w, s);
+    const { outHeight, outWidth } = conv2dGeometry(s);
+    for (let g = 0; g < 3; g++) {
+      const xg = new Float64Array(s.batch * padded.height * padded.width);
+      for (let n = 0; n < s.batch; n++) xg.set(xp.subarray((n * 3 + g) * padded.height * padded.width, (n * 3 + g + 1) * padded.height * padded.width), n * padded.height * padded.width);
+      const shape: Conv2dShape = { batch: s.batch, inChannels: 1, height: padded.height, width: padded.width, outChannels: 2, kernelH: 5, kernelW: 3, stride: 1, padding: 0 };
+      const yg = conv2dForwardRef(xg, wd.subarray(g * 2 * 15, (g + 1) * 2 * 15), shape);
+      for (let n = 0; n < s.batch; n++) for (let o = 0; o < 2; o++) for (let i = 0; i < outHeight; i++) for (let j = 0; j < outWidth; j++) {
+        expect(y[((n * 6 + g * 2 + o) * outHeight + i) * outWidth + j]).toBeCloseTo(yg[((n * 2 + o) * conv2dOutputSize(shape).outHeight + i) * conv2dOutputSize(shape).outWidth + j]!, 12);
+      }
+    }
+    // Stride 3×2 keeps outputs (3i, 2j) of the stride-1 conv.
+    const t = CASES[3]!;
+    const xt = randomArray(t.batch * t.inChannels * t.height * t.width, 43);
+    const wt = randomArray(t.outChannels * t.inChannels * t.kernelH * t.kernelW, 44);
+    const strided = conv2dForwardRef(xt, wt, t);
+    const dense = conv2dForwardRef(xt, wt, { ...t, strideH: 1, strideW: 1 });
+    const [a, b] = [conv2dGeometry(t), conv2dGeometry({ ...t, strideH: 1, strideW: 1 })];
+    for (let o = 0; o < t.outChannels; o++) for (let i = 0; i < a.outHeight; i++) for (let j = 0; j < a.outWidth; j++) {
+      expect(strided[(o * a.outHeight + i) * a.outWidth + j]).toBe(dense[(o * b.outHeight + 3 * i) * b.outWidth + 2 * j]);
+    }
+  });
+
+  test('output size with dilation and uneven padding; groups that do not divide the channels are refused', () => {
+    expect(conv2dOutputSize({ ...CASES[2]!, height: 5, width: 4 })).toEqual({ outHeight: 5, outWidth: 4 });
+    expect(conv2dOutputSize({ ...CASES[3]! })).toEqual({ outHeight: 3, outWidth: 2 });
+    expect(() => conv2dGeometry({ ...CASES[0]!, groups: 3 })).toThrow(/do not split into 3 groups/);
   });
 });
 

@@ -42,6 +42,12 @@ test('two convs of one shape, one before a batch norm and one before a max pool,
   expect(forward.map((u) => ({ layers: u.layers, stats: u.stats, pool: u.pool }))).toEqual([{ layers: ['0', '3'], stats: false, pool: true }]);
 });
 
+test('a conv of another geometry (groups, dilation, (h, w) stride) runs the direct kernels: nothing of it is tuned', () => {
+  const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(), new Conv2d({ outChannels: 8, kernelSize: 3, groups: 4 }), new Conv2d({ outChannels: 8, kernelSize: 3, dilation: 2 }), new Conv2d({ outChannels: 8, kernelSize: 1, stride: [1, 2] }), new Flatten());
+  const uses = tiledKernelsOf(model, { inputShape: [2, 12, 12], batch: 8 });
+  expect(uses.flatMap((u) => u.layers)).toEqual(['0', '0']); // its forward and weight gradient
+});
+
 gpuTest('a conv whose forward stores the max pool after it is tuned with that epilogue: its own key, tiles of even rows', async (ctx) => {
   const model = new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }));
   let saved: Record<string, StoredChoice> = {};

@@ -1,0 +1,73 @@
+// conv2d_general_backward_input: the input gradient of conv2d_general_forward (any groups,
+// dilation, stride and padding); overwrites dx. Gathered, not scattered: no atomics, each
+// element's sum in one order.
+//   dy [batch, outChannels, outHeight, outWidth], weight [outChannels, inChannels / groups,
+//   kernelH, kernelW], dx [batch, inChannels, height, width]; the geometry as the forward's.
+//   Input element (iy, ix) of channel ci (group g = ci / (inChannels / groups), index c in it) is
+//   tap (ky, kx) of output (oy, ox) where oy·strideH = iy + padTop − ky·dilationH (and likewise
+//   ox), inside the output; dx = Σ over the group's output channels, then ky, then kx, of
+//   dy[oy, ox]·weight[co, c, ky, kx].
+//   One invocation per input element.
+
+struct Params {
+  batch: u32,
+  inChannels: u32,
+  height: u32,
+  width: u32,
+  outChannels: u32,
+  outHeight: u32,
+  outWidth: u32,
+  kernelH: u32,
+  kernelW: u32,
+  strideH: u32,
+  strideW: u32,
+  padTop: u32,
+  padLeft: u32,
+  dilationH: u32,
+  dilationW: u32,
+  groups: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let i = gid.x;
+  let plane = params.height * params.width;
+  if (i >= params.batch * params.inChannels * plane) { return; }
+  let ix = i32(i % params.width);
+  let iy = i32((i / params.width) % params.height);
+  let ci = (i / plane) % params.inChannels;
+  let n = i / (plane * params.inChannels);
+  let groupIn = params.inChannels / params.groups;
+  let groupOut = params.outChannels / params.groups;
+  let g = ci / groupIn;
+  let c = ci % groupIn;
+  let taps = params.kernelH * params.kernelW;
+  let outPlane = params.outHeight * params.outWidth;
+  var sum = 0.0;
+  for (var co = g * groupOut; co < (g + 1u) * groupOut; co++) {
+    let dyBase = (n * params.outChannels + co) * outPlane;
+    let wBase = (co * groupIn + c) * taps;
+    for (var ky = 0u; ky < params.kernelH; ky++) {
+      let ty = iy + i32(params.padTop) - i32(ky * params.dilationH);
+      if (ty < 0 || u32(ty) % params.strideH != 0u) { continue; }
+      let oy = u32(ty) / params.strideH;
+      if (oy >= params.outHeight) { continue; }
+      for (var kx = 0u; kx < params.kernelW; kx++) {
+        let tx = ix + i32(params.padLeft) - i32(kx * params.dilationW);
+        if (tx < 0 || u32(tx) % params.strideW != 0u) { continue; }
+        let ox = u32(tx) / params.strideW;
+        if (ox >= params.outWidth) { continue; }
+        sum += dy[dyBase + oy * params.outWidth + ox] * weight[wBase + ky * params.kernelW + kx];
+      }
+    }
+  }
+  dx[i] = sum;
+}

@@ -1,0 +1,76 @@
+/**
+ * 2-D convolution of any geometry (PyTorch's Conv2d with groups, dilation, a stride and padding of
+ * their own in each direction, padding='same'): forward (variant BIAS adds the bias), input
+ * gradient, weight gradient — direct kernels, one output, input element or weight element an
+ * invocation (a workgroup), each sum in a fixed order. The tiled, tuned kernels of
+ * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
+ * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
+ * bias_backward's (src/kernels/bias.ts).
+ * Kernels: shaders/conv2d_general_*.wgsl. CPU reference: src/reference/conv2d.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/conv2d_general_forward.wgsl?raw';
+import backwardInputSource from '../../shaders/conv2d_general_backward_input.wgsl?raw';
+import backwardWeightSource from '../../shaders/conv2d_general_backward_weight.wgsl?raw';
+
+/** A conv's geometry: the kernels' parameters (src/reference/conv2d.ts's Conv2dGeometry, its output size included). */
+const GENERAL_PARAMS = {
+  batch: 'u32', inChannels: 'u32', height: 'u32', width: 'u32', outChannels: 'u32', outHeight: 'u32', outWidth: 'u32',
+  kernelH: 'u32', kernelW: 'u32', strideH: 'u32', strideW: 'u32', padTop: 'u32', padLeft: 'u32', dilationH: 'u32', dilationW: 'u32', groups: 'u32',
+} as const;
+export type Conv2dGeneralParams = { readonly [K in keyof typeof GENERAL_PARAMS]: number };
+
+const inputs = (p: Conv2dGeneralParams) => p.batch * p.inChannels * p.height * p.width;
+const outputs = (p: Conv2dGeneralParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
+const weights = (p: Conv2dGeneralParams) => p.outChannels * (p.inChannels / p.groups) * p.kernelH * p.kernelW;
+
+/** y = Σ x·weight over each output's taps in its group (BIAS: + bias)  (overwrites y) */
+export const conv2dGeneralForward = defineKernel({
+  name: 'conv2d_general_forward',
+  linear: true,
+  source: forwardSource,
+  params: GENERAL_PARAMS,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    weight: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write' },
+    bias: { type: 'f32', access: 'read', only: 'BIAS' },
+  },
+  defines: ['BIAS'],
+  workgroupSize: [64],
+  grid: (p) => [outputs(p)],
+  lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
+});
+
+/** dx = Σ dy·weight over the outputs each input element is a tap of  (overwrites dx) */
+export const conv2dGeneralBackwardInput = defineKernel({
+  name: 'conv2d_general_backward_input',
+  linear: true,
+  source: backwardInputSource,
+  params: GENERAL_PARAMS,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    weight: { type: 'f32', access: 'read' },
+    dx: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [inputs(p)],
+  lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
+});
+
+/** dweight = Σ over samples and output pixels of dy·x at each tap  (overwrites dweight) */
+export const conv2dGeneralBackwardWeight = defineKernel({
+  name: 'conv2d_general_backward_weight',
+  linear: true,
+  source: backwardWeightSource,
+  params: GENERAL_PARAMS,
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    dy: { type: 'f32', access: 'read' },
+    dweight: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  // One workgroup (WG_X invocations) per weight element.
+  grid: (p, wg) => [weights(p) * wg[0]!],
+  lengths: (p) => ({ x: inputs(p), dy: outputs(p), dweight: weights(p) }),
+});

@@ -1,0 +1,106 @@
+/**
+ * conv2d_general_forward (and its BIAS variant), conv2d_general_backward_input and
+ * conv2d_general_backward_weight — the direct kernels of any Conv2d geometry: groups, depthwise,
+ * dilation, a stride and padding of their own in each direction, asymmetric ('same') padding, a
+ * kernel over 12×12 — against the float64 reference, at awkward shapes, at real sizes (sums over
+ * 100,000 products), and past 65,535 workgroups (the weight gradient's folded grid).
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
+import { biasAddRef } from '../../src/reference/bias.js';
+import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+interface Case extends Conv2dGeometry {
+  readonly name: string;
+}
+
+const base = { strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 };
+
+const CASES: Case[] = [
+  { ...base, name: 'groups 2, stride 2×1, padding 1×0, a 3×2 kernel', batch: 3, inChannels: 4, height: 7, width: 9, outChannels: 6, kernelH: 3, kernelW: 2, strideH: 2, padTop: 1, padBottom: 1, groups: 2 },
+  { ...base, name: 'depthwise ×2, dilation 2, padding 2', batch: 2, inChannels: 5, height: 11, width: 10, outChannels: 10, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, groups: 5 },
+  { ...base, name: "'same' padding of an even 4×2 kernel (one more zero at the bottom and right)", batch: 2, inChannels: 3, height: 6, width: 5, outChannels: 5, kernelH: 4, kernelW: 2, padTop: 1, padBottom: 2, padLeft: 0, padRight: 1 },
+  { ...base, name: 'dilation 3×2 with stride 3×2 (taps skipped over, some inputs read by no output)', batch: 2, inChannels: 2, height: 13, width: 12, outChannels: 3, kernelH: 2, kernelW: 3, strideH: 3, strideW: 2, dilationH: 3, dilationW: 2 },
+  { ...base, name: 'a 1×1 kernel in 3 groups of one output channel', batch: 4, inChannels: 6, height: 3, width: 5, outChannels: 3, kernelH: 1, kernelW: 1, groups: 3 },
+  { ...base, name: 'a 13×13 kernel (over the tiled kernels\' 12×12)', batch: 2, inChannels: 2, height: 15, width: 14, outChannels: 3, kernelH: 13, kernelW: 13, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
+  { ...base, name: 'padding wider than the kernel (outputs of padding alone)', batch: 1, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelH: 2, kernelW: 2, padTop: 3, padBottom: 3, padLeft: 2, padRight: 2, groups: 2 },
+];
+
+/** The kernels' parameters for a reference geometry. */
+function paramsOf(g: Conv2dGeometry): Conv2dGeneralParams {
+  const { outHeight, outWidth } = conv2dGeometry(g);
+  return {
+    batch: g.batch, inChannels: g.inChannels, height: g.height, width: g.width, outChannels: g.outChannels, outHeight, outWidth, kernelH: g.kernelH, kernelW: g.kernelW,
+    strideH: g.strideH, strideW: g.strideW, padTop: g.padTop, padLeft: g.padLeft, dilationH: g.dilationH, dilationW: g.dilationW, groups: g.groups,
+  };
+}
+
+/**
+ * Each value within `relative` of the largest |value| of its tensor (f32 sums of products of
+ * either sign: the rounding scales with the sums' terms, which cancel; a wrong index or a missed
+ * group moves values by their own size). Names the worst element.
+ */
+function expectNear(label: string, got: ArrayLike<number>, want: ArrayLike<number>, relative = 1e-5): void {
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  expect(scale, `${label}: a reference of zeros checks nothing`).toBeGreaterThan(0);
+  expectAllClose(label, got, want, { atol: relative * scale, rtol: 0 });
+}
+
+/** The three kernels (the forward with and without its bias) on one geometry, against float64. */
+async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
+  const p = paramsOf(c);
+  const g = conv2dGeometry(c);
+  const lengths = { x: c.batch * c.inChannels * c.height * c.width, y: c.batch * c.outChannels * g.outHeight * g.outWidth, w: c.outChannels * (c.inChannels / c.groups) * c.kernelH * c.kernelW };
+  const x = f32(randomArray(lengths.x, seed));
+  const w = f32(randomArray(lengths.w, seed + 1));
+  const b = f32(randomArray(c.outChannels, seed + 2));
+  const dy = f32(randomArray(lengths.y, seed + 3));
+  const scope = ctx.scoped(() => ({
+    x: ctx.tensor('x', [lengths.x], { data: x }),
+    w: ctx.tensor('weight', [lengths.w], { data: w }),
+    b: ctx.tensor('bias', [c.outChannels], { data: b }),
+    dy: ctx.tensor('dy', [lengths.y], { data: dy }),
+    y: ctx.tensor('y', [lengths.y]),
+    yBias: ctx.tensor('y (BIAS)', [lengths.y]),
+    dx: ctx.tensor('dx', [lengths.x]),
+    dw: ctx.tensor('dweight', [lengths.w]),
+  }));
+  const t = scope.value;
+  try {
+    for (const out of [t.y, t.yBias, t.dx, t.dw]) ctx.fill(out, NaN);
+    const dispatches = [
+      (await ctx.compile(conv2dGeneralForward)).bind({ x: t.x, weight: t.w, y: t.y }, p),
+      (await ctx.compile(conv2dGeneralForward, { BIAS: true })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
+      (await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
+      (await ctx.compile(conv2dGeneralBackwardWeight)).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
+    ];
+    ctx.submit('conv2d_general test', (e) => recordPass(e, 'conv2d_general test', dispatches));
+    const y = conv2dForwardRef(x, w, c);
+    expectNear(`${c.name}: y`, await ctx.read(t.y), y);
+    expectNear(`${c.name}: y (BIAS)`, await ctx.read(t.yBias), biasAddRef(y, b, c.batch, c.outChannels, g.outHeight * g.outWidth));
+    expectNear(`${c.name}: dx`, await ctx.read(t.dx), conv2dBackwardInputRef(dy, w, c));
+    expectNear(`${c.name}: dweight`, await ctx.read(t.dw), conv2dBackwardWeightRef(dy, x, c));
+  } finally {
+    scope.destroy();
+  }
+}
+
+describe('conv2d_general kernels against the float64 reference', () => {
+  CASES.forEach((c, i) => gpuTest(c.name, (ctx) => check(ctx, c, 100 + 10 * i)));
+
+  // Real sizes: a depthwise 3×3 over 32 channels of 26×26 and a 4-group conv 16 → 32 at batch 128:
+  // each weight gradient a sum over 86,528 (73,728) products, each input gradient over 9 (36).
+  gpuTest('real size: depthwise 3×3, 32 channels of 26×26, padding 1, batch 128', (ctx) =>
+    check(ctx, { ...base, name: 'depthwise at batch 128', batch: 128, inChannels: 32, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 32 }, 7), 120_000);
+  gpuTest('real size: 16 → 32 channels in 4 groups, 3×3 dilation 2, 28×28, batch 128', (ctx) =>
+    check(ctx, { ...base, name: 'grouped at batch 128', batch: 128, inChannels: 16, height: 28, width: 28, outChannels: 32, kernelH: 3, kernelW: 3, dilationH: 2, dilationW: 2, groups: 4 }, 8), 120_000);
+
+  // 300 × 25 × 3 × 3 = 67,500 weight elements, a workgroup each: the grid folds into 2-D.
+  gpuTest('a weight gradient of 67,500 elements (67,500 workgroups: the grid folded past 65,535)', (ctx) =>
+    check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 25, height: 4, width: 5, outChannels: 300, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
+});
