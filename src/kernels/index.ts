@@ -27,3 +27,4 @@ export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
 export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward, squaredError } from './log-softmax.js';
 export { sgdStep, adamStep, gradNorm } from './optimizers.js';
+export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';

@@ -8,6 +8,8 @@ export type { LinearOptions } from './linear.js';
 export { ReLU, Sigmoid, Tanh, LeakyReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, InputActivation, LogSoftmax, Softmax } from './activations.js';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 export type { BatchNormOptions } from './batchnorm.js';
+export { GroupNorm, LayerNorm } from './normalization.js';
+export type { GroupNormOptions, LayerNormOptions } from './normalization.js';
 export { Dropout, Dropout2d } from './dropout.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './pooling.js';
 export { Flatten, Identity } from './flatten.js';

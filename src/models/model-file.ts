@@ -13,6 +13,7 @@
  */
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
+import { GroupNorm, LayerNorm } from '../layers/normalization.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
@@ -72,6 +73,14 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
     build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
   },
+  GroupNorm: {
+    fields: ['num_groups', 'num_channels', 'eps', 'affine'],
+    build: (f) => new GroupNorm({ numGroups: f.num_groups as number, numChannels: f.num_channels as number | undefined, eps: f.eps as number | undefined, affine: f.affine as boolean | undefined }),
+  },
+  LayerNorm: {
+    fields: ['normalized_shape', 'eps', 'elementwise_affine', 'bias'],
+    build: (f) => new LayerNorm({ normalizedShape: f.normalized_shape as number | number[], eps: f.eps as number | undefined, elementwiseAffine: f.elementwise_affine as boolean | undefined, bias: f.bias as boolean | undefined }),
+  },
   BatchNorm1d: {
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
     build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
@@ -104,10 +113,11 @@ const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a num
 /** A number field that may be ±∞, written "inf" / "-inf" (JSON has no number for them). */
 const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | undefined));
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'extended'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended'> = {
   // stride and padding as a number or [height, width]; padding also 'same' or 'valid' (Conv2d's: a pool refuses them).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
+  num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
@@ -264,8 +274,8 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
     const expected = FIELD_TYPES[key]!;
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every(ok));
-    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || (type === 'Conv2d' && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
-    const wanted = expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : TYPES[expected];
+    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || (type === 'Conv2d' && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
+    const wanted = expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }

@@ -17,3 +17,4 @@ export * from './seed-cnn.js';
 export * from './bias.js';
 export * from './tanh.js';
 export * from './optimizers.js';
+export * from './sample-norm.js';

@@ -15,6 +15,8 @@ import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
+import type { GroupNorm, LayerNorm } from '../layers/normalization.js';
+import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
@@ -258,6 +260,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         break;
       }
+      case 'GroupNorm':
+      case 'LayerNorm': {
+        const n = sampleNorm(node, batch, get);
+        y = sampleNormForwardRef(x, n.weight, n.bias, n.shape).y;
+        break;
+      }
       default: {
         // The activations whose backward reads their input (GELU, ELU, SELU, Softplus, Mish, …).
         const act = activationOf(layer);
@@ -354,6 +362,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         d = bn.dx;
         break;
       }
+      case 'GroupNorm':
+      case 'LayerNorm': {
+        const n = sampleNorm(node, batch, get);
+        const g = sampleNormBackwardRef(d, xi, n.weight, n.shape);
+        if (n.learnt.weight) grads[named(node, 'weight')] = g.dweight;
+        if (n.learnt.bias) grads[named(node, 'bias')] = g.dbias;
+        d = g.dx;
+        break;
+      }
       default: {
         const act = activationOf(node.layer);
         if (act) d = activationBackwardRef(act[0], d, xi, act[1], act[2]);
@@ -361,6 +378,28 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
     }
   }
   return { loss, correct, activations, grads, buffers: newBuffers, decisions };
+}
+
+/** A GroupNorm's or LayerNorm's segments, and its weight and bias (ones and zeros where not learnt). */
+function sampleNorm(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>) {
+  const sampleSize = size(node.inShape);
+  let shape: SampleNormShape;
+  if (node.layer.type === 'GroupNorm') {
+    const l = node.layer as GroupNorm;
+    shape = groupNormShape(batch, node.inShape[0]!, size(node.inShape.slice(1)), l.numGroups, l.eps);
+  } else {
+    const l = node.layer as LayerNorm;
+    shape = layerNormShape(batch, sampleSize, size(l.normalizedShape), l.eps);
+  }
+  const has = (local: string) => node.parameters.some((p) => p.local === local);
+  const learnt = { weight: has('weight'), bias: has('bias') };
+  const count = shape.affineCount;
+  return {
+    shape,
+    learnt,
+    weight: learnt.weight ? get(named(node, 'weight'), count) : new Float64Array(count).fill(1),
+    bias: learnt.bias ? get(named(node, 'bias'), count) : new Float64Array(count),
+  };
 }
 
 /** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */

@@ -96,6 +96,25 @@ describe('model files', () => {
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding_mode: 'circular' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): padding_mode "circular" is not supported here/);
   });
 
+  test("GroupNorm and LayerNorm: PyTorch's field names, written back as given", () => {
+    const text = JSON.stringify({
+      input: [4, 3, 5],
+      layers: [
+        { type: 'GroupNorm', num_groups: 2, num_channels: 4, eps: 1e-5 },
+        { type: 'GroupNorm', num_groups: 4, eps: 0.001, affine: false },
+        { type: 'LayerNorm', normalized_shape: [4, 3, 5], eps: 1e-5 },
+        { type: 'LayerNorm', normalized_shape: 5, eps: 1e-5, elementwise_affine: false },
+        { type: 'LayerNorm', normalized_shape: [3, 5], eps: 1e-6, bias: false },
+        { type: 'Flatten', start_dim: 1 },
+      ],
+    });
+    const { model, input } = parseModelFile(text, 'norms.json');
+    expect(planModel(model, { inputShape: input }).parameterCount).toBe(8 + 0 + 120 + 0 + 15);
+    expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'LayerNorm', normalized_shape: '4' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (LayerNorm): "normalized_shape" must be a number or a list of numbers (the trailing dimensions), got "4"`);
+    expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'GroupNorm', num_groups: 3, num_channels: 4 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(GroupNorm\): num_channels must be divisible by num_groups/);
+  });
+
   test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {
     for (const [file, count] of [['examples/mlp.json', 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10], ['examples/lenet5.json', 61_706]] as const) {
       const { model, input } = parseModelFile(readFileSync(file, 'utf8'), file);

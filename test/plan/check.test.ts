@@ -9,6 +9,7 @@ import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReL
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
+import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -196,6 +197,19 @@ const cases = [
     statsEpilogues: [],
     // Only the plain 1×1 conv (tiled) takes the ReLU before it.
     reluGradInInput: [['8', '9']],
+  },
+  {
+    name: 'GroupNorm (4 groups; a group a channel without affine) and LayerNorm (over [C, H, W]; over features without bias), Adam',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new GroupNorm(4, 8), new ReLU(), new MaxPool2d(2),
+      // No bias before a per-channel normalisation: its true gradient is 0, and Adam's first step
+      // turns float noise into ±lr (the kink of the notes' check --optimizer adam item).
+      new Conv2d({ outChannels: 6, kernelSize: 3, bias: false }), new GroupNorm({ numGroups: 6, affine: false }), new Tanh(),
+      new LayerNorm([6, 11, 11]), new Flatten(), new Linear({ outFeatures: 24 }), new LayerNorm(24, { bias: false }), new ReLU(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
   },
   {
     name: 'cross-entropy with label smoothing 0.1 on logits, SGD momentum',

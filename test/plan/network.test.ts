@@ -14,6 +14,7 @@ import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
+import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -161,6 +162,23 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow(`Conv2d: padding_mode "reflect" is not supported here; only 'zeros' is`);
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`is not one of PyTorch's`);
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 3, dilation: 3 }), new Flatten()), { inputShape: [1, 6, 6] })).toThrow("layer '0' (Conv2d): a 3×3 kernel (dilation 3: a span of 7×7) with padding 0 does not fit a 6×6 input");
+  });
+  test("GroupNorm and LayerNorm as PyTorch's: positional forms, parameters, shapes checked as PyTorch checks them", () => {
+    expect(new GroupNorm(4, 16).config()).toEqual({ num_groups: 4, num_channels: 16, eps: 1e-5 });
+    expect(new GroupNorm(4, 16, 1e-3, false).config()).toEqual({ num_groups: 4, num_channels: 16, eps: 1e-3, affine: false });
+    expect(new LayerNorm([6, 5]).config()).toEqual({ normalized_shape: [6, 5], eps: 1e-5 });
+    expect(new LayerNorm(8, 1e-6, true, false).config()).toEqual({ normalized_shape: 8, eps: 1e-6, bias: false });
+    const plan = planModel(new Sequential(new GroupNorm(2, 4), new LayerNorm([4, 3, 5], { bias: false }), new LayerNorm(5, { elementwiseAffine: false }), new Flatten()), { inputShape: [4, 3, 5] });
+    expect(plan.nodes.map((n) => n.parameters.map((p) => `${p.name} [${p.shape.join(', ')}]`))).toEqual([['0.weight [4]', '0.bias [4]'], ['1.weight [4, 3, 5]'], [], []]);
+    expect(plan.nodes.map((n) => n.outShape)).toEqual([[4, 3, 5], [4, 3, 5], [4, 3, 5], [60]]);
+    expect(() => new GroupNorm(3, 16)).toThrow('GroupNorm: num_channels must be divisible by num_groups (as PyTorch), got 16 and 3');
+    expect(() => new GroupNorm(0, 16)).toThrow('GroupNorm: num_groups must be a whole number ≥ 1, got 0');
+    expect(() => new GroupNorm({ numGroups: 2, eps: 0 })).toThrow('GroupNorm: eps must be a number > 0, got 0');
+    expect(() => planModel(new Sequential(new GroupNorm(4), new Flatten()), { inputShape: [6, 2, 2] })).toThrow("layer '0' (GroupNorm): the input's 6 channels do not split into num_groups 4");
+    expect(() => planModel(new Sequential(new GroupNorm(2, 8), new Flatten()), { inputShape: [6, 2, 2] })).toThrow("layer '0' (GroupNorm): num_channels is 8 but the input has 6 channels");
+    expect(() => planModel(new Sequential(new LayerNorm([3, 4]), new Flatten()), { inputShape: [2, 4, 3] })).toThrow("layer '0' (LayerNorm): normalized_shape [3, 4] must be the input's last 2 dimensions, got a sample of [2, 4, 3]");
+    expect(() => new LayerNorm([])).toThrow('LayerNorm: normalized_shape must be a number or a non-empty shape, got []');
+    expect(() => new LayerNorm({ normalizedShape: 4, elementwise_affine: false } as never)).toThrow("LayerNorm: unknown option 'elementwise_affine' (PyTorch's elementwise_affine is elementwiseAffine here)");
   });
   test("a Sequential object mixing integer-like and other names is refused (JavaScript runs '1' first whatever the order written)", () => {
     expect(() => new Sequential({ fc: new Linear(12, 4), 1: new ReLU() })).toThrow(

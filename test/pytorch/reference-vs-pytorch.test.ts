@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
+import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
@@ -85,6 +86,18 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [3, 9, 10],
+  },
+  {
+    // Per-sample normalisation: groups of channels, a group a channel, over [C, H, W], over the
+    // last dimension of [C, L] features; without affine, without LayerNorm's bias (torch ≥ 2.1).
+    name: 'GroupNorm (2 groups; a group a channel, no affine) and LayerNorm (over [C, H, W]; over the last dimension, no bias; no elementwise affine)',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, bias: false }), new GroupNorm(2, 6), new Tanh(),
+      new Conv2d({ outChannels: 4, kernelSize: 3, bias: false }), new GroupNorm({ numGroups: 4, affine: false }), new ReLU(),
+      new LayerNorm([4, 4, 5]), new Conv2d({ outChannels: 3, kernelSize: 2 }), new Flatten(),
+      new Linear({ outFeatures: 8 }), new LayerNorm(8, { bias: false }), new Tanh(), new LayerNorm({ normalizedShape: 8, elementwiseAffine: false, eps: 1e-3 }), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 8, 9],
   },
   {
     name: "cross-entropy with label smoothing 0.1 (PyTorch's CrossEntropyLoss(label_smoothing=0.1))",

@@ -51,6 +51,16 @@ def layer(entry, path):
     if t == 'Linear':
         out_f = entry['out_features']
         return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))
+    if t == 'GroupNorm':
+        # Without affine and num_channels any multiple of the groups does (F.group_norm reads the input's).
+        channels = entry.get('num_channels') or shape_of(path + '.weight') or entry['num_groups']
+        return nn.GroupNorm(entry['num_groups'], channels, eps=entry.get('eps', 1e-5), affine=entry.get('affine', True))
+    if t == 'LayerNorm':
+        shape = entry['normalized_shape'] if isinstance(entry['normalized_shape'], list) else [entry['normalized_shape']]
+        ln = nn.LayerNorm(shape, eps=entry.get('eps', 1e-5), elementwise_affine=entry.get('elementwise_affine', True))
+        if not entry.get('bias', True):
+            ln.bias = None  # torch ≥ 2.1's bias=False (torch 1.13 has no argument for it)
+        return ln
     if t in ('BatchNorm2d', 'BatchNorm1d'):
         options = dict(eps=entry.get('eps', 1e-5), momentum=entry.get('momentum', 0.1), affine=entry.get('affine', True), track_running_stats=entry.get('track_running_stats', True))
         if not options['affine'] and not options['track_running_stats']:

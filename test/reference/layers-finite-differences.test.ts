@@ -23,6 +23,7 @@ import {
 } from '../../src/reference/seed-cnn.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
 import { expectAllClose, randomArray } from '../helpers/allclose.js';
+import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef } from '../../src/reference/sample-norm.js';
 import { FD, FD_STEP, numericalGrad } from '../helpers/finite-differences.js';
 
 const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -111,6 +112,42 @@ describe('conv2d reference, any geometry (groups, dilation, each direction\'s st
     expect(conv2dOutputSize({ ...CASES[2]!, height: 5, width: 4 })).toEqual({ outHeight: 5, outWidth: 4 });
     expect(conv2dOutputSize({ ...CASES[3]! })).toEqual({ outHeight: 3, outWidth: 2 });
     expect(() => conv2dGeometry({ ...CASES[0]!, groups: 3 })).toThrow(/do not split into 3 groups/);
+  });
+});
+
+describe('GroupNorm and LayerNorm reference (sample-norm)', () => {
+  test.each([
+    ['GroupNorm(2) of 4 channels of 2×3, batch 2', groupNormShape(2, 4, 6, 2, 1e-5)],
+    ['GroupNorm(3) of 3 channels of 1×2 (a group a channel)', groupNormShape(3, 3, 2, 3, 1e-3)],
+    ['LayerNorm(4) of [3, 4] samples', layerNormShape(2, 12, 4, 1e-5)],
+    ['LayerNorm([2, 3]) of whole samples', layerNormShape(3, 6, 6, 0.1)],
+  ] as const)('%s: dx, dweight and dbias match central differences', (_name, s) => {
+    const n = s.batch * s.sampleSize;
+    const x = randomArray(n, 51, -1, 2);
+    const w = randomArray(s.affineCount, 52, 0.5, 1.5);
+    const b = randomArray(s.affineCount, 53);
+    const dy = randomArray(n, 54);
+    const g = sampleNormBackwardRef(dy, x, w, s);
+    expectAllClose('dx', g.dx, numericalGrad((xx) => sampleNormForwardRef(xx, w, b, s).y, x, dy), FD);
+    expectAllClose('dweight', g.dweight, numericalGrad((ww) => sampleNormForwardRef(x, ww, b, s).y, w, dy), FD);
+    expectAllClose('dbias', g.dbias, numericalGrad((bb) => sampleNormForwardRef(x, w, bb, s).y, b, dy), FD);
+  });
+
+  test('each segment has mean 0 and variance σ²/(σ² + eps) before the affine; LayerNorm of a whole sample is GroupNorm(1) with an elementwise affine', () => {
+    const s = groupNormShape(2, 4, 6, 2, 1e-5);
+    const x = randomArray(48, 55, -1, 3);
+    const { y, mean, rstd } = sampleNormForwardRef(x, new Float64Array(4).fill(1), new Float64Array(4), s);
+    for (let g = 0; g < 4; g++) {
+      const seg = y.subarray(g * 12, (g + 1) * 12);
+      const m = seg.reduce((a, v) => a + v, 0) / 12;
+      expect(Math.abs(m)).toBeLessThan(1e-14);
+      const v = seg.reduce((a, v) => a + v * v, 0) / 12;
+      expect(v).toBeCloseTo(1 - 1e-5 * rstd[g]! ** 2, 12); // σ²/(σ² + eps), σ² = 1/rstd² − eps
+      expect(mean[g]).toBeCloseTo(x.subarray(g * 12, (g + 1) * 12).reduce((a, v) => a + v, 0) / 12, 14);
+    }
+    const whole = sampleNormForwardRef(x, new Float64Array(24).fill(1), new Float64Array(24), layerNormShape(2, 24, 24, 1e-5)).y;
+    const group1 = sampleNormForwardRef(x, new Float64Array(4).fill(1), new Float64Array(4), groupNormShape(2, 4, 6, 1, 1e-5)).y;
+    expect(Array.from(whole)).toEqual(Array.from(group1));
   });
 });
 
