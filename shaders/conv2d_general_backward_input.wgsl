@@ -5,9 +5,11 @@
 //   kernelH, kernelW], dx [batch, inChannels, height, width]; the geometry as the forward's.
 //   Input element (iy, ix) of channel ci (group g = ci / (inChannels / groups), index c in it) is
 //   tap (ky, kx) of output (oy, ox) where oy·strideH = iy + padTop − ky·dilationH (and likewise
-//   ox), inside the output; dx = Σ over the group's output channels, then ky, then kx, of
+//   ox), inside the output; dx = Σ over ky, then kx, then the group's output channels, of
 //   dy[oy, ox]·weight[co, c, ky, kx].
-//   One invocation per input element.
+//   One invocation per input pixel and block of inBlock input channels of one group (4 where the
+//   group has 4 or more, each dy loaded once for the four; otherwise 1: the host's choice, a
+//   uniform branch here); a group's last block may hold fewer.
 
 struct Params {
   batch: u32,
@@ -26,6 +28,8 @@ struct Params {
   dilationH: u32,
   dilationW: u32,
   groups: u32,
+  outBlock: u32,
+  inBlock: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -39,35 +43,48 @@ override WG_X: u32;
 fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
-  let plane = params.height * params.width;
-  if (i >= params.batch * params.inChannels * plane) { return; }
-  let ix = i32(i % params.width);
-  let iy = i32((i / params.width) % params.height);
-  let ci = (i / plane) % params.inChannels;
-  let n = i / (plane * params.inChannels);
   let groupIn = params.inChannels / params.groups;
   let groupOut = params.outChannels / params.groups;
-  let g = ci / groupIn;
-  let c = ci % groupIn;
+  let perGroup = (groupIn + params.inBlock - 1u) / params.inBlock;
+  let blocks = params.groups * perGroup;
+  let plane = params.height * params.width;
+  if (i >= params.batch * blocks * plane) { return; }
+  let ix = i32(i % params.width);
+  let iy = i32((i / params.width) % params.height);
+  let b = (i / plane) % blocks;
+  let n = i / (plane * blocks);
+  let g = b / perGroup;
+  let c0 = (b % perGroup) * params.inBlock;
+  let count = min(params.inBlock, groupIn - c0);
   let taps = params.kernelH * params.kernelW;
+  // The block's weight columns (a short last block repeats its last channel, never stored).
+  let lastC = c0 + count - 1u;
+  let w = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * taps;
   let outPlane = params.outHeight * params.outWidth;
-  var sum = 0.0;
-  for (var co = g * groupOut; co < (g + 1u) * groupOut; co++) {
-    let dyBase = (n * params.outChannels + co) * outPlane;
-    let wBase = (co * groupIn + c) * taps;
-    for (var ky = 0u; ky < params.kernelH; ky++) {
-      let ty = iy + i32(params.padTop) - i32(ky * params.dilationH);
-      if (ty < 0 || u32(ty) % params.strideH != 0u) { continue; }
-      let oy = u32(ty) / params.strideH;
-      if (oy >= params.outHeight) { continue; }
-      for (var kx = 0u; kx < params.kernelW; kx++) {
-        let tx = ix + i32(params.padLeft) - i32(kx * params.dilationW);
-        if (tx < 0 || u32(tx) % params.strideW != 0u) { continue; }
-        let ox = u32(tx) / params.strideW;
-        if (ox >= params.outWidth) { continue; }
-        sum += dy[dyBase + oy * params.outWidth + ox] * weight[wBase + ky * params.kernelW + kx];
+  var acc = vec4f(0.0);
+  for (var ky = 0u; ky < params.kernelH; ky++) {
+    let ty = iy + i32(params.padTop) - i32(ky * params.dilationH);
+    if (ty < 0 || u32(ty) % params.strideH != 0u) { continue; }
+    let oy = u32(ty) / params.strideH;
+    if (oy >= params.outHeight) { continue; }
+    for (var kx = 0u; kx < params.kernelW; kx++) {
+      let tx = ix + i32(params.padLeft) - i32(kx * params.dilationW);
+      if (tx < 0 || u32(tx) % params.strideW != 0u) { continue; }
+      let ox = u32(tx) / params.strideW;
+      if (ox >= params.outWidth) { continue; }
+      let t = ky * params.kernelW + kx;
+      for (var co = g * groupOut; co < (g + 1u) * groupOut; co++) {
+        let d = dy[(n * params.outChannels + co) * outPlane + oy * params.outWidth + ox];
+        let k = co * groupIn * taps + t;
+        if (params.inBlock == 4u) {
+          acc += d * vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
+        } else {
+          acc.x += d * weight[w.x + k];
+        }
       }
     }
   }
-  dx[i] = sum;
+  for (var j = 0u; j < count; j++) {
+    dx[((n * params.inChannels + g * groupIn + c0 + j) * params.height + u32(iy)) * params.width + u32(ix)] = acc[j];
+  }
 }

@@ -5,11 +5,13 @@
 //   dweight[co, c, ky, kx] = Σ over (n, oy, ox) of dy[n, co, oy, ox]·x[n, g·(inChannels /
 //   groups) + c, oy·strideH − padTop + ky·dilationH, ox·strideW − padLeft + kx·dilationW] (taps
 //   inside the input), g = co / (outChannels / groups).
-//   One workgroup of WG_X invocations (a power of two) per weight element: invocation l sums the
-//   (n, oy, ox) with index ≡ l mod WG_X in order, then a fixed tree adds the WG_X partial sums
-//   (as bias_backward). The grid is linear (WG_X invocations an element, folded past 65,535
-//   workgroups); a workgroup past the last element sums nothing and writes nothing, and every
-//   invocation reaches the barriers.
+//   One workgroup of WG_X invocations (a power of two) per (co, block of inBlock input channels,
+//   ky, kx) (inBlock 4 where the group has 4 or more, each dy loaded once for the four; otherwise
+//   1: the host's choice, a uniform branch here): invocation l sums
+//   the output rows (n, oy) ≡ l mod WG_X in order, each row's columns in order, then a fixed tree
+//   adds the WG_X partial sums (as bias_backward). The grid is linear (WG_X invocations a
+//   workgroup, folded past 65,535 workgroups); a workgroup past the last sums nothing and writes
+//   nothing, and every invocation reaches the barriers.
 
 struct Params {
   batch: u32,
@@ -28,6 +30,8 @@ struct Params {
   dilationH: u32,
   dilationW: u32,
   groups: u32,
+  outBlock: u32,
+  inBlock: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -37,39 +41,54 @@ struct Params {
 
 override WG_X: u32;
 
-var<workgroup> partial: array<f32, WG_X>;
+var<workgroup> partial: array<vec4f, WG_X>;
 
 @compute @workgroup_size(WG_X)
 fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
-  // The workgroup's element and the invocation's place in it (a workgroup's invocations are WG_X consecutive gid.x).
+  // The workgroup's weights and the invocation's place in it (a workgroup's invocations are WG_X consecutive gid.x).
   let e = gid.x / WG_X;
   let lid = gid.x % WG_X;
   let groupIn = params.inChannels / params.groups;
+  let perGroup = (groupIn + params.inBlock - 1u) / params.inBlock;
   let taps = params.kernelH * params.kernelW;
-  let valid = e < params.outChannels * groupIn * taps;
+  let valid = e < params.outChannels * perGroup * taps;
   let kx = e % params.kernelW;
   let ky = (e / params.kernelW) % params.kernelH;
-  let c = (e / taps) % groupIn;
-  let co = e / (taps * groupIn);
+  let c0 = ((e / taps) % perGroup) * params.inBlock;
+  let co = e / (taps * perGroup);
   let g = co / (params.outChannels / params.groups);
-  let H = i32(params.height);
-  let W = i32(params.width);
-  let outPlane = params.outHeight * params.outWidth;
+  let count = select(0u, min(params.inBlock, groupIn - c0), valid);
   let inPlane = params.height * params.width;
-  let count = select(0u, params.batch * outPlane, valid);
-  var sum = 0.0;
-  for (var j = lid; j < count; j += WG_X) {
-    let n = j / outPlane;
-    let r = j % outPlane;
-    let oy = r / params.outWidth;
-    let ox = r % params.outWidth;
+  let outPlane = params.outHeight * params.outWidth;
+  // The block's input planes (a short last block repeats its last channel, never stored).
+  let lastC = c0 + max(count, 1u) - 1u;
+  let planes = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * inPlane;
+  // The columns whose tap kx is inside the input: ox·strideW + kx·dilationW − padLeft in [0, width).
+  let shift = i32(kx * params.dilationW) - i32(params.padLeft);
+  let oxFirst = u32(max(0, (-shift + i32(params.strideW) - 1) / i32(params.strideW)));
+  let span = i32(params.width) - 1 - shift;
+  let oxEnd = select(0u, min(u32(span) / params.strideW + 1u, params.outWidth), span >= 0);
+  let rows = select(0u, params.batch * params.outHeight, valid);
+  var acc = vec4f(0.0);
+  for (var r = lid; r < rows; r += WG_X) {
+    let n = r / params.outHeight;
+    let oy = r % params.outHeight;
     let iy = i32(oy * params.strideH + ky * params.dilationH) - i32(params.padTop);
-    let ix = i32(ox * params.strideW + kx * params.dilationW) - i32(params.padLeft);
-    if (iy < 0 || iy >= H || ix < 0 || ix >= W) { continue; }
-    sum += dy[(n * params.outChannels + co) * outPlane + r] * x[(n * params.inChannels + g * groupIn + c) * inPlane + u32(iy) * params.width + u32(ix)];
+    if (iy < 0 || iy >= i32(params.height)) { continue; }
+    let dyRow = (n * params.outChannels + co) * outPlane + oy * params.outWidth;
+    let xRow = (n * params.inChannels + g * groupIn) * inPlane + u32(iy) * params.width;
+    for (var ox = oxFirst; ox < oxEnd; ox++) {
+      let d = dy[dyRow + ox];
+      let at = xRow + u32(i32(ox * params.strideW) + shift);
+      if (params.inBlock == 4u) {
+        acc += d * vec4f(x[at + planes.x], x[at + planes.y], x[at + planes.z], x[at + planes.w]);
+      } else {
+        acc.x += d * x[at + planes.x];
+      }
+    }
   }
-  partial[lid] = sum;
+  partial[lid] = acc;
   workgroupBarrier();
   for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
     if (lid < stride) {
@@ -77,7 +96,9 @@ fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @b
     }
     workgroupBarrier();
   }
-  if (lid == 0u && valid) {
-    dweight[e] = partial[0];
+  if (lid == 0u) {
+    for (var j = 0u; j < count; j++) {
+      dweight[((co * groupIn + c0 + j) * params.kernelH + ky) * params.kernelW + kx] = partial[0][j];
+    }
   }
 }

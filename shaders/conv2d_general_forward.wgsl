@@ -7,9 +7,10 @@
 //   g = co / (outChannels / groups) and reads input channels g·(inChannels / groups) onwards.
 //   Output (oy, ox)'s taps are (oy·strideH − padTop + ky·dilationH, ox·strideW − padLeft +
 //   kx·dilationW); taps outside the input are zeros (padding_mode 'zeros').
-//   y = Σ over the group's input channels, then ky, then kx (the reference's order) of x·w;
-//   BIAS: + bias[co] after the sum (as the tiled kernels' BIAS).
-//   One invocation per output.
+//   y = Σ over ky, then kx, then the group's input channels of x·w; BIAS: + bias[co] after the
+//   sum (as the tiled kernels' BIAS).
+//   One invocation per output pixel and block of outBlock output channels of one group (4 where
+//   the group has 4 or more, each x loaded once for the four; otherwise 1); a group's last block may hold fewer.
 
 struct Params {
   batch: u32,
@@ -28,6 +29,8 @@ struct Params {
   dilationH: u32,
   dilationW: u32,
   groups: u32,
+  outBlock: u32,
+  inBlock: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -44,35 +47,55 @@ override WG_X: u32;
 fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let o = gid.x;
+  let groupIn = params.inChannels / params.groups;
+  let groupOut = params.outChannels / params.groups;
+  let perGroup = (groupOut + params.outBlock - 1u) / params.outBlock;
+  let blocks = params.groups * perGroup;
   let plane = params.outHeight * params.outWidth;
-  if (o >= params.batch * params.outChannels * plane) { return; }
+  if (o >= params.batch * blocks * plane) { return; }
   let ox = o % params.outWidth;
   let oy = (o / params.outWidth) % params.outHeight;
-  let co = (o / plane) % params.outChannels;
-  let n = o / (plane * params.outChannels);
-  let groupIn = params.inChannels / params.groups;
-  let g = co / (params.outChannels / params.groups);
+  let b = (o / plane) % blocks;
+  let n = o / (plane * blocks);
+  let g = b / perGroup;
+  let co0 = g * groupOut + (b % perGroup) * params.outBlock;
+  let count = min(params.outBlock, (g + 1u) * groupOut - co0);
+  let taps = params.kernelH * params.kernelW;
+  // The block's weight rows (a short last block repeats its last channel, never stored).
+  let last = co0 + count - 1u;
+  let w = vec4u(co0, min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * groupIn * taps;
+  let inPlane = params.height * params.width;
+  let xBase = (n * params.inChannels + g * groupIn) * inPlane;
   let H = i32(params.height);
   let W = i32(params.width);
   let y0 = i32(oy * params.strideH) - i32(params.padTop);
   let x0 = i32(ox * params.strideW) - i32(params.padLeft);
-  let taps = params.kernelH * params.kernelW;
-  var sum = 0.0;
-  for (var c = 0u; c < groupIn; c++) {
-    let xBase = (n * params.inChannels + g * groupIn + c) * params.height * params.width;
-    let wBase = (co * groupIn + c) * taps;
-    for (var ky = 0u; ky < params.kernelH; ky++) {
-      let iy = y0 + i32(ky * params.dilationH);
-      if (iy < 0 || iy >= H) { continue; }
-      for (var kx = 0u; kx < params.kernelW; kx++) {
-        let ix = x0 + i32(kx * params.dilationW);
-        if (ix < 0 || ix >= W) { continue; }
-        sum += x[xBase + u32(iy) * params.width + u32(ix)] * weight[wBase + ky * params.kernelW + kx];
+  var acc = vec4f(0.0);
+  for (var ky = 0u; ky < params.kernelH; ky++) {
+    let iy = y0 + i32(ky * params.dilationH);
+    if (iy < 0 || iy >= H) { continue; }
+    for (var kx = 0u; kx < params.kernelW; kx++) {
+      let ix = x0 + i32(kx * params.dilationW);
+      if (ix < 0 || ix >= W) { continue; }
+      let at = xBase + u32(iy) * params.width + u32(ix);
+      let t = ky * params.kernelW + kx;
+      for (var c = 0u; c < groupIn; c++) {
+        let xv = x[at + c * inPlane];
+        let k = c * taps + t;
+        if (params.outBlock == 4u) {
+          acc += xv * vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
+        } else {
+          acc.x += xv * weight[w.x + k];
+        }
       }
     }
   }
+  for (var j = 0u; j < count; j++) {
+    let co = co0 + j;
 #if BIAS
-  sum += bias[co];
+    y[((n * params.outChannels + co) * params.outHeight + oy) * params.outWidth + ox] = acc[j] + bias[co];
+#else
+    y[((n * params.outChannels + co) * params.outHeight + oy) * params.outWidth + ox] = acc[j];
 #endif
-  y[o] = sum;
+  }
 }

@@ -1,8 +1,8 @@
 /**
  * 2-D convolution of any geometry (PyTorch's Conv2d with groups, dilation, a stride and padding of
  * their own in each direction, padding='same'): forward (variant BIAS adds the bias), input
- * gradient, weight gradient — direct kernels, one output, input element or weight element an
- * invocation (a workgroup), each sum in a fixed order. The tiled, tuned kernels of
+ * gradient, weight gradient — direct kernels, an invocation per output or input pixel and block
+ * of up to 4 channels, a workgroup per weight block, each sum in a fixed order. The tiled, tuned kernels of
  * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
  * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
  * bias_backward's (src/kernels/bias.ts).
@@ -13,16 +13,30 @@ import forwardSource from '../../shaders/conv2d_general_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_general_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_general_backward_weight.wgsl?raw';
 
-/** A conv's geometry: the kernels' parameters (src/reference/conv2d.ts's Conv2dGeometry, its output size included). */
+/**
+ * A conv's geometry (src/reference/conv2d.ts's Conv2dGeometry, its output size included), and the
+ * channels an invocation takes: outBlock output channels (the forward), inBlock input channels
+ * (the gradients), 4 where a group has at least 4, else 1 (conv2dGeneralParams).
+ */
 const GENERAL_PARAMS = {
   batch: 'u32', inChannels: 'u32', height: 'u32', width: 'u32', outChannels: 'u32', outHeight: 'u32', outWidth: 'u32',
   kernelH: 'u32', kernelW: 'u32', strideH: 'u32', strideW: 'u32', padTop: 'u32', padLeft: 'u32', dilationH: 'u32', dilationW: 'u32', groups: 'u32',
+  outBlock: 'u32', inBlock: 'u32',
 } as const;
 export type Conv2dGeneralParams = { readonly [K in keyof typeof GENERAL_PARAMS]: number };
+export type Conv2dGeneralGeometry = Omit<Conv2dGeneralParams, 'outBlock' | 'inBlock'>;
+
+/** The kernels' parameters for a geometry: blocks of 4 channels where a group has 4 or more (each load serves four sums). */
+export function conv2dGeneralParams(g: Conv2dGeneralGeometry): Conv2dGeneralParams {
+  const block = (channels: number) => (channels / g.groups >= 4 ? 4 : 1);
+  return { ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels) };
+}
 
 const inputs = (p: Conv2dGeneralParams) => p.batch * p.inChannels * p.height * p.width;
 const outputs = (p: Conv2dGeneralParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
 const weights = (p: Conv2dGeneralParams) => p.outChannels * (p.inChannels / p.groups) * p.kernelH * p.kernelW;
+/** Channel blocks: a group's channels in blocks of `block`, the last one short. */
+const blocks = (p: Conv2dGeneralParams, channels: number, block: number) => p.groups * Math.ceil(channels / p.groups / block);
 
 /** y = Σ x·weight over each output's taps in its group (BIAS: + bias)  (overwrites y) */
 export const conv2dGeneralForward = defineKernel({
@@ -38,7 +52,8 @@ export const conv2dGeneralForward = defineKernel({
   },
   defines: ['BIAS'],
   workgroupSize: [64],
-  grid: (p) => [outputs(p)],
+  // One invocation per output pixel and block of output channels.
+  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight * p.outWidth],
   lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
 });
 
@@ -54,7 +69,8 @@ export const conv2dGeneralBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  grid: (p) => [inputs(p)],
+  // One invocation per input pixel and block of input channels.
+  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height * p.width],
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 
@@ -70,7 +86,7 @@ export const conv2dGeneralBackwardWeight = defineKernel({
     dweight: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One workgroup (WG_X invocations) per weight element.
-  grid: (p, wg) => [weights(p) * wg[0]!],
+  // One workgroup (WG_X invocations) per output channel, block of input channels and tap.
+  grid: (p, wg) => [p.outChannels * Math.ceil(p.inChannels / p.groups / p.inBlock) * p.kernelH * p.kernelW * wg[0]!],
   lengths: (p) => ({ x: inputs(p), dy: outputs(p), dweight: weights(p) }),
 });

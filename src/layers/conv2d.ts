@@ -10,7 +10,7 @@
  * has its gradient applied by the conv's input gradient (fusion rule relu-grad-in-input-gradient).
  * A 1×1 conv on a 1×1 plane is a Linear in effect and runs on the dense kernels (runsAsDense).
  * Any other conv (grouped, depthwise, dilated, a stride or padding of its own in each direction,
- * 'same' padding of an even kernel, a kernel over 12×12) runs the direct kernels of
+ * 'same' padding of an even kernel, a kernel of over 144 taps) runs the direct kernels of
  * src/kernels/conv2d-general.ts, unfused and untuned.
  */
 import {
@@ -32,11 +32,11 @@ import {
   type ConvDirection,
 } from '../kernels/conv2d.js';
 import { MAX_KERNEL_AREA } from '../kernels/conv2d.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
-import { Layer, ShapeError, checkOptions, compact, pair, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, compact, pair, pairWords, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -80,8 +80,9 @@ export class Conv2d extends Layer {
   readonly pads: ConvPadding;
   /**
    * Whether the tiled, fusable, tuned kernels run it (src/kernels/conv2d.ts): groups 1, dilation
-   * 1, one stride and one padding on every side, a kernel of at most 12×12. Otherwise the direct
-   * kernels (src/kernels/conv2d-general.ts), and no fusion rule takes it.
+   * 1, one stride and one padding on every side, a kernel of at most 144 taps (12×12, 1×20, …).
+   * Otherwise the direct kernels (src/kernels/conv2d-general.ts, 4–6× slower a FLOP on lavapipe),
+   * and no fusion rule takes it.
    */
   readonly tiled: boolean;
 
@@ -112,7 +113,7 @@ export class Conv2d extends Layer {
     if (typeof padding === 'string') {
       if (padding !== 'same' && padding !== 'valid') throw new RangeError(`Conv2d: padding must be a number, (height, width), 'same' or 'valid', got ${JSON.stringify(padding)}`);
       // PyTorch: "padding='same' is not supported for strided convolutions".
-      if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) throw new RangeError(`Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride ${compact(this.stride)}`);
+      if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) throw new RangeError(`Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride ${pairWords(this.stride)}`);
       this.padding = padding;
     } else {
       this.padding = pair('Conv2d', 'padding', padding, 0);
@@ -159,14 +160,14 @@ export class Conv2d extends Layer {
     const outHeight = Math.floor((height + p.top + p.bottom - dilationH * (kernelH - 1) - 1) / strideH) + 1;
     const outWidth = Math.floor((width + p.left + p.right - dilationW * (kernelW - 1) - 1) / strideW) + 1;
     if (outHeight < 1 || outWidth < 1) {
-      const dilated = dilationH * dilationW > 1 ? ` (dilation ${compact(this.dilation)}: a span of ${dilationH * (kernelH - 1) + 1}×${dilationW * (kernelW - 1) + 1})` : '';
+      const dilated = dilationH * dilationW > 1 ? ` (dilation ${pairWords(this.dilation)}: a span of ${dilationH * (kernelH - 1) + 1}×${dilationW * (kernelW - 1) + 1})` : '';
       throw new Error(`conv2d: a ${kernelH}×${kernelW} kernel${dilated} with padding ${this.paddingWords()} does not fit a ${height}×${width} input`);
     }
-    return { batch, inChannels, height, width, outChannels: this.outChannels, outHeight, outWidth, kernelH, kernelW, strideH, strideW, padTop: p.top, padLeft: p.left, dilationH, dilationW, groups: this.groups };
+    return conv2dGeneralParams({ batch, inChannels, height, width, outChannels: this.outChannels, outHeight, outWidth, kernelH, kernelW, strideH, strideW, padTop: p.top, padLeft: p.left, dilationH, dilationW, groups: this.groups });
   }
 
   private paddingWords(): string {
-    return typeof this.padding === 'string' ? `'${this.padding}'` : String(compact(this.padding));
+    return typeof this.padding === 'string' ? `'${this.padding}'` : pairWords(this.padding);
   }
 
   outputShape(input: SampleShape): SampleShape {

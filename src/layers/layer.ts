@@ -303,3 +303,6 @@ export function pair(owner: string, field: string, value: unknown, min: number):
 
 /** A pair as config() writes it: one number where both sides agree (PyTorch's own form). */
 export const compact = (p: readonly [number, number]) => (p[0] === p[1] ? p[0] : [...p]);
+
+/** A pair in a message: `2`, or `(1, 2)` where the sides differ. */
+export const pairWords = (p: readonly [number, number]) => (p[0] === p[1] ? String(p[0]) : `(${p[0]}, ${p[1]})`);

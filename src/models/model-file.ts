@@ -315,14 +315,19 @@ export function sameNetwork(text: string, source: string, model: Module, input: 
   } catch {
     return false;
   }
-  const key = (m: Module, i: SampleShape) => modelText(m, i, (field) => !INFERRED_FIELDS.has(field));
+  const key = (m: Module, i: SampleShape) => modelText(m, i, (field) => !INFERRED_FIELDS.has(field), true);
   return key(other.model, other.input) === key(model, input);
 }
 
-function modelText(model: Module, input: SampleShape, keep: (field: string) => boolean): string {
+/**
+ * A model's text; `canonical`: one spelling for each network (a Conv2d's padding as its zeros on
+ * each side, so that 0 and 'valid', or 1 and 'same' of a 3×3 kernel, are the same network).
+ */
+function modelText(model: Module, input: SampleShape, keep: (field: string) => boolean, canonical = false): string {
   const entry = (module: Module): Json => {
     if (module instanceof Layer) {
       const fields = Object.fromEntries(Object.entries(module.config()).filter(([k, v]) => v !== undefined && keep(k)));
+      if (canonical && module instanceof Conv2d) fields.padding = { ...module.pads };
       return { type: module.type, ...fields };
     }
     return { layers: module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) })) };

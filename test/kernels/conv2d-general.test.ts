@@ -8,7 +8,7 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
 import { biasAddRef } from '../../src/reference/bias.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -27,16 +27,19 @@ const CASES: Case[] = [
   { ...base, name: 'dilation 3×2 with stride 3×2 (taps skipped over, some inputs read by no output)', batch: 2, inChannels: 2, height: 13, width: 12, outChannels: 3, kernelH: 2, kernelW: 3, strideH: 3, strideW: 2, dilationH: 3, dilationW: 2 },
   { ...base, name: 'a 1×1 kernel in 3 groups of one output channel', batch: 4, inChannels: 6, height: 3, width: 5, outChannels: 3, kernelH: 1, kernelW: 1, groups: 3 },
   { ...base, name: 'a 13×13 kernel (over the tiled kernels\' 12×12)', batch: 2, inChannels: 2, height: 15, width: 14, outChannels: 3, kernelH: 13, kernelW: 13, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
+  // Blocks of 4 channels an invocation where a group has 4 or more: 6 inputs and 5 outputs a group, a short block each.
+  { ...base, name: 'groups 2 of 6 → 5 channels (a block of 4 and a short one each way), stride 2×3, dilation 2×1, padding 2×1', batch: 2, inChannels: 12, height: 9, width: 11, outChannels: 10, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padTop: 2, padBottom: 2, padLeft: 1, padRight: 1, dilationH: 2, groups: 2 },
+  { ...base, name: 'groups 1 of 9 → 7 channels, kernel columns wholly in the padding (tap kx reads no column)', batch: 2, inChannels: 9, height: 4, width: 3, outChannels: 7, kernelH: 2, kernelW: 3, padLeft: 4, padRight: 4, strideW: 2, dilationW: 3 },
   { ...base, name: 'padding wider than the kernel (outputs of padding alone)', batch: 1, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelH: 2, kernelW: 2, padTop: 3, padBottom: 3, padLeft: 2, padRight: 2, groups: 2 },
 ];
 
 /** The kernels' parameters for a reference geometry. */
 function paramsOf(g: Conv2dGeometry): Conv2dGeneralParams {
   const { outHeight, outWidth } = conv2dGeometry(g);
-  return {
+  return conv2dGeneralParams({
     batch: g.batch, inChannels: g.inChannels, height: g.height, width: g.width, outChannels: g.outChannels, outHeight, outWidth, kernelH: g.kernelH, kernelW: g.kernelW,
     strideH: g.strideH, strideW: g.strideW, padTop: g.padTop, padLeft: g.padLeft, dilationH: g.dilationH, dilationW: g.dilationW, groups: g.groups,
-  };
+  });
 }
 
 /**

@@ -90,6 +90,13 @@ describe('model files', () => {
     const { model, input } = parseModelFile(text, 'convs.json');
     expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape)).toEqual([[8, 9, 4], [8, 9, 4], [3, 9, 4], [108]]); // torch.nn gives the same (torch 1.13)
     expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    // One network however its padding is spelt (a checkpoint's model file against --model's).
+    const conv = (padding: unknown, kernel = 3) => JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: kernel, padding }] });
+    const [valid, same] = [parseModelFile(conv('valid'), 'v.json'), parseModelFile(conv('same'), 's.json')];
+    expect(sameNetwork(conv(0), 'old', valid.model, valid.input)).toBe(true);
+    expect(sameNetwork(conv(1), 'old', same.model, same.input)).toBe(true);
+    expect(sameNetwork(conv(1), 'old', valid.model, valid.input)).toBe(false);
+    expect(sameNetwork(conv(1, 4), 'old', parseModelFile(conv('same', 4), 's4.json').model, [1, 8, 8])).toBe(false); // 'same' of 4: 1 and 2 zeros
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: 'full' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got "full"`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: true }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got true`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 3, padding: 'same' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (MaxPool2d): "padding" must be a number or [height, width], got "same"`);

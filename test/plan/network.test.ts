@@ -158,6 +158,8 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, groups: 0 })).toThrow('Conv2d: groups must be a whole number ≥ 1, got 0');
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, dilation: 0 })).toThrow('Conv2d: dilation must be a whole number ≥ 1, got 0');
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', stride: 2 })).toThrow("Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride 2");
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', stride: [2, 1] })).toThrow("Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride (2, 1)");
+    expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: [5, 3], padding: [1, 0], dilation: [1, 2] }), new Flatten()), { inputShape: [1, 6, 4] })).toThrow("layer '0' (Conv2d): a 5×3 kernel (dilation (1, 2): a span of 5×5) with padding (1, 0) does not fit a 6×4 input");
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'full' as never })).toThrow(`Conv2d: padding must be a number, (height, width), 'same' or 'valid', got "full"`);
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow(`Conv2d: padding_mode "reflect" is not supported here; only 'zeros' is`);
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`is not one of PyTorch's`);
