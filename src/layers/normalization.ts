@@ -1,8 +1,8 @@
 /**
- * GroupNorm and LayerNorm with PyTorch's semantics: each sample normalised by its own statistics
- * (the same in training and eval; no running statistics), over a group of channels (GroupNorm, a
- * weight and bias per channel) or over the trailing normalized_shape (LayerNorm, a weight and bias
- * per element of it). Kernels: src/kernels/sample-norm.ts (one family for both: a sample's
+ * GroupNorm, LayerNorm and InstanceNorm1d/2d with PyTorch's semantics: each sample normalised by
+ * its own statistics (the same in training and eval; no running statistics), over a group of
+ * channels (GroupNorm, a weight and bias per channel), over the trailing normalized_shape
+ * (LayerNorm, a weight and bias per element of it) or over each channel's plane (InstanceNorm). Kernels: src/kernels/sample-norm.ts (one family for both: a sample's
  * segments and an affine index); without affine the kernels read a weight of ones and a bias of
  * zeros (x̂·1 + 0 is x̂ to the bit). No fusion rule takes them.
  */
@@ -181,4 +181,79 @@ export class LayerNorm extends SampleNorm {
     const shape = this.normalizedShape.length === 1 ? this.normalizedShape[0] : [...this.normalizedShape];
     return { normalized_shape: shape, eps: this.eps, ...(this.elementwiseAffine ? {} : { elementwise_affine: false }), ...(this.bias ? {} : { bias: false }) };
   }
+}
+
+export interface InstanceNormOptions {
+  /** Inferred from the input when left out; checked when given. */
+  readonly numFeatures?: number;
+  /** Default 1e-5, as PyTorch. */
+  readonly eps?: number;
+  /** PyTorch's momentum: read by running statistics only, which are not supported (default 0.1). */
+  readonly momentum?: number;
+  /** A learnt weight and bias per channel (PyTorch's affine; default false). */
+  readonly affine?: boolean;
+  /** Running statistics for eval: not supported (PyTorch's default false is the only value taken). */
+  readonly trackRunningStats?: boolean;
+}
+
+/**
+ * PyTorch's nn.InstanceNorm2d / InstanceNorm1d: each channel of each sample normalised over its
+ * plane (GroupNorm with a group a channel), affine off by default; track_running_stats (off by
+ * default in PyTorch too) is refused.
+ */
+abstract class InstanceNorm extends SampleNorm {
+  readonly numFeatures?: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  protected abstract readonly rank: number;
+
+  /** `new InstanceNorm2d(16, 1e-5, 0.1, true)` (num_features, eps, momentum, affine, track_running_stats: PyTorch's positional form) or an options object. */
+  constructor(first?: InstanceNormOptions | number, ...rest: unknown[]) {
+    super();
+    const owner = new.target.name;
+    const known = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats'] as const;
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
+    const options: InstanceNormOptions = typeof first === 'number' ? positionalOptions<InstanceNormOptions>(owner, [first, ...rest], [...known], known) : checkOptions(owner, first ?? {}, known);
+    this.numFeatures = options.numFeatures === undefined ? undefined : whole(owner, 'num_features', options.numFeatures);
+    this.eps = epsOf(owner, options.eps);
+    this.momentum = options.momentum ?? 0.1;
+    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${owner}: momentum must be in [0, 1], got ${JSON.stringify(options.momentum)}`);
+    this.affine = trueOrFalse(owner, 'affine', options.affine, false);
+    if (trueOrFalse(owner, 'track_running_stats', options.trackRunningStats, false)) {
+      throw new RangeError(`${owner}: track_running_stats=True (running statistics for eval) is not supported; each sample is normalised by its own statistics in training and eval (PyTorch's default)`);
+    }
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    if (input.length !== this.rank + 1) throw new ShapeError(`expects an input of shape ${this.rank === 2 ? '[C, H, W]' : '[C, L]'}, got [${input.join(', ')}]`);
+    if (this.numFeatures !== undefined && input[0] !== this.numFeatures) throw new ShapeError(`num_features is ${this.numFeatures} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
+    return input;
+  }
+
+  protected geometry(input: SampleShape, batch: number): SampleNormParams {
+    const channels = input[0]!;
+    const area = shapeSize(input.slice(1));
+    return { batch, sampleSize: channels * area, segmentLength: area, affineStride: area, affineCount: channels, eps: this.eps };
+  }
+
+  protected affineShape(input: SampleShape) {
+    return this.affine ? { weight: [input[0]!], bias: [input[0]!] } : {};
+  }
+
+  config() {
+    return { num_features: this.numFeatures, eps: this.eps, ...(this.momentum !== 0.1 ? { momentum: this.momentum } : {}), ...(this.affine ? { affine: true } : {}) };
+  }
+}
+
+/** PyTorch's nn.InstanceNorm2d: [C, H, W], each channel of each sample over its plane. */
+export class InstanceNorm2d extends InstanceNorm {
+  readonly type = 'InstanceNorm2d';
+  protected readonly rank = 2;
+}
+
+/** PyTorch's nn.InstanceNorm1d: [C, L], each channel of each sample over its length. */
+export class InstanceNorm1d extends InstanceNorm {
+  readonly type = 'InstanceNorm1d';
+  protected readonly rank = 1;
 }

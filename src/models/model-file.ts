@@ -13,7 +13,7 @@
  */
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
-import { GroupNorm, LayerNorm } from '../layers/normalization.js';
+import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
@@ -81,6 +81,8 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     fields: ['normalized_shape', 'eps', 'elementwise_affine', 'bias'],
     build: (f) => new LayerNorm({ normalizedShape: f.normalized_shape as number | number[], eps: f.eps as number | undefined, elementwiseAffine: f.elementwise_affine as boolean | undefined, bias: f.bias as boolean | undefined }),
   },
+  InstanceNorm2d: { fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'], build: (f) => new InstanceNorm2d(instanceOptions(f)) },
+  InstanceNorm1d: { fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'], build: (f) => new InstanceNorm1d(instanceOptions(f)) },
   BatchNorm1d: {
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
     build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
@@ -107,6 +109,10 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Softmax: { fields: ['dim'], build: () => new Softmax() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
+
+function instanceOptions(f: Json): InstanceNormOptions {
+  return { numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined };
+}
 
 const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', extended: 'a number, "inf" or "-inf"' };
 

@@ -15,7 +15,7 @@ import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
-import type { GroupNorm, LayerNorm } from '../layers/normalization.js';
+import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
@@ -261,7 +261,9 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       }
       case 'GroupNorm':
-      case 'LayerNorm': {
+      case 'LayerNorm':
+      case 'InstanceNorm1d':
+      case 'InstanceNorm2d': {
         const n = sampleNorm(node, batch, get);
         y = sampleNormForwardRef(x, n.weight, n.bias, n.shape).y;
         break;
@@ -363,7 +365,9 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       }
       case 'GroupNorm':
-      case 'LayerNorm': {
+      case 'LayerNorm':
+      case 'InstanceNorm1d':
+      case 'InstanceNorm2d': {
         const n = sampleNorm(node, batch, get);
         const g = sampleNormBackwardRef(d, xi, n.weight, n.shape);
         if (n.learnt.weight) grads[named(node, 'weight')] = g.dweight;
@@ -380,13 +384,16 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   return { loss, correct, activations, grads, buffers: newBuffers, decisions };
 }
 
-/** A GroupNorm's or LayerNorm's segments, and its weight and bias (ones and zeros where not learnt). */
+/** A GroupNorm's, LayerNorm's or InstanceNorm's segments, and its weight and bias (ones and zeros where not learnt). */
 function sampleNorm(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>) {
   const sampleSize = size(node.inShape);
+  const [channels, area] = [node.inShape[0]!, size(node.inShape.slice(1))];
   let shape: SampleNormShape;
   if (node.layer.type === 'GroupNorm') {
     const l = node.layer as GroupNorm;
-    shape = groupNormShape(batch, node.inShape[0]!, size(node.inShape.slice(1)), l.numGroups, l.eps);
+    shape = groupNormShape(batch, channels, area, l.numGroups, l.eps);
+  } else if (node.layer.type.startsWith('InstanceNorm')) {
+    shape = groupNormShape(batch, channels, area, channels, (node.layer as InstanceNorm2d).eps);
   } else {
     const l = node.layer as LayerNorm;
     shape = layerNormShape(batch, sampleSize, size(l.normalizedShape), l.eps);

@@ -103,7 +103,7 @@ describe('model files', () => {
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding_mode: 'circular' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): padding_mode "circular" is not supported here/);
   });
 
-  test("GroupNorm and LayerNorm: PyTorch's field names, written back as given", () => {
+  test("GroupNorm, LayerNorm and InstanceNorm2d: PyTorch's field names, written back as given", () => {
     const text = JSON.stringify({
       input: [4, 3, 5],
       layers: [
@@ -112,11 +112,13 @@ describe('model files', () => {
         { type: 'LayerNorm', normalized_shape: [4, 3, 5], eps: 1e-5 },
         { type: 'LayerNorm', normalized_shape: 5, eps: 1e-5, elementwise_affine: false },
         { type: 'LayerNorm', normalized_shape: [3, 5], eps: 1e-6, bias: false },
+        { type: 'InstanceNorm2d', num_features: 4, eps: 1e-5, affine: true },
+        { type: 'InstanceNorm2d', eps: 0.001 },
         { type: 'Flatten', start_dim: 1 },
       ],
     });
     const { model, input } = parseModelFile(text, 'norms.json');
-    expect(planModel(model, { inputShape: input }).parameterCount).toBe(8 + 0 + 120 + 0 + 15);
+    expect(planModel(model, { inputShape: input }).parameterCount).toBe(8 + 0 + 120 + 0 + 15 + 8 + 0);
     expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'LayerNorm', normalized_shape: '4' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (LayerNorm): "normalized_shape" must be a number or a list of numbers (the trailing dimensions), got "4"`);
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'GroupNorm', num_groups: 3, num_channels: 4 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(GroupNorm\): num_channels must be divisible by num_groups/);

@@ -9,7 +9,7 @@ import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReL
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
-import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
+import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -209,6 +209,16 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    name: 'InstanceNorm2d (affine, then not) after convs, SGD momentum',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, bias: false }), new InstanceNorm2d({ affine: true }), new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: 3, bias: false }), new InstanceNorm2d(), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
   {

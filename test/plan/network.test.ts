@@ -14,7 +14,7 @@ import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { ShapeError } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
-import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
+import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -181,6 +181,14 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => planModel(new Sequential(new LayerNorm([3, 4]), new Flatten()), { inputShape: [2, 4, 3] })).toThrow("layer '0' (LayerNorm): normalized_shape [3, 4] must be the input's last 2 dimensions, got a sample of [2, 4, 3]");
     expect(() => new LayerNorm([])).toThrow('LayerNorm: normalized_shape must be a number or a non-empty shape, got []');
     expect(() => new LayerNorm({ normalizedShape: 4, elementwise_affine: false } as never)).toThrow("LayerNorm: unknown option 'elementwise_affine' (PyTorch's elementwise_affine is elementwiseAffine here)");
+    // InstanceNorm: a group a channel, affine off by default (as PyTorch), running statistics refused.
+    expect(new InstanceNorm2d(8).config()).toEqual({ num_features: 8, eps: 1e-5 });
+    expect(new InstanceNorm1d(8, 1e-3, 0.1, true).config()).toEqual({ num_features: 8, eps: 1e-3, affine: true });
+    const inst = planModel(new Sequential(new InstanceNorm2d({ affine: true }), new InstanceNorm2d(), new Flatten()), { inputShape: [3, 4, 4] });
+    expect(inst.nodes.map((n) => n.parameters.map((p) => `${p.name} [${p.shape.join(', ')}]`))).toEqual([['0.weight [3]', '0.bias [3]'], [], []]);
+    expect(() => new InstanceNorm2d(8, 1e-5, 0.1, false, true)).toThrow('InstanceNorm2d: track_running_stats=True (running statistics for eval) is not supported');
+    expect(() => planModel(new Sequential(new InstanceNorm2d(), new Flatten()), { inputShape: [3, 4] })).toThrow("layer '0' (InstanceNorm2d): expects an input of shape [C, H, W], got [3, 4]");
+    expect(() => planModel(new Sequential(new InstanceNorm1d(4), new Flatten()), { inputShape: [3, 4] })).toThrow("layer '0' (InstanceNorm1d): num_features is 4 but the input has 3 channels");
   });
   test("a Sequential object mixing integer-like and other names is refused (JavaScript runs '1' first whatever the order written)", () => {
     expect(() => new Sequential({ fc: new Linear(12, 4), 1: new ReLU() })).toThrow(

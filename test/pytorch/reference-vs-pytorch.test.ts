@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
-import { GroupNorm, LayerNorm } from '../../src/layers/normalization.js';
+import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
@@ -98,6 +98,20 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Linear({ outFeatures: 8 }), new LayerNorm(8, { bias: false }), new Tanh(), new LayerNorm({ normalizedShape: 8, elementwiseAffine: false, eps: 1e-3 }), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 8, 9],
+  },
+  {
+    name: 'InstanceNorm2d, affine and not',
+    model: new Sequential(
+      new Conv2d({ outChannels: 5, kernelSize: 3, bias: false }), new InstanceNorm2d(5, { affine: true }), new ReLU(),
+      new Conv2d({ outChannels: 4, kernelSize: 3, bias: false }), new InstanceNorm2d(), new Tanh(), new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 8, 9],
+  },
+  {
+    // [C, L] samples reach a layer only as the input (no layer here reshapes to them).
+    name: 'InstanceNorm1d (affine, eps 1e-3) over [C, L] inputs, then BatchNorm1d over [C, L]',
+    model: new Sequential(new InstanceNorm1d(3, 1e-3, 0.1, true), new BatchNorm1d(), new Flatten(), new Linear({ outFeatures: 6 }), new Tanh(), new Linear({ outFeatures: 4 })),
+    input: [3, 10],
   },
   {
     name: "cross-entropy with label smoothing 0.1 (PyTorch's CrossEntropyLoss(label_smoothing=0.1))",

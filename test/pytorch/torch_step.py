@@ -55,6 +55,12 @@ def layer(entry, path):
         # Without affine and num_channels any multiple of the groups does (F.group_norm reads the input's).
         channels = entry.get('num_channels') or shape_of(path + '.weight') or entry['num_groups']
         return nn.GroupNorm(entry['num_groups'], channels, eps=entry.get('eps', 1e-5), affine=entry.get('affine', True))
+    if t in ('InstanceNorm2d', 'InstanceNorm1d'):
+        cls = nn.InstanceNorm2d if t == 'InstanceNorm2d' else nn.InstanceNorm1d
+        affine = entry.get('affine', False)
+        # Without affine the features only feed PyTorch's warning about a mismatch: any number does.
+        features = entry.get('num_features') or (shape_of(path + '.weight') if affine else 1)
+        return cls(features, eps=entry.get('eps', 1e-5), affine=affine)
     if t == 'LayerNorm':
         shape = entry['normalized_shape'] if isinstance(entry['normalized_shape'], list) else [entry['normalized_shape']]
         ln = nn.LayerNorm(shape, eps=entry.get('eps', 1e-5), elementwise_affine=entry.get('elementwise_affine', True))
