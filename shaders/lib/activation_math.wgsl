@@ -12,54 +12,9 @@
 //   HARDSWISH            f = v·clamp(v + 3, 0, 6)/6
 //   HARDSIGMOID          f = clamp(v + 3, 0, 6)/6
 //   HARDTANH             f = clamp(v, a, b)                              a = min_val, b = max_val (ReLU6: 0, 6)
-// WGSL's exp and log are only accurate to an absolute 2^−21 near 1 and have no expm1 or log1p, so
-// those are computed here from series where PyTorch's would cancel (e^v − 1 near 0, log(1 + e)
-// for small e); no exponent is taken of a number that could overflow (WGSL need not have
-// infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
-
-// e^x − 1: a Taylor polynomial where it cancels (|x| < 1.25: the first omitted term is below 2e-8
-// of the result), else exp(x) − 1.
-fn expm1Accurate(x: f32) -> f32 {
-  if (abs(x) < 1.25) {
-    var p = 1.0 / 39916800.0;
-    p = p * x + 1.0 / 3628800.0;
-    p = p * x + 1.0 / 362880.0;
-    p = p * x + 1.0 / 40320.0;
-    p = p * x + 1.0 / 5040.0;
-    p = p * x + 1.0 / 720.0;
-    p = p * x + 1.0 / 120.0;
-    p = p * x + 1.0 / 24.0;
-    p = p * x + 1.0 / 6.0;
-    p = p * x + 0.5;
-    p = p * x + 1.0;
-    return p * x;
-  }
-  return exp(x) - 1.0;
-}
-
-// log(1 + e) for e ≥ 0: below 1 from 2·atanh(s), s = e/(2 + e) ≤ 1/3 (the series to s^15: the
-// first omitted term is below 1e-8 of the result), else log(1 + e).
-fn log1pNonNeg(e: f32) -> f32 {
-  if (e < 1.0) {
-    let s = e / (2.0 + e);
-    let s2 = s * s;
-    var p = 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    p = p * s2 + 1.0;
-    return 2.0 * s * p;
-  }
-  return log(1.0 + e);
-}
-
-// log(1 + e^z) without overflow: max(z, 0) + log(1 + e^(−|z|)).
-fn softplusStable(z: f32) -> f32 {
-  return max(z, 0.0) + log1pNonNeg(exp(-abs(z)));
-}
+// e^v − 1, log(1 + e) and log(1 + e^v) keep their relative accuracy where PyTorch's formulas would
+// cancel (shaders/lib/stable_math.wgsl, appended before this); no exponent is taken of a number
+// that could overflow (WGSL need not have infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
 
 // erfc(z) for z ≥ 0 (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere in exact
 // arithmetic; in float32, with WGSL's exp, up to about 7e-6 in GELU's far tail); 0 past z = 10,
@@ -85,11 +40,6 @@ fn normalCdf(v: f32) -> f32 {
   let z = abs(v) * 0.70710678118654752;
   let tail = 0.5 * erfcNonNeg(z);
   return select(tail, 1.0 - tail, v >= 0.0);
-}
-
-// NaN, from the bits (WGSL lets a compiler assume floats are not NaN, so `v != v` may fold away).
-fn isNanBits(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 const GELU_KAPPA = 0.044715;

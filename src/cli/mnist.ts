@@ -72,7 +72,8 @@ Options:
                       whole plan (e.g. 20) to a run that will be continued, so that the pieces
                       train as one run would
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
-                      mse or half-sse (½Σ(t − a)², the 2-2-2 sheet's) against one-hot targets
+                      or against one-hot targets: mse, half-sse (½Σ(t − a)², the 2-2-2 sheet's),
+                      l1, smooth-l1, huber, bce-with-logits (on logits), bce (on a Sigmoid)
   --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
   --clip-grad-norm X  clip the gradients' total norm to X before every step (PyTorch's
                       clip_grad_norm_; default none; with --init, none drops a checkpoint's)

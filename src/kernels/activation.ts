@@ -1,11 +1,13 @@
 /**
  * Element-wise activations whose backward reads their input, one source with a variant each:
  * LeakyReLU (the default), SiLU, GELU (exact and tanh), ELU (and SELU), Softplus, Mish, Hardswish,
- * Hardsigmoid, Hardtanh (and ReLU6); f and f' in shaders/lib/activation_math.wgsl. Kernels:
+ * Hardsigmoid, Hardtanh (and ReLU6); f and f' in shaders/lib/activation_math.wgsl (with
+ * shaders/lib/stable_math.wgsl's expm1, log1p and softplus). Kernels:
  * shaders/activation_forward.wgsl, activation_backward.wgsl. CPU reference: src/reference/activation.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/activation_forward.wgsl?raw';
+import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
 import mathSource from '../../shaders/lib/activation_math.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import backwardSource from '../../shaders/activation_backward.wgsl?raw';
@@ -23,7 +25,7 @@ export const activationForward = defineKernel({
   name: 'activation_forward',
   linear: true,
   source: forwardSource,
-  libraries: [mathSource, sigmoidSource],
+  libraries: [stableMathSource, mathSource, sigmoidSource],
   params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -40,7 +42,7 @@ export const activationBackward = defineKernel({
   name: 'activation_backward',
   linear: true,
   source: backwardSource,
-  libraries: [mathSource, sigmoidSource],
+  libraries: [stableMathSource, mathSource, sigmoidSource],
   params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },

@@ -25,6 +25,7 @@ export { logSoftmaxNllForward, logSoftmaxNllBackward, batchMetrics } from './nll
 export { shufflePermutation, mnistBatch, gatherBatch } from './data.js';
 export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
-export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward, squaredError } from './log-softmax.js';
+export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from './log-softmax.js';
+export { pointwiseLoss } from './pointwise-loss.js';
 export { sgdStep, adamStep, gradNorm } from './optimizers.js';
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';

@@ -1,16 +1,15 @@
 /**
  * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), and Softmax(dim=1) (variant
- * SOFTMAX), the NLL loss on
- * log-probabilities, and the squared-error losses against one-hot targets (MSE, ½Σ(t − a)²).
+ * SOFTMAX), and the NLL loss on log-probabilities (the losses on outputs against targets:
+ * src/kernels/pointwise-loss.ts).
  * Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl, nll_forward.wgsl,
- * nll_backward.wgsl, squared_error.wgsl. CPU reference: src/reference/nll.ts, loss.ts.
+ * nll_backward.wgsl. CPU reference: src/reference/nll.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/log_softmax_forward.wgsl?raw';
 import backwardSource from '../../shaders/log_softmax_backward.wgsl?raw';
 import nllForwardSource from '../../shaders/nll_forward.wgsl?raw';
 import nllBackwardSource from '../../shaders/nll_backward.wgsl?raw';
-import squaredErrorSource from '../../shaders/squared_error.wgsl?raw';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
 
@@ -76,23 +75,4 @@ export const nllBackward = defineKernel({
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
   lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes }),
-});
-
-/** loss[b] and grad of MSE (half 0) or ½Σ(t − a)² (half 1) against one-hot targets, or (TARGETS) given float targets  (overwrites loss, grad) */
-export const squaredError = defineKernel({
-  name: 'squared_error',
-  linear: true,
-  source: squaredErrorSource,
-  params: { batch: 'u32', features: 'u32', half: 'u32' },
-  bindings: {
-    prediction: { type: 'f32', access: 'read' },
-    labels: { type: 'u32', access: 'read' },
-    loss: { type: 'f32', access: 'read_write' },
-    grad: { type: 'f32', access: 'read_write' },
-    targets: { type: 'f32', access: 'read', only: 'TARGETS' },
-  },
-  defines: ['TARGETS'],
-  workgroupSize: [64],
-  grid: (p) => [p.batch],
-  lengths: (p) => ({ prediction: p.batch * p.features, labels: p.batch, loss: p.batch, grad: p.batch * p.features, targets: p.batch * p.features }),
 });

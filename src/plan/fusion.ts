@@ -7,15 +7,24 @@ import type { Layer } from '../layers/layer.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool2d } from '../layers/pooling.js';
+import { POINTWISE_LOSSES, type PointwiseLoss } from '../kernels/pointwise-loss.js';
 
 /**
- * The losses, PyTorch's: NLLLoss on log-probabilities, CrossEntropyLoss on logits (log-softmax +
- * NLL in one kernel), MSELoss against one-hot targets, and the sheet's ½Σ(t − a)² (one-hot targets,
- * averaged over the batch).
+ * The losses a plan ends with (PlanOptions.loss), PyTorch's, named as the CLI's --loss takes them:
+ * NLLLoss on log-probabilities, CrossEntropyLoss on logits (log-softmax + NLL in one kernel), and
+ * the pointwise losses of src/kernels/pointwise-loss.ts against one-hot targets of class labels or
+ * float targets: MSELoss, the sheet's ½Σ(t − a)² (averaged over the batch), L1Loss,
+ * SmoothL1Loss(β = 1), HuberLoss(δ = 1), BCEWithLogitsLoss (on logits) and BCELoss (on
+ * probabilities).
  */
-/** The losses a plan ends with (PlanOptions.loss): names as the CLI's --loss takes them. */
-export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse'] as const;
+export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];
+
+/** Whether a loss compares outputs with targets element by element (the pointwise_loss kernel; float targets allowed). */
+export const isPointwiseLoss = (loss: LossKind): loss is PointwiseLoss => loss in POINTWISE_LOSSES;
+// Every loss but the two on log-probabilities is the pointwise kernel's, and no other.
+const pointwiseKinds: Record<Exclude<LossKind, 'nll' | 'cross-entropy'>, true> & Record<PointwiseLoss, true> = { mse: true, 'half-sse': true, l1: true, 'smooth-l1': true, huber: true, 'bce-with-logits': true, bce: true };
+void pointwiseKinds;
 
 export interface FusionRule {
   readonly name: string;

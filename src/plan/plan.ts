@@ -105,7 +105,16 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   // A final Softmax gives probabilities: cross-entropy on them applies a softmax twice (it trains,
   // slowly and towards the wrong optimum: PyTorch lets it pass), and NLL wants their logarithm.
   if (last.type === 'Softmax' && (options.loss === undefined || options.loss === 'cross-entropy' || options.loss === 'nll')) {
-    throw new ShapeError(`the model ends with Softmax (probabilities): ${options.loss === undefined ? "the default loss, 'cross-entropy'," : `loss '${options.loss}'`} would ${options.loss === 'nll' ? 'read them as log-probabilities' : 'apply a second softmax to them'}. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse' or 'half-sse' to train the probabilities against one-hot targets`);
+    throw new ShapeError(`the model ends with Softmax (probabilities): ${options.loss === undefined ? "the default loss, 'cross-entropy'," : `loss '${options.loss}'`} would ${options.loss === 'nll' ? 'read them as log-probabilities' : 'apply a second softmax to them'}. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse', 'half-sse' or 'bce' to train the probabilities against one-hot targets`);
+  }
+  // BCELoss takes probabilities (PyTorch raises on a value outside [0, 1]; a GPU would give NaN);
+  // BCEWithLogitsLoss after a sigmoid applies it twice.
+  const probabilities = ['Sigmoid', 'Softmax', 'Hardsigmoid'].includes(last.type);
+  if (options.loss === 'bce' && !probabilities) {
+    throw new ShapeError(`loss 'bce' (PyTorch's BCELoss) takes probabilities, but the model ends with ${last.type}: end with a Sigmoid, or use 'bce-with-logits' (BCEWithLogitsLoss: the sigmoid and the loss in one, on logits)`);
+  }
+  if (options.loss === 'bce-with-logits' && probabilities) {
+    throw new ShapeError(`loss 'bce-with-logits' applies a sigmoid to the outputs, but the model ends with ${last.type} (probabilities already): drop the ${last.type}, or use 'bce' (PyTorch's BCELoss, on probabilities)`);
   }
   const loss = options.loss ?? (last.type === 'LogSoftmax' ? 'nll' : 'cross-entropy');
   // NLLLoss reads log-probabilities: on raw outputs it trains them towards +∞ (losses of −175).

@@ -20,21 +20,46 @@ export function halfSquaredErrorRef(prediction: ArrayLike<number>, target: Array
 }
 
 /**
- * Squared-error losses against one-hot targets of `labels` or, given, float `targets` [batch,
- * features] (regression): per-sample loss and the gradient. MSE (PyTorch's MSELoss, mean over
- * batch × features), or the sheet's ½Σ(t − a)² averaged over the batch.
+ * The pointwise losses (src/kernels/pointwise-loss.ts's, PyTorch's reduction 'mean') against
+ * one-hot targets of `labels` or, given, float `targets` [batch, features]: per-sample loss (the
+ * mean over features of ℓ; ½Σ(t − a)²: the sum) and the gradient of the batch's mean loss.
+ * `beta`: SmoothL1Loss's β, HuberLoss's δ. From the definitions, in float64 (log1p where the
+ * textbook form would cancel, as PyTorch's own double kernels).
  */
-export function squaredErrorRef(prediction: ArrayLike<number>, labels: ArrayLike<number>, batch: number, features: number, half: boolean, targets?: ArrayLike<number>): { loss: Float64Array; grad: Float64Array } {
+export function pointwiseLossRef(
+  kind: 'mse' | 'half-sse' | 'l1' | 'smooth-l1' | 'huber' | 'bce-with-logits' | 'bce',
+  prediction: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  batch: number,
+  features: number,
+  options: { readonly beta?: number; readonly targets?: ArrayLike<number> } = {},
+): { loss: Float64Array; grad: Float64Array } {
+  const beta = options.beta ?? 1;
   const loss = new Float64Array(batch);
   const grad = new Float64Array(batch * features);
+  const n = batch * features;
   for (let b = 0; b < batch; b++) {
     let sum = 0;
     for (let j = 0; j < features; j++) {
-      const diff = prediction[b * features + j]! - (targets ? targets[b * features + j]! : labels[b] === j ? 1 : 0);
-      sum += diff * diff;
-      grad[b * features + j] = half ? diff / batch : (2 * diff) / (batch * features);
+      const i = b * features + j;
+      const a = prediction[i]!;
+      const t = options.targets ? options.targets[i]! : labels[b] === j ? 1 : 0;
+      const d = a - t;
+      let l: number;
+      let g: number;
+      switch (kind) {
+        case 'mse': [l, g] = [d * d, (2 * d) / n]; break;
+        case 'half-sse': [l, g] = [0.5 * d * d, d / batch]; break;
+        case 'l1': [l, g] = [Math.abs(d), Math.sign(d) / n]; break;
+        case 'smooth-l1': [l, g] = Math.abs(d) < beta ? [(0.5 * d * d) / beta, d / beta / n] : [Math.abs(d) - 0.5 * beta, Math.sign(d) / n]; break;
+        case 'huber': [l, g] = Math.abs(d) < beta ? [0.5 * d * d, d / n] : [beta * (Math.abs(d) - 0.5 * beta), Math.min(Math.max(d, -beta), beta) / n]; break;
+        case 'bce-with-logits': [l, g] = [Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))) - a * t, (1 / (1 + Math.exp(-a)) - t) / n]; break;
+        case 'bce': [l, g] = [-(t * Math.max(Math.log(a), -100) + (1 - t) * Math.max(Math.log1p(-a), -100)), d / Math.max(a * (1 - a), 1e-12) / n]; break;
+      }
+      sum += l;
+      grad[i] = g;
     }
-    loss[b] = half ? 0.5 * sum : sum / features;
+    loss[b] = kind === 'half-sse' ? sum : sum / features;
   }
   return { loss, grad };
 }

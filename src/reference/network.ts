@@ -20,7 +20,8 @@ import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwar
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
-import { squaredErrorRef } from './loss.js';
+import { pointwiseLossRef } from './loss.js';
+import { isPointwiseLoss } from '../plan/fusion.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dGeometry } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
@@ -281,7 +282,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   }
 
   const classes = plan.classes;
-  const squared = plan.loss === 'mse' || plan.loss === 'half-sse' ? squaredErrorRef(x, input.labels, batch, classes, plan.loss === 'half-sse', input.targets) : undefined;
+  const squared = isPointwiseLoss(plan.loss) ? pointwiseLossRef(plan.loss, x, input.labels, batch, classes, { targets: input.targets }) : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
   const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing);
   // A regression's samples have no class: none is correct (as the GPU's metrics count).

@@ -2,13 +2,16 @@
  * The loss of a network's output, its gradient, and the batch's loss and accuracy accumulated on
  * the GPU, for one split (labels, or a regression's targets, are written by the batch kernel). Cross-entropy on logits, and an
  * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
- * kernel; an NLL on log-probabilities left unfused is its own kernel; MSE and ½Σ(t − a)² compare
- * the output with one-hot targets, or a regression's float targets. Accuracy is the argmax of the
- * output (none is correct for a regression's samples, which have no class).
+ * kernel; an NLL on log-probabilities left unfused is its own kernel; the pointwise losses (MSE,
+ * ½Σ(t − a)², L1, smooth L1, Huber, BCE with logits, BCE) compare the output with one-hot targets,
+ * or float targets (regression, multi-label). Accuracy is the argmax of the output (none is
+ * correct for a float-target sample, which has no class).
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { nllBackward, nllForward, squaredError } from '../kernels/log-softmax.js';
+import { nllBackward, nllForward } from '../kernels/log-softmax.js';
+import { POINTWISE_LOSSES, pointwiseLoss } from '../kernels/pointwise-loss.js';
+import { isPointwiseLoss } from '../plan/fusion.js';
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
 import type { Network } from '../plan/network.js';
 
@@ -22,7 +25,7 @@ export interface RunningMetrics {
 
 export class LossHead {
   readonly labels: Tensor<'u32'>;
-  /** Regression (`targets`): each sample's float targets, [maxBatch, outputs], which a squared-error loss compares with. */
+  /** Float targets (regression, multi-label): each sample's, [maxBatch, outputs], which a pointwise loss compares with. */
   readonly targets?: Tensor;
   /** The log-probabilities written by the fused kernel; else the network's output (whose argmax is the prediction). */
   readonly logp: Tensor;
@@ -31,7 +34,7 @@ export class LossHead {
   readonly counts: Tensor<'u32'>;
   private readonly fused: boolean;
   private readonly loss: Network['plan']['loss'];
-  /** Whether `logp` holds log-probabilities (the NLL losses) or the output's scores (MSE, ½Σ(t − a)²). */
+  /** Whether `logp` holds log-probabilities (the NLL losses) or the output's scores (the pointwise losses). */
   readonly logProbabilities: boolean;
 
   constructor(
@@ -46,7 +49,7 @@ export class LossHead {
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
     if (options.targets) {
-      if (plan.loss !== 'mse' && plan.loss !== 'half-sse') throw new Error(`targets (regression) need a squared-error loss ('mse' or 'half-sse'), not '${plan.loss}', which takes class labels`);
+      if (!isPointwiseLoss(plan.loss)) throw new Error(`float targets need a loss that compares outputs with targets (${Object.keys(POINTWISE_LOSSES).map((k) => `'${k}'`).join(', ')}), not '${plan.loss}', which takes class labels`);
       this.targets = ctx.tensor(`${name} batch targets`, [maxBatch, plan.classes]);
     }
     this.logp = this.fused ? ctx.tensor(`${name} log-probabilities`, [maxBatch, plan.classes]) : network.output;
@@ -69,16 +72,16 @@ export class LossHead {
     const { ctx, network } = this;
     const shape = { batch, classes: network.plan.classes };
     const list: Dispatch[] = [];
-    const squared = this.loss === 'mse' || this.loss === 'half-sse';
-    if (squared) {
+    const pointwise = isPointwiseLoss(this.loss);
+    if (pointwise) {
       // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
-      const half = this.loss === 'half-sse' ? 1 : 0;
+      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[this.loss as keyof typeof POINTWISE_LOSSES], beta: 1 };
       const targets = this.targets;
       const tensors = { prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput };
       list.push(
         targets
-          ? (await ctx.compile(squaredError, { TARGETS: true })).bind({ ...tensors, targets }, { batch, features: shape.classes, half }, this.loss)
-          : (await ctx.compile(squaredError)).bind(tensors, { batch, features: shape.classes, half }, this.loss),
+          ? (await ctx.compile(pointwiseLoss, { TARGETS: true })).bind({ ...tensors, targets }, params, this.loss)
+          : (await ctx.compile(pointwiseLoss)).bind(tensors, params, this.loss),
       );
     } else if (this.fused) {
       list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll'));
@@ -91,7 +94,7 @@ export class LossHead {
       { ...shape, guard: withGradient ? 1 : 0 },
       'batch metrics',
     ));
-    if (withGradient && !squared) {
+    if (withGradient && !pointwise) {
       list.push(
         this.fused
           ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll backward')

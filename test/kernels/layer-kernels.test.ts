@@ -6,8 +6,9 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
-import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward, squaredError } from '../../src/kernels/log-softmax.js';
-import { squaredErrorRef } from '../../src/reference/loss.js';
+import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
+import { POINTWISE_LOSSES, pointwiseLoss, type PointwiseLoss } from '../../src/kernels/pointwise-loss.js';
+import { pointwiseLossRef } from '../../src/reference/loss.js';
 import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
 import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
 import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef, softmaxBackwardRef, softmaxRef } from '../../src/reference/nll.js';
@@ -131,35 +132,51 @@ describe('log_softmax_forward and log_softmax_backward, variant SOFTMAX (nn.Soft
   }
 });
 
-describe('squared_error against one-hot targets, and (TARGETS) against float targets', () => {
-  for (const [batch, features] of [
-    [1, 1],
-    [3, 2],
-    [65, 10],
-    [128, 47],
-  ] as const) {
-    for (const [half, given] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-      gpuTest(`[${batch}, ${features}], ${half ? '½Σ(t − a)²' : 'MSE'}${given ? ', float targets' : ''}`, async (ctx) => {
-        const n = batch * features;
-        const prediction = f32(randomArray(n, n + 11, -1, 2));
-        const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
-        const targets = given ? f32(randomArray(n, n + 12, -3, 3)) : undefined;
-        const tp = ctx.tensor('prediction', [n], { data: prediction });
-        const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
-        const tloss = ctx.tensor('loss', [batch]);
-        const tgrad = ctx.tensor('grad', [n]);
-        ctx.fill(tloss, NaN);
-        ctx.fill(tgrad, NaN);
-        const tensors = { prediction: tp, labels: tlabels, loss: tloss, grad: tgrad };
-        const params = { batch, features, half: half ? 1 : 0 };
-        const k = targets
-          ? (await ctx.compile(squaredError, { TARGETS: true })).bind({ ...tensors, targets: ctx.tensor('targets', [n], { data: targets }) }, params)
-          : (await ctx.compile(squaredError)).bind(tensors, params);
-        ctx.submit('squared error', (e) => recordPass(e, 'squared error', [k]));
-        const ref = squaredErrorRef(prediction, labels, batch, features, half, targets);
-        expectAllClose('squared_error loss', await ctx.read(tloss), ref.loss, TOLERANCE.forward);
-        expectAllClose('squared_error grad', await ctx.read(tgrad), ref.grad, TOLERANCE.gradient);
-      });
+describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with logits, BCE) against one-hot targets, and (TARGETS) float targets', () => {
+  /**
+   * Outputs for a loss: spread over its curved and straight parts, with the kinks hit exactly
+   * (d = 0, ±1 against one-hot or integer targets); BCE's probabilities in (0, 1) with its clamped
+   * ends (0 and 1 exactly, and below e^−100).
+   */
+  const outputs = (kind: PointwiseLoss, n: number, seed: number) => {
+    const base = kind === 'bce' ? randomArray(n, seed, 0.001, 0.999) : randomArray(n, seed, -3, 4);
+    const special = kind === 'bce' ? [0, 1, 1e-45, 0.5] : [0, 1, 2, -1, 0.5];
+    special.forEach((v, k) => { if (k < n) base[(k * 7) % n] = v; });
+    return f32(base);
+  };
+  for (const kind of Object.keys(POINTWISE_LOSSES) as PointwiseLoss[]) {
+    for (const [batch, features] of [[1, 1], [3, 2], [65, 10], [128, 47]] as const) {
+      for (const given of [false, true]) {
+        gpuTest(`${kind} [${batch}, ${features}]${given ? ', float targets' : ''}`, async (ctx) => {
+          const n = batch * features;
+          const prediction = outputs(kind, n, n + 11);
+          const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
+          // Targets in [0, 1] for the BCE losses (probabilities), integers and fractions for the others.
+          const targets = given ? f32(kind.startsWith('bce') ? randomArray(n, n + 12, 0, 1).map((v, i) => (i % 5 === 0 ? Math.round(v) : v)) : randomArray(n, n + 12, -3, 3).map((v, i) => (i % 3 === 0 ? Math.round(v) : v))) : undefined;
+          const scope = ctx.scoped(() => ({
+            prediction: ctx.tensor('prediction', [n], { data: prediction }),
+            labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
+            loss: ctx.tensor('loss', [batch]),
+            grad: ctx.tensor('grad', [n]),
+            targets: ctx.tensor('targets', [n], { data: targets ?? new Float32Array(n) }),
+          }));
+          const t = scope.value;
+          try {
+            ctx.fill(t.loss, NaN);
+            ctx.fill(t.grad, NaN);
+            const tensors = { prediction: t.prediction, labels: t.labels, loss: t.loss, grad: t.grad };
+            const params = { batch, features, kind: POINTWISE_LOSSES[kind], beta: 1 };
+            const k = given ? (await ctx.compile(pointwiseLoss, { TARGETS: true })).bind({ ...tensors, targets: t.targets }, params) : (await ctx.compile(pointwiseLoss)).bind(tensors, params);
+            ctx.submit('pointwise loss', (e) => recordPass(e, 'pointwise loss', [k]));
+            const ref = pointwiseLossRef(kind, prediction, labels, batch, features, { targets });
+            // BCE's gradient at a = 0 or 1 is (a − t)/1e-12/N: as large as 1e12, relative tolerance there.
+            expectAllClose(`${kind} loss`, await ctx.read(t.loss), ref.loss, TOLERANCE.forward);
+            expectAllClose(`${kind} grad`, await ctx.read(t.grad), ref.grad, kind === 'bce' ? { atol: TOLERANCE.gradient.atol, rtol: 1e-5 } : TOLERANCE.gradient);
+          } finally {
+            scope.destroy();
+          }
+        });
+      }
     }
   }
 });

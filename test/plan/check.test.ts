@@ -221,6 +221,22 @@ const cases = [
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
+  ...(['l1', 'smooth-l1', 'huber', 'bce-with-logits'] as const).map((loss) => ({
+    name: `${loss} against one-hot targets, Adam`,
+    model: new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 })),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+    loss,
+  })),
+  {
+    name: 'bce on a Sigmoid against one-hot targets, SGD',
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 16 }), new Tanh(), new Linear({ outFeatures: 10 }), new Sigmoid()),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.1 }),
+    fuse: true,
+    loss: 'bce' as const,
+  },
   {
     name: 'cross-entropy with label smoothing 0.1 on logits, SGD momentum',
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 24 }), new ReLU(), new Linear({ outFeatures: 10 })),

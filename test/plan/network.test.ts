@@ -7,12 +7,12 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
-import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
-import { ShapeError } from '../../src/layers/layer.js';
+import { ShapeError, type Layer } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
@@ -115,6 +115,15 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
       "loss 'nll' takes log-probabilities, but the model ends with Linear, not LogSoftmax: add a LogSoftmax, or use 'cross-entropy'",
     );
     expect(planModel(new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax()), { inputShape: [4], loss: 'nll' }).loss).toBe('nll');
+  });
+  test("the pointwise losses: 'bce' only on probabilities, 'bce-with-logits' not after a sigmoid (it would apply one twice)", () => {
+    const net = (...tail: Layer[]) => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), ...tail);
+    expect(planModel(net(new Sigmoid()), { inputShape: [4], loss: 'bce' }).loss).toBe('bce');
+    expect(planModel(net(), { inputShape: [4], loss: 'bce-with-logits' }).loss).toBe('bce-with-logits');
+    expect(() => planModel(net(), { inputShape: [4], loss: 'bce' })).toThrow("loss 'bce' (PyTorch's BCELoss) takes probabilities, but the model ends with Linear: end with a Sigmoid, or use 'bce-with-logits'");
+    expect(() => planModel(net(new Sigmoid()), { inputShape: [4], loss: 'bce-with-logits' })).toThrow("loss 'bce-with-logits' applies a sigmoid to the outputs, but the model ends with Sigmoid (probabilities already): drop the Sigmoid, or use 'bce'");
+    for (const loss of ['l1', 'smooth-l1', 'huber'] as const) expect(planModel(net(), { inputShape: [4], loss }).loss).toBe(loss);
+    expect(() => planModel(net(), { inputShape: [4], loss: 'BCELoss' as never })).toThrow("loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', got \"BCELoss\"");
   });
   test("PyTorch's positional forms: Conv2d(1, 8, 3, 1, 1), Linear(784, 10), BatchNorm2d(16)", () => {
     expect(new Conv2d(1, 8, 3, 2, 1).config()).toEqual(new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 3, stride: 2, padding: 1 }).config());
@@ -276,7 +285,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const plan = planModel(new Sequential(new Identity(), new Flatten(), new Linear(9, 4), new Identity(7 as never), new Softmax()), { inputShape: [1, 3, 3], loss: 'mse' });
     expect(plan.nodes.filter((n) => n.layer.view).map((n) => n.layer.type)).toEqual(['Identity', 'Flatten', 'Identity']);
     const softmax = () => new Sequential(new Flatten(), new Linear(9, 4), new Softmax());
-    expect(() => planModel(softmax(), { inputShape: [1, 3, 3] })).toThrow("the model ends with Softmax (probabilities): the default loss, 'cross-entropy', would apply a second softmax to them. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse' or 'half-sse' to train the probabilities against one-hot targets");
+    expect(() => planModel(softmax(), { inputShape: [1, 3, 3] })).toThrow("the model ends with Softmax (probabilities): the default loss, 'cross-entropy', would apply a second softmax to them. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse', 'half-sse' or 'bce' to train the probabilities against one-hot targets");
     expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'nll' })).toThrow(/loss 'nll' would read them as log-probabilities/);
     expect(() => planModel(softmax(), { inputShape: [1, 3, 3], loss: 'cross-entropy' })).toThrow(/loss 'cross-entropy' would apply a second softmax/);
     expect(planModel(softmax(), { inputShape: [1, 3, 3], loss: 'half-sse' }).loss).toBe('half-sse');
@@ -315,7 +324,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
   test('a loss name the plan does not know is refused (it would train on another loss)', () => {
     const model = new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
     for (const loss of ['cross_entropy', 'CrossEntropyLoss', 'bogus']) {
-      expect(() => planModel(model, { inputShape: [1, 28, 28], loss: loss as never })).toThrow(`loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', got "${loss}"`);
+      expect(() => planModel(model, { inputShape: [1, 28, 28], loss: loss as never })).toThrow(`loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', got "${loss}"`);
     }
     expect(planModel(model, { inputShape: [1, 28, 28], loss: 'cross-entropy' }).loss).toBe('cross-entropy');
   });

@@ -48,7 +48,7 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 }
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
-const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number }[] = [
+const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
   {
@@ -168,6 +168,15 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     input: [1, 3, 3],
     loss: 'mse',
   },
+  // The pointwise losses against one-hot targets, and against float targets (regression, multi-label).
+  ...(['l1', 'smooth-l1', 'huber', 'bce-with-logits'] as const).flatMap((loss) => [false, true].map((targets) => ({
+    name: `${loss}${targets ? ' against float targets' : ' against one-hot targets'}`,
+    model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })),
+    input: [2, 3],
+    loss,
+    targets,
+  }))),
+  ...[false, true].map((targets) => ({ name: `bce on a Sigmoid${targets ? ' against float targets' : ' against one-hot targets'}`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new Sigmoid()), input: [2, 3], loss: 'bce' as const, targets })),
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];
 
@@ -188,11 +197,13 @@ describe('the float64 reference against PyTorch (float64)', () => {
       }
       const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
       const labels = Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % plan.classes);
-      const ours = networkStepRef({ plan, params, buffers, input, labels, batch: BATCH, mode: 'train', dropoutMasks: masks });
+      // Float targets: spread over the losses' curved and straight parts (probabilities for the BCE losses).
+      const targets = c.targets ? randomArray(BATCH * plan.classes, 29, c.loss?.startsWith('bce') ? 0 : -2, c.loss?.startsWith('bce') ? 1 : 2) : undefined;
+      const ours = networkStepRef({ plan, params, buffers, input, labels, targets, batch: BATCH, mode: 'train', dropoutMasks: masks });
 
       const file = join(dir, 'step.json');
       const list = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
-      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing }));
+      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing }));
       const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(run.status, run.stderr).toBe(0);
       const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };

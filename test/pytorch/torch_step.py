@@ -124,13 +124,24 @@ x = torch.tensor(spec['input']).reshape([batch] + json.loads(spec['model_file'])
 labels = torch.tensor(spec['labels'], dtype=torch.long)
 out = model(x)
 loss_kind = spec['loss']
-onehot = F.one_hot(labels, out.shape[1]).to(out.dtype)
+# Float targets where given (regression, multi-label), else the labels one-hot.
+onehot = torch.tensor(spec['targets']).reshape(out.shape) if 'targets' in spec else F.one_hot(labels, out.shape[1]).to(out.dtype)
 if loss_kind == 'nll':
     loss = F.nll_loss(out, labels)
 elif loss_kind == 'cross-entropy':
     loss = F.cross_entropy(out, labels, label_smoothing=spec.get('label_smoothing', 0.0))
 elif loss_kind == 'mse':
     loss = F.mse_loss(out, onehot)
+elif loss_kind == 'l1':
+    loss = F.l1_loss(out, onehot)
+elif loss_kind == 'smooth-l1':
+    loss = F.smooth_l1_loss(out, onehot, beta=1.0)
+elif loss_kind == 'huber':
+    loss = F.huber_loss(out, onehot, delta=1.0)
+elif loss_kind == 'bce-with-logits':
+    loss = F.binary_cross_entropy_with_logits(out, onehot)
+elif loss_kind == 'bce':
+    loss = F.binary_cross_entropy(out, onehot)
 else:
     loss = (0.5 * ((out - onehot) ** 2).sum(1)).mean()
 loss.backward()

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
-import { halfSquaredErrorRef } from '../../src/reference/loss.js';
+import { halfSquaredErrorRef, pointwiseLossRef } from '../../src/reference/loss.js';
 import { sigmoidBackwardRef, sigmoidRef } from '../../src/reference/sigmoid.js';
 import { twoTwoTwoGradientRef } from '../../src/reference/two-two-two.js';
 import { SHEET_EXAMPLE } from '../../src/models/two-two-two.js';
@@ -68,4 +68,27 @@ describe('2-2-2 network reference', () => {
     // a_h1 ≈ a_h2 here, so the slip is small (~1e-7) but far above the differences’ error (~1e-10).
     for (const i of [2, 3]) expect(Math.abs(g[i]! - fd[i]!)).toBeGreaterThan(2e-8);
   });
+});
+
+describe('pointwise losses (reference)', () => {
+  // Away from the kinks (central differences straddle them): |d| not within 1e-3 of 0 or 1.
+  const batch = 3;
+  const features = 4;
+  const labels = [1, 3, 0];
+  for (const kind of ['mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'] as const) {
+    for (const given of [false, true]) {
+      test(`${kind}${given ? ', float targets' : ''}: the gradient of the batch's mean loss matches central differences`, () => {
+        const n = batch * features;
+        const raw = kind === 'bce' ? randomArray(n, 61, 0.05, 0.95) : randomArray(n, 61, -2.5, 2.5);
+        const targets = given ? randomArray(n, 62, 0, 1) : undefined;
+        const a = Float64Array.from(raw, (v, i) => {
+          const t = targets ? targets[i]! : labels[Math.floor(i / features)] === i % features ? 1 : 0;
+          const d = Math.abs(v - t);
+          return kind !== 'bce' && (Math.abs(d) < 1e-3 || Math.abs(d - 1) < 1e-3) ? v + 0.01 : v;
+        });
+        const mean = (aa: Float64Array) => [pointwiseLossRef(kind, aa, labels, batch, features, { targets }).loss.reduce((x, y) => x + y, 0) / batch];
+        expectAllClose(`${kind} grad`, pointwiseLossRef(kind, a, labels, batch, features, { targets }).grad, numericalGrad(mean, a, [1]), FD);
+      });
+    }
+  }
 });

@@ -1,0 +1,84 @@
+// pointwise_loss: PyTorch's losses that compare each output with a target, per sample, and their
+// gradient; overwrites loss, grad. Targets are one-hot (t[b, j] = 1 where j = labels[b], else 0)
+// or, variant TARGETS, given floats (t[b, j] = targets[b, j]: regression, multi-label).
+//   With d = a − t, N = batch · features, and `kind` (the loss; PyTorch's reduction 'mean'):
+//     0 MSELoss            ℓ = d²                                      g = 2d / N
+//     1 the sheet's ½Σ(t − a)², a mean over the batch only:  ℓ = ½d²  g = d / batch
+//     2 L1Loss             ℓ = |d|                                     g = sign(d) / N (0 at d = 0)
+//     3 SmoothL1Loss(β)    ℓ = ½d²/β where |d| < β, else |d| − ½β     g = d/β there, else sign(d); / N
+//     4 HuberLoss(δ)       ℓ = ½d² where |d| < δ, else δ(|d| − ½δ)    g = clamp(d, −δ, δ) / N
+//     5 BCEWithLogitsLoss  ℓ = log(1 + e^a) − a·t (softplusStable)     g = (σ(a) − t) / N
+//     6 BCELoss            ℓ = −(t·max(log a, −100) + (1 − t)·max(log(1 − a), −100)) (a in [0, 1])
+//                                                                      g = (a − t) / max(a(1 − a), 1e-12) / N
+//   (`beta` is β or δ.) loss[b] = Σ_j ℓ / features (kind 1: Σ_j ℓ), so that the batch's mean of
+//   loss[b] is PyTorch's loss. prediction, grad [batch, features]; labels, loss [batch]. One
+//   invocation per sample.
+
+struct Params {
+  batch: u32,
+  features: u32,
+  kind: u32,
+  beta: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> prediction: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+#if TARGETS
+@group(0) @binding(5) var<storage, read> targets: array<f32>;
+#endif
+
+override WG_X: u32;
+
+/** e^−100: below it BCELoss's log is clamped to −100 anyway. */
+const E_MINUS_100 = 3.720076e-44;
+
+/** (ℓ, g·N) of one element (g·batch for kind 1). */
+fn pointwise(a: f32, t: f32) -> vec2f {
+  let d = a - t;
+  let beta = params.beta;
+  switch params.kind {
+    case 0u: { return vec2f(d * d, 2.0 * d); }
+    case 1u: { return vec2f(0.5 * d * d, d); }
+    case 2u: { return vec2f(abs(d), sign(d)); }
+    case 3u: {
+      if (abs(d) < beta) { return vec2f(0.5 * d * d / beta, d / beta); }
+      return vec2f(abs(d) - 0.5 * beta, sign(d));
+    }
+    case 4u: {
+      if (abs(d) < beta) { return vec2f(0.5 * d * d, d); }
+      return vec2f(beta * (abs(d) - 0.5 * beta), clamp(d, -beta, beta));
+    }
+    case 5u: { return vec2f(softplusStable(a) - a * t, sigmoid(a) - t); }
+    default: {
+      // log clamped at −100 as PyTorch's; below e^−100 (and at 0, where WGSL's log is undefined) −100 itself.
+      let logs = select(vec2f(-100.0), max(log(vec2f(a, 1.0 - a)), vec2f(-100.0)), vec2f(a, 1.0 - a) > vec2f(E_MINUS_100));
+      return vec2f(-(t * logs.x + (1.0 - t) * logs.y), d / max(a * (1.0 - a), 1e-12));
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X)
+fn pointwise_loss(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let b = gid.x;
+  if (b >= params.batch) { return; }
+  let n = f32(params.features);
+  let half = params.kind == 1u;
+  let gradScale = select(1.0 / (f32(params.batch) * n), 1.0 / f32(params.batch), half);
+  var sum = 0.0;
+  for (var j = 0u; j < params.features; j++) {
+    let i = b * params.features + j;
+#if TARGETS
+    let t = targets[i];
+#else
+    let t = select(0.0, 1.0, labels[b] == j);
+#endif
+    let lg = pointwise(prediction[i], t);
+    sum += lg.x;
+    grad[i] = lg.y * gradScale;
+  }
+  loss[b] = select(sum / n, sum, half);
+}
