@@ -53,8 +53,9 @@ Options:
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
   --betas B1,B2       Adam's betas (default 0.9,0.999)
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
-  --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases and batch norms'
-                      weights: the usual no_decay param group)
+  --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases, and the weights
+                      of batch, group and instance norms and of a LayerNorm over one dimension:
+                      the usual no_decay param group, PyTorch's ndim <= 1)
   --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
                       --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
                       (CosineAnnealingLR over the run's epochs, per epoch), onecycle (OneCycleLR

@@ -13,13 +13,41 @@ import backwardAffineSource from '../../shaders/sample_norm_backward_affine.wgsl
 
 /**
  * batch samples of sampleSize elements, in segments of segmentLength; element i of a sample has
- * affine index ⌊i / affineStride⌋ mod affineCount (sample_norm_forward's comment).
+ * affine index ⌊i / affineStride⌋ mod affineCount (sample_norm_forward's comment); serial 1: the
+ * forward and input gradient take a segment an invocation, else a workgroup; affineSerial 1: the
+ * affine gradients take an index an invocation, else a workgroup (sampleNormParams).
  */
-const SAMPLE_NORM_PARAMS = { batch: 'u32', sampleSize: 'u32', segmentLength: 'u32', affineStride: 'u32', affineCount: 'u32', eps: 'f32' } as const;
+const SAMPLE_NORM_PARAMS = { batch: 'u32', sampleSize: 'u32', segmentLength: 'u32', affineStride: 'u32', affineCount: 'u32', eps: 'f32', serial: 'u32', affineSerial: 'u32' } as const;
 export type SampleNormParams = { readonly [K in keyof typeof SAMPLE_NORM_PARAMS]: number };
+export type SampleNormGeometry = Omit<SampleNormParams, 'serial' | 'affineSerial'>;
+
+/**
+ * The kernels' parameters for a geometry: a segment an invocation (serial) where segments are
+ * short (≤ SERIAL_SEGMENT elements: a workgroup's 64 lanes and its barrier trees would idle) and on
+ * a CPU adapter (whose few cores are best fed whole segments); else a workgroup a segment. On
+ * lavapipe, batch 128 after a conv to 16 × 26 × 26 (exp/normperf.ts, this sitting): LayerNorm(26)'s
+ * forward took 294 ms a workgroup a segment with a division an element (a helper's measure), 6.8
+ * serial; GroupNorm(4)'s 8.2 a workgroup a segment, 5.9 serial (GroupNorm(16): 14.8, 6.1).
+ */
+export function sampleNormParams(g: SampleNormGeometry, adapter: { readonly software: boolean }): SampleNormParams {
+  return {
+    ...g,
+    serial: adapter.software || g.segmentLength <= SERIAL_SEGMENT ? 1 : 0,
+    // Many affine indices of single-element runs (LayerNorm over [16, 26, 26]: 10,816 indices of
+    // 128 runs, 23 ms a workgroup an index on lavapipe, 6.5 an invocation); few (LayerNorm(26): 26
+    // of 3,328) keep a workgroup each (7.3 ms, against 15.7).
+    affineSerial: g.affineStride === 1 && g.affineCount >= SERIAL_AFFINE ? 1 : 0,
+  };
+}
+/** The fewest affine indices of single-element runs that take an invocation each (sampleNormParams). */
+export const SERIAL_AFFINE = 1024;
+/** The longest segment a GPU normalises with one invocation (sampleNormParams). */
+export const SERIAL_SEGMENT = 256;
 
 const elements = (p: SampleNormParams) => p.batch * p.sampleSize;
 const segments = (p: SampleNormParams) => p.batch * (p.sampleSize / p.segmentLength);
+/** The forward's and input gradient's invocations: a segment each (serial), or a workgroup each. */
+const segmentInvocations = (p: SampleNormParams, wg: readonly number[]) => segments(p) * (p.serial ? 1 : wg[0]!);
 
 /** y = (x − μ)·rstd·weight + bias over each segment; stats = (μ, rstd) a segment  (overwrites y, stats) */
 export const sampleNormForward = defineKernel({
@@ -35,8 +63,7 @@ export const sampleNormForward = defineKernel({
     stats: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One workgroup (WG_X invocations) per segment.
-  grid: (p, wg) => [segments(p) * wg[0]!],
+  grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), weight: p.affineCount, bias: p.affineCount, y: elements(p), stats: 2 * segments(p) }),
 });
 
@@ -54,7 +81,7 @@ export const sampleNormBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  grid: (p, wg) => [segments(p) * wg[0]!],
+  grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), dy: elements(p), weight: p.affineCount, stats: 2 * segments(p), dx: elements(p) }),
 });
 
@@ -72,7 +99,7 @@ export const sampleNormBackwardAffine = defineKernel({
     dbias: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One workgroup (WG_X invocations) per affine index.
-  grid: (p, wg) => [p.affineCount * wg[0]!],
+  // One workgroup (WG_X invocations) per affine index, or one invocation (affineSerial).
+  grid: (p, wg) => [p.affineCount * (p.affineSerial ? 1 : wg[0]!)],
   lengths: (p) => ({ x: elements(p), dy: elements(p), stats: 2 * segments(p), dweight: p.affineCount, dbias: p.affineCount }),
 });

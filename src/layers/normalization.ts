@@ -6,15 +6,18 @@
  * segments and an affine index); without affine the kernels read a weight of ones and a bias of
  * zeros (x̂·1 + 0 is x̂ to the bit). No fusion rule takes them.
  */
-import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, type SampleNormParams } from '../kernels/sample-norm.js';
+import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormParams, type SampleNormGeometry } from '../kernels/sample-norm.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
 
-/** eps as PyTorch takes it: a number > 0 (default 1e-5). */
+/** float32's smallest normal number: a smaller eps is 0 (or subnormal, flushed) in the kernels. */
+const MIN_EPS = 2 ** -126;
+
+/** eps (default 1e-5): a number the kernels keep (≥ float32's smallest normal, 1.2e-38), so that a constant segment gives 0, not NaN. */
 function epsOf(owner: string, eps: unknown): number {
   const value = eps ?? 1e-5;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new RangeError(`${owner}: eps must be a number > 0, got ${JSON.stringify(eps)}`);
+  if (typeof value !== 'number' || !(value >= MIN_EPS) || !Number.isFinite(value)) throw new RangeError(`${owner}: eps must be a number ≥ 1.2e-38 (float32 keeps no smaller one: a constant segment would give NaN), got ${JSON.stringify(eps)}`);
   return value;
 }
 
@@ -22,7 +25,7 @@ function epsOf(owner: string, eps: unknown): number {
 abstract class SampleNorm extends Layer {
   abstract readonly eps: number;
   /** The kernels' geometry for an input shape and batch. */
-  protected abstract geometry(input: SampleShape, batch: number): SampleNormParams;
+  protected abstract geometry(input: SampleShape, batch: number): SampleNormGeometry;
   /** The weight's and bias's shape (empty: not learnt). */
   protected abstract affineShape(input: SampleShape): { weight?: readonly number[]; bias?: readonly number[] };
 
@@ -49,12 +52,13 @@ abstract class SampleNorm extends Layer {
     const bias = b.parameters.bias ?? constant('bias', 0);
     const learnt = b.parameters.weight !== undefined || b.parameters.bias !== undefined;
     const stats = b.workspace.stats as Tensor;
+    const params = (batch: number) => sampleNormParams(this.geometry(b.inShape, batch), ctx.adapter);
     const forward = perBatch(async (batch): Promise<Dispatch[]> => [
-      (await ctx.compile(sampleNormForward)).bind({ x, weight: weight.value, bias: bias.value, y, stats }, this.geometry(b.inShape, batch), `${path} ${this.type} forward`),
+      (await ctx.compile(sampleNormForward)).bind({ x, weight: weight.value, bias: bias.value, y, stats }, params(batch), `${path} ${this.type} forward`),
     ]);
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
-      const p = this.geometry(b.inShape, batch);
+      const p = params(batch);
       const list: Dispatch[] = [];
       if (learnt) list.push((await ctx.compile(sampleNormBackwardAffine)).bind({ x, dy: dOutput, stats, dweight: weight.grad, dbias: bias.grad }, p, `${path} ${this.type} weight and bias gradient`));
       if (dInput) list.push((await ctx.compile(sampleNormBackwardInput)).bind({ x, dy: dOutput, weight: weight.value, stats, dx: dInput }, p, `${path} ${this.type} input gradient`));
@@ -105,7 +109,7 @@ export class GroupNorm extends SampleNorm {
     return input;
   }
 
-  protected geometry(input: SampleShape, batch: number): SampleNormParams {
+  protected geometry(input: SampleShape, batch: number): SampleNormGeometry {
     const channels = input[0]!;
     const area = shapeSize(input.slice(1));
     return { batch, sampleSize: channels * area, segmentLength: (channels / this.numGroups) * area, affineStride: area, affineCount: channels, eps: this.eps };
@@ -167,7 +171,7 @@ export class LayerNorm extends SampleNorm {
     return input;
   }
 
-  protected geometry(input: SampleShape, batch: number): SampleNormParams {
+  protected geometry(input: SampleShape, batch: number): SampleNormGeometry {
     const normalized = shapeSize(this.normalizedShape);
     return { batch, sampleSize: shapeSize(input), segmentLength: normalized, affineStride: 1, affineCount: normalized, eps: this.eps };
   }
@@ -231,7 +235,7 @@ abstract class InstanceNorm extends SampleNorm {
     return input;
   }
 
-  protected geometry(input: SampleShape, batch: number): SampleNormParams {
+  protected geometry(input: SampleShape, batch: number): SampleNormGeometry {
     const channels = input[0]!;
     const area = shapeSize(input.slice(1));
     return { batch, sampleSize: channels * area, segmentLength: area, affineStride: area, affineCount: channels, eps: this.eps };

@@ -21,7 +21,16 @@ function expectNear(label: string, got: ArrayLike<number>, want: ArrayLike<numbe
   expectAllClose(label, got, want, { atol: relative * scale, rtol: 0 });
 }
 
+/** Both ways of taking a segment (an invocation, a workgroup), each against the reference. */
 async function check(ctx: GpuContext, name: string, s: SampleNormShape, seed: number): Promise<void> {
+  for (const serial of [1, 0]) {
+    // The affine gradients an invocation an index where runs are single elements (LayerNorm's), else a workgroup.
+    const affineSerial = s.affineStride === 1 ? serial : 0;
+    await checkOne(ctx, `${name}${serial ? ' (serial)' : ' (a workgroup a segment)'}`, { ...s, serial, affineSerial }, seed);
+  }
+}
+
+async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineSerial: number }, seed: number): Promise<void> {
   const n = s.batch * s.sampleSize;
   const segments = n / s.segmentLength;
   // Inputs off zero (a mean to subtract) and spread (a variance to divide by).

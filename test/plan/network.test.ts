@@ -184,7 +184,8 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(plan.nodes.map((n) => n.outShape)).toEqual([[4, 3, 5], [4, 3, 5], [4, 3, 5], [60]]);
     expect(() => new GroupNorm(3, 16)).toThrow('GroupNorm: num_channels must be divisible by num_groups (as PyTorch), got 16 and 3');
     expect(() => new GroupNorm(0, 16)).toThrow('GroupNorm: num_groups must be a whole number ≥ 1, got 0');
-    expect(() => new GroupNorm({ numGroups: 2, eps: 0 })).toThrow('GroupNorm: eps must be a number > 0, got 0');
+    expect(() => new GroupNorm({ numGroups: 2, eps: 0 })).toThrow('GroupNorm: eps must be a number ≥ 1.2e-38 (float32 keeps no smaller one: a constant segment would give NaN), got 0');
+    expect(() => new LayerNorm(4, 1e-50)).toThrow('LayerNorm: eps must be a number ≥ 1.2e-38');
     expect(() => planModel(new Sequential(new GroupNorm(4), new Flatten()), { inputShape: [6, 2, 2] })).toThrow("layer '0' (GroupNorm): the input's 6 channels do not split into num_groups 4");
     expect(() => planModel(new Sequential(new GroupNorm(2, 8), new Flatten()), { inputShape: [6, 2, 2] })).toThrow("layer '0' (GroupNorm): num_channels is 8 but the input has 6 channels");
     expect(() => planModel(new Sequential(new LayerNorm([3, 4]), new Flatten()), { inputShape: [2, 4, 3] })).toThrow("layer '0' (LayerNorm): normalized_shape [3, 4] must be the input's last 2 dimensions, got a sample of [2, 4, 3]");
