@@ -177,7 +177,7 @@ try {
         baseline = s;
         baselineLabels = new Map(gpu.byLabel);
       }
-      log(`Epoch ${record.epoch}: ${record.train.steps} steps, ${record.train.seconds.toFixed(1)} s, train acc ${record.train.trainAccuracy.toFixed(2)} %, test acc ${record.test.accuracy.toFixed(2)} %; RSS ${s.rssMiB} MiB, heap ${s.heapUsedMiB} MiB, ${s.liveBuffers} GPU buffers`);
+      log(`Epoch ${record.epoch}: ${record.train.steps} steps, ${record.train.seconds.toFixed(1)} s, train acc ${record.train.trainAccuracy.toFixed(2)} %, test acc ${record.test!.accuracy.toFixed(2)} %; RSS ${s.rssMiB} MiB, heap ${s.heapUsedMiB} MiB, ${s.liveBuffers} GPU buffers`);
     },
   }, {
     // The CLI's: a snapshot read back every 50 steps (a lost device would rebuild from it).
@@ -248,10 +248,10 @@ try {
       seconds: Math.round(h.train.seconds * 10) / 10,
       trainLoss: h.train.trainLoss,
       trainAccuracy: h.train.trainAccuracy,
-      testLoss: h.test.loss,
-      testAccuracy: h.test.accuracy,
+      testLoss: h.test!.loss,
+      testAccuracy: h.test!.accuracy,
     })),
-    best: result.best ? { epoch: result.best.epoch, testAccuracy: result.best.test.accuracy } : null,
+    best: result.best ? { epoch: result.best.epoch, testAccuracy: result.best.test!.accuracy } : null,
     liveBufferChangeByLabel: baseline ? changedLabels : null,
   };
   console.log(JSON.stringify(report, null, 2));

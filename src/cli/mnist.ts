@@ -843,7 +843,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(model().summary());
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
-  log(`Data: ${data.source} (train ${train.count}, test ${test.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
+  log(`Data: ${data.source} (train ${train.count}, test ${test!.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
     `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
   if (replacedHeld !== undefined) log(`--save ${args.save}: replaces the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''} at the end of this run's first epoch`);
@@ -986,7 +986,9 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       else if (tenth > lastTenth) process.stderr.write(`${progressBar(epoch, p, left)}\n`);
       lastTenth = tenth;
     },
-    onEpoch: async ({ epoch, train: result, test: evaluation, plateau }) => {
+    onEpoch: async ({ epoch, train: result, test, plateau }) => {
+      // The CLI's trainer always has a test split: every record holds its evaluation.
+      const evaluation = test!;
       if (tty) process.stderr.write('\n');
       await save(epoch, evaluation, result.steps);
       if (args.json) {
@@ -1028,13 +1030,13 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (best) {
     log(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
-      history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test.loss.toFixed(4), h.test.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
+      history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test!.loss.toFixed(4), h.test!.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
     // The --save-best file holds this run's best only where it beat the file's earlier score.
-    const bestFile = args.saveBest && (bestWritten === best.test.accuracy ? `best checkpoint so far: ${args.saveBest}`
+    const bestFile = args.saveBest && (bestWritten === best.test!.accuracy ? `best checkpoint so far: ${args.saveBest}`
       : bestWritten === -Infinity ? `${args.saveBest} not written` : `${args.saveBest} ${bestSavedHere ? 'holds' : 'keeps its earlier'} ${bestWritten.toFixed(2)}%`);
     const files = [args.save && `last epoch's checkpoint: ${args.save}`, bestFile].filter(Boolean);
-    log(`Best: epoch ${best.epoch}, test accuracy ${best.test.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
+    log(`Best: epoch ${best.epoch}, test accuracy ${best.test!.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
   }
   if (bestLost) {
     log(`--save-best ${args.saveBest}: epoch ${bestLost.epoch}'s checkpoint (test accuracy ${bestLost.accuracy.toFixed(2)}%, the run's best) could not be written (${bestLost.error.reason}); ${held(args.saveBest!)}`);

@@ -91,7 +91,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
           // it did: it was handed on already. Handed on means onEpoch finished (its checkpoint saved).
           if (history.some((h) => h.epoch === record.epoch)) return;
           // The best over the whole run, not only since the last recovery.
-          const r = { ...record, best: !best || trainer.beats(record.test, best.test) };
+          const r = { ...record, best: trainer.beatsRecord(record.test, best) };
           await fit.onEpoch?.(r);
           if (r.best) best = r;
           history.push(r);
@@ -127,7 +127,7 @@ export async function fitWithRecovery(first: Trainer, fit: FitOptions, options: 
         // The epochs from there on are trained again: their records are replaced.
         const keep = history.filter((r) => r.epoch < snapshot!.epoch);
         history.splice(0, history.length, ...keep);
-        best = keep.reduce<EpochRecord | undefined>((b, r) => (!b || trainer.beats(r.test, b.test) ? r : b), undefined);
+        best = keep.reduce<EpochRecord | undefined>((b, r) => (trainer.beatsRecord(r.test, b) ? r : b), undefined);
         log(`${error.summary}. Rolling back to epoch ${snapshot.epoch}, step ${snapshot.step} (the last good snapshot) with the learning rate halved (×${snapshot.lrFactor} of the schedule's)`);
         trainer.model.resetHealth();
       } else {

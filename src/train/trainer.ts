@@ -130,8 +130,9 @@ type BatchKernel = Dispatch & { update(p: { first: number; epoch: number }): voi
 export interface EpochRecord {
   readonly epoch: number;
   readonly train: EpochResult;
-  readonly test: EvalResult;
-  /** The best test accuracy of this run so far (a regression's: the lowest test loss). */
+  /** The evaluation on the test split after the epoch; absent for a trainer without one. */
+  readonly test?: EvalResult;
+  /** The best test accuracy of this run so far (a regression's: the lowest test loss); false without a test split. */
   readonly best: boolean;
   /** ReduceLROnPlateau's step after this epoch (where it is the schedule): the rate from here on, and whether it fell. */
   readonly plateau?: { readonly lr: number; readonly reduced: boolean };
@@ -256,7 +257,8 @@ export class Trainer {
     readonly ctx: GpuContext,
     readonly model: Network,
     readonly train: GpuSplit,
-    readonly test: GpuSplit,
+    /** The split evaluated after every epoch of `fit` (and by `evaluate()`); undefined: train only. */
+    readonly test: GpuSplit | undefined,
     readonly options: TrainerOptions,
   ) {
     checkOptions('Trainer', options, ['batch', 'seed', 'augment', 'maxDegrees', 'shuffle']);
@@ -272,7 +274,7 @@ export class Trainer {
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     // Regression: float targets (and a squared-error loss: LossHead says so), in both splits.
     this.regression = train.kind === 'tensors' && train.targets !== undefined;
-    for (const split of [train, test]) this.checkSplit(split);
+    for (const split of test ? [train, test] : [train]) this.checkSplit(split);
     if (options.augment && train.kind !== 'images') throw new Error(`Trainer: augment rotates images; the ${train.name} split holds float inputs, used as they are (leave augment off)`);
     this.trainHead = new LossHead(ctx, model, 'train', { targets: this.regression });
     this.testHead = new LossHead(ctx, model, 'test', { targets: this.regression });
@@ -381,7 +383,7 @@ export class Trainer {
     const trainSizes = maxSteps !== undefined && maxSteps < this.stepsPerEpoch ? [Math.min(batch, train.count)] : sizes(train.count);
     await Promise.all([
       ...trainSizes.map((size) => this.program(train, size, 'train')),
-      ...sizes(test.count).map((size) => this.program(test, size, 'eval')),
+      ...(test ? sizes(test.count).map((size) => this.program(test, size, 'eval')) : []),
       this.options.shuffle === false ? undefined : (this.shuffler ??= shuffleDispatch(ctx, train, this.options.seed, RANDOM_STREAM.shuffle)),
     ]);
     const created = ctx.pipelineTimes.slice(before);
@@ -552,7 +554,7 @@ export class Trainer {
 
   /**
    * The training run, the same for the CLI and the page: epochs `firstEpoch` … `firstEpoch +
-   * epochs − 1`, each trained then evaluated on the test split, until `maxSteps` optimizer steps in
+   * epochs − 1`, each trained then evaluated on the test split (where the trainer has one), until `maxSteps` optimizer steps in
    * all (a cut epoch is still evaluated) or `signal` aborts (an epoch stopped inside is not).
    * `onEpoch` is awaited after each evaluation: it saves checkpoints, prints or draws.
    */
@@ -563,8 +565,10 @@ export class Trainer {
     let best: EpochRecord | undefined;
     let stepsLeft = options.maxSteps ?? Infinity;
     const schedule = this.model.optimizer.schedule;
-    const plateauMetric = schedule.kind === 'plateau' ? schedule.metric ?? 'test-loss' : undefined;
-    if (plateauMetric?.endsWith('accuracy') && this.regression) throw new RangeError(`fit: ReduceLROnPlateau's metric ${plateauMetric} is NaN for a regression (no classes): choose test-loss or train-loss`);
+    // ReduceLROnPlateau's metric: the test loss by default, the training loss without a test split.
+    const plateauMetric = schedule.kind === 'plateau' ? schedule.metric ?? (this.test ? 'test-loss' : 'train-loss') : undefined;
+    if (plateauMetric?.endsWith('accuracy') && this.regression) throw new RangeError(`fit: ReduceLROnPlateau's metric ${plateauMetric} is NaN for a regression (no classes): choose ${this.test ? 'test-loss or ' : ''}train-loss`);
+    if (plateauMetric?.startsWith('test') && !this.test) throw new RangeError(`fit: ReduceLROnPlateau's metric ${plateauMetric} needs a test split, and this trainer has none: give one, or metric 'train-loss' or 'train-accuracy'`);
     const resume = options.resume;
     const from = resume?.epoch ?? options.firstEpoch;
     for (let epoch = from; epoch < options.firstEpoch + options.epochs && stepsLeft > 0; epoch++) {
@@ -588,13 +592,13 @@ export class Trainer {
       });
       stepsLeft -= train.steps - fromStep;
       if (options.signal?.aborted && train.steps - fromStep < planned) break;
-      const test = await (options.evaluate ?? ((run) => run()))(() => this.evaluate());
+      const test = this.test ? await (options.evaluate ?? ((run) => run()))(() => this.evaluate()) : undefined;
       // ReduceLROnPlateau steps on a whole epoch's metric before anything is saved (onEpoch); an
       // epoch cut short (maxSteps) is stepped when a continued run completes it.
-      const metric = { 'test-loss': test.loss, 'test-accuracy': test.accuracy, 'train-loss': train.trainLoss, 'train-accuracy': train.trainAccuracy };
+      const metric = { 'test-loss': test?.loss, 'test-accuracy': test?.accuracy, 'train-loss': train.trainLoss, 'train-accuracy': train.trainAccuracy };
       const whole = train.steps >= this.stepsPerEpoch;
-      const plateau = plateauMetric && whole ? this.model.stepPlateau(metric[plateauMetric]) : undefined;
-      const record = { epoch, train, test, best: !best || this.beats(test, best.test), ...(plateau ? { plateau } : {}) };
+      const plateau = plateauMetric && whole ? this.model.stepPlateau(metric[plateauMetric]!) : undefined;
+      const record = { epoch, train, ...(test ? { test } : {}), best: this.beatsRecord(test, best), ...(plateau ? { plateau } : {}) };
       if (record.best) best = record;
       history.push(record);
       await options.onEpoch?.(record);
@@ -654,6 +658,12 @@ export class Trainer {
     }
   }
 
+  /** Whether an epoch's evaluation makes it the best so far (the first evaluated one is); never without an evaluation (no test split). */
+  beatsRecord(evaluation: EvalResult | undefined, best: EpochRecord | undefined): boolean {
+    if (!evaluation) return false;
+    return !best?.test || this.beats(evaluation, best.test);
+  }
+
   /** Whether an evaluation beats the best so far: a higher test accuracy, or a regression's lower test loss. */
   beats(evaluation: EvalResult, best: EvalResult): boolean {
     return this.regression ? evaluation.loss < best.loss : evaluation.accuracy > best.accuracy;
@@ -669,8 +679,9 @@ export class Trainer {
     return this.trainHead.read();
   }
 
-  /** Evaluates the model (eval mode: running statistics, no dropout) on the test split. */
-  async evaluate(split: GpuSplit = this.test): Promise<EvalResult> {
+  /** Evaluates the model (eval mode: running statistics, no dropout) on the test split, or the split given. */
+  async evaluate(split: GpuSplit | undefined = this.test): Promise<EvalResult> {
+    if (!split) throw new Error('evaluate: this trainer has no test split; give the split to evaluate (trainer.evaluate(split))');
     if (split !== this.test) this.checkSplit(split);
     const { ctx } = this;
     const { batch } = this.options;

@@ -514,7 +514,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
         onEpoch: async ({ epoch, train: result, test }) => {
           s.epochsDone = epoch;
           s.epochStartSteps = s.model.stepsTaken; // the next epoch begins here
-          state.epochs.push({ epoch, train: result, test });
+          state.epochs.push({ epoch, train: result, test: test! }); // the page's trainer always has its test split
           renderEpochs();
           await exclusive(() => analyse(s));
         },

@@ -231,7 +231,7 @@ describe('recovery', () => {
     expect(lines[0]).toMatch(/^training diverged at epoch \d, step \d+ .*Rolling back to epoch \d, step 0 .*halved \(×0\.5/);
     expect(result.trainer.model.lrFactor).toBe(0.5 ** result.rollbacks);
     expect(result.history.map((h) => h.epoch)).toEqual([1, 2]);
-    expect(result.history.every((h) => Number.isFinite(h.train.trainLoss) && Number.isFinite(h.test.loss))).toBe(true);
+    expect(result.history.every((h) => Number.isFinite(h.train.trainLoss) && Number.isFinite(h.test!.loss))).toBe(true);
     expect(await result.trainer.model.divergence()).toBeUndefined();
   }, 120_000);
 

@@ -153,7 +153,7 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(same.loss).not.toBe(evaluation.loss);
     // fit keeps the epoch of the lowest test loss as the best (the accuracies are NaN).
     const { history, best } = await trainer.fit({ firstEpoch: 3, epochs: 3 });
-    expect(best!.test.loss).toBe(Math.min(...history.map((h) => h.test.loss)));
+    expect(best!.test!.loss).toBe(Math.min(...history.map((h) => h.test!.loss)));
   });
 
   gpuTest('regression splits a model cannot read are refused', async (ctx) => {

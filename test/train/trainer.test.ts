@@ -12,6 +12,7 @@ import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { SGD } from '../../src/optim/optimizers.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
+import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { createNodeContext } from '../../src/node/device.js';
 
 const data = loadMnist();
@@ -120,6 +121,26 @@ describe('MNIST training loop', () => {
     expect(Number.isFinite(evaluation.loss)).toBe(true);
   });
 
+  gpuTest('a trainer without a test split: fit trains and evaluates nothing, ReduceLROnPlateau reads the training loss, evaluate() asks for a split', async (ctx) => {
+    const { train } = await data;
+    const split = uploadSplit(ctx, 'train', train, 96);
+    const plain = new Trainer(ctx, createSeedCnn(ctx, { maxBatch: BATCH, seed: 5, lr: 0.05 }), split, undefined, { batch: BATCH, seed: 5 });
+    await plain.prepare();
+    const run = await plain.fit({ firstEpoch: 1, epochs: 2 });
+    expect(run.history.map((r) => [r.epoch, r.test, r.best])).toEqual([[1, undefined, false], [2, undefined, false]]);
+    expect(run.history.every((r) => Number.isFinite(r.train.trainLoss) && r.train.steps === 3)).toBe(true);
+    expect(run.best).toBeUndefined();
+    await expect(plain.evaluate()).rejects.toThrow('evaluate: this trainer has no test split; give the split to evaluate (trainer.evaluate(split))');
+    expect((await plain.evaluate(split)).count).toBe(96);
+    // ReduceLROnPlateau steps on the training loss by default there; a test metric is refused before any step.
+    const plateau = (metric?: 'test-loss' | 'train-loss') => new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: BATCH, seed: 5, optimizer: new SGD({ lr: 0.05 }, { kind: 'plateau', patience: 0, factor: 0.5, ...(metric ? { metric } : {}) }) });
+    const byTrain = new Trainer(ctx, plateau(), split, undefined, { batch: BATCH, seed: 5 });
+    const stepped = await byTrain.fit({ firstEpoch: 1, epochs: 3 });
+    expect(stepped.history.every((r) => r.plateau !== undefined)).toBe(true);
+    const refused = new Trainer(ctx, plateau('test-loss'), split, undefined, { batch: BATCH, seed: 5 });
+    await expect(refused.fit({ firstEpoch: 1, epochs: 1 })).rejects.toThrow("fit: ReduceLROnPlateau's metric test-loss needs a test split, and this trainer has none: give one, or metric 'train-loss' or 'train-accuracy'");
+    expect(refused.model.stepsTaken).toBe(0);
+  }, 120_000);
   gpuTest('progress arrives while training, and the last snapshot is the epoch total', async (ctx) => {
     const t = await trainer(ctx, 100);
     const seen: number[] = [];
@@ -135,7 +156,7 @@ describe('MNIST training loop', () => {
     // The programs built, as split name/batch/mode (kept by split object).
     const programs = (t: Trainer) => {
       const bySplit = (t as unknown as { programs: WeakMap<object, Map<string, unknown>> }).programs;
-      return new Map([t.train, t.test].flatMap((split) => [...(bySplit.get(split)?.keys() ?? [])].map((key) => [`${split.name}/${key}`, true] as const)));
+      return new Map([t.train, t.test!].flatMap((split) => [...(bySplit.get(split)?.keys() ?? [])].map((key) => [`${split.name}/${key}`, true] as const)));
     };
     const t = await trainer(ctx, 100); // 32, 32, 32 and a last batch of 4; the test split: 2 × 32
     const before = ctx.pipelineTimes.length;
