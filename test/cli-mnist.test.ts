@@ -41,8 +41,14 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
     expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
     expect(() => parseMnistArgs(['--save', 'a.safetensors', '--save-best', 'a.safetensors'])).toThrow(/--save and --save-best: both name a\.safetensors/);
-    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, got 'lion'/);
-    expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD option; --optimizer is adam/);
+    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, rmsprop, got 'lion'/);
+    expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD and RMSprop option; --optimizer is adam/);
+    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam option; --optimizer is rmsprop');
+    expect(() => parseMnistArgs(['--alpha', '0.9'])).toThrow('--alpha: an RMSprop option; --optimizer is sgd');
+    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--nesterov'])).toThrow('--nesterov: an SGD option; --optimizer is rmsprop');
+    // RMSprop: PyTorch's momentum 0 unless given, its alpha 0.99; --centered.
+    const rms = parseMnistArgs(['--optimizer', 'rmsprop', '--alpha', '0.9', '--centered']);
+    expect([rms.optimizer, rms.momentum, rms.alpha, rms.centered, rms.lr]).toEqual(['rmsprop', 0, 0.9, true, 0.001]);
     expect(() => parseMnistArgs(['--betas', '0.9'])).toThrow(/--betas: expected two numbers/);
     expect(() => parseMnistArgs(['--schedule', 'linear'])).toThrow(/--schedule: expected constant, step, multistep, exponential, cosine, onecycle, plateau, got 'linear'/);
     expect(() => parseMnistArgs(['--model', 'net.json', '--no-dropout'])).toThrow(/--no-dropout: applies to the seed CNN/);

@@ -276,9 +276,9 @@ describe('checked before the GPU starts', () => {
     // Another optimizer would drop its state: refused unless asked for; an option of another
     // optimizer's is named.
     expect(await beforeGpu(['--init', half, '--optimizer', 'sgd'])).toMatch(/^--optimizer sgd: .*adamw-half\.safetensors was trained with adamw \(its __metadata__\.optimizer\).*add --allow-changes$/);
-    expect(await beforeGpu(['--init', half, '--momentum', '0.5'])).toMatch(/^--momentum: an SGD option; .*adamw-half\.safetensors continues with adamw/);
+    expect(await beforeGpu(['--init', half, '--momentum', '0.5'])).toMatch(/^--momentum: an SGD and RMSprop option; .*adamw-half\.safetensors continues with adamw/);
     const bad = await altered('optimizer-bad.safetensors', (_, m) => (m.optimizer = 'lion'));
-    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw$/);
+    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop$/);
   }, 120_000);
 
   gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
@@ -324,7 +324,7 @@ describe('checked before the GPU starts', () => {
     expect(resumed.out).toMatch(/^Data: .*, no dropout;? /m);
     expect(await beforeGpu([...QUICK, '--init', good, '--no-dropout'])).toMatch(/^--no-dropout: .*good\.safetensors was trained with dropout 0\.1/);
     const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
-    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse$/);
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce$/);
   }, 120_000);
 
   gpuTest('--label-smoothing: recorded in the checkpoint and continued by --init (another refused); the loss it trains is not the plain one', async () => {

@@ -22,7 +22,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
-import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { PLATEAU_DEFAULTS, PLATEAU_METRICS, initialPlateau, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
@@ -72,9 +72,10 @@ export async function networkState(network: Network): Promise<Record<string, Saf
 }
 
 /**
- * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw), `lr` (the
- * base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay` or Adam's `betas`
- * (`B1,B2`), `eps`, `weight_decay`; and the schedule (`schedule`: constant, step, multistep,
+ * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw, rmsprop), `lr`
+ * (the base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay`, Adam's `betas`
+ * (`B1,B2`), `eps`, `weight_decay`, `amsgrad`, or RMSprop's `alpha`, `eps`, `weight_decay`,
+ * `momentum`, `centered`; and the schedule (`schedule`: constant, step, multistep,
  * exponential, cosine, onecycle; a step schedule's `step_size` and `gamma`, a multistep one's
  * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
  * one's `max_lr`, `total_steps` and `pct_start`). A run that continues from the checkpoint takes them
@@ -87,6 +88,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     lr: String(opt.lr),
     ...(opt.kind === 'sgd'
       ? { momentum: String(opt.momentum), dampening: String(opt.dampening), nesterov: String(opt.nesterov), weight_decay: String(opt.weightDecay) }
+      : opt.kind === 'rmsprop'
+      ? { alpha: String(opt.alpha), eps: String(opt.eps), weight_decay: String(opt.weightDecay), momentum: String(opt.momentum), centered: String(opt.centered) }
       : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay), amsgrad: String(opt.amsgrad) }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
@@ -162,7 +165,7 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
 }
 
 /** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
-export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw'] as const;
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
 export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
@@ -181,6 +184,9 @@ export interface SavedOptimizer {
   readonly betas?: readonly [number, number];
   readonly eps?: number;
   readonly amsgrad?: boolean;
+  /** RMSprop's. */
+  readonly alpha?: number;
+  readonly centered?: boolean;
   /** The param groups' weight decays (`weight_decay_groups`). */
   readonly paramGroups?: readonly ParamGroup[];
   readonly schedule?: Schedule['kind'];
@@ -218,20 +224,26 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   set('lr', number('lr', 0));
   set('weightDecay', number('weight_decay', 0));
   set('paramGroups', paramGroupsFromMetadata(metadata, source));
+  const flag = (name: string): boolean | undefined => {
+    const text = metadata[name];
+    if (text !== undefined && text !== 'true' && text !== 'false') throw field(name, 'true or false');
+    return text === undefined ? undefined : text === 'true';
+  };
   if (kind === 'sgd') {
     set('momentum', number('momentum', 0, 1));
     set('dampening', number('dampening', 0, 1));
-    const nesterov = metadata.nesterov;
-    if (nesterov !== undefined && nesterov !== 'true' && nesterov !== 'false') throw field('nesterov', 'true or false');
-    set('nesterov', nesterov === undefined ? undefined : nesterov === 'true');
+    set('nesterov', flag('nesterov'));
+  } else if (kind === 'rmsprop') {
+    set('alpha', number('alpha', 0, 1));
+    set('eps', number('eps', 0));
+    set('momentum', number('momentum', 0, 1));
+    set('centered', flag('centered'));
   } else {
     const betas = metadata.betas?.split(',');
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
     set('betas', betas?.map(Number) as [number, number] | undefined);
     set('eps', number('eps', 0));
-    const amsgrad = metadata.amsgrad;
-    if (amsgrad !== undefined && amsgrad !== 'true' && amsgrad !== 'false') throw field('amsgrad', 'true or false');
-    set('amsgrad', amsgrad === undefined ? undefined : amsgrad === 'true');
+    set('amsgrad', flag('amsgrad'));
   }
   const schedule = metadata.schedule;
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
@@ -292,6 +304,7 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
         : { kind: 'constant' };
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad, paramGroups: saved.paramGroups };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
@@ -607,13 +620,24 @@ export function checkCheckpoint(
   if (amsgradOther && !options.dropOtherOptimizerState) {
     throw new CheckpointFormatError(source, `its optimizer state is ${fileAmsgrad ? 'AMSGrad\'s (with max_exp_avg_sq)' : 'Adam\'s without AMSGrad (no max_exp_avg_sq)'}, and this network's optimizer ${fileAmsgrad ? 'has no amsgrad' : 'has amsgrad'}: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
   }
+  // RMSprop's state without a momentum buffer or grad_avg this network's keeps (momentum, centered):
+  // PyTorch's RMSprop cannot step on it either (a KeyError); the other way round is another
+  // optimizer's state, below.
+  const fileStates = new Set(Object.keys(file.tensors).filter((name) => name.startsWith(OPTIMIZER_PREFIX)).map(localName));
+  const rmspropMissing = hasState && !otherKind && layout.optimizerKind === 'rmsprop' ? layout.stateNames.filter((n) => !fileStates.has(n)) : [];
+  if (rmspropMissing.length > 0 && !options.dropOtherOptimizerState) {
+    throw new CheckpointFormatError(source, `its optimizer state has no ${rmspropMissing.join(' or ')} (RMSprop without ${rmspropMissing.map((n) => (n === 'grad_avg' ? 'centered' : 'momentum')).join(' or ')}), which this network's optimizer keeps: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
+  }
   if (!options.dropOtherOptimizerState) {
     // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).
     const other = Object.keys(file.tensors).find((name) => name.startsWith(OPTIMIZER_PREFIX) && !layout.stateNames.includes(localName(name)));
     if (other !== undefined || otherKind) {
       const saved = file.metadata.optimizer ? ` (its __metadata__.optimizer: ${file.metadata.optimizer})` : '';
+      const sameKind = file.metadata.optimizer !== undefined && file.metadata.optimizer === layout.optimizerKind;
       const what = other !== undefined
-        ? `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop`
+        ? sameKind
+          ? `tensor '${other}' is ${layout.optimizerKind} state that this network's ${layout.optimizerKind} (other settings; state: ${layout.stateNames.join(', ')}) does not keep`
+          : `tensor '${other}' is another optimizer's state${saved}, which this network's optimizer (state: ${layout.stateNames.join(', ')}) would drop`
         : `its optimizer state is ${file.metadata.optimizer}'s, and this network's optimizer is ${layout.optimizerKind}: the state would go on under another update`;
       throw new CheckpointFormatError(source, `${what}; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
     }
@@ -638,7 +662,7 @@ export function checkCheckpoint(
   for (const p of layout.parameters) {
     values.set(p.name, take(p.name, p.shape));
     // Another optimizer's state, dropped where asked: this network's starts at zero.
-    for (const state of layout.stateNames) values.set(stateName(p.name, state), otherKind || amsgradOther ? undefined : take(stateName(p.name, state), p.shape, true));
+    for (const state of layout.stateNames) values.set(stateName(p.name, state), otherKind || amsgradOther || rmspropMissing.length > 0 ? undefined : take(stateName(p.name, state), p.shape, true));
   }
   for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   // A tensor this network does not have (after the missing ones, which say more): another, larger
@@ -715,7 +739,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

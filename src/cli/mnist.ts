@@ -16,7 +16,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
-import { Adam, AdamW, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
@@ -45,14 +45,17 @@ Options:
   --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
-  --optimizer NAME    sgd (default), adam or adamw (torch.optim's update formulas)
-  --lr X              learning rate (default 0.01 for SGD, 0.001 for Adam and AdamW); OneCycle's max_lr
-  --momentum X        SGD momentum (default 0.9)
+  --optimizer NAME    sgd (default), adam, adamw or rmsprop (torch.optim's update formulas)
+  --lr X              learning rate (default 0.01 for SGD, 0.001 for Adam, AdamW and RMSprop);
+                      OneCycle's max_lr
+  --momentum X        SGD's momentum (default 0.9) or RMSprop's (default 0)
   --dampening X       SGD dampening (default 0)
   --nesterov          SGD with Nesterov momentum
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
   --betas B1,B2       Adam's betas (default 0.9,0.999)
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
+  --alpha X           RMSprop's smoothing constant (default 0.99)
+  --centered          RMSprop's centered variant (normalised by the gradient's estimated variance)
   --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases, and the weights
                       of batch, group and instance norms and of a LayerNorm over one dimension:
                       the usual no_decay param group, PyTorch's ndim <= 1)
@@ -187,7 +190,7 @@ export interface MnistArgs {
   model?: string;
   epochs: number;
   batch: number;
-  optimizer: 'sgd' | 'adam' | 'adamw';
+  optimizer: (typeof OPTIMIZER_KINDS)[number];
   lr: number;
   momentum: number;
   dampening: number;
@@ -196,6 +199,9 @@ export interface MnistArgs {
   betas: [number, number];
   /** --amsgrad: Adam's and AdamW's (a checkpoint's where not given). */
   amsgrad: boolean;
+  /** --alpha, --centered: RMSprop's (a checkpoint's where not given). */
+  alpha: number;
+  centered: boolean;
   /** --no-weight-decay-1d, or a checkpoint's weight_decay_groups: the optimizer's param groups. */
   paramGroups?: readonly ParamGroup[];
   /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
@@ -256,6 +262,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'weight-decay': { type: 'string' },
     betas: { type: 'string' },
     amsgrad: { type: 'boolean' },
+    alpha: { type: 'string' },
+    centered: { type: 'boolean' },
     'no-weight-decay-1d': { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
@@ -297,12 +305,15 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     batch: integer(values, 'batch', 128),
     optimizer,
     lr: decimal(values, 'lr', optimizer === 'sgd' ? 0.01 : 0.001, 0, 10),
-    momentum: decimal(values, 'momentum', 0.9, 0, 1),
+    // SGD's 0.9 (the notebook's); RMSprop's PyTorch default, none.
+    momentum: decimal(values, 'momentum', optimizer === 'rmsprop' ? 0 : 0.9, 0, 1),
     dampening: decimal(values, 'dampening', 0, 0, 1),
     nesterov: Boolean(values.nesterov),
     weightDecay: values['weight-decay'] === undefined ? undefined : decimal(values, 'weight-decay', 0, 0, 10),
     betas: [decimal({ betas: betas[0] }, 'betas', 0.9, 0, 0.999999), decimal({ betas: betas[1] }, 'betas', 0.999, 0, 0.999999)],
     amsgrad: Boolean(values.amsgrad),
+    alpha: decimal(values, 'alpha', 0.99, 0, 1),
+    centered: Boolean(values.centered),
     paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
@@ -334,13 +345,10 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     allowChanges: Boolean(values['allow-changes']),
     help: Boolean(values.help),
   };
-  if (optimizer !== 'sgd') {
-    for (const flag of ['momentum', 'dampening', 'nesterov'] as const) {
-      if (values[flag] !== undefined) throw new Error(`--${flag}: an SGD option; --optimizer is ${optimizer}`);
-    }
-  } else if (values.init === undefined || values.optimizer !== undefined) {
-    // (With --init and no --optimizer the checkpoint's optimizer decides: resumeOptimizer checks them.)
-    for (const flag of ['betas', 'amsgrad'] as const) if (values[flag] !== undefined) throw new Error(`--${flag}: an Adam option; --optimizer is sgd`);
+  // (With --init and no --optimizer the checkpoint's optimizer decides: resumeOptimizer checks them.)
+  if (values.init === undefined || values.optimizer !== undefined) {
+    const other = otherOptimizersFlag(args.given, optimizer);
+    if (other) throw new Error(`--${other.flag}: ${other.owners}; --optimizer is ${optimizer}`);
   }
   if (args.allowChanges && args.init === undefined) throw new Error('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
   if (args.model !== undefined && values['no-dropout']) throw new Error(`--no-dropout: applies to the seed CNN; the model file ${args.model} sets each Dropout's p`);
@@ -551,9 +559,8 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--optimizer ${args.optimizer}: ${file} was trained with ${kind} (its __metadata__.optimizer), and its optimizer state would start again from zero. ` +
       `Leave --optimizer out to continue with ${kind}, or add --allow-changes`);
   }
-  for (const flag of kind === 'sgd' ? ['betas', 'amsgrad'] : ['momentum', 'dampening', 'nesterov']) {
-    if (args.given.has(flag)) throw new Error(`--${flag}: ${kind === 'sgd' ? 'an Adam option' : 'an SGD option'}; ${file} continues with ${kind} (its __metadata__.optimizer)`);
-  }
+  const other = otherOptimizersFlag(args.given, kind);
+  if (other) throw new Error(`--${other.flag}: ${other.owners}; ${file} continues with ${kind} (its __metadata__.optimizer)`);
   args.optimizer = kind;
   // A flag given replaces the checkpoint's value; a value the checkpoint lacks leaves the flag's default.
   const take = <K extends keyof MnistArgs>(flag: string, key: K, value: MnistArgs[K] | undefined) => {
@@ -570,6 +577,11 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--amsgrad: ${file} was trained without AMSGrad (its __metadata__.amsgrad), and its optimizer state has no max_exp_avg_sq. Leave --amsgrad out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
   }
   take('amsgrad', 'amsgrad', saved.amsgrad);
+  take('alpha', 'alpha', saved.alpha);
+  if (args.given.has('centered') && saved.centered === false && !args.allowChanges) {
+    throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
+  }
+  take('centered', 'centered', saved.centered);
   take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
   take('schedule', 'schedule', saved.schedule);
   // Leaving ReduceLROnPlateau for another schedule: the rate it had reached is the new base rate
@@ -618,6 +630,20 @@ function checkImages(data: { train: { rows: number; cols: number } }, input: Sam
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
 
+/** Each optimizer's own flags, by the optimizers that take them. */
+const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
+  momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
+};
+const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop' } as const;
+
+/** A flag given that `kind` does not take, and whose option it is ("an SGD option"), if any. */
+function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER_KINDS)[number]): { flag: string; owners: string } | undefined {
+  const flag = Object.keys(OPTIMIZER_FLAGS).find((f) => given.has(f) && !OPTIMIZER_FLAGS[f]!.includes(kind));
+  if (flag === undefined) return undefined;
+  const owners = OPTIMIZER_FLAGS[flag]!.filter((k) => k !== 'adamw').map((k) => OPTIMIZER_NAMES[k]);
+  return { flag, owners: `an ${owners.join(' and ')} option` };
+}
+
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
 function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
@@ -631,6 +657,9 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
           : { kind: 'constant' };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'rmsprop') {
+    return new RMSprop({ lr: args.lr, alpha: args.alpha, eps: args.eps, momentum: args.momentum, centered: args.centered, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
   const options = { lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, amsgrad: args.amsgrad, paramGroups: args.paramGroups };
   return args.optimizer === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);

@@ -27,5 +27,5 @@ export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
 export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from './log-softmax.js';
 export { pointwiseLoss } from './pointwise-loss.js';
-export { sgdStep, adamStep, gradNorm } from './optimizers.js';
+export { sgdStep, adamStep, rmspropStep, gradNorm } from './optimizers.js';
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';

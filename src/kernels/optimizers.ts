@@ -1,17 +1,18 @@
 /**
  * Optimizer updates with PyTorch's formulas: torch.optim.SGD (momentum, dampening, Nesterov,
- * weight decay) and torch.optim.Adam / AdamW. Each kernel reads the per-step values (learning
+ * weight decay), torch.optim.Adam / AdamW and torch.optim.RMSprop (momentum, centered). Each kernel reads the per-step values (learning
  * rate, momentum or β1, bias corrections) from one small `hyper` buffer that is written once per
  * step, so a schedule never re-binds a kernel. One dispatch updates a network's parameter arena
  * (src/gpu/arena.ts); `slots` gives each block of ARENA_BLOCK elements the divergence guard's slot
  * of the parameter it holds. Both clip the gradient first where asked (variants CLIP_NORM, by the
  * factor grad_norm writes: torch.nn.utils.clip_grad_norm_; CLIP_VALUE: clip_grad_value_).
- * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, grad_norm.wgsl.
+ * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, grad_norm.wgsl.
  * CPU reference: src/reference/optimizers.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
+import rmspropSource from '../../shaders/rmsprop_step.wgsl?raw';
 import gradNormSource from '../../shaders/grad_norm.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import gradientSource from '../../shaders/lib/optimizer_gradient.wgsl?raw';
@@ -80,6 +81,31 @@ export const adamStep = defineKernel({
   workgroupSize: [256],
   grid: (p) => [p.length],
   lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
+});
+
+/** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
+export const rmspropStep = defineKernel({
+  name: 'rmsprop_step',
+  linear: true,
+  source: rmspropSource,
+  params: { length: 'u32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32' },
+  bindings: {
+    hyper: { type: 'f32', access: 'read' },
+    grad: { type: 'f32', access: 'read' },
+    squareAvg: { type: 'f32', access: 'read_write' },
+    param: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
+    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
+    slots: { type: 'u32', access: 'read' },
+    momentumBuffer: { type: 'f32', access: 'read_write', only: 'MOMENTUM' },
+    gradAvg: { type: 'f32', access: 'read_write', only: 'CENTERED' },
+  },
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'MOMENTUM', 'CENTERED'],
+  libraries: [healthSource, gradientSource],
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
+  workgroupSize: [256],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, squareAvg: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), momentumBuffer: p.length, gradAvg: p.length }),
 });
 
 /** Elements one workgroup of gradNorm's partial pass reduces to one partial. */

@@ -130,6 +130,58 @@ export class Adam {
   }
 }
 
+export interface RmspropOptions {
+  readonly lr?: number;
+  readonly alpha?: number;
+  readonly eps?: number;
+  readonly weightDecay?: number;
+  readonly momentum?: number;
+  readonly centered?: boolean;
+  readonly paramGroups?: readonly ParamGroup[];
+}
+
+/**
+ * torch.optim.RMSprop: square_avg ← α·square_avg + (1 − α)·g²; the step divides g by
+ * √square_avg + eps (centered: √(square_avg − grad_avg²) + eps, grad_avg the gradients' running
+ * mean), through a momentum buffer where momentum > 0. PyTorch's defaults (lr 0.01, α 0.99, eps
+ * 1e-8).
+ */
+export class RMSprop {
+  readonly kind = 'rmsprop';
+  readonly lr: number;
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /**
+   * The optimizer state per parameter, PyTorch's names: square_avg, and momentum_buffer where
+   * momentum is used (given, or cycled by OneCycleLR), grad_avg where centered.
+   */
+  readonly stateNames: readonly ('square_avg' | 'momentum_buffer' | 'grad_avg')[];
+
+  constructor(options: RmspropOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('RMSprop', options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'paramGroups']);
+    this.paramGroups = checkGroups('RMSprop', options.paramGroups);
+    checkSchedule(schedule);
+    this.lr = check('RMSprop', 'lr', options.lr ?? 1e-2, 0, Infinity);
+    this.alpha = check('RMSprop', 'alpha', options.alpha ?? 0.99, 0, 1);
+    this.eps = check('RMSprop', 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = check('RMSprop', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.momentum = check('RMSprop', 'momentum', options.momentum ?? 0, 0, 1);
+    this.centered = trueOrFalse('RMSprop', 'centered', options.centered, false);
+    // OneCycleLR cycles RMSprop's momentum (PyTorch's cycle_momentum, on by default): the buffer is needed then too.
+    const cycled = schedule.kind === 'onecycle' && schedule.cycleMomentum !== false;
+    this.stateNames = ['square_avg', ...(this.momentum > 0 || cycled ? (['momentum_buffer'] as const) : []), ...(this.centered ? (['grad_avg'] as const) : [])];
+  }
+
+  describe(): string {
+    return `RMSprop lr ${this.lr}, alpha ${this.alpha}, eps ${this.eps}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${this.momentum ? `, momentum ${this.momentum}` : ''}${this.centered ? ', centered' : ''}${describeGroups(this.paramGroups)}`;
+  }
+}
+
 /** torch.optim.AdamW: Adam with decoupled weight decay (default 0.01). */
 export class AdamW extends Adam {
   constructor(options: AdamOptions = {}, schedule: Schedule = { kind: 'constant' }) {
@@ -137,7 +189,7 @@ export class AdamW extends Adam {
   }
 }
 
-export type Optimizer = SGD | Adam;
+export type Optimizer = SGD | Adam | RMSprop;
 
 const describeGroups = (groups: readonly ParamGroup[]) => (groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (weight decay ${groups.map((g) => g.weightDecay).join(', ')})`);
 
@@ -163,10 +215,10 @@ export function weightDecays(optimizer: Optimizer, parameters: readonly { readon
 /**
  * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
  * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
- * SGD [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1].
+ * SGD and RMSprop [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1].
  */
 export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number, number] {
-  if (optimizer.kind === 'sgd') return [lr, momentum, step === 1 ? 1 : 0, 0, 0];
+  if (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop') return [lr, momentum, step === 1 ? 1 : 0, 0, 0];
   const [, beta2] = optimizer.betas;
   return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step), 1 - momentum];
 }
@@ -178,11 +230,12 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
  * and where in `slots` the param groups' weight decays start (GROUP_DECAY only).
  */
 export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
+export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt });
 export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */
 export const clipVariant = (clipping?: Clipping) => ({ CLIP_NORM: clipping?.kind === 'norm', CLIP_VALUE: clipping?.kind === 'value' });
 
-/** The optimizer's momentum-like value a schedule starts from: SGD's momentum, Adam's β1. */
-export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' ? optimizer.momentum : optimizer.betas[0]);
+/** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's β1. */
+export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.betas[0]);

@@ -14,14 +14,14 @@ import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
-import { adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, sgdStep } from '../kernels/optimizers.js';
+import { adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, rmspropStep, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adam, RMSprop, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
@@ -213,8 +213,8 @@ export class Network {
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = checkSeed(options.seed ?? 1, 'seed'));
     this.optimizer = options.optimizer ?? new SGD();
-    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam)) {
-      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }) or new AdamW({ … }), got ${JSON.stringify(this.optimizer)}`);
+    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop)) {
+      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }) or new RMSprop({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
     if (this.optimizer.schedule.kind === 'plateau') this.plateau = initialPlateau(this.optimizer.schedule, this.optimizer.lr);
@@ -463,6 +463,15 @@ export class Network {
         const kernel = await this.ctx.compile(sgdStep, variant);
         const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
         return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping, this.decayAt) }, label)];
+      }
+      if (opt.kind === 'rmsprop') {
+        const [buffer, gradAvg] = [states.momentum_buffer, states.grad_avg];
+        const kernel = await this.ctx.compile(rmspropStep, { ...variant, MOMENTUM: buffer !== undefined, CENTERED: gradAvg !== undefined });
+        const tensors = {
+          hyper: this.hyper, grad: grads.all, squareAvg: states.square_avg!.all, param: values.all, health: this.health, slots,
+          ...(buffer ? { momentumBuffer: buffer.all } : {}), ...(gradAvg ? { gradAvg: gradAvg.all } : {}),
+        };
+        return [...norm, kernel.bind(tensors, { length, ...rmspropKernelParams(opt, this.clipping, this.decayAt) }, label)];
       }
       const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
       const tensors = {

@@ -1,6 +1,7 @@
 /**
- * CPU reference of torch.optim.SGD and torch.optim.Adam / AdamW, float64, one step, written from
- * PyTorch's documented algorithms (torch/optim/sgd.py, adam.py, adamw.py).
+ * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW and torch.optim.RMSprop, float64, one
+ * step, written from PyTorch's documented algorithms (torch/optim/sgd.py, adam.py, adamw.py,
+ * rmsprop.py).
  */
 
 export interface SgdRefOptions {
@@ -68,6 +69,45 @@ export function adamRef(
     p[i] = p[i]! - (o.lr / bc1) * (m[i]! / (Math.sqrt(vmax ? vmax[i]! : v[i]!) / Math.sqrt(bc2) + o.eps));
   }
   return { param: p, expAvg: m, expAvgSq: v, ...(vmax ? { maxExpAvgSq: vmax } : {}) };
+}
+
+export interface RmspropRefOptions {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+}
+
+/**
+ * One RMSprop step (torch/optim/rmsprop.py): with `gradAvg` centered, with `buffer` (and momentum
+ * > 0) through the momentum buffer.
+ */
+export function rmspropRef(
+  param: ArrayLike<number>,
+  grad: ArrayLike<number>,
+  squareAvg: ArrayLike<number>,
+  o: RmspropRefOptions,
+  state: { readonly buffer?: ArrayLike<number>; readonly gradAvg?: ArrayLike<number> } = {},
+): { param: Float64Array; squareAvg: Float64Array; buffer?: Float64Array; gradAvg?: Float64Array } {
+  const p = Float64Array.from(param);
+  const s = Float64Array.from(squareAvg);
+  const b = state.buffer && Float64Array.from(state.buffer);
+  const m = state.gradAvg && Float64Array.from(state.gradAvg);
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    s[i] = o.alpha * s[i]! + (1 - o.alpha) * g * g;
+    let avg: number;
+    if (m) {
+      m[i] = o.alpha * m[i]! + (1 - o.alpha) * g;
+      avg = Math.sqrt(s[i]! - m[i]! * m[i]!) + o.eps;
+    } else avg = Math.sqrt(s[i]!) + o.eps;
+    if (b && o.momentum > 0) {
+      b[i] = o.momentum * b[i]! + g / avg;
+      p[i] = p[i]! - o.lr * b[i]!;
+    } else p[i] = p[i]! - (o.lr * g) / avg;
+  }
+  return { param: p, squareAvg: s, ...(b ? { buffer: b } : {}), ...(m ? { gradAvg: m } : {}) };
 }
 
 /**

@@ -16,7 +16,7 @@ import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizers.js';
 import type { ClipGradNorm } from '../optim/clipping.js';
 import type { LossKind } from '../plan/fusion.js';
 import type { RunningMetrics } from '../train/loss-head.js';
@@ -49,10 +49,10 @@ const MODELS = {
 } as const;
 type ModelChoice = keyof typeof MODELS;
 /** The optimizers the page trains with, PyTorch's (PyTorch's defaults for the settings it has no field for). */
-const OPTIMIZERS = { sgd: 'SGD (momentum)', adam: 'Adam', adamw: 'AdamW (weight decay 0.01)' } as const;
+const OPTIMIZERS = { sgd: 'SGD (momentum)', adam: 'Adam', adamw: 'AdamW (weight decay 0.01)', rmsprop: 'RMSprop (momentum)' } as const;
 type OptimizerChoice = keyof typeof OPTIMIZERS;
-/** Each optimizer's learning rate until the field is changed: the notebook's 0.01 for SGD, PyTorch's 1e-3 for Adam. */
-const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3 };
+/** Each optimizer's learning rate until the field is changed: the notebook's 0.01 for SGD, PyTorch's 1e-3 for Adam; 1e-3 for RMSprop (PyTorch's 0.01 diverges on the seed CNN). */
+const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3 };
 
 /** The picker's entry of a checkpoint's `model` metadata. */
 const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5' };
@@ -141,13 +141,13 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     testLimit: numberInput('test images', 10000, { min: 1, max: 10000, testid: 'test-limit' }),
   };
   const optimizerSelect = el('select', { 'data-testid': 'optimizer' }, ...Object.entries(OPTIMIZERS).map(([value, text]) => el('option', { value }, text)));
-  // Momentum is SGD's (Adam's β1 is its own); a learning rate still at one optimizer's default takes the next one's.
+  // Momentum is SGD's and RMSprop's (Adam's β1 is its own); a learning rate still at one optimizer's default takes the next one's.
   let optimizerShown = optimizerSelect.value as OptimizerChoice;
   const showOptimizer = () => {
     const next = optimizerSelect.value as OptimizerChoice;
     if (next !== optimizerShown && Number(f.lr.input.value) === DEFAULT_LR[optimizerShown]) f.lr.input.value = String(DEFAULT_LR[next]);
     optimizerShown = next;
-    f.momentum.input.disabled = state.running || next !== 'sgd';
+    f.momentum.input.disabled = state.running || (next !== 'sgd' && next !== 'rmsprop');
   };
   optimizerSelect.addEventListener('change', showOptimizer);
   const modelSelect = el('select', { 'data-testid': 'model' }, ...Object.entries(MODELS).map(([value, text]) => el('option', { value }, text)));
@@ -275,7 +275,9 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
 
   /** The optimizer of the page's fields. */
   const pageOptimizer = (settings: Settings): Optimizer =>
-    settings.optimizer === 'sgd' ? new SGD({ lr: settings.lr, momentum: settings.momentum }) : settings.optimizer === 'adamw' ? new AdamW({ lr: settings.lr }) : new Adam({ lr: settings.lr });
+    settings.optimizer === 'sgd' ? new SGD({ lr: settings.lr, momentum: settings.momentum })
+      : settings.optimizer === 'rmsprop' ? new RMSprop({ lr: settings.lr, momentum: settings.momentum })
+      : settings.optimizer === 'adamw' ? new AdamW({ lr: settings.lr }) : new Adam({ lr: settings.lr });
 
   /** The tuned conv and dense tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */
   const tuningStore = new IndexedDbTuningStore();
@@ -383,7 +385,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
    */
   const sameRun = (a: Settings, b: Settings): boolean =>
     a.model === b.model && (a.model !== 'json' || a.modelJson === b.modelJson) && (a.model !== 'seed-cnn' || a.dropout === b.dropout) &&
-    a.batch === b.batch && a.optimizer === b.optimizer && a.lr === b.lr && (a.optimizer !== 'sgd' || a.momentum === b.momentum) &&
+    a.batch === b.batch && a.optimizer === b.optimizer && a.lr === b.lr && ((a.optimizer !== 'sgd' && a.optimizer !== 'rmsprop') || a.momentum === b.momentum) &&
     a.seed === b.seed && a.trainLimit === b.trainLimit && a.testLimit === b.testLimit && a.augment === b.augment && a.shuffle === b.shuffle;
   /** The session Start goes on with, or undefined: Start trains a fresh network. */
   const continued = (settings: Settings): Session | undefined => (session?.continues && sameRun(session.settings, settings) ? session : undefined);
@@ -414,7 +416,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     newNetworkButton.disabled = running || !session?.continues;
     saveButton.disabled = running || !session;
     for (const x of Object.values(f)) x.input.disabled = running;
-    f.momentum.input.disabled = running || optimizerSelect.value !== 'sgd';
+    f.momentum.input.disabled = running || (optimizerSelect.value !== 'sgd' && optimizerSelect.value !== 'rmsprop');
     optimizerSelect.disabled = running;
     modelSelect.disabled = running;
     modelJson.disabled = running;

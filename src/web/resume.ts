@@ -61,7 +61,7 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   if (!optimizer) return { fields, ...run };
   fields.optimizer = optimizer.kind;
   take('lr', String(optimizer.lr), (v) => v >= 0);
-  if (optimizer.kind === 'sgd') take('momentum', String(optimizer.momentum), (v) => v >= 0 && v <= 1);
+  if (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop') take('momentum', String(optimizer.momentum), (v) => v >= 0 && v <= 1);
   const schedule = optimizer.schedule.kind === 'constant' ? '' : `, ${describeSchedule(optimizer.schedule)}`;
   return { fields, optimizer, note: `Its optimizer goes on with its state: ${optimizer.describe()}${schedule}.`, ...run };
 }

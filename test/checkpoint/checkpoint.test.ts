@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { randomArray } from '../helpers/allclose.js';
 import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
@@ -98,7 +98,7 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
   });
 
   test.each([
-    [{ optimizer: 'rmsprop' }, "run.safetensors: __metadata__.optimizer is \"rmsprop\", expected sgd, adam, adamw"],
+    [{ optimizer: 'adagrad' }, "run.safetensors: __metadata__.optimizer is \"adagrad\", expected sgd, adam, adamw, rmsprop"],
     [{ optimizer: 'sgd', momentum: '1.5' }, 'run.safetensors: __metadata__.momentum is "1.5", expected a number from 0 to 1'],
     [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
@@ -200,6 +200,30 @@ describe('another optimizer’s state', () => {
     expect(again.optimizer.kind).toBe('adamw');
     loadCheckpoint(again, trained, 'adamw.safetensors');
     expect(again.optimizerSteps).toBe(7);
+  });
+});
+
+describe('RMSprop in checkpoints', () => {
+  gpuTest('its settings and state (square_avg, momentum_buffer, grad_avg) saved and loaded; state without the momentum buffer or grad_avg a network keeps refused unless dropped', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const net = (o: { momentum?: number; centered?: boolean }) => new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer: new RMSprop({ lr: 0.01, alpha: 0.95, ...o }) });
+    const full = net({ momentum: 0.9, centered: true });
+    expect(full.optimizer.stateNames).toEqual(['square_avg', 'momentum_buffer', 'grad_avg']);
+    for (const [k, state] of ['square_avg', 'momentum_buffer', 'grad_avg'].entries()) ctx.write(full.parameters[0]!.state[state]!, Float32Array.from({ length: 12 }, (_, i) => 0.01 * (i + 1 + k)));
+    const bytes = await encodeCheckpoint(full);
+    const file = decodeSafetensors(bytes, 'x');
+    expect([file.metadata.optimizer, file.metadata.alpha, file.metadata.momentum, file.metadata.centered]).toEqual(['rmsprop', '0.95', '0.9', 'true']);
+    expect(file.tensors['optimizer.1.weight.grad_avg']?.shape).toEqual([3, 4]);
+    const again = new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer: optimizerFromMetadata(file.metadata, 'x') });
+    expect(again.optimizer.describe()).toBe(full.optimizer.describe());
+    expect(loadCheckpoint(again, bytes, 'rms.safetensors').differences).toEqual([]);
+    for (const state of ['square_avg', 'momentum_buffer', 'grad_avg']) expect(Array.from(await ctx.read(again.parameters[0]!.state[state]!)), state).toEqual(Array.from(await ctx.read(full.parameters[0]!.state[state]!)));
+    const plain = await encodeCheckpoint(net({}));
+    expect(Object.keys(decodeSafetensors(plain, 'x').tensors).filter((n) => n.startsWith('optimizer.1.weight.'))).toEqual(['optimizer.1.weight.square_avg']);
+    expect(() => loadCheckpoint(net({ momentum: 0.9, centered: true }), plain, 'plain.safetensors')).toThrow(/plain\.safetensors: its optimizer state has no momentum_buffer or grad_avg \(RMSprop without momentum or centered\), which this network's optimizer keeps/);
+    expect(() => loadCheckpoint(net({}), bytes, 'rms.safetensors')).toThrow(/rms\.safetensors: tensor 'optimizer\.1\.\w+\.(momentum_buffer|grad_avg)' is rmsprop state that this network's rmsprop \(other settings; state: square_avg\) does not keep/);
+    const { differences } = loadCheckpoint(net({ centered: true }), plain, 'plain.safetensors', { dropOtherOptimizerState: true });
+    expect(differences).toEqual(["centered false (this network's true)"]);
   });
 });
 

@@ -8,13 +8,13 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { workgroupCounts } from '../../src/gpu/kernel.js';
-import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adamStep, gradNorm, gradNormPartials, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
+import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adamStep, gradNorm, gradNormPartials, rmspropStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
 import { createArena } from '../../src/gpu/arena.js';
 import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
-import { Adam, AdamW, SGD, adamKernelParams, clipVariant, hyperValues, sgdKernelParams } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD, adamKernelParams, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
 import { checkClipping } from '../../src/optim/clipping.js';
-import { adamRef, clipGradNormRef, clipGradValueRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adamRef, clipGradNormRef, clipGradValueRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -95,6 +95,55 @@ describe('adam_step', () => {
         // float32 on the GPU (1 − f32(0.999)) was 1.3e-5 off PyTorch's at every element (~1e-10).
         expectAllClose(`exp_avg_sq after step ${step}`, await ctx.read(tv), expAvgSq, { atol: 1e-12, rtol: 2e-6 });
         [param, expAvg, expAvgSq] = [f32(await ctx.read(tparam)), f32(await ctx.read(tm)), f32(await ctx.read(tv))];
+      }
+    });
+  }
+});
+
+describe('rmsprop_step (variants MOMENTUM, CENTERED)', () => {
+  for (const [name, opt] of [
+    ['RMSprop', new RMSprop({ lr: 0.01 })],
+    ['RMSprop, momentum 0.9, weight decay', new RMSprop({ lr: 0.01, momentum: 0.9, weightDecay: 0.1, alpha: 0.9, eps: 1e-6 })],
+    ['RMSprop, centered', new RMSprop({ lr: 0.01, centered: true })],
+    ['RMSprop, centered with momentum', new RMSprop({ lr: 0.005, centered: true, momentum: 0.5 })],
+  ] as const) {
+    gpuTest(`${name}: four steps against float64`, async (ctx) => {
+      let param: Float64Array<ArrayBufferLike> = f32(randomArray(LENGTH, 3));
+      let square: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      let buffer: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      let mean: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      const [momentum, centered] = [opt.stateNames.includes('momentum_buffer'), opt.centered];
+      const t = {
+        param: ctx.tensor('param', [LENGTH], { data: param }),
+        square: ctx.tensor('square_avg', [LENGTH]),
+        buffer: ctx.tensor('momentum_buffer', [LENGTH]),
+        mean: ctx.tensor('grad_avg', [LENGTH]),
+        grad: ctx.tensor('grad', [LENGTH]),
+        hyper: ctx.tensor('hyper', [HYPER_LENGTH]),
+      };
+      const kernel = (await ctx.compile(rmspropStep, { MOMENTUM: momentum, CENTERED: centered })).bind(
+        {
+          hyper: t.hyper, grad: t.grad, squareAvg: t.square, param: t.param, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, LENGTH),
+          ...(momentum ? { momentumBuffer: t.buffer } : {}), ...(centered ? { gradAvg: t.mean } : {}),
+        },
+        { length: LENGTH, ...rmspropKernelParams(opt) },
+      );
+      for (let step = 1; step <= 4; step++) {
+        // Gradients of one sign and size for most elements (grad_avg² close to square_avg: the centered variance small).
+        const grad = f32(randomArray(LENGTH, 30 + step, -0.1, 0.1).map((g, i) => (i % 3 === 0 ? 0.05 + 0.01 * g : g)));
+        ctx.write(t.grad, grad);
+        ctx.write(t.hyper, hyperValues(opt, step, opt.lr, opt.momentum));
+        ctx.submit('rmsprop', (e) => recordPass(e, 'rmsprop', [kernel]));
+        const r = rmspropRef(param, grad, square, { lr: opt.lr, alpha: opt.alpha, eps: opt.eps, weightDecay: opt.weightDecay, momentum: opt.momentum }, { ...(momentum ? { buffer } : {}), ...(centered ? { gradAvg: mean } : {}) });
+        expectAllClose(`param after step ${step}`, await ctx.read(t.param), r.param, UPDATE);
+        expectAllClose(`square_avg after step ${step}`, await ctx.read(t.square), r.squareAvg, { atol: 1e-12, rtol: 2e-6 });
+        // The buffer sums g/avg, which where weight decay nearly cancels the gradient (|g| ~ eps) hangs
+        // on g's last float32 bits (the sum grad + weightDecay·param cancels): relative 1e-4 there.
+        if (momentum) expectAllClose(`momentum_buffer after step ${step}`, await ctx.read(t.buffer), r.buffer!, { atol: 1e-5, rtol: 1e-4 });
+        if (centered) expectAllClose(`grad_avg after step ${step}`, await ctx.read(t.mean), r.gradAvg!, { atol: 1e-9, rtol: 1e-6 });
+        [param, square] = [f32(await ctx.read(t.param)), f32(await ctx.read(t.square))];
+        if (momentum) buffer = f32(await ctx.read(t.buffer));
+        if (centered) mean = f32(await ctx.read(t.mean));
       }
     });
   }

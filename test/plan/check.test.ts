@@ -16,7 +16,7 @@ import { Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, RMSprop, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
 import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
@@ -237,6 +237,13 @@ const cases = [
     fuse: true,
     loss: 'bce' as const,
   },
+  {
+    name: 'LeNet-5, RMSprop (centered, momentum, weight decay)',
+    ...file('examples/lenet5.json'),
+    optimizer: new RMSprop({ lr: 1e-3, momentum: 0.9, centered: true, weightDecay: 1e-4 }),
+    fuse: true,
+  },
+  { name: 'the seed CNN, RMSprop', model: seedCnn(), input: SEED_CNN_INPUT, optimizer: new RMSprop({ lr: 1e-3 }), fuse: true },
   {
     name: 'cross-entropy with label smoothing 0.1 on logits, SGD momentum',
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 24 }), new ReLU(), new Linear({ outFeatures: 10 })),
