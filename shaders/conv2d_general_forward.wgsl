@@ -46,17 +46,16 @@ override WG_X: u32;
 @compute @workgroup_size(WG_X)
 fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
-  let o = gid.x;
+  let r = gid.x;
   let groupIn = params.inChannels / params.groups;
   let groupOut = params.outChannels / params.groups;
   let perGroup = (groupOut + params.outBlock - 1u) / params.outBlock;
   let blocks = params.groups * perGroup;
-  let plane = params.outHeight * params.outWidth;
-  if (o >= params.batch * blocks * plane) { return; }
-  let ox = o % params.outWidth;
-  let oy = (o / params.outWidth) % params.outHeight;
-  let b = (o / plane) % blocks;
-  let n = o / (plane * blocks);
+  if (r >= params.batch * blocks * params.outHeight) { return; }
+  // The invocation's output row: its sample, channel block and row (the divisions once a row, not an output).
+  let oy = r % params.outHeight;
+  let b = (r / params.outHeight) % blocks;
+  let n = r / (params.outHeight * blocks);
   let g = b / perGroup;
   let co0 = g * groupOut + (b % perGroup) * params.outBlock;
   let count = min(params.outBlock, (g + 1u) * groupOut - co0);
@@ -65,37 +64,40 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let last = co0 + count - 1u;
   let w = vec4u(co0, min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * groupIn * taps;
   let inPlane = params.height * params.width;
+  let outPlane = params.outHeight * params.outWidth;
   let xBase = (n * params.inChannels + g * groupIn) * inPlane;
+  let yRow = (n * params.outChannels + co0) * outPlane + oy * params.outWidth;
   let H = i32(params.height);
   let W = i32(params.width);
   let y0 = i32(oy * params.strideH) - i32(params.padTop);
-  let x0 = i32(ox * params.strideW) - i32(params.padLeft);
-  var acc = vec4f(0.0);
-  for (var ky = 0u; ky < params.kernelH; ky++) {
-    let iy = y0 + i32(ky * params.dilationH);
-    if (iy < 0 || iy >= H) { continue; }
-    for (var kx = 0u; kx < params.kernelW; kx++) {
-      let ix = x0 + i32(kx * params.dilationW);
-      if (ix < 0 || ix >= W) { continue; }
-      let at = xBase + u32(iy) * params.width + u32(ix);
-      let t = ky * params.kernelW + kx;
-      for (var c = 0u; c < groupIn; c++) {
-        let xv = x[at + c * inPlane];
-        let k = c * taps + t;
-        if (params.outBlock == 4u) {
-          acc += xv * vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
-        } else {
-          acc.x += xv * weight[w.x + k];
+  for (var ox = 0u; ox < params.outWidth; ox++) {
+    let x0 = i32(ox * params.strideW) - i32(params.padLeft);
+    var acc = vec4f(0.0);
+    for (var ky = 0u; ky < params.kernelH; ky++) {
+      let iy = y0 + i32(ky * params.dilationH);
+      if (iy < 0 || iy >= H) { continue; }
+      for (var kx = 0u; kx < params.kernelW; kx++) {
+        let ix = x0 + i32(kx * params.dilationW);
+        if (ix < 0 || ix >= W) { continue; }
+        let at = xBase + u32(iy) * params.width + u32(ix);
+        let t = ky * params.kernelW + kx;
+        for (var c = 0u; c < groupIn; c++) {
+          let xv = x[at + c * inPlane];
+          let k = c * taps + t;
+          if (params.outBlock == 4u) {
+            acc += xv * vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
+          } else {
+            acc.x += xv * weight[w.x + k];
+          }
         }
       }
     }
-  }
-  for (var j = 0u; j < count; j++) {
-    let co = co0 + j;
+    for (var j = 0u; j < count; j++) {
 #if BIAS
-    y[((n * params.outChannels + co) * params.outHeight + oy) * params.outWidth + ox] = acc[j] + bias[co];
+      y[yRow + j * outPlane + ox] = acc[j] + bias[co0 + j];
 #else
-    y[((n * params.outChannels + co) * params.outHeight + oy) * params.outWidth + ox] = acc[j];
+      y[yRow + j * outPlane + ox] = acc[j];
 #endif
+    }
   }
 }

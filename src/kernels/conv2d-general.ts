@@ -1,7 +1,7 @@
 /**
  * 2-D convolution of any geometry (PyTorch's Conv2d with groups, dilation, a stride and padding of
  * their own in each direction, padding='same'): forward (variant BIAS adds the bias), input
- * gradient, weight gradient — direct kernels, an invocation per output or input pixel and block
+ * gradient, weight gradient — direct kernels, an invocation per output or input row and block
  * of up to 4 channels, a workgroup per weight block, each sum in a fixed order. The tiled, tuned kernels of
  * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
  * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
@@ -52,8 +52,8 @@ export const conv2dGeneralForward = defineKernel({
   },
   defines: ['BIAS'],
   workgroupSize: [64],
-  // One invocation per output pixel and block of output channels.
-  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight * p.outWidth],
+  // One invocation per output row and block of output channels.
+  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight],
   lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
 });
 
@@ -69,8 +69,8 @@ export const conv2dGeneralBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One invocation per input pixel and block of input channels.
-  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height * p.width],
+  // One invocation per input row and block of input channels.
+  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height],
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 
