@@ -124,8 +124,9 @@ describe('model files', () => {
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'GroupNorm', num_groups: 3, num_channels: 4 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(GroupNorm\): num_channels must be divisible by num_groups/);
   });
 
-  test('the shipped examples plan: the MLP 784-256-128-10 and LeNet-5', () => {
-    for (const [file, count] of [['examples/mlp.json', 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10], ['examples/lenet5.json', 61_706]] as const) {
+  test('the shipped examples plan: the MLP 784-256-128-10, LeNet-5 and the depthwise-separable network', () => {
+    // depthwise.json: 16·9 + 2·16 (GroupNorm) + 16·9 + 32·16 + 2·32 + 32·9 + 64·32 + 2·64 + 64·10 + 10.
+    for (const [file, count] of [['examples/mlp.json', 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10], ['examples/lenet5.json', 61_706], ['examples/depthwise.json', 4_010]] as const) {
       const { model, input } = parseModelFile(readFileSync(file, 'utf8'), file);
       expect(planModel(model, { inputShape: input }).parameterCount, file).toBe(count);
     }
