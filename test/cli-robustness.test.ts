@@ -372,6 +372,20 @@ describe('checked before the GPU starts', () => {
     expect(last(unclipped.out).test_loss).not.toBe(last(straight.out).test_loss);
   }, 120_000);
 
+  test("RMSprop's flags, and a continuation that would need a momentum buffer or grad_avg its checkpoint lacks (or keep one it has), said before the GPU starts", async () => {
+    expect(await beforeGpu(['--centered'])).toBe('--centered: an RMSprop option; --optimizer is sgd');
+    const rms = await altered('rms-plain.safetensors', (tensors, m) => {
+      Object.assign(m, { optimizer: 'rmsprop', alpha: '0.99', eps: '1e-8', momentum: '0', centered: 'false', schedule: 'constant' });
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    expect(await beforeGpu([...QUICK, '--init', rms, '--momentum', '0.9'])).toMatch(/^--momentum 0\.9: .*rms-plain\.safetensors was trained with RMSprop without momentum .*has no momentum_buffer\. Leave --momentum 0\.9 out to continue as it was, or add --allow-changes/);
+    expect(await beforeGpu([...QUICK, '--init', rms, '--schedule', 'onecycle'])).toMatch(/^--schedule onecycle: .*without momentum/);
+    expect(await beforeGpu([...QUICK, '--init', rms, '--centered'])).toMatch(/^--centered: .*rms-plain\.safetensors was trained without it \(its __metadata__\.centered\)/);
+    expect(await beforeGpu([...QUICK, '--init', rms, '--betas', '0.9,0.99'])).toMatch(/^--betas: an Adam option; .*continues with rmsprop/);
+    const withMomentum = await altered('rms-momentum.safetensors', (_, m) => Object.assign(m, { momentum: '0.9' }), rms);
+    expect(await beforeGpu([...QUICK, '--init', withMomentum, '--momentum', '0'])).toMatch(/^--momentum 0: .*was trained with RMSprop with momentum .*has a momentum_buffer this run would not keep/);
+  });
+
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {
     expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
     // With --init the checkpoint's optimizer decides: an Adam one without AMSGrad is named, an SGD one too.

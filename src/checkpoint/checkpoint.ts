@@ -616,7 +616,7 @@ export function checkCheckpoint(
   // AMSGrad's state (max_exp_avg_sq besides) under Adam without it, or back: another update too
   // (PyTorch's amsgrad optimizer cannot step on a state without it: a KeyError).
   const fileAmsgrad = Object.keys(file.tensors).some((name) => name.startsWith(OPTIMIZER_PREFIX) && localName(name) === 'max_exp_avg_sq');
-  const amsgradOther = hasState && !otherKind && layout.optimizerKind !== 'sgd' && layout.optimizerKind !== undefined && fileAmsgrad !== layout.stateNames.includes('max_exp_avg_sq');
+  const amsgradOther = hasState && !otherKind && (layout.optimizerKind === 'adam' || layout.optimizerKind === 'adamw') && fileAmsgrad !== layout.stateNames.includes('max_exp_avg_sq');
   if (amsgradOther && !options.dropOtherOptimizerState) {
     throw new CheckpointFormatError(source, `its optimizer state is ${fileAmsgrad ? 'AMSGrad\'s (with max_exp_avg_sq)' : 'Adam\'s without AMSGrad (no max_exp_avg_sq)'}, and this network's optimizer ${fileAmsgrad ? 'has no amsgrad' : 'has amsgrad'}: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
   }
@@ -626,7 +626,8 @@ export function checkCheckpoint(
   const fileStates = new Set(Object.keys(file.tensors).filter((name) => name.startsWith(OPTIMIZER_PREFIX)).map(localName));
   const rmspropMissing = hasState && !otherKind && layout.optimizerKind === 'rmsprop' ? layout.stateNames.filter((n) => !fileStates.has(n)) : [];
   if (rmspropMissing.length > 0 && !options.dropOtherOptimizerState) {
-    throw new CheckpointFormatError(source, `its optimizer state has no ${rmspropMissing.join(' or ')} (RMSprop without ${rmspropMissing.map((n) => (n === 'grad_avg' ? 'centered' : 'momentum')).join(' or ')}), which this network's optimizer keeps: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
+    const cause = (n: string) => (n === 'grad_avg' ? 'RMSprop without centered' : n === 'momentum_buffer' ? 'RMSprop without momentum' : "another optimizer's state");
+    throw new CheckpointFormatError(source, `its optimizer state has no ${rmspropMissing.join(' or ')} (${[...new Set(rmspropMissing.map(cause))].join('; ')}), which this network's RMSprop keeps: the state would go on under another update; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
   }
   if (!options.dropOtherOptimizerState) {
     // Another optimizer's state would be dropped without a word (PyTorch's optimizer.load_state_dict refuses too).

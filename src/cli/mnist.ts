@@ -582,6 +582,16 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
   }
   take('centered', 'centered', saved.centered);
+  // RMSprop keeps a momentum buffer where momentum is used (given, or cycled by OneCycleLR): a run
+  // that needs one the file's state lacks, or the other way round, would go on under another update.
+  if (kind === 'rmsprop' && !args.allowChanges) {
+    const fileBuffer = (saved.momentum ?? 0) > 0 || saved.schedule === 'onecycle';
+    const runBuffer = args.momentum > 0 || args.schedule === 'onecycle';
+    if (fileBuffer !== runBuffer) {
+      const flag = args.given.has('momentum') ? `--momentum ${args.momentum}` : `--schedule ${args.schedule}`;
+      throw new Error(`${flag}: ${file} was trained with RMSprop ${fileBuffer ? 'with' : 'without'} momentum (its __metadata__.momentum ${saved.momentum ?? 0}, schedule ${saved.schedule ?? 'constant'}), and its optimizer state ${fileBuffer ? 'has a momentum_buffer this run would not keep' : 'has no momentum_buffer'}. Leave ${flag} out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
+    }
+  }
   take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
   take('schedule', 'schedule', saved.schedule);
   // Leaving ReduceLROnPlateau for another schedule: the rate it had reached is the new base rate
@@ -1157,7 +1167,7 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   const metadata = await peekMetadata(values.init);
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata } });
   const ctx = await getContext();
-  // The run's loss says whether the outputs are log-probabilities (NLL) or scores (squared error).
+  // The run's loss says how its outputs read as probabilities (LossHead.probability).
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length, loss: savedLoss(metadata, values.init) });
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const pixels = new Uint8Array(images.length * 784);

@@ -232,6 +232,8 @@ abstract class InstanceNorm extends SampleNorm {
   outputShape(input: SampleShape): SampleShape {
     if (input.length !== this.rank + 1) throw new ShapeError(`expects an input of shape ${this.rank === 2 ? '[C, H, W]' : '[C, L]'}, got [${input.join(', ')}]`);
     if (this.numFeatures !== undefined && input[0] !== this.numFeatures) throw new ShapeError(`num_features is ${this.numFeatures} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
+    // One element a channel normalises to 0 (the output is the bias): PyTorch refuses it too.
+    if (shapeSize(input.slice(1)) === 1) throw new ShapeError(`each channel has 1 element (input [${input.join(', ')}]), as PyTorch refuses ("Expected more than 1 spatial element when training"): its normalised value is 0`);
     return input;
   }
 

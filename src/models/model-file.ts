@@ -307,7 +307,7 @@ export function modelFileText(model: Module, input: SampleShape): string {
 }
 
 /** Sizes a layer infers from its input (and checks against it where given): the same network with them or without. */
-const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features']);
+const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features', 'num_channels']);
 
 /**
  * Whether a model file's text (a checkpoint's `model_file`) describes the same network as a

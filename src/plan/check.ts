@@ -164,16 +164,22 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
 
   const opt = network.optimizer;
   const { momentum } = scheduledValues(opt.schedule, opt.lr, baseMomentum(opt), { epoch: 0, step: optimizerStep });
+  // The step's reference applies the optimizer, in float64, to the GPU's own gradients (checked
+  // against the reference's above): an adaptive optimizer (Adam, RMSprop) turns a gradient that is
+  // 0 in exact arithmetic — float noise on both sides, as a bias before a batch norm's — into a step
+  // of about ±lr whose sign is the noise's, a kink of its own; so the update checks the optimizer's
+  // arithmetic on the gradients it was given, not those gradients again.
+  const given: Record<string, Float64Array> = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, Float64Array.from(g)]));
   // The gradients as the network's clipping leaves them for the step (clip_grad_norm_ or clip_grad_value_).
   const clipping = network.clipping;
-  let stepGrads: Record<string, Float64Array> = ref.grads;
+  let stepGrads: Record<string, Float64Array> = given;
   if (clipping?.kind === 'norm') {
     const clipped = clipGradNormRef(ref.grads, clipping.maxNorm, clipping.normType);
     rows.push(compare(`gradient norm (${describeClipping(clipping)})`, 'gradient', [await network.lastGradNorm()], [clipped.norm]));
     // The factor itself (an update off by it can hide under the updated weights' own size).
     rows.push(compare('gradient clip factor', 'gradient', [await network.lastClipFactor()], [clipped.factor], { atol: 0, rtol: 1e-4 }));
-    stepGrads = clipped.grads;
-  } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(ref.grads, clipping.clipValue);
+    stepGrads = clipGradNormRef(given, clipping.maxNorm, clipping.normType).grads;
+  } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(given, clipping.clipValue);
   for (const [k, p] of network.parameters.entries()) {
     const g = stepGrads[p.name]!;
     // Its param group's weight decay, else the optimizer's.

@@ -385,7 +385,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   return { loss, correct, activations, grads, buffers: newBuffers, decisions };
 }
 
-/** A GroupNorm's, LayerNorm's or InstanceNorm's segments, and its weight and bias (ones and zeros where not learnt). */
+/**
+ * A GroupNorm's, LayerNorm's or InstanceNorm's segments, and its weight and bias (ones and zeros
+ * where not learnt): derived here from the layer's PyTorch arguments, not from the layer's own
+ * geometry (the kernels' parameters), so that the reference checks that too.
+ */
 function sampleNorm(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>) {
   const sampleSize = size(node.inShape);
   const [channels, area] = [node.inShape[0]!, size(node.inShape.slice(1))];

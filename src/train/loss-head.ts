@@ -34,8 +34,12 @@ export class LossHead {
   readonly counts: Tensor<'u32'>;
   private readonly fused: boolean;
   private readonly loss: Network['plan']['loss'];
-  /** Whether `logp` holds log-probabilities (the NLL losses) or the output's scores (the pointwise losses). */
-  readonly logProbabilities: boolean;
+  /**
+   * An output of `logp` as the probability the loss reads it as: exp of a log-probability (the NLL
+   * losses), the sigmoid of a logit (BCE with logits), else the output itself (BCE's
+   * probabilities; the squared and absolute errors' scores).
+   */
+  readonly probability: (value: number) => number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -45,7 +49,7 @@ export class LossHead {
   ) {
     const { maxBatch, plan } = network;
     this.loss = plan.loss;
-    this.logProbabilities = plan.loss === 'nll' || plan.loss === 'cross-entropy';
+    this.probability = plan.loss === 'nll' || plan.loss === 'cross-entropy' ? Math.exp : plan.loss === 'bce-with-logits' ? (v) => 1 / (1 + Math.exp(-v)) : (v) => v;
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
     if (options.targets) {

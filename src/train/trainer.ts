@@ -699,7 +699,7 @@ export class Trainer {
     return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: this.percent(totals.correct, totals.count) };
   }
 
-  /** Class probabilities of every sample of `split` (a squared-error network's scores, a regression's outputs), in eval mode: [count][classes]. */
+  /** Class probabilities of every sample of `split` (a squared or absolute error's scores, a regression's outputs), in eval mode: [count][classes]. */
   async probabilities(split: GpuSplit): Promise<number[][]> {
     if (split !== this.test && split !== this.train) this.checkSplit(split);
     const { ctx } = this;
@@ -712,8 +712,8 @@ export class Trainer {
       program.batch.update({ first, epoch: 0 });
       ctx.submit('classify', (e) => recordPass(e, 'classify', [program.batch, ...program.rest]));
       const out = await ctx.read(this.testHead.logp);
-      // Log-probabilities for the NLL losses; a squared-error network's outputs are scores already.
-      const toValue = this.testHead.logProbabilities ? Math.exp : (v: number) => v;
+      // The loss's reading of its outputs (LossHead.probability): exp of log-probabilities, a sigmoid of BCE's logits, else as they are.
+      const toValue = this.testHead.probability;
       for (let b = 0; b < size; b++) rows.push(Array.from(out.subarray(b * classes, (b + 1) * classes), toValue));
     }
     return rows;

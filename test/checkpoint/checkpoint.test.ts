@@ -220,7 +220,7 @@ describe('RMSprop in checkpoints', () => {
     for (const state of ['square_avg', 'momentum_buffer', 'grad_avg']) expect(Array.from(await ctx.read(again.parameters[0]!.state[state]!)), state).toEqual(Array.from(await ctx.read(full.parameters[0]!.state[state]!)));
     const plain = await encodeCheckpoint(net({}));
     expect(Object.keys(decodeSafetensors(plain, 'x').tensors).filter((n) => n.startsWith('optimizer.1.weight.'))).toEqual(['optimizer.1.weight.square_avg']);
-    expect(() => loadCheckpoint(net({ momentum: 0.9, centered: true }), plain, 'plain.safetensors')).toThrow(/plain\.safetensors: its optimizer state has no momentum_buffer or grad_avg \(RMSprop without momentum or centered\), which this network's optimizer keeps/);
+    expect(() => loadCheckpoint(net({ momentum: 0.9, centered: true }), plain, 'plain.safetensors')).toThrow(/plain\.safetensors: its optimizer state has no momentum_buffer or grad_avg \(RMSprop without momentum; RMSprop without centered\), which this network's RMSprop keeps/);
     expect(() => loadCheckpoint(net({}), bytes, 'rms.safetensors')).toThrow(/rms\.safetensors: tensor 'optimizer\.1\.\w+\.(momentum_buffer|grad_avg)' is rmsprop state that this network's rmsprop \(other settings; state: square_avg\) does not keep/);
     const { differences } = loadCheckpoint(net({ centered: true }), plain, 'plain.safetensors', { dropOtherOptimizerState: true });
     expect(differences).toEqual(["centered false (this network's true)"]);

@@ -5,7 +5,7 @@
  * kernel over 12×12 — against the float64 reference, at awkward shapes, at real sizes (sums over
  * 100,000 products), and past 65,535 workgroups (the weight gradient's folded grid).
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
@@ -103,7 +103,12 @@ describe('conv2d_general kernels against the float64 reference', () => {
   gpuTest('real size: 16 → 32 channels in 4 groups, 3×3 dilation 2, 28×28, batch 128', (ctx) =>
     check(ctx, { ...base, name: 'grouped at batch 128', batch: 128, inChannels: 16, height: 28, width: 28, outChannels: 32, kernelH: 3, kernelW: 3, dilationH: 2, dilationW: 2, groups: 4 }, 8), 120_000);
 
-  // 300 × 25 × 3 × 3 = 67,500 weight elements, a workgroup each: the grid folds into 2-D.
+  // 2,500 × 3 × 3 × 3 = 67,500 weight elements, a workgroup each (3 input channels: blocks of one):
+  // the grid folds into 2-D, and workgroups past the last element sum and write nothing.
   gpuTest('a weight gradient of 67,500 elements (67,500 workgroups: the grid folded past 65,535)', (ctx) =>
-    check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 25, height: 4, width: 5, outChannels: 300, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
+    check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
+  test('the folded case dispatches past 65,535 workgroups', () => {
+    const p = conv2dGeneralParams({ batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, outHeight: 4, outWidth: 5, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 2, padLeft: 2, dilationH: 2, dilationW: 2, groups: 1 });
+    expect(conv2dGeneralBackwardWeight.grid(p, [64])[0] / 64).toBe(67_500);
+  });
 });

@@ -120,6 +120,9 @@ describe('model files', () => {
     const { model, input } = parseModelFile(text, 'norms.json');
     expect(planModel(model, { inputShape: input }).parameterCount).toBe(8 + 0 + 120 + 0 + 15 + 8 + 0);
     expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    // num_channels inferred (left out) or given: the same network for --init, as in_channels.
+    const group = (extra: object) => JSON.stringify({ input: [4, 3, 5], layers: [{ type: 'GroupNorm', num_groups: 2, ...extra }, { type: 'Flatten' }] });
+    expect(sameNetwork(group({ num_channels: 4 }), 'given', parseModelFile(group({}), 'inferred').model, [4, 3, 5])).toBe(true);
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'LayerNorm', normalized_shape: '4' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (LayerNorm): "normalized_shape" must be a number or a list of numbers (the trailing dimensions), got "4"`);
     expect(() => parseModelFile(JSON.stringify({ input: [4], layers: [{ type: 'GroupNorm', num_groups: 3, num_channels: 4 }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(GroupNorm\): num_channels must be divisible by num_groups/);
   });

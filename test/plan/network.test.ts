@@ -199,6 +199,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new InstanceNorm2d(8, 1e-5, 0.1, false, true)).toThrow('InstanceNorm2d: track_running_stats=True (running statistics for eval) is not supported');
     expect(() => planModel(new Sequential(new InstanceNorm2d(), new Flatten()), { inputShape: [3, 4] })).toThrow("layer '0' (InstanceNorm2d): expects an input of shape [C, H, W], got [3, 4]");
     expect(() => planModel(new Sequential(new InstanceNorm1d(4), new Flatten()), { inputShape: [3, 4] })).toThrow("layer '0' (InstanceNorm1d): num_features is 4 but the input has 3 channels");
+    expect(() => planModel(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 5 }), new InstanceNorm2d(), new Flatten()), { inputShape: [1, 5, 5] })).toThrow(`layer '1' (InstanceNorm2d): each channel has 1 element (input [4, 1, 1]), as PyTorch refuses ("Expected more than 1 spatial element when training")`);
   });
   test("a Sequential object mixing integer-like and other names is refused (JavaScript runs '1' first whatever the order written)", () => {
     expect(() => new Sequential({ fc: new Linear(12, 4), 1: new ReLU() })).toThrow(

@@ -174,6 +174,20 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(upload({ targets: Float32Array.of(...new Array<number>(23).fill(0), Infinity) })).toThrow('train split: targets[23] (sample 7) is Infinity, expected a finite number');
   });
 
+  gpuTest("probabilities as each loss reads its outputs: exp of log-probabilities, BCE with logits' sigmoid, BCE's and MSE's outputs as they are", async (ctx) => {
+    const data = tensorSplit(6, 31);
+    for (const [loss, read] of [['cross-entropy', (v: number[]) => v.map(Math.exp)], ['bce-with-logits', (v: number[]) => v.map((x) => 1 / (1 + Math.exp(-x)))], ['mse', (v: number[]) => v]] as const) {
+      const net = new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 5 })), { inputShape: [3, 5, 5], maxBatch: 4, seed: 2, loss });
+      const split = uploadSplit(ctx, 'test', data);
+      const rows = await new Trainer(ctx, net, split, split, { batch: 4, seed: 1 }).probabilities(split);
+      const out = Array.from(await net.predict(data.inputs));
+      // cross-entropy: the loss head's log-probabilities (log-softmax of the logits).
+      const expected = loss === 'cross-entropy' ? Array.from({ length: 6 }, (_, s) => { const row = out.slice(s * 5, s * 5 + 5); const m = Math.max(...row); const z = Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0)) + m; return row.map((v) => v - z); }).flat() : out;
+      expectAllClose(`${loss} probabilities`, rows.flat(), read(expected), TOLERANCE.forward);
+      if (loss !== 'mse') expect(rows.flat().every((p) => p > 0 && p < 1), loss).toBe(true);
+    }
+  });
+
   gpuTest('predict: the eval-mode outputs of any number of samples, in batches of the capacity; a LogSoftmax fused into the loss still applied', async (ctx) => {
     for (const logSoftmax of [false, true]) {
       const net = network(ctx, logSoftmax);
