@@ -2,8 +2,8 @@
  * Conv2d (PyTorch's nn.Conv2d): NCHW, weight [out, in / groups, kH, kW], optional bias; stride,
  * padding (a number, (height, width), 'same' or 'valid'), dilation and groups as PyTorch's,
  * padding_mode 'zeros'. A conv of groups 1, dilation 1 and one stride and padding for both
- * directions (`tiled`: the seed CNN's, most CNNs') lowers onto src/kernels/conv2d.ts (the bias added by the forward kernel, its gradient
- * summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel
+ * directions (`tiled`: the seed CNN's, most CNNs') lowers onto src/kernels/conv2d.ts (the bias
+ * added by the forward kernel, its gradient summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel
  * itself (fusion rule relu-epilogue), a batch norm after it has its training statistics summed by
  * the conv's forward (fusion rule batchnorm-stats-epilogue), a MaxPool2d after it is stored by the
  * conv's forward in place of its own output (fusion rule maxpool-epilogue), and a ReLU before it
@@ -29,9 +29,9 @@ import {
   convSharesWeights,
   convStatsSlots,
   poolTile,
+  MAX_KERNEL_AREA,
   type ConvDirection,
 } from '../kernels/conv2d.js';
-import { MAX_KERNEL_AREA } from '../kernels/conv2d.js';
 import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
