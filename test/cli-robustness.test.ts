@@ -372,6 +372,16 @@ describe('checked before the GPU starts', () => {
     expect(last(unclipped.out).test_loss).not.toBe(last(straight.out).test_loss);
   }, 120_000);
 
+  test('--smooth-l1-beta and --huber-delta: with their loss only, continued from a checkpoint, a change refused, said before the GPU starts', async () => {
+    expect(await beforeGpu([...QUICK, '--huber-delta', '2'])).toBe('--huber-delta: applies to --loss huber; the loss is nll (the default for this model: give --loss huber)');
+    expect(await beforeGpu([...QUICK, '--loss', 'mse', '--smooth-l1-beta', '0.5'])).toBe('--smooth-l1-beta: applies to --loss smooth-l1; the loss is mse');
+    expect(await beforeGpu([...QUICK, '--loss', 'huber', '--huber-delta', '0'])).toMatch(/^--huber-delta: expected a number from 1e-12 to 1000000, got '0'/);
+    const huber = await altered('huber.safetensors', (_, m) => Object.assign(m, { loss: 'huber', huber_delta: '2' }));
+    expect(await beforeGpu([...QUICK, '--init', huber, '--huber-delta', '3'])).toMatch(/^--huber-delta 3: .*huber\.safetensors was trained with huber_delta 2 \(its __metadata__\).*Leave --huber-delta 3 out to continue as it was, or add --allow-changes/);
+    const bad = await altered('huber-bad.safetensors', (_, m) => Object.assign(m, { loss: 'huber', huber_delta: 'x' }));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/huber-bad\.safetensors: __metadata__\.huber_delta is "x", expected a number ≥ 0$/);
+  });
+
   test("RMSprop's flags, and a continuation that would need a momentum buffer or grad_avg its checkpoint lacks (or keep one it has), said before the GPU starts", async () => {
     expect(await beforeGpu(['--centered'])).toBe('--centered: an RMSprop option; --optimizer is sgd');
     const rms = await altered('rms-plain.safetensors', (tensors, m) => {

@@ -107,6 +107,11 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
   };
 }
 
+/** SmoothL1Loss's β (`smooth_l1_beta`) or HuberLoss's δ (`huber_delta`), recorded where the loss is theirs. */
+export function lossParameterMetadata(plan: { readonly loss: string; readonly lossBeta: number }): Record<string, string> {
+  return plan.loss === 'smooth-l1' ? { smooth_l1_beta: String(plan.lossBeta) } : plan.loss === 'huber' ? { huber_delta: String(plan.lossBeta) } : {};
+}
+
 /**
  * The param groups' weight decays as a checkpoint records them: `weight_decay_groups`, JSON of
  * each parameter whose weight decay is not the optimizer's (`{"fc.bias": 0}`); none: no key.
@@ -374,6 +379,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     seed: String(network.seed),
     loss: network.plan.loss,
     ...(network.plan.labelSmoothing > 0 ? { label_smoothing: String(network.plan.labelSmoothing) } : {}),
+    ...lossParameterMetadata(network.plan),
     ...optimizerMetadata(network.optimizer),
     ...plateauMetadata(network.plateau),
     ...weightDecayGroupsMetadata(network),
@@ -729,7 +735,7 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
 
 /** The run settings a checkpoint records otherwise than the network has them: `seed 7 (this network's 99)`. */
 function settingDifferences(network: Network, metadata: Record<string, string>, info: CheckpointInfo): string[] {
-  const mine: Record<string, string> = { loss: network.plan.loss, label_smoothing: String(network.plan.labelSmoothing), ...optimizerMetadata(network.optimizer) };
+  const mine: Record<string, string> = { loss: network.plan.loss, label_smoothing: String(network.plan.labelSmoothing), ...lossParameterMetadata(network.plan), ...optimizerMetadata(network.optimizer) };
   const out: string[] = [];
   if (info.seed !== undefined && info.seed !== network.seed) out.push(`seed ${info.seed} (this network's ${network.seed}: other dropout masks from here on)`);
   // A file that records its loss records a label smoothing where it had one: none is 0.
@@ -740,7 +746,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

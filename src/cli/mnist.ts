@@ -79,6 +79,8 @@ Options:
                       or against one-hot targets: mse, half-sse (½Σ(t − a)², the 2-2-2 sheet's),
                       l1, smooth-l1, huber, bce-with-logits (on logits), bce (on a Sigmoid)
   --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
+  --smooth-l1-beta X  smooth-l1's β ≥ 0 (default 1; PyTorch's SmoothL1Loss(beta))
+  --huber-delta X     huber's δ > 0 (default 1; PyTorch's HuberLoss(delta))
   --clip-grad-norm X  clip the gradients' total norm to X before every step (PyTorch's
                       clip_grad_norm_; default none; with --init, none drops a checkpoint's)
   --clip-grad-norm-type T  that norm: 2 (default), 1 or inf
@@ -210,6 +212,9 @@ export interface MnistArgs {
   stepSize: number;
   /** --label-smoothing: cross-entropy's (0: none). */
   labelSmoothing: number;
+  /** --smooth-l1-beta, --huber-delta: SmoothL1Loss's β, HuberLoss's δ (a checkpoint's where not given). */
+  smoothL1Beta?: number;
+  huberDelta?: number;
   /** --clip-grad-norm (with --clip-grad-norm-type) or --clip-grad-value, as Network options ({}: none); with --init the checkpoint's unless given. */
   clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number };
   /** --milestones: MultiStepLR's epochs. */
@@ -275,6 +280,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'plateau-metric': { type: 'string' },
     loss: { type: 'string' },
     'label-smoothing': { type: 'string' },
+    'smooth-l1-beta': { type: 'string' },
+    'huber-delta': { type: 'string' },
     'clip-grad-norm': { type: 'string' },
     'clip-grad-norm-type': { type: 'string' },
     'clip-grad-value': { type: 'string' },
@@ -326,6 +333,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     plateauMetric: values['plateau-metric'] === undefined ? undefined : choice(values, 'plateau-metric', PLATEAU_METRICS, 'test-loss'),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
     labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
+    smoothL1Beta: values['smooth-l1-beta'] === undefined ? undefined : decimal(values, 'smooth-l1-beta', 1, 0, 1e6),
+    huberDelta: values['huber-delta'] === undefined ? undefined : decimal(values, 'huber-delta', 1, 1e-12, 1e6),
     clip: clipFlags(values),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
@@ -512,6 +521,15 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has('label-smoothing')) args.labelSmoothing = smoothing;
     else if (args.labelSmoothing !== smoothing && !args.allowChanges) throw changed(`--label-smoothing ${args.labelSmoothing}`, `label smoothing ${smoothing}`);
   }
+  // SmoothL1Loss's β and HuberLoss's δ, recorded where the loss is theirs: as label smoothing.
+  for (const [key, flag, name] of [['smoothL1Beta', 'smooth-l1-beta', 'smooth_l1_beta'], ['huberDelta', 'huber-delta', 'huber_delta']] as const) {
+    const text = metadata[name];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (text.trim() === '' || !(value >= 0 && Number.isFinite(value))) throw field(name, 'a number ≥ 0');
+    if (!args.given.has(flag)) args[key] = value;
+    else if (args[key] !== value && !args.allowChanges) throw changed(`--${flag} ${args[key]}`, `${name} ${value}`);
+  }
   // The clipping goes on as the checkpoint's run had it unless a clip flag is given (as the
   // optimizer's settings: a flag replaces it; none drops it).
   let recorded;
@@ -639,6 +657,9 @@ function checkImages(data: { train: { rows: number; cols: number } }, input: Sam
   if (splitShapeProblem({ kind: 'images', shape: [1, rows, cols] }, input) === undefined) return;
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
+
+/** --smooth-l1-beta and --huber-delta as the plan's options (each refused by the plan with another loss). */
+const lossParameters = (args: MnistArgs) => ({ ...(args.smoothL1Beta !== undefined ? { smoothL1Beta: args.smoothL1Beta } : {}), ...(args.huberDelta !== undefined ? { huberDelta: args.huberDelta } : {}) });
 
 /** Each optimizer's own flags, by the optimizers that take them. */
 const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
@@ -831,7 +852,12 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ${advice}`);
     }
   }
-  const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse });
+  // --smooth-l1-beta and --huber-delta said in the CLI's words where the loss is another (the plan would refuse them in its own).
+  const actual = args.smoothL1Beta !== undefined || args.huberDelta !== undefined ? planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }).loss : undefined;
+  for (const [value, flag, loss] of [[args.smoothL1Beta, 'smooth-l1-beta', 'smooth-l1'], [args.huberDelta, 'huber-delta', 'huber']] as const) {
+    if (value !== undefined && actual !== loss) throw new Error(`--${flag}: applies to --loss ${loss}; the loss is ${actual}${args.given.has('loss') ? '' : ` (the default for this model: give --loss ${loss})`}`);
+  }
+  const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse, ...lossParameters(args) });
   if (args.labelSmoothing > 0 && plan.loss !== 'cross-entropy') {
     throw new Error(`--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is ${plan.loss}${args.given.has('loss') ? '' : ' (the default for this model: give --loss cross-entropy)'}`);
   }
@@ -852,7 +878,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch: args.batch, mode: args.tune }, log);
   /** The network, its state and the data on a device (again on a new one after a loss). */
   const build = async (device: GpuContext) => {
-    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
+    const network = new Network(device, definition, { inputShape: input, maxBatch: args.batch, seed: args.seed, optimizer, loss: args.loss, labelSmoothing: args.labelSmoothing, ...lossParameters(args), fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
     }
@@ -1102,7 +1128,8 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing.
   const loss = savedLoss(metadata, values.init);
   const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing });
+  const recorded = (field: string, of: string) => (loss === of && metadata[field] !== undefined ? Number(metadata[field]) : undefined);
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber') });
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
@@ -1209,7 +1236,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
-  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
+  const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, ...lossParameters(args), fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
   if (args.init) await readCheckpoint(network, args.init, name, { dropOtherOptimizerState: args.allowChanges });
   out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}${network.clipping ? `, ${describeClipping(network.clipping)}` : ''}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
   const report = await checkNetworkStep(network, images, labels, { follow });

@@ -14,8 +14,8 @@ import { POINTWISE_LOSSES, type PointwiseLoss } from '../kernels/pointwise-loss.
  * NLLLoss on log-probabilities, CrossEntropyLoss on logits (log-softmax + NLL in one kernel), and
  * the pointwise losses of src/kernels/pointwise-loss.ts against one-hot targets of class labels or
  * float targets: MSELoss, the sheet's ½Σ(t − a)² (averaged over the batch), L1Loss,
- * SmoothL1Loss(β = 1), HuberLoss(δ = 1), BCEWithLogitsLoss (on logits) and BCELoss (on
- * probabilities).
+ * SmoothL1Loss(β) and HuberLoss(δ) (PlanOptions.smoothL1Beta, huberDelta; default 1),
+ * BCEWithLogitsLoss (on logits) and BCELoss (on probabilities).
  */
 export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];

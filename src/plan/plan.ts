@@ -55,6 +55,10 @@ export interface PlanOptions {
   readonly fuse?: boolean;
   /** The cross-entropy loss's label smoothing ε in [0, 1] (PyTorch's CrossEntropyLoss(label_smoothing); default 0). */
   readonly labelSmoothing?: number;
+  /** The 'smooth-l1' loss's β ≥ 0 (PyTorch's SmoothL1Loss(beta); default 1; 0 is L1). */
+  readonly smoothL1Beta?: number;
+  /** The 'huber' loss's δ > 0 (PyTorch's HuberLoss(delta); default 1). */
+  readonly huberDelta?: number;
 }
 
 export interface ModelPlan {
@@ -63,6 +67,8 @@ export interface ModelPlan {
   readonly loss: LossKind;
   /** The cross-entropy loss's label smoothing (0: none). */
   readonly labelSmoothing: number;
+  /** The 'smooth-l1' loss's β or the 'huber' loss's δ (1 for any other loss, which reads none). */
+  readonly lossBeta: number;
   /** Nodes that run (the LogSoftmax folded into the loss is not one). */
   readonly scheduled: readonly PlanNode[];
   /** The shape the loss reads: [classes]. */
@@ -73,7 +79,7 @@ export interface ModelPlan {
 }
 
 /** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
-export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing'] as const satisfies readonly (keyof PlanOptions)[];
+export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing', 'smoothL1Beta', 'huberDelta'] as const satisfies readonly (keyof PlanOptions)[];
 
 /** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
 export const planOptionsOf = (options: PlanOptions): PlanOptions =>
@@ -128,6 +134,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   if (labelSmoothing > 0 && loss !== 'cross-entropy') {
     throw new RangeError(`labelSmoothing applies to the 'cross-entropy' loss (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is '${loss}'${loss === 'nll' ? " (NLLLoss has none: use 'cross-entropy', on logits or on the LogSoftmax's output alike)" : ''}`);
   }
+  const lossBeta = lossParameter(options, loss);
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
   let dropouts = 0;
@@ -184,12 +191,24 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     inputShape,
     loss,
     labelSmoothing,
+    lossBeta,
     scheduled,
     lossInputShape,
     classes: lossInputShape[0]!,
     fusions,
     parameterCount: nodes.reduce((sum, n) => sum + n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0), 0),
   };
+}
+
+/** SmoothL1Loss's β or HuberLoss's δ, checked as PyTorch checks them, each given only with its loss; 1 otherwise. */
+function lossParameter(options: PlanOptions, loss: LossKind): number {
+  for (const [key, kind, name, min, strict] of [['smoothL1Beta', 'smooth-l1', "SmoothL1Loss's beta", 0, false], ['huberDelta', 'huber', "HuberLoss's delta", 0, true]] as const) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !(strict ? value > min : value >= min)) throw new RangeError(`${key} must be a finite number ${strict ? '>' : '≥'} ${min} (${name}), got ${JSON.stringify(value)}`);
+    if (loss !== kind) throw new RangeError(`${key} applies to the '${kind}' loss (${name}); the loss is '${loss}'`);
+  }
+  return loss === 'smooth-l1' ? options.smoothL1Beta ?? 1 : loss === 'huber' ? options.huberDelta ?? 1 : 1;
 }
 
 /** A parameter's initial values: PyTorch's default distribution, drawn from (seed, INIT_STREAM, node.initKey, element). */

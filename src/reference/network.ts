@@ -282,7 +282,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   }
 
   const classes = plan.classes;
-  const squared = isPointwiseLoss(plan.loss) ? pointwiseLossRef(plan.loss, x, input.labels, batch, classes, { targets: input.targets }) : undefined;
+  const squared = isPointwiseLoss(plan.loss) ? pointwiseLossRef(plan.loss, x, input.labels, batch, classes, { beta: plan.lossBeta, targets: input.targets }) : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
   const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing);
   // A regression's samples have no class: none is correct (as the GPU's metrics count).

@@ -79,7 +79,7 @@ export class LossHead {
     const pointwise = isPointwiseLoss(this.loss);
     if (pointwise) {
       // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
-      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[this.loss as keyof typeof POINTWISE_LOSSES], beta: 1 };
+      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[this.loss as keyof typeof POINTWISE_LOSSES], beta: network.plan.lossBeta };
       const targets = this.targets;
       const tensors = { prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput };
       list.push(

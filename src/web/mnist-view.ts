@@ -78,6 +78,8 @@ interface Settings {
   loss?: LossKind;
   /** A loaded checkpoint's label smoothing (the CLI's --label-smoothing); undefined: none. */
   labelSmoothing?: number;
+  /** A loaded checkpoint's SmoothL1Loss β or HuberLoss δ; undefined: PyTorch's 1. */
+  lossParameters?: { readonly smoothL1Beta?: number; readonly huberDelta?: number };
   /** A loaded checkpoint's gradient clipping (the CLI's --clip-grad-norm, --clip-grad-value); undefined: none. */
   clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
 }
@@ -307,7 +309,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const test = split('test', settings.testLimit);
     const { model: network, input } = definition(settings);
     const parts = ctx.scoped(() => {
-      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, labelSmoothing: settings.labelSmoothing, tiles, ...settings.clip });
+      const model = new Network(ctx, network, { inputShape: input, maxBatch: settings.batch, seed: settings.seed, optimizer, loss: settings.loss, labelSmoothing: settings.labelSmoothing, ...settings.lossParameters, tiles, ...settings.clip });
       const drawn = uploadSplit(ctx, 'drawn', { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, rows: 28, cols: 28 });
       const trainer = new Trainer(ctx, model, train, test, { batch: settings.batch, seed: settings.seed, augment: settings.augment, shuffle: settings.shuffle });
       return { model, drawn, trainer };
@@ -653,6 +655,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       trainLimit: resume.trainSamples ?? current.trainLimit,
       loss: resume.loss,
       labelSmoothing: resume.labelSmoothing,
+      lossParameters: resume.lossParameters,
       clip: resume.clip,
     };
     // A checkpoint cut inside an epoch: its step must fall inside an epoch at these train images and batch.
@@ -664,7 +667,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
     const { model: checked, input: checkedInput } = definition(candidate);
     const optimizer = resume.optimizer ?? pageOptimizer(candidate);
     const dropOther = { dropOtherOptimizerState: resume.optimizer === undefined };
-    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput, loss: candidate.loss, labelSmoothing: candidate.labelSmoothing }), optimizer), bytes, file.name, dropOther);
+    checkCheckpoint(planLayout(planModel(checked, { inputShape: checkedInput, loss: candidate.loss, labelSmoothing: candidate.labelSmoothing, ...candidate.lossParameters }), optimizer), bytes, file.name, dropOther);
     // It checks out: the fields show what Start continues with.
     modelSelect.value = candidate.model;
     modelJson.value = candidate.modelJson;

@@ -24,6 +24,8 @@ export interface PageResume {
   readonly loss?: LossKind;
   /** The cross-entropy's label smoothing (the CLI's `label_smoothing`), where recorded. */
   readonly labelSmoothing?: number;
+  /** SmoothL1Loss's β and HuberLoss's δ (`smooth_l1_beta`, `huber_delta`), where recorded with their loss. */
+  readonly lossParameters?: { readonly smoothL1Beta?: number; readonly huberDelta?: number };
   /** The gradient clipping the run had (`clip_grad_norm`, `clip_grad_value`), as Network options; where recorded. */
   readonly clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
   /** A sentence for the status line where the run's gradients were clipped. */
@@ -45,6 +47,8 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   const run = {
     ...((LOSS_KINDS as readonly string[]).includes(metadata.loss ?? '') ? { loss: metadata.loss as LossKind } : {}),
     ...(metadata.label_smoothing !== undefined && Number(metadata.label_smoothing) >= 0 && Number(metadata.label_smoothing) <= 1 ? { labelSmoothing: Number(metadata.label_smoothing) } : {}),
+    ...(metadata.loss === 'smooth-l1' && Number(metadata.smooth_l1_beta) >= 0 ? { lossParameters: { smoothL1Beta: Number(metadata.smooth_l1_beta) } } : {}),
+    ...(metadata.loss === 'huber' && Number(metadata.huber_delta) > 0 ? { lossParameters: { huberDelta: Number(metadata.huber_delta) } } : {}),
     ...(flag(metadata.augment) !== undefined ? { augment: flag(metadata.augment) } : {}),
     ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
     ...(/^[0-9]+$/.test(metadata.train_samples ?? '') && Number(metadata.train_samples) >= 1 && Number(metadata.train_samples) <= 60_000 ? { trainSamples: Number(metadata.train_samples) } : {}),

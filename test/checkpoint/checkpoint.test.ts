@@ -203,6 +203,19 @@ describe('another optimizer’s state', () => {
   });
 });
 
+describe("the pointwise losses' β and δ in checkpoints", () => {
+  gpuTest('huber_delta and smooth_l1_beta recorded with their loss; another one is a difference', async (ctx) => {
+    const net = (options: object) => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 3 })), { inputShape: [4], maxBatch: 2, seed: 3, ...options });
+    const huber = decodeSafetensors(await encodeCheckpoint(net({ loss: 'huber', huberDelta: 2 })), 'x');
+    expect([huber.metadata.loss, huber.metadata.huber_delta, huber.metadata.smooth_l1_beta]).toEqual(['huber', '2', undefined]);
+    expect(decodeSafetensors(await encodeCheckpoint(net({ loss: 'smooth-l1' })), 'x').metadata.smooth_l1_beta).toBe('1');
+    expect(decodeSafetensors(await encodeCheckpoint(net({ loss: 'mse' })), 'x').metadata.huber_delta).toBeUndefined();
+    const bytes = await encodeCheckpoint(net({ loss: 'huber', huberDelta: 2 }));
+    expect(loadCheckpoint(net({ loss: 'huber', huberDelta: 2 }), bytes, 'h.safetensors').differences).toEqual([]);
+    expect(loadCheckpoint(net({ loss: 'huber' }), bytes, 'h.safetensors').differences).toEqual(["huber_delta 2 (this network's 1)"]);
+  });
+});
+
 describe('RMSprop in checkpoints', () => {
   gpuTest('its settings and state (square_avg, momentum_buffer, grad_avg) saved and loaded; state without the momentum buffer or grad_avg a network keeps refused unless dropped', async (ctx) => {
     const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));

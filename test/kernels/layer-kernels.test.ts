@@ -165,10 +165,12 @@ describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with l
             ctx.fill(t.loss, NaN);
             ctx.fill(t.grad, NaN);
             const tensors = { prediction: t.prediction, labels: t.labels, loss: t.loss, grad: t.grad };
-            const params = { batch, features, kind: POINTWISE_LOSSES[kind], beta: 1 };
+            // SmoothL1's β and Huber's δ other than 1 (β 0: L1) on the larger shapes; the kinks move with them.
+            const beta = batch < 65 ? 1 : kind === 'smooth-l1' ? (given ? 0 : 0.5) : kind === 'huber' ? 2.5 : 1;
+            const params = { batch, features, kind: POINTWISE_LOSSES[kind], beta };
             const k = given ? (await ctx.compile(pointwiseLoss, { TARGETS: true })).bind({ ...tensors, targets: t.targets }, params) : (await ctx.compile(pointwiseLoss)).bind(tensors, params);
             ctx.submit('pointwise loss', (e) => recordPass(e, 'pointwise loss', [k]));
-            const ref = pointwiseLossRef(kind, prediction, labels, batch, features, { targets });
+            const ref = pointwiseLossRef(kind, prediction, labels, batch, features, { beta, targets });
             // BCE's gradient at a = 0 or 1 is (a − t)/1e-12/N: as large as 1e12, relative tolerance there.
             expectAllClose(`${kind} loss`, await ctx.read(t.loss), ref.loss, TOLERANCE.forward);
             expectAllClose(`${kind} grad`, await ctx.read(t.grad), ref.grad, kind === 'bce' ? { atol: TOLERANCE.gradient.atol, rtol: 1e-5 } : TOLERANCE.gradient);

@@ -123,6 +123,11 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => planModel(net(), { inputShape: [4], loss: 'bce' })).toThrow("loss 'bce' (PyTorch's BCELoss) takes probabilities, but the model ends with Linear: end with a Sigmoid, or use 'bce-with-logits'");
     expect(() => planModel(net(new Sigmoid()), { inputShape: [4], loss: 'bce-with-logits' })).toThrow("loss 'bce-with-logits' applies a sigmoid to the outputs, but the model ends with Sigmoid (probabilities already): drop the Sigmoid, or use 'bce'");
     for (const loss of ['l1', 'smooth-l1', 'huber'] as const) expect(planModel(net(), { inputShape: [4], loss }).loss).toBe(loss);
+    // SmoothL1Loss's β (≥ 0) and HuberLoss's δ (> 0), each only with its loss.
+    expect([planModel(net(), { inputShape: [4], loss: 'smooth-l1', smoothL1Beta: 0 }).lossBeta, planModel(net(), { inputShape: [4], loss: 'huber', huberDelta: 2.5 }).lossBeta, planModel(net(), { inputShape: [4], loss: 'huber' }).lossBeta]).toEqual([0, 2.5, 1]);
+    expect(() => planModel(net(), { inputShape: [4], loss: 'huber', huberDelta: 0 })).toThrow("huberDelta must be a finite number > 0 (HuberLoss's delta), got 0");
+    expect(() => planModel(net(), { inputShape: [4], loss: 'smooth-l1', smoothL1Beta: -1 })).toThrow("smoothL1Beta must be a finite number ≥ 0 (SmoothL1Loss's beta), got -1");
+    expect(() => planModel(net(), { inputShape: [4], loss: 'mse', huberDelta: 2 })).toThrow("huberDelta applies to the 'huber' loss (HuberLoss's delta); the loss is 'mse'");
     expect(() => planModel(net(), { inputShape: [4], loss: 'BCELoss' as never })).toThrow("loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', got \"BCELoss\"");
   });
   test("PyTorch's positional forms: Conv2d(1, 8, 3, 1, 1), Linear(784, 10), BatchNorm2d(16)", () => {

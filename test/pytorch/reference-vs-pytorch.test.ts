@@ -48,7 +48,7 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 }
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
-const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean }[] = [
+const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
   {
@@ -176,6 +176,9 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     loss,
     targets,
   }))),
+  // β and δ other than 1: both sides of the kinks move (β 0 is L1 itself).
+  ...[0.3, 0].map((beta) => ({ name: `smooth-l1 with β ${beta}`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'smooth-l1' as const, targets: true, smoothL1Beta: beta })),
+  { name: 'huber with δ 0.4', model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'huber' as const, targets: true, huberDelta: 0.4 },
   ...[false, true].map((targets) => ({ name: `bce on a Sigmoid${targets ? ' against float targets' : ' against one-hot targets'}`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new Sigmoid()), input: [2, 3], loss: 'bce' as const, targets })),
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];
@@ -184,7 +187,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
   for (const c of cases) {
     test(c.name, (ctx) => {
       if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
-      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss, labelSmoothing: c.labelSmoothing });
+      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss, labelSmoothing: c.labelSmoothing, smoothL1Beta: c.smoothL1Beta, huberDelta: c.huberDelta });
       const params: Record<string, Float64Array> = {};
       const buffers: Record<string, Float64Array> = {};
       const masks: Record<string, Float64Array> = {};
@@ -203,7 +206,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
 
       const file = join(dir, 'step.json');
       const list = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
-      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing }));
+      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing, loss_beta: c.smoothL1Beta ?? c.huberDelta ?? 1 }));
       const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(run.status, run.stderr).toBe(0);
       const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };

@@ -135,9 +135,9 @@ elif loss_kind == 'mse':
 elif loss_kind == 'l1':
     loss = F.l1_loss(out, onehot)
 elif loss_kind == 'smooth-l1':
-    loss = F.smooth_l1_loss(out, onehot, beta=1.0)
+    loss = F.smooth_l1_loss(out, onehot, beta=spec.get('loss_beta', 1.0))
 elif loss_kind == 'huber':
-    loss = F.huber_loss(out, onehot, delta=1.0)
+    loss = F.huber_loss(out, onehot, delta=spec.get('loss_beta', 1.0))
 elif loss_kind == 'bce-with-logits':
     loss = F.binary_cross_entropy_with_logits(out, onehot)
 elif loss_kind == 'bce':
