@@ -25,7 +25,7 @@ export type SampleNormGeometry = Omit<SampleNormParams, 'serial' | 'affineSerial
  * The kernels' parameters for a geometry: a segment an invocation (serial) where segments are
  * short (≤ SERIAL_SEGMENT elements: a workgroup's 64 lanes and its barrier trees would idle) and on
  * a CPU adapter (whose few cores are best fed whole segments); else a workgroup a segment. On
- * lavapipe, batch 128 after a conv to 16 × 26 × 26 (exp/normperf.ts, this sitting): LayerNorm(26)'s
+ * lavapipe, batch 128 after a conv to 16 × 26 × 26 (docs/speed-log.md, the twenty-ninth sitting): LayerNorm(26)'s
  * forward took 294 ms a workgroup a segment with a division an element (a helper's measure), 6.8
  * serial; GroupNorm(4)'s 8.2 a workgroup a segment, 5.9 serial (GroupNorm(16): 14.8, 6.1).
  */

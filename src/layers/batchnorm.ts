@@ -24,7 +24,7 @@ import {
 import { dropoutParams } from '../kernels/dropout.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../kernels/health.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, fixedParameter, positionalOptions, perBatch, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type StepKernel, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface BatchNormOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -113,9 +113,8 @@ export abstract class BatchNorm extends Layer {
     const channels = b.inShape[0]!;
     const area = b.inShape.slice(1).reduce((a, v) => a * v, 1);
     // Without affine: a constant weight 1 and bias 0 (x̂ · 1 + 0 is x̂ to the bit), their gradients summed into scratch.
-    const constant = (name: string, value: number) => ({ value: ctx.tensor(`${path} batchnorm ${name} (not affine)`, [channels], { data: new Float32Array(channels).fill(value) }), grad: ctx.tensor(`${path} batchnorm ${name} gradient (unused)`, [channels]) });
-    const gamma = this.affine ? b.parameters.weight! : constant('weight', 1);
-    const beta = this.affine ? b.parameters.bias! : constant('bias', 0);
+    const gamma = this.affine ? b.parameters.weight! : fixedParameter(ctx, `${path} batchnorm weight`, channels, 1);
+    const beta = this.affine ? b.parameters.bias! : fixedParameter(ctx, `${path} batchnorm bias`, channels, 0);
     // Without running statistics: the kernels' running updates go into scratch, checked against a guard of the layer's own.
     const track = this.trackRunningStats;
     const runningMean = track ? b.buffers.running_mean! : ctx.tensor(`${path} batchnorm running_mean (untracked)`, [channels]);

@@ -215,6 +215,15 @@ export abstract class Layer {
   abstract lower(build: LayerBuild): LayerProgram;
 }
 
+/**
+ * A parameter a layer does not learn (BatchNorm without affine, a norm's missing weight or bias): a
+ * constant tensor for its kernels to read (1: x·1 is x to the bit; 0: x + 0 too) and a scratch
+ * gradient for them to write.
+ */
+export function fixedParameter(ctx: LayerBuild['ctx'], label: string, length: number, value: number): { readonly value: Tensor; readonly grad: Tensor } {
+  return { value: ctx.tensor(`${label} (not learnt)`, [length], { data: new Float32Array(length).fill(value) }), grad: ctx.tensor(`${label} gradient (unused)`, [length]) };
+}
+
 /** Elements of a shape. */
 export const shapeSize = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -9,7 +9,7 @@
 import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormParams, type SampleNormGeometry } from '../kernels/sample-norm.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, checkOptions, fixedParameter, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
 
 /** float32's smallest normal number: a smaller eps is 0 (or subnormal, flushed) in the kernels. */
 const MIN_EPS = 2 ** -126;
@@ -47,9 +47,8 @@ abstract class SampleNorm extends Layer {
     const { ctx, path, input: x, output: y, dOutput, dInput } = b;
     const count = this.geometry(b.inShape, 1).affineCount;
     // Without a weight or bias: ones and zeros, their gradients written into scratch.
-    const constant = (name: string, value: number) => ({ value: ctx.tensor(`${path} ${this.type} ${name} (not learnt)`, [count], { data: new Float32Array(count).fill(value) }), grad: ctx.tensor(`${path} ${this.type} ${name} gradient (unused)`, [count]) });
-    const weight = b.parameters.weight ?? constant('weight', 1);
-    const bias = b.parameters.bias ?? constant('bias', 0);
+    const weight = b.parameters.weight ?? fixedParameter(ctx, `${path} ${this.type} weight`, count, 1);
+    const bias = b.parameters.bias ?? fixedParameter(ctx, `${path} ${this.type} bias`, count, 0);
     const learnt = b.parameters.weight !== undefined || b.parameters.bias !== undefined;
     const stats = b.workspace.stats as Tensor;
     const params = (batch: number) => sampleNormParams(this.geometry(b.inShape, batch), ctx.adapter);

@@ -76,10 +76,11 @@ export class LossHead {
     const { ctx, network } = this;
     const shape = { batch, classes: network.plan.classes };
     const list: Dispatch[] = [];
-    const pointwise = isPointwiseLoss(this.loss);
+    const loss = this.loss;
+    const pointwise = isPointwiseLoss(loss);
     if (pointwise) {
       // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
-      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[this.loss as keyof typeof POINTWISE_LOSSES], beta: network.plan.lossBeta };
+      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[loss], beta: network.plan.lossBeta };
       const targets = this.targets;
       const tensors = { prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput };
       list.push(
