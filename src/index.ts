@@ -30,7 +30,7 @@ export type { Clipping, ClipGradNorm } from './optim/clipping.js';
 export { FUSION_RULES, LOSS_KINDS } from './plan/fusion.js';
 export type { LossKind, AppliedFusion } from './plan/fusion.js';
 export { planModel, formatSummary, summaryRows, initialValues, INIT_STREAM, DROPOUT_STREAM } from './plan/plan.js';
-export type { ModelPlan, PlanNode, PlanOptions, SummaryRow } from './plan/plan.js';
+export type { ModelPlan, PlanNode, PlanOptions, ResidualBlock, SummaryRow } from './plan/plan.js';
 export { Network, checkPlanFits, largestPlanBuffer } from './plan/network.js';
 export type { NetworkOptions, BufferState, PlanMemory } from './plan/network.js';
 export { seedCnn, SEED_CNN_INPUT } from './models/seed-cnn.js';

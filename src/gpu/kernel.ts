@@ -89,11 +89,12 @@ export type ParamValues<P extends ParamSpec> = { readonly [K in keyof P]: number
 
 /**
  * The tensors a kernel is bound to: the declared names, each of the declared element type; a
- * binding of one variant only (BindingSpec.only) is optional here, and bind() requires it exactly
- * when that variant is compiled.
+ * binding of some variants only (BindingSpec.only, .unless) is optional here, and bind() requires
+ * it exactly when such a variant is compiled.
  */
-export type TensorBindings<B extends BindingsSpec> = { readonly [K in keyof B as B[K] extends { readonly only: string } ? never : K]: Tensor<B[K]['type']> } & {
-  readonly [K in keyof B as B[K] extends { readonly only: string } ? K : never]?: Tensor<B[K]['type']>;
+type Optional = { readonly only: string } | { readonly unless: string };
+export type TensorBindings<B extends BindingsSpec> = { readonly [K in keyof B as B[K] extends Optional ? never : K]: Tensor<B[K]['type']> } & {
+  readonly [K in keyof B as B[K] extends Optional ? K : never]?: Tensor<B[K]['type']>;
 };
 
 export type Extent = readonly [number] | readonly [number, number] | readonly [number, number, number];

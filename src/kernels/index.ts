@@ -29,3 +29,4 @@ export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from '
 export { pointwiseLoss } from './pointwise-loss.js';
 export { sgdStep, adamStep, rmspropStep, gradNorm } from './optimizers.js';
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';
+export { residualAdd } from './residual.js';

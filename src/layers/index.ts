@@ -13,5 +13,5 @@ export type { GroupNormOptions, LayerNormOptions, InstanceNormOptions } from './
 export { Dropout, Dropout2d } from './dropout.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './pooling.js';
 export { Flatten, Identity } from './flatten.js';
-export { Sequential, leafLayers } from './sequential.js';
-export type { Module, LayerEntry } from './sequential.js';
+export { Sequential, Residual, leafLayers, flattenModel } from './sequential.js';
+export type { Module, LayerEntry, BlockEntry } from './sequential.js';

@@ -132,6 +132,11 @@ export interface LayerBuild {
    * keeps a record of its own.
    */
   readonly guard?: { readonly health: Tensor<'u32'>; slot(buffer: string): number };
+  /**
+   * A residual block's sum (src/layers/residual.ts): the other branch's output (`other`), and
+   * where to keep its output gradient for its body (`kept`; absent where the body has no backward).
+   */
+  readonly residual?: { readonly other?: Tensor; readonly kept?: Tensor };
 }
 
 /** See LayerBuild.shared. */

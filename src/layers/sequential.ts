@@ -5,8 +5,12 @@
  * attributes or an OrderedDict name them.
  */
 import { Layer } from './layer.js';
+import { ResidualAdd, ResidualInput } from './residual.js';
 
-export type Module = Layer | Sequential;
+export type Module = Layer | Sequential | Residual;
+
+/** A module given where a child goes: a layer or a container. */
+const isModule = (m: unknown): m is Module => m instanceof Layer || m instanceof Sequential || m instanceof Residual;
 
 export class Sequential {
   readonly type = 'Sequential';
@@ -19,7 +23,7 @@ export class Sequential {
    */
   constructor(...children: Module[] | [Readonly<Record<string, Module>>]) {
     const first = children[0];
-    const named = children.length === 1 && first !== undefined && !(first instanceof Layer) && !(first instanceof Sequential);
+    const named = children.length === 1 && first !== undefined && !isModule(first);
     if (named) Sequential.checkObjectOrder(Object.keys(first as object));
     this.children = Sequential.check(named ? Object.entries(first as Record<string, Module>) : (children as Module[]).map((m, i) => [String(i), m] as const));
   }
@@ -52,10 +56,54 @@ export class Sequential {
     for (const [name, module] of entries) {
       if (!/^[A-Za-z0-9_]+$/.test(name)) throw new RangeError(`Sequential: child name ${JSON.stringify(name)} must be letters, digits or '_' (it becomes part of state_dict names)`);
       if (seen.has(name)) throw new RangeError(`Sequential: two children are named '${name}'`);
-      if (!(module instanceof Layer) && !(module instanceof Sequential)) throw new TypeError(`Sequential: child '${name}' is not a layer or a Sequential`);
+      if (!isModule(module)) throw new TypeError(`Sequential: child '${name}' is not a layer, a Sequential or a Residual`);
       seen.add(name);
     }
     return entries;
+  }
+}
+
+/**
+ * A residual block, `body(x) + shortcut(x)` (the shortcut the identity unless given): ResNet's
+ * BasicBlock is `new Residual(new Sequential({ conv1, bn1, relu, conv2, bn2 }), { downsample:
+ * new Sequential(conv1x1, bn) })` and a ReLU after it. PyTorch has no such class (a block is a
+ * Module with its own forward); the state_dict names are those of such a Module: the body's
+ * children are the block's own and the shortcut is one more child under its name
+ * (`layer1.0.conv1.weight`, `layer1.0.downsample.0.weight`, as torchvision's). The two outputs must
+ * have one shape (a ShapeError says which, before anything touches the GPU).
+ */
+export class Residual {
+  readonly type = 'Residual';
+  /** The body's children, which are the block's own. */
+  readonly children: readonly (readonly [string, Module])[];
+  /** The shortcut and its name; undefined: the identity. */
+  readonly shortcut?: readonly [string, Module];
+  /** The block's two ends in the plan's chain (src/layers/residual.ts), made once: one block, one pair. */
+  readonly ends = { input: new ResidualInput(), add: new ResidualAdd() };
+
+  /**
+   * `body`: a Sequential (its children become the block's: `conv1`, `bn1`, …; `0`, `1`, … where
+   * indexed), an object of named children (`{ conv1: …, bn1: … }`, as Sequential takes it), or one
+   * module (child `0`). `shortcut`: one named module (`{ downsample: new Sequential(…) }`), or a
+   * module, named `shortcut`.
+   */
+  constructor(body: Module | Readonly<Record<string, Module>>, shortcut?: Module | Readonly<Record<string, Module>>) {
+    if (body === undefined || body === null || typeof body !== 'object') throw new TypeError(`Residual: the body must be a Sequential, an object of named modules or a module, got ${JSON.stringify(body)}`);
+    const children = body instanceof Sequential ? body.children : isModule(body) ? [['0', body] as const] : new Sequential(body).children;
+    if (children.length === 0) throw new RangeError('Residual: the body has no layers (a block that adds its input to itself is 2·x: give the body its layers)');
+    let named: readonly [string, Module] | undefined;
+    if (shortcut !== undefined) {
+      if (shortcut === null || typeof shortcut !== 'object') throw new TypeError(`Residual: the shortcut must be a module or one named module ({ downsample: … }), got ${JSON.stringify(shortcut)}`);
+      if (isModule(shortcut)) named = ['shortcut', shortcut];
+      else {
+        const entries = Object.entries(shortcut);
+        if (entries.length !== 1) throw new RangeError(`Residual: the shortcut must be one named module ({ downsample: … }), got ${entries.length} entries (${entries.map(([k]) => k).join(', ') || 'none'}); a shortcut of several layers is a Sequential`);
+        named = entries[0]!;
+      }
+    }
+    const all = Sequential.fromEntries(named ? [...children, named] : children).children;
+    this.children = all.slice(0, children.length);
+    this.shortcut = named ? all[children.length] : undefined;
   }
 }
 
@@ -67,18 +115,49 @@ export interface LayerEntry {
   readonly topIndex: number;
 }
 
+/**
+ * A residual block in the leaf list: the indices of its input node, its body's last leaf, its
+ * shortcut's first (none: the identity) and its sum, and how many blocks hold it (0: none).
+ */
+export interface BlockEntry {
+  readonly path: string;
+  readonly depth: number;
+  readonly input: number;
+  readonly bodyEnd: number;
+  readonly shortcut?: number;
+  readonly add: number;
+}
+
 /** The leaf layers in execution order. */
 export function leafLayers(model: Module): LayerEntry[] {
-  if (model instanceof Layer) return [{ path: '0', layer: model, topIndex: 0 }];
-  const out: LayerEntry[] = [];
-  const walk = (m: Sequential, prefix: string, top: number | undefined) => {
-    m.children.forEach(([name, child], i) => {
+  return flattenModel(model).leaves;
+}
+
+/**
+ * The leaf layers in execution order, and the residual blocks among them: a block is its input
+ * node (path `<block>:input`), its body's leaves, its shortcut's leaves and its sum (path `<block>`).
+ */
+export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: BlockEntry[] } {
+  if (model instanceof Layer) return { leaves: [{ path: '0', layer: model, topIndex: 0 }], blocks: [] };
+  if (model instanceof Residual) throw new TypeError('a Residual block as the whole model: put it in a Sequential (its state_dict names then start with the Sequential\'s child name)');
+  const leaves: LayerEntry[] = [];
+  const blocks: BlockEntry[] = [];
+  const walk = (children: readonly (readonly [string, Module])[], prefix: string, top: number | undefined, depth: number) => {
+    children.forEach(([name, child], i) => {
       const path = prefix ? `${prefix}.${name}` : name;
       const topIndex = top ?? i;
-      if (child instanceof Sequential) walk(child, path, topIndex);
-      else out.push({ path, layer: child, topIndex });
+      if (child instanceof Sequential) walk(child.children, path, topIndex, depth);
+      else if (child instanceof Residual) {
+        const input = leaves.push({ path: `${path}:input`, layer: child.ends.input, topIndex }) - 1;
+        walk(child.children, path, topIndex, depth + 1);
+        const bodyEnd = leaves.length - 1;
+        const shortcut = child.shortcut ? leaves.length : undefined;
+        if (child.shortcut) walk([child.shortcut], path, topIndex, depth + 1);
+        const add = leaves.push({ path, layer: child.ends.add, topIndex }) - 1;
+        blocks.push({ path, depth, input, bodyEnd, shortcut, add });
+      } else leaves.push({ path, layer: child, topIndex });
     });
   };
-  walk(model, '', undefined);
-  return out;
+  walk(model.children, '', undefined, 0);
+  return { leaves, blocks };
 }

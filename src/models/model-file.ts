@@ -7,7 +7,9 @@
  *                 { "type": "Linear", "out_features": 10 }, { "type": "LogSoftmax" } ] }
  *
  * `{ "layers": [...] }` is a Sequential; an entry's state_dict key is its `name` if it has one,
- * else its index in its list (nn.Sequential). `{ "input": …, "layer": { "type": … } }` is a model
+ * else its index in its list (nn.Sequential). `{ "type": "Residual", "layers": [...], "shortcut":
+ * { "name": "downsample", "layers": [...] } }` is a residual block (src/layers/sequential.ts): the
+ * body's layers and the shortcut (optional: the identity; named "shortcut" unless named). `{ "input": …, "layer": { "type": … } }` is a model
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
@@ -20,7 +22,7 @@ import { Flatten, Identity } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
-import { Sequential, type Module } from '../layers/sequential.js';
+import { Residual, Sequential, type Module } from '../layers/sequential.js';
 
 export class ModelFileError extends Error {
   override name = 'ModelFileError';
@@ -261,7 +263,8 @@ function sequential(entry: Json, source: string, path: string): Sequential {
   }
 }
 
-function container(entry: Json, source: string, path: string): Sequential {
+function container(entry: Json, source: string, path: string): Sequential | Residual {
+  if (entry.type === 'Residual') return residual(entry, source, path);
   for (const key of Object.keys(entry)) {
     if (key !== 'name' && key !== 'layers' && !(key === 'type' && entry.type === 'Sequential')) {
       throw new ModelFileError(`${source}: layer '${path}': unknown field "${key}" for a Sequential (it takes "name" and "layers")`);
@@ -270,10 +273,32 @@ function container(entry: Json, source: string, path: string): Sequential {
   return sequential(entry, source, path);
 }
 
+/** A residual block: "layers" (the body, whose children are the block's) and an optional "shortcut" entry. */
+function residual(entry: Json, source: string, path: string): Residual {
+  for (const key of Object.keys(entry)) {
+    if (key !== 'name' && key !== 'type' && key !== 'layers' && key !== 'shortcut') throw new ModelFileError(`${source}: layer '${path}' (Residual): unknown field "${key}" (it takes "name", "layers" and "shortcut")`);
+  }
+  const body = sequential(entry, source, path);
+  let shortcut: Record<string, Module> | undefined;
+  if (entry.shortcut !== undefined) {
+    const s = entry.shortcut;
+    if (!isObject(s)) throw new ModelFileError(`${source}: layer '${path}' (Residual): "shortcut" must be a layer or { "layers": [...] }, got ${JSON.stringify(s)}`);
+    const name = s.name ?? 'shortcut';
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) throw new ModelFileError(`${source}: layer '${path}' (Residual): the shortcut's "name" must be letters, digits or '_', got ${JSON.stringify(s.name)}`);
+    const shortcutPath = `${path}.${name}`;
+    shortcut = { [name]: s.layers !== undefined ? container(s, source, shortcutPath) : layer(s, source, shortcutPath) };
+  }
+  try {
+    return new Residual(body, shortcut);
+  } catch (e) {
+    throw new ModelFileError(`${source}: layer '${path}' (Residual): ${(e as Error).message.replace(/^\w+: /, '')}`);
+  }
+}
+
 function layer(entry: Json, source: string, path: string): Layer {
   const type = entry.type;
   const spec = typeof type === 'string' ? LAYERS[type] : undefined;
-  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential)`);
+  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block)`);
   const fields: Json = {};
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'type' || key === 'name') continue;
@@ -336,7 +361,10 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
       if (canonical && module instanceof Conv2d) fields.padding = { ...module.pads };
       return { type: module.type, ...fields };
     }
-    return { layers: module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) })) };
+    const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));
+    if (module instanceof Sequential) return { layers };
+    const shortcut = module.shortcut && (module.shortcut[0] === 'shortcut' ? entry(module.shortcut[1]) : { name: module.shortcut[0], ...entry(module.shortcut[1]) });
+    return { type: 'Residual', layers, ...(shortcut ? { shortcut } : {}) };
   };
   // A model that is one layer names its tensors as that layer does: "layer", which reads back as one.
   const root = model instanceof Layer ? { layer: entry(model) } : entry(model);

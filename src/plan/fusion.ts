@@ -96,13 +96,19 @@ export interface AppliedFusion {
   readonly paths: readonly string[];
 }
 
-/** The rules that apply to a layer list, in order. */
-export function findFusions(layers: readonly { path: string; layer: Layer }[], loss: LossKind): { rule: FusionRule; index: number; partner: number; applied: AppliedFusion }[] {
+/**
+ * The rules that apply to a layer list, in order. A rule takes only layers of one `segment` (a
+ * residual block's ends and branches are segments of their own: src/plan/plan.ts); a layer whose
+ * next is in another segment is no model's end either.
+ */
+export function findFusions(layers: readonly { path: string; layer: Layer; segment?: number }[], loss: LossKind): { rule: FusionRule; index: number; partner: number; applied: AppliedFusion }[] {
   const found: { rule: FusionRule; index: number; partner: number; applied: AppliedFusion }[] = [];
-  layers.forEach(({ path, layer }, i) => {
+  layers.forEach(({ path, layer, segment }, i) => {
     const next = layers[i + 1];
+    if (next !== undefined && next.segment !== segment) return;
+    const third = layers[i + 2]?.segment === segment ? layers[i + 2]?.layer : undefined;
     for (const rule of FUSION_RULES) {
-      if (!rule.matches(layer, next?.layer, loss, layers[i + 2]?.layer)) continue;
+      if (!rule.matches(layer, next?.layer, loss, third)) continue;
       const partner = i + (rule.partner?.(next?.layer) ?? 1);
       const other = layers[partner];
       found.push({ rule, index: i, partner, applied: { rule: rule.name, paths: other ? [path, other.path] : [path] } });

@@ -230,31 +230,71 @@ export class Network {
     // A node whose gradient the next one computes (backwardByNext) reads and writes none of its
     // own; one whose gradient the previous one computes (backwardByPrevious) hands its ∂output to
     // it; one that passes its gradient on as a view (Flatten) or writes it in place
-    // (Layer.inputGradientInPlace) keeps the slot. Each slot is as large as the largest gradient
-    // it holds.
+    // (Layer.inputGradientInPlace) keeps the slot; any other writes the other slot of a pair.
+    // Slots 0 and 1 are the network's pair. A residual block (src/layers/residual.ts) of depth d:
+    // its sum hands its ∂output on in place to its shortcut, which runs in the pair it is in (and
+    // leaves the shortcut's ∂input there: with the identity, the sum's ∂output itself), and keeps a
+    // copy in slot 4 + 3d for its body, which runs in a pair of its own (2 + 3d, 3 + 3d) from it;
+    // the block's input node adds the body's ∂input to the shortcut's. Blocks of one depth share
+    // their slots (one block's backward ends before the next one's begins). Each slot is as large
+    // as the largest gradient it holds.
     type SlotView = { slot: number; shape: SampleShape; label: string };
     const dOutAt = new Map<PlanNode, SlotView>();
     const dInAt = new Map<PlanNode, SlotView>();
-    let slot = 0;
+    const kept = new Map<PlanNode, SlotView>();
     const lastNode = plan.scheduled[plan.scheduled.length - 1]!;
     const lastOutput: SlotView = { slot: 0, shape: lastNode.outShape, label: `∂loss/∂${lastNode.path} output` };
+    const indexOf = new Map(plan.scheduled.map((n, i) => [n, i]));
+    const blockOfBodyEnd = new Map(plan.residuals.map((r) => [r.bodyEnd, r]));
+    const blockOfInput = new Map(plan.residuals.map((r) => [r.input, r]));
+    // Where the gradient is (slot), in which pair, and each open block's place to return to.
+    let [slot, pair] = [0, 0];
+    const outside = new Map<string, { slot: number; pair: number }>();
     for (let i = plan.scheduled.length - 1; i >= firstTrained; i--) {
       const node = plan.scheduled[i]!;
       const next = plan.scheduled[i + 1];
-      if (next?.flags.backwardByPrevious) dOutAt.set(node, dOutAt.get(next)!);
-      else if (!node.flags.backwardByNext) dOutAt.set(node, { slot, shape: node.outShape, label: `∂loss/∂${node.path} output` });
+      const ending = blockOfBodyEnd.get(node);
+      // With the identity shortcut and nothing learning before the block, nobody reads the shortcut's
+      // gradient: the body runs on from the sum's ∂output, no copy kept.
+      const body = ending && (ending.shortcut || indexOf.get(ending.input)! > firstTrained) ? ending : undefined;
+      if (body) {
+        // A body's last node: its ∂output is the block output's, kept by the sum; the body runs in its own pair.
+        outside.set(body.path, { slot, pair });
+        const copy: SlotView = { slot: 4 + 3 * body.depth, shape: body.add.outShape, label: `∂loss/∂${body.path} output, kept for its body` };
+        kept.set(body.add, copy);
+        [slot, pair] = [copy.slot, 2 + 3 * body.depth];
+      }
+      let out: SlotView | undefined;
+      if (next?.flags.backwardByPrevious) out = dOutAt.get(next);
+      else if (!node.flags.backwardByNext) out = { slot, shape: node.outShape, label: `∂loss/∂${node.path} output` };
+      if (out) dOutAt.set(node, out);
       if (i === firstTrained) break;
-      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node, ctx.adapter)) slot ^= 1;
-      dInAt.set(node, { slot, shape: node.inShape, label: `∂loss/∂${node.path} input` });
+      const label = `∂loss/∂${node.path} input`;
+      const block = blockOfInput.get(node);
+      if (block) {
+        // A block's input node: the body's ∂input (here) added to the shortcut's, where the shortcut left it.
+        ({ slot, pair } = outside.get(block.path)!);
+        dInAt.set(node, { slot, shape: node.inShape, label });
+        continue;
+      }
+      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node, ctx.adapter)) slot = slot === pair ? pair + 1 : pair;
+      dInAt.set(node, { slot, shape: node.inShape, label });
     }
-    const held = [lastOutput, ...dOutAt.values(), ...dInAt.values()];
+    const held = [lastOutput, ...dOutAt.values(), ...dInAt.values(), ...kept.values()];
     const slotLength = (k: number) => Math.max(1, ...held.filter((v) => v.slot === k).map((v) => shapeSize(v.shape)));
-    const slots = [0, 1].map((k) => ctx.tensor(`activation gradient ${'AB'[k]}`, [maxBatch * slotLength(k)], { empty: true }));
-    bytes.activationGradients = slots[0]!.byteLength + slots[1]!.byteLength;
+    const slotCount = Math.max(2, ...held.map((v) => v.slot + 1));
+    const slots = Array.from({ length: slotCount }, (_, k) =>
+      k < 2 || held.some((v) => v.slot === k) ? ctx.tensor(k < 2 ? `activation gradient ${'AB'[k]}` : `residual gradient ${k}`, [maxBatch * slotLength(k)], { empty: true }) : undefined,
+    );
+    bytes.activationGradients = slots.reduce((sum, t) => sum + (t?.byteLength ?? 0), 0);
     const view = (v: SlotView) => new Tensor(slots[v.slot]!.buffer, batchOf(v.shape), 'f32', v.label);
     this.dOutput = view(lastOutput);
     const dOut = new Map([...dOutAt].map(([node, v]) => [node, view(v)] as const));
     const dIn = new Map([...dInAt].map(([node, v]) => [node, view(v)] as const));
+    // Each block's sum reads the other branch's output (the body's where a shortcut arrives as its input, else the block's input) and keeps its ∂output for the body.
+    const blockOfShortcut = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!, r]));
+    const residualOf = new Map<PlanNode, { other?: PlanNode; kept?: Tensor }>();
+    for (const r of plan.residuals) residualOf.set(r.add, { other: r.shortcut ? r.bodyEnd : r.input, kept: kept.has(r.add) ? view(kept.get(r.add)!) : undefined });
 
     // The divergence guard's record: a slot per parameter, then one per buffer (src/kernels/health.ts).
     const parameterNames = plan.scheduled.flatMap((n) => n.parameters.map((p) => p.name));
@@ -304,6 +344,9 @@ export class Network {
     let poolAhead: PlanNode | undefined;
     plan.scheduled.forEach((node, i) => {
       const next = plan.scheduled[i + 1];
+      // A residual block's shortcut reads the block's input (its input node's output, a view of it).
+      const restart = blockOfShortcut.get(node);
+      if (restart) x = outputs.get(restart.input.path)!;
       // A conv that stores the max pool after it (maxpool-epilogue; a ReLU between or not) holds
       // the pooled output only; the ReLU's output and the pool's are views of it.
       const pooled = node.flags.poolEpilogue ? plan.scheduled.slice(i + 1, i + 3).find((n) => n.layer instanceof MaxPool2d) : undefined;
@@ -368,6 +411,7 @@ export class Network {
         maxPartialSplits,
         tiles: options.tiles,
         guard: guardOf(node),
+        residual: residualTensors(residualOf.get(node)),
       }));
       const program = lowered.value;
       // Partial moments for the batch norm after this layer (batchnorm-stats-epilogue).
@@ -377,6 +421,9 @@ export class Network {
       outputs.set(node.path, output);
       x = output;
     });
+    function residualTensors(ends: { other?: PlanNode; kept?: Tensor } | undefined) {
+      return ends && { other: ends.other && outputs.get(ends.other.path), kept: ends.kept };
+    }
     for (const builder of Object.values(sharedArenas)) bytes.workspace += builder.build(ctx)?.all.byteLength ?? 0;
     this.output = x;
     this.outputs = outputs;

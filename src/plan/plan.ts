@@ -4,7 +4,7 @@
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
-import { leafLayers, type Module } from '../layers/sequential.js';
+import { flattenModel, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
 
@@ -46,6 +46,20 @@ export interface PlanNode {
   readonly stream: number;
 }
 
+/**
+ * A residual block in the plan's chain (src/layers/residual.ts): its input node, its body's last
+ * node, its shortcut's first node (undefined: the identity) and its sum, and how many blocks hold
+ * it (0: none). The shortcut's first node reads the block's input, not the node before it.
+ */
+export interface ResidualBlock {
+  readonly path: string;
+  readonly depth: number;
+  readonly input: PlanNode;
+  readonly bodyEnd: PlanNode;
+  readonly shortcut?: PlanNode;
+  readonly add: PlanNode;
+}
+
 export interface PlanOptions {
   /** The shape of one sample, e.g. [1, 28, 28]. */
   readonly inputShape: SampleShape;
@@ -76,6 +90,8 @@ export interface ModelPlan {
   readonly classes: number;
   readonly fusions: readonly AppliedFusion[];
   readonly parameterCount: number;
+  /** The residual blocks, inner ones before the blocks that hold them. */
+  readonly residuals: readonly ResidualBlock[];
 }
 
 /** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
@@ -97,12 +113,13 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     // A misspelt name ('cross_entropy', 'CrossEntropyLoss') would otherwise train on another loss.
     throw new RangeError(`loss: expected ${LOSS_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(options.loss)}`);
   }
-  const leaves = leafLayers(model);
+  const { leaves, blocks } = flattenModel(model);
   if (leaves.length === 0) throw new ShapeError('the model has no layers');
   // A layer object in two places would be two layers with weights of their own, where PyTorch ties them.
   const seen = new Map<object, string>();
   for (const { path, layer } of leaves) {
     const first = seen.get(layer);
+    if (first !== undefined && layer.type === 'ResidualInput') throw new ShapeError(`the Residual block '${path.slice(0, -':input'.length)}' is the same object as block '${first.slice(0, -':input'.length)}': shared blocks (tied weights) are not supported; give each place a block of its own`);
     if (first !== undefined) throw new ShapeError(`layer '${path}' (${layer.type}) is the same object as layer '${first}': shared layers (tied weights) are not supported; give each place a layer of its own`);
     seen.set(layer, path);
   }
@@ -141,14 +158,34 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   // state_dict names: a Sequential's `0.weight`, `convblock1.0.weight`; a model that is one layer
   // names its own (`weight`), as PyTorch's nn.Linear does (messages still call it layer '0').
   const named = (path: string, name: string) => (model instanceof Layer ? name : `${path}.${name}`);
-  const nodes = leaves.map(({ path, layer, topIndex }) => {
+  // A residual block's shortcut starts again from the block's input; its sum takes two outputs of one shape.
+  const shortcutOf = new Map(blocks.filter((b) => b.shortcut !== undefined).map((b) => [b.shortcut!, b]));
+  const addOf = new Map(blocks.map((b) => [b.add, b]));
+  const inShapes: SampleShape[] = [];
+  const outShapes: SampleShape[] = [];
+  const nodes = leaves.map(({ path, layer, topIndex }, i) => {
+    const block = shortcutOf.get(i);
+    if (block) shape = inShapes[block.input]!;
     const inShape = shape;
+    const sum = addOf.get(i);
+    if (sum) {
+      // The shortcut's output arrives as this node's input; the body's is its last node's output.
+      const [body, other] = sum.shortcut === undefined ? [inShape, inShapes[sum.input]!] : [outShapes[sum.bodyEnd]!, inShape];
+      if (body.join() !== other.join()) {
+        throw new ShapeError(
+          `residual block '${sum.path}': its body gives ${formatShape(body)} and its ${sum.shortcut === undefined ? 'input (the identity shortcut) is' : 'shortcut gives'} ${formatShape(other)}; the two are added, so they must match` +
+            (sum.shortcut === undefined ? " (give the block a shortcut that maps its input to the body's shape: a 1×1 Conv2d with the body's stride and out_channels, as ResNet's downsample)" : ''),
+        );
+      }
+    }
     try {
       shape = layer.outputShape(inShape);
     } catch (e) {
       if (e instanceof ShapeError) throw new ShapeError(`layer '${path}' (${layer.type}): ${e.message}`);
       throw e;
     }
+    inShapes.push(inShape);
+    outShapes.push(shape);
     const parameters = layer.parameterSpecs(inShape).map((p) => ({ ...p, local: p.name, name: named(path, p.name) }));
     const ordinal = ordinals.get(topIndex) ?? 0;
     if (parameters.length > 0) ordinals.set(topIndex, ordinal + 1);
@@ -172,7 +209,11 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
 
   const fusions: AppliedFusion[] = [];
   if (options.fuse ?? true) {
-    for (const { rule, index, partner, applied } of findFusions(nodes, loss)) {
+    // No rule reaches across a residual block's ends: each end, each branch and what follows a block is a segment of its own.
+    const starts = new Set(blocks.flatMap((b) => [b.input, b.input + 1, b.add, b.add + 1, ...(b.shortcut === undefined ? [] : [b.shortcut])]));
+    let segment = 0;
+    const segmented = nodes.map((n, i) => ({ path: n.path, layer: n.layer, segment: starts.has(i) ? ++segment : segment }));
+    for (const { rule, index, partner, applied } of findFusions(segmented, loss)) {
       const [a, b] = [nodes[index]!.flags, nodes[partner]?.flags];
       if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
@@ -196,6 +237,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     lossInputShape,
     classes: lossInputShape[0]!,
     fusions,
+    residuals: blocks.map((b) => ({ path: b.path, depth: b.depth, input: nodes[b.input]!, bodyEnd: nodes[b.bodyEnd]!, shortcut: b.shortcut === undefined ? undefined : nodes[b.shortcut], add: nodes[b.add]! })),
     parameterCount: nodes.reduce((sum, n) => sum + n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0), 0),
   };
 }
@@ -236,8 +278,11 @@ export interface SummaryRow {
   readonly parameters: number;
 }
 
+/** The nodes a summary shows: every layer, and each residual block after its layers (its input node is no layer of PyTorch's). */
+const summaryNodes = (plan: ModelPlan) => plan.nodes.filter((n) => n.layer.type !== 'ResidualInput');
+
 export function summaryRows(plan: ModelPlan): SummaryRow[] {
-  return plan.nodes.map((n) => ({ layer: n.layer.type, path: n.path, outputShape: n.outShape, parameters: n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0) }));
+  return summaryNodes(plan).map((n) => ({ layer: n.layer.type, path: n.path, outputShape: n.outShape, parameters: n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0) }));
 }
 
 /** Formats the summary like torchsummary (`summary(model, input_size=...)`), then the fusion rules applied. */
@@ -251,7 +296,7 @@ export function formatSummary(plan: ModelPlan): string {
     out.push(`${`${r.layer}-${i + 1}`.padStart(25)}  ${shape.padStart(25)} ${r.parameters.toLocaleString('en-US').padStart(15)}`);
   });
   out.push('='.repeat(64), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0', line);
-  const index = new Map(plan.nodes.map((n, i) => [n.path, `${n.layer.type}-${i + 1}`]));
+  const index = new Map(summaryNodes(plan).map((n, i) => [n.path, `${n.layer.type}-${i + 1}`]));
   const byRule = new Map<string, string[]>();
   for (const f of plan.fusions) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f.paths.map((p) => index.get(p)).join(' + ') + (f.rule === 'log-softmax-nll' ? ' + NLLLoss' : '')]);
   out.push(byRule.size === 0 ? 'Fused: nothing (fusion off or no pattern)' : 'Fused:');

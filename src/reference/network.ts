@@ -145,8 +145,14 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const traces: Trace[] = [];
   const decisions = { relu: 0, maxpool: 0 };
   let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
+  // Residual blocks: a shortcut starts again from its block's input; a block's sum adds the other branch's output.
+  const shortcutOf = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!, r]));
+  const sumOf = new Map(plan.residuals.map((r) => [r.add, r]));
+  const inputOf = new Map(plan.residuals.map((r) => [r.input, r]));
   for (const node of plan.nodes) {
     const { layer, path } = node;
+    const restart = shortcutOf.get(node);
+    if (restart) x = activations[restart.input.path]!;
     const channels = node.inShape[0]!;
     const area = size(node.inShape.slice(1));
     let y: Float64Array;
@@ -205,6 +211,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Flatten':
         y = x;
         break;
+      case 'ResidualInput':
+        y = x;
+        break;
+      case 'Residual': {
+        const r = sumOf.get(node)!;
+        const other = activations[(r.shortcut ? r.bodyEnd : r.input).path]!;
+        y = Float64Array.from(x, (v, k) => v + other[k]!);
+        break;
+      }
       case 'MaxPool2d':
       case 'AdaptiveMaxPool2d': {
         const [h, w] = [node.inShape[1]!, node.inShape[2]!];
@@ -292,9 +307,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const grads: Record<string, Float64Array> = {};
   let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes, plan.labelSmoothing);
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
+  // A residual block's output gradient, kept for the branch whose backward runs second, and its shortcut's gradient at its input.
+  const keptOutput = new Map<string, Float64Array>();
+  const keptShortcut = new Map<string, Float64Array>();
   for (let i = traces.length - 1; i >= firstTrained; i--) {
     const { node, x: xi, y, argmax, passed } = traces[i]!;
     const { layer, path } = node;
+    if (sumOf.has(node)) keptOutput.set(path, d);
     const channels = node.inShape[0]!;
     const area = size(node.inShape.slice(1));
     switch (layer.type) {
@@ -338,6 +357,14 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         break;
       case 'Flatten':
         break;
+      case 'Residual':
+        break;
+      case 'ResidualInput': {
+        const r = inputOf.get(node)!;
+        const other = r.shortcut ? keptShortcut.get(r.path)! : keptOutput.get(r.path)!;
+        d = Float64Array.from(d, (g, k) => g + other[k]!);
+        break;
+      }
       case 'MaxPool2d':
       case 'AdaptiveMaxPool2d':
         d = maxPoolBackwardRef(d, argmax!, xi.length);
@@ -380,6 +407,12 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         const act = activationOf(node.layer);
         if (act) d = activationBackwardRef(act[0], d, xi, act[1], act[2]);
       }
+    }
+    // Below a shortcut's first node the body's backward runs, from the block output's gradient.
+    const restart = shortcutOf.get(node);
+    if (restart) {
+      keptShortcut.set(restart.path, d);
+      d = keptOutput.get(restart.path)!;
     }
   }
   return { loss, correct, activations, grads, buffers: newBuffers, decisions };

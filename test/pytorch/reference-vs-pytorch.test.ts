@@ -19,7 +19,7 @@ import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
-import { Sequential, type Module } from '../../src/layers/sequential.js';
+import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import type { LossKind } from '../../src/plan/fusion.js';
@@ -48,9 +48,23 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 }
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
+const resnet = parseModelFile(readFileSync('examples/resnet.json', 'utf8'), 'examples/resnet.json');
 const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
+  // PyTorch's side is a Module whose forward is body(x) + shortcut(x) (torch_step.py's Residual), under the same state_dict names.
+  { name: 'a small ResNet (examples/resnet.json: BasicBlocks, an identity shortcut and a downsample)', model: resnet.model, input: resnet.input },
+  {
+    name: 'residual blocks: one at the start (a conv shortcut), nested identity blocks with a Dropout in the body, a Linear shortcut',
+    model: new Sequential({
+      stem: new Residual(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU()), { proj: new Conv2d({ outChannels: 4, kernelSize: 1, bias: false }) }),
+      outer: new Residual({ inner: new Residual(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false }), new BatchNorm2d(), new Dropout(0.3))), act: new Tanh() }),
+      flat: new Flatten(),
+      mlp: new Residual(new Sequential(new Linear({ outFeatures: 6 }), new GELU(), new Linear({ outFeatures: 5 })), { shortcut: new Linear({ outFeatures: 5 }) }),
+    }),
+    input: [2, 5, 6],
+    loss: 'cross-entropy',
+  },
   {
     name: 'Linear, BatchNorm1d, Sigmoid, Dropout, cross-entropy on logits',
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 12 }), new BatchNorm1d(), new Sigmoid(), new Dropout(0.3), new Linear({ outFeatures: 5, bias: false })),

@@ -106,13 +106,47 @@ def layer(entry, path):
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
 
 
-def sequential(entry, prefix):
-    children = OrderedDict()
+class Residual(nn.Module):
+    """A residual block as a PyTorch user writes one (torchvision's BasicBlock without its last ReLU):
+    the body's layers as the module's own attributes, the shortcut as one more, forward = body(x) + shortcut(x)."""
+
+    def __init__(self, body, shortcut_name, shortcut):
+        super().__init__()
+        self.body_names = list(body)
+        for name, module in body.items():
+            self.add_module(name, module)
+        self.shortcut_name = shortcut_name
+        if shortcut is not None:
+            self.add_module(shortcut_name, shortcut)
+
+    def forward(self, x):
+        y = x
+        for name in self.body_names:
+            y = getattr(self, name)(y)
+        return y + (getattr(self, self.shortcut_name)(x) if self.shortcut_name else x)
+
+
+def module(entry, path):
+    if entry.get('type') == 'Residual':
+        body = children(entry, path)
+        shortcut = entry.get('shortcut')
+        if shortcut is None:
+            return Residual(body, None, None)
+        name = shortcut.get('name', 'shortcut')
+        return Residual(body, name, module(shortcut, f'{path}.{name}'))
+    return nn.Sequential(children(entry, path)) if 'layers' in entry else layer(entry, path)
+
+
+def children(entry, prefix):
+    out = OrderedDict()
     for i, child in enumerate(entry['layers']):
         name = child.get('name', str(i))
-        path = f'{prefix}.{name}' if prefix else name
-        children[name] = sequential(child, path) if 'layers' in child else layer(child, path)
-    return nn.Sequential(children)
+        out[name] = module(child, f'{prefix}.{name}' if prefix else name)
+    return out
+
+
+def sequential(entry, prefix):
+    return nn.Sequential(children(entry, prefix))
 
 
 model = sequential(json.loads(spec['model_file']), '')

@@ -12,7 +12,7 @@ import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
-import { Sequential, type Module } from '../../src/layers/sequential.js';
+import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import type { LossKind } from '../../src/plan/fusion.js';
 import { initialValues, planModel } from '../../src/plan/plan.js';
@@ -74,6 +74,18 @@ describe('the network reference against central differences', () => {
   });
   test("Linear → Sigmoid → Linear → Sigmoid, the sheet's ½Σ(t − a)²", () => {
     checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), [2], 'half-sse');
+  });
+  test('residual blocks: an identity shortcut around a nested block, a conv shortcut (stride 2), one at the start', () => {
+    checkByDifferences(
+      new Sequential({
+        first: new Residual(new Sequential(new Conv2d({ outChannels: 3, kernelSize: 3, padding: 1 }), new Tanh()), { proj: new Conv2d({ outChannels: 3, kernelSize: 1 }) }),
+        outer: new Residual({ inner: new Residual(new Sequential(new Conv2d({ outChannels: 3, kernelSize: 3, padding: 1 }), new BatchNorm2d())), act: new Tanh(), conv: new Conv2d({ outChannels: 3, kernelSize: 1 }) }),
+        down: new Residual(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1 }), new Sigmoid()), new Sequential(new Conv2d({ outChannels: 4, kernelSize: 1, stride: 2, bias: false }), new BatchNorm2d())),
+        flat: new Flatten(),
+        fc: new Linear({ outFeatures: 3 }),
+      }),
+      [2, 5, 5],
+    );
   });
 });
 

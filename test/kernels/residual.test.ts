@@ -1,0 +1,44 @@
+/**
+ * residual_add (src/kernels/residual.ts) in its three variants against float64 sums rounded to f32
+ * (one f32 addition is correctly rounded: the GPU's must be the same bits).
+ */
+import { describe, expect } from 'vitest';
+import { recordPass } from '../../src/gpu/context.js';
+import { residualAdd } from '../../src/kernels/residual.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+describe('residual_add', () => {
+  // One element; lengths off the four elements an invocation and the 256-wide workgroup; a block's output at batch 128.
+  for (const length of [1, 6, 1023, 1025, 128 * 16 * 14 * 14]) {
+    gpuTest(`${length} elements: the sum, the sum in place, the copy`, async (ctx) => {
+      const x = f32(randomArray(length, length, -3, 3));
+      const other = f32(randomArray(length, length + 1, -3, 3));
+      const tx = ctx.tensor('x', [length], { data: x });
+      const tother = ctx.tensor('other', [length], { data: other });
+      const [sum, copy] = [ctx.tensor('sum', [length]), ctx.tensor('copy', [length])];
+      const accumulated = ctx.tensor('accumulated', [length], { data: x });
+      ctx.fill(sum, NaN);
+      ctx.fill(copy, NaN);
+      const kernels = [
+        (await ctx.compile(residualAdd)).bind({ x: tx, other: tother, y: sum }, { length }),
+        (await ctx.compile(residualAdd, { ACCUMULATE: true })).bind({ x: accumulated, other: tother }, { length }),
+        (await ctx.compile(residualAdd, { COPY: true })).bind({ x: tx, y: copy }, { length }),
+      ];
+      ctx.submit('residual_add test', (e) => recordPass(e, 'residual_add test', kernels));
+      const want = Float64Array.from(x, (v, i) => Math.fround(v + other[i]!));
+      expectAllClose('y = x + other', await ctx.read(sum), want, TOLERANCE.exact);
+      expectAllClose('x += other', await ctx.read(accumulated), want, TOLERANCE.exact);
+      expectAllClose('y = x', await ctx.read(copy), x, TOLERANCE.exact);
+    });
+  }
+
+  gpuTest('each variant binds only what it reads and writes', async (ctx) => {
+    const t = (label: string) => ctx.tensor(label, [8]);
+    const copy = await ctx.compile(residualAdd, { COPY: true });
+    expect(() => copy.bind({ x: t('x'), other: t('other'), y: t('y') }, { length: 8 })).toThrow(/other/);
+    const accumulate = await ctx.compile(residualAdd, { ACCUMULATE: true });
+    expect(() => accumulate.bind({ x: t('x'), other: t('other') } as never, { length: 8 })).not.toThrow();
+    expect(() => accumulate.bind({ x: t('x'), other: t('other'), y: t('y') }, { length: 8 })).toThrow(/y/);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Residual blocks (src/layers/sequential.ts's Residual, src/layers/residual.ts's two ends): PyTorch's
+ * state_dict names, the plan's chain and its checks, model files, and whole GPU training steps
+ * against the float64 reference (which test/pytorch/reference-vs-pytorch.test.ts holds against
+ * PyTorch's own Module with forward body(x) + shortcut(x)).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { GELU, ReLU, Tanh } from '../../src/layers/activations.js';
+import { BatchNorm2d } from '../../src/layers/batchnorm.js';
+import { Conv2d } from '../../src/layers/conv2d.js';
+import { Dropout } from '../../src/layers/dropout.js';
+import { Flatten } from '../../src/layers/flatten.js';
+import { Linear } from '../../src/layers/linear.js';
+import { MaxPool2d } from '../../src/layers/pooling.js';
+import { Residual, Sequential } from '../../src/layers/sequential.js';
+import { ModelFileError, modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
+import { Adam, SGD } from '../../src/optim/optimizers.js';
+import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
+import { Network } from '../../src/plan/network.js';
+import { planModel, summaryRows } from '../../src/plan/plan.js';
+import { randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+
+const basicBlock = (channels: number, stride = 1, downsample = false) =>
+  new Residual(
+    new Sequential({
+      conv1: new Conv2d({ outChannels: channels, kernelSize: 3, stride, padding: 1, bias: false }),
+      bn1: new BatchNorm2d(),
+      relu: new ReLU(),
+      conv2: new Conv2d({ outChannels: channels, kernelSize: 3, padding: 1, bias: false }),
+      bn2: new BatchNorm2d(),
+    }),
+    downsample ? { downsample: new Sequential(new Conv2d({ outChannels: channels, kernelSize: 1, stride, bias: false }), new BatchNorm2d()) } : undefined,
+  );
+const resnetFile = readFileSync('examples/resnet.json', 'utf8');
+const resnet = () => parseModelFile(resnetFile, 'examples/resnet.json');
+
+describe('a residual block in the plan', () => {
+  test("its tensors carry the names of PyTorch's BasicBlock (the body's children the block's own, the shortcut one more)", () => {
+    const plan = planModel(new Sequential({ conv: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), layer1: new Sequential(basicBlock(8, 2, true)), flat: new Flatten(), fc: new Linear({ outFeatures: 3 }) }), { inputShape: [1, 8, 8] });
+    const names = plan.nodes.flatMap((n) => [...n.parameters, ...n.buffers].map((t) => t.name));
+    expect(names.filter((n) => n.startsWith('layer1.'))).toEqual([
+      'layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'layer1.0.bn1.bias', 'layer1.0.bn1.running_mean', 'layer1.0.bn1.running_var',
+      'layer1.0.conv2.weight', 'layer1.0.bn2.weight', 'layer1.0.bn2.bias', 'layer1.0.bn2.running_mean', 'layer1.0.bn2.running_var',
+      'layer1.0.downsample.0.weight', 'layer1.0.downsample.1.weight', 'layer1.0.downsample.1.bias', 'layer1.0.downsample.1.running_mean', 'layer1.0.downsample.1.running_var',
+    ]);
+    // The chain: the block's input node, the body, the shortcut (from the block's input again), the sum.
+    expect(plan.nodes.map((n) => n.path).slice(1, 10)).toEqual(['layer1.0:input', 'layer1.0.conv1', 'layer1.0.bn1', 'layer1.0.relu', 'layer1.0.conv2', 'layer1.0.bn2', 'layer1.0.downsample.0', 'layer1.0.downsample.1', 'layer1.0']);
+    expect(plan.nodes.find((n) => n.path === 'layer1.0.downsample.0')!.inShape).toEqual([4, 8, 8]);
+    expect(plan.residuals.map((r) => [r.path, r.depth, r.input.path, r.bodyEnd.path, r.shortcut?.path, r.add.path])).toEqual([['layer1.0', 0, 'layer1.0:input', 'layer1.0.bn2', 'layer1.0.downsample.0', 'layer1.0']]);
+    // The summary shows the block after its layers, as torchsummary does, and not its input node.
+    expect(summaryRows(plan).map((r) => r.layer).slice(1, 10)).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'Conv2d', 'BatchNorm2d', 'Residual', 'Flatten']);
+  });
+
+  test('no fusion rule reaches across a block: its ends, its two branches and what follows it are apart', () => {
+    // Inside the body a conv → batch norm pair fuses; the body's last conv and the shortcut's first
+    // batch norm are adjacent in the chain but not in the network, nor are a ReLU before the block
+    // and the body's first conv, nor a LogSoftmax at a branch's end and the loss.
+    const model = new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(),
+      new Residual(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new BatchNorm2d(), new Conv2d({ outChannels: 4, kernelSize: 1 })), new BatchNorm2d()),
+      new ReLU(), new Flatten(), new Linear({ outFeatures: 3 }),
+    );
+    const plan = planModel(model, { inputShape: [1, 6, 6] });
+    expect(plan.fusions).toEqual([
+      { rule: 'relu-epilogue', paths: ['0', '1'] },
+      { rule: 'batchnorm-stats-epilogue', paths: ['2.0', '2.1'] },
+    ]);
+    expect(planModel(model, { inputShape: [1, 6, 6], fuse: false }).fusions).toEqual([]);
+  });
+
+  test('two outputs of different shapes, a shared block, a block as the whole model, an empty body or two shortcuts: refused, saying what to do', () => {
+    expect(() => planModel(new Sequential(basicBlock(8, 2)), { inputShape: [8, 8, 8] })).toThrow(
+      "residual block '0': its body gives [N, 8, 4, 4] and its input (the identity shortcut) is [N, 8, 8, 8]; the two are added, so they must match (give the block a shortcut that maps its input to the body's shape: a 1×1 Conv2d with the body's stride and out_channels, as ResNet's downsample)",
+    );
+    expect(() => planModel(new Sequential(basicBlock(8, 1, false), new Flatten()), { inputShape: [4, 6, 6] })).toThrow("its body gives [N, 8, 6, 6] and its input (the identity shortcut) is [N, 4, 6, 6]");
+    const wrongShortcut = new Residual(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new Conv2d({ outChannels: 4, kernelSize: 3 }));
+    expect(() => planModel(new Sequential(wrongShortcut, new Flatten()), { inputShape: [2, 6, 6] })).toThrow("residual block '0': its body gives [N, 4, 6, 6] and its shortcut gives [N, 4, 4, 4]");
+    const block = basicBlock(4);
+    expect(() => planModel(new Sequential(block, block, new Flatten()), { inputShape: [4, 6, 6] })).toThrow("the Residual block '1' is the same object as block '0': shared blocks (tied weights) are not supported");
+    expect(() => planModel(basicBlock(4), { inputShape: [4, 6, 6] })).toThrow('a Residual block as the whole model: put it in a Sequential');
+    expect(() => new Residual(new Sequential())).toThrow('Residual: the body has no layers');
+    expect(() => new Residual(new ReLU(), { a: new ReLU(), b: new ReLU() })).toThrow('Residual: the shortcut must be one named module ({ downsample: … }), got 2 entries (a, b)');
+    expect(() => new Residual({ conv: new ReLU() }, { conv: new ReLU() })).toThrow("two children are named 'conv'");
+    expect(() => new Residual(3 as never)).toThrow('Residual: the body must be a Sequential');
+  });
+});
+
+describe('a residual block in a model file', () => {
+  test('examples/resnet.json reads back as it is written, the shortcut under its name, and is one network however spelt', () => {
+    const { model, input } = resnet();
+    const text = modelFileText(model, input);
+    const again = parseModelFile(text, 'again.json');
+    expect(modelFileText(again.model, again.input)).toBe(text);
+    expect(JSON.parse(text).layers[5].layers[0].shortcut.name).toBe('downsample');
+    expect(sameNetwork(resnetFile, 'examples/resnet.json', again.model, again.input)).toBe(true);
+    // A shortcut named "shortcut" is written without its name; without a shortcut, none is written.
+    const plain = new Sequential(new Residual(new ReLU(), new Conv2d({ outChannels: 2, kernelSize: 1 })), new Residual(new Tanh()), new Flatten());
+    const layers = JSON.parse(modelFileText(plain, [2, 3, 3])).layers;
+    expect(layers[0]).toEqual({ type: 'Residual', layers: [{ type: 'ReLU' }], shortcut: { type: 'Conv2d', out_channels: 2, kernel_size: [1, 1], stride: 1, padding: 0, bias: true } });
+    expect(layers[1]).toEqual({ type: 'Residual', layers: [{ type: 'Tanh' }] });
+    // Another shortcut is another network.
+    const other = parseModelFile(resnetFile.replace('"name": "downsample"', '"name": "proj"'), 'other.json');
+    expect(sameNetwork(resnetFile, 'examples/resnet.json', other.model, other.input)).toBe(false);
+  });
+
+  test('a wrong field is refused naming the file, the block and what it takes', () => {
+    const file = (block: object) => JSON.stringify({ input: [2, 4, 4], layers: [{ name: 'b', type: 'Residual', ...block }, { type: 'Flatten' }] });
+    const read = (block: object) => () => parseModelFile(file(block), 'net.json');
+    expect(read({ layers: [{ type: 'ReLU' }], skip: true })).toThrow(new ModelFileError(`net.json: layer 'b' (Residual): unknown field "skip" (it takes "name", "layers" and "shortcut")`));
+    expect(read({ layers: [{ type: 'ReLU' }], shortcut: 3 })).toThrow(`net.json: layer 'b' (Residual): "shortcut" must be a layer or { "layers": [...] }, got 3`);
+    expect(read({ layers: [{ type: 'ReLU' }], shortcut: { name: 'a b', type: 'ReLU' } })).toThrow(`the shortcut's "name" must be letters, digits or '_', got "a b"`);
+    expect(read({ layers: [{ type: 'ReLU' }], shortcut: { type: 'Conv2d', kernel_size: 3 } })).toThrow(`net.json: layer 'b.shortcut' (Conv2d)`);
+    expect(read({ layers: [] })).toThrow(`net.json: layer 'b' (Residual): the body has no layers`);
+    expect(read({})).toThrow(`"type" is "Residual", expected one of`);
+  });
+});
+
+const BATCH = 6;
+const images = Float32Array.from(randomArray(BATCH * 784, 41, -0.42, 2.8));
+const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % 10);
+
+describe('one GPU training step of residual networks against the float64 reference', () => {
+  const cases = [
+    { name: 'examples/resnet.json, SGD momentum, fused', model: () => resnet().model, optimizer: () => new SGD({ lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }), fuse: true },
+    { name: 'examples/resnet.json, Adam, unfused', model: () => resnet().model, optimizer: () => new Adam({ lr: 1e-3 }), fuse: false },
+    {
+      // A block first in the network (nothing before it learns: its input node has no backward, and its sum keeps no gradient),
+      // nested blocks whose bodies end in a Dropout after a batch norm (batchnorm-dropout) and in a nested block's sum, a Linear shortcut.
+      name: 'a block first, nested blocks, a Dropout fused into a body-ending batch norm, a Linear shortcut, Adam',
+      model: () =>
+        new Sequential({
+          stem: new Residual(new Sequential(new Conv2d({ outChannels: 1, kernelSize: 3, padding: 1 }), new Tanh())),
+          pool: new MaxPool2d(2),
+          conv: new Conv2d({ outChannels: 6, kernelSize: 3, padding: 1, bias: false }),
+          outer: new Residual({ inner: new Residual(new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, padding: 1, bias: false }), new BatchNorm2d(), new Dropout(0.2))), act: new ReLU(), last: basicBlock(6) }, { proj: basicBlock(6, 1) }),
+          flat: new Flatten(),
+          mlp: new Residual(new Sequential(new Linear({ outFeatures: 12 }), new GELU(), new Linear({ outFeatures: 10 })), new Linear({ outFeatures: 10 })),
+        }),
+      optimizer: () => new Adam({ lr: 1e-3 }),
+      fuse: true,
+    },
+  ];
+  for (const c of cases) {
+    gpuTest(c.name, async (ctx) => {
+      const network = new Network(ctx, c.model(), { inputShape: [1, 28, 28], maxBatch: 8, seed: 4, optimizer: c.optimizer(), fuse: c.fuse });
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, formatCheckReport(report)).toBe(true);
+      expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+    });
+  }
+
+  gpuTest("a block with nothing learning before it runs no backward at its input and keeps no gradient at its sum; blocks of one depth share their kept gradients' memory", async (ctx) => {
+    const first = new Network(ctx, new Sequential(new Residual(new Sequential(new Conv2d({ outChannels: 1, kernelSize: 3, padding: 1 }), new Tanh())), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
+    const labelsOf = async (n: Network) => (await n.backward(4)).map((d) => d.label);
+    expect((await labelsOf(first)).filter((l) => l.includes('residual'))).toEqual([]);
+    const later = new Network(ctx, new Sequential(new Conv2d({ outChannels: 1, kernelSize: 1 }), new Residual(new Sequential(new Conv2d({ outChannels: 1, kernelSize: 3, padding: 1 }), new Tanh())), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
+    expect((await labelsOf(later)).filter((l) => l.includes('residual'))).toEqual(['1 residual gradient kept', '1:input residual gradient sum']);
+    const blocks = (k: number) => new Network(ctx, new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), ...Array.from({ length: k }, () => basicBlock(2)), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
+    expect(blocks(3).memory.activationGradients).toBe(blocks(1).memory.activationGradients);
+  });
+});
