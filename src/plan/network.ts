@@ -247,6 +247,7 @@ export class Network {
     const indexOf = new Map(plan.scheduled.map((n, i) => [n, i]));
     const blockOfBodyEnd = new Map(plan.residuals.map((r) => [r.bodyEnd, r]));
     const blockOfInput = new Map(plan.residuals.map((r) => [r.input, r]));
+    const blockOfShortcut = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!, r]));
     // Where the gradient is (slot), in which pair, and each open block's place to return to.
     let [slot, pair] = [0, 0];
     const outside = new Map<string, { slot: number; pair: number }>();
@@ -270,6 +271,9 @@ export class Network {
       if (out) dOutAt.set(node, out);
       if (i === firstTrained) break;
       const label = `∂loss/∂${node.path} input`;
+      // A shortcut's input gradient goes only to its block's input node: none where that has no backward.
+      const start = blockOfShortcut.get(node);
+      if (start && indexOf.get(start.input)! < firstTrained) continue;
       const block = blockOfInput.get(node);
       if (block) {
         // A block's input node: the body's ∂input (here) added to the shortcut's, where the shortcut left it.
@@ -292,7 +296,6 @@ export class Network {
     const dOut = new Map([...dOutAt].map(([node, v]) => [node, view(v)] as const));
     const dIn = new Map([...dInAt].map(([node, v]) => [node, view(v)] as const));
     // Each block's sum reads the other branch's output (the body's where a shortcut arrives as its input, else the block's input) and keeps its ∂output for the body.
-    const blockOfShortcut = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!, r]));
     const residualOf = new Map<PlanNode, { other?: PlanNode; kept?: Tensor }>();
     for (const r of plan.residuals) residualOf.set(r.add, { other: r.shortcut ? r.bodyEnd : r.input, kept: kept.has(r.add) ? view(kept.get(r.add)!) : undefined });
 

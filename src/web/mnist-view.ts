@@ -16,6 +16,7 @@ import { modelFileText, parseModelFile } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
+import resnetFile from '../../examples/resnet.json?raw';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizers.js';
 import type { ClipGradNorm } from '../optim/clipping.js';
 import type { LossKind } from '../plan/fusion.js';
@@ -45,6 +46,7 @@ const MODELS = {
   'seed-cnn': 'The notebook’s CNN (13,808 parameters)',
   mlp: 'MLP 784-256-128-10 (examples/mlp.json)',
   lenet5: 'LeNet-5 (examples/lenet5.json)',
+  resnet: 'A small ResNet (examples/resnet.json)',
   json: 'A model file (paste its JSON below)',
 } as const;
 type ModelChoice = keyof typeof MODELS;
@@ -55,7 +57,9 @@ type OptimizerChoice = keyof typeof OPTIMIZERS;
 const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3 };
 
 /** The picker's entry of a checkpoint's `model` metadata. */
-const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5' };
+const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5', resnet: 'resnet' };
+/** The shipped examples' model files, by the picker's entry. */
+const EXAMPLE_FILES: Partial<Record<ModelChoice, readonly [string, string]>> = { mlp: [mlpFile, 'examples/mlp.json'], lenet5: [lenetFile, 'examples/lenet5.json'], resnet: [resnetFile, 'examples/resnet.json'] };
 
 interface Settings {
   model: ModelChoice;
@@ -271,7 +275,7 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
   /** The chosen network's definition (the dropout box applies to the seed CNN; a model file sets its own). */
   const definition = (settings: Settings): { model: Module; input: SampleShape } => {
     if (settings.model === 'seed-cnn') return { model: seedCnn({ dropout: settings.dropout ? 0.1 : 0 }), input: SEED_CNN_INPUT };
-    const [text, source] = settings.model === 'mlp' ? [mlpFile, 'examples/mlp.json'] : settings.model === 'lenet5' ? [lenetFile, 'examples/lenet5.json'] : [settings.modelJson, 'the pasted model file'];
+    const [text, source] = EXAMPLE_FILES[settings.model] ?? [settings.modelJson, 'the pasted model file'];
     return parseModelFile(text, source);
   };
 

@@ -123,6 +123,12 @@ const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % 10);
 
 describe('one GPU training step of residual networks against the float64 reference', () => {
   const cases = [
+    {
+      name: 'a block first with a conv shortcut (its input gradient unread), SGD',
+      model: () => new Sequential(new Residual(new Sequential(new Conv2d({ outChannels: 3, kernelSize: 3, padding: 1 }), new ReLU(), new Conv2d({ outChannels: 2, kernelSize: 3, padding: 1 })), { proj: new Conv2d({ outChannels: 2, kernelSize: 1 }) }), new Flatten(), new Linear({ outFeatures: 10 })),
+      optimizer: () => new SGD({ lr: 0.05 }),
+      fuse: true,
+    },
     { name: 'examples/resnet.json, SGD momentum, fused', model: () => resnet().model, optimizer: () => new SGD({ lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }), fuse: true },
     { name: 'examples/resnet.json, Adam, unfused', model: () => resnet().model, optimizer: () => new Adam({ lr: 1e-3 }), fuse: false },
     {
@@ -157,6 +163,11 @@ describe('one GPU training step of residual networks against the float64 referen
     expect((await labelsOf(first)).filter((l) => l.includes('residual'))).toEqual([]);
     const later = new Network(ctx, new Sequential(new Conv2d({ outChannels: 1, kernelSize: 1 }), new Residual(new Sequential(new Conv2d({ outChannels: 1, kernelSize: 3, padding: 1 }), new Tanh())), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
     expect((await labelsOf(later)).filter((l) => l.includes('residual'))).toEqual(['1 residual gradient kept', '1:input residual gradient sum']);
+    // With a shortcut the body still needs the kept gradient, but the shortcut's input gradient has no reader.
+    const projected = new Network(ctx, new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 3, padding: 1 }), { proj: new Conv2d({ outChannels: 2, kernelSize: 1 }) }), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
+    const projectedLabels = await labelsOf(projected);
+    expect(projectedLabels.filter((l) => l.includes('residual'))).toEqual(['0 residual gradient kept']);
+    expect(projectedLabels.filter((l) => l.includes('conv input gradient'))).toEqual([]);
     const blocks = (k: number) => new Network(ctx, new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), ...Array.from({ length: k }, () => basicBlock(2)), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
     expect(blocks(3).memory.activationGradients).toBe(blocks(1).memory.activationGradients);
   });
