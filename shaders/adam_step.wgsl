@@ -23,6 +23,7 @@ struct Params {
   decoupled: u32,
   clipValue: f32,
   decayAt: u32,
+  groupLrs: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -43,6 +44,8 @@ const SLOT_BLOCK = 256u;
 const PARAM_SLOT0 = 3u;
 // Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there; the norm after it).
 const CLIP_AT = 5u;
+// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
+const HYPER_LENGTH = 7u;
 
 override WG_X: u32;
 
@@ -53,7 +56,7 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.length) { return; }
-  let lr = hyper[0];
+  let lr = lrOf(i);
   var p = param[i];
   var g = grad[i];
   if (!isFinite(g)) {
@@ -78,7 +81,7 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
 #else
   let v = s;
 #endif
-  let updated = p - hyper[2] * (m / (sqrt(v) / hyper[3] + params.eps));
+  let updated = p - stepSizeOf(i) * (m / (sqrt(v) / hyper[3] + params.eps));
   param[i] = updated;
   // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
   // freeze the parameter silently) or the update.

@@ -20,6 +20,7 @@ struct Params {
   weightDecay: f32,
   clipValue: f32,
   decayAt: u32,
+  groupLrs: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -42,6 +43,8 @@ const SLOT_BLOCK = 256u;
 const PARAM_SLOT0 = 3u;
 // Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there).
 const CLIP_AT = 5u;
+// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
+const HYPER_LENGTH = 7u;
 
 override WG_X: u32;
 
@@ -52,7 +55,7 @@ fn rmsprop_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.length) { return; }
-  let lr = hyper[0];
+  let lr = lrOf(i);
   var g = grad[i];
   if (!isFinite(g)) {
     markNonFinite(slots[i / SLOT_BLOCK]);

@@ -17,6 +17,7 @@ struct Params {
   nesterov: u32,
   clipValue: f32,
   decayAt: u32,
+  groupLrs: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -33,6 +34,8 @@ const SLOT_BLOCK = 256u;
 const PARAM_SLOT0 = 3u;
 // Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there; the norm after it).
 const CLIP_AT = 5u;
+// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
+const HYPER_LENGTH = 7u;
 
 override WG_X: u32;
 
@@ -43,7 +46,7 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
   if (i >= params.length) { return; }
-  let lr = hyper[0];
+  let lr = lrOf(i);
   let momentum = hyper[1];
   var g = grad[i];
   if (!isFinite(g)) {

@@ -1,8 +1,8 @@
-// The gradient and weight decay an optimizer step (sgd_step, adam_step) applies to element i, in
-// the variants both declare: clip_grad_norm_ / clip_grad_value_ (CLIP_NORM, CLIP_VALUE) and the
-// param groups' weight decays (GROUP_DECAY). A kernel appending it declares `params` (with
-// weightDecay, clipValue, decayAt), `hyper`, `slots`, and the constants SLOT_BLOCK, PARAM_SLOT0
-// and CLIP_AT.
+// The gradient, weight decay and learning rate an optimizer step (sgd_step, adam_step,
+// rmsprop_step) applies to element i, in the variants each declares: clip_grad_norm_ /
+// clip_grad_value_ (CLIP_NORM, CLIP_VALUE), the param groups' weight decays (GROUP_DECAY) and
+// learning rates (GROUP_LR). A kernel appending it declares `params` (with weightDecay, clipValue,
+// decayAt), `hyper`, `slots`, and the constants SLOT_BLOCK, PARAM_SLOT0, CLIP_AT and HYPER_LENGTH.
 
 // Element i's weight decay: its parameter's (variant GROUP_DECAY: PyTorch's param groups, one
 // value a parameter, kept as f32 bits in `slots` from params.decayAt on, found by the guard's slot
@@ -25,5 +25,26 @@ fn clipped(g: f32) -> f32 {
   return clamp(g, -params.clipValue, params.clipValue);
 #else
   return g;
+#endif
+}
+
+// Element i's learning rate this step: its parameter's (variant GROUP_LR: PyTorch's param groups,
+// the host's [lr, stepSize] a parameter in `hyper` from HYPER_LENGTH on, found by the guard's slot of
+// the element's block), else the step's hyper[0].
+fn lrOf(i: u32) -> f32 {
+#if GROUP_LR
+  return hyper[HYPER_LENGTH + 2u * (slots[i / SLOT_BLOCK] - PARAM_SLOT0)];
+#else
+  return hyper[0];
+#endif
+}
+
+// Adam's step size lr / (1 − β1^t) of element i (computed by the host in float64): its parameter's
+// (GROUP_LR), else hyper[2].
+fn stepSizeOf(i: u32) -> f32 {
+#if GROUP_LR
+  return hyper[HYPER_LENGTH + 2u * (slots[i / SLOT_BLOCK] - PARAM_SLOT0) + 1u];
+#else
+  return hyper[2];
 #endif
 }

@@ -113,31 +113,45 @@ export function lossParameterMetadata(plan: { readonly loss: string; readonly lo
 }
 
 /**
- * The param groups' weight decays as a checkpoint records them: `weight_decay_groups`, JSON of
- * each parameter whose weight decay is not the optimizer's (`{"fc.bias": 0}`); none: no key.
+ * The param groups as a checkpoint records them: `weight_decay_groups` and `lr_groups`, JSON of
+ * each parameter whose weight decay (learning rate) is not the optimizer's (`{"fc.bias": 0}`);
+ * none: no key.
  */
-export function weightDecayGroupsMetadata(network: Pick<Network, 'parameters' | 'weightDecays' | 'optimizer'>): Record<string, string> {
-  const apart = network.parameters.map((p, k) => [p.name, network.weightDecays[k]!] as const).filter(([, d]) => d !== network.optimizer.weightDecay);
-  return apart.length === 0 ? {} : { weight_decay_groups: JSON.stringify(Object.fromEntries(apart)) };
+export function paramGroupsMetadata(network: Pick<Network, 'parameters' | 'weightDecays' | 'learningRates' | 'optimizer'>): Record<string, string> {
+  const apart = (values: readonly number[], base: number) => network.parameters.map((p, k) => [p.name, values[k]!] as const).filter(([, v]) => v !== base);
+  const [decays, rates] = [apart(network.weightDecays, network.optimizer.weightDecay), apart(network.learningRates, network.optimizer.lr)];
+  return { ...(decays.length === 0 ? {} : { weight_decay_groups: JSON.stringify(Object.fromEntries(decays)) }), ...(rates.length === 0 ? {} : { lr_groups: JSON.stringify(Object.fromEntries(rates)) }) };
 }
 
-/** A checkpoint's `weight_decay_groups` as param groups (one per weight decay), checked; undefined where absent. */
+/** A checkpoint's `weight_decay_groups` and `lr_groups` as param groups (one per setting), checked; undefined where both are absent. */
 export function paramGroupsFromMetadata(metadata: Readonly<Record<string, string>>, source: string): ParamGroup[] | undefined {
-  const text = metadata.weight_decay_groups;
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
+  const read = (key: 'weight_decay_groups' | 'lr_groups', what: string) => {
+    const text = metadata[key];
+    if (text === undefined) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const entries = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+    if (!entries || !entries.every(([, v]) => typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+      throw new CheckpointFormatError(source, `__metadata__.${key} is ${JSON.stringify(text)}, expected JSON of parameter names and ${what} ≥ 0 such as {"fc.bias": 0}`);
+    }
+    return entries as [string, number][];
+  };
+  const [decays, rates] = [new Map(read('weight_decay_groups', 'weight decays')), new Map(read('lr_groups', 'learning rates'))];
+  if (decays.size === 0 && rates.size === 0) return metadata.weight_decay_groups === undefined && metadata.lr_groups === undefined ? undefined : [];
+  // One group for each (weight decay, learning rate) the parameters hold apart.
+  const groups = new Map<string, { params: string[]; weightDecay?: number; lr?: number }>();
+  for (const name of new Set([...decays.keys(), ...rates.keys()])) {
+    const [weightDecay, lr] = [decays.get(name), rates.get(name)];
+    const key = `${weightDecay}|${lr}`;
+    const group = groups.get(key) ?? { params: [], ...(weightDecay === undefined ? {} : { weightDecay }), ...(lr === undefined ? {} : { lr }) };
+    group.params.push(name);
+    groups.set(key, group);
   }
-  const entries = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
-  if (!entries || !entries.every(([, v]) => typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
-    throw new CheckpointFormatError(source, `__metadata__.weight_decay_groups is ${JSON.stringify(text)}, expected JSON of parameter names and weight decays ≥ 0 such as {"fc.bias": 0}`);
-  }
-  const byDecay = new Map<number, string[]>();
-  for (const [name, v] of entries as [string, number][]) byDecay.set(v, [...(byDecay.get(v) ?? []), name]);
-  return [...byDecay].map(([weightDecay, params]) => ({ params, weightDecay }));
+  return [...groups.values()];
 }
 
 /** ReduceLROnPlateau's state as a checkpoint records it (PyTorch's scheduler state_dict: _last_lr, best, num_bad_epochs, cooldown_counter, last_epoch). */
@@ -382,7 +396,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     ...lossParameterMetadata(network.plan),
     ...optimizerMetadata(network.optimizer),
     ...plateauMetadata(network.plateau),
-    ...weightDecayGroupsMetadata(network),
+    ...paramGroupsMetadata(network),
     ...clippingMetadata(network.clipping),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
     model_file: modelFileText(network.model, network.plan.inputShape),
@@ -753,11 +767,12 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
   }
-  // Param groups' weight decays: this engine records them whenever a parameter's is apart (none: none).
-  if (metadata.weight_decay_groups !== undefined || metadata.producer === 'webgpu-backprop') {
+  // Param groups' weight decays and learning rates: this engine records them whenever a parameter's is apart (none: none).
+  for (const key of ['weight_decay_groups', 'lr_groups'] as const) {
+    if (metadata[key] === undefined && metadata.producer !== 'webgpu-backprop') continue;
     const canonical = (text: string | undefined) => JSON.stringify(Object.entries(text === undefined ? {} : (JSON.parse(text) as Record<string, number>)).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const [theirs, ours] = [metadata.weight_decay_groups, weightDecayGroupsMetadata(network).weight_decay_groups];
-    if (canonical(theirs) !== canonical(ours)) out.push(`weight_decay_groups ${theirs ?? 'none'} (this network's ${ours ?? 'none'})`);
+    const [theirs, ours] = [metadata[key], paramGroupsMetadata(network)[key]];
+    if (canonical(theirs) !== canonical(ours)) out.push(`${key} ${theirs ?? 'none'} (this network's ${ours ?? 'none'})`);
   }
   // This engine records its clipping whenever there is one: none recorded by it is none.
   if (info.clipping !== undefined || metadata.producer === 'webgpu-backprop') {

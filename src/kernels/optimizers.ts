@@ -23,6 +23,8 @@ import { HEALTH_SLOTS } from './health.js';
  * Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2,
  * 1 − β1], written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
  * by gradNorm (so that clipping takes no storage binding of its own: WebGPU's default is 8 a stage).
+ * With param groups' own learning rates (variant GROUP_LR), each parameter's [lr, stepSize] follow
+ * from HYPER_LENGTH on (`groupLrs` parameters), written by the host each step too.
  */
 export const HYPER_LENGTH = 7;
 export const CLIP_AT = 5;
@@ -39,7 +41,7 @@ export const sgdStep = defineKernel({
   linear: true,
   source: sgdSource,
   // 1 − dampening (and Adam's 1 − β2) from the host in float64, as PyTorch's alpha=1 − dampening.
-  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32', decayAt: 'u32' },
+  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -49,12 +51,12 @@ export const sgdStep = defineKernel({
     /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
     slots: { type: 'u32', access: 'read' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
   libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
 });
 
 /** param, expAvg and expAvgSq updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
@@ -62,7 +64,7 @@ export const adamStep = defineKernel({
   name: 'adam_step',
   linear: true,
   source: adamSource,
-  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32', decayAt: 'u32' },
+  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -75,12 +77,12 @@ export const adamStep = defineKernel({
     /** AMSGrad's running maximum of exp_avg_sq. */
     maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR'],
   libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
 });
 
 /** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
@@ -88,7 +90,7 @@ export const rmspropStep = defineKernel({
   name: 'rmsprop_step',
   linear: true,
   source: rmspropSource,
-  params: { length: 'u32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32' },
+  params: { length: 'u32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
   bindings: {
     hyper: { type: 'f32', access: 'read' },
     grad: { type: 'f32', access: 'read' },
@@ -100,12 +102,12 @@ export const rmspropStep = defineKernel({
     momentumBuffer: { type: 'f32', access: 'read_write', only: 'MOMENTUM' },
     gradAvg: { type: 'f32', access: 'read_write', only: 'CENTERED' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'MOMENTUM', 'CENTERED'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR', 'MOMENTUM', 'CENTERED'],
   libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT },
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
   workgroupSize: [256],
   grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH, grad: p.length, squareAvg: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), momentumBuffer: p.length, gradAvg: p.length }),
+  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, squareAvg: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), momentumBuffer: p.length, gradAvg: p.length }),
 });
 
 /** Elements one workgroup of gradNorm's partial pass reduces to one partial. */

@@ -9,15 +9,20 @@ import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Clipping } from './clipping.js';
 
 /**
- * Parameters with a weight decay of their own, as PyTorch's param_groups ([{ params, weight_decay }]):
- * the usual `no_decay` group of biases and normalisation weights is `{ params: (name, shape) =>
- * shape.length === 1, weightDecay: 0 }`. Parameters in no group take the optimizer's weight decay.
- * (A group's own learning rate or betas are not supported: refused.)
+ * Parameters with a learning rate or weight decay of their own, as PyTorch's param_groups
+ * ([{ params, lr, weight_decay }]): the usual `no_decay` group of biases and normalisation weights is
+ * `{ params: (name, shape) => shape.length === 1, weightDecay: 0 }`, a head trained faster
+ * `{ params: ['fc.weight', 'fc.bias'], lr: 0.1 }`. What a group leaves out, and every parameter in
+ * no group, takes the optimizer's. A schedule scales each group's rate from the group's own, as
+ * PyTorch's schedulers keep a base_lr a group (CosineAnnealingLR's eta_min shared); OneCycleLR (whose
+ * max_lr sets every group's rate, as PyTorch's scalar max_lr) and ReduceLROnPlateau with a group's
+ * own rate are refused. (A group's own betas, momentum or other settings: refused.)
  */
 export interface ParamGroup {
   /** The parameters: state_dict names (`'fc.bias'`), or a test of each parameter's name and shape. */
   readonly params: readonly string[] | ((name: string, shape: readonly number[]) => boolean);
-  readonly weightDecay: number;
+  readonly weightDecay?: number;
+  readonly lr?: number;
 }
 
 export interface SgdOptions {
@@ -39,20 +44,25 @@ export interface AdamOptions {
   readonly amsgrad?: boolean;
 }
 
-/** Param groups checked as PyTorch's optimizer checks them (each a params list or test and a weight decay ≥ 0). */
-function checkGroups(name: string, groups: unknown): readonly ParamGroup[] {
+/** Param groups checked as PyTorch's optimizer checks them (each a params list or test, and a learning rate and weight decay ≥ 0 where given). */
+function checkGroups(name: string, groups: unknown, schedule: Schedule): readonly ParamGroup[] {
   if (groups === undefined) return [];
-  if (!Array.isArray(groups)) throw new TypeError(`${name}: paramGroups must be a list of { params, weightDecay }, got ${JSON.stringify(groups)}`);
+  if (!Array.isArray(groups)) throw new TypeError(`${name}: paramGroups must be a list of { params, lr, weightDecay }, got ${JSON.stringify(groups)}`);
   return groups.map((g: unknown, k) => {
-    if (typeof g !== 'object' || g === null) throw new TypeError(`${name}: paramGroups[${k}] must be { params, weightDecay }, got ${JSON.stringify(g)}`);
-    const extra = Object.keys(g).find((key) => key !== 'params' && key !== 'weightDecay');
+    if (typeof g !== 'object' || g === null) throw new TypeError(`${name}: paramGroups[${k}] must be { params, lr, weightDecay }, got ${JSON.stringify(g)}`);
+    const extra = Object.keys(g).find((key) => key !== 'params' && key !== 'weightDecay' && key !== 'lr');
     if (extra !== undefined) {
-      throw new RangeError(`${name}: paramGroups[${k}] has '${extra}'; a group takes params and weightDecay (its own ${extra === 'lr' ? 'learning rate' : extra} is not supported)`);
+      throw new RangeError(`${name}: paramGroups[${k}] has '${extra}'; a group takes params, lr and weightDecay (its own ${extra === 'weight_decay' ? 'weight_decay is weightDecay here' : `${extra} is not supported`})`);
     }
-    const { params, weightDecay } = g as { params?: unknown; weightDecay?: unknown };
+    const { params, weightDecay, lr } = g as { params?: unknown; weightDecay?: unknown; lr?: unknown };
     const list = Array.isArray(params) && params.every((p) => typeof p === 'string');
     if (!list && typeof params !== 'function') throw new TypeError(`${name}: paramGroups[${k}].params must be a list of parameter names or a function (name, shape) => boolean, got ${JSON.stringify(params)}`);
-    check(name, `paramGroups[${k}].weight_decay`, weightDecay as number, 0, Infinity);
+    if (weightDecay !== undefined) check(name, `paramGroups[${k}].weight_decay`, weightDecay as number, 0, Infinity);
+    if (lr !== undefined) {
+      check(name, `paramGroups[${k}].lr`, lr as number, 0, Infinity);
+      if (schedule.kind === 'onecycle') throw new RangeError(`${name}: paramGroups[${k}] has a learning rate of its own, but OneCycleLR's max_lr sets every group's rate (PyTorch's scalar max_lr overrides the groups' lr); leave the group's lr out, or use another schedule`);
+      if (schedule.kind === 'plateau') throw new RangeError(`${name}: paramGroups[${k}] has a learning rate of its own, which ReduceLROnPlateau here does not keep apart (one rate for all groups); leave the group's lr out, or use another schedule`);
+    }
     return g as ParamGroup;
   });
 }
@@ -71,15 +81,15 @@ export class SGD {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
-  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
   readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names. */
   readonly stateNames = ['momentum_buffer'] as const;
 
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
     checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'paramGroups']);
-    this.paramGroups = checkGroups('SGD', options.paramGroups);
     checkSchedule(schedule);
+    this.paramGroups = checkGroups('SGD', options.paramGroups, schedule);
     // PyTorch 2's default (1.13 required one); the seed CNN's 0.01 is given where it is built.
     this.lr = check('SGD', 'lr', options.lr ?? 1e-3, 0, Infinity);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
@@ -100,7 +110,7 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   readonly amsgrad: boolean;
-  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
   readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names (AMSGrad's max_exp_avg_sq besides). */
   readonly stateNames: readonly ('exp_avg' | 'exp_avg_sq' | 'max_exp_avg_sq')[];
@@ -113,8 +123,8 @@ export class Adam {
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
     checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'paramGroups']);
-    this.paramGroups = checkGroups(name, options.paramGroups);
     checkSchedule(schedule);
+    this.paramGroups = checkGroups(name, options.paramGroups, schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
     if (options.betas !== undefined && (!Array.isArray(options.betas) || options.betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(options.betas)}`);
     const [b1, b2] = options.betas ?? [0.9, 0.999];
@@ -154,7 +164,7 @@ export class RMSprop {
   readonly weightDecay: number;
   readonly momentum: number;
   readonly centered: boolean;
-  /** Parameters with a weight decay of their own (the rest take weightDecay). */
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
   readonly paramGroups: readonly ParamGroup[];
   /**
    * The optimizer state per parameter, PyTorch's names: square_avg, and momentum_buffer where
@@ -164,8 +174,8 @@ export class RMSprop {
 
   constructor(options: RmspropOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
     checkOptions('RMSprop', options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'paramGroups']);
-    this.paramGroups = checkGroups('RMSprop', options.paramGroups);
     checkSchedule(schedule);
+    this.paramGroups = checkGroups('RMSprop', options.paramGroups, schedule);
     this.lr = check('RMSprop', 'lr', options.lr ?? 1e-2, 0, Infinity);
     this.alpha = check('RMSprop', 'alpha', options.alpha ?? 0.99, 0, 1);
     this.eps = check('RMSprop', 'eps', options.eps ?? 1e-8, 0, Infinity);
@@ -191,14 +201,15 @@ export class AdamW extends Adam {
 
 export type Optimizer = SGD | Adam | RMSprop;
 
-const describeGroups = (groups: readonly ParamGroup[]) => (groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (weight decay ${groups.map((g) => g.weightDecay).join(', ')})`);
+const describeGroups = (groups: readonly ParamGroup[]) =>
+  groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (${groups.map((g) => [g.lr === undefined ? '' : `lr ${g.lr}`, g.weightDecay === undefined ? '' : `weight decay ${g.weightDecay}`].filter(Boolean).join(' ') || 'defaults').join('; ')})`;
 
 /**
- * Each parameter's weight decay (by the network's parameters, in order): its group's, else the
- * optimizer's. A name no parameter has, or a parameter in two groups, is refused (PyTorch refuses
- * the second: "some parameters appear in more than one parameter group").
+ * Each parameter's param group (by the network's parameters, in order; −1: none). A name no
+ * parameter has, or a parameter in two groups, is refused (PyTorch refuses the second: "some
+ * parameters appear in more than one parameter group").
  */
-export function weightDecays(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
+function groupsOf(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
   const names = new Set(parameters.map((p) => p.name));
   optimizer.paramGroups.forEach((g, k) => {
     if (typeof g.params === 'function') return;
@@ -208,8 +219,18 @@ export function weightDecays(optimizer: Optimizer, parameters: readonly { readon
   return parameters.map((p) => {
     const groups = optimizer.paramGroups.map((g, k) => [g, k] as const).filter(([g]) => (typeof g.params === 'function' ? g.params(p.name, p.shape) === true : g.params.includes(p.name)));
     if (groups.length > 1) throw new RangeError(`paramGroups[${groups[0]![1]}] and paramGroups[${groups[1]![1]}] both hold '${p.name}' (PyTorch: some parameters appear in more than one parameter group)`);
-    return groups.length === 1 ? groups[0]![0].weightDecay : optimizer.weightDecay;
+    return groups.length === 1 ? groups[0]![1] : -1;
   });
+}
+
+/** Each parameter's weight decay (by the network's parameters, in order): its group's, else the optimizer's. */
+export function weightDecays(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
+  return groupsOf(optimizer, parameters).map((k) => optimizer.paramGroups[k]?.weightDecay ?? optimizer.weightDecay);
+}
+
+/** Each parameter's base learning rate (by the network's parameters, in order): its group's, else the optimizer's; a schedule scales each from it. */
+export function learningRates(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
+  return groupsOf(optimizer, parameters).map((k) => optimizer.paramGroups[k]?.lr ?? optimizer.lr);
 }
 
 /**
@@ -227,11 +248,12 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
  * The optimizer kernels' fixed parameters besides the length (src/kernels/optimizers.ts): 1 − x
  * computed here in float64, as PyTorch's `alpha=1 - dampening` and `value=1 - beta2` are; the
  * bound of clip_grad_value_ where the network clips by value (read by the CLIP_VALUE variant only),
- * and where in `slots` the param groups' weight decays start (GROUP_DECAY only).
+ * where in `slots` the param groups' weight decays start (GROUP_DECAY only), and how many
+ * parameters' learning rates follow HYPER_LENGTH in `hyper` (GROUP_LR only; else 0).
  */
-export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
-export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt });
-export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt });
+export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */

@@ -134,7 +134,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   head.reset();
   const step = network.stepsTaken;
   const optimizerStep = network.optimizerSteps;
-  const lr = network.beginStep(batch, 0);
+  network.beginStep(batch, 0);
   const dispatches = [...(await network.forward(batch, 'train')), ...(await head.dispatches(batch, true)), ...(await network.backward(batch))];
   ctx.submit('check step', (e) => recordPass(e, 'check step', dispatches));
   const outputs = new Map<string, Float32Array>();
@@ -182,8 +182,9 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(given, clipping.clipValue);
   for (const [k, p] of network.parameters.entries()) {
     const g = stepGrads[p.name]!;
-    // Its param group's weight decay, else the optimizer's.
+    // Its param group's weight decay and this step's learning rate, else the optimizer's.
     const weightDecay = network.weightDecays[k]!;
+    const lr = network.stepLearningRates[k]!;
     const expected =
       opt.kind === 'sgd'
         ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param

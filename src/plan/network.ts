@@ -21,7 +21,7 @@ import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, RMSprop, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adam, RMSprop, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
@@ -176,6 +176,12 @@ export class Network {
   readonly weightDecays: readonly number[];
   /** Where the param groups' weight decays start in the slots tensor (the optimizer kernels' GROUP_DECAY); 0: none set apart. */
   private readonly decayAt: number;
+  /** Each parameter's base learning rate, by `parameters` (its param group's, else the optimizer's); a schedule scales each. */
+  readonly learningRates: readonly number[];
+  /** Whether a param group sets a learning rate apart (the optimizer kernels' GROUP_LR: each parameter's written into `hyper` each step). */
+  private readonly lrApart: boolean;
+  /** Each parameter's learning rate in the step `beginStep` began (by `parameters`). */
+  stepLearningRates: readonly number[] = [];
   /** clip_grad_norm_'s partial sums (src/kernels/optimizers.ts: gradNorm; its factor and norm go into `hyper`). */
   private readonly gradNormPartials?: Tensor;
   private readonly programs: { node: PlanNode; program: LayerProgram; backward: boolean }[];
@@ -321,6 +327,8 @@ export class Network {
     // Each parameter's weight decay, in the guard's order (its param group's, else the optimizer's);
     // where a group sets one apart, after the blocks' slots as f32 bits (GROUP_DECAY reads them from decayAt).
     this.weightDecays = weightDecays(this.optimizer, specs.map(({ p }) => p));
+    this.learningRates = learningRates(this.optimizer, specs.map(({ p }) => p));
+    this.lrApart = this.learningRates.some((lr) => lr !== this.optimizer.lr);
     const apart = this.weightDecays.some((d) => d !== this.optimizer.weightDecay);
     this.decayAt = apart ? slotOfBlock.length : 0;
     const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
@@ -435,7 +443,9 @@ export class Network {
     this.parameters = parameters;
     this.buffers = buffers;
     // The clip factor and norm after the per-step values: NaN until a step measures them.
-    this.hyper = ctx.tensor('optimizer hyper-parameters', [HYPER_LENGTH], { data: Float32Array.from({ length: HYPER_LENGTH }, (_, i) => (i >= CLIP_AT ? NaN : 0)) });
+    // With param groups' own learning rates, each parameter's [lr, stepSize] after them.
+    const hyperLength = HYPER_LENGTH + (this.lrApart ? 2 * parameters.length : 0);
+    this.hyper = ctx.tensor('optimizer hyper-parameters', [hyperLength], { data: Float32Array.from({ length: hyperLength }, (_, i) => (i >= CLIP_AT && i < HYPER_LENGTH ? NaN : 0)) });
     if (this.clipping?.kind === 'norm') {
       this.gradNormPartials = ctx.tensor('gradient norm partials', [gradNormPartials(grads.all.length)]);
       bytes.optimizer += this.gradNormPartials.byteLength;
@@ -507,12 +517,13 @@ export class Network {
       const length = values.layout.length;
       if (length === 0) return [];
       const label = `${opt.kind} parameters`;
-      const variant = { ...clipVariant(this.clipping), GROUP_DECAY: this.decayAt > 0 };
+      const variant = { ...clipVariant(this.clipping), GROUP_DECAY: this.decayAt > 0, GROUP_LR: this.lrApart };
+      const groupLrs = this.lrApart ? this.parameters.length : 0;
       const norm = await this.gradNormDispatches();
       if (opt.kind === 'sgd') {
         const kernel = await this.ctx.compile(sgdStep, variant);
         const tensors = { hyper: this.hyper, grad: grads.all, velocity: states.momentum_buffer!.all, param: values.all, health: this.health, slots };
-        return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping, this.decayAt) }, label)];
+        return [...norm, kernel.bind(tensors, { length, ...sgdKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
       }
       if (opt.kind === 'rmsprop') {
         const [buffer, gradAvg] = [states.momentum_buffer, states.grad_avg];
@@ -521,14 +532,14 @@ export class Network {
           hyper: this.hyper, grad: grads.all, squareAvg: states.square_avg!.all, param: values.all, health: this.health, slots,
           ...(buffer ? { momentumBuffer: buffer.all } : {}), ...(gradAvg ? { gradAvg: gradAvg.all } : {}),
         };
-        return [...norm, kernel.bind(tensors, { length, ...rmspropKernelParams(opt, this.clipping, this.decayAt) }, label)];
+        return [...norm, kernel.bind(tensors, { length, ...rmspropKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
       }
       const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
       const tensors = {
         hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots,
         ...(opt.amsgrad ? { maxExpAvgSq: states.max_exp_avg_sq!.all } : {}),
       };
-      return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping, this.decayAt) }, label)];
+      return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
     })();
     return this.update;
   }
@@ -573,9 +584,17 @@ export class Network {
    */
   beginStep(batch: number, epoch: number): number {
     const opt = this.optimizer;
-    const scheduled = scheduledValues(opt.schedule, this.plateau?.lr ?? opt.lr, baseMomentum(opt), { epoch, step: this.optimizerSteps } satisfies ScheduleProgress);
+    const progress = { epoch, step: this.optimizerSteps } satisfies ScheduleProgress;
+    const scheduled = scheduledValues(opt.schedule, this.plateau?.lr ?? opt.lr, baseMomentum(opt), progress);
     const lr = scheduled.lr * this.lrFactor;
     this.ctx.write(this.hyper, hyperValues(opt, this.optimizerSteps + 1, lr, scheduled.momentum));
+    // Each param group's rate through the same schedule from the group's own (PyTorch's base_lrs); the same for a parameter in none.
+    const rates = new Map<number, number>([[opt.lr, lr]]);
+    this.stepLearningRates = this.learningRates.map((base) => {
+      if (!rates.has(base)) rates.set(base, scheduledValues(opt.schedule, base, baseMomentum(opt), progress).lr * this.lrFactor);
+      return rates.get(base)!;
+    });
+    if (this.lrApart) this.ctx.write(this.hyper, this.stepLearningRates.flatMap((r) => { const h = hyperValues(opt, this.optimizerSteps + 1, r, scheduled.momentum); return [h[0], h[2]]; }), HYPER_LENGTH);
     this.ctx.write(this.health, [this.stepsTaken + 1], HEALTH_SLOTS.step);
     this.setDropoutStep(batch, this.stepsTaken);
     return lr;

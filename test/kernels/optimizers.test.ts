@@ -200,8 +200,8 @@ describe('the divergence guard in the optimizer steps', () => {
       const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
       const grad = grads!.all;
       const kernel = kind === 'sgd'
-        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!.all, param: b!.all, health, slots }, { length, oneMinusDampening: 1, weightDecay: 0, nesterov: 0, clipValue: 0, decayAt: 0 })
-        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!.all, expAvgSq: b!.all, param: c!.all, health, slots }, { length, beta2: 0.999, oneMinusBeta2: 1 - 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0, clipValue: 0, decayAt: 0 });
+        ? (await ctx.compile(sgdStep)).bind({ hyper, grad, velocity: a!.all, param: b!.all, health, slots }, { length, oneMinusDampening: 1, weightDecay: 0, nesterov: 0, clipValue: 0, decayAt: 0, groupLrs: 0 })
+        : (await ctx.compile(adamStep)).bind({ hyper, grad, expAvg: a!.all, expAvgSq: b!.all, param: c!.all, health, slots }, { length, beta2: 0.999, oneMinusBeta2: 1 - 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0, clipValue: 0, decayAt: 0, groupLrs: 0 });
       const opt = kind === 'sgd' ? new SGD({ lr: 0.1, momentum: 0.9 }) : new Adam({ lr: 0.01 });
       const run = async (step: number, values: Float64Array[]) => {
         values.forEach((v, k) => ctx.write(grads!.members[k]!, v));
