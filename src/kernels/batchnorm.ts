@@ -139,7 +139,7 @@ export const batchnormForward = defineKernel({
   name: 'batchnorm_forward',
   source: forwardSource,
   params: shape,
-  defines: ['VEC4'],
+  defines: ['VEC4', 'RELU'],
   variantRequires: vec4Requires,
   bindings: {
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },

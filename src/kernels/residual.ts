@@ -8,7 +8,8 @@ import source from '../../shaders/residual_add.wgsl?raw';
 
 /**
  * y = x + other (overwrites y); ACCUMULATE: x += other (x updated in place, no y); COPY: y = x (no
- * other). The same f32 addition in every variant, so a sum is the same bits wherever it is made.
+ * other); RELU: y = max(x + other, 0). The same f32 addition in every variant, so a sum is the same
+ * bits wherever it is made.
  */
 export const residualAdd = defineKernel({
   name: 'residual_add',
@@ -20,7 +21,7 @@ export const residualAdd = defineKernel({
     other: { type: 'f32', access: 'read', unless: 'COPY' },
     y: { type: 'f32', access: 'read_write', unless: 'ACCUMULATE' },
   },
-  defines: ['ACCUMULATE', 'COPY'],
+  defines: ['ACCUMULATE', 'COPY', 'RELU'],
   workgroupSize: [256],
   grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ x: p.length, other: p.length, y: p.length }),

@@ -127,6 +127,9 @@ export abstract class BatchNorm extends Layer {
     const shape = (batch: number) => ({ batch, channels, area });
     const variant = batchnormVariant({ batch: 1, channels, area });
     const dropout = fusion.dropout;
+    // The ReLU after it (batchnorm-relu), applied as the output is stored; its backward reads x, not the output.
+    const forwardVariant = { ...variant, RELU: fusion.reluEpilogue === true };
+    const reluWords = fusion.reluEpilogue ? ' and relu' : '';
     const dropoutKernels = new Map<number, StepKernel>();
     // The step of the dropout draws (setStep), also for a kernel made after it was set.
     let dropoutStep = 0;
@@ -166,7 +169,7 @@ export abstract class BatchNorm extends Layer {
         dropoutKernels.set(batch, fused);
         list.push(fused);
       } else {
-        list.push((await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`));
+        list.push((await ctx.compile(batchnormForward, forwardVariant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm${reluWords}`));
       }
       return list;
     });
@@ -175,7 +178,7 @@ export abstract class BatchNorm extends Layer {
       track
         ? (await ctx.compile(batchnormEvalStats)).bind({ runningMean, runningVar, stats }, { channels, eps }, `${path} batchnorm eval stats`)
         : (await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats (untracked)`),
-      (await ctx.compile(batchnormForward, variant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm`),
+      (await ctx.compile(batchnormForward, forwardVariant)).bind({ x, stats, gamma: gamma.value, beta: beta.value, y: output }, shape(batch), `${path} batchnorm${reluWords}`),
     ]);
     // With the dropout fused in, dOutput is the dropout's output gradient and the kernels apply its mask.
     const backwardVariant = { ...variant, DROPOUT: dropout !== undefined };

@@ -47,7 +47,7 @@ export interface ParameterState {
 
 /** Which fusion rules (src/plan/fusion.ts) touch a node, as flags its lowering reads. */
 export interface NodeFusion {
-  /** Conv2d / Linear: store max(·, 0); the ReLU after it is absorbed. */
+  /** Conv2d, Linear, BatchNorm, a residual block's sum: store max(·, 0); the ReLU after it is absorbed. */
   readonly reluEpilogue?: boolean;
   /** ReLU after a conv, Dropout after a batch norm, MaxPool2d after a conv: the previous node computes this one's forward; output = input. */
   readonly forwardByPrevious?: boolean;

@@ -56,7 +56,9 @@ export class ResidualAdd extends Layer {
     if (!residual?.other) throw new Error(`${path}: a residual block's sum needs the other branch's output`);
     const other = residual.other;
     const length = (batch: number) => batch * shapeSize(b.inShape);
-    const forward = perBatch(async (batch) => [(await ctx.compile(residualAdd)).bind({ x: input, other, y: output }, { length: length(batch) }, `${path} residual sum`)]);
+    // The ReLU after the block (residual-relu), applied as the sum is stored.
+    const relu = b.fusion.reluEpilogue === true;
+    const forward = perBatch(async (batch) => [(await ctx.compile(residualAdd, { RELU: relu })).bind({ x: input, other, y: output }, { length: length(batch) }, `${path} residual sum${relu ? ' and relu' : ''}`)]);
     const backward = perBatch(async (batch) =>
       !dOutput || !residual.kept ? [] : [(await ctx.compile(residualAdd, { COPY: true })).bind({ x: dOutput, y: residual.kept }, { length: length(batch) }, `${path} residual gradient kept`)],
     );

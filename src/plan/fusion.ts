@@ -49,6 +49,16 @@ export const FUSION_RULES: readonly FusionRule[] = [
     matches: (a, b) => b?.type === 'ReLU' && (tiledConv(a) || a instanceof Linear),
   },
   {
+    name: 'batchnorm-relu',
+    description: 'BatchNorm → ReLU: the ReLU applied as the batch norm stores its output (no ReLU pass; the batch norm keeps no pre-ReLU tensor: its backward reads its input)',
+    matches: (a, b) => isBatchNorm(a) && b?.type === 'ReLU',
+  },
+  {
+    name: 'residual-relu',
+    description: "a residual block's sum → ReLU: the ReLU applied as the sum is stored (torchvision's relu(out + identity); no ReLU pass)",
+    matches: (a, b) => a.type === 'Residual' && b?.type === 'ReLU',
+  },
+  {
     name: 'batchnorm-dropout',
     description: "BatchNorm → Dropout: one pass in training (normalise, draw the mask, scale), and the dropout's gradient applied inside the batch norm's backward kernels",
     matches: (a, b) => isBatchNorm(a) && b?.type === 'Dropout',

@@ -209,13 +209,14 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
 
   const fusions: AppliedFusion[] = [];
   if (options.fuse ?? true) {
-    // No rule reaches across a residual block's ends: each end, each branch and what follows a block is a segment of its own.
-    const starts = new Set(blocks.flatMap((b) => [b.input, b.input + 1, b.add, b.add + 1, ...(b.shortcut === undefined ? [] : [b.shortcut])]));
+    // No rule reaches across a residual block's ends: each end and each branch is a segment of its
+    // own, and the sum's segment goes on after it (residual-relu; no rule takes the sum as a partner).
+    const starts = new Set(blocks.flatMap((b) => [b.input, b.input + 1, b.add, ...(b.shortcut === undefined ? [] : [b.shortcut])]));
     let segment = 0;
     const segmented = nodes.map((n, i) => ({ path: n.path, layer: n.layer, segment: starts.has(i) ? ++segment : segment }));
     for (const { rule, index, partner, applied } of findFusions(segmented, loss)) {
       const [a, b] = [nodes[index]!.flags, nodes[partner]?.flags];
-      if (rule.name === 'relu-epilogue') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
+      if (rule.name === 'relu-epilogue' || rule.name === 'batchnorm-relu' || rule.name === 'residual-relu') [a.reluEpilogue, b!.forwardByPrevious] = [true, true];
       else if (rule.name === 'batchnorm-dropout') [a.dropoutAfter, b!.forwardByPrevious, b!.backwardByPrevious] = [true, true, true];
       else if (rule.name === 'relu-grad-in-batchnorm' || rule.name === 'relu-grad-in-maxpool' || rule.name === 'relu-grad-in-input-gradient') [a.backwardByNext, b!.reluInput] = [true, true];
       else if (rule.name === 'batchnorm-stats-epilogue') [a.statsEpilogue, b!.statsByProducer] = [true, true];

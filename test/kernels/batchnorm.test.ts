@@ -104,6 +104,7 @@ describe('batchnorm kernels', () => {
         const trunningVar = ctx.tensor('runningVar', [channels], { data: runningVar0 });
         const tstats = ctx.tensor('stats', [2, channels]);
         const ty = ctx.tensor('y', [batch, channels, area]);
+        const tyRelu = ctx.tensor('y (RELU)', [batch, channels, area]);
         const tdgamma = ctx.tensor('dgamma', [channels]);
         const tdbeta = ctx.tensor('dbeta', [channels]);
         const tdx = ctx.tensor('dx', [batch, channels, area]);
@@ -128,7 +129,7 @@ describe('batchnorm kernels', () => {
         const [tpg, tpb, tpgDrop, tpbDrop] = [partial('dgamma'), partial('dbeta'), partial('dgamma (dropout)'), partial('dbeta (dropout)')];
         const [tdgammaGroups, tdbetaGroups, tdgammaDropGroups, tdbetaDropGroups] = [perChannel('dgamma, groups'), perChannel('dbeta, groups'), perChannel('dgamma (dropout), groups'), perChannel('dbeta (dropout), groups')];
         for (const t of [tpg, tpb, tpgDrop, tpbDrop, tdgammaGroups, tdbetaGroups, tdgammaDropGroups, tdbetaDropGroups]) ctx.fill(t, NaN);
-        for (const t of [tstats, ty, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne, tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace]) ctx.fill(t, NaN);
+        for (const t of [tstats, ty, tyRelu, tdgamma, tdbeta, tdx, tdxRelu, tdropped, tdgammaDrop, tdbetaDrop, tdxDrop, tdgammaOne, tdbetaOne, tdxOne, tdgammaDropOne, tdbetaDropOne, tdxDropOne, tdgammaInPlace, tdbetaInPlace, tdgammaDropInPlace, tdbetaDropInPlace]) ctx.fill(t, NaN);
         ctx.fill(tmask, 0xffffffff);
         const dropped = { ...variant, DROPOUT: true };
         const { scale: dropoutScale } = dropoutParams(drop.p);
@@ -136,6 +137,8 @@ describe('batchnorm kernels', () => {
         const training = [
           (await ctx.compile(batchnormStats, variant)).bind({ x: tx, stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth }, { ...p, eps, momentum, meanSlot: HEALTH_SLOTS.parameters, varSlot: HEALTH_SLOTS.parameters + 1 }),
           (await ctx.compile(batchnormForward, variant)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: ty }, p),
+          // The ReLU after it applied as y is stored (batchnorm-relu).
+          (await ctx.compile(batchnormForward, { ...variant, RELU: true })).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: tyRelu }, p),
           (await ctx.compile(batchnormDropoutForward, variant)).bind(
             { x: tx, stats: tstats, gamma: tgamma, beta: tbeta, mask: tmask, y: tdropped },
             { ...p, ...dropoutParams(drop.p), seed: drop.seed, stream: drop.stream, step: drop.step },
@@ -184,7 +187,7 @@ describe('batchnorm kernels', () => {
         ];
         ctx.submit('batchnorm training test', (e) => recordPass(e, 'batchnorm training test', training));
         const tensors = {
-          stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu,
+          stats: tstats, runningMean: trunningMean, runningVar: trunningVar, health: thealth, y: ty, yRelu: tyRelu, mask: tmask, dropped: tdropped, dgamma: tdgamma, dbeta: tdbeta, dx: tdx, dxRelu: tdxRelu,
           dgammaDrop: tdgammaDrop, dbetaDrop: tdbetaDrop, dxDrop: tdxDrop, dgammaOne: tdgammaOne, dbetaOne: tdbetaOne, dxOne: tdxOne, dgammaDropOne: tdgammaDropOne, dbetaDropOne: tdbetaDropOne, dxDropOne: tdxDropOne,
           dgammaInPlace: tdgammaInPlace, dbetaInPlace: tdbetaInPlace, dxInPlace: tdxInPlace, dgammaDropInPlace: tdgammaDropInPlace, dbetaDropInPlace: tdbetaDropInPlace, dxDropInPlace: tdxDropInPlace,
           dgammaGroups: tdgammaGroups, dbetaGroups: tdbetaGroups, dgammaDropGroups: tdgammaDropGroups, dbetaDropGroups: tdbetaDropGroups,
@@ -199,6 +202,9 @@ describe('batchnorm kernels', () => {
         for (const [name, values] of Object.entries(got)) expect(Array.from(scalar[name as keyof typeof got]!), `${name}: VEC4 and scalar variants`).toEqual(Array.from(values!));
       }
 
+      // RELU: max(y, 0) of the same y, bit for bit (and some of y negative, so that it zeroes some).
+      expect(Array.from(got.yRelu!), 'batchnorm_forward RELU: max(y, 0)').toEqual(Array.from(got.y!, (v) => Math.max(v, 0)));
+      expect(Array.from(got.y!).some((v) => v < 0)).toBe(true);
       // APPLY: the same sums and the same input gradients, bit for bit, as the two kernels.
       for (const [one, two] of [['dgammaOne', 'dgamma'], ['dbetaOne', 'dbeta'], ['dxOne', 'dx'], ['dgammaDropOne', 'dgammaDrop'], ['dbetaDropOne', 'dbetaDrop'], ['dxDropOne', 'dxDrop']] as const) {
         expect(Array.from(got[one]!), `batchnorm_backward_reduce APPLY: ${one} against ${two}`).toEqual(Array.from(got[two]!));

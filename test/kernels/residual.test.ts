@@ -11,25 +11,29 @@ import { gpuTest } from '../helpers/gpu.js';
 describe('residual_add', () => {
   // One element; lengths off the four elements an invocation and the 256-wide workgroup; a block's output at batch 128.
   for (const length of [1, 6, 1023, 1025, 128 * 16 * 14 * 14]) {
-    gpuTest(`${length} elements: the sum, the sum in place, the copy`, async (ctx) => {
+    gpuTest(`${length} elements: the sum, the sum in place, the copy, the sum's ReLU`, async (ctx) => {
       const x = f32(randomArray(length, length, -3, 3));
       const other = f32(randomArray(length, length + 1, -3, 3));
       const tx = ctx.tensor('x', [length], { data: x });
       const tother = ctx.tensor('other', [length], { data: other });
-      const [sum, copy] = [ctx.tensor('sum', [length]), ctx.tensor('copy', [length])];
+      const [sum, copy, rectified] = [ctx.tensor('sum', [length]), ctx.tensor('copy', [length]), ctx.tensor('rectified', [length])];
       const accumulated = ctx.tensor('accumulated', [length], { data: x });
       ctx.fill(sum, NaN);
       ctx.fill(copy, NaN);
+      ctx.fill(rectified, NaN);
       const kernels = [
         (await ctx.compile(residualAdd)).bind({ x: tx, other: tother, y: sum }, { length }),
         (await ctx.compile(residualAdd, { ACCUMULATE: true })).bind({ x: accumulated, other: tother }, { length }),
         (await ctx.compile(residualAdd, { COPY: true })).bind({ x: tx, y: copy }, { length }),
+        (await ctx.compile(residualAdd, { RELU: true })).bind({ x: tx, other: tother, y: rectified }, { length }),
       ];
       ctx.submit('residual_add test', (e) => recordPass(e, 'residual_add test', kernels));
       const want = Float64Array.from(x, (v, i) => Math.fround(v + other[i]!));
+      if (length > 1) expect(want.some((v) => v < 0) && want.some((v) => v > 0), 'sums of both signs (the ReLU variant zeroes some)').toBe(true);
       expectAllClose('y = x + other', await ctx.read(sum), want, TOLERANCE.exact);
       expectAllClose('x += other', await ctx.read(accumulated), want, TOLERANCE.exact);
       expectAllClose('y = x', await ctx.read(copy), x, TOLERANCE.exact);
+      expectAllClose('y = max(x + other, 0)', await ctx.read(rectified), want.map((v) => Math.max(v, 0)), TOLERANCE.exact);
     });
   }
 

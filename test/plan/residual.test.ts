@@ -53,10 +53,10 @@ describe('a residual block in the plan', () => {
     expect(summaryRows(plan).map((r) => r.layer).slice(1, 10)).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'Conv2d', 'BatchNorm2d', 'Residual', 'Flatten']);
   });
 
-  test('no fusion rule reaches across a block: its ends, its two branches and what follows it are apart', () => {
+  test("no fusion rule reaches across a block's ends or branches; its sum takes the ReLU after it", () => {
     // Inside the body a conv → batch norm pair fuses; the body's last conv and the shortcut's first
     // batch norm are adjacent in the chain but not in the network, nor are a ReLU before the block
-    // and the body's first conv, nor a LogSoftmax at a branch's end and the loss.
+    // and the body's first conv. The ReLU after the block is applied as the sum is stored.
     const model = new Sequential(
       new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(),
       new Residual(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new BatchNorm2d(), new Conv2d({ outChannels: 4, kernelSize: 1 })), new BatchNorm2d()),
@@ -66,7 +66,12 @@ describe('a residual block in the plan', () => {
     expect(plan.fusions).toEqual([
       { rule: 'relu-epilogue', paths: ['0', '1'] },
       { rule: 'batchnorm-stats-epilogue', paths: ['2.0', '2.1'] },
+      { rule: 'residual-relu', paths: ['2', '3'] },
     ]);
+    // examples/resnet.json: conv → batch norm → ReLU in the stem and each body, the blocks' sums → ReLU.
+    const fused = planModel(resnet().model, { inputShape: [1, 28, 28] }).fusions;
+    expect(fused.filter((f) => f.rule === 'batchnorm-relu').map((f) => f.paths)).toEqual([['bn1', 'relu'], ['layer1.0.bn1', 'layer1.0.relu'], ['layer2.0.bn1', 'layer2.0.relu']]);
+    expect(fused.filter((f) => f.rule === 'residual-relu').map((f) => f.paths)).toEqual([['layer1.0', 'layer1.1'], ['layer2.0', 'layer2.1']]);
     expect(planModel(model, { inputShape: [1, 6, 6], fuse: false }).fusions).toEqual([]);
   });
 
