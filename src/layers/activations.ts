@@ -18,7 +18,7 @@ abstract class Elementwise extends Layer {
     return input;
   }
   config(): Record<string, unknown> {
-    return {};
+    return inplaceConfig(this);
   }
 }
 
@@ -29,7 +29,7 @@ export class ReLU extends Elementwise {
   constructor(inplace?: boolean | { readonly inplace?: boolean }) {
     super();
     const options = typeof inplace === 'object' && inplace !== null ? checkOptions('ReLU', inplace, ['inplace']) : { inplace };
-    trueOrFalse('ReLU', 'inplace', options.inplace, false);
+    this.inplace = trueOrFalse('ReLU', 'inplace', options.inplace, false);
   }
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput, fusion } = b;
@@ -131,11 +131,14 @@ function numberArg(owner: string, field: string, value: unknown, fallback: numbe
 /** A number as a model file writes it: ±∞ as "inf" / "-inf" (PyTorch's float('inf')), which JSON has no number for. */
 export const jsonNumber = (v: number): number | string => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v);
 
-/** PyTorch's `inplace` alone (`new SiLU(true)` or `{ inplace: true }`): changes no result here, taken and checked. */
-function inplaceOnly(owner: string, args: readonly unknown[]): void {
+/** PyTorch's `inplace` alone (`new SiLU(true)` or `{ inplace: true }`): changes no result here, taken, checked and kept (Layer.inplace). */
+function inplaceOnly(owner: string, args: readonly unknown[]): boolean {
   const o = positionalOptions<{ inplace?: boolean }>(owner, args, ['inplace'], ['inplace']);
-  trueOrFalse(owner, 'inplace', o.inplace, false);
+  return trueOrFalse(owner, 'inplace', o.inplace, false);
 }
+
+/** `inplace: true` where it was given, for model files (PyTorch's default, false, left out). */
+export const inplaceConfig = (layer: Layer): Record<string, unknown> => (layer.inplace ? { inplace: true } : {});
 
 /** PyTorch's nn.LeakyReLU(negative_slope=0.01, inplace=False): y = x if x > 0 else negative_slope · x. */
 export class LeakyReLU extends InputActivation {
@@ -149,14 +152,14 @@ export class LeakyReLU extends InputActivation {
   constructor(...args: unknown[]) {
     super();
     const o = positionalOptions<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, ['negativeSlope', 'inplace'], ['negativeSlope', 'inplace']);
-    trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
+    this.inplace = trueOrFalse('LeakyReLU', 'inplace', o.inplace, false);
     this.negativeSlope = numberArg('LeakyReLU', 'negative_slope', o.negativeSlope, 0.01);
   }
   get args(): readonly [number, number] {
     return [this.negativeSlope, 0];
   }
   override config(): Record<string, unknown> {
-    return { negative_slope: this.negativeSlope };
+    return { negative_slope: this.negativeSlope, ...inplaceConfig(this) };
   }
 }
 
@@ -169,7 +172,7 @@ export class SiLU extends InputActivation {
   /** PyTorch's `inplace` (`new SiLU(true)` or `{ inplace: true }`) changes no result here: taken and checked. */
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    inplaceOnly('SiLU', args);
+    this.inplace = inplaceOnly('SiLU', args);
   }
 }
 
@@ -205,14 +208,14 @@ export class ELU extends InputActivation {
   constructor(...args: unknown[]) {
     super();
     const o = positionalOptions<{ alpha?: number; inplace?: boolean }>('ELU', args, ['alpha', 'inplace'], ['alpha', 'inplace']);
-    trueOrFalse('ELU', 'inplace', o.inplace, false);
+    this.inplace = trueOrFalse('ELU', 'inplace', o.inplace, false);
     this.alpha = numberArg('ELU', 'alpha', o.alpha, 1);
   }
   get args(): readonly [number, number] {
     return [this.alpha, 1];
   }
   override config(): Record<string, unknown> {
-    return { alpha: this.alpha };
+    return { alpha: this.alpha, ...inplaceConfig(this) };
   }
 }
 
@@ -228,7 +231,7 @@ export class SELU extends InputActivation {
 
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    inplaceOnly('SELU', args);
+    this.inplace = inplaceOnly('SELU', args);
   }
 }
 
@@ -264,7 +267,7 @@ export class Mish extends InputActivation {
 
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    inplaceOnly('Mish', args);
+    this.inplace = inplaceOnly('Mish', args);
   }
 }
 
@@ -276,7 +279,7 @@ export class Hardswish extends InputActivation {
 
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    inplaceOnly('Hardswish', args);
+    this.inplace = inplaceOnly('Hardswish', args);
   }
 }
 
@@ -288,7 +291,7 @@ export class Hardsigmoid extends InputActivation {
 
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super();
-    inplaceOnly('Hardsigmoid', args);
+    this.inplace = inplaceOnly('Hardsigmoid', args);
   }
 }
 
@@ -304,7 +307,7 @@ export class Hardtanh extends InputActivation {
   constructor(...args: unknown[]) {
     super();
     const o = positionalOptions<{ minVal?: number; maxVal?: number; inplace?: boolean }>('Hardtanh', args, ['minVal', 'maxVal', 'inplace'], ['minVal', 'maxVal', 'inplace']);
-    trueOrFalse('Hardtanh', 'inplace', o.inplace, false);
+    this.inplace = trueOrFalse('Hardtanh', 'inplace', o.inplace, false);
     this.minVal = numberArg('Hardtanh', 'min_val', o.minVal, -1, { infinite: true });
     this.maxVal = numberArg('Hardtanh', 'max_val', o.maxVal, 1, { infinite: true });
     // PyTorch asserts max_val > min_val.
@@ -314,7 +317,7 @@ export class Hardtanh extends InputActivation {
     return [this.minVal, this.maxVal];
   }
   override config(): Record<string, unknown> {
-    return { min_val: jsonNumber(this.minVal), max_val: jsonNumber(this.maxVal) };
+    return { min_val: jsonNumber(this.minVal), max_val: jsonNumber(this.maxVal), ...inplaceConfig(this) };
   }
 }
 
@@ -324,10 +327,10 @@ export class ReLU6 extends Hardtanh {
 
   constructor(...args: [inplace?: boolean | { readonly inplace?: boolean }]) {
     super(0, 6);
-    inplaceOnly('ReLU6', args);
+    this.inplace = inplaceOnly('ReLU6', args);
   }
   override config(): Record<string, unknown> {
-    return {};
+    return inplaceConfig(this);
   }
 }
 

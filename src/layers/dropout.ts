@@ -25,7 +25,7 @@ export class Dropout extends Layer {
     const name = new.target.name;
     if (args[0] === null) throw new RangeError(`${name}: p must be a number in [0, 1], got null`);
     const o = positionalOptions<{ p?: number; inplace?: boolean }>(name, args, ['p', 'inplace'], ['p', 'inplace']);
-    trueOrFalse(name, 'inplace', o.inplace, false);
+    this.inplace = trueOrFalse(name, 'inplace', o.inplace, false);
     const p = o.p === undefined ? 0.5 : o.p;
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${name}: p must be a number in [0, 1], got ${JSON.stringify(p)}`);
     this.p = p;
@@ -36,7 +36,7 @@ export class Dropout extends Layer {
   }
 
   config() {
-    return { p: this.p };
+    return { p: this.p, ...(this.inplace ? { inplace: true } : {}) };
   }
 
   /**

@@ -195,6 +195,12 @@ export abstract class Layer {
   abstract readonly type: string;
   /** The output is a view of the input (Flatten, Identity): no kernel; the plan hands the next layer the same buffer, and the gradient back as a view. */
   readonly view: boolean = false;
+  /**
+   * PyTorch's `inplace=True` was given. It changes no result here (the output has a tensor of its
+   * own), and none in PyTorch either, except where something else reads the layer's input too: a
+   * residual block's input, which the plan refuses there (src/plan/plan.ts).
+   */
+  inplace = false;
   /** The output shape for this input shape (throws a ShapeError saying what was expected). */
   abstract outputShape(input: SampleShape): SampleShape;
   parameterSpecs(_input: SampleShape): ParameterSpec[] {

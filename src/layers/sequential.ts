@@ -101,6 +101,9 @@ export class Residual {
         named = entries[0]!;
       }
     }
+    if (named && children.some(([name]) => name === named![0])) {
+      throw new RangeError(`Residual: the shortcut is named '${named[0]}', as a child of the body is (both would be '${named[0]}.…' in the state_dict); name the shortcut otherwise`);
+    }
     const all = Sequential.fromEntries(named ? [...children, named] : children).children;
     this.children = all.slice(0, children.length);
     this.shortcut = named ? all[children.length] : undefined;
@@ -128,7 +131,10 @@ export interface BlockEntry {
   readonly add: number;
 }
 
-/** The leaf layers in execution order. */
+/**
+ * The leaf layers in execution order; a residual block's two ends among them (src/layers/residual.ts:
+ * `<block>:input`, a ResidualInput, and `<block>`, its sum, of type 'Residual').
+ */
 export function leafLayers(model: Module): LayerEntry[] {
   return flattenModel(model).leaves;
 }

@@ -36,6 +36,9 @@ export interface ModelFile {
 
 type Json = Record<string, unknown>;
 
+/** A layer's `inplace` field (checked a boolean before the build), kept by the layer (Layer.inplace). */
+const inplaceOf = (f: Json) => f.inplace as boolean | undefined;
+
 /** The fields each layer type takes (besides `type` and `name`), and how to build it. */
 const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => Layer }> = {
   Conv2d: {
@@ -57,20 +60,20 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     fields: ['in_features', 'out_features', 'bias'],
     build: (f) => new Linear({ inFeatures: f.in_features as number | undefined, outFeatures: f.out_features as number, bias: f.bias as boolean | undefined }),
   },
-  ReLU: { fields: ['inplace'], build: () => new ReLU() },
+  ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },
-  LeakyReLU: { fields: ['negative_slope', 'inplace'], build: (f) => new LeakyReLU({ negativeSlope: f.negative_slope as number | undefined }) },
-  SiLU: { fields: ['inplace'], build: () => new SiLU() },
+  LeakyReLU: { fields: ['negative_slope', 'inplace'], build: (f) => new LeakyReLU({ negativeSlope: f.negative_slope as number | undefined, inplace: inplaceOf(f) }) },
+  SiLU: { fields: ['inplace'], build: (f) => new SiLU({ inplace: inplaceOf(f) }) },
   GELU: { fields: ['approximate'], build: (f) => new GELU({ approximate: f.approximate as 'none' | 'tanh' | undefined }) },
-  ELU: { fields: ['alpha', 'inplace'], build: (f) => new ELU({ alpha: f.alpha as number | undefined }) },
-  SELU: { fields: ['inplace'], build: () => new SELU() },
+  ELU: { fields: ['alpha', 'inplace'], build: (f) => new ELU({ alpha: f.alpha as number | undefined, inplace: inplaceOf(f) }) },
+  SELU: { fields: ['inplace'], build: (f) => new SELU({ inplace: inplaceOf(f) }) },
   Softplus: { fields: ['beta', 'threshold'], build: (f) => new Softplus({ beta: f.beta as number | undefined, threshold: extended(f.threshold) }) },
-  Mish: { fields: ['inplace'], build: () => new Mish() },
-  Hardswish: { fields: ['inplace'], build: () => new Hardswish() },
-  Hardsigmoid: { fields: ['inplace'], build: () => new Hardsigmoid() },
-  Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: extended(f.min_val), maxVal: extended(f.max_val) }) },
-  ReLU6: { fields: ['inplace'], build: () => new ReLU6() },
+  Mish: { fields: ['inplace'], build: (f) => new Mish({ inplace: inplaceOf(f) }) },
+  Hardswish: { fields: ['inplace'], build: (f) => new Hardswish({ inplace: inplaceOf(f) }) },
+  Hardsigmoid: { fields: ['inplace'], build: (f) => new Hardsigmoid({ inplace: inplaceOf(f) }) },
+  Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: extended(f.min_val), maxVal: extended(f.max_val), inplace: inplaceOf(f) }) },
+  ReLU6: { fields: ['inplace'], build: (f) => new ReLU6({ inplace: inplaceOf(f) }) },
   BatchNorm2d: {
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
     build: (f) => new BatchNorm2d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
@@ -89,8 +92,8 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
     build: (f) => new BatchNorm1d({ numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined }),
   },
-  Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout(f.p as number | undefined) },
-  Dropout2d: { fields: ['p', 'inplace'], build: (f) => new Dropout2d(f.p as number | undefined) },
+  Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
+  Dropout2d: { fields: ['p', 'inplace'], build: (f) => new Dropout2d({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   MaxPool2d: {
     fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
     build: (f) =>
@@ -254,7 +257,7 @@ function sequential(entry: Json, source: string, path: string): Sequential {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) {
       throw new ModelFileError(`${source}: layer ${i} of ${where}: "name" must be letters, digits or '_', got ${JSON.stringify(child.name)}`);
     }
-    return [name, child.layers !== undefined ? container(child, source, childPath) : layer(child, source, childPath)];
+    return [name, child.layers !== undefined || child.type === 'Residual' ? container(child, source, childPath) : layer(child, source, childPath)];
   });
   try {
     return Sequential.fromEntries(children);
@@ -278,6 +281,7 @@ function residual(entry: Json, source: string, path: string): Residual {
   for (const key of Object.keys(entry)) {
     if (key !== 'name' && key !== 'type' && key !== 'layers' && key !== 'shortcut') throw new ModelFileError(`${source}: layer '${path}' (Residual): unknown field "${key}" (it takes "name", "layers" and "shortcut")`);
   }
+  if (!Array.isArray(entry.layers)) throw new ModelFileError(`${source}: layer '${path}' (Residual): "layers" must be the list of its body's layers`);
   const body = sequential(entry, source, path);
   let shortcut: Record<string, Module> | undefined;
   if (entry.shortcut !== undefined) {
@@ -286,7 +290,7 @@ function residual(entry: Json, source: string, path: string): Residual {
     const name = s.name ?? 'shortcut';
     if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) throw new ModelFileError(`${source}: layer '${path}' (Residual): the shortcut's "name" must be letters, digits or '_', got ${JSON.stringify(s.name)}`);
     const shortcutPath = `${path}.${name}`;
-    shortcut = { [name]: s.layers !== undefined ? container(s, source, shortcutPath) : layer(s, source, shortcutPath) };
+    shortcut = { [name]: s.layers !== undefined || s.type === 'Residual' ? container(s, source, shortcutPath) : layer(s, source, shortcutPath) };
   }
   try {
     return new Residual(body, shortcut);
@@ -333,6 +337,8 @@ export function modelFileText(model: Module, input: SampleShape): string {
 
 /** Sizes a layer infers from its input (and checks against it where given): the same network with them or without. */
 const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features', 'num_channels']);
+/** Fields that change no network: `inplace` (refused where it would: src/plan/plan.ts). */
+const SAME_NETWORK_ANYWAY = new Set(['inplace']);
 
 /**
  * Whether a model file's text (a checkpoint's `model_file`) describes the same network as a
@@ -346,7 +352,7 @@ export function sameNetwork(text: string, source: string, model: Module, input: 
   } catch {
     return false;
   }
-  const key = (m: Module, i: SampleShape) => modelText(m, i, (field) => !INFERRED_FIELDS.has(field), true);
+  const key = (m: Module, i: SampleShape) => modelText(m, i, (field) => !INFERRED_FIELDS.has(field) && !SAME_NETWORK_ANYWAY.has(field), true);
   return key(other.model, other.input) === key(model, input);
 }
 

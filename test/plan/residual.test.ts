@@ -10,7 +10,7 @@ import { GELU, ReLU, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { Flatten } from '../../src/layers/flatten.js';
+import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { MaxPool2d } from '../../src/layers/pooling.js';
 import { Residual, Sequential } from '../../src/layers/sequential.js';
@@ -87,8 +87,33 @@ describe('a residual block in the plan', () => {
     expect(() => planModel(basicBlock(4), { inputShape: [4, 6, 6] })).toThrow('a Residual block as the whole model: put it in a Sequential');
     expect(() => new Residual(new Sequential())).toThrow('Residual: the body has no layers');
     expect(() => new Residual(new ReLU(), { a: new ReLU(), b: new ReLU() })).toThrow('Residual: the shortcut must be one named module ({ downsample: … }), got 2 entries (a, b)');
-    expect(() => new Residual({ conv: new ReLU() }, { conv: new ReLU() })).toThrow("two children are named 'conv'");
+    expect(() => new Residual({ conv: new ReLU() }, { conv: new ReLU() })).toThrow("Residual: the shortcut is named 'conv', as a child of the body is");
+    expect(() => new Residual({ a: new ReLU(), b: new Tanh() }, { a: new ReLU() })).toThrow("the shortcut is named 'a'");
     expect(() => new Residual(3 as never)).toThrow('Residual: the body must be a Sequential');
+  });
+});
+
+describe("PyTorch's inplace=True on a layer that reads a block's input", () => {
+  // PyTorch overwrites x there, and the other branch then reads the changed x: another network.
+  test('is refused there, naming the branch that reads it too; anywhere else it is taken (and written back in model files)', () => {
+    const plan = (model: Sequential) => () => planModel(model, { inputShape: [2, 4, 4] });
+    expect(plan(new Sequential(new Residual(new Sequential(new ReLU(true), new Conv2d({ outChannels: 2, kernelSize: 1 }))), new Flatten()))).toThrow(
+      "layer '0.0' (ReLU): inplace=True would overwrite the input of residual block '0', which its identity shortcut reads too (PyTorch would then use the changed input there); give inplace false",
+    );
+    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { skip: new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), new Dropout({ p: 0.1, inplace: true })) }), new Flatten()))).not.toThrow();
+    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new Tanh() }), new Flatten()))).not.toThrow();
+    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new GELU() }), new Flatten()))).not.toThrow();
+    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new ReLU({ inplace: true }) }), new Flatten()))).toThrow("inplace=True would overwrite the input of residual block '0', which its body reads too");
+    // Through a view, and inside a nested block whose body starts the outer one's.
+    expect(plan(new Sequential(new Residual(new Sequential(new Identity(), new ReLU(true))), new Flatten()))).toThrow("layer '0.1' (ReLU): inplace=True would overwrite the input of residual block '0'");
+    expect(plan(new Sequential(new Residual(new Residual(new ReLU(true))), new Flatten()))).toThrow("layer '0.0.0' (ReLU): inplace=True would overwrite the input of residual block '0.0', which its identity shortcut reads too");
+    // After a block's first layer, or outside blocks, inplace changes nothing.
+    expect(plan(new Sequential(new ReLU(true), new Residual(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), new ReLU(true))), new ReLU(true), new Flatten()))).not.toThrow();
+    const text = modelFileText(new Sequential(new ReLU(true), new Dropout({ p: 0.2, inplace: true }), new Flatten()), [2, 3, 3]);
+    expect(JSON.parse(text).layers.slice(0, 2)).toEqual([{ type: 'ReLU', inplace: true }, { type: 'Dropout', p: 0.2, inplace: true }]);
+    expect(parseModelFile(text, 'x.json').model).toBeInstanceOf(Sequential);
+    expect(() => planModel(parseModelFile(JSON.stringify({ input: [2, 3, 3], layers: [{ type: 'Residual', layers: [{ type: 'ReLU', inplace: true }] }, { type: 'Flatten' }] }), 'x.json').model, { inputShape: [2, 3, 3] })).toThrow('inplace=True would overwrite');
+    expect(sameNetwork(text, 'x.json', new Sequential(new ReLU(), new Dropout(0.2), new Flatten()), [2, 3, 3])).toBe(true);
   });
 });
 
@@ -118,7 +143,8 @@ describe('a residual block in a model file', () => {
     expect(read({ layers: [{ type: 'ReLU' }], shortcut: { name: 'a b', type: 'ReLU' } })).toThrow(`the shortcut's "name" must be letters, digits or '_', got "a b"`);
     expect(read({ layers: [{ type: 'ReLU' }], shortcut: { type: 'Conv2d', kernel_size: 3 } })).toThrow(`net.json: layer 'b.shortcut' (Conv2d)`);
     expect(read({ layers: [] })).toThrow(`net.json: layer 'b' (Residual): the body has no layers`);
-    expect(read({})).toThrow(`"type" is "Residual", expected one of`);
+    expect(read({})).toThrow(`net.json: layer 'b' (Residual): "layers" must be the list of its body's layers`);
+    expect(read({ layer: { type: 'ReLU' } })).toThrow(`net.json: layer 'b' (Residual): unknown field "layer" (it takes "name", "layers" and "shortcut")`);
   });
 });
 
