@@ -663,11 +663,20 @@ export function checkCheckpoint(
       throw new CheckpointFormatError(source, `${what}; build the network with the checkpoint's optimizer (optimizerFromMetadata(metadata) gives it, with its settings), or load with { dropOtherOptimizerState: true }`);
     }
   }
+  // The file's tensors this network does not have (refused below; named with a missing one).
+  const known = new Set<string>([...layout.parameters.map((p) => p.name), ...layout.buffers.map((b) => b.name)]);
+  for (const b of layout.buffers) if (localName(b.name) === 'running_mean') known.add(sibling(b.name, 'num_batches_tracked'));
+  const parameterOf = (name: string) => name.slice(OPTIMIZER_PREFIX.length, name.lastIndexOf('.'));
+  const parameterNames = new Set(layout.parameters.map((p) => p.name));
+  const unexpected = Object.keys(file.tensors).filter((name) => !known.has(name) && !(name.startsWith(OPTIMIZER_PREFIX) && parameterNames.has(parameterOf(name))));
   const take = (name: string, shape: readonly number[], optional = false): Float32Array | undefined => {
     const t = file.tensors[name];
     if (!t) {
       if (optional) return undefined;
-      throw new CheckpointFormatError(source, `tensor '${name}' is missing (expected F32 [${shape.join(', ')}])`);
+      // As PyTorch's load_state_dict reports missing and unexpected keys together: a renamed module shows as both.
+      const instead = unexpected.filter((n) => !n.startsWith(OPTIMIZER_PREFIX));
+      const hint = instead.length === 0 ? '' : `; the file has ${instead.length === 1 ? 'a tensor' : `${instead.length} tensors`} this network lacks (${instead.slice(0, 2).map((n) => `'${n}'`).join(', ')}${instead.length > 2 ? ', …' : ''}): another network, or a module named otherwise`;
+      throw new CheckpointFormatError(source, `tensor '${name}' is missing (expected F32 [${shape.join(', ')}])${hint}`);
     }
     // F64 (a PyTorch model after .double()) is rounded to float32, as load_state_dict's copy_ does.
     if (t.dtype !== 'F32' && t.dtype !== 'F64') throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected F32 (or F64, rounded to float32)`);
@@ -688,11 +697,6 @@ export function checkCheckpoint(
   for (const b of layout.buffers) values.set(b.name, take(b.name, b.shape));
   // A tensor this network does not have (after the missing ones, which say more): another, larger
   // network's file, which would load in part. Refused, as PyTorch's strict load_state_dict does.
-  const known = new Set<string>([...layout.parameters.map((p) => p.name), ...layout.buffers.map((b) => b.name)]);
-  for (const b of layout.buffers) if (localName(b.name) === 'running_mean') known.add(sibling(b.name, 'num_batches_tracked'));
-  const parameterOf = (name: string) => name.slice(OPTIMIZER_PREFIX.length, name.lastIndexOf('.'));
-  const parameterNames = new Set(layout.parameters.map((p) => p.name));
-  const unexpected = Object.keys(file.tensors).filter((name) => !known.has(name) && !(name.startsWith(OPTIMIZER_PREFIX) && parameterNames.has(parameterOf(name))));
   if (unexpected.length > 0) {
     const shown = unexpected.slice(0, 3).map((n) => `'${n}'`).join(', ');
     throw new CheckpointFormatError(source, `${unexpected.length === 1 ? 'tensor' : `${unexpected.length} tensors`} ${shown}${unexpected.length > 3 ? ', …' : ''} ${unexpected.length === 1 ? 'is' : 'are'} not this network's (PyTorch's strict load_state_dict refuses unexpected keys too): the file holds another network`);

@@ -20,6 +20,8 @@ import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
 import { planModel, summaryRows } from '../../src/plan/plan.js';
 import { randomArray } from '../helpers/allclose.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 const basicBlock = (channels: number, stride = 1, downsample = false) =>
@@ -201,5 +203,19 @@ describe('one GPU training step of residual networks against the float64 referen
     expect(projectedLabels.filter((l) => l.includes('conv input gradient'))).toEqual([]);
     const blocks = (k: number) => new Network(ctx, new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), ...Array.from({ length: k }, () => basicBlock(2)), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
     expect(blocks(3).memory.activationGradients).toBe(blocks(1).memory.activationGradients);
+  });
+});
+
+describe('a residual network in checkpoints', () => {
+  gpuTest('a file whose shortcut is named otherwise is refused naming both the missing tensor and those in its place', async (ctx) => {
+    const network = new Network(ctx, resnet().model, { inputShape: [1, 28, 28], maxBatch: 4 });
+    const bytes = await encodeCheckpoint(network);
+    expect(loadCheckpoint(network, bytes, 'same.safetensors').differences).toEqual([]);
+    const { metadata, tensors } = decodeSafetensors(bytes, 'x');
+    const renamed = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name.replace('layer2.0.downsample.', 'layer2.0.shortcut.'), t]));
+    const { model_file: _, ...stateDict } = metadata;
+    expect(() => loadCheckpoint(network, encodeSafetensors(renamed, stateDict), 'renamed.safetensors')).toThrow(
+      "renamed.safetensors: tensor 'layer2.0.downsample.0.weight' is missing (expected F32 [32, 16, 1, 1]); the file has 6 tensors this network lacks ('layer2.0.shortcut.1.num_batches_tracked', 'layer2.0.shortcut.0.weight', …): another network, or a module named otherwise",
+    );
   });
 });
