@@ -396,6 +396,13 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', withMomentum, '--momentum', '0'])).toMatch(/^--momentum 0: .*was trained with RMSprop with momentum .*has a momentum_buffer this run would not keep/);
   });
 
+  test("a checkpoint whose param groups have learning rates of their own (written by code): a schedule that cannot keep them and --no-weight-decay-1d refused, before the GPU starts", async () => {
+    const grouped = await altered('lr-groups.safetensors', (_, m) => Object.assign(m, { lr_groups: '{"convblock8.0.weight": 0.05}' }));
+    expect(await beforeGpu([...QUICK, '--init', grouped, '--schedule', 'onecycle'])).toMatch(/^--schedule onecycle: .*lr-groups\.safetensors gives param groups learning rates of their own \(its __metadata__\.lr_groups \{"convblock8\.0\.weight": 0\.05\}\), which OneCycleLR's max_lr would override\. Keep the file's schedule \(constant\), or add --allow-changes/);
+    expect(await beforeGpu([...QUICK, '--init', grouped, '--schedule', 'plateau'])).toMatch(/^--schedule plateau: .*which ReduceLROnPlateau here does not keep apart/);
+    expect(await beforeGpu([...QUICK, '--init', grouped, '--no-weight-decay-1d'])).toMatch(/^--no-weight-decay-1d: .*lr-groups\.safetensors gives param groups learning rates of their own .*which this flag's group would replace\. Leave it out to continue as it was, or add --allow-changes/);
+  });
+
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {
     expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
     // With --init the checkpoint's optimizer decides: an Adam one without AMSGrad is named, an SGD one too.

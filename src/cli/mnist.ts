@@ -610,8 +610,20 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
       throw new Error(`${flag}: ${file} was trained with RMSprop ${fileBuffer ? 'with' : 'without'} momentum (its __metadata__.momentum ${saved.momentum ?? 0}, schedule ${saved.schedule ?? 'constant'}), and its optimizer state ${fileBuffer ? 'has a momentum_buffer this run would not keep' : 'has no momentum_buffer'}. Leave ${flag} out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
     }
   }
+  // Param groups' own learning rates (a run of code's, its lr_groups): the CLI has no flag for them;
+  // replacing them (--no-weight-decay-1d) or a schedule that cannot keep them apart is a change.
+  const rateGroups = saved.paramGroups?.some((g) => g.lr !== undefined) === true;
+  if (rateGroups && args.given.has('no-weight-decay-1d') && !args.allowChanges) {
+    throw new Error(`--no-weight-decay-1d: ${file} gives param groups learning rates of their own (its __metadata__.lr_groups ${metadata.lr_groups}), which this flag's group would replace. Leave it out to continue as it was, or add --allow-changes`);
+  }
   take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
   take('schedule', 'schedule', saved.schedule);
+  if (rateGroups && args.paramGroups === saved.paramGroups && (args.schedule === 'onecycle' || args.schedule === 'plateau')) {
+    if (!args.allowChanges) {
+      throw new Error(`--schedule ${args.schedule}: ${file} gives param groups learning rates of their own (its __metadata__.lr_groups ${metadata.lr_groups}), which ${args.schedule === 'onecycle' ? "OneCycleLR's max_lr would override" : 'ReduceLROnPlateau here does not keep apart'}. Keep the file's schedule (${saved.schedule ?? 'constant'}), or add --allow-changes to train every group at the run's rate`);
+    }
+    args.paramGroups = saved.paramGroups!.flatMap(({ lr: _, ...rest }) => (rest.weightDecay === undefined ? [] : [rest]));
+  }
   // Leaving ReduceLROnPlateau for another schedule: the rate it had reached is the new base rate
   // (PyTorch's reductions live in the optimizer's learning rate), unless --lr gives one.
   if (saved.schedule === 'plateau' && args.schedule !== 'plateau' && !args.given.has('lr') && metadata.plateau_lr !== undefined && Number(metadata.plateau_lr) >= 0) args.lr = Number(metadata.plateau_lr);

@@ -152,9 +152,11 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow });
 
   const rows: CheckRow[] = [compare('loss', 'loss', [loss], [ref.loss])];
+  // A residual block's shortcut reads the block's input, not the node before it (the body's last).
+  const shortcuts = new Set(plan.residuals.map((r) => r.shortcut));
   plan.scheduled.forEach((node, i) => {
     const next = plan.scheduled[i + 1];
-    if (next && aliasesInput(next)) return; // the same buffer holds the next layer's output
+    if (next && aliasesInput(next) && !shortcuts.has(next)) return; // the same buffer holds the next layer's output
     rows.push(compare(`${node.path} output (${node.layer.type})`, 'activation', outputs.get(node.path)!, ref.activations[node.path]!));
   });
   const folded = plan.nodes.find((n) => n.flags.intoLoss);

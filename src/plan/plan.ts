@@ -160,8 +160,8 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   const named = (path: string, name: string) => (model instanceof Layer ? name : `${path}.${name}`);
   // PyTorch's inplace=True on a layer that reads a residual block's input (through views or not)
   // overwrites that input, which the block's other branch reads too: PyTorch would add the changed
-  // input (or raise in backward). This engine computes out of place, so it would train another
-  // network: refused.
+  // input, or (a shortcut's, after the body) raise in backward. This engine computes out of place,
+  // so it would train another network: refused.
   const startsOf = new Map(blocks.flatMap((b) => [[b.input + 1, b] as const, ...(b.shortcut === undefined ? [] : [[b.shortcut, b] as const])]));
   leaves.forEach(({ path, layer }, i) => {
     if (!layer.inplace) return;
@@ -169,8 +169,11 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     while (!startsOf.has(j) && j > 0 && leaves[j - 1]!.layer.view && leaves[j - 1]!.layer.type !== 'ResidualInput') j--;
     const block = startsOf.get(j);
     if (!block) return;
-    const other = j === block.shortcut ? 'its body' : block.shortcut === undefined ? 'its identity shortcut' : 'its shortcut';
-    throw new ShapeError(`layer '${path}' (${layer.type}): inplace=True would overwrite the input of residual block '${block.path}', which ${other} reads too (PyTorch would then use the changed input there); give inplace false: this engine computes the layer out of place either way`);
+    // PyTorch runs the body first: an in-place shortcut changes the input after the body read it.
+    const what = j === block.shortcut
+      ? 'after its body read it (PyTorch raises in backward where the body keeps that input for its gradient, as a first Conv2d or Linear does)'
+      : `which ${block.shortcut === undefined ? 'its identity shortcut' : 'its shortcut'} reads too (PyTorch would then use the changed input there)`;
+    throw new ShapeError(`layer '${path}' (${layer.type}): inplace=True would overwrite the input of residual block '${block.path}', ${what}; give inplace false: this engine computes the layer out of place either way`);
   });
   // A residual block's shortcut starts again from the block's input; its sum takes two outputs of one shape.
   const shortcutOf = new Map(blocks.filter((b) => b.shortcut !== undefined).map((b) => [b.shortcut!, b]));

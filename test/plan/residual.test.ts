@@ -105,7 +105,7 @@ describe("PyTorch's inplace=True on a layer that reads a block's input", () => {
     expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { skip: new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), new Dropout({ p: 0.1, inplace: true })) }), new Flatten()))).not.toThrow();
     expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new Tanh() }), new Flatten()))).not.toThrow();
     expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new GELU() }), new Flatten()))).not.toThrow();
-    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new ReLU({ inplace: true }) }), new Flatten()))).toThrow("inplace=True would overwrite the input of residual block '0', which its body reads too");
+    expect(plan(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), { act: new ReLU({ inplace: true }) }), new Flatten()))).toThrow("inplace=True would overwrite the input of residual block '0', after its body read it (PyTorch raises in backward where the body keeps that input for its gradient");
     // Through a view, and inside a nested block whose body starts the outer one's.
     expect(plan(new Sequential(new Residual(new Sequential(new Identity(), new ReLU(true))), new Flatten()))).toThrow("layer '0.1' (ReLU): inplace=True would overwrite the input of residual block '0'");
     expect(plan(new Sequential(new Residual(new Residual(new ReLU(true))), new Flatten()))).toThrow("layer '0.0.0' (ReLU): inplace=True would overwrite the input of residual block '0.0', which its identity shortcut reads too");
@@ -189,6 +189,13 @@ describe('one GPU training step of residual networks against the float64 referen
       expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
     });
   }
+
+  gpuTest("the check compares a body's output where the shortcut starts with a view (it reads the block's input, not the body's output)", async (ctx) => {
+    const model = new Sequential({ conv: new Conv2d({ outChannels: 2, kernelSize: 3, padding: 1 }), block: new Residual({ body: new Conv2d({ outChannels: 2, kernelSize: 3, padding: 1 }) }, { skip: new Identity() }), flat: new Flatten(), fc: new Linear({ outFeatures: 10 }) });
+    const report = await checkNetworkStep(new Network(ctx, model, { inputShape: [1, 28, 28], maxBatch: 8 }), images, labels);
+    expect(report.rows.filter((r) => r.kind === 'activation').map((r) => r.tensor)).toContain('block.body output (Conv2d)');
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+  });
 
   gpuTest("a block with nothing learning before it runs no backward at its input and keeps no gradient at its sum; blocks of one depth share their kept gradients' memory", async (ctx) => {
     const first = new Network(ctx, new Sequential(new Residual(new Sequential(new Conv2d({ outChannels: 1, kernelSize: 3, padding: 1 }), new Tanh())), new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4 });
