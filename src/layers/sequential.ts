@@ -4,7 +4,7 @@
  * (`new Sequential({ convblock1: …, pool1: … })` → `convblock1.0.weight`), as an nn.Module's
  * attributes or an OrderedDict name them.
  */
-import { Layer } from './layer.js';
+import { Layer, checkOptions } from './layer.js';
 import { ResidualAdd, ResidualInput } from './residual.js';
 
 export type Module = Layer | Sequential | Residual;
@@ -78,6 +78,13 @@ export class Residual {
   readonly children: readonly (readonly [string, Module])[];
   /** The shortcut and its name; undefined: the identity. */
   readonly shortcut?: readonly [string, Module];
+  /**
+   * A layer applied to the sum, inside the block: torchvision's `out = self.relu(out + identity)`
+   * (`{ activation: new ReLU() }`), so that a stage of blocks names them 0, 1, … as torchvision's
+   * (a ReLU after the block instead takes an index of its own). No tensors of its own: none in the
+   * state_dict; the summary shows it after the block's sum.
+   */
+  readonly activation?: Layer;
   /** The block's two ends in the plan's chain (src/layers/residual.ts), made once: one block, one pair. */
   readonly ends = { input: new ResidualInput(), add: new ResidualAdd() };
 
@@ -87,7 +94,10 @@ export class Residual {
    * module (child `0`). `shortcut`: one named module (`{ downsample: new Sequential(…) }`), or a
    * module, named `shortcut`.
    */
-  constructor(body: Module | Readonly<Record<string, Module>>, shortcut?: Module | Readonly<Record<string, Module>>) {
+  constructor(body: Module | Readonly<Record<string, Module>>, shortcut?: Module | Readonly<Record<string, Module>>, options: { readonly activation?: Layer } = {}) {
+    checkOptions('Residual', options, ['activation']);
+    if (options.activation !== undefined && !(options.activation instanceof Layer)) throw new TypeError(`Residual: activation must be a layer such as new ReLU(), got ${JSON.stringify(options.activation)}`);
+    this.activation = options.activation;
     if (body === undefined || body === null || typeof body !== 'object') throw new TypeError(`Residual: the body must be a Sequential, an object of named modules or a module, got ${JSON.stringify(body)}`);
     const children = body instanceof Sequential ? body.children : isModule(body) ? [['0', body] as const] : new Sequential(body).children;
     if (children.length === 0) throw new RangeError('Residual: the body has no layers (a block that adds its input to itself is 2·x: give the body its layers)');
@@ -141,7 +151,8 @@ export function leafLayers(model: Module): LayerEntry[] {
 
 /**
  * The leaf layers in execution order, and the residual blocks among them: a block is its input
- * node (path `<block>:input`), its body's leaves, its shortcut's leaves and its sum (path `<block>`).
+ * node (path `<block>:input`), its body's leaves, its shortcut's leaves, its sum (path `<block>`)
+ * and its activation, if any (path `<block>:activation`).
  */
 export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: BlockEntry[] } {
   if (model instanceof Layer) return { leaves: [{ path: '0', layer: model, topIndex: 0 }], blocks: [] };
@@ -160,6 +171,7 @@ export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: Blo
         const shortcut = child.shortcut ? leaves.length : undefined;
         if (child.shortcut) walk([child.shortcut], path, topIndex, depth + 1);
         const add = leaves.push({ path, layer: child.ends.add, topIndex }) - 1;
+        if (child.activation) leaves.push({ path: `${path}:activation`, layer: child.activation, topIndex });
         blocks.push({ path, depth, input, bodyEnd, shortcut, add });
       } else leaves.push({ path, layer: child, topIndex });
     });

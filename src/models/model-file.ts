@@ -8,8 +8,9 @@
  *
  * `{ "layers": [...] }` is a Sequential; an entry's state_dict key is its `name` if it has one,
  * else its index in its list (nn.Sequential). `{ "type": "Residual", "layers": [...], "shortcut":
- * { "name": "downsample", "layers": [...] } }` is a residual block (src/layers/sequential.ts): the
- * body's layers and the shortcut (optional: the identity; named "shortcut" unless named). `{ "input": …, "layer": { "type": … } }` is a model
+ * { "name": "downsample", "layers": [...] }, "activation": { "type": "ReLU" } }` is a residual block
+ * (src/layers/sequential.ts): the body's layers, the shortcut (optional: the identity; named
+ * "shortcut" unless named) and a layer applied to the sum (optional). `{ "input": …, "layer": { "type": … } }` is a model
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
@@ -279,7 +280,7 @@ function container(entry: Json, source: string, path: string): Sequential | Resi
 /** A residual block: "layers" (the body, whose children are the block's) and an optional "shortcut" entry. */
 function residual(entry: Json, source: string, path: string): Residual {
   for (const key of Object.keys(entry)) {
-    if (key !== 'name' && key !== 'type' && key !== 'layers' && key !== 'shortcut') throw new ModelFileError(`${source}: layer '${path}' (Residual): unknown field "${key}" (it takes "name", "layers" and "shortcut")`);
+    if (key !== 'name' && key !== 'type' && key !== 'layers' && key !== 'shortcut' && key !== 'activation') throw new ModelFileError(`${source}: layer '${path}' (Residual): unknown field "${key}" (it takes "name", "layers", "shortcut" and "activation")`);
   }
   if (!Array.isArray(entry.layers)) throw new ModelFileError(`${source}: layer '${path}' (Residual): "layers" must be the list of its body's layers`);
   const body = sequential(entry, source, path);
@@ -292,8 +293,15 @@ function residual(entry: Json, source: string, path: string): Residual {
     const shortcutPath = `${path}.${name}`;
     shortcut = { [name]: s.layers !== undefined || s.type === 'Residual' ? container(s, source, shortcutPath) : layer(s, source, shortcutPath) };
   }
+  let activation: Layer | undefined;
+  if (entry.activation !== undefined) {
+    if (!isObject(entry.activation) || entry.activation.layers !== undefined || entry.activation.name !== undefined) {
+      throw new ModelFileError(`${source}: layer '${path}' (Residual): "activation" must be one layer such as { "type": "ReLU" }, got ${JSON.stringify(entry.activation)}`);
+    }
+    activation = layer(entry.activation, source, `${path}:activation`);
+  }
   try {
-    return new Residual(body, shortcut);
+    return new Residual(body, shortcut, activation ? { activation } : {});
   } catch (e) {
     throw new ModelFileError(`${source}: layer '${path}' (Residual): ${(e as Error).message.replace(/^\w+: /, '')}`);
   }
@@ -370,7 +378,7 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));
     if (module instanceof Sequential) return { layers };
     const shortcut = module.shortcut && (module.shortcut[0] === 'shortcut' ? entry(module.shortcut[1]) : { name: module.shortcut[0], ...entry(module.shortcut[1]) });
-    return { type: 'Residual', layers, ...(shortcut ? { shortcut } : {}) };
+    return { type: 'Residual', layers, ...(shortcut ? { shortcut } : {}), ...(module.activation ? { activation: entry(module.activation) } : {}) };
   };
   // A model that is one layer names its tensors as that layer does: "layer", which reads back as one.
   const root = model instanceof Layer ? { layer: entry(model) } : entry(model);

@@ -140,13 +140,13 @@ describe('a residual block in a model file', () => {
   test('a wrong field is refused naming the file, the block and what it takes', () => {
     const file = (block: object) => JSON.stringify({ input: [2, 4, 4], layers: [{ name: 'b', type: 'Residual', ...block }, { type: 'Flatten' }] });
     const read = (block: object) => () => parseModelFile(file(block), 'net.json');
-    expect(read({ layers: [{ type: 'ReLU' }], skip: true })).toThrow(new ModelFileError(`net.json: layer 'b' (Residual): unknown field "skip" (it takes "name", "layers" and "shortcut")`));
+    expect(read({ layers: [{ type: 'ReLU' }], skip: true })).toThrow(new ModelFileError(`net.json: layer 'b' (Residual): unknown field "skip" (it takes "name", "layers", "shortcut" and "activation")`));
     expect(read({ layers: [{ type: 'ReLU' }], shortcut: 3 })).toThrow(`net.json: layer 'b' (Residual): "shortcut" must be a layer or { "layers": [...] }, got 3`);
     expect(read({ layers: [{ type: 'ReLU' }], shortcut: { name: 'a b', type: 'ReLU' } })).toThrow(`the shortcut's "name" must be letters, digits or '_', got "a b"`);
     expect(read({ layers: [{ type: 'ReLU' }], shortcut: { type: 'Conv2d', kernel_size: 3 } })).toThrow(`net.json: layer 'b.shortcut' (Conv2d)`);
     expect(read({ layers: [] })).toThrow(`net.json: layer 'b' (Residual): the body has no layers`);
     expect(read({})).toThrow(`net.json: layer 'b' (Residual): "layers" must be the list of its body's layers`);
-    expect(read({ layer: { type: 'ReLU' } })).toThrow(`net.json: layer 'b' (Residual): unknown field "layer" (it takes "name", "layers" and "shortcut")`);
+    expect(read({ layer: { type: 'ReLU' } })).toThrow(`net.json: layer 'b' (Residual): unknown field "layer" (it takes "name", "layers", "shortcut" and "activation")`);
   });
 });
 

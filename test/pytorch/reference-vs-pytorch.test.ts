@@ -66,6 +66,20 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     loss: 'cross-entropy',
   },
   {
+    // torchvision's BasicBlock whole: relu(bn2(conv2(…)) + downsample(x)) inside the block, a stage indexed 0, 1.
+    name: "blocks with their activation inside (torchvision's relu(out + identity)), a stage of two",
+    model: new Sequential({
+      conv1: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false }), bn1: new BatchNorm2d(), relu: new ReLU(),
+      layer1: new Sequential(
+        new Residual(new Sequential({ conv1: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false }), bn1: new BatchNorm2d(), relu: new ReLU(), conv2: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false }), bn2: new BatchNorm2d() }), undefined, { activation: new ReLU() }),
+        new Residual(new Sequential({ conv1: new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, padding: 1, bias: false }), bn1: new BatchNorm2d(), relu: new ReLU(), conv2: new Conv2d({ outChannels: 6, kernelSize: 3, padding: 1, bias: false }), bn2: new BatchNorm2d() }), { downsample: new Sequential(new Conv2d({ outChannels: 6, kernelSize: 1, stride: 2, bias: false }), new BatchNorm2d()) }, { activation: new ReLU() }),
+      ),
+      pool: new AdaptiveAvgPool2d(1), flat: new Flatten(), fc: new Linear({ outFeatures: 5 }),
+    }),
+    input: [1, 8, 8],
+    loss: 'cross-entropy',
+  },
+  {
     name: 'Linear, BatchNorm1d, Sigmoid, Dropout, cross-entropy on logits',
     model: new Sequential(new Flatten(), new Linear({ outFeatures: 12 }), new BatchNorm1d(), new Sigmoid(), new Dropout(0.3), new Linear({ outFeatures: 5, bias: false })),
     input: [1, 6, 6],

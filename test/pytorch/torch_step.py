@@ -110,7 +110,7 @@ class Residual(nn.Module):
     """A residual block as a PyTorch user writes one (torchvision's BasicBlock without its last ReLU):
     the body's layers as the module's own attributes, the shortcut as one more, forward = body(x) + shortcut(x)."""
 
-    def __init__(self, body, shortcut_name, shortcut):
+    def __init__(self, body, shortcut_name, shortcut, activation=None):
         super().__init__()
         self.body_names = list(body)
         for name, module in body.items():
@@ -118,22 +118,25 @@ class Residual(nn.Module):
         self.shortcut_name = shortcut_name
         if shortcut is not None:
             self.add_module(shortcut_name, shortcut)
+        self.activation = activation  # a submodule without tensors: no state_dict entries (none in the engine either)
 
     def forward(self, x):
         y = x
         for name in self.body_names:
             y = getattr(self, name)(y)
-        return y + (getattr(self, self.shortcut_name)(x) if self.shortcut_name else x)
+        y = y + (getattr(self, self.shortcut_name)(x) if self.shortcut_name else x)
+        return self.activation(y) if self.activation is not None else y
 
 
 def module(entry, path):
     if entry.get('type') == 'Residual':
         body = children(entry, path)
         shortcut = entry.get('shortcut')
+        activation = layer(entry['activation'], f'{path}:activation') if 'activation' in entry else None
         if shortcut is None:
-            return Residual(body, None, None)
+            return Residual(body, None, None, activation)
         name = shortcut.get('name', 'shortcut')
-        return Residual(body, name, module(shortcut, f'{path}.{name}'))
+        return Residual(body, name, module(shortcut, f'{path}.{name}'), activation)
     return nn.Sequential(children(entry, path)) if 'layers' in entry else layer(entry, path)
 
 
