@@ -227,6 +227,20 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     expect(JSON.parse(evaluated.out)).toMatchObject({ test_count: 40 });
   });
 
+  gpuTest('--warmup-epochs: a linear warm-up before the schedule (SequentialLR), recorded and continued by --init', async () => {
+    expect(() => parseMnistArgs(['--warmup-epochs', '0'])).toThrow(/--warmup-epochs/);
+    const file = join(dir, 'warm.safetensors');
+    const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--schedule', 'cosine', '--warmup-epochs', '1', '--warmup-start-factor', '0.25', '--epochs', '2', ...QUICK, '--save', file]);
+    expect(code).toBe(0);
+    // Cosine's T_max: the run's epochs after the warm-up.
+    expect(out).toContain('LinearLR(start_factor=0.25, total_iters=1 epochs), then from epoch 2 CosineAnnealingLR(T_max=1 epochs, eta_min=0) (SequentialLR)');
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect([metadata.warmup_epochs, metadata.warmup_start_factor, metadata.t_max]).toEqual(['1', '0.25', '1']);
+    const again = await run(['mnist', '--init', file, '--epochs', '1', ...QUICK]);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('LinearLR(start_factor=0.25, total_iters=1 epochs), then from epoch 2 CosineAnnealingLR(T_max=1 epochs');
+  });
+
   gpuTest('check: one step against float64, every tensor listed', async () => {
     const { code, out } = await run(['check', '--model', 'examples/lenet5.json', '--batch', '8']);
     expect(code).toBe(0);

@@ -403,6 +403,12 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', grouped, '--no-weight-decay-1d'])).toMatch(/^--no-weight-decay-1d: .*lr-groups\.safetensors gives param groups learning rates of their own .*which this flag's group would replace\. Leave it out to continue as it was, or add --allow-changes/);
   });
 
+  test('--warmup-epochs and --warmup-start-factor: only before an epoch-based schedule, the factor with the epochs, said before the GPU starts', async () => {
+    expect(await beforeGpu([...QUICK, '--schedule', 'onecycle', '--warmup-epochs', '2'])).toBe('--warmup-epochs: applies to --schedule constant or step or multistep or exponential or cosine; the schedule is onecycle');
+    expect(await beforeGpu([...QUICK, '--warmup-start-factor', '0.5'])).toBe("--warmup-start-factor: give --warmup-epochs too (the warm-up's length)");
+    expect(await beforeGpu([...QUICK, '--warmup-epochs', '2', '--warmup-start-factor', '0'])).toMatch(/^--warmup-start-factor: expected a number from 1e-9 to 1/);
+  });
+
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {
     expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
     // With --init the checkpoint's optimizer decides: an Adam one without AMSGrad is named, an SGD one too.

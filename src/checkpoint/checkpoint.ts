@@ -24,7 +24,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import { PLATEAU_DEFAULTS, PLATEAU_METRICS, initialPlateau, plateauMode, type PlateauState, type Schedule } from '../optim/schedules.js';
+import { PLATEAU_DEFAULTS, PLATEAU_METRICS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -97,6 +97,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'exponential' ? { gamma: String(schedule.gamma) } : {}),
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
     ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
+    // A linear warm-up before it (SequentialLR of LinearLR and the schedule).
+    ...('warmup' in schedule && schedule.warmup ? { warmup_epochs: String(schedule.warmup.epochs), warmup_start_factor: String(schedule.warmup.startFactor ?? WARMUP_START_FACTOR) } : {}),
     ...(schedule.kind === 'plateau'
       ? {
           plateau_mode: plateauMode(schedule), plateau_factor: String(schedule.factor ?? PLATEAU_DEFAULTS.factor), plateau_patience: String(schedule.patience ?? PLATEAU_DEFAULTS.patience),
@@ -217,6 +219,8 @@ export interface SavedOptimizer {
   readonly maxLr?: number;
   readonly totalSteps?: number;
   readonly pctStart?: number;
+  /** A linear warm-up before the schedule (`warmup_epochs`, `warmup_start_factor`). */
+  readonly warmup?: Warmup;
   /** ReduceLROnPlateau's settings (its `plateau_*` fields). */
   readonly plateau?: Omit<Extract<Schedule, { kind: 'plateau' }>, 'kind'>;
 }
@@ -280,6 +284,13 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   set('maxLr', number('max_lr', 0));
   set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
   set('pctStart', number('pct_start', 0, 1));
+  const warmupEpochs = number('warmup_epochs', 1, Number.MAX_SAFE_INTEGER, true);
+  const warmupStart = number('warmup_start_factor', Number.MIN_VALUE, 1);
+  if (warmupStart !== undefined && warmupEpochs === undefined) throw new CheckpointFormatError(source, '__metadata__ holds warmup_start_factor but not warmup_epochs (a warm-up is both)');
+  if (warmupEpochs !== undefined && schedule !== undefined && !['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(schedule)) {
+    throw new CheckpointFormatError(source, `__metadata__.warmup_epochs is given with schedule ${schedule}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)`);
+  }
+  if (warmupEpochs !== undefined) set('warmup', { epochs: warmupEpochs, ...(warmupStart === undefined ? {} : { startFactor: warmupStart }) });
   const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
     const text = metadata[name];
     if (text !== undefined && !(allowed as readonly string[]).includes(text)) throw field(name, allowed.join(' or '));
@@ -312,15 +323,16 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
   const missing = (name: string, of: string): never => {
     throw new CheckpointFormatError(source, `__metadata__.${name} is missing (${of} needs it)`);
   };
+  const warmup = saved.warmup ? { warmup: saved.warmup } : {};
   const schedule: Schedule =
-    saved.schedule === 'step' ? { kind: 'step', stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma }
-      : saved.schedule === 'multistep' ? { kind: 'multistep', milestones: saved.milestones ?? missing('milestones', 'the multistep schedule'), gamma: saved.gamma }
-      : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule') }
-      : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin }
+    saved.schedule === 'step' ? { kind: 'step', stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma, ...warmup }
+      : saved.schedule === 'multistep' ? { kind: 'multistep', milestones: saved.milestones ?? missing('milestones', 'the multistep schedule'), gamma: saved.gamma, ...warmup }
+      : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule'), ...warmup }
+      : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin, ...warmup }
       : saved.schedule === 'onecycle'
         ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart }
         : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
-        : { kind: 'constant' };
+        : { kind: 'constant', ...warmup };
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
@@ -770,6 +782,14 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = key === 'betas' || key === 'milestones';
     const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
+  }
+  // A warm-up: this engine records one whenever there is one (none recorded by it is none).
+  if (metadata.producer === 'webgpu-backprop' || metadata.warmup_epochs !== undefined) {
+    for (const key of ['warmup_epochs', 'warmup_start_factor']) {
+      const [theirs, ours] = [metadata[key], mine[key]];
+      if (theirs === ours || (theirs !== undefined && ours !== undefined && Number(theirs) === Number(ours))) continue;
+      out.push(`${key} ${theirs ?? 'none'} (this network's ${ours ?? 'none'})`);
+    }
   }
   // Param groups' weight decays and learning rates: this engine records them whenever a parameter's is apart (none: none).
   for (const key of ['weight_decay_groups', 'lr_groups'] as const) {

@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -71,6 +71,12 @@ Options:
   --patience N        ReduceLROnPlateau's patience in epochs (default 10)
   --plateau-metric M  what ReduceLROnPlateau watches: test-loss (default), test-accuracy,
                       train-loss or train-accuracy (the accuracies should rise: mode max)
+  --warmup-epochs N   a linear warm-up before the schedule (constant, step, multistep,
+                      exponential, cosine): PyTorch's SequentialLR of LinearLR(total_iters N) and
+                      the schedule, which then counts its epochs from the warm-up's end (cosine's
+                      T_max: the run's epochs after the warm-up)
+  --warmup-start-factor X  the warm-up's first rate as a factor of --lr, in (0, 1] (default 1/3:
+                      LinearLR's start_factor)
   --schedule-epochs N the length of cosine's and OneCycle's schedule in epochs (T_max; OneCycle's
                       epochs): default the end of this run, with --init the checkpoint's. Give the
                       whole plan (e.g. 20) to a run that will be continued, so that the pieces
@@ -228,6 +234,9 @@ export interface MnistArgs {
   plateauRest?: Omit<Extract<Schedule, { kind: 'plateau' }>, 'kind' | 'factor' | 'patience' | 'metric'>;
   /** --schedule-epochs: cosine's T_max, OneCycle's length in epochs (default: the run's end). */
   scheduleEpochs?: number;
+  /** --warmup-epochs, --warmup-start-factor: a linear warm-up before an epoch-based schedule (Warmup). */
+  warmupEpochs?: number;
+  warmupStartFactor?: number;
   /** OneCycle's total_steps from a checkpoint (where --schedule-epochs is not given). */
   scheduleSteps?: number;
   /** A checkpoint's schedule settings without flags of their own: cosine's eta_min, OneCycle's max_lr (unless --lr) and pct_start. */
@@ -274,6 +283,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'step-size': { type: 'string' },
     milestones: { type: 'string' },
     'schedule-epochs': { type: 'string' },
+    'warmup-epochs': { type: 'string' },
+    'warmup-start-factor': { type: 'string' },
     gamma: { type: 'string' },
     factor: { type: 'string' },
     patience: { type: 'string' },
@@ -326,6 +337,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     stepSize: integer(values, 'step-size', 1),
     milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
+    warmupEpochs: values['warmup-epochs'] === undefined ? undefined : integer(values, 'warmup-epochs', 1),
+    warmupStartFactor: values['warmup-start-factor'] === undefined ? undefined : decimal(values, 'warmup-start-factor', WARMUP_START_FACTOR, 1e-9, 1),
     // PyTorch takes any gamma ≥ 0 (above 1 the rate grows).
     gamma: decimal(values, 'gamma', 0.1, 0, 1000),
     factor: values.factor === undefined ? undefined : decimal(values, 'factor', 0.1, 0, 0.999999),
@@ -631,6 +644,9 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     take('step-size', 'stepSize', saved.stepSize);
     take('milestones', 'milestones', saved.milestones ? [...saved.milestones] : undefined);
     take('gamma', 'gamma', saved.gamma);
+    // Its warm-up too (none where the file had none and none is given).
+    take('warmup-epochs', 'warmupEpochs', saved.warmup?.epochs);
+    take('warmup-start-factor', 'warmupStartFactor', saved.warmup?.startFactor);
     // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one).
     if (!args.given.has('schedule-epochs')) {
       if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', saved.tMax);
@@ -690,14 +706,16 @@ function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
 function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
+  // A warm-up (SequentialLR): the schedule after it counts from the warm-up's end, cosine's T_max the epochs left.
+  const warmup = args.warmupEpochs === undefined ? {} : { warmup: { epochs: args.warmupEpochs, ...(args.warmupStartFactor === undefined ? {} : { startFactor: args.warmupStartFactor }) } };
   const schedule: Schedule =
-    args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma }
-      : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma }
-      : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma }
-      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch, etaMin: args.etaMin }
+    args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma, ...warmup }
+      : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma, ...warmup }
+      : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma, ...warmup }
+      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: args.scheduleEpochs ?? Math.max(1, endEpoch - (args.warmupEpochs ?? 0)), etaMin: args.etaMin, ...warmup }
         : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
           : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
-          : { kind: 'constant' };
+          : { kind: 'constant', ...warmup };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
@@ -719,7 +737,8 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
   // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
   const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
-  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']]] as const;
+  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']], ['warmup-epochs', ['constant', 'step', 'multistep', 'exponential', 'cosine']], ['warmup-start-factor', ['constant', 'step', 'multistep', 'exponential', 'cosine']]] as const;
+  if (args.given.has('warmup-start-factor') && args.warmupEpochs === undefined) throw new Error('--warmup-start-factor: give --warmup-epochs too (the warm-up\'s length)');
   for (const [flag, kinds] of flags) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
       throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${whose}`);

@@ -3,6 +3,8 @@
  * of the progress: StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR are stepped once per
  * epoch (their step_size, milestones and T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
  * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
+ * The epoch-based ones may start with a linear warm-up (`warmup`: PyTorch's LinearLR before them in
+ * a SequentialLR).
  * ReduceLROnPlateau depends on a metric, not on the progress: its state (PlateauState) is the
  * network's, stepped once per epoch with the metric (plateauStep; `Trainer.fit` does it after
  * each evaluation, as a PyTorch loop calls `scheduler.step(val_loss)`).
@@ -10,12 +12,33 @@
 /** OneCycleLR's pct_start when none is given (PyTorch's default). */
 const ONECYCLE_PCT_START = 0.3;
 
+/**
+ * A linear warm-up before an epoch-based schedule, as PyTorch's
+ * `SequentialLR(opt, [LinearLR(opt, start_factor, 1.0, total_iters=epochs), main], milestones=[epochs])`:
+ * for `epochs` epochs the rate rises linearly from startFactor × lr (PyTorch's default 1/3) to lr,
+ * then the main schedule runs from its own epoch 0.
+ */
+export interface Warmup {
+  readonly epochs: number;
+  readonly startFactor?: number;
+}
+
+/** LinearLR's default start_factor (PyTorch's). */
+export const WARMUP_START_FACTOR = 1 / 3;
+
+/** The main schedule of one with a warm-up. */
+export const withoutWarmup = (schedule: Schedule): Schedule => {
+  if (!('warmup' in schedule) || schedule.warmup === undefined) return schedule;
+  const { warmup: _, ...main } = schedule;
+  return main as Schedule;
+};
+
 export type Schedule =
-  | { readonly kind: 'constant' }
-  | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number }
-  | { readonly kind: 'multistep'; readonly milestones: readonly number[]; readonly gamma?: number }
-  | { readonly kind: 'exponential'; readonly gamma: number }
-  | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number }
+  | { readonly kind: 'constant'; readonly warmup?: Warmup }
+  | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number; readonly warmup?: Warmup }
+  | { readonly kind: 'multistep'; readonly milestones: readonly number[]; readonly gamma?: number; readonly warmup?: Warmup }
+  | { readonly kind: 'exponential'; readonly gamma: number; readonly warmup?: Warmup }
+  | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number; readonly warmup?: Warmup }
   | {
       readonly kind: 'onecycle';
       readonly maxLr: number;
@@ -136,11 +159,11 @@ export function checkSchedule(schedule: Schedule): Schedule {
   };
   // A key a schedule does not take (a misspelt gamma) would leave its default in place.
   const keys: Record<string, readonly string[]> = {
-    constant: ['kind'],
-    step: ['kind', 'stepSize', 'gamma'],
-    multistep: ['kind', 'milestones', 'gamma'],
-    exponential: ['kind', 'gamma'],
-    cosine: ['kind', 'tMax', 'etaMin'],
+    constant: ['kind', 'warmup'],
+    step: ['kind', 'stepSize', 'gamma', 'warmup'],
+    multistep: ['kind', 'milestones', 'gamma', 'warmup'],
+    exponential: ['kind', 'gamma', 'warmup'],
+    cosine: ['kind', 'tMax', 'etaMin', 'warmup'],
     onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
     plateau: ['kind', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
   };
@@ -148,6 +171,16 @@ export function checkSchedule(schedule: Schedule): Schedule {
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
     const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
     if (unknown !== undefined) throw new RangeError(`schedule ${kind}: unknown option '${unknown}'; the options are ${keys[kind]!.join(', ')}`);
+  }
+  const warmup = (schedule as { warmup?: unknown } | undefined)?.warmup;
+  if (warmup !== undefined && typeof kind === 'string' && keys[kind]?.includes('warmup')) {
+    if (typeof warmup !== 'object' || warmup === null) fail('LinearLR', 'warmup', warmup, '{ epochs, startFactor }');
+    const extra = Object.keys(warmup as object).find((k) => k !== 'epochs' && k !== 'startFactor');
+    if (extra !== undefined) throw new RangeError(`schedule ${kind}: warmup has '${extra}'; it takes epochs and startFactor`);
+    const w = warmup as Warmup;
+    num('LinearLR', 'total_iters (warmup epochs)', w.epochs, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1', false);
+    // PyTorch: "Starting multiplicative factor expected to be greater than 0 and less or equal to 1."
+    num('LinearLR', 'start_factor', w.startFactor, (v) => v > 0 && v <= 1, 'a number in (0, 1]');
   }
   switch (kind) {
     case 'constant':
@@ -224,6 +257,13 @@ const annealCos = (start: number, end: number, pct: number) => end + ((start - e
  * (ReduceLROnPlateau: from its state's rate, which the caller passes as `lr`).
  */
 export function scheduledValues(schedule: Schedule, lr: number, momentum: number, progress: ScheduleProgress): { lr: number; momentum: number } {
+  const warmup = 'warmup' in schedule ? schedule.warmup : undefined;
+  if (warmup) {
+    // SequentialLR: LinearLR to the milestone, then the main schedule from its epoch 0 (step(0)).
+    const start = warmup.startFactor ?? WARMUP_START_FACTOR;
+    if (progress.epoch < warmup.epochs) return { lr: lr * (start + ((1 - start) * progress.epoch) / warmup.epochs), momentum };
+    return scheduledValues(withoutWarmup(schedule), lr, momentum, { ...progress, epoch: progress.epoch - warmup.epochs });
+  }
   switch (schedule.kind) {
     case 'constant':
     case 'plateau':
@@ -269,6 +309,10 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
 
 /** One line for the run's header. */
 export function describeSchedule(schedule: Schedule): string {
+  const warmup = 'warmup' in schedule ? schedule.warmup : undefined;
+  if (warmup) {
+    return `LinearLR(start_factor=${warmup.startFactor ?? '1/3'}, total_iters=${warmup.epochs} epochs), then from epoch ${warmup.epochs + 1} ${describeSchedule(withoutWarmup(schedule))} (SequentialLR)`;
+  }
   switch (schedule.kind) {
     case 'constant':
       return 'constant learning rate';

@@ -66,6 +66,6 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   fields.optimizer = optimizer.kind;
   take('lr', String(optimizer.lr), (v) => v >= 0);
   if (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop') take('momentum', String(optimizer.momentum), (v) => v >= 0 && v <= 1);
-  const schedule = optimizer.schedule.kind === 'constant' ? '' : `, ${describeSchedule(optimizer.schedule)}`;
+  const schedule = optimizer.schedule.kind === 'constant' && optimizer.schedule.warmup === undefined ? '' : `, ${describeSchedule(optimizer.schedule)}`;
   return { fields, optimizer, note: `Its optimizer goes on with its state: ${optimizer.describe()}${schedule}.`, ...run };
 }

@@ -87,10 +87,23 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['Adam, ExponentialLR', new Adam({ lr: 1e-3 }, { kind: 'exponential', gamma: 0.95 })],
     ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
     ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
+    ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
+    ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
   ] as const)('%s: the same settings and schedule', (_, optimizer) => {
     const rebuilt = optimizerFromMetadata(optimizerMetadata(optimizer), 'run.safetensors');
     expect(rebuilt?.constructor).toBe(optimizer.constructor);
     expect(settings(rebuilt!)).toEqual(settings(optimizer));
+  });
+
+  test("a warm-up's fields: both or the epochs alone, before an epoch-based schedule only", () => {
+    const meta = optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'step', stepSize: 2, warmup: { epochs: 3 } }));
+    expect([meta.warmup_epochs, Number(meta.warmup_start_factor)]).toEqual(['3', 1 / 3]);
+    const { warmup_start_factor: _, ...epochsOnly } = meta;
+    expect(optimizerFromMetadata(epochsOnly, 'a.safetensors')!.schedule).toEqual({ kind: 'step', stepSize: 2, gamma: 0.1, warmup: { epochs: 3 } });
+    const { warmup_epochs: __, ...factorOnly } = meta;
+    expect(() => optimizerFromMetadata(factorOnly, 'b.safetensors')).toThrow('b.safetensors: __metadata__ holds warmup_start_factor but not warmup_epochs (a warm-up is both)');
+    expect(() => optimizerFromMetadata({ ...meta, schedule: 'onecycle', max_lr: '0.1', total_steps: '10' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.warmup_epochs is given with schedule onecycle: a warm-up goes before an epoch-based schedule only');
+    expect(() => optimizerFromMetadata({ ...meta, warmup_epochs: '0' }, 'd.safetensors')).toThrow(/d\.safetensors: __metadata__\.warmup_epochs is "0", expected a whole number from 1/);
   });
 
   test('undefined for a file that names no optimizer (a PyTorch state_dict)', () => {
