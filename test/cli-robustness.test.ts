@@ -281,6 +281,22 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop$/);
   }, 120_000);
 
+  gpuTest('a residual network under a warm-up, cut mid-warm-up and mid-epoch, continued by --init, ends where an uninterrupted run does, to the bit', async () => {
+    const flags = ['--model', 'examples/resnet.json', ...QUICK, '--seed', '3', '--schedule', 'cosine', '--warmup-epochs', '1', '--schedule-epochs', '2'];
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const straight = await run(['mnist', ...flags, '--epochs', '3', '--json']);
+    expect(straight.code).toBe(0);
+    // Cut after the first epoch's second step (inside the warm-up); the rest of epoch 1; then epochs 2 and 3.
+    const cut = join(dir, 'resnet-cut.safetensors');
+    expect((await run(['mnist', ...flags, '--epochs', '1', '--steps', '2', '--save', cut])).code).toBe(0);
+    expect((await run(['mnist', ...QUICK, '--init', cut, '--epochs', '1', '--save', cut])).code).toBe(0);
+    const resumed = await run(['mnist', ...QUICK, '--init', cut, '--epochs', '2', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(last(resumed.out)).toMatchObject({ epoch: 3 });
+    expect(last(resumed.out).train_loss).toBe(last(straight.out).train_loss);
+    expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 180_000);
+
   gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
     const seedCnnBest = await goodCheckpoint();
     expect(await beforeGpu(['--model', 'examples/mlp.json', '--save-best', seedCnnBest])).toMatch(/^--save-best .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);
