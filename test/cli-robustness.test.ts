@@ -297,6 +297,21 @@ describe('checked before the GPU starts', () => {
     expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
   }, 180_000);
 
+  gpuTest('cosine under a warm-up in pieces (--schedule-epochs the whole plan, warm-up included) trains as one run; a warm-up that fills the plan is refused', async () => {
+    const flags = ['--model', 'examples/mlp.json', ...QUICK, '--seed', '2', '--schedule', 'cosine', '--warmup-epochs', '1'];
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const straight = await run(['mnist', ...flags, '--epochs', '3', '--json']);
+    expect(straight.code).toBe(0);
+    const piece = join(dir, 'cosine-piece.safetensors');
+    const first = await run(['mnist', ...flags, '--epochs', '1', '--schedule-epochs', '3', '--save', piece]);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('CosineAnnealingLR(T_max=2 epochs');
+    const rest = await run(['mnist', ...QUICK, '--init', piece, '--epochs', '2', '--json']);
+    expect(rest.code).toBe(0);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine', '--warmup-epochs', '3', '--epochs', '2'])).toBe('--warmup-epochs 3: the warm-up fills the whole cosine plan of 2 epochs; give --schedule-epochs the whole plan (warm-up included) beyond it, e.g. --schedule-epochs 5');
+  }, 180_000);
+
   gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
     const seedCnnBest = await goodCheckpoint();
     expect(await beforeGpu(['--model', 'examples/mlp.json', '--save-best', seedCnnBest])).toMatch(/^--save-best .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);

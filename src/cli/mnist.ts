@@ -74,7 +74,8 @@ Options:
   --warmup-epochs N   a linear warm-up before the schedule (constant, step, multistep,
                       exponential, cosine): PyTorch's SequentialLR of LinearLR(total_iters N) and
                       the schedule, which then counts its epochs from the warm-up's end (cosine's
-                      T_max: the run's epochs after the warm-up)
+                      T_max: the plan's epochs after the warm-up; --schedule-epochs, the whole
+                      plan, includes it)
   --warmup-start-factor X  the warm-up's first rate as a factor of --lr, in (0, 1] (default 1/3:
                       LinearLR's start_factor)
   --schedule-epochs N the length of cosine's and OneCycle's schedule in epochs (T_max; OneCycle's
@@ -640,16 +641,19 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   // Leaving ReduceLROnPlateau for another schedule: the rate it had reached is the new base rate
   // (PyTorch's reductions live in the optimizer's learning rate), unless --lr gives one.
   if (saved.schedule === 'plateau' && args.schedule !== 'plateau' && !args.given.has('lr') && metadata.plateau_lr !== undefined && Number(metadata.plateau_lr) >= 0) args.lr = Number(metadata.plateau_lr);
+  // The file's warm-up goes on before any epoch-based schedule (it does not depend on the one after it).
+  if (['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(args.schedule)) {
+    take('warmup-epochs', 'warmupEpochs', saved.warmup?.epochs);
+    take('warmup-start-factor', 'warmupStartFactor', saved.warmup?.startFactor);
+  }
   if (!args.given.has('schedule') || args.schedule === saved.schedule) {
     take('step-size', 'stepSize', saved.stepSize);
     take('milestones', 'milestones', saved.milestones ? [...saved.milestones] : undefined);
     take('gamma', 'gamma', saved.gamma);
-    // Its warm-up too (none where the file had none and none is given).
-    take('warmup-epochs', 'warmupEpochs', saved.warmup?.epochs);
-    take('warmup-start-factor', 'warmupStartFactor', saved.warmup?.startFactor);
-    // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one).
+    // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one):
+    // cosine's whole plan is its T_max after the file's warm-up.
     if (!args.given.has('schedule-epochs')) {
-      if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', saved.tMax);
+      if (args.schedule === 'cosine') take('schedule-epochs', 'scheduleEpochs', saved.tMax === undefined ? undefined : saved.tMax + (saved.warmup?.epochs ?? 0));
       if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', saved.totalSteps);
     }
     // Settings with no flag of their own (a checkpoint written from code may hold any): as saved.
@@ -706,13 +710,17 @@ function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
 function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
+  // The plan's end (--schedule-epochs, else this run's) includes the warm-up: cosine anneals over the epochs after it.
+  if (args.schedule === 'cosine' && args.warmupEpochs !== undefined && endEpoch - args.warmupEpochs < 1) {
+    throw new Error(`--warmup-epochs ${args.warmupEpochs}: the warm-up fills the whole cosine plan of ${endEpoch} epoch${endEpoch === 1 ? '' : 's'}; give --schedule-epochs the whole plan (warm-up included) beyond it, e.g. --schedule-epochs ${args.warmupEpochs + Math.max(1, args.epochs)}`);
+  }
   // A warm-up (SequentialLR): the schedule after it counts from the warm-up's end, cosine's T_max the epochs left.
   const warmup = args.warmupEpochs === undefined ? {} : { warmup: { epochs: args.warmupEpochs, ...(args.warmupStartFactor === undefined ? {} : { startFactor: args.warmupStartFactor }) } };
   const schedule: Schedule =
     args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma, ...warmup }
       : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma, ...warmup }
       : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma, ...warmup }
-      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: args.scheduleEpochs ?? Math.max(1, endEpoch - (args.warmupEpochs ?? 0)), etaMin: args.etaMin, ...warmup }
+      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch - (args.warmupEpochs ?? 0), etaMin: args.etaMin, ...warmup }
         : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
           : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
           : { kind: 'constant', ...warmup };

@@ -168,6 +168,9 @@ export function checkSchedule(schedule: Schedule): Schedule {
     plateau: ['kind', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
   };
   const kind = (schedule as { kind?: unknown } | undefined)?.kind;
+  if ((schedule as { warmup?: unknown } | undefined)?.warmup !== undefined && (kind === 'onecycle' || kind === 'plateau')) {
+    throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
+  }
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
     const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
     if (unknown !== undefined) throw new RangeError(`schedule ${kind}: unknown option '${unknown}'; the options are ${keys[kind]!.join(', ')}`);
@@ -311,7 +314,8 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
 export function describeSchedule(schedule: Schedule): string {
   const warmup = 'warmup' in schedule ? schedule.warmup : undefined;
   if (warmup) {
-    return `LinearLR(start_factor=${warmup.startFactor ?? '1/3'}, total_iters=${warmup.epochs} epochs), then from epoch ${warmup.epochs + 1} ${describeSchedule(withoutWarmup(schedule))} (SequentialLR)`;
+    const start = warmup.startFactor === undefined || warmup.startFactor === WARMUP_START_FACTOR ? '1/3' : String(warmup.startFactor);
+    return `LinearLR(start_factor=${start}, total_iters=${warmup.epochs} epochs), then from epoch ${warmup.epochs + 1} ${describeSchedule(withoutWarmup(schedule))} (SequentialLR)`;
   }
   switch (schedule.kind) {
     case 'constant':

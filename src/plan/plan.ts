@@ -120,7 +120,9 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   for (const { path, layer } of leaves) {
     const first = seen.get(layer);
     if (first !== undefined && layer.type === 'ResidualInput') throw new ShapeError(`the Residual block '${path.slice(0, -':input'.length)}' is the same object as block '${first.slice(0, -':input'.length)}': shared blocks (tied weights) are not supported; give each place a block of its own`);
-    if (first !== undefined) throw new ShapeError(`layer '${path}' (${layer.type}) is the same object as layer '${first}': shared layers (tied weights) are not supported; give each place a layer of its own`);
+    if (first !== undefined) {
+      throw new ShapeError(`layer '${path}' (${layer.type}) is the same object as layer '${first}': give each place a layer of its own (shared layers, PyTorch's tied weights, are not supported; a module PyTorch calls twice, as torchvision's self.relu, is two layers here)`);
+    }
     seen.set(layer, path);
   }
   // The last layer that computes something: a view after it (Identity, Flatten) passes its output on.
@@ -204,6 +206,10 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     inShapes.push(inShape);
     outShapes.push(shape);
     const parameters = layer.parameterSpecs(inShape).map((p) => ({ ...p, local: p.name, name: named(path, p.name) }));
+    // A block's activation has no tensors (PyTorch's block would name them <block>.activation.*, a child of its own).
+    if (path.endsWith(':activation') && (parameters.length > 0 || layer.bufferSpecs(inShape).length > 0)) {
+      throw new ShapeError(`layer '${path}' (${layer.type}): a residual block's activation has no tensors of its own (it is applied to the sum, as torchvision's relu); put a ${layer.type} in the body, or after the block`);
+    }
     const ordinal = ordinals.get(topIndex) ?? 0;
     if (parameters.length > 0) ordinals.set(topIndex, ordinal + 1);
     return {

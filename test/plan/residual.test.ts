@@ -24,7 +24,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safet
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-const basicBlock = (channels: number, stride = 1, downsample = false) =>
+const basicBlock = (channels: number, stride = 1, downsample = false, activation?: () => ReLU) =>
   new Residual(
     new Sequential({
       conv1: new Conv2d({ outChannels: channels, kernelSize: 3, stride, padding: 1, bias: false }),
@@ -34,6 +34,7 @@ const basicBlock = (channels: number, stride = 1, downsample = false) =>
       bn2: new BatchNorm2d(),
     }),
     downsample ? { downsample: new Sequential(new Conv2d({ outChannels: channels, kernelSize: 1, stride, bias: false }), new BatchNorm2d()) } : undefined,
+    activation ? { activation: activation() } : {},
   );
 const resnetFile = readFileSync('examples/resnet.json', 'utf8');
 const resnet = () => parseModelFile(resnetFile, 'examples/resnet.json');
@@ -53,6 +54,32 @@ describe('a residual block in the plan', () => {
     expect(plan.residuals.map((r) => [r.path, r.depth, r.input.path, r.bodyEnd.path, r.shortcut?.path, r.add.path])).toEqual([['layer1.0', 0, 'layer1.0:input', 'layer1.0.bn2', 'layer1.0.downsample.0', 'layer1.0']]);
     // The summary shows the block after its layers, as torchsummary does, and not its input node.
     expect(summaryRows(plan).map((r) => r.layer).slice(1, 10)).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'Conv2d', 'BatchNorm2d', 'Residual', 'Flatten']);
+  });
+
+  test("a block's activation (torchvision's relu(out + identity)) is inside it: a stage of blocks is indexed 0, 1 as torchvision's, and the ReLU is fused into the sum", () => {
+    const stage = new Sequential(basicBlock(4, 1, false, () => new ReLU()), basicBlock(8, 2, true, () => new ReLU()));
+    const plan = planModel(new Sequential({ conv1: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), layer1: stage, flat: new Flatten(), fc: new Linear({ outFeatures: 3 }) }), { inputShape: [1, 8, 8] });
+    const names = plan.nodes.flatMap((n) => n.parameters.map((p) => p.name));
+    expect(names.filter((n) => n.endsWith('conv1.weight'))).toEqual(['conv1.weight', 'layer1.0.conv1.weight', 'layer1.1.conv1.weight']);
+    expect(names).toContain('layer1.1.downsample.0.weight');
+    expect(plan.nodes.map((n) => n.path).slice(7, 9)).toEqual(['layer1.0', 'layer1.0:activation']);
+    expect(plan.fusions.filter((f) => f.rule === 'residual-relu').map((f) => f.paths)).toEqual([['layer1.0', 'layer1.0:activation'], ['layer1.1', 'layer1.1:activation']]);
+    expect(summaryRows(plan).map((r) => r.layer).slice(6, 8)).toEqual(['Residual', 'ReLU']);
+    const text = modelFileText(stage, [4, 8, 8]);
+    expect(JSON.parse(text).layers[0].activation).toEqual({ type: 'ReLU' });
+    expect(modelFileText(parseModelFile(text, 'x.json').model, [4, 8, 8])).toBe(text);
+    expect(() => new Residual(new ReLU(), undefined, { activation: 'relu' as never })).toThrow('Residual: activation must be a layer such as new ReLU(), got "relu"');
+    expect(() => new Residual(new ReLU(), undefined, { act: new ReLU() } as never)).toThrow("Residual: unknown option 'act'; the options are activation");
+    expect(() => parseModelFile(JSON.stringify({ input: [2, 3, 3], layers: [{ type: 'Residual', layers: [{ type: 'Tanh' }], activation: { layers: [] } }, { type: 'Flatten' }] }), 'y.json')).toThrow(`y.json: layer '0' (Residual): "activation" must be one layer such as { "type": "ReLU" }`);
+    // An activation with tensors would be named '<block>:activation.weight', which no PyTorch module has: refused.
+    expect(() => planModel(new Sequential(new Residual(new Conv2d({ outChannels: 2, kernelSize: 1 }), undefined, { activation: new BatchNorm2d() }), new Flatten()), { inputShape: [2, 3, 3] })).toThrow(
+      "layer '0:activation' (BatchNorm2d): a residual block's activation has no tensors of its own (it is applied to the sum, as torchvision's relu); put a BatchNorm2d in the body, or after the block",
+    );
+    // One ReLU object used twice (torchvision's self.relu) is two layers here.
+    const relu = new ReLU();
+    expect(() => planModel(new Sequential(new Residual(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 1 }), relu), undefined, { activation: relu }), new Flatten()), { inputShape: [2, 3, 3] })).toThrow(
+      "layer '0:activation' (ReLU) is the same object as layer '0.1': give each place a layer of its own (shared layers, PyTorch's tied weights, are not supported; a module PyTorch calls twice, as torchvision's self.relu, is two layers here)",
+    );
   });
 
   test("no fusion rule reaches across a block's ends or branches; its sum takes the ReLU after it", () => {
@@ -164,6 +191,20 @@ describe('one GPU training step of residual networks against the float64 referen
     },
     { name: 'examples/resnet.json, SGD momentum, fused', model: () => resnet().model, optimizer: () => new SGD({ lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }), fuse: true },
     { name: 'examples/resnet.json, Adam, unfused', model: () => resnet().model, optimizer: () => new Adam({ lr: 1e-3 }), fuse: false },
+    {
+      name: 'blocks with their activation inside (a ReLU fused into the sum; a Tanh; a Dropout after a nested block), SGD',
+      model: () =>
+        new Sequential({
+          conv: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, bias: false }),
+          layer1: new Sequential(basicBlock(4, 1, false, () => new ReLU()), basicBlock(6, 2, true, () => new ReLU())),
+          last: new Residual(new Conv2d({ outChannels: 6, kernelSize: 1 }), undefined, { activation: new Tanh() }),
+          outer: new Residual(new Residual(new Conv2d({ outChannels: 6, kernelSize: 1 }), undefined, { activation: new GELU() }), undefined, { activation: new Dropout(0.2) }),
+          flat: new Flatten(),
+          fc: new Linear({ outFeatures: 10 }),
+        }),
+      optimizer: () => new SGD({ lr: 0.05, momentum: 0.9 }),
+      fuse: true,
+    },
     {
       // A block first in the network (nothing before it learns: its input node has no backward, and its sum keeps no gradient),
       // nested blocks whose bodies end in a Dropout after a batch norm (batchnorm-dropout) and in a nested block's sum, a Linear shortcut.
