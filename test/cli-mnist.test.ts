@@ -241,6 +241,21 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     expect(again.out).toContain('LinearLR(start_factor=0.25, total_iters=1 epochs), then from epoch 2 CosineAnnealingLR(T_max=1 epochs');
   });
 
+  gpuTest('--optimizer adagrad: trains, records its settings and its sum, and a continuation goes on with them (OneCycle without cycling a momentum)', async () => {
+    const file = join(dir, 'adagrad.safetensors');
+    const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--optimizer', 'adagrad', '--lr-decay', '0.01', '--initial-accumulator-value', '0.1', '--schedule', 'onecycle', '--epochs', '1', ...QUICK, '--save', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('Adagrad lr 0.01, lr decay 0.01, eps 1e-10, initial accumulator 0.1');
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect(metadata).toMatchObject({ optimizer: 'adagrad', lr: '0.01', lr_decay: '0.01', initial_accumulator_value: '0.1', eps: '1e-10', schedule: 'onecycle' });
+    // The sum only grows from its initial value.
+    const sum = tensors['optimizer.1.weight.sum']!.data as Float32Array;
+    expect(sum.reduce((m, v) => Math.min(m, v), Infinity)).toBeGreaterThanOrEqual(Math.fround(0.1));
+    const again = await run(['mnist', '--init', file, '--epochs', '1', ...QUICK, '--schedule', 'constant', '--allow-changes']);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('Adagrad lr 0.01, lr decay 0.01, eps 1e-10, initial accumulator 0.1');
+  });
+
   gpuTest('check: one step against float64, every tensor listed', async () => {
     const { code, out } = await run(['check', '--model', 'examples/lenet5.json', '--batch', '8']);
     expect(code).toBe(0);

@@ -440,6 +440,12 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--warmup-epochs', '2', '--warmup-start-factor', '0'])).toMatch(/^--warmup-start-factor: expected a number from 1e-9 to 1/);
   });
 
+  test("Adagrad's flags: an Adagrad option elsewhere, said before the GPU starts", async () => {
+    expect(await beforeGpu([...QUICK, '--lr-decay', '0.1'])).toBe('--lr-decay: an Adagrad option; --optimizer is sgd');
+    expect(await beforeGpu([...QUICK, '--optimizer', 'adagrad', '--momentum', '0.9'])).toMatch(/^--momentum: an SGD and RMSprop option; --optimizer is adagrad/);
+    expect(await beforeGpu([...QUICK, '--optimizer', 'adagrad', '--initial-accumulator-value', '-1'])).toMatch(/^--initial-accumulator-value: expected a number from 0 to/);
+  });
+
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {
     expect(await beforeGpu(['--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is sgd');
     // With --init the checkpoint's optimizer decides: an Adam one without AMSGrad is named, an SGD one too.

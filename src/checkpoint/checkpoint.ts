@@ -22,7 +22,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { PLATEAU_DEFAULTS, PLATEAU_METRICS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
@@ -90,6 +90,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       ? { momentum: String(opt.momentum), dampening: String(opt.dampening), nesterov: String(opt.nesterov), weight_decay: String(opt.weightDecay) }
       : opt.kind === 'rmsprop'
       ? { alpha: String(opt.alpha), eps: String(opt.eps), weight_decay: String(opt.weightDecay), momentum: String(opt.momentum), centered: String(opt.centered) }
+      : opt.kind === 'adagrad'
+      ? { lr_decay: String(opt.lrDecay), eps: String(opt.eps), weight_decay: String(opt.weightDecay), initial_accumulator_value: String(opt.initialAccumulatorValue) }
       : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay), amsgrad: String(opt.amsgrad) }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
@@ -186,7 +188,7 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
 }
 
 /** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
-export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
 export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
@@ -208,6 +210,9 @@ export interface SavedOptimizer {
   /** RMSprop's. */
   readonly alpha?: number;
   readonly centered?: boolean;
+  /** Adagrad's. */
+  readonly lrDecay?: number;
+  readonly initialAccumulatorValue?: number;
   /** The param groups' weight decays (`weight_decay_groups`). */
   readonly paramGroups?: readonly ParamGroup[];
   readonly schedule?: Schedule['kind'];
@@ -261,6 +266,10 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     set('eps', number('eps', 0));
     set('momentum', number('momentum', 0, 1));
     set('centered', flag('centered'));
+  } else if (kind === 'adagrad') {
+    set('lrDecay', number('lr_decay', 0));
+    set('eps', number('eps', 0));
+    set('initialAccumulatorValue', number('initial_accumulator_value', 0));
   } else {
     const betas = metadata.betas?.split(',');
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
@@ -330,12 +339,13 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
       : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule'), ...warmup }
       : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin, ...warmup }
       : saved.schedule === 'onecycle'
-        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart }
+        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}) }
         : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
         : { kind: 'constant', ...warmup };
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'adagrad') return new Adagrad({ lr: saved.lr, lrDecay: saved.lrDecay, eps: saved.eps, weightDecay: saved.weightDecay, initialAccumulatorValue: saved.initialAccumulatorValue, paramGroups: saved.paramGroups }, schedule);
     const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad, paramGroups: saved.paramGroups };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
@@ -740,7 +750,8 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
   const writes: [Tensor, Float32Array][] = [];
   for (const p of network.parameters) {
     writes.push([p.value, values.get(p.name)!]);
-    for (const [state, tensor] of Object.entries(p.state)) writes.push([tensor, values.get(stateName(p.name, state)) ?? new Float32Array(tensor.length)]);
+    // A state the file lacks starts afresh (Adagrad's sum at its initial_accumulator_value, any other at 0).
+    for (const [state, tensor] of Object.entries(p.state)) writes.push([tensor, values.get(stateName(p.name, state)) ?? new Float32Array(tensor.length).fill(initialStateValue(network.optimizer, state))]);
   }
   for (const b of network.buffers) writes.push([b.value, values.get(b.name)!]);
   for (const [tensor, data] of writes) network.ctx.write(tensor, data);
@@ -776,7 +787,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

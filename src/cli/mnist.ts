@@ -16,7 +16,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
@@ -45,8 +45,9 @@ Options:
   --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
-  --optimizer NAME    sgd (default), adam, adamw or rmsprop (torch.optim's update formulas)
-  --lr X              learning rate (default 0.01 for SGD, 0.001 for Adam, AdamW and RMSprop);
+  --optimizer NAME    sgd (default), adam, adamw, rmsprop or adagrad (torch.optim's update formulas)
+  --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.001 for Adam, AdamW and
+                      RMSprop);
                       OneCycle's max_lr
   --momentum X        SGD's momentum (default 0.9) or RMSprop's (default 0)
   --dampening X       SGD dampening (default 0)
@@ -56,6 +57,8 @@ Options:
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
   --alpha X           RMSprop's smoothing constant (default 0.99)
   --centered          RMSprop's centered variant (normalised by the gradient's estimated variance)
+  --lr-decay X        Adagrad's lr_decay (default 0: the rate lr / (1 + (step − 1)·lr_decay))
+  --initial-accumulator-value X  Adagrad's initial sum of squared gradients (default 0)
   --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases, and the weights
                       of batch, group and instance norms and of a LayerNorm over one dimension:
                       the usual no_decay param group, PyTorch's ndim <= 1)
@@ -211,6 +214,9 @@ export interface MnistArgs {
   /** --alpha, --centered: RMSprop's (a checkpoint's where not given). */
   alpha: number;
   centered: boolean;
+  /** --lr-decay, --initial-accumulator-value: Adagrad's (a checkpoint's where not given). */
+  lrDecay: number;
+  initialAccumulatorValue: number;
   /** --no-weight-decay-1d, or a checkpoint's weight_decay_groups: the optimizer's param groups. */
   paramGroups?: readonly ParamGroup[];
   /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
@@ -279,6 +285,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     amsgrad: { type: 'boolean' },
     alpha: { type: 'string' },
     centered: { type: 'boolean' },
+    'lr-decay': { type: 'string' },
+    'initial-accumulator-value': { type: 'string' },
     'no-weight-decay-1d': { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
@@ -323,7 +331,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
     optimizer,
-    lr: decimal(values, 'lr', optimizer === 'sgd' ? 0.01 : 0.001, 0, 10),
+    lr: decimal(values, 'lr', optimizer === 'sgd' || optimizer === 'adagrad' ? 0.01 : 0.001, 0, 10),
     // SGD's 0.9 (the notebook's); RMSprop's PyTorch default, none.
     momentum: decimal(values, 'momentum', optimizer === 'rmsprop' ? 0 : 0.9, 0, 1),
     dampening: decimal(values, 'dampening', 0, 0, 1),
@@ -333,6 +341,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     amsgrad: Boolean(values.amsgrad),
     alpha: decimal(values, 'alpha', 0.99, 0, 1),
     centered: Boolean(values.centered),
+    lrDecay: decimal(values, 'lr-decay', 0, 0, 1e6),
+    initialAccumulatorValue: decimal(values, 'initial-accumulator-value', 0, 0, 1e6),
     paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
@@ -610,6 +620,8 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   }
   take('amsgrad', 'amsgrad', saved.amsgrad);
   take('alpha', 'alpha', saved.alpha);
+  take('lr-decay', 'lrDecay', saved.lrDecay);
+  take('initial-accumulator-value', 'initialAccumulatorValue', saved.initialAccumulatorValue);
   if (args.given.has('centered') && saved.centered === false && !args.allowChanges) {
     throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
   }
@@ -696,8 +708,9 @@ const lossParameters = (args: MnistArgs) => ({ ...(args.smoothL1Beta !== undefin
 /** Each optimizer's own flags, by the optimizers that take them. */
 const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
   momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
+  'lr-decay': ['adagrad'], 'initial-accumulator-value': ['adagrad'],
 };
-const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop' } as const;
+const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad' } as const;
 
 /** A flag given that `kind` does not take, and whose option it is ("an SGD option"), if any. */
 function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER_KINDS)[number]): { flag: string; owners: string } | undefined {
@@ -721,11 +734,14 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
       : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma, ...warmup }
       : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma, ...warmup }
       : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch - (args.warmupEpochs ?? 0), etaMin: args.etaMin, ...warmup }
-        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart }
+        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}) }
           : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
           : { kind: 'constant', ...warmup };
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'adagrad') {
+    return new Adagrad({ lr: args.lr, lrDecay: args.lrDecay, eps: args.eps, weightDecay: args.weightDecay, initialAccumulatorValue: args.initialAccumulatorValue, paramGroups: args.paramGroups }, schedule);
   }
   if (args.optimizer === 'rmsprop') {
     return new RMSprop({ lr: args.lr, alpha: args.alpha, eps: args.eps, momentum: args.momentum, centered: args.centered, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);

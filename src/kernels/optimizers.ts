@@ -13,6 +13,7 @@ import { defineKernel } from '../gpu/kernel.js';
 import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
 import rmspropSource from '../../shaders/rmsprop_step.wgsl?raw';
+import adagradSource from '../../shaders/adagrad_step.wgsl?raw';
 import gradNormSource from '../../shaders/grad_norm.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import gradientSource from '../../shaders/lib/optimizer_gradient.wgsl?raw';
@@ -83,6 +84,29 @@ export const adamStep = defineKernel({
   workgroupSize: [256],
   grid: (p) => [p.length],
   lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
+});
+
+/** param and sum (the squared gradients' sum) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
+export const adagradStep = defineKernel({
+  name: 'adagrad_step',
+  linear: true,
+  source: adagradSource,
+  params: { length: 'u32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
+  bindings: {
+    hyper: { type: 'f32', access: 'read' },
+    grad: { type: 'f32', access: 'read' },
+    sum: { type: 'f32', access: 'read_write' },
+    param: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
+    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
+    slots: { type: 'u32', access: 'read' },
+  },
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
+  libraries: [healthSource, gradientSource],
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
+  workgroupSize: [256],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, sum: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
 });
 
 /** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */

@@ -192,6 +192,52 @@ export class RMSprop {
   }
 }
 
+export interface AdagradOptions {
+  readonly lr?: number;
+  readonly lrDecay?: number;
+  readonly weightDecay?: number;
+  readonly initialAccumulatorValue?: number;
+  readonly eps?: number;
+  readonly paramGroups?: readonly ParamGroup[];
+}
+
+/**
+ * torch.optim.Adagrad: sum ← sum + g²; the step divides g by √sum + eps, at the rate
+ * lr / (1 + (step − 1)·lr_decay). PyTorch's defaults (lr 0.01, lr_decay 0, eps 1e-10, the sum
+ * starting at initial_accumulator_value 0). It has no momentum: OneCycleLR must not cycle one
+ * (PyTorch raises where cycle_momentum is on).
+ */
+export class Adagrad {
+  readonly kind = 'adagrad';
+  readonly lr: number;
+  readonly lrDecay: number;
+  readonly weightDecay: number;
+  readonly initialAccumulatorValue: number;
+  readonly eps: number;
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /** The optimizer state per parameter, PyTorch's name: the squared gradients' running sum. */
+  readonly stateNames = ['sum'] as const;
+
+  constructor(options: AdagradOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('Adagrad', options, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'paramGroups']);
+    checkSchedule(schedule);
+    if (schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
+      throw new RangeError('Adagrad: OneCycleLR cycles a momentum, and Adagrad has none (PyTorch: "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
+    }
+    this.paramGroups = checkGroups('Adagrad', options.paramGroups, schedule);
+    this.lr = check('Adagrad', 'lr', options.lr ?? 1e-2, 0, Infinity);
+    this.lrDecay = check('Adagrad', 'lr_decay', options.lrDecay ?? 0, 0, Infinity);
+    this.weightDecay = check('Adagrad', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.initialAccumulatorValue = check('Adagrad', 'initial_accumulator_value', options.initialAccumulatorValue ?? 0, 0, Infinity);
+    this.eps = check('Adagrad', 'eps', options.eps ?? 1e-10, 0, Infinity);
+  }
+
+  describe(): string {
+    return `Adagrad lr ${this.lr}${this.lrDecay ? `, lr decay ${this.lrDecay}` : ''}, eps ${this.eps}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${this.initialAccumulatorValue ? `, initial accumulator ${this.initialAccumulatorValue}` : ''}${describeGroups(this.paramGroups)}`;
+  }
+}
+
 /** torch.optim.AdamW: Adam with decoupled weight decay (default 0.01). */
 export class AdamW extends Adam {
   constructor(options: AdamOptions = {}, schedule: Schedule = { kind: 'constant' }) {
@@ -199,7 +245,7 @@ export class AdamW extends Adam {
   }
 }
 
-export type Optimizer = SGD | Adam | RMSprop;
+export type Optimizer = SGD | Adam | RMSprop | Adagrad;
 
 const describeGroups = (groups: readonly ParamGroup[]) =>
   groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (${groups.map((g) => [g.lr === undefined ? '' : `lr ${g.lr}`, g.weightDecay === undefined ? '' : `weight decay ${g.weightDecay}`].filter(Boolean).join(' ') || 'defaults').join('; ')})`;
@@ -236,10 +282,16 @@ export function learningRates(optimizer: Optimizer, parameters: readonly { reado
 /**
  * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
  * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
- * SGD and RMSprop [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1].
+ * SGD and RMSprop [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1];
+ * Adagrad [clr, 0, clr, 0, 0] (clr = lr / (1 + (step − 1)·lr_decay)).
  */
 export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number, number] {
   if (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop') return [lr, momentum, step === 1 ? 1 : 0, 0, 0];
+  // Adagrad's rate: clr = lr / (1 + (step − 1)·lr_decay), in float64 as PyTorch computes it.
+  if (optimizer.kind === 'adagrad') {
+    const clr = lr / (1 + (step - 1) * optimizer.lrDecay);
+    return [clr, 0, clr, 0, 0];
+  }
   const [, beta2] = optimizer.betas;
   return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step), 1 - momentum];
 }
@@ -254,10 +306,14 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
 export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const adagradKernelParams = (o: Adagrad, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */
 export const clipVariant = (clipping?: Clipping) => ({ CLIP_NORM: clipping?.kind === 'norm', CLIP_VALUE: clipping?.kind === 'value' });
 
 /** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's β1. */
-export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.betas[0]);
+export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.kind === 'adagrad' ? 0 : optimizer.betas[0]);
+
+/** A state tensor's value before the first step: Adagrad's sum starts at initial_accumulator_value, every other state at 0. */
+export const initialStateValue = (optimizer: Optimizer, state: string) => (optimizer.kind === 'adagrad' && state === 'sum' ? optimizer.initialAccumulatorValue : 0);

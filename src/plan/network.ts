@@ -14,14 +14,14 @@ import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
-import { adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, rmspropStep, sgdStep } from '../kernels/optimizers.js';
+import { adagradStep, adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, rmspropStep, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adam, RMSprop, SGD, adamKernelParams, baseMomentum, clipVariant, hyperValues, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adagrad, Adam, RMSprop, SGD, adagradKernelParams, adamKernelParams, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
@@ -219,8 +219,8 @@ export class Network {
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = checkSeed(options.seed ?? 1, 'seed'));
     this.optimizer = options.optimizer ?? new SGD();
-    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop)) {
-      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }) or new RMSprop({ … }), got ${JSON.stringify(this.optimizer)}`);
+    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop || this.optimizer instanceof Adagrad)) {
+      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }) or new Adagrad({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
     if (this.optimizer.schedule.kind === 'plateau') this.plateau = initialPlateau(this.optimizer.schedule, this.optimizer.lr);
@@ -334,6 +334,11 @@ export class Network {
     const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
     this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotData.length)], { dtype: 'u32', data: slotData }) };
     specs.forEach(({ node, p }, k) => ctx.write(values.members[k]!, initialValues(node, p, seed)));
+    // A state that does not start at 0 (Adagrad's sum: initial_accumulator_value).
+    for (const [name, a] of Object.entries(states)) {
+      const start = initialStateValue(this.optimizer, name);
+      if (start !== 0) for (const member of a.members) ctx.write(member, new Float32Array(member.length).fill(start));
+    }
     bytes.parameters = values.all.byteLength;
     bytes.gradients = grads.all.byteLength;
     bytes.optimizer = Object.values(states).reduce((sum, a) => sum + a.all.byteLength, 0);
@@ -533,6 +538,11 @@ export class Network {
           ...(buffer ? { momentumBuffer: buffer.all } : {}), ...(gradAvg ? { gradAvg: gradAvg.all } : {}),
         };
         return [...norm, kernel.bind(tensors, { length, ...rmspropKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
+      }
+      if (opt.kind === 'adagrad') {
+        const kernel = await this.ctx.compile(adagradStep, variant);
+        const tensors = { hyper: this.hyper, grad: grads.all, sum: states.sum!.all, param: values.all, health: this.health, slots };
+        return [...norm, kernel.bind(tensors, { length, ...adagradKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
       }
       const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
       const tensors = {

@@ -79,6 +79,29 @@ export interface RmspropRefOptions {
   momentum: number;
 }
 
+export interface AdagradRefOptions {
+  /** The scheduled rate; the step's is lr / (1 + (step − 1)·lrDecay). */
+  lr: number;
+  lrDecay: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count. */
+  step: number;
+}
+
+/** One Adagrad step (torch/optim/adagrad.py): sum += g², param −= clr·g / (√sum + eps). */
+export function adagradRef(param: ArrayLike<number>, grad: ArrayLike<number>, sum: ArrayLike<number>, o: AdagradRefOptions): { param: Float64Array; sum: Float64Array } {
+  const p = Float64Array.from(param);
+  const s = Float64Array.from(sum);
+  const clr = o.lr / (1 + (o.step - 1) * o.lrDecay);
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    s[i] = s[i]! + g * g;
+    p[i] = p[i]! - clr * (g / (Math.sqrt(s[i]!) + o.eps));
+  }
+  return { param: p, sum: s };
+}
+
 /**
  * One RMSprop step (torch/optim/rmsprop.py): with `gradAvg` centered, with `buffer` (and momentum
  * > 0) through the momentum buffer.

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { randomArray } from '../helpers/allclose.js';
 import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
@@ -87,12 +87,21 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['Adam, ExponentialLR', new Adam({ lr: 1e-3 }, { kind: 'exponential', gamma: 0.95 })],
     ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
     ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
+    ['Adagrad, lr_decay, an initial accumulator, StepLR', new Adagrad({ lr: 0.02, lrDecay: 0.01, weightDecay: 1e-4, initialAccumulatorValue: 0.1, eps: 1e-9 }, { kind: 'step', stepSize: 3, gamma: 0.1 })],
+    ['Adagrad, OneCycle without cycling a momentum', new Adagrad({ lr: 0.02 }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 100, pctStart: 0.3, cycleMomentum: false })],
     ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
     ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
   ] as const)('%s: the same settings and schedule', (_, optimizer) => {
     const rebuilt = optimizerFromMetadata(optimizerMetadata(optimizer), 'run.safetensors');
     expect(rebuilt?.constructor).toBe(optimizer.constructor);
     expect(settings(rebuilt!)).toEqual(settings(optimizer));
+  });
+
+  test('Adagrad refuses OneCycleLR cycling a momentum it does not have (as PyTorch), and its own settings out of range', () => {
+    expect(() => new Adagrad({}, { kind: 'onecycle', maxLr: 0.1, totalSteps: 10 })).toThrow('Adagrad: OneCycleLR cycles a momentum, and Adagrad has none');
+    expect(() => new Adagrad({ lrDecay: -1 })).toThrow('Adagrad: lr_decay must be a finite number ≥ 0, got -1');
+    expect(() => new Adagrad({ momentum: 0.9 } as never)).toThrow("Adagrad: unknown option 'momentum'");
+    expect(new Adagrad().describe()).toBe('Adagrad lr 0.01, eps 1e-10');
   });
 
   test("a warm-up's fields: both or the epochs alone, before an epoch-based schedule only", () => {
@@ -111,7 +120,7 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
   });
 
   test.each([
-    [{ optimizer: 'adagrad' }, "run.safetensors: __metadata__.optimizer is \"adagrad\", expected sgd, adam, adamw, rmsprop"],
+    [{ optimizer: 'lion' }, "run.safetensors: __metadata__.optimizer is \"lion\", expected sgd, adam, adamw, rmsprop, adagrad"],
     [{ optimizer: 'sgd', momentum: '1.5' }, 'run.safetensors: __metadata__.momentum is "1.5", expected a number from 0 to 1'],
     [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],

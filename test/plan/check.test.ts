@@ -16,7 +16,7 @@ import { Linear } from '../../src/layers/linear.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adam, AdamW, RMSprop, SGD } from '../../src/optim/optimizers.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
 import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
@@ -357,6 +357,30 @@ describe('one GPU training step against the float64 reference', () => {
       expect(report.rows.filter((r) => r.kind === 'activation').length).toBeGreaterThanOrEqual(2);
     });
   }
+});
+
+describe('Adagrad on the GPU', () => {
+  // Three steps in a row, each checked from the state the one before left: the sum accumulates and
+  // lr_decay lowers the rate (clr = lr / (1 + (step − 1)·lr_decay)); a group's own rate and weight
+  // decay; the sum starting at initial_accumulator_value.
+  gpuTest('LeNet-5, Adagrad (lr_decay, weight decay, an initial accumulator, a param group): three steps against float64', async (ctx) => {
+    const optimizer = new Adagrad({ lr: 0.02, lrDecay: 0.5, weightDecay: 1e-3, initialAccumulatorValue: 0.1, paramGroups: [{ params: ['11.weight', '11.bias'], lr: 0.05, weightDecay: 0 }] });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer });
+    expect(Array.from(await ctx.read(network.parameters[0]!.state.sum!)).every((v) => v === Math.fround(0.1))).toBe(true);
+    for (let step = 1; step <= 3; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(3);
+    // A file without optimizer state (a PyTorch state_dict) starts the sum afresh, at initial_accumulator_value.
+    const { encodeCheckpoint, loadCheckpoint } = await import('../../src/checkpoint/checkpoint.js');
+    const { decodeSafetensors, encodeSafetensors } = await import('../../src/checkpoint/safetensors.js');
+    const { tensors } = decodeSafetensors(await encodeCheckpoint(network), 'x');
+    const stateDict = Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith('optimizer.')));
+    expect(Math.max(...Array.from(await ctx.read(network.parameters[0]!.state.sum!)))).toBeGreaterThan(0.1);
+    loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'state_dict.safetensors');
+    expect(Array.from(await ctx.read(network.parameters[0]!.state.sum!)).every((v) => v === Math.fround(0.1))).toBe(true);
+  });
 });
 
 describe('a network that starts past step 0 (loaded from a checkpoint)', () => {

@@ -92,7 +92,7 @@ describe('gradient clipping in the training step', () => {
               const r = sgdRef(params[name]!, grads[name]!, s1[name]!, { lr: opt.lr, momentum: opt.momentum, dampening: 0, weightDecay: opt.weightDecay, nesterov: false, first: step === 1 });
               next[name] = r.param;
               s1[name] = r.buffer;
-            } else if (opt.kind !== 'rmsprop') {
+            } else if (opt.kind === 'adam' || opt.kind === 'adamw') {
               const r = adamRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: false, step });
               next[name] = r.param;
               s1[name] = r.expAvg;
