@@ -444,6 +444,11 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--lr-decay', '0.1'])).toBe('--lr-decay: an Adagrad option; --optimizer is sgd');
     expect(await beforeGpu([...QUICK, '--optimizer', 'adagrad', '--momentum', '0.9'])).toMatch(/^--momentum: an SGD and RMSprop option; --optimizer is adagrad/);
     expect(await beforeGpu([...QUICK, '--optimizer', 'adagrad', '--initial-accumulator-value', '-1'])).toMatch(/^--initial-accumulator-value: expected a number from 0 to/);
+    const adagrad = await altered('adagrad.safetensors', (tensors, m) => {
+      Object.assign(m, { optimizer: 'adagrad', lr: '0.01', lr_decay: '0', eps: '1e-10', weight_decay: '0', initial_accumulator_value: '0.1', schedule: 'constant' });
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    expect(await beforeGpu([...QUICK, '--init', adagrad, '--initial-accumulator-value', '0.5'])).toMatch(/^--initial-accumulator-value 0\.5: .*adagrad\.safetensors was trained with 0\.1 \(its __metadata__\.initial_accumulator_value\).*Leave the flag out to continue as it was, or add --allow-changes$/);
   });
 
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {

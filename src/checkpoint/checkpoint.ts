@@ -596,7 +596,12 @@ export function checkTensorValues(name: string, data: Float32Array): string | un
 function rulesFor(name: string): ValueRules {
   // Optimizer state within the parameters' bound (a mean of squared gradients within its square):
   // a momentum of 7.8e36 diverged the run at its next step, blamed on the learning rate.
-  if (name.startsWith(OPTIMIZER_PREFIX)) return name.endsWith('.exp_avg_sq') || name.endsWith('.max_exp_avg_sq') ? { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' } : { bounded: MAX_MAGNITUDE };
+  if (name.startsWith(OPTIMIZER_PREFIX)) {
+    if (name.endsWith('.exp_avg_sq') || name.endsWith('.max_exp_avg_sq') || name.endsWith('.square_avg')) return { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' };
+    // Adagrad's sum of squared gradients (a negative one would step by √ of it: NaN).
+    if (name.endsWith('.sum')) return { bounded: MAX_VARIANCE, nonNegative: 'a sum of squared gradients' };
+    return { bounded: MAX_MAGNITUDE };
+  }
   if (localName(name) === 'running_var') return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
   return { bounded: MAX_MAGNITUDE };
 }

@@ -621,6 +621,10 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   take('amsgrad', 'amsgrad', saved.amsgrad);
   take('alpha', 'alpha', saved.alpha);
   take('lr-decay', 'lrDecay', saved.lrDecay);
+  // The loaded sum goes on whatever the initial value (PyTorch's too): another is a change of setting only.
+  if (kind === 'adagrad' && args.given.has('initial-accumulator-value') && saved.initialAccumulatorValue !== undefined && args.initialAccumulatorValue !== saved.initialAccumulatorValue && !args.allowChanges) {
+    throw new Error(`--initial-accumulator-value ${args.initialAccumulatorValue}: ${file} was trained with ${saved.initialAccumulatorValue} (its __metadata__.initial_accumulator_value), and its optimizer state holds the sum that grew from it, which goes on either way. Leave the flag out to continue as it was, or add --allow-changes`);
+  }
   take('initial-accumulator-value', 'initialAccumulatorValue', saved.initialAccumulatorValue);
   if (args.given.has('centered') && saved.centered === false && !args.allowChanges) {
     throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
@@ -1142,7 +1146,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     log: (line) => process.stderr.write(`${tty ? '\n' : ''}webgpu-backprop: ${line}\n`),
     onTrainer: (t) => (trainer = t),
   }).catch((error: unknown) => {
-    throw error instanceof DivergenceError ? new Error(divergenceAdvice(error), { cause: error }) : error;
+    throw error instanceof DivergenceError ? new Error(divergenceAdvice(error, args.optimizer), { cause: error }) : error;
   }).finally(() => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -1195,11 +1199,13 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
 }
 
 /** A divergence as the CLI says it: what the files hold, and the flags that may help. */
-function divergenceAdvice(error: DivergenceError): string {
+function divergenceAdvice(error: DivergenceError, optimizer: (typeof OPTIMIZER_KINDS)[number]): string {
+  // The flags that may help: --momentum only where the optimizer takes it.
+  const flags = OPTIMIZER_FLAGS.momentum!.includes(optimizer) ? '--lr or --momentum' : '--lr';
   const tried = error.rollbacks > 0
-    ? `${error.rollbacks} rollback${error.rollbacks === 1 ? '' : 's'} (--on-divergence rollback), each halving the learning rate, did not get past it: try a smaller --lr or --momentum`
-    : error.rollbacksSpent > 0 ? `The run's ${error.rollbacksSpent} rollbacks went to earlier divergences: try a smaller --lr or --momentum`
-    : 'Try a smaller --lr or --momentum, or roll back (--on-divergence rollback)';
+    ? `${error.rollbacks} rollback${error.rollbacks === 1 ? '' : 's'} (--on-divergence rollback), each halving the learning rate, did not get past it: try a smaller ${flags}`
+    : error.rollbacksSpent > 0 ? `The run's ${error.rollbacksSpent} rollbacks went to earlier divergences: try a smaller ${flags}`
+    : `Try a smaller ${flags}, or roll back (--on-divergence rollback)`;
   return `${error.summary}. Nothing was saved after it (the last checkpoint written is the last good one). ${tried}`;
 }
 

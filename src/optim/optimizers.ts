@@ -223,7 +223,7 @@ export class Adagrad {
     checkOptions('Adagrad', options, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'paramGroups']);
     checkSchedule(schedule);
     if (schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
-      throw new RangeError('Adagrad: OneCycleLR cycles a momentum, and Adagrad has none (PyTorch: "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
+      throw new RangeError('Adagrad: OneCycleLR cycles a momentum, and Adagrad has none (PyTorch 1.13: "optimizer must support momentum with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
     }
     this.paramGroups = checkGroups('Adagrad', options.paramGroups, schedule);
     this.lr = check('Adagrad', 'lr', options.lr ?? 1e-2, 0, Infinity);

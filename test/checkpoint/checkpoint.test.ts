@@ -505,4 +505,18 @@ describe('seed-CNN checkpoints', () => {
     );
     expect(Array.from(await ctx.read(target.parameters[0]!.value))).toEqual(before);
   });
+
+  gpuTest("Adagrad's sum and RMSprop's square_avg must be ≥ 0 (a square root of them steps), and may be as large as a square", async (ctx) => {
+    for (const [optimizer, state, words] of [[() => new Adagrad(), 'sum', 'a sum of squared gradients'], [() => new RMSprop(), 'square_avg', 'a mean of squared gradients']] as const) {
+      const make = () => new Network(ctx, seedCnn(), { inputShape: SEED_CNN_INPUT, maxBatch: 2, seed: 3, optimizer: optimizer() });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(make()), state);
+      const name = `optimizer.convblock2.0.weight.${state}`;
+      tensors[name] = scaled(tensors[name]!, 3, 2e18);
+      const target = make();
+      loadCheckpoint(target, encodeSafetensors(tensors, metadata), `${state}.safetensors`);
+      expect((await ctx.read(target.parameters.find((p) => p.name === 'convblock2.0.weight')!.state[state]!))[3]).toBe(Math.fround(2e18));
+      tensors[name] = scaled(tensors[name]!, 3, -1);
+      expect(() => loadCheckpoint(make(), encodeSafetensors(tensors, metadata), `${state}.safetensors`)).toThrow(`${state}.safetensors: tensor '${name}': element 3 is -1, expected ${words} ≥ 0`);
+    }
+  });
 });
