@@ -31,6 +31,8 @@ export { FUSION_RULES, LOSS_KINDS } from './plan/fusion.js';
 export type { LossKind, AppliedFusion } from './plan/fusion.js';
 export { planModel, formatSummary, summaryRows, initialValues, INIT_STREAM, DROPOUT_STREAM } from './plan/plan.js';
 export type { ModelPlan, PlanNode, PlanOptions, ResidualBlock, SummaryRow } from './plan/plan.js';
+export { calculateGain, checkInit, fanInAndOut, initValues } from './plan/init.js';
+export type { Init, Nonlinearity } from './plan/init.js';
 export { Network, checkPlanFits, largestPlanBuffer } from './plan/network.js';
 export type { NetworkOptions, BufferState, PlanMemory } from './plan/network.js';
 export { seedCnn, SEED_CNN_INPUT } from './models/seed-cnn.js';

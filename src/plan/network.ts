@@ -27,6 +27,7 @@ import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } fro
 import { checkSeed } from '../reference/random.js';
 import { logSoftmaxRef } from '../reference/nll.js';
 import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, PLAN_OPTION_KEYS, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
+import { checkInit, type Init } from './init.js';
 
 export interface NetworkOptions extends PlanOptions {
   /** Largest batch the buffers hold (default 128). */
@@ -45,6 +46,14 @@ export interface NetworkOptions extends PlanOptions {
   readonly clipGradNorm?: ClipGradNorm;
   /** Clip every gradient element to ±clipGradValue before every step (torch.nn.utils.clip_grad_value_). */
   readonly clipGradValue?: number;
+  /**
+   * Initial values other than each layer's default, as a PyTorch loop over `model.modules()`
+   * calling torch.nn.init applies them (src/plan/init.ts): asked once per parameter (its state_dict
+   * name, its name within the layer, its shape, the layer's type); undefined keeps the default.
+   * `(p) => p.layer === 'Conv2d' && p.local === 'weight' ? { kind: 'kaiming_normal', mode:
+   * 'fan_out', nonlinearity: 'relu' } : undefined` is torchvision's ResNet's.
+   */
+  readonly init?: (parameter: { readonly name: string; readonly local: string; readonly shape: readonly number[]; readonly layer: string }) => Init | undefined;
 }
 
 /** A named non-trainable tensor (`convblock1.2.running_mean`). */
@@ -210,7 +219,7 @@ export class Network {
     readonly model: Module,
     options: NetworkOptions,
   ) {
-    checkOptions('Network', options, [...PLAN_OPTION_KEYS, 'maxBatch', 'seed', 'optimizer', 'tiles', 'clipGradNorm', 'clipGradValue']);
+    checkOptions('Network', options, [...PLAN_OPTION_KEYS, 'maxBatch', 'seed', 'optimizer', 'tiles', 'clipGradNorm', 'clipGradValue', 'init']);
     const plan = planModel(model, planOptionsOf(options));
     this.plan = plan;
     const maxBatch = (this.maxBatch = options.maxBatch ?? 128);
@@ -333,7 +342,11 @@ export class Network {
     this.decayAt = apart ? slotOfBlock.length : 0;
     const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
     this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotData.length)], { dtype: 'u32', data: slotData }) };
-    specs.forEach(({ node, p }, k) => ctx.write(values.members[k]!, initialValues(node, p, seed)));
+    if (options.init !== undefined && typeof options.init !== 'function') throw new TypeError(`init: expected a function of each parameter ({ name, local, shape, layer }) giving an init or undefined, got ${JSON.stringify(options.init)}`);
+    specs.forEach(({ node, p }, k) => {
+      const chosen = options.init?.({ name: p.name, local: p.local, shape: p.shape, layer: node.layer.type });
+      ctx.write(values.members[k]!, initialValues(node, p, seed, chosen === undefined ? undefined : checkInit(chosen, p.name)));
+    });
     // A state that does not start at 0 (Adagrad's sum: initial_accumulator_value).
     for (const [name, a] of Object.entries(states)) {
       const start = initialStateValue(this.optimizer, name);

@@ -6,6 +6,7 @@
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { flattenModel, type Module } from '../layers/sequential.js';
 import { randomWord } from '../reference/random.js';
+import { initValues, type Init } from './init.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
 
 /** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); dropout layer k uses 16 + k. */
@@ -277,17 +278,21 @@ function lossParameter(options: PlanOptions, loss: LossKind): number {
   return loss === 'smooth-l1' ? options.smoothL1Beta ?? 1 : loss === 'huber' ? options.huberDelta ?? 1 : 1;
 }
 
-/** A parameter's initial values: PyTorch's default distribution, drawn from (seed, INIT_STREAM, node.initKey, element). */
-export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][number], seed: number): Float32Array {
+/**
+ * A parameter's initial values: PyTorch's default distribution, drawn from (seed, INIT_STREAM,
+ * node.initKey, element), or `init` (torch.nn.init's, src/plan/init.ts) from the same words.
+ */
+export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][number], seed: number, init?: Init): Float32Array {
   const length = shapeSize(parameter.shape);
-  if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
-  const bound = parameter.init.uniform;
   // Later parameters of the same layer (a bias) continue the element counter after the earlier ones.
   let offset = 0;
   for (const p of node.parameters) {
     if (p.name === parameter.name) break;
     offset += shapeSize(p.shape);
   }
+  if (init) return initValues(init, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, key: node.initKey, offset });
+  if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
+  const bound = parameter.init.uniform;
   return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);
 }
 

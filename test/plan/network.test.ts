@@ -48,7 +48,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     for (const seed of [-1, 1.5, 2 ** 32]) {
       expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, seed })).toThrow(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
     }
-    expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: { lr: 0.1 } as never })).toThrow('optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }) or new RMSprop({ … }), got {"lr":0.1}');
+    expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: { lr: 0.1 } as never })).toThrow('optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }) or new Adagrad({ … }), got {"lr":0.1}');
   });
   test('layer options of the wrong kind: PyTorch’s momentum=None, a p given as text', () => {
     expect(() => new BatchNorm1d({ momentum: null as never })).toThrow('BatchNorm1d: momentum None (a cumulative moving average) is not supported');
@@ -321,7 +321,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
   test('a layer object in two places is refused (PyTorch would tie its weights; this engine does not)', () => {
     const shared = new Linear({ outFeatures: 16 });
     const model = new Sequential(new Flatten(), shared, new ReLU(), shared, new Linear({ outFeatures: 3 }));
-    expect(() => planModel(model, { inputShape: [16] })).toThrow(/layer '3' \(Linear\) is the same object as layer '1': shared layers \(tied weights\) are not supported/);
+    expect(() => planModel(model, { inputShape: [16] })).toThrow(/layer '3' \(Linear\) is the same object as layer '1': give each place a layer of its own \(shared layers, PyTorch's tied weights, are not supported/);
   });
   test("label smoothing: cross-entropy's only (NLLLoss has none, as PyTorch), from 0 to 1", () => {
     const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 10 }), new LogSoftmax());
@@ -623,5 +623,30 @@ describe('Conv2d (bias) → ReLU → MaxPool2d (LeNet-5, examples/lenet5.json)',
     } finally {
       network.destroy();
     }
+  });
+});
+
+describe("a Network's init option (torch.nn.init per parameter)", () => {
+  gpuTest("torchvision's ResNet init: the convs' weights kaiming_normal (fan_out, relu), the batch norms' weights 0.5; the rest their defaults; refusals name the parameter", async (ctx) => {
+    const { initValues } = await import('../../src/plan/init.js');
+    const { initialValues } = await import('../../src/plan/plan.js');
+    const model = () => new Sequential(new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 }), new BatchNorm2d(), new ReLU(), new Flatten(), new Linear({ outFeatures: 10 }));
+    const network = new Network(ctx, model(), {
+      inputShape: [1, 6, 6],
+      maxBatch: 4,
+      seed: 7,
+      init: (p) => (p.layer === 'Conv2d' && p.local === 'weight' ? { kind: 'kaiming_normal', mode: 'fan_out', nonlinearity: 'relu' } : p.layer === 'BatchNorm2d' && p.local === 'weight' ? { kind: 'constant', val: 0.5 } : undefined),
+    });
+    const plain = new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, seed: 7 });
+    const read = async (n: Network, name: string) => Array.from(await ctx.read(n.parameters.find((p) => p.name === name)!.value));
+    const conv = network.plan.nodes[0]!;
+    expect(await read(network, '0.weight')).toEqual(Array.from(initValues({ kind: 'kaiming_normal', mode: 'fan_out', nonlinearity: 'relu' }, [8, 1, 3, 3], '0.weight', { seed: 7, stream: 3, key: conv.initKey, offset: 0 })));
+    expect(await read(network, '0.weight')).not.toEqual(await read(plain, '0.weight'));
+    expect(await read(network, '1.weight')).toEqual(new Array(8).fill(0.5));
+    for (const name of ['0.bias', '1.bias', '4.weight', '4.bias']) expect(await read(network, name), name).toEqual(await read(plain, name));
+    expect(Array.from(initialValues(conv, conv.parameters[1]!, 7))).toEqual((await read(plain, '0.bias')).map(Math.fround));
+    expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: (p) => (p.local === 'bias' ? { kind: 'xavier_uniform' } : undefined) })).toThrow("init of '0.bias': fan in and fan out can not be computed for a tensor of fewer than 2 dimensions ([8])");
+    expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: (() => ({ kind: 'normal', std: Number.NaN })) })).toThrow("init of '0.weight': normal's std must be a finite number ≥ 0, got NaN");
+    expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: 'kaiming' as never })).toThrow('init: expected a function of each parameter');
   });
 });

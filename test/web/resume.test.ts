@@ -41,6 +41,6 @@ describe('pageResume', () => {
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
     expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
     expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number ≥ 0');
-    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop');
+    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad');
   });
 });
