@@ -83,23 +83,34 @@ export function checkInit(init: unknown, name: string): Init {
     finite('a', i.a);
     finite('b', i.b);
     if ((i.a ?? 0) > (i.b ?? 1)) throw new RangeError(`init of '${name}': uniform's a must not exceed b, got a ${i.a ?? 0}, b ${i.b ?? 1}`);
-  } else if (i.kind === 'constant') finite('val', i.val);
+  } else if (i.kind === 'constant') {
+    // PyTorch: constant_() missing 1 required positional argument: 'val'.
+    if (typeof i.val !== 'number' || !Number.isFinite(i.val)) throw new RangeError(`init of '${name}': constant's val must be a finite number, got ${typeof i.val === 'number' ? String(i.val) : JSON.stringify(i.val)}`);
+  }
   return i;
 }
 
 /**
  * The values of one parameter under `init`: `length` elements from the run's seed, `key` and
- * `offset` as the default draws take them (src/plan/plan.ts: initialValues). A normal draw takes
- * two Philox words an element (Box–Muller).
+ * `offset` as the default draws take them (src/plan/plan.ts: initialValues): a uniform draw takes
+ * the word `offset + i` of `stream`, a normal one two words of `normalStream` (Box–Muller), so that
+ * a layer's normal weight and the uniform bias after it share no word. Values that do not fit
+ * float32 are refused, naming the parameter (PyTorch refuses them too).
  */
-export function initValues(init: Init, shape: readonly number[], name: string, draw: { seed: number; stream: number; key: number; offset: number }): Float32Array {
+export function initValues(init: Init, shape: readonly number[], name: string, draw: { seed: number; stream: number; normalStream: number; key: number; offset: number }): Float32Array {
+  const values = draws(init, shape, name, draw);
+  if (!values.every(Number.isFinite)) throw new RangeError(`init of '${name}': ${JSON.stringify(init)} gives values that do not fit float32`);
+  return values;
+}
+
+function draws(init: Init, shape: readonly number[], name: string, draw: { seed: number; stream: number; normalStream: number; key: number; offset: number }): Float32Array {
   const length = shape.reduce((a, b) => a * b, 1);
-  const word = (k: number) => randomWord(draw.seed, draw.stream, draw.key, k);
-  const uniform = (lo: number, hi: number) => Float32Array.from({ length }, (_, i) => lo + (hi - lo) * (word(draw.offset + i) / 2 ** 32));
+  const uniform = (lo: number, hi: number) => Float32Array.from({ length }, (_, i) => lo + (hi - lo) * (randomWord(draw.seed, draw.stream, draw.key, draw.offset + i) / 2 ** 32));
   const normal = (mean: number, std: number) =>
     Float32Array.from({ length }, (_, i) => {
-      const u1 = (word(2 * (draw.offset + i)) + 1) / (2 ** 32 + 1);
-      const u2 = word(2 * (draw.offset + i) + 1) / 2 ** 32;
+      const word = (k: number) => randomWord(draw.seed, draw.normalStream, draw.key, 2 * (draw.offset + i) + k);
+      const u1 = (word(0) + 1) / (2 ** 32 + 1);
+      const u2 = word(1) / 2 ** 32;
       return mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     });
   switch (init.kind) {

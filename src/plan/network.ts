@@ -232,6 +232,13 @@ export class Network {
       throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }) or new Adagrad({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
+    // The initial values, drawn (and any `init` checked, naming the parameter) before anything is allocated.
+    if (options.init !== undefined && typeof options.init !== 'function') throw new TypeError(`init: expected a function of each parameter ({ name, local, shape, layer }) giving an init or undefined, got ${JSON.stringify(options.init)}`);
+    const initial = new Map(plan.scheduled.flatMap((node) => node.parameters.map((p) => {
+      // null or false (a JavaScript `condition && { … }`) keeps the default, as undefined does.
+      const chosen = options.init?.({ name: p.name, local: p.local, shape: p.shape, layer: node.layer.type }) as Init | undefined | null | false;
+      return [p.name, initialValues(node, p, seed, chosen === undefined || chosen === null || chosen === false ? undefined : checkInit(chosen, p.name))] as const;
+    })));
     if (this.optimizer.schedule.kind === 'plateau') this.plateau = initialPlateau(this.optimizer.schedule, this.optimizer.lr);
     const bytes = { parameters: 0, gradients: 0, optimizer: 0, buffers: 0, activations: 0, activationGradients: 0, workspace: 0, maps: 0 };
     const batchOf = (shape: SampleShape) => [maxBatch, ...shape];
@@ -342,11 +349,7 @@ export class Network {
     this.decayAt = apart ? slotOfBlock.length : 0;
     const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
     this.arenas = { values, grads, states, slots: ctx.tensor('parameter slots', [Math.max(1, slotData.length)], { dtype: 'u32', data: slotData }) };
-    if (options.init !== undefined && typeof options.init !== 'function') throw new TypeError(`init: expected a function of each parameter ({ name, local, shape, layer }) giving an init or undefined, got ${JSON.stringify(options.init)}`);
-    specs.forEach(({ node, p }, k) => {
-      const chosen = options.init?.({ name: p.name, local: p.local, shape: p.shape, layer: node.layer.type });
-      ctx.write(values.members[k]!, initialValues(node, p, seed, chosen === undefined ? undefined : checkInit(chosen, p.name)));
-    });
+    specs.forEach(({ p }, k) => ctx.write(values.members[k]!, initial.get(p.name)!));
     // A state that does not start at 0 (Adagrad's sum: initial_accumulator_value).
     for (const [name, a] of Object.entries(states)) {
       const start = initialStateValue(this.optimizer, name);

@@ -11,6 +11,8 @@ import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fu
 
 /** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); dropout layer k uses 16 + k. */
 export const INIT_STREAM = 3;
+/** The normal draws of a torch.nn.init initialisation (src/plan/init.ts), apart from the uniform ones. */
+export const INIT_NORMAL_STREAM = 4;
 export const DROPOUT_STREAM = 16;
 
 export interface NodeFlags {
@@ -290,7 +292,7 @@ export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][
     if (p.name === parameter.name) break;
     offset += shapeSize(p.shape);
   }
-  if (init) return initValues(init, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, key: node.initKey, offset });
+  if (init) return initValues(init, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key: node.initKey, offset });
   if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
   const bound = parameter.init.uniform;
   return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);

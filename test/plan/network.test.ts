@@ -640,7 +640,7 @@ describe("a Network's init option (torch.nn.init per parameter)", () => {
     const plain = new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, seed: 7 });
     const read = async (n: Network, name: string) => Array.from(await ctx.read(n.parameters.find((p) => p.name === name)!.value));
     const conv = network.plan.nodes[0]!;
-    expect(await read(network, '0.weight')).toEqual(Array.from(initValues({ kind: 'kaiming_normal', mode: 'fan_out', nonlinearity: 'relu' }, [8, 1, 3, 3], '0.weight', { seed: 7, stream: 3, key: conv.initKey, offset: 0 })));
+    expect(await read(network, '0.weight')).toEqual(Array.from(initValues({ kind: 'kaiming_normal', mode: 'fan_out', nonlinearity: 'relu' }, [8, 1, 3, 3], '0.weight', { seed: 7, stream: 3, normalStream: 4, key: conv.initKey, offset: 0 })));
     expect(await read(network, '0.weight')).not.toEqual(await read(plain, '0.weight'));
     expect(await read(network, '1.weight')).toEqual(new Array(8).fill(0.5));
     for (const name of ['0.bias', '1.bias', '4.weight', '4.bias']) expect(await read(network, name), name).toEqual(await read(plain, name));
@@ -648,5 +648,9 @@ describe("a Network's init option (torch.nn.init per parameter)", () => {
     expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: (p) => (p.local === 'bias' ? { kind: 'xavier_uniform' } : undefined) })).toThrow("init of '0.bias': fan in and fan out can not be computed for a tensor of fewer than 2 dimensions ([8])");
     expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: (() => ({ kind: 'normal', std: Number.NaN })) })).toThrow("init of '0.weight': normal's std must be a finite number ≥ 0, got NaN");
     expect(() => new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, init: 'kaiming' as never })).toThrow('init: expected a function of each parameter');
+    // A JavaScript `condition && { … }` gives false where the condition fails: the default, as undefined.
+    const falsy = new Network(ctx, model(), { inputShape: [1, 6, 6], maxBatch: 4, seed: 7, init: (p) => (p.local === 'weight' && p.layer === 'Linear' && ({ kind: 'zeros' } as const)) as never });
+    expect(await read(falsy, '0.weight')).toEqual(await read(plain, '0.weight'));
+    expect(await read(falsy, '4.weight')).toEqual(new Array(2880).fill(0));
   });
 });

@@ -52,7 +52,7 @@ describe('torch.nn.init against PyTorch', () => {
     gains.forEach(([n, p], k) => expect(calculateGain(n as never, p ?? undefined), `gain ${n} ${p}`).toBeCloseTo(torch.gains[k]!, 15));
     fans.forEach((shape, k) => expect(Object.values(fanInAndOut(shape, 'w'))).toEqual(torch.fans[k]));
     cases.forEach((init, k) => {
-      const [mean, std, min, max] = stats(initValues(init, SHAPE, 'w', { seed: 1, stream: 3, key: 0, offset: 0 }));
+      const [mean, std, min, max] = stats(initValues(init, SHAPE, 'w', { seed: 1, stream: 3, normalStream: 4, key: 0, offset: 0 }));
       const [tMean, tStd, tMin, tMax] = torch.stats[k]!;
       const what = JSON.stringify(init);
       expect(Math.abs(std / tStd! - 1), `${what}: std ${std} against ${tStd}`).toBeLessThan(0.01);
@@ -68,20 +68,41 @@ describe('torch.nn.init against PyTorch', () => {
 
 describe('initialisations here', () => {
   test('are the same for the same seed and key, other for another; constants exactly', () => {
-    const draw = (seed: number, key: number) => Array.from(initValues({ kind: 'kaiming_normal' }, [8, 4, 3, 3], 'w', { seed, stream: 3, key, offset: 0 }));
+    const draw = (seed: number, key: number) => Array.from(initValues({ kind: 'kaiming_normal' }, [8, 4, 3, 3], 'w', { seed, stream: 3, normalStream: 4, key, offset: 0 }));
     expect(draw(1, 0)).toEqual(draw(1, 0));
     expect(draw(1, 0)).not.toEqual(draw(2, 0));
     expect(draw(1, 0)).not.toEqual(draw(1, 1));
-    expect(Array.from(initValues({ kind: 'constant', val: 0.25 }, [3], 'b', { seed: 1, stream: 3, key: 0, offset: 0 }))).toEqual([0.25, 0.25, 0.25]);
-    expect(Array.from(initValues({ kind: 'zeros' }, [2], 'b', { seed: 1, stream: 3, key: 0, offset: 0 }))).toEqual([0, 0]);
+    expect(Array.from(initValues({ kind: 'constant', val: 0.25 }, [3], 'b', { seed: 1, stream: 3, normalStream: 4, key: 0, offset: 0 }))).toEqual([0.25, 0.25, 0.25]);
+    expect(Array.from(initValues({ kind: 'zeros' }, [2], 'b', { seed: 1, stream: 3, normalStream: 4, key: 0, offset: 0 }))).toEqual([0, 0]);
   });
 
   test('are checked as torch.nn.init checks its arguments, naming the parameter', () => {
-    expect(() => initValues({ kind: 'kaiming_normal' }, [16], 'fc.bias', { seed: 1, stream: 3, key: 0, offset: 0 })).toThrow("init of 'fc.bias': fan in and fan out can not be computed for a tensor of fewer than 2 dimensions ([16]), as PyTorch says");
+    expect(() => initValues({ kind: 'kaiming_normal' }, [16], 'fc.bias', { seed: 1, stream: 3, normalStream: 4, key: 0, offset: 0 })).toThrow("init of 'fc.bias': fan in and fan out can not be computed for a tensor of fewer than 2 dimensions ([16]), as PyTorch says");
     expect(() => checkInit({ kind: 'kaiming_normal', mode: 'fan_both' }, 'w')).toThrow("init of 'w': mode must be 'fan_in' or 'fan_out', got \"fan_both\"");
     expect(() => checkInit({ kind: 'normal', std: -1 }, 'w')).toThrow("init of 'w': normal's std must be a finite number ≥ 0, got -1");
     expect(() => checkInit({ kind: 'xavier_uniform', mode: 'fan_in' }, 'w')).toThrow("init of 'w': xavier_uniform takes gain, not 'mode'");
     expect(() => checkInit({ kind: 'orthogonal' }, 'w')).toThrow(/init of 'w': expected \{ kind: 'kaiming_uniform'/);
     expect(() => checkInit({ kind: 'uniform', a: 1, b: 0 }, 'w')).toThrow("init of 'w': uniform's a must not exceed b, got a 1, b 0");
+    // PyTorch: constant_() missing 1 required positional argument: 'val'.
+    expect(() => checkInit({ kind: 'constant' }, 'w')).toThrow("init of 'w': constant's val must be a finite number, got undefined");
+    // Values past float32's range: PyTorch refuses them ("cannot be converted to type float without overflow").
+    expect(() => initValues({ kind: 'constant', val: 1e39 }, [2], 'w', { seed: 1, stream: 3, normalStream: 4, key: 0, offset: 0 })).toThrow(`init of 'w': {"kind":"constant","val":1e+39} gives values that do not fit float32`);
+  });
+
+  test("a layer's normal weight and the uniform bias after it draw from other Philox words (the bias is not a function of the weight)", () => {
+    // The bias continues the element counter after the weight (offset W): were the normals on the
+    // uniform draws' stream, its words W + j would be words 2i, 2i + 1 of the weight's elements.
+    const W = 512 * 512;
+    const draw = (init: Init, shape: number[], offset: number) => initValues(init, shape, 'p', { seed: 5, stream: 3, normalStream: 4, key: 0, offset });
+    const weight = draw({ kind: 'kaiming_normal' }, [512, 512], 0);
+    const bias = draw({ kind: 'uniform', a: -1, b: 1 }, [512], W);
+    const evens = Array.from({ length: 256 }, (_, k) => [bias[2 * k]!, Math.log(Math.abs(weight[(W + 2 * k) / 2]!))] as const);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const [mx, my] = [mean(evens.map(([x]) => x)), mean(evens.map(([, y]) => y))];
+    const cov = mean(evens.map(([x, y]) => (x - mx) * (y - my)));
+    const sd = (xs: number[], m: number) => Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+    const corr = cov / (sd(evens.map(([x]) => x), mx) * sd(evens.map(([, y]) => y), my));
+    // Independent draws: |corr| of 256 pairs is below 0.2 with probability > 0.998 (the shared words gave −0.63).
+    expect(Math.abs(corr)).toBeLessThan(0.2);
   });
 });
