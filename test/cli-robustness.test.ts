@@ -312,6 +312,17 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--schedule', 'cosine', '--warmup-epochs', '3', '--epochs', '2'])).toBe('--warmup-epochs 3: the warm-up fills the whole cosine plan of 2 epochs; give --schedule-epochs the whole plan (warm-up included) beyond it, e.g. --schedule-epochs 5');
   }, 180_000);
 
+  gpuTest("a checkpoint's OneCycleLR settings without flags (written by code) go on through --init and into the next checkpoint", async () => {
+    const oneCycle = await altered('onecycle-settings.safetensors', (tensors, m) => {
+      Object.assign(m, { optimizer: 'sgd', lr: '0.05', momentum: '0.9', dampening: '0', nesterov: 'false', weight_decay: '0', schedule: 'onecycle', max_lr: '0.05', total_steps: '12', pct_start: '0.25', div_factor: '10', final_div_factor: '100', cycle_momentum: 'false', base_momentum: '0.8', max_momentum: '0.9' });
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    const next = join(dir, 'onecycle-next.safetensors');
+    expect((await run(['mnist', ...QUICK, '--init', oneCycle, '--epochs', '1', '--save', next])).code).toBe(0);
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(next)), next);
+    expect(metadata).toMatchObject({ schedule: 'onecycle', div_factor: '10', final_div_factor: '100', cycle_momentum: 'false', base_momentum: '0.8', max_momentum: '0.9' });
+  });
+
   gpuTest('--save-best: another network’s file is refused; a file this run does not beat is said to keep its score', async () => {
     const seedCnnBest = await goodCheckpoint();
     expect(await beforeGpu(['--model', 'examples/mlp.json', '--save-best', seedCnnBest])).toMatch(/^--save-best .*good\.safetensors: the file holds a checkpoint of another network \(its __metadata__\.model_file\) than this run's/);

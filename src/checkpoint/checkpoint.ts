@@ -78,7 +78,7 @@ export async function networkState(network: Network): Promise<Record<string, Saf
  * `momentum`, `centered`; and the schedule (`schedule`: constant, step, multistep,
  * exponential, cosine, onecycle; a step schedule's `step_size` and `gamma`, a multistep one's
  * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
- * one's `max_lr`, `total_steps` and `pct_start`). A run that continues from the checkpoint takes them
+ * one's `max_lr`, `total_steps`, `pct_start`, `div_factor`, `final_div_factor`, `cycle_momentum`, `base_momentum` and `max_momentum`). A run that continues from the checkpoint takes them
  * (the CLI's --init), with its optimizer state.
  */
 export function optimizerMetadata(opt: Optimizer): Record<string, string> {
@@ -98,7 +98,17 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'exponential' ? { gamma: String(schedule.gamma) } : {}),
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
-    ...(schedule.kind === 'onecycle' ? { max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3) } : {}),
+    ...(schedule.kind === 'onecycle'
+      ? {
+          max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3),
+          // Its other settings where given (PyTorch's defaults otherwise: 25, 1e4, true, 0.85, 0.95).
+          ...Object.fromEntries(
+            ([['div_factor', schedule.divFactor], ['final_div_factor', schedule.finalDivFactor], ['cycle_momentum', schedule.cycleMomentum], ['base_momentum', schedule.baseMomentum], ['max_momentum', schedule.maxMomentum]] as const)
+              .filter(([, v]) => v !== undefined)
+              .map(([k, v]) => [k, String(v)]),
+          ),
+        }
+      : {}),
     // A linear warm-up before it (SequentialLR of LinearLR and the schedule).
     ...('warmup' in schedule && schedule.warmup ? { warmup_epochs: String(schedule.warmup.epochs), warmup_start_factor: String(schedule.warmup.startFactor ?? WARMUP_START_FACTOR) } : {}),
     ...(schedule.kind === 'plateau'
@@ -224,6 +234,8 @@ export interface SavedOptimizer {
   readonly maxLr?: number;
   readonly totalSteps?: number;
   readonly pctStart?: number;
+  /** OneCycleLR's other settings (`div_factor`, `final_div_factor`, `cycle_momentum`, `base_momentum`, `max_momentum`). */
+  readonly oneCycle?: Pick<Extract<Schedule, { kind: 'onecycle' }>, 'divFactor' | 'finalDivFactor' | 'cycleMomentum' | 'baseMomentum' | 'maxMomentum'>;
   /** A linear warm-up before the schedule (`warmup_epochs`, `warmup_start_factor`). */
   readonly warmup?: Warmup;
   /** ReduceLROnPlateau's settings (its `plateau_*` fields). */
@@ -293,6 +305,9 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   set('maxLr', number('max_lr', 0));
   set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
   set('pctStart', number('pct_start', 0, 1));
+  const oneCycle = { divFactor: number('div_factor', Number.MIN_VALUE), finalDivFactor: number('final_div_factor', Number.MIN_VALUE), cycleMomentum: flag('cycle_momentum'), baseMomentum: number('base_momentum', 0, 1), maxMomentum: number('max_momentum', 0, 1) };
+  const oneCycleGiven = Object.fromEntries(Object.entries(oneCycle).filter(([, v]) => v !== undefined));
+  if (Object.keys(oneCycleGiven).length > 0) set('oneCycle', oneCycleGiven);
   const warmupEpochs = number('warmup_epochs', 1, Number.MAX_SAFE_INTEGER, true);
   const warmupStart = number('warmup_start_factor', Number.MIN_VALUE, 1);
   if (warmupStart !== undefined && warmupEpochs === undefined) throw new CheckpointFormatError(source, '__metadata__ holds warmup_start_factor but not warmup_epochs (a warm-up is both)');
@@ -339,7 +354,7 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
       : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule'), ...warmup }
       : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin, ...warmup }
       : saved.schedule === 'onecycle'
-        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}) }
+        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}), ...saved.oneCycle }
         : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
         : { kind: 'constant', ...warmup };
   try {
@@ -792,7 +807,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

@@ -250,6 +250,8 @@ export interface MnistArgs {
   etaMin?: number;
   maxLr?: number;
   pctStart?: number;
+  /** OneCycle's settings without flags (div factors, momentum cycling and bounds), a checkpoint's. */
+  oneCycleRest?: Omit<Extract<Schedule, { kind: 'onecycle' }>, 'kind' | 'maxLr' | 'totalSteps' | 'pctStart'>;
   loss?: LossKind;
   fuse: boolean;
   tune: TuneMode;
@@ -677,6 +679,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     if (args.schedule === 'onecycle') {
       if (!args.given.has('lr')) args.maxLr = saved.maxLr;
       args.pctStart = saved.pctStart;
+      args.oneCycleRest = saved.oneCycle;
     }
     if (args.schedule === 'plateau' && saved.plateau) {
       const { factor, patience, metric, ...rest } = saved.plateau;
@@ -738,7 +741,7 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
       : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma, ...warmup }
       : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma, ...warmup }
       : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch - (args.warmupEpochs ?? 0), etaMin: args.etaMin, ...warmup }
-        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}) }
+        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}), ...args.oneCycleRest }
           : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
           : { kind: 'constant', ...warmup };
   if (args.optimizer === 'sgd') {

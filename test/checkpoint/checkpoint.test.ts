@@ -88,6 +88,7 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['Adam, cosine', new Adam({ lr: 3e-3, betas: [0.8, 0.99], eps: 1e-7 }, { kind: 'cosine', tMax: 20, etaMin: 1e-5 })],
     ['AdamW, OneCycle', new AdamW({ lr: 2e-3, weightDecay: 0.05 }, { kind: 'onecycle', maxLr: 2e-3, totalSteps: 9380, pctStart: 0.25 })],
     ['Adagrad, lr_decay, an initial accumulator, StepLR', new Adagrad({ lr: 0.02, lrDecay: 0.01, weightDecay: 1e-4, initialAccumulatorValue: 0.1, eps: 1e-9 }, { kind: 'step', stepSize: 3, gamma: 0.1 })],
+    ['SGD, OneCycle with every setting of its own', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'onecycle', maxLr: 0.2, totalSteps: 500, pctStart: 0.2, divFactor: 10, finalDivFactor: 100, cycleMomentum: false, baseMomentum: 0.8, maxMomentum: 0.9 })],
     ['Adagrad, OneCycle without cycling a momentum', new Adagrad({ lr: 0.02 }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 100, pctStart: 0.3, cycleMomentum: false })],
     ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
     ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
