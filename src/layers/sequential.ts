@@ -64,9 +64,9 @@ export class Sequential {
 }
 
 /**
- * A residual block, `body(x) + shortcut(x)` (the shortcut the identity unless given): ResNet's
- * BasicBlock is `new Residual(new Sequential({ conv1, bn1, relu, conv2, bn2 }), { downsample:
- * new Sequential(conv1x1, bn) })` and a ReLU after it. PyTorch has no such class (a block is a
+ * A residual block, `body(x) + shortcut(x)` (the shortcut the identity unless given), then its
+ * `activation` if any: ResNet's BasicBlock is `new Residual(new Sequential({ conv1, bn1, relu,
+ * conv2, bn2 }), { downsample: new Sequential(conv1x1, bn) }, { activation: new ReLU() })`. PyTorch has no such class (a block is a
  * Module with its own forward); the state_dict names are those of such a Module: the body's
  * children are the block's own and the shortcut is one more child under its name
  * (`layer1.0.conv1.weight`, `layer1.0.downsample.0.weight`, as torchvision's). The two outputs must
