@@ -30,3 +30,4 @@ export { pointwiseLoss } from './pointwise-loss.js';
 export { sgdStep, adamStep, rmspropStep, adagradStep, gradNorm } from './optimizers.js';
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';
 export { residualAdd } from './residual.js';
+export { pad2dForward, pad2dBackward } from './padding.js';

@@ -1,7 +1,9 @@
 /**
  * Conv2d (PyTorch's nn.Conv2d): NCHW, weight [out, in / groups, kH, kW], optional bias; stride,
  * padding (a number, (height, width), 'same' or 'valid'), dilation and groups as PyTorch's,
- * padding_mode 'zeros'. A conv of groups 1, dilation 1 and one stride and padding for both
+ * padding_mode 'zeros', 'reflect', 'replicate' or 'circular' (the last three, as PyTorch, pad the
+ * input first, F.pad, and convolve with no padding: the plan runs that padding as a node of its
+ * own before the conv, `<conv>:pad`, a Pad2d of src/layers/padding.ts). A conv of groups 1, dilation 1 and one stride and padding for both
  * directions (`tiled`: the seed CNN's, most CNNs') lowers onto src/kernels/conv2d.ts (the bias
  * added by the forward kernel, its gradient summed by the weight gradient's: variant BIAS); a ReLU after it is stored by the conv kernel
  * itself (fusion rule relu-epilogue), a batch norm after it has its training statistics summed by
@@ -36,6 +38,7 @@ import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralF
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
+import { Pad2d } from './padding.js';
 import { Layer, ShapeError, checkOptions, compact, pair, pairWords, positionalOptions, perBatch, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface Conv2dOptions {
@@ -53,9 +56,13 @@ export interface Conv2dOptions {
   readonly groups?: number;
   /** Default true, as PyTorch. */
   readonly bias?: boolean;
-  /** 'zeros' only (PyTorch's default); 'reflect', 'replicate' and 'circular' are not supported. */
-  readonly paddingMode?: 'zeros';
+  /** 'zeros' (PyTorch's default), 'reflect', 'replicate' or 'circular': what fills the padding. */
+  readonly paddingMode?: ConvPaddingMode;
 }
+
+/** PyTorch's Conv2d padding modes. */
+export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+const PADDING_MODES: readonly ConvPaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
 
 /** The zeros a conv adds on each side of its input. */
 export interface ConvPadding {
@@ -76,8 +83,16 @@ export class Conv2d extends Layer {
   readonly dilation: readonly [number, number];
   readonly groups: number;
   readonly bias: boolean;
-  /** Each side's zeros ('same': dilation·(kernel − 1) in all, the odd one at the bottom and right). */
+  readonly paddingMode: ConvPaddingMode;
+  /** Each side's padding ('same': dilation·(kernel − 1) in all, the odd one at the bottom and right). */
   readonly pads: ConvPadding;
+  /** The zeros the conv kernels add on each side: `pads` in mode 'zeros', none in the others (the input comes padded). */
+  readonly zeroPads: ConvPadding;
+  /**
+   * The padding of a mode other than 'zeros' (where any), which the plan runs before the conv
+   * (path `<conv>:pad`): the conv's own input is then the padded one.
+   */
+  readonly paddingLayer?: Pad2d;
   /**
    * Whether the tiled, fusable, tuned kernels run it (src/kernels/conv2d.ts): groups 1, dilation
    * 1, one stride and one padding on every side, a kernel of at most 144 taps (12×12, 1×20, …).
@@ -119,14 +134,16 @@ export class Conv2d extends Layer {
       this.padding = pair('Conv2d', 'padding', padding, 0);
     }
     const mode = options.paddingMode ?? 'zeros';
-    if (mode !== 'zeros') {
-      const known = ['reflect', 'replicate', 'circular'].includes(mode as string);
-      throw new RangeError(`Conv2d: padding_mode ${JSON.stringify(mode)} ${known ? 'is not supported here' : "is not one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular')"}; only 'zeros' is`);
-    }
+    if (!PADDING_MODES.includes(mode)) throw new RangeError(`Conv2d: padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got ${JSON.stringify(mode)}`);
+    this.paddingMode = mode;
     if (this.outChannels % this.groups !== 0) throw new RangeError(`Conv2d: out_channels must be divisible by groups (as PyTorch), got ${this.outChannels} and ${this.groups}`);
     if (this.inChannels !== undefined && this.inChannels % this.groups !== 0) throw new RangeError(`Conv2d: in_channels must be divisible by groups (as PyTorch), got ${this.inChannels} and ${this.groups}`);
     this.pads = convPads(this.padding, this.kernelSize, this.dilation);
-    const p = this.pads;
+    const { top, bottom, left, right } = this.pads;
+    // PyTorch's Conv2d: F.pad(input, _reversed_padding_repeated_twice, mode), then no padding of its own.
+    if (mode !== 'zeros' && top + bottom + left + right > 0) this.paddingLayer = new Pad2d(mode, [left, right, top, bottom], { ofConv: true });
+    this.zeroPads = this.paddingLayer ? { top: 0, bottom: 0, left: 0, right: 0 } : this.pads;
+    const p = this.zeroPads;
     this.tiled =
       this.groups === 1 && this.dilation[0] === 1 && this.dilation[1] === 1 && this.stride[0] === this.stride[1] &&
       p.top === p.bottom && p.top === p.left && p.top === p.right && this.kernelSize[0] * this.kernelSize[1] <= MAX_KERNEL_AREA;
@@ -141,13 +158,13 @@ export class Conv2d extends Layer {
    */
   runsAsDense(input: SampleShape, statsEpilogue = false): boolean {
     const [kh, kw] = this.kernelSize;
-    return this.tiled && !statsEpilogue && kh === 1 && kw === 1 && this.stride[0] === 1 && this.pads.top === 0 && input[1] === 1 && input[2] === 1;
+    return this.tiled && !statsEpilogue && kh === 1 && kw === 1 && this.stride[0] === 1 && this.zeroPads.top === 0 && input[1] === 1 && input[2] === 1;
   }
 
-  /** The tiled conv kernels' parameters for an input shape and batch (a `tiled` layer's). */
+  /** The tiled conv kernels' parameters for an input shape and batch (a `tiled` layer's; the input padded already in a mode other than 'zeros'). */
   params(input: SampleShape, batch: number) {
     const [inChannels, height, width] = input as [number, number, number];
-    return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride[0], padding: this.pads.top });
+    return conv2dParams({ batch, inChannels, height, width, outChannels: this.outChannels, kernelH: this.kernelSize[0], kernelW: this.kernelSize[1], stride: this.stride[0], padding: this.zeroPads.top });
   }
 
   /** The direct kernels' parameters (any geometry) for an input shape and batch; throws where the kernel does not fit the padded input. */
@@ -156,7 +173,7 @@ export class Conv2d extends Layer {
     const [kernelH, kernelW] = this.kernelSize;
     const [strideH, strideW] = this.stride;
     const [dilationH, dilationW] = this.dilation;
-    const p = this.pads;
+    const p = this.zeroPads;
     const outHeight = Math.floor((height + p.top + p.bottom - dilationH * (kernelH - 1) - 1) / strideH) + 1;
     const outWidth = Math.floor((width + p.left + p.right - dilationW * (kernelW - 1) - 1) / strideW) + 1;
     if (outHeight < 1 || outWidth < 1) {
@@ -170,6 +187,7 @@ export class Conv2d extends Layer {
     return typeof this.padding === 'string' ? `'${this.padding}'` : pairWords(this.padding);
   }
 
+  /** The conv's output for its input: in a padding mode other than 'zeros', the input `paddingLayer` gave (the plan's node before it). */
   outputShape(input: SampleShape): SampleShape {
     if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
     if (this.inChannels !== undefined && input[0] !== this.inChannels) {
@@ -204,6 +222,7 @@ export class Conv2d extends Layer {
       ...(this.dilation[0] !== 1 || this.dilation[1] !== 1 ? { dilation: compact(this.dilation) } : {}),
       ...(this.groups !== 1 ? { groups: this.groups } : {}),
       bias: this.bias,
+      ...(this.paddingMode !== 'zeros' ? { padding_mode: this.paddingMode } : {}),
     };
   }
 

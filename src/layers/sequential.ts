@@ -4,6 +4,7 @@
  * (`new Sequential({ convblock1: …, pool1: … })` → `convblock1.0.weight`), as an nn.Module's
  * attributes or an OrderedDict name them.
  */
+import { Conv2d } from './conv2d.js';
 import { Layer, checkOptions } from './layer.js';
 import { ResidualAdd, ResidualInput } from './residual.js';
 
@@ -143,7 +144,8 @@ export interface BlockEntry {
 
 /**
  * The leaf layers in execution order; a residual block's two ends among them (src/layers/residual.ts:
- * `<block>:input`, a ResidualInput, and `<block>`, its sum, of type 'Residual').
+ * `<block>:input`, a ResidualInput, and `<block>`, its sum, of type 'Residual'), and before a Conv2d
+ * with a padding_mode other than 'zeros' its padding (`<conv>:pad`, a Pad2d).
  */
 export function leafLayers(model: Module): LayerEntry[] {
   return flattenModel(model).leaves;
@@ -152,10 +154,11 @@ export function leafLayers(model: Module): LayerEntry[] {
 /**
  * The leaf layers in execution order, and the residual blocks among them: a block is its input
  * node (path `<block>:input`), its body's leaves, its shortcut's leaves, its sum (path `<block>`)
- * and its activation, if any (path `<block>:activation`).
+ * and its activation, if any (path `<block>:activation`). A Conv2d with a padding_mode other than
+ * 'zeros' is its padding (path `<conv>:pad`) and then the conv.
  */
 export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: BlockEntry[] } {
-  if (model instanceof Layer) return { leaves: [{ path: '0', layer: model, topIndex: 0 }], blocks: [] };
+  if (model instanceof Layer) return { leaves: [...(model instanceof Conv2d && model.paddingLayer ? [{ path: '0:pad', layer: model.paddingLayer, topIndex: 0 }] : []), { path: '0', layer: model, topIndex: 0 }], blocks: [] };
   if (model instanceof Residual) throw new TypeError('a Residual block as the whole model: put it in a Sequential (its state_dict names then start with the Sequential\'s child name)');
   const leaves: LayerEntry[] = [];
   const blocks: BlockEntry[] = [];
@@ -173,7 +176,11 @@ export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: Blo
         const add = leaves.push({ path, layer: child.ends.add, topIndex }) - 1;
         if (child.activation) leaves.push({ path: `${path}:activation`, layer: child.activation, topIndex });
         blocks.push({ path, depth, input, bodyEnd, shortcut, add });
-      } else leaves.push({ path, layer: child, topIndex });
+      } else {
+        // A Conv2d's padding_mode other than 'zeros': its padding first (PyTorch's F.pad in Conv2d's forward).
+        if (child instanceof Conv2d && child.paddingLayer) leaves.push({ path: `${path}:pad`, layer: child.paddingLayer, topIndex });
+        leaves.push({ path, layer: child, topIndex });
+      }
     });
   };
   walk(model.children, '', undefined, 0);

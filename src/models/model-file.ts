@@ -17,7 +17,8 @@
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
-import { Conv2d } from '../layers/conv2d.js';
+import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
+import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
@@ -54,7 +55,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
         dilation: f.dilation as Pair | undefined,
         groups: f.groups as number | undefined,
         bias: f.bias as boolean | undefined,
-        paddingMode: f.padding_mode as 'zeros' | undefined,
+        paddingMode: f.padding_mode as ConvPaddingMode | undefined,
       }),
   },
   Linear: {
@@ -110,6 +111,11 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   },
   AdaptiveAvgPool2d: { fields: ['output_size'], build: (f) => new AdaptiveAvgPool2d(f.output_size as AdaptiveSize) },
   AdaptiveMaxPool2d: { fields: ['output_size', 'return_indices'], build: (f) => new AdaptiveMaxPool2d({ outputSize: f.output_size as AdaptiveSize, returnIndices: f.return_indices as boolean | undefined }) },
+  ZeroPad2d: { fields: ['padding'], build: (f) => new ZeroPad2d({ padding: f.padding as Padding2d }) },
+  ConstantPad2d: { fields: ['padding', 'value'], build: (f) => new ConstantPad2d({ padding: f.padding as Padding2d, value: f.value as number }) },
+  ReflectionPad2d: { fields: ['padding'], build: (f) => new ReflectionPad2d({ padding: f.padding as Padding2d }) },
+  ReplicationPad2d: { fields: ['padding'], build: (f) => new ReplicationPad2d({ padding: f.padding as Padding2d }) },
+  CircularPad2d: { fields: ['padding'], build: (f) => new CircularPad2d({ padding: f.padding as Padding2d }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
   Identity: { fields: [], build: () => new Identity() },
   Softmax: { fields: ['dim'], build: () => new Softmax() },
@@ -125,13 +131,13 @@ const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a num
 /** A number field that may be ±∞, written "inf" / "-inf" (JSON has no number for them). */
 const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | undefined));
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended' | 'sides'> = {
   // stride and padding as a number or [height, width]; padding also 'same' or 'valid' (Conv2d's: a pool refuses them).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */
@@ -315,10 +321,11 @@ function layer(entry: Json, source: string, path: string): Layer {
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'type' || key === 'name') continue;
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
-    const expected = FIELD_TYPES[key]!;
+    // A padding layer's padding: each side's count, PyTorch's (left, right, top, bottom).
+    const expected = key === 'padding' && (type as string).endsWith('Pad2d') ? 'sides' : FIELD_TYPES[key]!;
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === 2 && value.every(ok));
-    const ok = expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || (type === 'Conv2d' && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
-    const wanted = expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
+    const ok = expected === 'sides' ? typeof value === 'number' || (Array.isArray(value) && value.length === 4 && value.every((v) => typeof v === 'number')) : expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || (type === 'Conv2d' && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
+    const wanted = expected === 'sides' ? 'a number or [left, right, top, bottom]' : expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }

@@ -5,6 +5,7 @@
  */
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { flattenModel, type Module } from '../layers/sequential.js';
+import { Pad2d } from '../layers/padding.js';
 import { randomWord } from '../reference/random.js';
 import { initValues, type Init } from './init.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
@@ -309,8 +310,11 @@ export interface SummaryRow {
   readonly parameters: number;
 }
 
-/** The nodes a summary shows: every layer, and each residual block after its layers (its input node is no layer of PyTorch's). */
-const summaryNodes = (plan: ModelPlan) => plan.nodes.filter((n) => n.layer.type !== 'ResidualInput');
+/**
+ * The nodes a summary shows: every layer, and each residual block after its layers (its input
+ * node is no layer of PyTorch's, nor is a Conv2d's padding_mode, F.pad inside Conv2d's forward).
+ */
+const summaryNodes = (plan: ModelPlan) => plan.nodes.filter((n) => n.layer.type !== 'ResidualInput' && !(n.layer instanceof Pad2d && n.layer.ofConv));
 
 export function summaryRows(plan: ModelPlan): SummaryRow[] {
   return summaryNodes(plan).map((n) => ({ layer: n.layer.type, path: n.path, outputShape: n.outShape, parameters: n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0) }));

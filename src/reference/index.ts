@@ -18,3 +18,4 @@ export * from './bias.js';
 export * from './tanh.js';
 export * from './optimizers.js';
 export * from './sample-norm.js';
+export * from './padding.js';

@@ -18,6 +18,8 @@ import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
+import type { Pad2d } from '../layers/padding.js';
+import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
 import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { pointwiseLossRef } from './loss.js';
@@ -114,8 +116,15 @@ function convShape(node: PlanNode, batch: number): Conv2dGeometry {
   const [inChannels, height, width] = node.inShape as [number, number, number];
   const [strideH, strideW] = layer.stride;
   const [dilationH, dilationW] = layer.dilation;
-  const { top: padTop, bottom: padBottom, left: padLeft, right: padRight } = layer.pads;
+  // In a padding mode other than 'zeros' the node's input comes padded (its `:pad` node before it).
+  const { top: padTop, bottom: padBottom, left: padLeft, right: padRight } = layer.zeroPads;
   return { batch, inChannels, height, width, outChannels: layer.outChannels, kernelH: layer.kernelSize[0], kernelW: layer.kernelSize[1], strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, groups: layer.groups };
+}
+
+function padGeometry(node: PlanNode, batch: number): Pad2dGeometry {
+  const layer = node.layer as Pad2d;
+  const [left, right, top, bottom] = layer.padding;
+  return { planes: batch * node.inShape[0]!, height: node.inShape[1]!, width: node.inShape[2]!, left, right, top, bottom, mode: layer.mode, value: layer.value };
 }
 
 /** What a layer's backward needs from its forward. */
@@ -245,6 +254,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         }
         break;
       }
+      case 'ZeroPad2d':
+      case 'ConstantPad2d':
+      case 'ReflectionPad2d':
+      case 'ReplicationPad2d':
+      case 'CircularPad2d':
+        y = pad2dForwardRef(x, padGeometry(node, batch));
+        break;
       case 'AdaptiveAvgPool2d':
         y = adaptiveAvgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);
         break;
@@ -368,6 +384,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'MaxPool2d':
       case 'AdaptiveMaxPool2d':
         d = maxPoolBackwardRef(d, argmax!, xi.length);
+        break;
+      case 'ZeroPad2d':
+      case 'ConstantPad2d':
+      case 'ReflectionPad2d':
+      case 'ReplicationPad2d':
+      case 'CircularPad2d':
+        d = pad2dBackwardRef(d, padGeometry(node, batch));
         break;
       case 'AdaptiveAvgPool2d':
         d = adaptiveAvgPool2dBackwardRef(d, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);

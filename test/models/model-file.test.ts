@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { modelFileText, parseModelFile, sameNetwork, ModelFileError } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { planModel } from '../../src/plan/plan.js';
+import { planModel, summaryRows } from '../../src/plan/plan.js';
 
 const ISSUE_EXAMPLE = JSON.stringify({
   input: [1, 28, 28],
@@ -100,7 +100,36 @@ describe('model files', () => {
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: 'full' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got "full"`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding: true }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): "padding" must be a number, [height, width], "same" or "valid", got true`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'MaxPool2d', kernel_size: 3, padding: 'same' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (MaxPool2d): "padding" must be a number or [height, width], got "same"`);
-    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding_mode: 'circular' }] }), 'bad.json')).toThrow(/bad\.json: layer '0' \(Conv2d\): padding_mode "circular" is not supported here/);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Conv2d', out_channels: 2, kernel_size: 3, padding_mode: 'mirror' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv2d): padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got "mirror"`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'ReflectionPad2d', padding: [1, 2] }] }), 'bad.json')).toThrow(`bad.json: layer '0' (ReflectionPad2d): "padding" must be a number or [left, right, top, bottom], got [1,2]`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'ConstantPad2d', padding: 1 }] }), 'bad.json')).toThrow(`bad.json: layer '0' (ConstantPad2d): value is required (PyTorch's ConstantPad2d(padding, value))`);
+    expect(() => parseModelFile(JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'ZeroPad2d', padding: 1, value: 2 }] }), 'bad.json')).toThrow(`bad.json: layer '0' (ZeroPad2d): unknown field "value" (it takes padding)`);
+  });
+
+  test("the padding layers and Conv2d's padding_mode: PyTorch's field names, written back as given; another mode is another network", () => {
+    const text = JSON.stringify({
+      input: [2, 6, 7],
+      layers: [
+        { type: 'Conv2d', out_channels: 3, kernel_size: [3, 3], stride: 1, padding: [1, 2], bias: true, padding_mode: 'reflect' },
+        { type: 'ZeroPad2d', padding: 1 },
+        { type: 'ConstantPad2d', padding: [1, 0, -1, 2], value: 0.5 },
+        { type: 'ReflectionPad2d', padding: [2, 1, 0, 3] },
+        { type: 'ReplicationPad2d', padding: 2 },
+        { type: 'CircularPad2d', padding: [0, 1, 1, 0] },
+        { type: 'Flatten', start_dim: 1 },
+      ],
+    });
+    const { model, input } = parseModelFile(text, 'pads.json');
+    const plan = planModel(model, { inputShape: input, loss: 'mse' });
+    expect(plan.nodes.map((n) => `${n.path} ${n.layer.type}`)).toEqual(['0:pad ReflectionPad2d', '0 Conv2d', '1 ZeroPad2d', '2 ConstantPad2d', '3 ReflectionPad2d', '4 ReplicationPad2d', '5 CircularPad2d', '6 Flatten']);
+    // The conv's padding is F.pad inside PyTorch's Conv2d: no row of the summary (torchsummary's).
+    expect(summaryRows(plan).map((r) => r.layer)).toEqual(['Conv2d', 'ZeroPad2d', 'ConstantPad2d', 'ReflectionPad2d', 'ReplicationPad2d', 'CircularPad2d', 'Flatten']);
+    // Height 6, padded to 8, conv'd to 6, then 8, 9 (cropped by 1, 2 more), 12, 16, 17; width 7, 11, 9, 11, 12, 15, 19, 20.
+    expect(plan.lossInputShape).toEqual([3 * 17 * 20]);
+    expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    const other = text.replace('"reflect"', '"circular"');
+    expect(sameNetwork(other, 'other', model, input)).toBe(false);
+    expect(sameNetwork(text, 'same', model, input)).toBe(true);
   });
 
   test("GroupNorm, LayerNorm and InstanceNorm2d: PyTorch's field names, written back as given", () => {

@@ -13,7 +13,8 @@ import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normaliza
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
-import { Sequential } from '../../src/layers/sequential.js';
+import { Residual, Sequential } from '../../src/layers/sequential.js';
+import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../../src/optim/optimizers.js';
@@ -328,6 +329,36 @@ const cases = [
     optimizer: new SGD({ lr: 0.1 }),
     fuse: true,
     loss: 'half-sse',
+  },
+  {
+    // F.pad's four modes as layers and as Conv2d's padding_mode (a pass of its own before the conv,
+    // `<conv>:pad`): a ReLU before a padded conv keeps its own backward (the padding is between
+    // them), a conv after one runs the tiled kernels with no zeros; blocks whose body and shortcut
+    // start with padding read the block's input (their input gradients summed there).
+    name: "the padding layers and Conv2d's padding_mode, in and out of residual blocks, SGD momentum",
+    model: new Sequential({
+      stem: new Conv2d({ outChannels: 4, kernelSize: 3, padding: 2, paddingMode: 'reflect', bias: false }),
+      relu: new ReLU(),
+      pad: new ReplicationPad2d([1, 2, 0, 3]),
+      down: new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, padding: [1, 2], paddingMode: 'circular' }),
+      bn: new BatchNorm2d(),
+      act: new ReLU(),
+      block: new Residual(
+        new Sequential(new ReflectionPad2d(1), new Conv2d({ outChannels: 6, kernelSize: 3, bias: false }), new BatchNorm2d(), new ReLU(), new Conv2d({ outChannels: 6, kernelSize: 3, padding: 1, paddingMode: 'replicate' })),
+        { shortcut: new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', paddingMode: 'circular' }) },
+        { activation: new ReLU() },
+      ),
+      crop: new ConstantPad2d([-1, 1, 2, -2], 0.75),
+      wrap: new CircularPad2d([3, 0, 1, 2]),
+      zeros: new ZeroPad2d(1),
+      last: new Conv2d({ outChannels: 5, kernelSize: 4, padding: 'same', paddingMode: 'replicate' }),
+      gap: new AvgPool2d(4),
+      flat: new Flatten(),
+      fc: new Linear({ outFeatures: 10 }),
+    }),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
   },
 ] as const;
 

@@ -175,8 +175,11 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'same', stride: [2, 1] })).toThrow("Conv2d: padding 'same' takes stride 1 (as PyTorch), got stride (2, 1)");
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: [5, 3], padding: [1, 0], dilation: [1, 2] }), new Flatten()), { inputShape: [1, 6, 4] })).toThrow("layer '0' (Conv2d): a 5×3 kernel (dilation (1, 2): a span of 5×5) with padding (1, 0) does not fit a 6×4 input");
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, padding: 'full' as never })).toThrow(`Conv2d: padding must be a number, (height, width), 'same' or 'valid', got "full"`);
-    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow(`Conv2d: padding_mode "reflect" is not supported here; only 'zeros' is`);
-    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`is not one of PyTorch's`);
+    expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`Conv2d: padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got "mirror"`);
+    // A reflection needs more input than padding: named at the conv's padding node, before the GPU starts.
+    expect(() => planModel(new Sequential({ conv: new Conv2d({ outChannels: 2, kernelSize: 3, padding: 3, paddingMode: 'reflect' }), flat: new Flatten() }), { inputShape: [1, 3, 8] })).toThrow(
+      "layer 'conv:pad' (ReflectionPad2d): Conv2d's padding_mode 'reflect': reflect padding of 3 needs a height of more than 3 (a mirror image reads 3 elements past the edge); the input is [1, 3, 8]",
+    );
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 3, dilation: 3 }), new Flatten()), { inputShape: [1, 6, 6] })).toThrow("layer '0' (Conv2d): a 3×3 kernel (dilation 3: a span of 7×7) with padding 0 does not fit a 6×6 input");
   });
   test("GroupNorm and LayerNorm as PyTorch's: positional forms, parameters, shapes checked as PyTorch checks them", () => {

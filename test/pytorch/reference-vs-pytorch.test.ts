@@ -18,6 +18,7 @@ import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
+import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
 import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -114,6 +115,23 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [3, 9, 10],
+  },
+  {
+    // F.pad's four modes: the padding layers (PyTorch's 4-tuples (left, right, top, bottom), a
+    // negative count cropping in constant mode, each side's reflection one below the input's
+    // size, a circular wrap of the whole input) and Conv2d's padding_mode (the input padded before
+    // the conv: reflect with (h, w) padding and a stride, circular, replicate with 'same' of an
+    // even kernel, whose odd row and column go at the bottom and right).
+    name: "the padding layers (ZeroPad2d, ConstantPad2d cropping, ReflectionPad2d, ReplicationPad2d, CircularPad2d) and Conv2d's padding_mode reflect, circular, replicate ('same')",
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, padding: [2, 1], stride: [1, 2], paddingMode: 'reflect', bias: false }), new Tanh(),
+      new ReflectionPad2d([3, 0, 1, 2]), new ReplicationPad2d([0, 2, 3, 1]), new ConstantPad2d([-1, 2, 1, -2], -0.5),
+      new Conv2d({ outChannels: 5, kernelSize: 3, padding: 1, paddingMode: 'circular' }), new ReLU(),
+      new CircularPad2d([4, 1, 0, 5]), new ZeroPad2d(1),
+      new Conv2d({ outChannels: 3, kernelSize: [2, 4], padding: 'same', paddingMode: 'replicate' }), new Tanh(),
+      new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 6, 9],
   },
   {
     // Per-sample normalisation: groups of channels, a group a channel, over [C, H, W], over the

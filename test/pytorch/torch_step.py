@@ -100,10 +100,28 @@ def layer(entry, path):
         return nn.Hardtanh(float(entry.get('min_val', -1.0)), float(entry.get('max_val', 1.0)))
     if t == 'Softmax':
         return nn.Softmax(dim=1)
+    if t.endswith('Pad2d'):
+        padding = tuple(entry['padding']) if isinstance(entry['padding'], list) else entry['padding']
+        if t == 'ConstantPad2d':
+            return nn.ConstantPad2d(padding, entry['value'])
+        if t == 'CircularPad2d':
+            return CircularPad2d(padding)  # torch ≥ 2.1's nn.CircularPad2d
+        return {'ZeroPad2d': nn.ZeroPad2d, 'ReflectionPad2d': nn.ReflectionPad2d, 'ReplicationPad2d': nn.ReplicationPad2d}[t](padding)
     simple = {'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
     if t in simple:
         return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
+
+
+class CircularPad2d(nn.Module):
+    """torch ≥ 2.1's nn.CircularPad2d, which torch 1.13 lacks: F.pad in mode 'circular'."""
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = (padding,) * 4 if isinstance(padding, int) else padding
+
+    def forward(self, x):
+        return F.pad(x, self.padding, mode='circular')
 
 
 class Residual(nn.Module):
