@@ -3,6 +3,8 @@ export { Layer, ShapeError, shapeSize } from './layer.js';
 export type { SampleShape, Mode, ParameterSpec, BufferSpec, ParameterState, LayerBuild, LayerProgram, NodeFusion, WorkspaceSpec } from './layer.js';
 export { Conv2d } from './conv2d.js';
 export type { Conv2dOptions, ConvPaddingMode } from './conv2d.js';
+export { ConvTranspose2d } from './conv-transpose2d.js';
+export type { ConvTranspose2dOptions } from './conv-transpose2d.js';
 export { Linear } from './linear.js';
 export type { LinearOptions } from './linear.js';
 export { ReLU, Sigmoid, Tanh, LeakyReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, InputActivation, LogSoftmax, Softmax } from './activations.js';

@@ -18,6 +18,7 @@ import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mis
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
+import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
@@ -56,6 +57,22 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
         groups: f.groups as number | undefined,
         bias: f.bias as boolean | undefined,
         paddingMode: f.padding_mode as ConvPaddingMode | undefined,
+      }),
+  },
+  ConvTranspose2d: {
+    fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'output_padding', 'groups', 'bias', 'dilation', 'padding_mode'],
+    build: (f) =>
+      new ConvTranspose2d({
+        inChannels: f.in_channels as number | undefined,
+        outChannels: f.out_channels as number,
+        kernelSize: f.kernel_size as Pair,
+        stride: f.stride as Pair | undefined,
+        padding: f.padding as Pair | undefined,
+        outputPadding: f.output_padding as Pair | undefined,
+        groups: f.groups as number | undefined,
+        bias: f.bias as boolean | undefined,
+        dilation: f.dilation as Pair | undefined,
+        paddingMode: f.padding_mode as 'zeros' | undefined,
       }),
   },
   Linear: {
@@ -133,7 +150,7 @@ const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v
 /** Expected JSON types of the fields. */
 const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended' | 'sides'> = {
   // stride and padding as a number or [height, width]; padding also 'same' or 'valid' (Conv2d's: a pool refuses them).
-  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', bias: 'boolean', groups: 'number', padding_mode: 'string',
+  in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', output_padding: 'kernel', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',

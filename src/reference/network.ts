@@ -13,6 +13,7 @@
  */
 import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
+import type { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
@@ -172,6 +173,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         const l = layer as Conv2d;
         const s = convShape(node, batch);
         y = conv2dForwardRef(x, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
+        if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
+        break;
+      }
+      case 'ConvTranspose2d': {
+        // The input gradient of the conv it transposes (ConvTranspose2d.convGeometry).
+        const l = layer as ConvTranspose2d;
+        y = conv2dBackwardInputRef(x, get(named(node, 'weight'), size(node.parameters[0]!.shape)), l.convGeometry(node.inShape, batch));
         if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
         break;
       }
@@ -339,6 +347,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         grads[named(node, 'weight')] = conv2dBackwardWeightRef(d, xi, s);
         if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
         d = conv2dBackwardInputRef(d, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
+        break;
+      }
+      case 'ConvTranspose2d': {
+        // That conv's weight gradient with this layer's output gradient as its input, and its forward.
+        const l = layer as ConvTranspose2d;
+        const g = l.convGeometry(node.inShape, batch);
+        grads[named(node, 'weight')] = conv2dBackwardWeightRef(xi, d, g);
+        if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
+        d = conv2dForwardRef(d, get(named(node, 'weight'), size(node.parameters[0]!.shape)), g);
         break;
       }
       case 'Linear': {

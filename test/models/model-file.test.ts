@@ -174,7 +174,7 @@ describe('model files', () => {
     ['a field given twice', '{"input": [1, 4, 4],\n "layers": [{"type": "Conv2d", "out_channels": 16, "kernel_size": 3,\n  "out_channels": 32}]}', /^net\.json: "out_channels" is given twice in one object \(again at line 3, column 3\); give each field once$/],
     ['a field given twice, spelt with an escape', '{"input": [4], "\\u006cayers": [], "layers": []}', /^net\.json: "layers" is given twice in one object \(again at line 1, column 35\)/],
     ['no input', '{"layers": []}', /net\.json: "input" must be the shape of one sample/],
-    ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, Linear/],
+    ['an unknown type', '{"input": [4], "layers": [{"type": "Linaer", "out_features": 3}]}', /net\.json: layer '0': "type" is "Linaer", expected one of Conv2d, ConvTranspose2d, Linear/],
     ['an unknown field', '{"input": [4], "layers": [{"type": "Linear", "out_feature": 3}]}', /net\.json: layer '0' \(Linear\): unknown field "out_feature"/],
     ['a wrong type of value', '{"input": [4], "layers": [{"name": "head", "layers": [{"type": "Linear", "out_features": "3"}]}]}', /net\.json: layer 'head\.0' \(Linear\): "out_features" must be a number, got "3"/],
     ['a bad value', '{"input": [4], "layers": [{"type": "Dropout", "p": 1.5}]}', /net\.json: layer '0' \(Dropout\): p must be a number in \[0, 1\], got 1\.5/],

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
+import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
@@ -358,6 +359,24 @@ const cases = [
     }),
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
+    // ConvTranspose2d on the direct conv kernels, roles turned round: the forward an input
+    // gradient (then the bias), the input gradient a forward, the weight gradient with the output
+    // gradient as the conv's input; output_padding past the stride (at stride 1, below the
+    // dilation), groups; a batch norm after one (no conv epilogue to sum its statistics).
+    name: 'ConvTranspose2d (stride 2 with output_padding, groups, dilation; first in the network too), Adam',
+    model: new Sequential(
+      new ConvTranspose2d({ outChannels: 3, kernelSize: 2, stride: 1 }), new Tanh(),
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2, bias: false }), new ReLU(),
+      new ConvTranspose2d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, bias: false }), new BatchNorm2d(), new ReLU(),
+      new ConvTranspose2d({ outChannels: 4, kernelSize: [2, 3], stride: [2, 1], padding: [0, 1], groups: 2 }), new Tanh(),
+      new ConvTranspose2d({ outChannels: 2, kernelSize: 3, dilation: 2, outputPadding: [1, 0], padding: 2 }),
+      new AvgPool2d(4), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
     fuse: true,
   },
 ] as const;

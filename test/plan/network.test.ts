@@ -10,6 +10,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
+import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { ShapeError, type Layer } from '../../src/layers/layer.js';
@@ -181,6 +182,30 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
       "layer 'conv:pad' (ReflectionPad2d): Conv2d's padding_mode 'reflect': reflect padding of 3 needs a height of more than 3 (a mirror image reads 3 elements past the edge); the input is [1, 3, 8]",
     );
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 3, dilation: 3 }), new Flatten()), { inputShape: [1, 6, 6] })).toThrow("layer '0' (Conv2d): a 3×3 kernel (dilation 3: a span of 7×7) with padding 0 does not fit a 6×6 input");
+  });
+  test("ConvTranspose2d as PyTorch's: positional order, output size, weight [in, out / groups, kH, kW] and its init bound, checked as PyTorch checks them; a model file names it", () => {
+    // PyTorch's order: (in, out, kernel, stride, padding, output_padding, groups, bias, dilation).
+    const positional = new ConvTranspose2d(4, 6, 3, 2, 1, 1, 2, false, 1);
+    expect([positional.stride, positional.padding, positional.outputPadding, positional.groups, positional.bias]).toEqual([[2, 2], [1, 1], [1, 1], 2, false]);
+    // H' = (H − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1.
+    expect(positional.outputShape([4, 5, 7])).toEqual([6, 10, 14]);
+    expect(new ConvTranspose2d({ outChannels: 3, kernelSize: [2, 3], stride: [2, 1], dilation: [1, 2], outputPadding: [1, 1] }).outputShape([2, 4, 4])).toEqual([3, 9, 9]);
+    const [weight, bias] = new ConvTranspose2d({ outChannels: 6, kernelSize: 3, groups: 3 }).parameterSpecs([9, 4, 4]);
+    // PyTorch's fan_in for its kaiming_uniform_(a=√5): weight.size(1)·kH·kW = (6 / 3)·9.
+    expect(weight).toEqual({ name: 'weight', shape: [9, 2, 3, 3], init: { uniform: 1 / Math.sqrt(18) } });
+    expect(bias).toEqual({ name: 'bias', shape: [6], init: { uniform: 1 / Math.sqrt(18) } });
+    expect(new ConvTranspose2d({ outChannels: 4, kernelSize: 2, stride: 2 }).config()).toEqual({ in_channels: undefined, out_channels: 4, kernel_size: [2, 2], stride: 2, padding: 0, bias: true });
+    expect(() => new ConvTranspose2d({ outChannels: 4, kernelSize: 3, stride: 2, outputPadding: 2 })).toThrow('ConvTranspose2d: output_padding must be smaller than either stride or dilation (as PyTorch), got output_padding 2, stride 2, dilation 1');
+    expect(() => new ConvTranspose2d({ outChannels: 4, kernelSize: 3, padding: 'same' as never })).toThrow("ConvTranspose2d: padding must be a number or (height, width) (PyTorch's ConvTranspose2d takes no 'same' or 'valid'), got \"same\"");
+    expect(() => new ConvTranspose2d({ outChannels: 4, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow("ConvTranspose2d: padding_mode must be 'zeros' (PyTorch's ConvTranspose2d supports no other), got \"reflect\"");
+    expect(() => new ConvTranspose2d({ outChannels: 5, kernelSize: 3, groups: 2 })).toThrow('ConvTranspose2d: out_channels must be divisible by groups (as PyTorch), got 5 and 2');
+    expect(() => planModel(new Sequential(new ConvTranspose2d({ outChannels: 2, kernelSize: 3, padding: 2 }), new Flatten()), { inputShape: [1, 1, 4] })).toThrow("layer '0' (ConvTranspose2d): padding 2 leaves no output of a 1×4 input (-1×2; input [1, 1, 4])");
+    expect(() => planModel(new Sequential(new ConvTranspose2d({ inChannels: 3, outChannels: 2, kernelSize: 3 }), new Flatten()), { inputShape: [1, 4, 4] })).toThrow("layer '0' (ConvTranspose2d): in_channels is 3 but the input has 1 channels");
+    const text = JSON.stringify({ input: [4, 5, 5], layers: [{ type: 'ConvTranspose2d', out_channels: 6, kernel_size: [3, 2], stride: [2, 1], padding: 1, output_padding: [1, 0], groups: 2, bias: false, dilation: 1 }, { type: 'Flatten', start_dim: 1 }] });
+    const file = parseModelFile(text, 'up.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers[0]).toEqual({ type: 'ConvTranspose2d', out_channels: 6, kernel_size: [3, 2], stride: [2, 1], padding: 1, output_padding: [1, 0], groups: 2, bias: false });
+    // Training FLOP: each input element times its weight row, of the conv it transposes.
+    expect(trainingFlops(planModel(file.model, { inputShape: file.input, loss: 'mse' })).forward).toBe(2 * 4 * 5 * 5 * 3 * 3 * 2);
   });
   test("GroupNorm and LayerNorm as PyTorch's: positional forms, parameters, shapes checked as PyTorch checks them", () => {
     expect(new GroupNorm(4, 16).config()).toEqual({ num_groups: 4, num_channels: 16, eps: 1e-5 });

@@ -14,6 +14,7 @@ import { Sigmoid, Tanh } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
+import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -132,6 +133,19 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 6, 9],
+  },
+  {
+    // A decoder's upsampling: strides of 2 and (2, 1), output_padding below the stride and (stride 1)
+    // below the dilation, groups, dilation, (h, w) padding, with and without bias.
+    name: 'ConvTranspose2d: stride, padding, output_padding (below the stride; below the dilation at stride 1), groups, dilation, bias or not',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2, bias: false }), new Tanh(),
+      new ConvTranspose2d({ outChannels: 6, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }), new ReLU(),
+      new ConvTranspose2d({ outChannels: 4, kernelSize: [2, 3], stride: [2, 1], padding: [0, 1], groups: 2, bias: false }), new Tanh(),
+      new ConvTranspose2d({ outChannels: 3, kernelSize: 3, dilation: 2, outputPadding: [1, 0], padding: 2 }), new Tanh(),
+      new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 7, 8],
   },
   {
     // Per-sample normalisation: groups of channels, a group a channel, over [C, H, W], over the

@@ -48,6 +48,14 @@ def layer(entry, path):
         pair = lambda v: tuple(v) if isinstance(v, list) else v
         return nn.Conv2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)), dilation=pair(entry.get('dilation', 1)),
                          groups=groups, bias=entry.get('bias', True), padding_mode=entry.get('padding_mode', 'zeros'))
+    if t == 'ConvTranspose2d':
+        out_c = entry['out_channels']
+        k = entry['kernel_size'] if isinstance(entry['kernel_size'], list) else [entry['kernel_size']] * 2
+        groups = entry.get('groups', 1)
+        in_c = shape_of(path + '.weight') // (out_c // groups * k[0] * k[1])
+        pair = lambda v: tuple(v) if isinstance(v, list) else v
+        return nn.ConvTranspose2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)),
+                                  output_padding=pair(entry.get('output_padding', 0)), groups=groups, bias=entry.get('bias', True), dilation=pair(entry.get('dilation', 1)))
     if t == 'Linear':
         out_f = entry['out_features']
         return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))
