@@ -31,3 +31,4 @@ export { sgdStep, adamStep, rmspropStep, adagradStep, gradNorm } from './optimiz
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';
 export { residualAdd } from './residual.js';
 export { pad2dForward, pad2dBackward } from './padding.js';
+export { upsample2dForward, upsample2dBackward } from './upsample.js';

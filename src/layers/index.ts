@@ -17,5 +17,7 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './po
 export { Flatten, Identity } from './flatten.js';
 export { Pad2d, ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './padding.js';
 export type { PadMode, Padding2d } from './padding.js';
+export { Upsample, UpsamplingNearest2d, UpsamplingBilinear2d } from './upsample.js';
+export type { UpsampleOptions, UpsampleMode } from './upsample.js';
 export { Sequential, Residual, leafLayers, flattenModel } from './sequential.js';
 export type { Module, LayerEntry, BlockEntry } from './sequential.js';

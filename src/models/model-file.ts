@@ -19,6 +19,7 @@ import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
+import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity } from '../layers/flatten.js';
@@ -133,6 +134,19 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   ReflectionPad2d: { fields: ['padding'], build: (f) => new ReflectionPad2d({ padding: f.padding as Padding2d }) },
   ReplicationPad2d: { fields: ['padding'], build: (f) => new ReplicationPad2d({ padding: f.padding as Padding2d }) },
   CircularPad2d: { fields: ['padding'], build: (f) => new CircularPad2d({ padding: f.padding as Padding2d }) },
+  Upsample: {
+    fields: ['size', 'scale_factor', 'mode', 'align_corners', 'recompute_scale_factor'],
+    build: (f) =>
+      new Upsample({
+        size: f.size as Pair | undefined,
+        scaleFactor: f.scale_factor as Pair | undefined,
+        mode: f.mode as UpsampleMode | undefined,
+        alignCorners: f.align_corners as boolean | undefined,
+        recomputeScaleFactor: f.recompute_scale_factor as boolean | undefined,
+      }),
+  },
+  UpsamplingNearest2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingNearest2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
+  UpsamplingBilinear2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingBilinear2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
   Identity: { fields: [], build: () => new Identity() },
   Softmax: { fields: ['dim'], build: () => new Softmax() },
@@ -154,7 +168,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

@@ -19,3 +19,4 @@ export * from './tanh.js';
 export * from './optimizers.js';
 export * from './sample-norm.js';
 export * from './padding.js';
+export * from './upsample.js';

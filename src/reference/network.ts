@@ -20,6 +20,8 @@ import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalizati
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import type { Pad2d } from '../layers/padding.js';
+import type { Upsample } from '../layers/upsample.js';
+import { upsample2dBackwardRef, upsample2dForwardRef, type Upsample2dGeometry } from './upsample.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
 import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
@@ -126,6 +128,13 @@ function padGeometry(node: PlanNode, batch: number): Pad2dGeometry {
   const layer = node.layer as Pad2d;
   const [left, right, top, bottom] = layer.padding;
   return { planes: batch * node.inShape[0]!, height: node.inShape[1]!, width: node.inShape[2]!, left, right, top, bottom, mode: layer.mode, value: layer.value };
+}
+
+/** An Upsample's geometry for the reference: its taps in float64 (PyTorch's float64 kernels'; the GPU's are float32's, within the check's tolerance). */
+function upsampleGeometry(node: PlanNode, batch: number): Upsample2dGeometry {
+  const layer = node.layer as Upsample;
+  const scaleFactor = layer.recomputeScaleFactor ? undefined : layer.scaleFactor;
+  return { planes: batch * node.inShape[0]!, height: node.inShape[1]!, width: node.inShape[2]!, outH: node.outShape[1]!, outW: node.outShape[2]!, mode: layer.mode, alignCorners: layer.alignCorners, scaleFactor };
 }
 
 /** What a layer's backward needs from its forward. */
@@ -269,6 +278,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'CircularPad2d':
         y = pad2dForwardRef(x, padGeometry(node, batch));
         break;
+      case 'Upsample':
+      case 'UpsamplingNearest2d':
+      case 'UpsamplingBilinear2d':
+        y = upsample2dForwardRef(x, upsampleGeometry(node, batch));
+        break;
       case 'AdaptiveAvgPool2d':
         y = adaptiveAvgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);
         break;
@@ -408,6 +422,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'ReplicationPad2d':
       case 'CircularPad2d':
         d = pad2dBackwardRef(d, padGeometry(node, batch));
+        break;
+      case 'Upsample':
+      case 'UpsamplingNearest2d':
+      case 'UpsamplingBilinear2d':
+        d = upsample2dBackwardRef(d, upsampleGeometry(node, batch));
         break;
       case 'AdaptiveAvgPool2d':
         d = adaptiveAvgPool2dBackwardRef(d, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
+import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
@@ -377,6 +378,21 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    // Upsampling on the GPU (its taps in float32, the reference's in float64: within the check's
+    // tolerance): nearest by 2 after a strided conv, bilinear by an uneven factor and with
+    // align_corners, a named form; first in the network too.
+    name: 'Upsample (nearest, bilinear, align_corners; first in the network too), UpsamplingBilinear2d, SGD momentum',
+    model: new Sequential(
+      new Upsample({ scaleFactor: 1.5, mode: 'bilinear' }), new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2, bias: false }), new BatchNorm2d(), new ReLU(),
+      new Upsample({ scaleFactor: 2 }), new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new Tanh(),
+      new Upsample({ size: [17, 23], mode: 'bilinear', alignCorners: true }), new UpsamplingBilinear2d({ scaleFactor: 0.5 }),
+      new AvgPool2d(2), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
 ] as const;

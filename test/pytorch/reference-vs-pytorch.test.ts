@@ -15,6 +15,7 @@ import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
+import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -146,6 +147,18 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 7, 8],
+  },
+  {
+    // A decoder's upsampling by interpolation: nearest by 2, nearest-exact to a size, bilinear by an
+    // uneven factor (its scale 1 / factor) and recomputed from the sizes, align_corners, the named forms.
+    name: 'Upsample (nearest, nearest-exact, bilinear with and without align_corners, recompute_scale_factor), UpsamplingNearest2d, UpsamplingBilinear2d',
+    model: new Sequential(
+      new Conv2d({ outChannels: 3, kernelSize: 3, stride: 2, bias: false }), new Upsample({ scaleFactor: 2 }), new Tanh(),
+      new Upsample({ size: [9, 11], mode: 'nearest-exact' }), new Conv2d({ outChannels: 4, kernelSize: 3 }), new Upsample({ scaleFactor: [1.5, 2.7], mode: 'bilinear' }), new ReLU(),
+      new Upsample({ scaleFactor: 1.3, mode: 'bilinear', alignCorners: true }), new Tanh(), new Upsample({ scaleFactor: 0.7, mode: 'bilinear', recomputeScaleFactor: true }),
+      new UpsamplingNearest2d({ size: [8, 9] }), new UpsamplingBilinear2d(null, 1.5), new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 9, 8],
   },
   {
     // Per-sample normalisation: groups of channels, a group a channel, over [C, H, W], over the

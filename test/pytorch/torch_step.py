@@ -108,6 +108,14 @@ def layer(entry, path):
         return nn.Hardtanh(float(entry.get('min_val', -1.0)), float(entry.get('max_val', 1.0)))
     if t == 'Softmax':
         return nn.Softmax(dim=1)
+    if t in ('Upsample', 'UpsamplingNearest2d', 'UpsamplingBilinear2d'):
+        pair = lambda v: tuple(v) if isinstance(v, list) else v
+        size, scale = pair(entry.get('size')), pair(entry.get('scale_factor'))
+        if t == 'UpsamplingNearest2d':
+            return nn.UpsamplingNearest2d(size, scale)
+        if t == 'UpsamplingBilinear2d':
+            return nn.UpsamplingBilinear2d(size, scale)
+        return nn.Upsample(size, scale, mode=entry.get('mode', 'nearest'), align_corners=entry.get('align_corners'), recompute_scale_factor=entry.get('recompute_scale_factor'))
     if t.endswith('Pad2d'):
         padding = tuple(entry['padding']) if isinstance(entry['padding'], list) else entry['padding']
         if t == 'ConstantPad2d':

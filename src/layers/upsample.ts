@@ -1,0 +1,146 @@
+/**
+ * Upsample (PyTorch's nn.Upsample, F.interpolate of [C, H, W] samples) and its named forms
+ * nn.UpsamplingNearest2d and nn.UpsamplingBilinear2d (align_corners=True): an output size or a
+ * scale factor, mode 'nearest' (PyTorch's default), 'nearest-exact' or 'bilinear' (align_corners
+ * either way), recompute_scale_factor. The taps are computed as PyTorch's float32 kernels compute
+ * them. Kernels: src/kernels/upsample.ts. CPU reference: src/reference/upsample.ts.
+ */
+import { upsample2dBackward, upsample2dForward, upsampleVariant } from '../kernels/upsample.js';
+import { upsampleScale, type UpsampleMode } from '../reference/upsample.js';
+import { Layer, ShapeError, checkOptions, perBatch, trueOrFalse, type LayerBuild, type LayerProgram, type SampleShape } from './layer.js';
+
+export type { UpsampleMode } from '../reference/upsample.js';
+
+export interface UpsampleOptions {
+  /** The output's (height, width), or one number for both. Give this or scaleFactor. */
+  readonly size?: number | readonly [number, number];
+  /** Each axis's factor (output = ⌊input · factor⌋), or one number for both. Give this or size. */
+  readonly scaleFactor?: number | readonly [number, number];
+  /** 'nearest' (default), 'nearest-exact' or 'bilinear'. */
+  readonly mode?: UpsampleMode;
+  /** Bilinear only: the corners' centres aligned (PyTorch's align_corners; default false). */
+  readonly alignCorners?: boolean;
+  /** Use the sizes' ratio, not the scale factor, as the source scale (PyTorch's recompute_scale_factor). */
+  readonly recomputeScaleFactor?: boolean;
+}
+
+const MODES: readonly UpsampleMode[] = ['nearest', 'nearest-exact', 'bilinear'];
+const KNOWN = ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor'] as const;
+
+export class Upsample extends Layer {
+  readonly type: 'Upsample' | 'UpsamplingNearest2d' | 'UpsamplingBilinear2d';
+  readonly size?: readonly [number, number];
+  readonly scaleFactor?: readonly [number, number];
+  readonly mode: UpsampleMode;
+  readonly alignCorners: boolean;
+  readonly recomputeScaleFactor: boolean;
+  /** How align_corners was given (undefined: left out), for config(): PyTorch's repr and a model file keep what was given. */
+  private readonly alignGiven?: boolean;
+
+  /** `new Upsample({ scaleFactor: 2, mode: 'bilinear' })`, or PyTorch's positional `new Upsample(null, 2, 'bilinear')` (size, scale_factor, mode, align_corners). */
+  constructor(options?: UpsampleOptions);
+  constructor(size: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null, mode?: UpsampleMode, alignCorners?: boolean | null);
+  constructor(first?: unknown, ...rest: unknown[]) {
+    super();
+    this.type = 'Upsample';
+    const owner = this.type;
+    const object = typeof first === 'object' && first !== null && !Array.isArray(first);
+    if (object && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
+    const options: UpsampleOptions = object ? checkOptions(owner, first as UpsampleOptions, [...KNOWN]) : first === undefined && rest.length === 0 ? {} : Upsample.positional(owner, [first, ...rest]);
+    const sides = (field: string, value: unknown, whole: boolean): [number, number] | undefined => {
+      if (value === undefined || value === null) return undefined;
+      const pair = Array.isArray(value) ? value : [value, value];
+      const ok = pair.length === 2 && pair.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && (!whole || Number.isInteger(v)));
+      if (!ok) throw new RangeError(`${owner}: ${field} must be ${whole ? 'a whole number ≥ 1' : 'a number > 0'} or (height, width), got ${JSON.stringify(value)}`);
+      return pair as [number, number];
+    };
+    this.size = sides('size', options.size, true);
+    this.scaleFactor = sides('scale_factor', options.scaleFactor, false);
+    // PyTorch: "either size or scale_factor should be defined" / "only one of size or scale_factor should be defined".
+    if ((this.size === undefined) === (this.scaleFactor === undefined)) throw new RangeError(`${owner}: give size or scale_factor (PyTorch: ${this.size === undefined ? 'either size or scale_factor should be defined' : 'only one of size or scale_factor should be defined'})`);
+    const mode = options.mode ?? 'nearest';
+    if (!MODES.includes(mode)) {
+      const other = ['linear', 'bicubic', 'trilinear', 'area'].includes(mode as string) ? ` (${(mode as string) === 'area' ? "'area' is AdaptiveAvgPool2d(size)" : `'${mode}' is not supported here`})` : '';
+      throw new RangeError(`${owner}: mode must be 'nearest', 'nearest-exact' or 'bilinear'${other}, got ${JSON.stringify(mode)}`);
+    }
+    this.mode = mode;
+    if (options.alignCorners !== undefined && options.alignCorners !== null && mode !== 'bilinear') {
+      throw new RangeError(`${owner}: align_corners applies to mode 'bilinear' only (PyTorch: "align_corners option can only be set with the interpolating modes"), the mode is '${mode}'`);
+    }
+    this.alignGiven = options.alignCorners === null ? undefined : options.alignCorners;
+    this.alignCorners = trueOrFalse(owner, 'align_corners', this.alignGiven, false);
+    this.recomputeScaleFactor = trueOrFalse(owner, 'recompute_scale_factor', options.recomputeScaleFactor ?? undefined, false);
+    if (this.recomputeScaleFactor && this.size !== undefined) throw new RangeError(`${owner}: recompute_scale_factor applies with scale_factor only (PyTorch raises with size)`);
+  }
+
+  private static positional(owner: string, args: readonly unknown[]): UpsampleOptions {
+    if (args.length > 4) throw new RangeError(`${owner}: ${args.length} arguments; expected (size, scale_factor, mode, align_corners) or an options object`);
+    const [size, scaleFactor, mode, alignCorners] = args;
+    return { size: size as UpsampleOptions['size'], scaleFactor: scaleFactor as UpsampleOptions['scaleFactor'], mode: (mode ?? undefined) as UpsampleMode | undefined, alignCorners: (alignCorners ?? undefined) as boolean | undefined };
+  }
+
+  /** For the named forms: fixes the type, mode and align_corners as PyTorch's subclasses do. */
+  protected named(type: 'UpsamplingNearest2d' | 'UpsamplingBilinear2d'): void {
+    (this as { type: string }).type = type;
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
+    const [channels, height, width] = input as [number, number, number];
+    // F.interpolate: ⌊input · scale_factor⌋ in float64.
+    const size = this.size ?? [Math.floor(height * this.scaleFactor![0]), Math.floor(width * this.scaleFactor![1])];
+    if (size[0] < 1 || size[1] < 1) throw new ShapeError(`scale_factor ${JSON.stringify(this.scaleFactor)} leaves no output of a ${height}×${width} input`);
+    return [channels, size[0], size[1]];
+  }
+
+  /** The source scales the kernels take (each axis; as PyTorch's float32 kernels hold them), for an input and output shape. */
+  scales(inShape: SampleShape, outShape: SampleShape, float32: boolean): [number, number] {
+    const given = this.recomputeScaleFactor ? undefined : this.scaleFactor;
+    return [0, 1].map((axis) => upsampleScale(inShape[axis + 1]!, outShape[axis + 1]!, this.mode, this.alignCorners, given?.[axis], float32)) as [number, number];
+  }
+
+  config() {
+    const one = (p?: readonly [number, number]) => (p === undefined ? undefined : p[0] === p[1] ? p[0] : [...p]);
+    if (this.type !== 'Upsample') return this.size ? { size: one(this.size) } : { scale_factor: one(this.scaleFactor) };
+    return {
+      ...(this.size ? { size: one(this.size) } : { scale_factor: one(this.scaleFactor) }),
+      mode: this.mode,
+      ...(this.alignGiven !== undefined ? { align_corners: this.alignGiven } : {}),
+      ...(this.recomputeScaleFactor ? { recompute_scale_factor: true } : {}),
+    };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const [channels, height, width] = b.inShape as [number, number, number];
+    const [, outH, outW] = b.outShape as [number, number, number];
+    const [scaleH, scaleW] = this.scales(b.inShape, b.outShape, true);
+    const params = (batch: number) => ({ planes: batch * channels, height, width, outH, outW, scaleH, scaleW });
+    const variant = upsampleVariant(this.mode, this.alignCorners);
+    const forward = perBatch(async (batch) => [(await ctx.compile(upsample2dForward, variant)).bind({ x: input, y: output }, params(batch), `${path} ${this.mode} upsample`)]);
+    const backward = perBatch(async (batch) => (!dInput || !dOutput ? [] : [(await ctx.compile(upsample2dBackward, variant)).bind({ dy: dOutput, dx: dInput }, params(batch), `${path} ${this.mode} upsample gradient`)]));
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
+/** nn.UpsamplingNearest2d(size, scale_factor): Upsample in mode 'nearest'. */
+export class UpsamplingNearest2d extends Upsample {
+  constructor(options: { size?: number | readonly [number, number]; scaleFactor?: number | readonly [number, number] });
+  constructor(size: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
+  constructor(first: unknown, scaleFactor?: unknown) {
+    const o = typeof first === 'object' && first !== null && !Array.isArray(first) ? checkOptions('UpsamplingNearest2d', first as UpsampleOptions, ['size', 'scaleFactor']) : { size: first ?? undefined, scaleFactor: scaleFactor ?? undefined };
+    super({ ...(o as UpsampleOptions), mode: 'nearest' });
+    this.named('UpsamplingNearest2d');
+  }
+}
+
+/** nn.UpsamplingBilinear2d(size, scale_factor): Upsample in mode 'bilinear' with align_corners=True. */
+export class UpsamplingBilinear2d extends Upsample {
+  constructor(options: { size?: number | readonly [number, number]; scaleFactor?: number | readonly [number, number] });
+  constructor(size: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
+  constructor(first: unknown, scaleFactor?: unknown) {
+    const o = typeof first === 'object' && first !== null && !Array.isArray(first) ? checkOptions('UpsamplingBilinear2d', first as UpsampleOptions, ['size', 'scaleFactor']) : { size: first ?? undefined, scaleFactor: scaleFactor ?? undefined };
+    super({ ...(o as UpsampleOptions), mode: 'bilinear', alignCorners: true });
+    this.named('UpsamplingBilinear2d');
+  }
+}
