@@ -5,7 +5,7 @@
  * time, no devDependency.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -43,6 +43,17 @@ describe('the packed and installed package', () => {
     const epoch = JSON.parse(out.trim().split('\n').pop()!) as { steps: number; test_count: number };
     expect(epoch).toMatchObject({ steps: 3, test_count: 32 });
   });
+
+  gpuTest('the installed autoencoder example trains (ConvTranspose2d, Upsample, regression targets)', async () => {
+    // The repository's example, run in the user's project against the installed package.
+    const example = join(project, 'autoencoder.mjs');
+    copyFileSync(join(root, 'examples', 'autoencoder.mjs'), example);
+    const out = execFileSync(process.execPath, [example, '128', '1'], { cwd: project, encoding: 'utf8' });
+    const [, train, test] = /epoch 1: train BCE ([\d.]+), test BCE ([\d.]+)/.exec(out) ?? [];
+    // Pixel BCE starts near ln 2 (outputs near ½) and only falls: finite and below 1 after a first epoch.
+    expect([Number(train), Number(test)].every((v) => Number.isFinite(v) && v > 0 && v < 1), out).toBe(true);
+    expect(out).toContain('ConvTranspose2d-5');
+  }, 120_000);
 
   gpuTest('both module entries import and build the seed CNN', async () => {
     const script = `
