@@ -1,11 +1,12 @@
 /**
  * Parameter initialisations other than a layer's default, as torch.nn.init's functions give them:
  * `kaiming_uniform_`, `kaiming_normal_`, `xavier_uniform_`, `xavier_normal_`, `normal_`, `uniform_`,
- * `constant_`, `zeros_`, `ones_`, with PyTorch's fans (`_calculate_fan_in_and_fan_out`) and gains
+ * `trunc_normal_`, `orthogonal_`, `constant_`, `zeros_`, `ones_`, with PyTorch's fans (`_calculate_fan_in_and_fan_out`) and gains
  * (`calculate_gain`). A Network's `init` option picks one per parameter, as a PyTorch loop over
  * `model.modules()` applies them after construction; the draws come from the run's seed (Philox,
  * src/reference/random.ts), so a run stays reproducible.
  */
+import { normalCdfRef } from '../reference/activation.js';
 import { randomWord } from '../reference/random.js';
 
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
@@ -15,6 +16,8 @@ export type Init =
   | { readonly kind: 'xavier_uniform' | 'xavier_normal'; readonly gain?: number }
   | { readonly kind: 'normal'; readonly mean?: number; readonly std?: number }
   | { readonly kind: 'uniform'; readonly a?: number; readonly b?: number }
+  | { readonly kind: 'trunc_normal'; readonly mean?: number; readonly std?: number; readonly a?: number; readonly b?: number }
+  | { readonly kind: 'orthogonal'; readonly gain?: number }
   | { readonly kind: 'constant'; readonly val: number }
   | { readonly kind: 'zeros' }
   | { readonly kind: 'ones' };
@@ -26,6 +29,8 @@ const FIELDS: Record<Init['kind'], readonly string[]> = {
   xavier_normal: ['gain'],
   normal: ['mean', 'std'],
   uniform: ['a', 'b'],
+  trunc_normal: ['mean', 'std', 'a', 'b'],
+  orthogonal: ['gain'],
   constant: ['val'],
   zeros: [],
   ones: [],
@@ -83,7 +88,14 @@ export function checkInit(init: unknown, name: string): Init {
     finite('a', i.a);
     finite('b', i.b);
     if ((i.a ?? 0) > (i.b ?? 1)) throw new RangeError(`init of '${name}': uniform's a must not exceed b, got a ${i.a ?? 0}, b ${i.b ?? 1}`);
-  } else if (i.kind === 'constant') {
+  } else if (i.kind === 'trunc_normal') {
+    finite('mean', i.mean);
+    finite('std', i.std, (x) => Number.isFinite(x) && x >= 0);
+    finite('a', i.a);
+    finite('b', i.b);
+    if ((i.a ?? -2) >= (i.b ?? 2)) throw new RangeError(`init of '${name}': trunc_normal's a must be below b, got a ${i.a ?? -2}, b ${i.b ?? 2}`);
+  } else if (i.kind === 'orthogonal') finite('gain', i.gain);
+  else if (i.kind === 'constant') {
     // PyTorch: constant_() missing 1 required positional argument: 'val'.
     if (typeof i.val !== 'number' || !Number.isFinite(i.val)) throw new RangeError(`init of '${name}': constant's val must be a finite number, got ${typeof i.val === 'number' ? String(i.val) : JSON.stringify(i.val)}`);
   }
@@ -131,6 +143,14 @@ function draws(init: Init, shape: readonly number[], name: string, draw: { seed:
       return normal(init.mean ?? 0, init.std ?? 1);
     case 'uniform':
       return uniform(init.a ?? 0, init.b ?? 1);
+    case 'trunc_normal': {
+      // PyTorch's inverse-CDF method: a uniform draw between Φ(α) and Φ(β), through Φ⁻¹, clamped to [a, b].
+      const [mean, std, a, b] = [init.mean ?? 0, init.std ?? 1, init.a ?? -2, init.b ?? 2];
+      const [lo, hi] = [normalCdfRef((a - mean) / (std || 1)), normalCdfRef((b - mean) / (std || 1))];
+      return Float32Array.from(uniform(0, 1), (p) => Math.min(Math.max(mean + std * inverseNormalCdf(lo + (hi - lo) * p), a), b));
+    }
+    case 'orthogonal':
+      return orthogonal(shape, name, init.gain ?? 1, normal(0, 1));
     case 'constant':
       return new Float32Array(length).fill(init.val);
     case 'zeros':
@@ -138,4 +158,68 @@ function draws(init: Init, shape: readonly number[], name: string, draw: { seed:
     case 'ones':
       return new Float32Array(length).fill(1);
   }
+}
+
+/**
+ * Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation (relative error 1.2e-9), then one step of
+ * Halley's method on Φ (normalCdfRef) to float64's accuracy. 0 and 1 give ∓∞ (clamped by the caller).
+ */
+export function inverseNormalCdf(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  let x: number;
+  if (p < low || p > 1 - low) {
+    const q = Math.sqrt(-2 * Math.log(p < low ? p : 1 - p));
+    x = (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    if (p > 1 - low) x = -x;
+  } else {
+    const q = p - 0.5;
+    const r = q * q;
+    x = ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  }
+  // Halley: e = Φ(x) − p, u = e·√(2π)·e^(x²/2), x ← x − u / (1 + x·u/2).
+  const e = normalCdfRef(x) - p;
+  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
+  return x - u / (1 + (x * u) / 2);
+}
+
+/**
+ * torch.nn.init.orthogonal_: the tensor as [rows, columns] (its first dimension, the rest), a
+ * normal draw of that shape (transposed where rows < columns) made orthonormal by QR with R's
+ * diagonal positive (PyTorch multiplies Q by the signs of R's diagonal: the same Q), transposed
+ * back, times gain. Modified Gram–Schmidt, each column orthogonalised twice, in float64.
+ */
+function orthogonal(shape: readonly number[], name: string, gain: number, draws: Float32Array): Float32Array {
+  // PyTorch: "Only tensors with 2 or more dimensions are supported".
+  if (shape.length < 2) throw new RangeError(`init of '${name}': orthogonal needs a tensor of 2 or more dimensions, got [${shape.join(', ')}] (as PyTorch)`);
+  const rows = shape[0]!;
+  const columns = draws.length / rows;
+  const [m, n] = rows < columns ? [columns, rows] : [rows, columns];
+  // q: n orthonormal columns of length m, from the draws as an m × n matrix (transposed where rows < columns).
+  const q = Array.from({ length: n }, (_, j) => Float64Array.from({ length: m }, (_, i) => (rows < columns ? draws[j * columns + i]! : draws[i * columns + j]!)));
+  for (let j = 0; j < n; j++) {
+    const v = q[j]!;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < j; k++) {
+        const u = q[k]!;
+        let dot = 0;
+        for (let i = 0; i < m; i++) dot += u[i]! * v[i]!;
+        for (let i = 0; i < m; i++) v[i]! -= dot * u[i]!;
+      }
+    }
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += v[i]! * v[i]!;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < m; i++) v[i]! /= norm;
+  }
+  // Back to [rows, columns]: element (r, c) is q's (r, c), or (c, r) where it was transposed.
+  return Float32Array.from({ length: rows * columns }, (_, k) => {
+    const [r, c] = [Math.floor(k / columns), k % columns];
+    return gain * (rows < columns ? q[r]![c]! : q[c]![r]!);
+  });
 }

@@ -7,7 +7,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
-import { calculateGain, checkInit, fanInAndOut, initValues, type Init } from '../../src/plan/init.js';
+import { calculateGain, checkInit, fanInAndOut, initValues, inverseNormalCdf, type Init } from '../../src/plan/init.js';
+import { normalCdfRef } from '../../src/reference/activation.js';
 
 const TORCH = `
 import json, sys, torch
@@ -35,6 +36,9 @@ const cases: Init[] = [
   { kind: 'xavier_normal' },
   { kind: 'normal', mean: 0.5, std: 0.02 },
   { kind: 'uniform', a: -0.3, b: 0.7 },
+  { kind: 'trunc_normal' },
+  { kind: 'trunc_normal', mean: 0.5, std: 0.3, a: 0, b: 1 },
+  { kind: 'orthogonal', gain: 2 },
 ];
 
 const stats = (v: Float32Array) => {
@@ -57,7 +61,7 @@ describe('torch.nn.init against PyTorch', () => {
       const what = JSON.stringify(init);
       expect(Math.abs(std / tStd! - 1), `${what}: std ${std} against ${tStd}`).toBeLessThan(0.01);
       expect(Math.abs(mean - tMean!), `${what}: mean ${mean} against ${tMean}`).toBeLessThan(0.02 * tStd! + 1e-12);
-      if (init.kind.endsWith('uniform')) {
+      if (init.kind.endsWith('uniform') || init.kind === 'trunc_normal') {
         // The same range: the extremes of 147,456 uniform draws lie within 0.01 % of the bounds.
         expect(Math.abs(min - tMin!), `${what}: min`).toBeLessThan(1e-3 * (tMax! - tMin!));
         expect(Math.abs(max - tMax!), `${what}: max`).toBeLessThan(1e-3 * (tMax! - tMin!));
@@ -67,6 +71,35 @@ describe('torch.nn.init against PyTorch', () => {
 });
 
 describe('initialisations here', () => {
+  test('orthogonal: orthonormal rows (rows ≤ columns) or columns, times gain; trunc_normal within [a, b]', () => {
+    const draw = (init: Init, shape: number[]) => initValues(init, shape, 'w', { seed: 5, stream: 3, normalStream: 4, key: 2, offset: 0 });
+    for (const [shape, gain] of [[[16, 8, 3, 3], 1], [[100, 20], 0.5], [[12, 12], 3]] as const) {
+      const q = draw({ kind: 'orthogonal', gain }, [...shape]);
+      const rows = shape[0]!;
+      const columns = q.length / rows;
+      // Gram matrix of the shorter side's vectors: gain² I.
+      const [count, length, at] = rows <= columns ? [rows, columns, (v: number, i: number) => q[v * columns + i]!] : [columns, rows, (v: number, i: number) => q[i * columns + v]!];
+      let worst = 0;
+      for (let u = 0; u < count; u++) {
+        for (let v = 0; v < count; v++) {
+          let dot = 0;
+          for (let i = 0; i < length; i++) dot += at(u, i) * at(v, i);
+          worst = Math.max(worst, Math.abs(dot - (u === v ? gain * gain : 0)));
+        }
+      }
+      expect(worst, `[${shape.join(', ')}] gain ${gain}`).toBeLessThan(1e-5 * gain * gain);
+    }
+    const t = draw({ kind: 'trunc_normal', mean: 1, std: 2, a: 0.5, b: 1.25 }, [4000]);
+    expect(t.every((v) => v >= 0.5 && v <= 1.25)).toBe(true);
+    expect(() => checkInit({ kind: 'trunc_normal', a: 1, b: 1 }, 'w')).toThrow("init of 'w': trunc_normal's a must be below b, got a 1, b 1");
+    expect(() => draw({ kind: 'orthogonal' }, [8])).toThrow("init of 'w': orthogonal needs a tensor of 2 or more dimensions, got [8] (as PyTorch)");
+  });
+
+  test("Φ⁻¹ (trunc_normal's inverse CDF) inverts Φ to float64's accuracy, in the middle and the tails", () => {
+    // Right of 4.5, Φ(x) itself is within a float64 step of 1 and holds too few digits of the tail to invert to 1e-9.
+    for (const x of [-8, -5.2, -2.1, -0.3, 0, 1e-3, 0.9, 2.5, 4.5]) expect(Math.abs(inverseNormalCdf(normalCdfRef(x)) - x), `x ${x}`).toBeLessThan(1e-9 * Math.max(1, Math.abs(x)));
+  });
+
   test('are the same for the same seed and key, other for another; constants exactly', () => {
     const draw = (seed: number, key: number) => Array.from(initValues({ kind: 'kaiming_normal' }, [8, 4, 3, 3], 'w', { seed, stream: 3, normalStream: 4, key, offset: 0 }));
     expect(draw(1, 0)).toEqual(draw(1, 0));
@@ -81,7 +114,7 @@ describe('initialisations here', () => {
     expect(() => checkInit({ kind: 'kaiming_normal', mode: 'fan_both' }, 'w')).toThrow("init of 'w': mode must be 'fan_in' or 'fan_out', got \"fan_both\"");
     expect(() => checkInit({ kind: 'normal', std: -1 }, 'w')).toThrow("init of 'w': normal's std must be a finite number ≥ 0, got -1");
     expect(() => checkInit({ kind: 'xavier_uniform', mode: 'fan_in' }, 'w')).toThrow("init of 'w': xavier_uniform takes gain, not 'mode'");
-    expect(() => checkInit({ kind: 'orthogonal' }, 'w')).toThrow(/init of 'w': expected \{ kind: 'kaiming_uniform'/);
+    expect(() => checkInit({ kind: 'dirac' }, 'w')).toThrow(/init of 'w': expected \{ kind: 'kaiming_uniform'/);
     expect(() => checkInit({ kind: 'uniform', a: 1, b: 0 }, 'w')).toThrow("init of 'w': uniform's a must not exceed b, got a 1, b 0");
     // PyTorch: constant_() missing 1 required positional argument: 'val'.
     expect(() => checkInit({ kind: 'constant' }, 'w')).toThrow("init of 'w': constant's val must be a finite number, got undefined");
