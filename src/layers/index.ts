@@ -14,7 +14,7 @@ export { GroupNorm, LayerNorm, InstanceNorm1d, InstanceNorm2d } from './normaliz
 export type { GroupNormOptions, LayerNormOptions, InstanceNormOptions } from './normalization.js';
 export { Dropout, Dropout2d } from './dropout.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './pooling.js';
-export { Flatten, Identity } from './flatten.js';
+export { Flatten, Unflatten, Identity } from './flatten.js';
 export { Pad2d, ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './padding.js';
 export type { PadMode, Padding2d } from './padding.js';
 export { Upsample, UpsamplingNearest2d, UpsamplingBilinear2d } from './upsample.js';

@@ -22,7 +22,7 @@ import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
-import { Flatten, Identity } from '../layers/flatten.js';
+import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
@@ -148,6 +148,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   UpsamplingNearest2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingNearest2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
   UpsamplingBilinear2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingBilinear2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
+  Unflatten: { fields: ['dim', 'unflattened_size'], build: (f) => new Unflatten(f.dim as number, f.unflattened_size as number[]) },
   Identity: { fields: [], build: () => new Identity() },
   Softmax: { fields: ['dim'], build: () => new Softmax() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
@@ -168,7 +169,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

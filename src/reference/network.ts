@@ -235,6 +235,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = x;
         break;
       case 'Flatten':
+      case 'Unflatten':
         y = x;
         break;
       case 'ResidualInput':
@@ -403,6 +404,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Identity':
         break;
       case 'Flatten':
+      case 'Unflatten':
         break;
       case 'Residual':
         break;

@@ -13,7 +13,7 @@ import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../.
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
-import { Flatten, Identity } from '../../src/layers/flatten.js';
+import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Residual, Sequential } from '../../src/layers/sequential.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
@@ -393,6 +393,18 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
+    // A decoder from a code: Linear → Unflatten (a view: the ConvTranspose2d reads the Linear's output buffer) → transposed convs.
+    name: 'Linear → Unflatten → ConvTranspose2d → BatchNorm2d → Upsample → Conv2d (a decoder from a code), AdamW',
+    model: new Sequential(
+      new Flatten(), new Linear({ outFeatures: 64 }), new ReLU(), new Unflatten(1, [4, 4, 4]),
+      new ConvTranspose2d({ outChannels: 8, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }), new BatchNorm2d(), new ReLU(),
+      new Upsample({ scaleFactor: 2 }), new Conv2d({ outChannels: 3, kernelSize: 3, padding: 1 }), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new AdamW({ lr: 1e-3 }),
     fuse: true,
   },
 ] as const;

@@ -12,7 +12,7 @@ import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
-import { Flatten, Identity } from '../../src/layers/flatten.js';
+import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { ShapeError, type Layer } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
@@ -206,6 +206,21 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(JSON.parse(modelFileText(file.model, file.input)).layers[0]).toEqual({ type: 'ConvTranspose2d', out_channels: 6, kernel_size: [3, 2], stride: [2, 1], padding: 1, output_padding: [1, 0], groups: 2, bias: false });
     // Training FLOP: each input element times its weight row, of the conv it transposes.
     expect(trainingFlops(planModel(file.model, { inputShape: file.input, loss: 'mse' })).forward).toBe(2 * 4 * 5 * 5 * 3 * 3 * 2);
+  });
+  test("Unflatten as PyTorch's: dim counting the batch's, negative from the end, one size inferred; a view; a model file names it", () => {
+    expect(new Unflatten(1, [4, 2, 2]).outputShape([16])).toEqual([4, 2, 2]);
+    expect(new Unflatten(-1, [3, -1]).outputShape([2, 12])).toEqual([2, 3, 4]);
+    expect(new Unflatten({ dim: 2, unflattenedSize: [2, 3] }).outputShape([5, 6, 7])).toEqual([5, 2, 3, 7]);
+    expect(new Unflatten(1, [4, 4]).view).toBe(true);
+    expect(() => new Unflatten(0, [2, 2])).toThrow("Unflatten: dim must be a whole number other than 0 (the batch's dimension), got 0");
+    expect(() => new Unflatten(1, [-1, -1])).toThrow('Unflatten: unflattened_size must be a list of whole numbers ≥ 1 (one of them may be -1, inferred), got [-1,-1]');
+    expect(() => planModel(new Sequential(new Flatten(), new Unflatten(1, [3, 5]), new Flatten(), new Linear({ outFeatures: 2 })), { inputShape: [1, 4, 4] })).toThrow(
+      "layer '1' (Unflatten): unflattened_size [3, 5] does not split dimension 1 of size 16 (input [16]: the sizes' product must be 16)",
+    );
+    expect(() => new Unflatten(3, [2, 2]).outputShape([4])).toThrow("dim 3 is not a dimension of a sample [4] (the batch's dimension is 0)");
+    const text = JSON.stringify({ input: [16], layers: [{ type: 'Unflatten', dim: 1, unflattened_size: [1, 4, 4] }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 2, bias: true }] });
+    const file = parseModelFile(text, 'u.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(JSON.parse(text).layers);
   });
   test("GroupNorm and LayerNorm as PyTorch's: positional forms, parameters, shapes checked as PyTorch checks them", () => {
     expect(new GroupNorm(4, 16).config()).toEqual({ num_groups: 4, num_channels: 16, eps: 1e-5 });

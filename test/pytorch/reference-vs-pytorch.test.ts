@@ -17,7 +17,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
-import { Flatten, Identity } from '../../src/layers/flatten.js';
+import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
@@ -147,6 +147,17 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 7, 8],
+  },
+  {
+    // A generator's shape: a Linear to a code, unflattened to [C, H, W] (one size inferred), then
+    // transposed convs up to an image; Unflatten by a negative dim.
+    name: 'Linear → Unflatten → ConvTranspose2d → Upsample (a decoder from a code); Unflatten of dim −1',
+    model: new Sequential(
+      new Flatten(), new Linear({ outFeatures: 48 }), new Tanh(), new Unflatten(1, [3, -1, 4]),
+      new ConvTranspose2d({ outChannels: 4, kernelSize: 2, stride: 2 }), new ReLU(), new Upsample({ scaleFactor: 2, mode: 'bilinear' }),
+      new Conv2d({ outChannels: 2, kernelSize: 3, stride: 2 }), new Flatten(), new Unflatten(-1, [14, 7]), new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [1, 6, 6],
   },
   {
     // A decoder's upsampling by interpolation: nearest by 2, nearest-exact to a size, bilinear by an
