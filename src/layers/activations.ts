@@ -10,7 +10,9 @@ import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
 import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../kernels/activation.js';
-import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, type LayerBuild, type LayerProgram, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
+import { prelu, preluBackwardWeight } from '../kernels/prelu.js';
+import type { Dispatch } from '../gpu/context.js';
+import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
 
 /** An element-wise activation: the output has the input's shape; no constructor arguments. */
 abstract class Elementwise extends Layer {
@@ -160,6 +162,62 @@ export class LeakyReLU extends InputActivation {
   }
   override config(): Record<string, unknown> {
     return { negative_slope: this.negativeSlope, ...inplaceConfig(this) };
+  }
+}
+
+/**
+ * PyTorch's nn.PReLU(num_parameters=1, init=0.25): LeakyReLU with a learnt slope, `weight`, one for
+ * all channels or one per channel (the sample's first dimension: channels of [C, H, W], features of
+ * [F]). Kernels: src/kernels/prelu.ts.
+ */
+export class PReLU extends Elementwise {
+  readonly type = 'PReLU';
+  readonly numParameters: number;
+  readonly init: number;
+
+  /** `new PReLU()`, `new PReLU(16)`, `new PReLU(16, 0.1)` or `new PReLU({ numParameters: 16, init: 0.1 })`. */
+  constructor(options?: { readonly numParameters?: number; readonly init?: number });
+  constructor(numParameters?: number, init?: number);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ numParameters?: number; init?: number }>('PReLU', args, ['numParameters', 'init'], ['numParameters', 'init']);
+    this.numParameters = o.numParameters === undefined ? 1 : whole('PReLU', 'num_parameters', o.numParameters);
+    this.init = numberArg('PReLU', 'init', o.init, 0.25);
+  }
+
+  override outputShape(input: SampleShape): SampleShape {
+    // PyTorch: "Mismatch in parameter count" where num_parameters is neither 1 nor the channels.
+    if (this.numParameters !== 1 && input[0] !== this.numParameters) {
+      throw new ShapeError(`num_parameters is ${this.numParameters}, so the input needs ${this.numParameters} channels (its first dimension), got [${input.join(', ')}] (PyTorch: num_parameters 1, or the channels)`);
+    }
+    return input;
+  }
+
+  override parameterSpecs(): ParameterSpec[] {
+    return [{ name: 'weight', shape: [this.numParameters], init: { constant: this.init } }];
+  }
+
+  override config(): Record<string, unknown> {
+    return { num_parameters: this.numParameters, init: this.init };
+  }
+
+  /** [channels, area] of a sample: one slope's elements (all of a sample where num_parameters is 1). */
+  layout(input: SampleShape): { channels: number; area: number } {
+    return this.numParameters === 1 ? { channels: 1, area: shapeSize(input) } : { channels: this.numParameters, area: shapeSize(input.slice(1)) };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const weight = b.parameters.weight!;
+    const { channels, area } = this.layout(b.inShape);
+    const forward = perBatch(async (batch) => [(await ctx.compile(prelu)).bind({ x: input, weight: weight.value, y: output }, { count: batch * channels * area, channels, area }, `${path} prelu forward`)]);
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const list: Dispatch[] = [(await ctx.compile(preluBackwardWeight)).bind({ x: input, dy: dOutput, dweight: weight.grad }, { batch, channels, area }, `${path} prelu weight gradient`)];
+      if (dInput) list.push((await ctx.compile(prelu, { BACKWARD: true })).bind({ x: input, weight: weight.value, dy: dOutput, dx: dInput }, { count: batch * channels * area, channels, area }, `${path} prelu backward`));
+      return list;
+    });
+    return { forward: (batch) => forward(batch), backward };
   }
 }
 

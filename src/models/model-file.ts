@@ -14,7 +14,7 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
@@ -84,6 +84,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },
   LeakyReLU: { fields: ['negative_slope', 'inplace'], build: (f) => new LeakyReLU({ negativeSlope: f.negative_slope as number | undefined, inplace: inplaceOf(f) }) },
+  PReLU: { fields: ['num_parameters', 'init'], build: (f) => new PReLU({ numParameters: f.num_parameters as number | undefined, init: f.init as number | undefined }) },
   SiLU: { fields: ['inplace'], build: (f) => new SiLU({ inplace: inplaceOf(f) }) },
   GELU: { fields: ['approximate'], build: (f) => new GELU({ approximate: f.approximate as 'none' | 'tanh' | undefined }) },
   ELU: { fields: ['alpha', 'inplace'], build: (f) => new ELU({ alpha: f.alpha as number | undefined, inplace: inplaceOf(f) }) },
@@ -169,7 +170,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

@@ -137,3 +137,23 @@ export function activationRef(kind: ActivationRefKind, x: ArrayLike<number>, a =
 export function activationBackwardRef(kind: ActivationRefKind, dy: ArrayLike<number>, x: ArrayLike<number>, a = 0, b = 0): Float64Array {
   return Float64Array.from(dy, (g, i) => g * slope(kind, x[i]!, a, b));
 }
+
+/** PReLU's forward over [batch, channels, area]: x if x > 0 else weight[c]·x (channels 1: one slope). */
+export function preluRef(x: ArrayLike<number>, weight: ArrayLike<number>, channels: number, area: number): Float64Array {
+  return Float64Array.from({ length: x.length }, (_, i) => (x[i]! > 0 ? x[i]! : weight[Math.floor(i / area) % channels]! * x[i]!));
+}
+
+/** PReLU's gradients: dx = dy if x > 0 else weight[c]·dy, and dweight[c] = Σ over x ≤ 0 of x·dy (PyTorch's). */
+export function preluBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>, weight: ArrayLike<number>, channels: number, area: number): { dx: Float64Array; dweight: Float64Array } {
+  const dx = new Float64Array(x.length);
+  const dweight = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const c = Math.floor(i / area) % channels;
+    if (x[i]! > 0) dx[i] = dy[i]!;
+    else {
+      dx[i] = weight[c]! * dy[i]!;
+      dweight[c]! += x[i]! * dy[i]!;
+    }
+  }
+  return { dx, dweight };
+}

@@ -23,7 +23,7 @@ import type { Pad2d } from '../layers/padding.js';
 import type { Upsample } from '../layers/upsample.js';
 import { upsample2dBackwardRef, upsample2dForwardRef, type Upsample2dGeometry } from './upsample.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
-import type { ELU, GELU, Hardtanh, LeakyReLU, Softplus } from '../layers/activations.js';
+import type { ELU, GELU, Hardtanh, LeakyReLU, PReLU, Softplus } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { pointwiseLossRef } from './loss.js';
 import { isPointwiseLoss } from '../plan/fusion.js';
@@ -36,7 +36,7 @@ import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
 import { tanhBackwardRef, tanhRef } from './tanh.js';
-import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef, type ActivationRefKind } from './activation.js';
+import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, preluBackwardRef, preluRef, siluBackwardRef, siluRef, type ActivationRefKind } from './activation.js';
 
 export interface NetworkStepRefInput {
   readonly plan: ModelPlan;
@@ -183,6 +183,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         const s = convShape(node, batch);
         y = conv2dForwardRef(x, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
         if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outChannels), batch, l.outChannels, size(node.outShape.slice(1)));
+        break;
+      }
+      case 'PReLU': {
+        const { channels: c, area: a } = (layer as PReLU).layout(node.inShape);
+        y = preluRef(x, get(named(node, 'weight'), c), c, a);
         break;
       }
       case 'ConvTranspose2d': {
@@ -362,6 +367,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         grads[named(node, 'weight')] = conv2dBackwardWeightRef(d, xi, s);
         if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outChannels, size(node.outShape.slice(1)));
         d = conv2dBackwardInputRef(d, get(named(node, 'weight'), size(node.parameters[0]!.shape)), s);
+        break;
+      }
+      case 'PReLU': {
+        const { channels: c, area: a } = (layer as PReLU).layout(node.inShape);
+        const g = preluBackwardRef(d, xi, get(named(node, 'weight'), c), c, a);
+        grads[named(node, 'weight')] = g.dweight;
+        d = g.dx;
         break;
       }
       case 'ConvTranspose2d': {

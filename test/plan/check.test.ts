@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
+import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, PReLU, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
@@ -405,6 +405,17 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new AdamW({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    // PReLU's slopes learnt on the GPU: per channel between a conv and a max pool, shared after a Linear.
+    name: 'PReLU (a slope per channel; one shared), SGD momentum with weight decay',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new PReLU(6), new MaxPool2d(2), new Conv2d({ outChannels: 8, kernelSize: 3 }), new BatchNorm2d(), new PReLU(8, -0.2),
+      new Flatten(), new Linear({ outFeatures: 16 }), new PReLU(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }),
     fuse: true,
   },
 ] as const;

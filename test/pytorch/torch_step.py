@@ -108,6 +108,8 @@ def layer(entry, path):
         return nn.Hardtanh(float(entry.get('min_val', -1.0)), float(entry.get('max_val', 1.0)))
     if t == 'Softmax':
         return nn.Softmax(dim=1)
+    if t == 'PReLU':
+        return nn.PReLU(entry.get('num_parameters', 1), entry.get('init', 0.25))
     if t == 'Unflatten':
         return nn.Unflatten(entry['dim'], tuple(entry['unflattened_size']))
     if t in ('Upsample', 'UpsamplingNearest2d', 'UpsamplingBilinear2d'):

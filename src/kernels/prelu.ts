@@ -1,0 +1,43 @@
+/**
+ * PReLU (PyTorch's nn.PReLU: a learnt negative slope per channel, or one for all;
+ * src/layers/activations.ts): forward and input gradient from one source (variant BACKWARD), and
+ * the slopes' gradient, a fixed-order reduction per channel. Kernels: shaders/prelu.wgsl,
+ * prelu_backward_weight.wgsl. CPU reference: src/reference/activation.ts (preluRef, preluBackwardRef).
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import source from '../../shaders/prelu.wgsl?raw';
+import weightSource from '../../shaders/prelu_backward_weight.wgsl?raw';
+
+/** y = x > 0 ? x : weight[c]·x; BACKWARD: dx = x > 0 ? dy : weight[c]·dy  (overwrites y, dx) */
+export const prelu = defineKernel({
+  name: 'prelu',
+  linear: true,
+  source,
+  params: { count: 'u32', channels: 'u32', area: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    weight: { type: 'f32', access: 'read' },
+    y: { type: 'f32', access: 'read_write', unless: 'BACKWARD' },
+    dy: { type: 'f32', access: 'read', only: 'BACKWARD' },
+    dx: { type: 'f32', access: 'read_write', only: 'BACKWARD' },
+  },
+  defines: ['BACKWARD'],
+  workgroupSize: [64],
+  grid: (p) => [p.count],
+  lengths: (p) => ({ x: p.count, weight: p.channels, y: p.count, dy: p.count, dx: p.count }),
+});
+
+/** dweight[c] = Σ over batch and area of (x ≤ 0 ? x·dy : 0)  (overwrites dweight) */
+export const preluBackwardWeight = defineKernel({
+  name: 'prelu_backward_weight',
+  source: weightSource,
+  params: { batch: 'u32', channels: 'u32', area: 'u32' },
+  bindings: {
+    x: { type: 'f32', access: 'read' },
+    dy: { type: 'f32', access: 'read' },
+    dweight: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({ x: p.batch * p.channels * p.area, dy: p.batch * p.channels * p.area, dweight: p.channels }),
+});
