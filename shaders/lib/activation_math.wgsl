@@ -12,6 +12,12 @@
 //   HARDSWISH            f = v·clamp(v + 3, 0, 6)/6
 //   HARDSIGMOID          f = clamp(v + 3, 0, 6)/6
 //   HARDTANH             f = clamp(v, a, b)                              a = min_val, b = max_val (ReLU6: 0, 6)
+//   CELU                 f = v if v > 0 else a·(e^(v/a) − 1)             a = alpha
+//   LOGSIGMOID           f = log σ(v) = min(v, 0) − log(1 + e^(−|v|))
+//   SOFTSIGN             f = v/(1 + |v|)
+//   SOFTSHRINK           f = v − a if v > a, v + a if v < −a, else 0     a = lambd
+//   HARDSHRINK           f = 0 if −a ≤ v ≤ a, else v                     a = lambd
+//   THRESHOLD            f = v if v > a, else b                          a = threshold, b = value
 // e^v − 1, log(1 + e) and log(1 + e^v) keep their relative accuracy where PyTorch's formulas would
 // cancel (shaders/lib/stable_math.wgsl, appended before this); no exponent is taken of a number
 // that could overflow (WGSL need not have infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
@@ -73,6 +79,18 @@ fn activate(v: f32) -> f32 {
   return clamp(v + 3.0, 0.0, 6.0) / 6.0;
 #elif HARDTANH
   return min(max(v, params.a), params.b);
+#elif CELU
+  return select(params.a * expm1Accurate(max(v / params.a, -100.0)), v, v > 0.0);
+#elif LOGSIGMOID
+  return min(v, 0.0) - log1pNonNeg(exp(-abs(v)));
+#elif SOFTSIGN
+  return v / (1.0 + abs(v));
+#elif SOFTSHRINK
+  return select(select(0.0 * v, v + params.a, v < -params.a), v - params.a, v > params.a);
+#elif HARDSHRINK
+  return select(v, 0.0 * v, v >= -params.a && v <= params.a);
+#elif THRESHOLD
+  return select(params.b, v, v > params.a);
 #else
   return select(params.a * v, v, v > 0.0);
 #endif
@@ -91,6 +109,18 @@ fn slope(v: f32) -> f32 {
     return 1.0;
 #elif HARDSIGMOID
     return 0.0;
+#elif CELU
+    return 1.0;
+#elif SOFTSHRINK
+    return 1.0;
+#elif HARDSHRINK
+    return 1.0;
+#elif THRESHOLD
+    return 1.0;
+#elif LOGSIGMOID
+    return v;
+#elif SOFTSIGN
+    return v;
 #elif SILU
     return v;
 #elif GELU
@@ -136,6 +166,20 @@ fn slope(v: f32) -> f32 {
   return select(0.0, 1.0 / 6.0, v > -3.0 && v < 3.0);
 #elif HARDTANH
   return select(1.0, 0.0, v <= params.a || v >= params.b);
+#elif CELU
+  return select(exp(max(v / params.a, -100.0)), 1.0, v > 0.0);
+#elif LOGSIGMOID
+  return sigmoid(-v);
+#elif SOFTSIGN
+  // 1/(1 + |v|)², as two factors (the square of 1 + |v| would overflow past 1.8e19).
+  let r = 1.0 / (1.0 + abs(v));
+  return r * r;
+#elif SOFTSHRINK
+  return select(1.0, 0.0, v >= -params.a && v <= params.a);
+#elif HARDSHRINK
+  return select(1.0, 0.0, v >= -params.a && v <= params.a);
+#elif THRESHOLD
+  return select(0.0, 1.0, v > params.a);
 #else
   return select(params.a, 1.0, v > 0.0);
 #endif

@@ -392,6 +392,112 @@ export class ReLU6 extends Hardtanh {
   }
 }
 
+/** PyTorch's nn.CELU(alpha=1.0, inplace=False): x if x > 0 else alpha·(e^(x/alpha) − 1). */
+export class CELU extends InputActivation {
+  readonly type = 'CELU';
+  readonly variant = 'CELU';
+  readonly alpha: number;
+
+  constructor(options?: { readonly alpha?: number; readonly inplace?: boolean });
+  constructor(alpha?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ alpha?: number; inplace?: boolean }>('CELU', args, ['alpha', 'inplace'], ['alpha', 'inplace']);
+    this.inplace = trueOrFalse('CELU', 'inplace', o.inplace, false);
+    // PyTorch: "ZeroDivisionError" for alpha 0 (x/alpha).
+    this.alpha = numberArg('CELU', 'alpha', o.alpha, 1, { ok: (v) => v !== 0, expected: 'a finite number other than 0' });
+  }
+  get args(): readonly [number, number] {
+    return [this.alpha, 0];
+  }
+  override config(): Record<string, unknown> {
+    return { alpha: this.alpha, ...inplaceConfig(this) };
+  }
+}
+
+/** PyTorch's nn.LogSigmoid: log σ(x), without the cancellation of log(1/(1 + e^(−x))). */
+export class LogSigmoid extends InputActivation {
+  readonly type = 'LogSigmoid';
+  readonly variant = 'LOGSIGMOID';
+  readonly args = [0, 0] as const;
+  constructor() {
+    super();
+  }
+}
+
+/** PyTorch's nn.Softsign: x / (1 + |x|). */
+export class Softsign extends InputActivation {
+  readonly type = 'Softsign';
+  readonly variant = 'SOFTSIGN';
+  readonly args = [0, 0] as const;
+  constructor() {
+    super();
+  }
+}
+
+/** PyTorch's nn.Softshrink(lambd=0.5): x − lambd above lambd, x + lambd below −lambd, else 0. */
+export class Softshrink extends InputActivation {
+  readonly type = 'Softshrink';
+  readonly variant = 'SOFTSHRINK';
+  readonly lambd: number;
+  constructor(lambd?: number | { readonly lambd?: number }) {
+    super();
+    const o = positionalOptions<{ lambd?: number }>('Softshrink', [lambd].filter((v) => v !== undefined), ['lambd'], ['lambd']);
+    // PyTorch: "lambda must be greater or equal to 0".
+    this.lambd = numberArg('Softshrink', 'lambd', o.lambd, 0.5, { ok: (v) => v >= 0, expected: 'a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0)' });
+  }
+  get args(): readonly [number, number] {
+    return [this.lambd, 0];
+  }
+  override config(): Record<string, unknown> {
+    return { lambd: this.lambd };
+  }
+}
+
+/** PyTorch's nn.Hardshrink(lambd=0.5): 0 where −lambd ≤ x ≤ lambd, else x. */
+export class Hardshrink extends InputActivation {
+  readonly type = 'Hardshrink';
+  readonly variant = 'HARDSHRINK';
+  readonly lambd: number;
+  constructor(lambd?: number | { readonly lambd?: number }) {
+    super();
+    const o = positionalOptions<{ lambd?: number }>('Hardshrink', [lambd].filter((v) => v !== undefined), ['lambd'], ['lambd']);
+    this.lambd = numberArg('Hardshrink', 'lambd', o.lambd, 0.5);
+  }
+  get args(): readonly [number, number] {
+    return [this.lambd, 0];
+  }
+  override config(): Record<string, unknown> {
+    return { lambd: this.lambd };
+  }
+}
+
+/** PyTorch's nn.Threshold(threshold, value, inplace=False): x where x > threshold, else value. */
+export class Threshold extends InputActivation {
+  readonly type = 'Threshold';
+  readonly variant = 'THRESHOLD';
+  readonly threshold: number;
+  readonly value: number;
+
+  constructor(options: { readonly threshold: number; readonly value: number; readonly inplace?: boolean });
+  constructor(threshold: number, value: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ threshold?: number; value?: number; inplace?: boolean }>('Threshold', args, ['threshold', 'value', 'inplace'], ['threshold', 'value', 'inplace']);
+    // PyTorch: __init__() missing 2 required positional arguments: 'threshold' and 'value'.
+    if (o.threshold === undefined || o.value === undefined) throw new RangeError(`Threshold: threshold and value are required (PyTorch's Threshold(threshold, value)), got ${JSON.stringify(o)}`);
+    this.inplace = trueOrFalse('Threshold', 'inplace', o.inplace, false);
+    this.threshold = numberArg('Threshold', 'threshold', o.threshold, 0, { infinite: true });
+    this.value = numberArg('Threshold', 'value', o.value, 0);
+  }
+  get args(): readonly [number, number] {
+    return [this.threshold, this.value];
+  }
+  override config(): Record<string, unknown> {
+    return { threshold: jsonNumber(this.threshold), value: this.value, ...inplaceConfig(this) };
+  }
+}
+
 /** LogSoftmax and Softmax over the features of each sample (dim = 1 of [N, features]): one kernel source (variant SOFTMAX). */
 abstract class OverClasses extends Layer {
   /** Softmax's probabilities (else LogSoftmax's log-probabilities). */

@@ -7,7 +7,7 @@ export { ConvTranspose2d } from './conv-transpose2d.js';
 export type { ConvTranspose2dOptions } from './conv-transpose2d.js';
 export { Linear } from './linear.js';
 export type { LinearOptions } from './linear.js';
-export { ReLU, Sigmoid, Tanh, LeakyReLU, PReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, InputActivation, LogSoftmax, Softmax } from './activations.js';
+export { ReLU, Sigmoid, Tanh, LeakyReLU, PReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold, InputActivation, LogSoftmax, Softmax } from './activations.js';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 export type { BatchNormOptions } from './batchnorm.js';
 export { GroupNorm, LayerNorm, InstanceNorm1d, InstanceNorm2d } from './normalization.js';

@@ -14,7 +14,7 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
@@ -94,6 +94,12 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Hardswish: { fields: ['inplace'], build: (f) => new Hardswish({ inplace: inplaceOf(f) }) },
   Hardsigmoid: { fields: ['inplace'], build: (f) => new Hardsigmoid({ inplace: inplaceOf(f) }) },
   Hardtanh: { fields: ['min_val', 'max_val', 'inplace'], build: (f) => new Hardtanh({ minVal: extended(f.min_val), maxVal: extended(f.max_val), inplace: inplaceOf(f) }) },
+  CELU: { fields: ['alpha', 'inplace'], build: (f) => new CELU({ alpha: f.alpha as number | undefined, inplace: inplaceOf(f) }) },
+  LogSigmoid: { fields: [], build: () => new LogSigmoid() },
+  Softsign: { fields: [], build: () => new Softsign() },
+  Softshrink: { fields: ['lambd'], build: (f) => new Softshrink({ lambd: f.lambd as number | undefined }) },
+  Hardshrink: { fields: ['lambd'], build: (f) => new Hardshrink({ lambd: f.lambd as number | undefined }) },
+  Threshold: { fields: ['threshold', 'value', 'inplace'], build: (f) => new Threshold({ threshold: extended(f.threshold) as number, value: f.value as number, inplace: inplaceOf(f) }) },
   ReLU6: { fields: ['inplace'], build: (f) => new ReLU6({ inplace: inplaceOf(f) }) },
   BatchNorm2d: {
     fields: ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats'],
@@ -170,7 +176,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

@@ -55,7 +55,7 @@ export function normalCdfRef(x: number): number {
 }
 
 /** The activations of src/kernels/activation.ts (shaders/lib/activation_math.wgsl), by variant. */
-export type ActivationRefKind = 'LEAKY_RELU' | 'SILU' | 'GELU' | 'GELU_TANH' | 'ELU' | 'SOFTPLUS' | 'MISH' | 'HARDSWISH' | 'HARDSIGMOID' | 'HARDTANH';
+export type ActivationRefKind = 'LEAKY_RELU' | 'SILU' | 'GELU' | 'GELU_TANH' | 'ELU' | 'SOFTPLUS' | 'MISH' | 'HARDSWISH' | 'HARDSIGMOID' | 'HARDTANH' | 'CELU' | 'LOGSIGMOID' | 'SOFTSIGN' | 'SOFTSHRINK' | 'HARDSHRINK' | 'THRESHOLD';
 
 const GELU_KAPPA = 0.044715;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -86,6 +86,19 @@ function activate(kind: ActivationRefKind, v: number, a: number, b: number): num
       return Math.min(Math.max(v + 3, 0), 6) / 6;
     case 'HARDTANH':
       return Math.min(Math.max(v, a), b);
+    case 'CELU':
+      return v > 0 ? v : a * Math.expm1(v / a);
+    case 'LOGSIGMOID':
+      return Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+    case 'SOFTSIGN':
+      return v / (1 + Math.abs(v));
+    case 'SOFTSHRINK':
+      return v > a ? v - a : v < -a ? v + a : v * 0;
+    case 'HARDSHRINK':
+      return v >= -a && v <= a ? v * 0 : v;
+    case 'THRESHOLD':
+      // PyTorch's condition (x <= threshold → value): a NaN stays NaN.
+      return v <= a ? b : v;
   }
 }
 
@@ -125,6 +138,25 @@ function slope(kind: ActivationRefKind, v: number, a: number, b: number): number
       return v > -3 && v < 3 ? Math.fround(1 / 6) : 0;
     case 'HARDTANH':
       return v <= a || v >= b ? 0 : 1;
+    case 'CELU': {
+      // PyTorch's: elu_backward with input scale 1.0 / alpha.toFloat() (derivatives.yaml), so in
+      // float64 too its slope is alpha/float32(alpha)·e^(x/float32(alpha)) (1.7e-8 off e^(x/alpha)
+      // at alpha 0.7): the same here (a float32 alpha, as the kernels take it, gives e^(x/alpha)).
+      // x <= 0 is PyTorch's condition: a NaN takes 1.
+      const inverse = 1 / Math.fround(a);
+      return v <= 0 ? a * inverse * Math.exp(v * inverse) : 1;
+    }
+    case 'LOGSIGMOID':
+      // PyTorch's log_sigmoid_backward: 1 − σ(v) = σ(−v).
+      return sigmoid1(-v);
+    case 'SOFTSIGN':
+      return 1 / (1 + Math.abs(v)) ** 2;
+    case 'SOFTSHRINK':
+    case 'HARDSHRINK':
+      // PyTorch's backward: 0 where −lambd ≤ x ≤ lambd (a NaN takes 1).
+      return v >= -a && v <= a ? 0 : 1;
+    case 'THRESHOLD':
+      return v <= a ? 0 : 1;
   }
 }
 

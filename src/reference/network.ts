@@ -23,7 +23,7 @@ import type { Pad2d } from '../layers/padding.js';
 import type { Upsample } from '../layers/upsample.js';
 import { upsample2dBackwardRef, upsample2dForwardRef, type Upsample2dGeometry } from './upsample.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
-import type { ELU, GELU, Hardtanh, LeakyReLU, PReLU, Softplus } from '../layers/activations.js';
+import type { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, PReLU, Softplus, Softshrink, Threshold } from '../layers/activations.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { pointwiseLossRef } from './loss.js';
 import { isPointwiseLoss } from '../plan/fusion.js';
@@ -103,6 +103,18 @@ function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, num
       return ['HARDTANH', (layer as Hardtanh).minVal, (layer as Hardtanh).maxVal];
     case 'ReLU6':
       return ['HARDTANH', 0, 6];
+    case 'CELU':
+      return ['CELU', (layer as CELU).alpha, 0];
+    case 'LogSigmoid':
+      return ['LOGSIGMOID', 0, 0];
+    case 'Softsign':
+      return ['SOFTSIGN', 0, 0];
+    case 'Softshrink':
+      return ['SOFTSHRINK', (layer as Softshrink).lambd, 0];
+    case 'Hardshrink':
+      return ['HARDSHRINK', (layer as Hardshrink).lambd, 0];
+    case 'Threshold':
+      return ['THRESHOLD', (layer as Threshold).threshold, (layer as Threshold).value];
     default:
       return undefined;
   }

@@ -58,7 +58,7 @@ describe('activation kernels: LeakyReLU and SiLU', () => {
 /** The SELU constants as PyTorch documents them. */
 const SELU = [1.6732632423543772848170429916717, 1.0507009873554804934193349852946] as const;
 
-describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh', () => {
+describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold', () => {
   const cases: { name: string; variant: ActivationVariant; a: number; b: number; kinks: number[] }[] = [
     { name: 'GELU', variant: 'GELU', a: 0, b: 0, kinks: [] },
     { name: "GELU approximate='tanh'", variant: 'GELU_TANH', a: 0, b: 0, kinks: [] },
@@ -74,6 +74,13 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
     { name: 'Hardtanh', variant: 'HARDTANH', a: -1, b: 1, kinks: [-1, 1] },
     { name: 'ReLU6 (Hardtanh 0, 6)', variant: 'HARDTANH', a: 0, b: 6, kinks: [0, 6] },
     { name: 'Hardtanh −∞, 2', variant: 'HARDTANH', a: -Infinity, b: 2, kinks: [2] },
+    { name: 'CELU alpha 1', variant: 'CELU', a: 1, b: 0, kinks: [0] },
+    { name: 'CELU alpha 0.4', variant: 'CELU', a: 0.4, b: 0, kinks: [0] },
+    { name: 'LogSigmoid', variant: 'LOGSIGMOID', a: 0, b: 0, kinks: [] },
+    { name: 'Softsign', variant: 'SOFTSIGN', a: 0, b: 0, kinks: [] },
+    { name: 'Softshrink 0.5', variant: 'SOFTSHRINK', a: 0.5, b: 0, kinks: [-0.5, 0.5] },
+    { name: 'Hardshrink 2', variant: 'HARDSHRINK', a: 2, b: 0, kinks: [-2, 2] },
+    { name: 'Threshold 1.5, −2', variant: 'THRESHOLD', a: 1.5, b: -2, kinks: [1.5] },
   ];
   for (const c of cases) {
     for (const count of [65, 128 * 16 * 26 * 26]) {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, PReLU, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
@@ -416,6 +416,16 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new SGD({ lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }),
+    fuse: true,
+  },
+  {
+    name: 'CELU, Softshrink, Threshold after convs; LogSigmoid, Softsign, Hardshrink after Linears, Adam',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new CELU(0.6), new Conv2d({ outChannels: 4, kernelSize: 3 }), new Softshrink(0.05), new Conv2d({ outChannels: 3, kernelSize: 3, stride: 2 }), new Threshold(-0.1, 0.2),
+      new Flatten(), new Linear({ outFeatures: 16 }), new LogSigmoid(), new Linear({ outFeatures: 16 }), new Softsign(), new Linear({ outFeatures: 16 }), new Hardshrink(0.02), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
     fuse: true,
   },
 ] as const;

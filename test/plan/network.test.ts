@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { recordPass } from '../../src/gpu/context.js';
-import { ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Softshrink, Tanh, Threshold } from '../../src/layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
@@ -270,6 +270,21 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     const text = JSON.stringify({ input: [4], layers: [{ type: 'Linear', out_features: 3 }, { type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }, { type: 'Linear', out_features: 2 }] });
     const file = parseModelFile(text, 'act.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers.slice(1, 3)).toEqual([{ type: 'LeakyReLU', negative_slope: 0.3 }, { type: 'SiLU' }]);
+  });
+  test("CELU, LogSigmoid, Softsign, Softshrink, Hardshrink and Threshold take PyTorch's arguments and defaults; a model file names them as PyTorch", () => {
+    expect([new CELU().alpha, new CELU(0.5, true).alpha, new CELU({ alpha: 2 }).args]).toEqual([1, 0.5, [2, 0]]);
+    expect(() => new CELU(0)).toThrow('CELU: alpha must be a finite number other than 0, got 0');
+    expect([new Softshrink().lambd, new Softshrink(0.2).lambd, new Hardshrink({ lambd: 1 }).lambd, new Hardshrink(-1).lambd]).toEqual([0.5, 0.2, 1, -1]);
+    expect(() => new Softshrink(-0.1)).toThrow('Softshrink: lambd must be a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0), got -0.1');
+    expect(new Threshold(0.1, 20).args).toEqual([0.1, 20]);
+    expect(new Threshold({ threshold: -Infinity, value: 0, inplace: true }).config()).toEqual({ threshold: '-inf', value: 0, inplace: true });
+    expect(() => new Threshold(0.1 as never)).toThrow("Threshold: threshold and value are required (PyTorch's Threshold(threshold, value))");
+    const layers = [
+      { type: 'CELU', alpha: 0.5 }, { type: 'LogSigmoid' }, { type: 'Softsign' }, { type: 'Softshrink', lambd: 0.25 }, { type: 'Hardshrink', lambd: 1.5 },
+      { type: 'Threshold', threshold: 0.5, value: -1 }, { type: 'Linear', out_features: 2, bias: true },
+    ];
+    const file = parseModelFile(JSON.stringify({ input: [4], layers }), 'acts.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
   });
   test("GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh and ReLU6 take PyTorch's arguments and defaults; a model file names them as PyTorch", () => {
     expect(new GELU().approximate).toBe('none');

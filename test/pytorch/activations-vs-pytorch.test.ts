@@ -36,6 +36,16 @@ const cases: { torch: string; kind: ActivationRefKind; a: number; b: number }[] 
   { torch: 'nn.Hardsigmoid()', kind: 'HARDSIGMOID', a: 0, b: 0 },
   { torch: 'nn.Hardtanh(-0.5, 2)', kind: 'HARDTANH', a: -0.5, b: 2 },
   { torch: 'nn.ReLU6()', kind: 'HARDTANH', a: 0, b: 6 },
+  { torch: 'nn.CELU(0.7)', kind: 'CELU', a: 0.7, b: 0 },
+  { torch: 'nn.CELU(-1.5)', kind: 'CELU', a: -1.5, b: 0 },
+  { torch: 'nn.LogSigmoid()', kind: 'LOGSIGMOID', a: 0, b: 0 },
+  { torch: 'nn.Softsign()', kind: 'SOFTSIGN', a: 0, b: 0 },
+  { torch: 'nn.Softshrink(0.5)', kind: 'SOFTSHRINK', a: 0.5, b: 0 },
+  { torch: 'nn.Softshrink(3)', kind: 'SOFTSHRINK', a: 3, b: 0 },
+  { torch: 'nn.Hardshrink(2)', kind: 'HARDSHRINK', a: 2, b: 0 },
+  { torch: 'nn.Hardshrink(-1)', kind: 'HARDSHRINK', a: -1, b: 0 },
+  { torch: 'nn.Threshold(1.5, -2)', kind: 'THRESHOLD', a: 1.5, b: -2 },
+  { torch: 'nn.Threshold(0, 0)', kind: 'THRESHOLD', a: 0, b: 0 },
 ];
 
 describe('activation references against PyTorch (float64) at zeros, kinks, thresholds and extremes', () => {
@@ -51,6 +61,9 @@ describe('activation references against PyTorch (float64) at zeros, kinks, thres
         // the element's place in its vector; PyTorch ≥ 2.7 (pytorch/pytorch#148049) gives 0 and 1,
         // the sides of the defining pieces, which the reference takes (asserted below).
         if (c.kind === 'HARDSWISH' && Math.abs(v) === 3) return;
+        // Softshrink of NaN: torch 1.13 gives 0 (pytorch/pytorch#138385); the fix (#138421) gives
+        // NaN, as the reference does (asserted below).
+        if (c.kind === 'SOFTSHRINK' && Number.isNaN(v)) return;
         // NaN where PyTorch gives NaN (a NaN input: NaN out, and the backward's side).
         const close = (ours: number, theirs: number) => (Number.isNaN(theirs) ? Number.isNaN(ours) : Math.abs(ours - theirs) <= 1e-13 * Math.max(1, Math.abs(theirs)));
         expect(close(y[i]!, torch[k]!.y[i]!), `${c.torch} at x = ${v}: y ${y[i]} against ${torch[k]!.y[i]}`).toBe(true);
@@ -58,5 +71,6 @@ describe('activation references against PyTorch (float64) at zeros, kinks, thres
       });
     });
     expect(Array.from(activationBackwardRef('HARDSWISH', [1, 1], [-3, 3]))).toEqual([0, 1]);
+    expect(activationRef('SOFTSHRINK', [NaN], 0.5)[0]).toBeNaN();
   });
 });

@@ -21,7 +21,7 @@ import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, PReLU, ReLU, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
 import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -147,6 +147,14 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 7, 8],
+  },
+  {
+    name: 'CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3 }), new CELU(0.6), new Conv2d({ outChannels: 4, kernelSize: 3 }), new Softshrink(0.1), new Conv2d({ outChannels: 3, kernelSize: 2 }), new Threshold(-0.2, 0.3),
+      new Flatten(), new Linear({ outFeatures: 8 }), new LogSigmoid(), new Linear({ outFeatures: 8 }), new Softsign(), new Linear({ outFeatures: 8 }), new Hardshrink(0.05), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 8, 7],
   },
   {
     // PReLU's learnt slopes: one per channel after a conv (BatchNorm2d between), one shared after a Linear.

@@ -108,6 +108,12 @@ def layer(entry, path):
         return nn.Hardtanh(float(entry.get('min_val', -1.0)), float(entry.get('max_val', 1.0)))
     if t == 'Softmax':
         return nn.Softmax(dim=1)
+    if t == 'CELU':
+        return nn.CELU(entry.get('alpha', 1.0))
+    if t in ('Softshrink', 'Hardshrink'):
+        return getattr(nn, t)(entry.get('lambd', 0.5))
+    if t == 'Threshold':
+        return nn.Threshold(float(entry['threshold']), entry['value'])
     if t == 'PReLU':
         return nn.PReLU(entry.get('num_parameters', 1), entry.get('init', 0.25))
     if t == 'Unflatten':
@@ -127,7 +133,7 @@ def layer(entry, path):
         if t == 'CircularPad2d':
             return CircularPad2d(padding)  # torch ≥ 2.1's nn.CircularPad2d
         return {'ZeroPad2d': nn.ZeroPad2d, 'ReflectionPad2d': nn.ReflectionPad2d, 'ReplicationPad2d': nn.ReplicationPad2d}[t](padding)
-    simple = {'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
+    simple = {'LogSigmoid': nn.LogSigmoid, 'Softsign': nn.Softsign, 'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
     if t in simple:
         return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
