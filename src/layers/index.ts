@@ -18,6 +18,7 @@ export { Flatten, Unflatten, Identity } from './flatten.js';
 export { Pad2d, ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './padding.js';
 export type { PadMode, Padding2d } from './padding.js';
 export { Upsample, UpsamplingNearest2d, UpsamplingBilinear2d } from './upsample.js';
+export { PixelShuffle, PixelUnshuffle, ChannelShuffle } from './shuffle.js';
 export type { UpsampleOptions, UpsampleMode } from './upsample.js';
 export { Sequential, Residual, leafLayers, flattenModel } from './sequential.js';
 export type { Module, LayerEntry, BlockEntry } from './sequential.js';

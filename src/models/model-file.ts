@@ -19,6 +19,7 @@ import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
+import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout2d } from '../layers/dropout.js';
@@ -154,6 +155,9 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   },
   UpsamplingNearest2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingNearest2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
   UpsamplingBilinear2d: { fields: ['size', 'scale_factor'], build: (f) => new UpsamplingBilinear2d({ size: f.size as Pair | undefined, scaleFactor: f.scale_factor as Pair | undefined }) },
+  PixelShuffle: { fields: ['upscale_factor'], build: (f) => new PixelShuffle(f.upscale_factor as number) },
+  PixelUnshuffle: { fields: ['downscale_factor'], build: (f) => new PixelUnshuffle(f.downscale_factor as number) },
+  ChannelShuffle: { fields: ['groups'], build: (f) => new ChannelShuffle(f.groups as number) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
   Unflatten: { fields: ['dim', 'unflattened_size'], build: (f) => new Unflatten(f.dim as number, f.unflattened_size as number[]) },
   Identity: { fields: [], build: () => new Identity() },
@@ -176,7 +180,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
 };
 
 /** Parses a model file's text; `source` names it in errors. */

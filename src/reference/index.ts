@@ -20,3 +20,4 @@ export * from './optimizers.js';
 export * from './sample-norm.js';
 export * from './padding.js';
 export * from './upsample.js';
+export * from './shuffle.js';

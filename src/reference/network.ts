@@ -21,6 +21,8 @@ import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwar
 import type { AvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import type { Pad2d } from '../layers/padding.js';
 import type { Upsample } from '../layers/upsample.js';
+import type { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
+import { channelShuffleRef, pixelShuffleRef, pixelUnshuffleRef } from './shuffle.js';
 import { upsample2dBackwardRef, upsample2dForwardRef, type Upsample2dGeometry } from './upsample.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
 import type { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, PReLU, Softplus, Softshrink, Threshold } from '../layers/activations.js';
@@ -301,6 +303,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'UpsamplingBilinear2d':
         y = upsample2dForwardRef(x, upsampleGeometry(node, batch));
         break;
+      case 'PixelShuffle':
+        y = pixelShuffleRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, (layer as PixelShuffle).upscaleFactor);
+        break;
+      case 'PixelUnshuffle':
+        y = pixelUnshuffleRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, (layer as PixelUnshuffle).downscaleFactor);
+        break;
+      case 'ChannelShuffle':
+        y = channelShuffleRef(x, batch, channels, area, (layer as ChannelShuffle).groups);
+        break;
       case 'AdaptiveAvgPool2d':
         y = adaptiveAvgPool2dForwardRef(x, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);
         break;
@@ -453,6 +464,20 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'UpsamplingNearest2d':
       case 'UpsamplingBilinear2d':
         d = upsample2dBackwardRef(d, upsampleGeometry(node, batch));
+        break;
+      // A permutation's gradient is its inverse permutation of the output's gradient.
+      case 'PixelShuffle': {
+        const r = (layer as PixelShuffle).upscaleFactor;
+        d = pixelUnshuffleRef(d, batch, node.outShape[0]!, node.outShape[1]!, node.outShape[2]!, r);
+        break;
+      }
+      case 'PixelUnshuffle': {
+        const r = (layer as PixelUnshuffle).downscaleFactor;
+        d = pixelShuffleRef(d, batch, node.outShape[0]!, node.outShape[1]!, node.outShape[2]!, r);
+        break;
+      }
+      case 'ChannelShuffle':
+        d = channelShuffleRef(d, batch, channels, area, channels / (layer as ChannelShuffle).groups);
         break;
       case 'AdaptiveAvgPool2d':
         d = adaptiveAvgPool2dBackwardRef(d, batch, channels, node.inShape[1]!, node.inShape[2]!, node.outShape[1]!, node.outShape[2]!);

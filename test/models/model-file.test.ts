@@ -132,7 +132,7 @@ describe('model files', () => {
     expect(sameNetwork(text, 'same', model, input)).toBe(true);
   });
 
-  test("Upsample and its named forms: PyTorch's field names, written back as given", () => {
+  test("Upsample and its named forms, PixelShuffle, PixelUnshuffle, ChannelShuffle: PyTorch's field names, written back as given", () => {
     const text = JSON.stringify({
       input: [2, 5, 6],
       layers: [
@@ -141,13 +141,16 @@ describe('model files', () => {
         { type: 'Upsample', scale_factor: [1.5, 0.5], mode: 'bilinear', recompute_scale_factor: true },
         { type: 'UpsamplingNearest2d', size: 12 },
         { type: 'UpsamplingBilinear2d', scale_factor: 0.5 },
+        { type: 'PixelUnshuffle', downscale_factor: 2 },
+        { type: 'ChannelShuffle', groups: 4 },
+        { type: 'PixelShuffle', upscale_factor: 2 },
         { type: 'Flatten', start_dim: 1 },
         { type: 'Linear', out_features: 3, bias: true },
       ],
     });
     const { model, input } = parseModelFile(text, 'up.json');
     // 5×6 doubled, then 9×14, then ⌊13.5⌋×7, 12×12, 6×6.
-    expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['2×10×12', '2×9×14', '2×13×7', '2×12×12', '2×6×6', '72', '3']);
+    expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['2×10×12', '2×9×14', '2×13×7', '2×12×12', '2×6×6', '8×3×3', '8×3×3', '2×6×6', '72', '3']);
     expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'Upsample', scale_factor: 'two' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Upsample): "scale_factor" must be a number or [height, width], got "two"`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'UpsamplingBilinear2d', scale_factor: 2, mode: 'nearest' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (UpsamplingBilinear2d): unknown field "mode" (it takes size, scale_factor)`);

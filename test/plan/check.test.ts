@@ -9,6 +9,7 @@ import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReL
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
+import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
@@ -426,6 +427,17 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    name: 'PixelShuffle after a conv, PixelUnshuffle, ChannelShuffle between grouped convs, SGD momentum',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2 }), new ReLU(), new PixelShuffle(2), new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new Tanh(),
+      new PixelUnshuffle(2), new Conv2d({ outChannels: 16, kernelSize: 1, groups: 4 }), new ChannelShuffle(4), new Conv2d({ outChannels: 8, kernelSize: 1, groups: 4 }), new ReLU(),
+      new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
 ] as const;

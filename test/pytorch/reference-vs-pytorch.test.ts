@@ -16,6 +16,7 @@ import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
+import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -155,6 +156,16 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 8 }), new LogSigmoid(), new Linear({ outFeatures: 8 }), new Softsign(), new Linear({ outFeatures: 8 }), new Hardshrink(0.05), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 8, 7],
+  },
+  {
+    // Sub-pixel upsampling (ESPCN's PixelShuffle after a conv), PixelUnshuffle, ShuffleNet's channel shuffle between grouped convs.
+    name: 'PixelShuffle, PixelUnshuffle, ChannelShuffle between grouped convs',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, padding: 1 }), new Tanh(), new PixelShuffle(2), new Conv2d({ outChannels: 6, kernelSize: 2, stride: 2 }), new ReLU(),
+      new PixelUnshuffle(2), new Conv2d({ outChannels: 12, kernelSize: 1, groups: 3 }), new ChannelShuffle(3), new Conv2d({ outChannels: 6, kernelSize: 1, groups: 3 }), new Tanh(),
+      new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 6, 6],
   },
   {
     // PReLU's learnt slopes: one per channel after a conv (BatchNorm2d between), one shared after a Linear.

@@ -116,6 +116,12 @@ def layer(entry, path):
         return nn.Threshold(float(entry['threshold']), entry['value'])
     if t == 'PReLU':
         return nn.PReLU(entry.get('num_parameters', 1), entry.get('init', 0.25))
+    if t == 'PixelShuffle':
+        return nn.PixelShuffle(entry['upscale_factor'])
+    if t == 'PixelUnshuffle':
+        return nn.PixelUnshuffle(entry['downscale_factor'])
+    if t == 'ChannelShuffle':
+        return ChannelShuffle(entry['groups'])
     if t == 'Unflatten':
         return nn.Unflatten(entry['dim'], tuple(entry['unflattened_size']))
     if t in ('Upsample', 'UpsamplingNearest2d', 'UpsamplingBilinear2d'):
@@ -137,6 +143,18 @@ def layer(entry, path):
     if t in simple:
         return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()
+
+
+class ChannelShuffle(nn.Module):
+    """nn.ChannelShuffle as ShuffleNet writes it (view, transpose): torch 1.13's native channel_shuffle has no derivative."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
 
 
 class CircularPad2d(nn.Module):
