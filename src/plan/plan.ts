@@ -350,10 +350,10 @@ export function trainingFlops(plan: ModelPlan): { forward: number; weightGradien
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   plan.nodes.forEach((node, i) => {
     const weight = node.parameters.find((p) => p.local === 'weight');
-    if (!weight || !(node.layer.type === 'Conv2d' || node.layer.type === 'Linear' || node.layer.type === 'ConvTranspose2d')) return;
-    // Each output element is a dot product over the weight's fan-in (a ConvTranspose2d: each input
+    if (!weight || !['Conv2d', 'Conv1d', 'Linear', 'ConvTranspose2d', 'ConvTranspose1d'].includes(node.layer.type)) return;
+    // Each output element is a dot product over the weight's fan-in (a transposed conv: each input
     // element is, of the conv it transposes).
-    const macs = shapeSize(node.layer.type === 'ConvTranspose2d' ? node.inShape : node.outShape) * shapeSize(weight.shape.slice(1));
+    const macs = shapeSize(node.layer.type.startsWith('ConvTranspose') ? node.inShape : node.outShape) * shapeSize(weight.shape.slice(1));
     forward += 2 * macs;
     if (i > firstTrained) inputGradients += 2 * macs;
   });

@@ -13,6 +13,7 @@
  */
 import type { ModelPlan, PlanNode } from '../plan/plan.js';
 import type { Conv2d } from '../layers/conv2d.js';
+import { OneD } from '../layers/one-d.js';
 import type { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
@@ -151,6 +152,11 @@ function upsampleGeometry(node: PlanNode, batch: number): Upsample2dGeometry {
   return { planes: batch * node.inShape[0]!, height: node.inShape[1]!, width: node.inShape[2]!, outH: node.outShape[1]!, outW: node.outShape[2]!, mode: layer.mode, alignCorners: layer.alignCorners, scaleFactor };
 }
 
+/** A 1-D layer's node as its 2-D counterpart's on [C, 1, L] (the same path, tensors and buffers); any other as it is. */
+function as2d(node: PlanNode): PlanNode {
+  return node.layer instanceof OneD ? { ...node, layer: node.layer.inner, inShape: OneD.as2d(node.inShape), outShape: OneD.as2d(node.outShape) } : node;
+}
+
 /** What a layer's backward needs from its forward. */
 interface Trace {
   readonly node: PlanNode;
@@ -179,12 +185,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const decisions = { relu: 0, maxpool: 0 };
   let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
   // Residual blocks: a shortcut starts again from its block's input; a block's sum adds the other branch's output.
-  const shortcutOf = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!, r]));
-  const sumOf = new Map(plan.residuals.map((r) => [r.add, r]));
-  const inputOf = new Map(plan.residuals.map((r) => [r.input, r]));
-  for (const node of plan.nodes) {
+  // By path: a 1-D layer's node is looked at as its 2-D view (as2d), another object.
+  const shortcutOf = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!.path, r]));
+  const sumOf = new Map(plan.residuals.map((r) => [r.add.path, r]));
+  const inputOf = new Map(plan.residuals.map((r) => [r.input.path, r]));
+  for (const planNode of plan.nodes) {
+    // A 1-D layer is its 2-D counterpart on the [C, 1, L] view (src/layers/one-d.ts).
+    const node = as2d(planNode);
     const { layer, path } = node;
-    const restart = shortcutOf.get(node);
+    const restart = shortcutOf.get(path);
     if (restart) x = activations[restart.input.path]!;
     const channels = node.inShape[0]!;
     const area = size(node.inShape.slice(1));
@@ -261,7 +270,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = x;
         break;
       case 'Residual': {
-        const r = sumOf.get(node)!;
+        const r = sumOf.get(path)!;
         const other = activations[(r.shortcut ? r.bodyEnd : r.input).path]!;
         y = Float64Array.from(x, (v, k) => v + other[k]!);
         break;
@@ -380,7 +389,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   for (let i = traces.length - 1; i >= firstTrained; i--) {
     const { node, x: xi, y, argmax, passed } = traces[i]!;
     const { layer, path } = node;
-    if (sumOf.has(node)) keptOutput.set(path, d);
+    if (sumOf.has(path)) keptOutput.set(path, d);
     const channels = node.inShape[0]!;
     const area = size(node.inShape.slice(1));
     switch (layer.type) {
@@ -444,7 +453,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Residual':
         break;
       case 'ResidualInput': {
-        const r = inputOf.get(node)!;
+        const r = inputOf.get(path)!;
         const other = r.shortcut ? keptShortcut.get(r.path)! : keptOutput.get(r.path)!;
         d = Float64Array.from(d, (g, k) => g + other[k]!);
         break;
@@ -519,7 +528,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
     }
     // Below a shortcut's first node the body's backward runs, from the block output's gradient.
-    const restart = shortcutOf.get(node);
+    const restart = shortcutOf.get(path);
     if (restart) {
       keptShortcut.set(restart.path, d);
       d = keptOutput.get(restart.path)!;

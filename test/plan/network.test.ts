@@ -11,6 +11,7 @@ import { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReL
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
+import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { ShapeError, type Layer } from '../../src/layers/layer.js';
@@ -206,6 +207,31 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(JSON.parse(modelFileText(file.model, file.input)).layers[0]).toEqual({ type: 'ConvTranspose2d', out_channels: 6, kernel_size: [3, 2], stride: [2, 1], padding: 1, output_padding: [1, 0], groups: 2, bias: false });
     // Training FLOP: each input element times its weight row, of the conv it transposes.
     expect(trainingFlops(planModel(file.model, { inputShape: file.input, loss: 'mse' })).forward).toBe(2 * 4 * 5 * 5 * 3 * 3 * 2);
+  });
+  test("the 1-D layers as PyTorch's: positional orders, 1-D shapes and weights, refusals naming the 1-D layer; model files", () => {
+    const conv = new Conv1d(4, 8, 3, 2, 1);
+    expect([conv.outputShape([4, 11]), conv.parameterSpecs([4, 11]).map((p) => p.shape)]).toEqual([[8, 6], [[8, 4, 3], [8]]]);
+    expect(new Conv1d({ outChannels: 2, kernelSize: [4], padding: 'same' }).outputShape([3, 9])).toEqual([2, 9]);
+    const up = new ConvTranspose1d(6, 4, 3, 2, 1, 1);
+    expect([up.outputShape([6, 5]), up.parameterSpecs([6, 5]).map((p) => p.shape)]).toEqual([[4, 10], [[6, 4, 3], [4]]]);
+    expect(new MaxPool1d(3, 2, 1).outputShape([5, 10])).toEqual([5, 5]);
+    expect(new AvgPool1d({ kernelSize: 4, ceilMode: true }).outputShape([2, 10])).toEqual([2, 3]);
+    expect([new AdaptiveAvgPool1d(4).outputShape([3, 10]), new AdaptiveMaxPool1d([2]).outputShape([3, 10])]).toEqual([[3, 4], [3, 2]]);
+    expect(() => new Conv1d(4, 8, [3, 3] as never)).toThrow('Conv1d: kernel_size must be a number (or a 1-tuple), got [3,3]');
+    expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, groups: 2 })).toThrow('Conv1d: out_channels must be divisible by groups (as PyTorch), got 5 and 2');
+    expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow("Conv1d: padding_mode \"reflect\" is not supported for Conv1d here; only 'zeros'");
+    expect(() => new MaxPool1d(2, 2, 2)).toThrow('MaxPool1d: padding 2 is more than half of kernel_size 2');
+    expect(() => new Conv1d(4, 8, 3).outputShape([4, 5, 5])).toThrow('expects an input of shape [C, L], got [4, 5, 5]');
+    const layers = [
+      { type: 'Conv1d', out_channels: 4, kernel_size: 3, stride: 1, padding: 'same', bias: false }, { type: 'MaxPool1d', kernel_size: 2, stride: 2, padding: 0, dilation: 1, ceil_mode: false },
+      { type: 'ConvTranspose1d', out_channels: 2, kernel_size: 2, stride: 2, padding: 0, bias: true }, { type: 'AvgPool1d', kernel_size: 3, stride: 1, padding: 1, ceil_mode: false, count_include_pad: false },
+      { type: 'AdaptiveMaxPool1d', output_size: 3 }, { type: 'AdaptiveAvgPool1d', output_size: 2 }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 2, bias: true },
+    ];
+    const file = parseModelFile(JSON.stringify({ input: [3, 12], layers }), 'seq.json');
+    expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
+    expect(planModel(file.model, { inputShape: file.input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['4×12', '4×6', '2×12', '2×12', '2×3', '2×2', '4', '2']);
+    expect(() => parseModelFile(JSON.stringify({ input: [3, 12], layers: [{ type: 'Conv1d', out_channels: 4, kernel_size: [3, 3] }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv1d): "kernel_size" must be a number, got [3,3]`);
+    expect(parseModelFile(JSON.stringify({ input: [3, 12], layers: [{ type: 'Conv1d', out_channels: 4, kernel_size: [3] }] }), 'tuple.json').model).toBeDefined();
   });
   test("Unflatten as PyTorch's: dim counting the batch's, negative from the end, one size inferred; a view; a model file names it", () => {
     expect(new Unflatten(1, [4, 2, 2]).outputShape([16])).toEqual([4, 2, 2]);

@@ -17,6 +17,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
+import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
 import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -166,6 +167,20 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 6, 6],
+  },
+  {
+    // Sequences: [C, L] samples through the 1-D layers (each its 2-D counterpart on [C, 1, L]),
+    // with BatchNorm1d over [C, L], 'same' padding, dilation, groups, ceil mode, a decoder's
+    // transposed conv and adaptive pools; one of them a residual block's shortcut.
+    name: 'Conv1d, MaxPool1d, AvgPool1d, ConvTranspose1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d over [C, L] sequences',
+    model: new Sequential({
+      conv: new Conv1d(2, 6, 5, 1, 'same', { bias: false }), bn: new BatchNorm1d(), act: new ReLU(), pool: new MaxPool1d(3, 2, 1),
+      dilated: new Conv1d({ outChannels: 6, kernelSize: 3, dilation: 2, groups: 2 }), tanh: new Tanh(), avg: new AvgPool1d({ kernelSize: 2, ceilMode: true, countIncludePad: false, padding: 1 }),
+      up: new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }),
+      block: new Residual(new Sequential(new Conv1d({ outChannels: 4, kernelSize: 3, padding: 1 }), new Tanh()), { shortcut: new Conv1d({ outChannels: 4, kernelSize: 1 }) }),
+      gap: new AdaptiveAvgPool1d(5), gmp: new AdaptiveMaxPool1d(3), flat: new Flatten(), fc: new Linear({ outFeatures: 5 }),
+    }),
+    input: [2, 23],
   },
   {
     // PReLU's learnt slopes: one per channel after a conv (BatchNorm2d between), one shared after a Linear.

@@ -48,6 +48,24 @@ def layer(entry, path):
         pair = lambda v: tuple(v) if isinstance(v, list) else v
         return nn.Conv2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)), dilation=pair(entry.get('dilation', 1)),
                          groups=groups, bias=entry.get('bias', True), padding_mode=entry.get('padding_mode', 'zeros'))
+    if t in ('Conv1d', 'ConvTranspose1d'):
+        out_c, k, groups = entry['out_channels'], entry['kernel_size'], entry.get('groups', 1)
+        k = k[0] if isinstance(k, list) else k
+        one = lambda v: v[0] if isinstance(v, list) else v
+        if t == 'Conv1d':
+            in_c = shape_of(path + '.weight') // (out_c * k) * groups
+            return nn.Conv1d(in_c, out_c, k, stride=one(entry.get('stride', 1)), padding=one(entry.get('padding', 0)), dilation=one(entry.get('dilation', 1)), groups=groups, bias=entry.get('bias', True))
+        in_c = shape_of(path + '.weight') // (out_c // groups * k)
+        return nn.ConvTranspose1d(in_c, out_c, k, stride=one(entry.get('stride', 1)), padding=one(entry.get('padding', 0)), output_padding=one(entry.get('output_padding', 0)),
+                                  groups=groups, bias=entry.get('bias', True), dilation=one(entry.get('dilation', 1)))
+    if t == 'MaxPool1d':
+        return nn.MaxPool1d(entry['kernel_size'], entry.get('stride'), padding=entry.get('padding', 0), dilation=entry.get('dilation', 1), ceil_mode=entry.get('ceil_mode', False))
+    if t == 'AvgPool1d':
+        return nn.AvgPool1d(entry['kernel_size'], entry.get('stride'), padding=entry.get('padding', 0), ceil_mode=entry.get('ceil_mode', False), count_include_pad=entry.get('count_include_pad', True))
+    if t == 'AdaptiveAvgPool1d':
+        return nn.AdaptiveAvgPool1d(entry['output_size'])
+    if t == 'AdaptiveMaxPool1d':
+        return nn.AdaptiveMaxPool1d(entry['output_size'])
     if t == 'ConvTranspose2d':
         out_c = entry['out_channels']
         k = entry['kernel_size'] if isinstance(entry['kernel_size'], list) else [entry['kernel_size']] * 2

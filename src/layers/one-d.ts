@@ -1,0 +1,225 @@
+/**
+ * PyTorch's 1-D layers over [C, L] samples (sequences, signals): Conv1d, ConvTranspose1d,
+ * MaxPool1d, AvgPool1d, AdaptiveAvgPool1d and AdaptiveMaxPool1d, each its 2-D counterpart on the
+ * [C, 1, L] view of the same buffer (`inner`), with a window of height 1: the same kernels, the
+ * same reference (src/reference/network.ts runs the inner layer on the 2-D shapes). Their
+ * parameters have PyTorch's 1-D shapes (Conv1d's weight [out, in / groups, k]: the same elements
+ * as the inner [out, in / groups, 1, k]). No fusion rule takes them.
+ */
+import { Conv2d } from './conv2d.js';
+import { ConvTranspose2d } from './conv-transpose2d.js';
+import { Layer, ShapeError, checkOptions, positionalOptions, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
+
+/** A size argument of a 1-D layer: a number, or PyTorch's 1-tuple ([k]). */
+export type Single = number | readonly [number];
+
+/** A 1-D layer: its 2-D counterpart on the [C, 1, L] view. */
+export abstract class OneD extends Layer {
+  /** The 2-D layer that runs it. */
+  abstract readonly inner: Layer;
+
+  /** [C, L] as [C, 1, L]. */
+  static as2d(input: SampleShape): SampleShape {
+    if (input.length !== 2) throw new ShapeError(`expects an input of shape [C, L], got [${input.join(', ')}]`);
+    return [input[0]!, 1, input[1]!];
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    const [c, , l] = this.inner.outputShape(OneD.as2d(input));
+    return [c!, l!];
+  }
+  override parameterSpecs(input: SampleShape): ParameterSpec[] {
+    // A weight [out, in, 1, k] (Conv2d's) or [in, out, 1, k] (ConvTranspose2d's) is PyTorch's [·, ·, k].
+    return this.inner.parameterSpecs(OneD.as2d(input)).map((p) => (p.shape.length === 4 ? { ...p, shape: [p.shape[0]!, p.shape[1]!, p.shape[3]!] } : p));
+  }
+  override bufferSpecs(input: SampleShape): BufferSpec[] {
+    return this.inner.bufferSpecs(OneD.as2d(input));
+  }
+  override workspaceSpecs(input: SampleShape): WorkspaceSpec[] {
+    return this.inner.workspaceSpecs(OneD.as2d(input));
+  }
+  lower(b: LayerBuild): LayerProgram {
+    return this.inner.lower({ ...b, inShape: OneD.as2d(b.inShape), outShape: OneD.as2d(b.outShape) });
+  }
+}
+
+/** A 1-D size argument as a number (a 1-tuple taken), checked; `min` its least value. */
+function single(owner: string, field: string, value: unknown, min: number): number {
+  const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (Array.isArray(value) && value.length !== 1) throw new RangeError(`${owner}: ${field} must be a number (or a 1-tuple), got ${JSON.stringify(value)}`);
+  return whole(owner, field, v, min);
+}
+
+/** The inner layer built, its messages naming the 1-D layer. */
+function built<T>(owner: string, inner: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith(`${inner}: `)) throw new RangeError(`${owner}: ${e.message.slice(inner.length + 2)}`);
+    throw e;
+  }
+}
+
+export interface Conv1dOptions {
+  readonly inChannels?: number;
+  readonly outChannels: number;
+  readonly kernelSize: Single;
+  readonly stride?: Single;
+  /** Zeros on each side, 'same' or 'valid'. */
+  readonly padding?: Single | 'same' | 'valid';
+  readonly dilation?: Single;
+  readonly groups?: number;
+  readonly bias?: boolean;
+  /** 'zeros' only here. */
+  readonly paddingMode?: 'zeros';
+}
+const CONV1D = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
+
+/** nn.Conv1d: weight [out, in / groups, k]; PyTorch's positional order (in, out, kernel, stride, padding, dilation, groups, bias, padding_mode). */
+export class Conv1d extends OneD {
+  readonly type = 'Conv1d';
+  readonly inner: Conv2d;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number | 'same' | 'valid';
+  readonly dilation: number;
+
+  constructor(options: Conv1dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: Single, ...rest: unknown[]);
+  constructor(first: Conv1dOptions | number, ...rest: unknown[]) {
+    super();
+    const owner = 'Conv1d';
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
+    const o: Conv1dOptions = typeof first === 'number' ? positionalOptions<Conv1dOptions>(owner, [first, ...rest], [...CONV1D], [...CONV1D]) : checkOptions(owner, first, [...CONV1D]);
+    this.kernelSize = single(owner, 'kernel_size', o.kernelSize, 1);
+    this.stride = single(owner, 'stride', o.stride ?? 1, 1);
+    this.dilation = single(owner, 'dilation', o.dilation ?? 1, 1);
+    this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : single(owner, 'padding', o.padding ?? 0, 0);
+    if ((o.paddingMode ?? 'zeros') !== 'zeros') throw new RangeError(`${owner}: padding_mode ${JSON.stringify(o.paddingMode)} is not supported for Conv1d here; only 'zeros' (Conv2d takes 'reflect', 'replicate' and 'circular')`);
+    const padding = this.padding;
+    this.inner = built(owner, 'Conv2d', () =>
+      new Conv2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, this.kernelSize], stride: [1, this.stride], padding: typeof padding === 'string' ? padding : [0, padding], dilation: [1, this.dilation], groups: o.groups, bias: o.bias }),
+    );
+  }
+  config() {
+    const c = this.inner;
+    return { in_channels: c.inChannels, out_channels: c.outChannels, kernel_size: this.kernelSize, stride: this.stride, padding: this.padding, ...(this.dilation !== 1 ? { dilation: this.dilation } : {}), ...(c.groups !== 1 ? { groups: c.groups } : {}), bias: c.bias };
+  }
+}
+
+export interface ConvTranspose1dOptions {
+  readonly inChannels?: number;
+  readonly outChannels: number;
+  readonly kernelSize: Single;
+  readonly stride?: Single;
+  readonly padding?: Single;
+  readonly outputPadding?: Single;
+  readonly groups?: number;
+  readonly bias?: boolean;
+  readonly dilation?: Single;
+  readonly paddingMode?: 'zeros';
+}
+const CONVT1D = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation', 'paddingMode'] as const;
+
+/** nn.ConvTranspose1d: weight [in, out / groups, k]; PyTorch's positional order (in, out, kernel, stride, padding, output_padding, groups, bias, dilation). */
+export class ConvTranspose1d extends OneD {
+  readonly type = 'ConvTranspose1d';
+  readonly inner: ConvTranspose2d;
+
+  constructor(options: ConvTranspose1dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: Single, ...rest: unknown[]);
+  constructor(first: ConvTranspose1dOptions | number, ...rest: unknown[]) {
+    super();
+    const owner = 'ConvTranspose1d';
+    if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
+    const o: ConvTranspose1dOptions = typeof first === 'number' ? positionalOptions<ConvTranspose1dOptions>(owner, [first, ...rest], [...CONVT1D], [...CONVT1D]) : checkOptions(owner, first, [...CONVT1D]);
+    const [k, s, p, op, d] = [single(owner, 'kernel_size', o.kernelSize, 1), single(owner, 'stride', o.stride ?? 1, 1), single(owner, 'padding', o.padding ?? 0, 0), single(owner, 'output_padding', o.outputPadding ?? 0, 0), single(owner, 'dilation', o.dilation ?? 1, 1)];
+    this.inner = built(owner, 'ConvTranspose2d', () =>
+      new ConvTranspose2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, k], stride: [1, s], padding: [0, p], outputPadding: [0, op], groups: o.groups, bias: o.bias, dilation: [1, d], paddingMode: o.paddingMode }),
+    );
+  }
+  config() {
+    const c = this.inner;
+    return {
+      in_channels: c.inChannels, out_channels: c.outChannels, kernel_size: c.kernelSize[1], stride: c.stride[1], padding: c.padding[1],
+      ...(c.outputPadding[1] !== 0 ? { output_padding: c.outputPadding[1] } : {}), ...(c.groups !== 1 ? { groups: c.groups } : {}), bias: c.bias, ...(c.dilation[1] !== 1 ? { dilation: c.dilation[1] } : {}),
+    };
+  }
+}
+
+/** nn.MaxPool1d(kernel_size, stride=kernel_size, padding=0, dilation=1, return_indices=False, ceil_mode=False). */
+export class MaxPool1d extends OneD {
+  readonly type = 'MaxPool1d';
+  readonly inner: MaxPool2d;
+  constructor(kernelSize: Single | { readonly kernelSize: Single; readonly stride?: Single | null; readonly padding?: Single; readonly dilation?: Single; readonly returnIndices?: boolean; readonly ceilMode?: boolean }, ...rest: unknown[]) {
+    super();
+    const owner = 'MaxPool1d';
+    const known = ['kernelSize', 'stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'] as const;
+    const o = positionalOptions<{ kernelSize?: Single; stride?: Single | null; padding?: Single; dilation?: Single; returnIndices?: boolean; ceilMode?: boolean }>(owner, [kernelSize, ...rest], [...known], [...known]);
+    const k = single(owner, 'kernel_size', o.kernelSize, 1);
+    const s = o.stride === undefined || o.stride === null ? k : single(owner, 'stride', o.stride, 1);
+    this.inner = built(owner, 'MaxPool2d', () =>
+      new MaxPool2d({ kernelSize: [1, k], stride: [1, s], padding: [0, single(owner, 'padding', o.padding ?? 0, 0)], dilation: [1, single(owner, 'dilation', o.dilation ?? 1, 1)], returnIndices: o.returnIndices, ceilMode: o.ceilMode }),
+    );
+  }
+  config() {
+    const m = this.inner;
+    return { kernel_size: m.kernelSize[1], stride: m.stride[1], padding: m.padding[1], dilation: m.dilation[1], ceil_mode: m.ceilMode };
+  }
+}
+
+/** nn.AvgPool1d(kernel_size, stride=kernel_size, padding=0, ceil_mode=False, count_include_pad=True). */
+export class AvgPool1d extends OneD {
+  readonly type = 'AvgPool1d';
+  readonly inner: AvgPool2d;
+  constructor(kernelSize: Single | { readonly kernelSize: Single; readonly stride?: Single | null; readonly padding?: Single; readonly ceilMode?: boolean; readonly countIncludePad?: boolean }, ...rest: unknown[]) {
+    super();
+    const owner = 'AvgPool1d';
+    const known = ['kernelSize', 'stride', 'padding', 'ceilMode', 'countIncludePad'] as const;
+    const o = positionalOptions<{ kernelSize?: Single; stride?: Single | null; padding?: Single; ceilMode?: boolean; countIncludePad?: boolean }>(owner, [kernelSize, ...rest], [...known], [...known]);
+    const k = single(owner, 'kernel_size', o.kernelSize, 1);
+    const s = o.stride === undefined || o.stride === null ? k : single(owner, 'stride', o.stride, 1);
+    this.inner = built(owner, 'AvgPool2d', () =>
+      new AvgPool2d({ kernelSize: [1, k], stride: [1, s], padding: [0, single(owner, 'padding', o.padding ?? 0, 0)], ceilMode: o.ceilMode, countIncludePad: o.countIncludePad }),
+    );
+  }
+  config() {
+    const m = this.inner;
+    return { kernel_size: m.kernelSize![1], stride: m.stride![1], padding: m.padding[1], ceil_mode: m.ceilMode, count_include_pad: m.countIncludePad };
+  }
+}
+
+/** nn.AdaptiveAvgPool1d(output_size). */
+export class AdaptiveAvgPool1d extends OneD {
+  readonly type = 'AdaptiveAvgPool1d';
+  readonly inner: AdaptiveAvgPool2d;
+  readonly outputSize: number;
+  constructor(outputSize: Single | { readonly outputSize: Single }) {
+    super();
+    const v = typeof outputSize === 'object' && !Array.isArray(outputSize) ? checkOptions('AdaptiveAvgPool1d', outputSize as { outputSize: Single }, ['outputSize']).outputSize : outputSize;
+    this.outputSize = single('AdaptiveAvgPool1d', 'output_size', v, 1);
+    this.inner = new AdaptiveAvgPool2d([1, this.outputSize]);
+  }
+  config() {
+    return { output_size: this.outputSize };
+  }
+}
+
+/** nn.AdaptiveMaxPool1d(output_size, return_indices=False). */
+export class AdaptiveMaxPool1d extends OneD {
+  readonly type = 'AdaptiveMaxPool1d';
+  readonly inner: AdaptiveMaxPool2d;
+  readonly outputSize: number;
+  constructor(outputSize: Single | { readonly outputSize: Single; readonly returnIndices?: boolean }, returnIndices?: boolean) {
+    super();
+    const owner = 'AdaptiveMaxPool1d';
+    const o = typeof outputSize === 'object' && !Array.isArray(outputSize) ? checkOptions(owner, outputSize as { outputSize: Single; returnIndices?: boolean }, ['outputSize', 'returnIndices']) : { outputSize, returnIndices };
+    this.outputSize = single(owner, 'output_size', o.outputSize, 1);
+    if (trueOrFalse(owner, 'return_indices', o.returnIndices, false)) throw new RangeError(`${owner}: return_indices true is not supported (the layer has one output; the indices stay inside it)`);
+    this.inner = new AdaptiveMaxPool2d([1, this.outputSize]);
+  }
+  config() {
+    return { output_size: this.outputSize };
+  }
+}
