@@ -92,7 +92,10 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       ? { alpha: String(opt.alpha), eps: String(opt.eps), weight_decay: String(opt.weightDecay), momentum: String(opt.momentum), centered: String(opt.centered) }
       : opt.kind === 'adagrad'
       ? { lr_decay: String(opt.lrDecay), eps: String(opt.eps), weight_decay: String(opt.weightDecay), initial_accumulator_value: String(opt.initialAccumulatorValue) }
-      : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay), amsgrad: String(opt.amsgrad) }),
+      : {
+          betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay),
+          ...(opt.kind === 'nadam' ? { momentum_decay: String(opt.momentumDecay) } : opt.kind === 'radam' ? {} : { amsgrad: String(opt.amsgrad) }),
+        }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
