@@ -1,13 +1,22 @@
 // adam_step: PyTorch's torch.optim.Adam / AdamW update of parameters, in place (param, exp_avg,
-// exp_avg_sq): a network's whole parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
+// exp_avg_sq), and NAdam's and RAdam's (variants NADAM, RADAM; PyTorch 1.13's): a network's whole
+// parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
 //   g ← clip(grad)   (variants CLIP_NORM, CLIP_VALUE, below; else the gradient as it is)
-//   Adam:  g ← g + weightDecay·param          AdamW (decoupled): param ← param·(1 − lr·weightDecay)
+//   Adam, NAdam, RAdam:  g ← g + weightDecay·param   AdamW (decoupled): param ← param·(1 − lr·weightDecay)
 //   m ← m + (1 − β1)·(g − m)            (exp_avg.lerp_(g, 1 − β1))
 //   s ← β2·s + (1 − β2)·g²              (exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2))
-//   param ← param − stepSize · m / (√s / √bc2 + eps)
+//   Adam:  param ← param − stepSize · m / (√s / √bc2 + eps)
 //   Variant AMSGRAD: ŝ ← max(ŝ, s) (max_exp_avg_sq), and the step divides by √ŝ instead of √s.
-// hyper = [lr, β1, stepSize = lr / (1 − β1^t), √bc2 = √(1 − β2^t), 1 − β1]: the per-step values,
-// computed on the host in float64 as PyTorch does and written once per step; 1 − β2 too
+//   NADAM: d ← √(s / bc2) + eps; param ← param − gradStep·g / d − momentumStep·m / d
+//   RADAM: where rectified (ρ_t > 5) param ← param − stepSize·m·√bc2 / (√s + eps), else
+//          param ← param − stepSize·m (the un-adapted step; the same branch for every element)
+// hyper: the per-step values, computed on the host in float64 as PyTorch does and written once per
+// step (src/optim/optimizers.ts: hyperValues): Adam [lr, β1, stepSize = lr / (1 − β1^t),
+// √bc2 = √(1 − β2^t), 1 − β1]; NADAM [gradStep = lr·(1 − μ_t)/(1 − Π_t), β1, momentumStep =
+// lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), bc2 = 1 − β2^t, 1 − β1] (μ_t = β1·(1 − ½·0.96^(t·momentum_decay)),
+// Π_t their product, PyTorch's mu_product); RADAM [lr, 1 where rectified else 0, stepSize = lr·r_t / (1 − β1^t)
+// (else lr / (1 − β1^t)), √bc2, 1 − β1]. With param groups' own rates (GROUP_LR) each parameter's
+// [0] and [2] from HYPER_LENGTH on (lrOf, stepSizeOf). 1 − β2 from the host too
 // (params.oneMinusBeta2: 1 − f32(0.999) here would be 1.3e-5 off PyTorch's, and so would every
 // exp_avg_sq of the first steps). One invocation per element.
 // A non-finite gradient, moment or updated element is recorded in `health` (shaders/lib/health.wgsl)
@@ -49,7 +58,7 @@ const HYPER_LENGTH = 7u;
 
 override WG_X: u32;
 
-// weightDecayOf(i) and clipped(g): shaders/lib/optimizer_gradient.wgsl.
+// weightDecayOf(i), clipped(g), lrOf(i) (NAdam's gradStep) and stepSizeOf(i): shaders/lib/optimizer_gradient.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -81,7 +90,18 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
 #else
   let v = s;
 #endif
+#if NADAM
+  let d = sqrt(v / hyper[3]) + params.eps;
+  let updated = (p - lr * (g / d)) - stepSizeOf(i) * (m / d);
+#elif RADAM
+  var direction = m;
+  if (hyper[1] != 0.0) {
+    direction = m * (hyper[3] / (sqrt(v) + params.eps));
+  }
+  let updated = p - stepSizeOf(i) * direction;
+#else
   let updated = p - stepSizeOf(i) * (m / (sqrt(v) / hyper[3] + params.eps));
+#endif
   param[i] = updated;
   // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
   // freeze the parameter silently) or the update.

@@ -41,9 +41,15 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
     expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
     expect(() => parseMnistArgs(['--save', 'a.safetensors', '--save-best', 'a.safetensors'])).toThrow(/--save and --save-best: both name a\.safetensors/);
-    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, rmsprop, adagrad, got 'lion'/);
+    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, got 'lion'/);
     expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD and RMSprop option; --optimizer is adam/);
-    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam option; --optimizer is rmsprop');
+    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam, NAdam and RAdam option; --optimizer is rmsprop');
+    expect(() => parseMnistArgs(['--optimizer', 'radam', '--momentum-decay', '0.01'])).toThrow('--momentum-decay: an NAdam option; --optimizer is radam');
+    expect(() => parseMnistArgs(['--optimizer', 'nadam', '--amsgrad'])).toThrow('--amsgrad: an Adam option; --optimizer is nadam');
+    expect(() => parseMnistArgs(['--optimizer', 'nadam', '--momentum-decay', '-1'])).toThrow(/--momentum-decay: expected a number from 0 to/);
+    // NAdam's and RAdam's PyTorch defaults: lr 2e-3 and 1e-3, momentum_decay 4e-3; their betas from --betas.
+    expect(parseMnistArgs(['--optimizer', 'nadam', '--betas', '0.8,0.99'])).toMatchObject({ optimizer: 'nadam', lr: 0.002, momentumDecay: 0.004, betas: [0.8, 0.99] });
+    expect(parseMnistArgs(['--optimizer', 'radam'])).toMatchObject({ optimizer: 'radam', lr: 0.001 });
     expect(() => parseMnistArgs(['--alpha', '0.9'])).toThrow('--alpha: an RMSprop option; --optimizer is sgd');
     expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--nesterov'])).toThrow('--nesterov: an SGD option; --optimizer is rmsprop');
     // RMSprop: PyTorch's momentum 0 unless given, its alpha 0.99; --centered.
@@ -57,7 +63,7 @@ describe('mnist arguments', () => {
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse']) {
       expect(out).toContain(o);
     }
   });
@@ -240,6 +246,37 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     expect(again.code).toBe(0);
     expect(again.out).toContain('LinearLR(start_factor=0.25, total_iters=1 epochs), then from epoch 2 CosineAnnealingLR(T_max=1 epochs');
   });
+
+  gpuTest('--optimizer nadam: trains under OneCycle (cycling β1), records its settings and state, and a run cut and continued by --init ends where an uninterrupted one does, to the bit', async () => {
+    const flags = ['--model', 'examples/mlp.json', '--optimizer', 'nadam', '--betas', '0.85,0.99', '--momentum-decay', '0.01', '--schedule', 'onecycle', '--schedule-epochs', '2', ...QUICK];
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const straight = await run(['mnist', ...flags, '--epochs', '2', '--json']);
+    expect(straight.code).toBe(0);
+    const file = join(dir, 'nadam.safetensors');
+    const { code, out } = await run(['mnist', ...flags, '--epochs', '1', '--save', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('NAdam lr 0.002, betas (0.85, 0.99), eps 1e-8, weight decay 0, momentum decay 0.01');
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect(metadata).toMatchObject({ optimizer: 'nadam', lr: '0.002', betas: '0.85,0.99', eps: '1e-8', weight_decay: '0', momentum_decay: '0.01', schedule: 'onecycle', optimizer_steps: '3' });
+    expect(Object.keys(tensors).filter((n) => n.startsWith('optimizer.1.weight.')).sort()).toEqual(['optimizer.1.weight.exp_avg', 'optimizer.1.weight.exp_avg_sq']);
+    // Its optimizer, settings and schedule go on (mu_product follows from the steps: nothing else to carry).
+    const resumed = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(last(resumed.out)).toMatchObject({ epoch: 2 });
+    expect(last(resumed.out).train_loss).toBe(last(straight.out).train_loss);
+    expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 180_000);
+
+  gpuTest('--optimizer radam: six steps (five un-adapted, then rectified), its settings recorded', async () => {
+    const file = join(dir, 'radam.safetensors');
+    const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--optimizer', 'radam', '--weight-decay', '1e-4', '--epochs', '2', ...QUICK, '--save', file, '--json']);
+    expect(code).toBe(0);
+    const epochs = out.trim().split('\n').map((line) => JSON.parse(line) as Record<string, number>);
+    expect(epochs.map((e) => Number.isFinite(e.train_loss) && Number.isFinite(e.test_loss))).toEqual([true, true]);
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect(metadata).toMatchObject({ optimizer: 'radam', lr: '0.001', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0.0001', optimizer_steps: '6' });
+    expect(metadata.momentum_decay).toBeUndefined();
+  }, 120_000);
 
   gpuTest('--optimizer adagrad: trains, records its settings and its sum, and a continuation goes on with them (OneCycle without cycling a momentum)', async () => {
     const file = join(dir, 'adagrad.safetensors');

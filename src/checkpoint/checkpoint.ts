@@ -5,7 +5,8 @@
  *   <path>.running_mean / .running_var             BatchNorm running statistics (F32)
  *   <path>.num_batches_tracked                     training steps taken (I64, shape [])
  *   optimizer.<parameter name>.<state>             optimizer state (F32; optional on load):
- *                                                  SGD momentum_buffer, Adam exp_avg and exp_avg_sq (and AMSGrad max_exp_avg_sq)
+ *                                                  SGD momentum_buffer, Adam exp_avg and exp_avg_sq (and AMSGrad max_exp_avg_sq),
+ *                                                  NAdam's and RAdam's exp_avg and exp_avg_sq
  *
  * The model's tensors load into PyTorch with
  *   `sd = safetensors.torch.load_file(f); model.load_state_dict({k: v for k, v in sd.items() if not k.startswith('optimizer.')})`
@@ -22,7 +23,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
-import { Adagrad, Adam, AdamW, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { PLATEAU_DEFAULTS, PLATEAU_METRICS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
@@ -72,10 +73,12 @@ export async function networkState(network: Network): Promise<Record<string, Saf
 }
 
 /**
- * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw, rmsprop), `lr`
- * (the base rate), and SGD's `momentum`, `dampening`, `nesterov`, `weight_decay`, Adam's `betas`
- * (`B1,B2`), `eps`, `weight_decay`, `amsgrad`, or RMSprop's `alpha`, `eps`, `weight_decay`,
- * `momentum`, `centered`; and the schedule (`schedule`: constant, step, multistep,
+ * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw, rmsprop,
+ * adagrad, nadam, radam), `lr` (the base rate), and SGD's `momentum`, `dampening`, `nesterov`,
+ * `weight_decay`, Adam's `betas` (`B1,B2`), `eps`, `weight_decay`, `amsgrad`, RMSprop's `alpha`,
+ * `eps`, `weight_decay`, `momentum`, `centered`, Adagrad's `lr_decay`, `eps`, `weight_decay`,
+ * `initial_accumulator_value`, NAdam's `betas`, `eps`, `weight_decay`, `momentum_decay`, or RAdam's
+ * `betas`, `eps`, `weight_decay` (PyTorch's param_groups names); and the schedule (`schedule`: constant, step, multistep,
  * exponential, cosine, onecycle; a step schedule's `step_size` and `gamma`, a multistep one's
  * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
  * one's `max_lr`, `total_steps`, `pct_start`, `div_factor`, `final_div_factor`, `cycle_momentum`, `base_momentum` and `max_momentum`). A run that continues from the checkpoint takes them
@@ -92,7 +95,10 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       ? { alpha: String(opt.alpha), eps: String(opt.eps), weight_decay: String(opt.weightDecay), momentum: String(opt.momentum), centered: String(opt.centered) }
       : opt.kind === 'adagrad'
       ? { lr_decay: String(opt.lrDecay), eps: String(opt.eps), weight_decay: String(opt.weightDecay), initial_accumulator_value: String(opt.initialAccumulatorValue) }
-      : { betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay), amsgrad: String(opt.amsgrad) }),
+      : {
+          betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay),
+          ...(opt.kind === 'nadam' ? { momentum_decay: String(opt.momentumDecay) } : opt.kind === 'radam' ? {} : { amsgrad: String(opt.amsgrad) }),
+        }),
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
@@ -198,7 +204,7 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
 }
 
 /** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
-export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam'] as const;
 export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
@@ -223,6 +229,8 @@ export interface SavedOptimizer {
   /** Adagrad's. */
   readonly lrDecay?: number;
   readonly initialAccumulatorValue?: number;
+  /** NAdam's. */
+  readonly momentumDecay?: number;
   /** The param groups' weight decays (`weight_decay_groups`). */
   readonly paramGroups?: readonly ParamGroup[];
   readonly schedule?: Schedule['kind'];
@@ -287,7 +295,8 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
     set('betas', betas?.map(Number) as [number, number] | undefined);
     set('eps', number('eps', 0));
-    set('amsgrad', flag('amsgrad'));
+    if (kind === 'adam' || kind === 'adamw') set('amsgrad', flag('amsgrad'));
+    if (kind === 'nadam') set('momentumDecay', number('momentum_decay', 0));
   }
   const schedule = metadata.schedule;
   if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
@@ -361,6 +370,8 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'adagrad') return new Adagrad({ lr: saved.lr, lrDecay: saved.lrDecay, eps: saved.eps, weightDecay: saved.weightDecay, initialAccumulatorValue: saved.initialAccumulatorValue, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'nadam') return new NAdam({ lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, momentumDecay: saved.momentumDecay, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'radam') return new RAdam({ lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad, paramGroups: saved.paramGroups };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
@@ -629,7 +640,7 @@ export interface CheckpointLayout {
   readonly parameters: readonly { readonly name: string; readonly shape: readonly number[] }[];
   readonly stateNames: readonly string[];
   readonly buffers: readonly { readonly name: string; readonly shape: readonly number[] }[];
-  /** The optimizer whose state it takes (sgd, adam, adamw): a file of another's is refused (Adam's state into AdamW means another update). */
+  /** The optimizer whose state it takes (sgd, adam, adamw, …): a file of another's is refused (Adam's state into AdamW, or NAdam's, means another update). */
   readonly optimizerKind?: Optimizer['kind'];
 }
 
@@ -807,7 +818,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

@@ -16,7 +16,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
-import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
@@ -45,20 +45,22 @@ Options:
   --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
-  --optimizer NAME    sgd (default), adam, adamw, rmsprop or adagrad (torch.optim's update formulas)
-  --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.001 for Adam, AdamW and
-                      RMSprop);
+  --optimizer NAME    sgd (default), adam, adamw, rmsprop, adagrad, nadam or radam (torch.optim's
+                      update formulas; NAdam's and RAdam's as PyTorch 1.13 has them)
+  --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.002 for NAdam, 0.001 for
+                      Adam, AdamW, RMSprop and RAdam);
                       OneCycle's max_lr
   --momentum X        SGD's momentum (default 0.9) or RMSprop's (default 0)
   --dampening X       SGD dampening (default 0)
   --nesterov          SGD with Nesterov momentum
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
-  --betas B1,B2       Adam's betas (default 0.9,0.999)
+  --betas B1,B2       Adam's, NAdam's and RAdam's betas (default 0.9,0.999)
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
   --alpha X           RMSprop's smoothing constant (default 0.99)
   --centered          RMSprop's centered variant (normalised by the gradient's estimated variance)
   --lr-decay X        Adagrad's lr_decay (default 0: the rate lr / (1 + (step − 1)·lr_decay))
   --initial-accumulator-value X  Adagrad's initial sum of squared gradients (default 0)
+  --momentum-decay X  NAdam's momentum_decay ψ (default 0.004: μ_t = β1·(1 − ½·0.96^(t·ψ)))
   --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases, and the weights
                       of batch, group and instance norms and of a LayerNorm over one dimension:
                       the usual no_decay param group, PyTorch's ndim <= 1)
@@ -217,9 +219,11 @@ export interface MnistArgs {
   /** --lr-decay, --initial-accumulator-value: Adagrad's (a checkpoint's where not given). */
   lrDecay: number;
   initialAccumulatorValue: number;
+  /** --momentum-decay: NAdam's (a checkpoint's where not given). */
+  momentumDecay: number;
   /** --no-weight-decay-1d, or a checkpoint's weight_decay_groups: the optimizer's param groups. */
   paramGroups?: readonly ParamGroup[];
-  /** Adam's eps: no flag; a checkpoint's (default 1e-8). */
+  /** Adam's (NAdam's, RAdam's, RMSprop's, Adagrad's) eps: no flag; a checkpoint's (default: the optimizer's). */
   eps?: number;
   schedule: Schedule['kind'];
   stepSize: number;
@@ -289,6 +293,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     centered: { type: 'boolean' },
     'lr-decay': { type: 'string' },
     'initial-accumulator-value': { type: 'string' },
+    'momentum-decay': { type: 'string' },
     'no-weight-decay-1d': { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
@@ -333,7 +338,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
     optimizer,
-    lr: decimal(values, 'lr', optimizer === 'sgd' || optimizer === 'adagrad' ? 0.01 : 0.001, 0, 10),
+    lr: decimal(values, 'lr', optimizer === 'sgd' || optimizer === 'adagrad' ? 0.01 : optimizer === 'nadam' ? 0.002 : 0.001, 0, 10),
     // SGD's 0.9 (the notebook's); RMSprop's PyTorch default, none.
     momentum: decimal(values, 'momentum', optimizer === 'rmsprop' ? 0 : 0.9, 0, 1),
     dampening: decimal(values, 'dampening', 0, 0, 1),
@@ -345,6 +350,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     centered: Boolean(values.centered),
     lrDecay: decimal(values, 'lr-decay', 0, 0, 1e6),
     initialAccumulatorValue: decimal(values, 'initial-accumulator-value', 0, 0, 1e6),
+    momentumDecay: decimal(values, 'momentum-decay', 4e-3, 0, 1e6),
     paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
     schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
     stepSize: integer(values, 'step-size', 1),
@@ -628,6 +634,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--initial-accumulator-value ${args.initialAccumulatorValue}: ${file} was trained with ${saved.initialAccumulatorValue} (its __metadata__.initial_accumulator_value), and its optimizer state holds the sum that grew from it, which goes on either way. Leave the flag out to continue as it was, or add --allow-changes`);
   }
   take('initial-accumulator-value', 'initialAccumulatorValue', saved.initialAccumulatorValue);
+  take('momentum-decay', 'momentumDecay', saved.momentumDecay);
   if (args.given.has('centered') && saved.centered === false && !args.allowChanges) {
     throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
   }
@@ -714,17 +721,17 @@ const lossParameters = (args: MnistArgs) => ({ ...(args.smoothL1Beta !== undefin
 
 /** Each optimizer's own flags, by the optimizers that take them. */
 const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
-  momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
-  'lr-decay': ['adagrad'], 'initial-accumulator-value': ['adagrad'],
+  momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw', 'nadam', 'radam'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
+  'lr-decay': ['adagrad'], 'initial-accumulator-value': ['adagrad'], 'momentum-decay': ['nadam'],
 };
-const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad' } as const;
+const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam' } as const;
 
 /** A flag given that `kind` does not take, and whose option it is ("an SGD option"), if any. */
 function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER_KINDS)[number]): { flag: string; owners: string } | undefined {
   const flag = Object.keys(OPTIMIZER_FLAGS).find((f) => given.has(f) && !OPTIMIZER_FLAGS[f]!.includes(kind));
   if (flag === undefined) return undefined;
   const owners = OPTIMIZER_FLAGS[flag]!.filter((k) => k !== 'adamw').map((k) => OPTIMIZER_NAMES[k]);
-  return { flag, owners: `an ${owners.join(' and ')} option` };
+  return { flag, owners: `an ${owners.length > 2 ? `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)!}` : owners.join(' and ')} option` };
 }
 
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
@@ -749,6 +756,12 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   }
   if (args.optimizer === 'adagrad') {
     return new Adagrad({ lr: args.lr, lrDecay: args.lrDecay, eps: args.eps, weightDecay: args.weightDecay, initialAccumulatorValue: args.initialAccumulatorValue, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'nadam') {
+    return new NAdam({ lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, momentumDecay: args.momentumDecay, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'radam') {
+    return new RAdam({ lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
   if (args.optimizer === 'rmsprop') {
     return new RMSprop({ lr: args.lr, alpha: args.alpha, eps: args.eps, momentum: args.momentum, centered: args.centered, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);

@@ -1,12 +1,13 @@
 /**
  * Optimizer updates with PyTorch's formulas: torch.optim.SGD (momentum, dampening, Nesterov,
- * weight decay), torch.optim.Adam / AdamW and torch.optim.RMSprop (momentum, centered). Each kernel reads the per-step values (learning
+ * weight decay), torch.optim.Adam / AdamW (and NAdam, RAdam: adam_step's variants), torch.optim.RMSprop
+ * (momentum, centered) and Adagrad. Each kernel reads the per-step values (learning
  * rate, momentum or β1, bias corrections) from one small `hyper` buffer that is written once per
  * step, so a schedule never re-binds a kernel. One dispatch updates a network's parameter arena
  * (src/gpu/arena.ts); `slots` gives each block of ARENA_BLOCK elements the divergence guard's slot
  * of the parameter it holds. Both clip the gradient first where asked (variants CLIP_NORM, by the
  * factor grad_norm writes: torch.nn.utils.clip_grad_norm_; CLIP_VALUE: clip_grad_value_).
- * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, grad_norm.wgsl.
+ * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, adagrad_step.wgsl, grad_norm.wgsl.
  * CPU reference: src/reference/optimizers.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
@@ -22,7 +23,7 @@ import { HEALTH_SLOTS } from './health.js';
 
 /**
  * Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2,
- * 1 − β1], written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
+ * 1 − β1] (NAdam and RAdam theirs: src/optim/optimizers.ts, hyperValues), written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
  * by gradNorm (so that clipping takes no storage binding of its own: WebGPU's default is 8 a stage).
  * With param groups' own learning rates (variant GROUP_LR), each parameter's [lr, stepSize] follow
  * from HYPER_LENGTH on (`groupLrs` parameters), written by the host each step too.
@@ -60,7 +61,11 @@ export const sgdStep = defineKernel({
   lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
 });
 
-/** param, expAvg and expAvgSq updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
+/**
+ * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM and RADAM: PyTorch 1.13's
+ * NAdam and RAdam, whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
+ * is recorded in `health` as sgdStep's
+ */
 export const adamStep = defineKernel({
   name: 'adam_step',
   linear: true,
@@ -78,7 +83,7 @@ export const adamStep = defineKernel({
     /** AMSGrad's running maximum of exp_avg_sq. */
     maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR', 'NADAM', 'RADAM'],
   libraries: [healthSource, gradientSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
   workgroupSize: [256],

@@ -4,7 +4,7 @@
  * rate (and SGD's momentum or Adam's β1, which OneCycleLR cycles) come from a schedule each step
  * and reach the kernels through one small buffer (`hyperValues`).
  */
-import { checkSchedule, type Schedule } from './schedules.js';
+import { checkSchedule, scheduledValues, type Schedule } from './schedules.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import type { Clipping } from './clipping.js';
 
@@ -67,6 +67,13 @@ function checkGroups(name: string, groups: unknown, schedule: Schedule): readonl
   });
 }
 
+/** Adam's, NAdam's and RAdam's betas: two numbers in [0, 1) (PyTorch's default (0.9, 0.999)). */
+function checkBetas(name: string, betas: unknown): readonly [number, number] {
+  if (betas !== undefined && (!Array.isArray(betas) || betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(betas)}`);
+  const [b1, b2] = (betas as readonly [number, number] | undefined) ?? [0.9, 0.999];
+  return [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];
+}
+
 function check(name: string, field: string, value: number, min: number, max: number, maxIncluded = true): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= min && (maxIncluded ? value <= max : value < max))) {
     throw new RangeError(`${name}: ${field} must be ${max === Infinity ? `a finite number ≥ ${min}` : `in [${min}, ${max}${maxIncluded ? ']' : ')'}`}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
@@ -126,9 +133,7 @@ export class Adam {
     checkSchedule(schedule);
     this.paramGroups = checkGroups(name, options.paramGroups, schedule);
     this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
-    if (options.betas !== undefined && (!Array.isArray(options.betas) || options.betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(options.betas)}`);
-    const [b1, b2] = options.betas ?? [0.9, 0.999];
-    this.betas = [check(name, 'betas[0]', b1, 0, 1, false), check(name, 'betas[1]', b2, 0, 1, false)];
+    this.betas = checkBetas(name, options.betas);
     this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);
     this.weightDecay = check(name, 'weight_decay', options.weightDecay ?? (kind === 'adamw' ? 1e-2 : 0), 0, Infinity);
     this.amsgrad = trueOrFalse(name, 'amsgrad', options.amsgrad, false);
@@ -245,7 +250,87 @@ export class AdamW extends Adam {
   }
 }
 
-export type Optimizer = SGD | Adam | RMSprop | Adagrad;
+/** Adam's options without AMSGrad (PyTorch 1.13's RAdam has none). */
+export type RadamOptions = Omit<AdamOptions, 'amsgrad'>;
+
+export interface NadamOptions extends RadamOptions {
+  readonly momentumDecay?: number;
+}
+
+/**
+ * torch.optim.NAdam (PyTorch 1.13): Adam's moments with Nesterov momentum — the step takes the
+ * gradient at lr·(1 − μ_t)/(1 − Π_t) and exp_avg at lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), both divided
+ * by √(exp_avg_sq / (1 − β2^t)) + eps, where μ_t = β1·(1 − ½·0.96^(t·momentum_decay)) and Π_t =
+ * μ_1·…·μ_t (PyTorch's state mu_product). Π_t·μ_t·μ_{t+1} takes μ_t twice: PyTorch 1.13's
+ * single-tensor step (its default), which PyTorch 2.0 changed to Π_t·μ_{t+1} (pytorch#92699).
+ * PyTorch's defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8, momentum_decay 4e-3); weight decay
+ * added to the gradient. OneCycleLR cycles β1, as Adam's.
+ */
+export class NAdam {
+  readonly kind = 'nadam';
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentumDecay: number;
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /**
+   * The optimizer state per parameter, PyTorch's names (its mu_product, one number the same for
+   * every parameter, is the product of the steps' μ: `nadamMuProduct`).
+   */
+  readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
+
+  constructor(options: NadamOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('NAdam', options, ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'paramGroups']);
+    checkSchedule(schedule);
+    this.paramGroups = checkGroups('NAdam', options.paramGroups, schedule);
+    this.lr = check('NAdam', 'lr', options.lr ?? 2e-3, 0, Infinity);
+    this.betas = checkBetas('NAdam', options.betas);
+    this.eps = check('NAdam', 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = check('NAdam', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.momentumDecay = check('NAdam', 'momentum_decay', options.momentumDecay ?? 4e-3, 0, Infinity);
+  }
+
+  describe(): string {
+    return `NAdam lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}, momentum decay ${this.momentumDecay}${describeGroups(this.paramGroups)}`;
+  }
+}
+
+/**
+ * torch.optim.RAdam (PyTorch 1.13): Adam's moments, the step rectified. With ρ∞ = 2/(1 − β2) − 1
+ * and ρ_t = ρ∞ − 2t·β2^t/(1 − β2^t): where ρ_t > 5, param −= lr·r_t·m̂·√(1 − β2^t)/(√exp_avg_sq + eps)
+ * (m̂ = exp_avg/(1 − β1^t), r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t))); else the
+ * un-adapted param −= lr·m̂ (the first five steps at β2 0.999). PyTorch's defaults (lr 1e-3, betas
+ * (0.9, 0.999), eps 1e-8); weight decay added to the gradient. OneCycleLR cycles β1, as Adam's.
+ */
+export class RAdam {
+  readonly kind = 'radam';
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /** The optimizer state per parameter, PyTorch's names. */
+  readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
+
+  constructor(options: RadamOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('RAdam', options, ['lr', 'betas', 'eps', 'weightDecay', 'paramGroups']);
+    checkSchedule(schedule);
+    this.paramGroups = checkGroups('RAdam', options.paramGroups, schedule);
+    this.lr = check('RAdam', 'lr', options.lr ?? 1e-3, 0, Infinity);
+    this.betas = checkBetas('RAdam', options.betas);
+    this.eps = check('RAdam', 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = check('RAdam', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  }
+
+  describe(): string {
+    return `RAdam lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${describeGroups(this.paramGroups)}`;
+  }
+}
+
+export type Optimizer = SGD | Adam | RMSprop | Adagrad | NAdam | RAdam;
 
 const describeGroups = (groups: readonly ParamGroup[]) =>
   groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (${groups.map((g) => [g.lr === undefined ? '' : `lr ${g.lr}`, g.weightDecay === undefined ? '' : `weight decay ${g.weightDecay}`].filter(Boolean).join(' ') || 'defaults').join('; ')})`;
@@ -283,7 +368,11 @@ export function learningRates(optimizer: Optimizer, parameters: readonly { reado
  * The `hyper` buffer of a step (1-based `step`, counted per optimizer), from the scheduled
  * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
  * SGD and RMSprop [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1];
- * Adagrad [clr, 0, clr, 0, 0] (clr = lr / (1 + (step − 1)·lr_decay)).
+ * Adagrad [clr, 0, clr, 0, 0] (clr = lr / (1 + (step − 1)·lr_decay));
+ * NAdam [lr·(1 − μ_t)/(1 − Π_t), β1, lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), 1 − β2^t, 1 − β1] (the gradient's
+ * and exp_avg's coefficients; μ_t, Π_t: `nadamMu`, `nadamMuProduct`);
+ * RAdam [lr, 1 where ρ_t > 5 else 0, lr·r_t / (1 − β1^t) (else lr / (1 − β1^t)), √(1 − β2^t), 1 − β1] (r_t: `radamRectification`).
+ * A param group's rate gives its own [0] and [2] (the kernels' GROUP_LR).
  */
 export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number, number] {
   if (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop') return [lr, momentum, step === 1 ? 1 : 0, 0, 0];
@@ -293,7 +382,66 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
     return [clr, 0, clr, 0, 0];
   }
   const [, beta2] = optimizer.betas;
-  return [lr, momentum, lr / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step), 1 - momentum];
+  if (optimizer.kind === 'nadam') {
+    // torch/optim/nadam.py (1.13, _single_tensor_nadam), in its order: mu_product *= mu, then
+    // mu_product_next = mu_product * mu * mu_next (μ_t twice, as 1.13 has it).
+    const mu = nadamMu(momentum, optimizer.momentumDecay, step);
+    const muNext = nadamMu(momentum, optimizer.momentumDecay, step + 1);
+    const product = nadamMuProduct(optimizer, step - 1) * mu;
+    const productNext = product * mu * muNext;
+    return [(lr * (1 - mu)) / (1 - product), momentum, (lr * muNext) / (1 - productNext), 1 - beta2 ** step, 1 - momentum];
+  }
+  const stepSize = lr / (1 - momentum ** step);
+  if (optimizer.kind === 'radam') {
+    const rect = radamRectification(beta2, step);
+    return rect === undefined ? [lr, 0, stepSize, Math.sqrt(1 - beta2 ** step), 1 - momentum] : [lr, 1, (lr * rect) / (1 - momentum ** step), Math.sqrt(1 - beta2 ** step), 1 - momentum];
+  }
+  return [lr, momentum, stepSize, Math.sqrt(1 - beta2 ** step), 1 - momentum];
+}
+
+/** NAdam's momentum μ_t at (1-based) step t: β1·(1 − ½·0.96^(t·momentum_decay)), as torch/optim/nadam.py. */
+export const nadamMu = (beta1: number, momentumDecay: number, step: number) => beta1 * (1 - 0.5 * 0.96 ** (step * momentumDecay));
+
+/** The product of `nadamMuProduct` up to a step count, kept for the next step's (each step extends it by one). */
+const muProducts = new WeakMap<NAdam, { steps: number; product: number }>();
+
+/**
+ * Below this, 1 − mu_product (all a step takes of it) is 1 in float64, at this step and every later
+ * one (each μ ≤ 1): nadamMuProduct gives 0 from there (PyTorch's would go on shrinking, to 5e-324).
+ */
+const MU_PRODUCT_NEGLIGIBLE = 2 ** -64;
+
+/**
+ * NAdam's mu_product after `steps` optimizer steps: μ_1·…·μ_steps in float64, multiplied in
+ * PyTorch's order from 1, each μ_i of the β1 the schedule gives step i (OneCycleLR's cycled β1
+ * depends on the step alone; every other schedule keeps β1); 0 once below 2^−64 (from step 56 at
+ * PyTorch's defaults). PyTorch keeps it as state; here it follows from the step count, so checkpoints and
+ * snapshots need no field for it (a run continued with another β1 or schedule within those first
+ * steps would differ from PyTorch's kept product).
+ */
+export function nadamMuProduct(optimizer: NAdam, steps: number): number {
+  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`nadamMuProduct: steps must be a whole number ≥ 0, got ${steps}`);
+  const known = muProducts.get(optimizer);
+  let { steps: done, product } = known && known.steps <= steps ? known : { steps: 0, product: 1 };
+  while (done < steps && product !== 0) {
+    const { momentum } = scheduledValues(optimizer.schedule, optimizer.lr, optimizer.betas[0], { epoch: 0, step: done });
+    done++;
+    product *= nadamMu(momentum, optimizer.momentumDecay, done);
+    if (product < MU_PRODUCT_NEGLIGIBLE) product = 0;
+  }
+  muProducts.set(optimizer, { steps: done, product });
+  return product;
+}
+
+/**
+ * RAdam's rectification term r_t at (1-based) step t, as torch/optim/radam.py computes it in
+ * float64: √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)), ρ∞ = 2/(1 − β2) − 1, ρ_t = ρ∞ −
+ * 2t·β2^t/(1 − β2^t); undefined where ρ_t ≤ 5 (the un-adapted step).
+ */
+export function radamRectification(beta2: number, step: number): number | undefined {
+  const rhoInf = 2 / (1 - beta2) - 1;
+  const rhoT = rhoInf - (2 * step * beta2 ** step) / (1 - beta2 ** step);
+  return rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : undefined;
 }
 
 /**
@@ -305,14 +453,17 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
  */
 export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
-export const adamKernelParams = (o: Adam, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const adamKernelParams = (o: Adam | NAdam | RAdam, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+
+/** adam_step's variant of an optimizer of Adam's moments: AMSGRAD (Adam's, AdamW's), NADAM, RADAM. */
+export const adamVariant = (o: Adam | NAdam | RAdam) => ({ AMSGRAD: (o.kind === 'adam' || o.kind === 'adamw') && o.amsgrad, NADAM: o.kind === 'nadam', RADAM: o.kind === 'radam' });
 export const adagradKernelParams = (o: Adagrad, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */
 export const clipVariant = (clipping?: Clipping) => ({ CLIP_NORM: clipping?.kind === 'norm', CLIP_VALUE: clipping?.kind === 'value' });
 
-/** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's β1. */
+/** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's (NAdam's, RAdam's) β1. */
 export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.kind === 'adagrad' ? 0 : optimizer.betas[0]);
 
 /** A state tensor's value before the first step: Adagrad's sum starts at initial_accumulator_value, every other state at 0. */

@@ -2,7 +2,7 @@
  * Learning-rate schedules as PyTorch computes them (torch.optim.lr_scheduler), as pure functions
  * of the progress: StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR are stepped once per
  * epoch (their step_size, milestones and T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
- * PyTorch's, it also cycles SGD's momentum or Adam's β1 (cycle_momentum = True).
+ * PyTorch's, it also cycles SGD's momentum or Adam's (NAdam's, RAdam's) β1 (cycle_momentum = True).
  * The epoch-based ones may start with a linear warm-up (`warmup`: PyTorch's LinearLR before them in
  * a SequentialLR).
  * ReduceLROnPlateau depends on a metric, not on the progress: its state (PlateauState) is the

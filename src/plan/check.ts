@@ -7,11 +7,11 @@ import { recordPass } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { shapeSize } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
-import { baseMomentum } from '../optim/optimizers.js';
+import { baseMomentum, nadamMuProduct } from '../optim/optimizers.js';
 import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef } from '../reference/network.js';
-import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
+import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
 import { LossHead } from '../train/loss-head.js';
 import type { Network } from './network.js';
@@ -194,6 +194,12 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
         ? rmspropRef(params[p.name]!, g, state[p.name]!.square_avg!, { lr, alpha: opt.alpha, eps: opt.eps, weightDecay, momentum }, { buffer: state[p.name]!.momentum_buffer, gradAvg: state[p.name]!.grad_avg }).param
         : opt.kind === 'adagrad'
         ? adagradRef(params[p.name]!, g, state[p.name]!.sum!, { lr, lrDecay: opt.lrDecay, eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
+        : opt.kind === 'nadam'
+        ? nadamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
+            lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, momentumDecay: opt.momentumDecay, step: optimizerStep + 1, muProduct: nadamMuProduct(opt, optimizerStep),
+          }).param
+        : opt.kind === 'radam'
+        ? radamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, { lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
         : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
             lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
           }, opt.amsgrad ? state[p.name]!.max_exp_avg_sq! : undefined).param;

@@ -21,7 +21,7 @@ import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adagrad, Adam, RMSprop, SGD, adagradKernelParams, adamKernelParams, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
@@ -228,8 +228,8 @@ export class Network {
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = checkSeed(options.seed ?? 1, 'seed'));
     this.optimizer = options.optimizer ?? new SGD();
-    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop || this.optimizer instanceof Adagrad)) {
-      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }) or new Adagrad({ … }), got ${JSON.stringify(this.optimizer)}`);
+    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop || this.optimizer instanceof Adagrad || this.optimizer instanceof NAdam || this.optimizer instanceof RAdam)) {
+      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }), new Adagrad({ … }), new NAdam({ … }) or new RAdam({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
     // The initial values, drawn (and any `init` checked, naming the parameter) before anything is allocated.
@@ -560,10 +560,11 @@ export class Network {
         const tensors = { hyper: this.hyper, grad: grads.all, sum: states.sum!.all, param: values.all, health: this.health, slots };
         return [...norm, kernel.bind(tensors, { length, ...adagradKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
       }
-      const kernel = await this.ctx.compile(adamStep, { ...variant, AMSGRAD: opt.amsgrad });
+      // Adam, AdamW, NAdam and RAdam: Adam's two moments (adam_step's variants).
+      const kernel = await this.ctx.compile(adamStep, { ...variant, ...adamVariant(opt) });
       const tensors = {
         hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots,
-        ...(opt.amsgrad ? { maxExpAvgSq: states.max_exp_avg_sq!.all } : {}),
+        ...(states.max_exp_avg_sq ? { maxExpAvgSq: states.max_exp_avg_sq.all } : {}),
       };
       return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
     })();

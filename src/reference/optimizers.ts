@@ -1,7 +1,7 @@
 /**
- * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW and torch.optim.RMSprop, float64, one
- * step, written from PyTorch's documented algorithms (torch/optim/sgd.py, adam.py, adamw.py,
- * rmsprop.py).
+ * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW, torch.optim.RMSprop, Adagrad, NAdam
+ * and RAdam, float64, one step, written from PyTorch's documented algorithms (torch/optim/sgd.py,
+ * adam.py, adamw.py, rmsprop.py, adagrad.py; nadam.py and radam.py as PyTorch 1.13 has them).
  */
 
 export interface SgdRefOptions {
@@ -100,6 +100,81 @@ export function adagradRef(param: ArrayLike<number>, grad: ArrayLike<number>, su
     p[i] = p[i]! - clr * (g / (Math.sqrt(s[i]!) + o.eps));
   }
   return { param: p, sum: s };
+}
+
+export interface NadamRefOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  momentumDecay: number;
+  /** 1-based step count. */
+  step: number;
+  /** PyTorch's state mu_product before this step (1 before the first). */
+  muProduct: number;
+}
+
+/**
+ * One NAdam step as PyTorch 1.13's torch/optim/nadam.py takes it (_single_tensor_nadam, its
+ * default), in its order: μ_t and μ_{t+1}, mu_product ← mu_product·μ_t, mu_product_next ←
+ * mu_product·μ_t·μ_{t+1} (μ_t twice, as 1.13 has it), the moments, then param −= lr(1 − μ_t)/(1 −
+ * mu_product)·g/d and −= lr·μ_{t+1}/(1 − mu_product_next)·m/d, d = √(v / (1 − β2^t)) + eps.
+ */
+export function nadamRef(param: ArrayLike<number>, grad: ArrayLike<number>, expAvg: ArrayLike<number>, expAvgSq: ArrayLike<number>, o: NadamRefOptions): { param: Float64Array; expAvg: Float64Array; expAvgSq: Float64Array; muProduct: number } {
+  const p = Float64Array.from(param);
+  const m = Float64Array.from(expAvg);
+  const v = Float64Array.from(expAvgSq);
+  const bc2 = 1 - o.beta2 ** o.step;
+  const mu = o.beta1 * (1 - 0.5 * 0.96 ** (o.step * o.momentumDecay));
+  const muNext = o.beta1 * (1 - 0.5 * 0.96 ** ((o.step + 1) * o.momentumDecay));
+  const muProduct = o.muProduct * mu;
+  const muProductNext = muProduct * mu * muNext;
+  const gradStep = (-o.lr * (1 - mu)) / (1 - muProduct);
+  const momentumStep = (-o.lr * muNext) / (1 - muProductNext);
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    m[i] = m[i]! * o.beta1 + (1 - o.beta1) * g;
+    v[i] = v[i]! * o.beta2 + (1 - o.beta2) * g * g;
+    const d = Math.sqrt(v[i]! / bc2) + o.eps;
+    p[i] = p[i]! + gradStep * (g / d);
+    p[i] = p[i]! + momentumStep * (m[i]! / d);
+  }
+  return { param: p, expAvg: m, expAvgSq: v, muProduct };
+}
+
+export interface RadamRefOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count. */
+  step: number;
+}
+
+/**
+ * One RAdam step as PyTorch 1.13's torch/optim/radam.py takes it (_single_tensor_radam, its
+ * default), in its order: the moments, ρ∞ and ρ_t; where ρ_t > 5 param −= (m/bc1)·lr·√bc2/(√v +
+ * eps)·r_t, else param −= (m/bc1)·lr.
+ */
+export function radamRef(param: ArrayLike<number>, grad: ArrayLike<number>, expAvg: ArrayLike<number>, expAvgSq: ArrayLike<number>, o: RadamRefOptions): { param: Float64Array; expAvg: Float64Array; expAvgSq: Float64Array; rectified: boolean } {
+  const p = Float64Array.from(param);
+  const m = Float64Array.from(expAvg);
+  const v = Float64Array.from(expAvgSq);
+  const bc1 = 1 - o.beta1 ** o.step;
+  const bc2 = 1 - o.beta2 ** o.step;
+  const rhoInf = 2 / (1 - o.beta2) - 1;
+  const rhoT = rhoInf - (2 * o.step * o.beta2 ** o.step) / bc2;
+  const rect = rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : undefined;
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    m[i] = m[i]! * o.beta1 + (1 - o.beta1) * g;
+    v[i] = v[i]! * o.beta2 + (1 - o.beta2) * g * g;
+    const corrected = m[i]! / bc1;
+    p[i] = rect === undefined ? p[i]! - corrected * o.lr : p[i]! - corrected * o.lr * (Math.sqrt(bc2) / (Math.sqrt(v[i]!) + o.eps)) * rect;
+  }
+  return { param: p, expAvg: m, expAvgSq: v, rectified: rect !== undefined };
 }
 
 /**

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
+import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { randomArray } from '../helpers/allclose.js';
 import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
@@ -90,6 +90,9 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['Adagrad, lr_decay, an initial accumulator, StepLR', new Adagrad({ lr: 0.02, lrDecay: 0.01, weightDecay: 1e-4, initialAccumulatorValue: 0.1, eps: 1e-9 }, { kind: 'step', stepSize: 3, gamma: 0.1 })],
     ['SGD, OneCycle with every setting of its own', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'onecycle', maxLr: 0.2, totalSteps: 500, pctStart: 0.2, divFactor: 10, finalDivFactor: 100, cycleMomentum: false, baseMomentum: 0.8, maxMomentum: 0.9 })],
     ['Adagrad, OneCycle without cycling a momentum', new Adagrad({ lr: 0.02 }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 100, pctStart: 0.3, cycleMomentum: false })],
+    ['NAdam, momentum_decay, betas, weight decay, OneCycle cycling β1', new NAdam({ lr: 3e-3, betas: [0.85, 0.99], eps: 1e-7, weightDecay: 1e-4, momentumDecay: 0.01 }, { kind: 'onecycle', maxLr: 3e-3, totalSteps: 200, pctStart: 0.3 })],
+    ['NAdam, StepLR', new NAdam({ lr: 2e-3 }, { kind: 'step', stepSize: 2, gamma: 0.5 })],
+    ['RAdam, eps, weight decay, cosine', new RAdam({ lr: 1e-3, eps: 1e-6, weightDecay: 0.01 }, { kind: 'cosine', tMax: 10, etaMin: 1e-5 })],
     ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
     ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
   ] as const)('%s: the same settings and schedule', (_, optimizer) => {
@@ -103,6 +106,20 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     expect(() => new Adagrad({ lrDecay: -1 })).toThrow('Adagrad: lr_decay must be a finite number ≥ 0, got -1');
     expect(() => new Adagrad({ momentum: 0.9 } as never)).toThrow("Adagrad: unknown option 'momentum'");
     expect(new Adagrad().describe()).toBe('Adagrad lr 0.01, eps 1e-10');
+  });
+
+  test("NAdam's and RAdam's settings as PyTorch checks them (its names in the messages), their defaults and descriptions", () => {
+    expect(new NAdam().describe()).toBe('NAdam lr 0.002, betas (0.9, 0.999), eps 1e-8, weight decay 0, momentum decay 0.004');
+    expect(new RAdam().describe()).toBe('RAdam lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0');
+    expect(() => new NAdam({ momentumDecay: -0.1 })).toThrow('NAdam: momentum_decay must be a finite number ≥ 0, got -0.1');
+    expect(() => new NAdam({ betas: [0.9, 1] })).toThrow('NAdam: betas[1] must be in [0, 1), got 1');
+    expect(() => new RAdam({ betas: [0.9] as never })).toThrow('RAdam: betas must be two numbers [β1, β2], got [0.9]');
+    expect(() => new RAdam({ eps: -1 })).toThrow('RAdam: eps must be a finite number ≥ 0, got -1');
+    expect(() => new RAdam({ amsgrad: true } as never)).toThrow("RAdam: unknown option 'amsgrad'");
+    expect(() => new NAdam({ momentum_decay: 0.01 } as never)).toThrow("NAdam: unknown option 'momentum_decay'");
+    // PyTorch's param_groups names in the metadata.
+    expect(optimizerMetadata(new NAdam({ momentumDecay: 0.01 }))).toMatchObject({ optimizer: 'nadam', lr: '0.002', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', momentum_decay: '0.01' });
+    expect(optimizerMetadata(new RAdam())).toEqual({ optimizer: 'radam', lr: '0.001', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', schedule: 'constant' });
   });
 
   test("a warm-up's fields: both or the epochs alone, before an epoch-based schedule only", () => {
@@ -121,7 +138,9 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
   });
 
   test.each([
-    [{ optimizer: 'lion' }, "run.safetensors: __metadata__.optimizer is \"lion\", expected sgd, adam, adamw, rmsprop, adagrad"],
+    [{ optimizer: 'lion' }, "run.safetensors: __metadata__.optimizer is \"lion\", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam"],
+    [{ optimizer: 'nadam', momentum_decay: '-0.5' }, 'run.safetensors: __metadata__.momentum_decay is "-0.5", expected a number ≥ 0'],
+    [{ optimizer: 'radam', betas: '0.9,1' }, 'run.safetensors: __metadata__.betas is "0.9,1", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'sgd', momentum: '1.5' }, 'run.safetensors: __metadata__.momentum is "1.5", expected a number from 0 to 1'],
     [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
@@ -260,6 +279,56 @@ describe('RMSprop in checkpoints', () => {
     expect(() => loadCheckpoint(net({}), bytes, 'rms.safetensors')).toThrow(/rms\.safetensors: tensor 'optimizer\.1\.\w+\.(momentum_buffer|grad_avg)' is rmsprop state that this network's rmsprop \(other settings; state: square_avg\) does not keep/);
     const { differences } = loadCheckpoint(net({ centered: true }), plain, 'plain.safetensors', { dropOtherOptimizerState: true });
     expect(differences).toEqual(["centered false (this network's true)"]);
+  });
+});
+
+describe('NAdam and RAdam in checkpoints', () => {
+  gpuTest('their settings (momentum_decay) and state (exp_avg, exp_avg_sq) saved and loaded; one\'s state into the other refused unless dropped', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const net = (optimizer: Optimizer) => new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer });
+    const nadam = net(new NAdam({ lr: 0.01, betas: [0.8, 0.99], momentumDecay: 0.02 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 50 }));
+    for (const [k, state] of ['exp_avg', 'exp_avg_sq'].entries()) ctx.write(nadam.parameters[0]!.state[state]!, Float32Array.from({ length: 12 }, (_, i) => 0.01 * (i + 1 + k)));
+    nadam.stepsTaken = 9;
+    const bytes = await encodeCheckpoint(nadam);
+    const file = decodeSafetensors(bytes, 'x');
+    expect(file.metadata).toMatchObject({ optimizer: 'nadam', betas: '0.8,0.99', momentum_decay: '0.02', optimizer_steps: '9', schedule: 'onecycle' });
+    expect(Object.keys(file.tensors).filter((n) => n.startsWith('optimizer.1.weight.')).sort()).toEqual(['optimizer.1.weight.exp_avg', 'optimizer.1.weight.exp_avg_sq']);
+    const again = net(optimizerFromMetadata(file.metadata, 'x')!);
+    expect(again.optimizer.describe()).toBe(nadam.optimizer.describe());
+    expect(loadCheckpoint(again, bytes, 'nadam.safetensors').differences).toEqual([]);
+    expect(again.optimizerSteps).toBe(9);
+    for (const state of ['exp_avg', 'exp_avg_sq']) expect(Array.from(await ctx.read(again.parameters[0]!.state[state]!)), state).toEqual(Array.from(await ctx.read(nadam.parameters[0]!.state[state]!)));
+    expect(loadCheckpoint(net(new NAdam({ lr: 0.01, betas: [0.8, 0.99] }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 50 })), bytes, 'nadam.safetensors').differences).toEqual(["momentum_decay 0.02 (this network's 0.004)"]);
+    // The same tensors under RAdam (or Adam) would go on under another update.
+    const radam = net(new RAdam({ lr: 0.01 }));
+    expect(() => loadCheckpoint(radam, bytes, 'nadam.safetensors')).toThrow("nadam.safetensors: its optimizer state is nadam's, and this network's optimizer is radam: the state would go on under another update");
+    expect(() => loadCheckpoint(net(new Adam()), bytes, 'nadam.safetensors')).toThrow("its optimizer state is nadam's, and this network's optimizer is adam");
+    expect(loadCheckpoint(radam, bytes, 'nadam.safetensors', { dropOtherOptimizerState: true }).differences).toEqual(expect.arrayContaining(["optimizer nadam (this network's radam)"]));
+    expect(radam.optimizerSteps).toBe(0);
+    const radamBytes = await encodeCheckpoint(radam);
+    expect(decodeSafetensors(radamBytes, 'x').metadata).toMatchObject({ optimizer: 'radam', betas: '0.9,0.999', eps: '1e-8' });
+    expect(decodeSafetensors(radamBytes, 'x').metadata.momentum_decay).toBeUndefined();
+    expect(loadCheckpoint(net(optimizerFromMetadata(decodeSafetensors(radamBytes, 'x').metadata, 'x')!), radamBytes, 'radam.safetensors').differences).toEqual([]);
+  });
+
+  gpuTest('a NAdam run under OneCycleLR cut after two steps and continued from its checkpoint ends where an uninterrupted one does, to the bit (mu_product from the step count)', async (ctx) => {
+    const images = Float32Array.from(randomArray(4 * 784, 43, -0.42, 2.8));
+    const labels = Uint32Array.from([3, 1, 4, 1]);
+    const make = () => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4, seed: 5, optimizer: new NAdam({ lr: 0.01, momentumDecay: 0.05 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 10 }) });
+    const whole = make();
+    for (let step = 0; step < 3; step++) expect((await checkNetworkStep(whole, images, labels)).passed).toBe(true);
+    const cut = make();
+    for (let step = 0; step < 2; step++) await checkNetworkStep(cut, images, labels);
+    const bytes = await encodeCheckpoint(cut);
+    const continued = make();
+    loadCheckpoint(continued, bytes, 'cut.safetensors');
+    expect(continued.optimizerSteps).toBe(2);
+    expect((await checkNetworkStep(continued, images, labels)).passed).toBe(true);
+    for (let i = 0; i < whole.parameters.length; i++) {
+      const p = whole.parameters[i]!;
+      expect(Array.from(await ctx.read(continued.parameters[i]!.value)), p.name).toEqual(Array.from(await ctx.read(p.value)));
+      expect(Array.from(await ctx.read(continued.parameters[i]!.state.exp_avg!)), `${p.name} exp_avg`).toEqual(Array.from(await ctx.read(p.state.exp_avg!)));
+    }
   });
 });
 

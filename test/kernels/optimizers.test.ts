@@ -1,6 +1,7 @@
 /**
- * sgd_step and adam_step over several steps against the float64 reference of PyTorch's
- * algorithms: every option (momentum, dampening, Nesterov, weight decay; Adam, AdamW), the
+ * sgd_step, adam_step (Adam, AdamW, NAdam, RAdam) and rmsprop_step over several steps against the
+ * float64 reference of PyTorch's algorithms: every option (momentum, dampening, Nesterov, weight
+ * decay; Adam, AdamW; NAdam's momentum_decay, RAdam's both branches), the
  * per-step values read from the hyper buffer as the network writes them; grad_norm (the total
  * norm and clip_grad_norm_'s factor, every norm type, at a real size) and both steps' clipping
  * variants against clipGradNormRef and clipGradValueRef.
@@ -12,9 +13,9 @@ import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adamStep, gradNorm, gradNormPar
 import { createArena } from '../../src/gpu/arena.js';
 import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
-import { Adam, AdamW, RMSprop, SGD, adamKernelParams, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
+import { Adam, AdamW, NAdam, RAdam, RMSprop, SGD, adamKernelParams, adamVariant, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
 import { checkClipping } from '../../src/optim/clipping.js';
-import { adamRef, clipGradNormRef, clipGradValueRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -180,6 +181,46 @@ describe('adam_step, variant AMSGRAD', () => {
       }
       // The maximum differs from exp_avg_sq for most elements of the last four steps (else this tests plain Adam).
       expect(held).toBeGreaterThan(3 * LENGTH);
+    });
+  }
+});
+
+describe('adam_step, variants NADAM and RADAM (PyTorch 1.13)', () => {
+  // Seven steps: NAdam's μ_t and mu_product move every step; RAdam's first five are un-adapted and
+  // the sixth and seventh rectified (ρ_t > 5 from step 6, at β2 0.999 and 0.99 alike).
+  for (const [name, opt] of [
+    ['NAdam', new NAdam({ lr: 0.01 })],
+    ['NAdam, weight decay, momentum_decay 0.05', new NAdam({ lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99], eps: 1e-6, momentumDecay: 0.05 })],
+    ['RAdam', new RAdam({ lr: 0.01 })],
+    ['RAdam, weight decay', new RAdam({ lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99], eps: 1e-6 })],
+  ] as const) {
+    gpuTest(`${name}: seven steps against float64`, async (ctx) => {
+      let param: Float64Array<ArrayBufferLike> = f32(randomArray(LENGTH, 4));
+      let expAvg: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      let expAvgSq: Float64Array<ArrayBufferLike> = new Float64Array(LENGTH);
+      const [tparam, tm, tv, tgrad] = ['param', 'exp_avg', 'exp_avg_sq', 'grad'].map((label) => ctx.tensor(label, [LENGTH]));
+      ctx.write(tparam!, param);
+      const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+      const tensors = { hyper, grad: tgrad!, expAvg: tm!, expAvgSq: tv!, param: tparam!, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, LENGTH) };
+      const kernel = (await ctx.compile(adamStep, adamVariant(opt))).bind(tensors, { length: LENGTH, ...adamKernelParams(opt) });
+      let muProduct = 1;
+      const rectified: boolean[] = [];
+      for (let step = 1; step <= 7; step++) {
+        const grad = f32(randomArray(LENGTH, 40 + step, -0.1, 0.1));
+        ctx.write(tgrad!, grad);
+        ctx.write(hyper, hyperValues(opt, step, opt.lr, opt.betas[0]));
+        ctx.submit(opt.kind, (e) => recordPass(e, opt.kind, [kernel]));
+        const o = { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, step };
+        const ref = opt.kind === 'nadam' ? nadamRef(param, grad, expAvg, expAvgSq, { ...o, momentumDecay: opt.momentumDecay, muProduct }) : radamRef(param, grad, expAvg, expAvgSq, o);
+        if ('muProduct' in ref) muProduct = ref.muProduct;
+        if ('rectified' in ref) rectified.push(ref.rectified);
+        expectAllClose(`param after step ${step}`, await ctx.read(tparam!), ref.param, UPDATE);
+        expectAllClose(`exp_avg after step ${step}`, await ctx.read(tm!), ref.expAvg, UPDATE);
+        // As in the adam_step tests: a few ulps of squares below UPDATE's atol.
+        expectAllClose(`exp_avg_sq after step ${step}`, await ctx.read(tv!), ref.expAvgSq, { atol: 1e-12, rtol: 2e-6 });
+        [param, expAvg, expAvgSq] = [f32(await ctx.read(tparam!)), f32(await ctx.read(tm!)), f32(await ctx.read(tv!))];
+      }
+      if (opt.kind === 'radam') expect(rectified).toEqual([false, false, false, false, false, true, true]);
     });
   }
 });

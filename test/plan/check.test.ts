@@ -21,7 +21,7 @@ import { Residual, Sequential } from '../../src/layers/sequential.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../../src/optim/optimizers.js';
+import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, radamRectification } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
 import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
@@ -508,6 +508,33 @@ describe('Adagrad on the GPU', () => {
     expect(Math.max(...Array.from(await ctx.read(network.parameters[0]!.state.sum!)))).toBeGreaterThan(0.1);
     loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'state_dict.safetensors');
     expect(Array.from(await ctx.read(network.parameters[0]!.state.sum!)).every((v) => v === Math.fround(0.1))).toBe(true);
+  });
+});
+
+describe('NAdam and RAdam on the GPU (PyTorch 1.13)', () => {
+  // Three steps in a row, each checked from the state the one before left.
+  gpuTest("LeNet-5, NAdam (weight decay, a param group's own rate and decay, clip_grad_norm_): three steps against float64", async (ctx) => {
+    // μ_t and mu_product move every step; the group's rate gives it its own two coefficients (GROUP_LR).
+    const optimizer = new NAdam({ lr: 0.01, weightDecay: 1e-3, momentumDecay: 0.01, paramGroups: [{ params: ['11.weight', '11.bias'], lr: 0.03, weightDecay: 0 }] });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradNorm: 1 });
+    for (let step = 1; step <= 3; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(3);
+  });
+
+  gpuTest('LeNet-5, RAdam (OneCycleLR cycling β1, a no-decay group, clip_grad_value_): steps 5, 6 and 7 against float64, un-adapted then rectified', async (ctx) => {
+    // From optimizer step 4 (as a checkpoint's): step 5 is un-adapted (ρ_t ≤ 5), 6 and 7 rectified.
+    expect([5, 6, 7].map((t) => radamRectification(0.999, t) !== undefined)).toEqual([false, true, true]);
+    const optimizer = new RAdam({ lr: 0.02, weightDecay: 1e-3, paramGroups: [{ params: (_name, shape) => shape.length === 1, weightDecay: 0 }] }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 12 });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradValue: 0.05 });
+    network.stepsTaken = 4;
+    for (let step = 5; step <= 7; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(7);
   });
 });
 

@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../src/layers/index.js';
 import { Network } from '../../src/plan/network.js';
-import { Adam, SGD } from '../../src/optim/optimizers.js';
+import { Adam, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, type ClipGradNorm } from '../../src/optim/clipping.js';
 import { gpuDecisions } from '../../src/plan/check.js';
 import { networkStepRef } from '../../src/reference/network.js';
-import { adamRef, clipGradNormRef, clipGradValueRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, sgdRef } from '../../src/reference/optimizers.js';
 import { shufflePermutationRef } from '../../src/reference/random.js';
 import { uploadSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -34,10 +34,13 @@ const model = () => new Sequential(new Conv2d({ inChannels: 3, outChannels: 4, k
 type Tensors = Record<string, Float64Array>;
 
 describe('gradient clipping in the training step', () => {
-  const cases: { name: string; optimizer: () => SGD | Adam; clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number } }[] = [
+  const cases: { name: string; optimizer: () => SGD | Adam | NAdam | RAdam; clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number } }[] = [
     { name: 'SGD with momentum, clip_grad_norm_ 0.5', optimizer: () => new SGD({ lr: 0.1, momentum: 0.9 }), clip: { clipGradNorm: 0.5 } },
     { name: 'Adam, clip_grad_norm_ 0.2 of the ∞-norm', optimizer: () => new Adam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradNorm: { maxNorm: 0.2, normType: 'inf' } } },
     { name: 'SGD, clip_grad_value_ 0.05', optimizer: () => new SGD({ lr: 0.1, weightDecay: 1e-3 }), clip: { clipGradValue: 0.05 } },
+    { name: 'NAdam, clip_grad_norm_ 0.5', optimizer: () => new NAdam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradNorm: 0.5 } },
+    // Six steps: RAdam's first five un-adapted, the sixth rectified.
+    { name: 'RAdam, clip_grad_value_ 0.05', optimizer: () => new RAdam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradValue: 0.05 } },
   ];
   for (const c of cases) {
     gpuTest(`${c.name}: two shuffled epochs against the float64 run of the same steps`, async (ctx) => {
@@ -59,6 +62,8 @@ describe('gradient clipping in the training step', () => {
       for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
       let step = 0;
       let clippedSteps = 0;
+      // NAdam's mu_product (one for all parameters).
+      let muProduct = 1;
       for (let epoch = 1; epoch <= 2; epoch++) {
         const order = shufflePermutationRef(COUNT, SEED, epoch);
         for (let first = 0, inEpoch = 0; first < COUNT; first += BATCH, inEpoch++) {
@@ -87,6 +92,7 @@ describe('gradient clipping in the training step', () => {
             if (Object.values(ref.grads).some((g) => g.some((v) => Math.abs(v) > clipping.clipValue))) clippedSteps++;
           }
           const next: Tensors = {};
+          const muBefore = muProduct;
           for (const name of Object.keys(params)) {
             if (opt.kind === 'sgd') {
               const r = sgdRef(params[name]!, grads[name]!, s1[name]!, { lr: opt.lr, momentum: opt.momentum, dampening: 0, weightDecay: opt.weightDecay, nesterov: false, first: step === 1 });
@@ -94,6 +100,13 @@ describe('gradient clipping in the training step', () => {
               s1[name] = r.buffer;
             } else if (opt.kind === 'adam' || opt.kind === 'adamw') {
               const r = adamRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, decoupled: false, step });
+              next[name] = r.param;
+              s1[name] = r.expAvg;
+              s2[name] = r.expAvgSq;
+            } else if (opt.kind === 'nadam' || opt.kind === 'radam') {
+              const o = { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, step };
+              const r = opt.kind === 'nadam' ? nadamRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, { ...o, momentumDecay: opt.momentumDecay, muProduct: muBefore }) : radamRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, o);
+              if ('muProduct' in r) muProduct = r.muProduct;
               next[name] = r.param;
               s1[name] = r.expAvg;
               s2[name] = r.expAvgSq;

@@ -1,6 +1,6 @@
 /** What the page takes from a checkpoint it loads (src/web/resume.ts), as the CLI's --init does. */
 import { describe, expect, it } from 'vitest';
-import { AdamW, SGD } from '../../src/optim/optimizers.js';
+import { AdamW, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
 import { pageResume } from '../../src/web/resume.js';
 
 describe('pageResume', () => {
@@ -19,6 +19,16 @@ describe('pageResume', () => {
     expect(r.optimizer).toBeInstanceOf(AdamW);
     expect(r.optimizer).toMatchObject({ lr: 0.003, betas: [0.8, 0.99], weightDecay: 0.05, schedule: { kind: 'step', stepSize: 5, gamma: 0.5 } });
     expect(r.note).toBe('Its optimizer goes on with its state: AdamW lr 0.003, betas (0.8, 0.99), eps 1e-8, weight decay 0.05, StepLR(step_size=5 epochs, gamma=0.5).');
+  });
+
+  it('goes on with a NAdam or RAdam checkpoint’s optimizer (its menu entries), momentum_decay and its OneCycle schedule', () => {
+    const r = pageResume({ optimizer: 'nadam', lr: '0.002', betas: '0.9,0.999', momentum_decay: '0.01', schedule: 'onecycle', max_lr: '0.002', total_steps: '100' }, 'n.safetensors');
+    expect(r.fields).toEqual({ optimizer: 'nadam', lr: '0.002' });
+    expect(r.optimizer).toBeInstanceOf(NAdam);
+    expect(r.note).toMatch(/^Its optimizer goes on with its state: NAdam lr 0\.002, betas \(0\.9, 0\.999\), eps 1e-8, weight decay 0, momentum decay 0\.01, OneCycleLR/);
+    const radam = pageResume({ optimizer: 'radam', lr: '0.001', weight_decay: '0.01' }, 'r.safetensors');
+    expect(radam.optimizer).toBeInstanceOf(RAdam);
+    expect(radam.note).toBe('Its optimizer goes on with its state: RAdam lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.');
   });
 
   it('takes the run’s loss, rotation and shuffle where the checkpoint records them', () => {
@@ -41,6 +51,6 @@ describe('pageResume', () => {
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
     expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
     expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number ≥ 0');
-    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad');
+    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam');
   });
 });
