@@ -258,11 +258,11 @@ export interface NadamOptions extends RadamOptions {
 }
 
 /**
- * torch.optim.NAdam (PyTorch 1.13): Adam's moments with Nesterov momentum — the step takes the
- * gradient at lr·(1 − μ_t)/(1 − Π_t) and exp_avg at lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), both divided
- * by √(exp_avg_sq / (1 − β2^t)) + eps, where μ_t = β1·(1 − ½·0.96^(t·momentum_decay)) and Π_t =
- * μ_1·…·μ_t (PyTorch's state mu_product). Π_t·μ_t·μ_{t+1} takes μ_t twice: PyTorch 1.13's
- * single-tensor step (its default), which PyTorch 2.0 changed to Π_t·μ_{t+1} (pytorch#92699).
+ * torch.optim.NAdam: Adam's moments with Nesterov momentum — the step takes the gradient at
+ * lr·(1 − μ_t)/(1 − Π_t) and exp_avg at lr·μ_{t+1}/(1 − Π_{t+1}), both divided by
+ * √(exp_avg_sq / (1 − β2^t)) + eps, where μ_t = β1·(1 − ½·0.96^(t·momentum_decay)) and Π_t =
+ * μ_1·…·μ_t (PyTorch's state mu_product): Dozat's and PyTorch ≥ 2.0's (pytorch#92699). PyTorch
+ * 1.13's default step took Π_t·μ_t·μ_{t+1}, counting μ_t twice.
  * PyTorch's defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8, momentum_decay 4e-3); weight decay
  * added to the gradient. OneCycleLR cycles β1, as Adam's.
  */
@@ -383,12 +383,12 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
   }
   const [, beta2] = optimizer.betas;
   if (optimizer.kind === 'nadam') {
-    // torch/optim/nadam.py (1.13, _single_tensor_nadam), in its order: mu_product *= mu, then
-    // mu_product_next = mu_product * mu * mu_next (μ_t twice, as 1.13 has it).
+    // torch/optim/nadam.py (≥ 2.0, _single_tensor_nadam), in its order: mu_product *= mu, then
+    // mu_product_next = mu_product * mu_next (1.13 took mu_product * mu * mu_next, μ_t twice).
     const mu = nadamMu(momentum, optimizer.momentumDecay, step);
     const muNext = nadamMu(momentum, optimizer.momentumDecay, step + 1);
     const product = nadamMuProduct(optimizer, step - 1) * mu;
-    const productNext = product * mu * muNext;
+    const productNext = product * muNext;
     return [(lr * (1 - mu)) / (1 - product), momentum, (lr * muNext) / (1 - productNext), 1 - beta2 ** step, 1 - momentum];
   }
   const stepSize = lr / (1 - momentum ** step);

@@ -116,9 +116,9 @@ export interface NadamRefOptions {
 }
 
 /**
- * One NAdam step as PyTorch 1.13's torch/optim/nadam.py takes it (_single_tensor_nadam, its
+ * One NAdam step as PyTorch ≥ 2.0's torch/optim/nadam.py takes it (_single_tensor_nadam, its
  * default), in its order: μ_t and μ_{t+1}, mu_product ← mu_product·μ_t, mu_product_next ←
- * mu_product·μ_t·μ_{t+1} (μ_t twice, as 1.13 has it), the moments, then param −= lr(1 − μ_t)/(1 −
+ * mu_product·μ_{t+1} (1.13 took μ_t twice there: pytorch#92699), the moments, then param −= lr(1 − μ_t)/(1 −
  * mu_product)·g/d and −= lr·μ_{t+1}/(1 − mu_product_next)·m/d, d = √(v / (1 − β2^t)) + eps.
  */
 export function nadamRef(param: ArrayLike<number>, grad: ArrayLike<number>, expAvg: ArrayLike<number>, expAvgSq: ArrayLike<number>, o: NadamRefOptions): { param: Float64Array; expAvg: Float64Array; expAvgSq: Float64Array; muProduct: number } {
@@ -129,7 +129,7 @@ export function nadamRef(param: ArrayLike<number>, grad: ArrayLike<number>, expA
   const mu = o.beta1 * (1 - 0.5 * 0.96 ** (o.step * o.momentumDecay));
   const muNext = o.beta1 * (1 - 0.5 * 0.96 ** ((o.step + 1) * o.momentumDecay));
   const muProduct = o.muProduct * mu;
-  const muProductNext = muProduct * mu * muNext;
+  const muProductNext = muProduct * muNext;
   const gradStep = (-o.lr * (1 - mu)) / (1 - muProduct);
   const momentumStep = (-o.lr * muNext) / (1 - muProductNext);
   for (let i = 0; i < p.length; i++) {

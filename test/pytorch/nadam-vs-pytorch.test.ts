@@ -1,5 +1,6 @@
 /**
- * NAdam against torch.optim.NAdam of PyTorch 1.13 on float64 tensors over eight steps: the float64
+ * NAdam against PyTorch's NAdam step (≥ 2.0's, written out in torch ops beside torch 1.13's
+ * torch.optim.NAdam, which supplies the schedule, step count and mu_product) on float64 tensors over eight steps: the float64
  * reference (nadamRef: the parameters, exp_avg, exp_avg_sq and the state mu_product), and the
  * host's per-step values the kernel reads (hyperValues: the gradient's and exp_avg's steps and
  * 1 − β2^t; nadamMuProduct) against PyTorch's own scalars — at PyTorch's defaults, with weight decay,
@@ -20,6 +21,7 @@ import json, sys, torch
 torch.set_default_dtype(torch.float64)
 spec = json.load(sys.stdin)
 p = torch.nn.Parameter(torch.tensor(spec['param']))
+q, m, v = torch.tensor(spec['param']), torch.zeros(len(spec['param'])), torch.zeros(len(spec['param']))
 opt = torch.optim.NAdam([p], lr=spec['lr'], betas=tuple(spec['betas']), eps=spec['eps'], weight_decay=spec['weight_decay'], momentum_decay=spec['momentum_decay'])
 sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=spec['lr'], total_steps=spec['total_steps']) if spec['onecycle'] else None
 steps = []
@@ -33,11 +35,20 @@ for g in spec['grads']:
     mu = beta1 * (1. - 0.5 * (0.96 ** (t * spec['momentum_decay'])))
     mu_next = beta1 * (1. - 0.5 * (0.96 ** ((t + 1) * spec['momentum_decay'])))
     prod = st['mu_product']
-    # The two coefficients of PyTorch 1.13's _single_tensor_nadam, as it computes them.
-    steps.append({'lr': lr, 'beta1': beta1, 'mu_product': prod.item(), 'grad_step': lr * (1. - mu) / (1. - prod.item()), 'momentum_step': lr * mu_next / (1. - (prod * mu * mu_next).item()), 'bc2': 1 - beta2 ** t})
+    # PyTorch ≥ 2.0's _single_tensor_nadam (pytorch#92699: 1.13 counted mu twice in
+    # mu_product_next), on its own copy of the parameter, in its order; torch 1.13's step above
+    # gives the schedule's lr and β1, the step count and mu_product, which it computes alike.
+    grad = torch.tensor(g)
+    if spec['weight_decay'] != 0: grad = grad.add(q, alpha=spec['weight_decay'])
+    m.lerp_(grad, 1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = v.div(1 - beta2 ** t).sqrt().add_(spec['eps'])
+    q.addcdiv_(grad, denom, value=(-lr * (1. - mu) / (1. - prod.item())))
+    q.addcdiv_(m, denom, value=(-lr * mu_next) / (1. - prod.item() * mu_next))
+    steps.append({'lr': lr, 'beta1': beta1, 'mu_product': prod.item(), 'grad_step': lr * (1. - mu) / (1. - prod.item()), 'momentum_step': lr * mu_next / (1. - prod.item() * mu_next), 'bc2': 1 - beta2 ** t})
     if sched: sched.step()
 st = opt.state[p]
-print(json.dumps({'param': p.detach().tolist(), 'exp_avg': st['exp_avg'].tolist(), 'exp_avg_sq': st['exp_avg_sq'].tolist(), 'steps': steps, 'keys': sorted(st.keys())}))
+print(json.dumps({'param': q.tolist(), 'exp_avg': m.tolist(), 'exp_avg_sq': v.tolist(), 'steps': steps, 'keys': sorted(st.keys()), 'torch113_param': p.detach().tolist()}))
 `;
 
 interface TorchRun {
@@ -46,11 +57,12 @@ interface TorchRun {
   exp_avg_sq: number[];
   steps: { lr: number; beta1: number; mu_product: number; grad_step: number; momentum_step: number; bc2: number }[];
   keys: string[];
+  torch113_param: number[];
 }
 
 const close = (what: string, got: number, want: number) => expect(Math.abs(got - want), `${what}: ${got} against PyTorch's ${want}`).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(want)));
 
-describe('NAdam against PyTorch 1.13 (float64)', () => {
+describe('NAdam against PyTorch (float64)', () => {
   const STEPS = 8;
   for (const [name, options, onecycle] of [
     ["PyTorch's defaults", {}, false],
@@ -81,10 +93,12 @@ describe('NAdam against PyTorch 1.13 (float64)', () => {
         // What the kernel reads: [gradient's step, β1, exp_avg's step, 1 − β2^t, 1 − β1].
         const hyper = hyperValues(opt, t, lr, momentum);
         close(`step ${t}: hyper[0], lr·(1 − μ_t)/(1 − mu_product)`, hyper[0], theirs.grad_step);
-        close(`step ${t}: hyper[2], lr·μ_{t+1}/(1 − mu_product·μ_t·μ_{t+1})`, hyper[2], theirs.momentum_step);
+        close(`step ${t}: hyper[2], lr·μ_{t+1}/(1 − mu_product·μ_{t+1})`, hyper[2], theirs.momentum_step);
         close(`step ${t}: hyper[3], 1 − β2^t`, hyper[3], theirs.bc2);
       });
       torch.param.forEach((v, i) => close(`param[${i}]`, state.param[i]!, v));
+      // torch 1.13's own step differs (μ_t twice): the test can tell the two formulas apart.
+      expect(Math.max(...torch.torch113_param.map((v, i) => Math.abs(v - state.param[i]!)))).toBeGreaterThan(1e-9);
       torch.exp_avg.forEach((v, i) => close(`exp_avg[${i}]`, state.expAvg[i]!, v));
       torch.exp_avg_sq.forEach((v, i) => close(`exp_avg_sq[${i}]`, state.expAvgSq[i]!, v));
       // The state PyTorch keeps: the engine's stateNames, beside its step count and mu_product (the host's).
