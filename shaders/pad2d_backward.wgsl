@@ -33,6 +33,7 @@ fn span(first: i32, last: i32, count: i32) -> vec2i {
  * input position i, as up to three spans in increasing order (an empty span: first > last).
  */
 fn spansOf(i: i32, n: i32, pad: i32, count: i32) -> array<vec2i, 3> {
+  let padAfter = count - n - pad;
   let none = vec2i(1, 0);
   let o = i + pad;
 #if REFLECT
@@ -48,7 +49,11 @@ fn spansOf(i: i32, n: i32, pad: i32, count: i32) -> array<vec2i, 3> {
   let last = select(o, count - 1, i == n - 1);
   return array<vec2i, 3>(span(first, last, count), none, none);
 #elif CIRCULAR
-  return array<vec2i, 3>(span(o - n, o - n, count), span(o, o, count), span(o + n, o + n, count));
+  // Wrapped around the kept part, m long (a cropped element is read by no output).
+  let kept = max(-pad, 0);
+  let m = n - kept - max(-padAfter, 0);
+  if (i < kept || i >= kept + m) { return array<vec2i, 3>(none, none, none); }
+  return array<vec2i, 3>(span(o - m, o - m, count), span(o, o, count), span(o + m, o + m, count));
 #else
   return array<vec2i, 3>(span(o, o, count), none, none);
 #endif

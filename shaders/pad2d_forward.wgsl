@@ -7,7 +7,8 @@
 //   REFLECT:   mirrored about the edge, the edge itself not repeated (k < 0 → −k, k ≥ n → 2(n − 1) − k;
 //              each side's padding below the input's size, as PyTorch requires);
 //   REPLICATE: the nearest edge element (k clamped to [0, n − 1]);
-//   CIRCULAR:  wrapped around (k mod n; each side's padding at most the input's size).
+//   CIRCULAR:  wrapped around: k mod n, or where a side crops (a negative count), around the kept
+//              part (PyTorch's: cropped first, then wrapped; each side's padding at most its size).
 //   One invocation per output element.
 
 struct Params {
@@ -27,15 +28,20 @@ struct Params {
 
 override WG_X: u32;
 
-/** The input position output position k − pad reads along an axis of n elements (constant mode: k itself, maybe outside). */
-fn sourceOf(k: i32, n: i32) -> i32 {
+/**
+ * The input position output position k − pad reads along an axis of n elements, `before` and
+ * `after` the axis's two padding counts (constant mode: k itself, maybe outside).
+ */
+fn sourceOf(k: i32, n: i32, before: i32, after: i32) -> i32 {
 #if REFLECT
   let r = abs(k);
   return select(r, 2 * (n - 1) - r, r >= n);
 #elif REPLICATE
   return clamp(k, 0, n - 1);
 #elif CIRCULAR
-  return ((k % n) + n) % n;
+  let kept = max(-before, 0);
+  let m = n - kept - max(-after, 0);
+  return kept + (((k - kept) % m) + m) % m;
 #else
   return k;
 #endif
@@ -52,8 +58,10 @@ fn pad2d_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgr
   let ox = i % params.outW;
   let h = i32(params.height);
   let w = i32(params.width);
-  let iy = sourceOf(i32(oy) - params.top, h);
-  let ix = sourceOf(i32(ox) - params.left, w);
+  let bottom = i32(params.outH) - h - params.top;
+  let right = i32(params.outW) - w - params.left;
+  let iy = sourceOf(i32(oy) - params.top, h, params.top, bottom);
+  let ix = sourceOf(i32(ox) - params.left, w, params.left, right);
   if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
     y[i] = params.value;
   } else {

@@ -25,11 +25,12 @@ override WG_X: u32;
 
 /** The first and last output positions whose taps may include input i (a superset: each is tested). */
 fn candidates(i: u32, scale: f32, count: u32) -> vec2u {
-  // Every mode's source position s(o) grows with o, from about o·scale − ½ to (o + 1)·scale: the
-  // outputs tapping i have s(o) in (i − 1, i + 1], so o in about [(i − 1)/scale − 1, (i + 1)/scale + 1].
+  // Every mode's source position s(o) grows with o: o·scale, (o + ½)·scale or (o + ½)·scale − ½.
+  // The outputs tapping i have s(o) in (i − 1, i + 1), so o lies in [(i − 1)/scale − 1,
+  // (i + 1.5)/scale + ½]; two more either side for f32 rounding.
   if (scale <= 0.0) { return vec2u(0u, count - 1u); }
   let first = max(floor((f32(i) - 1.0) / scale) - 2.0, 0.0);
-  let last = min(ceil((f32(i) + 1.0) / scale) + 2.0, f32(count - 1u));
+  let last = min(ceil((f32(i) + 1.5) / scale + 0.5) + 2.0, f32(count - 1u));
   return vec2u(u32(first), u32(max(last, 0.0)));
 }
 

@@ -198,6 +198,13 @@ export class Conv2d extends Layer {
       const p = this.tiled ? this.params(input, 1) : this.generalParams(input, 1);
       return [this.outChannels, p.outHeight, p.outWidth];
     } catch (e) {
+      if (this.paddingLayer) {
+        // The input here is the padded one: say what the user gave (the conv's own input and padding).
+        const { top, bottom, left, right } = this.pads;
+        const [c, h, w] = [input[0]!, input[1]! - top - bottom, input[2]! - left - right];
+        const span = `${this.dilation[0] * (this.kernelSize[0] - 1) + 1}×${this.dilation[1] * (this.kernelSize[1] - 1) + 1}`;
+        throw new ShapeError(`a ${this.kernelSize.join('×')} kernel (a span of ${span}) does not fit a ${h}×${w} input padded by ${this.paddingWords()} in padding_mode '${this.paddingMode}' (${input[1]}×${input[2]}; input [${c}, ${h}, ${w}])`);
+      }
       throw new ShapeError(`${(e as Error).message.replace(/^conv2d: /, '')} (input [${input.join(', ')}])`);
     }
   }

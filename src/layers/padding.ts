@@ -31,6 +31,7 @@ export class Pad2d extends Layer {
 
   constructor(mode: PadMode, padding: unknown, options: { value?: unknown; zero?: boolean; ofConv?: boolean } = {}) {
     super();
+    if (!Object.hasOwn(TYPES, mode)) throw new RangeError(`Pad2d: mode must be 'constant', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`);
     this.mode = mode;
     this.type = options.zero ? 'ZeroPad2d' : TYPES[mode];
     this.ofConv = options.ofConv === true;
@@ -39,12 +40,12 @@ export class Pad2d extends Layer {
     if (!Array.isArray(sides) || sides.length !== 4 || !sides.every((v) => typeof v === 'number' && Number.isInteger(v))) {
       throw new RangeError(`${owner}: padding must be a whole number or four, (left, right, top, bottom) as PyTorch's, got ${JSON.stringify(padding)}`);
     }
-    // Negative counts crop: PyTorch's constant mode takes them; the others are refused here.
-    if (mode !== 'constant' && sides.some((v) => v < 0)) throw new RangeError(`${owner}: padding must be ≥ 0 in ${mode} mode, got ${JSON.stringify(padding)}`);
+    // A negative count crops that side (in every mode, as PyTorch's F.pad).
     this.padding = sides as [number, number, number, number];
     const value = options.value ?? 0;
-    if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > 3.4028234663852886e38) {
-      throw new RangeError(`${owner}: value must be a finite float32 number, got ${JSON.stringify(options.value)}`);
+    // ±∞ as PyTorch takes it (−∞ before a max pool); NaN and finite values past float32 refused.
+    if (typeof value !== 'number' || Number.isNaN(value) || (Number.isFinite(value) && Math.abs(value) > 3.4028234663852886e38)) {
+      throw new RangeError(`${owner}: value must be a float32 number (±inf allowed), got ${typeof options.value === 'number' ? String(options.value) : JSON.stringify(options.value)}`);
     }
     this.value = value;
   }
@@ -57,14 +58,15 @@ export class Pad2d extends Layer {
     if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
     const [channels, height, width] = input as [number, number, number];
     const [left, right, top, bottom] = this.padding;
-    const side = (pad: number, size: number, axis: string) => {
+    const side = (pad: number, other: number, size: number, axis: string) => {
       // PyTorch: "Padding size should be less than the corresponding input dimension" (reflect);
-      // "Padding value causes wrapping around more than once" (circular).
-      if (this.mode === 'reflect' && pad >= size) return `reflect padding of ${pad} needs a ${axis} of more than ${pad} (a mirror image reads ${pad} elements past the edge)`;
-      if (this.mode === 'circular' && pad > size) return `circular padding of ${pad} needs a ${axis} of at least ${pad} (it would wrap around more than once)`;
+      // "Padding value causes wrapping around more than once" (circular: around what the other side keeps).
+      if (this.mode === 'reflect' && pad >= size) return `reflect padding of ${pad} needs a ${axis} of more than ${pad} (a mirror image reads ${pad} element${pad === 1 ? '' : 's'} past the edge)`;
+      const kept = size + Math.min(other, 0);
+      if (this.mode === 'circular' && pad > kept) return `circular padding of ${pad} needs a ${axis} of at least ${pad}${kept < size ? ` after the other side's crop (${kept} kept)` : ''} (it would wrap around more than once)`;
       return undefined;
     };
-    const problem = side(left, width, 'width') ?? side(right, width, 'width') ?? side(top, height, 'height') ?? side(bottom, height, 'height');
+    const problem = side(left, right, width, 'width') ?? side(right, left, width, 'width') ?? side(top, bottom, height, 'height') ?? side(bottom, top, height, 'height');
     if (problem) throw new ShapeError(`${this.ofConv ? `Conv2d's padding_mode '${this.mode}': ` : ''}${problem}; the input is [${input.join(', ')}]`);
     const shape = [channels, height + top + bottom, width + left + right];
     if (shape[1]! < 1 || shape[2]! < 1) throw new ShapeError(`padding (${this.padding.join(', ')}) crops the [${input.join(', ')}] input to nothing`);

@@ -34,8 +34,6 @@ export class Upsample extends Layer {
   readonly mode: UpsampleMode;
   readonly alignCorners: boolean;
   readonly recomputeScaleFactor: boolean;
-  /** How align_corners was given (undefined: left out), for config(): PyTorch's repr and a model file keep what was given. */
-  private readonly alignGiven?: boolean;
 
   /** `new Upsample({ scaleFactor: 2, mode: 'bilinear' })`, or PyTorch's positional `new Upsample(null, 2, 'bilinear')` (size, scale_factor, mode, align_corners). */
   constructor(options?: UpsampleOptions);
@@ -43,7 +41,8 @@ export class Upsample extends Layer {
   constructor(first?: unknown, ...rest: unknown[]) {
     super();
     this.type = 'Upsample';
-    const owner = this.type;
+    // The named forms (their static `owner`) say their own name in messages.
+    const owner = (new.target as { owner?: string }).owner ?? 'Upsample';
     const object = typeof first === 'object' && first !== null && !Array.isArray(first);
     if (object && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
     const options: UpsampleOptions = object ? checkOptions(owner, first as UpsampleOptions, [...KNOWN]) : first === undefined && rest.length === 0 ? {} : Upsample.positional(owner, [first, ...rest]);
@@ -51,7 +50,7 @@ export class Upsample extends Layer {
       if (value === undefined || value === null) return undefined;
       const pair = Array.isArray(value) ? value : [value, value];
       const ok = pair.length === 2 && pair.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && (!whole || Number.isInteger(v)));
-      if (!ok) throw new RangeError(`${owner}: ${field} must be ${whole ? 'a whole number ≥ 1' : 'a number > 0'} or (height, width), got ${JSON.stringify(value)}`);
+      if (!ok) throw new RangeError(`${owner}: ${field} must be ${whole ? 'a whole number ≥ 1' : 'a finite number > 0'} or (height, width), got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
       return pair as [number, number];
     };
     this.size = sides('size', options.size, true);
@@ -67,8 +66,7 @@ export class Upsample extends Layer {
     if (options.alignCorners !== undefined && options.alignCorners !== null && mode !== 'bilinear') {
       throw new RangeError(`${owner}: align_corners applies to mode 'bilinear' only (PyTorch: "align_corners option can only be set with the interpolating modes"), the mode is '${mode}'`);
     }
-    this.alignGiven = options.alignCorners === null ? undefined : options.alignCorners;
-    this.alignCorners = trueOrFalse(owner, 'align_corners', this.alignGiven, false);
+    this.alignCorners = trueOrFalse(owner, 'align_corners', options.alignCorners ?? undefined, false);
     this.recomputeScaleFactor = trueOrFalse(owner, 'recompute_scale_factor', options.recomputeScaleFactor ?? undefined, false);
     if (this.recomputeScaleFactor && this.size !== undefined) throw new RangeError(`${owner}: recompute_scale_factor applies with scale_factor only (PyTorch raises with size)`);
   }
@@ -105,7 +103,8 @@ export class Upsample extends Layer {
     return {
       ...(this.size ? { size: one(this.size) } : { scale_factor: one(this.scaleFactor) }),
       mode: this.mode,
-      ...(this.alignGiven !== undefined ? { align_corners: this.alignGiven } : {}),
+      // Bilinear's always (left out it is false, as PyTorch's None): one spelling for one network.
+      ...(this.mode === 'bilinear' ? { align_corners: this.alignCorners } : {}),
       ...(this.recomputeScaleFactor ? { recompute_scale_factor: true } : {}),
     };
   }
@@ -123,24 +122,35 @@ export class Upsample extends Layer {
   }
 }
 
+/** A named form's (size, scale_factor), positional or as options; more arguments refused (PyTorch's TypeError). */
+function namedArgs(owner: string, args: readonly unknown[]): UpsampleOptions {
+  const [first, scaleFactor] = args;
+  if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
+    if (args.length > 1) throw new RangeError(`${owner}: an options object takes no other arguments`);
+    return checkOptions(owner, first as UpsampleOptions, ['size', 'scaleFactor']);
+  }
+  if (args.length > 2) throw new RangeError(`${owner}: ${args.length} arguments; expected (size, scale_factor) or an options object (the mode is ${owner === 'UpsamplingNearest2d' ? "'nearest'" : "'bilinear' with align_corners"})`);
+  return { size: (first ?? undefined) as UpsampleOptions['size'], scaleFactor: (scaleFactor ?? undefined) as UpsampleOptions['scaleFactor'] };
+}
+
 /** nn.UpsamplingNearest2d(size, scale_factor): Upsample in mode 'nearest'. */
 export class UpsamplingNearest2d extends Upsample {
+  static readonly owner = 'UpsamplingNearest2d';
   constructor(options: { size?: number | readonly [number, number]; scaleFactor?: number | readonly [number, number] });
-  constructor(size: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
-  constructor(first: unknown, scaleFactor?: unknown) {
-    const o = typeof first === 'object' && first !== null && !Array.isArray(first) ? checkOptions('UpsamplingNearest2d', first as UpsampleOptions, ['size', 'scaleFactor']) : { size: first ?? undefined, scaleFactor: scaleFactor ?? undefined };
-    super({ ...(o as UpsampleOptions), mode: 'nearest' });
+  constructor(size?: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
+  constructor(...args: unknown[]) {
+    super({ ...namedArgs(UpsamplingNearest2d.owner, args), mode: 'nearest' });
     this.named('UpsamplingNearest2d');
   }
 }
 
 /** nn.UpsamplingBilinear2d(size, scale_factor): Upsample in mode 'bilinear' with align_corners=True. */
 export class UpsamplingBilinear2d extends Upsample {
+  static readonly owner = 'UpsamplingBilinear2d';
   constructor(options: { size?: number | readonly [number, number]; scaleFactor?: number | readonly [number, number] });
-  constructor(size: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
-  constructor(first: unknown, scaleFactor?: unknown) {
-    const o = typeof first === 'object' && first !== null && !Array.isArray(first) ? checkOptions('UpsamplingBilinear2d', first as UpsampleOptions, ['size', 'scaleFactor']) : { size: first ?? undefined, scaleFactor: scaleFactor ?? undefined };
-    super({ ...(o as UpsampleOptions), mode: 'bilinear', alignCorners: true });
+  constructor(size?: number | readonly [number, number] | null, scaleFactor?: number | readonly [number, number] | null);
+  constructor(...args: unknown[]) {
+    super({ ...namedArgs(UpsamplingBilinear2d.owner, args), mode: 'bilinear', alignCorners: true });
     this.named('UpsamplingBilinear2d');
   }
 }

@@ -21,8 +21,12 @@ export interface Pad2dGeometry {
   readonly value?: number;
 }
 
-/** The input position an output position reads along an axis of n elements (k is the output's position less the padding before; −1: none, constant mode outside). */
-function sourceOf(k: number, n: number, mode: PadMode): number {
+/**
+ * The input position an output position reads along an axis of n elements (k is the output's
+ * position less the padding before; −1: none, constant mode outside); `before` and `after` the
+ * axis's padding counts (a negative one crops: circular wraps around the kept part, PyTorch's).
+ */
+function sourceOf(k: number, n: number, mode: PadMode, before: number, after: number): number {
   switch (mode) {
     case 'constant':
       return k >= 0 && k < n ? k : -1;
@@ -30,8 +34,11 @@ function sourceOf(k: number, n: number, mode: PadMode): number {
       return k < 0 ? -k : k >= n ? 2 * (n - 1) - k : k;
     case 'replicate':
       return Math.min(Math.max(k, 0), n - 1);
-    case 'circular':
-      return ((k % n) + n) % n;
+    case 'circular': {
+      const kept = Math.max(-before, 0);
+      const m = n - kept - Math.max(-after, 0);
+      return kept + ((((k - kept) % m) + m) % m);
+    }
   }
 }
 
@@ -42,9 +49,9 @@ export function pad2dForwardRef(x: ArrayLike<number>, g: Pad2dGeometry): Float64
   const y = new Float64Array(g.planes * outH * outW);
   for (let p = 0; p < g.planes; p++) {
     for (let oy = 0; oy < outH; oy++) {
-      const iy = sourceOf(oy - g.top, g.height, g.mode);
+      const iy = sourceOf(oy - g.top, g.height, g.mode, g.top, g.bottom);
       for (let ox = 0; ox < outW; ox++) {
-        const ix = sourceOf(ox - g.left, g.width, g.mode);
+        const ix = sourceOf(ox - g.left, g.width, g.mode, g.left, g.right);
         y[(p * outH + oy) * outW + ox] = iy < 0 || ix < 0 ? g.value ?? 0 : x[(p * g.height + iy) * g.width + ix]!;
       }
     }
@@ -57,9 +64,9 @@ export function pad2dBackwardRef(dy: ArrayLike<number>, g: Pad2dGeometry): Float
   const dx = new Float64Array(g.planes * g.height * g.width);
   for (let p = 0; p < g.planes; p++) {
     for (let oy = 0; oy < outH; oy++) {
-      const iy = sourceOf(oy - g.top, g.height, g.mode);
+      const iy = sourceOf(oy - g.top, g.height, g.mode, g.top, g.bottom);
       for (let ox = 0; ox < outW; ox++) {
-        const ix = sourceOf(ox - g.left, g.width, g.mode);
+        const ix = sourceOf(ox - g.left, g.width, g.mode, g.left, g.right);
         if (iy >= 0 && ix >= 0) dx[(p * g.height + iy) * g.width + ix]! += dy[(p * outH + oy) * outW + ox]!;
       }
     }

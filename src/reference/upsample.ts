@@ -4,7 +4,8 @@
  * written from PyTorch's CPU kernels (UpSample.h: area_pixel_compute_scale,
  * area_pixel_compute_source_index, nearest_neighbor_compute_source_index). The taps' positions and
  * weights are computed in the precision PyTorch's kernel computes them for the tensor's dtype:
- * `float32` as its float32 kernels (and this engine's GPU) do, else float64; the sums are float64.
+ * `float32` as its float32 kernels (and this engine's GPU) do, else float64 — the nearest modes'
+ * positions in float32 always, as PyTorch's; the sums are float64.
  * The backward scatters each output's gradient to its taps, where the kernel gathers.
  */
 
@@ -26,17 +27,22 @@ export interface Upsample2dGeometry {
 
 /**
  * PyTorch's area_pixel_compute_scale (and, for the nearest modes, compute_scales_value): the
- * source scale of one axis, in float64 or rounded to float32 as a float32 kernel holds it.
+ * source scale of one axis, in float64 or rounded to float32 as a float32 kernel holds it (the
+ * nearest modes' always: PyTorch computes their positions in float in every dtype). Its CPU
+ * kernels' special cases as scales: an axis that keeps its size is copied (nearest and bilinear:
+ * scale 1), and nearest's exact doubling takes o >> 1 (scale ½), whatever the scale factor.
  */
 export function upsampleScale(inSize: number, outSize: number, mode: UpsampleMode, alignCorners: boolean, scaleFactor: number | undefined, float32: boolean): number {
-  const round = float32 ? Math.fround : (v: number) => v;
+  const round = float32 || mode !== 'bilinear' ? Math.fround : (v: number) => v;
   if (mode === 'bilinear' && alignCorners) return outSize > 1 ? round((inSize - 1) / (outSize - 1)) : 0;
+  if (mode !== 'nearest-exact' && outSize === inSize) return 1;
+  if (mode === 'nearest' && outSize === 2 * inSize) return 0.5;
   return scaleFactor !== undefined && scaleFactor > 0 ? round(1 / scaleFactor) : round(inSize / outSize);
 }
 
 /** An output position's input taps along an axis of n elements and their weights (nearest: one tap, weight 1). */
 export function upsampleTaps(o: number, scale: number, n: number, mode: UpsampleMode, alignCorners: boolean, float32: boolean): { i0: number; i1: number; w0: number; w1: number } {
-  const r = float32 ? Math.fround : (v: number) => v;
+  const r = float32 || mode !== 'bilinear' ? Math.fround : (v: number) => v;
   if (mode === 'nearest' || mode === 'nearest-exact') {
     const i = Math.min(Math.floor(r((mode === 'nearest' ? o : o + 0.5) * scale)), n - 1);
     return { i0: i, i1: i, w0: 1, w1: 0 };

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { pad2dBackward, pad2dForward, PAD_MODE_DEFINES } from '../../src/kernels/padding.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
-import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
+import { CircularPad2d, ConstantPad2d, Pad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry, type PadMode } from '../../src/reference/padding.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { FD, numericalGrad } from '../helpers/finite-differences.js';
@@ -28,16 +28,19 @@ const GEOMETRIES: Record<PadMode, Omit<Pad2dGeometry, 'mode'>[]> = {
   ],
   reflect: [
     { planes: 3, height: 5, width: 7, left: 1, right: 2, top: 3, bottom: 0 },
+    { planes: 2, height: 5, width: 6, left: -1, right: 2, top: 1, bottom: -2 },
     { planes: 2, height: 4, width: 6, left: 5, right: 5, top: 3, bottom: 3 },
     { planes: 1, height: 2, width: 3, left: 0, right: 2, top: 1, bottom: 1 },
   ],
   replicate: [
     { planes: 3, height: 5, width: 7, left: 1, right: 2, top: 3, bottom: 0 },
+    { planes: 2, height: 4, width: 5, left: 3, right: -2, top: -1, bottom: 2 },
     { planes: 2, height: 1, width: 1, left: 3, right: 2, top: 4, bottom: 1 },
     { planes: 1, height: 3, width: 2, left: 6, right: 0, top: 0, bottom: 7 },
   ],
   circular: [
     { planes: 3, height: 5, width: 7, left: 1, right: 2, top: 3, bottom: 0 },
+    { planes: 1, height: 5, width: 6, left: -2, right: 3, top: 2, bottom: -1 },
     { planes: 2, height: 4, width: 3, left: 3, right: 3, top: 4, bottom: 4 },
     { planes: 1, height: 1, width: 2, left: 2, right: 1, top: 1, bottom: 0 },
   ],
@@ -120,10 +123,14 @@ describe('the padding layers', () => {
   test('bad arguments are refused, naming the layer and what was expected', () => {
     expect(() => new ReflectionPad2d([1, 2] as never)).toThrow("ReflectionPad2d: padding must be a whole number or four, (left, right, top, bottom) as PyTorch's, got [1,2]");
     expect(() => new ZeroPad2d(1.5)).toThrow('ZeroPad2d: padding must be a whole number or four');
-    expect(() => new ReplicationPad2d([1, -1, 0, 0])).toThrow('ReplicationPad2d: padding must be ≥ 0 in replicate mode, got [1,-1,0,0]');
+    // A negative count crops, in every mode (PyTorch's F.pad).
+    expect(new ReplicationPad2d([1, -1, 0, 0]).outputShape([1, 3, 4])).toEqual([1, 3, 4]);
+    expect(() => new Pad2d('mirror' as never, 1)).toThrow("Pad2d: mode must be 'constant', 'reflect', 'replicate' or 'circular', got \"mirror\"");
+    // ±∞ as PyTorch takes it (−∞ before a max pool); NaN refused, named.
+    expect(new ConstantPad2d(1, -Infinity).value).toBe(-Infinity);
     expect(() => new ConstantPad2d(1 as never)).toThrow('ConstantPad2d: expected (padding, value) or an options object, got 1 argument');
     expect(() => new ConstantPad2d({ padding: 1 } as never)).toThrow("ConstantPad2d: value is required (PyTorch's ConstantPad2d(padding, value))");
-    expect(() => new ConstantPad2d(1, NaN)).toThrow('ConstantPad2d: value must be a finite float32 number, got null');
+    expect(() => new ConstantPad2d(1, NaN)).toThrow('ConstantPad2d: value must be a float32 number (±inf allowed), got NaN');
     expect(() => new ZeroPad2d({ padding: 1, value: 2 } as never)).toThrow("ZeroPad2d: unknown option 'value'; the options are padding");
   });
 
@@ -147,6 +154,10 @@ describe('the padding layers', () => {
     expect(new Conv2d({ outChannels: 4, kernelSize: [2, 4], padding: 'same', paddingMode: 'circular' }).paddingLayer?.padding).toEqual([1, 2, 0, 1]);
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, paddingMode: 'replicate' }).paddingLayer).toBeUndefined();
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, paddingMode: 'replicate' }).config()).toMatchObject({ padding: 1, padding_mode: 'replicate' });
+    // A kernel that does not fit is named with the conv's own input and padding, not the padded node's.
+    expect(() => new Conv2d({ outChannels: 2, kernelSize: 5, padding: 1, paddingMode: 'replicate' }).outputShape([1, 4, 4])).toThrow(
+      "a 5×5 kernel (a span of 5×5) does not fit a 2×2 input padded by 1 in padding_mode 'replicate' (4×4; input [1, 2, 2])",
+    );
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }).config()).not.toHaveProperty('padding_mode');
     // A mode other than 'zeros' with a symmetric padding runs on the tiled kernels (the padding is a pass of its own).
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, padding: [1, 2], paddingMode: 'reflect' }).tiled).toBe(true);

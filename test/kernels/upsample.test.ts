@@ -29,6 +29,13 @@ const CASES: Case[] = (['nearest', 'nearest-exact', 'bilinear'] as const).flatMa
     { planes: 2, height: 7, width: 5, mode, alignCorners, scaleFactor: [0.6, 1] as const },
     { planes: 1, height: 5, width: 4, mode, alignCorners, size: [7, 10] as const },
     { planes: 2, height: 1, width: 3, mode, alignCorners, size: [3, 1] as const },
+    // Large factors (an input element tapped by many outputs: the gradient's candidate range).
+    { planes: 1, height: 2, width: 3, mode, alignCorners, scaleFactor: [8, 21.5] as const },
+    // PyTorch's special cases: an axis kept (factor 1.05 on 10) is copied, nearest's exact
+    // doubling (2 at 2.3) takes o >> 1; positions in float32 (46 from 14, 19 from 16 at 1.3).
+    { planes: 1, height: 2, width: 10, mode, alignCorners, scaleFactor: [2.3, 1.05] as const },
+    { planes: 1, height: 14, width: 16, mode, alignCorners, size: [46, 21] as const },
+    { planes: 1, height: 16, width: 31, mode, alignCorners, scaleFactor: [1.3, 2.3] as const },
   ]),
 );
 const geometries = CASES.map(sized);
@@ -74,7 +81,11 @@ print(json.dumps(out))
   test('the source scales, as PyTorch computes them (1 / scale_factor, else the sizes\' ratio; align_corners: (in − 1)/(out − 1))', () => {
     expect(upsampleScale(5, 13, 'bilinear', false, 2.7, false)).toBe(1 / 2.7);
     expect(upsampleScale(5, 13, 'bilinear', false, 2.7, true)).toBe(Math.fround(1 / 2.7));
-    expect(upsampleScale(5, 7, 'nearest', false, undefined, false)).toBe(5 / 7);
+    // The nearest modes' in float32 in every dtype (compute_scales_value<float>), as PyTorch's.
+    expect(upsampleScale(5, 7, 'nearest', false, undefined, false)).toBe(Math.fround(5 / 7));
+    // PyTorch's special cases: an axis kept is copied, nearest's exact doubling is o >> 1.
+    expect([upsampleScale(10, 10, 'nearest', false, 1.05, false), upsampleScale(10, 10, 'bilinear', false, 1.09, false), upsampleScale(2, 4, 'nearest', false, 2.3, false)]).toEqual([1, 1, 0.5]);
+    expect(upsampleScale(10, 10, 'nearest-exact', false, 1.05, false)).toBe(Math.fround(1 / 1.05));
     expect(upsampleScale(5, 13, 'bilinear', true, 2.7, false)).toBe(4 / 12);
     expect(upsampleScale(1, 1, 'bilinear', true, undefined, false)).toBe(0);
   });
@@ -129,10 +140,15 @@ describe('the upsampling layers', () => {
     expect(() => new Upsample({ scaleFactor: 2, mode: 'nearest', alignCorners: true })).toThrow("Upsample: align_corners applies to mode 'bilinear' only");
     expect(() => new Upsample({ scaleFactor: 2, mode: 'bicubic' as never })).toThrow("Upsample: mode must be 'nearest', 'nearest-exact' or 'bilinear' ('bicubic' is not supported here), got \"bicubic\"");
     expect(() => new Upsample({ scaleFactor: 2, mode: 'area' as never })).toThrow("('area' is AdaptiveAvgPool2d(size))");
-    expect(() => new Upsample({ scaleFactor: -2 })).toThrow('Upsample: scale_factor must be a number > 0 or (height, width), got -2');
+    expect(() => new Upsample({ scaleFactor: -2 })).toThrow('Upsample: scale_factor must be a finite number > 0 or (height, width), got -2');
     expect(() => new Upsample({ size: 2.5 })).toThrow('Upsample: size must be a whole number ≥ 1 or (height, width), got 2.5');
     expect(() => new Upsample({ size: 4, recomputeScaleFactor: true })).toThrow('recompute_scale_factor applies with scale_factor only');
     expect(() => new Upsample({ scaleFactor: 0.1 }).outputShape([1, 5, 5])).toThrow('scale_factor [0.1,0.1] leaves no output of a 5×5 input');
     expect(() => new Upsample({ scale_factor: 2 } as never)).toThrow("Upsample: unknown option 'scale_factor' (PyTorch's scale_factor is scaleFactor here)");
+    expect(() => new Upsample({ scaleFactor: Infinity })).toThrow('Upsample: scale_factor must be a finite number > 0 or (height, width), got Infinity');
+    // The named forms say their own names, and take (size, scale_factor) only.
+    expect(() => new UpsamplingBilinear2d(2, 2)).toThrow('UpsamplingBilinear2d: give size or scale_factor');
+    expect(() => new UpsamplingNearest2d()).toThrow('UpsamplingNearest2d: give size or scale_factor');
+    expect(() => new (UpsamplingBilinear2d as unknown as new (...a: unknown[]) => object)(null, 2, 'nearest')).toThrow("UpsamplingBilinear2d: 3 arguments; expected (size, scale_factor) or an options object (the mode is 'bilinear' with align_corners)");
   });
 });

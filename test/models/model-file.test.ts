@@ -138,7 +138,7 @@ describe('model files', () => {
       layers: [
         { type: 'Upsample', scale_factor: 2, mode: 'nearest' },
         { type: 'Upsample', size: [9, 14], mode: 'bilinear', align_corners: false },
-        { type: 'Upsample', scale_factor: [1.5, 0.5], mode: 'bilinear', recompute_scale_factor: true },
+        { type: 'Upsample', scale_factor: [1.5, 0.5], mode: 'bilinear', align_corners: false, recompute_scale_factor: true },
         { type: 'UpsamplingNearest2d', size: 12 },
         { type: 'UpsamplingBilinear2d', scale_factor: 0.5 },
         { type: 'PixelUnshuffle', downscale_factor: 2 },
@@ -152,6 +152,8 @@ describe('model files', () => {
     // 5×6 doubled, then 9×14, then ⌊13.5⌋×7, 12×12, 6×6.
     expect(planModel(model, { inputShape: input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['2×10×12', '2×9×14', '2×13×7', '2×12×12', '2×6×6', '8×3×3', '8×3×3', '2×6×6', '72', '3']);
     expect(JSON.parse(modelFileText(model, input)).layers).toEqual(JSON.parse(text).layers);
+    // Bilinear's align_corners left out is false (PyTorch's None): the same network either way.
+    expect(sameNetwork(text.replace('"align_corners":false,', ''), 'omitted', model, input)).toBe(true);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'Upsample', scale_factor: 'two' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Upsample): "scale_factor" must be a number or [height, width], got "two"`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'UpsamplingBilinear2d', scale_factor: 2, mode: 'nearest' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (UpsamplingBilinear2d): unknown field "mode" (it takes size, scale_factor)`);
   });
