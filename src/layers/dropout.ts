@@ -13,8 +13,8 @@ import { Layer, ShapeError, perBatch, positionalOptions, trueOrFalse, shapeSize,
 export class Dropout extends Layer {
   readonly type: string = 'Dropout';
   readonly p: number;
-  /** Whole channels dropped (Dropout2d) rather than elements. */
-  protected readonly channels: boolean = false;
+  /** Whole channels dropped (Dropout2d, Dropout1d) rather than elements. */
+  readonly channelWise: boolean = false;
 
   /** `new Dropout(0.1)`, `new Dropout(0.1, true)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
   constructor(options?: { readonly p?: number; readonly inplace?: boolean });
@@ -54,10 +54,10 @@ export class Dropout extends Layer {
     const kernels = new Map<number, StepKernel>();
     // The step of the draws (setStep), also for a kernel made after it was set.
     let step = 0;
-    // Dropout2d: a draw a channel of [C, H, W], its area's elements kept or dropped together.
-    const area = this.channels ? shapeSize(b.inShape.slice(1)) : 1;
+    // Dropout2d, Dropout1d: a draw a channel of [C, H, W] or [C, L], its elements kept or dropped together.
+    const area = this.channelWise ? shapeSize(b.inShape.slice(1)) : 1;
     const bind = async (batch: number, p: number, label: string) =>
-      (await ctx.compile(dropoutForward, { CHANNELS: this.channels })).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step, area }, label);
+      (await ctx.compile(dropoutForward, { CHANNELS: this.channelWise })).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step, area }, label);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (fusion.forwardByPrevious) return [];
       const kernel = await bind(batch, this.p, `${path} dropout forward`);
@@ -90,10 +90,25 @@ export class Dropout extends Layer {
  */
 export class Dropout2d extends Dropout {
   override readonly type: string = 'Dropout2d';
-  protected override readonly channels = true;
+  override readonly channelWise = true;
 
   override outputShape(input: SampleShape): SampleShape {
     if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W] (channels to drop whole), got [${input.join(', ')}]`);
+    return input;
+  }
+}
+
+/**
+ * PyTorch's nn.Dropout1d: in training each channel of each sample ([C, L]) is zeroed with
+ * probability p, the kept ones scaled by 1/(1 − p); identity in eval. Dropout2d's kernel (a draw a
+ * channel), never fused into a batch norm before it.
+ */
+export class Dropout1d extends Dropout {
+  override readonly type: string = 'Dropout1d';
+  override readonly channelWise = true;
+
+  override outputShape(input: SampleShape): SampleShape {
+    if (input.length !== 2) throw new ShapeError(`expects an input of shape [C, L] (channels to drop whole), got [${input.join(', ')}]`);
     return input;
   }
 }

@@ -12,7 +12,7 @@ export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 export type { BatchNormOptions } from './batchnorm.js';
 export { GroupNorm, LayerNorm, InstanceNorm1d, InstanceNorm2d } from './normalization.js';
 export type { GroupNormOptions, LayerNormOptions, InstanceNormOptions } from './normalization.js';
-export { Dropout, Dropout2d } from './dropout.js';
+export { Dropout, Dropout2d, Dropout1d } from './dropout.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './pooling.js';
 export { Flatten, Unflatten, Identity } from './flatten.js';
 export { Pad2d, ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d } from './padding.js';

@@ -23,7 +23,7 @@ import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
-import { Dropout, Dropout2d } from '../layers/dropout.js';
+import { Dropout, Dropout1d, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
@@ -123,6 +123,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   },
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   Dropout2d: { fields: ['p', 'inplace'], build: (f) => new Dropout2d({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
+  Dropout1d: { fields: ['p', 'inplace'], build: (f) => new Dropout1d({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   MaxPool2d: {
     fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
     build: (f) =>

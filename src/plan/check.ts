@@ -63,7 +63,7 @@ export function networkDropoutMasks(network: Network, batch: number, step: numbe
   for (const node of network.plan.nodes) {
     if (!(node.layer instanceof Dropout)) continue;
     const length = batch * shapeSize(node.inShape);
-    masks[node.path] = node.layer.type === 'Dropout2d'
+    masks[node.path] = node.layer.channelWise
       ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)
       : dropoutMaskRef(length, node.layer.p, network.seed, node.stream, step);
   }

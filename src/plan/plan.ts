@@ -6,6 +6,7 @@
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
 import { flattenModel, type Module } from '../layers/sequential.js';
 import { Pad2d } from '../layers/padding.js';
+import { Dropout } from '../layers/dropout.js';
 import { randomWord } from '../reference/random.js';
 import { initValues, type Init } from './init.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
@@ -226,7 +227,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,
-      stream: layer.type === 'Dropout' || layer.type === 'Dropout2d' ? DROPOUT_STREAM + dropouts++ : 0,
+      stream: layer instanceof Dropout ? DROPOUT_STREAM + dropouts++ : 0,
     };
   });
   if (shape.length !== 1) {

@@ -331,6 +331,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'Dropout':
       case 'Dropout2d':
+      case 'Dropout1d':
         y = mode === 'train' ? dropoutForwardRef(x, mask(input, path, x.length)) : x;
         break;
       case 'BatchNorm2d':
@@ -498,6 +499,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'Dropout':
       case 'Dropout2d':
+      case 'Dropout1d':
         d = dropoutBackwardRef(d, mask(input, path, d.length));
         break;
       case 'BatchNorm2d':

@@ -14,7 +14,7 @@ import { AdaptiveAvgPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
-import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
+import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Residual, Sequential } from '../../src/layers/sequential.js';
@@ -445,9 +445,9 @@ const cases = [
     // An image's rows as a sequence: [28, 28] as 28 channels of length 28, through the 1-D layers
     // (their 2-D counterparts on [C, 1, L]: the tiled conv where its geometry allows, the direct
     // one with padding, the pool kernels), a 1-D residual block with a Conv1d shortcut.
-    name: 'Conv1d, BatchNorm1d, MaxPool1d, AvgPool1d, ConvTranspose1d, a residual block, AdaptiveAvgPool1d over [28, 28] sequences, Adam',
+    name: 'Conv1d, BatchNorm1d, Dropout1d, MaxPool1d, AvgPool1d, ConvTranspose1d, a residual block, AdaptiveAvgPool1d over [28, 28] sequences, Adam',
     model: new Sequential({
-      conv: new Conv1d({ outChannels: 16, kernelSize: 3 }), bn: new BatchNorm1d(), act: new ReLU(), pool: new MaxPool1d(2),
+      conv: new Conv1d({ outChannels: 16, kernelSize: 3 }), bn: new BatchNorm1d(), act: new ReLU(), drop: new Dropout1d(0.25), pool: new MaxPool1d(2),
       padded: new Conv1d({ outChannels: 12, kernelSize: 5, padding: 2, stride: 2 }), tanh: new Tanh(), avg: new AvgPool1d(3, 1, 1),
       up: new ConvTranspose1d({ outChannels: 8, kernelSize: 2, stride: 2 }),
       block: new Residual(new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1, bias: false }), new BatchNorm1d(), new ReLU()), { shortcut: new Conv1d({ outChannels: 8, kernelSize: 1 }) }),

@@ -12,7 +12,7 @@ import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
-import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
+import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { ShapeError, type Layer } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -222,6 +222,8 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow("Conv1d: padding_mode \"reflect\" is not supported for Conv1d here; only 'zeros'");
     expect(() => new MaxPool1d(2, 2, 2)).toThrow('MaxPool1d: padding 2 is more than half of kernel_size 2');
     expect(() => new Conv1d(4, 8, 3).outputShape([4, 5, 5])).toThrow('expects an input of shape [C, L], got [4, 5, 5]');
+    expect([new Dropout1d(0.2).channelWise, new Dropout1d(0.2).outputShape([3, 7])]).toEqual([true, [3, 7]]);
+    expect(() => new Dropout1d().outputShape([3, 4, 4])).toThrow('expects an input of shape [C, L] (channels to drop whole), got [3, 4, 4]');
     const layers = [
       { type: 'Conv1d', out_channels: 4, kernel_size: 3, stride: 1, padding: 'same', bias: false }, { type: 'MaxPool1d', kernel_size: 2, stride: 2, padding: 0, dilation: 1, ceil_mode: false },
       { type: 'ConvTranspose1d', out_channels: 2, kernel_size: 2, stride: 2, padding: 0, bias: true }, { type: 'AvgPool1d', kernel_size: 3, stride: 1, padding: 1, ceil_mode: false, count_include_pad: false },

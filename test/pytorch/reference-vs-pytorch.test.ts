@@ -18,7 +18,7 @@ import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
-import { Dropout, Dropout2d } from '../../src/layers/dropout.js';
+import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
@@ -172,9 +172,9 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     // Sequences: [C, L] samples through the 1-D layers (each its 2-D counterpart on [C, 1, L]),
     // with BatchNorm1d over [C, L], 'same' padding, dilation, groups, ceil mode, a decoder's
     // transposed conv and adaptive pools; one of them a residual block's shortcut.
-    name: 'Conv1d, MaxPool1d, AvgPool1d, ConvTranspose1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d over [C, L] sequences',
+    name: 'Conv1d, Dropout1d, MaxPool1d, AvgPool1d, ConvTranspose1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d over [C, L] sequences',
     model: new Sequential({
-      conv: new Conv1d(2, 6, 5, 1, 'same', { bias: false }), bn: new BatchNorm1d(), act: new ReLU(), pool: new MaxPool1d(3, 2, 1),
+      conv: new Conv1d(2, 6, 5, 1, 'same', { bias: false }), bn: new BatchNorm1d(), act: new ReLU(), drop: new Dropout1d(0.3), pool: new MaxPool1d(3, 2, 1),
       dilated: new Conv1d({ outChannels: 6, kernelSize: 3, dilation: 2, groups: 2 }), tanh: new Tanh(), avg: new AvgPool1d({ kernelSize: 2, ceilMode: true, countIncludePad: false, padding: 1 }),
       up: new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }),
       block: new Residual(new Sequential(new Conv1d({ outChannels: 4, kernelSize: 3, padding: 1 }), new Tanh()), { shortcut: new Conv1d({ outChannels: 4, kernelSize: 1 }) }),
@@ -322,7 +322,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
         for (const p of node.parameters) params[p.name] = Float64Array.from(initialValues(node, p, 9), (v, i) => v + 0.05 * Math.sin(3 * i + 1));
         for (const b of node.buffers) buffers[b.name] = Float64Array.from({ length: b.shape[0]! }, (_, i) => (b.name.endsWith('var') ? 0.8 + 0.1 * i : 0.05 * i));
         const elements = BATCH * node.inShape.reduce((a, b) => a * b, 1);
-        if (node.layer instanceof Dropout2d) masks[node.path] = channelDropoutMaskRef(elements, node.inShape[1]! * node.inShape[2]!, node.layer.p, 9, node.stream, 2);
+        if (node.layer instanceof Dropout && node.layer.channelWise) masks[node.path] = channelDropoutMaskRef(elements, node.inShape.slice(1).reduce((a, b) => a * b, 1), node.layer.p, 9, node.stream, 2);
         else if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(elements, node.layer.p, 9, node.stream, 2);
       }
       const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);

@@ -100,7 +100,7 @@ def layer(entry, path):
             return (nn.LazyBatchNorm2d if t == 'BatchNorm2d' else nn.LazyBatchNorm1d)(**options)
         cls = nn.BatchNorm2d if t == 'BatchNorm2d' else nn.BatchNorm1d
         return cls(shape_of(path + ('.weight' if options['affine'] else '.running_mean')), **options)
-    if t in ('Dropout', 'Dropout2d'):
+    if t in ('Dropout', 'Dropout2d', 'Dropout1d'):
         return GivenMask(path)
     if t == 'MaxPool2d':
         return nn.MaxPool2d(entry.get('kernel_size', 2), entry.get('stride'), padding=entry.get('padding', 0),
