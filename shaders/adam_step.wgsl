@@ -1,5 +1,5 @@
 // adam_step: PyTorch's torch.optim.Adam / AdamW update of parameters, in place (param, exp_avg,
-// exp_avg_sq), and NAdam's and RAdam's (variants NADAM, RADAM; PyTorch 1.13's): a network's whole
+// exp_avg_sq), and NAdam's and RAdam's (variants NADAM, RADAM; PyTorch ≥ 2.0's NAdam, 1.13's RAdam): a network's whole
 // parameter arena in one dispatch (src/gpu/arena.ts), or one tensor:
 //   g ← clip(grad)   (variants CLIP_NORM, CLIP_VALUE, below; else the gradient as it is)
 //   Adam, NAdam, RAdam:  g ← g + weightDecay·param   AdamW (decoupled): param ← param·(1 − lr·weightDecay)
@@ -13,7 +13,7 @@
 // hyper: the per-step values, computed on the host in float64 as PyTorch does and written once per
 // step (src/optim/optimizers.ts: hyperValues): Adam [lr, β1, stepSize = lr / (1 − β1^t),
 // √bc2 = √(1 − β2^t), 1 − β1]; NADAM [gradStep = lr·(1 − μ_t)/(1 − Π_t), β1, momentumStep =
-// lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), bc2 = 1 − β2^t, 1 − β1] (μ_t = β1·(1 − ½·0.96^(t·momentum_decay)),
+// lr·μ_{t+1}/(1 − Π_t·μ_{t+1}), bc2 = 1 − β2^t, 1 − β1] (μ_t = β1·(1 − ½·0.96^(t·momentum_decay)),
 // Π_t their product, PyTorch's mu_product); RADAM [lr, 1 where rectified else 0, stepSize = lr·r_t / (1 − β1^t)
 // (else lr / (1 − β1^t)), √bc2, 1 − β1]. With param groups' own rates (GROUP_LR) each parameter's
 // [0] and [2] from HYPER_LENGTH on (lrOf, stepSizeOf). 1 − β2 from the host too

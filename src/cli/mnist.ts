@@ -46,7 +46,7 @@ Options:
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
   --optimizer NAME    sgd (default), adam, adamw, rmsprop, adagrad, nadam or radam (torch.optim's
-                      update formulas; NAdam's and RAdam's as PyTorch 1.13 has them)
+                      update formulas; NAdam's as PyTorch ≥ 2.0 has it, RAdam's as 1.13)
   --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.002 for NAdam, 0.001 for
                       Adam, AdamW, RMSprop and RAdam);
                       OneCycle's max_lr

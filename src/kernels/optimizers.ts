@@ -62,8 +62,8 @@ export const sgdStep = defineKernel({
 });
 
 /**
- * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM and RADAM: PyTorch 1.13's
- * NAdam and RAdam, whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
+ * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM and RADAM: PyTorch ≥ 2.0's
+ * NAdam and 1.13's RAdam, whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
  * is recorded in `health` as sgdStep's
  */
 export const adamStep = defineKernel({

@@ -38,6 +38,7 @@ export const preluBackwardWeight = defineKernel({
     dweight: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  grid: (p, wg) => [p.channels * wg[0]],
+  // A workgroup a channel, at most 65,535 (the per-dimension limit): past it each takes several.
+  grid: (p, wg) => [Math.min(p.channels, 65535) * wg[0]],
   lengths: (p) => ({ x: p.batch * p.channels * p.area, dy: p.batch * p.channels * p.area, dweight: p.channels }),
 });

@@ -440,9 +440,10 @@ export class Softshrink extends InputActivation {
   readonly type = 'Softshrink';
   readonly variant = 'SOFTSHRINK';
   readonly lambd: number;
-  constructor(lambd?: number | { readonly lambd?: number }) {
+  constructor(lambd?: number | { readonly lambd?: number });
+  constructor(...args: unknown[]) {
     super();
-    const o = positionalOptions<{ lambd?: number }>('Softshrink', [lambd].filter((v) => v !== undefined), ['lambd'], ['lambd']);
+    const o = positionalOptions<{ lambd?: number }>('Softshrink', args, ['lambd'], ['lambd']);
     // PyTorch: "lambda must be greater or equal to 0".
     this.lambd = numberArg('Softshrink', 'lambd', o.lambd, 0.5, { ok: (v) => v >= 0, expected: 'a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0)' });
   }
@@ -459,9 +460,10 @@ export class Hardshrink extends InputActivation {
   readonly type = 'Hardshrink';
   readonly variant = 'HARDSHRINK';
   readonly lambd: number;
-  constructor(lambd?: number | { readonly lambd?: number }) {
+  constructor(lambd?: number | { readonly lambd?: number });
+  constructor(...args: unknown[]) {
     super();
-    const o = positionalOptions<{ lambd?: number }>('Hardshrink', [lambd].filter((v) => v !== undefined), ['lambd'], ['lambd']);
+    const o = positionalOptions<{ lambd?: number }>('Hardshrink', args, ['lambd'], ['lambd']);
     this.lambd = numberArg('Hardshrink', 'lambd', o.lambd, 0.5);
   }
   get args(): readonly [number, number] {

@@ -26,9 +26,20 @@ export abstract class OneD extends Layer {
   }
 
   outputShape(input: SampleShape): SampleShape {
-    const [c, , l] = this.inner.outputShape(OneD.as2d(input));
-    return [c!, l!];
+    const inner = OneD.as2d(input);
+    this.check1d(input as readonly [number, number]);
+    try {
+      const [c, , l] = this.inner.outputShape(inner);
+      return [c!, l!];
+    } catch (e) {
+      // The inner layer's words for the [C, 1, L] view, said of [C, L].
+      if (e instanceof ShapeError) throw new ShapeError(e.message.replaceAll(`[${inner.join(', ')}]`, `[${input.join(', ')}]`));
+      throw e;
+    }
   }
+
+  /** The 1-D layer's own checks of a [C, L] input, in 1-D words (before the inner layer's). */
+  protected check1d(_input: readonly [number, number]): void {}
   override parameterSpecs(input: SampleShape): ParameterSpec[] {
     // A weight [out, in, 1, k] (Conv2d's) or [in, out, 1, k] (ConvTranspose2d's) is PyTorch's [·, ·, k].
     return this.inner.parameterSpecs(OneD.as2d(input)).map((p) => (p.shape.length === 4 ? { ...p, shape: [p.shape[0]!, p.shape[1]!, p.shape[3]!] } : p));
@@ -42,6 +53,12 @@ export abstract class OneD extends Layer {
   lower(b: LayerBuild): LayerProgram {
     return this.inner.lower({ ...b, inShape: OneD.as2d(b.inShape), outShape: OneD.as2d(b.outShape) });
   }
+}
+
+/** A pooling window over a [C, L] input, or a ShapeError in 1-D words. */
+function windowFits(kernel: number, dilation: number, padding: number, channels: number, length: number): void {
+  const span = dilation * (kernel - 1) + 1;
+  if (length + 2 * padding < span) throw new ShapeError(`a window of ${kernel}${dilation > 1 ? ` (dilation ${dilation}: a span of ${span})` : ''} with padding ${padding} does not fit a length-${length} input (input [${channels}, ${length}])`);
 }
 
 /** A 1-D size argument as a number (a 1-tuple taken), checked; `min` its least value. */
@@ -96,11 +113,21 @@ export class Conv1d extends OneD {
     this.stride = single(owner, 'stride', o.stride ?? 1, 1);
     this.dilation = single(owner, 'dilation', o.dilation ?? 1, 1);
     this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : single(owner, 'padding', o.padding ?? 0, 0);
+    if (this.padding === 'same' && this.stride !== 1) throw new RangeError(`${owner}: padding 'same' takes stride 1 (as PyTorch), got stride ${this.stride}`);
     if ((o.paddingMode ?? 'zeros') !== 'zeros') throw new RangeError(`${owner}: padding_mode ${JSON.stringify(o.paddingMode)} is not supported for Conv1d here; only 'zeros' (Conv2d takes 'reflect', 'replicate' and 'circular')`);
     const padding = this.padding;
     this.inner = built(owner, 'Conv2d', () =>
       new Conv2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, this.kernelSize], stride: [1, this.stride], padding: typeof padding === 'string' ? padding : [0, padding], dilation: [1, this.dilation], groups: o.groups, bias: o.bias }),
     );
+  }
+  protected override check1d([channels, length]: readonly [number, number]): void {
+    const c = this.inner;
+    const input = `input [${channels}, ${length}]`;
+    if (c.inChannels !== undefined && channels !== c.inChannels) throw new ShapeError(`in_channels is ${c.inChannels} but the input has ${channels} channels (${input})`);
+    if (channels % c.groups !== 0) throw new ShapeError(`in_channels must be divisible by groups (as PyTorch): the input has ${channels} channels, groups is ${c.groups} (${input})`);
+    const span = this.dilation * (this.kernelSize - 1) + 1;
+    const padded = length + c.pads.left + c.pads.right;
+    if (padded < span) throw new ShapeError(`a kernel of ${this.kernelSize}${this.dilation > 1 ? ` (dilation ${this.dilation}: a span of ${span})` : ''} with padding ${typeof this.padding === 'string' ? `'${this.padding}'` : this.padding} does not fit a length-${length} input (${input})`);
   }
   config() {
     const c = this.inner;
@@ -135,9 +162,19 @@ export class ConvTranspose1d extends OneD {
     if (typeof first !== 'number' && rest.length > 0) throw new RangeError(`${owner}: an options object takes no other arguments`);
     const o: ConvTranspose1dOptions = typeof first === 'number' ? positionalOptions<ConvTranspose1dOptions>(owner, [first, ...rest], [...CONVT1D], [...CONVT1D]) : checkOptions(owner, first, [...CONVT1D]);
     const [k, s, p, op, d] = [single(owner, 'kernel_size', o.kernelSize, 1), single(owner, 'stride', o.stride ?? 1, 1), single(owner, 'padding', o.padding ?? 0, 0), single(owner, 'output_padding', o.outputPadding ?? 0, 0), single(owner, 'dilation', o.dilation ?? 1, 1)];
+    // PyTorch: "output padding must be smaller than either stride or dilation".
+    if (op >= Math.max(s, d)) throw new RangeError(`${owner}: output_padding must be smaller than either stride or dilation (as PyTorch), got output_padding ${op}, stride ${s}, dilation ${d}`);
     this.inner = built(owner, 'ConvTranspose2d', () =>
       new ConvTranspose2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, k], stride: [1, s], padding: [0, p], outputPadding: [0, op], groups: o.groups, bias: o.bias, dilation: [1, d], paddingMode: o.paddingMode }),
     );
+  }
+  protected override check1d([channels, length]: readonly [number, number]): void {
+    const c = this.inner;
+    const input = `input [${channels}, ${length}]`;
+    if (c.inChannels !== undefined && channels !== c.inChannels) throw new ShapeError(`in_channels is ${c.inChannels} but the input has ${channels} channels (${input})`);
+    if (channels % c.groups !== 0) throw new ShapeError(`in_channels must be divisible by groups (as PyTorch): the input has ${channels} channels, groups is ${c.groups} (${input})`);
+    const out = (length - 1) * c.stride[1] - 2 * c.padding[1] + c.dilation[1] * (c.kernelSize[1] - 1) + c.outputPadding[1] + 1;
+    if (out < 1) throw new ShapeError(`padding ${c.padding[1]} leaves no output of a length-${length} input (${out}; ${input})`);
   }
   config() {
     const c = this.inner;
@@ -163,6 +200,9 @@ export class MaxPool1d extends OneD {
       new MaxPool2d({ kernelSize: [1, k], stride: [1, s], padding: [0, single(owner, 'padding', o.padding ?? 0, 0)], dilation: [1, single(owner, 'dilation', o.dilation ?? 1, 1)], returnIndices: o.returnIndices, ceilMode: o.ceilMode }),
     );
   }
+  protected override check1d([channels, length]: readonly [number, number]): void {
+    windowFits(this.inner.kernelSize[1], this.inner.dilation[1], this.inner.padding[1], channels, length);
+  }
   config() {
     const m = this.inner;
     return { kernel_size: m.kernelSize[1], stride: m.stride[1], padding: m.padding[1], dilation: m.dilation[1], ceil_mode: m.ceilMode };
@@ -183,6 +223,9 @@ export class AvgPool1d extends OneD {
     this.inner = built(owner, 'AvgPool2d', () =>
       new AvgPool2d({ kernelSize: [1, k], stride: [1, s], padding: [0, single(owner, 'padding', o.padding ?? 0, 0)], ceilMode: o.ceilMode, countIncludePad: o.countIncludePad }),
     );
+  }
+  protected override check1d([channels, length]: readonly [number, number]): void {
+    windowFits(this.inner.kernelSize![1], 1, this.inner.padding[1], channels, length);
   }
   config() {
     const m = this.inner;

@@ -18,7 +18,11 @@ abstract class Permutation extends Layer {
 
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
-    const launch = (shape: SampleShape, batch: number, factor: number) => ({ count: batch * shape[0]! * shape[1]! * shape[2]!, outChannels: shape[0]!, outH: shape[1]!, outW: shape[2]!, factor });
+    // A [C, L] sample (ChannelShuffle's) as [C, 1, L].
+    const launch = (shape: SampleShape, batch: number, factor: number) => {
+      const [c, h, w] = shape.length === 2 ? [shape[0]!, 1, shape[1]!] : (shape as readonly [number, number, number]);
+      return { count: batch * c * h * w, outChannels: c, outH: h, outW: w, factor };
+    };
     const name = this.type.toLowerCase();
     const forward = perBatch(async (batch) => [(await ctx.compile(shuffle, this.forwardVariant())).bind({ x: input, y: output }, launch(b.outShape, batch, this.forwardFactor(b.inShape)), `${path} ${name}`)]);
     const backward = perBatch(async (batch) =>
@@ -34,8 +38,10 @@ const sample = (input: SampleShape) => {
   return input as readonly [number, number, number];
 };
 
-/** A constructor's one whole-number argument, positional or as { key }; `field` its PyTorch name in messages. */
-function factorArg(owner: string, key: string, field: string, value: unknown): number {
+/** A constructor's one whole-number argument, positional or as { key }; `field` its PyTorch name in messages; more arguments refused. */
+function factorArg(owner: string, key: string, field: string, args: readonly unknown[]): number {
+  if (args.length !== 1) throw new RangeError(`${owner}: expected one argument (${field}) or an options object, got ${args.length}`);
+  const value = args[0];
   const v = typeof value === 'object' && value !== null ? (checkOptions(owner, value as Record<string, unknown>, [key]) as Record<string, unknown>)[key] : value;
   return whole(owner, field, v);
 }
@@ -44,9 +50,10 @@ function factorArg(owner: string, key: string, field: string, value: unknown): n
 export class PixelShuffle extends Permutation {
   readonly type = 'PixelShuffle';
   readonly upscaleFactor: number;
-  constructor(upscaleFactor: number | { readonly upscaleFactor: number }) {
+  constructor(upscaleFactor: number | { readonly upscaleFactor: number });
+  constructor(...args: unknown[]) {
     super();
-    this.upscaleFactor = factorArg('PixelShuffle', 'upscaleFactor', 'upscale_factor', upscaleFactor);
+    this.upscaleFactor = factorArg('PixelShuffle', 'upscaleFactor', 'upscale_factor', args);
   }
   outputShape(input: SampleShape): SampleShape {
     const [c, h, w] = sample(input);
@@ -76,9 +83,10 @@ export class PixelShuffle extends Permutation {
 export class PixelUnshuffle extends Permutation {
   readonly type = 'PixelUnshuffle';
   readonly downscaleFactor: number;
-  constructor(downscaleFactor: number | { readonly downscaleFactor: number }) {
+  constructor(downscaleFactor: number | { readonly downscaleFactor: number });
+  constructor(...args: unknown[]) {
     super();
-    this.downscaleFactor = factorArg('PixelUnshuffle', 'downscaleFactor', 'downscale_factor', downscaleFactor);
+    this.downscaleFactor = factorArg('PixelUnshuffle', 'downscaleFactor', 'downscale_factor', args);
   }
   outputShape(input: SampleShape): SampleShape {
     const [c, h, w] = sample(input);
@@ -108,12 +116,15 @@ export class PixelUnshuffle extends Permutation {
 export class ChannelShuffle extends Permutation {
   readonly type = 'ChannelShuffle';
   readonly groups: number;
-  constructor(groups: number | { readonly groups: number }) {
+  constructor(groups: number | { readonly groups: number });
+  constructor(...args: unknown[]) {
     super();
-    this.groups = factorArg('ChannelShuffle', 'groups', 'groups', groups);
+    this.groups = factorArg('ChannelShuffle', 'groups', 'groups', args);
   }
+  /** [C, H, W] or [C, L] (PyTorch's [N, C, *]). */
   outputShape(input: SampleShape): SampleShape {
-    const [c] = sample(input);
+    if (input.length !== 2 && input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W] or [C, L], got [${input.join(', ')}]`);
+    const c = input[0]!;
     // PyTorch: "Number of channels must be divisible by groups".
     if (c % this.groups !== 0) throw new ShapeError(`the input's ${c} channels are not divisible by groups ${this.groups} (input [${input.join(', ')}])`);
     return input;

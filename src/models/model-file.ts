@@ -453,6 +453,7 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
     if (module instanceof Layer) {
       const fields = Object.fromEntries(Object.entries(module.config()).filter(([k, v]) => v !== undefined && keep(k)));
       if (canonical && module instanceof Conv2d) fields.padding = { ...module.pads };
+      if (canonical && module instanceof Conv1d) fields.padding = { ...module.inner.pads };
       return { type: module.type, ...fields };
     }
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));

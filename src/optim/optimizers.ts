@@ -369,7 +369,7 @@ export function learningRates(optimizer: Optimizer, parameters: readonly { reado
  * learning rate and momentum (β1 for Adam), in float64 as PyTorch computes it:
  * SGD and RMSprop [lr, momentum, 1 on the first step else 0, 0, 0]; Adam [lr, β1, lr / (1 − β1^t), √(1 − β2^t), 1 − β1];
  * Adagrad [clr, 0, clr, 0, 0] (clr = lr / (1 + (step − 1)·lr_decay));
- * NAdam [lr·(1 − μ_t)/(1 − Π_t), β1, lr·μ_{t+1}/(1 − Π_t·μ_t·μ_{t+1}), 1 − β2^t, 1 − β1] (the gradient's
+ * NAdam [lr·(1 − μ_t)/(1 − Π_t), β1, lr·μ_{t+1}/(1 − Π_t·μ_{t+1}), 1 − β2^t, 1 − β1] (the gradient's
  * and exp_avg's coefficients; μ_t, Π_t: `nadamMu`, `nadamMuProduct`);
  * RAdam [lr, 1 where ρ_t > 5 else 0, lr·r_t / (1 − β1^t) (else lr / (1 − β1^t)), √(1 − β2^t), 1 − β1] (r_t: `radamRectification`).
  * A param group's rate gives its own [0] and [2] (the kernels' GROUP_LR).

@@ -90,7 +90,8 @@ export function checkInit(init: unknown, name: string): Init {
     if ((i.a ?? 0) > (i.b ?? 1)) throw new RangeError(`init of '${name}': uniform's a must not exceed b, got a ${i.a ?? 0}, b ${i.b ?? 1}`);
   } else if (i.kind === 'trunc_normal') {
     finite('mean', i.mean);
-    finite('std', i.std, (x) => Number.isFinite(x) && x >= 0);
+    // PyTorch divides by std ((a − mean)/std): 0 raises there.
+    if (i.std !== undefined && (typeof i.std !== 'number' || !(i.std > 0) || !Number.isFinite(i.std))) throw new RangeError(`init of '${name}': trunc_normal's std must be a finite number > 0 (PyTorch divides by it), got ${typeof i.std === 'number' ? String(i.std) : JSON.stringify(i.std)}`);
     finite('a', i.a);
     finite('b', i.b);
     if ((i.a ?? -2) >= (i.b ?? 2)) throw new RangeError(`init of '${name}': trunc_normal's a must be below b, got a ${i.a ?? -2}, b ${i.b ?? 2}`);
@@ -146,7 +147,7 @@ function draws(init: Init, shape: readonly number[], name: string, draw: { seed:
     case 'trunc_normal': {
       // PyTorch's inverse-CDF method: a uniform draw between Φ(α) and Φ(β), through Φ⁻¹, clamped to [a, b].
       const [mean, std, a, b] = [init.mean ?? 0, init.std ?? 1, init.a ?? -2, init.b ?? 2];
-      const [lo, hi] = [normalCdfRef((a - mean) / (std || 1)), normalCdfRef((b - mean) / (std || 1))];
+      const [lo, hi] = [normalCdfRef((a - mean) / std), normalCdfRef((b - mean) / std)];
       return Float32Array.from(uniform(0, 1), (p) => Math.min(Math.max(mean + std * inverseNormalCdf(lo + (hi - lo) * p), a), b));
     }
     case 'orthogonal':

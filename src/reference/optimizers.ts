@@ -1,7 +1,7 @@
 /**
  * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW, torch.optim.RMSprop, Adagrad, NAdam
  * and RAdam, float64, one step, written from PyTorch's documented algorithms (torch/optim/sgd.py,
- * adam.py, adamw.py, rmsprop.py, adagrad.py; nadam.py and radam.py as PyTorch 1.13 has them).
+ * adam.py, adamw.py, rmsprop.py, adagrad.py; nadam.py as PyTorch ≥ 2.0 has it, radam.py as 1.13).
  */
 
 export interface SgdRefOptions {

@@ -18,7 +18,8 @@ import { FD, numericalGrad } from '../helpers/finite-differences.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 // [batch, channels, area]: one slope for all (channels 1), a slope per channel of a map, per feature (area 1), the seed CNN's 16 × 26 × 26 at batch 128.
-const SHAPES = [[3, 1, 35], [2, 5, 7], [9, 6, 1], [1, 3, 1], [128, 16, 26 * 26]] as const;
+// And more channels than a grid dimension's 65,535 workgroups (each workgroup then takes several).
+const SHAPES = [[3, 1, 35], [2, 5, 7], [9, 6, 1], [1, 3, 1], [128, 16, 26 * 26], [2, 70_000, 1]] as const;
 
 describe('the PReLU reference', () => {
   test.each(SHAPES.slice(0, 4))('against central differences: batch %i, %i channels of %i', (batch, channels, area) => {

@@ -92,5 +92,7 @@ describe('the permutation layers', () => {
     expect(() => new ChannelShuffle(4).outputShape([6, 2, 2])).toThrow("the input's 6 channels are not divisible by groups 4");
     expect(() => new PixelShuffle(0)).toThrow('PixelShuffle: upscale_factor must be a whole number ≥ 1, got 0');
     expect(() => new ChannelShuffle({ group: 2 } as never)).toThrow("ChannelShuffle: unknown option 'group'; the options are groups");
+    expect(() => new (PixelShuffle as unknown as new (...a: unknown[]) => object)(2, 3)).toThrow('PixelShuffle: expected one argument (upscale_factor) or an options object, got 2');
+    expect(() => new ChannelShuffle(2).outputShape([4])).toThrow('expects an input of shape [C, H, W] or [C, L], got [4]');
   });
 });

@@ -448,7 +448,7 @@ const cases = [
     name: 'Conv1d, BatchNorm1d, Dropout1d, MaxPool1d, AvgPool1d, ConvTranspose1d, a residual block, AdaptiveAvgPool1d over [28, 28] sequences, Adam',
     model: new Sequential({
       conv: new Conv1d({ outChannels: 16, kernelSize: 3 }), bn: new BatchNorm1d(), act: new ReLU(), drop: new Dropout1d(0.25), pool: new MaxPool1d(2),
-      padded: new Conv1d({ outChannels: 12, kernelSize: 5, padding: 2, stride: 2 }), tanh: new Tanh(), avg: new AvgPool1d(3, 1, 1),
+      padded: new Conv1d({ outChannels: 12, kernelSize: 5, padding: 2, stride: 2 }), shuffle: new ChannelShuffle(4), tanh: new Tanh(), avg: new AvgPool1d(3, 1, 1),
       up: new ConvTranspose1d({ outChannels: 8, kernelSize: 2, stride: 2 }),
       block: new Residual(new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1, bias: false }), new BatchNorm1d(), new ReLU()), { shortcut: new Conv1d({ outChannels: 8, kernelSize: 1 }) }),
       gap: new AdaptiveAvgPool1d(4), flat: new Flatten(), fc: new Linear({ outFeatures: 10 }),

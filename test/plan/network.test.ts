@@ -12,6 +12,7 @@ import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
+import { ChannelShuffle } from '../../src/layers/shuffle.js';
 import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { ShapeError, type Layer } from '../../src/layers/layer.js';
@@ -19,7 +20,7 @@ import { Linear } from '../../src/layers/linear.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Sequential } from '../../src/layers/sequential.js';
-import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
+import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
@@ -223,6 +224,18 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new MaxPool1d(2, 2, 2)).toThrow('MaxPool1d: padding 2 is more than half of kernel_size 2');
     expect(() => new Conv1d(4, 8, 3).outputShape([4, 5, 5])).toThrow('expects an input of shape [C, L], got [4, 5, 5]');
     expect([new Dropout1d(0.2).channelWise, new Dropout1d(0.2).outputShape([3, 7])]).toEqual([true, [3, 7]]);
+    // Messages in 1-D words, of the [C, L] input (not the inner [C, 1, L] view).
+    expect(() => new Conv1d(3, 4, 3).outputShape([2, 9])).toThrow('in_channels is 3 but the input has 2 channels (input [2, 9])');
+    expect(() => new Conv1d(2, 4, 10).outputShape([2, 9])).toThrow('a kernel of 10 with padding 0 does not fit a length-9 input (input [2, 9])');
+    expect(() => new MaxPool1d(12).outputShape([2, 9])).toThrow('a window of 12 with padding 0 does not fit a length-9 input (input [2, 9])');
+    expect(() => new ConvTranspose1d({ outChannels: 2, kernelSize: 3, stride: 2, outputPadding: 2 })).toThrow('ConvTranspose1d: output_padding must be smaller than either stride or dilation (as PyTorch), got output_padding 2, stride 2, dilation 1');
+    expect(() => new Conv1d({ outChannels: 2, kernelSize: 3, stride: 2, padding: 'same' })).toThrow("Conv1d: padding 'same' takes stride 1 (as PyTorch), got stride 2");
+    expect(() => new ConvTranspose1d({ outChannels: 2, kernelSize: 3, padding: 4 }).outputShape([1, 3])).toThrow('padding 4 leaves no output of a length-3 input (-3; input [1, 3])');
+    // 'same' and the padding it is are one network, as Conv2d's.
+    const conv1dFile = (padding: unknown) => JSON.stringify({ input: [2, 9], layers: [{ type: 'Conv1d', out_channels: 2, kernel_size: 3, padding }, { type: 'Flatten' }, { type: 'Linear', out_features: 2 }] });
+    expect(sameNetwork(conv1dFile('same'), 'same', parseModelFile(conv1dFile(1), 'one.json').model, [2, 9])).toBe(true);
+    expect(sameNetwork(conv1dFile('same'), 'same', parseModelFile(conv1dFile(0), 'zero.json').model, [2, 9])).toBe(false);
+    expect(new ChannelShuffle(2).outputShape([4, 7])).toEqual([4, 7]);
     expect(() => new Dropout1d().outputShape([3, 4, 4])).toThrow('expects an input of shape [C, L] (channels to drop whole), got [3, 4, 4]');
     const layers = [
       { type: 'Conv1d', out_channels: 4, kernel_size: 3, stride: 1, padding: 'same', bias: false }, { type: 'MaxPool1d', kernel_size: 2, stride: 2, padding: 0, dilation: 1, ceil_mode: false },
@@ -303,6 +316,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect([new CELU().alpha, new CELU(0.5, true).alpha, new CELU({ alpha: 2 }).args]).toEqual([1, 0.5, [2, 0]]);
     expect(() => new CELU(0)).toThrow('CELU: alpha must be a finite number other than 0, got 0');
     expect([new Softshrink().lambd, new Softshrink(0.2).lambd, new Hardshrink({ lambd: 1 }).lambd, new Hardshrink(-1).lambd]).toEqual([0.5, 0.2, 1, -1]);
+    expect(() => new (Softshrink as unknown as new (...a: unknown[]) => object)(0.5, 1)).toThrow('Softshrink: 2 arguments; expected (lambd) then at most an options object');
     expect(() => new Softshrink(-0.1)).toThrow('Softshrink: lambd must be a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0), got -0.1');
     expect(new Threshold(0.1, 20).args).toEqual([0.1, 20]);
     expect(new Threshold({ threshold: -Infinity, value: 0, inplace: true }).config()).toEqual({ threshold: '-inf', value: 0, inplace: true });

@@ -92,6 +92,7 @@ describe('initialisations here', () => {
     const t = draw({ kind: 'trunc_normal', mean: 1, std: 2, a: 0.5, b: 1.25 }, [4000]);
     expect(t.every((v) => v >= 0.5 && v <= 1.25)).toBe(true);
     expect(() => checkInit({ kind: 'trunc_normal', a: 1, b: 1 }, 'w')).toThrow("init of 'w': trunc_normal's a must be below b, got a 1, b 1");
+    expect(() => checkInit({ kind: 'trunc_normal', std: 0 }, 'w')).toThrow("init of 'w': trunc_normal's std must be a finite number > 0 (PyTorch divides by it), got 0");
     expect(() => draw({ kind: 'orthogonal' }, [8])).toThrow("init of 'w': orthogonal needs a tensor of 2 or more dimensions, got [8] (as PyTorch)");
   });
 

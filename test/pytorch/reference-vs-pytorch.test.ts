@@ -175,7 +175,7 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     name: 'Conv1d, Dropout1d, MaxPool1d, AvgPool1d, ConvTranspose1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d over [C, L] sequences',
     model: new Sequential({
       conv: new Conv1d(2, 6, 5, 1, 'same', { bias: false }), bn: new BatchNorm1d(), act: new ReLU(), drop: new Dropout1d(0.3), pool: new MaxPool1d(3, 2, 1),
-      dilated: new Conv1d({ outChannels: 6, kernelSize: 3, dilation: 2, groups: 2 }), tanh: new Tanh(), avg: new AvgPool1d({ kernelSize: 2, ceilMode: true, countIncludePad: false, padding: 1 }),
+      dilated: new Conv1d({ outChannels: 6, kernelSize: 3, dilation: 2, groups: 2 }), shuffle: new ChannelShuffle(3), tanh: new Tanh(), avg: new AvgPool1d({ kernelSize: 2, ceilMode: true, countIncludePad: false, padding: 1 }),
       up: new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }),
       block: new Residual(new Sequential(new Conv1d({ outChannels: 4, kernelSize: 3, padding: 1 }), new Tanh()), { shortcut: new Conv1d({ outChannels: 4, kernelSize: 1 }) }),
       gap: new AdaptiveAvgPool1d(5), gmp: new AdaptiveMaxPool1d(3), flat: new Flatten(), fc: new Linear({ outFeatures: 5 }),

@@ -171,8 +171,8 @@ class ChannelShuffle(nn.Module):
         self.groups = groups
 
     def forward(self, x):
-        n, c, h, w = x.shape
-        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+        n, c = x.shape[:2]
+        return x.view(n, self.groups, c // self.groups, *x.shape[2:]).transpose(1, 2).contiguous().view(x.shape)
 
 
 class CircularPad2d(nn.Module):
