@@ -25,7 +25,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import { PLATEAU_DEFAULTS, PLATEAU_METRICS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
+import { EPOCH_SCHEDULE_KINDS, PLATEAU_DEFAULTS, PLATEAU_METRICS, SCHEDULE_KINDS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -203,9 +203,8 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
   };
 }
 
-/** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
+/** The optimizers a checkpoint's `optimizer` field may name (its `schedule`: SCHEDULE_KINDS). */
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam'] as const;
-export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
  * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
@@ -320,8 +319,8 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   const warmupEpochs = number('warmup_epochs', 1, Number.MAX_SAFE_INTEGER, true);
   const warmupStart = number('warmup_start_factor', Number.MIN_VALUE, 1);
   if (warmupStart !== undefined && warmupEpochs === undefined) throw new CheckpointFormatError(source, '__metadata__ holds warmup_start_factor but not warmup_epochs (a warm-up is both)');
-  if (warmupEpochs !== undefined && schedule !== undefined && !['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(schedule)) {
-    throw new CheckpointFormatError(source, `__metadata__.warmup_epochs is given with schedule ${schedule}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)`);
+  if (warmupEpochs !== undefined && schedule !== undefined && !(EPOCH_SCHEDULE_KINDS as readonly string[]).includes(schedule)) {
+    throw new CheckpointFormatError(source, `__metadata__.warmup_epochs is given with schedule ${schedule}: a warm-up goes before an epoch-based schedule only (${EPOCH_SCHEDULE_KINDS.join(', ')})`);
   }
   if (warmupEpochs !== undefined) set('warmup', { epochs: warmupEpochs, ...(warmupStart === undefined ? {} : { startFactor: warmupStart }) });
   const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {

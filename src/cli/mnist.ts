@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { OPTIMIZER_KINDS, SCHEDULE_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -667,7 +667,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   // (PyTorch's reductions live in the optimizer's learning rate), unless --lr gives one.
   if (saved.schedule === 'plateau' && args.schedule !== 'plateau' && !args.given.has('lr') && metadata.plateau_lr !== undefined && Number(metadata.plateau_lr) >= 0) args.lr = Number(metadata.plateau_lr);
   // The file's warm-up goes on before any epoch-based schedule (it does not depend on the one after it).
-  if (['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(args.schedule)) {
+  if ((EPOCH_SCHEDULE_KINDS as readonly string[]).includes(args.schedule)) {
     take('warmup-epochs', 'warmupEpochs', saved.warmup?.epochs);
     take('warmup-start-factor', 'warmupStartFactor', saved.warmup?.startFactor);
   }
@@ -781,7 +781,7 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
   // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
   const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
-  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']], ['warmup-epochs', ['constant', 'step', 'multistep', 'exponential', 'cosine']], ['warmup-start-factor', ['constant', 'step', 'multistep', 'exponential', 'cosine']]] as const;
+  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']], ['warmup-epochs', EPOCH_SCHEDULE_KINDS], ['warmup-start-factor', EPOCH_SCHEDULE_KINDS]] as const;
   if (args.given.has('warmup-start-factor') && args.warmupEpochs === undefined) throw new Error('--warmup-start-factor: give --warmup-epochs too (the warm-up\'s length)');
   for (const [flag, kinds] of flags) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {

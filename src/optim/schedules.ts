@@ -33,6 +33,14 @@ export const withoutWarmup = (schedule: Schedule): Schedule => {
   return main as Schedule;
 };
 
+/**
+ * The schedules stepped once per epoch, each of which may follow a warm-up (the one list the
+ * checks, the checkpoints and the CLI read).
+ */
+export const EPOCH_SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine'] as const satisfies readonly Schedule['kind'][];
+/** Every schedule's kind: the epoch-based ones, OneCycleLR (per batch) and ReduceLROnPlateau (on a metric). */
+export const SCHEDULE_KINDS = [...EPOCH_SCHEDULE_KINDS, 'onecycle', 'plateau'] as const satisfies readonly Schedule['kind'][];
+
 export type Schedule =
   | { readonly kind: 'constant'; readonly warmup?: Warmup }
   | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number; readonly warmup?: Warmup }
@@ -158,18 +166,20 @@ export function checkSchedule(schedule: Schedule): Schedule {
     if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) fail(name, field, value, expected);
   };
   // A key a schedule does not take (a misspelt gamma) would leave its default in place.
-  const keys: Record<string, readonly string[]> = {
-    constant: ['kind', 'warmup'],
-    step: ['kind', 'stepSize', 'gamma', 'warmup'],
-    multistep: ['kind', 'milestones', 'gamma', 'warmup'],
-    exponential: ['kind', 'gamma', 'warmup'],
-    cosine: ['kind', 'tMax', 'etaMin', 'warmup'],
-    onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
-    plateau: ['kind', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
-  };
+  const options: Record<string, readonly string[]> = {
+    constant: [],
+    step: ['stepSize', 'gamma'],
+    multistep: ['milestones', 'gamma'],
+    exponential: ['gamma'],
+    cosine: ['tMax', 'etaMin'],
+    onecycle: ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
+    plateau: ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
+  } satisfies Record<Schedule['kind'], readonly string[]>;
+  // An epoch-based one may also have a warm-up.
+  const keys = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, ['kind', ...v, ...((EPOCH_SCHEDULE_KINDS as readonly string[]).includes(k) ? ['warmup'] : [])]]));
   const kind = (schedule as { kind?: unknown } | undefined)?.kind;
   if ((schedule as { warmup?: unknown } | undefined)?.warmup !== undefined && (kind === 'onecycle' || kind === 'plateau')) {
-    throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
+    throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (${EPOCH_SCHEDULE_KINDS.join(', ')})${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
   }
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
     const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
@@ -248,7 +258,7 @@ export function checkSchedule(schedule: Schedule): Schedule {
       return schedule;
     }
     default:
-      throw new RangeError(`schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle' or 'plateau', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+      throw new RangeError(`schedule: kind must be ${SCHEDULE_KINDS.map((k) => `'${k}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
   }
 }
 
