@@ -56,14 +56,14 @@ describe('mnist arguments', () => {
     const rms = parseMnistArgs(['--optimizer', 'rmsprop', '--alpha', '0.9', '--centered']);
     expect([rms.optimizer, rms.momentum, rms.alpha, rms.centered, rms.lr]).toEqual(['rmsprop', 0, 0.9, true, 0.001]);
     expect(() => parseMnistArgs(['--betas', '0.9'])).toThrow(/--betas: expected two numbers/);
-    expect(() => parseMnistArgs(['--schedule', 'linear'])).toThrow(/--schedule: expected constant, step, multistep, exponential, cosine, onecycle, plateau, got 'linear'/);
+    expect(() => parseMnistArgs(['--schedule', 'cyclic'])).toThrow(/--schedule: expected constant, step, multistep, exponential, cosine, linear, constant-lr, polynomial, cosine-restarts, onecycle, plateau, got 'cyclic'/);
     expect(() => parseMnistArgs(['--model', 'net.json', '--no-dropout'])).toThrow(/--no-dropout: applies to the seed CNN/);
     expect(parseMnistArgs(['--optimizer', 'adamw'])).toMatchObject({ optimizer: 'adamw', lr: 0.001 });
   });
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse', '--eta-min', '--start-factor', '--end-factor', '--total-iters', '--power', '--t0', '--t-mult', '--factor', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts']) {
       expect(out).toContain(o);
     }
   });
@@ -245,6 +245,31 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     const again = await run(['mnist', '--init', file, '--epochs', '1', ...QUICK]);
     expect(again.code).toBe(0);
     expect(again.out).toContain('LinearLR(start_factor=0.25, total_iters=1 epochs), then from epoch 2 CosineAnnealingLR(T_max=1 epochs');
+  });
+
+  gpuTest('--schedule linear, constant-lr, polynomial and cosine-restarts: their flags recorded under PyTorch\'s names, said in the header, and continued by --init', async () => {
+    const cases = [
+      { flags: ['--schedule', 'linear', '--start-factor', '0.5', '--end-factor', '0.1', '--total-iters', '4'], said: 'LinearLR(start_factor=0.5, end_factor=0.1, total_iters=4 epochs)', recorded: { schedule: 'linear', start_factor: '0.5', end_factor: '0.1', total_iters: '4' } },
+      { flags: ['--schedule', 'constant-lr', '--factor', '0.25', '--total-iters', '3', '--warmup-epochs', '1'], said: 'LinearLR(start_factor=1/3, total_iters=1 epochs), then from epoch 2 ConstantLR(factor=0.25, total_iters=3 epochs) (SequentialLR)', recorded: { schedule: 'constant-lr', factor: '0.25', total_iters: '3', warmup_epochs: '1' } },
+      { flags: ['--schedule', 'polynomial', '--total-iters', '6', '--power', '2'], said: 'PolynomialLR(total_iters=6 epochs, power=2)', recorded: { schedule: 'polynomial', total_iters: '6', power: '2' } },
+      { flags: ['--schedule', 'cosine-restarts', '--t0', '2', '--t-mult', '3', '--eta-min', '0.001'], said: 'CosineAnnealingWarmRestarts(T_0=2 epochs, T_mult=3, eta_min=0.001)', recorded: { schedule: 'cosine-restarts', t_0: '2', t_mult: '3', eta_min: '0.001' } },
+      // The defaults (T_0 has none), written out.
+      { flags: ['--schedule', 'polynomial'], said: 'PolynomialLR(total_iters=5 epochs, power=1)', recorded: { schedule: 'polynomial', total_iters: '5', power: '1' } },
+    ];
+    for (const [k, { flags, said, recorded }] of cases.entries()) {
+      const file = join(dir, `schedule-${k}.safetensors`);
+      const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', ...flags, '--epochs', '1', ...QUICK, '--save', file]);
+      expect(code, out).toBe(0);
+      expect(out).toContain(`, ${said}, loss`);
+      expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject(recorded);
+      const again = await run(['mnist', '--init', file, '--epochs', '1', ...QUICK]);
+      expect(again.code).toBe(0);
+      expect(again.out).toContain(`, ${said}, loss`);
+    }
+    // A flag given with --init replaces the file's setting; the others go on.
+    const changed = await run(['mnist', '--init', join(dir, 'schedule-3.safetensors'), '--t-mult', '1', '--epochs', '1', ...QUICK]);
+    expect(changed.code).toBe(0);
+    expect(changed.out).toContain('CosineAnnealingWarmRestarts(T_0=2 epochs, T_mult=1, eta_min=0.001)');
   });
 
   gpuTest('--optimizer nadam: trains under OneCycle (cycling β1), records its settings and state, and a run cut and continued by --init ends where an uninterrupted one does, to the bit', async () => {

@@ -150,7 +150,7 @@ describe('checked before the GPU starts', () => {
   });
 
   test('flags that would do nothing are said, not ignored: a schedule’s own with another schedule, --allow-changes without --init, training’s flags for check', async () => {
-    expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step or multistep or exponential; the schedule is constant (the default)');
+    expect(await beforeGpu(['--gamma', '0.5'])).toBe('--gamma: applies to --schedule step, multistep or exponential; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'cosine', '--step-size', '3'])).toBe('--step-size: applies to --schedule step; the schedule is cosine');
     expect(await beforeGpu(['--schedule-epochs', '5'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is constant (the default)');
     // MultiStepLR and ExponentialLR: what they need, and their own flags.
@@ -173,9 +173,9 @@ describe('checked before the GPU starts', () => {
     const expo = await altered('expo.safetensors', (_, m) => Object.assign(m, { optimizer: 'adam', schedule: 'exponential', gamma: '0.7' }));
     expect(await beforeGpu([...QUICK, '--init', expo, '--optimizer', 'sgd', '--allow-changes', '--schedule', 'exponential'])).toBe("--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch's ExponentialLR requires it)");
     const good = await goodCheckpoint();
-    expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step or multistep or exponential; the schedule is constant \(.*good\.safetensors's\)$/);
+    expect(await beforeGpu([...QUICK, '--init', good, '--gamma', '0.5'])).toMatch(/^--gamma: applies to --schedule step, multistep or exponential; the schedule is constant \(.*good\.safetensors's\)$/);
     // Another optimizer (--allow-changes) leaves the checkpoint's schedule behind: the default's then.
-    expect(await beforeGpu([...QUICK, '--init', good, '--optimizer', 'adam', '--allow-changes', '--gamma', '0.5'])).toBe('--gamma: applies to --schedule step or multistep or exponential; the schedule is constant (the default)');
+    expect(await beforeGpu([...QUICK, '--init', good, '--optimizer', 'adam', '--allow-changes', '--gamma', '0.5'])).toBe('--gamma: applies to --schedule step, multistep or exponential; the schedule is constant (the default)');
     expect(await beforeGpu(['--allow-changes'])).toBe('--allow-changes: applies with --init (what a checkpoint may be continued with); there is no --init');
     const mlp = await altered('mlp-net.safetensors', (_, m) => Object.assign(m, { model: 'mlp', model_file: readFileSync('examples/mlp.json', 'utf8') }));
     expect(await beforeGpu(['--init', mlp, '--no-dropout'])).toMatch(/^--no-dropout: applies to the seed CNN; .*mlp-net\.safetensors's network \(its __metadata__\.model_file\) sets each Dropout's p$/);
@@ -446,10 +446,57 @@ describe('checked before the GPU starts', () => {
   });
 
   test('--warmup-epochs and --warmup-start-factor: only before an epoch-based schedule, the factor with the epochs, said before the GPU starts', async () => {
-    expect(await beforeGpu([...QUICK, '--schedule', 'onecycle', '--warmup-epochs', '2'])).toBe('--warmup-epochs: applies to --schedule constant or step or multistep or exponential or cosine; the schedule is onecycle');
+    expect(await beforeGpu([...QUICK, '--schedule', 'onecycle', '--warmup-epochs', '2'])).toBe('--warmup-epochs: applies to --schedule constant, step, multistep, exponential, cosine, linear, constant-lr, polynomial or cosine-restarts; the schedule is onecycle');
     expect(await beforeGpu([...QUICK, '--warmup-start-factor', '0.5'])).toBe("--warmup-start-factor: give --warmup-epochs too (the warm-up's length)");
     expect(await beforeGpu([...QUICK, '--warmup-epochs', '2', '--warmup-start-factor', '0'])).toMatch(/^--warmup-start-factor: expected a number from 1e-9 to 1/);
   });
+
+  test('--schedule linear, constant-lr, polynomial and cosine-restarts: their flags only with theirs, in range, T_0 required, said before the GPU starts', async () => {
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine', '--start-factor', '0.5'])).toBe('--start-factor: applies to --schedule linear; the schedule is cosine');
+    expect(await beforeGpu([...QUICK, '--end-factor', '0.5'])).toBe('--end-factor: applies to --schedule linear; the schedule is constant (the default)');
+    expect(await beforeGpu([...QUICK, '--schedule', 'step', '--total-iters', '3'])).toBe('--total-iters: applies to --schedule linear, constant-lr or polynomial; the schedule is step');
+    expect(await beforeGpu([...QUICK, '--schedule', 'linear', '--power', '2'])).toBe('--power: applies to --schedule polynomial; the schedule is linear');
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine', '--t0', '3'])).toBe('--t0: applies to --schedule cosine-restarts; the schedule is cosine');
+    expect(await beforeGpu([...QUICK, '--t-mult', '2'])).toBe('--t-mult: applies to --schedule cosine-restarts; the schedule is constant (the default)');
+    expect(await beforeGpu([...QUICK, '--schedule', 'step', '--eta-min', '0.001'])).toBe('--eta-min: applies to --schedule cosine or cosine-restarts; the schedule is step');
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine-restarts', '--t0', '3', '--schedule-epochs', '9'])).toBe('--schedule-epochs: applies to --schedule cosine or onecycle; the schedule is cosine-restarts');
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine-restarts'])).toBe("--schedule cosine-restarts: give --t0 (the epochs to the first restart, e.g. 10; PyTorch's CosineAnnealingWarmRestarts requires T_0)");
+    expect(await beforeGpu([...QUICK, '--schedule', 'constant-lr', '--factor', '0'])).toBe("--factor: expected a number in (0, 1] for --schedule constant-lr (ConstantLR's factor; PyTorch divides by it at total_iters), got '0'");
+    // Out of range, each in its flag's words.
+    expect(await beforeGpu([...QUICK, '--schedule', 'linear', '--start-factor', '0'])).toMatch(/^--start-factor: expected a number from 1e-9 to 1, got '0'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'linear', '--end-factor', '1.5'])).toMatch(/^--end-factor: expected a number from 0 to 1, got '1\.5'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'polynomial', '--total-iters', '0'])).toMatch(/^--total-iters: expected a whole number ≥ 1, got '0'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'polynomial', '--power', '-1'])).toMatch(/^--power: expected a number from 0 to 1000, got '-1'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine-restarts', '--t0', '2.5'])).toMatch(/^--t0: expected a whole number ≥ 1, got '2\.5'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine-restarts', '--t0', '2', '--t-mult', '0'])).toMatch(/^--t-mult: expected a whole number ≥ 1, got '0'/);
+    expect(await beforeGpu([...QUICK, '--schedule', 'cosine', '--eta-min', '-1'])).toMatch(/^--eta-min: expected a number from 0 to 10, got '-1'/);
+    // A checkpoint's: its settings checked, its T_0 needed; its schedule's flags are the schedule's.
+    const restarts = await altered('restarts.safetensors', (_, m) => Object.assign(m, { schedule: 'cosine-restarts', t_0: '4', t_mult: '2', eta_min: '0' }));
+    expect(await beforeGpu([...QUICK, '--init', restarts, '--power', '2'])).toMatch(/^--power: applies to --schedule polynomial; the schedule is cosine-restarts \(.*restarts\.safetensors's\)$/);
+    const noT0 = await altered('restarts-no-t0.safetensors', (_, m) => Object.assign(m, { schedule: 'cosine-restarts' }));
+    expect(await beforeGpu([...QUICK, '--init', noT0])).toMatch(/restarts-no-t0\.safetensors: __metadata__\.t_0 is missing \(its cosine-restarts schedule needs it\); give --t0/);
+    const badT0 = await altered('restarts-bad-t0.safetensors', (_, m) => Object.assign(m, { schedule: 'cosine-restarts', t_0: '0' }));
+    expect(await beforeGpu([...QUICK, '--init', badT0])).toMatch(/restarts-bad-t0\.safetensors: __metadata__\.t_0 is "0", expected a whole number from 1 to/);
+    const badPower = await altered('poly-bad.safetensors', (_, m) => Object.assign(m, { schedule: 'polynomial', power: '-2' }));
+    expect(await beforeGpu([...QUICK, '--init', badPower])).toMatch(/poly-bad\.safetensors: __metadata__\.power is "-2", expected a number ≥ 0/);
+  });
+
+  gpuTest('linear after a warm-up, and cosine-restarts, in pieces: continued by --init they train as one run does (their settings carried, not the defaults)', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    for (const [k, schedule] of [
+      ['--schedule', 'linear', '--start-factor', '0.5', '--end-factor', '0.1', '--total-iters', '2', '--warmup-epochs', '1', '--warmup-start-factor', '0.2'],
+      ['--schedule', 'cosine-restarts', '--t0', '1', '--t-mult', '2', '--eta-min', '0.001'],
+    ].entries()) {
+      const flags = ['--model', 'examples/mlp.json', ...QUICK, '--seed', '2', '--lr', '0.05', ...schedule];
+      const straight = await run(['mnist', ...flags, '--epochs', '4', '--json']);
+      expect(straight.code).toBe(0);
+      const piece = join(dir, `epoch-schedule-piece-${k}.safetensors`);
+      expect((await run(['mnist', ...flags, '--epochs', '2', '--save', piece])).code).toBe(0);
+      const rest = await run(['mnist', ...QUICK, '--init', piece, '--epochs', '2', '--json']);
+      expect(rest.code).toBe(0);
+      expect(last(rest.out).test_loss, schedule.join(' ')).toBe(last(straight.out).test_loss);
+    }
+  }, 180_000);
 
   test("Adagrad's flags: an Adagrad option elsewhere, said before the GPU starts", async () => {
     expect(await beforeGpu([...QUICK, '--lr-decay', '0.1'])).toBe('--lr-decay: an Adagrad option; --optimizer is sgd');
@@ -505,9 +552,10 @@ describe('checked before the GPU starts', () => {
   }, 120_000);
 
   test('--schedule plateau: its flags, said before the GPU starts', async () => {
-    expect(await beforeGpu(['--factor', '0.5'])).toBe('--factor: applies to --schedule plateau; the schedule is constant (the default)');
+    expect(await beforeGpu(['--factor', '0.5'])).toBe('--factor: applies to --schedule constant-lr or plateau; the schedule is constant (the default)');
     expect(await beforeGpu(['--schedule', 'step', '--patience', '3'])).toBe('--patience: applies to --schedule plateau; the schedule is step');
-    expect(await beforeGpu(['--schedule', 'plateau', '--factor', '1'])).toMatch(/^--factor: expected a number from 0 to 0\.999999, got '1'/);
+    expect(await beforeGpu(['--schedule', 'plateau', '--factor', '1'])).toBe("--factor: expected a number in [0, 1) for --schedule plateau (ReduceLROnPlateau's factor: the rate is multiplied by it on a plateau), got '1'");
+    expect(await beforeGpu(['--schedule', 'plateau', '--factor', '1.5'])).toMatch(/^--factor: expected a number from 0 to 1, got '1\.5'/);
     expect(await beforeGpu(['--schedule', 'plateau', '--plateau-metric', 'val_loss'])).toBe("--plateau-metric: expected test-loss, test-accuracy, train-loss, train-accuracy, got 'val_loss'");
     const bad = await altered('bad-plateau.safetensors', (_, m) => Object.assign(m, { schedule: 'plateau', plateau_lr: '0.01', plateau_best: 'NaN', plateau_bad_epochs: '0', plateau_cooldown_counter: '0', plateau_last_epoch: '1' }));
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-plateau\.safetensors: __metadata__\.plateau_best is "NaN", expected a number/);

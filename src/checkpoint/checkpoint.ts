@@ -25,7 +25,7 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import { PLATEAU_DEFAULTS, PLATEAU_METRICS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
+import { CONSTANT_LR_DEFAULTS, EPOCH_SCHEDULE_KINDS, LINEAR_DEFAULTS, PLATEAU_DEFAULTS, PLATEAU_METRICS, POLYNOMIAL_DEFAULTS, SCHEDULE_KINDS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -78,10 +78,13 @@ export async function networkState(network: Network): Promise<Record<string, Saf
  * `weight_decay`, Adam's `betas` (`B1,B2`), `eps`, `weight_decay`, `amsgrad`, RMSprop's `alpha`,
  * `eps`, `weight_decay`, `momentum`, `centered`, Adagrad's `lr_decay`, `eps`, `weight_decay`,
  * `initial_accumulator_value`, NAdam's `betas`, `eps`, `weight_decay`, `momentum_decay`, or RAdam's
- * `betas`, `eps`, `weight_decay` (PyTorch's param_groups names); and the schedule (`schedule`: constant, step, multistep,
- * exponential, cosine, onecycle; a step schedule's `step_size` and `gamma`, a multistep one's
- * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`, a one-cycle
- * one's `max_lr`, `total_steps`, `pct_start`, `div_factor`, `final_div_factor`, `cycle_momentum`, `base_momentum` and `max_momentum`). A run that continues from the checkpoint takes them
+ * `betas`, `eps`, `weight_decay` (PyTorch's param_groups names); and the schedule (`schedule`: SCHEDULE_KINDS;
+ * a step schedule's `step_size` and `gamma`, a multistep one's
+ * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`,
+ * LinearLR's `start_factor`, `end_factor` and `total_iters`, ConstantLR's `factor` and `total_iters`,
+ * PolynomialLR's `total_iters` and `power`, CosineAnnealingWarmRestarts' `t_0`, `t_mult` and `eta_min`, a one-cycle
+ * one's `max_lr`, `total_steps`, `pct_start`, `div_factor`, `final_div_factor`, `cycle_momentum`, `base_momentum` and `max_momentum`;
+ * an epoch-based one's warm-up `warmup_epochs` and `warmup_start_factor`; ReduceLROnPlateau's `plateau_*`). A run that continues from the checkpoint takes them
  * (the CLI's --init), with its optimizer state.
  */
 export function optimizerMetadata(opt: Optimizer): Record<string, string> {
@@ -104,6 +107,12 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'exponential' ? { gamma: String(schedule.gamma) } : {}),
     ...(schedule.kind === 'cosine' ? { t_max: String(schedule.tMax), eta_min: String(schedule.etaMin ?? 0) } : {}),
+    ...(schedule.kind === 'linear'
+      ? { start_factor: String(schedule.startFactor ?? LINEAR_DEFAULTS.startFactor), end_factor: String(schedule.endFactor ?? LINEAR_DEFAULTS.endFactor), total_iters: String(schedule.totalIters ?? LINEAR_DEFAULTS.totalIters) }
+      : {}),
+    ...(schedule.kind === 'constant-lr' ? { factor: String(schedule.factor ?? CONSTANT_LR_DEFAULTS.factor), total_iters: String(schedule.totalIters ?? CONSTANT_LR_DEFAULTS.totalIters) } : {}),
+    ...(schedule.kind === 'polynomial' ? { total_iters: String(schedule.totalIters ?? POLYNOMIAL_DEFAULTS.totalIters), power: String(schedule.power ?? POLYNOMIAL_DEFAULTS.power) } : {}),
+    ...(schedule.kind === 'cosine-restarts' ? { t_0: String(schedule.t0), t_mult: String(schedule.tMult ?? 1), eta_min: String(schedule.etaMin ?? 0) } : {}),
     ...(schedule.kind === 'onecycle'
       ? {
           max_lr: String(schedule.maxLr), total_steps: String(schedule.totalSteps), pct_start: String(schedule.pctStart ?? 0.3),
@@ -203,9 +212,8 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
   };
 }
 
-/** The optimizers and schedules a checkpoint's `optimizer` and `schedule` fields may name. */
+/** The optimizers a checkpoint's `optimizer` field may name (its `schedule`: SCHEDULE_KINDS). */
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam'] as const;
-export const SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle', 'plateau'] as const;
 
 /**
  * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
@@ -238,7 +246,17 @@ export interface SavedOptimizer {
   readonly milestones?: readonly number[];
   readonly gamma?: number;
   readonly tMax?: number;
+  /** CosineAnnealingLR's and CosineAnnealingWarmRestarts' `eta_min`. */
   readonly etaMin?: number;
+  /** LinearLR's `start_factor`, `end_factor`; its, ConstantLR's and PolynomialLR's `total_iters`; ConstantLR's `factor`; PolynomialLR's `power`. */
+  readonly startFactor?: number;
+  readonly endFactor?: number;
+  readonly totalIters?: number;
+  readonly factor?: number;
+  readonly power?: number;
+  /** CosineAnnealingWarmRestarts' `t_0` and `t_mult`. */
+  readonly t0?: number;
+  readonly tMult?: number;
   readonly maxLr?: number;
   readonly totalSteps?: number;
   readonly pctStart?: number;
@@ -261,7 +279,9 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     if (text === undefined) return undefined;
     const v = Number(text);
     if (text.trim() === '' || !(v >= min && v <= max) || (whole && !Number.isInteger(v))) {
-      throw field(name, `${whole ? 'a whole number' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
+      // Number.MIN_VALUE: above 0 (said so, not as 5e-324).
+      const range = min === Number.MIN_VALUE ? (max === Infinity ? '> 0' : `in (0, ${max}]`) : max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+      throw field(name, `${whole ? 'a whole number' : 'a number'} ${range}`);
     }
     return v;
   };
@@ -311,6 +331,13 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   set('gamma', number('gamma', 0));
   set('tMax', number('t_max', 1, Number.MAX_SAFE_INTEGER, true));
   set('etaMin', number('eta_min', 0));
+  set('startFactor', number('start_factor', Number.MIN_VALUE, 1));
+  set('endFactor', number('end_factor', 0, 1));
+  set('totalIters', number('total_iters', 1, Number.MAX_SAFE_INTEGER, true));
+  set('factor', number('factor', Number.MIN_VALUE, 1));
+  set('power', number('power', 0));
+  set('t0', number('t_0', 1, Number.MAX_SAFE_INTEGER, true));
+  set('tMult', number('t_mult', 1, Number.MAX_SAFE_INTEGER, true));
   set('maxLr', number('max_lr', 0));
   set('totalSteps', number('total_steps', 1, Number.MAX_SAFE_INTEGER, true));
   set('pctStart', number('pct_start', 0, 1));
@@ -320,8 +347,8 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   const warmupEpochs = number('warmup_epochs', 1, Number.MAX_SAFE_INTEGER, true);
   const warmupStart = number('warmup_start_factor', Number.MIN_VALUE, 1);
   if (warmupStart !== undefined && warmupEpochs === undefined) throw new CheckpointFormatError(source, '__metadata__ holds warmup_start_factor but not warmup_epochs (a warm-up is both)');
-  if (warmupEpochs !== undefined && schedule !== undefined && !['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(schedule)) {
-    throw new CheckpointFormatError(source, `__metadata__.warmup_epochs is given with schedule ${schedule}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)`);
+  if (warmupEpochs !== undefined && schedule !== undefined && !(EPOCH_SCHEDULE_KINDS as readonly string[]).includes(schedule)) {
+    throw new CheckpointFormatError(source, `__metadata__.warmup_epochs is given with schedule ${schedule}: a warm-up goes before an epoch-based schedule only (${EPOCH_SCHEDULE_KINDS.join(', ')})`);
   }
   if (warmupEpochs !== undefined) set('warmup', { epochs: warmupEpochs, ...(warmupStart === undefined ? {} : { startFactor: warmupStart }) });
   const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
@@ -345,6 +372,37 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
   return out;
 }
 
+/** The schedule of a checkpoint's settings (none named: a constant rate); `missing` throws for a field it needs. */
+function savedSchedule(saved: SavedOptimizer, missing: (name: string, of: string) => never): Schedule {
+  const warmup = saved.warmup ? { warmup: saved.warmup } : {};
+  const kind = saved.schedule ?? 'constant';
+  switch (kind) {
+    case 'constant':
+      return { kind, ...warmup };
+    case 'step':
+      return { kind, stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma, ...warmup };
+    case 'multistep':
+      return { kind, milestones: saved.milestones ?? missing('milestones', 'the multistep schedule'), gamma: saved.gamma, ...warmup };
+    case 'exponential':
+      return { kind, gamma: saved.gamma ?? missing('gamma', 'the exponential schedule'), ...warmup };
+    case 'cosine':
+      return { kind, tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin, ...warmup };
+    // A setting left out: PyTorch's default.
+    case 'linear':
+      return { kind, startFactor: saved.startFactor, endFactor: saved.endFactor, totalIters: saved.totalIters, ...warmup };
+    case 'constant-lr':
+      return { kind, factor: saved.factor, totalIters: saved.totalIters, ...warmup };
+    case 'polynomial':
+      return { kind, totalIters: saved.totalIters, power: saved.power, ...warmup };
+    case 'cosine-restarts':
+      return { kind, t0: saved.t0 ?? missing('t_0', 'the cosine-restarts schedule'), tMult: saved.tMult, etaMin: saved.etaMin, ...warmup };
+    case 'onecycle':
+      return { kind, maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}), ...saved.oneCycle };
+    case 'plateau':
+      return { kind, ...saved.plateau };
+  }
+}
+
 /**
  * The optimizer a checkpoint was trained with, rebuilt from its metadata (savedOptimizer; a
  * setting it lacks takes PyTorch's default), with its schedule; undefined where it names none.
@@ -356,16 +414,7 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
   const missing = (name: string, of: string): never => {
     throw new CheckpointFormatError(source, `__metadata__.${name} is missing (${of} needs it)`);
   };
-  const warmup = saved.warmup ? { warmup: saved.warmup } : {};
-  const schedule: Schedule =
-    saved.schedule === 'step' ? { kind: 'step', stepSize: saved.stepSize ?? missing('step_size', 'the step schedule'), gamma: saved.gamma, ...warmup }
-      : saved.schedule === 'multistep' ? { kind: 'multistep', milestones: saved.milestones ?? missing('milestones', 'the multistep schedule'), gamma: saved.gamma, ...warmup }
-      : saved.schedule === 'exponential' ? { kind: 'exponential', gamma: saved.gamma ?? missing('gamma', 'the exponential schedule'), ...warmup }
-      : saved.schedule === 'cosine' ? { kind: 'cosine', tMax: saved.tMax ?? missing('t_max', 'the cosine schedule'), etaMin: saved.etaMin, ...warmup }
-      : saved.schedule === 'onecycle'
-        ? { kind: 'onecycle', maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}), ...saved.oneCycle }
-        : saved.schedule === 'plateau' ? { kind: 'plateau', ...saved.plateau }
-        : { kind: 'constant', ...warmup };
+  const schedule = savedSchedule(saved, missing);
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
@@ -818,7 +867,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

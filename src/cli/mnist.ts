@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { OPTIMIZER_KINDS, SCHEDULE_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, PLATEAU_METRICS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -66,18 +66,32 @@ Options:
                       the usual no_decay param group, PyTorch's ndim <= 1)
   --schedule NAME     constant (default), step (StepLR, per epoch), multistep (MultiStepLR at
                       --milestones), exponential (ExponentialLR: ×gamma every epoch), cosine
-                      (CosineAnnealingLR over the run's epochs, per epoch), onecycle (OneCycleLR
-                      over the run's steps) or plateau (ReduceLROnPlateau: ×factor after --patience
-                      epochs without a better test loss)
+                      (CosineAnnealingLR over the run's epochs, per epoch), linear (LinearLR: from
+                      --start-factor × lr to --end-factor × lr over --total-iters epochs),
+                      constant-lr (ConstantLR: --factor × lr for --total-iters epochs, then lr),
+                      polynomial (PolynomialLR: lr × (1 − epoch/--total-iters)^--power),
+                      cosine-restarts (CosineAnnealingWarmRestarts: cosine over --t0 epochs, then
+                      again over t0 × --t-mult, …), onecycle (OneCycleLR over the run's steps) or
+                      plateau (ReduceLROnPlateau: ×factor after --patience epochs without a better
+                      test loss)
   --step-size N       StepLR's step_size in epochs (default 1)
   --milestones N,N    MultiStepLR's epochs at which the rate is multiplied by gamma (e.g. 10,15)
   --gamma X           StepLR's and MultiStepLR's factor (default 0.1); ExponentialLR's (required)
-  --factor X          ReduceLROnPlateau's factor, below 1 (default 0.1)
+  --eta-min X         cosine's and cosine-restarts' lowest rate (eta_min, default 0)
+  --start-factor X    LinearLR's start_factor, in (0, 1] (default 1/3)
+  --end-factor X      LinearLR's end_factor, in [0, 1] (default 1)
+  --total-iters N     LinearLR's, ConstantLR's and PolynomialLR's total_iters in epochs (default 5)
+  --power X           PolynomialLR's power ≥ 0 (default 1)
+  --t0 N              CosineAnnealingWarmRestarts' T_0: the epochs to the first restart (required)
+  --t-mult N          CosineAnnealingWarmRestarts' T_mult: each period that many times the last
+                      (a whole number, default 1)
+  --factor X          ConstantLR's factor, in (0, 1] (default 1/3); ReduceLROnPlateau's, below 1
+                      (default 0.1)
   --patience N        ReduceLROnPlateau's patience in epochs (default 10)
   --plateau-metric M  what ReduceLROnPlateau watches: test-loss (default), test-accuracy,
                       train-loss or train-accuracy (the accuracies should rise: mode max)
-  --warmup-epochs N   a linear warm-up before the schedule (constant, step, multistep,
-                      exponential, cosine): PyTorch's SequentialLR of LinearLR(total_iters N) and
+  --warmup-epochs N   a linear warm-up before an epoch-based schedule (any but onecycle and
+                      plateau): PyTorch's SequentialLR of LinearLR(total_iters N) and
                       the schedule, which then counts its epochs from the warm-up's end (cosine's
                       T_max: the plan's epochs after the warm-up; --schedule-epochs, the whole
                       plan, includes it)
@@ -237,7 +251,7 @@ export interface MnistArgs {
   /** --milestones: MultiStepLR's epochs. */
   milestones?: number[];
   gamma: number;
-  /** --factor, --patience, --plateau-metric: ReduceLROnPlateau's (undefined: its defaults, or the checkpoint's). */
+  /** --factor: ConstantLR's or ReduceLROnPlateau's; --patience, --plateau-metric: ReduceLROnPlateau's (undefined: their defaults, or the checkpoint's). */
   factor?: number;
   patience?: number;
   plateauMetric?: PlateauMetric;
@@ -250,8 +264,16 @@ export interface MnistArgs {
   warmupStartFactor?: number;
   /** OneCycle's total_steps from a checkpoint (where --schedule-epochs is not given). */
   scheduleSteps?: number;
-  /** A checkpoint's schedule settings without flags of their own: cosine's eta_min, OneCycle's max_lr (unless --lr) and pct_start. */
+  /** --eta-min: cosine's and cosine-restarts' (undefined: 0, or the checkpoint's). */
   etaMin?: number;
+  /** --start-factor, --end-factor, --total-iters, --power, --t0, --t-mult: LinearLR's, ConstantLR's, PolynomialLR's, CosineAnnealingWarmRestarts' (undefined: PyTorch's defaults, or the checkpoint's). */
+  startFactor?: number;
+  endFactor?: number;
+  totalIters?: number;
+  power?: number;
+  t0?: number;
+  tMult?: number;
+  /** A checkpoint's schedule settings without flags of their own: OneCycle's max_lr (unless --lr) and pct_start. */
   maxLr?: number;
   pctStart?: number;
   /** OneCycle's settings without flags (div factors, momentum cycling and bounds), a checkpoint's. */
@@ -303,6 +325,13 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'warmup-start-factor': { type: 'string' },
     gamma: { type: 'string' },
     factor: { type: 'string' },
+    'eta-min': { type: 'string' },
+    'start-factor': { type: 'string' },
+    'end-factor': { type: 'string' },
+    'total-iters': { type: 'string' },
+    power: { type: 'string' },
+    t0: { type: 'string' },
+    't-mult': { type: 'string' },
     patience: { type: 'string' },
     'plateau-metric': { type: 'string' },
     loss: { type: 'string' },
@@ -360,7 +389,15 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     warmupStartFactor: values['warmup-start-factor'] === undefined ? undefined : decimal(values, 'warmup-start-factor', WARMUP_START_FACTOR, 1e-9, 1),
     // PyTorch takes any gamma ≥ 0 (above 1 the rate grows).
     gamma: decimal(values, 'gamma', 0.1, 0, 1000),
-    factor: values.factor === undefined ? undefined : decimal(values, 'factor', 0.1, 0, 0.999999),
+    // ConstantLR's in (0, 1], ReduceLROnPlateau's in [0, 1): checkScheduleFlags holds it to the schedule's.
+    factor: values.factor === undefined ? undefined : decimal(values, 'factor', 0.1, 0, 1),
+    etaMin: values['eta-min'] === undefined ? undefined : decimal(values, 'eta-min', 0, 0, 10),
+    startFactor: values['start-factor'] === undefined ? undefined : decimal(values, 'start-factor', 1 / 3, 1e-9, 1),
+    endFactor: values['end-factor'] === undefined ? undefined : decimal(values, 'end-factor', 1, 0, 1),
+    totalIters: values['total-iters'] === undefined ? undefined : integer(values, 'total-iters', 5),
+    power: values.power === undefined ? undefined : decimal(values, 'power', 1, 0, 1000),
+    t0: values.t0 === undefined ? undefined : integer(values, 't0', 1),
+    tMult: values['t-mult'] === undefined ? undefined : integer(values, 't-mult', 1),
     patience: values.patience === undefined ? undefined : integer(values, 'patience', 10, 0),
     plateauMetric: values['plateau-metric'] === undefined ? undefined : choice(values, 'plateau-metric', PLATEAU_METRICS, 'test-loss'),
     loss: values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll'),
@@ -667,7 +704,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   // (PyTorch's reductions live in the optimizer's learning rate), unless --lr gives one.
   if (saved.schedule === 'plateau' && args.schedule !== 'plateau' && !args.given.has('lr') && metadata.plateau_lr !== undefined && Number(metadata.plateau_lr) >= 0) args.lr = Number(metadata.plateau_lr);
   // The file's warm-up goes on before any epoch-based schedule (it does not depend on the one after it).
-  if (['constant', 'step', 'multistep', 'exponential', 'cosine'].includes(args.schedule)) {
+  if ((EPOCH_SCHEDULE_KINDS as readonly string[]).includes(args.schedule)) {
     take('warmup-epochs', 'warmupEpochs', saved.warmup?.epochs);
     take('warmup-start-factor', 'warmupStartFactor', saved.warmup?.startFactor);
   }
@@ -675,6 +712,15 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     take('step-size', 'stepSize', saved.stepSize);
     take('milestones', 'milestones', saved.milestones ? [...saved.milestones] : undefined);
     take('gamma', 'gamma', saved.gamma);
+    if (args.schedule === 'cosine' || args.schedule === 'cosine-restarts') take('eta-min', 'etaMin', saved.etaMin);
+    take('start-factor', 'startFactor', saved.startFactor);
+    take('end-factor', 'endFactor', saved.endFactor);
+    take('total-iters', 'totalIters', saved.totalIters);
+    take('power', 'power', saved.power);
+    take('t0', 't0', saved.t0);
+    take('t-mult', 'tMult', saved.tMult);
+    // ConstantLR's factor (ReduceLROnPlateau's is its plateau_factor, below).
+    if (args.schedule === 'constant-lr') take('factor', 'factor', saved.factor);
     // The schedule's length goes on as the checkpoint's run planned it (a run in pieces trains as one):
     // cosine's whole plan is its T_max after the file's warm-up.
     if (!args.given.has('schedule-epochs')) {
@@ -682,7 +728,6 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
       if (args.schedule === 'onecycle') take('schedule-epochs', 'scheduleSteps', saved.totalSteps);
     }
     // Settings with no flag of their own (a checkpoint written from code may hold any): as saved.
-    if (args.schedule === 'cosine') args.etaMin = saved.etaMin;
     if (args.schedule === 'onecycle') {
       if (!args.given.has('lr')) args.maxLr = saved.maxLr;
       args.pctStart = saved.pctStart;
@@ -734,6 +779,38 @@ function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER
   return { flag, owners: `an ${owners.length > 2 ? `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)!}` : owners.join(' and ')} option` };
 }
 
+/** The schedule of the command line (and of the checkpoint --init continues), planned to end at `endEpoch`. */
+function flagSchedule(args: MnistArgs, endEpoch: number, stepsPerEpoch: number): Schedule {
+  // A warm-up (SequentialLR): the schedule after it counts from the warm-up's end, cosine's T_max the epochs left.
+  const warmup = args.warmupEpochs === undefined ? {} : { warmup: { epochs: args.warmupEpochs, ...(args.warmupStartFactor === undefined ? {} : { startFactor: args.warmupStartFactor }) } };
+  const kind = args.schedule;
+  switch (kind) {
+    case 'constant':
+      return { kind, ...warmup };
+    case 'step':
+      return { kind, stepSize: args.stepSize, gamma: args.gamma, ...warmup };
+    case 'multistep':
+      return { kind, milestones: args.milestones!, gamma: args.gamma, ...warmup };
+    case 'exponential':
+      return { kind, gamma: args.gamma, ...warmup };
+    case 'cosine':
+      return { kind, tMax: endEpoch - (args.warmupEpochs ?? 0), etaMin: args.etaMin, ...warmup };
+    // A setting not given (nor the checkpoint's): PyTorch's default.
+    case 'linear':
+      return { kind, startFactor: args.startFactor, endFactor: args.endFactor, totalIters: args.totalIters, ...warmup };
+    case 'constant-lr':
+      return { kind, factor: args.factor, totalIters: args.totalIters, ...warmup };
+    case 'polynomial':
+      return { kind, totalIters: args.totalIters, power: args.power, ...warmup };
+    case 'cosine-restarts':
+      return { kind, t0: args.t0!, tMult: args.tMult, etaMin: args.etaMin, ...warmup };
+    case 'onecycle':
+      return { kind, maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}), ...args.oneCycleRest };
+    case 'plateau':
+      return { kind, ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric };
+  }
+}
+
 /** The optimizer of the command line, with its schedule over `epochs` epochs of `stepsPerEpoch` steps from `firstEpoch`. */
 function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: number): Optimizer {
   const endEpoch = args.scheduleEpochs ?? firstEpoch - 1 + args.epochs;
@@ -741,16 +818,7 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   if (args.schedule === 'cosine' && args.warmupEpochs !== undefined && endEpoch - args.warmupEpochs < 1) {
     throw new Error(`--warmup-epochs ${args.warmupEpochs}: the warm-up fills the whole cosine plan of ${endEpoch} epoch${endEpoch === 1 ? '' : 's'}; give --schedule-epochs the whole plan (warm-up included) beyond it, e.g. --schedule-epochs ${args.warmupEpochs + Math.max(1, args.epochs)}`);
   }
-  // A warm-up (SequentialLR): the schedule after it counts from the warm-up's end, cosine's T_max the epochs left.
-  const warmup = args.warmupEpochs === undefined ? {} : { warmup: { epochs: args.warmupEpochs, ...(args.warmupStartFactor === undefined ? {} : { startFactor: args.warmupStartFactor }) } };
-  const schedule: Schedule =
-    args.schedule === 'step' ? { kind: 'step', stepSize: args.stepSize, gamma: args.gamma, ...warmup }
-      : args.schedule === 'multistep' ? { kind: 'multistep', milestones: args.milestones!, gamma: args.gamma, ...warmup }
-      : args.schedule === 'exponential' ? { kind: 'exponential', gamma: args.gamma, ...warmup }
-      : args.schedule === 'cosine' ? { kind: 'cosine', tMax: endEpoch - (args.warmupEpochs ?? 0), etaMin: args.etaMin, ...warmup }
-        : args.schedule === 'onecycle' ? { kind: 'onecycle', maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}), ...args.oneCycleRest }
-          : args.schedule === 'plateau' ? { kind: 'plateau', ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric }
-          : { kind: 'constant', ...warmup };
+  const schedule = flagSchedule(args, endEpoch, stepsPerEpoch);
   if (args.optimizer === 'sgd') {
     return new SGD({ lr: args.lr, momentum: args.momentum, dampening: args.dampening, nesterov: args.nesterov, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
@@ -781,18 +849,32 @@ function checkNoDropoutFlag(args: MnistArgs, name: string): void {
 function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>): void {
   // Whose schedule it is: the flag's, the checkpoint's (where --init took it), or the default.
   const whose = args.given.has('schedule') ? '' : args.init && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer ? ` (${args.init}'s)` : ' (the default)';
-  const flags = [['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['factor', ['plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']], ['warmup-epochs', ['constant', 'step', 'multistep', 'exponential', 'cosine']], ['warmup-start-factor', ['constant', 'step', 'multistep', 'exponential', 'cosine']]] as const;
+  const flags = [
+    ['step-size', ['step']], ['milestones', ['multistep']], ['gamma', ['step', 'multistep', 'exponential']], ['schedule-epochs', ['cosine', 'onecycle']], ['eta-min', ['cosine', 'cosine-restarts']],
+    ['start-factor', ['linear']], ['end-factor', ['linear']], ['total-iters', ['linear', 'constant-lr', 'polynomial']], ['power', ['polynomial']], ['t0', ['cosine-restarts']], ['t-mult', ['cosine-restarts']],
+    ['factor', ['constant-lr', 'plateau']], ['patience', ['plateau']], ['plateau-metric', ['plateau']], ['warmup-epochs', EPOCH_SCHEDULE_KINDS], ['warmup-start-factor', EPOCH_SCHEDULE_KINDS],
+  ] as const;
   if (args.given.has('warmup-start-factor') && args.warmupEpochs === undefined) throw new Error('--warmup-start-factor: give --warmup-epochs too (the warm-up\'s length)');
   for (const [flag, kinds] of flags) {
     if (args.given.has(flag) && !(kinds as readonly string[]).includes(args.schedule)) {
-      throw new Error(`--${flag}: applies to --schedule ${kinds.join(' or ')}; the schedule is ${args.schedule}${whose}`);
+      throw new Error(`--${flag}: applies to --schedule ${kinds.join(', ').replace(/, ([^,]*)$/, ' or $1')}; the schedule is ${args.schedule}${whose}`);
     }
   }
+  // --factor: ConstantLR's multiplies the rate and is divided out at total_iters (0 divides by zero in
+  // PyTorch); ReduceLROnPlateau's must reduce it.
+  if (args.given.has('factor') && args.schedule === 'constant-lr' && !(args.factor! > 0)) throw new Error(`--factor: expected a number in (0, 1] for --schedule constant-lr (ConstantLR's factor; PyTorch divides by it at total_iters), got '${args.factor}'`);
+  if (args.given.has('factor') && args.schedule === 'plateau' && !(args.factor! < 1)) throw new Error(`--factor: expected a number in [0, 1) for --schedule plateau (ReduceLROnPlateau's factor: the rate is multiplied by it on a plateau), got '${args.factor}'`);
   // What a schedule cannot do without (PyTorch requires them too), unless the checkpoint's schedule is the same and holds them.
   // (resumeOptimizer takes the checkpoint's schedule settings only where the optimizer stays the same.)
   const carried = args.init !== undefined && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer;
   if (args.schedule === 'multistep' && args.milestones === undefined) throw new Error('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
   if (args.schedule === 'exponential' && !args.given.has('gamma') && !carried) throw new Error('--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch\'s ExponentialLR requires it)');
+  // (T_0 has no default: args.t0 is the flag's, or the checkpoint's where resumeOptimizer carried it.)
+  if (args.schedule === 'cosine-restarts' && args.t0 === undefined) {
+    throw new Error(carried
+      ? `${args.init}: __metadata__.t_0 is missing (its cosine-restarts schedule needs it); give --t0 (the epochs to the first restart)`
+      : '--schedule cosine-restarts: give --t0 (the epochs to the first restart, e.g. 10; PyTorch\'s CosineAnnealingWarmRestarts requires T_0)');
+  }
 }
 
 /** A checkpoint file's bytes (an error names the flag and the file). */

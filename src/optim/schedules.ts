@@ -1,7 +1,8 @@
 /**
  * Learning-rate schedules as PyTorch computes them (torch.optim.lr_scheduler), as pure functions
- * of the progress: StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR are stepped once per
- * epoch (their step_size, milestones and T_max count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
+ * of the progress: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR,
+ * PolynomialLR and CosineAnnealingWarmRestarts are stepped once per epoch (their step_size,
+ * milestones, T_max, total_iters and T_0 count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
  * PyTorch's, it also cycles SGD's momentum or Adam's (NAdam's, RAdam's) β1 (cycle_momentum = True).
  * The epoch-based ones may start with a linear warm-up (`warmup`: PyTorch's LinearLR before them in
  * a SequentialLR).
@@ -33,12 +34,31 @@ export const withoutWarmup = (schedule: Schedule): Schedule => {
   return main as Schedule;
 };
 
+/**
+ * The schedules stepped once per epoch, each of which may follow a warm-up (the one list the
+ * checks, the checkpoints and the CLI read).
+ */
+export const EPOCH_SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts'] as const satisfies readonly Schedule['kind'][];
+/** Every schedule's kind: the epoch-based ones, OneCycleLR (per batch) and ReduceLROnPlateau (on a metric). */
+export const SCHEDULE_KINDS = [...EPOCH_SCHEDULE_KINDS, 'onecycle', 'plateau'] as const satisfies readonly Schedule['kind'][];
+
 export type Schedule =
   | { readonly kind: 'constant'; readonly warmup?: Warmup }
   | { readonly kind: 'step'; readonly stepSize: number; readonly gamma?: number; readonly warmup?: Warmup }
   | { readonly kind: 'multistep'; readonly milestones: readonly number[]; readonly gamma?: number; readonly warmup?: Warmup }
   | { readonly kind: 'exponential'; readonly gamma: number; readonly warmup?: Warmup }
   | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number; readonly warmup?: Warmup }
+  /** LinearLR: the rate from startFactor × lr to endFactor × lr over totalIters epochs, then kept (LINEAR_DEFAULTS). */
+  | { readonly kind: 'linear'; readonly startFactor?: number; readonly endFactor?: number; readonly totalIters?: number; readonly warmup?: Warmup }
+  /** ConstantLR: factor × lr for totalIters epochs, then lr (CONSTANT_LR_DEFAULTS). */
+  | { readonly kind: 'constant-lr'; readonly factor?: number; readonly totalIters?: number; readonly warmup?: Warmup }
+  /** PolynomialLR: lr × (1 − epoch / totalIters)^power to 0 at totalIters, then 0 (POLYNOMIAL_DEFAULTS). */
+  | { readonly kind: 'polynomial'; readonly totalIters?: number; readonly power?: number; readonly warmup?: Warmup }
+  /**
+   * CosineAnnealingWarmRestarts (SGDR), stepped once per epoch: cosine from lr to etaMin (default 0)
+   * over t0 epochs, then again from lr over t0 × tMult (default 1), t0 × tMult², … epochs.
+   */
+  | { readonly kind: 'cosine-restarts'; readonly t0: number; readonly tMult?: number; readonly etaMin?: number; readonly warmup?: Warmup }
   | {
       readonly kind: 'onecycle';
       readonly maxLr: number;
@@ -73,6 +93,11 @@ export type Schedule =
        */
       readonly metric?: PlateauMetric;
     };
+
+/** LinearLR's, ConstantLR's and PolynomialLR's defaults (PyTorch's). */
+export const LINEAR_DEFAULTS = { startFactor: WARMUP_START_FACTOR, endFactor: 1, totalIters: 5 } as const;
+export const CONSTANT_LR_DEFAULTS = { factor: 1 / 3, totalIters: 5 } as const;
+export const POLYNOMIAL_DEFAULTS = { totalIters: 5, power: 1 } as const;
 
 /** ReduceLROnPlateau's defaults (PyTorch's; the metric this engine's). */
 export const PLATEAU_DEFAULTS = { factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, metric: 'test-loss' } as const;
@@ -158,18 +183,24 @@ export function checkSchedule(schedule: Schedule): Schedule {
     if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) fail(name, field, value, expected);
   };
   // A key a schedule does not take (a misspelt gamma) would leave its default in place.
-  const keys: Record<string, readonly string[]> = {
-    constant: ['kind', 'warmup'],
-    step: ['kind', 'stepSize', 'gamma', 'warmup'],
-    multistep: ['kind', 'milestones', 'gamma', 'warmup'],
-    exponential: ['kind', 'gamma', 'warmup'],
-    cosine: ['kind', 'tMax', 'etaMin', 'warmup'],
-    onecycle: ['kind', 'maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
-    plateau: ['kind', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
-  };
+  const options: Record<string, readonly string[]> = {
+    constant: [],
+    step: ['stepSize', 'gamma'],
+    multistep: ['milestones', 'gamma'],
+    exponential: ['gamma'],
+    cosine: ['tMax', 'etaMin'],
+    linear: ['startFactor', 'endFactor', 'totalIters'],
+    'constant-lr': ['factor', 'totalIters'],
+    polynomial: ['totalIters', 'power'],
+    'cosine-restarts': ['t0', 'tMult', 'etaMin'],
+    onecycle: ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
+    plateau: ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
+  } satisfies Record<Schedule['kind'], readonly string[]>;
+  // An epoch-based one may also have a warm-up.
+  const keys = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, ['kind', ...v, ...((EPOCH_SCHEDULE_KINDS as readonly string[]).includes(k) ? ['warmup'] : [])]]));
   const kind = (schedule as { kind?: unknown } | undefined)?.kind;
   if ((schedule as { warmup?: unknown } | undefined)?.warmup !== undefined && (kind === 'onecycle' || kind === 'plateau')) {
-    throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine)${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
+    throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (${EPOCH_SCHEDULE_KINDS.join(', ')})${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
   }
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
     const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
@@ -213,6 +244,39 @@ export function checkSchedule(schedule: Schedule): Schedule {
       num('CosineAnnealingLR', 'eta_min', s.etaMin, (v) => v >= 0, 'a number ≥ 0');
       return schedule;
     }
+    // total_iters, which PyTorch does not check: below 1 (or not whole) its stepped rates leave its
+    // own closed form (LinearLR(total_iters=0) keeps start_factor × lr for ever, its closed form is 0/0).
+    case 'linear': {
+      const s = schedule as Extract<Schedule, { kind: 'linear' }>;
+      // PyTorch ≥ 2.0: "Starting multiplicative factor expected to be greater than 0 and less or equal to 1."
+      // (1.13 let 0 through, then divided by zero at its second step.)
+      num('LinearLR', 'start_factor', s.startFactor, (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+      num('LinearLR', 'end_factor', s.endFactor, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+      num('LinearLR', 'total_iters', s.totalIters, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1 (epochs)');
+      return schedule;
+    }
+    case 'constant-lr': {
+      const s = schedule as Extract<Schedule, { kind: 'constant-lr' }>;
+      // PyTorch checks factor in [0, 1] but restores the rate at total_iters by × 1/factor: 0 raises ZeroDivisionError there.
+      num('ConstantLR', 'factor', s.factor, (v) => v > 0 && v <= 1, 'a number in (0, 1] (PyTorch accepts 0, then divides by it at total_iters)');
+      num('ConstantLR', 'total_iters', s.totalIters, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1 (epochs)');
+      return schedule;
+    }
+    case 'polynomial': {
+      const s = schedule as Extract<Schedule, { kind: 'polynomial' }>;
+      num('PolynomialLR', 'total_iters', s.totalIters, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1 (epochs)');
+      // PyTorch does not check it; below 0 the rate grows, and at total_iters 0.0 ** power raises ZeroDivisionError.
+      num('PolynomialLR', 'power', s.power, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
+    case 'cosine-restarts': {
+      const s = schedule as Extract<Schedule, { kind: 'cosine-restarts' }>;
+      // PyTorch: "Expected positive integer T_0", "Expected integer T_mult >= 1".
+      num('CosineAnnealingWarmRestarts', 'T_0', s.t0, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1 (epochs)', false);
+      num('CosineAnnealingWarmRestarts', 'T_mult', s.tMult, (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1');
+      num('CosineAnnealingWarmRestarts', 'eta_min', s.etaMin, (v) => v >= 0, 'a number ≥ 0');
+      return schedule;
+    }
     case 'onecycle': {
       const s = schedule as Extract<Schedule, { kind: 'onecycle' }>;
       num('OneCycleLR', 'max_lr', s.maxLr, (v) => v > 0, 'a number > 0', false);
@@ -248,7 +312,7 @@ export function checkSchedule(schedule: Schedule): Schedule {
       return schedule;
     }
     default:
-      throw new RangeError(`schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine', 'onecycle' or 'plateau', got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+      throw new RangeError(`schedule: kind must be ${SCHEDULE_KINDS.map((k) => `'${k}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
   }
 }
 
@@ -282,6 +346,30 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
       const etaMin = schedule.etaMin ?? 0;
       return { lr: etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * progress.epoch) / schedule.tMax))) / 2, momentum };
     }
+    // LinearLR, ConstantLR and PolynomialLR: PyTorch's closed forms (_get_closed_form_lr; its step()
+    // chains factors to the same rates, within rounding).
+    case 'linear': {
+      const { startFactor, endFactor, totalIters } = { ...LINEAR_DEFAULTS, ...definedOf(schedule) };
+      return { lr: lr * (startFactor + ((endFactor - startFactor) * Math.min(totalIters, progress.epoch)) / totalIters), momentum };
+    }
+    case 'constant-lr': {
+      const { factor, totalIters } = { ...CONSTANT_LR_DEFAULTS, ...definedOf(schedule) };
+      return { lr: lr * (factor + (progress.epoch >= totalIters ? 1 - factor : 0)), momentum };
+    }
+    case 'polynomial': {
+      const { totalIters, power } = { ...POLYNOMIAL_DEFAULTS, ...definedOf(schedule) };
+      return { lr: lr * (1 - Math.min(totalIters, progress.epoch) / totalIters) ** power, momentum };
+    }
+    case 'cosine-restarts': {
+      // step() once an epoch: T_cur counts the epochs since the last restart, T_i the current period.
+      const { t0, tMult = 1, etaMin = 0 } = schedule;
+      let [tCur, tI] = [tMult === 1 ? progress.epoch % t0 : progress.epoch, t0];
+      while (tCur >= tI) {
+        tCur -= tI;
+        tI *= tMult;
+      }
+      return { lr: etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2, momentum };
+    }
     case 'onecycle': {
       const { maxLr, totalSteps, pctStart = ONECYCLE_PCT_START, divFactor = 25, finalDivFactor = 1e4, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = schedule;
       if (progress.step >= totalSteps) {
@@ -310,12 +398,14 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
   }
 }
 
+/** A factor as PyTorch's defaults write it: 1/3 (1.0 / 3), else the number. */
+const factorText = (v: number) => (v === 1 / 3 ? '1/3' : String(v));
+
 /** One line for the run's header. */
 export function describeSchedule(schedule: Schedule): string {
   const warmup = 'warmup' in schedule ? schedule.warmup : undefined;
   if (warmup) {
-    const start = warmup.startFactor === undefined || warmup.startFactor === WARMUP_START_FACTOR ? '1/3' : String(warmup.startFactor);
-    return `LinearLR(start_factor=${start}, total_iters=${warmup.epochs} epochs), then from epoch ${warmup.epochs + 1} ${describeSchedule(withoutWarmup(schedule))} (SequentialLR)`;
+    return `LinearLR(start_factor=${factorText(warmup.startFactor ?? WARMUP_START_FACTOR)}, total_iters=${warmup.epochs} epochs), then from epoch ${warmup.epochs + 1} ${describeSchedule(withoutWarmup(schedule))} (SequentialLR)`;
   }
   switch (schedule.kind) {
     case 'constant':
@@ -328,6 +418,20 @@ export function describeSchedule(schedule: Schedule): string {
       return `ExponentialLR(gamma=${schedule.gamma} per epoch)`;
     case 'cosine':
       return `CosineAnnealingLR(T_max=${schedule.tMax} epochs, eta_min=${schedule.etaMin ?? 0})`;
+    case 'linear': {
+      const { startFactor, endFactor, totalIters } = { ...LINEAR_DEFAULTS, ...definedOf(schedule) };
+      return `LinearLR(start_factor=${factorText(startFactor)}, end_factor=${factorText(endFactor)}, total_iters=${totalIters} epochs)`;
+    }
+    case 'constant-lr': {
+      const { factor, totalIters } = { ...CONSTANT_LR_DEFAULTS, ...definedOf(schedule) };
+      return `ConstantLR(factor=${factorText(factor)}, total_iters=${totalIters} epochs)`;
+    }
+    case 'polynomial': {
+      const { totalIters, power } = { ...POLYNOMIAL_DEFAULTS, ...definedOf(schedule) };
+      return `PolynomialLR(total_iters=${totalIters} epochs, power=${power})`;
+    }
+    case 'cosine-restarts':
+      return `CosineAnnealingWarmRestarts(T_0=${schedule.t0} epochs, T_mult=${schedule.tMult ?? 1}, eta_min=${schedule.etaMin ?? 0})`;
     case 'onecycle':
       return `OneCycleLR(max_lr=${schedule.maxLr}, total_steps=${schedule.totalSteps}, pct_start=${schedule.pctStart ?? ONECYCLE_PCT_START})`;
     case 'plateau': {

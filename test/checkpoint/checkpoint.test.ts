@@ -8,6 +8,7 @@ import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type Safet
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
+import { describeSchedule, type Schedule } from '../../src/optim/schedules.js';
 import { randomArray } from '../helpers/allclose.js';
 import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -95,6 +96,12 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['RAdam, eps, weight decay, cosine', new RAdam({ lr: 1e-3, eps: 1e-6, weightDecay: 0.01 }, { kind: 'cosine', tMax: 10, etaMin: 1e-5 })],
     ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
     ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
+    ['SGD, LinearLR', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'linear', startFactor: 0.25, endFactor: 0.5, totalIters: 8 })],
+    ['SGD, LinearLR with its defaults', new SGD({ lr: 0.1 }, { kind: 'linear', startFactor: 1 / 3, endFactor: 1, totalIters: 5 })],
+    ['Adam, a warm-up before ConstantLR', new Adam({ lr: 1e-3 }, { kind: 'constant-lr', factor: 0.5, totalIters: 3, warmup: { epochs: 2, startFactor: 0.1 } })],
+    ['RMSprop, PolynomialLR', new RMSprop({ lr: 1e-3, alpha: 0.9 }, { kind: 'polynomial', totalIters: 12, power: 2.5 })],
+    ['AdamW, CosineAnnealingWarmRestarts', new AdamW({ lr: 2e-3 }, { kind: 'cosine-restarts', t0: 4, tMult: 2, etaMin: 1e-5 })],
+    ['NAdam, a warm-up before CosineAnnealingWarmRestarts', new NAdam({ lr: 2e-3 }, { kind: 'cosine-restarts', t0: 10, tMult: 1, etaMin: 0, warmup: { epochs: 1, startFactor: 0.5 } })],
   ] as const)('%s: the same settings and schedule', (_, optimizer) => {
     const rebuilt = optimizerFromMetadata(optimizerMetadata(optimizer), 'run.safetensors');
     expect(rebuilt?.constructor).toBe(optimizer.constructor);
@@ -133,6 +140,19 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     expect(() => optimizerFromMetadata({ ...meta, warmup_epochs: '0' }, 'd.safetensors')).toThrow(/d\.safetensors: __metadata__\.warmup_epochs is "0", expected a whole number from 1/);
   });
 
+  test("LinearLR's, ConstantLR's, PolynomialLR's and CosineAnnealingWarmRestarts' fields: PyTorch's names, the defaults written; read back, a field left out is PyTorch's default", () => {
+    expect(optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'linear' }))).toMatchObject({ schedule: 'linear', start_factor: String(1 / 3), end_factor: '1', total_iters: '5' });
+    expect(optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'constant-lr', totalIters: 2 }))).toMatchObject({ schedule: 'constant-lr', factor: String(1 / 3), total_iters: '2' });
+    expect(optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'polynomial', power: 0.5 }))).toMatchObject({ schedule: 'polynomial', total_iters: '5', power: '0.5' });
+    expect(optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'cosine-restarts', t0: 3, warmup: { epochs: 2 } }))).toMatchObject({ schedule: 'cosine-restarts', t_0: '3', t_mult: '1', eta_min: '0', warmup_epochs: '2' });
+    const described = (metadata: Record<string, string>) => describeSchedule(optimizerFromMetadata({ optimizer: 'sgd', ...metadata }, 'a.safetensors')!.schedule);
+    expect(described({ schedule: 'linear' })).toBe('LinearLR(start_factor=1/3, end_factor=1, total_iters=5 epochs)');
+    expect(described({ schedule: 'linear', end_factor: '0' })).toBe('LinearLR(start_factor=1/3, end_factor=0, total_iters=5 epochs)');
+    expect(described({ schedule: 'constant-lr', total_iters: '7' })).toBe('ConstantLR(factor=1/3, total_iters=7 epochs)');
+    expect(described({ schedule: 'polynomial' })).toBe('PolynomialLR(total_iters=5 epochs, power=1)');
+    expect(described({ schedule: 'cosine-restarts', t_0: '6', warmup_epochs: '2' })).toBe('LinearLR(start_factor=1/3, total_iters=2 epochs), then from epoch 3 CosineAnnealingWarmRestarts(T_0=6 epochs, T_mult=1, eta_min=0) (SequentialLR)');
+  });
+
   test('undefined for a file that names no optimizer (a PyTorch state_dict)', () => {
     expect(optimizerFromMetadata({ epoch: '3' }, 'torch.safetensors')).toBeUndefined();
   });
@@ -149,6 +169,18 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     [{ optimizer: 'sgd', schedule: 'multistep', milestones: '5,x' }, "run.safetensors: __metadata__.milestones is \"5,x\", expected whole numbers ≥ 0, comma-separated (MultiStepLR's epochs)"],
     [{ optimizer: 'adam', schedule: 'exponential' }, 'run.safetensors: __metadata__.gamma is missing (the exponential schedule needs it)'],
     [{ optimizer: 'sgd', nesterov: 'true', momentum: '0' }, 'run.safetensors: its optimizer settings: SGD: Nesterov momentum requires a momentum and zero dampening'],
+    [{ optimizer: 'sgd', schedule: 'cosine_restarts' }, 'run.safetensors: __metadata__.schedule is "cosine_restarts", expected constant, step, multistep, exponential, cosine, linear, constant-lr, polynomial, cosine-restarts, onecycle, plateau'],
+    [{ optimizer: 'sgd', schedule: 'linear', start_factor: '0' }, 'run.safetensors: __metadata__.start_factor is "0", expected a number in (0, 1]'],
+    [{ optimizer: 'sgd', schedule: 'linear', end_factor: '1.5' }, 'run.safetensors: __metadata__.end_factor is "1.5", expected a number from 0 to 1'],
+    [{ optimizer: 'sgd', schedule: 'linear', total_iters: '0' }, 'run.safetensors: __metadata__.total_iters is "0", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', schedule: 'constant-lr', factor: '0' }, 'run.safetensors: __metadata__.factor is "0", expected a number in (0, 1]'],
+    [{ optimizer: 'sgd', schedule: 'constant-lr', total_iters: '2.5' }, 'run.safetensors: __metadata__.total_iters is "2.5", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', schedule: 'polynomial', power: '-1' }, 'run.safetensors: __metadata__.power is "-1", expected a number ≥ 0'],
+    [{ optimizer: 'sgd', schedule: 'polynomial', power: 'Infinity' }, 'run.safetensors: its optimizer settings: PolynomialLR: power must be a number ≥ 0, got Infinity'],
+    [{ optimizer: 'sgd', schedule: 'cosine-restarts' }, 'run.safetensors: __metadata__.t_0 is missing (the cosine-restarts schedule needs it)'],
+    [{ optimizer: 'sgd', schedule: 'cosine-restarts', t_0: '2.5' }, 'run.safetensors: __metadata__.t_0 is "2.5", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', schedule: 'cosine-restarts', t_0: '3', t_mult: '0' }, 'run.safetensors: __metadata__.t_mult is "0", expected a whole number from 1 to'],
+    [{ optimizer: 'sgd', schedule: 'cosine-restarts', t_0: '3', eta_min: '-0.1' }, 'run.safetensors: __metadata__.eta_min is "-0.1", expected a number ≥ 0'],
   ])('refuses %j, naming the file and the field', (metadata, message) => {
     expect(() => optimizerFromMetadata(metadata, 'run.safetensors')).toThrow(message);
   });
@@ -384,6 +416,24 @@ describe('what a checkpoint records otherwise than the network it loads into', (
     const smoothed = new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, loss: 'cross-entropy', labelSmoothing: 0.1 });
     const ce = await encodeCheckpoint(new Network(ctx, model(), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, loss: 'cross-entropy' }));
     expect(loadCheckpoint(smoothed, ce, 'ce.safetensors').differences).toContain("label_smoothing 0 (this network's 0.1)");
+  });
+
+  gpuTest("LinearLR's, ConstantLR's, PolynomialLR's and CosineAnnealingWarmRestarts' settings: each named where the network's differs, none where they agree", async (ctx) => {
+    const net = (schedule: Schedule) => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 4 })), { inputShape: [1, 3, 3], maxBatch: 2, seed: 7, optimizer: new SGD({ lr: 0.05 }, schedule) });
+    const cases: [Schedule, Schedule, string[]][] = [
+      [{ kind: 'linear', startFactor: 0.25, endFactor: 0.5, totalIters: 8 }, { kind: 'linear' }, [`start_factor 0.25 (this network's ${1 / 3})`, "end_factor 0.5 (this network's 1)", "total_iters 8 (this network's 5)"]],
+      [{ kind: 'constant-lr', factor: 0.5, totalIters: 3 }, { kind: 'constant-lr', factor: 0.25, totalIters: 3 }, ["factor 0.5 (this network's 0.25)"]],
+      [{ kind: 'polynomial', totalIters: 12, power: 2 }, { kind: 'polynomial', totalIters: 12 }, ["power 2 (this network's 1)"]],
+      [{ kind: 'cosine-restarts', t0: 4, tMult: 2, etaMin: 1e-4 }, { kind: 'cosine-restarts', t0: 3 }, ["t_0 4 (this network's 3)", "t_mult 2 (this network's 1)", "eta_min 0.0001 (this network's 0)"]],
+      // Another schedule: named; the settings both record (total_iters, the same here) compared.
+      [{ kind: 'polynomial', totalIters: 6 }, { kind: 'linear', totalIters: 6 }, ["schedule polynomial (this network's linear)"]],
+      [{ kind: 'cosine-restarts', t0: 4, warmup: { epochs: 2 } }, { kind: 'cosine-restarts', t0: 4 }, ["warmup_epochs 2 (this network's none)", "warmup_start_factor 0.3333333333333333 (this network's none)"]],
+    ];
+    for (const [saved, mine, expected] of cases) {
+      const bytes = await encodeCheckpoint(net(saved));
+      expect(loadCheckpoint(net(mine), bytes, 'run.safetensors').differences, describeSchedule(saved)).toEqual(expected);
+      expect(loadCheckpoint(net(optimizerFromMetadata(decodeSafetensors(bytes, 'x').metadata, 'x')!.schedule), bytes, 'run.safetensors').differences).toEqual([]);
+    }
   });
 
   gpuTest('gradient clipping: recorded, read back by checkpointInfo, and named where the network clips otherwise (or not at all)', async (ctx) => {

@@ -57,7 +57,7 @@ describe('a warm-up checked as PyTorch checks LinearLR', () => {
     expect(() => checkSchedule({ kind: 'cosine', tMax: 5, warmup: { epochs: 0 } })).toThrow('LinearLR: total_iters (warmup epochs) must be a whole number ≥ 1, got 0');
     expect(() => checkSchedule({ kind: 'constant', warmup: { epochs: 2, startFactor: 0 } })).toThrow('LinearLR: start_factor must be a number in (0, 1], got 0');
     expect(() => checkSchedule({ kind: 'constant', warmup: { epochs: 2, endFactor: 1 } as never })).toThrow("schedule constant: warmup has 'endFactor'; it takes epochs and startFactor");
-    expect(() => checkSchedule({ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, warmup: { epochs: 2 } } as never)).toThrow('schedule onecycle: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine); OneCycleLR has its own (pct_start)');
+    expect(() => checkSchedule({ kind: 'onecycle', maxLr: 0.1, totalSteps: 10, warmup: { epochs: 2 } } as never)).toThrow('schedule onecycle: a warm-up goes before an epoch-based schedule only (constant, step, multistep, exponential, cosine, linear, constant-lr, polynomial, cosine-restarts); OneCycleLR has its own (pct_start)');
     expect(() => checkSchedule({ kind: 'plateau', warmup: { epochs: 2 } } as never)).toThrow('schedule plateau: a warm-up goes before an epoch-based schedule only');
     expect(describeSchedule({ kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })).toContain('LinearLR(start_factor=1/3,');
     expect(describeSchedule({ kind: 'cosine', tMax: 5, warmup: { epochs: 2 } })).toBe('LinearLR(start_factor=1/3, total_iters=2 epochs), then from epoch 3 CosineAnnealingLR(T_max=5 epochs, eta_min=0) (SequentialLR)');

@@ -31,6 +31,14 @@ describe('pageResume', () => {
     expect(radam.note).toBe('Its optimizer goes on with its state: RAdam lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.');
   });
 
+  it('goes on with the newer epoch-based schedules, named in the note (the page has no schedule menu: the checkpoint’s goes on)', () => {
+    const r = pageResume({ optimizer: 'sgd', lr: '0.1', momentum: '0.9', schedule: 'cosine-restarts', t_0: '5', t_mult: '2', eta_min: '0.001', warmup_epochs: '2' }, 'w.safetensors');
+    expect(r.optimizer?.schedule).toEqual({ kind: 'cosine-restarts', t0: 5, tMult: 2, etaMin: 0.001, warmup: { epochs: 2 } });
+    expect(r.note).toBe('Its optimizer goes on with its state: SGD lr 0.1, momentum 0.9, LinearLR(start_factor=1/3, total_iters=2 epochs), then from epoch 3 CosineAnnealingWarmRestarts(T_0=5 epochs, T_mult=2, eta_min=0.001) (SequentialLR).');
+    expect(pageResume({ optimizer: 'adam', schedule: 'polynomial', total_iters: '8', power: '2' }, 'p.safetensors').note).toMatch(/, PolynomialLR\(total_iters=8 epochs, power=2\)\.$/);
+    expect(() => pageResume({ optimizer: 'adam', schedule: 'linear', end_factor: '2' }, 'l.safetensors')).toThrow('l.safetensors: __metadata__.end_factor is "2", expected a number from 0 to 1');
+  });
+
   it('takes the run’s loss, rotation and shuffle where the checkpoint records them', () => {
     expect(pageResume({ loss: 'mse', augment: 'false', shuffle: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse', augment: false, shuffle: true });
     expect(pageResume({ loss: 'cross_entropy', augment: 'no' }, 'd.safetensors')).toEqual({ fields: {} });
