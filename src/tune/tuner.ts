@@ -57,6 +57,7 @@ import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKern
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
+import { OneD } from '../layers/one-d.js';
 import { checkOptions, type ConvKernelName, type TileChooser, type TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
 import { PLAN_OPTION_KEYS, planModel, planOptionsOf, type PlanOptions } from '../plan/plan.js';
@@ -227,7 +228,9 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
   const plan = planModel(model, planOptionsOf(options));
   const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
   const found = new Map<string, TiledUse>();
-  plan.scheduled.forEach((node, i) => {
+  plan.scheduled.forEach((planNode, i) => {
+    // A 1-D layer runs its 2-D counterpart on the [C, 1, L] view (a Conv1d: a Conv2d's kernels, tuned alike).
+    const node = planNode.layer instanceof OneD ? { ...planNode, layer: planNode.layer.inner, inShape: OneD.as2d(planNode.inShape) } : planNode;
     // A Linear, or a conv that is one in effect (Conv2d.runsAsDense: the layer runs the dense kernels).
     const dense =
       node.layer instanceof Linear ? node.layer.outFeatures : node.layer instanceof Conv2d && node.layer.runsAsDense(node.inShape, node.flags.statsEpilogue) ? node.layer.outChannels : undefined;

@@ -16,6 +16,7 @@ import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Network } from '../../src/plan/network.js';
+import { Conv1d } from '../../src/layers/one-d.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
@@ -40,6 +41,13 @@ test('two convs of one shape, one before a batch norm and one before a max pool,
   const model = new Sequential(conv(), new BatchNorm2d(), new ReLU(), conv(), new MaxPool2d(2), new Flatten(), new Linear({ outFeatures: 10 }));
   const forward = tiledKernelsOf(model, { inputShape: [4, 8, 8], batch: 8 }).filter((u) => u.kernel === 'conv2d_forward');
   expect(forward.map((u) => ({ layers: u.layers, stats: u.stats, pool: u.pool }))).toEqual([{ layers: ['0', '3'], stats: false, pool: true }]);
+});
+
+test("a Conv1d on the tiled kernels (no padding, stride 1) is tuned as its inner Conv2d's [C, 1, L] shape; a padded one runs the direct kernels", () => {
+  const model = new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3 }), new ReLU(), new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1 }), new Flatten(), new Linear({ outFeatures: 10 }));
+  const uses = tiledKernelsOf(model, { inputShape: [4, 30], batch: 16 });
+  // The first layer's forward and weight gradient (no input gradient: nothing learns before it); the padded one's: none.
+  expect(uses.filter((u) => u.kernel.startsWith('conv2d')).map((u) => `${u.kernel} ${u.layers.join('+')} ${(u.params as { height: number }).height}×${(u.params as { width: number }).width}`)).toEqual(['conv2d_forward 0 1×30', 'conv2d_backward_weight 0 1×30']);
 });
 
 test('a conv of another geometry (groups, dilation, (h, w) stride) runs the direct kernels: nothing of it is tuned', () => {
