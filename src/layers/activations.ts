@@ -435,17 +435,16 @@ export class Softsign extends InputActivation {
   }
 }
 
-/** PyTorch's nn.Softshrink(lambd=0.5): x − lambd above lambd, x + lambd below −lambd, else 0. */
-export class Softshrink extends InputActivation {
-  readonly type = 'Softshrink';
-  readonly variant = 'SOFTSHRINK';
+/** Softshrink and Hardshrink: one argument, lambd (default 0.5), positional or as { lambd }. */
+abstract class Shrink extends InputActivation {
   readonly lambd: number;
-  constructor(lambd?: number | { readonly lambd?: number });
-  constructor(...args: unknown[]) {
+  constructor(owner: string, args: readonly unknown[], nonNegative: boolean) {
     super();
-    const o = positionalOptions<{ lambd?: number }>('Softshrink', args, ['lambd'], ['lambd']);
-    // PyTorch: "lambda must be greater or equal to 0".
-    this.lambd = numberArg('Softshrink', 'lambd', o.lambd, 0.5, { ok: (v) => v >= 0, expected: 'a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0)' });
+    const o = positionalOptions<{ lambd?: number }>(owner, args, ['lambd'], ['lambd']);
+    // PyTorch's Softshrink: "lambda must be greater or equal to 0" (Hardshrink takes any).
+    this.lambd = nonNegative
+      ? numberArg(owner, 'lambd', o.lambd, 0.5, { ok: (v) => v >= 0, expected: 'a finite number ≥ 0 (PyTorch: lambda must be greater or equal to 0)' })
+      : numberArg(owner, 'lambd', o.lambd, 0.5);
   }
   get args(): readonly [number, number] {
     return [this.lambd, 0];
@@ -455,22 +454,23 @@ export class Softshrink extends InputActivation {
   }
 }
 
-/** PyTorch's nn.Hardshrink(lambd=0.5): 0 where −lambd ≤ x ≤ lambd, else x. */
-export class Hardshrink extends InputActivation {
-  readonly type = 'Hardshrink';
-  readonly variant = 'HARDSHRINK';
-  readonly lambd: number;
+/** PyTorch's nn.Softshrink(lambd=0.5): x − lambd above lambd, x + lambd below −lambd, else 0. */
+export class Softshrink extends Shrink {
+  readonly type = 'Softshrink';
+  readonly variant = 'SOFTSHRINK';
   constructor(lambd?: number | { readonly lambd?: number });
   constructor(...args: unknown[]) {
-    super();
-    const o = positionalOptions<{ lambd?: number }>('Hardshrink', args, ['lambd'], ['lambd']);
-    this.lambd = numberArg('Hardshrink', 'lambd', o.lambd, 0.5);
+    super('Softshrink', args, true);
   }
-  get args(): readonly [number, number] {
-    return [this.lambd, 0];
-  }
-  override config(): Record<string, unknown> {
-    return { lambd: this.lambd };
+}
+
+/** PyTorch's nn.Hardshrink(lambd=0.5): 0 where −lambd ≤ x ≤ lambd, else x. */
+export class Hardshrink extends Shrink {
+  readonly type = 'Hardshrink';
+  readonly variant = 'HARDSHRINK';
+  constructor(lambd?: number | { readonly lambd?: number });
+  constructor(...args: unknown[]) {
+    super('Hardshrink', args, false);
   }
 }
 
