@@ -187,23 +187,22 @@ export class Conv2d extends Layer {
     return typeof this.padding === 'string' ? `'${this.padding}'` : pairWords(this.padding);
   }
 
-  /** The conv's output for its input: in a padding mode other than 'zeros', the input `paddingLayer` gave (the plan's node before it). */
+  /** The conv's output for its input, as PyTorch's (a padding_mode's padding applied first, as `paddingLayer` does in the plan). */
   outputShape(input: SampleShape): SampleShape {
     if (input.length !== 3) throw new ShapeError(`expects an input of shape [C, H, W], got [${input.join(', ')}]`);
     if (this.inChannels !== undefined && input[0] !== this.inChannels) {
       throw new ShapeError(`in_channels is ${this.inChannels} but the input has ${input[0]} channels (input [${input.join(', ')}])`);
     }
     if (input[0]! % this.groups !== 0) throw new ShapeError(`in_channels must be divisible by groups (as PyTorch): the input has ${input[0]} channels, groups is ${this.groups} (input [${input.join(', ')}])`);
+    const padded = this.paddingLayer ? this.paddingLayer.outputShape(input) : input;
     try {
-      const p = this.tiled ? this.params(input, 1) : this.generalParams(input, 1);
+      const p = this.tiled ? this.params(padded, 1) : this.generalParams(padded, 1);
       return [this.outChannels, p.outHeight, p.outWidth];
     } catch (e) {
       if (this.paddingLayer) {
-        // The input here is the padded one: say what the user gave (the conv's own input and padding).
-        const { top, bottom, left, right } = this.pads;
-        const [c, h, w] = [input[0]!, input[1]! - top - bottom, input[2]! - left - right];
+        // The kernels see the padded input: say what the user gave (the conv's own input and padding).
         const span = `${this.dilation[0] * (this.kernelSize[0] - 1) + 1}×${this.dilation[1] * (this.kernelSize[1] - 1) + 1}`;
-        throw new ShapeError(`a ${this.kernelSize.join('×')} kernel (a span of ${span}) does not fit a ${h}×${w} input padded by ${this.paddingWords()} in padding_mode '${this.paddingMode}' (${input[1]}×${input[2]}; input [${c}, ${h}, ${w}])`);
+        throw new ShapeError(`a ${this.kernelSize.join('×')} kernel (a span of ${span}) does not fit a ${input[1]}×${input[2]} input padded by ${this.paddingWords()} in padding_mode '${this.paddingMode}' (${padded[1]}×${padded[2]}; input [${input.join(', ')}])`);
       }
       throw new ShapeError(`${(e as Error).message.replace(/^conv2d: /, '')} (input [${input.join(', ')}])`);
     }

@@ -6,7 +6,8 @@
  * parameters have PyTorch's 1-D shapes (Conv1d's weight [out, in / groups, k]: the same elements
  * as the inner [out, in / groups, 1, k]). No fusion rule takes them.
  */
-import { Conv2d } from './conv2d.js';
+import { Conv2d, type ConvPaddingMode } from './conv2d.js';
+import { Pad2d, type PadMode } from './padding.js';
 import { ConvTranspose2d } from './conv-transpose2d.js';
 import { Layer, ShapeError, checkOptions, positionalOptions, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
@@ -26,8 +27,19 @@ export abstract class OneD extends Layer {
   }
 
   outputShape(input: SampleShape): SampleShape {
+    this.check1d(OneD.as1d(input));
+    return this.innerShape(input);
+  }
+
+  /** [C, L] (throws a ShapeError otherwise). */
+  static as1d(input: SampleShape): readonly [number, number] {
+    OneD.as2d(input);
+    return input as readonly [number, number];
+  }
+
+  /** The inner layer's output for the [C, 1, L] view of `input`, as [C, L]. */
+  protected innerShape(input: SampleShape): SampleShape {
     const inner = OneD.as2d(input);
-    this.check1d(input as readonly [number, number]);
     try {
       const [c, , l] = this.inner.outputShape(inner);
       return [c!, l!];
@@ -88,12 +100,18 @@ export interface Conv1dOptions {
   readonly dilation?: Single;
   readonly groups?: number;
   readonly bias?: boolean;
-  /** 'zeros' only here. */
-  readonly paddingMode?: 'zeros';
+  /** 'zeros' (default), 'reflect', 'replicate' or 'circular', as Conv2d's. */
+  readonly paddingMode?: ConvPaddingMode;
 }
 const CONV1D = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
 
-/** nn.Conv1d: weight [out, in / groups, k]; PyTorch's positional order (in, out, kernel, stride, padding, dilation, groups, bias, padding_mode). */
+/**
+ * nn.Conv1d: weight [out, in / groups, k]; PyTorch's positional order (in, out, kernel, stride,
+ * padding, dilation, groups, bias, padding_mode). Its padding runs as a node of its own before it
+ * (`paddingLayer`, path `<conv>:pad`, as a Conv2d's padding_mode) where the mode is not 'zeros', or
+ * where that lets the conv run on the tiled kernels (stride 1, dilation 1, groups 1): there the
+ * tiled kernels' one padding for every side cannot be the (0, p) of a [C, 1, L] view.
+ */
 export class Conv1d extends OneD {
   readonly type = 'Conv1d';
   readonly inner: Conv2d;
@@ -101,6 +119,11 @@ export class Conv1d extends OneD {
   readonly stride: number;
   readonly padding: number | 'same' | 'valid';
   readonly dilation: number;
+  readonly paddingMode: ConvPaddingMode;
+  /** Each side's padding (left, right): 'same' puts the odd one on the right, as PyTorch. */
+  readonly pads: readonly [number, number];
+  /** The padding run before the conv (path `<conv>:pad`), if any; the conv then pads nothing itself. */
+  readonly paddingLayer?: Pad1d;
 
   constructor(options: Conv1dOptions);
   constructor(inChannels: number, outChannels: number, kernelSize: Single, ...rest: unknown[]);
@@ -114,11 +137,24 @@ export class Conv1d extends OneD {
     this.dilation = single(owner, 'dilation', o.dilation ?? 1, 1);
     this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : single(owner, 'padding', o.padding ?? 0, 0);
     if (this.padding === 'same' && this.stride !== 1) throw new RangeError(`${owner}: padding 'same' takes stride 1 (as PyTorch), got stride ${this.stride}`);
-    if ((o.paddingMode ?? 'zeros') !== 'zeros') throw new RangeError(`${owner}: padding_mode ${JSON.stringify(o.paddingMode)} is not supported for Conv1d here; only 'zeros' (Conv2d takes 'reflect', 'replicate' and 'circular')`);
-    const padding = this.padding;
+    const mode = o.paddingMode ?? 'zeros';
+    if (!(['zeros', 'reflect', 'replicate', 'circular'] as const).includes(mode)) throw new RangeError(`${owner}: padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got ${JSON.stringify(mode)}`);
+    this.paddingMode = mode;
+    const span = this.dilation * (this.kernelSize - 1);
+    this.pads = this.padding === 'valid' ? [0, 0] : this.padding === 'same' ? [Math.floor(span / 2), span - Math.floor(span / 2)] : [this.padding, this.padding];
+    const groups = o.groups ?? 1;
+    const tileable = this.stride === 1 && this.dilation === 1 && groups === 1 && this.kernelSize <= 144;
+    if (this.pads[0] + this.pads[1] > 0 && (mode !== 'zeros' || tileable)) this.paddingLayer = new Pad1d(mode === 'zeros' ? 'constant' : mode, [...this.pads], { ofConv: true });
+    const padding = this.paddingLayer ? 0 : this.padding;
     this.inner = built(owner, 'Conv2d', () =>
       new Conv2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, this.kernelSize], stride: [1, this.stride], padding: typeof padding === 'string' ? padding : [0, padding], dilation: [1, this.dilation], groups: o.groups, bias: o.bias }),
     );
+  }
+
+  /** The conv's output for its input, as PyTorch's (its padding applied first, as `paddingLayer` does in the plan). */
+  override outputShape(input: SampleShape): SampleShape {
+    this.check1d(OneD.as1d(input));
+    return this.innerShape(this.paddingLayer ? this.paddingLayer.outputShape(input) : input);
   }
   protected override check1d([channels, length]: readonly [number, number]): void {
     const c = this.inner;
@@ -126,12 +162,16 @@ export class Conv1d extends OneD {
     if (c.inChannels !== undefined && channels !== c.inChannels) throw new ShapeError(`in_channels is ${c.inChannels} but the input has ${channels} channels (${input})`);
     if (channels % c.groups !== 0) throw new ShapeError(`in_channels must be divisible by groups (as PyTorch): the input has ${channels} channels, groups is ${c.groups} (${input})`);
     const span = this.dilation * (this.kernelSize - 1) + 1;
-    const padded = length + c.pads.left + c.pads.right;
+    const padded = length + this.pads[0] + this.pads[1];
     if (padded < span) throw new ShapeError(`a kernel of ${this.kernelSize}${this.dilation > 1 ? ` (dilation ${this.dilation}: a span of ${span})` : ''} with padding ${typeof this.padding === 'string' ? `'${this.padding}'` : this.padding} does not fit a length-${length} input (${input})`);
   }
   config() {
     const c = this.inner;
-    return { in_channels: c.inChannels, out_channels: c.outChannels, kernel_size: this.kernelSize, stride: this.stride, padding: this.padding, ...(this.dilation !== 1 ? { dilation: this.dilation } : {}), ...(c.groups !== 1 ? { groups: c.groups } : {}), bias: c.bias };
+    return {
+      in_channels: c.inChannels, out_channels: c.outChannels, kernel_size: this.kernelSize, stride: this.stride, padding: this.padding,
+      ...(this.dilation !== 1 ? { dilation: this.dilation } : {}), ...(c.groups !== 1 ? { groups: c.groups } : {}), bias: c.bias,
+      ...(this.paddingMode !== 'zeros' ? { padding_mode: this.paddingMode } : {}),
+    };
   }
 }
 
@@ -264,5 +304,106 @@ export class AdaptiveMaxPool1d extends OneD {
   }
   config() {
     return { output_size: this.outputSize };
+  }
+}
+
+/** The 1-D padding layers' PyTorch names, by mode. */
+const PAD1D_TYPES = { constant: 'ConstantPad1d', reflect: 'ReflectionPad1d', replicate: 'ReplicationPad1d', circular: 'CircularPad1d' } as const;
+
+/**
+ * A padding of a [C, L] sample's length in one mode (Pad2d on the [C, 1, L] view, (left, right)):
+ * the engine's 1-D padding layer, of which PyTorch's ZeroPad1d, ConstantPad1d, ReflectionPad1d,
+ * ReplicationPad1d and CircularPad1d are the named forms, and a Conv1d's padding node.
+ */
+export class Pad1d extends OneD {
+  readonly type: 'ZeroPad1d' | (typeof PAD1D_TYPES)[PadMode];
+  readonly inner: Pad2d;
+  /** (left, right), as PyTorch's `padding` attribute. */
+  readonly padding: readonly [number, number];
+
+  constructor(mode: PadMode, padding: unknown, options: { value?: unknown; zero?: boolean; ofConv?: boolean } = {}) {
+    super();
+    const owner = options.zero ? 'ZeroPad1d' : PAD1D_TYPES[mode] ?? 'Pad1d';
+    const sides = typeof padding === 'number' ? [padding, padding] : padding;
+    if (!Array.isArray(sides) || sides.length !== 2 || !sides.every((v) => typeof v === 'number' && Number.isInteger(v))) {
+      throw new RangeError(`${owner}: padding must be a whole number or two, (left, right) as PyTorch's, got ${JSON.stringify(padding)}`);
+    }
+    this.padding = sides as [number, number];
+    try {
+      this.inner = new Pad2d(mode, [sides[0], sides[1], 0, 0], options);
+    } catch (e) {
+      // The inner layer's words, said of the 1-D layer.
+      throw e instanceof RangeError ? new RangeError(e.message.replace(/^\w*Pad2d: /, `${owner}: `)) : e;
+    }
+    this.type = owner as Pad1d['type'];
+  }
+
+  /** A Conv1d's padding_mode (its path is the conv's with `:pad`): left out of summaries. */
+  get ofConv(): boolean {
+    return this.inner.ofConv;
+  }
+
+  config() {
+    const [l, r] = this.padding;
+    const padding = l === r ? l : [l, r];
+    return this.type === 'ConstantPad1d' ? { padding, value: this.inner.value } : { padding };
+  }
+}
+
+/** A 1-D padding class's arguments: PyTorch's positional `(padding)` / `(padding, value)` or an options object. */
+function pad1dArgs(owner: string, args: readonly unknown[], withValue: boolean): { padding: unknown; value?: unknown } {
+  const known = withValue ? ['padding', 'value'] : ['padding'];
+  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
+    const o = checkOptions(owner, args[0] as { padding?: unknown; value?: unknown }, known as ('padding' | 'value')[]);
+    if (o.padding === undefined) throw new RangeError(`${owner}: padding is required (a whole number or (left, right))`);
+    if (withValue && o.value === undefined) throw new RangeError(`${owner}: value is required (PyTorch's ConstantPad1d(padding, value))`);
+    return { padding: o.padding, value: o.value };
+  }
+  if (args.length !== known.length) throw new RangeError(`${owner}: expected (${known.join(', ')}) or an options object, got ${args.length} argument${args.length === 1 ? '' : 's'}`);
+  return withValue ? { padding: args[0], value: args[1] } : { padding: args[0] };
+}
+
+/** Each side's count, (left, right), or one number for both. */
+export type Padding1d = number | readonly [number, number];
+
+/** nn.ZeroPad1d(padding) (PyTorch ≥ 2.1): zeros on each side of the length (a negative count crops). */
+export class ZeroPad1d extends Pad1d {
+  constructor(padding: Padding1d | { padding: Padding1d });
+  constructor(...args: unknown[]) {
+    super('constant', pad1dArgs('ZeroPad1d', args, false).padding, { zero: true });
+  }
+}
+
+/** nn.ConstantPad1d(padding, value). */
+export class ConstantPad1d extends Pad1d {
+  constructor(padding: Padding1d, value: number);
+  constructor(options: { padding: Padding1d; value: number });
+  constructor(...args: unknown[]) {
+    const { padding, value } = pad1dArgs('ConstantPad1d', args, true);
+    super('constant', padding, { value });
+  }
+}
+
+/** nn.ReflectionPad1d(padding). */
+export class ReflectionPad1d extends Pad1d {
+  constructor(padding: Padding1d | { padding: Padding1d });
+  constructor(...args: unknown[]) {
+    super('reflect', pad1dArgs('ReflectionPad1d', args, false).padding);
+  }
+}
+
+/** nn.ReplicationPad1d(padding). */
+export class ReplicationPad1d extends Pad1d {
+  constructor(padding: Padding1d | { padding: Padding1d });
+  constructor(...args: unknown[]) {
+    super('replicate', pad1dArgs('ReplicationPad1d', args, false).padding);
+  }
+}
+
+/** nn.CircularPad1d(padding) (PyTorch ≥ 2.1). */
+export class CircularPad1d extends Pad1d {
+  constructor(padding: Padding1d | { padding: Padding1d });
+  constructor(...args: unknown[]) {
+    super('circular', pad1dArgs('CircularPad1d', args, false).padding);
   }
 }

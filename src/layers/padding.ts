@@ -67,7 +67,7 @@ export class Pad2d extends Layer {
       return undefined;
     };
     const problem = side(left, right, width, 'width') ?? side(right, left, width, 'width') ?? side(top, bottom, height, 'height') ?? side(bottom, top, height, 'height');
-    if (problem) throw new ShapeError(`${this.ofConv ? `Conv2d's padding_mode '${this.mode}': ` : ''}${problem}; the input is [${input.join(', ')}]`);
+    if (problem) throw new ShapeError(`${this.ofConv ? `the conv's padding_mode '${this.mode}': ` : ''}${problem}; the input is [${input.join(', ')}]`);
     const shape = [channels, height + top + bottom, width + left + right];
     if (shape[1]! < 1 || shape[2]! < 1) throw new ShapeError(`padding (${this.padding.join(', ')}) crops the [${input.join(', ')}] input to nothing`);
     return shape;

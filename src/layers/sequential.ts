@@ -5,6 +5,7 @@
  * attributes or an OrderedDict name them.
  */
 import { Conv2d } from './conv2d.js';
+import { Conv1d } from './one-d.js';
 import { Layer, checkOptions } from './layer.js';
 import { ResidualAdd, ResidualInput } from './residual.js';
 
@@ -142,10 +143,13 @@ export interface BlockEntry {
   readonly add: number;
 }
 
+/** The padding a conv runs as a node of its own before it (Conv2d's and Conv1d's `paddingLayer`), if any. */
+export const paddingOf = (layer: Layer): Layer | undefined => (layer instanceof Conv2d || layer instanceof Conv1d ? layer.paddingLayer : undefined);
+
 /**
  * The leaf layers in execution order; a residual block's two ends among them (src/layers/residual.ts:
  * `<block>:input`, a ResidualInput, and `<block>`, its sum, of type 'Residual'), and before a Conv2d
- * with a padding_mode other than 'zeros' its padding (`<conv>:pad`, a Pad2d).
+ * with a padding_mode other than 'zeros' (or a Conv1d with padding) its padding (`<conv>:pad`).
  */
 export function leafLayers(model: Module): LayerEntry[] {
   return flattenModel(model).leaves;
@@ -155,10 +159,13 @@ export function leafLayers(model: Module): LayerEntry[] {
  * The leaf layers in execution order, and the residual blocks among them: a block is its input
  * node (path `<block>:input`), its body's leaves, its shortcut's leaves, its sum (path `<block>`)
  * and its activation, if any (path `<block>:activation`). A Conv2d with a padding_mode other than
- * 'zeros' is its padding (path `<conv>:pad`) and then the conv.
+ * 'zeros' (a Conv1d: with padding where that runs it tiled) is its padding (path `<conv>:pad`) and then the conv.
  */
 export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: BlockEntry[] } {
-  if (model instanceof Layer) return { leaves: [...(model instanceof Conv2d && model.paddingLayer ? [{ path: '0:pad', layer: model.paddingLayer, topIndex: 0 }] : []), { path: '0', layer: model, topIndex: 0 }], blocks: [] };
+  if (model instanceof Layer) {
+    const pad = paddingOf(model);
+    return { leaves: [...(pad ? [{ path: '0:pad', layer: pad, topIndex: 0 }] : []), { path: '0', layer: model, topIndex: 0 }], blocks: [] };
+  }
   if (model instanceof Residual) throw new TypeError('a Residual block as the whole model: put it in a Sequential (its state_dict names then start with the Sequential\'s child name)');
   const leaves: LayerEntry[] = [];
   const blocks: BlockEntry[] = [];
@@ -177,8 +184,9 @@ export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: Blo
         if (child.activation) leaves.push({ path: `${path}:activation`, layer: child.activation, topIndex });
         blocks.push({ path, depth, input, bodyEnd, shortcut, add });
       } else {
-        // A Conv2d's padding_mode other than 'zeros': its padding first (PyTorch's F.pad in Conv2d's forward).
-        if (child instanceof Conv2d && child.paddingLayer) leaves.push({ path: `${path}:pad`, layer: child.paddingLayer, topIndex });
+        // A conv's padding run before it (PyTorch's F.pad in Conv2d's forward for a padding_mode).
+        const pad = paddingOf(child);
+        if (pad) leaves.push({ path: `${path}:pad`, layer: pad, topIndex });
         leaves.push({ path, layer: child, topIndex });
       }
     });

@@ -19,7 +19,7 @@ import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
-import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d, type Single } from '../layers/one-d.js';
+import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d, type Padding1d, type Single } from '../layers/one-d.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
@@ -165,7 +165,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     build: (f) =>
       new Conv1d({
         inChannels: f.in_channels as number | undefined, outChannels: f.out_channels as number, kernelSize: f.kernel_size as Single, stride: f.stride as Single | undefined,
-        padding: f.padding as Single | 'same' | 'valid' | undefined, dilation: f.dilation as Single | undefined, groups: f.groups as number | undefined, bias: f.bias as boolean | undefined, paddingMode: f.padding_mode as 'zeros' | undefined,
+        padding: f.padding as Single | 'same' | 'valid' | undefined, dilation: f.dilation as Single | undefined, groups: f.groups as number | undefined, bias: f.bias as boolean | undefined, paddingMode: f.padding_mode as ConvPaddingMode | undefined,
       }),
   },
   ConvTranspose1d: {
@@ -184,6 +184,11 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     fields: ['kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad'],
     build: (f) => new AvgPool1d({ kernelSize: f.kernel_size as Single, stride: f.stride as Single | undefined, padding: f.padding as Single | undefined, ceilMode: f.ceil_mode as boolean | undefined, countIncludePad: f.count_include_pad as boolean | undefined }),
   },
+  ZeroPad1d: { fields: ['padding'], build: (f) => new ZeroPad1d({ padding: f.padding as Padding1d }) },
+  ConstantPad1d: { fields: ['padding', 'value'], build: (f) => new ConstantPad1d({ padding: f.padding as Padding1d, value: f.value as number }) },
+  ReflectionPad1d: { fields: ['padding'], build: (f) => new ReflectionPad1d({ padding: f.padding as Padding1d }) },
+  ReplicationPad1d: { fields: ['padding'], build: (f) => new ReplicationPad1d({ padding: f.padding as Padding1d }) },
+  CircularPad1d: { fields: ['padding'], build: (f) => new CircularPad1d({ padding: f.padding as Padding1d }) },
   AdaptiveAvgPool1d: { fields: ['output_size'], build: (f) => new AdaptiveAvgPool1d(f.output_size as Single) },
   AdaptiveMaxPool1d: { fields: ['output_size', 'return_indices'], build: (f) => new AdaptiveMaxPool1d({ outputSize: f.output_size as Single, returnIndices: f.return_indices as boolean | undefined }) },
   Flatten: { fields: ['start_dim'], build: () => new Flatten() },
@@ -393,12 +398,13 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (key === 'type' || key === 'name') continue;
     if (!spec.fields.includes(key)) throw new ModelFileError(`${source}: layer '${path}' (${type}): unknown field "${key}" (it takes ${spec.fields.join(', ') || 'no fields'})`);
     // A padding layer's padding: each side's count, PyTorch's (left, right, top, bottom).
-    const expected = key === 'padding' && (type as string).endsWith('Pad2d') ? 'sides' : FIELD_TYPES[key]!;
+    const expected = key === 'padding' && /Pad[12]d$/.test(type as string) ? 'sides' : FIELD_TYPES[key]!;
+    const sides = (type as string).endsWith('Pad1d') ? 2 : 4;
     // A 1-D layer's sizes: a number or PyTorch's 1-tuple; a 2-D layer's: a number or (height, width).
     const oneD = (type as string).endsWith('1d') && ['kernel', 'padding', 'size'].includes(expected);
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === (oneD ? 1 : 2) && value.every(ok));
-    const ok = expected === 'sides' ? typeof value === 'number' || (Array.isArray(value) && value.length === 4 && value.every((v) => typeof v === 'number')) : expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || ((type === 'Conv2d' || type === 'Conv1d') && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
-    const wanted = expected === 'sides' ? 'a number or [left, right, top, bottom]' : oneD ? `a number${type === 'Conv1d' && expected === 'padding' ? ', "same" or "valid"' : ''}` : expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
+    const ok = expected === 'sides' ? typeof value === 'number' || (Array.isArray(value) && value.length === sides && value.every((v) => typeof v === 'number')) : expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || ((type === 'Conv2d' || type === 'Conv1d') && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
+    const wanted = expected === 'sides' ? (sides === 2 ? 'a number or [left, right]' : 'a number or [left, right, top, bottom]') : oneD ? `a number${type === 'Conv1d' && expected === 'padding' ? ', "same" or "valid"' : ''}` : expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }
@@ -453,7 +459,7 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
     if (module instanceof Layer) {
       const fields = Object.fromEntries(Object.entries(module.config()).filter(([k, v]) => v !== undefined && keep(k)));
       if (canonical && module instanceof Conv2d) fields.padding = { ...module.pads };
-      if (canonical && module instanceof Conv1d) fields.padding = { ...module.inner.pads };
+      if (canonical && module instanceof Conv1d) fields.padding = [...module.pads];
       return { type: module.type, ...fields };
     }
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));

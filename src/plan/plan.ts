@@ -4,8 +4,9 @@
  * shape is an error naming the layer and the shapes before anything touches the GPU.
  */
 import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, type BufferSpec, type ParameterSpec, type SampleShape, type WorkspaceSpec } from '../layers/layer.js';
-import { flattenModel, type Module } from '../layers/sequential.js';
+import { flattenModel, paddingOf, type Module } from '../layers/sequential.js';
 import { Pad2d } from '../layers/padding.js';
+import { Pad1d } from '../layers/one-d.js';
 import { Dropout } from '../layers/dropout.js';
 import { randomWord } from '../reference/random.js';
 import { initValues, type Init } from './init.js';
@@ -203,7 +204,8 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       }
     }
     try {
-      shape = layer.outputShape(inShape);
+      // A conv after its own padding node (paddingOf) computes its output from the unpadded input, as PyTorch's.
+      shape = layer.outputShape(i > 0 && leaves[i - 1]!.layer === paddingOf(layer) ? inShapes[i - 1]! : inShape);
     } catch (e) {
       if (e instanceof ShapeError) throw new ShapeError(`layer '${path}' (${layer.type}): ${e.message}`);
       throw e;
@@ -315,7 +317,7 @@ export interface SummaryRow {
  * The nodes a summary shows: every layer, and each residual block after its layers (its input
  * node is no layer of PyTorch's, nor is a Conv2d's padding_mode, F.pad inside Conv2d's forward).
  */
-const summaryNodes = (plan: ModelPlan) => plan.nodes.filter((n) => n.layer.type !== 'ResidualInput' && !(n.layer instanceof Pad2d && n.layer.ofConv));
+const summaryNodes = (plan: ModelPlan) => plan.nodes.filter((n) => n.layer.type !== 'ResidualInput' && !((n.layer instanceof Pad2d || n.layer instanceof Pad1d) && n.layer.ofConv));
 
 export function summaryRows(plan: ModelPlan): SummaryRow[] {
   return summaryNodes(plan).map((n) => ({ layer: n.layer.type, path: n.path, outputShape: n.outShape, parameters: n.parameters.reduce((s, p) => s + shapeSize(p.shape), 0) }));

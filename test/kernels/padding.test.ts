@@ -155,7 +155,7 @@ describe('the padding layers', () => {
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, paddingMode: 'replicate' }).paddingLayer).toBeUndefined();
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1, paddingMode: 'replicate' }).config()).toMatchObject({ padding: 1, padding_mode: 'replicate' });
     // A kernel that does not fit is named with the conv's own input and padding, not the padded node's.
-    expect(() => new Conv2d({ outChannels: 2, kernelSize: 5, padding: 1, paddingMode: 'replicate' }).outputShape([1, 4, 4])).toThrow(
+    expect(() => new Conv2d({ outChannels: 2, kernelSize: 5, padding: 1, paddingMode: 'replicate' }).outputShape([1, 2, 2])).toThrow(
       "a 5×5 kernel (a span of 5×5) does not fit a 2×2 input padded by 1 in padding_mode 'replicate' (4×4; input [1, 2, 2])",
     );
     expect(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }).config()).not.toHaveProperty('padding_mode');

@@ -10,7 +10,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
-import { AdaptiveAvgPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
+import { AdaptiveAvgPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d } from '../../src/layers/one-d.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
@@ -455,6 +455,19 @@ const cases = [
     }),
     input: [28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    // Conv1d's padding as a node of its own: the conv tiled (stride 1) after a zero or reflect pad,
+    // a circular 'same' one, and the 1-D padding layers; a ReLU before a padded conv keeps its backward.
+    name: "Conv1d's padding nodes (zeros and reflect, then tiled; circular 'same') and the 1-D padding layers, SGD momentum",
+    model: new Sequential(
+      new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1 }), new ReLU(), new Conv1d({ outChannels: 8, kernelSize: 5, padding: 2, paddingMode: 'reflect', bias: false }), new BatchNorm1d(), new ReLU(),
+      new Conv1d({ outChannels: 6, kernelSize: 4, padding: 'same', paddingMode: 'circular' }), new Tanh(), new ReflectionPad1d([2, 1]), new ConstantPad1d([1, -3], 0.25), new CircularPad1d(2),
+      new MaxPool1d(2), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
 ] as const;

@@ -11,7 +11,7 @@ import { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReL
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
-import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
+import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d } from '../../src/layers/one-d.js';
 import { ChannelShuffle } from '../../src/layers/shuffle.js';
 import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
@@ -25,7 +25,7 @@ import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
 import { Network } from '../../src/plan/network.js';
-import { planModel, trainingFlops } from '../../src/plan/plan.js';
+import { planModel, summaryRows, trainingFlops } from '../../src/plan/plan.js';
 import { tiledKernelsOf } from '../../src/tune/tuner.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { LossHead } from '../../src/train/loss-head.js';
@@ -181,7 +181,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => new Conv2d({ outChannels: 6, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`Conv2d: padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got "mirror"`);
     // A reflection needs more input than padding: named at the conv's padding node, before the GPU starts.
     expect(() => planModel(new Sequential({ conv: new Conv2d({ outChannels: 2, kernelSize: 3, padding: 3, paddingMode: 'reflect' }), flat: new Flatten() }), { inputShape: [1, 3, 8] })).toThrow(
-      "layer 'conv:pad' (ReflectionPad2d): Conv2d's padding_mode 'reflect': reflect padding of 3 needs a height of more than 3 (a mirror image reads 3 elements past the edge); the input is [1, 3, 8]",
+      "layer 'conv:pad' (ReflectionPad2d): the conv's padding_mode 'reflect': reflect padding of 3 needs a height of more than 3 (a mirror image reads 3 elements past the edge); the input is [1, 3, 8]",
     );
     expect(() => planModel(new Sequential(new Conv2d({ outChannels: 2, kernelSize: 3, dilation: 3 }), new Flatten()), { inputShape: [1, 6, 6] })).toThrow("layer '0' (Conv2d): a 3×3 kernel (dilation 3: a span of 7×7) with padding 0 does not fit a 6×6 input");
   });
@@ -220,7 +220,19 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect([new AdaptiveAvgPool1d(4).outputShape([3, 10]), new AdaptiveMaxPool1d([2]).outputShape([3, 10])]).toEqual([[3, 4], [3, 2]]);
     expect(() => new Conv1d(4, 8, [3, 3] as never)).toThrow('Conv1d: kernel_size must be a number (or a 1-tuple), got [3,3]');
     expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, groups: 2 })).toThrow('Conv1d: out_channels must be divisible by groups (as PyTorch), got 5 and 2');
-    expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, paddingMode: 'reflect' as never })).toThrow("Conv1d: padding_mode \"reflect\" is not supported for Conv1d here; only 'zeros'");
+    expect(() => new Conv1d({ outChannels: 5, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(`Conv1d: padding_mode must be one of PyTorch's ('zeros', 'reflect', 'replicate', 'circular'), got "mirror"`);
+    // Its padding a node of its own where that runs the conv tiled (stride 1) or the mode is not 'zeros'; the output PyTorch's either way.
+    const padded = new Conv1d({ outChannels: 2, kernelSize: 4, padding: 'same', paddingMode: 'reflect' });
+    expect([padded.paddingLayer?.type, padded.paddingLayer?.padding, padded.pads, padded.inner.tiled, padded.outputShape([3, 9])]).toEqual(['ReflectionPad1d', [1, 2], [1, 2], true, [2, 9]]);
+    expect(new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, stride: 2 }).paddingLayer).toBeUndefined();
+    expect(new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, paddingMode: 'circular' }).config()).toMatchObject({ padding: 1, padding_mode: 'circular' });
+    const pads = planModel(new Sequential({ conv: new Conv1d({ outChannels: 2, kernelSize: 3, padding: 2 }), flat: new Flatten(), fc: new Linear({ outFeatures: 2 }) }), { inputShape: [1, 9] });
+    expect(pads.nodes.map((n) => `${n.path} ${n.layer.type} [${n.inShape}] → [${n.outShape}]`)).toEqual(['conv:pad ConstantPad1d [1,9] → [1,13]', 'conv [1,13] → [2,11]'.replace('conv ', 'conv Conv1d '), 'flat Flatten [2,11] → [22]', 'fc Linear [22] → [2]']);
+    expect(summaryRows(pads).map((r) => r.layer)).toEqual(['Conv1d', 'Flatten', 'Linear']);
+    // The 1-D padding layers: PyTorch's (left, right).
+    expect([new ReflectionPad1d([2, 1]).outputShape([3, 5]), new ConstantPad1d(2, -1).config(), new ZeroPad1d([1, -2]).outputShape([1, 4]), new CircularPad1d(1).type]).toEqual([[3, 8], { padding: 2, value: -1 }, [1, 3], 'CircularPad1d']);
+    expect(() => new ReplicationPad1d([1, 2, 3] as never)).toThrow("ReplicationPad1d: padding must be a whole number or two, (left, right) as PyTorch's, got [1,2,3]");
+    expect(() => new ReflectionPad1d(3).outputShape([2, 3])).toThrow('reflect padding of 3 needs a width of more than 3');
     expect(() => new MaxPool1d(2, 2, 2)).toThrow('MaxPool1d: padding 2 is more than half of kernel_size 2');
     expect(() => new Conv1d(4, 8, 3).outputShape([4, 5, 5])).toThrow('expects an input of shape [C, L], got [4, 5, 5]');
     expect([new Dropout1d(0.2).channelWise, new Dropout1d(0.2).outputShape([3, 7])]).toEqual([true, [3, 7]]);
@@ -242,9 +254,13 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
       { type: 'ConvTranspose1d', out_channels: 2, kernel_size: 2, stride: 2, padding: 0, bias: true }, { type: 'AvgPool1d', kernel_size: 3, stride: 1, padding: 1, ceil_mode: false, count_include_pad: false },
       { type: 'AdaptiveMaxPool1d', output_size: 3 }, { type: 'AdaptiveAvgPool1d', output_size: 2 }, { type: 'Flatten', start_dim: 1 }, { type: 'Linear', out_features: 2, bias: true },
     ];
+    const padLayers = [{ type: 'ZeroPad1d', padding: 1 }, { type: 'ConstantPad1d', padding: [2, 0], value: 0.5 }, { type: 'ReflectionPad1d', padding: [1, 2] }, { type: 'ReplicationPad1d', padding: 1 }, { type: 'CircularPad1d', padding: [0, 3] }, { type: 'Conv1d', out_channels: 2, kernel_size: 3, stride: 1, padding: 1, bias: true, padding_mode: 'reflect' }, { type: 'Flatten', start_dim: 1 }];
+    const padFile = parseModelFile(JSON.stringify({ input: [3, 12], layers: padLayers }), 'pads1d.json');
+    expect(JSON.parse(modelFileText(padFile.model, padFile.input)).layers).toEqual(padLayers);
+    expect(() => parseModelFile(JSON.stringify({ input: [3, 12], layers: [{ type: 'ReflectionPad1d', padding: [1, 2, 3, 4] }] }), 'bad.json')).toThrow(`bad.json: layer '0' (ReflectionPad1d): "padding" must be a number or [left, right], got [1,2,3,4]`);
     const file = parseModelFile(JSON.stringify({ input: [3, 12], layers }), 'seq.json');
     expect(JSON.parse(modelFileText(file.model, file.input)).layers).toEqual(layers);
-    expect(planModel(file.model, { inputShape: file.input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['4×12', '4×6', '2×12', '2×12', '2×3', '2×2', '4', '2']);
+    expect(planModel(file.model, { inputShape: file.input }).nodes.map((n) => n.outShape.join('×'))).toEqual(['3×14', '4×12', '4×6', '2×12', '2×12', '2×3', '2×2', '4', '2']);
     expect(() => parseModelFile(JSON.stringify({ input: [3, 12], layers: [{ type: 'Conv1d', out_channels: 4, kernel_size: [3, 3] }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Conv1d): "kernel_size" must be a number, got [3,3]`);
     expect(parseModelFile(JSON.stringify({ input: [3, 12], layers: [{ type: 'Conv1d', out_channels: 4, kernel_size: [3] }] }), 'tuple.json').model).toBeDefined();
   });

@@ -17,7 +17,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
-import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d } from '../../src/layers/one-d.js';
+import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d } from '../../src/layers/one-d.js';
 import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
@@ -181,6 +181,19 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
       gap: new AdaptiveAvgPool1d(5), gmp: new AdaptiveMaxPool1d(3), flat: new Flatten(), fc: new Linear({ outFeatures: 5 }),
     }),
     input: [2, 23],
+  },
+  {
+    // Conv1d's padding as a node before it (the conv then tiled where stride, dilation and groups
+    // are 1): zeros, reflect, circular, replicate with 'same' of an even kernel; the 1-D padding
+    // layers, cropping too.
+    name: "Conv1d's padding_mode (zeros, reflect, circular, replicate 'same') and ZeroPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, CircularPad1d",
+    model: new Sequential(
+      new Conv1d({ outChannels: 4, kernelSize: 3, padding: 2 }), new Tanh(), new Conv1d({ outChannels: 4, kernelSize: 3, padding: 1, paddingMode: 'reflect', bias: false }), new ReLU(),
+      new Conv1d({ outChannels: 3, kernelSize: 5, padding: 3, paddingMode: 'circular', stride: 2 }), new Tanh(), new Conv1d({ outChannels: 3, kernelSize: 4, padding: 'same', paddingMode: 'replicate' }),
+      new ZeroPad1d([1, -2]), new ConstantPad1d(2, -0.5), new ReflectionPad1d([3, 1]), new ReplicationPad1d(2), new CircularPad1d([4, 0]), new Tanh(),
+      new Flatten(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 11],
   },
   {
     // PReLU's learnt slopes: one per channel after a conv (BatchNorm2d between), one shared after a Linear.

@@ -54,7 +54,8 @@ def layer(entry, path):
         one = lambda v: v[0] if isinstance(v, list) else v
         if t == 'Conv1d':
             in_c = shape_of(path + '.weight') // (out_c * k) * groups
-            return nn.Conv1d(in_c, out_c, k, stride=one(entry.get('stride', 1)), padding=one(entry.get('padding', 0)), dilation=one(entry.get('dilation', 1)), groups=groups, bias=entry.get('bias', True))
+            return nn.Conv1d(in_c, out_c, k, stride=one(entry.get('stride', 1)), padding=one(entry.get('padding', 0)), dilation=one(entry.get('dilation', 1)), groups=groups, bias=entry.get('bias', True),
+                             padding_mode=entry.get('padding_mode', 'zeros'))
         in_c = shape_of(path + '.weight') // (out_c // groups * k)
         return nn.ConvTranspose1d(in_c, out_c, k, stride=one(entry.get('stride', 1)), padding=one(entry.get('padding', 0)), output_padding=one(entry.get('output_padding', 0)),
                                   groups=groups, bias=entry.get('bias', True), dilation=one(entry.get('dilation', 1)))
@@ -150,6 +151,14 @@ def layer(entry, path):
         if t == 'UpsamplingBilinear2d':
             return nn.UpsamplingBilinear2d(size, scale)
         return nn.Upsample(size, scale, mode=entry.get('mode', 'nearest'), align_corners=entry.get('align_corners'), recompute_scale_factor=entry.get('recompute_scale_factor'))
+    if t.endswith('Pad1d'):
+        padding = tuple(entry['padding']) if isinstance(entry['padding'], list) else entry['padding']
+        pads = (padding, padding) if isinstance(padding, int) else padding
+        if t in ('ConstantPad1d', 'ZeroPad1d'):
+            return nn.ConstantPad1d(padding, entry.get('value', 0.0))  # ZeroPad1d: torch ≥ 2.1
+        if t == 'CircularPad1d':
+            return CircularPad2d(pads)  # torch ≥ 2.1's nn.CircularPad1d: F.pad's circular mode on the last dimension
+        return {'ReflectionPad1d': nn.ReflectionPad1d, 'ReplicationPad1d': nn.ReplicationPad1d}[t](padding)
     if t.endswith('Pad2d'):
         padding = tuple(entry['padding']) if isinstance(entry['padding'], list) else entry['padding']
         if t == 'ConstantPad2d':
@@ -180,7 +189,7 @@ class CircularPad2d(nn.Module):
 
     def __init__(self, padding):
         super().__init__()
-        self.padding = (padding,) * 4 if isinstance(padding, int) else padding
+        self.padding = (padding,) * 4 if isinstance(padding, int) else padding  # 2 or 4 counts: the last dimension or two
 
     def forward(self, x):
         return F.pad(x, self.padding, mode='circular')
