@@ -1,5 +1,5 @@
 /** Model files: PyTorch's constructor names in, PyTorch's state_dict names out; bad files named. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { modelFileText, parseModelFile, sameNetwork, ModelFileError } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
@@ -156,6 +156,19 @@ describe('model files', () => {
     expect(sameNetwork(text.replace('"align_corners":false,', ''), 'omitted', model, input)).toBe(true);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'Upsample', scale_factor: 'two' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (Upsample): "scale_factor" must be a number or [height, width], got "two"`);
     expect(() => parseModelFile(JSON.stringify({ input: [1, 4, 4], layers: [{ type: 'UpsamplingBilinear2d', scale_factor: 2, mode: 'nearest' }] }), 'bad.json')).toThrow(`bad.json: layer '0' (UpsamplingBilinear2d): unknown field "mode" (it takes size, scale_factor)`);
+  });
+
+  test('every example model file parses, plans, and is written back as the same network', () => {
+    const files = readdirSync('examples').filter((f) => f.endsWith('.json'));
+    expect(files).toEqual(expect.arrayContaining(['mlp.json', 'lenet5.json', 'resnet.json', 'depthwise.json', 'sequence.json']));
+    for (const f of files) {
+      const text = readFileSync(`examples/${f}`, 'utf8');
+      const { model, input } = parseModelFile(text, f);
+      expect(planModel(model, { inputShape: input }).parameterCount, f).toBeGreaterThan(0);
+      expect(sameNetwork(modelFileText(model, input), f, model, input), f).toBe(true);
+    }
+    // The sequence example: 28 rows of 28 pixels, 12,682 parameters (README).
+    expect(planModel(parseModelFile(readFileSync('examples/sequence.json', 'utf8'), 's').model, { inputShape: [28, 28] }).parameterCount).toBe(12_682);
   });
 
   test("GroupNorm, LayerNorm and InstanceNorm2d: PyTorch's field names, written back as given", () => {
