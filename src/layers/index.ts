@@ -21,6 +21,6 @@ export { Upsample, UpsamplingNearest2d, UpsamplingBilinear2d } from './upsample.
 export { PixelShuffle, PixelUnshuffle, ChannelShuffle } from './shuffle.js';
 export { OneD, Conv1d, ConvTranspose1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Pad1d, ZeroPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, CircularPad1d } from './one-d.js';
 export type { Conv1dOptions, ConvTranspose1dOptions, Single, Padding1d } from './one-d.js';
-export type { UpsampleOptions, UpsampleMode } from './upsample.js';
+export type { UpsampleOptions, UpsampleMode, UpsampleLayerMode } from './upsample.js';
 export { Sequential, Residual, leafLayers, flattenModel } from './sequential.js';
 export type { Module, LayerEntry, BlockEntry } from './sequential.js';

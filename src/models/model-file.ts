@@ -21,7 +21,7 @@ import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d, type Padding1d, type Single } from '../layers/one-d.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
-import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleMode } from '../layers/upsample.js';
+import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleLayerMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { Dropout, Dropout1d, Dropout2d } from '../layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
@@ -150,7 +150,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
       new Upsample({
         size: f.size as Pair | undefined,
         scaleFactor: f.scale_factor as Pair | undefined,
-        mode: f.mode as UpsampleMode | undefined,
+        mode: f.mode as UpsampleLayerMode | undefined,
         alignCorners: f.align_corners as boolean | undefined,
         recomputeScaleFactor: f.recompute_scale_factor as boolean | undefined,
       }),

@@ -148,8 +148,12 @@ function padGeometry(node: PlanNode, batch: number): Pad2dGeometry {
 /** An Upsample's geometry for the reference: its taps in float64 (PyTorch's float64 kernels'; the GPU's are float32's, within the check's tolerance). */
 function upsampleGeometry(node: PlanNode, batch: number): Upsample2dGeometry {
   const layer = node.layer as Upsample;
-  const scaleFactor = layer.recomputeScaleFactor ? undefined : layer.scaleFactor;
-  return { planes: batch * node.inShape[0]!, height: node.inShape[1]!, width: node.inShape[2]!, outH: node.outShape[1]!, outW: node.outShape[2]!, mode: layer.mode, alignCorners: layer.alignCorners, scaleFactor };
+  // A [C, L] sample as [C, 1, L]: its height copied (no scale factor there).
+  const oneD = node.inShape.length === 2;
+  const given = layer.recomputeScaleFactor ? undefined : layer.scaleFactor;
+  const scaleFactor = given && oneD ? ([1, given[1]] as const) : given;
+  const [a, b] = [layer.plane(node.inShape), layer.plane(node.outShape)];
+  return { planes: batch * a.channels, height: a.height, width: a.width, outH: b.height, outW: b.width, mode: layer.kernelMode, alignCorners: layer.alignCorners, scaleFactor };
 }
 
 /** A 1-D layer's node as its 2-D counterpart's on [C, 1, L] (the same path, tensors and buffers); any other as it is. */

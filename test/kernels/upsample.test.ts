@@ -134,11 +134,22 @@ describe('the upsampling layers', () => {
     expect(new Upsample({ scaleFactor: 2.7, mode: 'bilinear' }).scales([1, 5, 5], [1, 13, 13], false)).toEqual([1 / 2.7, 1 / 2.7]);
   });
 
+  test("[C, L] samples: 'linear' (bilinear on [C, 1, L]), the nearest modes, one size or factor; each mode on its own rank", () => {
+    expect(new Upsample({ scaleFactor: 2.5, mode: 'linear' }).outputShape([3, 7])).toEqual([3, 17]);
+    expect(new Upsample([9]).outputShape([2, 4])).toEqual([2, 9]);
+    expect(new Upsample({ scaleFactor: 2, mode: 'linear', alignCorners: true }).config()).toEqual({ scale_factor: 2, mode: 'linear', align_corners: true });
+    expect(() => new Upsample({ scaleFactor: 2, mode: 'bilinear' }).outputShape([3, 7])).toThrow("mode 'bilinear' takes [C, H, W]; a [C, L] input takes 'linear' (input [3, 7])");
+    expect(() => new Upsample({ scaleFactor: 2, mode: 'linear' }).outputShape([3, 7, 7])).toThrow("mode 'linear' takes [C, L]; a [C, H, W] input takes 'bilinear'");
+    expect(() => new Upsample({ size: [4, 5] }).outputShape([3, 7])).toThrow('a [C, L] input takes one size, not (height, width) (input [3, 7])');
+    // The height of the [C, 1, L] view is copied: a scale of 1 there.
+    expect(new Upsample({ scaleFactor: 1.7, mode: 'linear' }).scales([2, 5], [2, 8], true)).toEqual([1, Math.fround(1 / 1.7)]);
+  });
+
   test('bad arguments are refused as PyTorch refuses them, naming what was expected', () => {
     expect(() => new Upsample({ mode: 'nearest' })).toThrow('Upsample: give size or scale_factor (PyTorch: either size or scale_factor should be defined)');
     expect(() => new Upsample({ size: 4, scaleFactor: 2 })).toThrow('only one of size or scale_factor should be defined');
-    expect(() => new Upsample({ scaleFactor: 2, mode: 'nearest', alignCorners: true })).toThrow("Upsample: align_corners applies to mode 'bilinear' only");
-    expect(() => new Upsample({ scaleFactor: 2, mode: 'bicubic' as never })).toThrow("Upsample: mode must be 'nearest', 'nearest-exact' or 'bilinear' ('bicubic' is not supported here), got \"bicubic\"");
+    expect(() => new Upsample({ scaleFactor: 2, mode: 'nearest', alignCorners: true })).toThrow("Upsample: align_corners applies to modes 'bilinear' and 'linear' only");
+    expect(() => new Upsample({ scaleFactor: 2, mode: 'bicubic' as never })).toThrow("Upsample: mode must be 'nearest', 'nearest-exact', 'bilinear' or 'linear' ('bicubic' is not supported here), got \"bicubic\"");
     expect(() => new Upsample({ scaleFactor: 2, mode: 'area' as never })).toThrow("('area' is AdaptiveAvgPool2d(size))");
     expect(() => new Upsample({ scaleFactor: -2 })).toThrow('Upsample: scale_factor must be a finite number > 0 or (height, width), got -2');
     expect(() => new Upsample({ size: 2.5 })).toThrow('Upsample: size must be a whole number ≥ 1 or (height, width), got 2.5');

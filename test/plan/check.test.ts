@@ -460,10 +460,11 @@ const cases = [
   {
     // Conv1d's padding as a node of its own: the conv tiled (stride 1) after a zero or reflect pad,
     // a circular 'same' one, and the 1-D padding layers; a ReLU before a padded conv keeps its backward.
-    name: "Conv1d's padding nodes (zeros and reflect, then tiled; circular 'same') and the 1-D padding layers, SGD momentum",
+    name: "Conv1d's padding nodes (zeros and reflect, then tiled; circular 'same'), the 1-D padding layers, Upsample over [C, L], SGD momentum",
     model: new Sequential(
       new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1 }), new ReLU(), new Conv1d({ outChannels: 8, kernelSize: 5, padding: 2, paddingMode: 'reflect', bias: false }), new BatchNorm1d(), new ReLU(),
       new Conv1d({ outChannels: 6, kernelSize: 4, padding: 'same', paddingMode: 'circular' }), new Tanh(), new ReflectionPad1d([2, 1]), new ConstantPad1d([1, -3], 0.25), new CircularPad1d(2),
+      new Upsample({ scaleFactor: 1.5, mode: 'linear' }), new Upsample({ size: 40 }),
       new MaxPool1d(2), new Flatten(), new Linear({ outFeatures: 10 }),
     ),
     input: [28, 28],

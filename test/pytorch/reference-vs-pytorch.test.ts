@@ -186,11 +186,12 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     // Conv1d's padding as a node before it (the conv then tiled where stride, dilation and groups
     // are 1): zeros, reflect, circular, replicate with 'same' of an even kernel; the 1-D padding
     // layers, cropping too.
-    name: "Conv1d's padding_mode (zeros, reflect, circular, replicate 'same') and ZeroPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, CircularPad1d",
+    name: "Conv1d's padding_mode (zeros, reflect, circular, replicate 'same'), ZeroPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, CircularPad1d, Upsample over [C, L] (linear, nearest, nearest-exact)",
     model: new Sequential(
       new Conv1d({ outChannels: 4, kernelSize: 3, padding: 2 }), new Tanh(), new Conv1d({ outChannels: 4, kernelSize: 3, padding: 1, paddingMode: 'reflect', bias: false }), new ReLU(),
       new Conv1d({ outChannels: 3, kernelSize: 5, padding: 3, paddingMode: 'circular', stride: 2 }), new Tanh(), new Conv1d({ outChannels: 3, kernelSize: 4, padding: 'same', paddingMode: 'replicate' }),
       new ZeroPad1d([1, -2]), new ConstantPad1d(2, -0.5), new ReflectionPad1d([3, 1]), new ReplicationPad1d(2), new CircularPad1d([4, 0]), new Tanh(),
+      new Upsample({ scaleFactor: 1.7, mode: 'linear' }), new Upsample({ size: 31, mode: 'linear', alignCorners: true }), new Upsample({ scaleFactor: [0.6] }), new Upsample({ size: [25], mode: 'nearest-exact' }),
       new Flatten(), new Linear({ outFeatures: 5 }),
     ),
     input: [2, 11],
