@@ -1,9 +1,10 @@
 /**
- * Upsample (PyTorch's nn.Upsample, F.interpolate of [C, H, W] samples) and its named forms
- * nn.UpsamplingNearest2d and nn.UpsamplingBilinear2d (align_corners=True): an output size or a
- * scale factor, mode 'nearest' (PyTorch's default), 'nearest-exact' or 'bilinear' (align_corners
- * either way), recompute_scale_factor. The taps are computed as PyTorch's float32 kernels compute
- * them. Kernels: src/kernels/upsample.ts. CPU reference: src/reference/upsample.ts.
+ * Upsample (PyTorch's nn.Upsample, F.interpolate of [C, H, W] or [C, L] samples) and its named
+ * forms nn.UpsamplingNearest2d and nn.UpsamplingBilinear2d (align_corners=True): an output size or
+ * a scale factor, mode 'nearest' (PyTorch's default), 'nearest-exact', 'bilinear' or, over [C, L],
+ * 'linear' (align_corners either way), recompute_scale_factor. The taps are computed as PyTorch's
+ * float32 kernels compute them; a [C, L] sample is the [C, 1, L] plane. Kernels:
+ * src/kernels/upsample.ts. CPU reference: src/reference/upsample.ts.
  */
 import { upsample2dBackward, upsample2dForward, upsampleVariant } from '../kernels/upsample.js';
 import { upsampleScale, type UpsampleMode } from '../reference/upsample.js';
