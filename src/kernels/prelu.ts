@@ -1,7 +1,8 @@
 /**
  * PReLU (PyTorch's nn.PReLU: a learnt negative slope per channel, or one for all;
  * src/layers/activations.ts): forward and input gradient from one source (variant BACKWARD), and
- * the slopes' gradient, a fixed-order reduction per channel. Kernels: shaders/prelu.wgsl,
+ * the slopes' gradient as partial sums over splits of each channel (reduced in order by the
+ * network, as the conv layers' weight gradients). Kernels: shaders/prelu.wgsl,
  * prelu_backward_weight.wgsl. CPU reference: src/reference/activation.ts (preluRef, preluBackwardRef).
  */
 import { defineKernel } from '../gpu/kernel.js';
@@ -27,18 +28,24 @@ export const prelu = defineKernel({
   lengths: (p) => ({ x: p.count, weight: p.channels, y: p.count, dy: p.count, dx: p.count }),
 });
 
-/** dweight[c] = Σ over batch and area of (x ≤ 0 ? x·dy : 0)  (overwrites dweight) */
+/**
+ * The splits of a PReLU weight gradient's sums for `elements` = batch·area a channel: about 16,384
+ * elements a split (a workgroup), at most 64 and at most `cap` (the network's partial-sum room).
+ */
+export const preluSplits = (elements: number, cap = Infinity) => Math.max(1, Math.min(64, cap, Math.ceil(elements / 16384)));
+
+/** partial[s, c] = Σ over split s of channel c's batch·area elements of (x ≤ 0 ? x·dy : 0)  (overwrites partial; reduced over s into dweight by conv2d_backward_weight_reduce) */
 export const preluBackwardWeight = defineKernel({
   name: 'prelu_backward_weight',
   source: weightSource,
-  params: { batch: 'u32', channels: 'u32', area: 'u32' },
+  params: { batch: 'u32', channels: 'u32', area: 'u32', splits: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     dy: { type: 'f32', access: 'read' },
-    dweight: { type: 'f32', access: 'read_write' },
+    partial: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // A workgroup a channel, at most 65,535 (the per-dimension limit): past it each takes several.
-  grid: (p, wg) => [Math.min(p.channels, 65535) * wg[0]],
-  lengths: (p) => ({ x: p.batch * p.channels * p.area, dy: p.batch * p.channels * p.area, dweight: p.channels }),
+  // A workgroup a (split, channel); at most 65,535 channels a dispatch (the per-dimension limit): past it each takes several.
+  grid: (p, wg) => [p.splits * wg[0], Math.min(p.channels, 65535)],
+  lengths: (p) => ({ x: p.batch * p.channels * p.area, dy: p.batch * p.channels * p.area, partial: p.splits * p.channels }),
 });
