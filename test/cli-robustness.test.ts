@@ -475,6 +475,9 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', restarts, '--power', '2'])).toMatch(/^--power: applies to --schedule polynomial; the schedule is cosine-restarts \(.*restarts\.safetensors's\)$/);
     const noT0 = await altered('restarts-no-t0.safetensors', (_, m) => Object.assign(m, { schedule: 'cosine-restarts' }));
     expect(await beforeGpu([...QUICK, '--init', noT0])).toMatch(/restarts-no-t0\.safetensors: __metadata__\.t_0 is missing \(its cosine-restarts schedule needs it\); give --t0/);
+    // An exponential schedule's gamma has no default either (it trained at the flag's 0.1 before).
+    const noGamma = await altered('exponential-no-gamma.safetensors', (_, m) => Object.assign(m, { schedule: 'exponential' }));
+    expect(await beforeGpu([...QUICK, '--init', noGamma])).toMatch(/exponential-no-gamma\.safetensors: __metadata__\.gamma is missing \(its exponential schedule needs it\); give --gamma/);
     const badT0 = await altered('restarts-bad-t0.safetensors', (_, m) => Object.assign(m, { schedule: 'cosine-restarts', t_0: '0' }));
     expect(await beforeGpu([...QUICK, '--init', badT0])).toMatch(/restarts-bad-t0\.safetensors: __metadata__\.t_0 is "0", expected a whole number from 1 to/);
     const badPower = await altered('poly-bad.safetensors', (_, m) => Object.assign(m, { schedule: 'polynomial', power: '-2' }));

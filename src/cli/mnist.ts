@@ -869,6 +869,10 @@ function checkScheduleFlags(args: MnistArgs, metadata?: Record<string, string>):
   const carried = args.init !== undefined && metadata?.schedule === args.schedule && metadata.optimizer === args.optimizer;
   if (args.schedule === 'multistep' && args.milestones === undefined) throw new Error('--schedule multistep: give --milestones (the epochs at which the rate is multiplied by --gamma, e.g. 10,15)');
   if (args.schedule === 'exponential' && !args.given.has('gamma') && !carried) throw new Error('--schedule exponential: give --gamma (the factor every epoch, e.g. 0.95; PyTorch\'s ExponentialLR requires it)');
+  // A checkpoint's exponential schedule without its gamma (no default: the flag's 0.1 would train another schedule).
+  if (args.schedule === 'exponential' && !args.given.has('gamma') && carried && metadata?.gamma === undefined) {
+    throw new Error(`${args.init}: __metadata__.gamma is missing (its exponential schedule needs it); give --gamma (the factor every epoch)`);
+  }
   // (T_0 has no default: args.t0 is the flag's, or the checkpoint's where resumeOptimizer carried it.)
   if (args.schedule === 'cosine-restarts' && args.t0 === undefined) {
     throw new Error(carried
