@@ -7,7 +7,7 @@
  * as the inner [out, in / groups, 1, k]). No fusion rule takes them.
  */
 import { Conv2d, type ConvPaddingMode } from './conv2d.js';
-import { Pad2d, type PadMode } from './padding.js';
+import { Pad2d, paddingArgs, type PadMode } from './padding.js';
 import { ConvTranspose2d } from './conv-transpose2d.js';
 import { Layer, ShapeError, checkOptions, positionalOptions, trueOrFalse, whole, type BufferSpec, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type WorkspaceSpec } from './layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
@@ -29,6 +29,11 @@ export abstract class OneD extends Layer {
   outputShape(input: SampleShape): SampleShape {
     this.check1d(OneD.as1d(input));
     return this.innerShape(input);
+  }
+
+  /** A plan node of a 1-D layer as its inner layer's on the [C, 1, L] view (the same path and tensors); any other node as it is. */
+  static view<N extends { readonly layer: Layer; readonly inShape: SampleShape; readonly outShape: SampleShape }>(node: N): N {
+    return node.layer instanceof OneD ? { ...node, layer: node.layer.inner, inShape: OneD.as2d(node.inShape), outShape: OneD.as2d(node.outShape) } : node;
   }
 
   /** [C, L] (throws a ShapeError otherwise). */
@@ -350,19 +355,6 @@ export class Pad1d extends OneD {
   }
 }
 
-/** A 1-D padding class's arguments: PyTorch's positional `(padding)` / `(padding, value)` or an options object. */
-function pad1dArgs(owner: string, args: readonly unknown[], withValue: boolean): { padding: unknown; value?: unknown } {
-  const known = withValue ? ['padding', 'value'] : ['padding'];
-  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
-    const o = checkOptions(owner, args[0] as { padding?: unknown; value?: unknown }, known as ('padding' | 'value')[]);
-    if (o.padding === undefined) throw new RangeError(`${owner}: padding is required (a whole number or (left, right))`);
-    if (withValue && o.value === undefined) throw new RangeError(`${owner}: value is required (PyTorch's ConstantPad1d(padding, value))`);
-    return { padding: o.padding, value: o.value };
-  }
-  if (args.length !== known.length) throw new RangeError(`${owner}: expected (${known.join(', ')}) or an options object, got ${args.length} argument${args.length === 1 ? '' : 's'}`);
-  return withValue ? { padding: args[0], value: args[1] } : { padding: args[0] };
-}
-
 /** Each side's count, (left, right), or one number for both. */
 export type Padding1d = number | readonly [number, number];
 
@@ -370,7 +362,7 @@ export type Padding1d = number | readonly [number, number];
 export class ZeroPad1d extends Pad1d {
   constructor(padding: Padding1d | { padding: Padding1d });
   constructor(...args: unknown[]) {
-    super('constant', pad1dArgs('ZeroPad1d', args, false).padding, { zero: true });
+    super('constant', paddingArgs('ZeroPad1d', args, false, 1).padding, { zero: true });
   }
 }
 
@@ -379,7 +371,7 @@ export class ConstantPad1d extends Pad1d {
   constructor(padding: Padding1d, value: number);
   constructor(options: { padding: Padding1d; value: number });
   constructor(...args: unknown[]) {
-    const { padding, value } = pad1dArgs('ConstantPad1d', args, true);
+    const { padding, value } = paddingArgs('ConstantPad1d', args, true, 1);
     super('constant', padding, { value });
   }
 }
@@ -388,7 +380,7 @@ export class ConstantPad1d extends Pad1d {
 export class ReflectionPad1d extends Pad1d {
   constructor(padding: Padding1d | { padding: Padding1d });
   constructor(...args: unknown[]) {
-    super('reflect', pad1dArgs('ReflectionPad1d', args, false).padding);
+    super('reflect', paddingArgs('ReflectionPad1d', args, false, 1).padding);
   }
 }
 
@@ -396,7 +388,7 @@ export class ReflectionPad1d extends Pad1d {
 export class ReplicationPad1d extends Pad1d {
   constructor(padding: Padding1d | { padding: Padding1d });
   constructor(...args: unknown[]) {
-    super('replicate', pad1dArgs('ReplicationPad1d', args, false).padding);
+    super('replicate', paddingArgs('ReplicationPad1d', args, false, 1).padding);
   }
 }
 
@@ -404,6 +396,6 @@ export class ReplicationPad1d extends Pad1d {
 export class CircularPad1d extends Pad1d {
   constructor(padding: Padding1d | { padding: Padding1d });
   constructor(...args: unknown[]) {
-    super('circular', pad1dArgs('CircularPad1d', args, false).padding);
+    super('circular', paddingArgs('CircularPad1d', args, false, 1).padding);
   }
 }

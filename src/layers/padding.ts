@@ -92,13 +92,16 @@ export class Pad2d extends Layer {
   }
 }
 
-/** The arguments of a padding class: PyTorch's positional `(padding)` or an options object. */
-function paddingArgs(owner: string, args: readonly unknown[], withValue: boolean): { padding: unknown; value?: unknown } {
+/**
+ * The arguments of a padding class: PyTorch's positional `(padding)` / `(padding, value)` or an
+ * options object; `dims` 2 (Pad2d's four counts) or 1 (Pad1d's two), for the messages.
+ */
+export function paddingArgs(owner: string, args: readonly unknown[], withValue: boolean, dims: 1 | 2 = 2): { padding: unknown; value?: unknown } {
   const known = withValue ? (['padding', 'value'] as const) : (['padding'] as const);
   if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
     const o = checkOptions(owner, args[0] as { padding?: unknown; value?: unknown }, [...known]);
-    if (o.padding === undefined) throw new RangeError(`${owner}: padding is required (a whole number or (left, right, top, bottom))`);
-    if (withValue && o.value === undefined) throw new RangeError(`${owner}: value is required (PyTorch's ConstantPad2d(padding, value))`);
+    if (o.padding === undefined) throw new RangeError(`${owner}: padding is required (a whole number or ${dims === 2 ? '(left, right, top, bottom)' : '(left, right)'})`);
+    if (withValue && o.value === undefined) throw new RangeError(`${owner}: value is required (PyTorch's ConstantPad${dims}d(padding, value))`);
     return { padding: o.padding, value: o.value };
   }
   if (args.length !== known.length) throw new RangeError(`${owner}: expected (${known.join(', ')}) or an options object, got ${args.length} argument${args.length === 1 ? '' : 's'}`);

@@ -156,11 +156,6 @@ function upsampleGeometry(node: PlanNode, batch: number): Upsample2dGeometry {
   return { planes: batch * a.channels, height: a.height, width: a.width, outH: b.height, outW: b.width, mode: layer.kernelMode, alignCorners: layer.alignCorners, scaleFactor };
 }
 
-/** A 1-D layer's node as its 2-D counterpart's on [C, 1, L] (the same path, tensors and buffers); any other as it is. */
-function as2d(node: PlanNode): PlanNode {
-  return node.layer instanceof OneD ? { ...node, layer: node.layer.inner, inShape: OneD.as2d(node.inShape), outShape: OneD.as2d(node.outShape) } : node;
-}
-
 /** What a layer's backward needs from its forward. */
 interface Trace {
   readonly node: PlanNode;
@@ -189,13 +184,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const decisions = { relu: 0, maxpool: 0 };
   let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
   // Residual blocks: a shortcut starts again from its block's input; a block's sum adds the other branch's output.
-  // By path: a 1-D layer's node is looked at as its 2-D view (as2d), another object.
+  // By path: a 1-D layer's node is looked at as its 2-D view (OneD.view), another object.
   const shortcutOf = new Map(plan.residuals.filter((r) => r.shortcut).map((r) => [r.shortcut!.path, r]));
   const sumOf = new Map(plan.residuals.map((r) => [r.add.path, r]));
   const inputOf = new Map(plan.residuals.map((r) => [r.input.path, r]));
   for (const planNode of plan.nodes) {
     // A 1-D layer is its 2-D counterpart on the [C, 1, L] view (src/layers/one-d.ts).
-    const node = as2d(planNode);
+    const node = OneD.view(planNode);
     const { layer, path } = node;
     const restart = shortcutOf.get(path);
     if (restart) x = activations[restart.input.path]!;

@@ -230,7 +230,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
   const found = new Map<string, TiledUse>();
   plan.scheduled.forEach((planNode, i) => {
     // A 1-D layer runs its 2-D counterpart on the [C, 1, L] view (a Conv1d: a Conv2d's kernels, tuned alike).
-    const node = planNode.layer instanceof OneD ? { ...planNode, layer: planNode.layer.inner, inShape: OneD.as2d(planNode.inShape) } : planNode;
+    const node = OneD.view(planNode);
     // A Linear, or a conv that is one in effect (Conv2d.runsAsDense: the layer runs the dense kernels).
     const dense =
       node.layer instanceof Linear ? node.layer.outFeatures : node.layer instanceof Conv2d && node.layer.runsAsDense(node.inShape, node.flags.statsEpilogue) ? node.layer.outChannels : undefined;
