@@ -1,8 +1,10 @@
-// prelu: PyTorch's PReLU, y = x if x > 0 else weight[c]·x, with a learnt slope per channel (or one
-// for all: channels 1, area a whole sample); overwrites y. BACKWARD: its input gradient,
-// dx = dy if x > 0 else weight[c]·dy (overwrites dx). Its weight gradient: prelu_backward_weight.
-//   x, y, dy, dx [count] = [batch, channels, area]; c = (i / area) mod channels.
-//   One invocation per element.
+// prelu: PyTorch's PReLU with a learnt slope per channel (or one for all: channels 1, area a whole
+// sample): out = v if x > 0 else weight[c]·v  (overwrites out). The forward binds v = x (y = x or
+// weight[c]·x), the input gradient v = dy (dx = dy or weight[c]·dy): one kernel for both. Its
+// weight gradient: prelu_backward_weight.
+//   x, v, out [count] = [batch, channels, area]; c = (i / area) mod channels.
+//   Four elements an invocation; VEC4 (area a multiple of 4) reads and writes them as one vec4,
+//   the same arithmetic element by element.
 
 struct Params {
   count: u32,
@@ -11,13 +13,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-#if BACKWARD
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
 #else
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+#if VEC4
+@group(0) @binding(3) var<storage, read> v: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
+#else
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 #endif
 
 override WG_X: u32;
@@ -26,11 +33,12 @@ override WG_X: u32;
 fn prelu(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let i = gid.x;
-  if (i >= params.count) { return; }
-  let slope = weight[(i / params.area) % params.channels];
-#if BACKWARD
-  dx[i] = select(slope * dy[i], dy[i], x[i] > 0.0);
+#if VEC4
+  if (i >= params.count / 4u) { return; }
+  out[i] = select(weight[((i * 4u) / params.area) % params.channels] * v[i], v[i], x[i] > vec4f(0.0));
 #else
-  y[i] = select(slope * x[i], x[i], x[i] > 0.0);
+  for (var e = i * 4u; e < min(i * 4u + 4u, params.count); e++) {
+    out[e] = select(weight[(e / params.area) % params.channels] * v[e], v[e], x[e] > 0.0);
+  }
 #endif
 }

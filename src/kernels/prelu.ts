@@ -1,6 +1,6 @@
 /**
  * PReLU (PyTorch's nn.PReLU: a learnt negative slope per channel, or one for all;
- * src/layers/activations.ts): forward and input gradient from one source (variant BACKWARD), and
+ * src/layers/activations.ts): forward and input gradient by one kernel (the values it scales bound), and
  * the slopes' gradient as partial sums over splits of each channel (reduced in order by the
  * network, as the conv layers' weight gradients). Kernels: shaders/prelu.wgsl,
  * prelu_backward_weight.wgsl. CPU reference: src/reference/activation.ts (preluRef, preluBackwardRef).
@@ -9,23 +9,29 @@ import { defineKernel } from '../gpu/kernel.js';
 import source from '../../shaders/prelu.wgsl?raw';
 import weightSource from '../../shaders/prelu_backward_weight.wgsl?raw';
 
-/** y = x > 0 ? x : weight[c]·x; BACKWARD: dx = x > 0 ? dy : weight[c]·dy  (overwrites y, dx) */
+/** The variant for a shape: VEC4 where no vec4 crosses a channel's plane. */
+export const preluVariant = (area: number) => ({ VEC4: area % 4 === 0 });
+
+/**
+ * out = x > 0 ? v : weight[c]·v  (overwrites out): the forward with v = x (y), the input gradient
+ * with v = dy (dx); VEC4 where the area is a multiple of 4 (preluVariant)
+ */
 export const prelu = defineKernel({
   name: 'prelu',
   linear: true,
   source,
   params: { count: 'u32', channels: 'u32', area: 'u32' },
   bindings: {
-    x: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     weight: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write', unless: 'BACKWARD' },
-    dy: { type: 'f32', access: 'read', only: 'BACKWARD' },
-    dx: { type: 'f32', access: 'read_write', only: 'BACKWARD' },
+    v: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    out: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
-  defines: ['BACKWARD'],
+  defines: ['VEC4'],
+  variantRequires: { VEC4: (p) => (p.area % 4 === 0 ? undefined : `area ${p.area} is not a multiple of 4`) },
   workgroupSize: [64],
-  grid: (p) => [p.count],
-  lengths: (p) => ({ x: p.count, weight: p.channels, y: p.count, dy: p.count, dx: p.count }),
+  grid: (p) => [Math.ceil(p.count / 4)],
+  lengths: (p) => ({ x: p.count, weight: p.channels, v: p.count, out: p.count }),
 });
 
 /**

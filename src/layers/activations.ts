@@ -10,7 +10,7 @@ import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
 import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../kernels/activation.js';
-import { prelu, preluBackwardWeight, preluSplits } from '../kernels/prelu.js';
+import { prelu, preluBackwardWeight, preluSplits, preluVariant } from '../kernels/prelu.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
 
@@ -214,11 +214,11 @@ export class PReLU extends Elementwise {
     // arena, reduced by it in order after the backward pass (as the conv layers' weight gradients).
     const splits = (batch: number) => preluSplits(batch * area, b.maxPartialSplits);
     const partial = b.shared.storage(`${path} prelu weight-gradient partial sums`, [splits(b.maxBatch) * channels]);
-    const forward = perBatch(async (batch) => [(await ctx.compile(prelu)).bind({ x: input, weight: weight.value, y: output }, { count: batch * channels * area, channels, area }, `${path} prelu forward`)]);
+    const forward = perBatch(async (batch) => [(await ctx.compile(prelu, preluVariant(area))).bind({ x: input, weight: weight.value, v: input, out: output }, { count: batch * channels * area, channels, area }, `${path} prelu forward`)]);
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const list: Dispatch[] = [(await ctx.compile(preluBackwardWeight)).bind({ x: input, dy: dOutput, partial: partial() }, { batch, channels, area, splits: splits(batch) }, `${path} prelu weight gradient`)];
-      if (dInput) list.push((await ctx.compile(prelu, { BACKWARD: true })).bind({ x: input, weight: weight.value, dy: dOutput, dx: dInput }, { count: batch * channels * area, channels, area }, `${path} prelu backward`));
+      if (dInput) list.push((await ctx.compile(prelu, preluVariant(area))).bind({ x: input, weight: weight.value, v: dOutput, out: dInput }, { count: batch * channels * area, channels, area }, `${path} prelu backward`));
       return list;
     });
     return {

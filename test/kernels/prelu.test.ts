@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { prelu, preluBackwardWeight, preluSplits } from '../../src/kernels/prelu.js';
+import { prelu, preluBackwardWeight, preluSplits, preluVariant } from '../../src/kernels/prelu.js';
 import { PReLU } from '../../src/layers/activations.js';
 import { planModel } from '../../src/plan/plan.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
@@ -17,10 +17,10 @@ import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose
 import { FD, numericalGrad } from '../helpers/finite-differences.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-// [batch, channels, area]: one slope for all (channels 1), a slope per channel of a map, per feature (area 1), the seed CNN's 16 × 26 × 26 at batch 128.
+// [batch, channels, area]: one slope for all (channels 1), a slope per channel of a map, per feature (area 1), maps of whole vec4s (VEC4), the seed CNN's 16 × 26 × 26 at batch 128.
 // And more channels than a grid dimension's 65,535 workgroups (each workgroup then takes several),
 // and one slope for a whole map at batch 128 (1.38 M elements: the splits' cap of 64).
-const SHAPES = [[3, 1, 35], [2, 5, 7], [9, 6, 1], [1, 3, 1], [128, 16, 26 * 26], [2, 70_000, 1], [128, 1, 16 * 26 * 26]] as const;
+const SHAPES = [[3, 1, 35], [2, 5, 7], [9, 6, 1], [1, 3, 1], [3, 5, 4], [2, 7, 12], [128, 16, 26 * 26], [2, 70_000, 1], [128, 1, 16 * 26 * 26]] as const;
 
 describe('the PReLU reference', () => {
   test.each(SHAPES.slice(0, 4))('against central differences: batch %i, %i channels of %i', (batch, channels, area) => {
@@ -48,16 +48,21 @@ describe('prelu and prelu_backward_weight', () => {
       const splits = preluSplits(batch * area);
       const [y, dx, partial] = [ctx.tensor('y', [n]), ctx.tensor('dx', [n]), ctx.tensor('partial', [splits * channels])];
       for (const u of [y, dx, partial]) ctx.fill(u, NaN);
-      const kernels = [
-        (await ctx.compile(prelu)).bind({ x: tx, weight: tw, y }, { count: n, channels, area }),
-        (await ctx.compile(prelu, { BACKWARD: true })).bind({ x: tx, weight: tw, dy: tdy, dx }, { count: n, channels, area }),
-        (await ctx.compile(preluBackwardWeight)).bind({ x: tx, dy: tdy, partial }, { batch, channels, area, splits }),
-      ];
-      ctx.submit('prelu test', (e) => recordPass(e, 'prelu test', kernels));
       const want = preluBackwardRef(dy, x, w, channels, area);
-      // One f32 product an element: the same bits as float64's product rounded.
-      expectAllClose('y', await ctx.read(y), Float64Array.from(preluRef(x, w, channels, area), Math.fround), TOLERANCE.exact);
-      expectAllClose('dx', await ctx.read(dx), Float64Array.from(want.dx, Math.fround), TOLERANCE.exact);
+      // The layer's variant for the shape (VEC4 where the area is a multiple of 4) and the scalar one.
+      for (const variant of new Set([preluVariant(area).VEC4, false])) {
+        for (const u of [y, dx]) ctx.fill(u, NaN);
+        const kernels = [
+          (await ctx.compile(prelu, { VEC4: variant })).bind({ x: tx, weight: tw, v: tx, out: y }, { count: n, channels, area }),
+          (await ctx.compile(prelu, { VEC4: variant })).bind({ x: tx, weight: tw, v: tdy, out: dx }, { count: n, channels, area }),
+        ];
+        ctx.submit('prelu test', (e) => recordPass(e, 'prelu test', kernels));
+        // One f32 product an element: the same bits as float64's product rounded.
+        expectAllClose(`y (VEC4 ${variant})`, await ctx.read(y), Float64Array.from(preluRef(x, w, channels, area), Math.fround), TOLERANCE.exact);
+        expectAllClose(`dx (VEC4 ${variant})`, await ctx.read(dx), Float64Array.from(want.dx, Math.fround), TOLERANCE.exact);
+      }
+      const weightGradient = [(await ctx.compile(preluBackwardWeight)).bind({ x: tx, dy: tdy, partial }, { batch, channels, area, splits })];
+      ctx.submit('prelu test', (e) => recordPass(e, 'prelu test', weightGradient));
       // The splits' partial sums (up to 16,384 products each) added in order, as the network's reduction does.
       const sums = await ctx.read(partial);
       const dweight = Float64Array.from({ length: channels }, (_, c) => Array.from({ length: splits }, (_, k) => sums[k * channels + c]!).reduce((a, b) => Math.fround(a + b), 0));
