@@ -756,7 +756,7 @@ function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uin
 /** The data's images against the model's input, before anything is uploaded. */
 function checkImages(data: { train: { rows: number; cols: number } }, input: SampleShape, dir: string | undefined): void {
   const { rows, cols } = data.train;
-  // The Trainer's rule (one owner): [1, H, W], [H, W] or flattened [H·W].
+  // The Trainer's rule (one owner): [1, H, W], [H, W], flattened [H·W] or [1, H·W].
   if (splitShapeProblem({ kind: 'images', shape: [1, rows, cols] }, input) === undefined) return;
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }

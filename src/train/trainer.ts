@@ -140,15 +140,16 @@ export interface EpochRecord {
 
 /**
  * Why a split's samples do not fit a model's input shape, or undefined. A tensor split's shape
- * must be the input's; an image split's rows × cols fit [1, rows, cols], [rows, cols], or
- * [rows · cols] (an MLP on flattened images), and nothing else: 16×9 pixels read as 12×12, or
+ * must be the input's; an image split's rows × cols fit [1, rows, cols], [rows, cols],
+ * [rows · cols] (an MLP on flattened images) or [1, rows · cols] (a 1-D network over the pixels
+ * as one sequence, PyTorch's x.view(B, 1, -1)), and nothing else: 16×9 pixels read as 12×12, or
  * 24×8 as three channels of 8×8, would train on scrambled images (PyTorch would raise).
  */
 export function splitShapeProblem(split: Pick<GpuSplit, 'shape' | 'kind'>, input: readonly number[]): string | undefined {
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
   if (split.kind === 'tensors') return same(split.shape, input) ? undefined : `are [${split.shape.join(', ')}]`;
   const [, rows, cols] = split.shape as [number, number, number];
-  if (same(input, [1, rows, cols]) || same(input, [rows, cols]) || same(input, [rows * cols])) return undefined;
+  if (same(input, [1, rows, cols]) || same(input, [rows, cols]) || same(input, [rows * cols]) || same(input, [1, rows * cols])) return undefined;
   const channels = input.length === 3 && input[0] !== 1 ? ' (an image split has one channel: give float inputs of [C, H, W] as a tensor split)' : '';
   return `are ${rows}×${cols}-pixel images${channels}`;
 }

@@ -251,8 +251,9 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     };
     expect(make([1, 12, 12], 16, 9)).toThrow("the train split's samples are 16×9-pixel images; the model takes [1, 12, 12] per sample");
     expect(make([3, 8, 8], 24, 8)).toThrow("the train split's samples are 24×8-pixel images (an image split has one channel: give float inputs of [C, H, W] as a tensor split); the model takes [3, 8, 8] per sample");
-    // What fits: the image as it is, without its channel, or flattened (an MLP on MNIST).
-    for (const input of [[1, 6, 4], [6, 4], [24]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).not.toThrow();
+    // What fits: the image as it is, without its channel, or flattened (an MLP on MNIST), or one channel of 24 (a 1-D network's sequence).
+    for (const input of [[1, 6, 4], [6, 4], [24], [1, 24]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).not.toThrow();
+    for (const input of [[24, 1], [2, 12]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).toThrow(`the train split's samples are 6×4-pixel images; the model takes [${input.join(', ')}] per sample`);
     expect(() => uploadSplit(ctx, 'train', { ...images(2, 2), channels: 3 } as never)).toThrow("train split: unknown field 'channels'; an image split has images, labels, count, rows, cols");
   });
 });
