@@ -9,8 +9,11 @@
 //   kx·dilationW); taps outside the input are zeros (padding_mode 'zeros').
 //   y = Σ over ky, then kx, then the group's input channels of x·w; BIAS: + bias[co] after the
 //   sum (as the tiled kernels' BIAS).
-//   One invocation per output pixel and block of outBlock output channels of one group (4 where
-//   the group has 4 or more, each x loaded once for the four; otherwise 1); a group's last block may hold fewer.
+//   One invocation per four neighbouring output columns of a row and block of outBlock output
+//   channels of one group (4 where the group has 4 or more, each x loaded once for the four and
+//   each weight once for the four columns; otherwise 1); a group's last block may hold fewer, a
+//   row's last quad fewer columns. Neighbouring invocations take neighbouring quads of a row, so
+//   the SIMD lanes of a CPU adapter load neighbouring elements.
 
 struct Params {
   batch: u32,
@@ -51,11 +54,15 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let groupOut = params.outChannels / params.groups;
   let perGroup = (groupOut + params.outBlock - 1u) / params.outBlock;
   let blocks = params.groups * perGroup;
-  if (r >= params.batch * blocks * params.outHeight) { return; }
-  // The invocation's output row: its sample, channel block and row (the divisions once a row, not an output).
-  let oy = r % params.outHeight;
-  let b = (r / params.outHeight) % blocks;
-  let n = r / (params.outHeight * blocks);
+  let quads = (params.outWidth + 3u) / 4u;
+  if (r >= params.batch * blocks * params.outHeight * quads) { return; }
+  // The invocation's four output columns: its sample, channel block, row and quad of columns
+  // (neighbouring invocations take neighbouring quads of a row).
+  let q = r % quads;
+  let row = r / quads;
+  let oy = row % params.outHeight;
+  let b = (row / params.outHeight) % blocks;
+  let n = row / (params.outHeight * blocks);
   let g = b / perGroup;
   let co0 = g * groupOut + (b % perGroup) * params.outBlock;
   let count = min(params.outBlock, (g + 1u) * groupOut - co0);
@@ -70,33 +77,48 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let H = i32(params.height);
   let W = i32(params.width);
   let y0 = i32(oy * params.strideH) - i32(params.padTop);
-  for (var ox = 0u; ox < params.outWidth; ox++) {
-    let x0 = i32(ox * params.strideW) - i32(params.padLeft);
-    var acc = vec4f(0.0);
-    for (var ky = 0u; ky < params.kernelH; ky++) {
-      let iy = y0 + i32(ky * params.dilationH);
-      if (iy < 0 || iy >= H) { continue; }
-      for (var kx = 0u; kx < params.kernelW; kx++) {
-        let ix = x0 + i32(kx * params.dilationW);
-        if (ix < 0 || ix >= W) { continue; }
-        let at = xBase + u32(iy) * params.width + u32(ix);
-        let t = ky * params.kernelW + kx;
-        for (var c = 0u; c < groupIn; c++) {
-          let xv = x[at + c * inPlane];
-          let k = c * taps + t;
-          if (params.outBlock == 4u) {
-            acc += xv * vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
-          } else {
-            acc.x += xv * weight[w.x + k];
-          }
+  let ox0 = q * 4u;
+  let x0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * params.strideW) - i32(params.padLeft);
+  // aJ: column ox0 + J's sums for the block's channels (outBlock 4); a0 the four columns' sums of the one channel (outBlock 1).
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  for (var ky = 0u; ky < params.kernelH; ky++) {
+    let iy = y0 + i32(ky * params.dilationH);
+    if (iy < 0 || iy >= H) { continue; }
+    let xRow = xBase + u32(iy) * params.width;
+    for (var kx = 0u; kx < params.kernelW; kx++) {
+      let ix = x0 + i32(kx * params.dilationW);
+      // A tap in the padding adds a zero (x + 0 = x: the same sums as skipping it).
+      let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
+      let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
+      let t = ky * params.kernelW + kx;
+      for (var c = 0u; c < groupIn; c++) {
+        let plane = c * inPlane;
+        let xv = select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside);
+        let k = c * taps + t;
+        if (params.outBlock == 4u) {
+          let wv = vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
+          a0 += xv.x * wv;
+          a1 += xv.y * wv;
+          a2 += xv.z * wv;
+          a3 += xv.w * wv;
+        } else {
+          a0 += xv * weight[w.x + k];
         }
       }
     }
-    for (var j = 0u; j < count; j++) {
+  }
+  let columns = min(4u, params.outWidth - ox0);
+  for (var j = 0u; j < count; j++) {
+    // Channel co0 + j's values at the four columns.
+    let v = select(a0, vec4f(a0[j], a1[j], a2[j], a3[j]), params.outBlock == 4u);
+    for (var i = 0u; i < columns; i++) {
 #if BIAS
-      y[yRow + j * outPlane + ox] = acc[j] + bias[co0 + j];
+      y[yRow + j * outPlane + ox0 + i] = v[i] + bias[co0 + j];
 #else
-      y[yRow + j * outPlane + ox] = acc[j];
+      y[yRow + j * outPlane + ox0 + i] = v[i];
 #endif
     }
   }

@@ -52,8 +52,8 @@ export const conv2dGeneralForward = defineKernel({
   },
   defines: ['BIAS'],
   workgroupSize: [64],
-  // One invocation per output row and block of output channels.
-  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight],
+  // One invocation per four output columns of a row and block of output channels.
+  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight * Math.ceil(p.outWidth / 4)],
   lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
 });
 
@@ -69,8 +69,8 @@ export const conv2dGeneralBackwardInput = defineKernel({
     dx: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One invocation per input row and block of input channels.
-  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height],
+  // One invocation per four input columns of a row (strideW apart: a row's columns of each remainder in quads) and block of input channels.
+  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height * p.strideW * Math.ceil(Math.ceil(p.width / p.strideW) / 4)],
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 
