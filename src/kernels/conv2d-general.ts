@@ -1,8 +1,8 @@
 /**
  * 2-D convolution of any geometry (PyTorch's Conv2d with groups, dilation, a stride and padding of
  * their own in each direction, padding='same'): forward (variant BIAS adds the bias), input
- * gradient, weight gradient — direct kernels, an invocation per output or input row and block
- * of up to 4 channels, a workgroup per weight block, each sum in a fixed order. The tiled, tuned kernels of
+ * gradient, weight gradient — direct kernels, an invocation per four output or input columns
+ * of a row and block of up to 4 channels, a workgroup per weight block, each sum in a fixed order. The tiled, tuned kernels of
  * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
  * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
  * bias_backward's (src/kernels/bias.ts).
