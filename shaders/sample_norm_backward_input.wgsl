@@ -5,6 +5,9 @@
 //   x̂ = (x − μ)·rstd over a segment of L elements: dx = rstd·(g − Σg / L − x̂·Σ(g·x̂) / L).
 //   One workgroup per segment, fixed-order sums, the grid linear and folded (as the forward's);
 //   serial = 1: one invocation per segment.
+//   VEC4 (serial, segments of whole vec4s, affine runs of a multiple of 4 elements or of 1): the
+//   invocation reads and writes its segment four elements at a time, each sum four running sums
+//   added at the end (another fixed order).
 
 struct Params {
   batch: u32,
@@ -18,11 +21,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dy: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
+#if VEC4
+@group(0) @binding(5) var<storage, read_write> dx: array<vec4f>;
+#else
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+#endif
 
 override WG_X: u32;
 
@@ -47,6 +59,46 @@ fn segmentSum2(lid: u32, value: vec2f) -> vec2f {
 @compute @workgroup_size(WG_X)
 fn sample_norm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
+#if VEC4
+  // A segment an invocation (serial), its elements four at a time: four running sums each, added at the end.
+  let s = gid.x;
+  let L = params.segmentLength;
+  if (s >= params.batch * (params.sampleSize / L)) { return; }
+  let L4 = L / 4u;
+  let start = s * L4;
+  let mean = stats[2u * s];
+  let rstd = stats[2u * s + 1u];
+  // The affine index of the four: a₀ + 4j + i (affineStride 1), or a₀ + q for all four (runs of a multiple of 4).
+  let stride = params.affineStride;
+  let a0 = ((s * L % params.sampleSize) / stride) % params.affineCount;
+  var q = 0u;
+  var r = 0u;
+  var sumG = vec4f(0.0);
+  var sumGx = vec4f(0.0);
+  for (var j = 0u; j < L4; j++) {
+    let g = dy[start + j] * weight4(a0, stride, j, q);
+    sumG += g;
+    sumGx += g * (x[start + j] - mean) * rstd;
+    r += 4u;
+    if (r == stride) {
+      r = 0u;
+      q += 1u;
+    }
+  }
+  let total = vec2f(sumG.x + sumG.y + sumG.z + sumG.w, sumGx.x + sumGx.y + sumGx.z + sumGx.w) / f32(L);
+  q = 0u;
+  r = 0u;
+  for (var j = 0u; j < L4; j++) {
+    let g = dy[start + j] * weight4(a0, stride, j, q);
+    let xhat = (x[start + j] - mean) * rstd;
+    dx[start + j] = rstd * (g - total.x - xhat * total.y);
+    r += 4u;
+    if (r == stride) {
+      r = 0u;
+      q += 1u;
+    }
+  }
+#else
   // A segment's invocations: WG_X (a workgroup), or one (serial).
   let lanes = select(WG_X, 1u, params.serial != 0u);
   let s = gid.x / lanes;
@@ -91,4 +143,14 @@ fn sample_norm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @built
       q += 1u;
     }
   }
+#endif
+}
+
+/** VEC4: the weights of the segment's elements 4j … 4j + 3 — weight[a₀ + 4j + i] (affineStride 1), or weight[a₀ + q] for all four. */
+fn weight4(a0: u32, stride: u32, j: u32, q: u32) -> vec4f {
+  if (stride == 1u) {
+    let a = a0 + 4u * j;
+    return vec4f(weight[a], weight[a + 1u], weight[a + 2u], weight[a + 3u]);
+  }
+  return vec4f(weight[a0 + q]);
 }

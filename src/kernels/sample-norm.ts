@@ -44,6 +44,19 @@ export const SERIAL_AFFINE = 1024;
 /** The longest segment a GPU normalises with one invocation (sampleNormParams). */
 export const SERIAL_SEGMENT = 256;
 
+/**
+ * The kernels' VEC4 variant: a segment an invocation (serial), its elements four at a time, where
+ * segments are whole vec4s and four neighbours share an affine index or take consecutive ones.
+ */
+export const sampleNormVariant = (p: SampleNormParams) => ({ VEC4: vec4Problem(p) === undefined });
+
+function vec4Problem(p: SampleNormParams): string | undefined {
+  if (p.serial !== 1) return 'it takes a segment an invocation (serial 1)';
+  if (p.segmentLength % 4 !== 0) return `segments of ${p.segmentLength} elements are not whole vec4s`;
+  if (p.affineStride !== 1 && p.affineStride % 4 !== 0) return `affine runs of ${p.affineStride} elements split a vec4`;
+  return undefined;
+}
+
 const elements = (p: SampleNormParams) => p.batch * p.sampleSize;
 const segments = (p: SampleNormParams) => p.batch * (p.sampleSize / p.segmentLength);
 /** The forward's and input gradient's invocations: a segment each (serial), or a workgroup each. */
@@ -56,12 +69,14 @@ export const sampleNormForward = defineKernel({
   source: forwardSource,
   params: SAMPLE_NORM_PARAMS,
   bindings: {
-    x: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     weight: { type: 'f32', access: 'read' },
     bias: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
     stats: { type: 'f32', access: 'read_write' },
   },
+  defines: ['VEC4'],
+  variantRequires: { VEC4: (p) => vec4Problem(p) },
   workgroupSize: [64],
   grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), weight: p.affineCount, bias: p.affineCount, y: elements(p), stats: 2 * segments(p) }),
@@ -74,12 +89,14 @@ export const sampleNormBackwardInput = defineKernel({
   source: backwardInputSource,
   params: SAMPLE_NORM_PARAMS,
   bindings: {
-    x: { type: 'f32', access: 'read' },
-    dy: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
     weight: { type: 'f32', access: 'read' },
     stats: { type: 'f32', access: 'read' },
-    dx: { type: 'f32', access: 'read_write' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
+  defines: ['VEC4'],
+  variantRequires: { VEC4: (p) => vec4Problem(p) },
   workgroupSize: [64],
   grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), dy: elements(p), weight: p.affineCount, stats: 2 * segments(p), dx: elements(p) }),

@@ -8,7 +8,7 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward } from '../../src/kernels/sample-norm.js';
+import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormVariant } from '../../src/kernels/sample-norm.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from '../../src/reference/sample-norm.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -21,16 +21,19 @@ function expectNear(label: string, got: ArrayLike<number>, want: ArrayLike<numbe
   expectAllClose(label, got, want, { atol: relative * scale, rtol: 0 });
 }
 
-/** Both ways of taking a segment (an invocation, a workgroup), each against the reference. */
+/** Every way of taking a segment (an invocation, four elements at a time where it can, a workgroup), each against the reference. */
 async function check(ctx: GpuContext, name: string, s: SampleNormShape, seed: number): Promise<void> {
   for (const serial of [1, 0]) {
     // The affine gradients an invocation an index where runs are single elements (LayerNorm's), else a workgroup.
     const affineSerial = s.affineStride === 1 ? serial : 0;
-    await checkOne(ctx, `${name}${serial ? ' (serial)' : ' (a workgroup a segment)'}`, { ...s, serial, affineSerial }, seed);
+    const p = { ...s, serial, affineSerial };
+    for (const vec4 of new Set([false, sampleNormVariant(p).VEC4])) {
+      await checkOne(ctx, `${name}${serial ? (vec4 ? ' (serial, VEC4)' : ' (serial)') : ' (a workgroup a segment)'}`, p, seed, vec4);
+    }
   }
 }
 
-async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineSerial: number }, seed: number): Promise<void> {
+async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineSerial: number }, seed: number, vec4: boolean): Promise<void> {
   const n = s.batch * s.sampleSize;
   const segments = n / s.segmentLength;
   // Inputs off zero (a mean to subtract) and spread (a variance to divide by).
@@ -53,9 +56,9 @@ async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { se
   try {
     for (const out of [t.y, t.stats, t.dx, t.dw, t.db]) ctx.fill(out, NaN);
     const dispatches = [
-      (await ctx.compile(sampleNormForward)).bind({ x: t.x, weight: t.w, bias: t.b, y: t.y, stats: t.stats }, s),
+      (await ctx.compile(sampleNormForward, { VEC4: vec4 })).bind({ x: t.x, weight: t.w, bias: t.b, y: t.y, stats: t.stats }, s),
       (await ctx.compile(sampleNormBackwardAffine)).bind({ x: t.x, dy: t.dy, stats: t.stats, dweight: t.dw, dbias: t.db }, s),
-      (await ctx.compile(sampleNormBackwardInput)).bind({ x: t.x, dy: t.dy, weight: t.w, stats: t.stats, dx: t.dx }, s),
+      (await ctx.compile(sampleNormBackwardInput, { VEC4: vec4 })).bind({ x: t.x, dy: t.dy, weight: t.w, stats: t.stats, dx: t.dx }, s),
     ];
     ctx.submit('sample_norm test', (e) => recordPass(e, 'sample_norm test', dispatches));
     const ref = sampleNormForwardRef(x, w, b, s);
@@ -78,6 +81,12 @@ describe('sample_norm kernels against the float64 reference', () => {
   gpuTest('GroupNorm(1) of [5] features (a layer norm over them), batch 7', (ctx) => check(ctx, 'GroupNorm(1, 5)', groupNormShape(7, 5, 1, 1, 1e-3), 30));
   gpuTest('LayerNorm(10) of [3, 10] samples: three segments a sample, affine per element', (ctx) => check(ctx, 'LayerNorm(10)', layerNormShape(4, 30, 10, 1e-5), 40));
   gpuTest('LayerNorm([4, 5, 5]) over whole samples, batch 2', (ctx) => check(ctx, 'LayerNorm([4, 5, 5])', layerNormShape(2, 100, 100, 1e-5), 50));
+  // VEC4 (a segment an invocation, four elements at a time): runs of 4 and 8 elements a channel, and LayerNorm(12)'s consecutive weights.
+  gpuTest('GroupNorm(2) of 4 channels of 2×2 and GroupNorm(3) of 6 channels of 2×4, batch 3', async (ctx) => {
+    await check(ctx, 'GroupNorm(2, 4)', groupNormShape(3, 4, 4, 2, 1e-5), 64);
+    await check(ctx, 'GroupNorm(3, 6)', groupNormShape(3, 6, 8, 3, 1e-5), 66);
+  });
+  gpuTest('LayerNorm(12) of [3, 12] samples, batch 2', (ctx) => check(ctx, 'LayerNorm(12)', layerNormShape(2, 36, 12, 1e-5), 68));
   gpuTest('LayerNorm(2): two-element segments, a large eps', (ctx) => check(ctx, 'LayerNorm(2)', layerNormShape(3, 8, 2, 0.5), 60));
   gpuTest('real size: GroupNorm(4) and LayerNorm([16, 26, 26]) of 16 channels of 26×26, batch 128', async (ctx) => {
     await check(ctx, 'GroupNorm(4, 16) at batch 128', groupNormShape(128, 16, 676, 4, 1e-5), 70);
