@@ -17,6 +17,7 @@ import { Network } from '../../src/plan/network.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { parseMnistArgs } from '../../src/cli/mnist.js';
 
 const data = loadMnist();
 const GROUPS = [{ params: ['1.bias'], lr: 0.5 }];
@@ -103,6 +104,11 @@ describe('stepped schedules in the metadata and their refusals', () => {
     expect(() => optimizerFromMetadata(optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'lambda', lrLambda: () => 1 })), 'l.safetensors', { schedule: { kind: 'multiplicative', lrLambda: () => 1 } }))
       .toThrow('l.safetensors: __metadata__.schedule is "lambda", and the schedule given has "multiplicative": give the schedule the file was trained with');
     expect(() => optimizerFromMetadata(metadata, 's.safetensors', { schedule: { ...schedule, milestones: [4] } as Schedule })).toThrow('s.safetensors: __metadata__.milestones is "3", and the schedule given has "4"');
+  });
+
+  test('the CLI refuses them as --schedule, saying they are given from code', () => {
+    expect(() => parseMnistArgs(['--schedule', 'lambda'])).toThrow("--schedule lambda: a function of the epoch is given from code, not flags (README, 'As a module')");
+    expect(() => parseMnistArgs(['--schedule', 'sequential'])).toThrow("--schedule sequential: a composition of schedules is given from code, not flags");
   });
 
   test.each([
