@@ -25,7 +25,8 @@ import type { Network } from '../plan/network.js';
 import type { ModelPlan } from '../plan/plan.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
-import { CONSTANT_LR_DEFAULTS, EPOCH_SCHEDULE_KINDS, LINEAR_DEFAULTS, PLATEAU_DEFAULTS, PLATEAU_METRICS, POLYNOMIAL_DEFAULTS, SCHEDULE_KINDS, WARMUP_START_FACTOR, initialPlateau, plateauMode, type PlateauState, type Schedule, type Warmup } from '../optim/schedules.js';
+import { CODE_SCHEDULE_KINDS, CONSTANT_LR_DEFAULTS, EPOCH_SCHEDULE_KINDS, LINEAR_DEFAULTS, PLATEAU_DEFAULTS, PLATEAU_METRICS, POLYNOMIAL_DEFAULTS, SCHEDULE_KINDS, WARMUP_START_FACTOR, checkSchedule, describeSchedule, initialPlateau, plateauMode, type PlateauState, type Schedule, type SchedulePart, type Warmup } from '../optim/schedules.js';
+import { isStepped } from '../optim/stepped-schedules.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping, type Clipping } from '../optim/clipping.js';
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
@@ -102,6 +103,18 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
           betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay),
           ...(opt.kind === 'nadam' ? { momentum_decay: String(opt.momentumDecay) } : opt.kind === 'radam' ? {} : { amsgrad: String(opt.amsgrad) }),
         }),
+    ...scheduleMetadata(schedule),
+  };
+}
+
+/**
+ * A schedule's fields as a checkpoint records them (`schedule` and its settings under PyTorch's
+ * names). LambdaLR and MultiplicativeLR: the kind alone (a function is not stored, as PyTorch's
+ * state_dict drops one); SequentialLR and ChainedScheduler: `schedulers`, JSON of each one's
+ * fields, and SequentialLR's `milestones`.
+ */
+export function scheduleMetadata(schedule: Schedule): Record<string, string> {
+  return {
     schedule: schedule.kind,
     ...(schedule.kind === 'step' ? { step_size: String(schedule.stepSize), gamma: String(schedule.gamma ?? 0.1) } : {}),
     ...(schedule.kind === 'multistep' ? { milestones: schedule.milestones.join(','), gamma: String(schedule.gamma ?? 0.1) } : {}),
@@ -133,6 +146,8 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
           plateau_min_lr: String(schedule.minLr ?? PLATEAU_DEFAULTS.minLr), plateau_eps: String(schedule.eps ?? PLATEAU_DEFAULTS.eps), plateau_metric: schedule.metric ?? PLATEAU_DEFAULTS.metric,
         }
       : {}),
+    ...(schedule.kind === 'sequential' || schedule.kind === 'chained' ? { schedulers: JSON.stringify(schedule.schedulers.map(scheduleMetadata)) } : {}),
+    ...(schedule.kind === 'sequential' ? { milestones: schedule.milestones.join(',') } : {}),
   };
 }
 
@@ -181,6 +196,37 @@ export function paramGroupsFromMetadata(metadata: Readonly<Record<string, string
     groups.set(key, group);
   }
   return [...groups.values()];
+}
+
+/**
+ * A stepped schedule's state (LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler), as
+ * PyTorch's scheduler and optimizer state_dicts hold it: `scheduler_last_epoch`, the epoch of the
+ * next step (the checkpoint's `epoch` where given: its epochs done, else the last step's), and
+ * `scheduler_last_lr`, each param group's rate there (JSON, PyTorch's group order), from which a
+ * loaded run goes on (MultiplicativeLR multiplies the saved rate, as PyTorch's loaded one does).
+ */
+function steppedMetadata(network: Network, epoch: string | undefined): Record<string, string> {
+  if (!isStepped(network.optimizer.schedule)) return {};
+  const e = epoch !== undefined && Number.isInteger(Number(epoch)) && Number(epoch) >= 0 ? Number(epoch) : network.scheduleEpoch;
+  return { scheduler_last_epoch: String(e), scheduler_last_lr: JSON.stringify(network.groupRates(e)) };
+}
+
+/** A stepped schedule's state a checkpoint records (undefined: none), checked against the network's param groups. */
+function steppedFromMetadata(metadata: Readonly<Record<string, string>>, source: string, groups: number): { epoch: number; lrs: number[] } | undefined {
+  const [epochText, lrText] = [metadata.scheduler_last_epoch, metadata.scheduler_last_lr];
+  if (epochText === undefined && lrText === undefined) return undefined;
+  if (epochText === undefined || lrText === undefined) throw new CheckpointFormatError(source, `__metadata__ holds ${epochText === undefined ? 'scheduler_last_lr but not scheduler_last_epoch' : 'scheduler_last_epoch but not scheduler_last_lr'} (a stepped schedule's state is both)`);
+  const epoch = wholeNumber(metadata, 'scheduler_last_epoch', 0, Number.MAX_SAFE_INTEGER, source)!;
+  let lrs: unknown;
+  try {
+    lrs = JSON.parse(lrText);
+  } catch {
+    lrs = undefined;
+  }
+  if (!Array.isArray(lrs) || lrs.length !== groups || !lrs.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+    throw new CheckpointFormatError(source, `__metadata__.scheduler_last_lr is ${JSON.stringify(lrText)}, expected a JSON list of ${groups} rates ≥ 0 (one a param group of this network's optimizer, as PyTorch's optimizer state holds one a group)`);
+  }
+  return { epoch, lrs: lrs as number[] };
 }
 
 /** ReduceLROnPlateau's state as a checkpoint records it (PyTorch's scheduler state_dict: _last_lr, best, num_bad_epochs, cooldown_counter, last_epoch). */
@@ -266,6 +312,37 @@ export interface SavedOptimizer {
   readonly warmup?: Warmup;
   /** ReduceLROnPlateau's settings (its `plateau_*` fields). */
   readonly plateau?: Omit<Extract<Schedule, { kind: 'plateau' }>, 'kind'>;
+  /** A SequentialLR's or ChainedScheduler's schedulers (`schedulers`: JSON of each one's fields), each read as the file's own are. */
+  readonly schedulers?: readonly SavedOptimizer[];
+}
+
+/** The `schedulers` of a SequentialLR or ChainedScheduler, each checked; a bad one names its place. */
+function savedParts(metadata: Readonly<Record<string, string>>, kind: SavedOptimizer['kind'], source: string): SavedOptimizer[] | undefined {
+  const text = metadata.schedulers;
+  const composed = metadata.schedule === 'sequential' || metadata.schedule === 'chained';
+  if (text === undefined) {
+    if (composed) throw new CheckpointFormatError(source, `__metadata__.schedulers is missing (the ${metadata.schedule} schedule needs it)`);
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const parts = Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p) && Object.values(p).every((v) => typeof v === 'string')) ? (parsed as Record<string, string>[]) : undefined;
+  if (!composed || !parts) {
+    throw new CheckpointFormatError(source, `__metadata__.schedulers is ${JSON.stringify(text)}, expected ${composed ? 'a JSON list of each scheduler\'s fields such as [{"schedule":"linear","total_iters":"3"},{"schedule":"cosine","t_max":"10"}]' : `none with schedule ${metadata.schedule ?? 'constant'}`}`);
+  }
+  return parts.map((part, k) => {
+    try {
+      if (part.schedulers !== undefined || part.schedule === 'sequential' || part.schedule === 'chained' || part.optimizer !== undefined) throw new Error(`schedule ${part.schedule}: not a scheduler a composition holds`);
+      return savedOptimizer({ ...part, optimizer: kind }, source)!;
+    } catch (error) {
+      const why = error instanceof CheckpointFormatError ? error.message.replace(`${source}: `, '') : error instanceof Error ? error.message : String(error);
+      throw new CheckpointFormatError(source, `__metadata__.schedulers[${k}]: ${why}`);
+    }
+  });
 }
 
 export function savedOptimizer(metadata: Readonly<Record<string, string>>, source: string): SavedOptimizer | undefined {
@@ -319,8 +396,10 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     if (kind === 'nadam') set('momentumDecay', number('momentum_decay', 0));
   }
   const schedule = metadata.schedule;
-  if (schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(schedule)) throw field('schedule', SCHEDULE_KINDS.join(', '));
+  const kinds = [...SCHEDULE_KINDS, ...CODE_SCHEDULE_KINDS];
+  if (schedule !== undefined && !(kinds as readonly string[]).includes(schedule)) throw field('schedule', kinds.join(', '));
   set('schedule', schedule as Schedule['kind'] | undefined);
+  set('schedulers', savedParts(metadata, kind as SavedOptimizer['kind'], source));
   set('stepSize', number('step_size', 1, Number.MAX_SAFE_INTEGER, true));
   // '' is an empty list (PyTorch's MultiStepLR([]) keeps the rate).
   const milestones = metadata.milestones === undefined ? undefined : metadata.milestones === '' ? [] : metadata.milestones.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
@@ -400,6 +479,13 @@ function savedSchedule(saved: SavedOptimizer, missing: (name: string, of: string
       return { kind, maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}), ...saved.oneCycle };
     case 'plateau':
       return { kind, ...saved.plateau };
+    case 'sequential':
+      return { kind, schedulers: saved.schedulers!.map((p) => savedSchedule(p, missing) as SchedulePart), milestones: saved.milestones ?? missing('milestones', 'the sequential schedule') };
+    case 'chained':
+      return { kind, schedulers: saved.schedulers!.map((p) => savedSchedule(p, missing) as SchedulePart) };
+    case 'lambda':
+    case 'multiplicative':
+      return missing('the function', `the ${kind} schedule`);
   }
 }
 
@@ -408,13 +494,14 @@ function savedSchedule(saved: SavedOptimizer, missing: (name: string, of: string
  * setting it lacks takes PyTorch's default), with its schedule; undefined where it names none.
  * A run that goes on with it continues the checkpoint's optimizer state as the CLI's --init does.
  */
-export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>, source: string): Optimizer | undefined {
+export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>, source: string, options: { readonly schedule?: Schedule } = {}): Optimizer | undefined {
+  checkOptions('optimizerFromMetadata', options, ['schedule']);
   const saved = savedOptimizer(metadata, source);
   if (!saved) return undefined;
   const missing = (name: string, of: string): never => {
     throw new CheckpointFormatError(source, `__metadata__.${name} is missing (${of} needs it)`);
   };
-  const schedule = savedSchedule(saved, missing);
+  const schedule = options.schedule === undefined ? withoutFunctions(saved, metadata, source) && savedSchedule(saved, missing) : givenSchedule(checkSchedule(options.schedule), metadata, source);
   try {
     if (saved.kind === 'sgd') return new SGD({ lr: saved.lr, momentum: saved.momentum, dampening: saved.dampening, nesterov: saved.nesterov, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'rmsprop') return new RMSprop({ lr: saved.lr, alpha: saved.alpha, eps: saved.eps, momentum: saved.momentum, centered: saved.centered, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
@@ -427,6 +514,30 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
     // Settings each in range but not together (Nesterov without momentum): the constructor's words.
     throw new CheckpointFormatError(source, `its optimizer settings: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** The fields of a schedule's settings (scheduleMetadata's keys; ReduceLROnPlateau's state apart). */
+const SCHEDULE_FIELDS = ['schedule', 'schedulers', 'step_size', 'milestones', 'gamma', 't_max', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 't_0', 't_mult', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'warmup_epochs', 'warmup_start_factor', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric'];
+
+/** True where the file's schedule holds no LambdaLR or MultiplicativeLR (whose functions it cannot hold); else an error naming the field. */
+function withoutFunctions(saved: SavedOptimizer, metadata: Readonly<Record<string, string>>, source: string): true {
+  const place = saved.schedule === 'lambda' || saved.schedule === 'multiplicative' ? ['schedule', saved.schedule] : (saved.schedulers ?? []).map((p, k) => [`schedulers[${k}]`, p.schedule]).find(([, kind]) => kind === 'lambda' || kind === 'multiplicative');
+  if (place === undefined) return true;
+  const [field, kind] = place as [string, string];
+  throw new CheckpointFormatError(source, `__metadata__.${field} is ${kind} (${kind === 'lambda' ? 'LambdaLR' : 'MultiplicativeLR'}): a checkpoint does not hold its function (PyTorch's state_dict drops a plain function too); ` +
+    `give the schedule again: optimizerFromMetadata(metadata, source, { schedule: ${metadata.schedule === kind ? `{ kind: '${kind}', lrLambda }` : `{ kind: '${metadata.schedule}', … }`} })`);
+}
+
+/** The schedule a caller gives a checkpoint's optimizer (its functions again), held against the file's settings: another is refused, naming the field. */
+function givenSchedule(schedule: Schedule, metadata: Readonly<Record<string, string>>, source: string): Schedule {
+  const given = scheduleMetadata(schedule);
+  for (const key of SCHEDULE_FIELDS) {
+    const theirs = key === 'schedule' ? metadata.schedule ?? 'constant' : metadata[key];
+    if (theirs !== given[key]) {
+      throw new CheckpointFormatError(source, `__metadata__.${key} is ${theirs === undefined ? 'absent' : JSON.stringify(theirs)}, and the schedule given has ${given[key] === undefined ? 'none' : JSON.stringify(given[key])}: give the schedule the file was trained with (its functions again; ${describeSchedule(schedule)} is another)`);
+    }
+  }
+  return schedule;
 }
 
 /**
@@ -493,6 +604,7 @@ export async function encodeCheckpoint(network: Network, metadata: Record<string
     ...lossParameterMetadata(network.plan),
     ...optimizerMetadata(network.optimizer),
     ...plateauMetadata(network.plateau),
+    ...steppedMetadata(network, metadata.epoch),
     ...paramGroupsMetadata(network),
     ...clippingMetadata(network.clipping),
     ...(network.lrFactor !== 1 ? { lr_factor: String(network.lrFactor) } : {}),
@@ -827,6 +939,11 @@ export function checkCheckpoint(
 export function loadCheckpoint(network: Network, bytes: Uint8Array, source: string, options: LoadOptions = {}): { metadata: Record<string, string>; info: CheckpointInfo; differences: string[] } {
   const layout: CheckpointLayout = { parameters: network.parameters, stateNames: network.optimizer.stateNames, buffers: network.buffers, optimizerKind: network.optimizer.kind };
   const { metadata, info, values } = checkCheckpoint(layout, bytes, source, options);
+  // A stepped schedule goes on from the file's rates where the file's schedule is the network's (its
+  // settings; the functions are the network's) at the file's rate; else from the network's own.
+  const mine = network.optimizer.schedule;
+  const same = isStepped(mine) && metadata.schedule === mine.kind && scheduleMetadata(mine).schedulers === metadata.schedulers && Number(metadata.lr) === network.optimizer.lr;
+  const stepped = same ? steppedFromMetadata(metadata, source, network.optimizer.paramGroups.length + 1) : undefined;
   const writes: [Tensor, Float32Array][] = [];
   for (const p of network.parameters) {
     writes.push([p.value, values.get(p.name)!]);
@@ -847,6 +964,7 @@ export function loadCheckpoint(network: Network, bytes: Uint8Array, source: stri
     const sameMetric = (metadata.plateau_metric ?? PLATEAU_DEFAULTS.metric) === (schedule.metric ?? PLATEAU_DEFAULTS.metric) && (metadata.plateau_mode ?? plateauMode(schedule)) === plateauMode(schedule);
     network.plateau = sameMetric ? { ...info.plateau, lr } : { ...initialPlateau(schedule, lr), lastEpoch: info.plateau.lastEpoch };
   }
+  if (stepped) network.scheduleFrom = stepped;
   // No optimizer state loaded (a PyTorch state_dict, or another optimizer's dropped): a fresh
   // optimizer, whose steps count from here, as a new torch.optim optimizer's would.
   const restored = network.parameters.some((p) => Object.keys(p.state).some((state) => values.get(stateName(p.name, state)) !== undefined));
@@ -867,7 +985,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric', 'schedulers']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

@@ -17,7 +17,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { loadMnist } from '../node/mnist-files.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
-import { describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
+import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -197,6 +197,15 @@ function milestoneList(text: string): number[] {
   return list;
 }
 
+/** --schedule: one of SCHEDULE_KINDS; LambdaLR, MultiplicativeLR and the compositions are refused, saying where they are given. */
+function scheduleFlag(values: Values): (typeof SCHEDULE_KINDS)[number] {
+  const raw = values.schedule;
+  if ((CODE_SCHEDULE_KINDS as readonly unknown[]).includes(raw)) {
+    throw new Error(`--schedule ${String(raw)}: ${raw === 'lambda' || raw === 'multiplicative' ? 'a function of the epoch' : 'a composition of schedules'} is given from code, not flags (README, 'As a module'); the flags take ${SCHEDULE_KINDS.join(', ')}, and --warmup-epochs puts a LinearLR before an epoch-based one`);
+  }
+  return choice(values, 'schedule', SCHEDULE_KINDS, 'constant');
+}
+
 function choice<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -239,7 +248,7 @@ export interface MnistArgs {
   paramGroups?: readonly ParamGroup[];
   /** Adam's (NAdam's, RAdam's, RMSprop's, Adagrad's) eps: no flag; a checkpoint's (default: the optimizer's). */
   eps?: number;
-  schedule: Schedule['kind'];
+  schedule: (typeof SCHEDULE_KINDS)[number];
   stepSize: number;
   /** --label-smoothing: cross-entropy's (0: none). */
   labelSmoothing: number;
@@ -381,7 +390,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     initialAccumulatorValue: decimal(values, 'initial-accumulator-value', 0, 0, 1e6),
     momentumDecay: decimal(values, 'momentum-decay', 4e-3, 0, 1e6),
     paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
-    schedule: choice(values, 'schedule', SCHEDULE_KINDS, 'constant'),
+    schedule: scheduleFlag(values),
     stepSize: integer(values, 'step-size', 1),
     milestones: values.milestones === undefined ? undefined : milestoneList(values.milestones as string),
     scheduleEpochs: values['schedule-epochs'] === undefined ? undefined : integer(values, 'schedule-epochs', 1),
@@ -693,7 +702,14 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
     throw new Error(`--no-weight-decay-1d: ${file} gives param groups learning rates of their own (its __metadata__.lr_groups ${metadata.lr_groups}), which this flag's group would replace. Leave it out to continue as it was, or add --allow-changes`);
   }
   take('no-weight-decay-1d', 'paramGroups', saved.paramGroups);
-  take('schedule', 'schedule', saved.schedule);
+  // LambdaLR's and MultiplicativeLR's functions are not in a checkpoint (PyTorch's state_dict drops
+  // them too), and compositions are given from code: the flags cannot continue either.
+  if ((CODE_SCHEDULE_KINDS as readonly string[]).includes(saved.schedule ?? '') && !args.given.has('schedule')) {
+    const functions = saved.schedule === 'lambda' || saved.schedule === 'multiplicative';
+    throw new Error(`${file}: its __metadata__.schedule is ${saved.schedule}, ${functions ? 'a function of the epoch, which a checkpoint does not hold (PyTorch\'s state_dict drops it too) and a command line cannot give' : 'a composition of schedules, which the command line\'s flags cannot give'}. ` +
+      `Continue it from code (optimizerFromMetadata(metadata, file, { schedule }) with the schedule given again, then loadCheckpoint; README, 'As a module'), or give --schedule to go on under another`);
+  }
+  take('schedule', 'schedule', saved.schedule as (typeof SCHEDULE_KINDS)[number] | undefined);
   if (rateGroups && args.paramGroups === saved.paramGroups && (args.schedule === 'onecycle' || args.schedule === 'plateau')) {
     if (!args.allowChanges) {
       throw new Error(`--schedule ${args.schedule}: ${file} gives param groups learning rates of their own (its __metadata__.lr_groups ${metadata.lr_groups}), which ${args.schedule === 'onecycle' ? "OneCycleLR's max_lr would override" : 'ReduceLROnPlateau here does not keep apart'}. Keep the file's schedule (${saved.schedule ?? 'constant'}), or add --allow-changes to train every group at the run's rate`);

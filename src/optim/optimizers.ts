@@ -44,8 +44,22 @@ export interface AdamOptions {
   readonly amsgrad?: boolean;
 }
 
+/**
+ * A LambdaLR's or MultiplicativeLR's list of functions: one a param group (PyTorch: "Expected 2
+ * lr_lambdas, but got 3"), the optimizer's paramGroups then the parameters in none.
+ */
+function checkLambdaLists(name: string, groups: number, schedule: Schedule): void {
+  const parts = schedule.kind === 'sequential' || schedule.kind === 'chained' ? schedule.schedulers.map((p, k) => [p, `schedulers[${k}].`] as const) : [[schedule, ''] as const];
+  for (const [part, where] of parts) {
+    if ((part.kind === 'lambda' || part.kind === 'multiplicative') && Array.isArray(part.lrLambda) && part.lrLambda.length !== groups + 1) {
+      throw new RangeError(`${name}: the schedule's ${where}lrLambda lists ${part.lrLambda.length} functions; expected ${groups + 1}, one a param group (PyTorch: "Expected ${groups + 1} lr_lambdas, but got ${part.lrLambda.length}"): ${groups === 0 ? 'the optimizer has no paramGroups, so one for all its parameters' : `the ${groups} paramGroups in order, then one for the parameters in none`} (or give one function for all)`);
+    }
+  }
+}
+
 /** Param groups checked as PyTorch's optimizer checks them (each a params list or test, and a learning rate and weight decay ≥ 0 where given). */
 function checkGroups(name: string, groups: unknown, schedule: Schedule): readonly ParamGroup[] {
+  checkLambdaLists(name, Array.isArray(groups) ? groups.length : 0, schedule);
   if (groups === undefined) return [];
   if (!Array.isArray(groups)) throw new TypeError(`${name}: paramGroups must be a list of { params, lr, weightDecay }, got ${JSON.stringify(groups)}`);
   return groups.map((g: unknown, k) => {
@@ -352,6 +366,11 @@ function groupsOf(optimizer: Optimizer, parameters: readonly { readonly name: st
     if (groups.length > 1) throw new RangeError(`paramGroups[${groups[0]![1]}] and paramGroups[${groups[1]![1]}] both hold '${p.name}' (PyTorch: some parameters appear in more than one parameter group)`);
     return groups.length === 1 ? groups[0]![1] : -1;
   });
+}
+
+/** Each parameter's param group in PyTorch's order (by the network's parameters): its paramGroups index, or paramGroups.length for one in none. */
+export function paramGroupIndices(optimizer: Optimizer, parameters: readonly { readonly name: string; readonly shape: readonly number[] }[]): number[] {
+  return groupsOf(optimizer, parameters).map((k) => (k < 0 ? optimizer.paramGroups.length : k));
 }
 
 /** Each parameter's weight decay (by the network's parameters, in order): its group's, else the optimizer's. */

@@ -6,10 +6,15 @@
  * PyTorch's, it also cycles SGD's momentum or Adam's (NAdam's, RAdam's) β1 (cycle_momentum = True).
  * The epoch-based ones may start with a linear warm-up (`warmup`: PyTorch's LinearLR before them in
  * a SequentialLR).
+ * LambdaLR and MultiplicativeLR take a function of the epoch (one, or one a param group); SequentialLR
+ * and ChainedScheduler compose the epoch-based ones: their rates come from stepping as PyTorch's
+ * do (src/optim/stepped-schedules.ts).
  * ReduceLROnPlateau depends on a metric, not on the progress: its state (PlateauState) is the
  * network's, stepped once per epoch with the metric (plateauStep; `Trainer.fit` does it after
  * each evaluation, as a PyTorch loop calls `scheduler.step(val_loss)`).
  */
+import { isStepped, steppedRate } from './stepped-schedules.js';
+
 /** OneCycleLR's pct_start when none is given (PyTorch's default). */
 const ONECYCLE_PCT_START = 0.3;
 
@@ -39,8 +44,18 @@ export const withoutWarmup = (schedule: Schedule): Schedule => {
  * checks, the checkpoints and the CLI read).
  */
 export const EPOCH_SCHEDULE_KINDS = ['constant', 'step', 'multistep', 'exponential', 'cosine', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts'] as const satisfies readonly Schedule['kind'][];
-/** Every schedule's kind: the epoch-based ones, OneCycleLR (per batch) and ReduceLROnPlateau (on a metric). */
+/** The schedules of data (the CLI's --schedule): the epoch-based ones, OneCycleLR (per batch) and ReduceLROnPlateau (on a metric). */
 export const SCHEDULE_KINDS = [...EPOCH_SCHEDULE_KINDS, 'onecycle', 'plateau'] as const satisfies readonly Schedule['kind'][];
+/**
+ * The schedules a program gives (a function of the epoch, or a composition of schedules), which
+ * the CLI's flags do not: LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler.
+ */
+export const CODE_SCHEDULE_KINDS = ['lambda', 'multiplicative', 'sequential', 'chained'] as const satisfies readonly Schedule['kind'][];
+/** What a SequentialLR or ChainedScheduler may hold: the epoch-based schedules and the functions. */
+export const PART_SCHEDULE_KINDS = [...EPOCH_SCHEDULE_KINDS, 'lambda', 'multiplicative'] as const satisfies readonly Schedule['kind'][];
+
+/** LambdaLR's and MultiplicativeLR's function: the factor of an epoch (PyTorch's last_epoch, from 0). */
+export type LrLambda = (epoch: number) => number;
 
 export type Schedule =
   | { readonly kind: 'constant'; readonly warmup?: Warmup }
@@ -59,6 +74,21 @@ export type Schedule =
    * over t0 epochs, then again from lr over t0 × tMult (default 1), t0 × tMult², … epochs.
    */
   | { readonly kind: 'cosine-restarts'; readonly t0: number; readonly tMult?: number; readonly etaMin?: number; readonly warmup?: Warmup }
+  /**
+   * LambdaLR: base_lr × lrLambda(epoch); MultiplicativeLR: the current rate × lrLambda(epoch) from
+   * epoch 1. One function, or a list of one a param group (PyTorch's group order: the optimizer's
+   * paramGroups, then the parameters in none), each factor a finite number ≥ 0. A checkpoint
+   * cannot hold a function: continuing one needs it given again.
+   */
+  | { readonly kind: 'lambda'; readonly lrLambda: LrLambda | readonly LrLambda[] }
+  | { readonly kind: 'multiplicative'; readonly lrLambda: LrLambda | readonly LrLambda[] }
+  /**
+   * SequentialLR: schedulers[0] until milestones[0], then schedulers[1] from its own epoch 0 (PyTorch
+   * steps it with step(0) there), … (milestones: epochs, increasing, one fewer than the schedulers).
+   */
+  | { readonly kind: 'sequential'; readonly schedulers: readonly SchedulePart[]; readonly milestones: readonly number[] }
+  /** ChainedScheduler: every scheduler stepped each epoch in turn, each on the rate the one before left. */
+  | { readonly kind: 'chained'; readonly schedulers: readonly SchedulePart[] }
   | {
       readonly kind: 'onecycle';
       readonly maxLr: number;
@@ -93,6 +123,9 @@ export type Schedule =
        */
       readonly metric?: PlateauMetric;
     };
+
+/** A schedule a SequentialLR or ChainedScheduler holds (PART_SCHEDULE_KINDS, without a warm-up). */
+export type SchedulePart = Extract<Schedule, { kind: (typeof PART_SCHEDULE_KINDS)[number] }>;
 
 /** LinearLR's, ConstantLR's and PolynomialLR's defaults (PyTorch's). */
 export const LINEAR_DEFAULTS = { startFactor: WARMUP_START_FACTOR, endFactor: 1, totalIters: 5 } as const;
@@ -168,6 +201,10 @@ export interface ScheduleProgress {
   readonly epoch: number;
   /** Optimizer steps taken before this one (OneCycleLR's last_epoch). */
   readonly step: number;
+  /** The param group, in PyTorch's order (the optimizer's paramGroups, then the parameters in none): picks a function from a list (default 0). */
+  readonly group?: number;
+  /** The group's rate at an epoch a checkpoint saved, from which a stepped schedule (lambda, multiplicative, sequential, chained) goes on. */
+  readonly from?: { readonly epoch: number; readonly lr: number };
 }
 
 /**
@@ -195,12 +232,19 @@ export function checkSchedule(schedule: Schedule): Schedule {
     'cosine-restarts': ['t0', 'tMult', 'etaMin'],
     onecycle: ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'cycleMomentum', 'baseMomentum', 'maxMomentum'],
     plateau: ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'metric'],
+    lambda: ['lrLambda'],
+    multiplicative: ['lrLambda'],
+    sequential: ['schedulers', 'milestones'],
+    chained: ['schedulers'],
   } satisfies Record<Schedule['kind'], readonly string[]>;
   // An epoch-based one may also have a warm-up.
   const keys = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, ['kind', ...v, ...((EPOCH_SCHEDULE_KINDS as readonly string[]).includes(k) ? ['warmup'] : [])]]));
   const kind = (schedule as { kind?: unknown } | undefined)?.kind;
   if ((schedule as { warmup?: unknown } | undefined)?.warmup !== undefined && (kind === 'onecycle' || kind === 'plateau')) {
     throw new RangeError(`schedule ${kind}: a warm-up goes before an epoch-based schedule only (${EPOCH_SCHEDULE_KINDS.join(', ')})${kind === 'onecycle' ? '; OneCycleLR has its own (pct_start)' : ''}`);
+  }
+  if ((schedule as { warmup?: unknown } | undefined)?.warmup !== undefined && (CODE_SCHEDULE_KINDS as readonly string[]).includes(kind as string)) {
+    throw new RangeError(`schedule ${kind}: takes no warm-up; a warm-up before it is a SequentialLR: { kind: 'sequential', schedulers: [{ kind: 'linear', totalIters: N }, …], milestones: [N] }`);
   }
   if (typeof kind === 'string' && keys[kind] && typeof schedule === 'object') {
     const unknown = Object.keys(schedule).find((k) => !keys[kind]!.includes(k));
@@ -311,8 +355,48 @@ export function checkSchedule(schedule: Schedule): Schedule {
       num('ReduceLROnPlateau', 'eps', s.eps, (v) => v >= 0, 'a number ≥ 0');
       return schedule;
     }
+    case 'lambda':
+    case 'multiplicative': {
+      const name = kind === 'lambda' ? 'LambdaLR' : 'MultiplicativeLR';
+      const f = (schedule as { lrLambda?: unknown }).lrLambda;
+      const ok = typeof f === 'function' || (Array.isArray(f) && f.length > 0 && f.every((g) => typeof g === 'function'));
+      if (!ok) throw new TypeError(`${name}: lrLambda must be a function of the epoch (epoch) => factor, or a list of one a param group, got ${Array.isArray(f) ? `[${f.map((g) => typeof g).join(', ')}]` : typeof f === 'object' ? JSON.stringify(f) : typeof f}`);
+      return schedule;
+    }
+    case 'sequential':
+    case 'chained': {
+      const name = kind === 'sequential' ? 'SequentialLR' : 'ChainedScheduler';
+      const parts = (schedule as { schedulers?: unknown }).schedulers;
+      if (!Array.isArray(parts) || parts.length === 0) fail(name, 'schedulers', parts, 'a list of one or more schedules');
+      (parts as unknown[]).forEach((part, k) => {
+        const partKind = (part as { kind?: unknown } | null)?.kind;
+        if (!(PART_SCHEDULE_KINDS as readonly unknown[]).includes(partKind)) {
+          const why = partKind === 'sequential' || partKind === 'chained' ? ' (a composition in a composition is not taken: PyTorch 1.13 cannot step a SequentialLR or ChainedScheduler with step(0) at a milestone)'
+            : partKind === 'onecycle' ? ' (OneCycleLR steps once a batch)' : partKind === 'plateau' ? ' (ReduceLROnPlateau steps on a metric)' : '';
+          throw new RangeError(`${name}: schedulers[${k}] must be an epoch-based schedule (${PART_SCHEDULE_KINDS.join(', ')}), got ${JSON.stringify(partKind)}${why}`);
+        }
+        if ((part as { warmup?: unknown }).warmup !== undefined) throw new RangeError(`${name}: schedulers[${k}] has a warm-up; make the warm-up a scheduler of its own in a SequentialLR`);
+        try {
+          checkSchedule(part as Schedule);
+        } catch (error) {
+          throw new RangeError(`${name}: schedulers[${k}]: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
+      if (kind === 'sequential') {
+        const m = (schedule as { milestones?: unknown }).milestones;
+        // PyTorch: "Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points".
+        if (!Array.isArray(m) || m.length !== (parts as unknown[]).length - 1) {
+          fail(name, 'milestones', m, `a list of ${(parts as unknown[]).length - 1} epochs (one fewer than the schedulers, as PyTorch requires)`);
+        }
+        // PyTorch takes any list and bisects it; one not increasing would skip a scheduler or run them out of order.
+        if (!(m as unknown[]).every((v, k) => Number.isInteger(v) && (v as number) >= 0 && (k === 0 || (v as number) > (m as number[])[k - 1]!))) {
+          fail(name, 'milestones', m, 'whole numbers ≥ 0 (epochs), increasing');
+        }
+      }
+      return schedule;
+    }
     default:
-      throw new RangeError(`schedule: kind must be ${SCHEDULE_KINDS.map((k) => `'${k}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
+      throw new RangeError(`schedule: kind must be ${[...SCHEDULE_KINDS, ...CODE_SCHEDULE_KINDS].map((k) => `'${k}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${JSON.stringify((schedule as { kind?: unknown } | undefined)?.kind)}`);
   }
 }
 
@@ -324,6 +408,7 @@ const annealCos = (start: number, end: number, pct: number) => end + ((start - e
  * (ReduceLROnPlateau: from its state's rate, which the caller passes as `lr`).
  */
 export function scheduledValues(schedule: Schedule, lr: number, momentum: number, progress: ScheduleProgress): { lr: number; momentum: number } {
+  if (isStepped(schedule)) return { lr: steppedRate(schedule, lr, progress), momentum };
   const warmup = 'warmup' in schedule ? schedule.warmup : undefined;
   if (warmup) {
     // SequentialLR: LinearLR to the milestone, then the main schedule from its epoch 0 (step(0)).
@@ -334,6 +419,10 @@ export function scheduledValues(schedule: Schedule, lr: number, momentum: number
   switch (schedule.kind) {
     case 'constant':
     case 'plateau':
+    case 'lambda':
+    case 'multiplicative':
+    case 'sequential':
+    case 'chained':
       return { lr, momentum };
     case 'step':
       return { lr: lr * (schedule.gamma ?? 0.1) ** Math.floor(progress.epoch / schedule.stepSize), momentum };
@@ -410,6 +499,15 @@ export function describeSchedule(schedule: Schedule): string {
   switch (schedule.kind) {
     case 'constant':
       return 'constant learning rate';
+    case 'lambda':
+    case 'multiplicative': {
+      const n = Array.isArray(schedule.lrLambda) ? (schedule.lrLambda as readonly LrLambda[]).length : 1;
+      return `${schedule.kind === 'lambda' ? 'LambdaLR' : 'MultiplicativeLR'}(lr_lambda=${n === 1 ? 'a function' : `${n} functions, one a param group`} of the epoch)`;
+    }
+    case 'sequential':
+      return `SequentialLR([${schedule.schedulers.map(describeSchedule).join(', ')}], milestones=[${schedule.milestones.join(', ')}] epochs)`;
+    case 'chained':
+      return `ChainedScheduler([${schedule.schedulers.map(describeSchedule).join(', ')}])`;
     case 'step':
       return `StepLR(step_size=${schedule.stepSize} epochs, gamma=${schedule.gamma ?? 0.1})`;
     case 'multistep':

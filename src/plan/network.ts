@@ -21,8 +21,9 @@ import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
+import { hasGroupLambdas, isStepped } from '../optim/stepped-schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
 import { logSoftmaxRef } from '../reference/nll.js';
@@ -211,6 +212,16 @@ export class Network {
    * metric, bad epochs, cooldown): stepped by `stepPlateau`, kept in snapshots and checkpoints.
    */
   plateau?: PlateauState;
+  /**
+   * Where a stepped schedule (LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler) goes on
+   * from after a checkpoint: the epoch and each param group's rate there (PyTorch's group order),
+   * set by `loadCheckpoint`; undefined: from epoch 0.
+   */
+  scheduleFrom?: { readonly epoch: number; readonly lrs: readonly number[] };
+  /** The epoch (from 0) of the last step begun: a checkpoint without its own `epoch` records the schedule's state there. */
+  scheduleEpoch = 0;
+  /** Each parameter's param group in PyTorch's order: its paramGroups index, or paramGroups.length for one in none. */
+  readonly groupIndices: readonly number[];
   private update?: Promise<Dispatch[]>;
   private readonly packings: Partial<Record<Mode, Promise<Dispatch[]>>> = {};
 
@@ -344,7 +355,9 @@ export class Network {
     // where a group sets one apart, after the blocks' slots as f32 bits (GROUP_DECAY reads them from decayAt).
     this.weightDecays = weightDecays(this.optimizer, specs.map(({ p }) => p));
     this.learningRates = learningRates(this.optimizer, specs.map(({ p }) => p));
-    this.lrApart = this.learningRates.some((lr) => lr !== this.optimizer.lr);
+    this.groupIndices = paramGroupIndices(this.optimizer, specs.map(({ p }) => p));
+    // A function a group (LambdaLR's, MultiplicativeLR's list) sets rates apart from the same base.
+    this.lrApart = this.learningRates.some((lr) => lr !== this.optimizer.lr) || hasGroupLambdas(this.optimizer.schedule);
     const apart = this.weightDecays.some((d) => d !== this.optimizer.weightDecay);
     this.decayAt = apart ? slotOfBlock.length : 0;
     const slotData = apart ? Uint32Array.from([...slotOfBlock, ...new Uint32Array(Float32Array.from(this.weightDecays).buffer)]) : slotOfBlock;
@@ -612,19 +625,41 @@ export class Network {
   beginStep(batch: number, epoch: number): number {
     const opt = this.optimizer;
     const progress = { epoch, step: this.optimizerSteps } satisfies ScheduleProgress;
-    const scheduled = scheduledValues(opt.schedule, this.plateau?.lr ?? opt.lr, baseMomentum(opt), progress);
+    this.scheduleEpoch = epoch;
+    const scheduled = scheduledValues(opt.schedule, this.plateau?.lr ?? opt.lr, baseMomentum(opt), { ...progress, ...this.groupProgress(opt.paramGroups.length, epoch) });
     const lr = scheduled.lr * this.lrFactor;
     this.ctx.write(this.hyper, hyperValues(opt, this.optimizerSteps + 1, lr, scheduled.momentum));
-    // Each param group's rate through the same schedule from the group's own (PyTorch's base_lrs); the same for a parameter in none.
-    const rates = new Map<number, number>([[opt.lr, lr]]);
-    this.stepLearningRates = this.learningRates.map((base) => {
-      if (!rates.has(base)) rates.set(base, scheduledValues(opt.schedule, base, baseMomentum(opt), progress).lr * this.lrFactor);
-      return rates.get(base)!;
+    // Each param group's rate through the same schedule from the group's own (PyTorch's base_lrs);
+    // the same for a parameter in none. A stepped schedule runs each group apart (its function, its saved rate).
+    const stepped = isStepped(opt.schedule);
+    const mainKey = stepped ? opt.paramGroups.length : opt.lr;
+    const rates = new Map<number, number>([[mainKey, lr]]);
+    this.stepLearningRates = this.learningRates.map((base, i) => {
+      const group = this.groupIndices[i]!;
+      const key = stepped ? group : base;
+      if (!rates.has(key)) rates.set(key, scheduledValues(opt.schedule, base, baseMomentum(opt), { ...progress, ...this.groupProgress(group, epoch) }).lr * this.lrFactor);
+      return rates.get(key)!;
     });
     if (this.lrApart) this.ctx.write(this.hyper, this.stepLearningRates.flatMap((r) => { const h = hyperValues(opt, this.optimizerSteps + 1, r, scheduled.momentum); return [h[0], h[2]]; }), HYPER_LENGTH);
     this.ctx.write(this.health, [this.stepsTaken + 1], HEALTH_SLOTS.step);
     this.setDropoutStep(batch, this.stepsTaken);
     return lr;
+  }
+
+  /** A param group's place for a stepped schedule: its index, and its rate where a checkpoint saved one. */
+  private groupProgress(group: number, epoch: number): Pick<ScheduleProgress, 'group' | 'from'> {
+    const from = this.scheduleFrom;
+    return { group, ...(from && epoch >= from.epoch ? { from: { epoch: from.epoch, lr: from.lrs[group]! } } : {}) };
+  }
+
+  /**
+   * Each param group's scheduled rate at `epoch` (PyTorch's group order: the optimizer's
+   * paramGroups, then the parameters in none; param_groups' lr, before a rollback's lrFactor).
+   */
+  groupRates(epoch: number): number[] {
+    const opt = this.optimizer;
+    return [...opt.paramGroups.map((g) => g.lr ?? opt.lr), opt.lr].map((base, group) =>
+      scheduledValues(opt.schedule, group === opt.paramGroups.length ? this.plateau?.lr ?? base : base, baseMomentum(opt), { epoch, step: this.optimizerSteps, ...this.groupProgress(group, epoch) }).lr);
   }
 
   /**

@@ -61,7 +61,7 @@ describe('bad schedules and optimizer settings are refused when made, naming the
     [{ kind: 'multistep', milestones: [3, 1.5] }, 'MultiStepLR: milestones must be a list of whole numbers ≥ 0 (epochs), got [3,1.5]'],
     [{ kind: 'multistep', milestones: 5 } as never, 'MultiStepLR: milestones must be a list of whole numbers ≥ 0 (epochs), got 5'],
     [{ kind: 'exponential' } as never, 'ExponentialLR: gamma must be a number ≥ 0, got undefined'],
-    [{ kind: 'bogus' } as never, "schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts', 'onecycle' or 'plateau', got \"bogus\""],
+    [{ kind: 'bogus' } as never, "schedule: kind must be 'constant', 'step', 'multistep', 'exponential', 'cosine', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts', 'onecycle', 'plateau', 'lambda', 'multiplicative', 'sequential' or 'chained', got \"bogus\""],
   ];
   test.each(bad)('%j', (schedule, message) => {
     expect(() => checkSchedule(schedule)).toThrow(message);
