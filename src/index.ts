@@ -24,7 +24,7 @@ export * from './layers/index.js';
 export { SGD, Adam, AdamW, RMSprop, Adagrad, NAdam, RAdam, hyperValues } from './optim/optimizers.js';
 export type { Optimizer, SgdOptions, AdamOptions, RmspropOptions, AdagradOptions, NadamOptions, RadamOptions, ParamGroup } from './optim/optimizers.js';
 export { scheduledValues, describeSchedule, checkSchedule } from './optim/schedules.js';
-export type { Schedule, ScheduleProgress } from './optim/schedules.js';
+export type { Schedule, SchedulePart, LrLambda, ScheduleProgress } from './optim/schedules.js';
 export { checkClipping, describeClipping } from './optim/clipping.js';
 export type { Clipping, ClipGradNorm } from './optim/clipping.js';
 export { FUSION_RULES, LOSS_KINDS } from './plan/fusion.js';
