@@ -114,8 +114,9 @@ const CONV1D = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 
  * nn.Conv1d: weight [out, in / groups, k]; PyTorch's positional order (in, out, kernel, stride,
  * padding, dilation, groups, bias, padding_mode). Its padding runs as a node of its own before it
  * (`paddingLayer`, path `<conv>:pad`, as a Conv2d's padding_mode) where the mode is not 'zeros', or
- * where that lets the conv run on the tiled kernels (stride 1, dilation 1, groups 1): there the
- * tiled kernels' one padding for every side cannot be the (0, p) of a [C, 1, L] view.
+ * where that lets the conv run on the tiled kernels (dilation 1, groups 1): there the tiled
+ * kernels' one padding for every side cannot be the (0, p) of a [C, 1, L] view, and a stride s
+ * runs as (s, s), their one stride both ways (the view's one row unmoved by it).
  */
 export class Conv1d extends OneD {
   readonly type = 'Conv1d';
@@ -148,11 +149,14 @@ export class Conv1d extends OneD {
     const span = this.dilation * (this.kernelSize - 1);
     this.pads = this.padding === 'valid' ? [0, 0] : this.padding === 'same' ? [Math.floor(span / 2), span - Math.floor(span / 2)] : [this.padding, this.padding];
     const groups = o.groups ?? 1;
-    const tileable = this.stride === 1 && this.dilation === 1 && groups === 1 && this.kernelSize <= 144;
+    const tileable = this.dilation === 1 && groups === 1 && this.kernelSize <= 144;
     if (this.pads[0] + this.pads[1] > 0 && (mode !== 'zeros' || tileable)) this.paddingLayer = new Pad1d(mode === 'zeros' ? 'constant' : mode, [...this.pads], { ofConv: true });
     const padding = this.paddingLayer ? 0 : this.padding;
+    // A stride s as (s, s) where that runs the tiled kernels (one stride both ways): on the view's
+    // one row, unpadded, with a kernel one row high, the height's stride moves nothing.
+    const stride = tileable && (padding === 0 || padding === 'valid') ? [this.stride, this.stride] as const : [1, this.stride] as const;
     this.inner = built(owner, 'Conv2d', () =>
-      new Conv2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, this.kernelSize], stride: [1, this.stride], padding: typeof padding === 'string' ? padding : [0, padding], dilation: [1, this.dilation], groups: o.groups, bias: o.bias }),
+      new Conv2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, this.kernelSize], stride, padding: typeof padding === 'string' ? padding : [0, padding], dilation: [1, this.dilation], groups: o.groups, bias: o.bias }),
     );
   }
 

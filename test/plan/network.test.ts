@@ -224,7 +224,11 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     // Its padding a node of its own where that runs the conv tiled (stride 1) or the mode is not 'zeros'; the output PyTorch's either way.
     const padded = new Conv1d({ outChannels: 2, kernelSize: 4, padding: 'same', paddingMode: 'reflect' });
     expect([padded.paddingLayer?.type, padded.paddingLayer?.padding, padded.pads, padded.inner.tiled, padded.outputShape([3, 9])]).toEqual(['ReflectionPad1d', [1, 2], [1, 2], true, [2, 9]]);
-    expect(new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, stride: 2 }).paddingLayer).toBeUndefined();
+    // A strided one too, its stride (s, s) on the [C, 1, L] view (the tiled kernels' one stride); a dilated one pads itself on the direct kernels.
+    const strided = new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, stride: 2 });
+    expect([strided.paddingLayer?.padding, strided.inner.stride, strided.inner.tiled, strided.outputShape([3, 9]), strided.config()]).toEqual([[1, 1], [2, 2], true, [2, 5], { in_channels: undefined, out_channels: 2, kernel_size: 3, stride: 2, padding: 1, bias: true }]);
+    const dilated = new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, stride: 2, dilation: 2 });
+    expect([dilated.paddingLayer, dilated.inner.stride, dilated.inner.tiled, dilated.outputShape([3, 9])]).toEqual([undefined, [1, 2], false, [2, 4]]);
     expect(new Conv1d({ outChannels: 2, kernelSize: 3, padding: 1, paddingMode: 'circular' }).config()).toMatchObject({ padding: 1, padding_mode: 'circular' });
     const pads = planModel(new Sequential({ conv: new Conv1d({ outChannels: 2, kernelSize: 3, padding: 2 }), flat: new Flatten(), fc: new Linear({ outFeatures: 2 }) }), { inputShape: [1, 9] });
     expect(pads.nodes.map((n) => `${n.path} ${n.layer.type} [${n.inShape}] → [${n.outShape}]`)).toEqual(['conv:pad ConstantPad1d [1,9] → [1,13]', 'conv [1,13] → [2,11]'.replace('conv ', 'conv Conv1d '), 'flat Flatten [2,11] → [22]', 'fc Linear [22] → [2]']);

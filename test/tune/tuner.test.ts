@@ -43,13 +43,14 @@ test('two convs of one shape, one before a batch norm and one before a max pool,
   expect(forward.map((u) => ({ layers: u.layers, stats: u.stats, pool: u.pool }))).toEqual([{ layers: ['0', '3'], stats: false, pool: true }]);
 });
 
-test("a Conv1d on the tiled kernels (stride 1; a padded one after its padding node) is tuned as its inner Conv2d's [C, 1, L] shape; a strided one runs the direct kernels", () => {
-  const model = new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3 }), new ReLU(), new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1 }), new Conv1d({ outChannels: 8, kernelSize: 3, stride: 2 }), new Flatten(), new Linear({ outFeatures: 10 }));
+test("a Conv1d on the tiled kernels (a padded one after its padding node, a strided one at stride (s, s)) is tuned as its inner Conv2d's [C, 1, L] shape; a dilated one runs the direct kernels", () => {
+  const model = new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3 }), new ReLU(), new Conv1d({ outChannels: 8, kernelSize: 3, padding: 1 }), new Conv1d({ outChannels: 8, kernelSize: 3, stride: 2 }), new Conv1d({ outChannels: 8, kernelSize: 3, dilation: 2 }), new Flatten(), new Linear({ outFeatures: 10 }));
   const uses = tiledKernelsOf(model, { inputShape: [4, 30], batch: 16 });
   // The first layer's forward and weight gradient (no input gradient: nothing learns before it); the
-  // padded one's three on its padded input (28 + 2); the strided one's none.
+  // padded one's three on its padded input (28 + 2); the strided one's three; the dilated one's none.
   expect(uses.filter((u) => u.kernel.startsWith('conv2d')).map((u) => `${u.kernel} ${u.layers.join('+')} ${(u.params as { height: number }).height}×${(u.params as { width: number }).width}`)).toEqual([
     'conv2d_forward 0 1×30', 'conv2d_backward_weight 0 1×30', 'conv2d_forward 2 1×30', 'conv2d_backward_input 2 1×30', 'conv2d_backward_weight 2 1×30',
+    'conv2d_forward 3 1×28', 'conv2d_backward_input 3 1×28', 'conv2d_backward_weight 3 1×28',
   ]);
 });
 
