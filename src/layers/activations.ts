@@ -545,7 +545,7 @@ export class GLU extends Layer {
     const full = rank + 1;
     if (this.dim < -full || this.dim >= full) throw new ShapeError(`dim ${this.dim} is out of range for the input's ${full} dimensions (batch included): expected one in [${-full}, ${full - 1}]`);
     const index = this.dim < 0 ? this.dim + full : this.dim;
-    if (index === 0) throw new ShapeError(`dim ${this.dim} is the batch dimension, which this engine does not split (give a sample's dimension: 1 … ${rank}, or −1 … ${-rank})`);
+    if (index === 0) throw new ShapeError(`dim ${this.dim} is the batch dimension, which this engine does not split (give a sample's dimension: 1 … ${rank}, or -1 … ${-rank})`);
     return index - 1;
   }
 
