@@ -1,9 +1,11 @@
 /**
  * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU,
  * nn.SiLU, nn.GELU, nn.ELU, nn.SELU, nn.Softplus, nn.Mish, nn.Hardswish, nn.Hardsigmoid,
- * nn.Hardtanh, nn.ReLU6 and nn.LogSoftmax(dim=1). ReLU's, Sigmoid's and Tanh's backward passes read
- * the forward's output (so a fused producer may store it), the others' (InputActivation) the input. Kernels:
- * src/kernels/relu.ts, sigmoid.ts, tanh.ts, activation.ts, log-softmax.ts.
+ * nn.Hardtanh, nn.ReLU6, nn.CELU, nn.LogSigmoid, nn.Softsign, nn.Softshrink, nn.Hardshrink,
+ * nn.Threshold, nn.Tanhshrink, nn.PReLU, nn.RReLU, nn.GLU, nn.LogSoftmax, nn.Softmax and nn.Softmin
+ * (dim=1). ReLU's, Sigmoid's and Tanh's backward passes read the forward's output (so a fused producer
+ * may store it), the others' (InputActivation) the input. Kernels: src/kernels/relu.ts, sigmoid.ts,
+ * tanh.ts, activation.ts, prelu.ts, rrelu.ts, glu.ts, log-softmax.ts.
  */
 import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js';
 import { reluBackward, reluForward } from '../kernels/relu.js';
