@@ -7,6 +7,9 @@
 //   Variant CHANNELS (PyTorch's Dropout2d): element i is kept where its channel is, channel
 //   k = i / area (over batch × channels) drawn as element k would be; the mask still has a bit an
 //   element, so the backward is the same kernel.
+//   Variant ALPHA (PyTorch's AlphaDropout, FeatureAlphaDropout with CHANNELS): y[i] = scale·x[i] +
+//   shift where kept, `dropped` (= scale·α' + shift) where not, as PyTorch's x·(mask·a) + b (an
+//   infinite x dropped gives NaN there too); the backward is dropout_backward with scale a.
 
 struct Params {
   length: u32,
@@ -16,6 +19,8 @@ struct Params {
   stream: u32,
   step: u32,
   area: u32,
+  shift: f32,
+  dropped: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,6 +29,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 override WG_X: u32;
+
+// An element's output from its keep decision.
+fn dropoutOutput(v: f32, keep: bool) -> f32 {
+#if ALPHA
+  return v * select(0.0, params.scale, keep) + select(params.dropped, params.shift, keep);
+#else
+  return v * select(0.0, params.scale, keep);
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -43,7 +57,7 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
       keptByte = dropoutKeptByte(params.seed, params.stream, params.step, lastBlock, params.threshold);
     }
     let keep = (keptByte >> (k % 8u)) & 1u;
-    y[i] = x[i] * select(0.0, params.scale, keep != 0u);
+    y[i] = dropoutOutput(x[i], keep != 0u);
     bits |= keep << e;
   }
   mask[word] = bits;
@@ -51,13 +65,10 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
   for (var q = 0u; q < 4u; q++) {
     let block = word * 4u + q;
     let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
-    for (var h = 0u; h < 2u; h++) {
-      let m = maskQuad(kept >> (4u * h), params.scale);
-      for (var e = 0u; e < 4u; e++) {
-        let i = block * 8u + 4u * h + e;
-        if (i < params.length) {
-          y[i] = x[i] * m[e];
-        }
+    for (var e = 0u; e < 8u; e++) {
+      let i = block * 8u + e;
+      if (i < params.length) {
+        y[i] = dropoutOutput(x[i], ((kept >> e) & 1u) != 0u);
       }
     }
     bits |= kept << (8u * q);

@@ -2,6 +2,7 @@
 // overwrites dx. x, y, dy [batch, classes]. One invocation per row (the sum runs over k in order).
 //   Variant SOFTMAX (y = softmax(x)): dx_j = y_j · (dy_j − Σ_k dy_k · y_k) (PyTorch's
 //   softmax_backward_data).
+//   Variant SOFTMIN (y = softmax(−x)): dx_j = −y_j · (dy_j − Σ_k dy_k · y_k).
 
 struct Params {
   batch: u32,
@@ -28,6 +29,13 @@ fn log_softmax_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num
   }
   for (var j = 0u; j < params.classes; j++) {
     dx[row + j] = y[row + j] * (dy[row + j] - sum);
+  }
+#elif SOFTMIN
+  for (var j = 0u; j < params.classes; j++) {
+    sum += dy[row + j] * y[row + j];
+  }
+  for (var j = 0u; j < params.classes; j++) {
+    dx[row + j] = -y[row + j] * (dy[row + j] - sum);
   }
 #else
   for (var j = 0u; j < params.classes; j++) {

@@ -18,6 +18,7 @@
 //   SOFTSHRINK           f = v − a if v > a, v + a if v < −a, else 0     a = lambd
 //   HARDSHRINK           f = 0 if −a ≤ v ≤ a, else v                     a = lambd
 //   THRESHOLD            f = v if v > a, else b                          a = threshold, b = value
+//   TANHSHRINK           f = v − tanh(v)  (a series near 0, where the difference cancels)
 // e^v − 1, log(1 + e) and log(1 + e^v) keep their relative accuracy where PyTorch's formulas would
 // cancel (shaders/lib/stable_math.wgsl, appended before this); no exponent is taken of a number
 // that could overflow (WGSL need not have infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
@@ -46,6 +47,40 @@ fn normalCdf(v: f32) -> f32 {
   let z = abs(v) * 0.70710678118654752;
   let tail = 0.5 * erfcNonNeg(z);
   return select(tail, 1.0 - tail, v >= 0.0);
+}
+
+// tanh(v) to a few ulp relative: −m/(2 + m), m = e^(−2|v|) − 1 (expm1Accurate), the sign restored
+// (1 past |v| = 40); WGSL's tanh need only be as accurate as its sinh/cosh formula.
+fn tanhAccurate(v: f32) -> f32 {
+  let m = expm1Accurate(-2.0 * min(abs(v), 40.0));
+  let t = -m / (2.0 + m);
+  return select(-t, t, v >= 0.0);
+}
+
+// v − tanh(v). Below |v| = 0.75 its Taylor series, v³/3 − 2v⁵/15 + 17v⁷/315 − …, to v²⁹ (the
+// first omitted term is below 1e-8 of the result; the series converges for |v| < π/2), where the
+// difference would cancel; above, the difference of the two (tanh(v)/(v − tanh v) ≤ 5.5: a few
+// ulp of tanh become at most 5.5 times as many of the result).
+fn tanhShrink(v: f32) -> f32 {
+  if (abs(v) < 0.75) {
+    let z = v * v;
+    var p = -2.614771151e-6;
+    p = p * z + 6.451689216e-6;
+    p = p * z - 1.591890507e-5;
+    p = p * z + 3.927832388e-5;
+    p = p * z - 9.691537957e-5;
+    p = p * z + 2.391291142e-4;
+    p = p * z - 5.900274409e-4;
+    p = p * z + 1.455834387e-3;
+    p = p * z - 3.592128037e-3;
+    p = p * z + 8.863235530e-3;
+    p = p * z - 2.186948854e-2;
+    p = p * z + 5.396825397e-2;
+    p = p * z - 1.333333333e-1;
+    p = p * z + 3.333333333e-1;
+    return v * z * p;
+  }
+  return v - tanhAccurate(v);
 }
 
 const GELU_KAPPA = 0.044715;
@@ -91,6 +126,8 @@ fn activate(v: f32) -> f32 {
   return select(v, 0.0 * v, v >= -params.a && v <= params.a);
 #elif THRESHOLD
   return select(params.b, v, v > params.a);
+#elif TANHSHRINK
+  return tanhShrink(v);
 #else
   return select(params.a * v, v, v > 0.0);
 #endif
@@ -130,6 +167,8 @@ fn slope(v: f32) -> f32 {
 #elif SOFTPLUS
     return v;
 #elif MISH
+    return v;
+#elif TANHSHRINK
     return v;
 #else
     return params.a;
@@ -180,6 +219,10 @@ fn slope(v: f32) -> f32 {
   return select(1.0, 0.0, v >= -params.a && v <= params.a);
 #elif THRESHOLD
   return select(0.0, 1.0, v > params.a);
+#elif TANHSHRINK
+  // 1 − (1 − tanh²(v)) = tanh²(v), without the cancellation near 0.
+  let t = tanhAccurate(v);
+  return t * t;
 #else
   return select(params.a, 1.0, v > 0.0);
 #endif

@@ -1,7 +1,7 @@
 /**
  * Element-wise activations whose backward reads their input, one source with a variant each:
  * LeakyReLU (the default), SiLU, GELU (exact and tanh), ELU (and SELU), Softplus, Mish, Hardswish,
- * Hardsigmoid, Hardtanh (and ReLU6), CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold; f and f' in shaders/lib/activation_math.wgsl (with
+ * Hardsigmoid, Hardtanh (and ReLU6), CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold, Tanhshrink; f and f' in shaders/lib/activation_math.wgsl (with
  * shaders/lib/stable_math.wgsl's expm1, log1p and softplus). Kernels:
  * shaders/activation_forward.wgsl, activation_backward.wgsl. CPU reference: src/reference/activation.ts.
  */
@@ -13,7 +13,7 @@ import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import backwardSource from '../../shaders/activation_backward.wgsl?raw';
 
 /** The variants besides the default (LeakyReLU), as the WGSL names them. */
-export const ACTIVATION_VARIANTS = ['SILU', 'GELU', 'GELU_TANH', 'ELU', 'SOFTPLUS', 'MISH', 'HARDSWISH', 'HARDSIGMOID', 'HARDTANH', 'CELU', 'LOGSIGMOID', 'SOFTSIGN', 'SOFTSHRINK', 'HARDSHRINK', 'THRESHOLD'] as const;
+export const ACTIVATION_VARIANTS = ['SILU', 'GELU', 'GELU_TANH', 'ELU', 'SOFTPLUS', 'MISH', 'HARDSWISH', 'HARDSIGMOID', 'HARDTANH', 'CELU', 'LOGSIGMOID', 'SOFTSIGN', 'SOFTSHRINK', 'HARDSHRINK', 'THRESHOLD', 'TANHSHRINK'] as const;
 export type ActivationVariant = (typeof ACTIVATION_VARIANTS)[number] | 'LEAKY_RELU';
 
 /** The compile-time variant of an activation (`{ GELU: true }`; LeakyReLU: none). */

@@ -21,6 +21,23 @@ export function dropoutParams(p: number): { threshold: number; scale: number } {
   return { threshold: dropoutThreshold(p), scale: dropoutScale(p) };
 }
 
+/** SELU's α·λ as PyTorch's alpha dropout takes it (α' = −1.7580993408473766: a dropped unit's SELU value at −∞). */
+const SELU_ALPHA_PRIME = -1.7580993408473766;
+
+/**
+ * The ALPHA dropout kernel's parameters for drop probability p (PyTorch's AlphaDropout): kept
+ * y = a·x + b, dropped y = a·α' + b, with a = ((1 − p)(1 + p·α'²))^−½ and b = −a·α'·p, so that a
+ * SELU network's zero mean and unit variance survive; the backward multiplies by a. p = 1 zeroes
+ * every element and its gradient, as PyTorch's (a would be infinite).
+ */
+export function alphaDropoutParams(p: number): { threshold: number; scale: number; shift: number; dropped: number } {
+  const { threshold } = dropoutParams(p);
+  if (p === 1) return { threshold, scale: 0, shift: 0, dropped: 0 };
+  const a = 1 / Math.sqrt((1 - p) * (1 + p * SELU_ALPHA_PRIME ** 2));
+  const b = -a * SELU_ALPHA_PRIME * p;
+  return { threshold, scale: a, shift: b, dropped: a * SELU_ALPHA_PRIME + b };
+}
+
 /** Words of a dropout mask of `length` elements: one bit per element (shaders/lib/dropout_mask.wgsl). */
 export const maskWords = (length: number) => Math.ceil(length / 32);
 
@@ -34,20 +51,20 @@ export function maskFromBits(bits: ArrayLike<number>, length: number, p: number)
   return Float32Array.from({ length }, (_, i) => ((bits[i >>> 5]! >>> (i & 31)) & 1 ? scale : 0));
 }
 
-/** kept = word ≥ threshold: mask bit = kept, y = x · (kept ? 1/(1 − p) : 0)  (overwrites mask and y) */
+/** kept = word ≥ threshold: mask bit = kept, y = x · (kept ? 1/(1 − p) : 0); ALPHA: y = kept ? scale·x + shift : dropped  (overwrites mask and y) */
 export const dropoutForward = defineKernel({
   name: 'dropout_forward',
   linear: true,
   source: forwardSource,
   libraries: [philoxSource, drawSource, maskSource],
-  // area: elements a channel (variant CHANNELS, Dropout2d; 1 otherwise, unread).
-  params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32', area: 'u32' },
+  // area: elements a channel (variant CHANNELS, Dropout2d; 1 otherwise, unread); shift, dropped: variant ALPHA's (0 otherwise, unread).
+  params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32', area: 'u32', shift: 'f32', dropped: 'f32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
     mask: { type: 'u32', access: 'read_write' },
     y: { type: 'f32', access: 'read_write' },
   },
-  defines: ['CHANNELS'],
+  defines: ['CHANNELS', 'ALPHA'],
   workgroupSize: [64],
   grid: (p) => [maskWords(p.length)],
   lengths: (p) => ({ x: p.length, mask: maskWords(p.length), y: p.length }),

@@ -33,4 +33,6 @@ export { residualAdd } from './residual.js';
 export { pad2dForward, pad2dBackward } from './padding.js';
 export { upsample2dForward, upsample2dBackward } from './upsample.js';
 export { prelu, preluBackwardWeight } from './prelu.js';
+export { glu } from './glu.js';
+export { rrelu } from './rrelu.js';
 export { shuffle } from './shuffle.js';

@@ -1,6 +1,6 @@
 /**
- * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), and Softmax(dim=1) (variant
- * SOFTMAX), and the NLL loss on log-probabilities (the losses on outputs against targets:
+ * LogSoftmax(dim=1) on its own (when it is not fused with the NLL loss), Softmax(dim=1) (variant
+ * SOFTMAX) and Softmin(dim=1) (variant SOFTMIN: softmax of −x), and the NLL loss on log-probabilities (the losses on outputs against targets:
  * src/kernels/pointwise-loss.ts).
  * Kernels: shaders/log_softmax_forward.wgsl, log_softmax_backward.wgsl, nll_forward.wgsl,
  * nll_backward.wgsl. CPU reference: src/reference/nll.ts.
@@ -23,7 +23,7 @@ export const logSoftmaxForward = defineKernel({
     x: { type: 'f32', access: 'read' },
     y: { type: 'f32', access: 'read_write' },
   },
-  defines: ['SOFTMAX'],
+  defines: ['SOFTMAX', 'SOFTMIN'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ x: p.batch * p.classes, y: p.batch * p.classes }),
@@ -40,7 +40,7 @@ export const logSoftmaxBackward = defineKernel({
     y: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  defines: ['SOFTMAX'],
+  defines: ['SOFTMAX', 'SOFTMIN'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ dy: p.batch * p.classes, y: p.batch * p.classes, dx: p.batch * p.classes }),

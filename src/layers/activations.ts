@@ -1,9 +1,11 @@
 /**
  * Element-wise activations and LogSoftmax, PyTorch's nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU,
  * nn.SiLU, nn.GELU, nn.ELU, nn.SELU, nn.Softplus, nn.Mish, nn.Hardswish, nn.Hardsigmoid,
- * nn.Hardtanh, nn.ReLU6 and nn.LogSoftmax(dim=1). ReLU's, Sigmoid's and Tanh's backward passes read
- * the forward's output (so a fused producer may store it), the others' (InputActivation) the input. Kernels:
- * src/kernels/relu.ts, sigmoid.ts, tanh.ts, activation.ts, log-softmax.ts.
+ * nn.Hardtanh, nn.ReLU6, nn.CELU, nn.LogSigmoid, nn.Softsign, nn.Softshrink, nn.Hardshrink,
+ * nn.Threshold, nn.Tanhshrink, nn.PReLU, nn.RReLU, nn.GLU, nn.LogSoftmax, nn.Softmax and nn.Softmin
+ * (dim=1). ReLU's, Sigmoid's and Tanh's backward passes read the forward's output (so a fused producer
+ * may store it), the others' (InputActivation) the input. Kernels: src/kernels/relu.ts, sigmoid.ts,
+ * tanh.ts, activation.ts, prelu.ts, rrelu.ts, glu.ts, log-softmax.ts.
  */
 import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js';
 import { reluBackward, reluForward } from '../kernels/relu.js';
@@ -11,8 +13,10 @@ import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
 import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../kernels/activation.js';
 import { prelu, preluBackwardWeight, preluSplits, preluVariant } from '../kernels/prelu.js';
+import { glu } from '../kernels/glu.js';
+import { rrelu } from '../kernels/rrelu.js';
 import type { Dispatch } from '../gpu/context.js';
-import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, checkOptions, trueOrFalse } from './layer.js';
+import { Layer, ShapeError, perBatch, positionalOptions, shapeSize, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type StepKernel, checkOptions, trueOrFalse } from './layer.js';
 
 /** An element-wise activation: the output has the input's shape; no constructor arguments. */
 abstract class Elementwise extends Layer {
@@ -443,6 +447,136 @@ export class Softsign extends InputActivation {
   }
 }
 
+/** PyTorch's nn.Tanhshrink: x − tanh(x) (a series near 0, where the difference cancels in float32). */
+export class Tanhshrink extends InputActivation {
+  readonly type = 'Tanhshrink';
+  readonly variant = 'TANHSHRINK';
+  readonly args = [0, 0] as const;
+  constructor() {
+    super();
+  }
+}
+
+/**
+ * PyTorch's nn.RReLU(lower=1/8, upper=1/3, inplace=False): in training y = x where x > 0, else r·x
+ * with r drawn for each element from U(lower, upper), from the counter-based Philox generator (this
+ * layer's random stream and the step: reproducible under a seed; the backward draws the same r,
+ * its gradient r·dy there, as PyTorch's noise); in eval LeakyReLU with slope (lower + upper)/2.
+ * Kernels: src/kernels/rrelu.ts (training), activation.ts (eval).
+ */
+export class RReLU extends Elementwise {
+  readonly type = 'RReLU';
+  override readonly drawsRandom = true;
+  /** PyTorch's `lower` and `upper` (`lower` is every layer's lowering method here). */
+  readonly lowerBound: number;
+  readonly upperBound: number;
+
+  /** `new RReLU()`, `new RReLU(0.1, 0.3)`, `new RReLU(0.1, 0.3, true)` or `new RReLU({ lower: 0.1, upper: 0.3 })`. */
+  constructor(options?: { readonly lower?: number; readonly upper?: number; readonly inplace?: boolean });
+  constructor(lower?: number, upper?: number, inplace?: boolean);
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ lower?: number; upper?: number; inplace?: boolean }>('RReLU', args, ['lower', 'upper', 'inplace'], ['lower', 'upper', 'inplace']);
+    this.inplace = trueOrFalse('RReLU', 'inplace', o.inplace, false);
+    this.lowerBound = numberArg('RReLU', 'lower', o.lower, 1 / 8);
+    this.upperBound = numberArg('RReLU', 'upper', o.upper, 1 / 3);
+    // PyTorch: "Lower bound should be less than or equal to the upper bound".
+    if (this.lowerBound > this.upperBound) {
+      throw new RangeError(`RReLU: lower must be at most upper (PyTorch: Lower bound should be less than or equal to the upper bound), got lower ${this.lowerBound}, upper ${this.upperBound}`);
+    }
+  }
+  override config(): Record<string, unknown> {
+    return { lower: this.lowerBound, upper: this.upperBound, ...inplaceConfig(this) };
+  }
+  /** The eval slope, PyTorch's (lower + upper)/2. */
+  get evalSlope(): number {
+    return (this.lowerBound + this.upperBound) / 2;
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const count = (batch: number) => batch * shapeSize(b.inShape);
+    const kernels = new Map<number, StepKernel[]>();
+    // The step of the draws (setStep), also for a kernel made after it was set.
+    let step = 0;
+    const params = (batch: number) => ({ count: count(batch), lower: this.lowerBound, upper: this.upperBound, seed: b.seed, stream: b.stream, step });
+    const trainForward = perBatch(async (batch) => {
+      const kernel = (await ctx.compile(rrelu)).bind({ x: input, y: output }, params(batch), `${path} rrelu forward`);
+      kernels.set(batch, [...(kernels.get(batch) ?? []), kernel]);
+      return [kernel];
+    });
+    const evalForward = perBatch(async (batch) => [(await ctx.compile(activationForward)).bind({ x: input, y: output }, { count: count(batch), a: this.evalSlope, b: 0 }, `${path} rrelu forward (eval: leaky_relu)`)]);
+    const backward = perBatch(async (batch) => {
+      if (!dOutput || !dInput) return [];
+      const kernel = (await ctx.compile(rrelu, { BACKWARD: true })).bind({ x: input, dy: dOutput, dx: dInput }, params(batch), `${path} rrelu backward`);
+      kernels.set(batch, [...(kernels.get(batch) ?? []), kernel]);
+      return [kernel];
+    });
+    return {
+      forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
+      backward,
+      setStep: (batch, next) => {
+        step = next;
+        for (const kernel of kernels.get(batch) ?? []) kernel.update({ step });
+      },
+    };
+  }
+}
+
+/**
+ * PyTorch's nn.GLU(dim=-1): the dimension `dim` split in halves a, b, y = a·σ(b); the output has
+ * that dimension halved (it must be even). dim counts as PyTorch's does with the batch: 1 is a
+ * sample's first dimension (the channels of [C, H, W], [C, L]), −1 its last; the batch's own (0) is
+ * refused. Kernel: src/kernels/glu.ts.
+ */
+export class GLU extends Layer {
+  readonly type = 'GLU';
+  readonly dim: number;
+
+  /** `new GLU()`, `new GLU(1)` or `new GLU({ dim: 1 })`. */
+  constructor(dim?: number | { readonly dim?: number });
+  constructor(...args: unknown[]) {
+    super();
+    const o = positionalOptions<{ dim?: number }>('GLU', args, ['dim'], ['dim']);
+    if (o.dim !== undefined && (typeof o.dim !== 'number' || !Number.isInteger(o.dim))) throw new RangeError(`GLU: dim must be a whole number, got ${JSON.stringify(o.dim)}`);
+    this.dim = o.dim ?? -1;
+  }
+
+  /** The split dimension's index within a sample of `rank` dimensions (PyTorch's dim, counted with the batch). */
+  axis(rank: number): number {
+    const full = rank + 1;
+    if (this.dim < -full || this.dim >= full) throw new ShapeError(`dim ${this.dim} is out of range for the input's ${full} dimensions (batch included): expected one in [${-full}, ${full - 1}]`);
+    const index = this.dim < 0 ? this.dim + full : this.dim;
+    if (index === 0) throw new ShapeError(`dim ${this.dim} is the batch dimension, which this engine does not split (give a sample's dimension: 1 … ${rank}, or -1 … ${-rank})`);
+    return index - 1;
+  }
+
+  outputShape(input: SampleShape): SampleShape {
+    const axis = this.axis(input.length);
+    const size = input[axis]!;
+    // PyTorch: "Halving dimension must be even, but dimension 1 is size 3".
+    if (size % 2 !== 0) throw new ShapeError(`the split dimension must be even (its halves a, b give a·σ(b)), but dimension ${this.dim} of [N, ${input.join(', ')}] is size ${size}`);
+    return input.map((s, i) => (i === axis ? s / 2 : s));
+  }
+
+  config(): Record<string, unknown> {
+    return { dim: this.dim };
+  }
+
+  lower(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const axis = this.axis(b.inShape.length);
+    const half = b.inShape[axis]! / 2;
+    const inner = shapeSize(b.inShape.slice(axis + 1));
+    const params = (batch: number) => ({ count: batch * shapeSize(b.outShape), half, inner });
+    const forward = perBatch(async (batch) => [(await ctx.compile(glu)).bind({ x: input, y: output }, params(batch), `${path} glu forward`)]);
+    const backward = perBatch(async (batch) =>
+      !dOutput || !dInput ? [] : [(await ctx.compile(glu, { BACKWARD: true })).bind({ x: input, dy: dOutput, dx: dInput }, params(batch), `${path} glu backward`)],
+    );
+    return { forward: (batch) => forward(batch), backward };
+  }
+}
+
 /** Softshrink and Hardshrink: one argument, lambd (default 0.5), positional or as { lambd }. */
 abstract class Shrink extends InputActivation {
   readonly lambd: number;
@@ -508,10 +642,13 @@ export class Threshold extends InputActivation {
   }
 }
 
-/** LogSoftmax and Softmax over the features of each sample (dim = 1 of [N, features]): one kernel source (variant SOFTMAX). */
+/**
+ * LogSoftmax, Softmax and Softmin over the features of each sample (dim = 1 of [N, features]): one
+ * kernel source (no variant: LogSoftmax; SOFTMAX; SOFTMIN, softmax of −x).
+ */
 abstract class OverClasses extends Layer {
-  /** Softmax's probabilities (else LogSoftmax's log-probabilities). */
-  protected abstract readonly probabilities: boolean;
+  /** The kernels' variant: Softmax's or Softmin's probabilities, else (undefined) LogSoftmax's log-probabilities. */
+  protected abstract readonly variant: 'SOFTMAX' | 'SOFTMIN' | undefined;
 
   /** Over the classes of [batch, classes]: PyTorch's dim 1 (or −1), the default; any other is refused. */
   constructor(owner: string, dim?: number | { readonly dim?: number }) {
@@ -529,8 +666,8 @@ abstract class OverClasses extends Layer {
   lower(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const shape = (batch: number) => ({ batch, classes: b.inShape[0]! });
-    const variant = { SOFTMAX: this.probabilities };
-    const name = this.probabilities ? 'softmax' : 'log_softmax';
+    const variant = this.variant === undefined ? {} : { [this.variant]: true };
+    const name = this.variant?.toLowerCase() ?? 'log_softmax';
     const forward = perBatch(async (batch) => [(await ctx.compile(logSoftmaxForward, variant)).bind({ x: input, y: output }, shape(batch), `${path} ${name} forward`)]);
     const backward = perBatch(async (batch) =>
       !dOutput || !dInput ? [] : [(await ctx.compile(logSoftmaxBackward, variant)).bind({ dy: dOutput, y: output, dx: dInput }, shape(batch), `${path} ${name} backward`)],
@@ -542,7 +679,7 @@ abstract class OverClasses extends Layer {
 /** PyTorch's nn.LogSoftmax(dim=1): log-probabilities (fused with an NLL loss after it: log-softmax-nll). */
 export class LogSoftmax extends OverClasses {
   readonly type = 'LogSoftmax';
-  protected readonly probabilities = false;
+  protected readonly variant = undefined;
   constructor(dim?: number | { readonly dim?: number }) {
     super('LogSoftmax', dim);
   }
@@ -554,8 +691,20 @@ export class LogSoftmax extends OverClasses {
  */
 export class Softmax extends OverClasses {
   readonly type = 'Softmax';
-  protected readonly probabilities = true;
+  protected readonly variant = 'SOFTMAX';
   constructor(dim?: number | { readonly dim?: number }) {
     super('Softmax', dim);
+  }
+}
+
+/**
+ * PyTorch's nn.Softmin(dim=1): softmax of −x, probabilities highest where x is lowest (as Softmax,
+ * a cross-entropy or NLL loss after it is refused).
+ */
+export class Softmin extends OverClasses {
+  readonly type = 'Softmin';
+  protected readonly variant = 'SOFTMIN';
+  constructor(dim?: number | { readonly dim?: number }) {
+    super('Softmin', dim);
   }
 }

@@ -5,7 +5,7 @@
  * src/kernels/dropout.ts; after a batch norm the training forward and the backward are the batch
  * norm's (fusion rule batchnorm → dropout).
  */
-import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
+import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, perBatch, positionalOptions, trueOrFalse, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
@@ -13,8 +13,11 @@ import { Layer, ShapeError, perBatch, positionalOptions, trueOrFalse, shapeSize,
 export class Dropout extends Layer {
   readonly type: string = 'Dropout';
   readonly p: number;
-  /** Whole channels dropped (Dropout2d, Dropout1d) rather than elements. */
+  /** Whole channels dropped (Dropout2d, Dropout1d, FeatureAlphaDropout) rather than elements. */
   readonly channelWise: boolean = false;
+  /** SELU's self-normalising dropout (AlphaDropout, FeatureAlphaDropout): kept a·x + b, dropped a·α' + b. */
+  readonly alpha: boolean = false;
+  override readonly drawsRandom = true;
 
   /** `new Dropout(0.1)`, `new Dropout(0.1, true)` or `new Dropout({ p: 0.1 })` (PyTorch's `inplace` changes no result here). */
   constructor(options?: { readonly p?: number; readonly inplace?: boolean });
@@ -56,8 +59,10 @@ export class Dropout extends Layer {
     let step = 0;
     // Dropout2d, Dropout1d: a draw a channel of [C, H, W] or [C, L], its elements kept or dropped together.
     const area = this.channelWise ? shapeSize(b.inShape.slice(1)) : 1;
+    // The kernel's threshold and affine map for drop probability p (p = 0: a copy, in either form).
+    const affine = (p: number) => (this.alpha ? alphaDropoutParams(p) : { ...dropoutParams(p), shift: 0, dropped: 0 });
     const bind = async (batch: number, p: number, label: string) =>
-      (await ctx.compile(dropoutForward, { CHANNELS: this.channelWise })).bind({ x: input, mask, y: output }, { length: length(batch), ...dropoutParams(p), seed: b.seed, stream: b.stream, step, area }, label);
+      (await ctx.compile(dropoutForward, { CHANNELS: this.channelWise, ALPHA: this.alpha })).bind({ x: input, mask, y: output }, { length: length(batch), ...affine(p), seed: b.seed, stream: b.stream, step, area }, label);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (fusion.forwardByPrevious) return [];
       const kernel = await bind(batch, this.p, `${path} dropout forward`);
@@ -70,7 +75,7 @@ export class Dropout extends Layer {
     const backward = perBatch(async (batch): Promise<Dispatch[]> =>
       !dOutput || !dInput || fusion.backwardByPrevious
         ? []
-        : [(await ctx.compile(dropoutBackward, { VEC4: length(batch) % 4 === 0 })).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch), scale: dropoutParams(this.p).scale }, `${path} dropout backward`)],
+        : [(await ctx.compile(dropoutBackward, { VEC4: length(batch) % 4 === 0 })).bind({ dy: dOutput, mask, dx: dInput }, { length: length(batch), scale: affine(this.p).scale }, `${path} dropout backward`)],
     );
     return {
       forward: (batch, mode) => (mode === 'train' ? trainForward(batch) : evalForward(batch)),
@@ -111,4 +116,27 @@ export class Dropout1d extends Dropout {
     if (input.length !== 2) throw new ShapeError(`expects an input of shape [C, L] (channels to drop whole), got [${input.join(', ')}]`);
     return input;
   }
+}
+
+/**
+ * PyTorch's nn.AlphaDropout(p=0.5): SELU's self-normalising dropout. In training each element is
+ * dropped with probability p, set to SELU's negative saturation α' = −1.7580993408473766, and then
+ * every element mapped by a·v + b, a = ((1 − p)(1 + p·α'²))^−½, b = −a·α'·p, so that zero mean and
+ * unit variance survive; identity in eval; p = 1 gives zeros, as PyTorch's. Dropout's kernels (variant
+ * ALPHA; the backward multiplies by a where kept), never fused into a batch norm before it.
+ */
+export class AlphaDropout extends Dropout {
+  override readonly type: string = 'AlphaDropout';
+  override readonly alpha = true;
+}
+
+/**
+ * PyTorch's nn.FeatureAlphaDropout(p=0.5): AlphaDropout with whole channels of each sample
+ * dropped (the sample's first dimension: channels of [C, H, W] or [C, L]; features of [F], each on
+ * its own, as PyTorch's on [N, F]).
+ */
+export class FeatureAlphaDropout extends Dropout {
+  override readonly type: string = 'FeatureAlphaDropout';
+  override readonly alpha = true;
+  override readonly channelWise = true;
 }

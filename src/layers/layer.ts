@@ -193,6 +193,8 @@ export interface LayerProgram {
 export abstract class Layer {
   /** PyTorch's class name: `Conv2d`, `ReLU`, … */
   abstract readonly type: string;
+  /** Draws random numbers in training (the dropouts, RReLU): the plan gives it a random stream of its own (LayerBuild.stream). */
+  readonly drawsRandom: boolean = false;
   /** The output is a view of the input (Flatten, Identity): no kernel; the plan hands the next layer the same buffer, and the gradient back as a view. */
   readonly view: boolean = false;
   /**

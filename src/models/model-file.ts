@@ -14,7 +14,7 @@
  * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
-import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU } from '../layers/activations.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, type InstanceNormOptions } from '../layers/normalization.js';
 import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
@@ -23,7 +23,7 @@ import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, Constan
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleLayerMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
-import { Dropout, Dropout1d, Dropout2d } from '../layers/dropout.js';
+import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
@@ -99,6 +99,9 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   CELU: { fields: ['alpha', 'inplace'], build: (f) => new CELU({ alpha: f.alpha as number | undefined, inplace: inplaceOf(f) }) },
   LogSigmoid: { fields: [], build: () => new LogSigmoid() },
   Softsign: { fields: [], build: () => new Softsign() },
+  Tanhshrink: { fields: [], build: () => new Tanhshrink() },
+  RReLU: { fields: ['lower', 'upper', 'inplace'], build: (f) => new RReLU({ lower: f.lower as number | undefined, upper: f.upper as number | undefined, inplace: inplaceOf(f) }) },
+  GLU: { fields: ['dim'], build: (f) => new GLU({ dim: f.dim as number | undefined }) },
   Softshrink: { fields: ['lambd'], build: (f) => new Softshrink({ lambd: f.lambd as number | undefined }) },
   Hardshrink: { fields: ['lambd'], build: (f) => new Hardshrink({ lambd: f.lambd as number | undefined }) },
   Threshold: { fields: ['threshold', 'value', 'inplace'], build: (f) => new Threshold({ threshold: extended(f.threshold) as number, value: f.value as number, inplace: inplaceOf(f) }) },
@@ -124,6 +127,8 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Dropout: { fields: ['p', 'inplace'], build: (f) => new Dropout({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   Dropout2d: { fields: ['p', 'inplace'], build: (f) => new Dropout2d({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   Dropout1d: { fields: ['p', 'inplace'], build: (f) => new Dropout1d({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
+  AlphaDropout: { fields: ['p', 'inplace'], build: (f) => new AlphaDropout({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
+  FeatureAlphaDropout: { fields: ['p', 'inplace'], build: (f) => new FeatureAlphaDropout({ p: f.p as number | undefined, inplace: inplaceOf(f) }) },
   MaxPool2d: {
     fields: ['kernel_size', 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode'],
     build: (f) =>
@@ -195,6 +200,7 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Unflatten: { fields: ['dim', 'unflattened_size'], build: (f) => new Unflatten(f.dim as number, f.unflattened_size as number[]) },
   Identity: { fields: [], build: () => new Identity() },
   Softmax: { fields: ['dim'], build: () => new Softmax() },
+  Softmin: { fields: ['dim'], build: () => new Softmin() },
   LogSoftmax: { fields: ['dim'], build: () => new LogSoftmax() },
 };
 
@@ -213,7 +219,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
   in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
-  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended',
+  p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended', lower: 'number', upper: 'number',
 };
 
 /** Parses a model file's text; `source` names it in errors. */
@@ -408,7 +414,7 @@ function layer(entry: Json, source: string, path: string): Layer {
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;
   }
-  if ((type === 'LogSoftmax' || type === 'Softmax') && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {
+  if ((type === 'LogSoftmax' || type === 'Softmax' || type === 'Softmin') && fields.dim !== undefined && fields.dim !== 1 && fields.dim !== -1) {
     throw new ModelFileError(`${source}: layer '${path}' (${type}): "dim" must be 1 (the classes of [N, classes]), got ${JSON.stringify(fields.dim)}`);
   }
   if (type === 'Flatten' && fields.start_dim !== undefined && fields.start_dim !== 1) {

@@ -7,6 +7,8 @@ import { recordPass } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { shapeSize } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
+import { RReLU } from '../layers/activations.js';
+import { rreluSlopesRef } from '../reference/rrelu.js';
 import { baseMomentum, nadamMuProduct } from '../optim/optimizers.js';
 import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
@@ -57,12 +59,13 @@ function compare(tensor: string, kind: CheckRow['kind'], gpu: ArrayLike<number>,
   return { tensor, kind, elements: reference.length, maxAbsError, ratio, scaledError: scale > 0 ? maxAbsError / scale : maxAbsError, worst: { index, gpu: gpu[index]!, reference: reference[index]! } };
 }
 
-/** Each Dropout's mask of a network's training step `step` at `batch`, by layer path, as the reference takes them. */
+/** Each random layer's draws of a network's training step `step` at `batch` (a Dropout's mask, an RReLU's slopes), by layer path, as the reference takes them. */
 export function networkDropoutMasks(network: Network, batch: number, step: number): Record<string, Float64Array> {
   const masks: Record<string, Float64Array> = {};
   for (const node of network.plan.nodes) {
-    if (!(node.layer instanceof Dropout)) continue;
     const length = batch * shapeSize(node.inShape);
+    if (node.layer instanceof RReLU) masks[node.path] = rreluSlopesRef(length, Math.fround(node.layer.lowerBound), Math.fround(node.layer.upperBound), network.seed, node.stream, step);
+    if (!(node.layer instanceof Dropout)) continue;
     masks[node.path] = node.layer.channelWise
       ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)
       : dropoutMaskRef(length, node.layer.p, network.seed, node.stream, step);

@@ -7,12 +7,11 @@ import { Layer, ShapeError, checkOptions, formatShape, shapeSize, trueOrFalse, t
 import { flattenModel, paddingOf, type Module } from '../layers/sequential.js';
 import { Pad2d } from '../layers/padding.js';
 import { Pad1d } from '../layers/one-d.js';
-import { Dropout } from '../layers/dropout.js';
 import { randomWord } from '../reference/random.js';
 import { initValues, type Init } from './init.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
 
-/** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); dropout layer k uses 16 + k. */
+/** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); the k-th layer that draws (a dropout, an RReLU) uses 16 + k. */
 export const INIT_STREAM = 3;
 /** The normal draws of a torch.nn.init initialisation (src/plan/init.ts), apart from the uniform ones. */
 export const INIT_NORMAL_STREAM = 4;
@@ -48,7 +47,7 @@ export interface PlanNode {
   readonly flags: NodeFlags;
   /** Counter of the initial-weight draws: the top-level child's index + 65536 × the layer's ordinal inside it. */
   readonly initKey: number;
-  /** Random stream of a Dropout. */
+  /** Random stream of a layer that draws (Layer.drawsRandom: a Dropout, an RReLU). */
   readonly stream: number;
 }
 
@@ -133,14 +132,14 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   }
   // The last layer that computes something: a view after it (Identity, Flatten) passes its output on.
   const last = [...leaves].reverse().find(({ layer }) => !layer.view)?.layer ?? leaves[leaves.length - 1]!.layer;
-  // A final Softmax gives probabilities: cross-entropy on them applies a softmax twice (it trains,
+  // A final Softmax (or Softmin) gives probabilities: cross-entropy on them applies a softmax twice (it trains,
   // slowly and towards the wrong optimum: PyTorch lets it pass), and NLL wants their logarithm.
-  if (last.type === 'Softmax' && (options.loss === undefined || options.loss === 'cross-entropy' || options.loss === 'nll')) {
-    throw new ShapeError(`the model ends with Softmax (probabilities): ${options.loss === undefined ? "the default loss, 'cross-entropy'," : `loss '${options.loss}'`} would ${options.loss === 'nll' ? 'read them as log-probabilities' : 'apply a second softmax to them'}. End with LogSoftmax for 'nll', drop the Softmax for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse', 'half-sse' or 'bce' to train the probabilities against one-hot targets`);
+  if ((last.type === 'Softmax' || last.type === 'Softmin') && (options.loss === undefined || options.loss === 'cross-entropy' || options.loss === 'nll')) {
+    throw new ShapeError(`the model ends with ${last.type} (probabilities): ${options.loss === undefined ? "the default loss, 'cross-entropy'," : `loss '${options.loss}'`} would ${options.loss === 'nll' ? 'read them as log-probabilities' : 'apply a second softmax to them'}. End with LogSoftmax for 'nll', drop the ${last.type} for 'cross-entropy' (on logits, as PyTorch's CrossEntropyLoss), or give loss 'mse', 'half-sse' or 'bce' to train the probabilities against one-hot targets`);
   }
   // BCELoss takes probabilities (PyTorch raises on a value outside [0, 1]; a GPU would give NaN);
   // BCEWithLogitsLoss after a sigmoid applies it twice.
-  const probabilities = ['Sigmoid', 'Softmax', 'Hardsigmoid'].includes(last.type);
+  const probabilities = ['Sigmoid', 'Softmax', 'Softmin', 'Hardsigmoid'].includes(last.type);
   if (options.loss === 'bce' && !probabilities) {
     throw new ShapeError(`loss 'bce' (PyTorch's BCELoss) takes probabilities, but the model ends with ${last.type}: end with a Sigmoid, or use 'bce-with-logits' (BCEWithLogitsLoss: the sigmoid and the loss in one, on logits)`);
   }
@@ -162,7 +161,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   const lossBeta = lossParameter(options, loss);
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
-  let dropouts = 0;
+  let drawing = 0;
   // state_dict names: a Sequential's `0.weight`, `convblock1.0.weight`; a model that is one layer
   // names its own (`weight`), as PyTorch's nn.Linear does (messages still call it layer '0').
   const named = (path: string, name: string) => (model instanceof Layer ? name : `${path}.${name}`);
@@ -229,7 +228,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,
-      stream: layer instanceof Dropout ? DROPOUT_STREAM + dropouts++ : 0,
+      stream: layer.drawsRandom ? DROPOUT_STREAM + drawing++ : 0,
     };
   });
   if (shape.length !== 1) {

@@ -55,7 +55,38 @@ export function normalCdfRef(x: number): number {
 }
 
 /** The activations of src/kernels/activation.ts (shaders/lib/activation_math.wgsl), by variant. */
-export type ActivationRefKind = 'LEAKY_RELU' | 'SILU' | 'GELU' | 'GELU_TANH' | 'ELU' | 'SOFTPLUS' | 'MISH' | 'HARDSWISH' | 'HARDSIGMOID' | 'HARDTANH' | 'CELU' | 'LOGSIGMOID' | 'SOFTSIGN' | 'SOFTSHRINK' | 'HARDSHRINK' | 'THRESHOLD';
+export type ActivationRefKind = 'LEAKY_RELU' | 'SILU' | 'GELU' | 'GELU_TANH' | 'ELU' | 'SOFTPLUS' | 'MISH' | 'HARDSWISH' | 'HARDSIGMOID' | 'HARDTANH' | 'CELU' | 'LOGSIGMOID' | 'SOFTSIGN' | 'SOFTSHRINK' | 'HARDSHRINK' | 'THRESHOLD' | 'TANHSHRINK';
+
+/**
+ * tanh's Taylor coefficients, tanh v = Σ TANH_TAYLOR[n]·v^n (odd n), from tanh' = 1 − tanh²:
+ * (n + 1)·t[n + 1] = −Σ_{i + k = n} t[i]·t[k] for n ≥ 1, t[1] = 1.
+ */
+const TANH_TAYLOR = (() => {
+  const t = new Float64Array(80);
+  t[1] = 1;
+  for (let n = 2; n < t.length; n++) {
+    let s = 0;
+    for (let i = 1; i < n - 1; i++) s += t[i]! * t[n - 1 - i]!;
+    t[n] = -s / n;
+  }
+  return t;
+})();
+
+/**
+ * v − tanh v in float64 without its cancellation near 0 (there v − Math.tanh(v) would keep only
+ * 1e-16·v/(v³/3) of relative accuracy): below |v| = 0.5 the series −Σ_{n ≥ 3} t[n]·v^n until a term
+ * is below 1e-18 of the sum (|v|/(π/2) ≤ 0.32: the terms shrink tenfold every two), else the difference.
+ */
+export function tanhshrinkRef1(v: number): number {
+  if (!(Math.abs(v) < 0.5)) return v - Math.tanh(v);
+  let sum = 0;
+  for (let n = 3; n < TANH_TAYLOR.length; n += 2) {
+    const term = -TANH_TAYLOR[n]! * v ** n;
+    sum += term;
+    if (Math.abs(term) <= 1e-18 * Math.abs(sum)) break;
+  }
+  return sum;
+}
 
 const GELU_KAPPA = 0.044715;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -99,6 +130,8 @@ function activate(kind: ActivationRefKind, v: number, a: number, b: number): num
     case 'THRESHOLD':
       // PyTorch's condition (x <= threshold → value): a NaN stays NaN.
       return v <= a ? b : v;
+    case 'TANHSHRINK':
+      return tanhshrinkRef1(v);
   }
 }
 
@@ -157,6 +190,9 @@ function slope(kind: ActivationRefKind, v: number, a: number, b: number): number
       return v >= -a && v <= a ? 0 : 1;
     case 'THRESHOLD':
       return v <= a ? 0 : 1;
+    case 'TANHSHRINK':
+      // PyTorch's x − x.tanh(): 1 − (1 − tanh²) = tanh²(v).
+      return Math.tanh(v) ** 2;
   }
 }
 

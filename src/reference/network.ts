@@ -26,16 +26,19 @@ import type { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shu
 import { channelShuffleRef, pixelShuffleRef, pixelUnshuffleRef } from './shuffle.js';
 import { upsample2dBackwardRef, upsample2dForwardRef, type Upsample2dGeometry } from './upsample.js';
 import { pad2dBackwardRef, pad2dForwardRef, type Pad2dGeometry } from './padding.js';
-import type { CELU, ELU, GELU, Hardshrink, Hardtanh, LeakyReLU, PReLU, Softplus, Softshrink, Threshold } from '../layers/activations.js';
+import type { CELU, ELU, GELU, GLU, Hardshrink, Hardtanh, LeakyReLU, PReLU, RReLU, Softplus, Softshrink, Threshold } from '../layers/activations.js';
+import type { Dropout } from '../layers/dropout.js';
+import { gluBackwardRef, gluRef, type GluShape } from './glu.js';
+import { rreluBackwardRef, rreluRef } from './rrelu.js';
 import { biasAddRef, biasBackwardRef } from './bias.js';
 import { pointwiseLossRef } from './loss.js';
 import { isPointwiseLoss } from '../plan/fusion.js';
 import { batchNormBackwardRef, batchNormForwardEvalRef, batchNormForwardTrainRef, batchNormRunningUpdateRef } from './batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, type Conv2dGeometry } from './conv2d.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from './dense.js';
-import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef, softmaxBackwardRef, softmaxRef } from './nll.js';
+import { countCorrectRef, logSoftmaxBackwardRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef, softmaxBackwardRef, softmaxRef, softminBackwardRef, softminRef } from './nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, type Pool2dRef } from './pooling.js';
-import { dropoutBackwardRef, dropoutForwardRef } from './random.js';
+import { alphaDropoutBackwardRef, alphaDropoutForwardRef, dropoutBackwardRef, dropoutForwardRef } from './random.js';
 import { reluBackwardRef, reluForwardRef } from './relu.js';
 import { sigmoidBackwardRef, sigmoidRef } from './sigmoid.js';
 import { tanhBackwardRef, tanhRef } from './tanh.js';
@@ -53,7 +56,10 @@ export interface NetworkStepRefInput {
   readonly targets?: ArrayLike<number>;
   readonly batch: number;
   readonly mode: 'train' | 'eval';
-  /** Training: each Dropout's mask by the layer's path (0 or 1/(1 − p) per element). */
+  /**
+   * Training: each random layer's draws by its path: a Dropout's mask (0 or 1/(1 − p) per element;
+   * an AlphaDropout's the same, non-zero where kept), an RReLU's slopes (one per element).
+   */
   readonly dropoutMasks?: Readonly<Record<string, ArrayLike<number>>>;
   /**
    * The GPU's decisions to follow, by layer path: a ReLU's output (NaN where it is not known: a
@@ -118,9 +124,18 @@ function activationOf(layer: PlanNode['layer']): [ActivationRefKind, number, num
       return ['HARDSHRINK', (layer as Hardshrink).lambd, 0];
     case 'Threshold':
       return ['THRESHOLD', (layer as Threshold).threshold, (layer as Threshold).value];
+    case 'Tanhshrink':
+      return ['TANHSHRINK', 0, 0];
     default:
       return undefined;
   }
+}
+
+/** A GLU's split for the reference, from its PyTorch dim (counted with the batch; negative from the end). */
+function gluShape(node: PlanNode, batch: number): GluShape {
+  const dim = (node.layer as GLU).dim;
+  const axis = (dim < 0 ? dim + node.inShape.length + 1 : dim) - 1;
+  return { outer: batch * size(node.inShape.slice(0, axis)), size: node.inShape[axis]!, inner: size(node.inShape.slice(axis + 1)) };
 }
 
 /** An AvgPool2d's window for the reference; undefined for global average pooling (the layer's own test of it: AvgPool2d.global). */
@@ -258,6 +273,18 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Softmax':
         y = softmaxRef(x, batch, channels);
         break;
+      case 'Softmin':
+        y = softminRef(x, batch, channels);
+        break;
+      case 'GLU':
+        y = gluRef(x, gluShape(node, batch));
+        break;
+      case 'RReLU': {
+        // Eval: PyTorch's leaky_relu with the slope (lower + upper)/2.
+        const l = layer as RReLU;
+        y = mode === 'train' ? rreluRef(x, mask(input, path, x.length)) : leakyReluRef(x, (l.lowerBound + l.upperBound) / 2);
+        break;
+      }
       case 'Identity':
         y = x;
         break;
@@ -332,6 +359,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Dropout2d':
       case 'Dropout1d':
         y = mode === 'train' ? dropoutForwardRef(x, mask(input, path, x.length)) : x;
+        break;
+      case 'AlphaDropout':
+      case 'FeatureAlphaDropout':
+        y = mode === 'train' ? alphaDropoutForwardRef(x, mask(input, path, x.length), (layer as Dropout).p) : x;
         break;
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
@@ -445,6 +476,15 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Softmax':
         d = softmaxBackwardRef(d, y, batch, channels);
         break;
+      case 'Softmin':
+        d = softminBackwardRef(d, y, batch, channels);
+        break;
+      case 'GLU':
+        d = gluBackwardRef(d, xi, gluShape(node, batch));
+        break;
+      case 'RReLU':
+        d = rreluBackwardRef(d, xi, mask(input, path, d.length));
+        break;
       case 'Identity':
         break;
       case 'Flatten':
@@ -500,6 +540,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Dropout2d':
       case 'Dropout1d':
         d = dropoutBackwardRef(d, mask(input, path, d.length));
+        break;
+      case 'AlphaDropout':
+      case 'FeatureAlphaDropout':
+        d = alphaDropoutBackwardRef(d, mask(input, path, d.length), (layer as Dropout).p);
         break;
       case 'BatchNorm2d':
       case 'BatchNorm1d': {
@@ -574,7 +618,7 @@ function named(node: PlanNode, local: string): string {
 
 function mask(input: NetworkStepRefInput, path: string, length: number): ArrayLike<number> {
   const m = input.dropoutMasks?.[path];
-  if (!m) throw new Error(`reference: the dropout mask of '${path}' is missing`);
-  if (m.length !== length) throw new Error(`reference: the dropout mask of '${path}' has ${m.length} elements, expected ${length}`);
+  if (!m) throw new Error(`reference: the random draws (dropout mask, RReLU slopes) of '${path}' are missing`);
+  if (m.length !== length) throw new Error(`reference: the random draws (dropout mask, RReLU slopes) of '${path}' have ${m.length} elements, expected ${length}`);
   return m;
 }

@@ -92,6 +92,30 @@ export function softmaxBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, 
   return dx;
 }
 
+/** Softmin per row (PyTorch's Softmin): softmax of −x, exp(min − x_j) / Σ_k exp(min − x_k). */
+export function softminRef(x: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const y = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let min = Infinity;
+    for (let c = 0; c < classes; c++) min = Math.min(min, x[b * classes + c]!);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(min - x[b * classes + c]!);
+    for (let c = 0; c < classes; c++) y[b * classes + c] = Math.exp(min - x[b * classes + c]!) / sum;
+  }
+  return y;
+}
+
+/** Softmin's input gradient from its output y: ∂y_j/∂x_i = −y_j(δ_ij − y_i), so dx_i = −y_i · (dy_i − Σ_k dy_k · y_k). */
+export function softminBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, batch: number, classes: number): Float64Array {
+  const dx = new Float64Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += dy[b * classes + k]! * y[b * classes + k]!;
+    for (let i = 0; i < classes; i++) dx[b * classes + i] = -y[b * classes + i]! * (dy[b * classes + i]! - sum);
+  }
+  return dx;
+}
+
 /** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere. */
 export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
   const d = new Float64Array(batch * classes);

@@ -121,6 +121,27 @@ export function dropoutBackwardRef(dy: ArrayLike<number>, mask: ArrayLike<number
   return Float64Array.from(dy, (g, i) => g * mask[i]!);
 }
 
+/** SELU's negative saturation −λα, PyTorch's alpha dropout constant (its `alpha` 1.7580993408473766, negated). */
+const ALPHA_DROPPED = -1.7580993408473766;
+
+/**
+ * AlphaDropout's forward given a dropout mask (non-zero: kept), PyTorch's formula: kept a·x + b,
+ * dropped a·α' + b, a = ((1 − p)(1 + p·α'²))^−½, b = −a·α'·p; zeros where p = 1 (PyTorch's special case).
+ */
+export function alphaDropoutForwardRef(x: ArrayLike<number>, mask: ArrayLike<number>, p: number): Float64Array {
+  if (p === 1) return new Float64Array(x.length);
+  const a = ((1 - p) * (1 + p * ALPHA_DROPPED * ALPHA_DROPPED)) ** -0.5;
+  const b = -a * ALPHA_DROPPED * p;
+  return Float64Array.from(x, (v, i) => (mask[i] !== 0 ? a * v + b : a * ALPHA_DROPPED + b));
+}
+
+/** AlphaDropout's input gradient: a·dy where kept, 0 where dropped (and everywhere where p = 1). */
+export function alphaDropoutBackwardRef(dy: ArrayLike<number>, mask: ArrayLike<number>, p: number): Float64Array {
+  if (p === 1) return new Float64Array(dy.length);
+  const a = ((1 - p) * (1 + p * ALPHA_DROPPED * ALPHA_DROPPED)) ** -0.5;
+  return Float64Array.from(dy, (g, i) => (mask[i] !== 0 ? a * g : 0));
+}
+
 /**
  * Fisher–Yates over [0, n): for i = n − 1 down to 1, j = ⌊word · (i + 1) / 2³²⌋ with
  * word = randomWord(seed, shuffle, epoch, i); swap perm[i], perm[j]. Exact in float64 for n ≤ 2²¹.

@@ -81,6 +81,8 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
     { name: 'Softshrink 0.5', variant: 'SOFTSHRINK', a: 0.5, b: 0, kinks: [-0.5, 0.5] },
     { name: 'Hardshrink 2', variant: 'HARDSHRINK', a: 2, b: 0, kinks: [-2, 2] },
     { name: 'Threshold 1.5, −2', variant: 'THRESHOLD', a: 1.5, b: -2, kinks: [1.5] },
+    // Not kinks: the ends of the series that Tanhshrink takes near 0, and the float32 just below them.
+    { name: 'Tanhshrink', variant: 'TANHSHRINK', a: 0, b: 0, kinks: [0.75, -0.75, Math.fround(0.75) - 2 ** -24, 0.3] },
   ];
   for (const c of cases) {
     for (const count of [65, 128 * 16 * 26 * 26]) {
@@ -106,6 +108,24 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
       });
     }
   }
+
+  gpuTest('Tanhshrink keeps its relative accuracy near 0, where x − tanh x cancels (1e-6 of |x|³/3 at 1e-6), and across the series\' end at 0.75', async (ctx) => {
+    // |x| from 1e-6 to 4, log-spaced, both signs: relative error against float64 (the reference's
+    // own series below 0.5), forward and the derivative tanh²x.
+    const n = 4001;
+    const x = f32(Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-6 + (6.6 * i) / (n - 1))));
+    const gpu = await run(ctx, x, new Float32Array(n).fill(1), 'TANHSHRINK', 0, 0);
+    const y = activationRef('TANHSHRINK', x);
+    const dx = activationBackwardRef('TANHSHRINK', new Float64Array(n).fill(1), x);
+    let [worstY, worstDx] = [0, 0];
+    for (let i = 0; i < n; i++) {
+      worstY = Math.max(worstY, Math.abs(gpu.y[i]! - y[i]!) / Math.abs(y[i]!));
+      worstDx = Math.max(worstDx, Math.abs(gpu.dx[i]! - dx[i]!) / Math.abs(dx[i]!));
+    }
+    // float32's own rounding is 6e-8; x − tanh x just past 0.75 multiplies tanh's few ulp by up to 5.5.
+    expect(worstY, 'the largest relative error of y').toBeLessThan(2e-6);
+    expect(worstDx, 'the largest relative error of dx').toBeLessThan(2e-6);
+  });
 
   gpuTest("a NaN input: NaN out, as PyTorch's; the derivative PyTorch's backward takes there", async (ctx) => {
     for (const c of cases) {

@@ -5,8 +5,8 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
-import { RANDOM_STREAM, channelDropoutMaskRef, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
+import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
+import { RANDOM_STREAM, alphaDropoutBackwardRef, alphaDropoutForwardRef, channelDropoutMaskRef, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -43,7 +43,7 @@ describe('dropout kernels', () => {
       const tdx = ctx.tensor('dx', [length]);
       for (const t of [ty, tdx]) ctx.fill(t, NaN);
       ctx.fill(tmask, 0xffffffff);
-      const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1 });
+      const forward = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1, shift: 0, dropped: 0 });
       const backward = (await ctx.compile(dropoutBackward)).bind({ dy: tdy, mask: tmask, dx: tdx }, { length, scale });
       const tdx4 = ctx.tensor('dx (VEC4)', [length]);
       ctx.fill(tdx4, NaN);
@@ -89,7 +89,7 @@ describe('dropout kernels', () => {
     const tmask = ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' });
     const ty = ctx.tensor('y', [length]);
     ctx.fill(ty, NaN);
-    const k = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1 });
+    const k = (await ctx.compile(dropoutForward)).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed, stream, step, area: 1, shift: 0, dropped: 0 });
     ctx.submit('dropout ties', (e) => recordPass(e, 'dropout ties', [k]));
     expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), dropoutMaskRef(length, p, seed, stream, step)), 'kept elements that differ from the reference').toEqual([]);
   });
@@ -104,7 +104,7 @@ describe('dropout kernels', () => {
     ctx.fill(ty, NaN);
     const k = (await ctx.compile(dropoutForward)).bind(
       { x: tx, mask: tmask, y: ty },
-      { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0, area: 1 },
+      { length, threshold, scale, seed: 42, stream: RANDOM_STREAM.dropout, step: 0, area: 1, shift: 0, dropped: 0 },
     );
     ctx.submit('dropout fraction', (e) => recordPass(e, 'dropout fraction', [k]));
     const keptCount = kept(maskFromBits(await ctx.read(tmask), length, p)).reduce((a, b) => a + b, 0);
@@ -124,7 +124,7 @@ describe('dropout_forward, variant CHANNELS (Dropout2d)', () => {
       const [tx, tmask, ty] = [ctx.tensor('x', [length], { data: x }), ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' }), ctx.tensor('y', [length])];
       ctx.fill(ty, NaN);
       ctx.fill(tmask, 0xffffffff);
-      const k = (await ctx.compile(dropoutForward, { CHANNELS: true })).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed: 11, stream: 5, step: 3, area });
+      const k = (await ctx.compile(dropoutForward, { CHANNELS: true })).bind({ x: tx, mask: tmask, y: ty }, { length, threshold, scale, seed: 11, stream: 5, step: 3, area, shift: 0, dropped: 0 });
       ctx.submit('dropout2d', (e) => recordPass(e, 'dropout2d', [k]));
       const ref = channelDropoutMaskRef(length, area, p, 11, 5, 3);
       expect(mismatches(maskFromBits(await ctx.read(tmask), length, p), ref), 'mask bits that differ from the reference').toEqual([]);
@@ -137,6 +137,46 @@ describe('dropout_forward, variant CHANNELS (Dropout2d)', () => {
       // The bits past the end are clear (a backward over whole words reads them).
       const lastWord = (await ctx.read(tmask))[maskWords(length) - 1]!;
       if (length % 32 !== 0) expect(lastWord >>> (length % 32)).toBe(0);
+    });
+  }
+});
+
+describe('dropout_forward, variant ALPHA (AlphaDropout; with CHANNELS, FeatureAlphaDropout), and dropout_backward with its scale a', () => {
+  // [length, area (1: AlphaDropout), p]: partial words and blocks, channels across words, the seed CNN's size; p 0 (a copy) and 1 (zeros, PyTorch's).
+  for (const [length, area, p] of [[7, 1, 0.5], [1001, 1, 0.2], [37 * 7, 7, 0.3], [1003, 1, 0], [1004, 1, 1], [128 * 16 * 676, 1, 0.1], [128 * 16 * 676, 676, 0.25]] as const) {
+    gpuTest(`${length} elements${area > 1 ? `, channels of ${area}` : ''}, p ${p}`, async (ctx) => {
+      const [seed, stream, step] = [length % 1000 + 1, RANDOM_STREAM.dropout + 3, 4];
+      const params = { ...alphaDropoutParams(p), seed, stream, step, area, length };
+      // Standard normal inputs (a SELU network's), so that the self-normalisation can be seen.
+      const x = f32(Array.from(randomArray(2 * length, length + 9, 1e-9, 1).subarray(0, length), (u, i) => Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ((i * 0.6180339887) % 1))));
+      const dy = f32(randomArray(length, length + 10));
+      const t = { x: ctx.tensor('x', [length], { data: x }), mask: ctx.tensor('mask', [maskWords(length)], { dtype: 'u32' }), y: ctx.tensor('y', [length]), dy: ctx.tensor('dy', [length], { data: dy }), dx: ctx.tensor('dx', [length]) };
+      for (const o of [t.y, t.dx]) ctx.fill(o, NaN);
+      ctx.fill(t.mask, 0xffffffff);
+      const kernels = [
+        (await ctx.compile(dropoutForward, { ALPHA: true, CHANNELS: area > 1 })).bind({ x: t.x, mask: t.mask, y: t.y }, params),
+        (await ctx.compile(dropoutBackward)).bind({ dy: t.dy, mask: t.mask, dx: t.dx }, { length, scale: params.scale }),
+      ];
+      ctx.submit('alpha dropout test', (e) => recordPass(e, 'alpha dropout test', kernels));
+      const mask = area > 1 ? channelDropoutMaskRef(length, area, p, seed, stream, step) : dropoutMaskRef(length, p, seed, stream, step);
+      expect(mismatches(maskFromBits(await ctx.read(t.mask), length, p), mask), 'mask bits that differ from the reference').toEqual([]);
+      const y = await ctx.read(t.y);
+      expectAllClose('alpha dropout y', y, alphaDropoutForwardRef(x, mask, p), TOLERANCE.forward);
+      expectAllClose('alpha dropout dx', await ctx.read(t.dx), alphaDropoutBackwardRef(dy, mask, p), TOLERANCE.forward);
+      if (p === 0) expect(Array.from(y), 'p = 0: a copy').toEqual(Array.from(x));
+      if (p === 1) expect(y.every((v) => v === 0), 'p = 1: zeros').toBe(true);
+      if (length > 100_000) {
+        // The dropped fraction is p (per channel where whole channels drop), and a standard normal
+        // input keeps mean 0 and variance 1 (the point of alpha dropout).
+        const units = length / area;
+        const dropped = Array.from({ length: units }, (_, k) => (mask[k * area] === 0 ? 1 : 0)).reduce((a: number, b: number) => a + b, 0);
+        expect(Math.abs(dropped / units - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / units));
+        const mean = y.reduce((a, v) => a + v, 0) / length;
+        const variance = y.reduce((a, v) => a + (v - mean) ** 2, 0) / length;
+        const spread = area > 1 ? 0.05 : 0.01;
+        expect(Math.abs(mean), 'mean').toBeLessThan(spread);
+        expect(Math.abs(variance - 1), 'variance').toBeLessThan(2 * spread);
+      }
     });
   }
 });

@@ -11,7 +11,7 @@ import { POINTWISE_LOSSES, pointwiseLoss, type PointwiseLoss } from '../../src/k
 import { pointwiseLossRef } from '../../src/reference/loss.js';
 import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
 import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
-import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef, softmaxBackwardRef, softmaxRef } from '../../src/reference/nll.js';
+import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef, softmaxBackwardRef, softmaxRef, softminBackwardRef, softminRef } from '../../src/reference/nll.js';
 import { tanhBackwardRef, tanhRef } from '../../src/reference/tanh.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -128,6 +128,34 @@ describe('log_softmax_forward and log_softmax_backward, variant SOFTMAX (nn.Soft
       expectAllClose('softmax dx', await ctx.read(tdx), softmaxBackwardRef(dy, f32(y), batch, classes), TOLERANCE.gradient);
       // Each row sums to 1.
       for (let b = 0; b < batch; b++) expect(Math.abs(y.subarray(b * classes, (b + 1) * classes).reduce((a, v) => a + v, 0) - 1)).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('log_softmax_forward and log_softmax_backward, variant SOFTMIN (nn.Softmin(dim=1): softmax of −x)', () => {
+  for (const [batch, classes] of [[1, 1], [3, 2], [65, 10], [128, 1000]] as const) {
+    gpuTest(`[${batch}, ${classes}]`, async (ctx) => {
+      // Logits far apart (exp(−x) alone would overflow: the row's minimum is taken off first).
+      const x = f32(randomArray(batch * classes, batch + classes + 1, -100, 60));
+      const dy = f32(randomArray(batch * classes, batch * 5 + classes));
+      const [tx, ty, tdy, tdx] = [ctx.tensor('x', [x.length], { data: x }), ctx.tensor('y', [x.length]), ctx.tensor('dy', [x.length], { data: dy }), ctx.tensor('dx', [x.length])];
+      for (const t of [ty, tdx]) ctx.fill(t, NaN);
+      const p = { batch, classes };
+      const kernels = [
+        (await ctx.compile(logSoftmaxForward, { SOFTMIN: true })).bind({ x: tx, y: ty }, p),
+        (await ctx.compile(logSoftmaxBackward, { SOFTMIN: true })).bind({ dy: tdy, y: ty, dx: tdx }, p),
+      ];
+      ctx.submit('softmin test', (e) => recordPass(e, 'softmin test', kernels));
+      const y = await ctx.read(ty);
+      expectAllClose('softmin y', y, softminRef(x, batch, classes), TOLERANCE.forward);
+      expectAllClose('softmin dx', await ctx.read(tdx), softminBackwardRef(dy, f32(y), batch, classes), TOLERANCE.gradient);
+      // Each row sums to 1, its largest probability at its smallest x.
+      for (let b = 0; b < batch; b++) {
+        const row = y.subarray(b * classes, (b + 1) * classes);
+        expect(Math.abs(row.reduce((a, v) => a + v, 0) - 1)).toBeLessThan(1e-5);
+        const xs = Array.from(x.subarray(b * classes, (b + 1) * classes));
+        expect(row.indexOf(Math.max(...row))).toBe(xs.indexOf(Math.min(...xs)));
+      }
     });
   }
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
@@ -14,7 +14,7 @@ import { AdaptiveAvgPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, Con
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { BatchNorm1d, BatchNorm2d } from '../../src/layers/batchnorm.js';
 import { GroupNorm, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
-import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
+import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../../src/layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Residual, Sequential } from '../../src/layers/sequential.js';
@@ -429,6 +429,27 @@ const cases = [
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
     fuse: true,
+  },
+  {
+    // RReLU's slopes and the alpha dropouts' masks drawn on the GPU, the reference following them
+    // (the same Philox words); GLU over a map's channels (dim 1) and over features (dim −1).
+    name: 'GLU over channels, RReLU, FeatureAlphaDropout, Tanhshrink after convs; GLU, AlphaDropout, RReLU after Linears, Adam',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2 }), new GLU(1), new Conv2d({ outChannels: 6, kernelSize: 3 }), new RReLU(), new FeatureAlphaDropout(0.2),
+      new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2 }), new Tanhshrink(),
+      new Flatten(), new Linear({ outFeatures: 16 }), new GLU(), new AlphaDropout(0.3), new RReLU(0.05, 0.4), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    name: 'GLU over [C, L] (dim 1 and −1) after a Conv1d, Tanhshrink, Softmin under an MSE loss, SGD',
+    model: new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3 }), new GLU(1), new GLU(-1), new Tanhshrink(), new Flatten(), new Linear({ outFeatures: 10 }), new Softmin()),
+    input: [28, 28],
+    optimizer: new SGD({ lr: 0.1 }),
+    fuse: true,
+    loss: 'mse' as const,
   },
   {
     name: 'PixelShuffle after a conv, PixelUnshuffle, ChannelShuffle between grouped convs, SGD momentum',

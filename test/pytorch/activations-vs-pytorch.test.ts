@@ -46,6 +46,7 @@ const cases: { torch: string; kind: ActivationRefKind; a: number; b: number }[] 
   { torch: 'nn.Hardshrink(-1)', kind: 'HARDSHRINK', a: -1, b: 0 },
   { torch: 'nn.Threshold(1.5, -2)', kind: 'THRESHOLD', a: 1.5, b: -2 },
   { torch: 'nn.Threshold(0, 0)', kind: 'THRESHOLD', a: 0, b: 0 },
+  { torch: 'nn.Tanhshrink()', kind: 'TANHSHRINK', a: 0, b: 0 },
 ];
 
 describe('activation references against PyTorch (float64) at zeros, kinks, thresholds and extremes', () => {

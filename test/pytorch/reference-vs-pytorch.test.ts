@@ -18,12 +18,13 @@ import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d } from '../../src/layers/upsample.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../../src/layers/shuffle.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d } from '../../src/layers/one-d.js';
-import { Dropout, Dropout1d, Dropout2d } from '../../src/layers/dropout.js';
+import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../../src/layers/dropout.js';
+import { rreluSlopesRef } from '../../src/reference/rrelu.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
-import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Softmax, Softplus } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Softmax, Softmin, Softplus, Tanhshrink, RReLU, GLU } from '../../src/layers/activations.js';
 import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -304,6 +305,21 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
     loss: 'cross-entropy',
   },
   {
+    // RReLU's slopes and the alpha dropouts' masks given to both sides (PyTorch's formulas with them: torch_step.py).
+    name: 'GLU over channels and features, RReLU, FeatureAlphaDropout, AlphaDropout, Tanhshrink',
+    model: new Sequential(
+      new Conv2d({ outChannels: 6, kernelSize: 3 }), new GLU(1), new RReLU(0.1, 0.3), new FeatureAlphaDropout(0.3), new Conv2d({ outChannels: 4, kernelSize: 2 }), new Tanhshrink(),
+      new Flatten(), new Linear({ outFeatures: 10 }), new GLU(), new AlphaDropout(0.2), new RReLU(), new Linear({ outFeatures: 5 }),
+    ),
+    input: [2, 7, 6],
+  },
+  {
+    name: 'GLU over [C, L] (dim 1, then −1) after a Conv1d, Softmin before an MSE loss',
+    model: new Sequential(new Conv1d({ outChannels: 8, kernelSize: 3 }), new GLU(1), new GLU(-1), new Tanhshrink(), new Flatten(), new Linear({ outFeatures: 4 }), new Softmin()),
+    input: [3, 10],
+    loss: 'mse',
+  },
+  {
     name: 'Identity in three places, Softmax before an MSE loss',
     model: new Sequential(new Identity(), new Flatten(), new Linear({ outFeatures: 6 }), new Identity(), new Tanh(), new Linear({ outFeatures: 4 }), new Softmax(), new Identity()),
     input: [1, 3, 3],
@@ -336,6 +352,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
         for (const p of node.parameters) params[p.name] = Float64Array.from(initialValues(node, p, 9), (v, i) => v + 0.05 * Math.sin(3 * i + 1));
         for (const b of node.buffers) buffers[b.name] = Float64Array.from({ length: b.shape[0]! }, (_, i) => (b.name.endsWith('var') ? 0.8 + 0.1 * i : 0.05 * i));
         const elements = BATCH * node.inShape.reduce((a, b) => a * b, 1);
+        if (node.layer instanceof RReLU) masks[node.path] = rreluSlopesRef(elements, node.layer.lowerBound, node.layer.upperBound, 9, node.stream, 2);
         if (node.layer instanceof Dropout && node.layer.channelWise) masks[node.path] = channelDropoutMaskRef(elements, node.inShape.slice(1).reduce((a, b) => a * b, 1), node.layer.p, 9, node.stream, 2);
         else if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(elements, node.layer.p, 9, node.stream, 2);
       }

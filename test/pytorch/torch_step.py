@@ -4,7 +4,7 @@ held against (test/pytorch/reference-vs-pytorch.test.ts).
 
 Reads a JSON file: {model_file, params, buffers, input, labels, batch, masks, loss}, where
 model_file is the engine's model file (PyTorch's constructor names), params and buffers are
-state_dict entries as flat lists, and masks holds each Dropout's mask by its path (so that both
+state_dict entries as flat lists, and masks holds each Dropout's mask (an RReLU's drawn slopes) by its path (so that both
 sides drop the same elements). Builds the network with torch.nn under the same state_dict names,
 runs forward, the loss and backward in float64, training mode, and prints JSON:
 {loss, grads: {name: [...]}, buffers: {name: [...]}}.
@@ -32,6 +32,35 @@ class GivenMask(nn.Module):
 
     def forward(self, x):
         return x * torch.tensor(spec['masks'][self.path]).reshape(x.shape)
+
+
+class GivenSlopes(nn.Module):
+    """RReLU in training with the engine's drawn slopes: PyTorch's noise (the slope where x <= 0, else 1)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def forward(self, x):
+        r = torch.tensor(spec['masks'][self.path]).reshape(x.shape)
+        return x * torch.where(x <= 0, r, torch.ones_like(x))
+
+
+class GivenAlphaMask(nn.Module):
+    """AlphaDropout / FeatureAlphaDropout with the engine's mask (non-zero: kept), ATen's _dropout_impl formula."""
+
+    def __init__(self, path, p):
+        super().__init__()
+        self.path, self.p = path, p
+
+    def forward(self, x):
+        if self.p == 1:
+            return x.mul(torch.zeros((), dtype=x.dtype))
+        noise = (torch.tensor(spec['masks'][self.path]).reshape(x.shape) != 0).to(x.dtype)
+        alpha = 1.7580993408473766
+        a = 1. / ((alpha * alpha * self.p + 1) * (1 - self.p)) ** 0.5
+        b = noise.add(-1).mul(alpha * a).add(alpha * a * self.p)
+        return x * noise.mul(a) + b
 
 
 def shape_of(name):
@@ -103,6 +132,14 @@ def layer(entry, path):
         return cls(shape_of(path + ('.weight' if options['affine'] else '.running_mean')), **options)
     if t in ('Dropout', 'Dropout2d', 'Dropout1d'):
         return GivenMask(path)
+    if t in ('AlphaDropout', 'FeatureAlphaDropout'):
+        return GivenAlphaMask(path, entry.get('p', 0.5))
+    if t == 'RReLU':
+        return GivenSlopes(path)
+    if t == 'GLU':
+        return nn.GLU(entry.get('dim', -1))
+    if t == 'Softmin':
+        return nn.Softmin(dim=1)
     if t == 'MaxPool2d':
         return nn.MaxPool2d(entry.get('kernel_size', 2), entry.get('stride'), padding=entry.get('padding', 0),
                             dilation=entry.get('dilation', 1), ceil_mode=entry.get('ceil_mode', False))
@@ -166,7 +203,7 @@ def layer(entry, path):
         if t == 'CircularPad2d':
             return CircularPad2d(padding)  # torch ≥ 2.1's nn.CircularPad2d
         return {'ZeroPad2d': nn.ZeroPad2d, 'ReflectionPad2d': nn.ReflectionPad2d, 'ReplicationPad2d': nn.ReplicationPad2d}[t](padding)
-    simple = {'LogSigmoid': nn.LogSigmoid, 'Softsign': nn.Softsign, 'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
+    simple = {'LogSigmoid': nn.LogSigmoid, 'Softsign': nn.Softsign, 'Tanhshrink': nn.Tanhshrink, 'Identity': nn.Identity, 'SELU': nn.SELU, 'Mish': nn.Mish, 'Hardswish': nn.Hardswish, 'Hardsigmoid': nn.Hardsigmoid, 'ReLU6': nn.ReLU6}
     if t in simple:
         return simple[t]()
     return {'ReLU': nn.ReLU, 'Sigmoid': nn.Sigmoid, 'Tanh': nn.Tanh, 'SiLU': nn.SiLU, 'Flatten': nn.Flatten}.get(t, lambda: nn.LogSoftmax(dim=1))()

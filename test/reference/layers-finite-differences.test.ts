@@ -9,9 +9,11 @@ import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv
 import { rotateImageRef } from '../../src/reference/mnist-input.js';
 import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
-import { dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
+import { alphaDropoutBackwardRef, alphaDropoutForwardRef, dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
-import { softmaxBackwardRef, softmaxRef } from '../../src/reference/nll.js';
+import { softmaxBackwardRef, softmaxRef, softminBackwardRef, softminRef } from '../../src/reference/nll.js';
+import { gluBackwardRef, gluRef } from '../../src/reference/glu.js';
+import { rreluBackwardRef, rreluRef, rreluSlopesRef } from '../../src/reference/rrelu.js';
 import { activationBackwardRef, activationRef, erfcRef, leakyReluBackwardRef, leakyReluRef, normalCdfRef, siluBackwardRef, siluRef, type ActivationRefKind } from '../../src/reference/activation.js';
 import {
   SEED_CNN_BLOCKS,
@@ -206,6 +208,58 @@ describe('Softmax reference', () => {
   });
 });
 
+describe('Softmin, GLU, RReLU and AlphaDropout references', () => {
+  test('Softmin: gradients by finite differences; rows of probabilities, the largest at the smallest x', () => {
+    const [batch, classes] = [3, 7];
+    const x = randomArray(batch * classes, 63, -4, 4);
+    const dy = randomArray(batch * classes, 64);
+    const y = softminRef(x, batch, classes);
+    expectAllClose('softmin', softminBackwardRef(dy, y, batch, classes), numericalGrad((xx) => softminRef(xx, batch, classes), x, dy), FD);
+    for (let b = 0; b < batch; b++) {
+      const row = Array.from(y.subarray(b * classes, (b + 1) * classes));
+      const xs = Array.from(x.subarray(b * classes, (b + 1) * classes));
+      expect(row.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 14);
+      expect(row.indexOf(Math.max(...row))).toBe(xs.indexOf(Math.min(...xs)));
+    }
+  });
+
+  // [outer, size, inner]: the last dim split, channels of a map, one pair.
+  test.each([[2, 6, 1], [3, 4, 5], [1, 2, 1]])('GLU [%i, %i, %i]: gradients by finite differences; y = a·σ(b)', (outer, size, inner) => {
+    const shape = { outer, size, inner };
+    const x = randomArray(outer * size * inner, 65 + size, -5, 5);
+    const dy = randomArray((outer * size * inner) / 2, 66);
+    expectAllClose('glu', gluBackwardRef(dy, x, shape), numericalGrad((xx) => gluRef(xx, shape), x, dy), FD);
+    // The first output: a = x[0], b = x[size/2·inner].
+    expect(gluRef(x, shape)[0]).toBeCloseTo(x[0]! / (1 + Math.exp(-x[(size / 2) * inner]!)), 14);
+  });
+
+  test('RReLU given its slopes: gradients by finite differences (no x within the step of 0); the slopes within [lower, upper) and fixed by (seed, stream, step)', () => {
+    const slopes = rreluSlopesRef(60, 0.1, 0.4, 3, 17, 5);
+    expect(Array.from(slopes).every((r) => r >= 0.1 && r < 0.4)).toBe(true);
+    expect(Array.from(rreluSlopesRef(60, 0.1, 0.4, 3, 17, 5))).toEqual(Array.from(slopes));
+    expect(Array.from(rreluSlopesRef(60, 0.1, 0.4, 3, 17, 6))).not.toEqual(Array.from(slopes));
+    const x = Float64Array.from(randomArray(60, 67, -3, 3), (v) => (Math.abs(v) < 1e-3 ? v + 0.01 : v));
+    const dy = randomArray(60, 68);
+    expectAllClose('rrelu', rreluBackwardRef(dy, x, slopes), numericalGrad((xx) => rreluRef(xx, slopes), x, dy), FD);
+  });
+
+  test('AlphaDropout given its mask: gradients by finite differences; PyTorch\'s a and b, p = 0 the identity', () => {
+    const p = 0.3;
+    const mask = dropoutMaskRef(50, p, 7, RANDOM_STREAM.dropout, 1);
+    const x = randomArray(50, 69, -2, 2);
+    const dy = randomArray(50, 70);
+    expectAllClose('alpha dropout', alphaDropoutBackwardRef(dy, mask, p), numericalGrad((xx) => alphaDropoutForwardRef(xx, mask, p), x, dy), FD);
+    // a = ((1 − p)(1 + p·α²))^−½ with α = 1.7580993408473766, b = a·α·p: a dropped element is a·(−α) + b.
+    const a = 1 / Math.sqrt((1 - p) * (1 + p * 1.7580993408473766 ** 2));
+    const y = alphaDropoutForwardRef(x, mask, p);
+    const i = Array.from(mask).indexOf(0);
+    const k = Array.from(mask).findIndex((m) => m !== 0);
+    expect(y[i]).toBeCloseTo(-a * 1.7580993408473766 * (1 - p), 14);
+    expect(y[k]).toBeCloseTo(a * x[k]! + a * 1.7580993408473766 * p, 14);
+    expect(Array.from(alphaDropoutForwardRef(x, new Float64Array(50).fill(1), 0))).toEqual(Array.from(x));
+  });
+});
+
 describe('GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid and Hardtanh references', () => {
   const cases: [string, ActivationRefKind, number, number, number[]][] = [
     ['GELU', 'GELU', 0, 0, []],
@@ -217,6 +271,7 @@ describe('GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid and Hardtanh r
     ['Hardswish', 'HARDSWISH', 0, 0, [-3, 3]],
     ['Hardsigmoid', 'HARDSIGMOID', 0, 0, [-3, 3]],
     ['Hardtanh −0.5, 2', 'HARDTANH', -0.5, 2, [-0.5, 2]],
+    ['Tanhshrink', 'TANHSHRINK', 0, 0, []],
   ];
   for (const [name, kind, a, b, kinks] of cases) {
     test(`${name}: gradients by finite differences (no x within the step of a kink)`, () => {

@@ -1,0 +1,41 @@
+// glu: PyTorch's GLU(dim), y = a · σ(b), a the first half of the split dimension, b the second;
+// overwrites y. BACKWARD: its input gradient from the input, ∂a = dy · σ(b), ∂b = dy · a · σ(b) · σ(−b)
+// (σ(−b) for 1 − σ(b), which would cancel for large b); overwrites dx (both halves).
+//   x, dx [outer, 2·half, inner]; y, dy [outer, half, inner] (count = outer · half · inner).
+//   One invocation per output element o = (s, j, k): a = x[s, j, k], b = x[s, half + j, k].
+
+struct Params {
+  count: u32,
+  half: u32,
+  inner: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+#if BACKWARD
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+#else
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+#endif
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn glu(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let o = gid.x;
+  if (o >= params.count) { return; }
+  let span = params.half * params.inner;
+  let ia = (o / span) * 2u * span + o % span;
+  let ib = ia + span;
+  let a = x[ia];
+  let b = x[ib];
+#if BACKWARD
+  let s = sigmoid(b);
+  dx[ia] = dy[o] * s;
+  dx[ib] = dy[o] * a * s * sigmoid(-b);
+#else
+  y[o] = a * sigmoid(b);
+#endif
+}
