@@ -20,7 +20,11 @@ export type ActivationVariant = (typeof ACTIVATION_VARIANTS)[number] | 'LEAKY_RE
 export const activationDefines = (variant: ActivationVariant): Partial<Record<(typeof ACTIVATION_VARIANTS)[number], boolean>> =>
   variant === 'LEAKY_RELU' ? {} : { [variant]: true };
 
-/** y = f(x)  (overwrites y); a, b: the activation's arguments (activation_math.wgsl) */
+/** The kernels' variant for `count` elements: VEC4 (four elements read and written as a vec4) where they are whole vec4s. */
+export const activationVec4 = (count: number) => ({ VEC4: count % 4 === 0 });
+const vec4Problem = (p: { count: number }) => (p.count % 4 === 0 ? undefined : `${p.count} elements are not whole vec4s`);
+
+/** y = f(x)  (overwrites y); a, b: the activation's arguments (activation_math.wgsl); four elements an invocation, a vec4 in VEC4 */
 export const activationForward = defineKernel({
   name: 'activation_forward',
   linear: true,
@@ -28,12 +32,13 @@ export const activationForward = defineKernel({
   libraries: [stableMathSource, mathSource, sigmoidSource],
   params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
-    x: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
-  defines: ACTIVATION_VARIANTS,
+  defines: [...ACTIVATION_VARIANTS, 'VEC4'],
+  variantRequires: { VEC4: vec4Problem },
   workgroupSize: [64],
-  grid: (p) => [p.count],
+  grid: (p) => [Math.ceil(p.count / 4)],
   lengths: (p) => ({ x: p.count, y: p.count }),
 });
 
@@ -45,12 +50,13 @@ export const activationBackward = defineKernel({
   libraries: [stableMathSource, mathSource, sigmoidSource],
   params: { count: 'u32', a: 'f32', b: 'f32' },
   bindings: {
-    dy: { type: 'f32', access: 'read' },
-    x: { type: 'f32', access: 'read' },
-    dx: { type: 'f32', access: 'read_write' },
+    dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
-  defines: ACTIVATION_VARIANTS,
+  defines: [...ACTIVATION_VARIANTS, 'VEC4'],
+  variantRequires: { VEC4: vec4Problem },
   workgroupSize: [64],
-  grid: (p) => [p.count],
+  grid: (p) => [Math.ceil(p.count / 4)],
   lengths: (p) => ({ dy: p.count, x: p.count, dx: p.count }),
 });

@@ -11,7 +11,7 @@ import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/log-softmax.js
 import { reluBackward, reluForward } from '../kernels/relu.js';
 import { sigmoidBackward, sigmoidForward } from '../kernels/sigmoid.js';
 import { tanhBackward, tanhForward } from '../kernels/tanh.js';
-import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../kernels/activation.js';
+import { activationBackward, activationDefines, activationForward, activationVec4, type ActivationVariant } from '../kernels/activation.js';
 import { prelu, preluBackwardWeight, preluSplits, preluVariant } from '../kernels/prelu.js';
 import { glu } from '../kernels/glu.js';
 import { rrelu } from '../kernels/rrelu.js';
@@ -107,9 +107,10 @@ export abstract class InputActivation extends Elementwise {
     const defines = activationDefines(this.variant);
     const name = this.type.toLowerCase();
     const params = (batch: number) => ({ count: batch * shapeSize(b.inShape), a: this.args[0], b: this.args[1] });
-    const forward = perBatch(async (batch) => [(await ctx.compile(activationForward, defines)).bind({ x: input, y: output }, params(batch), `${path} ${name} forward`)]);
+    const variant = (batch: number) => ({ ...defines, ...activationVec4(params(batch).count) });
+    const forward = perBatch(async (batch) => [(await ctx.compile(activationForward, variant(batch))).bind({ x: input, y: output }, params(batch), `${path} ${name} forward`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(activationBackward, defines)).bind({ dy: dOutput, x: input, dx: dInput }, params(batch), `${path} ${name} backward`)],
+      !dOutput || !dInput ? [] : [(await ctx.compile(activationBackward, variant(batch))).bind({ dy: dOutput, x: input, dx: dInput }, params(batch), `${path} ${name} backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
   }
@@ -505,7 +506,7 @@ export class RReLU extends Elementwise {
       kernels.set(batch, [...(kernels.get(batch) ?? []), kernel]);
       return [kernel];
     });
-    const evalForward = perBatch(async (batch) => [(await ctx.compile(activationForward)).bind({ x: input, y: output }, { count: count(batch), a: this.evalSlope, b: 0 }, `${path} rrelu forward (eval: leaky_relu)`)]);
+    const evalForward = perBatch(async (batch) => [(await ctx.compile(activationForward, activationVec4(count(batch)))).bind({ x: input, y: output }, { count: count(batch), a: this.evalSlope, b: 0 }, `${path} rrelu forward (eval: leaky_relu)`)]);
     const backward = perBatch(async (batch) => {
       if (!dOutput || !dInput) return [];
       const kernel = (await ctx.compile(rrelu, { BACKWARD: true })).bind({ x: input, dy: dOutput, dx: dInput }, params(batch), `${path} rrelu backward`);

@@ -10,23 +10,35 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { activationBackward, activationDefines, activationForward, type ActivationVariant } from '../../src/kernels/activation.js';
+import { activationBackward, activationDefines, activationForward, activationVec4, type ActivationVariant } from '../../src/kernels/activation.js';
 import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
+/**
+ * The kernels' results (the layer's variant: VEC4 where the count is whole vec4s), after checking
+ * that the scalar variant's are the same bits there (the same arithmetic element by element).
+ */
 async function run(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, variant: ActivationVariant, a: number, b: number) {
   const count = x.length;
   const t = { x: ctx.tensor('x', [count], { data: x }), y: ctx.tensor('y', [count]), dy: ctx.tensor('dy', [count], { data: dy }), dx: ctx.tensor('dx', [count]) };
-  ctx.fill(t.y, NaN);
-  ctx.fill(t.dx, NaN);
-  const defines = activationDefines(variant);
-  const kernels = [
-    (await ctx.compile(activationForward, defines)).bind({ x: t.x, y: t.y }, { count, a, b }),
-    (await ctx.compile(activationBackward, defines)).bind({ dy: t.dy, x: t.x, dx: t.dx }, { count, a, b }),
-  ];
-  ctx.submit('activation test', (e) => recordPass(e, 'activation test', kernels));
-  return { y: await ctx.read(t.y), dx: await ctx.read(t.dx) };
+  const results: { y: Float32Array; dx: Float32Array }[] = [];
+  for (const vec4 of new Set([false, activationVec4(count).VEC4])) {
+    ctx.fill(t.y, NaN);
+    ctx.fill(t.dx, NaN);
+    const defines = { ...activationDefines(variant), VEC4: vec4 };
+    const kernels = [
+      (await ctx.compile(activationForward, defines)).bind({ x: t.x, y: t.y }, { count, a, b }),
+      (await ctx.compile(activationBackward, defines)).bind({ dy: t.dy, x: t.x, dx: t.dx }, { count, a, b }),
+    ];
+    ctx.submit('activation test', (e) => recordPass(e, 'activation test', kernels));
+    results.push({ y: Float32Array.from(await ctx.read(t.y)), dx: Float32Array.from(await ctx.read(t.dx)) });
+  }
+  if (results.length === 2) {
+    expect(new Uint32Array(results[1]!.y.buffer), `${variant}: VEC4's y, the scalar variant's bits`).toEqual(new Uint32Array(results[0]!.y.buffer));
+    expect(new Uint32Array(results[1]!.dx.buffer), `${variant}: VEC4's dx, the scalar variant's bits`).toEqual(new Uint32Array(results[0]!.dx.buffer));
+  }
+  return results.at(-1)!;
 }
 
 describe('activation kernels: LeakyReLU and SiLU', () => {
