@@ -1,7 +1,7 @@
 // log_softmax_nll_backward: the gradient of the batch-mean NLL of log_softmax(logits);
 // overwrites dlogits:  dlogits[b, j] = (exp(logp[b, j]) − t[b, j]) / batch, with the target
 // t = (1 − ε)·[j = labels[b]] + ε / classes (label smoothing ε; ε = 0: the one-hot, the same bits).
-//   Variant WEIGHTED (per-class weights w [classes], W = Σ_b w[labels[b]] from
+//   Variant WEIGHTED (per-class weights w [classes]; W = Σ_b w[labels[b]] and Σ_k w[k] from
 //   log_softmax_nll_forward's weightSum): with p = exp(logp[b, j]) and y = labels[b],
 //   dlogits[b, j] = ((1 − ε)·w[y]·(p − [j = y]) + ε / classes·(p·Σ_k w[k] − w[j])) / W.
 //   logp [batch, classes] from log_softmax_nll_forward; labels [batch]. One invocation per element.
@@ -33,12 +33,8 @@ fn log_softmax_nll_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin
   let onehot = select(0.0, 1.0, labels[b] == j);
 #if WEIGHTED
   let p = exp(logp[i]);
-  var weights = 0.0;
-  for (var k = 0u; k < params.classes; k++) {
-    weights += weight[k];
-  }
   let eps = params.smoothing;
-  dlogits[i] = ((1.0 - eps) * weight[labels[b]] * (p - onehot) + eps / f32(params.classes) * (p * weights - weight[j])) / weightSum[0];
+  dlogits[i] = ((1.0 - eps) * weight[labels[b]] * (p - onehot) + eps / f32(params.classes) * (p * weightSum[1] - weight[j])) / weightSum[0];
 #else
   let wanted = (1.0 - params.smoothing) * onehot + params.smoothing / f32(params.classes);
   dlogits[i] = (exp(logp[i]) - wanted) / f32(params.batch);

@@ -6,7 +6,7 @@
 //   (1 − ε)·(−logp[b, label]) + ε·(Σ_j −logp[b, j]) / classes; ε = 0 is the plain NLL, the same bits.
 //   Variant WEIGHTED, per-class weights w [classes] (PyTorch's weight=, whose 'mean' is
 //   Σ_b w[y_b]·ℓ_b / Σ_b w[y_b]): with W = Σ_b w[labels[b]] (every invocation sums it, in order,
-//   over the batch; invocation 0 stores it in weightSum[0] for the backward),
+//   over the batch; invocation 0 stores it in weightSum[0], and Σ_j w[j] in weightSum[1], for the backward),
 //   loss[b] = batch / W · ((1 − ε)·w[label]·(−logp[b, label]) + ε·(Σ_j w[j]·(−logp[b, j])) / classes),
 //   so that the batch's mean of loss[b] is PyTorch's loss (its smoothing term weighted per class
 //   and divided by W too). W = 0 gives NaN, as PyTorch's 0/0.
@@ -38,14 +38,21 @@ fn classWeight(j: u32) -> f32 {
 #endif
 }
 
-/** batch / Σ_b w[labels[b]] (1 without WEIGHTED); invocation 0 stores the sum. */
+/** batch / Σ_b w[labels[b]] (1 without WEIGHTED); invocation 0 stores the sum and Σ_j w[j]. */
 fn batchScale(b: u32) -> f32 {
 #if WEIGHTED
   var sum = 0.0;
   for (var k = 0u; k < params.batch; k++) {
     sum += weight[labels[k]];
   }
-  if (b == 0u) { weightSum[0] = sum; }
+  if (b == 0u) {
+    var classes = 0.0;
+    for (var j = 0u; j < params.classes; j++) {
+      classes += weight[j];
+    }
+    weightSum[0] = sum;
+    weightSum[1] = classes;
+  }
   return f32(params.batch) / sum;
 #else
   return 1.0;

@@ -15,7 +15,7 @@ const shape = { batch: 'u32', classes: 'u32' } as const;
 /**
  * logp = log_softmax(logits), loss[b] = −logp[b, label], or with label smoothing ε
  * (1 − ε)·(−logp[b, label]) + ε·mean_j(−logp[b, j]); variant WEIGHTED (per-class `weight`), each
- * sample's share of PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b]]
+ * sample's share of PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b], Σ_j w[j]]
  * (overwrites logp, loss, weightSum)
  */
 export const logSoftmaxNllForward = defineKernel({
@@ -34,7 +34,7 @@ export const logSoftmaxNllForward = defineKernel({
   defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
-  lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch, weight: p.classes, weightSum: 1 }),
+  lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch, weight: p.classes, weightSum: 2 }),
 });
 
 /**
@@ -56,7 +56,7 @@ export const logSoftmaxNllBackward = defineKernel({
   defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
-  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes, weight: p.classes, weightSum: 1 }),
+  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes, weight: p.classes, weightSum: 2 }),
 });
 
 /**

@@ -33,7 +33,7 @@ export class LossHead {
   readonly sampleLoss: Tensor;
   readonly metrics: Tensor;
   readonly counts: Tensor<'u32'>;
-  /** The NLL losses' per-class weights, and Σ_b w[label_b] of the last batch (written by the forward kernel, read by the backward). */
+  /** The NLL losses' per-class weights, and [Σ_b w[label_b] of the last batch, Σ_j w[j]] (written by the forward kernel, read by the backward). */
   private readonly classWeights?: { readonly weight: Tensor; readonly weightSum: Tensor };
   /** BCEWithLogitsLoss's pos_weight, one an output. */
   private readonly posWeight?: Tensor;
@@ -66,7 +66,7 @@ export class LossHead {
     this.metrics = ctx.tensor(`${name} metrics`, [2]);
     this.counts = ctx.tensor(`${name} counts`, [2], { dtype: 'u32' });
     if (plan.classWeights) {
-      this.classWeights = { weight: ctx.tensor(`${name} class weights`, [plan.classes], { data: plan.classWeights }), weightSum: ctx.tensor(`${name} class weight sum`, [1]) };
+      this.classWeights = { weight: ctx.tensor(`${name} class weights`, [plan.classes], { data: plan.classWeights }), weightSum: ctx.tensor(`${name} class weight sums`, [2]) };
     }
     if (plan.posWeight) this.posWeight = ctx.tensor(`${name} pos_weight`, [plan.classes], { data: plan.posWeight });
   }

@@ -108,7 +108,7 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
         logits: ctx.tensor('logits', [batch, classes], { data: logits }),
         labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
         weight: ctx.tensor('weight', [classes], { data: weights }),
-        weightSum: ctx.tensor('weight sum', [1]),
+        weightSum: ctx.tensor('weight sums', [2]),
         logp: ctx.tensor('logp', [batch, classes]),
         loss: ctx.tensor('loss', [batch]),
         dlogits: ctx.tensor('dlogits', [batch, classes]),
@@ -129,7 +129,7 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       const logp = logSoftmaxRef(logits, batch, classes);
       const weightSum = labels.reduce((a, label) => a + weights[label]!, 0);
       expectAllClose('weighted logp', await ctx.read(t.logp), logp, TOLERANCE.forward);
-      expectAllClose('weight sum', await ctx.read(t.weightSum), [weightSum], TOLERANCE.forward);
+      expectAllClose('weight sums', await ctx.read(t.weightSum), [weightSum, weights.reduce((a, w) => a + w, 0)], TOLERANCE.forward);
       expectAllClose('weighted loss shares', await ctx.read(t.loss), nllSampleLossesRef(logp, labels, batch, classes, smoothing, weights), TOLERANCE.forward);
       expectAllClose('weighted dlogits', await ctx.read(t.dlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing, weights), TOLERANCE.gradient);
       // nll_forward reads the GPU's log-probabilities, as in a network.
