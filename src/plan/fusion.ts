@@ -24,7 +24,7 @@ export type LossKind = (typeof LOSS_KINDS)[number];
 
 /** Whether a loss compares outputs with targets element by element (the pointwise_loss kernel; float targets allowed). */
 export const isPointwiseLoss = (loss: LossKind): loss is PointwiseLoss => loss in POINTWISE_LOSSES;
-// Every loss but the two on log-probabilities is the pointwise kernel's, and no other.
+// Every loss but NLL and cross-entropy (the log-softmax + NLL kernels) is the pointwise kernel's, and no other.
 const pointwiseKinds: Record<Exclude<LossKind, 'nll' | 'cross-entropy'>, true> & Record<PointwiseLoss, true> = { mse: true, 'half-sse': true, l1: true, 'smooth-l1': true, huber: true, 'bce-with-logits': true, bce: true, 'kl-div': true };
 void pointwiseKinds;
 
