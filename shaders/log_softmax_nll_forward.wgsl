@@ -1,9 +1,15 @@
 // log_softmax_nll_forward: logp = log_softmax(logits) per row and the per-sample NLL;
-// overwrites logp and loss.
+// overwrites logp and loss (and, variant WEIGHTED, weightSum).
 //   logits, logp [batch, classes]; labels [batch]; loss[b] = −logp[b, labels[b]].
 //   log_softmax(z)_j = z_j − max − log Σ_k exp(z_k − max). One invocation per sample.
 //   With label smoothing ε > 0 (PyTorch's CrossEntropyLoss(label_smoothing)): loss[b] =
 //   (1 − ε)·(−logp[b, label]) + ε·(Σ_j −logp[b, j]) / classes; ε = 0 is the plain NLL, the same bits.
+//   Variant WEIGHTED, per-class weights w [classes] (PyTorch's weight=, whose 'mean' is
+//   Σ_b w[y_b]·ℓ_b / Σ_b w[y_b]): with W = Σ_b w[labels[b]] (every invocation sums it, in order,
+//   over the batch; invocation 0 stores it in weightSum[0], and Σ_j w[j] in weightSum[1], for the backward),
+//   loss[b] = batch / W · ((1 − ε)·w[label]·(−logp[b, label]) + ε·(Σ_j w[j]·(−logp[b, j])) / classes),
+//   so that the batch's mean of loss[b] is PyTorch's loss (its smoothing term weighted per class
+//   and divided by W too). W = 0 gives NaN, as PyTorch's 0/0.
 
 struct Params {
   batch: u32,
@@ -16,8 +22,42 @@ struct Params {
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read_write> logp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+#if WEIGHTED
+@group(0) @binding(5) var<storage, read> weight: array<f32>;
+@group(0) @binding(6) var<storage, read_write> weightSum: array<f32>;
+#endif
 
 override WG_X: u32;
+
+/** Class j's weight (1 without WEIGHTED: the products below are then exact, the plain loss's bits). */
+fn classWeight(j: u32) -> f32 {
+#if WEIGHTED
+  return weight[j];
+#else
+  return 1.0;
+#endif
+}
+
+/** batch / Σ_b w[labels[b]] (1 without WEIGHTED); invocation 0 stores the sum and Σ_j w[j]. */
+fn batchScale(b: u32) -> f32 {
+#if WEIGHTED
+  var sum = 0.0;
+  for (var k = 0u; k < params.batch; k++) {
+    sum += weight[labels[k]];
+  }
+  if (b == 0u) {
+    var classes = 0.0;
+    for (var j = 0u; j < params.classes; j++) {
+      classes += weight[j];
+    }
+    weightSum[0] = sum;
+    weightSum[1] = classes;
+  }
+  return f32(params.batch) / sum;
+#else
+  return 1.0;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn log_softmax_nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -37,12 +77,14 @@ fn log_softmax_nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(
   var total = 0.0;
   for (var j = 0u; j < params.classes; j++) {
     logp[row + j] = logits[row + j] - shift;
-    total += shift - logits[row + j];
+    total += classWeight(j) * (shift - logits[row + j]);
   }
-  let nll = shift - logits[row + labels[b]];
+  let label = labels[b];
+  let nll = classWeight(label) * (shift - logits[row + label]);
+  let scale = batchScale(b);
   if (params.smoothing > 0.0) {
-    loss[b] = (1.0 - params.smoothing) * nll + params.smoothing * total / f32(params.classes);
+    loss[b] = scale * ((1.0 - params.smoothing) * nll + params.smoothing * total / f32(params.classes));
   } else {
-    loss[b] = nll;
+    loss[b] = scale * nll;
   }
 }

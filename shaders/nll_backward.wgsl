@@ -1,5 +1,7 @@
 // nll_backward: the gradient of the batch-mean NLL with respect to the log-probabilities;
-// overwrites dlogp:  dlogp[b, j] = −[j = labels[b]] / batch. One invocation per element.
+// overwrites dlogp:  dlogp[b, j] = −[j = labels[b]] / batch; variant WEIGHTED (per-class weights
+// w [classes], W = Σ_b w[labels[b]] from nll_forward's weightSum): −[j = labels[b]]·w[j] / W.
+// One invocation per element.
 
 struct Params {
   batch: u32,
@@ -9,6 +11,10 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dlogp: array<f32>;
+#if WEIGHTED
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read> weightSum: array<f32>;
+#endif
 
 override WG_X: u32;
 
@@ -19,5 +25,9 @@ fn nll_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   if (i >= params.batch * params.classes) { return; }
   let b = i / params.classes;
   let j = i % params.classes;
+#if WEIGHTED
+  dlogp[i] = select(0.0, -weight[j] / weightSum[0], labels[b] == j);
+#else
   dlogp[i] = select(0.0, -1.0 / f32(params.batch), labels[b] == j);
+#endif
 }

@@ -7,12 +7,17 @@
 //     2 L1Loss             ℓ = |d|                                     g = sign(d) / N (0 at d = 0)
 //     3 SmoothL1Loss(β)    ℓ = ½d²/β where |d| < β, else |d| − ½β     g = d/β there, else sign(d); / N
 //     4 HuberLoss(δ)       ℓ = ½d² where |d| < δ, else δ(|d| − ½δ)    g = clamp(d, −δ, δ) / N
-//     5 BCEWithLogitsLoss  ℓ = log(1 + e^a) − a·t (softplusStable)     g = (σ(a) − t) / N
+//     5 BCEWithLogitsLoss  ℓ = l·log(1 + e^a) − p·t·a (softplusStable) g = (l·σ(a) − p·t) / N
+//         with p = pos_weight[j] (variant POS_WEIGHT; else 1) and l = 1 + (p − 1)·t: PyTorch's
+//         (1 − t)·a + l·log(1 + e^−a) rewritten; p = 1 is the plain loss, the same bits
 //     6 BCELoss            ℓ = −(t·max(log a, −100) + (1 − t)·max(log(1 − a), −100)) (a in [0, 1])
 //                                                                      g = (a − t) / max(a(1 − a), 1e-12) / N
-//   (`beta` is β or δ.) loss[b] = Σ_j ℓ / features (kind 1: Σ_j ℓ), so that the batch's mean of
-//   loss[b] is PyTorch's loss. prediction, grad [batch, features]; labels, loss [batch]. One
-//   invocation per sample.
+//     7 KLDivLoss          ℓ = t·(log t − a), 0 where t = 0 (PyTorch's xlogy(t, t) − t·a; a: log-probabilities)
+//                                                                      g = −t / batch
+//     8 KLDivLoss(log_target=True)  ℓ = e^t·(t − a)                    g = −e^t / batch
+//   (`beta` is β or δ.) loss[b] = Σ_j ℓ / features (kinds 1, 7 and 8: Σ_j ℓ, KLDivLoss's reduction
+//   'batchmean'), so that the batch's mean of loss[b] is PyTorch's loss. prediction, grad [batch,
+//   features]; labels, loss [batch]; posWeight [features]. One invocation per sample.
 
 struct Params {
   batch: u32,
@@ -29,14 +34,26 @@ struct Params {
 #if TARGETS
 @group(0) @binding(5) var<storage, read> targets: array<f32>;
 #endif
+#if POS_WEIGHT
+@group(0) @binding(6) var<storage, read> posWeight: array<f32>;
+#endif
 
 override WG_X: u32;
 
 /** e^−100: below it BCELoss's log is clamped to −100 anyway. */
 const E_MINUS_100 = 3.720076e-44;
 
-/** (ℓ, g·N) of one element (g·batch for kind 1). */
-fn pointwise(a: f32, t: f32) -> vec2f {
+/** BCEWithLogitsLoss's pos_weight of output j (1: none). */
+fn positiveWeight(j: u32) -> f32 {
+#if POS_WEIGHT
+  return posWeight[j];
+#else
+  return 1.0;
+#endif
+}
+
+/** (ℓ, g·N) of output j's element (g·batch for kinds 1, 7 and 8). */
+fn pointwise(a: f32, t: f32, j: u32) -> vec2f {
   let d = a - t;
   let beta = params.beta;
   switch params.kind {
@@ -51,7 +68,13 @@ fn pointwise(a: f32, t: f32) -> vec2f {
       if (abs(d) < beta) { return vec2f(0.5 * d * d, d); }
       return vec2f(beta * (abs(d) - 0.5 * beta), clamp(d, -beta, beta));
     }
-    case 5u: { return vec2f(softplusStable(a) - a * t, sigmoid(a) - t); }
+    case 5u: {
+      let p = positiveWeight(j);
+      let l = 1.0 + (p - 1.0) * t;
+      return vec2f(l * softplusStable(a) - p * t * a, l * sigmoid(a) - p * t);
+    }
+    case 7u: { return vec2f(select(t * (log(t) - a), 0.0, t == 0.0), -t); }
+    case 8u: { return vec2f(exp(t) * (t - a), -exp(t)); }
     default: {
       // log clamped at −100 as PyTorch's; below e^−100 (and at 0, where WGSL's log is undefined) −100 itself.
       let logs = select(vec2f(-100.0), max(log(vec2f(a, 1.0 - a)), vec2f(-100.0)), vec2f(a, 1.0 - a) > vec2f(E_MINUS_100));
@@ -66,8 +89,9 @@ fn pointwise_loss(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
   let b = gid.x;
   if (b >= params.batch) { return; }
   let n = f32(params.features);
-  let half = params.kind == 1u;
-  let gradScale = select(1.0 / (f32(params.batch) * n), 1.0 / f32(params.batch), half);
+  // ½Σ(t − a)² and KLDivLoss('batchmean'): a sum over the features, a mean over the batch.
+  let summed = params.kind == 1u || params.kind == 7u || params.kind == 8u;
+  let gradScale = select(1.0 / (f32(params.batch) * n), 1.0 / f32(params.batch), summed);
   var sum = 0.0;
   for (var j = 0u; j < params.features; j++) {
     let i = b * params.features + j;
@@ -76,9 +100,9 @@ fn pointwise_loss(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
 #else
     let t = select(0.0, 1.0, labels[b] == j);
 #endif
-    let lg = pointwise(prediction[i], t);
+    let lg = pointwise(prediction[i], t, j);
     sum += lg.x;
     grad[i] = lg.y * gradScale;
   }
-  loss[b] = select(sum / n, sum, half);
+  loss[b] = select(sum / n, sum, summed);
 }

@@ -366,7 +366,7 @@ describe('checked before the GPU starts', () => {
     expect(resumed.out).toMatch(/^Data: .*, no dropout;? /m);
     expect(await beforeGpu([...QUICK, '--init', good, '--no-dropout'])).toMatch(/^--no-dropout: .*good\.safetensors was trained with dropout 0\.1/);
     const bad = await altered('bad-loss.safetensors', (_, m) => (m.loss = 'cross_entropy'));
-    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce$/);
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/bad-loss\.safetensors: __metadata__\.loss is "cross_entropy", expected nll, cross-entropy, mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce, kl-div$/);
   }, 120_000);
 
   gpuTest('--label-smoothing: recorded in the checkpoint and continued by --init (another refused); the loss it trains is not the plain one', async () => {
@@ -423,6 +423,39 @@ describe('checked before the GPU starts', () => {
     const bad = await altered('huber-bad.safetensors', (_, m) => Object.assign(m, { loss: 'huber', huber_delta: 'x' }));
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/huber-bad\.safetensors: __metadata__\.huber_delta is "x", expected a number ≥ 0$/);
   });
+
+  test('--class-weights and --pos-weight: with their loss only, one a class or output, ≥ 0, continued from a checkpoint, a change refused, said before the GPU starts', async () => {
+    const ten = '1,2,1,1,1,1,1,1,0.5,0';
+    expect(await beforeGpu([...QUICK, '--loss', 'mse', '--class-weights', ten])).toBe('--class-weights: applies to --loss nll or cross-entropy; the loss is mse');
+    expect(await beforeGpu([...QUICK, '--pos-weight', ten])).toBe('--pos-weight: applies to --loss bce-with-logits; the loss is nll (the default for this model: give --loss bce-with-logits)');
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,2,3'])).toBe('--class-weights: 3 weights, but the model has 10 classes (one weight a class)');
+    expect(await beforeGpu([...QUICK, '--loss', 'bce-with-logits', '--pos-weight', '1,2'])).toBe('--pos-weight: 2 weights, but the model has 10 outputs (one weight an output)');
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,-2,1,1,1,1,1,1,1,1'])).toBe("--class-weights: expected numbers ≥ 0, one a class, comma-separated such as 1,2.5,0.5, got '1,-2,1,1,1,1,1,1,1,1'");
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,,1'])).toMatch(/^--class-weights: expected numbers ≥ 0/);
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,nan,1'])).toMatch(/^--class-weights: expected numbers ≥ 0/);
+    expect(await beforeGpu([...QUICK, '--pos-weight', 'inf'])).toMatch(/^--pos-weight: expected numbers ≥ 0, one an output/);
+    expect(await beforeGpu([...QUICK, '--class-weights', '0,0,0,0,0,0,0,0,0,0'])).toBe("--class-weights: the weights are all 0 ('0,0,0,0,0,0,0,0,0,0'): every loss would be 0 / 0");
+    const weighted = await altered('weighted.safetensors', (_, m) => Object.assign(m, { class_weights: ten }));
+    expect(await beforeGpu([...QUICK, '--init', weighted, '--class-weights', '1,1,1,1,1,1,1,1,1,1'])).toMatch(/^--class-weights 1,1,1,1,1,1,1,1,1,1: .*weighted\.safetensors was trained with class_weights 1,2,1,1,1,1,1,1,0\.5,0 \(its __metadata__\).*Leave --class-weights 1,1,1,1,1,1,1,1,1,1 out to continue as it was, or add --allow-changes$/);
+    // A file that records its loss and no weights had none: weights now are a change.
+    expect(await beforeGpu([...QUICK, '--init', await goodCheckpoint(), '--class-weights', ten])).toMatch(/^--class-weights 1,2,1,1,1,1,1,1,0\.5,0: .*good\.safetensors was trained with no class_weights/);
+    const bad = await altered('weighted-bad.safetensors', (_, m) => Object.assign(m, { class_weights: '1,x' }));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/weighted-bad\.safetensors: __metadata__\.class_weights is "1,x", expected numbers ≥ 0, separated by commas$/);
+  });
+
+  gpuTest('--class-weights: recorded in the checkpoint and continued by --init as one run; the loss it trains is not the plain one', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const weights = ['--class-weights', '1,2,1,1,1,1,1,1,0.5,0.25'];
+    const file = join(dir, 'class-weights.safetensors');
+    const first = await run(['mnist', ...QUICK, ...weights, '--epochs', '1', '--json', '--save', file]);
+    expect(first.code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ loss: 'nll', class_weights: '1,2,1,1,1,1,1,1,0.5,0.25' });
+    const plain = await run(['mnist', ...QUICK, '--epochs', '1', '--json']);
+    expect(last(first.out).train_loss).not.toBe(last(plain.out).train_loss);
+    const straight = await run(['mnist', ...QUICK, ...weights, '--epochs', '2', '--json']);
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 120_000);
 
   test("RMSprop's flags, and a continuation that would need a momentum buffer or grad_avg its checkpoint lacks (or keep one it has), said before the GPU starts", async () => {
     expect(await beforeGpu(['--centered'])).toBe('--centered: an RMSprop option; --optimizer is sgd');

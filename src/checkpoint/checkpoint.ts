@@ -151,9 +151,30 @@ export function scheduleMetadata(schedule: Schedule): Record<string, string> {
   };
 }
 
-/** SmoothL1Loss's β (`smooth_l1_beta`) or HuberLoss's δ (`huber_delta`), recorded where the loss is theirs. */
-export function lossParameterMetadata(plan: { readonly loss: string; readonly lossBeta: number }): Record<string, string> {
-  return plan.loss === 'smooth-l1' ? { smooth_l1_beta: String(plan.lossBeta) } : plan.loss === 'huber' ? { huber_delta: String(plan.lossBeta) } : {};
+/**
+ * The loss's settings, recorded where the loss is theirs: SmoothL1Loss's β (`smooth_l1_beta`),
+ * HuberLoss's δ (`huber_delta`), KLDivLoss's `log_target`; and where given, the NLL losses' per-class
+ * weights (`class_weights`) and BCEWithLogitsLoss's `pos_weight`, each a comma-separated list.
+ */
+export function lossParameterMetadata(plan: Pick<ModelPlan, 'loss' | 'lossBeta' | 'classWeights' | 'posWeight' | 'logTarget'>): Record<string, string> {
+  return {
+    ...(plan.loss === 'smooth-l1' ? { smooth_l1_beta: String(plan.lossBeta) } : plan.loss === 'huber' ? { huber_delta: String(plan.lossBeta) } : {}),
+    ...(plan.loss === 'kl-div' ? { log_target: String(plan.logTarget) } : {}),
+    ...(plan.classWeights ? { class_weights: plan.classWeights.join(',') } : {}),
+    ...(plan.posWeight ? { pos_weight: plan.posWeight.join(',') } : {}),
+  };
+}
+
+/**
+ * A checkpoint's `class_weights` or `pos_weight` as numbers (undefined where it records none);
+ * `where` names the file in the error of a malformed list.
+ */
+export function lossWeightsFromMetadata(metadata: Record<string, string>, key: 'class_weights' | 'pos_weight', where: string): number[] | undefined {
+  const text = metadata[key];
+  if (text === undefined) return undefined;
+  const values = text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (!values.every((v) => Number.isFinite(v) && v >= 0)) throw new Error(`${where}: __metadata__.${key} is ${JSON.stringify(text)}, expected numbers ≥ 0, separated by commas`);
+  return values;
 }
 
 /**
@@ -985,12 +1006,19 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric', 'schedulers']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'log_target', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric', 'schedulers']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';
     const same = theirs === mine[key] || (list ? numbers(theirs, key === 'milestones') === numbers(mine[key]!, key === 'milestones') : theirs.trim() !== '' && Number(theirs) === Number(mine[key]));
     if (!same) out.push(`${key} ${theirs} (this network's ${mine[key]})`);
+  }
+  // Per-class weights and pos_weight: a file that records its loss records them where it had them (none recorded: none).
+  for (const key of ['class_weights', 'pos_weight'] as const) {
+    const theirs = metadata[key] ?? (metadata.loss !== undefined ? 'none' : undefined);
+    const ours = mine[key] ?? 'none';
+    if (theirs === undefined || theirs === ours || (theirs !== 'none' && ours !== 'none' && numbers(theirs, false) === numbers(ours, false))) continue;
+    out.push(`${key} ${theirs} (this network's ${ours})`);
   }
   // A warm-up: this engine records one whenever there is one (none recorded by it is none).
   if (metadata.producer === 'webgpu-backprop' || metadata.warmup_epochs !== undefined) {

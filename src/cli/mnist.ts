@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, lossWeightsFromMetadata, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
@@ -103,8 +103,13 @@ Options:
                       train as one run would
   --loss NAME         nll (default when the model ends with LogSoftmax), cross-entropy (on logits),
                       or against one-hot targets: mse, half-sse (½Σ(t − a)², the 2-2-2 sheet's),
-                      l1, smooth-l1, huber, bce-with-logits (on logits), bce (on a Sigmoid)
+                      l1, smooth-l1, huber, bce-with-logits (on logits), bce (on a Sigmoid),
+                      kl-div (KLDivLoss(reduction='batchmean') on a LogSoftmax)
   --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
+  --class-weights W,… nll's and cross-entropy's weight of each class, one a class, ≥ 0, not all 0
+                      (PyTorch's weight=: the mean is Σ w[y]·loss / Σ w[y]; default none)
+  --pos-weight W,…    bce-with-logits' weight of each output's positive term, one an output, ≥ 0
+                      (PyTorch's BCEWithLogitsLoss(pos_weight); default none)
   --smooth-l1-beta X  smooth-l1's β ≥ 0 (default 1; PyTorch's SmoothL1Loss(beta))
   --huber-delta X     huber's δ > 0 (default 1; PyTorch's HuberLoss(delta))
   --clip-grad-norm X  clip the gradients' total norm to X before every step (PyTorch's
@@ -206,6 +211,17 @@ function scheduleFlag(values: Values): (typeof SCHEDULE_KINDS)[number] {
   return choice(values, 'schedule', SCHEDULE_KINDS, 'constant');
 }
 
+/** --class-weights, --pos-weight: comma-separated finite numbers ≥ 0 (class weights not all 0). */
+function weightList(values: Values, name: 'class-weights' | 'pos-weight'): number[] {
+  const text = values[name];
+  const list = typeof text === 'string' ? text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))) : [];
+  if (list.length === 0 || !list.every((v) => Number.isFinite(v) && v >= 0)) {
+    throw new Error(`--${name}: expected numbers ≥ 0, one ${name === 'class-weights' ? 'a class' : 'an output'}, comma-separated such as 1,2.5,0.5, got '${String(text)}'`);
+  }
+  if (name === 'class-weights' && list.every((v) => v === 0)) throw new Error(`--class-weights: the weights are all 0 ('${String(text)}'): every loss would be 0 / 0`);
+  return list;
+}
+
 function choice<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -255,6 +271,11 @@ export interface MnistArgs {
   /** --smooth-l1-beta, --huber-delta: SmoothL1Loss's β, HuberLoss's δ (a checkpoint's where not given). */
   smoothL1Beta?: number;
   huberDelta?: number;
+  /** --class-weights, --pos-weight: the NLL losses' per-class weights, BCEWithLogitsLoss's pos_weight (a checkpoint's where not given). */
+  classWeights?: number[];
+  posWeight?: number[];
+  /** KLDivLoss's log_target: no flag (the CLI's targets are one-hot probabilities); a checkpoint's. */
+  logTarget?: boolean;
   /** --clip-grad-norm (with --clip-grad-norm-type) or --clip-grad-value, as Network options ({}: none); with --init the checkpoint's unless given. */
   clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number };
   /** --milestones: MultiStepLR's epochs. */
@@ -347,6 +368,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'label-smoothing': { type: 'string' },
     'smooth-l1-beta': { type: 'string' },
     'huber-delta': { type: 'string' },
+    'class-weights': { type: 'string' },
+    'pos-weight': { type: 'string' },
     'clip-grad-norm': { type: 'string' },
     'clip-grad-norm-type': { type: 'string' },
     'clip-grad-value': { type: 'string' },
@@ -413,6 +436,8 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     labelSmoothing: decimal(values, 'label-smoothing', 0, 0, 1),
     smoothL1Beta: values['smooth-l1-beta'] === undefined ? undefined : decimal(values, 'smooth-l1-beta', 1, 0, 1e6),
     huberDelta: values['huber-delta'] === undefined ? undefined : decimal(values, 'huber-delta', 1, 1e-12, 1e6),
+    classWeights: values['class-weights'] === undefined ? undefined : weightList(values, 'class-weights'),
+    posWeight: values['pos-weight'] === undefined ? undefined : weightList(values, 'pos-weight'),
     clip: clipFlags(values),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
@@ -608,6 +633,19 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has(flag)) args[key] = value;
     else if (args[key] !== value && !args.allowChanges) throw changed(`--${flag} ${args[key]}`, `${name} ${value}`);
   }
+  // Per-class weights and pos_weight, recorded where given (a file that records its loss and none had none): as label smoothing.
+  for (const [key, flag, name, losses] of [['classWeights', 'class-weights', 'class_weights', ['nll', 'cross-entropy']], ['posWeight', 'pos-weight', 'pos_weight', ['bce-with-logits']]] as const) {
+    if (metadata[name] === undefined && loss === undefined) continue;
+    const recorded = lossWeightsFromMetadata(metadata, name, file);
+    // Another loss (--loss with --allow-changes) leaves the file's weights behind.
+    if (!args.given.has(flag)) args[key] = args.loss === undefined || (losses as readonly string[]).includes(args.loss) ? recorded : undefined;
+    else if (args[key]?.join(',') !== recorded?.join(',') && !args.allowChanges) throw changed(`--${flag} ${args[key]!.join(',')}`, recorded ? `${name} ${recorded.join(',')}` : `no ${name}`);
+  }
+  // KLDivLoss's log_target has no flag: a kl-div run continues with the file's.
+  if (metadata.log_target !== undefined) {
+    if (metadata.log_target !== 'true' && metadata.log_target !== 'false') throw field('log_target', 'true or false');
+    args.logTarget = args.loss === 'kl-div' && metadata.log_target === 'true' ? true : undefined;
+  }
   // The clipping goes on as the checkpoint's run had it unless a clip flag is given (as the
   // optimizer's settings: a flag replaces it; none drops it).
   let recorded;
@@ -777,8 +815,14 @@ function checkImages(data: { train: { rows: number; cols: number } }, input: Sam
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
 
-/** --smooth-l1-beta and --huber-delta as the plan's options (each refused by the plan with another loss). */
-const lossParameters = (args: MnistArgs) => ({ ...(args.smoothL1Beta !== undefined ? { smoothL1Beta: args.smoothL1Beta } : {}), ...(args.huberDelta !== undefined ? { huberDelta: args.huberDelta } : {}) });
+/** --smooth-l1-beta, --huber-delta, --class-weights, --pos-weight (and a checkpoint's log_target) as the plan's options (each refused by the plan with another loss). */
+const lossParameters = (args: MnistArgs) => ({
+  ...(args.smoothL1Beta !== undefined ? { smoothL1Beta: args.smoothL1Beta } : {}),
+  ...(args.huberDelta !== undefined ? { huberDelta: args.huberDelta } : {}),
+  ...(args.classWeights !== undefined ? { classWeights: args.classWeights } : {}),
+  ...(args.posWeight !== undefined ? { posWeight: args.posWeight } : {}),
+  ...(args.logTarget !== undefined ? { logTarget: args.logTarget } : {}),
+});
 
 /** Each optimizer's own flags, by the optimizers that take them. */
 const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
@@ -1029,10 +1073,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ${advice}`);
     }
   }
-  // --smooth-l1-beta and --huber-delta said in the CLI's words where the loss is another (the plan would refuse them in its own).
-  const actual = args.smoothL1Beta !== undefined || args.huberDelta !== undefined ? planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }).loss : undefined;
-  for (const [value, flag, loss] of [[args.smoothL1Beta, 'smooth-l1-beta', 'smooth-l1'], [args.huberDelta, 'huber-delta', 'huber']] as const) {
-    if (value !== undefined && actual !== loss) throw new Error(`--${flag}: applies to --loss ${loss}; the loss is ${actual}${args.given.has('loss') ? '' : ` (the default for this model: give --loss ${loss})`}`);
+  // --smooth-l1-beta, --huber-delta, --class-weights and --pos-weight said in the CLI's words where the
+  // loss is another or the weights do not fit the outputs (the plan would refuse them in its own).
+  const bare = [args.smoothL1Beta, args.huberDelta, args.classWeights, args.posWeight].some((v) => v !== undefined) ? planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }) : undefined;
+  const actual = bare?.loss;
+  for (const [value, flag, losses] of [[args.smoothL1Beta, 'smooth-l1-beta', ['smooth-l1']], [args.huberDelta, 'huber-delta', ['huber']], [args.classWeights, 'class-weights', ['nll', 'cross-entropy']], [args.posWeight, 'pos-weight', ['bce-with-logits']]] as const) {
+    if (value === undefined) continue;
+    if (!(losses as readonly string[]).includes(actual!)) throw new Error(`--${flag}: applies to --loss ${losses.join(' or ')}; the loss is ${actual}${args.given.has('loss') ? '' : ` (the default for this model: give --loss ${losses[losses.length - 1]})`}`);
+    if (Array.isArray(value) && value.length !== bare!.classes) throw new Error(`--${flag}: ${value.length} weights, but the model has ${bare!.classes} ${flag === 'class-weights' ? 'classes (one weight a class)' : 'outputs (one weight an output)'}`);
   }
   const plan = planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse, ...lossParameters(args) });
   if (args.labelSmoothing > 0 && plan.loss !== 'cross-entropy') {
@@ -1306,7 +1354,11 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const loss = savedLoss(metadata, values.init);
   const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
   const recorded = (field: string, of: string) => (loss === of && metadata[field] !== undefined ? Number(metadata[field]) : undefined);
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber') });
+  const weights = (field: 'class_weights' | 'pos_weight', ...of: LossKind[]) => (loss !== undefined && of.includes(loss) ? lossWeightsFromMetadata(metadata, field, values.init as string) : undefined);
+  const model = new Network(ctx, definition.model, {
+    inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber'),
+    classWeights: weights('class_weights', 'nll', 'cross-entropy'), posWeight: weights('pos_weight', 'bce-with-logits'), logTarget: loss === 'kl-div' && metadata.log_target === 'true',
+  });
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const test = uploadSplit(ctx, 'test', data.test, testLimit);

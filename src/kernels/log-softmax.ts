@@ -46,7 +46,10 @@ export const logSoftmaxBackward = defineKernel({
   lengths: (p) => ({ dy: p.batch * p.classes, y: p.batch * p.classes, dx: p.batch * p.classes }),
 });
 
-/** loss[b] = −logp[b, label]  (overwrites loss) */
+/**
+ * loss[b] = −logp[b, label]; variant WEIGHTED (per-class `weight`), each sample's share of
+ * PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b]]  (overwrites loss, weightSum)
+ */
 export const nllForward = defineKernel({
   name: 'nll_forward',
   linear: true,
@@ -56,13 +59,16 @@ export const nllForward = defineKernel({
     logp: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
     loss: { type: 'f32', access: 'read_write' },
+    weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
+    weightSum: { type: 'f32', access: 'read_write', only: 'WEIGHTED' },
   },
+  defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
-  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, loss: p.batch }),
+  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, loss: p.batch, weight: p.classes, weightSum: 1 }),
 });
 
-/** dlogp = −onehot / batch  (overwrites dlogp) */
+/** dlogp = −onehot / batch; variant WEIGHTED, −onehot·w[label] / weightSum[0]  (overwrites dlogp) */
 export const nllBackward = defineKernel({
   name: 'nll_backward',
   linear: true,
@@ -71,8 +77,11 @@ export const nllBackward = defineKernel({
   bindings: {
     labels: { type: 'u32', access: 'read' },
     dlogp: { type: 'f32', access: 'read_write' },
+    weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
+    weightSum: { type: 'f32', access: 'read', only: 'WEIGHTED' },
   },
+  defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
-  lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes }),
+  lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes, weight: p.classes, weightSum: 1 }),
 });

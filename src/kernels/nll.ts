@@ -1,5 +1,5 @@
 /**
- * log_softmax + NLL loss (mean over the batch), its gradient, and the batch's loss and accuracy
+ * log_softmax + NLL loss (mean over the batch; PyTorch's weighted mean with per-class weights), its gradient, and the batch's loss and accuracy
  * accumulated on the GPU. Kernels: shaders/log_softmax_nll_forward.wgsl,
  * log_softmax_nll_backward.wgsl, batch_metrics.wgsl. CPU reference: src/reference/nll.ts.
  */
@@ -14,7 +14,9 @@ const shape = { batch: 'u32', classes: 'u32' } as const;
 
 /**
  * logp = log_softmax(logits), loss[b] = −logp[b, label], or with label smoothing ε
- * (1 − ε)·(−logp[b, label]) + ε·mean_j(−logp[b, j])  (overwrites logp, loss)
+ * (1 − ε)·(−logp[b, label]) + ε·mean_j(−logp[b, j]); variant WEIGHTED (per-class `weight`), each
+ * sample's share of PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b], Σ_j w[j]]
+ * (overwrites logp, loss, weightSum)
  */
 export const logSoftmaxNllForward = defineKernel({
   name: 'log_softmax_nll_forward',
@@ -26,13 +28,19 @@ export const logSoftmaxNllForward = defineKernel({
     labels: { type: 'u32', access: 'read' },
     logp: { type: 'f32', access: 'read_write' },
     loss: { type: 'f32', access: 'read_write' },
+    weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
+    weightSum: { type: 'f32', access: 'read_write', only: 'WEIGHTED' },
   },
+  defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
-  lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch }),
+  lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch, weight: p.classes, weightSum: 2 }),
 });
 
-/** dlogits = (softmax − ((1 − ε)·onehot + ε / classes)) / batch, ε the label smoothing  (overwrites dlogits) */
+/**
+ * dlogits = (softmax − ((1 − ε)·onehot + ε / classes)) / batch, ε the label smoothing; variant
+ * WEIGHTED, the gradient of PyTorch's weighted mean (weightSum from the forward)  (overwrites dlogits)
+ */
 export const logSoftmaxNllBackward = defineKernel({
   name: 'log_softmax_nll_backward',
   linear: true,
@@ -42,10 +50,13 @@ export const logSoftmaxNllBackward = defineKernel({
     logp: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
     dlogits: { type: 'f32', access: 'read_write' },
+    weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
+    weightSum: { type: 'f32', access: 'read', only: 'WEIGHTED' },
   },
+  defines: ['WEIGHTED'],
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
-  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes }),
+  lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, dlogits: p.batch * p.classes, weight: p.classes, weightSum: 2 }),
 });
 
 /**

@@ -114,12 +114,12 @@ export async function gpuDecisions(
 }
 
 /**
- * Runs one training step of `network` on `input` ([batch, ...inputShape], normalised) and `labels`,
- * and the float64 reference of the same step, which follows the GPU's ReLU masks and max-pool
+ * Runs one training step of `network` on `input` ([batch, ...inputShape], normalised) and `labels`
+ * (or, `options.targets`, float targets [batch, outputs] for a pointwise loss), and the float64 reference of the same step, which follows the GPU's ReLU masks and max-pool
  * choices (unless `follow` is false) so that only arithmetic error is measured. The network's
  * state advances by that step.
  */
-export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array, options: { follow?: boolean } = {}): Promise<CheckReport> {
+export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array, options: { follow?: boolean; targets?: Float32Array } = {}): Promise<CheckReport> {
   const { ctx, plan } = network;
   const batch = labels.length;
   if (input.length !== batch * shapeSize(plan.inputShape)) throw new Error(`check: ${input.length} input values for ${batch} samples of [${plan.inputShape.join(', ')}]`);
@@ -131,9 +131,12 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   const state: Record<string, Record<string, Float32Array>> = {};
   for (const p of network.parameters) state[p.name] = Object.fromEntries(await Promise.all(Object.entries(p.state).map(async ([k, t]) => [k, await read(t)] as const)));
 
-  const head = new LossHead(ctx, network, 'check');
+  const { targets } = options;
+  if (targets && targets.length !== batch * plan.classes) throw new Error(`check: ${targets.length} targets for ${batch} samples of ${plan.classes} outputs`);
+  const head = new LossHead(ctx, network, 'check', { targets: targets !== undefined });
   ctx.write(network.input, input);
   ctx.write(head.labels, labels);
+  if (targets) ctx.write(head.targets!, targets);
   head.reset();
   const step = network.stepsTaken;
   const optimizerStep = network.optimizerSteps;
@@ -152,7 +155,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
 
   const dropoutMasks = networkDropoutMasks(network, batch, step);
   const follow = options.follow ?? true ? await gpuDecisions(network, batch, outputs) : {};
-  const ref = networkStepRef({ plan, params, buffers, input, labels, batch, mode: 'train', dropoutMasks, follow });
+  const ref = networkStepRef({ plan, params, buffers, input, labels, targets, batch, mode: 'train', dropoutMasks, follow });
 
   const rows: CheckRow[] = [compare('loss', 'loss', [loss], [ref.loss])];
   // A residual block's shortcut reads the block's input, not the node before it (the body's last).

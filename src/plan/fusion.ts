@@ -15,15 +15,17 @@ import { POINTWISE_LOSSES, type PointwiseLoss } from '../kernels/pointwise-loss.
  * the pointwise losses of src/kernels/pointwise-loss.ts against one-hot targets of class labels or
  * float targets: MSELoss, the sheet's ½Σ(t − a)² (averaged over the batch), L1Loss,
  * SmoothL1Loss(β) and HuberLoss(δ) (PlanOptions.smoothL1Beta, huberDelta; default 1),
- * BCEWithLogitsLoss (on logits) and BCELoss (on probabilities).
+ * BCEWithLogitsLoss (on logits; PlanOptions.posWeight), BCELoss (on probabilities) and
+ * KLDivLoss(reduction='batchmean') on log-probabilities (PlanOptions.logTarget). NLLLoss and
+ * CrossEntropyLoss take per-class weights (PlanOptions.classWeights).
  */
-export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'] as const;
+export const LOSS_KINDS = ['nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', 'kl-div'] as const;
 export type LossKind = (typeof LOSS_KINDS)[number];
 
 /** Whether a loss compares outputs with targets element by element (the pointwise_loss kernel; float targets allowed). */
 export const isPointwiseLoss = (loss: LossKind): loss is PointwiseLoss => loss in POINTWISE_LOSSES;
-// Every loss but the two on log-probabilities is the pointwise kernel's, and no other.
-const pointwiseKinds: Record<Exclude<LossKind, 'nll' | 'cross-entropy'>, true> & Record<PointwiseLoss, true> = { mse: true, 'half-sse': true, l1: true, 'smooth-l1': true, huber: true, 'bce-with-logits': true, bce: true };
+// Every loss but NLL and cross-entropy (the log-softmax + NLL kernels) is the pointwise kernel's, and no other.
+const pointwiseKinds: Record<Exclude<LossKind, 'nll' | 'cross-entropy'>, true> & Record<PointwiseLoss, true> = { mse: true, 'half-sse': true, l1: true, 'smooth-l1': true, huber: true, 'bce-with-logits': true, bce: true, 'kl-div': true };
 void pointwiseKinds;
 
 export interface FusionRule {

@@ -78,6 +78,15 @@ export interface PlanOptions {
   readonly smoothL1Beta?: number;
   /** The 'huber' loss's δ > 0 (PyTorch's HuberLoss(delta); default 1). */
   readonly huberDelta?: number;
+  /**
+   * The 'nll' and 'cross-entropy' losses' per-class weights (PyTorch's weight=): one a class,
+   * finite, ≥ 0, not all 0; the mean is then Σ w[y_b]·ℓ_b / Σ w[y_b], as PyTorch's.
+   */
+  readonly classWeights?: ArrayLike<number>;
+  /** The 'bce-with-logits' loss's pos_weight (PyTorch's BCEWithLogitsLoss(pos_weight)): one an output, finite, ≥ 0. */
+  readonly posWeight?: ArrayLike<number>;
+  /** The 'kl-div' loss's log_target (PyTorch's KLDivLoss(log_target); default false: the targets are probabilities). */
+  readonly logTarget?: boolean;
 }
 
 export interface ModelPlan {
@@ -88,6 +97,12 @@ export interface ModelPlan {
   readonly labelSmoothing: number;
   /** The 'smooth-l1' loss's β or the 'huber' loss's δ (1 for any other loss, which reads none). */
   readonly lossBeta: number;
+  /** The 'nll' or 'cross-entropy' loss's per-class weights (undefined: none). */
+  readonly classWeights?: readonly number[];
+  /** The 'bce-with-logits' loss's pos_weight, one an output (undefined: none). */
+  readonly posWeight?: readonly number[];
+  /** The 'kl-div' loss's log_target (false for any other loss). */
+  readonly logTarget: boolean;
   /** Nodes that run (the LogSoftmax folded into the loss is not one). */
   readonly scheduled: readonly PlanNode[];
   /** The shape the loss reads: [classes]. */
@@ -100,7 +115,7 @@ export interface ModelPlan {
 }
 
 /** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
-export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing', 'smoothL1Beta', 'huberDelta'] as const satisfies readonly (keyof PlanOptions)[];
+export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing', 'smoothL1Beta', 'huberDelta', 'classWeights', 'posWeight', 'logTarget'] as const satisfies readonly (keyof PlanOptions)[];
 
 /** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
 export const planOptionsOf = (options: PlanOptions): PlanOptions =>
@@ -159,6 +174,13 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     throw new RangeError(`labelSmoothing applies to the 'cross-entropy' loss (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is '${loss}'${loss === 'nll' ? " (NLLLoss has none: use 'cross-entropy', on logits or on the LogSoftmax's output alike)" : ''}`);
   }
   const lossBeta = lossParameter(options, loss);
+  const weightsOf = lossWeights(options, loss);
+  const logTarget = trueOrFalse('options', 'logTarget', options.logTarget, false);
+  if (logTarget && loss !== 'kl-div') throw new RangeError(`logTarget applies to the 'kl-div' loss (PyTorch's KLDivLoss(log_target)); the loss is '${loss}'`);
+  // KLDivLoss reads log-probabilities: on a Softmax's or a Sigmoid's probabilities it would read them as logarithms.
+  if (loss === 'kl-div' && probabilities) {
+    throw new ShapeError(`loss 'kl-div' (PyTorch's KLDivLoss) takes log-probabilities, but the model ends with ${last.type} (probabilities): end with LogSoftmax instead`);
+  }
   let shape: SampleShape = inputShape;
   const ordinals = new Map<number, number>();
   let drawing = 0;
@@ -257,12 +279,16 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   const scheduled = nodes.filter((n) => !n.flags.intoLoss);
   // A LogSoftmax takes [classes], so what the loss reads is [classes] either way.
   const lossInputShape = scheduled[scheduled.length - 1]!.outShape;
+  const { classWeights, posWeight } = weightsOf(lossInputShape[0]!);
   return {
     nodes,
     inputShape,
     loss,
     labelSmoothing,
     lossBeta,
+    classWeights,
+    posWeight,
+    logTarget,
     scheduled,
     lossInputShape,
     classes: lossInputShape[0]!,
@@ -281,6 +307,32 @@ function lossParameter(options: PlanOptions, loss: LossKind): number {
     if (loss !== kind) throw new RangeError(`${key} applies to the '${kind}' loss (${name}); the loss is '${loss}'`);
   }
   return loss === 'smooth-l1' ? options.smoothL1Beta ?? 1 : loss === 'huber' ? options.huberDelta ?? 1 : 1;
+}
+
+/**
+ * The per-class weights (classWeights: 'nll' and 'cross-entropy') and pos_weight ('bce-with-logits'),
+ * each given only with its loss, checked before the model's shapes are (their values and the loss)
+ * and, by the function returned, against the outputs' count once it is known.
+ */
+function lossWeights(options: PlanOptions, loss: LossKind): (outputs: number) => { classWeights?: readonly number[]; posWeight?: readonly number[] } {
+  const checked = (key: 'classWeights' | 'posWeight', kinds: readonly LossKind[], name: string) => {
+    const given = options[key];
+    if (given === undefined) return undefined;
+    if (!(Array.isArray(given) || ArrayBuffer.isView(given)) || typeof given.length !== 'number') throw new TypeError(`${key} must be an array of numbers (${name}), got ${JSON.stringify(given)}`);
+    const values = Array.from(given as ArrayLike<number>);
+    const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0);
+    if (bad >= 0) throw new RangeError(`${key}[${bad}] must be a finite number ≥ 0 (${name}), got ${String(values[bad])}`);
+    if (!kinds.includes(loss)) throw new RangeError(`${key} applies to the ${kinds.map((k) => `'${k}'`).join(' and ')} loss${kinds.length > 1 ? 'es' : ''} (${name}); the loss is '${loss}'`);
+    if (key === 'classWeights' && values.length > 0 && values.every((v) => v === 0)) throw new RangeError(`classWeights are all 0 (${name}): every loss would be 0 / 0`);
+    return values;
+  };
+  const classWeights = checked('classWeights', ['nll', 'cross-entropy'], "PyTorch's CrossEntropyLoss(weight) and NLLLoss(weight)");
+  const posWeight = checked('posWeight', ['bce-with-logits'], "PyTorch's BCEWithLogitsLoss(pos_weight)");
+  return (outputs) => {
+    if (classWeights && classWeights.length !== outputs) throw new ShapeError(`classWeights has ${classWeights.length} weights, but the model has ${outputs} classes (one weight a class)`);
+    if (posWeight && posWeight.length !== outputs) throw new ShapeError(`posWeight has ${posWeight.length} weights, but the model has ${outputs} outputs (one weight an output, broadcast over the batch)`);
+    return { ...(classWeights ? { classWeights } : {}), ...(posWeight ? { posWeight } : {}) };
+  };
 }
 
 /**

@@ -24,26 +24,50 @@ export function logSoftmaxRef(logits: ArrayLike<number>, batch: number, classes:
 }
 
 /**
- * loss = (1/batch) Σ_b −logp[b, label_b]; with label smoothing ε (PyTorch's
- * CrossEntropyLoss(label_smoothing)) each sample's is (1 − ε)·(−logp[b, label_b]) + ε·mean_c(−logp[b, c]).
+ * Each sample's share of the mean loss, times batch (the mean of the shares is the loss):
+ * ℓ_b = −logp[b, label_b], or with label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing))
+ * (1 − ε)·(−logp[b, label_b]) + ε·mean_c(−logp[b, c]). With per-class `weights` w (PyTorch's
+ * weight=, written from torch's cross_entropy_loss_label_smoothing and nll_loss): the loss is
+ * (1 − ε)·Σ_b w[y_b]·(−logp[b, y_b]) / W + ε/classes·Σ_b Σ_c w[c]·(−logp[b, c]) / W, W = Σ_b w[y_b],
+ * and sample b's share batch/W·((1 − ε)·w[y_b]·(−logp[b, y_b]) + ε/classes·Σ_c w[c]·(−logp[b, c])).
  */
-export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0): number {
-  let sum = 0;
+export function nllSampleLossesRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): Float64Array {
+  const w = (c: number) => (weights ? weights[c]! : 1);
+  let total = 0;
+  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
+  const out = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
     let uniform = 0;
-    for (let c = 0; c < classes; c++) uniform -= logp[b * classes + c]!;
-    sum += (1 - smoothing) * -logp[b * classes + labelAt(labels, b, classes)]! + (smoothing * uniform) / classes;
+    for (let c = 0; c < classes; c++) uniform -= w(c) * logp[b * classes + c]!;
+    const label = labelAt(labels, b, classes);
+    out[b] = (batch / total) * ((1 - smoothing) * w(label) * -logp[b * classes + label]! + (smoothing * uniform) / classes);
   }
-  return sum / batch;
+  return out;
 }
 
-/** ∂loss/∂logits[b, c] = (softmax[b, c] − t[b, c]) / batch for the mean loss, t = (1 − ε)·[c = label_b] + ε / classes. */
-export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0): Float64Array {
+/** The mean NLL (PyTorch's weighted mean with `weights`), with label smoothing ε: the mean of nllSampleLossesRef. */
+export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): number {
+  return nllSampleLossesRef(logp, labels, batch, classes, smoothing, weights).reduce((a, b) => a + b, 0) / batch;
+}
+
+/**
+ * ∂loss/∂logits[b, c] = (softmax[b, c] − t[b, c]) / batch for the mean loss, t = (1 − ε)·[c = label_b] + ε / classes;
+ * with `weights`, ((1 − ε)·w[y_b]·(softmax[b, c] − [c = y_b]) + ε/classes·(softmax[b, c]·Σ_k w[k] − w[c])) / Σ_b w[y_b].
+ */
+export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): Float64Array {
   const logp = logSoftmaxRef(logits, batch, classes);
+  const w = (c: number) => (weights ? weights[c]! : 1);
+  let total = 0;
+  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
+  let allWeights = 0;
+  for (let c = 0; c < classes; c++) allWeights += w(c);
   const d = new Float64Array(batch * classes);
   for (let b = 0; b < batch; b++) {
     const label = labelAt(labels, b, classes);
-    for (let c = 0; c < classes; c++) d[b * classes + c] = (Math.exp(logp[b * classes + c]!) - ((1 - smoothing) * (c === label ? 1 : 0) + smoothing / classes)) / batch;
+    for (let c = 0; c < classes; c++) {
+      const p = Math.exp(logp[b * classes + c]!);
+      d[b * classes + c] = ((1 - smoothing) * w(label) * (p - (c === label ? 1 : 0)) + (smoothing / classes) * (p * allWeights - w(c))) / total;
+    }
   }
   return d;
 }
@@ -116,9 +140,12 @@ export function softminBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, 
   return dx;
 }
 
-/** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere. */
-export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number): Float64Array {
+/** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere; with `weights`, −w[label] / Σ_b w[label_b]. */
+export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number, weights?: ArrayLike<number>): Float64Array {
+  const w = (c: number) => (weights ? weights[c]! : 1);
+  let total = 0;
+  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
   const d = new Float64Array(batch * classes);
-  for (let b = 0; b < batch; b++) d[b * classes + labels[b]!] = -1 / batch;
+  for (let b = 0; b < batch; b++) d[b * classes + labels[b]!] = -w(labels[b]!) / total;
   return d;
 }

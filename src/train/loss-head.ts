@@ -2,15 +2,16 @@
  * The loss of a network's output, its gradient, and the batch's loss and accuracy accumulated on
  * the GPU, for one split (labels, or a regression's targets, are written by the batch kernel). Cross-entropy on logits, and an
  * NLL on a LogSoftmax at the model's end (fusion rule log-softmax-nll), are one log-softmax + NLL
- * kernel; an NLL on log-probabilities left unfused is its own kernel; the pointwise losses (MSE,
- * ½Σ(t − a)², L1, smooth L1, Huber, BCE with logits, BCE) compare the output with one-hot targets,
- * or float targets (regression, multi-label). Accuracy is the argmax of the output (none is
+ * kernel; an NLL on log-probabilities left unfused is its own kernel (both with per-class weights:
+ * their WEIGHTED variants); the pointwise losses (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with
+ * logits, with pos_weight its POS_WEIGHT variant, BCE, KL divergence) compare the output with
+ * one-hot targets, or float targets (regression, multi-label, distributions). Accuracy is the argmax of the output (none is
  * correct for a float-target sample, which has no class).
  */
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { nllBackward, nllForward } from '../kernels/log-softmax.js';
-import { POINTWISE_LOSSES, pointwiseLoss } from '../kernels/pointwise-loss.js';
+import { POINTWISE_LOSSES, pointwiseKind, pointwiseLoss } from '../kernels/pointwise-loss.js';
 import { isPointwiseLoss } from '../plan/fusion.js';
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../kernels/nll.js';
 import type { Network } from '../plan/network.js';
@@ -32,6 +33,10 @@ export class LossHead {
   readonly sampleLoss: Tensor;
   readonly metrics: Tensor;
   readonly counts: Tensor<'u32'>;
+  /** The NLL losses' per-class weights, and [Σ_b w[label_b] of the last batch, Σ_j w[j]] (written by the forward kernel, read by the backward). */
+  private readonly classWeights?: { readonly weight: Tensor; readonly weightSum: Tensor };
+  /** BCEWithLogitsLoss's pos_weight, one an output. */
+  private readonly posWeight?: Tensor;
   private readonly fused: boolean;
   private readonly loss: Network['plan']['loss'];
   /**
@@ -49,7 +54,7 @@ export class LossHead {
   ) {
     const { maxBatch, plan } = network;
     this.loss = plan.loss;
-    this.probability = plan.loss === 'nll' || plan.loss === 'cross-entropy' ? Math.exp : plan.loss === 'bce-with-logits' ? (v) => 1 / (1 + Math.exp(-v)) : (v) => v;
+    this.probability = plan.loss === 'nll' || plan.loss === 'cross-entropy' || plan.loss === 'kl-div' ? Math.exp : plan.loss === 'bce-with-logits' ? (v) => 1 / (1 + Math.exp(-v)) : (v) => v;
     this.fused = plan.loss === 'cross-entropy' || plan.nodes.some((n) => n.flags.intoLoss);
     this.labels = ctx.tensor(`${name} batch labels`, [maxBatch], { dtype: 'u32' });
     if (options.targets) {
@@ -60,6 +65,10 @@ export class LossHead {
     this.sampleLoss = ctx.tensor(`${name} per-sample loss`, [maxBatch]);
     this.metrics = ctx.tensor(`${name} metrics`, [2]);
     this.counts = ctx.tensor(`${name} counts`, [2], { dtype: 'u32' });
+    if (plan.classWeights) {
+      this.classWeights = { weight: ctx.tensor(`${name} class weights`, [plan.classes], { data: plan.classWeights }), weightSum: ctx.tensor(`${name} class weight sums`, [2]) };
+    }
+    if (plan.posWeight) this.posWeight = ctx.tensor(`${name} pos_weight`, [plan.classes], { data: plan.posWeight });
   }
 
   reset(): void {
@@ -80,18 +89,19 @@ export class LossHead {
     const pointwise = isPointwiseLoss(loss);
     if (pointwise) {
       // One kernel writes the loss and its gradient; in eval the gradient buffer is scratch.
-      const params = { batch, features: shape.classes, kind: POINTWISE_LOSSES[loss], beta: network.plan.lossBeta };
-      const targets = this.targets;
+      const params = { batch, features: shape.classes, kind: pointwiseKind(loss, network.plan.logTarget), beta: network.plan.lossBeta };
+      const { targets, posWeight } = this;
       const tensors = { prediction: network.output, labels: this.labels, loss: this.sampleLoss, grad: network.dOutput };
-      list.push(
-        targets
-          ? (await ctx.compile(pointwiseLoss, { TARGETS: true })).bind({ ...tensors, targets }, params, this.loss)
-          : (await ctx.compile(pointwiseLoss)).bind(tensors, params, this.loss),
-      );
-    } else if (this.fused) {
-      list.push((await ctx.compile(logSoftmaxNllForward)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll'));
+      const kernel = await ctx.compile(pointwiseLoss, { TARGETS: targets !== undefined, POS_WEIGHT: posWeight !== undefined });
+      list.push(kernel.bind({ ...tensors, ...(targets ? { targets } : {}), ...(posWeight ? { posWeight } : {}) }, params, this.loss));
     } else {
-      list.push((await ctx.compile(nllForward)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss }, shape, 'nll'));
+      const weighted = { WEIGHTED: this.classWeights !== undefined };
+      const weights = this.classWeights ?? {};
+      list.push(
+        this.fused
+          ? (await ctx.compile(logSoftmaxNllForward, weighted)).bind({ logits: network.output, labels: this.labels, logp: this.logp, loss: this.sampleLoss, ...weights }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll')
+          : (await ctx.compile(nllForward, weighted)).bind({ logp: network.output, labels: this.labels, loss: this.sampleLoss, ...weights }, shape, 'nll'),
+      );
     }
     // A training step's loss feeds the divergence guard; an evaluation's does not.
     list.push((await ctx.compile(batchMetrics)).bind(
@@ -100,10 +110,12 @@ export class LossHead {
       'batch metrics',
     ));
     if (withGradient && !pointwise) {
+      const weighted = { WEIGHTED: this.classWeights !== undefined };
+      const weights = this.classWeights ?? {};
       list.push(
         this.fused
-          ? (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll backward')
-          : (await ctx.compile(nllBackward)).bind({ labels: this.labels, dlogp: network.dOutput }, shape, 'nll backward'),
+          ? (await ctx.compile(logSoftmaxNllBackward, weighted)).bind({ logp: this.logp, labels: this.labels, dlogits: network.dOutput, ...weights }, { ...shape, smoothing: network.plan.labelSmoothing }, 'log_softmax nll backward')
+          : (await ctx.compile(nllBackward, weighted)).bind({ labels: this.labels, dlogp: network.dOutput, ...weights }, shape, 'nll backward'),
       );
     }
     return list;

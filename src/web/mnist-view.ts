@@ -37,7 +37,7 @@ import { checkbox, download, el, numberInput } from './dom.js';
 import { loadMnistFromPage } from './mnist-data.js';
 import { NOTEBOOK_TEST_ACCURACY } from './notebook.js';
 import { IndexedDbTuningStore } from './tuning-store.js';
-import { pageResume } from './resume.js';
+import { pageResume, type LossParameters } from './resume.js';
 import { MAX_SEED } from '../reference/random.js';
 import { tuneModel } from '../tune/tuner.js';
 
@@ -83,7 +83,7 @@ interface Settings {
   /** A loaded checkpoint's label smoothing (the CLI's --label-smoothing); undefined: none. */
   labelSmoothing?: number;
   /** A loaded checkpoint's SmoothL1Loss β or HuberLoss δ; undefined: PyTorch's 1. */
-  lossParameters?: { readonly smoothL1Beta?: number; readonly huberDelta?: number };
+  lossParameters?: LossParameters;
   /** A loaded checkpoint's gradient clipping (the CLI's --clip-grad-norm, --clip-grad-value); undefined: none. */
   clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
 }

@@ -1,4 +1,4 @@
-import { optimizerFromMetadata } from '../checkpoint/checkpoint.js';
+import { lossWeightsFromMetadata, optimizerFromMetadata } from '../checkpoint/checkpoint.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { describeSchedule } from '../optim/schedules.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -24,8 +24,12 @@ export interface PageResume {
   readonly loss?: LossKind;
   /** The cross-entropy's label smoothing (the CLI's `label_smoothing`), where recorded. */
   readonly labelSmoothing?: number;
-  /** SmoothL1Loss's β and HuberLoss's δ (`smooth_l1_beta`, `huber_delta`), where recorded with their loss. */
-  readonly lossParameters?: { readonly smoothL1Beta?: number; readonly huberDelta?: number };
+  /**
+   * SmoothL1Loss's β and HuberLoss's δ (`smooth_l1_beta`, `huber_delta`), the NLL losses' per-class
+   * weights (`class_weights`), BCEWithLogitsLoss's `pos_weight` and KLDivLoss's `log_target`, where
+   * recorded with their loss (a malformed weight list is refused, naming the file).
+   */
+  readonly lossParameters?: LossParameters;
   /** The gradient clipping the run had (`clip_grad_norm`, `clip_grad_value`), as Network options; where recorded. */
   readonly clip?: { readonly clipGradNorm?: ClipGradNorm; readonly clipGradValue?: number };
   /** A sentence for the status line where the run's gradients were clipped. */
@@ -34,6 +38,35 @@ export interface PageResume {
   readonly shuffle?: boolean;
   /** The run's training images (the CLI's `train_samples`), where the page's field takes them (≤ 60,000). */
   readonly trainSamples?: number;
+}
+
+/** The loss's options a checkpoint carries to the page's Network. */
+export interface LossParameters {
+  readonly smoothL1Beta?: number;
+  readonly huberDelta?: number;
+  readonly classWeights?: readonly number[];
+  readonly posWeight?: readonly number[];
+  readonly logTarget?: boolean;
+}
+
+/** The loss's options a checkpoint records with its loss (undefined: none). */
+function lossParametersOf(metadata: Readonly<Record<string, string>>, source: string): LossParameters | undefined {
+  const weights = (key: 'class_weights' | 'pos_weight', ...losses: string[]) => {
+    if (!losses.includes(metadata.loss ?? '')) return undefined;
+    try {
+      return lossWeightsFromMetadata(metadata, key, source);
+    } catch (e) {
+      throw new CheckpointFormatError(source, (e as Error).message.replace(`${source}: `, ''));
+    }
+  };
+  const parameters: LossParameters = {
+    ...(metadata.loss === 'smooth-l1' && Number(metadata.smooth_l1_beta) >= 0 ? { smoothL1Beta: Number(metadata.smooth_l1_beta) } : {}),
+    ...(metadata.loss === 'huber' && Number(metadata.huber_delta) > 0 ? { huberDelta: Number(metadata.huber_delta) } : {}),
+    ...(weights('class_weights', 'nll', 'cross-entropy') ? { classWeights: weights('class_weights', 'nll', 'cross-entropy') } : {}),
+    ...(weights('pos_weight', 'bce-with-logits') ? { posWeight: weights('pos_weight', 'bce-with-logits') } : {}),
+    ...(metadata.loss === 'kl-div' && metadata.log_target === 'true' ? { logTarget: true } : {}),
+  };
+  return Object.keys(parameters).length > 0 ? parameters : undefined;
 }
 
 export function pageResume(metadata: Readonly<Record<string, string>>, source: string): PageResume {
@@ -47,8 +80,7 @@ export function pageResume(metadata: Readonly<Record<string, string>>, source: s
   const run = {
     ...((LOSS_KINDS as readonly string[]).includes(metadata.loss ?? '') ? { loss: metadata.loss as LossKind } : {}),
     ...(metadata.label_smoothing !== undefined && Number(metadata.label_smoothing) >= 0 && Number(metadata.label_smoothing) <= 1 ? { labelSmoothing: Number(metadata.label_smoothing) } : {}),
-    ...(metadata.loss === 'smooth-l1' && Number(metadata.smooth_l1_beta) >= 0 ? { lossParameters: { smoothL1Beta: Number(metadata.smooth_l1_beta) } } : {}),
-    ...(metadata.loss === 'huber' && Number(metadata.huber_delta) > 0 ? { lossParameters: { huberDelta: Number(metadata.huber_delta) } } : {}),
+    ...(lossParametersOf(metadata, source) ? { lossParameters: lossParametersOf(metadata, source) } : {}),
     ...(flag(metadata.augment) !== undefined ? { augment: flag(metadata.augment) } : {}),
     ...(flag(metadata.shuffle) !== undefined ? { shuffle: flag(metadata.shuffle) } : {}),
     ...(/^[0-9]+$/.test(metadata.train_samples ?? '') && Number(metadata.train_samples) >= 1 && Number(metadata.train_samples) <= 60_000 ? { trainSamples: Number(metadata.train_samples) } : {}),

@@ -3,14 +3,14 @@
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
 import { describe, expect, test } from 'vitest';
-import { checkpointInfo, encodeCheckpoint, loadCheckpoint, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
+import { checkpointInfo, encodeCheckpoint, loadCheckpoint, lossWeightsFromMetadata, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { describeSchedule, type Schedule } from '../../src/optim/schedules.js';
 import { randomArray } from '../helpers/allclose.js';
-import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential } from '../../src/layers/index.js';
+import { BatchNorm1d, Conv2d, Flatten, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential, type Layer } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { Network } from '../../src/plan/network.js';
 import { seedCnnBufferShapes, seedCnnParameterShapes } from '../../src/reference/seed-cnn.js';
@@ -287,6 +287,31 @@ describe("the pointwise losses' β and δ in checkpoints", () => {
     const bytes = await encodeCheckpoint(net({ loss: 'huber', huberDelta: 2 }));
     expect(loadCheckpoint(net({ loss: 'huber', huberDelta: 2 }), bytes, 'h.safetensors').differences).toEqual([]);
     expect(loadCheckpoint(net({ loss: 'huber' }), bytes, 'h.safetensors').differences).toEqual(["huber_delta 2 (this network's 1)"]);
+  });
+});
+
+describe("the loss options' weights and log_target in checkpoints", () => {
+  gpuTest('class_weights, pos_weight and log_target recorded with their loss; other ones (or none) are differences; a malformed list is refused naming the file', async (ctx) => {
+    const net = (options: object, tail: Layer[] = []) => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), ...tail), { inputShape: [4], maxBatch: 2, seed: 3, ...options });
+    const weighted = await encodeCheckpoint(net({ loss: 'cross-entropy', classWeights: [1, 0.5, 2] }));
+    expect(decodeSafetensors(weighted, 'x').metadata).toMatchObject({ loss: 'cross-entropy', class_weights: '1,0.5,2' });
+    expect(decodeSafetensors(weighted, 'x').metadata.pos_weight).toBeUndefined();
+    expect(loadCheckpoint(net({ loss: 'cross-entropy', classWeights: [1, 0.5, 2] }), weighted, 'w.safetensors').differences).toEqual([]);
+    expect(loadCheckpoint(net({ loss: 'cross-entropy', classWeights: [1, 1, 2] }), weighted, 'w.safetensors').differences).toEqual(["class_weights 1,0.5,2 (this network's 1,1,2)"]);
+    expect(loadCheckpoint(net({ loss: 'cross-entropy' }), weighted, 'w.safetensors').differences).toEqual(["class_weights 1,0.5,2 (this network's none)"]);
+    const plain = await encodeCheckpoint(net({ loss: 'cross-entropy' }));
+    expect(loadCheckpoint(net({ loss: 'cross-entropy', classWeights: [1, 0.5, 2] }), plain, 'p.safetensors').differences).toEqual(["class_weights none (this network's 1,0.5,2)"]);
+    const bce = await encodeCheckpoint(net({ loss: 'bce-with-logits', posWeight: [3, 0, 1] }));
+    expect(decodeSafetensors(bce, 'x').metadata).toMatchObject({ loss: 'bce-with-logits', pos_weight: '3,0,1' });
+    expect(loadCheckpoint(net({ loss: 'bce-with-logits', posWeight: [3, 0, 1] }), bce, 'b.safetensors').differences).toEqual([]);
+    expect(loadCheckpoint(net({ loss: 'bce-with-logits' }), bce, 'b.safetensors').differences).toEqual(["pos_weight 3,0,1 (this network's none)"]);
+    const kl = await encodeCheckpoint(net({ loss: 'kl-div', logTarget: true }, [new LogSoftmax()]));
+    expect(decodeSafetensors(kl, 'x').metadata).toMatchObject({ loss: 'kl-div', log_target: 'true' });
+    expect(loadCheckpoint(net({ loss: 'kl-div' }, [new LogSoftmax()]), kl, 'k.safetensors').differences).toEqual(["log_target true (this network's false)"]);
+    expect(lossWeightsFromMetadata({ class_weights: '1,0.5,2' }, 'class_weights', 'w.safetensors')).toEqual([1, 0.5, 2]);
+    expect(lossWeightsFromMetadata({}, 'pos_weight', 'w.safetensors')).toBeUndefined();
+    expect(() => lossWeightsFromMetadata({ class_weights: '1,,2' }, 'class_weights', 'w.safetensors')).toThrow('w.safetensors: __metadata__.class_weights is "1,,2", expected numbers ≥ 0, separated by commas');
+    expect(() => lossWeightsFromMetadata({ pos_weight: '1,-2' }, 'pos_weight', 'w.safetensors')).toThrow('w.safetensors: __metadata__.pos_weight is "1,-2"');
   });
 });
 

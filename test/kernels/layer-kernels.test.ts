@@ -7,7 +7,7 @@ import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd, biasBackward } from '../../src/kernels/bias.js';
 import { logSoftmaxBackward, logSoftmaxForward, nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
-import { POINTWISE_LOSSES, pointwiseLoss, type PointwiseLoss } from '../../src/kernels/pointwise-loss.js';
+import { POINTWISE_LOSSES, pointwiseKind, pointwiseLoss, type PointwiseLoss } from '../../src/kernels/pointwise-loss.js';
 import { pointwiseLossRef } from '../../src/reference/loss.js';
 import { tanhBackward, tanhForward } from '../../src/kernels/tanh.js';
 import { biasAddRef, biasBackwardRef } from '../../src/reference/bias.js';
@@ -160,7 +160,7 @@ describe('log_softmax_forward and log_softmax_backward, variant SOFTMIN (nn.Soft
   }
 });
 
-describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with logits, BCE) against one-hot targets, and (TARGETS) float targets', () => {
+describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with logits, BCE, KL divergence) against one-hot targets, and (TARGETS) float targets', () => {
   /**
    * Outputs for a loss: spread over its curved and straight parts, with the kinks hit exactly
    * (d = 0, ±1 against one-hot or integer targets); BCE's probabilities in (0, 1) with its clamped
@@ -179,8 +179,8 @@ describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with l
           const n = batch * features;
           const prediction = outputs(kind, n, n + 11);
           const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
-          // Targets in [0, 1] for the BCE losses (probabilities), integers and fractions for the others.
-          const targets = given ? f32(kind.startsWith('bce') ? randomArray(n, n + 12, 0, 1).map((v, i) => (i % 5 === 0 ? Math.round(v) : v)) : randomArray(n, n + 12, -3, 3).map((v, i) => (i % 3 === 0 ? Math.round(v) : v))) : undefined;
+          // Targets in [0, 1] for the BCE losses and KLDivLoss (probabilities; 0 and 1 among them), integers and fractions for the others.
+          const targets = given ? f32(kind.startsWith('bce') || kind === 'kl-div' ? randomArray(n, n + 12, 0, 1).map((v, i) => (i % 5 === 0 ? Math.round(v) : v)) : randomArray(n, n + 12, -3, 3).map((v, i) => (i % 3 === 0 ? Math.round(v) : v))) : undefined;
           const scope = ctx.scoped(() => ({
             prediction: ctx.tensor('prediction', [n], { data: prediction }),
             labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
@@ -202,6 +202,49 @@ describe('pointwise_loss (MSE, ½Σ(t − a)², L1, smooth L1, Huber, BCE with l
             // BCE's gradient at a = 0 or 1 is (a − t)/1e-12/N: as large as 1e12, relative tolerance there.
             expectAllClose(`${kind} loss`, await ctx.read(t.loss), ref.loss, TOLERANCE.forward);
             expectAllClose(`${kind} grad`, await ctx.read(t.grad), ref.grad, kind === 'bce' ? { atol: TOLERANCE.gradient.atol, rtol: 1e-5 } : TOLERANCE.gradient);
+          } finally {
+            scope.destroy();
+          }
+        });
+      }
+    }
+  }
+});
+
+describe("pointwise_loss: BCEWithLogitsLoss's pos_weight (variant POS_WEIGHT) and KLDivLoss(log_target=True)", () => {
+  // Awkward shapes and a real one (batch 128 × 47 outputs: 6,016 elements); one-hot and float targets.
+  for (const [batch, features] of [[1, 1], [3, 2], [65, 10], [128, 47]] as const) {
+    for (const given of [false, true]) {
+      for (const setting of ['pos_weight', 'log_target'] as const) {
+        gpuTest(`${setting} [${batch}, ${features}]${given ? ', float targets' : ''}`, async (ctx) => {
+          const n = batch * features;
+          const kind = setting === 'pos_weight' ? 'bce-with-logits' : 'kl-div';
+          // Logits far out (where e^a would overflow), log-probabilities ≤ 0 for KLDivLoss.
+          const prediction = f32(setting === 'pos_weight' ? randomArray(n, n + 21, -6, 6).map((v, i) => (i === 1 ? 95 : i === 2 ? -95 : v)) : randomArray(n, n + 21, -8, 0));
+          const labels = Uint32Array.from({ length: batch }, (_, b) => (b * 5 + 1) % features);
+          // pos_weight: a 0, a 1 and weights on either side of 1; log targets: log-probabilities, one of them 0 (log 1).
+          const posWeight = f32(Array.from({ length: features }, (_, j) => [0, 1, 0.3, 4.5, 2][j % 5]!));
+          const targets = given ? f32(setting === 'pos_weight' ? randomArray(n, n + 22, 0, 1).map((v, i) => (i % 5 === 0 ? Math.round(v) : v)) : randomArray(n, n + 22, -9, 0).map((v, i) => (i % 7 === 0 ? 0 : v))) : undefined;
+          const scope = ctx.scoped(() => ({
+            prediction: ctx.tensor('prediction', [n], { data: prediction }),
+            labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
+            loss: ctx.tensor('loss', [batch]),
+            grad: ctx.tensor('grad', [n]),
+            targets: ctx.tensor('targets', [n], { data: targets ?? new Float32Array(n) }),
+            posWeight: ctx.tensor('pos_weight', [features], { data: posWeight }),
+          }));
+          const t = scope.value;
+          try {
+            ctx.fill(t.loss, NaN);
+            ctx.fill(t.grad, NaN);
+            const weighted = setting === 'pos_weight';
+            const params = { batch, features, kind: pointwiseKind(kind, setting === 'log_target'), beta: 1 };
+            const kernel = await ctx.compile(pointwiseLoss, { TARGETS: given, POS_WEIGHT: weighted });
+            const k = kernel.bind({ prediction: t.prediction, labels: t.labels, loss: t.loss, grad: t.grad, ...(given ? { targets: t.targets } : {}), ...(weighted ? { posWeight: t.posWeight } : {}) }, params);
+            ctx.submit('pointwise loss', (e) => recordPass(e, 'pointwise loss', [k]));
+            const ref = pointwiseLossRef(kind, prediction, labels, batch, features, { targets, posWeight: weighted ? posWeight : undefined, logTarget: setting === 'log_target' });
+            expectAllClose(`${setting} loss`, await ctx.read(t.loss), ref.loss, TOLERANCE.forward);
+            expectAllClose(`${setting} grad`, await ctx.read(t.grad), ref.grad, TOLERANCE.gradient);
           } finally {
             scope.destroy();
           }

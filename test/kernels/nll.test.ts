@@ -1,12 +1,13 @@
 /**
  * log_softmax_nll_forward, log_softmax_nll_backward and batch_metrics against the float64
- * reference.
+ * reference; with per-class weights (variant WEIGHTED) those two and nll_forward, nll_backward.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { HEALTH_SLOTS, freshHealth, healthLength } from '../../src/kernels/health.js';
 import { batchMetrics, logSoftmaxNllBackward, logSoftmaxNllForward } from '../../src/kernels/nll.js';
-import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
+import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef, nllSampleLossesRef } from '../../src/reference/nll.js';
+import { nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -88,6 +89,54 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       const loss = Array.from(labels, (_, b) => nllLossRef(logp.subarray(b * classes, (b + 1) * classes), [labels[b]!], 1, classes, smoothing));
       expectAllClose('smoothed loss', await ctx.read(t.loss), loss, TOLERANCE.forward);
       expectAllClose('smoothed dlogits', await ctx.read(t.dlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing), TOLERANCE.gradient);
+    });
+  }
+
+  // Per-class weights (variant WEIGHTED: PyTorch's CrossEntropyLoss(weight) and NLLLoss(weight)),
+  // with and without label smoothing: awkward shapes (batch 1, one class, a batch over the
+  // workgroup, a class no sample has, a weight of 0) and a real one (batch 256 × 47: 12,032
+  // elements). The fused log-softmax + NLL kernels and, on the same log-probabilities, the unfused NLL.
+  for (const [batch, classes, smoothing] of [[1, 1, 0], [1, 10, 0.1], [3, 7, 0], [130, 10, 0.2], [256, 47, 0], [256, 47, 0.1]] as const) {
+    gpuTest(`class weights: batch ${batch}, ${classes} classes, label smoothing ${smoothing}`, async (ctx) => {
+      const n = batch * classes;
+      const logits = f32(randomArray(n, n + 5, -6, 6));
+      if (n > 3) [logits[0], logits[1]] = [90, -90];
+      // Class 1 weighs 0, the last class no sample has (with more than 2 classes).
+      const labels = Array.from({ length: batch }, (_, b) => (classes > 2 ? (b * 5 + 2) % (classes - 1) : 0));
+      const weights = f32(Array.from({ length: classes }, (_, c) => (classes > 1 && c === 1 ? 0 : 0.25 + ((c * 37) % 11) / 4)));
+      const t = {
+        logits: ctx.tensor('logits', [batch, classes], { data: logits }),
+        labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: labels }),
+        weight: ctx.tensor('weight', [classes], { data: weights }),
+        weightSum: ctx.tensor('weight sums', [2]),
+        logp: ctx.tensor('logp', [batch, classes]),
+        loss: ctx.tensor('loss', [batch]),
+        dlogits: ctx.tensor('dlogits', [batch, classes]),
+        nllLoss: ctx.tensor('nll loss', [batch]),
+        nllWeightSum: ctx.tensor('nll weight sum', [1]),
+        dlogp: ctx.tensor('dlogp', [batch, classes]),
+      };
+      for (const x of [t.weightSum, t.logp, t.loss, t.dlogits, t.nllLoss, t.nllWeightSum, t.dlogp]) ctx.fill(x, NaN);
+      const p = { batch, classes, smoothing };
+      const weighted = { WEIGHTED: true };
+      const kernels = [
+        (await ctx.compile(logSoftmaxNllForward, weighted)).bind({ logits: t.logits, labels: t.labels, logp: t.logp, loss: t.loss, weight: t.weight, weightSum: t.weightSum }, p),
+        (await ctx.compile(logSoftmaxNllBackward, weighted)).bind({ logp: t.logp, labels: t.labels, dlogits: t.dlogits, weight: t.weight, weightSum: t.weightSum }, p),
+        (await ctx.compile(nllForward, weighted)).bind({ logp: t.logp, labels: t.labels, loss: t.nllLoss, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes }),
+        (await ctx.compile(nllBackward, weighted)).bind({ labels: t.labels, dlogp: t.dlogp, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes }),
+      ];
+      ctx.submit('weighted nll test', (e) => recordPass(e, 'weighted nll test', kernels));
+      const logp = logSoftmaxRef(logits, batch, classes);
+      const weightSum = labels.reduce((a, label) => a + weights[label]!, 0);
+      expectAllClose('weighted logp', await ctx.read(t.logp), logp, TOLERANCE.forward);
+      expectAllClose('weight sums', await ctx.read(t.weightSum), [weightSum, weights.reduce((a, w) => a + w, 0)], TOLERANCE.forward);
+      expectAllClose('weighted loss shares', await ctx.read(t.loss), nllSampleLossesRef(logp, labels, batch, classes, smoothing, weights), TOLERANCE.forward);
+      expectAllClose('weighted dlogits', await ctx.read(t.dlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing, weights), TOLERANCE.gradient);
+      // nll_forward reads the GPU's log-probabilities, as in a network.
+      const gpuLogp = await ctx.read(t.logp);
+      expectAllClose('weighted nll loss shares', await ctx.read(t.nllLoss), nllSampleLossesRef(gpuLogp, labels, batch, classes, 0, weights), TOLERANCE.forward);
+      expectAllClose('nll weight sum', await ctx.read(t.nllWeightSum), [weightSum], TOLERANCE.forward);
+      expectAllClose('weighted dlogp', await ctx.read(t.dlogp), nllBackwardRef(labels, batch, classes, weights), TOLERANCE.gradient);
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU } from '../../src/layers/activations.js';
+import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU, LogSoftmax } from '../../src/layers/activations.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { Upsample, UpsamplingBilinear2d } from '../../src/layers/upsample.js';
@@ -518,6 +518,37 @@ describe('one GPU training step against the float64 reference', () => {
       expect(report.passed, table).toBe(true);
       expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
       expect(report.rows.filter((r) => r.kind === 'activation').length).toBeGreaterThanOrEqual(2);
+    });
+  }
+});
+
+describe("one GPU training step with PyTorch's loss options against the float64 reference", () => {
+  const mlp = (...tail: InstanceType<typeof LogSoftmax>[]) => new Sequential(new Flatten(), new Linear({ outFeatures: 24 }), new ReLU(), new Linear({ outFeatures: 10 }), ...tail);
+  // Class 3 weighs 0 (the batch has samples of it), the others around 1.
+  const classWeights = [1, 0.5, 2, 0, 1.5, 0.75, 3, 1, 0.25, 1.25];
+  // Probability targets (a third of them 0: 0·log 0 = 0), and log-probability targets.
+  const probabilities = Float32Array.from(randomArray(BATCH * 10, 33, 0, 1), (v, i) => (i % 3 === 0 ? 0 : v));
+  for (let b = 0; b < BATCH; b++) {
+    const row = probabilities.subarray(b * 10, (b + 1) * 10);
+    const sum = row.reduce((a, v) => a + v, 0);
+    row.forEach((v, j) => (row[j] = v / sum));
+  }
+  const logTargets = Float32Array.from(randomArray(BATCH * 10, 34, -6, 0));
+  const cases = [
+    { name: "cross-entropy with class weights and label smoothing 0.1 (PyTorch's CrossEntropyLoss(weight, label_smoothing)), SGD momentum", model: mlp(), options: { loss: 'cross-entropy', classWeights, labelSmoothing: 0.1 }, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) },
+    { name: 'nll with class weights on a LogSoftmax (fused: log-softmax-nll), Adam', model: mlp(new LogSoftmax()), options: { loss: 'nll', classWeights }, optimizer: new Adam({ lr: 1e-3 }) },
+    { name: 'nll with class weights on a LogSoftmax, unfused (nll_forward, nll_backward), SGD', model: mlp(new LogSoftmax()), options: { loss: 'nll', classWeights, fuse: false }, optimizer: new SGD({ lr: 0.1 }) },
+    { name: "bce-with-logits with pos_weight against one-hot targets (PyTorch's BCEWithLogitsLoss(pos_weight)), SGD", model: mlp(), options: { loss: 'bce-with-logits', posWeight: [3, 0.5, 1, 0, 2, 9, 1, 1, 0.1, 4] }, optimizer: new SGD({ lr: 0.1 }) },
+    { name: "kl-div on a LogSoftmax against probability targets (KLDivLoss(reduction='batchmean')), Adam", model: mlp(new LogSoftmax()), options: { loss: 'kl-div' }, targets: probabilities, optimizer: new Adam({ lr: 1e-3 }) },
+    { name: "kl-div against log-probability targets (KLDivLoss('batchmean', log_target=True)), SGD", model: mlp(new LogSoftmax()), options: { loss: 'kl-div', logTarget: true }, targets: logTargets, optimizer: new SGD({ lr: 0.1 }) },
+    { name: 'kl-div against the one-hot targets of class labels, SGD', model: mlp(new LogSoftmax()), options: { loss: 'kl-div' }, optimizer: new SGD({ lr: 0.1 }) },
+  ] as const;
+  for (const c of cases) {
+    gpuTest(c.name, async (ctx) => {
+      const network = new Network(ctx, c.model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer: c.optimizer, ...c.options });
+      const report = await checkNetworkStep(network, images, labels, { targets: 'targets' in c ? c.targets : undefined });
+      expect(report.passed, formatCheckReport(report)).toBe(true);
+      expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
     });
   }
 });

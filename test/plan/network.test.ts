@@ -19,13 +19,13 @@ import { ShapeError, type Layer } from '../../src/layers/layer.js';
 import { Linear } from '../../src/layers/linear.js';
 import { GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm } from '../../src/layers/normalization.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
-import { Sequential } from '../../src/layers/sequential.js';
+import { Sequential, type Module } from '../../src/layers/sequential.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, AdamW, SGD } from '../../src/optim/optimizers.js';
 import { Network } from '../../src/plan/network.js';
-import { planModel, summaryRows, trainingFlops } from '../../src/plan/plan.js';
+import { planModel, summaryRows, trainingFlops, type PlanOptions } from '../../src/plan/plan.js';
 import { tiledKernelsOf } from '../../src/tune/tuner.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { LossHead } from '../../src/train/loss-head.js';
@@ -131,7 +131,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => planModel(net(), { inputShape: [4], loss: 'huber', huberDelta: 0 })).toThrow("huberDelta must be a finite number > 0 (HuberLoss's delta), got 0");
     expect(() => planModel(net(), { inputShape: [4], loss: 'smooth-l1', smoothL1Beta: -1 })).toThrow("smoothL1Beta must be a finite number ≥ 0 (SmoothL1Loss's beta), got -1");
     expect(() => planModel(net(), { inputShape: [4], loss: 'mse', huberDelta: 2 })).toThrow("huberDelta applies to the 'huber' loss (HuberLoss's delta); the loss is 'mse'");
-    expect(() => planModel(net(), { inputShape: [4], loss: 'BCELoss' as never })).toThrow("loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', got \"BCELoss\"");
+    expect(() => planModel(net(), { inputShape: [4], loss: 'BCELoss' as never })).toThrow("loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', 'kl-div', got \"BCELoss\"");
   });
   test("PyTorch's positional forms: Conv2d(1, 8, 3, 1, 1), Linear(784, 10), BatchNorm2d(16)", () => {
     expect(new Conv2d(1, 8, 3, 2, 1).config()).toEqual(new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 3, stride: 2, padding: 1 }).config());
@@ -450,10 +450,32 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => planModel(model(), { inputShape: [1, 4, 4], labelSmoothing: 0.1 })).toThrow("labelSmoothing applies to the 'cross-entropy' loss (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is 'nll' (NLLLoss has none: use 'cross-entropy', on logits or on the LogSoftmax's output alike)");
     expect(() => planModel(model(), { inputShape: [1, 4, 4], loss: 'cross-entropy', labelSmoothing: 1.5 })).toThrow('labelSmoothing must be a number from 0 to 1 (PyTorch\'s label_smoothing), got 1.5');
   });
+  test("class weights (NLLLoss's and CrossEntropyLoss's weight), pos_weight (BCEWithLogitsLoss's) and log_target (KLDivLoss's): each with its loss, checked before any work", () => {
+    const logits = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const logProbabilities = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new LogSoftmax());
+    const plan = (model: Module, options: Omit<PlanOptions, 'inputShape'>) => planModel(model, { inputShape: [4], ...options });
+    expect(plan(logits(), { loss: 'cross-entropy', classWeights: [1, 0, 2.5] }).classWeights).toEqual([1, 0, 2.5]);
+    expect(plan(logProbabilities(), { classWeights: Float32Array.from([1, 2, 3]) }).classWeights).toEqual([1, 2, 3]);
+    expect(plan(logits(), {}).classWeights).toBeUndefined();
+    expect(plan(logits(), { loss: 'bce-with-logits', posWeight: [0, 1, 4] }).posWeight).toEqual([0, 1, 4]);
+    expect([plan(logProbabilities(), { loss: 'kl-div', logTarget: true }).logTarget, plan(logProbabilities(), { loss: 'kl-div' }).logTarget, plan(logits(), { loss: 'mse', logTarget: false }).logTarget]).toEqual([true, false, false]);
+    expect(() => plan(logits(), { classWeights: [1, 2] })).toThrow('classWeights has 2 weights, but the model has 3 classes (one weight a class)');
+    expect(() => plan(logits(), { classWeights: [1, -2, 1] })).toThrow("classWeights[1] must be a finite number ≥ 0 (PyTorch's CrossEntropyLoss(weight) and NLLLoss(weight)), got -2");
+    expect(() => plan(logits(), { classWeights: [1, NaN, 1] })).toThrow('classWeights[1] must be a finite number ≥ 0');
+    expect(() => plan(logits(), { classWeights: [0, 0, 0] })).toThrow('classWeights are all 0');
+    expect(() => plan(logits(), { classWeights: '1,2,3' as never })).toThrow('classWeights must be an array of numbers');
+    expect(() => plan(logits(), { loss: 'mse', classWeights: [1, 2, 3] })).toThrow("classWeights applies to the 'nll' and 'cross-entropy' losses (PyTorch's CrossEntropyLoss(weight) and NLLLoss(weight)); the loss is 'mse'");
+    expect(() => plan(logits(), { loss: 'bce-with-logits', posWeight: [1, 2] })).toThrow('posWeight has 2 weights, but the model has 3 outputs (one weight an output, broadcast over the batch)');
+    expect(() => plan(logits(), { loss: 'bce-with-logits', posWeight: [1, Infinity, 1] })).toThrow("posWeight[1] must be a finite number ≥ 0 (PyTorch's BCEWithLogitsLoss(pos_weight)), got Infinity");
+    expect(() => plan(logits(), { loss: 'cross-entropy', posWeight: [1, 1, 1] })).toThrow("posWeight applies to the 'bce-with-logits' loss (PyTorch's BCEWithLogitsLoss(pos_weight)); the loss is 'cross-entropy'");
+    expect(() => plan(logits(), { loss: 'mse', logTarget: true })).toThrow("logTarget applies to the 'kl-div' loss (PyTorch's KLDivLoss(log_target)); the loss is 'mse'");
+    expect(() => plan(logProbabilities(), { loss: 'kl-div', logTarget: 1 as never })).toThrow('options: logTarget must be true or false, got 1');
+    expect(() => plan(new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new Softmax()), { loss: 'kl-div' })).toThrow("loss 'kl-div' (PyTorch's KLDivLoss) takes log-probabilities, but the model ends with Softmax (probabilities): end with LogSoftmax instead");
+  });
   test('a loss name the plan does not know is refused (it would train on another loss)', () => {
     const model = new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
     for (const loss of ['cross_entropy', 'CrossEntropyLoss', 'bogus']) {
-      expect(() => planModel(model, { inputShape: [1, 28, 28], loss: loss as never })).toThrow(`loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', got "${loss}"`);
+      expect(() => planModel(model, { inputShape: [1, 28, 28], loss: loss as never })).toThrow(`loss: expected 'nll', 'cross-entropy', 'mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', 'kl-div', got "${loss}"`);
     }
     expect(planModel(model, { inputShape: [1, 28, 28], loss: 'cross-entropy' }).loss).toBe('cross-entropy');
   });

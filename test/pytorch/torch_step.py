@@ -2,7 +2,8 @@
 """One training step of a network in PyTorch, float64: the semantics this engine's reference is
 held against (test/pytorch/reference-vs-pytorch.test.ts).
 
-Reads a JSON file: {model_file, params, buffers, input, labels, batch, masks, loss}, where
+Reads a JSON file: {model_file, params, buffers, input, labels, batch, masks, loss} (and the loss's
+label_smoothing, loss_beta, class_weights, pos_weight, log_target where given), where
 model_file is the engine's model file (PyTorch's constructor names), params and buffers are
 state_dict entries as flat lists, and masks holds each Dropout's mask (an RReLU's drawn slopes) by its path (so that both
 sides drop the same elements). Builds the network with torch.nn under the same state_dict names,
@@ -289,10 +290,13 @@ out = model(x)
 loss_kind = spec['loss']
 # Float targets where given (regression, multi-label), else the labels one-hot.
 onehot = torch.tensor(spec['targets']).reshape(out.shape) if 'targets' in spec else F.one_hot(labels, out.shape[1]).to(out.dtype)
+# Per-class weights (NLLLoss's, CrossEntropyLoss's weight) and BCEWithLogitsLoss's pos_weight, where given.
+class_weights = torch.tensor(spec['class_weights'], dtype=out.dtype) if spec.get('class_weights') is not None else None
+pos_weight = torch.tensor(spec['pos_weight'], dtype=out.dtype) if spec.get('pos_weight') is not None else None
 if loss_kind == 'nll':
-    loss = F.nll_loss(out, labels)
+    loss = F.nll_loss(out, labels, weight=class_weights)
 elif loss_kind == 'cross-entropy':
-    loss = F.cross_entropy(out, labels, label_smoothing=spec.get('label_smoothing', 0.0))
+    loss = F.cross_entropy(out, labels, weight=class_weights, label_smoothing=spec.get('label_smoothing', 0.0))
 elif loss_kind == 'mse':
     loss = F.mse_loss(out, onehot)
 elif loss_kind == 'l1':
@@ -302,9 +306,11 @@ elif loss_kind == 'smooth-l1':
 elif loss_kind == 'huber':
     loss = F.huber_loss(out, onehot, delta=spec.get('loss_beta', 1.0))
 elif loss_kind == 'bce-with-logits':
-    loss = F.binary_cross_entropy_with_logits(out, onehot)
+    loss = F.binary_cross_entropy_with_logits(out, onehot, pos_weight=pos_weight)
 elif loss_kind == 'bce':
     loss = F.binary_cross_entropy(out, onehot)
+elif loss_kind == 'kl-div':
+    loss = F.kl_div(out, onehot, reduction='batchmean', log_target=spec.get('log_target', False))
 else:
     loss = (0.5 * ((out - onehot) ** 2).sum(1)).mean()
 loss.backward()

@@ -75,7 +75,7 @@ describe('pointwise losses (reference)', () => {
   const batch = 3;
   const features = 4;
   const labels = [1, 3, 0];
-  for (const kind of ['mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'] as const) {
+  for (const kind of ['mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', 'kl-div'] as const) {
     for (const given of [false, true]) {
       test(`${kind}${given ? ', float targets' : ''}: the gradient of the batch's mean loss matches central differences`, () => {
         const n = batch * features;
@@ -90,5 +90,19 @@ describe('pointwise losses (reference)', () => {
         expectAllClose(`${kind} grad`, pointwiseLossRef(kind, a, labels, batch, features, { targets }).grad, numericalGrad(mean, a, [1]), FD);
       });
     }
+  }
+
+  // BCEWithLogitsLoss's pos_weight (a 0 among them), KLDivLoss on log-probabilities against probabilities (some 0) and log-probabilities.
+  const settings = [
+    { kind: 'bce-with-logits', name: 'pos_weight', options: { posWeight: [0.5, 3, 0, 1.7] }, targets: randomArray(batch * features, 63, 0, 1) },
+    { kind: 'kl-div', name: 'probability targets with zeros', options: {}, targets: randomArray(batch * features, 64, 0, 1).map((v, i) => (i % 3 === 0 ? 0 : v)) },
+    { kind: 'kl-div', name: 'log_target', options: { logTarget: true }, targets: randomArray(batch * features, 65, -3, 0) },
+  ] as const;
+  for (const { kind, name, options, targets } of settings) {
+    test(`${kind}, ${name}: the gradient of the batch's mean loss matches central differences`, () => {
+      const a = randomArray(batch * features, 66, -2.5, 2.5);
+      const mean = (aa: Float64Array) => [pointwiseLossRef(kind, aa, labels, batch, features, { ...options, targets }).loss.reduce((x, y) => x + y, 0) / batch];
+      expectAllClose(`${kind} ${name} grad`, pointwiseLossRef(kind, a, labels, batch, features, { ...options, targets }).grad, numericalGrad(mean, a, [1]), FD);
+    });
   }
 });

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { batchNormBackwardRef, batchNormForwardTrainRef, batchNormStatsRef } from '../../src/reference/batchnorm.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, conv2dOutputSize, type Conv2dGeometry, type Conv2dShape } from '../../src/reference/conv2d.js';
 import { rotateImageRef } from '../../src/reference/mnist-input.js';
-import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllLossRef } from '../../src/reference/nll.js';
+import { logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRef, nllLossRef } from '../../src/reference/nll.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
 import { alphaDropoutBackwardRef, alphaDropoutForwardRef, dropoutMaskRef, philox4x32, RANDOM_STREAM, shufflePermutationRef } from '../../src/reference/random.js';
 import { reluBackwardRef, reluForwardRef } from '../../src/reference/relu.js';
@@ -386,6 +386,22 @@ describe('log_softmax + NLL reference', () => {
     const loss = (l: Float64Array) => [nllLossRef(logSoftmaxRef(l, batch, classes), labels, batch, classes)];
     expectAllClose('dlogits', logSoftmaxNllBackwardRef(logits, labels, batch, classes), numericalGrad(loss, logits, [1]), FD);
   });
+
+  // Per-class weights (PyTorch's weight=; a 0 among them), with and without label smoothing, on logits and (NLLLoss) on log-probabilities.
+  for (const smoothing of [0, 0.3]) {
+    test(`batch 4, 5 classes, class weights, label smoothing ${smoothing}: dlogits and dlogp = ∂(weighted mean loss)/∂·`, () => {
+      const [batch, classes] = [4, 5];
+      const weights = [0.5, 2, 0, 1.25, 3];
+      const logits = randomArray(batch * classes, 24, -4, 4);
+      const labels = [1, 3, 2, 1];
+      const loss = (l: Float64Array) => [nllLossRef(logSoftmaxRef(l, batch, classes), labels, batch, classes, smoothing, weights)];
+      expectAllClose('weighted dlogits', logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing, weights), numericalGrad(loss, logits, [1]), FD);
+      if (smoothing > 0) return;
+      const logp = logSoftmaxRef(logits, batch, classes);
+      const nll = (lp: Float64Array) => [nllLossRef(lp, labels, batch, classes, 0, weights)];
+      expectAllClose('weighted dlogp', nllBackwardRef(labels, batch, classes, weights), numericalGrad(nll, logp, [1]), FD);
+    });
+  }
 });
 
 describe('sgd with momentum reference', () => {

@@ -162,7 +162,7 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     const make = (loss: 'mse' | 'cross-entropy') => new Network(ctx, new Sequential(new Linear({ outFeatures: 3 })), { inputShape: [4], maxBatch: 4, loss });
     const split = uploadSplit(ctx, 'train', { inputs, targets, count: 8, shape: [4] });
     expect(split.targetSize).toBe(3);
-    expect(() => new Trainer(ctx, make('cross-entropy'), split, split, { batch: 4, seed: 1 })).toThrow("float targets need a loss that compares outputs with targets ('mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce'), not 'cross-entropy', which takes class labels");
+    expect(() => new Trainer(ctx, make('cross-entropy'), split, split, { batch: 4, seed: 1 })).toThrow("float targets need a loss that compares outputs with targets ('mse', 'half-sse', 'l1', 'smooth-l1', 'huber', 'bce-with-logits', 'bce', 'kl-div'), not 'cross-entropy', which takes class labels");
     const classes = uploadSplit(ctx, 'test', { inputs, labels: new Uint8Array(8), count: 8, shape: [4] });
     expect(() => new Trainer(ctx, make('mse'), split, classes, { batch: 4, seed: 1 })).toThrow("the test split holds class labels, the train split targets: give every split the same kind");
     const two = uploadSplit(ctx, 'train', { inputs, targets: new Float32Array(16), count: 8, shape: [4] });

@@ -45,6 +45,12 @@ describe('pageResume', () => {
     // The cross-entropy's label smoothing goes on too (a loaded run trained without it otherwise).
     expect(pageResume({ loss: 'cross-entropy', label_smoothing: '0.1' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy', labelSmoothing: 0.1 });
     expect(pageResume({ loss: 'cross-entropy', label_smoothing: '2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy' });
+    // The loss's options: per-class weights, pos_weight and log_target with their loss (others' left behind).
+    expect(pageResume({ loss: 'cross-entropy', class_weights: '1,0.5,2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy', lossParameters: { classWeights: [1, 0.5, 2] } });
+    expect(pageResume({ loss: 'bce-with-logits', pos_weight: '3,0' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'bce-with-logits', lossParameters: { posWeight: [3, 0] } });
+    expect(pageResume({ loss: 'kl-div', log_target: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'kl-div', lossParameters: { logTarget: true } });
+    expect(pageResume({ loss: 'mse', class_weights: '1,2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse' });
+    expect(() => pageResume({ loss: 'nll', class_weights: '1,-1' }, 'd.safetensors')).toThrow('d.safetensors: __metadata__.class_weights is "1,-1", expected numbers ≥ 0, separated by commas');
   });
 
   it('goes on with the run’s gradient clipping, saying so; a record that could not have been written is refused naming the file', () => {
