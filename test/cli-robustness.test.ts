@@ -430,10 +430,10 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--pos-weight', ten])).toBe('--pos-weight: applies to --loss bce-with-logits; the loss is nll (the default for this model: give --loss bce-with-logits)');
     expect(await beforeGpu([...QUICK, '--class-weights', '1,2,3'])).toBe('--class-weights: 3 weights, but the model has 10 classes (one weight a class)');
     expect(await beforeGpu([...QUICK, '--loss', 'bce-with-logits', '--pos-weight', '1,2'])).toBe('--pos-weight: 2 weights, but the model has 10 outputs (one weight an output)');
-    expect(await beforeGpu([...QUICK, '--class-weights', '1,-2,1,1,1,1,1,1,1,1'])).toBe("--class-weights: expected numbers ≥ 0, one a class, comma-separated such as 1,2.5,0.5, got '1,-2,1,1,1,1,1,1,1,1'");
-    expect(await beforeGpu([...QUICK, '--class-weights', '1,,1'])).toMatch(/^--class-weights: expected numbers ≥ 0/);
-    expect(await beforeGpu([...QUICK, '--class-weights', '1,nan,1'])).toMatch(/^--class-weights: expected numbers ≥ 0/);
-    expect(await beforeGpu([...QUICK, '--pos-weight', 'inf'])).toMatch(/^--pos-weight: expected numbers ≥ 0, one an output/);
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,-2,1,1,1,1,1,1,1,1'])).toBe("--class-weights: expected finite numbers ≥ 0, one a class, comma-separated such as 1,2.5,0.5, got '1,-2,1,1,1,1,1,1,1,1'");
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,,1'])).toMatch(/^--class-weights: expected finite numbers ≥ 0/);
+    expect(await beforeGpu([...QUICK, '--class-weights', '1,nan,1'])).toMatch(/^--class-weights: expected finite numbers ≥ 0/);
+    expect(await beforeGpu([...QUICK, '--pos-weight', 'inf'])).toMatch(/^--pos-weight: expected finite numbers ≥ 0, one an output/);
     expect(await beforeGpu([...QUICK, '--class-weights', '0,0,0,0,0,0,0,0,0,0'])).toBe("--class-weights: the weights are all 0 ('0,0,0,0,0,0,0,0,0,0'): every loss would be 0 / 0");
     const weighted = await altered('weighted.safetensors', (_, m) => Object.assign(m, { class_weights: ten }));
     expect(await beforeGpu([...QUICK, '--init', weighted, '--class-weights', '1,1,1,1,1,1,1,1,1,1'])).toMatch(/^--class-weights 1,1,1,1,1,1,1,1,1,1: .*weighted\.safetensors was trained with class_weights 1,2,1,1,1,1,1,1,0\.5,0 \(its __metadata__\).*Leave --class-weights 1,1,1,1,1,1,1,1,1,1 out to continue as it was, or add --allow-changes$/);

@@ -216,7 +216,7 @@ function weightList(values: Values, name: 'class-weights' | 'pos-weight'): numbe
   const text = values[name];
   const list = typeof text === 'string' ? text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))) : [];
   if (list.length === 0 || !list.every((v) => Number.isFinite(v) && v >= 0)) {
-    throw new Error(`--${name}: expected numbers ≥ 0, one ${name === 'class-weights' ? 'a class' : 'an output'}, comma-separated such as 1,2.5,0.5, got '${String(text)}'`);
+    throw new Error(`--${name}: expected finite numbers ≥ 0, one ${name === 'class-weights' ? 'a class' : 'an output'}, comma-separated such as 1,2.5,0.5, got '${String(text)}'`);
   }
   if (name === 'class-weights' && list.every((v) => v === 0)) throw new Error(`--class-weights: the weights are all 0 ('${String(text)}'): every loss would be 0 / 0`);
   return list;

@@ -46,13 +46,38 @@ export interface AdamOptions {
 
 /**
  * A LambdaLR's or MultiplicativeLR's list of functions: one a param group (PyTorch: "Expected 2
- * lr_lambdas, but got 3"), the optimizer's paramGroups then the parameters in none.
+ * lr_lambdas, but got 3"), the optimizer's paramGroups then the parameters in none — or, where
+ * every parameter is in a group (checkLambdaCoverage), one a paramGroups entry, as PyTorch's.
  */
 function checkLambdaLists(name: string, groups: number, schedule: Schedule): void {
   const parts = schedule.kind === 'sequential' || schedule.kind === 'chained' ? schedule.schedulers.map((p, k) => [p, `schedulers[${k}].`] as const) : [[schedule, ''] as const];
   for (const [part, where] of parts) {
-    if ((part.kind === 'lambda' || part.kind === 'multiplicative') && Array.isArray(part.lrLambda) && part.lrLambda.length !== groups + 1) {
-      throw new RangeError(`${name}: the schedule's ${where}lrLambda lists ${part.lrLambda.length} functions; expected ${groups + 1}, one a param group (PyTorch: "Expected ${groups + 1} lr_lambdas, but got ${part.lrLambda.length}"): ${groups === 0 ? 'the optimizer has no paramGroups, so one for all its parameters' : `the ${groups} paramGroups in order, then one for the parameters in none`} (or give one function for all)`);
+    // One a paramGroups entry (PyTorch's list, where every parameter is in a group: the network
+    // checks that none is left out), or one more for the parameters in none.
+    if (part.kind !== 'lambda' && part.kind !== 'multiplicative') continue;
+    const length = Array.isArray(part.lrLambda) ? (part.lrLambda as readonly unknown[]).length : undefined;
+    if (length !== undefined && length !== groups + 1 && !(groups > 0 && length === groups)) {
+      const expected = groups === 0 ? '1' : `${groups} or ${groups + 1}`;
+      throw new RangeError(`${name}: the schedule's ${where}lrLambda lists ${length} functions; expected ${expected}, one a param group (PyTorch: "Expected ${groups === 0 ? 1 : groups} lr_lambdas, but got ${length}"): ${groups === 0 ? 'the optimizer has no paramGroups, so one for all its parameters' : `the ${groups} paramGroups in order, then, where some parameters are in none, one for them`} (or give one function for all)`);
+    }
+  }
+}
+
+/**
+ * A function list of one a paramGroups entry (none for the parameters in no group) takes a network
+ * whose every parameter is in a group, as PyTorch's list (one a param_group) does; else the
+ * parameters left out are named.
+ */
+const OPTIMIZER_CLASS: Record<Optimizer['kind'], string> = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam' };
+
+export function checkLambdaCoverage(optimizer: Optimizer, names: readonly string[], groupIndices: readonly number[]): void {
+  const groups = optimizer.paramGroups.length;
+  const s = optimizer.schedule;
+  const parts = s.kind === 'sequential' || s.kind === 'chained' ? s.schedulers.map((p, k) => [p, `schedulers[${k}].`] as const) : [[s, ''] as const];
+  const outside = names.filter((_, i) => groupIndices[i] === groups);
+  for (const [part, where] of parts) {
+    if ((part.kind === 'lambda' || part.kind === 'multiplicative') && Array.isArray(part.lrLambda) && part.lrLambda.length === groups && outside.length > 0) {
+      throw new RangeError(`${OPTIMIZER_CLASS[optimizer.kind]}: the schedule's ${where}lrLambda lists ${groups} functions, one a paramGroups entry, but ${outside.length === 1 ? 'parameter' : 'parameters'} ${outside.slice(0, 4).map((n) => `'${n}'`).join(', ')}${outside.length > 4 ? ', …' : ''} ${outside.length === 1 ? 'is' : 'are'} in none: give one more function for ${outside.length === 1 ? 'it' : 'them'}, or put ${outside.length === 1 ? 'it' : 'them'} in a group`);
     }
   }
 }

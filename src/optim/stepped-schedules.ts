@@ -39,7 +39,10 @@ const pyMod = (a: number, n: number) => {
 /** The group's function of a LambdaLR or MultiplicativeLR, its factor at `epoch` checked (finite ≥ 0). */
 function factor(part: Extract<SteppedPart, { kind: 'lambda' | 'multiplicative' }>, group: number, epoch: number): number {
   const list = Array.isArray(part.lrLambda);
-  const fn = (list ? (part.lrLambda as readonly LrLambda[])[group] : part.lrLambda) as LrLambda | undefined;
+  const functions = part.lrLambda as readonly LrLambda[];
+  // A list of one a paramGroups entry leaves the group of the parameters in none empty (the network
+  // checks it): its rate, the run's shown one, follows the first group's function.
+  const fn = (list ? functions[group] ?? (group === functions.length ? functions[0] : undefined) : part.lrLambda) as LrLambda | undefined;
   const name = `${part.kind === 'lambda' ? 'LambdaLR' : 'MultiplicativeLR'}: lr_lambda${list ? `[${group}]` : ''}`;
   if (fn === undefined) throw new RangeError(`${name} does not exist: the list has ${(part.lrLambda as readonly LrLambda[]).length} functions, one a param group`);
   const v: unknown = fn(epoch);

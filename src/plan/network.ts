@@ -21,7 +21,7 @@ import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, checkLambdaCoverage, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { hasGroupLambdas, isStepped } from '../optim/stepped-schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
@@ -356,6 +356,7 @@ export class Network {
     this.weightDecays = weightDecays(this.optimizer, specs.map(({ p }) => p));
     this.learningRates = learningRates(this.optimizer, specs.map(({ p }) => p));
     this.groupIndices = paramGroupIndices(this.optimizer, specs.map(({ p }) => p));
+    checkLambdaCoverage(this.optimizer, specs.map(({ p }) => p.name), this.groupIndices);
     // A function a group (LambdaLR's, MultiplicativeLR's list) sets rates apart from the same base.
     this.lrApart = this.learningRates.some((lr) => lr !== this.optimizer.lr) || hasGroupLambdas(this.optimizer.schedule);
     const apart = this.weightDecays.some((d) => d !== this.optimizer.weightDecay);

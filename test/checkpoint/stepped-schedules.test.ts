@@ -74,6 +74,25 @@ describe('stepped schedules in runs and checkpoints', () => {
     });
   }
 
+  gpuTest("PyTorch's list, one function a group, where every parameter is in a group; refused, naming them, where some are in none", async (ctx) => {
+    // torch 1.13: SGD([{'params': [w], 'lr': 0.1}, {'params': [b], 'lr': 0.5}]) with LambdaLR(opt, [0.9 ** e, 1 / (e + 1)]): [0.1, 0.5] → [0.09, 0.25] → [0.081, 0.1667].
+    const lrLambda = [(e: number) => 0.9 ** e, (e: number) => 1 / (e + 1)];
+    const everyone = [{ params: ['1.weight'], lr: 0.1 }, { params: ['1.bias'], lr: 0.5 }];
+    const trainer = await run(ctx, new SGD({ lr: 0.3, paramGroups: everyone }, { kind: 'lambda', lrLambda }));
+    const seen: number[][] = [];
+    for (let epoch = 1; epoch <= 3; epoch++) {
+      await trainer.trainEpoch(epoch);
+      seen.push([...trainer.model.stepLearningRates]); // [weight, bias]
+    }
+    expect(seen.map((r) => r.map((v) => Number(v.toPrecision(4))))).toEqual([[0.1, 0.5], [0.09, 0.25], [0.081, 0.1667]]);
+    // A list of one a group (PyTorch's) or one more (the parameters in none) is taken; any other length refused.
+    expect(() => new SGD({ lr: 0.1, paramGroups: everyone }, { kind: 'multiplicative', lrLambda: [() => 0.9] })).toThrow(
+      `SGD: the schedule's lrLambda lists 1 functions; expected 2 or 3, one a param group (PyTorch: "Expected 2 lr_lambdas, but got 1")`,
+    );
+    const partial = new SGD({ lr: 0.1, paramGroups: [{ params: ['1.bias'], lr: 0.5 }] }, { kind: 'sequential', schedulers: [{ kind: 'exponential', gamma: 0.9 }, { kind: 'lambda', lrLambda: [(e) => 0.5 ** e] }], milestones: [2] });
+    await expect(run(ctx, partial)).rejects.toThrow("SGD: the schedule's schedulers[1].lrLambda lists 1 functions, one a paramGroups entry, but parameter '1.weight' is in none: give one more function for it, or put it in a group");
+  });
+
   gpuTest("MultiplicativeLR continued with another function multiplies the saved rate (PyTorch's loaded optimizer state)", async (ctx) => {
     const first = await run(ctx, new SGD({ lr: 0.1 }, { kind: 'multiplicative', lrLambda: () => 0.5 }));
     for (let epoch = 1; epoch <= 2; epoch++) await first.trainEpoch(epoch);
@@ -132,7 +151,7 @@ describe('stepped schedules in the metadata and their refusals', () => {
     expect(() => rate({ kind: 'multiplicative', lrLambda: [() => 1, (e) => (e >= 3 ? -0.5 : 1)] }, 6, 1)).toThrow('MultiplicativeLR: lr_lambda[1](3) gave -0.5 at epoch 3: a factor must be a finite number ≥ 0');
     expect(() => rate({ kind: 'lambda', lrLambda: (() => 'x') as never }, 0)).toThrow('LambdaLR: lr_lambda(0) gave "x" at epoch 0');
     expect(() => rate({ kind: 'lambda', lrLambda: () => Infinity }, 0)).toThrow('LambdaLR: lr_lambda(0) gave Infinity');
-    expect(() => new SGD({ lr: 0.1, paramGroups: GROUPS }, { kind: 'lambda', lrLambda: [() => 1] })).toThrow('SGD: the schedule\'s lrLambda lists 1 functions; expected 2, one a param group (PyTorch: "Expected 2 lr_lambdas, but got 1"): the 1 paramGroups in order, then one for the parameters in none (or give one function for all)');
+    expect(() => new SGD({ lr: 0.1, paramGroups: GROUPS }, { kind: 'lambda', lrLambda: [() => 1, () => 1, () => 1] })).toThrow('SGD: the schedule\'s lrLambda lists 3 functions; expected 1 or 2, one a param group (PyTorch: "Expected 1 lr_lambdas, but got 3"): the 1 paramGroups in order, then, where some parameters are in none, one for them (or give one function for all)');
     expect(() => new SGD({ lr: 0.1 }, { kind: 'chained', schedulers: [{ kind: 'multiplicative', lrLambda: [() => 1, () => 1] }] })).toThrow("SGD: the schedule's schedulers[0].lrLambda lists 2 functions; expected 1");
     // Each function is called once an epoch and group, as PyTorch's.
     const calls: number[] = [];
