@@ -2,18 +2,37 @@
  * ConvTranspose2d (PyTorch's nn.ConvTranspose2d): the gradient of a Conv2d with respect to its
  * input, as a layer — a decoder's upsampling. Weight [in, out / groups, kH, kW], optional bias;
  * stride, padding, output_padding, groups and dilation as PyTorch's (padding_mode 'zeros' only, as
- * PyTorch). It runs on the direct conv kernels of src/kernels/conv2d-general.ts with their roles
- * turned round: the conv whose input gradient it is maps [out, H', W'] to [in, H, W] with this
- * layer's weight as its own, so the forward is that conv's input gradient (then bias_add), the
- * input gradient that conv's forward, and the weight gradient that conv's weight gradient with
- * this layer's output gradient as the conv's input. Unfused and untuned. CPU reference: the same
- * three functions of src/reference/conv2d.ts (src/reference/network.ts).
+ * PyTorch). It runs on conv kernels with their roles turned round: the conv whose input gradient
+ * it is maps [out, H', W'] to [in, H, W] with this layer's weight as its own, so the forward is
+ * that conv's input gradient (then bias_add), the input gradient that conv's forward, and the
+ * weight gradient that conv's weight gradient with this layer's output gradient as the conv's
+ * input. Where that conv is one the tiled kernels take (`tiled`: groups 1, dilation 1, one stride
+ * and one padding both ways, at most 144 taps) they run it, its weights packed and its partial
+ * sums reduced with the conv layers' (tiles: tuned where the tuner has chosen one for the shape,
+ * else the defaults); any other geometry runs the direct kernels of src/kernels/conv2d-general.ts.
+ * Unfused. CPU reference: the same three functions of src/reference/conv2d.ts (src/reference/network.ts).
  */
 import { biasAdd, biasBackward } from '../kernels/bias.js';
 import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import {
+  allocateConvPacked,
+  bindConv2d,
+  conv2dBackwardWeightKernel,
+  conv2dPackJobs,
+  conv2dParams,
+  conv2dWeightParams,
+  conv2dWeightSplits,
+  conv2dWeightVariant,
+  defaultConvTile,
+  defaultWeightTile,
+  weightTileFits,
+  weightTileWithin,
+  MAX_KERNEL_AREA,
+  type ConvDirection,
+} from '../kernels/conv2d.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Conv2dGeometry } from '../reference/conv2d.js';
-import { Layer, ShapeError, checkOptions, compact, pair, pairWords, perBatch, positionalOptions, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
+import { Layer, ShapeError, checkOptions, compact, pair, pairWords, perBatch, positionalOptions, shapeSize, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Pair, type ParameterSpec, type SampleShape } from './layer.js';
 
 export interface ConvTranspose2dOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -50,6 +69,8 @@ export class ConvTranspose2d extends Layer {
   readonly groups: number;
   readonly bias: boolean;
   readonly dilation: readonly [number, number];
+  /** Whether the tiled conv kernels run it (its conv's geometry theirs: groups 1, dilation 1, one stride and padding both ways, at most 144 taps). */
+  readonly tiled: boolean;
 
   /**
    * `new ConvTranspose2d({ outChannels: 8, kernelSize: 2, stride: 2 })`, or PyTorch's positional
@@ -81,6 +102,9 @@ export class ConvTranspose2d extends Layer {
     }
     if (this.outChannels % this.groups !== 0) throw new RangeError(`${owner}: out_channels must be divisible by groups (as PyTorch), got ${this.outChannels} and ${this.groups}`);
     if (this.inChannels !== undefined && this.inChannels % this.groups !== 0) throw new RangeError(`${owner}: in_channels must be divisible by groups (as PyTorch), got ${this.inChannels} and ${this.groups}`);
+    this.tiled =
+      this.groups === 1 && this.dilation[0] === 1 && this.dilation[1] === 1 && this.stride[0] === this.stride[1] && this.padding[0] === this.padding[1] &&
+      this.kernelSize[0] * this.kernelSize[1] <= MAX_KERNEL_AREA;
   }
 
   /** H' = (H − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1, each axis. */
@@ -139,7 +163,62 @@ export class ConvTranspose2d extends Layer {
     };
   }
 
+  /**
+   * The tiled kernels' parameters of its conv (a `tiled` layer's): input [out, H', W'], output
+   * [in, H, W] (output_padding's rows and columns past the conv's last window, which the floor of
+   * its output size drops).
+   */
+  tiledParams(input: SampleShape, batch: number) {
+    const g = this.convGeometry(input, batch);
+    const p = conv2dParams({ batch, inChannels: g.inChannels, height: g.height, width: g.width, outChannels: g.outChannels, kernelH: g.kernelH, kernelW: g.kernelW, stride: g.strideH, padding: g.padTop });
+    if (p.outHeight !== g.outHeight || p.outWidth !== g.outWidth) throw new Error(`ConvTranspose2d: its conv's output ${p.outHeight}×${p.outWidth} is not the input's ${g.outHeight}×${g.outWidth}`);
+    return p;
+  }
+
   lower(b: LayerBuild): LayerProgram {
+    return this.tiled ? this.lowerTiled(b) : this.lowerGeneral(b);
+  }
+
+  /** On the tiled kernels: the forward its conv's input gradient, the input gradient its conv's forward. */
+  private lowerTiled(b: LayerBuild): LayerProgram {
+    const { ctx, path, input, output, dOutput, dInput } = b;
+    const weight = b.parameters.weight!;
+    const bias = b.parameters.bias;
+    const area = b.outShape[1]! * b.outShape[2]!;
+    const full = this.tiledParams(b.inShape, b.maxBatch);
+    const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
+    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
+    const splitPixels = weightTile.rows * full.outWidth;
+    const partial = b.shared.storage(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
+    const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
+    // The forward's packing (the conv's input-gradient layout) in every mode; the input gradient's (its forward layout) in training.
+    const packedForward = allocateConvPacked(ctx, `${path}`, full, 'input', tileFor('input'), b.shared.uniform);
+    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'forward', tileFor('forward'), b.shared.uniform) : undefined;
+    const forward = perBatch(async (batch): Promise<Dispatch[]> => {
+      const list = await bindConv2d(ctx, this.tiledParams(b.inShape, batch), packedForward, { input, weight: weight.value, output }, { pack: false, label: `${path} conv-transpose forward` });
+      if (bias) list.push((await ctx.compile(biasAdd)).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
+      return list;
+    });
+    const backward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (!dOutput) return [];
+      const p = conv2dWeightParams(this.tiledParams(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
+      const list: Dispatch[] = [
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: dOutput, dy: input, partial: partial() }, p, `${path} conv-transpose weight gradient`),
+      ];
+      if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias gradient`));
+      if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.tiledParams(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { pack: false, label: `${path} conv-transpose input gradient` })));
+      return list;
+    });
+    return {
+      forward: (batch) => forward(batch),
+      backward,
+      packs: () => ({ forward: conv2dPackJobs(full, packedForward, weight.value), input: packedInput ? conv2dPackJobs(full, packedInput, weight.value) : [] }),
+      reductions: (batch) => (dOutput ? [{ partial: partial(), dweight: weight.grad, length: shapeSize(weight.shape), splits: conv2dWeightSplits({ ...this.tiledParams(b.inShape, batch), splitPixels }) }] : []),
+    };
+  }
+
+  /** Any geometry, on the direct kernels. */
+  private lowerGeneral(b: LayerBuild): LayerProgram {
     const { ctx, path, input, output, dOutput, dInput } = b;
     const weight = b.parameters.weight!;
     const bias = b.parameters.bias;

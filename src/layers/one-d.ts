@@ -213,8 +213,11 @@ export class ConvTranspose1d extends OneD {
     const [k, s, p, op, d] = [single(owner, 'kernel_size', o.kernelSize, 1), single(owner, 'stride', o.stride ?? 1, 1), single(owner, 'padding', o.padding ?? 0, 0), single(owner, 'output_padding', o.outputPadding ?? 0, 0), single(owner, 'dilation', o.dilation ?? 1, 1)];
     // PyTorch: "output padding must be smaller than either stride or dilation".
     if (op >= Math.max(s, d)) throw new RangeError(`${owner}: output_padding must be smaller than either stride or dilation (as PyTorch), got output_padding ${op}, stride ${s}, dilation ${d}`);
+    // A stride s as (s, s) where that runs the tiled kernels (no padding, dilation 1, groups 1): the
+    // view's one row, a kernel one row high, stays one row at any stride.
+    const stride = p === 0 && d === 1 && (o.groups ?? 1) === 1 ? [s, s] as const : [1, s] as const;
     this.inner = built(owner, 'ConvTranspose2d', () =>
-      new ConvTranspose2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, k], stride: [1, s], padding: [0, p], outputPadding: [0, op], groups: o.groups, bias: o.bias, dilation: [1, d], paddingMode: o.paddingMode }),
+      new ConvTranspose2d({ inChannels: o.inChannels, outChannels: o.outChannels, kernelSize: [1, k], stride, padding: [0, p], outputPadding: [0, op], groups: o.groups, bias: o.bias, dilation: [1, d], paddingMode: o.paddingMode }),
     );
   }
   protected override check1d([channels, length]: readonly [number, number]): void {

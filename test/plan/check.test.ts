@@ -365,9 +365,10 @@ const cases = [
     fuse: true,
   },
   {
-    // ConvTranspose2d on the direct conv kernels, roles turned round: the forward an input
-    // gradient (then the bias), the input gradient a forward, the weight gradient with the output
-    // gradient as the conv's input; output_padding past the stride (at stride 1, below the
+    // ConvTranspose2d on the conv kernels, roles turned round: the forward an input gradient
+    // (then the bias), the input gradient a forward, the weight gradient with the output gradient
+    // as the conv's input — the tiled kernels where its conv's geometry is theirs (the first and
+    // third here), else the direct ones; output_padding past the stride (at stride 1, below the
     // dilation), groups; a batch norm after one (no conv epilogue to sum its statistics).
     name: 'ConvTranspose2d (stride 2 with output_padding, groups, dilation; first in the network too), Adam',
     model: new Sequential(
@@ -380,6 +381,21 @@ const cases = [
     ),
     input: [1, 28, 28],
     optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
+    // ConvTranspose2d on the tiled kernels at a decoder's sizes: DCGAN's 4×4 stride 2 padding 1
+    // (28 → 56), a 5×5 stride 3 with output_padding 2 (rows past its conv's last window; 18 → 54),
+    // first in the network (no input gradient) and after a conv.
+    name: 'ConvTranspose2d on the tiled kernels (4×4 stride 2, 5×5 stride 3 with output_padding 2), SGD momentum',
+    model: new Sequential(
+      new ConvTranspose2d({ outChannels: 8, kernelSize: 4, stride: 2, padding: 1 }), new ReLU(),
+      new Conv2d({ outChannels: 12, kernelSize: 3, stride: 3, bias: false }), new Tanh(),
+      new ConvTranspose2d({ outChannels: 12, kernelSize: 5, stride: 3, padding: 2, outputPadding: 2 }), new ReLU(),
+      new AdaptiveAvgPool2d(2), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.05, momentum: 0.9 }),
     fuse: true,
   },
   {

@@ -215,6 +215,9 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(new Conv1d({ outChannels: 2, kernelSize: [4], padding: 'same' }).outputShape([3, 9])).toEqual([2, 9]);
     const up = new ConvTranspose1d(6, 4, 3, 2, 1, 1);
     expect([up.outputShape([6, 5]), up.parameterSpecs([6, 5]).map((p) => p.shape)]).toEqual([[4, 10], [[6, 4, 3], [4]]]);
+    // Unpadded (dilation 1, groups 1), its stride (s, s) on the [C, 1, L] view: the tiled kernels; padded, (1, s) on the direct ones.
+    const tiledUp = new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2, outputPadding: 1 });
+    expect([tiledUp.inner.stride, tiledUp.inner.tiled, tiledUp.outputShape([6, 5]), tiledUp.config().stride, up.inner.stride, up.inner.tiled]).toEqual([[2, 2], true, [4, 12], 2, [1, 2], false]);
     expect(new MaxPool1d(3, 2, 1).outputShape([5, 10])).toEqual([5, 5]);
     expect(new AvgPool1d({ kernelSize: 4, ceilMode: true }).outputShape([2, 10])).toEqual([2, 3]);
     expect([new AdaptiveAvgPool1d(4).outputShape([3, 10]), new AdaptiveMaxPool1d([2]).outputShape([3, 10])]).toEqual([[3, 4], [3, 2]]);
