@@ -23,13 +23,17 @@ export const biasAdd = defineKernel({
   params: shape,
   bindings: {
     bias: { type: 'f32', access: 'read' },
-    y: { type: 'f32', access: 'read_write' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
   workgroupSize: [256],
   grid: (p) => [Math.ceil(elements(p) / 4)],
   lengths: (p) => ({ bias: p.channels, y: elements(p) }),
-  defines: ['RELU'],
+  defines: ['RELU', 'VEC4'],
+  variantRequires: { VEC4: (p) => (p.area % 4 === 0 ? undefined : `area ${p.area} is not a multiple of 4`) },
 });
+
+/** bias_add's variant for a shape: VEC4 where no vec4 crosses a channel's plane. */
+export const biasAddVariant = (area: number) => ({ VEC4: area % 4 === 0 });
 
 /** dbias[c] = Σ over batch and area of dy  (overwrites dbias) */
 export const biasBackward = defineKernel({

@@ -12,7 +12,7 @@
  * else the defaults); any other geometry runs the direct kernels of src/kernels/conv2d-general.ts.
  * Unfused. CPU reference: the same three functions of src/reference/conv2d.ts (src/reference/network.ts).
  */
-import { biasAdd, biasBackward } from '../kernels/bias.js';
+import { biasAdd, biasAddVariant, biasBackward } from '../kernels/bias.js';
 import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import {
   allocateConvPacked,
@@ -196,7 +196,7 @@ export class ConvTranspose2d extends Layer {
     const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'forward', tileFor('forward'), b.shared.uniform) : undefined;
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       const list = await bindConv2d(ctx, this.tiledParams(b.inShape, batch), packedForward, { input, weight: weight.value, output }, { pack: false, label: `${path} conv-transpose forward` });
-      if (bias) list.push((await ctx.compile(biasAdd)).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
+      if (bias) list.push((await ctx.compile(biasAdd, biasAddVariant(area))).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
       return list;
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
@@ -230,7 +230,7 @@ export class ConvTranspose2d extends Layer {
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       // The conv's input gradient from this layer's input: the output, then the bias added in place.
       const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: input, weight: weight.value, dx: output }, params(batch), `${path} conv-transpose forward`)];
-      if (bias) list.push((await ctx.compile(biasAdd)).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
+      if (bias) list.push((await ctx.compile(biasAdd, biasAddVariant(area))).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
       return list;
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {

@@ -23,10 +23,11 @@ describe('bias_add and bias_backward', () => {
     [3, 5, 1],
     [7, 3, 13],
     [2, 10, 25],
+    [3, 5, 8],
     [128, 16, 676],
   ] as const) {
-    for (const relu of [false, true]) {
-      gpuTest(`[${batch}, ${channels}, ${area}]${relu ? ', RELU' : ''}`, async (ctx) => {
+    for (const [relu, vec4] of [[false, false], [true, false], ...(area % 4 === 0 ? [[false, true], [true, true]] : [])] as const) {
+      gpuTest(`[${batch}, ${channels}, ${area}]${relu ? ', RELU' : ''}${vec4 ? ', VEC4' : ''}`, async (ctx) => {
         const n = batch * channels * area;
         const x = f32(randomArray(n, n + channels));
         const bias = f32(randomArray(channels, channels * 3));
@@ -37,7 +38,7 @@ describe('bias_add and bias_backward', () => {
         const tdbias = ctx.tensor('dbias', [channels]);
         ctx.fill(tdbias, NaN);
         const p = { batch, channels, area };
-        const add = (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: tbias, y: ty }, p);
+        const add = (await ctx.compile(biasAdd, { RELU: relu, VEC4: vec4 })).bind({ bias: tbias, y: ty }, p);
         const back = (await ctx.compile(biasBackward)).bind({ dy: tdy, dbias: tdbias }, p);
         ctx.submit('bias test', (e) => recordPass(e, 'bias test', [add, back]));
         expectAllClose('bias_add y', await ctx.read(ty), biasAddRef(x, bias, batch, channels, area, relu), TOLERANCE.forward);
