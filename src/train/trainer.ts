@@ -202,6 +202,8 @@ export interface TrainingSnapshot {
   readonly lrFactor: number;
   /** ReduceLROnPlateau's state, where it is the schedule. */
   readonly plateau?: PlateauState;
+  /** Where a stepped schedule goes on from (a loaded checkpoint's epoch and rates: Network.scheduleFrom), where set. */
+  readonly scheduleFrom?: { readonly epoch: number; readonly lrs: readonly number[] };
   /** Tensors by name: parameters, optimizer state (`name/state`), buffers, and the train head's metrics. */
   readonly tensors: ReadonlyMap<string, ArrayLike<number>>;
 }
@@ -304,8 +306,8 @@ export class Trainer {
     const values = await this.ctx.readMany(named.map(([, t]) => t));
     const health = values[values.length - 1] as Uint32Array;
     if (health[0] !== HEALTH_NONE) await this.throwDivergence(epoch, this.model.stepsTaken - step);
-    const { stepsTaken, optimizerOrigin, lrFactor, plateau } = this.model;
-    return { epoch, step, stepsTaken, optimizerOrigin, lrFactor, ...(plateau ? { plateau } : {}), tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
+    const { stepsTaken, optimizerOrigin, lrFactor, plateau, scheduleFrom } = this.model;
+    return { epoch, step, stepsTaken, optimizerOrigin, lrFactor, ...(plateau ? { plateau } : {}), ...(scheduleFrom ? { scheduleFrom } : {}), tensors: new Map(named.map(([name], k) => [name, values[k]!])) };
   }
 
   /** Writes a snapshot's state into this trainer's model (same network, any device). */
@@ -317,6 +319,8 @@ export class Trainer {
     this.model.optimizerOrigin = snapshot.optimizerOrigin;
     this.model.lrFactor = snapshot.lrFactor;
     if (snapshot.plateau) this.model.plateau = snapshot.plateau;
+    // A network rebuilt after a device loss goes on with a loaded checkpoint's stepped schedule as the lost one did.
+    if (snapshot.scheduleFrom) this.model.scheduleFrom = snapshot.scheduleFrom;
   }
 
   /** Reads the divergence guard and throws its verdict, naming the epoch and step (`epochStart`: steps taken before the epoch). */

@@ -104,6 +104,15 @@ describe('stepped schedules in runs and checkpoints', () => {
     expect(next.model.stepLearningRates).toEqual([0.025, 0.025]);
     await next.trainEpoch(4);
     expect(next.model.stepLearningRates).toEqual([0.05, 0.05]);
+    // A snapshot carries where the schedule goes on from: a network rebuilt after a device loss
+    // (a fresh one, no checkpoint loaded into it) restored from it steps the same rates.
+    const snapshot = await next.snapshot(4, 0);
+    const rebuilt = await run(ctx, new SGD({ lr: 0.1 }, { kind: 'multiplicative', lrLambda: () => 2 }));
+    rebuilt.restore(snapshot);
+    await rebuilt.trainEpoch(5);
+    await next.trainEpoch(5);
+    expect(rebuilt.model.stepLearningRates).toEqual([0.1, 0.1]);
+    expect(rebuilt.model.stepLearningRates).toEqual(next.model.stepLearningRates);
   });
 });
 
