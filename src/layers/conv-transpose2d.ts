@@ -8,8 +8,8 @@
  * weight gradient that conv's weight gradient with this layer's output gradient as the conv's
  * input. Where that conv is one the tiled kernels take (`tiled`: groups 1, dilation 1, one stride
  * and one padding both ways, at most 144 taps) they run it, its weights packed and its partial
- * sums reduced with the conv layers' (tiles: tuned where the tuner has chosen one for the shape,
- * else the defaults); any other geometry runs the direct kernels of src/kernels/conv2d-general.ts.
+ * sums reduced with the conv layers', its tiles tuned as its conv's (src/tune/tuner.ts's
+ * tiledKernelsOf); any other geometry runs the direct kernels of src/kernels/conv2d-general.ts.
  * Unfused. CPU reference: the same three functions of src/reference/conv2d.ts (src/reference/network.ts).
  */
 import { biasAdd, biasAddVariant, biasBackward } from '../kernels/bias.js';

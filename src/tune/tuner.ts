@@ -57,6 +57,7 @@ import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKern
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
+import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { OneD } from '../layers/one-d.js';
 import { checkOptions, type ConvKernelName, type TileChooser, type TiledKernelName } from '../layers/layer.js';
 import type { Module } from '../layers/sequential.js';
@@ -239,6 +240,22 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       const kernels: DenseKernelName[] = ['dense_forward'];
       if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('dense_backward_weight');
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
+      for (const kernel of kernels) {
+        const key = `${kernel}|${shapeKey(params)}`;
+        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false };
+        entry.layers.push(node.path);
+        found.set(key, entry);
+      }
+      return;
+    }
+    // A ConvTranspose2d on the tiled kernels (ConvTranspose2d.tiled) runs its conv's with their
+    // roles turned round: its forward the conv's input gradient (in eval too), its input gradient
+    // the conv's forward, no epilogue either way.
+    if (node.layer instanceof ConvTranspose2d && node.layer.tiled) {
+      const params = node.layer.tiledParams(node.inShape, options.batch);
+      const kernels: ConvKernelName[] = ['conv2d_backward_input'];
+      if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_forward');
+      if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_weight');
       for (const kernel of kernels) {
         const key = `${kernel}|${shapeKey(params)}`;
         const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false };

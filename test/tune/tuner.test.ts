@@ -16,8 +16,10 @@ import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Linear } from '../../src/layers/linear.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Network } from '../../src/plan/network.js';
-import { Conv1d } from '../../src/layers/one-d.js';
+import { Conv1d, ConvTranspose1d } from '../../src/layers/one-d.js';
+import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 
 test('a training forward followed by a batch norm is timed with its statistics epilogue, as the layer binds it', () => {
   const uses = tiledKernelsOf(seedCnn(), { inputShape: SEED_CNN_INPUT, batch: 128 });
@@ -54,6 +56,26 @@ test("a Conv1d on the tiled kernels (a padded one after its padding node, a stri
   ]);
 });
 
+test("a ConvTranspose2d on the tiled kernels is tuned as its conv, roles turned round (its forward the conv's input gradient, in eval too); an unpadded ConvTranspose1d likewise; a grouped one runs the direct kernels", () => {
+  const model = new Sequential(
+    new ConvTranspose2d({ outChannels: 8, kernelSize: 4, stride: 2, padding: 1 }), new ReLU(),
+    new ConvTranspose2d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1 }),
+    new ConvTranspose2d({ outChannels: 4, kernelSize: 3, groups: 2 }), new Flatten(), new Linear({ outFeatures: 10 }),
+  );
+  const uses = (training: boolean) => tiledKernelsOf(model, { inputShape: [2, 5, 5], batch: 4, training }).filter((u) => u.kernel.startsWith('conv2d')).map((u) => {
+    const p = u.params as Conv2dParams;
+    return `${u.kernel} ${u.layers.join('+')} ${p.inChannels}→${p.outChannels} ${p.height}×${p.width}→${p.outHeight}×${p.outWidth}`;
+  });
+  // The first layer's forward (its conv's input gradient, from [8, 10, 10] to [2, 5, 5]) and weight gradient; the second's three.
+  expect(uses(true)).toEqual([
+    'conv2d_backward_input 0 8→2 10×10→5×5', 'conv2d_backward_weight 0 8→2 10×10→5×5',
+    'conv2d_backward_input 2 4→8 20×20→10×10', 'conv2d_forward 2 4→8 20×20→10×10', 'conv2d_backward_weight 2 4→8 20×20→10×10',
+  ]);
+  expect(uses(false)).toEqual(['conv2d_backward_input 0 8→2 10×10→5×5', 'conv2d_backward_input 2 4→8 20×20→10×10']);
+  const oneD = tiledKernelsOf(new Sequential(new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2 }), new ConvTranspose1d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1 }), new Flatten()), { inputShape: [3, 9], batch: 4, loss: 'mse' });
+  expect(oneD.map((u) => `${u.kernel} ${u.layers.join('+')}`)).toEqual(['conv2d_backward_input 0', 'conv2d_backward_weight 0']);
+});
+
 test('a conv of another geometry (groups, dilation, (h, w) stride) runs the direct kernels: nothing of it is tuned', () => {
   const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(), new Conv2d({ outChannels: 8, kernelSize: 3, groups: 4 }), new Conv2d({ outChannels: 8, kernelSize: 3, dilation: 2 }), new Conv2d({ outChannels: 8, kernelSize: 1, stride: [1, 2] }), new Flatten());
   const uses = tiledKernelsOf(model, { inputShape: [2, 12, 12], batch: 8 });
@@ -76,6 +98,17 @@ gpuTest('a conv whose forward stores the max pool after it is tuned with that ep
   expect(keys[0]).toContain('|conv2d_forward+pool|');
   expect((saved[keys[0]!]!.tile as { rows: number }).rows % 2).toBe(0);
 }, 120_000);
+
+gpuTest('a ConvTranspose2d tuned in full trains on its chosen tiles: a GPU step against float64', async (ctx) => {
+  const model = new Sequential(new Conv2d({ outChannels: 6, kernelSize: 3, stride: 2 }), new ReLU(), new ConvTranspose2d({ outChannels: 8, kernelSize: 4, stride: 2, padding: 1 }), new ReLU(), new AvgPool2d(4), new Flatten(), new Linear({ outFeatures: 10 }));
+  const result = await tuneModel(ctx, model, { inputShape: [1, 16, 16], batch: 8, mode: 'full', store: { location: 'memory', load: async () => ({}), save: async () => {} } });
+  // The transposed conv's three (its forward as the conv's input gradient, its input gradient as the conv's forward, its weight gradient) are among those tuned.
+  expect(result.entries.filter((e) => e.layers.includes('2')).map((e) => e.kernel).sort()).toEqual(['conv2d_backward_input', 'conv2d_backward_weight', 'conv2d_forward']);
+  const network = new Network(ctx, model, { inputShape: [1, 16, 16], maxBatch: 8, seed: 5, tiles: result.tiles });
+  const images = Float32Array.from({ length: 8 * 256 }, (_, i) => Math.sin(i * 0.31));
+  const report = await checkNetworkStep(network, images, Uint32Array.from({ length: 8 }, (_, b) => b % 10));
+  expect(report.passed, formatCheckReport(report)).toBe(true);
+}, 180_000);
 
 gpuTest('tuning a plan frees every buffer it created (tensors, packed weights, bound kernels’ parameters)', async (ctx) => {
   const { model, input } = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
