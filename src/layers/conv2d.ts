@@ -96,7 +96,7 @@ export class Conv2d extends Layer {
   /**
    * Whether the tiled, fusable, tuned kernels run it (src/kernels/conv2d.ts): groups 1, dilation
    * 1, one stride and one padding on every side, a kernel of at most 144 taps (12×12, 1×20, …).
-   * Otherwise the direct kernels (src/kernels/conv2d-general.ts, 5–6.5× slower a FLOP on lavapipe),
+   * Otherwise the direct kernels (src/kernels/conv2d-general.ts, several times slower a FLOP on lavapipe),
    * and no fusion rule takes it.
    */
   readonly tiled: boolean;
