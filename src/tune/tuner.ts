@@ -229,6 +229,15 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
   const plan = planModel(model, planOptionsOf(options));
   const firstTrained = plan.scheduled.findIndex((n) => n.parameters.length > 0);
   const found = new Map<string, TiledUse>();
+  // A kernel use with no epilogue, shared by the layers of its shape.
+  const addPlain = (kernels: readonly (DenseKernelName | ConvKernelName)[], params: TiledUse['params'], path: string) => {
+    for (const kernel of kernels) {
+      const key = `${kernel}|${shapeKey(params)}`;
+      const entry = found.get(key) ?? ({ kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false } as TiledUse);
+      entry.layers.push(path);
+      found.set(key, entry);
+    }
+  };
   plan.scheduled.forEach((planNode, i) => {
     // A 1-D layer runs its 2-D counterpart on the [C, 1, L] view (a Conv1d: a Conv2d's kernels, tuned alike).
     const node = OneD.view(planNode);
@@ -240,12 +249,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       const kernels: DenseKernelName[] = ['dense_forward'];
       if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('dense_backward_weight');
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');
-      for (const kernel of kernels) {
-        const key = `${kernel}|${shapeKey(params)}`;
-        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false };
-        entry.layers.push(node.path);
-        found.set(key, entry);
-      }
+      addPlain(kernels, params, node.path);
       return;
     }
     // A ConvTranspose2d on the tiled kernels (ConvTranspose2d.tiled) runs its conv's with their
@@ -256,12 +260,7 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
       const kernels: ConvKernelName[] = ['conv2d_backward_input'];
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('conv2d_forward');
       if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('conv2d_backward_weight');
-      for (const kernel of kernels) {
-        const key = `${kernel}|${shapeKey(params)}`;
-        const entry = found.get(key) ?? { kernel, params, layers: [], relu: false, stats: false, pool: false, bias: false, reluMask: false };
-        entry.layers.push(node.path);
-        found.set(key, entry);
-      }
+      addPlain(kernels, params, node.path);
       return;
     }
     // A conv of another geometry (Conv2d.tiled false) runs the direct kernels: nothing to tune.
