@@ -1,6 +1,8 @@
 // glu: PyTorch's GLU(dim), y = a · σ(b), a the first half of the split dimension, b the second;
 // overwrites y. BACKWARD: its input gradient from the input, ∂a = dy · σ(b), ∂b = dy · a · σ(b) · σ(−b)
-// (σ(−b) for 1 − σ(b), which would cancel for large b); overwrites dx (both halves).
+// (σ(−b) for 1 − σ(b), which would cancel for large b); overwrites dx (both halves). Where σ(b) is
+// subnormal (b < −87.34) the products with it are taken as PyTorch's float32 gives them (timesSigmoid,
+// shaders/lib/sigmoid.wgsl): a = 3e38 at b = −88 gives y = 1.82, not 0; σ(−b) is 1 there.
 //   x, dx [outer, 2·half, inner]; y, dy [outer, half, inner] (count = outer · half · inner).
 //   One invocation per output element o = (s, j, k): a = x[s, j, k], b = x[s, half + j, k].
 
@@ -32,10 +34,15 @@ fn glu(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg:
   let a = x[ia];
   let b = x[ib];
 #if BACKWARD
+  if (sigmoidSubnormal(b)) {
+    dx[ia] = timesSigmoid(dy[o], b);
+    dx[ib] = dy[o] * timesSigmoid(a, b);
+    return;
+  }
   let s = sigmoid(b);
   dx[ia] = dy[o] * s;
   dx[ib] = dy[o] * a * s * sigmoid(-b);
 #else
-  y[o] = a * sigmoid(b);
+  y[o] = timesSigmoid(a, b);
 #endif
 }

@@ -22,6 +22,10 @@
 // e^v − 1, log(1 + e) and log(1 + e^v) keep their relative accuracy where PyTorch's formulas would
 // cancel (shaders/lib/stable_math.wgsl, appended before this); no exponent is taken of a number
 // that could overflow (WGSL need not have infinities). The sigmoid σ is shaders/lib/sigmoid.wgsl.
+// Where e^v is a float32 subnormal (v < −87.34), which lavapipe flushes to 0, SiLU, Mish and
+// Softplus (β < 1) still give a normal number in PyTorch's float32 (SiLU(−88) = −5.3e-37): there
+// they take e^v and σ(v) in units of 2^−149 as PyTorch's float32 rounds them (sigmoid.wgsl's
+// expUnits, sigmoidUnits) and scale the product down last.
 
 // erfc(z) for z ≥ 0 (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere in exact
 // arithmetic; in float32, with WGSL's exp, up to about 7e-6 in GELU's far tail); 0 past z = 10,
@@ -91,6 +95,8 @@ const INV_SQRT_2PI = 0.39894228040143268;
 fn activate(v: f32) -> f32 {
   if (isNanBits(v)) { return v; }
 #if SILU
+  // PyTorch's v/(1 + e^(−v)): v·e^v where σ is subnormal, −0 where e^(−v) overflows.
+  if (sigmoidSubnormal(v)) { return unitsTimes(v, select(expUnits(v), 0.0, v <= SIGMOID_ZERO_AT)); }
   return v * sigmoid(v);
 #elif GELU
   return v * normalCdf(v);
@@ -102,8 +108,13 @@ fn activate(v: f32) -> f32 {
   return select(params.b * params.a * expm1Accurate(max(v, -100.0)), params.b * v, v > 0.0);
 #elif SOFTPLUS
   let z = params.a * v;
-  return select(softplusStable(z) / params.a, v, z > params.b);
+  var f = softplusStable(z) / params.a;
+  // log(1 + e^z) = e^z where that is subnormal, which a β below 1 makes normal again.
+  if (sigmoidSubnormal(z)) { f = unitsOver(round(expUnits(z)), params.a); }
+  return select(f, v, z > params.b);
 #elif MISH
+  // v·e^v where e^v is subnormal (PyTorch's float32: log1p and tanh of it are itself).
+  if (sigmoidSubnormal(v)) { return unitsTimes(v, round(expUnits(v))); }
   // tanh(s) = −m/(2 + m), m = e^(−2s) − 1, s = softplus(v) ≥ 0 (1 past s = 40).
   let m = expm1Accurate(-2.0 * min(softplusStable(v), 40.0));
   return v * (-m / (2.0 + m));
@@ -175,6 +186,8 @@ fn slope(v: f32) -> f32 {
 #endif
   }
 #if SILU
+  // PyTorch's σ·(1 + v(1 − σ)), σ subnormal: (1 + v)·σ.
+  if (sigmoidSubnormal(v)) { return unitsTimes(1.0 + v, sigmoidUnits(v)); }
   let s = sigmoid(v);
   return s * (1.0 + v * (1.0 - s));
 #elif GELU
@@ -190,6 +203,8 @@ fn slope(v: f32) -> f32 {
   let z = params.a * v;
   return select(sigmoid(z), 1.0, z > params.b);
 #elif MISH
+  // e^v subnormal: PyTorch's float32 takes tanh(s) = e^v and 1 − tanh²(s) = 1, so f' = e^v + v·σ(v).
+  if (sigmoidSubnormal(v)) { return unitsTimes(1.0, round(expUnits(v)) + v * sigmoidUnits(v)); }
   // f' = tanh(s) + v·σ(v)·(1 − tanh²(s)), 1 − tanh²(s) = 4E/(1 + E)², E = e^(−2s).
   // (v past 40: the second term is 0 in f32; v clamped there so that s's clamp does not leave a
   // v·E; below −100 it is below the smallest float, and a huge v would make the product −∞·0.)

@@ -14,6 +14,7 @@ import { activationBackward, activationDefines, activationForward, activationVec
 import { activationBackwardRef, activationRef, leakyReluBackwardRef, leakyReluRef, siluBackwardRef, siluRef } from '../../src/reference/activation.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { float32Bits, fromFloat32Bits, hasTorch, runTorch, skipWithoutTorch, tailMismatch } from '../helpers/torch.js';
 
 /**
  * The kernels' results (the layer's variant: VEC4 where the count is whole vec4s), after checking
@@ -152,4 +153,52 @@ describe('activation kernels: GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsi
     const leaky = await run(ctx, new Float32Array([NaN]), [1], 'LEAKY_RELU', Math.fround(0.2), 0);
     expect([Number.isNaN(leaky.y[0]!), leaky.dx[0]]).toEqual([true, Math.fround(0.2)]);
   });
+});
+
+/** Below x = −87.34, where e^x is subnormal: lavapipe's exp flushes it; PyTorch's float32 rounds it to whole 2^−149. */
+const SUBNORMAL_TAIL = [-87.34, -87.5, -88, -88.3, -88.5, -88.7, -88.72283172607422, -88.72283935546875, -88.73, -89, -90, -91, -91.5, -92, -95, -100, -103.9, -104, -110, -1e30];
+
+describe("activation kernels where e^x is a float32 subnormal: PyTorch 1.13's float32", () => {
+  // SiLU v/(1 + e^−v) and Mish v·tanh(log1p(e^v)) there are −5e-37 at −88 (normal: not 0); Softplus
+  // with β below 1 divides the subnormal log1p(e^βx) by β. `unit`: one 2^−149 of the subnormal
+  // factor PyTorch rounds, in the result (x for SiLU's and Mish's, 1/β for Softplus's).
+  const cases = [
+    { torch: 'nn.SiLU()', variant: 'SILU', a: 0, b: 0, scale: 1, unit: (v: number) => Math.abs(v) },
+    { torch: 'nn.Mish()', variant: 'MISH', a: 0, b: 0, scale: 1, unit: (v: number) => Math.abs(v) },
+    { torch: 'nn.Softplus()', variant: 'SOFTPLUS', a: 1, b: 20, scale: 1, unit: () => 1 },
+    { torch: 'nn.Softplus(0.01, 20)', variant: 'SOFTPLUS', a: 0.01, b: 20, scale: 100, unit: () => 100 },
+  ] as const;
+  gpuTest('forward and backward (dy = 1) at x from −87.34 to −1e30, to 4 ulp and one 2^−149 of the rounded factor', async (ctx, t) => {
+    skipWithoutTorch(t);
+    const torch = runTorch<{ y: number[]; dx: number[] }[]>(
+      `
+import json, sys, torch
+import torch.nn as nn
+spec = json.load(sys.stdin)
+out = []
+for c in spec['cases']:
+    x = torch.tensor(c['x'], dtype=torch.int32).view(torch.float32).requires_grad_()
+    y = eval(c['torch'])(x)
+    y.backward(torch.ones_like(y))
+    out.append({'y': y.detach().view(torch.int32).tolist(), 'dx': x.grad.view(torch.int32).tolist()})
+print(json.dumps(out))
+`,
+      { cases: cases.map((c) => ({ torch: c.torch, x: float32Bits(SUBNORMAL_TAIL.map((v) => v * c.scale)) })) },
+    );
+    let compared = 0;
+    for (const [k, c] of cases.entries()) {
+      const x = Float32Array.from(SUBNORMAL_TAIL, (v) => v * c.scale);
+      const gpu = await run(ctx, x, new Float32Array(x.length).fill(1), c.variant, Math.fround(c.a), Math.fround(c.b));
+      const [y, dx] = [fromFloat32Bits(torch[k]!.y), fromFloat32Bits(torch[k]!.dx)];
+      x.forEach((v, i) => {
+        const unit = c.unit(v) * 2 ** -149;
+        expect(tailMismatch(gpu.y[i]!, y[i]!, unit), `${c.torch} y at x = ${v}`).toBeUndefined();
+        expect(tailMismatch(gpu.dx[i]!, dx[i]!, unit), `${c.torch} dx at x = ${v}`).toBeUndefined();
+        compared += Number(Math.abs(y[i]!) >= 2 ** -126) + Number(Math.abs(dx[i]!) >= 2 ** -126);
+      });
+    }
+    // Normal results of PyTorch's compared (not only its zeros and subnormals).
+    expect(compared).toBeGreaterThan(40);
+  });
+  if (!hasTorch) gpuTest('PyTorch is not installed here: the tail comparison skipped', async (_ctx, t) => t.skip());
 });

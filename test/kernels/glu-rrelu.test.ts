@@ -14,6 +14,7 @@ import { rreluBackwardRef, rreluRef, rreluSlopesRef } from '../../src/reference/
 import { RANDOM_STREAM } from '../../src/reference/random.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { float32Bits, fromFloat32Bits, hasTorch, runTorch, skipWithoutTorch, tailMismatch } from '../helpers/torch.js';
 
 describe('glu forward and BACKWARD', () => {
   // [outer, size, inner]: a split last dimension (inner 1), channels of a map, one pair, sizes around
@@ -43,6 +44,44 @@ describe('glu forward and BACKWARD', () => {
       expect(Math.abs(gpuDx[ib]! - dx[ib]!), `∂b at b = 30: ${gpuDx[ib]} against ${dx[ib]}`).toBeLessThanOrEqual(1e-5 * Math.abs(dx[ib]!));
     });
   }
+});
+
+describe("glu where σ(b) is a float32 subnormal (b < −87.34): PyTorch 1.13's float32", () => {
+  // a·σ(b) is normal for a large a (1.82 at (3e38, −88): an audit's finding, 0 before), ∞ for a = ∞
+  // (NaN before); PyTorch's σ(b) = 1/(1 + e^−b) is 0 from −88.7228 down (e^−b overflows), ∞·0 NaN.
+  gpuTest('y, ∂a, ∂b (dy = 1) at a in {3e38, −1e30, 20, −2.5, 1.5, ∞}, to 4 ulp and one 2^−149 of σ(b) times a', async (ctx, t) => {
+    skipWithoutTorch(t);
+    const bs = [-87.34, -87.5, -88, -88.3, -88.7, -88.72283172607422, -88.72283935546875, -89, -95, -1e30];
+    const x = [3e38, -1e30, 20, -2.5, 1.5, Infinity].flatMap((a) => bs.flatMap((b) => [a, b]));
+    const n = x.length / 2;
+    const [y, dx] = runTorch<[number[], number[]]>(
+      `
+import json, sys, torch
+x = torch.tensor(json.load(sys.stdin), dtype=torch.int32).view(torch.float32).reshape(-1, 2).requires_grad_()
+y = torch.nn.functional.glu(x, 1)
+y.backward(torch.ones_like(y))
+print(json.dumps([y.detach().flatten().view(torch.int32).tolist(), x.grad.flatten().view(torch.int32).tolist()]))
+`,
+      float32Bits(x),
+    ).map(fromFloat32Bits);
+    const g = { x: ctx.tensor('x', [2 * n], { data: x }), y: ctx.tensor('y', [n]), dy: ctx.tensor('dy', [n], { data: Array(n).fill(1) }), dx: ctx.tensor('dx', [2 * n]) };
+    ctx.fill(g.y, NaN);
+    ctx.fill(g.dx, NaN);
+    const params = { count: n, half: 1, inner: 1 };
+    const kernels = [(await ctx.compile(glu)).bind({ x: g.x, y: g.y }, params), (await ctx.compile(glu, { BACKWARD: true })).bind({ x: g.x, dy: g.dy, dx: g.dx }, params)];
+    ctx.submit('glu tail test', (e) => recordPass(e, 'glu tail test', kernels));
+    const [gy, gdx] = [await ctx.read(g.y), await ctx.read(g.dx)];
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [x[2 * i]!, x[2 * i + 1]!];
+      const unit = Math.abs(a) * 2 ** -149;
+      expect(tailMismatch(gy[i]!, y![i]!, unit), `y at (${a}, ${b})`).toBeUndefined();
+      expect(tailMismatch(gdx[2 * i]!, dx![2 * i]!, 2 ** -149), `∂a at (${a}, ${b})`).toBeUndefined();
+      expect(tailMismatch(gdx[2 * i + 1]!, dx![2 * i + 1]!, unit), `∂b at (${a}, ${b})`).toBeUndefined();
+    }
+    // The audit's three: 1.8163805 at (3e38, −88), 9.98e-9 at (1e30, −87.5) (here −1e30), ∞ at (∞, −88).
+    [[2, 1.816380500793457], [11, -9.982351834025849e-9], [52, Infinity]].forEach(([i, torch]) => expect(tailMismatch(gy[i!]!, torch!, 3e38 * 2 ** -149), `y at (${x[2 * i!]}, ${x[2 * i! + 1]})`).toBeUndefined());
+  });
+  if (!hasTorch) gpuTest('PyTorch is not installed here: the GLU tail comparison skipped', async (_ctx, t) => t.skip());
 });
 
 async function runRrelu(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, lower: number, upper: number, seed: number, stream: number, step: number) {
