@@ -34,6 +34,17 @@ describe('mnist arguments', () => {
       steps: 3,
     });
   });
+  test("numbers in decimal only: hex, binary, 'Infinity' refused, and a literal whose value rounds away, saying so", () => {
+    expect(() => parseMnistArgs(['--lr', '0x10'])).toThrow("--lr: expected a number from 0 to 10, got '0x10'");
+    expect(() => parseMnistArgs(['--epochs', '0b11'])).toThrow("--epochs: expected a whole number ≥ 1, got '0b11'");
+    expect(() => parseMnistArgs(['--momentum', 'Infinity'])).toThrow("--momentum: expected a number from 0 to 1, got 'Infinity'");
+    expect(() => parseMnistArgs(['--lr', '1e400'])).toThrow("--lr: expected a number from 0 to 10, got '1e400' (1e400 is past the largest number)");
+    expect(() => parseMnistArgs(['--loss', 'bce-with-logits', '--pos-weight', '1,1e-400'])).toThrow("--pos-weight: expected finite numbers ≥ 0, one an output, comma-separated such as 1,2.5,0.5, got '1,1e-400' (1e-400 rounds to 0)");
+    expect(() => parseMnistArgs(['--class-weights', '0x10,1'])).toThrow("--class-weights: expected finite numbers ≥ 0, one a class, comma-separated such as 1,2.5,0.5, got '0x10,1'");
+    expect(() => parseMnistArgs(['--schedule', 'multistep', '--milestones', '0x5'])).toThrow("--milestones: expected whole numbers ≥ 0 (epochs), comma-separated such as 10,15, got '0x5'");
+    // Decimal forms all read: an exponent, a point at either end, a sign, spaces around a list's items; a literal 0 stays 0.
+    expect(parseMnistArgs(['--epochs', '1e1', '--lr', '.5', '--momentum', '0.', '--weight-decay', '+0e5', '--schedule', 'multistep', '--milestones', '2, 4'])).toMatchObject({ epochs: 10, lr: 0.5, momentum: 0, weightDecay: 0, milestones: [2, 4] });
+  });
   test('bad values are named', () => {
     expect(() => parseMnistArgs(['--epochs', 'many'])).toThrow(/--epochs: expected a whole number ≥ 1, got 'many'/);
     expect(() => parseMnistArgs(['--lr=-1'])).toThrow(/--lr: expected a number from 0 to 10/);

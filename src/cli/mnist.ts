@@ -5,7 +5,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parse, type Values } from './strict-args.js';
+import { flagNumber, parse, roundedAway, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, lossWeightsFromMetadata, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
@@ -186,16 +186,16 @@ export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContex
 function integer(values: Values, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
-    throw new Error(`--${name}: expected a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}, got '${String(raw)}'`);
+  const v = typeof raw === 'string' ? flagNumber(raw) : NaN;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new Error(`--${name}: expected a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}, got '${String(raw)}'${typeof raw === 'string' ? roundedAway(raw) : ''}`);
   }
   return v;
 }
 
 /** --milestones: whole numbers ≥ 0, comma-separated (MultiStepLR's epochs; as PyTorch, a repeated one applies gamma twice). */
 function milestoneList(text: string): number[] {
-  const list = text.split(',').map((m) => (m.trim() === '' ? NaN : Number(m)));
+  const list = text.split(',').map(flagNumber);
   if (!list.every((m) => Number.isInteger(m) && m >= 0)) {
     throw new Error(`--milestones: expected whole numbers ≥ 0 (epochs), comma-separated such as 10,15, got '${text}'`);
   }
@@ -214,9 +214,11 @@ function scheduleFlag(values: Values): (typeof SCHEDULE_KINDS)[number] {
 /** --class-weights, --pos-weight: comma-separated finite numbers ≥ 0 (class weights not all 0). */
 function weightList(values: Values, name: 'class-weights' | 'pos-weight'): number[] {
   const text = values[name];
-  const list = typeof text === 'string' ? text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))) : [];
+  const items = typeof text === 'string' ? text.split(',') : [];
+  const list = items.map(flagNumber);
   if (list.length === 0 || !list.every((v) => Number.isFinite(v) && v >= 0)) {
-    throw new Error(`--${name}: expected finite numbers ≥ 0, one ${name === 'class-weights' ? 'a class' : 'an output'}, comma-separated such as 1,2.5,0.5, got '${String(text)}'`);
+    const lost = items.map(roundedAway).find((why) => why !== '') ?? '';
+    throw new Error(`--${name}: expected finite numbers ≥ 0, one ${name === 'class-weights' ? 'a class' : 'an output'}, comma-separated such as 1,2.5,0.5, got '${String(text)}'${lost}`);
   }
   if (name === 'class-weights' && list.every((v) => v === 0)) throw new Error(`--class-weights: the weights are all 0 ('${String(text)}'): every loss would be 0 / 0`);
   return list;
@@ -232,8 +234,8 @@ function choice<T extends string>(values: Values, name: string, allowed: readonl
 function decimal(values: Values, name: string, fallback: number, min: number, max: number): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !(v >= min && v <= max)) throw new Error(`--${name}: expected a number from ${min} to ${max}, got '${String(raw)}'`);
+  const v = typeof raw === 'string' ? flagNumber(raw) : NaN;
+  if (!(v >= min && v <= max)) throw new Error(`--${name}: expected a number from ${min} to ${max}, got '${String(raw)}'${typeof raw === 'string' ? roundedAway(raw) : ''}`);
   return v;
 }
 
@@ -1404,7 +1406,7 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   if (typeof values.init !== 'string') throw new Error('classify: --init FILE (a checkpoint) is required');
   const images: { name: string; pixels: Uint8Array; label?: number }[] = [];
   const indices = ((values.index as string[] | undefined) ?? []).map((s) => {
-    const v = Number(s);
+    const v = flagNumber(s);
     if (!Number.isInteger(v) || v < 0) throw new Error(`--index: expected a test-set index (a whole number ≥ 0), got '${s}'`);
     return v;
   });

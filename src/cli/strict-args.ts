@@ -27,3 +27,24 @@ export function parse(argv: readonly string[], options: NonNullable<ParseArgsCon
   return { values: parsed.values as Values, positionals: parsed.positionals };
 }
 
+/**
+ * A flag's number, written in decimal (an optional sign, digits with an optional point, an
+ * optional exponent; spaces around it ignored), else NaN: Number() would also take hex ('0x10'),
+ * binary, 'Infinity' and '' (0). A nonzero literal that rounds to 0 or past the largest double
+ * (1e-400, 1e400) is NaN too: its meaning would be lost (`roundedAway` says why).
+ */
+export function flagNumber(text: string): number {
+  const t = text.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return NaN;
+  const v = Number(t);
+  return Number.isFinite(v) && !(v === 0 && /[1-9]/.test(t.replace(/[eE].*$/, ''))) ? v : NaN;
+}
+
+/** ' (… rounds to 0)' or ' (… is past the largest number)' where a decimal literal's value was lost (flagNumber), else ''. */
+export function roundedAway(text: string): string {
+  const t = text.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return '';
+  const v = Number(t);
+  if (!Number.isFinite(v)) return ` (${t} is past the largest number)`;
+  return v === 0 && /[1-9]/.test(t.replace(/[eE].*$/, '')) ? ` (${t} rounds to 0)` : '';
+}

@@ -1,7 +1,7 @@
 /**
  * `webgpu-backprop 222`: the spreadsheet's 2-2-2 back-propagation example on WebGPU.
  */
-import { parse } from './strict-args.js';
+import { flagNumber, parse, roundedAway } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { SHEET_EXAMPLE, runTwoTwoTwo, type GradientMode, type TwoTwoTwoRun } from '../models/two-two-two.js';
 import { twoTwoTwoRef } from '../reference/two-two-two.js';
@@ -45,11 +45,11 @@ export function parseTwoTwoTwoArgs(argv: readonly string[]): TwoTwoTwoArgs {
   // Strict: --iterations given twice or empty ('') is refused, not taken as 3 or 0.
   const { values } = parse(argv, options) as { values: { lr?: string[]; iterations?: string; gradient?: string; gradients?: boolean; json?: boolean; help?: boolean } };
   const learningRates = (values.lr ?? [String(SHEET_EXAMPLE.learningRate)]).flatMap((s) => s.split(',')).map((s) => {
-    const v = Number(s.trim());
-    if (s.trim() === '' || !Number.isFinite(v)) throw new Error(`--lr: expected numbers such as 1.0 or 0.1,0.5,1.0, got '${s}'`);
+    const v = flagNumber(s);
+    if (!Number.isFinite(v)) throw new Error(`--lr: expected numbers such as 1.0 or 0.1,0.5,1.0, got '${s}'${roundedAway(s)}`);
     return v;
   });
-  const iterations = values.iterations === undefined ? SHEET_EXAMPLE.rows - 1 : Number(values.iterations);
+  const iterations = values.iterations === undefined ? SHEET_EXAMPLE.rows - 1 : flagNumber(values.iterations);
   if (!Number.isInteger(iterations) || iterations < 0 || iterations > 100_000) {
     throw new Error(`--iterations: expected a whole number from 0 to 100000, got '${values.iterations}'`);
   }
