@@ -262,6 +262,13 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     // The two extremes kept each way: an ignore index among them leaves the next.
     expect(trainer(ignoring(-5), uploaded([-5, -5, -3, 4, -5, 1, 2, 3]))).toThrow('the train labels include -3, which is not a class (the loss ignores -5)');
     expect(trainer(ignoring(4), uploaded([0, 1, 2, 4, 4, 1, 2, 3]))).not.toThrow();
+    // Evaluated, the ignored samples are neither right nor wrong: the accuracy is that of the others alone.
+    const net = ignoring(-100);
+    const kept = [0, 2, 3, 5, 6, 7];
+    const others = { inputs: Float32Array.from(kept.flatMap((i) => Array.from(good.inputs.subarray(i * 75, (i + 1) * 75)))), labels: kept.map((i) => [0, -100, 2, 4, -100, 1, 2, 3][i]!), count: kept.length, shape: SHAPE };
+    const evaluator = new Trainer(ctx, net, minus100, test, { batch: BATCH, seed: 1 });
+    const [withIgnored, alone] = [await evaluator.evaluate(minus100), await evaluator.evaluate(uploadSplit(ctx, 'others', others))];
+    expect({ correct: withIgnored.correct, count: withIgnored.count, accuracy: withIgnored.accuracy }).toEqual({ correct: alone.correct, count: 6, accuracy: alone.accuracy });
     // A positive label whose 32 bits are −100's is not −100.
     expect(trainer(ignoring(-100), uploaded([2 ** 32 - 100, 1, 2, 4, 0, 1, 2, 3]))).toThrow('the train labels go up to 4294967196 (the loss ignores -100)');
   });
