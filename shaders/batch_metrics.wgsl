@@ -6,11 +6,17 @@
 //   row counts as wrong). One workgroup of WG_X invocations (a power of two): invocation k takes
 //   samples k, k + WG_X, …, then a fixed-order tree reduction. With `guard` = 1 (training), a
 //   non-finite batch loss is recorded in `health` (shaders/lib/health.wgsl), slot 2.
+//   Variant IGNORE: a sample whose label is params.ignoreIndex (PyTorch's ignore_index, compared as
+//   i32) is never correct and is counted in counts[2] (accuracy is correct / (samples − ignored), a
+//   user's accuracy over the labels not ignored); its loss (0, the NLL kernels' share) is summed as any.
+//   A batch whose every sample is ignored has the mean loss NaN (PyTorch's mean of none: 0/0) and
+//   adds 0 to the sums (nothing to flag for the divergence guard: its gradient is 0).
 
 struct Params {
   batch: u32,
   classes: u32,
   guard: u32,
+  ignoreIndex: i32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,13 +31,28 @@ override WG_X: u32;
 
 var<workgroup> lossSums: array<f32, WG_X>;
 var<workgroup> correctCounts: array<u32, WG_X>;
+var<workgroup> ignoredCounts: array<u32, WG_X>;
+
+/** Whether a label is the ignore index (never without IGNORE). */
+fn ignored(label: u32) -> bool {
+#if IGNORE
+  return bitcast<i32>(label) == params.ignoreIndex;
+#else
+  return false;
+#endif
+}
 
 @compute @workgroup_size(WG_X)
 fn batch_metrics(@builtin(local_invocation_index) lid: u32) {
   var sum = 0.0;
   var correct = 0u;
+  var skipped = 0u;
   for (var b = lid; b < params.batch; b += WG_X) {
     sum += loss[b];
+    if (ignored(labels[b])) {
+      skipped += 1u;
+      continue;
+    }
     let row = b * params.classes;
     var best = 0u;
     for (var j = 1u; j < params.classes; j++) {
@@ -44,19 +65,30 @@ fn batch_metrics(@builtin(local_invocation_index) lid: u32) {
   }
   lossSums[lid] = sum;
   correctCounts[lid] = correct;
+  ignoredCounts[lid] = skipped;
   workgroupBarrier();
   for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
     if (lid < stride) {
       lossSums[lid] += lossSums[lid + stride];
       correctCounts[lid] += correctCounts[lid + stride];
+      ignoredCounts[lid] += ignoredCounts[lid + stride];
     }
     workgroupBarrier();
   }
   if (lid == 0u) {
-    metrics[0] = lossSums[0] / f32(params.batch);
+    var mean = lossSums[0] / f32(params.batch);
+#if IGNORE
+    if (ignoredCounts[0] == params.batch) {
+      mean = lossSums[0] / f32(params.batch - ignoredCounts[0]);
+    }
+#endif
+    metrics[0] = mean;
     metrics[1] += lossSums[0];
     counts[0] += correctCounts[0];
     counts[1] += params.batch;
+#if IGNORE
+    counts[2] += ignoredCounts[0];
+#endif
     if (params.guard != 0u && !isFinite(lossSums[0])) {
       markNonFinite(2u);
     }

@@ -9,12 +9,18 @@
 //   over the batch; invocation 0 stores it in weightSum[0], and Σ_j w[j] in weightSum[1], for the backward),
 //   loss[b] = batch / W · ((1 − ε)·w[label]·(−logp[b, label]) + ε·(Σ_j w[j]·(−logp[b, j])) / classes),
 //   so that the batch's mean of loss[b] is PyTorch's loss (its smoothing term weighted per class
-//   and divided by W too). W = 0 gives NaN, as PyTorch's 0/0.
+//   and divided by W too). Each term is scaled by batch / W on its own, so that W = 0 gives NaN
+//   (the NLL term's 0·∞) as PyTorch's 0/0, with label smoothing too (its term alone would be ±∞).
+//   Variant IGNORE (with WEIGHTED; the loss head binds weights of 1 where there are none): a sample
+//   whose label is params.ignoreIndex (PyTorch's ignore_index; labels are compared as i32) adds
+//   nothing to W or to either term: its loss[b] is 0 (batch_metrics makes the mean of a batch with
+//   every sample ignored NaN, PyTorch's mean of nothing), and its logp row is still written.
 
 struct Params {
   batch: u32,
   classes: u32,
   smoothing: f32,
+  ignoreIndex: i32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -38,12 +44,23 @@ fn classWeight(j: u32) -> f32 {
 #endif
 }
 
-/** batch / Σ_b w[labels[b]] (1 without WEIGHTED); invocation 0 stores the sum and Σ_j w[j]. */
+/** Whether a label is the ignore index (never without IGNORE). */
+fn ignored(label: u32) -> bool {
+#if IGNORE
+  return bitcast<i32>(label) == params.ignoreIndex;
+#else
+  return false;
+#endif
+}
+
+/** batch / Σ_b w[labels[b]] over the samples not ignored (1 without WEIGHTED); invocation 0 stores the sum and Σ_j w[j]. */
 fn batchScale(b: u32) -> f32 {
 #if WEIGHTED
   var sum = 0.0;
   for (var k = 0u; k < params.batch; k++) {
-    sum += weight[labels[k]];
+    if (!ignored(labels[k])) {
+      sum += weight[labels[k]];
+    }
   }
   if (b == 0u) {
     var classes = 0.0;
@@ -80,11 +97,24 @@ fn log_softmax_nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(
     total += classWeight(j) * (shift - logits[row + j]);
   }
   let label = labels[b];
-  let nll = classWeight(label) * (shift - logits[row + label]);
   let scale = batchScale(b);
-  if (params.smoothing > 0.0) {
-    loss[b] = scale * ((1.0 - params.smoothing) * nll + params.smoothing * total / f32(params.classes));
-  } else {
-    loss[b] = scale * nll;
+  if (ignored(label)) {
+    loss[b] = 0.0;
+    return;
   }
+#if WEIGHTED
+  let nll = (scale * weight[label]) * (shift - logits[row + label]);
+  if (params.smoothing > 0.0) {
+    loss[b] = (1.0 - params.smoothing) * nll + params.smoothing * (scale * total) / f32(params.classes);
+  } else {
+    loss[b] = nll;
+  }
+#else
+  let nll = shift - logits[row + label];
+  if (params.smoothing > 0.0) {
+    loss[b] = (1.0 - params.smoothing) * nll + params.smoothing * total / f32(params.classes);
+  } else {
+    loss[b] = nll;
+  }
+#endif
 }

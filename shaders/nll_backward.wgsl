@@ -1,11 +1,14 @@
 // nll_backward: the gradient of the batch-mean NLL with respect to the log-probabilities;
 // overwrites dlogp:  dlogp[b, j] = −[j = labels[b]] / batch; variant WEIGHTED (per-class weights
-// w [classes], W = Σ_b w[labels[b]] from nll_forward's weightSum): −[j = labels[b]]·w[j] / W.
+// w [classes], W = Σ_b w[labels[b]] from nll_forward's weightSum): −[j = labels[b]]·w[j] / W (NaN
+// where W = 0, as PyTorch's). Variant IGNORE (with WEIGHTED; weights of 1 where there are none): 0 on
+// the row of a sample whose label is params.ignoreIndex (compared as i32), W = 0 or not.
 // One invocation per element.
 
 struct Params {
   batch: u32,
   classes: u32,
+  ignoreIndex: i32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,6 +28,12 @@ fn nll_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   if (i >= params.batch * params.classes) { return; }
   let b = i / params.classes;
   let j = i % params.classes;
+#if IGNORE
+  if (bitcast<i32>(labels[b]) == params.ignoreIndex) {
+    dlogp[i] = 0.0;
+    return;
+  }
+#endif
 #if WEIGHTED
   dlogp[i] = select(0.0, -weight[j] / weightSum[0], labels[b] == j);
 #else

@@ -4,11 +4,15 @@
 //   Σ_b w[y_b]·ℓ_b / Σ_b w[y_b]): with W = Σ_b w[labels[b]] (every invocation sums it, in order;
 //   invocation 0 stores it in weightSum[0] for nll_backward), loss[b] = batch / W · w[y]·(−logp[b, y]),
 //   so that the batch's mean of loss[b] is PyTorch's loss.
+//   Variant IGNORE (with WEIGHTED; weights of 1 where there are none): a sample whose label is
+//   params.ignoreIndex (PyTorch's ignore_index; compared as i32) adds nothing to W: its loss[b] is 0
+//   (batch_metrics makes the mean of a batch with every sample ignored NaN, PyTorch's mean of nothing).
 //   logp [batch, classes]. One invocation per sample.
 
 struct Params {
   batch: u32,
   classes: u32,
+  ignoreIndex: i32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,6 +26,15 @@ struct Params {
 
 override WG_X: u32;
 
+/** Whether a label is the ignore index (never without IGNORE). */
+fn ignored(label: u32) -> bool {
+#if IGNORE
+  return bitcast<i32>(label) == params.ignoreIndex;
+#else
+  return false;
+#endif
+}
+
 @compute @workgroup_size(WG_X)
 fn nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
@@ -30,10 +43,16 @@ fn nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgrou
 #if WEIGHTED
   var sum = 0.0;
   for (var k = 0u; k < params.batch; k++) {
-    sum += weight[labels[k]];
+    if (!ignored(labels[k])) {
+      sum += weight[labels[k]];
+    }
   }
   if (b == 0u) { weightSum[0] = sum; }
-  loss[b] = f32(params.batch) / sum * (weight[labels[b]] * -logp[b * params.classes + labels[b]]);
+  if (ignored(labels[b])) {
+    loss[b] = 0.0;
+  } else {
+    loss[b] = f32(params.batch) / sum * (weight[labels[b]] * -logp[b * params.classes + labels[b]]);
+  }
 #else
   loss[b] = -logp[b * params.classes + labels[b]];
 #endif

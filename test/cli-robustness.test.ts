@@ -443,6 +443,33 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/weighted-bad\.safetensors: __metadata__\.class_weights is "1,x", expected numbers ≥ 0, separated by commas$/);
   });
 
+  test('--ignore-index: an integer in 32 bits, with nll or cross-entropy only, continued from a checkpoint, a change refused, said before the GPU starts', async () => {
+    expect(await beforeGpu([...QUICK, '--ignore-index', '1.5'])).toBe("--ignore-index: expected a whole number from -2147483648 to 2147483647, got '1.5'");
+    expect(await beforeGpu([...QUICK, '--ignore-index', '2147483648'])).toMatch(/^--ignore-index: expected a whole number from -2147483648 to 2147483647/);
+    expect(await beforeGpu([...QUICK, '--loss', 'mse', '--ignore-index', '-100'])).toBe('--ignore-index: applies to --loss nll or cross-entropy; the loss is mse');
+    const ignoring = await altered('ignoring.safetensors', (_, m) => Object.assign(m, { ignore_index: '3' }));
+    expect(await beforeGpu([...QUICK, '--init', ignoring, '--ignore-index', '-100'])).toMatch(/^--ignore-index -100: .*ignoring\.safetensors was trained with ignore_index 3 \(its __metadata__\).*Leave --ignore-index -100 out to continue as it was, or add --allow-changes$/);
+    expect(await beforeGpu([...QUICK, '--init', await goodCheckpoint(), '--ignore-index', '3'])).toMatch(/^--ignore-index 3: .*good\.safetensors was trained with no ignore_index/);
+    const bad = await altered('ignoring-bad.safetensors', (_, m) => Object.assign(m, { ignore_index: '-1e10' }));
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/ignoring-bad\.safetensors: __metadata__\.ignore_index is "-1e10", expected an integer from -2147483648 to 2147483647$/);
+  });
+
+  gpuTest('--ignore-index 3: recorded in the checkpoint and continued by --init as one run; the test count leaves out the 3s', async () => {
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const file = join(dir, 'ignore-index.safetensors');
+    const first = await run(['mnist', ...QUICK, '--ignore-index', '3', '--epochs', '1', '--json', '--save', file]);
+    expect(first.code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata).toMatchObject({ loss: 'nll', ignore_index: '3' });
+    const plain = await run(['mnist', ...QUICK, '--epochs', '1', '--json']);
+    // MNIST's first 40 test images hold some 3s: they are neither right nor wrong.
+    expect(last(first.out).test_count).toBeLessThan(last(plain.out).test_count!);
+    expect(last(first.out).train_loss).not.toBe(last(plain.out).train_loss);
+    const straight = await run(['mnist', ...QUICK, '--ignore-index', '3', '--epochs', '2', '--json']);
+    const rest = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(last(rest.out).test_loss).toBe(last(straight.out).test_loss);
+    expect(last(rest.out).test_count).toBe(last(first.out).test_count);
+  }, 120_000);
+
   gpuTest('--class-weights: recorded in the checkpoint and continued by --init as one run; the loss it trains is not the plain one', async () => {
     const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
     const weights = ['--class-weights', '1,2,1,1,1,1,1,1,0.5,0.25'];

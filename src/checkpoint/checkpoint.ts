@@ -22,7 +22,7 @@
  */
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
-import type { ModelPlan } from '../plan/plan.js';
+import { IGNORE_INDEX_RANGE, type ModelPlan } from '../plan/plan.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { CODE_SCHEDULE_KINDS, CONSTANT_LR_DEFAULTS, EPOCH_SCHEDULE_KINDS, LINEAR_DEFAULTS, PLATEAU_DEFAULTS, PLATEAU_METRICS, POLYNOMIAL_DEFAULTS, SCHEDULE_KINDS, WARMUP_START_FACTOR, checkSchedule, describeSchedule, initialPlateau, plateauMode, type PlateauState, type Schedule, type SchedulePart, type Warmup } from '../optim/schedules.js';
@@ -154,15 +154,30 @@ export function scheduleMetadata(schedule: Schedule): Record<string, string> {
 /**
  * The loss's settings, recorded where the loss is theirs: SmoothL1Loss's β (`smooth_l1_beta`),
  * HuberLoss's δ (`huber_delta`), KLDivLoss's `log_target`; and where given, the NLL losses' per-class
- * weights (`class_weights`) and BCEWithLogitsLoss's `pos_weight`, each a comma-separated list.
+ * weights (`class_weights`) and BCEWithLogitsLoss's `pos_weight`, each a comma-separated list, and
+ * the NLL losses' `ignore_index` (an integer).
  */
-export function lossParameterMetadata(plan: Pick<ModelPlan, 'loss' | 'lossBeta' | 'classWeights' | 'posWeight' | 'logTarget'>): Record<string, string> {
+export function lossParameterMetadata(plan: Pick<ModelPlan, 'loss' | 'lossBeta' | 'classWeights' | 'posWeight' | 'logTarget' | 'ignoreIndex'>): Record<string, string> {
   return {
     ...(plan.loss === 'smooth-l1' ? { smooth_l1_beta: String(plan.lossBeta) } : plan.loss === 'huber' ? { huber_delta: String(plan.lossBeta) } : {}),
     ...(plan.loss === 'kl-div' ? { log_target: String(plan.logTarget) } : {}),
     ...(plan.classWeights ? { class_weights: plan.classWeights.join(',') } : {}),
     ...(plan.posWeight ? { pos_weight: plan.posWeight.join(',') } : {}),
+    ...(plan.ignoreIndex !== undefined ? { ignore_index: String(plan.ignoreIndex) } : {}),
   };
+}
+
+/**
+ * A checkpoint's `ignore_index` (undefined where it records none): an integer from −2³¹ to 2³¹ − 1;
+ * `where` names the file in the error of another value.
+ */
+export function ignoreIndexFromMetadata(metadata: Record<string, string>, where: string): number | undefined {
+  const text = metadata.ignore_index;
+  if (text === undefined) return undefined;
+  const value = text.trim() === '' ? NaN : Number(text);
+  const [low, high] = IGNORE_INDEX_RANGE;
+  if (!Number.isInteger(value) || value < low || value > high) throw new Error(`${where}: __metadata__.ignore_index is ${JSON.stringify(text)}, expected an integer from ${low} to ${high}`);
+  return value;
 }
 
 /**
@@ -576,12 +591,13 @@ export function readEpochStep(metadata: Record<string, string>, file: string, st
   return v;
 }
 
-/** A cut epoch's running sums as `epoch_metrics` holds them. */
-export const epochMetricsText = (m: RunningMetrics) => [m.batchLoss, m.lossSum, m.correct, m.count].join(',');
+/** A cut epoch's running sums as `epoch_metrics` holds them (the ignored samples a fifth field where there are any). */
+export const epochMetricsText = (m: RunningMetrics) => [m.batchLoss, m.lossSum, m.correct, m.count, ...(m.ignored ? [m.ignored] : [])].join(',');
 
 /**
  * The running metrics of the epoch a checkpoint stopped in (`epoch_metrics`: the last batch's
- * loss, the summed loss, the correct predictions and the samples, written with `epoch_step`), so
+ * loss, the summed loss, the correct predictions and the samples, and where any were, the samples
+ * whose label is the ignore index; written with `epoch_step`), so
  * that epoch's train loss and accuracy count its every step; undefined when absent (they then
  * count this run's steps). Checked against the steps taken: an error names the field.
  */
@@ -590,13 +606,13 @@ export function readEpochMetrics(metadata: Record<string, string>, file: string,
   if (text === undefined) return undefined;
   const count = fromStep * batch;
   const parts = text.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
-  const [batchLoss, lossSum, correct, seen] = parts;
-  const good = fromStep > 0 && parts.length === 4 && batchLoss! >= 0 && lossSum! >= 0 && Number.isFinite(batchLoss) && Number.isFinite(lossSum) &&
-    Number.isInteger(correct) && correct! >= 0 && correct! <= count && seen === count;
+  const [batchLoss, lossSum, correct, seen, ignored = 0] = parts;
+  const good = fromStep > 0 && (parts.length === 4 || parts.length === 5) && batchLoss! >= 0 && lossSum! >= 0 && Number.isFinite(batchLoss) && Number.isFinite(lossSum) &&
+    Number.isInteger(correct) && correct! >= 0 && Number.isInteger(ignored) && ignored >= 0 && correct! + ignored <= count && seen === count;
   if (!good) {
-    throw new CheckpointFormatError(file, `__metadata__.epoch_metrics is ${JSON.stringify(text)}, expected ${fromStep > 0 ? `the last batch's loss, the summed loss, the correct predictions and the samples of its ${fromStep} steps of ${batch} (the samples ${count})` : 'it only with epoch_step'}, comma-separated`);
+    throw new CheckpointFormatError(file, `__metadata__.epoch_metrics is ${JSON.stringify(text)}, expected ${fromStep > 0 ? `the last batch's loss, the summed loss, the correct predictions and the samples of its ${fromStep} steps of ${batch} (the samples ${count}), and any ignored samples` : 'it only with epoch_step'}, comma-separated`);
   }
-  return { batchLoss: batchLoss!, lossSum: lossSum!, correct: correct!, count };
+  return { batchLoss: batchLoss!, lossSum: lossSum!, correct: correct!, count, ...(ignored ? { ignored } : {}) };
 }
 
 /**
@@ -1019,6 +1035,12 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const ours = mine[key] ?? 'none';
     if (theirs === undefined || theirs === ours || (theirs !== 'none' && ours !== 'none' && numbers(theirs, false) === numbers(ours, false))) continue;
     out.push(`${key} ${theirs} (this network's ${ours})`);
+  }
+  // The ignore index, likewise: none recorded beside a loss is none.
+  {
+    const theirs = metadata.ignore_index ?? (metadata.loss !== undefined ? 'none' : undefined);
+    const ours = mine.ignore_index ?? 'none';
+    if (theirs !== undefined && theirs !== ours && !(theirs.trim() !== '' && Number(theirs) === Number(ours))) out.push(`ignore_index ${theirs} (this network's ${ours})`);
   }
   // A warm-up: this engine records one whenever there is one (none recorded by it is none).
   if (metadata.producer === 'webgpu-backprop' || metadata.warmup_epochs !== undefined) {

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { flagNumber, parse, roundedAway, type Values } from './strict-args.js';
 import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, lossWeightsFromMetadata, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
+import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, ignoreIndexFromMetadata, lossWeightsFromMetadata, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
@@ -22,7 +22,7 @@ import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../op
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
 import { MAX_SEED } from '../reference/random.js';
 import { Network, checkPlanFits } from '../plan/network.js';
-import { planModel, type PlanOptions } from '../plan/plan.js';
+import { IGNORE_INDEX_RANGE, planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
 import { measureFmaPeak } from '../bench/fma-peak.js';
@@ -108,6 +108,9 @@ Options:
   --label-smoothing X cross-entropy's label smoothing, 0 to 1 (default 0; PyTorch's label_smoothing)
   --class-weights W,… nll's and cross-entropy's weight of each class, one a class, ≥ 0, not all 0
                       (PyTorch's weight=: the mean is Σ w[y]·loss / Σ w[y]; default none)
+  --ignore-index N    nll's and cross-entropy's ignore_index: a sample of that label adds nothing to
+                      the loss, its gradient or the accuracy (PyTorch's; its default -100 is none
+                      here: MNIST's labels are 0–9, so only 0 … 9 ignores any); default none
   --pos-weight W,…    bce-with-logits' weight of each output's positive term, one an output, ≥ 0
                       (PyTorch's BCEWithLogitsLoss(pos_weight); default none)
   --smooth-l1-beta X  smooth-l1's β ≥ 0 (default 1; PyTorch's SmoothL1Loss(beta))
@@ -276,6 +279,8 @@ export interface MnistArgs {
   /** --class-weights, --pos-weight: the NLL losses' per-class weights, BCEWithLogitsLoss's pos_weight (a checkpoint's where not given). */
   classWeights?: number[];
   posWeight?: number[];
+  /** --ignore-index: the NLL losses' ignore_index (a checkpoint's where not given). */
+  ignoreIndex?: number;
   /** KLDivLoss's log_target: no flag (the CLI's targets are one-hot probabilities); a checkpoint's. */
   logTarget?: boolean;
   /** --clip-grad-norm (with --clip-grad-norm-type) or --clip-grad-value, as Network options ({}: none); with --init the checkpoint's unless given. */
@@ -372,6 +377,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'huber-delta': { type: 'string' },
     'class-weights': { type: 'string' },
     'pos-weight': { type: 'string' },
+    'ignore-index': { type: 'string' },
     'clip-grad-norm': { type: 'string' },
     'clip-grad-norm-type': { type: 'string' },
     'clip-grad-value': { type: 'string' },
@@ -440,6 +446,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     huberDelta: values['huber-delta'] === undefined ? undefined : decimal(values, 'huber-delta', 1, 1e-12, 1e6),
     classWeights: values['class-weights'] === undefined ? undefined : weightList(values, 'class-weights'),
     posWeight: values['pos-weight'] === undefined ? undefined : weightList(values, 'pos-weight'),
+    ignoreIndex: values['ignore-index'] === undefined ? undefined : integer(values, 'ignore-index', 0, IGNORE_INDEX_RANGE[0], IGNORE_INDEX_RANGE[1]),
     clip: clipFlags(values),
     fuse: !values['no-fuse'],
     tune: choice(values, 'tune', TUNE_MODES, defaultTuneMode()),
@@ -643,6 +650,12 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has(flag)) args[key] = args.loss === undefined || (losses as readonly string[]).includes(args.loss) ? recorded : undefined;
     else if (args[key]?.join(',') !== recorded?.join(',') && !args.allowChanges) throw changed(`--${flag} ${args[key]!.join(',')}`, recorded ? `${name} ${recorded.join(',')}` : `no ${name}`);
   }
+  // The ignore index, recorded where the loss had one: as the weights.
+  if (metadata.ignore_index !== undefined || loss !== undefined) {
+    const recorded = ignoreIndexFromMetadata(metadata, file);
+    if (!args.given.has('ignore-index')) args.ignoreIndex = args.loss === undefined || args.loss === 'nll' || args.loss === 'cross-entropy' ? recorded : undefined;
+    else if (args.ignoreIndex !== recorded && !args.allowChanges) throw changed(`--ignore-index ${args.ignoreIndex}`, recorded !== undefined ? `ignore_index ${recorded}` : 'no ignore_index');
+  }
   // KLDivLoss's log_target has no flag: a kl-div run continues with the file's.
   if (metadata.log_target !== undefined) {
     if (metadata.log_target !== 'true' && metadata.log_target !== 'false') throw field('log_target', 'true or false');
@@ -802,9 +815,10 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
 }
 
 /** The data's labels against the model's outputs (a label past them would be read out of bounds). */
-function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uint8Array } }, classes: number, dir: string | undefined): void {
+function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uint8Array } }, classes: number, dir: string | undefined, ignoreIndex?: number): void {
   let largest = 0;
-  for (const labels of [data.train.labels, data.test.labels]) for (const v of labels) largest = Math.max(largest, v);
+  // A label the loss ignores need not be a class (the Trainer's rule too: labelProblem).
+  for (const labels of [data.train.labels, data.test.labels]) for (const v of labels) if (v !== ignoreIndex) largest = Math.max(largest, v);
   if (largest < classes) return;
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the labels go up to ${largest}; the model has ${classes} output${classes === 1 ? '' : 's'} (its last layer should have ${largest + 1})`);
 }
@@ -817,13 +831,14 @@ function checkImages(data: { train: { rows: number; cols: number } }, input: Sam
   throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the images are ${data.train.rows}×${data.train.cols} pixels (one channel); the model takes [${input.join(', ')}] per sample`);
 }
 
-/** --smooth-l1-beta, --huber-delta, --class-weights, --pos-weight (and a checkpoint's log_target) as the plan's options (each refused by the plan with another loss). */
+/** --smooth-l1-beta, --huber-delta, --class-weights, --pos-weight, --ignore-index (and a checkpoint's log_target) as the plan's options (each refused by the plan with another loss). */
 const lossParameters = (args: MnistArgs) => ({
   ...(args.smoothL1Beta !== undefined ? { smoothL1Beta: args.smoothL1Beta } : {}),
   ...(args.huberDelta !== undefined ? { huberDelta: args.huberDelta } : {}),
   ...(args.classWeights !== undefined ? { classWeights: args.classWeights } : {}),
   ...(args.posWeight !== undefined ? { posWeight: args.posWeight } : {}),
   ...(args.logTarget !== undefined ? { logTarget: args.logTarget } : {}),
+  ...(args.ignoreIndex !== undefined ? { ignoreIndex: args.ignoreIndex } : {}),
 });
 
 /** Each optimizer's own flags, by the optimizers that take them. */
@@ -1075,11 +1090,11 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
       throw new Error(`--epochs ${args.epochs}: OneCycleLR's total_steps is ${total}${args.scheduleSteps !== undefined ? ` (${args.init}'s __metadata__.total_steps)` : ''}, and this run would take steps ${startStep + 1} … ${startStep + runSteps}; ${advice}`);
     }
   }
-  // --smooth-l1-beta, --huber-delta, --class-weights and --pos-weight said in the CLI's words where the
+  // --smooth-l1-beta, --huber-delta, --class-weights, --pos-weight and --ignore-index said in the CLI's words where the
   // loss is another or the weights do not fit the outputs (the plan would refuse them in its own).
-  const bare = [args.smoothL1Beta, args.huberDelta, args.classWeights, args.posWeight].some((v) => v !== undefined) ? planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }) : undefined;
+  const bare = [args.smoothL1Beta, args.huberDelta, args.classWeights, args.posWeight, args.ignoreIndex].some((v) => v !== undefined) ? planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }) : undefined;
   const actual = bare?.loss;
-  for (const [value, flag, losses] of [[args.smoothL1Beta, 'smooth-l1-beta', ['smooth-l1']], [args.huberDelta, 'huber-delta', ['huber']], [args.classWeights, 'class-weights', ['nll', 'cross-entropy']], [args.posWeight, 'pos-weight', ['bce-with-logits']]] as const) {
+  for (const [value, flag, losses] of [[args.smoothL1Beta, 'smooth-l1-beta', ['smooth-l1']], [args.huberDelta, 'huber-delta', ['huber']], [args.classWeights, 'class-weights', ['nll', 'cross-entropy']], [args.posWeight, 'pos-weight', ['bce-with-logits']], [args.ignoreIndex, 'ignore-index', ['nll', 'cross-entropy']]] as const) {
     if (value === undefined) continue;
     if (!(losses as readonly string[]).includes(actual!)) throw new Error(`--${flag}: applies to --loss ${losses.join(' or ')}; the loss is ${actual}${args.given.has('loss') ? '' : ` (the default for this model: give --loss ${losses[losses.length - 1]})`}`);
     if (Array.isArray(value) && value.length !== bare!.classes) throw new Error(`--${flag}: ${value.length} weights, but the model has ${bare!.classes} ${flag === 'class-weights' ? 'classes (one weight a class)' : 'outputs (one weight an output)'}`);
@@ -1088,7 +1103,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (args.labelSmoothing > 0 && plan.loss !== 'cross-entropy') {
     throw new Error(`--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is ${plan.loss}${args.given.has('loss') ? '' : ' (the default for this model: give --loss cross-entropy)'}`);
   }
-  checkClasses(data, plan.classes, args.data);
+  checkClasses(data, plan.classes, args.data, plan.ignoreIndex);
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
   // A rollback's cut to the learning rate carries on into a continued run (loadCheckpoint sets it).
@@ -1360,6 +1375,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const model = new Network(ctx, definition.model, {
     inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber'),
     classWeights: weights('class_weights', 'nll', 'cross-entropy'), posWeight: weights('pos_weight', 'bce-with-logits'), logTarget: loss === 'kl-div' && metadata.log_target === 'true',
+    ignoreIndex: loss === 'nll' || loss === 'cross-entropy' ? ignoreIndexFromMetadata(metadata, values.init) : undefined,
   });
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });

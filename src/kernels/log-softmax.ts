@@ -48,13 +48,15 @@ export const logSoftmaxBackward = defineKernel({
 
 /**
  * loss[b] = −logp[b, label]; variant WEIGHTED (per-class `weight`), each sample's share of
- * PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b]]  (overwrites loss, weightSum)
+ * PyTorch's weighted mean times batch, and weightSum = [Σ_b w[label_b]]; variant IGNORE (with
+ * WEIGHTED: weights of 1 where there are none), a sample whose label is ignoreIndex (compared as
+ * i32) adds nothing (its share 0, NaN where every sample is ignored)  (overwrites loss, weightSum)
  */
 export const nllForward = defineKernel({
   name: 'nll_forward',
   linear: true,
   source: nllForwardSource,
-  params: shape,
+  params: { ...shape, ignoreIndex: 'i32' },
   bindings: {
     logp: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
@@ -62,25 +64,25 @@ export const nllForward = defineKernel({
     weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
     weightSum: { type: 'f32', access: 'read_write', only: 'WEIGHTED' },
   },
-  defines: ['WEIGHTED'],
+  defines: ['WEIGHTED', 'IGNORE'],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, loss: p.batch, weight: p.classes, weightSum: 1 }),
 });
 
-/** dlogp = −onehot / batch; variant WEIGHTED, −onehot·w[label] / weightSum[0]  (overwrites dlogp) */
+/** dlogp = −onehot / batch; variant WEIGHTED, −onehot·w[label] / weightSum[0]; variant IGNORE (with WEIGHTED), 0 on an ignored sample's row  (overwrites dlogp) */
 export const nllBackward = defineKernel({
   name: 'nll_backward',
   linear: true,
   source: nllBackwardSource,
-  params: shape,
+  params: { ...shape, ignoreIndex: 'i32' },
   bindings: {
     labels: { type: 'u32', access: 'read' },
     dlogp: { type: 'f32', access: 'read_write' },
     weight: { type: 'f32', access: 'read', only: 'WEIGHTED' },
     weightSum: { type: 'f32', access: 'read', only: 'WEIGHTED' },
   },
-  defines: ['WEIGHTED'],
+  defines: ['WEIGHTED', 'IGNORE'],
   workgroupSize: [64],
   grid: (p) => [p.batch * p.classes],
   lengths: (p) => ({ labels: p.batch, dlogp: p.batch * p.classes, weight: p.classes, weightSum: 1 }),

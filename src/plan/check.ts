@@ -119,7 +119,7 @@ export async function gpuDecisions(
  * choices (unless `follow` is false) so that only arithmetic error is measured. The network's
  * state advances by that step.
  */
-export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array, options: { follow?: boolean; targets?: Float32Array } = {}): Promise<CheckReport> {
+export async function checkNetworkStep(network: Network, input: Float32Array, labels: Uint32Array | Int32Array, options: { follow?: boolean; targets?: Float32Array } = {}): Promise<CheckReport> {
   const { ctx, plan } = network;
   const batch = labels.length;
   if (input.length !== batch * shapeSize(plan.inputShape)) throw new Error(`check: ${input.length} input values for ${batch} samples of [${plan.inputShape.join(', ')}]`);
@@ -135,7 +135,8 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   if (targets && targets.length !== batch * plan.classes) throw new Error(`check: ${targets.length} targets for ${batch} samples of ${plan.classes} outputs`);
   const head = new LossHead(ctx, network, 'check', { targets: targets !== undefined });
   ctx.write(network.input, input);
-  ctx.write(head.labels, labels);
+  // A negative label (an ignore index) as its 32 bits, as a split uploads it; the reference reads the signed values.
+  ctx.write(head.labels, new Uint32Array(labels.buffer, labels.byteOffset, labels.length));
   if (targets) ctx.write(head.targets!, targets);
   head.reset();
   const step = network.stepsTaken;

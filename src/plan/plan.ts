@@ -87,6 +87,14 @@ export interface PlanOptions {
   readonly posWeight?: ArrayLike<number>;
   /** The 'kl-div' loss's log_target (PyTorch's KLDivLoss(log_target); default false: the targets are probabilities). */
   readonly logTarget?: boolean;
+  /**
+   * The 'nll' and 'cross-entropy' losses' ignore_index: an integer from −2³¹ to 2³¹ − 1 (PyTorch's
+   * is −100 by default). A sample whose label is it adds nothing to the loss, its gradient or the
+   * accuracy, and the mean is over the others (their weight sum with classWeights; NaN when every
+   * sample of a batch is ignored, as PyTorch's). Default: none — every label must then be a class,
+   * so a label PyTorch's default would ignore (−100) is refused rather than ignored.
+   */
+  readonly ignoreIndex?: number;
 }
 
 export interface ModelPlan {
@@ -103,6 +111,8 @@ export interface ModelPlan {
   readonly posWeight?: readonly number[];
   /** The 'kl-div' loss's log_target (false for any other loss). */
   readonly logTarget: boolean;
+  /** The 'nll' or 'cross-entropy' loss's ignore_index (undefined: none; labels must be classes). */
+  readonly ignoreIndex?: number;
   /** Nodes that run (the LogSoftmax folded into the loss is not one). */
   readonly scheduled: readonly PlanNode[];
   /** The shape the loss reads: [classes]. */
@@ -115,7 +125,7 @@ export interface ModelPlan {
 }
 
 /** PlanOptions' keys: the one list that planModel, the Network and the tuner check theirs against. */
-export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing', 'smoothL1Beta', 'huberDelta', 'classWeights', 'posWeight', 'logTarget'] as const satisfies readonly (keyof PlanOptions)[];
+export const PLAN_OPTION_KEYS = ['inputShape', 'loss', 'fuse', 'labelSmoothing', 'smoothL1Beta', 'huberDelta', 'classWeights', 'posWeight', 'logTarget', 'ignoreIndex'] as const satisfies readonly (keyof PlanOptions)[];
 
 /** The plan's own options out of a larger set (a Network's, the tuner's): planModel refuses others. */
 export const planOptionsOf = (options: PlanOptions): PlanOptions =>
@@ -177,6 +187,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   const weightsOf = lossWeights(options, loss);
   const logTarget = trueOrFalse('options', 'logTarget', options.logTarget, false);
   if (logTarget && loss !== 'kl-div') throw new RangeError(`logTarget applies to the 'kl-div' loss (PyTorch's KLDivLoss(log_target)); the loss is '${loss}'`);
+  const ignoreIndex = ignoreIndexOf(options, loss);
   // KLDivLoss reads log-probabilities: on a Softmax's or a Sigmoid's probabilities it would read them as logarithms.
   if (loss === 'kl-div' && probabilities) {
     throw new ShapeError(`loss 'kl-div' (PyTorch's KLDivLoss) takes log-probabilities, but the model ends with ${last.type} (probabilities): end with LogSoftmax instead`);
@@ -289,6 +300,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     classWeights,
     posWeight,
     logTarget,
+    ...(ignoreIndex === undefined ? {} : { ignoreIndex }),
     scheduled,
     lossInputShape,
     classes: lossInputShape[0]!,
@@ -307,6 +319,21 @@ function lossParameter(options: PlanOptions, loss: LossKind): number {
     if (loss !== kind) throw new RangeError(`${key} applies to the '${kind}' loss (${name}); the loss is '${loss}'`);
   }
   return loss === 'smooth-l1' ? options.smoothL1Beta ?? 1 : loss === 'huber' ? options.huberDelta ?? 1 : 1;
+}
+
+/** The smallest and largest ignoreIndex: the labels travel to the GPU as 32-bit words, compared as signed integers. */
+export const IGNORE_INDEX_RANGE = [-(2 ** 31), 2 ** 31 - 1] as const;
+
+/** ignoreIndex, checked: an integer in IGNORE_INDEX_RANGE, given only with the 'nll' or 'cross-entropy' loss. */
+function ignoreIndexOf(options: PlanOptions, loss: LossKind): number | undefined {
+  const value = options.ignoreIndex;
+  if (value === undefined) return undefined;
+  const [low, high] = IGNORE_INDEX_RANGE;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < low || value > high) {
+    throw new RangeError(`ignoreIndex must be an integer from ${low} to ${high} (PyTorch's ignore_index, such as its default -100), got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+  }
+  if (loss !== 'nll' && loss !== 'cross-entropy') throw new RangeError(`ignoreIndex applies to the 'nll' and 'cross-entropy' losses (PyTorch's NLLLoss(ignore_index) and CrossEntropyLoss(ignore_index)); the loss is '${loss}'`);
+  return value;
 }
 
 /**

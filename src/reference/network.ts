@@ -406,13 +406,13 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const classes = plan.classes;
   const squared = isPointwiseLoss(plan.loss) ? pointwiseLossRef(plan.loss, x, input.labels, batch, classes, { beta: plan.lossBeta, targets: input.targets, posWeight: plan.posWeight, logTarget: plan.logTarget }) : undefined;
   const logp = plan.loss === 'nll' ? x : logSoftmaxRef(x, batch, classes);
-  const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights);
+  const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights, plan.ignoreIndex);
   // A regression's samples have no class: none is correct (as the GPU's metrics count).
-  const correct = input.targets ? 0 : countCorrectRef(x, input.labels, batch, classes);
+  const correct = input.targets ? 0 : countCorrectRef(x, input.labels, batch, classes, plan.ignoreIndex);
   if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, decisions };
 
   const grads: Record<string, Float64Array> = {};
-  let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes, plan.classWeights) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights);
+  let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes, plan.classWeights, plan.ignoreIndex) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights, plan.ignoreIndex);
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   // A residual block's output gradient, kept for the branch whose backward runs second, and its shortcut's gradient at its input.
   const keptOutput = new Map<string, Float64Array>();

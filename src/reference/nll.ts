@@ -9,6 +9,16 @@ function labelAt(labels: ArrayLike<number>, b: number, classes: number): number 
   return label;
 }
 
+/** Whether sample b's label is the ignore index (PyTorch's ignore_index; undefined: none is). */
+const ignoredAt = (labels: ArrayLike<number>, b: number, ignoreIndex: number | undefined) => ignoreIndex !== undefined && labels[b] === ignoreIndex;
+
+/** W = Σ_b w[y_b] over the samples not ignored (their count without weights). */
+function countedWeight(labels: ArrayLike<number>, batch: number, classes: number, w: (c: number) => number, ignoreIndex: number | undefined): number {
+  let total = 0;
+  for (let b = 0; b < batch; b++) if (!ignoredAt(labels, b, ignoreIndex)) total += w(labelAt(labels, b, classes));
+  return total;
+}
+
 /** logp[b, c] = logits[b, c] − log Σ_k exp(logits[b, k]), shifted by the row's maximum. */
 export function logSoftmaxRef(logits: ArrayLike<number>, batch: number, classes: number): Float64Array {
   const logp = new Float64Array(batch * classes);
@@ -29,44 +39,58 @@ export function logSoftmaxRef(logits: ArrayLike<number>, batch: number, classes:
  * (1 − ε)·(−logp[b, label_b]) + ε·mean_c(−logp[b, c]). With per-class `weights` w (PyTorch's
  * weight=, written from torch's cross_entropy_loss_label_smoothing and nll_loss): the loss is
  * (1 − ε)·Σ_b w[y_b]·(−logp[b, y_b]) / W + ε/classes·Σ_b Σ_c w[c]·(−logp[b, c]) / W, W = Σ_b w[y_b],
- * and sample b's share batch/W·((1 − ε)·w[y_b]·(−logp[b, y_b]) + ε/classes·Σ_c w[c]·(−logp[b, c])).
+ * and sample b's share (1 − ε)·(batch/W·w[y_b])·(−logp[b, y_b]) + ε/classes·(batch/W·Σ_c w[c]·(−logp[b, c])):
+ * each term scaled by 1/W on its own, so that W = 0 gives PyTorch's NaN (its NLL term 0/0), not ±inf.
+ * With `ignoreIndex` (PyTorch's ignore_index), a sample whose label is it adds to neither term nor
+ * to W (to the count without weights); its share is 0 (nllLossRef's mean of a batch with every
+ * sample ignored is NaN, PyTorch's mean of nothing).
  */
-export function nllSampleLossesRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): Float64Array {
+export function nllSampleLossesRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>, ignoreIndex?: number): Float64Array {
   const w = (c: number) => (weights ? weights[c]! : 1);
-  let total = 0;
-  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
+  const scale = batch / countedWeight(labels, batch, classes, w, ignoreIndex);
   const out = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
+    if (ignoredAt(labels, b, ignoreIndex)) {
+      out[b] = 0;
+      continue;
+    }
+    const label = labelAt(labels, b, classes);
+    const nll = (1 - smoothing) * (scale * w(label)) * -logp[b * classes + label]!;
     let uniform = 0;
     for (let c = 0; c < classes; c++) uniform -= w(c) * logp[b * classes + c]!;
-    const label = labelAt(labels, b, classes);
-    out[b] = (batch / total) * ((1 - smoothing) * w(label) * -logp[b * classes + label]! + (smoothing * uniform) / classes);
+    out[b] = smoothing > 0 ? nll + (smoothing * (scale * uniform)) / classes : nll;
   }
   return out;
 }
 
-/** The mean NLL (PyTorch's weighted mean with `weights`), with label smoothing ε: the mean of nllSampleLossesRef. */
-export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): number {
-  return nllSampleLossesRef(logp, labels, batch, classes, smoothing, weights).reduce((a, b) => a + b, 0) / batch;
+/**
+ * The mean NLL (PyTorch's weighted mean with `weights`, over the samples not ignored), with label
+ * smoothing ε: the mean of nllSampleLossesRef; NaN when every sample is ignored (PyTorch's 0/0).
+ */
+export function nllLossRef(logp: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>, ignoreIndex?: number): number {
+  if (Array.from({ length: batch }, (_, b) => ignoredAt(labels, b, ignoreIndex)).every(Boolean)) return NaN;
+  return nllSampleLossesRef(logp, labels, batch, classes, smoothing, weights, ignoreIndex).reduce((a, b) => a + b, 0) / batch;
 }
 
 /**
  * ∂loss/∂logits[b, c] = (softmax[b, c] − t[b, c]) / batch for the mean loss, t = (1 − ε)·[c = label_b] + ε / classes;
- * with `weights`, ((1 − ε)·w[y_b]·(softmax[b, c] − [c = y_b]) + ε/classes·(softmax[b, c]·Σ_k w[k] − w[c])) / Σ_b w[y_b].
+ * with `weights`, ((1 − ε)·w[y_b]·(softmax[b, c] − [c = y_b]) + ε/classes·(softmax[b, c]·Σ_k w[k] − w[c])) / W,
+ * W = Σ_b w[y_b]; NaN where W = 0, as PyTorch's (its NLL term's w[y_b]/W is 0/0). A sample whose label is `ignoreIndex` has gradient 0,
+ * and the others' W (the batch without weights) counts only the samples not ignored.
  */
-export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>): Float64Array {
+export function logSoftmaxNllBackwardRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, smoothing = 0, weights?: ArrayLike<number>, ignoreIndex?: number): Float64Array {
   const logp = logSoftmaxRef(logits, batch, classes);
   const w = (c: number) => (weights ? weights[c]! : 1);
-  let total = 0;
-  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
+  const total = countedWeight(labels, batch, classes, w, ignoreIndex);
   let allWeights = 0;
   for (let c = 0; c < classes; c++) allWeights += w(c);
   const d = new Float64Array(batch * classes);
   for (let b = 0; b < batch; b++) {
+    if (ignoredAt(labels, b, ignoreIndex)) continue;
     const label = labelAt(labels, b, classes);
     for (let c = 0; c < classes; c++) {
       const p = Math.exp(logp[b * classes + c]!);
-      d[b * classes + c] = ((1 - smoothing) * w(label) * (p - (c === label ? 1 : 0)) + (smoothing / classes) * (p * allWeights - w(c))) / total;
+      d[b * classes + c] = total === 0 ? NaN : ((1 - smoothing) * w(label) * (p - (c === label ? 1 : 0)) + (smoothing / classes) * (p * allWeights - w(c))) / total;
     }
   }
   return d;
@@ -79,10 +103,11 @@ export function argmaxRef(row: ArrayLike<number>): number {
   return best;
 }
 
-/** How many rows have their first maximum at the label. */
-export function countCorrectRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number): number {
+/** How many rows have their first maximum at the label (a row whose label is `ignoreIndex` counts as neither). */
+export function countCorrectRef(logits: ArrayLike<number>, labels: ArrayLike<number>, batch: number, classes: number, ignoreIndex?: number): number {
   let correct = 0;
   for (let b = 0; b < batch; b++) {
+    if (ignoredAt(labels, b, ignoreIndex)) continue;
     const row = Float64Array.from({ length: classes }, (_, c) => logits[b * classes + c]!);
     if (argmaxRef(row) === labelAt(labels, b, classes)) correct++;
   }
@@ -140,12 +165,11 @@ export function softminBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>, 
   return dx;
 }
 
-/** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere; with `weights`, −w[label] / Σ_b w[label_b]. */
-export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number, weights?: ArrayLike<number>): Float64Array {
+/** ∂(mean NLL)/∂logp: −1/batch at each sample's label, 0 elsewhere; with `weights`, −w[label] / Σ_b w[label_b]; 0 for a sample whose label is `ignoreIndex`, the sums over the others. */
+export function nllBackwardRef(labels: ArrayLike<number>, batch: number, classes: number, weights?: ArrayLike<number>, ignoreIndex?: number): Float64Array {
   const w = (c: number) => (weights ? weights[c]! : 1);
-  let total = 0;
-  for (let b = 0; b < batch; b++) total += w(labelAt(labels, b, classes));
+  const total = countedWeight(labels, batch, classes, w, ignoreIndex);
   const d = new Float64Array(batch * classes);
-  for (let b = 0; b < batch; b++) d[b * classes + labels[b]!] = -w(labels[b]!) / total;
+  for (let b = 0; b < batch; b++) if (!ignoredAt(labels, b, ignoreIndex)) d[b * classes + labels[b]!] = -w(labels[b]!) / total;
   return d;
 }

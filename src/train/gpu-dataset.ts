@@ -15,11 +15,13 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { MnistSplit } from '../data/idx.js';
 import { packedWords, shufflePermutation } from '../kernels/data.js';
 import { bufferLimit, formatBytes } from '../plan/network.js';
+import { IGNORE_INDEX_RANGE } from '../plan/plan.js';
 
 /**
  * A data set of float inputs, used as they are (PyTorch's `TensorDataset(inputs, labels)`):
  * `inputs` holds count samples of `shape` (the model's `inputShape`: [features], [C, H, W], …)
- * one after another; and either `labels`, one class index per sample (whole numbers ≥ 0), or
+ * one after another; and either `labels`, one class index per sample (whole numbers ≥ 0; a model
+ * whose loss has an ignoreIndex also takes that, negative too, such as PyTorch's −100), or
  * `targets`, count × T floats (T = the model's outputs: regression, with the 'mse' or 'half-sse' loss).
  */
 export interface TensorSplit {
@@ -41,6 +43,12 @@ interface SplitBase {
   readonly labels: Tensor<'u32'>;
   /** One more than the largest label: a model must have at least as many outputs. */
   readonly classes: number;
+  /**
+   * The two smallest and the two largest distinct labels (fewer where there are fewer; none for
+   * targets): what a trainer needs to tell, for its loss's ignore index, whether every other label
+   * is a class of its model (labelProblem), though the split is uploaded before it knows the model.
+   */
+  readonly labelExtremes: LabelExtremes;
   /** The epoch's order of the samples (identity until shuffled). */
   readonly order: Tensor<'u32'>;
   /** The context whose device holds the tensors (a Trainer refuses a split of another). */
@@ -65,6 +73,49 @@ export interface GpuTensorSplit extends SplitBase {
 }
 
 export type GpuSplit = GpuImageSplit | GpuTensorSplit;
+
+export interface LabelExtremes {
+  readonly lowest: readonly number[];
+  readonly highest: readonly number[];
+}
+
+/** The two smallest and two largest distinct values of labels[0 … count). */
+function labelExtremes(labels: ArrayLike<number>, count: number): LabelExtremes {
+  const lowest: number[] = [];
+  const highest: number[] = [];
+  const keep = (list: number[], v: number, before: (a: number, b: number) => boolean) => {
+    if (list.includes(v)) return;
+    list.push(v);
+    list.sort((a, b) => (before(a, b) ? -1 : 1));
+    if (list.length > 2) list.pop();
+  };
+  for (let i = 0; i < count; i++) {
+    const v = labels[i]!;
+    if (lowest.length < 2 || v < lowest[1]!) keep(lowest, v, (a, b) => a < b);
+    if (highest.length < 2 || v > highest[1]!) keep(highest, v, (a, b) => a > b);
+  }
+  return { lowest, highest };
+}
+
+/**
+ * Why a split's labels do not fit a model of `classes` outputs whose loss ignores `ignoreIndex`
+ * (undefined: none): a label other than the ignore index below 0 or past the outputs; undefined
+ * when every one fits. The upload checks what it can alone (whole numbers, negatives in 32 bits);
+ * this, which needs the model, is the trainer's check.
+ */
+export function labelProblem(split: GpuSplit, classes: number, ignoreIndex: number | undefined): string | undefined {
+  const lowest = split.labelExtremes.lowest.find((v) => v !== ignoreIndex);
+  const highest = split.labelExtremes.highest.find((v) => v !== ignoreIndex);
+  const ignoring = ignoreIndex === undefined ? '' : ` (the loss ignores ${ignoreIndex})`;
+  if (lowest !== undefined && lowest < 0) {
+    const advice = ignoreIndex === undefined ? ": a label below 0 is one only a loss's ignoreIndex takes (PyTorch's CrossEntropyLoss ignores -100 by default; give the model's options ignoreIndex: -100 for that)" : '';
+    return `the ${split.name} labels include ${lowest}, which is not a class${ignoring}${advice}`;
+  }
+  if (highest !== undefined && highest >= classes) {
+    return `the ${split.name} labels go up to ${highest}${ignoring}; the model has ${classes} output${classes === 1 ? '' : 's'} (its last layer should have ${highest + 1})`;
+  }
+  return undefined;
+}
 
 /** Bytes as little-endian u32 words (zero-padded to a whole word). */
 function packBytes(bytes: Uint8Array): Uint32Array {
@@ -127,6 +178,7 @@ function uploadImages(ctx: GpuContext, name: string, split: MnistSplit, limit: u
     name,
     count,
     classes,
+    labelExtremes: labelExtremes(split.labels, count),
     shape: [1, split.rows, split.cols],
     rows: split.rows,
     cols: split.cols,
@@ -156,18 +208,23 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   if (split.inputs.length !== total) throw fail(`inputs hold ${split.inputs.length} values, expected ${split.count} samples of [${shape.join(', ')}] (${total})`);
   const labels = new Uint32Array(count).fill(NO_CLASS);
   let classes = 0;
+  let labelRange: LabelExtremes = { lowest: [], highest: [] };
   let targets: Float32Array | undefined;
   let targetSize: number | undefined;
   if (split.labels !== undefined) {
     const labelsOk = split.labels instanceof Uint8Array || split.labels instanceof Uint16Array || split.labels instanceof Uint32Array || split.labels instanceof Int32Array || Array.isArray(split.labels);
-    if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got ${kindOf(split.labels)}`);
+    if (!labelsOk) throw fail(`labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0, or a loss's ignoreIndex), got ${kindOf(split.labels)}`);
     if (split.labels.length !== split.count) throw fail(`labels hold ${split.labels.length}, expected one for each of the ${split.count} samples`);
     for (let i = 0; i < count; i++) {
       const label = split.labels[i]!;
-      if (!Number.isInteger(label) || label < 0 || label >= NO_CLASS) throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0)`);
+      // A negative label (a loss's ignoreIndex, such as −100) travels as its 32-bit two's complement; the trainer checks it against the model (labelProblem).
+      if (!Number.isInteger(label) || label < IGNORE_INDEX_RANGE[0] || label >= NO_CLASS) {
+        throw fail(`labels[${i}] is ${JSON.stringify(label)}, expected a class index (a whole number ≥ 0) or a loss's ignoreIndex (a whole number from ${IGNORE_INDEX_RANGE[0]})`);
+      }
       labels[i] = label;
       classes = Math.max(classes, label + 1);
     }
+    labelRange = labelExtremes(split.labels, count);
   } else {
     if (!(split.targets instanceof Float32Array)) throw fail(`targets must be a Float32Array (count samples' targets, one after another), got ${kindOf(split.targets)}`);
     // Each sample's targets: the whole array over the split's count (as PyTorch's [N, T] tensor).
@@ -191,6 +248,7 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     name,
     count,
     classes,
+    labelExtremes: labelRange,
     shape: [...shape],
     inputs: ctx.tensor(`${name} inputs`, [inputs.length], { data: inputs }),
     ...(targets ? { targets: ctx.tensor(`${name} targets`, [targets.length], { data: targets }), targetSize } : {}),

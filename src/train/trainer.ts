@@ -22,8 +22,8 @@ import { gatherBatch, mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
 import { checkOptions, shapeSize, trueOrFalse, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
-import { LossHead, type RunningMetrics } from './loss-head.js';
-import { shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
+import { LossHead, scoredSamples, type RunningMetrics } from './loss-head.js';
+import { labelProblem, shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
 import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/health.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ElementType } from '../gpu/kernel.js';
@@ -75,9 +75,10 @@ export interface EpochResult {
 }
 
 export interface EvalResult {
-  /** Summed NLL / samples, as the notebook printed it. */
+  /** Summed NLL / samples, as the notebook printed it (each batch's mean, over the labels not ignored, times its samples). */
   readonly loss: number;
   readonly correct: number;
+  /** The samples scored: those whose label is not the ignore index (all without one). */
   readonly count: number;
   /** In %. */
   readonly accuracy: number;
@@ -94,7 +95,7 @@ class MetricsSnapshots {
     size = 3,
   ) {
     for (let i = 0; i < size; i++) {
-      this.free.push(device.createBuffer({ label: `metrics snapshot ${i}`, size: 20, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+      this.free.push(device.createBuffer({ label: `metrics snapshot ${i}`, size: 24, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
     }
   }
 
@@ -103,19 +104,19 @@ class MetricsSnapshots {
     const buffer = this.free.pop();
     if (!buffer) return undefined;
     copyTensor(encoder, this.head.metrics, buffer, 0, 2);
-    copyTensor(encoder, this.head.counts, buffer, 2, 2);
-    copyTensor(encoder, this.health, buffer, 4, 1);
+    copyTensor(encoder, this.head.counts, buffer, 2, 3);
+    copyTensor(encoder, this.health, buffer, 5, 1);
     return buffer;
   }
 
   /** After the submit: map the copy when the GPU gets there, hand the values on, recycle. */
-  deliver(buffer: GPUBuffer, onValues: (loss: number, correct: number, seen: number, firstBadStep: number) => void): void {
+  deliver(buffer: GPUBuffer, onValues: (loss: number, correct: number, seen: number, ignored: number, firstBadStep: number) => void): void {
     void buffer.mapAsync(GPUMapMode.READ).then(
       () => {
         const range = buffer.getMappedRange();
         const f = new Float32Array(range, 0, 2);
-        const u = new Uint32Array(range, 8, 3);
-        const values = [f[0]!, u[0]!, u[1]!, u[2]!] as const;
+        const u = new Uint32Array(range, 8, 4);
+        const values = [f[0]!, u[0]!, u[1]!, u[2]!, u[3]!] as const;
         buffer.unmap();
         this.free.push(buffer);
         onValues(...values);
@@ -521,11 +522,11 @@ export class Trainer {
         if (snapshot && options.onProgress) {
           const done = step + 1;
           const report = options.onProgress;
-          this.snapshots.deliver(snapshot, (loss, correct, seen, firstBadStep) => {
+          this.snapshots.deliver(snapshot, (loss, correct, seen, ignored, firstBadStep) => {
             if (!live) return;
             if (firstBadStep !== HEALTH_NONE) diverged = true;
             const seconds = (performance.now() - start - pausedMs) / 1000;
-            report({ step: done, steps, loss, accuracy: this.percent(correct, seen), samples: seen, seconds, samplesPerSecond: (seen - fromSamples) / seconds });
+            report({ step: done, steps, loss, accuracy: this.percent(correct, seen - ignored), samples: seen, seconds, samplesPerSecond: (seen - fromSamples) / seconds });
           });
         }
         // At most two steps in flight: wait for the one before this.
@@ -550,7 +551,7 @@ export class Trainer {
       steps: fromStep + taken,
       samples: totals.count,
       trainLoss: totals.lossSum / Math.max(1, totals.count),
-      trainAccuracy: this.percent(totals.correct, totals.count),
+      trainAccuracy: this.percent(totals.correct, scoredSamples(totals)),
       lastBatchLoss: totals.batchLoss,
       seconds,
       samplesPerSecond: (totals.count - fromSamples) / seconds,
@@ -658,9 +659,9 @@ export class Trainer {
       throw new Error(`the ${split.name} split has ${split.targetSize} targets a sample; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'}`);
     }
     // A label past the model's outputs would be read out of bounds by the loss, not refused by it.
-    if (split.classes > model.plan.classes) {
-      throw new Error(`the ${split.name} labels go up to ${split.classes - 1}; the model has ${model.plan.classes} output${model.plan.classes === 1 ? '' : 's'} (its last layer should have ${split.classes})`);
-    }
+    // A label that is not the loss's ignore index must be one of the outputs.
+    const labels = targets ? undefined : labelProblem(split, model.plan.classes, model.plan.ignoreIndex);
+    if (labels) throw new Error(labels);
   }
 
   /** Whether an epoch's evaluation makes it the best so far (the first evaluated one is); never without an evaluation (no test split). */
@@ -701,7 +702,7 @@ export class Trainer {
       previous = ctx.submitted();
     }
     const totals = await this.testHead.read();
-    return { loss: totals.lossSum / totals.count, correct: totals.correct, count: totals.count, accuracy: this.percent(totals.correct, totals.count) };
+    return { loss: totals.lossSum / totals.count, correct: totals.correct, count: scoredSamples(totals), accuracy: this.percent(totals.correct, scoredSamples(totals)) };
   }
 
   /** Class probabilities of every sample of `split` (a squared or absolute error's scores, a regression's outputs), in eval mode: [count][classes]. */

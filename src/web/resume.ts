@@ -1,4 +1,4 @@
-import { lossWeightsFromMetadata, optimizerFromMetadata } from '../checkpoint/checkpoint.js';
+import { ignoreIndexFromMetadata, lossWeightsFromMetadata, optimizerFromMetadata } from '../checkpoint/checkpoint.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { describeSchedule } from '../optim/schedules.js';
 import { MAX_SEED } from '../reference/random.js';
@@ -26,8 +26,9 @@ export interface PageResume {
   readonly labelSmoothing?: number;
   /**
    * SmoothL1Loss's β and HuberLoss's δ (`smooth_l1_beta`, `huber_delta`), the NLL losses' per-class
-   * weights (`class_weights`), BCEWithLogitsLoss's `pos_weight` and KLDivLoss's `log_target`, where
-   * recorded with their loss (a malformed weight list is refused, naming the file).
+   * weights (`class_weights`) and `ignore_index`, BCEWithLogitsLoss's `pos_weight` and KLDivLoss's
+   * `log_target`, where recorded with their loss (a malformed weight list or ignore index is refused,
+   * naming the file).
    */
   readonly lossParameters?: LossParameters;
   /** The gradient clipping the run had (`clip_grad_norm`, `clip_grad_value`), as Network options; where recorded. */
@@ -47,24 +48,27 @@ export interface LossParameters {
   readonly classWeights?: readonly number[];
   readonly posWeight?: readonly number[];
   readonly logTarget?: boolean;
+  readonly ignoreIndex?: number;
 }
 
 /** The loss's options a checkpoint records with its loss (undefined: none). */
 function lossParametersOf(metadata: Readonly<Record<string, string>>, source: string): LossParameters | undefined {
-  const weights = (key: 'class_weights' | 'pos_weight', ...losses: string[]) => {
-    if (!losses.includes(metadata.loss ?? '')) return undefined;
+  const refusedAsFormat = <T>(read: () => T): T => {
     try {
-      return lossWeightsFromMetadata(metadata, key, source);
+      return read();
     } catch (e) {
       throw new CheckpointFormatError(source, (e as Error).message.replace(`${source}: `, ''));
     }
   };
+  const weights = (key: 'class_weights' | 'pos_weight', ...losses: string[]) => (losses.includes(metadata.loss ?? '') ? refusedAsFormat(() => lossWeightsFromMetadata(metadata, key, source)) : undefined);
+  const ignoreIndex = metadata.loss === 'nll' || metadata.loss === 'cross-entropy' ? refusedAsFormat(() => ignoreIndexFromMetadata(metadata, source)) : undefined;
   const parameters: LossParameters = {
     ...(metadata.loss === 'smooth-l1' && Number(metadata.smooth_l1_beta) >= 0 ? { smoothL1Beta: Number(metadata.smooth_l1_beta) } : {}),
     ...(metadata.loss === 'huber' && Number(metadata.huber_delta) > 0 ? { huberDelta: Number(metadata.huber_delta) } : {}),
     ...(weights('class_weights', 'nll', 'cross-entropy') ? { classWeights: weights('class_weights', 'nll', 'cross-entropy') } : {}),
     ...(weights('pos_weight', 'bce-with-logits') ? { posWeight: weights('pos_weight', 'bce-with-logits') } : {}),
     ...(metadata.loss === 'kl-div' && metadata.log_target === 'true' ? { logTarget: true } : {}),
+    ...(ignoreIndex !== undefined ? { ignoreIndex } : {}),
   };
   return Object.keys(parameters).length > 0 ? parameters : undefined;
 }

@@ -3,7 +3,7 @@
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
 import { describe, expect, test } from 'vitest';
-import { checkpointInfo, encodeCheckpoint, loadCheckpoint, lossWeightsFromMetadata, optimizerFromMetadata, optimizerMetadata } from '../../src/checkpoint/checkpoint.js';
+import { checkpointInfo, encodeCheckpoint, epochMetricsText, ignoreIndexFromMetadata, loadCheckpoint, lossWeightsFromMetadata, optimizerFromMetadata, optimizerMetadata, readEpochMetrics } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
@@ -312,6 +312,33 @@ describe("the loss options' weights and log_target in checkpoints", () => {
     expect(lossWeightsFromMetadata({}, 'pos_weight', 'w.safetensors')).toBeUndefined();
     expect(() => lossWeightsFromMetadata({ class_weights: '1,,2' }, 'class_weights', 'w.safetensors')).toThrow('w.safetensors: __metadata__.class_weights is "1,,2", expected numbers ≥ 0, separated by commas');
     expect(() => lossWeightsFromMetadata({ pos_weight: '1,-2' }, 'pos_weight', 'w.safetensors')).toThrow('w.safetensors: __metadata__.pos_weight is "1,-2"');
+  });
+
+  gpuTest('ignore_index recorded where the loss has one and read back; another (or none) is a difference; a bad value is refused naming the file; a cut epoch keeps its ignored samples', async (ctx) => {
+    const net = (options: object, tail: Layer[] = []) => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), ...tail), { inputShape: [4], maxBatch: 2, seed: 3, ...options });
+    const ignoring = await encodeCheckpoint(net({ loss: 'cross-entropy', ignoreIndex: -100, classWeights: [1, 0.5, 2] }));
+    const metadata = decodeSafetensors(ignoring, 'x').metadata;
+    expect(metadata).toMatchObject({ loss: 'cross-entropy', ignore_index: '-100', class_weights: '1,0.5,2' });
+    expect(ignoreIndexFromMetadata(metadata, 'i.safetensors')).toBe(-100);
+    // Read back, it builds the same network: no differences.
+    const rebuilt = net({ loss: 'cross-entropy', ignoreIndex: ignoreIndexFromMetadata(metadata, 'i.safetensors'), classWeights: lossWeightsFromMetadata(metadata, 'class_weights', 'i.safetensors') });
+    expect(loadCheckpoint(rebuilt, ignoring, 'i.safetensors').differences).toEqual([]);
+    expect(loadCheckpoint(net({ loss: 'cross-entropy', ignoreIndex: 2, classWeights: [1, 0.5, 2] }), ignoring, 'i.safetensors').differences).toEqual(["ignore_index -100 (this network's 2)"]);
+    expect(loadCheckpoint(net({ loss: 'cross-entropy', classWeights: [1, 0.5, 2] }), ignoring, 'i.safetensors').differences).toEqual(["ignore_index -100 (this network's none)"]);
+    const nll = await encodeCheckpoint(net({ loss: 'nll' }, [new LogSoftmax()]));
+    expect(decodeSafetensors(nll, 'x').metadata.ignore_index).toBeUndefined();
+    expect(loadCheckpoint(net({ loss: 'nll', ignoreIndex: 0 }, [new LogSoftmax()]), nll, 'n.safetensors').differences).toEqual(["ignore_index none (this network's 0)"]);
+    expect(ignoreIndexFromMetadata({}, 'n.safetensors')).toBeUndefined();
+    for (const bad of ['1.5', '', 'x', '2147483648', '-2147483649']) {
+      expect(() => ignoreIndexFromMetadata({ ignore_index: bad }, 'i.safetensors')).toThrow(`i.safetensors: __metadata__.ignore_index is ${JSON.stringify(bad)}, expected an integer from -2147483648 to 2147483647`);
+    }
+    // A cut epoch's running sums with ignored samples: a fifth field, read back; none: four, as before.
+    const sums = { batchLoss: 0.5, lossSum: 12, correct: 9, count: 24, ignored: 7 };
+    expect(epochMetricsText(sums)).toBe('0.5,12,9,24,7');
+    expect(readEpochMetrics({ epoch_metrics: epochMetricsText(sums) }, 'e.safetensors', 3, 8)).toEqual(sums);
+    expect(epochMetricsText({ ...sums, ignored: 0 })).toBe('0.5,12,9,24');
+    expect(readEpochMetrics({ epoch_metrics: '0.5,12,9,24' }, 'e.safetensors', 3, 8)).toEqual({ batchLoss: 0.5, lossSum: 12, correct: 9, count: 24 });
+    expect(() => readEpochMetrics({ epoch_metrics: '0.5,12,20,24,7' }, 'e.safetensors', 3, 8)).toThrow('e.safetensors');
   });
 });
 

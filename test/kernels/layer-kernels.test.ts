@@ -96,8 +96,8 @@ describe('log_softmax and nll on log-probabilities', () => {
       const kernels = [
         (await ctx.compile(logSoftmaxForward)).bind({ x: tx, y: ty }, p),
         (await ctx.compile(logSoftmaxBackward)).bind({ dy: tdy, y: ty, dx: tdx }, p),
-        (await ctx.compile(nllForward)).bind({ logp: ty, labels: tlabels, loss: tloss }, p),
-        (await ctx.compile(nllBackward)).bind({ labels: tlabels, dlogp: tdlogp }, p),
+        (await ctx.compile(nllForward)).bind({ logp: ty, labels: tlabels, loss: tloss }, { ...p, ignoreIndex: -100 }),
+        (await ctx.compile(nllBackward)).bind({ labels: tlabels, dlogp: tdlogp }, { ...p, ignoreIndex: -100 }),
       ];
       ctx.submit('log_softmax test', (e) => recordPass(e, 'log_softmax test', kernels));
       const y = await ctx.read(ty);

@@ -1,6 +1,7 @@
 /**
  * log_softmax_nll_forward, log_softmax_nll_backward and batch_metrics against the float64
- * reference; with per-class weights (variant WEIGHTED) those two and nll_forward, nll_backward.
+ * reference; with per-class weights (variant WEIGHTED) those two and nll_forward, nll_backward;
+ * with an ignore index (variant IGNORE, with WEIGHTED: weights of 1 or given) all five.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -10,6 +11,14 @@ import { countCorrectRef, logSoftmaxNllBackwardRef, logSoftmaxRef, nllBackwardRe
 import { nllBackward, nllForward } from '../../src/kernels/log-softmax.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import type { Tolerance } from '../helpers/allclose.js';
+
+/** NaN exactly where the reference has NaN (PyTorch's 0/0 means), the rest within the tolerance. */
+function expectCloseOrNaN(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {
+  expect(Array.from(actual, Number.isNaN), `${label}: NaN where the reference's is`).toEqual(Array.from(expected, Number.isNaN));
+  const finite = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => !Number.isNaN(expected[i]!));
+  expectAllClose(label, finite(actual), finite(expected), tol);
+}
 
 describe('log_softmax_nll and batch_metrics kernels', () => {
   // Batch 1, a batch above the 64-wide workgroup (and below the 256-wide metrics workgroup),
@@ -38,9 +47,10 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       const metrics0 = [123, 4.5];
       const counts0 = [7, 100];
       const tmetrics = ctx.tensor('metrics', [2], { data: metrics0 });
-      const tcounts = ctx.tensor('counts', [2], { dtype: 'u32', data: counts0 });
+      const tcounts = ctx.tensor('counts', [3], { dtype: 'u32', data: [...counts0, 9] });
       for (const t of [tlogp, tloss, tdlogits]) ctx.fill(t, NaN);
-      const p = { batch, classes };
+      // ignoreIndex is read by the IGNORE variants only: −100's place holds another value here.
+      const p = { batch, classes, ignoreIndex: 3 };
       const kernels = [
         (await ctx.compile(logSoftmaxNllForward)).bind({ logits: tlogits, labels: tlabels, logp: tlogp, loss: tloss }, { ...p, smoothing: 0 }),
         (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: tlogp, labels: tlabels, dlogits: tdlogits }, { ...p, smoothing: 0 }),
@@ -57,12 +67,12 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       expectAllClose('log_softmax_nll_forward loss', await ctx.read(tloss), loss, TOLERANCE.forward);
       expectAllClose('log_softmax_nll_backward dlogits', await ctx.read(tdlogits), logSoftmaxNllBackwardRef(logits, labels, batch, classes), TOLERANCE.gradient);
       expectAllClose('batch_metrics metrics', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + lossSum], TOLERANCE.forward);
-      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts').toEqual([counts0[0]! + correct, counts0[1]! + batch]);
+      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts (the third, ignored samples, untouched without IGNORE)').toEqual([counts0[0]! + correct, counts0[1]! + batch, 9]);
 
       // Again: the mean is overwritten, the sums accumulate.
       ctx.submit('nll test, metrics again', (e) => recordPass(e, 'nll test, metrics again', [metrics]));
       expectAllClose('batch_metrics metrics, twice', await ctx.read(tmetrics), [nllLossRef(logp, labels, batch, classes), metrics0[1]! + 2 * lossSum], TOLERANCE.forward);
-      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts, twice').toEqual([counts0[0]! + 2 * correct, counts0[1]! + 2 * batch]);
+      expect(Array.from(await ctx.read(tcounts)), 'batch_metrics counts, twice').toEqual([counts0[0]! + 2 * correct, counts0[1]! + 2 * batch, 9]);
       expect(Array.from(await ctx.read(health)), 'a finite loss leaves the divergence guard alone').toEqual(Array.from(freshHealth(0)));
     });
   }
@@ -79,7 +89,7 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
         loss: ctx.tensor('loss', [batch]),
         dlogits: ctx.tensor('dlogits', [batch, classes]),
       };
-      const p = { batch, classes, smoothing };
+      const p = { batch, classes, smoothing, ignoreIndex: 0 };
       const kernels = [
         (await ctx.compile(logSoftmaxNllForward)).bind({ logits: t.logits, labels: t.labels, logp: t.logp, loss: t.loss }, p),
         (await ctx.compile(logSoftmaxNllBackward)).bind({ logp: t.logp, labels: t.labels, dlogits: t.dlogits }, p),
@@ -117,13 +127,13 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
         dlogp: ctx.tensor('dlogp', [batch, classes]),
       };
       for (const x of [t.weightSum, t.logp, t.loss, t.dlogits, t.nllLoss, t.nllWeightSum, t.dlogp]) ctx.fill(x, NaN);
-      const p = { batch, classes, smoothing };
+      const p = { batch, classes, smoothing, ignoreIndex: 0 };
       const weighted = { WEIGHTED: true };
       const kernels = [
         (await ctx.compile(logSoftmaxNllForward, weighted)).bind({ logits: t.logits, labels: t.labels, logp: t.logp, loss: t.loss, weight: t.weight, weightSum: t.weightSum }, p),
         (await ctx.compile(logSoftmaxNllBackward, weighted)).bind({ logp: t.logp, labels: t.labels, dlogits: t.dlogits, weight: t.weight, weightSum: t.weightSum }, p),
-        (await ctx.compile(nllForward, weighted)).bind({ logp: t.logp, labels: t.labels, loss: t.nllLoss, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes }),
-        (await ctx.compile(nllBackward, weighted)).bind({ labels: t.labels, dlogp: t.dlogp, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes }),
+        (await ctx.compile(nllForward, weighted)).bind({ logp: t.logp, labels: t.labels, loss: t.nllLoss, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes, ignoreIndex: 0 }),
+        (await ctx.compile(nllBackward, weighted)).bind({ labels: t.labels, dlogp: t.dlogp, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes, ignoreIndex: 0 }),
       ];
       ctx.submit('weighted nll test', (e) => recordPass(e, 'weighted nll test', kernels));
       const logp = logSoftmaxRef(logits, batch, classes);
@@ -137,6 +147,92 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       expectAllClose('weighted nll loss shares', await ctx.read(t.nllLoss), nllSampleLossesRef(gpuLogp, labels, batch, classes, 0, weights), TOLERANCE.forward);
       expectAllClose('nll weight sum', await ctx.read(t.nllWeightSum), [weightSum], TOLERANCE.forward);
       expectAllClose('weighted dlogp', await ctx.read(t.dlogp), nllBackwardRef(labels, batch, classes, weights), TOLERANCE.gradient);
+    });
+  }
+
+  // ignore_index (variant IGNORE, with WEIGHTED as the loss head binds it: weights of 1, or given):
+  // some samples ignored, none, all (PyTorch's NaN loss, a zero gradient), and the rest all of
+  // weight 0 (NaN loss and gradient on their rows, label smoothing too); −100 (outside the
+  // classes, a negative label's two's complement) and an index inside them; batch 1, a batch over
+  // the workgroup, 128 and 256 × 47.
+  const ignoreCases = [
+    { batch: 1, classes: 10, smoothing: 0, ignoreIndex: -100, which: 'all', weights: false },
+    { batch: 3, classes: 7, smoothing: 0.1, ignoreIndex: 2, which: 'some', weights: false },
+    { batch: 130, classes: 10, smoothing: 0, ignoreIndex: -100, which: 'some', weights: true },
+    { batch: 128, classes: 10, smoothing: 0.2, ignoreIndex: -100, which: 'some', weights: false },
+    { batch: 128, classes: 10, smoothing: 0, ignoreIndex: 4, which: 'none', weights: false },
+    { batch: 128, classes: 10, smoothing: 0.1, ignoreIndex: -100, which: 'all', weights: true },
+    { batch: 256, classes: 47, smoothing: 0.1, ignoreIndex: 5, which: 'some', weights: true },
+    { batch: 256, classes: 47, smoothing: 0, ignoreIndex: -1, which: 'some', weights: false },
+    { batch: 67, classes: 5, smoothing: 0.1, ignoreIndex: -100, which: 'rest weigh 0', weights: true },
+  ] as const;
+  for (const { batch, classes, smoothing, ignoreIndex, which, weights: weighted } of ignoreCases) {
+    gpuTest(`ignore_index ${ignoreIndex}: batch ${batch}, ${classes} classes, label smoothing ${smoothing}, ${which} ignored, ${weighted ? 'class weights' : 'weights of 1'}`, async (ctx) => {
+      const n = batch * classes;
+      const logits = f32(randomArray(n, n + 11, -6, 6));
+      if (n > 3) [logits[0], logits[1]] = [90, -90];
+      // Class 1 weighs 0 with weights; 'rest weigh 0': every sample not ignored is of class 1.
+      const weights = f32(Array.from({ length: classes }, (_, c) => (!weighted ? 1 : c === 1 ? 0 : 0.25 + ((c * 37) % 11) / 4)));
+      const labels = Array.from({ length: batch }, (_, b) => {
+        const ignored = which === 'all' || (which !== 'none' && b % 3 !== 1);
+        if (ignored) return ignoreIndex;
+        if (which === 'rest weigh 0') return 1;
+        const label = (b * 5 + 2) % classes;
+        return label === ignoreIndex ? (label + 1) % classes : label;
+      });
+      const t = {
+        logits: ctx.tensor('logits', [batch, classes], { data: logits }),
+        labels: ctx.tensor('labels', [batch], { dtype: 'u32', data: Uint32Array.from(labels) }),
+        weight: ctx.tensor('weight', [classes], { data: weights }),
+        weightSum: ctx.tensor('weight sums', [2]),
+        logp: ctx.tensor('logp', [batch, classes]),
+        loss: ctx.tensor('loss', [batch]),
+        dlogits: ctx.tensor('dlogits', [batch, classes]),
+        nllLoss: ctx.tensor('nll loss', [batch]),
+        nllWeightSum: ctx.tensor('nll weight sum', [1]),
+        dlogp: ctx.tensor('dlogp', [batch, classes]),
+        metrics: ctx.tensor('metrics', [2], { data: [0, 1.5] }),
+        counts: ctx.tensor('counts', [3], { dtype: 'u32', data: [2, 10, 3] }),
+        health: ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: freshHealth(0) }),
+      };
+      for (const x of [t.weightSum, t.logp, t.loss, t.dlogits, t.nllLoss, t.nllWeightSum, t.dlogp]) ctx.fill(x, NaN);
+      const p = { batch, classes, smoothing, ignoreIndex };
+      const variant = { WEIGHTED: true, IGNORE: true };
+      const kernels = [
+        (await ctx.compile(logSoftmaxNllForward, variant)).bind({ logits: t.logits, labels: t.labels, logp: t.logp, loss: t.loss, weight: t.weight, weightSum: t.weightSum }, p),
+        (await ctx.compile(logSoftmaxNllBackward, variant)).bind({ logp: t.logp, labels: t.labels, dlogits: t.dlogits, weight: t.weight, weightSum: t.weightSum }, p),
+        (await ctx.compile(nllForward, variant)).bind({ logp: t.logp, labels: t.labels, loss: t.nllLoss, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes, ignoreIndex }),
+        (await ctx.compile(nllBackward, variant)).bind({ labels: t.labels, dlogp: t.dlogp, weight: t.weight, weightSum: t.nllWeightSum }, { batch, classes, ignoreIndex }),
+        (await ctx.compile(batchMetrics, { IGNORE: true })).bind({ loss: t.loss, logp: t.logp, labels: t.labels, metrics: t.metrics, counts: t.counts, health: t.health }, { batch, classes, guard: 0, ignoreIndex }),
+      ];
+      ctx.submit('ignore_index test', (e) => recordPass(e, 'ignore_index test', kernels));
+      const w = weighted ? weights : undefined;
+      const logp = logSoftmaxRef(logits, batch, classes);
+      const kept = labels.filter((l) => l !== ignoreIndex);
+      const weightSum = kept.reduce((a, label) => a + weights[label]!, 0);
+      expectAllClose('logp (every row, the ignored too)', await ctx.read(t.logp), logp, TOLERANCE.forward);
+      expectAllClose('weight sums (the ignored left out)', await ctx.read(t.weightSum), [weightSum, weights.reduce((a, v) => a + v, 0)], TOLERANCE.forward);
+      expectCloseOrNaN('loss shares', await ctx.read(t.loss), nllSampleLossesRef(logp, labels, batch, classes, smoothing, w, ignoreIndex), TOLERANCE.forward);
+      const dlogits = await ctx.read(t.dlogits);
+      expectCloseOrNaN('dlogits', dlogits, logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing, w, ignoreIndex), TOLERANCE.gradient);
+      const gpuLogp = await ctx.read(t.logp);
+      expectCloseOrNaN('nll loss shares', await ctx.read(t.nllLoss), nllSampleLossesRef(gpuLogp, labels, batch, classes, 0, w, ignoreIndex), TOLERANCE.forward);
+      expectAllClose('nll weight sum', await ctx.read(t.nllWeightSum), [weightSum], TOLERANCE.forward);
+      const dlogp = await ctx.read(t.dlogp);
+      expectCloseOrNaN('dlogp', dlogp, nllBackwardRef(labels, batch, classes, w, ignoreIndex), TOLERANCE.gradient);
+      // An ignored row's gradients are exactly 0, whatever W is.
+      labels.forEach((l, b) => {
+        if (l !== ignoreIndex) return;
+        expect(Array.from(dlogits.subarray(b * classes, (b + 1) * classes)), `dlogits row ${b}`).toEqual(new Array(classes).fill(0));
+        expect(Array.from(dlogp.subarray(b * classes, (b + 1) * classes)), `dlogp row ${b}`).toEqual(new Array(classes).fill(0));
+      });
+      const expectedLoss = nllLossRef(logp, labels, batch, classes, smoothing, w, ignoreIndex);
+      const lossNaN = which === 'all' || which === 'rest weigh 0';
+      expect(Number.isNaN(expectedLoss), "the reference's NaN, as PyTorch's").toBe(lossNaN);
+      // A batch with every sample ignored: the mean NaN, the sum untouched (its shares are 0).
+      expectCloseOrNaN('batch_metrics metrics', await ctx.read(t.metrics), [expectedLoss, 1.5 + (which === 'all' ? 0 : batch * expectedLoss)], TOLERANCE.forward);
+      const correct = countCorrectRef(logits, labels, batch, classes, ignoreIndex);
+      expect(Array.from(await ctx.read(t.counts)), 'counts: correct among the rest, samples, ignored').toEqual([2 + correct, 10 + batch, 3 + batch - kept.length]);
     });
   }
 
@@ -154,14 +250,14 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
     const tlogp = ctx.tensor('logp', [batch, classes], { data: logp });
     const tlabels = ctx.tensor('labels', [batch], { dtype: 'u32', data: labels });
     const tmetrics = ctx.tensor('metrics', [2], { data: [0, 0] });
-    const tcounts = ctx.tensor('counts', [2], { dtype: 'u32', data: [0, 0] });
+    const tcounts = ctx.tensor('counts', [3], { dtype: 'u32', data: [0, 0, 0] });
     const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: freshHealth(0) });
-    const k = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts, health }, { batch, classes, guard: 1 });
+    const k = (await ctx.compile(batchMetrics)).bind({ loss: tloss, logp: tlogp, labels: tlabels, metrics: tmetrics, counts: tcounts, health }, { batch, classes, guard: 1, ignoreIndex: 0 });
     ctx.submit('batch metrics ties', (e) => recordPass(e, 'batch metrics ties', [k]));
     const lossSum = loss.reduce((a, b) => a + b, 0);
     expectAllClose('metrics', await ctx.read(tmetrics), [lossSum / batch, lossSum], TOLERANCE.forward);
     // Correct: rows 0, 1 and 4.
-    expect(Array.from(await ctx.read(tcounts))).toEqual([3, batch]);
+    expect(Array.from(await ctx.read(tcounts))).toEqual([3, batch, 0]);
   });
 
   gpuTest('batch_metrics: a non-finite loss is recorded for the divergence guard when guarded, and only then', async (ctx) => {
@@ -174,13 +270,13 @@ describe('log_softmax_nll and batch_metrics kernels', () => {
       logp: ctx.tensor('logp', [batch, classes]),
       labels: ctx.tensor('labels', [batch], { dtype: 'u32' }),
       metrics: ctx.tensor('metrics', [2]),
-      counts: ctx.tensor('counts', [2], { dtype: 'u32' }),
+      counts: ctx.tensor('counts', [3], { dtype: 'u32' }),
     });
     for (const guard of [1, 0]) {
       const start = freshHealth(0);
       start[HEALTH_SLOTS.step] = 41;
       const health = ctx.tensor('health', [healthLength(0)], { dtype: 'u32', data: start });
-      const k = (await ctx.compile(batchMetrics)).bind({ ...tensors(), health }, { batch, classes, guard });
+      const k = (await ctx.compile(batchMetrics)).bind({ ...tensors(), health }, { batch, classes, guard, ignoreIndex: 0 });
       ctx.submit('guard', (e) => recordPass(e, 'guard', [k]));
       expect(Array.from(await ctx.read(health)), `guard ${guard}`).toEqual(guard ? [41, 41, 41] : Array.from(start));
     }

@@ -550,6 +550,7 @@ describe("one GPU training step with PyTorch's loss options against the float64 
     row.forEach((v, j) => (row[j] = v / sum));
   }
   const logTargets = Float32Array.from(randomArray(BATCH * 10, 34, -6, 0));
+  const ignoring = (ignoreIndex: number) => Int32Array.from(labels, (l, b) => (b % 3 === 1 ? ignoreIndex : l));
   const cases = [
     { name: "cross-entropy with class weights and label smoothing 0.1 (PyTorch's CrossEntropyLoss(weight, label_smoothing)), SGD momentum", model: mlp(), options: { loss: 'cross-entropy', classWeights, labelSmoothing: 0.1 }, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) },
     { name: 'nll with class weights on a LogSoftmax (fused: log-softmax-nll), Adam', model: mlp(new LogSoftmax()), options: { loss: 'nll', classWeights }, optimizer: new Adam({ lr: 1e-3 }) },
@@ -558,11 +559,16 @@ describe("one GPU training step with PyTorch's loss options against the float64 
     { name: "kl-div on a LogSoftmax against probability targets (KLDivLoss(reduction='batchmean')), Adam", model: mlp(new LogSoftmax()), options: { loss: 'kl-div' }, targets: probabilities, optimizer: new Adam({ lr: 1e-3 }) },
     { name: "kl-div against log-probability targets (KLDivLoss('batchmean', log_target=True)), SGD", model: mlp(new LogSoftmax()), options: { loss: 'kl-div', logTarget: true }, targets: logTargets, optimizer: new SGD({ lr: 0.1 }) },
     { name: 'kl-div against the one-hot targets of class labels, SGD', model: mlp(new LogSoftmax()), options: { loss: 'kl-div' }, optimizer: new SGD({ lr: 0.1 }) },
+    // ignore_index: a third of the labels −100 (outside the classes, negative: the labels' 32 bits), or a class's own index.
+    { name: "cross-entropy with ignore_index -100, class weights and label smoothing 0.1 (CrossEntropyLoss(weight, ignore_index, label_smoothing)), SGD momentum", model: mlp(), options: { loss: 'cross-entropy', classWeights, labelSmoothing: 0.1, ignoreIndex: -100 }, labels: ignoring(-100), optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) },
+    { name: 'cross-entropy with ignore_index -100 (weights of 1 bound), Adam', model: mlp(), options: { loss: 'cross-entropy', ignoreIndex: -100 }, labels: ignoring(-100), optimizer: new Adam({ lr: 1e-3 }) },
+    { name: 'nll with ignore_index 5, a class, on a LogSoftmax (fused), SGD', model: mlp(new LogSoftmax()), options: { loss: 'nll', ignoreIndex: 5 }, labels, optimizer: new SGD({ lr: 0.1 }) },
+    { name: 'nll with ignore_index -1 and class weights, unfused (nll_forward, nll_backward), SGD', model: mlp(new LogSoftmax()), options: { loss: 'nll', classWeights, ignoreIndex: -1, fuse: false }, labels: ignoring(-1), optimizer: new SGD({ lr: 0.1 }) },
   ] as const;
   for (const c of cases) {
     gpuTest(c.name, async (ctx) => {
       const network = new Network(ctx, c.model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer: c.optimizer, ...c.options });
-      const report = await checkNetworkStep(network, images, labels, { targets: 'targets' in c ? c.targets : undefined });
+      const report = await checkNetworkStep(network, images, 'labels' in c ? c.labels : labels, { targets: 'targets' in c ? c.targets : undefined });
       expect(report.passed, formatCheckReport(report)).toBe(true);
       expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
     });

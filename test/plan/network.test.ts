@@ -475,6 +475,20 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     expect(() => plan(logProbabilities(), { loss: 'kl-div', logTarget: 1 as never })).toThrow('options: logTarget must be true or false, got 1');
     expect(() => plan(new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new Softmax()), { loss: 'kl-div' })).toThrow("loss 'kl-div' (PyTorch's KLDivLoss) takes log-probabilities, but the model ends with Softmax (probabilities): end with LogSoftmax instead");
   });
+  test("ignore_index (NLLLoss's and CrossEntropyLoss's): an integer in the labels' 32 bits, with its loss only, none by default", () => {
+    const logits = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const logProbabilities = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new LogSoftmax());
+    const plan = (model: Module, options: Omit<PlanOptions, 'inputShape'>) => planModel(model, { inputShape: [4], ...options });
+    expect(plan(logits(), {}).ignoreIndex).toBeUndefined();
+    expect([plan(logits(), { ignoreIndex: -100 }).ignoreIndex, plan(logProbabilities(), { ignoreIndex: 1 }).ignoreIndex, plan(logits(), { ignoreIndex: 7, classWeights: [1, 2, 3], labelSmoothing: 0.1 }).ignoreIndex]).toEqual([-100, 1, 7]);
+    expect([plan(logits(), { ignoreIndex: -(2 ** 31) }).ignoreIndex, plan(logits(), { ignoreIndex: 2 ** 31 - 1 }).ignoreIndex]).toEqual([-(2 ** 31), 2 ** 31 - 1]);
+    for (const bad of [1.5, NaN, Infinity, 2 ** 31, -(2 ** 31) - 1]) {
+      expect(() => plan(logits(), { ignoreIndex: bad })).toThrow(`ignoreIndex must be an integer from -2147483648 to 2147483647 (PyTorch's ignore_index, such as its default -100), got ${bad}`);
+    }
+    expect(() => plan(logits(), { ignoreIndex: '-100' as never })).toThrow('ignoreIndex must be an integer from -2147483648 to 2147483647 (PyTorch\'s ignore_index, such as its default -100), got "-100"');
+    expect(() => plan(logits(), { loss: 'mse', ignoreIndex: -100 })).toThrow("ignoreIndex applies to the 'nll' and 'cross-entropy' losses (PyTorch's NLLLoss(ignore_index) and CrossEntropyLoss(ignore_index)); the loss is 'mse'");
+    expect(() => plan(logProbabilities(), { loss: 'kl-div', ignoreIndex: 0 })).toThrow("ignoreIndex applies to the 'nll' and 'cross-entropy' losses");
+  });
   test('a loss name the plan does not know is refused (it would train on another loss)', () => {
     const model = new Sequential(new Flatten(), new Linear({ outFeatures: 10 }));
     for (const loss of ['cross_entropy', 'CrossEntropyLoss', 'bogus']) {

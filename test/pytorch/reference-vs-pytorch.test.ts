@@ -55,7 +55,7 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
 const resnet = parseModelFile(readFileSync('examples/resnet.json', 'utf8'), 'examples/resnet.json');
-const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number; classWeights?: number[]; posWeight?: number[]; logTarget?: boolean }[] = [
+const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number; classWeights?: number[]; posWeight?: number[]; logTarget?: boolean; ignoreIndex?: number }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
   // PyTorch's side is a Module whose forward is body(x) + shortcut(x) (torch_step.py's Residual), under the same state_dict names.
@@ -339,6 +339,9 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
   ...[false, true].map((targets) => ({ name: `bce on a Sigmoid${targets ? ' against float targets' : ' against one-hot targets'}`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new Sigmoid()), input: [2, 3], loss: 'bce' as const, targets })),
   // PyTorch's loss options: per-class weights (one 0) with and without label smoothing, pos_weight, KLDivLoss('batchmean') either way.
   ...[0, 0.2].map((labelSmoothing) => ({ name: `cross-entropy with class weights${labelSmoothing ? ` and label smoothing ${labelSmoothing}` : ''} (CrossEntropyLoss(weight${labelSmoothing ? ', label_smoothing' : ''}))`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'cross-entropy' as const, labelSmoothing, classWeights: [0.5, 2, 0, 1.25, 3] })),
+  // ignore_index: every second sample's label −100 (negative, outside the classes), or a class's own index.
+  ...[0, 0.2].map((labelSmoothing) => ({ name: `cross-entropy with ignore_index -100 and class weights${labelSmoothing ? ` and label smoothing ${labelSmoothing}` : ''}`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'cross-entropy' as const, labelSmoothing, classWeights: [0.5, 2, 0, 1.25, 3], ignoreIndex: -100 })),
+  { name: 'nll with ignore_index 4, a class, on a LogSoftmax (NLLLoss(ignore_index))', model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new LogSoftmax()), input: [2, 3], loss: 'nll', ignoreIndex: 4 },
   { name: 'nll with class weights on a LogSoftmax (NLLLoss(weight))', model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new LogSoftmax()), input: [2, 3], loss: 'nll', classWeights: [1, 0.2, 4, 1, 0.7] },
   ...[false, true].map((targets) => ({ name: `bce-with-logits with pos_weight${targets ? ' against float targets' : ' against one-hot targets'} (BCEWithLogitsLoss(pos_weight))`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'bce-with-logits' as const, targets, posWeight: [0.3, 1, 5, 0, 2] })),
   ...[false, true].map((logTarget) => ({ name: `kl-div on a LogSoftmax (KLDivLoss(reduction='batchmean'${logTarget ? ', log_target=True' : ''}))`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new LogSoftmax()), input: [2, 3], loss: 'kl-div' as const, targets: true, logTarget })),
@@ -350,7 +353,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
   for (const c of cases) {
     test(c.name, (ctx) => {
       if (!hasTorch) ctx.skip(`${python} has no PyTorch (apt-get install python3-torch)`);
-      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss, labelSmoothing: c.labelSmoothing, smoothL1Beta: c.smoothL1Beta, huberDelta: c.huberDelta, classWeights: c.classWeights, posWeight: c.posWeight, logTarget: c.logTarget });
+      const plan = planModel(c.model, { inputShape: c.input, loss: c.loss, labelSmoothing: c.labelSmoothing, smoothL1Beta: c.smoothL1Beta, huberDelta: c.huberDelta, classWeights: c.classWeights, posWeight: c.posWeight, logTarget: c.logTarget, ignoreIndex: c.ignoreIndex });
       const params: Record<string, Float64Array> = {};
       const buffers: Record<string, Float64Array> = {};
       const masks: Record<string, Float64Array> = {};
@@ -363,7 +366,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
         else if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(elements, node.layer.p, 9, node.stream, 2);
       }
       const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
-      const labels = Array.from({ length: BATCH }, (_, b) => (b * 3 + 1) % plan.classes);
+      const labels = Array.from({ length: BATCH }, (_, b) => (c.ignoreIndex !== undefined && c.ignoreIndex < 0 && b % 2 === 1 ? c.ignoreIndex : (b * 3 + 1) % plan.classes));
       // Float targets: spread over the losses' curved and straight parts (probabilities for the BCE losses
       // and KLDivLoss, some of them 0; log-probabilities for KLDivLoss(log_target=True)).
       const targets = !c.targets ? undefined
@@ -373,7 +376,7 @@ describe('the float64 reference against PyTorch (float64)', () => {
 
       const file = join(dir, 'step.json');
       const list = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
-      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing, loss_beta: c.smoothL1Beta ?? c.huberDelta ?? 1, class_weights: c.classWeights, pos_weight: c.posWeight, log_target: c.logTarget ?? false }));
+      writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing, loss_beta: c.smoothL1Beta ?? c.huberDelta ?? 1, class_weights: c.classWeights, pos_weight: c.posWeight, log_target: c.logTarget ?? false, ignore_index: c.ignoreIndex }));
       const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(run.status, run.stderr).toBe(0);
       const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };

@@ -3,7 +3,7 @@
 held against (test/pytorch/reference-vs-pytorch.test.ts).
 
 Reads a JSON file: {model_file, params, buffers, input, labels, batch, masks, loss} (and the loss's
-label_smoothing, loss_beta, class_weights, pos_weight, log_target where given), where
+label_smoothing, loss_beta, class_weights, pos_weight, log_target, ignore_index where given), where
 model_file is the engine's model file (PyTorch's constructor names), params and buffers are
 state_dict entries as flat lists, and masks holds each Dropout's mask (an RReLU's drawn slopes) by its path (so that both
 sides drop the same elements). Builds the network with torch.nn under the same state_dict names,
@@ -289,14 +289,16 @@ labels = torch.tensor(spec['labels'], dtype=torch.long)
 out = model(x)
 loss_kind = spec['loss']
 # Float targets where given (regression, multi-label), else the labels one-hot.
-onehot = torch.tensor(spec['targets']).reshape(out.shape) if 'targets' in spec else F.one_hot(labels, out.shape[1]).to(out.dtype)
+# (The NLL losses read the labels themselves: an ignore_index label has no one-hot.)
+onehot = torch.tensor(spec['targets']).reshape(out.shape) if 'targets' in spec else None if loss_kind in ('nll', 'cross-entropy') else F.one_hot(labels, out.shape[1]).to(out.dtype)
+ignore_index = spec['ignore_index'] if spec.get('ignore_index') is not None else -100
 # Per-class weights (NLLLoss's, CrossEntropyLoss's weight) and BCEWithLogitsLoss's pos_weight, where given.
 class_weights = torch.tensor(spec['class_weights'], dtype=out.dtype) if spec.get('class_weights') is not None else None
 pos_weight = torch.tensor(spec['pos_weight'], dtype=out.dtype) if spec.get('pos_weight') is not None else None
 if loss_kind == 'nll':
-    loss = F.nll_loss(out, labels, weight=class_weights)
+    loss = F.nll_loss(out, labels, weight=class_weights, ignore_index=ignore_index)
 elif loss_kind == 'cross-entropy':
-    loss = F.cross_entropy(out, labels, weight=class_weights, label_smoothing=spec.get('label_smoothing', 0.0))
+    loss = F.cross_entropy(out, labels, weight=class_weights, label_smoothing=spec.get('label_smoothing', 0.0), ignore_index=ignore_index)
 elif loss_kind == 'mse':
     loss = F.mse_loss(out, onehot)
 elif loss_kind == 'l1':

@@ -402,6 +402,30 @@ describe('log_softmax + NLL reference', () => {
       expectAllClose('weighted dlogp', nllBackwardRef(labels, batch, classes, weights), numericalGrad(nll, logp, [1]), FD);
     });
   }
+
+  // ignore_index (PyTorch's): a sample whose label is it adds nothing; inside the class range (2) and outside it (−100), with and without weights and smoothing.
+  for (const [ignoreIndex, labels] of [[-100, [1, -100, 3, -100, 0]], [2, [2, 4, 1, 2, 0]]] as const) {
+    for (const weights of [undefined, [0.5, 2, 0.75, 1.25, 3]]) {
+      for (const smoothing of [0, 0.3]) {
+        test(`batch 5, 5 classes, ignore_index ${ignoreIndex}, ${weights ? 'class weights' : 'no weights'}, label smoothing ${smoothing}: dlogits and dlogp = ∂(mean loss over the rest)/∂·, 0 on the ignored rows`, () => {
+          const [batch, classes] = [5, 5];
+          const logits = randomArray(batch * classes, 25, -4, 4);
+          const loss = (l: Float64Array) => [nllLossRef(logSoftmaxRef(l, batch, classes), labels, batch, classes, smoothing, weights, ignoreIndex)];
+          const dlogits = logSoftmaxNllBackwardRef(logits, labels, batch, classes, smoothing, weights, ignoreIndex);
+          expectAllClose('dlogits', dlogits, numericalGrad(loss, logits, [1]), FD);
+          for (let b = 0; b < batch; b++) if (labels[b] === ignoreIndex) expect(Array.from(dlogits.subarray(b * classes, (b + 1) * classes))).toEqual(new Array(classes).fill(0));
+          // The ignored samples change nothing: the loss is the one over the others alone.
+          const kept = labels.flatMap((l, b) => (l === ignoreIndex ? [] : [b]));
+          const keptLogits = Float64Array.from(kept.flatMap((b) => Array.from(logits.subarray(b * classes, (b + 1) * classes))));
+          expect(loss(logits)[0]).toBeCloseTo(nllLossRef(logSoftmaxRef(keptLogits, kept.length, classes), kept.map((b) => labels[b]!), kept.length, classes, smoothing, weights), 14);
+          if (smoothing > 0) return;
+          const logp = logSoftmaxRef(logits, batch, classes);
+          const nll = (lp: Float64Array) => [nllLossRef(lp, labels, batch, classes, 0, weights, ignoreIndex)];
+          expectAllClose('dlogp', nllBackwardRef(labels, batch, classes, weights, ignoreIndex), numericalGrad(nll, logp, [1]), FD);
+        });
+      }
+    }
+  }
 });
 
 describe('sgd with momentum reference', () => {

@@ -225,9 +225,11 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(() => trainer({ ...good, shape: [3, 25] })).toThrow("the train split's samples are [3, 25]; the model takes [3, 5, 5] per sample");
     expect(() => trainer(good, { augment: true })).toThrow('Trainer: augment rotates images; the train split holds float inputs, used as they are (leave augment off)');
     const split = (changes: object) => () => uploadSplit(ctx, 'train', { ...good, ...changes } as TensorSplit);
-    expect(split({ labels: Int32Array.of(0, 1, -1, 2, 0, 1, 2, 3) })).toThrow('train split: labels[2] is -1, expected a class index (a whole number ≥ 0)');
+    // A negative label uploads (a loss's ignoreIndex may be it), in 32 bits; the trainer refuses it where the loss does not ignore it.
+    expect(split({ labels: [0, 1, -(2 ** 31) - 1, 2, 0, 1, 2, 3] })).toThrow("train split: labels[2] is -2147483649, expected a class index (a whole number ≥ 0) or a loss's ignoreIndex (a whole number from -2147483648)");
+    expect(() => trainer({ ...good, labels: Int32Array.of(0, 1, -100, 2, 0, 1, 2, 3) })).toThrow("the train labels include -100, which is not a class: a label below 0 is one only a loss's ignoreIndex takes (PyTorch's CrossEntropyLoss ignores -100 by default; give the model's options ignoreIndex: -100 for that)");
     expect(split({ labels: [0, 1, 2.5, 0, 0, 0, 0, 0] })).toThrow('train split: labels[2] is 2.5, expected a class index');
-    expect(split({ labels: new Float32Array(8) })).toThrow('train split: labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0), got Float32Array');
+    expect(split({ labels: new Float32Array(8) })).toThrow("train split: labels must be class indices (a Uint8Array, Uint16Array, Uint32Array, Int32Array or an array of whole numbers ≥ 0, or a loss's ignoreIndex), got Float32Array");
     const nan = Float32Array.from(good.inputs);
     nan[80] = NaN;
     expect(split({ inputs: nan })).toThrow('train split: inputs[80] (sample 1) is NaN, expected a finite number');
@@ -240,6 +242,35 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(split({ channels: 3 })).toThrow("train split: unknown field 'channels'; a tensor split has inputs, labels or targets, count, shape");
     // Labels past the model's 5 outputs.
     expect(() => trainer({ ...good, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 0, 0) })).toThrow('the train labels go up to 5; the model has 5 outputs');
+  });
+
+  gpuTest("a model whose loss has an ignoreIndex takes labels equal to it (negative, or past its outputs) in splits uploaded before it, and no other label outside its classes", async (ctx) => {
+    const good = tensorSplit(8, 3);
+    // Uploaded before any model: the upload cannot know the ignore index.
+    const uploaded = (labels: number[]) => uploadSplit(ctx, 'train', { ...good, labels });
+    const ignoring = (ignoreIndex: number) => new Network(ctx, model(), { inputShape: [...SHAPE], maxBatch: BATCH, seed: SEED, ignoreIndex });
+    const test = uploadSplit(ctx, 'test', good);
+    const trainer = (net: Network, split: ReturnType<typeof uploaded>) => () => new Trainer(ctx, net, split, test, { batch: BATCH, seed: 1 });
+    const minus100 = uploaded([0, -100, 2, 4, -100, 1, 2, 3]);
+    const seven = uploaded([7, 1, 2, 4, 7, 1, 2, 3]);
+    expect(trainer(ignoring(-100), minus100)).not.toThrow();
+    expect(trainer(ignoring(7), seven)).not.toThrow();
+    expect(trainer(ignoring(-1), minus100)).toThrow('the train labels include -100, which is not a class (the loss ignores -1)');
+    expect(trainer(ignoring(-100), seven)).toThrow('the train labels go up to 7 (the loss ignores -100); the model has 5 outputs (its last layer should have 8)');
+    expect(trainer(ignoring(7), uploaded([7, 1, 2, 8, 7, 1, 2, 3]))).toThrow('the train labels go up to 8 (the loss ignores 7); the model has 5 outputs');
+    expect(trainer(ignoring(-100), uploaded([-100, -3, 2, 4, -100, 1, 2, 3]))).toThrow('the train labels include -3, which is not a class (the loss ignores -100)');
+    // The two extremes kept each way: an ignore index among them leaves the next.
+    expect(trainer(ignoring(-5), uploaded([-5, -5, -3, 4, -5, 1, 2, 3]))).toThrow('the train labels include -3, which is not a class (the loss ignores -5)');
+    expect(trainer(ignoring(4), uploaded([0, 1, 2, 4, 4, 1, 2, 3]))).not.toThrow();
+    // Evaluated, the ignored samples are neither right nor wrong: the accuracy is that of the others alone.
+    const net = ignoring(-100);
+    const kept = [0, 2, 3, 5, 6, 7];
+    const others = { inputs: Float32Array.from(kept.flatMap((i) => Array.from(good.inputs.subarray(i * 75, (i + 1) * 75)))), labels: kept.map((i) => [0, -100, 2, 4, -100, 1, 2, 3][i]!), count: kept.length, shape: SHAPE };
+    const evaluator = new Trainer(ctx, net, minus100, test, { batch: BATCH, seed: 1 });
+    const [withIgnored, alone] = [await evaluator.evaluate(minus100), await evaluator.evaluate(uploadSplit(ctx, 'others', others))];
+    expect({ correct: withIgnored.correct, count: withIgnored.count, accuracy: withIgnored.accuracy }).toEqual({ correct: alone.correct, count: 6, accuracy: alone.accuracy });
+    // A positive label whose 32 bits are −100's is not −100.
+    expect(trainer(ignoring(-100), uploaded([2 ** 32 - 100, 1, 2, 4, 0, 1, 2, 3]))).toThrow('the train labels go up to 4294967196 (the loss ignores -100)');
   });
 
   gpuTest("an image split's rows and columns must be the model's, not only their product", async (ctx) => {

@@ -51,6 +51,11 @@ describe('pageResume', () => {
     expect(pageResume({ loss: 'kl-div', log_target: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'kl-div', lossParameters: { logTarget: true } });
     expect(pageResume({ loss: 'mse', class_weights: '1,2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse' });
     expect(() => pageResume({ loss: 'nll', class_weights: '1,-1' }, 'd.safetensors')).toThrow('d.safetensors: __metadata__.class_weights is "1,-1", expected numbers ≥ 0, separated by commas');
+    // ignore_index with the NLL losses (another loss's left behind); a bad one refused naming the file.
+    expect(pageResume({ loss: 'cross-entropy', ignore_index: '-100', class_weights: '1,2' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'cross-entropy', lossParameters: { classWeights: [1, 2], ignoreIndex: -100 } });
+    expect(pageResume({ loss: 'nll', ignore_index: '3' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'nll', lossParameters: { ignoreIndex: 3 } });
+    expect(pageResume({ loss: 'mse', ignore_index: '3' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse' });
+    expect(() => pageResume({ loss: 'nll', ignore_index: '0.5' }, 'd.safetensors')).toThrow('d.safetensors: __metadata__.ignore_index is "0.5", expected an integer from -2147483648 to 2147483647');
   });
 
   it('goes on with the run’s gradient clipping, saying so; a record that could not have been written is refused naming the file', () => {
