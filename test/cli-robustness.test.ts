@@ -686,7 +686,7 @@ describe('checked before the GPU starts', () => {
     expect([nextMetadata.epoch_step, nextMetadata.epoch_metrics]).toEqual(['2', undefined]);
     expect((await run(['mnist', ...QUICK, '--init', next, '--epochs', '1'])).code).toBe(0);
     const bad = await altered('epoch-metrics.safetensors', (_, m) => (m.epoch_metrics = m.epoch_metrics!.replace(/,\d+$/, ',999')), cut);
-    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-metrics\.safetensors: __metadata__\.epoch_metrics is "[^"]+,999", expected the last batch's loss, the summed loss, the correct predictions and the samples of its 1 steps of \d+ \(the samples \d+\), comma-separated$/);
+    expect(await beforeGpu([...QUICK, '--init', bad])).toMatch(/epoch-metrics\.safetensors: __metadata__\.epoch_metrics is "[^"]+,999", expected the last batch's loss, the summed loss, the correct predictions and the samples of its 1 steps of \d+ \(the samples \d+\), and any ignored samples, comma-separated$/);
     // Two epochs, then one: with the whole plan given (--schedule-epochs 3) cosine's T_max is 3 in both pieces.
     const two = join(dir, 'two.safetensors');
     expect((await run(['mnist', ...QUICK, ...adam, '--epochs', '2', '--schedule-epochs', '3', '--save', two])).code).toBe(0);
