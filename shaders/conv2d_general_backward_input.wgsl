@@ -35,6 +35,7 @@ struct Params {
   groups: u32,
   outBlock: u32,
   inBlock: u32,
+  tapSplits: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

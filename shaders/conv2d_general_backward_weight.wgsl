@@ -32,6 +32,7 @@ struct Params {
   groups: u32,
   outBlock: u32,
   inBlock: u32,
+  tapSplits: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -41,11 +42,19 @@ struct Params {
 
 override WG_X: u32;
 
+#if TAPS
+var<workgroup> partialTaps: array<array<vec4f, 9>, WG_X>;
+#else
 var<workgroup> partial: array<vec4f, WG_X>;
+#endif
 
 @compute @workgroup_size(WG_X)
 fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
+#if TAPS
+  sumAllTaps(gid.x / WG_X, gid.x % WG_X);
+#else
+
   // The workgroup's weights and the invocation's place in it (a workgroup's invocations are WG_X consecutive gid.x).
   let e = gid.x / WG_X;
   let lid = gid.x % WG_X;
@@ -101,4 +110,76 @@ fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @b
       dweight[((co * groupIn + c0 + j) * params.kernelH + ky) * params.kernelW + kx] = partial[0][j];
     }
   }
+#endif
 }
+
+#if TAPS
+// TAPS (a kernel of at most 3×3: tapSplits 1): workgroup e takes (co, block of inBlock input
+// channels) and every tap at once, each invocation's sums in 9 vec4s (tap ky·3 + kx, a channel a
+// lane), each dy loaded once for the taps; the same rows and columns in the same order as the
+// plain variant's, so each weight's sum differs from it only in the tree's partial sums.
+fn sumAllTaps(e: u32, lid: u32) {
+  let groupIn = params.inChannels / params.groups;
+  let perGroup = (groupIn + params.inBlock - 1u) / params.inBlock;
+  let valid = e < params.outChannels * perGroup;
+  let c0 = (e % perGroup) * params.inBlock;
+  let co = e / perGroup;
+  let g = co / (params.outChannels / params.groups);
+  let count = select(0u, min(params.inBlock, groupIn - c0), valid);
+  let inPlane = params.height * params.width;
+  let outPlane = params.outHeight * params.outWidth;
+  let lastC = c0 + max(count, 1u) - 1u;
+  let planes = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * inPlane;
+  let H = i32(params.height);
+  let W = i32(params.width);
+  let rows = select(0u, params.batch * params.outHeight, valid);
+  var acc = array<vec4f, 9>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  for (var r = lid; r < rows; r += WG_X) {
+    let n = r / params.outHeight;
+    let oy = r % params.outHeight;
+    let dyRow = (n * params.outChannels + co) * outPlane + oy * params.outWidth;
+    let xBase = (n * params.inChannels + g * groupIn) * inPlane;
+    let y0 = i32(oy * params.strideH) - i32(params.padTop);
+    for (var ox = 0u; ox < params.outWidth; ox++) {
+      let d = dy[dyRow + ox];
+      let x0 = i32(ox * params.strideW) - i32(params.padLeft);
+      for (var ky = 0u; ky < 3u; ky++) {
+        let iy = y0 + i32(ky * params.dilationH);
+        let rowIn = ky < params.kernelH && iy >= 0 && iy < H;
+        for (var kx = 0u; kx < 3u; kx++) {
+          let ix = x0 + i32(kx * params.dilationW);
+          // A tap outside the kernel or the input adds a zero (x + 0 = x: the sum the plain variant skips to).
+          let inside = rowIn && kx < params.kernelW && ix >= 0 && ix < W;
+          let at = xBase + u32(clamp(iy, 0, H - 1)) * params.width + u32(clamp(ix, 0, W - 1));
+          if (params.inBlock == 4u) {
+            acc[ky * 3u + kx] += select(vec4f(0.0), d * vec4f(x[at + planes.x], x[at + planes.y], x[at + planes.z], x[at + planes.w]), inside);
+          } else {
+            acc[ky * 3u + kx].x += select(0.0, d * x[at + planes.x], inside);
+          }
+        }
+      }
+    }
+  }
+  for (var t = 0u; t < 9u; t++) {
+    partialTaps[lid][t] = acc[t];
+  }
+  workgroupBarrier();
+  for (var stride = WG_X / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      for (var t = 0u; t < 9u; t++) {
+        partialTaps[lid][t] += partialTaps[lid + stride][t];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    for (var j = 0u; j < count; j++) {
+      for (var ky = 0u; ky < params.kernelH; ky++) {
+        for (var kx = 0u; kx < params.kernelW; kx++) {
+          dweight[((co * groupIn + c0 + j) * params.kernelH + ky) * params.kernelW + kx] = partialTaps[0][ky * 3u + kx][j];
+        }
+      }
+    }
+  }
+}
+#endif

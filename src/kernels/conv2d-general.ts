@@ -21,16 +21,23 @@ import backwardWeightSource from '../../shaders/conv2d_general_backward_weight.w
 const GENERAL_PARAMS = {
   batch: 'u32', inChannels: 'u32', height: 'u32', width: 'u32', outChannels: 'u32', outHeight: 'u32', outWidth: 'u32',
   kernelH: 'u32', kernelW: 'u32', strideH: 'u32', strideW: 'u32', padTop: 'u32', padLeft: 'u32', dilationH: 'u32', dilationW: 'u32', groups: 'u32',
-  outBlock: 'u32', inBlock: 'u32',
+  outBlock: 'u32', inBlock: 'u32', tapSplits: 'u32',
 } as const;
 export type Conv2dGeneralParams = { readonly [K in keyof typeof GENERAL_PARAMS]: number };
-export type Conv2dGeneralGeometry = Omit<Conv2dGeneralParams, 'outBlock' | 'inBlock'>;
+export type Conv2dGeneralGeometry = Omit<Conv2dGeneralParams, 'outBlock' | 'inBlock' | 'tapSplits'>;
 
-/** The kernels' parameters for a geometry: blocks of 4 channels where a group has 4 or more (each load serves four sums). */
+/**
+ * The kernels' parameters for a geometry: blocks of 4 channels where a group has 4 or more (each
+ * load serves four sums), and the weight gradient's workgroups a weight block: one for every tap
+ * of a kernel of at most 3×3 (its TAPS variant, conv2dGeneralWeightVariant), else one a tap.
+ */
 export function conv2dGeneralParams(g: Conv2dGeneralGeometry): Conv2dGeneralParams {
   const block = (channels: number) => (channels / g.groups >= 4 ? 4 : 1);
-  return { ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels) };
+  return { ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels), tapSplits: g.kernelH <= 3 && g.kernelW <= 3 ? 1 : g.kernelH * g.kernelW };
 }
+
+/** The weight gradient's variant for its parameters: TAPS where a workgroup takes every tap (tapSplits 1). */
+export const conv2dGeneralWeightVariant = (p: Conv2dGeneralParams) => ({ TAPS: p.tapSplits === 1 });
 
 const inputs = (p: Conv2dGeneralParams) => p.batch * p.inChannels * p.height * p.width;
 const outputs = (p: Conv2dGeneralParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
@@ -74,7 +81,7 @@ export const conv2dGeneralBackwardInput = defineKernel({
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 
-/** dweight = Σ over samples and output pixels of dy·x at each tap  (overwrites dweight) */
+/** dweight = Σ over samples and output pixels of dy·x at each tap  (overwrites dweight); bound with conv2dGeneralWeightVariant(p), whose TAPS the parameters' tapSplits chose */
 export const conv2dGeneralBackwardWeight = defineKernel({
   name: 'conv2d_general_backward_weight',
   linear: true,
@@ -85,8 +92,12 @@ export const conv2dGeneralBackwardWeight = defineKernel({
     dy: { type: 'f32', access: 'read' },
     dweight: { type: 'f32', access: 'read_write' },
   },
+  defines: ['TAPS'],
+  variantRequires: {
+    TAPS: (p) => (p.kernelH <= 3 && p.kernelW <= 3 && p.tapSplits === 1 ? undefined : `TAPS takes a kernel of at most 3×3 in one workgroup a weight block (tapSplits 1), got ${p.kernelH}×${p.kernelW}, tapSplits ${p.tapSplits}`),
+  },
   workgroupSize: [64],
-  // One workgroup (WG_X invocations) per output channel, block of input channels and tap.
-  grid: (p, wg) => [p.outChannels * Math.ceil(p.inChannels / p.groups / p.inBlock) * p.kernelH * p.kernelW * wg[0]!],
+  // One workgroup (WG_X invocations) per output channel, block of input channels and tap (TAPS: every tap).
+  grid: (p, wg) => [p.outChannels * Math.ceil(p.inChannels / p.groups / p.inBlock) * p.tapSplits * wg[0]!],
   lengths: (p) => ({ x: inputs(p), dy: outputs(p), dweight: weights(p) }),
 });

@@ -34,7 +34,7 @@ import {
   MAX_KERNEL_AREA,
   type ConvDirection,
 } from '../kernels/conv2d.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
@@ -317,7 +317,7 @@ export class Conv2d extends Layer {
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const p = this.generalParams(b.inShape, batch);
-      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardWeight)).bind({ x: input, dy: dOutput, dweight: weight.grad }, p, `${path} conv weight gradient`)];
+      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: input, dy: dOutput, dweight: weight.grad }, p, `${path} conv weight gradient`)];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area: p.outHeight * p.outWidth }, `${path} conv bias gradient`));
       if (dInput) list.push((await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, p, `${path} conv input gradient`));
       return list;

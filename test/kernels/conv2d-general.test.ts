@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
 import { biasAddRef } from '../../src/reference/bias.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -72,22 +72,28 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     yBias: ctx.tensor('y (BIAS)', [lengths.y]),
     dx: ctx.tensor('dx', [lengths.x]),
     dw: ctx.tensor('dweight', [lengths.w]),
+    dwPerTap: ctx.tensor('dweight (a workgroup a tap)', [lengths.w]),
   }));
   const t = scope.value;
   try {
-    for (const out of [t.y, t.yBias, t.dx, t.dw]) ctx.fill(out, NaN);
+    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap]) ctx.fill(out, NaN);
     const dispatches = [
       (await ctx.compile(conv2dGeneralForward)).bind({ x: t.x, weight: t.w, y: t.y }, p),
       (await ctx.compile(conv2dGeneralForward, { BIAS: true })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
       (await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
-      (await ctx.compile(conv2dGeneralBackwardWeight)).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
+      (await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
     ];
+    // The weight gradient's other variant: a workgroup a tap (the only one past 3×3), where TAPS took them all.
+    const perTap = { ...p, tapSplits: c.kernelH * c.kernelW };
+    if (p.tapSplits === 1) dispatches.push((await ctx.compile(conv2dGeneralBackwardWeight, { TAPS: false })).bind({ x: t.x, dy: t.dy, dweight: t.dwPerTap }, perTap));
     ctx.submit('conv2d_general test', (e) => recordPass(e, 'conv2d_general test', dispatches));
     const y = conv2dForwardRef(x, w, c);
     expectNear(`${c.name}: y`, await ctx.read(t.y), y);
     expectNear(`${c.name}: y (BIAS)`, await ctx.read(t.yBias), biasAddRef(y, b, c.batch, c.outChannels, g.outHeight * g.outWidth));
     expectNear(`${c.name}: dx`, await ctx.read(t.dx), conv2dBackwardInputRef(dy, w, c));
-    expectNear(`${c.name}: dweight`, await ctx.read(t.dw), conv2dBackwardWeightRef(dy, x, c));
+    const dweight = conv2dBackwardWeightRef(dy, x, c);
+    expectNear(`${c.name}: dweight${p.tapSplits === 1 ? ' (TAPS)' : ''}`, await ctx.read(t.dw), dweight);
+    if (p.tapSplits === 1) expectNear(`${c.name}: dweight (a workgroup a tap)`, await ctx.read(t.dwPerTap), dweight);
   } finally {
     scope.destroy();
   }
@@ -109,6 +115,8 @@ describe('conv2d_general kernels against the float64 reference', () => {
     check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
   test('the folded case dispatches past 65,535 workgroups', () => {
     const p = conv2dGeneralParams({ batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, outHeight: 4, outWidth: 5, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 2, padLeft: 2, dilationH: 2, dilationW: 2, groups: 1 });
-    expect(conv2dGeneralBackwardWeight.grid(p, [64])[0] / 64).toBe(67_500);
+    // A workgroup a tap (the variant past 3×3): 2,500 × 3 × 9; with TAPS (3×3: tapSplits 1) one a weight block.
+    expect(conv2dGeneralBackwardWeight.grid({ ...p, tapSplits: 9 }, [64])[0] / 64).toBe(67_500);
+    expect([p.tapSplits, conv2dGeneralBackwardWeight.grid(p, [64])[0] / 64]).toEqual([1, 7_500]);
   });
 });
