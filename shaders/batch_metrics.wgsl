@@ -33,15 +33,6 @@ var<workgroup> lossSums: array<f32, WG_X>;
 var<workgroup> correctCounts: array<u32, WG_X>;
 var<workgroup> ignoredCounts: array<u32, WG_X>;
 
-/** Whether a label is the ignore index (never without IGNORE). */
-fn ignored(label: u32) -> bool {
-#if IGNORE
-  return bitcast<i32>(label) == params.ignoreIndex;
-#else
-  return false;
-#endif
-}
-
 @compute @workgroup_size(WG_X)
 fn batch_metrics(@builtin(local_invocation_index) lid: u32) {
   var sum = 0.0;

@@ -44,15 +44,6 @@ fn classWeight(j: u32) -> f32 {
 #endif
 }
 
-/** Whether a label is the ignore index (never without IGNORE). */
-fn ignored(label: u32) -> bool {
-#if IGNORE
-  return bitcast<i32>(label) == params.ignoreIndex;
-#else
-  return false;
-#endif
-}
-
 /** batch / Σ_b w[labels[b]] over the samples not ignored (1 without WEIGHTED); invocation 0 stores the sum and Σ_j w[j]. */
 fn batchScale(b: u32) -> f32 {
 #if WEIGHTED

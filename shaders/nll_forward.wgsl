@@ -26,15 +26,6 @@ struct Params {
 
 override WG_X: u32;
 
-/** Whether a label is the ignore index (never without IGNORE). */
-fn ignored(label: u32) -> bool {
-#if IGNORE
-  return bitcast<i32>(label) == params.ignoreIndex;
-#else
-  return false;
-#endif
-}
-
 @compute @workgroup_size(WG_X)
 fn nll_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);

@@ -10,6 +10,7 @@ import forwardSource from '../../shaders/log_softmax_forward.wgsl?raw';
 import backwardSource from '../../shaders/log_softmax_backward.wgsl?raw';
 import nllForwardSource from '../../shaders/nll_forward.wgsl?raw';
 import nllBackwardSource from '../../shaders/nll_backward.wgsl?raw';
+import ignoreSource from '../../shaders/lib/ignore_index.wgsl?raw';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
 
@@ -65,6 +66,7 @@ export const nllForward = defineKernel({
     weightSum: { type: 'f32', access: 'read_write', only: 'WEIGHTED' },
   },
   defines: ['WEIGHTED', 'IGNORE'],
+  libraries: [ignoreSource],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ logp: p.batch * p.classes, labels: p.batch, loss: p.batch, weight: p.classes, weightSum: 1 }),

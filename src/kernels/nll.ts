@@ -8,6 +8,7 @@ import forwardSource from '../../shaders/log_softmax_nll_forward.wgsl?raw';
 import backwardSource from '../../shaders/log_softmax_nll_backward.wgsl?raw';
 import metricsSource from '../../shaders/batch_metrics.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
+import ignoreSource from '../../shaders/lib/ignore_index.wgsl?raw';
 import { HEALTH_SLOTS } from './health.js';
 
 const shape = { batch: 'u32', classes: 'u32' } as const;
@@ -35,6 +36,7 @@ export const logSoftmaxNllForward = defineKernel({
     weightSum: { type: 'f32', access: 'read_write', only: 'WEIGHTED' },
   },
   defines: ['WEIGHTED', 'IGNORE'],
+  libraries: [ignoreSource],
   workgroupSize: [64],
   grid: (p) => [p.batch],
   lengths: (p) => ({ logits: p.batch * p.classes, labels: p.batch, logp: p.batch * p.classes, loss: p.batch, weight: p.classes, weightSum: 2 }),
@@ -80,7 +82,7 @@ export const batchMetrics = defineKernel({
     counts: { type: 'u32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
   },
-  libraries: [healthSource],
+  libraries: [healthSource, ignoreSource],
   defines: ['IGNORE'],
   workgroupSize: [256],
   grid: (_p, wg) => [wg[0]],
