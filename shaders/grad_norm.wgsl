@@ -90,9 +90,10 @@ fn grad_norm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   if (lid == 0u) {
     if (finish) {
       let norm = totalNorm(partial[0]);
-      // clamp(coef, max = 1) as PyTorch's: a NaN norm gives a NaN factor.
+      // clamp(coef, max = 1) as PyTorch's: a NaN norm gives a NaN factor, told by its bits (a
+      // GPU's compiler may turn the clamp into min(coef, 1), which drops a NaN: NVIDIA's did).
       let coef = params.maxNorm / (norm + 1e-6);
-      y[params.at] = select(coef, 1.0, coef >= 1.0);
+      y[params.at] = select(select(coef, 1.0, coef >= 1.0), norm, magnitudeBits(norm) > 0x7f800000u);
       y[params.at + 1u] = norm;
     } else {
       y[w] = partial[0];
