@@ -25,6 +25,8 @@
 # the next one runs. REAL_GPU_STEPS="NAME …" runs only the steps named (the names in run.log's
 # '== NAME' lines), REAL_GPU_END=S ends the tests S seconds from the start, REAL_GPU_TESTS="FILE …"
 # runs only those test files, REAL_GPU_TUNE=off runs the CLI and the benchmarks on the default tiles.
+# The device tool brings back at most 8 files a call: for several runs in one call, give each run
+# its own OUT under /tmp and tar them into the call's $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=.gpu
@@ -68,7 +70,9 @@ run() {
   local log="$out/run.log"
   : > "$log"
   [ -f "$GPU_DIR/node.xz" ] || { echo "real-gpu run: $GPU_DIR/node.xz is missing (carry .gpu; make it with 'pack')" | tee -a "$log" >&2; exit 1; }
-  mkdir -p /tmp/real-gpu-node && unxz_to_stdout "$GPU_DIR/node.xz" > /tmp/real-gpu-node/node && chmod +x /tmp/real-gpu-node/node
+  # Through a new file renamed over the old: a second run in one call replaces a binary an earlier
+  # run's straggling process may still be executing ("Text file busy").
+  mkdir -p /tmp/real-gpu-node && unxz_to_stdout "$GPU_DIR/node.xz" > /tmp/real-gpu-node/node.new && chmod +x /tmp/real-gpu-node/node.new && mv -f /tmp/real-gpu-node/node.new /tmp/real-gpu-node/node
   export PATH="/tmp/real-gpu-node:$PATH"
   if [ ! -d node_modules ]; then unxz_to_stdout "$GPU_DIR/node_modules.tar.xz" | tar -x; fi
   # Each package only where the machine lacks its library.
