@@ -712,6 +712,7 @@ export class Network {
     const bad = inputs.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new RangeError(`predict: inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
     const count = inputs.length / size;
+    this.checkWholeBatchStatistics(count);
     const classes = this.plan.classes;
     const out = new Float32Array(count * classes);
     const logSoftmax = this.plan.nodes.some((n) => n.flags.intoLoss);
@@ -729,6 +730,18 @@ export class Network {
   /** torchsummary's table, the fusion rules applied, and the gradient clipping where there is one. */
   summary(): string {
     return formatSummary(this.plan) + (this.clipping ? `\nGradients clipped before each step: ${describeClipping(this.clipping)}` : '');
+  }
+
+  /**
+   * predict runs in chunks of maxBatch; a batch norm without running statistics normalises each
+   * chunk with that chunk's statistics, where PyTorch's model(x) takes the whole batch's. Refused,
+   * naming the layer, rather than answering otherwise than PyTorch.
+   */
+  private checkWholeBatchStatistics(count: number): void {
+    if (count <= this.maxBatch) return;
+    const node = this.plan.nodes.find((n) => n.layer instanceof BatchNorm && (n.layer as { trackRunningStats?: boolean }).trackRunningStats === false);
+    if (node === undefined) return;
+    throw new RangeError(`predict: ${count} samples, more than the network's maxBatch ${this.maxBatch}, and ${node.layer.type} '${node.path}' (track_running_stats false) normalises with its batch's own statistics in eval, which ${this.maxBatch}-sample chunks would change (PyTorch's model(x) normalises over all ${count}); predict at most ${this.maxBatch} samples at a time, or build the network with maxBatch ${count}`);
   }
 
   /**

@@ -56,5 +56,12 @@ describe('BatchNorm affine and track_running_stats', () => {
     expectAllClose('predict after a load', await other.predict(inputs), out, TOLERANCE.exact);
     // One sample: the untracked BatchNorm1d would see one value a channel (PyTorch raises in eval too).
     await expect(net.predict(inputs.subarray(0, 25))).rejects.toThrow(/BatchNorm1d '5' \(track_running_stats false\): 1 value per channel in an evaluation batch of 1, as PyTorch refuses too/);
+    // More samples than maxBatch: chunks of 8 and 2 would each take their own statistics; PyTorch's one batch takes all 10's.
+    const ten = Float32Array.from(randomArray(10 * 25, 4, -2, 2));
+    await expect(net.predict(ten)).rejects.toThrow("predict: 10 samples, more than the network's maxBatch 8, and BatchNorm1d '5' (track_running_stats false) normalises with its batch's own statistics in eval");
+    // A tracked network predicts any count in chunks (its eval output does not depend on the batch).
+    const tracked = new Network(ctx, new Sequential(new Conv2d(1, 3, 3), new BatchNorm2d(3), new Flatten(), new Linear(27, 4)), { inputShape: [1, 5, 5], maxBatch: 8, seed: 2 });
+    const whole = await tracked.predict(ten);
+    expectAllClose('tracked, in chunks of 8 and 2 against one of 2', whole.subarray(8 * 4), await tracked.predict(ten.subarray(8 * 25)), TOLERANCE.exact);
   });
 });
