@@ -7,6 +7,12 @@
 //   Variant TARGETS (regression): batchTargets[b, j] = targets[order[first + b], j], targetSize
 //   values a sample, copied by the same invocations (four elements each of the inputs and of the
 //   targets; the grid covers the longer).
+//   Variant CROP_FLIP (torchvision's RandomCrop(size = the sample's, padding) then
+//   RandomHorizontalFlip(flipP) of a [C, H, W] sample, C = size / (H·W)): sample b draws the block
+//   d = randomBlock(seed, stream, epoch, first + b) — top = randomBelow(d.x, 2·padding + 1), left =
+//   randomBelow(d.y, 2·padding + 1), flipped where (d.z >> 8)·2⁻²⁴ < flipP — and
+//   images[b, c, y, x] = inputs[sample, c, y + top − padding, x' + left − padding] with x' = W − 1 − x
+//   if flipped, else x; `fill` where that falls in the padding (src/reference/augment.ts).
 //   One invocation per four elements of the batch's input (a sample's elements are contiguous).
 
 struct Params {
@@ -15,6 +21,14 @@ struct Params {
   batch: u32,
   size: u32,
   targetSize: u32,
+  height: u32,
+  width: u32,
+  padding: u32,
+  flipP: f32,
+  fill: f32,
+  seed: u32,
+  stream: u32,
+  epoch: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -36,6 +50,39 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   let samples = min(params.batch, params.count - min(params.first, params.count));
   let total = samples * params.size;
   let e0 = gid.x * 4u;
+#if CROP_FLIP
+  let area = params.height * params.width;
+  let span = 2u * params.padding + 1u;
+  // The sample's draws, made again only where the invocation's four elements cross into the next.
+  var drawnFor = 0xffffffffu;
+  var top = 0u;
+  var left = 0u;
+  var flipped = false;
+  for (var e = e0; e < min(e0 + 4u, total); e++) {
+    let b = e / params.size;
+    let i = e % params.size;
+    let sample = order[params.first + b];
+    if (b != drawnFor) {
+      let d = randomBlock(params.seed, params.stream, params.epoch, params.first + b);
+      top = randomBelow(d.x, span);
+      left = randomBelow(d.y, span);
+      flipped = f32(d.z >> 8u) * exp2(-24.0) < params.flipP;
+      drawnFor = b;
+    }
+    let c = i / area;
+    let y = (i % area) / params.width;
+    let x = i % params.width;
+    // Coordinates in the padded image: inside the sample where both are in [padding, padding + extent).
+    let py = y + top;
+    let px = select(x, params.width - 1u - x, flipped) + left;
+    var value = params.fill;
+    if (py >= params.padding && py < params.padding + params.height && px >= params.padding && px < params.padding + params.width) {
+      value = inputs[sample * params.size + c * area + (py - params.padding) * params.width + (px - params.padding)];
+    }
+    images[e] = value;
+    if (i == 0u) { batchLabels[b] = labels[sample]; }
+  }
+#else
   for (var e = e0; e < min(e0 + 4u, total); e++) {
     let b = e / params.size;
     let i = e % params.size;
@@ -43,6 +90,7 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     images[e] = inputs[sample * params.size + i];
     if (i == 0u) { batchLabels[b] = labels[sample]; }
   }
+#endif
 #if TARGETS
   for (var e = e0; e < min(e0 + 4u, samples * params.targetSize); e++) {
     let b = e / params.targetSize;

@@ -68,12 +68,31 @@ export const mnistBatch = defineKernel({
   }),
 });
 
-/** images, batchLabels (and TARGETS: batchTargets) = samples `first … first + batch − 1` of the epoch's order, as they are  (overwrites them) */
+/**
+ * images, batchLabels (and TARGETS: batchTargets) = samples `first … first + batch − 1` of the
+ * epoch's order, as they are, or (CROP_FLIP) randomly cropped from their padding and flipped
+ * (height, width, padding, flipP, fill, seed, stream, epoch: unused otherwise)  (overwrites them)
+ */
 export const gatherBatch = defineKernel({
   name: 'gather_batch',
   linear: true,
   source: gatherSource,
-  params: { count: 'u32', first: 'u32', batch: 'u32', size: 'u32', targetSize: 'u32' },
+  libraries: [philoxSource],
+  params: {
+    count: 'u32',
+    first: 'u32',
+    batch: 'u32',
+    size: 'u32',
+    targetSize: 'u32',
+    height: 'u32',
+    width: 'u32',
+    padding: 'u32',
+    flipP: 'f32',
+    fill: 'f32',
+    seed: 'u32',
+    stream: 'u32',
+    epoch: 'u32',
+  },
   bindings: {
     inputs: { type: 'f32', access: 'read' },
     labels: { type: 'u32', access: 'read' },
@@ -83,7 +102,7 @@ export const gatherBatch = defineKernel({
     targets: { type: 'f32', access: 'read', only: 'TARGETS' },
     batchTargets: { type: 'f32', access: 'read_write', only: 'TARGETS' },
   },
-  defines: ['TARGETS'],
+  defines: ['TARGETS', 'CROP_FLIP'],
   workgroupSize: [64],
   // One invocation per four elements of the batch's inputs or targets, the longer (a last batch binds its own, smaller grid).
   grid: (p) => [Math.ceil((p.batch * Math.max(p.size, p.targetSize)) / 4)],

@@ -22,7 +22,7 @@ export function checkSeed(value: unknown, name: string): number {
 }
 
 /** Stream ids; the dropout of block k uses stream `dropout + k`. */
-export const RANDOM_STREAM = { shuffle: 1, rotation: 2, dropout: 16 } as const;
+export const RANDOM_STREAM = { shuffle: 1, rotation: 2, cropFlip: 3, dropout: 16 } as const;
 
 /** The high 32 bits of the exact 64-bit product of two u32, from their 16-bit halves. */
 function mulhi32(a: number, b: number): number {
@@ -63,6 +63,11 @@ export function philox4x32(
 /** Word `index & 3` of philox4x32([⌊index/4⌋, step, stream, 0], [seed, 0]); all arguments u32. */
 export function randomWord(seed: number, stream: number, step: number, index: number): number {
   return philox4x32([index >>> 2, step, stream, 0], [seed, 0])[index & 3]!;
+}
+
+/** floor(word · n / 2³²): a number in [0, n) from a random word (WGSL's randomBelow). */
+export function randomBelowRef(word: number, n: number): number {
+  return mulhi32(word >>> 0, n >>> 0);
 }
 
 /** A dropout draw below ⌊p · 2³²⌋ (clamped to [0, 2³² − 1]) drops its element. */

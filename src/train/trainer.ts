@@ -34,14 +34,26 @@ export interface TrainerOptions {
   readonly batch: number;
   readonly seed: number;
   /**
-   * Random rotation of the training images, ±maxDegrees (default off, as a PyTorch DataLoader
-   * without transforms; the seed CNN's notebook asks for it: the CLI and the page turn it on).
-   * Image splits only.
+   * Training-time augmentation (default off, as a PyTorch DataLoader without transforms).
+   * `true`: an image split's random rotation, ±maxDegrees (the seed CNN's notebook asks for it: the
+   * CLI and the page turn it on). An object: a float data set's [C, H, W] (or [H, W]) samples
+   * through torchvision's RandomCrop(size = theirs, padding, fill) then RandomHorizontalFlip(p) —
+   * `{ padding: 4, horizontalFlip: true }` is CIFAR's usual recipe.
    */
-  readonly augment?: boolean;
+  readonly augment?: boolean | TensorAugment;
   readonly maxDegrees?: number;
   /** Reshuffle the training set every epoch (default on); off: batch k is images k·batch … */
   readonly shuffle?: boolean;
+}
+
+/** A float data set's training-time transforms (Trainer's `augment` object). */
+export interface TensorAugment {
+  /** RandomCrop's padding: pixels of `fill` added on each side, the crop back to the sample's size at a random place (default 0: no crop). */
+  readonly padding?: number;
+  /** The padding's value (default 0; the inputs are used as they are, so 0 is the normalised zero, not black). */
+  readonly fill?: number;
+  /** RandomHorizontalFlip: `true` flips half the samples (torchvision's p = 0.5), a number is p (default: none). */
+  readonly horizontalFlip?: boolean | number;
 }
 
 /** Normalisation of MNIST pixels (SPEC.md §2) and the rotation's fill value. */
@@ -267,19 +279,20 @@ export class Trainer {
   ) {
     checkOptions('Trainer', options, ['batch', 'seed', 'augment', 'maxDegrees', 'shuffle']);
     if (typeof options.batch !== 'number' || !Number.isInteger(options.batch) || options.batch < 1) throw new RangeError(`batch must be a whole number ≥ 1, got ${JSON.stringify(options.batch)}`);
-    trueOrFalse('Trainer', 'augment', options.augment, false);
+    if (typeof options.augment !== 'object' || options.augment === null) trueOrFalse('Trainer', 'augment', options.augment, false);
     trueOrFalse('Trainer', 'shuffle', options.shuffle, true);
     if (options.maxDegrees !== undefined && !(typeof options.maxDegrees === 'number' && options.maxDegrees >= 0 && options.maxDegrees <= 180)) {
       throw new RangeError(`Trainer: maxDegrees must be a number of degrees from 0 to 180, got ${JSON.stringify(options.maxDegrees)}`);
     }
-    if (options.maxDegrees !== undefined && !options.augment) throw new RangeError('Trainer: maxDegrees without augment: true rotates nothing (the rotation is off by default)');
+    if (options.maxDegrees !== undefined && options.augment !== true) throw new RangeError('Trainer: maxDegrees without augment: true rotates nothing (the rotation is off by default)');
     if (options.batch > model.maxBatch) throw new Error(`batch ${options.batch} exceeds the model's capacity ${model.maxBatch}`);
     if (model.ctx !== ctx) throw new Error("the network was built on another GPU context (new Network(ctx, …) with this trainer's ctx)");
     checkSeed(options.seed, 'seed (of the shuffles and rotations)');
     // Regression: float targets (and a squared-error loss: LossHead says so), in both splits.
     this.regression = train.kind === 'tensors' && train.targets !== undefined;
     for (const split of test ? [train, test] : [train]) this.checkSplit(split);
-    if (options.augment && train.kind !== 'images') throw new Error(`Trainer: augment rotates images; the ${train.name} split holds float inputs, used as they are (leave augment off)`);
+    if (options.augment === true && train.kind !== 'images') throw new Error(`Trainer: augment: true rotates images; the ${train.name} split holds float inputs: crop and flip them with augment: { padding, horizontalFlip }, or leave augment off`);
+    this.cropFlip = typeof options.augment === 'object' ? checkTensorAugment(options.augment, train) : undefined;
     this.trainHead = new LossHead(ctx, model, 'train', { targets: this.regression });
     this.testHead = new LossHead(ctx, model, 'test', { targets: this.regression });
     this.snapshots = new MetricsSnapshots(ctx.device, this.trainHead, model.health);
@@ -400,7 +413,7 @@ export class Trainer {
   private async buildProgram(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
     const { model, options } = this;
     const head = mode === 'train' ? this.trainHead : this.testHead;
-    const augment = mode === 'train' && (options.augment ?? false);
+    const augment = mode === 'train' && options.augment !== undefined && options.augment !== false;
     // The step's parts are bound at once, so that their kernels compile together (Network.forward).
     const train = mode === 'train';
     const [batchKernel, ...parts] = await Promise.all([
@@ -414,12 +427,31 @@ export class Trainer {
   }
 
   /** The kernel that cuts a batch from the split into the model's input and the head's labels. */
+  /** The crop and flip of a float data set's training batches (Trainer's `augment` object), checked. */
+  private readonly cropFlip: CropFlipSettings | undefined;
+
   private async batchKernel(split: GpuSplit, batch: number, augment: boolean, head: LossHead): Promise<BatchKernel> {
     const { ctx, model, options } = this;
-    // (A tensor split's kernel has no epoch: update's epoch is ignored there.)
+    // (A tensor split's kernel takes the epoch where it crops and flips: its draws are the epoch's.)
     if (split.kind === 'tensors') {
       const tensors = { inputs: split.inputs, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels };
-      const params = { count: split.count, first: 0, batch, size: shapeSize(split.shape), targetSize: split.targetSize ?? 0 };
+      const crop = augment ? this.cropFlip : undefined;
+      const params = {
+        count: split.count,
+        first: 0,
+        batch,
+        size: shapeSize(split.shape),
+        targetSize: split.targetSize ?? 0,
+        height: crop?.height ?? 0,
+        width: crop?.width ?? 0,
+        padding: crop?.padding ?? 0,
+        flipP: crop?.flipP ?? 0,
+        fill: crop?.fill ?? 0,
+        seed: options.seed,
+        stream: RANDOM_STREAM.cropFlip,
+        epoch: 0,
+      };
+      if (crop) return (await ctx.compile(gatherBatch, { CROP_FLIP: true })).bind(tensors, params, `${split.name} batch`);
       if (split.targets && head.targets) return (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...tensors, targets: split.targets, batchTargets: head.targets }, params, `${split.name} batch`);
       return (await ctx.compile(gatherBatch)).bind(tensors, params, `${split.name} batch`);
     }
@@ -724,4 +756,27 @@ export class Trainer {
     }
     return rows;
   }
+}
+
+interface CropFlipSettings {
+  readonly height: number;
+  readonly width: number;
+  readonly padding: number;
+  readonly flipP: number;
+  readonly fill: number;
+}
+
+/** Trainer's `augment` object against the training split: whole-number padding, p in [0, 1], [C, H, W] or [H, W] samples, no float targets. */
+function checkTensorAugment(augment: TensorAugment, train: GpuSplit): CropFlipSettings {
+  checkOptions('Trainer augment', augment, ['padding', 'fill', 'horizontalFlip']);
+  const { padding = 0, fill = 0, horizontalFlip = false } = augment;
+  if (typeof padding !== 'number' || !Number.isInteger(padding) || padding < 0 || padding > 4096) throw new RangeError(`Trainer augment: padding must be a whole number of pixels from 0 to 4096, got ${JSON.stringify(padding)}`);
+  if (typeof fill !== 'number' || !Number.isFinite(fill)) throw new RangeError(`Trainer augment: fill must be a finite number, got ${JSON.stringify(fill)}`);
+  const flipP = horizontalFlip === true ? 0.5 : horizontalFlip === false ? 0 : horizontalFlip;
+  if (typeof flipP !== 'number' || !(flipP >= 0 && flipP <= 1)) throw new RangeError(`Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got ${JSON.stringify(horizontalFlip)}`);
+  if (padding === 0 && flipP === 0) throw new RangeError('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing (give { padding: 4 }, { horizontalFlip: true } or both; leave augment out for none)');
+  if (train.kind !== 'tensors') throw new Error(`Trainer augment: an object crops and flips a float data set's samples; the ${train.name} split holds images: augment: true rotates them`);
+  if (train.targets !== undefined) throw new Error(`Trainer augment: the ${train.name} split has float targets, which a crop and flip of the inputs would leave behind (leave augment off)`);
+  if (train.shape.length !== 2 && train.shape.length !== 3) throw new Error(`Trainer augment: crops and flips samples of [C, H, W] or [H, W]; the ${train.name} split's are [${train.shape.join(', ')}]`);
+  return { height: train.shape.at(-2)!, width: train.shape.at(-1)!, padding, flipP, fill };
 }

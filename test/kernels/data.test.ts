@@ -10,6 +10,7 @@ import type { GpuContext } from '../../src/gpu/context.js';
 import { gatherBatch, mnistBatch, packedWords, shufflePermutation } from '../../src/kernels/data.js';
 import { normalizePixelRef, rotateImageRef } from '../../src/reference/mnist-input.js';
 import { RANDOM_STREAM, rotationAngleRef, shufflePermutationRef } from '../../src/reference/random.js';
+import { cropFlipDrawsRef, cropFlipRef } from '../../src/reference/augment.js';
 import { TOLERANCE, allCloseReport, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -199,6 +200,9 @@ describe('mnist_batch', () => {
   });
 });
 
+/** gather_batch's CROP_FLIP parameters, unused without it. */
+const NO_CROP_FLIP = { height: 0, width: 0, padding: 0, flipP: 0, fill: 0, seed: 0, stream: 0, epoch: 0 };
+
 describe('gather_batch: a float data set\'s batches, as they are', () => {
   /** Runs gather_batch on poisoned outputs (TARGETS where targetSize > 0); returns what it left and what indexing gives. */
   async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number, targetSize = 0) {
@@ -217,7 +221,7 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
     const targets = Float32Array.from(randomArray(count * Math.max(1, targetSize), seed + 2, -5, 5));
     const batchTargets = ctx.tensor('batchTargets', [batch * Math.max(1, targetSize)]);
     ctx.fill(batchTargets, NaN);
-    const params = { count, first, batch, size, targetSize };
+    const params = { count, first, batch, size, targetSize, ...NO_CROP_FLIP };
     const k = targetSize > 0
       ? (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...t, targets: ctx.tensor('targets', [targets.length], { data: targets }), batchTargets }, params)
       : (await ctx.compile(gatherBatch)).bind(t, params);
@@ -267,5 +271,70 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
     const r = await gather(ctx, 1000, 3 * 32 * 32, 896, 128, 5);
     expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
     expect(r.labels).toEqual(r.expectedLabels);
+  });
+});
+
+describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then RandomHorizontalFlip(p), drawn per sample', () => {
+  /** Runs the variant on poisoned outputs; returns what it left, the reference's batch and the draws. */
+  async function cropFlip(ctx: GpuContext, o: { count: number; shape: readonly number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number }) {
+    const size = o.shape.reduce((a, b) => a * b, 1);
+    const [height, width] = o.shape.slice(-2) as [number, number];
+    const inputs = Float32Array.from(randomArray(o.count * size, o.seed, -3, 3));
+    const labels = Uint32Array.from(randomArray(o.count, o.seed + 1, 0, 1000), Math.floor);
+    const order = shufflePermutationRef(o.count, o.seed, 2);
+    const t = {
+      inputs: ctx.tensor('inputs', [inputs.length], { data: inputs }),
+      labels: ctx.tensor('labels', [o.count], { dtype: 'u32', data: labels }),
+      order: ctx.tensor('order', [o.count], { dtype: 'u32', data: order }),
+      images: ctx.tensor('images', [o.batch * size]),
+      batchLabels: ctx.tensor('batchLabels', [o.batch], { dtype: 'u32' }),
+    };
+    ctx.fill(t.images, NaN);
+    ctx.fill(t.batchLabels, NO_LABEL);
+    const params = { count: o.count, first: o.first, batch: o.batch, size, targetSize: 0, height, width, padding: o.padding, flipP: o.flipP, fill: o.fill, seed: o.seed, stream: RANDOM_STREAM.cropFlip, epoch: o.epoch };
+    const k = (await ctx.compile(gatherBatch, { CROP_FLIP: true })).bind(t, params);
+    ctx.submit('crop test', (e) => recordPass(e, 'crop test', [k]));
+    const samples = Math.min(o.batch, o.count - o.first);
+    const expected = new Float32Array(o.batch * size).fill(NaN);
+    const draws = [];
+    for (let b = 0; b < samples; b++) {
+      const sample = order[o.first + b]!;
+      const d = cropFlipDrawsRef(o.seed, o.epoch, o.first + b, o.padding, o.flipP);
+      draws.push(d);
+      expected.set(Float32Array.from(cropFlipRef(inputs.subarray(sample * size, (sample + 1) * size), height, width, d, o.padding, Math.fround(o.fill))), b * size);
+    }
+    return { images: await ctx.read(t.images), labels: Array.from(await ctx.read(t.batchLabels)), expected, draws, expectedLabels: Array.from({ length: o.batch }, (_, b) => (b < samples ? labels[order[o.first + b]!]! : NO_LABEL)) };
+  }
+
+  for (const o of [
+    { count: 11, shape: [3, 5, 7], first: 0, batch: 8, padding: 2, flipP: 0.5, fill: 0, seed: 3, epoch: 1 }, // 105 values a sample: a sample's draws change inside an invocation's four
+    { count: 11, shape: [3, 5, 7], first: 8, batch: 8, padding: 3, flipP: 0.5, fill: -1.25, seed: 4, epoch: 2 }, // the last batch of 3; padding wider than half the height
+    { count: 9, shape: [6, 4], first: 1, batch: 8, padding: 1, flipP: 0.3, fill: 0.5, seed: 5, epoch: 7 }, // [H, W] samples
+    { count: 20, shape: [1, 3, 2], first: 0, batch: 20, padding: 5, flipP: 0, fill: 2, seed: 6, epoch: 1 }, // a crop only (the padding past the image: whole rows of fill)
+    { count: 20, shape: [2, 3, 9], first: 0, batch: 20, padding: 0, flipP: 1, fill: 0, seed: 7, epoch: 1 }, // a flip only, every sample
+  ]) {
+    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}, padding ${o.padding}, flip p ${o.flipP}, fill ${o.fill}`, async (ctx) => {
+      const r = await cropFlip(ctx, o);
+      expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit, NaN past the samples').toBe(true);
+      expect(r.labels).toEqual(r.expectedLabels);
+      // The draws cover what they should: offsets within [0, 2·padding], flips as p allows.
+      for (const d of r.draws) expect(d.top <= 2 * o.padding && d.left <= 2 * o.padding).toBe(true);
+      if (o.flipP === 1) expect(r.draws.every((d) => d.flipped)).toBe(true);
+      if (o.flipP === 0) expect(r.draws.some((d) => d.flipped)).toBe(false);
+      if (o.padding === 0) expect(r.draws.every((d) => d.top === 0 && d.left === 0)).toBe(true);
+    });
+  }
+
+  gpuTest('a real size: CIFAR-10\'s 3×32×32 at batch 128, padding 4, p 0.5, from a set of 1,000; another epoch draws anew', async (ctx) => {
+    const o = { count: 1000, shape: [3, 32, 32], first: 640, batch: 128, padding: 4, flipP: 0.5, fill: 0, seed: 11, epoch: 3 };
+    const r = await cropFlip(ctx, o);
+    expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
+    expect(r.labels).toEqual(r.expectedLabels);
+    const flips = r.draws.filter((d) => d.flipped).length;
+    expect(flips).toBeGreaterThan(40);
+    expect(flips).toBeLessThan(88);
+    expect(new Set(r.draws.map((d) => d.top)).size).toBe(9);
+    const next = await cropFlip(ctx, { ...o, epoch: 4 });
+    expect(next.draws.filter((d, b) => d.top === r.draws[b]!.top && d.left === r.draws[b]!.left && d.flipped === r.draws[b]!.flipped).length).toBeLessThan(10);
   });
 });

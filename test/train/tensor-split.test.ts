@@ -11,6 +11,7 @@ import { SGD } from '../../src/optim/optimizers.js';
 import { gpuDecisions } from '../../src/plan/check.js';
 import { networkStepRef } from '../../src/reference/network.js';
 import { shufflePermutationRef } from '../../src/reference/random.js';
+import { cropFlipDrawsRef, cropFlipRef } from '../../src/reference/augment.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
 import { uploadSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -92,6 +93,64 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
       expectAllClose(`${p.name} momentum after 8 steps`, await ctx.read(p.state.momentum_buffer!), velocity[p.name]!, TOLERANCE.gradient);
     }
     for (const b of net.buffers) expectAllClose(`${b.name} after 8 steps`, await ctx.read(b.value), running[b.name]!, TOLERANCE.gradient);
+  });
+
+  gpuTest('augment { padding, horizontalFlip }: each step trains on the batch the reference crops and flips (torchvision\'s RandomCrop then RandomHorizontalFlip), the float64 run alongside; the test split as it is', async (ctx) => {
+    const data = tensorSplit(COUNT, 17);
+    const net = network(ctx);
+    const augment = { padding: 2, horizontalFlip: 0.5, fill: -0.5 };
+    const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', data), uploadSplit(ctx, 'test', tensorSplit(6, 19)), { batch: BATCH, seed: SEED, augment });
+    let params: Record<string, Float64Array> = {};
+    let velocity: Record<string, Float64Array> = {};
+    let running: Record<string, Float64Array> = {};
+    for (const p of net.parameters) {
+      params[p.name] = Float64Array.from(await ctx.read(p.value));
+      velocity[p.name] = new Float64Array(p.value.length);
+    }
+    for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
+    const size = 75;
+    let flips = 0;
+    let crops = 0;
+    for (let epoch = 1; epoch <= 2; epoch++) {
+      const order = shufflePermutationRef(COUNT, SEED, epoch);
+      for (let first = 0, inEpoch = 0; first < COUNT; first += BATCH, inEpoch++) {
+        await trainer.trainEpoch(epoch, { fromStep: inEpoch, maxSteps: 1 });
+        const batch = Math.min(BATCH, COUNT - first);
+        const input = new Float64Array(batch * size);
+        const labels = new Uint32Array(batch);
+        for (let b = 0; b < batch; b++) {
+          const sample = order[first + b]!;
+          const draws = cropFlipDrawsRef(SEED, epoch, first + b, augment.padding, augment.horizontalFlip);
+          flips += draws.flipped ? 1 : 0;
+          crops += draws.top !== augment.padding || draws.left !== augment.padding ? 1 : 0;
+          input.set(cropFlipRef(data.inputs.subarray(sample * size, (sample + 1) * size), 5, 5, draws, augment.padding, augment.fill), b * size);
+          labels[b] = data.labels![sample]!;
+        }
+        const seen = await ctx.read(net.input);
+        expect(Array.from(seen.subarray(0, batch * size)), `epoch ${epoch}, batch from ${first}: the network's input`).toEqual(Array.from(Float32Array.from(input)));
+        const follow = await gpuDecisions(net, batch);
+        const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels, batch, mode: 'train', follow });
+        const next: Record<string, Float64Array> = {};
+        for (const name of Object.keys(params)) {
+          const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
+          next[name] = updated.param;
+          velocity[name] = updated.velocity;
+        }
+        params = next;
+        running = { ...running, ...ref.buffers };
+      }
+    }
+    // Both transforms were drawn both ways (28 samples): the test above would pass with either switched off otherwise.
+    expect(flips).toBeGreaterThan(3);
+    expect(flips).toBeLessThan(25);
+    expect(crops).toBeGreaterThan(10);
+    for (const p of net.parameters) expectAllClose(`${p.name} after 8 augmented steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
+    // Evaluation reads the test split as it is (no crop, no flip: torchvision's test transforms).
+    const test = tensorSplit(6, 19);
+    const evaluated = await trainer.evaluate();
+    const predicted = await net.predict(test.inputs);
+    const correct = Array.from({ length: 6 }, (_, s) => predicted.subarray(s * 5, s * 5 + 5)).filter((row, s) => row.indexOf(Math.max(...row)) === test.labels![s]).length;
+    expect(evaluated.accuracy).toBeCloseTo((100 * correct) / 6, 6);
   });
 
   gpuTest('regression: float targets and MSE, two shuffled epochs against the float64 run; no accuracy, the best epoch by test loss', async (ctx) => {
@@ -223,7 +282,13 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     const trainer = (split: TensorSplit, options = {}) => new Trainer(ctx, net, uploadSplit(ctx, 'train', split), test, { batch: BATCH, seed: 1, ...options });
     // The same 75 values a sample, in another shape: PyTorch would raise, this would train on scrambled inputs.
     expect(() => trainer({ ...good, shape: [3, 25] })).toThrow("the train split's samples are [3, 25]; the model takes [3, 5, 5] per sample");
-    expect(() => trainer(good, { augment: true })).toThrow('Trainer: augment rotates images; the train split holds float inputs, used as they are (leave augment off)');
+    expect(() => trainer(good, { augment: true })).toThrow('Trainer: augment: true rotates images; the train split holds float inputs: crop and flip them with augment: { padding, horizontalFlip }, or leave augment off');
+    expect(() => trainer(good, { augment: {} })).toThrow('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing');
+    expect(() => trainer(good, { augment: { padding: 1.5 } })).toThrow('Trainer augment: padding must be a whole number of pixels from 0 to 4096, got 1.5');
+    expect(() => trainer(good, { augment: { horizontalFlip: 2 } })).toThrow('Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got 2');
+    expect(() => trainer(good, { augment: { padding: 2, fill: NaN } })).toThrow('Trainer augment: fill must be a finite number, got null');
+    expect(() => trainer(good, { augment: { padding: 2, flip: true } })).toThrow("Trainer augment: unknown option 'flip'");
+    expect(() => trainer(good, { augment: { padding: 2 }, maxDegrees: 5 })).toThrow('Trainer: maxDegrees without augment: true rotates nothing');
     const split = (changes: object) => () => uploadSplit(ctx, 'train', { ...good, ...changes } as TensorSplit);
     // A negative label uploads (a loss's ignoreIndex may be it), in 32 bits; the trainer refuses it where the loss does not ignore it.
     expect(split({ labels: [0, 1, -(2 ** 31) - 1, 2, 0, 1, 2, 3] })).toThrow("train split: labels[2] is -2147483649, expected a class index (a whole number ≥ 0) or a loss's ignoreIndex (a whole number from -2147483648)");
