@@ -39,21 +39,40 @@ const model = (logSoftmax = false) =>
 const network = (ctx: GpuContext, logSoftmax = false) =>
   new Network(ctx, model(logSoftmax), { inputShape: [...SHAPE], maxBatch: BATCH, seed: SEED, optimizer: new SGD({ lr: LR, momentum: MOMENTUM }) });
 
+/**
+ * The float64 run beside a network: its parameters, momentum and running statistics, each step
+ * the reference's on the GPU's decisions (ReLU masks, …) then SGD with momentum.
+ */
+async function floatRun(ctx: GpuContext, net: Network) {
+  const state = { params: {} as Record<string, Float64Array>, velocity: {} as Record<string, Float64Array>, running: {} as Record<string, Float64Array> };
+  for (const p of net.parameters) {
+    state.params[p.name] = Float64Array.from(await ctx.read(p.value));
+    state.velocity[p.name] = new Float64Array(p.value.length);
+  }
+  for (const b of net.buffers) state.running[b.name] = Float64Array.from(await ctx.read(b.value));
+  return Object.assign(state, {
+    async step(input: Float64Array, labels: Uint32Array, batch: number) {
+      const follow = await gpuDecisions(net, batch);
+      const ref = networkStepRef({ plan: net.plan, params: state.params, buffers: state.running, input, labels, batch, mode: 'train', follow });
+      const next: Record<string, Float64Array> = {};
+      for (const name of Object.keys(state.params)) {
+        const updated = sgdMomentumRef(state.params[name]!, ref.grads[name]!, state.velocity[name]!, LR, MOMENTUM);
+        next[name] = updated.param;
+        state.velocity[name] = updated.velocity;
+      }
+      state.params = next;
+      state.running = { ...state.running, ...ref.buffers };
+      return ref;
+    },
+  });
+}
+
 describe('a tensor split: float inputs of any shape, used as they are', () => {
   gpuTest('two shuffled epochs against a float64 run of the same steps: parameters, momentum, running statistics, metrics', async (ctx) => {
     const data = tensorSplit(COUNT, 7);
     const net = network(ctx);
     const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', data), uploadSplit(ctx, 'test', tensorSplit(6, 9)), { batch: BATCH, seed: SEED });
-
-    type Tensors = Record<string, Float64Array>;
-    let params: Tensors = {};
-    let velocity: Tensors = {};
-    let running: Tensors = {};
-    for (const p of net.parameters) {
-      params[p.name] = Float64Array.from(await ctx.read(p.value));
-      velocity[p.name] = new Float64Array(p.value.length);
-    }
-    for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
+    const run = await floatRun(ctx, net);
     const size = 75;
     for (let epoch = 1; epoch <= 2; epoch++) {
       const order = shufflePermutationRef(COUNT, SEED, epoch);
@@ -70,18 +89,9 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
           input.set(data.inputs.subarray(sample * size, (sample + 1) * size), b * size);
           labels[b] = data.labels![sample]!;
         }
-        const follow = await gpuDecisions(net, batch);
-        const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels, batch, mode: 'train', follow });
+        const ref = await run.step(input, labels, batch);
         lossSum += ref.loss * batch;
         correct += ref.correct;
-        const next: Tensors = {};
-        for (const name of Object.keys(params)) {
-          const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
-          next[name] = updated.param;
-          velocity[name] = updated.velocity;
-        }
-        params = next;
-        running = { ...running, ...ref.buffers };
       }
       expect(gpu!.steps).toBe(4);
       expect(gpu!.samples).toBe(COUNT);
@@ -89,10 +99,10 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
       expect(gpu!.trainLoss, `mean loss of epoch ${epoch}`).toBeCloseTo(lossSum / COUNT, 4);
     }
     for (const p of net.parameters) {
-      expectAllClose(`${p.name} after 8 steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
-      expectAllClose(`${p.name} momentum after 8 steps`, await ctx.read(p.state.momentum_buffer!), velocity[p.name]!, TOLERANCE.gradient);
+      expectAllClose(`${p.name} after 8 steps`, await ctx.read(p.value), run.params[p.name]!, TOLERANCE.gradient);
+      expectAllClose(`${p.name} momentum after 8 steps`, await ctx.read(p.state.momentum_buffer!), run.velocity[p.name]!, TOLERANCE.gradient);
     }
-    for (const b of net.buffers) expectAllClose(`${b.name} after 8 steps`, await ctx.read(b.value), running[b.name]!, TOLERANCE.gradient);
+    for (const b of net.buffers) expectAllClose(`${b.name} after 8 steps`, await ctx.read(b.value), run.running[b.name]!, TOLERANCE.gradient);
   });
 
   gpuTest('augment { padding, horizontalFlip }: each step trains on the batch the reference crops and flips (torchvision\'s RandomCrop then RandomHorizontalFlip), the float64 run alongside; the test split as it is', async (ctx) => {
@@ -100,14 +110,7 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     const net = network(ctx);
     const augment = { padding: 2, horizontalFlip: 0.5, fill: -0.5 };
     const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', data), uploadSplit(ctx, 'test', tensorSplit(6, 19)), { batch: BATCH, seed: SEED, augment });
-    let params: Record<string, Float64Array> = {};
-    let velocity: Record<string, Float64Array> = {};
-    let running: Record<string, Float64Array> = {};
-    for (const p of net.parameters) {
-      params[p.name] = Float64Array.from(await ctx.read(p.value));
-      velocity[p.name] = new Float64Array(p.value.length);
-    }
-    for (const b of net.buffers) running[b.name] = Float64Array.from(await ctx.read(b.value));
+    const run = await floatRun(ctx, net);
     const size = 75;
     let flips = 0;
     let crops = 0;
@@ -128,23 +131,14 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
         }
         const seen = await ctx.read(net.input);
         expect(Array.from(seen.subarray(0, batch * size)), `epoch ${epoch}, batch from ${first}: the network's input`).toEqual(Array.from(Float32Array.from(input)));
-        const follow = await gpuDecisions(net, batch);
-        const ref = networkStepRef({ plan: net.plan, params, buffers: running, input, labels, batch, mode: 'train', follow });
-        const next: Record<string, Float64Array> = {};
-        for (const name of Object.keys(params)) {
-          const updated = sgdMomentumRef(params[name]!, ref.grads[name]!, velocity[name]!, LR, MOMENTUM);
-          next[name] = updated.param;
-          velocity[name] = updated.velocity;
-        }
-        params = next;
-        running = { ...running, ...ref.buffers };
+        await run.step(input, labels, batch);
       }
     }
     // Both transforms were drawn both ways (28 samples): the test above would pass with either switched off otherwise.
     expect(flips).toBeGreaterThan(3);
     expect(flips).toBeLessThan(25);
     expect(crops).toBeGreaterThan(10);
-    for (const p of net.parameters) expectAllClose(`${p.name} after 8 augmented steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
+    for (const p of net.parameters) expectAllClose(`${p.name} after 8 augmented steps`, await ctx.read(p.value), run.params[p.name]!, TOLERANCE.gradient);
     // Evaluation reads the test split as it is (no crop, no flip: torchvision's test transforms).
     const test = tensorSplit(6, 19);
     const evaluated = await trainer.evaluate();
