@@ -26,7 +26,7 @@ import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPa
 import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
-import { LSTM } from '../layers/recurrent.js';
+import { GRU, LSTM } from '../layers/recurrent.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -95,6 +95,19 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
         dropout: f.dropout as number | undefined,
         bidirectional: f.bidirectional as boolean | undefined,
         projSize: f.proj_size as number | undefined,
+      }),
+  },
+  GRU: {
+    fields: ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional'],
+    build: (f) =>
+      new GRU({
+        inputSize: f.input_size as number | undefined,
+        hiddenSize: f.hidden_size as number,
+        numLayers: f.num_layers as number | undefined,
+        bias: f.bias as boolean | undefined,
+        batchFirst: f.batch_first as boolean | undefined,
+        dropout: f.dropout as number | undefined,
+        bidirectional: f.bidirectional as boolean | undefined,
       }),
   },
   ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },

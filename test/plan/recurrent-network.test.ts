@@ -1,16 +1,17 @@
 /**
- * LSTM in a network: a whole GPU training step against the float64 reference (checkNetworkStep) —
- * an LSTM over MNIST's rows ([28, 28] samples) → Flatten → Linear under cross-entropy, and two
- * stacked LSTMs (the second's input gradient, and one without bias) from a model file; a seeded
- * run on real MNIST reproducible bit for bit (and its loss falling); the checkpoint's names, a
- * PyTorch state_dict loading and predicting as PyTorch's model; the model file and its refusals.
+ * LSTM and GRU in a network: a whole GPU training step against the float64 reference
+ * (checkNetworkStep) — an LSTM over MNIST's rows ([28, 28] samples) → Flatten → Linear under
+ * cross-entropy, two stacked LSTMs (the second's input gradient, and one without bias) from a
+ * model file, a GRU over the rows and a GRU after an LSTM; a seeded run on real MNIST
+ * reproducible bit for bit (and its loss falling); the checkpoint's names, a PyTorch state_dict
+ * loading and predicting as PyTorch's model; the model files and their refusals.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { Flatten, Linear, LSTM, Sequential } from '../../src/layers/index.js';
+import { Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
@@ -51,6 +52,30 @@ describe('one GPU training step against the float64 reference', () => {
   });
 });
 
+describe('one GPU training step of a GRU against the float64 reference', () => {
+  gpuTest('GRU(28 → 48) over [28, 28] → Flatten → Linear, cross-entropy, SGD momentum', async (ctx) => {
+    const network = new Network(ctx, new Sequential(new GRU(28, 48, { batchFirst: true }), new Flatten(), new Linear(28 * 48, 10)), { inputShape: [28, 28], maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+    expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
+      ['0.weight_ih_l0', [144, 28]], ['0.weight_hh_l0', [144, 48]], ['0.bias_ih_l0', [144]], ['0.bias_hh_l0', [144]], ['2.weight', [10, 1344]], ['2.bias', [10]],
+    ]);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+
+  gpuTest('an LSTM, then a GRU without bias (the LSTM gets its input gradient), Tanh, from a model file, Adam', async (ctx) => {
+    const { model, input } = parseModelFile(
+      JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 12, batch_first: true }, { type: 'GRU', hidden_size: 9, bias: false, batch_first: true }, { type: 'Tanh' }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }),
+      'lstm-gru.json',
+    );
+    const network = new Network(ctx, model, { inputShape: input, maxBatch: 16, seed: 5, optimizer: new Adam({ lr: 1e-3 }) });
+    expect(network.parameters.map((p) => p.name)).toEqual(['0.weight_ih_l0', '0.weight_hh_l0', '0.bias_ih_l0', '0.bias_hh_l0', '1.weight_ih_l0', '1.weight_hh_l0', '4.weight', '4.bias']);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+});
+
 describe('training', () => {
   const run = async (ctx: GpuContext, seed: number) => {
     const { train, test: testSplit } = await loadMnist();
@@ -73,34 +98,37 @@ describe('training', () => {
 });
 
 describe('checkpoints', () => {
-  gpuTest("the checkpoint carries PyTorch's names; a PyTorch state_dict loads and predicts as PyTorch's model", async (ctx, t) => {
-    const network = new Network(ctx, lstmOverRows(), { inputShape: [28, 28], maxBatch: 4, seed: 2, optimizer: new SGD({ lr: 0.1 }) });
-    const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
-    expect(Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual(['0.bias_hh_l0', '0.bias_ih_l0', '0.weight_hh_l0', '0.weight_ih_l0', '2.bias', '2.weight']);
-    expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [28, 28])).toBe(true);
-    if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
-    // PyTorch's own model and init (seed 0): its state_dict, and its outputs for three samples (the LSTM's output flattened).
-    const x = Array.from(randomArray(3 * 784, 43, -1, 2));
-    const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[] }>(
-      `
+  for (const type of ['LSTM', 'GRU'] as const) {
+    gpuTest(`${type}: the checkpoint carries PyTorch's names; a PyTorch state_dict loads and predicts as PyTorch's model`, async (ctx, t) => {
+      const model = new Sequential(type === 'LSTM' ? new LSTM(28, 64, { batchFirst: true }) : new GRU(28, 64, { batchFirst: true }), new Flatten(), new Linear(28 * 64, 10));
+      const network = new Network(ctx, model, { inputShape: [28, 28], maxBatch: 4, seed: 2, optimizer: new SGD({ lr: 0.1 }) });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
+      expect(Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual(['0.bias_hh_l0', '0.bias_ih_l0', '0.weight_hh_l0', '0.weight_ih_l0', '2.bias', '2.weight']);
+      expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [28, 28])).toBe(true);
+      if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
+      // PyTorch's own model and init (seed 0): its state_dict, and its outputs for three samples (the recurrent layer's output flattened).
+      const x = Array.from(randomArray(3 * 784, 43, -1, 2));
+      const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[] }>(
+        `
 import json, sys, torch
 torch.manual_seed(0)
 spec = json.load(sys.stdin)
-model = torch.nn.Sequential(torch.nn.LSTM(28, 64, batch_first=True), torch.nn.Flatten(), torch.nn.Linear(28 * 64, 10))
+model = torch.nn.Sequential(getattr(torch.nn, spec['type'])(28, 64, batch_first=True), torch.nn.Flatten(), torch.nn.Linear(28 * 64, 10))
 x = torch.tensor(spec['x'], dtype=torch.float32).reshape(3, 28, 28)
 with torch.no_grad():
     y = model[2](model[1](model[0](x)[0]))
 print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().tolist()} for k, v in model.state_dict().items()}, 'y': y.flatten().tolist()}))
 `,
-      { x },
-    );
-    const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
-    loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
-    const y = await network.predict(Float32Array.from(x));
-    const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
-    console.log(`LSTM → Flatten → Linear from a PyTorch state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32`);
-    expect(worst).toBeLessThan(1e-5);
-  });
+        { x, type },
+      );
+      const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
+      loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
+      const y = await network.predict(Float32Array.from(x));
+      const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
+      console.log(`${type} → Flatten → Linear from a PyTorch state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32`);
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
 });
 
 describe('model files and the layer’s refusals', () => {
@@ -122,5 +150,11 @@ describe('model files and the layer’s refusals', () => {
     // The shapes: a sequence [L, input_size].
     expect(() => new Network(undefined as never, new Sequential(new LSTM(28, 8), new Flatten(), new Linear(8, 10)), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new SGD({ lr: 0.1 }) })).toThrow('expects an input of shape [sequence length, input_size]');
     expect(() => new LSTM(27, 8).outputShape([28, 28])).toThrow("input_size is 27 but the input's steps have 28 features");
+    // GRU: the same options, but no proj_size (PyTorch's GRU has none).
+    const gru = parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, batch_first: true, num_layers: 1 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 'g.json').model;
+    expect(JSON.parse(modelFileText(gru, [28, 28])).layers[0]).toEqual({ type: 'GRU', hidden_size: 8, bias: true, batch_first: true });
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, proj_size: 2 }] }), 'g.json')).toThrow('unknown field "proj_size"');
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, bidirectional: true }] }), 'g.json')).toThrow("g.json: layer '0' (GRU): bidirectional must be false here");
+    expect(() => new GRU({ hiddenSize: 8, projSize: 0 } as never)).toThrow("GRU: unknown option 'projSize'");
   });
 });
