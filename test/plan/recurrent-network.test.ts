@@ -17,6 +17,7 @@ import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
+import { planModel, trainingFlops } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { randomArray } from '../helpers/allclose.js';
@@ -137,6 +138,8 @@ describe('model files and the layer’s refusals', () => {
     const text = modelFileText(model, [28, 28]);
     expect(JSON.parse(text).layers[0]).toEqual({ type: 'LSTM', input_size: 28, hidden_size: 64, bias: true, batch_first: true });
     expect(sameNetwork(text, 'x', lstmOverRows(), [28, 28])).toBe(true);
+    // FLOP per sample: 28 steps of the 256 gate rows against 28 inputs and 64 hidden units, then the Linear; backward, the carry dG·W_hh and the Linear's input gradient (the LSTM is first: no dX).
+    expect(trainingFlops(planModel(model, { inputShape: [28, 28] }))).toEqual({ forward: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, weightGradients: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, inputGradients: 2 * 28 * 256 * 64 + 2 * 1792 * 10, total: 2 * (2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10) + 2 * 28 * 256 * 64 + 2 * 1792 * 10 });
     const refused = (fields: Record<string, unknown>) => () => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 8, ...fields }] }), 'm.json');
     expect(refused({ num_layers: 2 })).toThrow("m.json: layer '0' (LSTM): num_layers must be 1 here");
     expect(refused({ bidirectional: true })).toThrow('bidirectional must be false here (one direction), got true');
