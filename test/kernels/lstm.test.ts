@@ -78,6 +78,20 @@ async function runLstm(ctx: GpuContext, s: LstmShape, options: { bias: boolean; 
   return { gpu, fwd, ref: lstmBackwardRef(dy, x, weights, s, fwd), dispatches: dispatches.length };
 }
 
+/** The largest |GPU − float64| over the largest |float64| of each tensor, for the log. */
+function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike<number>]>): string {
+  return Object.entries(pairs)
+    .map(([name, [ours, theirs]]) => {
+      let [diff, scale] = [0, 0];
+      for (let k = 0; k < theirs.length; k++) {
+        diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
+        scale = Math.max(scale, Math.abs(theirs[k]!));
+      }
+      return `${name} ${(diff / scale).toExponential(1)}`;
+    })
+    .join(', ');
+}
+
 describe('LSTM kernels against the float64 reference', () => {
   // [batch, L, input_size, hidden]
   const shapes: { s: [number, number, number, number]; bias: boolean; maxBatch?: number; inputGradient?: boolean }[] = [
@@ -107,6 +121,7 @@ describe('LSTM kernels against the float64 reference', () => {
 
   gpuTest('the classic size: batch 128, L 28 (MNIST rows), in 28, H 128', async (ctx) => {
     const { gpu, fwd, ref } = await runLstm(ctx, { batch: 128, seqLen: 28, inputSize: 28, hidden: 128 }, { bias: true });
+    console.log(`LSTM at batch 128, L 28, in 28, H 128, GPU against float64 (of each tensor's largest value): ${scaledErrors({ y: [gpu.y, fwd.y], dx: [gpu.dx!, ref.dx], weight_ih: [gpu.dweightIh, ref.dweightIh], weight_hh: [gpu.dweightHh, ref.dweightHh], bias: [gpu.dbiasIh!, ref.dbias] })}`);
     expectAllClose('y (h_t)', gpu.y, fwd.y, TOLERANCE.forward);
     expectAllClose('c_t', gpu.cell, fwd.cell, TOLERANCE.forward);
     expectAllClose('dx', gpu.dx!, ref.dx, TOLERANCE.gradient);
