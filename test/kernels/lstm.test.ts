@@ -3,7 +3,7 @@
  * per-step lstm_forward_step and lstm_backward_step, the dense weight and input gradients) against
  * the float64 reference (src/reference/lstm.ts), every output poisoned first: awkward shapes (one
  * step, one unit, H not a multiple of 4, batch 1 and 3, no bias, a batch smaller than the tensors'),
- * and the classic size, an LSTM over MNIST's rows (batch 128, L 28, in 28, H 128).
+ * a long sequence (L 300), and the classic size, an LSTM over MNIST's rows (batch 128, L 28, in 28, H 128).
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -101,6 +101,8 @@ describe('LSTM kernels against the float64 reference', () => {
     { s: [3, 5, 7, 6], bias: true },
     { s: [2, 4, 5, 9], bias: true, maxBatch: 5 },
     { s: [3, 7, 2, 13], bias: false, inputGradient: false },
+    // A long sequence: 300 steps forward and back, the carries through all of them.
+    { s: [2, 300, 5, 17], bias: true },
   ];
   for (const { s: [batch, seqLen, inputSize, hidden], bias, maxBatch, inputGradient } of shapes) {
     gpuTest(`batch ${batch}, L ${seqLen}, in ${inputSize}, H ${hidden}${bias ? '' : ', bias=False'}${maxBatch ? `, tensors for ${maxBatch}` : ''}${inputGradient === false ? ', no input gradient' : ''}`, async (ctx) => {
