@@ -35,6 +35,8 @@ describe('one GPU training step against the float64 reference', () => {
     expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
       ['0.weight_ih_l0', [256, 28]], ['0.weight_hh_l0', [256, 64]], ['0.bias_ih_l0', [256]], ['0.bias_hh_l0', [256]], ['2.weight', [10, 1792]], ['2.bias', [10]],
     ]);
+    // The summary table's row: PyTorch's parameter count (4·64·(28 + 64) + 2·256).
+    expect(network.summary()).toMatch(/LSTM-1 +\[-1, 28, 64\] +24,064\n/);
     const report = await checkNetworkStep(network, images, labels);
     expect(report.passed, formatCheckReport(report)).toBe(true);
     expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
@@ -59,6 +61,7 @@ describe('one GPU training step of a GRU against the float64 reference', () => {
     expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
       ['0.weight_ih_l0', [144, 28]], ['0.weight_hh_l0', [144, 48]], ['0.bias_ih_l0', [144]], ['0.bias_hh_l0', [144]], ['2.weight', [10, 1344]], ['2.bias', [10]],
     ]);
+    expect(network.summary()).toMatch(/GRU-1 +\[-1, 28, 48\] +11,232\n/);
     const report = await checkNetworkStep(network, images, labels);
     expect(report.passed, formatCheckReport(report)).toBe(true);
     expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
