@@ -81,24 +81,26 @@ describe('one GPU training step of a GRU against the float64 reference', () => {
 });
 
 describe('training', () => {
-  const run = async (ctx: GpuContext, seed: number) => {
+  const run = async (ctx: GpuContext, file: string, seed: number) => {
     const { train, test: testSplit } = await loadMnist();
-    const network = new Network(ctx, parseModelFile(readFileSync('examples/lstm.json', 'utf8'), 'examples/lstm.json').model, { inputShape: [28, 28], maxBatch: 32, seed, optimizer: new Adam({ lr: 0.005 }) });
+    const network = new Network(ctx, parseModelFile(readFileSync(file, 'utf8'), file).model, { inputShape: [28, 28], maxBatch: 32, seed, optimizer: new Adam({ lr: 0.005 }) });
     const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 128), uploadSplit(ctx, 'test', testSplit, 32), { batch: 32, seed, augment: false });
     const losses = [];
     for (let epoch = 1; epoch <= 3; epoch++) losses.push((await trainer.trainEpoch(epoch)).trainLoss);
     return { network, losses, weights: await Promise.all(network.parameters.map((p) => ctx.read(p.value))) };
   };
 
-  gpuTest('examples/lstm.json on 128 MNIST images: its loss falls, and a seeded run is reproducible bit for bit', async (ctx) => {
-    const a = await run(ctx, 7);
-    const b = await run(ctx, 7);
-    expect(a.losses[2]!).toBeLessThan(0.8 * a.losses[0]!);
-    expect(b.losses).toEqual(a.losses);
-    a.weights.forEach((w, i) => expect(Array.from(b.weights[i]!), a.network.parameters[i]!.name).toEqual(Array.from(w)));
-    const c = await run(ctx, 8);
-    expect(Array.from(c.weights[1]!)).not.toEqual(Array.from(a.weights[1]!));
-  }, 180_000);
+  for (const file of ['examples/lstm.json', 'examples/gru.json']) {
+    gpuTest(`${file} on 128 MNIST images: its loss falls, and a seeded run is reproducible bit for bit`, async (ctx) => {
+      const a = await run(ctx, file, 7);
+      const b = await run(ctx, file, 7);
+      expect(a.losses[2]!).toBeLessThan(0.8 * a.losses[0]!);
+      expect(b.losses).toEqual(a.losses);
+      a.weights.forEach((w, i) => expect(Array.from(b.weights[i]!), a.network.parameters[i]!.name).toEqual(Array.from(w)));
+      const c = await run(ctx, file, 8);
+      expect(Array.from(c.weights[1]!)).not.toEqual(Array.from(a.weights[1]!));
+    }, 180_000);
+  }
 });
 
 describe('checkpoints', () => {
