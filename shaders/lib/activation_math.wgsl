@@ -53,14 +53,6 @@ fn normalCdf(v: f32) -> f32 {
   return select(tail, 1.0 - tail, v >= 0.0);
 }
 
-// tanh(v) to a few ulp relative: −m/(2 + m), m = e^(−2|v|) − 1 (expm1Accurate), the sign restored
-// (1 past |v| = 40); WGSL's tanh need only be as accurate as its sinh/cosh formula.
-fn tanhAccurate(v: f32) -> f32 {
-  let m = expm1Accurate(-2.0 * min(abs(v), 40.0));
-  let t = -m / (2.0 + m);
-  return select(-t, t, v >= 0.0);
-}
-
 // v − tanh(v). Below |v| = 0.75 its Taylor series, v³/3 − 2v⁵/15 + 17v⁷/315 − …, to v²⁹ (the
 // first omitted term is below 1e-8 of the result; the series converges for |v| < π/2), where the
 // difference would cancel; above, the difference of the two (tanh(v)/(v − tanh v) ≤ 5.5: a few

@@ -2,7 +2,8 @@
 // overflow. WGSL's exp and log are only accurate to an absolute 2^−21 near 1 and have no expm1 or
 // log1p, so those are computed here from series (e^x − 1 near 0, log(1 + e) for small e); no
 // exponent is taken of a number that could overflow (WGSL need not have infinities). Used by the
-// activations (activation_math.wgsl) and the losses (pointwise_loss.wgsl).
+// activations (activation_math.wgsl), the losses (pointwise_loss.wgsl) and the LSTM's cells
+// (lstm_forward_step.wgsl, lstm_backward_step.wgsl).
 
 // e^x − 1: a Taylor polynomial where it cancels (|x| < 1.25: the first omitted term is below 2e-8
 // of the result), else exp(x) − 1.
@@ -22,6 +23,14 @@ fn expm1Accurate(x: f32) -> f32 {
     return p * x;
   }
   return exp(x) - 1.0;
+}
+
+// tanh(v) to a few ulp relative: −m/(2 + m), m = e^(−2|v|) − 1 (expm1Accurate), the sign restored
+// (1 past |v| = 40); WGSL's tanh need only be as accurate as its sinh/cosh formula.
+fn tanhAccurate(v: f32) -> f32 {
+  let m = expm1Accurate(-2.0 * min(abs(v), 40.0));
+  let t = -m / (2.0 + m);
+  return select(-t, t, v >= 0.0);
 }
 
 // log(1 + e) for e ≥ 0: below 1 from 2·atanh(s), s = e/(2 + e) ≤ 1/3 (the series to s^15: the

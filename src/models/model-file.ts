@@ -11,7 +11,7 @@
  * { "name": "downsample", "layers": [...] }, "activation": { "type": "ReLU" } }` is a residual block
  * (src/layers/sequential.ts): the body's layers, the shortcut (optional: the identity; named
  * "shortcut" unless named) and a layer applied to the sum (optional). `{ "input": …, "layer": { "type": … } }` is a model
- * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features may be left
+ * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features / input_size may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
 import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU } from '../layers/activations.js';
@@ -26,6 +26,7 @@ import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPa
 import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../layers/dropout.js';
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
+import { GRU, LSTM } from '../layers/recurrent.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -81,6 +82,33 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   Linear: {
     fields: ['in_features', 'out_features', 'bias'],
     build: (f) => new Linear({ inFeatures: f.in_features as number | undefined, outFeatures: f.out_features as number, bias: f.bias as boolean | undefined }),
+  },
+  LSTM: {
+    fields: ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional', 'proj_size'],
+    build: (f) =>
+      new LSTM({
+        inputSize: f.input_size as number | undefined,
+        hiddenSize: f.hidden_size as number,
+        numLayers: f.num_layers as number | undefined,
+        bias: f.bias as boolean | undefined,
+        batchFirst: f.batch_first as boolean | undefined,
+        dropout: f.dropout as number | undefined,
+        bidirectional: f.bidirectional as boolean | undefined,
+        projSize: f.proj_size as number | undefined,
+      }),
+  },
+  GRU: {
+    fields: ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional'],
+    build: (f) =>
+      new GRU({
+        inputSize: f.input_size as number | undefined,
+        hiddenSize: f.hidden_size as number,
+        numLayers: f.num_layers as number | undefined,
+        bias: f.bias as boolean | undefined,
+        batchFirst: f.batch_first as boolean | undefined,
+        dropout: f.dropout as number | undefined,
+        bidirectional: f.bidirectional as boolean | undefined,
+      }),
   },
   ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
@@ -218,7 +246,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', output_padding: 'kernel', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
-  in_features: 'number', out_features: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
+  in_features: 'number', out_features: 'number', input_size: 'number', hidden_size: 'number', num_layers: 'number', batch_first: 'boolean', bidirectional: 'boolean', dropout: 'number', proj_size: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended', lower: 'number', upper: 'number',
 };
 
@@ -436,7 +464,7 @@ export function modelFileText(model: Module, input: SampleShape): string {
 }
 
 /** Sizes a layer infers from its input (and checks against it where given): the same network with them or without. */
-const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features', 'num_channels']);
+const INFERRED_FIELDS = new Set(['in_channels', 'in_features', 'num_features', 'num_channels', 'input_size']);
 /** Fields that change no network: `inplace` (refused where it would: src/plan/plan.ts). */
 const SAME_NETWORK_ANYWAY = new Set(['inplace']);
 

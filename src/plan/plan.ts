@@ -421,15 +421,25 @@ export function formatSummary(plan: ModelPlan): string {
 }
 
 /**
- * Floating-point operations of one training sample (2 per multiply-add of the convolutions and
- * Linear layers; element-wise work not counted): the forward pass, the weight gradients and the
- * input gradients (none for the first trained layer, whose input gradient is never computed).
+ * Floating-point operations of one training sample (2 per multiply-add of the convolutions,
+ * Linear layers and the LSTM's and GRU's matrix products; element-wise work not counted): the
+ * forward pass, the weight gradients and the input gradients (none for the first trained layer,
+ * whose input gradient is never computed; a recurrent layer's carry back through time, dG·W_hh,
+ * always).
  */
 export function trainingFlops(plan: ModelPlan): { forward: number; weightGradients: number; inputGradients: number; total: number } {
   let forward = 0;
   let inputGradients = 0;
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   plan.nodes.forEach((node, i) => {
+    if (node.layer.type === 'LSTM' || node.layer.type === 'GRU') {
+      // Each step: the gates' rows (4H or 3H) against the input (W_ih) and h_{t−1} (W_hh).
+      const [ih, hh] = ['weight_ih_l0', 'weight_hh_l0'].map((name) => shapeSize(node.parameters.find((p) => p.local === name)!.shape));
+      const steps = node.inShape[0]!;
+      forward += 2 * steps * (ih! + hh!);
+      inputGradients += 2 * steps * (hh! + (i > firstTrained ? ih! : 0));
+      return;
+    }
     const weight = node.parameters.find((p) => p.local === 'weight');
     if (!weight || !['Conv2d', 'Conv1d', 'Linear', 'ConvTranspose2d', 'ConvTranspose1d'].includes(node.layer.type)) return;
     // Each output element is a dot product over the weight's fan-in (a transposed conv: each input

@@ -16,6 +16,9 @@ import type { Conv2d } from '../layers/conv2d.js';
 import { OneD } from '../layers/one-d.js';
 import type { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import type { Linear } from '../layers/linear.js';
+import type { GRU, LSTM } from '../layers/recurrent.js';
+import { lstmBackwardRef, lstmForwardRef, type LstmShape, type LstmWeights } from './lstm.js';
+import { gruBackwardRef, gruForwardRef } from './gru.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
@@ -240,6 +243,16 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), batch, l.outFeatures, 1);
         break;
       }
+      case 'LSTM': {
+        const { shape, weights } = recurrentOf(node, batch, get);
+        y = lstmForwardRef(x, weights, shape).y;
+        break;
+      }
+      case 'GRU': {
+        const { shape, weights } = recurrentOf(node, batch, get);
+        y = gruForwardRef(x, weights, shape).y;
+        break;
+      }
       case 'ReLU': {
         y = reluForwardRef(x);
         const gpu = input.follow?.reluOutputs?.[path];
@@ -455,6 +468,30 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         d = denseBackwardInputRef(d, get(named(node, 'weight'), l.outFeatures * channels), batch, channels, l.outFeatures);
         break;
       }
+      case 'LSTM': {
+        const { shape, weights } = recurrentOf(node, batch, get);
+        const g = lstmBackwardRef(d, xi, weights, shape);
+        grads[named(node, 'weight_ih_l0')] = g.dweightIh;
+        grads[named(node, 'weight_hh_l0')] = g.dweightHh;
+        if (weights.biasIh) {
+          grads[named(node, 'bias_ih_l0')] = g.dbias;
+          grads[named(node, 'bias_hh_l0')] = Float64Array.from(g.dbias);
+        }
+        d = g.dx;
+        break;
+      }
+      case 'GRU': {
+        const { shape, weights } = recurrentOf(node, batch, get);
+        const g = gruBackwardRef(d, xi, weights, shape);
+        grads[named(node, 'weight_ih_l0')] = g.dweightIh;
+        grads[named(node, 'weight_hh_l0')] = g.dweightHh;
+        if (weights.biasIh) {
+          grads[named(node, 'bias_ih_l0')] = g.dbiasIh;
+          grads[named(node, 'bias_hh_l0')] = g.dbiasHh;
+        }
+        d = g.dx;
+        break;
+      }
       case 'ReLU':
         d = passed ? Float64Array.from(d, (g, k) => (passed[k] ? g : 0)) : reluBackwardRef(d, y);
         break;
@@ -609,6 +646,19 @@ function sampleNorm(node: PlanNode, batch: number, get: (name: string, length: n
     weight: learnt.weight ? get(named(node, 'weight'), count) : new Float64Array(count).fill(1),
     bias: learnt.bias ? get(named(node, 'bias'), count) : new Float64Array(count),
   };
+}
+
+/** An LSTM's or GRU's shape from its node's shapes ([L, input_size] → [L, hidden]), and its weights by their PyTorch names (4 or 3 gate blocks). */
+function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>): { shape: LstmShape; weights: LstmWeights } {
+  const [seqLen, inputSize] = [node.inShape[0]!, node.inShape[1]!];
+  const hidden = (node.layer as LSTM | GRU).hiddenSize;
+  const rows = (node.layer.type === 'LSTM' ? 4 : 3) * hidden;
+  const weights: LstmWeights = {
+    weightIh: get(named(node, 'weight_ih_l0'), rows * inputSize),
+    weightHh: get(named(node, 'weight_hh_l0'), rows * hidden),
+    ...((node.layer as LSTM | GRU).bias ? { biasIh: get(named(node, 'bias_ih_l0'), rows), biasHh: get(named(node, 'bias_hh_l0'), rows) } : {}),
+  };
+  return { shape: { batch, seqLen, inputSize, hidden }, weights };
 }
 
 /** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */

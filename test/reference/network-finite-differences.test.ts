@@ -11,6 +11,7 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
+import { GRU, LSTM } from '../../src/layers/recurrent.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -71,6 +72,9 @@ describe('the network reference against central differences', () => {
   });
   test('conv → Sigmoid → global average pool → Flatten, MSE', () => {
     checkByDifferences(new Sequential(new Conv2d({ outChannels: 4, kernelSize: 2 }), new Sigmoid(), new AvgPool2d(), new Flatten()), [1, 5, 5], 'mse');
+  });
+  test('LSTM → GRU (no bias) → Flatten → Linear over [5, 3] sequences, cross-entropy', () => {
+    checkByDifferences(new Sequential(new LSTM(3, 4, { batchFirst: true }), new GRU(4, 3, { batchFirst: true, bias: false }), new Flatten(), new Linear({ outFeatures: 3 })), [5, 3]);
   });
   test("Linear → Sigmoid → Linear → Sigmoid, the sheet's ½Σ(t − a)²", () => {
     checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), [2], 'half-sse');

@@ -1,0 +1,66 @@
+// gru_backward_step: one time step t (params.step, run from t = seqLen − 1 down to 0) of the GRU
+// cell's backward (gru_forward_step.wgsl's forward; gates r, z, n). For each (b, j):
+//   dh = dy[b, t, j] + Σ_k dgh[b, t + 1, k] · W_hh[k, j] + dcarry[b, j]   (the carries from step t + 1:
+//        k over all 3H rows in increasing order, and dcarry = dh_{t+1} ⊙ z_{t+1}; none at t = seqLen − 1)
+//   ∂n_pre = dh·(1 − z)·(1 − n²),  ∂z_pre = dh·(h_{t−1} − n)·z(1 − z),  ∂r_pre = ∂n_pre·hh_n·r(1 − r)
+// The input side's pre-activation gradients dgx = (∂r_pre, ∂z_pre, ∂n_pre) and the hidden side's
+// dgh = (∂r_pre, ∂z_pre, ∂n_pre·r) (hh_n enters n through r); dcarry[b, j] = dh ⊙ z for step t − 1.
+// The dispatch of step t + 1 wrote dgh[b, t + 1] before this one reads it: each carry is its own
+// fixed-order sum, no atomics. From dgx and dgh the dense kernels take dW_ih, ∂b_ih, dX and
+// dW_hh, ∂b_hh.
+// Layout: dy, hprev [batch, seqLen, H]; gates [batch, seqLen, 4H] (r, z, n, hh_n); dgx, dgh
+// [batch, seqLen, 3H]; dcarry [batch, H]. One invocation per (b, j). Overwrites dgx and dgh at t, dcarry.
+
+struct Params {
+  batch: u32,
+  seqLen: u32,
+  hidden: u32,
+  step: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> gates: array<f32>;
+@group(0) @binding(3) var<storage, read> hprev: array<f32>;
+@group(0) @binding(4) var<storage, read> weightHh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dgh: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dcarry: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let H = params.hidden;
+  if (gid.x >= params.batch * H) { return; }
+  let b = gid.x / H;
+  let j = gid.x % H;
+  let t = params.step;
+  let row = b * params.seqLen + t;
+  var dh = dy[row * H + j];
+  if (t + 1u < params.seqLen) {
+    let next = (row + 1u) * 3u * H;
+    var carry = 0.0;
+    for (var k = 0u; k < 3u * H; k++) {
+      carry += dgh[next + k] * weightHh[k * H + j];
+    }
+    dh += carry + dcarry[b * H + j];
+  }
+  let gateAt = row * 4u * H + j;
+  let r = gates[gateAt];
+  let z = gates[gateAt + H];
+  let n = gates[gateAt + 2u * H];
+  let hn = gates[gateAt + 3u * H];
+  let dnPre = dh * (1.0 - z) * (1.0 - n * n);
+  let dzPre = dh * (hprev[row * H + j] - n) * z * (1.0 - z);
+  let drPre = dnPre * hn * r * (1.0 - r);
+  let at = row * 3u * H + j;
+  dgx[at] = drPre;
+  dgx[at + H] = dzPre;
+  dgx[at + 2u * H] = dnPre;
+  dgh[at] = drPre;
+  dgh[at + H] = dzPre;
+  dgh[at + 2u * H] = dnPre * r;
+  dcarry[b * H + j] = dh * z;
+}

@@ -1,0 +1,75 @@
+// gru_forward_step: one time step t (params.step) of PyTorch's nn.GRU cell over a batch,
+// batch_first, one layer, one direction, initial state h_{−1} = 0. Gates in PyTorch's order r, z, n
+// (rows k·H … k·H + H − 1 of the weights, k = 0 … 2):
+//   hh = W_hh · h_{t−1} + b_hh                  gx = x · W_ihᵀ + b_ih, for every t at once (dense_forward)
+//   r = σ(gx_r + hh_r), z = σ(gx_z + hh_z), n = tanh(gx_n + r ⊙ hh_n)
+//   h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+// Layout: gx [batch, seqLen, 3H]; gates [batch, seqLen, 4H] (r, z, n and hh_n, for the backward);
+// y, hprev [batch, seqLen, H]; weightHh [3H, H]. One invocation per (b, j), j a hidden unit: the
+// three dot products of W_hh's rows k·H + j with h_{t−1} = y[b, t − 1] (written by the previous
+// step's dispatch), each summed over m in increasing order, then b_hh added (variant BIAS).
+// Overwrites y[b, t], gates[b, t] and hprev[b, t] = h_{t−1} (0 at t = 0). σ: shaders/lib/sigmoid.wgsl;
+// tanh: shaders/lib/stable_math.wgsl's tanhAccurate.
+
+struct Params {
+  batch: u32,
+  seqLen: u32,
+  hidden: u32,
+  step: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> weightHh: array<f32>;
+#if BIAS
+@group(0) @binding(3) var<storage, read> biasHh: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> gates: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hprev: array<f32>;
+
+override WG_X: u32;
+
+// W_hh's row k·H + j times h_{t−1} (offset `prev` in y; 0 at t = 0), plus b_hh's (variant BIAS).
+fn hiddenSum(k: u32, j: u32, prev: u32, t: u32) -> f32 {
+  let H = params.hidden;
+  let r = k * H + j;
+  var s = 0.0;
+  if (t > 0u) {
+    for (var m = 0u; m < H; m++) {
+      s += weightHh[r * H + m] * y[prev + m];
+    }
+  }
+#if BIAS
+  s += biasHh[r];
+#endif
+  return s;
+}
+
+@compute @workgroup_size(WG_X)
+fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let H = params.hidden;
+  if (gid.x >= params.batch * H) { return; }
+  let b = gid.x / H;
+  let j = gid.x % H;
+  let t = params.step;
+  let row = b * params.seqLen + t;
+  let prev = (row - select(0u, 1u, t > 0u)) * H;
+  let inputAt = row * 3u * H + j;
+  let r = sigmoid(gx[inputAt] + hiddenSum(0u, j, prev, t));
+  let z = sigmoid(gx[inputAt + H] + hiddenSum(1u, j, prev, t));
+  let hn = hiddenSum(2u, j, prev, t);
+  let n = tanhAccurate(gx[inputAt + 2u * H] + r * hn);
+  var hPrev = 0.0;
+  if (t > 0u) {
+    hPrev = y[prev + j];
+  }
+  let gateAt = row * 4u * H + j;
+  gates[gateAt] = r;
+  gates[gateAt + H] = z;
+  gates[gateAt + 2u * H] = n;
+  gates[gateAt + 3u * H] = hn;
+  hprev[row * H + j] = hPrev;
+  y[row * H + j] = (1.0 - z) * n + z * hPrev;
+}

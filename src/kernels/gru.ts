@@ -1,0 +1,62 @@
+/**
+ * The GRU cell's recurrence (PyTorch's nn.GRU, one layer, one direction, batch_first;
+ * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
+ * each invocation one (sample, hidden unit). The input projection and the weight, bias and input
+ * gradients over every step at once are the dense kernels' (src/kernels/dense.ts).
+ * Kernels: shaders/gru_forward_step.wgsl, gru_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
+ * tanh: shaders/lib/stable_math.wgsl). CPU reference: src/reference/gru.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/gru_forward_step.wgsl?raw';
+import backwardSource from '../../shaders/gru_backward_step.wgsl?raw';
+import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
+import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
+
+const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32' } as const;
+
+/** Step t: r, z, n and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh  (overwrites y, gates, hprev at t) */
+export const gruForwardStep = defineKernel({
+  name: 'gru_forward_step',
+  linear: true,
+  source: forwardSource,
+  libraries: [sigmoidSource, stableMathSource],
+  params: stepParams,
+  bindings: {
+    gx: { type: 'f32', access: 'read' },
+    weightHh: { type: 'f32', access: 'read' },
+    biasHh: { type: 'f32', access: 'read', only: 'BIAS' },
+    y: { type: 'f32', access: 'read_write' },
+    gates: { type: 'f32', access: 'read_write' },
+    hprev: { type: 'f32', access: 'read_write' },
+  },
+  defines: ['BIAS'],
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.hidden],
+  lengths: (p) => {
+    const steps = p.batch * p.seqLen;
+    return { gx: steps * 3 * p.hidden, weightHh: 3 * p.hidden * p.hidden, biasHh: 3 * p.hidden, y: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
+  },
+});
+
+/** Step t of the backward: the input and hidden sides' pre-activation gradients at t from dy[·, t] and the carries from t + 1  (overwrites dgx, dgh at t, dcarry) */
+export const gruBackwardStep = defineKernel({
+  name: 'gru_backward_step',
+  linear: true,
+  source: backwardSource,
+  params: stepParams,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    gates: { type: 'f32', access: 'read' },
+    hprev: { type: 'f32', access: 'read' },
+    weightHh: { type: 'f32', access: 'read' },
+    dgx: { type: 'f32', access: 'read_write' },
+    dgh: { type: 'f32', access: 'read_write' },
+    dcarry: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.hidden],
+  lengths: (p) => {
+    const steps = p.batch * p.seqLen;
+    return { dy: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden, weightHh: 3 * p.hidden * p.hidden, dgx: steps * 3 * p.hidden, dgh: steps * 3 * p.hidden, dcarry: p.batch * p.hidden };
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * The LSTM cell's recurrence (PyTorch's nn.LSTM, one layer, one direction, batch_first;
+ * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
+ * each invocation one (sample, hidden unit). The input projection x · W_ihᵀ + b_ih for every step
+ * at once and the weight, bias and input gradients over every step at once are the dense
+ * kernels' (src/kernels/dense.ts) on the [batch · seqLen, features] view.
+ * Kernels: shaders/lstm_forward_step.wgsl, lstm_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
+ * tanh: shaders/lib/stable_math.wgsl). CPU reference: src/reference/lstm.ts.
+ */
+import { defineKernel } from '../gpu/kernel.js';
+import forwardSource from '../../shaders/lstm_forward_step.wgsl?raw';
+import backwardSource from '../../shaders/lstm_backward_step.wgsl?raw';
+import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
+import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
+
+const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32' } as const;
+export type LstmStepParams = { readonly batch: number; readonly seqLen: number; readonly hidden: number; readonly step: number };
+
+/** Step t: gates, c_t and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh  (overwrites y, cell, gates, hprev at t) */
+export const lstmForwardStep = defineKernel({
+  name: 'lstm_forward_step',
+  linear: true,
+  source: forwardSource,
+  libraries: [sigmoidSource, stableMathSource],
+  params: stepParams,
+  bindings: {
+    gx: { type: 'f32', access: 'read' },
+    weightHh: { type: 'f32', access: 'read' },
+    biasHh: { type: 'f32', access: 'read', only: 'BIAS' },
+    y: { type: 'f32', access: 'read_write' },
+    cell: { type: 'f32', access: 'read_write' },
+    gates: { type: 'f32', access: 'read_write' },
+    hprev: { type: 'f32', access: 'read_write' },
+  },
+  defines: ['BIAS'],
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.hidden],
+  lengths: (p) => {
+    const steps = p.batch * p.seqLen;
+    return { gx: steps * 4 * p.hidden, weightHh: 4 * p.hidden * p.hidden, biasHh: 4 * p.hidden, y: steps * p.hidden, cell: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
+  },
+});
+
+/** Step t of the backward: the gates' pre-activation gradients at t from dy[·, t], the carries from t + 1  (overwrites dgates at t, dcell) */
+export const lstmBackwardStep = defineKernel({
+  name: 'lstm_backward_step',
+  linear: true,
+  source: backwardSource,
+  libraries: [stableMathSource],
+  params: stepParams,
+  bindings: {
+    dy: { type: 'f32', access: 'read' },
+    gates: { type: 'f32', access: 'read' },
+    cell: { type: 'f32', access: 'read' },
+    weightHh: { type: 'f32', access: 'read' },
+    dgates: { type: 'f32', access: 'read_write' },
+    dcell: { type: 'f32', access: 'read_write' },
+  },
+  workgroupSize: [64],
+  grid: (p) => [p.batch * p.hidden],
+  lengths: (p) => {
+    const steps = p.batch * p.seqLen;
+    return { dy: steps * p.hidden, gates: steps * 4 * p.hidden, cell: steps * p.hidden, weightHh: 4 * p.hidden * p.hidden, dgates: steps * 4 * p.hidden, dcell: p.batch * p.hidden };
+  },
+});

@@ -1,0 +1,168 @@
+/**
+ * LSTM and GRU in a network: a whole GPU training step against the float64 reference
+ * (checkNetworkStep) — an LSTM over MNIST's rows ([28, 28] samples) → Flatten → Linear under
+ * cross-entropy, two stacked LSTMs (the second's input gradient, and one without bias) from a
+ * model file, a GRU over the rows and a GRU after an LSTM; a seeded run on real MNIST
+ * reproducible bit for bit (and its loss falling); the checkpoint's names, a PyTorch state_dict
+ * loading and predicting as PyTorch's model; the model files and their refusals.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
+import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
+import { loadMnist } from '../../src/node/mnist-files.js';
+import { Adam, SGD } from '../../src/optim/optimizers.js';
+import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
+import { Network } from '../../src/plan/network.js';
+import { planModel, trainingFlops } from '../../src/plan/plan.js';
+import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+import { hasTorch, runTorch } from '../helpers/torch.js';
+
+const BATCH = 12;
+const images = Float32Array.from(randomArray(BATCH * 784, 41, -0.42, 2.8));
+const labels = Uint32Array.from({ length: BATCH }, (_, b) => (b * 7 + 5) % 10);
+const lstmOverRows = () => new Sequential(new LSTM(28, 64, { batchFirst: true }), new Flatten(), new Linear(28 * 64, 10));
+
+describe('one GPU training step against the float64 reference', () => {
+  gpuTest('LSTM(28 → 64) over [28, 28] → Flatten → Linear(28·64 → 10), cross-entropy, SGD momentum', async (ctx) => {
+    const network = new Network(ctx, lstmOverRows(), { inputShape: [28, 28], maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+    expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
+      ['0.weight_ih_l0', [256, 28]], ['0.weight_hh_l0', [256, 64]], ['0.bias_ih_l0', [256]], ['0.bias_hh_l0', [256]], ['2.weight', [10, 1792]], ['2.bias', [10]],
+    ]);
+    // The summary table's row: PyTorch's parameter count (4·64·(28 + 64) + 2·256).
+    expect(network.summary()).toMatch(/LSTM-1 +\[-1, 28, 64\] +24,064\n/);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+
+  gpuTest('two stacked LSTMs (the second without bias: the first gets its input gradient) from a model file, Adam', async (ctx) => {
+    const { model, input } = parseModelFile(
+      JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 20, batch_first: true }, { type: 'LSTM', input_size: 20, hidden_size: 11, bias: false, num_layers: 1, bidirectional: false }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }),
+      'stacked.json',
+    );
+    const network = new Network(ctx, model, { inputShape: input, maxBatch: 16, seed: 5, optimizer: new Adam({ lr: 1e-3 }) });
+    expect(network.parameters.map((p) => p.name)).toEqual(['0.weight_ih_l0', '0.weight_hh_l0', '0.bias_ih_l0', '0.bias_hh_l0', '1.weight_ih_l0', '1.weight_hh_l0', '3.weight', '3.bias']);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+});
+
+describe('one GPU training step of a GRU against the float64 reference', () => {
+  gpuTest('GRU(28 → 48) over [28, 28] → Flatten → Linear, cross-entropy, SGD momentum', async (ctx) => {
+    const network = new Network(ctx, new Sequential(new GRU(28, 48, { batchFirst: true }), new Flatten(), new Linear(28 * 48, 10)), { inputShape: [28, 28], maxBatch: 16, seed: 3, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+    expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
+      ['0.weight_ih_l0', [144, 28]], ['0.weight_hh_l0', [144, 48]], ['0.bias_ih_l0', [144]], ['0.bias_hh_l0', [144]], ['2.weight', [10, 1344]], ['2.bias', [10]],
+    ]);
+    expect(network.summary()).toMatch(/GRU-1 +\[-1, 28, 48\] +11,232\n/);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+
+  gpuTest('an LSTM, then a GRU without bias (the LSTM gets its input gradient), Tanh, from a model file, Adam', async (ctx) => {
+    const { model, input } = parseModelFile(
+      JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 12, batch_first: true }, { type: 'GRU', hidden_size: 9, bias: false, batch_first: true }, { type: 'Tanh' }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }),
+      'lstm-gru.json',
+    );
+    const network = new Network(ctx, model, { inputShape: input, maxBatch: 16, seed: 5, optimizer: new Adam({ lr: 1e-3 }) });
+    expect(network.parameters.map((p) => p.name)).toEqual(['0.weight_ih_l0', '0.weight_hh_l0', '0.bias_ih_l0', '0.bias_hh_l0', '1.weight_ih_l0', '1.weight_hh_l0', '4.weight', '4.bias']);
+    const report = await checkNetworkStep(network, images, labels);
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+    expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+  });
+});
+
+describe('training', () => {
+  const run = async (ctx: GpuContext, file: string, seed: number) => {
+    const { train, test: testSplit } = await loadMnist();
+    const network = new Network(ctx, parseModelFile(readFileSync(file, 'utf8'), file).model, { inputShape: [28, 28], maxBatch: 32, seed, optimizer: new Adam({ lr: 0.005 }) });
+    const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', train, 128), uploadSplit(ctx, 'test', testSplit, 32), { batch: 32, seed, augment: false });
+    const losses = [];
+    for (let epoch = 1; epoch <= 3; epoch++) losses.push((await trainer.trainEpoch(epoch)).trainLoss);
+    return { network, losses, weights: await Promise.all(network.parameters.map((p) => ctx.read(p.value))) };
+  };
+
+  for (const file of ['examples/lstm.json', 'examples/gru.json']) {
+    gpuTest(`${file} on 128 MNIST images: its loss falls, and a seeded run is reproducible bit for bit`, async (ctx) => {
+      const a = await run(ctx, file, 7);
+      const b = await run(ctx, file, 7);
+      expect(a.losses[2]!).toBeLessThan(0.8 * a.losses[0]!);
+      expect(b.losses).toEqual(a.losses);
+      a.weights.forEach((w, i) => expect(Array.from(b.weights[i]!), a.network.parameters[i]!.name).toEqual(Array.from(w)));
+      const c = await run(ctx, file, 8);
+      expect(Array.from(c.weights[1]!)).not.toEqual(Array.from(a.weights[1]!));
+    }, 180_000);
+  }
+});
+
+describe('checkpoints', () => {
+  for (const type of ['LSTM', 'GRU'] as const) {
+    gpuTest(`${type}: the checkpoint carries PyTorch's names; a PyTorch state_dict loads and predicts as PyTorch's model`, async (ctx, t) => {
+      const model = new Sequential(type === 'LSTM' ? new LSTM(28, 64, { batchFirst: true }) : new GRU(28, 64, { batchFirst: true }), new Flatten(), new Linear(28 * 64, 10));
+      const network = new Network(ctx, model, { inputShape: [28, 28], maxBatch: 4, seed: 2, optimizer: new SGD({ lr: 0.1 }) });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
+      expect(Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual(['0.bias_hh_l0', '0.bias_ih_l0', '0.weight_hh_l0', '0.weight_ih_l0', '2.bias', '2.weight']);
+      expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [28, 28])).toBe(true);
+      if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
+      // PyTorch's own model and init (seed 0): its state_dict, and its outputs for three samples (the recurrent layer's output flattened).
+      const x = Array.from(randomArray(3 * 784, 43, -1, 2));
+      const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[] }>(
+        `
+import json, sys, torch
+torch.manual_seed(0)
+spec = json.load(sys.stdin)
+model = torch.nn.Sequential(getattr(torch.nn, spec['type'])(28, 64, batch_first=True), torch.nn.Flatten(), torch.nn.Linear(28 * 64, 10))
+x = torch.tensor(spec['x'], dtype=torch.float32).reshape(3, 28, 28)
+with torch.no_grad():
+    y = model[2](model[1](model[0](x)[0]))
+print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().tolist()} for k, v in model.state_dict().items()}, 'y': y.flatten().tolist()}))
+`,
+        { x, type },
+      );
+      const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
+      loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
+      const y = await network.predict(Float32Array.from(x));
+      const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
+      console.log(`${type} → Flatten → Linear from a PyTorch state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32`);
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('model files and the layer’s refusals', () => {
+  test('the model file round-trips; PyTorch’s other settings are refused, naming the option', () => {
+    const { model } = parseModelFile(readFileSync('examples/lstm.json', 'utf8'), 'examples/lstm.json');
+    const text = modelFileText(model, [28, 28]);
+    expect(JSON.parse(text).layers[0]).toEqual({ type: 'LSTM', input_size: 28, hidden_size: 64, bias: true, batch_first: true });
+    expect(sameNetwork(text, 'x', lstmOverRows(), [28, 28])).toBe(true);
+    // FLOP per sample: 28 steps of the 256 gate rows against 28 inputs and 64 hidden units, then the Linear; backward, the carry dG·W_hh and the Linear's input gradient (the LSTM is first: no dX).
+    expect(trainingFlops(planModel(model, { inputShape: [28, 28] }))).toEqual({ forward: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, weightGradients: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, inputGradients: 2 * 28 * 256 * 64 + 2 * 1792 * 10, total: 2 * (2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10) + 2 * 28 * 256 * 64 + 2 * 1792 * 10 });
+    const refused = (fields: Record<string, unknown>) => () => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 8, ...fields }] }), 'm.json');
+    expect(refused({ num_layers: 2 })).toThrow("m.json: layer '0' (LSTM): num_layers must be 1 here");
+    expect(refused({ bidirectional: true })).toThrow('bidirectional must be false here (one direction), got true');
+    expect(refused({ batch_first: false })).toThrow('batch_first must be true here');
+    expect(refused({ dropout: 0.5 })).toThrow('dropout must be 0 here');
+    expect(refused({ proj_size: 4 })).toThrow('proj_size must be 0 here');
+    expect(refused({ batch_first: 'yes' })).toThrow('"batch_first" must be');
+    expect(refused({ hidden: 8 })).toThrow('unknown field "hidden"');
+    expect(() => new LSTM({ hiddenSize: 8, batch_first: true } as never)).toThrow("LSTM: unknown option 'batch_first' (PyTorch's batch_first is batchFirst here)");
+    expect(() => new LSTM(28, 0)).toThrow('LSTM: hidden_size must be a whole number ≥ 1, got 0');
+    // The shapes: a sequence [L, input_size].
+    expect(() => new Network(undefined as never, new Sequential(new LSTM(28, 8), new Flatten(), new Linear(8, 10)), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: new SGD({ lr: 0.1 }) })).toThrow('expects an input of shape [sequence length, input_size]');
+    expect(() => new LSTM(27, 8).outputShape([28, 28])).toThrow("input_size is 27 but the input's steps have 28 features");
+    // GRU: the same options, but no proj_size (PyTorch's GRU has none).
+    const gru = parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, batch_first: true, num_layers: 1 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 'g.json').model;
+    expect(JSON.parse(modelFileText(gru, [28, 28])).layers[0]).toEqual({ type: 'GRU', hidden_size: 8, bias: true, batch_first: true });
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, proj_size: 2 }] }), 'g.json')).toThrow('unknown field "proj_size"');
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, bidirectional: true }] }), 'g.json')).toThrow("g.json: layer '0' (GRU): bidirectional must be false here");
+    expect(() => new GRU({ hiddenSize: 8, projSize: 0 } as never)).toThrow("GRU: unknown option 'projSize'");
+  });
+});
