@@ -36,3 +36,5 @@ export { prelu, preluBackwardWeight } from './prelu.js';
 export { glu } from './glu.js';
 export { rrelu } from './rrelu.js';
 export { shuffle } from './shuffle.js';
+export { embeddingForward, embeddingBackwardWeight } from './embedding.js';
+export { permute } from './permute.js';
