@@ -17,7 +17,7 @@ import { hasTorch, runTorch, skipWithoutTorch } from '../helpers/torch.js';
 const permutations = (n: number): number[][] => (n === 1 ? [[0]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
 
 // [batch, ...sample]: one sample, sizes of 1, sizes off the workgroup.
-const SHAPES = [[3, 5, 7], [1, 1, 9], [2, 3, 4, 5], [1, 1, 6, 1], [2, 2, 3, 5, 3], [128, 64, 64]] as const;
+const SHAPES: readonly (readonly [number, ...number[]])[] = [[3, 5, 7], [1, 1, 9], [2, 3, 4, 5], [1, 1, 6, 1], [2, 2, 3, 5, 3], [128, 64, 64]];
 
 describe('the permute reference', () => {
   test('against torch.permute (the batch dimension kept first)', (ctx) => {

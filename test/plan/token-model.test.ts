@@ -121,6 +121,15 @@ describe('the Trainer on token ids', () => {
     expect(() => trainer(withValue(40, 2.5))).toThrow("the train split's inputs[40] (sample 2, position 8) is 2.5, but layer '0' (Embedding) takes token ids: whole numbers from 0 to 49");
   });
 
+  gpuTest('predict refuses inputs that are no token ids, and classifies ids', async (ctx) => {
+    const network = new Network(ctx, tokenModel(vocab, 8, 0), { inputShape: [length], maxBatch: 8, seed: 1, optimizer: new Adam({ lr: 1e-2 }) });
+    const inputs = task(0).inputs.subarray(0, 3 * length);
+    expect((await network.predict(inputs)).every(Number.isFinite)).toBe(true);
+    const bad = Float32Array.from(inputs);
+    bad[length + 2] = 0.5;
+    await expect(network.predict(bad)).rejects.toThrow("predict: inputs[18] (sample 1, position 2) is 0.5, but layer '0' (Embedding) takes token ids: whole numbers from 0 to 49");
+  });
+
   gpuTest('learns a planted-token task in three epochs', async (ctx) => {
     const network = new Network(ctx, tokenModel(vocab, 8, 0), { inputShape: [length], maxBatch: 32, seed: 1, optimizer: new Adam({ lr: 1e-2 }) });
     const trainer = new Trainer(ctx, network, uploadSplit(ctx, 'train', task(0)), uploadSplit(ctx, 'test', task(1)), { batch: 32, seed: 1 });
