@@ -17,7 +17,7 @@ import { parseModelFile, modelFileText } from '../../src/models/model-file.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
-import { formatSummary, planModel } from '../../src/plan/plan.js';
+import { formatSummary, initialValues, planModel } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -75,6 +75,19 @@ describe('the plan and the model file', () => {
     expect(() => planModel(new Sequential(new Linear(4, 4), new Embedding(10, 3), new Flatten()), { inputShape: [4] })).toThrow(
       "layer '1' (Embedding) takes token ids, which have no gradient, but layer '0' (Linear) before it has parameters that could never learn: put the Embedding first",
     );
+  });
+
+  test("the weight starts as PyTorch's: N(0, 1), the padding row zeros", () => {
+    const plan = planModel(tokenModel(1000, 64, 7), { inputShape: [10] });
+    const node = plan.nodes[0]!;
+    const w = initialValues(node, node.parameters[0]!, 3);
+    expect(Array.from(w.subarray(7 * 64, 8 * 64))).toEqual(new Array(64).fill(0));
+    const rest = Array.from(w).filter((_, i) => Math.floor(i / 64) !== 7);
+    const mean = rest.reduce((a, v) => a + v, 0) / rest.length;
+    const std = Math.sqrt(rest.reduce((a, v) => a + (v - mean) ** 2, 0) / rest.length);
+    // 63,936 draws: the mean within 4.5 standard errors of 0, the deviation within 1 %.
+    expect(Math.abs(mean)).toBeLessThan(4.5 / Math.sqrt(rest.length));
+    expect(Math.abs(std - 1)).toBeLessThan(0.01);
   });
 
   test("Embedding and Permute in a model file with PyTorch's names; the summary", () => {
