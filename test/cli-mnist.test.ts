@@ -348,11 +348,12 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
 
   test('a bad model file is one line naming the file, the layer and the field', async () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'Linear', out_features: 10 }] }));
+    writeFileSync(bad, JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'Linear', in_features: 2704, out_features: 10 }] }));
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect((await run(['mnist', '--model', bad])).code).toBe(1);
-      expect(String(stderr.mock.calls[0]?.[0])).toMatch(/bad\.json: layer '1' \(Linear\): expects an input of shape \[features\], got \[4, 26, 26\]/);
+      // A Linear applies to the last dimension, as PyTorch's: in_features 2704 (the flattened map) is not the 26 there.
+      expect(String(stderr.mock.calls[0]?.[0])).toMatch(/bad\.json: layer '1' \(Linear\): in_features is 2704 but the input \[4, 26, 26\] has 26 features in its last dimension/);
     } finally {
       stderr.mockRestore();
     }

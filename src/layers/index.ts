@@ -21,6 +21,9 @@ export { Pad2d, ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, Cir
 export type { PadMode, Padding2d } from './padding.js';
 export { Upsample, UpsamplingNearest2d, UpsamplingBilinear2d } from './upsample.js';
 export { PixelShuffle, PixelUnshuffle, ChannelShuffle } from './shuffle.js';
+export { Embedding } from './embedding.js';
+export type { EmbeddingOptions } from './embedding.js';
+export { Permute } from './permute.js';
 export { OneD, Conv1d, ConvTranspose1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d, Pad1d, ZeroPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, CircularPad1d } from './one-d.js';
 export type { Conv1dOptions, ConvTranspose1dOptions, Single, Padding1d } from './one-d.js';
 export type { UpsampleOptions, UpsampleMode, UpsampleLayerMode } from './upsample.js';

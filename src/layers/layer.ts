@@ -18,8 +18,12 @@ export type Mode = 'train' | 'eval';
 export interface ParameterSpec {
   readonly name: string;
   readonly shape: readonly number[];
-  /** uniform(−bound, bound) (kaiming_uniform with a = √5 gives bound 1/√fan_in), or a constant. */
-  readonly init: { readonly uniform: number } | { readonly constant: number };
+  /**
+   * uniform(−bound, bound) (kaiming_uniform with a = √5 gives bound 1/√fan_in), a constant, or
+   * normal(0, std) with one row (the first dimension's index `zeroRow`) then zeroed (an
+   * Embedding's padding_idx).
+   */
+  readonly init: { readonly uniform: number } | { readonly constant: number } | { readonly normal: number; readonly zeroRow?: number };
 }
 
 /** A non-trainable state tensor (`running_mean`) with its initial value. */
@@ -195,6 +199,11 @@ export abstract class Layer {
   abstract readonly type: string;
   /** Draws random numbers in training (the dropouts, RReLU): the plan gives it a random stream of its own (LayerBuild.stream). */
   readonly drawsRandom: boolean = false;
+  /**
+   * The input holds indices (an Embedding's token ids), not values to differentiate: no gradient
+   * flows to it, so the plan puts no layer with parameters before this one.
+   */
+  readonly takesIds: boolean = false;
   /** The output is a view of the input (Flatten, Identity): no kernel; the plan hands the next layer the same buffer, and the gradient back as a view. */
   readonly view: boolean = false;
   /**

@@ -35,17 +35,19 @@ export class Linear extends Layer {
     this.bias = trueOrFalse('Linear', 'bias', options.bias, true);
   }
 
+  /** [..., in_features] → [..., out_features], as PyTorch's: the last dimension is the features, any before it rows of their own. */
   outputShape(input: SampleShape): SampleShape {
-    if (input.length !== 1) throw new ShapeError(`expects an input of shape [features], got [${input.join(', ')}] (put a Flatten before it)`);
-    if (this.inFeatures !== undefined && input[0] !== this.inFeatures) {
-      throw new ShapeError(`in_features is ${this.inFeatures} but the input has ${input[0]} features`);
+    const features = input[input.length - 1]!;
+    if (this.inFeatures !== undefined && features !== this.inFeatures) {
+      throw new ShapeError(`in_features is ${this.inFeatures} but the input${input.length > 1 ? ` [${input.join(', ')}]` : ''} has ${features} features${input.length > 1 ? ' in its last dimension (a Linear applies to the last dimension, as PyTorch\'s; put a Flatten before it to take them all)' : ''}`);
     }
-    return [this.outFeatures];
+    return [...input.slice(0, -1), this.outFeatures];
   }
 
   override parameterSpecs(input: SampleShape): ParameterSpec[] {
-    const bound = 1 / Math.sqrt(input[0]!);
-    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outFeatures, input[0]!], init: { uniform: bound } }];
+    const features = input[input.length - 1]!;
+    const bound = 1 / Math.sqrt(features);
+    const specs: ParameterSpec[] = [{ name: 'weight', shape: [this.outFeatures, features], init: { uniform: bound } }];
     if (this.bias) specs.push({ name: 'bias', shape: [this.outFeatures], init: { uniform: bound } });
     return specs;
   }
@@ -55,25 +57,30 @@ export class Linear extends Layer {
   }
 
   lower(b: LayerBuild): LayerProgram {
-    return lowerDense(b, { inFeatures: b.inShape[0]!, outFeatures: this.outFeatures, kind: 'linear' });
+    // Leading dimensions ([L, in]) are rows of their own: the dense kernels run batch · L rows.
+    const features = b.inShape[b.inShape.length - 1]!;
+    return lowerDense(b, { inFeatures: features, outFeatures: this.outFeatures, kind: 'linear', rowsPerSample: b.inShape.slice(0, -1).reduce((a, v) => a * v, 1) });
   }
 }
 
 /**
- * A layer as the dense kernels run it, y[b, o] = Σ_i x[b, i] · W[o, i] (+ bias[o]): a Linear, or a
+ * A layer as the dense kernels run it, y[b, o] = Σ_i x[b, i] · W[o, i] (+ bias[o]), over
+ * batch · rowsPerSample rows b (a Linear on [L, in] samples: L rows a sample, so the weight's and
+ * the bias's gradients sum over every row of the batch): a Linear, or a
  * Conv2d that is one in effect (Conv2d.runsAsDense: a 1×1 kernel on a 1×1 plane, its weight
  * [out, in, 1, 1] laid out as a Linear's [out, in]). The bias and a ReLU after the layer
  * (relu-epilogue) are added as the sums are stored (dense_forward's BIAS, RELU), and a ReLU before
  * it has its gradient applied as the input gradient is stored (dense_backward_input's RELU_MASK,
  * relu-grad-in-input-gradient). `kind` names the dispatches (`linear forward`, `conv forward`).
  */
-export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; readonly outFeatures: number; readonly kind: 'linear' | 'conv' }): LayerProgram {
+export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; readonly outFeatures: number; readonly kind: 'linear' | 'conv'; readonly rowsPerSample?: number }): LayerProgram {
   const { ctx, path, input, output, dOutput, dInput } = b;
   const { inFeatures, outFeatures, kind } = layer;
+  const rows = layer.rowsPerSample ?? 1;
   const weight = b.parameters.weight!;
   const bias = b.parameters.bias;
   const relu = b.fusion.reluEpilogue === true;
-  const shape = (batch: number) => ({ batch, inFeatures, outFeatures });
+  const shape = (batch: number) => ({ batch: batch * rows, inFeatures, outFeatures });
   // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
   // in the same order, so the choice changes speed, not results.
   const full = shape(b.maxBatch);

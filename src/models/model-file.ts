@@ -21,6 +21,8 @@ import { Conv2d, type ConvPaddingMode } from '../layers/conv2d.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d, ConstantPad1d, Conv1d, ConvTranspose1d, MaxPool1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d, type Padding1d, type Single } from '../layers/one-d.js';
 import { ChannelShuffle, PixelShuffle, PixelUnshuffle } from '../layers/shuffle.js';
+import { Embedding } from '../layers/embedding.js';
+import { Permute } from '../layers/permute.js';
 import { Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, type UpsampleLayerMode } from '../layers/upsample.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d, type Padding2d } from '../layers/padding.js';
 import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from '../layers/dropout.js';
@@ -193,6 +195,15 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
   PixelShuffle: { fields: ['upscale_factor'], build: (f) => new PixelShuffle(f.upscale_factor as number) },
   PixelUnshuffle: { fields: ['downscale_factor'], build: (f) => new PixelUnshuffle(f.downscale_factor as number) },
   ChannelShuffle: { fields: ['groups'], build: (f) => new ChannelShuffle(f.groups as number) },
+  Embedding: {
+    fields: ['num_embeddings', 'embedding_dim', 'padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq', 'sparse'],
+    build: (f) =>
+      new Embedding({
+        numEmbeddings: f.num_embeddings as number, embeddingDim: f.embedding_dim as number, paddingIdx: f.padding_idx as number | null | undefined, maxNorm: f.max_norm as number | null | undefined,
+        normType: f.norm_type as number | undefined, scaleGradByFreq: f.scale_grad_by_freq as boolean | undefined, sparse: f.sparse as boolean | undefined,
+      }),
+  },
+  Permute: { fields: ['dims'], build: (f) => new Permute(f.dims as number[]) },
   Conv1d: {
     fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode'],
     build: (f) =>
@@ -236,12 +247,14 @@ function instanceOptions(f: Json): InstanceNormOptions {
   return { numFeatures: f.num_features as number | undefined, eps: f.eps as number | undefined, momentum: f.momentum as number | undefined, affine: f.affine as boolean | undefined, trackRunningStats: f.track_running_stats as boolean | undefined };
 }
 
-const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', extended: 'a number, "inf" or "-inf"' };
+const TYPES: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', extended: 'a number, "inf" or "-inf"', nullable: 'a number or null', list: 'a list of numbers' };
 
 /** A number field that may be ±∞, written "inf" / "-inf" (JSON has no number for them). */
 const extended = (v: unknown): number | undefined => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number | undefined));
 /** Expected JSON types of the fields. */
-const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended' | 'sides'> = {
+const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | 'padding' | 'size' | 'shape' | 'extended' | 'sides' | 'nullable' | 'list'> = {
+  // nullable: a number or null (PyTorch's None); list: a list of numbers.
+  num_embeddings: 'number', embedding_dim: 'number', padding_idx: 'nullable', max_norm: 'nullable', norm_type: 'number', scale_grad_by_freq: 'boolean', sparse: 'boolean', dims: 'list',
   // stride and padding as a number or [height, width]; padding also 'same' or 'valid' (Conv2d's: a pool refuses them).
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', output_padding: 'kernel', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
@@ -437,7 +450,7 @@ function layer(entry: Json, source: string, path: string): Layer {
     // A 1-D layer's sizes: a number or PyTorch's 1-tuple; a 2-D layer's: a number or (height, width).
     const oneD = (type as string).endsWith('1d') && ['kernel', 'padding', 'size'].includes(expected);
     const pairOf = (ok: (v: unknown) => boolean) => typeof value === 'number' || (Array.isArray(value) && value.length === (oneD ? 1 : 2) && value.every(ok));
-    const ok = expected === 'sides' ? typeof value === 'number' || (Array.isArray(value) && value.length === sides && value.every((v) => typeof v === 'number')) : expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || ((type === 'Conv2d' || type === 'Conv1d') && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : typeof value === expected;
+    const ok = expected === 'sides' ? typeof value === 'number' || (Array.isArray(value) && value.length === sides && value.every((v) => typeof v === 'number')) : expected === 'kernel' ? pairOf((v) => typeof v === 'number') : expected === 'padding' ? pairOf((v) => typeof v === 'number') || ((type === 'Conv2d' || type === 'Conv1d') && (value === 'same' || value === 'valid')) : expected === 'size' ? pairOf((v) => typeof v === 'number' || v === null) : expected === 'shape' ? typeof value === 'number' || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number')) : expected === 'extended' ? typeof value === 'number' || value === 'inf' || value === '-inf' : expected === 'nullable' ? typeof value === 'number' || value === null : expected === 'list' ? Array.isArray(value) && value.every((v) => typeof v === 'number') : typeof value === expected;
     const wanted = expected === 'sides' ? (sides === 2 ? 'a number or [left, right]' : 'a number or [left, right, top, bottom]') : oneD ? `a number${type === 'Conv1d' && expected === 'padding' ? ', "same" or "valid"' : ''}` : expected === 'kernel' || (expected === 'padding' && type !== 'Conv2d') ? 'a number or [height, width]' : expected === 'padding' ? 'a number, [height, width], "same" or "valid"' : expected === 'size' ? 'a number or [height, width] (null: the input\'s)' : expected === 'shape' ? 'a number or a list of numbers (the trailing dimensions)' : TYPES[expected];
     if (!ok) throw new ModelFileError(`${source}: layer '${path}' (${type}): "${key}" must be ${wanted}, got ${JSON.stringify(value)}`);
     fields[key] = value;

@@ -27,6 +27,7 @@ import { hasGroupLambdas, isStepped } from '../optim/stepped-schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
 import { checkSeed } from '../reference/random.js';
 import { logSoftmaxRef } from '../reference/nll.js';
+import { Embedding } from '../layers/embedding.js';
 import { aliasesInput, formatSummary, initialValues, planModel, planOptionsOf, PLAN_OPTION_KEYS, type ModelPlan, type PlanNode, type PlanOptions } from './plan.js';
 import { checkInit, type Init } from './init.js';
 
@@ -711,6 +712,13 @@ export class Network {
     // As uploadSplit refuses them (and PyTorch would give NaN where a ReLU here gives 0: WGSL's max).
     const bad = inputs.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new RangeError(`predict: inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
+    // An Embedding that reads the inputs takes them as token ids (the GPU would give a NaN row for one that is no row).
+    const first = this.plan.nodes.find((n) => !n.layer.view);
+    if (first?.layer instanceof Embedding) {
+      const rows = first.layer.numEmbeddings;
+      const id = inputs.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= rows);
+      if (id >= 0) throw new RangeError(`predict: inputs[${id}] (sample ${Math.floor(id / size)}, position ${id % size}) is ${inputs[id]}, but layer '${first.path}' (Embedding) takes token ids: whole numbers from 0 to ${rows - 1}`);
+    }
     const count = inputs.length / size;
     this.checkWholeBatchStatistics(count);
     const classes = this.plan.classes;

@@ -265,8 +265,17 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
     };
   });
   if (shape.length !== 1) {
-    throw new ShapeError(`the model's output is ${formatShape(shape)}; the ${loss} loss takes [N, classes] (end with a Flatten)`);
+    // A Linear applies to the last dimension (as PyTorch's): one on [C, H, W] gives [C, H, out].
+    const linear = last.type === 'Linear' ? ' (a Linear applies to the last dimension, as PyTorch\'s: put a Flatten before it)' : ' (end with a Flatten)';
+    throw new ShapeError(`the model's output is ${formatShape(shape)}; the ${loss} loss takes [N, classes]${linear}`);
   }
+  // Ids (an Embedding's input) have no gradient: a layer with parameters before it could not learn.
+  nodes.forEach((node, i) => {
+    const learnsBefore = node.layer.takesIds ? nodes.slice(0, i).find((n) => n.parameters.length > 0) : undefined;
+    if (learnsBefore) {
+      throw new ShapeError(`layer '${node.path}' (${node.layer.type}) takes token ids, which have no gradient, but layer '${learnsBefore.path}' (${learnsBefore.layer.type}) before it has parameters that could never learn: put the ${node.layer.type} first`);
+    }
+  });
   if (!nodes.some((n) => n.parameters.length > 0)) throw new ShapeError('the model has no parameters to train');
 
   const fusions: AppliedFusion[] = [];
@@ -376,6 +385,14 @@ export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][
   }
   if (init) return initValues(init, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key: node.initKey, offset });
   if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
+  if ('normal' in parameter.init) {
+    // torch.nn.init.normal_'s draws (src/plan/init.ts), then the row PyTorch zeroes (an Embedding's padding_idx).
+    const { normal: std, zeroRow } = parameter.init;
+    const values = initValues({ kind: 'normal', std }, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key: node.initKey, offset });
+    const row = length / parameter.shape[0]!;
+    if (zeroRow !== undefined) values.fill(0, zeroRow * row, (zeroRow + 1) * row);
+    return values;
+  }
   const bound = parameter.init.uniform;
   return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);
 }

@@ -21,3 +21,5 @@ export * from './sample-norm.js';
 export * from './padding.js';
 export * from './upsample.js';
 export * from './shuffle.js';
+export * from './embedding.js';
+export * from './permute.js';

@@ -19,6 +19,10 @@ import type { Linear } from '../layers/linear.js';
 import type { GRU, LSTM } from '../layers/recurrent.js';
 import { lstmBackwardRef, lstmForwardRef, type LstmShape, type LstmWeights } from './lstm.js';
 import { gruBackwardRef, gruForwardRef } from './gru.js';
+import type { Embedding } from '../layers/embedding.js';
+import type { Permute } from '../layers/permute.js';
+import { embeddingBackwardWeightRef, embeddingForwardRef } from './embedding.js';
+import { permuteRef } from './permute.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from './sample-norm.js';
@@ -174,6 +178,11 @@ function upsampleGeometry(node: PlanNode, batch: number): Upsample2dGeometry {
   return { planes: batch * a.channels, height: a.height, width: a.width, outH: b.height, outW: b.width, mode: layer.kernelMode, alignCorners: layer.alignCorners, scaleFactor };
 }
 
+/** A Linear's rows (batch · its leading dimensions: [L, in] is L rows a sample) and features (the last dimension). */
+function linearRows(node: PlanNode, batch: number): { rows: number; features: number } {
+  return { rows: batch * size(node.inShape.slice(0, -1)), features: node.inShape[node.inShape.length - 1]! };
+}
+
 /** What a layer's backward needs from its forward. */
 interface Trace {
   readonly node: PlanNode;
@@ -239,8 +248,9 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'Linear': {
         const l = layer as Linear;
-        y = denseForwardRef(x, get(named(node, 'weight'), l.outFeatures * channels), batch, channels, l.outFeatures);
-        if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), batch, l.outFeatures, 1);
+        const { rows, features } = linearRows(node, batch);
+        y = denseForwardRef(x, get(named(node, 'weight'), l.outFeatures * features), rows, features, l.outFeatures);
+        if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), rows, l.outFeatures, 1);
         break;
       }
       case 'LSTM': {
@@ -253,6 +263,14 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         y = gruForwardRef(x, weights, shape).y;
         break;
       }
+      case 'Embedding': {
+        const l = layer as Embedding;
+        y = embeddingForwardRef(x, get(named(node, 'weight'), l.numEmbeddings * l.embeddingDim), l.numEmbeddings, l.embeddingDim);
+        break;
+      }
+      case 'Permute':
+        y = permuteRef(x, batch, node.inShape, (layer as Permute).sampleDims(node.inShape.length));
+        break;
       case 'ReLU': {
         y = reluForwardRef(x);
         const gpu = input.follow?.reluOutputs?.[path];
@@ -463,9 +481,21 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'Linear': {
         const l = layer as Linear;
-        grads[named(node, 'weight')] = denseBackwardWeightRef(d, xi, batch, channels, l.outFeatures);
-        if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, batch, l.outFeatures, 1);
-        d = denseBackwardInputRef(d, get(named(node, 'weight'), l.outFeatures * channels), batch, channels, l.outFeatures);
+        const { rows, features } = linearRows(node, batch);
+        grads[named(node, 'weight')] = denseBackwardWeightRef(d, xi, rows, features, l.outFeatures);
+        if (l.bias) grads[named(node, 'bias')] = biasBackwardRef(d, rows, l.outFeatures, 1);
+        d = denseBackwardInputRef(d, get(named(node, 'weight'), l.outFeatures * features), rows, features, l.outFeatures);
+        break;
+      }
+      case 'Embedding': {
+        // The first trained layer (the plan's rule): its ids take no gradient.
+        const l = layer as Embedding;
+        grads[named(node, 'weight')] = embeddingBackwardWeightRef(xi, d, l.numEmbeddings, l.embeddingDim, l.paddingIdx);
+        break;
+      }
+      case 'Permute': {
+        const dims = (layer as Permute).sampleDims(node.inShape.length);
+        d = permuteRef(d, batch, node.outShape, dims.map((_, k) => dims.indexOf(k)));
         break;
       }
       case 'LSTM': {

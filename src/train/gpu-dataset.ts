@@ -70,6 +70,15 @@ export interface GpuTensorSplit extends SplitBase {
   /** Regression: targetSize floats a sample. */
   readonly targets?: Tensor<'f32'>;
   readonly targetSize?: number;
+  /** Where the inputs could not be token ids, for a model that reads them as ids (idProblem). */
+  readonly inputRange: InputRange;
+}
+
+/** The smallest and the largest input and the first that is not a whole number, each with its index in the inputs. */
+export interface InputRange {
+  readonly lowest: { readonly value: number; readonly at: number };
+  readonly highest: { readonly value: number; readonly at: number };
+  readonly fraction?: { readonly value: number; readonly at: number };
 }
 
 export type GpuSplit = GpuImageSplit | GpuTensorSplit;
@@ -115,6 +124,35 @@ export function labelProblem(split: GpuSplit, classes: number, ignoreIndex: numb
     return `the ${split.name} labels go up to ${highest}${ignoring}; the model has ${classes} output${classes === 1 ? '' : 's'} (its last layer should have ${highest + 1})`;
   }
   return undefined;
+}
+
+/**
+ * Why a split's inputs are not token ids of a table of `numEmbeddings` rows (an Embedding, `layer`
+ * its description: `layer '0' (Embedding)`), or undefined: an id that is no whole number in
+ * [0, numEmbeddings) is named with its sample and value. The GPU would give that position a NaN
+ * row (shaders/embedding_forward.wgsl), and the run would stop as a divergence instead.
+ */
+export function idProblem(split: GpuSplit, numEmbeddings: number, layer: string): string | undefined {
+  if (split.kind === 'images') return `the ${split.name} split holds images (normalised on the GPU as MNIST's), but ${layer} takes token ids: give a tensor split whose inputs are the ids (whole numbers)`;
+  const size = split.shape.reduce((a, b) => a * b, 1);
+  const where = (at: number) => `inputs[${at}] (sample ${Math.floor(at / size)}, position ${at % size})`;
+  const { lowest, highest, fraction } = split.inputRange;
+  if (fraction) return `the ${split.name} split's ${where(fraction.at)} is ${fraction.value}, but ${layer} takes token ids: whole numbers from 0 to ${numEmbeddings - 1}`;
+  if (lowest.value < 0) return `the ${split.name} split's ${where(lowest.at)} is ${lowest.value}, but ${layer} takes token ids from 0 to ${numEmbeddings - 1} (PyTorch's IndexError: index out of range)`;
+  if (highest.value >= numEmbeddings) return `the ${split.name} split's ${where(highest.at)} is ${highest.value}, past ${layer}'s ${numEmbeddings} rows (ids 0 to ${numEmbeddings - 1}; num_embeddings must be at least ${highest.value + 1})`;
+  return undefined;
+}
+
+/** The inputs' InputRange (one pass). */
+function inputRangeOf(inputs: Float32Array): InputRange {
+  let [lo, hi, fraction] = [0, 0, -1];
+  for (let i = 0; i < inputs.length; i++) {
+    const v = inputs[i]!;
+    if (v < inputs[lo]!) lo = i;
+    if (v > inputs[hi]!) hi = i;
+    if (fraction < 0 && !Number.isInteger(v)) fraction = i;
+  }
+  return { lowest: { value: inputs[lo]!, at: lo }, highest: { value: inputs[hi]!, at: hi }, ...(fraction >= 0 ? { fraction: { value: inputs[fraction]!, at: fraction } } : {}) };
 }
 
 /** Bytes as little-endian u32 words (zero-padded to a whole word). */
@@ -251,6 +289,7 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     labelExtremes: labelRange,
     shape: [...shape],
     inputs: ctx.tensor(`${name} inputs`, [inputs.length], { data: inputs }),
+    inputRange: inputRangeOf(inputs),
     ...(targets ? { targets: ctx.tensor(`${name} targets`, [targets.length], { data: targets }), targetSize } : {}),
     labels: ctx.tensor(`${name} labels`, [count], { dtype: 'u32', data: labels }),
     order: identityOrder(ctx, name, count),

@@ -23,7 +23,8 @@ import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
 import { checkOptions, shapeSize, trueOrFalse, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
 import { LossHead, scoredSamples, type RunningMetrics } from './loss-head.js';
-import { labelProblem, shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
+import { idProblem, labelProblem, shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
+import { Embedding } from '../layers/embedding.js';
 import { HEALTH_NONE, describeDivergence, type Divergence } from '../kernels/health.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ElementType } from '../gpu/kernel.js';
@@ -694,6 +695,12 @@ export class Trainer {
     // A label that is not the loss's ignore index must be one of the outputs.
     const labels = targets ? undefined : labelProblem(split, model.plan.classes, model.plan.ignoreIndex);
     if (labels) throw new Error(labels);
+    // An Embedding that reads the split's inputs (only views before it) takes them as token ids.
+    const first = model.plan.nodes.find((n) => !n.layer.view);
+    if (first?.layer instanceof Embedding) {
+      const ids = idProblem(split, first.layer.numEmbeddings, `layer '${first.path}' (Embedding)`);
+      if (ids) throw new Error(ids);
+    }
   }
 
   /** Whether an epoch's evaluation makes it the best so far (the first evaluated one is); never without an evaluation (no test split). */

@@ -245,7 +245,9 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
     const dense =
       node.layer instanceof Linear ? node.layer.outFeatures : node.layer instanceof Conv2d && node.layer.runsAsDense(node.inShape, node.flags.statsEpilogue) ? node.layer.outChannels : undefined;
     if (dense !== undefined) {
-      const params: DenseShape = { batch: options.batch, inFeatures: node.inShape[0]!, outFeatures: dense };
+      // A Linear over leading dimensions ([L, in]) runs batch · L rows (lowerDense's rowsPerSample).
+      const rows = node.layer instanceof Linear ? node.inShape.slice(0, -1).reduce((a, v) => a * v, 1) : 1;
+      const params: DenseShape = { batch: options.batch * rows, inFeatures: node.layer instanceof Linear ? node.inShape[node.inShape.length - 1]! : node.inShape[0]!, outFeatures: dense };
       const kernels: DenseKernelName[] = ['dense_forward'];
       if (options.training !== false && i >= firstTrained && firstTrained >= 0) kernels.push('dense_backward_weight');
       if (options.training !== false && i > firstTrained && firstTrained >= 0) kernels.push('dense_backward_input');

@@ -306,7 +306,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.click('[data-testid=start]');
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.classList.contains('error'), { timeout: 60_000 });
     const error = await page.$eval('[data-testid=mnist-status]', (e) => e.textContent ?? '');
-    expect(error).toContain("layer '0' (Linear): expects an input of shape [features], got [1, 28, 28]");
+    expect(error).toContain("the model's output is [N, 1, 28, 10]; the cross-entropy loss takes [N, classes] (a Linear applies to the last dimension, as PyTorch's: put a Flatten before it)");
   }, 180_000);
 
   it('MNIST: "tune kernels" tunes before training and keeps the choices in IndexedDB', async () => {

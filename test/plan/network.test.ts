@@ -34,10 +34,12 @@ import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { createSeedCnn, gpuTest } from '../helpers/gpu.js';
 
 describe('shapes are inferred once, and a mismatch names the layer and the shapes', () => {
-  test('a Linear on an image without Flatten', () => {
+  test('a Linear on an image without Flatten: it applies to the last dimension, as PyTorch\'s, and the loss says where to flatten', () => {
     const model = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new ReLU(), new Linear({ outFeatures: 10 }));
     expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow(ShapeError);
-    expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow(/layer '2' \(Linear\): expects an input of shape \[features\], got \[4, 26, 26\]/);
+    expect(() => planModel(model, { inputShape: [1, 28, 28] })).toThrow("the model's output is [N, 4, 26, 10]; the cross-entropy loss takes [N, classes] (a Linear applies to the last dimension, as PyTorch's: put a Flatten before it)");
+    const given = new Sequential(new Conv2d({ outChannels: 4, kernelSize: 3 }), new ReLU(), new Linear(2704, 10));
+    expect(() => planModel(given, { inputShape: [1, 28, 28] })).toThrow(/layer '2' \(Linear\): in_features is 2704 but the input \[4, 26, 26\] has 26 features in its last dimension \(a Linear applies to the last dimension, as PyTorch's; put a Flatten before it to take them all\)/);
   });
   test('in_features that disagree with the input', () => {
     const model = new Sequential({ body: new Sequential(new Flatten(), new Linear({ inFeatures: 100, outFeatures: 10 })) });

@@ -22,6 +22,8 @@ import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from
 import { rreluSlopesRef } from '../../src/reference/rrelu.js';
 import { Flatten, Identity, Unflatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
+import { Embedding } from '../../src/layers/embedding.js';
+import { Permute } from '../../src/layers/permute.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Softmax, Softmin, Softplus, Tanhshrink, RReLU, GLU, LogSoftmax } from '../../src/layers/activations.js';
@@ -55,7 +57,7 @@ function maxScaledError(got: ArrayLike<number>, want: ArrayLike<number>): number
 
 const lenet = parseModelFile(readFileSync('examples/lenet5.json', 'utf8'), 'examples/lenet5.json');
 const resnet = parseModelFile(readFileSync('examples/resnet.json', 'utf8'), 'examples/resnet.json');
-const cases: { name: string; model: Module; input: readonly number[]; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number; classWeights?: number[]; posWeight?: number[]; logTarget?: boolean; ignoreIndex?: number }[] = [
+const cases: { name: string; model: Module; input: readonly number[]; ids?: number; loss?: LossKind; labelSmoothing?: number; targets?: boolean; smoothL1Beta?: number; huberDelta?: number; classWeights?: number[]; posWeight?: number[]; logTarget?: boolean; ignoreIndex?: number }[] = [
   { name: 'the seed CNN (NLL on LogSoftmax)', model: seedCnn(), input: SEED_CNN_INPUT },
   { name: 'LeNet-5', model: lenet.model, input: lenet.input },
   // PyTorch's side is a Module whose forward is body(x) + shortcut(x) (torch_step.py's Residual), under the same state_dict names.
@@ -346,6 +348,22 @@ const cases: { name: string; model: Module; input: readonly number[]; loss?: Los
   ...[false, true].map((targets) => ({ name: `bce-with-logits with pos_weight${targets ? ' against float targets' : ' against one-hot targets'} (BCEWithLogitsLoss(pos_weight))`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 })), input: [2, 3], loss: 'bce-with-logits' as const, targets, posWeight: [0.3, 1, 5, 0, 2] })),
   ...[false, true].map((logTarget) => ({ name: `kl-div on a LogSoftmax (KLDivLoss(reduction='batchmean'${logTarget ? ', log_target=True' : ''}))`, model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new LogSoftmax()), input: [2, 3], loss: 'kl-div' as const, targets: true, logTarget })),
   { name: 'kl-div against one-hot targets (0·log 0 = 0)', model: new Sequential(new Flatten(), new Linear({ outFeatures: 8 }), new Tanh(), new Linear({ outFeatures: 5 }), new LogSoftmax()), input: [2, 3], loss: 'kl-div' },
+ {
+    // A token model: ids in (the padding row among them), a Linear over [L, D], the sequence turned to [D, L] for a Conv1d.
+    name: 'Embedding (padding_idx) → Linear over [L, D] → ReLU → Permute([1, 0]) → Conv1d → AdaptiveAvgPool1d(1) → Flatten → Linear, cross-entropy',
+    model: new Sequential(new Embedding(11, 6, { paddingIdx: 2 }), new Linear(6, 8), new ReLU(), new Permute([1, 0]), new Conv1d(8, 5, 3, { padding: 1 }), new AdaptiveAvgPool1d(1), new Flatten(), new Linear(5, 4)),
+    input: [9],
+    ids: 11,
+    loss: 'cross-entropy',
+  },
+  {
+    // ConvNeXt's channels-last Linear: torchvision's Permute([0, 2, 3, 1]) (the batch counted), a Linear over [H, W, C], back with the sample's dims.
+    name: "Permute in torchvision's form [0, 2, 3, 1] and the sample's [2, 0, 1], a Linear over two leading dimensions, Embedding with a negative padding_idx",
+    model: new Sequential(new Embedding(7, 12, { paddingIdx: -1 }), new Unflatten(2, [3, 4]), new Permute([0, 2, 3, 1]), new Linear(5, 6), new Tanh(), new Permute([2, 0, 1]), new Flatten(), new Linear(72, 3)),
+    input: [5],
+    ids: 7,
+    loss: 'cross-entropy',
+  },
   { name: "Linear, Sigmoid, the sheet's ½Σ(t − a)²", model: new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), input: [2], loss: 'half-sse' },
 ];
 
@@ -365,7 +383,8 @@ describe('the float64 reference against PyTorch (float64)', () => {
         if (node.layer instanceof Dropout && node.layer.channelWise) masks[node.path] = channelDropoutMaskRef(elements, node.inShape.slice(1).reduce((a, b) => a * b, 1), node.layer.p, 9, node.stream, 2);
         else if (node.layer instanceof Dropout) masks[node.path] = dropoutMaskRef(elements, node.layer.p, 9, node.stream, 2);
       }
-      const input = randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
+      // Token ids (whole numbers below the vocabulary, every id and the padding row among them), else values.
+      const input = c.ids !== undefined ? Float64Array.from({ length: BATCH * c.input.reduce((a, b) => a * b, 1) }, (_, i) => (i * 3) % c.ids!) : randomArray(BATCH * c.input.reduce((a, b) => a * b, 1), 23, -1, 2);
       const labels = Array.from({ length: BATCH }, (_, b) => (c.ignoreIndex !== undefined && c.ignoreIndex < 0 && b % 2 === 1 ? c.ignoreIndex : (b * 3 + 1) % plan.classes));
       // Float targets: spread over the losses' curved and straight parts (probabilities for the BCE losses
       // and KLDivLoss, some of them 0; log-probabilities for KLDivLoss(log_target=True)).

@@ -105,6 +105,10 @@ def layer(entry, path):
         pair = lambda v: tuple(v) if isinstance(v, list) else v
         return nn.ConvTranspose2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)),
                                   output_padding=pair(entry.get('output_padding', 0)), groups=groups, bias=entry.get('bias', True), dilation=pair(entry.get('dilation', 1)))
+    if t == 'Embedding':
+        return Embedding(entry['num_embeddings'], entry['embedding_dim'], padding_idx=entry.get('padding_idx'))
+    if t == 'Permute':
+        return Permute(entry['dims'])
     if t == 'Linear':
         out_f = entry['out_features']
         return nn.Linear(shape_of(path + '.weight') // out_f, out_f, bias=entry.get('bias', True))
@@ -220,6 +224,26 @@ class ChannelShuffle(nn.Module):
     def forward(self, x):
         n, c = x.shape[:2]
         return x.view(n, self.groups, c // self.groups, *x.shape[2:]).transpose(1, 2).contiguous().view(x.shape)
+
+
+class Embedding(nn.Embedding):
+    """nn.Embedding on the engine's ids, which arrive as floats (whole numbers): read as long."""
+
+    def forward(self, x):
+        return super().forward(x.long())
+
+
+class Permute(nn.Module):
+    """torchvision.ops.Permute (torch.permute as a module); dims over a sample's dimensions (the engine's form,
+    the batch kept first) or torchvision's own with the batch as 0."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        dims = self.dims if len(self.dims) == x.dim() else [0] + [d % (x.dim() - 1) + 1 for d in self.dims]
+        return torch.permute(x, dims)
 
 
 class CircularPad2d(nn.Module):
