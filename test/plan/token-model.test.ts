@@ -12,6 +12,7 @@ import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool1d, Conv1d } from '../../src/layers/one-d.js';
 import { Permute } from '../../src/layers/permute.js';
+import { GRU, LSTM } from '../../src/layers/recurrent.js';
 import { Sequential } from '../../src/layers/sequential.js';
 import { parseModelFile, modelFileText } from '../../src/models/model-file.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
@@ -47,6 +48,20 @@ describe('a token model: one GPU training step against the float64 reference', (
       const weight = await ctx.read(network.parameters[0]!.value);
       expect(Array.from(weight.subarray(0, c.dim))).toEqual(new Array(c.dim).fill(0));
     }, 120_000);
+  }
+
+  // The two merged layer families together: ids → vectors → a recurrence → a Linear at every step.
+  for (const [name, recurrent] of [['LSTM', () => new LSTM(6, 10)], ['GRU', () => new GRU(6, 10, { bias: false })]] as const) {
+    gpuTest(`an Embedding (padding_idx 0) into an ${name}, a Linear over its [L, H] output at every step, then Flatten → Linear, Adam: two steps against float64`, async (ctx) => {
+      const model = new Sequential(new Embedding(23, 6, { paddingIdx: 0 }), recurrent(), new Linear(10, 4), new ReLU(), new Flatten(), new Linear(4 * 7, 3));
+      const network = new Network(ctx, model, { inputShape: [7], maxBatch: 5, seed: 4, optimizer: new Adam({ lr: 0.01 }) });
+      const labels = Uint32Array.from([0, 2, 1, 2, 0]);
+      for (let step = 1; step <= 2; step++) {
+        const report = await checkNetworkStep(network, idsOf(5 * 7, 23), labels);
+        expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+      }
+      expect(Array.from((await ctx.read(network.parameters[0]!.value)).subarray(0, 6))).toEqual(new Array(6).fill(0));
+    });
   }
 
   gpuTest('a ReLU before a Linear over [L, D] (its gradient in the Linear\'s input gradient), a Linear on [features] after', async (ctx) => {
