@@ -17,6 +17,6 @@ fn relu_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgr
   let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   for (var i = i0; i < min(i0 + 4u, params.length); i++) {
-    dx[i] = select(0.0, dy[i], y[i] > 0.0);
+    dx[i] = select(0.0, dy[i], reluPasses(y[i]));
   }
 }

@@ -15,6 +15,6 @@ fn relu_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   for (var i = i0; i < min(i0 + 4u, params.length); i++) {
-    y[i] = max(x[i], 0.0);
+    y[i] = reluBits(x[i]);
   }
 }

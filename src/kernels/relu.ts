@@ -5,12 +5,14 @@
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/relu_forward.wgsl?raw';
 import backwardSource from '../../shaders/relu_backward.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 /** y = max(x, 0)  (overwrites y) */
 export const reluForward = defineKernel({
   name: 'relu_forward',
   linear: true,
   source: forwardSource,
+  libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -26,6 +28,7 @@ export const reluBackward = defineKernel({
   name: 'relu_backward',
   linear: true,
   source: backwardSource,
+  libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },
