@@ -23,7 +23,7 @@ override WG_X: u32;
 // The sum as stored: itself, or its ReLU (RELU).
 fn stored(v: vec4f) -> vec4f {
 #if RELU
-  return max(v, vec4f(0.0));
+  return reluBits4(v);
 #else
   return v;
 #endif

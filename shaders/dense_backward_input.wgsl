@@ -26,7 +26,7 @@ fn loadA(i: u32) -> f32 { return dy[i]; }
 fn loadB(i: u32) -> f32 { return weight[i]; }
 fn storeC(i: u32, v: f32) {
 #if RELU_MASK
-  dx[i] = select(0.0, v, reluOut[i] > 0.0);
+  dx[i] = select(0.0, v, reluPasses(reluOut[i]));
 #else
   dx[i] = v;
 #endif

@@ -31,7 +31,7 @@ fn storeC(i: u32, v: f32) {
   let s = v;
 #endif
 #if RELU
-  y[i] = max(s, 0.0);
+  y[i] = reluBits(s);
 #else
   y[i] = s;
 #endif

@@ -36,7 +36,7 @@ fn residual_add(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
 #elif COPY
     y[i] = x[i];
 #elif RELU
-    y[i] = max(x[i] + other[i], 0.0);
+    y[i] = reluBits(x[i] + other[i]);
 #else
     y[i] = x[i] + other[i];
 #endif
