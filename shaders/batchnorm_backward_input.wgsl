@@ -65,7 +65,7 @@ fn channel(c: u32, m: f32) -> Channel {
 // (the scalar variant passes one element in all four components and keeps the first).
 fn gradient4(k: Channel, m: f32, xs: vec4f, dys: vec4f) -> vec4f {
   let g = k.scale * (m * dys - k.db - (xs - k.mean) * k.invStd * k.dg);
-  return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
+  return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !reluPasses4(xs));
 }
 
 @compute @workgroup_size(WG_X)

@@ -43,14 +43,14 @@ fn batchnorm_forward(@builtin(global_invocation_id) gid: vec3u) {
 #if VEC4
   let at = row / 4u + gid.x;
 #if RELU
-  y[at] = max((x[at] - mean) * scale + shift, vec4f(0.0));
+  y[at] = reluBits4((x[at] - mean) * scale + shift);
 #else
   y[at] = (x[at] - mean) * scale + shift;
 #endif
 #else
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
 #if RELU
-    y[row + s] = max((x[row + s] - mean) * scale + shift, 0.0);
+    y[row + s] = reluBits((x[row + s] - mean) * scale + shift);
 #else
     y[row + s] = (x[row + s] - mean) * scale + shift;
 #endif
