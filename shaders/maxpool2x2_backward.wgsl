@@ -51,7 +51,7 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   let W = params.width;
   let top = (plane * params.height + (r / outW) * 2u) * W + (r % outW) * 2u;
 #if RELU
-  let g = select(vec4f(0.0), dy[gid.x], y[gid.x] > vec4f(0.0));
+  let g = select(vec4f(0.0), dy[gid.x], reluPasses4(y[gid.x]));
 #else
   let g = dy[gid.x];
 #endif
@@ -83,7 +83,7 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     if (cy < outH && cx < outW) {
       let o = (plane * outH + cy) * outW + cx;
 #if RELU
-      let g = select(0.0, dy[o], y[o] > 0.0);
+      let g = select(0.0, dy[o], reluPasses(y[o]));
 #else
       let g = dy[o];
 #endif
