@@ -2,7 +2,7 @@
 //   dx = gamma·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − mean)·invStd,  M = batch·area,
 //   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
 //   With reluInput = 1 the batch norm's input x is a ReLU's output, and dx also takes the ReLU's
-//   gradient: dx = 0 where x ≤ 0 (relu_backward fused in, one pass fewer).
+//   gradient: dx = 0 where x ≤ 0, a NaN x passing it (relu_backward fused in, one pass fewer; reluPasses4).
 //   Variant DROPOUT (a Dropout after the batch norm, its backward fused in): dy is the gradient
 //   at the dropout's output, taken times each element's mask value first (mask bits as
 //   dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or dropoutScale), as

@@ -3,7 +3,7 @@
 //   (training) or batchnorm_eval_stats (eval); gamma, beta [channels].
 //   One invocation per four elements of a row: global_invocation_id = (s/4, c, b), so no division.
 //   Variant VEC4 (area a multiple of 4): x and y read and written as vec4s, the four one vec4.
-//   Variant RELU: y = max(·, 0), the ReLU after the batch norm (batchnorm-relu).
+//   Variant RELU: y = max(·, 0), a NaN kept (reluBits), the ReLU after the batch norm (batchnorm-relu).
 
 struct Params {
   batch: u32,

@@ -4,7 +4,7 @@
 //   A = dy, B = W: each dx[b, i] summed over o in increasing order.
 //   Variant RELU_MASK (fusion rule relu-grad-in-input-gradient: a ReLU before the layer): dx is
 //   the gradient of the ReLU's input, each sum stored where reluOut (the ReLU's output, the
-//   layer's input x [batch, inFeatures]) is positive, else 0.
+//   layer's input x [batch, inFeatures]) is not ≤ 0 (positive or NaN: reluPasses), else 0.
 
 struct Params {
   batch: u32,

@@ -8,7 +8,7 @@
 //   per four windows of a row, dy and argmax read as vec4s and the cells' two rows written as two
 //   vec4s each.
 //   Variant RELU (fusion rule relu-grad-in-maxpool: a ReLU before the pool): dx is the gradient
-//   of the ReLU's input, dy[o] passed only where the pooled value y[o] > 0 (the value at the
+//   of the ReLU's input, dy[o] passed except where the pooled value y[o] ≤ 0 (a NaN passes it, reluPasses; the value at the
 //   argmax is the ReLU's output there, and every other element's gradient is 0 either way);
 //   y [planes, height/2, width/2], the pool's output.
 

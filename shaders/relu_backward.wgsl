@@ -1,5 +1,5 @@
-// relu_backward: dx = dy where the ReLU output y > 0, else 0 (PyTorch's threshold_backward on
-// the output); overwrites dx. One invocation per four elements.
+// relu_backward: dx = dy except where the ReLU output y ≤ 0, there 0 (PyTorch's threshold_backward on
+// the output: a NaN y passes dy; shaders/lib/relu.wgsl's reluPasses); overwrites dx. One invocation per four elements.
 
 struct Params {
   length: u32,

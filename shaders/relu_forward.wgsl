@@ -1,4 +1,4 @@
-// relu_forward: y = max(x, 0); overwrites y. One invocation per four elements.
+// relu_forward: y = max(x, 0), a NaN kept as PyTorch keeps it (shaders/lib/relu.wgsl's reluBits); overwrites y. One invocation per four elements.
 
 struct Params {
   length: u32,

@@ -7,7 +7,7 @@ import forwardSource from '../../shaders/relu_forward.wgsl?raw';
 import backwardSource from '../../shaders/relu_backward.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
-/** y = max(x, 0)  (overwrites y) */
+/** y = max(x, 0), a NaN kept as PyTorch's relu keeps it  (overwrites y) */
 export const reluForward = defineKernel({
   name: 'relu_forward',
   linear: true,
@@ -23,7 +23,7 @@ export const reluForward = defineKernel({
   lengths: (p) => ({ x: p.length, y: p.length }),
 });
 
-/** dx = dy where y > 0, else 0  (overwrites dx) */
+/** dx = dy except where y ≤ 0, there 0 (a NaN y passes dy: PyTorch's threshold_backward)  (overwrites dx) */
 export const reluBackward = defineKernel({
   name: 'relu_backward',
   linear: true,
