@@ -52,7 +52,9 @@ fn batch_metrics(@builtin(local_invocation_index) lid: u32) {
       }
     }
     let value = logp[row + best];
-    correct += select(0u, 1u, best == labels[b] && value == value);
+    // A NaN maximum (a NaN row) is wrong: told by its bits, as `value == value` may be folded to true
+    // (WGSL lets a compiler assume no NaN).
+    correct += select(0u, 1u, best == labels[b] && (bitcast<u32>(value) & 0x7fffffffu) <= 0x7f800000u);
   }
   lossSums[lid] = sum;
   correctCounts[lid] = correct;

@@ -2,7 +2,7 @@
 //   dx = gamma·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − mean)·invStd,  M = batch·area,
 //   with Σdy = dbeta and Σ(dy·x̂) = dgamma from batchnorm_backward_reduce.
 //   With reluInput = 1 the batch norm's input x is a ReLU's output, and dx also takes the ReLU's
-//   gradient: dx = 0 where x ≤ 0 (relu_backward fused in, one pass fewer).
+//   gradient: dx = 0 where x ≤ 0, a NaN x passing it (relu_backward fused in, one pass fewer; reluPasses4).
 //   Variant DROPOUT (a Dropout after the batch norm, its backward fused in): dy is the gradient
 //   at the dropout's output, taken times each element's mask value first (mask bits as
 //   dropout_forward draws them, shaders/lib/dropout_mask.wgsl; 0 or dropoutScale), as
@@ -65,7 +65,7 @@ fn channel(c: u32, m: f32) -> Channel {
 // (the scalar variant passes one element in all four components and keeps the first).
 fn gradient4(k: Channel, m: f32, xs: vec4f, dys: vec4f) -> vec4f {
   let g = k.scale * (m * dys - k.db - (xs - k.mean) * k.invStd * k.dg);
-  return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
+  return select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !reluPasses4(xs));
 }
 
 @compute @workgroup_size(WG_X)

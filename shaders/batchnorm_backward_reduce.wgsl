@@ -197,7 +197,7 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
 fn applyQuad(base: u32, s: u32, mean: f32, invStd: f32, scale: f32, m: f32, db: f32, dg: f32) {
   let xs = x4(base, s);
   let g = scale * (m * dy4(base, s) - db - (xs - mean) * invStd * dg);
-  let v = select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !(xs > vec4f(0.0)));
+  let v = select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !reluPasses4(xs));
 #if VEC4
 #if IN_PLACE
   dy[(base + s) / 4u] = v;

@@ -3,7 +3,7 @@
 //   (training) or batchnorm_eval_stats (eval); gamma, beta [channels].
 //   One invocation per four elements of a row: global_invocation_id = (s/4, c, b), so no division.
 //   Variant VEC4 (area a multiple of 4): x and y read and written as vec4s, the four one vec4.
-//   Variant RELU: y = max(·, 0), the ReLU after the batch norm (batchnorm-relu).
+//   Variant RELU: y = max(·, 0), a NaN kept (reluBits), the ReLU after the batch norm (batchnorm-relu).
 
 struct Params {
   batch: u32,
@@ -43,14 +43,14 @@ fn batchnorm_forward(@builtin(global_invocation_id) gid: vec3u) {
 #if VEC4
   let at = row / 4u + gid.x;
 #if RELU
-  y[at] = max((x[at] - mean) * scale + shift, vec4f(0.0));
+  y[at] = reluBits4((x[at] - mean) * scale + shift);
 #else
   y[at] = (x[at] - mean) * scale + shift;
 #endif
 #else
   for (var s = s0; s < min(s0 + 4u, params.area); s++) {
 #if RELU
-    y[row + s] = max((x[row + s] - mean) * scale + shift, 0.0);
+    y[row + s] = reluBits((x[row + s] - mean) * scale + shift);
 #else
     y[row + s] = (x[row + s] - mean) * scale + shift;
 #endif

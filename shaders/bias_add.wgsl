@@ -1,5 +1,5 @@
-// bias_add: y[b, c, s] += bias[c], in place; variant RELU: y = max(y + bias, 0) (the ReLU of a
-// Conv2d or Linear with bias, applied as the sum is stored).
+// bias_add: y[b, c, s] += bias[c], in place; variant RELU: y = max(y + bias, 0), a NaN kept
+// (reluBits) (the ReLU of a Conv2d or Linear with bias, applied as the sum is stored).
 //   y [batch, channels, area] (area 1 for a Linear layer's [batch, features]); bias [channels].
 //   One invocation per four elements, read and written as one vec4 in VEC4 (the area a multiple
 //   of 4: the four in one channel).
@@ -23,7 +23,7 @@ override WG_X: u32;
 // The sum as stored: itself, or its ReLU (RELU).
 fn stored(v: vec4f) -> vec4f {
 #if RELU
-  return max(v, vec4f(0.0));
+  return reluBits4(v);
 #else
   return v;
 #endif

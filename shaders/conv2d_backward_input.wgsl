@@ -12,7 +12,8 @@
 //   OUT_VEC4, OUT_VEC2 (dx written as vec4s, vec2s: width a multiple of 4, 2); the same bits.
 //   Variant RELU_MASK (fusion rule relu-grad-in-input-gradient: a ReLU before the layer): dx is
 //   the gradient of the ReLU's input, each value stored where reluOut (the ReLU's output, the
-//   layer's input x: [batch, inChannels, height, width], read as dx is) is positive, else 0.
+//   layer's input x: [batch, inChannels, height, width], read as dx is) is not ≤ 0 (positive or
+//   NaN, as PyTorch's threshold_backward passes it: shaders/lib/relu.wgsl's reluPasses), else 0.
 //   statsSlots, a parameter the two kernels share, belongs to the forward's STATS: unused here.
 
 #if W_SHARED

@@ -1,5 +1,6 @@
 // conv2d_forward: y = conv2d(x, weight), no bias; overwrites y. Variant RELU (a generator option):
-// y = max(conv2d(x, weight), 0), a ReLU that follows the convolution applied as the sums are stored.
+// y = max(conv2d(x, weight), 0), a ReLU that follows the convolution applied as the sums are stored
+// (shaders/lib/relu.wgsl's reluBits: a NaN kept, as PyTorch's relu keeps it).
 //   x [batch, inChannels, height, width], y [batch, outChannels, outHeight, outWidth]; NCHW, zero
 //   padding. weight: the layer's weight [outChannels, inChannels, kernelH, kernelW] packed by
 //   conv2d_pack_weights as [inChannel][tap][outChannel] vec4s (output channels channelBase ..

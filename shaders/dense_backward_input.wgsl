@@ -4,7 +4,7 @@
 //   A = dy, B = W: each dx[b, i] summed over o in increasing order.
 //   Variant RELU_MASK (fusion rule relu-grad-in-input-gradient: a ReLU before the layer): dx is
 //   the gradient of the ReLU's input, each sum stored where reluOut (the ReLU's output, the
-//   layer's input x [batch, inFeatures]) is positive, else 0.
+//   layer's input x [batch, inFeatures]) is not ≤ 0 (positive or NaN: reluPasses), else 0.
 
 struct Params {
   batch: u32,
@@ -26,7 +26,7 @@ fn loadA(i: u32) -> f32 { return dy[i]; }
 fn loadB(i: u32) -> f32 { return weight[i]; }
 fn storeC(i: u32, v: f32) {
 #if RELU_MASK
-  dx[i] = select(0.0, v, reluOut[i] > 0.0);
+  dx[i] = select(0.0, v, reluPasses(reluOut[i]));
 #else
   dx[i] = v;
 #endif

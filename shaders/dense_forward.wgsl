@@ -4,7 +4,7 @@
 //   A = x, B = Wᵀ: each y[b, o] summed over i in increasing order.
 //   Variant BIAS (a Linear with bias): y = x · Wᵀ + bias, bias [outFeatures] added to each sum
 //   as it is stored (bias_add's addition: the same bits, without its pass). Variant RELU (fusion
-//   rule relu-epilogue): max(·, 0) of that.
+//   rule relu-epilogue): max(·, 0) of that, a NaN kept (shaders/lib/relu.wgsl's reluBits).
 
 struct Params {
   batch: u32,
@@ -31,7 +31,7 @@ fn storeC(i: u32, v: f32) {
   let s = v;
 #endif
 #if RELU
-  y[i] = max(s, 0.0);
+  y[i] = reluBits(s);
 #else
   y[i] = s;
 #endif

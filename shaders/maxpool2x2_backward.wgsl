@@ -8,7 +8,7 @@
 //   per four windows of a row, dy and argmax read as vec4s and the cells' two rows written as two
 //   vec4s each.
 //   Variant RELU (fusion rule relu-grad-in-maxpool: a ReLU before the pool): dx is the gradient
-//   of the ReLU's input, dy[o] passed only where the pooled value y[o] > 0 (the value at the
+//   of the ReLU's input, dy[o] passed except where the pooled value y[o] ≤ 0 (a NaN passes it, reluPasses; the value at the
 //   argmax is the ReLU's output there, and every other element's gradient is 0 either way);
 //   y [planes, height/2, width/2], the pool's output.
 
@@ -51,7 +51,7 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
   let W = params.width;
   let top = (plane * params.height + (r / outW) * 2u) * W + (r % outW) * 2u;
 #if RELU
-  let g = select(vec4f(0.0), dy[gid.x], y[gid.x] > vec4f(0.0));
+  let g = select(vec4f(0.0), dy[gid.x], reluPasses4(y[gid.x]));
 #else
   let g = dy[gid.x];
 #endif
@@ -83,7 +83,7 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     if (cy < outH && cx < outW) {
       let o = (plane * outH + cy) * outW + cx;
 #if RELU
-      let g = select(0.0, dy[o], y[o] > 0.0);
+      let g = select(0.0, dy[o], reluPasses(y[o]));
 #else
       let g = dy[o];
 #endif

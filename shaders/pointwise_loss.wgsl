@@ -59,14 +59,17 @@ fn pointwise(a: f32, t: f32, j: u32) -> vec2f {
   switch params.kind {
     case 0u: { return vec2f(d * d, 2.0 * d); }
     case 1u: { return vec2f(0.5 * d * d, d); }
-    case 2u: { return vec2f(abs(d), sign(d)); }
+    // A NaN d, told by its bits (WGSL leaves sign, clamp and comparisons of a NaN to the
+    // implementation): PyTorch's gradient 0 for L1Loss (its sign(NaN) is 0), d itself (NaN) for
+    // SmoothL1Loss and HuberLoss (their backward's comparisons fall through to it).
+    case 2u: { return vec2f(abs(d), select(sign(d), 0.0, isNanBits(d))); }
     case 3u: {
       if (abs(d) < beta) { return vec2f(0.5 * d * d / beta, d / beta); }
-      return vec2f(abs(d) - 0.5 * beta, sign(d));
+      return vec2f(abs(d) - 0.5 * beta, select(sign(d), d, isNanBits(d)));
     }
     case 4u: {
       if (abs(d) < beta) { return vec2f(0.5 * d * d, d); }
-      return vec2f(beta * (abs(d) - 0.5 * beta), clamp(d, -beta, beta));
+      return vec2f(beta * (abs(d) - 0.5 * beta), select(clamp(d, -beta, beta), d, isNanBits(d)));
     }
     case 5u: {
       let p = positiveWeight(j);

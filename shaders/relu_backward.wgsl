@@ -1,5 +1,5 @@
-// relu_backward: dx = dy where the ReLU output y > 0, else 0 (PyTorch's threshold_backward on
-// the output); overwrites dx. One invocation per four elements.
+// relu_backward: dx = dy except where the ReLU output y ≤ 0, there 0 (PyTorch's threshold_backward on
+// the output: a NaN y passes dy; shaders/lib/relu.wgsl's reluPasses); overwrites dx. One invocation per four elements.
 
 struct Params {
   length: u32,
@@ -17,6 +17,6 @@ fn relu_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgr
   let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   for (var i = i0; i < min(i0 + 4u, params.length); i++) {
-    dx[i] = select(0.0, dy[i], y[i] > 0.0);
+    dx[i] = select(0.0, dy[i], reluPasses(y[i]));
   }
 }

@@ -1,4 +1,4 @@
-// relu_forward: y = max(x, 0); overwrites y. One invocation per four elements.
+// relu_forward: y = max(x, 0), a NaN kept as PyTorch keeps it (shaders/lib/relu.wgsl's reluBits); overwrites y. One invocation per four elements.
 
 struct Params {
   length: u32,
@@ -15,6 +15,6 @@ fn relu_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   let gid = linearInvocation(gid3, nwg);
   let i0 = gid.x * 4u;
   for (var i = i0; i < min(i0 + 4u, params.length); i++) {
-    y[i] = max(x[i], 0.0);
+    y[i] = reluBits(x[i]);
   }
 }

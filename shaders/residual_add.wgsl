@@ -3,7 +3,7 @@
 //   (default)   y = x + other: the block's output, its body's output plus its shortcut's (or its input);
 //   ACCUMULATE: x += other, in place: the gradient at the block's input, one branch's plus the other's;
 //   COPY:       y = x: the gradient at the block's output, kept for the branch whose backward runs second.
-//   RELU (with the default): y = max(x + other, 0), the ReLU after the block (residual-relu).
+//   RELU (with the default): y = max(x + other, 0), a NaN kept (reluBits), the ReLU after the block (residual-relu).
 
 struct Params {
   length: u32,
@@ -36,7 +36,7 @@ fn residual_add(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
 #elif COPY
     y[i] = x[i];
 #elif RELU
-    y[i] = max(x[i] + other[i], 0.0);
+    y[i] = reluBits(x[i] + other[i]);
 #else
     y[i] = x[i] + other[i];
 #endif

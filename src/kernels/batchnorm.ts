@@ -18,6 +18,7 @@ import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
 import drawSource from '../../shaders/lib/dropout_draw.wgsl?raw';
 import { maskWords } from './dropout.js';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
 import workgroupMomentsSource from '../../shaders/lib/workgroup_moments.wgsl?raw';
@@ -138,6 +139,7 @@ export const batchnormEvalStats = defineKernel({
 export const batchnormForward = defineKernel({
   name: 'batchnorm_forward',
   source: forwardSource,
+  libraries: [reluSource],
   params: shape,
   defines: ['VEC4', 'RELU'],
   variantRequires: vec4Requires,
@@ -190,7 +192,7 @@ export const batchnormDropoutForward = defineKernel({
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
-  libraries: [maskSource],
+  libraries: [maskSource, reluSource],
   params: { ...shape, dropoutScale: 'f32', reluInput: 'u32', groups: 'u32' },
   defines: ['VEC4', 'DROPOUT', 'APPLY', 'IN_PLACE'],
   variantRequires: vec4Requires,
@@ -254,7 +256,7 @@ export const batchnormBackwardInput = defineKernel({
   name: 'batchnorm_backward_input',
   linear: true,
   source: backwardInputSource,
-  libraries: [maskSource],
+  libraries: [maskSource, reluSource],
   params: { ...shape, reluInput: 'u32', dropoutScale: 'f32' },
   defines: ['VEC4', 'DROPOUT'],
   variantRequires: vec4Requires,

@@ -10,6 +10,7 @@
 import { defineKernel } from '../gpu/kernel.js';
 import addSource from '../../shaders/bias_add.wgsl?raw';
 import backwardSource from '../../shaders/bias_backward.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -20,6 +21,7 @@ export const biasAdd = defineKernel({
   name: 'bias_add',
   linear: true,
   source: addSource,
+  libraries: [reluSource],
   params: shape,
   bindings: {
     bias: { type: 'f32', access: 'read' },

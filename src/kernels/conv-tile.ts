@@ -81,7 +81,7 @@ export interface ConvGeometry {
 export interface ConvTileSourceOptions extends ConvGeometry {
   readonly direction: ConvDirection;
   readonly tile: ConvTile;
-  /** Apply max(·, 0) as the sums are stored (forward only). */
+  /** Apply the ReLU as the sums are stored (forward only): reluBits, max(·, 0) keeping a NaN (shaders/lib/relu.wgsl). */
   readonly relu?: boolean;
   /**
    * Store the 2×2 max pool of the sums instead of the sums (forward only, an even number of
@@ -111,8 +111,9 @@ export interface ConvVectors {
  * generator's `pool`), the argmax binding of the max-pool epilogue (see poolEpilogue); BIAS
  * (forward only), the layer's bias added to the sums before any other epilogue (see biasEpilogue);
  * RELU_MASK (input gradient only), the ReLU before the layer: dx stored only where the layer's
- * input (that ReLU's output, binding reluOut, read like dx) is positive, else 0 — relu_backward's
- * select, so its bits, without its pass.
+ * input (that ReLU's output, binding reluOut, read like dx) is not ≤ 0 (positive or NaN, as
+ * PyTorch's threshold_backward passes it: reluPasses), else 0 — relu_backward's select, so its
+ * bits, without its pass.
  */
 export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS', 'RELU_MASK'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
@@ -361,16 +362,16 @@ export function convTileSource(o: ConvTileSourceOptions): string {
         L.push(`    let at = (b * ${outC} + oBase + ${k}u) * outArea + (oy0 + ${r}u) * ${outW} + ox0;`);
         // With the output width a multiple of the store's width, `at` is a multiple of it, and a
         // vec4 store's columns are all inside the row, a vec2 store's .xy too.
-        const sum = o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`;
-        // A store; in the input gradient's RELU_MASK, of the value where the ReLU's output there is positive.
+        const sum = o.relu ? `reluBits4(a${r}_${k})` : `a${r}_${k}`;
+        // A store; in the input gradient's RELU_MASK, of the value where the ReLU's output there is not ≤ 0 (reluPasses).
         const store = (target: string, value: string, zero: string) =>
           forward
             ? [`    ${output}[${target}] = ${value};`]
-            : ['#if RELU_MASK', `    ${output}[${target}] = select(${zero}, ${value}, reluOut[${target}] > ${zero});`, '#else', `    ${output}[${target}] = ${value};`, '#endif'];
+            : ['#if RELU_MASK', `    ${output}[${target}] = select(${zero}, ${value}, reluPasses${zero.startsWith('vec') ? zero[3] : ''}(reluOut[${target}]));`, '#else', `    ${output}[${target}] = ${value};`, '#endif'];
         L.push(...byWidth('OUT', (N) => {
           if (N === 4) return store('at / 4u', sum, 'vec4f(0.0)');
           if (N === 2) return [`    let s = ${sum};`, ...store('at / 2u', 's.xy', 'vec2f(0.0)'), `    if (ox0 + 2u < ${outW}) {`, ...store('at / 2u + 1u', 's.zw', 'vec2f(0.0)'), '    }'];
-          const value = o.relu ? `max(a${r}_${k}[j], 0.0)` : `a${r}_${k}[j]`;
+          const value = o.relu ? `reluBits(a${r}_${k}[j])` : `a${r}_${k}[j]`;
           return [`    for (var j = 0u; j < 4u; j++) { if (ox0 + j < ${outW}) {`, ...store('at + j', value, '0.0'), '    } }'];
         }));
         L.push('  }');
@@ -421,7 +422,7 @@ function poolEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[] 
   L.push('  let oEnd = params.channelBase + params.channelCount;');
   for (let r = 0; r < R; r += 2) {
     for (let k = 0; k < K; k++) {
-      const v = (row: number) => (o.relu ? `max(a${row}_${k}, vec4f(0.0))` : `a${row}_${k}`);
+      const v = (row: number) => (o.relu ? `reluBits4(a${row}_${k})` : `a${row}_${k}`);
       L.push(`  if (oBase + ${k}u < oEnd && oy0 + ${r + 1}u < ${outH}) {`);
       L.push(`    let plane = b * ${outC} + oBase + ${k}u;`);
       L.push(`    let top = (plane * ${outH} + oy0 + ${r}u) * ${outW} + ox0;`);
@@ -485,7 +486,7 @@ function statsEpilogue(o: ConvTileSourceOptions, R: number, K: number): string[]
   for (let r = 0; r < R; r++) L.push(`  let statIn${r} = statInRow & vec4<bool>(${r}u < statRows);`);
   L.push('#if W_SHARED', `  let statSlot = gx / ${SHARED_SUBGROUP}u;`, `  let statWriter = (lane & ${SHARED_SUBGROUP - 1}u) == 0u;`, '#else', '  let statSlot = gx;', '  let statWriter = true;', '#endif');
   for (let k = 0; k < K; k++) {
-    const v = (r: number) => (o.relu ? `max(a${r}_${k}, vec4f(0.0))` : `a${r}_${k}`);
+    const v = (r: number) => (o.relu ? `reluBits4(a${r}_${k})` : `a${r}_${k}`);
     L.push('  {');
     for (let r = 0; r < R; r++) L.push(`    let q${r} = select(vec4f(0.0), ${v(r)}, statIn${r});`);
     const sum = Array.from({ length: R }, (_, r) => `((q${r}.x + q${r}.y) + (q${r}.z + q${r}.w))`).join(' + ');

@@ -19,6 +19,7 @@ import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
@@ -205,7 +206,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
     defines: CONV_VARIANTS,
     variantRequires: vectorRequires(direction),
     variantFeatures: { W_SHARED: 'subgroups' as const },
-    libraries: direction === 'forward' ? [momentsSource, body] : [body],
+    libraries: direction === 'forward' ? [momentsSource, reluSource, body] : [reluSource, body],
     workgroupSize: [tile.workgroup, 1] as const,
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };

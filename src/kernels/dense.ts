@@ -13,6 +13,7 @@ import forwardSource from '../../shaders/dense_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/dense_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/dense_backward_weight.wgsl?raw';
 import matmulSource from '../../shaders/lib/matmul.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 const denseParams = { batch: 'u32', inFeatures: 'u32', outFeatures: 'u32' } as const;
 export type DenseShape = { readonly batch: number; readonly inFeatures: number; readonly outFeatures: number };
@@ -85,7 +86,7 @@ export const denseForward = defineKernel({
     bias: { type: 'f32', access: 'read', only: 'BIAS' },
   },
   defines: ['BIAS', 'RELU'],
-  libraries: [matmulTileSource(PROBE_TILE)],
+  libraries: [reluSource, matmulTileSource(PROBE_TILE)],
   workgroupSize: [PROBE_TILE.workgroup],
   grid: (p) => tileGrid('dense_forward', p, PROBE_TILE),
   lengths: (p) => ({ x: p.batch * p.inFeatures, weight: p.outFeatures * p.inFeatures, y: p.batch * p.outFeatures, bias: p.outFeatures }),
@@ -104,7 +105,7 @@ export const denseBackwardInput = defineKernel({
     reluOut: { type: 'f32', access: 'read', only: 'RELU_MASK' },
   },
   defines: ['RELU_MASK'],
-  libraries: [matmulTileSource(PROBE_TILE)],
+  libraries: [reluSource, matmulTileSource(PROBE_TILE)],
   workgroupSize: [PROBE_TILE.workgroup],
   grid: (p) => tileGrid('dense_backward_input', p, PROBE_TILE),
   lengths: (p) => ({ dy: p.batch * p.outFeatures, weight: p.outFeatures * p.inFeatures, dx: p.batch * p.inFeatures, reluOut: p.batch * p.inFeatures }),
@@ -139,7 +140,7 @@ export function denseKernel<K extends DenseKernelName>(kernel: K, tile: DenseTil
   let def = generated.get(key);
   if (!def) {
     const base = declared[kernel] as KernelDef<typeof denseParams, DenseDef['bindings']>;
-    def = defineKernel({ ...base, libraries: [matmulTileSource(tile, kernel === 'dense_backward_weight')], workgroupSize: [tile.workgroup], grid: (p) => tileGrid(kernel, p, tile) }) as DenseDef;
+    def = defineKernel({ ...base, libraries: [...(kernel === 'dense_backward_weight' ? [] : [reluSource]), matmulTileSource(tile, kernel === 'dense_backward_weight')], workgroupSize: [tile.workgroup], grid: (p) => tileGrid(kernel, p, tile) }) as DenseDef;
     generated.set(key, def);
   }
   return def as (typeof declared)[K];

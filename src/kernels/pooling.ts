@@ -14,6 +14,7 @@ import avgForwardSource from '../../shaders/global_avg_pool_forward.wgsl?raw';
 import avgBackwardSource from '../../shaders/global_avg_pool_backward.wgsl?raw';
 import poolForwardSource from '../../shaders/pool2d_forward.wgsl?raw';
 import poolBackwardSource from '../../shaders/pool2d_backward.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
 const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floor(p.width / 2);
@@ -55,6 +56,7 @@ export const maxpool2x2Backward = defineKernel({
   name: 'maxpool2x2_backward',
   linear: true,
   source: maxBackwardSource,
+  libraries: [reluSource],
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4' },

@@ -5,12 +5,14 @@
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/relu_forward.wgsl?raw';
 import backwardSource from '../../shaders/relu_backward.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
-/** y = max(x, 0)  (overwrites y) */
+/** y = max(x, 0), a NaN kept as PyTorch's relu keeps it  (overwrites y) */
 export const reluForward = defineKernel({
   name: 'relu_forward',
   linear: true,
   source: forwardSource,
+  libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -21,11 +23,12 @@ export const reluForward = defineKernel({
   lengths: (p) => ({ x: p.length, y: p.length }),
 });
 
-/** dx = dy where y > 0, else 0  (overwrites dx) */
+/** dx = dy except where y ≤ 0, there 0 (a NaN y passes dy: PyTorch's threshold_backward)  (overwrites dx) */
 export const reluBackward = defineKernel({
   name: 'relu_backward',
   linear: true,
   source: backwardSource,
+  libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
     dy: { type: 'f32', access: 'read' },

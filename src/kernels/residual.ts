@@ -5,6 +5,7 @@
  */
 import { defineKernel } from '../gpu/kernel.js';
 import source from '../../shaders/residual_add.wgsl?raw';
+import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 /**
  * y = x + other (overwrites y); ACCUMULATE: x += other (x updated in place, no y); COPY: y = x (no
@@ -15,6 +16,7 @@ export const residualAdd = defineKernel({
   name: 'residual_add',
   linear: true,
   source,
+  libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
     x: { type: 'f32', access: 'read', writtenIn: 'ACCUMULATE' },

@@ -53,7 +53,8 @@ export function pointwiseLossRef(
       switch (kind) {
         case 'mse': [l, g] = [d * d, (2 * d) / n]; break;
         case 'half-sse': [l, g] = [0.5 * d * d, d / batch]; break;
-        case 'l1': [l, g] = [Math.abs(d), Math.sign(d) / n]; break;
+        // PyTorch's sign(NaN) is 0: L1Loss's gradient at a NaN difference 0 (SmoothL1Loss's and HuberLoss's NaN).
+        case 'l1': [l, g] = [Math.abs(d), (Number.isNaN(d) ? 0 : Math.sign(d)) / n]; break;
         case 'smooth-l1': [l, g] = Math.abs(d) < beta ? [(0.5 * d * d) / beta, d / beta / n] : [Math.abs(d) - 0.5 * beta, Math.sign(d) / n]; break;
         case 'huber': [l, g] = Math.abs(d) < beta ? [0.5 * d * d, d / n] : [beta * (Math.abs(d) - 0.5 * beta), Math.min(Math.max(d, -beta), beta) / n]; break;
         case 'bce-with-logits': {

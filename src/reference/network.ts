@@ -276,9 +276,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         const gpu = input.follow?.reluOutputs?.[path];
         if (gpu) {
           // NaN: the GPU's output there is not known (the reference's own decision stands).
-          passed = Uint8Array.from(gpu, (v, i) => (Number.isNaN(v) ? (y[i]! > 0 ? 1 : 0) : v > 0 ? 1 : 0));
+          // The reference's own decision is PyTorch's (threshold_backward: passed unless y ≤ 0, so a NaN passes).
+          passed = Uint8Array.from(gpu, (v, i) => (Number.isNaN(v) ? (y[i]! <= 0 ? 0 : 1) : v > 0 ? 1 : 0));
           for (let i = 0; i < y.length; i++) {
-            if (passed[i] !== (y[i]! > 0 ? 1 : 0)) {
+            if (passed[i] !== (y[i]! <= 0 ? 0 : 1)) {
               decisions.relu++;
               y[i] = passed[i] ? x[i]! : 0;
             }

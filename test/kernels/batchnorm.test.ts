@@ -291,3 +291,49 @@ describe('batchnorm kernels', () => {
     expect(Array.from(await ctx.read(health))).toEqual([9, 9, HEALTH_NONE, HEALTH_NONE, 9]);
   });
 });
+
+describe('batchnorm kernels at NaN and ±∞', () => {
+  // PyTorch's relu keeps a NaN, and its backward (threshold_backward: dy where not y ≤ 0) passes
+  // the gradient there: batchnorm_forward's RELU must keep a NaN (max(·, 0) gave 0 on lavapipe),
+  // and the input gradient's ReLU mask (reluInput: x is the ReLU's output) pass the NaN (or
+  // whatever) gradient where x is NaN. Against the variants without the ReLU and those rules, bit
+  // for bit, in batchnorm_backward_input and in batchnorm_backward_reduce's APPLY.
+  for (const VEC4 of [false, true]) {
+    gpuTest(`forward RELU, the backward's ReLU mask${VEC4 ? ', VEC4' : ''}`, async (ctx) => {
+      const [batch, channels, area] = [2, 3, 8];
+      const p = { batch, channels, area };
+      const n = batch * channels * area;
+      const x = Float32Array.from(randomArray(n, 71, -1, 2));
+      const specials = new Float32Array(new Uint32Array([0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0x80000000, 0]).buffer);
+      specials.forEach((v, k) => (x[5 * k + 1] = v));
+      const tensor = (label: string, data: ArrayLike<number>) => ctx.tensor(label, [data.length], { data });
+      const [tx, tdy] = [tensor('x', x), tensor('dy', f32(randomArray(n, 72)))];
+      const tstats = tensor('stats', f32([...randomArray(channels, 73, -0.5, 0.5), ...randomArray(channels, 74, 0.5, 2)]));
+      const [tgamma, tbeta] = [tensor('gamma', f32(randomArray(channels, 75, 0.5, 1.5))), tensor('beta', f32(randomArray(channels, 76)))];
+      const [tdgamma, tdbeta] = [tensor('dgamma', f32(randomArray(channels, 77))), tensor('dbeta', f32(randomArray(channels, 78)))];
+      const out = (label: string) => ctx.tensor(label, [n]);
+      const [y, yRelu, dx, dxRelu, dxApply, dxApplyRelu] = ['y', 'y (RELU)', 'dx', 'dx (ReLU)', 'dx (APPLY)', 'dx (APPLY, ReLU)'].map(out);
+      const sums = (label: string) => ctx.tensor(label, [channels]);
+      const [dg0, db0, dg1, db1] = ['dgamma (APPLY)', 'dbeta (APPLY)', 'dgamma (APPLY, ReLU)', 'dbeta (APPLY, ReLU)'].map(sums);
+      for (const t of [y, yRelu, dx, dxRelu, dxApply, dxApplyRelu]) ctx.fill(t!, NaN);
+      const variant = { VEC4 };
+      const list = [
+        (await ctx.compile(batchnormForward, variant)).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: y! }, p),
+        (await ctx.compile(batchnormForward, { ...variant, RELU: true })).bind({ x: tx, stats: tstats, gamma: tgamma, beta: tbeta, y: yRelu! }, p),
+        ...[dx, dxRelu].map(async (t, reluInput) => (await ctx.compile(batchnormBackwardInput, variant)).bind({ dy: tdy, x: tx, stats: tstats, gamma: tgamma, dgamma: tdgamma, dbeta: tdbeta, dx: t! }, { ...p, reluInput, dropoutScale: 1 })),
+        ...[[dxApply, dg0, db0], [dxApplyRelu, dg1, db1]].map(async ([t, dg, db], reluInput) =>
+          (await ctx.compile(batchnormBackwardReduce, { ...variant, APPLY: true })).bind({ dy: tdy, x: tx, stats: tstats, dgamma: dg!, dbeta: db!, gamma: tgamma, dx: t! }, { ...p, dropoutScale: 1, reluInput, groups: 1 }),
+        ),
+      ];
+      const kernels = await Promise.all(list);
+      ctx.submit('batchnorm NaN test', (e) => recordPass(e, 'batchnorm NaN test', kernels));
+      const [gotY, gotYRelu, gotDx, gotDxRelu, gotApply, gotApplyRelu] = await ctx.readMany([y!, yRelu!, dx!, dxRelu!, dxApply!, dxApplyRelu!]);
+      expect(Array.from(gotY!).some(Number.isNaN), 'a NaN in y').toBe(true);
+      expect(Array.from(gotYRelu!), 'RELU: max(y, 0), a NaN kept').toEqual(Array.from(gotY!, (v) => Math.max(v, 0)));
+      const masked = (g: ArrayLike<number>) => Array.from(g, (v, i) => (x[i]! <= 0 ? 0 : v));
+      expect(Array.from(gotDx!).some(Number.isNaN), 'a NaN in dx').toBe(true);
+      expect(Array.from(gotDxRelu!), 'batchnorm_backward_input, the ReLU mask').toEqual(masked(gotDx!));
+      expect(Array.from(gotApplyRelu!), 'batchnorm_backward_reduce APPLY, the ReLU mask').toEqual(masked(gotApply!));
+    });
+  }
+});

@@ -81,3 +81,37 @@ describe('conv2d input gradient ReLU mask', () => {
     await expect(bindConv2d(ctx, p, packed, { input: x, weight: w, output: y, reluOutput: x })).rejects.toThrow(/ReLU mask .* belongs to the input gradient/);
   });
 });
+
+describe('conv2d input gradient ReLU mask at NaN and ±∞', () => {
+  // PyTorch's relu backward (threshold_backward: dy where not y ≤ 0) passes the gradient where the
+  // ReLU's output is NaN, whatever its sign bit: RELU_MASK against the plain input gradient and
+  // that rule, bit for bit, with NaNs of both signs, ±∞ and ±0 among the ReLU's outputs, for each
+  // store width (vec4, vec2, scalar).
+  CASES.forEach((c, n) => {
+    const s = c.shape;
+    gpuTest(`${s.height}×${s.width}, dx stored ${c.stores} at a time`, async (ctx) => {
+      const p = conv2dParams(s);
+      const tile = c.tile ?? defaultConvTile(p, 'input');
+      const packed = allocateConvPacked(ctx, 'w', p, 'input', tile);
+      const inputs = s.batch * s.inChannels * s.height * s.width;
+      const outputs = s.batch * s.outChannels * p.outHeight * p.outWidth;
+      const weights = s.outChannels * s.inChannels * s.kernelH * s.kernelW;
+      const dy = ctx.tensor('dy', [outputs], { data: Float32Array.from(randomArray(outputs, 80 + n)) });
+      const weight = ctx.tensor('weight', [weights], { data: Float32Array.from(randomArray(weights, 90 + n, -0.3, 0.3)) });
+      const specials = new Float32Array(new Uint32Array([0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff, 0x7f800000, 0xff800000, 0x80000000, 0]).buffer);
+      const reluData = Float32Array.from(randomArray(inputs, 100 + n, 0, 1), (v, i) => specials[i % 11] ?? v);
+      const reluOutput = ctx.tensor('relu output', [inputs], { data: reluData });
+      const [plain, dx] = [ctx.tensor('dx (plain)', [inputs]), ctx.tensor('dx (RELU_MASK)', [inputs])];
+      ctx.fill(dx, NaN);
+      const list = [
+        ...(await bindConv2d(ctx, p, packed, { input: dy, weight, output: plain })),
+        ...(await bindConv2d(ctx, p, packed, { input: dy, weight, output: dx, reluOutput }, { sharedWeights: false, pack: false })),
+      ];
+      ctx.submit('conv relu mask NaN', (e) => recordPass(e, 'conv relu mask NaN', list));
+      const [gotPlain, got] = await ctx.readMany([plain, dx]);
+      // The elements that differ (a failure lists a few: a diff of the whole array takes minutes).
+      const wrong = Array.from(got!.keys()).filter((i) => !Object.is(got![i], reluData[i]! <= 0 ? 0 : gotPlain![i]!));
+      expect(wrong.slice(0, 4).map((i) => [i, reluData[i], got![i], gotPlain![i]]), `dx: dy passed where the ReLU output is not ≤ 0 (${wrong.length} elements differ)`).toEqual([]);
+    }, 120_000);
+  });
+});

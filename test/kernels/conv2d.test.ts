@@ -24,11 +24,14 @@ import {
   conv2dWeightSplits,
   conv2dWeightParams,
   conv2dWeightVariant,
+  convStatsSlots,
+  poolTile,
   type Conv2dShape,
 } from '../../src/kernels/conv2d.js';
 import { candidateWeightTiles, tileFits } from '../../src/tune/tuner.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { reluForwardRef } from '../../src/reference/relu.js';
+import { maxPool2x2ForwardRef } from '../../src/reference/pooling.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -386,3 +389,65 @@ gpuTest('a GPU\'s many-split weight-gradient tiles at convblock2\'s real size (b
     scope.destroy();
   }
 }, 120_000);
+
+describe('conv2d forward ReLU epilogue at NaN and ±∞', () => {
+  // PyTorch's relu keeps a NaN (and its max_pool2d takes it): the epilogue's ReLU, as stored, as
+  // the statistics read it and as the max pool reduces it, must too, where max(·, 0) would have
+  // given 0 (lavapipe) or whatever a compiler makes of a NaN. Against the plain conv and the
+  // reference's relu (Math.max: NaN to NaN) and max pool, bit for bit. Outputs 12 wide (vec4
+  // stores), 6 wide (vec2) and 9 wide (scalar). Inputs: NaNs of both signs, then ±∞ (whose sums
+  // give ±∞ and, where both meet, NaN) in a second input.
+  const SHAPES: readonly Conv2dShape[] = [
+    { batch: 2, inChannels: 3, height: 12, width: 12, outChannels: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+    { batch: 2, inChannels: 2, height: 6, width: 6, outChannels: 6, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+    { batch: 3, inChannels: 2, height: 7, width: 9, outChannels: 6, kernelH: 3, kernelW: 3, stride: 1, padding: 1 },
+  ];
+  SHAPES.forEach((s, n) => {
+    gpuTest(`${s.height}×${s.width}, ${s.inChannels}→${s.outChannels} channels: the stored output, the statistics and the max pool`, async (ctx) => {
+      const p = conv2dParams(s);
+      const tile = defaultConvTile(p, 'forward');
+      const packed = allocateConvPacked(ctx, 'w', p, 'forward', tile);
+      const pooledPacked = allocateConvPacked(ctx, 'w (pool tile)', p, 'forward', poolTile(tile, s.kernelH * s.kernelW));
+      const inputs = s.batch * s.inChannels * s.height * s.width;
+      const outputs = s.batch * s.outChannels * p.outHeight * p.outWidth;
+      const weights = s.outChannels * s.inChannels * s.kernelH * s.kernelW;
+      const weight = ctx.tensor('weight', [weights], { data: f32(randomArray(weights, 400 + n, -0.3, 0.3)) });
+      const negativeNaN = new Float32Array(new Uint32Array([0xffc00000]).buffer)[0]!;
+      for (const [what, special] of [['NaN', [NaN, negativeNaN]], ['±∞', [Infinity, -Infinity]]] as const) {
+        const xData = Float32Array.from(randomArray(inputs, 500 + n));
+        special.forEach((v, k) => (xData[Math.floor(inputs / 3) + k] = v));
+        const x = ctx.tensor('x', [inputs], { data: xData });
+        const [plain, y] = [ctx.tensor('y (plain)', [outputs]), ctx.tensor('y (RELU)', [outputs])];
+        const [pooledLength, poolH, poolW] = [s.batch * s.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2), Math.floor(p.outHeight / 2), Math.floor(p.outWidth / 2)];
+        const [pooled, argmax] = [ctx.tensor('pooled', [pooledLength]), ctx.tensor('argmax', [pooledLength], { dtype: 'u32' })];
+        const slots = convStatsSlots(p, tile, false);
+        const moments = ctx.tensor('moments', [s.outChannels * slots * 3]);
+        const yStats = ctx.tensor('y (RELU, STATS)', [outputs]);
+        for (const t of [y, pooled, moments, yStats]) ctx.fill(t, NaN);
+        const list = [
+          ...(await bindConv2d(ctx, p, packed, { input: x, weight, output: plain }, { sharedWeights: false })),
+          ...(await bindConv2d(ctx, p, packed, { input: x, weight, output: y }, { relu: true, sharedWeights: false, pack: false })),
+          ...(await bindConv2d(ctx, p, packed, { input: x, weight, output: yStats, stats: moments }, { relu: true, sharedWeights: false, pack: false })),
+          ...(await bindConv2d(ctx, p, pooledPacked, { input: x, weight, output: pooled, argmax }, { relu: true, sharedWeights: false })),
+        ];
+        ctx.submit('conv relu NaN test', (e) => recordPass(e, 'conv relu NaN test', list));
+        const [gotPlain, gotY, gotYStats, gotMoments, gotPooled, gotArgmax] = await ctx.readMany([plain, y, yStats, moments, pooled, argmax]);
+        const want = Float32Array.from(reluForwardRef(gotPlain!));
+        expect(Array.from(want).some(Number.isNaN), `${what}: a NaN among the outputs`).toBe(true);
+        expect(Array.from(gotY!), `${what}: the ReLU epilogue's output, bit for bit`).toEqual(Array.from(want));
+        expect(Array.from(gotYStats!), `${what}: with statistics, the output`).toEqual(Array.from(want));
+        // Each channel's partial moments: not finite where its outputs are not (a NaN: every channel).
+        const area = p.outHeight * p.outWidth;
+        for (let ch = 0; ch < s.outChannels; ch++) {
+          const finite = Array.from({ length: s.batch * area }, (_, i) => want[(Math.floor(i / area) * s.outChannels + ch) * area + (i % area)]!).every(Number.isFinite);
+          const partial = Array.from({ length: slots }, (_, k) => gotMoments![(ch * slots + k) * 3 + 1]! + gotMoments![(ch * slots + k) * 3 + 2]!);
+          expect(partial.every(Number.isFinite), `${what}: channel ${ch}'s partial moments are finite where its outputs are`).toBe(finite);
+        }
+        const ref = maxPool2x2ForwardRef(want, s.batch, s.outChannels, p.outHeight, p.outWidth);
+        expect(Array.from(gotPooled!), `${what}: the pooled values`).toEqual(Array.from(Float32Array.from(ref.y)));
+        expect(Array.from(gotArgmax!), `${what}: the argmax`).toEqual(Array.from(ref.argmax));
+        expect(pooledLength, 'pooled outputs').toBe(s.batch * s.outChannels * poolH * poolW);
+      }
+    });
+  });
+});

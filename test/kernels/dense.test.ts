@@ -162,6 +162,56 @@ describe('dense kernels', () => {
     });
   }
 
+  // NaN (both signs), ±∞ and ±0 in x: the forward's RELU (and BIAS with it, and bias_add's RELU)
+  // keep a NaN as PyTorch's relu does (max(·, 0) would have given 0 on lavapipe); the input
+  // gradient's RELU_MASK passes dy where the ReLU's output is NaN, as PyTorch's threshold_backward
+  // (dy where not y ≤ 0) does. Against the plain kernels and those rules in JS, bit for bit.
+  gpuTest('NaN and ±∞: the RELU epilogue and bias_add RELU keep a NaN, RELU_MASK passes dy at a NaN', async (ctx) => {
+    const [batch, inFeatures, outFeatures] = [3, 5, 8];
+    const p = { batch, inFeatures, outFeatures };
+    const length = batch * outFeatures;
+    const inputs = batch * inFeatures;
+    const specials = new Float32Array(new Uint32Array([0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0x80000000, 0]).buffer);
+    // Row 0 holds a NaN, row 1 a +∞ and a −∞ (every sum NaN or ±∞), row 2 only finite numbers.
+    const xData = Float32Array.from(randomArray(inputs, 26));
+    [xData[1], xData[inFeatures + 1], xData[inFeatures + 3]] = [specials[1]!, Infinity, -Infinity];
+    const tx = ctx.tensor('x', [batch, inFeatures], { data: xData });
+    const tw = ctx.tensor('w', [outFeatures, inFeatures], { data: f32(randomArray(outFeatures * inFeatures, 27, -0.2, 0.2)) });
+    const biasData = f32(randomArray(outFeatures, 28, -1, 1));
+    const tb = ctx.tensor('bias', [outFeatures], { data: biasData });
+    const tdy = ctx.tensor('dy', [length], { data: f32(randomArray(length, 29)) });
+    const reluData = Float32Array.from(randomArray(inputs, 30, -0.5, 1));
+    specials.forEach((v, k) => (reluData[2 * k] = v));
+    const reluOut = ctx.tensor('relu output', [inputs], { data: reluData });
+    const d = defaultDenseTile('dense_forward', p);
+    for (const tile of [d, { rows: 2, cols: 3, workgroup: 32 }]) {
+      const [plain, relu, biasRelu, added] = [ctx.tensor('plain', [length]), ctx.tensor('RELU', [length]), ctx.tensor('BIAS, RELU', [length]), ctx.tensor('plain, then bias_add RELU', [length])];
+      const [plainDx, gotDx] = [ctx.tensor('dx', [inputs]), ctx.tensor('dx (RELU_MASK)', [inputs])];
+      for (const t of [relu, biasRelu, added, gotDx]) ctx.fill(t, NaN);
+      const kernel = denseKernel('dense_forward', tile);
+      const backward = denseKernel('dense_backward_input', tile);
+      const list = [
+        (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: plain }, p),
+        (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: added }, p),
+        (await ctx.compile(biasAdd, { RELU: true })).bind({ bias: tb, y: added }, { batch, channels: outFeatures, area: 1 }),
+        (await ctx.compile(kernel, { RELU: true })).bind({ x: tx, weight: tw, y: relu }, p),
+        (await ctx.compile(kernel, { BIAS: true, RELU: true })).bind({ x: tx, weight: tw, y: biasRelu, bias: tb }, p),
+        (await ctx.compile(backward)).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
+        (await ctx.compile(backward, { RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
+      ];
+      ctx.submit('dense NaN test', (e) => recordPass(e, 'dense NaN test', list));
+      const [gotPlain, gotRelu, gotBiasRelu, gotAdded, gotPlainDx, gotMasked] = await ctx.readMany([plain, relu, biasRelu, added, plainDx, gotDx]);
+      const label = `tile ${tile.rows}×${tile.cols}`;
+      const sums = Array.from(gotPlain!);
+      expect(sums.slice(0, 2 * outFeatures).every((v) => !Number.isFinite(v)) && sums.some(Number.isNaN), `${label}: rows 0 and 1 not finite, a NaN among them`).toBe(true);
+      expect(Array.from(gotRelu!), `${label}: RELU`).toEqual(sums.map((v) => Math.max(v, 0)));
+      const withBias = sums.map((v, i) => Math.max(Math.fround(v + biasData[i % outFeatures]!), 0));
+      expect(Array.from(gotBiasRelu!), `${label}: BIAS and RELU`).toEqual(withBias);
+      expect(Array.from(gotAdded!), `${label}: bias_add RELU`).toEqual(withBias);
+      expect(Array.from(gotMasked!), `${label}: RELU_MASK`).toEqual(Array.from(gotPlainDx!, (g, i) => (reluData[i]! <= 0 ? 0 : g)));
+    }
+  });
+
   gpuTest('a tile outside the kernels is refused, naming the limits', async () => {
     expect(() => denseKernel('dense_forward', { rows: 9, cols: 1, workgroup: 64 })).toThrow(/rows and cols must be whole numbers from 1 to 8/);
     expect(() => denseKernel('dense_forward', { rows: 2, cols: 2, workgroup: 48 })).toThrow(/workgroup one of 32, 64, 128, 256/);

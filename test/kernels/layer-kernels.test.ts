@@ -15,6 +15,7 @@ import { logSoftmaxBackwardRef, logSoftmaxRef, nllBackwardRef, softmaxBackwardRe
 import { tanhBackwardRef, tanhRef } from '../../src/reference/tanh.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { float32Bits, fromFloat32Bits, runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 describe('bias_add and bias_backward', () => {
   // [batch, channels, area]: a Linear's area 1, odd sizes, a reduction over 128 × 26 × 26 per channel.
@@ -253,4 +254,50 @@ describe("pointwise_loss: BCEWithLogitsLoss's pos_weight (variant POS_WEIGHT) an
       }
     }
   }
+});
+
+describe("pointwise_loss at NaN and ±∞: PyTorch 1.13's float32 gradients", () => {
+  // WGSL's sign and clamp of a NaN are the implementation's: L1Loss's gradient at a NaN difference
+  // is 0 in PyTorch (sign(NaN) = 0), SmoothL1Loss's and HuberLoss's NaN (their backward's
+  // comparisons fall through to the difference itself); the losses NaN. ±∞ for good measure.
+  gpuTest('l1, smooth-l1 (β 1) and huber (δ 1.5): loss and gradient', async (ctx, t) => {
+    skipWithoutTorch(t);
+    const negativeNaN = new Float32Array(new Uint32Array([0xffc00000]).buffer)[0]!;
+    const [batch, features] = [2, 4];
+    const n = batch * features;
+    const prediction = Float32Array.from([NaN, 0.5, Infinity, -2, negativeNaN, -Infinity, 3, 0.25]);
+    const targets = Float32Array.from([0, 1, 0, -1, 2, 0, 3.5, 0]);
+    for (const [kind, beta, call] of [['l1', 1, 'l1_loss(a, t)'], ['smooth-l1', 1, 'smooth_l1_loss(a, t, beta=1.0)'], ['huber', 1.5, 'huber_loss(a, t, delta=1.5)']] as const) {
+      const [torchLoss, torchGrad] = runTorch<[number[], number[]]>(
+        `
+import json, sys, torch
+import torch.nn.functional as F
+s = json.load(sys.stdin)
+a = torch.tensor(s['a'], dtype=torch.int32).view(torch.float32).reshape(${batch}, ${features}).requires_grad_()
+t = torch.tensor(s['t'], dtype=torch.float32).reshape(${batch}, ${features})
+per = F.${call.replace('(a, t', "(a, t, reduction='none'")}.mean(1)
+per.mean().backward()
+print(json.dumps([per.detach().view(torch.int32).tolist(), a.grad.flatten().view(torch.int32).tolist()]))
+`,
+        { a: float32Bits(prediction), t: Array.from(targets) },
+      ).map(fromFloat32Bits);
+      const tp = ctx.tensor('prediction', [n], { data: prediction });
+      const tl = ctx.tensor('labels', [batch], { dtype: 'u32', data: [0, 0] });
+      const tt = ctx.tensor('targets', [n], { data: targets });
+      const [loss, grad] = [ctx.tensor('loss', [batch]), ctx.tensor('grad', [n])];
+      ctx.fill(loss, 7);
+      ctx.fill(grad, 7);
+      const k = (await ctx.compile(pointwiseLoss, { TARGETS: true })).bind({ prediction: tp, labels: tl, loss, grad, targets: tt }, { batch, features, kind: POINTWISE_LOSSES[kind], beta });
+      ctx.submit('pointwise loss NaN', (e) => recordPass(e, 'pointwise loss NaN', [k]));
+      const [gotLoss, gotGrad] = await ctx.readMany([loss, grad]);
+      expect(Array.from(gotLoss!, Number.isNaN), `${kind} loss: NaN`).toEqual(torchLoss!.map(Number.isNaN));
+      // NaN and ±∞ exactly; the finite ones to a float32 rounding (the kernel divides by N as PyTorch's mean does).
+      const mismatch = Array.from(gotGrad!).flatMap((g, i) => {
+        const want = torchGrad![i]!;
+        const same = Number.isNaN(want) ? Number.isNaN(g) : Number.isFinite(want) ? Math.abs(g - want) <= 1e-7 : g === want;
+        return same ? [] : [`element ${i} (a = ${prediction[i]}, t = ${targets[i]}): ${g} against ${want}`];
+      });
+      expect(mismatch, `${kind} gradient against PyTorch`).toEqual([]);
+    }
+  });
 });

@@ -124,11 +124,16 @@ describe('maxpool2x2 kernels', () => {
     expect(Array.from(gpu.argmax), 'argmax').toEqual(Array.from(ref.argmax));
     expect(Array.from(gpu.argmax)).toEqual([0, 12, 14, 17, 8]);
     expectAllClose('maxpool2x2_backward dx', gpu.dx, maxPoolBackwardRef(dy, ref.argmax, x.length), TOLERANCE.exact);
+    // The RELU variant (a ReLU before the pool, y its output): PyTorch's relu backward
+    // (threshold_backward: dy where not y ≤ 0) passes dy where y is NaN, every window here.
+    expect(Array.from(gpu.dxRelu), 'maxpool2x2_backward RELU dx: dy passed where y is NaN').toEqual(Array.from(gpu.dx));
 
     // The same windows in rows of 16 (VEC4: two vec4 outputs a row), three more windows of zeros.
     const wide = [...x.slice(0, 10), 0, 0, 0, 0, 0, 0, ...x.slice(10), 0, 0, 0, 0, 0, 0];
     const gpuWide = await maxPool(ctx, wide, [...dy, 6, 7, 8], 1, 2, 16);
     expect(Array.from(gpuWide.argmax), 'argmax, rows of 16').toEqual(Array.from(maxPool2x2ForwardRef(wide, 1, 1, 2, 16).argmax));
+    // RELU: dy passed at the NaN windows, blocked at the windows of zeros (y = 0).
+    expect(Array.from(gpuWide.dxRelu), 'maxpool2x2_backward RELU dx, rows of 16').toEqual(Array.from(gpuWide.dx, (g, i) => (wide[i] === 0 ? 0 : g)));
 
     // A window of −∞ only keeps its first element.
     const onlyInf = await maxPool(ctx, [I, I, I, I], [7], 1, 2, 2);

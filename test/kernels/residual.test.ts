@@ -45,4 +45,19 @@ describe('residual_add', () => {
     expect(() => accumulate.bind({ x: t('x'), other: t('other') } as never, { length: 8 })).not.toThrow();
     expect(() => accumulate.bind({ x: t('x'), other: t('other'), y: t('y') }, { length: 8 })).toThrow(/y/);
   });
+
+  // PyTorch's relu keeps a NaN (max(·, 0) gave 0 on lavapipe): sums NaN (of both signs, and ∞ − ∞),
+  // ±∞, −0 and ±1, against Math.max of the f32 sum (NaN to NaN), bit for bit.
+  gpuTest("NaN and ±∞: the sum's ReLU keeps a NaN, as PyTorch's relu does", async (ctx) => {
+    const x = new Float32Array(Uint32Array.from([0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0x7f800000, 0x80000000, 0x3f800000, 0xbf800000]).buffer);
+    const other = f32([1, -1, 1, -1, -Infinity, -0, -2, 2]);
+    const length = x.length;
+    const [tx, tother, y] = [ctx.tensor('x', [length], { data: x }), ctx.tensor('other', [length], { data: other }), ctx.tensor('rectified', [length])];
+    ctx.fill(y, NaN);
+    const kernel = (await ctx.compile(residualAdd, { RELU: true })).bind({ x: tx, other: tother, y }, { length });
+    ctx.submit('residual_add NaN test', (e) => recordPass(e, 'residual_add NaN test', [kernel]));
+    const want = Array.from(x, (v, i) => Math.max(Math.fround(v + other[i]!), 0));
+    expect(want.filter(Number.isNaN).length, 'NaN sums').toBe(3);
+    expect(Array.from(await ctx.read(y)), 'y = relu(x + other)').toEqual(want);
+  });
 });

@@ -170,13 +170,15 @@ describe('recovery', () => {
     expect(losses.every(Number.isFinite)).toBe(true);
   }, 120_000);
 
-  gpuTest('a running statistic that overflows while the gradients stay finite is caught at its step', async (ctx) => {
-    // The tester's case, --lr 10 --momentum 1: a BatchNorm's running variance overflows first.
+  gpuTest('a running statistic that overflows is caught at its step, named', async (ctx) => {
+    // The tester's case, --lr 10 --momentum 1: a BatchNorm's running variance overflows. Its step's
+    // loss and gradients may be non-finite too: the ReLUs keep a NaN, as PyTorch's do (before, on
+    // lavapipe, max(NaN, 0) = 0 hid it from the loss and the gradients).
     const trainer = await build(ctx, { lr: 10, momentum: 1 });
     const error = await trainer.fit({ firstEpoch: 1, epochs: 3 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DivergenceError);
     const d = error as DivergenceError;
-    expect(d.message).toMatch(/^training diverged at epoch \d, step \d+ \(step \d+ of the run\): convblock\d\.2\.running_(var|mean)\b.*became non-finite/);
+    expect(d.message).toMatch(/^training diverged at epoch \d, step \d+ \(step \d+ of the run\): (the loss and )?convblock\d\.2\.running_(var|mean)\b.*became non-finite/);
     expect(d.divergence.state?.length).toBeGreaterThan(0);
     // One step earlier, everything was finite.
     const again = await build(ctx, { lr: 10, momentum: 1 });
