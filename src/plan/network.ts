@@ -709,7 +709,7 @@ export class Network {
     if (inputs.length === 0 || inputs.length % size !== 0) {
       throw new RangeError(`predict: ${inputs.length} values are not whole samples of [${this.plan.inputShape.join(', ')}] (${size} values each)`);
     }
-    // As uploadSplit refuses them (and PyTorch would give NaN where a ReLU here gives 0: WGSL's max).
+    // As uploadSplit refuses them: a non-finite input is a data error, not something to train or predict on.
     const bad = inputs.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new RangeError(`predict: inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
     // An Embedding that reads the inputs takes them as token ids (the GPU would give a NaN row for one that is no row).
