@@ -49,6 +49,18 @@ type Json = Record<string, unknown>;
 const inplaceOf = (f: Json) => f.inplace as boolean | undefined;
 
 /** The fields each layer type takes (besides `type` and `name`), and how to build it. */
+/** nn.LSTM's and nn.GRU's shared keywords (LSTM adds proj_size), and their options. */
+const RECURRENT_FIELDS = ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional'] as const;
+const recurrentOptionsOf = (f: Json) => ({
+  inputSize: f.input_size as number | undefined,
+  hiddenSize: f.hidden_size as number,
+  numLayers: f.num_layers as number | undefined,
+  bias: f.bias as boolean | undefined,
+  batchFirst: f.batch_first as boolean | undefined,
+  dropout: f.dropout as number | undefined,
+  bidirectional: f.bidirectional as boolean | undefined,
+});
+
 const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => Layer }> = {
   Conv2d: {
     fields: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode'],
@@ -86,32 +98,10 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     build: (f) => new Linear({ inFeatures: f.in_features as number | undefined, outFeatures: f.out_features as number, bias: f.bias as boolean | undefined }),
   },
   LSTM: {
-    fields: ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional', 'proj_size'],
-    build: (f) =>
-      new LSTM({
-        inputSize: f.input_size as number | undefined,
-        hiddenSize: f.hidden_size as number,
-        numLayers: f.num_layers as number | undefined,
-        bias: f.bias as boolean | undefined,
-        batchFirst: f.batch_first as boolean | undefined,
-        dropout: f.dropout as number | undefined,
-        bidirectional: f.bidirectional as boolean | undefined,
-        projSize: f.proj_size as number | undefined,
-      }),
+    fields: [...RECURRENT_FIELDS, 'proj_size'],
+    build: (f) => new LSTM({ ...recurrentOptionsOf(f), projSize: f.proj_size as number | undefined }),
   },
-  GRU: {
-    fields: ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional'],
-    build: (f) =>
-      new GRU({
-        inputSize: f.input_size as number | undefined,
-        hiddenSize: f.hidden_size as number,
-        numLayers: f.num_layers as number | undefined,
-        bias: f.bias as boolean | undefined,
-        batchFirst: f.batch_first as boolean | undefined,
-        dropout: f.dropout as number | undefined,
-        bidirectional: f.bidirectional as boolean | undefined,
-      }),
-  },
+  GRU: { fields: RECURRENT_FIELDS, build: (f) => new GRU(recurrentOptionsOf(f)) },
   ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },

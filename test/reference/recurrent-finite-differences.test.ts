@@ -9,60 +9,43 @@ import { lstmBackwardRef, lstmForwardRef, type LstmShape, type LstmWeights } fro
 import { expectAllClose, randomArray } from '../helpers/allclose.js';
 import { FD, numericalGrad } from '../helpers/finite-differences.js';
 
-describe('LSTM reference', () => {
-  // [batch, L, input_size, hidden]
-  test.each([
-    [1, 1, 2, 1, true],
-    [2, 3, 2, 3, true],
-    [1, 4, 3, 2, false],
-    [2, 2, 1, 5, true],
-  ])('batch %i, L %i, in %i, H %i, bias %s', (batch, seqLen, inputSize, hidden, bias) => {
-    const s: LstmShape = { batch, seqLen, inputSize, hidden };
-    const H = hidden;
-    const x = randomArray(batch * seqLen * inputSize, 21, -2, 2);
-    const w: LstmWeights = {
-      weightIh: randomArray(4 * H * inputSize, 22),
-      weightHh: randomArray(4 * H * H, 23),
-      ...(bias ? { biasIh: randomArray(4 * H, 24), biasHh: randomArray(4 * H, 25) } : {}),
-    };
-    const dy = randomArray(batch * seqLen * H, 26);
-    const y = (x: Float64Array, weights: LstmWeights) => lstmForwardRef(x, weights, s).y;
+// Each cell: its gates a unit (the weights' rows), its forward and backward; an LSTM's two biases
+// share one gradient (both are added to the same pre-activations), a GRU's differ (n's b_hn inside r).
+const CELLS = [
+  { name: 'LSTM', gates: 4, seed: 21, forward: lstmForwardRef, backward: (dy: Float64Array, x: Float64Array, w: LstmWeights, s: LstmShape) => {
     const g = lstmBackwardRef(dy, x, w, s);
-    expectAllClose('dx', g.dx, numericalGrad((xx) => y(xx, w), x, dy), FD);
-    expectAllClose('dweight_ih', g.dweightIh, numericalGrad((ww) => y(x, { ...w, weightIh: ww }), Float64Array.from(w.weightIh), dy), FD);
-    expectAllClose('dweight_hh', g.dweightHh, numericalGrad((ww) => y(x, { ...w, weightHh: ww }), Float64Array.from(w.weightHh), dy), FD);
-    if (bias) {
-      expectAllClose('dbias_ih', g.dbias, numericalGrad((bb) => y(x, { ...w, biasIh: bb }), Float64Array.from(w.biasIh!), dy), FD);
-      expectAllClose('dbias_hh', g.dbias, numericalGrad((bb) => y(x, { ...w, biasHh: bb }), Float64Array.from(w.biasHh!), dy), FD);
-    }
-  });
-});
+    return { ...g, dbiasIh: g.dbias, dbiasHh: g.dbias };
+  } },
+  { name: 'GRU', gates: 3, seed: 31, forward: gruForwardRef, backward: gruBackwardRef },
+] as const;
 
-describe('GRU reference', () => {
-  // [batch, L, input_size, hidden]
-  test.each([
-    [1, 1, 2, 1, true],
-    [2, 3, 2, 3, true],
-    [1, 4, 3, 2, false],
-    [2, 2, 1, 5, true],
-  ])('batch %i, L %i, in %i, H %i, bias %s', (batch, seqLen, inputSize, hidden, bias) => {
-    const s: LstmShape = { batch, seqLen, inputSize, hidden };
-    const H = hidden;
-    const x = randomArray(batch * seqLen * inputSize, 31, -2, 2);
-    const w: LstmWeights = {
-      weightIh: randomArray(3 * H * inputSize, 32),
-      weightHh: randomArray(3 * H * H, 33),
-      ...(bias ? { biasIh: randomArray(3 * H, 34), biasHh: randomArray(3 * H, 35) } : {}),
-    };
-    const dy = randomArray(batch * seqLen * H, 36);
-    const y = (x: Float64Array, weights: LstmWeights) => gruForwardRef(x, weights, s).y;
-    const g = gruBackwardRef(dy, x, w, s);
-    expectAllClose('dx', g.dx, numericalGrad((xx) => y(xx, w), x, dy), FD);
-    expectAllClose('dweight_ih', g.dweightIh, numericalGrad((ww) => y(x, { ...w, weightIh: ww }), Float64Array.from(w.weightIh), dy), FD);
-    expectAllClose('dweight_hh', g.dweightHh, numericalGrad((ww) => y(x, { ...w, weightHh: ww }), Float64Array.from(w.weightHh), dy), FD);
-    if (bias) {
-      expectAllClose('dbias_ih', g.dbiasIh, numericalGrad((bb) => y(x, { ...w, biasIh: bb }), Float64Array.from(w.biasIh!), dy), FD);
-      expectAllClose('dbias_hh', g.dbiasHh, numericalGrad((bb) => y(x, { ...w, biasHh: bb }), Float64Array.from(w.biasHh!), dy), FD);
-    }
+for (const cell of CELLS) {
+  describe(`${cell.name} reference`, () => {
+    // [batch, L, input_size, hidden]
+    test.each([
+      [1, 1, 2, 1, true],
+      [2, 3, 2, 3, true],
+      [1, 4, 3, 2, false],
+      [2, 2, 1, 5, true],
+    ])('batch %i, L %i, in %i, H %i, bias %s', (batch, seqLen, inputSize, hidden, bias) => {
+      const s: LstmShape = { batch, seqLen, inputSize, hidden };
+      const rows = cell.gates * hidden;
+      const x = randomArray(batch * seqLen * inputSize, cell.seed, -2, 2);
+      const w: LstmWeights = {
+        weightIh: randomArray(rows * inputSize, cell.seed + 1),
+        weightHh: randomArray(rows * hidden, cell.seed + 2),
+        ...(bias ? { biasIh: randomArray(rows, cell.seed + 3), biasHh: randomArray(rows, cell.seed + 4) } : {}),
+      };
+      const dy = randomArray(batch * seqLen * hidden, cell.seed + 5);
+      const y = (x: Float64Array, weights: LstmWeights) => cell.forward(x, weights, s).y;
+      const g = cell.backward(dy, x, w, s);
+      expectAllClose('dx', g.dx, numericalGrad((xx) => y(xx, w), x, dy), FD);
+      expectAllClose('dweight_ih', g.dweightIh, numericalGrad((ww) => y(x, { ...w, weightIh: ww }), Float64Array.from(w.weightIh), dy), FD);
+      expectAllClose('dweight_hh', g.dweightHh, numericalGrad((ww) => y(x, { ...w, weightHh: ww }), Float64Array.from(w.weightHh), dy), FD);
+      if (bias) {
+        expectAllClose('dbias_ih', g.dbiasIh, numericalGrad((bb) => y(x, { ...w, biasIh: bb }), Float64Array.from(w.biasIh!), dy), FD);
+        expectAllClose('dbias_hh', g.dbiasHh, numericalGrad((bb) => y(x, { ...w, biasHh: bb }), Float64Array.from(w.biasHh!), dy), FD);
+      }
+    });
   });
-});
+}
