@@ -66,3 +66,17 @@ export function randomArray(length: number, seed: number, lo = -1, hi = 1): Floa
 export function f32(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(Float32Array.from(values as ArrayLike<number>));
 }
+
+/** The largest |GPU − float64| over the largest |float64| of each tensor, for the log. */
+export function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike<number>]>): string {
+  return Object.entries(pairs)
+    .map(([name, [ours, theirs]]) => {
+      let [diff, scale] = [0, 0];
+      for (let k = 0; k < theirs.length; k++) {
+        diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
+        scale = Math.max(scale, Math.abs(theirs[k]!));
+      }
+      return `${name} ${(diff / scale).toExponential(1)}`;
+    })
+    .join(', ');
+}

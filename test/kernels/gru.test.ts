@@ -10,7 +10,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { gruProgram } from '../../src/layers/recurrent.js';
 import { gruBackwardRef, gruForwardRef, type GruShape } from '../../src/reference/gru.js';
-import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { TOLERANCE, expectAllClose, f32, randomArray, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 async function runGru(ctx: GpuContext, s: GruShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
@@ -103,20 +103,6 @@ function expectMatches(run: Awaited<ReturnType<typeof runGru>>, bias: boolean, s
     expectAllClose('dbias_ih', gpu.dbiasIh!, ref.dbiasIh, gradientTolerance(ref.dbiasIh, scaled));
     expectAllClose('dbias_hh', gpu.dbiasHh!, ref.dbiasHh, gradientTolerance(ref.dbiasHh, scaled));
   }
-}
-
-/** The largest |GPU − float64| over the largest |float64| of each tensor, for the log. */
-function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike<number>]>): string {
-  return Object.entries(pairs)
-    .map(([name, [ours, theirs]]) => {
-      let [diff, scale] = [0, 0];
-      for (let k = 0; k < theirs.length; k++) {
-        diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
-        scale = Math.max(scale, Math.abs(theirs[k]!));
-      }
-      return `${name} ${(diff / scale).toExponential(1)}`;
-    })
-    .join(', ');
 }
 
 describe('GRU kernels against the float64 reference', () => {

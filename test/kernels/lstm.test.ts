@@ -10,7 +10,7 @@ import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { lstmProgram } from '../../src/layers/recurrent.js';
 import { lstmBackwardRef, lstmForwardRef, type LstmShape } from '../../src/reference/lstm.js';
-import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { TOLERANCE, expectAllClose, f32, randomArray, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 async function runLstm(ctx: GpuContext, s: LstmShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
@@ -76,20 +76,6 @@ async function runLstm(ctx: GpuContext, s: LstmShape, options: { bias: boolean; 
   };
   const fwd = lstmForwardRef(x, weights, s);
   return { gpu, fwd, ref: lstmBackwardRef(dy, x, weights, s, fwd), dispatches: dispatches.length };
-}
-
-/** The largest |GPU − float64| over the largest |float64| of each tensor, for the log. */
-function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike<number>]>): string {
-  return Object.entries(pairs)
-    .map(([name, [ours, theirs]]) => {
-      let [diff, scale] = [0, 0];
-      for (let k = 0; k < theirs.length; k++) {
-        diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
-        scale = Math.max(scale, Math.abs(theirs[k]!));
-      }
-      return `${name} ${(diff / scale).toExponential(1)}`;
-    })
-    .join(', ');
 }
 
 describe('LSTM kernels against the float64 reference', () => {
