@@ -120,9 +120,11 @@ run() {
   cat /tmp/real-gpu-epochs20-warm.json >> "$out/epochs20.json"
   step "tune$big" 140 /tmp/real-gpu-tune-big.txt "${cli[@]}" tune --batch "$big"
   cat /tmp/real-gpu-tune-big.txt >> "$out/tune.txt"
-  # 120 s: where tune1024 did not run (REAL_GPU_STEPS), the benchmark tunes batch 1024 itself
-  # (its ~30 s budget, each candidate compiled cold), which ran past 60 s in the twenty-third sitting.
-  step bench 120 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "128,$big" --steps "$steps" --tune "$tune" --json
+  # Batch $big only where tune$big ran (or tuning is off): the benchmark would tune it itself,
+  # with no budget, each candidate compiled cold — past its 120 s on the H100 (thirty-third sitting).
+  local bench_batches="128,$big"
+  if [ "$tune" != off ] && [ -n "${REAL_GPU_STEPS:-}" ] && [[ " $REAL_GPU_STEPS " != *" tune$big "* ]]; then bench_batches=128; fi
+  step bench 120 "$out/bench.json" "${ts[@]}" harness/bench-node.ts --batch "$bench_batches" --steps "$steps" --tune "$tune" --json
   # The same at batch 128 with Dawn's polls on the software adapters' timer: what the mode is worth.
   WEBGPU_BACKPROP_POLLING=timer step bench-timer 40 /tmp/real-gpu-bench-timer.json "${ts[@]}" harness/bench-node.ts --batch 128 --steps "$steps" --tune "$tune" --json
   cat /tmp/real-gpu-bench-timer.json >> "$out/bench-more.json"
