@@ -280,7 +280,8 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(() => trainer(good, { augment: {} })).toThrow('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing');
     expect(() => trainer(good, { augment: { padding: 1.5 } })).toThrow('Trainer augment: padding must be a whole number of pixels from 0 to 4096, got 1.5');
     expect(() => trainer(good, { augment: { horizontalFlip: 2 } })).toThrow('Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got 2');
-    expect(() => trainer(good, { augment: { padding: 2, fill: NaN } })).toThrow('Trainer augment: fill must be a finite number, got null');
+    expect(() => trainer(good, { augment: { padding: 2, fill: NaN } })).toThrow('Trainer augment: fill must be a finite number, got NaN');
+    expect(() => trainer(good, { augment: { horizontalFlip: '0.5' } })).toThrow('Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got "0.5"');
     expect(() => trainer(good, { augment: { padding: 2, flip: true } })).toThrow("Trainer augment: unknown option 'flip'");
     expect(() => trainer(good, { augment: { padding: 2 }, maxDegrees: 5 })).toThrow('Trainer: maxDegrees without augment: true rotates nothing');
     const split = (changes: object) => () => uploadSplit(ctx, 'train', { ...good, ...changes } as TensorSplit);
