@@ -208,6 +208,17 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--model', seven])).toBe('the MNIST data: the labels go up to 9; the model has 7 outputs (its last layer should have 10)');
   });
 
+  test('a token model (an Embedding first) is refused by the commands that feed it MNIST images, before the GPU', async () => {
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify({ input: [784], layers: [{ type: 'Embedding', num_embeddings: 256, embedding_dim: 4 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }));
+    const said = `${tokens}: its first layer ('0', Embedding) takes token ids, and this command feeds the network MNIST's images; train a token model through the module API on a tensor split of ids (README: Embedding)`;
+    expect(await beforeGpu(['--model', tokens])).toBe(said);
+    const noGpu = async () => {
+      throw new Error('the GPU was reached');
+    };
+    await expect(checkCommand(['--model', tokens], noGpu, () => {})).rejects.toThrow(said);
+  });
+
   test('an --init that is a directory is named', async () => {
     expect(await beforeGpu(['--init', dir])).toMatch(/^--init .*: is a directory, expected a checkpoint/);
   });

@@ -10,6 +10,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { OPTIMIZER_KINDS, epochMetricsText, readEpochMetrics, readEpochStep, checkCheckpoint, checkpointInfo, encodeCheckpoint, loadCheckpoint, ignoreIndexFromMetadata, lossWeightsFromMetadata, planLayout, savedOptimizer, type CheckpointInfo, type LoadOptions } from '../checkpoint/checkpoint.js';
 import type { Module } from '../layers/sequential.js';
+import { Embedding } from '../layers/embedding.js';
 import type { SampleShape } from '../layers/layer.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
@@ -537,9 +538,9 @@ function progressBar(epoch: number, p: Progress, left: { epoch: number; run: num
  */
 async function loadModel(
   file: string | undefined,
-  options: { dropout?: number; loss?: LossKind; fuse?: boolean; checkpoint?: { file: string; metadata: Record<string, string> } } = {},
+  options: { dropout?: number; loss?: LossKind; fuse?: boolean; checkpoint?: { file: string; metadata: Record<string, string> }; images?: boolean } = {},
 ): Promise<{ model: Module; input: SampleShape; name: string }> {
-  const { dropout = 0.1, loss, fuse = true, checkpoint } = options;
+  const { dropout = 0.1, loss, fuse = true, checkpoint, images = true } = options;
   let found: { model: Module; input: SampleShape; name: string };
   // The seed CNN is rebuilt from the flags (--no-dropout), as before checkpoints carried their network.
   const carried = checkpoint?.metadata.model === 'seed-cnn' ? undefined : checkpoint?.metadata.model_file;
@@ -555,10 +556,16 @@ async function loadModel(
     const parsed = parseModelFile(text, file);
     found = { model: parsed.model, input: parsed.input, name: file };
   }
+  let plan;
   try {
-    planModel(found.model, { inputShape: found.input, loss, fuse });
+    plan = planModel(found.model, { inputShape: found.input, loss, fuse });
   } catch (e) {
     throw new Error(`${file ?? 'seed CNN'}: ${(e as Error).message}`);
+  }
+  // The commands that feed the network MNIST's images (all but tune) cannot feed it token ids.
+  const reader = plan.nodes.find((n) => !n.layer.view);
+  if (images && reader?.layer instanceof Embedding) {
+    throw new Error(`${file ?? checkpoint?.file}: its first layer ('${reader.path}', Embedding) takes token ids, and this command feeds the network MNIST's images; train a token model through the module API on a tensor split of ids (README: Embedding)`);
   }
   return found;
 }
@@ -1557,7 +1564,7 @@ export async function tuneCommand(argv: readonly string[], getContext: ContextSo
   // Training's flags change no tile: said, not ignored.
   const unused = [...args.given].find((flag) => !['model', 'batch', 'no-fuse', 'loss', 'no-dropout'].includes(flag));
   if (unused) throw new Error(`--${unused}: not a flag of tune (it times the kernels of --model's plan at --batch; see tune --help)`);
-  const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse });
+  const { model: definition, input } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, images: false });
   const ctx = await getContext();
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const store = new FileTuningStore();
