@@ -271,6 +271,11 @@ export function perBatch<T>(make: (batch: number) => Promise<T>): (batch: number
  * owner does not take (a misspelling, PyTorch's snake_case name, an option not supported here such
  * as Conv2d's groups) is refused, naming the options it takes, instead of being dropped. Returns it.
  */
+/** A value as the user wrote it, for an error: a number as itself (NaN, Infinity, where JSON says null), anything else as JSON. */
+export function shownValue(v: unknown): string {
+  return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+}
+
 export function checkOptions<T extends object>(owner: string, options: T, known: readonly (keyof T & string)[]): T {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`${owner}: expected an options object ({ ${known.join(', ')} }), got ${JSON.stringify(options)}`);

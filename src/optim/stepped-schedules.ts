@@ -10,6 +10,7 @@
  * once an epoch and group, as PyTorch calls it.
  */
 import { CONSTANT_LR_DEFAULTS, LINEAR_DEFAULTS, POLYNOMIAL_DEFAULTS, scheduledValues, type LrLambda, type Schedule, type ScheduleProgress } from './schedules.js';
+import { shownValue } from '../layers/layer.js';
 
 /** A scheduler a SequentialLR or ChainedScheduler may hold (and LambdaLR, MultiplicativeLR alone). */
 export type SteppedPart = Exclude<Schedule, { kind: 'onecycle' | 'plateau' | 'sequential' | 'chained' }>;
@@ -47,7 +48,7 @@ function factor(part: Extract<SteppedPart, { kind: 'lambda' | 'multiplicative' }
   if (fn === undefined) throw new RangeError(`${name} does not exist: the list has ${(part.lrLambda as readonly LrLambda[]).length} functions, one a param group`);
   const v: unknown = fn(epoch);
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new RangeError(`${name}(${epoch}) gave ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v)} at epoch ${epoch}: a factor must be a finite number ≥ 0`);
+    throw new RangeError(`${name}(${epoch}) gave ${shownValue(v)} at epoch ${epoch}: a factor must be a finite number ≥ 0`);
   }
   return v;
 }

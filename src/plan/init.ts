@@ -8,6 +8,7 @@
  */
 import { normalCdfRef } from '../reference/activation.js';
 import { randomWord } from '../reference/random.js';
+import { shownValue } from '../layers/layer.js';
 
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 
@@ -73,7 +74,7 @@ export function checkInit(init: unknown, name: string): Init {
   if (extra !== undefined) throw new RangeError(`init of '${name}': ${kind} takes ${FIELDS[kind as Init['kind']].join(', ') || 'no arguments'}, not '${extra}'`);
   const i = init as Init;
   const finite = (field: string, v: unknown, ok = (x: number) => Number.isFinite(x)) => {
-    if (v !== undefined && (typeof v !== 'number' || !ok(v))) throw new RangeError(`init of '${name}': ${kind}'s ${field} must be a finite number${field === 'std' ? ' ≥ 0' : ''}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !ok(v))) throw new RangeError(`init of '${name}': ${kind}'s ${field} must be a finite number${field === 'std' ? ' ≥ 0' : ''}, got ${shownValue(v)}`);
   };
   if (i.kind === 'kaiming_uniform' || i.kind === 'kaiming_normal') {
     finite('a', i.a);

@@ -20,7 +20,7 @@
 import { copyTensor, recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { gatherBatch, mnistBatch } from '../kernels/data.js';
 import { RANDOM_STREAM, checkSeed } from '../reference/random.js';
-import { checkOptions, shapeSize, trueOrFalse, type Mode } from '../layers/layer.js';
+import { checkOptions, shapeSize, shownValue, trueOrFalse, type Mode } from '../layers/layer.js';
 import type { Network } from '../plan/network.js';
 import { LossHead, scoredSamples, type RunningMetrics } from './loss-head.js';
 import { idProblem, labelProblem, shuffleDispatch, type GpuSplit } from './gpu-dataset.js';
@@ -765,9 +765,6 @@ export class Trainer {
   }
 }
 
-/** A value as the user wrote it: a number as itself (NaN, Infinity; JSON would say null), anything else as JSON. */
-const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
-
 interface CropFlipSettings {
   readonly height: number;
   readonly width: number;
@@ -780,10 +777,10 @@ interface CropFlipSettings {
 function checkTensorAugment(augment: TensorAugment, train: GpuSplit): CropFlipSettings {
   checkOptions('Trainer augment', augment, ['padding', 'fill', 'horizontalFlip']);
   const { padding = 0, fill = 0, horizontalFlip = false } = augment;
-  if (typeof padding !== 'number' || !Number.isInteger(padding) || padding < 0 || padding > 4096) throw new RangeError(`Trainer augment: padding must be a whole number of pixels from 0 to 4096, got ${shown(padding)}`);
-  if (typeof fill !== 'number' || !Number.isFinite(fill)) throw new RangeError(`Trainer augment: fill must be a finite number, got ${shown(fill)}`);
+  if (typeof padding !== 'number' || !Number.isInteger(padding) || padding < 0 || padding > 4096) throw new RangeError(`Trainer augment: padding must be a whole number of pixels from 0 to 4096, got ${shownValue(padding)}`);
+  if (typeof fill !== 'number' || !Number.isFinite(fill)) throw new RangeError(`Trainer augment: fill must be a finite number, got ${shownValue(fill)}`);
   const flipP = horizontalFlip === true ? 0.5 : horizontalFlip === false ? 0 : horizontalFlip;
-  if (typeof flipP !== 'number' || !(flipP >= 0 && flipP <= 1)) throw new RangeError(`Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got ${shown(horizontalFlip)}`);
+  if (typeof flipP !== 'number' || !(flipP >= 0 && flipP <= 1)) throw new RangeError(`Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got ${shownValue(horizontalFlip)}`);
   if (padding === 0 && flipP === 0) throw new RangeError('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing (give { padding: 4 }, { horizontalFlip: true } or both; leave augment out for none)');
   if (train.kind !== 'tensors') throw new Error(`Trainer augment: an object crops and flips a float data set's samples; the ${train.name} split holds images: augment: true rotates them`);
   if (train.targets !== undefined) throw new Error(`Trainer augment: the ${train.name} split has float targets, which a crop and flip of the inputs would leave behind (leave augment off)`);
