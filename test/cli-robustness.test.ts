@@ -211,7 +211,7 @@ describe('checked before the GPU starts', () => {
   test('a token model (an Embedding first) is refused by the commands that feed it MNIST images, before the GPU', async () => {
     const tokens = join(dir, 'tokens.json');
     writeFileSync(tokens, JSON.stringify({ input: [784], layers: [{ type: 'Embedding', num_embeddings: 256, embedding_dim: 4 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }));
-    const said = `${tokens}: its first layer ('0', Embedding) takes token ids, and this command feeds the network MNIST's images; train a token model through the module API on a tensor split of ids (README: Embedding)`;
+    const said = `${tokens}: its first layer ('0', Embedding) takes token ids, and this command feeds the network MNIST's images; give the ids as --data FILE.npz (arrays x_train, y_train, x_test, y_test), or train through the module API on a tensor split of ids (README: Embedding)`;
     expect(await beforeGpu(['--model', tokens])).toBe(said);
     const noGpu = async () => {
       throw new Error('the GPU was reached');

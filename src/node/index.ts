@@ -11,6 +11,7 @@ export type { NodeContextOptions, NodeGpuContext } from './device.js';
 export { ADAPTER_ENV, driverCandidates, installAdvice } from './vulkan.js';
 export type { DriverKind, VulkanDriver } from './vulkan.js';
 export { loadMnist } from './mnist-files.js';
+export { loadTrainingData, isArrayFile } from './data-files.js';
 export { writeFileAtomic, checkWritable } from './atomic-write.js';
 export { quietStartupNoise } from './noise.js';
 export { readFileBytes, FileReadError } from './read-file.js';

