@@ -1,10 +1,10 @@
 /** The CLI on a data set of arrays (--data FILE.npz or FILE.safetensors): images, ids and regression targets, as a user runs them. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { encodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { gpuTest } from './helpers/gpu.js';
 import { npzBytes } from './helpers/npy.js';
@@ -122,5 +122,37 @@ describe('webgpu-backprop mnist --data FILE', () => {
     writeFileSync(model, JSON.stringify({ input: [5], layers: [{ type: 'Linear', out_features: 1 }] }));
     const outputs = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse']);
     expect([outputs.code, outputs.err]).toEqual([1, `webgpu-backprop: --data ${file}: y_train has 2 targets a sample; the model has 1 output\n`]);
+  });
+
+  gpuTest('--crop-padding and --hflip crop and flip float samples (torchvision RandomCrop, RandomHorizontalFlip), recorded and continued by --init', async () => {
+    const model = join(dir, 'small-cnn.json');
+    writeFileSync(model, JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));
+    const random = lcg(7);
+    const make = (n: number) => ({ x: { data: Float32Array.from({ length: n * 192 }, () => random() - 0.5), shape: [n, 3, 8, 8] }, y: { data: Int32Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const [train, test] = [make(64), make(16)];
+    const file = join(dir, 'images.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const saved = join(dir, 'cropped.safetensors');
+    const args = ['mnist', '--model', model, '--data', file, '--batch', '16', '--epochs', '1', '--json'];
+    const plain = await run(args);
+    const cropped = await run([...args, '--crop-padding', '2', '--crop-fill', '0.5', '--hflip', '--save', saved]);
+    const again = await run([...args, '--crop-padding', '2', '--crop-fill', '0.5', '--hflip']);
+    expect([plain.code, cropped.code, again.code]).toEqual([0, 0, 0]);
+    expect(cropped.err).toContain('RandomCrop(padding=2, fill=0.5), RandomHorizontalFlip()');
+    const loss = (r: { out: string }) => (JSON.parse(r.out) as { train_loss: number }).train_loss;
+    // The crop and flip change the batches (so the loss), the same way every run.
+    expect(loss(cropped)).not.toBe(loss(plain));
+    expect(loss(again)).toBe(loss(cropped));
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(saved)), saved);
+    expect([metadata.crop_padding, metadata.crop_fill, metadata.hflip]).toEqual(['2', '0.5', 'true']);
+    const resumed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.err).toContain('RandomCrop(padding=2, fill=0.5), RandomHorizontalFlip()');
+    const changed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--crop-padding', '3']);
+    expect([changed.code, changed.err]).toEqual([1, `webgpu-backprop: --crop-padding 3: ${saved} was trained with crop_padding 2 (its __metadata__); continuing with another changes the run from here on. Leave --crop-padding 3 out to continue as it was, or add --allow-changes\n`]);
+    const images = await run(['mnist', '--hflip', '--steps', '1']);
+    expect([images.code, images.err]).toEqual([1, "webgpu-backprop: --hflip: crops and flips a --data file's float samples; the MNIST data holds images, which take the random rotation (--no-augment: none)\n"]);
+    const fill = await run([...args, '--crop-fill', '1']);
+    expect([fill.code, fill.err]).toEqual([1, "webgpu-backprop: --crop-fill: the padding's value, without --crop-padding there is no padding\n"]);
   });
 });

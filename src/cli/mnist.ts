@@ -138,6 +138,12 @@ Options:
   --train-limit N     train on the first N training images only
   --test-limit N      test on the first N test images only
   --no-augment        no random rotation
+  --crop-padding N    a --data file's float samples ([C, H, W] or [H, W]) randomly cropped back to
+                      their size from N pixels of padding on every side (torchvision's
+                      RandomCrop(size, padding=N)), each training batch on the GPU
+  --crop-fill X       the padding's value (default 0: RandomCrop's fill)
+  --hflip             a --data file's float samples mirrored left to right with probability 0.5
+                      (torchvision's RandomHorizontalFlip()), after the crop
   --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
   --steps N           stop after N optimizer steps in this run (0 with --save: write the initial
@@ -331,6 +337,10 @@ export interface MnistArgs {
   trainLimit?: number;
   testLimit?: number;
   augment: boolean;
+  /** --crop-padding, --crop-fill, --hflip: torchvision's RandomCrop(size, padding, fill) and RandomHorizontalFlip() of --data's float samples (a checkpoint's where not given). */
+  cropPadding?: number;
+  cropFill?: number;
+  hflip: boolean;
   dropout: boolean;
   shuffle: boolean;
   steps?: number;
@@ -396,6 +406,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'train-limit': { type: 'string' },
     'test-limit': { type: 'string' },
     'no-augment': { type: 'boolean' },
+    'crop-padding': { type: 'string' },
+    'crop-fill': { type: 'string' },
+    hflip: { type: 'boolean' },
     'no-dropout': { type: 'boolean' },
     'no-shuffle': { type: 'boolean' },
     steps: { type: 'string' },
@@ -463,6 +476,9 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
     testLimit: values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0),
     augment: !values['no-augment'],
+    cropPadding: values['crop-padding'] === undefined ? undefined : integer(values, 'crop-padding', 0, 1, 4096),
+    cropFill: values['crop-fill'] === undefined ? undefined : decimal(values, 'crop-fill', 0, -1e30, 1e30),
+    hflip: values.hflip === true,
     dropout: !values['no-dropout'],
     shuffle: !values['no-shuffle'],
     steps: values.steps === undefined ? undefined : integer(values, 'steps', 0, 0),
@@ -521,6 +537,12 @@ function samePath(a: string, b: string): boolean {
 }
 
 const plateauWords = (schedule: Schedule) => (schedule.kind === 'plateau' ? plateauMetricWords(schedule) : '');
+
+/** --crop-padding, --crop-fill, --hflip as the Trainer's augment object (undefined: none of them). */
+function cropFlip(args: MnistArgs): { padding?: number; fill?: number; horizontalFlip?: boolean } | undefined {
+  if (args.cropPadding === undefined && !args.hflip) return undefined;
+  return { ...(args.cropPadding !== undefined ? { padding: args.cropPadding, fill: args.cropFill ?? 0 } : {}), ...(args.hflip ? { horizontalFlip: true } : {}) };
+}
 
 /** --no-weight-decay-1d's group: the one-dimensional parameters (biases, batch norms' weights) without weight decay. */
 const NO_DECAY_1D: ParamGroup = { params: (_name, shape) => shape.length === 1, weightDecay: 0 };
@@ -707,6 +729,23 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     const saved = text === 'true';
     if (!args.given.has(flag)) args[key] = saved;
     else if (saved && !args.allowChanges) throw changed(`--${flag}`, what);
+  }
+  // The crop and flip of float samples, recorded where the run had them: as the loss's settings.
+  const cropFlip = { padding: metadata.crop_padding, fill: metadata.crop_fill, hflip: metadata.hflip };
+  if (Object.values(cropFlip).some((v) => v !== undefined) || loss !== undefined) {
+    const number = (name: 'crop_padding' | 'crop_fill', min: number) => {
+      const text = metadata[name];
+      if (text === undefined) return undefined;
+      const v = Number(text);
+      if (text.trim() === '' || !Number.isFinite(v) || v < min || (name === 'crop_padding' && !Number.isInteger(v))) throw field(name, name === 'crop_padding' ? 'a whole number ≥ 1' : 'a finite number');
+      return v;
+    };
+    const recorded = { cropPadding: number('crop_padding', 1), cropFill: number('crop_fill', -Infinity), hflip: cropFlip.hflip === 'true' };
+    if (cropFlip.hflip !== undefined && cropFlip.hflip !== 'true' && cropFlip.hflip !== 'false') throw field('hflip', 'true or false');
+    for (const [key, flag, name] of [['cropPadding', 'crop-padding', 'crop_padding'], ['cropFill', 'crop-fill', 'crop_fill'], ['hflip', 'hflip', 'hflip']] as const) {
+      if (!args.given.has(flag)) (args as { [k in typeof key]: unknown })[key] = recorded[key];
+      else if (args[key] !== recorded[key] && !args.allowChanges) throw changed(`--${flag}${key === 'hflip' ? '' : ` ${args[key]}`}`, recorded[key] === undefined || recorded[key] === false ? `no ${name}` : `${name} ${recorded[key]}`);
+    }
   }
 }
 
@@ -1101,6 +1140,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   if (isImageData(data)) checkImages(data, input, args.data);
   // The rotation is for images: float samples train without it (the checkpoint records so).
   else args.augment = false;
+  const cropFlipFlag = (['crop-padding', 'crop-fill', 'hflip'] as const).find((flag) => args.given.has(flag));
+  if (cropFlipFlag && isImageData(data)) throw new Error(`--${cropFlipFlag}: crops and flips a --data file's float samples; ${args.data ?? 'the MNIST data'} holds images, which take the random rotation (--no-augment: none)`);
+  if (args.cropFill !== undefined && args.cropPadding === undefined) throw new Error(`--crop-fill: the padding's value, without --crop-padding there is no padding`);
+  if (cropFlipFlag && !isImageData(data)) {
+    // The Trainer's rules (checkTensorAugment), said in the flags' words.
+    if (data.train.targets) throw new Error(`--${cropFlipFlag}: --data ${args.data} holds regression targets (float y_train), which a crop or flip of the inputs would leave behind`);
+    if (data.train.shape.length !== 2 && data.train.shape.length !== 3) throw new Error(`--${cropFlipFlag}: crops and flips samples of [C, H, W] or [H, W]; --data ${args.data}'s are [${data.train.shape.join(', ')}]`);
+  }
   if (!isImageData(data) && data.train.targets) {
     // Float targets have no accuracy to keep a best by, or for a plateau to watch.
     if (args.saveBest) throw new Error(`--save-best: --data ${args.data} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save`);
@@ -1167,13 +1214,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     }
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
-    return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: args.augment, shuffle: args.shuffle });
+    return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: cropFlip(args) ?? args.augment, shuffle: args.shuffle });
   };
   let trainer = await build(ctx);
   const model = () => trainer.model;
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
   const runMetadata = () => ({
     seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, ...(args.labelSmoothing > 0 ? { label_smoothing: String(args.labelSmoothing) } : {}), augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
+    ...(args.cropPadding !== undefined ? { crop_padding: String(args.cropPadding), ...(args.cropFill !== undefined ? { crop_fill: String(args.cropFill) } : {}) } : {}), ...(args.hflip ? { hflip: 'true' } : {}),
     fuse: String(args.fuse), on_divergence: args.onDivergence,
   });
   // The checkpoint --save replaces (another than the one this run continues), said before it is.
@@ -1192,7 +1240,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
   log(`Data: ${data.source} (train ${train.count}, test ${test!.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
-    `${args.augment ? ', rotation ±7°' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
+    `${args.augment ? ', rotation ±7°' : ''}${args.cropPadding !== undefined ? `, RandomCrop(padding=${args.cropPadding}${args.cropFill ? `, fill=${args.cropFill}` : ''})` : ''}${args.hflip ? ', RandomHorizontalFlip()' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
   if (replacedHeld !== undefined) log(`--save ${args.save}: replaces the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''} at the end of this run's first epoch`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
@@ -1530,7 +1578,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     return 0;
   }
   // Training's flags that one checked step has no use for: said, not ignored.
-  for (const flag of ['epochs', 'steps', 'save', 'save-best', 'json', 'train-limit', 'test-limit', 'on-divergence', 'no-augment', 'no-shuffle', 'schedule-epochs']) {
+  for (const flag of ['epochs', 'steps', 'save', 'save-best', 'json', 'train-limit', 'test-limit', 'on-divergence', 'no-augment', 'crop-padding', 'crop-fill', 'hflip', 'no-shuffle', 'schedule-epochs']) {
     if (args.given.has(flag)) throw new Error(`--${flag}: not a flag of check (one training step of the first --batch training images, no rotation, against float64)`);
   }
   const checkpoint = args.init ? { file: args.init, metadata: await peekMetadata(args.init) } : undefined;
