@@ -1,14 +1,16 @@
-// gru_backward_step: one time step t (params.step, run from t = seqLen − 1 down to 0) of the GRU
-// cell's backward (gru_forward_step.wgsl's forward; gates r, z, n). For each (b, j):
-//   dh = dy[b, t, j] + Σ_k dgh[b, t + 1, k] · W_hh[k, j] + dcarry[b, j]   (the carries from step t + 1:
-//        k over all 3H rows in increasing order, and dcarry = dh_{t+1} ⊙ z_{t+1}; none at t = seqLen − 1)
+// gru_backward_step: one time step t (params.step) of one direction's GRU cell backward
+// (gru_forward_step.wgsl's forward; gates r, z, n), run in the reverse of the forward's order: the
+// forward direction from t = seqLen − 1 down to 0, the reverse one (params.reverse 1) from 0 up,
+// its "next" step t − 1 (written t + 1 below either way). For each (b, j):
+//   dh = dy[b, t, reverse, j] + Σ_k dgh[b, t + 1, k] · W_hh[k, j] + dcarry[b, j]   (the carries from step t + 1:
+//        k over all 3H rows in increasing order, and dcarry = dh_{t+1} ⊙ z_{t+1}; none at the forward's last step)
 //   ∂n_pre = dh·(1 − z)·(1 − n²),  ∂z_pre = dh·(h_{t−1} − n)·z(1 − z),  ∂r_pre = ∂n_pre·hh_n·r(1 − r)
 // The input side's pre-activation gradients dgx = (∂r_pre, ∂z_pre, ∂n_pre) and the hidden side's
 // dgh = (∂r_pre, ∂z_pre, ∂n_pre·r) (hh_n enters n through r); dcarry[b, j] = dh ⊙ z for step t − 1.
 // The dispatch of step t + 1 wrote dgh[b, t + 1] before this one reads it: each carry is its own
 // fixed-order sum, no atomics. From dgx and dgh the dense kernels take dW_ih, ∂b_ih, dX and
 // dW_hh, ∂b_hh.
-// Layout: dy, hprev [batch, seqLen, H]; gates [batch, seqLen, 4H] (r, z, n, hh_n); dgx, dgh
+// Layout: dy [batch, seqLen, directions, H]; hprev [batch, seqLen, H]; gates [batch, seqLen, 4H] (r, z, n, hh_n); dgx, dgh
 // [batch, seqLen, 3H]; dcarry [batch, H]. One invocation per (b, j). Overwrites dgx and dgh at t, dcarry.
 
 struct Params {
@@ -16,6 +18,8 @@ struct Params {
   seqLen: u32,
   hidden: u32,
   step: u32,
+  directions: u32,
+  reverse: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -38,9 +42,11 @@ fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
   let j = gid.x % H;
   let t = params.step;
   let row = b * params.seqLen + t;
-  var dh = dy[row * H + j];
-  if (t + 1u < params.seqLen) {
-    let next = (row + 1u) * 3u * H;
+  let reverse = params.reverse != 0u;
+  let last = select(t + 1u == params.seqLen, t == 0u, reverse);
+  var dh = dy[(row * params.directions + params.reverse) * H + j];
+  if (!last) {
+    let next = select(row + 1u, row - 1u, reverse) * 3u * H;
     var carry = 0.0;
     for (var k = 0u; k < 3u * H; k++) {
       carry += dgh[next + k] * weightHh[k * H + j];

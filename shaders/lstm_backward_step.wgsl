@@ -1,12 +1,14 @@
-// lstm_backward_step: one time step t (params.step, run from t = seqLen − 1 down to 0) of the LSTM
-// cell's backward (lstm_forward_step.wgsl's forward; gates i, f, g, o). For each (b, j):
-//   dh = dy[b, t, j] + Σ_r dgates[b, t + 1, r] · W_hh[r, j]   (the carry from step t + 1; r over
-//        all 4H rows in increasing order; none at t = seqLen − 1)
+// lstm_backward_step: one time step t (params.step) of one direction's LSTM cell backward
+// (lstm_forward_step.wgsl's forward; gates i, f, g, o), run in the reverse of the forward's order:
+// the forward direction from t = seqLen − 1 down to 0, the reverse one (params.reverse 1) from 0
+// up, its "next" step t − 1 (written t + 1 below either way). For each (b, j):
+//   dh = dy[b, t, reverse, j] + Σ_r dgates[b, t + 1, r] · W_hh[r, j]   (the carry from step t + 1; r over
+//        all 4H rows in increasing order; none at the forward's last step)
 //   dc = dh ⊙ o ⊙ (1 − tanh²(c_t)) + dcell[b, j]               (dcell: step t + 1's dc ⊙ f; none at the last step)
 //   ∂pre_i = dc·g·i(1 − i), ∂pre_f = dc·c_{t−1}·f(1 − f), ∂pre_g = dc·i·(1 − g²), ∂pre_o = dh·tanh(c_t)·o(1 − o)
 // and dcell[b, j] = dc ⊙ f for step t − 1. The dispatch of step t + 1 wrote dgates[b, t + 1]
 // before this one reads it, so each carry is its own fixed-order sum: no second dispatch, no atomics.
-// Layout: dy, cell [batch, seqLen, H]; gates, dgates [batch, seqLen, 4H] (the pre-activation
+// Layout: dy [batch, seqLen, directions, H]; cell [batch, seqLen, H]; gates, dgates [batch, seqLen, 4H] (the pre-activation
 // gradients, from which the dense kernels take dW_ih, dW_hh, the biases' and the input's gradients);
 // dcell [batch, H]. One invocation per (b, j). Overwrites dgates[b, t] and dcell.
 
@@ -15,6 +17,8 @@ struct Params {
   seqLen: u32,
   hidden: u32,
   step: u32,
+  directions: u32,
+  reverse: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -36,10 +40,14 @@ fn lstm_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
   let j = gid.x % H;
   let t = params.step;
   let row = b * params.seqLen + t;
-  var dh = dy[row * H + j];
+  let reverse = params.reverse != 0u;
+  // The forward's first and last steps of this direction.
+  let first = select(t == 0u, t + 1u == params.seqLen, reverse);
+  let last = select(t + 1u == params.seqLen, t == 0u, reverse);
+  var dh = dy[(row * params.directions + params.reverse) * H + j];
   var dcCarry = 0.0;
-  if (t + 1u < params.seqLen) {
-    let next = (row + 1u) * 4u * H;
+  if (!last) {
+    let next = select(row + 1u, row - 1u, reverse) * 4u * H;
     var carry = 0.0;
     for (var r = 0u; r < 4u * H; r++) {
       carry += dgates[next + r] * weightHh[r * H + j];
@@ -48,8 +56,8 @@ fn lstm_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
     dcCarry = dcell[b * H + j];
   }
   var cPrev = 0.0;
-  if (t > 0u) {
-    cPrev = cell[row * H - H + j];
+  if (!first) {
+    cPrev = cell[select(row - 1u, row + 1u, reverse) * H + j];
   }
   let gateAt = row * 4u * H + j;
   let i = gates[gateAt];

@@ -1,5 +1,5 @@
 /**
- * The GRU cell's recurrence (PyTorch's nn.GRU, one layer, one direction, batch_first;
+ * The GRU cell's recurrence (PyTorch's nn.GRU, one layer's one direction, batch_first;
  * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
  * each invocation one (sample, hidden unit). The input projection and the weight, bias and input
  * gradients over every step at once are the dense kernels' (src/kernels/dense.ts).
@@ -12,7 +12,8 @@ import backwardSource from '../../shaders/gru_backward_step.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
 
-const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32' } as const;
+/** `directions` 1 or 2 (y, dy [batch, seqLen, directions, H]); `reverse` 1: the reverse direction (the previous step is t + 1). */
+const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32', directions: 'u32', reverse: 'u32' } as const;
 
 /** Step t: r, z, n and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh  (overwrites y, gates, hprev at t) */
 export const gruForwardStep = defineKernel({
@@ -34,7 +35,7 @@ export const gruForwardStep = defineKernel({
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
-    return { gx: steps * 3 * p.hidden, weightHh: 3 * p.hidden * p.hidden, biasHh: 3 * p.hidden, y: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
+    return { gx: steps * 3 * p.hidden, weightHh: 3 * p.hidden * p.hidden, biasHh: 3 * p.hidden, y: steps * p.directions * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
   },
 });
 
@@ -57,6 +58,6 @@ export const gruBackwardStep = defineKernel({
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
-    return { dy: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden, weightHh: 3 * p.hidden * p.hidden, dgx: steps * 3 * p.hidden, dgh: steps * 3 * p.hidden, dcarry: p.batch * p.hidden };
+    return { dy: steps * p.directions * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden, weightHh: 3 * p.hidden * p.hidden, dgx: steps * 3 * p.hidden, dgh: steps * 3 * p.hidden, dcarry: p.batch * p.hidden };
   },
 });

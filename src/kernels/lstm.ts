@@ -1,5 +1,5 @@
 /**
- * The LSTM cell's recurrence (PyTorch's nn.LSTM, one layer, one direction, batch_first;
+ * The LSTM cell's recurrence (PyTorch's nn.LSTM, one layer's one direction, batch_first;
  * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
  * each invocation one (sample, hidden unit). The input projection x · W_ihᵀ + b_ih for every step
  * at once and the weight, bias and input gradients over every step at once are the dense
@@ -13,8 +13,9 @@ import backwardSource from '../../shaders/lstm_backward_step.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
 
-const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32' } as const;
-export type LstmStepParams = { readonly batch: number; readonly seqLen: number; readonly hidden: number; readonly step: number };
+/** `directions` 1 or 2 (y, dy [batch, seqLen, directions, H]); `reverse` 1: the reverse direction (the previous step is t + 1). */
+const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32', directions: 'u32', reverse: 'u32' } as const;
+export type LstmStepParams = { readonly batch: number; readonly seqLen: number; readonly hidden: number; readonly step: number; readonly directions: number; readonly reverse: number };
 
 /** Step t: gates, c_t and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh  (overwrites y, cell, gates, hprev at t) */
 export const lstmForwardStep = defineKernel({
@@ -37,7 +38,7 @@ export const lstmForwardStep = defineKernel({
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
-    return { gx: steps * 4 * p.hidden, weightHh: 4 * p.hidden * p.hidden, biasHh: 4 * p.hidden, y: steps * p.hidden, cell: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
+    return { gx: steps * 4 * p.hidden, weightHh: 4 * p.hidden * p.hidden, biasHh: 4 * p.hidden, y: steps * p.directions * p.hidden, cell: steps * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
   },
 });
 
@@ -60,6 +61,6 @@ export const lstmBackwardStep = defineKernel({
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
-    return { dy: steps * p.hidden, gates: steps * 4 * p.hidden, cell: steps * p.hidden, weightHh: 4 * p.hidden * p.hidden, dgates: steps * 4 * p.hidden, dcell: p.batch * p.hidden };
+    return { dy: steps * p.directions * p.hidden, gates: steps * 4 * p.hidden, cell: steps * p.hidden, weightHh: 4 * p.hidden * p.hidden, dgates: steps * 4 * p.hidden, dcell: p.batch * p.hidden };
   },
 });
