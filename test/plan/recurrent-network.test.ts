@@ -203,6 +203,42 @@ print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().toli
   }
 });
 
+describe('checkpoints of a stacked, bidirectional layer', () => {
+  for (const type of ['LSTM', 'GRU'] as const) {
+    gpuTest(`${type}(num_layers 2, bidirectional, dropout 0.3): a PyTorch state_dict loads and predicts as PyTorch's model in eval`, async (ctx, t) => {
+      const options = { batchFirst: true, numLayers: 2, bidirectional: true, dropout: 0.3 };
+      const model = new Sequential(type === 'LSTM' ? new LSTM(28, 32, options) : new GRU(28, 32, options), new Flatten(), new Linear(28 * 64, 10));
+      const network = new Network(ctx, model, { inputShape: [28, 28], maxBatch: 4, seed: 2, optimizer: new SGD({ lr: 0.1 }) });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
+      const sfx = ['l0', 'l0_reverse', 'l1', 'l1_reverse'];
+      expect(Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual([...sfx.flatMap((s) => ['bias_hh', 'bias_ih', 'weight_hh', 'weight_ih'].map((w) => `0.${w}_${s}`)), '2.bias', '2.weight'].sort());
+      expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [28, 28])).toBe(true);
+      if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
+      const x = Array.from(randomArray(3 * 784, 44, -1, 2));
+      const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[] }>(
+        `
+import json, sys, torch
+torch.manual_seed(0)
+spec = json.load(sys.stdin)
+model = torch.nn.Sequential(getattr(torch.nn, spec['type'])(28, 32, num_layers=2, bidirectional=True, dropout=0.3, batch_first=True), torch.nn.Flatten(), torch.nn.Linear(28 * 64, 10))
+model.eval()
+x = torch.tensor(spec['x'], dtype=torch.float32).reshape(3, 28, 28)
+with torch.no_grad():
+    y = model[2](model[1](model[0](x)[0]))
+print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().tolist()} for k, v in model.state_dict().items()}, 'y': y.flatten().tolist()}))
+`,
+        { x, type },
+      );
+      const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
+      loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
+      const y = await network.predict(Float32Array.from(x));
+      const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
+      console.log(`${type}(num_layers 2, bidirectional) → Flatten → Linear from a PyTorch state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32`);
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe('model files and the layer’s refusals', () => {
   test('the model file round-trips, num_layers, bidirectional and dropout too; proj_size, batch_first=False and bad values are refused, naming the option', () => {
     const { model } = parseModelFile(readFileSync('examples/lstm.json', 'utf8'), 'examples/lstm.json');
