@@ -11,13 +11,13 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
+import { Dropout, Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
-import { planModel, trainingFlops } from '../../src/plan/plan.js';
+import { DROPOUT_STREAM, planModel, trainingFlops } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { randomArray } from '../helpers/allclose.js';
@@ -117,6 +117,8 @@ describe('stacked and bidirectional: one GPU training step against the float64 r
       const network = new Network(ctx, make(0.4), { inputShape: [7, 5], maxBatch: 8, seed: 9, optimizer: new SGD({ lr: 0.05 }) });
       // Two dropouts (after layers 0 and 1), a stream each.
       expect(network.plan.nodes[0]!.layer.randomStreams).toBe(2);
+      // A Dropout after it draws from the stream after its two.
+      expect(planModel(new Sequential(make(0.4), new Dropout(0.1)), { inputShape: [7, 5] }).nodes.map((n) => n.stream)).toEqual([DROPOUT_STREAM, 0, 0, DROPOUT_STREAM + 2]);
       for (let step = 0; step < 2; step++) {
         const report = await checkNetworkStep(network, small, smallLabels);
         expect(report.passed, formatCheckReport(report)).toBe(true);
