@@ -11,7 +11,11 @@
 // fixed-order sum, no atomics. From dgx and dgh the dense kernels take dW_ih, ∂b_ih, dX and
 // dW_hh, ∂b_hh.
 // Layout: dy [batch, seqLen, directions, H]; hprev [batch, seqLen, H]; gates [batch, seqLen, 4H] (r, z, n, hh_n); dgx, dgh
-// [batch, seqLen, 3H]; dcarry [batch, H]. One invocation per (b, j). Overwrites dgx and dgh at t, dcarry.
+// [batch, seqLen, 3H]; dcarry [batch, H]. One invocation per (b, four units j0 … j0 + 3): each
+// dgh[b, t + 1, k] read once for the four carries, W_hh's four words of row k read together
+// (variant VEC4, H a multiple of 4: as one vec4), each carry still its own sum over k in increasing
+// order (the same, to the bit, as an invocation per unit; faster on lavapipe, as
+// lstm_backward_step's). Overwrites dgx and dgh at t, dcarry.
 
 struct Params {
   batch: u32,
@@ -26,7 +30,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> gates: array<f32>;
 @group(0) @binding(3) var<storage, read> hprev: array<f32>;
+#if VEC4
+@group(0) @binding(4) var<storage, read> weightHh: array<vec4f>;
+#else
 @group(0) @binding(4) var<storage, read> weightHh: array<f32>;
+#endif
 @group(0) @binding(5) var<storage, read_write> dgx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dgh: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dcarry: array<f32>;
@@ -37,36 +45,55 @@ override WG_X: u32;
 fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let H = params.hidden;
-  if (gid.x >= params.batch * H) { return; }
-  let b = gid.x / H;
-  let j = gid.x % H;
+  let quads = (H + 3u) / 4u;
+  if (gid.x >= params.batch * quads) { return; }
+  let b = gid.x / quads;
+  let j0 = (gid.x % quads) * 4u;
   let t = params.step;
   let row = b * params.seqLen + t;
   let reverse = params.reverse != 0u;
   let last = select(t + 1u == params.seqLen, t == 0u, reverse);
-  var dh = dy[(row * params.directions + params.reverse) * H + j];
+  // The carries Σ_k dgh[b, t + 1, k] · W_hh[k, j] into units j0 … j0 + 3 (those past H unused).
+  var carry = vec4f(0.0);
   if (!last) {
     let next = select(row + 1u, row - 1u, reverse) * 3u * H;
-    var carry = 0.0;
     for (var k = 0u; k < 3u * H; k++) {
-      carry += dgh[next + k] * weightHh[k * H + j];
+      let d = dgh[next + k];
+#if VEC4
+      let w = weightHh[k * (H / 4u) + j0 / 4u];
+      carry.x += d * w.x;
+      carry.y += d * w.y;
+      carry.z += d * w.z;
+      carry.w += d * w.w;
+#else
+      for (var u = 0u; u < 4u; u++) {
+        carry[u] += d * weightHh[k * H + min(j0 + u, H - 1u)];
+      }
+#endif
     }
-    dh += carry + dcarry[b * H + j];
   }
-  let gateAt = row * 4u * H + j;
-  let r = gates[gateAt];
-  let z = gates[gateAt + H];
-  let n = gates[gateAt + 2u * H];
-  let hn = gates[gateAt + 3u * H];
-  let dnPre = dh * (1.0 - z) * (1.0 - n * n);
-  let dzPre = dh * (hprev[row * H + j] - n) * z * (1.0 - z);
-  let drPre = dnPre * hn * r * (1.0 - r);
-  let at = row * 3u * H + j;
-  dgx[at] = drPre;
-  dgx[at + H] = dzPre;
-  dgx[at + 2u * H] = dnPre;
-  dgh[at] = drPre;
-  dgh[at + H] = dzPre;
-  dgh[at + 2u * H] = dnPre * r;
-  dcarry[b * H + j] = dh * z;
+  for (var u = 0u; u < 4u; u++) {
+    let j = j0 + u;
+    if (j >= H) { break; }
+    var dh = dy[(row * params.directions + params.reverse) * H + j];
+    if (!last) {
+      dh += carry[u] + dcarry[b * H + j];
+    }
+    let gateAt = row * 4u * H + j;
+    let r = gates[gateAt];
+    let z = gates[gateAt + H];
+    let n = gates[gateAt + 2u * H];
+    let hn = gates[gateAt + 3u * H];
+    let dnPre = dh * (1.0 - z) * (1.0 - n * n);
+    let dzPre = dh * (hprev[row * H + j] - n) * z * (1.0 - z);
+    let drPre = dnPre * hn * r * (1.0 - r);
+    let at = row * 3u * H + j;
+    dgx[at] = drPre;
+    dgx[at + H] = dzPre;
+    dgx[at + 2u * H] = dnPre;
+    dgh[at] = drPre;
+    dgh[at + H] = dzPre;
+    dgh[at + 2u * H] = dnPre * r;
+    dcarry[b * H + j] = dh * z;
+  }
 }

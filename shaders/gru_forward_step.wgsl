@@ -25,7 +25,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
+#if VEC4
+@group(0) @binding(2) var<storage, read> weightHh: array<vec4f>;
+#else
 @group(0) @binding(2) var<storage, read> weightHh: array<f32>;
+#endif
 #if BIAS
 @group(0) @binding(3) var<storage, read> biasHh: array<f32>;
 #endif
@@ -35,18 +39,49 @@ struct Params {
 
 override WG_X: u32;
 
-// W_hh's row k·H + j times h_{t−1} (offset `prev` in y; 0 at the first step), plus b_hh's (variant BIAS).
-fn hiddenSum(k: u32, j: u32, prev: u32, first: bool) -> f32 {
+#if VEC4
+#else
+// W_hh's row r times h_{t−1} (offset `prev` in y), summed over m in increasing order.
+fn rowSum(r: u32, prev: u32) -> f32 {
   let H = params.hidden;
-  let r = k * H + j;
-  var s = 0.0;
+  var a = 0.0;
+  for (var m = 0u; m < H; m++) {
+    a += weightHh[r * H + m] * y[prev + m];
+  }
+  return a;
+}
+#endif
+
+// W_hh's rows k·H + j (k = r, z, n) times h_{t−1} (offset `prev` in y; 0 at the first step), each
+// summed over m in increasing order, plus b_hh's (variant BIAS). Variant VEC4 (H a multiple of 4)
+// reads the rows and h_{t−1} four words at a time, adding the products one by one in that order
+// (the same sums, to the bit, as the scalar loop; faster on lavapipe, as lstm_forward_step's).
+fn hiddenSums(j: u32, prev: u32, first: bool) -> vec3f {
+  let H = params.hidden;
+  var s = vec3f(0.0);
   if (!first) {
-    for (var m = 0u; m < H; m++) {
-      s += weightHh[r * H + m] * y[prev + m];
+#if VEC4
+    for (var q = 0u; q < H / 4u; q++) {
+      let m = prev + 4u * q;
+      let h = vec4f(y[m], y[m + 1u], y[m + 2u], y[m + 3u]);
+      for (var k = 0u; k < 3u; k++) {
+        let w = weightHh[(k * H + j) * (H / 4u) + q];
+        var a = s[k];
+        a += w.x * h.x;
+        a += w.y * h.y;
+        a += w.z * h.z;
+        a += w.w * h.w;
+        s[k] = a;
+      }
     }
+#else
+    s = vec3f(rowSum(j, prev), rowSum(H + j, prev), rowSum(2u * H + j, prev));
+#endif
   }
 #if BIAS
-  s += biasHh[r];
+  for (var k = 0u; k < 3u; k++) {
+    s[k] += biasHh[k * H + j];
+  }
 #endif
   return s;
 }
@@ -66,9 +101,10 @@ fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wor
   let prevRow = select(select(row - 1u, row + 1u, reverse), row, first);
   let prev = (prevRow * params.directions + params.reverse) * H;
   let inputAt = row * 3u * H + j;
-  let r = sigmoid(gx[inputAt] + hiddenSum(0u, j, prev, first));
-  let z = sigmoid(gx[inputAt + H] + hiddenSum(1u, j, prev, first));
-  let hn = hiddenSum(2u, j, prev, first);
+  let hs = hiddenSums(j, prev, first);
+  let r = sigmoid(gx[inputAt] + hs[0]);
+  let z = sigmoid(gx[inputAt + H] + hs[1]);
+  let hn = hs[2];
   let n = tanhAccurate(gx[inputAt + 2u * H] + r * hn);
   var hPrev = 0.0;
   if (!first) {

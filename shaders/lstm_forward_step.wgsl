@@ -27,7 +27,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
+#if VEC4
+@group(0) @binding(2) var<storage, read> weightHh: array<vec4f>;
+#else
 @group(0) @binding(2) var<storage, read> weightHh: array<f32>;
+#endif
 #if BIAS
 @group(0) @binding(3) var<storage, read> biasHh: array<f32>;
 #endif
@@ -38,20 +42,45 @@ struct Params {
 
 override WG_X: u32;
 
-// Gate k's pre-activation for (b, j) at step t; `prev` the offset of h_{t−1} in y (unread at the first step).
-fn preActivation(k: u32, j: u32, row: u32, prev: u32, first: bool) -> f32 {
+#if VEC4
+#else
+// W_hh's row r times h_{t−1} (offset `prev` in y), summed over m in increasing order.
+fn rowSum(r: u32, prev: u32) -> f32 {
   let H = params.hidden;
-  let r = k * H + j;
-  var s = 0.0;
-  if (!first) {
-    for (var m = 0u; m < H; m++) {
-      s += weightHh[r * H + m] * y[prev + m];
+  var a = 0.0;
+  for (var m = 0u; m < H; m++) {
+    a += weightHh[r * H + m] * y[prev + m];
+  }
+  return a;
+}
+#endif
+
+// The four gates' W_hh · h_{t−1} for unit j (`prev` the offset of h_{t−1} in y), each summed over
+// m in increasing order: variant VEC4 (H a multiple of 4) reads W_hh's rows four words at a time
+// and h_{t−1} four at a time, adding the four products one by one in that order (the same sums, to
+// the bit, as the scalar loop); measured on lavapipe at batch 128, H 64 (exp/, rough: shared CPUs),
+// 3.4–3.6 ms a step before (a loop over m per gate), 1.5 after.
+fn hiddenSums(j: u32, prev: u32) -> vec4f {
+  let H = params.hidden;
+  var s = vec4f(0.0);
+#if VEC4
+  for (var q = 0u; q < H / 4u; q++) {
+    let m = prev + 4u * q;
+    let h = vec4f(y[m], y[m + 1u], y[m + 2u], y[m + 3u]);
+    for (var k = 0u; k < 4u; k++) {
+      let w = weightHh[(k * H + j) * (H / 4u) + q];
+      var a = s[k];
+      a += w.x * h.x;
+      a += w.y * h.y;
+      a += w.z * h.z;
+      a += w.w * h.w;
+      s[k] = a;
     }
   }
-#if BIAS
-  s += biasHh[r];
+#else
+  s = vec4f(rowSum(j, prev), rowSum(H + j, prev), rowSum(2u * H + j, prev), rowSum(3u * H + j, prev));
 #endif
-  return gx[row * 4u * H + r] + s;
+  return s;
 }
 
 @compute @workgroup_size(WG_X)
@@ -68,10 +97,21 @@ fn lstm_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
   // The previous step's row (this row itself at the first step, unread there).
   let prevRow = select(select(row - 1u, row + 1u, reverse), row, first);
   let prev = (prevRow * params.directions + params.reverse) * H;
-  let i = sigmoid(preActivation(0u, j, row, prev, first));
-  let f = sigmoid(preActivation(1u, j, row, prev, first));
-  let g = tanhAccurate(preActivation(2u, j, row, prev, first));
-  let o = sigmoid(preActivation(3u, j, row, prev, first));
+  // Gate k's pre-activation: gx + (W_hh · h_{t−1} + b_hh).
+  var pre = vec4f(0.0);
+  if (!first) {
+    pre = hiddenSums(j, prev);
+  }
+  for (var k = 0u; k < 4u; k++) {
+#if BIAS
+    pre[k] += biasHh[k * H + j];
+#endif
+    pre[k] = gx[row * 4u * H + k * H + j] + pre[k];
+  }
+  let i = sigmoid(pre[0]);
+  let f = sigmoid(pre[1]);
+  let g = tanhAccurate(pre[2]);
+  let o = sigmoid(pre[3]);
   var cPrev = 0.0;
   var hPrev = 0.0;
   if (!first) {

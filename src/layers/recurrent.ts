@@ -31,7 +31,7 @@
  * Deterministic: no atomics, every sum in a fixed order.
  */
 import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
-import { lstmBackwardStep, lstmForwardStep } from '../kernels/lstm.js';
+import { lstmBackwardStep, lstmForwardStep, recurrentVec4 } from '../kernels/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../kernels/gru.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import { residualAdd } from '../kernels/residual.js';
@@ -328,7 +328,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
   const forward = (train: boolean) =>
     perBatch(async (batch): Promise<Dispatch[]> => {
       const list: Dispatch[] = [];
-      const kernel = loose(kind === 'LSTM' ? await ctx.compile(lstmForwardStep, { BIAS: bias }) : await ctx.compile(gruForwardStep, { BIAS: bias }));
+      const kernel = loose(kind === 'LSTM' ? await ctx.compile(lstmForwardStep, { BIAS: bias, ...recurrentVec4(H) }) : await ctx.compile(gruForwardStep, { BIAS: bias, ...recurrentVec4(H) }));
       const drops: StepKernel[] = [];
       for (let k = 0; k < N; k++) {
         const x = inputOf(k, train);
@@ -360,7 +360,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
   const backward = perBatch(async (batch): Promise<Dispatch[]> => {
     if (!t.dOutput) return [];
     const list: Dispatch[] = [];
-    const stepKernel = loose(kind === 'LSTM' ? await ctx.compile(lstmBackwardStep) : await ctx.compile(gruBackwardStep));
+    const stepKernel = loose(kind === 'LSTM' ? await ctx.compile(lstmBackwardStep, recurrentVec4(H)) : await ctx.compile(gruBackwardStep, recurrentVec4(H)));
     for (let k = N - 1; k >= 0; k--) {
       const dy = dOutputOf(k);
       const x = inputOf(k, true);
