@@ -199,6 +199,8 @@ export abstract class Layer {
   abstract readonly type: string;
   /** Draws random numbers in training (the dropouts, RReLU): the plan gives it a random stream of its own (LayerBuild.stream). */
   readonly drawsRandom: boolean = false;
+  /** How many random streams it draws from (LayerBuild.stream and the next ones): 1, or a stacked LSTM's or GRU's one a dropout between layers. */
+  readonly randomStreams: number = 1;
   /**
    * The input holds indices (an Embedding's token ids), not values to differentiate: no gradient
    * flows to it, so the plan puts no layer with parameters before this one.

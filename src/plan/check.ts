@@ -8,11 +8,12 @@ import type { Tensor } from '../gpu/tensor.js';
 import { shapeSize } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { RReLU } from '../layers/activations.js';
+import { GRU, LSTM } from '../layers/recurrent.js';
 import { rreluSlopesRef } from '../reference/rrelu.js';
 import { baseMomentum, nadamMuProduct } from '../optim/optimizers.js';
 import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
-import { networkStepRef } from '../reference/network.js';
+import { networkStepRef, recurrentMaskKey } from '../reference/network.js';
 import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
 import { LossHead } from '../train/loss-head.js';
@@ -65,6 +66,11 @@ export function networkDropoutMasks(network: Network, batch: number, step: numbe
   for (const node of network.plan.nodes) {
     const length = batch * shapeSize(node.inShape);
     if (node.layer instanceof RReLU) masks[node.path] = rreluSlopesRef(length, Math.fround(node.layer.lowerBound), Math.fround(node.layer.upperBound), network.seed, node.stream, step);
+    if ((node.layer instanceof LSTM || node.layer instanceof GRU) && node.layer.drawsRandom) {
+      // A stacked LSTM's or GRU's dropout on layer k's output (k < num_layers − 1), from stream + k.
+      const { numLayers, directions, hiddenSize, dropout } = node.layer;
+      for (let k = 0; k < numLayers - 1; k++) masks[recurrentMaskKey(node.path, k)] = dropoutMaskRef(batch * node.inShape[0]! * directions * hiddenSize, dropout, network.seed, node.stream + k, step);
+    }
     if (!(node.layer instanceof Dropout)) continue;
     masks[node.path] = node.layer.channelWise
       ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)

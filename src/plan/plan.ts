@@ -11,7 +11,7 @@ import { randomWord } from '../reference/random.js';
 import { initValues, type Init } from './init.js';
 import { LOSS_KINDS, findFusions, type AppliedFusion, type LossKind } from './fusion.js';
 
-/** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); the k-th layer that draws (a dropout, an RReLU) uses 16 + k. */
+/** Random streams: src/reference/random.ts uses 1 and 2 (shuffle, rotation); the layers that draw (a dropout, an RReLU, a stacked LSTM's or GRU's dropout) take 16, 17, … in order, Layer.randomStreams each. */
 export const INIT_STREAM = 3;
 /** The normal draws of a torch.nn.init initialisation (src/plan/init.ts), apart from the uniform ones. */
 export const INIT_NORMAL_STREAM = 4;
@@ -261,7 +261,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,
-      stream: layer.drawsRandom ? DROPOUT_STREAM + drawing++ : 0,
+      stream: layer.drawsRandom ? DROPOUT_STREAM + (drawing += layer.randomStreams) - layer.randomStreams : 0,
     };
   });
   if (shape.length !== 1) {
@@ -450,11 +450,15 @@ export function trainingFlops(plan: ModelPlan): { forward: number; weightGradien
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   plan.nodes.forEach((node, i) => {
     if (node.layer.type === 'LSTM' || node.layer.type === 'GRU') {
-      // Each step: the gates' rows (4H or 3H) against the input (W_ih) and h_{t−1} (W_hh).
-      const [ih, hh] = ['weight_ih_l0', 'weight_hh_l0'].map((name) => shapeSize(node.parameters.find((p) => p.local === name)!.shape));
+      // Each step, each layer and direction: the gates' rows (4H or 3H) against its input (W_ih) and h_{t−1} (W_hh);
+      // the input gradient of every layer but the network's first's first.
       const steps = node.inShape[0]!;
-      forward += 2 * steps * (ih! + hh!);
-      inputGradients += 2 * steps * (hh! + (i > firstTrained ? ih! : 0));
+      for (const p of node.parameters) {
+        if (!p.local.startsWith('weight_')) continue;
+        const size = shapeSize(p.shape);
+        forward += 2 * steps * size;
+        if (p.local.startsWith('weight_hh') || i > firstTrained || !/^weight_ih_l0(_reverse)?$/.test(p.local)) inputGradients += 2 * steps * size;
+      }
       return;
     }
     const weight = node.parameters.find((p) => p.local === 'weight');

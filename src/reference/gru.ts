@@ -5,6 +5,7 @@
  * PyTorch's layout and gate order r, z, n: W_ih [3H, in], W_hh [3H, H], b_ih, b_hh [3H].
  *   r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz)
  *   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
+ * Stacked layers and the reverse direction: src/reference/recurrent.ts, from this cell.
  */
 import type { LstmShape as GruShape, LstmWeights as GruWeights } from './lstm.js';
 

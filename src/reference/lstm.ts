@@ -5,6 +5,7 @@
  * PyTorch's layout and gate order i, f, g, o: W_ih [4H, in], W_hh [4H, H], b_ih, b_hh [4H].
  *   i = σ(W_ii x + b_ii + W_hi h + b_hi), f = σ(…f…), g = tanh(…g…), o = σ(…o…)
  *   c' = f c + i g,  h' = o tanh(c')
+ * Stacked layers and the reverse direction: src/reference/recurrent.ts, from this cell.
  */
 
 export interface LstmShape {

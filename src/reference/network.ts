@@ -17,8 +17,8 @@ import { OneD } from '../layers/one-d.js';
 import type { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import type { Linear } from '../layers/linear.js';
 import type { GRU, LSTM } from '../layers/recurrent.js';
-import { lstmBackwardRef, lstmForwardRef, type LstmShape, type LstmWeights } from './lstm.js';
-import { gruBackwardRef, gruForwardRef } from './gru.js';
+import type { LstmWeights } from './lstm.js';
+import { recurrentParameterName, recurrentStackBackwardRef, recurrentStackForwardRef, type RecurrentKind, type RecurrentStackShape } from './recurrent.js';
 import type { Embedding } from '../layers/embedding.js';
 import type { Permute } from '../layers/permute.js';
 import { embeddingBackwardWeightRef, embeddingForwardRef } from './embedding.js';
@@ -253,14 +253,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), rows, l.outFeatures, 1);
         break;
       }
-      case 'LSTM': {
-        const { shape, weights } = recurrentOf(node, batch, get);
-        y = lstmForwardRef(x, weights, shape).y;
-        break;
-      }
+      case 'LSTM':
       case 'GRU': {
-        const { shape, weights } = recurrentOf(node, batch, get);
-        y = gruForwardRef(x, weights, shape).y;
+        const { shape, weights, masks } = recurrentOf(node, batch, get, input, path);
+        y = recurrentStackForwardRef(node.layer.type as RecurrentKind, x, weights, shape, masks).y;
         break;
       }
       case 'Embedding': {
@@ -499,27 +495,20 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         d = permuteRef(d, batch, node.outShape, dims.map((_, k) => dims.indexOf(k)));
         break;
       }
-      case 'LSTM': {
-        const { shape, weights } = recurrentOf(node, batch, get);
-        const g = lstmBackwardRef(d, xi, weights, shape);
-        grads[named(node, 'weight_ih_l0')] = g.dweightIh;
-        grads[named(node, 'weight_hh_l0')] = g.dweightHh;
-        if (weights.biasIh) {
-          grads[named(node, 'bias_ih_l0')] = g.dbias;
-          grads[named(node, 'bias_hh_l0')] = Float64Array.from(g.dbias);
-        }
-        d = g.dx;
-        break;
-      }
+      case 'LSTM':
       case 'GRU': {
-        const { shape, weights } = recurrentOf(node, batch, get);
-        const g = gruBackwardRef(d, xi, weights, shape);
-        grads[named(node, 'weight_ih_l0')] = g.dweightIh;
-        grads[named(node, 'weight_hh_l0')] = g.dweightHh;
-        if (weights.biasIh) {
-          grads[named(node, 'bias_ih_l0')] = g.dbiasIh;
-          grads[named(node, 'bias_hh_l0')] = g.dbiasHh;
-        }
+        const { shape, weights, masks } = recurrentOf(node, batch, get, input, path);
+        const g = recurrentStackBackwardRef(node.layer.type as RecurrentKind, d, xi, weights, shape, masks);
+        g.weights.forEach((layer, k) =>
+          layer.forEach((w, dir) => {
+            grads[named(node, recurrentParameterName('weight_ih', k, dir))] = w.dweightIh;
+            grads[named(node, recurrentParameterName('weight_hh', k, dir))] = w.dweightHh;
+            if (shape.bias) {
+              grads[named(node, recurrentParameterName('bias_ih', k, dir))] = w.dbiasIh;
+              grads[named(node, recurrentParameterName('bias_hh', k, dir))] = w.dbiasHh;
+            }
+          }),
+        );
         d = g.dx;
         break;
       }
@@ -679,18 +668,34 @@ function sampleNorm(node: PlanNode, batch: number, get: (name: string, length: n
   };
 }
 
-/** An LSTM's or GRU's shape from its node's shapes ([L, input_size] → [L, hidden]), and its weights by their PyTorch names (4 or 3 gate blocks). */
-function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>): { shape: LstmShape; weights: LstmWeights } {
+/**
+ * An LSTM's or GRU's shape from its node's shapes ([L, input_size] → [L, directions·hidden]), its
+ * weights by their PyTorch names per layer and direction, and in training with dropout between
+ * layers, the masks of its layers' outputs (`dropoutMasks` under `<path>:l<k>`: recurrentMaskKey).
+ */
+function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>, input: NetworkStepRefInput, path: string) {
   const [seqLen, inputSize] = [node.inShape[0]!, node.inShape[1]!];
-  const hidden = (node.layer as LSTM | GRU).hiddenSize;
-  const rows = (node.layer.type === 'LSTM' ? 4 : 3) * hidden;
-  const weights: LstmWeights = {
-    weightIh: get(named(node, 'weight_ih_l0'), rows * inputSize),
-    weightHh: get(named(node, 'weight_hh_l0'), rows * hidden),
-    ...((node.layer as LSTM | GRU).bias ? { biasIh: get(named(node, 'bias_ih_l0'), rows), biasHh: get(named(node, 'bias_hh_l0'), rows) } : {}),
-  };
-  return { shape: { batch, seqLen, inputSize, hidden }, weights };
+  const layer = node.layer as LSTM | GRU;
+  const { hiddenSize: hidden, numLayers, directions } = layer;
+  const rows = (layer.type === 'LSTM' ? 4 : 3) * hidden;
+  const weights: LstmWeights[][] = Array.from({ length: numLayers }, (_, k) =>
+    Array.from({ length: directions }, (_, d) => {
+      const tensor = (which: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh', length: number) => get(named(node, recurrentParameterName(which, k, d)), length);
+      return {
+        weightIh: tensor('weight_ih', rows * (k === 0 ? inputSize : directions * hidden)),
+        weightHh: tensor('weight_hh', rows * hidden),
+        ...(layer.bias ? { biasIh: tensor('bias_ih', rows), biasHh: tensor('bias_hh', rows) } : {}),
+      };
+    }),
+  );
+  const dropped = input.mode === 'train' && layer.drawsRandom;
+  const masks = dropped ? Array.from({ length: numLayers - 1 }, (_, k) => mask(input, recurrentMaskKey(path, k), batch * seqLen * directions * hidden)) : undefined;
+  const shape: RecurrentStackShape & { bias: boolean } = { batch, seqLen, inputSize, hidden, numLayers, directions, bias: layer.bias };
+  return { shape, weights, masks };
 }
+
+/** The `dropoutMasks` key of a stacked LSTM's or GRU's dropout on layer k's output. */
+export const recurrentMaskKey = (path: string, layer: number) => `${path}:l${layer}`;
 
 /** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */
 function named(node: PlanNode, local: string): string {

@@ -11,13 +11,13 @@ import { describe, expect, test } from 'vitest';
 import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
+import { Dropout, Flatten, GRU, Linear, LSTM, Sequential } from '../../src/layers/index.js';
 import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
 import { loadMnist } from '../../src/node/mnist-files.js';
 import { Adam, SGD } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
-import { planModel, trainingFlops } from '../../src/plan/plan.js';
+import { DROPOUT_STREAM, planModel, trainingFlops } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { randomArray } from '../helpers/allclose.js';
@@ -80,6 +80,74 @@ describe('one GPU training step of a GRU against the float64 reference', () => {
   });
 });
 
+describe('stacked and bidirectional: one GPU training step against the float64 reference', () => {
+  // Awkward sizes: [L 7, in 5], H 6 (not a multiple of 4), batch 5 of tensors for 8.
+  const B = 5;
+  const small = Float32Array.from(randomArray(B * 35, 61, -1.5, 1.5));
+  const smallLabels = Uint32Array.from({ length: B }, (_, b) => (b * 3 + 1) % 10);
+  const names = (layers: number, bias: boolean) =>
+    Array.from({ length: layers }, (_, k) => ['', '_reverse'].flatMap((d) => [`weight_ih_l${k}${d}`, `weight_hh_l${k}${d}`, ...(bias ? [`bias_ih_l${k}${d}`, `bias_hh_l${k}${d}`] : [])])).flat();
+  for (const type of ['LSTM', 'GRU'] as const) {
+    const G = type === 'LSTM' ? 4 : 3;
+    gpuTest(`${type}(5 → 6, num_layers 2, bidirectional) over [7, 5] → Flatten → Linear, batch 5 of 8, SGD momentum`, async (ctx) => {
+      const layer = type === 'LSTM' ? new LSTM(5, 6, { batchFirst: true, numLayers: 2, bidirectional: true }) : new GRU(5, 6, { batchFirst: true, numLayers: 2, bidirectional: true });
+      const network = new Network(ctx, new Sequential(layer, new Flatten(), new Linear(7 * 12, 10)), { inputShape: [7, 5], maxBatch: 8, seed: 4, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+      // PyTorch's names, shapes and order: layer 1's input is both directions' h (12).
+      expect(network.parameters.map((p) => [p.name, p.shape])).toEqual([
+        ...names(2, true).map((n) => [`0.${n}`, n.startsWith('weight_ih') ? [G * 6, n.includes('l0') ? 5 : 12] : n.startsWith('weight_hh') ? [G * 6, 6] : [G * 6]]),
+        ['2.weight', [10, 84]], ['2.bias', [10]],
+      ]);
+      for (let step = 0; step < 2; step++) {
+        const report = await checkNetworkStep(network, small, smallLabels);
+        expect(report.passed, formatCheckReport(report)).toBe(true);
+        expect(report.rows.filter((r) => r.kind === 'gradient')).toHaveLength(network.parameters.length);
+      }
+    });
+
+    gpuTest(`Linear → ${type}(num_layers 2, bidirectional, bias=False): the first layer's input gradient, both directions'`, async (ctx) => {
+      const layer = type === 'LSTM' ? new LSTM({ hiddenSize: 3, numLayers: 2, bidirectional: true, bias: false }) : new GRU({ hiddenSize: 3, numLayers: 2, bidirectional: true, bias: false });
+      const network = new Network(ctx, new Sequential(new Linear(5, 4), layer, new Flatten(), new Linear(7 * 6, 10)), { inputShape: [7, 5], maxBatch: 8, seed: 6, optimizer: new Adam({ lr: 1e-3 }) });
+      expect(network.parameters.map((p) => p.name)).toEqual(['0.weight', '0.bias', ...names(2, false).map((n) => `1.${n}`), '3.weight', '3.bias']);
+      const report = await checkNetworkStep(network, small, smallLabels);
+      expect(report.passed, formatCheckReport(report)).toBe(true);
+    });
+
+    gpuTest(`${type}(num_layers 3, bidirectional, dropout 0.4) between layers: the GPU's masks are the reference's draws, step after step; identity in eval`, async (ctx) => {
+      const make = (dropout: number) => new Sequential(type === 'LSTM' ? new LSTM({ hiddenSize: 6, numLayers: 3, bidirectional: true, dropout }) : new GRU({ hiddenSize: 6, numLayers: 3, bidirectional: true, dropout }), new Flatten(), new Linear(7 * 12, 10));
+      const network = new Network(ctx, make(0.4), { inputShape: [7, 5], maxBatch: 8, seed: 9, optimizer: new SGD({ lr: 0.05 }) });
+      // Two dropouts (after layers 0 and 1), a stream each.
+      expect(network.plan.nodes[0]!.layer.randomStreams).toBe(2);
+      // A Dropout after it draws from the stream after its two.
+      expect(planModel(new Sequential(make(0.4), new Dropout(0.1)), { inputShape: [7, 5] }).nodes.map((n) => n.stream)).toEqual([DROPOUT_STREAM, 0, 0, DROPOUT_STREAM + 2]);
+      for (let step = 0; step < 2; step++) {
+        const report = await checkNetworkStep(network, small, smallLabels);
+        expect(report.passed, formatCheckReport(report)).toBe(true);
+      }
+      // In eval the layers' outputs pass undropped: the same predictions, bit for bit, as the network without dropout (the same seed: the same weights).
+      const plain = new Network(ctx, make(0), { inputShape: [7, 5], maxBatch: 8, seed: 9, optimizer: new SGD({ lr: 0.05 }) });
+      const fresh = new Network(ctx, make(0.4), { inputShape: [7, 5], maxBatch: 8, seed: 9, optimizer: new SGD({ lr: 0.05 }) });
+      expect(Array.from(await fresh.predict(small))).toEqual(Array.from(await plain.predict(small)));
+      // And dropout 0.5 with one layer does nothing (PyTorch warns): no random stream drawn, no dropout dispatch.
+      expect((type === 'LSTM' ? new LSTM(5, 6, { dropout: 0.5 }) : new GRU(5, 6, { dropout: 0.5 })).drawsRandom).toBe(false);
+    });
+  }
+
+  gpuTest('a real-ish size: LSTM(28 → 64, num_layers 2, bidirectional) over MNIST-sized rows, batch 64 → Flatten → Linear', async (ctx) => {
+    const network = new Network(ctx, new Sequential(new LSTM(28, 64, { batchFirst: true, numLayers: 2, bidirectional: true }), new Flatten(), new Linear(28 * 128, 10)), { inputShape: [28, 28], maxBatch: 64, seed: 3, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+    const x = Float32Array.from(randomArray(64 * 784, 47, -0.42, 2.8));
+    const report = await checkNetworkStep(network, x, Uint32Array.from({ length: 64 }, (_, b) => (b * 7 + 3) % 10));
+    console.log(formatCheckReport(report));
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+  }, 300_000);
+
+  gpuTest('a real-ish size: GRU(28 → 64, num_layers 2, bidirectional, dropout 0.2), batch 64', async (ctx) => {
+    const network = new Network(ctx, new Sequential(new GRU(28, 64, { batchFirst: true, numLayers: 2, bidirectional: true, dropout: 0.2 }), new Flatten(), new Linear(28 * 128, 10)), { inputShape: [28, 28], maxBatch: 64, seed: 3, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) });
+    const x = Float32Array.from(randomArray(64 * 784, 48, -0.42, 2.8));
+    const report = await checkNetworkStep(network, x, Uint32Array.from({ length: 64 }, (_, b) => (b * 7 + 3) % 10));
+    expect(report.passed, formatCheckReport(report)).toBe(true);
+  }, 300_000);
+});
+
 describe('training', () => {
   const run = async (ctx: GpuContext, file: string, seed: number) => {
     const { train, test: testSplit } = await loadMnist();
@@ -137,8 +205,44 @@ print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().toli
   }
 });
 
+describe('checkpoints of a stacked, bidirectional layer', () => {
+  for (const type of ['LSTM', 'GRU'] as const) {
+    gpuTest(`${type}(num_layers 2, bidirectional, dropout 0.3): a PyTorch state_dict loads and predicts as PyTorch's model in eval`, async (ctx, t) => {
+      const options = { batchFirst: true, numLayers: 2, bidirectional: true, dropout: 0.3 };
+      const model = new Sequential(type === 'LSTM' ? new LSTM(28, 32, options) : new GRU(28, 32, options), new Flatten(), new Linear(28 * 64, 10));
+      const network = new Network(ctx, model, { inputShape: [28, 28], maxBatch: 4, seed: 2, optimizer: new SGD({ lr: 0.1 }) });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
+      const sfx = ['l0', 'l0_reverse', 'l1', 'l1_reverse'];
+      expect(Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort()).toEqual([...sfx.flatMap((s) => ['bias_hh', 'bias_ih', 'weight_hh', 'weight_ih'].map((w) => `0.${w}_${s}`)), '2.bias', '2.weight'].sort());
+      expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [28, 28])).toBe(true);
+      if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
+      const x = Array.from(randomArray(3 * 784, 44, -1, 2));
+      const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[] }>(
+        `
+import json, sys, torch
+torch.manual_seed(0)
+spec = json.load(sys.stdin)
+model = torch.nn.Sequential(getattr(torch.nn, spec['type'])(28, 32, num_layers=2, bidirectional=True, dropout=0.3, batch_first=True), torch.nn.Flatten(), torch.nn.Linear(28 * 64, 10))
+model.eval()
+x = torch.tensor(spec['x'], dtype=torch.float32).reshape(3, 28, 28)
+with torch.no_grad():
+    y = model[2](model[1](model[0](x)[0]))
+print(json.dumps({'state': {k: {'shape': list(v.shape), 'data': v.flatten().tolist()} for k, v in model.state_dict().items()}, 'y': y.flatten().tolist()}))
+`,
+        { x, type },
+      );
+      const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
+      loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
+      const y = await network.predict(Float32Array.from(x));
+      const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
+      console.log(`${type}(num_layers 2, bidirectional) → Flatten → Linear from a PyTorch state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32`);
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe('model files and the layer’s refusals', () => {
-  test('the model file round-trips; PyTorch’s other settings are refused, naming the option', () => {
+  test('the model file round-trips, num_layers, bidirectional and dropout too; proj_size, batch_first=False and bad values are refused, naming the option', () => {
     const { model } = parseModelFile(readFileSync('examples/lstm.json', 'utf8'), 'examples/lstm.json');
     const text = modelFileText(model, [28, 28]);
     expect(JSON.parse(text).layers[0]).toEqual({ type: 'LSTM', input_size: 28, hidden_size: 64, bias: true, batch_first: true });
@@ -146,11 +250,28 @@ describe('model files and the layer’s refusals', () => {
     // FLOP per sample: 28 steps of the 256 gate rows against 28 inputs and 64 hidden units, then the Linear; backward, the carry dG·W_hh and the Linear's input gradient (the LSTM is first: no dX).
     expect(trainingFlops(planModel(model, { inputShape: [28, 28] }))).toEqual({ forward: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, weightGradients: 2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10, inputGradients: 2 * 28 * 256 * 64 + 2 * 1792 * 10, total: 2 * (2 * 28 * 256 * (28 + 64) + 2 * 1792 * 10) + 2 * 28 * 256 * 64 + 2 * 1792 * 10 });
     const refused = (fields: Record<string, unknown>) => () => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 8, ...fields }] }), 'm.json');
-    expect(refused({ num_layers: 2 })).toThrow("m.json: layer '0' (LSTM): num_layers must be 1 here");
-    expect(refused({ bidirectional: true })).toThrow('bidirectional must be false here (one direction), got true');
+    expect(refused({ num_layers: 0 })).toThrow("m.json: layer '0' (LSTM): num_layers must be a whole number ≥ 1, got 0");
+    expect(refused({ num_layers: 1.5 })).toThrow("m.json: layer '0' (LSTM): num_layers must be a whole number ≥ 1, got 1.5");
+    expect(refused({ bidirectional: 'yes' })).toThrow('"bidirectional" must be');
     expect(refused({ batch_first: false })).toThrow('batch_first must be true here');
-    expect(refused({ dropout: 0.5 })).toThrow('dropout must be 0 here');
-    expect(refused({ proj_size: 4 })).toThrow('proj_size must be 0 here');
+    expect(refused({ dropout: 1.5 })).toThrow("m.json: layer '0' (LSTM): dropout must be a number in [0, 1]");
+    expect(refused({ dropout: -0.1 })).toThrow('dropout must be a number in [0, 1]');
+    expect(() => new LSTM({ hiddenSize: 8, dropout: Number.NaN })).toThrow('LSTM: dropout must be a number in [0, 1]');
+    expect(refused({ proj_size: 4 })).toThrow("m.json: layer '0' (LSTM): proj_size must be 0 here (no projection of h: proj_size > 0 is not supported), got 4");
+    expect(() => new GRU({ hiddenSize: 8, numLayers: 2.5 })).toThrow('GRU: num_layers must be a whole number ≥ 1, got 2.5');
+    // Accepted: num_layers, bidirectional, dropout (with one layer it does nothing, as PyTorch's, which warns).
+    const stacked = parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 8, num_layers: 2, bidirectional: true, dropout: 0.25 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 's.json').model;
+    const stackedText = modelFileText(stacked, [28, 28]);
+    expect(JSON.parse(stackedText).layers[0]).toEqual({ type: 'LSTM', hidden_size: 8, num_layers: 2, bias: true, batch_first: true, dropout: 0.25, bidirectional: true });
+    expect(sameNetwork(stackedText, 'x', stacked, [28, 28])).toBe(true);
+    expect(sameNetwork(stackedText, 'x', lstmOverRows(), [28, 28])).toBe(false);
+    expect(planModel(stacked, { inputShape: [28, 28] }).nodes[0]!.outShape).toEqual([28, 16]);
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'LSTM', hidden_size: 8, dropout: 0.5 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 'one.json')).not.toThrow();
+    // FLOP per sample, two layers of two directions: layer 1's W_ih (16 inputs) in the input gradient too, the first layer's not.
+    const flops = trainingFlops(planModel(stacked, { inputShape: [28, 28] }));
+    const [ih0, ih1, hh] = [32 * 28, 32 * 16, 32 * 8];
+    expect(flops.forward).toBe(2 * 28 * 2 * (ih0 + ih1 + 2 * hh) + 2 * 448 * 10);
+    expect(flops.inputGradients).toBe(2 * 28 * 2 * (ih1 + 2 * hh) + 2 * 448 * 10);
     expect(refused({ batch_first: 'yes' })).toThrow('"batch_first" must be');
     expect(refused({ hidden: 8 })).toThrow('unknown field "hidden"');
     expect(() => new LSTM({ hiddenSize: 8, batch_first: true } as never)).toThrow("LSTM: unknown option 'batch_first' (PyTorch's batch_first is batchFirst here)");
@@ -162,7 +283,8 @@ describe('model files and the layer’s refusals', () => {
     const gru = parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, batch_first: true, num_layers: 1 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 'g.json').model;
     expect(JSON.parse(modelFileText(gru, [28, 28])).layers[0]).toEqual({ type: 'GRU', hidden_size: 8, bias: true, batch_first: true });
     expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, proj_size: 2 }] }), 'g.json')).toThrow('unknown field "proj_size"');
-    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, bidirectional: true }] }), 'g.json')).toThrow("g.json: layer '0' (GRU): bidirectional must be false here");
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, num_layers: 0 }] }), 'g.json')).toThrow("g.json: layer '0' (GRU): num_layers must be a whole number ≥ 1, got 0");
+    expect(() => parseModelFile(JSON.stringify({ input: [28, 28], layers: [{ type: 'GRU', hidden_size: 8, dropout: 2 }] }), 'g.json')).toThrow("g.json: layer '0' (GRU): dropout must be a number in [0, 1]");
     expect(() => new GRU({ hiddenSize: 8, projSize: 0 } as never)).toThrow("GRU: unknown option 'projSize'");
   });
 });

@@ -17,7 +17,7 @@ import { Residual, Sequential, type Module } from '../../src/layers/sequential.j
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
 import type { LossKind } from '../../src/plan/fusion.js';
 import { initialValues, planModel } from '../../src/plan/plan.js';
-import { networkStepRef } from '../../src/reference/network.js';
+import { networkStepRef, recurrentMaskKey } from '../../src/reference/network.js';
 import { dropoutMaskRef } from '../../src/reference/random.js';
 import { seedCnnDropoutMaskLengths, seedCnnTrainStepRef } from '../../src/reference/seed-cnn.js';
 import { expectAllClose, randomArray } from '../helpers/allclose.js';
@@ -36,6 +36,9 @@ function setUp(model: Module, inputShape: number[], loss?: LossKind) {
   const dropoutMasks: Record<string, Float64Array> = {};
   for (const node of plan.nodes) {
     if (node.layer instanceof Dropout) dropoutMasks[node.path] = dropoutMaskRef(BATCH * node.inShape.reduce((a, b) => a * b, 1), node.layer.p, 5, node.stream, 0);
+    if ((node.layer instanceof LSTM || node.layer instanceof GRU) && node.layer.drawsRandom) {
+      for (let k = 0; k < node.layer.numLayers - 1; k++) dropoutMasks[recurrentMaskKey(node.path, k)] = dropoutMaskRef(BATCH * node.inShape[0]! * node.outShape[1]!, node.layer.dropout, 5, node.stream + k, 0);
+    }
   }
   const input = randomArray(BATCH * inputShape.reduce((a, b) => a * b, 1), 17, -1, 2);
   const labels = [1, 0, 2].map((l) => l % plan.classes);
@@ -75,6 +78,9 @@ describe('the network reference against central differences', () => {
   });
   test('LSTM → GRU (no bias) → Flatten → Linear over [5, 3] sequences, cross-entropy', () => {
     checkByDifferences(new Sequential(new LSTM(3, 4, { batchFirst: true }), new GRU(4, 3, { batchFirst: true, bias: false }), new Flatten(), new Linear({ outFeatures: 3 })), [5, 3]);
+  });
+  test('Linear → LSTM (2 layers, bidirectional, dropout 0.3 between) → GRU (2 layers, bidirectional, no bias) → Flatten → Linear over [4, 3] sequences', () => {
+    checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new LSTM({ hiddenSize: 2, numLayers: 2, bidirectional: true, dropout: 0.3 }), new GRU({ hiddenSize: 2, numLayers: 2, bidirectional: true, bias: false }), new Flatten(), new Linear({ outFeatures: 3 })), [4, 3]);
   });
   test("Linear → Sigmoid → Linear → Sigmoid, the sheet's ½Σ(t − a)²", () => {
     checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), [2], 'half-sse');
