@@ -29,6 +29,7 @@ import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { GRU, LSTM } from '../layers/recurrent.js';
+import { MultiheadAttention } from '../layers/attention.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -102,6 +103,22 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     build: (f) => new LSTM({ ...recurrentOptionsOf(f), projSize: f.proj_size as number | undefined }),
   },
   GRU: { fields: RECURRENT_FIELDS, build: (f) => new GRU(recurrentOptionsOf(f)) },
+  MultiheadAttention: {
+    fields: ['embed_dim', 'num_heads', 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first', 'is_causal'],
+    build: (f) =>
+      new MultiheadAttention({
+        embedDim: f.embed_dim as number,
+        numHeads: f.num_heads as number,
+        dropout: f.dropout as number | undefined,
+        bias: f.bias as boolean | undefined,
+        addBiasKv: f.add_bias_kv as boolean | undefined,
+        addZeroAttn: f.add_zero_attn as boolean | undefined,
+        kdim: f.kdim as number | undefined,
+        vdim: f.vdim as number | undefined,
+        batchFirst: f.batch_first as boolean | undefined,
+        isCausal: f.is_causal as boolean | undefined,
+      }),
+  },
   ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },
@@ -249,7 +266,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', output_padding: 'kernel', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
-  in_features: 'number', out_features: 'number', input_size: 'number', hidden_size: 'number', num_layers: 'number', batch_first: 'boolean', bidirectional: 'boolean', dropout: 'number', proj_size: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
+  in_features: 'number', out_features: 'number', input_size: 'number', hidden_size: 'number', num_layers: 'number', batch_first: 'boolean', bidirectional: 'boolean', dropout: 'number', proj_size: 'number', embed_dim: 'number', num_heads: 'number', add_bias_kv: 'boolean', add_zero_attn: 'boolean', kdim: 'number', vdim: 'number', is_causal: 'boolean', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended', lower: 'number', upper: 'number',
 };
 

@@ -19,6 +19,8 @@ import type { Linear } from '../layers/linear.js';
 import type { GRU, LSTM } from '../layers/recurrent.js';
 import { lstmBackwardRef, lstmForwardRef, type LstmShape, type LstmWeights } from './lstm.js';
 import { gruBackwardRef, gruForwardRef } from './gru.js';
+import type { MultiheadAttention } from '../layers/attention.js';
+import { attentionBackwardRef, attentionForwardRef, type AttentionShape, type AttentionWeights } from './attention.js';
 import type { Embedding } from '../layers/embedding.js';
 import type { Permute } from '../layers/permute.js';
 import { embeddingBackwardWeightRef, embeddingForwardRef } from './embedding.js';
@@ -256,6 +258,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'LSTM': {
         const { shape, weights } = recurrentOf(node, batch, get);
         y = lstmForwardRef(x, weights, shape).y;
+        break;
+      }
+      case 'MultiheadAttention': {
+        const { shape, weights } = attentionOf(node, batch, get);
+        y = attentionForwardRef(x, weights, shape).y;
         break;
       }
       case 'GRU': {
@@ -499,6 +506,18 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         d = permuteRef(d, batch, node.outShape, dims.map((_, k) => dims.indexOf(k)));
         break;
       }
+      case 'MultiheadAttention': {
+        const { shape, weights } = attentionOf(node, batch, get);
+        const g = attentionBackwardRef(d, xi, weights, shape);
+        grads[named(node, 'in_proj_weight')] = g.dinWeight;
+        grads[named(node, 'out_proj.weight')] = g.doutWeight;
+        if (weights.inBias) {
+          grads[named(node, 'in_proj_bias')] = g.dinBias;
+          grads[named(node, 'out_proj.bias')] = g.doutBias;
+        }
+        d = g.dx;
+        break;
+      }
       case 'LSTM': {
         const { shape, weights } = recurrentOf(node, batch, get);
         const g = lstmBackwardRef(d, xi, weights, shape);
@@ -690,6 +709,18 @@ function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: 
     ...((node.layer as LSTM | GRU).bias ? { biasIh: get(named(node, 'bias_ih_l0'), rows), biasHh: get(named(node, 'bias_hh_l0'), rows) } : {}),
   };
   return { shape: { batch, seqLen, inputSize, hidden }, weights };
+}
+
+/** A MultiheadAttention's shape from its node ([L, E] → [L, E]), and its weights by their PyTorch names. */
+function attentionOf(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>): { shape: AttentionShape; weights: AttentionWeights } {
+  const l = node.layer as MultiheadAttention;
+  const E = l.embedDim;
+  const weights: AttentionWeights = {
+    inWeight: get(named(node, 'in_proj_weight'), 3 * E * E),
+    outWeight: get(named(node, 'out_proj.weight'), E * E),
+    ...(l.bias ? { inBias: get(named(node, 'in_proj_bias'), 3 * E), outBias: get(named(node, 'out_proj.bias'), E) } : {}),
+  };
+  return { shape: { batch, seqLen: node.inShape[0]!, embed: E, heads: l.numHeads, causal: l.isCausal }, weights };
 }
 
 /** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */
