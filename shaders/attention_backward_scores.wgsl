@@ -7,6 +7,9 @@
 // dP_ij = Σ_c dO[b, i, h·d + c] · v[b, j, h·d + c] in increasing c, then
 // probs[b, h, i, j] = P_ij · (dP_ij − D_i) · scale. Masked keys keep their 0. Overwrites probs
 // (run after attention_backward_values, which reads P).
+// Variant DROPOUT (training with the attention weights dropped out: O = (P ⊙ M) v, M the dropout's
+// 0 or 1/(1 − p)): `dropped` holds P ⊙ M, the gradient reaching P is dP ⊙ M, and D_i = dO_i · O_i is
+// still Σ_j (dP ⊙ M)_ij P_ij, so probs[b, h, i, j] = (dropped_ij · dP_ij − P_ij · D_i) · scale.
 
 struct Params {
   batch: u32,
@@ -21,7 +24,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> attn: array<f32>;
 @group(0) @binding(3) var<storage, read> dattn: array<f32>;
-@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+#if DROPOUT
+@group(0) @binding(4) var<storage, read> dropped: array<f32>;
+#endif
+@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
 
 override WG_X: u32;
 
@@ -49,6 +55,10 @@ fn attention_backward_scores(@builtin(global_invocation_id) gid3: vec3u, @builti
     for (var c = 0u; c < d; c++) {
       dP += dattn[oAt + c] * qkv[vAt + c];
     }
+#if DROPOUT
+    probs[row + j] = (dropped[row + j] * dP - probs[row + j] * D) * params.scale;
+#else
     probs[row + j] = probs[row + j] * (dP - D) * params.scale;
+#endif
   }
 }

@@ -68,7 +68,10 @@ export const attentionBackwardValues = defineKernel({
   lengths: (p) => ({ probs: sizes(p).probs, dattn: sizes(p).rows, dqkv: sizes(p).qkv }),
 });
 
-/** probs = P ⊙ (dO vᵀ − rowsum(dO ⊙ O)) · scale, in place: dS · scale  (overwrites probs) */
+/**
+ * probs = P ⊙ (dO vᵀ − rowsum(dO ⊙ O)) · scale, in place: dS · scale; variant DROPOUT: with
+ * `dropped` = P ⊙ M, (dropped ⊙ dO vᵀ − P ⊙ rowsum(dO ⊙ O)) · scale  (overwrites probs)
+ */
 export const attentionBackwardScores = defineKernel({
   name: 'attention_backward_scores',
   linear: true,
@@ -78,11 +81,13 @@ export const attentionBackwardScores = defineKernel({
     qkv: { type: 'f32', access: 'read' },
     attn: { type: 'f32', access: 'read' },
     dattn: { type: 'f32', access: 'read' },
+    dropped: { type: 'f32', access: 'read', only: 'DROPOUT' },
     probs: { type: 'f32', access: 'read_write' },
   },
+  defines: ['DROPOUT'],
   workgroupSize: [64],
   grid: (p) => [p.batch * p.heads * p.seqLen],
-  lengths: (p) => ({ qkv: sizes(p).qkv, attn: sizes(p).rows, dattn: sizes(p).rows, probs: sizes(p).probs }),
+  lengths: (p) => ({ qkv: sizes(p).qkv, attn: sizes(p).rows, dattn: sizes(p).rows, dropped: sizes(p).probs, probs: sizes(p).probs }),
 });
 
 /** dq = dS k · scale, dk = dSᵀ q · scale, from probs = dS · scale  (overwrites dqkv's q and k parts) */

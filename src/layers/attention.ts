@@ -7,13 +7,16 @@
  * [3E] (zeros), `out_proj.weight` [E, E] (nn.Linear's kaiming_uniform(a = √5): U(±1/√E)),
  * `out_proj.bias` [E] (zeros); bias=False has neither bias, as PyTorch. `isCausal: true` masks the
  * keys after each query (PyTorch's is_causal, or a generate_square_subsequent_mask attn_mask).
- * Refused, naming PyTorch's option: batch_first=False, dropout ≠ 0 (the attention weights' dropout
- * is not implemented), add_bias_kv, add_zero_attn, kdim / vdim ≠ embed_dim, embed_dim not
- * divisible by num_heads.
+ * `dropout` p drops out the attention weights in training, as PyTorch's (P ⊙ M before P·v, M 0 or
+ * 1/(1 − p)), the mask drawn as a Dropout layer's (Philox, the seed, this layer's random stream, the
+ * step; src/kernels/dropout.ts's dropout_forward over the weights); none in eval.
+ * Refused, naming PyTorch's option: batch_first=False, add_bias_kv, add_zero_attn, kdim / vdim ≠
+ * embed_dim, embed_dim not divisible by num_heads.
  *
  * GPU schedule: qkv = x · W_inᵀ + b_in (dense_forward on the [batch · L, E] view), then
- * attention_scores (P, one invocation a query row) and attention_values (O = P v, one an output
- * element), then y = O · W_outᵀ + b_out (dense_forward). Backward: the output projection's
+ * attention_scores (P, one invocation a query row), in training with dropout dropout_forward
+ * (P ⊙ M, kept apart from P), and attention_values (O = P v, one an output element), then
+ * y = O · W_outᵀ + b_out (dense_forward). Backward: the output projection's
  * gradients and dO (dense kernels), attention_backward_values (dV = Pᵀ dO, reading P),
  * attention_backward_scores (dS, in place over P), attention_backward_qk (dQ, dK), then the input
  * projection's weight, bias and input gradients (dense kernels). Deterministic: no atomics, every
@@ -22,14 +25,15 @@
  */
 import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
 import { attentionBackwardQk, attentionBackwardScores, attentionBackwardValues, attentionScores, attentionValues } from '../kernels/attention.js';
+import { dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, shownValue, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type TileChooser, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, shownValue, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
 
 export interface MultiheadAttentionOptions {
   readonly embedDim: number;
   readonly numHeads: number;
-  /** Only 0: the attention weights' dropout is not implemented here. */
+  /** The attention weights' dropout probability in training (default 0). */
   readonly dropout?: number;
   /** Default true, as PyTorch: in_proj_bias and out_proj.bias. */
   readonly bias?: boolean;
@@ -62,6 +66,9 @@ export class MultiheadAttention extends Layer {
   readonly numHeads: number;
   readonly bias: boolean;
   readonly isCausal: boolean;
+  /** The attention weights' dropout probability in training. */
+  readonly dropout: number;
+  override readonly drawsRandom: boolean;
 
   /**
    * `new MultiheadAttention({ embedDim: 64, numHeads: 4 })`, or PyTorch's positional form
@@ -85,7 +92,8 @@ export class MultiheadAttention extends Layer {
     trueOrFalse(OWNER, 'add_zero_attn', o.addZeroAttn, false);
     only('add_zero_attn', o.addZeroAttn, false, 'no zero key and value');
     if (o.dropout !== undefined && (typeof o.dropout !== 'number' || !(o.dropout >= 0 && o.dropout <= 1))) throw new RangeError(`${OWNER}: dropout must be a number in [0, 1], got ${shownValue(o.dropout)}`);
-    only('dropout', o.dropout, 0, "the attention weights' dropout is not implemented: put a Dropout after the layer, or use 0");
+    this.dropout = o.dropout ?? 0;
+    this.drawsRandom = this.dropout > 0;
     if (o.kdim !== undefined) whole(OWNER, 'kdim', o.kdim);
     if (o.vdim !== undefined) whole(OWNER, 'vdim', o.vdim);
     only('kdim', o.kdim, this.embedDim, 'self-attention: the keys are the input, of embed_dim features');
@@ -109,13 +117,21 @@ export class MultiheadAttention extends Layer {
   }
 
   config() {
-    return { embed_dim: this.embedDim, num_heads: this.numHeads, bias: this.bias, batch_first: true, ...(this.isCausal ? { is_causal: true } : {}) };
+    return { embed_dim: this.embedDim, num_heads: this.numHeads, ...(this.dropout > 0 ? { dropout: this.dropout } : {}), bias: this.bias, batch_first: true, ...(this.isCausal ? { is_causal: true } : {}) };
   }
 
-  /** q, k, v; the attention weights (P, then dS in the backward); the heads' outputs; their gradients. */
+  /**
+   * q, k, v; the attention weights (P, then dS in the backward); the heads' outputs; their
+   * gradients; with dropout, P ⊙ M and the mask's bits.
+   */
   override workspaceSpecs(input: SampleShape): WorkspaceSpec[] {
     const [L, E, H] = [input[0]!, this.embedDim, this.numHeads];
+    const dropout: WorkspaceSpec[] = [
+      { name: 'dropped attention weights', shape: [H, L, L], dtype: 'f32' },
+      { name: 'dropout mask', shape: [maskWords(H * L * L)], dtype: 'u32' },
+    ];
     return [
+      ...(this.dropout > 0 ? dropout : []),
       { name: 'attention weights', shape: [H, L, L], dtype: 'f32' },
       { name: 'qkv', shape: [L, 3 * E], dtype: 'f32' },
       { name: 'heads', shape: [L, E], dtype: 'f32' },
@@ -134,12 +150,13 @@ export class MultiheadAttention extends Layer {
         inWeight: p.in_proj_weight!.value, inBias: p.in_proj_bias?.value, outWeight: p['out_proj.weight']!.value, outBias: p['out_proj.bias']?.value,
         dinWeight: p.in_proj_weight!.grad, dinBias: p.in_proj_bias?.grad, doutWeight: p['out_proj.weight']!.grad, doutBias: p['out_proj.bias']?.grad,
         probs: w['attention weights']!, qkv: w.qkv!, attn: w.heads!, dqkv: w.dqkv!, dattn: w.dheads!,
+        ...(this.dropout > 0 ? { dropped: w['dropped attention weights']!, mask: b.workspace['dropout mask'] as Tensor<'u32'> } : {}),
       },
-      { seqLen: b.inShape[0]!, embed: this.embedDim, heads: this.numHeads, causal: this.isCausal, maxBatch: b.maxBatch },
+      { seqLen: b.inShape[0]!, embed: this.embedDim, heads: this.numHeads, causal: this.isCausal, maxBatch: b.maxBatch, dropout: this.dropout, seed: b.seed, stream: b.stream },
       b.path,
       b.tiles,
     );
-    return { forward: (batch) => program.forward(batch), backward: program.backward };
+    return { forward: program.forward, backward: program.backward, setStep: program.setStep };
   }
 }
 
@@ -167,6 +184,9 @@ export interface AttentionTensors {
   readonly attn: Tensor;
   readonly dqkv: Tensor;
   readonly dattn: Tensor;
+  /** With dropout: P ⊙ M [batch, H, L, L], and the mask's bits. */
+  readonly dropped?: Tensor;
+  readonly mask?: Tensor<'u32'>;
 }
 
 export interface AttentionSizes {
@@ -175,15 +195,23 @@ export interface AttentionSizes {
   readonly heads: number;
   readonly causal: boolean;
   readonly maxBatch: number;
+  /** The attention weights' dropout probability in training (0: none), and its draws' seed and stream. */
+  readonly dropout?: number;
+  readonly seed?: number;
+  readonly stream?: number;
 }
 
 /**
  * A MultiheadAttention's bound dispatches per batch size (see the module's header): forward, 4
- * dispatches; backward, 5 (+ 1 with the input gradient). Used by the layer and by the kernel tests.
+ * dispatches (5 in training with dropout); backward, 6 (+ 1 with the input gradient). Used by the
+ * layer and by the kernel tests; `setStep` sets the training step whose dropout draws the next
+ * training forward makes.
  */
 export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: AttentionSizes, path: string, tiles?: TileChooser) {
   const { seqLen, embed, heads } = s;
   const bias = t.inBias !== undefined;
+  const p = s.dropout ?? 0;
+  if (p > 0 && (!t.dropped || !t.mask)) throw new Error(`${path}: dropout ${p} needs the dropped weights' and the mask's tensors`);
   const params = (batch: number) => ({ batch, seqLen, embed, heads, causal: s.causal ? 1 : 0, scale: 1 / Math.sqrt(embed / heads) });
   const shape = (batch: number, outFeatures: number): DenseShape => ({ batch: batch * seqLen, inFeatures: embed, outFeatures });
   // Any tile sums in the same order: the choice changes speed, not results.
@@ -197,24 +225,52 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
     (await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight', outFeatures)), { ROW_SUMS: bias })).bind({ dy, x, dweight, ...(bias ? { dbias: dbias! } : {}) }, shape(batch, outFeatures), `${path} ${what}`);
   const inputGrad = async (batch: number, dy: Tensor, weight: Tensor, dx: Tensor, outFeatures: number, what: string) =>
     (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input', outFeatures)), { RELU_MASK: false })).bind({ dy, weight, dx }, shape(batch, outFeatures), `${path} ${what}`);
-  const forward = perBatch(async (batch): Promise<Dispatch[]> => [
-    await dense(batch, t.input, t.inWeight, t.inBias, t.qkv, 3 * embed, 'attention input projection (q, k, v)'),
-    (await ctx.compile(attentionScores)).bind({ qkv: t.qkv, probs: t.probs }, params(batch), `${path} attention weights (softmax of the scores)`),
-    (await ctx.compile(attentionValues)).bind({ probs: t.probs, qkv: t.qkv, attn: t.attn }, params(batch), `${path} attention heads (weights · v)`),
-    await dense(batch, t.attn, t.outWeight, t.outBias, t.output, embed, 'attention output projection'),
-  ]);
+  // The dropout kernels by batch, and the step of their draws (setStep; also for a kernel made after it was set).
+  const dropouts = new Map<number, StepKernel>();
+  let step = 0;
+  const forwardIn = (mode: Mode) =>
+    perBatch(async (batch): Promise<Dispatch[]> => {
+      const drop = mode === 'train' && p > 0;
+      const list: Dispatch[] = [
+        await dense(batch, t.input, t.inWeight, t.inBias, t.qkv, 3 * embed, 'attention input projection (q, k, v)'),
+        (await ctx.compile(attentionScores)).bind({ qkv: t.qkv, probs: t.probs }, params(batch), `${path} attention weights (softmax of the scores)`),
+      ];
+      if (drop) {
+        const length = batch * heads * seqLen * seqLen;
+        const kernel = (await ctx.compile(dropoutForward, { CHANNELS: false, ALPHA: false })).bind(
+          { x: t.probs, mask: t.mask!, y: t.dropped! },
+          { length, ...dropoutParams(p), shift: 0, dropped: 0, seed: s.seed ?? 0, stream: s.stream ?? 0, step, area: 1 },
+          `${path} attention weights dropout`,
+        );
+        dropouts.set(batch, kernel);
+        list.push(kernel);
+      }
+      list.push(
+        (await ctx.compile(attentionValues)).bind({ probs: drop ? t.dropped! : t.probs, qkv: t.qkv, attn: t.attn }, params(batch), `${path} attention heads (weights · v)`),
+        await dense(batch, t.attn, t.outWeight, t.outBias, t.output, embed, 'attention output projection'),
+      );
+      return list;
+    });
+  const forwards = { train: forwardIn('train'), eval: forwardIn('eval') };
   const backward = perBatch(async (batch): Promise<Dispatch[]> => {
     if (!t.dOutput) return [];
     const list = [
       await weightGrad(batch, t.dOutput, t.attn, t.doutWeight, t.doutBias, embed, bias ? 'out_proj.weight and out_proj.bias gradient' : 'out_proj.weight gradient'),
       await inputGrad(batch, t.dOutput, t.outWeight, t.dattn, embed, 'attention heads gradient'),
-      (await ctx.compile(attentionBackwardValues)).bind({ probs: t.probs, dattn: t.dattn, dqkv: t.dqkv }, params(batch), `${path} attention v gradient`),
-      (await ctx.compile(attentionBackwardScores)).bind({ qkv: t.qkv, attn: t.attn, dattn: t.dattn, probs: t.probs }, params(batch), `${path} attention scores gradient`),
+      (await ctx.compile(attentionBackwardValues)).bind({ probs: p > 0 ? t.dropped! : t.probs, dattn: t.dattn, dqkv: t.dqkv }, params(batch), `${path} attention v gradient`),
+      (await ctx.compile(attentionBackwardScores, { DROPOUT: p > 0 })).bind({ qkv: t.qkv, attn: t.attn, dattn: t.dattn, ...(p > 0 ? { dropped: t.dropped! } : {}), probs: t.probs }, params(batch), `${path} attention scores gradient`),
       (await ctx.compile(attentionBackwardQk)).bind({ probs: t.probs, qkv: t.qkv, dqkv: t.dqkv }, params(batch), `${path} attention q and k gradient`),
       await weightGrad(batch, t.dqkv, t.input, t.dinWeight, t.dinBias, 3 * embed, bias ? 'in_proj_weight and in_proj_bias gradient' : 'in_proj_weight gradient'),
     ];
     if (t.dInput) list.push(await inputGrad(batch, t.dqkv, t.inWeight, t.dInput, 3 * embed, 'attention input gradient'));
     return list;
   });
-  return { forward, backward };
+  return {
+    forward: (batch: number, mode: Mode = 'train') => forwards[mode](batch),
+    backward,
+    setStep: (batch: number, next: number) => {
+      step = next;
+      dropouts.get(batch)?.update({ step });
+    },
+  };
 }

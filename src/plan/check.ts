@@ -15,6 +15,7 @@ import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef } from '../reference/network.js';
 import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
+import { MultiheadAttention } from '../layers/attention.js';
 import { LossHead } from '../train/loss-head.js';
 import type { Network } from './network.js';
 import { aliasesInput } from './plan.js';
@@ -65,6 +66,8 @@ export function networkDropoutMasks(network: Network, batch: number, step: numbe
   for (const node of network.plan.nodes) {
     const length = batch * shapeSize(node.inShape);
     if (node.layer instanceof RReLU) masks[node.path] = rreluSlopesRef(length, Math.fround(node.layer.lowerBound), Math.fround(node.layer.upperBound), network.seed, node.stream, step);
+    // A MultiheadAttention's attention weights [batch, H, L, L], dropped out as a Dropout over them.
+    if (node.layer instanceof MultiheadAttention && node.layer.dropout > 0) masks[node.path] = dropoutMaskRef(batch * node.layer.numHeads * node.inShape[0]! ** 2, node.layer.dropout, network.seed, node.stream, step);
     if (!(node.layer instanceof Dropout)) continue;
     masks[node.path] = node.layer.channelWise
       ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)

@@ -7,6 +7,8 @@
  *   [q, k, v] = x W_inᵀ + b_in;  per head h: S = q_h k_hᵀ / √d (−∞ above the diagonal when causal),
  *   P = softmax(S) over the last dimension, O_h = P v_h;  y = concat_h(O_h) W_outᵀ + b_out
  * Backward: dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K / √d, dK = dSᵀ Q / √d.
+ * Training with dropout p: the attention weights are dropped out before P·v — O_h = (P ⊙ M) v_h with
+ * a given mask M (0 or 1/(1 − p) per weight, [batch, H, L, L]) — so dV = (P ⊙ M)ᵀ dO and dP = (dO Vᵀ) ⊙ M.
  */
 
 export interface AttentionShape {
@@ -33,6 +35,10 @@ export interface AttentionForwardRef {
   readonly qkv: Float64Array;
   /** The attention weights P [batch, H, L, L]. */
   readonly probs: Float64Array;
+  /** P ⊙ M, the weights P·v takes (P itself without a mask). */
+  readonly dropped: Float64Array;
+  /** The dropout mask M given to the forward, if any. */
+  readonly mask?: ArrayLike<number>;
   /** The heads' outputs, concatenated [batch, L, E]. */
   readonly attn: Float64Array;
 }
@@ -45,12 +51,13 @@ export interface AttentionGradsRef {
   readonly doutBias: Float64Array;
 }
 
-export function attentionForwardRef(x: ArrayLike<number>, w: AttentionWeights, s: AttentionShape): AttentionForwardRef {
+export function attentionForwardRef(x: ArrayLike<number>, w: AttentionWeights, s: AttentionShape, mask?: ArrayLike<number>): AttentionForwardRef {
   const { batch, seqLen: L, embed: E, heads: H, causal } = s;
   const d = E / H;
   const scale = 1 / Math.sqrt(d);
   const qkv = new Float64Array(batch * L * 3 * E);
   const probs = new Float64Array(batch * H * L * L);
+  const dropped = new Float64Array(batch * H * L * L);
   const attn = new Float64Array(batch * L * E);
   const y = new Float64Array(batch * L * E);
   for (let r = 0; r < batch * L; r++) {
@@ -76,10 +83,13 @@ export function attentionForwardRef(x: ArrayLike<number>, w: AttentionWeights, s
         const e = Float64Array.from(scores, (v) => Math.exp(v - max));
         for (const v of e) total += v;
         const row = ((b * H + h) * L + i) * L;
-        for (let j = 0; j < L; j++) probs[row + j] = e[j]! / total;
+        for (let j = 0; j < L; j++) {
+          probs[row + j] = e[j]! / total;
+          dropped[row + j] = mask ? probs[row + j]! * mask[row + j]! : probs[row + j]!;
+        }
         for (let c = 0; c < d; c++) {
           let sum = 0;
-          for (let j = 0; j < L; j++) sum += probs[row + j]! * q(b, j, 2 * E + h * d + c);
+          for (let j = 0; j < L; j++) sum += dropped[row + j]! * q(b, j, 2 * E + h * d + c);
           attn[(b * L + i) * E + h * d + c] = sum;
         }
       }
@@ -92,10 +102,10 @@ export function attentionForwardRef(x: ArrayLike<number>, w: AttentionWeights, s
       y[r * E + o] = sum;
     }
   }
-  return { y, qkv, probs, attn };
+  return { y, qkv, probs, dropped, attn, ...(mask ? { mask } : {}) };
 }
 
-/** The gradients from dy = ∂loss/∂y [batch, L, E]. */
+/** The gradients from dy = ∂loss/∂y [batch, L, E] (with the forward's dropout mask, if it had one: pass that forward). */
 export function attentionBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>, w: AttentionWeights, s: AttentionShape, fwd: AttentionForwardRef = attentionForwardRef(x, w, s)): AttentionGradsRef {
   const { batch, seqLen: L, embed: E, heads: H } = s;
   const d = E / H;
@@ -120,7 +130,9 @@ export function attentionBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>
   const at = (b: number, i: number, c: number) => (b * L + i) * 3 * E + c;
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < H; h++) {
-      const P = (i: number, j: number) => fwd.probs[((b * H + h) * L + i) * L + j]!;
+      const at2 = (i: number, j: number) => ((b * H + h) * L + i) * L + j;
+      const P = (i: number, j: number) => fwd.probs[at2(i, j)]!;
+      const M = (i: number, j: number) => (fwd.mask ? fwd.mask[at2(i, j)]! : 1);
       const dS = new Float64Array(L * L);
       for (let i = 0; i < L; i++) {
         const dP = new Float64Array(L);
@@ -129,10 +141,10 @@ export function attentionBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>
           for (let c = 0; c < d; c++) {
             const g = dattn[(b * L + i) * E + h * d + c]!;
             sum += g * fwd.qkv[at(b, j, 2 * E + h * d + c)]!;
-            // dV = Pᵀ dO
-            dqkv[at(b, j, 2 * E + h * d + c)]! += P(i, j) * g;
+            // dV = (P ⊙ M)ᵀ dO
+            dqkv[at(b, j, 2 * E + h * d + c)]! += P(i, j) * M(i, j) * g;
           }
-          dP[j] = sum;
+          dP[j] = sum * M(i, j);
         }
         let rowSum = 0;
         for (let j = 0; j < L; j++) rowSum += dP[j]! * P(i, j);

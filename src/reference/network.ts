@@ -262,7 +262,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'MultiheadAttention': {
         const { shape, weights } = attentionOf(node, batch, get);
-        y = attentionForwardRef(x, weights, shape).y;
+        y = attentionForwardRef(x, weights, shape, attentionMask(node, input, batch, mode)).y;
         break;
       }
       case 'GRU': {
@@ -508,7 +508,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'MultiheadAttention': {
         const { shape, weights } = attentionOf(node, batch, get);
-        const g = attentionBackwardRef(d, xi, weights, shape);
+        const g = attentionBackwardRef(d, xi, weights, shape, attentionForwardRef(xi, weights, shape, attentionMask(node, input, batch, 'train')));
         grads[named(node, 'in_proj_weight')] = g.dinWeight;
         grads[named(node, 'out_proj.weight')] = g.doutWeight;
         if (weights.inBias) {
@@ -709,6 +709,12 @@ function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: 
     ...((node.layer as LSTM | GRU).bias ? { biasIh: get(named(node, 'bias_ih_l0'), rows), biasHh: get(named(node, 'bias_hh_l0'), rows) } : {}),
   };
   return { shape: { batch, seqLen, inputSize, hidden }, weights };
+}
+
+/** A MultiheadAttention's dropout mask on its attention weights [batch, H, L, L], in training with dropout (the caller's draws). */
+function attentionMask(node: PlanNode, input: NetworkStepRefInput, batch: number, mode: string): ArrayLike<number> | undefined {
+  const l = node.layer as MultiheadAttention;
+  return mode === 'train' && l.dropout > 0 ? mask(input, node.path, batch * l.numHeads * node.inShape[0]! ** 2) : undefined;
 }
 
 /** A MultiheadAttention's shape from its node ([L, E] → [L, E]), and its weights by their PyTorch names. */

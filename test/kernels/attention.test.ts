@@ -3,20 +3,24 @@
  * output projections, attention_scores, attention_values and the three backward attention kernels,
  * the dense gradients) against the float64 reference (src/reference/attention.ts), every output
  * poisoned first: awkward shapes (L 1, L not a multiple of 4 or of the workgroup, E 12 with 3
- * heads, one head, causal and not, no bias, a batch smaller than the tensors', no input gradient)
- * and a real size (batch 32, L 64, E 64, 4 heads), causal and not.
+ * heads, one head, causal and not, no bias, a batch smaller than the tensors', no input gradient,
+ * dropout on the attention weights: its mask the CPU's Philox draws to the bit) and a real size
+ * (batch 32, L 64, E 64, 4 heads), causal and not, with dropout.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { attentionProgram } from '../../src/layers/attention.js';
+import { maskFromBits } from '../../src/kernels/dropout.js';
 import { attentionBackwardRef, attentionForwardRef, type AttentionShape } from '../../src/reference/attention.js';
+import { dropoutMaskRef } from '../../src/reference/random.js';
 import { TOLERANCE, expectAllClose, f32, randomArray, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
-async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
+async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean; dropout?: number }) {
   const { batch, seqLen: L, embed: E, heads: H } = s;
   const maxBatch = options.maxBatch ?? batch;
+  const p = options.dropout ?? 0;
   const seed = 3 + batch + 7 * L + E;
   const x = f32(randomArray(batch * L * E, seed, -2, 2));
   const bound = Math.sqrt(6 / (4 * E));
@@ -56,8 +60,11 @@ async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias:
     attn: sized('attn', L * E),
     dqkv: sized('dqkv', L * 3 * E),
     dattn: sized('dattn', L * E),
+    ...(p > 0 ? { dropped: sized('dropped', H * L * L), mask: ctx.tensor('mask', [maxBatch * Math.ceil((H * L * L) / 32)], { dtype: 'u32' }) } : {}),
   };
-  const program = attentionProgram(ctx, t, { seqLen: L, embed: E, heads: H, causal: s.causal, maxBatch }, 'mha');
+  const [randomSeed, stream, step] = [9, 17, 3];
+  const program = attentionProgram(ctx, t, { seqLen: L, embed: E, heads: H, causal: s.causal, maxBatch, dropout: p, seed: randomSeed, stream }, 'mha');
+  program.setStep(batch, step);
   const forward = await program.forward(batch);
   ctx.submit('attention forward test', (e) => recordPass(e, 'attention forward test', forward));
   const read = async (tensor: typeof t.output, length: number) => (await ctx.read(tensor)).slice(0, length);
@@ -76,7 +83,11 @@ async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias:
     dinBias: t.dinBias && (await ctx.read(t.dinBias)),
     doutBias: t.doutBias && (await ctx.read(t.doutBias)),
   };
-  const fwd = attentionForwardRef(x, weights, s);
+  // The mask: the CPU's Philox draws (src/reference/random.ts), which the GPU's bits must be.
+  const length = batch * H * L * L;
+  const mask = p > 0 ? dropoutMaskRef(length, p, randomSeed, stream, step) : undefined;
+  if (mask) expect(Array.from(maskFromBits(await ctx.read(t.mask!), length, p))).toEqual(Array.from(mask, Math.fround));
+  const fwd = attentionForwardRef(x, weights, s, mask);
   return { gpu, fwd, ref: attentionBackwardRef(dy, x, weights, s, fwd), dispatches: forward.length + backward.length };
 }
 
@@ -104,7 +115,7 @@ function expectMatches(gpu: Awaited<ReturnType<typeof runAttention>>['gpu'], fwd
 
 describe('MultiheadAttention kernels against the float64 reference', () => {
   // [batch, L, E, heads]
-  const shapes: { s: [number, number, number, number]; causal: boolean; bias: boolean; maxBatch?: number; inputGradient?: boolean }[] = [
+  const shapes: { s: [number, number, number, number]; causal: boolean; bias: boolean; maxBatch?: number; inputGradient?: boolean; dropout?: number }[] = [
     { s: [1, 1, 2, 1], causal: false, bias: true },
     { s: [1, 1, 4, 2], causal: true, bias: true },
     { s: [3, 5, 12, 3], causal: false, bias: true },
@@ -114,19 +125,22 @@ describe('MultiheadAttention kernels against the float64 reference', () => {
     // L past a workgroup (64) and not a multiple of 4.
     { s: [2, 67, 12, 3], causal: true, bias: true },
     { s: [1, 66, 12, 3], causal: false, bias: true, maxBatch: 2 },
+    // Dropout on the attention weights (a mask word straddling rows: L² not a multiple of 32).
+    { s: [3, 5, 12, 3], causal: false, bias: true, dropout: 0.3 },
+    { s: [2, 7, 8, 2], causal: true, bias: false, maxBatch: 3, dropout: 0.5 },
   ];
-  for (const { s: [batch, seqLen, embed, heads], causal, bias, maxBatch, inputGradient } of shapes) {
-    gpuTest(`batch ${batch}, L ${seqLen}, E ${embed}, ${heads} heads${causal ? ', causal' : ''}${bias ? '' : ', bias=False'}${maxBatch ? `, tensors for ${maxBatch}` : ''}${inputGradient === false ? ', no input gradient' : ''}`, async (ctx) => {
-      const { gpu, fwd, ref, dispatches } = await runAttention(ctx, { batch, seqLen, embed, heads, causal }, { bias, maxBatch, inputGradient });
-      expect(dispatches).toBe(4 + 6 + (inputGradient === false ? 0 : 1));
+  for (const { s: [batch, seqLen, embed, heads], causal, bias, maxBatch, inputGradient, dropout } of shapes) {
+    gpuTest(`batch ${batch}, L ${seqLen}, E ${embed}, ${heads} heads${causal ? ', causal' : ''}${bias ? '' : ', bias=False'}${maxBatch ? `, tensors for ${maxBatch}` : ''}${inputGradient === false ? ', no input gradient' : ''}${dropout ? `, dropout ${dropout}` : ''}`, async (ctx) => {
+      const { gpu, fwd, ref, dispatches } = await runAttention(ctx, { batch, seqLen, embed, heads, causal }, { bias, maxBatch, inputGradient, dropout });
+      expect(dispatches).toBe(4 + (dropout ? 1 : 0) + 6 + (inputGradient === false ? 0 : 1));
       expectMatches(gpu, fwd, ref, bias);
     });
   }
 
-  for (const causal of [false, true]) {
-    gpuTest(`a real size: batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}`, async (ctx) => {
-      const { gpu, fwd, ref } = await runAttention(ctx, { batch: 32, seqLen: 64, embed: 64, heads: 4, causal }, { bias: true });
-      console.log(`MultiheadAttention at batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}, GPU against float64 (of each tensor's largest value): ${scaledErrors({ y: [gpu.y, fwd.y], weights: [gpu.probs, fwd.probs], dx: [gpu.dx!, ref.dx], in_proj_weight: [gpu.dinWeight, ref.dinWeight], in_proj_bias: [gpu.dinBias!, ref.dinBias], 'out_proj.weight': [gpu.doutWeight, ref.doutWeight] })}`);
+  for (const [causal, dropout] of [[false, 0], [true, 0], [false, 0.1]] as const) {
+    gpuTest(`a real size: batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}${dropout ? `, dropout ${dropout}` : ''}`, async (ctx) => {
+      const { gpu, fwd, ref } = await runAttention(ctx, { batch: 32, seqLen: 64, embed: 64, heads: 4, causal }, { bias: true, dropout });
+      console.log(`MultiheadAttention at batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}${dropout ? `, dropout ${dropout}` : ''}, GPU against float64 (of each tensor's largest value): ${scaledErrors({ y: [gpu.y, fwd.y], weights: [gpu.probs, fwd.probs], dx: [gpu.dx!, ref.dx], in_proj_weight: [gpu.dinWeight, ref.dinWeight], in_proj_bias: [gpu.dinBias!, ref.dinBias], 'out_proj.weight': [gpu.doutWeight, ref.doutWeight] })}`);
       expectMatches(gpu, fwd, ref, true, true);
     }, 120_000);
   }

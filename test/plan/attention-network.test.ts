@@ -39,6 +39,19 @@ describe('one GPU training step against the float64 reference', () => {
     }
   });
 
+  gpuTest('with dropout 0.2 on the attention weights (each step its own mask, the reference given the same Philox draws): Embedding → Residual(MultiheadAttention) → LayerNorm → Flatten → Linear, Adam, two steps', async (ctx) => {
+    const model = new Sequential(new Embedding(23, 12), new Residual(new MultiheadAttention(12, 3, { dropout: 0.2 })), new LayerNorm(12), new Flatten(), new Linear(12 * 7, 3));
+    const network = new Network(ctx, model, { inputShape: [7], maxBatch: 6, seed: 8, optimizer: new Adam({ lr: 0.01 }) });
+    const labels = Uint32Array.from([0, 2, 1, 2, 0, 1]);
+    for (let step = 1; step <= 2; step++) {
+      const report = await checkNetworkStep(network, idsOf(6 * 7, 23), labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    // Eval: no dropout, the same logits twice.
+    const ids = idsOf(2 * 7, 23);
+    expect(Array.from(await network.predict(ids))).toEqual(Array.from(await network.predict(ids)));
+  });
+
   gpuTest('Linear → causal MultiheadAttention without bias (its input gradient) → GELU → Flatten → Linear, from a model file, SGD momentum', async (ctx) => {
     const { model, input } = parseModelFile(
       JSON.stringify({ input: [9, 5], layers: [{ type: 'Linear', out_features: 8 }, { type: 'MultiheadAttention', embed_dim: 8, num_heads: 2, bias: false, batch_first: true, is_causal: true }, { type: 'GELU' }, { type: 'Flatten' }, { type: 'Linear', out_features: 4 }] }),
@@ -109,12 +122,14 @@ describe('model files, the plan and the layer’s refusals', () => {
     expect(refused({ add_zero_attn: true })).toThrow('add_zero_attn must be false here');
     expect(refused({ kdim: 8 })).toThrow('kdim must be 12 here');
     expect(refused({ vdim: 8 })).toThrow('vdim must be 12 here');
-    expect(refused({ dropout: 0.1 })).toThrow("dropout must be 0 here (the attention weights' dropout is not implemented");
+    expect(refused({ dropout: 1.5 })).toThrow('dropout must be a number in [0, 1], got 1.5');
     expect(refused({ num_heads: 5 })).toThrow('embed_dim must be divisible by num_heads, got embed_dim 12 and num_heads 5');
     expect(refused({ is_causal: 'yes' })).toThrow('"is_causal" must be true or false');
     expect(refused({ heads: 3 })).toThrow('unknown field "heads"');
-    // What is taken as PyTorch's: kdim = vdim = embed_dim, dropout 0.
-    expect(refused({ kdim: 12, vdim: 12, dropout: 0, add_bias_kv: false, add_zero_attn: false })).not.toThrow();
+    // What is taken as PyTorch's: kdim = vdim = embed_dim, dropout, add_bias_kv and add_zero_attn false.
+    expect(refused({ kdim: 12, vdim: 12, dropout: 0.1, add_bias_kv: false, add_zero_attn: false })).not.toThrow();
+    const dropout = parseModelFile(JSON.stringify({ input: [6, 12], layers: [{ type: 'MultiheadAttention', embed_dim: 12, num_heads: 3, dropout: 0.1 }, { type: 'Flatten' }, { type: 'Linear', out_features: 10 }] }), 'd.json').model;
+    expect(JSON.parse(modelFileText(dropout, [6, 12])).layers[0]).toEqual({ type: 'MultiheadAttention', embed_dim: 12, num_heads: 3, dropout: 0.1, bias: true, batch_first: true });
     expect(() => new MultiheadAttention({ embedDim: 8, numHeads: 2, is_causal: true } as never)).toThrow("MultiheadAttention: unknown option 'is_causal' (PyTorch's is_causal is isCausal here)");
     expect(() => new MultiheadAttention(0, 1)).toThrow('MultiheadAttention: embed_dim must be a whole number ≥ 1, got 0');
     expect(() => new MultiheadAttention(8, 2).outputShape([4, 6])).toThrow("embed_dim is 8 but the input's steps have 6 features");

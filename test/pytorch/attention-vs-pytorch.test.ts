@@ -3,7 +3,9 @@
  * nn.MultiheadAttention (batch_first=True, self-attention: query = key = value) in float64: the
  * output and every gradient (input, in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias)
  * on several shapes, causal (a generate_square_subsequent_mask attn_mask) and not, with and
- * without bias; and the layer's parameters (names, shapes, order) against PyTorch's state_dict.
+ * without bias, and with dropout on the attention weights (training: PyTorch's F.dropout there
+ * replaced by the same mask as ours); and the layer's parameters (names, shapes, order) against
+ * PyTorch's state_dict.
  * Skipped, saying so, without PyTorch.
  */
 import { describe, expect, test } from 'vitest';
@@ -14,11 +16,16 @@ import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 const SCRIPT = `
 import json, sys, torch
+import torch.nn.functional as F
 spec = json.load(sys.stdin)
 out = []
 for case in spec['cases']:
     b, l, e, h = case['shape']
-    mha = torch.nn.MultiheadAttention(e, h, bias=case['bias'], batch_first=True).double()
+    if case['p'] > 0:
+        # The attention weights' dropout (F.dropout in F.multi_head_attention_forward) with our mask, [b * h, l, l].
+        given = torch.tensor(case['mask'], dtype=torch.float64).reshape(b * h, l, l)
+        F.dropout = lambda t, p=0.5, training=True, inplace=False: t * given
+    mha = torch.nn.MultiheadAttention(e, h, dropout=case['p'], bias=case['bias'], batch_first=True).double()
     with torch.no_grad():
         for name, p in mha.named_parameters():
             p.copy_(torch.tensor(case[name], dtype=torch.float64).reshape(p.shape))
@@ -46,19 +53,23 @@ function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number
 describe("MultiheadAttention against PyTorch's nn.MultiheadAttention (float64)", () => {
   test('the output and every gradient, causal and not, with and without bias; the parameters’ names and shapes', (ctx) => {
     skipWithoutTorch(ctx);
-    // [batch, L, E, heads, causal, bias]
-    const shapes: [number, number, number, number, boolean, boolean][] = [
-      [1, 1, 2, 1, false, true],
-      [3, 5, 12, 3, false, true],
-      [2, 7, 12, 3, true, true],
-      [2, 6, 8, 2, true, false],
-      [4, 9, 16, 4, false, false],
-      [2, 17, 32, 4, true, true],
+    // [batch, L, E, heads, causal, bias, dropout p]
+    const shapes: [number, number, number, number, boolean, boolean, number][] = [
+      [1, 1, 2, 1, false, true, 0],
+      [3, 5, 12, 3, false, true, 0],
+      [2, 7, 12, 3, true, true, 0],
+      [2, 6, 8, 2, true, false, 0],
+      [4, 9, 16, 4, false, false, 0],
+      [2, 17, 32, 4, true, true, 0],
+      [3, 6, 12, 3, false, true, 0.25],
+      [2, 9, 8, 2, true, true, 0.5],
     ];
-    const cases = shapes.map(([batch, seqLen, embed, heads, causal, bias], n) => ({
+    const cases = shapes.map(([batch, seqLen, embed, heads, causal, bias, p], n) => ({
       shape: [batch, seqLen, embed, heads],
       causal,
       bias,
+      p,
+      mask: p > 0 ? Array.from(randomArray(batch * heads * seqLen * seqLen, 30 + n, 0, 1), (u) => (u < p ? 0 : 1 / (1 - p))) : undefined,
       x: Array.from(randomArray(batch * seqLen * embed, 40 + n, -2, 2)),
       dy: Array.from(randomArray(batch * seqLen * embed, 50 + n)),
       in_proj_weight: Array.from(randomArray(3 * embed * embed, 60 + n, -0.6, 0.6)),
@@ -71,7 +82,7 @@ describe("MultiheadAttention against PyTorch's nn.MultiheadAttention (float64)",
       const [batch, seqLen, embed, heads] = c.shape as [number, number, number, number];
       const s: AttentionShape = { batch, seqLen, embed, heads, causal: c.causal };
       const w = { inWeight: c.in_proj_weight, outWeight: c['out_proj.weight'], inBias: c.in_proj_bias, outBias: c['out_proj.bias'] };
-      const fwd = attentionForwardRef(c.x, w, s);
+      const fwd = attentionForwardRef(c.x, w, s, c.mask);
       const g = attentionBackwardRef(c.dy, c.x, w, s, fwd);
       const t = torch[n]!;
       const errors: Record<string, number> = {
@@ -82,7 +93,7 @@ describe("MultiheadAttention against PyTorch's nn.MultiheadAttention (float64)",
         ...(c.bias ? { in_proj_bias: scaledError(g.dinBias, t.grads.in_proj_bias!), 'out_proj.bias': scaledError(g.doutBias, t.grads['out_proj.bias']!) } : {}),
       };
       for (const [name, e] of Object.entries(errors)) {
-        expect(e, `${c.shape.join('×')}${c.causal ? ' causal' : ''}: ${name}`).toBeLessThan(1e-12);
+        expect(e, `${c.shape.join('×')}${c.causal ? ' causal' : ''}${c.p ? ` dropout ${c.p}` : ''}: ${name}`).toBeLessThan(1e-12);
         worst = Math.max(worst, e);
       }
       // The layer's parameters: PyTorch's names, shapes and order.
