@@ -10,6 +10,8 @@ export type { LinearOptions } from './linear.js';
 export { LSTM, GRU } from './recurrent.js';
 export { MultiheadAttention } from './attention.js';
 export type { MultiheadAttentionOptions } from './attention.js';
+export { TransformerEncoderLayer } from './transformer.js';
+export type { TransformerEncoderLayerOptions } from './transformer.js';
 export type { LstmOptions, GruOptions } from './recurrent.js';
 export { ReLU, Sigmoid, Tanh, LeakyReLU, PReLU, SiLU, GELU, ELU, SELU, Softplus, Mish, Hardswish, Hardsigmoid, Hardtanh, ReLU6, CELU, LogSigmoid, Softsign, Softshrink, Hardshrink, Threshold, Tanhshrink, RReLU, GLU, InputActivation, LogSoftmax, Softmax, Softmin } from './activations.js';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';

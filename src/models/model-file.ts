@@ -30,6 +30,7 @@ import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { GRU, LSTM } from '../layers/recurrent.js';
 import { MultiheadAttention } from '../layers/attention.js';
+import { TransformerEncoderLayer } from '../layers/transformer.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -394,7 +395,7 @@ function sequential(entry: Json, source: string, path: string): Sequential {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) {
       throw new ModelFileError(`${source}: layer ${i} of ${where}: "name" must be letters, digits or '_', got ${JSON.stringify(child.name)}`);
     }
-    return [name, child.layers !== undefined || child.type === 'Residual' ? container(child, source, childPath) : layer(child, source, childPath)];
+    return [name, child.layers !== undefined || child.type === 'Residual' || child.type === 'TransformerEncoderLayer' ? container(child, source, childPath) : layer(child, source, childPath)];
   });
   try {
     return Sequential.fromEntries(children);
@@ -405,12 +406,41 @@ function sequential(entry: Json, source: string, path: string): Sequential {
 
 function container(entry: Json, source: string, path: string): Sequential | Residual {
   if (entry.type === 'Residual') return residual(entry, source, path);
+  if (entry.type === 'TransformerEncoderLayer') return transformerEncoderLayer(entry, source, path);
   for (const key of Object.keys(entry)) {
     if (key !== 'name' && key !== 'layers' && !(key === 'type' && entry.type === 'Sequential')) {
       throw new ModelFileError(`${source}: layer '${path}': unknown field "${key}" for a Sequential (it takes "name" and "layers")`);
     }
   }
   return sequential(entry, source, path);
+}
+
+/** nn.TransformerEncoderLayer's keywords and their types (src/layers/transformer.ts). */
+const ENCODER_FIELDS: Record<string, 'number' | 'string' | 'boolean'> = { d_model: 'number', nhead: 'number', dim_feedforward: 'number', dropout: 'number', activation: 'string', layer_norm_eps: 'number', batch_first: 'boolean', norm_first: 'boolean' };
+
+/** A TransformerEncoderLayer: PyTorch's keyword arguments; its layers and their names follow from them. */
+function transformerEncoderLayer(entry: Json, source: string, path: string): TransformerEncoderLayer {
+  const where = `${source}: layer '${path}' (TransformerEncoderLayer)`;
+  for (const [key, value] of Object.entries(entry)) {
+    if (key === 'type' || key === 'name') continue;
+    const expected = ENCODER_FIELDS[key];
+    if (!expected) throw new ModelFileError(`${where}: unknown field "${key}" (it takes ${Object.keys(ENCODER_FIELDS).join(', ')})`);
+    if (typeof value !== expected) throw new ModelFileError(`${where}: "${key}" must be ${TYPES[expected]}, got ${JSON.stringify(value)}`);
+  }
+  try {
+    return new TransformerEncoderLayer({
+      dModel: entry.d_model as number,
+      nhead: entry.nhead as number,
+      dimFeedforward: entry.dim_feedforward as number | undefined,
+      dropout: entry.dropout as number | undefined,
+      activation: entry.activation as 'relu' | 'gelu' | undefined,
+      layerNormEps: entry.layer_norm_eps as number | undefined,
+      batchFirst: entry.batch_first as boolean | undefined,
+      normFirst: entry.norm_first as boolean | undefined,
+    });
+  } catch (e) {
+    throw new ModelFileError(`${where}: ${(e as Error).message.replace(/^\w+: /, '')}`);
+  }
 }
 
 /** A residual block: "layers" (the body, whose children are the block's) and an optional "shortcut" entry. */
@@ -516,6 +546,8 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
       if (canonical && module instanceof Conv1d) fields.padding = [...module.pads];
       return { type: module.type, ...fields };
     }
+    // A composite written as PyTorch's constructor call: its layers follow from the arguments.
+    if (module instanceof TransformerEncoderLayer) return { type: 'TransformerEncoderLayer', ...module.config };
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));
     if (module instanceof Sequential) return { layers };
     const shortcut = module.shortcut && (module.shortcut[0] === 'shortcut' ? entry(module.shortcut[1]) : { name: module.shortcut[0], ...entry(module.shortcut[1]) });
