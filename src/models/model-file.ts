@@ -476,7 +476,7 @@ function residual(entry: Json, source: string, path: string): Residual {
 function layer(entry: Json, source: string, path: string): Layer {
   const type = entry.type;
   const spec = typeof type === 'string' ? LAYERS[type] : undefined;
-  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block)`);
+  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block, "type": "TransformerEncoderLayer" with PyTorch's keywords)`);
   const fields: Json = {};
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'type' || key === 'name') continue;
