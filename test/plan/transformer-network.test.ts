@@ -90,6 +90,20 @@ describe("TransformerEncoderLayer against PyTorch's nn.TransformerEncoderLayer",
   });
 });
 
+describe('a seeded run', () => {
+  gpuTest('is bit-reproducible with dropout: two networks, three steps each, the same weights to the bit; another seed, other weights', async (ctx) => {
+    const run = async (seed: number) => {
+      const model = new Sequential(new TransformerEncoderLayer(12, 3, { dimFeedforward: 24, dropout: 0.2 }), new Flatten(), new Linear(5 * 12, 3));
+      const network = new Network(ctx, model, { inputShape: [5, 12], maxBatch: 8, seed, optimizer: new Adam({ lr: 0.01 }) });
+      for (let step = 0; step < 3; step++) await checkNetworkStep(network, Float32Array.from(randomArray(8 * 5 * 12, 46 + step, -1, 1)), Uint32Array.from({ length: 8 }, (_, b) => b % 3));
+      return Promise.all(network.parameters.map(async (p) => Array.from(await ctx.read(p.value))));
+    };
+    const [a, b, c] = [await run(4), await run(4), await run(5)];
+    expect(b).toEqual(a);
+    expect(c[0]).not.toEqual(a[0]);
+  }, 60_000);
+});
+
 describe('model files', () => {
   test("TransformerEncoderLayer by PyTorch's keywords: round-trips, names, refusals", () => {
     const text = JSON.stringify({ input: [6, 16], layers: [{ type: 'TransformerEncoderLayer', d_model: 16, nhead: 4, dim_feedforward: 32, dropout: 0, norm_first: true, activation: 'gelu' }, { type: 'Flatten' }, { type: 'Linear', out_features: 3 }] });
