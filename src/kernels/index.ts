@@ -40,3 +40,4 @@ export { lstmForwardStep, lstmBackwardStep } from './lstm.js';
 export { gruForwardStep, gruBackwardStep } from './gru.js';
 export { embeddingForward, embeddingBackwardWeight } from './embedding.js';
 export { permute } from './permute.js';
+export { attentionScores, attentionValues, attentionBackwardValues, attentionBackwardScores, attentionBackwardQk } from './attention.js';

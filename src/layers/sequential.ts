@@ -87,6 +87,12 @@ export class Residual {
    * state_dict; the summary shows it after the block's sum.
    */
   readonly activation?: Layer;
+  /**
+   * Whether the body's children are named as the block's parent's children (no name of the block's
+   * own in their state_dict names): PyTorch's TransformerEncoderLayer, whose _sa_block and _ff_block
+   * are methods, not modules (src/layers/transformer.ts). False for a block made with `new Residual`.
+   */
+  readonly inline: boolean = false;
   /** The block's two ends in the plan's chain (src/layers/residual.ts), made once: one block, one pair. */
   readonly ends = { input: new ResidualInput(), add: new ResidualAdd() };
 
@@ -176,7 +182,7 @@ export function flattenModel(model: Module): { leaves: LayerEntry[]; blocks: Blo
       if (child instanceof Sequential) walk(child.children, path, topIndex, depth);
       else if (child instanceof Residual) {
         const input = leaves.push({ path: `${path}:input`, layer: child.ends.input, topIndex }) - 1;
-        walk(child.children, path, topIndex, depth + 1);
+        walk(child.children, child.inline ? prefix : path, topIndex, depth + 1);
         const bodyEnd = leaves.length - 1;
         const shortcut = child.shortcut ? leaves.length : undefined;
         if (child.shortcut) walk([child.shortcut], path, topIndex, depth + 1);

@@ -29,6 +29,8 @@ import { AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout } from
 import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { GRU, LSTM } from '../layers/recurrent.js';
+import { MultiheadAttention } from '../layers/attention.js';
+import { TransformerEncoderLayer } from '../layers/transformer.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -102,6 +104,22 @@ const LAYERS: Record<string, { fields: readonly string[]; build: (f: Json) => La
     build: (f) => new LSTM({ ...recurrentOptionsOf(f), projSize: f.proj_size as number | undefined }),
   },
   GRU: { fields: RECURRENT_FIELDS, build: (f) => new GRU(recurrentOptionsOf(f)) },
+  MultiheadAttention: {
+    fields: ['embed_dim', 'num_heads', 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first', 'is_causal'],
+    build: (f) =>
+      new MultiheadAttention({
+        embedDim: f.embed_dim as number,
+        numHeads: f.num_heads as number,
+        dropout: f.dropout as number | undefined,
+        bias: f.bias as boolean | undefined,
+        addBiasKv: f.add_bias_kv as boolean | undefined,
+        addZeroAttn: f.add_zero_attn as boolean | undefined,
+        kdim: f.kdim as number | undefined,
+        vdim: f.vdim as number | undefined,
+        batchFirst: f.batch_first as boolean | undefined,
+        isCausal: f.is_causal as boolean | undefined,
+      }),
+  },
   ReLU: { fields: ['inplace'], build: (f) => new ReLU({ inplace: inplaceOf(f) }) },
   Sigmoid: { fields: [], build: () => new Sigmoid() },
   Tanh: { fields: [], build: () => new Tanh() },
@@ -249,7 +267,7 @@ const FIELD_TYPES: Record<string, 'number' | 'boolean' | 'string' | 'kernel' | '
   in_channels: 'number', out_channels: 'number', kernel_size: 'kernel', stride: 'kernel', padding: 'padding', output_padding: 'kernel', bias: 'boolean', groups: 'number', padding_mode: 'string',
   negative_slope: 'number', dilation: 'kernel', return_indices: 'boolean', ceil_mode: 'boolean', count_include_pad: 'boolean', divisor_override: 'number',
   num_groups: 'number', num_channels: 'number', normalized_shape: 'shape', elementwise_affine: 'boolean',
-  in_features: 'number', out_features: 'number', input_size: 'number', hidden_size: 'number', num_layers: 'number', batch_first: 'boolean', bidirectional: 'boolean', dropout: 'number', proj_size: 'number', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
+  in_features: 'number', out_features: 'number', input_size: 'number', hidden_size: 'number', num_layers: 'number', batch_first: 'boolean', bidirectional: 'boolean', dropout: 'number', proj_size: 'number', embed_dim: 'number', num_heads: 'number', add_bias_kv: 'boolean', add_zero_attn: 'boolean', kdim: 'number', vdim: 'number', is_causal: 'boolean', inplace: 'boolean', num_features: 'number', eps: 'number', momentum: 'number',
   p: 'number', value: 'number', size: 'kernel', scale_factor: 'kernel', mode: 'string', align_corners: 'boolean', recompute_scale_factor: 'boolean', unflattened_size: 'shape', num_parameters: 'number', init: 'number', lambd: 'number', upscale_factor: 'number', downscale_factor: 'number', start_dim: 'number', dim: 'number', approximate: 'string', output_size: 'size', affine: 'boolean', track_running_stats: 'boolean', alpha: 'number', beta: 'number', threshold: 'extended', min_val: 'extended', max_val: 'extended', lower: 'number', upper: 'number',
 };
 
@@ -377,7 +395,7 @@ function sequential(entry: Json, source: string, path: string): Sequential {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) {
       throw new ModelFileError(`${source}: layer ${i} of ${where}: "name" must be letters, digits or '_', got ${JSON.stringify(child.name)}`);
     }
-    return [name, child.layers !== undefined || child.type === 'Residual' ? container(child, source, childPath) : layer(child, source, childPath)];
+    return [name, child.layers !== undefined || child.type === 'Residual' || child.type === 'TransformerEncoderLayer' ? container(child, source, childPath) : layer(child, source, childPath)];
   });
   try {
     return Sequential.fromEntries(children);
@@ -388,12 +406,41 @@ function sequential(entry: Json, source: string, path: string): Sequential {
 
 function container(entry: Json, source: string, path: string): Sequential | Residual {
   if (entry.type === 'Residual') return residual(entry, source, path);
+  if (entry.type === 'TransformerEncoderLayer') return transformerEncoderLayer(entry, source, path);
   for (const key of Object.keys(entry)) {
     if (key !== 'name' && key !== 'layers' && !(key === 'type' && entry.type === 'Sequential')) {
       throw new ModelFileError(`${source}: layer '${path}': unknown field "${key}" for a Sequential (it takes "name" and "layers")`);
     }
   }
   return sequential(entry, source, path);
+}
+
+/** nn.TransformerEncoderLayer's keywords and their types (src/layers/transformer.ts). */
+const ENCODER_FIELDS: Record<string, 'number' | 'string' | 'boolean'> = { d_model: 'number', nhead: 'number', dim_feedforward: 'number', dropout: 'number', activation: 'string', layer_norm_eps: 'number', batch_first: 'boolean', norm_first: 'boolean' };
+
+/** A TransformerEncoderLayer: PyTorch's keyword arguments; its layers and their names follow from them. */
+function transformerEncoderLayer(entry: Json, source: string, path: string): TransformerEncoderLayer {
+  const where = `${source}: layer '${path}' (TransformerEncoderLayer)`;
+  for (const [key, value] of Object.entries(entry)) {
+    if (key === 'type' || key === 'name') continue;
+    const expected = ENCODER_FIELDS[key];
+    if (!expected) throw new ModelFileError(`${where}: unknown field "${key}" (it takes ${Object.keys(ENCODER_FIELDS).join(', ')})`);
+    if (typeof value !== expected) throw new ModelFileError(`${where}: "${key}" must be ${TYPES[expected]}, got ${JSON.stringify(value)}`);
+  }
+  try {
+    return new TransformerEncoderLayer({
+      dModel: entry.d_model as number,
+      nhead: entry.nhead as number,
+      dimFeedforward: entry.dim_feedforward as number | undefined,
+      dropout: entry.dropout as number | undefined,
+      activation: entry.activation as 'relu' | 'gelu' | undefined,
+      layerNormEps: entry.layer_norm_eps as number | undefined,
+      batchFirst: entry.batch_first as boolean | undefined,
+      normFirst: entry.norm_first as boolean | undefined,
+    });
+  } catch (e) {
+    throw new ModelFileError(`${where}: ${(e as Error).message.replace(/^\w+: /, '')}`);
+  }
 }
 
 /** A residual block: "layers" (the body, whose children are the block's) and an optional "shortcut" entry. */
@@ -429,7 +476,7 @@ function residual(entry: Json, source: string, path: string): Residual {
 function layer(entry: Json, source: string, path: string): Layer {
   const type = entry.type;
   const spec = typeof type === 'string' ? LAYERS[type] : undefined;
-  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block)`);
+  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block, "type": "TransformerEncoderLayer" with PyTorch's keywords)`);
   const fields: Json = {};
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'type' || key === 'name') continue;
@@ -499,6 +546,8 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
       if (canonical && module instanceof Conv1d) fields.padding = [...module.pads];
       return { type: module.type, ...fields };
     }
+    // A composite written as PyTorch's constructor call: its layers follow from the arguments.
+    if (module instanceof TransformerEncoderLayer) return { type: 'TransformerEncoderLayer', ...module.config };
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));
     if (module instanceof Sequential) return { layers };
     const shortcut = module.shortcut && (module.shortcut[0] === 'shortcut' ? entry(module.shortcut[1]) : { name: module.shortcut[0], ...entry(module.shortcut[1]) });

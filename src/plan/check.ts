@@ -16,6 +16,7 @@ import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef, recurrentMaskKey } from '../reference/network.js';
 import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
+import { MultiheadAttention } from '../layers/attention.js';
 import { LossHead } from '../train/loss-head.js';
 import type { Network } from './network.js';
 import { aliasesInput } from './plan.js';
@@ -71,6 +72,8 @@ export function networkDropoutMasks(network: Network, batch: number, step: numbe
       const { numLayers, directions, hiddenSize, dropout } = node.layer;
       for (let k = 0; k < numLayers - 1; k++) masks[recurrentMaskKey(node.path, k)] = dropoutMaskRef(batch * node.inShape[0]! * directions * hiddenSize, dropout, network.seed, node.stream + k, step);
     }
+    // A MultiheadAttention's attention weights [batch, H, L, L], dropped out as a Dropout over them.
+    if (node.layer instanceof MultiheadAttention && node.layer.dropout > 0) masks[node.path] = dropoutMaskRef(batch * node.layer.numHeads * node.inShape[0]! ** 2, node.layer.dropout, network.seed, node.stream, step);
     if (!(node.layer instanceof Dropout)) continue;
     masks[node.path] = node.layer.channelWise
       ? channelDropoutMaskRef(length, shapeSize(node.inShape.slice(1)), node.layer.p, network.seed, node.stream, step)

@@ -90,7 +90,8 @@ export function largestPlanBuffer(plan: ModelPlan): { perSample: number; what: s
     const candidates: [number, string][] = [
       [4 * shapeSize(node.outShape), `${node.path} output [${node.outShape.join(', ')}] and its gradient`],
       [4 * shapeSize(node.inShape), `${node.path} input [${node.inShape.join(', ')}] and its gradient`],
-      ...node.workspace.map((w): [number, string] => [4 * shapeSize(w.shape), `${node.path} ${w.name} [${w.shape.join(', ')}]`]),
+      // A layer's own tensor named with the layer (a MultiheadAttention's attention weights [H, L, L]).
+      ...node.workspace.map((w): [number, string] => [4 * shapeSize(w.shape), `${node.path} (${node.layer.type}) ${w.name} [${w.shape.join(', ')}]`]),
     ];
     for (const [perSample, what] of candidates) if (perSample > best.perSample) best = { perSample, what };
   }

@@ -442,10 +442,13 @@ export function formatSummary(plan: ModelPlan): string {
  * Linear layers and the LSTM's and GRU's matrix products; element-wise work not counted): the
  * forward pass, the weight gradients and the input gradients (none for the first trained layer,
  * whose input gradient is never computed; a recurrent layer's carry back through time, dG·W_hh,
- * always).
+ * always). A MultiheadAttention: its two projections as Linear layers, and its attention core
+ * (q·kᵀ and P·v forward; dO, dV, dP, dQ, dK backward, counted with the input gradients, always)
+ * over the (query, key) pairs it computes: L² of them, L(L + 1)/2 when causal.
  */
 export function trainingFlops(plan: ModelPlan): { forward: number; weightGradients: number; inputGradients: number; total: number } {
   let forward = 0;
+  let weightGradients = 0;
   let inputGradients = 0;
   const firstTrained = plan.nodes.findIndex((n) => n.parameters.length > 0);
   plan.nodes.forEach((node, i) => {
@@ -457,8 +460,18 @@ export function trainingFlops(plan: ModelPlan): { forward: number; weightGradien
         if (!p.local.startsWith('weight_')) continue;
         const size = shapeSize(p.shape);
         forward += 2 * steps * size;
+        weightGradients += 2 * steps * size;
         if (p.local.startsWith('weight_hh') || i > firstTrained || !/^weight_ih_l0(_reverse)?$/.test(p.local)) inputGradients += 2 * steps * size;
       }
+      return;
+    }
+    if (node.layer.type === 'MultiheadAttention') {
+      const [L, E] = [node.inShape[0]!, node.inShape[1]!];
+      const pairs = (node.layer as { isCausal?: boolean }).isCausal ? (L * (L + 1)) / 2 : L * L;
+      const projections = 2 * L * 3 * E * E + 2 * L * E * E;
+      forward += projections + 2 * 2 * pairs * E;
+      weightGradients += projections;
+      inputGradients += 2 * L * E * E + 4 * 2 * pairs * E + (i > firstTrained ? 2 * L * 3 * E * E : 0);
       return;
     }
     const weight = node.parameters.find((p) => p.local === 'weight');
@@ -467,7 +480,8 @@ export function trainingFlops(plan: ModelPlan): { forward: number; weightGradien
     // element is, of the conv it transposes).
     const macs = shapeSize(node.layer.type.startsWith('ConvTranspose') ? node.inShape : node.outShape) * shapeSize(weight.shape.slice(1));
     forward += 2 * macs;
+    weightGradients += 2 * macs;
     if (i > firstTrained) inputGradients += 2 * macs;
   });
-  return { forward, weightGradients: forward, inputGradients, total: 2 * forward + inputGradients };
+  return { forward, weightGradients, inputGradients, total: forward + weightGradients + inputGradients };
 }

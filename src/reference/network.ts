@@ -19,6 +19,8 @@ import type { Linear } from '../layers/linear.js';
 import type { GRU, LSTM } from '../layers/recurrent.js';
 import type { LstmWeights } from './lstm.js';
 import { recurrentParameterName, recurrentStackBackwardRef, recurrentStackForwardRef, type RecurrentKind, type RecurrentStackShape } from './recurrent.js';
+import type { MultiheadAttention } from '../layers/attention.js';
+import { attentionBackwardRef, attentionForwardRef, type AttentionShape, type AttentionWeights } from './attention.js';
 import type { Embedding } from '../layers/embedding.js';
 import type { Permute } from '../layers/permute.js';
 import { embeddingBackwardWeightRef, embeddingForwardRef } from './embedding.js';
@@ -251,6 +253,11 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         const { rows, features } = linearRows(node, batch);
         y = denseForwardRef(x, get(named(node, 'weight'), l.outFeatures * features), rows, features, l.outFeatures);
         if (l.bias) y = biasAddRef(y, get(named(node, 'bias'), l.outFeatures), rows, l.outFeatures, 1);
+        break;
+      }
+      case 'MultiheadAttention': {
+        const { shape, weights } = attentionOf(node, batch, get);
+        y = attentionForwardRef(x, weights, shape, attentionMask(node, input, batch, mode)).y;
         break;
       }
       case 'LSTM':
@@ -495,6 +502,18 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
         d = permuteRef(d, batch, node.outShape, dims.map((_, k) => dims.indexOf(k)));
         break;
       }
+      case 'MultiheadAttention': {
+        const { shape, weights } = attentionOf(node, batch, get);
+        const g = attentionBackwardRef(d, xi, weights, shape, attentionForwardRef(xi, weights, shape, attentionMask(node, input, batch, 'train')));
+        grads[named(node, 'in_proj_weight')] = g.dinWeight;
+        grads[named(node, 'out_proj.weight')] = g.doutWeight;
+        if (weights.inBias) {
+          grads[named(node, 'in_proj_bias')] = g.dinBias;
+          grads[named(node, 'out_proj.bias')] = g.doutBias;
+        }
+        d = g.dx;
+        break;
+      }
       case 'LSTM':
       case 'GRU': {
         const { shape, weights, masks } = recurrentOf(node, batch, get, input, path);
@@ -696,6 +715,24 @@ function recurrentOf(node: PlanNode, batch: number, get: (name: string, length: 
 
 /** The `dropoutMasks` key of a stacked LSTM's or GRU's dropout on layer k's output. */
 export const recurrentMaskKey = (path: string, layer: number) => `${path}:l${layer}`;
+
+/** A MultiheadAttention's dropout mask on its attention weights [batch, H, L, L], in training with dropout (the caller's draws). */
+function attentionMask(node: PlanNode, input: NetworkStepRefInput, batch: number, mode: string): ArrayLike<number> | undefined {
+  const l = node.layer as MultiheadAttention;
+  return mode === 'train' && l.dropout > 0 ? mask(input, node.path, batch * l.numHeads * node.inShape[0]! ** 2) : undefined;
+}
+
+/** A MultiheadAttention's shape from its node ([L, E] → [L, E]), and its weights by their PyTorch names. */
+function attentionOf(node: PlanNode, batch: number, get: (name: string, length: number) => ArrayLike<number>): { shape: AttentionShape; weights: AttentionWeights } {
+  const l = node.layer as MultiheadAttention;
+  const E = l.embedDim;
+  const weights: AttentionWeights = {
+    inWeight: get(named(node, 'in_proj_weight'), 3 * E * E),
+    outWeight: get(named(node, 'out_proj.weight'), E * E),
+    ...(l.bias ? { inBias: get(named(node, 'in_proj_bias'), 3 * E), outBias: get(named(node, 'out_proj.bias'), E) } : {}),
+  };
+  return { shape: { batch, seqLen: node.inShape[0]!, embed: E, heads: l.numHeads, causal: l.isCausal }, weights };
+}
 
 /** A node's tensor by its name within the layer ('weight'): its state_dict name (`<path>.weight`, or `weight` in a one-layer model). */
 function named(node: PlanNode, local: string): string {

@@ -11,7 +11,9 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
+import { LayerNorm } from '../../src/layers/normalization.js';
 import { GRU, LSTM } from '../../src/layers/recurrent.js';
+import { MultiheadAttention } from '../../src/layers/attention.js';
 import { AvgPool2d, MaxPool2d } from '../../src/layers/pooling.js';
 import { Residual, Sequential, type Module } from '../../src/layers/sequential.js';
 import { seedCnn, SEED_CNN_INPUT } from '../../src/models/seed-cnn.js';
@@ -81,6 +83,9 @@ describe('the network reference against central differences', () => {
   });
   test('Linear → LSTM (2 layers, bidirectional, dropout 0.3 between) → GRU (2 layers, bidirectional, no bias) → Flatten → Linear over [4, 3] sequences', () => {
     checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new LSTM({ hiddenSize: 2, numLayers: 2, bidirectional: true, dropout: 0.3 }), new GRU({ hiddenSize: 2, numLayers: 2, bidirectional: true, bias: false }), new Flatten(), new Linear({ outFeatures: 3 })), [4, 3]);
+  });
+  test('Linear → MultiheadAttention (causal) in a Residual → LayerNorm → Flatten → Linear over [5, 3] sequences, cross-entropy', () => {
+    checkByDifferences(new Sequential(new Linear(3, 4), new Residual(new MultiheadAttention(4, 2, { isCausal: true })), new LayerNorm(4), new Flatten(), new Linear({ outFeatures: 3 })), [5, 3]);
   });
   test("Linear → Sigmoid → Linear → Sigmoid, the sheet's ½Σ(t − a)²", () => {
     checkByDifferences(new Sequential(new Linear({ outFeatures: 3 }), new Sigmoid(), new Linear({ outFeatures: 2 }), new Sigmoid()), [2], 'half-sse');

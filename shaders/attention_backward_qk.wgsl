@@ -1,0 +1,50 @@
+// attention_backward_qk: the query's and key's gradients of PyTorch's nn.MultiheadAttention,
+// dQ = dS K / √d and dK = dSᵀ Q / √d, from attention_backward_scores.wgsl's dS · scale (in probs).
+// Layout: probs [batch, heads, seqLen, seqLen]; qkv, dqkv [batch, seqLen, 3·embed] (q at e, k at
+// embed + e). One invocation per (b, r, e), h = e / d:
+//   dq[b, r, e] = Σ_j probs[b, h, r, j] · k[b, j, e]   (j increasing, j ≤ r when causal)
+//   dk[b, r, e] = Σ_i probs[b, h, i, r] · q[b, i, e]   (i increasing, i ≥ r when causal)
+// Overwrites dqkv's q and k parts.
+
+struct Params {
+  batch: u32,
+  seqLen: u32,
+  embed: u32,
+  heads: u32,
+  causal: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> probs: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dqkv: array<f32>;
+
+override WG_X: u32;
+
+@compute @workgroup_size(WG_X)
+fn attention_backward_qk(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let L = params.seqLen;
+  let E = params.embed;
+  if (gid.x >= params.batch * L * E) { return; }
+  let e = gid.x % E;
+  let r = (gid.x / E) % L;
+  let b = gid.x / (E * L);
+  let h = e / (E / params.heads);
+  let plane = (b * params.heads + h) * L * L;
+  let causal = params.causal != 0u;
+  let end = select(L, r + 1u, causal);
+  var dq = 0.0;
+  for (var j = 0u; j < end; j++) {
+    dq += probs[plane + r * L + j] * qkv[(b * L + j) * 3u * E + E + e];
+  }
+  let start = select(0u, r, causal);
+  var dk = 0.0;
+  for (var i = start; i < L; i++) {
+    dk += probs[plane + i * L + r] * qkv[(b * L + i) * 3u * E + e];
+  }
+  let at = (b * L + r) * 3u * E + e;
+  dqkv[at] = dq;
+  dqkv[at + E] = dk;
+}

@@ -1,0 +1,121 @@
+/**
+ * TransformerEncoderLayer (src/layers/transformer.ts) against PyTorch 1.13's nn.TransformerEncoderLayer
+ * (dropout 0, batch_first=True), post-norm with ReLU and pre-norm with GELU: PyTorch's state_dict
+ * loads by its names and predicts as PyTorch's float32 forward; one GPU SGD step (checked against
+ * the float64 reference) leaves the weights PyTorch's float64 SGD step leaves. Also: with dropout,
+ * a GPU step against the float64 reference; the model file's keyword and its refusals.
+ */
+import { describe, expect, test } from 'vitest';
+import { encodeCheckpoint, loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { Flatten, Linear, Sequential, TransformerEncoderLayer } from '../../src/layers/index.js';
+import { modelFileText, parseModelFile, sameNetwork } from '../../src/models/model-file.js';
+import { Adam, SGD } from '../../src/optim/optimizers.js';
+import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
+import { Network } from '../../src/plan/network.js';
+import { randomArray } from '../helpers/allclose.js';
+import { gpuTest } from '../helpers/gpu.js';
+import { hasTorch, runTorch } from '../helpers/torch.js';
+
+const SCRIPT = `
+import json, sys, torch
+import torch.nn.functional as F
+spec = json.load(sys.stdin)
+L, D, H, FF, C, B = spec['sizes']
+torch.manual_seed(0)
+model = torch.nn.Sequential(
+    torch.nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, activation=spec['activation'], batch_first=True, norm_first=spec['norm_first']),
+    torch.nn.Flatten(), torch.nn.Linear(L * D, C))
+# The norms' affine parameters and the attention's biases away from their init, so that loading them is seen.
+with torch.no_grad():
+    for name, p in model.named_parameters():
+        if 'norm' in name or 'in_proj_bias' in name or 'out_proj.bias' in name:
+            p.add_(torch.rand(p.shape) - 0.5)
+x = torch.tensor(spec['x'], dtype=torch.float32).reshape(B, L, D)
+state = {k: {'shape': list(v.shape), 'data': v.flatten().tolist()} for k, v in model.state_dict().items()}
+with torch.no_grad():
+    y = model(x)
+model = model.double()
+opt = torch.optim.SGD(model.parameters(), lr=spec['lr'])
+loss = F.cross_entropy(model(x.double()), torch.tensor(spec['labels']))
+loss.backward()
+opt.step()
+print(json.dumps({'state': state, 'y': y.flatten().tolist(), 'loss': loss.item(), 'after': {k: v.flatten().tolist() for k, v in model.state_dict().items()}}))
+`;
+
+describe("TransformerEncoderLayer against PyTorch's nn.TransformerEncoderLayer", () => {
+  for (const [normFirst, activation] of [[false, 'relu'], [true, 'gelu']] as const) {
+    gpuTest(`${normFirst ? 'norm_first' : 'post-norm'}, ${activation}: PyTorch's state_dict loads and predicts as PyTorch's float32; one SGD step leaves PyTorch's weights`, async (ctx, t) => {
+      const [L, D, H, FF, C, B] = [6, 16, 4, 32, 3, 4];
+      const model = new Sequential(new TransformerEncoderLayer(D, H, { dimFeedforward: FF, dropout: 0, activation, normFirst }), new Flatten(), new Linear(L * D, C));
+      const lr = 0.1;
+      const network = new Network(ctx, model, { inputShape: [L, D], maxBatch: B, seed: 3, optimizer: new SGD({ lr }) });
+      const { tensors, metadata } = decodeSafetensors(await encodeCheckpoint(network), 'memory');
+      const names = Object.keys(tensors).filter((k) => !k.startsWith('optimizer.')).sort();
+      expect(sameNetwork(metadata.model_file!, 'model_file', network.model, [L, D])).toBe(true);
+      if (!hasTorch) return t.skip('/usr/bin/python3 has no PyTorch');
+      const x = Array.from(randomArray(B * L * D, 44, -1, 1));
+      const labels = [0, 2, 1, 2];
+      const torch = runTorch<{ state: Record<string, { shape: number[]; data: number[] }>; y: number[]; loss: number; after: Record<string, number[]> }>(SCRIPT, { x, labels, lr, sizes: [L, D, H, FF, C, B], activation, norm_first: normFirst });
+      // PyTorch's names, every one of them.
+      expect(Object.keys(torch.state).sort()).toEqual(names);
+      const stateDict = Object.fromEntries(Object.entries(torch.state).map(([k, v]) => [k, { dtype: 'F32' as const, shape: v.shape, data: Float32Array.from(v.data) }]));
+      loadCheckpoint(network, encodeSafetensors(stateDict, {}), 'from-pytorch.safetensors');
+      const y = await network.predict(Float32Array.from(x));
+      const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - torch.y[i]!)));
+      // One SGD step: the GPU's against the float64 reference, then the weights against PyTorch's.
+      const report = await checkNetworkStep(network, Float32Array.from(x), Uint32Array.from(labels));
+      expect(report.passed, formatCheckReport(report)).toBe(true);
+      let worstStep = 0;
+      for (const p of network.parameters) {
+        const ours = await ctx.read(p.value);
+        const theirs = torch.after[p.name]!;
+        expect(ours.length, p.name).toBe(theirs.length);
+        for (let i = 0; i < ours.length; i++) worstStep = Math.max(worstStep, Math.abs(ours[i]! - theirs[i]!));
+      }
+      console.log(`TransformerEncoderLayer (${normFirst ? 'norm_first' : 'post-norm'}, ${activation}) from PyTorch's state_dict: logits within ${worst.toExponential(2)} of PyTorch's float32; after one SGD step, weights within ${worstStep.toExponential(2)} of PyTorch's float64`);
+      expect(worst).toBeLessThan(1e-5);
+      expect(worstStep).toBeLessThan(1e-5);
+    });
+  }
+
+  gpuTest('with dropout 0.1 (the attention weights, after each block and the activation): a GPU step against the float64 reference, Adam, two steps', async (ctx) => {
+    const model = new Sequential(new TransformerEncoderLayer(12, 3, { dimFeedforward: 24 }), new Flatten(), new Linear(5 * 12, 3));
+    const network = new Network(ctx, model, { inputShape: [5, 12], maxBatch: 6, seed: 9, optimizer: new Adam({ lr: 0.01 }) });
+    const x = Float32Array.from(randomArray(6 * 5 * 12, 45, -1, 1));
+    for (let step = 1; step <= 2; step++) {
+      const report = await checkNetworkStep(network, x, Uint32Array.from([0, 1, 2, 0, 1, 2]));
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+  });
+});
+
+describe('a seeded run', () => {
+  gpuTest('is bit-reproducible with dropout: two networks, three steps each, the same weights to the bit; another seed, other weights', async (ctx) => {
+    const run = async (seed: number) => {
+      const model = new Sequential(new TransformerEncoderLayer(12, 3, { dimFeedforward: 24, dropout: 0.2 }), new Flatten(), new Linear(5 * 12, 3));
+      const network = new Network(ctx, model, { inputShape: [5, 12], maxBatch: 8, seed, optimizer: new Adam({ lr: 0.01 }) });
+      for (let step = 0; step < 3; step++) await checkNetworkStep(network, Float32Array.from(randomArray(8 * 5 * 12, 46 + step, -1, 1)), Uint32Array.from({ length: 8 }, (_, b) => b % 3));
+      return Promise.all(network.parameters.map(async (p) => Array.from(await ctx.read(p.value))));
+    };
+    const [a, b, c] = [await run(4), await run(4), await run(5)];
+    expect(b).toEqual(a);
+    expect(c[0]).not.toEqual(a[0]);
+  }, 60_000);
+});
+
+describe('model files', () => {
+  test("TransformerEncoderLayer by PyTorch's keywords: round-trips, names, refusals", () => {
+    const text = JSON.stringify({ input: [6, 16], layers: [{ type: 'TransformerEncoderLayer', d_model: 16, nhead: 4, dim_feedforward: 32, dropout: 0, norm_first: true, activation: 'gelu' }, { type: 'Flatten' }, { type: 'Linear', out_features: 3 }] });
+    const { model } = parseModelFile(text, 't.json');
+    expect(JSON.parse(modelFileText(model, [6, 16])).layers[0]).toEqual({ type: 'TransformerEncoderLayer', d_model: 16, nhead: 4, dim_feedforward: 32, dropout: 0, activation: 'gelu', layer_norm_eps: 1e-5, batch_first: true, norm_first: true });
+    expect(sameNetwork(modelFileText(model, [6, 16]), 'x', new Sequential(new TransformerEncoderLayer(16, 4, { dimFeedforward: 32, dropout: 0, activation: 'gelu', normFirst: true }), new Flatten(), new Linear(96, 3)), [6, 16])).toBe(true);
+    const refused = (fields: Record<string, unknown>) => () => parseModelFile(JSON.stringify({ input: [6, 16], layers: [{ type: 'TransformerEncoderLayer', d_model: 16, nhead: 4, ...fields }] }), 't.json');
+    expect(refused({ batch_first: false })).toThrow("t.json: layer '0' (TransformerEncoderLayer): batch_first must be true here");
+    expect(refused({ activation: 'tanh' })).toThrow("activation must be 'relu' or 'gelu' here, got \"tanh\"");
+    expect(refused({ nhead: 5 })).toThrow('embed_dim must be divisible by num_heads');
+    expect(refused({ norm_first: 1 })).toThrow('"norm_first" must be true or false');
+    expect(refused({ heads: 4 })).toThrow('unknown field "heads"');
+    expect(() => new TransformerEncoderLayer({ dModel: 8, nhead: 2, norm_first: true } as never)).toThrow("TransformerEncoderLayer: unknown option 'norm_first' (PyTorch's norm_first is normFirst here)");
+  });
+});
