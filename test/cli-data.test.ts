@@ -6,6 +6,7 @@ import { describe, expect, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
+import { encodeNpy, parseNpy } from '../src/data/npy.js';
 import { gpuTest } from './helpers/gpu.js';
 import { npzBytes } from './helpers/npy.js';
 
@@ -154,5 +155,44 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect([images.code, images.err]).toEqual([1, "webgpu-backprop: --hflip: crops and flips a --data file's float samples; the MNIST data holds images, which take the random rotation (--no-augment: none)\n"]);
     const fill = await run([...args, '--crop-fill', '1']);
     expect([fill.code, fill.err]).toEqual([1, "webgpu-backprop: --crop-fill: the padding's value, without --crop-padding there is no padding\n"]);
+  });
+
+  gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {
+    const mnist = await loadMnist();
+    const count = 40;
+    const images = mnist.test.images.slice(0, count * 784);
+    const labels = mnist.test.labels.slice(0, count);
+    const file = join(dir, 'predict.npz');
+    writeFileSync(file, npzBytes({ x_train: { data: images, shape: [count, 28, 28] }, y_train: { data: labels, shape: [count] }, x_test: { data: images, shape: [count, 28, 28] }, y_test: { data: labels, shape: [count] } }));
+    const input = join(dir, 'new-samples.npy');
+    writeFileSync(input, encodeNpy(images, [count, 28, 28]));
+    const init = join(dir, 'initial.safetensors');
+    expect((await run(['mnist', '--steps', '0', '--save', init])).code).toBe(0);
+    const [a, b] = [join(dir, 'a.npy'), join(dir, 'b.npy')];
+    const fromData = await run(['predict', '--init', init, '--data', file, '--out', a, '--batch', '16']);
+    const fromInput = await run(['predict', '--init', init, '--input', input, '--out', b]);
+    expect([fromData.code, fromInput.code]).toEqual([0, 0]);
+    expect(fromData.out).toBe(`Wrote the outputs of 40 samples of ${file} (x_test) to ${a}: float32 [40, 10]\n`);
+    const read = (path: string) => parseNpy(new Uint8Array(readFileSync(path)), path);
+    const [pa, pb] = [read(a), read(b)];
+    expect(pa.shape).toEqual([40, 10]);
+    // The same samples, in passes of 16 or of 40: the same outputs, to the bit.
+    expect(Array.from(pb.data as Float32Array)).toEqual(Array.from(pa.data as Float32Array));
+    // Log-probabilities (the seed CNN ends with LogSoftmax): evaluate's loss and count from them.
+    const logp = pa.data as Float32Array;
+    const predicted = Array.from({ length: count }, (_, i) => logp.subarray(i * 10, i * 10 + 10).indexOf(Math.max(...logp.subarray(i * 10, i * 10 + 10))));
+    const evaluated = JSON.parse((await run(['evaluate', '--init', init, '--data', file, '--json'])).out) as { test_loss: number; test_correct: number };
+    expect(predicted.filter((p, i) => p === labels[i]).length).toBe(evaluated.test_correct);
+    expect(-Array.from(labels, (y, i) => logp[i * 10 + y]!).reduce((s, v) => s + v) / count).toBeCloseTo(evaluated.test_loss, 5);
+    for (let i = 0; i < count; i++) expect(Array.from(logp.subarray(i * 10, i * 10 + 10), Math.exp).reduce((s, v) => s + v)).toBeCloseTo(1, 5);
+    // Replaced only where a .npy file is there; anything else is refused and left as it was.
+    expect((await run(['predict', '--init', init, '--input', input, '--out', a])).out).toContain(', replacing the .npy file there');
+    const notes = join(dir, 'notes.npy');
+    writeFileSync(notes, 'my notes');
+    const refused = await run(['predict', '--init', init, '--input', input, '--out', notes]);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: --out ${notes}: the file exists and is not a .npy file; choose another file or remove this one\n`]);
+    expect(readFileSync(notes, 'utf8')).toBe('my notes');
+    const both = await run(['predict', '--init', init, '--input', input, '--data', file, '--out', a]);
+    expect([both.code, both.err]).toEqual([1, "webgpu-backprop: --input: the samples are --input's or --data's; give one of them\n"]);
   });
 });

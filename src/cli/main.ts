@@ -7,6 +7,7 @@ import { DeviceLostError } from '../gpu/errors.js';
 import { TWO_TWO_TWO_HELP, twoTwoTwoCommand } from './two-two-two.js';
 import { checkCommand, classifyCommand, evaluateCommand, mnistCommand, tuneCommand } from './mnist.js';
 import { STDERR_TTY } from '../node/noise.js';
+import { predictCommand } from './predict.js';
 
 export const MAIN_HELP = `Usage: webgpu-backprop <command> [options]
 
@@ -17,6 +18,7 @@ Commands:
   check     one training step on the GPU against float64: the worst error of every tensor
   evaluate  test a saved checkpoint on the MNIST test set
   classify  classify single images with a saved checkpoint
+  predict   a saved checkpoint's outputs for every sample of a data set or an .npy array, to .npy
   tune      time the conv and dense kernels' candidate tiles on this adapter and cache the fastest
   222       the spreadsheet's 2-2-2 back-propagation example
   help      this help; 'webgpu-backprop <command> --help' for a command's options
@@ -65,6 +67,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
         return await classifyCommand(rest, getContext, out);
       case 'check':
         return await checkCommand(rest, getContext, out);
+      case 'predict':
+        return await predictCommand(rest, getContext, out);
       case 'tune':
         return await tuneCommand(rest, getContext, out);
       case '222':

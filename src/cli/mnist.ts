@@ -200,6 +200,7 @@ files (P5, 28×28, white digit on black like MNIST). Prints each image's probabi
 /** The command's GPU: the same context each call, or (`fresh`) a new device after a loss. */
 export type ContextSource = (options?: { fresh?: boolean }) => Promise<GpuContext>;
 
+/** A whole-number flag (`--batch`) with its fallback and range (exported for the other commands' parsers as integerFlag). */
 function integer(values: Values, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -568,7 +569,7 @@ function progressBar(epoch: number, p: Progress, left: { epoch: number; run: num
  * The network to train or load: a model file's, else the one a checkpoint carries (its metadata's
  * `model_file`), else the seed CNN. Read and shape-checked before the GPU starts.
  */
-async function loadModel(
+export async function loadModel(
   file: string | undefined,
   options: { dropout?: number; loss?: LossKind; fuse?: boolean; checkpoint?: { file: string; metadata: Record<string, string> }; images?: boolean } = {},
 ): Promise<{ model: Module; input: SampleShape; name: string; ids: boolean }> {
@@ -631,7 +632,7 @@ function resumeSettings(args: MnistArgs, info: CheckpointInfo, metadata: Record<
  * another). A checkpoint without them (older, or PyTorch's) leaves the flags as they are.
  */
 /** A checkpoint's `loss` (checked), or undefined where it records none. */
-function savedLoss(metadata: Record<string, string>, file: string): LossKind | undefined {
+export function savedLoss(metadata: Record<string, string>, file: string): LossKind | undefined {
   const loss = metadata.loss;
   if (loss !== undefined && !(LOSS_KINDS as readonly string[]).includes(loss)) throw new Error(`${file}: __metadata__.loss is ${JSON.stringify(loss)}, expected ${LOSS_KINDS.join(', ')}`);
   return loss as LossKind | undefined;
@@ -1038,7 +1039,7 @@ async function checkpointBytes(file: string, flag = '--init'): Promise<Uint8Arra
   });
 }
 
-async function readCheckpoint(model: Network, file: string, name: string, options: LoadOptions): Promise<Record<string, string>> {
+export async function readCheckpoint(model: Network, file: string, name: string, options: LoadOptions): Promise<Record<string, string>> {
   const bytes = await checkpointBytes(file);
   try {
     return loadCheckpoint(model, bytes, file, options).metadata;
@@ -1058,7 +1059,7 @@ async function peekCheckpoint(file: string): Promise<{ metadata: Record<string, 
   return { metadata: decoded.metadata, info: checkpointInfo(decoded, file), bytes };
 }
 
-async function peekMetadata(file: string): Promise<Record<string, string>> {
+export async function peekMetadata(file: string): Promise<Record<string, string>> {
   return (await peekCheckpoint(file)).metadata;
 }
 
@@ -1701,3 +1702,5 @@ export async function tuneCommand(argv: readonly string[], getContext: ContextSo
   out(formatTuneTable(result.entries, peak.gflops));
   return 0;
 }
+
+export { integer as integerFlag };

@@ -10,7 +10,8 @@
  * the array and what to do instead. An `.npz` is read through its central directory; a member is
  * stored or deflated (`inflateRaw` is the runtime's: Node's zlib in src/node/data-files.ts), and
  * checked against its CRC-32.
- * Every failure throws `NpyFormatError` naming the file (and the member).
+ * Every failure throws `NpyFormatError` naming the file (and the member). `encodeNpy` writes a
+ * `.npy` as np.save does (the CLI's predictions).
  */
 
 import { crc32 } from '../checkpoint/safetensors.js';
@@ -138,6 +139,42 @@ function dtypeOf(descr: string, source: string): NpyDtype {
   if (name === 'f2') throw new NpyFormatError(source, `its dtype ${descr} is float16; save a.astype(np.float32) instead`);
   if (!(name in ARRAYS)) throw new NpyFormatError(source, `its dtype ${descr} is not read here; expected float32 or float64 (<f4, <f8), an integer (|u1, <i8, …) or bool (|b1)`);
   return name as NpyDtype;
+}
+
+/** A typed array `encodeNpy` writes (its dtype follows from its type). */
+export type NpyTypedArray = NpyArrays[NpyDtype];
+
+/** How `encodeNpy` lays a file out: numpy's defaults, or (for tests of the reader) another version, order or descr. */
+export interface NpyEncodeOptions {
+  /** The format version (1: a 2-byte header length; 2 and 3: 4 bytes). Default 1, as np.save. */
+  version?: 1 | 2 | 3;
+  fortran?: boolean;
+  /** The descr written (default: the array's type, little-endian). */
+  descr?: string;
+}
+
+const DESCRS = new Map<unknown, string>([
+  [Float32Array, '<f4'], [Float64Array, '<f8'], [Int8Array, '|i1'], [Uint8Array, '|u1'], [Int16Array, '<i2'], [Uint16Array, '<u2'],
+  [Int32Array, '<i4'], [Uint32Array, '<u4'], [BigInt64Array, '<i8'], [BigUint64Array, '<u8'],
+]);
+
+/** A `.npy` file of `data` in C order, as `np.save` writes it: the header padded so the data starts at a multiple of 64 bytes. */
+export function encodeNpy(data: NpyTypedArray, shape: readonly number[], options: NpyEncodeOptions = {}): Uint8Array {
+  const { version = 1, fortran = false, descr = DESCRS.get(data.constructor)! } = options;
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new RangeError(`encodeNpy: shape ${shapeText(shape)} holds ${count} values, the data ${data.length}`);
+  const prefix = 8 + (version === 1 ? 2 : 4);
+  const text = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText(shape)}, }`;
+  const total = Math.ceil((prefix + text.length + 1) / 64) * 64;
+  const header = text.padEnd(total - prefix - 1, ' ') + '\n';
+  const out = new Uint8Array(total + data.byteLength);
+  out.set([...MAGIC, version, 0]);
+  const view = new DataView(out.buffer);
+  if (version === 1) view.setUint16(8, header.length, true);
+  else view.setUint32(8, header.length, true);
+  out.set(new TextEncoder().encode(header), prefix);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
+  return out;
 }
 
 /** How a zip member's bytes are inflated (raw deflate: no zlib header). */

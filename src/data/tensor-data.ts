@@ -55,50 +55,66 @@ export function dataFromArrays(arrays: ReadonlyMap<string, NpyArray>, source: st
   const [xTrain, yTrain, xTest, yTest] = DATA_ARRAYS.map(get) as [NpyArray, NpyArray, NpyArray, NpyArray];
   for (const [x, y, split] of [[xTrain, yTrain, 'train'], [xTest, yTest, 'test']] as const) {
     if (x.shape.length < 2) throw new Error(`${source}: x_${split} has shape ${shapeText(x.shape)}, expected (samples, …): at least two dimensions`);
-    if (x.shape[0] === 0) throw new Error(`${source}: x_${split} holds no samples`);
     if (y.shape.length === 0 || y.shape[0] !== x.shape[0]) throw new Error(`${source}: y_${split} has shape ${shapeText(y.shape)}, expected ${x.shape[0]} rows, one for each sample of x_${split}`);
   }
   if (xTrain.dtype !== xTest.dtype || !same(xTrain.shape.slice(1), xTest.shape.slice(1))) {
     throw new Error(`${source}: x_test is ${xTest.dtype} of samples [${xTest.shape.slice(1).join(', ')}], expected x_train's ${xTrain.dtype} of [${xTrain.shape.slice(1).join(', ')}]`);
   }
   if (classKind(yTrain) !== classKind(yTest)) throw new Error(`${source}: y_train holds ${classKind(yTrain)} and y_test ${classKind(yTest)}; expected the same kind`);
-  const images = !model.ids && xTrain.dtype === 'u1' && xTrain.shape.length === 3;
-  if (images) return { train: imageSplit(xTrain, yTrain, source, 'train'), test: imageSplit(xTest, yTest, source, 'test'), source };
-  const shape = sampleShape(xTrain.shape.slice(1), model.input, source);
-  return { train: tensorSplit(xTrain, yTrain, shape, source, 'train', model.ids === true), test: tensorSplit(xTest, yTest, shape, source, 'test', model.ids === true), source };
+  const [train, test] = [samplesOf(xTrain, source, 'x_train', model), samplesOf(xTest, source, 'x_test', model)];
+  if (train.kind === 'images' && test.kind === 'images') return { train: imageSplit(train, yTrain, source, 'train'), test: imageSplit(test, yTest, source, 'test'), source };
+  if (train.kind === 'tensors' && test.kind === 'tensors') return { train: tensorSplit(train, yTrain, source, 'train'), test: tensorSplit(test, yTest, source, 'test'), source };
+  throw new Error(`${source}: x_train and x_test are not the same kind`);
 }
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const classKind = (y: NpyArray) => (y.dtype === 'f4' || y.dtype === 'f8' ? 'float targets' : 'class labels');
 
-/** The samples' shape as the model takes it: its own, or the model's where only dimensions of 1 differ. */
-function sampleShape(shape: readonly number[], input: readonly number[], source: string): readonly number[] {
-  if (same(shape, input)) return shape;
-  const squeezed = (s: readonly number[]) => s.filter((d) => d !== 1);
-  if (same(squeezed(shape), squeezed(input))) return input;
-  throw new Error(`${source}: x_train's samples are [${shape.join(', ')}]; the model takes [${input.join(', ')}] per sample`);
-}
+/** An array of samples (an x) as the model takes them: grey images, or float32 samples of its input shape. */
+export type Samples =
+  | { readonly kind: 'images'; readonly pixels: Uint8Array; readonly count: number; readonly rows: number; readonly cols: number }
+  | { readonly kind: 'tensors'; readonly inputs: Float32Array; readonly count: number; readonly shape: readonly number[] };
 
-function imageSplit(x: NpyArray, y: NpyArray, source: string, split: string): MnistSplit {
-  const [count, rows, cols] = x.shape as [number, number, number];
-  const labels = classLabels(y, source, split);
-  const bad = labels.findIndex((v) => v < 0 || v > 255);
-  if (bad >= 0) throw new Error(`${source}: y_${split}[${bad}] is ${labels[bad]}; labels of uint8 images are 0 … 255`);
-  return { images: x.data as Uint8Array, labels: Uint8Array.from(labels), count, rows, cols };
-}
-
-function tensorSplit(x: NpyArray, y: NpyArray, shape: readonly number[], source: string, split: string, ids: boolean): TensorSplit {
+/**
+ * One array of samples (`name` in messages: x_train, or predict's --input): uint8 [N, H, W] are
+ * images, unless the model takes ids; else float32 samples of the model's input shape, ids checked.
+ */
+export function samplesOf(x: NpyArray, source: string, name: string, model: DataModel): Samples {
+  if (x.shape.length < 2) throw new Error(`${source}: ${name} has shape ${shapeText(x.shape)}, expected (samples, …): at least two dimensions`);
   const count = x.shape[0]!;
+  if (count === 0) throw new Error(`${source}: ${name} holds no samples`);
+  if (!model.ids && x.dtype === 'u1' && x.shape.length === 3) return { kind: 'images', pixels: x.data as Uint8Array, count, rows: x.shape[1]!, cols: x.shape[2]! };
+  const shape = sampleShape(x.shape.slice(1), model.input, source, name);
   const inputs = floats(x);
-  if (ids) {
+  if (model.ids) {
     // Whole numbers below 2^24 (an int64 beyond it rounds to another id in float32, and is refused here too).
     const bad = inputs.findIndex((v) => !(Number.isInteger(v) && v >= 0 && v < FLOAT32_WHOLE));
-    if (bad >= 0) throw new Error(`${source}: x_${split} holds ${String(x.data[bad])} at flat index ${bad}; the model's first layer is an Embedding, whose ids are whole numbers 0 … 2^24 − 1`);
+    if (bad >= 0) throw new Error(`${source}: ${name} holds ${String(x.data[bad])} at flat index ${bad}; the model's first layer is an Embedding, whose ids are whole numbers 0 … 2^24 − 1`);
   } else if (x.dtype === 'i8' || x.dtype === 'u8' || x.dtype === 'i4' || x.dtype === 'u4') {
     // An integer beyond float32's whole numbers would change in the conversion: said, not rounded.
     const bad = inputs.findIndex((v, i) => (Math.abs(v) < FLOAT32_WHOLE ? Number(x.data[i]) !== v : BigInt(v) !== BigInt(x.data[i]!)));
-    if (bad >= 0) throw new Error(`${source}: x_${split} holds ${String(x.data[bad])} at flat index ${bad}, which float32 cannot hold exactly; convert the array to float32 first`);
+    if (bad >= 0) throw new Error(`${source}: ${name} holds ${String(x.data[bad])} at flat index ${bad}, which float32 cannot hold exactly; convert the array to float32 first`);
   }
+  return { kind: 'tensors', inputs, count, shape };
+}
+
+/** The samples' shape as the model takes it: its own, or the model's where only dimensions of 1 differ. */
+function sampleShape(shape: readonly number[], input: readonly number[], source: string, name: string): readonly number[] {
+  if (same(shape, input)) return shape;
+  const squeezed = (s: readonly number[]) => s.filter((d) => d !== 1);
+  if (same(squeezed(shape), squeezed(input))) return input;
+  throw new Error(`${source}: ${name}'s samples are [${shape.join(', ')}]; the model takes [${input.join(', ')}] per sample`);
+}
+
+function imageSplit(x: Extract<Samples, { kind: 'images' }>, y: NpyArray, source: string, split: string): MnistSplit {
+  const labels = classLabels(y, source, split);
+  const bad = labels.findIndex((v) => v < 0 || v > 255);
+  if (bad >= 0) throw new Error(`${source}: y_${split}[${bad}] is ${labels[bad]}; labels of uint8 images are 0 … 255`);
+  return { images: x.pixels, labels: Uint8Array.from(labels), count: x.count, rows: x.rows, cols: x.cols };
+}
+
+function tensorSplit(x: Extract<Samples, { kind: 'tensors' }>, y: NpyArray, source: string, split: string): TensorSplit {
+  const { inputs, count, shape } = x;
   if (classKind(y) === 'float targets') {
     const targets = floats(y);
     return { inputs, targets, count, shape };

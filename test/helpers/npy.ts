@@ -5,38 +5,13 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { crc32 } from '../../src/checkpoint/safetensors.js';
+import { encodeNpy, type NpyEncodeOptions, type NpyTypedArray } from '../../src/data/npy.js';
 
-export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type TypedArray = NpyTypedArray;
 
-export interface NpyOptions {
-  /** The format version (1: a 2-byte header length; 2 and 3: 4 bytes). */
-  version?: 1 | 2 | 3;
-  fortran?: boolean;
-  /** The descr written, e.g. '<f4' (default: the array's little-endian type). */
-  descr?: string;
-}
-
-const DESCR = new Map<unknown, string>([
-  [Float32Array, '<f4'], [Float64Array, '<f8'], [Int8Array, '|i1'], [Uint8Array, '|u1'], [Int16Array, '<i2'], [Uint16Array, '<u2'],
-  [Int32Array, '<i4'], [Uint32Array, '<u4'], [BigInt64Array, '<i8'], [BigUint64Array, '<u8'],
-]);
-
-export function npyBytes(data: TypedArray, shape: readonly number[], options: NpyOptions = {}): Uint8Array {
-  const { version = 1, fortran = false, descr = DESCR.get(data.constructor)! } = options;
-  const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
-  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
-  const prefix = 8 + (version === 1 ? 2 : 4);
-  // Padded with spaces and a newline so the data starts at a multiple of 64, as numpy does.
-  const total = Math.ceil((prefix + header.length + 1) / 64) * 64;
-  header = header.padEnd(total - prefix - 1, ' ') + '\n';
-  const out = new Uint8Array(total + data.byteLength);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  out.set(new TextEncoder().encode(header), prefix);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
-  return out;
+/** A `.npy` file (the engine's own writer, with the options the reader's tests need). */
+export function npyBytes(data: TypedArray, shape: readonly number[], options: NpyEncodeOptions = {}): Uint8Array {
+  return encodeNpy(data, shape, options);
 }
 
 export interface ZipOptions {
