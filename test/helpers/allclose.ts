@@ -67,16 +67,20 @@ export function f32(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(Float32Array.from(values as ArrayLike<number>));
 }
 
+/** The largest |ours − theirs| over the largest |theirs| (the difference itself where theirs is all 0); the lengths must agree. */
+export function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
+  if (ours.length !== theirs.length) throw new Error(`scaledError: ${ours.length} values against ${theirs.length}`);
+  let [diff, scale] = [0, 0];
+  for (let k = 0; k < theirs.length; k++) {
+    diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
+    scale = Math.max(scale, Math.abs(theirs[k]!));
+  }
+  return diff / Math.max(scale, 1e-300);
+}
+
 /** The largest |GPU − float64| over the largest |float64| of each tensor, for the log. */
 export function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike<number>]>): string {
   return Object.entries(pairs)
-    .map(([name, [ours, theirs]]) => {
-      let [diff, scale] = [0, 0];
-      for (let k = 0; k < theirs.length; k++) {
-        diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
-        scale = Math.max(scale, Math.abs(theirs[k]!));
-      }
-      return `${name} ${(diff / scale).toExponential(1)}`;
-    })
+    .map(([name, [ours, theirs]]) => `${name} ${scaledError(ours, theirs).toExponential(1)}`)
     .join(', ');
 }

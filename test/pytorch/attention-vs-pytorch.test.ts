@@ -11,7 +11,7 @@
 import { describe, expect, test } from 'vitest';
 import { MultiheadAttention } from '../../src/layers/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttentionShape } from '../../src/reference/attention.js';
-import { randomArray } from '../helpers/allclose.js';
+import { randomArray, scaledError } from '../helpers/allclose.js';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 const SCRIPT = `
@@ -39,16 +39,6 @@ for case in spec['cases']:
 print(json.dumps(out))
 `;
 
-/** The largest |ours − theirs| over the largest |theirs|. */
-function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
-  expect(ours.length).toBe(theirs.length);
-  let [diff, scale] = [0, 0];
-  for (let k = 0; k < ours.length; k++) {
-    diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
-    scale = Math.max(scale, Math.abs(theirs[k]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
 
 describe("MultiheadAttention against PyTorch's nn.MultiheadAttention (float64)", () => {
   test('the output and every gradient, causal and not, with and without bias; the parameters’ names and shapes', (ctx) => {

@@ -16,18 +16,8 @@ import { gluBackwardRef, gluRef } from '../../src/reference/glu.js';
 import { leakyReluBackwardRef, leakyReluRef } from '../../src/reference/activation.js';
 import { rreluBackwardRef, rreluRef, rreluSlopesRef } from '../../src/reference/rrelu.js';
 import { alphaDropoutBackwardRef, alphaDropoutForwardRef, channelDropoutMaskRef, dropoutMaskRef } from '../../src/reference/random.js';
-import { randomArray } from '../helpers/allclose.js';
+import { randomArray, scaledError } from '../helpers/allclose.js';
 
-/** The largest |ours − theirs| over the largest |theirs| (1 where theirs is all 0). */
-function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
-  expect(ours.length).toBe(theirs.length);
-  let [diff, scale] = [0, 0];
-  for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i]! - theirs[i]!));
-    scale = Math.max(scale, Math.abs(theirs[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
 
 const measured: Record<string, number> = {};
 const record = (name: string, error: number) => {

@@ -12,7 +12,7 @@ import { GRU, LSTM } from '../../src/layers/recurrent.js';
 import { gruBackwardRef, gruForwardRef } from '../../src/reference/gru.js';
 import { lstmBackwardRef, lstmForwardRef, type LstmShape } from '../../src/reference/lstm.js';
 import { recurrentParameterName, recurrentStackBackwardRef, recurrentStackForwardRef, type RecurrentStackShape } from '../../src/reference/recurrent.js';
-import { randomArray } from '../helpers/allclose.js';
+import { randomArray, scaledError } from '../helpers/allclose.js';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 const SCRIPT = `
@@ -35,16 +35,6 @@ for case in spec['cases']:
 print(json.dumps(out))
 `;
 
-/** The largest |ours − theirs| over the largest |theirs|. */
-function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
-  expect(ours.length).toBe(theirs.length);
-  let [diff, scale] = [0, 0];
-  for (let k = 0; k < ours.length; k++) {
-    diff = Math.max(diff, Math.abs(ours[k]! - theirs[k]!));
-    scale = Math.max(scale, Math.abs(theirs[k]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
 
 describe("LSTM and GRU against PyTorch's nn.LSTM and nn.GRU (float64)", () => {
   for (const type of ['LSTM', 'GRU'] as const) test(`${type}: the output sequence, h_n and every gradient, with and without bias; the parameters’ names and shapes`, (ctx) => {
