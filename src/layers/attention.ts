@@ -28,7 +28,7 @@ import { attentionBackwardQk, attentionBackwardScores, attentionBackwardValues, 
 import { dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, shownValue, trueOrFalse, whole, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, shownValue, trueOrFalse, whole, type DenseUse, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
 
 export interface MultiheadAttentionOptions {
   readonly embedDim: number;
@@ -98,6 +98,17 @@ export class MultiheadAttention extends Layer {
     if (o.vdim !== undefined) whole(OWNER, 'vdim', o.vdim);
     only('kdim', o.kdim, this.embedDim, 'self-attention: the keys are the input, of embed_dim features');
     only('vdim', o.vdim, this.embedDim, 'self-attention: the values are the input, of embed_dim features');
+  }
+
+  /** The input (q, k, v) and output projections (attentionProgram's dense calls): forward, weight gradients, and the input gradients — the output projection's always, the input projection's where the layer's flows. */
+  override denseUses(input: SampleShape, batch: number, phases: { readonly training: boolean; readonly inputGradient: boolean }): DenseUse[] {
+    const E = this.embedDim;
+    const shape = (outFeatures: number): DenseShape => ({ batch: batch * input[0]!, inFeatures: E, outFeatures });
+    const uses: DenseUse[] = [{ kernel: 'dense_forward', params: shape(3 * E) }, { kernel: 'dense_forward', params: shape(E) }];
+    if (!phases.training) return uses;
+    uses.push({ kernel: 'dense_backward_weight', params: shape(3 * E) }, { kernel: 'dense_backward_weight', params: shape(E) }, { kernel: 'dense_backward_input', params: shape(E) });
+    if (phases.inputGradient) uses.push({ kernel: 'dense_backward_input', params: shape(3 * E) });
+    return uses;
   }
 
   outputShape(input: SampleShape): SampleShape {

@@ -234,9 +234,24 @@ export abstract class Layer {
   inputGradientInPlace(_adapter: { readonly software: boolean }): boolean {
     return false;
   }
+  /**
+   * The dense (matmul) kernels the layer runs for its own ends (an LSTM's projections, an
+   * attention's), with the shapes it asks the tile chooser for at `batch`: what the tuner times
+   * for it (src/tune/tuner.ts; a Linear's are the tuner's own). `training`: its weight gradients
+   * run; `inputGradient`: its input gradient is computed (not the network's first trained layer).
+   */
+  denseUses(_input: SampleShape, _batch: number, _phases: { readonly training: boolean; readonly inputGradient: boolean }): DenseUse[] {
+    return [];
+  }
   /** The constructor arguments, PyTorch's names (for the summary and model files). */
   abstract config(): Record<string, unknown>;
   abstract lower(build: LayerBuild): LayerProgram;
+}
+
+/** A dense kernel a layer runs, at the shape it asks the tile chooser for (Layer.denseUses). */
+export interface DenseUse {
+  readonly kernel: DenseKernelName;
+  readonly params: DenseShape;
 }
 
 /**

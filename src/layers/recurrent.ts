@@ -37,7 +37,7 @@ import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../ke
 import { residualAdd } from '../kernels/residual.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
+import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, trueOrFalse, whole, type DenseUse, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
 
 export interface RecurrentOptions {
   /** Inferred from the input when left out; checked when given. */
@@ -108,6 +108,20 @@ abstract class Recurrent extends Layer {
 
   get directions(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /** Each layer's input projection and its weight gradient, W_hh's gradient, and the input gradient where it flows (recurrentProgram's dense calls; both directions alike). */
+  override denseUses(input: SampleShape, batch: number, phases: { readonly training: boolean; readonly inputGradient: boolean }): DenseUse[] {
+    const shape = (inFeatures: number): DenseShape => ({ batch: batch * input[0]!, inFeatures, outFeatures: this.gates * this.hiddenSize });
+    const uses: DenseUse[] = [];
+    for (let k = 0; k < this.numLayers; k++) {
+      const inFeatures = k === 0 ? input[1]! : this.directions * this.hiddenSize;
+      uses.push({ kernel: 'dense_forward', params: shape(inFeatures) });
+      if (!phases.training) continue;
+      uses.push({ kernel: 'dense_backward_weight', params: shape(inFeatures) }, { kernel: 'dense_backward_weight', params: shape(this.hiddenSize) });
+      if (k > 0 || phases.inputGradient) uses.push({ kernel: 'dense_backward_input', params: shape(inFeatures) });
+    }
+    return uses;
   }
 
   outputShape(input: SampleShape): SampleShape {

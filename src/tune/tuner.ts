@@ -223,7 +223,8 @@ export function flopsOf(use: TiledUse): number {
 
 /**
  * The (kernel, shape) pairs of a model's plan at a batch: every Conv2d's and Linear's forward, its
- * weight gradient where it is trained, and its input gradient where one flows.
+ * weight gradient where it is trained, and its input gradient where one flows; and the dense
+ * kernels a layer runs for its own ends (Layer.denseUses: an LSTM's, a GRU's, an attention's).
  */
 export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: number; training?: boolean }): TiledUse[] {
   const plan = planModel(model, planOptionsOf(options));
@@ -241,6 +242,13 @@ export function tiledKernelsOf(model: Module, options: PlanOptions & { batch: nu
   plan.scheduled.forEach((planNode, i) => {
     // A 1-D layer runs its 2-D counterpart on the [C, 1, L] view (a Conv1d: a Conv2d's kernels, tuned alike).
     const node = OneD.view(planNode);
+    // A layer that runs dense kernels for its own ends (an LSTM's projections, an attention's).
+    const trains = options.training !== false && firstTrained >= 0;
+    const uses = node.layer.denseUses(node.inShape, options.batch, { training: trains && i >= firstTrained, inputGradient: trains && i > firstTrained });
+    if (uses.length > 0) {
+      for (const use of uses) addPlain([use.kernel], use.params, node.path);
+      return;
+    }
     // A Linear, or a conv that is one in effect (Conv2d.runsAsDense: the layer runs the dense kernels).
     const dense =
       node.layer instanceof Linear ? node.layer.outFeatures : node.layer instanceof Conv2d && node.layer.runsAsDense(node.inShape, node.flags.statsEpilogue) ? node.layer.outChannels : undefined;

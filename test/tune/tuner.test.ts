@@ -352,3 +352,26 @@ test('the table\'s milliseconds keep two significant digits below 0.1 ms, and an
   expect(table).not.toMatch(/Infinity/);
   expect(table.split('\n')[1]).toMatch(/ — /);
 });
+
+gpuTest("the dense kernels an LSTM, a GRU and a MultiheadAttention run are the tuner's: every tile a network asks for, at its shape, is one tiledKernelsOf lists", async (ctx) => {
+  const { LSTM, GRU } = await import('../../src/layers/recurrent.js');
+  const { MultiheadAttention } = await import('../../src/layers/attention.js');
+  const { Residual } = await import('../../src/layers/sequential.js');
+  const { Embedding } = await import('../../src/layers/embedding.js');
+  const models: [string, Sequential, number[]][] = [
+    ['a first stacked bidirectional LSTM, then a GRU', new Sequential(new LSTM({ inputSize: 5, hiddenSize: 6, numLayers: 2, bidirectional: true }), new GRU({ hiddenSize: 4 }), new Flatten(), new Linear({ outFeatures: 3 })), [7, 5]],
+    ['a Linear, then a causal attention in a residual block', new Sequential(new Linear(5, 8), new Residual(new MultiheadAttention(8, 2, { isCausal: true })), new Flatten(), new Linear({ outFeatures: 3 })), [6, 5]],
+    ['an Embedding, then attention first to learn (no input gradient of its input projection)', new Sequential(new Embedding(20, 8), new MultiheadAttention(8, 4), new Flatten(), new Linear({ outFeatures: 3 })), [6]],
+  ];
+  for (const [what, model, inputShape] of models) {
+    const batch = 4;
+    const listed = new Set(tiledKernelsOf(model, { inputShape, batch }).map((u) => `${u.kernel} ${JSON.stringify(u.params)}`));
+    const asked = new Set<string>();
+    const built = ctx.scoped(() => new Network(ctx, model, { inputShape, maxBatch: batch, tiles: (kernel, params) => (asked.add(`${kernel} ${JSON.stringify(params)}`), undefined) }));
+    // The kernels are compiled (and the tiles asked for) as a training step's dispatches are made.
+    await built.value.forward(batch, 'train');
+    await built.value.backward(batch);
+    expect([...asked].sort(), what).toEqual([...listed].sort());
+    built.destroy();
+  }
+});
