@@ -72,13 +72,13 @@ export function sortStages(positions: number): { stage: number; k: number; j: nu
 /**
  * dweight[r, :] = Σ_{p: ids[p] = r} dy[p, :] in ascending p (the rows' positions from the sorted
  * keys); 0 for the padding row and rows no id names; SCALE_BY_FREQ: divided by the row's count
- * (overwrites dweight)
+ * (overwrites dweight: stage 0 zeroes it, stage 1 writes the rows the ids name; `weightGradientStages`)
  */
 export const embeddingBackwardWeight = defineKernel({
   name: 'embedding_backward_weight',
   linear: true,
   source: backwardWeightSource,
-  params: { count: 'u32', positions: 'u32', dim: 'u32', numEmbeddings: 'u32', padding: 'u32' },
+  params: { count: 'u32', positions: 'u32', dim: 'u32', numEmbeddings: 'u32', padding: 'u32', stage: 'u32' },
   bindings: {
     keys: { type: 'u32', access: 'read' },
     dy: { type: 'f32', access: 'read' },
@@ -86,7 +86,7 @@ export const embeddingBackwardWeight = defineKernel({
   },
   defines: ['SCALE_BY_FREQ'],
   workgroupSize: [64],
-  grid: (p) => [p.numEmbeddings * p.dim],
+  grid: (p) => [p.stage === 0 ? p.numEmbeddings * p.dim : p.positions * p.dim],
   lengths: (p) => ({ keys: 2 * p.count, dy: p.positions * p.dim, dweight: p.numEmbeddings * p.dim }),
 });
 

@@ -136,18 +136,21 @@ export class Embedding extends Layer {
           ]),
       (await ctx.compile(embeddingForward)).bind({ ids: input, weight: weight.value, y: output }, { count: positions(batch) * dim, dim, numEmbeddings }, `${path} embedding forward`),
     ]);
-    const backward = perBatch(async (batch) =>
-      !dOutput
-        ? []
-        : [
-            ...(maxNorm === undefined ? await sort(batch) : []),
-            (await ctx.compile(embeddingBackwardWeight, { SCALE_BY_FREQ: this.scaleGradByFreq })).bind(
-              { keys, dy: dOutput, dweight: weight.grad },
-              { count: sortedKeys(positions(batch)), positions: positions(batch), dim, numEmbeddings, padding: this.paddingIdx ?? NO_PADDING },
-              `${path} embedding weight gradient`,
-            ),
-          ],
-    );
+    const backward = perBatch(async (batch) => {
+      if (!dOutput) return [];
+      const gradient = await ctx.compile(embeddingBackwardWeight, { SCALE_BY_FREQ: this.scaleGradByFreq });
+      return [
+        ...(maxNorm === undefined ? await sort(batch) : []),
+        // Stage 0 zeroes the gradient, stage 1 writes the rows the ids name.
+        ...[0, 1].map((stage) =>
+          gradient.bind(
+            { keys, dy: dOutput, dweight: weight.grad },
+            { count: sortedKeys(positions(batch)), positions: positions(batch), dim, numEmbeddings, padding: this.paddingIdx ?? NO_PADDING, stage },
+            `${path} embedding weight gradient${stage === 0 ? ' (zeros)' : ''}`,
+          ),
+        ),
+      ];
+    });
     return { forward: (batch) => forward(batch), backward };
   }
 }
