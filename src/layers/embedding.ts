@@ -3,8 +3,8 @@
  * token ids [*] (f32 whole numbers, exact below 2²⁴) gives [*, embedding_dim]. The weight is
  * drawn from N(0, 1), its padding_idx row zeroed, as PyTorch's reset_parameters. The weight's
  * gradient is gathered per row in ascending position order (no atomics, the same bits every run):
- * the ids are sorted as (row, position) keys, and each element of the gradient finds its row's run
- * of them; the padding row gets none. scale_grad_by_freq divides each row's gradient by the number
+ * the ids are sorted as (row, position) keys (src/kernels/embedding.ts), the gradient zeroed, and
+ * where a row's run of keys starts its dy rows are summed; the padding row gets none. scale_grad_by_freq divides each row's gradient by the number
  * of positions in the batch whose id is its row. max_norm renormalises, before the lookup and in
  * every mode (training and eval, as PyTorch's F.embedding), each row the batch's ids name whose
  * norm exceeds max_norm: the weight is changed in place, outside the gradient, between one step's
