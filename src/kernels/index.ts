@@ -38,6 +38,6 @@ export { rrelu } from './rrelu.js';
 export { shuffle } from './shuffle.js';
 export { lstmForwardStep, lstmBackwardStep } from './lstm.js';
 export { gruForwardStep, gruBackwardStep } from './gru.js';
-export { embeddingForward, embeddingBackwardWeight } from './embedding.js';
+export { embeddingForward, embeddingSort, embeddingBackwardWeight, embeddingRenorm } from './embedding.js';
 export { permute } from './permute.js';
 export { attentionScores, attentionValues, attentionBackwardValues, attentionBackwardScores, attentionBackwardQk } from './attention.js';

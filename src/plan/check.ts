@@ -14,6 +14,7 @@ import { baseMomentum, nadamMuProduct } from '../optim/optimizers.js';
 import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef, recurrentMaskKey } from '../reference/network.js';
+import { Embedding } from '../layers/embedding.js';
 import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
 import { MultiheadAttention } from '../layers/attention.js';
@@ -159,6 +160,9 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   const grads: Record<string, Float32Array> = {};
   for (const p of network.parameters) grads[p.name] = await read(p.grad);
   const loss = (await ctx.read(head.metrics))[0]!;
+  // Parameters the forward pass changed in place (an Embedding's max_norm renorm), before the update.
+  const renormed: Record<string, Float32Array> = {};
+  for (const node of plan.nodes) if (node.layer instanceof Embedding && node.layer.maxNorm !== undefined) for (const spec of node.parameters) renormed[spec.name] = await read(network.parameters.find((p) => p.name === spec.name)!.value);
   const updates = await network.optimizerStep();
   ctx.submit('check update', (e) => recordPass(e, 'check update', updates));
   network.stepsTaken++;
@@ -178,6 +182,7 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   const folded = plan.nodes.find((n) => n.flags.intoLoss);
   if (folded) rows.push(compare(`${folded.path} output (LogSoftmax, in the loss)`, 'activation', logp, ref.activations[folded.path]!));
   for (const p of network.parameters) rows.push(compare(`∂loss/∂${p.name}`, 'gradient', grads[p.name]!, ref.grads[p.name]!));
+  for (const [name, value] of Object.entries(renormed)) rows.push(compare(`${name} (max_norm renorm)`, 'updated', value, ref.renormed[name]!));
   for (const b of network.buffers) rows.push(compare(`${b.name} (updated)`, 'updated', await read(b.value), ref.buffers[b.name]!));
 
   const opt = network.optimizer;
@@ -200,23 +205,25 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
   } else if (clipping?.kind === 'value') stepGrads = clipGradValueRef(given, clipping.clipValue);
   for (const [k, p] of network.parameters.entries()) {
     const g = stepGrads[p.name]!;
+    // The weight the step starts from: as the forward pass left it (an Embedding's max_norm renorm).
+    const param = ref.renormed[p.name] ?? params[p.name]!;
     // Its param group's weight decay and this step's learning rate, else the optimizer's.
     const weightDecay = network.weightDecays[k]!;
     const lr = network.stepLearningRates[k]!;
     const expected =
       opt.kind === 'sgd'
-        ? sgdRef(params[p.name]!, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
+        ? sgdRef(param, g, state[p.name]!.momentum_buffer!, { lr, momentum, dampening: opt.dampening, weightDecay, nesterov: opt.nesterov, first: optimizerStep === 0 }).param
         : opt.kind === 'rmsprop'
-        ? rmspropRef(params[p.name]!, g, state[p.name]!.square_avg!, { lr, alpha: opt.alpha, eps: opt.eps, weightDecay, momentum }, { buffer: state[p.name]!.momentum_buffer, gradAvg: state[p.name]!.grad_avg }).param
+        ? rmspropRef(param, g, state[p.name]!.square_avg!, { lr, alpha: opt.alpha, eps: opt.eps, weightDecay, momentum }, { buffer: state[p.name]!.momentum_buffer, gradAvg: state[p.name]!.grad_avg }).param
         : opt.kind === 'adagrad'
-        ? adagradRef(params[p.name]!, g, state[p.name]!.sum!, { lr, lrDecay: opt.lrDecay, eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
+        ? adagradRef(param, g, state[p.name]!.sum!, { lr, lrDecay: opt.lrDecay, eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
         : opt.kind === 'nadam'
-        ? nadamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
+        ? nadamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
             lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, momentumDecay: opt.momentumDecay, step: optimizerStep + 1, muProduct: nadamMuProduct(opt, optimizerStep),
           }).param
         : opt.kind === 'radam'
-        ? radamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, { lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
-        : adamRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
+        ? radamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, { lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
+        : adamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
             lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, decoupled: opt.kind === 'adamw', step: optimizerStep + 1,
           }, opt.amsgrad ? state[p.name]!.max_exp_avg_sq! : undefined).param;
     rows.push(compare(`${p.name} (updated)`, 'updated', await read(p.value), expected));

@@ -23,7 +23,7 @@ import type { MultiheadAttention } from '../layers/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttentionShape, type AttentionWeights } from './attention.js';
 import type { Embedding } from '../layers/embedding.js';
 import type { Permute } from '../layers/permute.js';
-import { embeddingBackwardWeightRef, embeddingForwardRef } from './embedding.js';
+import { embeddingBackwardWeightRef, embeddingForwardRef, embeddingRenormRef } from './embedding.js';
 import { permuteRef } from './permute.js';
 import type { BatchNorm2d } from '../layers/batchnorm.js';
 import type { GroupNorm, InstanceNorm2d, LayerNorm } from '../layers/normalization.js';
@@ -91,6 +91,12 @@ export interface NetworkStepRef {
   readonly grads: Record<string, Float64Array>;
   /** The running statistics after the step, by state_dict name (training only). */
   readonly buffers: Record<string, Float64Array>;
+  /**
+   * Parameters the forward pass changed in place, by state_dict name, as it left them (an
+   * Embedding's weight after max_norm's renorm, in training and eval): the optimizer's step
+   * starts from these.
+   */
+  readonly renormed: Record<string, Float64Array>;
   /** How many ReLU masks and max-pool choices of the reference's own differed from those followed. */
   readonly decisions: { readonly relu: number; readonly maxpool: number };
 }
@@ -209,6 +215,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   };
   const activations: Record<string, Float64Array> = {};
   const newBuffers: Record<string, Float64Array> = {};
+  const renormed: Record<string, Float64Array> = {};
   const traces: Trace[] = [];
   const decisions = { relu: 0, maxpool: 0 };
   let x: Float64Array<ArrayBufferLike> = Float64Array.from(input.input);
@@ -268,7 +275,10 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       }
       case 'Embedding': {
         const l = layer as Embedding;
-        y = embeddingForwardRef(x, get(named(node, 'weight'), l.numEmbeddings * l.embeddingDim), l.numEmbeddings, l.embeddingDim);
+        let weight = get(named(node, 'weight'), l.numEmbeddings * l.embeddingDim);
+        // max_norm: the rows the ids name renormed in place before the lookup (PyTorch's embedding_renorm_).
+        if (l.maxNorm !== undefined) weight = renormed[named(node, 'weight')] = embeddingRenormRef(x, weight, l.numEmbeddings, l.embeddingDim, l.maxNorm, l.normType);
+        y = embeddingForwardRef(x, weight, l.numEmbeddings, l.embeddingDim);
         break;
       }
       case 'Permute':
@@ -444,7 +454,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
   const loss = squared ? squared.loss.reduce((a, b) => a + b, 0) / batch : nllLossRef(logp, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights, plan.ignoreIndex);
   // A regression's samples have no class: none is correct (as the GPU's metrics count).
   const correct = input.targets ? 0 : countCorrectRef(x, input.labels, batch, classes, plan.ignoreIndex);
-  if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, decisions };
+  if (mode === 'eval') return { loss, correct, activations, grads: {}, buffers: {}, renormed, decisions };
 
   const grads: Record<string, Float64Array> = {};
   let d = squared ? squared.grad : plan.loss === 'nll' ? nllBackwardRef(input.labels, batch, classes, plan.classWeights, plan.ignoreIndex) : logSoftmaxNllBackwardRef(x, input.labels, batch, classes, plan.labelSmoothing, plan.classWeights, plan.ignoreIndex);
@@ -494,7 +504,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       case 'Embedding': {
         // The first trained layer (the plan's rule): its ids take no gradient.
         const l = layer as Embedding;
-        grads[named(node, 'weight')] = embeddingBackwardWeightRef(xi, d, l.numEmbeddings, l.embeddingDim, l.paddingIdx);
+        grads[named(node, 'weight')] = embeddingBackwardWeightRef(xi, d, l.numEmbeddings, l.embeddingDim, l.paddingIdx, l.scaleGradByFreq);
         break;
       }
       case 'Permute': {
@@ -655,7 +665,7 @@ export function networkStepRef(input: NetworkStepRefInput): NetworkStepRef {
       d = keptOutput.get(restart.path)!;
     }
   }
-  return { loss, correct, activations, grads, buffers: newBuffers, decisions };
+  return { loss, correct, activations, grads, buffers: newBuffers, renormed, decisions };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ReLU } from '../../src/layers/activations.js';
-import { Embedding } from '../../src/layers/embedding.js';
+import { Embedding, type EmbeddingOptions } from '../../src/layers/embedding.js';
 import { Flatten } from '../../src/layers/flatten.js';
 import { Linear } from '../../src/layers/linear.js';
 import { AdaptiveAvgPool1d, Conv1d } from '../../src/layers/one-d.js';
@@ -21,11 +21,13 @@ import { Network } from '../../src/plan/network.js';
 import { formatSummary, initialValues, planModel } from '../../src/plan/plan.js';
 import { uploadSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { embeddingRenormRef } from '../../src/reference/embedding.js';
+import { expectAllClose } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 /** Embedding → Linear over [L, D] → ReLU → Permute([1, 0]) → Conv1d → AdaptiveAvgPool1d(1) → Flatten → Linear. */
-const tokenModel = (vocab: number, dim: number, paddingIdx?: number) =>
-  new Sequential(new Embedding(vocab, dim, { paddingIdx }), new Linear(dim, 16), new ReLU(), new Permute([1, 0]), new Conv1d(16, 8, 3, { padding: 1 }), new AdaptiveAvgPool1d(1), new Flatten(), new Linear(8, 4));
+const tokenModel = (vocab: number, dim: number, paddingIdx?: number, options: Omit<EmbeddingOptions, 'numEmbeddings' | 'embeddingDim' | 'paddingIdx'> = {}) =>
+  new Sequential(new Embedding(vocab, dim, { paddingIdx, ...options }), new Linear(dim, 16), new ReLU(), new Permute([1, 0]), new Conv1d(16, 8, 3, { padding: 1 }), new AdaptiveAvgPool1d(1), new Flatten(), new Linear(8, 4));
 
 /** Ids with many repeats and the padding id 0 among them. */
 const idsOf = (count: number, vocab: number) => Float32Array.from({ length: count }, (_, i) => (i % 5 === 0 ? 0 : (i * 7919 + (i >> 3)) % vocab));
@@ -73,6 +75,42 @@ describe('a token model: one GPU training step against the float64 reference', (
   });
 });
 
+describe("an Embedding's max_norm and scale_grad_by_freq: GPU training steps against the float64 reference", () => {
+  // Weights start N(0, 1): a row of 6 has a 2-norm near 2.4, so max_norm 1 renorms most named rows at the first step; the check compares the renormed weight too.
+  const cases = [
+    { name: 'max_norm 1 (the 2-norm), padding_idx 0, SGD momentum, unfused', vocab: 23, dim: 6, length: 11, batch: 6, options: { maxNorm: 1 }, fuse: false, optimizer: () => new SGD({ lr: 0.1, momentum: 0.9 }) },
+    { name: 'scale_grad_by_freq, padding_idx 0, Adam', vocab: 23, dim: 6, length: 11, batch: 6, options: { scaleGradByFreq: true }, fuse: true, optimizer: () => new Adam({ lr: 1e-2 }) },
+    { name: 'max_norm 2 with norm_type 1 and scale_grad_by_freq, Adam', vocab: 23, dim: 6, length: 11, batch: 6, options: { maxNorm: 2, normType: 1, scaleGradByFreq: true }, fuse: true, optimizer: () => new Adam({ lr: 1e-2 }) },
+    { name: 'vocabulary 2,000, batch 32 of 64 tokens, 32 dimensions, max_norm 4, norm_type 3 and scale_grad_by_freq, Adam', vocab: 2000, dim: 32, length: 64, batch: 32, options: { maxNorm: 4, normType: 3, scaleGradByFreq: true }, fuse: true, optimizer: () => new Adam({ lr: 1e-3 }) },
+  ];
+  for (const c of cases) {
+    gpuTest(c.name, async (ctx) => {
+      const network = new Network(ctx, tokenModel(c.vocab, c.dim, 0, c.options), { inputShape: [c.length], maxBatch: c.batch + 2, seed: 5, optimizer: c.optimizer(), fuse: c.fuse });
+      const labels = Uint32Array.from({ length: c.batch }, (_, b) => (b * 3 + 1) % 4);
+      for (let step = 1; step <= 3; step++) {
+        const report = await checkNetworkStep(network, idsOf(c.batch * c.length, c.vocab).map((v, i) => (v + (step - 1) * (i % 3)) % c.vocab), labels);
+        expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+        if (c.options.maxNorm !== undefined) expect(report.rows.map((r) => r.tensor)).toContain('0.weight (max_norm renorm)');
+      }
+      const weight = await ctx.read(network.parameters[0]!.value);
+      expect(Array.from(weight.subarray(0, c.dim))).toEqual(new Array(c.dim).fill(0));
+    }, 120_000);
+  }
+
+  gpuTest('max_norm renorms in eval too: predict changes the rows its ids name, each once, as the reference; the others keep their bits', async (ctx) => {
+    const [vocab, dim, length] = [40, 6, 9];
+    const network = new Network(ctx, tokenModel(vocab, dim, 0, { maxNorm: 1.25 }), { inputShape: [length], maxBatch: 4, seed: 3, optimizer: new Adam({ lr: 1e-2 }) });
+    const before = Float64Array.from(await ctx.read(network.parameters[0]!.value));
+    const inputs = Float32Array.from({ length: 3 * length }, (_, i) => (i * 7) % 25);
+    await network.predict(inputs);
+    const after = await ctx.read(network.parameters[0]!.value);
+    const expected = embeddingRenormRef(inputs, before, vocab, dim, 1.25);
+    expectAllClose('weight after predict', after, expected, { atol: 1e-6, rtol: 1e-6 });
+    for (let r = 25; r < vocab; r++) expect(Array.from(after.subarray(r * dim, (r + 1) * dim)), `row ${r}`).toEqual(Array.from(before.subarray(r * dim, (r + 1) * dim)));
+    expect(Array.from({ length: 25 }, (_, r) => Math.hypot(...after.subarray(r * dim, (r + 1) * dim))).filter((n) => Math.abs(n - 1.25) < 1e-5).length).toBeGreaterThan(15);
+  });
+});
+
 describe('a seeded run', () => {
   gpuTest('is bit-reproducible: two networks, three steps each, the same weights to the bit', async (ctx) => {
     const run = async () => {
@@ -117,7 +155,16 @@ describe('the plan and the model file', () => {
     expect(parseModelFile(modelFileText(model, input), 'again').model).toBeDefined();
     expect(JSON.parse(modelFileText(model, input)).layers[0]).toEqual({ type: 'Embedding', num_embeddings: 100, embedding_dim: 8, padding_idx: 0 });
     const bad = (layer: object) => () => parseModelFile(JSON.stringify({ input: [12], layers: [layer] }), 'bad.json');
-    expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, max_norm: 1 })).toThrow("bad.json: layer '0' (Embedding): max_norm is not supported");
+    expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, max_norm: 0 })).toThrow("bad.json: layer '0' (Embedding): max_norm must be a positive number (or null: none), got 0");
+    expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, max_norm: 1, norm_type: -1 })).toThrow("bad.json: layer '0' (Embedding): norm_type must be a positive number or Infinity");
+    expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, scale_grad_by_freq: 'yes' })).toThrow('"scale_grad_by_freq" must be true or false, got "yes"');
+    expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, sparse: true })).toThrow("bad.json: layer '0' (Embedding): sparse gradients are not supported");
+    // max_norm, norm_type and scale_grad_by_freq under PyTorch's names, in and out.
+    const options = { type: 'Embedding', num_embeddings: 10, embedding_dim: 3, max_norm: 1.5, norm_type: 1, scale_grad_by_freq: true };
+    const parsed = parseModelFile(JSON.stringify({ input: [4], layers: [options] }), 'options.json');
+    const layer = (parsed.model as Sequential).children[0]![1] as Embedding;
+    expect([layer.maxNorm, layer.normType, layer.scaleGradByFreq]).toEqual([1.5, 1, true]);
+    expect(JSON.parse(modelFileText(parsed.model, parsed.input)).layers[0]).toEqual(options);
     expect(bad({ type: 'Embedding', num_embeddings: 10, embedding_dim: 3, padding_idx: 'none' })).toThrow('"padding_idx" must be a number or null, got "none"');
     expect(bad({ type: 'Permute', dims: 1 })).toThrow('"dims" must be a list of numbers, got 1');
     expect(parseModelFile(JSON.stringify({ input: [3], layers: [{ type: 'Embedding', num_embeddings: 5, embedding_dim: 2, padding_idx: null }] }), 'x').model).toBeDefined();

@@ -357,6 +357,21 @@ const cases: { name: string; model: Module; input: readonly number[]; ids?: numb
     loss: 'cross-entropy',
   },
   {
+    // max_norm (rows of 6 drawn N(0, 1): most named ones renormed) and scale_grad_by_freq (ids repeat: (i · 3) mod 11).
+    name: 'Embedding with max_norm 1.2 and scale_grad_by_freq (padding_idx) → Linear over [L, D] → ReLU → Flatten → Linear, cross-entropy',
+    model: new Sequential(new Embedding(11, 6, { paddingIdx: 2, maxNorm: 1.2, scaleGradByFreq: true }), new Linear(6, 8), new ReLU(), new Flatten(), new Linear(72, 4)),
+    input: [9],
+    ids: 11,
+    loss: 'cross-entropy',
+  },
+  {
+    name: 'Embedding with max_norm 2, norm_type 3 → Tanh → Flatten → Linear, cross-entropy',
+    model: new Sequential(new Embedding(13, 5, { maxNorm: 2, normType: 3 }), new Tanh(), new Flatten(), new Linear(35, 3)),
+    input: [7],
+    ids: 13,
+    loss: 'cross-entropy',
+  },
+  {
     // ConvNeXt's channels-last Linear: torchvision's Permute([0, 2, 3, 1]) (the batch counted), a Linear over [H, W, C], back with the sample's dims.
     name: "Permute in torchvision's form [0, 2, 3, 1] and the sample's [2, 0, 1], a Linear over two leading dimensions, Embedding with a negative padding_idx",
     model: new Sequential(new Embedding(7, 12, { paddingIdx: -1 }), new Unflatten(2, [3, 4]), new Permute([0, 2, 3, 1]), new Linear(5, 6), new Tanh(), new Permute([2, 0, 1]), new Flatten(), new Linear(72, 3)),
@@ -398,12 +413,15 @@ describe('the float64 reference against PyTorch (float64)', () => {
       writeFileSync(file, JSON.stringify({ model_file: modelFileText(c.model, c.input), params: list(params), buffers: list(buffers), input: Array.from(input), labels, ...(targets ? { targets: Array.from(targets) } : {}), batch: BATCH, masks: list(masks), loss: plan.loss, label_smoothing: plan.labelSmoothing, loss_beta: c.smoothL1Beta ?? c.huberDelta ?? 1, class_weights: c.classWeights, pos_weight: c.posWeight, log_target: c.logTarget ?? false, ignore_index: c.ignoreIndex }));
       const run = spawnSync(python, [script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(run.status, run.stderr).toBe(0);
-      const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]> };
+      const torch = JSON.parse(run.stdout) as { loss: number; grads: Record<string, number[]>; buffers: Record<string, number[]>; params: Record<string, number[]> };
 
       expect(Math.abs(ours.loss - torch.loss) / Math.abs(torch.loss)).toBeLessThan(SCALED);
       expect(Object.keys(torch.grads).sort()).toEqual(Object.keys(params).sort());
       for (const [name, g] of Object.entries(torch.grads)) expect(maxScaledError(ours.grads[name]!, g), `∂loss/∂${name}`).toBeLessThan(SCALED);
       for (const [name, b] of Object.entries(torch.buffers)) expect(maxScaledError(ours.buffers[name]!, b), name).toBeLessThan(SCALED);
+      // The parameters after the forward pass: an Embedding's max_norm renorms its weight in place; the others as given.
+      for (const [name, p] of Object.entries(torch.params)) expect(maxScaledError(ours.renormed[name] ?? params[name]!, p), `${name} after the forward pass`).toBeLessThan(SCALED);
+      for (const [name, p] of Object.entries(ours.renormed)) expect(maxScaledError(p, params[name]!), `${name}: renormed`).toBeGreaterThan(0.01);
     }, 60_000);
   }
 });

@@ -106,7 +106,8 @@ def layer(entry, path):
         return nn.ConvTranspose2d(in_c, out_c, tuple(k), stride=pair(entry.get('stride', 1)), padding=pair(entry.get('padding', 0)),
                                   output_padding=pair(entry.get('output_padding', 0)), groups=groups, bias=entry.get('bias', True), dilation=pair(entry.get('dilation', 1)))
     if t == 'Embedding':
-        return Embedding(entry['num_embeddings'], entry['embedding_dim'], padding_idx=entry.get('padding_idx'))
+        return Embedding(entry['num_embeddings'], entry['embedding_dim'], padding_idx=entry.get('padding_idx'), max_norm=entry.get('max_norm'),
+                         norm_type=float(entry.get('norm_type', 2.0)), scale_grad_by_freq=entry.get('scale_grad_by_freq', False))
     if t == 'Permute':
         return Permute(entry['dims'])
     if t == 'Linear':
@@ -344,4 +345,6 @@ print(json.dumps({
     'loss': loss.item(),
     'grads': {k: p.grad.flatten().tolist() for k, p in model.named_parameters()},
     'buffers': {k: b.flatten().tolist() for k, b in model.named_buffers() if not k.endswith('num_batches_tracked')},
+    # The parameters as the step left them (an Embedding's max_norm renorms its weight in place in the forward pass).
+    'params': {k: p.detach().flatten().tolist() for k, p in model.named_parameters()},
 }))
