@@ -289,7 +289,7 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', half, '--optimizer', 'sgd'])).toMatch(/^--optimizer sgd: .*adamw-half\.safetensors was trained with adamw \(its __metadata__\.optimizer\).*add --allow-changes$/);
     expect(await beforeGpu(['--init', half, '--momentum', '0.5'])).toMatch(/^--momentum: an SGD and RMSprop option; .*adamw-half\.safetensors continues with adamw/);
     const bad = await altered('optimizer-bad.safetensors', (_, m) => (m.optimizer = 'lion'));
-    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam$/);
+    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, adadelta$/);
   }, 120_000);
 
   gpuTest('a residual network under a warm-up, cut mid-warm-up and mid-epoch, continued by --init, ends where an uninterrupted run does, to the bit', async () => {
