@@ -482,7 +482,7 @@ describe('Adamax and Adadelta in checkpoints', () => {
   });
 
   for (const kind of ['adamax', 'adadelta'] as const) {
-    gpuTest(`a ${kind === 'adamax' ? 'Adamax' : 'Adadelta'} run under OneCycleLR cut after two steps and continued from its checkpoint ends where an uninterrupted one does, to the bit`, async (ctx) => {
+    gpuTest(`an ${kind === 'adamax' ? 'Adamax' : 'Adadelta'} run under OneCycleLR cut after two steps and continued from its checkpoint ends where an uninterrupted one does, to the bit`, async (ctx) => {
       const images = Float32Array.from(randomArray(4 * 784, 43, -0.42, 2.8));
       const labels = Uint32Array.from([3, 1, 4, 1]);
       const optimizer = () => (kind === 'adamax' ? new Adamax({ lr: 0.01, weightDecay: 0.01 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 10 }) : new Adadelta({ weightDecay: 0.01 }, { kind: 'onecycle', maxLr: 1, totalSteps: 10, cycleMomentum: false }));
