@@ -52,15 +52,23 @@ describe('mnist arguments', () => {
     expect(() => parseMnistArgs(['--batch', '0'])).toThrow(/--batch/);
     expect(() => parseMnistArgs(['--augment-more'])).toThrow(/augment-more/);
     expect(() => parseMnistArgs(['--save', 'a.safetensors', '--save-best', 'a.safetensors'])).toThrow(/--save and --save-best: both name a\.safetensors/);
-    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, got 'lion'/);
+    expect(() => parseMnistArgs(['--optimizer', 'lion'])).toThrow(/--optimizer: expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, adadelta, got 'lion'/);
     expect(() => parseMnistArgs(['--optimizer', 'adam', '--momentum', '0.5'])).toThrow(/--momentum: an SGD and RMSprop option; --optimizer is adam/);
-    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam, NAdam and RAdam option; --optimizer is rmsprop');
+    expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam, NAdam, RAdam and Adamax option; --optimizer is rmsprop');
     expect(() => parseMnistArgs(['--optimizer', 'radam', '--momentum-decay', '0.01'])).toThrow('--momentum-decay: an NAdam option; --optimizer is radam');
     expect(() => parseMnistArgs(['--optimizer', 'nadam', '--amsgrad'])).toThrow('--amsgrad: an Adam option; --optimizer is nadam');
     expect(() => parseMnistArgs(['--optimizer', 'nadam', '--momentum-decay', '-1'])).toThrow(/--momentum-decay: expected a number from 0 to/);
     // NAdam's and RAdam's PyTorch defaults: lr 2e-3 and 1e-3, momentum_decay 4e-3; their betas from --betas.
     expect(parseMnistArgs(['--optimizer', 'nadam', '--betas', '0.8,0.99'])).toMatchObject({ optimizer: 'nadam', lr: 0.002, momentumDecay: 0.004, betas: [0.8, 0.99] });
     expect(parseMnistArgs(['--optimizer', 'radam'])).toMatchObject({ optimizer: 'radam', lr: 0.001 });
+    // Adamax's and Adadelta's PyTorch defaults: lr 2e-3 and 1.0, rho 0.9; Adamax's betas from --betas, Adadelta's rho from --rho.
+    expect(parseMnistArgs(['--optimizer', 'adamax', '--betas', '0.8,0.99'])).toMatchObject({ optimizer: 'adamax', lr: 0.002, betas: [0.8, 0.99] });
+    expect(parseMnistArgs(['--optimizer', 'adadelta'])).toMatchObject({ optimizer: 'adadelta', lr: 1, rho: 0.9 });
+    expect(parseMnistArgs(['--optimizer', 'adadelta', '--rho', '0.95', '--lr', '0.5'])).toMatchObject({ optimizer: 'adadelta', lr: 0.5, rho: 0.95 });
+    expect(() => parseMnistArgs(['--optimizer', 'adam', '--rho', '0.95'])).toThrow('--rho: an Adadelta option; --optimizer is adam');
+    expect(() => parseMnistArgs(['--optimizer', 'adadelta', '--betas', '0.9,0.99'])).toThrow('--betas: an Adam, NAdam, RAdam and Adamax option; --optimizer is adadelta');
+    expect(() => parseMnistArgs(['--optimizer', 'adamax', '--amsgrad'])).toThrow('--amsgrad: an Adam option; --optimizer is adamax');
+    expect(() => parseMnistArgs(['--optimizer', 'adadelta', '--rho', '1.5'])).toThrow(/--rho: expected a number from 0 to 1/);
     expect(() => parseMnistArgs(['--alpha', '0.9'])).toThrow('--alpha: an RMSprop option; --optimizer is sgd');
     expect(() => parseMnistArgs(['--optimizer', 'rmsprop', '--nesterov'])).toThrow('--nesterov: an SGD option; --optimizer is rmsprop');
     // RMSprop: PyTorch's momentum 0 unless given, its alpha 0.99; --centered.
@@ -74,7 +82,7 @@ describe('mnist arguments', () => {
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse', '--eta-min', '--start-factor', '--end-factor', '--total-iters', '--power', '--t0', '--t-mult', '--factor', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--rho', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse', '--eta-min', '--start-factor', '--end-factor', '--total-iters', '--power', '--t0', '--t-mult', '--factor', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts']) {
       expect(out).toContain(o);
     }
   });
@@ -313,6 +321,44 @@ describe('webgpu-backprop with a model file, check, and --steps 0', () => {
     expect(metadata).toMatchObject({ optimizer: 'radam', lr: '0.001', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0.0001', optimizer_steps: '6' });
     expect(metadata.momentum_decay).toBeUndefined();
   }, 120_000);
+
+  gpuTest('--optimizer adamax: trains under OneCycle (cycling β1), records its settings and state (exp_avg, exp_inf), and a run cut and continued by --init ends where an uninterrupted one does, to the bit', async () => {
+    const flags = ['--model', 'examples/mlp.json', '--optimizer', 'adamax', '--betas', '0.85,0.99', '--weight-decay', '1e-4', '--schedule', 'onecycle', '--schedule-epochs', '2', ...QUICK];
+    const last = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+    const straight = await run(['mnist', ...flags, '--epochs', '2', '--json']);
+    expect(straight.code).toBe(0);
+    const file = join(dir, 'adamax.safetensors');
+    const { code, out } = await run(['mnist', ...flags, '--epochs', '1', '--save', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('Adamax lr 0.002, betas (0.85, 0.99), eps 1e-8, weight decay 0.0001');
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect(metadata).toMatchObject({ optimizer: 'adamax', lr: '0.002', betas: '0.85,0.99', eps: '1e-8', weight_decay: '0.0001', schedule: 'onecycle', optimizer_steps: '3' });
+    expect(Object.keys(tensors).filter((n) => n.startsWith('optimizer.1.weight.')).sort()).toEqual(['optimizer.1.weight.exp_avg', 'optimizer.1.weight.exp_inf']);
+    const resumed = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(last(resumed.out)).toMatchObject({ epoch: 2 });
+    expect(last(resumed.out).train_loss).toBe(last(straight.out).train_loss);
+    expect(last(resumed.out).test_loss).toBe(last(straight.out).test_loss);
+  }, 180_000);
+
+  gpuTest('--optimizer adadelta: trains under OneCycle (no momentum to cycle), records its settings (rho) and state (square_avg, acc_delta), and a continuation goes on with them', async () => {
+    const file = join(dir, 'adadelta.safetensors');
+    const { code, out } = await run(['mnist', '--model', 'examples/mlp.json', '--optimizer', 'adadelta', '--rho', '0.95', '--schedule', 'onecycle', '--schedule-epochs', '2', '--epochs', '1', ...QUICK, '--save', file]);
+    expect(code).toBe(0);
+    expect(out).toContain('Adadelta lr 1, rho 0.95, eps 0.000001');
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+    expect(metadata).toMatchObject({ optimizer: 'adadelta', lr: '1', rho: '0.95', eps: '0.000001', weight_decay: '0', schedule: 'onecycle', cycle_momentum: 'false', optimizer_steps: '3' });
+    expect(Object.keys(tensors).filter((n) => n.startsWith('optimizer.1.weight.')).sort()).toEqual(['optimizer.1.weight.acc_delta', 'optimizer.1.weight.square_avg']);
+    const resumed = await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--json']);
+    expect(resumed.code).toBe(0);
+    // --json prints the epochs alone: the settings it went on with are the next checkpoint's.
+    const again = join(dir, 'adadelta-again.safetensors');
+    expect((await run(['mnist', ...QUICK, '--init', file, '--epochs', '1', '--save', again])).code).toBe(0);
+    expect(decodeSafetensors(new Uint8Array(readFileSync(again)), again).metadata).toMatchObject({ optimizer: 'adadelta', rho: '0.95', cycle_momentum: 'false', optimizer_steps: '6' });
+    const epoch = JSON.parse(resumed.out.trim().split('\n').at(-1)!) as Record<string, number>;
+    expect(epoch.epoch).toBe(2);
+    expect(Number.isFinite(epoch.train_loss)).toBe(true);
+  }, 180_000);
 
   gpuTest('--optimizer adagrad: trains, records its settings and its sum, and a continuation goes on with them (OneCycle without cycling a momentum)', async () => {
     const file = join(dir, 'adagrad.safetensors');

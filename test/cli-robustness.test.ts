@@ -289,7 +289,7 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu(['--init', half, '--optimizer', 'sgd'])).toMatch(/^--optimizer sgd: .*adamw-half\.safetensors was trained with adamw \(its __metadata__\.optimizer\).*add --allow-changes$/);
     expect(await beforeGpu(['--init', half, '--momentum', '0.5'])).toMatch(/^--momentum: an SGD and RMSprop option; .*adamw-half\.safetensors continues with adamw/);
     const bad = await altered('optimizer-bad.safetensors', (_, m) => (m.optimizer = 'lion'));
-    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam$/);
+    expect(await beforeGpu(['--init', bad])).toMatch(/optimizer-bad\.safetensors: __metadata__\.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, adadelta$/);
   }, 120_000);
 
   gpuTest('a residual network under a warm-up, cut mid-warm-up and mid-epoch, continued by --init, ends where an uninterrupted run does, to the bit', async () => {
@@ -504,7 +504,7 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', rms, '--momentum', '0.9'])).toMatch(/^--momentum 0\.9: .*rms-plain\.safetensors was trained with RMSprop without momentum .*has no momentum_buffer\. Leave --momentum 0\.9 out to continue as it was, or add --allow-changes/);
     expect(await beforeGpu([...QUICK, '--init', rms, '--schedule', 'onecycle'])).toMatch(/^--schedule onecycle: .*without momentum/);
     expect(await beforeGpu([...QUICK, '--init', rms, '--centered'])).toMatch(/^--centered: .*rms-plain\.safetensors was trained without it \(its __metadata__\.centered\)/);
-    expect(await beforeGpu([...QUICK, '--init', rms, '--betas', '0.9,0.99'])).toMatch(/^--betas: an Adam, NAdam and RAdam option; .*continues with rmsprop/);
+    expect(await beforeGpu([...QUICK, '--init', rms, '--betas', '0.9,0.99'])).toMatch(/^--betas: an Adam, NAdam, RAdam and Adamax option; .*continues with rmsprop/);
     const withMomentum = await altered('rms-momentum.safetensors', (_, m) => Object.assign(m, { momentum: '0.9' }), rms);
     expect(await beforeGpu([...QUICK, '--init', withMomentum, '--momentum', '0'])).toMatch(/^--momentum 0: .*was trained with RMSprop with momentum .*has a momentum_buffer this run would not keep/);
   });
@@ -587,7 +587,7 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--momentum-decay', '0.01'])).toBe('--momentum-decay: an NAdam option; --optimizer is sgd');
     expect(await beforeGpu([...QUICK, '--optimizer', 'nadam', '--momentum-decay', 'x'])).toMatch(/^--momentum-decay: expected a number from 0 to .*, got 'x'$/);
     expect(await beforeGpu([...QUICK, '--optimizer', 'radam', '--amsgrad'])).toBe('--amsgrad: an Adam option; --optimizer is radam');
-    expect(await beforeGpu([...QUICK, '--optimizer', 'sgd', '--betas', '0.9,0.99'])).toBe('--betas: an Adam, NAdam and RAdam option; --optimizer is sgd');
+    expect(await beforeGpu([...QUICK, '--optimizer', 'sgd', '--betas', '0.9,0.99'])).toBe('--betas: an Adam, NAdam, RAdam and Adamax option; --optimizer is sgd');
     const radam = await altered('radam.safetensors', (tensors, m) => {
       Object.assign(m, { optimizer: 'radam', lr: '0.001', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', schedule: 'constant' });
       for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
@@ -596,6 +596,22 @@ describe('checked before the GPU starts', () => {
     expect(await beforeGpu([...QUICK, '--init', radam, '--optimizer', 'nadam'])).toMatch(/^--optimizer nadam: .*radam\.safetensors was trained with radam \(its __metadata__\.optimizer\).*or add --allow-changes$/);
     const nadam = await altered('nadam-bad.safetensors', (_, m) => Object.assign(m, { optimizer: 'nadam', momentum_decay: '-1' }), radam);
     expect(await beforeGpu([...QUICK, '--init', nadam])).toMatch(/nadam-bad\.safetensors: __metadata__\.momentum_decay is "-1", expected a number ≥ 0$/);
+  });
+
+  test("Adamax's and Adadelta's flags: --rho an Adadelta option elsewhere (an Adamax checkpoint's continuation too), --betas not Adadelta's, said before the GPU starts", async () => {
+    expect(await beforeGpu([...QUICK, '--rho', '0.95'])).toBe('--rho: an Adadelta option; --optimizer is sgd');
+    expect(await beforeGpu([...QUICK, '--optimizer', 'adadelta', '--rho', 'x'])).toMatch(/^--rho: expected a number from 0 to 1, got 'x'$/);
+    expect(await beforeGpu([...QUICK, '--optimizer', 'adadelta', '--betas', '0.9,0.99'])).toBe('--betas: an Adam, NAdam, RAdam and Adamax option; --optimizer is adadelta');
+    const adamax = await altered('adamax.safetensors', (tensors, m) => {
+      Object.assign(m, { optimizer: 'adamax', lr: '0.002', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', schedule: 'constant' });
+      for (const name of Object.keys(tensors)) if (name.startsWith('optimizer.')) delete tensors[name];
+    });
+    expect(await beforeGpu([...QUICK, '--init', adamax, '--rho', '0.95'])).toMatch(/^--rho: an Adadelta option; .*adamax\.safetensors continues with adamax/);
+    expect(await beforeGpu([...QUICK, '--init', adamax, '--optimizer', 'adadelta'])).toMatch(/^--optimizer adadelta: .*adamax\.safetensors was trained with adamax \(its __metadata__\.optimizer\).*or add --allow-changes$/);
+    const adadelta = await altered('adadelta-bad.safetensors', (_, m) => Object.assign(m, { optimizer: 'adadelta', rho: '2' }), adamax);
+    expect(await beforeGpu([...QUICK, '--init', adadelta])).toMatch(/adadelta-bad\.safetensors: __metadata__\.rho is "2", expected a number from 0 to 1$/);
+    const adadeltaOk = await altered('adadelta-ok.safetensors', (_, m) => Object.assign(m, { optimizer: 'adadelta', lr: '1', rho: '0.9', eps: '0.000001' }), adamax);
+    expect(await beforeGpu([...QUICK, '--init', adadeltaOk, '--betas', '0.9,0.99'])).toMatch(/^--betas: an Adam, NAdam, RAdam and Adamax option; .*adadelta-ok\.safetensors continues with adadelta/);
   });
 
   test('--amsgrad: an Adam option, said before the GPU starts', async () => {

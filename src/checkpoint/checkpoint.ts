@@ -6,7 +6,8 @@
  *   <path>.num_batches_tracked                     training steps taken (I64, shape [])
  *   optimizer.<parameter name>.<state>             optimizer state (F32; optional on load):
  *                                                  SGD momentum_buffer, Adam exp_avg and exp_avg_sq (and AMSGrad max_exp_avg_sq),
- *                                                  NAdam's and RAdam's exp_avg and exp_avg_sq
+ *                                                  NAdam's and RAdam's exp_avg and exp_avg_sq, Adamax's exp_avg and exp_inf,
+ *                                                  Adadelta's square_avg and acc_delta
  *
  * The model's tensors load into PyTorch with
  *   `sd = safetensors.torch.load_file(f); model.load_state_dict({k: v for k, v in sd.items() if not k.startswith('optimizer.')})`
@@ -23,7 +24,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Network } from '../plan/network.js';
 import { IGNORE_INDEX_RANGE, type ModelPlan } from '../plan/plan.js';
-import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, initialStateValue, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { checkOptions, trueOrFalse } from '../layers/layer.js';
 import { CODE_SCHEDULE_KINDS, CONSTANT_LR_DEFAULTS, EPOCH_SCHEDULE_KINDS, LINEAR_DEFAULTS, PLATEAU_DEFAULTS, PLATEAU_METRICS, POLYNOMIAL_DEFAULTS, SCHEDULE_KINDS, WARMUP_START_FACTOR, checkSchedule, describeSchedule, initialPlateau, plateauMode, type PlateauState, type Schedule, type SchedulePart, type Warmup } from '../optim/schedules.js';
 import { isStepped } from '../optim/stepped-schedules.js';
@@ -75,11 +76,11 @@ export async function networkState(network: Network): Promise<Record<string, Saf
 
 /**
  * What a checkpoint's metadata says of its optimizer: `optimizer` (sgd, adam, adamw, rmsprop,
- * adagrad, nadam, radam), `lr` (the base rate), and SGD's `momentum`, `dampening`, `nesterov`,
+ * adagrad, nadam, radam, adamax, adadelta), `lr` (the base rate), and SGD's `momentum`, `dampening`, `nesterov`,
  * `weight_decay`, Adam's `betas` (`B1,B2`), `eps`, `weight_decay`, `amsgrad`, RMSprop's `alpha`,
  * `eps`, `weight_decay`, `momentum`, `centered`, Adagrad's `lr_decay`, `eps`, `weight_decay`,
- * `initial_accumulator_value`, NAdam's `betas`, `eps`, `weight_decay`, `momentum_decay`, or RAdam's
- * `betas`, `eps`, `weight_decay` (PyTorch's param_groups names); and the schedule (`schedule`: SCHEDULE_KINDS;
+ * `initial_accumulator_value`, NAdam's `betas`, `eps`, `weight_decay`, `momentum_decay`, RAdam's and
+ * Adamax's `betas`, `eps`, `weight_decay`, or Adadelta's `rho`, `eps`, `weight_decay` (PyTorch's param_groups names); and the schedule (`schedule`: SCHEDULE_KINDS;
  * a step schedule's `step_size` and `gamma`, a multistep one's
  * `milestones` (`5,10`) and `gamma`, an exponential one's `gamma`, a cosine one's `t_max` and `eta_min`,
  * LinearLR's `start_factor`, `end_factor` and `total_iters`, ConstantLR's `factor` and `total_iters`,
@@ -99,9 +100,11 @@ export function optimizerMetadata(opt: Optimizer): Record<string, string> {
       ? { alpha: String(opt.alpha), eps: String(opt.eps), weight_decay: String(opt.weightDecay), momentum: String(opt.momentum), centered: String(opt.centered) }
       : opt.kind === 'adagrad'
       ? { lr_decay: String(opt.lrDecay), eps: String(opt.eps), weight_decay: String(opt.weightDecay), initial_accumulator_value: String(opt.initialAccumulatorValue) }
+      : opt.kind === 'adadelta'
+      ? { rho: String(opt.rho), eps: String(opt.eps), weight_decay: String(opt.weightDecay) }
       : {
           betas: opt.betas.join(','), eps: String(opt.eps), weight_decay: String(opt.weightDecay),
-          ...(opt.kind === 'nadam' ? { momentum_decay: String(opt.momentumDecay) } : opt.kind === 'radam' ? {} : { amsgrad: String(opt.amsgrad) }),
+          ...(opt.kind === 'nadam' ? { momentum_decay: String(opt.momentumDecay) } : opt.kind === 'radam' || opt.kind === 'adamax' ? {} : { amsgrad: String(opt.amsgrad) }),
         }),
     ...scheduleMetadata(schedule),
   };
@@ -295,7 +298,7 @@ export function plateauFromMetadata(metadata: Readonly<Record<string, string>>, 
 }
 
 /** The optimizers a checkpoint's `optimizer` field may name (its `schedule`: SCHEDULE_KINDS). */
-export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam'] as const;
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'nadam', 'radam', 'adamax', 'adadelta'] as const;
 
 /**
  * The optimizer settings a checkpoint's metadata holds (what optimizerMetadata wrote), each
@@ -321,6 +324,8 @@ export interface SavedOptimizer {
   readonly initialAccumulatorValue?: number;
   /** NAdam's. */
   readonly momentumDecay?: number;
+  /** Adadelta's. */
+  readonly rho?: number;
   /** The param groups' weight decays (`weight_decay_groups`). */
   readonly paramGroups?: readonly ParamGroup[];
   readonly schedule?: Schedule['kind'];
@@ -423,6 +428,9 @@ export function savedOptimizer(metadata: Readonly<Record<string, string>>, sourc
     set('lrDecay', number('lr_decay', 0));
     set('eps', number('eps', 0));
     set('initialAccumulatorValue', number('initial_accumulator_value', 0));
+  } else if (kind === 'adadelta') {
+    set('rho', number('rho', 0, 1));
+    set('eps', number('eps', 0));
   } else {
     const betas = metadata.betas?.split(',');
     if (betas !== undefined && (betas.length !== 2 || betas.some((b) => b.trim() === '' || !(Number(b) >= 0 && Number(b) < 1)))) throw field('betas', 'two numbers in [0, 1) such as 0.9,0.999');
@@ -512,7 +520,7 @@ function savedSchedule(saved: SavedOptimizer, missing: (name: string, of: string
     case 'cosine-restarts':
       return { kind, t0: saved.t0 ?? missing('t_0', 'the cosine-restarts schedule'), tMult: saved.tMult, etaMin: saved.etaMin, ...warmup };
     case 'onecycle':
-      return { kind, maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' ? { cycleMomentum: false } : {}), ...saved.oneCycle };
+      return { kind, maxLr: saved.maxLr ?? saved.lr ?? missing('max_lr', 'the one-cycle schedule'), totalSteps: saved.totalSteps ?? missing('total_steps', 'the one-cycle schedule'), pctStart: saved.pctStart, ...(saved.kind === 'adagrad' || saved.kind === 'adadelta' ? { cycleMomentum: false } : {}), ...saved.oneCycle };
     case 'plateau':
       return { kind, ...saved.plateau };
     case 'sequential':
@@ -544,6 +552,8 @@ export function optimizerFromMetadata(metadata: Readonly<Record<string, string>>
     if (saved.kind === 'adagrad') return new Adagrad({ lr: saved.lr, lrDecay: saved.lrDecay, eps: saved.eps, weightDecay: saved.weightDecay, initialAccumulatorValue: saved.initialAccumulatorValue, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'nadam') return new NAdam({ lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, momentumDecay: saved.momentumDecay, paramGroups: saved.paramGroups }, schedule);
     if (saved.kind === 'radam') return new RAdam({ lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'adamax') return new Adamax({ lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
+    if (saved.kind === 'adadelta') return new Adadelta({ lr: saved.lr, rho: saved.rho, eps: saved.eps, weightDecay: saved.weightDecay, paramGroups: saved.paramGroups }, schedule);
     const options = { lr: saved.lr, betas: saved.betas, eps: saved.eps, weightDecay: saved.weightDecay, amsgrad: saved.amsgrad, paramGroups: saved.paramGroups };
     return saved.kind === 'adamw' ? new AdamW(options, schedule) : new Adam(options, schedule);
   } catch (error) {
@@ -824,6 +834,9 @@ function rulesFor(name: string): ValueRules {
     if (name.endsWith('.exp_avg_sq') || name.endsWith('.max_exp_avg_sq') || name.endsWith('.square_avg')) return { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared gradients' };
     // Adagrad's sum of squared gradients (a negative one would step by √ of it: NaN).
     if (name.endsWith('.sum')) return { bounded: MAX_VARIANCE, nonNegative: 'a sum of squared gradients' };
+    // Adadelta's mean of squared updates, Adamax's infinity norm (a negative one would turn its steps around).
+    if (name.endsWith('.acc_delta')) return { bounded: MAX_VARIANCE, nonNegative: 'a mean of squared updates' };
+    if (name.endsWith('.exp_inf')) return { bounded: MAX_MAGNITUDE, nonNegative: 'a running maximum of gradient magnitudes' };
     return { bounded: MAX_MAGNITUDE };
   }
   if (localName(name) === 'running_var') return { bounded: MAX_VARIANCE, nonNegative: 'a variance' };
@@ -1022,7 +1035,7 @@ function settingDifferences(network: Network, metadata: Record<string, string>, 
     const list = text.split(',').map(Number);
     return (sort ? list.sort((a, b) => a - b) : list).join(',');
   };
-  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'log_target', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric', 'schedulers']) {
+  for (const key of ['loss', 'label_smoothing', 'smooth_l1_beta', 'huber_delta', 'log_target', 'optimizer', 'lr', 'momentum', 'dampening', 'nesterov', 'weight_decay', 'betas', 'eps', 'amsgrad', 'alpha', 'centered', 'lr_decay', 'initial_accumulator_value', 'momentum_decay', 'rho', 'schedule', 'step_size', 'milestones', 'gamma', 't_max', 't_0', 't_mult', 'eta_min', 'start_factor', 'end_factor', 'total_iters', 'factor', 'power', 'max_lr', 'total_steps', 'pct_start', 'div_factor', 'final_div_factor', 'cycle_momentum', 'base_momentum', 'max_momentum', 'plateau_mode', 'plateau_factor', 'plateau_patience', 'plateau_threshold', 'plateau_threshold_mode', 'plateau_cooldown', 'plateau_min_lr', 'plateau_eps', 'plateau_metric', 'schedulers']) {
     const theirs = recorded[key];
     if (theirs === undefined || mine[key] === undefined) continue;
     const list = key === 'betas' || key === 'milestones';

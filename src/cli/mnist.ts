@@ -19,7 +19,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
 import { isImageData, type TrainingData } from '../data/tensor-data.js';
 import type { MnistSplit } from '../data/idx.js';
-import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
 import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
@@ -48,22 +48,24 @@ Options:
   --model FILE        a network described in JSON (PyTorch's constructor names; see the README)
   --epochs N          epochs to train in this run (default 20)
   --batch N           batch size (default 128)
-  --optimizer NAME    sgd (default), adam, adamw, rmsprop, adagrad, nadam or radam (torch.optim's
-                      update formulas; NAdam's as PyTorch ≥ 2.0 has it, RAdam's as 1.13)
-  --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.002 for NAdam, 0.001 for
-                      Adam, AdamW, RMSprop and RAdam);
+  --optimizer NAME    sgd (default), adam, adamw, rmsprop, adagrad, nadam, radam, adamax or adadelta
+                      (torch.optim's update formulas; NAdam's as PyTorch ≥ 2.0 has it, RAdam's,
+                      Adamax's and Adadelta's as 1.13)
+  --lr X              learning rate (default 0.01 for SGD and Adagrad, 0.002 for NAdam and Adamax,
+                      0.001 for Adam, AdamW, RMSprop and RAdam, 1.0 for Adadelta);
                       OneCycle's max_lr
   --momentum X        SGD's momentum (default 0.9) or RMSprop's (default 0)
   --dampening X       SGD dampening (default 0)
   --nesterov          SGD with Nesterov momentum
   --weight-decay X    weight decay (default 0; AdamW 0.01), decoupled for AdamW
-  --betas B1,B2       Adam's, NAdam's and RAdam's betas (default 0.9,0.999)
+  --betas B1,B2       Adam's, NAdam's, RAdam's and Adamax's betas (default 0.9,0.999)
   --amsgrad           Adam's and AdamW's AMSGrad variant (PyTorch's amsgrad=True)
   --alpha X           RMSprop's smoothing constant (default 0.99)
   --centered          RMSprop's centered variant (normalised by the gradient's estimated variance)
   --lr-decay X        Adagrad's lr_decay (default 0: the rate lr / (1 + (step − 1)·lr_decay))
   --initial-accumulator-value X  Adagrad's initial sum of squared gradients (default 0)
   --momentum-decay X  NAdam's momentum_decay ψ (default 0.004: μ_t = β1·(1 − ½·0.96^(t·ψ)))
+  --rho X             Adadelta's rho, the running averages' coefficient (default 0.9)
   --no-weight-decay-1d no weight decay on the one-dimensional parameters (biases, and the weights
                       of batch, group and instance norms and of a LayerNorm over one dimension:
                       the usual no_decay param group, PyTorch's ndim <= 1)
@@ -280,6 +282,8 @@ export interface MnistArgs {
   initialAccumulatorValue: number;
   /** --momentum-decay: NAdam's (a checkpoint's where not given). */
   momentumDecay: number;
+  /** --rho: Adadelta's (a checkpoint's where not given). */
+  rho: number;
   /** --no-weight-decay-1d, or a checkpoint's weight_decay_groups: the optimizer's param groups. */
   paramGroups?: readonly ParamGroup[];
   /** Adam's (NAdam's, RAdam's, RMSprop's, Adagrad's) eps: no flag; a checkpoint's (default: the optimizer's). */
@@ -372,6 +376,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'lr-decay': { type: 'string' },
     'initial-accumulator-value': { type: 'string' },
     'momentum-decay': { type: 'string' },
+    rho: { type: 'string' },
     'no-weight-decay-1d': { type: 'boolean' },
     schedule: { type: 'string' },
     'step-size': { type: 'string' },
@@ -429,7 +434,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     epochs: integer(values, 'epochs', 20),
     batch: integer(values, 'batch', 128),
     optimizer,
-    lr: decimal(values, 'lr', optimizer === 'sgd' || optimizer === 'adagrad' ? 0.01 : optimizer === 'nadam' ? 0.002 : 0.001, 0, 10),
+    lr: decimal(values, 'lr', optimizer === 'sgd' || optimizer === 'adagrad' ? 0.01 : optimizer === 'nadam' || optimizer === 'adamax' ? 0.002 : optimizer === 'adadelta' ? 1 : 0.001, 0, 10),
     // SGD's 0.9 (the notebook's); RMSprop's PyTorch default, none.
     momentum: decimal(values, 'momentum', optimizer === 'rmsprop' ? 0 : 0.9, 0, 1),
     dampening: decimal(values, 'dampening', 0, 0, 1),
@@ -442,6 +447,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     lrDecay: decimal(values, 'lr-decay', 0, 0, 1e6),
     initialAccumulatorValue: decimal(values, 'initial-accumulator-value', 0, 0, 1e6),
     momentumDecay: decimal(values, 'momentum-decay', 4e-3, 0, 1e6),
+    rho: decimal(values, 'rho', 0.9, 0, 1),
     paramGroups: values['no-weight-decay-1d'] ? [NO_DECAY_1D] : undefined,
     schedule: scheduleFlag(values),
     stepSize: integer(values, 'step-size', 1),
@@ -792,6 +798,7 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
   }
   take('initial-accumulator-value', 'initialAccumulatorValue', saved.initialAccumulatorValue);
   take('momentum-decay', 'momentumDecay', saved.momentumDecay);
+  take('rho', 'rho', saved.rho);
   if (args.given.has('centered') && saved.centered === false && !args.allowChanges) {
     throw new Error(`--centered: ${file} was trained without it (its __metadata__.centered), and its optimizer state has no grad_avg. Leave --centered out to continue as it was, or add --allow-changes (its optimizer state then starts again from zero)`);
   }
@@ -917,10 +924,10 @@ const lossParameters = (args: MnistArgs) => ({
 
 /** Each optimizer's own flags, by the optimizers that take them. */
 const OPTIMIZER_FLAGS: Record<string, readonly (typeof OPTIMIZER_KINDS)[number][]> = {
-  momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw', 'nadam', 'radam'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
-  'lr-decay': ['adagrad'], 'initial-accumulator-value': ['adagrad'], 'momentum-decay': ['nadam'],
+  momentum: ['sgd', 'rmsprop'], dampening: ['sgd'], nesterov: ['sgd'], betas: ['adam', 'adamw', 'nadam', 'radam', 'adamax'], amsgrad: ['adam', 'adamw'], alpha: ['rmsprop'], centered: ['rmsprop'],
+  'lr-decay': ['adagrad'], 'initial-accumulator-value': ['adagrad'], 'momentum-decay': ['nadam'], rho: ['adadelta'],
 };
-const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam' } as const;
+const OPTIMIZER_NAMES = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam', adamax: 'Adamax', adadelta: 'Adadelta' } as const;
 
 /** A flag given that `kind` does not take, and whose option it is ("an SGD option"), if any. */
 function otherOptimizersFlag(given: ReadonlySet<string>, kind: (typeof OPTIMIZER_KINDS)[number]): { flag: string; owners: string } | undefined {
@@ -956,7 +963,7 @@ function flagSchedule(args: MnistArgs, endEpoch: number, stepsPerEpoch: number):
     case 'cosine-restarts':
       return { kind, t0: args.t0!, tMult: args.tMult, etaMin: args.etaMin, ...warmup };
     case 'onecycle':
-      return { kind, maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' ? { cycleMomentum: false } : {}), ...args.oneCycleRest };
+      return { kind, maxLr: args.maxLr ?? args.lr, totalSteps: args.scheduleSteps ?? endEpoch * stepsPerEpoch, pctStart: args.pctStart, ...(args.optimizer === 'adagrad' || args.optimizer === 'adadelta' ? { cycleMomentum: false } : {}), ...args.oneCycleRest };
     case 'plateau':
       return { kind, ...args.plateauRest, factor: args.factor, patience: args.patience, metric: args.plateauMetric };
   }
@@ -981,6 +988,12 @@ function makeOptimizer(args: MnistArgs, firstEpoch: number, stepsPerEpoch: numbe
   }
   if (args.optimizer === 'radam') {
     return new RAdam({ lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'adamax') {
+    return new Adamax({ lr: args.lr, betas: args.betas, eps: args.eps, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
+  }
+  if (args.optimizer === 'adadelta') {
+    return new Adadelta({ lr: args.lr, rho: args.rho, eps: args.eps, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);
   }
   if (args.optimizer === 'rmsprop') {
     return new RMSprop({ lr: args.lr, alpha: args.alpha, eps: args.eps, momentum: args.momentum, centered: args.centered, weightDecay: args.weightDecay, paramGroups: args.paramGroups }, schedule);

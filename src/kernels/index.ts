@@ -27,7 +27,7 @@ export { biasAdd, biasBackward } from './bias.js';
 export { tanhForward, tanhBackward } from './tanh.js';
 export { logSoftmaxForward, logSoftmaxBackward, nllForward, nllBackward } from './log-softmax.js';
 export { pointwiseLoss } from './pointwise-loss.js';
-export { sgdStep, adamStep, rmspropStep, adagradStep, gradNorm } from './optimizers.js';
+export { sgdStep, adamStep, rmspropStep, adagradStep, adadeltaStep, gradNorm } from './optimizers.js';
 export { sampleNormForward, sampleNormBackwardInput, sampleNormBackwardAffine } from './sample-norm.js';
 export { residualAdd } from './residual.js';
 export { pad2dForward, pad2dBackward } from './padding.js';

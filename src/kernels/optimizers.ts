@@ -1,13 +1,13 @@
 /**
  * Optimizer updates with PyTorch's formulas: torch.optim.SGD (momentum, dampening, Nesterov,
- * weight decay), torch.optim.Adam / AdamW (and NAdam, RAdam: adam_step's variants), torch.optim.RMSprop
- * (momentum, centered) and Adagrad. Each kernel reads the per-step values (learning
+ * weight decay), torch.optim.Adam / AdamW (and NAdam, RAdam, Adamax: adam_step's variants), torch.optim.RMSprop
+ * (momentum, centered), Adagrad and Adadelta. Each kernel reads the per-step values (learning
  * rate, momentum or β1, bias corrections) from one small `hyper` buffer that is written once per
  * step, so a schedule never re-binds a kernel. One dispatch updates a network's parameter arena
  * (src/gpu/arena.ts); `slots` gives each block of ARENA_BLOCK elements the divergence guard's slot
  * of the parameter it holds. Both clip the gradient first where asked (variants CLIP_NORM, by the
  * factor grad_norm writes: torch.nn.utils.clip_grad_norm_; CLIP_VALUE: clip_grad_value_).
- * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, adagrad_step.wgsl, grad_norm.wgsl.
+ * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, adagrad_step.wgsl, adadelta_step.wgsl, grad_norm.wgsl.
  * CPU reference: src/reference/optimizers.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
@@ -15,6 +15,7 @@ import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
 import rmspropSource from '../../shaders/rmsprop_step.wgsl?raw';
 import adagradSource from '../../shaders/adagrad_step.wgsl?raw';
+import adadeltaSource from '../../shaders/adadelta_step.wgsl?raw';
 import gradNormSource from '../../shaders/grad_norm.wgsl?raw';
 import healthSource from '../../shaders/lib/health.wgsl?raw';
 import gradientSource from '../../shaders/lib/optimizer_gradient.wgsl?raw';
@@ -23,7 +24,7 @@ import { HEALTH_SLOTS } from './health.js';
 
 /**
  * Elements of the `hyper` buffer: SGD reads [lr, momentum, first], Adam [lr, β1, stepSize, √bc2,
- * 1 − β1] (NAdam and RAdam theirs: src/optim/optimizers.ts, hyperValues), written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
+ * 1 − β1] (NAdam, RAdam, Adamax, Adagrad and Adadelta theirs: src/optim/optimizers.ts, hyperValues), written by the host each step; then clip_grad_norm_'s [factor, norm] at CLIP_AT, written
  * by gradNorm (so that clipping takes no storage binding of its own: WebGPU's default is 8 a stage).
  * With param groups' own learning rates (variant GROUP_LR), each parameter's [lr, stepSize] follow
  * from HYPER_LENGTH on (`groupLrs` parameters), written by the host each step too.
@@ -62,8 +63,8 @@ export const sgdStep = defineKernel({
 });
 
 /**
- * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM and RADAM: PyTorch ≥ 2.0's
- * NAdam and 1.13's RAdam, whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
+ * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM, RADAM and ADAMAX: PyTorch ≥ 2.0's
+ * NAdam, 1.13's RAdam and Adamax (expAvgSq: its exp_inf), whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
  * is recorded in `health` as sgdStep's
  */
 export const adamStep = defineKernel({
@@ -83,7 +84,7 @@ export const adamStep = defineKernel({
     /** AMSGrad's running maximum of exp_avg_sq. */
     maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
   },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR', 'NADAM', 'RADAM'],
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR', 'NADAM', 'RADAM', 'ADAMAX'],
   libraries: [healthSource, gradientSource],
   constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
   workgroupSize: [256],
@@ -112,6 +113,34 @@ export const adagradStep = defineKernel({
   workgroupSize: [256],
   grid: (p) => [p.length],
   lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, sum: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
+});
+
+/**
+ * param, squareAvg and accDelta (PyTorch 1.13's Adadelta: square_avg, acc_delta) updated in place;
+ * a non-finite gradient is recorded in `health` as sgdStep's
+ */
+export const adadeltaStep = defineKernel({
+  name: 'adadelta_step',
+  linear: true,
+  source: adadeltaSource,
+  // 1 − ρ from the host in float64, as PyTorch's value=1 − rho.
+  params: { length: 'u32', rho: 'f32', oneMinusRho: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
+  bindings: {
+    hyper: { type: 'f32', access: 'read' },
+    grad: { type: 'f32', access: 'read' },
+    squareAvg: { type: 'f32', access: 'read_write' },
+    accDelta: { type: 'f32', access: 'read_write' },
+    param: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
+    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
+    slots: { type: 'u32', access: 'read' },
+  },
+  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
+  libraries: [healthSource, gradientSource],
+  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
+  workgroupSize: [256],
+  grid: (p) => [p.length],
+  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, squareAvg: p.length, accDelta: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
 });
 
 /** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */

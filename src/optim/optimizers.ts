@@ -68,7 +68,7 @@ function checkLambdaLists(name: string, groups: number, schedule: Schedule): voi
  * whose every parameter is in a group, as PyTorch's list (one a param_group) does; else the
  * parameters left out are named.
  */
-const OPTIMIZER_CLASS: Record<Optimizer['kind'], string> = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam' };
+const OPTIMIZER_CLASS: Record<Optimizer['kind'], string> = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW', rmsprop: 'RMSprop', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam', adamax: 'Adamax', adadelta: 'Adadelta' };
 
 export function checkLambdaCoverage(optimizer: Optimizer, names: readonly string[], groupIndices: readonly number[]): void {
   const groups = optimizer.paramGroups.length;
@@ -106,7 +106,7 @@ function checkGroups(name: string, groups: unknown, schedule: Schedule): readonl
   });
 }
 
-/** Adam's, NAdam's and RAdam's betas: two numbers in [0, 1) (PyTorch's default (0.9, 0.999)). */
+/** Adam's, NAdam's, RAdam's and Adamax's betas: two numbers in [0, 1) (PyTorch's default (0.9, 0.999)). */
 function checkBetas(name: string, betas: unknown): readonly [number, number] {
   if (betas !== undefined && (!Array.isArray(betas) || betas.length !== 2)) throw new RangeError(`${name}: betas must be two numbers [β1, β2], got ${JSON.stringify(betas)}`);
   const [b1, b2] = (betas as readonly [number, number] | undefined) ?? [0.9, 0.999];
@@ -369,7 +369,85 @@ export class RAdam {
   }
 }
 
-export type Optimizer = SGD | Adam | RMSprop | Adagrad | NAdam | RAdam;
+/** Adamax's options: Adam's without AMSGrad (torch.optim.Adamax has none). */
+export type AdamaxOptions = RadamOptions;
+
+/**
+ * torch.optim.Adamax (PyTorch 1.13): Adam's first moment, and the infinity norm exp_inf ←
+ * max(β2·exp_inf, |g| + eps) in place of exp_avg_sq; param −= lr/(1 − β1^t)·exp_avg/exp_inf.
+ * PyTorch's defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8); weight decay added to the gradient.
+ * OneCycleLR cycles β1, as Adam's.
+ */
+export class Adamax {
+  readonly kind = 'adamax';
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /** The optimizer state per parameter, PyTorch's names. */
+  readonly stateNames = ['exp_avg', 'exp_inf'] as const;
+
+  constructor(options: AdamaxOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('Adamax', options, ['lr', 'betas', 'eps', 'weightDecay', 'paramGroups']);
+    checkSchedule(schedule);
+    this.paramGroups = checkGroups('Adamax', options.paramGroups, schedule);
+    this.lr = check('Adamax', 'lr', options.lr ?? 2e-3, 0, Infinity);
+    this.betas = checkBetas('Adamax', options.betas);
+    this.eps = check('Adamax', 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = check('Adamax', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  }
+
+  describe(): string {
+    return `Adamax lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${describeGroups(this.paramGroups)}`;
+  }
+}
+
+export interface AdadeltaOptions {
+  readonly lr?: number;
+  readonly rho?: number;
+  readonly eps?: number;
+  readonly weightDecay?: number;
+  readonly paramGroups?: readonly ParamGroup[];
+}
+
+/**
+ * torch.optim.Adadelta (PyTorch 1.13): square_avg ← ρ·square_avg + (1 − ρ)·g²; delta ←
+ * √(acc_delta + eps) / √(square_avg + eps)·g; acc_delta ← ρ·acc_delta + (1 − ρ)·delta²; param −=
+ * lr·delta. PyTorch's defaults (lr 1.0, rho 0.9, eps 1e-6); weight decay added to the gradient. It
+ * has no momentum: OneCycleLR must not cycle one (PyTorch raises where cycle_momentum is on).
+ */
+export class Adadelta {
+  readonly kind = 'adadelta';
+  readonly lr: number;
+  readonly rho: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
+  readonly paramGroups: readonly ParamGroup[];
+  /** The optimizer state per parameter, PyTorch's names. */
+  readonly stateNames = ['square_avg', 'acc_delta'] as const;
+
+  constructor(options: AdadeltaOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
+    checkOptions('Adadelta', options, ['lr', 'rho', 'eps', 'weightDecay', 'paramGroups']);
+    checkSchedule(schedule);
+    if (schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
+      throw new RangeError('Adadelta: OneCycleLR cycles a momentum, and Adadelta has none (PyTorch 1.13: "optimizer must support momentum with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
+    }
+    this.paramGroups = checkGroups('Adadelta', options.paramGroups, schedule);
+    this.lr = check('Adadelta', 'lr', options.lr ?? 1, 0, Infinity);
+    this.rho = check('Adadelta', 'rho', options.rho ?? 0.9, 0, 1);
+    this.eps = check('Adadelta', 'eps', options.eps ?? 1e-6, 0, Infinity);
+    this.weightDecay = check('Adadelta', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  }
+
+  describe(): string {
+    return `Adadelta lr ${this.lr}, rho ${this.rho}, eps ${this.eps}${this.weightDecay ? `, weight decay ${this.weightDecay}` : ''}${describeGroups(this.paramGroups)}`;
+  }
+}
+
+export type Optimizer = SGD | Adam | RMSprop | Adagrad | NAdam | RAdam | Adamax | Adadelta;
 
 const describeGroups = (groups: readonly ParamGroup[]) =>
   groups.length === 0 ? '' : `, ${groups.length} param group${groups.length === 1 ? '' : 's'} (${groups.map((g) => [g.lr === undefined ? '' : `lr ${g.lr}`, g.weightDecay === undefined ? '' : `weight decay ${g.weightDecay}`].filter(Boolean).join(' ') || 'defaults').join('; ')})`;
@@ -415,7 +493,8 @@ export function learningRates(optimizer: Optimizer, parameters: readonly { reado
  * Adagrad [clr, 0, clr, 0, 0] (clr = lr / (1 + (step − 1)·lr_decay));
  * NAdam [lr·(1 − μ_t)/(1 − Π_t), β1, lr·μ_{t+1}/(1 − Π_t·μ_{t+1}), 1 − β2^t, 1 − β1] (the gradient's
  * and exp_avg's coefficients; μ_t, Π_t: `nadamMu`, `nadamMuProduct`);
- * RAdam [lr, 1 where ρ_t > 5 else 0, lr·r_t / (1 − β1^t) (else lr / (1 − β1^t)), √(1 − β2^t), 1 − β1] (r_t: `radamRectification`).
+ * RAdam [lr, 1 where ρ_t > 5 else 0, lr·r_t / (1 − β1^t) (else lr / (1 − β1^t)), √(1 − β2^t), 1 − β1] (r_t: `radamRectification`);
+ * Adamax [lr, β1, clr = lr / (1 − β1^t), 0, 1 − β1]; Adadelta [lr, 0, lr, 0, 0].
  * A param group's rate gives its own [0] and [2] (the kernels' GROUP_LR).
  */
 export function hyperValues(optimizer: Optimizer, step: number, lr: number, momentum: number): [number, number, number, number, number] {
@@ -425,6 +504,9 @@ export function hyperValues(optimizer: Optimizer, step: number, lr: number, mome
     const clr = lr / (1 + (step - 1) * optimizer.lrDecay);
     return [clr, 0, clr, 0, 0];
   }
+  if (optimizer.kind === 'adadelta') return [lr, 0, lr, 0, 0];
+  // Adamax's clr = lr / (1 − β1^t) (torch/optim/adamax.py: bias_correction = 1 - beta1 ** step).
+  if (optimizer.kind === 'adamax') return [lr, momentum, lr / (1 - momentum ** step), 0, 1 - momentum];
   const [, beta2] = optimizer.betas;
   if (optimizer.kind === 'nadam') {
     // torch/optim/nadam.py (≥ 2.0, _single_tensor_nadam), in its order: mu_product *= mu, then
@@ -497,18 +579,20 @@ export function radamRectification(beta2: number, step: number): number | undefi
  */
 export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
-export const adamKernelParams = (o: Adam | NAdam | RAdam, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const adamKernelParams = (o: Adam | NAdam | RAdam | Adamax, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 
-/** adam_step's variant of an optimizer of Adam's moments: AMSGRAD (Adam's, AdamW's), NADAM, RADAM. */
-export const adamVariant = (o: Adam | NAdam | RAdam) => ({ AMSGRAD: (o.kind === 'adam' || o.kind === 'adamw') && o.amsgrad, NADAM: o.kind === 'nadam', RADAM: o.kind === 'radam' });
+/** adam_step's variant of an optimizer of Adam's moments: AMSGRAD (Adam's, AdamW's), NADAM, RADAM, ADAMAX (exp_inf in exp_avg_sq's place). */
+export const adamVariant = (o: Adam | NAdam | RAdam | Adamax) => ({ AMSGRAD: (o.kind === 'adam' || o.kind === 'adamw') && o.amsgrad, NADAM: o.kind === 'nadam', RADAM: o.kind === 'radam', ADAMAX: o.kind === 'adamax' });
+/** adadelta_step's parameters: 1 − ρ in float64, as PyTorch's `value=1 - rho`. */
+export const adadeltaKernelParams = (o: Adadelta, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ rho: o.rho, oneMinusRho: 1 - o.rho, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 export const adagradKernelParams = (o: Adagrad, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */
 export const clipVariant = (clipping?: Clipping) => ({ CLIP_NORM: clipping?.kind === 'norm', CLIP_VALUE: clipping?.kind === 'value' });
 
-/** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's (NAdam's, RAdam's) β1. */
-export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.kind === 'adagrad' ? 0 : optimizer.betas[0]);
+/** The optimizer's momentum-like value a schedule starts from: SGD's and RMSprop's momentum, Adam's (NAdam's, RAdam's, Adamax's) β1; none (0) for Adagrad and Adadelta. */
+export const baseMomentum = (optimizer: Optimizer) => (optimizer.kind === 'sgd' || optimizer.kind === 'rmsprop' ? optimizer.momentum : optimizer.kind === 'adagrad' || optimizer.kind === 'adadelta' ? 0 : optimizer.betas[0]);
 
 /** A state tensor's value before the first step: Adagrad's sum starts at initial_accumulator_value, every other state at 0. */
 export const initialStateValue = (optimizer: Optimizer, state: string) => (optimizer.kind === 'adagrad' && state === 'sum' ? optimizer.initialAccumulatorValue : 0);

@@ -3,7 +3,8 @@
  * of the progress: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR,
  * PolynomialLR and CosineAnnealingWarmRestarts are stepped once per epoch (their step_size,
  * milestones, T_max, total_iters and T_0 count epochs), OneCycleLR once per batch (total_steps counts optimizer steps) and, like
- * PyTorch's, it also cycles SGD's momentum or Adam's (NAdam's, RAdam's) β1 (cycle_momentum = True).
+ * PyTorch's, it also cycles SGD's momentum or Adam's (NAdam's, RAdam's, Adamax's) β1 (cycle_momentum = True;
+ * Adagrad and Adadelta have neither, and take OneCycleLR with cycle_momentum false only, as PyTorch).
  * The epoch-based ones may start with a linear warm-up (`warmup`: PyTorch's LinearLR before them in
  * a SequentialLR).
  * LambdaLR and MultiplicativeLR take a function of the epoch (one, or one a param group); SequentialLR

@@ -15,7 +15,7 @@ import { scheduledValues } from '../optim/schedules.js';
 import { describeClipping } from '../optim/clipping.js';
 import { networkStepRef, recurrentMaskKey } from '../reference/network.js';
 import { Embedding } from '../layers/embedding.js';
-import { adagradRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
+import { adadeltaRef, adagradRef, adamaxRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../reference/optimizers.js';
 import { channelDropoutMaskRef, dropoutMaskRef } from '../reference/random.js';
 import { MultiheadAttention } from '../layers/attention.js';
 import { LossHead } from '../train/loss-head.js';
@@ -221,6 +221,10 @@ export async function checkNetworkStep(network: Network, input: Float32Array, la
         ? nadamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {
             lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, momentumDecay: opt.momentumDecay, step: optimizerStep + 1, muProduct: nadamMuProduct(opt, optimizerStep),
           }).param
+        : opt.kind === 'adamax'
+        ? adamaxRef(params[p.name]!, g, state[p.name]!.exp_avg!, state[p.name]!.exp_inf!, { lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
+        : opt.kind === 'adadelta'
+        ? adadeltaRef(params[p.name]!, g, state[p.name]!.square_avg!, state[p.name]!.acc_delta!, { lr, rho: opt.rho, eps: opt.eps, weightDecay }).param
         : opt.kind === 'radam'
         ? radamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, { lr, beta1: momentum, beta2: opt.betas[1], eps: opt.eps, weightDecay, step: optimizerStep + 1 }).param
         : adamRef(param, g, state[p.name]!.exp_avg!, state[p.name]!.exp_avg_sq!, {

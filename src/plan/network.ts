@@ -14,14 +14,14 @@ import { recordPass, type Dispatch, type GpuContext } from '../gpu/context.js';
 import { Tensor } from '../gpu/tensor.js';
 import { ARENA_BLOCK, ArenaBuilder, createArena, type Arena } from '../gpu/arena.js';
 import { bindConvPacking, bindConvReduction, conv2dPackMapBytes, conv2dReduceMapBytes, type ConvPackJob, type ConvReduceJob } from '../kernels/conv2d.js';
-import { adagradStep, adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, rmspropStep, sgdStep } from '../kernels/optimizers.js';
+import { adadeltaStep, adagradStep, adamStep, CLIP_AT, gradNorm, gradNormPartials, HYPER_LENGTH, rmspropStep, sgdStep } from '../kernels/optimizers.js';
 import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence } from '../kernels/health.js';
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
-import { Adagrad, Adam, NAdam, RAdam, RMSprop, SGD, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, checkLambdaCoverage, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, NAdam, RAdam, RMSprop, SGD, adadeltaKernelParams, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, checkLambdaCoverage, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
 import { initialPlateau, plateauStep, scheduledValues, type PlateauState, type ScheduleProgress } from '../optim/schedules.js';
 import { hasGroupLambdas, isStepped } from '../optim/stepped-schedules.js';
 import { checkClipping, describeClipping, type ClipGradNorm, type Clipping } from '../optim/clipping.js';
@@ -241,8 +241,8 @@ export class Network {
     const maxPartialSplits = partialSplitsCap(plan, ctx.device.limits);
     const seed = (this.seed = checkSeed(options.seed ?? 1, 'seed'));
     this.optimizer = options.optimizer ?? new SGD();
-    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop || this.optimizer instanceof Adagrad || this.optimizer instanceof NAdam || this.optimizer instanceof RAdam)) {
-      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }), new Adagrad({ … }), new NAdam({ … }) or new RAdam({ … }), got ${JSON.stringify(this.optimizer)}`);
+    if (!(this.optimizer instanceof SGD || this.optimizer instanceof Adam || this.optimizer instanceof RMSprop || this.optimizer instanceof Adagrad || this.optimizer instanceof NAdam || this.optimizer instanceof RAdam || this.optimizer instanceof Adamax || this.optimizer instanceof Adadelta)) {
+      throw new TypeError(`optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }), new Adagrad({ … }), new NAdam({ … }), new RAdam({ … }), new Adamax({ … }) or new Adadelta({ … }), got ${JSON.stringify(this.optimizer)}`);
     }
     this.clipping = checkClipping(options);
     // The initial values, drawn (and any `init` checked, naming the parameter) before anything is allocated.
@@ -576,10 +576,15 @@ export class Network {
         const tensors = { hyper: this.hyper, grad: grads.all, sum: states.sum!.all, param: values.all, health: this.health, slots };
         return [...norm, kernel.bind(tensors, { length, ...adagradKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
       }
-      // Adam, AdamW, NAdam and RAdam: Adam's two moments (adam_step's variants).
+      if (opt.kind === 'adadelta') {
+        const kernel = await this.ctx.compile(adadeltaStep, variant);
+        const tensors = { hyper: this.hyper, grad: grads.all, squareAvg: states.square_avg!.all, accDelta: states.acc_delta!.all, param: values.all, health: this.health, slots };
+        return [...norm, kernel.bind(tensors, { length, ...adadeltaKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];
+      }
+      // Adam, AdamW, NAdam, RAdam and Adamax: two moments (adam_step's variants; Adamax's exp_inf in exp_avg_sq's place).
       const kernel = await this.ctx.compile(adamStep, { ...variant, ...adamVariant(opt) });
       const tensors = {
-        hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: states.exp_avg_sq!.all, param: values.all, health: this.health, slots,
+        hyper: this.hyper, grad: grads.all, expAvg: states.exp_avg!.all, expAvgSq: (opt.kind === 'adamax' ? states.exp_inf : states.exp_avg_sq)!.all, param: values.all, health: this.health, slots,
         ...(states.max_exp_avg_sq ? { maxExpAvgSq: states.max_exp_avg_sq.all } : {}),
       };
       return [...norm, kernel.bind(tensors, { length, ...adamKernelParams(opt, this.clipping, this.decayAt, groupLrs) }, label)];

@@ -1,7 +1,8 @@
 /**
- * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW, torch.optim.RMSprop, Adagrad, NAdam
- * and RAdam, float64, one step, written from PyTorch's documented algorithms (torch/optim/sgd.py,
- * adam.py, adamw.py, rmsprop.py, adagrad.py; nadam.py as PyTorch ≥ 2.0 has it, radam.py as 1.13).
+ * CPU reference of torch.optim.SGD, torch.optim.Adam / AdamW, torch.optim.RMSprop, Adagrad, NAdam,
+ * RAdam, Adamax and Adadelta, float64, one step, written from PyTorch's documented algorithms
+ * (torch/optim/sgd.py, adam.py, adamw.py, rmsprop.py, adagrad.py; nadam.py as PyTorch ≥ 2.0 has it,
+ * radam.py, adamax.py and adadelta.py as 1.13).
  */
 
 export interface SgdRefOptions {
@@ -175,6 +176,63 @@ export function radamRef(param: ArrayLike<number>, grad: ArrayLike<number>, expA
     p[i] = rect === undefined ? p[i]! - corrected * o.lr : p[i]! - corrected * o.lr * (Math.sqrt(bc2) / (Math.sqrt(v[i]!) + o.eps)) * rect;
   }
   return { param: p, expAvg: m, expAvgSq: v, rectified: rect !== undefined };
+}
+
+export interface AdamaxRefOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count. */
+  step: number;
+}
+
+/**
+ * One Adamax step as PyTorch 1.13's torch/optim/adamax.py takes it (_single_tensor_adamax, its
+ * default), in its order: g += wd·p; exp_avg.mul_(β1).add_(g, alpha=1 − β1); exp_inf ←
+ * amax(cat([exp_inf·β2, |g| + eps])); param.addcdiv_(exp_avg, exp_inf, value=−lr/(1 − β1^t)).
+ */
+export function adamaxRef(param: ArrayLike<number>, grad: ArrayLike<number>, expAvg: ArrayLike<number>, expInf: ArrayLike<number>, o: AdamaxRefOptions): { param: Float64Array; expAvg: Float64Array; expInf: Float64Array } {
+  const p = Float64Array.from(param);
+  const m = Float64Array.from(expAvg);
+  const u = Float64Array.from(expInf);
+  const clr = o.lr / (1 - o.beta1 ** o.step);
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    m[i] = m[i]! * o.beta1 + (1 - o.beta1) * g;
+    u[i] = Math.max(u[i]! * o.beta2, Math.abs(g) + o.eps);
+    p[i] = p[i]! + (-clr * m[i]!) / u[i]!;
+  }
+  return { param: p, expAvg: m, expInf: u };
+}
+
+export interface AdadeltaRefOptions {
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/**
+ * One Adadelta step as PyTorch 1.13's torch/optim/adadelta.py takes it (_single_tensor_adadelta),
+ * in its order: g += wd·p; square_avg.mul_(ρ).addcmul_(g, g, value=1 − ρ); std = √(square_avg +
+ * eps); delta = √(acc_delta + eps) / std · g; acc_delta.mul_(ρ).addcmul_(delta, delta, value=1 −
+ * ρ); param.add_(delta, alpha=−lr).
+ */
+export function adadeltaRef(param: ArrayLike<number>, grad: ArrayLike<number>, squareAvg: ArrayLike<number>, accDelta: ArrayLike<number>, o: AdadeltaRefOptions): { param: Float64Array; squareAvg: Float64Array; accDelta: Float64Array } {
+  const p = Float64Array.from(param);
+  const v = Float64Array.from(squareAvg);
+  const a = Float64Array.from(accDelta);
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i]! + o.weightDecay * p[i]!;
+    v[i] = v[i]! * o.rho + (1 - o.rho) * g * g;
+    const std = Math.sqrt(v[i]! + o.eps);
+    const delta = (Math.sqrt(a[i]! + o.eps) / std) * g;
+    a[i] = a[i]! * o.rho + (1 - o.rho) * delta * delta;
+    p[i] = p[i]! + -o.lr * delta;
+  }
+  return { param: p, squareAvg: v, accDelta: a };
 }
 
 /**

@@ -17,7 +17,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import mlpFile from '../../examples/mlp.json?raw';
 import lenetFile from '../../examples/lenet5.json?raw';
 import resnetFile from '../../examples/resnet.json?raw';
-import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../optim/optimizers.js';
 import type { ClipGradNorm } from '../optim/clipping.js';
 import type { LossKind } from '../plan/fusion.js';
 import type { RunningMetrics } from '../train/loss-head.js';
@@ -51,10 +51,10 @@ const MODELS = {
 } as const;
 type ModelChoice = keyof typeof MODELS;
 /** The optimizers the page trains with, PyTorch's (PyTorch's defaults for the settings it has no field for). */
-const OPTIMIZERS = { sgd: 'SGD (momentum)', adam: 'Adam', adamw: 'AdamW (weight decay 0.01)', rmsprop: 'RMSprop (momentum)', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam' } as const;
+const OPTIMIZERS = { sgd: 'SGD (momentum)', adam: 'Adam', adamw: 'AdamW (weight decay 0.01)', rmsprop: 'RMSprop (momentum)', adagrad: 'Adagrad', nadam: 'NAdam', radam: 'RAdam', adamax: 'Adamax', adadelta: 'Adadelta' } as const;
 type OptimizerChoice = keyof typeof OPTIMIZERS;
-/** Each optimizer's learning rate until the field is changed: the notebook's 0.01 for SGD, PyTorch's 1e-3 for Adam and RAdam, 2e-3 for NAdam and 0.01 for Adagrad; 1e-3 for RMSprop (PyTorch's 0.01 diverges on the seed CNN). */
-const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3, adagrad: 0.01, nadam: 2e-3, radam: 1e-3 };
+/** Each optimizer's learning rate until the field is changed: the notebook's 0.01 for SGD, PyTorch's 1e-3 for Adam and RAdam, 2e-3 for NAdam and Adamax, 0.01 for Adagrad and 1.0 for Adadelta; 1e-3 for RMSprop (PyTorch's 0.01 diverges on the seed CNN). */
+const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3, adagrad: 0.01, nadam: 2e-3, radam: 1e-3, adamax: 2e-3, adadelta: 1 };
 
 /** The picker's entry of a checkpoint's `model` metadata. */
 const MODEL_FOR_FILE: Record<string, ModelChoice> = { 'seed-cnn': 'seed-cnn', mlp: 'mlp', lenet5: 'lenet5', resnet: 'resnet' };
@@ -286,6 +286,8 @@ export async function mountMnistView(root: HTMLElement, firstContext: GpuContext
       : settings.optimizer === 'adagrad' ? new Adagrad({ lr: settings.lr })
       : settings.optimizer === 'nadam' ? new NAdam({ lr: settings.lr })
       : settings.optimizer === 'radam' ? new RAdam({ lr: settings.lr })
+      : settings.optimizer === 'adamax' ? new Adamax({ lr: settings.lr })
+      : settings.optimizer === 'adadelta' ? new Adadelta({ lr: settings.lr })
       : settings.optimizer === 'adamw' ? new AdamW({ lr: settings.lr }) : new Adam({ lr: settings.lr });
 
   /** The tuned conv and dense tiles of a network at a batch (IndexedDB; tuned where missing), or undefined: the defaults. */

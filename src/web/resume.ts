@@ -9,7 +9,7 @@ import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 /**
  * What the page takes from a checkpoint it loads, as the CLI's --init does: the run's batch and
  * seed, and the optimizer it was trained with (optimizerFromMetadata: SGD, Adam, AdamW, RMSprop,
- * Adagrad, NAdam or RAdam with every setting and its schedule), whose state then goes on. The page's fields show the batch,
+ * Adagrad, NAdam, RAdam, Adamax or Adadelta with every setting and its schedule), whose state then goes on. The page's fields show the batch,
  * seed, optimizer, learning rate and SGD's momentum; only values those fields accept are put in
  * them. A PyTorch state_dict names no optimizer: the page's fields choose one, from zero state.
  * Bad optimizer metadata throws (CheckpointFormatError naming the file and the field).

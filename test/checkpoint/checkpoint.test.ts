@@ -3,10 +3,10 @@
  * the notebook's Net, and loading that refuses a bad file without touching the model.
  */
 import { describe, expect, test } from 'vitest';
-import { checkpointInfo, encodeCheckpoint, epochMetricsText, ignoreIndexFromMetadata, loadCheckpoint, lossWeightsFromMetadata, optimizerFromMetadata, optimizerMetadata, readEpochMetrics } from '../../src/checkpoint/checkpoint.js';
+import { checkpointInfo, checkTensorValues, encodeCheckpoint, epochMetricsText, ignoreIndexFromMetadata, loadCheckpoint, lossWeightsFromMetadata, optimizerFromMetadata, optimizerMetadata, readEpochMetrics } from '../../src/checkpoint/checkpoint.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer } from '../../src/optim/optimizers.js';
 import { checkNetworkStep } from '../../src/plan/check.js';
 import { describeSchedule, type Schedule } from '../../src/optim/schedules.js';
 import { randomArray } from '../helpers/allclose.js';
@@ -94,6 +94,10 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     ['NAdam, momentum_decay, betas, weight decay, OneCycle cycling β1', new NAdam({ lr: 3e-3, betas: [0.85, 0.99], eps: 1e-7, weightDecay: 1e-4, momentumDecay: 0.01 }, { kind: 'onecycle', maxLr: 3e-3, totalSteps: 200, pctStart: 0.3 })],
     ['NAdam, StepLR', new NAdam({ lr: 2e-3 }, { kind: 'step', stepSize: 2, gamma: 0.5 })],
     ['RAdam, eps, weight decay, cosine', new RAdam({ lr: 1e-3, eps: 1e-6, weightDecay: 0.01 }, { kind: 'cosine', tMax: 10, etaMin: 1e-5 })],
+    ['Adamax, betas, eps, weight decay, OneCycle cycling β1', new Adamax({ lr: 3e-3, betas: [0.85, 0.99], eps: 1e-7, weightDecay: 1e-4 }, { kind: 'onecycle', maxLr: 3e-3, totalSteps: 200, pctStart: 0.3 })],
+    ['Adamax, weight decay, StepLR', new Adamax({ lr: 2e-3, weightDecay: 0.01 }, { kind: 'step', stepSize: 2, gamma: 0.5 })],
+    ['Adadelta, rho, eps, weight decay, cosine', new Adadelta({ lr: 0.5, rho: 0.8, eps: 1e-5, weightDecay: 0.01 }, { kind: 'cosine', tMax: 10, etaMin: 1e-5 })],
+    ['Adadelta, OneCycle without cycling a momentum', new Adadelta({ lr: 1 }, { kind: 'onecycle', maxLr: 1, totalSteps: 100, pctStart: 0.3, cycleMomentum: false })],
     ['SGD, a warm-up before cosine', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'cosine', tMax: 17, etaMin: 0, warmup: { epochs: 3, startFactor: 0.1 } })],
     ['Adam, a warm-up before a constant rate', new Adam({ lr: 1e-3 }, { kind: 'constant', warmup: { epochs: 2, startFactor: 1 / 3 } })],
     ['SGD, LinearLR', new SGD({ lr: 0.1, momentum: 0.9 }, { kind: 'linear', startFactor: 0.25, endFactor: 0.5, totalIters: 8 })],
@@ -129,6 +133,20 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
     expect(optimizerMetadata(new RAdam())).toEqual({ optimizer: 'radam', lr: '0.001', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', schedule: 'constant' });
   });
 
+  test("Adamax's and Adadelta's settings as PyTorch checks them (its names in the messages), their defaults and descriptions", () => {
+    expect(new Adamax().describe()).toBe('Adamax lr 0.002, betas (0.9, 0.999), eps 1e-8, weight decay 0');
+    expect(new Adadelta().describe()).toBe('Adadelta lr 1, rho 0.9, eps 0.000001');
+    expect(() => new Adamax({ betas: [1, 0.999] })).toThrow('Adamax: betas[0] must be in [0, 1), got 1');
+    expect(() => new Adamax({ amsgrad: true } as never)).toThrow("Adamax: unknown option 'amsgrad'");
+    expect(() => new Adadelta({ rho: 1.5 })).toThrow('Adadelta: rho must be in [0, 1], got 1.5');
+    expect(() => new Adadelta({ eps: -1 })).toThrow('Adadelta: eps must be a finite number ≥ 0, got -1');
+    expect(() => new Adadelta({ weight_decay: 0.1 } as never)).toThrow("Adadelta: unknown option 'weight_decay'");
+    expect(() => new Adadelta({}, { kind: 'onecycle', maxLr: 1, totalSteps: 10 })).toThrow('Adadelta: OneCycleLR cycles a momentum, and Adadelta has none');
+    // PyTorch's param_groups names in the metadata.
+    expect(optimizerMetadata(new Adamax())).toEqual({ optimizer: 'adamax', lr: '0.002', betas: '0.9,0.999', eps: '1e-8', weight_decay: '0', schedule: 'constant' });
+    expect(optimizerMetadata(new Adadelta({ rho: 0.95 }))).toEqual({ optimizer: 'adadelta', lr: '1', rho: '0.95', eps: '0.000001', weight_decay: '0', schedule: 'constant' });
+  });
+
   test("a warm-up's fields: both or the epochs alone, before an epoch-based schedule only", () => {
     const meta = optimizerMetadata(new SGD({ lr: 0.1 }, { kind: 'step', stepSize: 2, warmup: { epochs: 3 } }));
     expect([meta.warmup_epochs, Number(meta.warmup_start_factor)]).toEqual(['3', 1 / 3]);
@@ -158,9 +176,12 @@ describe('optimizerFromMetadata: the optimizer a checkpoint was trained with, re
   });
 
   test.each([
-    [{ optimizer: 'lion' }, "run.safetensors: __metadata__.optimizer is \"lion\", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam"],
+    [{ optimizer: 'lion' }, "run.safetensors: __metadata__.optimizer is \"lion\", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, adadelta"],
     [{ optimizer: 'nadam', momentum_decay: '-0.5' }, 'run.safetensors: __metadata__.momentum_decay is "-0.5", expected a number ≥ 0'],
     [{ optimizer: 'radam', betas: '0.9,1' }, 'run.safetensors: __metadata__.betas is "0.9,1", expected two numbers in [0, 1) such as 0.9,0.999'],
+    [{ optimizer: 'adamax', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
+    [{ optimizer: 'adadelta', rho: '1.5' }, 'run.safetensors: __metadata__.rho is "1.5", expected a number from 0 to 1'],
+    [{ optimizer: 'adadelta', schedule: 'onecycle', max_lr: '1', total_steps: '10', cycle_momentum: 'true' }, 'run.safetensors: its optimizer settings: Adadelta: OneCycleLR cycles a momentum'],
     [{ optimizer: 'sgd', momentum: '1.5' }, 'run.safetensors: __metadata__.momentum is "1.5", expected a number from 0 to 1'],
     [{ optimizer: 'adam', betas: '0.9' }, 'run.safetensors: __metadata__.betas is "0.9", expected two numbers in [0, 1) such as 0.9,0.999'],
     [{ optimizer: 'adam', schedule: 'step' }, 'run.safetensors: __metadata__.step_size is missing (the step schedule needs it)'],
@@ -414,6 +435,74 @@ describe('NAdam and RAdam in checkpoints', () => {
       expect(Array.from(await ctx.read(continued.parameters[i]!.state.exp_avg!)), `${p.name} exp_avg`).toEqual(Array.from(await ctx.read(p.state.exp_avg!)));
     }
   });
+});
+
+describe('Adamax and Adadelta in checkpoints', () => {
+  gpuTest('their settings (rho) and state (exp_avg and exp_inf; square_avg and acc_delta) saved and loaded; one\'s state into the other (or Adam, RMSprop) refused unless dropped', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }));
+    const net = (optimizer: Optimizer) => new Network(ctx, model(), { inputShape: [4], maxBatch: 2, seed: 3, optimizer });
+    for (const [first, other] of [
+      [new Adamax({ lr: 0.01, betas: [0.8, 0.99], eps: 1e-6 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 50 }), new Adadelta()],
+      [new Adadelta({ lr: 0.5, rho: 0.8, weightDecay: 0.01 }, { kind: 'step', stepSize: 2, gamma: 0.5 }), new Adamax()],
+    ] as const) {
+      const a = net(first);
+      const names = [...first.stateNames];
+      for (const [k, state] of names.entries()) ctx.write(a.parameters[0]!.state[state]!, Float32Array.from({ length: 12 }, (_, i) => 0.01 * (i + 1 + k)));
+      a.stepsTaken = 9;
+      const bytes = await encodeCheckpoint(a);
+      const file = decodeSafetensors(bytes, 'x');
+      expect(file.metadata).toMatchObject(first.kind === 'adamax' ? { optimizer: 'adamax', betas: '0.8,0.99', eps: '0.000001', optimizer_steps: '9', schedule: 'onecycle' } : { optimizer: 'adadelta', rho: '0.8', lr: '0.5', weight_decay: '0.01', optimizer_steps: '9', schedule: 'step' });
+      expect(Object.keys(file.tensors).filter((n) => n.startsWith('optimizer.1.weight.')).sort()).toEqual(names.map((s) => `optimizer.1.weight.${s}`).sort());
+      const again = net(optimizerFromMetadata(file.metadata, 'x')!);
+      expect(again.optimizer.describe()).toBe(a.optimizer.describe());
+      expect(loadCheckpoint(again, bytes, `${first.kind}.safetensors`).differences).toEqual([]);
+      expect(again.optimizerSteps).toBe(9);
+      for (const state of names) expect(Array.from(await ctx.read(again.parameters[0]!.state[state]!)), state).toEqual(Array.from(await ctx.read(a.parameters[0]!.state[state]!)));
+      if (first.kind === 'adadelta') {
+        expect(loadCheckpoint(net(new Adadelta({ lr: 0.5, rho: 0.9, weightDecay: 0.01 }, { kind: 'step', stepSize: 2, gamma: 0.5 })), bytes, 'adadelta.safetensors').differences).toEqual(["rho 0.8 (this network's 0.9)"]);
+        // RMSprop has a square_avg too, but no acc_delta: said of the tensor.
+        expect(() => loadCheckpoint(net(new RMSprop()), bytes, 'adadelta.safetensors')).toThrow("acc_delta' is another optimizer's state (its __metadata__.optimizer: adadelta)");
+      } else {
+        expect(loadCheckpoint(net(new Adamax({ lr: 0.01, betas: [0.9, 0.99], eps: 1e-6 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 50 })), bytes, 'adamax.safetensors').differences).toEqual(["betas 0.8,0.99 (this network's 0.9,0.99)"]);
+        // Adam has an exp_avg too, but no exp_inf: said of the tensor.
+        expect(() => loadCheckpoint(net(new Adam()), bytes, 'adamax.safetensors')).toThrow("exp_inf' is another optimizer's state (its __metadata__.optimizer: adamax)");
+      }
+      const b = net(other);
+      // No tensor of the one is the other's: each named as another optimizer's state.
+      expect(() => loadCheckpoint(b, bytes, `${first.kind}.safetensors`)).toThrow(`is another optimizer's state (its __metadata__.optimizer: ${first.kind}), which this network's optimizer (state: ${other.stateNames.join(', ')}) would drop`);
+      expect(loadCheckpoint(b, bytes, `${first.kind}.safetensors`, { dropOtherOptimizerState: true }).differences).toEqual(expect.arrayContaining([`optimizer ${first.kind} (this network's ${other.kind})`]));
+      expect(b.optimizerSteps).toBe(0);
+    }
+  });
+
+  test('a negative exp_inf or acc_delta in a file refused, naming the tensor', () => {
+    expect(checkTensorValues('optimizer.fc.weight.exp_inf', Float32Array.from([0.1, -0.2]))).toBe('element 1 is -0.2, expected a running maximum of gradient magnitudes ≥ 0');
+    expect(checkTensorValues('optimizer.fc.weight.acc_delta', Float32Array.from([0.1, -0.2]))).toBe('element 1 is -0.2, expected a mean of squared updates ≥ 0');
+    expect(checkTensorValues('optimizer.fc.weight.exp_avg', Float32Array.from([0.1, -0.2]))).toBeUndefined();
+  });
+
+  for (const kind of ['adamax', 'adadelta'] as const) {
+    gpuTest(`an ${kind === 'adamax' ? 'Adamax' : 'Adadelta'} run under OneCycleLR cut after two steps and continued from its checkpoint ends where an uninterrupted one does, to the bit`, async (ctx) => {
+      const images = Float32Array.from(randomArray(4 * 784, 43, -0.42, 2.8));
+      const labels = Uint32Array.from([3, 1, 4, 1]);
+      const optimizer = () => (kind === 'adamax' ? new Adamax({ lr: 0.01, weightDecay: 0.01 }, { kind: 'onecycle', maxLr: 0.01, totalSteps: 10 }) : new Adadelta({ weightDecay: 0.01 }, { kind: 'onecycle', maxLr: 1, totalSteps: 10, cycleMomentum: false }));
+      const make = () => new Network(ctx, new Sequential(new Flatten(), new Linear({ outFeatures: 10 })), { inputShape: [1, 28, 28], maxBatch: 4, seed: 5, optimizer: optimizer() });
+      const whole = make();
+      for (let step = 0; step < 3; step++) expect((await checkNetworkStep(whole, images, labels)).passed).toBe(true);
+      const cut = make();
+      for (let step = 0; step < 2; step++) await checkNetworkStep(cut, images, labels);
+      const bytes = await encodeCheckpoint(cut);
+      const continued = make();
+      loadCheckpoint(continued, bytes, 'cut.safetensors');
+      expect(continued.optimizerSteps).toBe(2);
+      expect((await checkNetworkStep(continued, images, labels)).passed).toBe(true);
+      for (let i = 0; i < whole.parameters.length; i++) {
+        const p = whole.parameters[i]!;
+        expect(Array.from(await ctx.read(continued.parameters[i]!.value)), p.name).toEqual(Array.from(await ctx.read(p.value)));
+        for (const state of whole.optimizer.stateNames) expect(Array.from(await ctx.read(continued.parameters[i]!.state[state]!)), `${p.name} ${state}`).toEqual(Array.from(await ctx.read(p.state[state]!)));
+      }
+    });
+  }
 });
 
 describe('AMSGrad in checkpoints', () => {

@@ -1,7 +1,8 @@
 /**
- * sgd_step, adam_step (Adam, AdamW, NAdam, RAdam) and rmsprop_step over several steps against the
- * float64 reference of PyTorch's algorithms: every option (momentum, dampening, Nesterov, weight
- * decay; Adam, AdamW; NAdam's momentum_decay, RAdam's both branches), the
+ * sgd_step, adam_step (Adam, AdamW, NAdam, RAdam, Adamax), rmsprop_step and adadelta_step over several
+ * steps against the float64 reference of PyTorch's algorithms: every option (momentum, dampening,
+ * Nesterov, weight decay; Adam, AdamW; NAdam's momentum_decay, RAdam's both branches; Adamax and
+ * Adadelta at awkward lengths and past 65,535 workgroups), the
  * per-step values read from the hyper buffer as the network writes them; grad_norm (the total
  * norm and clip_grad_norm_'s factor, every norm type, at a real size) and both steps' clipping
  * variants against clipGradNormRef and clipGradValueRef.
@@ -9,13 +10,13 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { workgroupCounts } from '../../src/gpu/kernel.js';
-import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adamStep, gradNorm, gradNormPartials, rmspropStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
+import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adadeltaStep, adamStep, gradNorm, gradNormPartials, rmspropStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
 import { createArena } from '../../src/gpu/arena.js';
 import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
-import { Adam, AdamW, NAdam, RAdam, RMSprop, SGD, adamKernelParams, adamVariant, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
+import { Adadelta, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, adadeltaKernelParams, adamKernelParams, adamVariant, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
 import { checkClipping } from '../../src/optim/clipping.js';
-import { adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adadeltaRef, adamaxRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -222,6 +223,57 @@ describe('adam_step, variants NADAM and RADAM (PyTorch 1.13)', () => {
       }
       if (opt.kind === 'radam') expect(rectified).toEqual([false, false, false, false, false, true, true]);
     });
+  }
+});
+
+describe('adam_step variant ADAMAX and adadelta_step (PyTorch 1.13\'s Adamax and Adadelta)', () => {
+  // Awkward lengths (one element, one past a workgroup, a ragged 1029), seven steps; and one past
+  // 2^24 elements (65,537 workgroups: the grid folded past WebGPU's 65,535 a dimension), two steps.
+  // Gradients shrink step by step (exp_inf's β2·exp_inf then wins over |g| + eps); every 7th is 0.
+  const cases = [
+    ['Adamax', () => new Adamax({ lr: 0.01 }), [1, 257, 1029], 7],
+    ['Adamax, weight decay, betas (0.8, 0.99), eps 1e-6', () => new Adamax({ lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99], eps: 1e-6 }), [1029], 7],
+    ['Adadelta', () => new Adadelta(), [1, 257, 1029], 7],
+    ['Adadelta, weight decay, rho 0.8, eps 1e-4', () => new Adadelta({ lr: 0.5, weightDecay: 0.1, rho: 0.8, eps: 1e-4 }), [1029], 7],
+    // (No weight decay there: a gradient that cancels grad + wd·p to about eps turns Adamax's step
+    // of ±lr·g/(|g| + eps) on float32 rounding, at a handful of 16 M elements.)
+    ['Adamax, 2^24 + 333 elements', () => new Adamax({ lr: 0.01 }), [2 ** 24 + 333], 2],
+    ['Adadelta, 2^24 + 333 elements', () => new Adadelta(), [2 ** 24 + 333], 2],
+  ] as const;
+  for (const [name, make, lengths, steps] of cases) {
+    for (const length of lengths) {
+      gpuTest(`${name}: length ${length}, ${steps} steps against float64`, async (ctx) => {
+        const opt = make();
+        let param: Float64Array<ArrayBufferLike> = f32(randomArray(length, 4));
+        let s1: Float64Array<ArrayBufferLike> = new Float64Array(length);
+        let s2: Float64Array<ArrayBufferLike> = new Float64Array(length);
+        const [tparam, ta, tb, tgrad] = ['param', 'state 1', 'state 2', 'grad'].map((label) => ctx.tensor(label, [length]));
+        ctx.write(tparam!, param);
+        const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+        const common = { hyper, grad: tgrad!, param: tparam!, health: ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) }), slots: oneSlot(ctx, length) };
+        const kernel = opt.kind === 'adamax'
+          ? (await ctx.compile(adamStep, adamVariant(opt))).bind({ ...common, expAvg: ta!, expAvgSq: tb! }, { length, ...adamKernelParams(opt) })
+          : (await ctx.compile(adadeltaStep)).bind({ ...common, squareAvg: ta!, accDelta: tb! }, { length, ...adadeltaKernelParams(opt) });
+        for (let step = 1; step <= steps; step++) {
+          const grad = f32(randomArray(length, 40 + step, -0.1 / step, 0.1 / step));
+          for (let i = step; i < length; i += 7) grad[i] = 0;
+          ctx.write(tgrad!, grad);
+          ctx.write(hyper, hyperValues(opt, step, opt.lr, opt.kind === 'adamax' ? opt.betas[0] : 0));
+          ctx.submit(opt.kind, (e) => recordPass(e, opt.kind, [kernel]));
+          const [r1, r2, rp] = opt.kind === 'adamax'
+            ? ((r) => [r.expAvg, r.expInf, r.param])(adamaxRef(param, grad, s1, s2, { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, step }))
+            : ((r) => [r.squareAvg, r.accDelta, r.param])(adadeltaRef(param, grad, s1, s2, { lr: opt.lr, rho: opt.rho, eps: opt.eps, weightDecay: opt.weightDecay }));
+          const [first, second] = opt.stateNames;
+          expectAllClose(`param after step ${step}`, await ctx.read(tparam!), rp, UPDATE);
+          // Squares (square_avg, acc_delta) of a weight-decayed gradient that cancels: its float32
+          // rounding (~4e-9 at 0.05) squared in, so an atol of 1e-10 (of values about 1e-6 and up).
+          expectAllClose(`${first} after step ${step}`, await ctx.read(ta!), r1, opt.kind === 'adamax' ? UPDATE : { atol: 1e-10, rtol: 2e-6 });
+          expectAllClose(`${second} after step ${step}`, await ctx.read(tb!), r2, opt.kind === 'adamax' ? UPDATE : { atol: 1e-10, rtol: 2e-6 });
+          [param, s1, s2] = [f32(await ctx.read(tparam!)), f32(await ctx.read(ta!)), f32(await ctx.read(tb!))];
+        }
+        expect(decodeHealth(Uint32Array.from(await ctx.read(common.health)), ['param'])).toBeUndefined();
+      }, length > 1e6 ? 300_000 : undefined);
+    }
   }
 });
 

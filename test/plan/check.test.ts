@@ -21,7 +21,7 @@ import { Residual, Sequential } from '../../src/layers/sequential.js';
 import { CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d } from '../../src/layers/padding.js';
 import { parseModelFile } from '../../src/models/model-file.js';
 import { SEED_CNN_INPUT, seedCnn } from '../../src/models/seed-cnn.js';
-import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, radamRectification } from '../../src/optim/optimizers.js';
+import { Adadelta, Adamax, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, radamRectification } from '../../src/optim/optimizers.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 import { Network } from '../../src/plan/network.js';
 import { defaultWeightTile, type Conv2dParams } from '../../src/kernels/conv2d.js';
@@ -616,6 +616,52 @@ describe('NAdam and RAdam on the GPU (PyTorch 1.13)', () => {
     // From optimizer step 4 (as a checkpoint's): step 5 is un-adapted (ρ_t ≤ 5), 6 and 7 rectified.
     expect([5, 6, 7].map((t) => radamRectification(0.999, t) !== undefined)).toEqual([false, true, true]);
     const optimizer = new RAdam({ lr: 0.02, weightDecay: 1e-3, paramGroups: [{ params: (_name, shape) => shape.length === 1, weightDecay: 0 }] }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 12 });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradValue: 0.05 });
+    network.stepsTaken = 4;
+    for (let step = 5; step <= 7; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(7);
+  });
+});
+
+describe('Adamax and Adadelta on the GPU (PyTorch 1.13)', () => {
+  // Three steps in a row, each checked from the state the one before left.
+  gpuTest("LeNet-5, Adamax (weight decay, a param group's own rate and decay, clip_grad_norm_): three steps against float64", async (ctx) => {
+    // clr = lr/(1 − β1^t) moves every step; the group's rate gives it its own (GROUP_LR).
+    const optimizer = new Adamax({ lr: 0.01, weightDecay: 1e-3, paramGroups: [{ params: ['11.weight', '11.bias'], lr: 0.03, weightDecay: 0 }] });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradNorm: 1 });
+    for (let step = 1; step <= 3; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(3);
+  });
+
+  gpuTest('LeNet-5, Adamax under OneCycleLR cycling β1 (a no-decay group, clip_grad_value_): steps 5, 6 and 7 against float64', async (ctx) => {
+    const optimizer = new Adamax({ lr: 0.02, weightDecay: 1e-3, paramGroups: [{ params: (_name, shape) => shape.length === 1, weightDecay: 0 }] }, { kind: 'onecycle', maxLr: 0.02, totalSteps: 12 });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradValue: 0.05 });
+    network.stepsTaken = 4;
+    for (let step = 5; step <= 7; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(7);
+  });
+
+  gpuTest("LeNet-5, Adadelta (weight decay, a param group's own rate and decay, clip_grad_norm_): three steps against float64", async (ctx) => {
+    const optimizer = new Adadelta({ lr: 1, weightDecay: 1e-3, rho: 0.8, paramGroups: [{ params: ['11.weight', '11.bias'], lr: 2, weightDecay: 0 }] });
+    const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradNorm: 1 });
+    for (let step = 1; step <= 3; step++) {
+      const report = await checkNetworkStep(network, images, labels);
+      expect(report.passed, `step ${step}\n${formatCheckReport(report)}`).toBe(true);
+    }
+    expect(network.optimizerSteps).toBe(3);
+  });
+
+  gpuTest('LeNet-5, Adadelta under OneCycleLR without cycling (a no-decay group, clip_grad_value_): steps 5, 6 and 7 against float64', async (ctx) => {
+    const optimizer = new Adadelta({ weightDecay: 1e-3, paramGroups: [{ params: (_name, shape) => shape.length === 1, weightDecay: 0 }] }, { kind: 'onecycle', maxLr: 2, totalSteps: 12, cycleMomentum: false });
     const network = new Network(ctx, file('examples/lenet5.json').model, { inputShape: [1, 28, 28], maxBatch: 16, seed: 3, optimizer, clipGradValue: 0.05 });
     network.stepsTaken = 4;
     for (let step = 5; step <= 7; step++) {

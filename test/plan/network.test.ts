@@ -53,7 +53,7 @@ describe('shapes are inferred once, and a mismatch names the layer and the shape
     for (const seed of [-1, 1.5, 2 ** 32]) {
       expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, seed })).toThrow(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
     }
-    expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: { lr: 0.1 } as never })).toThrow('optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }), new Adagrad({ … }), new NAdam({ … }) or new RAdam({ … }), got {"lr":0.1}');
+    expect(() => new Network(ctx, model(), { inputShape: [1, 28, 28], maxBatch: 2, optimizer: { lr: 0.1 } as never })).toThrow('optimizer: expected new SGD({ … }), new Adam({ … }), new AdamW({ … }), new RMSprop({ … }), new Adagrad({ … }), new NAdam({ … }), new RAdam({ … }), new Adamax({ … }) or new Adadelta({ … }), got {"lr":0.1}');
   });
   test('layer options of the wrong kind: PyTorch’s momentum=None, a p given as text', () => {
     expect(() => new BatchNorm1d({ momentum: null as never })).toThrow('BatchNorm1d: momentum None (a cumulative moving average) is not supported');

@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../src/layers/index.js';
 import { Network } from '../../src/plan/network.js';
-import { Adam, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
+import { Adadelta, Adam, Adamax, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
 import { checkClipping, clippingFromMetadata, clippingMetadata, type ClipGradNorm } from '../../src/optim/clipping.js';
 import { gpuDecisions } from '../../src/plan/check.js';
 import { networkStepRef } from '../../src/reference/network.js';
-import { adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adadeltaRef, adamaxRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, sgdRef } from '../../src/reference/optimizers.js';
 import { shufflePermutationRef } from '../../src/reference/random.js';
 import { uploadSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -34,13 +34,15 @@ const model = () => new Sequential(new Conv2d({ inChannels: 3, outChannels: 4, k
 type Tensors = Record<string, Float64Array>;
 
 describe('gradient clipping in the training step', () => {
-  const cases: { name: string; optimizer: () => SGD | Adam | NAdam | RAdam; clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number } }[] = [
+  const cases: { name: string; optimizer: () => SGD | Adam | NAdam | RAdam | Adamax | Adadelta; clip: { clipGradNorm?: ClipGradNorm; clipGradValue?: number } }[] = [
     { name: 'SGD with momentum, clip_grad_norm_ 0.5', optimizer: () => new SGD({ lr: 0.1, momentum: 0.9 }), clip: { clipGradNorm: 0.5 } },
     { name: 'Adam, clip_grad_norm_ 0.2 of the ∞-norm', optimizer: () => new Adam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradNorm: { maxNorm: 0.2, normType: 'inf' } } },
     { name: 'SGD, clip_grad_value_ 0.05', optimizer: () => new SGD({ lr: 0.1, weightDecay: 1e-3 }), clip: { clipGradValue: 0.05 } },
     { name: 'NAdam, clip_grad_norm_ 0.5', optimizer: () => new NAdam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradNorm: 0.5 } },
     // Six steps: RAdam's first five un-adapted, the sixth rectified.
     { name: 'RAdam, clip_grad_value_ 0.05', optimizer: () => new RAdam({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradValue: 0.05 } },
+    { name: 'Adamax, clip_grad_norm_ 0.5', optimizer: () => new Adamax({ lr: 0.01, weightDecay: 0.01 }), clip: { clipGradNorm: 0.5 } },
+    { name: 'Adadelta, clip_grad_value_ 0.05', optimizer: () => new Adadelta({ weightDecay: 0.01 }), clip: { clipGradValue: 0.05 } },
   ];
   for (const c of cases) {
     gpuTest(`${c.name}: two shuffled epochs against the float64 run of the same steps`, async (ctx) => {
@@ -110,6 +112,16 @@ describe('gradient clipping in the training step', () => {
               next[name] = r.param;
               s1[name] = r.expAvg;
               s2[name] = r.expAvgSq;
+            } else if (opt.kind === 'adamax') {
+              const r = adamaxRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, { lr: opt.lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weightDecay, step });
+              next[name] = r.param;
+              s1[name] = r.expAvg;
+              s2[name] = r.expInf;
+            } else if (opt.kind === 'adadelta') {
+              const r = adadeltaRef(params[name]!, grads[name]!, s1[name]!, s2[name]!, { lr: opt.lr, rho: opt.rho, eps: opt.eps, weightDecay: opt.weightDecay });
+              next[name] = r.param;
+              s1[name] = r.squareAvg;
+              s2[name] = r.accDelta;
             }
           }
           params = next;
@@ -120,7 +132,7 @@ describe('gradient clipping in the training step', () => {
       expect(clippedSteps, 'steps whose gradients the bound clipped').toBeGreaterThanOrEqual(4);
       for (const p of net.parameters) {
         expectAllClose(`${p.name} after ${step} steps`, await ctx.read(p.value), params[p.name]!, TOLERANCE.gradient);
-        const state = opt.kind === 'sgd' ? 'momentum_buffer' : 'exp_avg';
+        const state = opt.kind === 'sgd' ? 'momentum_buffer' : opt.kind === 'adadelta' ? 'square_avg' : 'exp_avg';
         if (!(opt instanceof SGD) || opt.momentum !== 0) expectAllClose(`${p.name} ${state} after ${step} steps`, await ctx.read(p.state[state]!), s1[p.name]!, TOLERANCE.gradient);
       }
     });

@@ -1,6 +1,6 @@
 /** What the page takes from a checkpoint it loads (src/web/resume.ts), as the CLI's --init does. */
 import { describe, expect, it } from 'vitest';
-import { AdamW, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
+import { Adadelta, Adamax, AdamW, NAdam, RAdam, SGD } from '../../src/optim/optimizers.js';
 import { pageResume } from '../../src/web/resume.js';
 
 describe('pageResume', () => {
@@ -39,6 +39,17 @@ describe('pageResume', () => {
     expect(() => pageResume({ optimizer: 'adam', schedule: 'linear', end_factor: '2' }, 'l.safetensors')).toThrow('l.safetensors: __metadata__.end_factor is "2", expected a number from 0 to 1');
   });
 
+  it('goes on with an Adamax or Adadelta checkpoint’s optimizer (its menu entries), rho and its schedule', () => {
+    const r = pageResume({ optimizer: 'adamax', lr: '0.002', betas: '0.8,0.99', schedule: 'onecycle', max_lr: '0.002', total_steps: '100' }, 'm.safetensors');
+    expect(r.fields).toEqual({ optimizer: 'adamax', lr: '0.002' });
+    expect(r.optimizer).toBeInstanceOf(Adamax);
+    expect(r.note).toMatch(/^Its optimizer goes on with its state: Adamax lr 0\.002, betas \(0\.8, 0\.99\), eps 1e-8, weight decay 0, OneCycleLR/);
+    const adadelta = pageResume({ optimizer: 'adadelta', lr: '1', rho: '0.95', weight_decay: '0.01' }, 'd.safetensors');
+    expect(adadelta.fields).toEqual({ optimizer: 'adadelta', lr: '1' });
+    expect(adadelta.optimizer).toBeInstanceOf(Adadelta);
+    expect(adadelta.note).toBe('Its optimizer goes on with its state: Adadelta lr 1, rho 0.95, eps 0.000001, weight decay 0.01.');
+  });
+
   it('takes the run’s loss, rotation and shuffle where the checkpoint records them', () => {
     expect(pageResume({ loss: 'mse', augment: 'false', shuffle: 'true' }, 'd.safetensors')).toEqual({ fields: {}, loss: 'mse', augment: false, shuffle: true });
     expect(pageResume({ loss: 'cross_entropy', augment: 'no' }, 'd.safetensors')).toEqual({ fields: {} });
@@ -70,6 +81,6 @@ describe('pageResume', () => {
   it('leaves out values the page’s fields refuse, and refuses bad optimizer metadata naming the file', () => {
     expect(pageResume({ batch: '4096', seed: '-1' }, 'c.safetensors')).toEqual({ fields: {} });
     expect(() => pageResume({ optimizer: 'sgd', lr: 'fast' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.lr is "fast", expected a number ≥ 0');
-    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam');
+    expect(() => pageResume({ optimizer: 'lion' }, 'c.safetensors')).toThrow('c.safetensors: __metadata__.optimizer is "lion", expected sgd, adam, adamw, rmsprop, adagrad, nadam, radam, adamax, adadelta');
   });
 });
