@@ -157,6 +157,26 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect([fill.code, fill.err]).toEqual([1, "webgpu-backprop: --crop-fill: the padding's value, without --crop-padding there is no padding\n"]);
   });
 
+  gpuTest("a checkpoint's crop and flip continued on images: refused naming the file's crop_padding and hflip, dropped with --allow-changes", async () => {
+    const model = join(dir, 'grey-8x8.json');
+    writeFileSync(model, JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));
+    const random = lcg(13);
+    const floats = (n: number) => ({ x: { data: Float32Array.from({ length: n * 64 }, () => random()), shape: [n, 1, 8, 8] }, y: { data: Int32Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const bytes = (n: number) => ({ x: { data: Uint8Array.from({ length: n * 64 }, () => Math.floor(random() * 256)), shape: [n, 8, 8] }, y: { data: Uint8Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const [floatFile, imageFile] = [join(dir, 'grey-floats.npz'), join(dir, 'grey-images.npz')];
+    const [ft, fv, it, iv] = [floats(32), floats(8), bytes(32), bytes(8)];
+    writeFileSync(floatFile, npzBytes({ x_train: ft.x, y_train: ft.y, x_test: fv.x, y_test: fv.y }));
+    writeFileSync(imageFile, npzBytes({ x_train: it.x, y_train: it.y, x_test: iv.x, y_test: iv.y }));
+    const saved = join(dir, 'grey-cropped.safetensors');
+    expect((await run(['mnist', '--model', model, '--data', floatFile, '--batch', '16', '--epochs', '1', '--crop-padding', '1', '--hflip', '--save', saved])).code).toBe(0);
+    const refused = await run(['mnist', '--init', saved, '--data', imageFile, '--epochs', '1']);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: --data ${imageFile}: holds images, which take the random rotation, not ${saved}'s crop_padding 1 and hflip (of float samples; its __metadata__): give the data set it was trained on, or add --allow-changes to go on without them\n`]);
+    const changed = await run(['mnist', '--init', saved, '--data', imageFile, '--epochs', '1', '--allow-changes']);
+    expect(changed.code, changed.err).toBe(0);
+    expect(changed.out).toContain(`Data: ${imageFile} (train 32, test 8)`);
+    expect(changed.out).not.toMatch(/RandomCrop|RandomHorizontalFlip/);
+  });
+
   gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {
     const mnist = await loadMnist();
     const count = 40;

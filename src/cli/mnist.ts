@@ -1142,6 +1142,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   // The rotation is for images: float samples train without it (the checkpoint records so).
   else args.augment = false;
   const cropFlipFlag = (['crop-padding', 'crop-fill', 'hflip'] as const).find((flag) => args.given.has(flag));
+  if (!cropFlipFlag && isImageData(data) && (args.cropPadding !== undefined || args.hflip)) {
+    // The checkpoint's crop and flip (of float samples) met images: said in the file's words, or dropped with --allow-changes.
+    const recorded = [args.cropPadding !== undefined && `crop_padding ${args.cropPadding}`, args.hflip && 'hflip'].filter(Boolean).join(' and ');
+    if (!args.allowChanges) throw new Error(`--data ${args.data ?? '(the MNIST data)'}: holds images, which take the random rotation, not ${args.init}'s ${recorded} (of float samples; its __metadata__): give the data set it was trained on, or add --allow-changes to go on without them`);
+    args.cropPadding = undefined;
+    args.cropFill = undefined;
+    args.hflip = false;
+  }
   if (cropFlipFlag && isImageData(data)) throw new Error(`--${cropFlipFlag}: crops and flips a --data file's float samples; ${args.data ?? 'the MNIST data'} holds images, which take the random rotation (--no-augment: none)`);
   if (args.cropFill !== undefined && args.cropPadding === undefined) throw new Error(`--crop-fill: the padding's value, without --crop-padding there is no padding`);
   if (cropFlipFlag && !isImageData(data)) {
