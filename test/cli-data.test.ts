@@ -117,6 +117,12 @@ describe('webgpu-backprop mnist --data FILE', () => {
     const lowest = losses.indexOf(Math.min(...losses)) + 1;
     expect(r.out).toContain(`Best: epoch ${lowest}, test loss ${losses[lowest - 1]!.toFixed(4)}`);
     expect(r.out).toMatch(/^ +8 +— +\d+\.\d{4} +— /m);
+    // The default loss (cross-entropy) takes class labels: said naming --loss, before the GPU, by mnist and by check.
+    const noLoss = `webgpu-backprop: --loss cross-entropy: --data ${file} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce or kl-div\n`;
+    const defaultLoss = await run(['mnist', '--model', model, '--data', file, '--epochs', '1']);
+    expect([defaultLoss.code, defaultLoss.err]).toEqual([1, noLoss]);
+    const checkedLoss = await run(['check', '--model', model, '--data', file]);
+    expect([checkedLoss.code, checkedLoss.err]).toEqual([1, noLoss]);
     const best = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse', '--save-best', join(dir, 'best.safetensors')]);
     expect([best.code, best.err]).toEqual([1, `webgpu-backprop: --save-best: --data ${file} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save\n`]);
     // Two outputs the data has, one the model: said, naming the file.

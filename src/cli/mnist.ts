@@ -22,7 +22,8 @@ import type { MnistSplit } from '../data/idx.js';
 import { Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
-import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
+import { LOSS_KINDS, isPointwiseLoss, type LossKind } from '../plan/fusion.js';
+import { POINTWISE_LOSSES } from '../kernels/pointwise-loss.js';
 import { MAX_SEED } from '../reference/random.js';
 import { Network, checkPlanFits } from '../plan/network.js';
 import { IGNORE_INDEX_RANGE, planModel, type PlanOptions } from '../plan/plan.js';
@@ -873,8 +874,9 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
 }
 
 /** The data's labels (or targets) against the model's outputs, before the GPU: a label past them would be read out of bounds. */
-function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: number }, dir: string | undefined): void {
+function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: number; loss: LossKind }, dir: string | undefined): void {
   const where = dir ? `--data ${dir}` : 'the MNIST data';
+  checkTargetsLoss(data, plan.loss, dir);
   const outputs = `the model has ${plan.classes} output${plan.classes === 1 ? '' : 's'}`;
   let largest = 0;
   for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
@@ -895,6 +897,13 @@ function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: nu
   }
   if (largest < plan.classes) return;
   throw new Error(`${where}: the labels go up to ${largest}; ${outputs} (its last layer should have ${largest + 1})`);
+}
+
+/** Float targets (a regression) and the loss: one that compares outputs with targets, said naming --loss before the GPU (not the LossHead's words). */
+function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | undefined): void {
+  if (isImageData(data) || !data.train.targets || isPointwiseLoss(loss)) return;
+  const losses = Object.keys(POINTWISE_LOSSES);
+  throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)}`);
 }
 
 /** The data's images against the model's input, before anything is uploaded. */
@@ -1599,6 +1608,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   checkNoDropoutFlag(args, name);
   checkScheduleFlags(args, checkpoint?.metadata);
   const data = await loadTrainingData(args.data, { input, ids });
+  checkTargetsLoss(data, planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }).loss, args.data);
   const batch = Math.min(args.batch, data.train.count);
   // The first batch of the training set, as the network takes it (images normalised as MNIST's, floats as they are).
   let images: Float32Array, labels: Int32Array | Uint32Array, targets: Float32Array | undefined;
