@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { evaluateCommand, mnistCommand } from '../src/cli/mnist.js';
+import { GpuContext } from '../src/gpu/context.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { encodeNpy, parseNpy } from '../src/data/npy.js';
@@ -181,6 +183,38 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect(changed.code, changed.err).toBe(0);
     expect(changed.out).toContain(`Data: ${imageFile} (train 32, test 8)`);
     expect(changed.out).not.toMatch(/RandomCrop|RandomHorizontalFlip/);
+  });
+
+  gpuTest('a split larger than the adapter binds: refused naming --train-limit or --test-limit and the largest that fits', async (ctx) => {
+    // The test's device, with a binding limit of 4 KiB (lavapipe's is 128 MiB: a data set past it would take seconds to write).
+    const limits: Record<string, number> = {};
+    for (const key in ctx.device.limits) limits[key] = (ctx.device.limits as unknown as Record<string, number>)[key]!;
+    Object.assign(limits, { maxStorageBufferBindingSize: 4096 });
+    const device = new Proxy(ctx.device, {
+      get: (target, key) => {
+        if (key === 'limits') return limits;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const small = new GpuContext(device, ctx.adapter, { zeroedBuffers: false });
+    const model = join(dir, 'six.json');
+    writeFileSync(model, JSON.stringify({ input: [6], layers: [{ type: 'Linear', out_features: 3 }] }));
+    const random = lcg(17);
+    const make = (n: number) => ({ x: { data: Float32Array.from({ length: n * 6 }, () => random()), shape: [n, 6] }, y: { data: Int32Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const [train, test] = [make(200), make(180)];
+    const file = join(dir, 'six.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const failure = (p: Promise<number>) => p.then(() => 'no error', (e: Error) => e.message);
+    const quiet = () => {};
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1'], async () => small, quiet)))
+      .toBe(`--data ${file}: the training split's 200 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --train-limit 170 or less`);
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170'], async () => small, quiet)))
+      .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
+    const saved = join(dir, 'six.safetensors');
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170', '--test-limit', '170', '--save', saved], async () => small, quiet))).toBe('no error');
+    expect(await failure(evaluateCommand(['--init', saved, '--data', file], async () => small, quiet)))
+      .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
   });
 
   gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {
