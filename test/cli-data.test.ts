@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { evaluateCommand, mnistCommand } from '../src/cli/mnist.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -215,6 +215,15 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170', '--test-limit', '170', '--save', saved], async () => small, quiet))).toBe('no error');
     expect(await failure(evaluateCommand(['--init', saved, '--data', file], async () => small, quiet)))
       .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
+  });
+
+  test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {
+    const file = join(dir, 'one-array.npy');
+    writeFileSync(file, encodeNpy(new Float32Array(12), [2, 6]));
+    for (const command of ['mnist', 'check']) {
+      const r = await run([command, '--data', file]);
+      expect([r.code, r.err]).toEqual([1, `webgpu-backprop: ${file}: a .npy file holds one array; --data takes an .npz file (np.savez(file, x_train=…, y_train=…, x_test=…, y_test=…)) or a .safetensors file of those four arrays, or a directory of MNIST's IDX files (predict's --input takes one .npy array of samples)\n`]);
+    }
   });
 
   gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {
