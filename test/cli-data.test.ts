@@ -226,6 +226,35 @@ describe('webgpu-backprop mnist --data FILE', () => {
     }
   });
 
+  gpuTest("classify takes a --data file's images of any size the model takes (20×12 here), and PGM files of that size", async () => {
+    const model = join(dir, 'rect.json');
+    writeFileSync(model, JSON.stringify({ input: [1, 20, 12], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 3 }, { type: 'LogSoftmax', dim: 1 }] }));
+    const random = lcg(19);
+    const pixels = Uint8Array.from({ length: 8 * 240 }, () => Math.floor(random() * 256));
+    const labels = Uint8Array.from({ length: 8 }, (_, i) => i % 3);
+    const file = join(dir, 'rect.npz');
+    writeFileSync(file, npzBytes({ x_train: { data: pixels, shape: [8, 20, 12] }, y_train: { data: labels, shape: [8] }, x_test: { data: pixels, shape: [8, 20, 12] }, y_test: { data: labels, shape: [8] } }));
+    const saved = join(dir, 'rect.safetensors');
+    expect((await run(['mnist', '--model', model, '--data', file, '--batch', '4', '--epochs', '1', '--save', saved])).code).toBe(0);
+    const pgm = join(dir, 'rect.pgm');
+    writeFileSync(pgm, new Uint8Array([...new TextEncoder().encode('P5\n12 20\n255\n'), ...pixels.subarray(3 * 240, 4 * 240)]));
+    const classified = await run(['classify', '--init', saved, '--data', file, '--index', '1', '--index', '3', pgm, '--json']);
+    expect(classified.code, classified.err).toBe(0);
+    const rows = classified.out.trim().split('\n').map((l) => JSON.parse(l) as { image: string; label?: number; probabilities: number[] });
+    expect(rows.map((r) => [r.image, r.label])).toEqual([['test[1]', 1], ['test[3]', 0], [pgm, undefined]]);
+    // The same image by index and as a PGM file: the same probabilities; predict's log-probabilities agree.
+    expect(rows[2]!.probabilities).toEqual(rows[1]!.probabilities);
+    const out = join(dir, 'rect.npy');
+    expect((await run(['predict', '--init', saved, '--data', file, '--out', out])).code).toBe(0);
+    const logp = parseNpy(new Uint8Array(readFileSync(out)), out).data as Float32Array;
+    for (const [k, i] of [[0, 1], [1, 3]] as const) for (let c = 0; c < 3; c++) expect(rows[k]!.probabilities[c]!).toBeCloseTo(Math.exp(logp[i * 3 + c]!), 6);
+    // A PGM of another size than the model takes: refused naming both.
+    const square = join(dir, 'square.pgm');
+    writeFileSync(square, new Uint8Array([...new TextEncoder().encode('P5\n28 28\n255\n'), ...new Uint8Array(784)]));
+    const refused = await run(['classify', '--init', saved, square]);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: ${square}: 28×28 pixels; the model takes [1, 20, 12] per sample\n`]);
+  });
+
   gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {
     const mnist = await loadMnist();
     const count = 40;

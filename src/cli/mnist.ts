@@ -1559,13 +1559,18 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
   // An array file's float samples (or ids) are classified as they are, by their index in x_test.
   let samples: { names: string[]; labels: (number | undefined)[]; split: TensorSplit } | undefined;
+  // The images' size: --data's test images', else the PGM files' (each the same, and one the model takes).
+  let size: { rows: number; cols: number } | undefined;
   if (indices.length > 0) {
     const data = await loadTrainingData(dataPath, definition);
     if (isImageData(data)) {
-      if (data.test.rows !== 28 || data.test.cols !== 28) throw new Error(`--data ${String(dataPath)}: the images are ${data.test.rows}×${data.test.cols} pixels; classify takes 28×28`);
+      // Images of the size the model takes (MNIST's 28×28, or an array file's own).
+      checkImages({ train: data.test }, definition.input, dataPath);
+      size = { rows: data.test.rows, cols: data.test.cols };
+      const area = size.rows * size.cols;
       for (const i of indices) {
         if (i >= data.test.count) throw new Error(`--index ${i}: the test set has ${data.test.count} images`);
-        images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * 784, (i + 1) * 784), label: data.test.labels[i] });
+        images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * area, (i + 1) * area), label: data.test.labels[i] });
       }
     } else {
       const { test } = data;
@@ -1583,7 +1588,11 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   }
   for (const file of positionals) {
     const image = parsePgm(await readFileBytes(file, 'a binary PGM image'), file);
-    if (image.rows !== 28 || image.cols !== 28) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes 28×28`);
+    if (size && (image.rows !== size.rows || image.cols !== size.cols)) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; ${images[0]!.name} is ${size.cols}×${size.rows}`);
+    if (!size && splitShapeProblem({ kind: 'images', shape: [1, image.rows, image.cols] }, definition.input) !== undefined) {
+      throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes [${definition.input.join(', ')}] per sample`);
+    }
+    size ??= { rows: image.rows, cols: image.cols };
     images.push({ name: file, pixels: image.pixels });
   }
   const count = samples?.split.count ?? images.length;
@@ -1591,9 +1600,10 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   // The run's loss says how its outputs read as probabilities (LossHead.probability).
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: count, loss: savedLoss(metadata, values.init) });
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
-  const pixels = new Uint8Array(images.length * 784);
-  images.forEach((image, k) => pixels.set(image.pixels, k * 784));
-  const split = samples ? uploadSplit(ctx, 'samples', samples.split) : uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count, rows: 28, cols: 28 });
+  const { rows, cols } = size ?? { rows: 28, cols: 28 };
+  const pixels = new Uint8Array(images.length * rows * cols);
+  images.forEach((image, k) => pixels.set(image.pixels, k * rows * cols));
+  const split = samples ? uploadSplit(ctx, 'samples', samples.split) : uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count, rows, cols });
   const probabilities = await new Trainer(ctx, model, split, split, { batch: count, seed: 1 }).probabilities(split);
   const shown = samples ? samples.names.map((name, k) => ({ name, label: samples!.labels[k] })) : images;
   shown.forEach((image, k) => {
