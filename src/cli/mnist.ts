@@ -194,7 +194,7 @@ Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for 
 export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--json]
 
 Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images (or --data FILE's x_test samples) by index, or binary PGM
-files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
+files (P5, 28×28 — or the size of the model's images — white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
 (--index 0 --index 7); a bare number after it is taken for a PGM file.
 `;
 
