@@ -6,6 +6,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { evaluateCommand, mnistCommand } from '../src/cli/mnist.js';
 import { GpuContext } from '../src/gpu/context.js';
+import { predictCommand } from '../src/cli/predict.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { encodeNpy, parseNpy } from '../src/data/npy.js';
@@ -215,6 +216,11 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170', '--test-limit', '170', '--save', saved], async () => small, quiet))).toBe('no error');
     expect(await failure(evaluateCommand(['--init', saved, '--data', file], async () => small, quiet)))
       .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
+    // A batch whose buffers pass the limit: said naming --batch (evaluate's and predict's, whose passes are of --batch samples).
+    expect(await failure(evaluateCommand(['--init', saved, '--data', file, '--test-limit', '170', '--batch', '200'], async () => small, quiet)))
+      .toMatch(/^--batch 200: batch 200 needs a buffer of 0\.0 MiB \(.*\); this adapter allows 0\.0 MiB \(maxStorageBufferBindingSize\): the largest batch that fits is 170$/);
+    expect(await failure(predictCommand(['--init', saved, '--data', file, '--out', join(dir, 'six.npy'), '--batch', '200'], async () => small, quiet)))
+      .toMatch(/^--batch 200: batch 180 needs a buffer of 0\.0 MiB \(.*\); this adapter allows 0\.0 MiB \(maxStorageBufferBindingSize\): the largest batch that fits is 170$/);
   });
 
   test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {

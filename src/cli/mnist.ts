@@ -899,6 +899,16 @@ function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: nu
   throw new Error(`${where}: the labels go up to ${largest}; ${outputs} (its last layer should have ${largest + 1})`);
 }
 
+/** A network made for passes of up to `batch` samples: a batch whose buffers pass the adapter's limit is said naming --batch. */
+export function withBatchFlag<T>(batch: number, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof Error && /^batch \d+ needs a buffer/.test(e.message)) throw new Error(`--batch ${batch}: ${e.message}`);
+    throw e;
+  }
+}
+
 /**
  * A --data file's float samples against the adapter's binding limit (the batch kernel binds a
  * split's inputs whole), before they are uploaded: refused naming the flag that takes fewer.
@@ -1498,11 +1508,11 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
   const recorded = (field: string, of: string) => (loss === of && metadata[field] !== undefined ? Number(metadata[field]) : undefined);
   const weights = (field: 'class_weights' | 'pos_weight', ...of: LossKind[]) => (loss !== undefined && of.includes(loss) ? lossWeightsFromMetadata(metadata, field, values.init as string) : undefined);
-  const model = new Network(ctx, definition.model, {
+  const model = withBatchFlag(batch, () => new Network(ctx, definition.model, {
     inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber'),
     classWeights: weights('class_weights', 'nll', 'cross-entropy'), posWeight: weights('pos_weight', 'bce-with-logits'), logTarget: loss === 'kl-div' && metadata.log_target === 'true',
-    ignoreIndex: loss === 'nll' || loss === 'cross-entropy' ? ignoreIndexFromMetadata(metadata, values.init) : undefined,
-  });
+    ignoreIndex: loss === 'nll' || loss === 'cross-entropy' ? ignoreIndexFromMetadata(metadata, values.init as string) : undefined,
+  }));
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   checkSplitFits(data, 'test', testLimit, ctx.device.limits, dataPath);
