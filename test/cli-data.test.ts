@@ -121,7 +121,7 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect(r.out).toContain(`Best: epoch ${lowest}, test loss ${losses[lowest - 1]!.toFixed(4)}`);
     expect(r.out).toMatch(/^ +8 +— +\d+\.\d{4} +— /m);
     // The default loss (cross-entropy) takes class labels: said naming --loss, before the GPU, by mnist and by check.
-    const noLoss = `webgpu-backprop: --loss cross-entropy: --data ${file} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce or kl-div\n`;
+    const noLoss = `webgpu-backprop: --loss cross-entropy: --data ${file} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce or kl-div (class labels are an integer y: save y.astype(np.int64))\n`;
     const defaultLoss = await run(['mnist', '--model', model, '--data', file, '--epochs', '1']);
     expect([defaultLoss.code, defaultLoss.err]).toEqual([1, noLoss]);
     const checkedLoss = await run(['check', '--model', model, '--data', file]);

@@ -927,7 +927,7 @@ function checkSplitFits(data: TrainingData, split: 'train' | 'test', limit: numb
 function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | undefined): void {
   if (isImageData(data) || !data.train.targets || isPointwiseLoss(loss)) return;
   const losses = Object.keys(POINTWISE_LOSSES);
-  throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)}`);
+  throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)} (class labels are an integer y: save y.astype(np.int64))`);
 }
 
 /** The data's images against the model's input, before anything is uploaded. */
