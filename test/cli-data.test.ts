@@ -2,8 +2,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { evaluateCommand, mnistCommand } from '../src/cli/mnist.js';
+import { GpuContext } from '../src/gpu/context.js';
+import { predictCommand } from '../src/cli/predict.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { encodeNpy, parseNpy } from '../src/data/npy.js';
@@ -117,6 +120,12 @@ describe('webgpu-backprop mnist --data FILE', () => {
     const lowest = losses.indexOf(Math.min(...losses)) + 1;
     expect(r.out).toContain(`Best: epoch ${lowest}, test loss ${losses[lowest - 1]!.toFixed(4)}`);
     expect(r.out).toMatch(/^ +8 +— +\d+\.\d{4} +— /m);
+    // The default loss (cross-entropy) takes class labels: said naming --loss, before the GPU, by mnist and by check.
+    const noLoss = `webgpu-backprop: --loss cross-entropy: --data ${file} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss mse, half-sse, l1, smooth-l1, huber, bce-with-logits, bce or kl-div (class labels are an integer y: save y.astype(np.int64))\n`;
+    const defaultLoss = await run(['mnist', '--model', model, '--data', file, '--epochs', '1']);
+    expect([defaultLoss.code, defaultLoss.err]).toEqual([1, noLoss]);
+    const checkedLoss = await run(['check', '--model', model, '--data', file]);
+    expect([checkedLoss.code, checkedLoss.err]).toEqual([1, noLoss]);
     const best = await run(['mnist', '--model', model, '--data', file, '--loss', 'mse', '--save-best', join(dir, 'best.safetensors')]);
     expect([best.code, best.err]).toEqual([1, `webgpu-backprop: --save-best: --data ${file} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save\n`]);
     // Two outputs the data has, one the model: said, naming the file.
@@ -155,6 +164,101 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect([images.code, images.err]).toEqual([1, "webgpu-backprop: --hflip: crops and flips a --data file's float samples; the MNIST data holds images, which take the random rotation (--no-augment: none)\n"]);
     const fill = await run([...args, '--crop-fill', '1']);
     expect([fill.code, fill.err]).toEqual([1, "webgpu-backprop: --crop-fill: the padding's value, without --crop-padding there is no padding\n"]);
+  });
+
+  gpuTest("a checkpoint's crop and flip continued on images: refused naming the file's crop_padding and hflip, dropped with --allow-changes", async () => {
+    const model = join(dir, 'grey-8x8.json');
+    writeFileSync(model, JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));
+    const random = lcg(13);
+    const floats = (n: number) => ({ x: { data: Float32Array.from({ length: n * 64 }, () => random()), shape: [n, 1, 8, 8] }, y: { data: Int32Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const bytes = (n: number) => ({ x: { data: Uint8Array.from({ length: n * 64 }, () => Math.floor(random() * 256)), shape: [n, 8, 8] }, y: { data: Uint8Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const [floatFile, imageFile] = [join(dir, 'grey-floats.npz'), join(dir, 'grey-images.npz')];
+    const [ft, fv, it, iv] = [floats(32), floats(8), bytes(32), bytes(8)];
+    writeFileSync(floatFile, npzBytes({ x_train: ft.x, y_train: ft.y, x_test: fv.x, y_test: fv.y }));
+    writeFileSync(imageFile, npzBytes({ x_train: it.x, y_train: it.y, x_test: iv.x, y_test: iv.y }));
+    const saved = join(dir, 'grey-cropped.safetensors');
+    expect((await run(['mnist', '--model', model, '--data', floatFile, '--batch', '16', '--epochs', '1', '--crop-padding', '1', '--hflip', '--save', saved])).code).toBe(0);
+    const refused = await run(['mnist', '--init', saved, '--data', imageFile, '--epochs', '1']);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: --data ${imageFile}: holds images, which take the random rotation, not ${saved}'s crop_padding 1 and hflip (of float samples; its __metadata__): give the data set it was trained on, or add --allow-changes to go on without them\n`]);
+    const changed = await run(['mnist', '--init', saved, '--data', imageFile, '--epochs', '1', '--allow-changes']);
+    expect(changed.code, changed.err).toBe(0);
+    expect(changed.out).toContain(`Data: ${imageFile} (train 32, test 8)`);
+    expect(changed.out).not.toMatch(/RandomCrop|RandomHorizontalFlip/);
+  });
+
+  gpuTest('a split larger than the adapter binds: refused naming --train-limit or --test-limit and the largest that fits', async (ctx) => {
+    // The test's device, with a binding limit of 4 KiB (lavapipe's is 128 MiB: a data set past it would take seconds to write).
+    const limits: Record<string, number> = {};
+    for (const key in ctx.device.limits) limits[key] = (ctx.device.limits as unknown as Record<string, number>)[key]!;
+    Object.assign(limits, { maxStorageBufferBindingSize: 4096 });
+    const device = new Proxy(ctx.device, {
+      get: (target, key) => {
+        if (key === 'limits') return limits;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const small = new GpuContext(device, ctx.adapter, { zeroedBuffers: false });
+    const model = join(dir, 'six.json');
+    writeFileSync(model, JSON.stringify({ input: [6], layers: [{ type: 'Linear', out_features: 3 }] }));
+    const random = lcg(17);
+    const make = (n: number) => ({ x: { data: Float32Array.from({ length: n * 6 }, () => random()), shape: [n, 6] }, y: { data: Int32Array.from({ length: n }, () => Math.floor(random() * 3)), shape: [n] } });
+    const [train, test] = [make(200), make(180)];
+    const file = join(dir, 'six.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const failure = (p: Promise<number>) => p.then(() => 'no error', (e: Error) => e.message);
+    const quiet = () => {};
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1'], async () => small, quiet)))
+      .toBe(`--data ${file}: the training split's 200 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --train-limit 170 or less`);
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170'], async () => small, quiet)))
+      .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
+    const saved = join(dir, 'six.safetensors');
+    expect(await failure(mnistCommand(['--model', model, '--data', file, '--batch', '10', '--epochs', '1', '--train-limit', '170', '--test-limit', '170', '--save', saved], async () => small, quiet))).toBe('no error');
+    expect(await failure(evaluateCommand(['--init', saved, '--data', file], async () => small, quiet)))
+      .toBe(`--data ${file}: the test split's 180 samples of [6] are 0.0 MiB of float32; this adapter binds at most 0.0 MiB (maxStorageBufferBindingSize): give --test-limit 170 or less`);
+    // A batch whose buffers pass the limit: said naming --batch (evaluate's and predict's, whose passes are of --batch samples).
+    expect(await failure(evaluateCommand(['--init', saved, '--data', file, '--test-limit', '170', '--batch', '200'], async () => small, quiet)))
+      .toMatch(/^--batch 200: batch 200 needs a buffer of 0\.0 MiB \(.*\); this adapter allows 0\.0 MiB \(maxStorageBufferBindingSize\): the largest batch that fits is 170$/);
+    expect(await failure(predictCommand(['--init', saved, '--data', file, '--out', join(dir, 'six.npy'), '--batch', '200'], async () => small, quiet)))
+      .toMatch(/^--batch 200: batch 180 needs a buffer of 0\.0 MiB \(.*\); this adapter allows 0\.0 MiB \(maxStorageBufferBindingSize\): the largest batch that fits is 170$/);
+  });
+
+  test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {
+    const file = join(dir, 'one-array.npy');
+    writeFileSync(file, encodeNpy(new Float32Array(12), [2, 6]));
+    for (const command of ['mnist', 'check']) {
+      const r = await run([command, '--data', file]);
+      expect([r.code, r.err]).toEqual([1, `webgpu-backprop: ${file}: a .npy file holds one array; --data takes an .npz file (np.savez(file, x_train=…, y_train=…, x_test=…, y_test=…)) or a .safetensors file of those four arrays, or a directory of MNIST's IDX files (predict's --input takes one .npy array of samples)\n`]);
+    }
+  });
+
+  gpuTest("classify takes a --data file's images of any size the model takes (20×12 here), and PGM files of that size", async () => {
+    const model = join(dir, 'rect.json');
+    writeFileSync(model, JSON.stringify({ input: [1, 20, 12], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 3 }, { type: 'LogSoftmax', dim: 1 }] }));
+    const random = lcg(19);
+    const pixels = Uint8Array.from({ length: 8 * 240 }, () => Math.floor(random() * 256));
+    const labels = Uint8Array.from({ length: 8 }, (_, i) => i % 3);
+    const file = join(dir, 'rect.npz');
+    writeFileSync(file, npzBytes({ x_train: { data: pixels, shape: [8, 20, 12] }, y_train: { data: labels, shape: [8] }, x_test: { data: pixels, shape: [8, 20, 12] }, y_test: { data: labels, shape: [8] } }));
+    const saved = join(dir, 'rect.safetensors');
+    expect((await run(['mnist', '--model', model, '--data', file, '--batch', '4', '--epochs', '1', '--save', saved])).code).toBe(0);
+    const pgm = join(dir, 'rect.pgm');
+    writeFileSync(pgm, new Uint8Array([...new TextEncoder().encode('P5\n12 20\n255\n'), ...pixels.subarray(3 * 240, 4 * 240)]));
+    const classified = await run(['classify', '--init', saved, '--data', file, '--index', '1', '--index', '3', pgm, '--json']);
+    expect(classified.code, classified.err).toBe(0);
+    const rows = classified.out.trim().split('\n').map((l) => JSON.parse(l) as { image: string; label?: number; probabilities: number[] });
+    expect(rows.map((r) => [r.image, r.label])).toEqual([['test[1]', 1], ['test[3]', 0], [pgm, undefined]]);
+    // The same image by index and as a PGM file: the same probabilities; predict's log-probabilities agree.
+    expect(rows[2]!.probabilities).toEqual(rows[1]!.probabilities);
+    const out = join(dir, 'rect.npy');
+    expect((await run(['predict', '--init', saved, '--data', file, '--out', out])).code).toBe(0);
+    const logp = parseNpy(new Uint8Array(readFileSync(out)), out).data as Float32Array;
+    for (const [k, i] of [[0, 1], [1, 3]] as const) for (let c = 0; c < 3; c++) expect(rows[k]!.probabilities[c]!).toBeCloseTo(Math.exp(logp[i * 3 + c]!), 6);
+    // A PGM of another size than the model takes: refused naming both.
+    const square = join(dir, 'square.pgm');
+    writeFileSync(square, new Uint8Array([...new TextEncoder().encode('P5\n28 28\n255\n'), ...new Uint8Array(784)]));
+    const refused = await run(['classify', '--init', saved, square]);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: ${square}: 28×28 pixels; the model takes [1, 20, 12] per sample\n`]);
   });
 
   gpuTest("predict writes the network's outputs (PyTorch's model(x)) to .npy, for a data set's split or an array of new samples", async () => {

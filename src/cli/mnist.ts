@@ -22,9 +22,10 @@ import type { MnistSplit } from '../data/idx.js';
 import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
 import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../optim/clipping.js';
-import { LOSS_KINDS, type LossKind } from '../plan/fusion.js';
+import { LOSS_KINDS, isPointwiseLoss, type LossKind } from '../plan/fusion.js';
+import { POINTWISE_LOSSES } from '../kernels/pointwise-loss.js';
 import { MAX_SEED } from '../reference/random.js';
-import { Network, checkPlanFits } from '../plan/network.js';
+import { Network, bufferLimit, checkPlanFits, formatBytes } from '../plan/network.js';
 import { IGNORE_INDEX_RANGE, planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
@@ -195,7 +196,7 @@ Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for 
 export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--json]
 
 Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images (or --data FILE's x_test samples) by index, or binary PGM
-files (P5, 28×28, white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
+files (P5, 28×28 — or the size of the model's images — white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
 (--index 0 --index 7); a bare number after it is taken for a PGM file.
 `;
 
@@ -880,8 +881,9 @@ function resumeOptimizer(args: MnistArgs, metadata: Record<string, string>, file
 }
 
 /** The data's labels (or targets) against the model's outputs, before the GPU: a label past them would be read out of bounds. */
-function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: number }, dir: string | undefined): void {
+function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: number; loss: LossKind }, dir: string | undefined): void {
   const where = dir ? `--data ${dir}` : 'the MNIST data';
+  checkTargetsLoss(data, plan.loss, dir);
   const outputs = `the model has ${plan.classes} output${plan.classes === 1 ? '' : 's'}`;
   let largest = 0;
   for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
@@ -902,6 +904,37 @@ function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: nu
   }
   if (largest < plan.classes) return;
   throw new Error(`${where}: the labels go up to ${largest}; ${outputs} (its last layer should have ${largest + 1})`);
+}
+
+/** A network made for passes of up to `batch` samples: a batch whose buffers pass the adapter's limit is said naming --batch. */
+export function withBatchFlag<T>(batch: number, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof Error && /^batch \d+ needs a buffer/.test(e.message)) throw new Error(`--batch ${batch}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A --data file's float samples against the adapter's binding limit (the batch kernel binds a
+ * split's inputs whole), before they are uploaded: refused naming the flag that takes fewer.
+ */
+function checkSplitFits(data: TrainingData, split: 'train' | 'test', limit: number | undefined, limits: GPUSupportedLimits, dir: string | undefined): void {
+  if (isImageData(data)) return;
+  const { count, shape } = data[split];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const samples = Math.min(limit ?? Infinity, count);
+  const { limit: most, name } = bufferLimit(limits);
+  if (4 * size * samples <= most) return;
+  throw new Error(`--data ${dir}: the ${split === 'train' ? 'training' : 'test'} split's ${samples} samples of [${shape.join(', ')}] are ${formatBytes(4 * size * samples)} of float32; this adapter binds at most ${formatBytes(most)} (${name}): give --${split}-limit ${Math.floor(most / (4 * size))} or less`);
+}
+
+/** Float targets (a regression) and the loss: one that compares outputs with targets, said naming --loss before the GPU (not the LossHead's words). */
+function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | undefined): void {
+  if (isImageData(data) || !data.train.targets || isPointwiseLoss(loss)) return;
+  const losses = Object.keys(POINTWISE_LOSSES);
+  throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)} (class labels are an integer y: save y.astype(np.int64))`);
 }
 
 /** The data's images against the model's input, before anything is uploaded. */
@@ -1155,6 +1188,14 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   // The rotation is for images: float samples train without it (the checkpoint records so).
   else args.augment = false;
   const cropFlipFlag = (['crop-padding', 'crop-fill', 'hflip'] as const).find((flag) => args.given.has(flag));
+  if (!cropFlipFlag && isImageData(data) && (args.cropPadding !== undefined || args.hflip)) {
+    // The checkpoint's crop and flip (of float samples) met images: said in the file's words, or dropped with --allow-changes.
+    const recorded = [args.cropPadding !== undefined && `crop_padding ${args.cropPadding}`, args.hflip && 'hflip'].filter(Boolean).join(' and ');
+    if (!args.allowChanges) throw new Error(`--data ${args.data ?? '(the MNIST data)'}: holds images, which take the random rotation, not ${args.init}'s ${recorded} (of float samples; its __metadata__): give the data set it was trained on, or add --allow-changes to go on without them`);
+    args.cropPadding = undefined;
+    args.cropFill = undefined;
+    args.hflip = false;
+  }
   if (cropFlipFlag && isImageData(data)) throw new Error(`--${cropFlipFlag}: crops and flips a --data file's float samples; ${args.data ?? 'the MNIST data'} holds images, which take the random rotation (--no-augment: none)`);
   if (args.cropFill !== undefined && args.cropPadding === undefined) throw new Error(`--crop-fill: the padding's value, without --crop-padding there is no padding`);
   if (cropFlipFlag && !isImageData(data)) {
@@ -1226,6 +1267,8 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
     }
+    checkSplitFits(data, 'train', args.trainLimit, device.device.limits, args.data);
+    checkSplitFits(data, 'test', args.testLimit, device.device.limits, args.data);
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
     return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: cropFlip(args) ?? args.augment, shuffle: args.shuffle });
@@ -1478,13 +1521,14 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
   const recorded = (field: string, of: string) => (loss === of && metadata[field] !== undefined ? Number(metadata[field]) : undefined);
   const weights = (field: 'class_weights' | 'pos_weight', ...of: LossKind[]) => (loss !== undefined && of.includes(loss) ? lossWeightsFromMetadata(metadata, field, values.init as string) : undefined);
-  const model = new Network(ctx, definition.model, {
+  const model = withBatchFlag(batch, () => new Network(ctx, definition.model, {
     inputShape: definition.input, maxBatch: batch, loss, labelSmoothing: smoothing, smoothL1Beta: recorded('smooth_l1_beta', 'smooth-l1'), huberDelta: recorded('huber_delta', 'huber'),
     classWeights: weights('class_weights', 'nll', 'cross-entropy'), posWeight: weights('pos_weight', 'bce-with-logits'), logTarget: loss === 'kl-div' && metadata.log_target === 'true',
-    ignoreIndex: loss === 'nll' || loss === 'cross-entropy' ? ignoreIndexFromMetadata(metadata, values.init) : undefined,
-  });
+    ignoreIndex: loss === 'nll' || loss === 'cross-entropy' ? ignoreIndexFromMetadata(metadata, values.init as string) : undefined,
+  }));
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
+  checkSplitFits(data, 'test', testLimit, ctx.device.limits, dataPath);
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
   const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();
@@ -1538,13 +1582,18 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
   // An array file's float samples (or ids) are classified as they are, by their index in x_test.
   let samples: { names: string[]; labels: (number | undefined)[]; split: TensorSplit } | undefined;
+  // The images' size: --data's test images', else the PGM files' (each the same, and one the model takes).
+  let size: { rows: number; cols: number } | undefined;
   if (indices.length > 0) {
     const data = await loadTrainingData(dataPath, definition);
     if (isImageData(data)) {
-      if (data.test.rows !== 28 || data.test.cols !== 28) throw new Error(`--data ${String(dataPath)}: the images are ${data.test.rows}×${data.test.cols} pixels; classify takes 28×28`);
+      // Images of the size the model takes (MNIST's 28×28, or an array file's own).
+      checkImages({ train: data.test }, definition.input, dataPath);
+      size = { rows: data.test.rows, cols: data.test.cols };
+      const area = size.rows * size.cols;
       for (const i of indices) {
         if (i >= data.test.count) throw new Error(`--index ${i}: the test set has ${data.test.count} images`);
-        images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * 784, (i + 1) * 784), label: data.test.labels[i] });
+        images.push({ name: `test[${i}]`, pixels: data.test.images.subarray(i * area, (i + 1) * area), label: data.test.labels[i] });
       }
     } else {
       const { test } = data;
@@ -1562,7 +1611,11 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   }
   for (const file of positionals) {
     const image = parsePgm(await readFileBytes(file, 'a binary PGM image'), file);
-    if (image.rows !== 28 || image.cols !== 28) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes 28×28`);
+    if (size && (image.rows !== size.rows || image.cols !== size.cols)) throw new Error(`${file}: ${image.cols}×${image.rows} pixels; ${images[0]!.name} is ${size.cols}×${size.rows}`);
+    if (!size && splitShapeProblem({ kind: 'images', shape: [1, image.rows, image.cols] }, definition.input) !== undefined) {
+      throw new Error(`${file}: ${image.cols}×${image.rows} pixels; the model takes [${definition.input.join(', ')}] per sample`);
+    }
+    size ??= { rows: image.rows, cols: image.cols };
     images.push({ name: file, pixels: image.pixels });
   }
   const count = samples?.split.count ?? images.length;
@@ -1570,9 +1623,10 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   // The run's loss says how its outputs read as probabilities (LossHead.probability).
   const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: count, loss: savedLoss(metadata, values.init) });
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
-  const pixels = new Uint8Array(images.length * 784);
-  images.forEach((image, k) => pixels.set(image.pixels, k * 784));
-  const split = samples ? uploadSplit(ctx, 'samples', samples.split) : uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count, rows: 28, cols: 28 });
+  const { rows, cols } = size ?? { rows: 28, cols: 28 };
+  const pixels = new Uint8Array(images.length * rows * cols);
+  images.forEach((image, k) => pixels.set(image.pixels, k * rows * cols));
+  const split = samples ? uploadSplit(ctx, 'samples', samples.split) : uploadSplit(ctx, 'images', { images: pixels, labels: new Uint8Array(images.length), count, rows, cols });
   const probabilities = await new Trainer(ctx, model, split, split, { batch: count, seed: 1 }).probabilities(split);
   const shown = samples ? samples.names.map((name, k) => ({ name, label: samples!.labels[k] })) : images;
   shown.forEach((image, k) => {
@@ -1604,6 +1658,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   checkNoDropoutFlag(args, name);
   checkScheduleFlags(args, checkpoint?.metadata);
   const data = await loadTrainingData(args.data, { input, ids });
+  checkTargetsLoss(data, planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }).loss, args.data);
   const batch = Math.min(args.batch, data.train.count);
   // The first batch of the training set, as the network takes it (images normalised as MNIST's, floats as they are).
   let images: Float32Array, labels: Int32Array | Uint32Array, targets: Float32Array | undefined;

@@ -12,7 +12,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { Network } from '../plan/network.js';
 import { MNIST_INPUT, splitShapeProblem } from '../train/trainer.js';
 import { parse } from './strict-args.js';
-import { integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, type ContextSource } from './mnist.js';
+import { integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
 
 export const PREDICT_HELP = `Usage: webgpu-backprop predict --init FILE [--model FILE] [--input X.npy | --data DIR|FILE [--split test|train]]
                                --out FILE.npy [--batch N]
@@ -80,7 +80,7 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
   } else inputs = samples.inputs;
 
   const ctx = await getContext();
-  const model = new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: Math.min(batch, samples.count), loss: savedLoss(metadata, values.init) });
+  const model = withBatchFlag(batch, () => new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: Math.min(batch, samples.count), loss: savedLoss(metadata, values.init as string) }));
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
   const outputs = await model.predict(inputs).catch((e: Error) => {
     throw new Error(`${e.message}${/maxBatch/.test(e.message) ? ` (give --batch ${samples.count})` : ''}`);

@@ -90,6 +90,8 @@ export function samplesOf(x: NpyArray, source: string, name: string, model: Data
     // Whole numbers below 2^24 (an int64 beyond it rounds to another id in float32, and is refused here too).
     const bad = inputs.findIndex((v) => !(Number.isInteger(v) && v >= 0 && v < FLOAT32_WHOLE));
     if (bad >= 0) throw new Error(`${source}: ${name} holds ${String(x.data[bad])} at flat index ${bad}; the model's first layer is an Embedding, whose ids are whole numbers 0 … 2^24 − 1`);
+  } else if (x.dtype === 'f4' || x.dtype === 'f8') {
+    nonFinite(inputs, x, source, name);
   } else if (x.dtype === 'i8' || x.dtype === 'u8' || x.dtype === 'i4' || x.dtype === 'u4') {
     // An integer beyond float32's whole numbers would change in the conversion: said, not rounded.
     const bad = inputs.findIndex((v, i) => (Math.abs(v) < FLOAT32_WHOLE ? Number(x.data[i]) !== v : BigInt(v) !== BigInt(x.data[i]!)));
@@ -117,12 +119,22 @@ function tensorSplit(x: Extract<Samples, { kind: 'tensors' }>, y: NpyArray, sour
   const { inputs, count, shape } = x;
   if (classKind(y) === 'float targets') {
     const targets = floats(y);
+    nonFinite(targets, y, source, `y_${split}`);
     return { inputs, targets, count, shape };
   }
   if (y.shape.length > 2 || (y.shape.length === 2 && y.shape[1] !== 1)) {
     throw new Error(`${source}: y_${split} has shape ${shapeText(y.shape)} of integers, expected class labels of (${count},); regression targets are float arrays`);
   }
   return { inputs, labels: classLabels(y, source, split), count, shape };
+}
+
+/** A NaN or an infinity (or a float64 beyond float32's range, infinite once rounded) refused naming the array and where: it would train to NaN. */
+function nonFinite(values: Float32Array, a: NpyArray, source: string, name: string): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  const size = values.length / a.shape[0]!;
+  const original = Number(a.data[bad]);
+  throw new Error(`${source}: ${name} holds ${original} at flat index ${bad} (sample ${Math.floor(bad / size)})${Number.isFinite(original) ? ', beyond float32' : ''}; every value must be finite`);
 }
 
 /** An array's values as float32 (float64 rounded to nearest, as PyTorch's .float()). */

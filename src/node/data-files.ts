@@ -23,6 +23,9 @@ export function isArrayFile(path: string | undefined): boolean {
 }
 
 export async function loadTrainingData(path: string | undefined, model: DataModel): Promise<TrainingData> {
+  if (path !== undefined && /\.npy$/i.test(path)) {
+    throw new NpyFormatError(path, "a .npy file holds one array; --data takes an .npz file (np.savez(file, x_train=…, y_train=…, x_test=…, y_test=…)) or a .safetensors file of those four arrays, or a directory of MNIST's IDX files (predict's --input takes one .npy array of samples)");
+  }
   if (!isArrayFile(path)) return loadMnist(path);
   const file = path!;
   const bytes = await readFileBytes(file, 'an .npz or .safetensors file of x_train, y_train, x_test and y_test');

@@ -34,6 +34,14 @@ describe('dataFromArrays', () => {
     expect(() => dataFromArrays(splits((n) => arr('f4', [n, 4], new Float32Array(n * 4)), labels64), 'f.npz', { input: [2, 2] })).toThrow("f.npz: x_train's samples are [4]; the model takes [2, 2] per sample");
   });
 
+  test('a NaN or infinite value (or a float64 beyond float32) in x or in float y: refused naming the file, the array and where, before the GPU', () => {
+    const x = (bad: number) => (n: number) => arr('f8', [n, 3], Float64Array.from({ length: n * 3 }, (_, i) => (i === 4 ? bad : i)));
+    expect(() => dataFromArrays(splits(x(NaN), labels64), 'f.npz', { input: [3] })).toThrow('f.npz: x_train holds NaN at flat index 4 (sample 1); every value must be finite');
+    expect(() => dataFromArrays(splits(x(1e39), labels64), 'f.npz', { input: [3] })).toThrow('f.npz: x_train holds 1e+39 at flat index 4 (sample 1), beyond float32; every value must be finite');
+    const targets = (n: number) => arr('f4', [n, 2], Float32Array.from({ length: n * 2 }, (_, i) => (n === 2 && i === 3 ? -Infinity : i)));
+    expect(() => dataFromArrays(splits(x(0), targets), 'r.npz', { input: [3] })).toThrow('r.npz: y_test holds -Infinity at flat index 3 (sample 1); every value must be finite');
+  });
+
   test("a model whose first layer is an Embedding takes x as ids (uint8 images too); a fraction, a negative or 2^24 refused", () => {
     const ids = dataFromArrays(splits((n) => arr('u1', [n, 2, 3], Uint8Array.from({ length: n * 6 }, (_, i) => i)), labels64), 't.npz', { input: [2, 3], ids: true }) as TensorDataset;
     expect(isImageData(ids)).toBe(false);
