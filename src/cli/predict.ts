@@ -4,8 +4,7 @@
  * or for new samples without labels.
  */
 import { encodeNpy, isNpy, parseNpy } from '../data/npy.js';
-import { samplesOf, type Samples } from '../data/tensor-data.js';
-import { isImageData } from '../data/tensor-data.js';
+import { isImageData, samplesOf, type Samples } from '../data/tensor-data.js';
 import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
 import { readFileBytes } from '../node/read-file.js';
@@ -66,10 +65,13 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
     source = input;
   } else {
     const data = await loadTrainingData(dataPath, definition);
-    const chosen = data[split];
-    samples = isImageData(data)
-      ? { kind: 'images', pixels: data[split].images, count: chosen.count, rows: data[split].rows, cols: data[split].cols }
-      : { kind: 'tensors', inputs: data[split].inputs, count: chosen.count, shape: data[split].shape };
+    if (isImageData(data)) {
+      const { images: pixels, count, rows, cols } = data[split];
+      samples = { kind: 'images', pixels, count, rows, cols };
+    } else {
+      const { inputs, count, shape } = data[split];
+      samples = { kind: 'tensors', inputs, count, shape };
+    }
     source = `${dataPath ?? data.source} (${split === 'test' ? 'x_test' : 'x_train'})`;
   }
   let inputs: Float32Array;
