@@ -14,6 +14,10 @@
 //   images[b, c, y, x] = inputs[sample, c, y + top − padding, x' + left − padding] with x' = W − 1 − x
 //   if flipped, else x; `fill` where that falls in the padding (src/reference/augment.ts).
 //   One invocation per four elements of the batch's input (a sample's elements are contiguous).
+//   A split too large for one storage binding keeps its inputs in windows of whole samples, each a
+//   tensor of its own (src/train/gpu-dataset.ts): one dispatch a window, each writing only the
+//   batch's samples in [windowFirst, windowFirst + windowCount) (their inputs, labels and targets),
+//   `inputs` holding sample windowFirst at 0. A split of one window: windowFirst 0, windowCount count.
 
 struct Params {
   count: u32,
@@ -29,6 +33,8 @@ struct Params {
   seed: u32,
   stream: u32,
   epoch: u32,
+  windowFirst: u32,
+  windowCount: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -62,6 +68,8 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     let b = e / params.size;
     let i = e % params.size;
     let sample = order[params.first + b];
+    if (sample - params.windowFirst >= params.windowCount) { continue; }
+    let local = sample - params.windowFirst;
     if (b != drawnFor) {
       let d = randomBlock(params.seed, params.stream, params.epoch, params.first + b);
       top = randomBelow(d.x, span);
@@ -77,7 +85,7 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     let px = select(x, params.width - 1u - x, flipped) + left;
     var value = params.fill;
     if (py >= params.padding && py < params.padding + params.height && px >= params.padding && px < params.padding + params.width) {
-      value = inputs[sample * params.size + c * area + (py - params.padding) * params.width + (px - params.padding)];
+      value = inputs[local * params.size + c * area + (py - params.padding) * params.width + (px - params.padding)];
     }
     images[e] = value;
     if (i == 0u) { batchLabels[b] = labels[sample]; }
@@ -87,14 +95,17 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     let b = e / params.size;
     let i = e % params.size;
     let sample = order[params.first + b];
-    images[e] = inputs[sample * params.size + i];
+    if (sample - params.windowFirst >= params.windowCount) { continue; }
+    images[e] = inputs[(sample - params.windowFirst) * params.size + i];
     if (i == 0u) { batchLabels[b] = labels[sample]; }
   }
 #endif
 #if TARGETS
   for (var e = e0; e < min(e0 + 4u, samples * params.targetSize); e++) {
     let b = e / params.targetSize;
-    batchTargets[e] = targets[order[params.first + b] * params.targetSize + e % params.targetSize];
+    let sample = order[params.first + b];
+    if (sample - params.windowFirst >= params.windowCount) { continue; }
+    batchTargets[e] = targets[sample * params.targetSize + e % params.targetSize];
   }
 #endif
 }

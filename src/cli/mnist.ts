@@ -25,7 +25,7 @@ import { clippingFromMetadata, describeClipping, type ClipGradNorm } from '../op
 import { LOSS_KINDS, isPointwiseLoss, type LossKind } from '../plan/fusion.js';
 import { POINTWISE_LOSSES } from '../kernels/pointwise-loss.js';
 import { MAX_SEED } from '../reference/random.js';
-import { Network, bufferLimit, checkPlanFits, formatBytes } from '../plan/network.js';
+import { Network, checkPlanFits } from '../plan/network.js';
 import { IGNORE_INDEX_RANGE, planModel, type PlanOptions } from '../plan/plan.js';
 import { FileTuningStore } from '../node/tuning-cache.js';
 import { TUNE_MODES, formatTuneTable, tuneModel, type TuneMode } from '../tune/tuner.js';
@@ -916,20 +916,6 @@ export function withBatchFlag<T>(batch: number, make: () => T): T {
   }
 }
 
-/**
- * A --data file's float samples against the adapter's binding limit (the batch kernel binds a
- * split's inputs whole), before they are uploaded: refused naming the flag that takes fewer.
- */
-function checkSplitFits(data: TrainingData, split: 'train' | 'test', limit: number | undefined, limits: GPUSupportedLimits, dir: string | undefined): void {
-  if (isImageData(data)) return;
-  const { count, shape } = data[split];
-  const size = shape.reduce((a, b) => a * b, 1);
-  const samples = Math.min(limit ?? Infinity, count);
-  const { limit: most, name } = bufferLimit(limits);
-  if (4 * size * samples <= most) return;
-  throw new Error(`--data ${dir}: the ${split === 'train' ? 'training' : 'test'} split's ${samples} samples of [${shape.join(', ')}] are ${formatBytes(4 * size * samples)} of float32; this adapter binds at most ${formatBytes(most)} (${name}): give --${split}-limit ${Math.floor(most / (4 * size))} or less`);
-}
-
 /** Float targets (a regression) and the loss: one that compares outputs with targets, said naming --loss before the GPU (not the LossHead's words). */
 function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | undefined): void {
   if (isImageData(data) || !data.train.targets || isPointwiseLoss(loss)) return;
@@ -1267,8 +1253,6 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     if (init) {
       loadCheckpoint(network, init.bytes, args.init!, { dropOtherOptimizerState: args.allowChanges });
     }
-    checkSplitFits(data, 'train', args.trainLimit, device.device.limits, args.data);
-    checkSplitFits(data, 'test', args.testLimit, device.device.limits, args.data);
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
     return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: cropFlip(args) ?? args.augment, shuffle: args.shuffle });
@@ -1528,7 +1512,6 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   }));
   // Evaluation needs no optimizer state: whichever optimizer's the file holds is left.
   await readCheckpoint(model, values.init, definition.name, { dropOtherOptimizerState: true });
-  checkSplitFits(data, 'test', testLimit, ctx.device.limits, dataPath);
   const test = uploadSplit(ctx, 'test', data.test, testLimit);
   const trainer = new Trainer(ctx, model, test, test, { batch, seed: 1 });
   const r = await trainer.evaluate();

@@ -92,6 +92,8 @@ export const gatherBatch = defineKernel({
     seed: 'u32',
     stream: 'u32',
     epoch: 'u32',
+    windowFirst: 'u32',
+    windowCount: 'u32',
   },
   bindings: {
     inputs: { type: 'f32', access: 'read' },
@@ -106,5 +108,5 @@ export const gatherBatch = defineKernel({
   workgroupSize: [64],
   // One invocation per four elements of the batch's inputs or targets, the longer (a last batch binds its own, smaller grid).
   grid: (p) => [Math.ceil((p.batch * Math.max(p.size, p.targetSize)) / 4)],
-  lengths: (p) => ({ inputs: p.count * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch, targets: p.count * p.targetSize, batchTargets: p.batch * p.targetSize }),
+  lengths: (p) => ({ inputs: p.windowCount * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch, targets: p.count * p.targetSize, batchTargets: p.batch * p.targetSize }),
 });

@@ -66,12 +66,26 @@ export interface GpuImageSplit extends SplitBase {
 /** A tensor split on the GPU: float inputs, one u32 label a sample (NO_CLASS with targets), targets where given. */
 export interface GpuTensorSplit extends SplitBase {
   readonly kind: 'tensors';
+  /** The inputs of the first window (all of them where one binding holds the split). */
   readonly inputs: Tensor<'f32'>;
+  /**
+   * The inputs in windows of whole samples, each within one storage binding
+   * (maxStorageBufferBindingSize): sample s of window w is its local sample s − first. One window
+   * unless the split is larger than a binding (full CIFAR-10 as float32: 614 MB in 5 on lavapipe).
+   */
+  readonly windows: readonly InputWindow[];
   /** Regression: targetSize floats a sample. */
   readonly targets?: Tensor<'f32'>;
   readonly targetSize?: number;
   /** Where the inputs could not be token ids, for a model that reads them as ids (idProblem). */
   readonly inputRange: InputRange;
+}
+
+/** A window of a tensor split's inputs: samples first … first + count − 1. */
+export interface InputWindow {
+  readonly inputs: Tensor<'f32'>;
+  readonly first: number;
+  readonly count: number;
 }
 
 /** The smallest and the largest input and the first that is not a whole number, each with its index in the inputs. */
@@ -276,10 +290,15 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   const inputs = split.inputs.subarray(0, count * size);
   const bad = inputs.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw fail(`inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
-  // The batch kernel binds the inputs whole.
+  // The batch kernel binds a window whole: as many whole samples as one binding holds.
   const { limit: most, name: limitName } = bufferLimit(ctx.device.limits);
-  if (inputs.byteLength > most) {
-    throw new RangeError(`${name} split: ${count} samples of [${shape.join(', ')}] are ${formatBytes(inputs.byteLength)} of float32; this adapter binds at most ${formatBytes(most)} (${limitName}): give at most ${Math.floor(most / (4 * size))} samples (a limit)`);
+  const perWindow = Math.floor(most / (4 * size));
+  if (perWindow < 1) throw new RangeError(`${name} split: one sample of [${shape.join(', ')}] is ${formatBytes(4 * size)} of float32; this adapter binds at most ${formatBytes(most)} (${limitName})`);
+  const windows: InputWindow[] = [];
+  for (let first = 0; first < count; first += perWindow) {
+    const n = Math.min(perWindow, count - first);
+    const data = inputs.subarray(first * size, (first + n) * size);
+    windows.push({ inputs: ctx.tensor(`${name} inputs${first === 0 && n === count ? '' : ` ${first}…${first + n - 1}`}`, [data.length], { data }), first, count: n });
   }
   return {
     kind: 'tensors',
@@ -288,7 +307,8 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     classes,
     labelExtremes: labelRange,
     shape: [...shape],
-    inputs: ctx.tensor(`${name} inputs`, [inputs.length], { data: inputs }),
+    inputs: windows[0]!.inputs,
+    windows,
     inputRange: inputRangeOf(inputs),
     ...(targets ? { targets: ctx.tensor(`${name} targets`, [targets.length], { data: targets }), targetSize } : {}),
     labels: ctx.tensor(`${name} labels`, [count], { dtype: 'u32', data: labels }),
@@ -301,7 +321,7 @@ const identityOrder = (ctx: GpuContext, name: string, count: number) => ctx.tens
 
 /** Frees a split's GPU buffers (the page replaces its splits when the limits change). */
 export function destroySplit(split: GpuSplit): void {
-  for (const t of [split.kind === 'images' ? split.pixels : split.inputs, split.labels, split.order]) t.buffer.destroy();
+  for (const t of [...(split.kind === 'images' ? [split.pixels] : split.windows.map((w) => w.inputs)), split.labels, split.order]) t.buffer.destroy();
   if (split.kind === 'tensors') split.targets?.buffer.destroy();
 }
 

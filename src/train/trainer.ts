@@ -452,9 +452,22 @@ export class Trainer {
         stream: RANDOM_STREAM.cropFlip,
         epoch: 0,
       };
-      if (crop) return (await ctx.compile(gatherBatch, { CROP_FLIP: true })).bind(tensors, params, `${split.name} batch`);
-      if (split.targets && head.targets) return (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...tensors, targets: split.targets, batchTargets: head.targets }, params, `${split.name} batch`);
-      return (await ctx.compile(gatherBatch)).bind(tensors, params, `${split.name} batch`);
+      const kernel = await ctx.compile(gatherBatch, crop ? { CROP_FLIP: true } : split.targets && head.targets ? { TARGETS: true } : {});
+      // One dispatch a window of the inputs, each writing the batch's samples it holds.
+      const windows = split.windows.map((w, k) =>
+        kernel.bind(
+          { ...tensors, inputs: w.inputs, ...(!crop && split.targets && head.targets ? { targets: split.targets, batchTargets: head.targets } : {}) } as never,
+          { ...params, windowFirst: w.first, windowCount: w.count },
+          `${split.name} batch${split.windows.length > 1 ? ` (window ${k + 1} of ${split.windows.length})` : ''}`,
+        ),
+      );
+      if (windows.length === 1) return windows[0]!;
+      return {
+        label: `${split.name} batch`,
+        record: (pass) => windows.forEach((w) => w.record(pass)),
+        update: (p) => windows.forEach((w) => w.update(p)),
+        destroy: () => windows.forEach((w) => w.destroy?.()),
+      };
     }
     return (await ctx.compile(mnistBatch)).bind(
       { pixels: split.pixels, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels },

@@ -200,12 +200,22 @@ describe('mnist_batch', () => {
   });
 });
 
+/** Inputs of `count` samples in windows of `window` samples, each a tensor of its own (as uploadSplit keeps a split past one binding). */
+function windowsOf(ctx: GpuContext, inputs: ArrayLike<number>, count: number, size: number, window: number) {
+  const data = Float32Array.from(inputs);
+  return Array.from({ length: Math.ceil(count / window) }, (_, k) => {
+    const first = k * window;
+    const n = Math.min(window, count - first);
+    return { inputs: ctx.tensor(`inputs ${first}…`, [n * size], { data: data.subarray(first * size, (first + n) * size) }), first, count: n };
+  });
+}
+
 /** gather_batch's CROP_FLIP parameters, unused without it. */
 const NO_CROP_FLIP = { height: 0, width: 0, padding: 0, flipP: 0, fill: 0, seed: 0, stream: 0, epoch: 0 };
 
 describe('gather_batch: a float data set\'s batches, as they are', () => {
   /** Runs gather_batch on poisoned outputs (TARGETS where targetSize > 0); returns what it left and what indexing gives. */
-  async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number, targetSize = 0) {
+  async function gather(ctx: GpuContext, count: number, size: number, first: number, batch: number, seed: number, targetSize = 0, window = count) {
     const inputs = randomArray(count * size, seed, -3, 3);
     const labels = Uint32Array.from(randomArray(count, seed + 1, 0, 1000), Math.floor);
     const order = shufflePermutationRef(count, seed, 1);
@@ -222,10 +232,11 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
     const batchTargets = ctx.tensor('batchTargets', [batch * Math.max(1, targetSize)]);
     ctx.fill(batchTargets, NaN);
     const params = { count, first, batch, size, targetSize, ...NO_CROP_FLIP };
-    const k = targetSize > 0
-      ? (await ctx.compile(gatherBatch, { TARGETS: true })).bind({ ...t, targets: ctx.tensor('targets', [targets.length], { data: targets }), batchTargets }, params)
-      : (await ctx.compile(gatherBatch)).bind(t, params);
-    ctx.submit('gather test', (e) => recordPass(e, 'gather test', [k]));
+    const kernel = await ctx.compile(gatherBatch, targetSize > 0 ? { TARGETS: true } : {});
+    const targetTensors = targetSize > 0 ? { targets: ctx.tensor('targets', [targets.length], { data: targets }), batchTargets } : {};
+    // The inputs in windows of `window` samples, a dispatch each (a split past one binding: src/train/gpu-dataset.ts).
+    const ks = windowsOf(ctx, inputs, count, size, window).map((w) => kernel.bind({ ...t, inputs: w.inputs, ...targetTensors } as never, { ...params, windowFirst: w.first, windowCount: w.count }));
+    ctx.submit('gather test', (e) => recordPass(e, 'gather test', ks));
     const samples = Math.min(batch, count - first);
     const expected = new Float32Array(batch * size).fill(NaN);
     const expectedLabels = new Array<number>(batch).fill(NO_LABEL);
@@ -272,11 +283,20 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
     expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit').toBe(true);
     expect(r.labels).toEqual(r.expectedLabels);
   });
+
+  gpuTest('inputs in windows (a split past one binding): each dispatch writes the batch\'s samples its window holds — inputs, labels and targets as from one window', async (ctx) => {
+    for (const [count, size, first, batch, targetSize, window] of [[50, 7, 0, 32, 0, 13], [50, 7, 32, 32, 3, 17], [1000, 3 * 32 * 32, 896, 128, 0, 333]] as const) {
+      const r = await gather(ctx, count, size, first, batch, 9, targetSize, window);
+      expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), `${count} × ${size} in windows of ${window}: images bit for bit`).toBe(true);
+      expect(r.labels).toEqual(r.expectedLabels);
+      if (targetSize > 0) expect(Array.from(r.targets).every((v, i) => Object.is(v, r.expectedTargets[i])), 'targets bit for bit').toBe(true);
+    }
+  });
 });
 
 describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then RandomHorizontalFlip(p), drawn per sample', () => {
   /** Runs the variant on poisoned outputs; returns what it left, the reference's batch and the draws. */
-  async function cropFlip(ctx: GpuContext, o: { count: number; shape: readonly number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number }) {
+  async function cropFlip(ctx: GpuContext, o: { count: number; shape: readonly number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number; window?: number }) {
     const size = o.shape.reduce((a, b) => a * b, 1);
     const [height, width] = o.shape.slice(-2) as [number, number];
     const inputs = Float32Array.from(randomArray(o.count * size, o.seed, -3, 3));
@@ -292,8 +312,9 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
     ctx.fill(t.images, NaN);
     ctx.fill(t.batchLabels, NO_LABEL);
     const params = { count: o.count, first: o.first, batch: o.batch, size, targetSize: 0, height, width, padding: o.padding, flipP: o.flipP, fill: o.fill, seed: o.seed, stream: RANDOM_STREAM.cropFlip, epoch: o.epoch };
-    const k = (await ctx.compile(gatherBatch, { CROP_FLIP: true })).bind(t, params);
-    ctx.submit('crop test', (e) => recordPass(e, 'crop test', [k]));
+    const kernel = await ctx.compile(gatherBatch, { CROP_FLIP: true });
+    const ks = windowsOf(ctx, inputs, o.count, size, o.window ?? o.count).map((w) => kernel.bind({ ...t, inputs: w.inputs }, { ...params, windowFirst: w.first, windowCount: w.count }));
+    ctx.submit('crop test', (e) => recordPass(e, 'crop test', ks));
     const samples = Math.min(o.batch, o.count - o.first);
     const expected = new Float32Array(o.batch * size).fill(NaN);
     const draws = [];
@@ -312,8 +333,9 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
     { count: 9, shape: [6, 4], first: 1, batch: 8, padding: 1, flipP: 0.3, fill: 0.5, seed: 5, epoch: 7 }, // [H, W] samples
     { count: 20, shape: [1, 3, 2], first: 0, batch: 20, padding: 5, flipP: 0, fill: 2, seed: 6, epoch: 1 }, // a crop only (the padding past the image: whole rows of fill)
     { count: 20, shape: [2, 3, 9], first: 0, batch: 20, padding: 0, flipP: 1, fill: 0, seed: 7, epoch: 1 }, // a flip only, every sample
-  ]) {
-    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}, padding ${o.padding}, flip p ${o.flipP}, fill ${o.fill}`, async (ctx) => {
+    { count: 23, shape: [3, 5, 7], first: 8, batch: 12, padding: 2, flipP: 0.5, fill: 0.25, seed: 8, epoch: 4, window: 6 }, // the inputs in four windows (a split past one binding)
+  ] as { count: number; shape: number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number; window?: number }[]) {
+    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}, padding ${o.padding}, flip p ${o.flipP}, fill ${o.fill}${o.window ? `, in windows of ${o.window}` : ''}`, async (ctx) => {
       const r = await cropFlip(ctx, o);
       expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit, NaN past the samples').toBe(true);
       expect(r.labels).toEqual(r.expectedLabels);
