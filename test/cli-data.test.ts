@@ -309,4 +309,31 @@ describe('webgpu-backprop mnist --data FILE', () => {
     const both = await run(['predict', '--init', init, '--input', input, '--data', file, '--out', a]);
     expect([both.code, both.err]).toEqual([1, "webgpu-backprop: --input: the samples are --input's or --data's; give one of them\n"]);
   });
+
+  gpuTest("evaluate --loss: a regression checkpoint that records no loss (PyTorch's state_dict) is evaluated with the loss given; one that records its loss keeps it", async () => {
+    const model = join(dir, 'state-dict-linear.json');
+    writeFileSync(model, JSON.stringify({ input: [3], layers: [{ type: 'Linear', out_features: 1 }] }));
+    const random = lcg(23);
+    const x = Float32Array.from({ length: 40 * 3 }, () => random() - 0.5);
+    const y = Float32Array.from({ length: 40 }, () => random());
+    const file = join(dir, 'state-dict-data.safetensors');
+    writeFileSync(file, encodeSafetensors({ x_train: { dtype: 'F32', shape: [40, 3], data: x }, y_train: { dtype: 'F32', shape: [40, 1], data: y }, x_test: { dtype: 'F32', shape: [40, 3], data: x }, y_test: { dtype: 'F32', shape: [40, 1], data: y } }));
+    const saved = join(dir, 'state-dict-run.safetensors');
+    expect((await run(['mnist', '--model', model, '--data', file, '--loss', 'mse', '--steps', '0', '--save', saved])).code).toBe(0);
+    // PyTorch's torch.save of a state_dict, as safetensors: the parameters alone, no metadata.
+    const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(saved)), saved);
+    const stateDict = join(dir, 'state-dict.safetensors');
+    writeFileSync(stateDict, encodeSafetensors(Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith('optimizer.')))));
+    const bare = await run(['evaluate', '--init', stateDict, '--model', model, '--data', file]);
+    expect(bare.code).toBe(1);
+    expect(bare.err).toContain('holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss mse');
+    const evaluated = await run(['evaluate', '--init', stateDict, '--model', model, '--data', file, '--loss', 'mse', '--json']);
+    expect(evaluated.code, evaluated.err).toBe(0);
+    // The mean squared error of the initial weights, from the file's own tensors.
+    const [w, b] = [tensors['0.weight'] ?? tensors.weight!, tensors['0.bias'] ?? tensors.bias!].map((t) => t.data as Float32Array) as [Float32Array, Float32Array];
+    const mse = Array.from(y, (t, i) => (w[0]! * x[3 * i]! + w[1]! * x[3 * i + 1]! + w[2]! * x[3 * i + 2]! + b[0]! - t) ** 2).reduce((a, v) => a + v) / 40;
+    expect((JSON.parse(evaluated.out) as { test_loss: number }).test_loss).toBeCloseTo(mse, 6);
+    const other = await run(['evaluate', '--init', saved, '--data', file, '--loss', 'l1']);
+    expect([other.code, other.err]).toEqual([1, `webgpu-backprop: --loss l1: ${saved} records its run's loss, mse (its __metadata__.loss); the test loss is that one (leave --loss out)\n`]);
+  });
 });

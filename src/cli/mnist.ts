@@ -188,9 +188,10 @@ differed: an f32 value a hair from zero can fall the other way, flipping a deriv
 arithmetic error). --no-follow lets it decide for itself.
 `;
 
-export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--json]
+export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--loss NAME] [--json]
 
 Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set, or --data's test split (as mnist's --data: x_test and y_test of an .npz or .safetensors file), in eval mode: running statistics, no dropout.
+The test loss is the run's (the loss its checkpoint records); --loss NAME (mnist's names) for a file that records none, such as PyTorch's state_dict of a regression.
 `;
 
 export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--json]
@@ -1486,7 +1487,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
 }
 
 export async function evaluateCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
-  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, loss: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     out(EVALUATE_HELP);
     return 0;
@@ -1499,9 +1500,14 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const data = await loadTrainingData(dataPath, definition);
   if (isImageData(data)) checkImages(data, definition.input, dataPath);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
+  // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing;
+  // --loss only for a file that records none (another would not be the run's test loss).
+  const recordedLoss = savedLoss(metadata, values.init);
+  const given = values.loss === undefined ? undefined : choice(values, 'loss', LOSS_KINDS, 'nll');
+  if (given !== undefined && recordedLoss !== undefined && given !== recordedLoss) throw new Error(`--loss ${given}: ${values.init} records its run's loss, ${recordedLoss} (its __metadata__.loss); the test loss is that one (leave --loss out)`);
+  const loss = recordedLoss ?? given;
+  checkTargetsLoss(data, planModel(definition.model, { inputShape: definition.input, loss }).loss, dataPath);
   const ctx = await getContext();
-  // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing.
-  const loss = savedLoss(metadata, values.init);
   const smoothing = loss === 'cross-entropy' && metadata.label_smoothing !== undefined ? Number(metadata.label_smoothing) : undefined;
   const recorded = (field: string, of: string) => (loss === of && metadata[field] !== undefined ? Number(metadata[field]) : undefined);
   const weights = (field: 'class_weights' | 'pos_weight', ...of: LossKind[]) => (loss !== undefined && of.includes(loss) ? lossWeightsFromMetadata(metadata, field, values.init as string) : undefined);
