@@ -214,6 +214,13 @@ export abstract class Layer {
    * residual block's input, which the plan refuses there (src/plan/plan.ts).
    */
   inplace = false;
+  /**
+   * The layer whose initial weights this one starts from: PyTorch's copy.deepcopy of a module (a
+   * TransformerEncoder's layers are copies of its encoder_layer, equal at the start). The default
+   * initialisation draws with that layer's counters; a Network's `init` function (torch.nn.init
+   * applied to each parameter after construction) draws with this layer's own.
+   */
+  initLike?: Layer;
   /** The output shape for this input shape (throws a ShapeError saying what was expected). */
   abstract outputShape(input: SampleShape): SampleShape;
   parameterSpecs(_input: SampleShape): ParameterSpec[] {

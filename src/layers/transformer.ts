@@ -15,10 +15,10 @@
 import { GELU, ReLU } from './activations.js';
 import { MultiheadAttention } from './attention.js';
 import { Dropout } from './dropout.js';
-import { checkOptions, positionalOptions, shownValue, trueOrFalse, whole } from './layer.js';
+import { Layer, checkOptions, positionalOptions, shownValue, trueOrFalse, whole } from './layer.js';
 import { Linear } from './linear.js';
 import { LayerNorm } from './normalization.js';
-import { Residual, Sequential, type Module } from './sequential.js';
+import { Residual, Sequential, flattenModel, type Module } from './sequential.js';
 
 export interface TransformerEncoderLayerOptions {
   readonly dModel: number;
@@ -82,5 +82,55 @@ export class TransformerEncoderLayer extends Sequential {
     const names = children.flatMap(([name, m]) => (m instanceof InlineResidual ? m.children.map(([n]) => n) : [name]));
     if (new Set(names).size !== names.length) throw new Error(`${OWNER}: children named twice (${names.join(', ')})`);
     (this as { children: readonly (readonly [string, Module])[] }).children = Sequential.fromEntries(children).children;
+  }
+}
+
+export interface TransformerEncoderOptions {
+  /** PyTorch's norm: a layer applied after the last encoder layer (usually LayerNorm(d_model)); its tensors are `norm.*`. */
+  readonly norm?: Layer;
+  /** Accepted as PyTorch's (default true): its fast path for padded inference; no result changes. */
+  readonly enableNestedTensor?: boolean;
+  /** Accepted as PyTorch's (default true): it checks a padding mask, which this engine's encoder takes none of. */
+  readonly maskCheck?: boolean;
+}
+
+const ENCODER_OWNER = 'TransformerEncoder';
+
+/**
+ * PyTorch's nn.TransformerEncoder(encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
+ * mask_check=True): num_layers copies of encoder_layer run in turn (`layers.0.…`, `layers.1.…`),
+ * then `norm` if given (`norm.weight`, `norm.bias`). As PyTorch's copy.deepcopy of encoder_layer,
+ * the copies start from the same initial weights (Layer.initLike: each copy's layers draw their
+ * default initialisation as the first copy's) and draw their own dropout masks; encoder_layer
+ * itself is not part of the model (as in PyTorch, where only its copies are).
+ */
+export class TransformerEncoder extends Sequential {
+  /** PyTorch's constructor arguments (snake_case); `norm` is the layer at `norm`. */
+  readonly config: { readonly encoder_layer: TransformerEncoderLayer['config']; readonly num_layers: number; readonly enable_nested_tensor: boolean; readonly mask_check: boolean };
+  readonly norm?: Layer;
+
+  /**
+   * `new TransformerEncoder(new TransformerEncoderLayer(64, 4), 2, { norm: new LayerNorm(64) })`,
+   * or PyTorch's positional norm: `new TransformerEncoder(layer, 2, new LayerNorm(64))`.
+   */
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, options: TransformerEncoderOptions | Layer = {}) {
+    super();
+    if (!(encoderLayer instanceof TransformerEncoderLayer)) throw new TypeError(`${ENCODER_OWNER}: encoder_layer must be a TransformerEncoderLayer, got ${shownValue(encoderLayer)}`);
+    const n = whole(ENCODER_OWNER, 'num_layers', numLayers);
+    const o = options instanceof Layer ? { norm: options } : checkOptions(ENCODER_OWNER, options, ['norm', 'enableNestedTensor', 'maskCheck']);
+    if (o.norm !== undefined && !(o.norm instanceof Layer)) throw new TypeError(`${ENCODER_OWNER}: norm must be a layer (such as a LayerNorm(d_model)) or undefined, got ${shownValue(o.norm)}`);
+    const enableNestedTensor = trueOrFalse(ENCODER_OWNER, 'enable_nested_tensor', o.enableNestedTensor, true);
+    const maskCheck = trueOrFalse(ENCODER_OWNER, 'mask_check', o.maskCheck, true);
+    const c = encoderLayer.config;
+    const copies = Array.from({ length: n }, () =>
+      new TransformerEncoderLayer({ dModel: c.d_model, nhead: c.nhead, dimFeedforward: c.dim_feedforward, dropout: c.dropout, activation: c.activation, layerNormEps: c.layer_norm_eps, normFirst: c.norm_first }),
+    );
+    // Each copy's layers start from the first copy's weights: the same structure, leaf for leaf.
+    const first = flattenModel(copies[0]!).leaves;
+    for (const copy of copies.slice(1)) flattenModel(copy).leaves.forEach(({ layer }, i) => (layer.initLike = first[i]!.layer));
+    this.config = { encoder_layer: c, num_layers: n, enable_nested_tensor: enableNestedTensor, mask_check: maskCheck };
+    if (o.norm) this.norm = o.norm;
+    const layers = Sequential.fromEntries(copies.map((copy, i) => [String(i), copy]));
+    (this as { children: readonly (readonly [string, Module])[] }).children = Sequential.fromEntries([['layers', layers], ...(o.norm ? [['norm', o.norm] as const] : [])]).children;
   }
 }

@@ -11,7 +11,8 @@
  * { "name": "downsample", "layers": [...] }, "activation": { "type": "ReLU" } }` is a residual block
  * (src/layers/sequential.ts): the body's layers, the shortcut (optional: the identity; named
  * "shortcut" unless named) and a layer applied to the sum (optional). `{ "input": …, "layer": { "type": … } }` is a model
- * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). in_channels / in_features / num_features / input_size may be left
+ * that is that one layer (its tensors `weight`, `bias`: what `modelFileText` writes for one). `{ "type": "TransformerEncoderLayer", … }` and
+ * `{ "type": "TransformerEncoder", "encoder_layer": { … }, "num_layers": N, "norm": { … } }` are PyTorch's modules by their keywords. in_channels / in_features / num_features / input_size may be left
  * out (inferred). Defaults are PyTorch's. Errors name the file, the layer's path and the field.
  */
 import { CELU, ELU, GELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Softshrink, Softsign, Threshold, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Tanh, Tanhshrink, RReLU, GLU } from '../layers/activations.js';
@@ -30,7 +31,7 @@ import { Flatten, Identity, Unflatten } from '../layers/flatten.js';
 import { Linear } from '../layers/linear.js';
 import { GRU, LSTM } from '../layers/recurrent.js';
 import { MultiheadAttention } from '../layers/attention.js';
-import { TransformerEncoderLayer } from '../layers/transformer.js';
+import { TransformerEncoder, TransformerEncoderLayer } from '../layers/transformer.js';
 import { Layer, type SampleShape } from '../layers/layer.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, type AdaptiveSize, type Pair } from '../layers/pooling.js';
 import { Residual, Sequential, type Module } from '../layers/sequential.js';
@@ -395,7 +396,7 @@ function sequential(entry: Json, source: string, path: string): Sequential {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) {
       throw new ModelFileError(`${source}: layer ${i} of ${where}: "name" must be letters, digits or '_', got ${JSON.stringify(child.name)}`);
     }
-    return [name, child.layers !== undefined || child.type === 'Residual' || child.type === 'TransformerEncoderLayer' ? container(child, source, childPath) : layer(child, source, childPath)];
+    return [name, child.layers !== undefined || child.type === 'Residual' || child.type === 'TransformerEncoderLayer' || child.type === 'TransformerEncoder' ? container(child, source, childPath) : layer(child, source, childPath)];
   });
   try {
     return Sequential.fromEntries(children);
@@ -407,6 +408,7 @@ function sequential(entry: Json, source: string, path: string): Sequential {
 function container(entry: Json, source: string, path: string): Sequential | Residual {
   if (entry.type === 'Residual') return residual(entry, source, path);
   if (entry.type === 'TransformerEncoderLayer') return transformerEncoderLayer(entry, source, path);
+  if (entry.type === 'TransformerEncoder') return transformerEncoder(entry, source, path);
   for (const key of Object.keys(entry)) {
     if (key !== 'name' && key !== 'layers' && !(key === 'type' && entry.type === 'Sequential')) {
       throw new ModelFileError(`${source}: layer '${path}': unknown field "${key}" for a Sequential (it takes "name" and "layers")`);
@@ -419,10 +421,9 @@ function container(entry: Json, source: string, path: string): Sequential | Resi
 const ENCODER_FIELDS: Record<string, 'number' | 'string' | 'boolean'> = { d_model: 'number', nhead: 'number', dim_feedforward: 'number', dropout: 'number', activation: 'string', layer_norm_eps: 'number', batch_first: 'boolean', norm_first: 'boolean' };
 
 /** A TransformerEncoderLayer: PyTorch's keyword arguments; its layers and their names follow from them. */
-function transformerEncoderLayer(entry: Json, source: string, path: string): TransformerEncoderLayer {
-  const where = `${source}: layer '${path}' (TransformerEncoderLayer)`;
+function transformerEncoderLayer(entry: Json, source: string, path: string, where = `${source}: layer '${path}' (TransformerEncoderLayer)`): TransformerEncoderLayer {
   for (const [key, value] of Object.entries(entry)) {
-    if (key === 'type' || key === 'name') continue;
+    if (key === 'name' || (key === 'type' && value === 'TransformerEncoderLayer')) continue;
     const expected = ENCODER_FIELDS[key];
     if (!expected) throw new ModelFileError(`${where}: unknown field "${key}" (it takes ${Object.keys(ENCODER_FIELDS).join(', ')})`);
     if (typeof value !== expected) throw new ModelFileError(`${where}: "${key}" must be ${TYPES[expected]}, got ${JSON.stringify(value)}`);
@@ -438,6 +439,37 @@ function transformerEncoderLayer(entry: Json, source: string, path: string): Tra
       batchFirst: entry.batch_first as boolean | undefined,
       normFirst: entry.norm_first as boolean | undefined,
     });
+  } catch (e) {
+    throw new ModelFileError(`${where}: ${(e as Error).message.replace(/^\w+: /, '')}`);
+  }
+}
+
+/** nn.TransformerEncoder's keywords besides encoder_layer and norm. */
+const STACK_FIELDS: Record<string, 'number' | 'boolean'> = { num_layers: 'number', enable_nested_tensor: 'boolean', mask_check: 'boolean' };
+
+/**
+ * A TransformerEncoder: "encoder_layer" (a TransformerEncoderLayer's keywords), "num_layers", an
+ * optional "norm" (one layer, such as { "type": "LayerNorm", "normalized_shape": 64 }) and PyTorch's
+ * enable_nested_tensor and mask_check.
+ */
+function transformerEncoder(entry: Json, source: string, path: string): TransformerEncoder {
+  const where = `${source}: layer '${path}' (TransformerEncoder)`;
+  for (const [key, value] of Object.entries(entry)) {
+    if (key === 'type' || key === 'name' || key === 'encoder_layer' || key === 'norm') continue;
+    const expected = STACK_FIELDS[key];
+    if (!expected) throw new ModelFileError(`${where}: unknown field "${key}" (it takes encoder_layer, ${Object.keys(STACK_FIELDS).join(', ')}, norm)`);
+    if (typeof value !== expected) throw new ModelFileError(`${where}: "${key}" must be ${TYPES[expected]}, got ${JSON.stringify(value)}`);
+  }
+  if (!isObject(entry.encoder_layer)) throw new ModelFileError(`${where}: "encoder_layer" must be a TransformerEncoderLayer's keywords such as { "d_model": 64, "nhead": 4 }, got ${JSON.stringify(entry.encoder_layer)}`);
+  if (entry.num_layers === undefined) throw new ModelFileError(`${where}: "num_layers" is required (how many copies of encoder_layer)`);
+  const encoderLayer = transformerEncoderLayer(entry.encoder_layer, source, `${path}.encoder_layer`, `${where}: encoder_layer`);
+  let norm: Layer | undefined;
+  if (entry.norm !== undefined && entry.norm !== null) {
+    if (!isObject(entry.norm) || entry.norm.layers !== undefined || entry.norm.name !== undefined) throw new ModelFileError(`${where}: "norm" must be one layer such as { "type": "LayerNorm", "normalized_shape": 64 }, got ${JSON.stringify(entry.norm)}`);
+    norm = layer(entry.norm, source, `${path}.norm`);
+  }
+  try {
+    return new TransformerEncoder(encoderLayer, entry.num_layers as number, { norm, enableNestedTensor: entry.enable_nested_tensor as boolean | undefined, maskCheck: entry.mask_check as boolean | undefined });
   } catch (e) {
     throw new ModelFileError(`${where}: ${(e as Error).message.replace(/^\w+: /, '')}`);
   }
@@ -476,7 +508,7 @@ function residual(entry: Json, source: string, path: string): Residual {
 function layer(entry: Json, source: string, path: string): Layer {
   const type = entry.type;
   const spec = typeof type === 'string' ? LAYERS[type] : undefined;
-  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block, "type": "TransformerEncoderLayer" with PyTorch's keywords)`);
+  if (!spec) throw new ModelFileError(`${source}: layer '${path}': "type" is ${JSON.stringify(type)}, expected one of ${Object.keys(LAYERS).join(', ')} (or "layers" for a Sequential, "type": "Residual" with "layers" for a residual block, "type": "TransformerEncoderLayer" with PyTorch's keywords, "type": "TransformerEncoder" with "encoder_layer" and "num_layers")`);
   const fields: Json = {};
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'type' || key === 'name') continue;
@@ -548,6 +580,10 @@ function modelText(model: Module, input: SampleShape, keep: (field: string) => b
     }
     // A composite written as PyTorch's constructor call: its layers follow from the arguments.
     if (module instanceof TransformerEncoderLayer) return { type: 'TransformerEncoderLayer', ...module.config };
+    if (module instanceof TransformerEncoder) {
+      const { encoder_layer, ...rest } = module.config;
+      return { type: 'TransformerEncoder', encoder_layer, ...rest, ...(module.norm ? { norm: entry(module.norm) } : {}) };
+    }
     const layers = module.children.map(([name, child], i) => (name === String(i) ? entry(child) : { name, ...entry(child) }));
     if (module instanceof Sequential) return { layers };
     const shortcut = module.shortcut && (module.shortcut[0] === 'shortcut' ? entry(module.shortcut[1]) : { name: module.shortcut[0], ...entry(module.shortcut[1]) });

@@ -47,6 +47,8 @@ export interface PlanNode {
   readonly flags: NodeFlags;
   /** Counter of the initial-weight draws: the top-level child's index + 65536 × the layer's ordinal inside it. */
   readonly initKey: number;
+  /** The counter of the default initialisation's draws: initKey, or that of the layer this one is a copy of (Layer.initLike). */
+  readonly defaultInitKey: number;
   /** Random stream of a layer that draws (Layer.drawsRandom: a Dropout, an RReLU). */
   readonly stream: number;
 }
@@ -220,6 +222,14 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
   const addOf = new Map(blocks.map((b) => [b.add, b]));
   const inShapes: SampleShape[] = [];
   const outShapes: SampleShape[] = [];
+  // A copy's default draws are its original's (Layer.initLike): the original comes first in the chain.
+  const initKeys = new Map<Layer, number>();
+  const defaultInitKeyOf = (layer: Layer, path: string, own: number): number => {
+    const key = layer.initLike === undefined ? own : initKeys.get(layer.initLike);
+    if (key === undefined) throw new Error(`layer '${path}' (${layer.type}) is a copy of a layer that is not before it in the model`);
+    initKeys.set(layer, key);
+    return key;
+  };
   const nodes = leaves.map(({ path, layer, topIndex }, i) => {
     const block = shortcutOf.get(i);
     if (block) shape = inShapes[block.input]!;
@@ -261,6 +271,7 @@ export function planModel(model: Module, options: PlanOptions): ModelPlan {
       workspace: layer.workspaceSpecs(inShape),
       flags: {} as NodeFlags,
       initKey: topIndex + 65536 * ordinal,
+      defaultInitKey: defaultInitKeyOf(layer, path, topIndex + 65536 * ordinal),
       stream: layer.drawsRandom ? DROPOUT_STREAM + (drawing += layer.randomStreams) - layer.randomStreams : 0,
     };
   });
@@ -373,7 +384,7 @@ function lossWeights(options: PlanOptions, loss: LossKind): (outputs: number) =>
 
 /**
  * A parameter's initial values: PyTorch's default distribution, drawn from (seed, INIT_STREAM,
- * node.initKey, element), or `init` (torch.nn.init's, src/plan/init.ts) from the same words.
+ * node.defaultInitKey, element), or `init` (torch.nn.init's, src/plan/init.ts) from (…, node.initKey, …).
  */
 export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][number], seed: number, init?: Init): Float32Array {
   const length = shapeSize(parameter.shape);
@@ -384,17 +395,18 @@ export function initialValues(node: PlanNode, parameter: PlanNode['parameters'][
     offset += shapeSize(p.shape);
   }
   if (init) return initValues(init, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key: node.initKey, offset });
+  const key = node.defaultInitKey;
   if ('constant' in parameter.init) return new Float32Array(length).fill(parameter.init.constant);
   if ('normal' in parameter.init) {
     // torch.nn.init.normal_'s draws (src/plan/init.ts), then the row PyTorch zeroes (an Embedding's padding_idx).
     const { normal: std, zeroRow } = parameter.init;
-    const values = initValues({ kind: 'normal', std }, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key: node.initKey, offset });
+    const values = initValues({ kind: 'normal', std }, parameter.shape, parameter.name, { seed, stream: INIT_STREAM, normalStream: INIT_NORMAL_STREAM, key, offset });
     const row = length / parameter.shape[0]!;
     if (zeroRow !== undefined) values.fill(0, zeroRow * row, (zeroRow + 1) * row);
     return values;
   }
   const bound = parameter.init.uniform;
-  return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, node.initKey, offset + i) / 2 ** 32) - 1) * bound);
+  return Float32Array.from({ length }, (_, i) => (2 * (randomWord(seed, INIT_STREAM, key, offset + i) / 2 ** 32) - 1) * bound);
 }
 
 /** Whether the layer's output is a view of its input (Flatten, Identity) or computed by a fused neighbour. */
