@@ -305,6 +305,16 @@ describe('webgpu-backprop mnist --data FILE', () => {
     metadata.normalize_mean!.split(',').map(Number).forEach((m, c) => expect(m).toBeCloseTo(stats[c]!.mean, 14));
     metadata.normalize_std!.split(',').map(Number).forEach((s, c) => expect(s).toBeCloseTo(stats[c]!.std, 14));
     expect(r.err).toContain(`colour images read channels first (CHW), ToTensor(), Normalize(mean=[${metadata.normalize_mean!.split(',').join(', ')}], std=[${metadata.normalize_std!.split(',').join(', ')}]) (x_train's own mean and std)`);
+    // [N, 3, 3, 3] into a model of [3, 3, 3]: either layout fits; the model's is taken, and said.
+    const cube = join(dir, 'colour-cube.json');
+    writeFileSync(cube, JSON.stringify({ input: [3, 3, 3], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] }));
+    const cubes = { data: Uint8Array.from({ length: 8 * 27 }, () => Math.floor(random() * 256)), shape: [8, 3, 3, 3] };
+    const labels = { data: Uint8Array.from({ length: 8 }, (_, i) => i % 2), shape: [8, 1] };
+    const cubeFile = join(dir, 'colour-cube.npz');
+    writeFileSync(cubeFile, npzBytes({ x_train: cubes, y_train: labels, x_test: cubes, y_test: labels }));
+    const ambiguous = await run(['mnist', '--model', cube, '--data', cubeFile, '--loss', 'cross-entropy', '--batch', '8', '--steps', '1', '--json']);
+    expect(ambiguous.code, ambiguous.err).toBe(0);
+    expect(ambiguous.err).toContain("colour images read channels first (CHW) (channels last would fit too: the model's layout taken; transpose the arrays to [N, C, H, W] if they are [N, H, W, C]), ToTensor()");
   });
 
   test('--normalize: MEAN/STD parsed strictly, naming the flag; grey images, and colour images of another size than the model takes, refused before the GPU', async () => {
