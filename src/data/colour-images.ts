@@ -1,0 +1,160 @@
+/**
+ * Colour images from uint8 arrays, as torchvision presents them to a network: `ToTensor()` (value
+ * / 255, HWC → CHW) then `Normalize(mean, std)` per channel — float32 samples [C, H, W].
+ *
+ *   uint8 [N, H, W, C] (channels last: Keras', NumPy's and PIL's layout) or [N, C, H, W] (channels
+ *   first), C 1, 3 or 4, decided against the model's input [C, H, W]; where both fit (H = C = W,
+ *   say) the model's own layout, channels first, is taken and said (`ambiguous`);
+ *   x = (float32(v) / 255 − mean[c]) / std[c], each step rounded to float32 as PyTorch's float32
+ *   tensors do (ToTensor's div(255) is a true division, not a multiplication by 1/255: every one of
+ *   the 256 values is compared with torch's bits in test/data/tensor-data.test.ts);
+ *   the default mean and std (channelStatistics): the training images' own, of v / 255, the
+ *   population std (numpy's x.std(), as the CIFAR recipes compute them), in float64.
+ *
+ * Float samples of [C, H, W] may take the same Normalize (normalizeFloats).
+ */
+import { shapeText } from './npy.js';
+
+/** torchvision's Normalize(mean, std): one value a channel or one for all; `source` says where they came from, for messages. */
+export interface Normalization {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  readonly source: string;
+}
+
+/** How an array's images are laid out: channels last (HWC) or first (CHW). */
+export interface ImageLayout {
+  readonly order: 'HWC' | 'CHW';
+  readonly channels: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** The other order would have fit the model too (the model's, channels first, was taken). */
+  readonly ambiguous: boolean;
+}
+
+const CHANNELS = [1, 3, 4];
+
+/** The layout of uint8 images `shape` ([N, a, b, c]) that gives the model's input [C, H, W]; refused naming the array where neither does. */
+export function colourLayout(shape: readonly number[], input: readonly number[], source: string, name: string): ImageLayout {
+  const [, a, b, c] = shape as [number, number, number, number];
+  const [channels, rows, cols] = input as [number, number, number];
+  const hwc = input.length === 3 && CHANNELS.includes(c) && c === channels && a === rows && b === cols;
+  const chw = input.length === 3 && CHANNELS.includes(a) && a === channels && b === rows && c === cols;
+  if (chw) return { order: 'CHW', channels, rows, cols, ambiguous: hwc };
+  if (hwc) return { order: 'HWC', channels, rows, cols, ambiguous: false };
+  const hint = input.length === 3 ? '' : ' (colour images become samples of [C, H, W]: give the model that input, a Flatten first where its first layer is dense)';
+  throw new Error(`${source}: ${name} is uint8 ${shapeText(shape)}, colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [${input.join(', ')}] per sample${hint}`);
+}
+
+/** A Normalize's values, one a channel: a single value is every channel's; another count is refused. */
+function perChannel(values: readonly number[], channels: number, what: 'means' | 'stds', norm: Normalization, where: string): number[] {
+  if (values.length === channels) return [...values];
+  if (values.length === 1) return new Array<number>(channels).fill(values[0]!);
+  throw new Error(`${where} has ${channels} channel${channels === 1 ? '' : 's'}; ${norm.source} gives ${values.length} ${what} (one a channel, or one for all)`);
+}
+
+/** float32 mean and std a channel, as Normalize holds them (torch.as_tensor(mean, dtype=float32)). */
+function float32Channels(norm: Normalization, channels: number, where: string): { mean: number[]; std: number[] } {
+  const mean = perChannel(norm.mean, channels, 'means', norm, where).map(Math.fround);
+  const std = perChannel(norm.std, channels, 'stds', norm, where).map(Math.fround);
+  const zero = std.findIndex((s) => s === 0);
+  if (zero >= 0) throw new Error(`${norm.source}: the std of channel ${zero} is 0 in float32 (torchvision's Normalize refuses it: a division by zero)`);
+  return { mean, std };
+}
+
+/** The offset of pixel (c, h, w) of a sample within it. */
+const pixelIndex = (layout: ImageLayout) => layout.order === 'HWC'
+  ? (c: number, p: number) => p * layout.channels + c
+  : (c: number, p: number) => c * layout.rows * layout.cols + p;
+
+/** Each channel's histogram of the 256 values, over `count` images. */
+function histograms(pixels: Uint8Array, count: number, layout: ImageLayout): Float64Array[] {
+  const { channels, rows, cols } = layout;
+  const area = rows * cols;
+  const size = channels * area;
+  const at = pixelIndex(layout);
+  const counts = Array.from({ length: channels }, () => new Float64Array(256));
+  for (let c = 0; c < channels; c++) {
+    const h = counts[c]!;
+    for (let s = 0; s < count; s++) for (let p = 0; p < area; p++) h[pixels[s * size + at(c, p)]!]!++;
+  }
+  return counts;
+}
+
+/**
+ * The images' mean and population std a channel of v / 255, in float64 (the CIFAR recipes'
+ * `x = x_train / 255; x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))`): from each channel's
+ * histogram, the sum of the values exact. A channel of one value (std 0) is refused: Normalize
+ * would divide by zero.
+ */
+export function channelStatistics(pixels: Uint8Array, count: number, layout: ImageLayout, source: string, name: string): Normalization {
+  const n = count * layout.rows * layout.cols;
+  const mean: number[] = [];
+  const std: number[] = [];
+  histograms(pixels, count, layout).forEach((h, c) => {
+    let sum = 0;
+    for (let v = 0; v < 256; v++) sum += h[v]! * v;
+    const m = sum / n / 255;
+    let squares = 0;
+    for (let v = 0; v < 256; v++) squares += h[v]! * (v / 255 - m) ** 2;
+    const s = Math.sqrt(squares / n);
+    if (Math.fround(s) === 0) throw new Error(`${source}: ${name}'s channel ${c} holds one value (${Math.round(m * 255)}) in every pixel: its std is 0, which Normalize cannot divide by; give the mean and std to normalise with`);
+    mean.push(m);
+    std.push(s);
+  });
+  return { mean, std, source: `${name}'s own mean and std` };
+}
+
+/**
+ * ToTensor() then Normalize(mean, std): `count` images of `layout` as float32 [count, C, H, W].
+ * A table of the 256 results a channel (each value's result is the same wherever it is).
+ */
+export function toTensorNormalize(pixels: Uint8Array, count: number, layout: ImageLayout, norm: Normalization, where: string): Float32Array {
+  const { channels, rows, cols } = layout;
+  const { mean, std } = float32Channels(norm, channels, where);
+  const table = new Float32Array(channels * 256);
+  for (let c = 0; c < channels; c++) {
+    for (let v = 0; v < 256; v++) table[c * 256 + v] = Math.fround(Math.fround(Math.fround(v / 255) - mean[c]!) / std[c]!);
+  }
+  const area = rows * cols;
+  const size = channels * area;
+  const at = pixelIndex(layout);
+  const out = new Float32Array(count * size);
+  for (let s = 0; s < count; s++) {
+    for (let c = 0; c < channels; c++) {
+      const o = s * size + c * area;
+      for (let p = 0; p < area; p++) out[o + p] = table[c * 256 + pixels[s * size + at(c, p)]!]!;
+    }
+  }
+  return out;
+}
+
+/** Normalize(mean, std) of float32 samples of [C, H, W] (a new array): (x − mean[c]) / std[c], in float32. */
+export function normalizeFloats(inputs: Float32Array, shape: readonly number[], norm: Normalization, where: string): Float32Array {
+  if (shape.length !== 3) throw new Error(`${where}: the samples are [${shape.join(', ')}]; ${norm.source} normalises samples of [C, H, W] a channel (torchvision's Normalize)`);
+  const [channels, rows, cols] = shape as [number, number, number];
+  const { mean, std } = float32Channels(norm, channels, where);
+  const area = rows * cols;
+  const out = new Float32Array(inputs.length);
+  for (let o = 0; o < inputs.length; o += area) {
+    const c = (o / area) % channels;
+    for (let i = o; i < o + area; i++) out[i] = Math.fround(Math.fround(inputs[i]! - mean[c]!) / std[c]!);
+  }
+  return out;
+}
+
+/** A Normalize as the flag and the metadata write it: `MEAN,…/STD,…`. */
+export function normalizationText(norm: Pick<Normalization, 'mean' | 'std'>): string {
+  return `${norm.mean.join(',')}/${norm.std.join(',')}`;
+}
+
+/** Whether two Normalizes are the same on every channel (a single value is every channel's). */
+export function sameNormalization(a: Pick<Normalization, 'mean' | 'std'>, b: Pick<Normalization, 'mean' | 'std'>): boolean {
+  const same = (x: readonly number[], y: readonly number[]) => {
+    const n = Math.max(x.length, y.length);
+    if ((x.length !== n && x.length !== 1) || (y.length !== n && y.length !== 1)) return false;
+    for (let i = 0; i < n; i++) if (x[x.length === 1 ? 0 : i] !== y[y.length === 1 ? 0 : i]) return false;
+    return true;
+  };
+  return same(a.mean, b.mean) && same(a.std, b.std);
+}
