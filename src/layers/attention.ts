@@ -23,7 +23,7 @@
  * sum in a fixed order. The attention weights [batch, H, L, L] are one buffer: the plan refuses a
  * batch whose weights would not fit one binding, naming the layer (src/plan/network.ts).
  */
-import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
+import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
 import { attentionBackwardQk, attentionBackwardScores, attentionBackwardValues, attentionScores, attentionValues } from '../kernels/attention.js';
 import { dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
@@ -228,14 +228,14 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
   // Any tile sums in the same order: the choice changes speed, not results.
   const tile = (name: DenseKernelName, outFeatures: number) => {
     const full = shape(s.maxBatch, outFeatures);
-    return tiles?.(name, full) ?? defaultDenseTile(name, full);
+    return tiles?.(name, full) ?? defaultDenseTile(name, full, ctx.adapter.subgroupSize);
   };
   const dense = async (batch: number, x: Tensor, weight: Tensor, b: Tensor | undefined, y: Tensor, outFeatures: number, what: string) =>
-    (await ctx.compile(denseKernel('dense_forward', tile('dense_forward', outFeatures)), { BIAS: bias, RELU: false })).bind({ x, weight, y, ...(bias ? { bias: b! } : {}) }, shape(batch, outFeatures), `${path} ${what}`);
+    (await compileDense(ctx, 'dense_forward', tile('dense_forward', outFeatures), { BIAS: bias, RELU: false })).bind({ x, weight, y, ...(bias ? { bias: b! } : {}) }, shape(batch, outFeatures), `${path} ${what}`);
   const weightGrad = async (batch: number, dy: Tensor, x: Tensor, dweight: Tensor, dbias: Tensor | undefined, outFeatures: number, what: string) =>
-    (await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight', outFeatures)), { ROW_SUMS: bias })).bind({ dy, x, dweight, ...(bias ? { dbias: dbias! } : {}) }, shape(batch, outFeatures), `${path} ${what}`);
+    (await compileDense(ctx, 'dense_backward_weight', tile('dense_backward_weight', outFeatures), { ROW_SUMS: bias })).bind({ dy, x, dweight, ...(bias ? { dbias: dbias! } : {}) }, shape(batch, outFeatures), `${path} ${what}`);
   const inputGrad = async (batch: number, dy: Tensor, weight: Tensor, dx: Tensor, outFeatures: number, what: string) =>
-    (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input', outFeatures)), { RELU_MASK: false })).bind({ dy, weight, dx }, shape(batch, outFeatures), `${path} ${what}`);
+    (await compileDense(ctx, 'dense_backward_input', tile('dense_backward_input', outFeatures), { RELU_MASK: false })).bind({ dy, weight, dx }, shape(batch, outFeatures), `${path} ${what}`);
   // The dropout kernels by batch, and the step of their draws (setStep; also for a kernel made after it was set).
   const dropouts = new Map<number, StepKernel>();
   let step = 0;

@@ -4,7 +4,7 @@
  * its gradient applied by the input gradient: RELU_MASK; the bias's gradient summed by the
  * weight gradient's kernel: ROW_SUMS).
  */
-import { defaultDenseTile, denseKernel, type DenseKernelName } from '../kernels/dense.js';
+import { compileDense, defaultDenseTile, type DenseKernelName } from '../kernels/dense.js';
 import type { Dispatch } from '../gpu/context.js';
 import { Layer, ShapeError, checkOptions, positionalOptions, perBatch, trueOrFalse, whole, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape } from './layer.js';
 
@@ -84,10 +84,10 @@ export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; 
   // Each kernel's tile: tuned at the largest batch (src/tune/), else the default; any tile sums
   // in the same order, so the choice changes speed, not results.
   const full = shape(b.maxBatch);
-  const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full);
+  const tile = (name: DenseKernelName) => b.tiles?.(name, full) ?? defaultDenseTile(name, full, ctx.adapter.subgroupSize);
   // The bias and the ReLU after it (relu-epilogue) added as the sums are stored (variants BIAS, RELU).
   const forward = perBatch(async (batch): Promise<Dispatch[]> => [
-    (await ctx.compile(denseKernel('dense_forward', tile('dense_forward')), { BIAS: bias !== undefined, RELU: relu })).bind(
+    (await compileDense(ctx, 'dense_forward', tile('dense_forward'), { BIAS: bias !== undefined, RELU: relu })).bind(
       { x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) },
       shape(batch),
       relu ? `${path} ${kind} and relu forward` : `${path} ${kind} forward`,
@@ -97,7 +97,7 @@ export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; 
     if (!dOutput) return [];
     // The bias's gradient summed by the same kernel from the dy it loads (ROW_SUMS).
     const list: Dispatch[] = [
-      (await ctx.compile(denseKernel('dense_backward_weight', tile('dense_backward_weight')), { ROW_SUMS: bias !== undefined })).bind(
+      (await compileDense(ctx, 'dense_backward_weight', tile('dense_backward_weight'), { ROW_SUMS: bias !== undefined })).bind(
         { dy: dOutput, x: input, dweight: weight.grad, ...(bias ? { dbias: bias.grad } : {}) },
         shape(batch),
         bias ? `${path} ${kind} weight and bias gradient` : `${path} ${kind} weight gradient`,
@@ -107,7 +107,7 @@ export function lowerDense(b: LayerBuild, layer: { readonly inFeatures: number; 
     const reluMask = b.fusion.reluInput === true;
     if (dInput) {
       list.push(
-        (await ctx.compile(denseKernel('dense_backward_input', tile('dense_backward_input')), { RELU_MASK: reluMask })).bind(
+        (await compileDense(ctx, 'dense_backward_input', tile('dense_backward_input'), { RELU_MASK: reluMask })).bind(
           { dy: dOutput, weight: weight.value, dx: dInput, ...(reluMask ? { reluOut: input } : {}) },
           shape(batch),
           reluMask ? `${path} ${kind} and relu input gradient` : `${path} ${kind} input gradient`,

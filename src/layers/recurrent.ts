@@ -30,7 +30,7 @@
  * through the dropout between layers, dropout_backward with the same mask.
  * Deterministic: no atomics, every sum in a fixed order.
  */
-import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
+import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
 import { lstmBackwardStep, lstmForwardStep, recurrentVec4 } from '../kernels/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../kernels/gru.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
@@ -327,7 +327,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
   // Any tile sums in the same order: the choice changes speed, not results.
   const dense = async (kernel: DenseKernelName, inFeatures: number, defines: Record<string, boolean>) => {
     const full = shape(s.maxBatch, inFeatures);
-    return loose(await ctx.compile(denseKernel(kernel, tiles?.(kernel, full) ?? defaultDenseTile(kernel, full)) as never, defines as never));
+    return loose(await compileDense(ctx, kernel, tiles?.(kernel, full) ?? defaultDenseTile(kernel, full, ctx.adapter.subgroupSize), defines));
   };
   const outputOf = (k: number) => (k === N - 1 ? t.output : t.layers[k]!.output!);
   const dOutputOf = (k: number) => (k === N - 1 ? t.dOutput! : t.layers[k]!.dOutput!);

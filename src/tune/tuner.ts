@@ -16,7 +16,6 @@
  * more, in turn with the default, and judged by their fastest turns; a challenger must beat the
  * default's by 5 % (pickFastest). A run with a fixed cache is reproducible.
  */
-import type { AnyKernelDef } from '../gpu/kernel.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import { profileDispatches } from '../bench/profile.js';
 import forwardSource from '../../shaders/conv2d_forward.wgsl?raw';
@@ -53,7 +52,7 @@ import {
   weightTileSource,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
-import { defaultDenseTile, denseGemm, denseKernel, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
+import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
 import { Conv2d } from '../layers/conv2d.js';
@@ -173,7 +172,7 @@ export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
 export const DENSE_SOURCE_HASH = fnv1a(wgslCode(
-  (['dense_forward', 'dense_backward_input', 'dense_backward_weight'] as const).map((k) => denseKernel(k, { rows: 2, cols: 4, workgroup: 64 }).sourceFor()).join('\n'),
+  (['dense_forward', 'dense_backward_input', 'dense_backward_weight'] as const).flatMap((k) => [denseKernel(k, { rows: 2, cols: 4, workgroup: 64 }).sourceFor(), denseKernel(k, { rows: 8, cols: 8, workgroup: 64, subgroup: true }).sourceFor({ SUBGROUP: true })]).join('\n'),
 ));
 
 export function adapterKey(ctx: GpuContext): string {
@@ -679,14 +678,21 @@ const DENSE_PREFERRED: readonly Omit<DenseTile, 'workgroup'>[] = [
   { rows: 4, cols: 1 },
 ];
 
-/** Candidate tiles for a dense kernel at a shape, in the order they are tried: the default first. */
-export function candidateDenseTiles(kernel: DenseKernelName, p: DenseShape): DenseTile[] {
+/**
+ * Candidate tiles for a dense kernel at a shape, in the order they are tried: the default first;
+ * with subgroups of 8 where the shape fits them, the subgroup tiles (8 × 4, 8 × 8) before the
+ * plain ones.
+ */
+export function candidateDenseTiles(kernel: DenseKernelName, p: DenseShape, subgroupSize?: number): DenseTile[] {
   const { m, n } = denseGemm(kernel, p);
-  const out: DenseTile[] = [defaultDenseTile(kernel, p)];
+  const out: DenseTile[] = [defaultDenseTile(kernel, p, subgroupSize)];
+  if (denseSubgroupFits(kernel, p, subgroupSize)) {
+    for (const cols of [4, 8]) if (!out.some((o) => o.subgroup && o.cols === cols)) out.push({ rows: DENSE_SUBGROUP, cols, workgroup: 64, subgroup: true });
+  }
   for (const { rows, cols } of DENSE_PREFERRED) {
     const t = { rows, cols, workgroup: 64 };
     if (rows > Math.max(1, m) || cols > Math.max(1, n)) continue;
-    if (!out.some((o) => o.rows === rows && o.cols === cols && o.workgroup === 64)) out.push(t);
+    if (!out.some((o) => !o.subgroup && o.rows === rows && o.cols === cols && o.workgroup === 64)) out.push(t);
   }
   return out.slice(0, MAX_CANDIDATES);
 }
@@ -705,15 +711,15 @@ async function tuneDense(ctx: GpuContext, kernel: DenseKernelName, p: DenseShape
     const measure = async (tile: DenseTile, check: boolean) => {
       const bound =
         kernel === 'dense_forward'
-          ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x, weight, y: out }, p, 'tuning dense')
+          ? (await compileDense(ctx, kernel, tile)).bind({ x, weight, y: out }, p, 'tuning dense')
           : kernel === 'dense_backward_input'
-            ? (await ctx.compile(denseKernel(kernel, tile))).bind({ dy, weight, dx: out }, p, 'tuning dense')
-            : (await ctx.compile(denseKernel(kernel, tile))).bind({ dy, x, dweight: out }, p, 'tuning dense');
+            ? (await compileDense(ctx, kernel, tile)).bind({ dy, weight, dx: out }, p, 'tuning dense')
+            : (await compileDense(ctx, kernel, tile)).bind({ dy, x, dweight: out }, p, 'tuning dense');
       if (check) ctx.fill(out, Number.NaN);
       const profile = await profileDispatches(ctx, [bound], { repeats: 4 }).finally(() => bound.destroy());
       return { ms: profile.dispatches[0]!.ms, values: check ? await ctx.read(out) : undefined };
     };
-    return await pickFastest(candidateDenseTiles(kernel, p), measure, sameBits, (tiles) => Promise.all(tiles.map((t) => ctx.compile(denseKernel(kernel, t) as AnyKernelDef))), notWorthMs(ctx.adapter));
+    return await pickFastest(candidateDenseTiles(kernel, p, ctx.adapter.subgroupSize), measure, sameBits, (tiles) => Promise.all(tiles.map((t) => compileDense(ctx, kernel, t))), notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
   }
@@ -810,7 +816,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
       : `${e.params.inChannels}→${e.params.outChannels} ${e.params.height}×${e.params.width} k${e.params.kernelH}×${e.params.kernelW}`;
   const tile = (e: TuneEntry) =>
     'cols' in e.tile
-      ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}`
+      ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}${e.tile.subgroup ? ' subgroup' : ''}`
       : e.kernel === 'conv2d_backward_weight'
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
         : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;

@@ -11,7 +11,7 @@ import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { biasAdd } from '../../src/kernels/bias.js';
 import { reluBackward } from '../../src/kernels/relu.js';
-import { defaultDenseTile, denseKernel, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
+import { compileDense, defaultDenseTile, denseKernel, denseSubgroupFits, type DenseKernelName, type DenseTile } from '../../src/kernels/dense.js';
 import { denseBackwardInputRef, denseBackwardWeightRef, denseForwardRef } from '../../src/reference/dense.js';
 import { biasBackwardRef } from '../../src/reference/bias.js';
 import { candidateDenseTiles } from '../../src/tune/tuner.js';
@@ -28,6 +28,12 @@ const SHAPES = [
   [2, 130, 67],
   [9, 11, 13],
   [128, 784, 128],
+  // Shapes the SUBGROUP tiles take (in and out multiples of 4): rows and columns past whole
+  // subgroups and tiles, a batch that ends within the weight gradient's round of 4 (37, 9, 3).
+  [3, 4, 4],
+  [9, 12, 20],
+  [37, 64, 12],
+  [130, 28, 64],
 ] as const;
 
 const KERNELS: readonly DenseKernelName[] = ['dense_forward', 'dense_backward_input', 'dense_backward_weight'];
@@ -56,23 +62,27 @@ describe('dense kernels', () => {
         return k <= 256 ? base : { atol: Math.max(base.atol, 2 * 2 ** -24 * (k / 4)), rtol: base.rtol };
       };
       for (const kernel of KERNELS) {
-        // The tuner's candidates, and two workgroup sizes it does not try.
-        const d = defaultDenseTile(kernel, p);
-        const tiles: DenseTile[] = [...candidateDenseTiles(kernel, p), { ...d, workgroup: 32 }, { ...d, workgroup: 256 }];
+        // The tuner's candidates (with the adapter's subgroups), and two workgroup sizes it does not try.
+        const subgroups = ctx.adapter.subgroupSize;
+        const d = defaultDenseTile(kernel, p, subgroups);
+        const tiles: DenseTile[] = [...candidateDenseTiles(kernel, p, subgroups), { ...d, workgroup: 32 }, { ...d, workgroup: 256 }];
         expect(tiles.length, `${kernel}: candidates`).toBeGreaterThan(2);
+        // On an adapter with subgroups of 8 (lavapipe) the shapes that fit them run the SUBGROUP tiles, the default among them.
+        expect(tiles.some((t) => t.subgroup), `${kernel}: subgroup tiles`).toBe(denseSubgroupFits(kernel, p, subgroups));
+        expect(d.subgroup === true, `${kernel}: the default a subgroup tile`).toBe(denseSubgroupFits(kernel, p, subgroups));
         let first: number[] | undefined;
         for (const tile of tiles) {
           const out = ctx.tensor('out', [expected[kernel].length]);
           ctx.fill(out, NaN);
           const bound =
             kernel === 'dense_forward'
-              ? (await ctx.compile(denseKernel(kernel, tile))).bind({ x: tx, weight: tw, y: out }, p)
+              ? (await compileDense(ctx, kernel, tile)).bind({ x: tx, weight: tw, y: out }, p)
               : kernel === 'dense_backward_input'
-                ? (await ctx.compile(denseKernel(kernel, tile))).bind({ dy: tdy, weight: tw, dx: out }, p)
-                : (await ctx.compile(denseKernel(kernel, tile))).bind({ dy: tdy, x: tx, dweight: out }, p);
+                ? (await compileDense(ctx, kernel, tile)).bind({ dy: tdy, weight: tw, dx: out }, p)
+                : (await compileDense(ctx, kernel, tile)).bind({ dy: tdy, x: tx, dweight: out }, p);
           ctx.submit('dense test', (e) => recordPass(e, 'dense test', [bound]));
           const got = await ctx.read(out);
-          const label = `${kernel}, tile ${tile.rows}×${tile.cols} wg${tile.workgroup}`;
+          const label = `${kernel}, tile ${tile.rows}×${tile.cols} wg${tile.workgroup}${tile.subgroup ? ' subgroup' : ''}`;
           expectAllClose(label, got, expected[kernel], tolerance(kernel));
           if (first === undefined) first = Array.from(got);
           else expect(Array.from(got), `${label}: the default tile's bits`).toEqual(first);
@@ -90,21 +100,23 @@ describe('dense kernels', () => {
       // Biases as large as the sums, of both signs: the ReLU's decisions move with them.
       const tb = ctx.tensor('bias', [outFeatures], { data: f32(randomArray(outFeatures, 23, -1, 1)) });
       const d = defaultDenseTile('dense_forward', p);
-      for (const tile of [d, { rows: 2, cols: 3, workgroup: 32 }]) {
+      const subgroupTile: DenseTile = { rows: 8, cols: 4, workgroup: 64, subgroup: true };
+      const fits = (kernel: DenseKernelName) => denseSubgroupFits(kernel, p, ctx.adapter.subgroupSize);
+      for (const tile of [d, { rows: 2, cols: 3, workgroup: 32 }, ...(fits('dense_forward') ? [subgroupTile] : [])]) {
         for (const relu of [false, true]) {
           const [plain, want, got, reluOnly] = [ctx.tensor('plain', [length]), ctx.tensor('then bias_add', [length]), ctx.tensor('BIAS', [length]), ctx.tensor('RELU', [length])];
           for (const t of [want, got, reluOnly]) ctx.fill(t, NaN);
-          const kernel = denseKernel('dense_forward', tile);
+          const kernel = (defines: Record<string, boolean> = {}) => compileDense(ctx, 'dense_forward', tile, defines);
           const list = [
-            (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: plain }, p),
-            (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: want }, p),
+            (await kernel()).bind({ x: tx, weight: tw, y: plain }, p),
+            (await kernel()).bind({ x: tx, weight: tw, y: want }, p),
             (await ctx.compile(biasAdd, { RELU: relu })).bind({ bias: tb, y: want }, { batch, channels: outFeatures, area: 1 }),
-            (await ctx.compile(kernel, { BIAS: true, RELU: relu })).bind({ x: tx, weight: tw, y: got, bias: tb }, p),
-            (await ctx.compile(kernel, { RELU: true })).bind({ x: tx, weight: tw, y: reluOnly }, p),
+            (await kernel({ BIAS: true, RELU: relu })).bind({ x: tx, weight: tw, y: got, bias: tb }, p),
+            (await kernel({ RELU: true })).bind({ x: tx, weight: tw, y: reluOnly }, p),
           ];
           ctx.submit('dense epilogue test', (e) => recordPass(e, 'dense epilogue test', list));
           const [gotPlain, gotWant, gotBias, gotRelu] = await ctx.readMany([plain, want, got, reluOnly]);
-          const label = `tile ${tile.rows}×${tile.cols}${relu ? ', ReLU' : ''}`;
+          const label = `tile ${tile.rows}×${tile.cols}${tile.subgroup ? ' subgroup' : ''}${relu ? ', ReLU' : ''}`;
           expect(Array.from(gotBias!), `${label}: BIAS against dense_forward then bias_add`).toEqual(Array.from(gotWant!));
           expect(Array.from(gotRelu!), `${label}: RELU without a bias`).toEqual(Array.from(gotPlain!, (v) => Math.max(v, 0)));
           if (length >= 6) expect(Array.from(gotBias!).some((v, i) => v !== (relu ? Math.max(gotPlain![i]!, 0) : gotPlain![i]!)), `${label}: the bias changed the output`).toBe(true);
@@ -116,11 +128,13 @@ describe('dense kernels', () => {
         const reluOut = ctx.tensor('relu output', [inputs], { data: f32(Array.from(randomArray(inputs, 25, -0.5, 1), (v, i) => (i % 3 === 0 ? 0 : v))) });
         const [plainDx, wantDx, gotDx] = [ctx.tensor('dx', [inputs]), ctx.tensor('dx, then relu_backward', [inputs]), ctx.tensor('dx (RELU_MASK)', [inputs])];
         ctx.fill(gotDx, NaN);
-        const backward = denseKernel('dense_backward_input', tile);
+        // (A subgroup tile only where the input gradient takes it too: its outFeatures a multiple of 4 as well.)
+        if (tile.subgroup && !fits('dense_backward_input')) continue;
+        const backward = (defines: Record<string, boolean> = {}) => compileDense(ctx, 'dense_backward_input', tile, defines);
         const list = [
-          (await ctx.compile(backward)).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
+          (await backward()).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
           (await ctx.compile(reluBackward)).bind({ dy: plainDx, y: reluOut, dx: wantDx }, { length: inputs }),
-          (await ctx.compile(backward, { RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
+          (await backward({ RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
         ];
         ctx.submit('dense relu mask test', (e) => recordPass(e, 'dense relu mask test', list));
         const [got, want] = await ctx.readMany([gotDx, wantDx]);
@@ -143,18 +157,18 @@ describe('dense kernels', () => {
         for (let b = 0; b < batch; b++) sum = Math.fround(sum + dy[b * outFeatures + o]!);
         sequential[o] = sum;
       }
-      const d = defaultDenseTile('dense_backward_weight', p);
-      for (const tile of [...candidateDenseTiles('dense_backward_weight', p), { ...d, workgroup: 32 }, { rows: 3, cols: 5, workgroup: 64 }]) {
-        const kernel = denseKernel('dense_backward_weight', tile);
+      const d = defaultDenseTile('dense_backward_weight', p, ctx.adapter.subgroupSize);
+      for (const tile of [...candidateDenseTiles('dense_backward_weight', p, ctx.adapter.subgroupSize), { ...d, workgroup: 32 }, { rows: 3, cols: 5, workgroup: 64 }]) {
+        const kernel = (defines: Record<string, boolean> = {}) => compileDense(ctx, 'dense_backward_weight', tile, defines);
         const [plain, dweight, dbias] = [ctx.tensor('dW', [outFeatures * inFeatures]), ctx.tensor('dW (ROW_SUMS)', [outFeatures * inFeatures]), ctx.tensor('dbias', [outFeatures])];
         for (const t of [plain, dweight, dbias]) ctx.fill(t, NaN);
         const list = [
-          (await ctx.compile(kernel)).bind({ dy: tdy, x: tx, dweight: plain }, p),
-          (await ctx.compile(kernel, { ROW_SUMS: true })).bind({ dy: tdy, x: tx, dweight, dbias }, p),
+          (await kernel()).bind({ dy: tdy, x: tx, dweight: plain }, p),
+          (await kernel({ ROW_SUMS: true })).bind({ dy: tdy, x: tx, dweight, dbias }, p),
         ];
         ctx.submit('dense bias gradient test', (e) => recordPass(e, 'dense bias gradient test', list));
         const [gotPlain, gotWeight, gotBias] = await ctx.readMany([plain, dweight, dbias]);
-        const label = `tile ${tile.rows}×${tile.cols} wg${tile.workgroup}`;
+        const label = `tile ${tile.rows}×${tile.cols} wg${tile.workgroup}${tile.subgroup ? ' subgroup' : ''}`;
         expect(Array.from(gotWeight!), `${label}: the weights' gradient as without ROW_SUMS`).toEqual(Array.from(gotPlain!));
         expect(Array.from(gotBias!), `${label}: the bias's gradient, summed over the batch in order`).toEqual(Array.from(sequential));
         expectAllClose(`${label}: the bias's gradient against float64`, gotBias!, biasBackwardRef(dy, batch, outFeatures, 1), TOLERANCE.gradient);
@@ -188,16 +202,16 @@ describe('dense kernels', () => {
       const [plain, relu, biasRelu, added] = [ctx.tensor('plain', [length]), ctx.tensor('RELU', [length]), ctx.tensor('BIAS, RELU', [length]), ctx.tensor('plain, then bias_add RELU', [length])];
       const [plainDx, gotDx] = [ctx.tensor('dx', [inputs]), ctx.tensor('dx (RELU_MASK)', [inputs])];
       for (const t of [relu, biasRelu, added, gotDx]) ctx.fill(t, NaN);
-      const kernel = denseKernel('dense_forward', tile);
-      const backward = denseKernel('dense_backward_input', tile);
+      const kernel = (defines: Record<string, boolean> = {}) => compileDense(ctx, 'dense_forward', tile, defines);
+      const backward = (defines: Record<string, boolean> = {}) => compileDense(ctx, 'dense_backward_input', tile, defines);
       const list = [
-        (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: plain }, p),
-        (await ctx.compile(kernel)).bind({ x: tx, weight: tw, y: added }, p),
+        (await kernel()).bind({ x: tx, weight: tw, y: plain }, p),
+        (await kernel()).bind({ x: tx, weight: tw, y: added }, p),
         (await ctx.compile(biasAdd, { RELU: true })).bind({ bias: tb, y: added }, { batch, channels: outFeatures, area: 1 }),
-        (await ctx.compile(kernel, { RELU: true })).bind({ x: tx, weight: tw, y: relu }, p),
-        (await ctx.compile(kernel, { BIAS: true, RELU: true })).bind({ x: tx, weight: tw, y: biasRelu, bias: tb }, p),
-        (await ctx.compile(backward)).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
-        (await ctx.compile(backward, { RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
+        (await kernel({ RELU: true })).bind({ x: tx, weight: tw, y: relu }, p),
+        (await kernel({ BIAS: true, RELU: true })).bind({ x: tx, weight: tw, y: biasRelu, bias: tb }, p),
+        (await backward()).bind({ dy: tdy, weight: tw, dx: plainDx }, p),
+        (await backward({ RELU_MASK: true })).bind({ dy: tdy, weight: tw, dx: gotDx, reluOut }, p),
       ];
       ctx.submit('dense NaN test', (e) => recordPass(e, 'dense NaN test', list));
       const [gotPlain, gotRelu, gotBiasRelu, gotAdded, gotPlainDx, gotMasked] = await ctx.readMany([plain, relu, biasRelu, added, plainDx, gotDx]);
@@ -213,7 +227,9 @@ describe('dense kernels', () => {
   });
 
   gpuTest('a tile outside the kernels is refused, naming the limits', async () => {
-    expect(() => denseKernel('dense_forward', { rows: 9, cols: 1, workgroup: 64 })).toThrow(/rows and cols must be whole numbers from 1 to 8/);
-    expect(() => denseKernel('dense_forward', { rows: 2, cols: 2, workgroup: 48 })).toThrow(/workgroup one of 32, 64, 128, 256/);
+    expect(() => denseKernel('dense_forward', { rows: 9, cols: 1, workgroup: 64 })).toThrow(/is not one the dense kernels compile \(rows and cols 1–8/);
+    expect(() => denseKernel('dense_forward', { rows: 2, cols: 2, workgroup: 48 })).toThrow(/a workgroup of 32, 64, 128, 256/);
+    expect(() => denseKernel('dense_forward', { rows: 4, cols: 4, workgroup: 64, subgroup: true })).toThrow(/a subgroup tile 8 × 4 or 8 × 8/);
+    expect(() => denseKernel('dense_forward', { rows: 8, cols: 12, workgroup: 64, subgroup: true })).toThrow(/a subgroup tile 8 × 4 or 8 × 8/);
   });
 });
