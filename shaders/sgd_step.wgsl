@@ -13,8 +13,8 @@
 struct Params {
   length: u32,
   oneMinusDampening: f32,
-  weightDecay: f32,
   nesterov: u32,
+  weightDecay: f32,
   clipValue: f32,
   decayAt: u32,
   groupLrs: u32,
