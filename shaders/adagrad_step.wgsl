@@ -24,18 +24,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> health: array<u32>;
 @group(0) @binding(6) var<storage, read> slots: array<u32>;
 
-// Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
-const SLOT_BLOCK = 256u;
-// The guard's slot of parameter 0 (src/kernels/health.ts: HEALTH_SLOTS.parameters).
-const PARAM_SLOT0 = 3u;
-// Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there).
-const CLIP_AT = 5u;
-// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
-const HYPER_LENGTH = 7u;
-
 override WG_X: u32;
 
-// weightDecayOf(i), clipped(g) and lrOf(i): shaders/lib/optimizer_gradient.wgsl.
+// decayedGradientOf(i), lrOf(i) and markElementNonFinite(i), and the constants SLOT_BLOCK, CLIP_AT, …:
+// shaders/lib/optimizer_gradient.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn adagrad_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -43,20 +35,12 @@ fn adagrad_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
   let i = gid.x;
   if (i >= params.length) { return; }
   let lr = lrOf(i);
-  var g = grad[i];
-  if (!isFinite(g)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
-  }
-  g = clipped(g);
-  let weightDecay = weightDecayOf(i);
-  if (weightDecay != 0.0) {
-    g = g + weightDecay * param[i];
-  }
+  let g = decayedGradientOf(i);
   let s = sum[i] + g * g;
   sum[i] = s;
   let updated = param[i] - lr * (g / (sqrt(s) + params.eps));
   param[i] = updated;
   if (!isFinite(updated) || !isFinite(s)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
+    markElementNonFinite(i);
   }
 }

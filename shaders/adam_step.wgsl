@@ -31,8 +31,8 @@ struct Params {
   beta2: f32,
   oneMinusBeta2: f32,
   eps: f32,
-  weightDecay: f32,
   decoupled: u32,
+  weightDecay: f32,
   clipValue: f32,
   decayAt: u32,
   groupLrs: u32,
@@ -50,18 +50,10 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> maxExpAvgSq: array<f32>;
 #endif
 
-// Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
-const SLOT_BLOCK = 256u;
-// The guard's slot of parameter 0 (src/kernels/health.ts: HEALTH_SLOTS.parameters).
-const PARAM_SLOT0 = 3u;
-// Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there; the norm after it).
-const CLIP_AT = 5u;
-// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
-const HYPER_LENGTH = 7u;
-
 override WG_X: u32;
 
-// weightDecayOf(i), clipped(g), lrOf(i) (NAdam's gradStep) and stepSizeOf(i): shaders/lib/optimizer_gradient.wgsl.
+// gradientOf(i), withWeightDecay, weightDecayOf(i), lrOf(i) (NAdam's gradStep), stepSizeOf(i) and
+// markElementNonFinite(i), and the constants SLOT_BLOCK, CLIP_AT, …: shaders/lib/optimizer_gradient.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -70,17 +62,13 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   if (i >= params.length) { return; }
   let lr = lrOf(i);
   var p = param[i];
-  var g = grad[i];
-  if (!isFinite(g)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
-  }
-  g = clipped(g);
+  var g = gradientOf(i);
   let weightDecay = weightDecayOf(i);
   if (weightDecay != 0.0) {
     if (params.decoupled != 0u) {
       p = p * (1.0 - lr * weightDecay);
     } else {
-      g = g + weightDecay * p;
+      g = withWeightDecay(g, weightDecay, p);
     }
   }
 #if ADAMAX
@@ -116,6 +104,6 @@ fn adam_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups
   // A finite but huge gradient can still overflow the moments (an infinite exp_avg_sq would
   // freeze the parameter silently) or the update.
   if (!isFinite(updated) || !isFinite(m) || !isFinite(s)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
+    markElementNonFinite(i);
   }
 }

@@ -13,8 +13,8 @@
 struct Params {
   length: u32,
   oneMinusDampening: f32,
-  weightDecay: f32,
   nesterov: u32,
+  weightDecay: f32,
   clipValue: f32,
   decayAt: u32,
   groupLrs: u32,
@@ -28,18 +28,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> health: array<u32>;
 @group(0) @binding(6) var<storage, read> slots: array<u32>;
 
-// Elements per entry of `slots` (src/gpu/arena.ts: ARENA_BLOCK).
-const SLOT_BLOCK = 256u;
-// The guard's slot of parameter 0 (src/kernels/health.ts: HEALTH_SLOTS.parameters).
-const PARAM_SLOT0 = 3u;
-// Where in `hyper` clip_grad_norm_'s factor is (shaders/grad_norm.wgsl writes it there; the norm after it).
-const CLIP_AT = 5u;
-// Where in `hyper` the param groups' [lr, stepSize] a parameter start (variant GROUP_LR; src/kernels/optimizers.ts).
-const HYPER_LENGTH = 7u;
-
 override WG_X: u32;
 
-// weightDecayOf(i) and clipped(g): shaders/lib/optimizer_gradient.wgsl.
+// decayedGradientOf(i), lrOf(i) and markElementNonFinite(i), and the constants SLOT_BLOCK, CLIP_AT, …:
+// shaders/lib/optimizer_gradient.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -48,15 +40,7 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   if (i >= params.length) { return; }
   let lr = lrOf(i);
   let momentum = hyper[1];
-  var g = grad[i];
-  if (!isFinite(g)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
-  }
-  g = clipped(g);
-  let weightDecay = weightDecayOf(i);
-  if (weightDecay != 0.0) {
-    g = g + weightDecay * param[i];
-  }
+  var g = decayedGradientOf(i);
   if (momentum != 0.0) {
     var v = g;
     if (hyper[2] == 0.0) {
@@ -73,6 +57,6 @@ fn sgd_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups)
   param[i] = updated;
   // A finite but huge gradient can still overflow the update or the momentum buffer.
   if (!isFinite(updated) || !isFinite(g)) {
-    markNonFinite(slots[i / SLOT_BLOCK]);
+    markElementNonFinite(i);
   }
 }

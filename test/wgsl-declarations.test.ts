@@ -116,6 +116,14 @@ describe('the check catches a mismatch', () => {
     expect(checkKernelSource(renamed).join('\n')).toMatch(/'#if IN_VEC8' is not a declared variant/);
   });
 
+  test("a declared constant an appended library holds is held against the declaration too", () => {
+    const def = kernels.sgdStep as AnyKernelDef;
+    const drifted = { ...def, libraries: def.libraries!.map((l: string) => l.replace('const SLOT_BLOCK = 256u;', 'const SLOT_BLOCK = 128u;')) } as AnyKernelDef;
+    expect(checkKernelSource(drifted).join('\n')).toMatch(/const SLOT_BLOCK is 128 but the declaration says 256/);
+    const missing = { ...def, libraries: def.libraries!.map((l: string) => l.replace('const SLOT_BLOCK = 256u;', '')) } as AnyKernelDef;
+    expect(checkKernelSource(missing).join('\n')).toMatch(/expected 'const SLOT_BLOCK = 256u;'/);
+  });
+
   test('an undeclared variant fails', () => {
     const def = kernels.sigmoidBackward as AnyKernelDef;
     const mutated = def.source.replace('#if SPREADSHEET_DERIVATIVE', '#if SOMETHING_ELSE');

@@ -130,8 +130,8 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
    */
   readonly variantFeatures?: { readonly [K in D]?: GPUFeatureName };
   /**
-   * Tile sizes the host also needs (for the grid): each must appear in the WGSL as
-   * `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
+   * Tile sizes the host also needs (for the grid): each must appear in the WGSL (the kernel's
+   * source or an appended library) as `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
    * and once there, and the two cannot drift apart unnoticed.
    */
   readonly constants?: Readonly<Record<string, number>>;

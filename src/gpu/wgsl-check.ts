@@ -14,7 +14,8 @@
  * - the entry point `fn NAME` is `@compute @workgroup_size(WG_X[, WG_Y[, WG_Z]])`, one override per
  *   declared dimension, each declared `override WG_?: u32;` without a default value;
  * - every `#if NAME` (in the source and the appended libraries) names a declared variant;
- * - every declared constant is `const NAME = VALUEu;` with the declared value;
+ * - every declared constant is `const NAME = VALUEu;` with the declared value, in the kernel's source
+ *   or an appended library (the optimizer steps' shared constants: shaders/lib/optimizer_gradient.wgsl);
  * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
@@ -66,8 +67,9 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   for (const m of [source, ...(def.libraries ?? [])].join('\n').matchAll(/#(?:if|elif)\s+(\w+)/g)) {
     if (!defines.includes(m[1]!)) problems.push(`${where}: '#if ${m[1]}' is not a declared variant (declared: ${defines.join(', ') || 'none'})`);
   }
+  const withLibraries = stripComments([source, ...(def.libraries ?? [])].join('\n'));
   for (const [name, value] of Object.entries(def.constants ?? {})) {
-    const m = new RegExp(`const\\s+${name}\\s*(?::\\s*u32\\s*)?=\\s*(\\d+)u?\\s*;`).exec(stripComments(source));
+    const m = new RegExp(`const\\s+${name}\\s*(?::\\s*u32\\s*)?=\\s*(\\d+)u?\\s*;`).exec(withLibraries);
     if (!m) problems.push(`${where}: expected 'const ${name} = ${value}u;' (declared constant)`);
     else if (Number(m[1]) !== value) problems.push(`${where}: const ${name} is ${m[1]} but the declaration says ${value}`);
   }

@@ -5,12 +5,12 @@
  * rate, momentum or β1, bias corrections) from one small `hyper` buffer that is written once per
  * step, so a schedule never re-binds a kernel. One dispatch updates a network's parameter arena
  * (src/gpu/arena.ts); `slots` gives each block of ARENA_BLOCK elements the divergence guard's slot
- * of the parameter it holds. Both clip the gradient first where asked (variants CLIP_NORM, by the
+ * of the parameter it holds. Each step clips the gradient first where asked (variants CLIP_NORM, by the
  * factor grad_norm writes: torch.nn.utils.clip_grad_norm_; CLIP_VALUE: clip_grad_value_).
  * Kernels: shaders/sgd_step.wgsl, adam_step.wgsl, rmsprop_step.wgsl, adagrad_step.wgsl, adadelta_step.wgsl, grad_norm.wgsl.
  * CPU reference: src/reference/optimizers.ts.
  */
-import { defineKernel } from '../gpu/kernel.js';
+import { defineKernel, type ParamSpec } from '../gpu/kernel.js';
 import sgdSource from '../../shaders/sgd_step.wgsl?raw';
 import adamSource from '../../shaders/adam_step.wgsl?raw';
 import rmspropSource from '../../shaders/rmsprop_step.wgsl?raw';
@@ -35,137 +35,131 @@ export const CLIP_AT = 5;
 /** Entries of `slots` for `length` elements: one per block of ARENA_BLOCK. */
 export const slotBlocks = (length: number) => Math.ceil(length / ARENA_BLOCK);
 
+/** The variants every optimizer step has: clip_grad_norm_, clip_grad_value_, param groups' weight decays and learning rates. */
+const STEP_DEFINES = ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'] as const;
+
+/** The fields of `struct Params` every step has, around its own (the host's values: src/optim/optimizers.ts, sgdKernelParams and the others). */
+type StepParams<P extends ParamSpec> = { readonly length: 'u32' } & P & { readonly weightDecay: 'f32'; readonly clipValue: 'f32'; readonly decayAt: 'u32'; readonly groupLrs: 'u32' };
+
+/** A state tensor: f32, one element a parameter element, updated in place. */
+const STATE = { type: 'f32', access: 'read_write' } as const;
+type StateBinding = typeof STATE;
+
+/** The bindings every step has, around its own state tensors (S; V: those of one variant only). */
+type StepBindings<S extends string, V extends string> = {
+  readonly hyper: { readonly type: 'f32'; readonly access: 'read' };
+  readonly grad: { readonly type: 'f32'; readonly access: 'read' };
+} & { readonly [K in S]: StateBinding } & {
+  readonly param: StateBinding;
+  readonly health: { readonly type: 'u32'; readonly access: 'read_write' };
+  readonly slots: { readonly type: 'u32'; readonly access: 'read' };
+} & { readonly [K in V]: StateBinding & { readonly only: string } };
+
+interface StepSpec<P extends ParamSpec, S extends string, V extends string, D extends string> {
+  /** Kernel name: the WGSL file stem and entry point. */
+  readonly name: string;
+  readonly source: string;
+  /** The step's own fields of `struct Params`, between `length` and weightDecay, clipValue, decayAt, groupLrs. */
+  readonly params: P;
+  /** Its state tensors, in binding order between grad and param. */
+  readonly states: readonly S[];
+  /** State tensors of one variant only, bound after slots: each name's variant. */
+  readonly variantStates?: { readonly [K in V]: D };
+  /** Its own variants, after STEP_DEFINES. */
+  readonly defines?: readonly D[];
+}
+
 /**
- * param and velocity (the momentum buffer) updated in place; a non-finite gradient of element i is
- * recorded in `health` at slots[i / ARENA_BLOCK] (src/kernels/health.ts)
+ * An optimizer step's declaration: what every step shares (the 1-D grid of one invocation an
+ * element, the bindings hyper, grad, param, health and slots around the step's own states, the
+ * common parameters and variants, the libraries health.wgsl and optimizer_gradient.wgsl with
+ * their constants, and each binding's length) from here, the step's own from `spec`. A non-finite
+ * gradient, state or update of element i is recorded in `health` at slots[i / ARENA_BLOCK]
+ * (src/kernels/health.ts).
  */
-export const sgdStep = defineKernel({
+function defineOptimizerKernel<P extends ParamSpec, S extends string, V extends string = never, D extends string = never>(spec: StepSpec<P, S, V, D>) {
+  const variantStates = Object.entries(spec.variantStates ?? {}) as [V, D][];
+  const states: string[] = [...spec.states, ...variantStates.map(([name]) => name)];
+  return defineKernel({
+    name: spec.name,
+    linear: true,
+    source: spec.source,
+    params: { length: 'u32', ...spec.params, weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' } as StepParams<P>,
+    bindings: {
+      hyper: { type: 'f32', access: 'read' },
+      grad: { type: 'f32', access: 'read' },
+      ...Object.fromEntries(spec.states.map((name) => [name, STATE])),
+      param: STATE,
+      health: { type: 'u32', access: 'read_write' },
+      /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
+      slots: { type: 'u32', access: 'read' },
+      ...Object.fromEntries(variantStates.map(([name, variant]) => [name, { ...STATE, only: variant }])),
+    } as StepBindings<S, V>,
+    defines: [...STEP_DEFINES, ...(spec.defines ?? [])],
+    libraries: [healthSource, gradientSource],
+    constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
+    workgroupSize: [256],
+    grid: (p) => [p.length],
+    lengths: (p) =>
+      ({
+        hyper: HYPER_LENGTH + 2 * p.groupLrs,
+        grad: p.length,
+        param: p.length,
+        health: HEALTH_SLOTS.parameters + 1,
+        slots: Math.max(slotBlocks(p.length), p.decayAt + 1),
+        ...Object.fromEntries(states.map((name) => [name, p.length])),
+      }) as { readonly [K in keyof StepBindings<S, V>]: number },
+  });
+}
+
+/** SGD: param and velocity (the momentum buffer) updated in place. */
+export const sgdStep = defineOptimizerKernel({
   name: 'sgd_step',
-  linear: true,
   source: sgdSource,
   // 1 − dampening (and Adam's 1 − β2) from the host in float64, as PyTorch's alpha=1 − dampening.
-  params: { length: 'u32', oneMinusDampening: 'f32', weightDecay: 'f32', nesterov: 'u32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
-  bindings: {
-    hyper: { type: 'f32', access: 'read' },
-    grad: { type: 'f32', access: 'read' },
-    velocity: { type: 'f32', access: 'read_write' },
-    param: { type: 'f32', access: 'read_write' },
-    health: { type: 'u32', access: 'read_write' },
-    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
-    slots: { type: 'u32', access: 'read' },
-  },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
-  libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
-  workgroupSize: [256],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, velocity: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
+  params: { oneMinusDampening: 'f32', nesterov: 'u32' },
+  states: ['velocity'],
 });
 
 /**
  * param, expAvg and expAvgSq updated in place (Adam, AdamW; variants NADAM, RADAM and ADAMAX: PyTorch ≥ 2.0's
- * NAdam, 1.13's RAdam and Adamax (expAvgSq: its exp_inf), whose per-step values `hyper` holds; AMSGRAD: Adam's only); a non-finite gradient
- * is recorded in `health` as sgdStep's
+ * NAdam, 1.13's RAdam and Adamax (expAvgSq: its exp_inf), whose per-step values `hyper` holds; AMSGRAD: Adam's only,
+ * binding maxExpAvgSq, the running maximum of exp_avg_sq)
  */
-export const adamStep = defineKernel({
+export const adamStep = defineOptimizerKernel({
   name: 'adam_step',
-  linear: true,
   source: adamSource,
-  params: { length: 'u32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', weightDecay: 'f32', decoupled: 'u32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
-  bindings: {
-    hyper: { type: 'f32', access: 'read' },
-    grad: { type: 'f32', access: 'read' },
-    expAvg: { type: 'f32', access: 'read_write' },
-    expAvgSq: { type: 'f32', access: 'read_write' },
-    param: { type: 'f32', access: 'read_write' },
-    health: { type: 'u32', access: 'read_write' },
-    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
-    slots: { type: 'u32', access: 'read' },
-    /** AMSGrad's running maximum of exp_avg_sq. */
-    maxExpAvgSq: { type: 'f32', access: 'read_write', only: 'AMSGRAD' },
-  },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'AMSGRAD', 'GROUP_DECAY', 'GROUP_LR', 'NADAM', 'RADAM', 'ADAMAX'],
-  libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
-  workgroupSize: [256],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, expAvg: p.length, expAvgSq: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), maxExpAvgSq: p.length }),
+  params: { beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', decoupled: 'u32' },
+  states: ['expAvg', 'expAvgSq'],
+  variantStates: { maxExpAvgSq: 'AMSGRAD' },
+  defines: ['AMSGRAD', 'NADAM', 'RADAM', 'ADAMAX'],
 });
 
-/** param and sum (the squared gradients' sum) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
-export const adagradStep = defineKernel({
+/** param and sum (the squared gradients' sum) updated in place */
+export const adagradStep = defineOptimizerKernel({
   name: 'adagrad_step',
-  linear: true,
   source: adagradSource,
-  params: { length: 'u32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
-  bindings: {
-    hyper: { type: 'f32', access: 'read' },
-    grad: { type: 'f32', access: 'read' },
-    sum: { type: 'f32', access: 'read_write' },
-    param: { type: 'f32', access: 'read_write' },
-    health: { type: 'u32', access: 'read_write' },
-    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
-    slots: { type: 'u32', access: 'read' },
-  },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
-  libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
-  workgroupSize: [256],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, sum: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
+  params: { eps: 'f32' },
+  states: ['sum'],
 });
 
-/**
- * param, squareAvg and accDelta (PyTorch 1.13's Adadelta: square_avg, acc_delta) updated in place;
- * a non-finite gradient is recorded in `health` as sgdStep's
- */
-export const adadeltaStep = defineKernel({
+/** param, squareAvg and accDelta (PyTorch 1.13's Adadelta: square_avg, acc_delta) updated in place */
+export const adadeltaStep = defineOptimizerKernel({
   name: 'adadelta_step',
-  linear: true,
   source: adadeltaSource,
   // 1 − ρ from the host in float64, as PyTorch's value=1 − rho.
-  params: { length: 'u32', rho: 'f32', oneMinusRho: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
-  bindings: {
-    hyper: { type: 'f32', access: 'read' },
-    grad: { type: 'f32', access: 'read' },
-    squareAvg: { type: 'f32', access: 'read_write' },
-    accDelta: { type: 'f32', access: 'read_write' },
-    param: { type: 'f32', access: 'read_write' },
-    health: { type: 'u32', access: 'read_write' },
-    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
-    slots: { type: 'u32', access: 'read' },
-  },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR'],
-  libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
-  workgroupSize: [256],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, squareAvg: p.length, accDelta: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1) }),
+  params: { rho: 'f32', oneMinusRho: 'f32', eps: 'f32' },
+  states: ['squareAvg', 'accDelta'],
 });
 
-/** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place; a non-finite gradient is recorded in `health` as sgdStep's */
-export const rmspropStep = defineKernel({
+/** param, squareAvg (and momentumBuffer: MOMENTUM; gradAvg: CENTERED) updated in place */
+export const rmspropStep = defineOptimizerKernel({
   name: 'rmsprop_step',
-  linear: true,
   source: rmspropSource,
-  params: { length: 'u32', alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32', weightDecay: 'f32', clipValue: 'f32', decayAt: 'u32', groupLrs: 'u32' },
-  bindings: {
-    hyper: { type: 'f32', access: 'read' },
-    grad: { type: 'f32', access: 'read' },
-    squareAvg: { type: 'f32', access: 'read_write' },
-    param: { type: 'f32', access: 'read_write' },
-    health: { type: 'u32', access: 'read_write' },
-    /** Each block's guard slot; with GROUP_DECAY each parameter's weight decay after them (f32 bits, from decayAt). */
-    slots: { type: 'u32', access: 'read' },
-    momentumBuffer: { type: 'f32', access: 'read_write', only: 'MOMENTUM' },
-    gradAvg: { type: 'f32', access: 'read_write', only: 'CENTERED' },
-  },
-  defines: ['CLIP_NORM', 'CLIP_VALUE', 'GROUP_DECAY', 'GROUP_LR', 'MOMENTUM', 'CENTERED'],
-  libraries: [healthSource, gradientSource],
-  constants: { SLOT_BLOCK: ARENA_BLOCK, PARAM_SLOT0: HEALTH_SLOTS.parameters, CLIP_AT, HYPER_LENGTH },
-  workgroupSize: [256],
-  grid: (p) => [p.length],
-  lengths: (p) => ({ hyper: HYPER_LENGTH + 2 * p.groupLrs, grad: p.length, squareAvg: p.length, param: p.length, health: HEALTH_SLOTS.parameters + 1, slots: Math.max(slotBlocks(p.length), p.decayAt + 1), momentumBuffer: p.length, gradAvg: p.length }),
+  params: { alpha: 'f32', oneMinusAlpha: 'f32', eps: 'f32' },
+  states: ['squareAvg'],
+  variantStates: { momentumBuffer: 'MOMENTUM', gradAvg: 'CENTERED' },
+  defines: ['MOMENTUM', 'CENTERED'],
 });
 
 /** Elements one workgroup of gradNorm's partial pass reduces to one partial. */

@@ -25,21 +25,22 @@ export interface ParamGroup {
   readonly lr?: number;
 }
 
-export interface SgdOptions {
+/** The options every optimizer takes: its learning rate, weight decay and param groups. */
+export interface OptimizerOptions {
   readonly lr?: number;
-  readonly momentum?: number;
-  readonly dampening?: number;
   readonly weightDecay?: number;
-  readonly nesterov?: boolean;
   readonly paramGroups?: readonly ParamGroup[];
 }
 
-export interface AdamOptions {
-  readonly lr?: number;
+export interface SgdOptions extends OptimizerOptions {
+  readonly momentum?: number;
+  readonly dampening?: number;
+  readonly nesterov?: boolean;
+}
+
+export interface AdamOptions extends OptimizerOptions {
   readonly betas?: readonly [number, number];
   readonly eps?: number;
-  readonly weightDecay?: number;
-  readonly paramGroups?: readonly ParamGroup[];
   /** AMSGrad: the step divides by the running maximum of exp_avg_sq (kept as max_exp_avg_sq), as PyTorch's amsgrad=True. */
   readonly amsgrad?: boolean;
 }
@@ -120,6 +121,23 @@ function check(name: string, field: string, value: number, min: number, max: num
   return value;
 }
 
+/**
+ * What every optimizer's constructor checks first, in this order: its options (`keys`, then
+ * paramGroups: no other), its schedule, that OneCycleLR cycles no momentum where it has none
+ * (`hasMomentum` false: PyTorch raises where cycle_momentum is on), and its param groups (returned).
+ */
+function checkedGroups<T extends OptimizerOptions>(name: string, options: T, keys: readonly (keyof T & string)[], schedule: Schedule, hasMomentum = true): readonly ParamGroup[] {
+  checkOptions(name, options, [...keys, 'paramGroups']);
+  checkSchedule(schedule);
+  if (!hasMomentum && schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
+    throw new RangeError(`${name}: OneCycleLR cycles a momentum, and ${name} has none (PyTorch 1.13: "optimizer must support momentum with \`cycle_momentum\` option enabled"); give the schedule cycleMomentum: false`);
+  }
+  return checkGroups(name, options.paramGroups, schedule);
+}
+
+/** A weight decay ≥ 0 (PyTorch's weight_decay; `fallback` where none is given). */
+const checkWeightDecay = (name: string, weightDecay: number | undefined, fallback = 0) => check(name, 'weight_decay', weightDecay ?? fallback, 0, Infinity);
+
 export class SGD {
   readonly kind = 'sgd';
   readonly lr: number;
@@ -133,14 +151,12 @@ export class SGD {
   readonly stateNames = ['momentum_buffer'] as const;
 
   constructor(options: SgdOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups('SGD', options.paramGroups, schedule);
+    this.paramGroups = checkedGroups('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], schedule);
     // PyTorch 2's default (1.13 required one); the seed CNN's 0.01 is given where it is built.
     this.lr = check('SGD', 'lr', options.lr ?? 1e-3, 0, Infinity);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, 0, 1);
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, 0, 1);
-    this.weightDecay = check('SGD', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.weightDecay = checkWeightDecay('SGD', options.weightDecay);
     this.nesterov = trueOrFalse('SGD', 'nesterov', options.nesterov, false);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening (as PyTorch)');
   }
@@ -150,48 +166,66 @@ export class SGD {
   }
 }
 
-export class Adam {
+/**
+ * What Adam (AdamW), NAdam, RAdam and Adamax share: a learning rate, betas, eps, a weight decay and
+ * param groups, checked in that order after the options (the common ones, `keys`, then
+ * paramGroups), as each of their constructors does; eps defaults to PyTorch's 1e-8 for all four.
+ */
+abstract class AdamMoments<O extends RadamOptions> {
   readonly lr: number;
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  readonly amsgrad: boolean;
   /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
   readonly paramGroups: readonly ParamGroup[];
+
+  protected constructor(
+    name: string,
+    options: O,
+    keys: readonly Exclude<keyof O & string, keyof RadamOptions>[],
+    readonly schedule: Schedule,
+    defaults: { readonly lr: number; readonly weightDecay: number },
+  ) {
+    this.paramGroups = checkedGroups<RadamOptions>(name, options, ['lr', 'betas', 'eps', 'weightDecay', ...(keys as readonly (keyof RadamOptions)[])], schedule);
+    this.lr = check(name, 'lr', options.lr ?? defaults.lr, 0, Infinity);
+    this.betas = checkBetas(name, options.betas);
+    this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);
+    this.weightDecay = checkWeightDecay(name, options.weightDecay, defaults.weightDecay);
+  }
+
+  /** `describe()`'s text: the name, the common settings, `extra`, the param groups. */
+  protected described(name: string, extra = ''): string {
+    return `${name} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${extra}${describeGroups(this.paramGroups)}`;
+  }
+}
+
+export class Adam extends AdamMoments<AdamOptions> {
+  readonly amsgrad: boolean;
   /** The optimizer state per parameter, PyTorch's names (AMSGrad's max_exp_avg_sq besides). */
   readonly stateNames: readonly ('exp_avg' | 'exp_avg_sq' | 'max_exp_avg_sq')[];
 
   constructor(
     options: AdamOptions = {},
-    readonly schedule: Schedule = { kind: 'constant' },
+    schedule: Schedule = { kind: 'constant' },
     /** AdamW: weight decay applied to the parameter, not added to the gradient. */
     readonly kind: 'adam' | 'adamw' = 'adam',
   ) {
     const name = kind === 'adamw' ? 'AdamW' : 'Adam';
-    checkOptions(name, options, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups(name, options.paramGroups, schedule);
-    this.lr = check(name, 'lr', options.lr ?? 1e-3, 0, Infinity);
-    this.betas = checkBetas(name, options.betas);
-    this.eps = check(name, 'eps', options.eps ?? 1e-8, 0, Infinity);
-    this.weightDecay = check(name, 'weight_decay', options.weightDecay ?? (kind === 'adamw' ? 1e-2 : 0), 0, Infinity);
+    super(name, options, ['amsgrad'], schedule, { lr: 1e-3, weightDecay: kind === 'adamw' ? 1e-2 : 0 });
     this.amsgrad = trueOrFalse(name, 'amsgrad', options.amsgrad, false);
     this.stateNames = this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
   }
 
   describe(): string {
-    return `${this.kind === 'adamw' ? 'AdamW' : 'Adam'} lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${this.amsgrad ? ', AMSGrad' : ''}${describeGroups(this.paramGroups)}`;
+    return this.described(this.kind === 'adamw' ? 'AdamW' : 'Adam', this.amsgrad ? ', AMSGrad' : '');
   }
 }
 
-export interface RmspropOptions {
-  readonly lr?: number;
+export interface RmspropOptions extends OptimizerOptions {
   readonly alpha?: number;
   readonly eps?: number;
-  readonly weightDecay?: number;
   readonly momentum?: number;
   readonly centered?: boolean;
-  readonly paramGroups?: readonly ParamGroup[];
 }
 
 /**
@@ -217,13 +251,11 @@ export class RMSprop {
   readonly stateNames: readonly ('square_avg' | 'momentum_buffer' | 'grad_avg')[];
 
   constructor(options: RmspropOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('RMSprop', options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups('RMSprop', options.paramGroups, schedule);
+    this.paramGroups = checkedGroups('RMSprop', options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered'], schedule);
     this.lr = check('RMSprop', 'lr', options.lr ?? 1e-2, 0, Infinity);
     this.alpha = check('RMSprop', 'alpha', options.alpha ?? 0.99, 0, 1);
     this.eps = check('RMSprop', 'eps', options.eps ?? 1e-8, 0, Infinity);
-    this.weightDecay = check('RMSprop', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.weightDecay = checkWeightDecay('RMSprop', options.weightDecay);
     this.momentum = check('RMSprop', 'momentum', options.momentum ?? 0, 0, 1);
     this.centered = trueOrFalse('RMSprop', 'centered', options.centered, false);
     // OneCycleLR cycles RMSprop's momentum (PyTorch's cycle_momentum, on by default): the buffer is needed then too.
@@ -236,13 +268,10 @@ export class RMSprop {
   }
 }
 
-export interface AdagradOptions {
-  readonly lr?: number;
+export interface AdagradOptions extends OptimizerOptions {
   readonly lrDecay?: number;
-  readonly weightDecay?: number;
   readonly initialAccumulatorValue?: number;
   readonly eps?: number;
-  readonly paramGroups?: readonly ParamGroup[];
 }
 
 /**
@@ -264,15 +293,10 @@ export class Adagrad {
   readonly stateNames = ['sum'] as const;
 
   constructor(options: AdagradOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('Adagrad', options, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'paramGroups']);
-    checkSchedule(schedule);
-    if (schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
-      throw new RangeError('Adagrad: OneCycleLR cycles a momentum, and Adagrad has none (PyTorch 1.13: "optimizer must support momentum with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
-    }
-    this.paramGroups = checkGroups('Adagrad', options.paramGroups, schedule);
+    this.paramGroups = checkedGroups('Adagrad', options, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps'], schedule, false);
     this.lr = check('Adagrad', 'lr', options.lr ?? 1e-2, 0, Infinity);
     this.lrDecay = check('Adagrad', 'lr_decay', options.lrDecay ?? 0, 0, Infinity);
-    this.weightDecay = check('Adagrad', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.weightDecay = checkWeightDecay('Adagrad', options.weightDecay);
     this.initialAccumulatorValue = check('Adagrad', 'initial_accumulator_value', options.initialAccumulatorValue ?? 0, 0, Infinity);
     this.eps = check('Adagrad', 'eps', options.eps ?? 1e-10, 0, Infinity);
   }
@@ -305,34 +329,22 @@ export interface NadamOptions extends RadamOptions {
  * PyTorch's defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8, momentum_decay 4e-3); weight decay
  * added to the gradient. OneCycleLR cycles β1, as Adam's.
  */
-export class NAdam {
+export class NAdam extends AdamMoments<NadamOptions> {
   readonly kind = 'nadam';
-  readonly lr: number;
-  readonly betas: readonly [number, number];
-  readonly eps: number;
-  readonly weightDecay: number;
   readonly momentumDecay: number;
-  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
-  readonly paramGroups: readonly ParamGroup[];
   /**
    * The optimizer state per parameter, PyTorch's names (its mu_product, one number the same for
    * every parameter, is the product of the steps' μ: `nadamMuProduct`).
    */
   readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
 
-  constructor(options: NadamOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('NAdam', options, ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups('NAdam', options.paramGroups, schedule);
-    this.lr = check('NAdam', 'lr', options.lr ?? 2e-3, 0, Infinity);
-    this.betas = checkBetas('NAdam', options.betas);
-    this.eps = check('NAdam', 'eps', options.eps ?? 1e-8, 0, Infinity);
-    this.weightDecay = check('NAdam', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  constructor(options: NadamOptions = {}, schedule: Schedule = { kind: 'constant' }) {
+    super('NAdam', options, ['momentumDecay'], schedule, { lr: 2e-3, weightDecay: 0 });
     this.momentumDecay = check('NAdam', 'momentum_decay', options.momentumDecay ?? 4e-3, 0, Infinity);
   }
 
   describe(): string {
-    return `NAdam lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}, momentum decay ${this.momentumDecay}${describeGroups(this.paramGroups)}`;
+    return this.described('NAdam', `, momentum decay ${this.momentumDecay}`);
   }
 }
 
@@ -343,29 +355,17 @@ export class NAdam {
  * un-adapted param −= lr·m̂ (the first five steps at β2 0.999). PyTorch's defaults (lr 1e-3, betas
  * (0.9, 0.999), eps 1e-8); weight decay added to the gradient. OneCycleLR cycles β1, as Adam's.
  */
-export class RAdam {
+export class RAdam extends AdamMoments<RadamOptions> {
   readonly kind = 'radam';
-  readonly lr: number;
-  readonly betas: readonly [number, number];
-  readonly eps: number;
-  readonly weightDecay: number;
-  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
-  readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names. */
   readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
 
-  constructor(options: RadamOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('RAdam', options, ['lr', 'betas', 'eps', 'weightDecay', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups('RAdam', options.paramGroups, schedule);
-    this.lr = check('RAdam', 'lr', options.lr ?? 1e-3, 0, Infinity);
-    this.betas = checkBetas('RAdam', options.betas);
-    this.eps = check('RAdam', 'eps', options.eps ?? 1e-8, 0, Infinity);
-    this.weightDecay = check('RAdam', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  constructor(options: RadamOptions = {}, schedule: Schedule = { kind: 'constant' }) {
+    super('RAdam', options, [], schedule, { lr: 1e-3, weightDecay: 0 });
   }
 
   describe(): string {
-    return `RAdam lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${describeGroups(this.paramGroups)}`;
+    return this.described('RAdam');
   }
 }
 
@@ -378,38 +378,23 @@ export type AdamaxOptions = RadamOptions;
  * PyTorch's defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8); weight decay added to the gradient.
  * OneCycleLR cycles β1, as Adam's.
  */
-export class Adamax {
+export class Adamax extends AdamMoments<AdamaxOptions> {
   readonly kind = 'adamax';
-  readonly lr: number;
-  readonly betas: readonly [number, number];
-  readonly eps: number;
-  readonly weightDecay: number;
-  /** Parameters with a learning rate or weight decay of their own (the rest take lr and weightDecay). */
-  readonly paramGroups: readonly ParamGroup[];
   /** The optimizer state per parameter, PyTorch's names. */
   readonly stateNames = ['exp_avg', 'exp_inf'] as const;
 
-  constructor(options: AdamaxOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('Adamax', options, ['lr', 'betas', 'eps', 'weightDecay', 'paramGroups']);
-    checkSchedule(schedule);
-    this.paramGroups = checkGroups('Adamax', options.paramGroups, schedule);
-    this.lr = check('Adamax', 'lr', options.lr ?? 2e-3, 0, Infinity);
-    this.betas = checkBetas('Adamax', options.betas);
-    this.eps = check('Adamax', 'eps', options.eps ?? 1e-8, 0, Infinity);
-    this.weightDecay = check('Adamax', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+  constructor(options: AdamaxOptions = {}, schedule: Schedule = { kind: 'constant' }) {
+    super('Adamax', options, [], schedule, { lr: 2e-3, weightDecay: 0 });
   }
 
   describe(): string {
-    return `Adamax lr ${this.lr}, betas (${this.betas.join(', ')}), eps ${this.eps}, weight decay ${this.weightDecay}${describeGroups(this.paramGroups)}`;
+    return this.described('Adamax');
   }
 }
 
-export interface AdadeltaOptions {
-  readonly lr?: number;
+export interface AdadeltaOptions extends OptimizerOptions {
   readonly rho?: number;
   readonly eps?: number;
-  readonly weightDecay?: number;
-  readonly paramGroups?: readonly ParamGroup[];
 }
 
 /**
@@ -430,16 +415,11 @@ export class Adadelta {
   readonly stateNames = ['square_avg', 'acc_delta'] as const;
 
   constructor(options: AdadeltaOptions = {}, readonly schedule: Schedule = { kind: 'constant' }) {
-    checkOptions('Adadelta', options, ['lr', 'rho', 'eps', 'weightDecay', 'paramGroups']);
-    checkSchedule(schedule);
-    if (schedule.kind === 'onecycle' && schedule.cycleMomentum !== false) {
-      throw new RangeError('Adadelta: OneCycleLR cycles a momentum, and Adadelta has none (PyTorch 1.13: "optimizer must support momentum with `cycle_momentum` option enabled"); give the schedule cycleMomentum: false');
-    }
-    this.paramGroups = checkGroups('Adadelta', options.paramGroups, schedule);
+    this.paramGroups = checkedGroups('Adadelta', options, ['lr', 'rho', 'eps', 'weightDecay'], schedule, false);
     this.lr = check('Adadelta', 'lr', options.lr ?? 1, 0, Infinity);
     this.rho = check('Adadelta', 'rho', options.rho ?? 0.9, 0, 1);
     this.eps = check('Adadelta', 'eps', options.eps ?? 1e-6, 0, Infinity);
-    this.weightDecay = check('Adadelta', 'weight_decay', options.weightDecay ?? 0, 0, Infinity);
+    this.weightDecay = checkWeightDecay('Adadelta', options.weightDecay);
   }
 
   describe(): string {
@@ -577,15 +557,18 @@ export function radamRectification(beta2: number, step: number): number | undefi
  * where in `slots` the param groups' weight decays start (GROUP_DECAY only), and how many
  * parameters' learning rates follow HYPER_LENGTH in `hyper` (GROUP_LR only; else 0).
  */
-export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
-export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
-export const adamKernelParams = (o: Adam | NAdam | RAdam | Adamax, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, weightDecay: o.weightDecay, decoupled: o.kind === 'adamw' ? 1 : 0, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const sgdKernelParams = (o: SGD, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ oneMinusDampening: 1 - o.dampening, nesterov: o.nesterov ? 1 : 0, ...stepParams(o, clipping, decayAt, groupLrs) });
+export const rmspropKernelParams = (o: RMSprop, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ alpha: o.alpha, oneMinusAlpha: 1 - o.alpha, eps: o.eps, ...stepParams(o, clipping, decayAt, groupLrs) });
+export const adamKernelParams = (o: Adam | NAdam | RAdam | Adamax, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ beta2: o.betas[1], oneMinusBeta2: 1 - o.betas[1], eps: o.eps, decoupled: o.kind === 'adamw' ? 1 : 0, ...stepParams(o, clipping, decayAt, groupLrs) });
 
 /** adam_step's variant of an optimizer of Adam's moments: AMSGRAD (Adam's, AdamW's), NADAM, RADAM, ADAMAX (exp_inf in exp_avg_sq's place). */
 export const adamVariant = (o: Adam | NAdam | RAdam | Adamax) => ({ AMSGRAD: (o.kind === 'adam' || o.kind === 'adamw') && o.amsgrad, NADAM: o.kind === 'nadam', RADAM: o.kind === 'radam', ADAMAX: o.kind === 'adamax' });
 /** adadelta_step's parameters: 1 − ρ in float64, as PyTorch's `value=1 - rho`. */
-export const adadeltaKernelParams = (o: Adadelta, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ rho: o.rho, oneMinusRho: 1 - o.rho, eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
-export const adagradKernelParams = (o: Adagrad, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ eps: o.eps, weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
+export const adadeltaKernelParams = (o: Adadelta, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ rho: o.rho, oneMinusRho: 1 - o.rho, eps: o.eps, ...stepParams(o, clipping, decayAt, groupLrs) });
+export const adagradKernelParams = (o: Adagrad, clipping?: Clipping, decayAt = 0, groupLrs = 0) => ({ eps: o.eps, ...stepParams(o, clipping, decayAt, groupLrs) });
+
+/** The parameters every optimizer step has (src/kernels/optimizers.ts: defineOptimizerKernel), besides the length. */
+const stepParams = (o: Optimizer, clipping: Clipping | undefined, decayAt: number, groupLrs: number) => ({ weightDecay: o.weightDecay, clipValue: clipValueOf(clipping), decayAt, groupLrs });
 const clipValueOf = (clipping?: Clipping) => (clipping?.kind === 'value' ? clipping.clipValue : 0);
 
 /** The optimizer kernels' variant for a network's clipping (src/kernels/optimizers.ts). */

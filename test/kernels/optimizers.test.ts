@@ -1,5 +1,5 @@
 /**
- * sgd_step, adam_step (Adam, AdamW, NAdam, RAdam, Adamax), rmsprop_step and adadelta_step over several
+ * sgd_step, adam_step (Adam, AdamW, NAdam, RAdam, Adamax), rmsprop_step, adagrad_step and adadelta_step over several
  * steps against the float64 reference of PyTorch's algorithms: every option (momentum, dampening,
  * Nesterov, weight decay; Adam, AdamW; NAdam's momentum_decay, RAdam's both branches; Adamax and
  * Adadelta at awkward lengths and past 65,535 workgroups), the
@@ -10,13 +10,13 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { workgroupCounts } from '../../src/gpu/kernel.js';
-import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adadeltaStep, adamStep, gradNorm, gradNormPartials, rmspropStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
+import { CLIP_AT, GRAD_NORM_CHUNK, HYPER_LENGTH, adadeltaStep, adagradStep, adamStep, gradNorm, gradNormPartials, rmspropStep, sgdStep, slotBlocks } from '../../src/kernels/optimizers.js';
 import { createArena } from '../../src/gpu/arena.js';
 import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { HEALTH_NONE, HEALTH_SLOTS, decodeHealth, freshHealth, healthLength } from '../../src/kernels/health.js';
-import { Adadelta, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, adadeltaKernelParams, adamKernelParams, adamVariant, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, adadeltaKernelParams, adagradKernelParams, adamKernelParams, adamVariant, clipVariant, hyperValues, rmspropKernelParams, sgdKernelParams } from '../../src/optim/optimizers.js';
 import { checkClipping } from '../../src/optim/clipping.js';
-import { adadeltaRef, adamaxRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
+import { adadeltaRef, adagradRef, adamaxRef, adamRef, clipGradNormRef, clipGradValueRef, nadamRef, radamRef, rmspropRef, sgdRef } from '../../src/reference/optimizers.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
@@ -277,6 +277,39 @@ describe('adam_step variant ADAMAX and adadelta_step (PyTorch 1.13\'s Adamax and
   }
 });
 
+describe('adagrad_step', () => {
+  // Awkward lengths, four steps of shrinking gradients, the rate clr = lr / (1 + (step − 1)·lr_decay) from hyperValues.
+  const cases = [
+    ['Adagrad', () => new Adagrad({ lr: 0.05 }), [1, 257, 1029]],
+    ['Adagrad, lr_decay, weight decay, initial accumulator, eps 1e-6', () => new Adagrad({ lr: 0.05, lrDecay: 0.1, weightDecay: 0.1, initialAccumulatorValue: 0.1, eps: 1e-6 }), [1029]],
+  ] as const;
+  for (const [name, make, lengths] of cases) {
+    for (const length of lengths) {
+      gpuTest(`${name}: length ${length}, four steps against float64`, async (ctx) => {
+        const opt = make();
+        let param: Float64Array<ArrayBufferLike> = f32(randomArray(length, 5));
+        let sum: Float64Array<ArrayBufferLike> = new Float64Array(length).fill(opt.initialAccumulatorValue);
+        const [tparam, tsum, tgrad] = [param, sum, undefined].map((data, k) => ctx.tensor(['param', 'sum', 'grad'][k]!, [length], data ? { data } : {}));
+        const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+        const health = ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) });
+        const kernel = (await ctx.compile(adagradStep)).bind({ hyper, grad: tgrad!, sum: tsum!, param: tparam!, health, slots: oneSlot(ctx, length) }, { length, ...adagradKernelParams(opt) });
+        for (let step = 1; step <= 4; step++) {
+          const grad = f32(randomArray(length, 50 + step, -0.1 / step, 0.1 / step));
+          ctx.write(tgrad!, grad);
+          ctx.write(hyper, hyperValues(opt, step, opt.lr, 0));
+          ctx.submit('adagrad', (e) => recordPass(e, 'adagrad', [kernel]));
+          ({ param, sum } = adagradRef(param, grad, sum, { lr: opt.lr, lrDecay: opt.lrDecay, eps: opt.eps, weightDecay: opt.weightDecay, step }));
+          expectAllClose(`param after step ${step}`, await ctx.read(tparam!), param, UPDATE);
+          // The sum of squares of a weight-decayed gradient: its float32 rounding squared in, as adadelta_step's states.
+          expectAllClose(`sum after step ${step}`, await ctx.read(tsum!), sum, { atol: 1e-10, rtol: 2e-6 });
+          [param, sum] = [f32(await ctx.read(tparam!)), f32(await ctx.read(tsum!))];
+        }
+        expect(decodeHealth(Uint32Array.from(await ctx.read(health)), ['param'])).toBeUndefined();
+      });
+    }
+  }
+});
+
 describe('the divergence guard in the optimizer steps', () => {
   // Three parameters in one arena, the middle one tens of thousands of elements: a record from the
   // last workgroups must not be lost, and each element's slot is its own parameter's.
@@ -329,6 +362,32 @@ describe('the divergence guard in the optimizer steps', () => {
       const [p0, p1] = [layout.offsets[0]! + LENGTHS[0]!, layout.offsets[1]!];
       expect(p1 - p0).toBeGreaterThan(0);
       expect(Array.from(padded.subarray(p0, p1)).every((x) => x === 0)).toBe(true);
+    });
+  }
+});
+
+describe('the divergence guard under clip_grad_value_', () => {
+  // clamp(±Inf) is ±clipValue: the step and its states stay finite, so only the gradient as read
+  // (shaders/lib/optimizer_gradient.wgsl: gradientOf) can record it.
+  for (const kind of ['sgd', 'adagrad'] as const) {
+    gpuTest(`${kind}: an infinite gradient element clamped to a finite step is still recorded`, async (ctx) => {
+      const length = 300;
+      const [param, state, grad] = ['param', 'state', 'grad'].map((label) => ctx.tensor(label, [length]));
+      const hyper = ctx.tensor('hyper', [HYPER_LENGTH]);
+      const health = ctx.tensor('health', [healthLength(1)], { dtype: 'u32', data: freshHealth(1) });
+      const common = { hyper, grad: grad!, param: param!, health, slots: oneSlot(ctx, length) };
+      const clipping = checkClipping({ clipGradValue: 0.05 })!;
+      const kernel = kind === 'sgd'
+        ? (await ctx.compile(sgdStep, clipVariant(clipping))).bind({ ...common, velocity: state! }, { length, ...sgdKernelParams(new SGD({ lr: 0.1, momentum: 0.9 }), clipping) })
+        : (await ctx.compile(adagradStep, clipVariant(clipping))).bind({ ...common, sum: state! }, { length, ...adagradKernelParams(new Adagrad({ lr: 0.1 }), clipping) });
+      const values = f32(randomArray(length, 61));
+      values[7] = -Infinity;
+      ctx.write(grad!, values);
+      ctx.write(hyper, [0.1, 0.9, 1, 0, 0]);
+      ctx.write(health, [1], HEALTH_SLOTS.step);
+      ctx.submit('guard', (e) => recordPass(e, 'guard', [kernel]));
+      expect(Array.from(await ctx.read(param!)).every(Number.isFinite)).toBe(true);
+      expect(decodeHealth(Uint32Array.from(await ctx.read(health)), ['param'])).toEqual({ step: 1, loss: false, parameters: ['param'] });
     });
   }
 });
