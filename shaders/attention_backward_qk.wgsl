@@ -4,16 +4,7 @@
 // embed + e). One invocation per (b, r, e), h = e / d:
 //   dq[b, r, e] = Σ_j probs[b, h, r, j] · k[b, j, e]   (j increasing, j ≤ r when causal)
 //   dk[b, r, e] = Σ_i probs[b, h, i, r] · q[b, i, e]   (i increasing, i ≥ r when causal)
-// Overwrites dqkv's q and k parts.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  embed: u32,
-  heads: u32,
-  causal: u32,
-  scale: f32,
-}
+// Overwrites dqkv's q and k parts. Params and the index splits: shaders/lib/attention_index.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -26,25 +17,20 @@ override WG_X: u32;
 fn attention_backward_qk(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let L = params.seqLen;
-  let E = params.embed;
-  if (gid.x >= params.batch * L * E) { return; }
-  let e = gid.x % E;
-  let r = (gid.x / E) % L;
-  let b = gid.x / (E * L);
-  let h = e / (E / params.heads);
-  let plane = (b * params.heads + h) * L * L;
-  let causal = params.causal != 0u;
-  let end = select(L, r + 1u, causal);
+  if (gid.x >= params.batch * L * params.embed) { return; }
+  // Token r = el.t, a query for dq and a key for dk.
+  let el = elementOf(gid.x);
+  let r = el.t;
+  let plane = probsPlaneAt(el.b, el.h);
+  let end = keyEnd(r);
   var dq = 0.0;
   for (var j = 0u; j < end; j++) {
-    dq += probs[plane + r * L + j] * qkv[(b * L + j) * 3u * E + E + e];
+    dq += probs[plane + r * L + j] * qkv[qkvAt(el.b, j, KEY) + el.e];
   }
-  let start = select(0u, r, causal);
   var dk = 0.0;
-  for (var i = start; i < L; i++) {
-    dk += probs[plane + i * L + r] * qkv[(b * L + i) * 3u * E + e];
+  for (var i = queryStart(r); i < L; i++) {
+    dk += probs[plane + i * L + r] * qkv[qkvAt(el.b, i, QUERY) + el.e];
   }
-  let at = (b * L + r) * 3u * E + e;
-  dqkv[at] = dq;
-  dqkv[at + E] = dk;
+  dqkv[qkvAt(el.b, r, QUERY) + el.e] = dq;
+  dqkv[qkvAt(el.b, r, KEY) + el.e] = dk;
 }

@@ -10,15 +10,7 @@
 // Variant DROPOUT (training with the attention weights dropped out: O = (P ⊙ M) v, M the dropout's
 // 0 or 1/(1 − p)): `dropped` holds P ⊙ M, the gradient reaching P is dP ⊙ M, and D_i = dO_i · O_i is
 // still Σ_j (dP ⊙ M)_ij P_ij, so probs[b, h, i, j] = (dropped_ij · dP_ij − P_ij · D_i) · scale.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  embed: u32,
-  heads: u32,
-  causal: u32,
-  scale: f32,
-}
+// Params and the index splits: shaders/lib/attention_index.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
@@ -35,22 +27,19 @@ override WG_X: u32;
 fn attention_backward_scores(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let L = params.seqLen;
-  let H = params.heads;
   let E = params.embed;
-  if (gid.x >= params.batch * H * L) { return; }
-  let i = gid.x % L;
-  let h = (gid.x / L) % H;
-  let b = gid.x / (L * H);
-  let d = E / H;
+  if (gid.x >= params.batch * params.heads * L) { return; }
+  let query = queryRowOf(gid.x);
+  let d = E / params.heads;
   let row = gid.x * L;
-  let end = select(L, i + 1u, params.causal != 0u);
-  let oAt = (b * L + i) * E + h * d;
+  let end = keyEnd(query.i);
+  let oAt = (query.b * L + query.i) * E + query.h * d;
   var D = 0.0;
   for (var c = 0u; c < d; c++) {
     D += dattn[oAt + c] * attn[oAt + c];
   }
   for (var j = 0u; j < end; j++) {
-    let vAt = (b * L + j) * 3u * E + 2u * E + h * d;
+    let vAt = qkvAt(query.b, j, VALUE) + query.h * d;
     var dP = 0.0;
     for (var c = 0u; c < d; c++) {
       dP += dattn[oAt + c] * qkv[vAt + c];

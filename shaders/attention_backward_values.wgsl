@@ -3,15 +3,7 @@
 // queries that see key j (i ≥ j when causal). Layout: probs [batch, heads, seqLen, seqLen] (P: run
 // before attention_backward_scores overwrites it with dS); dattn [batch, seqLen, embed];
 // dqkv [batch, seqLen, 3·embed] (dv at 2·embed + e). One invocation per (b, j, e). Overwrites dqkv's v part.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  embed: u32,
-  heads: u32,
-  causal: u32,
-  scale: f32,
-}
+// Params and the index splits: shaders/lib/attention_index.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -26,15 +18,12 @@ fn attention_backward_values(@builtin(global_invocation_id) gid3: vec3u, @builti
   let L = params.seqLen;
   let E = params.embed;
   if (gid.x >= params.batch * L * E) { return; }
-  let e = gid.x % E;
-  let j = (gid.x / E) % L;
-  let b = gid.x / (E * L);
-  let h = e / (E / params.heads);
-  let base = (b * params.heads + h) * L * L + j;
-  let start = select(0u, j, params.causal != 0u);
+  // Key j = el.t.
+  let el = elementOf(gid.x);
+  let base = probsPlaneAt(el.b, el.h) + el.t;
   var sum = 0.0;
-  for (var i = start; i < L; i++) {
-    sum += probs[base + i * L] * dattn[(b * L + i) * E + e];
+  for (var i = queryStart(el.t); i < L; i++) {
+    sum += probs[base + i * L] * dattn[(el.b * L + i) * E + el.e];
   }
-  dqkv[(b * L + j) * 3u * E + 2u * E + e] = sum;
+  dqkv[qkvAt(el.b, el.t, VALUE) + el.e] = sum;
 }

@@ -6,15 +6,7 @@
 // when causal: −∞ above the diagonal, P = 0 there; else seqLen), written to the row, their
 // maximum m (from j = 0, which every row has), then e_j = exp(s_j − m), the sum Σ_j e_j in
 // increasing j, and P_j = e_j / sum. Overwrites probs[b, h, i, ·] (0 at the masked keys).
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  embed: u32,
-  heads: u32,
-  causal: u32,
-  scale: f32,
-}
+// Params and the index splits: shaders/lib/attention_index.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
@@ -26,19 +18,15 @@ override WG_X: u32;
 fn attention_scores(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let L = params.seqLen;
-  let H = params.heads;
-  let E = params.embed;
-  if (gid.x >= params.batch * H * L) { return; }
-  let i = gid.x % L;
-  let h = (gid.x / L) % H;
-  let b = gid.x / (L * H);
-  let d = E / H;
+  if (gid.x >= params.batch * params.heads * L) { return; }
+  let query = queryRowOf(gid.x);
+  let d = params.embed / params.heads;
   let row = gid.x * L;
-  let end = select(L, i + 1u, params.causal != 0u);
-  let qAt = (b * L + i) * 3u * E + h * d;
+  let end = keyEnd(query.i);
+  let qAt = qkvAt(query.b, query.i, QUERY) + query.h * d;
   var m = 0.0;
   for (var j = 0u; j < end; j++) {
-    let kAt = (b * L + j) * 3u * E + E + h * d;
+    let kAt = qkvAt(query.b, j, KEY) + query.h * d;
     var dot = 0.0;
     for (var c = 0u; c < d; c++) {
       dot += qkv[qAt + c] * qkv[kAt + c];

@@ -14,29 +14,7 @@
 //   read by one tap kx at four neighbouring output columns, or by none; neighbouring invocations
 //   take neighbouring quads of a row's columns of one remainder mod strideW, so the SIMD lanes of
 //   a CPU adapter load neighbouring elements. The index divisions once an invocation, and within
-//   it only for a stride over 1.
-
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  height: u32,
-  width: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelH: u32,
-  kernelW: u32,
-  strideH: u32,
-  strideW: u32,
-  padTop: u32,
-  padLeft: u32,
-  dilationH: u32,
-  dilationW: u32,
-  groups: u32,
-  outBlock: u32,
-  inBlock: u32,
-  tapSplits: u32,
-}
+//   it only for a stride over 1. Params and blockChannels: shaders/lib/conv2d_general.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -69,9 +47,8 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
   let c0 = (b % perGroup) * params.inBlock;
   let count = min(params.inBlock, groupIn - c0);
   let taps = params.kernelH * params.kernelW;
-  // The block's weight columns (a short last block repeats its last channel, never stored).
-  let lastC = c0 + count - 1u;
-  let w = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * taps;
+  // The block's weight columns.
+  let w = blockChannels(c0, c0 + count - 1u) * taps;
   let outPlane = params.outHeight * params.outWidth;
   let inPlane = params.height * params.width;
   let dxRow = (n * params.inChannels + g * groupIn + c0) * inPlane + u32(iy) * params.width;
@@ -79,11 +56,8 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
   // Columns ix0 + i·strideW, i < 4 (past the row's end: none).
   let ix0 = q / perClass + (q % perClass) * 4u * params.strideW;
   let columns = select(0u, min(4u, (params.width - ix0 + params.strideW - 1u) / params.strideW), ix0 < params.width);
-  // aJ: column ix0 + J's sums for the block's channels (inBlock 4); a0 the four columns' sums of the one channel (inBlock 1).
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
+  // The block's sums at columns ix0 + i·strideW, i < 4 (shaders/lib/conv2d_general_block.wgsl).
+  var sums = array<vec4f, 4>();
   for (var ky = 0u; ky < params.kernelH; ky++) {
     // The output row whose tap ky reads row iy (a division only for a stride over 1).
     let ty = iy + i32(params.padTop) - i32(ky * params.dilationH);
@@ -112,22 +86,13 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
       for (var co = g * groupOut; co < (g + 1u) * groupOut; co++) {
         let plane = co * outPlane;
         let d = select(vec4f(0.0), vec4f(dy[at.x + plane], dy[at.y + plane], dy[at.z + plane], dy[at.w + plane]), reads);
-        let k = co * groupIn * taps + t;
-        if (params.inBlock == 4u) {
-          let wv = vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
-          a0 += d.x * wv;
-          a1 += d.y * wv;
-          a2 += d.z * wv;
-          a3 += d.w * wv;
-        } else {
-          a0 += d * weight[w.x + k];
-        }
+        sums = addProducts(sums, d, w, co * groupIn * taps + t, params.inBlock);
       }
     }
   }
   for (var j = 0u; j < count; j++) {
     // Channel c0 + j's values at the four columns.
-    let v = select(a0, vec4f(a0[j], a1[j], a2[j], a3[j]), params.inBlock == 4u);
+    let v = channelSums(sums, j, params.inBlock);
     for (var i = 0u; i < columns; i++) {
       dx[dxRow + j * inPlane + ix0 + i * params.strideW] = v[i];
     }

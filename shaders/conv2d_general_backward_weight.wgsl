@@ -11,29 +11,8 @@
 //   the output rows (n, oy) ≡ l mod WG_X in order, each row's columns in order, then a fixed tree
 //   adds the WG_X partial sums (as bias_backward). The grid is linear (WG_X invocations a
 //   workgroup, folded past 65,535 workgroups); a workgroup past the last sums nothing and writes
-//   nothing, and every invocation reaches the barriers.
-
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  height: u32,
-  width: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelH: u32,
-  kernelW: u32,
-  strideH: u32,
-  strideW: u32,
-  padTop: u32,
-  padLeft: u32,
-  dilationH: u32,
-  dilationW: u32,
-  groups: u32,
-  outBlock: u32,
-  inBlock: u32,
-  tapSplits: u32,
-}
+//   nothing, and every invocation reaches the barriers. Params and blockChannels:
+//   shaders/lib/conv2d_general.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -70,9 +49,8 @@ fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @b
   let count = select(0u, min(params.inBlock, groupIn - c0), valid);
   let inPlane = params.height * params.width;
   let outPlane = params.outHeight * params.outWidth;
-  // The block's input planes (a short last block repeats its last channel, never stored).
-  let lastC = c0 + max(count, 1u) - 1u;
-  let planes = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * inPlane;
+  // The block's input planes (a workgroup past the last: channel c0's, unread).
+  let planes = blockChannels(c0, c0 + max(count, 1u) - 1u) * inPlane;
   // The columns whose tap kx is inside the input: ox·strideW + kx·dilationW − padLeft in [0, width).
   let shift = i32(kx * params.dilationW) - i32(params.padLeft);
   let oxFirst = u32(max(0, (-shift + i32(params.strideW) - 1) / i32(params.strideW)));
@@ -128,8 +106,7 @@ fn sumAllTaps(e: u32, lid: u32) {
   let count = select(0u, min(params.inBlock, groupIn - c0), valid);
   let inPlane = params.height * params.width;
   let outPlane = params.outHeight * params.outWidth;
-  let lastC = c0 + max(count, 1u) - 1u;
-  let planes = vec4u(c0, min(c0 + 1u, lastC), min(c0 + 2u, lastC), min(c0 + 3u, lastC)) * inPlane;
+  let planes = blockChannels(c0, c0 + max(count, 1u) - 1u) * inPlane;
   let H = i32(params.height);
   let W = i32(params.width);
   let rows = select(0u, params.batch * params.outHeight, valid);

@@ -13,29 +13,8 @@
 //   channels of one group (4 where the group has 4 or more, each x loaded once for the four and
 //   each weight once for the four columns; otherwise 1); a group's last block may hold fewer, a
 //   row's last quad fewer columns. Neighbouring invocations take neighbouring quads of a row, so
-//   the SIMD lanes of a CPU adapter load neighbouring elements.
-
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  height: u32,
-  width: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelH: u32,
-  kernelW: u32,
-  strideH: u32,
-  strideW: u32,
-  padTop: u32,
-  padLeft: u32,
-  dilationH: u32,
-  dilationW: u32,
-  groups: u32,
-  outBlock: u32,
-  inBlock: u32,
-  tapSplits: u32,
-}
+//   the SIMD lanes of a CPU adapter load neighbouring elements. Params and blockChannels:
+//   shaders/lib/conv2d_general.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -68,9 +47,8 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let co0 = g * groupOut + (b % perGroup) * params.outBlock;
   let count = min(params.outBlock, (g + 1u) * groupOut - co0);
   let taps = params.kernelH * params.kernelW;
-  // The block's weight rows (a short last block repeats its last channel, never stored).
-  let last = co0 + count - 1u;
-  let w = vec4u(co0, min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * groupIn * taps;
+  // The block's weight rows.
+  let w = blockChannels(co0, co0 + count - 1u) * groupIn * taps;
   let inPlane = params.height * params.width;
   let outPlane = params.outHeight * params.outWidth;
   let xBase = (n * params.inChannels + g * groupIn) * inPlane;
@@ -80,11 +58,8 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let y0 = i32(oy * params.strideH) - i32(params.padTop);
   let ox0 = q * 4u;
   let x0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * params.strideW) - i32(params.padLeft);
-  // aJ: column ox0 + J's sums for the block's channels (outBlock 4); a0 the four columns' sums of the one channel (outBlock 1).
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
+  // The block's sums at columns ox0 … ox0 + 3 (shaders/lib/conv2d_general_block.wgsl).
+  var sums = array<vec4f, 4>();
   for (var ky = 0u; ky < params.kernelH; ky++) {
     let iy = y0 + i32(ky * params.dilationH);
     if (iy < 0 || iy >= H) { continue; }
@@ -98,23 +73,14 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
       for (var c = 0u; c < groupIn; c++) {
         let plane = c * inPlane;
         let xv = select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside);
-        let k = c * taps + t;
-        if (params.outBlock == 4u) {
-          let wv = vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
-          a0 += xv.x * wv;
-          a1 += xv.y * wv;
-          a2 += xv.z * wv;
-          a3 += xv.w * wv;
-        } else {
-          a0 += xv * weight[w.x + k];
-        }
+        sums = addProducts(sums, xv, w, c * taps + t, params.outBlock);
       }
     }
   }
   let columns = min(4u, params.outWidth - ox0);
   for (var j = 0u; j < count; j++) {
     // Channel co0 + j's values at the four columns.
-    let v = select(a0, vec4f(a0[j], a1[j], a2[j], a3[j]), params.outBlock == 4u);
+    let v = channelSums(sums, j, params.outBlock);
     for (var i = 0u; i < columns; i++) {
 #if BIAS
       y[yRow + j * outPlane + ox0 + i] = v[i] + bias[co0 + j];

@@ -15,16 +15,8 @@
 // dgh[b, t + 1, k] read once for the four carries, W_hh's four words of row k read together
 // (variant VEC4, H a multiple of 4: as one vec4), each carry still its own sum over k in increasing
 // order (the same, to the bit, as an invocation per unit; faster on lavapipe, as
-// lstm_backward_step's). Overwrites dgx and dgh at t, dcarry.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  hidden: u32,
-  step: u32,
-  directions: u32,
-  reverse: u32,
-}
+// lstm_backward_step's). Overwrites dgx and dgh at t, dcarry. Params and the step's rows:
+// shaders/lib/recurrent_step.wgsl; the carry's products (VEC4 too): shaders/lib/recurrent_carry.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -49,34 +41,21 @@ fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
   if (gid.x >= params.batch * quads) { return; }
   let b = gid.x / quads;
   let j0 = (gid.x % quads) * 4u;
-  let t = params.step;
-  let row = b * params.seqLen + t;
-  let reverse = params.reverse != 0u;
-  let last = select(t + 1u == params.seqLen, t == 0u, reverse);
+  let step = stepOf(b);
+  let row = step.row;
   // The carries Σ_k dgh[b, t + 1, k] · W_hh[k, j] into units j0 … j0 + 3 (those past H unused).
   var carry = vec4f(0.0);
-  if (!last) {
-    let next = select(row + 1u, row - 1u, reverse) * 3u * H;
+  if (!step.last) {
+    let next = step.nextRow * 3u * H;
     for (var k = 0u; k < 3u * H; k++) {
-      let d = dgh[next + k];
-#if VEC4
-      let w = weightHh[k * (H / 4u) + j0 / 4u];
-      carry.x += d * w.x;
-      carry.y += d * w.y;
-      carry.z += d * w.z;
-      carry.w += d * w.w;
-#else
-      for (var u = 0u; u < 4u; u++) {
-        carry[u] += d * weightHh[k * H + min(j0 + u, H - 1u)];
-      }
-#endif
+      carry = addCarry(carry, dgh[next + k], k, j0);
     }
   }
   for (var u = 0u; u < 4u; u++) {
     let j = j0 + u;
     if (j >= H) { break; }
-    var dh = dy[(row * params.directions + params.reverse) * H + j];
-    if (!last) {
+    var dh = dy[hAt(row) + j];
+    if (!step.last) {
       dh += carry[u] + dcarry[b * H + j];
     }
     let gateAt = row * 4u * H + j;

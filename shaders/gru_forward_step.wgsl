@@ -12,16 +12,8 @@
 // (b, j), j a hidden unit: the three dot products of W_hh's rows k·H + j with h_{t−1} = y[b, t ∓ 1, reverse] (written by the previous
 // step's dispatch), each summed over m in increasing order, then b_hh added (variant BIAS).
 // Overwrites y[b, t, reverse], gates[b, t] and hprev[b, t] = h_{t−1} (0 at the first step). σ: shaders/lib/sigmoid.wgsl;
-// tanh: shaders/lib/stable_math.wgsl's tanhAccurate.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  hidden: u32,
-  step: u32,
-  directions: u32,
-  reverse: u32,
-}
+// tanh: shaders/lib/stable_math.wgsl's tanhAccurate. Params and the step's rows:
+// shaders/lib/recurrent_step.wgsl; W_hh · h_{t−1} + b_hh (VEC4 too): shaders/lib/recurrent_hidden_sums.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
@@ -39,53 +31,6 @@ struct Params {
 
 override WG_X: u32;
 
-#if VEC4
-#else
-// W_hh's row r times h_{t−1} (offset `prev` in y), summed over m in increasing order.
-fn rowSum(r: u32, prev: u32) -> f32 {
-  let H = params.hidden;
-  var a = 0.0;
-  for (var m = 0u; m < H; m++) {
-    a += weightHh[r * H + m] * y[prev + m];
-  }
-  return a;
-}
-#endif
-
-// W_hh's rows k·H + j (k = r, z, n) times h_{t−1} (offset `prev` in y; 0 at the first step), each
-// summed over m in increasing order, plus b_hh's (variant BIAS). Variant VEC4 (H a multiple of 4)
-// reads the rows and h_{t−1} four words at a time, adding the products one by one in that order
-// (the same sums, to the bit, as the scalar loop; faster on lavapipe, as lstm_forward_step's).
-fn hiddenSums(j: u32, prev: u32, first: bool) -> vec3f {
-  let H = params.hidden;
-  var s = vec3f(0.0);
-  if (!first) {
-#if VEC4
-    for (var q = 0u; q < H / 4u; q++) {
-      let m = prev + 4u * q;
-      let h = vec4f(y[m], y[m + 1u], y[m + 2u], y[m + 3u]);
-      for (var k = 0u; k < 3u; k++) {
-        let w = weightHh[(k * H + j) * (H / 4u) + q];
-        var a = s[k];
-        a += w.x * h.x;
-        a += w.y * h.y;
-        a += w.z * h.z;
-        a += w.w * h.w;
-        s[k] = a;
-      }
-    }
-#else
-    s = vec3f(rowSum(j, prev), rowSum(H + j, prev), rowSum(2u * H + j, prev));
-#endif
-  }
-#if BIAS
-  for (var k = 0u; k < 3u; k++) {
-    s[k] += biasHh[k * H + j];
-  }
-#endif
-  return s;
-}
-
 @compute @workgroup_size(WG_X)
 fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
@@ -93,28 +38,20 @@ fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wor
   if (gid.x >= params.batch * H) { return; }
   let b = gid.x / H;
   let j = gid.x % H;
-  let t = params.step;
-  let row = b * params.seqLen + t;
-  let reverse = params.reverse != 0u;
-  let first = select(t == 0u, t + 1u == params.seqLen, reverse);
-  // The previous step's row (this row itself at the first step, unread there).
-  let prevRow = select(select(row - 1u, row + 1u, reverse), row, first);
-  let prev = (prevRow * params.directions + params.reverse) * H;
+  let step = stepOf(b);
+  let row = step.row;
+  let prev = hAt(step.prevRow);
   let inputAt = row * 3u * H + j;
-  let hs = hiddenSums(j, prev, first);
+  let hs = hiddenSums(j, prev, step.first, 3u);
   let r = sigmoid(gx[inputAt] + hs[0]);
   let z = sigmoid(gx[inputAt + H] + hs[1]);
   let hn = hs[2];
   let n = tanhAccurate(gx[inputAt + 2u * H] + r * hn);
   var hPrev = 0.0;
-  if (!first) {
+  if (!step.first) {
     hPrev = y[prev + j];
   }
-  let gateAt = row * 4u * H + j;
-  gates[gateAt] = r;
-  gates[gateAt + H] = z;
-  gates[gateAt + 2u * H] = n;
-  gates[gateAt + 3u * H] = hn;
+  storeGates(row, j, vec4f(r, z, n, hn));
   hprev[row * H + j] = hPrev;
-  y[(row * params.directions + params.reverse) * H + j] = (1.0 - z) * n + z * hPrev;
+  y[hAt(row) + j] = (1.0 - z) * n + z * hPrev;
 }

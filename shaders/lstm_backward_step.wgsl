@@ -14,16 +14,9 @@
 // once for the four carries, W_hh's four words of row r read together (variant VEC4, H a multiple
 // of 4: as one vec4), each carry still its own sum over r in increasing order (the same, to the
 // bit, as an invocation per unit; measured on lavapipe at batch 128, H 64, exp/, rough: 3.4–3.7 ms
-// a step with an invocation per unit, 1.6 with VEC4). Overwrites dgates[b, t] and dcell.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  hidden: u32,
-  step: u32,
-  directions: u32,
-  reverse: u32,
-}
+// a step with an invocation per unit, 1.6 with VEC4). Overwrites dgates[b, t] and dcell. Params and
+// the step's rows: shaders/lib/recurrent_step.wgsl; the carry's products (VEC4 too):
+// shaders/lib/recurrent_carry.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -47,43 +40,28 @@ fn lstm_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
   if (gid.x >= params.batch * quads) { return; }
   let b = gid.x / quads;
   let j0 = (gid.x % quads) * 4u;
-  let t = params.step;
-  let row = b * params.seqLen + t;
-  let reverse = params.reverse != 0u;
-  // The forward's first and last steps of this direction.
-  let first = select(t == 0u, t + 1u == params.seqLen, reverse);
-  let last = select(t + 1u == params.seqLen, t == 0u, reverse);
+  let step = stepOf(b);
+  let row = step.row;
   // The carries Σ_r dgates[b, t + 1, r] · W_hh[r, j] into units j0 … j0 + 3 (those past H unused).
   var carry = vec4f(0.0);
-  if (!last) {
-    let next = select(row + 1u, row - 1u, reverse) * 4u * H;
+  if (!step.last) {
+    let next = step.nextRow * 4u * H;
     for (var r = 0u; r < 4u * H; r++) {
-      let d = dgates[next + r];
-#if VEC4
-      let w = weightHh[r * (H / 4u) + j0 / 4u];
-      carry.x += d * w.x;
-      carry.y += d * w.y;
-      carry.z += d * w.z;
-      carry.w += d * w.w;
-#else
-      for (var u = 0u; u < 4u; u++) {
-        carry[u] += d * weightHh[r * H + min(j0 + u, H - 1u)];
-      }
-#endif
+      carry = addCarry(carry, dgates[next + r], r, j0);
     }
   }
   for (var u = 0u; u < 4u; u++) {
     let j = j0 + u;
     if (j >= H) { break; }
-    var dh = dy[(row * params.directions + params.reverse) * H + j];
+    var dh = dy[hAt(row) + j];
     var dcCarry = 0.0;
-    if (!last) {
+    if (!step.last) {
       dh += carry[u];
       dcCarry = dcell[b * H + j];
     }
     var cPrev = 0.0;
-    if (!first) {
-      cPrev = cell[select(row - 1u, row + 1u, reverse) * H + j];
+    if (!step.first) {
+      cPrev = cell[step.prevRow * H + j];
     }
     let gateAt = row * 4u * H + j;
     let i = gates[gateAt];

@@ -14,16 +14,8 @@
 // order, then b_hh added (variant BIAS), then gx. Overwrites y[b, t, reverse], cell[b, t], gates[b, t]
 // (the activated gates i, f, g, o, for the backward) and hprev[b, t] = h_{t−1} (0 at the first step: the
 // weight gradient's operand, dW_hh = Σ_t dgatesᵀ · h_{t−1}). σ: shaders/lib/sigmoid.wgsl; tanh:
-// shaders/lib/stable_math.wgsl's tanhAccurate.
-
-struct Params {
-  batch: u32,
-  seqLen: u32,
-  hidden: u32,
-  step: u32,
-  directions: u32,
-  reverse: u32,
-}
+// shaders/lib/stable_math.wgsl's tanhAccurate. Params and the step's rows:
+// shaders/lib/recurrent_step.wgsl; W_hh · h_{t−1} + b_hh (VEC4 too): shaders/lib/recurrent_hidden_sums.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
@@ -42,47 +34,6 @@ struct Params {
 
 override WG_X: u32;
 
-#if VEC4
-#else
-// W_hh's row r times h_{t−1} (offset `prev` in y), summed over m in increasing order.
-fn rowSum(r: u32, prev: u32) -> f32 {
-  let H = params.hidden;
-  var a = 0.0;
-  for (var m = 0u; m < H; m++) {
-    a += weightHh[r * H + m] * y[prev + m];
-  }
-  return a;
-}
-#endif
-
-// The four gates' W_hh · h_{t−1} for unit j (`prev` the offset of h_{t−1} in y), each summed over
-// m in increasing order: variant VEC4 (H a multiple of 4) reads W_hh's rows four words at a time
-// and h_{t−1} four at a time, adding the four products one by one in that order (the same sums, to
-// the bit, as the scalar loop); measured on lavapipe at batch 128, H 64 (exp/, rough: shared CPUs),
-// 3.4–3.6 ms a step before (a loop over m per gate), 1.5 after.
-fn hiddenSums(j: u32, prev: u32) -> vec4f {
-  let H = params.hidden;
-  var s = vec4f(0.0);
-#if VEC4
-  for (var q = 0u; q < H / 4u; q++) {
-    let m = prev + 4u * q;
-    let h = vec4f(y[m], y[m + 1u], y[m + 2u], y[m + 3u]);
-    for (var k = 0u; k < 4u; k++) {
-      let w = weightHh[(k * H + j) * (H / 4u) + q];
-      var a = s[k];
-      a += w.x * h.x;
-      a += w.y * h.y;
-      a += w.z * h.z;
-      a += w.w * h.w;
-      s[k] = a;
-    }
-  }
-#else
-  s = vec4f(rowSum(j, prev), rowSum(H + j, prev), rowSum(2u * H + j, prev), rowSum(3u * H + j, prev));
-#endif
-  return s;
-}
-
 @compute @workgroup_size(WG_X)
 fn lstm_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
@@ -90,22 +41,12 @@ fn lstm_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
   if (gid.x >= params.batch * H) { return; }
   let b = gid.x / H;
   let j = gid.x % H;
-  let t = params.step;
-  let row = b * params.seqLen + t;
-  let reverse = params.reverse != 0u;
-  let first = select(t == 0u, t + 1u == params.seqLen, reverse);
-  // The previous step's row (this row itself at the first step, unread there).
-  let prevRow = select(select(row - 1u, row + 1u, reverse), row, first);
-  let prev = (prevRow * params.directions + params.reverse) * H;
+  let step = stepOf(b);
+  let row = step.row;
+  let prev = hAt(step.prevRow);
   // Gate k's pre-activation: gx + (W_hh · h_{t−1} + b_hh).
-  var pre = vec4f(0.0);
-  if (!first) {
-    pre = hiddenSums(j, prev);
-  }
+  var pre = hiddenSums(j, prev, step.first, 4u);
   for (var k = 0u; k < 4u; k++) {
-#if BIAS
-    pre[k] += biasHh[k * H + j];
-#endif
     pre[k] = gx[row * 4u * H + k * H + j] + pre[k];
   }
   let i = sigmoid(pre[0]);
@@ -114,17 +55,13 @@ fn lstm_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
   let o = sigmoid(pre[3]);
   var cPrev = 0.0;
   var hPrev = 0.0;
-  if (!first) {
-    cPrev = cell[prevRow * H + j];
+  if (!step.first) {
+    cPrev = cell[step.prevRow * H + j];
     hPrev = y[prev + j];
   }
   let c = f * cPrev + i * g;
-  let gateAt = row * 4u * H + j;
-  gates[gateAt] = i;
-  gates[gateAt + H] = f;
-  gates[gateAt + 2u * H] = g;
-  gates[gateAt + 3u * H] = o;
+  storeGates(row, j, vec4f(i, f, g, o));
   cell[row * H + j] = c;
   hprev[row * H + j] = hPrev;
-  y[(row * params.directions + params.reverse) * H + j] = o * tanhAccurate(c);
+  y[hAt(row) + j] = o * tanhAccurate(c);
 }

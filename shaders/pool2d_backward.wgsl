@@ -9,25 +9,8 @@
 //   holds the element (inside its clipped span).
 //   ADAPTIVE: PyTorch's adaptive windows (pool2d_forward); the outputs holding element iy are
 //   ⌊iy·outH/height⌋ … ⌈(iy + 1)·outH/height⌉ − 1; the average's share dy[o] / rows / columns.
-//   One invocation per input element.
-
-struct Params {
-  planes: u32,
-  height: u32,
-  width: u32,
-  outH: u32,
-  outW: u32,
-  kernelH: u32,
-  kernelW: u32,
-  strideH: u32,
-  strideW: u32,
-  padH: u32,
-  padW: u32,
-  dilationH: u32,
-  dilationW: u32,
-  divisorOverride: u32,
-  countIncludePad: u32,
-}
+//   One invocation per input element. Params, the adaptive and average windows and the divisor:
+//   shaders/lib/pool2d_window.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -55,12 +38,6 @@ fn adaptiveOutputsOf(i: u32, size: u32, count: u32) -> vec2i {
   let first = (i * count) / size;
   let last = min(((i + 1u) * count + size - 1u) / size - 1u, count - 1u);
   return vec2i(i32(first), i32(last));
-}
-
-/** An adaptive window's extent along one axis: its first position and its length. */
-fn adaptiveWindow(o: u32, size: u32, count: u32) -> vec2u {
-  let start = (o * size) / count;
-  return vec2u(start, ((o + 1u) * size + count - 1u) / count - start);
 }
 
 @compute @workgroup_size(WG_X)
@@ -91,17 +68,10 @@ fn pool2d_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
       let kernelW = adaptiveWindow(u32(ox), params.width, params.outW).y;
       sum += dy[o] / f32(kernelH) / f32(kernelW);
 #else
-      // The window's divisor, as the forward computed it (dilation 1 for AvgPool2d).
-      let y0 = oy * i32(params.strideH) - i32(params.padH);
-      let x0 = ox * i32(params.strideW) - i32(params.padW);
-      let yEnd = min(y0 + i32(params.kernelH), i32(params.height + params.padH));
-      let xEnd = min(x0 + i32(params.kernelW), i32(params.width + params.padW));
-      let padded = (yEnd - y0) * (xEnd - x0);
-      let inside = (min(yEnd, i32(params.height)) - max(y0, 0)) * (min(xEnd, i32(params.width)) - max(x0, 0));
-      var divisor = f32(select(inside, padded, params.countIncludePad == 1u));
-      if (params.divisorOverride > 0u) { divisor = f32(params.divisorOverride); }
-      // A tap past the padded end (the window clipped there) is not the window's.
-      if (i32(iy) < yEnd && i32(ix) < xEnd) { sum += dy[o] / divisor; }
+      // The window and its divisor, as the forward's. A tap past the padded end (the window
+      // clipped there) is not the window's.
+      let window = avgWindowOf(u32(oy), u32(ox));
+      if (i32(iy) < window.yEnd && i32(ix) < window.xEnd) { sum += dy[o] / avgDivisor(window); }
 #endif
     }
   }

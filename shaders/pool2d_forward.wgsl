@@ -14,25 +14,8 @@
 //   rows ⌊oy·height/outH⌋ … ⌈(oy + 1)·height/outH⌉ − 1 (columns likewise), no padding; the
 //   average is the window's sum / its rows / its columns (adaptive_avg_pool2d's two divisions).
 //   The kernel, stride, padding and dilation parameters are not read.
-//   One invocation per output.
-
-struct Params {
-  planes: u32,
-  height: u32,
-  width: u32,
-  outH: u32,
-  outW: u32,
-  kernelH: u32,
-  kernelW: u32,
-  strideH: u32,
-  strideW: u32,
-  padH: u32,
-  padW: u32,
-  dilationH: u32,
-  dilationW: u32,
-  divisorOverride: u32,
-  countIncludePad: u32,
-}
+//   One invocation per output. Params, the adaptive and average windows and the divisor:
+//   shaders/lib/pool2d_window.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -60,10 +43,12 @@ fn pool2d_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
   let H = i32(params.height);
   let W = i32(params.width);
 #if ADAPTIVE
-  let y0 = i32((oy * params.height) / params.outH);
-  let x0 = i32((ox * params.width) / params.outW);
-  let kernelH = ((oy + 1u) * params.height + params.outH - 1u) / params.outH - u32(y0);
-  let kernelW = ((ox + 1u) * params.width + params.outW - 1u) / params.outW - u32(x0);
+  let rows = adaptiveWindow(oy, params.height, params.outH);
+  let cols = adaptiveWindow(ox, params.width, params.outW);
+  let y0 = i32(rows.x);
+  let x0 = i32(cols.x);
+  let kernelH = rows.y;
+  let kernelW = cols.y;
   let dilationH = 1u;
   let dilationW = 1u;
 #else
@@ -107,21 +92,17 @@ fn pool2d_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workg
   y[o] = sum / f32(kernelH) / f32(kernelW);
 #else
   // The window clipped to the padded input (count_include_pad's size), then to the input.
-  let yEnd = min(y0 + i32(params.kernelH), H + i32(params.padH));
-  let xEnd = min(x0 + i32(params.kernelW), W + i32(params.padW));
-  let padded = (yEnd - y0) * (xEnd - x0);
-  let ys = max(y0, 0);
-  let xs = max(x0, 0);
-  let ye = min(yEnd, H);
-  let xe = min(xEnd, W);
+  let window = avgWindowOf(oy, ox);
+  let ys = max(window.y0, 0);
+  let xs = max(window.x0, 0);
+  let ye = min(window.yEnd, H);
+  let xe = min(window.xEnd, W);
   var sum = 0.0;
   for (var iy = ys; iy < ye; iy++) {
     for (var ix = xs; ix < xe; ix++) {
       sum += x[base + u32(iy) * params.width + u32(ix)];
     }
   }
-  var divisor = f32(select((ye - ys) * (xe - xs), padded, params.countIncludePad == 1u));
-  if (params.divisorOverride > 0u) { divisor = f32(params.divisorOverride); }
-  y[o] = sum / divisor;
+  y[o] = sum / avgDivisor(window);
 #endif
 }

@@ -10,18 +10,7 @@
 //   affineSerial = 1 (the host's choice where there are many indices with single-element runs:
 //   LayerNorm over thousands of elements): one invocation per index sums its runs in order. The
 //   grid is linear and folded; past the last index nothing is written. (`serial` is the other two
-//   kernels'.)
-
-struct Params {
-  batch: u32,
-  sampleSize: u32,
-  segmentLength: u32,
-  affineStride: u32,
-  affineCount: u32,
-  eps: f32,
-  serial: u32,
-  affineSerial: u32,
-}
+//   kernels'.) Params: shaders/lib/sample_norm.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

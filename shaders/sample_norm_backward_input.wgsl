@@ -8,17 +8,8 @@
 //   VEC4 (serial, segments of whole vec4s, affine runs of a multiple of 4 elements or of 1): the
 //   invocation reads and writes its segment four elements at a time, each sum four running sums
 //   added at the end (another fixed order).
-
-struct Params {
-  batch: u32,
-  sampleSize: u32,
-  segmentLength: u32,
-  affineStride: u32,
-  affineCount: u32,
-  eps: f32,
-  serial: u32,
-  affineSerial: u32,
-}
+//   Params: shaders/lib/sample_norm.wgsl; the segment's invocations and affine indices (weight4 too):
+//   shaders/lib/sample_norm_segment.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 #if VEC4
@@ -68,89 +59,47 @@ fn sample_norm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @built
   let start = s * L4;
   let mean = stats[2u * s];
   let rstd = stats[2u * s + 1u];
-  // The affine index of the four: a₀ + 4j + i (affineStride 1), or a₀ + q for all four (runs of a multiple of 4).
-  let stride = params.affineStride;
-  let a0 = ((s * L % params.sampleSize) / stride) % params.affineCount;
-  var q = 0u;
-  var r = 0u;
+  // The four's first affine index a₀ + ⌊4j / affineStride⌋: a₀ + 4j, the first of four (affineStride 1), or the four's one (runs of a multiple of 4).
+  var affine = affineCursor(s * L, 0u, 4u);
   var sumG = vec4f(0.0);
   var sumGx = vec4f(0.0);
   for (var j = 0u; j < L4; j++) {
-    let g = dy[start + j] * weight4(a0, stride, j, q);
+    let g = dy[start + j] * weight4(affine.a0 + affine.q);
     sumG += g;
     sumGx += g * (x[start + j] - mean) * rstd;
-    r += 4u;
-    if (r == stride) {
-      r = 0u;
-      q += 1u;
-    }
+    affine = affineNext(affine);
   }
   let total = vec2f(sumG.x + sumG.y + sumG.z + sumG.w, sumGx.x + sumGx.y + sumGx.z + sumGx.w) / f32(L);
-  q = 0u;
-  r = 0u;
+  affine = affineCursor(s * L, 0u, 4u);
   for (var j = 0u; j < L4; j++) {
-    let g = dy[start + j] * weight4(a0, stride, j, q);
+    let g = dy[start + j] * weight4(affine.a0 + affine.q);
     let xhat = (x[start + j] - mean) * rstd;
     dx[start + j] = rstd * (g - total.x - xhat * total.y);
-    r += 4u;
-    if (r == stride) {
-      r = 0u;
-      q += 1u;
-    }
+    affine = affineNext(affine);
   }
 #else
-  // A segment's invocations: WG_X (a workgroup), or one (serial).
-  let lanes = select(WG_X, 1u, params.serial != 0u);
-  let s = gid.x / lanes;
-  let lid = gid.x % lanes;
-  let L = params.segmentLength;
-  let segments = params.batch * (params.sampleSize / L);
-  let valid = s < segments;
-  let count = select(0u, L, valid);
   // A workgroup past the last segment reads the last one's statistics and sums nothing.
-  let si = min(s, segments - 1u);
-  let start = si * L;
-  let mean = stats[2u * si];
-  let rstd = stats[2u * si + 1u];
-  let stride = params.affineStride;
-  let a0 = ((start % params.sampleSize) / stride) % params.affineCount;
-  let dq = lanes / stride;
-  let dr = lanes % stride;
-  var q = lid / stride;
-  var r = lid % stride;
+  let segment = segmentOf(gid.x);
+  let lid = segment.lid;
+  let lanes = segment.lanes;
+  let count = segment.count;
+  let start = segment.start;
+  let mean = stats[2u * segment.index];
+  let rstd = stats[2u * segment.index + 1u];
+  var affine = affineCursor(start, lid, lanes);
   var sums = vec2f(0.0);
   for (var j = lid; j < count; j += lanes) {
-    let g = dy[start + j] * weight[a0 + q];
+    let g = dy[start + j] * weight[affine.a0 + affine.q];
     sums += vec2f(g, g * (x[start + j] - mean) * rstd);
-    q += dq;
-    r += dr;
-    if (r >= stride) {
-      r -= stride;
-      q += 1u;
-    }
+    affine = affineNext(affine);
   }
-  let total = segmentSum2(lid, sums) / f32(L);
-  q = lid / stride;
-  r = lid % stride;
+  let total = segmentSum2(lid, sums) / f32(params.segmentLength);
+  affine = affineCursor(start, lid, lanes);
   for (var j = lid; j < count; j += lanes) {
-    let g = dy[start + j] * weight[a0 + q];
+    let g = dy[start + j] * weight[affine.a0 + affine.q];
     let xhat = (x[start + j] - mean) * rstd;
     dx[start + j] = rstd * (g - total.x - xhat * total.y);
-    q += dq;
-    r += dr;
-    if (r >= stride) {
-      r -= stride;
-      q += 1u;
-    }
+    affine = affineNext(affine);
   }
 #endif
-}
-
-/** VEC4: the weights of the segment's elements 4j … 4j + 3 — weight[a₀ + 4j + i] (affineStride 1), or weight[a₀ + q] for all four. */
-fn weight4(a0: u32, stride: u32, j: u32, q: u32) -> vec4f {
-  if (stride == 1u) {
-    let a = a0 + 4u * j;
-    return vec4f(weight[a], weight[a + 1u], weight[a + 2u], weight[a + 3u]);
-  }
-  return vec4f(weight[a0 + q]);
 }

@@ -21,17 +21,8 @@
 //   VEC4 (serial, segments of whole vec4s, affine runs of a multiple of 4 elements or of 1): the
 //   invocation reads and writes its segment four elements at a time, each sum four running sums
 //   added at the end (another fixed order; 3.3× faster on lavapipe).
-
-struct Params {
-  batch: u32,
-  sampleSize: u32,
-  segmentLength: u32,
-  affineStride: u32,
-  affineCount: u32,
-  eps: f32,
-  serial: u32,
-  affineSerial: u32,
-}
+//   Params: shaders/lib/sample_norm.wgsl; the segment's invocations and affine indices:
+//   shaders/lib/sample_norm_segment.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 #if VEC4
@@ -70,6 +61,14 @@ fn segmentSum(lid: u32, value: f32) -> f32 {
   return total;
 }
 
+/** VEC4: the biases of four elements from affine index a, as weight4 (shaders/lib/sample_norm_segment.wgsl) takes their weights. */
+fn bias4(a: u32) -> vec4f {
+  if (params.affineStride == 1u) {
+    return vec4f(bias[a], bias[a + 1u], bias[a + 2u], bias[a + 3u]);
+  }
+  return vec4f(bias[a]);
+}
+
 @compute @workgroup_size(WG_X)
 fn sample_norm_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
@@ -92,39 +91,22 @@ fn sample_norm_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     squares += d * d;
   }
   let rstd = 1.0 / sqrt((squares.x + squares.y + squares.z + squares.w) / f32(L) + params.eps);
-  // The affine index of the four: a₀ + 4j + i (affineStride 1), or a₀ + q for all four (runs of a multiple of 4).
-  let stride = params.affineStride;
-  let a0 = ((s * L % params.sampleSize) / stride) % params.affineCount;
-  var q = 0u;
-  var r = 0u;
+  // The four's first affine index a₀ + ⌊4j / affineStride⌋: a₀ + 4j, the first of four (affineStride 1), or the four's one (runs of a multiple of 4).
+  var affine = affineCursor(s * L, 0u, 4u);
   for (var j = 0u; j < L4; j++) {
-    var w4 = vec4f(weight[a0 + q]);
-    var b4 = vec4f(bias[a0 + q]);
-    if (stride == 1u) {
-      let a = a0 + 4u * j;
-      w4 = vec4f(weight[a], weight[a + 1u], weight[a + 2u], weight[a + 3u]);
-      b4 = vec4f(bias[a], bias[a + 1u], bias[a + 2u], bias[a + 3u]);
-    } else {
-      r += 4u;
-      if (r == stride) {
-        r = 0u;
-        q += 1u;
-      }
-    }
-    y[start + j] = (x[start + j] - mean) * rstd * w4 + b4;
+    let a = affine.a0 + affine.q;
+    y[start + j] = (x[start + j] - mean) * rstd * weight4(a) + bias4(a);
+    affine = affineNext(affine);
   }
   stats[2u * s] = mean;
   stats[2u * s + 1u] = rstd;
 #else
-  // A segment's invocations: WG_X (a workgroup), or one (serial).
-  let lanes = select(WG_X, 1u, params.serial != 0u);
-  let s = gid.x / lanes;
-  let lid = gid.x % lanes;
+  let segment = segmentOf(gid.x);
+  let lid = segment.lid;
+  let lanes = segment.lanes;
+  let count = segment.count;
+  let start = segment.start;
   let L = params.segmentLength;
-  let segments = params.batch * (params.sampleSize / L);
-  let valid = s < segments;
-  let count = select(0u, L, valid);
-  let start = min(s, segments - 1u) * L;
   let x0 = x[start];
   var sum = 0.0;
   for (var j = lid; j < count; j += lanes) {
@@ -137,26 +119,15 @@ fn sample_norm_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     squares += d * d;
   }
   let rstd = 1.0 / sqrt(segmentSum(lid, squares) / f32(L) + params.eps);
-  // Element j's affine index a₀ + q, (q, r) = (⌊j / stride⌋, j mod stride) stepped by `lanes`.
-  let stride = params.affineStride;
-  let a0 = ((start % params.sampleSize) / stride) % params.affineCount;
-  var q = lid / stride;
-  var r = lid % stride;
-  let dq = lanes / stride;
-  let dr = lanes % stride;
+  var affine = affineCursor(start, lid, lanes);
   for (var j = lid; j < count; j += lanes) {
-    let a = a0 + q;
+    let a = affine.a0 + affine.q;
     y[start + j] = (x[start + j] - mean) * rstd * weight[a] + bias[a];
-    q += dq;
-    r += dr;
-    if (r >= stride) {
-      r -= stride;
-      q += 1u;
-    }
+    affine = affineNext(affine);
   }
-  if (valid && lid == 0u) {
-    stats[2u * s] = mean;
-    stats[2u * s + 1u] = rstd;
+  if (segment.valid && lid == 0u) {
+    stats[2u * segment.index] = mean;
+    stats[2u * segment.index + 1u] = rstd;
   }
 #endif
 }

@@ -68,6 +68,17 @@ describe('the check catches a mismatch', () => {
     expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/struct Params/);
   });
 
+  test("a family's Params struct in an appended library is held against the declaration, and is declared once", () => {
+    const def = kernels.attentionScores as AnyKernelDef;
+    const params = def.libraries!.find((l: string) => l.includes('struct Params'))!;
+    const reordered = params.replace('seqLen: u32,\n  embed: u32,', 'embed: u32,\n  seqLen: u32,');
+    expect(reordered).not.toBe(params);
+    const withLibrary = (library: string) => ({ ...def, libraries: def.libraries!.map((l: string) => (l === params ? library : l)) }) as AnyKernelDef;
+    expect(checkKernelSource(withLibrary(reordered)).join('\n')).toMatch(/struct Params is \{ batch: u32, embed: u32, seqLen: u32/);
+    expect(checkKernelSource(def, `${params}\n${def.source}`).join('\n')).toMatch(/'struct Params' is declared 2 times/);
+    expect(checkKernelSource(withLibrary(params.replace('struct Params', 'struct Parameters'))).join('\n')).toMatch(/no 'struct Params'/);
+  });
+
   test('a literal workgroup size fails', () => {
     const mutated = sample.source.replace('@workgroup_size(WG_X)', '@workgroup_size(64)');
     expect(checkKernelSource(sample, mutated).join('\n')).toMatch(/workgroup_size/);

@@ -2,7 +2,9 @@
  * Holds a kernel's WGSL against its TypeScript declaration, without a GPU.
  *
  * Checks, for the source with no variant, each variant alone and all of them:
- * - `struct Params` has exactly the declared fields, in order, with the declared scalar types;
+ * - `struct Params` has exactly the declared fields, in order, with the declared scalar types, and
+ *   is declared once: in the kernel's source, or in one appended library (a family's one struct,
+ *   as its kernels share one declared parameter object);
  * - `@group(0) @binding(0) var<uniform> params: Params;`
  * - each declared storage binding i is `@group(0) @binding(i + 1) var<storage, ACCESS> NAME: array<TYPE>;`,
  *   `array<vec4f>` (vec4u, vec4i) in a variant that reads it as vec4s (BindingSpec.vec4), vec2s
@@ -85,6 +87,8 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
       problems.push(`${where}: ${(e as Error).message}`);
       continue;
     }
+    const libraries = (def.libraries ?? []).map((library: string) => resolveDefines(library, defineSet));
+    problems.push(...checkParams(def, [text, ...libraries], where));
     problems.push(...checkResolved(def, text, where, defineSet));
   }
   return [...new Set(problems)];
@@ -96,18 +100,20 @@ function elementArray(spec: BindingSpec, defineSet: Readonly<Record<string, bool
   return n === 1 ? `array<${spec.type}>` : `array<vec${n}${spec.type.charAt(0)}>`;
 }
 
+/** The one `struct Params` of a variant's source and appended libraries against the declared fields. */
+function checkParams(def: AnyKernelDef, sources: readonly string[], where: string): string[] {
+  const declared = def.paramNames.map((name: string) => ({ name, type: def.params[name] }));
+  const structs = sources.reduce((n, text) => n + [...stripComments(text).matchAll(/struct\s+Params\s*\{/g)].length, 0);
+  if (structs === 0) return [`${where}: no 'struct Params' in the kernel or its libraries (declared fields: ${declared.map((f: { name: string }) => f.name).join(', ')})`];
+  if (structs > 1) return [`${where}: 'struct Params' is declared ${structs} times (the kernel and its libraries declare it once)`];
+  const fields = sources.flatMap((text) => parseStruct(text, 'Params') ?? []);
+  const a = fields.map((f) => `${f.name}: ${f.type}`).join(', ');
+  const b = declared.map((f: { name: string; type: string }) => `${f.name}: ${f.type}`).join(', ');
+  return a === b ? [] : [`${where}: struct Params is { ${a} } but the declaration says { ${b} }`];
+}
+
 function checkResolved(def: AnyKernelDef, source: string, where: string, defineSet: Readonly<Record<string, boolean>>): string[] {
   const problems: string[] = [];
-  const fields = parseStruct(source, 'Params');
-  const declared = def.paramNames.map((name: string) => ({ name, type: def.params[name] }));
-  if (!fields) {
-    problems.push(`${where}: no 'struct Params' (declared fields: ${declared.map((f: { name: string }) => f.name).join(', ')})`);
-  } else {
-    const a = fields.map((f) => `${f.name}: ${f.type}`).join(', ');
-    const b = declared.map((f: { name: string; type: string }) => `${f.name}: ${f.type}`).join(', ');
-    if (a !== b) problems.push(`${where}: struct Params is { ${a} } but the declaration says { ${b} }`);
-  }
-
   const bindings = parseBindings(source);
   const expected = [
     { binding: 0, space: 'uniform', access: '', name: 'params', type: 'Params' },

@@ -6,7 +6,8 @@
  * Every sum in a fixed order, no atomics. Layout: qkv, dqkv [batch, seqLen, 3·embed]; probs
  * [batch, heads, seqLen, seqLen]; attn, dattn [batch, seqLen, embed].
  * Kernels: shaders/attention_scores.wgsl, attention_values.wgsl, attention_backward_values.wgsl,
- * attention_backward_scores.wgsl, attention_backward_qk.wgsl. CPU reference: src/reference/attention.ts.
+ * attention_backward_scores.wgsl, attention_backward_qk.wgsl; their Params and index splits:
+ * shaders/lib/attention_index.wgsl. CPU reference: src/reference/attention.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import scoresSource from '../../shaders/attention_scores.wgsl?raw';
@@ -14,6 +15,7 @@ import valuesSource from '../../shaders/attention_values.wgsl?raw';
 import backwardValuesSource from '../../shaders/attention_backward_values.wgsl?raw';
 import backwardScoresSource from '../../shaders/attention_backward_scores.wgsl?raw';
 import backwardQkSource from '../../shaders/attention_backward_qk.wgsl?raw';
+import indexSource from '../../shaders/lib/attention_index.wgsl?raw';
 
 const attentionParams = { batch: 'u32', seqLen: 'u32', embed: 'u32', heads: 'u32', causal: 'u32', scale: 'f32' } as const;
 /** causal: 1 for −∞ above the diagonal, else 0; scale: 1/√(embed / heads). */
@@ -26,6 +28,7 @@ export const attentionScores = defineKernel({
   name: 'attention_scores',
   linear: true,
   source: scoresSource,
+  libraries: [indexSource],
   params: attentionParams,
   bindings: {
     qkv: { type: 'f32', access: 'read' },
@@ -41,6 +44,7 @@ export const attentionValues = defineKernel({
   name: 'attention_values',
   linear: true,
   source: valuesSource,
+  libraries: [indexSource],
   params: attentionParams,
   bindings: {
     probs: { type: 'f32', access: 'read' },
@@ -57,6 +61,7 @@ export const attentionBackwardValues = defineKernel({
   name: 'attention_backward_values',
   linear: true,
   source: backwardValuesSource,
+  libraries: [indexSource],
   params: attentionParams,
   bindings: {
     probs: { type: 'f32', access: 'read' },
@@ -76,6 +81,7 @@ export const attentionBackwardScores = defineKernel({
   name: 'attention_backward_scores',
   linear: true,
   source: backwardScoresSource,
+  libraries: [indexSource],
   params: attentionParams,
   bindings: {
     qkv: { type: 'f32', access: 'read' },
@@ -95,6 +101,7 @@ export const attentionBackwardQk = defineKernel({
   name: 'attention_backward_qk',
   linear: true,
   source: backwardQkSource,
+  libraries: [indexSource],
   params: attentionParams,
   bindings: {
     probs: { type: 'f32', access: 'read' },

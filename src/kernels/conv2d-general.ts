@@ -6,12 +6,15 @@
  * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
  * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
  * bias_backward's (src/kernels/bias.ts).
- * Kernels: shaders/conv2d_general_*.wgsl. CPU reference: src/reference/conv2d.ts.
+ * Kernels: shaders/conv2d_general_*.wgsl (their Params: shaders/lib/conv2d_general.wgsl). CPU reference:
+ * src/reference/conv2d.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/conv2d_general_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/conv2d_general_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_general_backward_weight.wgsl?raw';
+import generalSource from '../../shaders/lib/conv2d_general.wgsl?raw';
+import blockSource from '../../shaders/lib/conv2d_general_block.wgsl?raw';
 
 /**
  * A conv's geometry (src/reference/conv2d.ts's Conv2dGeometry, its output size included), and the
@@ -50,6 +53,7 @@ export const conv2dGeneralForward = defineKernel({
   name: 'conv2d_general_forward',
   linear: true,
   source: forwardSource,
+  libraries: [generalSource, blockSource],
   params: GENERAL_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -69,6 +73,7 @@ export const conv2dGeneralBackwardInput = defineKernel({
   name: 'conv2d_general_backward_input',
   linear: true,
   source: backwardInputSource,
+  libraries: [generalSource, blockSource],
   params: GENERAL_PARAMS,
   bindings: {
     dy: { type: 'f32', access: 'read' },
@@ -86,6 +91,7 @@ export const conv2dGeneralBackwardWeight = defineKernel({
   name: 'conv2d_general_backward_weight',
   linear: true,
   source: backwardWeightSource,
+  libraries: [generalSource],
   params: GENERAL_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read' },

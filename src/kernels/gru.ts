@@ -6,26 +6,23 @@
  * about 2× faster a step on lavapipe at batch 128, H 64, in a rough experiment on shared CPUs). The input projection and the weight, bias and input
  * gradients over every step at once are the dense kernels' (src/kernels/dense.ts).
  * Kernels: shaders/gru_forward_step.wgsl, gru_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
- * tanh: shaders/lib/stable_math.wgsl). CPU reference: src/reference/gru.ts.
+ * tanh: shaders/lib/stable_math.wgsl; what they share with the LSTM's: src/kernels/recurrent-step.ts).
+ * CPU reference: src/reference/gru.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/gru_forward_step.wgsl?raw';
 import backwardSource from '../../shaders/gru_backward_step.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
-
-/** `directions` 1 or 2 (y, dy [batch, seqLen, directions, H]); `reverse` 1: the reverse direction (the previous step is t + 1). */
-const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32', directions: 'u32', reverse: 'u32' } as const;
-
-const vec4Problem = (p: { hidden: number }) => (p.hidden % 4 === 0 ? undefined : `hidden size ${p.hidden} is not a multiple of 4`);
+import { BACKWARD_STEP_LIBRARIES, FORWARD_STEP_LIBRARIES, RECURRENT_STEP_PARAMS, recurrentVec4Problem } from './recurrent-step.js';
 
 /** Step t: r, z, n and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh; VEC4 reads W_hh as vec4s (H a multiple of 4)  (overwrites y, gates, hprev at t) */
 export const gruForwardStep = defineKernel({
   name: 'gru_forward_step',
   linear: true,
   source: forwardSource,
-  libraries: [sigmoidSource, stableMathSource],
-  params: stepParams,
+  libraries: [...FORWARD_STEP_LIBRARIES, sigmoidSource, stableMathSource],
+  params: RECURRENT_STEP_PARAMS,
   bindings: {
     gx: { type: 'f32', access: 'read' },
     weightHh: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -35,7 +32,7 @@ export const gruForwardStep = defineKernel({
     hprev: { type: 'f32', access: 'read_write' },
   },
   defines: ['BIAS', 'VEC4'],
-  variantRequires: { VEC4: vec4Problem },
+  variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
@@ -49,7 +46,8 @@ export const gruBackwardStep = defineKernel({
   name: 'gru_backward_step',
   linear: true,
   source: backwardSource,
-  params: stepParams,
+  libraries: BACKWARD_STEP_LIBRARIES,
+  params: RECURRENT_STEP_PARAMS,
   bindings: {
     dy: { type: 'f32', access: 'read' },
     gates: { type: 'f32', access: 'read' },
@@ -60,7 +58,7 @@ export const gruBackwardStep = defineKernel({
     dcarry: { type: 'f32', access: 'read_write' },
   },
   defines: ['VEC4'],
-  variantRequires: { VEC4: vec4Problem },
+  variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
   // An invocation per four units.
   grid: (p) => [p.batch * Math.ceil(p.hidden / 4)],

@@ -7,28 +7,23 @@
  * at once and the weight, bias and input gradients over every step at once are the dense
  * kernels' (src/kernels/dense.ts) on the [batch · seqLen, features] view.
  * Kernels: shaders/lstm_forward_step.wgsl, lstm_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
- * tanh: shaders/lib/stable_math.wgsl). CPU reference: src/reference/lstm.ts.
+ * tanh: shaders/lib/stable_math.wgsl; what they share with the GRU's: src/kernels/recurrent-step.ts).
+ * CPU reference: src/reference/lstm.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/lstm_forward_step.wgsl?raw';
 import backwardSource from '../../shaders/lstm_backward_step.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
-
-/** `directions` 1 or 2 (y, dy [batch, seqLen, directions, H]); `reverse` 1: the reverse direction (the previous step is t + 1). */
-const stepParams = { batch: 'u32', seqLen: 'u32', hidden: 'u32', step: 'u32', directions: 'u32', reverse: 'u32' } as const;
-/** Variant VEC4 (W_hh's rows read as vec4s) where H is a multiple of 4. */
-export const recurrentVec4 = (hidden: number) => ({ VEC4: hidden % 4 === 0 });
-const vec4Problem = (p: { hidden: number }) => (p.hidden % 4 === 0 ? undefined : `hidden size ${p.hidden} is not a multiple of 4`);
-export type LstmStepParams = { readonly batch: number; readonly seqLen: number; readonly hidden: number; readonly step: number; readonly directions: number; readonly reverse: number };
+import { BACKWARD_STEP_LIBRARIES, FORWARD_STEP_LIBRARIES, RECURRENT_STEP_PARAMS, recurrentVec4Problem } from './recurrent-step.js';
 
 /** Step t: gates, c_t and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh; VEC4 reads W_hh as vec4s (H a multiple of 4)  (overwrites y, cell, gates, hprev at t) */
 export const lstmForwardStep = defineKernel({
   name: 'lstm_forward_step',
   linear: true,
   source: forwardSource,
-  libraries: [sigmoidSource, stableMathSource],
-  params: stepParams,
+  libraries: [...FORWARD_STEP_LIBRARIES, sigmoidSource, stableMathSource],
+  params: RECURRENT_STEP_PARAMS,
   bindings: {
     gx: { type: 'f32', access: 'read' },
     weightHh: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -39,7 +34,7 @@ export const lstmForwardStep = defineKernel({
     hprev: { type: 'f32', access: 'read_write' },
   },
   defines: ['BIAS', 'VEC4'],
-  variantRequires: { VEC4: vec4Problem },
+  variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
   grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
@@ -53,8 +48,8 @@ export const lstmBackwardStep = defineKernel({
   name: 'lstm_backward_step',
   linear: true,
   source: backwardSource,
-  libraries: [stableMathSource],
-  params: stepParams,
+  libraries: [...BACKWARD_STEP_LIBRARIES, stableMathSource],
+  params: RECURRENT_STEP_PARAMS,
   bindings: {
     dy: { type: 'f32', access: 'read' },
     gates: { type: 'f32', access: 'read' },
@@ -64,7 +59,7 @@ export const lstmBackwardStep = defineKernel({
     dcell: { type: 'f32', access: 'read_write' },
   },
   defines: ['VEC4'],
-  variantRequires: { VEC4: vec4Problem },
+  variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
   // An invocation per four units.
   grid: (p) => [p.batch * Math.ceil(p.hidden / 4)],

@@ -4,8 +4,8 @@
  * max and average pooling of any window (kernel, stride, padding, dilation, ceil mode; an average's
  * count_include_pad and divisor_override), one source for both (variant MAX), which also runs
  * AdaptiveAvgPool2d and AdaptiveMaxPool2d (variant ADAPTIVE: PyTorch's adaptive windows).
- * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl, pool2d_*.wgsl. CPU reference:
- * src/reference/pooling.ts.
+ * Kernels: shaders/maxpool2x2_*.wgsl, global_avg_pool_*.wgsl, pool2d_*.wgsl (their Params and
+ * windows: shaders/lib/pool2d_window.wgsl). CPU reference: src/reference/pooling.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import maxForwardSource from '../../shaders/maxpool2x2_forward.wgsl?raw';
@@ -14,6 +14,7 @@ import avgForwardSource from '../../shaders/global_avg_pool_forward.wgsl?raw';
 import avgBackwardSource from '../../shaders/global_avg_pool_backward.wgsl?raw';
 import poolForwardSource from '../../shaders/pool2d_forward.wgsl?raw';
 import poolBackwardSource from '../../shaders/pool2d_backward.wgsl?raw';
+import windowSource from '../../shaders/lib/pool2d_window.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
@@ -118,6 +119,7 @@ export const pool2dForward = defineKernel({
   name: 'pool2d_forward',
   linear: true,
   source: poolForwardSource,
+  libraries: [windowSource],
   params: POOL2D_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read' },
@@ -135,6 +137,7 @@ export const pool2dBackward = defineKernel({
   name: 'pool2d_backward',
   linear: true,
   source: poolBackwardSource,
+  libraries: [windowSource],
   params: POOL2D_PARAMS,
   bindings: {
     dy: { type: 'f32', access: 'read' },

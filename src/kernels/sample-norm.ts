@@ -4,12 +4,16 @@
  * mean and biased variance, then an affine weight and bias per channel (GroupNorm) or per element
  * of the normalized_shape (LayerNorm). Forward (saving each segment's mean and 1/σ), input
  * gradient, affine gradients; every sum in a fixed order.
- * Kernels: shaders/sample_norm_*.wgsl. CPU reference: src/reference/sample-norm.ts.
+ * Kernels: shaders/sample_norm_*.wgsl (their Params: shaders/lib/sample_norm.wgsl; a segment's
+ * invocations and affine indices: shaders/lib/sample_norm_segment.wgsl). CPU reference:
+ * src/reference/sample-norm.ts.
  */
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/sample_norm_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/sample_norm_backward_input.wgsl?raw';
 import backwardAffineSource from '../../shaders/sample_norm_backward_affine.wgsl?raw';
+import paramsSource from '../../shaders/lib/sample_norm.wgsl?raw';
+import segmentSource from '../../shaders/lib/sample_norm_segment.wgsl?raw';
 
 /**
  * batch samples of sampleSize elements, in segments of segmentLength; element i of a sample has
@@ -67,6 +71,7 @@ export const sampleNormForward = defineKernel({
   name: 'sample_norm_forward',
   linear: true,
   source: forwardSource,
+  libraries: [paramsSource, segmentSource],
   params: SAMPLE_NORM_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -87,6 +92,7 @@ export const sampleNormBackwardInput = defineKernel({
   name: 'sample_norm_backward_input',
   linear: true,
   source: backwardInputSource,
+  libraries: [paramsSource, segmentSource],
   params: SAMPLE_NORM_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -107,6 +113,7 @@ export const sampleNormBackwardAffine = defineKernel({
   name: 'sample_norm_backward_affine',
   linear: true,
   source: backwardAffineSource,
+  libraries: [paramsSource],
   params: SAMPLE_NORM_PARAMS,
   bindings: {
     x: { type: 'f32', access: 'read' },

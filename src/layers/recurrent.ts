@@ -31,7 +31,8 @@
  * Deterministic: no atomics, every sum in a fixed order.
  */
 import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
-import { lstmBackwardStep, lstmForwardStep, recurrentVec4 } from '../kernels/lstm.js';
+import { lstmBackwardStep, lstmForwardStep } from '../kernels/lstm.js';
+import { recurrentVec4 } from '../kernels/recurrent-step.js';
 import { gruBackwardStep, gruForwardStep } from '../kernels/gru.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import { residualAdd } from '../kernels/residual.js';

@@ -10,72 +10,22 @@ import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { gruProgram } from '../../src/layers/recurrent.js';
 import { gruBackwardRef, gruForwardRef, type GruShape } from '../../src/reference/gru.js';
-import { TOLERANCE, expectAllClose, f32, randomArray, scaledErrors } from '../helpers/allclose.js';
+import { TOLERANCE, expectAllClose, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { RECURRENT_CASES, readRecurrent, recurrentCaseName, recurrentData, recurrentDispatches, recurrentTensors } from '../helpers/recurrent.js';
 
 async function runGru(ctx: GpuContext, s: GruShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
   const { batch, seqLen, inputSize, hidden: H } = s;
   const maxBatch = options.maxBatch ?? batch;
-  const bound = 1 / Math.sqrt(H);
-  const x = f32(randomArray(batch * seqLen * inputSize, 5 + batch + 7 * seqLen, -2, 2));
-  const weights = {
-    weightIh: f32(randomArray(3 * H * inputSize, 31 + H, -bound, bound)),
-    weightHh: f32(randomArray(3 * H * H, 32 + H, -bound, bound)),
-    ...(options.bias ? { biasIh: f32(randomArray(3 * H, 33 + H, -bound, bound)), biasHh: f32(randomArray(3 * H, 34 + H, -bound, bound)) } : {}),
-  };
-  const dy = f32(randomArray(batch * seqLen * H, 37 + seqLen));
-  const padded = (data: Float64Array, perSample: number) => {
-    const all = new Float32Array(maxBatch * perSample);
-    all.set(data);
-    return all;
-  };
-  const sized = (label: string, perSample: number, data?: Float64Array) => {
-    const t = ctx.tensor(label, [maxBatch * perSample]);
-    if (data) ctx.write(t, padded(data, perSample));
-    else ctx.fill(t, NaN);
-    return t;
-  };
-  const fixed = (label: string, data: Float64Array) => ctx.tensor(label, [data.length], { data: Float32Array.from(data) });
-  const poisoned = (label: string, length: number) => {
-    const t = ctx.tensor(label, [length]);
-    ctx.fill(t, NaN);
-    return t;
-  };
-  const t = {
-    input: sized('x', seqLen * inputSize, x),
-    output: sized('y', seqLen * H),
-    dOutput: sized('dy', seqLen * H, dy),
-    dInput: options.inputGradient === false ? undefined : sized('dx', seqLen * inputSize),
-    weightIh: fixed('weight_ih', weights.weightIh),
-    weightHh: fixed('weight_hh', weights.weightHh),
-    biasIh: weights.biasIh && fixed('bias_ih', weights.biasIh),
-    biasHh: weights.biasHh && fixed('bias_hh', weights.biasHh),
-    dweightIh: poisoned('dweight_ih', 3 * H * inputSize),
-    dweightHh: poisoned('dweight_hh', 3 * H * H),
-    dbiasIh: options.bias ? poisoned('dbias_ih', 3 * H) : undefined,
-    dbiasHh: options.bias ? poisoned('dbias_hh', 3 * H) : undefined,
-    gx: sized('gx', seqLen * 3 * H),
-    gates: sized('gates', seqLen * 4 * H),
-    hprev: sized('hprev', seqLen * H),
-    dgh: sized('dgh', seqLen * 3 * H),
-    dcarry: sized('dcarry', H),
-  };
+  const data = recurrentData(s, 3, options.bias, { x: 5 + batch + 7 * seqLen, weights: 31 + H, dy: 37 + seqLen });
+  const { sized, tensors } = recurrentTensors(ctx, s, 3, maxBatch, options.inputGradient, data);
+  const t = { ...tensors, dgh: sized('dgh', seqLen * 3 * H), dcarry: sized('dcarry', H) };
   const program = gruProgram(ctx, t, { seqLen, inputSize, hidden: H, maxBatch }, 'gru');
   const dispatches = [...(await program.forward(batch)), ...(await program.backward(batch))];
   ctx.submit('gru test', (e) => recordPass(e, 'gru test', dispatches));
-  const n = batch * seqLen;
-  const read = async (tensor: typeof t.output, length: number) => (await ctx.read(tensor)).slice(0, length);
-  const gpu = {
-    y: await read(t.output, n * H),
-    gates: await read(t.gates, n * 4 * H),
-    dx: t.dInput && (await read(t.dInput, n * inputSize)),
-    dweightIh: await ctx.read(t.dweightIh),
-    dweightHh: await ctx.read(t.dweightHh),
-    dbiasIh: t.dbiasIh && (await ctx.read(t.dbiasIh)),
-    dbiasHh: t.dbiasHh && (await ctx.read(t.dbiasHh)),
-  };
-  const fwd = gruForwardRef(x, weights, s);
-  return { gpu, fwd, ref: gruBackwardRef(dy, x, weights, s, fwd), dispatches: dispatches.length };
+  const gpu = await readRecurrent(ctx, t, s);
+  const fwd = gruForwardRef(data.x, data.weights, s);
+  return { gpu, fwd, ref: gruBackwardRef(data.dy, data.x, data.weights, s, fwd), dispatches: dispatches.length };
 }
 
 /**
@@ -106,22 +56,12 @@ function expectMatches(run: Awaited<ReturnType<typeof runGru>>, bias: boolean, s
 }
 
 describe('GRU kernels against the float64 reference', () => {
-  // [batch, L, input_size, hidden]
-  const shapes: { s: [number, number, number, number]; bias: boolean; maxBatch?: number; inputGradient?: boolean }[] = [
-    { s: [1, 1, 1, 1], bias: true },
-    { s: [3, 1, 4, 3], bias: true },
-    { s: [1, 6, 3, 5], bias: false },
-    { s: [3, 5, 7, 6], bias: true },
-    { s: [2, 4, 5, 9], bias: true, maxBatch: 5 },
-    { s: [3, 7, 2, 13], bias: false, inputGradient: false },
-    // A long sequence: 300 steps forward and back, the carries through all of them.
-    { s: [2, 300, 5, 17], bias: true },
-  ];
-  for (const { s: [batch, seqLen, inputSize, hidden], bias, maxBatch, inputGradient } of shapes) {
-    gpuTest(`batch ${batch}, L ${seqLen}, in ${inputSize}, H ${hidden}${bias ? '' : ', bias=False'}${maxBatch ? `, tensors for ${maxBatch}` : ''}${inputGradient === false ? ', no input gradient' : ''}`, async (ctx) => {
-      const run = await runGru(ctx, { batch, seqLen, inputSize, hidden }, { bias, maxBatch, inputGradient });
-      expect(run.dispatches).toBe(1 + seqLen + seqLen + 2 + (inputGradient === false ? 0 : 1));
-      expectMatches(run, bias);
+  for (const c of RECURRENT_CASES) {
+    const [batch, seqLen, inputSize, hidden] = c.s;
+    gpuTest(recurrentCaseName(c), async (ctx) => {
+      const run = await runGru(ctx, { batch, seqLen, inputSize, hidden }, c);
+      expect(run.dispatches).toBe(recurrentDispatches(seqLen, c.inputGradient));
+      expectMatches(run, c.bias);
     });
   }
 

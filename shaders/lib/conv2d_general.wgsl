@@ -1,0 +1,31 @@
+// The general conv kernels' parameters and a block's channels (conv2d_general_forward,
+// conv2d_general_backward_input, conv2d_general_backward_weight; one declaration of the
+// parameters for the three: src/kernels/conv2d-general.ts). outBlock, inBlock: the channels an
+// invocation or workgroup takes (4 where a group has 4 or more, else 1: the host's choice).
+
+struct Params {
+  batch: u32,
+  inChannels: u32,
+  height: u32,
+  width: u32,
+  outChannels: u32,
+  outHeight: u32,
+  outWidth: u32,
+  kernelH: u32,
+  kernelW: u32,
+  strideH: u32,
+  strideW: u32,
+  padTop: u32,
+  padLeft: u32,
+  dilationH: u32,
+  dilationW: u32,
+  groups: u32,
+  outBlock: u32,
+  inBlock: u32,
+  tapSplits: u32,
+}
+
+// A block's four channels from `first` (a short block repeats its `last` channel, never stored).
+fn blockChannels(first: u32, last: u32) -> vec4u {
+  return vec4u(first, min(first + 1u, last), min(first + 2u, last), min(first + 3u, last));
+}
