@@ -56,7 +56,7 @@ export interface TensorAugment {
    * black): one for all channels (a number, or a list of one), or one a channel (C values for
    * [C, H, W] samples, torchvision's fill tuple). Default 0. Colour images normalised as
    * torchvision's Normalize pad with their black as RandomCrop before ToTensor does:
-   * −mean[c]/std[c] a channel (`normalizedFill` gives them).
+   * −mean[c]/std[c] a channel (the CLI's, from src/data/colour-images.ts' normalizedFill).
    */
   readonly fill?: number | readonly number[];
   /** RandomHorizontalFlip: `true` flips half the samples (torchvision's p = 0.5), a number is p (default: none). */
