@@ -12,7 +12,9 @@
 //   d = randomBlock(seed, stream, epoch, first + b) — top = randomBelow(d.x, 2·padding + 1), left =
 //   randomBelow(d.y, 2·padding + 1), flipped where (d.z >> 8)·2⁻²⁴ < flipP — and
 //   images[b, c, y, x] = inputs[sample, c, y + top − padding, x' + left − padding] with x' = W − 1 − x
-//   if flipped, else x; `fill` where that falls in the padding (src/reference/augment.ts).
+//   if flipped, else x; fills[c], the padding's value of channel c, where that falls in the padding
+//   (src/reference/augment.ts): fills holds one value a channel (C of them; one value for all is
+//   C copies of it; a colour image's is its black, or its fill, after Normalize).
 //   One invocation per four elements of the batch's input (a sample's elements are contiguous).
 //   A split too large for one storage binding keeps its inputs in windows of whole samples, each a
 //   tensor of its own (src/train/gpu-dataset.ts): one dispatch a window, each writing only the
@@ -29,7 +31,6 @@ struct Params {
   width: u32,
   padding: u32,
   flipP: f32,
-  fill: f32,
   seed: u32,
   stream: u32,
   epoch: u32,
@@ -46,6 +47,9 @@ struct Params {
 #if TARGETS
 @group(0) @binding(6) var<storage, read> targets: array<f32>;
 @group(0) @binding(7) var<storage, read_write> batchTargets: array<f32>;
+#endif
+#if CROP_FLIP
+@group(0) @binding(8) var<storage, read> fills: array<f32>;
 #endif
 
 override WG_X: u32;
@@ -83,7 +87,7 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     // Coordinates in the padded image: inside the sample where both are in [padding, padding + extent).
     let py = y + top;
     let px = select(x, params.width - 1u - x, flipped) + left;
-    var value = params.fill;
+    var value = fills[c];
     if (py >= params.padding && py < params.padding + params.height && px >= params.padding && px < params.padding + params.width) {
       value = inputs[local * params.size + c * area + (py - params.padding) * params.width + (px - params.padding)];
     }

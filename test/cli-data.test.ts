@@ -10,6 +10,7 @@ import { predictCommand } from '../src/cli/predict.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { loadMnist } from '../src/node/mnist-files.js';
 import { encodeNpy, parseNpy } from '../src/data/npy.js';
+import { colourLayout, normalizedFill, toTensorNormalize } from '../src/data/colour-images.js';
 import { gpuTest } from './helpers/gpu.js';
 import { npzBytes } from './helpers/npy.js';
 
@@ -164,6 +165,74 @@ describe('webgpu-backprop mnist --data FILE', () => {
     expect([images.code, images.err]).toEqual([1, "webgpu-backprop: --hflip: crops and flips a --data file's float samples; the MNIST data holds images, which take the random rotation (--no-augment: none)\n"]);
     const fill = await run([...args, '--crop-fill', '1']);
     expect([fill.code, fill.err]).toEqual([1, "webgpu-backprop: --crop-fill: the padding's value, without --crop-padding there is no padding\n"]);
+  });
+
+  gpuTest("colour images' crop pads as torchvision's recipe, before Normalize: the same epochs as their normalised floats padded with normalizedFill's values; --crop-fill a pixel a channel, recorded, continued by --init to the same bits, refused when changed or not a pixel", async () => {
+    const model = join(dir, 'colour-crop.json');
+    writeFileSync(model, JSON.stringify({ input: [3, 6, 5], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] }));
+    const random = lcg(41);
+    const norm = { mean: [0.45, 0.5, 0.55], std: [0.25, 0.2, 0.3], source: '--normalize' };
+    const make = (n: number) => ({ x: { data: Uint8Array.from({ length: n * 90 }, () => Math.floor(random() * 256)), shape: [n, 6, 5, 3] }, y: { data: Uint8Array.from({ length: n }, (_, i) => i % 2), shape: [n, 1] } });
+    const [train, test] = [make(48), make(16)];
+    const file = join(dir, 'colour-crop.npz');
+    writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+    // The same samples as float32 [N, 3, 6, 5], normalised here: a float file pads with --crop-fill's values as they are.
+    const layout = colourLayout(train.x.shape, [3, 6, 5], file, 'x_train');
+    const floats = (x: { data: Uint8Array; shape: number[] }) => ({ data: toTensorNormalize(x.data, x.shape[0]!, layout, norm, file), shape: [x.shape[0]!, 3, 6, 5] });
+    const floatFile = join(dir, 'colour-crop-floats.npz');
+    writeFileSync(floatFile, npzBytes({ x_train: floats(train.x), y_train: train.y, x_test: floats(test.x), y_test: test.y }));
+    const base = ['mnist', '--model', model, '--loss', 'cross-entropy', '--batch', '16', '--json', '--crop-padding', '2', '--hflip'];
+    const colourArgs = [...base, '--data', file, '--normalize', '0.45,0.5,0.55/0.25,0.2,0.3'];
+    const epochs = (r: { out: string }) => r.out.trim().split('\n').map((l) => {
+      const { seconds: _s, samples_per_s: _r, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+    for (const fill of [undefined, '124,116,104', '255']) {
+      const given = fill === undefined ? [] : ['--crop-fill', fill];
+      const colour = await run([...colourArgs, '--epochs', '2', ...given]);
+      expect(colour.code, colour.err).toBe(0);
+      expect(colour.err).toContain(`, RandomCrop(padding=2, fill=${fill === undefined ? '0' : fill.includes(',') ? `(${fill.split(',').join(', ')})` : fill}) before ToTensor(), RandomHorizontalFlip()`);
+      // Black (0) by default: −mean[c]/std[c] once normalised, a value a channel.
+      const fills = normalizedFill((fill ?? '0').split(',').map(Number), 3, norm, file, '--crop-fill');
+      const asFloats = await run([...base, '--data', floatFile, '--epochs', '2', '--crop-fill', fills.join(',')]);
+      expect(asFloats.code, asFloats.err).toBe(0);
+      expect(epochs(colour), `fill ${fill ?? 'default'}`).toEqual(epochs(asFloats));
+    }
+    // The fill a channel recorded with the crop's order; two epochs equal one, saved, and one more from it.
+    const whole = await run([...colourArgs, '--epochs', '2', '--crop-fill', '124,116,104']);
+    const saved = join(dir, 'colour-crop.safetensors');
+    const first = await run([...colourArgs, '--epochs', '1', '--crop-fill', '124,116,104', '--save', saved]);
+    expect(first.code, first.err).toBe(0);
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(saved)), saved);
+    expect([metadata.crop_padding, metadata.crop_fill, metadata.crop_before_normalize, metadata.hflip]).toEqual(['2', '124,116,104', 'true', 'true']);
+    const resumed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--json']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain(', RandomCrop(padding=2, fill=(124, 116, 104)) before ToTensor(), RandomHorizontalFlip()');
+    expect(epochs(resumed)).toEqual(epochs(whole).slice(1));
+    const same = await run(['mnist', '--init', saved, '--data', file, '--steps', '1', '--crop-fill', '124,116,104']);
+    expect(same.code, same.err).toBe(0);
+    const changed = await run(['mnist', '--init', saved, '--data', file, '--epochs', '1', '--crop-fill', '0']);
+    expect([changed.code, changed.err]).toEqual([1, `webgpu-backprop: --crop-fill 0: ${saved} was trained with crop_fill 124,116,104 (its __metadata__); continuing with another changes the run from here on. Leave --crop-fill 0 out to continue as it was, or add --allow-changes\n`]);
+    // A run of colour images that padded its normalised samples (before crop_before_normalize): refused, or padded as torchvision's with --allow-changes.
+    const old = join(dir, 'colour-crop-old.safetensors');
+    const { crop_before_normalize: _b, crop_fill: _f, ...oldMetadata } = metadata;
+    writeFileSync(old, encodeSafetensors(tensors, oldMetadata));
+    const refused = await run(['mnist', '--init', old, '--data', file, '--epochs', '1']);
+    expect([refused.code, refused.err]).toEqual([1, `webgpu-backprop: --data ${file}: holds colour images, which are padded before ToTensor() and Normalize as torchvision's RandomCrop pads them (black, or --crop-fill's pixel value); ${old}'s run padded its samples as they were, after Normalize (its __metadata__ records crop_padding and no crop_before_normalize): continuing pads another value from here on; give the data set it was trained on, or add --allow-changes to go on so\n`]);
+    const allowed = await run(['mnist', '--init', old, '--data', file, '--steps', '1', '--allow-changes', '--save', old]);
+    expect(allowed.code, allowed.err).toBe(0);
+    expect(allowed.out).toContain(', RandomCrop(padding=2, fill=0) before ToTensor()');
+    expect(decodeSafetensors(new Uint8Array(readFileSync(old)), old).metadata.crop_before_normalize).toBe('true');
+    // Fills that are no pixel of these images, or not one a channel; a float file's count too.
+    const refuse = async (argv: string[], message: string) => {
+      const r = await run(argv);
+      expect([r.code, r.err]).toEqual([1, `webgpu-backprop: ${message}\n`]);
+    };
+    await refuse([...colourArgs, '--crop-fill', '0.5'], `--crop-fill: ${file} holds uint8 colour images, padded before ToTensor() and Normalize as torchvision's RandomCrop pads them: the fill is a pixel value, a whole number from 0 (black, the default) to 255, got 0.5`);
+    await refuse([...colourArgs, '--crop-fill', '256'], `--crop-fill: ${file} holds uint8 colour images, padded before ToTensor() and Normalize as torchvision's RandomCrop pads them: the fill is a pixel value, a whole number from 0 (black, the default) to 255, got 256`);
+    await refuse([...colourArgs, '--crop-fill', '1,2'], `--crop-fill: 2 values; ${file} has 3 channels (one value a channel, or one for all)`);
+    await refuse([...base, '--data', floatFile, '--crop-fill', '1,2,3,4'], `--crop-fill: 4 values; --data ${floatFile}'s samples of [3, 6, 5] have 3 channels (one value a channel, or one for all)`);
+    await refuse([...colourArgs, '--crop-fill', '1,x'], "--crop-fill: expected a number, or a comma list of them one a channel (colour images: pixel values 0 … 255, such as 124,116,104; float samples: their own values), got '1,x'");
   });
 
   gpuTest("a checkpoint's crop and flip continued on images: refused naming the file's crop_padding and hflip, dropped with --allow-changes", async () => {

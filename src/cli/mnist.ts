@@ -18,7 +18,7 @@ import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic
 import { readFileBytes } from '../node/read-file.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
 import { isImageData, type TensorDataset, type TrainingData } from '../data/tensor-data.js';
-import { normalizationText, sameNormalization, type Normalization } from '../data/colour-images.js';
+import { normalizationText, normalizedFill, sameNormalization, type Normalization } from '../data/colour-images.js';
 import type { MnistSplit } from '../data/idx.js';
 import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
 import { CODE_SCHEDULE_KINDS, describeSchedule, EPOCH_SCHEDULE_KINDS, PLATEAU_METRICS, SCHEDULE_KINDS, plateauMetricWords, WARMUP_START_FACTOR, type PlateauMetric, type Schedule } from '../optim/schedules.js';
@@ -151,12 +151,15 @@ Options:
   --train-limit N     train on the first N training images only
   --test-limit N      test on the first N test images only
   --no-augment        no random rotation
-  --crop-padding N    a --data file's float samples ([C, H, W] or [H, W]) randomly cropped back to
-                      their size from N pixels of padding on every side (torchvision's
-                      RandomCrop(size, padding=N)), each training batch on the GPU
-  --crop-fill X       the padding's value (default 0: RandomCrop's fill)
-  --hflip             a --data file's float samples mirrored left to right with probability 0.5
-                      (torchvision's RandomHorizontalFlip()), after the crop
+  --crop-padding N    a --data file's colour images or float samples ([C, H, W] or [H, W]) randomly
+                      cropped back to their size from N pixels of padding on every side
+                      (torchvision's RandomCrop(size, padding=N)), each training batch on the GPU
+  --crop-fill X       the padding's value, one or a comma list a channel (torchvision's fill):
+                      colour images a pixel value 0 … 255 (default 0, black), padded before
+                      ToTensor() and Normalize as torchvision's recipe pads them; float samples
+                      a value as they hold it (default 0)
+  --hflip             a --data file's colour images or float samples mirrored left to right with
+                      probability 0.5 (torchvision's RandomHorizontalFlip()), after the crop
   --no-dropout        dropout probability 0 (the seed CNN; a model file sets its own p)
   --no-shuffle        train in the set's order: batch k is images k·batch … k·batch + batch − 1
   --steps N           stop after N optimizer steps in this run (0 with --save: write the initial
@@ -407,10 +410,17 @@ export interface MnistArgs {
   augment: boolean;
   /** --normalize (a checkpoint's where not given; after the data is read, the one in use: x_train's own for colour images without one). */
   normalize?: Normalization;
-  /** --crop-padding, --crop-fill, --hflip: torchvision's RandomCrop(size, padding, fill) and RandomHorizontalFlip() of --data's float samples (a checkpoint's where not given). */
+  /**
+   * --crop-padding, --crop-fill, --hflip: torchvision's RandomCrop(size, padding, fill) and
+   * RandomHorizontalFlip() of --data's colour images or float samples (a checkpoint's where not
+   * given). The fill is one value, or one a channel: a colour image's pixel value (0 … 255, padded
+   * before Normalize), a float sample's value as it is.
+   */
   cropPadding?: number;
-  cropFill?: number;
+  cropFill?: number[];
   hflip: boolean;
+  /** A checkpoint's run cropped: whether it padded colour images before Normalize (its __metadata__.crop_before_normalize). */
+  recordedCropBeforeNormalize?: boolean;
   dropout: boolean;
   shuffle: boolean;
   steps?: number;
@@ -551,7 +561,7 @@ export function parseMnistArgs(argv: readonly string[]): MnistArgs {
     augment: !values['no-augment'],
     normalize: values.normalize === undefined ? undefined : normalizeFlag(values.normalize as string),
     cropPadding: values['crop-padding'] === undefined ? undefined : integer(values, 'crop-padding', 0, 1, 4096),
-    cropFill: values['crop-fill'] === undefined ? undefined : decimal(values, 'crop-fill', 0, -1e30, 1e30),
+    cropFill: values['crop-fill'] === undefined ? undefined : cropFillFlag(values['crop-fill'] as string),
     hflip: values.hflip === true,
     dropout: !values['no-dropout'],
     shuffle: !values['no-shuffle'],
@@ -612,10 +622,53 @@ function samePath(a: string, b: string): boolean {
 
 const plateauWords = (schedule: Schedule) => (schedule.kind === 'plateau' ? plateauMetricWords(schedule) : '');
 
-/** --crop-padding, --crop-fill, --hflip as the Trainer's augment object (undefined: none of them). */
-function cropFlip(args: MnistArgs): { padding?: number; fill?: number; horizontalFlip?: boolean } | undefined {
+/**
+ * --crop-fill: one number, or a comma list of them one a channel (as --normalize's lists): a colour
+ * image's pixel value, a float sample's value (what they mean is checked against the data).
+ */
+export function cropFillFlag(text: string): number[] {
+  const fill = text.split(',').map(flagNumber);
+  if (!fill.every((v) => v >= -1e30 && v <= 1e30)) {
+    throw new Error(`--crop-fill: expected a number, or a comma list of them one a channel (colour images: pixel values 0 … 255, such as 124,116,104; float samples: their own values), got '${text}'${text.split(',').map(roundedAway).find((why) => why !== '') ?? ''}`);
+  }
+  return fill;
+}
+
+/** Whether two crop fills are the same on every channel (none is 0; a single value is every channel's). */
+function sameFill(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  const [x, y] = [a ?? [0], b ?? [0]];
+  const n = Math.max(x.length, y.length);
+  if ((x.length !== n && x.length !== 1) || (y.length !== n && y.length !== 1)) return false;
+  return Array.from({ length: n }, (_, i) => x[x.length === 1 ? 0 : i] === y[y.length === 1 ? 0 : i]).every(Boolean);
+}
+
+/**
+ * The crop's padding value a channel as the samples hold it: colour images' fill pixel (default 0,
+ * black) after ToTensor() and Normalize, as torchvision's RandomCrop before them pads; float
+ * samples' fill as it is (default 0). Refused in the flag's words where it does not fit the data.
+ */
+function cropFills(args: MnistArgs, data: TensorDataset): number[] {
+  const where = args.data ?? 'the data';
+  if (data.layout) return normalizedFill(args.cropFill ?? [0], data.layout.channels, data.normalize!, where, '--crop-fill');
+  const fill = args.cropFill ?? [0];
+  const { shape } = data.train;
+  const channels = shape.length === 3 ? shape[0]! : 1;
+  if (fill.length !== 1 && fill.length !== channels) throw new Error(`--crop-fill: ${fill.length} values; --data ${where}'s samples of [${shape.join(', ')}] have ${channels} channel${channels === 1 ? '' : 's'} (one value a channel, or one for all)`);
+  return fill;
+}
+
+/** --crop-padding, --crop-fill, --hflip as the Trainer's augment object (undefined: none of them); `fills` from cropFills. */
+function cropFlip(args: MnistArgs, fills: readonly number[]): { padding?: number; fill?: readonly number[]; horizontalFlip?: boolean } | undefined {
   if (args.cropPadding === undefined && !args.hflip) return undefined;
-  return { ...(args.cropPadding !== undefined ? { padding: args.cropPadding, fill: args.cropFill ?? 0 } : {}), ...(args.hflip ? { horizontalFlip: true } : {}) };
+  return { ...(args.cropPadding !== undefined ? { padding: args.cropPadding, fill: fills } : {}), ...(args.hflip ? { horizontalFlip: true } : {}) };
+}
+
+/** The crop for the run's Data line, in torchvision's words: a colour image's fill pixel (a tuple where one a channel) before ToTensor(). */
+function cropWords(args: MnistArgs, colour: boolean): string {
+  if (args.cropPadding === undefined) return '';
+  const fill = args.cropFill ?? [0];
+  const value = fill.length === 1 ? String(fill[0]) : `(${fill.join(', ')})`;
+  return colour ? `, RandomCrop(padding=${args.cropPadding}, fill=${value}) before ToTensor()` : `, RandomCrop(padding=${args.cropPadding}${sameFill(fill, [0]) ? '' : `, fill=${value}`})`;
 }
 
 /** --no-weight-decay-1d's group: the one-dimensional parameters (biases, batch norms' weights) without weight decay. */
@@ -820,11 +873,28 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
       if (text.trim() === '' || !Number.isFinite(v) || v < min || (name === 'crop_padding' && !Number.isInteger(v))) throw field(name, name === 'crop_padding' ? 'a whole number ≥ 1' : 'a finite number');
       return v;
     };
-    const recorded = { cropPadding: number('crop_padding', 1), cropFill: number('crop_fill', -Infinity), hflip: cropFlip.hflip === 'true' };
+    const fill = () => {
+      const text = metadata.crop_fill;
+      if (text === undefined) return undefined;
+      try {
+        return cropFillFlag(text);
+      } catch {
+        throw field('crop_fill', 'a number or a comma list of them');
+      }
+    };
+    const recorded = { cropPadding: number('crop_padding', 1), cropFill: fill(), hflip: cropFlip.hflip === 'true' };
     if (cropFlip.hflip !== undefined && cropFlip.hflip !== 'true' && cropFlip.hflip !== 'false') throw field('hflip', 'true or false');
+    const same = { cropPadding: args.cropPadding === recorded.cropPadding, cropFill: sameFill(args.cropFill, recorded.cropFill), hflip: args.hflip === recorded.hflip };
     for (const [key, flag, name] of [['cropPadding', 'crop-padding', 'crop_padding'], ['cropFill', 'crop-fill', 'crop_fill'], ['hflip', 'hflip', 'hflip']] as const) {
+      const shown = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
       if (!args.given.has(flag)) (args as { [k in typeof key]: unknown })[key] = recorded[key];
-      else if (args[key] !== recorded[key] && !args.allowChanges) throw changed(`--${flag}${key === 'hflip' ? '' : ` ${args[key]}`}`, recorded[key] === undefined || recorded[key] === false ? `no ${name}` : `${name} ${recorded[key]}`);
+      else if (!same[key] && !args.allowChanges) throw changed(`--${flag}${key === 'hflip' ? '' : ` ${shown(args[key])}`}`, recorded[key] === undefined || recorded[key] === false ? `no ${name}` : `${name} ${shown(recorded[key])}`);
+    }
+    // How the run padded: colour images before Normalize (torchvision's order), or the samples as they are; checked against the data once read.
+    if (recorded.cropPadding !== undefined) {
+      const before = metadata.crop_before_normalize;
+      if (before !== undefined && before !== 'true' && before !== 'false') throw field('crop_before_normalize', 'true or false');
+      args.recordedCropBeforeNormalize = before === 'true';
     }
   }
 }
@@ -1281,6 +1351,16 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     if (data.train.targets) throw new Error(`--${cropFlipFlag}: --data ${args.data} holds regression targets (float y_train), which a crop or flip of the inputs would leave behind`);
     if (data.train.shape.length !== 2 && data.train.shape.length !== 3) throw new Error(`--${cropFlipFlag}: crops and flips samples of [C, H, W] or [H, W]; --data ${args.data}'s are [${data.train.shape.join(', ')}]`);
   }
+  const colour = !isImageData(data) && data.layout !== undefined;
+  if (args.recordedCropBeforeNormalize !== undefined && args.cropPadding !== undefined && args.recordedCropBeforeNormalize !== colour) {
+    // The checkpoint padded another way than this data is padded (a run of colour images before colour images were padded before Normalize, or another kind of data).
+    const how = args.recordedCropBeforeNormalize ? 'padded colour images before Normalize (its __metadata__.crop_before_normalize)' : `padded its samples as they were${colour ? ', after Normalize' : ''} (its __metadata__ records crop_padding and no crop_before_normalize)`;
+    const now = colour ? "colour images, which are padded before ToTensor() and Normalize as torchvision's RandomCrop pads them (black, or --crop-fill's pixel value)" : "float samples, padded with --crop-fill's value as they are";
+    if (!args.allowChanges) throw new Error(`--data ${args.data}: holds ${now}; ${args.init}'s run ${how}: continuing pads another value from here on; give the data set it was trained on, or add --allow-changes to go on so`);
+    // Its fill was of the other kind: the default unless one is given.
+    if (!args.given.has('crop-fill')) args.cropFill = undefined;
+  }
+  const fills = isImageData(data) || args.cropPadding === undefined ? [] : cropFills(args, data);
   if (!isImageData(data) && data.train.targets) {
     // Float targets have no accuracy to keep a best by, or for a plateau to watch.
     if (args.saveBest) throw new Error(`--save-best: --data ${args.data} holds regression targets (float y_train), which have no test accuracy to keep the best by; use --save`);
@@ -1347,7 +1427,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
     }
     const train = uploadSplit(device, 'train', data.train, args.trainLimit);
     const test = uploadSplit(device, 'test', data.test, args.testLimit);
-    return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: cropFlip(args) ?? args.augment, shuffle: args.shuffle });
+    return new Trainer(device, network, train, test, { batch: args.batch, seed: args.seed, augment: cropFlip(args, fills) ?? args.augment, shuffle: args.shuffle });
   };
   let trainer = await build(ctx);
   const model = () => trainer.model;
@@ -1355,7 +1435,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   const runMetadata = () => ({
     seed: String(args.seed), batch: String(args.batch), loss: model().plan.loss, ...(args.labelSmoothing > 0 ? { label_smoothing: String(args.labelSmoothing) } : {}), augment: String(args.augment), shuffle: String(args.shuffle), train_samples: String(trainCount),
     ...(args.normalize ? { normalize_mean: args.normalize.mean.join(','), normalize_std: args.normalize.std.join(',') } : {}),
-    ...(args.cropPadding !== undefined ? { crop_padding: String(args.cropPadding), ...(args.cropFill !== undefined ? { crop_fill: String(args.cropFill) } : {}) } : {}), ...(args.hflip ? { hflip: 'true' } : {}),
+    ...(args.cropPadding !== undefined ? { crop_padding: String(args.cropPadding), ...(args.cropFill !== undefined ? { crop_fill: args.cropFill.join(',') } : {}), ...(colour ? { crop_before_normalize: 'true' } : {}) } : {}), ...(args.hflip ? { hflip: 'true' } : {}),
     fuse: String(args.fuse), on_divergence: args.onDivergence,
   });
   // The checkpoint --save replaces (another than the one this run continues), said before it is.
@@ -1374,7 +1454,7 @@ export async function mnistCommand(argv: readonly string[], getContext: ContextS
   log(`Memory: ${(model().memory.total / 2 ** 20).toFixed(1)} MiB allocated by the plan at batch ${args.batch} (activations ${(model().memory.activations / 2 ** 20).toFixed(1)}, activation gradients ${(model().memory.activationGradients / 2 ** 20).toFixed(1)}, optimizer state ${(model().memory.optimizer / 2 ** 20).toFixed(2)})`);
   log(`Adapter: ${ctx.adapter.summary}`);
   log(`Data: ${data.source} (train ${train.count}, test ${test!.count}); batch ${args.batch}, ${optimizer.describe()}${lrFactor !== 1 ? ` (×${lrFactor}: cut by rollbacks)` : ''}, ${describeSchedule(optimizer.schedule)}, loss ${model().plan.loss}, seed ${args.seed}` +
-    `${args.augment ? ', rotation ±7°' : ''}${isImageData(data) ? '' : inputWords(data)}${args.cropPadding !== undefined ? `, RandomCrop(padding=${args.cropPadding}${args.cropFill ? `, fill=${args.cropFill}` : ''})` : ''}${args.hflip ? ', RandomHorizontalFlip()' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
+    `${args.augment ? ', rotation ±7°' : ''}${isImageData(data) ? '' : inputWords(data)}${cropWords(args, colour)}${args.hflip ? ', RandomHorizontalFlip()' : ''}${name !== 'seed-cnn' ? '' : args.dropout ? ', dropout 0.1' : ', no dropout'}${args.shuffle ? '' : ', no shuffle'}` +
     `${args.init ? `; from ${args.init} (epoch ${firstEpoch - 1}, step ${model().stepsTaken}${fromStep > 0 ? `; epoch ${firstEpoch} goes on from its step ${fromStep + 1}` : ''})` : ''}`);
   if (replacedHeld !== undefined) log(`--save ${args.save}: replaces the checkpoint of this network there${replacedHeld ? ` (${replacedHeld})` : ''} at the end of this run's first epoch`);
   // The kernels compile before the first epoch's clock starts (Trainer.prepare), said once here.

@@ -11,7 +11,9 @@
  *   the default mean and std (channelStatistics): the training images' own, of v / 255, the
  *   population std (numpy's x.std(), as the CIFAR recipes compute them), in float64.
  *
- * Float samples of [C, H, W] may take the same Normalize (normalizeFloats).
+ * Float samples of [C, H, W] may take the same Normalize (normalizeFloats). RandomCrop's padding of
+ * such images (torchvision's recipe pads the uint8 image, before ToTensor and Normalize) is the fill
+ * pixel's value after them, a channel (normalizedFill).
  */
 import { shapeText } from './npy.js';
 
@@ -60,6 +62,23 @@ function float32Channels(norm: Normalization, channels: number, where: string): 
   const zero = std.findIndex((s) => s === 0);
   if (zero >= 0) throw new Error(`${norm.source}: the std of channel ${zero} is 0 in float32 (torchvision's Normalize refuses it: a division by zero)`);
   return { mean, std };
+}
+
+/** ToTensor() then Normalize of one uint8 value v in a channel of float32 mean and std: each step rounded to float32. */
+const normalizedValue = (v: number, mean: number, std: number) => Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
+
+/**
+ * The value a pixel of `fill` (torchvision's RandomCrop fill of a uint8 image: one whole number
+ * 0 … 255 for all channels, or one a channel) has after ToTensor() and Normalize(mean, std): one
+ * float32 a channel, what a padded pixel of the image becomes (0, the default, is black:
+ * −mean[c]/std[c]). Another count, or a value that is no pixel, is refused naming `flag`.
+ */
+export function normalizedFill(fill: readonly number[], channels: number, norm: Normalization, where: string, flag: string): number[] {
+  const bad = fill.find((v) => !(Number.isInteger(v) && v >= 0 && v <= 255));
+  if (bad !== undefined) throw new Error(`${flag}: ${where} holds uint8 colour images, padded before ToTensor() and Normalize as torchvision's RandomCrop pads them: the fill is a pixel value, a whole number from 0 (black, the default) to 255, got ${bad}`);
+  if (fill.length !== 1 && fill.length !== channels) throw new Error(`${flag}: ${fill.length} values; ${where} has ${channels} channel${channels === 1 ? '' : 's'} (one value a channel, or one for all)`);
+  const { mean, std } = float32Channels(norm, channels, where);
+  return Array.from({ length: channels }, (_, c) => normalizedValue(fill[fill.length === 1 ? 0 : c]!, mean[c]!, std[c]!));
 }
 
 /** The offset of pixel (c, h, w) of a sample within it. */
@@ -114,7 +133,7 @@ export function toTensorNormalize(pixels: Uint8Array, count: number, layout: Ima
   const { mean, std } = float32Channels(norm, channels, where);
   const table = new Float32Array(channels * 256);
   for (let c = 0; c < channels; c++) {
-    for (let v = 0; v < 256; v++) table[c * 256 + v] = Math.fround(Math.fround(Math.fround(v / 255) - mean[c]!) / std[c]!);
+    for (let v = 0; v < 256; v++) table[c * 256 + v] = normalizedValue(v, mean[c]!, std[c]!);
   }
   const area = rows * cols;
   const size = channels * area;

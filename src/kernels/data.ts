@@ -70,8 +70,9 @@ export const mnistBatch = defineKernel({
 
 /**
  * images, batchLabels (and TARGETS: batchTargets) = samples `first … first + batch − 1` of the
- * epoch's order, as they are, or (CROP_FLIP) randomly cropped from their padding and flipped
- * (height, width, padding, flipP, fill, seed, stream, epoch: unused otherwise)  (overwrites them)
+ * epoch's order, as they are, or (CROP_FLIP) randomly cropped from their padding (`fills`: its
+ * value, one a channel) and flipped (height, width, padding, flipP, seed, stream, epoch: unused
+ * otherwise)  (overwrites them)
  */
 export const gatherBatch = defineKernel({
   name: 'gather_batch',
@@ -88,7 +89,6 @@ export const gatherBatch = defineKernel({
     width: 'u32',
     padding: 'u32',
     flipP: 'f32',
-    fill: 'f32',
     seed: 'u32',
     stream: 'u32',
     epoch: 'u32',
@@ -103,10 +103,11 @@ export const gatherBatch = defineKernel({
     batchLabels: { type: 'u32', access: 'read_write' },
     targets: { type: 'f32', access: 'read', only: 'TARGETS' },
     batchTargets: { type: 'f32', access: 'read_write', only: 'TARGETS' },
+    fills: { type: 'f32', access: 'read', only: 'CROP_FLIP' },
   },
   defines: ['TARGETS', 'CROP_FLIP'],
   workgroupSize: [64],
   // One invocation per four elements of the batch's inputs or targets, the longer (a last batch binds its own, smaller grid).
   grid: (p) => [Math.ceil((p.batch * Math.max(p.size, p.targetSize)) / 4)],
-  lengths: (p) => ({ inputs: p.windowCount * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch, targets: p.count * p.targetSize, batchTargets: p.batch * p.targetSize }),
+  lengths: (p) => ({ inputs: p.windowCount * p.size, labels: p.count, order: p.count, images: p.batch * p.size, batchLabels: p.batch, targets: p.count * p.targetSize, batchTargets: p.batch * p.targetSize, fills: p.height * p.width > 0 ? p.size / (p.height * p.width) : 0 }),
 });

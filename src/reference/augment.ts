@@ -11,7 +11,8 @@ export interface CropFlip {
   readonly padding: number;
   /** The probability of a horizontal flip (torchvision's RandomHorizontalFlip p). */
   readonly flipP: number;
-  readonly fill: number;
+  /** The padding's value: one for all channels, or one a channel. */
+  readonly fill: number | readonly number[];
 }
 
 /** Sample position `position` of epoch `epoch`'s order: its crop's top and left in the padded image, and whether it flips. */
@@ -22,18 +23,21 @@ export function cropFlipDrawsRef(seed: number, epoch: number, position: number, 
 }
 
 /**
- * One [C, H, W] sample (C·H·W values) padded by `padding` pixels of `fill` on each side, cropped
+ * One [C, H, W] sample (C·H·W values) padded by `padding` pixels of `fill` on each side (one value
+ * for all channels, or fill[c] in channel c: torchvision's fill tuple), cropped
  * back to H × W with its top-left corner at (top, left) of the padded image, then mirrored left to
  * right where `flipped` (the crop first, as transforms.Compose([RandomCrop, RandomHorizontalFlip])).
  */
-export function cropFlipRef(sample: ArrayLike<number>, height: number, width: number, draws: { top: number; left: number; flipped: boolean }, padding: number, fill: number): Float64Array {
+export function cropFlipRef(sample: ArrayLike<number>, height: number, width: number, draws: { top: number; left: number; flipped: boolean }, padding: number, fill: number | ArrayLike<number>): Float64Array {
   const area = height * width;
   const channels = sample.length / area;
+  if (typeof fill !== 'number' && fill.length !== channels) throw new RangeError(`cropFlipRef: ${fill.length} fill values for ${channels} channels`);
   // The padded image, built as torchvision pads: fill all round.
   const ph = height + 2 * padding;
   const pw = width + 2 * padding;
-  const padded = new Float64Array(channels * ph * pw).fill(fill);
+  const padded = new Float64Array(channels * ph * pw);
   for (let c = 0; c < channels; c++) {
+    padded.fill(typeof fill === 'number' ? fill : fill[c]!, c * ph * pw, (c + 1) * ph * pw);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) padded[c * ph * pw + (y + padding) * pw + x + padding] = sample[c * area + y * width + x]!;
   }
   const cropped = new Float64Array(channels * area);

@@ -51,8 +51,14 @@ export interface TrainerOptions {
 export interface TensorAugment {
   /** RandomCrop's padding: pixels of `fill` added on each side, the crop back to the sample's size at a random place (default 0: no crop). */
   readonly padding?: number;
-  /** The padding's value (default 0; the inputs are used as they are, so 0 is the normalised zero, not black). */
-  readonly fill?: number;
+  /**
+   * The padding's value, in the inputs' own units (they are used as they are: 0 is their zero, not
+   * black): one for all channels (a number, or a list of one), or one a channel (C values for
+   * [C, H, W] samples, torchvision's fill tuple). Default 0. Colour images normalised as
+   * torchvision's Normalize pad with their black as RandomCrop before ToTensor does:
+   * −mean[c]/std[c] a channel (the CLI's, from src/data/colour-images.ts' normalizedFill).
+   */
+  readonly fill?: number | readonly number[];
   /** RandomHorizontalFlip: `true` flips half the samples (torchvision's p = 0.5), a number is p (default: none). */
   readonly horizontalFlip?: boolean | number;
 }
@@ -430,6 +436,8 @@ export class Trainer {
   /** The kernel that cuts a batch from the split into the model's input and the head's labels. */
   /** The crop and flip of a float data set's training batches (Trainer's `augment` object), checked. */
   private readonly cropFlip: CropFlipSettings | undefined;
+  /** cropFlip's fills on the GPU, one value a channel (made by the first batch kernel that crops). */
+  private cropFills: Tensor<'f32'> | undefined;
 
   private async batchKernel(split: GpuSplit, batch: number, augment: boolean, head: LossHead): Promise<BatchKernel> {
     const { ctx, model, options } = this;
@@ -447,16 +455,17 @@ export class Trainer {
         width: crop?.width ?? 0,
         padding: crop?.padding ?? 0,
         flipP: crop?.flipP ?? 0,
-        fill: crop?.fill ?? 0,
         seed: options.seed,
         stream: RANDOM_STREAM.cropFlip,
         epoch: 0,
       };
       const kernel = await ctx.compile(gatherBatch, crop ? { CROP_FLIP: true } : split.targets && head.targets ? { TARGETS: true } : {});
+      // The padding's value a channel, uploaded once (every batch size's kernel binds it).
+      const fills = crop ? (this.cropFills ??= ctx.tensor(`${split.name} crop fills`, [crop.fills.length], { data: crop.fills })) : undefined;
       // One dispatch a window of the inputs, each writing the batch's samples it holds.
       const windows = split.windows.map((w, k) =>
         kernel.bind(
-          { ...tensors, inputs: w.inputs, ...(!crop && split.targets && head.targets ? { targets: split.targets, batchTargets: head.targets } : {}) } as never,
+          { ...tensors, inputs: w.inputs, ...(fills ? { fills } : {}), ...(!crop && split.targets && head.targets ? { targets: split.targets, batchTargets: head.targets } : {}) } as never,
           { ...params, windowFirst: w.first, windowCount: w.count },
           `${split.name} batch${split.windows.length > 1 ? ` (window ${k + 1} of ${split.windows.length})` : ''}`,
         ),
@@ -783,7 +792,8 @@ interface CropFlipSettings {
   readonly width: number;
   readonly padding: number;
   readonly flipP: number;
-  readonly fill: number;
+  /** The padding's value a channel (float32). */
+  readonly fills: Float32Array;
 }
 
 /** Trainer's `augment` object against the training split: whole-number padding, p in [0, 1], [C, H, W] or [H, W] samples, no float targets. */
@@ -791,12 +801,15 @@ function checkTensorAugment(augment: TensorAugment, train: GpuSplit): CropFlipSe
   checkOptions('Trainer augment', augment, ['padding', 'fill', 'horizontalFlip']);
   const { padding = 0, fill = 0, horizontalFlip = false } = augment;
   if (typeof padding !== 'number' || !Number.isInteger(padding) || padding < 0 || padding > 4096) throw new RangeError(`Trainer augment: padding must be a whole number of pixels from 0 to 4096, got ${shownValue(padding)}`);
-  if (typeof fill !== 'number' || !Number.isFinite(fill)) throw new RangeError(`Trainer augment: fill must be a finite number, got ${shownValue(fill)}`);
+  const fillList: readonly unknown[] = Array.isArray(fill) ? fill : [fill];
+  if (fillList.length === 0 || !fillList.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new RangeError(`Trainer augment: fill must be a finite number, or a list of them one a channel, got ${shownValue(fill)}`);
   const flipP = horizontalFlip === true ? 0.5 : horizontalFlip === false ? 0 : horizontalFlip;
   if (typeof flipP !== 'number' || !(flipP >= 0 && flipP <= 1)) throw new RangeError(`Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got ${shownValue(horizontalFlip)}`);
   if (padding === 0 && flipP === 0) throw new RangeError('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing (give { padding: 4 }, { horizontalFlip: true } or both; leave augment out for none)');
   if (train.kind !== 'tensors') throw new Error(`Trainer augment: an object crops and flips a float data set's samples; the ${train.name} split holds images: augment: true rotates them`);
   if (train.targets !== undefined) throw new Error(`Trainer augment: the ${train.name} split has float targets, which a crop and flip of the inputs would leave behind (leave augment off)`);
   if (train.shape.length !== 2 && train.shape.length !== 3) throw new Error(`Trainer augment: crops and flips samples of [C, H, W] or [H, W]; the ${train.name} split's are [${train.shape.join(', ')}]`);
-  return { height: train.shape.at(-2)!, width: train.shape.at(-1)!, padding, flipP, fill };
+  const channels = train.shape.length === 3 ? train.shape[0]! : 1;
+  if (fillList.length !== 1 && fillList.length !== channels) throw new RangeError(`Trainer augment: fill gives ${fillList.length} values; the ${train.name} split's samples of [${train.shape.join(', ')}] have ${channels} channel${channels === 1 ? '' : 's'} (one value a channel, or one for all)`);
+  return { height: train.shape.at(-2)!, width: train.shape.at(-1)!, padding, flipP, fills: Float32Array.from({ length: channels }, (_, c) => (fillList.length === 1 ? fillList[0] : fillList[c]) as number) };
 }

@@ -3,6 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { dataFromArrays, isImageData, type TensorDataset } from '../../src/data/tensor-data.js';
 import type { MnistDataset } from '../../src/data/idx.js';
 import type { NpyArray } from '../../src/data/npy.js';
+import { normalizedFill } from '../../src/data/colour-images.js';
+import { cropFlipRef } from '../../src/reference/augment.js';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 const arr = <D extends NpyArray['dtype']>(dtype: D, shape: number[], data: Extract<NpyArray, { dtype: D }>['data']) => ({ dtype, shape, data }) as NpyArray;
@@ -167,6 +169,44 @@ std = torch.as_tensor(spec['std'], dtype=img.dtype).view(-1, 1, 1)
 print(json.dumps(img.clone().sub_(mean).div_(std).flatten().view(torch.int32).tolist()))
 `, { pixels: Array.from(pixels), ...CIFAR });
     expect(Array.from(new Int32Array(data.train.inputs.buffer))).toEqual(torch);
+  });
+
+  test("RandomCrop(padding, fill) of the uint8 image, RandomHorizontalFlip, ToTensor(), Normalize: the engine's sample (normalised image, then the crop with normalizedFill's padding) has torch's bits", (ctx) => {
+    skipWithoutTorch(ctx);
+    // 5 × 7 RGB(A) images (H ≠ W), every offset's corner and a middle one, flipped and not.
+    const [h, w, padding] = [5, 7, 4];
+    const draws = [{ top: 0, left: 0, flipped: false }, { top: 8, left: 8, flipped: true }, { top: 0, left: 8, flipped: true }, { top: 8, left: 1, flipped: false }, { top: 4, left: 4, flipped: true }, { top: 2, left: 6, flipped: false }];
+    for (const [channels, fill, norm] of [[3, [0], CIFAR], [3, [124, 116, 104], CIFAR], [4, [255], { mean: [0.5, 0.4, 0.3, 0.2], std: [0.25, 0.5, 0.125, 0.3], source: '--normalize' }], [1, [17], { mean: [0.1307], std: [0.3081], source: '--normalize' }]] as const) {
+      const pixels = hwcPixels(draws.length, h, w, channels);
+      const x = arr('u1', [draws.length, h, w, channels], pixels);
+      const data = dataFromArrays(arrays({ x_train: x, y_train: labels8(draws.length), x_test: x, y_test: labels8(draws.length) }), 't.npz', { input: [channels, h, w], normalize: norm }) as TensorDataset;
+      const fills = normalizedFill(fill, channels, norm, 't.npz', '--crop-fill');
+      const size = channels * h * w;
+      const ours = Float32Array.from(draws.flatMap((d, s) => Array.from(cropFlipRef(data.train.inputs.subarray(s * size, (s + 1) * size), h, w, d, padding, fills))));
+      const torch = runTorch<number[]>(`
+import json, sys, numpy as np, torch
+spec = json.load(sys.stdin)
+n, h, w, c, p = len(spec['draws']), spec['h'], spec['w'], spec['c'], spec['padding']
+pics = np.array(spec['pixels'], dtype=np.uint8).reshape(n, h, w, c)
+fill = spec['fill'] * c if len(spec['fill']) == 1 else spec['fill']
+mean = torch.as_tensor(spec['mean'], dtype=torch.float32).view(-1, 1, 1)
+std = torch.as_tensor(spec['std'], dtype=torch.float32).view(-1, 1, 1)
+out = []
+for pic, d in zip(pics, spec['draws']):
+    # RandomCrop(padding=p, fill): F.pad of the uint8 image with the fill pixel (PIL's ImageOps.expand, a value a channel), then F.crop at (top, left)
+    padded = torch.tensor(fill, dtype=torch.uint8).repeat(h + 2 * p, w + 2 * p, 1)
+    padded[p:p + h, p:p + w] = torch.from_numpy(pic)
+    img = padded[d['top']:d['top'] + h, d['left']:d['left'] + w]
+    # RandomHorizontalFlip: F.hflip, the columns reversed
+    if d['flipped']:
+        img = img.flip(1)
+    # ToTensor() (HWC uint8 to CHW, .div(255)), then Normalize (inplace=False)
+    img = img.permute(2, 0, 1).contiguous().to(dtype=torch.get_default_dtype()).div(255)
+    out.append(img.sub(mean).div(std))
+print(json.dumps(torch.stack(out).flatten().view(torch.int32).tolist()))
+`, { draws, h, w, c: channels, padding, pixels: Array.from(pixels), fill, mean: norm.mean, std: norm.std });
+      expect(Array.from(new Int32Array(ours.buffer)), `${channels} channels, fill ${fill.join(', ')}`).toEqual(torch);
+    }
   });
 
   test('float samples of [C, H, W] take a given Normalize; of another rank, grey images and ids refuse one; a mean a channel too few refused', () => {

@@ -211,7 +211,7 @@ function windowsOf(ctx: GpuContext, inputs: ArrayLike<number>, count: number, si
 }
 
 /** gather_batch's CROP_FLIP parameters, unused without it. */
-const NO_CROP_FLIP = { height: 0, width: 0, padding: 0, flipP: 0, fill: 0, seed: 0, stream: 0, epoch: 0 };
+const NO_CROP_FLIP = { height: 0, width: 0, padding: 0, flipP: 0, seed: 0, stream: 0, epoch: 0 };
 
 describe('gather_batch: a float data set\'s batches, as they are', () => {
   /** Runs gather_batch on poisoned outputs (TARGETS where targetSize > 0); returns what it left and what indexing gives. */
@@ -294,11 +294,17 @@ describe('gather_batch: a float data set\'s batches, as they are', () => {
   });
 });
 
+/** A crop-and-flip case: `fill` one value for all channels, or one a channel. */
+interface CropCase { count: number; shape: readonly number[]; first: number; batch: number; padding: number; flipP: number; fill: number | readonly number[]; seed: number; epoch: number; window?: number }
+
 describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then RandomHorizontalFlip(p), drawn per sample', () => {
   /** Runs the variant on poisoned outputs; returns what it left, the reference's batch and the draws. */
-  async function cropFlip(ctx: GpuContext, o: { count: number; shape: readonly number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number; window?: number }) {
+  async function cropFlip(ctx: GpuContext, o: CropCase) {
     const size = o.shape.reduce((a, b) => a * b, 1);
     const [height, width] = o.shape.slice(-2) as [number, number];
+    // The padding's value a channel: one number is every channel's (C copies), a list is one a channel.
+    const channels = size / (height * width);
+    const fills = Float32Array.from({ length: channels }, (_, c) => (typeof o.fill === 'number' ? o.fill : o.fill[c]!));
     const inputs = Float32Array.from(randomArray(o.count * size, o.seed, -3, 3));
     const labels = Uint32Array.from(randomArray(o.count, o.seed + 1, 0, 1000), Math.floor);
     const order = shufflePermutationRef(o.count, o.seed, 2);
@@ -308,10 +314,11 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
       order: ctx.tensor('order', [o.count], { dtype: 'u32', data: order }),
       images: ctx.tensor('images', [o.batch * size]),
       batchLabels: ctx.tensor('batchLabels', [o.batch], { dtype: 'u32' }),
+      fills: ctx.tensor('fills', [channels], { data: fills }),
     };
     ctx.fill(t.images, NaN);
     ctx.fill(t.batchLabels, NO_LABEL);
-    const params = { count: o.count, first: o.first, batch: o.batch, size, targetSize: 0, height, width, padding: o.padding, flipP: o.flipP, fill: o.fill, seed: o.seed, stream: RANDOM_STREAM.cropFlip, epoch: o.epoch };
+    const params = { count: o.count, first: o.first, batch: o.batch, size, targetSize: 0, height, width, padding: o.padding, flipP: o.flipP, seed: o.seed, stream: RANDOM_STREAM.cropFlip, epoch: o.epoch };
     const kernel = await ctx.compile(gatherBatch, { CROP_FLIP: true });
     const ks = windowsOf(ctx, inputs, o.count, size, o.window ?? o.count).map((w) => kernel.bind({ ...t, inputs: w.inputs }, { ...params, windowFirst: w.first, windowCount: w.count }));
     ctx.submit('crop test', (e) => recordPass(e, 'crop test', ks));
@@ -322,7 +329,7 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
       const sample = order[o.first + b]!;
       const d = cropFlipDrawsRef(o.seed, o.epoch, o.first + b, o.padding, o.flipP);
       draws.push(d);
-      expected.set(Float32Array.from(cropFlipRef(inputs.subarray(sample * size, (sample + 1) * size), height, width, d, o.padding, Math.fround(o.fill))), b * size);
+      expected.set(Float32Array.from(cropFlipRef(inputs.subarray(sample * size, (sample + 1) * size), height, width, d, o.padding, fills)), b * size);
     }
     return { images: await ctx.read(t.images), labels: Array.from(await ctx.read(t.batchLabels)), expected, draws, expectedLabels: Array.from({ length: o.batch }, (_, b) => (b < samples ? labels[order[o.first + b]!]! : NO_LABEL)) };
   }
@@ -334,8 +341,13 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
     { count: 20, shape: [1, 3, 2], first: 0, batch: 20, padding: 5, flipP: 0, fill: 2, seed: 6, epoch: 1 }, // a crop only (the padding past the image: whole rows of fill)
     { count: 20, shape: [2, 3, 9], first: 0, batch: 20, padding: 0, flipP: 1, fill: 0, seed: 7, epoch: 1 }, // a flip only, every sample
     { count: 23, shape: [3, 5, 7], first: 8, batch: 12, padding: 2, flipP: 0.5, fill: 0.25, seed: 8, epoch: 4, window: 6 }, // the inputs in four windows (a split past one binding)
-  ] as { count: number; shape: number[]; first: number; batch: number; padding: number; flipP: number; fill: number; seed: number; epoch: number; window?: number }[]) {
-    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}, padding ${o.padding}, flip p ${o.flipP}, fill ${o.fill}${o.window ? `, in windows of ${o.window}` : ''}`, async (ctx) => {
+    // A fill a channel (colour images' black after Normalize: −mean[c]/std[c]).
+    { count: 11, shape: [3, 5, 7], first: 3, batch: 8, padding: 2, flipP: 0.5, fill: [-1.9894737, -1.9803922, -1.7068965], seed: 12, epoch: 2 }, // CIFAR's three channels; a sample's draws change inside an invocation's four
+    { count: 9, shape: [4, 3, 2], first: 0, batch: 9, padding: 3, flipP: 1, fill: [0.5, -2, 3.25, -0.125], seed: 13, epoch: 1 }, // four channels (RGBA), padding past the image, every sample flipped
+    { count: 17, shape: [5, 2, 3], first: 5, batch: 7, padding: 1, flipP: 0.5, fill: [1, 2, 3, 4, 5], seed: 14, epoch: 3, window: 4 }, // five channels, the inputs in five windows
+    { count: 6, shape: [1, 4, 4], first: 0, batch: 6, padding: 2, flipP: 0, fill: [-0.75], seed: 15, epoch: 1 }, // one channel, a list of one
+  ] as CropCase[]) {
+    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}, padding ${o.padding}, flip p ${o.flipP}, fill ${typeof o.fill === 'number' ? o.fill : `[${o.fill.join(', ')}] a channel`}${o.window ? `, in windows of ${o.window}` : ''}`, async (ctx) => {
       const r = await cropFlip(ctx, o);
       expect(Array.from(r.images).every((v, i) => Object.is(v, r.expected[i])), 'images bit for bit, NaN past the samples').toBe(true);
       expect(r.labels).toEqual(r.expectedLabels);

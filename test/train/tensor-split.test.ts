@@ -147,6 +147,28 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(evaluated.accuracy).toBeCloseTo((100 * correct) / 6, 6);
   });
 
+  gpuTest('augment fill a channel (a colour image\'s black after Normalize): the network\'s input is the reference\'s crop with fill[c] in channel c; a list of one is every channel\'s', async (ctx) => {
+    const data = tensorSplit(COUNT, 23);
+    const size = 75;
+    for (const fill of [[-1.25, 0.5, 2.75], [0.375]]) {
+      const net = network(ctx);
+      // Padding 3 on 5×5 samples: most crops take some padding, of every channel.
+      const augment = { padding: 3, horizontalFlip: true, fill };
+      const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', data), undefined, { batch: BATCH, seed: SEED, augment });
+      await trainer.trainEpoch(1, { maxSteps: 1 });
+      const order = shufflePermutationRef(COUNT, SEED, 1);
+      const fills = [0, 1, 2].map((c) => fill[fill.length === 1 ? 0 : c]!);
+      const input = new Float64Array(BATCH * size);
+      for (let b = 0; b < BATCH; b++) {
+        const sample = order[b]!;
+        input.set(cropFlipRef(data.inputs.subarray(sample * size, (sample + 1) * size), 5, 5, cropFlipDrawsRef(SEED, 1, b, augment.padding, 0.5), augment.padding, fills), b * size);
+      }
+      const seen = Array.from((await ctx.read(net.input)).subarray(0, BATCH * size));
+      expect(seen, `fill [${fill.join(', ')}]: the network's input`).toEqual(Array.from(Float32Array.from(input)));
+      for (const [c, v] of fills.entries()) expect(seen.filter((x, i) => Math.floor(i / 25) % 3 === c && x === v).length, `channel ${c}'s padding`).toBeGreaterThan(0);
+    }
+  });
+
   gpuTest('regression: float targets and MSE, two shuffled epochs against the float64 run; no accuracy, the best epoch by test loss', async (ctx) => {
     const inputs = Float32Array.from(randomArray(COUNT * 6, 51, -2, 2));
     // Targets a smooth function of the inputs (something to learn), two a sample.
@@ -280,7 +302,10 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     expect(() => trainer(good, { augment: {} })).toThrow('Trainer augment: neither padding nor horizontalFlip: the object crops and flips nothing');
     expect(() => trainer(good, { augment: { padding: 1.5 } })).toThrow('Trainer augment: padding must be a whole number of pixels from 0 to 4096, got 1.5');
     expect(() => trainer(good, { augment: { horizontalFlip: 2 } })).toThrow('Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got 2');
-    expect(() => trainer(good, { augment: { padding: 2, fill: NaN } })).toThrow('Trainer augment: fill must be a finite number, got NaN');
+    expect(() => trainer(good, { augment: { padding: 2, fill: NaN } })).toThrow('Trainer augment: fill must be a finite number, or a list of them one a channel, got NaN');
+    expect(() => trainer(good, { augment: { padding: 2, fill: [0, Infinity, 0] } })).toThrow('Trainer augment: fill must be a finite number, or a list of them one a channel, got [0,null,0]');
+    expect(() => trainer(good, { augment: { padding: 2, fill: [] } })).toThrow('Trainer augment: fill must be a finite number, or a list of them one a channel, got []');
+    expect(() => trainer(good, { augment: { padding: 2, fill: [0, 1] } })).toThrow("Trainer augment: fill gives 2 values; the train split's samples of [3, 5, 5] have 3 channels (one value a channel, or one for all)");
     expect(() => trainer(good, { augment: { horizontalFlip: '0.5' } })).toThrow('Trainer augment: horizontalFlip must be true, false or a probability from 0 to 1, got "0.5"');
     expect(() => trainer(good, { augment: { padding: 2, flip: true } })).toThrow("Trainer augment: unknown option 'flip'");
     expect(() => trainer(good, { augment: { padding: 2 }, maxDegrees: 5 })).toThrow('Trainer: maxDegrees without augment: true rotates nothing');
