@@ -64,3 +64,36 @@ fn keyEnd(i: u32) -> u32 {
 fn queryStart(j: u32) -> u32 {
   return select(0u, j, params.causal != 0u);
 }
+
+// The row kernels' invocations (attention_scores, attention_values and the backward three): a
+// plane's rows padded to whole subgroups of 8, rowSlots() = seqLen rounded up to 8, so that
+// invocations 8g … 8g + 7 (a subgroup of 8 where the SUBGROUP variant runs) share one plane (b, h)
+// and one chunk of features, rows r0 … r0 + 7. Invocation x = ((b·heads + h)·chunks + chunk)·rowSlots() + r;
+// chunk c holds the head's features 4·CHUNK_VEC4S·c … (the kernels that accumulate a row of features;
+// 1 chunk for the others). A row r ≥ seqLen takes part in the subgroup's loads but writes nothing.
+const CHUNK_VEC4S = 4u;
+
+fn rowSlots() -> u32 {
+  return (params.seqLen + 7u) / 8u * 8u;
+}
+
+struct PlaneRow {
+  b: u32,
+  h: u32,
+  chunk: u32,
+  r: u32,
+  // The subgroup's first row (r rounded down to 8).
+  first: u32,
+}
+
+fn planeRowOf(x: u32, chunks: u32) -> PlaneRow {
+  let slots = rowSlots();
+  let r = x % slots;
+  let plane = x / slots / chunks;
+  return PlaneRow(plane / params.heads, plane % params.heads, x / slots % chunks, r, r / 8u * 8u);
+}
+
+// The feature chunks of a head of HEAD_DIM features (HEAD_VEC4S vec4s; the kernel's generated constants).
+fn featureChunks() -> u32 {
+  return (HEAD_VEC4S + CHUNK_VEC4S - 1u) / CHUNK_VEC4S;
+}

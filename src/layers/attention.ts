@@ -24,7 +24,7 @@
  * batch whose weights would not fit one binding, naming the layer (src/plan/network.ts).
  */
 import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
-import { attentionBackwardQk, attentionBackwardScores, attentionBackwardValues, attentionScores, attentionValues } from '../kernels/attention.js';
+import { attentionKernels, attentionVariant } from '../kernels/attention.js';
 import { dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -223,6 +223,8 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
   const bias = t.inBias !== undefined;
   const p = s.dropout ?? 0;
   if (p > 0 && (!t.dropped || !t.mask)) throw new Error(`${path}: dropout ${p} needs the dropped weights' and the mask's tensors`);
+  const kernels = attentionKernels(embed / heads);
+  const variant = attentionVariant(ctx, embed / heads);
   const params = (batch: number) => ({ batch, seqLen, embed, heads, causal: s.causal ? 1 : 0, scale: 1 / Math.sqrt(embed / heads) });
   const shape = (batch: number, outFeatures: number): DenseShape => ({ batch: batch * seqLen, inFeatures: embed, outFeatures });
   // Any tile sums in the same order: the choice changes speed, not results.
@@ -244,7 +246,7 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
       const drop = mode === 'train' && p > 0;
       const list: Dispatch[] = [
         await dense(batch, t.input, t.inWeight, t.inBias, t.qkv, 3 * embed, 'attention input projection (q, k, v)'),
-        (await ctx.compile(attentionScores)).bind({ qkv: t.qkv, probs: t.probs }, params(batch), `${path} attention weights (softmax of the scores)`),
+        (await ctx.compile(kernels.scores, variant)).bind({ qkv: t.qkv, probs: t.probs }, params(batch), `${path} attention weights (softmax of the scores)`),
       ];
       if (drop) {
         const length = batch * heads * seqLen * seqLen;
@@ -257,7 +259,7 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
         list.push(kernel);
       }
       list.push(
-        (await ctx.compile(attentionValues)).bind({ probs: drop ? t.dropped! : t.probs, qkv: t.qkv, attn: t.attn }, params(batch), `${path} attention heads (weights · v)`),
+        (await ctx.compile(kernels.values, variant)).bind({ probs: drop ? t.dropped! : t.probs, qkv: t.qkv, attn: t.attn }, params(batch), `${path} attention heads (weights · v)`),
         await dense(batch, t.attn, t.outWeight, t.outBias, t.output, embed, 'attention output projection'),
       );
       return list;
@@ -268,9 +270,9 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
     const list = [
       await weightGrad(batch, t.dOutput, t.attn, t.doutWeight, t.doutBias, embed, bias ? 'out_proj.weight and out_proj.bias gradient' : 'out_proj.weight gradient'),
       await inputGrad(batch, t.dOutput, t.outWeight, t.dattn, embed, 'attention heads gradient'),
-      (await ctx.compile(attentionBackwardValues)).bind({ probs: p > 0 ? t.dropped! : t.probs, dattn: t.dattn, dqkv: t.dqkv }, params(batch), `${path} attention v gradient`),
-      (await ctx.compile(attentionBackwardScores, { DROPOUT: p > 0 })).bind({ qkv: t.qkv, attn: t.attn, dattn: t.dattn, ...(p > 0 ? { dropped: t.dropped! } : {}), probs: t.probs }, params(batch), `${path} attention scores gradient`),
-      (await ctx.compile(attentionBackwardQk)).bind({ probs: t.probs, qkv: t.qkv, dqkv: t.dqkv }, params(batch), `${path} attention q and k gradient`),
+      (await ctx.compile(kernels.backwardValues, variant)).bind({ probs: p > 0 ? t.dropped! : t.probs, dattn: t.dattn, dqkv: t.dqkv }, params(batch), `${path} attention v gradient`),
+      (await ctx.compile(kernels.backwardScores, { ...variant, DROPOUT: p > 0 })).bind({ qkv: t.qkv, attn: t.attn, dattn: t.dattn, ...(p > 0 ? { dropped: t.dropped! } : {}), probs: t.probs }, params(batch), `${path} attention scores gradient`),
+      (await ctx.compile(kernels.backwardQk, variant)).bind({ probs: t.probs, qkv: t.qkv, dqkv: t.dqkv }, params(batch), `${path} attention q and k gradient`),
       await weightGrad(batch, t.dqkv, t.input, t.dinWeight, t.dinBias, 3 * embed, bias ? 'in_proj_weight and in_proj_bias gradient' : 'in_proj_weight gradient'),
     ];
     if (t.dInput) list.push(await inputGrad(batch, t.dqkv, t.inWeight, t.dInput, 3 * embed, 'attention input gradient'));

@@ -4,11 +4,15 @@
  * the dense gradients) against the float64 reference (src/reference/attention.ts), every output
  * poisoned first: awkward shapes (L 1, L not a multiple of 4 or of the workgroup, E 12 with 3
  * heads, one head, causal and not, no bias, a batch smaller than the tensors', no input gradient,
- * dropout on the attention weights: its mask the CPU's Philox draws to the bit) and a real size
- * (batch 32, L 64, E 64, 4 heads), causal and not, with dropout.
+ * dropout on the attention weights: its mask the CPU's Philox draws to the bit) and real sizes
+ * (batch 32, L 64, E 64, 4 heads; the Transformer example's batch 128, L 28, E 64, 4 heads), causal
+ * and not, with dropout. Each shape runs twice: on the test's adapter (lavapipe: the SUBGROUP
+ * variant) and on the same device described as one without subgroups of 8 (the plain path,
+ * SwiftShader's and a real GPU's), and the two must give the same bits. Head sizes that are not a
+ * multiple of 4 (no VEC4) and past one chunk of 16 features (several chunks, the last partial).
  */
 import { describe, expect } from 'vitest';
-import { recordPass } from '../../src/gpu/context.js';
+import { GpuContext as Context, recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { attentionProgram } from '../../src/layers/attention.js';
 import { maskFromBits } from '../../src/kernels/dropout.js';
@@ -98,6 +102,27 @@ async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias:
  */
 const gradientTolerance = (ref: ArrayLike<number>, scaled: boolean) => (scaled ? { ...TOLERANCE.gradient, atol: TOLERANCE.gradient.atol * Array.from(ref).reduce((m, v) => Math.max(m, Math.abs(v)), 1) } : TOLERANCE.gradient);
 
+/** The test's device described as an adapter without subgroups of 8: the attention (and dense) kernels' plain path. */
+const withoutSubgroups = (ctx: GpuContext): GpuContext => new Context(ctx.device, { ...ctx.adapter, subgroupSize: undefined }, { zeroedBuffers: false, poisonEmpty: true });
+
+/** Runs a shape on the adapter's path and on the plain path: each against the reference, and the two bit for bit. */
+async function runBothPaths(ctx: GpuContext, s: AttentionShape, options: Parameters<typeof runAttention>[2], scaled = false) {
+  const paths = [ctx, withoutSubgroups(ctx)];
+  const runs = [];
+  for (const c of paths) {
+    const run = await runAttention(c, s, options);
+    expectMatches(run.gpu, run.fwd, run.ref, options.bias, scaled);
+    runs.push(run);
+  }
+  const [sub, plain] = runs.map((r) => r.gpu);
+  for (const name of ['qkv', 'probs', 'attn', 'y', 'dx', 'dinWeight', 'doutWeight', 'dinBias', 'doutBias'] as const) {
+    const a = sub![name], b = plain![name];
+    if (a === undefined || b === undefined) continue;
+    expect(Array.from(a).findIndex((v, i) => !Object.is(v, b[i])), `${name}: the subgroup and plain paths differ`).toBe(-1);
+  }
+  return runs[0]!;
+}
+
 function expectMatches(gpu: Awaited<ReturnType<typeof runAttention>>['gpu'], fwd: ReturnType<typeof attentionForwardRef>, ref: ReturnType<typeof attentionBackwardRef>, bias: boolean, scaled = false) {
   const tol = (r: ArrayLike<number>) => gradientTolerance(r, scaled);
   expectAllClose('qkv', gpu.qkv, fwd.qkv, TOLERANCE.forward);
@@ -128,20 +153,24 @@ describe('MultiheadAttention kernels against the float64 reference', () => {
     // Dropout on the attention weights (a mask word straddling rows: L² not a multiple of 32).
     { s: [3, 5, 12, 3], causal: false, bias: true, dropout: 0.3 },
     { s: [2, 7, 8, 2], causal: true, bias: false, maxBatch: 3, dropout: 0.5 },
+    // Head sizes 3 and 5 (no VEC4) past a subgroup's 8 rows; 40 and 36 (3 chunks of features, the last partial).
+    { s: [3, 19, 15, 5], causal: true, bias: true },
+    { s: [2, 11, 10, 2], causal: false, bias: true, dropout: 0.2 },
+    { s: [2, 13, 40, 1], causal: false, bias: true },
+    { s: [3, 17, 72, 2], causal: true, bias: false, maxBatch: 4 },
   ];
   for (const { s: [batch, seqLen, embed, heads], causal, bias, maxBatch, inputGradient, dropout } of shapes) {
     gpuTest(`batch ${batch}, L ${seqLen}, E ${embed}, ${heads} heads${causal ? ', causal' : ''}${bias ? '' : ', bias=False'}${maxBatch ? `, tensors for ${maxBatch}` : ''}${inputGradient === false ? ', no input gradient' : ''}${dropout ? `, dropout ${dropout}` : ''}`, async (ctx) => {
-      const { gpu, fwd, ref, dispatches } = await runAttention(ctx, { batch, seqLen, embed, heads, causal }, { bias, maxBatch, inputGradient, dropout });
+      const { dispatches } = await runBothPaths(ctx, { batch, seqLen, embed, heads, causal }, { bias, maxBatch, inputGradient, dropout });
       expect(dispatches).toBe(4 + (dropout ? 1 : 0) + 6 + (inputGradient === false ? 0 : 1));
-      expectMatches(gpu, fwd, ref, bias);
     });
   }
 
-  for (const [causal, dropout] of [[false, 0], [true, 0], [false, 0.1]] as const) {
-    gpuTest(`a real size: batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}${dropout ? `, dropout ${dropout}` : ''}`, async (ctx) => {
-      const { gpu, fwd, ref } = await runAttention(ctx, { batch: 32, seqLen: 64, embed: 64, heads: 4, causal }, { bias: true, dropout });
-      console.log(`MultiheadAttention at batch 32, L 64, E 64, 4 heads${causal ? ', causal' : ''}${dropout ? `, dropout ${dropout}` : ''}, GPU against float64 (of each tensor's largest value): ${scaledErrors({ y: [gpu.y, fwd.y], weights: [gpu.probs, fwd.probs], dx: [gpu.dx!, ref.dx], in_proj_weight: [gpu.dinWeight, ref.dinWeight], in_proj_bias: [gpu.dinBias!, ref.dinBias], 'out_proj.weight': [gpu.doutWeight, ref.doutWeight] })}`);
-      expectMatches(gpu, fwd, ref, true, true);
-    }, 120_000);
+  for (const [batch, seqLen, causal, dropout] of [[32, 64, false, 0], [32, 64, true, 0], [32, 64, false, 0.1], [128, 28, false, 0], [128, 28, true, 0.1]] as const) {
+    const name = `batch ${batch}, L ${seqLen}, E 64, 4 heads${causal ? ', causal' : ''}${dropout ? `, dropout ${dropout}` : ''}`;
+    gpuTest(`a real size: ${name}`, async (ctx) => {
+      const { gpu, fwd, ref } = await runBothPaths(ctx, { batch, seqLen, embed: 64, heads: 4, causal }, { bias: true, dropout }, true);
+      console.log(`MultiheadAttention at ${name}, GPU against float64 (of each tensor's largest value): ${scaledErrors({ y: [gpu.y, fwd.y], weights: [gpu.probs, fwd.probs], dx: [gpu.dx!, ref.dx], in_proj_weight: [gpu.dinWeight, ref.dinWeight], in_proj_bias: [gpu.dinBias!, ref.dinBias], 'out_proj.weight': [gpu.doutWeight, ref.doutWeight] })}`);
+    }, 240_000);
   }
 });
