@@ -338,6 +338,32 @@ describe('webgpu-backprop mnist --data FILE', () => {
     await refuse(['mnist', '--model', model, '--data', file], `${file}: x_train is uint8 (2, 8, 8, 3), colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [3, 28, 28] per sample`);
   });
 
+  test("grey images (MNIST's IDX files, PGM files) with a Normalize, given or the checkpoint's: evaluate, classify and predict refuse it, before the GPU", async () => {
+    const model = join(dir, 'grey-linear.json');
+    const modelText = JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 10 }] });
+    writeFileSync(model, modelText);
+    const tensors = { '1.weight': { dtype: 'F32' as const, shape: [10, 784], data: new Float32Array(7840) }, '1.bias': { dtype: 'F32' as const, shape: [10], data: new Float32Array(10) } };
+    // PyTorch's state_dict (no metadata), and a run of float samples [1, 28, 28] that normalised them.
+    const [bare, recorded] = [join(dir, 'grey-bare.safetensors'), join(dir, 'grey-recorded.safetensors')];
+    writeFileSync(bare, encodeSafetensors(tensors, {}));
+    writeFileSync(recorded, encodeSafetensors(tensors, { model_file: modelText, loss: 'cross-entropy', normalize_mean: '0.9', normalize_std: '0.01' }));
+    const pgm = join(dir, 'grey.pgm');
+    writeFileSync(pgm, new Uint8Array([...new TextEncoder().encode('P5 28 28 255\n'), ...new Uint8Array(784)]));
+    const out = join(dir, 'grey-out.npy');
+    const given = "a Normalize (--normalize 0.5/0.5) is for a --data file's colour images and float samples";
+    const theirs = `a Normalize (${recorded}'s normalize_mean and normalize_std (its __metadata__)) is for a --data file's colour images and float samples`;
+    for (const [argv, message] of [
+      [['evaluate', '--init', bare, '--model', model, '--normalize', '0.5/0.5'], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['evaluate', '--init', recorded], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${theirs}`],
+      [['predict', '--init', bare, '--model', model, '--normalize', '0.5/0.5', '--out', out], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['classify', '--init', bare, '--model', model, '--normalize', '0.5/0.5', '--index', '0'], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['classify', '--init', recorded, pgm], `${pgm} holds grey images (a PGM file), normalised as MNIST's on the GPU; ${theirs}`],
+    ] as const) {
+      const r = await run([...argv]);
+      expect([r.code, r.err], argv.join(' ')).toEqual([1, `webgpu-backprop: ${message}\n`]);
+    }
+  });
+
   test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {
     const file = join(dir, 'one-array.npy');
     writeFileSync(file, encodeNpy(new Float32Array(12), [2, 6]));

@@ -995,6 +995,17 @@ function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | unde
   throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)} (class labels are an integer y: save y.astype(np.int64))`);
 }
 
+/**
+ * Evaluate's, classify's and predict's grey images (`grey`: MNIST's IDX files, PGM files) are
+ * normalised as MNIST's on the GPU: a Normalize, given or the checkpoint's, refused for them.
+ */
+export function refuseGreyNormalize(normalize: Normalization | undefined, grey: string): void {
+  if (normalize) throw new Error(`${grey}, normalised as MNIST's on the GPU; a Normalize (${normalize.source}) is for a --data file's colour images and float samples`);
+}
+
+/** The MNIST data's words for messages: --data DIR, or the default. */
+export const idxWords = (data: string | undefined) => `${data ?? 'the MNIST data'} holds grey images (IDX files)`;
+
 /** MNIST's IDX files are grey images, normalised as MNIST's: --normalize refused, a checkpoint's normalisation refused too or dropped with --allow-changes. */
 function checkIdxNormalize(args: MnistArgs): void {
   if (!args.normalize || isArrayFile(args.data)) return;
@@ -1589,7 +1600,9 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const metadata = await peekMetadata(values.init);
   const dataPath = values.data as string | undefined;
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
-  const data = await loadTrainingData(dataPath, { ...definition, normalize: evaluationNormalization(values.normalize as string | undefined, metadata, values.init) });
+  const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
+  if (!isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
+  const data = await loadTrainingData(dataPath, { ...definition, normalize });
   if (isImageData(data)) checkImages(data, definition.input, dataPath);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing;
@@ -1666,6 +1679,8 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   // The images' size: --data's test images', else the PGM files' (each the same, and one the model takes).
   let size: { rows: number; cols: number } | undefined;
   const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
+  if (indices.length > 0 && !isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
+  if (positionals.length > 0) refuseGreyNormalize(normalize, `${positionals[0]} holds grey images (a PGM file)`);
   if (indices.length > 0) {
     const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {

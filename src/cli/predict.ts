@@ -11,7 +11,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { Network } from '../plan/network.js';
 import { MNIST_INPUT, splitShapeProblem } from '../train/trainer.js';
 import { parse } from './strict-args.js';
-import { NORMALIZE_EVAL_HELP, evaluationNormalization, integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
+import { NORMALIZE_EVAL_HELP, evaluationNormalization, idxWords, integerFlag, loadModel, peekMetadata, readCheckpoint, refuseGreyNormalize, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
 
 export const PREDICT_HELP = `Usage: webgpu-backprop predict --init FILE [--model FILE] [--input X.npy | --data DIR|FILE [--split test|train]]
                                --out FILE.npy [--batch N] [--normalize M/S]
@@ -74,6 +74,7 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
     samples = samplesOf(x, input, 'the array', { ...definition, normalize });
     source = input;
   } else {
+    if (!isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
     const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {
       const { images: pixels, count, rows, cols } = data[split];
