@@ -178,6 +178,8 @@ describe('TransformerEncoder: copies of its encoder_layer', () => {
     expect(refused({ encoder_layer: 3 })).toThrow('"encoder_layer" must be a TransformerEncoderLayer\'s keywords');
     expect(refused({ encoder_layer: { d_model: 16, nhead: 5 } })).toThrow("t.json: layer '0' (TransformerEncoder): encoder_layer: embed_dim must be divisible by num_heads");
     expect(refused({ encoder_layer: { d_model: 16, nhead: 4, heads: 2 } })).toThrow('encoder_layer: unknown field "heads"');
+    // encoder_layer is not a layer of the model (its copies are, named layers.0, …): a name would be dropped.
+    expect(refused({ encoder_layer: { d_model: 16, nhead: 4, name: 'block' } })).toThrow("t.json: layer '0' (TransformerEncoder): encoder_layer: unknown field \"name\" (its copies are named layers.0, layers.1, …)");
     expect(refused({ norm: { layers: [] } })).toThrow('"norm" must be one layer');
     expect(refused({ mask_check: 'yes' })).toThrow('"mask_check" must be true or false');
     expect(() => new TransformerEncoder({} as never, 2)).toThrow('TransformerEncoder: encoder_layer must be a TransformerEncoderLayer');
