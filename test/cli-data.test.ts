@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { evaluateCommand, mnistCommand } from '../src/cli/mnist.js';
+import { evaluateCommand, evaluationNormalization, mnistCommand } from '../src/cli/mnist.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { predictCommand } from '../src/cli/predict.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/checkpoint/safetensors.js';
@@ -405,6 +405,56 @@ describe('webgpu-backprop mnist --data FILE', () => {
     const file = join(dir, 'colour-8.npz');
     writeFileSync(file, npzBytes({ x_train: x, y_train: y, x_test: x, y_test: y }));
     await refuse(['mnist', '--model', model, '--data', file], `${file}: x_train is uint8 (2, 8, 8, 3), colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [3, 28, 28] per sample`);
+  });
+
+  test("grey images (MNIST's IDX files, PGM files) with a Normalize, given or the checkpoint's: evaluate, classify and predict refuse it, before the GPU", async () => {
+    const model = join(dir, 'grey-linear.json');
+    const modelText = JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 10 }] });
+    writeFileSync(model, modelText);
+    const tensors = { '1.weight': { dtype: 'F32' as const, shape: [10, 784], data: new Float32Array(7840) }, '1.bias': { dtype: 'F32' as const, shape: [10], data: new Float32Array(10) } };
+    // PyTorch's state_dict (no metadata), and a run of float samples [1, 28, 28] that normalised them.
+    const [bare, recorded] = [join(dir, 'grey-bare.safetensors'), join(dir, 'grey-recorded.safetensors')];
+    writeFileSync(bare, encodeSafetensors(tensors, {}));
+    writeFileSync(recorded, encodeSafetensors(tensors, { model_file: modelText, loss: 'cross-entropy', normalize_mean: '0.9', normalize_std: '0.01' }));
+    const pgm = join(dir, 'grey.pgm');
+    writeFileSync(pgm, new Uint8Array([...new TextEncoder().encode('P5 28 28 255\n'), ...new Uint8Array(784)]));
+    const out = join(dir, 'grey-out.npy');
+    const given = "a Normalize (--normalize 0.5/0.5) is for a --data file's colour images and float samples";
+    const theirs = `a Normalize (${recorded}'s normalize_mean and normalize_std (its __metadata__)) is for a --data file's colour images and float samples`;
+    for (const [argv, message] of [
+      [['evaluate', '--init', bare, '--model', model, '--normalize', '0.5/0.5'], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['evaluate', '--init', recorded], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${theirs}`],
+      [['predict', '--init', bare, '--model', model, '--normalize', '0.5/0.5', '--out', out], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['classify', '--init', bare, '--model', model, '--normalize', '0.5/0.5', '--index', '0'], `the MNIST data holds grey images (IDX files), normalised as MNIST's on the GPU; ${given}`],
+      [['classify', '--init', recorded, pgm], `${pgm} holds grey images (a PGM file), normalised as MNIST's on the GPU; ${theirs}`],
+    ] as const) {
+      const r = await run([...argv]);
+      expect([r.code, r.err], argv.join(' ')).toEqual([1, `webgpu-backprop: ${message}\n`]);
+    }
+  });
+
+  test("--normalize for a checkpoint that records none: taken for PyTorch's state_dict and a network saved from code (encodeCheckpoint records its loss, not its data), refused for a run of the CLI or the page (it records its train_samples) that normalised nothing", () => {
+    const code = { model_file: '{}', loss: 'cross-entropy', seed: '0' };
+    for (const metadata of [{}, code]) expect(evaluationNormalization('0.5/0.25', metadata, 'f.safetensors')).toMatchObject({ mean: [0.5], std: [0.25], source: '--normalize 0.5/0.25' });
+    expect(() => evaluationNormalization('0.5/0.25', { ...code, train_samples: '40' }, 'f.safetensors')).toThrow("--normalize 0.5/0.25: f.safetensors's run normalised nothing (it records its train_samples and no normalize_mean); its inputs are taken so (leave --normalize out)");
+    expect(() => evaluationNormalization('0.5/0.25', { ...code, normalize_mean: '0.4', normalize_std: '0.25' }, 'f.safetensors')).toThrow("--normalize 0.5/0.25: f.safetensors records its run's normalisation, 0.4/0.25");
+  });
+
+  test("predict --input of colour images: a checkpoint that records no Normalize asks for --normalize, unless its run (the CLI's: it records its train_samples) normalised nothing, where --normalize is refused too", async () => {
+    const modelText = JSON.stringify({ input: [3, 2, 2], layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 2 }] });
+    const model = join(dir, 'colour-tiny.json');
+    writeFileSync(model, modelText);
+    const tensors = { '1.weight': { dtype: 'F32' as const, shape: [2, 12], data: new Float32Array(24) }, '1.bias': { dtype: 'F32' as const, shape: [2], data: new Float32Array(2) } };
+    const [bare, floatRun] = [join(dir, 'colour-tiny-bare.safetensors'), join(dir, 'colour-tiny-floats.safetensors')];
+    writeFileSync(bare, encodeSafetensors(tensors, {}));
+    writeFileSync(floatRun, encodeSafetensors(tensors, { model_file: modelText, loss: 'cross-entropy', train_samples: '40' }));
+    const images = join(dir, 'colour-tiny.npy');
+    writeFileSync(images, encodeNpy(new Uint8Array(24), [2, 2, 2, 3]));
+    const out = join(dir, 'colour-tiny-out.npy');
+    const bareRun = await run(['predict', '--init', bare, '--model', model, '--input', images, '--out', out]);
+    expect([bareRun.code, bareRun.err]).toEqual([1, `webgpu-backprop: --input ${images}: colour images (uint8 [2, 2, 2, 3]) take the normalisation of the run that trained the network, and ${bare} records none (no __metadata__.normalize_mean): give --normalize MEAN/STD, the run's\n`]);
+    const floats = await run(['predict', '--init', floatRun, '--input', images, '--out', out]);
+    expect([floats.code, floats.err]).toEqual([1, `webgpu-backprop: --input ${images}: colour images (uint8 [2, 2, 2, 3]), and ${floatRun}'s run normalised nothing (it records its train_samples and no normalize_mean): it trained on float samples; give --input those, as float32 [N, 3, 2, 2]\n`]);
   });
 
   test('--data FILE.npy (one array) is refused saying what --data takes, before the GPU', async () => {

@@ -205,7 +205,7 @@ arithmetic error). --no-follow lets it decide for itself.
 /** What evaluate, classify and predict say of --normalize. */
 export const NORMALIZE_EVAL_HELP = `Colour images (and float samples of a run that normalised them) are normalised as the checkpoint's run did (its
 __metadata__.normalize_mean and normalize_std); --normalize MEAN/STD (mnist's) for a file that records none, such as
-PyTorch's state_dict (without it: x_train's own mean and std, as mnist's default).`;
+PyTorch's state_dict or a network saved from code (without it: x_train's own mean and std, as mnist's default).`;
 
 export const EVALUATE_HELP = `Usage: webgpu-backprop evaluate --init FILE [--model FILE] [--data DIR|FILE] [--test-limit N] [--batch N] [--loss NAME] [--normalize M/S] [--json]
 
@@ -276,17 +276,24 @@ export function normalizationFromMetadata(metadata: Record<string, string>, file
 
 /**
  * The normalisation evaluate, classify and predict take: the checkpoint's run's (its metadata), or
- * --normalize for a file that records none (PyTorch's state_dict); another than the run's, or one
- * for a run of this CLI that had none (it records its loss), refused.
+ * --normalize for a file that records none (PyTorch's state_dict, a network saved from code);
+ * another than the run's, or one for a run of this CLI or the page that had none, refused.
  */
 export function evaluationNormalization(given: string | undefined, metadata: Record<string, string>, file: string): Normalization | undefined {
   const recorded = normalizationFromMetadata(metadata, file);
   const flag = given === undefined ? undefined : normalizeFlag(given);
   if (!flag) return recorded;
   if (recorded && !sameNormalization(flag, recorded)) throw new Error(`--normalize ${given}: ${file} records its run's normalisation, ${normalizationText(recorded)} (its __metadata__.normalize_mean and normalize_std); its inputs are normalised so (leave --normalize out)`);
-  if (!recorded && metadata.loss !== undefined) throw new Error(`--normalize ${given}: ${file}'s run normalised nothing (it records its loss and no normalize_mean); its inputs are taken so (leave --normalize out)`);
+  if (!recorded && recordsItsData(metadata)) throw new Error(`--normalize ${given}: ${file}'s run normalised nothing (it records its train_samples and no normalize_mean); its inputs are taken so (leave --normalize out)`);
   return recorded ?? flag;
 }
+
+/**
+ * Whether a checkpoint is a run of this CLI (or the page): it records its data (train_samples), and
+ * so its normalisation where it had one. A network saved from code (encodeCheckpoint) records its
+ * loss but nothing of the data its caller normalised.
+ */
+export const recordsItsData = (metadata: Record<string, string>) => metadata.train_samples !== undefined;
 
 /** --schedule: one of SCHEDULE_KINDS; LambdaLR, MultiplicativeLR and the compositions are refused, saying where they are given. */
 function scheduleFlag(values: Values): (typeof SCHEDULE_KINDS)[number] {
@@ -857,9 +864,10 @@ function resumeTraining(args: MnistArgs, metadata: Record<string, string>, file:
     if (!args.given.has(flag)) args[key] = saved;
     else if (saved && !args.allowChanges) throw changed(`--${flag}`, what);
   }
-  // The normalisation (colour images record theirs, float samples where given): as the loss's settings.
+  // The normalisation (colour images record theirs, float samples where given): as the loss's
+  // settings, but of a run that records its data (a network saved from code records none of it).
   const normalize = normalizationFromMetadata(metadata, file);
-  if (normalize !== undefined || loss !== undefined) {
+  if (normalize !== undefined || recordsItsData(metadata)) {
     if (!args.given.has('normalize')) args.normalize = normalize;
     else if (!(normalize && sameNormalization(args.normalize!, normalize)) && !args.allowChanges) throw changed(`--normalize ${normalizationText(args.normalize!)}`, normalize ? `normalize ${normalizationText(normalize)}` : 'no normalize');
   }
@@ -1064,6 +1072,17 @@ function checkTargetsLoss(data: TrainingData, loss: LossKind, dir: string | unde
   const losses = Object.keys(POINTWISE_LOSSES);
   throw new Error(`--loss ${loss}: --data ${dir} holds regression targets (float y_train), which take a loss that compares outputs with targets: --loss ${losses.slice(0, -1).join(', ')} or ${losses.at(-1)} (class labels are an integer y: save y.astype(np.int64))`);
 }
+
+/**
+ * Evaluate's, classify's and predict's grey images (`grey`: MNIST's IDX files, PGM files) are
+ * normalised as MNIST's on the GPU: a Normalize, given or the checkpoint's, refused for them.
+ */
+export function refuseGreyNormalize(normalize: Normalization | undefined, grey: string): void {
+  if (normalize) throw new Error(`${grey}, normalised as MNIST's on the GPU; a Normalize (${normalize.source}) is for a --data file's colour images and float samples`);
+}
+
+/** The MNIST data's words for messages: --data DIR, or the default. */
+export const idxWords = (data: string | undefined) => `${data ?? 'the MNIST data'} holds grey images (IDX files)`;
 
 /** MNIST's IDX files are grey images, normalised as MNIST's: --normalize refused, a checkpoint's normalisation refused too or dropped with --allow-changes. */
 function checkIdxNormalize(args: MnistArgs): void {
@@ -1669,7 +1688,9 @@ export async function evaluateCommand(argv: readonly string[], getContext: Conte
   const metadata = await peekMetadata(values.init);
   const dataPath = values.data as string | undefined;
   const definition = await loadModel(values.model as string | undefined, { checkpoint: { file: values.init, metadata }, images: !isArrayFile(dataPath) });
-  const data = await loadTrainingData(dataPath, { ...definition, normalize: evaluationNormalization(values.normalize as string | undefined, metadata, values.init) });
+  const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
+  if (!isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
+  const data = await loadTrainingData(dataPath, { ...definition, normalize });
   if (isImageData(data)) checkImages(data, definition.input, dataPath);
   const testLimit = values['test-limit'] === undefined ? undefined : integer(values, 'test-limit', 0);
   // The run's own loss (its test line's), where the checkpoint records it, with its label smoothing;
@@ -1746,6 +1767,8 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
   // The images' size: --data's test images', else the PGM files' (each the same, and one the model takes).
   let size: { rows: number; cols: number } | undefined;
   const normalize = evaluationNormalization(values.normalize as string | undefined, metadata, values.init);
+  if (indices.length > 0 && !isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
+  if (positionals.length > 0) refuseGreyNormalize(normalize, `${positionals[0]} holds grey images (a PGM file)`);
   if (indices.length > 0) {
     const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {

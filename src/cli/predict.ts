@@ -11,7 +11,7 @@ import { readFileBytes } from '../node/read-file.js';
 import { Network } from '../plan/network.js';
 import { MNIST_INPUT, splitShapeProblem } from '../train/trainer.js';
 import { parse } from './strict-args.js';
-import { NORMALIZE_EVAL_HELP, evaluationNormalization, integerFlag, loadModel, peekMetadata, readCheckpoint, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
+import { NORMALIZE_EVAL_HELP, evaluationNormalization, idxWords, integerFlag, loadModel, peekMetadata, readCheckpoint, recordsItsData, refuseGreyNormalize, savedLoss, withBatchFlag, type ContextSource } from './mnist.js';
 
 export const PREDICT_HELP = `Usage: webgpu-backprop predict --init FILE [--model FILE] [--input X.npy | --data DIR|FILE [--split test|train]]
                                --out FILE.npy [--batch N] [--normalize M/S]
@@ -69,11 +69,14 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
     const x = parseNpy(bytes, input);
     // Colour images take the training run's normalisation (there is no x_train here to take one from).
     if (!normalize && !definition.ids && x.dtype === 'u1' && x.shape.length === 4) {
+      // A run of this CLI records its data, and its normalisation where it had one: this one trained on float samples.
+      if (recordsItsData(metadata)) throw new Error(`--input ${input}: colour images (uint8 [${x.shape.join(', ')}]), and ${values.init}'s run normalised nothing (it records its train_samples and no normalize_mean): it trained on float samples; give --input those, as float32 [N, ${definition.input.join(', ')}]`);
       throw new Error(`--input ${input}: colour images (uint8 [${x.shape.join(', ')}]) take the normalisation of the run that trained the network, and ${values.init} records none (no __metadata__.normalize_mean): give --normalize MEAN/STD, the run's`);
     }
     samples = samplesOf(x, input, 'the array', { ...definition, normalize });
     source = input;
   } else {
+    if (!isArrayFile(dataPath)) refuseGreyNormalize(normalize, idxWords(dataPath));
     const data = await loadTrainingData(dataPath, { ...definition, normalize });
     if (isImageData(data)) {
       const { images: pixels, count, rows, cols } = data[split];

@@ -86,8 +86,8 @@ export class TransformerEncoderLayer extends Sequential {
 }
 
 export interface TransformerEncoderOptions {
-  /** PyTorch's norm: a layer applied after the last encoder layer (usually LayerNorm(d_model)); its tensors are `norm.*`. */
-  readonly norm?: Layer;
+  /** PyTorch's norm: a layer applied after the last encoder layer (usually LayerNorm(d_model)); its tensors are `norm.*`; null is PyTorch's None. */
+  readonly norm?: Layer | null;
   /** Accepted as PyTorch's (default true): its fast path for padded inference; no result changes. */
   readonly enableNestedTensor?: boolean;
   /** Accepted as PyTorch's (default true): it checks a padding mask, which this engine's encoder takes none of. */
@@ -111,14 +111,28 @@ export class TransformerEncoder extends Sequential {
 
   /**
    * `new TransformerEncoder(new TransformerEncoderLayer(64, 4), 2, { norm: new LayerNorm(64) })`,
-   * or PyTorch's positional norm: `new TransformerEncoder(layer, 2, new LayerNorm(64))`.
+   * or PyTorch's positional norm (null: None), then at most an options object:
+   * `new TransformerEncoder(layer, 2, new LayerNorm(64), { enableNestedTensor: false })`.
    */
-  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, options: TransformerEncoderOptions | Layer = {}) {
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, options?: TransformerEncoderOptions);
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, norm: Layer | null, options?: Omit<TransformerEncoderOptions, 'norm'>);
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, ...rest: unknown[]) {
     super();
     if (!(encoderLayer instanceof TransformerEncoderLayer)) throw new TypeError(`${ENCODER_OWNER}: encoder_layer must be a TransformerEncoderLayer, got ${shownValue(encoderLayer)}`);
     const n = whole(ENCODER_OWNER, 'num_layers', numLayers);
-    const o = options instanceof Layer ? { norm: options } : checkOptions(ENCODER_OWNER, options, ['norm', 'enableNestedTensor', 'maskCheck']);
-    if (o.norm !== undefined && !(o.norm instanceof Layer)) throw new TypeError(`${ENCODER_OWNER}: norm must be a layer (such as a LayerNorm(d_model)) or undefined, got ${shownValue(o.norm)}`);
+    // A module or null in the third place is PyTorch's positional norm; an options object may follow.
+    const positional = rest[0] === null || rest[0] instanceof Layer || rest[0] instanceof Sequential || rest[0] instanceof Residual;
+    if (rest.length > (positional ? 2 : 1)) throw new RangeError(`${ENCODER_OWNER}: ${2 + rest.length} arguments; expected (encoder_layer, num_layers, norm) then at most an options object`);
+    const options = (positional ? rest[1] : rest[0]) ?? {};
+    const o: TransformerEncoderOptions = positional
+      ? { ...checkOptions<Omit<TransformerEncoderOptions, 'norm'>>(ENCODER_OWNER, options as object, ['enableNestedTensor', 'maskCheck']), norm: rest[0] as Layer | null }
+      : checkOptions<TransformerEncoderOptions>(ENCODER_OWNER, options as object, ['norm', 'enableNestedTensor', 'maskCheck']);
+    // null is PyTorch's None; a norm is one layer here (PyTorch takes any module).
+    const norm: unknown = o.norm ?? undefined;
+    if (norm !== undefined && !(norm instanceof Layer)) {
+      const got = norm instanceof Sequential || norm instanceof Residual ? `a ${norm.constructor.name}` : shownValue(norm);
+      throw new TypeError(`${ENCODER_OWNER}: norm must be one layer (such as a LayerNorm(d_model)), null or left out, got ${got}`);
+    }
     const enableNestedTensor = trueOrFalse(ENCODER_OWNER, 'enable_nested_tensor', o.enableNestedTensor, true);
     const maskCheck = trueOrFalse(ENCODER_OWNER, 'mask_check', o.maskCheck, true);
     const c = encoderLayer.config;
@@ -129,8 +143,8 @@ export class TransformerEncoder extends Sequential {
     const first = flattenModel(copies[0]!).leaves;
     for (const copy of copies.slice(1)) flattenModel(copy).leaves.forEach(({ layer }, i) => (layer.initLike = first[i]!.layer));
     this.config = { encoder_layer: c, num_layers: n, enable_nested_tensor: enableNestedTensor, mask_check: maskCheck };
-    if (o.norm) this.norm = o.norm;
+    if (norm) this.norm = norm;
     const layers = Sequential.fromEntries(copies.map((copy, i) => [String(i), copy]));
-    (this as { children: readonly (readonly [string, Module])[] }).children = Sequential.fromEntries([['layers', layers], ...(o.norm ? [['norm', o.norm] as const] : [])]).children;
+    (this as { children: readonly (readonly [string, Module])[] }).children = Sequential.fromEntries([['layers', layers], ...(norm ? [['norm', norm] as const] : [])]).children;
   }
 }

@@ -462,6 +462,7 @@ function transformerEncoder(entry: Json, source: string, path: string): Transfor
   }
   if (!isObject(entry.encoder_layer)) throw new ModelFileError(`${where}: "encoder_layer" must be a TransformerEncoderLayer's keywords such as { "d_model": 64, "nhead": 4 }, got ${JSON.stringify(entry.encoder_layer)}`);
   if (entry.num_layers === undefined) throw new ModelFileError(`${where}: "num_layers" is required (how many copies of encoder_layer)`);
+  if (entry.encoder_layer.name !== undefined) throw new ModelFileError(`${where}: encoder_layer: unknown field "name" (its copies are named layers.0, layers.1, …)`);
   const encoderLayer = transformerEncoderLayer(entry.encoder_layer, source, `${path}.encoder_layer`, `${where}: encoder_layer`);
   let norm: Layer | undefined;
   if (entry.norm !== undefined && entry.norm !== null) {

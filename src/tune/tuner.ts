@@ -200,10 +200,10 @@ const useKey = (ctx: GpuContext, k: TiledUse) => cacheKey(ctx, k.kernel, k.param
 
 const directionOf = (kernel: ConvKernelName): ConvDirection => (kernel === 'conv2d_forward' ? 'forward' : 'input');
 
-/** Whether a (stored) tile can run a kernel at a shape. */
-function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile): boolean {
+/** Whether a (stored) tile can run a kernel at a shape on an adapter with subgroups of this size (a SUBGROUP dense tile: denseSubgroupFits). */
+function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile, subgroupSize: number | undefined): boolean {
   if (typeof t !== 'object' || t === null) return false;
-  if (isDenseUse(use)) return 'cols' in t && denseTileFits(t);
+  if (isDenseUse(use)) return 'cols' in t && denseTileFits(t) && (!t.subgroup || denseSubgroupFits(use.kernel, use.params, subgroupSize));
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t);
   // A forward with the max-pool epilogue runs whole windows: an even number of rows.
@@ -454,7 +454,7 @@ export async function tuneModel(ctx: GpuContext, model: Module, options: TuneOpt
   // A cached tile is used only if it still fits the shape (a hand-edited cache is not trusted).
   const cached = (k: TiledUse) => {
     const hit = stored[useKey(ctx, k)];
-    return hit && options.mode === 'cached' && fitsKernel(k, hit.tile) ? hit : undefined;
+    return hit && options.mode === 'cached' && fitsKernel(k, hit.tile, ctx.adapter.subgroupSize) ? hit : undefined;
   };
   for (const k of kernels) {
     const hit = cached(k);

@@ -226,6 +226,29 @@ describe('dense kernels', () => {
     }
   });
 
+  // The tests above run the SUBGROUP tiles only where the adapter has subgroups of 8: said here, not passed silently elsewhere.
+  gpuTest('the SUBGROUP tiles (subgroups of 8): the default where the shape takes them, the plain tile\'s bits at a batch ending within a round', async (ctx, t) => {
+    if (ctx.adapter.subgroupSize !== 8) return t.skip(`skipped: this adapter's subgroups are ${ctx.adapter.subgroupSize ?? 'of varying size'}, not 8; the SUBGROUP variant runs on subgroups of 8 only (lavapipe's), so no test here runs it`);
+    const p = { batch: 37, inFeatures: 64, outFeatures: 12 };
+    const [tx, tw, tdy] = [['x', p.batch * p.inFeatures, 31], ['w', p.outFeatures * p.inFeatures, 32], ['dy', p.batch * p.outFeatures, 33]].map(([label, n, seed]) => ctx.tensor(label as string, [n as number], { data: f32(randomArray(n as number, seed as number)) }));
+    for (const kernel of KERNELS) {
+      expect(defaultDenseTile(kernel, p, 8), kernel).toEqual({ rows: 8, cols: 4, workgroup: 64, subgroup: true });
+      const outputs: number[][] = [];
+      for (const tile of [{ rows: 4, cols: 4, workgroup: 64 }, { rows: 8, cols: 4, workgroup: 64, subgroup: true }, { rows: 8, cols: 8, workgroup: 32, subgroup: true }]) {
+        const { m, n } = { dense_forward: { m: p.batch, n: p.outFeatures }, dense_backward_input: { m: p.batch, n: p.inFeatures }, dense_backward_weight: { m: p.outFeatures, n: p.inFeatures } }[kernel];
+        const out = ctx.tensor('out', [m * n]);
+        ctx.fill(out, NaN);
+        const compiled = await compileDense(ctx, kernel, tile);
+        const bound = kernel === 'dense_forward' ? compiled.bind({ x: tx!, weight: tw!, y: out } as never, p) : kernel === 'dense_backward_input' ? compiled.bind({ dy: tdy!, weight: tw!, dx: out } as never, p) : compiled.bind({ dy: tdy!, x: tx!, dweight: out } as never, p);
+        ctx.submit('dense subgroup test', (e) => recordPass(e, 'dense subgroup test', [bound]));
+        outputs.push(Array.from(await ctx.read(out)));
+      }
+      expect(outputs[0]!.every(Number.isFinite), kernel).toBe(true);
+      expect(outputs[1], `${kernel}: 8 × 4 subgroup`).toEqual(outputs[0]);
+      expect(outputs[2], `${kernel}: 8 × 8 subgroup, workgroup 32`).toEqual(outputs[0]);
+    }
+  });
+
   gpuTest('a tile outside the kernels is refused, naming the limits', async () => {
     expect(() => denseKernel('dense_forward', { rows: 9, cols: 1, workgroup: 64 })).toThrow(/is not one the dense kernels compile \(rows and cols 1–8/);
     expect(() => denseKernel('dense_forward', { rows: 2, cols: 2, workgroup: 48 })).toThrow(/a workgroup of 32, 64, 128, 256/);

@@ -59,7 +59,7 @@ describe("TransformerEncoderLayer and TransformerEncoder against PyTorch's", () 
     gpuTest(`${title}: PyTorch's state_dict loads and predicts as PyTorch's float32; one SGD step leaves PyTorch's weights`, async (ctx, t) => {
       const [L, D, H, FF, C, B] = [6, 16, 4, 32, 3, 4];
       const layer = new TransformerEncoderLayer(D, H, { dimFeedforward: FF, dropout: 0, activation, normFirst });
-      const encoder = numLayers ? new TransformerEncoder(layer, numLayers, norm ? new LayerNorm(D) : {}) : layer;
+      const encoder = numLayers ? new TransformerEncoder(layer, numLayers, norm ? new LayerNorm(D) : null) : layer;
       const model = new Sequential(encoder, new Flatten(), new Linear(L * D, C));
       const lr = 0.1;
       const network = new Network(ctx, model, { inputShape: [L, D], maxBatch: B, seed: 3, optimizer: new SGD({ lr }) });
@@ -178,9 +178,26 @@ describe('TransformerEncoder: copies of its encoder_layer', () => {
     expect(refused({ encoder_layer: 3 })).toThrow('"encoder_layer" must be a TransformerEncoderLayer\'s keywords');
     expect(refused({ encoder_layer: { d_model: 16, nhead: 5 } })).toThrow("t.json: layer '0' (TransformerEncoder): encoder_layer: embed_dim must be divisible by num_heads");
     expect(refused({ encoder_layer: { d_model: 16, nhead: 4, heads: 2 } })).toThrow('encoder_layer: unknown field "heads"');
+    // encoder_layer is not a layer of the model (its copies are, named layers.0, …): a name would be dropped.
+    expect(refused({ encoder_layer: { d_model: 16, nhead: 4, name: 'block' } })).toThrow("t.json: layer '0' (TransformerEncoder): encoder_layer: unknown field \"name\" (its copies are named layers.0, layers.1, …)");
     expect(refused({ norm: { layers: [] } })).toThrow('"norm" must be one layer');
     expect(refused({ mask_check: 'yes' })).toThrow('"mask_check" must be true or false');
     expect(() => new TransformerEncoder({} as never, 2)).toThrow('TransformerEncoder: encoder_layer must be a TransformerEncoderLayer');
-    expect(() => new TransformerEncoder(new TransformerEncoderLayer(8, 2), 2, { norm: 3 } as never)).toThrow('TransformerEncoder: norm must be a layer');
+    expect(() => new TransformerEncoder(new TransformerEncoderLayer(8, 2), 2, { norm: 3 } as never)).toThrow('TransformerEncoder: norm must be one layer (such as a LayerNorm(d_model)), null or left out, got 3');
+  });
+
+  test("PyTorch's positional form: norm (null is None) then an options object; a norm of several layers, and arguments JavaScript would drop, refused naming them", () => {
+    const layer = () => new TransformerEncoderLayer(8, 2);
+    const names = (encoder: TransformerEncoder) => encoder.children.map(([name]) => name);
+    expect(names(new TransformerEncoder(layer(), 2, null))).toEqual(['layers']);
+    expect(names(new TransformerEncoder(layer(), 2, { norm: null } as never))).toEqual(['layers']);
+    const withOptions = new TransformerEncoder(layer(), 2, new LayerNorm(8), { enableNestedTensor: false });
+    expect(names(withOptions)).toEqual(['layers', 'norm']);
+    expect(withOptions.config.enable_nested_tensor).toBe(false);
+    expect(new TransformerEncoder(layer(), 2, null, { maskCheck: false }).config.mask_check).toBe(false);
+    expect(() => new TransformerEncoder(layer(), 2, new LayerNorm(8), { norm: new LayerNorm(8) } as never)).toThrow("TransformerEncoder: unknown option 'norm'; the options are enableNestedTensor, maskCheck");
+    expect(() => new TransformerEncoder(layer(), 2, new LayerNorm(8), false as never)).toThrow('TransformerEncoder: expected an options object ({ enableNestedTensor, maskCheck }), got false');
+    expect(() => Reflect.construct(TransformerEncoder, [layer(), 2, new LayerNorm(8), {}, true])).toThrow('TransformerEncoder: 5 arguments; expected (encoder_layer, num_layers, norm) then at most an options object');
+    expect(() => new TransformerEncoder(layer(), 2, new Sequential(new LayerNorm(8)) as never)).toThrow('TransformerEncoder: norm must be one layer (such as a LayerNorm(d_model)), null or left out, got a Sequential');
   });
 });

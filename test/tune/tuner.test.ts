@@ -18,6 +18,7 @@ import { Flatten } from '../../src/layers/flatten.js';
 import { Network } from '../../src/plan/network.js';
 import { Conv1d, ConvTranspose1d } from '../../src/layers/one-d.js';
 import { ConvTranspose2d } from '../../src/layers/conv-transpose2d.js';
+import { GpuContext } from '../../src/gpu/context.js';
 import { gpuTest } from '../helpers/gpu.js';
 import { checkNetworkStep, formatCheckReport } from '../../src/plan/check.js';
 
@@ -374,4 +375,23 @@ gpuTest("the dense kernels an LSTM, a GRU and a MultiheadAttention run are the t
     expect([...asked].sort(), what).toEqual([...listed].sort());
     built.destroy();
   }
+});
+
+gpuTest("a cached SUBGROUP dense tile is used only where it runs: a shape the variant takes (its vec4 reads' lengths) on an adapter with subgroups of 8; elsewhere the kernel is tuned again", async (ctx) => {
+  // Linear 6 → 8 (its forward's inFeatures not a multiple of 4), then 8 → 4 (one the variant takes).
+  const model = new Sequential(new Linear(6, 8), new ReLU(), new Linear(8, 4));
+  const inputShape = [6];
+  const uses = tiledKernelsOf(model, { inputShape, batch: 4, loss: 'mse' }).filter((u) => u.kernel === 'dense_forward');
+  const [odd, fits] = [uses.find((u) => u.layers.includes('0'))!, uses.find((u) => u.layers.includes('2'))!];
+  const subgroupTile = { rows: 8, cols: 4, workgroup: 64, subgroup: true };
+  const tuned = async (on: typeof ctx) => {
+    const stored: Record<string, StoredChoice> = {};
+    for (const u of [odd, fits]) stored[cacheKey(on, u.kernel, u.params)] = { tile: subgroupTile, ms: 1, defaultMs: 1 };
+    const result = await tuneModel(on, model, { inputShape, batch: 4, loss: 'mse', mode: 'cached', budgetSeconds: 0, store: { location: 'memory', load: async () => ({ ...stored }), save: async () => {} } });
+    return [odd, fits].map((u) => result.tiles('dense_forward', u.params as never));
+  };
+  const eightWide = ctx.adapter.subgroupSize === 8 ? ctx : new GpuContext(ctx.device, { ...ctx.adapter, subgroupSize: 8 }, { zeroedBuffers: false });
+  expect(await tuned(eightWide)).toEqual([undefined, subgroupTile]);
+  // The same adapter's cache on a device without subgroups (another Dawn, a hand-edited file): not used.
+  expect(await tuned(new GpuContext(ctx.device, { ...ctx.adapter, subgroupSize: undefined }, { zeroedBuffers: false }))).toEqual([undefined, undefined]);
 });
