@@ -32,6 +32,8 @@ export const RECURRENT_CASES: readonly RecurrentCase[] = [
   // neither a multiple of 8 (units padded to whole subgroups) nor, for 9, of 4.
   { s: [11, 4, 3, 9], bias: true, maxBatch: 13 },
   { s: [17, 3, 6, 20], bias: false },
+  // 16 groups of 8 samples whose 20 units pad to 24: 384 invocations forward, more workgroups than 320.
+  { s: [128, 2, 3, 20], bias: true },
 ];
 
 export function recurrentCaseName({ s: [batch, seqLen, inputSize, hidden], bias, maxBatch, inputGradient }: RecurrentCase): string {
