@@ -3,7 +3,10 @@
  * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
  * an invocation per (sample, hidden unit) forward and per (sample, four units) backward, W_hh read
  * as vec4s where H is a multiple of 4 (variant VEC4: the same sums in the same order, to the bit;
- * about 2× faster a step on lavapipe at batch 128, H 64, in a rough experiment on shared CPUs). The input projection x · W_ihᵀ + b_ih for every step
+ * about 2× faster a step on lavapipe at batch 128, H 64, in a rough experiment on shared CPUs);
+ * on an adapter with subgroups of 8 (lavapipe's) variant SUBGROUP, 8 samples an invocation sharing
+ * h_{t−1} or the next step's gradients by subgroupBroadcast (the same bits; src/kernels/recurrent-step.ts;
+ * 2–3× faster again a step at batch 128, H 64). Compile through `compileStep` (each has two declarations). The input projection x · W_ihᵀ + b_ih for every step
  * at once and the weight, bias and input gradients over every step at once are the dense
  * kernels' (src/kernels/dense.ts) on the [batch · seqLen, features] view.
  * Kernels: shaders/lstm_forward_step.wgsl, lstm_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
