@@ -15,8 +15,16 @@
 // dgh[b, t + 1, k] read once for the four carries, W_hh's four words of row k read together
 // (variant VEC4, H a multiple of 4: as one vec4), each carry still its own sum over k in increasing
 // order (the same, to the bit, as an invocation per unit; faster on lavapipe, as
-// lstm_backward_step's). Overwrites dgx and dgh at t, dcarry. Params and the step's rows:
-// shaders/lib/recurrent_step.wgsl; the carry's products (VEC4 too): shaders/lib/recurrent_carry.wgsl.
+// lstm_backward_step's). Variant SUBGROUP (subgroups of 8): an invocation per (group of 8 samples,
+// four units), the quads padded to whole subgroups, each dgh[b, t + 1, k] of the 8 samples loaded
+// once a subgroup and shared by subgroupBroadcast (carries8: the same sums, the same bits).
+// Overwrites dgx and dgh at t, dcarry. Params and the step's rows: shaders/lib/recurrent_step.wgsl;
+// the carry's products (VEC4, SUBGROUP too): shaders/lib/recurrent_carry.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -33,16 +41,68 @@
 
 override WG_X: u32;
 
+// A word of the next step's hidden-side gradients (carries8's operand).
+fn nextGradient(at: u32) -> f32 {
+  return dgh[at];
+}
+
+// Unit j of sample b at this step, given its carry Σ_k dgh[b, t + 1, k] · W_hh[k, j].
+fn unitStep(b: u32, j: u32, carry: f32) {
+  let H = params.hidden;
+  let step = stepOf(b);
+  let row = step.row;
+  var dh = dy[hAt(row) + j];
+  if (!step.last) {
+    dh += carry + dcarry[b * H + j];
+  }
+  let gateAt = row * 4u * H + j;
+  let r = gates[gateAt];
+  let z = gates[gateAt + H];
+  let n = gates[gateAt + 2u * H];
+  let hn = gates[gateAt + 3u * H];
+  let dnPre = dh * (1.0 - z) * (1.0 - n * n);
+  let dzPre = dh * (hprev[row * H + j] - n) * z * (1.0 - z);
+  let drPre = dnPre * hn * r * (1.0 - r);
+  let at = row * 3u * H + j;
+  dgx[at] = drPre;
+  dgx[at + H] = dzPre;
+  dgx[at + 2u * H] = dnPre;
+  dgh[at] = drPre;
+  dgh[at + H] = dzPre;
+  dgh[at + 2u * H] = dnPre * r;
+  dcarry[b * H + j] = dh * z;
+}
+
 @compute @workgroup_size(WG_X)
 fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let H = params.hidden;
   let quads = (H + 3u) / 4u;
+#if SUBGROUP
+  let at = subgroupSlotOf(gid.x, subgroupPadded(quads));
+  // A subgroup's lanes share their group: they return together.
+  if (at.group * SUBGROUP_LANES >= params.batch) { return; }
+  let j0 = min(at.slot, quads - 1u) * 4u;
+  let own = stepOf(at.own);
+  // The carries of the group's samples into units j0 … j0 + 3 (those past H unused).
+  var carries: array<vec4f, 8>;
+  if (!own.last) {
+    carries = carries8(j0, own.nextRow * 3u * H, 3u * H);
+  }
+  if (at.slot >= quads) { return; }
+  for (var s = 0u; s < SUBGROUP_LANES; s++) {
+    let b = at.group * SUBGROUP_LANES + s;
+    if (b >= params.batch) { break; }
+    for (var u = 0u; u < 4u; u++) {
+      if (j0 + u >= H) { break; }
+      unitStep(b, j0 + u, carries[s][u]);
+    }
+  }
+#else
   if (gid.x >= params.batch * quads) { return; }
   let b = gid.x / quads;
   let j0 = (gid.x % quads) * 4u;
   let step = stepOf(b);
-  let row = step.row;
   // The carries Σ_k dgh[b, t + 1, k] · W_hh[k, j] into units j0 … j0 + 3 (those past H unused).
   var carry = vec4f(0.0);
   if (!step.last) {
@@ -52,27 +112,8 @@ fn gru_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_wo
     }
   }
   for (var u = 0u; u < 4u; u++) {
-    let j = j0 + u;
-    if (j >= H) { break; }
-    var dh = dy[hAt(row) + j];
-    if (!step.last) {
-      dh += carry[u] + dcarry[b * H + j];
-    }
-    let gateAt = row * 4u * H + j;
-    let r = gates[gateAt];
-    let z = gates[gateAt + H];
-    let n = gates[gateAt + 2u * H];
-    let hn = gates[gateAt + 3u * H];
-    let dnPre = dh * (1.0 - z) * (1.0 - n * n);
-    let dzPre = dh * (hprev[row * H + j] - n) * z * (1.0 - z);
-    let drPre = dnPre * hn * r * (1.0 - r);
-    let at = row * 3u * H + j;
-    dgx[at] = drPre;
-    dgx[at + H] = dzPre;
-    dgx[at + 2u * H] = dnPre;
-    dgh[at] = drPre;
-    dgh[at + H] = dzPre;
-    dgh[at + 2u * H] = dnPre * r;
-    dcarry[b * H + j] = dh * z;
+    if (j0 + u >= H) { break; }
+    unitStep(b, j0 + u, carry[u]);
   }
+#endif
 }

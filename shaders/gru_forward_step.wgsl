@@ -12,8 +12,16 @@
 // (b, j), j a hidden unit: the three dot products of W_hh's rows k·H + j with h_{t−1} = y[b, t ∓ 1, reverse] (written by the previous
 // step's dispatch), each summed over m in increasing order, then b_hh added (variant BIAS).
 // Overwrites y[b, t, reverse], gates[b, t] and hprev[b, t] = h_{t−1} (0 at the first step). σ: shaders/lib/sigmoid.wgsl;
-// tanh: shaders/lib/stable_math.wgsl's tanhAccurate. Params and the step's rows:
-// shaders/lib/recurrent_step.wgsl; W_hh · h_{t−1} + b_hh (VEC4 too): shaders/lib/recurrent_hidden_sums.wgsl.
+// tanh: shaders/lib/stable_math.wgsl's tanhAccurate. Variant SUBGROUP (subgroups of 8): an
+// invocation per (group of 8 samples, j), units padded to whole subgroups, h_{t−1} of the 8 samples
+// shared by subgroupBroadcast (hiddenSums8: the same sums, the same bits). Params and the step's
+// rows: shaders/lib/recurrent_step.wgsl; W_hh · h_{t−1} + b_hh (VEC4, SUBGROUP too):
+// shaders/lib/recurrent_hidden_sums.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
@@ -31,27 +39,46 @@
 
 override WG_X: u32;
 
-@compute @workgroup_size(WG_X)
-fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let gid = linearInvocation(gid3, nwg);
+// Unit j of sample b at this step, from hs = W_hh · h_{t−1} + b_hh (gate k's in hs[k]).
+fn cellStep(b: u32, j: u32, hs: vec4f) {
   let H = params.hidden;
-  if (gid.x >= params.batch * H) { return; }
-  let b = gid.x / H;
-  let j = gid.x % H;
   let step = stepOf(b);
   let row = step.row;
-  let prev = hAt(step.prevRow);
   let inputAt = row * 3u * H + j;
-  let hs = hiddenSums(j, prev, step.first, 3u);
   let r = sigmoid(gx[inputAt] + hs[0]);
   let z = sigmoid(gx[inputAt + H] + hs[1]);
   let hn = hs[2];
   let n = tanhAccurate(gx[inputAt + 2u * H] + r * hn);
   var hPrev = 0.0;
   if (!step.first) {
-    hPrev = y[prev + j];
+    hPrev = y[hAt(step.prevRow) + j];
   }
   storeGates(row, j, vec4f(r, z, n, hn));
   hprev[row * H + j] = hPrev;
   y[hAt(row) + j] = (1.0 - z) * n + z * hPrev;
+}
+
+@compute @workgroup_size(WG_X)
+fn gru_forward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let gid = linearInvocation(gid3, nwg);
+  let H = params.hidden;
+#if SUBGROUP
+  let at = subgroupSlotOf(gid.x, subgroupPadded(H));
+  // A subgroup's lanes share their group: they return together.
+  if (at.group * SUBGROUP_LANES >= params.batch) { return; }
+  let own = stepOf(at.own);
+  let sums = hiddenSums8(min(at.slot, H - 1u), hAt(own.prevRow), own.first, 3u);
+  if (at.slot >= H) { return; }
+  for (var i = 0u; i < SUBGROUP_LANES; i++) {
+    let b = at.group * SUBGROUP_LANES + i;
+    if (b >= params.batch) { break; }
+    cellStep(b, at.slot, sums[i]);
+  }
+#else
+  if (gid.x >= params.batch * H) { return; }
+  let b = gid.x / H;
+  let j = gid.x % H;
+  let step = stepOf(b);
+  cellStep(b, j, hiddenSums(j, hAt(step.prevRow), step.first, 3u));
+#endif
 }

@@ -14,9 +14,17 @@
 // once for the four carries, W_hh's four words of row r read together (variant VEC4, H a multiple
 // of 4: as one vec4), each carry still its own sum over r in increasing order (the same, to the
 // bit, as an invocation per unit; measured on lavapipe at batch 128, H 64, exp/, rough: 3.4–3.7 ms
-// a step with an invocation per unit, 1.6 with VEC4). Overwrites dgates[b, t] and dcell. Params and
-// the step's rows: shaders/lib/recurrent_step.wgsl; the carry's products (VEC4 too):
+// a step with an invocation per unit, 1.6 with VEC4). Variant SUBGROUP (subgroups of 8): an
+// invocation per (group of 8 samples, four units), the quads padded to whole subgroups, each
+// dgates[b, t + 1, r] of the 8 samples loaded once a subgroup and shared by subgroupBroadcast
+// (carries8: the same sums, the same bits). Overwrites dgates[b, t] and dcell. Params and the
+// step's rows: shaders/lib/recurrent_step.wgsl; the carry's products (VEC4, SUBGROUP too):
 // shaders/lib/recurrent_carry.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -32,16 +40,70 @@
 
 override WG_X: u32;
 
+// A word of the next step's gate gradients (carries8's operand).
+fn nextGradient(at: u32) -> f32 {
+  return dgates[at];
+}
+
+// Unit j of sample b at this step, given its carry Σ_r dgates[b, t + 1, r] · W_hh[r, j].
+fn unitStep(b: u32, j: u32, carry: f32) {
+  let H = params.hidden;
+  let step = stepOf(b);
+  let row = step.row;
+  var dh = dy[hAt(row) + j];
+  var dcCarry = 0.0;
+  if (!step.last) {
+    dh += carry;
+    dcCarry = dcell[b * H + j];
+  }
+  var cPrev = 0.0;
+  if (!step.first) {
+    cPrev = cell[step.prevRow * H + j];
+  }
+  let gateAt = row * 4u * H + j;
+  let i = gates[gateAt];
+  let f = gates[gateAt + H];
+  let g = gates[gateAt + 2u * H];
+  let o = gates[gateAt + 3u * H];
+  let tc = tanhAccurate(cell[row * H + j]);
+  let dc = dh * o * (1.0 - tc * tc) + dcCarry;
+  dgates[gateAt] = dc * g * i * (1.0 - i);
+  dgates[gateAt + H] = dc * cPrev * f * (1.0 - f);
+  dgates[gateAt + 2u * H] = dc * i * (1.0 - g * g);
+  dgates[gateAt + 3u * H] = dh * tc * o * (1.0 - o);
+  dcell[b * H + j] = dc * f;
+}
+
 @compute @workgroup_size(WG_X)
 fn lstm_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
   let H = params.hidden;
   let quads = (H + 3u) / 4u;
+#if SUBGROUP
+  let at = subgroupSlotOf(gid.x, subgroupPadded(quads));
+  // A subgroup's lanes share their group: they return together.
+  if (at.group * SUBGROUP_LANES >= params.batch) { return; }
+  let j0 = min(at.slot, quads - 1u) * 4u;
+  let own = stepOf(at.own);
+  // The carries of the group's samples into units j0 … j0 + 3 (those past H unused).
+  var carries: array<vec4f, 8>;
+  if (!own.last) {
+    carries = carries8(j0, own.nextRow * 4u * H, 4u * H);
+  }
+  if (at.slot >= quads) { return; }
+  for (var s = 0u; s < SUBGROUP_LANES; s++) {
+    let b = at.group * SUBGROUP_LANES + s;
+    if (b >= params.batch) { break; }
+    for (var u = 0u; u < 4u; u++) {
+      if (j0 + u >= H) { break; }
+      unitStep(b, j0 + u, carries[s][u]);
+    }
+  }
+#else
   if (gid.x >= params.batch * quads) { return; }
   let b = gid.x / quads;
   let j0 = (gid.x % quads) * 4u;
   let step = stepOf(b);
-  let row = step.row;
   // The carries Σ_r dgates[b, t + 1, r] · W_hh[r, j] into units j0 … j0 + 3 (those past H unused).
   var carry = vec4f(0.0);
   if (!step.last) {
@@ -51,29 +113,8 @@ fn lstm_backward_step(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
     }
   }
   for (var u = 0u; u < 4u; u++) {
-    let j = j0 + u;
-    if (j >= H) { break; }
-    var dh = dy[hAt(row) + j];
-    var dcCarry = 0.0;
-    if (!step.last) {
-      dh += carry[u];
-      dcCarry = dcell[b * H + j];
-    }
-    var cPrev = 0.0;
-    if (!step.first) {
-      cPrev = cell[step.prevRow * H + j];
-    }
-    let gateAt = row * 4u * H + j;
-    let i = gates[gateAt];
-    let f = gates[gateAt + H];
-    let g = gates[gateAt + 2u * H];
-    let o = gates[gateAt + 3u * H];
-    let tc = tanhAccurate(cell[row * H + j]);
-    let dc = dh * o * (1.0 - tc * tc) + dcCarry;
-    dgates[gateAt] = dc * g * i * (1.0 - i);
-    dgates[gateAt + H] = dc * cPrev * f * (1.0 - f);
-    dgates[gateAt + 2u * H] = dc * i * (1.0 - g * g);
-    dgates[gateAt + 3u * H] = dh * tc * o * (1.0 - o);
-    dcell[b * H + j] = dc * f;
+    if (j0 + u >= H) { break; }
+    unitStep(b, j0 + u, carry[u]);
   }
+#endif
 }

@@ -40,3 +40,29 @@ fn stepOf(b: u32) -> Step {
 fn hAt(row: u32) -> u32 {
   return (row * params.directions + params.reverse) * params.hidden;
 }
+
+// Variant SUBGROUP (subgroups of 8, lavapipe's): the lanes of a subgroup are 8 consecutive
+// invocations, which share a group of 8 samples (8g … 8g + 7, those past the batch idle): each
+// lane loads its own sample's operand and subgroupBroadcast shares it. The invocation's group,
+// its slot among `slots` (a multiple of 8: units or quads of units, padded) and its lane.
+const SUBGROUP_LANES = 8u;
+
+struct SubgroupSlot {
+  group: u32,
+  slot: u32,
+  lane: u32,
+  // The lane's own sample (the batch's last where the group runs past it: loaded, unused).
+  own: u32,
+}
+
+fn subgroupSlotOf(index: u32, slots: u32) -> SubgroupSlot {
+  let group = index / slots;
+  let lane = index % SUBGROUP_LANES;
+  let own = min(group * SUBGROUP_LANES + lane, params.batch - 1u);
+  return SubgroupSlot(group, index % slots, lane, own);
+}
+
+// n rounded up to whole subgroups.
+fn subgroupPadded(n: u32) -> u32 {
+  return (n + SUBGROUP_LANES - 1u) / SUBGROUP_LANES * SUBGROUP_LANES;
+}

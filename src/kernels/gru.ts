@@ -3,26 +3,27 @@
  * src/layers/recurrent.ts): one dispatch per time step forward and one per time step backward,
  * an invocation per (sample, hidden unit) forward and per (sample, four units) backward, W_hh read
  * as vec4s where H is a multiple of 4 (variant VEC4: the same sums in the same order, to the bit;
- * about 2× faster a step on lavapipe at batch 128, H 64, in a rough experiment on shared CPUs). The input projection and the weight, bias and input
+ * about 2× faster a step on lavapipe at batch 128, H 64, in a rough experiment on shared CPUs);
+ * on an adapter with subgroups of 8 (lavapipe's) variant SUBGROUP, 8 samples an invocation sharing
+ * h_{t−1} or the next step's gradients by subgroupBroadcast (the same bits; src/kernels/recurrent-step.ts;
+ * 2–3× faster again a step at batch 128, H 64). Compile through `compileStep` (each has two declarations). The input projection and the weight, bias and input
  * gradients over every step at once are the dense kernels' (src/kernels/dense.ts).
  * Kernels: shaders/gru_forward_step.wgsl, gru_backward_step.wgsl (σ: shaders/lib/sigmoid.wgsl,
  * tanh: shaders/lib/stable_math.wgsl; what they share with the LSTM's: src/kernels/recurrent-step.ts).
  * CPU reference: src/reference/gru.ts.
  */
-import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/gru_forward_step.wgsl?raw';
 import backwardSource from '../../shaders/gru_backward_step.wgsl?raw';
 import sigmoidSource from '../../shaders/lib/sigmoid.wgsl?raw';
 import stableMathSource from '../../shaders/lib/stable_math.wgsl?raw';
-import { BACKWARD_STEP_LIBRARIES, FORWARD_STEP_LIBRARIES, RECURRENT_STEP_PARAMS, recurrentVec4Problem } from './recurrent-step.js';
+import { BACKWARD_STEP_LIBRARIES, FORWARD_STEP_LIBRARIES, recurrentVec4Problem, stepKernels } from './recurrent-step.js';
 
-/** Step t: r, z, n and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh; VEC4 reads W_hh as vec4s (H a multiple of 4)  (overwrites y, gates, hprev at t) */
-export const gruForwardStep = defineKernel({
+/** Step t: r, z, n and h_t from gx[·, t] and h_{t−1} = y[·, t − 1]; variant BIAS adds b_hh; VEC4 reads W_hh as vec4s (H a multiple of 4); SUBGROUP shares h_{t−1} by subgroupBroadcast  (overwrites y, gates, hprev at t) */
+export const gruForwardSteps = stepKernels({
   name: 'gru_forward_step',
   linear: true,
   source: forwardSource,
   libraries: [...FORWARD_STEP_LIBRARIES, sigmoidSource, stableMathSource],
-  params: RECURRENT_STEP_PARAMS,
   bindings: {
     gx: { type: 'f32', access: 'read' },
     weightHh: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -31,23 +32,22 @@ export const gruForwardStep = defineKernel({
     gates: { type: 'f32', access: 'read_write' },
     hprev: { type: 'f32', access: 'read_write' },
   },
-  defines: ['BIAS', 'VEC4'],
+  defines: ['BIAS', 'VEC4', 'SUBGROUP'],
   variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
-  grid: (p) => [p.batch * p.hidden],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
     return { gx: steps * 3 * p.hidden, weightHh: 3 * p.hidden * p.hidden, biasHh: 3 * p.hidden, y: steps * p.directions * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden };
   },
-});
+}, (hidden) => hidden);
+export const gruForwardStep = gruForwardSteps.plain;
 
-/** Step t of the backward: the input and hidden sides' pre-activation gradients at t from dy[·, t] and the carries from t + 1; an invocation per four units, VEC4 reading W_hh as vec4s (H a multiple of 4)  (overwrites dgx, dgh at t, dcarry) */
-export const gruBackwardStep = defineKernel({
+/** Step t of the backward: the input and hidden sides' pre-activation gradients at t from dy[·, t] and the carries from t + 1; an invocation per four units, VEC4 reading W_hh as vec4s (H a multiple of 4), SUBGROUP sharing the next step's gradients by subgroupBroadcast  (overwrites dgx, dgh at t, dcarry) */
+export const gruBackwardSteps = stepKernels({
   name: 'gru_backward_step',
   linear: true,
   source: backwardSource,
   libraries: BACKWARD_STEP_LIBRARIES,
-  params: RECURRENT_STEP_PARAMS,
   bindings: {
     dy: { type: 'f32', access: 'read' },
     gates: { type: 'f32', access: 'read' },
@@ -57,13 +57,13 @@ export const gruBackwardStep = defineKernel({
     dgh: { type: 'f32', access: 'read_write' },
     dcarry: { type: 'f32', access: 'read_write' },
   },
-  defines: ['VEC4'],
+  defines: ['VEC4', 'SUBGROUP'],
   variantRequires: { VEC4: recurrentVec4Problem },
   workgroupSize: [64],
-  // An invocation per four units.
-  grid: (p) => [p.batch * Math.ceil(p.hidden / 4)],
   lengths: (p) => {
     const steps = p.batch * p.seqLen;
     return { dy: steps * p.directions * p.hidden, gates: steps * 4 * p.hidden, hprev: steps * p.hidden, weightHh: 3 * p.hidden * p.hidden, dgx: steps * 3 * p.hidden, dgh: steps * 3 * p.hidden, dcarry: p.batch * p.hidden };
   },
-});
+  // An invocation per four units.
+}, (hidden) => Math.ceil(hidden / 4));
+export const gruBackwardStep = gruBackwardSteps.plain;

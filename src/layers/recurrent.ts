@@ -31,9 +31,9 @@
  * Deterministic: no atomics, every sum in a fixed order.
  */
 import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
-import { lstmBackwardStep, lstmForwardStep } from '../kernels/lstm.js';
-import { recurrentVec4 } from '../kernels/recurrent-step.js';
-import { gruBackwardStep, gruForwardStep } from '../kernels/gru.js';
+import { lstmBackwardSteps, lstmForwardSteps } from '../kernels/lstm.js';
+import { compileStep, recurrentVariant } from '../kernels/recurrent-step.js';
+import { gruBackwardSteps, gruForwardSteps } from '../kernels/gru.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
 import { residualAdd } from '../kernels/residual.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
@@ -343,7 +343,8 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
   const forward = (train: boolean) =>
     perBatch(async (batch): Promise<Dispatch[]> => {
       const list: Dispatch[] = [];
-      const kernel = loose(kind === 'LSTM' ? await ctx.compile(lstmForwardStep, { BIAS: bias, ...recurrentVec4(H) }) : await ctx.compile(gruForwardStep, { BIAS: bias, ...recurrentVec4(H) }));
+      const variant = { BIAS: bias, ...recurrentVariant(ctx, H) };
+      const kernel = loose(kind === 'LSTM' ? await compileStep(ctx, lstmForwardSteps, variant) : await compileStep(ctx, gruForwardSteps, variant));
       const drops: StepKernel[] = [];
       for (let k = 0; k < N; k++) {
         const x = inputOf(k, train);
@@ -375,7 +376,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
   const backward = perBatch(async (batch): Promise<Dispatch[]> => {
     if (!t.dOutput) return [];
     const list: Dispatch[] = [];
-    const stepKernel = loose(kind === 'LSTM' ? await ctx.compile(lstmBackwardStep, recurrentVec4(H)) : await ctx.compile(gruBackwardStep, recurrentVec4(H)));
+    const stepKernel = loose(kind === 'LSTM' ? await compileStep(ctx, lstmBackwardSteps, recurrentVariant(ctx, H)) : await compileStep(ctx, gruBackwardSteps, recurrentVariant(ctx, H)));
     for (let k = N - 1; k >= 0; k--) {
       const dy = dOutputOf(k);
       const x = inputOf(k, true);

@@ -55,6 +55,15 @@ export function describedAs(ctx: GpuContext, software: boolean): GpuContext {
   return new GpuContext(ctx.device, { ...ctx.adapter, software }, { zeroedBuffers: false, poisonEmpty: true });
 }
 
+/**
+ * The test's device described as an adapter without subgroups of 8: the kernels' plain path where
+ * lavapipe would take their SUBGROUP variant (dense, attention, the recurrent steps), so a test
+ * holds the two paths against each other.
+ */
+export function withoutSubgroups(ctx: GpuContext): GpuContext {
+  return new GpuContext(ctx.device, { ...ctx.adapter, subgroupSize: undefined }, { zeroedBuffers: false, poisonEmpty: true });
+}
+
 /** The seed CNN compiled as the CLI does: SGD(lr, momentum 0.9 unless given), dropout 0.1. */
 export function createSeedCnn(ctx: GpuContext, options: { maxBatch: number; seed: number; lr?: number; momentum?: number; fuse?: boolean }): Network {
   return new Network(ctx, seedCnn(), {

@@ -4,10 +4,12 @@
  * program takes (inputs written, every output poisoned) and their read-back. A cell's own
  * tensors (the LSTM's cell state, the GRU's carries) and its checks stay in its test.
  */
+import { expect } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import type { Tensor } from '../../src/gpu/tensor.js';
 import type { LstmShape } from '../../src/reference/lstm.js';
 import { f32, randomArray } from './allclose.js';
+import { withoutSubgroups } from './gpu.js';
 
 export interface RecurrentCase {
   /** [batch, L, input_size, hidden] */
@@ -26,6 +28,12 @@ export const RECURRENT_CASES: readonly RecurrentCase[] = [
   { s: [3, 7, 2, 13], bias: false, inputGradient: false },
   // A long sequence: 300 steps forward and back, the carries through all of them.
   { s: [2, 300, 5, 17], bias: true },
+  // Batches past one group of 8 samples and not a multiple of 8 (the SUBGROUP variant's groups), H
+  // neither a multiple of 8 (units padded to whole subgroups) nor, for 9, of 4.
+  { s: [11, 4, 3, 9], bias: true, maxBatch: 13 },
+  { s: [17, 3, 6, 20], bias: false },
+  // 16 groups of 8 samples whose 20 units pad to 24: 384 invocations forward, more workgroups than 320.
+  { s: [128, 2, 3, 20], bias: true },
 ];
 
 export function recurrentCaseName({ s: [batch, seqLen, inputSize, hidden], bias, maxBatch, inputGradient }: RecurrentCase): string {
@@ -106,4 +114,21 @@ export async function readRecurrent(ctx: GpuContext, t: ReturnType<typeof recurr
     dbiasIh: t.dbiasIh && (await ctx.read(t.dbiasIh)),
     dbiasHh: t.dbiasHh && (await ctx.read(t.dbiasHh)),
   };
+}
+
+/**
+ * Runs a recurrent test on the adapter's path (lavapipe: the step kernels' SUBGROUP variant) and on
+ * the plain path (the same device described without subgroups of 8), and holds the two's outputs
+ * equal bit for bit (every variant sums in the same order). Both runs, the adapter's first, for
+ * the caller to check against the reference.
+ */
+export async function onBothPaths<R extends { gpu: Record<string, Float32Array | undefined> }>(ctx: GpuContext, run: (c: GpuContext) => Promise<R>): Promise<[R, R]> {
+  const adapter = await run(ctx);
+  const plain = await run(withoutSubgroups(ctx));
+  for (const [name, a] of Object.entries(adapter.gpu)) {
+    const b = plain.gpu[name];
+    if (a === undefined || b === undefined) continue;
+    expect(Array.from(a).findIndex((v, i) => !Object.is(v, b[i])), `${name}: the adapter's and the plain path differ`).toBe(-1);
+  }
+  return [adapter, plain];
 }

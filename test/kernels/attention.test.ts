@@ -12,14 +12,14 @@
  * multiple of 4 (no VEC4) and past one chunk of 16 features (several chunks, the last partial).
  */
 import { describe, expect } from 'vitest';
-import { GpuContext as Context, recordPass } from '../../src/gpu/context.js';
+import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { attentionProgram } from '../../src/layers/attention.js';
 import { maskFromBits } from '../../src/kernels/dropout.js';
 import { attentionBackwardRef, attentionForwardRef, type AttentionShape } from '../../src/reference/attention.js';
 import { dropoutMaskRef } from '../../src/reference/random.js';
 import { TOLERANCE, expectAllClose, f32, randomArray, scaledErrors } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { gpuTest, withoutSubgroups } from '../helpers/gpu.js';
 
 async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean; dropout?: number }) {
   const { batch, seqLen: L, embed: E, heads: H } = s;
@@ -101,9 +101,6 @@ async function runAttention(ctx: GpuContext, s: AttentionShape, options: { bias:
  * the terms cancel).
  */
 const gradientTolerance = (ref: ArrayLike<number>, scaled: boolean) => (scaled ? { ...TOLERANCE.gradient, atol: TOLERANCE.gradient.atol * Array.from(ref).reduce((m, v) => Math.max(m, Math.abs(v)), 1) } : TOLERANCE.gradient);
-
-/** The test's device described as an adapter without subgroups of 8: the attention (and dense) kernels' plain path. */
-const withoutSubgroups = (ctx: GpuContext): GpuContext => new Context(ctx.device, { ...ctx.adapter, subgroupSize: undefined }, { zeroedBuffers: false, poisonEmpty: true });
 
 /** Runs a shape on the adapter's path and on the plain path: each against the reference, and the two bit for bit. */
 async function runBothPaths(ctx: GpuContext, s: AttentionShape, options: Parameters<typeof runAttention>[2], scaled = false) {

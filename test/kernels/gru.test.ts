@@ -2,8 +2,12 @@
  * The GRU's dispatches (src/layers/recurrent.ts's gruProgram: the dense input projection, the
  * per-step gru_forward_step and gru_backward_step, the dense weight and input gradients) against
  * the float64 reference (src/reference/gru.ts), every output poisoned first: awkward shapes (one
- * step, one unit, H not a multiple of 4, batch 1 and 3, no bias, a batch smaller than the tensors'),
- * a long sequence (L 300), and the classic size over MNIST's rows (batch 128, L 28, in 28, H 128).
+ * step, one unit, H not a multiple of 4, batch 1 and 3, no bias, a batch smaller than the tensors',
+ * batches past a subgroup's 8 samples and not a multiple of 8), a long sequence (L 300),
+ * examples/lstm.json's size (batch 128, L 28, in 28, H 64) and the classic size over MNIST's rows
+ * (batch 128, L 28, in 28, H 128). All but the classic size run on the adapter's path and on the
+ * plain path (on lavapipe: the step kernels' SUBGROUP variant and the plain one), held equal bit
+ * for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -12,7 +16,7 @@ import { gruProgram } from '../../src/layers/recurrent.js';
 import { gruBackwardRef, gruForwardRef, type GruShape } from '../../src/reference/gru.js';
 import { TOLERANCE, expectAllClose, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
-import { RECURRENT_CASES, readRecurrent, recurrentCaseName, recurrentData, recurrentDispatches, recurrentTensors } from '../helpers/recurrent.js';
+import { RECURRENT_CASES, onBothPaths, readRecurrent, recurrentCaseName, recurrentData, recurrentDispatches, recurrentTensors } from '../helpers/recurrent.js';
 
 async function runGru(ctx: GpuContext, s: GruShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
   const { batch, seqLen, inputSize, hidden: H } = s;
@@ -56,14 +60,20 @@ function expectMatches(run: Awaited<ReturnType<typeof runGru>>, bias: boolean, s
 }
 
 describe('GRU kernels against the float64 reference', () => {
+  // Each case on the adapter's path and the plain one (onBothPaths): both against the reference, and the two bit for bit.
   for (const c of RECURRENT_CASES) {
     const [batch, seqLen, inputSize, hidden] = c.s;
     gpuTest(recurrentCaseName(c), async (ctx) => {
-      const run = await runGru(ctx, { batch, seqLen, inputSize, hidden }, c);
-      expect(run.dispatches).toBe(recurrentDispatches(seqLen, c.inputGradient));
-      expectMatches(run, c.bias);
+      for (const run of await onBothPaths(ctx, (path) => runGru(path, { batch, seqLen, inputSize, hidden }, c))) {
+        expect(run.dispatches).toBe(recurrentDispatches(seqLen, c.inputGradient));
+        expectMatches(run, c.bias);
+      }
     });
   }
+
+  gpuTest('a GRU at examples/lstm.json\'s size, both paths: batch 128, L 28, in 28, H 64', async (ctx) => {
+    for (const run of await onBothPaths(ctx, (path) => runGru(path, { batch: 128, seqLen: 28, inputSize: 28, hidden: 64 }, { bias: true }))) expectMatches(run, true, true);
+  }, 120_000);
 
   gpuTest('the classic size: batch 128, L 28 (MNIST rows), in 28, H 128', async (ctx) => {
     const run = await runGru(ctx, { batch: 128, seqLen: 28, inputSize: 28, hidden: 128 }, { bias: true });

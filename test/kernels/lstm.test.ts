@@ -2,8 +2,11 @@
  * The LSTM's dispatches (src/layers/recurrent.ts's lstmProgram: the dense input projection, the
  * per-step lstm_forward_step and lstm_backward_step, the dense weight and input gradients) against
  * the float64 reference (src/reference/lstm.ts), every output poisoned first: awkward shapes (one
- * step, one unit, H not a multiple of 4, batch 1 and 3, no bias, a batch smaller than the tensors'),
- * a long sequence (L 300), and the classic size, an LSTM over MNIST's rows (batch 128, L 28, in 28, H 128).
+ * step, one unit, H not a multiple of 4, batch 1 and 3, no bias, a batch smaller than the tensors',
+ * batches past a subgroup's 8 samples and not a multiple of 8), a long sequence (L 300), examples/lstm.json's
+ * size (batch 128, L 28, in 28, H 64) and the classic size, an LSTM over MNIST's rows (batch 128,
+ * L 28, in 28, H 128). All but the classic size run on the adapter's path and on the plain path
+ * (on lavapipe: the step kernels' SUBGROUP variant and the plain one), held equal bit for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -12,7 +15,7 @@ import { lstmProgram } from '../../src/layers/recurrent.js';
 import { lstmBackwardRef, lstmForwardRef, type LstmShape } from '../../src/reference/lstm.js';
 import { TOLERANCE, expectAllClose, scaledErrors } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
-import { RECURRENT_CASES, readRecurrent, recurrentCaseName, recurrentData, recurrentDispatches, recurrentTensors } from '../helpers/recurrent.js';
+import { RECURRENT_CASES, onBothPaths, readRecurrent, recurrentCaseName, recurrentData, recurrentDispatches, recurrentTensors } from '../helpers/recurrent.js';
 
 async function runLstm(ctx: GpuContext, s: LstmShape, options: { bias: boolean; maxBatch?: number; inputGradient?: boolean }) {
   const { batch, seqLen, inputSize, hidden: H } = s;
@@ -28,24 +31,35 @@ async function runLstm(ctx: GpuContext, s: LstmShape, options: { bias: boolean; 
   return { gpu, fwd, ref: lstmBackwardRef(data.dy, data.x, data.weights, s, fwd), dispatches: dispatches.length };
 }
 
+function expectMatches(run: Awaited<ReturnType<typeof runLstm>>, bias: boolean) {
+  const { gpu, fwd, ref } = run;
+  expectAllClose('y (h_t)', gpu.y, fwd.y, TOLERANCE.forward);
+  expectAllClose('c_t', gpu.cell, fwd.cell, TOLERANCE.forward);
+  expectAllClose('gates', gpu.gates, fwd.gates, TOLERANCE.forward);
+  if (gpu.dx) expectAllClose('dx', gpu.dx, ref.dx, TOLERANCE.gradient);
+  expectAllClose('dweight_ih', gpu.dweightIh, ref.dweightIh, TOLERANCE.gradient);
+  expectAllClose('dweight_hh', gpu.dweightHh, ref.dweightHh, TOLERANCE.gradient);
+  if (bias) {
+    expectAllClose('dbias_ih', gpu.dbiasIh!, ref.dbias, TOLERANCE.gradient);
+    expectAllClose('dbias_hh', gpu.dbiasHh!, ref.dbias, TOLERANCE.gradient);
+  }
+}
+
 describe('LSTM kernels against the float64 reference', () => {
+  // Each case on the adapter's path and the plain one (onBothPaths): both against the reference, and the two bit for bit.
   for (const c of RECURRENT_CASES) {
     const [batch, seqLen, inputSize, hidden] = c.s;
     gpuTest(recurrentCaseName(c), async (ctx) => {
-      const { gpu, fwd, ref, dispatches } = await runLstm(ctx, { batch, seqLen, inputSize, hidden }, c);
-      expect(dispatches).toBe(recurrentDispatches(seqLen, c.inputGradient));
-      expectAllClose('y (h_t)', gpu.y, fwd.y, TOLERANCE.forward);
-      expectAllClose('c_t', gpu.cell, fwd.cell, TOLERANCE.forward);
-      expectAllClose('gates', gpu.gates, fwd.gates, TOLERANCE.forward);
-      if (gpu.dx) expectAllClose('dx', gpu.dx, ref.dx, TOLERANCE.gradient);
-      expectAllClose('dweight_ih', gpu.dweightIh, ref.dweightIh, TOLERANCE.gradient);
-      expectAllClose('dweight_hh', gpu.dweightHh, ref.dweightHh, TOLERANCE.gradient);
-      if (c.bias) {
-        expectAllClose('dbias_ih', gpu.dbiasIh!, ref.dbias, TOLERANCE.gradient);
-        expectAllClose('dbias_hh', gpu.dbiasHh!, ref.dbias, TOLERANCE.gradient);
+      for (const run of await onBothPaths(ctx, (path) => runLstm(path, { batch, seqLen, inputSize, hidden }, c))) {
+        expect(run.dispatches).toBe(recurrentDispatches(seqLen, c.inputGradient));
+        expectMatches(run, c.bias);
       }
     });
   }
+
+  gpuTest("examples/lstm.json's size, both paths: batch 128, L 28, in 28, H 64", async (ctx) => {
+    for (const run of await onBothPaths(ctx, (path) => runLstm(path, { batch: 128, seqLen: 28, inputSize: 28, hidden: 64 }, { bias: true }))) expectMatches(run, true);
+  }, 120_000);
 
   gpuTest('the classic size: batch 128, L 28 (MNIST rows), in 28, H 128', async (ctx) => {
     const { gpu, fwd, ref } = await runLstm(ctx, { batch: 128, seqLen: 28, inputSize: 28, hidden: 128 }, { bias: true });
