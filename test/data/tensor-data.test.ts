@@ -116,6 +116,10 @@ describe('dataFromArrays: colour images (uint8 [N, H, W, C] or [N, C, H, W]) as 
     });
     expect(splitInputs(hwc.train)).toEqual(expected);
     expect(splitInputs(chw.train)).toEqual(expected);
+    // Kept as bytes, channels first, with a table a channel; any run of samples looked up on its own.
+    expect('pixels' in hwc.train && hwc.train.pixels.length).toBe(pixels.length);
+    expect(splitInputs(hwc.train, 2, 1)).toEqual(expected.subarray(2 * c * h * w, 3 * c * h * w));
+    expect(splitInputs(chw.train, 1, 3)).toEqual(expected.subarray(c * h * w));
     // Keras' cifar10 labels: uint8 [N, 1].
     expect(hwc.train.labels).toEqual(Int32Array.of(0, 1, 2, 0));
   });

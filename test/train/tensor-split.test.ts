@@ -381,6 +381,8 @@ describe('a colour split: uint8 images [C, H, W] kept as bytes with their table,
   /** COUNT images of SHAPE's 75 bytes (no multiple of 4: each sample padded to 19 words), a Normalize-like table of 256 values a channel, labels 0–4. */
   function colourSplit(count: number, seed: number): ColourSplit {
     const pixels = Uint8Array.from(randomArray(count * 75, seed, 0, 256), Math.floor);
+    // The lowest value (channel 1's byte 0) and the highest (its 255) in every sample: the inputRange names the first of each.
+    for (let s = 0; s < count; s++) [pixels[s * 75 + 28], pixels[s * 75 + 33]] = [0, 255];
     const table = normalizedTable(3, { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26], source: 'test' }, 'test');
     return { pixels, table, labels: Uint16Array.from(randomArray(count, seed + 1, 0, 5), Math.floor), count, shape: SHAPE };
   }
@@ -408,6 +410,7 @@ describe('a colour split: uint8 images [C, H, W] kept as bytes with their table,
     expect(f.map((x) => ('inputs' in x ? x.inputs.byteLength : -1))).toEqual([COUNT * 300]);
     expect(bytes.split.table!.byteLength).toBe(3 * 256 * 4);
     expect(bytes.split.inputRange).toEqual(floats.split.inputRange);
+    expect([bytes.split.inputRange.lowest.at, bytes.split.inputRange.highest.at]).toEqual([28, 33]);
   });
 
   test("CIFAR-10's training set (50,000 × 3 × 32 × 32) in windows of a 128 MiB binding: 153.6 MB of bytes in 2, where its float32 take 614.4 MB in 5", () => {
