@@ -11,6 +11,10 @@
  *   the default mean and std (channelStatistics): the training images' own, of v / 255, the
  *   population std (numpy's x.std(), as the CIFAR recipes compute them), in float64.
  *
+ * The samples are kept as their bytes, channels first (channelsFirst), with the table of the 256
+ * values a byte of each channel becomes (normalizedTable): the batch kernel looks them up on the GPU
+ * (gather_batch's BYTES), a CPU reader with lookUpBytes, both the float32 above to the bit.
+ *
  * Float samples of [C, H, W] may take the same Normalize (normalizeFloats). RandomCrop's padding of
  * such images (torchvision's recipe pads the uint8 image, before ToTensor and Normalize) is the fill
  * pixel's value after them, a channel (normalizedFill).

@@ -2,7 +2,8 @@
  * shuffle_permutation and mnist_batch against the float64 reference: the epoch's Fisher–Yates
  * permutation exactly; batches gathered from a small synthetic u8 data set, normalised, with and
  * without random rotation. gather_batch (a float data set's batches, as they are) against
- * indexing, bit for bit, at awkward sizes and at a real one.
+ * indexing, bit for bit, at awkward sizes and at a real one; its BYTES variant (a colour split's
+ * bytes looked up in a table) against the float variant, bit for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
