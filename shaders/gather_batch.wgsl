@@ -6,7 +6,8 @@
 //   of the split. images[b, i] = inputs[order[first + b], i]; batchLabels[b] = labels[order[first + b]].
 //   Variant TARGETS (regression): batchTargets[b, j] = targets[order[first + b], j], targetSize
 //   values a sample, copied by the same invocations (four elements each of the inputs and of the
-//   targets; the grid covers the longer).
+//   targets; the grid covers the longer); not with CROP_FLIP (a crop would leave the targets
+//   behind: the Trainer refuses it), which leaves it out.
 //   Variant CROP_FLIP (torchvision's RandomCrop(size = the sample's, padding) then
 //   RandomHorizontalFlip(flipP) of a [C, H, W] sample, C = size / (H·W)): sample b draws the block
 //   d = randomBlock(seed, stream, epoch, first + b) — top = randomBelow(d.x, 2·padding + 1), left =
@@ -20,6 +21,11 @@
 //   tensor of its own (src/train/gpu-dataset.ts): one dispatch a window, each writing only the
 //   batch's samples in [windowFirst, windowFirst + windowCount) (their inputs, labels and targets),
 //   `inputs` holding sample windowFirst at 0. A split of one window: windowFirst 0, windowCount count.
+//   Variant BYTES (a colour split: uint8 images [C, H, W], C = size / (height·width), height and
+//   width bound with or without CROP_FLIP): `pixels` in place of `inputs`, four bytes to a u32
+//   (little-endian), each sample of the window starting a word of its own, ⌈size / 4⌉ words a
+//   sample; element i of a sample is table[c·256 + its byte], c = i / (height·width): the float32
+//   the CPU made of that byte of that channel, copied, so the batch is the float split's to the bit.
 
 struct Params {
   count: u32,
@@ -39,17 +45,34 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if BYTES
+@group(0) @binding(9) var<storage, read> pixels: array<u32>;
+@group(0) @binding(10) var<storage, read> table: array<f32>;
+#else
 @group(0) @binding(1) var<storage, read> inputs: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read_write> images: array<f32>;
 @group(0) @binding(5) var<storage, read_write> batchLabels: array<u32>;
-#if TARGETS
+#if CROP_FLIP
+@group(0) @binding(8) var<storage, read> fills: array<f32>;
+#elif TARGETS
 @group(0) @binding(6) var<storage, read> targets: array<f32>;
 @group(0) @binding(7) var<storage, read_write> batchTargets: array<f32>;
 #endif
-#if CROP_FLIP
-@group(0) @binding(8) var<storage, read> fills: array<f32>;
+
+#if BYTES
+// Element i of the window's sample `local`: its byte, looked up in its channel's table.
+fn inputAt(local: u32, i: u32) -> f32 {
+  let word = pixels[local * ((params.size + 3u) / 4u) + i / 4u];
+  let byte = (word >> (8u * (i % 4u))) & 0xffu;
+  return table[i / (params.height * params.width) * 256u + byte];
+}
+#else
+fn inputAt(local: u32, i: u32) -> f32 {
+  return inputs[local * params.size + i];
+}
 #endif
 
 override WG_X: u32;
@@ -89,7 +112,7 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     let px = select(x, params.width - 1u - x, flipped) + left;
     var value = fills[c];
     if (py >= params.padding && py < params.padding + params.height && px >= params.padding && px < params.padding + params.width) {
-      value = inputs[local * params.size + c * area + (py - params.padding) * params.width + (px - params.padding)];
+      value = inputAt(local, c * area + (py - params.padding) * params.width + (px - params.padding));
     }
     images[e] = value;
     if (i == 0u) { batchLabels[b] = labels[sample]; }
@@ -100,10 +123,9 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     let i = e % params.size;
     let sample = order[params.first + b];
     if (sample - params.windowFirst >= params.windowCount) { continue; }
-    images[e] = inputs[(sample - params.windowFirst) * params.size + i];
+    images[e] = inputAt(sample - params.windowFirst, i);
     if (i == 0u) { batchLabels[b] = labels[sample]; }
   }
-#endif
 #if TARGETS
   for (var e = e0; e < min(e0 + 4u, samples * params.targetSize); e++) {
     let b = e / params.targetSize;
@@ -111,5 +133,6 @@ fn gather_batch(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgro
     if (sample - params.windowFirst >= params.windowCount) { continue; }
     batchTargets[e] = targets[sample * params.targetSize + e % params.targetSize];
   }
+#endif
 #endif
 }

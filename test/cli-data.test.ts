@@ -302,6 +302,59 @@ describe('webgpu-backprop mnist --data FILE', () => {
     }
   });
 
+  gpuTest('colour images kept as bytes on the GPU, in windows of a small binding: the same epochs, to the bit, as their normalised floats on one — one channel and four, H·W no multiple of 4, with and without crop and flip', async (ctx) => {
+    // The test's device with a binding limit of 4 KiB (as the windows test above): the bytes in three windows each.
+    const limits: Record<string, number> = {};
+    for (const key in ctx.device.limits) limits[key] = (ctx.device.limits as unknown as Record<string, number>)[key]!;
+    Object.assign(limits, { maxStorageBufferBindingSize: 4096 });
+    const device = new Proxy(ctx.device, {
+      get: (target, key) => {
+        if (key === 'limits') return limits;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const small = new GpuContext(device, ctx.adapter, { zeroedBuffers: false });
+    const random = lcg(53);
+    const norm = { mean: [0.45, 0.5, 0.55, 0.4], std: [0.25, 0.2, 0.3, 0.22], source: '--normalize' };
+    const epochs = async (context: GpuContext, argv: string[]) => {
+      let out = '';
+      await mnistCommand(argv, async () => context, (line) => (out += `${line}\n`));
+      return out.trim().split('\n').map((line) => {
+        const { seconds: _s, samples_per_s: _r, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        return rest;
+      });
+    };
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      // [N, 1, 7, 3] channels first: 21 bytes a sample, 24 with its padding, 170 a window; [N, 5, 3, 4] channels last: 60 bytes, 68 a window.
+      for (const [name, shape, input, n] of [['one', [1, 7, 3], [1, 7, 3], 400], ['four', [5, 3, 4], [4, 5, 3], 200]] as const) {
+        const size = shape[0] * shape[1] * shape[2];
+        const make = (k: number) => ({ x: { data: Uint8Array.from({ length: k * size }, () => Math.floor(random() * 256)), shape: [k, ...shape] }, y: { data: Uint8Array.from({ length: k }, (_, i) => i % 3), shape: [k, 1] } });
+        const [train, test] = [make(n), make(30)];
+        const file = join(dir, `bytes-${name}.npz`);
+        writeFileSync(file, npzBytes({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }));
+        const channels = input[0];
+        const given = { mean: norm.mean.slice(0, channels), std: norm.std.slice(0, channels), source: norm.source };
+        const layout = colourLayout(train.x.shape, input, file, 'x_train');
+        const floats = (x: { data: Uint8Array; shape: number[] }) => ({ data: toTensorNormalize(x.data, x.shape[0]!, layout, given, file), shape: [x.shape[0]!, ...input] });
+        const floatFile = join(dir, `bytes-${name}-floats.npz`);
+        writeFileSync(floatFile, npzBytes({ x_train: floats(train.x), y_train: train.y, x_test: floats(test.x), y_test: test.y }));
+        const model = join(dir, `bytes-${name}.json`);
+        writeFileSync(model, JSON.stringify({ input, layers: [{ type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));
+        const base = ['--model', model, '--loss', 'cross-entropy', '--batch', '10', '--epochs', '2', '--json'];
+        for (const crop of [[], ['--crop-padding', '2', '--hflip']]) {
+          const colour = await epochs(small, [...base, ...crop, '--data', file, '--normalize', `${given.mean.join(',')}/${given.std.join(',')}`]);
+          const fills = crop.length > 0 ? ['--crop-fill', normalizedFill([0], channels, given, file, '--crop-fill').join(',')] : [];
+          const asFloats = await epochs(ctx, [...base, ...crop, ...fills, '--data', floatFile]);
+          expect(colour, `${name} channel${channels === 1 ? '' : 's'}${crop.length > 0 ? ', cropped and flipped' : ''}`).toEqual(asFloats);
+        }
+      }
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   gpuTest("colour images (Keras' cifar10 layout: uint8 [N, H, W, 3], y [N, 1]) learn; the Normalize is recorded, and evaluate, predict, classify and a continued run take it", async () => {
     const model = join(dir, 'colour-cnn.json');
     writeFileSync(model, JSON.stringify({ input: [3, 8, 8], layers: [{ type: 'Conv2d', out_channels: 4, kernel_size: 3 }, { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Linear', out_features: 3 }] }));

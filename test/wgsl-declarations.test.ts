@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { AnyKernelDef } from '../src/gpu/kernel.js';
+import { bindingPresent, type AnyKernelDef, type BindingSpec } from '../src/gpu/kernel.js';
 import { checkKernelSource } from '../src/gpu/wgsl-check.js';
 import * as kernels from '../src/kernels/index.js';
 
@@ -20,10 +20,17 @@ describe('WGSL matches the kernel declarations', () => {
 
   test("every kernel fits WebGPU's default binding limits in every variant, so it runs on any adapter", () => {
     // maxStorageBuffersPerShaderStage 8, maxUniformBuffersPerShaderStage 12 (the Params buffer is one).
+    // Every combination of the variants that decide which bindings exist (BindingSpec.only, .unless), with those it has.
     for (const def of declared) {
-      const specs = Object.values(def.bindings) as { access: string }[];
-      expect(specs.filter((b) => b.access !== 'uniform').length, `${def.name}: storage buffers`).toBeLessThanOrEqual(8);
-      expect(1 + specs.filter((b) => b.access === 'uniform').length, `${def.name}: uniform buffers`).toBeLessThanOrEqual(12);
+      const bindings = Object.values(def.bindings) as BindingSpec[];
+      const defines = [...new Set(bindings.flatMap((b) => [b.only, b.unless]).filter((d) => d !== undefined))];
+      for (let mask = 0; mask < 2 ** defines.length; mask++) {
+        const on = Object.fromEntries(defines.map((d, i) => [d, (mask & (1 << i)) !== 0]));
+        const specs = bindings.filter((b) => bindingPresent(b, on));
+        const variant = `${def.name} {${defines.filter((d) => on[d]).join(', ')}}`;
+        expect(specs.filter((b) => b.access !== 'uniform').length, `${variant}: storage buffers`).toBeLessThanOrEqual(8);
+        expect(1 + specs.filter((b) => b.access === 'uniform').length, `${variant}: uniform buffers`).toBeLessThanOrEqual(12);
+      }
     }
   });
 

@@ -17,7 +17,7 @@ import { SEED_CNN_INPUT, seedCnn, seedCnnDropout } from '../models/seed-cnn.js';
 import { AtomicWriteError, checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { readFileBytes } from '../node/read-file.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
-import { isImageData, type TensorDataset, type TrainingData } from '../data/tensor-data.js';
+import { isImageData, splitInputs, type TensorDataset, type TrainingData } from '../data/tensor-data.js';
 import { normalizationText, normalizedFill, sameNormalization, type Normalization } from '../data/colour-images.js';
 import type { MnistSplit } from '../data/idx.js';
 import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, SGD, type Optimizer, type ParamGroup } from '../optim/optimizers.js';
@@ -1037,7 +1037,7 @@ function checkData(data: TrainingData, plan: { classes: number; ignoreIndex?: nu
   const outputs = `the model has ${plan.classes} output${plan.classes === 1 ? '' : 's'}`;
   let largest = 0;
   for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
-    const tensors = 'inputs' in split ? split : undefined;
+    const tensors = 'images' in split ? undefined : split;
     if (tensors?.targets) {
       const size = tensors.targets.length / tensors.count;
       if (size !== plan.classes) throw new Error(`${where}: y_${name} has ${size} target${size === 1 ? '' : 's'} a sample; ${outputs}`);
@@ -1784,11 +1784,11 @@ export async function classifyCommand(argv: readonly string[], getContext: Conte
       const { test } = data;
       if (!test.labels) throw new Error(`--data ${String(dataPath)}: y_test holds float targets (regression); classify reads class probabilities (use evaluate)`);
       if (positionals.length > 0) throw new Error(`${positionals[0]}: PGM images with --data ${String(dataPath)}'s float samples; give one or the other`);
-      const size = test.inputs.length / test.count;
+      const size = test.shape.reduce((a, b) => a * b, 1);
       const inputs = new Float32Array(indices.length * size);
       indices.forEach((i, k) => {
         if (i >= test.count) throw new Error(`--index ${i}: x_test has ${test.count} samples`);
-        inputs.set(test.inputs.subarray(i * size, (i + 1) * size), k * size);
+        inputs.set(splitInputs(test, i, 1), k * size);
       });
       const labels = Array.from(test.labels);
       samples = { names: indices.map((i) => `test[${i}]`), labels: indices.map((i) => labels[i]), split: { inputs, labels: new Int32Array(indices.length), count: indices.length, shape: test.shape } };
@@ -1854,8 +1854,7 @@ export async function checkCommand(argv: readonly string[], getContext: ContextS
     images = Float32Array.from(data.train.images.subarray(0, batch * pixels), normalizePixelRef);
     labels = Uint32Array.from(data.train.labels.subarray(0, batch));
   } else {
-    const size = data.train.inputs.length / data.train.count;
-    images = data.train.inputs.subarray(0, batch * size);
+    images = splitInputs(data.train, 0, batch);
     targets = data.train.targets?.subarray(0, batch * (data.train.targets.length / data.train.count));
     labels = data.train.labels ? Int32Array.from(data.train.labels).subarray(0, batch) : new Int32Array(batch);
   }

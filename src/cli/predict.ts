@@ -4,7 +4,7 @@
  * or for new samples without labels.
  */
 import { encodeNpy, isNpy, parseNpy } from '../data/npy.js';
-import { isImageData, samplesOf, type Samples } from '../data/tensor-data.js';
+import { isImageData, samplesOf, splitInputs, type Samples } from '../data/tensor-data.js';
 import { checkWritable, writeFileAtomic } from '../node/atomic-write.js';
 import { isArrayFile, loadTrainingData } from '../node/data-files.js';
 import { readFileBytes } from '../node/read-file.js';
@@ -82,8 +82,8 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
       const { images: pixels, count, rows, cols } = data[split];
       samples = { kind: 'images', pixels, count, rows, cols };
     } else {
-      const { inputs, count, shape } = data[split];
-      samples = { kind: 'tensors', inputs, count, shape };
+      const { count, shape } = data[split];
+      samples = { kind: 'tensors', inputs: splitInputs(data[split]), count, shape };
     }
     source = `${dataPath ?? data.source} (${split === 'test' ? 'x_test' : 'x_train'})`;
   }
@@ -92,7 +92,7 @@ export async function predictCommand(argv: readonly string[], getContext: Contex
     const problem = splitShapeProblem({ kind: 'images', shape: [1, samples.rows, samples.cols] }, definition.input);
     if (problem) throw new Error(`${source}: the samples ${problem}; the model takes [${definition.input.join(', ')}] per sample`);
     inputs = Float32Array.from(samples.pixels, normalise);
-  } else inputs = samples.inputs;
+  } else inputs = splitInputs(samples);
 
   const ctx = await getContext();
   const model = withBatchFlag(batch, () => new Network(ctx, definition.model, { inputShape: definition.input, maxBatch: Math.min(batch, samples.count), loss: savedLoss(metadata, values.init as string) }));

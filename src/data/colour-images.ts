@@ -11,6 +11,10 @@
  *   the default mean and std (channelStatistics): the training images' own, of v / 255, the
  *   population std (numpy's x.std(), as the CIFAR recipes compute them), in float64.
  *
+ * The samples are kept as their bytes, channels first (channelsFirst), with the table of the 256
+ * values a byte of each channel becomes (normalizedTable): the batch kernel looks them up on the GPU
+ * (gather_batch's BYTES), a CPU reader with lookUpBytes, both the float32 above to the bit.
+ *
  * Float samples of [C, H, W] may take the same Normalize (normalizeFloats). RandomCrop's padding of
  * such images (torchvision's recipe pads the uint8 image, before ToTensor and Normalize) is the fill
  * pixel's value after them, a channel (normalizedFill).
@@ -125,27 +129,59 @@ export function channelStatistics(pixels: Uint8Array, count: number, layout: Ima
 }
 
 /**
- * ToTensor() then Normalize(mean, std): `count` images of `layout` as float32 [count, C, H, W].
- * A table of the 256 results a channel (each value's result is the same wherever it is).
+ * ToTensor() then Normalize(mean, std) of each of the 256 byte values, a channel: float32 [C, 256],
+ * channel c's value v at c·256 + v (a value's result is the same wherever it is in the image).
  */
-export function toTensorNormalize(pixels: Uint8Array, count: number, layout: ImageLayout, norm: Normalization, where: string): Float32Array {
-  const { channels, rows, cols } = layout;
+export function normalizedTable(channels: number, norm: Normalization, where: string): Float32Array {
   const { mean, std } = float32Channels(norm, channels, where);
   const table = new Float32Array(channels * 256);
   for (let c = 0; c < channels; c++) {
     for (let v = 0; v < 256; v++) table[c * 256 + v] = normalizedValue(v, mean[c]!, std[c]!);
   }
-  const area = rows * cols;
-  const size = channels * area;
+  return table;
+}
+
+/** `count` images of `layout` as bytes [count, C, H, W] (ToTensor's HWC → CHW, not yet divided): the array itself where it is channels first already. */
+export function channelsFirst(pixels: Uint8Array, count: number, layout: ImageLayout): Uint8Array {
+  const size = layout.channels * layout.rows * layout.cols;
+  if (layout.order === 'CHW') return pixels.subarray(0, count * size);
+  const area = layout.rows * layout.cols;
   const at = pixelIndex(layout);
-  const out = new Float32Array(count * size);
+  const out = new Uint8Array(count * size);
   for (let s = 0; s < count; s++) {
-    for (let c = 0; c < channels; c++) {
+    for (let c = 0; c < layout.channels; c++) {
       const o = s * size + c * area;
-      for (let p = 0; p < area; p++) out[o + p] = table[c * 256 + pixels[s * size + at(c, p)]!]!;
+      for (let p = 0; p < area; p++) out[o + p] = pixels[s * size + at(c, p)]!;
     }
   }
   return out;
+}
+
+const shapeSize = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The float32 samples [count, C, H, W] of bytes [·, C, H, W] (channelsFirst's) from sample `first`:
+ * each byte of channel c looked up in `table` (normalizedTable's).
+ */
+export function lookUpBytes(bytes: Uint8Array, table: Float32Array, shape: readonly number[], first = 0, count = bytes.length / shapeSize(shape) - first): Float32Array {
+  const area = shape[1]! * shape[2]!;
+  const size = shapeSize(shape);
+  const out = new Float32Array(count * size);
+  for (let s = 0; s < count; s++) {
+    for (let o = 0; o < size; o += area) {
+      const row = (o / area) * 256;
+      const from = (first + s) * size + o;
+      for (let p = 0; p < area; p++) out[s * size + o + p] = table[row + bytes[from + p]!]!;
+    }
+  }
+  return out;
+}
+
+/** ToTensor() then Normalize(mean, std): `count` images of `layout` as float32 [count, C, H, W] (normalizedTable's value of each byte). */
+export function toTensorNormalize(pixels: Uint8Array, count: number, layout: ImageLayout, norm: Normalization, where: string): Float32Array {
+  const { channels, rows, cols } = layout;
+  const table = normalizedTable(channels, norm, where);
+  return lookUpBytes(channelsFirst(pixels, count, layout), table, [channels, rows, cols], 0, count);
 }
 
 /** Normalize(mean, std) of float32 samples of [C, H, W] (a new array): (x − mean[c]) / std[c], in float32. */

@@ -4,9 +4,11 @@
  *
  *   uint8 x of [N, H, W] (grey images, as Keras' mnist.npz and MNIST's IDX files hold them): an
  *     image split, normalised on the GPU as MNIST's and open to the rotation, as the IDX files;
- *   uint8 x of [N, H, W, C] or [N, C, H, W] (colour images, as Keras' cifar10): float32 samples
- *     [C, H, W] as torchvision's ToTensor() and Normalize(mean, std) make them (colour-images.ts),
- *     with the model's normalisation, else x_train's own mean and std a channel; a tensor split;
+ *   uint8 x of [N, H, W, C] or [N, C, H, W] (colour images, as Keras' cifar10): a colour split,
+ *     the bytes [N, C, H, W] and a table of what torchvision's ToTensor() and Normalize(mean, std)
+ *     make of each byte of each channel (colour-images.ts), with the model's normalisation, else
+ *     x_train's own mean and std a channel: the float32 samples [C, H, W] of today's tensor split,
+ *     to the bit, looked up where they are read (on the GPU a batch at a time; splitInputs here);
  *   any other x: a tensor split of float32 samples used as they are (PyTorch's TensorDataset;
  *     float64 rounded to float32, integers and booleans as their values), its sample shape
  *     x.shape[1:] — or, where that differs only by dimensions of 1, the model's input shape (a
@@ -17,15 +19,15 @@
  *
  * Everything is checked before anything is uploaded; an error names the file and the array.
  */
-import { channelStatistics, colourLayout, normalizeFloats, toTensorNormalize, type ImageLayout, type Normalization } from './colour-images.js';
+import { channelStatistics, channelsFirst, colourLayout, lookUpBytes, normalizeFloats, normalizedTable, type ImageLayout, type Normalization } from './colour-images.js';
 import type { MnistDataset, MnistSplit } from './idx.js';
 import { shapeText, type NpyArray } from './npy.js';
-import type { TensorSplit } from '../train/gpu-dataset.js';
+import type { ColourSplit, TensorSplit } from '../train/gpu-dataset.js';
 
-/** A data set of two tensor splits (float inputs), from arrays. */
+/** A data set of two tensor splits (float inputs) or colour splits (uint8 images, their floats looked up), from arrays. */
 export interface TensorDataset {
-  train: TensorSplit;
-  test: TensorSplit;
+  train: TensorSplit | ColourSplit;
+  test: TensorSplit | ColourSplit;
   /** Where the arrays came from, for messages. */
   source: string;
   /** The Normalize applied to x: colour images' always, float samples' where the model's data asked for one. */
@@ -77,8 +79,8 @@ export function dataFromArrays(arrays: ReadonlyMap<string, NpyArray>, source: st
   const withNormalize = { ...model, normalize };
   const [train, test] = [samplesOf(xTrain, source, 'x_train', withNormalize), samplesOf(xTest, source, 'x_test', withNormalize)];
   if (train.kind === 'images' && test.kind === 'images') return { train: imageSplit(train, yTrain, source, 'train'), test: imageSplit(test, yTest, source, 'test'), source };
-  if (train.kind === 'tensors' && test.kind === 'tensors') {
-    return { train: tensorSplit(train, yTrain, source, 'train'), test: tensorSplit(test, yTest, source, 'test'), source, ...(normalize ? { normalize } : {}), ...(train.layout ? { layout: train.layout } : {}) };
+  if (train.kind !== 'images' && test.kind !== 'images') {
+    return { train: tensorSplit(train, yTrain, source, 'train'), test: tensorSplit(test, yTest, source, 'test'), source, ...(normalize ? { normalize } : {}), ...(train.kind === 'colour' ? { layout: train.layout } : {}) };
   }
   throw new Error(`${source}: x_train and x_test are not the same kind`);
 }
@@ -88,15 +90,20 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 const isColour = (x: NpyArray, model: DataModel) => !model.ids && x.dtype === 'u1' && x.shape.length === 4;
 const classKind = (y: NpyArray) => (y.dtype === 'f4' || y.dtype === 'f8' ? 'float targets' : 'class labels');
 
-/** An array of samples (an x) as the model takes them: grey images, or float32 samples of its input shape. */
+/**
+ * An array of samples (an x) as the model takes them: grey images, float32 samples of its input
+ * shape, or colour images as bytes [count, C, H, W] (channels first) and the float32 [C, 256] that
+ * ToTensor() and Normalize make of a byte of each channel (normalizedTable).
+ */
 export type Samples =
   | { readonly kind: 'images'; readonly pixels: Uint8Array; readonly count: number; readonly rows: number; readonly cols: number }
-  | { readonly kind: 'tensors'; readonly inputs: Float32Array; readonly count: number; readonly shape: readonly number[]; readonly layout?: ImageLayout };
+  | { readonly kind: 'tensors'; readonly inputs: Float32Array; readonly count: number; readonly shape: readonly number[] }
+  | { readonly kind: 'colour'; readonly pixels: Uint8Array; readonly table: Float32Array; readonly count: number; readonly shape: readonly number[]; readonly layout: ImageLayout };
 
 /**
  * One array of samples (`name` in messages: x_train, or predict's --input): uint8 [N, H, W] are
- * images, unless the model takes ids; uint8 [N, H, W, C] or [N, C, H, W] colour images, as float32
- * [C, H, W] by ToTensor and the model's Normalize (required); else float32 samples of the model's
+ * images, unless the model takes ids; uint8 [N, H, W, C] or [N, C, H, W] colour images, as bytes
+ * [C, H, W] and the table of ToTensor and the model's Normalize (required); else float32 samples of the model's
  * input shape, ids checked, normalised where the model's data asks.
  */
 export function samplesOf(x: NpyArray, source: string, name: string, model: DataModel): Samples {
@@ -112,7 +119,8 @@ export function samplesOf(x: NpyArray, source: string, name: string, model: Data
   if (isColour(x, model)) {
     const layout = colourLayout(x.shape, model.input, source, name);
     if (!norm) throw new Error(`${source}: ${name} holds colour images (uint8 ${shapeText(x.shape)}), which take a mean and std a channel to normalise with (ToTensor, then Normalize(mean, std)); none given`);
-    return { kind: 'tensors', inputs: toTensorNormalize(x.data as Uint8Array, count, layout, norm, `${source}: ${name}`), count, shape: [layout.channels, layout.rows, layout.cols], layout };
+    const table = normalizedTable(layout.channels, norm, `${source}: ${name}`);
+    return { kind: 'colour', pixels: channelsFirst(x.data as Uint8Array, count, layout), table, count, shape: [layout.channels, layout.rows, layout.cols], layout };
   }
   const shape = sampleShape(x.shape.slice(1), model.input, source, name);
   const inputs = floats(x);
@@ -145,17 +153,27 @@ function imageSplit(x: Extract<Samples, { kind: 'images' }>, y: NpyArray, source
   return { images: x.pixels, labels: Uint8Array.from(labels), count: x.count, rows: x.rows, cols: x.cols };
 }
 
-function tensorSplit(x: Extract<Samples, { kind: 'tensors' }>, y: NpyArray, source: string, split: string): TensorSplit {
-  const { inputs, count, shape } = x;
+function tensorSplit(x: Exclude<Samples, { kind: 'images' }>, y: NpyArray, source: string, split: string): TensorSplit | ColourSplit {
+  const { count, shape } = x;
+  const samples = x.kind === 'colour' ? { pixels: x.pixels, table: x.table } : { inputs: x.inputs };
   if (classKind(y) === 'float targets') {
     const targets = floats(y);
     nonFinite(targets, y, source, `y_${split}`);
-    return { inputs, targets, count, shape };
+    return { ...samples, targets, count, shape };
   }
   if (y.shape.length > 2 || (y.shape.length === 2 && y.shape[1] !== 1)) {
     throw new Error(`${source}: y_${split} has shape ${shapeText(y.shape)} of integers, expected class labels of (${count},); regression targets are float arrays`);
   }
-  return { inputs, labels: classLabels(y, source, split), count, shape };
+  return { ...samples, labels: classLabels(y, source, split), count, shape };
+}
+
+/** The float32 inputs of `count` samples of a split from sample `first` (all by default): a tensor split's own, a colour split's bytes looked up in its table. */
+export function splitInputs(split: TensorSplit | ColourSplit | Exclude<Samples, { kind: 'images' }>, first = 0, count = split.count - first): Float32Array {
+  if ('inputs' in split) {
+    const size = split.inputs.length / split.count;
+    return split.inputs.subarray(first * size, (first + count) * size);
+  }
+  return lookUpBytes(split.pixels, split.table, split.shape, first, count);
 }
 
 /** A NaN or an infinity (or a float64 beyond float32's range, infinite once rounded) refused naming the array and where: it would train to NaN. */

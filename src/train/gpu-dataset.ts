@@ -6,7 +6,11 @@
  *   are cut by the `mnist_batch` kernel;
  *   a tensor split (`TensorSplit`: float32 inputs of any sample shape, integer class labels or a
  *   regression's float targets), used as they are — no normalisation, no augmentation, as a
- *   PyTorch `TensorDataset` — its batches cut by `gather_batch` (src/kernels/data.ts).
+ *   PyTorch `TensorDataset` — its batches cut by `gather_batch` (src/kernels/data.ts);
+ *   a colour split (`ColourSplit`: uint8 colour images [C, H, W] and the float32 each byte of a
+ *   channel becomes, ToTensor() then Normalize's): the same as the tensor split of those floats, to
+ *   the bit, kept as bytes — a quarter of the memory (CIFAR-10's training set: 153.6 MB, not
+ *   614.4 MB) — and looked up by `gather_batch`'s BYTES variant as it cuts a batch.
  *
  * Either way no sample travels from the CPU during training.
  */
@@ -27,6 +31,22 @@ import { IGNORE_INDEX_RANGE } from '../plan/plan.js';
 export interface TensorSplit {
   readonly inputs: Float32Array;
   readonly labels?: Uint8Array | Uint16Array | Uint32Array | Int32Array | readonly number[];
+  readonly targets?: Float32Array;
+  readonly count: number;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Colour images kept as bytes (what src/data/tensor-data.ts makes of uint8 [N, H, W, C] or
+ * [N, C, H, W]): `pixels` holds count samples of `shape` [C, H, W], channels first, one byte a
+ * value; `table` the C × 256 float32 values a byte becomes, channel c's byte v at c·256 + v
+ * (normalizedTable: ToTensor() then Normalize). Sample s's input is then table[c·256 + pixels[…]]
+ * at each of its places; labels and targets as a TensorSplit's.
+ */
+export interface ColourSplit {
+  readonly pixels: Uint8Array;
+  readonly table: Float32Array;
+  readonly labels?: TensorSplit['labels'];
   readonly targets?: Float32Array;
   readonly count: number;
   readonly shape: readonly number[];
@@ -63,17 +83,24 @@ export interface GpuImageSplit extends SplitBase {
   readonly pixels: Tensor<'u32'>;
 }
 
-/** A tensor split on the GPU: float inputs, one u32 label a sample (NO_CLASS with targets), targets where given. */
+/**
+ * A tensor split on the GPU: float inputs (or a colour split's bytes and table), one u32 label a
+ * sample (NO_CLASS with targets), targets where given.
+ */
 export interface GpuTensorSplit extends SplitBase {
   readonly kind: 'tensors';
-  /** The inputs of the first window (all of them where one binding holds the split). */
-  readonly inputs: Tensor<'f32'>;
+  /** The float inputs of the first window (all of them where one binding holds the split); absent for a colour split's bytes. */
+  readonly inputs?: Tensor<'f32'>;
   /**
    * The inputs in windows of whole samples, each within one storage binding
    * (maxStorageBufferBindingSize): sample s of window w is its local sample s − first. One window
-   * unless the split is larger than a binding (full CIFAR-10 as float32: 614 MB in 5 on lavapipe).
+   * unless the split is larger than a binding (full CIFAR-10's training set on lavapipe's 128 MiB:
+   * as float32, 614.4 MB in 5; as a colour split's bytes, 153.6 MB in 2). A colour split's windows
+   * hold bytes (`pixels`), every window of one split the same kind.
    */
   readonly windows: readonly InputWindow[];
+  /** A colour split: the float32 [C, 256] its bytes become (ColourSplit's table). */
+  readonly table?: Tensor<'f32'>;
   /** Regression: targetSize floats a sample. */
   readonly targets?: Tensor<'f32'>;
   readonly targetSize?: number;
@@ -81,11 +108,24 @@ export interface GpuTensorSplit extends SplitBase {
   readonly inputRange: InputRange;
 }
 
-/** A window of a tensor split's inputs: samples first … first + count − 1. */
-export interface InputWindow {
-  readonly inputs: Tensor<'f32'>;
-  readonly first: number;
-  readonly count: number;
+/**
+ * A window of a tensor split's inputs: samples first … first + count − 1, as float32 (`inputs`) or
+ * as a colour split's bytes (`pixels`): four to a u32, little-endian, each sample starting a word
+ * of its own — packedWords(size) words a sample, its last padded with zero bytes where its size is
+ * no multiple of 4 — so that a window, and a sample, always starts on a whole word.
+ */
+export type InputWindow = { readonly first: number; readonly count: number } & ({ readonly inputs: Tensor<'f32'> } | { readonly pixels: Tensor<'u32'> });
+
+/**
+ * How many samples of `sampleBytes` each window holds so that every one is within a binding of
+ * `limit` bytes: as many whole samples as fit, the last window the rest.
+ */
+export function windowCounts(count: number, sampleBytes: number, limit: number): number[] {
+  const perWindow = Math.floor(limit / sampleBytes);
+  if (perWindow < 1) throw new RangeError(`a sample of ${sampleBytes} bytes is past a binding of ${limit}`);
+  const counts: number[] = [];
+  for (let first = 0; first < count; first += perWindow) counts.push(Math.min(perWindow, count - first));
+  return counts;
 }
 
 /** The smallest and the largest input and the first that is not a whole number, each with its index in the inputs. */
@@ -157,16 +197,45 @@ export function idProblem(split: GpuSplit, numEmbeddings: number, layer: string)
   return undefined;
 }
 
-/** The inputs' InputRange (one pass). */
-function inputRangeOf(inputs: Float32Array): InputRange {
-  let [lo, hi, fraction] = [0, 0, -1];
+/** What uploadTensors learns of the inputs in one pass: their InputRange, and the first that is not finite. */
+interface InputScan {
+  readonly range: InputRange;
+  readonly nonFinite?: { readonly value: number; readonly at: number };
+}
+
+/** A tensor split's float inputs scanned (InputScan). */
+function scanInputs(inputs: Float32Array): InputScan {
+  let [lo, hi, fraction, bad] = [0, 0, -1, -1];
   for (let i = 0; i < inputs.length; i++) {
     const v = inputs[i]!;
     if (v < inputs[lo]!) lo = i;
     if (v > inputs[hi]!) hi = i;
     if (fraction < 0 && !Number.isInteger(v)) fraction = i;
+    if (bad < 0 && !Number.isFinite(v)) bad = i;
   }
-  return { lowest: { value: inputs[lo]!, at: lo }, highest: { value: inputs[hi]!, at: hi }, ...(fraction >= 0 ? { fraction: { value: inputs[fraction]!, at: fraction } } : {}) };
+  const at = (i: number) => ({ value: inputs[i]!, at: i });
+  return { range: { lowest: at(lo), highest: at(hi), ...(fraction >= 0 ? { fraction: at(fraction) } : {}) }, ...(bad >= 0 ? { nonFinite: at(bad) } : {}) };
+}
+
+/** The float inputs of `count` images of a colour split's bytes (each looked up in its channel's table) scanned, as scanInputs scans them expanded: the same indices. */
+function scanColour(pixels: Uint8Array, table: Float32Array, shape: readonly number[], count: number): InputScan {
+  const area = shape[1]! * shape[2]!;
+  const size = shape[0]! * area;
+  let [lo, hi, fraction, bad] = [Infinity, -Infinity, -1, -1];
+  let [loAt, hiAt] = [0, 0];
+  for (let s = 0; s < count; s++) {
+    for (let c = 0; c < shape[0]!; c++) {
+      for (let i = s * size + c * area, end = i + area; i < end; i++) {
+        const v = table[c * 256 + pixels[i]!]!;
+        if (v < lo) [lo, loAt] = [v, i];
+        if (v > hi) [hi, hiAt] = [v, i];
+        if (fraction < 0 && !Number.isInteger(v)) fraction = i;
+        if (bad < 0 && !Number.isFinite(v)) bad = i;
+      }
+    }
+  }
+  const at = (i: number) => ({ value: table[Math.floor((i % size) / area) * 256 + pixels[i]!]!, at: i });
+  return { range: { lowest: at(loAt), highest: at(hiAt), ...(fraction >= 0 ? { fraction: at(fraction) } : {}) }, ...(bad >= 0 ? { nonFinite: at(bad) } : {}) };
 }
 
 /** Bytes as little-endian u32 words (zero-padded to a whole word). */
@@ -180,14 +249,15 @@ const kindOf = (v: unknown) => (v as { constructor?: { name?: string } } | null)
 
 /**
  * Uploads the first `limit` samples of a split (all by default): an image split (`MnistSplit`,
- * what loadMnist gives) or a tensor split (`TensorSplit`: float inputs as they are).
+ * what loadMnist gives), a tensor split (`TensorSplit`: float inputs as they are) or a colour split
+ * (`ColourSplit`: bytes and their table, a tensor split of the floats they become).
  */
 export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit, limit?: number): GpuImageSplit;
-export function uploadSplit(ctx: GpuContext, name: string, split: TensorSplit, limit?: number): GpuTensorSplit;
-export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit, limit?: number): GpuSplit;
-export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit, limit = split?.count): GpuSplit {
-  if (typeof split !== 'object' || split === null) throw new TypeError(`${name} split: expected { images, labels, count, rows, cols } (uint8 images) or { inputs, labels, count, shape } (float inputs), got ${kindOf(split)}`);
-  return 'inputs' in split ? uploadTensors(ctx, name, split, limit) : uploadImages(ctx, name, split, limit);
+export function uploadSplit(ctx: GpuContext, name: string, split: TensorSplit | ColourSplit, limit?: number): GpuTensorSplit;
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit | ColourSplit, limit?: number): GpuSplit;
+export function uploadSplit(ctx: GpuContext, name: string, split: MnistSplit | TensorSplit | ColourSplit, limit = split?.count): GpuSplit {
+  if (typeof split !== 'object' || split === null) throw new TypeError(`${name} split: expected { images, labels, count, rows, cols } (uint8 images), { inputs, labels, count, shape } (float inputs) or { pixels, table, labels, count, shape } (colour images as bytes), got ${kindOf(split)}`);
+  return 'inputs' in split || 'table' in split ? uploadTensors(ctx, name, split, limit) : uploadImages(ctx, name, split, limit);
 }
 
 /** The fields a split may have: a misspelt one (`channels`, `label`) would be dropped. */
@@ -241,14 +311,22 @@ function uploadImages(ctx: GpuContext, name: string, split: MnistSplit, limit: u
   };
 }
 
-function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit: unknown): GpuTensorSplit {
+function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit | ColourSplit, limit: unknown): GpuTensorSplit {
   const fail = (what: string) => new TypeError(`${name} split: ${what}`);
-  checkFields(name, split, ['inputs', 'labels', 'targets', 'count', 'shape'], 'a tensor split has inputs, labels or targets, count, shape');
-  if (!(split.inputs instanceof Float32Array)) throw fail(`inputs must be a Float32Array (count samples of shape, one after another), got ${kindOf(split.inputs)}`);
+  const colour = 'table' in split;
+  if (colour) {
+    checkFields(name, split, ['pixels', 'table', 'labels', 'targets', 'count', 'shape'], 'a colour split has pixels, table, labels or targets, count, shape');
+    if (!(split.pixels instanceof Uint8Array)) throw fail(`pixels must be a Uint8Array (count images of shape [C, H, W], channels first), got ${kindOf(split.pixels)}`);
+    if (!(split.table instanceof Float32Array)) throw fail(`table must be a Float32Array (256 values a channel: what each byte becomes), got ${kindOf(split.table)}`);
+  } else {
+    checkFields(name, split, ['inputs', 'labels', 'targets', 'count', 'shape'], 'a tensor split has inputs, labels or targets, count, shape');
+    if (!(split.inputs instanceof Float32Array)) throw fail(`inputs must be a Float32Array (count samples of shape, one after another), got ${kindOf(split.inputs)}`);
+  }
   const { shape } = split;
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
     throw fail(`shape must be one sample's shape, whole numbers ≥ 1 such as [3, 32, 32] or [20], got ${JSON.stringify(shape)}`);
   }
+  if (colour && (shape.length !== 3 || split.table.length !== shape[0]! * 256)) throw fail(`a colour split's shape is [C, H, W] and its table 256 values a channel; got [${shape.join(', ')}] and ${split.table.length}`);
   if ((split.labels === undefined) === (split.targets === undefined)) {
     throw fail(`give labels (class indices) or targets (floats: regression), ${split.labels === undefined ? 'got neither' : 'not both'}`);
   }
@@ -257,7 +335,9 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   // The arrays' lengths must be the count's, as a TensorDataset's tensors share their first
   // dimension: longer inputs than count samples would pair sample i with another's targets.
   const total = (split.count as number) * size;
-  if (split.inputs.length !== total) throw fail(`inputs hold ${split.inputs.length} values, expected ${split.count} samples of [${shape.join(', ')}] (${total})`);
+  if (colour ? split.pixels.length !== total : split.inputs.length !== total) {
+    throw fail(colour ? `pixels hold ${split.pixels.length} bytes, expected ${split.count} images of [${shape.join(', ')}] (${total})` : `inputs hold ${split.inputs.length} values, expected ${split.count} samples of [${shape.join(', ')}] (${total})`);
+  }
   const labels = new Uint32Array(count).fill(NO_CLASS);
   let classes = 0;
   let labelRange: LabelExtremes = { lowest: [], highest: [] };
@@ -287,18 +367,24 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     if (badTarget >= 0) throw fail(`targets[${badTarget}] (sample ${Math.floor(badTarget / targetSize)}) is ${targets[badTarget]}, expected a finite number`);
   }
   // A non-finite input trains to NaN and is then reported as a divergence, blaming the learning rate.
-  const inputs = split.inputs.subarray(0, count * size);
-  const bad = inputs.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw fail(`inputs[${bad}] (sample ${Math.floor(bad / size)}) is ${inputs[bad]}, expected a finite number`);
+  const scan = colour ? scanColour(split.pixels, split.table, shape, count) : scanInputs(split.inputs.subarray(0, count * size));
+  if (scan.nonFinite) throw fail(`inputs[${scan.nonFinite.at}] (sample ${Math.floor(scan.nonFinite.at / size)}) is ${scan.nonFinite.value}, expected a finite number`);
   // The batch kernel binds a window whole: as many whole samples as one binding holds.
   const { limit: most, name: limitName } = bufferLimit(ctx.device.limits);
-  const perWindow = Math.floor(most / (4 * size));
-  if (perWindow < 1) throw new RangeError(`${name} split: one sample of [${shape.join(', ')}] is ${formatBytes(4 * size)} of float32; this adapter binds at most ${formatBytes(most)} (${limitName})`);
+  const sampleBytes = colour ? 4 * packedWords(size) : 4 * size;
+  if (sampleBytes > most) throw new RangeError(`${name} split: one sample of [${shape.join(', ')}] is ${formatBytes(sampleBytes)} of ${colour ? 'bytes' : 'float32'}; this adapter binds at most ${formatBytes(most)} (${limitName})`);
   const windows: InputWindow[] = [];
-  for (let first = 0; first < count; first += perWindow) {
-    const n = Math.min(perWindow, count - first);
-    const data = inputs.subarray(first * size, (first + n) * size);
-    windows.push({ inputs: ctx.tensor(`${name} inputs${first === 0 && n === count ? '' : ` ${first}…${first + n - 1}`}`, [data.length], { data }), first, count: n });
+  let first = 0;
+  for (const n of windowCounts(count, sampleBytes, most)) {
+    const label = `${name} ${colour ? 'pixels' : 'inputs'}${first === 0 && n === count ? '' : ` ${first}…${first + n - 1}`}`;
+    if (colour) {
+      const data = sampleWords(split.pixels, size, first, n);
+      windows.push({ pixels: ctx.tensor(label, [data.length], { dtype: 'u32', data }), first, count: n });
+    } else {
+      const data = split.inputs.subarray(first * size, (first + n) * size);
+      windows.push({ inputs: ctx.tensor(label, [data.length], { data }), first, count: n });
+    }
+    first += n;
   }
   return {
     kind: 'tensors',
@@ -307,9 +393,10 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
     classes,
     labelExtremes: labelRange,
     shape: [...shape],
-    inputs: windows[0]!.inputs,
+    ...('inputs' in windows[0]! ? { inputs: windows[0].inputs } : {}),
     windows,
-    inputRange: inputRangeOf(inputs),
+    ...(colour ? { table: ctx.tensor(`${name} table`, [split.table.length], { data: split.table }) } : {}),
+    inputRange: scan.range,
     ...(targets ? { targets: ctx.tensor(`${name} targets`, [targets.length], { data: targets }), targetSize } : {}),
     labels: ctx.tensor(`${name} labels`, [count], { dtype: 'u32', data: labels }),
     order: identityOrder(ctx, name, count),
@@ -317,12 +404,25 @@ function uploadTensors(ctx: GpuContext, name: string, split: TensorSplit, limit:
   };
 }
 
+/**
+ * Samples first … first + count − 1 of bytes of `size` a sample as u32 words, four bytes to a word
+ * (little-endian), each sample starting a word of its own: packedWords(size) words a sample, the
+ * last padded with zero bytes (InputWindow).
+ */
+function sampleWords(bytes: Uint8Array, size: number, first: number, count: number): Uint32Array {
+  const stride = 4 * packedWords(size);
+  const out = new Uint8Array(count * stride);
+  if (stride === size) out.set(bytes.subarray(first * size, (first + count) * size));
+  else for (let s = 0; s < count; s++) out.set(bytes.subarray((first + s) * size, (first + s + 1) * size), s * stride);
+  return new Uint32Array(out.buffer);
+}
+
 const identityOrder = (ctx: GpuContext, name: string, count: number) => ctx.tensor(`${name} order`, [count], { dtype: 'u32', data: Uint32Array.from({ length: count }, (_, i) => i) });
 
 /** Frees a split's GPU buffers (the page replaces its splits when the limits change). */
 export function destroySplit(split: GpuSplit): void {
-  for (const t of [...(split.kind === 'images' ? [split.pixels] : split.windows.map((w) => w.inputs)), split.labels, split.order]) t.buffer.destroy();
-  if (split.kind === 'tensors') split.targets?.buffer.destroy();
+  for (const t of [...(split.kind === 'images' ? [split.pixels] : split.windows.map((w) => ('inputs' in w ? w.inputs : w.pixels))), split.labels, split.order]) t.buffer.destroy();
+  if (split.kind === 'tensors') for (const t of [split.targets, split.table]) t?.buffer.destroy();
 }
 
 /** The dispatch that writes the epoch's shuffle of `split` into its order (one per epoch). */

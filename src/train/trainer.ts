@@ -443,29 +443,32 @@ export class Trainer {
     const { ctx, model, options } = this;
     // (A tensor split's kernel takes the epoch where it crops and flips: its draws are the epoch's.)
     if (split.kind === 'tensors') {
-      const tensors = { inputs: split.inputs, labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels };
+      const tensors = { labels: split.labels, order: split.order, images: model.input, batchLabels: head.labels };
       const crop = augment ? this.cropFlip : undefined;
+      // A colour split's bytes are looked up a channel (BYTES): its planes' height and width, cropped or not.
+      const bytes = split.table !== undefined;
       const params = {
         count: split.count,
         first: 0,
         batch,
         size: shapeSize(split.shape),
         targetSize: split.targetSize ?? 0,
-        height: crop?.height ?? 0,
-        width: crop?.width ?? 0,
+        height: crop?.height ?? (bytes ? split.shape.at(-2)! : 0),
+        width: crop?.width ?? (bytes ? split.shape.at(-1)! : 0),
         padding: crop?.padding ?? 0,
         flipP: crop?.flipP ?? 0,
         seed: options.seed,
         stream: RANDOM_STREAM.cropFlip,
         epoch: 0,
       };
-      const kernel = await ctx.compile(gatherBatch, crop ? { CROP_FLIP: true } : split.targets && head.targets ? { TARGETS: true } : {});
+      const targets = !crop && split.targets !== undefined && head.targets !== undefined;
+      const kernel = await ctx.compile(gatherBatch, { ...(crop ? { CROP_FLIP: true } : targets ? { TARGETS: true } : {}), ...(bytes ? { BYTES: true } : {}) });
       // The padding's value a channel, uploaded once (every batch size's kernel binds it).
       const fills = crop ? (this.cropFills ??= ctx.tensor(`${split.name} crop fills`, [crop.fills.length], { data: crop.fills })) : undefined;
       // One dispatch a window of the inputs, each writing the batch's samples it holds.
       const windows = split.windows.map((w, k) =>
         kernel.bind(
-          { ...tensors, inputs: w.inputs, ...(fills ? { fills } : {}), ...(!crop && split.targets && head.targets ? { targets: split.targets, batchTargets: head.targets } : {}) } as never,
+          { ...tensors, ...('inputs' in w ? { inputs: w.inputs } : { pixels: w.pixels, table: split.table }), ...(fills ? { fills } : {}), ...(targets ? { targets: split.targets, batchTargets: head.targets } : {}) } as never,
           { ...params, windowFirst: w.first, windowCount: w.count },
           `${split.name} batch${split.windows.length > 1 ? ` (window ${k + 1} of ${split.windows.length})` : ''}`,
         ),

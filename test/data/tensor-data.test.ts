@@ -1,6 +1,6 @@
 /** What a file's arrays become as a run's data (src/data/tensor-data.ts): images, float samples, ids, labels or targets, and the refusals. */
 import { describe, expect, test } from 'vitest';
-import { dataFromArrays, isImageData, type TensorDataset } from '../../src/data/tensor-data.js';
+import { dataFromArrays, isImageData, splitInputs, type TensorDataset } from '../../src/data/tensor-data.js';
 import type { MnistDataset } from '../../src/data/idx.js';
 import type { NpyArray } from '../../src/data/npy.js';
 import { normalizedFill } from '../../src/data/colour-images.js';
@@ -28,12 +28,12 @@ describe('dataFromArrays', () => {
     const data = dataFromArrays(splits((n) => arr('f8', [n, 2, 2], Float64Array.from({ length: n * 4 }, (_, i) => 0.1 * i)), labels64), 'f.npz', { input: [1, 2, 2] }) as TensorDataset;
     expect(isImageData(data)).toBe(false);
     expect(data.train.shape).toEqual([1, 2, 2]);
-    expect(data.train.inputs).toEqual(Float32Array.from({ length: 16 }, (_, i) => 0.1 * i));
+    expect(splitInputs(data.train)).toEqual(Float32Array.from({ length: 16 }, (_, i) => 0.1 * i));
     expect(data.train.labels).toEqual(Int32Array.of(0, 1, 2, 0));
     expect(data.train.targets).toBeUndefined();
     // uint8 samples of another rank are floats too (their values).
     const bytes = dataFromArrays(splits((n) => arr('u1', [n, 3], Uint8Array.from({ length: n * 3 }, (_, i) => 250 + (i % 6))), labels64), 'b.npz', { input: [3] }) as TensorDataset;
-    expect(Array.from(bytes.train.inputs.subarray(0, 6))).toEqual([250, 251, 252, 253, 254, 255]);
+    expect(Array.from(splitInputs(bytes.train).subarray(0, 6))).toEqual([250, 251, 252, 253, 254, 255]);
     expect(() => dataFromArrays(splits((n) => arr('f4', [n, 4], new Float32Array(n * 4)), labels64), 'f.npz', { input: [2, 2] })).toThrow("f.npz: x_train's samples are [4]; the model takes [2, 2] per sample");
   });
 
@@ -48,7 +48,7 @@ describe('dataFromArrays', () => {
   test("a model whose first layer is an Embedding takes x as ids (uint8 images too); a fraction, a negative or 2^24 refused", () => {
     const ids = dataFromArrays(splits((n) => arr('u1', [n, 2, 3], Uint8Array.from({ length: n * 6 }, (_, i) => i)), labels64), 't.npz', { input: [2, 3], ids: true }) as TensorDataset;
     expect(isImageData(ids)).toBe(false);
-    expect(Array.from(ids.train.inputs.subarray(0, 6))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(splitInputs(ids.train).subarray(0, 6))).toEqual([0, 1, 2, 3, 4, 5]);
     const refuse = (x: NpyArray, message: string) => expect(() => dataFromArrays(arrays({ x_train: x, y_train: labels64(2), x_test: x, y_test: labels64(2) }), 't.npz', { input: [2], ids: true })).toThrow(message);
     refuse(arr('f4', [2, 2], Float32Array.of(1, 2.5, 3, 4)), "t.npz: x_train holds 2.5 at flat index 1; the model's first layer is an Embedding, whose ids are whole numbers 0 … 2^24 − 1");
     refuse(arr('i8', [2, 2], BigInt64Array.of(1n, 2n, -3n, 4n)), 'holds -3 at flat index 2');
@@ -59,7 +59,7 @@ describe('dataFromArrays', () => {
     const x = (n: number) => arr('i4', [n, 1], Int32Array.from({ length: n }, (_, i) => (i === 1 ? 16777217 : i)));
     expect(() => dataFromArrays(splits(x, labels64), 'i.npz', { input: [1] })).toThrow('i.npz: x_train holds 16777217 at flat index 1, which float32 cannot hold exactly; convert the array to float32 first');
     const ok = dataFromArrays(splits((n) => arr('i8', [n, 1], BigInt64Array.from({ length: n }, (_, i) => BigInt(-16777216 + i))), labels64), 'i.npz', { input: [1] }) as TensorDataset;
-    expect(Array.from(ok.train.inputs)).toEqual([-16777216, -16777215, -16777214, -16777213]);
+    expect(Array.from(splitInputs(ok.train))).toEqual([-16777216, -16777215, -16777214, -16777213]);
   });
 
   test('float y are regression targets (N × T); integer y of [N, 1] are labels; int64 labels beyond 32 bits refused', () => {
@@ -114,8 +114,12 @@ describe('dataFromArrays: colour images (uint8 [N, H, W, C] or [N, C, H, W]) as 
       const [s, k, y, x] = [Math.floor(i / (c * h * w)), Math.floor(i / (h * w)) % c, Math.floor(i / w) % h, i % w];
       return pixels[((s * h + y) * w + x) * c + k]! / 255;
     });
-    expect(hwc.train.inputs).toEqual(expected);
-    expect(chw.train.inputs).toEqual(expected);
+    expect(splitInputs(hwc.train)).toEqual(expected);
+    expect(splitInputs(chw.train)).toEqual(expected);
+    // Kept as bytes, channels first, with a table a channel; any run of samples looked up on its own.
+    expect('pixels' in hwc.train && hwc.train.pixels.length).toBe(pixels.length);
+    expect(splitInputs(hwc.train, 2, 1)).toEqual(expected.subarray(2 * c * h * w, 3 * c * h * w));
+    expect(splitInputs(chw.train, 1, 3)).toEqual(expected.subarray(c * h * w));
     // Keras' cifar10 labels: uint8 [N, 1].
     expect(hwc.train.labels).toEqual(Int32Array.of(0, 1, 2, 0));
   });
@@ -123,7 +127,7 @@ describe('dataFromArrays: colour images (uint8 [N, H, W, C] or [N, C, H, W]) as 
   test('where both layouts fit (H = W = C) the model\'s, channels first, is taken and said; neither: refused naming the array, its shape and the model\'s input', () => {
     const both = dataFromArrays(splits((n) => arr('u1', [n, 3, 3, 3], hwcPixels(n, 3, 3, 3)), labels8), 'a.npz', { input: [3, 3, 3], normalize: IDENTITY }) as TensorDataset;
     expect(both.layout).toMatchObject({ order: 'CHW', ambiguous: true });
-    expect(both.train.inputs.subarray(0, 3)).toEqual(Float32Array.from(hwcPixels(1, 3, 3, 3).subarray(0, 3), (v) => v / 255));
+    expect(splitInputs(both.train).subarray(0, 3)).toEqual(Float32Array.from(hwcPixels(1, 3, 3, 3).subarray(0, 3), (v) => v / 255));
     const refuse = (shape: number[], input: number[], message: string) => expect(() => dataFromArrays(splits((n) => arr('u1', [n, ...shape], new Uint8Array(n * shape.reduce((a, b) => a * b))), labels8), 'r.npz', { input })).toThrow(message);
     refuse([32, 32, 3], [3, 28, 28], 'r.npz: x_train is uint8 (4, 32, 32, 3), colour images of [N, H, W, C] (channels last) or [N, C, H, W] (channels first) with C 1, 3 or 4; the model takes [3, 28, 28] per sample');
     refuse([8, 8, 2], [2, 8, 8], 'r.npz: x_train is uint8 (4, 8, 8, 2), colour images');
@@ -148,7 +152,7 @@ print(json.dumps({'mean': x.mean(axis=(0, 1, 2)).tolist(), 'std': x.std(axis=(0,
     // The test split with the training split's statistics.
     const m = data.normalize!.mean.map(Math.fround), s = data.normalize!.std.map(Math.fround);
     const v = (x(2).data as Uint8Array)[3 * 7 + 1]!;
-    expect(data.test.inputs[1 * 20 + 7]).toBe(Math.fround(Math.fround(Math.fround(v / 255) - m[1]!) / s[1]!));
+    expect(splitInputs(data.test)[1 * 20 + 7]).toBe(Math.fround(Math.fround(Math.fround(v / 255) - m[1]!) / s[1]!));
     const flat = (n: number) => arr('u1', [n, 2, 2, 3], Uint8Array.from({ length: n * 12 }, (_, i) => (i % 3 === 2 ? 9 : i)));
     expect(() => dataFromArrays(splits(flat, labels8), 'f.npz', { input: [3, 2, 2] })).toThrow("f.npz: x_train's channel 2 holds one value (9) in every pixel: its std is 0, which Normalize cannot divide by; give the mean and std to normalise with");
   });
@@ -168,7 +172,7 @@ mean = torch.as_tensor(spec['mean'], dtype=img.dtype).view(-1, 1, 1)
 std = torch.as_tensor(spec['std'], dtype=img.dtype).view(-1, 1, 1)
 print(json.dumps(img.clone().sub_(mean).div_(std).flatten().view(torch.int32).tolist()))
 `, { pixels: Array.from(pixels), ...CIFAR });
-    expect(Array.from(new Int32Array(data.train.inputs.buffer))).toEqual(torch);
+    expect(Array.from(new Int32Array(splitInputs(data.train).buffer))).toEqual(torch);
   });
 
   test("RandomCrop(padding, fill) of the uint8 image, RandomHorizontalFlip, ToTensor(), Normalize: the engine's sample (normalised image, then the crop with normalizedFill's padding) has torch's bits", (ctx) => {
@@ -182,7 +186,7 @@ print(json.dumps(img.clone().sub_(mean).div_(std).flatten().view(torch.int32).to
       const data = dataFromArrays(arrays({ x_train: x, y_train: labels8(draws.length), x_test: x, y_test: labels8(draws.length) }), 't.npz', { input: [channels, h, w], normalize: norm }) as TensorDataset;
       const fills = normalizedFill(fill, channels, norm, 't.npz', '--crop-fill');
       const size = channels * h * w;
-      const ours = Float32Array.from(draws.flatMap((d, s) => Array.from(cropFlipRef(data.train.inputs.subarray(s * size, (s + 1) * size), h, w, d, padding, fills))));
+      const ours = Float32Array.from(draws.flatMap((d, s) => Array.from(cropFlipRef(splitInputs(data.train).subarray(s * size, (s + 1) * size), h, w, d, padding, fills))));
       const torch = runTorch<number[]>(`
 import json, sys, numpy as np, torch
 spec = json.load(sys.stdin)
@@ -213,7 +217,7 @@ print(json.dumps(torch.stack(out).flatten().view(torch.int32).tolist()))
     const x = (n: number) => arr('f4', [n, 2, 1, 2], Float32Array.from({ length: n * 4 }, (_, i) => i / 7));
     const data = dataFromArrays(splits(x, labels64), 'f.npz', { input: [2, 1, 2], normalize: { mean: [0.5, 0.25], std: [0.2, 3], source: '--normalize' } }) as TensorDataset;
     expect(data.normalize).toMatchObject({ mean: [0.5, 0.25] });
-    expect(data.train.inputs).toEqual(Float32Array.from({ length: 16 }, (_, i) => {
+    expect(splitInputs(data.train)).toEqual(Float32Array.from({ length: 16 }, (_, i) => {
       const c = Math.floor(i / 2) % 2;
       return Math.fround(Math.fround(Math.fround(i / 7) - Math.fround([0.5, 0.25][c]!)) / Math.fround([0.2, 3][c]!));
     }));

@@ -2,7 +2,8 @@
  * shuffle_permutation and mnist_batch against the float64 reference: the epoch's Fisher–Yates
  * permutation exactly; batches gathered from a small synthetic u8 data set, normalised, with and
  * without random rotation. gather_batch (a float data set's batches, as they are) against
- * indexing, bit for bit, at awkward sizes and at a real one.
+ * indexing, bit for bit, at awkward sizes and at a real one; its BYTES variant (a colour split's
+ * bytes looked up in a table) against the float variant, bit for bit.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
@@ -370,5 +371,90 @@ describe('gather_batch CROP_FLIP: torchvision\'s RandomCrop(padding) then Random
     expect(new Set(r.draws.map((d) => d.top)).size).toBe(9);
     const next = await cropFlip(ctx, { ...o, epoch: 4 });
     expect(next.draws.filter((d, b) => d.top === r.draws[b]!.top && d.left === r.draws[b]!.left && d.flipped === r.draws[b]!.flipped).length).toBeLessThan(10);
+  });
+});
+
+/** A colour split case: samples of [C, H, W] bytes, a batch, optionally cropped and flipped (fills a channel), targets, windows of a few samples. */
+interface ByteCase { count: number; shape: readonly [number, number, number]; first: number; batch: number; crop?: { padding: number; flipP: number; fills: readonly number[] }; targetSize?: number; window?: number; seed: number }
+
+describe('gather_batch BYTES: a colour split\'s bytes looked up in its table, the float variant\'s batch to the bit', () => {
+  /** Bytes of `size` a sample as u32 words, each sample from a word of its own (its last zero-padded): the test's own packing, sample by sample. */
+  function sampleWordsOf(bytes: Uint8Array, size: number, first: number, count: number): Uint32Array {
+    const words = packedWords(size);
+    const out = new Uint32Array(count * words);
+    for (let s = 0; s < count; s++) out.set(packBytes(bytes.subarray((first + s) * size, (first + s + 1) * size)), s * words);
+    return out;
+  }
+
+  /** The same batch cut twice on poisoned outputs: from the floats (the float variant) and from the bytes and table (BYTES), each in windows of `window` samples. */
+  async function both(ctx: GpuContext, o: ByteCase) {
+    const [channels, height, width] = o.shape;
+    const size = channels * height * width;
+    const bytes = Uint8Array.from(randomArray(o.count * size, o.seed, 0, 256), Math.floor);
+    // A table of distinct values a channel (a Normalize's): byte v of channel c is (v / 255 − m[c]) / s[c].
+    const table = Float32Array.from({ length: channels * 256 }, (_, k) => (k % 256 / 255 - 0.3 - 0.1 * Math.floor(k / 256)) / (0.2 + 0.05 * Math.floor(k / 256)));
+    const inputs = Float32Array.from(bytes, (v, i) => table[Math.floor((i % size) / (height * width)) * 256 + v]!);
+    const labels = Uint32Array.from(randomArray(o.count, o.seed + 1, 0, 1000), Math.floor);
+    const order = shufflePermutationRef(o.count, o.seed, 3);
+    const targetSize = o.targetSize ?? 0;
+    const targets = Float32Array.from(randomArray(o.count * Math.max(1, targetSize), o.seed + 2, -5, 5));
+    const window = o.window ?? o.count;
+    const shared = {
+      labels: ctx.tensor('labels', [o.count], { dtype: 'u32', data: labels }),
+      order: ctx.tensor('order', [o.count], { dtype: 'u32', data: order }),
+      ...(o.crop ? { fills: ctx.tensor('fills', [channels], { data: Float32Array.from(o.crop.fills) }) } : {}),
+      ...(targetSize > 0 ? { targets: ctx.tensor('targets', [targets.length], { data: targets }) } : {}),
+    };
+    const params = { count: o.count, first: o.first, batch: o.batch, size, targetSize, height, width, padding: o.crop?.padding ?? 0, flipP: o.crop?.flipP ?? 0, seed: o.seed, stream: RANDOM_STREAM.cropFlip, epoch: 2 };
+    const variant = { ...(o.crop ? { CROP_FLIP: true } : {}), ...(targetSize > 0 ? { TARGETS: true } : {}) };
+    const run = async (byteVariant: boolean) => {
+      const out = { images: ctx.tensor('images', [o.batch * size]), batchLabels: ctx.tensor('batchLabels', [o.batch], { dtype: 'u32' }), ...(targetSize > 0 ? { batchTargets: ctx.tensor('batchTargets', [o.batch * targetSize]) } : {}) };
+      ctx.fill(out.images, NaN);
+      ctx.fill(out.batchLabels, NO_LABEL);
+      if (out.batchTargets) ctx.fill(out.batchTargets, NaN);
+      const kernel = await ctx.compile(gatherBatch, { ...variant, ...(byteVariant ? { BYTES: true } : {}) });
+      const tableTensor = ctx.tensor('table', [table.length], { data: table });
+      const ks = windowsOf(ctx, inputs, o.count, size, window).map((w) => {
+        const source = byteVariant ? { pixels: ctx.tensor(`pixels ${w.first}…`, [w.count * packedWords(size)], { dtype: 'u32', data: sampleWordsOf(bytes, size, w.first, w.count) }), table: tableTensor } : { inputs: w.inputs };
+        return kernel.bind({ ...shared, ...out, ...source } as never, { ...params, windowFirst: w.first, windowCount: w.count });
+      });
+      ctx.submit('bytes test', (e) => recordPass(e, 'bytes test', ks));
+      return { images: await ctx.read(out.images), labels: Array.from(await ctx.read(out.batchLabels)), targets: out.batchTargets ? await ctx.read(out.batchTargets) : new Float32Array(0) };
+    };
+    return { floats: await run(false), bytes: await run(true), samples: Math.min(o.batch, o.count - o.first) };
+  }
+
+  const fills = (c: number) => Array.from({ length: c }, (_, k) => -1.5 - 0.25 * k);
+  for (const o of [
+    { count: 9, shape: [1, 3, 5], first: 0, batch: 8, seed: 21 }, // one channel, 15 bytes a sample: words that end inside it, padded
+    { count: 9, shape: [3, 5, 7], first: 4, batch: 8, seed: 22 }, // CIFAR's three channels, 105 bytes; the last batch of 5
+    { count: 10, shape: [4, 3, 2], first: 2, batch: 6, seed: 23 }, // four channels (RGBA), 24 bytes: whole words
+    { count: 23, shape: [3, 5, 7], first: 8, batch: 12, window: 5, seed: 24 }, // windows of five samples
+    { count: 11, shape: [1, 7, 3], first: 0, batch: 11, window: 3, targetSize: 2, seed: 25 }, // regression targets, windows of three
+    { count: 11, shape: [3, 5, 7], first: 3, batch: 8, crop: { padding: 2, flipP: 0.5, fills: fills(3) }, seed: 26 }, // crop and flip, a fill a channel
+    { count: 17, shape: [4, 3, 5], first: 5, batch: 9, crop: { padding: 3, flipP: 0.5, fills: fills(4) }, window: 4, seed: 27 }, // padding past the image, windows of four
+    { count: 13, shape: [1, 6, 5], first: 0, batch: 13, crop: { padding: 1, flipP: 1, fills: fills(1) }, window: 6, seed: 28 }, // every sample flipped, 30 bytes a sample
+  ] as ByteCase[]) {
+    gpuTest(`${o.count} samples of [${o.shape.join(', ')}], batch ${o.batch} from ${o.first}${o.crop ? `, padding ${o.crop.padding}, flip p ${o.crop.flipP}` : ''}${o.targetSize ? `, ${o.targetSize} targets` : ''}${o.window ? `, in windows of ${o.window}` : ''}`, async (ctx) => {
+      const r = await both(ctx, o);
+      // The float variant's own correctness is the tests above; here the bytes give its bits, NaN where no sample is.
+      expect(Array.from(r.bytes.images).every((v, i) => Object.is(v, r.floats.images[i])), 'images bit for bit').toBe(true);
+      expect(r.floats.images.slice(0, r.samples * o.shape.reduce((a, b) => a * b, 1)).some(Number.isNaN), 'every sample written').toBe(false);
+      expect(r.bytes.labels).toEqual(r.floats.labels);
+      expect(Array.from(r.bytes.targets).every((v, i) => Object.is(v, r.floats.targets[i])), 'targets bit for bit').toBe(true);
+    });
+  }
+
+  gpuTest('a real size: CIFAR-10\'s 3×32×32 at batch 128 from a set of 1,000 in windows of 333, padding 4, p 0.5', async (ctx) => {
+    const o: ByteCase = { count: 1000, shape: [3, 32, 32], first: 640, batch: 128, crop: { padding: 4, flipP: 0.5, fills: fills(3) }, window: 333, seed: 29 };
+    const r = await both(ctx, o);
+    expect(Array.from(r.bytes.images).every((v, i) => Object.is(v, r.floats.images[i])), 'images bit for bit').toBe(true);
+    expect(r.bytes.labels).toEqual(r.floats.labels);
+  });
+
+  gpuTest('BYTES refuses parameters whose size is no whole number of height × width planes (a byte\'s channel is its plane)', async (ctx) => {
+    const kernel = await ctx.compile(gatherBatch, { BYTES: true });
+    const t = { labels: ctx.tensor('labels', [2], { dtype: 'u32' }), order: ctx.tensor('order', [2], { dtype: 'u32' }), images: ctx.tensor('images', [10]), batchLabels: ctx.tensor('batchLabels', [2], { dtype: 'u32' }), pixels: ctx.tensor('pixels', [4], { dtype: 'u32' }), table: ctx.tensor('table', [0]) };
+    expect(() => kernel.bind(t, { count: 2, first: 0, batch: 2, size: 5, targetSize: 0, ...NO_CROP_FLIP, windowFirst: 0, windowCount: 2 })).toThrow(/variant BYTES cannot run these parameters: bytes of \[C, H, W\] samples: size 5 is no whole number of height 0 × width 0 planes/);
   });
 });

@@ -4,7 +4,7 @@
  * the float64 forward, and the splits a model cannot read (a shape that only has the right number
  * of values, bad labels, non-finite inputs, rotation of float inputs), each refused naming the split.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, LogSoftmax, ReLU, Sequential, Tanh } from '../../src/layers/index.js';
 import { Network } from '../../src/plan/network.js';
 import { SGD } from '../../src/optim/optimizers.js';
@@ -13,7 +13,10 @@ import { networkStepRef } from '../../src/reference/network.js';
 import { shufflePermutationRef } from '../../src/reference/random.js';
 import { cropFlipDrawsRef, cropFlipRef } from '../../src/reference/augment.js';
 import { sgdMomentumRef } from '../../src/reference/sgd-momentum.js';
-import { uploadSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
+import { uploadSplit, windowCounts, type ColourSplit, type TensorSplit } from '../../src/train/gpu-dataset.js';
+import { packedWords } from '../../src/kernels/data.js';
+import { normalizedTable } from '../../src/data/colour-images.js';
+import { splitInputs } from '../../src/data/tensor-data.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -371,5 +374,69 @@ describe('a tensor split: float inputs of any shape, used as they are', () => {
     for (const input of [[1, 6, 4], [6, 4], [24], [1, 24]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).not.toThrow();
     for (const input of [[24, 1], [2, 12]]) expect(make(input, 6, 4), `[${input.join(', ')}]`).toThrow(`the train split's samples are 6×4-pixel images; the model takes [${input.join(', ')}] per sample`);
     expect(() => uploadSplit(ctx, 'train', { ...images(2, 2), channels: 3 } as never)).toThrow("train split: unknown field 'channels'; an image split has images, labels, count, rows, cols");
+  });
+});
+
+describe('a colour split: uint8 images [C, H, W] kept as bytes with their table, the tensor split of their floats to the bit', () => {
+  /** COUNT images of SHAPE's 75 bytes (no multiple of 4: each sample padded to 19 words), a Normalize-like table of 256 values a channel, labels 0–4. */
+  function colourSplit(count: number, seed: number): ColourSplit {
+    const pixels = Uint8Array.from(randomArray(count * 75, seed, 0, 256), Math.floor);
+    // The lowest value (channel 1's byte 0) and the highest (its 255) in every sample: the inputRange names the first of each.
+    for (let s = 0; s < count; s++) [pixels[s * 75 + 28], pixels[s * 75 + 33]] = [0, 255];
+    const table = normalizedTable(3, { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26], source: 'test' }, 'test');
+    return { pixels, table, labels: Uint16Array.from(randomArray(count, seed + 1, 0, 5), Math.floor), count, shape: SHAPE };
+  }
+  const asFloats = (split: ColourSplit): TensorSplit => ({ inputs: splitInputs(split), labels: split.labels!, count: split.count, shape: split.shape });
+
+  gpuTest('two epochs cropped and flipped (a fill a channel) and an evaluation: the same losses, accuracies and parameters, bit for bit, as the floats; uploaded as bytes, a quarter of their memory', async (ctx) => {
+    const [train, test] = [colourSplit(COUNT, 41), colourSplit(6, 43)];
+    const augment = { padding: 2, horizontalFlip: true, fill: [-1.96, -2, -1.73] };
+    const runs = [];
+    for (const [data, testData] of [[train, test], [asFloats(train), asFloats(test)]] as const) {
+      const net = network(ctx);
+      const split = uploadSplit(ctx, 'train', data);
+      const trainer = new Trainer(ctx, net, split, uploadSplit(ctx, 'test', testData), { batch: BATCH, seed: SEED, augment });
+      const epochs = [await trainer.trainEpoch(1), await trainer.trainEpoch(2)].map(({ trainLoss, trainAccuracy, lastBatchLoss }) => ({ trainLoss, trainAccuracy, lastBatchLoss }));
+      const parameters = await Promise.all(net.parameters.map(async (p) => Array.from(new Uint32Array((await ctx.read(p.value)).buffer))));
+      runs.push({ split, epochs, evaluation: await trainer.evaluate(), parameters });
+    }
+    const [bytes, floats] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(bytes.epochs).toEqual(floats.epochs);
+    expect(bytes.evaluation).toEqual(floats.evaluation);
+    expect(bytes.parameters).toEqual(floats.parameters);
+    // The memory: 19 words (76 bytes) a sample of 75 bytes, where the floats take 300.
+    const [w, f] = [bytes.split.windows, floats.split.windows];
+    expect(w.map((x) => ('pixels' in x ? x.pixels.byteLength : -1))).toEqual([COUNT * 76]);
+    expect(f.map((x) => ('inputs' in x ? x.inputs.byteLength : -1))).toEqual([COUNT * 300]);
+    expect(bytes.split.table!.byteLength).toBe(3 * 256 * 4);
+    expect(bytes.split.inputRange).toEqual(floats.split.inputRange);
+    expect([bytes.split.inputRange.lowest.at, bytes.split.inputRange.highest.at]).toEqual([28, 33]);
+  });
+
+  test("CIFAR-10's training set (50,000 × 3 × 32 × 32) in windows of a 128 MiB binding: 153.6 MB of bytes in 2, where its float32 take 614.4 MB in 5", () => {
+    const limit = 128 * 2 ** 20;
+    const bytes = 4 * packedWords(3 * 32 * 32);
+    expect(50000 * bytes).toBe(153_600_000);
+    expect(windowCounts(50000, bytes, limit)).toEqual([43690, 6310]);
+    expect(windowCounts(50000, 4 * 3 * 32 * 32, limit)).toEqual([10922, 10922, 10922, 10922, 6312]);
+  });
+
+  gpuTest('colour splits it cannot upload are refused, naming the split and what is wrong', async (ctx) => {
+    const good = colourSplit(8, 3);
+    const split = (changes: object) => () => uploadSplit(ctx, 'train', { ...good, ...changes } as ColourSplit);
+    expect(split({ pixels: Array.from(good.pixels) })).toThrow('train split: pixels must be a Uint8Array (count images of shape [C, H, W], channels first), got Array');
+    expect(split({ table: Array.from(good.table) })).toThrow('train split: table must be a Float32Array (256 values a channel: what each byte becomes), got Array');
+    expect(split({ table: good.table.subarray(0, 512) })).toThrow("train split: a colour split's shape is [C, H, W] and its table 256 values a channel; got [3, 5, 5] and 512");
+    expect(split({ shape: [75] })).toThrow("train split: a colour split's shape is [C, H, W] and its table 256 values a channel; got [75] and 768");
+    expect(split({ count: 9 })).toThrow('train split: pixels hold 600 bytes, expected 9 images of [3, 5, 5] (675)');
+    expect(split({ inputs: new Float32Array(600) })).toThrow("train split: unknown field 'inputs'; a colour split has pixels, table, labels or targets, count, shape");
+    // A non-finite value of the table where a pixel reads it (pixel 5 of sample 1, channel 0): named at its first place in the floats, as the float split is.
+    const table = Float32Array.from(good.table);
+    table[good.pixels[80]!] = Infinity;
+    const floats = asFloats({ ...good, table });
+    const at = floats.inputs.findIndex((v) => !Number.isFinite(v));
+    expect(at).toBeLessThanOrEqual(80);
+    expect(() => uploadSplit(ctx, 'train', floats)).toThrow(`train split: inputs[${at}] (sample ${Math.floor(at / 75)}) is Infinity, expected a finite number`);
+    expect(split({ table })).toThrow(`train split: inputs[${at}] (sample ${Math.floor(at / 75)}) is Infinity, expected a finite number`);
   });
 });
