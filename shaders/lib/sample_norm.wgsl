@@ -10,5 +10,10 @@ struct Params {
   affineCount: u32,
   eps: f32,
   serial: u32,
-  affineSerial: u32,
+  affineMode: u32,
 }
+
+// affineMode's values (sample_norm_backward_affine; src/kernels/sample-norm.ts's AFFINE_MODE).
+const AFFINE_WORKGROUP = 0u;
+const AFFINE_SERIAL = 1u;
+const AFFINE_ACROSS = 2u;

@@ -18,12 +18,22 @@ import segmentSource from '../../shaders/lib/sample_norm_segment.wgsl?raw';
 /**
  * batch samples of sampleSize elements, in segments of segmentLength; element i of a sample has
  * affine index ⌊i / affineStride⌋ mod affineCount (sample_norm_forward's comment); serial 1: the
- * forward and input gradient take a segment an invocation, else a workgroup; affineSerial 1: the
- * affine gradients take an index an invocation, else a workgroup (sampleNormParams).
+ * forward and input gradient take a segment an invocation, else a workgroup; affineMode: how the
+ * affine gradients share out their indices (AFFINE_MODE, sampleNormParams).
  */
-const SAMPLE_NORM_PARAMS = { batch: 'u32', sampleSize: 'u32', segmentLength: 'u32', affineStride: 'u32', affineCount: 'u32', eps: 'f32', serial: 'u32', affineSerial: 'u32' } as const;
+const SAMPLE_NORM_PARAMS = { batch: 'u32', sampleSize: 'u32', segmentLength: 'u32', affineStride: 'u32', affineCount: 'u32', eps: 'f32', serial: 'u32', affineMode: 'u32' } as const;
 export type SampleNormParams = { readonly [K in keyof typeof SAMPLE_NORM_PARAMS]: number };
-export type SampleNormGeometry = Omit<SampleNormParams, 'serial' | 'affineSerial'>;
+export type SampleNormGeometry = Omit<SampleNormParams, 'serial' | 'affineMode'>;
+
+/**
+ * sample_norm_backward_affine's ways of taking the affine indices (AFFINE_* in
+ * shaders/lib/sample_norm.wgsl): a workgroup an index (its 64 lanes take the runs in turn, a tree
+ * sums them); across (single-element runs: the same sums and tree, the same bits, with 8 indices a
+ * workgroup and the lanes across them); serial (an invocation an index, its runs in order).
+ */
+export const AFFINE_MODE = { workgroup: 0, serial: 1, across: 2 } as const;
+/** The workgroup size AFFINE_MODE.across is written for (8 indices × 8 subtrees of a 64-leaf tree). */
+const ACROSS_WORKGROUP = 64;
 
 /**
  * The kernels' parameters for a geometry: a segment an invocation (serial) where segments are
@@ -39,8 +49,10 @@ export function sampleNormParams(g: SampleNormGeometry, adapter: { readonly soft
     serial: adapter.software || g.segmentLength <= SERIAL_SEGMENT ? 1 : 0,
     // Many affine indices of single-element runs (LayerNorm over [16, 26, 26]: 10,816 indices of
     // 128 runs, 23 ms a workgroup an index on lavapipe, 6.5 an invocation); few (LayerNorm(26): 26
-    // of 3,328) keep a workgroup each (7.3 ms, against 15.7).
-    affineSerial: g.affineStride === 1 && g.affineCount >= SERIAL_AFFINE ? 1 : 0,
+    // of 3,328; LayerNorm(64) over [28, 64]: 64 of 3,584) take 8 indices a workgroup, the lanes
+    // across them (the same bits; at batch 128 LayerNorm(64) 2.2 ms a workgroup an index, 0.9
+    // across; LayerNorm(26) 15 ms, 7). Longer runs (GroupNorm's planes) keep a workgroup an index.
+    affineMode: g.affineStride !== 1 ? AFFINE_MODE.workgroup : g.affineCount >= SERIAL_AFFINE ? AFFINE_MODE.serial : AFFINE_MODE.across,
   };
 }
 /** The fewest affine indices of single-element runs that take an invocation each (sampleNormParams). */
@@ -123,7 +135,12 @@ export const sampleNormBackwardAffine = defineKernel({
     dbias: { type: 'f32', access: 'read_write' },
   },
   workgroupSize: [64],
-  // One workgroup (WG_X invocations) per affine index, or one invocation (affineSerial).
-  grid: (p, wg) => [p.affineCount * (p.affineSerial ? 1 : wg[0]!)],
+  // A workgroup (WG_X invocations) per affine index, a workgroup per 8 (across), or an invocation each (serial).
+  grid: (p, wg) => {
+    if (p.affineMode === AFFINE_MODE.serial) return [p.affineCount];
+    if (p.affineMode === AFFINE_MODE.workgroup) return [p.affineCount * wg[0]!];
+    if (wg[0] !== ACROSS_WORKGROUP) throw new Error(`kernel sample_norm_backward_affine: affineMode across needs a workgroup of ${ACROSS_WORKGROUP}, got ${wg[0]}`);
+    return [Math.ceil(p.affineCount / 8) * wg[0]!];
+  },
   lengths: (p) => ({ x: elements(p), dy: elements(p), stats: 2 * segments(p), dweight: p.affineCount, dbias: p.affineCount }),
 });

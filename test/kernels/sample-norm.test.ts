@@ -8,7 +8,7 @@
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormVariant } from '../../src/kernels/sample-norm.js';
+import { AFFINE_MODE, sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormVariant } from '../../src/kernels/sample-norm.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from '../../src/reference/sample-norm.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
@@ -24,16 +24,50 @@ function expectNear(label: string, got: ArrayLike<number>, want: ArrayLike<numbe
 /** Every way of taking a segment (an invocation, four elements at a time where it can, a workgroup), each against the reference. */
 async function check(ctx: GpuContext, name: string, s: SampleNormShape, seed: number): Promise<void> {
   for (const serial of [1, 0]) {
-    // The affine gradients an invocation an index where runs are single elements (LayerNorm's), else a workgroup.
-    const affineSerial = s.affineStride === 1 ? serial : 0;
-    const p = { ...s, serial, affineSerial };
-    for (const vec4 of new Set([false, sampleNormVariant(p).VEC4])) {
-      await checkOne(ctx, `${name}${serial ? (vec4 ? ' (serial, VEC4)' : ' (serial)') : ' (a workgroup a segment)'}`, p, seed, vec4);
+    // The affine gradients where runs are single elements (LayerNorm's): an invocation an index and
+    // 8 indices a workgroup beside the serial forward, a workgroup an index beside the other; else a workgroup an index.
+    const affineModes = s.affineStride !== 1 ? [AFFINE_MODE.workgroup] : serial ? [AFFINE_MODE.serial, AFFINE_MODE.across] : [AFFINE_MODE.workgroup];
+    for (const affineMode of affineModes) {
+      const p = { ...s, serial, affineMode };
+      for (const vec4 of new Set([false, sampleNormVariant(p).VEC4])) {
+        const affine = Object.entries(AFFINE_MODE).find(([, v]) => v === affineMode)![0];
+        await checkOne(ctx, `${name}${serial ? (vec4 ? ' (serial, VEC4)' : ' (serial)') : ' (a workgroup a segment)'}, affine ${affine}`, p, seed, vec4);
+      }
     }
   }
 }
 
-async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineSerial: number }, seed: number, vec4: boolean): Promise<void> {
+/** dweight and dbias with the lanes across indices (AFFINE_MODE.across) and a workgroup an index: the same bits. */
+async function expectAcrossBits(ctx: GpuContext, s: SampleNormShape, seed: number): Promise<void> {
+  const n = s.batch * s.sampleSize;
+  const segments = n / s.segmentLength;
+  const stats = Float32Array.from(randomArray(2 * segments, seed + 4, 0.2, 2));
+  const scope = ctx.scoped(() => ({
+    x: ctx.tensor('x', [n], { data: f32(randomArray(n, seed, -2, 5)) }),
+    dy: ctx.tensor('dy', [n], { data: f32(randomArray(n, seed + 3)) }),
+    stats: ctx.tensor('stats', [2 * segments], { data: stats }),
+    outs: [0, 1].map(() => ({ dw: ctx.tensor('dweight', [s.affineCount]), db: ctx.tensor('dbias', [s.affineCount]) })),
+  }));
+  const t = scope.value;
+  try {
+    const kernel = await ctx.compile(sampleNormBackwardAffine);
+    const modes = [AFFINE_MODE.workgroup, AFFINE_MODE.across];
+    const dispatches = modes.map((affineMode, i) => {
+      ctx.fill(t.outs[i]!.dw, NaN);
+      ctx.fill(t.outs[i]!.db, NaN);
+      return kernel.bind({ x: t.x, dy: t.dy, stats: t.stats, dweight: t.outs[i]!.dw, dbias: t.outs[i]!.db }, { ...s, serial: 1, affineMode });
+    });
+    ctx.submit('sample_norm affine modes test', (e) => recordPass(e, 'sample_norm affine modes test', dispatches));
+    const [dwWorkgroup, dwAcross, dbWorkgroup, dbAcross] = await Promise.all([t.outs[0]!.dw, t.outs[1]!.dw, t.outs[0]!.db, t.outs[1]!.db].map((x) => ctx.read(x)));
+    expect(Array.from(dwAcross!), 'dweight across').toEqual(Array.from(dwWorkgroup!));
+    expect(Array.from(dbAcross!), 'dbias across').toEqual(Array.from(dbWorkgroup!));
+    expect(dwAcross!.every(Number.isFinite), 'dweight across written').toBe(true);
+  } finally {
+    scope.destroy();
+  }
+}
+
+async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineMode: number }, seed: number, vec4: boolean): Promise<void> {
   const n = s.batch * s.sampleSize;
   const segments = n / s.segmentLength;
   // Inputs off zero (a mean to subtract) and spread (a variance to divide by).
@@ -92,6 +126,13 @@ describe('sample_norm kernels against the float64 reference', () => {
     await check(ctx, 'GroupNorm(4, 16) at batch 128', groupNormShape(128, 16, 676, 4, 1e-5), 70);
     await check(ctx, 'LayerNorm([16, 26, 26]) at batch 128', layerNormShape(128, 10_816, 10_816, 1e-5), 80);
   }, 120_000);
+  // The Transformer example's LayerNorm(64) over [28, 64] at batch 128 (64 indices: 8 workgroups across), LayerNorm(26) (26: the last workgroup part empty), LayerNorm(3).
+  gpuTest('affine gradients with the lanes across indices: the bits of a workgroup an index', async (ctx) => {
+    await expectAcrossBits(ctx, layerNormShape(128, 28 * 64, 64, 1e-5), 100);
+    await expectAcrossBits(ctx, layerNormShape(9, 5 * 26, 26, 1e-5), 110);
+    await expectAcrossBits(ctx, layerNormShape(2, 3, 3, 1e-5), 120);
+  }, 120_000);
+  gpuTest('real size: LayerNorm(64) over [28, 64], batch 128 (the Transformer example)', (ctx) => check(ctx, 'LayerNorm(64) at batch 128', layerNormShape(128, 28 * 64, 64, 1e-5), 130), 120_000);
   // 2 samples of [35,000, 2] normalised over the last 2: 70,000 segments, a workgroup each. eps
   // 0.01: two close values have a variance far below eps 1e-5, and x − μ's f32 rounding (2e-7 at
   // |x| ~ 5, in any f32 engine) times rstd up to 1/√eps = 316 would be 7e-5; rstd ≤ 10 here.
