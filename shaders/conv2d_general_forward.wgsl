@@ -13,8 +13,14 @@
 //   channels of one group (4 where the group has 4 or more, each x loaded once for the four and
 //   each weight once for the four columns; otherwise 1); a group's last block may hold fewer, a
 //   row's last quad fewer columns. Neighbouring invocations take neighbouring quads of a row, so
-//   the SIMD lanes of a CPU adapter load neighbouring elements. Params and blockChannels:
-//   shaders/lib/conv2d_general.wgsl.
+//   the SIMD lanes of a CPU adapter load neighbouring elements. An invocation takes those four
+//   columns in params.rows consecutive output rows (the index divisions once for them all; a
+//   plane's last rows may be fewer), one after the other.
+//   Variant DEPTHWISE (groups = inChannels = outChannels, a kernel of at most 3×3, rows
+//   DEPTHWISE_ROWS: the host's choice): the channel's taps held in registers, and each input row's
+//   four columns at each kx loaded once for every output row of the invocation that reads it
+//   (the input rows in order, so each output's sum keeps the plain order: ky, then kx).
+//   Params, blockChannels and DEPTHWISE_ROWS: shaders/lib/conv2d_general.wgsl.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -29,20 +35,24 @@ override WG_X: u32;
 @compute @workgroup_size(WG_X)
 fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
+#if DEPTHWISE
+  depthwiseRows(gid.x);
+#else
   let r = gid.x;
   let groupIn = params.inChannels / params.groups;
   let groupOut = params.outChannels / params.groups;
   let perGroup = (groupOut + params.outBlock - 1u) / params.outBlock;
   let blocks = params.groups * perGroup;
   let quads = (params.outWidth + 3u) / 4u;
-  if (r >= params.batch * blocks * params.outHeight * quads) { return; }
-  // The invocation's four output columns: its sample, channel block, row and quad of columns
-  // (neighbouring invocations take neighbouring quads of a row).
+  let rowBlocks = (params.outHeight + params.rows - 1u) / params.rows;
+  if (r >= params.batch * blocks * rowBlocks * quads) { return; }
+  // The invocation's four output columns: its sample, channel block, block of rows and quad of
+  // columns (neighbouring invocations take neighbouring quads of a row).
   let q = r % quads;
   let row = r / quads;
-  let oy = row % params.outHeight;
-  let b = (row / params.outHeight) % blocks;
-  let n = row / (params.outHeight * blocks);
+  let firstRow = (row % rowBlocks) * params.rows;
+  let b = (row / rowBlocks) % blocks;
+  let n = row / (rowBlocks * blocks);
   let g = b / perGroup;
   let co0 = g * groupOut + (b % perGroup) * params.outBlock;
   let count = min(params.outBlock, (g + 1u) * groupOut - co0);
@@ -52,41 +62,119 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let inPlane = params.height * params.width;
   let outPlane = params.outHeight * params.outWidth;
   let xBase = (n * params.inChannels + g * groupIn) * inPlane;
-  let yRow = (n * params.outChannels + co0) * outPlane + oy * params.outWidth;
   let H = i32(params.height);
   let W = i32(params.width);
-  let y0 = i32(oy * params.strideH) - i32(params.padTop);
   let ox0 = q * 4u;
   let x0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * params.strideW) - i32(params.padLeft);
-  // The block's sums at columns ox0 … ox0 + 3 (shaders/lib/conv2d_general_block.wgsl).
-  var sums = array<vec4f, 4>();
-  for (var ky = 0u; ky < params.kernelH; ky++) {
-    let iy = y0 + i32(ky * params.dilationH);
-    if (iy < 0 || iy >= H) { continue; }
-    let xRow = xBase + u32(iy) * params.width;
-    for (var kx = 0u; kx < params.kernelW; kx++) {
-      let ix = x0 + i32(kx * params.dilationW);
-      // A tap in the padding adds a zero (x + 0 = x: the same sums as skipping it).
-      let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
-      let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
-      let t = ky * params.kernelW + kx;
-      for (var c = 0u; c < groupIn; c++) {
-        let plane = c * inPlane;
-        let xv = select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside);
-        sums = addProducts(sums, xv, w, c * taps + t, params.outBlock);
+  let columns = min(4u, params.outWidth - ox0);
+  for (var oy = firstRow; oy < min(firstRow + params.rows, params.outHeight); oy++) {
+    let yRow = (n * params.outChannels + co0) * outPlane + oy * params.outWidth;
+    let y0 = i32(oy * params.strideH) - i32(params.padTop);
+    // The block's sums at columns ox0 … ox0 + 3 (shaders/lib/conv2d_general_block.wgsl).
+    var sums = array<vec4f, 4>();
+    for (var ky = 0u; ky < params.kernelH; ky++) {
+      let iy = y0 + i32(ky * params.dilationH);
+      if (iy < 0 || iy >= H) { continue; }
+      let xRow = xBase + u32(iy) * params.width;
+      for (var kx = 0u; kx < params.kernelW; kx++) {
+        let ix = x0 + i32(kx * params.dilationW);
+        // A tap in the padding adds a zero (x + 0 = x: the same sums as skipping it).
+        let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
+        let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
+        let t = ky * params.kernelW + kx;
+        for (var c = 0u; c < groupIn; c++) {
+          let plane = c * inPlane;
+          let xv = select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside);
+          sums = addProducts(sums, xv, w, c * taps + t, params.outBlock);
+        }
+      }
+    }
+    for (var j = 0u; j < count; j++) {
+      // Channel co0 + j's values at the four columns.
+      let v = channelSums(sums, j, params.outBlock);
+      for (var i = 0u; i < columns; i++) {
+#if BIAS
+        y[yRow + j * outPlane + ox0 + i] = v[i] + bias[co0 + j];
+#else
+        y[yRow + j * outPlane + ox0 + i] = v[i];
+#endif
       }
     }
   }
-  let columns = min(4u, params.outWidth - ox0);
-  for (var j = 0u; j < count; j++) {
-    // Channel co0 + j's values at the four columns.
-    let v = channelSums(sums, j, params.outBlock);
-    for (var i = 0u; i < columns; i++) {
-#if BIAS
-      y[yRow + j * outPlane + ox0 + i] = v[i] + bias[co0 + j];
-#else
-      y[yRow + j * outPlane + ox0 + i] = v[i];
 #endif
+}
+
+#if DEPTHWISE
+// DEPTHWISE: invocation r takes output columns ox0 … ox0 + 3 of rows oy0 … oy0 + DEPTHWISE_ROWS − 1
+// of one channel's plane (sample and channel: the plane's index n·channels + c, the input's too).
+// Output row j reads input row y0 + i at tap ky where i = j·strideH + ky·dilationH; the loop
+// walks i upward, so each row's taps come in the plain order (ky, then kx).
+fn depthwiseRows(r: u32) {
+  let quads = (params.outWidth + 3u) / 4u;
+  let rowBlocks = (params.outHeight + DEPTHWISE_ROWS - 1u) / DEPTHWISE_ROWS;
+  if (r >= params.batch * params.outChannels * rowBlocks * quads) { return; }
+  let q = r % quads;
+  let planeRows = r / quads;
+  let oy0 = (planeRows % rowBlocks) * DEPTHWISE_ROWS;
+  let plane = planeRows / rowBlocks;
+  let c = plane % params.outChannels;
+  let rows = min(DEPTHWISE_ROWS, params.outHeight - oy0);
+  // The channel's taps, a row of the kernel a vec3 (taps past the kernel: unread).
+  var taps = array<vec3f, 3>();
+  // (Loops of constant length, each index a constant once unrolled: the arrays stay in registers.)
+  for (var ky = 0u; ky < 3u; ky++) {
+    for (var kx = 0u; kx < 3u; kx++) {
+      if (ky < params.kernelH && kx < params.kernelW) {
+        taps[ky][kx] = weight[(c * params.kernelH + ky) * params.kernelW + kx];
+      }
+    }
+  }
+  let xBase = plane * params.height * params.width;
+  let H = i32(params.height);
+  let W = i32(params.width);
+  let y0 = i32(oy0 * params.strideH) - i32(params.padTop);
+  let ox0 = q * 4u;
+  let x0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * params.strideW) - i32(params.padLeft);
+  var sums = array<vec4f, DEPTHWISE_ROWS>();
+  let span = (rows - 1u) * params.strideH + (params.kernelH - 1u) * params.dilationH + 1u;
+  for (var i = 0u; i < span; i++) {
+    let iy = y0 + i32(i);
+    if (iy < 0 || iy >= H) { continue; }
+    let xRow = xBase + u32(iy) * params.width;
+    for (var kx = 0u; kx < 3u; kx++) {
+      if (kx >= params.kernelW) { continue; }
+      let ix = x0 + i32(kx * params.dilationW);
+      // A tap in the padding adds a zero (as the plain path).
+      let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
+      let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
+      let xv = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
+      for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
+        // Output row j's tap ky at input row i, if any.
+        let k = i32(i) - i32(j * params.strideH);
+        var ky = u32(max(k, 0));
+        var reads = j < rows && k >= 0;
+        if (params.dilationH != 1u) {
+          reads = reads && ky % params.dilationH == 0u;
+          ky = ky / params.dilationH;
+        }
+        reads = reads && ky < params.kernelH;
+        let wk = select(select(taps[0], taps[1], ky == 1u), taps[2], ky == 2u);
+        if (reads) { sums[j] += xv * wk[kx]; }
+      }
+    }
+  }
+  let yBase = plane * params.outHeight * params.outWidth + oy0 * params.outWidth + ox0;
+  let columns = min(4u, params.outWidth - ox0);
+  for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
+    for (var i = 0u; i < 4u; i++) {
+      if (j < rows && i < columns) {
+#if BIAS
+        y[yBase + j * params.outWidth + i] = sums[j][i] + bias[c];
+#else
+        y[yBase + j * params.outWidth + i] = sums[j][i];
+#endif
+      }
     }
   }
 }
+#endif

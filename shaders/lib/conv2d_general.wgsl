@@ -1,7 +1,11 @@
 // The general conv kernels' parameters and a block's channels (conv2d_general_forward,
 // conv2d_general_backward_input, conv2d_general_backward_weight; one declaration of the
 // parameters for the three: src/kernels/conv2d-general.ts). outBlock, inBlock: the channels an
-// invocation or workgroup takes (4 where a group has 4 or more, else 1: the host's choice).
+// invocation or workgroup takes (4 where a group has 4 or more, else 1: the host's choice);
+// rows: the output rows (forward) or input rows (input gradient) an invocation takes
+// (DEPTHWISE_ROWS for a depthwise conv of at most 3×3, the DEPTHWISE variants; else 1).
+
+const DEPTHWISE_ROWS = 4u;
 
 struct Params {
   batch: u32,
@@ -23,6 +27,7 @@ struct Params {
   outBlock: u32,
   inBlock: u32,
   tapSplits: u32,
+  rows: u32,
 }
 
 // A block's four channels from `first` (a short block repeats its `last` channel, never stored).

@@ -24,23 +24,44 @@ import blockSource from '../../shaders/lib/conv2d_general_block.wgsl?raw';
 const GENERAL_PARAMS = {
   batch: 'u32', inChannels: 'u32', height: 'u32', width: 'u32', outChannels: 'u32', outHeight: 'u32', outWidth: 'u32',
   kernelH: 'u32', kernelW: 'u32', strideH: 'u32', strideW: 'u32', padTop: 'u32', padLeft: 'u32', dilationH: 'u32', dilationW: 'u32', groups: 'u32',
-  outBlock: 'u32', inBlock: 'u32', tapSplits: 'u32',
+  outBlock: 'u32', inBlock: 'u32', tapSplits: 'u32', rows: 'u32',
 } as const;
 export type Conv2dGeneralParams = { readonly [K in keyof typeof GENERAL_PARAMS]: number };
-export type Conv2dGeneralGeometry = Omit<Conv2dGeneralParams, 'outBlock' | 'inBlock' | 'tapSplits'>;
+export type Conv2dGeneralGeometry = Omit<Conv2dGeneralParams, 'outBlock' | 'inBlock' | 'tapSplits' | 'rows'>;
+
+/** The rows an invocation of the DEPTHWISE variants takes (the forward's output rows, the input gradient's input rows). */
+export const DEPTHWISE_ROWS = 4;
+
+/** Whether a geometry is the DEPTHWISE variants' (groups = inChannels = outChannels, a kernel of at most 3×3), or why not. */
+const depthwiseProblem = (p: Conv2dGeneralGeometry): string | undefined =>
+  p.groups === p.inChannels && p.groups === p.outChannels && p.kernelH <= 3 && p.kernelW <= 3
+    ? undefined
+    : `DEPTHWISE takes groups = inChannels = outChannels and a kernel of at most 3×3, got ${p.inChannels} → ${p.outChannels} in ${p.groups} groups, ${p.kernelH}×${p.kernelW}`;
 
 /**
  * The kernels' parameters for a geometry: blocks of 4 channels where a group has 4 or more (each
- * load serves four sums), and the weight gradient's workgroups a weight block: one for every tap
- * of a kernel of at most 3×3 (its TAPS variant, conv2dGeneralWeightVariant), else one a tap.
+ * load serves four sums), the weight gradient's workgroups a weight block: one for every tap
+ * of a kernel of at most 3×3 (its TAPS variant, conv2dGeneralWeightVariant), else one a tap; and
+ * DEPTHWISE_ROWS rows an invocation of the forward and input gradient for a depthwise conv of at
+ * most 3×3 (their DEPTHWISE variants, conv2dGeneralRowsVariant), else one.
  */
 export function conv2dGeneralParams(g: Conv2dGeneralGeometry): Conv2dGeneralParams {
   const block = (channels: number) => (channels / g.groups >= 4 ? 4 : 1);
-  return { ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels), tapSplits: g.kernelH <= 3 && g.kernelW <= 3 ? 1 : g.kernelH * g.kernelW };
+  return {
+    ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels), tapSplits: g.kernelH <= 3 && g.kernelW <= 3 ? 1 : g.kernelH * g.kernelW,
+    rows: depthwiseProblem(g) === undefined ? DEPTHWISE_ROWS : 1,
+  };
 }
 
 /** The weight gradient's variant for its parameters: TAPS where a workgroup takes every tap (tapSplits 1). */
 export const conv2dGeneralWeightVariant = (p: Conv2dGeneralParams) => ({ TAPS: p.tapSplits === 1 });
+
+/** The forward's and input gradient's variant for their parameters: DEPTHWISE where an invocation takes DEPTHWISE_ROWS rows (the host chose it for the geometry). */
+export const conv2dGeneralRowsVariant = (p: Conv2dGeneralParams) => ({ DEPTHWISE: p.rows === DEPTHWISE_ROWS && depthwiseProblem(p) === undefined });
+
+/** What the DEPTHWISE variants need of their parameters. */
+const depthwiseRequires = (p: Conv2dGeneralParams): string | undefined =>
+  depthwiseProblem(p) ?? (p.rows === DEPTHWISE_ROWS ? undefined : `DEPTHWISE takes ${DEPTHWISE_ROWS} rows an invocation, got rows ${p.rows}`);
 
 const inputs = (p: Conv2dGeneralParams) => p.batch * p.inChannels * p.height * p.width;
 const outputs = (p: Conv2dGeneralParams) => p.batch * p.outChannels * p.outHeight * p.outWidth;
@@ -48,7 +69,7 @@ const weights = (p: Conv2dGeneralParams) => p.outChannels * (p.inChannels / p.gr
 /** Channel blocks: a group's channels in blocks of `block`, the last one short. */
 const blocks = (p: Conv2dGeneralParams, channels: number, block: number) => p.groups * Math.ceil(channels / p.groups / block);
 
-/** y = Σ x·weight over each output's taps in its group (BIAS: + bias)  (overwrites y) */
+/** y = Σ x·weight over each output's taps in its group (BIAS: + bias)  (overwrites y); bound with conv2dGeneralRowsVariant(p) */
 export const conv2dGeneralForward = defineKernel({
   name: 'conv2d_general_forward',
   linear: true,
@@ -61,14 +82,16 @@ export const conv2dGeneralForward = defineKernel({
     y: { type: 'f32', access: 'read_write' },
     bias: { type: 'f32', access: 'read', only: 'BIAS' },
   },
-  defines: ['BIAS'],
+  defines: ['BIAS', 'DEPTHWISE'],
+  variantRequires: { DEPTHWISE: depthwiseRequires },
+  constants: { DEPTHWISE_ROWS },
   workgroupSize: [64],
-  // One invocation per four output columns of a row and block of output channels.
-  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * p.outHeight * Math.ceil(p.outWidth / 4)],
+  // One invocation per four output columns of `rows` rows and block of output channels.
+  grid: (p) => [p.batch * blocks(p, p.outChannels, p.outBlock) * Math.ceil(p.outHeight / p.rows) * Math.ceil(p.outWidth / 4)],
   lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
 });
 
-/** dx = Σ dy·weight over the outputs each input element is a tap of  (overwrites dx) */
+/** dx = Σ dy·weight over the outputs each input element is a tap of  (overwrites dx); bound with conv2dGeneralRowsVariant(p) */
 export const conv2dGeneralBackwardInput = defineKernel({
   name: 'conv2d_general_backward_input',
   linear: true,
@@ -80,9 +103,12 @@ export const conv2dGeneralBackwardInput = defineKernel({
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
+  defines: ['DEPTHWISE'],
+  variantRequires: { DEPTHWISE: depthwiseRequires },
+  constants: { DEPTHWISE_ROWS },
   workgroupSize: [64],
-  // One invocation per four input columns of a row (strideW apart: a row's columns of each remainder in quads) and block of input channels.
-  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * p.height * p.strideW * Math.ceil(Math.ceil(p.width / p.strideW) / 4)],
+  // One invocation per four input columns of `rows` rows (strideW apart: a row's columns of each remainder in quads) and block of input channels.
+  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * Math.ceil(p.height / p.rows) * p.strideW * Math.ceil(Math.ceil(p.width / p.strideW) / 4)],
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 

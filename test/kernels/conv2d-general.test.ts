@@ -3,12 +3,15 @@
  * conv2d_general_backward_weight — the direct kernels of any Conv2d geometry: groups, depthwise,
  * dilation, a stride and padding of their own in each direction, asymmetric ('same') padding, a
  * kernel over 12×12 — against the float64 reference, at awkward shapes, at real sizes (sums over
- * 100,000 products), and past 65,535 workgroups (the weight gradient's folded grid).
+ * 100,000 products), and past 65,535 workgroups (the weight gradient's folded grid). A depthwise
+ * conv of at most 3×3 runs the DEPTHWISE variants (DEPTHWISE_ROWS rows an invocation), checked
+ * also against the plain path at a row an invocation (the same bits) and the plain path at their
+ * rows.
  */
 import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, DEPTHWISE_ROWS, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
 import { biasAddRef } from '../../src/reference/bias.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -31,6 +34,13 @@ const CASES: Case[] = [
   { ...base, name: 'groups 2 of 6 → 5 channels (a block of 4 and a short one each way), stride 2×3, dilation 2×1, padding 2×1', batch: 2, inChannels: 12, height: 9, width: 11, outChannels: 10, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padTop: 2, padBottom: 2, padLeft: 1, padRight: 1, dilationH: 2, groups: 2 },
   { ...base, name: 'groups 1 of 9 → 7 channels, kernel columns wholly in the padding (tap kx reads no column)', batch: 2, inChannels: 9, height: 4, width: 3, outChannels: 7, kernelH: 2, kernelW: 3, padLeft: 4, padRight: 4, strideW: 2, dilationW: 3 },
   { ...base, name: 'padding wider than the kernel (outputs of padding alone)', batch: 1, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelH: 2, kernelW: 2, padTop: 3, padBottom: 3, padLeft: 2, padRight: 2, groups: 2 },
+  // Depthwise (groups = inChannels = outChannels, at most 3×3: the DEPTHWISE variants): heights
+  // not a multiple of DEPTHWISE_ROWS, odd widths, a short last quad, strides, dilations, asymmetric padding.
+  { ...base, name: 'depthwise 3×3, stride 2, padding 1, odd 13×11 (the last block of rows short)', batch: 2, inChannels: 3, height: 13, width: 11, outChannels: 3, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 3 },
+  { ...base, name: 'depthwise 3×2, dilation 2×1, stride 1×2, padding 2 top, 1 bottom, 0 left, 1 right', batch: 2, inChannels: 4, height: 10, width: 9, outChannels: 4, kernelH: 3, kernelW: 2, strideW: 2, padTop: 2, padBottom: 1, padRight: 1, dilationH: 2, groups: 4 },
+  { ...base, name: 'depthwise 2×3, dilation 1×2, stride 3×1, no padding (input rows read by no output)', batch: 1, inChannels: 2, height: 14, width: 10, outChannels: 2, kernelH: 2, kernelW: 3, strideH: 3, dilationW: 2, groups: 2 },
+  { ...base, name: 'depthwise 3×3, dilation 2, stride 2, padding 2 (stride and dilation at once)', batch: 2, inChannels: 3, height: 11, width: 12, outChannels: 3, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, groups: 3 },
+  { ...base, name: 'depthwise 1×1, 3 rows (fewer than a block)', batch: 3, inChannels: 5, height: 3, width: 7, outChannels: 5, kernelH: 1, kernelW: 1, groups: 5 },
 ];
 
 /** The kernels' parameters for a reference geometry. */
@@ -73,16 +83,31 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     dx: ctx.tensor('dx', [lengths.x]),
     dw: ctx.tensor('dweight', [lengths.w]),
     dwPerTap: ctx.tensor('dweight (a workgroup a tap)', [lengths.w]),
+    yPlain: ctx.tensor('y (plain, a row an invocation)', [lengths.y]),
+    dxPlain: ctx.tensor('dx (plain, a row an invocation)', [lengths.x]),
+    yPlainRows: ctx.tensor('y (plain, DEPTHWISE_ROWS rows)', [lengths.y]),
+    dxPlainRows: ctx.tensor('dx (plain, DEPTHWISE_ROWS rows)', [lengths.x]),
   }));
   const t = scope.value;
   try {
-    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap]) ctx.fill(out, NaN);
+    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap, t.yPlain, t.dxPlain, t.yPlainRows, t.dxPlainRows]) ctx.fill(out, NaN);
+    const rows = conv2dGeneralRowsVariant(p);
     const dispatches = [
-      (await ctx.compile(conv2dGeneralForward)).bind({ x: t.x, weight: t.w, y: t.y }, p),
-      (await ctx.compile(conv2dGeneralForward, { BIAS: true })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
-      (await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
+      (await ctx.compile(conv2dGeneralForward, rows)).bind({ x: t.x, weight: t.w, y: t.y }, p),
+      (await ctx.compile(conv2dGeneralForward, { BIAS: true, ...rows })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
+      (await ctx.compile(conv2dGeneralBackwardInput, rows)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
       (await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
     ];
+    // The plain path where DEPTHWISE took the conv: at a row an invocation (the other convs' way) and at DEPTHWISE's rows.
+    if (rows.DEPTHWISE) {
+      const single = { ...p, rows: 1 };
+      dispatches.push(
+        (await ctx.compile(conv2dGeneralForward)).bind({ x: t.x, weight: t.w, y: t.yPlain }, single),
+        (await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: t.dy, weight: t.w, dx: t.dxPlain }, single),
+        (await ctx.compile(conv2dGeneralForward)).bind({ x: t.x, weight: t.w, y: t.yPlainRows }, p),
+        (await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: t.dy, weight: t.w, dx: t.dxPlainRows }, p),
+      );
+    }
     // The weight gradient's other variant: a workgroup a tap (the only one past 3×3), where TAPS took them all.
     const perTap = { ...p, tapSplits: c.kernelH * c.kernelW };
     if (p.tapSplits === 1) dispatches.push((await ctx.compile(conv2dGeneralBackwardWeight, { TAPS: false })).bind({ x: t.x, dy: t.dy, dweight: t.dwPerTap }, perTap));
@@ -90,7 +115,17 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     const y = conv2dForwardRef(x, w, c);
     expectNear(`${c.name}: y`, await ctx.read(t.y), y);
     expectNear(`${c.name}: y (BIAS)`, await ctx.read(t.yBias), biasAddRef(y, b, c.batch, c.outChannels, g.outHeight * g.outWidth));
-    expectNear(`${c.name}: dx`, await ctx.read(t.dx), conv2dBackwardInputRef(dy, w, c));
+    const dx = conv2dBackwardInputRef(dy, w, c);
+    expectNear(`${c.name}: dx`, await ctx.read(t.dx), dx);
+    if (rows.DEPTHWISE) {
+      const [yGot, dxGot] = [await ctx.read(t.y), await ctx.read(t.dx)];
+      // DEPTHWISE sums each output in the plain path's order: the same bits.
+      const firstDiffering = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).findIndex((v, i) => !Object.is(v, b[i]));
+      expect(firstDiffering(yGot, await ctx.read(t.yPlain)), `${c.name}: y, DEPTHWISE against the plain path`).toBe(-1);
+      expect(firstDiffering(dxGot, await ctx.read(t.dxPlain)), `${c.name}: dx, DEPTHWISE against the plain path`).toBe(-1);
+      expectNear(`${c.name}: y (plain, ${DEPTHWISE_ROWS} rows)`, await ctx.read(t.yPlainRows), y);
+      expectNear(`${c.name}: dx (plain, ${DEPTHWISE_ROWS} rows)`, await ctx.read(t.dxPlainRows), dx);
+    }
     const dweight = conv2dBackwardWeightRef(dy, x, c);
     expectNear(`${c.name}: dweight${p.tapSplits === 1 ? ' (TAPS)' : ''}`, await ctx.read(t.dw), dweight);
     if (p.tapSplits === 1) expectNear(`${c.name}: dweight (a workgroup a tap)`, await ctx.read(t.dwPerTap), dweight);
@@ -113,6 +148,11 @@ describe('conv2d_general kernels against the float64 reference', () => {
   // the grid folds into 2-D, and workgroups past the last element sum and write nothing.
   gpuTest('a weight gradient of 67,500 elements (67,500 workgroups: the grid folded past 65,535)', (ctx) =>
     check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
+  test('the depthwise cases of at most 3×3 take the DEPTHWISE variants, the others not', () => {
+    const taken = CASES.filter((c) => conv2dGeneralRowsVariant(paramsOf(c)).DEPTHWISE).map((c) => c.name);
+    // 'depthwise ×2' has two outputs a channel (a plain path's conv); the 2×2 padding-wide case is depthwise.
+    expect(taken).toEqual(CASES.filter((c) => (c.name.startsWith('depthwise ') && !c.name.startsWith('depthwise ×2')) || c.name.startsWith('padding wider')).map((c) => c.name));
+  });
   test('the folded case dispatches past 65,535 workgroups', () => {
     const p = conv2dGeneralParams({ batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, outHeight: 4, outWidth: 5, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 2, padLeft: 2, dilationH: 2, dilationW: 2, groups: 1 });
     // A workgroup a tap (the variant past 3×3): 2,500 × 3 × 9; with TAPS (3×3: tapSplits 1) one a weight block.
