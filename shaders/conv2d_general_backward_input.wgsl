@@ -168,24 +168,39 @@ fn depthwiseRows(r: u32) {
     let dyRow = dyPlane + u32(oy) * params.outWidth;
     // Row iy0 + j's tap at oy: ky·dilationH = k0 + j.
     let k0 = i32(iy0 + params.padTop) - oy * i32(params.strideH);
-    for (var kx = 0u; kx < 3u; kx++) {
-      if (!hits[kx]) { continue; }
-      let ox = vec4i(txs[kx]) + vec4i(0, 1, 2, 3);
-      // A column before the first output column or past the last adds zeros (as the plain path).
-      let reads = (ox >= vec4i(0)) & (ox <= lastColumn);
-      let at = vec4u(clamp(ox, vec4i(0), lastColumn)) + dyRow;
-      let d = select(vec4f(0.0), vec4f(dy[at.x], dy[at.y], dy[at.z], dy[at.w]), reads);
-      for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
-        let k = k0 + i32(j);
-        var ky = u32(max(k, 0));
-        var tap = j < rows && k >= 0;
-        if (params.dilationH != 1u) {
-          tap = tap && ky % params.dilationH == 0u;
-          ky = ky / params.dilationH;
+    // Each kx's four dy (a column before the first output column or past the last: zeros, as the
+    // plain path); at stride 1 and dilation 1 across, the three overlap: six loaded.
+    var row = array<vec4f, 3>();
+    if (params.strideW == 1u && params.dilationW == 1u) {
+      let oa = vec4i(txs[2]) + vec4i(0, 1, 2, 3);
+      let ob = vec2i(txs[2]) + vec2i(4, 5);
+      let at = vec4u(clamp(oa, vec4i(0), lastColumn)) + dyRow;
+      let bt = vec2u(clamp(ob, vec2i(0), lastColumn.xy)) + dyRow;
+      let a = select(vec4f(0.0), vec4f(dy[at.x], dy[at.y], dy[at.z], dy[at.w]), (oa >= vec4i(0)) & (oa <= lastColumn));
+      let b = select(vec2f(0.0), vec2f(dy[bt.x], dy[bt.y]), (ob >= vec2i(0)) & (ob <= lastColumn.xy));
+      row = array<vec4f, 3>(vec4f(a.zw, b), vec4f(a.yzw, b.x), a);
+    } else {
+      for (var kx = 0u; kx < 3u; kx++) {
+        let ox = vec4i(txs[kx]) + vec4i(0, 1, 2, 3);
+        let at = vec4u(clamp(ox, vec4i(0), lastColumn)) + dyRow;
+        if (hits[kx]) {
+          row[kx] = select(vec4f(0.0), vec4f(dy[at.x], dy[at.y], dy[at.z], dy[at.w]), (ox >= vec4i(0)) & (ox <= lastColumn));
         }
-        tap = tap && ky < params.kernelH;
-        let wk = select(select(taps[0], taps[1], ky == 1u), taps[2], ky == 2u);
-        if (tap) { sums[j] += d * wk[kx]; }
+      }
+    }
+    for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
+      // Row j's tap ky at oy, if any, and its kernel row.
+      let k = k0 + i32(j);
+      var ky = u32(max(k, 0));
+      var tap = j < rows && k >= 0;
+      if (params.dilationH != 1u) {
+        tap = tap && ky % params.dilationH == 0u;
+        ky = ky / params.dilationH;
+      }
+      tap = tap && ky < params.kernelH;
+      let wk = select(select(taps[0], taps[1], ky == 1u), taps[2], ky == 2u);
+      for (var kx = 0u; kx < 3u; kx++) {
+        if (tap && hits[kx]) { sums[j] += row[kx] * wk[kx]; }
       }
     }
   }

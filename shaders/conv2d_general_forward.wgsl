@@ -141,25 +141,39 @@ fn depthwiseRows(r: u32) {
     let iy = y0 + i32(i);
     if (iy < 0 || iy >= H) { continue; }
     let xRow = xBase + u32(iy) * params.width;
-    for (var kx = 0u; kx < 3u; kx++) {
-      if (kx >= params.kernelW) { continue; }
-      let ix = x0 + i32(kx * params.dilationW);
-      // A tap in the padding adds a zero (as the plain path).
-      let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
-      let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
-      let xv = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
-      for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
-        // Output row j's tap ky at input row i, if any.
-        let k = i32(i) - i32(j * params.strideH);
-        var ky = u32(max(k, 0));
-        var reads = j < rows && k >= 0;
-        if (params.dilationH != 1u) {
-          reads = reads && ky % params.dilationH == 0u;
-          ky = ky / params.dilationH;
+    // Each kx's four x (a tap in the padding: a zero, as the plain path); at stride 1 and
+    // dilation 1 across, the three overlap: six loaded.
+    var row = array<vec4f, 3>();
+    if (params.strideW == 1u && params.dilationW == 1u) {
+      let ia = vec4i(x0.x) + vec4i(0, 1, 2, 3);
+      let ib = vec2i(x0.x) + vec2i(4, 5);
+      let at = vec4u(clamp(ia, vec4i(0), vec4i(W - 1))) + xRow;
+      let bt = vec2u(clamp(ib, vec2i(0), vec2i(W - 1))) + xRow;
+      let a = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), (ia >= vec4i(0)) & (ia < vec4i(W)));
+      let b = select(vec2f(0.0), vec2f(x[bt.x], x[bt.y]), (ib >= vec2i(0)) & (ib < vec2i(W)));
+      row = array<vec4f, 3>(a, vec4f(a.yzw, b.x), vec4f(a.zw, b));
+    } else {
+      for (var kx = 0u; kx < 3u; kx++) {
+        let ix = x0 + i32(kx * params.dilationW);
+        let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
+        if (kx < params.kernelW) {
+          row[kx] = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), (ix >= vec4i(0)) & (ix < vec4i(W)));
         }
-        reads = reads && ky < params.kernelH;
-        let wk = select(select(taps[0], taps[1], ky == 1u), taps[2], ky == 2u);
-        if (reads) { sums[j] += xv * wk[kx]; }
+      }
+    }
+    for (var j = 0u; j < DEPTHWISE_ROWS; j++) {
+      // Output row j's tap ky at input row i, if any, and its kernel row.
+      let k = i32(i) - i32(j * params.strideH);
+      var ky = u32(max(k, 0));
+      var reads = j < rows && k >= 0;
+      if (params.dilationH != 1u) {
+        reads = reads && ky % params.dilationH == 0u;
+        ky = ky / params.dilationH;
+      }
+      reads = reads && ky < params.kernelH;
+      let wk = select(select(taps[0], taps[1], ky == 1u), taps[2], ky == 2u);
+      for (var kx = 0u; kx < 3u; kx++) {
+        if (reads && kx < params.kernelW) { sums[j] += row[kx] * wk[kx]; }
       }
     }
   }

@@ -41,6 +41,7 @@ const CASES: Case[] = [
   { ...base, name: 'depthwise 2×3, dilation 1×2, stride 3×1, no padding (input rows read by no output)', batch: 1, inChannels: 2, height: 14, width: 10, outChannels: 2, kernelH: 2, kernelW: 3, strideH: 3, dilationW: 2, groups: 2 },
   { ...base, name: 'depthwise 3×3, dilation 2, stride 2, padding 2 (stride and dilation at once)', batch: 2, inChannels: 3, height: 11, width: 12, outChannels: 3, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, groups: 3 },
   { ...base, name: 'depthwise 3×3, dilation 2×1, stride 2×1, padding 2 top, 0 bottom, 1 left, 2 right, odd 9×9 (the weight gradient\'s window of columns)', batch: 3, inChannels: 2, height: 9, width: 9, outChannels: 2, kernelH: 3, kernelW: 3, strideH: 2, padTop: 2, padLeft: 1, padRight: 2, dilationH: 2, groups: 2 },
+  { ...base, name: 'depthwise 3×3, padding 1, 7×8 (whole quads: the last one\'s taps past the right edge, in the padding)', batch: 2, inChannels: 3, height: 7, width: 8, outChannels: 3, kernelH: 3, kernelW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 3 },
   { ...base, name: 'depthwise 1×1, 3 rows (fewer than a block)', batch: 3, inChannels: 5, height: 3, width: 7, outChannels: 5, kernelH: 1, kernelW: 1, groups: 5 },
 ];
 
