@@ -16,11 +16,23 @@
 //   the SIMD lanes of a CPU adapter load neighbouring elements. An invocation takes those four
 //   columns in params.rows consecutive output rows (the index divisions once for them all; a
 //   plane's last rows may be fewer), one after the other.
+//   Variant SUBGROUP (subgroups of 8, blocks of 4 output channels, one row an invocation,
+//   planeAlign 8: the host's choice): a subgroup's 8 invocations take one channel block (its
+//   slots padded to whole subgroups, a padding slot computing a live one's sums and writing
+//   nothing); for each tap and pair of input channels each lane loads one of the 8 weights and
+//   subgroupBroadcast shares them (where the plain path has every invocation load all 8, each a
+//   load all lanes share: dearer on a CPU adapter); rows in the padding add zeros in place of
+//   being skipped (the same sums). The same bits as the plain path.
 //   Variant DEPTHWISE (groups = inChannels = outChannels, a kernel of at most 3×3, rows
 //   DEPTHWISE_ROWS: the host's choice): the channel's taps held in registers, and each input row's
 //   four columns at each kx loaded once for every output row of the invocation that reads it
 //   (the input rows in order, so each output's sum keeps the plain order: ky, then kx).
 //   Params, blockChannels and DEPTHWISE_ROWS: shaders/lib/conv2d_general.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -45,14 +57,19 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
   let blocks = params.groups * perGroup;
   let quads = (params.outWidth + 3u) / 4u;
   let rowBlocks = (params.outHeight + params.rows - 1u) / params.rows;
-  if (r >= params.batch * blocks * rowBlocks * quads) { return; }
+  // A (sample, channel block)'s slots: its blocks of rows' quads, rounded up to planeAlign.
+  let slots = (rowBlocks * quads + params.planeAlign - 1u) / params.planeAlign * params.planeAlign;
+  // (SUBGROUP: a whole subgroup returns together, slots being whole subgroups.)
+  if (r >= params.batch * blocks * slots) { return; }
   // The invocation's four output columns: its sample, channel block, block of rows and quad of
-  // columns (neighbouring invocations take neighbouring quads of a row).
-  let q = r % quads;
-  let row = r / quads;
-  let firstRow = (row % rowBlocks) * params.rows;
-  let b = (row / rowBlocks) % blocks;
-  let n = row / (rowBlocks * blocks);
+  // columns (neighbouring invocations take neighbouring quads of a row); a slot past the
+  // plane's rows computes its last ones and writes nothing.
+  let slot = r % slots;
+  let live = slot < rowBlocks * quads;
+  let q = slot % quads;
+  let firstRow = min(slot / quads, rowBlocks - 1u) * params.rows;
+  let b = (r / slots) % blocks;
+  let n = r / (slots * blocks);
   let g = b / perGroup;
   let co0 = g * groupOut + (b % perGroup) * params.outBlock;
   let count = min(params.outBlock, (g + 1u) * groupOut - co0);
@@ -74,22 +91,47 @@ fn conv2d_general_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(n
     var sums = array<vec4f, 4>();
     for (var ky = 0u; ky < params.kernelH; ky++) {
       let iy = y0 + i32(ky * params.dilationH);
+#if SUBGROUP
+      // A row in the padding adds zeros (the subgroup's lanes stay together; the same sums).
+      let rowIn = vec4<bool>(iy >= 0 && iy < H);
+      let xRow = xBase + u32(clamp(iy, 0, H - 1)) * params.width;
+#else
       if (iy < 0 || iy >= H) { continue; }
+      let rowIn = vec4<bool>(true);
       let xRow = xBase + u32(iy) * params.width;
+#endif
       for (var kx = 0u; kx < params.kernelW; kx++) {
         let ix = x0 + i32(kx * params.dilationW);
         // A tap in the padding adds a zero (x + 0 = x: the same sums as skipping it).
-        let inside = (ix >= vec4i(0)) & (ix < vec4i(W));
+        let inside = (ix >= vec4i(0)) & (ix < vec4i(W)) & rowIn;
         let at = vec4u(clamp(ix, vec4i(0), vec4i(W - 1))) + xRow;
         let t = ky * params.kernelW + kx;
+#if SUBGROUP
+        // Input channels c and c + 1 together: lane l loads channel l mod 4's weight of input
+        // channel c + ⌊l / 4⌋ (past the group: the last's, unused), and the subgroup shares them.
+        let lane = r % SUBGROUP_LANES;
+        let wLane = w[lane % 4u];
+        for (var c = 0u; c < groupIn; c += 2u) {
+          let mine = weight[wLane + min(c + lane / 4u, groupIn - 1u) * taps + t];
+          let w0 = vec4f(subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u));
+          let w1 = vec4f(subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u), subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u));
+          let plane = c * inPlane;
+          sums = addBlockProducts(sums, select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside), w0);
+          if (c + 1u < groupIn) {
+            let next = plane + inPlane;
+            sums = addBlockProducts(sums, select(vec4f(0.0), vec4f(x[at.x + next], x[at.y + next], x[at.z + next], x[at.w + next]), inside), w1);
+          }
+        }
+#else
         for (var c = 0u; c < groupIn; c++) {
           let plane = c * inPlane;
           let xv = select(vec4f(0.0), vec4f(x[at.x + plane], x[at.y + plane], x[at.z + plane], x[at.w + plane]), inside);
           sums = addProducts(sums, xv, w, c * taps + t, params.outBlock);
         }
+#endif
       }
     }
-    for (var j = 0u; j < count; j++) {
+    for (var j = 0u; j < select(0u, count, live); j++) {
       // Channel co0 + j's values at the four columns.
       let v = channelSums(sums, j, params.outBlock);
       for (var i = 0u; i < columns; i++) {

@@ -34,7 +34,7 @@ import {
   MAX_KERNEL_AREA,
   type ConvDirection,
 } from '../kernels/conv2d.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
@@ -311,7 +311,7 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       const p = this.generalParams(b.inShape, batch);
-      const kernel = await ctx.compile(conv2dGeneralForward, { BIAS: bias !== undefined, ...conv2dGeneralRowsVariant(p) });
+      const kernel = await ctx.compile(conv2dGeneralForward, { BIAS: bias !== undefined, ...conv2dGeneralForwardVariant(ctx, p) });
       return [kernel.bind({ x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) }, p, `${path} conv forward`)];
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {

@@ -6,12 +6,14 @@
  * 100,000 products), and past 65,535 workgroups (the weight gradient's folded grid). A depthwise
  * conv of at most 3×3 runs the DEPTHWISE variants (DEPTHWISE_ROWS rows an invocation), checked
  * also against the plain path at a row an invocation (the same bits) and the plain path at their
- * rows.
+ * rows. Blocks of 4 output channels run the forward's SUBGROUP variant on lavapipe (subgroups of
+ * 8), checked against the plain path compiled for the device described without subgroups of 8
+ * (the same bits).
  */
 import { describe, expect, test } from 'vitest';
-import { recordPass } from '../../src/gpu/context.js';
+import { GpuContext as Context, recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, DEPTHWISE_ROWS, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, DEPTHWISE_ROWS, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
 import { biasAddRef } from '../../src/reference/bias.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -44,6 +46,12 @@ const CASES: Case[] = [
   { ...base, name: 'depthwise 3×3, padding 1, 7×8 (whole quads: the last one\'s taps past the right edge, in the padding)', batch: 2, inChannels: 3, height: 7, width: 8, outChannels: 3, kernelH: 3, kernelW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 3 },
   { ...base, name: 'depthwise 1×1, 3 rows (fewer than a block)', batch: 3, inChannels: 5, height: 3, width: 7, outChannels: 5, kernelH: 1, kernelW: 1, groups: 5 },
 ];
+
+/** The first index where two results' bits differ, -1 where none. */
+const firstDiffering = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).findIndex((v, i) => !Object.is(v, b[i]));
+
+/** The test's device described as an adapter without subgroups of 8: the forward's plain path. */
+const withoutSubgroups = (ctx: GpuContext): GpuContext => new Context(ctx.device, { ...ctx.adapter, subgroupSize: undefined }, { zeroedBuffers: false, poisonEmpty: true });
 
 /** The kernels' parameters for a reference geometry. */
 function paramsOf(g: Conv2dGeometry): Conv2dGeneralParams {
@@ -88,15 +96,19 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     yPlain: ctx.tensor('y (plain, a row an invocation)', [lengths.y]),
     dxPlain: ctx.tensor('dx (plain, a row an invocation)', [lengths.x]),
     yPlainRows: ctx.tensor('y (plain, DEPTHWISE_ROWS rows)', [lengths.y]),
+    yNoSubgroups: ctx.tensor('y (without subgroups of 8)', [lengths.y]),
     dxPlainRows: ctx.tensor('dx (plain, DEPTHWISE_ROWS rows)', [lengths.x]),
   }));
   const t = scope.value;
   try {
-    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap, t.yPlain, t.dxPlain, t.yPlainRows, t.dxPlainRows]) ctx.fill(out, NaN);
+    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap, t.yPlain, t.dxPlain, t.yPlainRows, t.dxPlainRows, t.yNoSubgroups]) ctx.fill(out, NaN);
     const rows = conv2dGeneralRowsVariant(p);
+    const forward = conv2dGeneralForwardVariant(ctx, p);
+    const plain = withoutSubgroups(ctx);
     const dispatches = [
-      (await ctx.compile(conv2dGeneralForward, rows)).bind({ x: t.x, weight: t.w, y: t.y }, p),
-      (await ctx.compile(conv2dGeneralForward, { BIAS: true, ...rows })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
+      (await ctx.compile(conv2dGeneralForward, forward)).bind({ x: t.x, weight: t.w, y: t.y }, p),
+      (await ctx.compile(conv2dGeneralForward, { BIAS: true, ...forward })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
+      (await plain.compile(conv2dGeneralForward, conv2dGeneralForwardVariant(plain, p))).bind({ x: t.x, weight: t.w, y: t.yNoSubgroups }, p),
       (await ctx.compile(conv2dGeneralBackwardInput, rows)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
       (await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
     ];
@@ -115,14 +127,16 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     if (p.tapSplits === 1) dispatches.push((await ctx.compile(conv2dGeneralBackwardWeight, { TAPS: false })).bind({ x: t.x, dy: t.dy, dweight: t.dwPerTap }, perTap));
     ctx.submit('conv2d_general test', (e) => recordPass(e, 'conv2d_general test', dispatches));
     const y = conv2dForwardRef(x, w, c);
-    expectNear(`${c.name}: y`, await ctx.read(t.y), y);
+    const yGot = await ctx.read(t.y);
+    expectNear(`${c.name}: y${forward.SUBGROUP ? ' (SUBGROUP)' : ''}`, yGot, y);
+    // The plain path where SUBGROUP took the forward: the same sums, the same bits.
+    expect(firstDiffering(yGot, await ctx.read(t.yNoSubgroups)), `${c.name}: y, the adapter's path against the plain one without subgroups`).toBe(-1);
     expectNear(`${c.name}: y (BIAS)`, await ctx.read(t.yBias), biasAddRef(y, b, c.batch, c.outChannels, g.outHeight * g.outWidth));
     const dx = conv2dBackwardInputRef(dy, w, c);
     expectNear(`${c.name}: dx`, await ctx.read(t.dx), dx);
     if (rows.DEPTHWISE) {
-      const [yGot, dxGot] = [await ctx.read(t.y), await ctx.read(t.dx)];
+      const dxGot = await ctx.read(t.dx);
       // DEPTHWISE sums each output in the plain path's order: the same bits.
-      const firstDiffering = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).findIndex((v, i) => !Object.is(v, b[i]));
       expect(firstDiffering(yGot, await ctx.read(t.yPlain)), `${c.name}: y, DEPTHWISE against the plain path`).toBe(-1);
       expect(firstDiffering(dxGot, await ctx.read(t.dxPlain)), `${c.name}: dx, DEPTHWISE against the plain path`).toBe(-1);
       expectNear(`${c.name}: y (plain, ${DEPTHWISE_ROWS} rows)`, await ctx.read(t.yPlainRows), y);
@@ -150,6 +164,13 @@ describe('conv2d_general kernels against the float64 reference', () => {
   // the grid folds into 2-D, and workgroups past the last element sum and write nothing.
   gpuTest('a weight gradient of 67,500 elements (67,500 workgroups: the grid folded past 65,535)', (ctx) =>
     check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
+  gpuTest('the blocks of 4 output channels take SUBGROUP on lavapipe (subgroups of 8), never without subgroups of 8', (ctx) => {
+    const blocked = CASES.map(paramsOf).filter((p) => p.outBlock === 4);
+    expect(blocked.length).toBeGreaterThan(1);
+    if (ctx.adapter.subgroupSize === 8) for (const p of blocked) expect(conv2dGeneralForwardVariant(ctx, p).SUBGROUP).toBe(true);
+    for (const p of CASES.map(paramsOf)) expect(conv2dGeneralForwardVariant(withoutSubgroups(ctx), p).SUBGROUP).toBe(false);
+    return Promise.resolve();
+  });
   test('the depthwise cases of at most 3×3 take the DEPTHWISE variants, the others not', () => {
     const taken = CASES.filter((c) => conv2dGeneralRowsVariant(paramsOf(c)).DEPTHWISE).map((c) => c.name);
     // 'depthwise ×2' has two outputs a channel (a plain path's conv); the 2×2 padding-wide case is depthwise.
