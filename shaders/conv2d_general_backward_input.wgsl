@@ -17,11 +17,22 @@
 //   it only for a stride over 1. An invocation takes those columns in params.rows consecutive
 //   input rows (the index divisions once for them all; a plane's last rows may be fewer), one
 //   after the other.
+//   Variant SUBGROUP (subgroups of 8, blocks of 4 input channels, stride 1, one row an
+//   invocation, planeAlign 8: the host's choice): a subgroup's 8 invocations take one channel
+//   block (its slots padded to whole subgroups, a padding slot computing a live one's sums and
+//   writing nothing); for each tap and pair of output channels each lane loads one of the 8
+//   weights and subgroupBroadcast shares them; taps no output reads add zeros in place of being
+//   skipped (the same sums). The same bits as the plain path.
 //   Variant DEPTHWISE (groups = inChannels = outChannels, a kernel of at most 3×3, rows
 //   DEPTHWISE_ROWS: the host's choice): the channel's taps held in registers, and each output
 //   row's dy at each kx loaded once for every input row of the invocation it reaches (the output
 //   rows from the last down, so each input's sum keeps the plain order: ky, then kx).
 //   Params, blockChannels and DEPTHWISE_ROWS: shaders/lib/conv2d_general.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -46,14 +57,19 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
   let perClass = ((params.width + params.strideW - 1u) / params.strideW + 3u) / 4u;
   let quads = params.strideW * perClass;
   let rowBlocks = (params.height + params.rows - 1u) / params.rows;
-  if (r >= params.batch * blocks * rowBlocks * quads) { return; }
+  // A (sample, channel block)'s slots: its blocks of rows' quads, rounded up to planeAlign.
+  let slots = (rowBlocks * quads + params.planeAlign - 1u) / params.planeAlign * params.planeAlign;
+  // (SUBGROUP: a whole subgroup returns together, slots being whole subgroups.)
+  if (r >= params.batch * blocks * slots) { return; }
   // The invocation's four input columns: its sample, channel block, block of rows and quad
-  // (neighbouring invocations take neighbouring quads of a class).
-  let q = r % quads;
-  let row = r / quads;
-  let firstRow = (row % rowBlocks) * params.rows;
-  let b = (row / rowBlocks) % blocks;
-  let n = row / (rowBlocks * blocks);
+  // (neighbouring invocations take neighbouring quads of a class); a slot past the plane's rows
+  // computes its last ones and writes nothing.
+  let slot = r % slots;
+  let live = slot < rowBlocks * quads;
+  let q = slot % quads;
+  let firstRow = min(slot / quads, rowBlocks - 1u) * params.rows;
+  let b = (r / slots) % blocks;
+  let n = r / (slots * blocks);
   let g = b / perGroup;
   let c0 = (b % perGroup) * params.inBlock;
   let count = min(params.inBlock, groupIn - c0);
@@ -73,6 +89,33 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
     for (var ky = 0u; ky < params.kernelH; ky++) {
       // The output row whose tap ky reads row iy (a division only for a stride over 1).
       let ty = iy + i32(params.padTop) - i32(ky * params.dilationH);
+#if SUBGROUP
+      // (Stride 1.) A row no output reads adds zeros: the subgroup's lanes stay together.
+      let rowRead = vec4<bool>(ty >= 0 && ty < i32(params.outHeight));
+      let dyRow = dyBase + u32(clamp(ty, 0, i32(params.outHeight) - 1)) * params.outWidth;
+      for (var kx = 0u; kx < params.kernelW; kx++) {
+        let ox = vec4i(i32(ix0 + params.padLeft) - i32(kx * params.dilationW)) + vec4i(0, 1, 2, 3);
+        let reads = (ox >= vec4i(0)) & (ox < vec4i(i32(params.outWidth))) & rowRead;
+        let at = vec4u(clamp(ox, vec4i(0), vec4i(i32(params.outWidth) - 1))) + dyRow;
+        let t = ky * params.kernelW + kx;
+        // Output channels co and co + 1 together: lane l loads input channel l mod 4's weight of
+        // output channel co + ⌊l / 4⌋ (past the group: the last's, unused), the subgroup shares them.
+        let lane = r % SUBGROUP_LANES;
+        let wLane = w[lane % 4u] + t;
+        let end = (g + 1u) * groupOut;
+        for (var co = g * groupOut; co < end; co += 2u) {
+          let mine = weight[min(co + lane / 4u, end - 1u) * groupIn * taps + wLane];
+          let w0 = vec4f(subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u));
+          let w1 = vec4f(subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u), subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u));
+          let plane = co * outPlane;
+          sums = addBlockProducts(sums, select(vec4f(0.0), vec4f(dy[at.x + plane], dy[at.y + plane], dy[at.z + plane], dy[at.w + plane]), reads), w0);
+          if (co + 1u < end) {
+            let next = plane + outPlane;
+            sums = addBlockProducts(sums, select(vec4f(0.0), vec4f(dy[at.x + next], dy[at.y + next], dy[at.z + next], dy[at.w + next]), reads), w1);
+          }
+        }
+      }
+#else
       if (ty < 0) { continue; }
       var oy = u32(ty);
       if (params.strideH != 1u) {
@@ -101,8 +144,9 @@ fn conv2d_general_backward_input(@builtin(global_invocation_id) gid3: vec3u, @bu
           sums = addProducts(sums, d, w, co * groupIn * taps + t, params.inBlock);
         }
       }
+#endif
     }
-    for (var j = 0u; j < count; j++) {
+    for (var j = 0u; j < select(0u, count, live); j++) {
       // Channel c0 + j's values at the four columns.
       let v = channelSums(sums, j, params.inBlock);
       for (var i = 0u; i < columns; i++) {

@@ -4,9 +4,10 @@
 // invocation or workgroup takes (4 where a group has 4 or more, else 1: the host's choice);
 // rows: the output rows (forward) or input rows (input gradient) an invocation takes
 // (DEPTHWISE_ROWS for a depthwise conv of at most 3×3, the DEPTHWISE variants; else 1);
-// planeAlign: the forward's invocations a (sample, block of output channels) rounded up to a
-// multiple of it (SUBGROUP_LANES where a block has 4 channels, so that invocations 8g … 8g + 7 —
-// a subgroup of 8 where conv2d_general_forward's SUBGROUP variant runs — share one block; else 1).
+// planeAlign: the forward's (input gradient's) invocations a (sample, block of output (input)
+// channels) rounded up to a multiple of it (SUBGROUP_LANES where a block of either has 4
+// channels, so that invocations 8g … 8g + 7 — a subgroup of 8 where the SUBGROUP variants run —
+// share one block; else 1).
 
 const DEPTHWISE_ROWS = 4u;
 const SUBGROUP_LANES = 8u;

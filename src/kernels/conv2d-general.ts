@@ -55,7 +55,7 @@ export function conv2dGeneralParams(g: Conv2dGeneralGeometry): Conv2dGeneralPara
   return {
     ...g, outBlock: block(g.outChannels), inBlock: block(g.inChannels), tapSplits: g.kernelH <= 3 && g.kernelW <= 3 ? 1 : g.kernelH * g.kernelW,
     rows: depthwiseProblem(g) === undefined ? DEPTHWISE_ROWS : 1,
-    planeAlign: block(g.outChannels) === 4 ? SUBGROUP_LANES : 1,
+    planeAlign: block(g.outChannels) === 4 || block(g.inChannels) === 4 ? SUBGROUP_LANES : 1,
   };
 }
 
@@ -75,6 +75,18 @@ const subgroupRequires = (p: Conv2dGeneralParams): string | undefined =>
   p.outBlock === 4 && p.rows === 1 && p.planeAlign === SUBGROUP_LANES
     ? undefined
     : `SUBGROUP takes blocks of 4 output channels, a row an invocation and planeAlign ${SUBGROUP_LANES}, got outBlock ${p.outBlock}, rows ${p.rows}, planeAlign ${p.planeAlign}`;
+
+/** What the input gradient's SUBGROUP variant needs of its parameters: blocks of 4 input channels, stride 1, a row an invocation, slots in whole subgroups. */
+const inputSubgroupRequires = (p: Conv2dGeneralParams): string | undefined =>
+  p.inBlock === 4 && p.strideH === 1 && p.strideW === 1 && p.rows === 1 && p.planeAlign === SUBGROUP_LANES
+    ? undefined
+    : `SUBGROUP takes blocks of 4 input channels, stride 1, a row an invocation and planeAlign ${SUBGROUP_LANES}, got inBlock ${p.inBlock}, stride ${p.strideH}×${p.strideW}, rows ${p.rows}, planeAlign ${p.planeAlign}`;
+
+/** The input gradient's variant for its parameters on a device: DEPTHWISE as conv2dGeneralRowsVariant; SUBGROUP as the forward's, for blocks of 4 input channels at stride 1. */
+export function conv2dGeneralInputVariant(ctx: GpuContext, p: Conv2dGeneralParams): { DEPTHWISE: boolean; SUBGROUP: boolean } {
+  const subgroups = ctx.adapter.subgroupSize === SUBGROUP_LANES && ctx.device.features.has('subgroups');
+  return { ...conv2dGeneralRowsVariant(p), SUBGROUP: subgroups && inputSubgroupRequires(p) === undefined };
+}
 
 /**
  * The forward's variant for its parameters on a device: DEPTHWISE as conv2dGeneralRowsVariant;
@@ -115,7 +127,7 @@ export const conv2dGeneralForward = defineKernel({
   lengths: (p) => ({ x: inputs(p), weight: weights(p), y: outputs(p), bias: p.outChannels }),
 });
 
-/** dx = Σ dy·weight over the outputs each input element is a tap of  (overwrites dx); bound with conv2dGeneralRowsVariant(p) */
+/** dx = Σ dy·weight over the outputs each input element is a tap of  (overwrites dx); bound with conv2dGeneralInputVariant(ctx, p) */
 export const conv2dGeneralBackwardInput = defineKernel({
   name: 'conv2d_general_backward_input',
   linear: true,
@@ -127,12 +139,13 @@ export const conv2dGeneralBackwardInput = defineKernel({
     weight: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write' },
   },
-  defines: ['DEPTHWISE'],
-  variantRequires: { DEPTHWISE: depthwiseRequires },
-  constants: { DEPTHWISE_ROWS },
+  defines: ['DEPTHWISE', 'SUBGROUP'],
+  variantRequires: { DEPTHWISE: depthwiseRequires, SUBGROUP: inputSubgroupRequires },
+  variantFeatures: { SUBGROUP: 'subgroups' },
+  constants: { DEPTHWISE_ROWS, SUBGROUP_LANES },
   workgroupSize: [64],
-  // One invocation per four input columns of `rows` rows (strideW apart: a row's columns of each remainder in quads) and block of input channels.
-  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * Math.ceil(p.height / p.rows) * p.strideW * Math.ceil(Math.ceil(p.width / p.strideW) / 4)],
+  // One invocation per four input columns of `rows` rows (strideW apart: a row's columns of each remainder in quads) and block of input channels, a block's in multiples of planeAlign.
+  grid: (p) => [p.batch * blocks(p, p.inChannels, p.inBlock) * Math.ceil((Math.ceil(p.height / p.rows) * p.strideW * Math.ceil(Math.ceil(p.width / p.strideW) / 4)) / p.planeAlign) * p.planeAlign],
   lengths: (p) => ({ dy: outputs(p), weight: weights(p), dx: inputs(p) }),
 });
 

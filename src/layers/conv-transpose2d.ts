@@ -13,7 +13,7 @@
  * Unfused. CPU reference: the same three functions of src/reference/conv2d.ts (src/reference/network.ts).
  */
 import { biasAdd, biasAddVariant, biasBackward } from '../kernels/bias.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralInputVariant, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -230,7 +230,7 @@ export class ConvTranspose2d extends Layer {
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       // The conv's input gradient from this layer's input: the output, then the bias added in place.
       const p = params(batch);
-      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardInput, conv2dGeneralRowsVariant(p))).bind({ dy: input, weight: weight.value, dx: output }, p, `${path} conv-transpose forward`)];
+      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardInput, conv2dGeneralInputVariant(ctx, p))).bind({ dy: input, weight: weight.value, dx: output }, p, `${path} conv-transpose forward`)];
       if (bias) list.push((await ctx.compile(biasAdd, biasAddVariant(area))).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
       return list;
     });

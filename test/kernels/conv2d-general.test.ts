@@ -7,13 +7,13 @@
  * conv of at most 3×3 runs the DEPTHWISE variants (DEPTHWISE_ROWS rows an invocation), checked
  * also against the plain path at a row an invocation (the same bits) and the plain path at their
  * rows. Blocks of 4 output channels run the forward's SUBGROUP variant on lavapipe (subgroups of
- * 8), checked against the plain path compiled for the device described without subgroups of 8
- * (the same bits).
+ * 8), blocks of 4 input channels at stride 1 the input gradient's, each checked against the plain
+ * path compiled for the device described without subgroups of 8 (the same bits).
  */
 import { describe, expect, test } from 'vitest';
 import { GpuContext as Context, recordPass } from '../../src/gpu/context.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, DEPTHWISE_ROWS, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralInputVariant, conv2dGeneralParams, conv2dGeneralRowsVariant, conv2dGeneralWeightVariant, DEPTHWISE_ROWS, type Conv2dGeneralParams } from '../../src/kernels/conv2d-general.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dForwardRef, conv2dGeometry, type Conv2dGeometry } from '../../src/reference/conv2d.js';
 import { biasAddRef } from '../../src/reference/bias.js';
 import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -34,6 +34,7 @@ const CASES: Case[] = [
   { ...base, name: 'a 13×13 kernel (over the tiled kernels\' 12×12)', batch: 2, inChannels: 2, height: 15, width: 14, outChannels: 3, kernelH: 13, kernelW: 13, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
   // Blocks of 4 channels an invocation where a group has 4 or more: 6 inputs and 5 outputs a group, a short block each.
   { ...base, name: 'groups 2 of 6 → 5 channels (a block of 4 and a short one each way), stride 2×3, dilation 2×1, padding 2×1', batch: 2, inChannels: 12, height: 9, width: 11, outChannels: 10, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padTop: 2, padBottom: 2, padLeft: 1, padRight: 1, dilationH: 2, groups: 2 },
+  { ...base, name: 'groups 2 of 5 → 6 channels at stride 1 (a block of 4 and a short one each way), dilation 1×2, padding 2 top, 0 bottom, 1 left, 3 right', batch: 2, inChannels: 10, height: 7, width: 9, outChannels: 12, kernelH: 2, kernelW: 3, padTop: 2, padLeft: 1, padRight: 3, dilationW: 2, groups: 2 },
   { ...base, name: 'groups 1 of 9 → 7 channels, kernel columns wholly in the padding (tap kx reads no column)', batch: 2, inChannels: 9, height: 4, width: 3, outChannels: 7, kernelH: 2, kernelW: 3, padLeft: 4, padRight: 4, strideW: 2, dilationW: 3 },
   { ...base, name: 'padding wider than the kernel (outputs of padding alone)', batch: 1, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelH: 2, kernelW: 2, padTop: 3, padBottom: 3, padLeft: 2, padRight: 2, groups: 2 },
   // Depthwise (groups = inChannels = outChannels, at most 3×3: the DEPTHWISE variants): heights
@@ -97,19 +98,22 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     dxPlain: ctx.tensor('dx (plain, a row an invocation)', [lengths.x]),
     yPlainRows: ctx.tensor('y (plain, DEPTHWISE_ROWS rows)', [lengths.y]),
     yNoSubgroups: ctx.tensor('y (without subgroups of 8)', [lengths.y]),
+    dxNoSubgroups: ctx.tensor('dx (without subgroups of 8)', [lengths.x]),
     dxPlainRows: ctx.tensor('dx (plain, DEPTHWISE_ROWS rows)', [lengths.x]),
   }));
   const t = scope.value;
   try {
-    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap, t.yPlain, t.dxPlain, t.yPlainRows, t.dxPlainRows, t.yNoSubgroups]) ctx.fill(out, NaN);
+    for (const out of [t.y, t.yBias, t.dx, t.dw, t.dwPerTap, t.yPlain, t.dxPlain, t.yPlainRows, t.dxPlainRows, t.yNoSubgroups, t.dxNoSubgroups]) ctx.fill(out, NaN);
     const rows = conv2dGeneralRowsVariant(p);
     const forward = conv2dGeneralForwardVariant(ctx, p);
+    const input = conv2dGeneralInputVariant(ctx, p);
     const plain = withoutSubgroups(ctx);
     const dispatches = [
       (await ctx.compile(conv2dGeneralForward, forward)).bind({ x: t.x, weight: t.w, y: t.y }, p),
       (await ctx.compile(conv2dGeneralForward, { BIAS: true, ...forward })).bind({ x: t.x, weight: t.w, y: t.yBias, bias: t.b }, p),
       (await plain.compile(conv2dGeneralForward, conv2dGeneralForwardVariant(plain, p))).bind({ x: t.x, weight: t.w, y: t.yNoSubgroups }, p),
-      (await ctx.compile(conv2dGeneralBackwardInput, rows)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
+      (await ctx.compile(conv2dGeneralBackwardInput, input)).bind({ dy: t.dy, weight: t.w, dx: t.dx }, p),
+      (await plain.compile(conv2dGeneralBackwardInput, conv2dGeneralInputVariant(plain, p))).bind({ dy: t.dy, weight: t.w, dx: t.dxNoSubgroups }, p),
       (await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: t.x, dy: t.dy, dweight: t.dw }, p),
     ];
     // The plain path where DEPTHWISE took the conv: at a row an invocation (the other convs' way) and at DEPTHWISE's rows.
@@ -133,9 +137,10 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     expect(firstDiffering(yGot, await ctx.read(t.yNoSubgroups)), `${c.name}: y, the adapter's path against the plain one without subgroups`).toBe(-1);
     expectNear(`${c.name}: y (BIAS)`, await ctx.read(t.yBias), biasAddRef(y, b, c.batch, c.outChannels, g.outHeight * g.outWidth));
     const dx = conv2dBackwardInputRef(dy, w, c);
-    expectNear(`${c.name}: dx`, await ctx.read(t.dx), dx);
+    const dxGot = await ctx.read(t.dx);
+    expectNear(`${c.name}: dx${input.SUBGROUP ? ' (SUBGROUP)' : ''}`, dxGot, dx);
+    expect(firstDiffering(dxGot, await ctx.read(t.dxNoSubgroups)), `${c.name}: dx, the adapter's path against the plain one without subgroups`).toBe(-1);
     if (rows.DEPTHWISE) {
-      const dxGot = await ctx.read(t.dx);
       // DEPTHWISE sums each output in the plain path's order: the same bits.
       expect(firstDiffering(yGot, await ctx.read(t.yPlain)), `${c.name}: y, DEPTHWISE against the plain path`).toBe(-1);
       expect(firstDiffering(dxGot, await ctx.read(t.dxPlain)), `${c.name}: dx, DEPTHWISE against the plain path`).toBe(-1);
@@ -164,11 +169,16 @@ describe('conv2d_general kernels against the float64 reference', () => {
   // the grid folds into 2-D, and workgroups past the last element sum and write nothing.
   gpuTest('a weight gradient of 67,500 elements (67,500 workgroups: the grid folded past 65,535)', (ctx) =>
     check(ctx, { ...base, name: 'folded grid', batch: 1, inChannels: 3, height: 4, width: 5, outChannels: 2500, kernelH: 3, kernelW: 3, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2 }, 9), 120_000);
-  gpuTest('the blocks of 4 output channels take SUBGROUP on lavapipe (subgroups of 8), never without subgroups of 8', (ctx) => {
-    const blocked = CASES.map(paramsOf).filter((p) => p.outBlock === 4);
-    expect(blocked.length).toBeGreaterThan(1);
-    if (ctx.adapter.subgroupSize === 8) for (const p of blocked) expect(conv2dGeneralForwardVariant(ctx, p).SUBGROUP).toBe(true);
-    for (const p of CASES.map(paramsOf)) expect(conv2dGeneralForwardVariant(withoutSubgroups(ctx), p).SUBGROUP).toBe(false);
+  gpuTest('blocks of 4 channels take SUBGROUP on lavapipe (subgroups of 8; the input gradient at stride 1), never without subgroups of 8', (ctx) => {
+    const params = CASES.map(paramsOf);
+    const outBlocked = params.filter((p) => p.outBlock === 4);
+    const inBlocked = params.filter((p) => p.inBlock === 4 && p.strideH === 1 && p.strideW === 1);
+    expect([outBlocked.length, inBlocked.length]).toEqual([4, 1]);
+    if (ctx.adapter.subgroupSize === 8) {
+      for (const p of outBlocked) expect(conv2dGeneralForwardVariant(ctx, p).SUBGROUP).toBe(true);
+      for (const p of inBlocked) expect(conv2dGeneralInputVariant(ctx, p).SUBGROUP).toBe(true);
+    }
+    for (const p of params) expect([conv2dGeneralForwardVariant(withoutSubgroups(ctx), p).SUBGROUP, conv2dGeneralInputVariant(withoutSubgroups(ctx), p).SUBGROUP]).toEqual([false, false]);
     return Promise.resolve();
   });
   test('the depthwise cases of at most 3×3 take the DEPTHWISE variants, the others not', () => {
