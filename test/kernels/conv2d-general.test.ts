@@ -35,6 +35,7 @@ const CASES: Case[] = [
   // Blocks of 4 channels an invocation where a group has 4 or more: 6 inputs and 5 outputs a group, a short block each.
   { ...base, name: 'groups 2 of 6 → 5 channels (a block of 4 and a short one each way), stride 2×3, dilation 2×1, padding 2×1', batch: 2, inChannels: 12, height: 9, width: 11, outChannels: 10, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padTop: 2, padBottom: 2, padLeft: 1, padRight: 1, dilationH: 2, groups: 2 },
   { ...base, name: 'groups 2 of 5 → 6 channels at stride 1 (a block of 4 and a short one each way), dilation 1×2, padding 2 top, 0 bottom, 1 left, 3 right', batch: 2, inChannels: 10, height: 7, width: 9, outChannels: 12, kernelH: 2, kernelW: 3, padTop: 2, padLeft: 1, padRight: 3, dilationW: 2, groups: 2 },
+  { ...base, name: 'groups 2 of 4 → 3 channels, 3×3, stride 2×1, dilation 2×1, padding 1 top, 2 bottom, 2 left, 1 right, odd 10×11 (the weight gradient\'s window of columns over a block of 4)', batch: 2, inChannels: 8, height: 10, width: 11, outChannels: 6, kernelH: 3, kernelW: 3, strideH: 2, padTop: 1, padBottom: 2, padLeft: 2, padRight: 1, dilationH: 2, groups: 2 },
   { ...base, name: 'groups 1 of 9 → 7 channels, kernel columns wholly in the padding (tap kx reads no column)', batch: 2, inChannels: 9, height: 4, width: 3, outChannels: 7, kernelH: 2, kernelW: 3, padLeft: 4, padRight: 4, strideW: 2, dilationW: 3 },
   { ...base, name: 'padding wider than the kernel (outputs of padding alone)', batch: 1, inChannels: 2, height: 3, width: 3, outChannels: 2, kernelH: 2, kernelW: 2, padTop: 3, padBottom: 3, padLeft: 2, padRight: 2, groups: 2 },
   // Depthwise (groups = inChannels = outChannels, at most 3×3: the DEPTHWISE variants): heights
@@ -164,6 +165,10 @@ describe('conv2d_general kernels against the float64 reference', () => {
     check(ctx, { ...base, name: 'depthwise at batch 128', batch: 128, inChannels: 32, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 32 }, 7), 120_000);
   gpuTest('real size: 16 → 32 channels in 4 groups, 3×3 dilation 2, 28×28, batch 128', (ctx) =>
     check(ctx, { ...base, name: 'grouped at batch 128', batch: 128, inChannels: 16, height: 28, width: 28, outChannels: 32, kernelH: 3, kernelW: 3, dilationH: 2, dilationW: 2, groups: 4 }, 8), 120_000);
+
+  // Blocks of 4 channels both ways at stride 1: the SUBGROUP forward and input gradient, the weight gradient's window over a block of 4.
+  gpuTest('real size: 16 → 16 channels in 2 groups, 3×3 padding 1, 14×14, batch 128', (ctx) =>
+    check(ctx, { ...base, name: 'grouped at stride 1, batch 128', batch: 128, inChannels: 16, height: 14, width: 14, outChannels: 16, kernelH: 3, kernelW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 2 }, 10), 120_000);
 
   // 2,500 × 3 × 3 × 3 = 67,500 weight elements, a workgroup each (3 input channels: blocks of one):
   // the grid folds into 2-D, and workgroups past the last element sum and write nothing.
