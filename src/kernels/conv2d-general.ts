@@ -4,8 +4,11 @@
  * gradient, weight gradient — direct kernels, an invocation per four output or input columns
  * of a row and block of up to 4 channels, a workgroup per weight block, each sum in a fixed order. The tiled, tuned kernels of
  * src/kernels/conv2d.ts run every conv of groups 1, dilation 1 and one stride and padding for
- * both directions (Conv2d.tiled); these run the others, unfused and untuned. A bias's gradient is
- * bias_backward's (src/kernels/bias.ts).
+ * both directions (Conv2d.tiled); these run the others, unfused and untuned. Variants, each with the
+ * plain path's bits: DEPTHWISE (a depthwise conv of at most 3×3: DEPTHWISE_ROWS rows an invocation,
+ * its taps in registers), SUBGROUP (subgroups of 8, blocks of 4 channels: the weights shared by
+ * subgroupBroadcast), and the weight gradient's TAPS. A bias's gradient is bias_backward's
+ * (src/kernels/bias.ts).
  * Kernels: shaders/conv2d_general_*.wgsl (their Params: shaders/lib/conv2d_general.wgsl). CPU reference:
  * src/reference/conv2d.ts.
  */
