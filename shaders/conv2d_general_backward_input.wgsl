@@ -194,9 +194,9 @@ fn depthwiseRows(r: u32) {
     var hit = kx < params.kernelW;
     if (params.strideW != 1u) {
       let s = i32(params.strideW);
-      let rest = ((tx % s) + s) % s;
-      hit = hit && rest == 0;
-      tx = (tx - rest) / s;
+      let below = floorDivide(tx, s);
+      hit = hit && tx == below * s;
+      tx = below;
     }
     txs[kx] = tx;
     hits[kx] = hit;

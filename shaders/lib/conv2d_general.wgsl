@@ -36,6 +36,14 @@ struct Params {
   planeAlign: u32,
 }
 
+// ⌊a / d⌋ for 0 < d and |a| + d < 2^23 (the DEPTHWISE variants' columns: the host's check), by a
+// float division and one step back (a CPU adapter's vector unit divides floats, but integers a
+// lane at a time): the rounded quotient is ⌊a / d⌋ or one more.
+fn floorDivide(a: i32, d: i32) -> i32 {
+  let q = i32(floor(f32(a) / f32(d)));
+  return select(q, q - 1, q * d > a);
+}
+
 // A block's four channels from `first` (a short block repeats its `last` channel, never stored).
 fn blockChannels(first: u32, last: u32) -> vec4u {
   return vec4u(first, min(first + 1u, last), min(first + 2u, last), min(first + 3u, last));

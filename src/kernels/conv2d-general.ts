@@ -40,9 +40,11 @@ export const SUBGROUP_LANES = 8;
 
 /** Whether a geometry is the DEPTHWISE variants' (groups = inChannels = outChannels, a kernel of at most 3×3), or why not. */
 const depthwiseProblem = (p: Conv2dGeneralGeometry): string | undefined =>
-  p.groups === p.inChannels && p.groups === p.outChannels && p.kernelH <= 3 && p.kernelW <= 3
-    ? undefined
-    : `DEPTHWISE takes groups = inChannels = outChannels and a kernel of at most 3×3, got ${p.inChannels} → ${p.outChannels} in ${p.groups} groups, ${p.kernelH}×${p.kernelW}`;
+  !(p.groups === p.inChannels && p.groups === p.outChannels && p.kernelH <= 3 && p.kernelW <= 3)
+    ? `DEPTHWISE takes groups = inChannels = outChannels and a kernel of at most 3×3, got ${p.inChannels} → ${p.outChannels} in ${p.groups} groups, ${p.kernelH}×${p.kernelW}`
+    : p.width + p.padLeft + 2 * p.dilationW + p.strideW >= 2 ** 23
+      ? `DEPTHWISE divides its columns by floats (exact below 2^23), got width ${p.width}, padLeft ${p.padLeft}, dilationW ${p.dilationW}, strideW ${p.strideW}`
+      : undefined;
 
 /**
  * The kernels' parameters for a geometry: blocks of 4 channels where a group has 4 or more (each

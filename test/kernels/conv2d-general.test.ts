@@ -189,6 +189,9 @@ describe('conv2d_general kernels against the float64 reference', () => {
   test('the depthwise cases of at most 3×3 take the DEPTHWISE variants, the others not', () => {
     const taken = CASES.filter((c) => conv2dGeneralRowsVariant(paramsOf(c)).DEPTHWISE).map((c) => c.name);
     // 'depthwise ×2' has two outputs a channel (a plain path's conv); the 2×2 padding-wide case is depthwise.
+    // A row past 2^23 columns (DEPTHWISE divides columns by floats): the plain path.
+    const wide = { batch: 1, inChannels: 2, height: 1, width: 2 ** 23, outChannels: 2, outHeight: 1, outWidth: 2 ** 22, kernelH: 1, kernelW: 3, strideH: 1, strideW: 2, padTop: 0, padLeft: 1, dilationH: 1, dilationW: 1, groups: 2 };
+    expect([conv2dGeneralParams(wide).rows, conv2dGeneralParams({ ...wide, width: 2 ** 22, outWidth: 2 ** 21 }).rows]).toEqual([1, DEPTHWISE_ROWS]);
     expect(taken).toEqual(CASES.filter((c) => (c.name.startsWith('depthwise ') && !c.name.startsWith('depthwise ×2')) || c.name.startsWith('padding wider')).map((c) => c.name));
   });
   test('the folded case dispatches past 65,535 workgroups', () => {
