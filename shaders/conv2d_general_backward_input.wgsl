@@ -26,8 +26,10 @@
 //   Variant DEPTHWISE (groups = inChannels = outChannels, a kernel of at most 3×3, rows
 //   DEPTHWISE_ROWS: the host's choice): the channel's taps held in registers, and each output
 //   row's dy at each kx loaded once for every input row of the invocation it reaches (the output
-//   rows from the last down, so each input's sum keeps the plain order: ky, then kx).
-//   Params, blockChannels and DEPTHWISE_ROWS: shaders/lib/conv2d_general.wgsl.
+//   rows from the last down, so each input's sum keeps the plain order: ky, then kx); each kx's
+//   output column by floorDivide (a float division: lavapipe divides integers a lane at a time).
+//   Params, blockChannels, floorDivide, DEPTHWISE_ROWS and SUBGROUP_LANES:
+//   shaders/lib/conv2d_general.wgsl.
 
 #if SUBGROUP
 enable subgroups;

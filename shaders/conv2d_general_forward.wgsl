@@ -27,7 +27,7 @@
 //   DEPTHWISE_ROWS: the host's choice): the channel's taps held in registers, and each input row's
 //   four columns at each kx loaded once for every output row of the invocation that reads it
 //   (the input rows in order, so each output's sum keeps the plain order: ky, then kx).
-//   Params, blockChannels and DEPTHWISE_ROWS: shaders/lib/conv2d_general.wgsl.
+//   Params, blockChannels, DEPTHWISE_ROWS and SUBGROUP_LANES: shaders/lib/conv2d_general.wgsl.
 
 #if SUBGROUP
 enable subgroups;
