@@ -95,7 +95,9 @@ fn conv2d_general_backward_weight(@builtin(global_invocation_id) gid3: vec3u, @b
 // TAPS (a kernel of at most 3×3: tapSplits 1): workgroup e takes (co, block of inBlock input
 // channels) and every tap at once, each invocation's sums in 9 vec4s (tap ky·3 + kx, a channel a
 // lane), each dy loaded once for the taps; the same rows and columns in the same order as the
-// plain variant's, so each weight's sum differs from it only in the tree's partial sums.
+// plain variant's, so each weight's sum differs from it only in the tree's partial sums. At stride
+// 1 and dilation 1 across: slideRow (a block of one channel) or slideRowBlock (of four), the same
+// sums, fewer loads.
 fn sumAllTaps(e: u32, lid: u32) {
   let groupIn = params.inChannels / params.groups;
   let perGroup = (groupIn + params.inBlock - 1u) / params.inBlock;
@@ -110,6 +112,9 @@ fn sumAllTaps(e: u32, lid: u32) {
   let H = i32(params.height);
   let W = i32(params.width);
   let rows = select(0u, params.batch * params.outHeight, valid);
+  // At stride 1 and dilation 1 across, a row's taps read a window of three columns that moves a
+  // column an output (slideRow, slideRowBlock).
+  let sliding = params.strideW == 1u && params.dilationW == 1u;
   var acc = array<vec4f, 9>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   for (var r = lid; r < rows; r += WG_X) {
     let n = r / params.outHeight;
@@ -117,6 +122,14 @@ fn sumAllTaps(e: u32, lid: u32) {
     let dyRow = (n * params.outChannels + co) * outPlane + oy * params.outWidth;
     let xBase = (n * params.inChannels + g * groupIn) * inPlane;
     let y0 = i32(oy * params.strideH) - i32(params.padTop);
+    if (sliding && params.inBlock == 1u) {
+      acc = slideRow(acc, dyRow, xBase + planes.x, y0);
+      continue;
+    }
+    if (sliding) {
+      acc = slideRowBlock(acc, dyRow, xBase, planes, y0);
+      continue;
+    }
     for (var ox = 0u; ox < params.outWidth; ox++) {
       let d = dy[dyRow + ox];
       let x0 = i32(ox * params.strideW) - i32(params.padLeft);
@@ -160,3 +173,76 @@ fn sumAllTaps(e: u32, lid: u32) {
   }
 }
 #endif
+
+// TAPS at stride 1 and dilation 1 across, a block of one channel (its plane from xPlane): output row dyRow's products
+// added to acc, the same sums in the same order as sumAllTaps' loop, but tap kx's x at column ox
+// is tap kx + 1's at ox − 1: each kernel row's three x held in a vec3 that moves right a column an
+// output, one x loaded a kernel row an output where the loop loads three.
+fn slideRow(sums: array<vec4f, 9>, dyRow: u32, xPlane: u32, y0: i32) -> array<vec4f, 9> {
+  var acc = sums;
+  let H = i32(params.height);
+  let W = i32(params.width);
+  let x0 = -i32(params.padLeft);
+  // win[ky][kx]: the x of tap (ky, kx) at the output column (a tap outside the input: unread, masked).
+  var win = array<vec3f, 3>();
+  var rowIn = array<bool, 3>();
+  var rowAt = array<u32, 3>();
+  for (var ky = 0u; ky < 3u; ky++) {
+    let iy = y0 + i32(ky * params.dilationH);
+    rowIn[ky] = ky < params.kernelH && iy >= 0 && iy < H;
+    rowAt[ky] = xPlane + u32(clamp(iy, 0, H - 1)) * params.width;
+    for (var kx = 0u; kx < 2u; kx++) {
+      win[ky][kx + 1u] = x[rowAt[ky] + u32(clamp(x0 + i32(kx), 0, W - 1))];
+    }
+  }
+  for (var ox = 0u; ox < params.outWidth; ox++) {
+    let d = dy[dyRow + ox];
+    let ix = i32(ox) + x0;
+    let next = u32(clamp(ix + 2, 0, W - 1));
+    for (var ky = 0u; ky < 3u; ky++) {
+      win[ky] = vec3f(win[ky].y, win[ky].z, x[rowAt[ky] + next]);
+      for (var kx = 0u; kx < 3u; kx++) {
+        // A tap outside the kernel or the input adds a zero (as sumAllTaps).
+        let inside = rowIn[ky] && kx < params.kernelW && ix + i32(kx) >= 0 && ix + i32(kx) < W;
+        acc[ky * 3u + kx].x += select(0.0, d * win[ky][kx], inside);
+      }
+    }
+  }
+  return acc;
+}
+
+// slideRow for a block of 4 channels (planes: their offsets): each window element the four
+// channels' x at a tap, a vec4.
+fn slideRowBlock(sums: array<vec4f, 9>, dyRow: u32, xBase: u32, planes: vec4u, y0: i32) -> array<vec4f, 9> {
+  var acc = sums;
+  let H = i32(params.height);
+  let W = i32(params.width);
+  let x0 = -i32(params.padLeft);
+  var win = array<array<vec4f, 3>, 3>();
+  var rowIn = array<bool, 3>();
+  var rowAt = array<u32, 3>();
+  for (var ky = 0u; ky < 3u; ky++) {
+    let iy = y0 + i32(ky * params.dilationH);
+    rowIn[ky] = ky < params.kernelH && iy >= 0 && iy < H;
+    rowAt[ky] = xBase + u32(clamp(iy, 0, H - 1)) * params.width;
+    for (var kx = 0u; kx < 2u; kx++) {
+      let at = rowAt[ky] + u32(clamp(x0 + i32(kx), 0, W - 1));
+      win[ky][kx + 1u] = vec4f(x[at + planes.x], x[at + planes.y], x[at + planes.z], x[at + planes.w]);
+    }
+  }
+  for (var ox = 0u; ox < params.outWidth; ox++) {
+    let d = dy[dyRow + ox];
+    let ix = i32(ox) + x0;
+    let next = u32(clamp(ix + 2, 0, W - 1));
+    for (var ky = 0u; ky < 3u; ky++) {
+      let at = rowAt[ky] + next;
+      win[ky] = array<vec4f, 3>(win[ky][1], win[ky][2], vec4f(x[at + planes.x], x[at + planes.y], x[at + planes.z], x[at + planes.w]));
+      for (var kx = 0u; kx < 3u; kx++) {
+        // A tap outside the kernel or the input adds a zero (as sumAllTaps).
+        let inside = rowIn[ky] && kx < params.kernelW && ix + i32(kx) >= 0 && ix + i32(kx) < W;
+        acc[ky * 3u + kx] += select(vec4f(0.0), d * win[ky][kx], inside);
+      }
+    }
+  }
+  return acc;
+}

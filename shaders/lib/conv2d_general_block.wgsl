@@ -7,16 +7,21 @@
 // each column's value times the four weights (one load each for the four columns); one channel,
 // v times its weight.
 fn addProducts(sums: array<vec4f, 4>, v: vec4f, w: vec4u, k: u32, block: u32) -> array<vec4f, 4> {
-  var s = sums;
   if (block == 4u) {
-    let wv = vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]);
-    s[0] += v.x * wv;
-    s[1] += v.y * wv;
-    s[2] += v.z * wv;
-    s[3] += v.w * wv;
-  } else {
-    s[0] += v * weight[w.x + k];
+    return addBlockProducts(sums, v, vec4f(weight[w.x + k], weight[w.y + k], weight[w.z + k], weight[w.w + k]));
   }
+  var s = sums;
+  s[0] += v * weight[w.x + k];
+  return s;
+}
+
+// A block of four channels' sums plus the four columns' values v times the four channels' weights wv.
+fn addBlockProducts(sums: array<vec4f, 4>, v: vec4f, wv: vec4f) -> array<vec4f, 4> {
+  var s = sums;
+  s[0] += v.x * wv;
+  s[1] += v.y * wv;
+  s[2] += v.z * wv;
+  s[3] += v.w * wv;
   return s;
 }
 

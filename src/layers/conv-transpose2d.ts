@@ -13,7 +13,7 @@
  * Unfused. CPU reference: the same three functions of src/reference/conv2d.ts (src/reference/network.ts).
  */
 import { biasAdd, biasAddVariant, biasBackward } from '../kernels/bias.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralInputVariant, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -229,7 +229,8 @@ export class ConvTranspose2d extends Layer {
     const area = b.outShape[1]! * b.outShape[2]!;
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       // The conv's input gradient from this layer's input: the output, then the bias added in place.
-      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: input, weight: weight.value, dx: output }, params(batch), `${path} conv-transpose forward`)];
+      const p = params(batch);
+      const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardInput, conv2dGeneralInputVariant(ctx, p))).bind({ dy: input, weight: weight.value, dx: output }, p, `${path} conv-transpose forward`)];
       if (bias) list.push((await ctx.compile(biasAdd, biasAddVariant(area))).bind({ bias: bias.value, y: output }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias`));
       return list;
     });
@@ -238,7 +239,7 @@ export class ConvTranspose2d extends Layer {
       const p = params(batch);
       const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: dOutput, dy: input, dweight: weight.grad }, p, `${path} conv-transpose weight gradient`)];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias gradient`));
-      if (dInput) list.push((await ctx.compile(conv2dGeneralForward, { BIAS: false })).bind({ x: dOutput, weight: weight.value, y: dInput }, p, `${path} conv-transpose input gradient`));
+      if (dInput) list.push((await ctx.compile(conv2dGeneralForward, { BIAS: false, ...conv2dGeneralForwardVariant(ctx, p) })).bind({ x: dOutput, weight: weight.value, y: dInput }, p, `${path} conv-transpose input gradient`));
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

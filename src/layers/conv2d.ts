@@ -34,7 +34,7 @@ import {
   MAX_KERNEL_AREA,
   type ConvDirection,
 } from '../kernels/conv2d.js';
-import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
+import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralInputVariant, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
 import type { Dispatch } from '../gpu/context.js';
 import { lowerDense } from './linear.js';
@@ -311,7 +311,7 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const forward = perBatch(async (batch): Promise<Dispatch[]> => {
       const p = this.generalParams(b.inShape, batch);
-      const kernel = await ctx.compile(conv2dGeneralForward, { BIAS: bias !== undefined });
+      const kernel = await ctx.compile(conv2dGeneralForward, { BIAS: bias !== undefined, ...conv2dGeneralForwardVariant(ctx, p) });
       return [kernel.bind({ x: input, weight: weight.value, y: output, ...(bias ? { bias: bias.value } : {}) }, p, `${path} conv forward`)];
     });
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
@@ -319,7 +319,7 @@ export class Conv2d extends Layer {
       const p = this.generalParams(b.inShape, batch);
       const list: Dispatch[] = [(await ctx.compile(conv2dGeneralBackwardWeight, conv2dGeneralWeightVariant(p))).bind({ x: input, dy: dOutput, dweight: weight.grad }, p, `${path} conv weight gradient`)];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area: p.outHeight * p.outWidth }, `${path} conv bias gradient`));
-      if (dInput) list.push((await ctx.compile(conv2dGeneralBackwardInput)).bind({ dy: dOutput, weight: weight.value, dx: dInput }, p, `${path} conv input gradient`));
+      if (dInput) list.push((await ctx.compile(conv2dGeneralBackwardInput, conv2dGeneralInputVariant(ctx, p))).bind({ dy: dOutput, weight: weight.value, dx: dInput }, p, `${path} conv input gradient`));
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

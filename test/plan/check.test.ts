@@ -365,6 +365,22 @@ const cases = [
     fuse: true,
   },
   {
+    // Depthwise convs of at most 3×3 (groups = in = out channels) run the direct kernels' DEPTHWISE
+    // variants: stride 2, dilation 2 with 'same' padding, and a depthwise ConvTranspose2d (its
+    // forward DEPTHWISE's input gradient, its input gradient DEPTHWISE's forward).
+    name: 'depthwise Conv2d (stride 2; dilation 2, padding same) and depthwise ConvTranspose2d (stride 2), Adam',
+    model: new Sequential(
+      new Conv2d({ outChannels: 4, kernelSize: 3, padding: 1 }), new ReLU(),
+      new Conv2d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, groups: 4 }), new ReLU(),
+      new Conv2d({ outChannels: 4, kernelSize: 3, dilation: 2, padding: 'same', groups: 4, bias: false }), new Tanh(),
+      new ConvTranspose2d({ outChannels: 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, groups: 4 }), new ReLU(),
+      new AvgPool2d(4), new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new Adam({ lr: 1e-3 }),
+    fuse: true,
+  },
+  {
     // ConvTranspose2d on the conv kernels, roles turned round: the forward an input gradient
     // (then the bias), the input gradient a forward, the weight gradient with the output gradient
     // as the conv's input — the tiled kernels where its conv's geometry is theirs (the first and
