@@ -25,6 +25,18 @@ if (!chromium) console.log('skipped: the end-to-end page test needs Chromium (no
 
 const ARTIFACTS = 'test-artifacts';
 
+
+/**
+ * Waits (up to 10 s) until a download has finished: its file there and Chromium's partial file
+ * (NAME.crdownload, renamed to NAME at the end, sometimes listed beside it for a moment) gone.
+ */
+async function downloaded(dir: string, name: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(join(dir, name)) && !readdirSync(dir).some((f) => f.endsWith('.crdownload'))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe.skipIf(!chromium)('the training page in headless Chromium', () => {
   let server: StaticServer;
   let browser: Browser;
@@ -136,7 +148,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.click('[data-testid=save]');
     const name = 'seed-cnn-epoch4-step16.safetensors';
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
-    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    await downloaded(downloads, name);
     const bytes = new Uint8Array(readFileSync(join(downloads, name)));
     const { tensors, metadata } = decodeSafetensors(bytes, name);
     expect(metadata.epoch).toBe('4');
@@ -208,7 +220,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.click('[data-testid=save]');
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
     const name = `seed-cnn-epoch0-step${taken}.safetensors`;
-    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    await downloaded(downloads, name);
     expect(readdirSync(downloads)).toEqual([name]);
     const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(downloads, name))), name);
     expect(metadata.epoch_step).toBe(String(taken));
@@ -377,7 +389,7 @@ describe.skipIf(!chromium)('the training page in headless Chromium', () => {
     await page.click('[data-testid=save]');
     const name = 'mlp-epoch2-step4.safetensors';
     await page.waitForFunction(() => document.querySelector('[data-testid=mnist-status]')?.textContent?.startsWith('Saved'));
-    for (let i = 0; i < 100 && !existsSync(join(downloads, name)); i++) await new Promise((r) => setTimeout(r, 100));
+    await downloaded(downloads, name);
     const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(downloads, name))), name);
     expect(metadata.optimizer).toBe('adam');
     expect(Object.keys(tensors).filter((k) => k.endsWith('.exp_avg_sq')).length).toBeGreaterThan(0);
