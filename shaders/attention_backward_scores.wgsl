@@ -76,15 +76,6 @@ fn loadDattn4(at: u32, t: u32) -> vec4f {
 #endif
 }
 
-// dot + a · b over features 4t … 4t + 3 (below HEAD_DIM), in increasing order.
-fn dotStep(dot: f32, a: vec4f, b: vec4f, t: u32) -> f32 {
-  var sum = dot;
-  for (var c = 0u; c < 4u; c++) {
-    if (4u * t + c < HEAD_DIM) { sum += a[c] * b[c]; }
-  }
-  return sum;
-}
-
 // probs[at] from P (or P ⊙ M) there, dP and D.
 fn storeScoreGradient(at: u32, dP: f32, D: f32) {
 #if DROPOUT

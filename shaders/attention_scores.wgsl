@@ -47,15 +47,6 @@ fn loadQkv4(at: u32, t: u32) -> vec4f {
 #endif
 }
 
-// dot + q · k over features 4t … 4t + 3 (below HEAD_DIM), in increasing order.
-fn dotStep(dot: f32, q: vec4f, k: vec4f, t: u32) -> f32 {
-  var sum = dot;
-  for (var c = 0u; c < 4u; c++) {
-    if (4u * t + c < HEAD_DIM) { sum += q[c] * k[c]; }
-  }
-  return sum;
-}
-
 // The keys a row holds the scores of in registers (4 blocks of 8; 64 spills on lavapipe).
 const SCORE_SLOTS = 32u;
 

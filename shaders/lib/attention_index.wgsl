@@ -97,3 +97,12 @@ fn planeRowOf(x: u32, chunks: u32) -> PlaneRow {
 fn featureChunks() -> u32 {
   return (HEAD_VEC4S + CHUNK_VEC4S - 1u) / CHUNK_VEC4S;
 }
+
+// dot + a · b over features 4t … 4t + 3 (below HEAD_DIM), in increasing order (the scores' q · k, the scores gradient's dO · v).
+fn dotStep(dot: f32, a: vec4f, b: vec4f, t: u32) -> f32 {
+  var sum = dot;
+  for (var c = 0u; c < 4u; c++) {
+    if (4u * t + c < HEAD_DIM) { sum += a[c] * b[c]; }
+  }
+  return sum;
+}
