@@ -32,7 +32,7 @@ import { checkClipping, clippingFromMetadata, clippingMetadata, describeClipping
 import type { RunningMetrics } from '../train/loss-head.js';
 import { modelFileText } from '../models/model-file.js';
 import { MAX_SEED } from '../reference/random.js';
-import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
+import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, halfToFloat32, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 export const OPTIMIZER_PREFIX = 'optimizer.';
 const stateName = (parameter: string, state: string) => `${OPTIMIZER_PREFIX}${parameter}.${state}`;
@@ -942,12 +942,15 @@ export function checkCheckpoint(
       const hint = instead.length === 0 ? '' : `; the file has ${instead.length === 1 ? 'a tensor' : `${instead.length} tensors`} this network lacks (${instead.slice(0, 2).map((n) => `'${n}'`).join(', ')}${instead.length > 2 ? ', …' : ''}): another network, or a module named otherwise`;
       throw new CheckpointFormatError(source, `tensor '${name}' is missing (expected F32 [${shape.join(', ')}])${hint}`);
     }
-    // F64 (a PyTorch model after .double()) is rounded to float32, as load_state_dict's copy_ does.
-    if (t.dtype !== 'F32' && t.dtype !== 'F64') throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected F32 (or F64, rounded to float32)`);
+    // F64 (a PyTorch model after .double()) is rounded to float32, as load_state_dict's copy_ does;
+    // F16 and BF16 (after .half(), .bfloat16()) are float32 values exactly.
+    if (t.dtype !== 'F32' && t.dtype !== 'F64' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+      throw new CheckpointFormatError(source, `tensor '${name}': dtype is ${t.dtype}, expected F32 (or F64, rounded to float32; or F16 or BF16, widened)`);
+    }
     if (t.shape.join(',') !== shape.join(',')) {
       throw new CheckpointFormatError(source, `tensor '${name}': shape is [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
-    const data = t.dtype === 'F32' ? t.data : Float32Array.from(t.data);
+    const data = t.dtype === 'F32' ? t.data : t.dtype === 'F64' ? Float32Array.from(t.data) : halfToFloat32(t);
     const bad = badValue(data, rulesFor(name));
     if (bad) throw new CheckpointFormatError(source, `tensor '${name}': ${bad}${t.dtype === 'F64' ? ' (rounded to float32)' : ''}`);
     return data;

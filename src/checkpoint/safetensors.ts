@@ -29,11 +29,22 @@ export class CheckpointFormatError extends Error {
 }
 
 interface DtypeArrays {
+  U64: BigUint64Array;
+  I64: BigInt64Array;
   F64: Float64Array;
   F32: Float32Array;
-  I64: BigInt64Array;
+  U32: Uint32Array;
   I32: Int32Array;
+  /** bfloat16: each element's 16 bits (float32's high half); `halfToFloat32` converts. */
+  BF16: Uint16Array;
+  /** IEEE float16: each element's 16 bits; `halfToFloat32` converts. */
+  F16: Uint16Array;
+  U16: Uint16Array;
+  I16: Int16Array;
+  I8: Int8Array;
   U8: Uint8Array;
+  /** One byte an element, 0 or 1 (as NumPy's and PyTorch's bool). */
+  BOOL: Uint8Array;
 }
 
 export type SafetensorsDtype = keyof DtypeArrays;
@@ -48,13 +59,25 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Each dtype's typed array; listed in the order tensors are written in (the Python library's: its dtype order, descending). */
+/**
+ * Each dtype's typed array; listed in the order tensors are written in (the Python library's: its
+ * Dtype enum — BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 — descending). Its
+ * 8-bit floats are not read.
+ */
 const DTYPES = {
+  U64: BigUint64Array,
   I64: BigInt64Array,
   F64: Float64Array,
   F32: Float32Array,
+  U32: Uint32Array,
   I32: Int32Array,
+  BF16: Uint16Array,
+  F16: Uint16Array,
+  U16: Uint16Array,
+  I16: Int16Array,
+  I8: Int8Array,
   U8: Uint8Array,
+  BOOL: Uint8Array,
 } as const;
 
 const DTYPE_ORDER = Object.keys(DTYPES) as SafetensorsDtype[];
@@ -176,7 +199,41 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   checkTiling(entries, dataLength, source);
   checkChecksum(bytes, dataStart, metadata, entries, source);
   const tensors = Object.fromEntries(entries.map((entry) => [entry.name, copyTensor(bytes, dataStart, entry)]));
+  for (const [name, tensor] of Object.entries(tensors)) checkBools(name, tensor, source);
   return { tensors, metadata };
+}
+
+/** A BOOL tensor's bytes are 0 or 1 (any other byte is no bool: a damaged or mislabelled tensor). */
+function checkBools(name: string, tensor: SafetensorsTensor, source: string): void {
+  if (tensor.dtype !== 'BOOL') return;
+  const bad = tensor.data.findIndex((v) => v > 1);
+  if (bad >= 0) throw new CheckpointFormatError(source, `tensor ${JSON.stringify(name)}: BOOL element ${bad} is the byte ${tensor.data[bad]}, expected 0 or 1`);
+}
+
+/**
+ * A F16 or BF16 tensor's values as float32, exactly (every half and bfloat16 value is a float32;
+ * as PyTorch's .float()).
+ */
+export function halfToFloat32(tensor: Extract<SafetensorsTensor, { dtype: 'F16' | 'BF16' }>): Float32Array {
+  return halfBitsToFloat32(tensor.data, tensor.dtype === 'BF16' ? 'bfloat16' : 'float16');
+}
+
+/** 16-bit floats' bits (IEEE float16, or bfloat16: float32's high half) as float32 values, exactly. */
+export function halfBitsToFloat32(bits: Uint16Array, kind: 'float16' | 'bfloat16'): Float32Array {
+  const out = new Float32Array(bits.length);
+  if (kind === 'bfloat16') {
+    new Uint32Array(out.buffer).set(Uint32Array.from(bits, (h) => h << 16));
+    return out;
+  }
+  for (let i = 0; i < out.length; i++) {
+    const h = bits[i]!;
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    // Subnormals fraction·2⁻²⁴; normals (1024 + fraction)·2^(exponent − 25); all 1s ±∞ or NaN.
+    out[i] = exponent === 0x1f ? (fraction ? NaN : sign * Infinity) : exponent === 0 ? sign * fraction * 2 ** -24 : sign * (1024 + fraction) * 2 ** (exponent - 25);
+  }
+  return out;
 }
 
 /** The tensor's bytes copied into a fresh buffer, so its typed array is aligned. */
@@ -208,6 +265,7 @@ function checkEncodable(name: string, tensor: SafetensorsTensor): SafetensorsTen
   if (tensor.data.length !== elements) {
     throw new CheckpointFormatError(source, `${where}: data has ${tensor.data.length} elements, expected ${elements} for shape [${tensor.shape.join(', ')}]`);
   }
+  checkBools(name, tensor, source);
   return tensor;
 }
 

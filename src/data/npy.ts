@@ -5,8 +5,9 @@
  * A `.npy` file is the magic `\x93NUMPY`, a version (1.0, 2.0 or 3.0), a header length (2 bytes
  * in 1.0, 4 after), a header — a Python dict literal `{'descr': '<f4', 'fortran_order': False,
  * 'shape': (60000, 28, 28), }` — and the array's bytes in C order. Read here: little-endian (or
- * byte-order-free) booleans, integers of 1 to 8 bytes and floats of 4 and 8; Fortran order,
- * big-endian data, float16, complex, structured and object arrays are refused, naming the file,
+ * byte-order-free) booleans, integers of 1 to 8 bytes and floats of 4 and 8, and float16 (read as
+ * the float32 values it holds, exactly: dtype f4); Fortran order,
+ * big-endian data, complex, structured and object arrays are refused, naming the file,
  * the array and what to do instead. An `.npz` is read through its central directory; a member is
  * stored or deflated (`inflateRaw` is the runtime's: Node's zlib in src/node/data-files.ts), and
  * checked against its CRC-32.
@@ -14,7 +15,7 @@
  * `.npy` as np.save does (the CLI's predictions).
  */
 
-import { crc32 } from '../checkpoint/safetensors.js';
+import { crc32, halfBitsToFloat32 } from '../checkpoint/safetensors.js';
 
 export class NpyFormatError extends Error {
   override name = 'NpyFormatError';
@@ -91,7 +92,8 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (dataStart > bytes.length) throw new NpyFormatError(source, `its header says ${headerLength} bytes, but the file ends at ${bytes.length}`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lengthBytes, dataStart));
   const { descr, fortranOrder, shape } = parseHeader(header, source);
-  const dtype = dtypeOf(descr, source);
+  const half = /^[<|=]f2$/.test(descr);
+  const dtype = half ? 'u2' : dtypeOf(descr, source);
   if (fortranOrder && shape.filter((n) => n > 1).length > 1) {
     throw new NpyFormatError(source, `is in Fortran order (column-major); save np.ascontiguousarray(a) instead`);
   }
@@ -105,6 +107,8 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const offset = bytes.byteOffset + dataStart;
   const aligned = offset % type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice(dataStart);
   const data = aligned === bytes ? new type(bytes.buffer as ArrayBuffer, offset, count) : new type(aligned.buffer as ArrayBuffer, 0, count);
+  // float16 as the float32 values it holds, exactly (as PyTorch's .float()).
+  if (half) return { dtype: 'f4', shape, data: halfBitsToFloat32(data as Uint16Array, 'float16') };
   return { dtype, shape, data } as NpyArray;
 }
 
@@ -132,12 +136,11 @@ function parseHeader(header: string, source: string): { descr: string; fortranOr
 
 function dtypeOf(descr: string, source: string): NpyDtype {
   const match = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
-  if (!match) throw new NpyFormatError(source, `its dtype ${descr} is not read here (float32/64, integers, bool)`);
+  if (!match) throw new NpyFormatError(source, `its dtype ${descr} is not read here (float16/32/64, integers, bool)`);
   const [, order, kind, size] = match;
   if (order === '>' && size !== '1') throw new NpyFormatError(source, `its dtype ${descr} is big-endian; save a.astype('<${kind}${size}') instead`);
   const name = `${kind}${size}`;
-  if (name === 'f2') throw new NpyFormatError(source, `its dtype ${descr} is float16; save a.astype(np.float32) instead`);
-  if (!(name in ARRAYS)) throw new NpyFormatError(source, `its dtype ${descr} is not read here; expected float32 or float64 (<f4, <f8), an integer (|u1, <i8, …) or bool (|b1)`);
+  if (!(name in ARRAYS)) throw new NpyFormatError(source, `its dtype ${descr} is not read here; expected a float (<f2, <f4, <f8), an integer (|u1, <i8, …) or bool (|b1)`);
   return name as NpyDtype;
 }
 

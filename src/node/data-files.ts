@@ -8,7 +8,7 @@
  *   const data = await loadTrainingData('cifar10.npz', { input: [3, 32, 32] });
  */
 import { inflateRawSync } from 'node:zlib';
-import { decodeSafetensors, type SafetensorsTensor } from '../checkpoint/safetensors.js';
+import { decodeSafetensors, halfToFloat32, type SafetensorsTensor } from '../checkpoint/safetensors.js';
 import { NpyFormatError, parseNpz, type NpyArray } from '../data/npy.js';
 import { dataFromArrays, type DataModel, type TrainingData } from '../data/tensor-data.js';
 import { loadMnist } from './mnist-files.js';
@@ -38,11 +38,21 @@ function inflate(bytes: Uint8Array, expectedLength: number): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-const SAFETENSORS_DTYPES: Record<SafetensorsTensor['dtype'], NpyArray['dtype']> = { F64: 'f8', F32: 'f4', I64: 'i8', I32: 'i4', U8: 'u1' };
+const SAFETENSORS_DTYPES: Record<Exclude<SafetensorsTensor['dtype'], 'F16' | 'BF16'>, NpyArray['dtype']> = {
+  U64: 'u8', I64: 'i8', F64: 'f8', F32: 'f4', U32: 'u4', I32: 'i4', U16: 'u2', I16: 'i2', I8: 'i1', U8: 'u1', BOOL: 'b1',
+};
 
-/** A safetensors file's tensors as arrays (its dtypes are a subset of those read from .npy). */
+/**
+ * A safetensors file's tensors as arrays, as .npy's dtypes; F16 and BF16 (a `.half()` or
+ * `.bfloat16()` tensor) become float32, exactly, as PyTorch's `.float()`.
+ */
 function safetensorsArrays(bytes: Uint8Array, file: string): Map<string, NpyArray> {
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new NpyFormatError(file, 'is a zip file; an .npz should be named .npz');
   const { tensors } = decodeSafetensors(bytes, file);
-  return new Map(Object.entries(tensors).map(([name, t]) => [name, { dtype: SAFETENSORS_DTYPES[t.dtype], shape: t.shape, data: t.data } as NpyArray]));
+  return new Map(
+    Object.entries(tensors).map(([name, t]) => [
+      name,
+      (t.dtype === 'F16' || t.dtype === 'BF16' ? { dtype: 'f4', shape: t.shape, data: halfToFloat32(t) } : { dtype: SAFETENSORS_DTYPES[t.dtype], shape: t.shape, data: t.data }) as NpyArray,
+    ]),
+  );
 }

@@ -616,6 +616,37 @@ describe('a float64 state_dict (a PyTorch model after .double())', () => {
   });
 });
 
+describe('a float16 or bfloat16 state_dict (after .half(), .bfloat16())', () => {
+  gpuTest('loads widened to float32, exactly, as load_state_dict copies it; an integer dtype is refused', async (ctx) => {
+    const model = () => new Sequential(new Flatten(), new Linear({ outFeatures: 3 }), new BatchNorm1d(3));
+    const source = new Network(ctx, model(), { inputShape: [2, 2], maxBatch: 2, seed: 9 });
+    const { tensors } = decodeSafetensors(await encodeCheckpoint(source), 'x');
+    for (const kind of ['F16', 'BF16'] as const) {
+      const halved: Record<string, SafetensorsTensor> = {};
+      const want = new Map<string, number[]>();
+      for (const [name, t] of Object.entries(tensors)) {
+        if (name.startsWith('optimizer.')) continue;
+        if (t.dtype !== 'F32') {
+          halved[name] = t;
+          continue;
+        }
+        // Each element's bits: a half near the float32 value (bfloat16: its high half), and the value they hold.
+        const bits = Uint16Array.from(t.data, (v, i) => (kind === 'BF16' ? new Uint32Array(Float32Array.of(v).buffer)[0]! >>> 16 : 0x3800 + ((i * 37) % 0x800)));
+        halved[name] = { dtype: kind, shape: t.shape, data: bits };
+        want.set(name, Array.from(bits, (b) => (kind === 'BF16' ? new Float32Array(Uint32Array.of(b << 16).buffer)[0]! : (1 + (b & 0x3ff) / 1024) * 2 ** (((b >> 10) & 0x1f) - 15))));
+      }
+      const target = new Network(ctx, model(), { inputShape: [2, 2], maxBatch: 2, seed: 10 });
+      loadCheckpoint(target, encodeSafetensors(halved), `${kind}.safetensors`);
+      for (const p of [...target.parameters, ...target.buffers]) expect(Array.from(await ctx.read(p.value)), `${kind} ${p.name}`).toEqual(want.get(p.name));
+    }
+    const first = Object.keys(tensors).find((n) => tensors[n]!.dtype === 'F32' && !n.startsWith('optimizer.'))!;
+    const ints = { ...Object.fromEntries(Object.entries(tensors).filter(([n]) => !n.startsWith('optimizer.'))), [first]: { dtype: 'I16', shape: tensors[first]!.shape, data: new Int16Array(tensors[first]!.data.length) } as SafetensorsTensor };
+    expect(() => loadCheckpoint(new Network(ctx, model(), { inputShape: [2, 2], maxBatch: 2 }), encodeSafetensors(ints), 'ints.safetensors')).toThrow(
+      `ints.safetensors: tensor '${first}': dtype is I16, expected F32 (or F64, rounded to float32; or F16 or BF16, widened)`,
+    );
+  });
+});
+
 describe('seed-CNN checkpoints', () => {
   gpuTest('hold every state_dict entry of the notebook’s Net, with PyTorch’s names, dtypes and shapes', async (ctx) => {
     const model = createSeedCnn(ctx, { maxBatch: 2, seed: 3 });

@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CheckpointFormatError, crc32, decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
+import { CheckpointFormatError, crc32, decodeSafetensors, encodeSafetensors, halfToFloat32, type SafetensorsTensor } from '../../src/checkpoint/safetensors.js';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
 
 const ascii = (bytes: Uint8Array) => String.fromCharCode(...bytes);
@@ -41,6 +41,39 @@ describe('round trip', () => {
     expect(decoded.tensors).toEqual(tensors);
     expect(decoded.tensors['bn1.num_batches_tracked']!.data).toBeInstanceOf(BigInt64Array);
     expect(Object.is(decoded.tensors['conv1.weight']!.data[5], -0)).toBe(true);
+  });
+
+  test('every dtype read: U64, U32, BF16, F16, U16, I16, I8 and BOOL too, laid out as the Python library orders them', () => {
+    const tensors: Record<string, SafetensorsTensor> = {
+      u64: { dtype: 'U64', shape: [2], data: BigUint64Array.from([0n, 2n ** 64n - 1n]) },
+      i64: { dtype: 'I64', shape: [1], data: BigInt64Array.from([-3n]) },
+      f64: { dtype: 'F64', shape: [1], data: Float64Array.from([0.1]) },
+      f32: { dtype: 'F32', shape: [1], data: Float32Array.from([1.5]) },
+      u32: { dtype: 'U32', shape: [1], data: Uint32Array.from([2 ** 32 - 1]) },
+      i32: { dtype: 'I32', shape: [1], data: Int32Array.from([-1]) },
+      bf16: { dtype: 'BF16', shape: [2], data: Uint16Array.from([0x3f80, 0xc0a0]) },
+      f16: { dtype: 'F16', shape: [2], data: Uint16Array.from([0x3c00, 0x0001]) },
+      u16: { dtype: 'U16', shape: [1], data: Uint16Array.from([65535]) },
+      i16: { dtype: 'I16', shape: [1], data: Int16Array.from([-32768]) },
+      i8: { dtype: 'I8', shape: [1], data: Int8Array.from([-128]) },
+      u8: { dtype: 'U8', shape: [1], data: Uint8Array.from([255]) },
+      bool: { dtype: 'BOOL', shape: [3], data: Uint8Array.from([1, 0, 1]) },
+    };
+    // Written in reverse name order, so the layout's order is the dtype rule's, not the insertion's.
+    const bytes = encodeSafetensors(Object.fromEntries(Object.entries(tensors).reverse()));
+    const decoded = decodeSafetensors(bytes, 'all');
+    expect(decoded.tensors).toEqual(tensors);
+    for (const [name, t] of Object.entries(tensors)) expect(decoded.tensors[name]!.data.constructor).toBe(t.data.constructor);
+    // The safetensors Rust crate sorts by its Dtype enum (BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64) descending, then by name.
+    const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(Object.keys(JSON.parse(ascii(bytes.subarray(8, 8 + length))))).toEqual(['u64', 'i64', 'f64', 'f32', 'u32', 'i32', 'bf16', 'f16', 'u16', 'i16', 'i8', 'u8', 'bool']);
+    expect(Array.from(halfToFloat32(decoded.tensors.bf16 as Extract<SafetensorsTensor, { dtype: 'BF16' }>))).toEqual([1, -5]);
+    expect(Array.from(halfToFloat32(decoded.tensors.f16 as Extract<SafetensorsTensor, { dtype: 'F16' }>))).toEqual([1, 2 ** -24]);
+  });
+
+  test('a BOOL byte other than 0 or 1 is refused, reading and writing', () => {
+    expectFormatError(rawFile('{"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}}', [1, 0, 2]), /^model\.safetensors: tensor "m": BOOL element 2 is the byte 2, expected 0 or 1$/);
+    expect(() => encodeSafetensors({ m: { dtype: 'BOOL', shape: [1], data: Uint8Array.from([7]) } })).toThrow(/^encodeSafetensors: tensor "m": BOOL element 0 is the byte 7, expected 0 or 1$/);
   });
 
   test('decoded data is copied out aligned, even from an odd offset', () => {
@@ -123,7 +156,7 @@ describe('malformed files name the file, the tensor and the field', () => {
     expectFormatError(rawFile('[1, 2]'), /^model\.safetensors: header is an array, expected a JSON object$/);
   });
   test('unknown dtype', () => {
-    expectFormatError(rawFile(good.replace('F32', 'BF16'), eight), /^model\.safetensors: tensor "w": dtype is "BF16", expected one of I64, F64, F32, I32, U8$/);
+    expectFormatError(rawFile(good.replace('F32', 'F8_E4M3'), eight), /^model\.safetensors: tensor "w": dtype is "F8_E4M3", expected one of U64, I64, F64, F32, U32, I32, BF16, F16, U16, I16, I8, U8, BOOL$/);
     expectFormatError(rawFile(good.replace('"F32"', '"toString"'), eight), /tensor "w": dtype is "toString"/);
   });
   test('bad shape', () => {

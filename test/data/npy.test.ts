@@ -7,7 +7,7 @@ import { inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { NpyFormatError, parseNpy, parseNpz, shapeText } from '../../src/data/npy.js';
 import { npyBytes, npzBytes, zipBytes, type TypedArray } from '../helpers/npy.js';
-import { python } from '../helpers/torch.js';
+import { hasTorch, python } from '../helpers/torch.js';
 
 const inflate = (bytes: Uint8Array) => new Uint8Array(inflateRawSync(bytes));
 
@@ -52,6 +52,26 @@ describe('.npy', () => {
     expect(Array.from(parseNpy(shifted.subarray(3), 'x.npy').data as Float64Array)).toEqual([1.25, -3]);
   });
 
+  test('float16 is read as the float32 values it holds, every one of the 65,536 as NumPy widens it', (ctx) => {
+    const bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const a = parseNpy(npyBytes(bits, [256, 256], { descr: '<f2' }), 'half.npy');
+    expect(a.dtype).toBe('f4');
+    expect(a.shape).toEqual([256, 256]);
+    const got = a.data as Float32Array;
+    // Known values: 1, −2, the largest, the smallest normal and subnormal, ±∞, −0, a NaN.
+    expect([got[0x3c00], got[0xc000], got[0x7bff], got[0x0400], got[0x0001], got[0x7c00], got[0xfc00]]).toEqual([1, -2, 65504, 2 ** -14, 2 ** -24, Infinity, -Infinity]);
+    expect(Object.is(got[0x8000], -0)).toBe(true);
+    expect(Number.isNaN(got[0x7e00])).toBe(true);
+    if (!hasTorch) ctx.skip(`${python} has no NumPy (apt-get install python3-torch brings it)`);
+    const theirs = spawnSync(python, ['-c', 'import numpy as np, sys; sys.stdout.buffer.write(np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32).tobytes())'], { maxBuffer: 1 << 20 });
+    expect(theirs.status).toBe(0);
+    const want = new Uint32Array(Uint8Array.from(theirs.stdout).buffer);
+    const mine = new Uint32Array(got.buffer, got.byteOffset, got.length);
+    // NaNs compared as NaNs (a quiet NaN's payload is NumPy's choice), every other value bit for bit.
+    const differ = [...mine.keys()].filter((i) => mine[i] !== want[i] && !(Number.isNaN(got[i]) && Number.isNaN(new Float32Array(want.buffer)[i])));
+    expect(differ).toEqual([]);
+  });
+
   test('refusals name the file and say what to do', () => {
     const ok = npyBytes(Float32Array.of(1, 2, 3, 4), [2, 2]);
     const refuse = (bytes: Uint8Array, message: string | RegExp) => {
@@ -66,7 +86,7 @@ describe('.npy', () => {
     refuse(ok.subarray(0, ok.length - 1), 'holds 15 bytes of data, expected 16 (shape (2, 2) of <f4)');
     refuse(npyBytes(Float32Array.of(1, 2, 3, 4), [2, 2], { fortran: true }), "is in Fortran order (column-major); save np.ascontiguousarray(a) instead");
     refuse(npyBytes(Float32Array.of(1, 2), [2], { descr: '>f4' }), "its dtype >f4 is big-endian; save a.astype('<f4') instead");
-    refuse(npyBytes(Uint16Array.of(1, 2), [2], { descr: '<f2' }), 'float16');
+    refuse(npyBytes(Uint16Array.of(1, 2), [2], { descr: '>f2' }), "its dtype >f2 is big-endian; save a.astype('<f2') instead");
     refuse(npyBytes(Float64Array.of(1, 2), [2], { descr: '<c8' }), 'its dtype <c8 is not read here');
     refuse(npyBytes(Float64Array.of(1), [1], { descr: '|O' }), 'its dtype |O is not read here');
     // A structured array's descr is a list.
