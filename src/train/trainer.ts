@@ -405,16 +405,30 @@ export class Trainer {
     const { batch } = this.options;
     const before = ctx.pipelineTimes.length;
     const started = performance.now();
-    const sizes = (count: number) => [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
-    const trainSizes = maxSteps !== undefined && maxSteps < this.stepsPerEpoch ? [Math.min(batch, train.count)] : sizes(train.count);
+    const trainSizes = maxSteps !== undefined && maxSteps < this.stepsPerEpoch ? [Math.min(batch, train.count)] : this.batchSizes(train.count);
     await Promise.all([
       ...trainSizes.map((size) => this.program(train, size, 'train')),
-      ...(test ? sizes(test.count).map((size) => this.program(test, size, 'eval')) : []),
+      ...(test ? [this.evalPrograms(test)] : []),
       this.options.shuffle === false ? undefined : (this.shuffler ??= shuffleDispatch(ctx, train, this.options.seed, RANDOM_STREAM.shuffle)),
     ]);
     const created = ctx.pipelineTimes.slice(before);
     const longest = created.reduce<{ kernel: string; ms: number } | undefined>((a, b) => (a === undefined || b.ms > a.ms ? { kernel: b.kernel, ms: b.ms } : a), undefined);
     return { pipelines: created.length, seconds: (performance.now() - started) / 1000, ...(longest ? { longest } : {}) };
+  }
+
+  /** The batch sizes of a walk over `count` samples: the batch, and the last, smaller one. */
+  private batchSizes(count: number): number[] {
+    const { batch } = this.options;
+    return [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
+  }
+
+  /**
+   * The evaluation programs of every batch size of `split`, built before its first batch runs: a
+   * size the network refuses (a last batch of 1 through a batch norm without running statistics)
+   * is refused before any batch's work, not after the others ran.
+   */
+  private async evalPrograms(split: GpuSplit): Promise<void> {
+    await Promise.all(this.batchSizes(split.count).map((size) => this.program(split, size, 'eval')));
   }
 
   private async buildProgram(split: GpuSplit, batch: number, mode: Mode): Promise<{ batch: BatchKernel; rest: Dispatch[] }> {
@@ -755,6 +769,7 @@ export class Trainer {
     if (split !== this.test) this.checkSplit(split);
     const { ctx } = this;
     const { batch } = this.options;
+    await this.evalPrograms(split);
     this.testHead.reset();
     let previous: Promise<unknown> = Promise.resolve();
     for (let first = 0; first < split.count; first += batch) {
@@ -774,6 +789,7 @@ export class Trainer {
     if (split !== this.test && split !== this.train) this.checkSplit(split);
     const { ctx } = this;
     const { batch } = this.options;
+    await this.evalPrograms(split);
     const classes = this.model.plan.classes;
     const rows: number[][] = [];
     for (let first = 0; first < split.count; first += batch) {

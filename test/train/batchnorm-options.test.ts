@@ -13,6 +13,8 @@ import { modelFileText, parseModelFile } from '../../src/models/model-file.js';
 import { networkStepRef } from '../../src/reference/network.js';
 import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
+import { uploadSplit } from '../../src/train/gpu-dataset.js';
+import { Trainer } from '../../src/train/trainer.js';
 
 const model = () =>
   new Sequential(
@@ -56,6 +58,19 @@ describe('BatchNorm affine and track_running_stats', () => {
     expectAllClose('predict after a load', await other.predict(inputs), out, TOLERANCE.exact);
     // One sample: the untracked BatchNorm1d would see one value a channel (PyTorch raises in eval too).
     await expect(net.predict(inputs.subarray(0, 25))).rejects.toThrow(/BatchNorm1d '5' \(track_running_stats false\): 1 value per channel in an evaluation batch of 1, as PyTorch refuses too/);
+    // A Trainer's evaluation whose last batch would be 1 (5 samples at batch 2): refused before any batch runs.
+    const five = { inputs: inputs.subarray(0, 5 * 25), labels: Uint32Array.of(0, 1, 2, 3, 0), count: 5, shape: [1, 5, 5] };
+    const trainer = new Trainer(ctx, net, uploadSplit(ctx, 'train', { ...five, count: 4, inputs: inputs.subarray(0, 4 * 25), labels: five.labels.subarray(0, 4) }), uploadSplit(ctx, 'test', five), { batch: 2, seed: 1 });
+    const submitted: string[] = [];
+    const submit = ctx.submit.bind(ctx);
+    ctx.submit = ((label: string, ...rest: unknown[]) => (submitted.push(label), (submit as (...a: unknown[]) => unknown)(label, ...rest))) as typeof ctx.submit;
+    try {
+      await expect(trainer.evaluate()).rejects.toThrow(/BatchNorm1d '5' \(track_running_stats false\): 1 value per channel in an evaluation batch of 1/);
+      await expect(trainer.probabilities(trainer.test!)).rejects.toThrow(/an evaluation batch of 1/);
+    } finally {
+      ctx.submit = submit;
+    }
+    expect(submitted).toEqual([]);
     // More samples than maxBatch: chunks of 8 and 2 would each take their own statistics; PyTorch's one batch takes all 10's.
     const ten = Float32Array.from(randomArray(10 * 25, 4, -2, 2));
     await expect(net.predict(ten)).rejects.toThrow("predict: 10 samples, more than the network's maxBatch 8, and BatchNorm1d '5' (track_running_stats false) normalises with its batch's own statistics in eval");
