@@ -771,7 +771,8 @@ function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | '
  * the other taps' loads take one component each, measured no faster), dy shared in subgroups
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
  * layer's tap groups are a multiple of 8 or the tile pads them (`shareDy`), and the bias's
- * partial sums where the layer has a bias (`bias`). Bind it with conv2dWeightParams's parameters.
+ * partial sums where the layer has a bias (`bias`). A pointwise tile always shares dy (its kernel's
+ * DY_SHARED; see WeightTile.pointwise). Bind it with conv2dWeightParams's parameters.
  */
 export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
   const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>) => vectorProblem(p, v) === undefined;
