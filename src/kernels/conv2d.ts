@@ -18,6 +18,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
+import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
@@ -521,7 +522,25 @@ export interface WeightTile {
    * are a multiple of 8 shares dy without it. The same bits either way; the tuner tries it.
    */
   readonly shareDy?: boolean;
+  /**
+   * A 1×1, stride-1, unpadded layer on conv2d_backward_weight_pointwise (where the adapter's
+   * subgroups are 8 invocations): an invocation sums `channels` output channels × 4 input
+   * channels (`taps` POINTWISE_TAPS), the 8 of a subgroup sharing dy by subgroupBroadcast.
+   * The same sums in the same order as conv2d_backward_weight at the same split, so the same bits.
+   */
+  readonly pointwise?: boolean;
 }
+
+/** Taps (input channels) an invocation of the pointwise weight gradient sums. */
+export const POINTWISE_TAPS = 4;
+
+/** Why the pointwise weight gradient cannot run a layer (its geometry), or undefined. */
+export function pointwiseProblem(p: ConvParams): string | undefined {
+  return p.kernelH === 1 && p.kernelW === 1 && p.stride === 1 && p.padding === 0 ? undefined : `a ${p.kernelH}×${p.kernelW} kernel, stride ${p.stride}, padding ${p.padding} (it takes 1×1, stride 1, padding 0)`;
+}
+
+/** Whether a layer and adapter can run pointwise weight-gradient tiles: a 1×1, stride-1, unpadded conv and subgroups of 8. */
+export const pointwiseWeightFits = (p: ConvParams, subgroupSize: number | undefined) => subgroupSize === 8 && pointwiseProblem(p) === undefined;
 
 /** The register tiles' output channels and taps the weight gradient generates. */
 export const WEIGHT_CHANNELS = [4, 8, 12, 16] as const;
@@ -540,13 +559,13 @@ const weightTasksPerSplit = (p: ConvParams, t: Pick<WeightTile, 'channels' | 'ta
  * Tap-group slots of the weight gradient per split and channel tile (its parameter tapSlots): the
  * tap groups, rounded up to a multiple of 8 where the tile shares dy in subgroups (DY_SHARED).
  */
-export function conv2dWeightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number): number {
+export function conv2dWeightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number): number {
   const groups = weightTapGroups(p, tile.taps);
-  return conv2dWeightVariant(p, tile, subgroupSize).DY_SHARED ? Math.ceil(groups / 8) * 8 : groups;
+  return tile.pointwise || conv2dWeightVariant(p, tile, subgroupSize).DY_SHARED ? Math.ceil(groups / 8) * 8 : groups;
 }
 
 /** The weight gradient's parameters for a layer and tile: the split's pixels and the tap-group slots. */
-export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy'>, subgroupSize?: number): WeightParams {
+export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number): WeightParams {
   return { ...p, splitPixels: tile.rows * p.outWidth, tapSlots: conv2dWeightTapSlots(p, tile, subgroupSize) };
 }
 
@@ -609,12 +628,26 @@ export function gpuWeightTiles(p: ConvParams, d: WeightTile, subgroupSize?: numb
 }
 
 /**
+ * The pointwise weight-gradient tile for a 1×1, stride-1, unpadded layer (see WeightTile.pointwise):
+ * the default's output channels (16, or the fewest multiple of 4 that holds them), about
+ * WEIGHT_TASKS invocations, workgroups of 64.
+ */
+export function pointwiseWeightTile(p: ConvParams): WeightTile {
+  const registers = { channels: defaultWeightRegisters(p).channels, taps: POINTWISE_TAPS };
+  return { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64, pointwise: true };
+}
+
+/**
  * The weight gradient's default tile for a shape (see WeightTile): about WEIGHT_TASKS invocations;
- * on a hardware GPU (`adapter.software` false), the first of gpuWeightTiles.
+ * on a hardware GPU (`adapter.software` false), the first of gpuWeightTiles; on a software adapter
+ * with subgroups of 8 (lavapipe), a 1×1, stride-1, unpadded layer's pointwise tile (convblock3 of
+ * the seed CNN, 32 → 10 channels at batch 128: 2.2–2.6 ms against 4.3–4.4 for the 1×1 path of
+ * conv2d_backward_weight, the same bits).
  */
 export function defaultWeightTile(p: ConvParams, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): WeightTile {
   const registers = defaultWeightRegisters(p);
   const cpu: WeightTile = { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
+  if (adapter?.software && pointwiseWeightFits(p, adapter.subgroupSize)) return pointwiseWeightTile(p);
   return adapter && !adapter.software ? (gpuWeightTiles(p, cpu, adapter.subgroupSize)[0] ?? cpu) : cpu;
 }
 
@@ -632,11 +665,12 @@ export function weightTileWithin(p: ConvParams, t: WeightTile, maxSplits: number
 /** Workgroup sizes the weight gradient compiles for. */
 export const WEIGHT_WORKGROUPS = [32, 64, 128, 256] as const;
 
-/** Whether a weight-gradient tile can run a shape (see WeightTile). */
-export function weightTileFits(p: ConvParams, t: WeightTile): boolean {
+/** Whether a weight-gradient tile can run a shape on an adapter with subgroups of `subgroupSize` (see WeightTile; a pointwise tile needs 8). */
+export function weightTileFits(p: ConvParams, t: WeightTile, subgroupSize?: number): boolean {
   return (
     (WEIGHT_CHANNELS as readonly number[]).includes(t.channels) &&
-    (WEIGHT_TAPS as readonly number[]).includes(t.taps) &&
+    (t.pointwise === true ? t.taps === POINTWISE_TAPS && pointwiseWeightFits(p, subgroupSize) : t.pointwise === undefined || t.pointwise === false) &&
+    (t.pointwise === true || (WEIGHT_TAPS as readonly number[]).includes(t.taps)) &&
     Number.isInteger(t.rows) &&
     t.rows >= 1 &&
     t.rows <= p.batch * p.outHeight &&
@@ -647,6 +681,7 @@ export function weightTileFits(p: ConvParams, t: WeightTile): boolean {
 
 /** Describes a weight-gradient tile for tables and messages. */
 export function describeWeightTile(t: WeightTile): string {
+  if (t.pointwise) return `1×1 ${t.channels}ch×${t.taps} in-channels a lane, ${t.rows} rows a split, wg${t.workgroup}, dy shared`;
   return `${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}${t.shareDy ? ', dy shared' : ''}`;
 }
 
@@ -679,15 +714,17 @@ export function weightTileSource(channels: number, taps: number): string {
 
 const weightKernels = new Map<string, typeof conv2dBackwardWeight>();
 /** conv2d_backward_weight for a tile's registers and workgroup size (the declaration's own: 16 channels × 18 taps, 64). */
-export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup'>): typeof conv2dBackwardWeight {
-  const { channels, taps, workgroup } = tile;
+export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup' | 'pointwise'>): typeof conv2dBackwardWeight {
+  const { channels, taps, workgroup, pointwise } = tile;
   if (!(WEIGHT_WORKGROUPS as readonly number[]).includes(workgroup)) throw new Error(`conv2d_backward_weight: workgroup ${workgroup}, expected one of ${WEIGHT_WORKGROUPS.join(', ')}`);
   if (!(WEIGHT_CHANNELS as readonly number[]).includes(channels)) throw new Error(`conv2d_backward_weight: ${channels} channels a tile, expected one of ${WEIGHT_CHANNELS.join(', ')}`);
-  if (!(WEIGHT_TAPS as readonly number[]).includes(taps)) throw new Error(`conv2d_backward_weight: ${taps} taps a tile, expected one of ${WEIGHT_TAPS.join(', ')}`);
-  const key = `${channels}x${taps} wg${workgroup}`;
+  if (pointwise ? taps !== POINTWISE_TAPS : !(WEIGHT_TAPS as readonly number[]).includes(taps)) {
+    throw new Error(`conv2d_backward_weight: ${taps} taps a tile, expected ${pointwise ? `${POINTWISE_TAPS} (a pointwise tile)` : `one of ${WEIGHT_TAPS.join(', ')}`}`);
+  }
+  const key = `${pointwise ? 'pointwise ' : ''}${channels}x${taps} wg${workgroup}`;
   let def = weightKernels.get(key);
   if (!def) {
-    def = weightDef(channels, taps, workgroup);
+    def = pointwise ? pointwiseWeightDef(channels, workgroup) : weightDef(channels, taps, workgroup);
     weightKernels.set(key, def);
   }
   return def;
@@ -734,11 +771,12 @@ function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | '
  * the other taps' loads take one component each, measured no faster), dy shared in subgroups
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
  * layer's tap groups are a multiple of 8 or the tile pads them (`shareDy`), and the bias's
- * partial sums where the layer has a bias (`bias`). Bind it with conv2dWeightParams's parameters.
+ * partial sums where the layer has a bias (`bias`). A pointwise tile always shares dy (its kernel's
+ * DY_SHARED; see WeightTile.pointwise). Bind it with conv2dWeightParams's parameters.
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
   const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>) => vectorProblem(p, v) === undefined;
-  const shared = subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true);
+  const shared = tile.pointwise === true || (subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true));
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   const dy4 = fits('DY_VEC4');
@@ -750,6 +788,13 @@ function tapSlotsOf(p: WeightParams, taps: number): number {
   const groups = weightTapGroups(p, taps);
   if (!Number.isInteger(p.tapSlots) || p.tapSlots < groups) throw new Error(`conv2d_backward_weight: tapSlots ${p.tapSlots}, expected at least the layer's ${groups} tap groups of ${taps} (see conv2dWeightParams)`);
   return p.tapSlots;
+}
+
+/** The pointwise kernel's tapSlots parameter, checked: the layer a 1×1, stride-1, unpadded conv, and slots for its 4-channel groups. */
+function pointwiseSlotsOf(p: WeightParams): number {
+  const problem = pointwiseProblem(p);
+  if (problem) throw new Error(`conv2d_backward_weight_pointwise: ${problem}`);
+  return tapSlotsOf(p, POINTWISE_TAPS);
 }
 
 /** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
@@ -775,6 +820,53 @@ function weightDef(channels: number, taps: number, workgroup: number) {
 }
 
 /**
+ * The WGSL of a pointwise tile, appended to conv2d_backward_weight_pointwise.wgsl: OUT_TILE, Q,
+ * LOADS and sharedDy, the tile's Q mat4x4f of dy quads from the LOADS each invocation of a
+ * subgroup of 8 loads (channel 8k + lane: subgroupBroadcast takes a constant lane, so each
+ * channel's is spelled out).
+ */
+export function pointwiseTileSource(channels: number): string {
+  const q = channels / 4;
+  const loads = Math.ceil(channels / 8);
+  const quad = (i: number) => `mat4x4f(${[0, 1, 2, 3].map((e) => `subgroupBroadcast(mine[${Math.floor((4 * i + e) / 8)}], ${(4 * i + e) % 8}u)`).join(', ')})`;
+  return [
+    `// Generated by src/kernels/conv2d.ts (pointwiseTileSource): ${channels} output channels.`,
+    `const OUT_TILE = ${channels}u;`,
+    `const Q = ${q}u;`,
+    `const LOADS = ${loads}u;`,
+    '',
+    '#if DY_SHARED',
+    'fn sharedDy(mine: array<vec4f, LOADS>) -> array<mat4x4f, Q> {',
+    `  return array<mat4x4f, Q>(${Array.from({ length: q }, (_, i) => quad(i)).join(', ')});`,
+    '}',
+    '#endif',
+    '',
+  ].join('\n');
+}
+
+/** partial[s] = the 1×1 weight gradient summed over split s, dy shared in subgroups of 8 (see its WGSL), for a tile's output channels and workgroup size. */
+function pointwiseWeightDef(channels: number, workgroup: number) {
+  return defineKernel({
+    name: 'conv2d_backward_weight_pointwise',
+    source: pointwiseWeightSource,
+    libraries: [pointwiseTileSource(channels)],
+    params: weightParams,
+    bindings: {
+      x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
+      dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
+      partial: { type: 'f32', access: 'read_write' },
+      biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
+    },
+    defines: WEIGHT_VARIANTS,
+    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+    variantFeatures: { DY_SHARED: 'subgroups' },
+    workgroupSize: [workgroup, 1, 1],
+    grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * pointwiseSlotsOf(p)],
+    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
+  });
+}
+
+/**
  * partial[s] = the weight gradient summed over split s of the output pixels; variant BIAS:
  * biasPartial[s] = dy summed over split s per channel, the bias's gradient  (overwrites partial,
  * biasPartial)
@@ -782,6 +874,15 @@ function weightDef(channels: number, taps: number, workgroup: number) {
  * 64; layers bind their tile's (conv2dBackwardWeightKernel).
  */
 export const conv2dBackwardWeight = weightDef(16, 18, 64);
+
+/**
+ * partial[s] = the 1×1 weight gradient summed over split s of the output pixels, dy shared in
+ * subgroups of 8; variant BIAS: biasPartial[s] too, as conv2d_backward_weight's  (overwrites
+ * partial, biasPartial)
+ * The declaration as listed and checked, with 12 output channels at workgroup 64; layers bind
+ * their pointwise tile's (conv2dBackwardWeightKernel).
+ */
+export const conv2dBackwardWeightPointwise = pointwiseWeightDef(12, 64);
 
 /**
  * dweight = Σ_s partial[s], for any number of conv layers in one dispatch, by a map of (target,

@@ -187,7 +187,7 @@ export class ConvTranspose2d extends Layer {
     const area = b.outShape[1]! * b.outShape[2]!;
     const full = this.tiledParams(b.inShape, b.maxBatch);
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
-    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
+    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight, ctx.adapter.subgroupSize) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
     const splitPixels = weightTile.rows * full.outWidth;
     const partial = b.shared.storage(`${path} weight-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * shapeSize(weight.shape)]);
     const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);

@@ -243,7 +243,7 @@ export class Conv2d extends Layer {
     // The weight gradient's register tile, split and workgroup (tuned, else the default), with
     // no more splits than the network's shared workspace holds for each layer.
     const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
-    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
+    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight, ctx.adapter.subgroupSize) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
     const splitPixels = weightTile.rows * full.outWidth;
     // The partial sums and the packed weights: members of the network's shared arenas, so that it
     // reduces and packs every conv layer's in one dispatch (reductions, packs).

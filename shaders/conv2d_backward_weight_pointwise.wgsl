@@ -1,0 +1,230 @@
+// conv2d_backward_weight_pointwise: partial sums of dweight = ∂loss/∂weight of y = conv2d(x,
+// weight) for a 1×1 kernel, stride 1, no padding, dy shared in subgroups of 8; overwrites partial
+// (conv2d_backward_weight_reduce adds the partial sums into dweight, as conv2d_backward_weight's).
+//   partial[s, co, ci] = Σ over the output pixels p of split s of dy[b, co, oy, ox] · x[b, ci, oy, ox];
+//   p = (b·outHeight + oy)·outWidth + ox, and split s covers the output rows (b, oy)
+//   r = b·outHeight + oy in [s·R, (s+1)·R), R = splitPixels / outWidth.
+//   x [batch, inChannels, height, width], dy [batch, outChannels, height, width] (the 1×1 output
+//   plane is the input's), partial [splits, outChannels, inChannels]; NCHW.
+//   Per image the sums are a GEMM, dW = dY · Xᵀ over the pixels, with no reuse along the pixels:
+//   each dy and x value read feeds only the other operand's channels. On lavapipe a load costs a
+//   bounds-checked scalar access per invocation and component whatever its address (the 8 lanes
+//   of a subgroup reading one address pay 8 times), and here the loads, not the arithmetic, are
+//   the time; so the 8 invocations of a subgroup split the work and share what they read.
+//   Invocation (global_invocation_id.x) = task (s·⌈outChannels/OUT_TILE⌉ + c)·tapSlots + g, as
+//   conv2d_backward_weight's with 4-tap groups: the OUT_TILE output channels of tile c × the 4
+//   input channels 4g .. 4g + 3 (a 1×1 kernel's taps) × the pixels of split s. tapSlots (a
+//   parameter) is ⌈inChannels/4⌉ rounded up to a multiple of 8, so the 8 invocations of a subgroup
+//   are the slots g = 8j .. 8j + 7 of one split and channel tile; a slot past the last group loads
+//   its share of dy for the others, sums channel inChannels − 1 and stores nothing.
+//   It holds its OUT_TILE × 4 sums in registers: Q = OUT_TILE/4 mat4x4f (column i = input
+//   channel 4g + i, row e = output channel 4q + e).
+//   The pixels go four at a time (a quad: one row, columns ox0 .. ox0 + 3, 0 past its end), row by
+//   row. Per quad an invocation loads its 4 input channels' quads (a mat4x4f, 4 channels × 4
+//   pixels: addresses of its own) and dy quads of LOADS = ⌈OUT_TILE/8⌉ of the tile's channels
+//   (channel 8k + l for lane l), and takes the tile's OUT_TILE dy quads from the subgroup by
+//   subgroupBroadcast (sharedDy, generated); each mat4x4f of sums gains transpose(dy) · inputs,
+//   4 pixels summed per product. A quad is then 4 + LOADS loads an invocation, where
+//   conv2d_backward_weight's 1×1 path loads the tile's OUT_TILE dy quads in every invocation.
+//   With another subgroup size, or a workgroup that is not whole subgroups of 8, each invocation
+//   loads all OUT_TILE itself (ownDy): the same values. The host chooses this kernel only where
+//   the adapter's subgroups are 8 invocations (WeightTile.pointwise).
+//   Sum order, per weight: the quads of the split row by row, each quad's 4 products summed
+//   (transpose(dy) · inputs, pixels in order) and then added: conv2d_backward_weight's 1×1 order
+//   and expressions, so the same bits at the same split.
+//   Variants (the same values read, so the same bits): X_VEC4 and DY_VEC4 (X_VEC2 and DY_VEC2)
+//   read a quad as one vec4 (two vec2s), for a width that is a multiple of 4 (2). Variant BIAS:
+//   the bias's gradient too, biasPartial[s, co] = Σ_p dy[b, co, oy, ox] over split s (each quad's
+//   4 pixels summed in order, then added), from the tile's dy quads every invocation holds, stored
+//   by slot 0 (biasPartial [splits, outChannels]).
+//   Variant DY_SHARED (the device's 'subgroups') is the sharing; without it every invocation loads
+//   the whole tile's dy, the same values (only the tests compile it so: conv2dWeightVariant sets
+//   DY_SHARED for this kernel).
+
+#if DY_SHARED
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
+
+struct Params {
+  batch: u32,
+  inChannels: u32,
+  height: u32,
+  width: u32,
+  outChannels: u32,
+  kernelH: u32,
+  kernelW: u32,
+  stride: u32,
+  padding: u32,
+  outHeight: u32,
+  outWidth: u32,
+  splitPixels: u32,
+  tapSlots: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+#if X_VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#elif X_VEC2
+@group(0) @binding(1) var<storage, read> x: array<vec2f>;
+#else
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
+#if DY_VEC4
+@group(0) @binding(2) var<storage, read> dy: array<vec4f>;
+#elif DY_VEC2
+@group(0) @binding(2) var<storage, read> dy: array<vec2f>;
+#else
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+#endif
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+#if BIAS
+@group(0) @binding(4) var<storage, read_write> biasPartial: array<f32>;
+#endif
+
+override WG_X: u32;
+override WG_Y: u32;
+override WG_Z: u32;
+
+// OUT_TILE, Q = OUT_TILE / 4, LOADS = ⌈OUT_TILE / 8⌉ and sharedDy (the tile's dy quads from the
+// subgroup): generated per tile, appended (pointwiseTileSource in src/kernels/conv2d.ts).
+
+// dy of output channel oc at the quad (columns ox0 .. ox0 + 3 of the row at dyRow within the
+// image's first plane): 0 for a channel past the last and for columns past the row's end.
+fn dyQuad(dyRow: u32, oc: u32, ox0: u32) -> vec4f {
+  let at = dyRow + min(oc, params.outChannels - 1u) * params.outHeight * params.outWidth + ox0;
+#if DY_VEC4
+  return select(vec4f(0.0), dy[at / 4u], oc < params.outChannels);
+#elif DY_VEC2
+  let more = ox0 + 2u < params.outWidth;
+  let pairs = vec4f(dy[at / 2u], select(vec2f(0.0), dy[at / 2u + select(0u, 1u, more)], more));
+  return select(vec4f(0.0), pairs, oc < params.outChannels);
+#else
+  var r: vec4f;
+  for (var j = 0u; j < 4u; j++) {
+    r[j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
+  }
+  return r;
+#endif
+}
+
+// x at the quad: `at` is the quad's first element (its channel's plane, row and column ox0); 0
+// past the row's end.
+fn xQuad(at: u32, ox0: u32) -> vec4f {
+#if X_VEC4
+  return x[at / 4u];
+#elif X_VEC2
+  let more = ox0 + 2u < params.width;
+  return vec4f(x[at / 2u], select(vec2f(0.0), x[at / 2u + select(0u, 1u, more)], more));
+#else
+  var r: vec4f;
+  for (var j = 0u; j < 4u; j++) {
+    r[j] = select(0.0, x[at + min(j, params.width - 1u - ox0)], ox0 + j < params.width);
+  }
+  return r;
+#endif
+}
+
+// Every dy quad of the tile loaded by this invocation itself: d[q] column e = channel ocBase + 4q + e.
+fn ownDy(dyRow: u32, ocBase: u32, ox0: u32) -> array<mat4x4f, Q> {
+  var d: array<mat4x4f, Q>;
+  for (var q = 0u; q < Q; q++) {
+    for (var e = 0u; e < 4u; e++) {
+      d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+    }
+  }
+  return d;
+}
+
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+#if DY_SHARED
+fn conv2d_backward_weight_pointwise(@builtin(global_invocation_id) gid: vec3u, @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
+#else
+fn conv2d_backward_weight_pointwise(@builtin(global_invocation_id) gid: vec3u) {
+#endif
+  let tiles = (params.outChannels + OUT_TILE - 1u) / OUT_TILE;
+  let rows = params.batch * params.outHeight;
+  let rowsPerSplit = params.splitPixels / params.outWidth;
+  let slots = params.tapSlots;
+  let tasks = (rows + rowsPerSplit - 1u) / rowsPerSplit * tiles * slots;
+  let task = min(gid.x, tasks - 1u);
+  let slot = task % slots;
+  let ocBase = task / slots % tiles * OUT_TILE;
+  let split = task / (slots * tiles);
+  let first = split * rowsPerSplit;
+  let last = min(first + rowsPerSplit, rows);
+  let plane = params.height * params.width;
+  let outArea = params.outHeight * params.outWidth;
+#if DY_SHARED
+  let sharing = subgroupSize == 8u && WG_X % 8u == 0u && slots % 8u == 0u;
+#endif
+  // The plane offsets of the slot's 4 input channels within an image (past the last: the last).
+  var channel: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    channel[i] = min(slot * 4u + i, params.inChannels - 1u) * plane;
+  }
+
+  var sums: array<mat4x4f, Q>;
+#if BIAS
+  // Per channel e of quad q of the tile, its dy summed: bias[q][e].
+  var bias: array<vec4f, Q>;
+#endif
+  for (var row = first; row < last; row++) {
+    let b = row / params.outHeight;
+    let oy = row % params.outHeight;
+    let xRow = b * params.inChannels * plane + oy * params.width;
+    let dyRow = b * params.outChannels * outArea + oy * params.outWidth;
+    for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
+#if DY_SHARED
+      var mine: array<vec4f, LOADS>;
+      for (var k = 0u; k < LOADS; k++) {
+        mine[k] = dyQuad(dyRow, ocBase + 8u * k + lane, ox0);
+      }
+      var d: array<mat4x4f, Q>;
+      if (sharing) {
+        d = sharedDy(mine);
+      } else {
+        d = ownDy(dyRow, ocBase, ox0);
+      }
+#else
+      let d = ownDy(dyRow, ocBase, ox0);
+#endif
+      let r = mat4x4f(xQuad(xRow + channel[0] + ox0, ox0), xQuad(xRow + channel[1] + ox0, ox0), xQuad(xRow + channel[2] + ox0, ox0), xQuad(xRow + channel[3] + ox0, ox0));
+      for (var q = 0u; q < Q; q++) {
+        sums[q] = sums[q] + transpose(d[q]) * r;
+      }
+#if BIAS
+      for (var q = 0u; q < Q; q++) {
+        for (var e = 0u; e < 4u; e++) {
+          let v = d[q][e];
+          bias[q][e] += ((v.x + v.y) + v.z) + v.w;
+        }
+      }
+#endif
+    }
+  }
+  if (gid.x >= tasks) { return; }
+  let out = split * params.outChannels * params.inChannels;
+#if BIAS
+  if (slot == 0u) {
+    for (var q = 0u; q < Q; q++) {
+      for (var e = 0u; e < 4u; e++) {
+        let oc = ocBase + q * 4u + e;
+        if (oc < params.outChannels) { biasPartial[split * params.outChannels + oc] = bias[q][e]; }
+      }
+    }
+  }
+#endif
+  if (slot * 4u >= params.inChannels) { return; }
+  for (var q = 0u; q < Q; q++) {
+    for (var e = 0u; e < 4u; e++) {
+      let oc = ocBase + q * 4u + e;
+      if (oc < params.outChannels) {
+        for (var i = 0u; i < 4u; i++) {
+          let ci = slot * 4u + i;
+          if (ci < params.inChannels) { partial[out + oc * params.inChannels + ci] = sums[q][i][e]; }
+        }
+      }
+    }
+  }
+}
