@@ -86,7 +86,7 @@ async function run(ctx: GpuContext, c: Case, n: number) {
   for (const r of results) {
     const label = r.shared ? 'weights shared in subgroups' : 'weights loaded by each invocation';
     const [gotY, gotPlain, gotMoments, gotStats] = await ctx.readMany([r.y, r.plain, r.moments, r.stats]);
-    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    const bits = (a: ArrayBufferView & { readonly length: number }) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
     expect(bits(gotPlain!), `${label}: the default tile's output, bit for bit`).toEqual(bits(gotBase));
     expect(bits(gotY!), `${label}: with statistics, the same output`).toEqual(bits(gotBase));
     for (let ch = 0; ch < s.outChannels; ch++) {
