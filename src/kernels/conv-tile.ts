@@ -69,6 +69,11 @@ export interface ConvTile {
   readonly channels: number;
   /** Invocations per workgroup (along x). */
   readonly workgroup: number;
+  /**
+   * The forward's whole-row tile for a first layer (src/kernels/conv-flat.ts): `rows` whole output
+   * rows × `channels` channels an invocation, stored as vec4s along the flattened rows.
+   */
+  readonly flat?: boolean;
 }
 
 export interface ConvGeometry {

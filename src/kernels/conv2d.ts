@@ -21,6 +21,7 @@ import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
+import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
@@ -197,15 +198,15 @@ export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec, (typeof C
 const pooledLength = (p: ConvParams) => p.batch * p.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2);
 
 function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool = false): ConvTiledDef {
-  const blocks = (p: ConvTiledParams) => {
-    const g = convGemm(p, direction);
-    return p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
-  };
+  const blocks = (p: ConvTiledParams) => convBlocks(p, direction, tile);
+  // A whole-row tile stores vec4s along the flattened rows: its own condition, not the row's width.
+  const requires = vectorRequires(direction);
+  const variantRequires = tile.flat ? { ...requires, OUT_VEC4: (p: ConvTiledParams) => flatTileProblem(p, tile) } : requires;
   const packed = () => WEIGHT_VEC4S * 4;
   const common = {
     params: tiledParams,
     defines: CONV_VARIANTS,
-    variantRequires: vectorRequires(direction),
+    variantRequires,
     variantFeatures: { W_SHARED: 'subgroups' as const },
     libraries: direction === 'forward' ? [momentsSource, reluSource, body] : [reluSource, body],
     workgroupSize: [tile.workgroup, 1] as const,
@@ -223,6 +224,10 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
  */
 export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}) {
   if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
+  if (tile.flat) {
+    if (direction !== 'forward' || options.pool) throw new Error('conv2d: a whole-row tile is a forward without the max-pool epilogue');
+    return tiledDef(direction, tile, flatTileSource({ ...p, tile, relu: options.relu }));
+  }
   const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
   return tiledDef(direction, tile, body, options.pool);
 }
@@ -409,6 +414,21 @@ export function poolTile(tile: ConvTile, taps: number): ConvTile {
   return { ...tile, rows, channels: Math.max(4, Math.min(tile.channels, Math.floor(MAX_TILE_TAPS / (rows * taps) / 4) * 4)) };
 }
 
+/**
+ * Invocations along x of a direction's tiled kernel: blocks of rows × 4 columns of each image, or
+ * for a whole-row tile (ConvTile.flat) bands of whole rows.
+ */
+export function convBlocks(p: ConvParams, direction: ConvDirection, tile: ConvTile): number {
+  const g = convGemm(p, direction);
+  return tile.flat ? p.batch * flatBands(g.rows, tile.rows) : p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
+}
+
+/** Why a whole-row tile cannot run a (direction, shape), or undefined (see src/kernels/conv-flat.ts). */
+export function convFlatProblem(p: ConvParams, direction: ConvDirection, tile: ConvTile): string | undefined {
+  if (direction !== 'forward') return 'a whole-row tile is a forward tile';
+  return flatTileProblem(p, tile);
+}
+
 /** Whether a tile's kernels share their weights in subgroups (W_SHARED): 8-invocation subgroups that fill the workgroups. */
 export function convSharesWeights(ctx: GpuContext, tile: ConvTile): boolean {
   return ctx.adapter.subgroupSize === SHARED_SUBGROUP && tile.workgroup % SHARED_SUBGROUP === 0;
@@ -420,8 +440,7 @@ export function convSharesWeights(ctx: GpuContext, tile: ConvTile): boolean {
  * workgroups), or one per subgroup of 8 where the weights are shared (convSharesWeights).
  */
 export function convStatsSlots(p: ConvParams, tile: ConvTile, sharedWeights: boolean): number {
-  const g = convGemm(p, 'forward');
-  const blocks = p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
+  const blocks = convBlocks(p, 'forward', tile);
   const invocations = Math.ceil(blocks / tile.workgroup) * tile.workgroup;
   return sharedWeights ? invocations / SHARED_SUBGROUP : invocations;
 }
@@ -440,7 +459,8 @@ export function convVariant(
   tile: ConvTile,
   options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
-  const vectors = options.vectors ?? convVectors(p, direction);
+  // A whole-row tile reads and writes vec4s (its conditions: convFlatProblem).
+  const vectors = options.vectors ?? (tile.flat ? { input: 4 as const, output: 4 as const } : convVectors(p, direction));
   // The max-pool epilogue stores its pooled values one at a time.
   return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false);
 }

@@ -255,7 +255,9 @@ export class Conv2d extends Layer {
     // The max pool after it stored by the forward (fusion rule maxpool-epilogue): `output` is the
     // pooled tensor, and the tile's rows are even (whole windows).
     const pool = b.fusion.pool;
-    const forwardTile = pool ? poolTile(tileFor('forward'), this.kernelSize[0] * this.kernelSize[1]) : tileFor('forward');
+    // (A whole-row tile stores the conv's own output: with the max pool, the default tile.)
+    const chosenForward = tileFor('forward');
+    const forwardTile = pool ? poolTile(chosenForward.flat ? defaultConvTile(full, 'forward') : chosenForward, this.kernelSize[0] * this.kernelSize[1]) : chosenForward;
     const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', forwardTile, b.shared.uniform);
     const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input'), b.shared.uniform) : undefined;
     // The batch norm's statistics summed in the training forward (fusion rule

@@ -33,6 +33,7 @@ import {
   bindConvReduction,
   conv2dWeightSplits,
   conv2dKernel,
+  convFlatProblem,
   convGemm,
   convSharesWeights,
   convSlices,
@@ -57,6 +58,7 @@ import {
   POINTWISE_TAPS,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
+import { flatTileSource } from '../kernels/conv-flat.js';
 import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -172,7 +174,8 @@ export function wgslCode(source: string): string {
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
   [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
-  ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9)].join('\n'),
+  ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9),
+  flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true })].join('\n'),
 ));
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
@@ -211,8 +214,8 @@ function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile, subgrou
   if (isDenseUse(use)) return 'cols' in t && denseTileFits(t) && (!t.subgroup || denseSubgroupFits(use.kernel, use.params, subgroupSize));
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t, subgroupSize);
-  // A forward with the max-pool epilogue runs whole windows: an even number of rows.
-  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || t.rows % 2 === 0);
+  // A forward with the max-pool epilogue runs whole windows: an even number of rows (and no whole-row tile).
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.flat));
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -359,7 +362,13 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
+  if (t.flat !== undefined && typeof t.flat !== 'boolean') return false;
   try {
+    if (t.flat) {
+      if (convFlatProblem(p, direction, t) !== undefined || !(t.workgroup >= 1 && t.workgroup <= 256 && Number.isInteger(t.workgroup))) return false;
+      convSlices(p, direction, t);
+      return true;
+    }
     checkTile(t, p.kernelH * p.kernelW);
     convSlices(p, direction, t);
     return true;
@@ -368,10 +377,25 @@ export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile)
   }
 }
 
-/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first. */
+/**
+ * Whole-row tiles (ConvTile.flat, src/kernels/conv-flat.ts) a forward may try: a first layer's
+ * (1–4 input channels, stride 1, input width a multiple of 4), the fewest rows whose elements are
+ * a multiple of 4, up to 16 channels, at workgroups 64 and 32. The seed CNN's convblock1 (1 → 16,
+ * 28 × 28, batch 128), with its ReLU and statistics, alternated in one process on lavapipe: 2 rows
+ * × 16 channels 1.54 ms (min of 10) against 2.69 for the tuned 4 × 16 tile, the same output bits.
+ */
+export function flatCandidates(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
+  if (direction !== 'forward') return [];
+  const rows = [1, 2, 4].find((r) => (r * p.outWidth) % 4 === 0);
+  if (rows === undefined) return [];
+  const channels = Math.min(16, Math.ceil(p.outChannels / 4) * 4);
+  return [64, 32].map((workgroup): ConvTile => ({ rows, channels, workgroup, flat: true })).filter((t) => tileFits(p, direction, t));
+}
+
+/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first, then the whole-row tiles where they fit. */
 export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
   const g = convGemm(p, direction);
-  const out: ConvTile[] = [defaultConvTile(p, direction)];
+  const out: ConvTile[] = [defaultConvTile(p, direction), ...flatCandidates(p, direction)];
   const fits = (t: ConvTile) => tileFits(p, direction, t);
   const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
   for (const { rows, channels } of PREFERRED) {
@@ -670,8 +694,9 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const prepare = (tiles: readonly ConvTile[]) =>
       Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
-    const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
+    // With the max-pool epilogue, no whole-row tile (it stores the conv's output itself).
+    const candidates = candidateTiles(p, direction).filter((t) => !(pool && t.flat)).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
@@ -837,7 +862,9 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
       ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}${e.tile.subgroup ? ' subgroup' : ''}`
       : e.kernel === 'conv2d_backward_weight'
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
-        : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
+        : e.tile.flat
+          ? `${e.tile.rows} whole rows×${e.tile.channels}ch wg${e.tile.workgroup}`
+          : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
