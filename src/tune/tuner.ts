@@ -38,6 +38,7 @@ import {
   convStatsSlots,
   convVariant,
   defaultConvTile,
+  wideTileProblem,
   poolTile,
   defaultWeightTile,
   gpuWeightTiles,
@@ -52,6 +53,7 @@ import {
   weightTileSource,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
+import { convWideSource } from '../kernels/conv-wide.js';
 import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -167,7 +169,10 @@ export function wgslCode(source: string): string {
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
   [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
-  ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9)].join('\n'),
+  ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9),
+  ...(['forward', 'input'] as const).map((direction) =>
+    convWideSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64, wide: true }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }, { outH: 6, outW: 6, inH: 6, inW: 6 }),
+  )].join('\n'),
 ));
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
@@ -207,7 +212,7 @@ function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile, subgrou
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t);
   // A forward with the max-pool epilogue runs whole windows: an even number of rows.
-  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || t.rows % 2 === 0);
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.wide));
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -355,7 +360,11 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
   try {
-    checkTile(t, p.kernelH * p.kernelW);
+    if (t.wide !== undefined && typeof t.wide !== 'boolean') return false;
+    if (t.wide) {
+      checkTile({ ...t, rows: 1, channels: 4 }, p.kernelH * p.kernelW);
+      if (!(Number.isInteger(t.channels) && t.channels >= 4 && t.channels % 4 === 0) || wideTileProblem(p, direction, t) !== undefined) return false;
+    } else checkTile(t, p.kernelH * p.kernelW);
     convSlices(p, direction, t);
     return true;
   } catch {
@@ -363,11 +372,26 @@ export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile)
   }
 }
 
-/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first. */
+/** Produced columns up to which a layer's row-wide tiles (ConvTile.wide) are tried: the small planes. */
+export const WIDE_MAX_COLUMNS = 16;
+
+/**
+ * Candidate tiles for a (kernel, shape), in the order they are tried: the default first; for a
+ * small plane (stride 1, rows of at most WIDE_MAX_COLUMNS), row-wide tiles next (2 rows × 8
+ * channels, the whole plane × 4 channels, half of it × 8 channels: at batch 128 the seed CNN's
+ * convblock4–7 chose among these, e.g. convblock7's forward 0.27 ms against 0.49 for its tuned
+ * 4-column tile, convblock5's input gradient 0.63 against 0.92); then the 4-column PREFERRED.
+ */
 export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
   const g = convGemm(p, direction);
   const out: ConvTile[] = [defaultConvTile(p, direction)];
   const fits = (t: ConvTile) => tileFits(p, direction, t);
+  if (p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
+    for (const [rows, channels] of [[2, 8], [g.rows, 4], [Math.ceil(g.rows / 2), 8]] as const) {
+      const t: ConvTile = { rows: Math.min(rows, g.rows), channels: Math.min(channels, Math.max(4, Math.ceil(g.produce / 4) * 4)), workgroup: 64, wide: true };
+      if (fits(t) && !out.some((o) => o.wide && o.rows === t.rows && o.channels === t.channels)) out.push(t);
+    }
+  }
   const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
   for (const { rows, channels } of PREFERRED) {
     const t = { rows, channels, workgroup: 64 };
@@ -653,7 +677,7 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
       Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
     const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.wide === !t.wide) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
@@ -819,7 +843,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
       ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}${e.tile.subgroup ? ' subgroup' : ''}`
       : e.kernel === 'conv2d_backward_weight'
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
-        : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
+        : `${e.tile.rows}r×${'wide' in e.tile && e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
