@@ -74,6 +74,11 @@ export interface ConvTile {
    * rows × `channels` channels an invocation, stored as vec4s along the flattened rows.
    */
   readonly flat?: boolean;
+  /**
+   * The whole output row an invocation, not 4 columns (src/kernels/conv-wide.ts: the plane's sizes
+   * baked in; stride 1, no max-pool epilogue). Absent (and not flat): 4 columns.
+   */
+  readonly wide?: boolean;
 }
 
 export interface ConvGeometry {
@@ -312,31 +317,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   // still gathers lane by lane); with it, in a subgroup of 8, invocation l reads vec4s l, l + 8, …
   // and every invocation takes vec4 i from invocation i % 8 (subgroupBroadcast): one gather of the
   // 8 invocations' own addresses and a register permute instead of a gather each.
-  const Q4 = K / 4;
-  const count = taps.length * Q4;
-  const direct = (indent: string, decl: string) => {
-    const lines: string[] = [];
-    for (let t = 0; t < taps.length; t++) {
-      for (let q = 0; q < Q4; q++) lines.push(`${indent}${decl}w${t}_${q} = weight[(wRow + ${t}u) * params.rowVec4s + wTile + ${q}u];`);
-    }
-    return lines;
-  };
-  const shared: string[] = [];
-  for (let t = 0; t < taps.length; t++) for (let q = 0; q < Q4; q++) shared.push(`    var w${t}_${q}: vec4f;`);
-  // Only where the workgroup is whole subgroups of 8, so that all 8 invocations are there.
-  shared.push(`    if (subgroupSize == ${SHARED_SUBGROUP}u && WG_X % ${SHARED_SUBGROUP}u == 0u) {`);
-  for (let j = 0; j * SHARED_SUBGROUP < count; j++) {
-    shared.push(`      let i${j} = min(lane + ${j * SHARED_SUBGROUP}u, ${count - 1}u);`);
-    shared.push(`      let m${j} = weight[(wRow + i${j} / ${Q4}u) * params.rowVec4s + wTile + i${j} % ${Q4}u];`);
-  }
-  for (let t = 0; t < taps.length; t++) {
-    for (let q = 0; q < Q4; q++) {
-      const i = t * Q4 + q;
-      shared.push(`      w${t}_${q} = subgroupBroadcast(m${Math.floor(i / SHARED_SUBGROUP)}, ${i % SHARED_SUBGROUP}u);`);
-    }
-  }
-  shared.push('    } else {', ...direct('      ', ''), '    }');
-  L.push('#if W_SHARED', ...shared, '#else', ...direct('    ', 'let '), '#endif');
+  L.push(...weightLoads(taps.length, K));
   for (let k = 0; k < K; k++) {
     const q = Math.floor(k / 4);
     const e = 'xyzw'[k % 4];
@@ -387,6 +368,42 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   if (o.pool) L.push(POOL_FUNCTIONS);
   if (forward) L.push(SUBGROUP_MOMENTS);
   return L.join('\n');
+}
+
+/**
+ * The tile's weights of channel c (the body of the loop over c): vec4 w{t}_{q} is tap t's channels
+ * 4q .. 4q + 3 of the tile. Without W_SHARED each is read at an address every invocation shares (a
+ * uniform load, which lavapipe still gathers lane by lane); with it, in a subgroup of 8,
+ * invocation l reads vec4s l, l + 8, … and every invocation takes vec4 i from invocation i % 8
+ * (subgroupBroadcast): one gather of the 8 invocations' own addresses and a register permute
+ * instead of a gather each.
+ */
+export function weightLoads(tapCount: number, K: number): string[] {
+  const Q4 = K / 4;
+  const count = tapCount * Q4;
+  const direct = (indent: string, decl: string) => {
+    const lines: string[] = [];
+    for (let t = 0; t < tapCount; t++) {
+      for (let q = 0; q < Q4; q++) lines.push(`${indent}${decl}w${t}_${q} = weight[(wRow + ${t}u) * params.rowVec4s + wTile + ${q}u];`);
+    }
+    return lines;
+  };
+  const shared: string[] = [];
+  for (let t = 0; t < tapCount; t++) for (let q = 0; q < Q4; q++) shared.push(`    var w${t}_${q}: vec4f;`);
+  // Only where the workgroup is whole subgroups of 8, so that all 8 invocations are there.
+  shared.push(`    if (subgroupSize == ${SHARED_SUBGROUP}u && WG_X % ${SHARED_SUBGROUP}u == 0u) {`);
+  for (let j = 0; j * SHARED_SUBGROUP < count; j++) {
+    shared.push(`      let i${j} = min(lane + ${j * SHARED_SUBGROUP}u, ${count - 1}u);`);
+    shared.push(`      let m${j} = weight[(wRow + i${j} / ${Q4}u) * params.rowVec4s + wTile + i${j} % ${Q4}u];`);
+  }
+  for (let t = 0; t < tapCount; t++) {
+    for (let q = 0; q < Q4; q++) {
+      const i = t * Q4 + q;
+      shared.push(`      w${t}_${q} = subgroupBroadcast(m${Math.floor(i / SHARED_SUBGROUP)}, ${i % SHARED_SUBGROUP}u);`);
+    }
+  }
+  shared.push('    } else {', ...direct('      ', ''), '    }');
+  return ['#if W_SHARED', ...shared, '#else', ...direct('    ', 'let '), '#endif'];
 }
 
 /**

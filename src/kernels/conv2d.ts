@@ -22,6 +22,7 @@ import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwis
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
+import { convWideSource, wideProducts, type WidePlane } from './conv-wide.js';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
@@ -197,6 +198,25 @@ export type ConvTiledDef = KernelDef<typeof tiledParams, BindingsSpec, (typeof C
 /** The max-pool epilogue's output length: [batch, outChannels, ⌊outHeight / 2⌋, ⌊outWidth / 2⌋]. */
 const pooledLength = (p: ConvParams) => p.batch * p.outChannels * Math.floor(p.outHeight / 2) * Math.floor(p.outWidth / 2);
 
+
+/** The plane a row-wide tile bakes in for a layer and direction (see conv-wide.ts). */
+export function widePlane(p: ConvParams, direction: ConvDirection): WidePlane {
+  return direction === 'forward' ? { outH: p.outHeight, outW: p.outWidth, inH: p.height, inW: p.width } : { outH: p.height, outW: p.width, inH: p.outHeight, inW: p.outWidth };
+}
+
+/**
+ * Why a row-wide tile (ConvTile.wide) cannot run a layer's direction, or undefined: stride 1, at
+ * most the plane's rows, and its products (vec4 sums × taps, the last piece of a row counted by its
+ * width) within MAX_TILE_TAPS.
+ */
+export function wideTileProblem(p: ConvParams, direction: ConvDirection, tile: ConvTile): string | undefined {
+  const g = convGemm(p, direction);
+  if (p.stride !== 1) return `stride ${p.stride} (a row-wide tile needs stride 1)`;
+  if (tile.rows > g.rows) return `${tile.rows} rows a tile, more than the plane's ${g.rows}`;
+  const products = wideProducts(tile.rows, tile.channels, g.cols, g.taps);
+  return products > MAX_TILE_TAPS ? `${tile.rows} rows × ${g.cols} columns × ${tile.channels} channels × ${g.taps} taps = ${products} unrolled vec4 products, more than ${MAX_TILE_TAPS}` : undefined;
+}
+
 function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool = false): ConvTiledDef {
   const blocks = (p: ConvTiledParams) => convBlocks(p, direction, tile);
   // A whole-row tile stores vec4s along the flattened rows: its own condition, not the row's width.
@@ -227,6 +247,12 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
   if (tile.flat) {
     if (direction !== 'forward' || options.pool) throw new Error('conv2d: a whole-row tile is a forward without the max-pool epilogue');
     return tiledDef(direction, tile, flatTileSource({ ...p, tile, relu: options.relu }));
+  }
+  if (tile.wide) {
+    const problem = wideTileProblem(p, direction, tile);
+    if (problem) throw new Error(`conv2d: a row-wide tile cannot run this layer: ${problem}`);
+    const body = convWideSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool }, widePlane(p, direction));
+    return tiledDef(direction, tile, body, options.pool);
   }
   const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
   return tiledDef(direction, tile, body, options.pool);
@@ -409,18 +435,22 @@ export function allocateConvPacked(
  * products would pass MAX_TILE_TAPS.
  */
 export function poolTile(tile: ConvTile, taps: number): ConvTile {
+  // A row-wide tile has no max-pool epilogue: the 4-column tile of its rows and channels.
+  if (tile.wide) return poolTile({ rows: tile.rows, channels: Math.max(4, Math.min(tile.channels, Math.floor(MAX_TILE_TAPS / (tile.rows * taps) / 4) * 4)), workgroup: tile.workgroup }, taps);
   if (tile.rows % 2 === 0) return tile;
   const rows = tile.rows > 1 ? tile.rows - 1 : 2;
   return { ...tile, rows, channels: Math.max(4, Math.min(tile.channels, Math.floor(MAX_TILE_TAPS / (rows * taps) / 4) * 4)) };
 }
 
 /**
- * Invocations along x of a direction's tiled kernel: blocks of rows × 4 columns of each image, or
- * for a whole-row tile (ConvTile.flat) bands of whole rows.
+ * Invocations along x of a direction's tiled kernel: blocks of rows × 4 columns of each image; for
+ * a whole-row tile (ConvTile.flat) bands of whole rows; for a row-wide tile (ConvTile.wide) blocks
+ * of rows, each the whole row.
  */
 export function convBlocks(p: ConvParams, direction: ConvDirection, tile: ConvTile): number {
   const g = convGemm(p, direction);
-  return tile.flat ? p.batch * flatBands(g.rows, tile.rows) : p.batch * Math.ceil(g.rows / tile.rows) * Math.ceil(g.cols / 4);
+  if (tile.flat) return p.batch * flatBands(g.rows, tile.rows);
+  return p.batch * Math.ceil(g.rows / tile.rows) * (tile.wide ? 1 : Math.ceil(g.cols / 4));
 }
 
 /** Why a whole-row tile cannot run a (direction, shape), or undefined (see src/kernels/conv-flat.ts). */

@@ -40,6 +40,7 @@ import {
   convStatsSlots,
   convVariant,
   defaultConvTile,
+  wideTileProblem,
   poolTile,
   defaultWeightTile,
   gpuWeightTiles,
@@ -59,6 +60,7 @@ import {
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { flatTileSource } from '../kernels/conv-flat.js';
+import { convWideSource } from '../kernels/conv-wide.js';
 import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -175,7 +177,10 @@ export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
   [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9),
-  flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true })].join('\n'),
+  flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true }),
+  ...(['forward', 'input'] as const).map((direction) =>
+    convWideSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64, wide: true }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }, { outH: 6, outW: 6, inH: 6, inW: 6 }),
+  )].join('\n'),
 ));
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
@@ -214,8 +219,8 @@ function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile, subgrou
   if (isDenseUse(use)) return 'cols' in t && denseTileFits(t) && (!t.subgroup || denseSubgroupFits(use.kernel, use.params, subgroupSize));
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t, subgroupSize);
-  // A forward with the max-pool epilogue runs whole windows: an even number of rows (and no whole-row tile).
-  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.flat));
+  // A forward with the max-pool epilogue runs whole windows: an even number of rows (and neither a whole-row nor a row-wide tile).
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.flat && !t.wide));
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -364,12 +369,17 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
   if (t.flat !== undefined && typeof t.flat !== 'boolean') return false;
   try {
+    if (t.wide !== undefined && typeof t.wide !== 'boolean') return false;
+    if (t.flat && t.wide) return false;
     if (t.flat) {
       if (convFlatProblem(p, direction, t) !== undefined || !(t.workgroup >= 1 && t.workgroup <= 256 && Number.isInteger(t.workgroup))) return false;
       convSlices(p, direction, t);
       return true;
     }
-    checkTile(t, p.kernelH * p.kernelW);
+    if (t.wide) {
+      checkTile({ ...t, rows: 1, channels: 4 }, p.kernelH * p.kernelW);
+      if (!(Number.isInteger(t.channels) && t.channels >= 4 && t.channels % 4 === 0) || wideTileProblem(p, direction, t) !== undefined) return false;
+    } else checkTile(t, p.kernelH * p.kernelW);
     convSlices(p, direction, t);
     return true;
   } catch {
@@ -392,11 +402,27 @@ export function flatCandidates(p: Conv2dParams, direction: ConvDirection): ConvT
   return [64, 32].map((workgroup): ConvTile => ({ rows, channels, workgroup, flat: true })).filter((t) => tileFits(p, direction, t));
 }
 
-/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first, then the whole-row tiles where they fit. */
+/** Produced columns up to which a layer's row-wide tiles (ConvTile.wide) are tried: the small planes. */
+export const WIDE_MAX_COLUMNS = 16;
+
+/**
+ * Candidate tiles for a (kernel, shape), in the order they are tried: the default first; the
+ * whole-row tiles where they fit (a first layer's forward: flatCandidates); for a small plane
+ * (stride 1, rows of at most WIDE_MAX_COLUMNS), row-wide tiles next (2 rows × 8 channels, the
+ * whole plane × 4 channels, half of it × 8 channels: at batch 128 the seed CNN's convblock4–7
+ * chose among these, e.g. convblock7's forward 0.27 ms against 0.49 for its tuned 4-column tile,
+ * convblock5's input gradient 0.63 against 0.92); then the 4-column PREFERRED.
+ */
 export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
   const g = convGemm(p, direction);
   const out: ConvTile[] = [defaultConvTile(p, direction), ...flatCandidates(p, direction)];
   const fits = (t: ConvTile) => tileFits(p, direction, t);
+  if (p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
+    for (const [rows, channels] of [[2, 8], [g.rows, 4], [Math.ceil(g.rows / 2), 8]] as const) {
+      const t: ConvTile = { rows: Math.min(rows, g.rows), channels: Math.min(channels, Math.max(4, Math.ceil(g.produce / 4) * 4)), workgroup: 64, wide: true };
+      if (fits(t) && !out.some((o) => o.wide && o.rows === t.rows && o.channels === t.channels)) out.push(t);
+    }
+  }
   const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
   for (const { rows, channels } of PREFERRED) {
     const t = { rows, channels, workgroup: 64 };
@@ -694,9 +720,9 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const prepare = (tiles: readonly ConvTile[]) =>
       Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
-    // With the max-pool epilogue, no whole-row tile (it stores the conv's output itself).
+    // With the max-pool epilogue, no whole-row tile (it stores the conv's output itself); a row-wide one becomes a 4-column tile (poolTile).
     const candidates = candidateTiles(p, direction).filter((t) => !(pool && t.flat)).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat) === i);
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat && !u.wide === !t.wide) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
@@ -864,7 +890,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
         : e.tile.flat
           ? `${e.tile.rows} whole rows×${e.tile.channels}ch wg${e.tile.workgroup}`
-          : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
+          : `${e.tile.rows}r×${e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),

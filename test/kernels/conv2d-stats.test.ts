@@ -5,7 +5,7 @@
  * reference's, and against batchnorm_stats run on that output; the output itself is the same, bit
  * for bit, as without the epilogue. Shapes whose blocks leave partial rows and partial quads,
  * tile channels past the layer's, invocations past the last block, several weight slices, a tile
- * whose workgroup is not whole subgroups, and the seed CNN's convblock2 at batch 128 (73,728
+ * whose workgroup is not whole subgroups, row-wide tiles (ConvTile.wide), and the seed CNN's convblock2 at batch 128 (73,728
  * elements a channel); with the subgroup merge (W_SHARED, where the adapter has subgroups of 8)
  * and without.
  */
@@ -43,6 +43,10 @@ const CASES: readonly Case[] = [
   // A 1×1 kernel (the seed CNN's convblock3) and a stride of 2.
   { shape: { batch: 5, inChannels: 32, height: 24, width: 24, outChannels: 10, kernelH: 1, kernelW: 1, stride: 1, padding: 0 }, relu: false },
   { shape: { batch: 3, inChannels: 4, height: 13, width: 12, outChannels: 8, kernelH: 3, kernelW: 3, stride: 2, padding: 1 }, relu: true },
+  // Row-wide tiles (ConvTile.wide): a 10-wide plane (a vec2 piece) with a partial block of rows
+  // and 10 channels in tiles of 8; a 6 × 6 plane with padding, the whole plane a tile.
+  { shape: { batch: 3, inChannels: 4, height: 12, width: 12, outChannels: 10, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }, relu: true, tile: { rows: 3, channels: 8, workgroup: 64, wide: true } },
+  { shape: { batch: 9, inChannels: 3, height: 6, width: 6, outChannels: 4, kernelH: 3, kernelW: 3, stride: 1, padding: 1 }, relu: false, tile: { rows: 6, channels: 4, workgroup: 64, wide: true } },
   // The seed CNN's convblock2 at batch 128.
   { shape: { batch: 128, inChannels: 16, height: 26, width: 26, outChannels: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }, relu: true },
 ];
@@ -58,7 +62,7 @@ test("a GPU's two-step merge: about 512 workgroups, at least 64 slots a group; o
 describe('conv2d forward STATS epilogue and batchnorm_stats_merge', () => {
   CASES.forEach((c, n) => {
     const s = c.shape;
-    const name = `batch ${s.batch}, ${s.inChannels}→${s.outChannels} channels, ${s.height}×${s.width}, ${s.kernelH}×${s.kernelW} stride ${s.stride} padding ${s.padding}${c.relu ? ', ReLU' : ''}${c.tile ? `, tile ${c.tile.rows}×${c.tile.channels} wg${c.tile.workgroup}` : ''}`;
+    const name = `batch ${s.batch}, ${s.inChannels}→${s.outChannels} channels, ${s.height}×${s.width}, ${s.kernelH}×${s.kernelW} stride ${s.stride} padding ${s.padding}${c.relu ? ', ReLU' : ''}${c.tile ? `, tile ${c.tile.rows}×${c.tile.wide ? 'row' : 4}×${c.tile.channels} wg${c.tile.workgroup}` : ''}`;
     gpuTest(name, async (ctx) => {
       const p = conv2dParams(s);
       const tile = c.tile ?? defaultConvTile(p, 'forward');
