@@ -69,6 +69,13 @@ export interface ConvTile {
   readonly channels: number;
   /** Invocations per workgroup (along x). */
   readonly workgroup: number;
+  /**
+   * The input gradient of a 1×1, stride-1, unpadded layer on conv2d_backward_input_pointwise
+   * (src/kernels/conv2d.ts, pointwiseInputTile): an invocation owns a quad of pixels and all the
+   * slice's input channels (`channels`, the layer's rounded up to a multiple of 4; `rows` 1), not
+   * this skeleton's block. The same sums in the same order, so the same bits.
+   */
+  readonly pointwise?: boolean;
 }
 
 export interface ConvGeometry {

@@ -23,6 +23,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
+import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -55,6 +56,10 @@ import {
   pointwiseWeightFits,
   pointwiseWeightTile,
   POINTWISE_TAPS,
+  pointwiseInputBody,
+  pointwiseInputFits,
+  pointwiseInputProblem,
+  pointwiseInputTile,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
@@ -170,7 +175,7 @@ export function wgslCode(source: string): string {
 
 /** The generated source's identity: the template and the generator's output for a fixed probe variant (code only). */
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
-  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), ...(['forward', 'input'] as const).map((direction) =>
+  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), pointwiseInputSource, pointwiseInputBody(10, 32), ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9)].join('\n'),
 ));
@@ -359,6 +364,7 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
+  if (t.pointwise !== undefined && t.pointwise !== false) return direction === 'input' && pointwiseInputFits(p, t);
   try {
     checkTile(t, p.kernelH * p.kernelW);
     convSlices(p, direction, t);
@@ -368,16 +374,22 @@ export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile)
   }
 }
 
-/** Candidate tiles for a (kernel, shape), in the order they are tried: the default first. */
-export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
+/**
+ * Candidate tiles for a (kernel, shape), in the order they are tried: the default first. The input
+ * gradient of a 1×1, stride-1, unpadded layer tries its pointwise tile (pointwiseInputTile) too:
+ * first on a software adapter with subgroups of 8 (`adapter`; lavapipe, where it is the default),
+ * second elsewhere (it runs on any adapter; measured only on lavapipe).
+ */
+export function candidateTiles(p: Conv2dParams, direction: ConvDirection, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): ConvTile[] {
   const g = convGemm(p, direction);
-  const out: ConvTile[] = [defaultConvTile(p, direction)];
+  const out: ConvTile[] = [defaultConvTile(p, direction, adapter)];
+  if (direction === 'input' && pointwiseInputProblem(p) === undefined && !out[0]!.pointwise) out.push(pointwiseInputTile(p));
   const fits = (t: ConvTile) => tileFits(p, direction, t);
   const channelCap = Math.max(4, Math.ceil(g.produce / 4) * 4);
   for (const { rows, channels } of PREFERRED) {
     const t = { rows, channels, workgroup: 64 };
     if (rows > Math.max(1, g.rows) || channels > channelCap) continue;
-    if (fits(t) && !out.some((o) => o.rows === rows && o.channels === channels && o.workgroup === 64)) out.push(t);
+    if (fits(t) && !out.some((o) => !o.pointwise && o.rows === rows && o.channels === channels && o.workgroup === 64)) out.push(t);
   }
   return out.slice(0, MAX_CANDIDATES);
 }
@@ -670,8 +682,8 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     const prepare = (tiles: readonly ConvTile[]) =>
       Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
-    const candidates = candidateTiles(p, direction).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup) === i);
+    const candidates = candidateTiles(p, direction, ctx.adapter).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.pointwise === !t.pointwise) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
@@ -837,7 +849,9 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
       ? `${e.tile.rows}×${e.tile.cols} outputs wg${e.tile.workgroup}${e.tile.subgroup ? ' subgroup' : ''}`
       : e.kernel === 'conv2d_backward_weight'
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
-        : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
+        : e.tile.pointwise
+          ? `1×1 quad×${e.tile.channels}ch wg${e.tile.workgroup}`
+          : `${e.tile.rows}r×4c×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
