@@ -79,6 +79,13 @@ export interface ConvTile {
    * baked in; stride 1, no max-pool epilogue). Absent (and not flat): 4 columns.
    */
   readonly wide?: boolean;
+  /**
+   * The input gradient of a 1×1, stride-1, unpadded layer on conv2d_backward_input_pointwise
+   * (src/kernels/conv2d.ts, pointwiseInputTile): an invocation owns a quad of pixels and all the
+   * slice's input channels (`channels`, the layer's rounded up to a multiple of 4; `rows` 1), not
+   * this skeleton's block. The same sums in the same order, so the same bits.
+   */
+  readonly pointwise?: boolean;
 }
 
 export interface ConvGeometry {

@@ -5,7 +5,9 @@
  * Kernels: shaders/conv2d_forward.wgsl and conv2d_backward_input.wgsl (their body generated from
  * one skeleton, src/kernels/conv-tile.ts, for a tile shape and kernel geometry), fed by
  * conv2d_pack_weights.wgsl (conv2dPackMap's layout); conv2d_backward_weight.wgsl and
- * conv2d_backward_weight_reduce.wgsl. The packing and the reduction take any number of layers'
+ * conv2d_backward_weight_reduce.wgsl; for 1×1, stride-1, unpadded layers
+ * conv2d_backward_input_pointwise.wgsl and conv2d_backward_weight_pointwise.wgsl (their bodies
+ * generated here). The packing and the reduction take any number of layers'
  * jobs, so that a network does each in one dispatch for all its conv layers.
  * CPU reference: src/reference/conv2d.ts.
  */
@@ -19,6 +21,7 @@ import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
+import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
@@ -133,9 +136,13 @@ export function convSlices(p: ConvParams, direction: ConvDirection, tile: ConvTi
 /**
  * The tile used where none is tuned: 4 rows × 16 channels (fewer for few channels, big kernels, or
  * many channels summed: a tile's packed weights, reduce channels × taps × tile channels, must fit
- * a uniform binding), 64 invocations.
+ * a uniform binding), 64 invocations. The input gradient of a 1×1, stride-1, unpadded layer on a
+ * software adapter with subgroups of 8 (lavapipe; `adapter`): its pointwise tile where it fits
+ * (pointwiseInputTile; convblock3 of the seed CNN, 32 → 10 channels at batch 128: 2.3–2.6 ms
+ * against 3.0–3.6 for the tuned 2 × 16 tile, the same bits).
  */
-export function defaultConvTile(p: ConvParams, direction: ConvDirection): ConvTile {
+export function defaultConvTile(p: ConvParams, direction: ConvDirection, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): ConvTile {
+  if (direction === 'input' && adapter?.software && adapter.subgroupSize === 8 && pointwiseInputProblem(p) === undefined) return pointwiseInputTile(p);
   const g = convGemm(p, direction);
   const fitting = Math.max(4, Math.floor(MAX_UNIFORM_BYTES / 4 / (g.reduce * g.taps) / 4) * 4);
   let channels = Math.min(16, Math.ceil(g.produce / 4) * 4, fitting);
@@ -242,7 +249,7 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
  * and the argmax, compiled with variant POOL) or input-gradient kernel for a layer's geometry
  * and a tile, ready to compile.
  */
-export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}) {
+export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}): ConvTiledDef {
   if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
   if (tile.flat) {
     if (direction !== 'forward' || options.pool) throw new Error('conv2d: a whole-row tile is a forward without the max-pool epilogue');
@@ -253,6 +260,10 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
     if (problem) throw new Error(`conv2d: a row-wide tile cannot run this layer: ${problem}`);
     const body = convWideSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool }, widePlane(p, direction));
     return tiledDef(direction, tile, body, options.pool);
+  }
+  if (tile.pointwise) {
+    if (direction !== 'input' || options.pool) throw new Error('conv2d: a pointwise tile runs the input gradient only (conv2d_backward_input_pointwise)');
+    return conv2dBackwardInputPointwiseKernel(p.outChannels, tile);
   }
   const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
   return tiledDef(direction, tile, body, options.pool);
@@ -268,6 +279,141 @@ const PROBE = conv2dParams({ batch: 1, inChannels: 16, height: 8, width: 8, outC
 const PROBE_TILE: ConvTile = { rows: 4, channels: 16, workgroup: 64 };
 export const conv2dForward = conv2dKernel(PROBE, 'forward', PROBE_TILE);
 export const conv2dBackwardInput = conv2dKernel(PROBE, 'input', PROBE_TILE);
+
+// ---- the input gradient of a 1×1, stride-1, unpadded layer: conv2d_backward_input_pointwise ----
+
+/** Why conv2d_backward_input_pointwise cannot run a layer, or undefined: a 1×1, stride-1, unpadded conv whose output × input channels (rounded up to 4) unroll within MAX_TILE_TAPS. */
+export function pointwiseInputProblem(p: ConvParams): string | undefined {
+  const geometry = pointwiseProblem(p);
+  if (geometry) return geometry;
+  const channels = pointwiseInputChannels(p);
+  return p.outChannels * channels <= MAX_TILE_TAPS ? undefined : `${p.outChannels} output × ${channels} input channels unroll ${p.outChannels * channels} products, more than ${MAX_TILE_TAPS}`;
+}
+
+/** The input channels a pointwise input-gradient invocation sums for: the layer's, rounded up to a multiple of 4. */
+const pointwiseInputChannels = (p: Pick<ConvParams, 'inChannels'>) => Math.ceil(p.inChannels / 4) * 4;
+
+/**
+ * The pointwise input-gradient tile of a 1×1, stride-1, unpadded layer (ConvTile.pointwise): all
+ * its input channels (rounded up to a multiple of 4) an invocation, one quad of pixels (rows 1),
+ * workgroups of 64. Its packed weights are one slice of one tile (the channels × output channels
+ * fit MAX_TILE_TAPS, far below a uniform binding), so that every weight's index is a constant.
+ */
+export function pointwiseInputTile(p: ConvParams): ConvTile {
+  return { rows: 1, channels: pointwiseInputChannels(p), workgroup: 64, pointwise: true };
+}
+
+/** Whether a pointwise input-gradient tile runs a layer: the layer's geometry and channels (pointwiseInputProblem), and the tile pointwiseInputTile's but for its workgroup. */
+export function pointwiseInputFits(p: ConvParams, t: ConvTile): boolean {
+  return t.pointwise === true && pointwiseInputProblem(p) === undefined && t.rows === 1 && t.channels === pointwiseInputChannels(p) && Number.isInteger(t.workgroup) && t.workgroup >= 1 && t.workgroup <= 256;
+}
+
+/** Pixels of a pointwise layer's plane that a vector of `n` takes: the plane must be a multiple of n. */
+function pointwiseVectorProblem(p: ConvParams, n: VectorWidth): string | undefined {
+  const plane = p.height * p.width;
+  return plane % n === 0 ? undefined : `the plane's ${plane} pixels are not a multiple of ${n}`;
+}
+
+/** The widest vectors of the pointwise input gradient for a layer: its quads' dy loads and dx stores, along the plane. */
+export function pointwiseInputVectors(p: ConvParams): ConvVectors {
+  const n = ([4, 2] as const).find((w) => pointwiseVectorProblem(p, w) === undefined) ?? 1;
+  return { input: n, output: n };
+}
+
+/**
+ * The WGSL of conv2d_backward_input_pointwise's body for a layer's output channels and a tile's
+ * input channels, appended to its template: `pointwiseInput(gx)`, every weight at a constant index
+ * (output channel c, input channel k: packed vec4 c·channels/4 + ⌊k/4⌋, component k % 4), each
+ * input channel's sum one fma chain over the output channels ascending.
+ */
+export function pointwiseInputBody(outChannels: number, channels: number): string {
+  if (!(Number.isInteger(outChannels) && outChannels >= 1 && channels >= 4 && channels % 4 === 0 && outChannels * channels <= MAX_TILE_TAPS)) {
+    throw new Error(`conv2d_backward_input_pointwise: ${outChannels} output × ${channels} input channels (channels a multiple of 4, their product at most ${MAX_TILE_TAPS})`);
+  }
+  const L: string[] = [
+    `// Generated by src/kernels/conv2d.ts (pointwiseInputBody): ${outChannels} output channels, ${channels} input channels.`,
+    `const WEIGHT_VEC4S = ${WEIGHT_VEC4S}u;`,
+    `const OUT_CHANNELS = ${outChannels}u;`,
+    `const CHANNELS = ${channels}u;`,
+    '',
+    'fn pointwiseInput(gx: u32) {',
+    '  let plane = params.height * params.width;',
+    '  let quads = (plane + 3u) / 4u;',
+    '  let blocks = params.batch * quads;',
+    '  let blk = min(gx, blocks - 1u);',
+    '  let b = blk / quads;',
+    '  let p0 = blk % quads * 4u;',
+    '  let dyAt = b * OUT_CHANNELS * plane + p0;',
+  ];
+  for (let c = 0; c < outChannels; c++) L.push(`  let d${c} = loadQuad(dyAt + ${c}u * plane, p0, plane);`);
+  L.push('  if (gx >= blocks) { return; }');
+  L.push('  let dxAt = (b * params.inChannels + params.channelBase) * plane + p0;');
+  for (let k = 0; k < channels; k++) {
+    let sum = 'vec4f(0.0)';
+    for (let c = 0; c < outChannels; c++) sum = `fma(d${c}, vec4f(weight[${(c * channels) / 4 + Math.floor(k / 4)}u].${'xyzw'[k % 4]}), ${sum})`;
+    L.push(`  if (${k}u < params.channelCount) {`, `    storeQuad(dxAt + ${k}u * plane, p0, plane, ${sum});`, '  }');
+  }
+  L.push('}');
+  return L.join('\n');
+}
+
+/** The pointwise input gradient's variants' requirements: vectors along the plane; no forward epilogue, no shared weights. */
+const pointwiseRequires: Record<ConvVariant, (p: ConvTiledParams) => string | undefined> = {
+  IN_VEC4: (p) => pointwiseVectorProblem(p, 4),
+  IN_VEC2: (p) => pointwiseVectorProblem(p, 2),
+  OUT_VEC4: (p) => pointwiseVectorProblem(p, 4),
+  OUT_VEC2: (p) => pointwiseVectorProblem(p, 2),
+  W_SHARED: () => 'the pointwise input gradient reads its weights at constant indices (nothing to share)',
+  STATS: () => 'the input gradient has no statistics epilogue',
+  POOL: () => 'the input gradient has no max-pool epilogue',
+  BIAS: () => 'the input gradient has no bias epilogue',
+  RELU_MASK: () => undefined,
+};
+
+function pointwiseInputDef(outChannels: number, channels: number, workgroup: number): ConvTiledDef {
+  const body = pointwiseInputBody(outChannels, channels);
+  const check = (p: ConvTiledParams) => {
+    const problem = pointwiseProblem(p);
+    if (problem) throw new Error(`conv2d_backward_input_pointwise: ${problem}`);
+    if (p.outChannels !== outChannels || p.rowVec4s !== channels / 4 || p.channelCount > channels) {
+      throw new Error(`conv2d_backward_input_pointwise: compiled for ${outChannels} output channels and ${channels} input channels a packed row, bound with ${p.outChannels}, ${4 * p.rowVec4s} (${p.channelCount} channels)`);
+    }
+  };
+  return defineKernel({
+    name: 'conv2d_backward_input_pointwise',
+    source: pointwiseInputSource,
+    params: tiledParams,
+    bindings: inputBindings,
+    defines: CONV_VARIANTS,
+    variantRequires: pointwiseRequires,
+    variantFeatures: { W_SHARED: 'subgroups' as const },
+    libraries: [reluSource, body],
+    workgroupSize: [workgroup, 1] as const,
+    grid: (p: ConvTiledParams) => {
+      check(p);
+      return [p.batch * Math.ceil((p.height * p.width) / 4), 1] as const;
+    },
+    lengths: (p) => ({ dy: outputLength(p), weight: WEIGHT_VEC4S * 4, dx: inputLength(p), reluOut: inputLength(p) }),
+  });
+}
+
+const pointwiseInputKernels = new Map<string, ConvTiledDef>();
+/** conv2d_backward_input_pointwise for a layer's output channels and a pointwise tile (its channels and workgroup). */
+export function conv2dBackwardInputPointwiseKernel(outChannels: number, tile: ConvTile): ConvTiledDef {
+  const key = `${outChannels}x${tile.channels} wg${tile.workgroup}`;
+  let def = pointwiseInputKernels.get(key);
+  if (!def) pointwiseInputKernels.set(key, (def = pointwiseInputDef(outChannels, tile.channels, tile.workgroup)));
+  return def;
+}
+
+/**
+ * dx = ∂loss/∂x of a 1×1, stride-1, unpadded conv, an invocation a quad of pixels × all input
+ * channels, every weight at a constant index (see its WGSL); variant RELU_MASK as
+ * conv2d_backward_input's  (overwrites dx)
+ * The declaration as listed and checked, for 10 output × 32 input channels (the seed CNN's
+ * convblock3) at workgroup 64; layers bind their own (conv2dBackwardInputPointwiseKernel).
+ */
+export const conv2dBackwardInputPointwise = conv2dBackwardInputPointwiseKernel(10, { rows: 1, channels: 32, workgroup: 64, pointwise: true });
 
 /** The map's source for a packed element that is 0 (a tile's padding channels). */
 export const PACK_ZERO = 0xffffffff;
@@ -489,6 +635,8 @@ export function convVariant(
   tile: ConvTile,
   options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
+  // The pointwise input gradient: vectors along the plane, its weights never shared.
+  if (tile.pointwise) return convVariantFlags(options.vectors ?? pointwiseInputVectors(p), false, false, false, false, options.reluMask ?? false);
   // A whole-row tile reads and writes vec4s (its conditions: convFlatProblem).
   const vectors = options.vectors ?? (tile.flat ? { input: 4 as const, output: 4 as const } : convVectors(p, direction));
   // The max-pool epilogue stores its pooled values one at a time.
@@ -516,8 +664,12 @@ export async function bindConv2d(
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
-  // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups.
-  const sharedWeights = options.sharedWeights ?? convSharesWeights(ctx, tile);
+  if (tile.pointwise && (direction !== 'input' || tensors.stats || tensors.argmax || tensors.bias || options.relu)) {
+    throw new Error('conv2d: a pointwise tile runs the input gradient only (conv2d_backward_input_pointwise), with no forward epilogue');
+  }
+  // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups
+  // (never in the pointwise input gradient, whose weights are read at constant indices).
+  const sharedWeights = tile.pointwise ? false : (options.sharedWeights ?? convSharesWeights(ctx, tile));
   const stats = tensors.stats;
   if (stats && direction !== 'forward') throw new Error('conv2d: statistics (the STATS epilogue) belong to the forward');
   // The epilogue's subgroup merge takes 8 consecutive invocations to be (part of) a subgroup.

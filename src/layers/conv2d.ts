@@ -251,7 +251,8 @@ export class Conv2d extends Layer {
     // The bias's gradient as partial sums of the same splits, from the same kernel (variant BIAS).
     const biasPartial = bias ? b.shared.storage(`${path} bias-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * this.outChannels]) : undefined;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
-    const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction);
+    // (The input gradient of a 1×1, stride-1, unpadded layer on lavapipe: the pointwise kernel's.)
+    const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction, ctx.adapter);
     // The max pool after it stored by the forward (fusion rule maxpool-epilogue): `output` is the
     // pooled tensor, and the tile's rows are even (whole windows).
     const pool = b.fusion.pool;

@@ -23,6 +23,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
+import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -57,6 +58,10 @@ import {
   pointwiseWeightFits,
   pointwiseWeightTile,
   POINTWISE_TAPS,
+  pointwiseInputBody,
+  pointwiseInputFits,
+  pointwiseInputProblem,
+  pointwiseInputTile,
 } from '../kernels/conv2d.js';
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { flatTileSource } from '../kernels/conv-flat.js';
@@ -174,7 +179,7 @@ export function wgslCode(source: string): string {
 
 /** The generated source's identity: the template and the generator's output for a fixed probe variant (code only). */
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
-  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), ...(['forward', 'input'] as const).map((direction) =>
+  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), pointwiseInputSource, pointwiseInputBody(10, 32), ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9),
   flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true }),
@@ -368,6 +373,7 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
   if (t.flat !== undefined && typeof t.flat !== 'boolean') return false;
+  if (t.pointwise !== undefined && t.pointwise !== false) return direction === 'input' && !t.flat && !t.wide && pointwiseInputFits(p, t);
   try {
     if (t.wide !== undefined && typeof t.wide !== 'boolean') return false;
     if (t.flat && t.wide) return false;
@@ -406,16 +412,21 @@ export function flatCandidates(p: Conv2dParams, direction: ConvDirection): ConvT
 export const WIDE_MAX_COLUMNS = 16;
 
 /**
- * Candidate tiles for a (kernel, shape), in the order they are tried: the default first; the
- * whole-row tiles where they fit (a first layer's forward: flatCandidates); for a small plane
- * (stride 1, rows of at most WIDE_MAX_COLUMNS), row-wide tiles next (2 rows × 8 channels, the
- * whole plane × 4 channels, half of it × 8 channels: at batch 128 the seed CNN's convblock4–7
- * chose among these, e.g. convblock7's forward 0.27 ms against 0.49 for its tuned 4-column tile,
- * convblock5's input gradient 0.63 against 0.92); then the 4-column PREFERRED.
+ * Candidate tiles for a (kernel, shape), in the order they are tried: the default first. The input
+ * gradient of a 1×1, stride-1, unpadded layer tries its pointwise tile (pointwiseInputTile) too:
+ * first on a software adapter with subgroups of 8 (`adapter`; lavapipe, where it is the default),
+ * second elsewhere (it runs on any adapter; measured only on lavapipe). Then the whole-row tiles
+ * where they fit (a first layer's forward: flatCandidates); for a small plane (stride 1, rows of
+ * at most WIDE_MAX_COLUMNS), row-wide tiles (2 rows × 8 channels, the whole plane × 4 channels,
+ * half of it × 8 channels: at batch 128 the seed CNN's convblock4–7 chose among these, e.g.
+ * convblock7's forward 0.27 ms against 0.49 for its tuned 4-column tile, convblock5's input
+ * gradient 0.63 against 0.92); then the 4-column PREFERRED.
  */
-export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvTile[] {
+export function candidateTiles(p: Conv2dParams, direction: ConvDirection, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): ConvTile[] {
   const g = convGemm(p, direction);
-  const out: ConvTile[] = [defaultConvTile(p, direction), ...flatCandidates(p, direction)];
+  const out: ConvTile[] = [defaultConvTile(p, direction, adapter)];
+  if (direction === 'input' && pointwiseInputProblem(p) === undefined && !out[0]!.pointwise) out.push(pointwiseInputTile(p));
+  out.push(...flatCandidates(p, direction));
   const fits = (t: ConvTile) => tileFits(p, direction, t);
   if (p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
     for (const [rows, channels] of [[2, 8], [g.rows, 4], [Math.ceil(g.rows / 2), 8]] as const) {
@@ -427,7 +438,7 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection): ConvT
   for (const { rows, channels } of PREFERRED) {
     const t = { rows, channels, workgroup: 64 };
     if (rows > Math.max(1, g.rows) || channels > channelCap) continue;
-    if (fits(t) && !out.some((o) => o.rows === rows && o.channels === channels && o.workgroup === 64)) out.push(t);
+    if (fits(t) && !out.some((o) => !o.pointwise && !o.flat && !o.wide && o.rows === rows && o.channels === channels && o.workgroup === 64)) out.push(t);
   }
   return out.slice(0, MAX_CANDIDATES);
 }
@@ -721,8 +732,8 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
       Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
     // With the max-pool epilogue, no whole-row tile (it stores the conv's output itself); a row-wide one becomes a 4-column tile (poolTile).
-    const candidates = candidateTiles(p, direction).filter((t) => !(pool && t.flat)).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat && !u.wide === !t.wide) === i);
+    const candidates = candidateTiles(p, direction, ctx.adapter).filter((t) => !(pool && t.flat)).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat && !u.wide === !t.wide && !u.pointwise === !t.pointwise) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();
@@ -890,7 +901,9 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
         ? describeWeightTile(e.tile) + (e.runsWith ? ` (runs ${e.runsWith.rows} rows a split: the workspace's cap)` : '')
         : e.tile.flat
           ? `${e.tile.rows} whole rows×${e.tile.channels}ch wg${e.tile.workgroup}`
-          : `${e.tile.rows}r×${e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}`;
+          : e.tile.pointwise
+            ? `1×1 quad×${e.tile.channels}ch wg${e.tile.workgroup}`
+            : `${e.tile.rows}r×${e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
