@@ -35,7 +35,7 @@ import { lstmBackwardSteps, lstmForwardSteps } from '../kernels/lstm.js';
 import { compileStep, recurrentVariant } from '../kernels/recurrent-step.js';
 import { gruBackwardSteps, gruForwardSteps } from '../kernels/gru.js';
 import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
-import { residualAdd } from '../kernels/residual.js';
+import { residualAdd, residualVariant } from '../kernels/residual.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, trueOrFalse, whole, type DenseUse, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
@@ -407,7 +407,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
       for (let d = 0; d < D; d++) {
         list.push(inputGrad.bind({ dy: t.layers[k]!.directions[d]!.gx, weight: t.layers[k]!.directions[d]!.weightIh, dx: d === 0 ? dx : t.dInputReverse! }, shape(batch, inSize(k)), `${where(k, d)} input gradient`));
       }
-      if (D === 2) list.push((await ctx.compile(residualAdd, { ACCUMULATE: true, COPY: false, RELU: false })).bind({ x: dx, other: t.dInputReverse! }, { length }, `${path} ${name} l${k} input gradient, both directions`));
+      if (D === 2) list.push((await ctx.compile(residualAdd, { ACCUMULATE: true, COPY: false, RELU: false, ...residualVariant(length) })).bind({ x: dx, other: t.dInputReverse! }, { length }, `${path} ${name} l${k} input gradient, both directions`));
       if (k > 0 && dropout) {
         const l = t.layers[k - 1]!;
         list.push((await ctx.compile(dropoutBackward, { VEC4: length % 4 === 0 })).bind({ dy: l.dDropped!, mask: l.mask!, dx: l.dOutput! }, { length, scale: dropoutParams(s.dropout).scale }, `${path} ${name} dropout after l${k - 1} backward`));
