@@ -34,7 +34,7 @@ import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape }
 import { lstmBackwardSteps, lstmForwardSteps } from '../kernels/lstm.js';
 import { compileStep, recurrentVariant } from '../kernels/recurrent-step.js';
 import { gruBackwardSteps, gruForwardSteps } from '../kernels/gru.js';
-import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
+import { dropoutBackward, dropoutForward, dropoutForwardVariant, dropoutParams, maskWords } from '../kernels/dropout.js';
 import { residualAdd, residualVariant } from '../kernels/residual.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -358,7 +358,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
         }
         if (train && dropout && k < N - 1) {
           const l = t.layers[k]!;
-          const drop = (await ctx.compile(dropoutForward, { CHANNELS: false, ALPHA: false })).bind(
+          const drop = (await ctx.compile(dropoutForward, dropoutForwardVariant(batch * seqLen * D * H))).bind(
             { x: y, mask: l.mask!, y: l.dropped! },
             { length: batch * seqLen * D * H, ...dropoutParams(s.dropout), seed: s.seed, stream: s.stream + k, step, area: 1, shift: 0, dropped: 0 },
             `${path} ${name} dropout after l${k}`,
