@@ -10,6 +10,8 @@
 //   Variant ALPHA (PyTorch's AlphaDropout, FeatureAlphaDropout with CHANNELS): y[i] = scale·x[i] +
 //   shift where kept, `dropped` (= scale·α' + shift) where not, as PyTorch's x·(mask·a) + b (an
 //   infinite x dropped gives NaN there too); the backward is dropout_backward with scale a.
+//   Variant VEC4 (not CHANNELS; length a multiple of 4): x and y read and written a vec4 (four
+//   elements, a nibble of the block's kept byte) at a time; the same products, the same bits.
 
 struct Params {
   length: u32,
@@ -24,9 +26,17 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read_write> mask: array<u32>;
+#if VEC4
+@group(0) @binding(3) var<storage, read_write> y: array<vec4f>;
+#else
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+#endif
 
 override WG_X: u32;
 
@@ -36,6 +46,16 @@ fn dropoutOutput(v: f32, keep: bool) -> f32 {
   return v * select(0.0, params.scale, keep) + select(params.dropped, params.shift, keep);
 #else
   return v * select(0.0, params.scale, keep);
+#endif
+}
+
+// Four elements' outputs from their keep decisions (bits 0 … 3 of `bits`).
+fn dropoutOutput4(v: vec4f, bits: u32) -> vec4f {
+  let keep = (vec4u(bits) & vec4u(1u, 2u, 4u, 8u)) != vec4u(0u);
+#if ALPHA
+  return v * select(vec4f(0.0), vec4f(params.scale), keep) + select(vec4f(params.dropped), vec4f(params.shift), keep);
+#else
+  return v * select(vec4f(0.0), vec4f(params.scale), keep);
 #endif
 }
 
@@ -61,6 +81,19 @@ fn dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_work
     bits |= keep << e;
   }
   mask[word] = bits;
+#elif VEC4
+  for (var q = 0u; q < 4u; q++) {
+    let block = word * 4u + q;
+    let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
+    for (var h = 0u; h < 2u; h++) {
+      let v = 2u * block + h;
+      if (v < params.length / 4u) {
+        y[v] = dropoutOutput4(x[v], kept >> (4u * h));
+      }
+    }
+    bits |= kept << (8u * q);
+  }
+  mask[word] = maskWordWithin(bits, word, params.length);
 #else
   for (var q = 0u; q < 4u; q++) {
     let block = word * 4u + q;

@@ -8,8 +8,16 @@
 //   VEC4 (serial, segments of whole vec4s, affine runs of a multiple of 4 elements or of 1): the
 //   invocation reads and writes its segment four elements at a time, each sum four running sums
 //   added at the end (another fixed order).
+//   SUBGROUP (with VEC4; subgroups of 8; LayerNorm of at most 64 features, as the forward's): the
+//   weights shared by the subgroup (broadcast8), each g and x̂ held in registers between the sums
+//   and the stores (dy and x read once); VEC4's arithmetic in VEC4's order, the same bits.
 //   Params: shaders/lib/sample_norm.wgsl; the segment's invocations and affine indices (weight4 too):
 //   shaders/lib/sample_norm_segment.wgsl.
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 @group(0) @binding(0) var<uniform> params: Params;
 #if VEC4
@@ -51,6 +59,41 @@ fn segmentSum2(lid: u32, value: vec2f) -> vec2f {
 fn sample_norm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gid = linearInvocation(gid3, nwg);
 #if VEC4
+#if SUBGROUP
+  let lane = gid.x % 8u;
+  let L = params.segmentLength;
+  let segments = params.batch * (params.sampleSize / L);
+  let valid = gid.x < segments;
+  let s = min(gid.x, segments - 1u);
+  let L4 = L / 4u;
+  let start = s * L4;
+  let mean = stats[2u * s];
+  let rstd = stats[2u * s + 1u];
+  var sumG = vec4f(0.0);
+  var sumGx = vec4f(0.0);
+  var gs: array<vec4f, HELD_VEC4S>;
+  var xhats: array<vec4f, HELD_VEC4S>;
+  for (var j0 = 0u; j0 < HELD_VEC4S; j0 += 8u) {
+    let w = broadcast8(weight4(4u * min(j0 + lane, L4 - 1u)));
+    for (var k = 0u; k < 8u; k++) {
+      let j = j0 + k;
+      if (j < L4) {
+        let g = dy[start + j] * w[k];
+        let d = x[start + j] - mean;
+        gs[j] = g;
+        xhats[j] = d * rstd;
+        sumG += g;
+        sumGx += g * d * rstd;
+      }
+    }
+  }
+  let total = vec2f(sumG.x + sumG.y + sumG.z + sumG.w, sumGx.x + sumGx.y + sumGx.z + sumGx.w) / f32(L);
+  for (var j = 0u; j < HELD_VEC4S; j++) {
+    if (valid && j < L4) {
+      dx[start + j] = rstd * (gs[j] - total.x - xhats[j] * total.y);
+    }
+  }
+#else
   // A segment an invocation (serial), its elements four at a time: four running sums each, added at the end.
   let s = gid.x;
   let L = params.segmentLength;
@@ -77,6 +120,7 @@ fn sample_norm_backward_input(@builtin(global_invocation_id) gid3: vec3u, @built
     dx[start + j] = rstd * (g - total.x - xhat * total.y);
     affine = affineNext(affine);
   }
+#endif
 #else
   // A workgroup past the last segment reads the last one's statistics and sums nothing.
   let segment = segmentOf(gid.x);

@@ -61,3 +61,18 @@ fn weight4(a: u32) -> vec4f {
   }
   return vec4f(weight[a]);
 }
+
+#if SUBGROUP
+// SUBGROUP (VEC4 on an adapter with subgroups of 8, LayerNorm's affine: element j of every segment
+// takes index j): a segment's at most HELD_VEC4S vec4s are held in registers (read once; loops of
+// constant length, so that every index is a constant), and its weights are the same in every
+// segment, so the subgroup shares them: each lane loads one vec4 of a block of 8 and
+// subgroupBroadcast hands them round (where VEC4 has every invocation load the same four weights,
+// addresses all 8 lanes share: lavapipe's dearest load).
+const HELD_VEC4S = 16u;
+
+// The 8 lanes' values of v (lane k's at index k): the subgroup's 8 invocations are x = 8g … 8g + 7.
+fn broadcast8(v: vec4f) -> array<vec4f, 8> {
+  return array<vec4f, 8>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u), subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+#endif

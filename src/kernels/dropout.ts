@@ -60,15 +60,27 @@ export const dropoutForward = defineKernel({
   // area: elements a channel (variant CHANNELS, Dropout2d; 1 otherwise, unread); shift, dropped: variant ALPHA's (0 otherwise, unread).
   params: { length: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32', area: 'u32', shift: 'f32', dropped: 'f32' },
   bindings: {
-    x: { type: 'f32', access: 'read' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
     mask: { type: 'u32', access: 'read_write' },
-    y: { type: 'f32', access: 'read_write' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
-  defines: ['CHANNELS', 'ALPHA'],
+  defines: ['CHANNELS', 'ALPHA', 'VEC4'],
+  // VEC4 with CHANNELS is not a variant (CHANNELS reads x an element at a time): dropoutForwardVariant never asks for both.
+  variantRequires: { VEC4: (p) => (p.length % 4 !== 0 ? `${p.length} elements are not whole vec4s` : p.area !== 1 ? `draws a channel of ${p.area} elements (CHANNELS) read x an element at a time` : undefined) },
   workgroupSize: [64],
   grid: (p) => [maskWords(p.length)],
   lengths: (p) => ({ x: p.length, mask: maskWords(p.length), y: p.length }),
 });
+
+/**
+ * dropout_forward's variant for `length` elements: CHANNELS (Dropout2d's draws a channel) and
+ * ALPHA as asked; VEC4 where the draws are an element's own and the length is whole vec4s (on
+ * lavapipe, 458,752 elements, alternated, min ms 0.77 -> 0.65; the same bits).
+ */
+export function dropoutForwardVariant(length: number, options: { channels?: boolean; alpha?: boolean } = {}): { CHANNELS: boolean; ALPHA: boolean; VEC4: boolean } {
+  const channels = options.channels ?? false;
+  return { CHANNELS: channels, ALPHA: options.alpha ?? false, VEC4: !channels && length % 4 === 0 };
+}
 
 /** dx = dy · (mask bit ? scale : 0)  (overwrites dx) */
 export const dropoutBackward = defineKernel({

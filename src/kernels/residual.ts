@@ -9,8 +9,9 @@ import reluSource from '../../shaders/lib/relu.wgsl?raw';
 
 /**
  * y = x + other (overwrites y); ACCUMULATE: x += other (x updated in place, no y); COPY: y = x (no
- * other); RELU: y = max(x + other, 0). The same f32 addition in every variant, so a sum is the same
- * bits wherever it is made.
+ * other); RELU: y = max(x + other, 0); VEC4 (length a multiple of 4): four elements one vec4
+ * (residualVariant). The same f32 addition in every variant, so a sum is the same bits wherever it
+ * is made.
  */
 export const residualAdd = defineKernel({
   name: 'residual_add',
@@ -19,12 +20,16 @@ export const residualAdd = defineKernel({
   libraries: [reluSource],
   params: { length: 'u32' },
   bindings: {
-    x: { type: 'f32', access: 'read', writtenIn: 'ACCUMULATE' },
-    other: { type: 'f32', access: 'read', unless: 'COPY' },
-    y: { type: 'f32', access: 'read_write', unless: 'ACCUMULATE' },
+    x: { type: 'f32', access: 'read', writtenIn: 'ACCUMULATE', vec4: 'VEC4' },
+    other: { type: 'f32', access: 'read', unless: 'COPY', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', unless: 'ACCUMULATE', vec4: 'VEC4' },
   },
-  defines: ['ACCUMULATE', 'COPY', 'RELU'],
+  defines: ['ACCUMULATE', 'COPY', 'RELU', 'VEC4'],
+  variantRequires: { VEC4: (p) => (p.length % 4 === 0 ? undefined : `${p.length} elements are not whole vec4s`) },
   workgroupSize: [256],
   grid: (p) => [Math.ceil(p.length / 4)],
   lengths: (p) => ({ x: p.length, other: p.length, y: p.length }),
 });
+
+/** VEC4 where the length is whole vec4s. */
+export const residualVariant = (length: number) => ({ VEC4: length % 4 === 0 });

@@ -8,6 +8,7 @@
  * invocations and affine indices: shaders/lib/sample_norm_segment.wgsl). CPU reference:
  * src/reference/sample-norm.ts.
  */
+import type { GpuContext } from '../gpu/context.js';
 import { defineKernel } from '../gpu/kernel.js';
 import forwardSource from '../../shaders/sample_norm_forward.wgsl?raw';
 import backwardInputSource from '../../shaders/sample_norm_backward_input.wgsl?raw';
@@ -60,16 +61,37 @@ export const SERIAL_AFFINE = 1024;
 /** The longest segment a GPU normalises with one invocation (sampleNormParams). */
 export const SERIAL_SEGMENT = 256;
 
+/** The subgroup size the SUBGROUP variant is written for (lavapipe's: one invocation a lane of its 8-wide vectors). */
+export const SAMPLE_NORM_SUBGROUP = 8;
+/** The most vec4s of a segment the SUBGROUP variant holds in registers (HELD_VEC4S in shaders/lib/sample_norm_segment.wgsl). */
+const HELD_VEC4S = 16;
+
 /**
- * The kernels' VEC4 variant: a segment an invocation (serial), its elements four at a time, where
- * segments are whole vec4s and four neighbours share an affine index or take consecutive ones.
+ * The forward's and input gradient's variant: VEC4, a segment an invocation (serial), its elements
+ * four at a time, where segments are whole vec4s and four neighbours share an affine index or take
+ * consecutive ones; SUBGROUP besides (an adapter with subgroups of 8, and a LayerNorm of at most
+ * 4·HELD_VEC4S features): the segment held in registers, the weights shared by the subgroup. On
+ * lavapipe, LayerNorm(64) over [28, 64] at batch 128, alternated, min ms: forward 1.16 → 0.63,
+ * input gradient 0.72 → 0.49 (the same bits).
  */
-export const sampleNormVariant = (p: SampleNormParams) => ({ VEC4: vec4Problem(p) === undefined });
+export function sampleNormVariant(p: SampleNormParams, ctx: GpuContext): { VEC4: boolean; SUBGROUP: boolean } {
+  const subgroups = ctx.adapter.subgroupSize === SAMPLE_NORM_SUBGROUP && ctx.device.features.has('subgroups');
+  return { VEC4: vec4Problem(p) === undefined, SUBGROUP: subgroups && subgroupProblem(p) === undefined };
+}
 
 function vec4Problem(p: SampleNormParams): string | undefined {
   if (p.serial !== 1) return 'it takes a segment an invocation (serial 1)';
   if (p.segmentLength % 4 !== 0) return `segments of ${p.segmentLength} elements are not whole vec4s`;
   if (p.affineStride !== 1 && p.affineStride % 4 !== 0) return `affine runs of ${p.affineStride} elements split a vec4`;
+  return undefined;
+}
+
+/** SUBGROUP's needs beyond VEC4's: every segment's element j takes affine index j (LayerNorm's), and a segment fits HELD_VEC4S vec4s. */
+function subgroupProblem(p: SampleNormParams): string | undefined {
+  const vec4 = vec4Problem(p);
+  if (vec4 !== undefined) return vec4;
+  if (p.affineStride !== 1 || p.affineCount !== p.segmentLength) return `the affine index of an element is not its place in the segment (affine runs of ${p.affineStride}, ${p.affineCount} indices, segments of ${p.segmentLength}): the segments of a subgroup would not share their weights`;
+  if (p.segmentLength > 4 * HELD_VEC4S) return `segments of ${p.segmentLength} elements are more than the ${4 * HELD_VEC4S} it holds in registers`;
   return undefined;
 }
 
@@ -92,8 +114,10 @@ export const sampleNormForward = defineKernel({
     y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
     stats: { type: 'f32', access: 'read_write' },
   },
-  defines: ['VEC4'],
-  variantRequires: { VEC4: (p) => vec4Problem(p) },
+  defines: ['VEC4', 'SUBGROUP'],
+  variantRequires: { VEC4: (p) => vec4Problem(p), SUBGROUP: (p) => subgroupProblem(p) },
+  variantFeatures: { SUBGROUP: 'subgroups' },
+  constants: { HELD_VEC4S },
   workgroupSize: [64],
   grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), weight: p.affineCount, bias: p.affineCount, y: elements(p), stats: 2 * segments(p) }),
@@ -113,8 +137,10 @@ export const sampleNormBackwardInput = defineKernel({
     stats: { type: 'f32', access: 'read' },
     dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
   },
-  defines: ['VEC4'],
-  variantRequires: { VEC4: (p) => vec4Problem(p) },
+  defines: ['VEC4', 'SUBGROUP'],
+  variantRequires: { VEC4: (p) => vec4Problem(p), SUBGROUP: (p) => subgroupProblem(p) },
+  variantFeatures: { SUBGROUP: 'subgroups' },
+  constants: { HELD_VEC4S },
   workgroupSize: [64],
   grid: (p, wg) => [segmentInvocations(p, wg)],
   lengths: (p) => ({ x: elements(p), dy: elements(p), weight: p.affineCount, stats: 2 * segments(p), dx: elements(p) }),

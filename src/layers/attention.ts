@@ -25,7 +25,7 @@
  */
 import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape } from '../kernels/dense.js';
 import { attentionKernels, attentionVariant } from '../kernels/attention.js';
-import { dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
+import { dropoutForward, dropoutForwardVariant, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, shownValue, trueOrFalse, whole, type DenseUse, type LayerBuild, type LayerProgram, type Mode, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
@@ -250,7 +250,7 @@ export function attentionProgram(ctx: GpuContext, t: AttentionTensors, s: Attent
       ];
       if (drop) {
         const length = batch * heads * seqLen * seqLen;
-        const kernel = (await ctx.compile(dropoutForward, { CHANNELS: false, ALPHA: false })).bind(
+        const kernel = (await ctx.compile(dropoutForward, dropoutForwardVariant(length))).bind(
           { x: t.probs, mask: t.mask!, y: t.dropped! },
           { length, ...dropoutParams(p), shift: 0, dropped: 0, seed: s.seed ?? 0, stream: s.stream ?? 0, step, area: 1 },
           `${path} attention weights dropout`,

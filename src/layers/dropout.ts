@@ -5,7 +5,7 @@
  * src/kernels/dropout.ts; after a batch norm the training forward and the backward are the batch
  * norm's (fusion rule batchnorm → dropout).
  */
-import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
+import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutForwardVariant, dropoutParams, maskWords } from '../kernels/dropout.js';
 import type { Dispatch } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, perBatch, positionalOptions, trueOrFalse, shapeSize, type LayerBuild, type LayerProgram, type StepKernel, type SampleShape, type WorkspaceSpec } from './layer.js';
@@ -62,7 +62,7 @@ export class Dropout extends Layer {
     // The kernel's threshold and affine map for drop probability p (p = 0: a copy, in either form).
     const affine = (p: number) => (this.alpha ? alphaDropoutParams(p) : { ...dropoutParams(p), shift: 0, dropped: 0 });
     const bind = async (batch: number, p: number, label: string) =>
-      (await ctx.compile(dropoutForward, { CHANNELS: this.channelWise, ALPHA: this.alpha })).bind({ x: input, mask, y: output }, { length: length(batch), ...affine(p), seed: b.seed, stream: b.stream, step, area }, label);
+      (await ctx.compile(dropoutForward, dropoutForwardVariant(length(batch), { channels: this.channelWise, alpha: this.alpha }))).bind({ x: input, mask, y: output }, { length: length(batch), ...affine(p), seed: b.seed, stream: b.stream, step, area }, label);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (fusion.forwardByPrevious) return [];
       const kernel = await bind(batch, this.p, `${path} dropout forward`);

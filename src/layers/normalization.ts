@@ -53,14 +53,14 @@ abstract class SampleNorm extends Layer {
     const stats = b.workspace.stats as Tensor;
     const params = (batch: number) => sampleNormParams(this.geometry(b.inShape, batch), ctx.adapter);
     const forward = perBatch(async (batch): Promise<Dispatch[]> => [
-      (await ctx.compile(sampleNormForward, sampleNormVariant(params(batch)))).bind({ x, weight: weight.value, bias: bias.value, y, stats }, params(batch), `${path} ${this.type} forward`),
+      (await ctx.compile(sampleNormForward, sampleNormVariant(params(batch), ctx))).bind({ x, weight: weight.value, bias: bias.value, y, stats }, params(batch), `${path} ${this.type} forward`),
     ]);
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const p = params(batch);
       const list: Dispatch[] = [];
       if (learnt) list.push((await ctx.compile(sampleNormBackwardAffine)).bind({ x, dy: dOutput, stats, dweight: weight.grad, dbias: bias.grad }, p, `${path} ${this.type} weight and bias gradient`));
-      if (dInput) list.push((await ctx.compile(sampleNormBackwardInput, sampleNormVariant(p))).bind({ x, dy: dOutput, weight: weight.value, stats, dx: dInput }, p, `${path} ${this.type} input gradient`));
+      if (dInput) list.push((await ctx.compile(sampleNormBackwardInput, sampleNormVariant(p, ctx))).bind({ x, dy: dOutput, weight: weight.value, stats, dx: dInput }, p, `${path} ${this.type} input gradient`));
       return list;
     });
     return { forward: (batch) => forward(batch), backward };

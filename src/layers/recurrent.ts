@@ -34,8 +34,8 @@ import { compileDense, defaultDenseTile, type DenseKernelName, type DenseShape }
 import { lstmBackwardSteps, lstmForwardSteps } from '../kernels/lstm.js';
 import { compileStep, recurrentVariant } from '../kernels/recurrent-step.js';
 import { gruBackwardSteps, gruForwardSteps } from '../kernels/gru.js';
-import { dropoutBackward, dropoutForward, dropoutParams, maskWords } from '../kernels/dropout.js';
-import { residualAdd } from '../kernels/residual.js';
+import { dropoutBackward, dropoutForward, dropoutForwardVariant, dropoutParams, maskWords } from '../kernels/dropout.js';
+import { residualAdd, residualVariant } from '../kernels/residual.js';
 import type { Dispatch, GpuContext } from '../gpu/context.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, checkOptions, perBatch, positionalOptions, trueOrFalse, whole, type DenseUse, type LayerBuild, type LayerProgram, type ParameterSpec, type SampleShape, type StepKernel, type TileChooser, type WorkspaceSpec } from './layer.js';
@@ -358,7 +358,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
         }
         if (train && dropout && k < N - 1) {
           const l = t.layers[k]!;
-          const drop = (await ctx.compile(dropoutForward, { CHANNELS: false, ALPHA: false })).bind(
+          const drop = (await ctx.compile(dropoutForward, dropoutForwardVariant(batch * seqLen * D * H))).bind(
             { x: y, mask: l.mask!, y: l.dropped! },
             { length: batch * seqLen * D * H, ...dropoutParams(s.dropout), seed: s.seed, stream: s.stream + k, step, area: 1, shift: 0, dropped: 0 },
             `${path} ${name} dropout after l${k}`,
@@ -407,7 +407,7 @@ export function recurrentProgram(ctx: GpuContext, kind: 'LSTM' | 'GRU', t: Stack
       for (let d = 0; d < D; d++) {
         list.push(inputGrad.bind({ dy: t.layers[k]!.directions[d]!.gx, weight: t.layers[k]!.directions[d]!.weightIh, dx: d === 0 ? dx : t.dInputReverse! }, shape(batch, inSize(k)), `${where(k, d)} input gradient`));
       }
-      if (D === 2) list.push((await ctx.compile(residualAdd, { ACCUMULATE: true, COPY: false, RELU: false })).bind({ x: dx, other: t.dInputReverse! }, { length }, `${path} ${name} l${k} input gradient, both directions`));
+      if (D === 2) list.push((await ctx.compile(residualAdd, { ACCUMULATE: true, COPY: false, RELU: false, ...residualVariant(length) })).bind({ x: dx, other: t.dInputReverse! }, { length }, `${path} ${name} l${k} input gradient, both directions`));
       if (k > 0 && dropout) {
         const l = t.layers[k - 1]!;
         list.push((await ctx.compile(dropoutBackward, { VEC4: length % 4 === 0 })).bind({ dy: l.dDropped!, mask: l.mask!, dx: l.dOutput! }, { length, scale: dropoutParams(s.dropout).scale }, `${path} ${name} dropout after l${k - 1} backward`));

@@ -12,7 +12,7 @@
  * (src/plan/fusion.ts). Kernel: src/kernels/residual.ts. CPU reference: the sums in
  * src/reference/network.ts.
  */
-import { residualAdd } from '../kernels/residual.js';
+import { residualAdd, residualVariant } from '../kernels/residual.js';
 import { Layer, perBatch, shapeSize, type LayerBuild, type LayerProgram, type SampleShape } from './layer.js';
 
 /** A block's input: a view of it, and the sum of the two branches' gradients there (not in place: the body's and the shortcut's are apart). */
@@ -31,7 +31,7 @@ export class ResidualInput extends Layer {
     const length = (batch: number) => batch * shapeSize(b.inShape);
     // dInput holds the shortcut's input gradient already; dOutput is the body's.
     const backward = perBatch(async (batch) =>
-      !dInput || !dOutput ? [] : [(await ctx.compile(residualAdd, { ACCUMULATE: true })).bind({ x: dInput, other: dOutput }, { length: length(batch) }, `${path} residual gradient sum`)],
+      !dInput || !dOutput ? [] : [(await ctx.compile(residualAdd, { ACCUMULATE: true, ...residualVariant(length(batch)) })).bind({ x: dInput, other: dOutput }, { length: length(batch) }, `${path} residual gradient sum`)],
     );
     return { forward: async () => [], backward };
   }
@@ -58,9 +58,9 @@ export class ResidualAdd extends Layer {
     const length = (batch: number) => batch * shapeSize(b.inShape);
     // The ReLU after the block (residual-relu), applied as the sum is stored.
     const relu = b.fusion.reluEpilogue === true;
-    const forward = perBatch(async (batch) => [(await ctx.compile(residualAdd, { RELU: relu })).bind({ x: input, other, y: output }, { length: length(batch) }, `${path} residual sum${relu ? ' and relu' : ''}`)]);
+    const forward = perBatch(async (batch) => [(await ctx.compile(residualAdd, { RELU: relu, ...residualVariant(length(batch)) })).bind({ x: input, other, y: output }, { length: length(batch) }, `${path} residual sum${relu ? ' and relu' : ''}`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !residual.kept ? [] : [(await ctx.compile(residualAdd, { COPY: true })).bind({ x: dOutput, y: residual.kept }, { length: length(batch) }, `${path} residual gradient kept`)],
+      !dOutput || !residual.kept ? [] : [(await ctx.compile(residualAdd, { COPY: true, ...residualVariant(length(batch)) })).bind({ x: dOutput, y: residual.kept }, { length: length(batch) }, `${path} residual gradient kept`)],
     );
     return { forward: (batch) => forward(batch), backward };
   }

@@ -5,7 +5,7 @@
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
+import { alphaDropoutParams, dropoutBackward, dropoutForward, dropoutForwardVariant, dropoutParams, maskFromBits, maskWords } from '../../src/kernels/dropout.js';
 import { RANDOM_STREAM, alphaDropoutBackwardRef, alphaDropoutForwardRef, channelDropoutMaskRef, dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src/reference/random.js';
 import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
@@ -23,7 +23,7 @@ describe('dropout kernels', () => {
     [258, 0.9, 4, 0],
     [1001, 0.5, 0xdeadbeef, 3],
     [1003, 0, 5, 1],
-    // Multiples of 4: dropout_backward's VEC4 variant (what layers bind then) is checked too.
+    // Multiples of 4: the VEC4 variants (what layers bind then) are checked too, bit for bit.
     [4, 0.5, 6, 0],
     [1004, 0.3, 7, 2],
     [5000, 0.1, 8, 5],
@@ -48,7 +48,12 @@ describe('dropout kernels', () => {
       const tdx4 = ctx.tensor('dx (VEC4)', [length]);
       ctx.fill(tdx4, NaN);
       const backward4 = length % 4 === 0 ? [(await ctx.compile(dropoutBackward, { VEC4: true })).bind({ dy: tdy, mask: tmask, dx: tdx4 }, { length, scale })] : [];
-      ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward, ...backward4]));
+      const [ty4, tmask4] = [ctx.tensor('y (VEC4)', [length]), ctx.tensor('mask (VEC4)', [maskWords(length)], { dtype: 'u32' })];
+      ctx.fill(ty4, NaN);
+      ctx.fill(tmask4, 0xffffffff);
+      expect(dropoutForwardVariant(length).VEC4, 'VEC4 where the length is whole vec4s').toBe(length % 4 === 0);
+      const forward4 = length % 4 === 0 ? [(await ctx.compile(dropoutForward, dropoutForwardVariant(length))).bind({ x: tx, mask: tmask4, y: ty4 }, { length, threshold, scale, seed, stream, step, area: 1, shift: 0, dropped: 0 })] : [];
+      ctx.submit('dropout test', (e) => recordPass(e, 'dropout test', [forward, backward, ...backward4, ...forward4]));
 
       const mask = dropoutMaskRef(length, p, seed, stream, step);
       const bits = await ctx.read(tmask);
@@ -60,6 +65,10 @@ describe('dropout kernels', () => {
       expectAllClose('dropout_forward y', await ctx.read(ty), dropoutForwardRef(x, mask), TOLERANCE.forward);
       expectAllClose('dropout_backward dx', await ctx.read(tdx), dropoutBackwardRef(dy, mask), TOLERANCE.forward);
       if (backward4.length > 0) expect(Array.from(await ctx.read(tdx4)), 'dropout_backward VEC4: the same dx').toEqual(Array.from(await ctx.read(tdx)));
+      if (forward4.length > 0) {
+        expect(Array.from(await ctx.read(ty4)), 'dropout_forward VEC4: the same y').toEqual(Array.from(await ctx.read(ty)));
+        expect(Array.from(await ctx.read(tmask4)), 'dropout_forward VEC4: the same mask').toEqual(Array.from(bits));
+      }
       if (p === 0) expect(kept(gpuMask).every((k) => k === 1), 'p = 0 keeps everything').toBe(true);
 
       // The next step draws a new mask (and still the reference's).
@@ -143,6 +152,7 @@ describe('dropout_forward, variant CHANNELS (Dropout2d)', () => {
 
 describe('dropout_forward, variant ALPHA (AlphaDropout; with CHANNELS, FeatureAlphaDropout), and dropout_backward with its scale a', () => {
   // [length, area (1: AlphaDropout), p]: partial words and blocks, channels across words, the seed CNN's size; p 0 (a copy) and 1 (zeros, PyTorch's).
+  // The variant a layer binds (dropoutForwardVariant): VEC4 at 1,004 and the seed CNN's size without channels.
   for (const [length, area, p] of [[7, 1, 0.5], [1001, 1, 0.2], [37 * 7, 7, 0.3], [1003, 1, 0], [1004, 1, 1], [128 * 16 * 676, 1, 0.1], [128 * 16 * 676, 676, 0.25]] as const) {
     gpuTest(`${length} elements${area > 1 ? `, channels of ${area}` : ''}, p ${p}`, async (ctx) => {
       const [seed, stream, step] = [length % 1000 + 1, RANDOM_STREAM.dropout + 3, 4];
@@ -154,7 +164,7 @@ describe('dropout_forward, variant ALPHA (AlphaDropout; with CHANNELS, FeatureAl
       for (const o of [t.y, t.dx]) ctx.fill(o, NaN);
       ctx.fill(t.mask, 0xffffffff);
       const kernels = [
-        (await ctx.compile(dropoutForward, { ALPHA: true, CHANNELS: area > 1 })).bind({ x: t.x, mask: t.mask, y: t.y }, params),
+        (await ctx.compile(dropoutForward, dropoutForwardVariant(length, { alpha: true, channels: area > 1 }))).bind({ x: t.x, mask: t.mask, y: t.y }, params),
         (await ctx.compile(dropoutBackward)).bind({ dy: t.dy, mask: t.mask, dx: t.dx }, { length, scale: params.scale }),
       ];
       ctx.submit('alpha dropout test', (e) => recordPass(e, 'alpha dropout test', kernels));

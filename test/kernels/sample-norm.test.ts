@@ -3,15 +3,19 @@
  * LayerNorm) against the float64 reference: segments shorter and longer than a workgroup, of one
  * element, a group of one channel, LayerNorm over one or several trailing dimensions, real sizes
  * (segments of 10,816 elements, affine sums over 86,528), and more segments than 65,535
- * workgroups (the folded grid).
+ * workgroups (the folded grid). The SUBGROUP variant (LayerNorm of at most 64 features on an
+ * adapter with subgroups of 8) against the reference too, and bit for bit against VEC4.
  */
 import { describe, expect } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import type { GpuContext } from '../../src/gpu/context.js';
+import type { Dispatch, GpuContext } from '../../src/gpu/context.js';
 import { AFFINE_MODE, sampleNormBackwardAffine, sampleNormBackwardInput, sampleNormForward, sampleNormVariant } from '../../src/kernels/sample-norm.js';
 import { groupNormShape, layerNormShape, sampleNormBackwardRef, sampleNormForwardRef, type SampleNormShape } from '../../src/reference/sample-norm.js';
-import { expectAllClose, f32, randomArray } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
+import { gpuTest, withoutSubgroups } from '../helpers/gpu.js';
+
+type Variant = { readonly VEC4: boolean; readonly SUBGROUP: boolean };
+const variantName = (v: Variant) => (v.SUBGROUP ? 'VEC4, SUBGROUP' : v.VEC4 ? 'VEC4' : '');
 
 /** Within `relative` of the tensor's largest |value| (f32 sums over a segment or a channel, of either sign). */
 function expectNear(label: string, got: ArrayLike<number>, want: ArrayLike<number>, relative = 1e-5): void {
@@ -29,9 +33,12 @@ async function check(ctx: GpuContext, name: string, s: SampleNormShape, seed: nu
     const affineModes = s.affineStride !== 1 ? [AFFINE_MODE.workgroup] : serial ? [AFFINE_MODE.serial, AFFINE_MODE.across] : [AFFINE_MODE.workgroup];
     for (const affineMode of affineModes) {
       const p = { ...s, serial, affineMode };
-      for (const vec4 of new Set([false, sampleNormVariant(p).VEC4])) {
+      const chosen = sampleNormVariant(p, ctx);
+      const variants: Variant[] = [{ VEC4: false, SUBGROUP: false }, ...(chosen.VEC4 ? [{ VEC4: true, SUBGROUP: false }] : []), ...(chosen.SUBGROUP ? [chosen] : [])];
+      for (const variant of variants) {
         const affine = Object.entries(AFFINE_MODE).find(([, v]) => v === affineMode)![0];
-        await checkOne(ctx, `${name}${serial ? (vec4 ? ' (serial, VEC4)' : ' (serial)') : ' (a workgroup a segment)'}, affine ${affine}`, p, seed, vec4);
+        const how = serial ? ` (serial${variant.VEC4 ? `, ${variantName(variant)}` : ''})` : ' (a workgroup a segment)';
+        await checkOne(ctx, `${name}${how}, affine ${affine}`, p, seed, variant);
       }
     }
   }
@@ -67,7 +74,7 @@ async function expectAcrossBits(ctx: GpuContext, s: SampleNormShape, seed: numbe
   }
 }
 
-async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineMode: number }, seed: number, vec4: boolean): Promise<void> {
+async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { serial: number; affineMode: number }, seed: number, variant: Variant): Promise<void> {
   const n = s.batch * s.sampleSize;
   const segments = n / s.segmentLength;
   // Inputs off zero (a mean to subtract) and spread (a variance to divide by).
@@ -90,9 +97,9 @@ async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { se
   try {
     for (const out of [t.y, t.stats, t.dx, t.dw, t.db]) ctx.fill(out, NaN);
     const dispatches = [
-      (await ctx.compile(sampleNormForward, { VEC4: vec4 })).bind({ x: t.x, weight: t.w, bias: t.b, y: t.y, stats: t.stats }, s),
+      (await ctx.compile(sampleNormForward, variant)).bind({ x: t.x, weight: t.w, bias: t.b, y: t.y, stats: t.stats }, s),
       (await ctx.compile(sampleNormBackwardAffine)).bind({ x: t.x, dy: t.dy, stats: t.stats, dweight: t.dw, dbias: t.db }, s),
-      (await ctx.compile(sampleNormBackwardInput, { VEC4: vec4 })).bind({ x: t.x, dy: t.dy, weight: t.w, stats: t.stats, dx: t.dx }, s),
+      (await ctx.compile(sampleNormBackwardInput, variant)).bind({ x: t.x, dy: t.dy, weight: t.w, stats: t.stats, dx: t.dx }, s),
     ];
     ctx.submit('sample_norm test', (e) => recordPass(e, 'sample_norm test', dispatches));
     const ref = sampleNormForwardRef(x, w, b, s);
@@ -104,6 +111,47 @@ async function checkOne(ctx: GpuContext, name: string, s: SampleNormShape & { se
     expectNear(`${name}: dx`, await ctx.read(t.dx), grads.dx);
     expectNear(`${name}: dweight`, await ctx.read(t.dw), grads.dweight);
     expectNear(`${name}: dbias`, await ctx.read(t.db), grads.dbias);
+  } finally {
+    scope.destroy();
+  }
+}
+
+/**
+ * The forward's y and stats and the input gradient's dx with SUBGROUP (on this device) and without
+ * (VEC4, on the device described without subgroups of 8): the same bits, every element written.
+ */
+async function expectSubgroupBits(ctx: GpuContext, s: SampleNormShape, seed: number): Promise<void> {
+  const p = { ...s, serial: 1, affineMode: AFFINE_MODE.serial };
+  const plain = withoutSubgroups(ctx);
+  expect(sampleNormVariant(p, plain), 'without subgroups').toEqual({ VEC4: true, SUBGROUP: false });
+  expect(sampleNormVariant(p, ctx), 'with subgroups of 8').toEqual({ VEC4: true, SUBGROUP: true });
+  const n = s.batch * s.sampleSize;
+  const segments = n / s.segmentLength;
+  const scope = ctx.scoped(() => ({
+    x: ctx.tensor('x', [n], { data: f32(randomArray(n, seed, -2, 5)) }),
+    w: ctx.tensor('weight', [s.affineCount], { data: f32(randomArray(s.affineCount, seed + 1, 0.5, 1.5)) }),
+    b: ctx.tensor('bias', [s.affineCount], { data: f32(randomArray(s.affineCount, seed + 2)) }),
+    dy: ctx.tensor('dy', [n], { data: f32(randomArray(n, seed + 3)) }),
+    outs: [0, 1].map(() => ({ y: ctx.tensor('y', [n]), stats: ctx.tensor('stats', [2 * segments]), dx: ctx.tensor('dx', [n]) })),
+  }));
+  const t = scope.value;
+  try {
+    const dispatches: Dispatch[] = [];
+    for (const [i, c] of [plain, ctx].entries()) {
+      const o = t.outs[i]!;
+      for (const out of [o.y, o.stats, o.dx]) ctx.fill(out, NaN);
+      const variant = sampleNormVariant(p, c);
+      dispatches.push(
+        (await c.compile(sampleNormForward, variant)).bind({ x: t.x, weight: t.w, bias: t.b, y: o.y, stats: o.stats }, p),
+        (await c.compile(sampleNormBackwardInput, variant)).bind({ x: t.x, dy: t.dy, weight: t.w, stats: o.stats, dx: o.dx }, p),
+      );
+    }
+    ctx.submit('sample_norm SUBGROUP bits test', (e) => recordPass(e, 'sample_norm SUBGROUP bits test', dispatches));
+    const [y0, s0, dx0, y1, s1, dx1] = await Promise.all(t.outs.flatMap((o) => [o.y, o.stats, o.dx]).map((x) => ctx.read(x)));
+    for (const [label, want, got] of [['y', y0!, y1!], ['stats', s0!, s1!], ['dx', dx0!, dx1!]] as const) {
+      expect(want.every(Number.isFinite), `${label} (VEC4) written`).toBe(true);
+      expectAllClose(`${label}: SUBGROUP against VEC4`, got, want, TOLERANCE.exact);
+    }
   } finally {
     scope.destroy();
   }
@@ -131,6 +179,23 @@ describe('sample_norm kernels against the float64 reference', () => {
     await expectAcrossBits(ctx, layerNormShape(128, 28 * 64, 64, 1e-5), 100);
     await expectAcrossBits(ctx, layerNormShape(9, 5 * 26, 26, 1e-5), 110);
     await expectAcrossBits(ctx, layerNormShape(2, 3, 3, 1e-5), 120);
+  }, 120_000);
+  // SUBGROUP: LayerNorm(36) (two blocks of 8 vec4s, the second of one), LayerNorm(4) (one vec4), 15 segments (the last subgroup and workgroup part empty).
+  gpuTest('LayerNorm(36) of [5, 36] and LayerNorm(4) of [3, 4], batch 3: SUBGROUP where it runs', async (ctx) => {
+    await check(ctx, 'LayerNorm(36)', layerNormShape(3, 180, 36, 1e-5), 140);
+    await check(ctx, 'LayerNorm(4)', layerNormShape(3, 12, 4, 1e-5), 150);
+  });
+  gpuTest('LayerNorm(68): more than SUBGROUP holds, VEC4 only', async (ctx) => {
+    const p = { ...layerNormShape(2, 136, 68, 1e-5), serial: 1, affineMode: AFFINE_MODE.serial };
+    expect(sampleNormVariant(p, ctx)).toEqual({ VEC4: true, SUBGROUP: false });
+    return check(ctx, 'LayerNorm(68)', p, 160);
+  });
+  gpuTest('SUBGROUP against VEC4: the same bits (LayerNorm(64) over [28, 64] at batch 128, LayerNorm(36), (12), (4))', async (ctx, t) => {
+    if (ctx.adapter.subgroupSize !== 8 || !ctx.device.features.has('subgroups')) return t.skip('the adapter has no subgroups of 8: SUBGROUP does not run here');
+    await expectSubgroupBits(ctx, layerNormShape(128, 28 * 64, 64, 1e-5), 170);
+    await expectSubgroupBits(ctx, layerNormShape(3, 180, 36, 1e-5), 180);
+    await expectSubgroupBits(ctx, layerNormShape(5, 36, 12, 1e-5), 190);
+    await expectSubgroupBits(ctx, layerNormShape(7, 12, 4, 1e-5), 200);
   }, 120_000);
   gpuTest('real size: LayerNorm(64) over [28, 64], batch 128 (the Transformer example)', (ctx) => check(ctx, 'LayerNorm(64) at batch 128', layerNormShape(128, 28 * 64, 64, 1e-5), 130), 120_000);
   // 2 samples of [35,000, 2] normalised over the last 2: 70,000 segments, a workgroup each. eps
