@@ -22,10 +22,12 @@ import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw'
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
 import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
+import wideWeightSource from '../../shaders/conv2d_backward_weight_wide.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
 import { convWideSource, wideProducts, type WidePlane } from './conv-wide.js';
+import { WIDE_WEIGHT_TRIPLETS, weightWideSource } from './conv-weight-wide.js';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
 export type { ConvDirection, ConvTile, ConvVectors } from './conv-tile.js';
@@ -731,7 +733,27 @@ export interface WeightTile {
    * The same sums in the same order as conv2d_backward_weight at the same split, so the same bits.
    */
   readonly pointwise?: boolean;
+  /**
+   * A 3×3, stride-1 layer on conv2d_backward_weight_wide (where the adapter's subgroups are 8
+   * invocations), generated for the layer's shape: the output row in pieces of 4 columns and a
+   * narrower last one, and `taps` / 3 kernel rows (ci, ky) an invocation (WIDE_WEIGHT_TAPS: 9, or
+   * 12 to fit a 10-channel layer's 30 kernel rows in 8 slots); its tap-group slots padded to a
+   * multiple of 8, dy shared in subgroups. The same sums in the same order as
+   * conv2d_backward_weight at the same split, so the same bits (see conv-weight-wide.ts).
+   */
+  readonly wide?: boolean;
 }
+
+/** Taps an invocation of the row-wide weight gradient sums (3 per kernel row). */
+export const WIDE_WEIGHT_TAPS = WIDE_WEIGHT_TRIPLETS.map((t) => 3 * t);
+
+/** Why the row-wide weight gradient cannot run a layer (its geometry), or undefined. */
+export function wideWeightProblem(p: ConvParams): string | undefined {
+  return p.kernelH === 3 && p.kernelW === 3 && p.stride === 1 ? undefined : `a ${p.kernelH}×${p.kernelW} kernel, stride ${p.stride} (it takes 3×3, stride 1)`;
+}
+
+/** Whether a layer and adapter can run row-wide weight-gradient tiles: a 3×3, stride-1 conv and subgroups of 8. */
+export const wideWeightFits = (p: ConvParams, subgroupSize: number | undefined) => subgroupSize === 8 && wideWeightProblem(p) === undefined;
 
 /** Taps (input channels) an invocation of the pointwise weight gradient sums. */
 export const POINTWISE_TAPS = 4;
@@ -761,13 +783,13 @@ const weightTasksPerSplit = (p: ConvParams, t: Pick<WeightTile, 'channels' | 'ta
  * Tap-group slots of the weight gradient per split and channel tile (its parameter tapSlots): the
  * tap groups, rounded up to a multiple of 8 where the tile shares dy in subgroups (DY_SHARED).
  */
-export function conv2dWeightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number): number {
+export function conv2dWeightTapSlots(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number): number {
   const groups = weightTapGroups(p, tile.taps);
   return tile.pointwise || conv2dWeightVariant(p, tile, subgroupSize).DY_SHARED ? Math.ceil(groups / 8) * 8 : groups;
 }
 
 /** The weight gradient's parameters for a layer and tile: the split's pixels and the tap-group slots. */
-export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number): WeightParams {
+export function conv2dWeightParams(p: ConvParams, tile: Pick<WeightTile, 'rows' | 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number): WeightParams {
   return { ...p, splitPixels: tile.rows * p.outWidth, tapSlots: conv2dWeightTapSlots(p, tile, subgroupSize) };
 }
 
@@ -839,17 +861,38 @@ export function pointwiseWeightTile(p: ConvParams): WeightTile {
   return { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64, pointwise: true };
 }
 
+/** Output columns up to which the row-wide weight gradient is a software adapter's default (and tried by the tuner): the small planes. */
+export const WIDE_WEIGHT_MAX_COLUMNS = 16;
+
+/**
+ * The row-wide weight-gradient tile for a 3×3, stride-1 layer (see WeightTile.wide): the default's
+ * output channels, 9 or 12 taps, whichever leaves the fewer kernel rows idle in whole subgroups of
+ * 8 slots (12 at 10 input channels: 30 rows in 32, where 9 puts them in 48; 9 at 16: 48 in 48),
+ * about WEIGHT_TASKS invocations, workgroups of 64.
+ */
+export function wideWeightTile(p: ConvParams): WeightTile {
+  const channels = defaultWeightRegisters(p).channels;
+  const idle = (taps: number) => (Math.ceil(Math.ceil((3 * p.inChannels) / (taps / 3)) / 8) * 8 * taps) / 3 - 3 * p.inChannels;
+  const taps = idle(12) < idle(9) ? 12 : 9;
+  return { rows: conv2dSplitPixels(p, undefined, { channels, taps }) / p.outWidth, channels, taps, workgroup: 64, wide: true };
+}
+
 /**
  * The weight gradient's default tile for a shape (see WeightTile): about WEIGHT_TASKS invocations;
  * on a hardware GPU (`adapter.software` false), the first of gpuWeightTiles; on a software adapter
  * with subgroups of 8 (lavapipe), a 1×1, stride-1, unpadded layer's pointwise tile (convblock3 of
  * the seed CNN, 32 → 10 channels at batch 128: 2.2–2.6 ms against 4.3–4.4 for the 1×1 path of
- * conv2d_backward_weight, the same bits).
+ * conv2d_backward_weight, the same bits); a 3×3, stride-1 layer of at most WIDE_WEIGHT_MAX_COLUMNS
+ * output columns there, its row-wide tile (the seed CNN's convblock4–7 at batch 128, each against its
+ * tuned tile of conv2d_backward_weight at the same split, the same bits: 1.10 ms against 1.58–1.62,
+ * 0.72–0.81 against 0.79–0.86, 0.56–0.58 against 0.71, 0.61 against 0.79; exp script, minima of 7
+ * rounds alternated in one process).
  */
 export function defaultWeightTile(p: ConvParams, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): WeightTile {
   const registers = defaultWeightRegisters(p);
   const cpu: WeightTile = { rows: conv2dSplitPixels(p, undefined, registers) / p.outWidth, ...registers, workgroup: 64 };
   if (adapter?.software && pointwiseWeightFits(p, adapter.subgroupSize)) return pointwiseWeightTile(p);
+  if (adapter?.software && wideWeightFits(p, adapter.subgroupSize) && p.outWidth <= WIDE_WEIGHT_MAX_COLUMNS) return wideWeightTile(p);
   return adapter && !adapter.software ? (gpuWeightTiles(p, cpu, adapter.subgroupSize)[0] ?? cpu) : cpu;
 }
 
@@ -871,8 +914,9 @@ export const WEIGHT_WORKGROUPS = [32, 64, 128, 256] as const;
 export function weightTileFits(p: ConvParams, t: WeightTile, subgroupSize?: number): boolean {
   return (
     (WEIGHT_CHANNELS as readonly number[]).includes(t.channels) &&
-    (t.pointwise === true ? t.taps === POINTWISE_TAPS && pointwiseWeightFits(p, subgroupSize) : t.pointwise === undefined || t.pointwise === false) &&
-    (t.pointwise === true || (WEIGHT_TAPS as readonly number[]).includes(t.taps)) &&
+    (t.pointwise === true ? t.taps === POINTWISE_TAPS && pointwiseWeightFits(p, subgroupSize) && !t.wide : t.pointwise === undefined || t.pointwise === false) &&
+    (t.wide === true ? WIDE_WEIGHT_TAPS.includes(t.taps) && wideWeightFits(p, subgroupSize) : t.wide === undefined || t.wide === false) &&
+    (t.pointwise === true || t.wide === true || (WEIGHT_TAPS as readonly number[]).includes(t.taps)) &&
     Number.isInteger(t.rows) &&
     t.rows >= 1 &&
     t.rows <= p.batch * p.outHeight &&
@@ -884,6 +928,7 @@ export function weightTileFits(p: ConvParams, t: WeightTile, subgroupSize?: numb
 /** Describes a weight-gradient tile for tables and messages. */
 export function describeWeightTile(t: WeightTile): string {
   if (t.pointwise) return `1×1 ${t.channels}ch×${t.taps} in-channels a lane, ${t.rows} rows a split, wg${t.workgroup}, dy shared`;
+  if (t.wide) return `row-wide ${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}, dy shared`;
   return `${t.channels}ch×${t.taps} taps, ${t.rows} rows a split, wg${t.workgroup}${t.shareDy ? ', dy shared' : ''}`;
 }
 
@@ -915,9 +960,28 @@ export function weightTileSource(channels: number, taps: number): string {
 }
 
 const weightKernels = new Map<string, typeof conv2dBackwardWeight>();
-/** conv2d_backward_weight for a tile's registers and workgroup size (the declaration's own: 16 channels × 18 taps, 64). */
-export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup' | 'pointwise'>): typeof conv2dBackwardWeight {
+/**
+ * conv2d_backward_weight for a tile's registers and workgroup size (the declaration's own: 16
+ * channels × 18 taps, 64); a pointwise tile's conv2d_backward_weight_pointwise; a row-wide tile's
+ * conv2d_backward_weight_wide, generated for the layer `p` (which it then needs).
+ */
+export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup' | 'pointwise' | 'wide'>, p?: ConvParams): typeof conv2dBackwardWeight {
   const { channels, taps, workgroup, pointwise } = tile;
+  if (tile.wide) {
+    if (!p) throw new Error('conv2d_backward_weight_wide: a row-wide tile is generated for a layer: pass its parameters');
+    const problem = wideWeightProblem(p);
+    if (problem) throw new Error(`conv2d_backward_weight_wide: ${problem}`);
+    if (!(WEIGHT_WORKGROUPS as readonly number[]).includes(workgroup)) throw new Error(`conv2d_backward_weight_wide: workgroup ${workgroup}, expected one of ${WEIGHT_WORKGROUPS.join(', ')}`);
+    if (!WIDE_WEIGHT_TAPS.includes(taps)) throw new Error(`conv2d_backward_weight_wide: ${taps} taps a tile, expected one of ${WIDE_WEIGHT_TAPS.join(', ')}`);
+    const plane: ConvParams = { batch: 1, inChannels: p.inChannels, height: p.height, width: p.width, outChannels: p.outChannels, kernelH: 3, kernelW: 3, stride: 1, padding: p.padding, outHeight: p.outHeight, outWidth: p.outWidth };
+    const key = `wide ${channels}x${taps} wg${workgroup} ${p.inChannels}x${p.height}x${p.width} p${p.padding}`;
+    let def = weightKernels.get(key);
+    if (!def) {
+      def = wideWeightDef(plane, channels, taps, workgroup);
+      weightKernels.set(key, def);
+    }
+    return def;
+  }
   if (!(WEIGHT_WORKGROUPS as readonly number[]).includes(workgroup)) throw new Error(`conv2d_backward_weight: workgroup ${workgroup}, expected one of ${WEIGHT_WORKGROUPS.join(', ')}`);
   if (!(WEIGHT_CHANNELS as readonly number[]).includes(channels)) throw new Error(`conv2d_backward_weight: ${channels} channels a tile, expected one of ${WEIGHT_CHANNELS.join(', ')}`);
   if (pointwise ? taps !== POINTWISE_TAPS : !(WEIGHT_TAPS as readonly number[]).includes(taps)) {
@@ -976,7 +1040,12 @@ function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | '
  * partial sums where the layer has a bias (`bias`). A pointwise tile always shares dy (its kernel's
  * DY_SHARED; see WeightTile.pointwise). Bind it with conv2dWeightParams's parameters.
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
+  if (tile.wide) {
+    // The padding is baked into a row-wide tile's loads: the widths alone decide its vectors.
+    const [x4, dy4] = [p.width % 4 === 0, p.outWidth % 4 === 0];
+    return { X_VEC4: x4, X_VEC2: !x4 && p.width % 2 === 0, DY_VEC4: dy4, DY_VEC2: !dy4 && p.outWidth % 2 === 0, DY_SHARED: subgroupSize === 8, BIAS: bias };
+  }
   const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>) => vectorProblem(p, v) === undefined;
   const shared = tile.pointwise === true || (subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true));
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
@@ -1068,6 +1137,48 @@ function pointwiseWeightDef(channels: number, workgroup: number) {
   });
 }
 
+/** Why a row-wide weight-gradient variant cannot run a layer's parameters (the widths only: the padding is baked in), or undefined. */
+function wideVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
+  if (variant === 'BIAS' || variant === 'DY_SHARED') return weightVariantProblem(p, variant);
+  const n = variant.endsWith('4') ? 4 : 2;
+  const width = variant.startsWith('X_') ? p.width : p.outWidth;
+  return width % n === 0 ? undefined : `the ${variant.startsWith('X_') ? 'input' : 'output'} width ${width} is not a multiple of ${n}`;
+}
+
+/** The shape a row-wide weight gradient was generated for, against the parameters bound: a reason they differ, or undefined. */
+function widePlaneProblem(p: WeightParams, plane: ConvParams): string | undefined {
+  const keys = ['inChannels', 'height', 'width', 'outHeight', 'outWidth', 'padding', 'kernelH', 'kernelW', 'stride'] as const;
+  const off = keys.filter((k) => p[k] !== plane[k]);
+  return off.length === 0 ? undefined : `generated for ${off.map((k) => `${k} ${plane[k]}`).join(', ')}, bound with ${off.map((k) => `${k} ${p[k]}`).join(', ')}`;
+}
+
+/** partial[s] = the weight gradient summed over split s, for a row-wide tile (WeightTile.wide) at one layer shape (see conv-weight-wide.ts). */
+function wideWeightDef(plane: ConvParams, channels: number, taps: number, workgroup: number) {
+  const slots = (p: WeightParams) => {
+    const problem = widePlaneProblem(p, plane);
+    if (problem) throw new Error(`conv2d_backward_weight_wide: ${problem}`);
+    return tapSlotsOf(p, taps);
+  };
+  return defineKernel({
+    name: 'conv2d_backward_weight_wide',
+    source: wideWeightSource,
+    libraries: [weightWideSource(plane, channels, taps / 3)],
+    params: weightParams,
+    bindings: {
+      x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
+      dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
+      partial: { type: 'f32', access: 'read_write' },
+      biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
+    },
+    defines: WEIGHT_VARIANTS,
+    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => wideVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+    variantFeatures: { DY_SHARED: 'subgroups' },
+    workgroupSize: [workgroup, 1, 1],
+    grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * slots(p)],
+    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
+  });
+}
+
 /**
  * partial[s] = the weight gradient summed over split s of the output pixels; variant BIAS:
  * biasPartial[s] = dy summed over split s per channel, the bias's gradient  (overwrites partial,
@@ -1085,6 +1196,16 @@ export const conv2dBackwardWeight = weightDef(16, 18, 64);
  * their pointwise tile's (conv2dBackwardWeightKernel).
  */
 export const conv2dBackwardWeightPointwise = pointwiseWeightDef(12, 64);
+
+/**
+ * partial[s] = the weight gradient of a 3×3, stride-1 layer summed over split s, generated for the
+ * layer's shape (row-wide pieces, kernel rows a lane; see conv-weight-wide.ts); variant BIAS:
+ * biasPartial[s] too, as conv2d_backward_weight's  (overwrites partial, biasPartial)
+ * The declaration as listed and checked, for a 10 → 16-channel layer on a 12×12 plane (the seed
+ * CNN's convblock4) with 16 channels × 12 taps at workgroup 64; layers bind their tile's and
+ * shape's (conv2dBackwardWeightKernel).
+ */
+export const conv2dBackwardWeightWide = wideWeightDef(conv2dParams({ batch: 1, inChannels: 10, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 0 }), 16, 12, 64);
 
 /**
  * dweight = Σ_s partial[s], for any number of conv layers in one dispatch, by a map of (target,

@@ -5,7 +5,7 @@ export { activationForward, activationBackward } from './activation.js';
 export { halfSquaredError } from './half-squared-error.js';
 export { sgdUpdate } from './sgd.js';
 export { fmaPeak, bandwidthProbe } from './probe.js';
-export { conv2dForward, conv2dBackwardInput, conv2dBackwardInputPointwise, conv2dPackWeights, conv2dBackwardWeight, conv2dBackwardWeightPointwise, conv2dBackwardWeightReduce } from './conv2d.js';
+export { conv2dForward, conv2dBackwardInput, conv2dBackwardInputPointwise, conv2dPackWeights, conv2dBackwardWeight, conv2dBackwardWeightPointwise, conv2dBackwardWeightWide, conv2dBackwardWeightReduce } from './conv2d.js';
 export { conv2dGeneralForward, conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight } from './conv2d-general.js';
 export { reluForward, reluBackward } from './relu.js';
 export { dropoutForward, dropoutBackward } from './dropout.js';

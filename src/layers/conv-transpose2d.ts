@@ -203,7 +203,7 @@ export class ConvTranspose2d extends Layer {
       if (!dOutput) return [];
       const p = conv2dWeightParams(this.tiledParams(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: dOutput, dy: input, partial: partial() }, p, `${path} conv-transpose weight gradient`),
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize))).bind({ x: dOutput, dy: input, partial: partial() }, p, `${path} conv-transpose weight gradient`),
       ];
       if (bias) list.push((await ctx.compile(biasBackward)).bind({ dy: dOutput, dbias: bias.grad }, { batch, channels: this.outChannels, area }, `${path} conv-transpose bias gradient`));
       if (dInput && packedInput) list.push(...(await bindConv2d(ctx, this.tiledParams(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput }, { pack: false, label: `${path} conv-transpose input gradient` })));

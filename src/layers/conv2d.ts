@@ -279,7 +279,7 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = conv2dWeightParams(this.params(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined))).bind(
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined))).bind(
           { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}) },
           p,
           biasPartial ? `${path} conv weight and bias gradient` : `${path} conv weight gradient`,

@@ -24,6 +24,7 @@ import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw'
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
 import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
+import wideWeightSource from '../../shaders/conv2d_backward_weight_wide.wgsl?raw';
 import {
   allocateConvPacked,
   bindConv2d,
@@ -57,6 +58,9 @@ import {
   pointwiseTileSource,
   pointwiseWeightFits,
   pointwiseWeightTile,
+  WIDE_WEIGHT_MAX_COLUMNS,
+  wideWeightFits,
+  wideWeightTile,
   POINTWISE_TAPS,
   pointwiseInputBody,
   pointwiseInputFits,
@@ -66,6 +70,7 @@ import {
 import { checkTile, convTileSource } from '../kernels/conv-tile.js';
 import { flatTileSource } from '../kernels/conv-flat.js';
 import { convWideSource } from '../kernels/conv-wide.js';
+import { weightWideSource } from '../kernels/conv-weight-wide.js';
 import { DENSE_SUBGROUP, compileDense, defaultDenseTile, denseGemm, denseKernel, denseSubgroupFits, denseTileFits, type DenseKernelName, type DenseShape, type DenseTile } from '../kernels/dense.js';
 import { Linear } from '../layers/linear.js';
 import { conv2dBackwardWeightRef } from '../reference/conv2d.js';
@@ -185,7 +190,7 @@ export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
   flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true }),
   ...(['forward', 'input'] as const).map((direction) =>
     convWideSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64, wide: true }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }, { outH: 6, outW: 6, inH: 6, inW: 6 }),
-  )].join('\n'),
+  ), wideWeightSource, weightWideSource({ inChannels: 10, height: 6, width: 6, outHeight: 6, outWidth: 6, padding: 1 }, 12, 4)].join('\n'),
 ));
 
 /** The dense kernels' identity: their entry points and the skeleton (code only). */
@@ -457,13 +462,16 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection, adapte
  * of them the GPU's default tile), then the CPU adapters' default: its few splits leave most of a
  * GPU idle. A 1×1, stride-1, unpadded layer on an adapter with subgroups of 8 tries the pointwise
  * kernel's tiles first (the default on a software adapter; convblock3 of the seed CNN 2.2–2.6 ms
- * against 4.3–4.4 for the other kernel's tuned tile), then the others.
+ * against 4.3–4.4 for the other kernel's tuned tile), then the others. A software adapter with
+ * subgroups of 8 tries a small plane's row-wide tiles first (conv2d_backward_weight_wide: the seed
+ * CNN's convblock4–7, 0.56–1.10 ms against 0.71–1.62 for their tuned tiles of the other kernel,
+ * the same bits).
  */
 export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number, hardware = false): WeightTile[] {
   const d = defaultWeightTile(p);
   const out: WeightTile[] = [];
   const add = (t: WeightTile) => {
-    const same = (o: WeightTile) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy && !o.pointwise === !t.pointwise;
+    const same = (o: WeightTile) => o.rows === t.rows && o.channels === t.channels && o.taps === t.taps && o.workgroup === t.workgroup && !o.shareDy === !t.shareDy && !o.pointwise === !t.pointwise && !o.wide === !t.wide;
     if (weightTileFits(p, t, subgroupSize) && !out.some(same)) out.push(t);
   };
   // On a GPU the default is the first of gpuWeightTiles; the CPU adapters' default follows them.
@@ -477,6 +485,19 @@ export function candidateWeightTiles(p: Conv2dParams, subgroupSize?: number, har
     add({ ...w, rows: rows(2) });
     add({ ...w, rows: rows(0.5) });
     add({ ...w, channels: w.channels > 8 ? 8 : 16, rows: conv2dSplitPixels(p, undefined, { channels: w.channels > 8 ? 8 : 16, taps: POINTWISE_TAPS }) / p.outWidth });
+  }
+  // A small plane (3×3, stride 1, at most WIDE_WEIGHT_MAX_COLUMNS columns) on a software adapter
+  // with subgroups of 8: the row-wide tile (the default there), its rows ×2, ×4 and ×½, and the
+  // other tap count (not measured on a GPU: not offered there).
+  if (!hardware && wideWeightFits(p, subgroupSize) && p.outWidth <= WIDE_WEIGHT_MAX_COLUMNS) {
+    const w = wideWeightTile(p);
+    const rows = (f: number) => Math.max(1, Math.min(p.batch * p.outHeight, Math.round(w.rows * f)));
+    add(w);
+    add({ ...w, rows: rows(2) });
+    add({ ...w, rows: rows(4) });
+    add({ ...w, rows: rows(0.5) });
+    const taps = w.taps === 9 ? 12 : 9;
+    add({ ...w, taps, rows: conv2dSplitPixels(p, undefined, { channels: w.channels, taps }) / p.outWidth });
   }
   add(d);
   const [groups, padded] = [conv2dWeightTapSlots(p, d, subgroupSize), conv2dWeightTapSlots(p, { ...d, shareDy: true }, subgroupSize)];
@@ -836,7 +857,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams, bias: boolean): Prom
     const measure = async (tile: WeightTile, check: boolean) => {
       const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
       const list = [
-        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize, bias))).bind({ x, dy, partial, ...(biasPartial ? { biasPartial } : {}) }, q, 'tuning weight gradient'),
+        (await ctx.compile(conv2dBackwardWeightKernel(tile, p), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize, bias))).bind({ x, dy, partial, ...(biasPartial ? { biasPartial } : {}) }, q, 'tuning weight gradient'),
         await bindConvReduction(ctx, [{ partial, dweight, length: weightLength, splits: conv2dWeightSplits(q) }], 'tuning weight gradient reduce'),
       ];
       if (check) ctx.fill(dweight, Number.NaN);
@@ -858,7 +879,7 @@ async function tuneWeight(ctx: GpuContext, p: Conv2dParams, bias: boolean): Prom
       return maxError(values, judge.reference) <= judge.bound;
     };
     const prepare = (tiles: readonly WeightTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize, bias))));
+      Promise.all(tiles.map((t) => ctx.compile(conv2dBackwardWeightKernel(t, p), conv2dWeightVariant(p, t, ctx.adapter.subgroupSize, bias))));
     return await pickFastest(candidates, measure, accepts, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();

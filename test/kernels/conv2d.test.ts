@@ -340,7 +340,7 @@ describe('conv2d kernels', () => {
         const part = ctx.tensor('partial', [conv2dWeightSplits(q) * weightLength]);
         ctx.fill(tdw, NaN);
         const list = [
-          (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
+          (await ctx.compile(conv2dBackwardWeightKernel(tile, p), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: tx, dy: tdy, partial: part }, q),
           await bindConvReduction(ctx, [{ partial: part, dweight: tdw, length: weightLength, splits: conv2dWeightSplits(q) }], 'reduce'),
         ];
         ctx.submit('conv2d weight tile test', (e) => recordPass(e, 'conv2d weight tile test', list));
@@ -375,7 +375,7 @@ gpuTest('a GPU\'s many-split weight-gradient tiles at convblock2\'s real size (b
       const q = conv2dWeightParams(p, tile, ctx.adapter.subgroupSize);
       ctx.fill(t.dw, NaN);
       const list = [
-        (await ctx.compile(conv2dBackwardWeightKernel(tile), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: t.x, dy: t.dy, partial: t.partial }, q),
+        (await ctx.compile(conv2dBackwardWeightKernel(tile, p), conv2dWeightVariant(q, tile, ctx.adapter.subgroupSize))).bind({ x: t.x, dy: t.dy, partial: t.partial }, q),
         await bindConvReduction(ctx, [{ partial: t.partial, dweight: t.dw, length: weightLength, splits: conv2dWeightSplits(q) }], 'reduce'),
       ];
       ctx.submit('conv2d GPU weight tile test', (e) => recordPass(e, 'conv2d GPU weight tile test', list));
