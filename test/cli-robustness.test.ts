@@ -793,12 +793,15 @@ describe('a diverging run', () => {
 describe('--on-divergence rollback', () => {
   gpuTest('goes back to the epoch’s start with the learning rate halved, says so, and finishes', async () => {
     const file = join(dir, 'rollback.safetensors');
-    const { code, out } = await run(['mnist', '--train-limit', '192', '--test-limit', '40', '--batch', '32', '--lr', '10', '--momentum', '1', '--epochs', '2', '--on-divergence', 'rollback', '--save', file, '--json']);
+    // Three epochs: where --lr 10 --momentum 1 first overflows depends on the kernels' last bits (the
+    // thirty-sixth sitting's tiles: a NaN test loss after epoch 2, the training step's overflow in
+    // epoch 3; before, within epoch 2), and within three it does either way.
+    const { code, out } = await run(['mnist', '--train-limit', '192', '--test-limit', '40', '--batch', '32', '--lr', '10', '--momentum', '1', '--epochs', '3', '--on-divergence', 'rollback', '--save', file, '--json']);
     const said = stderr.mock.calls.map(([text]) => String(text)).join('');
     expect(code, said).toBe(0);
     expect(said).toMatch(/webgpu-backprop: training diverged at epoch \d, step \d+ .*Rolling back to epoch \d, step 0 .*halved \(×0\.5 /);
     const epochs = out.trim().split('\n').map((line) => JSON.parse(line) as { epoch: number; train_loss: number });
-    expect(epochs.at(-1)!.epoch).toBe(2);
+    expect(epochs.at(-1)!.epoch).toBe(3);
     expect(epochs.every((e) => Number.isFinite(e.train_loss))).toBe(true);
     // The checkpoint says how far the learning rate was cut, and loads.
     expect(Number(decodeSafetensors(new Uint8Array(readFileSync(file)), file).metadata.lr_factor)).toBeLessThan(1);

@@ -413,27 +413,36 @@ export function flatCandidates(p: Conv2dParams, direction: ConvDirection): ConvT
   return [64, 32].map((workgroup): ConvTile => ({ rows, channels, workgroup, flat: true })).filter((t) => tileFits(p, direction, t));
 }
 
+/** Whether the tiles generated for a layer's sizes (pointwise, whole-row, row-wide) are offered: a software adapter with subgroups of 8 (lavapipe). */
+export function generatedTilesMeasured(adapter: { readonly software: boolean; readonly subgroupSize?: number } | undefined): boolean {
+  return adapter?.software === true && adapter.subgroupSize === 8;
+}
+
 /** Produced columns up to which a layer's row-wide tiles (ConvTile.wide) are tried: the small planes. */
 export const WIDE_MAX_COLUMNS = 16;
 
 /**
- * Candidate tiles for a (kernel, shape), in the order they are tried: the default first. The input
- * gradient of a 1×1, stride-1, unpadded layer tries its pointwise tile (pointwiseInputTile) too:
- * first on a software adapter with subgroups of 8 (`adapter`; lavapipe, where it is the default),
- * second elsewhere (it runs on any adapter; measured only on lavapipe). Then the whole-row tiles
- * where they fit (a first layer's forward: flatCandidates); for a small plane (stride 1, rows of
- * at most WIDE_MAX_COLUMNS), row-wide tiles (2 rows × 8 channels, the whole plane × 4 channels,
- * half of it × 8 channels: at batch 128 the seed CNN's convblock4–7 chose among these, e.g.
- * convblock7's forward 0.27 ms against 0.49 for its tuned 4-column tile, convblock5's input
- * gradient 0.63 against 0.92); then the 4-column PREFERRED.
+ * Candidate tiles for a (kernel, shape), in the order they are tried: the default first. On a
+ * software adapter with subgroups of 8 (`adapter`: lavapipe, where they were measured) also the
+ * tiles generated for a layer's sizes: the input gradient of a 1×1, stride-1, unpadded layer's
+ * pointwise tile (pointwiseInputTile; its default there); the whole-row tiles where they fit (a
+ * first layer's forward: flatCandidates); for a small plane (stride 1, rows of at most
+ * WIDE_MAX_COLUMNS), row-wide tiles (2 rows × 8 channels, the whole plane × 4 channels, half of it
+ * × 8 channels: at batch 128 the seed CNN's convblock4–7 chose among these, e.g. convblock7's
+ * forward 0.27 ms against 0.49 for its tuned 4-column tile, convblock5's input gradient 0.63
+ * against 0.92). Then the 4-column PREFERRED. (The generated tiles have plain paths and are tested
+ * on a device described without subgroups; on Chromium's SwiftShader a page's tuning lost its
+ * device among them, thirty-sixth sitting, so other adapters are not offered them.)
  */
 export function candidateTiles(p: Conv2dParams, direction: ConvDirection, adapter?: { readonly software: boolean; readonly subgroupSize?: number }): ConvTile[] {
   const g = convGemm(p, direction);
   const out: ConvTile[] = [defaultConvTile(p, direction, adapter)];
-  if (direction === 'input' && pointwiseInputProblem(p) === undefined && !out[0]!.pointwise) out.push(pointwiseInputTile(p));
-  out.push(...flatCandidates(p, direction));
   const fits = (t: ConvTile) => tileFits(p, direction, t);
-  if (p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
+  if (generatedTilesMeasured(adapter)) {
+    if (direction === 'input' && pointwiseInputProblem(p) === undefined && !out[0]!.pointwise) out.push(pointwiseInputTile(p));
+    out.push(...flatCandidates(p, direction));
+  }
+  if (generatedTilesMeasured(adapter) && p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
     for (const [rows, channels] of [[2, 8], [g.rows, 4], [Math.ceil(g.rows / 2), 8]] as const) {
       const t: ConvTile = { rows: Math.min(rows, g.rows), channels: Math.min(channels, Math.max(4, Math.ceil(g.produce / 4) * 4)), workgroup: 64, wide: true };
       if (fits(t) && !out.some((o) => o.wide && o.rows === t.rows && o.channels === t.channels)) out.push(t);

@@ -119,10 +119,15 @@ describe('conv2d forward, whole-row tile', () => {
     expect(tileFits(c1, 'forward', tile)).toBe(true);
     expect(tileFits(c1, 'input', tile)).toBe(false);
     expect(tileFits(c1, 'forward', { ...tile, rows: 1 })).toBe(false);
-    expect(candidateTiles(c1, 'forward').filter((t) => t.flat)).toEqual([tile, { ...tile, workgroup: 32 }]);
-    expect(candidateTiles(c1, 'input').some((t) => t.flat)).toBe(false);
+    const lavapipe = { software: true, subgroupSize: 8 };
+    expect(candidateTiles(c1, 'forward', lavapipe).filter((t) => t.flat)).toEqual([tile, { ...tile, workgroup: 32 }]);
+    expect(candidateTiles(c1, 'input', lavapipe).some((t) => t.flat)).toBe(false);
+    // Offered only where measured: a software adapter with subgroups of 8 (lavapipe).
+    expect(candidateTiles(c1, 'forward').some((t) => t.flat)).toBe(false);
+    expect(candidateTiles(c1, 'forward', { software: true }).some((t) => t.flat)).toBe(false);
+    expect(candidateTiles(c1, 'forward', { software: false, subgroupSize: 8 }).some((t) => t.flat)).toBe(false);
     // convblock2 (16 input channels) is no first layer.
     const c2 = conv2dParams({ ...c1, inChannels: 16, height: 26, width: 26, outChannels: 32 });
-    expect(candidateTiles(c2, 'forward').some((t) => t.flat)).toBe(false);
+    expect(candidateTiles(c2, 'forward', lavapipe).some((t) => t.flat)).toBe(false);
   });
 });

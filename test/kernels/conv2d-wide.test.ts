@@ -131,10 +131,13 @@ describe('conv2d row-wide tiles: fitting', () => {
     expect(convStatsSlots(c7, { rows: 3, channels: 8, workgroup: 64 }, false)).toBe(512);
     expect(poolTile({ rows: 3, channels: 8, workgroup: 64, wide: true }, 9)).toEqual({ rows: 2, channels: 8, workgroup: 64 });
   });
-  test('the tuner offers them for small planes at stride 1, after the default', () => {
-    const wide = (p: ReturnType<typeof conv2dParams>, d: 'forward' | 'input') => candidateTiles(p, d).filter((t) => t.wide).map((t) => `${t.rows}×${t.channels}`);
+  test('the tuner offers them for small planes at stride 1, after the default, where they were measured (lavapipe)', () => {
+    const lavapipe = { software: true, subgroupSize: 8 };
+    const wide = (p: ReturnType<typeof conv2dParams>, d: 'forward' | 'input') => candidateTiles(p, d, lavapipe).filter((t) => t.wide).map((t) => `${t.rows}×${t.channels}`);
     expect(wide(c7, 'forward')).toEqual(['2×8', '6×4', '3×8']);
-    expect(candidateTiles(c7, 'forward')[0]!.wide).toBeUndefined();
+    expect(candidateTiles(c7, 'forward', lavapipe)[0]!.wide).toBeUndefined();
+    expect(candidateTiles(c7, 'forward').some((t) => t.wide)).toBe(false);
+    expect(candidateTiles(c7, 'forward', { software: false, subgroupSize: 32 }).some((t) => t.wide)).toBe(false);
     // convblock5's input gradient: dx 10 × 10, the whole plane does not fit.
     expect(wide(conv2dParams(S(128, 16, 10, 10, 16, 0)), 'input')).toEqual(['2×8']);
     // convblock1–3's planes (26 and 24 wide) and a stride of 2: none.
