@@ -1068,12 +1068,13 @@ function pointwiseSlotsOf(p: WeightParams): number {
   return tapSlotsOf(p, POINTWISE_TAPS);
 }
 
-/** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
-function weightDef(channels: number, taps: number, workgroup: number) {
-  return defineKernel({
-    name: 'conv2d_backward_weight',
-    source: backwardWeightSource,
-    libraries: [weightTileSource(channels, taps)],
+/**
+ * What every weight-gradient kernel declares alike (conv2d_backward_weight, its pointwise and
+ * row-wide forms): the parameters, bindings, variants (each's condition from `problem`) and buffer
+ * lengths; a kernel adds its name, template, generated body, workgroup and grid.
+ */
+function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVariant) => string | undefined) {
+  return {
     params: weightParams,
     bindings: {
       x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
@@ -1082,11 +1083,21 @@ function weightDef(channels: number, taps: number, workgroup: number) {
       biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
     },
     defines: WEIGHT_VARIANTS,
-    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
+    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => problem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
+    lengths: (p: WeightParams) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
+  } as const;
+}
+
+/** partial[s] = the weight gradient summed over split s of the output pixels, for a register tile and workgroup size. */
+function weightDef(channels: number, taps: number, workgroup: number) {
+  return defineKernel({
+    name: 'conv2d_backward_weight',
+    source: backwardWeightSource,
+    libraries: [weightTileSource(channels, taps)],
+    ...weightKernelDeclaration(weightVariantProblem),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * tapSlotsOf(p, taps)],
-    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
   });
 }
 
@@ -1121,19 +1132,9 @@ function pointwiseWeightDef(channels: number, workgroup: number) {
     name: 'conv2d_backward_weight_pointwise',
     source: pointwiseWeightSource,
     libraries: [pointwiseTileSource(channels)],
-    params: weightParams,
-    bindings: {
-      x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
-      dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
-      partial: { type: 'f32', access: 'read_write' },
-      biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
-    },
-    defines: WEIGHT_VARIANTS,
-    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => weightVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
-    variantFeatures: { DY_SHARED: 'subgroups' },
+    ...weightKernelDeclaration(weightVariantProblem),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * pointwiseSlotsOf(p)],
-    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
   });
 }
 
@@ -1163,19 +1164,9 @@ function wideWeightDef(plane: ConvParams, channels: number, taps: number, workgr
     name: 'conv2d_backward_weight_wide',
     source: wideWeightSource,
     libraries: [weightWideSource(plane, channels, taps / 3)],
-    params: weightParams,
-    bindings: {
-      x: { type: 'f32', access: 'read', vec4: 'X_VEC4', vec2: 'X_VEC2' },
-      dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
-      partial: { type: 'f32', access: 'read_write' },
-      biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
-    },
-    defines: WEIGHT_VARIANTS,
-    variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => wideVariantProblem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
-    variantFeatures: { DY_SHARED: 'subgroups' },
+    ...weightKernelDeclaration(wideVariantProblem),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * slots(p)],
-    lengths: (p) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
   });
 }
 
