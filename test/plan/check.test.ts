@@ -400,6 +400,24 @@ const cases = [
     fuse: true,
   },
   {
+    // The kernels generated for a layer's sizes (lavapipe's defaults), roles turned round too: a
+    // ConvTranspose2d 3×3 stride 1 on a 6×6 map (its weight gradient row-wide, conv-weight-wide.ts),
+    // a 1×1 ConvTranspose2d (the pointwise weight gradient, x and dy exchanged) and a 1×1 Conv2d
+    // (the pointwise input and weight gradients) off a max pool's fusion.
+    name: 'generated tiles with roles turned round: ConvTranspose2d 3×3 stride 1 on 6×6, 1×1 ConvTranspose2d and Conv2d, SGD',
+    model: new Sequential(
+      new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2 }), new ReLU(),
+      new Conv2d({ outChannels: 8, kernelSize: 3, stride: 2, bias: false }), new ReLU(),
+      new ConvTranspose2d({ outChannels: 8, kernelSize: 3, padding: 1 }), new ReLU(),
+      new ConvTranspose2d({ outChannels: 6, kernelSize: 1, bias: false }), new Tanh(),
+      new Conv2d({ outChannels: 5, kernelSize: 1 }), new ReLU(),
+      new Flatten(), new Linear({ outFeatures: 10 }),
+    ),
+    input: [1, 28, 28],
+    optimizer: new SGD({ lr: 0.01, momentum: 0.9 }),
+    fuse: true,
+  },
+  {
     // ConvTranspose2d on the tiled kernels at a decoder's sizes: DCGAN's 4×4 stride 2 padding 1
     // (28 → 56), a 5×5 stride 3 with output_padding 2 (rows past its conv's last window; 18 → 54),
     // first in the network (no input gradient) and after a conv.
