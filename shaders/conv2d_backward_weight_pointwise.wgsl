@@ -89,24 +89,7 @@ override WG_Z: u32;
 // OUT_TILE, Q = OUT_TILE / 4, LOADS = ⌈OUT_TILE / 8⌉ and sharedDy (the tile's dy quads from the
 // subgroup): generated per tile, appended (pointwiseTileSource in src/kernels/conv2d.ts).
 
-// dy of output channel oc at the quad (columns ox0 .. ox0 + 3 of the row at dyRow within the
-// image's first plane): 0 for a channel past the last and for columns past the row's end.
-fn dyQuad(dyRow: u32, oc: u32, ox0: u32) -> vec4f {
-  let at = dyRow + min(oc, params.outChannels - 1u) * params.outHeight * params.outWidth + ox0;
-#if DY_VEC4
-  return select(vec4f(0.0), dy[at / 4u], oc < params.outChannels);
-#elif DY_VEC2
-  let more = ox0 + 2u < params.outWidth;
-  let pairs = vec4f(dy[at / 2u], select(vec2f(0.0), dy[at / 2u + select(0u, 1u, more)], more));
-  return select(vec4f(0.0), pairs, oc < params.outChannels);
-#else
-  var r: vec4f;
-  for (var j = 0u; j < 4u; j++) {
-    r[j] = select(0.0, dy[at + min(j, params.outWidth - 1u - ox0)], oc < params.outChannels && ox0 + j < params.outWidth);
-  }
-  return r;
-#endif
-}
+// dyQuad (dy of output channel oc at a quad of a row): shaders/lib/conv2d_weight_dy.wgsl.
 
 // x at the quad: `at` is the quad's first element (its channel's plane, row and column ox0); 0
 // past the row's end.

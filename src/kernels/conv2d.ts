@@ -21,6 +21,7 @@ import packSource from '../../shaders/conv2d_pack_weights.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
+import weightDySource from '../../shaders/lib/conv2d_weight_dy.wgsl?raw';
 import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import wideWeightSource from '../../shaders/conv2d_backward_weight_wide.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
@@ -1094,7 +1095,7 @@ function weightDef(channels: number, taps: number, workgroup: number) {
   return defineKernel({
     name: 'conv2d_backward_weight',
     source: backwardWeightSource,
-    libraries: [weightTileSource(channels, taps)],
+    libraries: [weightDySource, weightTileSource(channels, taps)],
     ...weightKernelDeclaration(weightVariantProblem),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * tapSlotsOf(p, taps)],
@@ -1131,7 +1132,7 @@ function pointwiseWeightDef(channels: number, workgroup: number) {
   return defineKernel({
     name: 'conv2d_backward_weight_pointwise',
     source: pointwiseWeightSource,
-    libraries: [pointwiseTileSource(channels)],
+    libraries: [weightDySource, pointwiseTileSource(channels)],
     ...weightKernelDeclaration(weightVariantProblem),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * pointwiseSlotsOf(p)],

@@ -23,6 +23,7 @@ import backwardInputSource from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightSource from '../../shaders/conv2d_backward_weight.wgsl?raw';
 import weightReduceSource from '../../shaders/conv2d_backward_weight_reduce.wgsl?raw';
 import pointwiseWeightSource from '../../shaders/conv2d_backward_weight_pointwise.wgsl?raw';
+import weightDySource from '../../shaders/lib/conv2d_weight_dy.wgsl?raw';
 import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import wideWeightSource from '../../shaders/conv2d_backward_weight_wide.wgsl?raw';
 import {
@@ -184,7 +185,7 @@ export function wgslCode(source: string): string {
 
 /** The generated source's identity: the template and the generator's output for a fixed probe variant (code only). */
 export const KERNEL_SOURCE_HASH = fnv1a(wgslCode(
-  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, pointwiseWeightSource, pointwiseTileSource(12), pointwiseInputSource, pointwiseInputBody(10, 32), ...(['forward', 'input'] as const).map((direction) =>
+  [forwardSource, backwardInputSource, backwardWeightSource, weightReduceSource, weightDySource, pointwiseWeightSource, pointwiseTileSource(12), pointwiseInputSource, pointwiseInputBody(10, 32), ...(['forward', 'input'] as const).map((direction) =>
     convTileSource({ direction, tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, relu: direction === 'forward' }),
   ), convTileSource({ direction: 'forward', tile: { rows: 2, channels: 8, workgroup: 64 }, kernelH: 3, kernelW: 3, stride: 1, padding: 1, pool: true }), weightTileSource(12, 9),
   flatTileSource({ tile: { rows: 2, channels: 8, workgroup: 64, flat: true }, inChannels: 2, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1, outHeight: 8, outWidth: 8, relu: true }),
