@@ -23,9 +23,20 @@
 //   Variants IN_VEC4, IN_VEC2 (dy read as a vec4, two vec2s a quad) and OUT_VEC4, OUT_VEC2 (dx
 //   written so), each for a plane that is a multiple of 4, 2 pixels (conv2d_backward_input's
 //   variants, of the plane here: its rows need not be); else 4 scalars. The same values, so the
-//   same bits. W_SHARED, STATS, POOL and BIAS are refused (the host's convVariant never sets them). Variant RELU_MASK (fusion
+//   same bits. W_SHARED, STATS and BIAS are refused (the host's convVariant never sets them). Variant RELU_MASK (fusion
 //   rule relu-grad-in-input-gradient: a ReLU before the layer): as conv2d_backward_input's, each
 //   value stored where reluOut (the layer's input, read as dx is) passes reluPasses, else 0.
+//   Variant POOL (the max pool after the layer folded into its backward, see src/plan/network.ts:
+//   a MaxPool2d(2) whose output and argmax this layer's forward stores): dy is the max pool's
+//   gradient [batch, outChannels, height/2, width/2] and argmax its choices (as
+//   maxpool2x2_forward writes them: each window's element index into the layer's output), and
+//   the layer's dy is rebuilt from them as maxpool2x2_backward writes it (dy[o] at argmax[o], 0
+//   elsewhere), so the same values and the same bits, with no full-size gradient written or
+//   read. An invocation then owns an octet, 8 pixels of a row (two quads: 4 windows), and reads
+//   each output channel's 4 windows as a vec4 of the pooled gradient and a vec4 of argmax (as
+//   many reads as two quads' dy vec4s). Needs a width that is a multiple of 8 and an even height
+//   (no cells past the windows; maxpool2x2_backward's VEC4), and IN_VEC4 and OUT_VEC4 (the host
+//   sets them).
 //   channelBase and channelCount: the slice's input channels (dx's channels channelBase + k for
 //   k < channelCount); statsSlots belongs to the forward: unused.
 
@@ -71,6 +82,9 @@ struct Params {
 #else
 @group(0) @binding(4) var<storage, read> reluOut: array<f32>;
 #endif
+#endif
+#if POOL
+@group(0) @binding(5) var<storage, read> argmax: array<vec4u>;
 #endif
 
 override WG_X: u32;

@@ -120,6 +120,12 @@ struct Params {
 #if BIAS
 @group(0) @binding(4) var<storage, read_write> biasPartial: array<f32>;
 #endif
+#if POOL
+// The weight-gradient kernels' one declaration (src/kernels/conv2d.ts, weightKernelDeclaration)
+// names the max pool's argmax for variant POOL; only conv2d_backward_weight_pointwise reads it
+// (the host refuses POOL here).
+@group(0) @binding(5) var<storage, read> argmax: array<vec2u>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;

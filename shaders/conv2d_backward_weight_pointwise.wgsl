@@ -37,6 +37,16 @@
 //   the bias's gradient too, biasPartial[s, co] = Σ_p dy[b, co, oy, ox] over split s (each quad's
 //   4 pixels summed in order, then added), from the tile's dy quads every invocation holds, stored
 //   by slot 0 (biasPartial [splits, outChannels]).
+//   Variant POOL (the max pool after the layer folded into its backward, as in
+//   conv2d_backward_input_pointwise): dy is the max pool's gradient [batch, outChannels,
+//   outHeight/2, outWidth/2] and argmax its choices (each window's element index into the layer's
+//   output, as maxpool2x2_forward writes them), and a quad of dy is rebuilt from its 2 windows (a
+//   vec2 of each) as maxpool2x2_backward writes it (dy[o] at argmax[o], 0 elsewhere): the same
+//   values, so the same bits, with no full-size gradient written or read. It reads each channel's
+//   quad as a vec2 of the pooled gradient and a vec2 of argmax (two loads where DY_VEC4 reads one;
+//   measured level: the loads the subgroup shares are not this kernel's cost). Needs an output
+//   width that is a multiple of 4, an even output height, and DY_VEC2 (the host sets it: dy read
+//   as vec2s).
 //   Variant DY_SHARED (the device's 'subgroups') is the sharing; without it every invocation loads
 //   the whole tile's dy, the same values (only the tests compile it so: conv2dWeightVariant sets
 //   DY_SHARED for this kernel).
@@ -81,6 +91,9 @@ struct Params {
 #if BIAS
 @group(0) @binding(4) var<storage, read_write> biasPartial: array<f32>;
 #endif
+#if POOL
+@group(0) @binding(5) var<storage, read> argmax: array<vec2u>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;
@@ -108,12 +121,31 @@ fn xQuad(at: u32, ox0: u32) -> vec4f {
 #endif
 }
 
+// dy of output channel oc at the quad, as dyQuad: `dyRow` as dyQuad's, `windowRow` the windows of
+// its row pair (POOL: element (b·outChannels)·windows + ⌊oy/2⌋·outWidth/2 of the pooled gradient).
+fn quadOf(dyRow: u32, windowRow: u32, oc: u32, ox0: u32) -> vec4f {
+#if POOL
+  // Windows ox0/2 and ox0/2 + 1 of the row pair: one vec2 of the pooled gradient and of argmax;
+  // each element gets its window's gradient where it is the window's argmax (its index in the
+  // full dy), else 0; 0 for a channel past the last.
+  let c = min(oc, params.outChannels - 1u);
+  let area = params.outHeight * params.outWidth;
+  let at = (windowRow + c * (area / 4u) + ox0 / 2u) / 2u;
+  let g = dy[at];
+  let k = argmax[at];
+  let first = vec4u(dyRow + c * area + ox0) + vec4u(0u, 1u, 2u, 3u);
+  return select(vec4f(0.0), select(vec4f(0.0), g.xxyy, k.xxyy == first), oc < params.outChannels);
+#else
+  return dyQuad(dyRow, oc, ox0);
+#endif
+}
+
 // Every dy quad of the tile loaded by this invocation itself: d[q] column e = channel ocBase + 4q + e.
-fn ownDy(dyRow: u32, ocBase: u32, ox0: u32) -> array<mat4x4f, Q> {
+fn ownDy(dyRow: u32, windowRow: u32, ocBase: u32, ox0: u32) -> array<mat4x4f, Q> {
   var d: array<mat4x4f, Q>;
   for (var q = 0u; q < Q; q++) {
     for (var e = 0u; e < 4u; e++) {
-      d[q][e] = dyQuad(dyRow, ocBase + q * 4u + e, ox0);
+      d[q][e] = quadOf(dyRow, windowRow, ocBase + q * 4u + e, ox0);
     }
   }
   return d;
@@ -157,20 +189,21 @@ fn conv2d_backward_weight_pointwise(@builtin(global_invocation_id) gid: vec3u) {
     let oy = row % params.outHeight;
     let xRow = b * params.inChannels * plane + oy * params.width;
     let dyRow = b * params.outChannels * outArea + oy * params.outWidth;
+    let windowRow = b * params.outChannels * (outArea / 4u) + oy / 2u * (params.outWidth / 2u);
     for (var ox0 = 0u; ox0 < params.outWidth; ox0 += 4u) {
 #if DY_SHARED
       var mine: array<vec4f, LOADS>;
       for (var k = 0u; k < LOADS; k++) {
-        mine[k] = dyQuad(dyRow, ocBase + 8u * k + lane, ox0);
+        mine[k] = quadOf(dyRow, windowRow, ocBase + 8u * k + lane, ox0);
       }
       var d: array<mat4x4f, Q>;
       if (sharing) {
         d = sharedDy(mine);
       } else {
-        d = ownDy(dyRow, ocBase, ox0);
+        d = ownDy(dyRow, windowRow, ocBase, ox0);
       }
 #else
-      let d = ownDy(dyRow, ocBase, ox0);
+      let d = ownDy(dyRow, windowRow, ocBase, ox0);
 #endif
       let r = mat4x4f(xQuad(xRow + channel[0] + ox0, ox0), xQuad(xRow + channel[1] + ox0, ox0), xQuad(xRow + channel[2] + ox0, ox0), xQuad(xRow + channel[3] + ox0, ox0));
       for (var q = 0u; q < Q; q++) {

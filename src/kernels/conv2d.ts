@@ -250,7 +250,8 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
 /**
  * The forward (`relu`: with the ReLU epilogue; `pool`: storing the 2×2 max pool of its output
  * and the argmax, compiled with variant POOL) or input-gradient kernel for a layer's geometry
- * and a tile, ready to compile.
+ * and a tile, ready to compile (a pointwise tile's input gradient with `pool`: reading the max
+ * pool's gradient and argmax, variant POOL; see conv2d_backward_input_pointwise.wgsl).
  */
 export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}): ConvTiledDef {
   if (options.relu && direction !== 'forward') throw new Error('conv2d: the ReLU epilogue is a forward variant');
@@ -265,8 +266,9 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
     return tiledDef(direction, tile, body, options.pool);
   }
   if (tile.pointwise) {
-    if (direction !== 'input' || options.pool) throw new Error('conv2d: a pointwise tile runs the input gradient only (conv2d_backward_input_pointwise)');
-    return conv2dBackwardInputPointwiseKernel(p.outChannels, tile);
+    if (direction !== 'input') throw new Error('conv2d: a pointwise tile runs the input gradient only (conv2d_backward_input_pointwise)');
+    // `pool` here: dy is the max pool's gradient (the pool's backward folded in, variant POOL).
+    return conv2dBackwardInputPointwiseKernel(p.outChannels, tile, options.pool === true);
   }
   const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
   return tiledDef(direction, tile, body, options.pool);
@@ -339,6 +341,8 @@ export function pointwiseInputBody(outChannels: number, channels: number): strin
     `const OUT_CHANNELS = ${outChannels}u;`,
     `const CHANNELS = ${channels}u;`,
     '',
+  ];
+  const quad: string[] = [
     'fn pointwiseInput(gx: u32) {',
     '  let plane = params.height * params.width;',
     '  let quads = (plane + 3u) / 4u;',
@@ -348,33 +352,87 @@ export function pointwiseInputBody(outChannels: number, channels: number): strin
     '  let p0 = blk % quads * 4u;',
     '  let dyAt = b * OUT_CHANNELS * plane + p0;',
   ];
-  for (let c = 0; c < outChannels; c++) L.push(`  let d${c} = loadQuad(dyAt + ${c}u * plane, p0, plane);`);
-  L.push('  if (gx >= blocks) { return; }');
-  L.push('  let dxAt = (b * params.inChannels + params.channelBase) * plane + p0;');
-  for (let k = 0; k < channels; k++) {
-    let sum = 'vec4f(0.0)';
-    for (let c = 0; c < outChannels; c++) sum = `fma(d${c}, vec4f(weight[${(c * channels) / 4 + Math.floor(k / 4)}u].${'xyzw'[k % 4]}), ${sum})`;
-    L.push(`  if (${k}u < params.channelCount) {`, `    storeQuad(dxAt + ${k}u * plane, p0, plane, ${sum});`, '  }');
+  for (let c = 0; c < outChannels; c++) quad.push(`  let d${c} = loadQuad(dyAt + ${c}u * plane, p0, plane);`);
+  quad.push('  if (gx >= blocks) { return; }');
+  quad.push('  let dxAt = (b * params.inChannels + params.channelBase) * plane + p0;');
+  // Input channel k's sum over the output channels of quad `d` (d0, d1, …), one fma chain.
+  const sum = (d: string, k: number) => {
+    let s = 'vec4f(0.0)';
+    for (let c = 0; c < outChannels; c++) s = `fma(${d}${c}, vec4f(weight[${(c * channels) / 4 + Math.floor(k / 4)}u].${'xyzw'[k % 4]}), ${s})`;
+    return s;
+  };
+  for (let k = 0; k < channels; k++) quad.push(`  if (${k}u < params.channelCount) {`, `    storeQuad(dxAt + ${k}u * plane, p0, plane, ${sum('d', k)});`, '  }');
+  quad.push('}');
+  // Variant POOL: an octet (two quads, 4 windows of a row) an invocation, dy rebuilt from the max
+  // pool's gradient and argmax as maxpool2x2_backward writes it; each quad's sums as above.
+  const octet: string[] = [
+    'fn pointwiseInput(gx: u32) {',
+    '  let plane = params.height * params.width;',
+    '  let halfW = params.width / 2u;',
+    '  let windows = (params.height / 2u) * halfW;',
+    '  let octets = plane / 8u;',
+    '  let blocks = params.batch * octets;',
+    '  let blk = min(gx, blocks - 1u);',
+    '  let b = blk / octets;',
+    '  let p0 = blk % octets * 8u;',
+    '  let row = p0 / params.width;',
+    '  // The octet\'s 4 windows (a vec4 of the pooled gradient and of argmax) and its first element in the full dy.',
+    '  let gAt = (b * OUT_CHANNELS * windows + (row / 2u) * halfW + p0 % params.width / 2u) / 4u;',
+    '  let first = vec4u(b * OUT_CHANNELS * plane + p0) + vec4u(0u, 1u, 2u, 3u);',
+  ];
+  for (let c = 0; c < outChannels; c++) {
+    octet.push(
+      `  let g${c} = dy[gAt + ${c}u * windows / 4u];`,
+      `  let k${c} = argmax[gAt + ${c}u * windows / 4u];`,
+      `  let a${c} = select(vec4f(0.0), g${c}.xxyy, k${c}.xxyy == first + ${c}u * plane);`,
+      `  let b${c} = select(vec4f(0.0), g${c}.zzww, k${c}.zzww == first + (${c}u * plane + 4u));`,
+    );
   }
-  L.push('}');
-  return L.join('\n');
+  octet.push('  if (gx >= blocks) { return; }');
+  octet.push('  let dxAt = (b * params.inChannels + params.channelBase) * plane + p0;');
+  for (let k = 0; k < channels; k++) {
+    octet.push(`  if (${k}u < params.channelCount) {`, `    storeQuad(dxAt + ${k}u * plane, p0, plane, ${sum('a', k)});`, `    storeQuad(dxAt + ${k}u * plane + 4u, p0 + 4u, plane, ${sum('b', k)});`, '  }');
+  }
+  octet.push('}');
+  return [...L, '#if POOL', ...octet, '#else', ...quad, '#endif'].join('\n');
 }
 
-/** The pointwise input gradient's variants' requirements: vectors along the plane; no forward epilogue, no shared weights. */
-const pointwiseRequires: Record<ConvVariant, (p: ConvTiledParams) => string | undefined> = {
+/**
+ * Why a layer's output cannot be read as the 2×2 max pool's gradient by the pointwise kernels
+ * (variant POOL of both: the pool's backward folded in), or undefined: whole windows, the input
+ * gradient's octets of a row and the weight gradient's quads (a width that is a multiple of 8,
+ * an even height: maxpool2x2_backward's VEC4). The layer must be pointwise (pointwiseProblem).
+ */
+export function pooledGradientProblem(p: Pick<ConvParams, 'outHeight' | 'outWidth'>): string | undefined {
+  if (p.outWidth % 8 !== 0) return `the output width ${p.outWidth} is not a multiple of 8`;
+  return p.outHeight % 2 === 0 ? undefined : `the output height ${p.outHeight} is odd`;
+}
+
+/** The pointwise input gradient's variants' requirements: vectors along the plane; no forward epilogue, no shared weights; POOL only where compiled for it. */
+const pointwiseRequires = (pooled: boolean): Record<ConvVariant, (p: ConvTiledParams) => string | undefined> => ({
   IN_VEC4: (p) => pointwiseVectorProblem(p, 4),
   IN_VEC2: (p) => pointwiseVectorProblem(p, 2),
   OUT_VEC4: (p) => pointwiseVectorProblem(p, 4),
   OUT_VEC2: (p) => pointwiseVectorProblem(p, 2),
   W_SHARED: () => 'the pointwise input gradient reads its weights at constant indices (nothing to share)',
   STATS: () => 'the input gradient has no statistics epilogue',
-  POOL: () => 'the input gradient has no max-pool epilogue',
+  POOL: (p) => (pooled ? pooledGradientProblem(p) : 'compiled for the full gradient (conv2dBackwardInputPointwiseKernel with pooled: the max pool\'s)'),
   BIAS: () => 'the input gradient has no bias epilogue',
   RELU_MASK: () => undefined,
-};
+});
 
-function pointwiseInputDef(outChannels: number, channels: number, workgroup: number): ConvTiledDef {
-  const body = pointwiseInputBody(outChannels, channels);
+/** The pointwise input gradient's bindings: the tiled kernel's, and (variant POOL) the max pool's argmax. */
+const pointwiseInputBindings = { ...inputBindings, argmax: { type: 'u32', access: 'read', vec4: 'POOL', only: 'POOL' } } as const;
+
+/**
+ * The line that tells a kernel compiled for the max pool's gradient (`pooled`) from the other: its
+ * grid or buffer lengths differ, and the context caches pipelines (and the declaration they bind
+ * with) by WGSL text, so the two forms' texts must differ.
+ */
+const pooledLine = (pooled: boolean) => (pooled ? "// Compiled for the max pool's gradient (variant POOL).\n" : '');
+
+function pointwiseInputDef(outChannels: number, channels: number, workgroup: number, pooled: boolean): ConvTiledDef {
+  const body = pooledLine(pooled) + pointwiseInputBody(outChannels, channels);
   const check = (p: ConvTiledParams) => {
     const problem = pointwiseProblem(p);
     if (problem) throw new Error(`conv2d_backward_input_pointwise: ${problem}`);
@@ -386,26 +444,31 @@ function pointwiseInputDef(outChannels: number, channels: number, workgroup: num
     name: 'conv2d_backward_input_pointwise',
     source: pointwiseInputSource,
     params: tiledParams,
-    bindings: inputBindings,
+    bindings: pointwiseInputBindings,
     defines: CONV_VARIANTS,
-    variantRequires: pointwiseRequires,
+    variantRequires: pointwiseRequires(pooled),
     variantFeatures: { W_SHARED: 'subgroups' as const },
     libraries: [reluSource, body],
     workgroupSize: [workgroup, 1] as const,
+    // A quad an invocation; with the max pool's gradient (variant POOL), an octet.
     grid: (p: ConvTiledParams) => {
       check(p);
-      return [p.batch * Math.ceil((p.height * p.width) / 4), 1] as const;
+      return [p.batch * (pooled ? (p.height * p.width) / 8 : Math.ceil((p.height * p.width) / 4)), 1] as const;
     },
-    lengths: (p) => ({ dy: outputLength(p), weight: WEIGHT_VEC4S * 4, dx: inputLength(p), reluOut: inputLength(p) }),
+    lengths: (p) => ({ dy: pooled ? pooledLength(p) : outputLength(p), weight: WEIGHT_VEC4S * 4, dx: inputLength(p), reluOut: inputLength(p), argmax: pooledLength(p) }),
   });
 }
 
 const pointwiseInputKernels = new Map<string, ConvTiledDef>();
-/** conv2d_backward_input_pointwise for a layer's output channels and a pointwise tile (its channels and workgroup). */
-export function conv2dBackwardInputPointwiseKernel(outChannels: number, tile: ConvTile): ConvTiledDef {
-  const key = `${outChannels}x${tile.channels} wg${tile.workgroup}`;
+/**
+ * conv2d_backward_input_pointwise for a layer's output channels and a pointwise tile (its channels
+ * and workgroup); `pooled`: reading the max pool's gradient (compile it with POOL, IN_VEC4 and
+ * OUT_VEC4: convVariant with `pool`).
+ */
+export function conv2dBackwardInputPointwiseKernel(outChannels: number, tile: ConvTile, pooled = false): ConvTiledDef {
+  const key = `${outChannels}x${tile.channels} wg${tile.workgroup}${pooled ? ' pooled' : ''}`;
   let def = pointwiseInputKernels.get(key);
-  if (!def) pointwiseInputKernels.set(key, (def = pointwiseInputDef(outChannels, tile.channels, tile.workgroup)));
+  if (!def) pointwiseInputKernels.set(key, (def = pointwiseInputDef(outChannels, tile.channels, tile.workgroup, pooled)));
   return def;
 }
 
@@ -638,8 +701,9 @@ export function convVariant(
   tile: ConvTile,
   options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
-  // The pointwise input gradient: vectors along the plane, its weights never shared.
-  if (tile.pointwise) return convVariantFlags(options.vectors ?? pointwiseInputVectors(p), false, false, false, false, options.reluMask ?? false);
+  // The pointwise input gradient: vectors along the plane, its weights never shared; reading the
+  // max pool's gradient (`pool`), vec4s (its octets).
+  if (tile.pointwise) return convVariantFlags(options.pool ? { input: 4, output: 4 } : (options.vectors ?? pointwiseInputVectors(p)), false, false, options.pool ?? false, false, options.reluMask ?? false);
   // A whole-row tile reads and writes vec4s (its conditions: convFlatProblem).
   const vectors = options.vectors ?? (tile.flat ? { input: 4 as const, output: 4 as const } : convVectors(p, direction));
   // The max-pool epilogue stores its pooled values one at a time.
@@ -658,6 +722,9 @@ export function convVariant(
  * (forward only; [outChannels]): added to every output before the ReLU, statistics or max pool
  * (variant BIAS). `reluOutput` (input gradient only; the layer's input x, the output of a ReLU
  * before it): dx stored only where it is positive, the ReLU's gradient (variant RELU_MASK).
+ * `argmax` with a pointwise tile's input gradient: `input` is the gradient of the 2×2 max pool
+ * after the layer and argmax its choices (as the forward's max-pool epilogue writes them), the
+ * pool's backward folded in (variant POOL; pooledGradientProblem says which layers).
  */
 export async function bindConv2d(
   ctx: GpuContext,
@@ -667,9 +734,10 @@ export async function bindConv2d(
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
-  if (tile.pointwise && (direction !== 'input' || tensors.stats || tensors.argmax || tensors.bias || options.relu)) {
+  if (tile.pointwise && (direction !== 'input' || tensors.stats || tensors.bias || options.relu)) {
     throw new Error('conv2d: a pointwise tile runs the input gradient only (conv2d_backward_input_pointwise), with no forward epilogue');
   }
+  if (direction === 'input' && tensors.argmax && !tile.pointwise) throw new Error("conv2d: only a pointwise tile's input gradient reads the max pool's gradient (argmax)");
   // Weights shared in subgroups (W_SHARED) where they are 8 invocations and fill the workgroups
   // (never in the pointwise input gradient, whose weights are read at constant indices).
   const sharedWeights = tile.pointwise ? false : (options.sharedWeights ?? convSharesWeights(ctx, tile));
@@ -680,7 +748,7 @@ export async function bindConv2d(
     throw new Error(`conv2d: statistics with shared weights need subgroups of 8 filling the workgroups (subgroup size ${ctx.adapter.subgroupSize ?? 'varying'}, workgroup ${tile.workgroup})`);
   }
   const pool = tensors.argmax !== undefined;
-  if (pool && (direction !== 'forward' || stats)) throw new Error('conv2d: the max-pool epilogue belongs to a forward without statistics');
+  if (pool && direction === 'forward' && stats) throw new Error('conv2d: the max-pool epilogue belongs to a forward without statistics');
   const bias = tensors.bias;
   if (bias && direction !== 'forward') throw new Error('conv2d: the bias (the BIAS epilogue) belongs to the forward');
   const reluOut = tensors.reluOutput;
@@ -696,7 +764,7 @@ export async function bindConv2d(
     const kernel = await ctx.compile(def, variant);
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
       ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
-      : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}) };
+      : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) };
     list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
   }
   return list;
@@ -964,10 +1032,13 @@ const weightKernels = new Map<string, typeof conv2dBackwardWeight>();
 /**
  * conv2d_backward_weight for a tile's registers and workgroup size (the declaration's own: 16
  * channels × 18 taps, 64); a pointwise tile's conv2d_backward_weight_pointwise; a row-wide tile's
- * conv2d_backward_weight_wide, generated for the layer `p` (which it then needs).
+ * conv2d_backward_weight_wide, generated for the layer `p` (which it then needs). `pooled` (a
+ * pointwise tile only): the form that reads the max pool's gradient (compile it with POOL:
+ * conv2dWeightVariant with `pool`).
  */
-export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup' | 'pointwise' | 'wide'>, p?: ConvParams): typeof conv2dBackwardWeight {
+export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | 'taps' | 'workgroup' | 'pointwise' | 'wide'>, p?: ConvParams, pooled = false): typeof conv2dBackwardWeight {
   const { channels, taps, workgroup, pointwise } = tile;
+  if (pooled && !pointwise) throw new Error("conv2d: only a pointwise tile's weight gradient reads the max pool's gradient");
   if (tile.wide) {
     if (!p) throw new Error('conv2d_backward_weight_wide: a row-wide tile is generated for a layer: pass its parameters');
     const problem = wideWeightProblem(p);
@@ -988,10 +1059,10 @@ export function conv2dBackwardWeightKernel(tile: Pick<WeightTile, 'channels' | '
   if (pointwise ? taps !== POINTWISE_TAPS : !(WEIGHT_TAPS as readonly number[]).includes(taps)) {
     throw new Error(`conv2d_backward_weight: ${taps} taps a tile, expected ${pointwise ? `${POINTWISE_TAPS} (a pointwise tile)` : `one of ${WEIGHT_TAPS.join(', ')}`}`);
   }
-  const key = `${pointwise ? 'pointwise ' : ''}${channels}x${taps} wg${workgroup}`;
+  const key = `${pointwise ? 'pointwise ' : ''}${channels}x${taps} wg${workgroup}${pooled ? ' pooled' : ''}`;
   let def = weightKernels.get(key);
   if (!def) {
-    def = pointwise ? pointwiseWeightDef(channels, workgroup) : weightDef(channels, taps, workgroup);
+    def = pointwise ? pointwiseWeightDef(channels, workgroup, pooled) : weightDef(channels, taps, workgroup);
     weightKernels.set(key, def);
   }
   return def;
@@ -1010,12 +1081,13 @@ export function conv2dWeightSplits(p: Pick<WeightParams, 'batch' | 'outHeight' |
  * (DY_SHARED: the device's 'subgroups'), and the bias's gradient as partial sums beside the
  * weights' (BIAS; see its WGSL).
  */
-export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS'] as const;
+export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS', 'POOL'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
 /** Why a weight-gradient variant cannot run a layer's parameters, or undefined. */
 function weightVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
   if (variant === 'BIAS') return undefined;
+  if (variant === 'POOL') return "only conv2d_backward_weight_pointwise reads the max pool's gradient";
   if (variant === 'DY_SHARED') {
     return p.tapSlots % 8 === 0 ? undefined : `its ${p.tapSlots} tap-group slots are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
   }
@@ -1023,7 +1095,7 @@ function weightVariantProblem(p: WeightParams, variant: WeightVariant): string |
 }
 
 /** Why a layer's widths or padding do not allow a weight-gradient vector variant, or undefined. */
-function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>): string | undefined {
+function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL'>): string | undefined {
   const n = variant.endsWith('4') ? 4 : 2;
   if (variant.startsWith('X_')) {
     if (p.width % n !== 0) return `the input width ${p.width} is not a multiple of ${n}`;
@@ -1039,20 +1111,24 @@ function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | '
  * where the device's subgroups are 8 invocations (`subgroupSize`, AdapterDescription) and the
  * layer's tap groups are a multiple of 8 or the tile pads them (`shareDy`), and the bias's
  * partial sums where the layer has a bias (`bias`). A pointwise tile always shares dy (its kernel's
- * DY_SHARED; see WeightTile.pointwise). Bind it with conv2dWeightParams's parameters.
+ * DY_SHARED; see WeightTile.pointwise); with `pool` (a pointwise tile only) it reads the max pool's
+ * gradient (POOL, dy as vec2s: bind conv2dBackwardWeightKernel's pooled kernel). Bind it with
+ * conv2dWeightParams's parameters.
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number, bias = false): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number, bias = false, pool = false): Record<WeightVariant, boolean> {
+  if (pool && !tile.pointwise) throw new Error("conv2d: only a pointwise tile's weight gradient reads the max pool's gradient (POOL)");
   if (tile.wide) {
     // The padding is baked into a row-wide tile's loads: the widths alone decide its vectors.
     const [x4, dy4] = [p.width % 4 === 0, p.outWidth % 4 === 0];
-    return { X_VEC4: x4, X_VEC2: !x4 && p.width % 2 === 0, DY_VEC4: dy4, DY_VEC2: !dy4 && p.outWidth % 2 === 0, DY_SHARED: subgroupSize === 8, BIAS: bias };
+    return { X_VEC4: x4, X_VEC2: !x4 && p.width % 2 === 0, DY_VEC4: dy4, DY_VEC2: !dy4 && p.outWidth % 2 === 0, DY_SHARED: subgroupSize === 8, BIAS: bias, POOL: false };
   }
-  const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED'>) => vectorProblem(p, v) === undefined;
+  const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL'>) => vectorProblem(p, v) === undefined;
   const shared = tile.pointwise === true || (subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true));
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
-  const dy4 = fits('DY_VEC4');
-  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: !dy4 && fits('DY_VEC2'), DY_SHARED: shared, BIAS: bias };
+  // The max pool's gradient (`pool`, a pointwise tile's POOL) is read as vec2s.
+  const dy4 = !pool && fits('DY_VEC4');
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: pool || (!dy4 && fits('DY_VEC2')), DY_SHARED: shared, BIAS: bias, POOL: pool };
 }
 
 /** A weight gradient's tapSlots parameter, checked: at least the layer's tap groups for `taps`. */
@@ -1074,7 +1150,7 @@ function pointwiseSlotsOf(p: WeightParams): number {
  * row-wide forms): the parameters, bindings, variants (each's condition from `problem`) and buffer
  * lengths; a kernel adds its name, template, generated body, workgroup and grid.
  */
-function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVariant) => string | undefined) {
+function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVariant) => string | undefined, pooled = false) {
   return {
     params: weightParams,
     bindings: {
@@ -1082,11 +1158,14 @@ function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVaria
       dy: { type: 'f32', access: 'read', vec4: 'DY_VEC4', vec2: 'DY_VEC2' },
       partial: { type: 'f32', access: 'read_write' },
       biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
+      // The max pool's choices (variant POOL, conv2d_backward_weight_pointwise's only: the others refuse it).
+      argmax: { type: 'u32', access: 'read', vec2: 'POOL', only: 'POOL' },
     },
     defines: WEIGHT_VARIANTS,
     variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => problem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
-    lengths: (p: WeightParams) => ({ x: inputLength(p), dy: outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels }),
+    // `pooled` (a kernel compiled for POOL): dy is the max pool's gradient.
+    lengths: (p: WeightParams) => ({ x: inputLength(p), dy: pooled ? pooledLength(p) : outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels, argmax: pooledLength(p) }),
   } as const;
 }
 
@@ -1127,13 +1206,24 @@ export function pointwiseTileSource(channels: number): string {
   ].join('\n');
 }
 
-/** partial[s] = the 1×1 weight gradient summed over split s, dy shared in subgroups of 8 (see its WGSL), for a tile's output channels and workgroup size. */
-function pointwiseWeightDef(channels: number, workgroup: number) {
+/** Why the pointwise weight gradient cannot read a layer's output as the max pool's gradient (variant POOL: quads of whole windows), or undefined. */
+function pointwisePoolProblem(p: WeightParams): string | undefined {
+  if (p.outWidth % 4 !== 0) return `the output width ${p.outWidth} is not a multiple of 4`;
+  return p.outHeight % 2 === 0 ? undefined : `the output height ${p.outHeight} is odd`;
+}
+
+/**
+ * partial[s] = the 1×1 weight gradient summed over split s, dy shared in subgroups of 8 (see its
+ * WGSL), for a tile's output channels and workgroup size; `pooled`: dy the max pool's gradient
+ * (compiled with POOL; the other form refuses it).
+ */
+function pointwiseWeightDef(channels: number, workgroup: number, pooled = false) {
+  const problem = (p: WeightParams, v: WeightVariant) => (v !== 'POOL' ? weightVariantProblem(p, v) : pooled ? pointwisePoolProblem(p) : "compiled for the full gradient (conv2dBackwardWeightKernel with pooled: the max pool's)");
   return defineKernel({
     name: 'conv2d_backward_weight_pointwise',
     source: pointwiseWeightSource,
-    libraries: [weightDySource, pointwiseTileSource(channels)],
-    ...weightKernelDeclaration(weightVariantProblem),
+    libraries: [weightDySource, pooledLine(pooled) + pointwiseTileSource(channels)],
+    ...weightKernelDeclaration(problem, pooled),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * pointwiseSlotsOf(p)],
   });
@@ -1141,7 +1231,7 @@ function pointwiseWeightDef(channels: number, workgroup: number) {
 
 /** Why a row-wide weight-gradient variant cannot run a layer's parameters (the widths only: the padding is baked in), or undefined. */
 function wideVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
-  if (variant === 'BIAS' || variant === 'DY_SHARED') return weightVariantProblem(p, variant);
+  if (variant === 'BIAS' || variant === 'DY_SHARED' || variant === 'POOL') return weightVariantProblem(p, variant);
   const n = variant.endsWith('4') ? 4 : 2;
   const width = variant.startsWith('X_') ? p.width : p.outWidth;
   return width % n === 0 ? undefined : `the ${variant.startsWith('X_') ? 'input' : 'output'} width ${width} is not a multiple of ${n}`;
