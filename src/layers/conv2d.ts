@@ -31,8 +31,10 @@ import {
   convSharesWeights,
   convStatsSlots,
   poolTile,
+  pooledGradientProblem,
   MAX_KERNEL_AREA,
-  type ConvDirection,
+  type ConvTile,
+  type WeightTile,
 } from '../kernels/conv2d.js';
 import { conv2dGeneralBackwardInput, conv2dGeneralBackwardWeight, conv2dGeneralForward, conv2dGeneralForwardVariant, conv2dGeneralInputVariant, conv2dGeneralParams, conv2dGeneralWeightVariant, type Conv2dGeneralParams } from '../kernels/conv2d-general.js';
 import { biasBackward } from '../kernels/bias.js';
@@ -161,6 +163,36 @@ export class Conv2d extends Layer {
     return this.tiled && !statsEpilogue && kh === 1 && kw === 1 && this.stride[0] === 1 && this.zeroPads.top === 0 && input[1] === 1 && input[2] === 1;
   }
 
+  /**
+   * The backward's tiles at the largest batch (a `tiled` layer's): the weight gradient's register
+   * tile, split and workgroup (tuned where it fits, else the default), with no more splits than
+   * the network's shared workspace holds for each layer; the input gradient's (tuned, else the
+   * default; a 1×1, stride-1, unpadded layer's on lavapipe: the pointwise kernel's).
+   */
+  backwardTiles(b: Pick<LayerBuild, 'ctx' | 'inShape' | 'maxBatch' | 'tiles' | 'maxPartialSplits'>): { weight: WeightTile; input: ConvTile } {
+    const full = this.params(b.inShape, b.maxBatch);
+    const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
+    const weight = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight, b.ctx.adapter.subgroupSize) ? chosenWeight : defaultWeightTile(full, b.ctx.adapter), b.maxPartialSplits);
+    return { weight, input: b.tiles?.('conv2d_backward_input', full) ?? defaultConvTile(full, 'input', b.ctx.adapter) };
+  }
+
+  /**
+   * Whether the layer's backward reads the gradient of the 2×2 max pool after it (whose output
+   * and argmax its forward stores, maxpool-epilogue, with no ReLU between) and the argmax in
+   * place of the full gradient that the pool's backward would write (the pointwise kernels'
+   * variant POOL; the network then runs no pool backward, LayerFusion.pool.backward): where both
+   * backward tiles are the pointwise kernels' (a 1×1, stride-1, unpadded layer on lavapipe, by
+   * default) and the output is whole windows in octets of a row (pooledGradientProblem). The
+   * seed CNN's convblock3: pool1's backward (0.42–0.47 ms at batch 128) gone, the two kernels
+   * together 0.1–0.2 ms faster (exp script, alternated).
+   */
+  foldsPoolBackward(b: Pick<LayerBuild, 'ctx' | 'inShape' | 'maxBatch' | 'tiles' | 'maxPartialSplits'>): boolean {
+    if (!this.tiled || this.runsAsDense(b.inShape)) return false;
+    const full = this.params(b.inShape, b.maxBatch);
+    const tiles = this.backwardTiles(b);
+    return tiles.weight.pointwise === true && tiles.input.pointwise === true && pooledGradientProblem(full) === undefined;
+  }
+
   /** The tiled conv kernels' parameters for an input shape and batch (a `tiled` layer's; the input padded already in a mode other than 'zeros'). */
   params(input: SampleShape, batch: number) {
     const [inChannels, height, width] = input as [number, number, number];
@@ -240,10 +272,8 @@ export class Conv2d extends Layer {
     const bias = b.parameters.bias;
     const relu = b.fusion.reluEpilogue === true;
     const full = this.params(b.inShape, b.maxBatch);
-    // The weight gradient's register tile, split and workgroup (tuned, else the default), with
-    // no more splits than the network's shared workspace holds for each layer.
-    const chosenWeight = b.tiles?.('conv2d_backward_weight', full);
-    const weightTile = weightTileWithin(full, chosenWeight && weightTileFits(full, chosenWeight, ctx.adapter.subgroupSize) ? chosenWeight : defaultWeightTile(full, ctx.adapter), b.maxPartialSplits);
+    const backwardTiles = this.backwardTiles(b);
+    const weightTile = backwardTiles.weight;
     const splitPixels = weightTile.rows * full.outWidth;
     // The partial sums and the packed weights: members of the network's shared arenas, so that it
     // reduces and packs every conv layer's in one dispatch (reductions, packs).
@@ -252,15 +282,17 @@ export class Conv2d extends Layer {
     const biasPartial = bias ? b.shared.storage(`${path} bias-gradient partial sums`, [conv2dWeightSplits({ ...full, splitPixels }) * this.outChannels]) : undefined;
     // The forward and input-gradient tiles (tuned, else the default), and their packed weights.
     // (The input gradient of a 1×1, stride-1, unpadded layer on lavapipe: the pointwise kernel's.)
-    const tileFor = (direction: ConvDirection) => b.tiles?.(direction === 'forward' ? 'conv2d_forward' : 'conv2d_backward_input', full) ?? defaultConvTile(full, direction, ctx.adapter);
     // The max pool after it stored by the forward (fusion rule maxpool-epilogue): `output` is the
     // pooled tensor, and the tile's rows are even (whole windows).
     const pool = b.fusion.pool;
+    // Its backward folded into this one's (foldsPoolBackward): dOutput is the pool's gradient.
+    const pooledGradient = pool?.backward === true ? pool.argmax : undefined;
+    if (pooledGradient && !this.foldsPoolBackward(b)) throw new Error(`${path}: the max pool's backward was folded into this layer's, whose backward tiles cannot read its gradient (foldsPoolBackward)`);
     // (A whole-row tile stores the conv's own output: with the max pool, the default tile.)
-    const chosenForward = tileFor('forward');
+    const chosenForward = b.tiles?.('conv2d_forward', full) ?? defaultConvTile(full, 'forward', ctx.adapter);
     const forwardTile = pool ? poolTile(chosenForward.flat ? defaultConvTile(full, 'forward') : chosenForward, this.kernelSize[0] * this.kernelSize[1]) : chosenForward;
     const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', forwardTile, b.shared.uniform);
-    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', tileFor('input'), b.shared.uniform) : undefined;
+    const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', backwardTiles.input, b.shared.uniform) : undefined;
     // The batch norm's statistics summed in the training forward (fusion rule
     // batchnorm-stats-epilogue): partial moments per channel, sized for the largest batch.
     const sharedWeights = convSharesWeights(ctx, packedForward.tile);
@@ -279,8 +311,8 @@ export class Conv2d extends Layer {
       if (!dOutput) return [];
       const p = conv2dWeightParams(this.params(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined))).bind(
-          { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}) },
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p, pooledGradient !== undefined), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined, pooledGradient !== undefined))).bind(
+          { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}), ...(pooledGradient ? { argmax: pooledGradient } : {}) },
           p,
           biasPartial ? `${path} conv weight and bias gradient` : `${path} conv weight gradient`,
         ),
@@ -289,7 +321,7 @@ export class Conv2d extends Layer {
       const reluOutput = b.fusion.reluInput ? input : undefined;
       if (dInput && packedInput) {
         const label = reluOutput ? `${path} conv and relu input gradient` : `${path} conv input gradient`;
-        list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput, reluOutput }, { pack: false, label })));
+        list.push(...(await bindConv2d(ctx, this.params(b.inShape, batch), packedInput, { input: dOutput, weight: weight.value, output: dInput, reluOutput, argmax: pooledGradient }, { pack: false, label })));
       }
       return list;
     });

@@ -67,7 +67,7 @@ export interface NodeFusion {
   readonly reluInput?: boolean;
   /** ReLU before a batch norm, a max pool, a conv or a Linear: the next node computes this one's gradient. */
   readonly backwardByNext?: boolean;
-  /** Dropout after a batch norm: the previous node computes this one's gradient. */
+  /** Dropout after a batch norm, MaxPool2d whose backward the conv before it folds in (pool.backward there): the previous node computes this one's gradient. */
   readonly backwardByPrevious?: boolean;
   /**
    * Conv2d before a BatchNorm2d: the training forward also writes the output's
@@ -79,8 +79,11 @@ export interface NodeFusion {
   /**
    * Conv2d before a MaxPool2d(2), a ReLU between or not: its forward stores the pool's output (its own
    * `output` is then the pooled [maxBatch, C, H / 2, W / 2]) and the pool's argmax, here.
+   * `backward` (no ReLU between, and Conv2d.foldsPoolBackward): the pool's backward is folded
+   * into the conv's: dOutput is the pool's gradient, read with the argmax (the network decides,
+   * on the adapter and tiles; the pool runs no backward of its own).
    */
-  readonly pool?: { readonly argmax: Tensor<'u32'> };
+  readonly pool?: { readonly argmax: Tensor<'u32'>; readonly backward?: boolean };
 }
 
 /**

@@ -183,8 +183,9 @@ export class MaxPool2d extends Layer {
     const forward = perBatch(async (batch) => (b.fusion.forwardByPrevious ? [] : [(await ctx.compile(maxpool2x2Forward, variant)).bind({ x: input, y: output, argmax }, p(batch), `${path} maxpool forward`)]));
     // The ReLU before it (relu-grad-in-maxpool): its gradient applied here, from the pooled values' signs.
     const relu = b.fusion.reluInput === true;
+    // Folded into the conv before it (backwardByPrevious: Conv2d.foldsPoolBackward): no pass of its own.
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput
+      !dOutput || !dInput || b.fusion.backwardByPrevious
         ? []
         : [
             (await ctx.compile(maxpool2x2Backward, { ...variant, RELU: relu })).bind(

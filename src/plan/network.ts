@@ -19,6 +19,7 @@ import { decodeHealth, freshHealth, healthLength, HEALTH_SLOTS, type Divergence 
 import { checkOptions, perBatch, shapeSize, type BatchStatistics, type LayerProgram, type TileChooser, type Mode, type NodeFusion, type ParameterState, type SampleShape, type SharedWorkspace } from '../layers/layer.js';
 import { Dropout } from '../layers/dropout.js';
 import { MaxPool2d } from '../layers/pooling.js';
+import { Conv2d } from '../layers/conv2d.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import type { Module } from '../layers/sequential.js';
 import { Adadelta, Adagrad, Adam, Adamax, NAdam, RAdam, RMSprop, SGD, adadeltaKernelParams, adagradKernelParams, adamKernelParams, adamVariant, baseMomentum, clipVariant, hyperValues, initialStateValue, learningRates, paramGroupIndices, checkLambdaCoverage, rmspropKernelParams, sgdKernelParams, weightDecays, type Optimizer } from '../optim/optimizers.js';
@@ -273,6 +274,18 @@ export class Network {
     // the block's input node adds the body's ∂input to the shortcut's. Blocks of one depth share
     // their slots (one block's backward ends before the next one's begins). Each slot is as large
     // as the largest gradient it holds.
+    // A 2×2 max pool whose output and argmax the conv before it stores (maxpool-epilogue, no ReLU
+    // between) and whose backward that conv folds in (Conv2d.foldsPoolBackward: its backward
+    // tiles are the pointwise kernels', on this adapter and these tiles): the pool hands its
+    // ∂output to the conv, as backwardByPrevious, and has no ∂input of its own.
+    const foldedPools = new Set(plan.scheduled.filter((node, i) => {
+      const conv = plan.scheduled[i - 1];
+      // (Not at a residual block's ends, whose gradients the slots below route apart.)
+      const atBlock = plan.residuals.some((r) => [r.input, r.bodyEnd, r.shortcut, r.add].some((n) => n === node || n === conv));
+      return node.layer instanceof MaxPool2d && conv?.flags.poolEpilogue === true && conv.layer instanceof Conv2d && i - 1 >= firstTrained && !atBlock &&
+        conv.layer.foldsPoolBackward({ ctx, inShape: conv.inShape, maxBatch, tiles: options.tiles, maxPartialSplits });
+    }));
+    const handsOn = (node: PlanNode) => node.flags.backwardByPrevious === true || foldedPools.has(node);
     type SlotView = { slot: number; shape: SampleShape; label: string };
     const dOutAt = new Map<PlanNode, SlotView>();
     const dInAt = new Map<PlanNode, SlotView>();
@@ -301,10 +314,11 @@ export class Network {
         [slot, pair] = [copy.slot, 2 + 3 * body.depth];
       }
       let out: SlotView | undefined;
-      if (next?.flags.backwardByPrevious) out = dOutAt.get(next);
+      if (next && handsOn(next)) out = dOutAt.get(next);
       else if (!node.flags.backwardByNext) out = { slot, shape: node.outShape, label: `∂loss/∂${node.path} output` };
       if (out) dOutAt.set(node, out);
       if (i === firstTrained) break;
+      if (foldedPools.has(node)) continue;
       const label = `∂loss/∂${node.path} input`;
       // A shortcut's input gradient goes only to its block's input node: none where that has no backward.
       const start = blockOfShortcut.get(node);
@@ -316,7 +330,7 @@ export class Network {
         dInAt.set(node, { slot, shape: node.inShape, label });
         continue;
       }
-      if (!node.flags.backwardByNext && !node.flags.backwardByPrevious && !aliasesInputGradient(node, ctx.adapter)) slot = slot === pair ? pair + 1 : pair;
+      if (!node.flags.backwardByNext && !handsOn(node) && !aliasesInputGradient(node, ctx.adapter)) slot = slot === pair ? pair + 1 : pair;
       dInAt.set(node, { slot, shape: node.inShape, label });
     }
     const held = [lastOutput, ...dOutAt.values(), ...dInAt.values(), ...kept.values()];
@@ -430,9 +444,9 @@ export class Network {
         forwardByPrevious: node.flags.forwardByPrevious,
         reluInput: node.flags.reluInput,
         backwardByNext: node.flags.backwardByNext,
-        backwardByPrevious: node.flags.backwardByPrevious,
+        backwardByPrevious: handsOn(node),
         dropout: node.flags.dropoutAfter && next?.layer instanceof Dropout ? { p: next.layer.p, stream: next.stream, mask: workspaceAhead(ctx, next, 'mask', batchOf, ahead, bytes) } : undefined,
-        pool: pooled ? { argmax: workspaceAhead(ctx, pooled, 'argmax', batchOf, ahead, bytes) } : undefined,
+        pool: pooled ? { argmax: workspaceAhead(ctx, pooled, 'argmax', batchOf, ahead, bytes), backward: foldedPools.has(pooled) } : undefined,
         statsEpilogue: node.flags.statsEpilogue,
         statistics: node.flags.statsByProducer ? statistics : undefined,
       };

@@ -575,7 +575,9 @@ describe('the seed CNN step, fused and unfused', () => {
     const shared = 1 + 1;
     const batchnormBackward = ctx.adapter.software ? 1 : 3;
     if (ctx.adapter.software) expect(fused.momentsMerges, 'a CPU adapter merges the statistics in one step').toBe(0);
-    expect(fused.count).toBe(6 * 3 + fused.momentsMerges + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 + shared);
+    // On lavapipe the max pool's backward is convblock3's (Conv2d.foldsPoolBackward): 0 + 0.
+    const folded = ctx.adapter.software && ctx.adapter.subgroupSize === 8 ? 1 : 0;
+    expect(fused.count).toBe(6 * 3 + fused.momentsMerges + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 - folded + shared);
     // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 4 backward besides the
     // batch norm's (dropout, ReLU, conv weight, conv input); the LogSoftmax its own forward and
     // backward; the loss NLL, metrics, NLL gradient.
