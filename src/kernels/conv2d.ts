@@ -523,6 +523,8 @@ function pointwiseInputDef(outChannels: number, channels: number, workgroup: num
     defines: CONV_VARIANTS,
     variantRequires: pointwiseRequires(pooled),
     variantFeatures: { W_SHARED: 'subgroups' as const },
+    // The max pool's gradient is read and dx stored as vec4s (an octet's two quads).
+    variantImplies: { POOL: ['IN_VEC4', 'OUT_VEC4'] as const },
     libraries: [reluSource, body],
     workgroupSize: [workgroup, 1] as const,
     // A quad an invocation; with the max pool's gradient (variant POOL), an octet.
@@ -1243,6 +1245,8 @@ function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVaria
     defines: WEIGHT_VARIANTS,
     variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => problem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
+    // The max pool's gradient is read as vec2s (conv2dWeightVariant sets DY_VEC2 with it).
+    variantImplies: { POOL: ['DY_VEC2'] },
     // `pooled` (a kernel compiled for POOL): dy is the max pool's gradient.
     lengths: (p: WeightParams) => ({ x: inputLength(p), dy: pooled ? pooledLength(p) : outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels, argmax: pooledLength(p) }),
   } as const;
