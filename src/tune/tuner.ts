@@ -943,7 +943,7 @@ export function formatTuneTable(entries: readonly TuneEntry[], fmaGflops?: numbe
           ? `${e.tile.rows} whole rows×${e.tile.channels}ch wg${e.tile.workgroup}`
           : e.tile.pointwise
             ? `1×1 quad×${e.tile.channels}ch wg${e.tile.workgroup}`
-            : `${e.tile.rows}r×${e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}`;
+            : `${e.tile.rows}r×${e.tile.wide ? 'row' : '4c'}×${e.tile.channels}ch wg${e.tile.workgroup}${e.tile.edges ? ' +edges' : ''}`;
   const rows = entries.map((e) => [
     e.kernel,
     e.layers.join(', '),
