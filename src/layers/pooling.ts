@@ -6,7 +6,7 @@
  * the whole map (global average pooling, as the seed CNN's `nn.AvgPool2d(kernel_size=6)` on a 6×6
  * map); any other window runs the pool2d kernels. Kernels: src/kernels/pooling.ts.
  */
-import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../kernels/pooling.js';
+import { globalAvgPoolBackward, globalAvgPoolForward, globalAvgPoolSpread, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../kernels/pooling.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, ShapeError, compact, pair, perBatch, trueOrFalse, whole, type Pair, type LayerBuild, type LayerProgram, type SampleShape, type WorkspaceSpec, positionalOptions } from './layer.js';
 
@@ -289,7 +289,7 @@ export class AvgPool2d extends Layer {
     const p = (batch: number) => ({ planes: batch * channels, area: height * width });
     const forward = perBatch(async (batch) => [(await ctx.compile(globalAvgPoolForward)).bind({ x: input, y: output }, p(batch), `${path} avgpool forward`)]);
     const backward = perBatch(async (batch) =>
-      !dOutput || !dInput ? [] : [(await ctx.compile(globalAvgPoolBackward)).bind({ dy: dOutput, dx: dInput }, p(batch), `${path} avgpool backward`)],
+      !dOutput || !dInput ? [] : [(await ctx.compile(globalAvgPoolBackward)).bind({ dy: dOutput, dx: dInput }, { ...p(batch), spread: globalAvgPoolSpread(ctx.adapter, height * width) }, `${path} avgpool backward`)],
     );
     return { forward: (batch) => forward(batch), backward };
   }
@@ -368,7 +368,7 @@ export class AdaptiveAvgPool2d extends AdaptivePool2d {
       const [channels, height, width] = b.inShape as [number, number, number];
       const p = (batch: number) => ({ planes: batch * channels, area: height * width });
       const forward = perBatch(async (batch) => [(await ctx.compile(globalAvgPoolForward)).bind({ x: input, y: output }, p(batch), `${path} avgpool forward`)]);
-      const backward = perBatch(async (batch) => (!dOutput || !dInput ? [] : [(await ctx.compile(globalAvgPoolBackward)).bind({ dy: dOutput, dx: dInput }, p(batch), `${path} avgpool backward`)]));
+      const backward = perBatch(async (batch) => (!dOutput || !dInput ? [] : [(await ctx.compile(globalAvgPoolBackward)).bind({ dy: dOutput, dx: dInput }, { ...p(batch), spread: globalAvgPoolSpread(ctx.adapter, height * width) }, `${path} avgpool backward`)]));
       return { forward: (batch) => forward(batch), backward };
     }
     const forward = perBatch(async (batch) => [(await ctx.compile(pool2dForward, { ADAPTIVE: true })).bind({ x: input, y: output }, this.params(b.inShape, batch), `${path} adaptive avgpool forward`)]);

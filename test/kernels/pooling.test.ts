@@ -143,13 +143,15 @@ describe('maxpool2x2 kernels', () => {
 });
 
 describe('global_avg_pool kernels', () => {
-  // One plane, area 1, plane counts around the 64-wide workgroup, areas around the 256-wide one.
+  // One plane, area 1, plane counts around the 64-wide workgroup, areas around the 256-wide one;
+  // the backward an invocation an element and an invocation a plane (spread 1 and area).
   for (const [planes, area] of [
     [1, 1],
     [3, 5],
     [65, 49],
     [130, 3],
     [2, 300],
+    [2048, 36],
   ] as const) {
     gpuTest(`${planes} planes of ${area}`, async (ctx) => {
       const x = f32(randomArray(planes * area, planes + area));
@@ -158,15 +160,22 @@ describe('global_avg_pool kernels', () => {
       const tdy = ctx.tensor('dy', [planes], { data: dy });
       const ty = ctx.tensor('y', [planes]);
       const tdx = ctx.tensor('dx', [planes, area]);
+      const tdxPlanes = ctx.tensor('dx (an invocation a plane)', [planes, area]);
       ctx.fill(ty, NaN);
       ctx.fill(tdx, NaN);
+      ctx.fill(tdxPlanes, NaN);
+      const backward = await ctx.compile(globalAvgPoolBackward);
       const kernels = [
         (await ctx.compile(globalAvgPoolForward)).bind({ x: tx, y: ty }, { planes, area }),
-        (await ctx.compile(globalAvgPoolBackward)).bind({ dy: tdy, dx: tdx }, { planes, area }),
+        backward.bind({ dy: tdy, dx: tdx }, { planes, area, spread: 1 }),
+        backward.bind({ dy: tdy, dx: tdxPlanes }, { planes, area, spread: area }),
       ];
       ctx.submit('global avg pool test', (e) => recordPass(e, 'global avg pool test', kernels));
       expectAllClose('global_avg_pool_forward y', await ctx.read(ty), globalAvgPoolForwardRef(x, planes, 1, area), TOLERANCE.forward);
-      expectAllClose('global_avg_pool_backward dx', await ctx.read(tdx), globalAvgPoolBackwardRef(dy, planes, 1, area), TOLERANCE.forward);
+      const dx = await ctx.read(tdx);
+      expectAllClose('global_avg_pool_backward dx', dx, globalAvgPoolBackwardRef(dy, planes, 1, area), TOLERANCE.forward);
+      // An invocation a plane (a CPU adapter's spread) writes the same values, bit for bit.
+      expect(Array.from(await ctx.read(tdxPlanes)), 'dx, an invocation a plane').toEqual(Array.from(dx));
     });
   }
 });
