@@ -158,6 +158,9 @@ export const batchnormForward = defineKernel({
 /**
  * n = (x − mean)·invStd·γ + β, then inverted dropout: mask bit = kept, y = n · (kept ? 1/(1 − p) : 0)
  * (overwrites mask and y). The masks are dropout_forward's (same Philox word per element).
+ * Variant MASK_ONLY: only the mask, and affine[c] = (mean, invStd·γ, β, scale) per channel for a
+ * 1×1 conv after the dropout that computes y as it loads it (conv2d_forward's and
+ * conv2d_backward_weight_pointwise's NORM_MASK)  (overwrites mask and affine; no x, no y).
  */
 export const batchnormDropoutForward = defineKernel({
   name: 'batchnorm_dropout_forward',
@@ -165,19 +168,21 @@ export const batchnormDropoutForward = defineKernel({
   source: dropoutForwardSource,
   libraries: [philoxSource, drawSource, maskSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
-  defines: ['VEC4'],
+  defines: ['VEC4', 'MASK_ONLY'],
   variantRequires: vec4Requires,
   bindings: {
-    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4', unless: 'MASK_ONLY' },
     stats: { type: 'f32', access: 'read' },
     gamma: { type: 'f32', access: 'read' },
     beta: { type: 'f32', access: 'read' },
     mask: { type: 'u32', access: 'read_write' },
-    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4', unless: 'MASK_ONLY' },
+    affine: { type: 'f32', access: 'read_write', vec4: 'MASK_ONLY', only: 'MASK_ONLY' },
   },
   workgroupSize: [64],
-  grid: (p) => [maskWords(elements(p))],
-  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: maskWords(elements(p)), y: elements(p) }),
+  // MASK_ONLY: at least an invocation a channel (its affine).
+  grid: (p) => [Math.max(maskWords(elements(p)), p.channels)],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: maskWords(elements(p)), y: elements(p), affine: 4 * p.channels }),
 });
 
 /**
