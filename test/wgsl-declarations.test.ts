@@ -21,6 +21,11 @@ describe('WGSL matches the kernel declarations', () => {
   test("every kernel fits WebGPU's default binding limits in every variant, so it runs on any adapter", () => {
     // maxStorageBuffersPerShaderStage 8, maxUniformBuffersPerShaderStage 12 (the Params buffer is one).
     // Every combination of the variants that decide which bindings exist (BindingSpec.only, .unless), with those it has.
+    // Beyond them only a kernel whose callers check the device's limit and fall back where it is lower.
+    const raisedStorage: Readonly<Record<string, number>> = {
+      // A batch norm's training forward with its statistics' merge (batchnormMergeForwardFits).
+      batchnorm_merge_forward: 10,
+    };
     for (const def of declared) {
       const bindings = Object.values(def.bindings) as BindingSpec[];
       const defines = [...new Set(bindings.flatMap((b) => [b.only, b.unless]).filter((d) => d !== undefined))];
@@ -28,7 +33,7 @@ describe('WGSL matches the kernel declarations', () => {
         const on = Object.fromEntries(defines.map((d, i) => [d, (mask & (1 << i)) !== 0]));
         const specs = bindings.filter((b) => bindingPresent(b, on));
         const variant = `${def.name} {${defines.filter((d) => on[d]).join(', ')}}`;
-        expect(specs.filter((b) => b.access !== 'uniform').length, `${variant}: storage buffers`).toBeLessThanOrEqual(8);
+        expect(specs.filter((b) => b.access !== 'uniform').length, `${variant}: storage buffers`).toBeLessThanOrEqual(raisedStorage[def.name] ?? 8);
         expect(1 + specs.filter((b) => b.access === 'uniform').length, `${variant}: uniform buffers`).toBeLessThanOrEqual(12);
       }
     }

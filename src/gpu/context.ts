@@ -16,6 +16,7 @@ import {
   accessIn,
   bindingPresent,
   elementsPerRead,
+  withImpliedVariants,
   packParams,
   type Access,
   workgroupCounts,
@@ -271,8 +272,9 @@ export class GpuContext {
   /** Compiles (once per device, variant and workgroup size) a declared kernel. */
   compile<P extends ParamSpec, B extends BindingsSpec, D extends string>(
     def: KernelDef<P, B, D>,
-    defines: Partial<Record<D, boolean>> = {},
+    asked: Partial<Record<D, boolean>> = {},
   ): Promise<CompiledKernel<P, B>> {
+    const defines = withImpliedVariants(def, asked) as Partial<Record<D, boolean>>;
     for (const [variant, feature] of Object.entries(def.variantFeatures ?? {}) as [string, GPUFeatureName][]) {
       if ((defines as Record<string, boolean | undefined>)[variant] && !this.device.features.has(feature)) {
         return Promise.reject(new Error(`kernel ${def.name}: variant ${variant} needs the device feature '${feature}', which this device lacks (adapter: ${this.adapter.summary})`));

@@ -130,6 +130,12 @@ export interface KernelSpec<P extends ParamSpec, B extends BindingsSpec, D exten
    */
   readonly variantFeatures?: { readonly [K in D]?: GPUFeatureName };
   /**
+   * Variants a variant is only ever compiled with (a pointwise gradient's POOL reads its dy as
+   * vectors): setting it sets them too (withImpliedVariants), wherever the kernel is compiled,
+   * bound or checked, so a variant set alone still compiles.
+   */
+  readonly variantImplies?: { readonly [K in D]?: readonly D[] };
+  /**
    * Tile sizes the host also needs (for the grid): each must appear in the WGSL (the kernel's
    * source or an appended library) as `const NAME = VALUEu;`, which the declaration test checks, so the number is typed once here
    * and once there, and the two cannot drift apart unnoticed.
@@ -174,14 +180,24 @@ export function defineKernel<P extends ParamSpec, B extends BindingsSpec, D exte
     paramNames,
     bindingNames,
     uniformSize,
-    sourceFor(defines = {}) {
-      for (const name of Object.keys(defines)) {
+    sourceFor(asked = {}) {
+      for (const name of Object.keys(asked)) {
         if (!declared.has(name)) throw new Error(`kernel ${spec.name}: unknown variant '${name}'`);
       }
-      const resolve = (text: string) => resolveDefines(text, defines as Record<string, boolean>);
+      const defines = withImpliedVariants(spec, asked as Readonly<Record<string, boolean | undefined>>);
+      const resolve = (text: string) => resolveDefines(text, defines);
       return [resolve(spec.source), ...(spec.libraries ?? []).map(resolve), ...(spec.linear ? [linearSource] : [])].join('\n');
     },
   };
+}
+
+/** A variant set with the variants its members imply (KernelSpec.variantImplies) set too. */
+export function withImpliedVariants(spec: Pick<AnyKernelDef, 'variantImplies'>, defines: Readonly<Record<string, boolean | undefined>>): Readonly<Record<string, boolean>> {
+  const out: Record<string, boolean> = {};
+  for (const [name, on] of Object.entries(defines)) if (on !== undefined) out[name] = on;
+  const implies = (spec.variantImplies ?? {}) as Readonly<Record<string, readonly string[] | undefined>>;
+  for (const [name, on] of Object.entries(defines)) if (on) for (const other of implies[name] ?? []) out[other] = true;
+  return out;
 }
 
 /**

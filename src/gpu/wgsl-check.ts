@@ -21,7 +21,7 @@
  * - the appended libraries declare no bindings.
  */
 import type { AnyKernelDef } from './kernel.js';
-import { WORKGROUP_CONSTANTS, accessIn, bindingPresent, elementsPerRead, resolveDefines, type BindingSpec } from './kernel.js';
+import { WORKGROUP_CONSTANTS, accessIn, bindingPresent, elementsPerRead, resolveDefines, withImpliedVariants, type BindingSpec } from './kernel.js';
 
 interface WgslBinding {
   group: number;
@@ -78,7 +78,8 @@ export function checkKernelSource(def: AnyKernelDef, source: string = def.source
   for (const library of def.libraries ?? []) {
     if (parseBindings(library).length > 0) problems.push(`${where}: an appended library declares bindings; only kernels may`);
   }
-  const variants = [{}, ...defines.map((d) => ({ [d]: true })), Object.fromEntries(defines.map((d) => [d, true]))];
+  // Each variant alone (with those it implies: KernelSpec.variantImplies), and all of them.
+  const variants = [{}, ...defines.map((d) => ({ [d]: true })), Object.fromEntries(defines.map((d) => [d, true]))].map((set) => withImpliedVariants(def, set));
   for (const defineSet of variants) {
     let text: string;
     try {

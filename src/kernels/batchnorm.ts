@@ -6,7 +6,7 @@
  * with the block's dropout; the backward kernels' DROPOUT variant applies that dropout's gradient
  * first). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
  */
-import { defineKernel } from '../gpu/kernel.js';
+import { bindingPresent, defineKernel, type BindingSpec } from '../gpu/kernel.js';
 import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
 import evalStatsSource from '../../shaders/batchnorm_eval_stats.wgsl?raw';
 import forwardSource from '../../shaders/batchnorm_forward.wgsl?raw';
@@ -25,6 +25,7 @@ import workgroupMomentsSource from '../../shaders/lib/workgroup_moments.wgsl?raw
 import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
 import sumsMergeSource from '../../shaders/batchnorm_sums_merge.wgsl?raw';
 import momentsMergeSource from '../../shaders/batchnorm_moments_merge.wgsl?raw';
+import mergeForwardSource from '../../shaders/batchnorm_merge_forward.wgsl?raw';
 
 const shape = { batch: 'u32', channels: 'u32', area: 'u32' } as const;
 type Shape = { readonly batch: number; readonly channels: number; readonly area: number };
@@ -91,6 +92,67 @@ export const batchnormStatsMerge = defineKernel({
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ moments: p.channels * p.slots * 3, stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
 });
+
+/**
+ * batchnormStatsMerge and then batchnormForward in one dispatch, a workgroup a channel (software
+ * adapters): stats and the running statistics as batchnormStatsMerge, y as batchnormForward
+ * (variant RELU: with its RELU), bit for bit  (overwrites stats and y). Variant DROPOUT: y and
+ * mask as batchnormDropoutForward instead (threshold, scale, seed, stream, step as there; unused
+ * without it)  (overwrites mask too).
+ */
+export const batchnormMergeForward = defineKernel({
+  name: 'batchnorm_merge_forward',
+  source: mergeForwardSource,
+  params: { ...shape, slots: 'u32', eps: 'f32', momentum: 'f32', meanSlot: 'u32', varSlot: 'u32', threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
+  bindings: {
+    moments: { type: 'f32', access: 'read' },
+    stats: { type: 'f32', access: 'read_write' },
+    runningMean: { type: 'f32', access: 'read_write' },
+    runningVar: { type: 'f32', access: 'read_write' },
+    health: { type: 'u32', access: 'read_write' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    gamma: { type: 'f32', access: 'read' },
+    beta: { type: 'f32', access: 'read' },
+    mask: { type: 'u32', access: 'read_write', only: 'DROPOUT' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+  },
+  defines: ['VEC4', 'DROPOUT', 'RELU'],
+  variantRequires: vec4Requires,
+  libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource, philoxSource, drawSource, maskSource, reluSource],
+  workgroupSize: [REDUCE_WORKGROUP],
+  grid: (p, wg) => [p.channels * wg[0]],
+  lengths: (p) => ({
+    moments: p.channels * p.slots * 3,
+    stats: 2 * p.channels,
+    runningMean: p.channels,
+    runningVar: p.channels,
+    health: Math.max(p.meanSlot, p.varSlot) + 1,
+    x: elements(p),
+    gamma: p.channels,
+    beta: p.channels,
+    mask: maskWords(elements(p)),
+    y: elements(p),
+  }),
+});
+
+/** Planes of at least this many elements take batchnormMergeForward (batchnormMergeForwardFits says why). */
+const MERGE_FORWARD_AREA = 256;
+
+/**
+ * Whether a batch norm whose statistics a conv summed takes batchnormMergeForward (one dispatch)
+ * rather than batchnormStatsMerge and the forward: on a software adapter (a workgroup a channel
+ * keeps a CPU's threads busy; a GPU wants the merge's slot groups and the forward's invocation a
+ * word), with planes of MERGE_FORWARD_AREA elements or more, and where the device binds its 9
+ * storage buffers (10 with the dropout; WebGPU's default is 8, lavapipe gives 16). Lavapipe, the
+ * seed CNN at batch 128, alternated in one process: convblock1 and 2 (planes of 676 and 576)
+ * 4.76 / 4.97 ms (min / median) against 5.17 / 5.41 in four dispatches; convblocks 4–7 (planes
+ * of 100, 64, 36, 36) 1.60 / 1.74 against 1.55 / 1.58, where the words two planes share are a
+ * large part of a plane (their draws are made twice) and the walk's barriers cost more than it does.
+ */
+export function batchnormMergeForwardFits(p: { readonly area: number }, adapter: { readonly software: boolean }, limits: { readonly maxStorageBuffersPerShaderStage: number }, dropout: boolean): boolean {
+  const storage = (Object.values(batchnormMergeForward.bindings) as BindingSpec[]).filter((b) => bindingPresent(b, { DROPOUT: dropout })).length;
+  return adapter.software && p.area >= MERGE_FORWARD_AREA && limits.maxStorageBuffersPerShaderStage >= storage;
+}
 
 /**
  * On a GPU, the partial moments of batchnormStatsMerge merged first in groups: merged[c, g] =

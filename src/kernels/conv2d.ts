@@ -29,7 +29,7 @@ import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
 import { maskWords } from './dropout.js';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
-import { convWideSource, wideProducts, type WidePlane } from './conv-wide.js';
+import { convWideSource, wideGeneratedProducts, widePieces, wideProducts, type WidePlane, type WideRegion } from './conv-wide.js';
 import { WIDE_WEIGHT_TRIPLETS, weightWideSource } from './conv-weight-wide.js';
 import { CONV_VARIANTS, MAX_TILE_TAPS, SHARED_SUBGROUP, WEIGHT_VEC4S, convTileSource, convVariantFlags, type ConvDirection, type ConvTile, type ConvVariant, type ConvVectors, type VectorWidth } from './conv-tile.js';
 
@@ -232,8 +232,9 @@ export function wideTileProblem(p: ConvParams, direction: ConvDirection, tile: C
   return products > MAX_TILE_TAPS ? `${tile.rows} rows × ${g.cols} columns × ${tile.channels} channels × ${g.taps} taps = ${products} unrolled vec4 products, more than ${MAX_TILE_TAPS}` : undefined;
 }
 
-function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool = false): ConvTiledDef {
-  const blocks = (p: ConvTiledParams) => convBlocks(p, direction, tile);
+function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool = false, region?: WideRegion): ConvTiledDef {
+  // A region's kernel (ConvTile.edges): a block of its rows an invocation.
+  const blocks = (p: ConvTiledParams) => (region ? p.batch * Math.ceil(region.rowCount / tile.rows) : convBlocks(p, direction, tile));
   // A whole-row tile stores vec4s along the flattened rows: its own condition, not the row's width.
   const requires = vectorRequires(direction);
   const variantRequires = tile.flat ? { ...requires, OUT_VEC4: (p: ConvTiledParams) => flatTileProblem(p, tile) } : requires;
@@ -277,8 +278,82 @@ export function conv2dKernel(p: ConvParams, direction: ConvDirection, tile: Conv
     // `pool` here: dy is the max pool's gradient (the pool's backward folded in, variant POOL).
     return conv2dBackwardInputPointwiseKernel(p.outChannels, tile, options.pool === true);
   }
+  if (tile.edges) return conv2dKernels(p, direction, tile, options)[0]!;
   const body = convTileSource({ direction, tile, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, relu: options.relu, pool: options.pool });
   return tiledDef(direction, tile, body, options.pool);
+}
+
+/**
+ * The kernels a tile runs a layer's direction with, one dispatch each in this order: for
+ * ConvTile.edges its parts (conv2dEdgeParts: the whole blocks, then the last columns and the
+ * last rows), for any other tile conv2dKernel's one.
+ */
+export function conv2dKernels(p: ConvParams, direction: ConvDirection, tile: ConvTile, options: { relu?: boolean; pool?: boolean } = {}): ConvTiledDef[] {
+  if (!tile.edges) return [conv2dKernel(p, direction, tile, options)];
+  const problem = edgesTileProblem(p, direction, tile);
+  if (problem) throw new Error(`conv2d: an edges tile cannot run this layer: ${problem}`);
+  if (options.relu || options.pool) throw new Error('conv2d: an edges tile runs the input gradient, with no forward epilogue');
+  const geometry = { direction, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding };
+  return conv2dEdgeParts(p, direction, tile).map(({ tile: t, region }) =>
+    region ? tiledDef(direction, t, convWideSource({ ...geometry, tile: t }, widePlane(p, direction), region), false, region) : tiledDef(direction, tile, convTileSource({ ...geometry, tile: t, wholeBlocks: true })),
+  );
+}
+
+/** A kernel of an edges tile (ConvTile.edges): its tile, and the region of the plane it covers (none: the plane's whole blocks). */
+export interface ConvEdgePart {
+  readonly tile: ConvTile;
+  readonly region?: WideRegion;
+  /** What it covers, for the dispatch's label. */
+  readonly name: string;
+}
+
+/**
+ * The parts of an edges tile R rows × 4 columns × K channels (ConvTile.edges) over a produced
+ * plane of H × W: the 4-column tile on the plane's whole blocks (⌊H / R⌋·R rows × ⌊W / 4⌋·4
+ * columns); where W is not a multiple of 4, the last W % 4 columns beside them, R rows × those
+ * columns × K channels an invocation (a row-wide tile on that region); where H is not a multiple
+ * of R, the last H % R rows across the whole plane, all of them × K_b channels an invocation (their
+ * rows baked, so the taps on the padding rows are not generated; K_b 8 where K is a multiple of 8
+ * and its products fit MAX_TILE_TAPS, else 4). Measured on lavapipe (convblock2's input gradient,
+ * dx 26 × 26, batch 128, exp/ig26-split.ts alternated in one process): whole blocks 8.8 ms, the
+ * last columns (24 rows × 2) 0.8–0.9 with R × K = 4 × 16, the last rows (2 × 26) 0.65 with K_b 8
+ * against 0.75 with 4 and 0.74 with 16; the 4 × 16 tile alone 11.9. Each kernel sums its outputs
+ * in the 4-column tile's order, so the bits are its (the same row-wide code as ConvTile.wide).
+ */
+export function conv2dEdgeParts(p: ConvParams, direction: ConvDirection, tile: ConvTile): ConvEdgePart[] {
+  const g = convGemm(p, direction);
+  const { rows: R, channels: K, workgroup } = tile;
+  const rowsIn = Math.floor(g.rows / R) * R;
+  const colsIn = Math.floor(g.cols / 4) * 4;
+  const parts: ConvEdgePart[] = [{ tile: { rows: R, channels: K, workgroup }, name: 'whole blocks' }];
+  if (colsIn < g.cols) parts.push({ tile: { rows: R, channels: K, workgroup, wide: true }, region: { row0: 0, rowCount: rowsIn, pieces: [[colsIn, g.cols - colsIn]] }, name: 'last columns' });
+  if (rowsIn < g.rows) {
+    const region: WideRegion = { row0: rowsIn, rowCount: g.rows - rowsIn, pieces: widePieces(g.cols) };
+    const fits = (channels: number) => wideGeneratedProducts({ direction, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, tile: { rows: region.rowCount, channels, workgroup, wide: true } }, widePlane(p, direction), region) <= MAX_TILE_TAPS;
+    const channels = K % 8 === 0 && fits(8) ? 8 : 4;
+    parts.push({ tile: { rows: region.rowCount, channels, workgroup, wide: true }, region, name: 'last rows' });
+  }
+  return parts;
+}
+
+/**
+ * Why an edges tile (ConvTile.edges) cannot run a layer's direction, or undefined: the input
+ * gradient at stride 1, a 4-column tile that fits, a plane with whole blocks and rows or columns
+ * left over, and the last rows' kernel within MAX_TILE_TAPS.
+ */
+export function edgesTileProblem(p: ConvParams, direction: ConvDirection, tile: ConvTile): string | undefined {
+  if (direction !== 'input') return 'an edges tile is an input-gradient tile';
+  if (p.stride !== 1) return `stride ${p.stride} (an edges tile needs stride 1)`;
+  if (tile.flat || tile.wide || tile.pointwise) return 'an edges tile is a 4-column tile';
+  const g = convGemm(p, direction);
+  if (g.rows < tile.rows || g.cols < 4) return `a plane of ${g.rows} × ${g.cols} holds no whole block of ${tile.rows} × 4`;
+  if (g.rows % tile.rows === 0 && g.cols % 4 === 0) return `a plane of ${g.rows} × ${g.cols} is whole blocks of ${tile.rows} × 4`;
+  const last = conv2dEdgeParts(p, direction, tile).find((part) => part.name === 'last rows');
+  if (last) {
+    const products = wideGeneratedProducts({ direction, kernelH: p.kernelH, kernelW: p.kernelW, stride: p.stride, padding: p.padding, tile: last.tile }, widePlane(p, direction), last.region);
+    if (products > MAX_TILE_TAPS) return `the last ${last.tile.rows} rows × ${g.cols} columns × 4 channels generate ${products} vec4 products, more than ${MAX_TILE_TAPS}`;
+  }
+  return undefined;
 }
 
 /**
@@ -456,6 +531,8 @@ function pointwiseInputDef(outChannels: number, channels: number, workgroup: num
     defines: CONV_VARIANTS,
     variantRequires: pointwiseRequires(pooled),
     variantFeatures: { W_SHARED: 'subgroups' as const },
+    // The max pool's gradient is read and dx stored as vec4s (an octet's two quads).
+    variantImplies: { POOL: ['IN_VEC4', 'OUT_VEC4'] as const },
     libraries: [reluSource, body],
     workgroupSize: [workgroup, 1] as const,
     // A quad an invocation; with the max pool's gradient (variant POOL), an octet.
@@ -670,6 +747,8 @@ export function poolTile(tile: ConvTile, taps: number): ConvTile {
 export function convBlocks(p: ConvParams, direction: ConvDirection, tile: ConvTile): number {
   const g = convGemm(p, direction);
   if (tile.flat) return p.batch * flatBands(g.rows, tile.rows);
+  // An edges tile's whole blocks (its other kernels take the rest: conv2dEdgeParts).
+  if (tile.edges) return p.batch * Math.floor(g.rows / tile.rows) * Math.floor(g.cols / 4);
   return p.batch * Math.ceil(g.rows / tile.rows) * (tile.wide ? 1 : Math.ceil(g.cols / 4));
 }
 
@@ -766,14 +845,16 @@ export async function bindConv2d(
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
   if (options.pack !== false) list.push(await bindConvPacking(ctx, conv2dPackJobs(p, packed, tensors.weight), `${label} weight packing`));
+  // An edges tile: a kernel per part of the plane (conv2dEdgeParts), on the same packed weights (its parts' channels divide the tile's).
+  const defs = conv2dKernels(p, direction, tile, { relu: options.relu, pool });
+  const partNames = tile.edges ? conv2dEdgeParts(p, direction, tile).map((part) => `, ${part.name}`) : [''];
   for (const [i, slice] of packed.slices.entries()) {
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
-    const def = conv2dKernel(p, direction, tile, { relu: options.relu, pool });
-    const kernel = await ctx.compile(def, variant);
+    const kernels = await Promise.all(defs.map((def) => ctx.compile(def, variant)));
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
       ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
       : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) };
-    list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}`));
+    kernels.forEach((kernel, k) => list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}${partNames[k]}`)));
   }
   return list;
 }
@@ -1177,6 +1258,8 @@ function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVaria
     defines: WEIGHT_VARIANTS,
     variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => problem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
     variantFeatures: { DY_SHARED: 'subgroups' },
+    // The max pool's gradient is read as vec2s (conv2dWeightVariant sets DY_VEC2 with it).
+    variantImplies: { POOL: ['DY_VEC2'] },
     // `pooled` (a kernel compiled for POOL): dy is the max pool's gradient.
     lengths: (p: WeightParams) => ({ x: inputLength(p), dy: pooled ? pooledLength(p) : outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels, argmax: pooledLength(p), affine: 4 * p.inChannels, dropMask: maskWords(inputLength(p)) }),
   } as const;

@@ -12,6 +12,7 @@ export { dropoutForward, dropoutBackward } from './dropout.js';
 export {
   batchnormStats,
   batchnormStatsMerge,
+  batchnormMergeForward,
   batchnormMomentsMerge,
   batchnormEvalStats,
   batchnormForward,

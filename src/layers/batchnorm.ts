@@ -6,6 +6,8 @@
  * BatchNorm1d takes [C] or [C, L]. Kernels:
  * src/kernels/batchnorm.ts; the training forward applies a Dropout after it in the same pass, and
  * the input gradient applies a ReLU before it (fusion rules batchnorm → dropout, relu ← batchnorm).
+ * On a CPU adapter, where a conv summed its statistics, big planes merge them and apply the
+ * forward in one dispatch (batchnorm_merge_forward).
  */
 import {
   batchnormBackwardInput,
@@ -13,6 +15,8 @@ import {
   batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
+  batchnormMergeForward,
+  batchnormMergeForwardFits,
   batchnormMergeGroups,
   batchnormMomentsMerge,
   batchnormReduceGroups,
@@ -140,7 +144,18 @@ export abstract class BatchNorm extends Layer {
     const mergeGroups = (batch: number) => (fromConv ? batchnormMergeGroups({ slots: fromConv.slots(batch), channels }, ctx.adapter) : 1);
     const maxMergeGroups = mergeGroups(b.maxBatch);
     const mergedMoments = maxMergeGroups > 1 ? ctx.tensor(`${path} batchnorm merged moments`, [channels, maxMergeGroups, 3]) : undefined;
+    // On a CPU adapter, big planes: the conv's moments merged and the forward applied in one dispatch.
+    const mergeForward = fromConv !== undefined && maxMergeGroups === 1 && batchnormMergeForwardFits({ area }, ctx.adapter, ctx.device.limits, dropout !== undefined);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
+      if (mergeForward && fromConv) {
+        const kernel = (await ctx.compile(batchnormMergeForward, { ...variant, DROPOUT: dropout !== undefined, RELU: !dropout && fusion.reluEpilogue === true })).bind(
+          { moments: fromConv.moments, stats, runningMean, runningVar, health: guard.health, x, gamma: gamma.value, beta: beta.value, ...(dropout ? { mask: dropout.mask } : {}), y: output },
+          { ...shape(batch), slots: fromConv.slots(batch), eps, momentum, ...slots, ...(dropout ? dropoutParams(dropout.p) : { threshold: 0, scale: 1 }), seed: b.seed, stream: dropout?.stream ?? 0, step: dropoutStep },
+          `${path} batchnorm${dropout ? ' and dropout' : reluWords} (with its statistics)`,
+        );
+        if (dropout) dropoutKernels.set(batch, kernel);
+        return [kernel];
+      }
       // The statistics: from partial moments the conv before it wrote (batchnorm-stats-epilogue), else from x.
       const list: Dispatch[] = [];
       if (fromConv) {

@@ -35,7 +35,8 @@ import {
   conv2dWeightVariant,
   bindConvReduction,
   conv2dWeightSplits,
-  conv2dKernel,
+  conv2dKernels,
+  edgesTileProblem,
   convFlatProblem,
   convGemm,
   convSharesWeights,
@@ -231,7 +232,7 @@ function fitsKernel(use: TiledUse, t: ConvTile | WeightTile | DenseTile, subgrou
   if (!('channels' in t)) return false;
   if (use.kernel === 'conv2d_backward_weight') return 'taps' in t && weightTileFits(use.params, t, subgroupSize);
   // A forward with the max-pool epilogue runs whole windows: an even number of rows (and neither a whole-row nor a row-wide tile).
-  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.flat && !t.wide));
+  return !('taps' in t) && tileFits(use.params, directionOf(use.kernel), t) && (!use.pool || (t.rows % 2 === 0 && !t.flat && !t.wide && !t.edges));
 }
 
 /** Multiply-adds ×2 of a kernel at a shape. */
@@ -379,7 +380,8 @@ export function notWorthMs(adapter: { readonly software: boolean }): number {
 /** Whether a tile can run a (direction, shape): a valid tile, within the unroll budget, and whose packed weights fit. */
 export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile): boolean {
   if (t.flat !== undefined && typeof t.flat !== 'boolean') return false;
-  if (t.pointwise !== undefined && t.pointwise !== false) return direction === 'input' && !t.flat && !t.wide && pointwiseInputFits(p, t);
+  if (t.edges !== undefined && typeof t.edges !== 'boolean') return false;
+  if (t.pointwise !== undefined && t.pointwise !== false) return direction === 'input' && !t.flat && !t.wide && !t.edges && pointwiseInputFits(p, t);
   try {
     if (t.wide !== undefined && typeof t.wide !== 'boolean') return false;
     if (t.flat && t.wide) return false;
@@ -392,6 +394,7 @@ export function tileFits(p: Conv2dParams, direction: ConvDirection, t: ConvTile)
       checkTile({ ...t, rows: 1, channels: 4 }, p.kernelH * p.kernelW);
       if (!(Number.isInteger(t.channels) && t.channels >= 4 && t.channels % 4 === 0) || wideTileProblem(p, direction, t) !== undefined) return false;
     } else checkTile(t, p.kernelH * p.kernelW);
+    if (t.edges && edgesTileProblem(p, direction, t) !== undefined) return false;
     convSlices(p, direction, t);
     return true;
   } catch {
@@ -426,7 +429,10 @@ export const WIDE_MAX_COLUMNS = 16;
  * Candidate tiles for a (kernel, shape), in the order they are tried: the default first. On a
  * software adapter with subgroups of 8 (`adapter`: lavapipe, where they were measured) also the
  * tiles generated for a layer's sizes: the input gradient of a 1×1, stride-1, unpadded layer's
- * pointwise tile (pointwiseInputTile; its default there); the whole-row tiles where they fit (a
+ * pointwise tile (pointwiseInputTile; its default there); an input gradient's default tile on its
+ * plane's whole blocks with the rows and columns left over on edge kernels (ConvTile.edges, where
+ * the plane is not whole blocks: convblock2's dx of 26 × 26, 10.2 ms against 11.8 for its 4 × 16
+ * tile alone, alternated); the whole-row tiles where they fit (a
  * first layer's forward: flatCandidates); for a small plane (stride 1, rows of at most
  * WIDE_MAX_COLUMNS), row-wide tiles (2 rows × 8 channels, the whole plane × 4 channels, half of it
  * × 8 channels: at batch 128 the seed CNN's convblock4–7 chose among these, e.g. convblock7's
@@ -441,6 +447,9 @@ export function candidateTiles(p: Conv2dParams, direction: ConvDirection, adapte
   const fits = (t: ConvTile) => tileFits(p, direction, t);
   if (generatedTilesMeasured(adapter)) {
     if (direction === 'input' && pointwiseInputProblem(p) === undefined && !out[0]!.pointwise) out.push(pointwiseInputTile(p));
+    // The default's 4-column tile on its whole blocks, the rest of the plane on edge kernels (an input gradient whose plane is not whole blocks).
+    const edges: ConvTile = { ...out[0]!, edges: true };
+    if (!out[0]!.pointwise && edgesTileProblem(p, direction, edges) === undefined && fits(edges)) out.push(edges);
     out.push(...flatCandidates(p, direction));
   }
   if (generatedTilesMeasured(adapter) && p.stride === 1 && g.cols <= WIDE_MAX_COLUMNS) {
@@ -750,8 +759,8 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
         list = await bindConv2d(ctx, p, run.value.packed, { input, weight, output, stats: run.value.moments, argmax, bias: biasTensor, reluOutput }, { relu });
         if (check) ctx.fill(output, Number.NaN);
         const profile = await profileDispatches(ctx, list, { repeats: 4 });
-        // The first repeat warms up: the median of the 4 leans on the later three.
-        const ms = profile.dispatches.filter((_, j) => j % 2 === 1).reduce((sum, d) => sum + d.ms, 0);
+        // Every dispatch but the packing (the first): a tile's kernels, per weight slice and (ConvTile.edges) per part of the plane; each a median of the 4 repeats.
+        const ms = profile.dispatches.slice(1).reduce((sum, d) => sum + d.ms, 0);
         return { ms, values: check ? await ctx.read(output) : undefined };
       } finally {
         for (const d of list) d.destroy?.();
@@ -760,11 +769,11 @@ async function tuneOne(ctx: GpuContext, direction: ConvDirection, p: Conv2dParam
     };
     // The kernels bindConv2d compiles for a tile (with the statistics epilogue where the layer has it), all at once.
     const prepare = (tiles: readonly ConvTile[]) =>
-      Promise.all(tiles.map((t) => ctx.compile(conv2dKernel(p, direction, t, { relu, pool }), convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask }))));
+      Promise.all(tiles.flatMap((t) => conv2dKernels(p, direction, t, { relu, pool }).map((def) => ctx.compile(def, convVariant(ctx, p, direction, t, { stats, pool, bias, reluMask })))));
     // With the max-pool epilogue, each candidate as the layer would run it (poolTile: even rows), once.
     // With the max-pool epilogue, no whole-row tile (it stores the conv's output itself); a row-wide one becomes a 4-column tile (poolTile).
     const candidates = candidateTiles(p, direction, ctx.adapter).filter((t) => !(pool && t.flat)).map((t) => (pool ? poolTile(t, p.kernelH * p.kernelW) : t));
-    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat && !u.wide === !t.wide && !u.pointwise === !t.pointwise) === i);
+    const distinct = candidates.filter((t, i) => candidates.findIndex((u) => u.rows === t.rows && u.channels === t.channels && u.workgroup === t.workgroup && !u.flat === !t.flat && !u.wide === !t.wide && !u.pointwise === !t.pointwise && !u.edges === !t.edges) === i);
     return await pickFastest(distinct, measure, sameBits, prepare, notWorthMs(ctx.adapter));
   } finally {
     scope.destroy();

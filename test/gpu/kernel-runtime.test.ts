@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
-import { defineKernel, packParams, workgroupCounts } from '../../src/gpu/kernel.js';
+import { defineKernel, packParams, withImpliedVariants, workgroupCounts } from '../../src/gpu/kernel.js';
 import { KernelCompileError } from '../../src/gpu/errors.js';
 import { denseForward } from '../../src/kernels/dense.js';
 import { dropoutBackward } from '../../src/kernels/dropout.js';
@@ -33,6 +33,24 @@ describe('derived from the declaration (no GPU)', () => {
     expect(workgroupCounts([10, 9], [8, 8])).toEqual([2, 2, 1]);
     // dense_forward's declared tile is 4 × 4 outputs: 16 × 25 tiles of a 64 × 100 output, 400 invocations.
     expect(workgroupCounts(denseForward.grid({ batch: 64, inFeatures: 2, outFeatures: 100 }, [64]), [64])).toEqual([7, 1, 1]);
+  });
+
+  test("a variant sets the variants it implies, in the text and in the variant set (a variant set alone still compiles)", () => {
+    const def = defineKernel({
+      name: 'implied',
+      source: 'struct Params { n: u32, }\n#if WIDE\n// wide\n#endif\n#if PAIRED\n// paired\n#endif\n',
+      params: { n: 'u32' },
+      bindings: {},
+      defines: ['WIDE', 'PAIRED'] as const,
+      variantImplies: { PAIRED: ['WIDE'] },
+      workgroupSize: [64],
+      grid: (p) => [p.n],
+      lengths: () => ({}),
+    });
+    expect(withImpliedVariants(def, { PAIRED: true })).toEqual({ PAIRED: true, WIDE: true });
+    expect(withImpliedVariants(def, { PAIRED: false, WIDE: false })).toEqual({ PAIRED: false, WIDE: false });
+    expect(def.sourceFor({ PAIRED: true })).toContain('// wide');
+    expect(def.sourceFor({ WIDE: true })).not.toContain('// paired');
   });
 });
 

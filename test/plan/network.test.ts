@@ -556,14 +556,18 @@ describe('the seed CNN step, fused and unfused', () => {
       const head = new LossHead(ctx, network, 'check');
       const count = await step(network, head, images, labels);
       // On a GPU a layer's partial moments of 128 slots and more are merged in two steps.
-      const momentsMerges = (await network.forward(BATCH, 'train')).filter((d) => d.label.endsWith('batchnorm moments merge')).length;
+      const forward = await network.forward(BATCH, 'train');
+      const momentsMerges = forward.filter((d) => d.label.endsWith('batchnorm moments merge')).length;
+      // On a CPU adapter the blocks with planes of 256 elements or more merge their statistics in the batch norm's forward (batchnorm_merge_forward).
+      const mergedForwards = forward.filter((d) => d.label.endsWith('(with its statistics)')).length;
       const updates = (await network.optimizerStep()).length;
       const grads = await Promise.all(network.parameters.map((p) => ctx.read(p.grad)));
-      results.push({ count, momentsMerges, updates, parameters: network.parameters.length, grads, loss: (await ctx.read(head.metrics))[0]! });
+      results.push({ count, momentsMerges, mergedForwards, updates, parameters: network.parameters.length, grads, loss: (await ctx.read(head.metrics))[0]! });
     }
     const [fused, plain] = results as [(typeof results)[0], (typeof results)[0]];
     // Six blocks (conv→ReLU→BN→dropout), convblock3 and convblock8 (1×1 convs), a max pool, a GAP.
-    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout) and 4 backward
+    // Fused: a block is 3 forward dispatches (conv+ReLU, stats, BN+dropout; 2 where the stats and
+    // BN+dropout are one, mergedForwards) and 4 backward
     // (dropout+BN sums, dropout+BN+ReLU input gradient, conv weight, conv input — none for the
     // first block), 3 on a CPU adapter, where the batch norm's sums and input gradient are one
     // dispatch (APPLY), 5 on a GPU, whose sums run in sample groups merged by a dispatch of their
@@ -577,7 +581,9 @@ describe('the seed CNN step, fused and unfused', () => {
     if (ctx.adapter.software) expect(fused.momentsMerges, 'a CPU adapter merges the statistics in one step').toBe(0);
     // On lavapipe the max pool's backward is convblock3's (Conv2d.foldsPoolBackward): 0 + 0.
     const folded = ctx.adapter.software && ctx.adapter.subgroupSize === 8 ? 1 : 0;
-    expect(fused.count).toBe(6 * 3 + fused.momentsMerges + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 - folded + shared);
+    // convblock1 and 2 (planes of 676 and 576): one dispatch for the statistics and the batch norm.
+    expect(fused.mergedForwards).toBe(ctx.adapter.software ? 2 : 0);
+    expect(fused.count).toBe(6 * 3 - fused.mergedForwards + fused.momentsMerges + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 - folded + shared);
     // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 4 backward besides the
     // batch norm's (dropout, ReLU, conv weight, conv input); the LogSoftmax its own forward and
     // backward; the loss NLL, metrics, NLL gradient.
