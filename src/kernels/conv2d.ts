@@ -786,7 +786,7 @@ export function convVariant(
   p: ConvParams,
   direction: ConvDirection,
   tile: ConvTile,
-  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean; readonly normMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
   // The pointwise input gradient: vectors along the plane, its weights never shared; reading the
   // max pool's gradient (`pool`), vec4s (its octets).
@@ -794,7 +794,7 @@ export function convVariant(
   // A whole-row tile reads and writes vec4s (its conditions: convFlatProblem).
   const vectors = options.vectors ?? (tile.flat ? { input: 4 as const, output: 4 as const } : convVectors(p, direction));
   // The max-pool epilogue stores its pooled values one at a time.
-  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false);
+  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false, options.normMask ?? false);
 }
 
 /**
@@ -811,13 +811,26 @@ export function convVariant(
  * before it): dx stored only where it is positive, the ReLU's gradient (variant RELU_MASK).
  * `argmax` with a pointwise tile's input gradient: `input` is the gradient of the 2×2 max pool
  * after the layer and argmax its choices (as the forward's max-pool epilogue writes them), the
- * pool's backward folded in (variant POOL; pooledGradientProblem says which layers).
+ * pool's backward folded in (variant POOL; pooledGradientProblem says which layers). `norm`
+ * (forward only, a 4-column tile): `input` is a training batch norm's input, and the layer
+ * convolves that batch norm's output after the dropout behind it, computed as it is loaded from
+ * norm.affine and norm.mask (as batchnorm_dropout_forward's or batchnorm_merge_forward's
+ * MASK_ONLY writes them; variant NORM_MASK).
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'>; readonly bias?: Tensor; readonly reluOutput?: Tensor },
+  tensors: {
+    readonly input: Tensor;
+    readonly weight: Tensor;
+    readonly output: Tensor;
+    readonly stats?: Tensor;
+    readonly argmax?: Tensor<'u32'>;
+    readonly bias?: Tensor;
+    readonly reluOutput?: Tensor;
+    readonly norm?: { readonly affine: Tensor; readonly mask: Tensor<'u32'> };
+  },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
@@ -840,7 +853,9 @@ export async function bindConv2d(
   if (bias && direction !== 'forward') throw new Error('conv2d: the bias (the BIAS epilogue) belongs to the forward');
   const reluOut = tensors.reluOutput;
   if (reluOut && direction !== 'input') throw new Error("conv2d: the ReLU mask (RELU_MASK) belongs to the input gradient");
-  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined, reluMask: reluOut !== undefined });
+  const norm = tensors.norm;
+  if (norm && direction !== 'forward') throw new Error('conv2d: the batch norm and dropout on load (NORM_MASK) belong to the forward');
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined, reluMask: reluOut !== undefined, normMask: norm !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
@@ -852,7 +867,7 @@ export async function bindConv2d(
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
     const kernels = await Promise.all(defs.map((def) => ctx.compile(def, variant)));
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
+      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}), ...(norm ? { affine: norm.affine, dropMask: norm.mask } : {}) }
       : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) };
     kernels.forEach((kernel, k) => list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}${partNames[k]}`)));
   }
