@@ -13,6 +13,11 @@
 //   element, took the seed CNN's six batch-norm-and-dropout passes from 18.2–21.6 to 13.8–16.3 ms
 //   at batch 128 (bench:profile, three rounds alternated); reading the channel's values once and
 //   again only where a plane ends, not for every quad, took them from 13.4–14.2 to 12.4–14.0 ms.
+//   Variant MASK_ONLY (for a 1×1 conv after the dropout that computes y as it loads it, from x,
+//   the mask and affine: its NORM_MASK variants; no plan fusion uses it yet): no x read and no y
+//   written; the same mask words, and affine[c] = (mean, invStd·gamma, beta, scale) per channel
+//   (the values and product the pass itself uses, so a reader's n and y are this pass's bits),
+//   written by the invocations of words 0 … channels − 1 (the grid covers max(words, channels)).
 
 struct Params {
   batch: u32,
@@ -26,7 +31,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-#if VEC4
+#if MASK_ONLY
+#elif VEC4
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -35,7 +41,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> mask: array<u32>;
-#if VEC4
+#if MASK_ONLY
+@group(0) @binding(7) var<storage, read_write> affine: array<vec4f>;
+#elif VEC4
 @group(0) @binding(6) var<storage, read_write> y: array<vec4f>;
 #else
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
@@ -48,6 +56,11 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
   let gid = linearInvocation(gid3, nwg);
   let word = gid.x;
   let length = params.batch * params.channels * params.area;
+#if MASK_ONLY
+  if (word < params.channels) {
+    affine[word] = vec4f(stats[word], stats[params.channels + word] * gamma[word], beta[word], params.scale);
+  }
+#endif
   if (word * 32u >= length) { return; }
   var bits = 0u;
 #if VEC4
@@ -67,8 +80,11 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
         kept = dropoutKeptByte(params.seed, params.stream, params.step, quad / 2u, params.threshold);
         bits |= kept << (4u * q);
       }
+#if MASK_ONLY
+#else
       let n = (x[quad] - mean) * factor + shift;
       y[quad] = n * maskQuad(kept >> (4u * (q & 1u)), params.scale);
+#endif
     }
     s += 1u;
     if (s == quads) {
@@ -89,10 +105,13 @@ fn batchnorm_dropout_forward(@builtin(global_invocation_id) gid3: vec3u, @builti
     let kept = dropoutKeptByte(params.seed, params.stream, params.step, block, params.threshold);
     for (var e = 0u; e < 8u; e++) {
       let i = block * 8u + e;
+#if MASK_ONLY
+#else
       if (i < length) {
         let n = (x[i] - stats[c]) * (stats[params.channels + c] * gamma[c]) + beta[c];
         y[i] = n * maskAt(kept, e, params.scale);
       }
+#endif
       s += 1u;
       if (s == params.area) {
         s = 0u;

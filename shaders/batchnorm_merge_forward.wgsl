@@ -27,6 +27,11 @@
 //   groups and batchnorm_dropout_forward's invocation a mask word.
 //   Variant VEC4 (area a multiple of 4): x and y as vec4s, each quad (half a Philox block) one
 //   vec4 in one plane.
+//   Variant MASK_ONLY (implies DROPOUT; for a 1×1 conv after the dropout that computes y as it
+//   loads it, its NORM_MASK variants): no x read and no y written; the same mask words (only the
+//   words a plane owns are walked, their four blocks drawn), and affine [channels] vec4s = (mean,
+//   invStd·gamma, beta, scale), as batchnorm_dropout_forward's MASK_ONLY writes them (the values
+//   this pass would normalise with), stored by invocation 0.
 
 struct Params {
   batch: u32,
@@ -50,7 +55,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> runningMean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> runningVar: array<f32>;
 @group(0) @binding(5) var<storage, read_write> health: array<u32>;
-#if VEC4
+#if MASK_ONLY
+#elif VEC4
 @group(0) @binding(6) var<storage, read> x: array<vec4f>;
 #else
 @group(0) @binding(6) var<storage, read> x: array<f32>;
@@ -60,7 +66,9 @@ struct Params {
 #if DROPOUT
 @group(0) @binding(9) var<storage, read_write> mask: array<u32>;
 #endif
-#if VEC4
+#if MASK_ONLY
+@group(0) @binding(11) var<storage, read_write> affine: array<vec4f>;
+#elif VEC4
 @group(0) @binding(10) var<storage, read_write> y: array<vec4f>;
 #else
 @group(0) @binding(10) var<storage, read_write> y: array<f32>;
@@ -85,6 +93,11 @@ fn batchnorm_merge_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_inv
   let mean = merged.mean;
   let factor = invStdOf(merged) * gamma[c];
   let shift = beta[c];
+#if MASK_ONLY
+  if (lid == 0u) {
+    affine[c] = vec4f(mean, factor, shift, params.scale);
+  }
+#endif
   // Slots a plane: the most words a plane's elements touch. A plane starts at an element
   // (b·channels + c)·area, a multiple of g = gcd(area, 32): at most 32 − g into a word.
   let g = 1u << min(countTrailingZeros(params.area), 5u);
@@ -106,6 +119,15 @@ fn batchnorm_merge_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_inv
 // y for the elements of mask word `word` that lie in the plane [start, end), and the mask word
 // itself where the plane holds its first element.
 fn forwardWord(word: u32, start: u32, end: u32, mean: f32, factor: f32, shift: f32) {
+#if MASK_ONLY
+  // The mask word only, by the plane that holds its first element: its four blocks.
+  if (word * 32u < start) { return; }
+  var bits = 0u;
+  for (var q = 0u; q < 4u; q++) {
+    bits |= dropoutKeptByte(params.seed, params.stream, params.step, word * 4u + q, params.threshold) << (8u * q);
+  }
+  mask[word] = maskWordWithin(bits, word, params.batch * params.channels * params.area);
+#else
 #if DROPOUT
   let owns = word * 32u >= start;
   var bits = 0u;
@@ -164,5 +186,6 @@ fn forwardWord(word: u32, start: u32, end: u32, mean: f32, factor: f32, shift: f
   if (owns) {
     mask[word] = maskWordWithin(bits, word, params.batch * params.channels * params.area);
   }
+#endif
 #endif
 }

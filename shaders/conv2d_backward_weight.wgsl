@@ -126,6 +126,12 @@ struct Params {
 // (the host refuses POOL here).
 @group(0) @binding(5) var<storage, read> argmax: array<vec2u>;
 #endif
+#if NORM_MASK
+// The same declaration names the batch norm and dropout on load for variant NORM_MASK; only
+// conv2d_backward_weight_pointwise reads them (the host refuses NORM_MASK here).
+@group(0) @binding(6) var<storage, read> affine: array<vec4f>;
+@group(0) @binding(7) var<storage, read> dropMask: array<u32>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;

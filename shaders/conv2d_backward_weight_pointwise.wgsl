@@ -47,6 +47,12 @@
 //   measured level: the loads the subgroup shares are not this kernel's cost). Needs an output
 //   width that is a multiple of 4, an even output height, and DY_VEC2 (the host sets it: dy read
 //   as vec2s).
+//   Variant NORM_MASK (no plan fusion uses it yet): x is a training
+//   BatchNorm2d's input, and the layer's input is that batch norm's output after the Dropout
+//   behind it, computed as each quad is loaded (normQuad) from affine [inChannels] (vec4s: mean,
+//   invStd·gamma, beta, the dropout's scale, as batchnorm_dropout_forward's MASK_ONLY writes
+//   them; an invocation's 4 channels' read once) and dropMask (its mask bits, the flat index of
+//   x): the batch norm pass's expressions, so the same bits as reading its stored output.
 //   Variant DY_SHARED (the device's 'subgroups') is the sharing; without it every invocation loads
 //   the whole tile's dy, the same values (only the tests compile it so: conv2dWeightVariant sets
 //   DY_SHARED for this kernel).
@@ -94,6 +100,10 @@ struct Params {
 #if POOL
 @group(0) @binding(5) var<storage, read> argmax: array<vec2u>;
 #endif
+#if NORM_MASK
+@group(0) @binding(6) var<storage, read> affine: array<vec4f>;
+@group(0) @binding(7) var<storage, read> dropMask: array<u32>;
+#endif
 
 override WG_X: u32;
 override WG_Y: u32;
@@ -118,6 +128,26 @@ fn xQuad(at: u32, ox0: u32) -> vec4f {
     r[j] = select(0.0, x[at + min(j, params.width - 1u - ox0)], ox0 + j < params.width);
   }
   return r;
+#endif
+}
+
+// The quad of xQuad with the batch norm and dropout before the layer applied (variant NORM_MASK;
+// `a` the channel's affine): n = (x − mean)·factor + shift times the element's mask value (0 or
+// scale); 0 past the row's end, as xQuad.
+fn normQuad(v: vec4f, at: u32, ox0: u32, a: vec4f) -> vec4f {
+#if NORM_MASK
+#if X_VEC4
+  return ((v - a.x) * a.y + a.z) * maskQuad(dropMask[at / 32u] >> (at % 32u), a.w);
+#else
+  var r: vec4f;
+  for (var j = 0u; j < 4u; j++) {
+    let e = at + min(j, params.width - 1u - ox0);
+    r[j] = select(0.0, ((v[j] - a.x) * a.y + a.z) * maskAt(dropMask[e / 32u], e % 32u, a.w), ox0 + j < params.width);
+  }
+  return r;
+#endif
+#else
+  return v;
 #endif
 }
 
@@ -175,8 +205,13 @@ fn conv2d_backward_weight_pointwise(@builtin(global_invocation_id) gid: vec3u) {
 #endif
   // The plane offsets of the slot's 4 input channels within an image (past the last: the last).
   var channel: array<u32, 4>;
+  // Their affine (NORM_MASK; unused otherwise).
+  var norm: array<vec4f, 4>;
   for (var i = 0u; i < 4u; i++) {
     channel[i] = min(slot * 4u + i, params.inChannels - 1u) * plane;
+#if NORM_MASK
+    norm[i] = affine[min(slot * 4u + i, params.inChannels - 1u)];
+#endif
   }
 
   var sums: array<mat4x4f, Q>;
@@ -205,7 +240,11 @@ fn conv2d_backward_weight_pointwise(@builtin(global_invocation_id) gid: vec3u) {
 #else
       let d = ownDy(dyRow, windowRow, ocBase, ox0);
 #endif
-      let r = mat4x4f(xQuad(xRow + channel[0] + ox0, ox0), xQuad(xRow + channel[1] + ox0, ox0), xQuad(xRow + channel[2] + ox0, ox0), xQuad(xRow + channel[3] + ox0, ox0));
+      var r: mat4x4f;
+      for (var i = 0u; i < 4u; i++) {
+        let at = xRow + channel[i] + ox0;
+        r[i] = normQuad(xQuad(at, ox0), at, ox0, norm[i]);
+      }
       for (var q = 0u; q < Q; q++) {
         sums[q] = sums[q] + transpose(d[q]) * r;
       }

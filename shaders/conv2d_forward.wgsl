@@ -20,6 +20,12 @@
 //   Variant BIAS (a Conv2d with bias): y = conv2d(x, weight) + bias[outChannel], the bias added
 //   to the sums before the ReLU, statistics or max pool (the generator's biasEpilogue); bias
 //   [outChannels].
+//   Variant NORM_MASK (the 4-column tile only; no plan fusion uses it yet): x is
+//   a training BatchNorm2d's input, and the layer convolves that batch norm's output after the
+//   Dropout behind it, computed as x is loaded from affine [inChannels] (vec4s: mean,
+//   invStd·gamma, beta, the dropout's scale, as batchnorm_dropout_forward's MASK_ONLY writes them)
+//   and dropMask (its mask bits, the flat index of x): the generator's NORM_MASK_FUNCTIONS, the
+//   batch norm pass's expressions, so the same bits as convolving its stored output.
 
 #if W_SHARED
 enable subgroups;
@@ -68,6 +74,10 @@ struct Params {
 #endif
 #if BIAS
 @group(0) @binding(6) var<storage, read> bias: array<f32>;
+#endif
+#if NORM_MASK
+@group(0) @binding(7) var<storage, read> affine: array<vec4f>;
+@group(0) @binding(8) var<storage, read> dropMask: array<u32>;
 #endif
 
 override WG_X: u32;

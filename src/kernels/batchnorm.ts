@@ -6,7 +6,7 @@
  * with the block's dropout; the backward kernels' DROPOUT variant applies that dropout's gradient
  * first). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
  */
-import { bindingPresent, defineKernel, type BindingSpec } from '../gpu/kernel.js';
+import { bindingPresent, defineKernel, withImpliedVariants, type BindingSpec } from '../gpu/kernel.js';
 import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
 import evalStatsSource from '../../shaders/batchnorm_eval_stats.wgsl?raw';
 import forwardSource from '../../shaders/batchnorm_forward.wgsl?raw';
@@ -98,7 +98,9 @@ export const batchnormStatsMerge = defineKernel({
  * adapters): stats and the running statistics as batchnormStatsMerge, y as batchnormForward
  * (variant RELU: with its RELU), bit for bit  (overwrites stats and y). Variant DROPOUT: y and
  * mask as batchnormDropoutForward instead (threshold, scale, seed, stream, step as there; unused
- * without it)  (overwrites mask too).
+ * without it)  (overwrites mask too). Variant MASK_ONLY (implies DROPOUT): the mask, and affine
+ * as batchnormDropoutForward's MASK_ONLY writes it, for the 1×1 conv after the dropout that
+ * applies both as it loads x (its NORM_MASK); no x, no y  (overwrites stats, mask and affine).
  */
 export const batchnormMergeForward = defineKernel({
   name: 'batchnorm_merge_forward',
@@ -110,14 +112,17 @@ export const batchnormMergeForward = defineKernel({
     runningMean: { type: 'f32', access: 'read_write' },
     runningVar: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
-    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4', unless: 'MASK_ONLY' },
     gamma: { type: 'f32', access: 'read' },
     beta: { type: 'f32', access: 'read' },
     mask: { type: 'u32', access: 'read_write', only: 'DROPOUT' },
-    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4', unless: 'MASK_ONLY' },
+    affine: { type: 'f32', access: 'read_write', vec4: 'MASK_ONLY', only: 'MASK_ONLY' },
   },
-  defines: ['VEC4', 'DROPOUT', 'RELU'],
+  defines: ['VEC4', 'DROPOUT', 'RELU', 'MASK_ONLY'],
   variantRequires: vec4Requires,
+  // The mask is the dropout's: MASK_ONLY draws and stores it.
+  variantImplies: { MASK_ONLY: ['DROPOUT'] },
   libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource, philoxSource, drawSource, maskSource, reluSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
@@ -132,6 +137,7 @@ export const batchnormMergeForward = defineKernel({
     beta: p.channels,
     mask: maskWords(elements(p)),
     y: elements(p),
+    affine: 4 * p.channels,
   }),
 });
 
@@ -149,8 +155,8 @@ const MERGE_FORWARD_AREA = 256;
  * of 100, 64, 36, 36) 1.60 / 1.74 against 1.55 / 1.58, where the words two planes share are a
  * large part of a plane (their draws are made twice) and the walk's barriers cost more than it does.
  */
-export function batchnormMergeForwardFits(p: { readonly area: number }, adapter: { readonly software: boolean }, limits: { readonly maxStorageBuffersPerShaderStage: number }, dropout: boolean): boolean {
-  const storage = (Object.values(batchnormMergeForward.bindings) as BindingSpec[]).filter((b) => bindingPresent(b, { DROPOUT: dropout })).length;
+export function batchnormMergeForwardFits(p: { readonly area: number }, adapter: { readonly software: boolean }, limits: { readonly maxStorageBuffersPerShaderStage: number }, dropout: boolean, maskOnly = false): boolean {
+  const storage = (Object.values(batchnormMergeForward.bindings) as BindingSpec[]).filter((b) => bindingPresent(b, withImpliedVariants(batchnormMergeForward, { DROPOUT: dropout, MASK_ONLY: maskOnly }))).length;
   return adapter.software && p.area >= MERGE_FORWARD_AREA && limits.maxStorageBuffersPerShaderStage >= storage;
 }
 
@@ -220,6 +226,9 @@ export const batchnormForward = defineKernel({
 /**
  * n = (x − mean)·invStd·γ + β, then inverted dropout: mask bit = kept, y = n · (kept ? 1/(1 − p) : 0)
  * (overwrites mask and y). The masks are dropout_forward's (same Philox word per element).
+ * Variant MASK_ONLY: only the mask, and affine[c] = (mean, invStd·γ, β, scale) per channel for a
+ * 1×1 conv after the dropout that computes y as it loads it (conv2d_forward's and
+ * conv2d_backward_weight_pointwise's NORM_MASK)  (overwrites mask and affine; no x, no y).
  */
 export const batchnormDropoutForward = defineKernel({
   name: 'batchnorm_dropout_forward',
@@ -227,19 +236,21 @@ export const batchnormDropoutForward = defineKernel({
   source: dropoutForwardSource,
   libraries: [philoxSource, drawSource, maskSource],
   params: { ...shape, threshold: 'u32', scale: 'f32', seed: 'u32', stream: 'u32', step: 'u32' },
-  defines: ['VEC4'],
+  defines: ['VEC4', 'MASK_ONLY'],
   variantRequires: vec4Requires,
   bindings: {
-    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4', unless: 'MASK_ONLY' },
     stats: { type: 'f32', access: 'read' },
     gamma: { type: 'f32', access: 'read' },
     beta: { type: 'f32', access: 'read' },
     mask: { type: 'u32', access: 'read_write' },
-    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4', unless: 'MASK_ONLY' },
+    affine: { type: 'f32', access: 'read_write', vec4: 'MASK_ONLY', only: 'MASK_ONLY' },
   },
   workgroupSize: [64],
-  grid: (p) => [maskWords(elements(p))],
-  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: maskWords(elements(p)), y: elements(p) }),
+  // MASK_ONLY: at least an invocation a channel (its affine).
+  grid: (p) => [Math.max(maskWords(elements(p)), p.channels)],
+  lengths: (p) => ({ x: elements(p), stats: 2 * p.channels, gamma: p.channels, beta: p.channels, mask: maskWords(elements(p)), y: elements(p), affine: 4 * p.channels }),
 });
 
 /**

@@ -146,15 +146,15 @@ export interface ConvVectors {
  * PyTorch's threshold_backward passes it: reluPasses), else 0 — relu_backward's select, so its
  * bits, without its pass.
  */
-export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS', 'RELU_MASK'] as const;
+export const CONV_VARIANTS = ['IN_VEC4', 'IN_VEC2', 'OUT_VEC4', 'OUT_VEC2', 'W_SHARED', 'STATS', 'POOL', 'BIAS', 'RELU_MASK', 'NORM_MASK'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
 /**
  * The variant flags for a choice of vectors, and (W_SHARED) whether the weights are shared in
  * subgroups of 8: see convTileSource.
  */
-export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false, bias = false, reluMask = false): Record<ConvVariant, boolean> {
-  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool, BIAS: bias, RELU_MASK: reluMask };
+export function convVariantFlags(v: ConvVectors, sharedWeights = false, stats = false, pool = false, bias = false, reluMask = false, normMask = false): Record<ConvVariant, boolean> {
+  return { IN_VEC4: v.input === 4, IN_VEC2: v.input === 2, OUT_VEC4: v.output === 4, OUT_VEC2: v.output === 2, W_SHARED: sharedWeights, STATS: stats, POOL: pool, BIAS: bias, RELU_MASK: reluMask, NORM_MASK: normMask };
 }
 
 /** Invocations of a subgroup that share the weights in variant W_SHARED. */
@@ -315,14 +315,24 @@ export function convTileSource(o: ConvTileSourceOptions): string {
     }
     return lines;
   };
+  // A load's value; with NORM_MASK (forward only), the batch norm and dropout before the layer applied to it (normMask{N}).
+  const loaded = (N: VectorWidth, at: string) => {
+    const raw = `${input}[${N === 1 ? at : `(${at}) / ${N}u`}]`;
+    return forward ? ['#if NORM_MASK', `normMask${N}(${raw}, ${at}, norm)`, '#else', raw, '#endif'] : [raw];
+  };
+  const loadLine = (N: VectorWidth, name: string, at: string, valid: string) => {
+    const v = loaded(N, at);
+    const line = (value: string) => `    let ${name} = select(${N === 1 ? '0.0' : `vec${N}f(0.0)`}, ${value}, ${valid});`;
+    return v.length === 1 ? [line(v[0]!)] : [v[0]!, line(v[1]!), v[2]!, line(v[3]!), v[4]!];
+  };
   const loads = (N: VectorWidth) => {
-    if (N === 1) return [...uses].map(([key, [ri, ci]]) => `    let v${key} = select(0.0, ${input}[base + ro${ri} + co${ci}], rv${ri} && cv${ci});`);
+    if (N === 1) return [...uses].flatMap(([key, [ri, ci]]) => loadLine(1, `v${key}`, `base + ro${ri} + co${ci}`, `rv${ri} && cv${ci}`));
     const lines: string[] = [];
     const vecs = new Map<string, [number, number]>();
     for (const [ri, ci] of uses.values()) vecs.set(`${ri}_${groupName(group(ci, N))}`, [ri, group(ci, N)]);
     for (const [key, [ri, g]] of vecs) {
       const n = groupName(g);
-      lines.push(`    let u${key} = select(vec${N}f(0.0), ${input}[(base + ro${ri} + go${n}) / ${N}u], rv${ri} && gv${n});`);
+      lines.push(...loadLine(N, `u${key}`, `base + ro${ri} + go${n}`, `rv${ri} && gv${n}`));
     }
     for (const [key, [ri, ci]] of uses) lines.push(`    let v${key} = u${ri}_${groupName(group(ci, N))}.${'xyzw'[colShift[ci]! - N * group(ci, N)]};`);
     return lines;
@@ -332,6 +342,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   L.push(`  for (var c = 0u; c < ${inC}; c++) {`);
   L.push(`    let base = (b * ${inC} + c) * plane;`);
   L.push(`    let wRow = c * ${taps.length}u;`);
+  if (forward) L.push('#if NORM_MASK', '    let norm = affine[c];', '#endif');
   L.push(...(vectorLoads ? byWidth('IN', loads) : loads(1)));
   // The tile's weights of channel c: vec4 i = t·K/4 + q is taps t's channels 4q .. 4q + 3. Without
   // W_SHARED each is read at an address every invocation shares (a uniform load, which lavapipe
@@ -387,7 +398,7 @@ export function convTileSource(o: ConvTileSourceOptions): string {
   }
   L.push('}');
   if (o.pool) L.push(POOL_FUNCTIONS);
-  if (forward) L.push(SUBGROUP_MOMENTS);
+  if (forward) L.push(SUBGROUP_MOMENTS, NORM_MASK_FUNCTIONS);
   return L.join('\n');
 }
 
@@ -561,5 +572,32 @@ export const SUBGROUP_MOMENTS = [
   '  return m;',
   '}',
   '#endif',
+  '#endif',
+].join('\n');
+
+/**
+ * Variant NORM_MASK of the forward (for a fusion of a batch norm and dropout into the 1×1 conv after
+ * them; no plan rule uses it yet): the layer's
+ * input x is a training BatchNorm2d's input, and what the layer convolves is that batch norm's
+ * output after the Dropout that follows it, computed as each value is loaded:
+ * ((x − mean)·factor + shift) · (kept ? scale : 0), with affine[c] = (mean, factor = invStd·gamma,
+ * shift = beta, scale) as batchnorm_dropout_forward's MASK_ONLY pass writes them and the kept bit
+ * of the element's flat index in dropMask: batchnorm_dropout_forward's expressions on the same
+ * values, so the same bits as its stored output, which is then never written. `at` is the
+ * load's first element (a multiple of N: whole vecNs along a row).
+ */
+export const NORM_MASK_FUNCTIONS = [
+  '#if NORM_MASK',
+  'fn normMask4(v: vec4f, at: u32, a: vec4f) -> vec4f {',
+  '  return ((v - a.x) * a.y + a.z) * maskQuad(dropMask[at / 32u] >> (at % 32u), a.w);',
+  '}',
+  '',
+  'fn normMask2(v: vec2f, at: u32, a: vec4f) -> vec2f {',
+  '  return ((v - a.x) * a.y + a.z) * maskQuad(dropMask[at / 32u] >> (at % 32u), a.w).xy;',
+  '}',
+  '',
+  'fn normMask1(v: f32, at: u32, a: vec4f) -> f32 {',
+  '  return ((v - a.x) * a.y + a.z) * maskAt(dropMask[at / 32u], at % 32u, a.w);',
+  '}',
   '#endif',
 ].join('\n');

@@ -25,6 +25,8 @@ import weightDySource from '../../shaders/lib/conv2d_weight_dy.wgsl?raw';
 import pointwiseInputSource from '../../shaders/conv2d_backward_input_pointwise.wgsl?raw';
 import wideWeightSource from '../../shaders/conv2d_backward_weight_wide.wgsl?raw';
 import momentsSource from '../../shaders/lib/moments.wgsl?raw';
+import maskSource from '../../shaders/lib/dropout_mask.wgsl?raw';
+import { maskWords } from './dropout.js';
 import reluSource from '../../shaders/lib/relu.wgsl?raw';
 import { flatBands, flatTileProblem, flatTileSource } from './conv-flat.js';
 import { convWideSource, wideGeneratedProducts, widePieces, wideProducts, type WidePlane, type WideRegion } from './conv-wide.js';
@@ -185,6 +187,7 @@ const vectorRequires = (direction: ConvDirection) => ({
   POOL: (p: ConvTiledParams) => (direction !== 'forward' ? 'the input gradient has no max-pool epilogue' : p.outHeight < 2 || p.outWidth < 2 ? `a 2×2 window does not fit the ${p.outHeight}×${p.outWidth} output` : undefined),
   BIAS: () => (direction !== 'forward' ? 'the input gradient has no bias epilogue' : undefined),
   RELU_MASK: () => (direction === 'forward' ? "the ReLU mask belongs to the input gradient (the forward's ReLU is the generator's relu)" : undefined),
+  NORM_MASK: (): string | undefined => (direction !== 'forward' ? 'the batch norm and dropout on load belong to the forward' : undefined),
 });
 
 const forwardBindings = {
@@ -194,6 +197,8 @@ const forwardBindings = {
   moments: { type: 'f32', access: 'read_write', only: 'STATS' },
   argmax: { type: 'u32', access: 'read_write', only: 'POOL' },
   bias: { type: 'f32', access: 'read', only: 'BIAS' },
+  affine: { type: 'f32', access: 'read', vec4: 'NORM_MASK', only: 'NORM_MASK' },
+  dropMask: { type: 'u32', access: 'read', only: 'NORM_MASK' },
 } as const;
 const inputBindings = {
   dy: { type: 'f32', access: 'read', vec4: 'IN_VEC4', vec2: 'IN_VEC2' },
@@ -233,18 +238,20 @@ function tiledDef(direction: ConvDirection, tile: ConvTile, body: string, pool =
   // A whole-row tile stores vec4s along the flattened rows: its own condition, not the row's width.
   const requires = vectorRequires(direction);
   const variantRequires = tile.flat ? { ...requires, OUT_VEC4: (p: ConvTiledParams) => flatTileProblem(p, tile) } : requires;
+  // The batch norm and dropout on load: the 4-column tile's loads only.
+  if (tile.flat || tile.wide) variantRequires.NORM_MASK = () => `a ${tile.flat ? 'whole-row' : 'row-wide'} tile has no batch norm and dropout on load (the 4-column tile has)`;
   const packed = () => WEIGHT_VEC4S * 4;
   const common = {
     params: tiledParams,
     defines: CONV_VARIANTS,
     variantRequires,
     variantFeatures: { W_SHARED: 'subgroups' as const },
-    libraries: direction === 'forward' ? [momentsSource, reluSource, body] : [reluSource, body],
+    libraries: direction === 'forward' ? [momentsSource, reluSource, maskSource, body] : [reluSource, body],
     workgroupSize: [tile.workgroup, 1] as const,
     grid: (p: ConvTiledParams) => [blocks(p), Math.ceil(p.channelCount / tile.channels)] as const,
   };
   return direction === 'forward'
-    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p), bias: p.outChannels }) })
+    ? defineKernel({ ...common, name: 'conv2d_forward', source: forwardSource, bindings: forwardBindings, lengths: (p) => ({ x: inputLength(p), weight: packed(), y: pool ? pooledLength(p) : outputLength(p), moments: p.outChannels * p.statsSlots * 3, argmax: pooledLength(p), bias: p.outChannels, affine: 4 * p.inChannels, dropMask: maskWords(inputLength(p)) }) })
     : defineKernel({ ...common, name: 'conv2d_backward_input', source: backwardInputSource, bindings: inputBindings, lengths: (p) => ({ dy: outputLength(p), weight: packed(), dx: inputLength(p), reluOut: inputLength(p) }) });
 }
 
@@ -494,6 +501,7 @@ const pointwiseRequires = (pooled: boolean): Record<ConvVariant, (p: ConvTiledPa
   POOL: (p) => (pooled ? pooledGradientProblem(p) : 'compiled for the full gradient (conv2dBackwardInputPointwiseKernel with pooled: the max pool\'s)'),
   BIAS: () => 'the input gradient has no bias epilogue',
   RELU_MASK: () => undefined,
+  NORM_MASK: () => 'the batch norm and dropout on load belong to the forward',
 });
 
 /** The pointwise input gradient's bindings: the tiled kernel's, and (variant POOL) the max pool's argmax. */
@@ -778,7 +786,7 @@ export function convVariant(
   p: ConvParams,
   direction: ConvDirection,
   tile: ConvTile,
-  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean } = {},
+  options: { readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly stats?: boolean; readonly pool?: boolean; readonly bias?: boolean; readonly reluMask?: boolean; readonly normMask?: boolean } = {},
 ): Record<ConvVariant, boolean> {
   // The pointwise input gradient: vectors along the plane, its weights never shared; reading the
   // max pool's gradient (`pool`), vec4s (its octets).
@@ -786,7 +794,7 @@ export function convVariant(
   // A whole-row tile reads and writes vec4s (its conditions: convFlatProblem).
   const vectors = options.vectors ?? (tile.flat ? { input: 4 as const, output: 4 as const } : convVectors(p, direction));
   // The max-pool epilogue stores its pooled values one at a time.
-  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false);
+  return convVariantFlags(options.pool ? { ...vectors, output: 1 } : vectors, options.sharedWeights ?? convSharesWeights(ctx, tile), options.stats ?? false, options.pool ?? false, options.bias ?? false, options.reluMask ?? false, options.normMask ?? false);
 }
 
 /**
@@ -803,13 +811,26 @@ export function convVariant(
  * before it): dx stored only where it is positive, the ReLU's gradient (variant RELU_MASK).
  * `argmax` with a pointwise tile's input gradient: `input` is the gradient of the 2×2 max pool
  * after the layer and argmax its choices (as the forward's max-pool epilogue writes them), the
- * pool's backward folded in (variant POOL; pooledGradientProblem says which layers).
+ * pool's backward folded in (variant POOL; pooledGradientProblem says which layers). `norm`
+ * (forward only, a 4-column tile): `input` is a training batch norm's input, and the layer
+ * convolves that batch norm's output after the dropout behind it, computed as it is loaded from
+ * norm.affine and norm.mask (as batchnorm_dropout_forward's or batchnorm_merge_forward's
+ * MASK_ONLY writes them; variant NORM_MASK).
  */
 export async function bindConv2d(
   ctx: GpuContext,
   p: ConvParams,
   packed: ConvPacked,
-  tensors: { readonly input: Tensor; readonly weight: Tensor; readonly output: Tensor; readonly stats?: Tensor; readonly argmax?: Tensor<'u32'>; readonly bias?: Tensor; readonly reluOutput?: Tensor },
+  tensors: {
+    readonly input: Tensor;
+    readonly weight: Tensor;
+    readonly output: Tensor;
+    readonly stats?: Tensor;
+    readonly argmax?: Tensor<'u32'>;
+    readonly bias?: Tensor;
+    readonly reluOutput?: Tensor;
+    readonly norm?: { readonly affine: Tensor; readonly mask: Tensor<'u32'> };
+  },
   options: { readonly relu?: boolean; readonly label?: string; readonly vectors?: ConvVectors; readonly sharedWeights?: boolean; readonly pack?: boolean } = {},
 ): Promise<Dispatch[]> {
   const { direction, tile } = packed;
@@ -832,7 +853,9 @@ export async function bindConv2d(
   if (bias && direction !== 'forward') throw new Error('conv2d: the bias (the BIAS epilogue) belongs to the forward');
   const reluOut = tensors.reluOutput;
   if (reluOut && direction !== 'input') throw new Error("conv2d: the ReLU mask (RELU_MASK) belongs to the input gradient");
-  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined, reluMask: reluOut !== undefined });
+  const norm = tensors.norm;
+  if (norm && direction !== 'forward') throw new Error('conv2d: the batch norm and dropout on load (NORM_MASK) belong to the forward');
+  const variant = convVariant(ctx, p, direction, tile, { vectors: options.vectors, sharedWeights, stats: stats !== undefined, pool, bias: bias !== undefined, reluMask: reluOut !== undefined, normMask: norm !== undefined });
   const statsSlots = stats ? convStatsSlots(p, tile, sharedWeights) : 0;
   const label = options.label ?? (direction === 'forward' ? 'conv2d forward' : 'conv2d input gradient');
   const list: Dispatch[] = [];
@@ -844,7 +867,7 @@ export async function bindConv2d(
     const part = packed.slices.length > 1 ? ` (channels ${slice.channelBase}..${slice.channelBase + slice.channelCount - 1})` : '';
     const kernels = await Promise.all(defs.map((def) => ctx.compile(def, variant)));
     const bindings: Record<string, Tensor<'f32'> | Tensor<'u32'>> = direction === 'forward'
-      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}) }
+      ? { x: tensors.input, weight: packed.tensor(i), y: tensors.output, ...(stats ? { moments: stats } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}), ...(bias ? { bias } : {}), ...(norm ? { affine: norm.affine, dropMask: norm.mask } : {}) }
       : { dy: tensors.input, weight: packed.tensor(i), dx: tensors.output, ...(reluOut ? { reluOut } : {}), ...(tensors.argmax ? { argmax: tensors.argmax } : {}) };
     kernels.forEach((kernel, k) => list.push(kernel.bind(bindings, { ...p, channelBase: slice.channelBase, channelCount: slice.channelCount, rowVec4s: slice.rowLength / 4, statsSlots }, `${label}${part}${partNames[k]}`)));
   }
@@ -1162,13 +1185,14 @@ export function conv2dWeightSplits(p: Pick<WeightParams, 'batch' | 'outHeight' |
  * (DY_SHARED: the device's 'subgroups'), and the bias's gradient as partial sums beside the
  * weights' (BIAS; see its WGSL).
  */
-export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS', 'POOL'] as const;
+export const WEIGHT_VARIANTS = ['X_VEC4', 'X_VEC2', 'DY_VEC4', 'DY_VEC2', 'DY_SHARED', 'BIAS', 'POOL', 'NORM_MASK'] as const;
 export type WeightVariant = (typeof WEIGHT_VARIANTS)[number];
 
 /** Why a weight-gradient variant cannot run a layer's parameters, or undefined. */
 function weightVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
   if (variant === 'BIAS') return undefined;
   if (variant === 'POOL') return "only conv2d_backward_weight_pointwise reads the max pool's gradient";
+  if (variant === 'NORM_MASK') return 'only conv2d_backward_weight_pointwise applies the batch norm and dropout on load';
   if (variant === 'DY_SHARED') {
     return p.tapSlots % 8 === 0 ? undefined : `its ${p.tapSlots} tap-group slots are not a multiple of 8 (a subgroup's invocations must share a split and channel tile)`;
   }
@@ -1176,7 +1200,7 @@ function weightVariantProblem(p: WeightParams, variant: WeightVariant): string |
 }
 
 /** Why a layer's widths or padding do not allow a weight-gradient vector variant, or undefined. */
-function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL'>): string | undefined {
+function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL' | 'NORM_MASK'>): string | undefined {
   const n = variant.endsWith('4') ? 4 : 2;
   if (variant.startsWith('X_')) {
     if (p.width % n !== 0) return `the input width ${p.width} is not a multiple of ${n}`;
@@ -1196,20 +1220,21 @@ function vectorProblem(p: ConvParams, variant: Exclude<WeightVariant, 'BIAS' | '
  * gradient (POOL, dy as vec2s: bind conv2dBackwardWeightKernel's pooled kernel). Bind it with
  * conv2dWeightParams's parameters.
  */
-export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number, bias = false, pool = false): Record<WeightVariant, boolean> {
+export function conv2dWeightVariant(p: ConvParams, tile: Pick<WeightTile, 'taps' | 'shareDy' | 'pointwise' | 'wide'>, subgroupSize?: number, bias = false, pool = false, normMask = false): Record<WeightVariant, boolean> {
   if (pool && !tile.pointwise) throw new Error("conv2d: only a pointwise tile's weight gradient reads the max pool's gradient (POOL)");
+  if (normMask && !tile.pointwise) throw new Error("conv2d: only a pointwise tile's weight gradient applies the batch norm and dropout on load (NORM_MASK)");
   if (tile.wide) {
     // The padding is baked into a row-wide tile's loads: the widths alone decide its vectors.
     const [x4, dy4] = [p.width % 4 === 0, p.outWidth % 4 === 0];
-    return { X_VEC4: x4, X_VEC2: !x4 && p.width % 2 === 0, DY_VEC4: dy4, DY_VEC2: !dy4 && p.outWidth % 2 === 0, DY_SHARED: subgroupSize === 8, BIAS: bias, POOL: false };
+    return { X_VEC4: x4, X_VEC2: !x4 && p.width % 2 === 0, DY_VEC4: dy4, DY_VEC2: !dy4 && p.outWidth % 2 === 0, DY_SHARED: subgroupSize === 8, BIAS: bias, POOL: false, NORM_MASK: false };
   }
-  const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL'>) => vectorProblem(p, v) === undefined;
+  const fits = (v: Exclude<WeightVariant, 'BIAS' | 'DY_SHARED' | 'POOL' | 'NORM_MASK'>) => vectorProblem(p, v) === undefined;
   const shared = tile.pointwise === true || (subgroupSize === 8 && (weightTapGroups(p, tile.taps) % 8 === 0 || tile.shareDy === true));
   const whole = p.stride === 1 && ((p.kernelH === 3 && p.kernelW === 3) || (p.kernelH === 1 && p.kernelW === 1 && p.padding === 0));
   const x4 = whole && fits('X_VEC4');
   // The max pool's gradient (`pool`, a pointwise tile's POOL) is read as vec2s.
   const dy4 = !pool && fits('DY_VEC4');
-  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: pool || (!dy4 && fits('DY_VEC2')), DY_SHARED: shared, BIAS: bias, POOL: pool };
+  return { X_VEC4: x4, X_VEC2: whole && !x4 && fits('X_VEC2'), DY_VEC4: dy4, DY_VEC2: pool || (!dy4 && fits('DY_VEC2')), DY_SHARED: shared, BIAS: bias, POOL: pool, NORM_MASK: normMask };
 }
 
 /** A weight gradient's tapSlots parameter, checked: at least the layer's tap groups for `taps`. */
@@ -1241,6 +1266,9 @@ function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVaria
       biasPartial: { type: 'f32', access: 'read_write', only: 'BIAS' },
       // The max pool's choices (variant POOL, conv2d_backward_weight_pointwise's only: the others refuse it).
       argmax: { type: 'u32', access: 'read', vec2: 'POOL', only: 'POOL' },
+      // The batch norm and dropout before the layer (variant NORM_MASK, conv2d_backward_weight_pointwise's only).
+      affine: { type: 'f32', access: 'read', vec4: 'NORM_MASK', only: 'NORM_MASK' },
+      dropMask: { type: 'u32', access: 'read', only: 'NORM_MASK' },
     },
     defines: WEIGHT_VARIANTS,
     variantRequires: Object.fromEntries(WEIGHT_VARIANTS.map((v) => [v, (p: WeightParams) => problem(p, v)])) as Record<WeightVariant, (p: WeightParams) => string | undefined>,
@@ -1248,7 +1276,7 @@ function weightKernelDeclaration(problem: (p: WeightParams, variant: WeightVaria
     // The max pool's gradient is read as vec2s (conv2dWeightVariant sets DY_VEC2 with it).
     variantImplies: { POOL: ['DY_VEC2'] },
     // `pooled` (a kernel compiled for POOL): dy is the max pool's gradient.
-    lengths: (p: WeightParams) => ({ x: inputLength(p), dy: pooled ? pooledLength(p) : outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels, argmax: pooledLength(p) }),
+    lengths: (p: WeightParams) => ({ x: inputLength(p), dy: pooled ? pooledLength(p) : outputLength(p), partial: conv2dWeightSplits(p) * weightLength(p), biasPartial: conv2dWeightSplits(p) * p.outChannels, argmax: pooledLength(p), affine: 4 * p.inChannels, dropMask: maskWords(inputLength(p)) }),
   } as const;
 }
 
@@ -1301,11 +1329,12 @@ function pointwisePoolProblem(p: WeightParams): string | undefined {
  * (compiled with POOL; the other form refuses it).
  */
 function pointwiseWeightDef(channels: number, workgroup: number, pooled = false) {
-  const problem = (p: WeightParams, v: WeightVariant) => (v !== 'POOL' ? weightVariantProblem(p, v) : pooled ? pointwisePoolProblem(p) : "compiled for the full gradient (conv2dBackwardWeightKernel with pooled: the max pool's)");
+  const problem = (p: WeightParams, v: WeightVariant) =>
+    v === 'NORM_MASK' ? undefined : v !== 'POOL' ? weightVariantProblem(p, v) : pooled ? pointwisePoolProblem(p) : "compiled for the full gradient (conv2dBackwardWeightKernel with pooled: the max pool's)";
   return defineKernel({
     name: 'conv2d_backward_weight_pointwise',
     source: pointwiseWeightSource,
-    libraries: [weightDySource, pooledLine(pooled) + pointwiseTileSource(channels)],
+    libraries: [weightDySource, maskSource, pooledLine(pooled) + pointwiseTileSource(channels)],
     ...weightKernelDeclaration(problem, pooled),
     workgroupSize: [workgroup, 1, 1],
     grid: (p) => [conv2dWeightSplits(p) * Math.ceil(p.outChannels / channels) * pointwiseSlotsOf(p)],
@@ -1314,7 +1343,7 @@ function pointwiseWeightDef(channels: number, workgroup: number, pooled = false)
 
 /** Why a row-wide weight-gradient variant cannot run a layer's parameters (the widths only: the padding is baked in), or undefined. */
 function wideVariantProblem(p: WeightParams, variant: WeightVariant): string | undefined {
-  if (variant === 'BIAS' || variant === 'DY_SHARED' || variant === 'POOL') return weightVariantProblem(p, variant);
+  if (variant === 'BIAS' || variant === 'DY_SHARED' || variant === 'POOL' || variant === 'NORM_MASK') return weightVariantProblem(p, variant);
   const n = variant.endsWith('4') ? 4 : 2;
   const width = variant.startsWith('X_') ? p.width : p.outWidth;
   return width % n === 0 ? undefined : `the ${variant.startsWith('X_') ? 'input' : 'output'} width ${width} is not a multiple of ${n}`;

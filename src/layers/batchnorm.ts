@@ -7,7 +7,9 @@
  * src/kernels/batchnorm.ts; the training forward applies a Dropout after it in the same pass, and
  * the input gradient applies a ReLU before it (fusion rules batchnorm → dropout, relu ← batchnorm).
  * On a CPU adapter, where a conv summed its statistics, big planes merge them and apply the
- * forward in one dispatch (batchnorm_merge_forward).
+ * forward in one dispatch (batchnorm_merge_forward). Where the 1×1 conv after the dropout applies
+ * both as it loads its input (NodeFusion.normOnLoad: Conv2d.foldsNormInput), the training forward
+ * writes the mask and a per-channel affine only (MASK_ONLY), no output.
  */
 import {
   batchnormBackwardInput,
@@ -144,14 +146,20 @@ export abstract class BatchNorm extends Layer {
     const mergeGroups = (batch: number) => (fromConv ? batchnormMergeGroups({ slots: fromConv.slots(batch), channels }, ctx.adapter) : 1);
     const maxMergeGroups = mergeGroups(b.maxBatch);
     const mergedMoments = maxMergeGroups > 1 ? ctx.tensor(`${path} batchnorm merged moments`, [channels, maxMergeGroups, 3]) : undefined;
+    // Applied with the dropout by the 1×1 conv after them as it loads its input (normOnLoad,
+    // Conv2d.foldsNormInput): the training forward writes the mask and the affine only (MASK_ONLY).
+    const onLoad = fusion.normOnLoad;
+    if (onLoad && !dropout) throw new Error(`${path}: the batch norm is applied on the next conv's loads with the dropout after it (normOnLoad), but no dropout follows it`);
+    const outputs = onLoad ? { affine: onLoad.affine } : { x, y: output };
+    const maskOnly = onLoad ? ' mask (applied on the next conv\'s loads)' : '';
     // On a CPU adapter, big planes: the conv's moments merged and the forward applied in one dispatch.
-    const mergeForward = fromConv !== undefined && maxMergeGroups === 1 && batchnormMergeForwardFits({ area }, ctx.adapter, ctx.device.limits, dropout !== undefined);
+    const mergeForward = fromConv !== undefined && maxMergeGroups === 1 && batchnormMergeForwardFits({ area }, ctx.adapter, ctx.device.limits, dropout !== undefined, onLoad !== undefined);
     const trainForward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (mergeForward && fromConv) {
-        const kernel = (await ctx.compile(batchnormMergeForward, { ...variant, DROPOUT: dropout !== undefined, RELU: !dropout && fusion.reluEpilogue === true })).bind(
-          { moments: fromConv.moments, stats, runningMean, runningVar, health: guard.health, x, gamma: gamma.value, beta: beta.value, ...(dropout ? { mask: dropout.mask } : {}), y: output },
+        const kernel = (await ctx.compile(batchnormMergeForward, { ...variant, DROPOUT: dropout !== undefined, RELU: !dropout && fusion.reluEpilogue === true, MASK_ONLY: onLoad !== undefined })).bind(
+          { moments: fromConv.moments, stats, runningMean, runningVar, health: guard.health, gamma: gamma.value, beta: beta.value, ...(dropout ? { mask: dropout.mask } : {}), ...outputs },
           { ...shape(batch), slots: fromConv.slots(batch), eps, momentum, ...slots, ...(dropout ? dropoutParams(dropout.p) : { threshold: 0, scale: 1 }), seed: b.seed, stream: dropout?.stream ?? 0, step: dropoutStep },
-          `${path} batchnorm${dropout ? ' and dropout' : reluWords} (with its statistics)`,
+          `${path} batchnorm${dropout ? ` and dropout${maskOnly}` : reluWords} (with its statistics)`,
         );
         if (dropout) dropoutKernels.set(batch, kernel);
         return [kernel];
@@ -176,10 +184,10 @@ export abstract class BatchNorm extends Layer {
         list.push((await ctx.compile(batchnormStats, variant)).bind({ x, stats, runningMean, runningVar, health: guard.health }, { ...shape(batch), eps, momentum, ...slots }, `${path} batchnorm stats`));
       }
       if (dropout) {
-        const fused = (await ctx.compile(batchnormDropoutForward, variant)).bind(
-          { x, stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, y: output },
+        const fused = (await ctx.compile(batchnormDropoutForward, { ...variant, MASK_ONLY: onLoad !== undefined })).bind(
+          { stats, gamma: gamma.value, beta: beta.value, mask: dropout.mask, ...outputs },
           { ...shape(batch), ...dropoutParams(dropout.p), seed: b.seed, stream: dropout.stream, step: dropoutStep },
-          `${path} batchnorm and dropout`,
+          `${path} batchnorm and dropout${maskOnly}`,
         );
         dropoutKernels.set(batch, fused);
         list.push(fused);

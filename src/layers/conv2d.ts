@@ -32,6 +32,8 @@ import {
   convStatsSlots,
   poolTile,
   pooledGradientProblem,
+  pointwiseProblem,
+  conv2dKernels,
   MAX_KERNEL_AREA,
   type ConvTile,
   type WeightTile,
@@ -193,6 +195,39 @@ export class Conv2d extends Layer {
     return tiles.weight.pointwise === true && tiles.input.pointwise === true && pooledGradientProblem(full) === undefined;
   }
 
+  /**
+   * The forward's tile (tuned, else the default); storing the 2×2 max pool after it (`pool`,
+   * maxpool-epilogue), made of even rows (poolTile), and the default where the chosen one is a
+   * whole-row tile (which stores the conv's own output).
+   */
+  forwardTile(b: Pick<LayerBuild, 'ctx' | 'inShape' | 'maxBatch' | 'tiles'>, pool: boolean): ConvTile {
+    const full = this.params(b.inShape, b.maxBatch);
+    const chosen = b.tiles?.('conv2d_forward', full) ?? defaultConvTile(full, 'forward', b.ctx.adapter);
+    return pool ? poolTile(chosen.flat ? defaultConvTile(full, 'forward') : chosen, this.kernelSize[0] * this.kernelSize[1]) : chosen;
+  }
+
+  /**
+   * Whether the layer's training forward and weight gradient can apply the training batch norm
+   * and the dropout before it as they load its input (variant NORM_MASK: the batch norm's input,
+   * the dropout's mask and a per-channel affine read in place of the dropout's output, which the
+   * batch norm then does not write, NodeFusion.normOnLoad / normInput; the network decides): where
+   * the forward's tile (with the max pool after it, `pool`) is the 4-column one, whose loads take
+   * NORM_MASK, and the weight gradient's is the pointwise kernel's (a 1×1, stride-1, unpadded layer
+   * on lavapipe, by default). The seed CNN's convblock3: convblock2's batch norm and dropout pass
+   * writes no output (exp/c3z.ts, alternated: the three kernels 0.7–0.9 ms faster at batch 128).
+   */
+  foldsNormInput(b: Pick<LayerBuild, 'ctx' | 'inShape' | 'maxBatch' | 'tiles' | 'maxPartialSplits'>, pool: boolean): boolean {
+    if (!this.tiled || this.runsAsDense(b.inShape)) return false;
+    const full = this.params(b.inShape, b.maxBatch);
+    // (The pointwise weight gradient's geometry first: no tile asked for of other layers.)
+    if (pointwiseProblem(full) !== undefined) return false;
+    const tile = this.forwardTile(b, pool);
+    if (tile.flat || tile.wide || tile.edges || tile.pointwise) return false;
+    const bound = { ...full, channelBase: 0, channelCount: this.outChannels, rowVec4s: 1, statsSlots: 0 };
+    if (!conv2dKernels(full, 'forward', tile, { pool }).every((def) => def.variantRequires?.NORM_MASK?.(bound) === undefined)) return false;
+    return this.backwardTiles(b).weight.pointwise === true;
+  }
+
   /** The tiled conv kernels' parameters for an input shape and batch (a `tiled` layer's; the input padded already in a mode other than 'zeros'). */
   params(input: SampleShape, batch: number) {
     const [inChannels, height, width] = input as [number, number, number];
@@ -289,8 +324,11 @@ export class Conv2d extends Layer {
     const pooledGradient = pool?.backward === true ? pool.argmax : undefined;
     if (pooledGradient && !this.foldsPoolBackward(b)) throw new Error(`${path}: the max pool's backward was folded into this layer's, whose backward tiles cannot read its gradient (foldsPoolBackward)`);
     // (A whole-row tile stores the conv's own output: with the max pool, the default tile.)
-    const chosenForward = b.tiles?.('conv2d_forward', full) ?? defaultConvTile(full, 'forward', ctx.adapter);
-    const forwardTile = pool ? poolTile(chosenForward.flat ? defaultConvTile(full, 'forward') : chosenForward, this.kernelSize[0] * this.kernelSize[1]) : chosenForward;
+    const forwardTile = this.forwardTile(b, pool !== undefined);
+    // The batch norm and dropout before it applied as the training forward and the weight
+    // gradient load the input (foldsNormInput): the batch norm's input, the mask and the affine.
+    const norm = b.fusion.normInput;
+    if (norm && !this.foldsNormInput(b, pool !== undefined)) throw new Error(`${path}: the batch norm and dropout before it were folded into this layer's loads, whose tiles cannot apply them (foldsNormInput)`);
     const packedForward = allocateConvPacked(ctx, `${path}`, full, 'forward', forwardTile, b.shared.uniform);
     const packedInput = dInput ? allocateConvPacked(ctx, `${path} input-gradient`, full, 'input', backwardTiles.input, b.shared.uniform) : undefined;
     // The batch norm's statistics summed in the training forward (fusion rule
@@ -303,18 +341,27 @@ export class Conv2d extends Layer {
     const forwardFor = (mode: Mode) => perBatch(async (batch): Promise<Dispatch[]> => {
       const p = this.params(b.inShape, batch);
       const stats = mode === 'train' ? statistics?.moments : undefined;
-      const label = pool ? `${path} conv and maxpool forward` : relu ? `${path} conv and relu forward` : `${path} conv forward`;
-      return bindConv2d(ctx, p, packedForward, { input, weight: weight.value, output, stats, argmax: pool?.argmax, bias: bias?.value }, { relu, sharedWeights, pack: false, label });
+      const folded = mode === 'train' ? norm : undefined;
+      const label = `${path} ${pool ? 'conv and maxpool forward' : relu ? 'conv and relu forward' : 'conv forward'}${folded ? ' (batchnorm and dropout on load)' : ''}`;
+      const loads = folded ? { input: folded.x, norm: { affine: folded.affine, mask: folded.mask } } : { input };
+      return bindConv2d(ctx, p, packedForward, { ...loads, weight: weight.value, output, stats, argmax: pool?.argmax, bias: bias?.value }, { relu, sharedWeights, pack: false, label });
     });
     const forward = { train: forwardFor('train'), eval: forwardFor('eval') };
     const backward = perBatch(async (batch): Promise<Dispatch[]> => {
       if (!dOutput) return [];
       const p = conv2dWeightParams(this.params(b.inShape, batch), weightTile, ctx.adapter.subgroupSize);
       const list: Dispatch[] = [
-        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p, pooledGradient !== undefined), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined, pooledGradient !== undefined))).bind(
-          { x: input, dy: dOutput, partial: partial(), ...(biasPartial ? { biasPartial: biasPartial() } : {}), ...(pooledGradient ? { argmax: pooledGradient } : {}) },
+        (await ctx.compile(conv2dBackwardWeightKernel(weightTile, p, pooledGradient !== undefined), conv2dWeightVariant(p, weightTile, ctx.adapter.subgroupSize, biasPartial !== undefined, pooledGradient !== undefined, norm !== undefined))).bind(
+          {
+            x: norm ? norm.x : input,
+            dy: dOutput,
+            partial: partial(),
+            ...(biasPartial ? { biasPartial: biasPartial() } : {}),
+            ...(pooledGradient ? { argmax: pooledGradient } : {}),
+            ...(norm ? { affine: norm.affine, dropMask: norm.mask } : {}),
+          },
           p,
-          biasPartial ? `${path} conv weight and bias gradient` : `${path} conv weight gradient`,
+          `${path} ${biasPartial ? 'conv weight and bias gradient' : 'conv weight gradient'}${norm ? ' (batchnorm and dropout on load)' : ''}`,
         ),
       ];
       // The ReLU before it (relu-grad-in-input-gradient): dInput passed where its output, this layer's input, is positive.

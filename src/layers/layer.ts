@@ -84,6 +84,20 @@ export interface NodeFusion {
    * on the adapter and tiles; the pool runs no backward of its own).
    */
   readonly pool?: { readonly argmax: Tensor<'u32'>; readonly backward?: boolean };
+  /**
+   * BatchNorm2d before a Dropout (`dropout`) whose output only the 1×1 conv after it reads, and
+   * that conv applies both as it loads its input (Conv2d.foldsNormInput; the network decides, on
+   * the adapter and tiles): the training forward writes the mask and `affine` [4 × channels]
+   * (mean, invStd·γ, β, the dropout's scale per channel), not the output. Eval writes the output.
+   */
+  readonly normOnLoad?: { readonly affine: Tensor };
+  /**
+   * Conv2d after such a batch norm and dropout (`normOnLoad` there): its training forward and
+   * weight gradient read the batch norm's input `x`, the dropout's `mask` and the `affine`, and
+   * compute the dropout's output as they load it (variant NORM_MASK), in place of `input`, which
+   * the training forward does not write. Eval reads `input`.
+   */
+  readonly normInput?: { readonly x: Tensor; readonly mask: Tensor<'u32'>; readonly affine: Tensor };
 }
 
 /**

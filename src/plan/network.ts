@@ -177,6 +177,12 @@ export class Network {
    * and so does a ReLU between them).
    */
   readonly outputs: ReadonlyMap<string, Tensor>;
+  /**
+   * The layers whose output the training forward does not write, by path: a batch norm and the
+   * dropout after it that the 1×1 conv after them applies as it loads its input (its NORM_MASK;
+   * Conv2d.foldsNormInput). Their output tensor (in `outputs`) holds the eval forward's only.
+   */
+  readonly unwrittenInTraining: ReadonlySet<string>;
   /** Each layer's own per-sample tensors by path (a max pool's argmax, a dropout's mask). */
   readonly workspaces: ReadonlyMap<string, Readonly<Record<string, Tensor<'f32'> | Tensor<'u32'>>>>;
   readonly memory: PlanMemory;
@@ -286,6 +292,23 @@ export class Network {
         conv.layer.foldsPoolBackward({ ctx, inShape: conv.inShape, maxBatch, tiles: options.tiles, maxPartialSplits });
     }));
     const handsOn = (node: PlanNode) => node.flags.backwardByPrevious === true || foldedPools.has(node);
+    // A training BatchNorm2d and the Dropout after it (batchnorm-dropout) that only a 1×1 conv
+    // reads, and that conv applies as its training forward and weight gradient load their input
+    // (Conv2d.foldsNormInput: the forward's tile is the 4-column one and the weight gradient's
+    // the pointwise kernel's, on this adapter and these tiles): the batch norm writes the mask and
+    // a per-channel affine, not its output (which the eval forward still writes and reads).
+    // The conv by the batch norm it folds in.
+    const foldedNorms = new Map<PlanNode, PlanNode>();
+    plan.scheduled.forEach((conv, i) => {
+      const [norm, dropout] = [plan.scheduled[i - 2], plan.scheduled[i - 1]];
+      if (!norm || !dropout || !(conv.layer instanceof Conv2d) || norm.layer.type !== 'BatchNorm2d' || !(dropout.layer instanceof Dropout)) return;
+      if (norm.flags.dropoutAfter !== true || dropout.flags.forwardByPrevious !== true || norm.flags.reluEpilogue) return;
+      // (Not at a residual block's ends, where another branch or the sum reads the dropout's output.)
+      if (plan.residuals.some((r) => [r.input, r.bodyEnd, r.shortcut, r.add].some((n) => n === norm || n === dropout || n === conv))) return;
+      if (conv.layer.foldsNormInput({ ctx, inShape: conv.inShape, maxBatch, tiles: options.tiles, maxPartialSplits }, conv.flags.poolEpilogue === true)) foldedNorms.set(norm, conv);
+    });
+    // What the conv reads in place of its input: the batch norm's input, the mask and the affine.
+    const normInputs = new Map<PlanNode, NonNullable<NodeFusion['normInput']>>();
     type SlotView = { slot: number; shape: SampleShape; label: string };
     const dOutAt = new Map<PlanNode, SlotView>();
     const dInAt = new Map<PlanNode, SlotView>();
@@ -439,6 +462,13 @@ export class Network {
         if (!made) bytes.workspace += workspace[w.name]!.byteLength;
       }
       workspaces.set(node.path, workspace);
+      const foldedInto = foldedNorms.get(node);
+      let normOnLoad: NodeFusion['normOnLoad'];
+      if (foldedInto && next) {
+        normOnLoad = { affine: ctx.tensor(`${node.path} batchnorm affine (applied on ${foldedInto.path}'s loads)`, [4 * node.inShape[0]!]) };
+        bytes.workspace += normOnLoad.affine.byteLength;
+        normInputs.set(foldedInto, { x, mask: workspaceAhead(ctx, next, 'mask', batchOf, ahead, bytes), affine: normOnLoad.affine });
+      }
       const fusion: NodeFusion = {
         reluEpilogue: node.flags.reluEpilogue,
         forwardByPrevious: node.flags.forwardByPrevious,
@@ -449,6 +479,8 @@ export class Network {
         pool: pooled ? { argmax: workspaceAhead(ctx, pooled, 'argmax', batchOf, ahead, bytes), backward: foldedPools.has(pooled) } : undefined,
         statsEpilogue: node.flags.statsEpilogue,
         statistics: node.flags.statsByProducer ? statistics : undefined,
+        normOnLoad,
+        normInput: normInputs.get(node),
       };
       if (node.flags.statsByProducer && !statistics) throw new Error(`${node.path}: batchnorm-stats-epilogue applied, but the layer before it left no partial moments`);
       // The layer's own tensors (a conv's packed weights and weight-gradient partial sums) count
@@ -490,6 +522,7 @@ export class Network {
     this.output = x;
     this.outputs = outputs;
     this.workspaces = workspaces;
+    this.unwrittenInTraining = new Set([...foldedNorms.keys()].flatMap((norm) => [norm.path, plan.scheduled[plan.scheduled.indexOf(norm) + 1]!.path]));
     this.programs = built;
     this.parameters = parameters;
     this.buffers = buffers;

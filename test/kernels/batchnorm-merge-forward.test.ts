@@ -56,7 +56,7 @@ function partialMoments(x: ArrayLike<number>, batch: number, channels: number, a
   return out;
 }
 
-test('batchnormMergeForwardFits: a software adapter, planes of 256 elements or more, and 10 storage buffers with the dropout (9 without)', () => {
+test('batchnormMergeForwardFits: a software adapter, planes of 256 elements or more, and 10 storage buffers with the dropout (9 without, 9 with MASK_ONLY)', () => {
   const [cpu, gpu] = [{ software: true }, { software: false }];
   const limits = (n: number) => ({ maxStorageBuffersPerShaderStage: n });
   expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(16), true)).toBe(true);
@@ -66,6 +66,9 @@ test('batchnormMergeForwardFits: a software adapter, planes of 256 elements or m
   expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(9), true)).toBe(false);
   expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(9), false)).toBe(true);
   expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(8), false)).toBe(false);
+  // MASK_ONLY: no x, no y, the affine: 9.
+  expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(9), true, true)).toBe(true);
+  expect(batchnormMergeForwardFits({ area: 676 }, cpu, limits(8), true, true)).toBe(false);
 });
 
 describe('batchnorm_merge_forward', () => {
@@ -95,16 +98,20 @@ describe('batchnorm_merge_forward', () => {
           health: ctx.tensor(`${label} health`, [healthLength(2)], { dtype: 'u32', data: freshHealth(2) }),
           mask: ctx.tensor(`${label} mask`, [maskWords(n)], { dtype: 'u32' }),
           y: ctx.tensor(`${label} y`, [n]),
+          affine: ctx.tensor(`${label} affine`, [4 * channels]),
         };
         ctx.fill(t.stats, NaN);
         ctx.fill(t.y, NaN);
+        ctx.fill(t.affine, NaN);
         ctx.fill(t.mask, 0xffffffff);
         return t;
       };
       const cases = [
-        { name: 'dropout', DROPOUT: true, RELU: false },
-        { name: 'plain', DROPOUT: false, RELU: false },
-        { name: 'relu', DROPOUT: false, RELU: true },
+        { name: 'dropout', DROPOUT: true, RELU: false, MASK_ONLY: false },
+        { name: 'plain', DROPOUT: false, RELU: false, MASK_ONLY: false },
+        { name: 'relu', DROPOUT: false, RELU: true, MASK_ONLY: false },
+        // The mask and affine only (MASK_ONLY implies DROPOUT: not set here), against batchnorm_dropout_forward's MASK_ONLY.
+        { name: 'mask only', DROPOUT: false, RELU: false, MASK_ONLY: true },
       ];
       const list: Dispatch[] = [];
       const pairs: (typeof cases[number] & { two: ReturnType<typeof outputs>; one: ReturnType<typeof outputs> })[] = [];
@@ -113,13 +120,18 @@ describe('batchnorm_merge_forward', () => {
         const running = { stats: two.stats, runningMean: two.runningMean, runningVar: two.runningVar, health: two.health };
         list.push((await ctx.compile(batchnormStatsMerge)).bind({ moments, ...running }, { ...common, slots }));
         list.push(
-          c.DROPOUT
+          c.MASK_ONLY
+            ? (await ctx.compile(batchnormDropoutForward, { VEC4, MASK_ONLY: true })).bind({ stats: two.stats, gamma: tgamma, beta: tbeta, mask: two.mask, affine: two.affine }, { batch, channels, area, ...dp })
+            : c.DROPOUT
             ? (await ctx.compile(batchnormDropoutForward, { VEC4 })).bind({ x: tx, stats: two.stats, gamma: tgamma, beta: tbeta, mask: two.mask, y: two.y }, { batch, channels, area, ...dp })
             : (await ctx.compile(batchnormForward, { VEC4, RELU: c.RELU })).bind({ x: tx, stats: two.stats, gamma: tgamma, beta: tbeta, y: two.y }, { batch, channels, area }),
         );
         list.push(
-          (await ctx.compile(batchnormMergeForward, { VEC4, DROPOUT: c.DROPOUT, RELU: c.RELU })).bind(
-            { moments, stats: one.stats, runningMean: one.runningMean, runningVar: one.runningVar, health: one.health, x: tx, gamma: tgamma, beta: tbeta, ...(c.DROPOUT ? { mask: one.mask } : {}), y: one.y },
+          (await ctx.compile(batchnormMergeForward, { VEC4, DROPOUT: c.DROPOUT, RELU: c.RELU, MASK_ONLY: c.MASK_ONLY })).bind(
+            {
+              moments, stats: one.stats, runningMean: one.runningMean, runningVar: one.runningVar, health: one.health, gamma: tgamma, beta: tbeta,
+              ...(c.DROPOUT || c.MASK_ONLY ? { mask: one.mask } : {}), ...(c.MASK_ONLY ? { affine: one.affine } : { x: tx, y: one.y }),
+            },
             { ...common, slots, ...dp },
           ),
         );
@@ -132,8 +144,8 @@ describe('batchnorm_merge_forward', () => {
       const sumScale = Math.max(1, Math.sqrt(batch * area) / 64);
       const FORWARD = { atol: TOLERANCE.forward.atol * sumScale, rtol: TOLERANCE.forward.rtol };
       const maskRef = dropoutMaskRef(n, drop.p, drop.seed, drop.stream, drop.step);
-      for (const { name, DROPOUT, RELU, two, one } of pairs) {
-        const keys = ['stats', 'runningMean', 'runningVar', 'health', 'y', ...(DROPOUT ? ['mask' as const] : [])] as const;
+      for (const { name, DROPOUT, RELU, MASK_ONLY, two, one } of pairs) {
+        const keys = ['stats', 'runningMean', 'runningVar', 'health', ...(MASK_ONLY ? ['affine' as const] : ['y' as const]), ...(DROPOUT || MASK_ONLY ? ['mask' as const] : [])] as const;
         const got = await ctx.readMany(keys.map((k) => one[k]));
         const want = await ctx.readMany(keys.map((k) => two[k]));
         const bits = (a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number }) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -143,7 +155,16 @@ describe('batchnorm_merge_forward', () => {
         expectAllClose(`${name}: running mean`, at.runningMean!, runningRef.runningMean, FORWARD);
         expectAllClose(`${name}: running var`, at.runningVar!, runningRef.runningVar, FORWARD);
         expect(Array.from(at.health!), `${name}: finite statistics leave the guard alone`).toEqual(Array.from(freshHealth(2)));
-        if (DROPOUT) {
+        if (MASK_ONLY) {
+          expect(mismatches(maskFromBits(at.mask!, n, drop.p), maskRef), `${name}: kept elements that differ from the reference`).toEqual([]);
+          const { scale } = dropoutParams(drop.p);
+          const stats = at.stats!;
+          const want = Float32Array.from({ length: 4 * channels }, (_, i) => {
+            const c = Math.floor(i / 4);
+            return [stats[c]!, Math.fround(stats[channels + c]! * gamma[c]!), beta[c]!, scale][i % 4]!;
+          });
+          expect(bits(at.affine!), `${name}: affine = (mean, invStd·gamma, beta, scale)`).toEqual(bits(want));
+        } else if (DROPOUT) {
           expect(mismatches(maskFromBits(at.mask!, n, drop.p), maskRef), `${name}: kept elements that differ from the reference`).toEqual([]);
           expectAllClose(`${name}: y`, at.y!, dropoutForwardRef(train.y, maskRef), FORWARD);
         } else {

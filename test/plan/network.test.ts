@@ -560,9 +560,11 @@ describe('the seed CNN step, fused and unfused', () => {
       const momentsMerges = forward.filter((d) => d.label.endsWith('batchnorm moments merge')).length;
       // On a CPU adapter the blocks with planes of 256 elements or more merge their statistics in the batch norm's forward (batchnorm_merge_forward).
       const mergedForwards = forward.filter((d) => d.label.endsWith('(with its statistics)')).length;
+      // On lavapipe convblock2's batch norm and dropout are applied on convblock3's loads (Conv2d.foldsNormInput): its pass writes the mask only, no dispatch fewer.
+      const maskOnly = forward.filter((d) => d.label.includes("mask (applied on the next conv's loads)")).length;
       const updates = (await network.optimizerStep()).length;
       const grads = await Promise.all(network.parameters.map((p) => ctx.read(p.grad)));
-      results.push({ count, momentsMerges, mergedForwards, updates, parameters: network.parameters.length, grads, loss: (await ctx.read(head.metrics))[0]! });
+      results.push({ count, momentsMerges, mergedForwards, maskOnly, updates, parameters: network.parameters.length, grads, loss: (await ctx.read(head.metrics))[0]! });
     }
     const [fused, plain] = results as [(typeof results)[0], (typeof results)[0]];
     // Six blocks (conv→ReLU→BN→dropout), convblock3 and convblock8 (1×1 convs), a max pool, a GAP.
@@ -583,6 +585,8 @@ describe('the seed CNN step, fused and unfused', () => {
     const folded = ctx.adapter.software && ctx.adapter.subgroupSize === 8 ? 1 : 0;
     // convblock1 and 2 (planes of 676 and 576): one dispatch for the statistics and the batch norm.
     expect(fused.mergedForwards).toBe(ctx.adapter.software ? 2 : 0);
+    expect(fused.maskOnly).toBe(folded);
+    expect(plain.maskOnly).toBe(0);
     expect(fused.count).toBe(6 * 3 - fused.mergedForwards + fused.momentsMerges + 2 * 1 + 1 + 3 + (6 * (batchnormBackward + 2) - 1) + 2 * 2 + 2 * 1 - folded + shared);
     // Unfused: a block is 5 forward (conv, ReLU, stats, BN, dropout) and 4 backward besides the
     // batch norm's (dropout, ReLU, conv weight, conv input); the LogSoftmax its own forward and
