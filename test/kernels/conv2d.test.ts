@@ -127,7 +127,7 @@ describe('conv2d vector loads and stores', () => {
   });
 
   test('the weight gradient reads dy and x as the widest vectors the widths allow (x only where read whole)', () => {
-    const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2, DY_SHARED: false, BIAS: false, POOL: false });
+    const variant = (x: 0 | 2 | 4, dy: 0 | 2 | 4) => ({ X_VEC4: x === 4, X_VEC2: x === 2, DY_VEC4: dy === 4, DY_VEC2: dy === 2, DY_SHARED: false, BIAS: false, POOL: false, NORM_MASK: false });
     const taps = { taps: 18 };
     expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps)).toEqual(variant(2, 4));
     expect(conv2dWeightVariant(seed(28, 1, 16, 3), taps)).toEqual(variant(4, 2));
@@ -145,7 +145,7 @@ describe('conv2d vector loads and stores', () => {
     // convblock2 and convblock5: 16 channels × 9 taps = 8 groups of 18 or 16 of 9; convblock4:
     // 10 × 9 = 5 groups of 18 or 10 of 9.
     for (const taps of [{ taps: 18 }, { taps: 9 }]) {
-      expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps, 8)).toEqual({ X_VEC4: false, X_VEC2: true, DY_VEC4: true, DY_VEC2: false, DY_SHARED: true, BIAS: false, POOL: false });
+      expect(conv2dWeightVariant(seed(26, 16, 32, 3), taps, 8)).toEqual({ X_VEC4: false, X_VEC2: true, DY_VEC4: true, DY_VEC2: false, DY_SHARED: true, BIAS: false, POOL: false, NORM_MASK: false });
       expect(conv2dWeightVariant(seed(10, 16, 16, 3), taps, 8).DY_SHARED).toBe(true);
       expect(conv2dWeightVariant(seed(12, 10, 16, 3), taps, 8).DY_SHARED).toBe(false);
       // Without subgroups, or with another size: no sharing.
