@@ -29,6 +29,25 @@
 // by batchnorm_sums_merge): channels × groups workgroups, where a workgroup a channel left a GPU's
 // multiprocessors idle (an H200 at batch 1024: the seed CNN's six reductions 3.3 ms of an 11.9 ms
 // step). groups = 1 is the kernel without it, bit for bit.
+// Variant SUBGROUP (implies VEC4 and DROPOUT; the device's 'subgroups'): the big planes' walks take
+// the mask words from the subgroup. There the 8 invocations of a row (a subgroup, where the
+// adapter's subgroups are 8 invocations and the workgroup whole subgroups of 8) take a plane's 32
+// consecutive elements an iteration, mostly one mask word, which each of them loaded: on lavapipe
+// a load is a loop over the 8 lanes whatever the addresses. Instead lane l loads the word its row
+// reaches l iterations on, once every 8 iterations (7 where the plane starts inside a word, as
+// 26 × 26 planes do: then the 32 elements straddle two words, the first lanes on one and the rest
+// on the next), and each iteration takes its own by subgroupShuffle. The loops run the same
+// iterations in all 8 lanes (a lane past the plane's last quad adds nothing), so that the
+// shuffles are in uniform control flow. The same bits shifted the same way, summed in the same
+// order: the same results as without it, bit for bit. With another subgroup size, or a workgroup
+// that is not whole subgroups of 8, the walks load as without it; small planes always do. The
+// seed CNN at batch 128 (DROPOUT APPLY IN_PLACE, alternated in one process, minimum of 30):
+// convblock1 2.29 → 2.14 ms, convblock2 3.78 → 3.54 (without any mask load 2.04 and 3.43).
+
+#if SUBGROUP
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+#endif
 
 struct Params {
   batch: u32,
@@ -104,6 +123,33 @@ fn dy4(base: u32, s: u32) -> vec4f {
 #endif
 }
 
+#if SUBGROUP
+// SUBGROUP: dy at elements base + s .. base + s + 3 of a plane times their mask values, from the
+// mask word already shifted to their first element's bit (as dy4 shifts it).
+fn dy4Bits(base: u32, s: u32, bits: u32) -> vec4f {
+  return dy[(base + s) / 4u] * maskQuad(bits, params.dropoutScale);
+}
+
+// SUBGROUP: a row's walk over the plane at `base`, as the mask words' part of it. Lane `lane`
+// takes quads lane, lane + 8, …; at iteration k the row's quads are elements base + 32k …
+// base + 32k + 31, this lane's in word base / 32 + k + up.
+struct MaskWalk {
+  // The plane's first and last word.
+  first: u32,
+  last: u32,
+  // This lane's quads' first bit in their word, and 1 where they lie in the next word of the row's 32.
+  shift: u32,
+  up: u32,
+  // Iterations a lane's word serves: 8, or 7 where the row's 32 elements straddle two words.
+  block: u32,
+}
+
+fn maskWalk(base: u32, lane: u32) -> MaskWalk {
+  let offset = base % 32u;
+  return MaskWalk(base / 32u, (base + params.area - 1u) / 32u, (offset + 4u * lane) % 32u, (offset + 4u * lane) / 32u, select(7u, 8u, offset == 0u));
+}
+#endif
+
 fn x4(base: u32, s: u32) -> vec4f {
 #if VEC4
   return x[(base + s) / 4u];
@@ -117,7 +163,12 @@ fn x4(base: u32, s: u32) -> vec4f {
 }
 
 @compute @workgroup_size(WG_X)
+#if SUBGROUP
+fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
+  let rowsShare = subgroupSize == 8u && WG_X % 8u == 0u;
+#else
 fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+#endif
   let c = wid.x;
   let mean = stats[c];
   let invStd = stats[params.channels + c];
@@ -128,7 +179,38 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
   let end = min(params.batch, first + perGroup);
   var sumG = vec4f(0.0);
   var sumGx = vec4f(0.0);
+#if SUBGROUP
+  if (quads >= WG_X && rowsShare) {
+    // A row a subgroup (lane its subgroup_invocation_id): the rows and planes below, with the mask words shared.
+    let iterations = (quads + 7u) / 8u;
+    for (var b = first + lid / 8u; b < end; b += WG_X / 8u) {
+      let base = (b * params.channels + c) * params.area;
+      let walk = maskWalk(base, lane);
+      var planeG = vec4f(0.0);
+      var planeGx = vec4f(0.0);
+      var slot = walk.block;
+      var words = 0u;
+      for (var k = 0u; k < iterations; k++) {
+        if (slot == walk.block) {
+          words = mask[min(walk.first + k + lane, walk.last)];
+          slot = 0u;
+        }
+        let bits = subgroupShuffle(words, slot + walk.up) >> walk.shift;
+        slot++;
+        let q = lane + 8u * k;
+        if (q < quads) {
+          let g = dy4Bits(base, 4u * q, bits);
+          planeG += g;
+          planeGx += g * (x4(base, 4u * q) - mean) * invStd;
+        }
+      }
+      sumG += planeG;
+      sumGx += planeGx;
+    }
+  } else if (quads >= WG_X) {
+#else
   if (quads >= WG_X) {
+#endif
     let lanes = min(LANES, WG_X);
     let rowsOfLanes = WG_X / lanes;
     for (var b = first + lid / lanes; b < end; b += rowsOfLanes) {
@@ -172,31 +254,56 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
   let dg = partial[0].y;
   let m = f32(params.batch * params.area);
   let scale = gamma[c] * invStd / m;
+#if SUBGROUP
+  if (quads >= WG_X && rowsShare) {
+    let iterations = (quads + 7u) / 8u;
+    for (var b = lid / 8u; b < params.batch; b += WG_X / 8u) {
+      let base = (b * params.channels + c) * params.area;
+      let walk = maskWalk(base, lane);
+      var slot = walk.block;
+      var words = 0u;
+      for (var k = 0u; k < iterations; k++) {
+        if (slot == walk.block) {
+          words = mask[min(walk.first + k + lane, walk.last)];
+          slot = 0u;
+        }
+        let bits = subgroupShuffle(words, slot + walk.up) >> walk.shift;
+        slot++;
+        let q = lane + 8u * k;
+        if (q < quads) {
+          applyQuad(base, 4u * q, dy4Bits(base, 4u * q, bits), mean, invStd, scale, m, db, dg);
+        }
+      }
+    }
+  } else if (quads >= WG_X) {
+#else
   if (quads >= WG_X) {
+#endif
     let lanes = min(LANES, WG_X);
     let rowsOfLanes = WG_X / lanes;
     for (var b = lid / lanes; b < params.batch; b += rowsOfLanes) {
       let base = (b * params.channels + c) * params.area;
       for (var q = lid % lanes; q < quads; q += lanes) {
-        applyQuad(base, 4u * q, mean, invStd, scale, m, db, dg);
+        applyQuad(base, 4u * q, dy4(base, 4u * q), mean, invStd, scale, m, db, dg);
       }
     }
   } else {
     let planes = WG_X / quads;
     let q = lid % quads;
     for (var b = lid / quads; b < params.batch && lid < planes * quads; b += planes) {
-      applyQuad((b * params.channels + c) * params.area, 4u * q, mean, invStd, scale, m, db, dg);
+      let base = (b * params.channels + c) * params.area;
+      applyQuad(base, 4u * q, dy4(base, 4u * q), mean, invStd, scale, m, db, dg);
     }
   }
 #endif
 }
 
 #if APPLY
-// dx at elements base + s .. base + s + 3 of a plane (those inside its area): batchnorm_backward_input's
-// scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU.
-fn applyQuad(base: u32, s: u32, mean: f32, invStd: f32, scale: f32, m: f32, db: f32, dg: f32) {
+// dx at elements base + s .. base + s + 3 of a plane (those inside its area), from their dy (dy4's):
+// batchnorm_backward_input's scale·(M·dy − Σdy − x̂·Σ(dy·x̂)), 0 where x ≤ 0 under a ReLU.
+fn applyQuad(base: u32, s: u32, dys: vec4f, mean: f32, invStd: f32, scale: f32, m: f32, db: f32, dg: f32) {
   let xs = x4(base, s);
-  let g = scale * (m * dy4(base, s) - db - (xs - mean) * invStd * dg);
+  let g = scale * (m * dys - db - (xs - mean) * invStd * dg);
   let v = select(g, vec4f(0.0), vec4<bool>(params.reluInput == 1u) & !reluPasses4(xs));
 #if VEC4
 #if IN_PLACE

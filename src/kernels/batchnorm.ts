@@ -6,6 +6,7 @@
  * with the block's dropout; the backward kernels' DROPOUT variant applies that dropout's gradient
  * first). CPU reference: src/reference/batchnorm.ts (and random.ts for dropout).
  */
+import type { GpuContext } from '../gpu/context.js';
 import { bindingPresent, defineKernel, withImpliedVariants, type BindingSpec } from '../gpu/kernel.js';
 import statsSource from '../../shaders/batchnorm_stats.wgsl?raw';
 import evalStatsSource from '../../shaders/batchnorm_eval_stats.wgsl?raw';
@@ -260,15 +261,19 @@ export const batchnormDropoutForward = defineKernel({
  * in the same dispatch, a workgroup a channel  (overwrites dx too); with IN_PLACE as well, dx is
  * written over dy (no dx binding; dy is read_write)  (overwrites dy). groups > 1 (not with
  * APPLY): dgamma and dbeta are [channels, groups] partial sums, each over ⌈batch/groups⌉ samples,
- * for batchnormSumsMerge; 1 is the whole sum.
+ * for batchnormSumsMerge; 1 is the whole sum. Variant SUBGROUP (implies VEC4 and DROPOUT; the
+ * device's 'subgroups'): the mask words shared in subgroups of 8, the same bits
+ * (batchnormReduceSubgroup says where).
  */
 export const batchnormBackwardReduce = defineKernel({
   name: 'batchnorm_backward_reduce',
   source: backwardReduceSource,
   libraries: [maskSource, reluSource],
   params: { ...shape, dropoutScale: 'f32', reluInput: 'u32', groups: 'u32' },
-  defines: ['VEC4', 'DROPOUT', 'APPLY', 'IN_PLACE'],
+  defines: ['VEC4', 'DROPOUT', 'APPLY', 'IN_PLACE', 'SUBGROUP'],
   variantRequires: vec4Requires,
+  variantFeatures: { SUBGROUP: 'subgroups' },
+  variantImplies: { SUBGROUP: ['VEC4', 'DROPOUT'] },
   bindings: {
     dy: { type: 'f32', access: 'read', vec4: 'VEC4', writtenIn: 'IN_PLACE' },
     x: { type: 'f32', access: 'read', vec4: 'VEC4' },
@@ -311,6 +316,19 @@ export const batchnormSumsMerge = defineKernel({
 export function batchnormReduceGroups(p: { readonly batch: number; readonly channels: number }, adapter: { readonly software: boolean }): number {
   return gpuGroups(p.channels, Math.floor(p.batch / 2), adapter);
 }
+
+/**
+ * Whether batchnormBackwardReduce with the dropout fused in takes its variant SUBGROUP: where the
+ * adapter's subgroups are 8 invocations (lavapipe's SIMD vectors; the device has 'subgroups'), the
+ * planes are whole vec4s and big enough for the walk that shares the mask words (a plane of a
+ * workgroup's quads or more). On lavapipe the seed CNN's convblock1 and convblock2 (batch 128).
+ */
+export function batchnormReduceSubgroup(p: { readonly area: number }, ctx: GpuContext): boolean {
+  return ctx.adapter.subgroupSize === REDUCE_SUBGROUP && ctx.device.features.has('subgroups') && p.area % 4 === 0 && p.area / 4 >= REDUCE_WORKGROUP;
+}
+
+/** The subgroup size batchnormBackwardReduce's SUBGROUP is written for. */
+const REDUCE_SUBGROUP = 8;
 
 /** Workgroups a GPU's batch-norm reductions aim at (batchnormReduceGroups, batchnormMergeGroups): a few per multiprocessor of a large GPU. */
 const REDUCE_GROUPS_TARGET = 512;

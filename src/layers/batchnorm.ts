@@ -14,6 +14,7 @@
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
+  batchnormReduceSubgroup,
   batchnormDropoutForward,
   batchnormEvalStats,
   batchnormForward,
@@ -205,6 +206,8 @@ export abstract class BatchNorm extends Layer {
     ]);
     // With the dropout fused in, dOutput is the dropout's output gradient and the kernels apply its mask.
     const backwardVariant = { ...variant, DROPOUT: dropout !== undefined };
+    // Where the adapter's subgroups are 8 (lavapipe), the sums' big-plane walks share the dropout's mask words (the same bits).
+    const reduceVariant = { ...backwardVariant, SUBGROUP: dropout !== undefined && batchnormReduceSubgroup({ area }, ctx) };
     const mask = dropout ? { mask: dropout.mask } : {};
     const dropoutScale = dropout ? dropoutParams(dropout.p).scale : 1;
     // On a CPU adapter the sums' workgroup a channel also writes the input gradient (APPLY): one
@@ -233,7 +236,7 @@ export abstract class BatchNorm extends Layer {
       const groups = reduceGroups(batch);
       const partial = groups > 1 ? partialSums : undefined;
       const list: Dispatch[] = [
-        (await ctx.compile(batchnormBackwardReduce, { ...backwardVariant, APPLY: apply, IN_PLACE: inPlace })).bind(
+        (await ctx.compile(batchnormBackwardReduce, { ...reduceVariant, APPLY: apply, IN_PLACE: inPlace })).bind(
           { dy: dOutput, x, stats, dgamma: partial?.gamma ?? gamma.grad, dbeta: partial?.beta ?? beta.grad, ...mask, ...(apply ? { gamma: gamma.value } : {}), ...(apply && !inPlace ? { dx: dInput } : {}) },
           { ...shape(batch), dropoutScale, reluInput: relu ? 1 : 0, groups },
           apply ? `${inputLabel} (with its sums)` : reduceLabel,

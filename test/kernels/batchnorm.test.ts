@@ -6,10 +6,12 @@
  */
 import { describe, expect, test } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
+import type { Tensor } from '../../src/gpu/tensor.js';
 import {
   batchnormBackwardInput,
   batchnormBackwardReduce,
   batchnormReduceGroups,
+  batchnormReduceSubgroup,
   batchnormSumsMerge,
   batchnormDropoutForward,
   batchnormEvalStats,
@@ -28,7 +30,7 @@ import { dropoutBackwardRef, dropoutForwardRef, dropoutMaskRef } from '../../src
 import { dropoutTies, mismatches } from '../helpers/dropout.js';
 import { reluBackwardRef } from '../../src/reference/relu.js';
 import { TOLERANCE, expectAllClose, f32, randomArray } from '../helpers/allclose.js';
-import { gpuTest } from '../helpers/gpu.js';
+import { gpuTest, withoutSubgroups } from '../helpers/gpu.js';
 import { HEALTH_NONE, HEALTH_SLOTS, freshHealth, healthLength } from '../../src/kernels/health.js';
 
 const EPS = 1e-5;
@@ -54,6 +56,11 @@ const SHAPES = [
   [3, 5, 4],
   [5, 3, 36],
   [128, 32, 576],
+  // Big planes whose images start inside a mask word (SUBGROUP's rows then straddle two words):
+  // 65 quads (one lane a step more than the others; planes start at bits 0, 4, … 28), and the
+  // seed CNN's convblock1 plane (26 × 26: 169 quads, planes 21.125 words).
+  [5, 3, 260],
+  [3, 2, 676],
 ] as const;
 
 const stats2 = (mean: ArrayLike<number>, invStd: ArrayLike<number>) => Float64Array.from([...Array.from(mean), ...Array.from(invStd)]);
@@ -66,6 +73,14 @@ test("a GPU's batch-norm sums in groups: about 512 workgroups, at least two samp
   expect(batchnormReduceGroups({ batch: 3, channels: 600 }, gpu)).toBe(1);
   expect(batchnormReduceGroups({ batch: 1, channels: 1 }, gpu)).toBe(1);
   expect(batchnormReduceGroups({ batch: 1024, channels: 16 }, { software: true })).toBe(1);
+});
+
+gpuTest('the batch norm backward shares its mask words (SUBGROUP) where the subgroups are 8 and the planes big', async (ctx) => {
+  const eight = ctx.adapter.subgroupSize === 8 && ctx.device.features.has('subgroups');
+  for (const area of [576, 676, 256]) expect(batchnormReduceSubgroup({ area }, ctx), `area ${area}`).toBe(eight);
+  // Small planes (fewer quads than the workgroup: the walk without it), and areas not whole vec4s.
+  for (const area of [252, 100, 36, 578]) expect(batchnormReduceSubgroup({ area }, ctx), `area ${area}`).toBe(false);
+  expect(batchnormReduceSubgroup({ area: 576 }, withoutSubgroups(ctx)), 'an adapter without subgroups of 8').toBe(false);
 });
 
 describe('batchnorm kernels', () => {
@@ -195,6 +210,37 @@ describe('batchnorm kernels', () => {
         const values = await ctx.readMany(Object.values(tensors));
         return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k]!])) as Record<keyof typeof tensors, Float32Array | Uint32Array>;
       };
+      // SUBGROUP's dispatches (implying VEC4 and DROPOUT) from given stats and mask bits, as runTraining's.
+      const runSubgroup = async (statsData: Float32Array, maskData: Uint32Array) => {
+        const tstats = ctx.tensor('stats', [2, channels], { data: statsData });
+        const tmask = ctx.tensor('mask', [maskWords(n)], { dtype: 'u32', data: maskData });
+        const perChannel = (name: string) => ctx.tensor(`${name} (SUBGROUP)`, [channels]);
+        const [tdgamma, tdbeta, tdgammaOne, tdbetaOne, tdgammaInPlace, tdbetaInPlace, tdgammaGroups, tdbetaGroups] = ['dgamma', 'dbeta', 'dgamma, one dispatch', 'dbeta, one dispatch', 'dgamma in place', 'dbeta in place', 'dgamma, groups', 'dbeta, groups'].map(perChannel) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+        const tdxOne = ctx.tensor('dx, one dispatch (SUBGROUP)', [batch, channels, area]);
+        const tdxInPlace = ctx.tensor('dy, then dx in place (SUBGROUP)', [batch, channels, area], { data: dy });
+        const groups = batch > 1 ? 3 : 2;
+        const [tpg, tpb] = [ctx.tensor('dgamma partial (SUBGROUP)', [channels, groups]), ctx.tensor('dbeta partial (SUBGROUP)', [channels, groups])];
+        for (const t of [tdgamma, tdbeta, tdgammaOne, tdbetaOne, tdgammaInPlace, tdbetaInPlace, tdgammaGroups, tdbetaGroups, tdxOne, tpg, tpb]) ctx.fill(t, NaN);
+        const { scale: dropoutScale } = dropoutParams(drop.p);
+        const sub = { SUBGROUP: true } as const;
+        const list = [
+          (await ctx.compile(batchnormBackwardReduce, sub)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tdgamma, dbeta: tdbeta, mask: tmask }, { ...p, dropoutScale, reluInput: 0, groups: 1 }),
+          (await ctx.compile(batchnormBackwardReduce, sub)).bind({ dy: tdy, x: tx, stats: tstats, dgamma: tpg, dbeta: tpb, mask: tmask }, { ...p, dropoutScale, reluInput: 0, groups }),
+          (await ctx.compile(batchnormSumsMerge)).bind({ partialGamma: tpg, partialBeta: tpb, dgamma: tdgammaGroups, dbeta: tdbetaGroups }, { channels, groups }),
+          (await ctx.compile(batchnormBackwardReduce, { ...sub, APPLY: true })).bind(
+            { dy: tdy, x: tx, stats: tstats, dgamma: tdgammaOne, dbeta: tdbetaOne, mask: tmask, gamma: tgamma, dx: tdxOne },
+            { ...p, dropoutScale, reluInput: 1, groups: 1 },
+          ),
+          (await ctx.compile(batchnormBackwardReduce, { ...sub, APPLY: true, IN_PLACE: true })).bind(
+            { dy: tdxInPlace, x: tx, stats: tstats, dgamma: tdgammaInPlace, dbeta: tdbetaInPlace, mask: tmask, gamma: tgamma },
+            { ...p, dropoutScale, reluInput: 1, groups: 1 },
+          ),
+        ];
+        ctx.submit('batchnorm SUBGROUP test', (e) => recordPass(e, 'batchnorm SUBGROUP test', list));
+        const tensors = { dgamma: tdgamma, dbeta: tdbeta, dgammaGroups: tdgammaGroups, dbetaGroups: tdbetaGroups, dgammaOne: tdgammaOne, dbetaOne: tdbetaOne, dxOne: tdxOne, dgammaInPlace: tdgammaInPlace, dbetaInPlace: tdbetaInPlace, dxInPlace: tdxInPlace };
+        const values = await ctx.readMany(Object.values(tensors));
+        return Object.fromEntries(Object.keys(tensors).map((name, k) => [name, values[k] as Float32Array])) as Record<keyof typeof tensors, Float32Array>;
+      };
       const got = await runTraining({ VEC4 });
       if (VEC4) {
         // The scalar variant sums the same terms in the same order: the same results, bit for bit.
@@ -240,6 +286,18 @@ describe('batchnorm kernels', () => {
       expectAllClose('batchnorm_backward_reduce in groups, merged: dbeta', got.dbetaGroups!, backward.dbeta, GRADIENT);
       expectAllClose('batchnorm_backward_reduce in groups, merged: dgamma, dropout fused', got.dgammaDropGroups!, dropoutBackward.dgamma, GRADIENT);
       expectAllClose('batchnorm_backward_reduce in groups, merged: dbeta, dropout fused', got.dbetaDropGroups!, dropoutBackward.dbeta, GRADIENT);
+      if (VEC4 && ctx.device.features.has('subgroups')) {
+        // SUBGROUP (the mask words shared in subgroups of 8; lavapipe's, and that of any device
+        // with the feature: with another subgroup size it loads as without): the sums, in groups,
+        // with APPLY and IN_PLACE, from the same stats and mask: the bits of the kernels without it.
+        const sub = await runSubgroup(got.stats as Float32Array, got.mask as Uint32Array);
+        for (const [one, two] of [['dgamma', 'dgammaDrop'], ['dbeta', 'dbetaDrop'], ['dgammaGroups', 'dgammaDropGroups'], ['dbetaGroups', 'dbetaDropGroups'], ['dgammaOne', 'dgammaDropOne'], ['dbetaOne', 'dbetaDropOne'], ['dxOne', 'dxDropOne'], ['dgammaInPlace', 'dgammaDropInPlace'], ['dbetaInPlace', 'dbetaDropInPlace'], ['dxInPlace', 'dxDropInPlace']] as const) {
+          expect(Array.from(sub[one]), `batchnorm_backward_reduce SUBGROUP: ${one} against ${two}`).toEqual(Array.from(got[two]!));
+        }
+        expectAllClose('batchnorm_backward_reduce SUBGROUP dgamma', sub.dgamma, dropoutBackward.dgamma, GRADIENT);
+        expectAllClose('batchnorm_backward_reduce SUBGROUP dbeta', sub.dbeta, dropoutBackward.dbeta, GRADIENT);
+        expectAllClose('batchnorm_backward_reduce SUBGROUP APPLY dx', sub.dxOne, reluBackwardRef(dropoutBackward.dx, x), GRADIENT);
+      }
       expectAllClose('batchnorm_backward_input dx', got.dx!, backward.dx, GRADIENT);
       expectAllClose('batchnorm_backward_input dx, ReLU fused', got.dxRelu!, reluBackwardRef(backward.dx, x), GRADIENT);
 
