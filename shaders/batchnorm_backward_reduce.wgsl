@@ -142,11 +142,28 @@ struct MaskWalk {
   up: u32,
   // Iterations a lane's word serves: 8, or 7 where the row's 32 elements straddle two words.
   block: u32,
+  // The word this lane loaded (for the row's next `block` iterations), and how many of them are done.
+  words: u32,
+  slot: u32,
 }
 
 fn maskWalk(base: u32, lane: u32) -> MaskWalk {
   let offset = base % 32u;
-  return MaskWalk(base / 32u, (base + params.area - 1u) / 32u, (offset + 4u * lane) % 32u, (offset + 4u * lane) / 32u, select(7u, 8u, offset == 0u));
+  let block = select(7u, 8u, offset == 0u);
+  return MaskWalk(base / 32u, (base + params.area - 1u) / 32u, (offset + 4u * lane) % 32u, (offset + 4u * lane) / 32u, block, 0u, block);
+}
+
+// The mask bits of this lane's quad at iteration k (lane + 8k), shifted to its first element: every
+// `block` iterations each lane loads the word the row reaches `lane` iterations on, and each
+// iteration takes its own by subgroupShuffle. Every lane of the row calls it at every k, in order.
+fn walkBits(walk: ptr<function, MaskWalk>, lane: u32, k: u32) -> u32 {
+  if ((*walk).slot == (*walk).block) {
+    (*walk).words = mask[min((*walk).first + k + lane, (*walk).last)];
+    (*walk).slot = 0u;
+  }
+  let bits = subgroupShuffle((*walk).words, (*walk).slot + (*walk).up) >> (*walk).shift;
+  (*walk).slot += 1u;
+  return bits;
 }
 #endif
 
@@ -185,18 +202,11 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
     let iterations = (quads + 7u) / 8u;
     for (var b = first + lid / 8u; b < end; b += WG_X / 8u) {
       let base = (b * params.channels + c) * params.area;
-      let walk = maskWalk(base, lane);
+      var walk = maskWalk(base, lane);
       var planeG = vec4f(0.0);
       var planeGx = vec4f(0.0);
-      var slot = walk.block;
-      var words = 0u;
       for (var k = 0u; k < iterations; k++) {
-        if (slot == walk.block) {
-          words = mask[min(walk.first + k + lane, walk.last)];
-          slot = 0u;
-        }
-        let bits = subgroupShuffle(words, slot + walk.up) >> walk.shift;
-        slot++;
+        let bits = walkBits(&walk, lane, k);
         let q = lane + 8u * k;
         if (q < quads) {
           let g = dy4Bits(base, 4u * q, bits);
@@ -259,16 +269,9 @@ fn batchnorm_backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_i
     let iterations = (quads + 7u) / 8u;
     for (var b = lid / 8u; b < params.batch; b += WG_X / 8u) {
       let base = (b * params.channels + c) * params.area;
-      let walk = maskWalk(base, lane);
-      var slot = walk.block;
-      var words = 0u;
+      var walk = maskWalk(base, lane);
       for (var k = 0u; k < iterations; k++) {
-        if (slot == walk.block) {
-          words = mask[min(walk.first + k + lane, walk.last)];
-          slot = 0u;
-        }
-        let bits = subgroupShuffle(words, slot + walk.up) >> walk.shift;
-        slot++;
+        let bits = walkBits(&walk, lane, k);
         let q = lane + 8u * k;
         if (q < quads) {
           applyQuad(base, 4u * q, dy4Bits(base, 4u * q, bits), mean, invStd, scale, m, db, dg);

@@ -82,12 +82,7 @@ const LANES = 8u;
 fn batchnorm_merge_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
   // batchnorm_stats_merge.
-  var m = Moments(0u, 0.0, 0.0);
-  for (var s = lid; s < params.slots; s += WG_X) {
-    let at = (c * params.slots + s) * 3u;
-    m = mergeMoments(m, Moments(u32(moments[at]), moments[at + 1u], moments[at + 2u]));
-  }
-  let merged = workgroupMoments(lid, m);
+  let merged = workgroupMoments(lid, slotMoments(c, lid));
   storeStatistics(lid, c, merged);
   // batchnorm_forward's per-channel values, as it computes them from the stored statistics.
   let mean = merged.mean;

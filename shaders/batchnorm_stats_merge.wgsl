@@ -7,8 +7,9 @@
 //   stats [2, channels]: stats[0, c] = mean, stats[1, c] = 1/√(biased variance + eps); running
 //   statistics as batchnorm_stats (shaders/lib/batchnorm_statistics.wgsl).
 //   One workgroup of WG_X invocations (a power of two) per channel (workgroup_id.x): invocation k
-//   merges slots k, k + WG_X, … in order, then the fixed-order tree merges the invocations' (the
-//   same merges for the same partials: the result does not depend on timing).
+//   merges slots k, k + WG_X, … in order (shaders/lib/moments_slots.wgsl), then the fixed-order
+//   tree merges the invocations' (the same merges for the same partials: the result does not
+//   depend on timing).
 
 struct Params {
   channels: u32,
@@ -31,10 +32,5 @@ override WG_X: u32;
 @compute @workgroup_size(WG_X)
 fn batchnorm_stats_merge(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
-  var m = Moments(0u, 0.0, 0.0);
-  for (var s = lid; s < params.slots; s += WG_X) {
-    let at = (c * params.slots + s) * 3u;
-    m = mergeMoments(m, Moments(u32(moments[at]), moments[at + 1u], moments[at + 2u]));
-  }
-  storeStatistics(lid, c, workgroupMoments(lid, m));
+  storeStatistics(lid, c, workgroupMoments(lid, slotMoments(c, lid)));
 }

@@ -24,6 +24,7 @@ import momentsSource from '../../shaders/lib/moments.wgsl?raw';
 import statisticsSource from '../../shaders/lib/batchnorm_statistics.wgsl?raw';
 import workgroupMomentsSource from '../../shaders/lib/workgroup_moments.wgsl?raw';
 import statsMergeSource from '../../shaders/batchnorm_stats_merge.wgsl?raw';
+import slotMomentsSource from '../../shaders/lib/moments_slots.wgsl?raw';
 import sumsMergeSource from '../../shaders/batchnorm_sums_merge.wgsl?raw';
 import momentsMergeSource from '../../shaders/batchnorm_moments_merge.wgsl?raw';
 import mergeForwardSource from '../../shaders/batchnorm_merge_forward.wgsl?raw';
@@ -88,7 +89,7 @@ export const batchnormStatsMerge = defineKernel({
     runningVar: { type: 'f32', access: 'read_write' },
     health: { type: 'u32', access: 'read_write' },
   },
-  libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource],
+  libraries: [momentsSource, slotMomentsSource, workgroupMomentsSource, statisticsSource, healthSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({ moments: p.channels * p.slots * 3, stats: 2 * p.channels, runningMean: p.channels, runningVar: p.channels, health: Math.max(p.meanSlot, p.varSlot) + 1 }),
@@ -124,7 +125,7 @@ export const batchnormMergeForward = defineKernel({
   variantRequires: vec4Requires,
   // The mask is the dropout's: MASK_ONLY draws and stores it.
   variantImplies: { MASK_ONLY: ['DROPOUT'] },
-  libraries: [momentsSource, workgroupMomentsSource, statisticsSource, healthSource, philoxSource, drawSource, maskSource, reluSource],
+  libraries: [momentsSource, slotMomentsSource, workgroupMomentsSource, statisticsSource, healthSource, philoxSource, drawSource, maskSource, reluSource],
   workgroupSize: [REDUCE_WORKGROUP],
   grid: (p, wg) => [p.channels * wg[0]],
   lengths: (p) => ({
