@@ -7,6 +7,8 @@
 //   Variant VEC4 (width a multiple of 8, height even: no cells past the windows): one invocation
 //   per four windows of a row, dy and argmax read as vec4s and the cells' two rows written as two
 //   vec4s each.
+//   Variant VEC2 (width a multiple of 4, height even): an invocation per two pairs of windows of
+//   a row, dy and argmax read as vec2s and each pair's cells' two rows written as two vec2s each.
 //   Variant RELU (fusion rule relu-grad-in-maxpool: a ReLU before the pool): dx is the gradient
 //   of the ReLU's input, dy[o] passed except where the pooled value y[o] ≤ 0 (a NaN passes it, reluPasses; the value at the
 //   argmax is the ReLU's output there, and every other element's gradient is 0 either way);
@@ -25,6 +27,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dx: array<vec4f>;
 #if RELU
 @group(0) @binding(4) var<storage, read> y: array<vec4f>;
+#endif
+#elif VEC2
+@group(0) @binding(1) var<storage, read> dy: array<vec2f>;
+@group(0) @binding(2) var<storage, read> argmax: array<vec2u>;
+@group(0) @binding(3) var<storage, read_write> dx: array<vec2f>;
+#if RELU
+@group(0) @binding(4) var<storage, read> y: array<vec2f>;
 #endif
 #else
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -63,6 +72,31 @@ fn maxpool2x2_backward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_
     for (var h = 0u; h < 2u; h++) {
       let first = top + row * W + 4u * h;
       dx[first / 4u] = select(vec4f(0.0), gs[h], ks[h] == vec4u(first) + vec4u(0u, 1u, 2u, 3u));
+    }
+  }
+#elif VEC2
+  // Pairs q = 2·gid.x, 2·gid.x + 1: windows 2q, 2q + 1 of one row (outW even), their columns
+  // from top (even) on.
+  let outH = params.height / 2u;
+  let outW = params.width / 2u;
+  let W = params.width;
+  for (var j = 0u; j < 2u; j++) {
+    let q = gid.x * 2u + j;
+    let o = q * 2u;
+    if (o >= params.planes * outH * outW) { return; }
+    let plane = o / (outH * outW);
+    let r = o % (outH * outW);
+    let top = (plane * params.height + (r / outW) * 2u) * W + (r % outW) * 2u;
+#if RELU
+    let g = select(vec2f(0.0), dy[q], reluPasses2(y[q]));
+#else
+    let g = dy[q];
+#endif
+    let k = argmax[q];
+    for (var row = 0u; row < 2u; row++) {
+      let first = top + row * W;
+      dx[first / 2u] = select(vec2f(0.0), vec2f(g.x), vec2u(k.x) == vec2u(first) + vec2u(0u, 1u));
+      dx[first / 2u + 1u] = select(vec2f(0.0), vec2f(g.y), vec2u(k.y) == vec2u(first) + vec2u(2u, 3u));
     }
   }
 #else

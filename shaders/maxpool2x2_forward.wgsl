@@ -9,7 +9,12 @@
 //   as vec4s; each window compared in the same order, so the same results. On lavapipe a load or
 //   store costs a loop over the SIMD lanes whatever its width: the seed CNN's pool1 (128 × 10 ×
 //   24 × 24) went 2.2–3.2 → 0.9–1.3 ms a pass, forward and backward alike, at batch 128
-//   (bench:profile, alternated). Otherwise an invocation takes four consecutive outputs.
+//   (bench:profile, alternated).
+//   Variant VEC2 (width a multiple of 4, height even: the small ResNet's 28 × 28 planes, whose
+//   rows of 14 windows are no whole vec4s): an invocation takes two pairs of windows of a row, x
+//   read as vec2s (each pair's top and bottom rows, two vec2s each) and y and argmax written as
+//   vec2s; each window compared in the same order, so the same results.
+//   Otherwise an invocation takes four consecutive outputs.
 
 struct Params {
   planes: u32,
@@ -22,6 +27,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<vec4u>;
+#elif VEC2
+@group(0) @binding(1) var<storage, read> x: array<vec2f>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> argmax: array<vec2u>;
 #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -32,6 +41,10 @@ override WG_X: u32;
 
 fn isNan(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn isNan2(v: vec2f) -> vec2<bool> {
+  return (bitcast<vec2u>(v) & vec2u(0x7fffffffu)) > vec2u(0x7f800000u);
 }
 
 fn isNan4(v: vec4f) -> vec4<bool> {
@@ -68,6 +81,35 @@ fn maxpool2x2_forward(@builtin(global_invocation_id) gid3: vec3u, @builtin(num_w
   }
   y[gid.x] = value;
   argmax[gid.x] = best;
+#elif VEC2
+  // Pairs q = 2·gid.x, 2·gid.x + 1: outputs 2q, 2q + 1 of one row (outW even); their windows'
+  // columns start at top (even).
+  for (var j = 0u; j < 2u; j++) {
+    let q = gid.x * 2u + j;
+    let o = q * 2u;
+    if (o >= params.planes * outH * outW) { return; }
+    let plane = o / (outH * outW);
+    let r = o % (outH * outW);
+    let top = (plane * params.height + (r / outW) * 2u) * params.width + (r % outW) * 2u;
+    let a = x[top / 2u];
+    let b = x[top / 2u + 1u];
+    let c = x[(top + params.width) / 2u];
+    let d = x[(top + params.width) / 2u + 1u];
+    // Window j's top-left, top-right, bottom-left and bottom-right, as component j.
+    let starts = vec2u(top) + vec2u(0u, 2u);
+    var value = vec2f(a.x, b.x);
+    var best = starts;
+    let others = array<vec2f, 3>(vec2f(a.y, b.y), vec2f(c.x, d.x), vec2f(c.y, d.y));
+    let offsets = array<u32, 3>(1u, params.width, params.width + 1u);
+    for (var k = 0u; k < 3u; k++) {
+      let v = others[k];
+      let replace = (v > value) | isNan2(v);
+      value = select(value, v, replace);
+      best = select(best, starts + offsets[k], replace);
+    }
+    y[q] = value;
+    argmax[q] = best;
+  }
 #else
   // Outputs 4·gid.x .. 4·gid.x + 3.
   for (var j = 0u; j < 4u; j++) {

@@ -20,12 +20,24 @@ import reluSource from '../../shaders/lib/relu.wgsl?raw';
 type PoolShape = { readonly planes: number; readonly height: number; readonly width: number };
 const pooled = (p: PoolShape) => p.planes * Math.floor(p.height / 2) * Math.floor(p.width / 2);
 
-/** The max-pool variant a layer binds: VEC4 (four windows of a row an invocation) where the shape allows it. */
-export const maxpoolVariant = (p: PoolShape) => ({ VEC4: maxpoolVec4Problem(p) === undefined });
+/**
+ * The max-pool variant a layer binds: VEC4 (four windows of a row an invocation) where the shape
+ * allows it, else VEC2 (pairs of windows of a row: the small ResNet's 28 × 28 planes).
+ */
+export const maxpoolVariant = (p: PoolShape) => {
+  const VEC4 = maxpoolVec4Problem(p) === undefined;
+  return { VEC4, VEC2: !VEC4 && maxpoolVec2Problem(p) === undefined };
+};
 
 /** Why VEC4 cannot pool a shape: every row's windows in whole vec4s (width a multiple of 8), and no odd last row. */
 function maxpoolVec4Problem(p: PoolShape): string | undefined {
   if (p.width % 8 !== 0) return `width ${p.width} is not a multiple of 8`;
+  return p.height % 2 === 0 ? undefined : `height ${p.height} is odd`;
+}
+
+/** Why VEC2 cannot pool a shape: every row's windows in whole pairs (width a multiple of 4), and no odd last row. */
+function maxpoolVec2Problem(p: PoolShape): string | undefined {
+  if (p.width % 4 !== 0) return `width ${p.width} is not a multiple of 4`;
   return p.height % 2 === 0 ? undefined : `height ${p.height} is odd`;
 }
 
@@ -36,14 +48,15 @@ export const maxpool2x2Forward = defineKernel({
   source: maxForwardSource,
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
-    x: { type: 'f32', access: 'read', vec4: 'VEC4' },
-    y: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
-    argmax: { type: 'u32', access: 'read_write', vec4: 'VEC4' },
+    x: { type: 'f32', access: 'read', vec4: 'VEC4', vec2: 'VEC2' },
+    y: { type: 'f32', access: 'read_write', vec4: 'VEC4', vec2: 'VEC2' },
+    argmax: { type: 'u32', access: 'read_write', vec4: 'VEC4', vec2: 'VEC2' },
   },
-  defines: ['VEC4'],
-  variantRequires: { VEC4: maxpoolVec4Problem },
+  defines: ['VEC4', 'VEC2'],
+  variantRequires: { VEC4: maxpoolVec4Problem, VEC2: maxpoolVec2Problem },
   workgroupSize: [64],
-  // One invocation per four outputs (VEC4: four of a row; otherwise four consecutive ones).
+  // One invocation per four outputs (VEC4: four of a row; VEC2: two pairs of a row's; otherwise
+  // four consecutive ones).
   grid: (p) => [Math.ceil(pooled(p) / 4)],
   lengths: (p) => ({ x: p.planes * p.height * p.width, y: pooled(p), argmax: pooled(p) }),
 });
@@ -60,16 +73,16 @@ export const maxpool2x2Backward = defineKernel({
   libraries: [reluSource],
   params: { planes: 'u32', height: 'u32', width: 'u32' },
   bindings: {
-    dy: { type: 'f32', access: 'read', vec4: 'VEC4' },
-    argmax: { type: 'u32', access: 'read', vec4: 'VEC4' },
-    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4' },
-    y: { type: 'f32', access: 'read', vec4: 'VEC4', only: 'RELU' },
+    dy: { type: 'f32', access: 'read', vec4: 'VEC4', vec2: 'VEC2' },
+    argmax: { type: 'u32', access: 'read', vec4: 'VEC4', vec2: 'VEC2' },
+    dx: { type: 'f32', access: 'read_write', vec4: 'VEC4', vec2: 'VEC2' },
+    y: { type: 'f32', access: 'read', vec4: 'VEC4', vec2: 'VEC2', only: 'RELU' },
   },
-  defines: ['VEC4', 'RELU'],
-  variantRequires: { VEC4: maxpoolVec4Problem },
+  defines: ['VEC4', 'VEC2', 'RELU'],
+  variantRequires: { VEC4: maxpoolVec4Problem, VEC2: maxpoolVec2Problem },
   workgroupSize: [256],
   // One invocation per four cells of 2×2 input elements (a window, or the edge past the last
-  // one; VEC4: four windows of a row).
+  // one; VEC4: four windows of a row; VEC2: two pairs of a row's).
   grid: (p) => [Math.ceil((p.planes * Math.ceil(p.height / 2) * Math.ceil(p.width / 2)) / 4)],
   lengths: (p) => ({ dy: pooled(p), argmax: pooled(p), dx: p.planes * p.height * p.width, y: pooled(p) }),
 });

@@ -4,7 +4,7 @@
  * pool2d_backward (any window: overlapping, padded, dilated, ceil mode; max with ties and NaN,
  * average with count_include_pad and divisor_override) against the float64 reference.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordPass } from '../../src/gpu/context.js';
 import { globalAvgPoolBackward, globalAvgPoolForward, maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant, pool2dBackward, pool2dForward } from '../../src/kernels/pooling.js';
 import { adaptiveAvgPool2dBackwardRef, adaptiveAvgPool2dForwardRef, adaptiveMaxPool2dForwardRef, avgPool2dBackwardRef, avgPool2dForwardRef, globalAvgPoolBackwardRef, globalAvgPoolForwardRef, maxPool2dForwardRef, maxPoolBackwardRef, maxPool2x2ForwardRef, pool2dShapeRef, type Pool2dRef } from '../../src/reference/pooling.js';
@@ -14,23 +14,26 @@ import { gpuTest } from '../helpers/gpu.js';
 
 /**
  * Runs max pooling forward then backward on x; returns what the GPU wrote. Where the shape allows
- * VEC4 (what layers bind then), runs it too and expects the same values, bit for bit.
+ * VEC4 or VEC2 (what layers bind then), runs them too and expects the same values, bit for bit.
  */
 async function maxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, planes: number, height: number, width: number) {
   const p = { planes, height, width };
-  const scalar = await runMaxPool(ctx, x, dy, p, false);
-  if (maxpoolVariant(p).VEC4) {
-    const vec4 = await runMaxPool(ctx, x, dy, p, true);
-    expect(Array.from(vec4.y), 'VEC4 y').toEqual(Array.from(scalar.y));
-    expect(Array.from(vec4.argmax), 'VEC4 argmax').toEqual(Array.from(scalar.argmax));
-    expect(Array.from(vec4.dx), 'VEC4 dx').toEqual(Array.from(scalar.dx));
-    expect(Array.from(vec4.dxRelu), 'VEC4 dx (RELU)').toEqual(Array.from(scalar.dxRelu));
+  const scalar = await runMaxPool(ctx, x, dy, p, {});
+  const variant = maxpoolVariant(p);
+  for (const name of ['VEC4', 'VEC2'] as const) {
+    // VEC2 runs every VEC4 shape too (its rows are whole pairs as well).
+    if (!variant.VEC4 && !variant[name]) continue;
+    const vec = await runMaxPool(ctx, x, dy, p, { [name]: true });
+    expect(Array.from(vec.y), `${name} y`).toEqual(Array.from(scalar.y));
+    expect(Array.from(vec.argmax), `${name} argmax`).toEqual(Array.from(scalar.argmax));
+    expect(Array.from(vec.dx), `${name} dx`).toEqual(Array.from(scalar.dx));
+    expect(Array.from(vec.dxRelu), `${name} dx (RELU)`).toEqual(Array.from(scalar.dxRelu));
   }
   return scalar;
 }
 
 /** One variant of max pooling, forward then backward, on fresh tensors. */
-async function runMaxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, p: { planes: number; height: number; width: number }, VEC4: boolean) {
+async function runMaxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<number>, p: { planes: number; height: number; width: number }, variant: { VEC4?: boolean; VEC2?: boolean }) {
   const { planes, height, width } = p;
   const outLength = planes * Math.floor(height / 2) * Math.floor(width / 2);
   const tx = ctx.tensor('x', [planes, height, width], { data: x });
@@ -44,9 +47,9 @@ async function runMaxPool(ctx: GpuContext, x: ArrayLike<number>, dy: ArrayLike<n
   ctx.fill(tdx, NaN);
   ctx.fill(tdxRelu, NaN);
   const kernels = [
-    (await ctx.compile(maxpool2x2Forward, { VEC4 })).bind({ x: tx, y: ty, argmax: targmax }, p),
-    (await ctx.compile(maxpool2x2Backward, { VEC4 })).bind({ dy: tdy, argmax: targmax, dx: tdx }, p),
-    (await ctx.compile(maxpool2x2Backward, { VEC4, RELU: true })).bind({ dy: tdy, argmax: targmax, dx: tdxRelu, y: ty }, p),
+    (await ctx.compile(maxpool2x2Forward, variant)).bind({ x: tx, y: ty, argmax: targmax }, p),
+    (await ctx.compile(maxpool2x2Backward, variant)).bind({ dy: tdy, argmax: targmax, dx: tdx }, p),
+    (await ctx.compile(maxpool2x2Backward, { ...variant, RELU: true })).bind({ dy: tdy, argmax: targmax, dx: tdxRelu, y: ty }, p),
   ];
   ctx.submit('maxpool test', (e) => recordPass(e, 'maxpool test', kernels));
   return { y: await ctx.read(ty), argmax: await ctx.read(targmax), dx: await ctx.read(tdx), dxRelu: await ctx.read(tdxRelu) };
@@ -57,6 +60,9 @@ describe('maxpool2x2 kernels', () => {
   // window), 1×n (no window at all), output counts around the 64-wide workgroup and not a
   // multiple of the 4 an invocation takes. VEC4 (widths a multiple of 8, even heights): one row
   // of four windows, several, and the seed CNN's pool1 planes (10 channels of 24 × 24, batch 3).
+  // VEC2 (widths a multiple of 4, even heights; also run on the VEC4 shapes): one pair of windows,
+  // pairs whose count is odd (outputs not a multiple of 4: an invocation's second pair idle), and
+  // the small ResNet's stem planes (16 channels of 28 × 28, batch 3).
   for (const [planes, height, width] of [
     [1, 2, 2],
     [1, 3, 3],
@@ -68,6 +74,10 @@ describe('maxpool2x2 kernels', () => {
     [1, 2, 8],
     [5, 6, 16],
     [30, 24, 24],
+    [1, 2, 4],
+    [3, 4, 12],
+    [5, 6, 20],
+    [48, 28, 28],
   ] as const) {
     gpuTest(`${planes} planes of ${height}×${width}, with ties`, async (ctx) => {
       const length = planes * height * width;
@@ -96,6 +106,14 @@ describe('maxpool2x2 kernels', () => {
       }
     });
   }
+
+  it('binds VEC4 on rows of whole vec4s of windows, else VEC2 on rows of whole pairs (the small ResNet\'s 28 × 28 stem)', () => {
+    expect(maxpoolVariant({ planes: 2048, height: 24, width: 24 })).toEqual({ VEC4: true, VEC2: false });
+    expect(maxpoolVariant({ planes: 2048, height: 28, width: 28 })).toEqual({ VEC4: false, VEC2: true });
+    expect(maxpoolVariant({ planes: 3, height: 4, width: 12 })).toEqual({ VEC4: false, VEC2: true });
+    expect(maxpoolVariant({ planes: 3, height: 5, width: 12 })).toEqual({ VEC4: false, VEC2: false });
+    expect(maxpoolVariant({ planes: 3, height: 4, width: 14 })).toEqual({ VEC4: false, VEC2: false });
+  });
 
   gpuTest('ties go to the first maximum in row-major window order', async (ctx) => {
     // One 2×8 plane: four windows, each a tie in a different place.
