@@ -84,3 +84,22 @@ export function scaledErrors(pairs: Record<string, [ArrayLike<number>, ArrayLike
     .map(([name, [ours, theirs]]) => `${name} ${scaledError(ours, theirs).toExponential(1)}`)
     .join(', ');
 }
+
+/** The first indices (at most 5) where two arrays' bits differ (float32 by their bits, u32 as they are), with both values: empty where they are the same bits. */
+export function bitDifferences(got: ArrayLike<number>, want: ArrayLike<number>): string[] {
+  expect(got.length).toBe(want.length);
+  const bits = (v: ArrayLike<number>) => (v instanceof Float32Array ? new Uint32Array(v.buffer, v.byteOffset, v.length) : (v as Uint32Array));
+  const [a, b] = [bits(got), bits(want)];
+  const out: string[] = [];
+  for (let i = 0; i < a.length && out.length < 5; i++) if (a[i] !== b[i]) out.push(`[${i}] ${got[i]} against ${want[i]}`);
+  return out;
+}
+
+/** Random values with exact zeros, −0, negatives and NaNs among them (a ReLU's output, as a mask sees it). */
+export function reluOutput(n: number, seed: number): Float32Array {
+  const v = Float32Array.from(randomArray(n, seed));
+  for (let i = 0; i < n; i += 7) v[i] = 0;
+  for (let i = 3; i < n; i += 11) v[i] = -0;
+  for (let i = 5; i < n; i += 13) v[i] = Number.NaN;
+  return v;
+}

@@ -35,7 +35,7 @@ import {
 import { conv2dBackwardWeightRef, conv2dForwardRef } from '../../src/reference/conv2d.js';
 import { maxPool2x2ForwardRef, maxPoolBackwardRef } from '../../src/reference/pooling.js';
 import { dropoutMaskRef } from '../../src/reference/random.js';
-import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { TOLERANCE, bitDifferences, expectAllClose, randomArray } from '../helpers/allclose.js';
 import { gpuTest, withoutSubgroups } from '../helpers/gpu.js';
 
 interface Case {
@@ -58,16 +58,6 @@ const CASES: readonly Case[] = [
 
 const P_DROP = 0.3;
 const DRAWS = { seed: 11, stream: 4, step: 2 };
-
-/** The first indices (at most 5) where two arrays' bits differ. */
-function bitDifferences(got: ArrayLike<number>, want: ArrayLike<number>): string[] {
-  expect(got.length).toBe(want.length);
-  const bits = (v: ArrayLike<number>) => (v instanceof Float32Array ? new Uint32Array(v.buffer, v.byteOffset, v.length) : (v as Uint32Array));
-  const [a, b] = [bits(got), bits(want)];
-  const out: string[] = [];
-  for (let i = 0; i < a.length && out.length < 5; i++) if (a[i] !== b[i]) out.push(`[${i}] ${got[i]} against ${want[i]}`);
-  return out;
-}
 
 async function check(base: GpuContext, c: Case, n: number, subgroups: boolean) {
   const ctx = subgroups ? base : withoutSubgroups(base);

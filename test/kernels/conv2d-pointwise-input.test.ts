@@ -30,7 +30,7 @@ import {
 import type { ConvTile } from '../../src/kernels/conv-tile.js';
 import { conv2dBackwardInputRef } from '../../src/reference/conv2d.js';
 import { candidateTiles, tileFits } from '../../src/tune/tuner.js';
-import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { TOLERANCE, bitDifferences, expectAllClose, randomArray, reluOutput } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 const pointwise = (s: Omit<Conv2dShape, 'kernelH' | 'kernelW' | 'stride' | 'padding'>): Conv2dShape => ({ ...s, kernelH: 1, kernelW: 1, stride: 1, padding: 0 });
@@ -54,24 +54,6 @@ const CASES: readonly Case[] = [
   // One channel on a 1×1 plane: a quad of one pixel, 3 tile channels past the layer's.
   { shape: pointwise({ batch: 3, inChannels: 1, height: 1, width: 1, outChannels: 1 }), vectors: 1 },
 ];
-
-/** The first indices (at most 5) where two float arrays' bits differ, with both values: empty where they are the same bits. */
-function bitDifferences(got: Float32Array, want: Float32Array): string[] {
-  expect(got.length).toBe(want.length);
-  const [a, b] = [new Uint32Array(got.buffer, got.byteOffset, got.length), new Uint32Array(want.buffer, want.byteOffset, want.length)];
-  const out: string[] = [];
-  for (let i = 0; i < a.length && out.length < 5; i++) if (a[i] !== b[i]) out.push(`[${i}] ${got[i]} against ${want[i]}`);
-  return out;
-}
-
-/** Random values with exact zeros, −0, negatives and NaNs among them (a ReLU's output, as the mask sees it). */
-function reluOutput(n: number, seed: number): Float32Array {
-  const v = Float32Array.from(randomArray(n, seed));
-  for (let i = 0; i < n; i += 7) v[i] = 0;
-  for (let i = 3; i < n; i += 11) v[i] = -0;
-  for (let i = 5; i < n; i += 13) v[i] = Number.NaN;
-  return v;
-}
 
 describe('conv2d_backward_input_pointwise', () => {
   CASES.forEach((c, n) => {

@@ -34,7 +34,7 @@ import {
 import { maxpool2x2Backward, maxpool2x2Forward, maxpoolVariant } from '../../src/kernels/pooling.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../../src/reference/conv2d.js';
 import { maxPool2x2ForwardRef, maxPoolBackwardRef } from '../../src/reference/pooling.js';
-import { TOLERANCE, expectAllClose, randomArray } from '../helpers/allclose.js';
+import { TOLERANCE, bitDifferences, expectAllClose, randomArray, reluOutput } from '../helpers/allclose.js';
 import { gpuTest } from '../helpers/gpu.js';
 
 const pointwise = (s: Omit<Conv2dShape, 'kernelH' | 'kernelW' | 'stride' | 'padding'>): Conv2dShape => ({ ...s, kernelH: 1, kernelW: 1, stride: 1, padding: 0 });
@@ -58,15 +58,6 @@ const CASES: readonly Case[] = [
   { shape: pointwise({ batch: 2, inChannels: 6, height: 4, width: 12, outChannels: 9 }), weight: { channels: 16, rows: 3, workgroup: 64 } },
 ];
 
-/** The first indices (at most 5) where two float arrays' bits differ: empty where they are the same bits. */
-function bitDifferences(got: Float32Array, want: Float32Array): string[] {
-  expect(got.length).toBe(want.length);
-  const [a, b] = [new Uint32Array(got.buffer, got.byteOffset, got.length), new Uint32Array(want.buffer, want.byteOffset, want.length)];
-  const out: string[] = [];
-  for (let i = 0; i < a.length && out.length < 5; i++) if (a[i] !== b[i]) out.push(`[${i}] ${got[i]} against ${want[i]}`);
-  return out;
-}
-
 /** A conv output full of ties: values on a grid of quarters, with NaNs, −0 and +0 among them. */
 function tiedOutput(n: number, seed: number): Float32Array {
   const v = Float32Array.from(randomArray(n, seed), (x) => Math.round(x * 4) / 4);
@@ -80,15 +71,6 @@ function poolGradient(n: number, seed: number, plane: number): Float32Array {
   const v = Float32Array.from(randomArray(n, seed));
   for (let i = 3; i < n; i += 17) v[i] = -0;
   for (let i = 1; i < plane; i += 3) v[i] = Number.NaN;
-  return v;
-}
-
-/** A ReLU's output (the layer's input with the mask): zeros, −0, negatives and NaNs among random values. */
-function reluOutput(n: number, seed: number): Float32Array {
-  const v = Float32Array.from(randomArray(n, seed));
-  for (let i = 0; i < n; i += 7) v[i] = 0;
-  for (let i = 3; i < n; i += 11) v[i] = -0;
-  for (let i = 5; i < n; i += 13) v[i] = Number.NaN;
   return v;
 }
 
